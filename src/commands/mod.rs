@@ -1,0 +1,11 @@
+//! Thin commands: parse arguments into library calls and print results.
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+
+pub fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
+        Some(Command::Runs(_args)) => Ok(()),
+        None => Ok(()),
+    }
+}

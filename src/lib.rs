@@ -1,0 +1,13 @@
+//! facenet-lab: train face-embedding networks with triplet loss on LFW, record every run in a
+//! SQLite lab, and compare runs in the terminal.
+//!
+//! Data flow: `run` → [`data`] (imported, split, hashed) → run registered in the [`lab`] →
+//! [`train`] events → recorder (batched transactions) → `lab.db`.
+
+pub mod cli;
+pub mod commands;
+pub mod data;
+pub mod lab;
+pub mod model;
+pub mod train;
+pub mod version;

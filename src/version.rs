@@ -1,0 +1,17 @@
+//! The code version a binary was built from, recorded with every run.
+
+/// Git commit of the checkout this binary was built from (empty outside a checkout).
+pub const GIT_COMMIT: &str = env!("FACENET_LAB_GIT_COMMIT");
+/// Whether tracked files differed from that commit at build time.
+pub const GIT_DIRTY: bool = matches!(env!("FACENET_LAB_GIT_DIRTY").as_bytes(), b"1");
+/// The crate version from Cargo.toml.
+pub const CRATE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// `0.1.0 (abc1234, dirty)` — for `--version` and log lines.
+pub fn describe() -> String {
+    match (GIT_COMMIT.get(..7), GIT_DIRTY) {
+        (Some(c), true) => format!("{CRATE_VERSION} ({c}, dirty)"),
+        (Some(c), false) => format!("{CRATE_VERSION} ({c})"),
+        (None, _) => CRATE_VERSION.to_string(),
+    }
+}

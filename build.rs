@@ -4,7 +4,9 @@ use std::process::Command;
 
 fn git(args: &[&str]) -> Option<String> {
     let out = Command::new("git").args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 fn main() {
@@ -13,7 +15,10 @@ fn main() {
         .map(|s| !s.is_empty())
         .unwrap_or(false);
     println!("cargo:rustc-env=FACENET_LAB_GIT_COMMIT={commit}");
-    println!("cargo:rustc-env=FACENET_LAB_GIT_DIRTY={}", if dirty { "1" } else { "0" });
+    println!(
+        "cargo:rustc-env=FACENET_LAB_GIT_DIRTY={}",
+        if dirty { "1" } else { "0" }
+    );
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
         println!("cargo:rerun-if-changed={dir}/HEAD");
         println!("cargo:rerun-if-changed={dir}/index");

@@ -7,7 +7,9 @@
 pub mod cli;
 pub mod commands;
 pub mod data;
+pub mod format;
 pub mod lab;
 pub mod model;
+pub mod rng;
 pub mod train;
 pub mod version;

@@ -1,0 +1,79 @@
+//! `facenet-lab runs`: the recorded runs as a table or JSON.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::RunsArgs;
+use crate::format;
+use crate::lab::{now, Lab, Run, RunStatus};
+
+#[derive(Serialize)]
+struct RunJson<'a> {
+    #[serde(flatten)]
+    run: &'a Run,
+    /// The status to believe: a running run with a stale heartbeat has crashed.
+    effective_status: RunStatus,
+}
+
+pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
+    let runs = lab.list_runs()?;
+    if args.json {
+        let t = now();
+        let out: Vec<_> = runs
+            .iter()
+            .map(|r| RunJson {
+                run: r,
+                effective_status: r.effective_status(t),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        print!("{}", table(&runs, now()));
+    }
+    Ok(())
+}
+
+/// The runs table as text: what `facenet-lab runs` prints and the dashboard shows off a terminal.
+pub fn table(runs: &[Run], now: f64) -> String {
+    if runs.is_empty() {
+        return "no runs recorded yet: start one with `facenet-lab run resnet18 --data PATH`\n"
+            .into();
+    }
+    let headers = [
+        "id",
+        "name",
+        "model",
+        "batch",
+        "dim",
+        "mining",
+        "status",
+        "epoch",
+        "best dev",
+        "last loss",
+        "img/s",
+        "started",
+        "duration",
+    ];
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            let h = &r.hyper;
+            vec![
+                r.id.to_string(),
+                r.name.clone(),
+                h.model.clone(),
+                h.batch_size.to_string(),
+                h.embedding_dim.to_string(),
+                h.mining.clone(),
+                r.effective_status(now).to_string(),
+                format!("{}/{}", r.last_epoch, h.epochs),
+                format::opt(r.best_dev_acc, 3),
+                format::opt(r.last_loss, 4),
+                format::opt(r.images_per_sec, 1),
+                r.started_at.map_or("-".into(), format::timestamp),
+                r.duration(now).map_or("-".into(), format::duration),
+            ]
+        })
+        .collect();
+    format::table(&headers, &rows)
+}

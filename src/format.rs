@@ -1,0 +1,109 @@
+//! Human-readable times and numbers, shared by the runs table, the dashboard and reports.
+
+/// `2026-11-28 06:53` (UTC) from seconds since the Unix epoch.
+pub fn timestamp(secs: f64) -> String {
+    let secs = secs.max(0.0) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// `45s`, `12m05s`, `3h07m`.
+pub fn duration(secs: f64) -> String {
+    let s = secs.max(0.0).round() as i64;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+    }
+}
+
+/// An optional number with fixed decimals, or `-`.
+pub fn opt(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_match_known_dates() {
+        // date -u -d @0 / @951782400 (leap day 2000) / @1795849980
+        assert_eq!(timestamp(0.0), "1970-01-01 00:00");
+        assert_eq!(timestamp(951_782_400.0), "2000-02-29 00:00");
+        assert_eq!(timestamp(1_795_849_980.0), "2026-11-28 07:13");
+    }
+
+    #[test]
+    fn durations_pick_their_unit() {
+        assert_eq!(duration(42.4), "42s");
+        assert_eq!(duration(725.0), "12m05s");
+        assert_eq!(duration(11_220.0), "3h07m");
+        assert_eq!(opt(None, 2), "-");
+        assert_eq!(opt(Some(0.456), 2), "0.46");
+    }
+}
+
+/// Left-aligned text columns separated by two spaces; numbers are right-aligned.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let numeric = |s: &str| !s.is_empty() && s.parse::<f64>().is_ok();
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let parts: Vec<String> = cells
+            .zip(&widths)
+            .map(|(c, &w)| {
+                if numeric(c) {
+                    format!("{c:>w$}")
+                } else {
+                    format!("{c:<w$}")
+                }
+            })
+            .collect();
+        out.push_str(parts.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(&mut headers.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    out
+}
+
+#[cfg(test)]
+mod table_tests {
+    #[test]
+    fn columns_line_up() {
+        let t = super::table(
+            &["id", "name"],
+            &[
+                vec!["7".into(), "r18".into()],
+                vec!["12".into(), "x".into()],
+            ],
+        );
+        assert_eq!(t, "id  name\n 7  r18\n12  x\n");
+    }
+}

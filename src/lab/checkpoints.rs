@@ -1,0 +1,114 @@
+//! Checkpoints registered with their run: where the file is and the sha256 of its bytes.
+
+use anyhow::Result;
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use super::{now, Lab, RunId};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewCheckpoint {
+    pub run: RunId,
+    pub iteration: i64,
+    pub epoch: i64,
+    /// Why it was written: "periodic", "best", "final" or "interrupt".
+    pub kind: String,
+    pub path: String,
+    pub sha256: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub id: i64,
+    pub run: RunId,
+    pub iteration: i64,
+    pub epoch: i64,
+    pub kind: String,
+    pub path: String,
+    pub sha256: String,
+    pub created_at: f64,
+}
+
+impl Lab {
+    pub fn add_checkpoint(&self, c: &NewCheckpoint) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO checkpoints (run_id, iteration, epoch, kind, path, sha256, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                c.run.0,
+                c.iteration,
+                c.epoch,
+                c.kind,
+                c.path,
+                c.sha256,
+                now()
+            ],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// A run's checkpoints in the order they were written.
+    pub fn checkpoints(&self, run: RunId) -> Result<Vec<Checkpoint>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, run_id, iteration, epoch, kind, path, sha256, created_at FROM checkpoints
+             WHERE run_id = ?1 ORDER BY iteration, id",
+        )?;
+        let rows = stmt
+            .query_map([run.0], |r| {
+                Ok(Checkpoint {
+                    id: r.get(0)?,
+                    run: RunId(r.get(1)?),
+                    iteration: r.get(2)?,
+                    epoch: r.get(3)?,
+                    kind: r.get(4)?,
+                    path: r.get(5)?,
+                    sha256: r.get(6)?,
+                    created_at: r.get(7)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::runs::tests::sample_run;
+
+    #[test]
+    fn checkpoints_are_listed_in_iteration_order() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        for (it, kind) in [(40, "final"), (20, "periodic")] {
+            lab.add_checkpoint(&NewCheckpoint {
+                run: id,
+                iteration: it,
+                epoch: it / 10,
+                kind: kind.into(),
+                path: format!("ck/{it}.safetensors"),
+                sha256: "ab".repeat(32),
+            })?;
+        }
+        let cks = lab.checkpoints(id)?;
+        assert_eq!(
+            cks.iter()
+                .map(|c| (c.iteration, c.kind.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(20, "periodic"), (40, "final")]
+        );
+        let bad = NewCheckpoint {
+            run: RunId(77),
+            iteration: 1,
+            epoch: 1,
+            kind: "final".into(),
+            path: "x".into(),
+            sha256: "y".into(),
+        };
+        assert!(
+            lab.add_checkpoint(&bad).is_err(),
+            "foreign key to runs is enforced"
+        );
+        Ok(())
+    }
+}

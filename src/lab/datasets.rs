@@ -1,0 +1,258 @@
+//! Datasets and their splits: every member image with the sha256 of its bytes, and a hash per
+//! split that proves exactly which images a run trained and was evaluated on.
+
+use anyhow::{bail, Context, Result};
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::{now, Lab};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DatasetId(pub i64);
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRecord {
+    pub identity: String,
+    pub file: String,
+    pub sha256: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitRecord {
+    /// "train", "dev" or "test".
+    pub name: String,
+    pub hash: String,
+    pub members: Vec<MemberRecord>,
+}
+
+/// A dataset as imported: where it came from, how it was filtered and split, and its members.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetRecord {
+    /// "dir", "tgz" or "synthetic".
+    pub kind: String,
+    pub source: String,
+    pub min_images: i64,
+    pub max_images: i64,
+    pub split_seed: Option<i64>,
+    pub n_identities: i64,
+    pub n_images: i64,
+    pub content_hash: String,
+    pub splits: Vec<SplitRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitSummary {
+    pub name: String,
+    pub n_images: i64,
+    pub hash: String,
+}
+
+impl Lab {
+    /// Records a dataset with its splits, or finds the identical one already recorded: many runs
+    /// share one dataset, and its members are stored once.
+    pub fn ensure_dataset(&self, d: &DatasetRecord) -> Result<DatasetId> {
+        let tx = self.write_tx()?;
+        let existing: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM datasets WHERE kind = ?1 AND source = ?2 AND min_images = ?3
+                   AND max_images = ?4 AND ifnull(split_seed, -1) = ifnull(?5, -1) AND content_hash = ?6",
+                params![d.kind, d.source, d.min_images, d.max_images, d.split_seed, d.content_hash],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = existing {
+            let id = DatasetId(id);
+            let stored = split_summaries(&tx, id)?;
+            for s in &d.splits {
+                if !stored.iter().any(|t| t.name == s.name && t.hash == s.hash) {
+                    bail!(
+                        "dataset {} is recorded with a different {} split hash than this import gives; \
+                         the split rule changed — record it under a new lab",
+                        id.0,
+                        s.name
+                    );
+                }
+            }
+            return Ok(id);
+        }
+        tx.execute(
+            "INSERT INTO datasets (kind, source, min_images, max_images, split_seed, n_identities,
+                n_images, content_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                d.kind,
+                d.source,
+                d.min_images,
+                d.max_images,
+                d.split_seed,
+                d.n_identities,
+                d.n_images,
+                d.content_hash,
+                now()
+            ],
+        )
+        .with_context(|| format!("recording dataset '{}'", d.source))?;
+        let id = DatasetId(tx.last_insert_rowid());
+        for s in &d.splits {
+            tx.execute(
+                "INSERT INTO splits (dataset_id, name, n_images, hash) VALUES (?1, ?2, ?3, ?4)",
+                params![id.0, s.name, s.members.len() as i64, s.hash],
+            )?;
+            let split_id = tx.last_insert_rowid();
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO split_members (split_id, identity, file, sha256) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for m in &s.members {
+                insert.execute(params![split_id, m.identity, m.file, m.sha256])?;
+            }
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// The dataset's record, members included.
+    pub fn dataset(&self, id: DatasetId) -> Result<Option<DatasetRecord>> {
+        let head = self
+            .conn
+            .query_row(
+                "SELECT kind, source, min_images, max_images, split_seed, n_identities, n_images, content_hash
+                 FROM datasets WHERE id = ?1",
+                [id.0],
+                |r| {
+                    Ok(DatasetRecord {
+                        kind: r.get(0)?,
+                        source: r.get(1)?,
+                        min_images: r.get(2)?,
+                        max_images: r.get(3)?,
+                        split_seed: r.get(4)?,
+                        n_identities: r.get(5)?,
+                        n_images: r.get(6)?,
+                        content_hash: r.get(7)?,
+                        splits: Vec::new(),
+                    })
+                },
+            )
+            .optional()?;
+        let Some(mut d) = head else { return Ok(None) };
+        for s in split_summaries(&self.conn, id)? {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT m.identity, m.file, m.sha256 FROM split_members m JOIN splits s ON s.id = m.split_id
+                 WHERE s.dataset_id = ?1 AND s.name = ?2 ORDER BY m.identity, m.file",
+            )?;
+            let members = stmt
+                .query_map(params![id.0, s.name], |r| {
+                    Ok(MemberRecord {
+                        identity: r.get(0)?,
+                        file: r.get(1)?,
+                        sha256: r.get(2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            d.splits.push(SplitRecord {
+                name: s.name,
+                hash: s.hash,
+                members,
+            });
+        }
+        Ok(Some(d))
+    }
+
+    /// The split names, sizes and hashes of a dataset, in train/dev/test order.
+    pub fn splits(&self, id: DatasetId) -> Result<Vec<SplitSummary>> {
+        split_summaries(&self.conn, id)
+    }
+}
+
+fn split_summaries(conn: &rusqlite::Connection, id: DatasetId) -> Result<Vec<SplitSummary>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, n_images, hash FROM splits WHERE dataset_id = ?1
+         ORDER BY CASE name WHEN 'train' THEN 0 WHEN 'dev' THEN 1 ELSE 2 END",
+    )?;
+    let rows = stmt
+        .query_map([id.0], |r| {
+            Ok(SplitSummary {
+                name: r.get(0)?,
+                n_images: r.get(1)?,
+                hash: r.get(2)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(hash_suffix: &str) -> DatasetRecord {
+        let member = |id: &str, f: &str| MemberRecord {
+            identity: id.into(),
+            file: f.into(),
+            sha256: format!("{f}{hash_suffix}"),
+        };
+        DatasetRecord {
+            kind: "dir".into(),
+            source: "/data/lfw-20-30".into(),
+            min_images: 20,
+            max_images: 30,
+            split_seed: None,
+            n_identities: 2,
+            n_images: 4,
+            content_hash: format!("content{hash_suffix}"),
+            splits: vec![
+                SplitRecord {
+                    name: "train".into(),
+                    hash: format!("t{hash_suffix}"),
+                    members: vec![member("A", "A_1"), member("B", "B_1")],
+                },
+                SplitRecord {
+                    name: "dev".into(),
+                    hash: format!("d{hash_suffix}"),
+                    members: vec![member("A", "A_2")],
+                },
+                SplitRecord {
+                    name: "test".into(),
+                    hash: format!("e{hash_suffix}"),
+                    members: vec![member("B", "B_2")],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn a_dataset_is_stored_once_and_read_back_whole() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let d = record("");
+        let id = lab.ensure_dataset(&d)?;
+        assert_eq!(
+            lab.ensure_dataset(&d)?,
+            id,
+            "the same import reuses the row"
+        );
+        assert_eq!(lab.dataset(id)?.context("dataset")?, d);
+        let other = lab.ensure_dataset(&record("x"))?;
+        assert_ne!(other, id, "different content is a different dataset");
+        let names: Vec<_> = lab
+            .splits(id)?
+            .into_iter()
+            .map(|s| (s.name, s.n_images))
+            .collect();
+        assert_eq!(
+            names,
+            vec![("train".into(), 2), ("dev".into(), 1), ("test".into(), 1)]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_changed_split_rule_is_detected() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let d = record("");
+        lab.ensure_dataset(&d)?;
+        let mut changed = d.clone();
+        changed.splits[1].hash = "different".into();
+        let err = lab.ensure_dataset(&changed).unwrap_err().to_string();
+        assert!(err.contains("different dev split hash"), "{err}");
+        Ok(())
+    }
+}

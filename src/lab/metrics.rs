@@ -1,0 +1,320 @@
+//! Long-form metrics: one row per (run, iteration, name). Writers batch many points into one
+//! transaction; readers take one run's series off an index, or only the rows added since they
+//! last looked.
+
+use anyhow::Result;
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+
+use super::{now, Lab, RunId, RunSummaryUpdate};
+
+/// The names the trainer records.
+pub mod metric {
+    /// Mean triplet loss of the step's batch.
+    pub const TRAIN_LOSS: &str = "train_loss";
+    /// Fraction of the mined triplets with a non-zero loss.
+    pub const ACTIVE_TRIPLETS: &str = "active_triplets";
+    /// Mean anchor–positive distance over the batch's valid pairs.
+    pub const DIST_AP: &str = "dist_ap";
+    /// Mean anchor–negative distance over the batch's valid pairs.
+    pub const DIST_AN: &str = "dist_an";
+    pub const IMAGES_PER_SEC: &str = "images_per_sec";
+    /// Batches with no valid triplet, counted since the start of the run.
+    pub const SKIPPED_BATCHES: &str = "skipped_batches";
+    /// The seed's accuracy: nearest identity, each identity represented by its first train image.
+    pub const TRAIN_ACC: &str = "train_acc";
+    pub const DEV_ACC: &str = "dev_acc";
+    /// Dev accuracy against the mean train embedding of each identity.
+    pub const DEV_ACC_CENTROID: &str = "dev_acc_centroid";
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricPoint {
+    pub iteration: i64,
+    pub epoch: i64,
+    pub name: String,
+    pub value: f64,
+    pub wall_time: f64,
+}
+
+impl MetricPoint {
+    pub fn new(iteration: i64, epoch: i64, name: &str, value: f64) -> MetricPoint {
+        MetricPoint {
+            iteration,
+            epoch,
+            name: name.to_string(),
+            value,
+            wall_time: now(),
+        }
+    }
+}
+
+/// A metric row with its id, for incremental readers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricRow {
+    pub id: i64,
+    pub run_id: RunId,
+    pub iteration: i64,
+    pub epoch: i64,
+    pub name: String,
+    pub value: f64,
+    pub wall_time: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeriesPoint {
+    pub iteration: i64,
+    pub epoch: i64,
+    pub value: f64,
+    pub wall_time: f64,
+}
+
+impl Lab {
+    /// Writes a batch of points, the run's summary and its heartbeat in one transaction.
+    pub fn record(
+        &self,
+        run: RunId,
+        points: &[MetricPoint],
+        summary: &RunSummaryUpdate,
+    ) -> Result<()> {
+        let tx = self.write_tx()?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO metrics (run_id, iteration, epoch, name, value, wall_time)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for p in points {
+                insert.execute(params![
+                    run.0,
+                    p.iteration,
+                    p.epoch,
+                    p.name,
+                    p.value,
+                    p.wall_time
+                ])?;
+            }
+            let mut update = tx.prepare_cached(
+                "UPDATE runs SET heartbeat_at = ?2,
+                    last_iteration = ifnull(?3, last_iteration),
+                    last_epoch = ifnull(?4, last_epoch),
+                    last_loss = ifnull(?5, last_loss),
+                    images_per_sec = ifnull(?6, images_per_sec),
+                    final_train_acc = ifnull(?7, final_train_acc),
+                    final_dev_acc = ifnull(?8, final_dev_acc),
+                    best_dev_epoch = CASE WHEN ?8 IS NOT NULL AND (best_dev_acc IS NULL OR ?8 > best_dev_acc)
+                                          THEN ?9 ELSE best_dev_epoch END,
+                    best_dev_acc = CASE WHEN ?8 IS NOT NULL AND (best_dev_acc IS NULL OR ?8 > best_dev_acc)
+                                        THEN ?8 ELSE best_dev_acc END
+                 WHERE id = ?1",
+            )?;
+            let (train_acc, dev_acc, eval_epoch) = match summary.evaluation {
+                Some((t, d, e)) => (Some(t), Some(d), Some(e)),
+                None => (None, None, None),
+            };
+            let n = update.execute(params![
+                run.0,
+                now(),
+                summary.last_iteration,
+                summary.last_epoch,
+                summary.last_loss,
+                summary.images_per_sec,
+                train_acc,
+                dev_acc,
+                eval_epoch,
+            ])?;
+            if n == 0 {
+                anyhow::bail!("no run with id {run} in this lab");
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// One run's series of one metric, in iteration order.
+    pub fn series(&self, run: RunId, name: &str) -> Result<Vec<SeriesPoint>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT iteration, epoch, value, wall_time FROM metrics
+             WHERE run_id = ?1 AND name = ?2 ORDER BY iteration, id",
+        )?;
+        let rows = stmt
+            .query_map(params![run.0, name], |r| {
+                Ok(SeriesPoint {
+                    iteration: r.get(0)?,
+                    epoch: r.get(1)?,
+                    value: r.get(2)?,
+                    wall_time: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// The metric names a run has recorded.
+    pub fn metric_names(&self, run: RunId) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT DISTINCT name FROM metrics WHERE run_id = ?1 ORDER BY name")?;
+        let names = stmt
+            .query_map([run.0], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(names)
+    }
+
+    /// Rows added after `after_id` (all runs), oldest first, at most `limit`: how a live reader
+    /// keeps up without reading the whole lab again.
+    pub fn metrics_after(&self, after_id: i64, limit: usize) -> Result<Vec<MetricRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, run_id, iteration, epoch, name, value, wall_time FROM metrics
+             WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt
+            .query_map(params![after_id, limit as i64], |r| {
+                Ok(MetricRow {
+                    id: r.get(0)?,
+                    run_id: RunId(r.get(1)?),
+                    iteration: r.get(2)?,
+                    epoch: r.get(3)?,
+                    name: r.get(4)?,
+                    value: r.get(5)?,
+                    wall_time: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Drops what a run recorded after `iteration`: a resumed run continues from its
+    /// checkpoint, and the steps it repeats must not be counted twice.
+    pub fn truncate_metrics_after(&self, run: RunId, iteration: i64) -> Result<usize> {
+        Ok(self.conn.execute(
+            "DELETE FROM metrics WHERE run_id = ?1 AND iteration > ?2",
+            params![run.0, iteration],
+        )?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::runs::tests::sample_run;
+    use anyhow::Context;
+
+    #[test]
+    fn record_writes_points_and_summary_in_one_go() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        let points: Vec<_> = (1..=5)
+            .map(|i| MetricPoint::new(i, 1, metric::TRAIN_LOSS, 1.0 / i as f64))
+            .collect();
+        let summary = RunSummaryUpdate {
+            last_iteration: Some(5),
+            last_epoch: Some(1),
+            last_loss: Some(0.2),
+            images_per_sec: Some(100.0),
+            evaluation: Some((0.5, 0.25, 1)),
+        };
+        lab.record(id, &points, &summary)?;
+        let s = lab.series(id, metric::TRAIN_LOSS)?;
+        assert_eq!(
+            s.iter().map(|p| p.iteration).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4, 5]
+        );
+        assert_eq!(s[1].value, 0.5);
+        let r = lab.run(id)?.context("run")?;
+        assert_eq!(
+            (
+                r.last_iteration,
+                r.last_loss,
+                r.best_dev_acc,
+                r.best_dev_epoch
+            ),
+            (5, Some(0.2), Some(0.25), Some(1))
+        );
+
+        // A worse evaluation keeps the best; a better one replaces it.
+        let worse = RunSummaryUpdate {
+            evaluation: Some((0.6, 0.2, 2)),
+            ..Default::default()
+        };
+        lab.record(id, &[], &worse)?;
+        let r = lab.run(id)?.context("run")?;
+        assert_eq!(
+            (r.best_dev_acc, r.best_dev_epoch, r.final_dev_acc),
+            (Some(0.25), Some(1), Some(0.2))
+        );
+        assert_eq!(r.last_iteration, 5, "fields not given are kept");
+        let better = RunSummaryUpdate {
+            evaluation: Some((0.7, 0.4, 3)),
+            ..Default::default()
+        };
+        lab.record(id, &[], &better)?;
+        let r = lab.run(id)?.context("run")?;
+        assert_eq!((r.best_dev_acc, r.best_dev_epoch), (Some(0.4), Some(3)));
+        Ok(())
+    }
+
+    #[test]
+    fn incremental_reads_see_only_new_rows() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let a = lab.create_run(&sample_run("a"))?;
+        let b = lab.create_run(&sample_run("b"))?;
+        lab.record(
+            a,
+            &[MetricPoint::new(1, 1, metric::TRAIN_LOSS, 1.0)],
+            &Default::default(),
+        )?;
+        let first = lab.metrics_after(0, 100)?;
+        assert_eq!(first.len(), 1);
+        let cursor = first[0].id;
+        lab.record(
+            b,
+            &[MetricPoint::new(1, 1, metric::DEV_ACC, 0.3)],
+            &Default::default(),
+        )?;
+        lab.record(
+            a,
+            &[MetricPoint::new(2, 1, metric::TRAIN_LOSS, 0.9)],
+            &Default::default(),
+        )?;
+        let new = lab.metrics_after(cursor, 100)?;
+        assert_eq!(
+            new.iter()
+                .map(|m| (m.run_id, m.name.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(b, metric::DEV_ACC), (a, metric::TRAIN_LOSS)]
+        );
+        assert_eq!(lab.metrics_after(cursor, 1)?.len(), 1);
+        assert_eq!(lab.metric_names(a)?, vec![metric::TRAIN_LOSS.to_string()]);
+        Ok(())
+    }
+
+    #[test]
+    fn truncation_drops_only_later_iterations_of_that_run() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let a = lab.create_run(&sample_run("a"))?;
+        let b = lab.create_run(&sample_run("b"))?;
+        for run in [a, b] {
+            let pts: Vec<_> = (1..=10)
+                .map(|i| MetricPoint::new(i, 1, metric::TRAIN_LOSS, 0.0))
+                .collect();
+            lab.record(run, &pts, &Default::default())?;
+        }
+        assert_eq!(lab.truncate_metrics_after(a, 6)?, 4);
+        assert_eq!(lab.series(a, metric::TRAIN_LOSS)?.len(), 6);
+        assert_eq!(lab.series(b, metric::TRAIN_LOSS)?.len(), 10);
+        Ok(())
+    }
+
+    #[test]
+    fn record_for_a_missing_run_fails_without_writing() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let err = lab.record(
+            RunId(9),
+            &[MetricPoint::new(1, 1, "x", 1.0)],
+            &Default::default(),
+        );
+        assert!(err.is_err());
+        assert!(lab.metrics_after(0, 10)?.is_empty());
+        Ok(())
+    }
+}

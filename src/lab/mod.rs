@@ -1,0 +1,271 @@
+//! The lab database: every dataset, split, run, metric and checkpoint, in one SQLite file.
+//!
+//! Opening is careful: a file that is not a facenet-lab database is refused and left byte-for-byte
+//! untouched, and a database written by a newer facenet-lab is refused rather than "upgraded".
+//! Writers use WAL, immediate transactions and a busy timeout, so several trainers and a
+//! dashboard can share one lab.
+
+mod checkpoints;
+mod datasets;
+mod metrics;
+mod runs;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use rusqlite::{Connection, OpenFlags};
+
+pub use checkpoints::{Checkpoint, NewCheckpoint};
+pub use datasets::{DatasetId, DatasetRecord, MemberRecord, SplitRecord, SplitSummary};
+pub use metrics::{metric, MetricPoint, MetricRow, SeriesPoint};
+pub use runs::{CodeVersion, Hyperparams, NewRun, Run, RunId, RunStatus, RunSummaryUpdate};
+pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
+
+/// A run whose heartbeat is older than this is shown as crashed: its process died without
+/// saying so. Trainers beat every few seconds, so 30 s leaves room for a slow evaluation.
+pub const STALE_HEARTBEAT_SECS: f64 = 30.0;
+
+/// How long a writer waits for another writer's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An open lab database.
+pub struct Lab {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Lab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lab").field("path", &self.path).finish()
+    }
+}
+
+/// Seconds since the Unix epoch, the unit of every timestamp in the lab.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+impl Lab {
+    /// Opens the lab at `path`, creating it if it does not exist, and migrates it to the
+    /// current schema.
+    pub fn open(path: &Path) -> Result<Lab> {
+        Self::check_existing(path)?;
+        let conn = Connection::open(path)
+            .with_context(|| format!("opening lab database '{}'", path.display()))?;
+        Self::configure(&conn)?;
+        schema::migrate(&conn)
+            .with_context(|| format!("migrating lab database '{}'", path.display()))?;
+        Ok(Lab {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens an existing lab without writing to it (no migration, no file creation).
+    pub fn open_read_only(path: &Path) -> Result<Lab> {
+        if !path.exists() {
+            bail!(
+                "no lab database at '{}': run `facenet-lab run ...` to create one, or pass --db PATH",
+                path.display()
+            );
+        }
+        Self::check_existing(path)?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("opening lab database '{}'", path.display()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let version = schema::user_version(&conn)?;
+        if version < SCHEMA_VERSION {
+            bail!(
+                "lab database '{}' has schema version {version}, older than this build's {SCHEMA_VERSION}: \
+                 open it once with a writing command (e.g. `facenet-lab runs`) to migrate it",
+                path.display()
+            );
+        }
+        Ok(Lab {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// A fresh in-memory lab, for tests.
+    pub fn open_in_memory() -> Result<Lab> {
+        let conn = Connection::open_in_memory()?;
+        Self::configure(&conn)?;
+        schema::migrate(&conn)?;
+        Ok(Lab {
+            conn,
+            path: PathBuf::from(":memory:"),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The raw connection, for modules that read the lab in their own way (reports, dashboard).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn configure(conn: &Connection) -> Result<()> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // WAL lets a dashboard read while trainers write; NORMAL is durable at every checkpoint
+        // and fast enough to record each training step.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(())
+    }
+
+    /// Refuses, without writing a byte, any existing file that is not a facenet-lab database
+    /// or that a newer facenet-lab wrote.
+    fn check_existing(path: &Path) -> Result<()> {
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => {
+                return Err(e).with_context(|| format!("reading lab database '{}'", path.display()))
+            }
+        };
+        if meta.is_dir() {
+            bail!(
+                "'{}' is a directory, not a lab database: pass --db with a file path such as lab.db",
+                path.display()
+            );
+        }
+        if meta.len() == 0 {
+            return Ok(());
+        }
+        let mut header = [0u8; 16];
+        {
+            use std::io::Read;
+            let mut f = std::fs::File::open(path)
+                .with_context(|| format!("reading lab database '{}'", path.display()))?;
+            let n = f.read(&mut header)?;
+            if n < header.len() || &header != SQLITE_HEADER {
+                bail!(
+                    "'{}' is not a facenet-lab database (not an SQLite file); it was left untouched. \
+                     Pass --db with another path, or move the file away",
+                    path.display()
+                );
+            }
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("opening lab database '{}'", path.display()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let app_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        let version = schema::user_version(&conn)?;
+        let tables: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?;
+        if app_id != APPLICATION_ID && !(app_id == 0 && version == 0 && tables == 0) {
+            bail!(
+                "'{}' is an SQLite database but not a facenet-lab lab; it was left untouched. \
+                 Pass --db with another path",
+                path.display()
+            );
+        }
+        if version > SCHEMA_VERSION {
+            bail!(
+                "lab database '{}' was written by a newer facenet-lab (schema version {version}; \
+                 this build knows up to {SCHEMA_VERSION}). It was left untouched: upgrade facenet-lab to open it",
+                path.display()
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_non_sqlite_file_and_leaves_it_untouched() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("notes.db");
+        let bytes = b"these are my notes, not a database\n".repeat(100);
+        std::fs::write(&path, &bytes)?;
+        let err = Lab::open(&path).unwrap_err().to_string();
+        assert!(err.contains("not a facenet-lab database"), "{err}");
+        assert_eq!(std::fs::read(&path)?, bytes);
+        assert!(!dir.path().join("notes.db-wal").exists());
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_foreign_sqlite_database_and_leaves_it_untouched() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("other.db");
+        {
+            let c = Connection::open(&path)?;
+            c.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")?;
+        }
+        let before = std::fs::read(&path)?;
+        let err = Lab::open(&path).unwrap_err().to_string();
+        assert!(err.contains("not a facenet-lab lab"), "{err}");
+        assert_eq!(std::fs::read(&path)?, before);
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_database_from_newer_version() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lab.db");
+        drop(Lab::open(&path)?);
+        {
+            let c = Connection::open(&path)?;
+            c.pragma_update(None, "user_version", SCHEMA_VERSION + 1)?;
+        }
+        let before = std::fs::read(&path)?;
+        let err = Lab::open(&path).unwrap_err().to_string();
+        assert!(err.contains("newer facenet-lab"), "{err}");
+        assert_eq!(std::fs::read(&path)?, before);
+        Ok(())
+    }
+
+    #[test]
+    fn creates_and_reopens_a_lab() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lab.db");
+        drop(Lab::open(&path)?);
+        let lab = Lab::open(&path)?;
+        let mode: String = lab
+            .conn()
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        assert_eq!(mode, "wal");
+        let fk: i64 = lab
+            .conn()
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+        assert_eq!(fk, 1);
+        drop(lab);
+        let ro = Lab::open_read_only(&path)?;
+        assert_eq!(ro.list_runs()?.len(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn an_empty_file_becomes_a_lab() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lab.db");
+        std::fs::write(&path, b"")?;
+        let lab = Lab::open(&path)?;
+        assert_eq!(schema::user_version(lab.conn())?, SCHEMA_VERSION);
+        Ok(())
+    }
+}

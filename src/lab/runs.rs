@@ -1,0 +1,574 @@
+//! Runs: what was trained, with which hyperparameters, on which code and machine, and how it went.
+
+use anyhow::{bail, Context, Result};
+use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+
+use super::{now, DatasetId, Lab, STALE_HEARTBEAT_SECS};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunId(pub i64);
+
+impl std::fmt::Display for RunId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+    Interrupted,
+    Crashed,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 6] = [
+        RunStatus::Queued,
+        RunStatus::Running,
+        RunStatus::Completed,
+        RunStatus::Failed,
+        RunStatus::Interrupted,
+        RunStatus::Crashed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Completed => "completed",
+            RunStatus::Failed => "failed",
+            RunStatus::Interrupted => "interrupted",
+            RunStatus::Crashed => "crashed",
+        }
+    }
+
+    /// Whether a run in this state can be continued with `--resume`.
+    pub fn is_resumable(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Interrupted | RunStatus::Crashed | RunStatus::Failed
+        )
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RunStatus {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        RunStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .with_context(|| format!("unknown run status '{s}'"))
+    }
+}
+
+/// Every hyperparameter of a run, each stored in its own typed column.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hyperparams {
+    pub model: String,
+    pub batch_size: i64,
+    pub embedding_dim: i64,
+    pub lr: f64,
+    pub epochs: i64,
+    pub margin: f64,
+    pub image_size: i64,
+    pub mining: String,
+    pub sampler: String,
+    /// Images per identity in a P×K batch (`sampler = "pk"`).
+    pub pk_k: Option<i64>,
+    pub normalize: bool,
+    pub augment: bool,
+    pub eval_every: i64,
+    pub checkpoint_every: Option<i64>,
+    pub seed: i64,
+}
+
+/// The code a run was produced by.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeVersion {
+    pub git_commit: String,
+    pub git_dirty: bool,
+    pub crate_version: String,
+}
+
+impl CodeVersion {
+    /// The version of this binary.
+    pub fn current() -> CodeVersion {
+        CodeVersion {
+            git_commit: crate::version::GIT_COMMIT.to_string(),
+            git_dirty: crate::version::GIT_DIRTY,
+            crate_version: crate::version::CRATE_VERSION.to_string(),
+        }
+    }
+}
+
+/// What is known about a run when it is registered.
+#[derive(Clone, Debug)]
+pub struct NewRun {
+    pub name: String,
+    pub hyper: Hyperparams,
+    pub dataset_id: Option<DatasetId>,
+    pub device: String,
+    pub gpu_name: Option<String>,
+    /// The full resolved configuration, as the trainer saw it.
+    pub config_json: String,
+    pub code: CodeVersion,
+    pub hostname: String,
+    pub command_line: String,
+    pub log_path: Option<String>,
+    pub notes: String,
+    pub tags: Vec<String>,
+}
+
+/// A recorded run, as read back from the lab.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub id: RunId,
+    pub name: String,
+    pub hyper: Hyperparams,
+    pub dataset_id: Option<DatasetId>,
+    pub device: String,
+    pub gpu_name: Option<String>,
+    pub config_json: String,
+    pub status: RunStatus,
+    pub error: Option<String>,
+    pub created_at: f64,
+    pub started_at: Option<f64>,
+    pub finished_at: Option<f64>,
+    pub heartbeat_at: Option<f64>,
+    pub code: CodeVersion,
+    pub hostname: String,
+    pub command_line: String,
+    pub pid: Option<i64>,
+    pub log_path: Option<String>,
+    pub notes: String,
+    pub tags: Vec<String>,
+    pub iters_per_epoch: Option<i64>,
+    pub last_iteration: i64,
+    pub last_epoch: i64,
+    pub last_loss: Option<f64>,
+    pub images_per_sec: Option<f64>,
+    pub best_dev_acc: Option<f64>,
+    pub best_dev_epoch: Option<i64>,
+    pub final_train_acc: Option<f64>,
+    pub final_dev_acc: Option<f64>,
+}
+
+/// The latest state of a run, written with each batch of metrics.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunSummaryUpdate {
+    pub last_iteration: Option<i64>,
+    pub last_epoch: Option<i64>,
+    pub last_loss: Option<f64>,
+    pub images_per_sec: Option<f64>,
+    /// A new evaluation: (train accuracy, dev accuracy, epoch). The best dev accuracy is kept.
+    pub evaluation: Option<(f64, f64, i64)>,
+}
+
+impl Run {
+    /// The status to show: a "running" run whose heartbeat went stale has crashed.
+    pub fn effective_status(&self, now: f64) -> RunStatus {
+        match (self.status, self.heartbeat_at) {
+            (RunStatus::Running, Some(hb)) if now - hb > STALE_HEARTBEAT_SECS => RunStatus::Crashed,
+            (RunStatus::Running, None) => match self.started_at {
+                Some(t) if now - t > STALE_HEARTBEAT_SECS => RunStatus::Crashed,
+                _ => RunStatus::Running,
+            },
+            (s, _) => s,
+        }
+    }
+
+    /// Seconds from start to finish (or to the last heartbeat, or to `now` while running).
+    pub fn duration(&self, now: f64) -> Option<f64> {
+        let start = self.started_at?;
+        let end = match self.effective_status(now) {
+            RunStatus::Running => now,
+            _ => self.finished_at.or(self.heartbeat_at).unwrap_or(start),
+        };
+        Some((end - start).max(0.0))
+    }
+
+    fn from_row(row: &Row) -> rusqlite::Result<Run> {
+        let status: String = row.get("status")?;
+        let status = status.parse::<RunStatus>().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+        })?;
+        Ok(Run {
+            id: RunId(row.get("id")?),
+            name: row.get("name")?,
+            hyper: Hyperparams {
+                model: row.get("model")?,
+                batch_size: row.get("batch_size")?,
+                embedding_dim: row.get("embedding_dim")?,
+                lr: row.get("lr")?,
+                epochs: row.get("epochs")?,
+                margin: row.get("margin")?,
+                image_size: row.get("image_size")?,
+                mining: row.get("mining")?,
+                sampler: row.get("sampler")?,
+                pk_k: row.get("pk_k")?,
+                normalize: row.get("normalize")?,
+                augment: row.get("augment")?,
+                eval_every: row.get("eval_every")?,
+                checkpoint_every: row.get("checkpoint_every")?,
+                seed: row.get("seed")?,
+            },
+            dataset_id: row.get::<_, Option<i64>>("dataset_id")?.map(DatasetId),
+            device: row.get("device")?,
+            gpu_name: row.get("gpu_name")?,
+            config_json: row.get("config_json")?,
+            status,
+            error: row.get("error")?,
+            created_at: row.get("created_at")?,
+            started_at: row.get("started_at")?,
+            finished_at: row.get("finished_at")?,
+            heartbeat_at: row.get("heartbeat_at")?,
+            code: CodeVersion {
+                git_commit: row.get("git_commit")?,
+                git_dirty: row.get("git_dirty")?,
+                crate_version: row.get("crate_version")?,
+            },
+            hostname: row.get("hostname")?,
+            command_line: row.get("command_line")?,
+            pid: row.get("pid")?,
+            log_path: row.get("log_path")?,
+            notes: row.get("notes")?,
+            tags: Vec::new(),
+            iters_per_epoch: row.get("iters_per_epoch")?,
+            last_iteration: row.get("last_iteration")?,
+            last_epoch: row.get("last_epoch")?,
+            last_loss: row.get("last_loss")?,
+            images_per_sec: row.get("images_per_sec")?,
+            best_dev_acc: row.get("best_dev_acc")?,
+            best_dev_epoch: row.get("best_dev_epoch")?,
+            final_train_acc: row.get("final_train_acc")?,
+            final_dev_acc: row.get("final_dev_acc")?,
+        })
+    }
+}
+
+impl Lab {
+    pub(crate) fn write_tx(&self) -> rusqlite::Result<Transaction<'_>> {
+        Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+    }
+
+    /// Registers a run as queued.
+    pub fn create_run(&self, run: &NewRun) -> Result<RunId> {
+        let tx = self.write_tx()?;
+        let h = &run.hyper;
+        tx.execute(
+            "INSERT INTO runs (name, model, dataset_id, batch_size, embedding_dim, lr, epochs, margin,
+                image_size, mining, sampler, pk_k, normalize, augment, eval_every, checkpoint_every,
+                seed, device, config_json, status, created_at, git_commit, git_dirty, crate_version,
+                hostname, gpu_name, command_line, log_path, notes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+            params![
+                run.name,
+                h.model,
+                run.dataset_id.map(|d| d.0),
+                h.batch_size,
+                h.embedding_dim,
+                h.lr,
+                h.epochs,
+                h.margin,
+                h.image_size,
+                h.mining,
+                h.sampler,
+                h.pk_k,
+                h.normalize,
+                h.augment,
+                h.eval_every,
+                h.checkpoint_every,
+                h.seed,
+                run.device,
+                run.config_json,
+                now(),
+                run.code.git_commit,
+                run.code.git_dirty,
+                run.code.crate_version,
+                run.hostname,
+                run.gpu_name,
+                run.command_line,
+                run.log_path,
+                run.notes,
+            ],
+        )?;
+        let id = RunId(tx.last_insert_rowid());
+        for tag in &run.tags {
+            tx.execute(
+                "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?1, ?2)",
+                params![id.0, tag],
+            )?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Marks a run as running in process `pid` (again, when it is resumed).
+    pub fn mark_running(&self, id: RunId, iters_per_epoch: i64, pid: u32) -> Result<()> {
+        let t = now();
+        let n = self.conn.execute(
+            "UPDATE runs SET status = 'running', started_at = ifnull(started_at, ?2), heartbeat_at = ?2,
+                 finished_at = NULL, error = NULL, iters_per_epoch = ?3, pid = ?4
+             WHERE id = ?1",
+            params![id.0, t, iters_per_epoch, pid],
+        )?;
+        ensure_one(n, id)
+    }
+
+    /// Ends a run with a final status and, for failures, the error message.
+    pub fn finish_run(&self, id: RunId, status: RunStatus, error: Option<&str>) -> Result<()> {
+        let t = now();
+        let n = self.conn.execute(
+            "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4, heartbeat_at = ?4 WHERE id = ?1",
+            params![id.0, status.as_str(), error, t],
+        )?;
+        ensure_one(n, id)
+    }
+
+    /// Says the run's process is alive.
+    pub fn heartbeat(&self, id: RunId) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1",
+            params![id.0, now()],
+        )?;
+        ensure_one(n, id)
+    }
+
+    pub fn set_log_path(&self, id: RunId, path: &str) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE runs SET log_path = ?2 WHERE id = ?1",
+            params![id.0, path],
+        )?;
+        ensure_one(n, id)
+    }
+
+    pub fn set_notes(&self, id: RunId, notes: &str) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE runs SET notes = ?2 WHERE id = ?1",
+            params![id.0, notes],
+        )?;
+        ensure_one(n, id)
+    }
+
+    /// Replaces a run's tags.
+    pub fn set_tags(&self, id: RunId, tags: &[String]) -> Result<()> {
+        let tx = self.write_tx()?;
+        tx.execute("DELETE FROM run_tags WHERE run_id = ?1", [id.0])?;
+        for tag in tags {
+            tx.execute(
+                "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?1, ?2)",
+                params![id.0, tag],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn run(&self, id: RunId) -> Result<Option<Run>> {
+        let run = self
+            .conn
+            .query_row("SELECT * FROM runs WHERE id = ?1", [id.0], Run::from_row)
+            .optional()?;
+        match run {
+            Some(mut r) => {
+                r.tags = self.tags(id)?;
+                Ok(Some(r))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Finds a run by id or by exact name (the newest run of that name).
+    pub fn find_run(&self, key: &str) -> Result<Run> {
+        let by_id = match key.parse::<i64>() {
+            Ok(id) => self.run(RunId(id))?,
+            Err(_) => None,
+        };
+        if let Some(r) = by_id {
+            return Ok(r);
+        }
+        let id: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM runs WHERE name = ?1 ORDER BY id DESC LIMIT 1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match id {
+            Some(id) => self
+                .run(RunId(id))?
+                .context("run vanished while reading it"),
+            None => bail!(
+                "no run '{key}' in lab '{}': `facenet-lab runs` lists the runs with their ids",
+                self.path.display()
+            ),
+        }
+    }
+
+    /// All runs, oldest first, with their tags.
+    pub fn list_runs(&self) -> Result<Vec<Run>> {
+        let mut stmt = self.conn.prepare_cached("SELECT * FROM runs ORDER BY id")?;
+        let mut runs = stmt
+            .query_map([], Run::from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut tags = self
+            .conn
+            .prepare_cached("SELECT run_id, tag FROM run_tags ORDER BY run_id, tag")?;
+        let pairs = tags
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (run_id, tag) in pairs {
+            if let Ok(i) = runs.binary_search_by_key(&run_id, |r| r.id.0) {
+                runs[i].tags.push(tag);
+            }
+        }
+        Ok(runs)
+    }
+
+    fn tags(&self, id: RunId) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT tag FROM run_tags WHERE run_id = ?1 ORDER BY tag")?;
+        let tags = stmt
+            .query_map([id.0], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(tags)
+    }
+}
+
+fn ensure_one(changed: usize, id: RunId) -> Result<()> {
+    if changed == 0 {
+        bail!("no run with id {id} in this lab");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn sample_run(name: &str) -> NewRun {
+        NewRun {
+            name: name.to_string(),
+            hyper: Hyperparams {
+                model: "resnet18".into(),
+                batch_size: 32,
+                embedding_dim: 128,
+                lr: 1e-4,
+                epochs: 100,
+                margin: 0.2,
+                image_size: 224,
+                mining: "all".into(),
+                sampler: "random".into(),
+                pk_k: None,
+                normalize: false,
+                augment: false,
+                eval_every: 1,
+                checkpoint_every: None,
+                seed: 7,
+            },
+            dataset_id: None,
+            device: "cpu".into(),
+            gpu_name: None,
+            config_json: "{}".into(),
+            code: CodeVersion::current(),
+            hostname: "testhost".into(),
+            command_line: "facenet-lab run resnet18".into(),
+            log_path: None,
+            notes: "first try".into(),
+            tags: vec!["seed-table".into(), "baseline".into()],
+        }
+    }
+
+    #[test]
+    fn a_run_round_trips_with_its_lifecycle() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let new = sample_run("r18");
+        let id = lab.create_run(&new)?;
+        let r = lab.run(id)?.context("run")?;
+        assert_eq!(r.status, RunStatus::Queued);
+        assert_eq!(r.hyper, new.hyper);
+        assert_eq!(
+            r.tags,
+            vec!["baseline".to_string(), "seed-table".to_string()]
+        );
+        assert_eq!(r.code, CodeVersion::current());
+
+        lab.mark_running(id, 19, 4242)?;
+        let r = lab.run(id)?.context("run")?;
+        assert_eq!(r.status, RunStatus::Running);
+        assert_eq!((r.iters_per_epoch, r.pid), (Some(19), Some(4242)));
+        let started = r.started_at.context("started")?;
+
+        lab.finish_run(id, RunStatus::Failed, Some("out of memory"))?;
+        let r = lab.run(id)?.context("run")?;
+        assert_eq!(
+            (r.status, r.error.as_deref()),
+            (RunStatus::Failed, Some("out of memory"))
+        );
+        assert!(r.finished_at.context("finished")? >= started);
+
+        // Resuming keeps the original start time and clears the error.
+        lab.mark_running(id, 19, 4343)?;
+        let r = lab.run(id)?.context("run")?;
+        assert_eq!(
+            (r.started_at, r.error, r.finished_at),
+            (Some(started), None, None)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_stale_heartbeat_reads_as_crashed() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        lab.mark_running(id, 10, 1)?;
+        let r = lab.run(id)?.context("run")?;
+        let hb = r.heartbeat_at.context("hb")?;
+        assert_eq!(r.effective_status(hb + 1.0), RunStatus::Running);
+        assert_eq!(
+            r.effective_status(hb + STALE_HEARTBEAT_SECS + 1.0),
+            RunStatus::Crashed
+        );
+        lab.finish_run(id, RunStatus::Completed, None)?;
+        let r = lab.run(id)?.context("run")?;
+        assert_eq!(r.effective_status(hb + 1e6), RunStatus::Completed);
+        Ok(())
+    }
+
+    #[test]
+    fn find_by_id_or_name_and_edit_notes_and_tags() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let a = lab.create_run(&sample_run("alpha"))?;
+        let b = lab.create_run(&sample_run("beta"))?;
+        assert_eq!(lab.find_run("beta")?.id, b);
+        assert_eq!(lab.find_run(&a.to_string())?.id, a);
+        let err = lab.find_run("gamma").unwrap_err().to_string();
+        assert!(err.contains("no run 'gamma'"), "{err}");
+        lab.set_notes(a, "lr too high")?;
+        lab.set_tags(a, &["x".to_string()])?;
+        let runs = lab.list_runs()?;
+        assert_eq!(runs.len(), 2);
+        assert_eq!(
+            (runs[0].notes.as_str(), runs[0].tags.clone()),
+            ("lr too high", vec!["x".to_string()])
+        );
+        assert_eq!(runs[1].tags.len(), 2);
+        assert!(lab.set_notes(RunId(99), "x").is_err());
+        Ok(())
+    }
+}

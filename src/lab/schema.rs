@@ -1,0 +1,224 @@
+//! Schema and migrations. Each migration runs in its own immediate transaction together with the
+//! `user_version` bump, so a lab is always at exactly one version.
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+/// `PRAGMA application_id` of every facenet-lab database: "FNLB".
+pub const APPLICATION_ID: i64 = 0x464E_4C42;
+
+type Migration = fn(&Transaction) -> rusqlite::Result<()>;
+
+/// The ordered migrations: entry `i` takes a lab from version `i` to version `i + 1`.
+const MIGRATIONS: &[(u32, Migration)] = &[(1, v1_initial)];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+pub fn user_version(conn: &Connection) -> Result<u32> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// Brings the lab up to [`SCHEMA_VERSION`].
+pub fn migrate(conn: &Connection) -> Result<()> {
+    apply(conn, MIGRATIONS)
+}
+
+fn apply(conn: &Connection, migrations: &[(u32, Migration)]) -> Result<()> {
+    for &(version, migration) in migrations {
+        // Re-read inside the transaction: another process may have migrated meanwhile.
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+        if user_version(&tx)? >= version {
+            continue;
+        }
+        migration(&tx).with_context(|| format!("applying lab migration {version}"))?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn v1_initial(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.execute_batch(
+        r#"
+        CREATE TABLE datasets (
+            id            INTEGER PRIMARY KEY,
+            kind          TEXT    NOT NULL CHECK (kind IN ('dir', 'tgz', 'synthetic')),
+            source        TEXT    NOT NULL,
+            min_images    INTEGER NOT NULL,
+            max_images    INTEGER NOT NULL,
+            split_seed    INTEGER,
+            n_identities  INTEGER NOT NULL,
+            n_images      INTEGER NOT NULL,
+            content_hash  TEXT    NOT NULL,
+            created_at    REAL    NOT NULL
+        );
+        CREATE UNIQUE INDEX datasets_identity
+            ON datasets (kind, source, min_images, max_images, ifnull(split_seed, -1), content_hash);
+
+        CREATE TABLE splits (
+            id          INTEGER PRIMARY KEY,
+            dataset_id  INTEGER NOT NULL REFERENCES datasets (id) ON DELETE CASCADE,
+            name        TEXT    NOT NULL CHECK (name IN ('train', 'dev', 'test')),
+            n_images    INTEGER NOT NULL,
+            hash        TEXT    NOT NULL,
+            UNIQUE (dataset_id, name)
+        );
+
+        CREATE TABLE split_members (
+            split_id  INTEGER NOT NULL REFERENCES splits (id) ON DELETE CASCADE,
+            identity  TEXT    NOT NULL,
+            file      TEXT    NOT NULL,
+            sha256    TEXT    NOT NULL,
+            PRIMARY KEY (split_id, identity, file)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE runs (
+            id                INTEGER PRIMARY KEY,
+            name              TEXT    NOT NULL,
+            model             TEXT    NOT NULL,
+            dataset_id        INTEGER REFERENCES datasets (id),
+            batch_size        INTEGER NOT NULL,
+            embedding_dim     INTEGER NOT NULL,
+            lr                REAL    NOT NULL,
+            epochs            INTEGER NOT NULL,
+            margin            REAL    NOT NULL,
+            image_size        INTEGER NOT NULL,
+            mining            TEXT    NOT NULL,
+            sampler           TEXT    NOT NULL,
+            pk_k              INTEGER,
+            normalize         INTEGER NOT NULL,
+            augment           INTEGER NOT NULL,
+            eval_every        INTEGER NOT NULL,
+            checkpoint_every  INTEGER,
+            seed              INTEGER NOT NULL,
+            device            TEXT    NOT NULL,
+            config_json       TEXT    NOT NULL,
+            status            TEXT    NOT NULL CHECK (status IN
+                                ('queued', 'running', 'completed', 'failed', 'interrupted', 'crashed')),
+            error             TEXT,
+            created_at        REAL    NOT NULL,
+            started_at        REAL,
+            finished_at       REAL,
+            heartbeat_at      REAL,
+            git_commit        TEXT    NOT NULL,
+            git_dirty         INTEGER NOT NULL,
+            crate_version     TEXT    NOT NULL,
+            hostname          TEXT    NOT NULL,
+            gpu_name          TEXT,
+            command_line      TEXT    NOT NULL,
+            pid               INTEGER,
+            log_path          TEXT,
+            notes             TEXT    NOT NULL DEFAULT '',
+            -- Kept current by the recorder so that listing 500 runs never scans their metrics.
+            iters_per_epoch   INTEGER,
+            last_iteration    INTEGER NOT NULL DEFAULT 0,
+            last_epoch        INTEGER NOT NULL DEFAULT 0,
+            last_loss         REAL,
+            images_per_sec    REAL,
+            best_dev_acc      REAL,
+            best_dev_epoch    INTEGER,
+            final_train_acc   REAL,
+            final_dev_acc     REAL
+        );
+        CREATE INDEX runs_status ON runs (status);
+
+        CREATE TABLE run_tags (
+            run_id  INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            tag     TEXT    NOT NULL,
+            PRIMARY KEY (run_id, tag)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE metrics (
+            id         INTEGER PRIMARY KEY,
+            run_id     INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            iteration  INTEGER NOT NULL,
+            epoch      INTEGER NOT NULL,
+            name       TEXT    NOT NULL,
+            value      REAL    NOT NULL,
+            wall_time  REAL    NOT NULL
+        );
+        -- One run's series in iteration order, read straight off the index.
+        CREATE INDEX metrics_series ON metrics (run_id, name, iteration);
+
+        CREATE TABLE checkpoints (
+            id          INTEGER PRIMARY KEY,
+            run_id      INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            iteration   INTEGER NOT NULL,
+            epoch       INTEGER NOT NULL,
+            kind        TEXT    NOT NULL,
+            path        TEXT    NOT NULL,
+            sha256      TEXT    NOT NULL,
+            created_at  REAL    NOT NULL
+        );
+        CREATE INDEX checkpoints_run ON checkpoints (run_id, iteration);
+        "#,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tables(conn: &Connection) -> Result<Vec<String>> {
+        let mut stmt =
+            conn.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")?;
+        let names = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(names)
+    }
+
+    #[test]
+    fn each_migration_applies_in_memory() -> Result<()> {
+        for n in 1..=MIGRATIONS.len() {
+            let conn = Connection::open_in_memory()?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            apply(&conn, &MIGRATIONS[..n])?;
+            assert_eq!(user_version(&conn)?, MIGRATIONS[n - 1].0);
+            let fk_errors: i64 =
+                conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                    r.get(0)
+                })?;
+            assert_eq!(fk_errors, 0);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn migrate_reaches_latest_and_is_idempotent() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        migrate(&conn)?;
+        migrate(&conn)?;
+        assert_eq!(user_version(&conn)?, SCHEMA_VERSION);
+        let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        assert_eq!(app, APPLICATION_ID);
+        let t = tables(&conn)?;
+        for want in [
+            "checkpoints",
+            "datasets",
+            "metrics",
+            "run_tags",
+            "runs",
+            "split_members",
+            "splits",
+        ] {
+            assert!(t.iter().any(|n| n == want), "missing table {want} in {t:?}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_failing_migration_rolls_back_whole_and_keeps_the_version() -> Result<()> {
+        fn broken(tx: &Transaction) -> rusqlite::Result<()> {
+            tx.execute_batch("CREATE TABLE half_done (x); CREATE TABLE half_done (x);")
+        }
+        let conn = Connection::open_in_memory()?;
+        let err = apply(&conn, &[(1, v1_initial), (2, broken)]).unwrap_err();
+        assert!(format!("{err:#}").contains("migration 2"), "{err:#}");
+        assert_eq!(user_version(&conn)?, 1);
+        assert!(!tables(&conn)?.iter().any(|t| t == "half_done"));
+        Ok(())
+    }
+}

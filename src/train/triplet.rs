@@ -1,0 +1,269 @@
+//! The triplet loss and its miners, computed on the device with masks over the batch's
+//! distance matrix: no per-triplet loop ever runs on the host.
+//!
+//! Distances in the loss are squared Euclidean, as in the seed and FaceNet:
+//! `relu(‖a−p‖² − ‖a−n‖² + margin)`.
+
+use candle_core::{DType, Result, Tensor, D};
+use serde::{Deserialize, Serialize};
+
+/// Which triplets of a batch contribute to the loss.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mining {
+    /// Every valid (anchor, positive, negative), averaged: the seed's loss.
+    #[default]
+    All,
+    /// FaceNet's rule: per (anchor, positive), the closest negative farther than the positive;
+    /// the farthest negative when there is none (as TensorFlow Addons does).
+    Semihard,
+    /// Batch-hard: per anchor, its farthest positive and closest negative.
+    Hard,
+}
+
+impl Mining {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mining::All => "all",
+            Mining::Semihard => "semihard",
+            Mining::Hard => "hard",
+        }
+    }
+}
+
+/// The loss of one batch and what it says about the embedding.
+pub struct TripletOutput {
+    /// Scalar, differentiable.
+    pub loss: Tensor,
+    /// Triplets (or anchors, for batch-hard) the loss averages over.
+    pub n_triplets: usize,
+    /// Share of those with a non-zero loss.
+    pub active_fraction: f64,
+    /// Mean Euclidean anchor–positive distance over the batch's positive pairs.
+    pub mean_ap: f64,
+    /// Mean Euclidean anchor–negative distance over the batch's negative pairs.
+    pub mean_an: f64,
+}
+
+/// A distance that no real pair reaches, for masking minima.
+const FAR: f64 = 1e12;
+
+/// Squared Euclidean distances between all rows of `e` (B, D) → (B, B), computed from the
+/// differences (not ‖a‖²+‖b‖²−2ab) so that they are never negative.
+pub fn pairwise_sq_dists(e: &Tensor) -> Result<Tensor> {
+    let (b, _) = e.dims2()?;
+    let diff = e.unsqueeze(1)?.broadcast_sub(&e.unsqueeze(0)?)?;
+    let d = diff.sqr()?.sum(D::Minus1)?;
+    debug_assert_eq!(d.dims(), &[b, b]);
+    Ok(d)
+}
+
+/// The loss over a batch of embeddings `emb` (B, D) with integer `labels` (B,), or `None`
+/// when the batch holds no valid triplet (every image of one identity, or all different).
+pub fn triplet_loss(
+    emb: &Tensor,
+    labels: &Tensor,
+    margin: f64,
+    mining: Mining,
+) -> Result<Option<TripletOutput>> {
+    let (b, _) = emb.dims2()?;
+    if labels.dims() != [b] {
+        candle_core::bail!(
+            "embeddings {:?} and labels {:?} differ in batch size",
+            emb.dims(),
+            labels.dims()
+        );
+    }
+    let dev = emb.device();
+    let d = pairwise_sq_dists(emb)?;
+    let same = labels
+        .unsqueeze(1)?
+        .broadcast_eq(&labels.unsqueeze(0)?)?
+        .to_dtype(DType::F32)?;
+    let pos = (&same - Tensor::eye(b, DType::F32, dev)?)?; // same identity, not the anchor itself
+    let neg = same.affine(-1.0, 1.0)?;
+
+    let has = |m: &Tensor| -> Result<Tensor> { m.sum_keepdim(1)?.gt(0.0)?.to_dtype(DType::F32) };
+    let (per, weight) = match mining {
+        Mining::All => {
+            // t[a, p, n] = d[a, p] − d[a, n] + margin
+            let t = d
+                .unsqueeze(2)?
+                .broadcast_sub(&d.unsqueeze(1)?)?
+                .affine(1.0, margin)?;
+            let w = pos.unsqueeze(2)?.broadcast_mul(&neg.unsqueeze(1)?)?;
+            (t.relu()?, w)
+        }
+        Mining::Hard => {
+            let hardest_pos = (&d * &pos)?.max_keepdim(1)?; // d ≥ 0, masked entries are 0
+            let hardest_neg = (&d + neg.affine(-FAR, FAR)?)?.min_keepdim(1)?;
+            let has =
+                |m: &Tensor| -> Result<Tensor> { m.sum_keepdim(1)?.gt(0.0)?.to_dtype(DType::F32) };
+            let valid = (has(&pos)? * has(&neg)?)?;
+            (
+                (hardest_pos - hardest_neg)?.affine(1.0, margin)?.relu()?,
+                valid,
+            )
+        }
+        Mining::Semihard => {
+            let d_an = d.unsqueeze(1)?; // [a, _, n]
+            let d_ap = d.unsqueeze(2)?; // [a, p, _]
+            let farther = d_an.broadcast_gt(&d_ap)?.to_dtype(DType::F32)?;
+            let cand = farther.broadcast_mul(&neg.unsqueeze(1)?)?; // [a, p, n]
+            let masked = d_an.broadcast_add(&cand.affine(-FAR, FAR)?)?;
+            let semihard = masked.min(2)?; // [a, p]
+            let has_cand = cand.sum(2)?.gt(0.0)?.to_dtype(DType::F32)?;
+            let farthest = (&d * &neg)?.max_keepdim(1)?; // [a, 1]
+            let chosen = ((&has_cand * semihard)?
+                + has_cand.affine(-1.0, 1.0)?.broadcast_mul(&farthest)?)?;
+            // A pair counts only when its anchor has a negative at all.
+            (
+                (&d - chosen)?.affine(1.0, margin)?.relu()?,
+                pos.broadcast_mul(&has(&neg)?)?,
+            )
+        }
+    };
+    let per = (per * &weight)?;
+    let active = per.gt(0.0)?.to_dtype(DType::F32)?;
+    let dist = d.sqrt()?;
+    // One device→host copy for all the statistics.
+    let stats = Tensor::stack(
+        &[
+            weight.sum_all()?,
+            active.sum_all()?,
+            (&dist * &pos)?.sum_all()?,
+            pos.sum_all()?,
+            (&dist * &neg)?.sum_all()?,
+            neg.sum_all()?,
+        ],
+        0,
+    )?
+    .to_dtype(DType::F64)?
+    .to_vec1::<f64>()?;
+    let [n, n_active, sum_ap, n_ap, sum_an, n_an] = stats[..] else {
+        candle_core::bail!("expected 6 triplet statistics, got {}", stats.len())
+    };
+    if n < 0.5 {
+        return Ok(None);
+    }
+    let loss = (per.sum_all()? / n)?;
+    Ok(Some(TripletOutput {
+        loss,
+        n_triplets: n.round() as usize,
+        active_fraction: n_active / n,
+        mean_ap: if n_ap > 0.0 { sum_ap / n_ap } else { 0.0 },
+        mean_an: if n_an > 0.0 { sum_an / n_an } else { 0.0 },
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn batch(points: &[f32], labels: &[u32]) -> Result<(Var, Tensor)> {
+        let e = Var::from_tensor(&Tensor::from_slice(
+            points,
+            (points.len(), 1),
+            &Device::Cpu,
+        )?)?;
+        Ok((e, Tensor::new(labels, &Device::Cpu)?))
+    }
+
+    fn loss_of(points: &[f32], labels: &[u32], mining: Mining) -> Result<TripletOutput> {
+        let (e, l) = batch(points, labels)?;
+        triplet_loss(e.as_tensor(), &l, 0.2, mining)?
+            .ok_or_else(|| candle_core::Error::Msg("no triplet".into()))
+    }
+
+    fn scalar(t: &Tensor) -> Result<f64> {
+        t.to_dtype(DType::F64)?.to_scalar::<f64>()
+    }
+
+    // Hand computation, 1-D embeddings 0, 1 (identity 0) and 3, 5 (identity 1), margin 0.2.
+    // Squared distances: d01=1 d02=9 d03=25 d12=4 d13=16 d23=4.
+    // All 8 valid triplets are inactive except (a=2, p=3, n=1): 4 − 4 + 0.2 = 0.2.
+    #[test]
+    fn all_triplets_hand_computed() -> Result<()> {
+        let out = loss_of(&[0.0, 1.0, 3.0, 5.0], &[0, 0, 1, 1], Mining::All)?;
+        assert!((scalar(&out.loss)? - 0.2 / 8.0).abs() < 1e-6);
+        assert_eq!(out.n_triplets, 8);
+        assert!((out.active_fraction - 1.0 / 8.0).abs() < 1e-9);
+        // Euclidean: positives |0−1| = 1, |3−5| = 2 (each twice) → 1.5; negatives 3,5,2,4 → 3.5.
+        assert!((out.mean_ap - 1.5).abs() < 1e-6 && (out.mean_an - 3.5).abs() < 1e-6);
+        Ok(())
+    }
+
+    // The only active term is ((e2−e3)² − (e2−e1)² + 0.2) / 8, so
+    // ∂/∂e1 = 2(e2−e1)/8 = 0.5, ∂/∂e2 = (2(e2−e3) − 2(e2−e1))/8 = −1, ∂/∂e3 = −2(e2−e3)/8 = 0.5.
+    #[test]
+    fn all_triplets_gradient_hand_computed() -> Result<()> {
+        let (e, l) = batch(&[0.0, 1.0, 3.0, 5.0], &[0, 0, 1, 1])?;
+        let out = triplet_loss(e.as_tensor(), &l, 0.2, Mining::All)?
+            .ok_or_else(|| candle_core::Error::Msg("none".into()))?;
+        let g = out
+            .loss
+            .backward()?
+            .get(e.as_tensor())
+            .cloned()
+            .ok_or_else(|| candle_core::Error::Msg("no grad".into()))?;
+        let g = g.flatten_all()?.to_vec1::<f32>()?;
+        for (got, want) in g.iter().zip([0.0, 0.5, -1.0, 0.5]) {
+            assert!((got - want).abs() < 1e-5, "{g:?}");
+        }
+        Ok(())
+    }
+
+    // Batch-hard on the same batch: anchors 0..3 have (hardest p, closest n) = (1, 9), (1, 4),
+    // (4, 4), (4, 16); only anchor 2 is active with 4 − 4 + 0.2 = 0.2, so the loss is 0.2 / 4.
+    #[test]
+    fn batch_hard_hand_computed() -> Result<()> {
+        let out = loss_of(&[0.0, 1.0, 3.0, 5.0], &[0, 0, 1, 1], Mining::Hard)?;
+        assert!((scalar(&out.loss)? - 0.05).abs() < 1e-6);
+        assert_eq!(out.n_triplets, 4);
+        assert!((out.active_fraction - 0.25).abs() < 1e-9);
+        Ok(())
+    }
+
+    // Semi-hard: for (2, 3) with d_ap = 4 the negatives are at 9 and 4; only 9 is farther than
+    // the positive, so it is chosen (not the harder 4): loss 0. Every pair is inactive.
+    #[test]
+    fn semihard_picks_the_closest_farther_negative() -> Result<()> {
+        let out = loss_of(&[0.0, 1.0, 3.0, 5.0], &[0, 0, 1, 1], Mining::Semihard)?;
+        assert!(scalar(&out.loss)?.abs() < 1e-9);
+        assert_eq!(out.n_triplets, 4, "one term per (anchor, positive) pair");
+        Ok(())
+    }
+
+    // Embeddings 0, 4 (identity 0) and 1 (identity 1): d01 = 16, d02 = 1, d12 = 9. No negative is
+    // farther than its positive, so semi-hard falls back to the farthest negative:
+    // (0, 1): 16 − 1 + 0.2 = 15.2 and (1, 0): 16 − 9 + 0.2 = 7.2 → mean 11.2. All and hard agree.
+    #[test]
+    fn every_miner_agrees_when_each_anchor_has_one_choice() -> Result<()> {
+        for mining in [Mining::All, Mining::Semihard, Mining::Hard] {
+            let out = loss_of(&[0.0, 4.0, 1.0], &[0, 0, 1], mining)?;
+            assert!((scalar(&out.loss)? - 11.2).abs() < 1e-4, "{mining:?}");
+            assert_eq!(out.active_fraction, 1.0);
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn a_batch_without_triplets_is_none() -> Result<()> {
+        for labels in [[3u32, 3, 3], [0, 1, 2]] {
+            for mining in [Mining::All, Mining::Semihard, Mining::Hard] {
+                let (e, l) = batch(&[0.0, 1.0, 2.0], &labels)?;
+                assert!(triplet_loss(e.as_tensor(), &l, 0.2, mining)?.is_none());
+            }
+        }
+        let (e, _) = batch(&[0.0, 1.0], &[0, 0])?;
+        assert!(triplet_loss(
+            e.as_tensor(),
+            &Tensor::new(&[0u32, 0, 1], &Device::Cpu)?,
+            0.2,
+            Mining::All
+        )
+        .is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,385 @@
+//! A run's configuration: the seed's defaults, overridden by a TOML file, overridden by flags.
+//!
+//! One struct, [`Overrides`], is both the `run` flags and the `--config` file format, so the two
+//! can never drift apart; unknown keys and wrong types in a file are errors.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::model::Arch;
+use crate::train::triplet::Mining;
+
+/// How batches are drawn from the training split.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Sampler {
+    /// The seed's shuffled minibatches.
+    #[default]
+    Random,
+    /// P identities × K images per batch (K = `pk_k`), so every batch holds many positives.
+    Pk,
+}
+
+impl Sampler {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sampler::Random => "random",
+            Sampler::Pk => "pk",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    /// The first CUDA GPU when this build has CUDA and one is present, else the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Cuda,
+}
+
+/// Everything that defines a run. Serialised whole into the lab as the run's `config_json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub model: Arch,
+    pub batch: usize,
+    pub dim: usize,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub epochs: usize,
+    pub margin: f64,
+    pub image_size: usize,
+    pub mining: Mining,
+    pub sampler: Sampler,
+    pub pk_k: usize,
+    pub normalize: bool,
+    pub augment: bool,
+    pub eval_every: usize,
+    pub checkpoint_every: Option<usize>,
+    pub seed: u64,
+    pub device: DeviceChoice,
+    /// A dataset path (directory or .tgz) or `synthetic`; empty means the default location.
+    pub data: String,
+    pub min_images: usize,
+    pub max_images: usize,
+    pub split_seed: Option<u64>,
+    pub name: Option<String>,
+    pub tags: Vec<String>,
+    pub note: String,
+}
+
+impl Default for TrainConfig {
+    /// The seed repository's settings.
+    fn default() -> Self {
+        TrainConfig {
+            model: Arch::Resnet18,
+            batch: 32,
+            dim: 128,
+            lr: 1e-4,
+            weight_decay: 0.0,
+            epochs: 100,
+            margin: 0.2,
+            image_size: 224,
+            mining: Mining::All,
+            sampler: Sampler::Random,
+            pk_k: 4,
+            normalize: false,
+            augment: false,
+            eval_every: 1,
+            checkpoint_every: None,
+            seed: 0,
+            device: DeviceChoice::Auto,
+            data: String::new(),
+            min_images: 20,
+            max_images: 30,
+            split_seed: None,
+            name: None,
+            tags: Vec::new(),
+            note: String::new(),
+        }
+    }
+}
+
+/// The `run` flags, and the keys of a `--config` TOML file. Every field is optional; what is
+/// given replaces the default.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    /// The network: alexnet, resnet18 or resnet152.
+    #[arg(value_enum)]
+    pub model: Option<Arch>,
+    /// Images per batch [default: 32].
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Embedding dimension [default: 128].
+    #[arg(long)]
+    pub dim: Option<usize>,
+    /// Adam learning rate [default: 1e-4].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Adam L2 weight decay [default: 0].
+    #[arg(long)]
+    pub weight_decay: Option<f64>,
+    /// Passes over the training split [default: 100].
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Triplet margin on squared distances [default: 0.2].
+    #[arg(long)]
+    pub margin: Option<f64>,
+    /// Images are resized to this square size [default: 224].
+    #[arg(long)]
+    pub image_size: Option<usize>,
+    /// Which triplets count: all (the seed's), semihard (FaceNet) or hard (batch-hard) [default: all].
+    #[arg(long, value_enum)]
+    pub mining: Option<Mining>,
+    /// random (the seed's shuffled batches) or pk (P identities × K images) [default: random].
+    #[arg(long, value_enum)]
+    pub sampler: Option<Sampler>,
+    /// Images per identity in a pk batch [default: 4].
+    #[arg(long)]
+    pub pk_k: Option<usize>,
+    /// L2-normalise the embeddings (`--normalize` or `--normalize false`) [default: off].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub normalize: Option<bool>,
+    /// Random horizontal flips and small shifts of training images [default: off].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub augment: Option<bool>,
+    /// Evaluate train and dev accuracy every N epochs [default: 1].
+    #[arg(long)]
+    pub eval_every: Option<usize>,
+    /// Write a full checkpoint every N epochs (one is always written at the end and on Ctrl-C).
+    #[arg(long)]
+    pub checkpoint_every: Option<usize>,
+    /// Seed for weights, batch order and augmentation [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// auto, cpu or cuda [default: auto].
+    #[arg(long, value_enum)]
+    pub device: Option<DeviceChoice>,
+    /// LFW as a directory or .tgz, or `synthetic` [default: the `data fetch` location].
+    #[arg(long)]
+    pub data: Option<String>,
+    /// Keep identities with at least this many images [default: 20].
+    #[arg(long)]
+    pub min_images: Option<usize>,
+    /// Keep identities with at most this many images [default: 30].
+    #[arg(long)]
+    pub max_images: Option<usize>,
+    /// Shuffle each identity's images with this seed before splitting [default: sorted by name].
+    #[arg(long)]
+    pub split_seed: Option<u64>,
+    /// A name for the run [default: MODEL-bBATCH-dDIM-MINING].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A tag for the run (repeatable).
+    #[arg(long = "tag")]
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// A free-text note stored with the run.
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+impl Overrides {
+    /// Reads a `--config` file.
+    pub fn from_file(path: &Path) -> Result<Overrides> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file '{}'", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("in config file '{}'", path.display()))
+    }
+
+    /// Whether any setting is given (used to refuse settings alongside `--resume`).
+    pub fn is_empty(&self) -> bool {
+        self == &Overrides::default()
+    }
+}
+
+impl TrainConfig {
+    /// Replaces every setting that `o` gives; tags accumulate.
+    pub fn apply(&mut self, o: &Overrides) {
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(v) = o.$field.clone() { self.$field = v; } )* };
+        }
+        set!(model, batch, dim, lr, weight_decay, epochs, margin, image_size, mining, sampler, pk_k);
+        set!(normalize, augment, eval_every, seed, device, data, min_images, max_images, note);
+        if o.checkpoint_every.is_some() {
+            self.checkpoint_every = o.checkpoint_every;
+        }
+        if o.split_seed.is_some() {
+            self.split_seed = o.split_seed;
+        }
+        if o.name.is_some() {
+            self.name = o.name.clone();
+        }
+        for t in &o.tags {
+            if !self.tags.contains(t) {
+                self.tags.push(t.clone());
+            }
+        }
+    }
+
+    /// Defaults, then the file, then the flags.
+    pub fn resolve(file: Option<&Overrides>, flags: &Overrides) -> Result<TrainConfig> {
+        let mut cfg = TrainConfig::default();
+        let model_given = file.is_some_and(|f| f.model.is_some()) || flags.model.is_some();
+        if !model_given {
+            bail!("no model given: name one, e.g. `facenet-lab run resnet18`, or set `model = \"resnet18\"` in the --config file");
+        }
+        if let Some(f) = file {
+            cfg.apply(f);
+        }
+        cfg.apply(flags);
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks the settings before anything is recorded.
+    pub fn validate(&self) -> Result<()> {
+        if self.dim < 2 {
+            bail!("--dim must be at least 2, got {}", self.dim);
+        }
+        if self.batch < 2 {
+            bail!("--batch must be at least 2 (a triplet needs two images of one identity), got {}", self.batch);
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            bail!("--lr must be a positive number, got {}", self.lr);
+        }
+        if self.weight_decay < 0.0 {
+            bail!("--weight-decay must not be negative, got {}", self.weight_decay);
+        }
+        if self.epochs == 0 {
+            bail!("--epochs must be at least 1");
+        }
+        if !(self.margin >= 0.0 && self.margin.is_finite()) {
+            bail!("--margin must be zero or positive, got {}", self.margin);
+        }
+        if self.eval_every == 0 {
+            bail!("--eval-every must be at least 1 epoch");
+        }
+        if self.checkpoint_every == Some(0) {
+            bail!("--checkpoint-every must be at least 1 epoch");
+        }
+        let min_size = min_image_size(self.model);
+        if self.image_size < min_size {
+            bail!("--image-size {} is too small for {}: it needs at least {min_size}", self.image_size, self.model);
+        }
+        if self.image_size > 1024 {
+            bail!("--image-size {} is larger than 1024; faces in LFW are 250×250", self.image_size);
+        }
+        if self.min_images < 2 {
+            bail!("--min-images must be at least 2 so every identity has a positive pair");
+        }
+        if self.max_images < self.min_images {
+            bail!("--max-images ({}) is below --min-images ({})", self.max_images, self.min_images);
+        }
+        if self.sampler == Sampler::Pk {
+            if self.pk_k < 2 {
+                bail!("--pk-k must be at least 2 images per identity, got {}", self.pk_k);
+            }
+            if self.batch % self.pk_k != 0 || self.batch / self.pk_k < 2 {
+                bail!(
+                    "with --sampler pk, --batch ({}) must be a multiple of --pk-k ({}) holding at least 2 identities",
+                    self.batch,
+                    self.pk_k
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The run's name: given, or `resnet18-b32-d128-all`.
+    pub fn run_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            format!("{}-b{}-d{}-{}", self.model, self.batch, self.dim, self.mining.as_str())
+        })
+    }
+
+    /// The typed columns of the lab's runs table.
+    pub fn hyperparams(&self) -> crate::lab::Hyperparams {
+        crate::lab::Hyperparams {
+            model: self.model.to_string(),
+            batch_size: self.batch as i64,
+            embedding_dim: self.dim as i64,
+            lr: self.lr,
+            epochs: self.epochs as i64,
+            margin: self.margin,
+            image_size: self.image_size as i64,
+            mining: self.mining.as_str().to_string(),
+            sampler: self.sampler.as_str().to_string(),
+            pk_k: (self.sampler == Sampler::Pk).then_some(self.pk_k as i64),
+            normalize: self.normalize,
+            augment: self.augment,
+            eval_every: self.eval_every as i64,
+            checkpoint_every: self.checkpoint_every.map(|c| c as i64),
+            seed: self.seed as i64,
+        }
+    }
+}
+
+/// The smallest input each network can take: AlexNet's three 3×3/2 pools need 63 pixels.
+pub fn min_image_size(arch: Arch) -> usize {
+    match arch {
+        Arch::Alexnet => 64,
+        Arch::Resnet18 | Arch::Resnet152 => 32,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(model: Arch) -> Overrides {
+        Overrides { model: Some(model), ..Default::default() }
+    }
+
+    #[test]
+    fn defaults_are_the_seeds() -> Result<()> {
+        let c = TrainConfig::resolve(None, &flags(Arch::Resnet152))?;
+        assert_eq!((c.batch, c.dim, c.lr, c.epochs, c.margin, c.image_size), (32, 128, 1e-4, 100, 0.2, 224));
+        assert_eq!((c.mining, c.sampler, c.normalize, c.eval_every), (Mining::All, Sampler::Random, false, 1));
+        assert_eq!(c.run_name(), "resnet152-b32-d128-all");
+        Ok(())
+    }
+
+    #[test]
+    fn flags_win_over_the_file() -> Result<()> {
+        let file: Overrides = toml::from_str(
+            "model = \"alexnet\"\nbatch = 64\ndim = 64\nmining = \"semihard\"\nnormalize = true\ntags = [\"a\"]\n",
+        )?;
+        let cli = Overrides { batch: Some(16), tags: vec!["b".into()], ..Default::default() };
+        let c = TrainConfig::resolve(Some(&file), &cli)?;
+        assert_eq!((c.model, c.batch, c.dim, c.mining, c.normalize), (Arch::Alexnet, 16, 64, Mining::Semihard, true));
+        assert_eq!(c.tags, vec!["a".to_string(), "b".to_string()]);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_files_name_the_problem() {
+        let unknown = toml::from_str::<Overrides>("model = \"resnet18\"\nbatchsize = 3\n").unwrap_err().to_string();
+        assert!(unknown.contains("unknown field `batchsize`"), "{unknown}");
+        let wrong = toml::from_str::<Overrides>("batch = \"big\"\n").unwrap_err().to_string();
+        assert!(wrong.contains("invalid type"), "{wrong}");
+        let model = toml::from_str::<Overrides>("model = \"vgg16\"\n").unwrap_err().to_string();
+        assert!(model.contains("vgg16"), "{model}");
+    }
+
+    #[test]
+    fn invalid_settings_are_refused() {
+        let check = |o: Overrides, want: &str| {
+            let err = TrainConfig::resolve(None, &o).unwrap_err().to_string();
+            assert!(err.contains(want), "{err} should mention {want}");
+        };
+        let base = flags(Arch::Resnet18);
+        check(Overrides { dim: Some(1), ..base.clone() }, "--dim");
+        check(Overrides { batch: Some(1), ..base.clone() }, "--batch");
+        check(Overrides { lr: Some(0.0), ..base.clone() }, "--lr");
+        check(Overrides { lr: Some(-1.0), ..base.clone() }, "--lr");
+        check(Overrides { epochs: Some(0), ..base.clone() }, "--epochs");
+        check(Overrides { image_size: Some(8), ..base.clone() }, "--image-size");
+        check(Overrides { sampler: Some(Sampler::Pk), batch: Some(30), ..base.clone() }, "--pk-k");
+        check(Overrides::default(), "no model given");
+    }
+}

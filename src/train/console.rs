@@ -1,0 +1,150 @@
+//! What a person sees while a run trains: a progress bar on a terminal, plain log lines
+//! otherwise, and a summary at the end.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::format;
+use crate::train::events::{CheckpointKind, EvalStats, Event, Observer, Outcome};
+
+/// Off a terminal, one progress line this often keeps logs readable.
+const LOG_EVERY: Duration = Duration::from_secs(10);
+
+pub struct Console {
+    bar: Option<ProgressBar>,
+    epochs: usize,
+    total: u64,
+    started: Instant,
+    start_iteration: u64,
+    last_line: Instant,
+    last_eval: Option<EvalStats>,
+    best: Option<(f64, usize)>,
+    outcome: Option<Outcome>,
+}
+
+impl Console {
+    /// A progress bar when stderr is a terminal (and `quiet` is off), plain lines otherwise.
+    pub fn new(epochs: usize, quiet: bool) -> Console {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new(0);
+            let style = ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} {msg} · ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("━╸ ");
+            bar.set_style(style);
+            bar
+        });
+        Console {
+            bar,
+            epochs,
+            total: 0,
+            started: Instant::now(),
+            start_iteration: 0,
+            last_line: Instant::now(),
+            last_eval: None,
+            best: None,
+            outcome: None,
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    /// Best dev accuracy and the epoch it came at.
+    pub fn best(&self) -> Option<(f64, usize)> {
+        self.best
+    }
+
+    /// The closing summary.
+    pub fn summary(&self, run: &str, recording_overhead: f64) -> String {
+        let took = format::duration(self.started.elapsed().as_secs_f64());
+        let status = match self.outcome {
+            Some(Outcome::Completed) => "completed",
+            Some(Outcome::Interrupted) => "interrupted",
+            None => "stopped",
+        };
+        let mut s = format!("run {run} {status} in {took}");
+        if let Some((acc, epoch)) = self.best {
+            s.push_str(&format!("\n  best dev accuracy {acc:.3} at epoch {epoch}"));
+        }
+        if let Some(e) = &self.last_eval {
+            s.push_str(&format!(
+                "\n  final (epoch {}): train accuracy {:.3}, dev accuracy {:.3}, dev centroid accuracy {:.3}",
+                e.epoch, e.train_acc, e.dev_acc, e.dev_acc_centroid
+            ));
+        }
+        s.push_str(&format!("\n  recording took {:.3}% of step time", 100.0 * recording_overhead));
+        s
+    }
+}
+
+impl Observer for Console {
+    fn on_event(&mut self, event: &Event) -> anyhow::Result<()> {
+        match event {
+            Event::Started { total_iterations, iters_per_epoch, start, device } => {
+                self.total = *total_iterations;
+                self.start_iteration = start.iteration;
+                self.started = Instant::now();
+                let from = if start.iteration > 0 { format!(", resuming after step {}", start.iteration) } else { String::new() };
+                self.line(&format!(
+                    "training on {device}: {} epochs × {iters_per_epoch} steps{from}",
+                    self.epochs
+                ));
+                if let Some(bar) = &self.bar {
+                    bar.set_length(*total_iterations);
+                    bar.set_position(start.iteration);
+                    bar.reset_eta();
+                }
+            }
+            Event::Step(s) => {
+                let loss = s.loss.map_or("skipped".to_string(), |l| format!("{l:.4}"));
+                let dev = self.last_eval.as_ref().map_or("-".to_string(), |e| format!("{:.3}", e.dev_acc));
+                let msg = format!(
+                    "epoch {}/{} loss {loss} dev {dev} {:.0} img/s",
+                    s.epoch, self.epochs, s.images_per_sec
+                );
+                match &self.bar {
+                    Some(bar) => {
+                        bar.set_position(s.iteration);
+                        bar.set_message(msg);
+                    }
+                    None if self.last_line.elapsed() >= LOG_EVERY => {
+                        let done = (s.iteration - self.start_iteration) as f64;
+                        let left = self.total.saturating_sub(s.iteration) as f64;
+                        let eta = self.started.elapsed().as_secs_f64() / done.max(1.0) * left;
+                        eprintln!("step {}/{} {msg} eta {}", s.iteration, self.total, format::duration(eta));
+                        self.last_line = Instant::now();
+                    }
+                    None => {}
+                }
+            }
+            Event::Eval(e) => {
+                if self.best.is_none_or(|(b, _)| e.dev_acc > b) {
+                    self.best = Some((e.dev_acc, e.epoch));
+                }
+                self.line(&format!(
+                    "epoch {}/{}: train acc {:.3}  dev acc {:.3}  dev centroid acc {:.3}",
+                    e.epoch, self.epochs, e.train_acc, e.dev_acc, e.dev_acc_centroid
+                ));
+                self.last_eval = Some(e.clone());
+            }
+            Event::Checkpoint { kind, path, .. } => {
+                if *kind != CheckpointKind::Best {
+                    self.line(&format!("{} checkpoint: {}", kind.as_str(), path.display()));
+                }
+            }
+            Event::Finished { outcome, .. } => {
+                self.outcome = Some(*outcome);
+                if let Some(bar) = &self.bar {
+                    bar.finish_and_clear();
+                }
+            }
+        }
+        Ok(())
+    }
+}

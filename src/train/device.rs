@@ -1,0 +1,62 @@
+//! Picking the device a run trains on, and naming it for the record.
+
+use anyhow::{bail, Result};
+use candle_core::Device;
+
+use crate::train::config::DeviceChoice;
+
+/// The chosen device and a human name for it ("cpu", "cuda:0").
+pub fn select(choice: DeviceChoice) -> Result<(Device, String)> {
+    match choice {
+        DeviceChoice::Cpu => Ok((Device::Cpu, "cpu".into())),
+        DeviceChoice::Cuda => {
+            if !cfg!(feature = "cuda") {
+                bail!(
+                    "--device cuda: this facenet-lab was built without CUDA. Rebuild with \
+                     `cargo build --release --features cuda`, or use --device cpu"
+                );
+            }
+            match Device::new_cuda(0) {
+                Ok(d) => Ok((d, "cuda:0".into())),
+                Err(e) => bail!("--device cuda: no usable CUDA GPU ({e}). Use --device cpu or --device auto"),
+            }
+        }
+        DeviceChoice::Auto => {
+            if cfg!(feature = "cuda") {
+                if let Ok(d) = Device::new_cuda(0) {
+                    return Ok((d, "cuda:0".into()));
+                }
+            }
+            Ok((Device::Cpu, "cpu".into()))
+        }
+    }
+}
+
+/// The GPU's marketing name, asked of nvidia-smi (candle does not expose it).
+pub fn gpu_name(device: &Device) -> Option<String> {
+    if !device.is_cuda() {
+        return None;
+    }
+    let out = std::process::Command::new("nvidia-smi")
+        .args(["--query-gpu=name", "--format=csv,noheader", "-i", "0"])
+        .output()
+        .ok()?;
+    let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    Some(if name.is_empty() { "CUDA device 0".to_string() } else { name })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_is_always_there_and_cuda_is_refused_without_the_feature() {
+        let (d, name) = select(DeviceChoice::Cpu).expect("cpu");
+        assert!(d.is_cpu() && name == "cpu");
+        if !cfg!(feature = "cuda") {
+            let err = select(DeviceChoice::Cuda).unwrap_err().to_string();
+            assert!(err.contains("built without CUDA"), "{err}");
+            assert!(select(DeviceChoice::Auto).expect("auto").0.is_cpu());
+        }
+    }
+}

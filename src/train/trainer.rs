@@ -1,0 +1,258 @@
+//! The training loop: batches → embeddings → mined triplet loss → Adam, with evaluations,
+//! checkpoints and a clean stop on request. It emits [`Event`]s and never draws or records.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use candle_core::{Device, Tensor};
+use candle_nn::ModuleT;
+
+use crate::data::Images;
+use crate::model::EmbeddingNet;
+use crate::rng::Rng;
+use crate::train::adam::{Adam, AdamConfig};
+use crate::train::augment::augment;
+use crate::train::checkpoint::{self, Loaded, Position};
+use crate::train::config::TrainConfig;
+use crate::train::evaluate::{centroid_gallery, embed, first_image_gallery, l2_normalize, nearest_accuracy};
+use crate::train::events::{CheckpointKind, EvalStats, Event, Observer, Outcome, StepStats};
+use crate::train::params::Params;
+use crate::train::sampler::{epoch_batches, iters_per_epoch};
+use crate::train::triplet::triplet_loss;
+
+/// Images per forward pass during evaluation.
+const EVAL_CHUNK: usize = 64;
+
+/// A split's images on the training device.
+pub struct DeviceSplit {
+    pub images: Tensor,
+    pub labels: Vec<u32>,
+    labels_t: Tensor,
+}
+
+impl DeviceSplit {
+    pub fn new(split: &Images, device: &Device) -> Result<DeviceSplit> {
+        Ok(DeviceSplit {
+            images: split.pixels.to_device(device)?,
+            labels: split.labels.clone(),
+            labels_t: Tensor::new(split.labels.as_slice(), device)?,
+        })
+    }
+}
+
+/// When to stop early.
+pub struct Control<'a> {
+    /// Set from another thread (Ctrl-C): finish the step, checkpoint, stop.
+    pub stop: &'a AtomicBool,
+    /// Stop as if interrupted after this epoch, to be resumed later.
+    pub stop_after_epoch: Option<usize>,
+}
+
+pub struct Trainer {
+    pub cfg: TrainConfig,
+    pub device: Device,
+    pub device_name: String,
+    pub params: Params,
+    pub model: EmbeddingNet,
+    pub adam: Adam,
+    pub train: DeviceSplit,
+    pub dev: DeviceSplit,
+    pub position: Position,
+    pub checkpoint_dir: PathBuf,
+    /// Best dev accuracy so far (carried over on resume).
+    pub best_dev: Option<f64>,
+}
+
+/// Whether a batch can form a triplet: two images of one identity and one of another.
+fn has_triplet(labels: &[u32]) -> bool {
+    let mut sorted = labels.to_vec();
+    sorted.sort_unstable();
+    let distinct = sorted.windows(2).filter(|w| w[0] != w[1]).count() + usize::from(!sorted.is_empty());
+    distinct >= 2 && sorted.windows(2).any(|w| w[0] == w[1])
+}
+
+impl Trainer {
+    pub fn new(cfg: TrainConfig, device: Device, device_name: String, train: &Images, dev: &Images, checkpoint_dir: PathBuf) -> Result<Trainer> {
+        let params = Params::new(cfg.seed);
+        let model = EmbeddingNet::new(cfg.model, cfg.dim, params.builder(&device))
+            .with_context(|| format!("building {}", cfg.model))?;
+        let adam = Adam::new(params.named_vars(), AdamConfig { weight_decay: cfg.weight_decay, ..AdamConfig::with_lr(cfg.lr) })?;
+        Ok(Trainer {
+            train: DeviceSplit::new(train, &device)?,
+            dev: DeviceSplit::new(dev, &device)?,
+            cfg,
+            device,
+            device_name,
+            params,
+            model,
+            adam,
+            position: Position::default(),
+            checkpoint_dir,
+            best_dev: None,
+        })
+    }
+
+    /// Continues from a checkpoint: weights, BatchNorm statistics, Adam state and position.
+    pub fn restore(&mut self, ck: &Loaded) -> Result<()> {
+        checkpoint::restore_params(&self.params, &ck.tensors)?;
+        self.adam.load_state(&ck.tensors)?;
+        self.position = ck.position;
+        Ok(())
+    }
+
+    pub fn iters_per_epoch(&self) -> usize {
+        iters_per_epoch(self.train.labels.len(), self.cfg.batch)
+    }
+
+    pub fn train(&mut self, observers: &mut [&mut dyn Observer], ctl: &Control) -> Result<Outcome> {
+        let ipe = self.iters_per_epoch() as u64;
+        let total = ipe * self.cfg.epochs as u64;
+        let emit = |observers: &mut [&mut dyn Observer], e: &Event| -> Result<()> {
+            observers.iter_mut().try_for_each(|o| o.on_event(e))
+        };
+        let start = self.position;
+        emit(observers, &Event::Started { total_iterations: total, iters_per_epoch: ipe as usize, start, device: &self.device_name })?;
+        while self.position.iteration < total {
+            let epoch = (self.position.iteration / ipe) as usize + 1;
+            let offset = (self.position.iteration % ipe) as usize;
+            let batches = epoch_batches(self.cfg.sampler, &self.train.labels, self.cfg.batch, self.cfg.pk_k, self.cfg.seed, epoch);
+            for batch in batches.iter().skip(offset) {
+                let stats = self.step(batch, epoch)?;
+                emit(observers, &Event::Step(&stats))?;
+                if ctl.stop.load(Ordering::SeqCst) {
+                    return self.stop(observers, epoch, CheckpointKind::Interrupt, Outcome::Interrupted);
+                }
+            }
+            let last = epoch == self.cfg.epochs;
+            if epoch % self.cfg.eval_every == 0 || last {
+                let e = self.evaluate(epoch)?;
+                emit(observers, &Event::Eval(&e))?;
+                if self.best_dev.is_none_or(|b| e.dev_acc > b) {
+                    self.best_dev = Some(e.dev_acc);
+                    self.write_checkpoint(observers, epoch, CheckpointKind::Best)?;
+                }
+            }
+            if last {
+                break;
+            }
+            if ctl.stop.load(Ordering::SeqCst) || ctl.stop_after_epoch == Some(epoch) {
+                return self.stop(observers, epoch, CheckpointKind::Interrupt, Outcome::Interrupted);
+            }
+            if self.cfg.checkpoint_every.is_some_and(|n| epoch % n == 0) {
+                self.write_checkpoint(observers, epoch, CheckpointKind::Periodic)?;
+            }
+        }
+        let epoch = self.cfg.epochs;
+        self.stop(observers, epoch, CheckpointKind::Final, Outcome::Completed)
+    }
+
+    fn stop(&mut self, observers: &mut [&mut dyn Observer], epoch: usize, kind: CheckpointKind, outcome: Outcome) -> Result<Outcome> {
+        self.write_checkpoint(observers, epoch, kind)?;
+        let e = Event::Finished { outcome, iteration: self.position.iteration, epoch };
+        observers.iter_mut().try_for_each(|o| o.on_event(&e))?;
+        Ok(outcome)
+    }
+
+    fn write_checkpoint(&self, observers: &mut [&mut dyn Observer], epoch: usize, kind: CheckpointKind) -> Result<()> {
+        let it = self.position.iteration;
+        let file = match kind {
+            CheckpointKind::Best => "best.safetensors".to_string(),
+            CheckpointKind::Final => "final.safetensors".to_string(),
+            CheckpointKind::Periodic => format!("epoch-{epoch:04}.safetensors"),
+            CheckpointKind::Interrupt => format!("interrupt-{it:08}.safetensors"),
+        };
+        let path = self.checkpoint_dir.join(file);
+        let adam = (kind != CheckpointKind::Best).then_some(&self.adam);
+        let sha = checkpoint::save(&path, &self.params, adam, self.position)?;
+        let e = Event::Checkpoint { iteration: it, epoch, kind, path: &path, sha256: &sha };
+        observers.iter_mut().try_for_each(|o| o.on_event(&e))
+    }
+
+    /// One optimisation step on the batch of training indices.
+    fn step(&mut self, batch: &[usize], epoch: usize) -> Result<StepStats> {
+        let t = Instant::now();
+        self.position.iteration += 1;
+        let it = self.position.iteration;
+        let labels: Vec<u32> = batch.iter().map(|&i| self.train.labels[i]).collect();
+        let skipped = |pos: &mut Position| {
+            pos.skipped_batches += 1;
+            StepStats {
+                iteration: it,
+                epoch,
+                loss: None,
+                active_fraction: 0.0,
+                mean_ap: 0.0,
+                mean_an: 0.0,
+                images_per_sec: 0.0,
+                skipped_batches: pos.skipped_batches,
+                step_secs: 0.0,
+            }
+        };
+        if !has_triplet(&labels) {
+            return Ok(skipped(&mut self.position));
+        }
+        let idx: Vec<u32> = batch.iter().map(|&i| i as u32).collect();
+        let idx = Tensor::new(idx.as_slice(), &self.device)?;
+        let mut x = self.train.images.index_select(&idx, 0)?;
+        if self.cfg.augment {
+            x = augment(&x, &mut Rng::derive(self.cfg.seed, &format!("augment-{it}")))?;
+        }
+        let y = self.train.labels_t.index_select(&idx, 0)?;
+        let mut emb = self.model.forward_t(&x, true)?;
+        if self.cfg.normalize {
+            emb = l2_normalize(&emb)?;
+        }
+        let Some(out) = triplet_loss(&emb, &y, self.cfg.margin, self.cfg.mining)? else {
+            return Ok(skipped(&mut self.position));
+        };
+        let loss = out.loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+        if !loss.is_finite() {
+            anyhow::bail!("the loss became {loss} at step {it}: lower --lr or try --normalize");
+        }
+        let grads = out.loss.backward()?;
+        self.adam.step(&grads)?;
+        let secs = t.elapsed().as_secs_f64();
+        Ok(StepStats {
+            iteration: it,
+            epoch,
+            loss: Some(loss),
+            active_fraction: out.active_fraction,
+            mean_ap: out.mean_ap,
+            mean_an: out.mean_an,
+            images_per_sec: batch.len() as f64 / secs.max(1e-9),
+            skipped_batches: self.position.skipped_batches,
+            step_secs: secs,
+        })
+    }
+
+    /// Train and dev accuracy as the seed defined them, plus dev accuracy against centroids.
+    pub fn evaluate(&self, epoch: usize) -> Result<EvalStats> {
+        let train_emb = embed(&self.model, &self.train.images, self.cfg.normalize, EVAL_CHUNK)?;
+        let dev_emb = embed(&self.model, &self.dev.images, self.cfg.normalize, EVAL_CHUNK)?;
+        let (g, gl) = first_image_gallery(&train_emb, &self.train.labels)?;
+        let (c, cl) = centroid_gallery(&train_emb, &self.train.labels)?;
+        Ok(EvalStats {
+            iteration: self.position.iteration,
+            epoch,
+            train_acc: nearest_accuracy(&g, &gl, &train_emb, &self.train.labels)?,
+            dev_acc: nearest_accuracy(&g, &gl, &dev_emb, &self.dev.labels)?,
+            dev_acc_centroid: nearest_accuracy(&c, &cl, &dev_emb, &self.dev.labels)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_triplet;
+
+    #[test]
+    fn triplet_feasibility_needs_a_pair_and_another_identity() {
+        assert!(has_triplet(&[1, 1, 2]));
+        assert!(!has_triplet(&[1, 2, 3]));
+        assert!(!has_triplet(&[4, 4, 4]));
+        assert!(!has_triplet(&[5]));
+        assert!(!has_triplet(&[]));
+    }
+}

@@ -200,8 +200,8 @@ impl Face {
             let mut c = self.background;
             for blob in &self.layers {
                 let m = blob.mask(u, v);
-                for k in 0..3 {
-                    c[k] += (blob.color[k] - c[k]) * m;
+                for (ch, target) in c.iter_mut().zip(blob.color) {
+                    *ch += (target - *ch) * m;
                 }
             }
             let light = gain * (1.0 + self.shade.0 * u + self.shade.1 * v + lx * u0 + ly * v0);

@@ -128,10 +128,9 @@ pub fn ok_response(body: &[u8]) -> Vec<u8> {
 
 /// A response announcing `announced` bytes but carrying only `body` before closing.
 pub fn truncated_response(body: &[u8], announced: usize) -> Vec<u8> {
-    let mut r = format!(
-        "HTTP/1.1 200 OK\r\nContent-Length: {announced}\r\nConnection: close\r\n\r\n"
-    )
-    .into_bytes();
+    let mut r =
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {announced}\r\nConnection: close\r\n\r\n")
+            .into_bytes();
     r.extend_from_slice(body);
     r
 }

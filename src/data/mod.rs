@@ -45,6 +45,7 @@ use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 use candle_core::Tensor;
+use serde::{Deserialize, Serialize};
 
 pub use fetch::{default_data_dir, default_dataset_path, fetch, FetchSpec, Fetched, RemoteFile};
 pub use pipeline::{decode_images, inspect, list_images, load};
@@ -177,7 +178,8 @@ impl ImportOptions {
 }
 
 /// What kind of source a dataset was read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     Dir,
     Tgz,
@@ -201,7 +203,8 @@ impl std::fmt::Display for SourceKind {
 }
 
 /// The three splits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SplitName {
     Train,
     Dev,
@@ -227,7 +230,7 @@ impl std::fmt::Display for SplitName {
 }
 
 /// One image file of the dataset.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Member {
     /// The identity (LFW folder name, e.g. `Amelie_Mauresmo`, or `id07` for synthetic data).
     pub identity: String,
@@ -265,7 +268,7 @@ impl ImageRef {
 }
 
 /// One split: its members in order and its hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Split {
     pub name: SplitName,
     /// Identities in sorted order; within an identity, in split order.
@@ -275,15 +278,16 @@ pub struct Split {
 }
 
 /// A file left out of the dataset, with the reason.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Excluded {
     /// The file's path; inside a tarball `<archive>:<entry>`.
     pub path: String,
     pub reason: String,
 }
 
-/// Everything the lab records about a dataset; no pixels.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Everything the lab records about a dataset; no pixels. Serialises to JSON with serde (enums
+/// as their `as_str()` names).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub kind: SourceKind,
     /// Canonical path, or `synthetic:IDS:PER:SEED`.
@@ -441,6 +445,23 @@ mod tests {
         assert!(bad.validate().is_err());
         let too_small = ImportOptions { min_images: 2, ..o };
         assert!(too_small.validate().is_err());
+    }
+
+    #[test]
+    fn manifest_round_trips_through_json() -> Result<()> {
+        let m = inspect(
+            &DataSpec::Synthetic {
+                identities: 3,
+                per_identity: 5,
+                seed: 1,
+            },
+            &ImportOptions::default(),
+        )?;
+        let json = serde_json::to_string(&m)?;
+        assert!(json.contains(r#""kind":"synthetic""#) && json.contains(r#""name":"dev""#));
+        let back: Manifest = serde_json::from_str(&json)?;
+        assert_eq!(back, m);
+        Ok(())
     }
 
     #[test]

@@ -18,6 +18,60 @@ pub struct Cli {
 pub enum Command {
     /// List the recorded runs.
     Runs(RunsArgs),
+    /// Get and examine the LFW data: download it, or show its identities, splits and hashes.
+    Data(DataArgs),
+    /// Train an embedding network with triplet loss, recording everything in the lab.
+    ///
+    /// Defaults are the seed repository's: batch 32, dim 128, Adam lr 1e-4, 100 epochs,
+    /// margin 0.2, 224×224 images, all triplets, random batches, no L2 normalisation.
+    /// Settings come from the defaults, then --config FILE, then the flags.
+    #[command(after_help = "Examples:\n  facenet-lab run resnet18 --data ~/lfw.tgz --image-size 64 --epochs 3 --batch 16\n  facenet-lab run --config experiments/best-recipe.toml\n  facenet-lab run --resume 12")]
+    Run(RunArgs),
+    /// Measure training throughput (images/s) per model on this machine.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub overrides: crate::train::config::Overrides,
+    /// A TOML file with the same keys as the flags (flags on the command line win).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Continue an interrupted, crashed or failed run (id or name) from its last checkpoint.
+    #[arg(long, value_name = "RUN", conflicts_with = "config")]
+    pub resume: Option<String>,
+    /// Stop after this epoch as if interrupted (with a checkpoint); continue later with --resume.
+    #[arg(long, value_name = "EPOCH")]
+    pub stop_after_epoch: Option<usize>,
+    /// Record this file as the run's log (the dashboard sends a spawned run's output there).
+    #[arg(long, value_name = "FILE")]
+    pub log_path: Option<PathBuf>,
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Models to measure.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [crate::model::Arch::Alexnet, crate::model::Arch::Resnet18, crate::model::Arch::Resnet152])]
+    pub models: Vec<crate::model::Arch>,
+    /// Images per batch.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Square image size.
+    #[arg(long, default_value_t = 64)]
+    pub image_size: usize,
+    /// Embedding dimension.
+    #[arg(long, default_value_t = 128)]
+    pub dim: usize,
+    /// Timed steps per model (after one warm-up step).
+    #[arg(long, default_value_t = 5)]
+    pub steps: usize,
+    /// auto, cpu or cuda.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: crate::train::config::DeviceChoice,
 }
 
 #[derive(Debug, clap::Args)]
@@ -25,4 +79,42 @@ pub struct RunsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DataArgs {
+    #[command(subcommand)]
+    pub command: DataCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Download LFW (lfw.tgz and pairs.txt), verify size and sha256, and keep it for later runs.
+    ///
+    /// Files already present and verified are not downloaded again. Set FACENET_LAB_MIRROR to a
+    /// URL prefix to download <prefix>/lfw.tgz and <prefix>/pairs.txt instead of the official
+    /// URLs.
+    Fetch {
+        /// Directory to download into [default: the user data directory, e.g.
+        /// ~/.local/share/facenet-lab].
+        #[arg(long, value_name = "DIR")]
+        to: Option<PathBuf>,
+    },
+    /// Show the identities, split sizes, split hashes and content hash of a dataset, and the
+    /// images excluded as corrupt.
+    Inspect {
+        /// An LFW directory (<Name>/<Name>_NNNN.jpg, optionally under lfw/), lfw.tgz, or
+        /// `synthetic[:IDS:PER[:SEED]]` [default: lfw.tgz in the user data directory].
+        path: Option<PathBuf>,
+        /// Keep identities with at least this many images.
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        min_images: usize,
+        /// Keep identities with at most this many images.
+        #[arg(long, value_name = "N", default_value_t = 30)]
+        max_images: usize,
+        /// Shuffle each identity's images with this seed before splitting [default: split by
+        /// sorted file name].
+        #[arg(long, value_name = "N")]
+        split_seed: Option<u64>,
+    },
 }

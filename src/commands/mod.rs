@@ -1,4 +1,7 @@
 //! Thin commands: parse arguments into library calls and print results.
+mod bench;
+mod data;
+mod run;
 mod runs;
 
 use anyhow::Result;
@@ -6,14 +9,16 @@ use anyhow::Result;
 use crate::cli::{Cli, Command};
 use crate::lab::Lab;
 
+pub use runs::table as runs_table;
+
 pub fn dispatch(cli: Cli) -> Result<()> {
-    match &cli.command {
-        Some(Command::Runs(args)) => runs::execute(&Lab::open(&cli.db)?, args),
+    match cli.command {
+        Some(Command::Runs(args)) => runs::execute(&Lab::open(&cli.db)?, &args),
+        Some(Command::Data(args)) => data::run(args),
+        Some(Command::Run(args)) => run::execute(&cli.db, &args),
+        Some(Command::Bench(args)) => bench::execute(&args),
         None => {
-            print!(
-                "{}",
-                runs::table(&Lab::open(&cli.db)?.list_runs()?, crate::lab::now())
-            );
+            print!("{}", runs::table(&Lab::open(&cli.db)?.list_runs()?, crate::lab::now()));
             Ok(())
         }
     }

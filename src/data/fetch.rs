@@ -1,0 +1,283 @@
+//! Downloading LFW (`lfw.tgz` and `pairs.txt`), verified, into a data directory.
+//!
+//! Each file is written to a temporary `.<name>.part-<pid>` in the destination directory and
+//! renamed into place only after its size and sha256 match: a failed, truncated or mismatched
+//! download leaves nothing where a good file belongs. A file that is already present and
+//! verifies is not downloaded again.
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+
+use super::progress;
+
+/// Environment variable naming a URL prefix to download from instead of the official URLs:
+/// the files are then `<prefix>/lfw.tgz` and `<prefix>/pairs.txt`.
+pub const MIRROR_ENV: &str = "FACENET_LAB_MIRROR";
+
+/// One file to download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteFile {
+    /// File name in the destination directory.
+    pub name: String,
+    pub url: String,
+    /// Expected size in bytes, if known.
+    pub size: Option<u64>,
+    /// Expected sha256 (lowercase hex), if known.
+    pub sha256: Option<String>,
+}
+
+/// What to download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchSpec {
+    pub files: Vec<RemoteFile>,
+}
+
+impl FetchSpec {
+    /// The official LFW archive and View 2 pairs, with their sizes and hashes.
+    pub fn official() -> Self {
+        FetchSpec {
+            files: vec![
+                RemoteFile {
+                    name: "lfw.tgz".into(),
+                    url: "https://ndownloader.figshare.com/files/5976018".into(),
+                    size: Some(180_566_744),
+                    sha256: Some(
+                        "055f7d9c632d7370e6fb4afc7468d40f970c34a80d4c6f50ffec63f5a8d536c0".into(),
+                    ),
+                },
+                RemoteFile {
+                    name: "pairs.txt".into(),
+                    url: "https://ndownloader.figshare.com/files/5976006".into(),
+                    size: Some(155_335),
+                    sha256: Some(
+                        "ea42330c62c92989f9d7c03237ed5d591365e89b3e649747777b70e692dc1592".into(),
+                    ),
+                },
+            ],
+        }
+    }
+
+    /// The official files and checks, downloaded from `<prefix>/<name>`.
+    pub fn with_mirror(prefix: &str) -> Self {
+        let prefix = prefix.trim_end_matches('/');
+        let mut spec = Self::official();
+        for f in &mut spec.files {
+            f.url = format!("{prefix}/{}", f.name);
+        }
+        spec
+    }
+
+    /// [`FetchSpec::with_mirror`] when `FACENET_LAB_MIRROR` is set, else [`FetchSpec::official`].
+    pub fn from_env() -> Self {
+        match std::env::var(MIRROR_ENV) {
+            Ok(prefix) if !prefix.trim().is_empty() => Self::with_mirror(prefix.trim()),
+            _ => Self::official(),
+        }
+    }
+}
+
+/// The outcome for one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub path: PathBuf,
+    /// False when a verified copy was already there.
+    pub downloaded: bool,
+}
+
+/// Where the lab keeps downloaded data: `<data dir>/facenet-lab` (e.g.
+/// `~/.local/share/facenet-lab` on Linux).
+pub fn default_data_dir() -> Result<PathBuf> {
+    let base = dirs::data_dir().context(
+        "cannot find the user data directory (is HOME set?): pass a directory explicitly with \
+         `facenet-lab data fetch --to DIR` and `--data DIR/lfw.tgz`",
+    )?;
+    Ok(base.join("facenet-lab"))
+}
+
+/// `<default_data_dir>/lfw.tgz` when it exists; otherwise an error that says how to get it.
+pub fn default_dataset_path() -> Result<PathBuf> {
+    let dir = default_data_dir()?;
+    let path = dir.join("lfw.tgz");
+    if path.is_file() {
+        return Ok(path);
+    }
+    bail!(
+        "no dataset found at {}: run `facenet-lab data fetch` to download LFW there, or pass \
+         --data PATH (an LFW directory or lfw.tgz)",
+        path.display()
+    )
+}
+
+/// Downloads every file of `spec` into `to_dir` (created if needed), skipping files that are
+/// already there and verify. Shows a progress bar when `progress` and stderr is a terminal.
+pub fn fetch(to_dir: &Path, spec: &FetchSpec, progress: bool) -> Result<Vec<Fetched>> {
+    std::fs::create_dir_all(to_dir).with_context(|| {
+        format!(
+            "cannot create {}: pick a writable directory with --to DIR",
+            to_dir.display()
+        )
+    })?;
+    let mut out = Vec::new();
+    for file in &spec.files {
+        let dest = to_dir.join(&file.name);
+        if dest.is_file() && verify_file(&dest, file).is_ok() {
+            out.push(Fetched {
+                path: dest,
+                downloaded: false,
+            });
+            continue;
+        }
+        download(file, &dest, progress)?;
+        out.push(Fetched {
+            path: dest,
+            downloaded: true,
+        });
+    }
+    Ok(out)
+}
+
+/// Checks a file on disk against the expected size and hash.
+pub fn verify_file(path: &Path, file: &RemoteFile) -> Result<()> {
+    let f = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let n = std::io::copy(&mut BufReader::with_capacity(1 << 20, f), &mut hasher)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    check(file, n, &hex::encode(hasher.finalize()))
+}
+
+fn check(file: &RemoteFile, size: u64, sha256: &str) -> Result<()> {
+    if let Some(expected) = file.size {
+        if size != expected {
+            bail!(
+                "{} has {size} bytes, expected {expected} (incomplete or wrong file)",
+                file.name
+            );
+        }
+    }
+    if let Some(expected) = &file.sha256 {
+        if !sha256.eq_ignore_ascii_case(expected) {
+            bail!(
+                "{} has sha256 {sha256}, expected {expected} (corrupt or wrong file)",
+                file.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Removes the temporary file unless the download succeeded.
+struct PartFile {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn download(file: &RemoteFile, dest: &Path, progress_bar: bool) -> Result<()> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let mut part = PartFile {
+        path: dir.join(format!(".{}.part-{}", file.name, std::process::id())),
+        keep: false,
+    };
+    let fail = |what: &str| {
+        format!(
+            "downloading {} from {} failed ({what}): check the network (or {MIRROR_ENV}) and run \
+             `facenet-lab data fetch` again",
+            file.name, file.url
+        )
+    };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_connect(Some(Duration::from_secs(30)))
+        .timeout_recv_response(Some(Duration::from_secs(60)))
+        .timeout_per_read(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let response = agent
+        .get(&file.url)
+        .call()
+        .with_context(|| fail("request"))?;
+    let body = response.into_body();
+    let pb = progress::bytes(
+        body.content_length().or(file.size),
+        &file.name,
+        progress_bar,
+    );
+    let mut reader = body.into_reader();
+    let mut out = File::create(&part.path).with_context(|| {
+        format!(
+            "cannot write {}: pick a writable directory with --to DIR",
+            part.path.display()
+        )
+    })?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total: u64 = 0;
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .with_context(|| fail("transfer interrupted"))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])
+            .with_context(|| format!("cannot write {}: is the disk full?", part.path.display()))?;
+        total += n as u64;
+        pb.set_position(total);
+    }
+    pb.finish_and_clear();
+    out.sync_all()
+        .with_context(|| format!("cannot write {}", part.path.display()))?;
+    drop(out);
+    check(file, total, &hex::encode(hasher.finalize())).with_context(|| fail("verification"))?;
+    std::fs::rename(&part.path, dest)
+        .with_context(|| format!("cannot move {} to {}", part.path.display(), dest.display()))?;
+    part.keep = true;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_rewrites_urls_and_keeps_checks() {
+        let m = FetchSpec::with_mirror("http://127.0.0.1:9/lfw/");
+        let o = FetchSpec::official();
+        assert_eq!(m.files[0].url, "http://127.0.0.1:9/lfw/lfw.tgz");
+        assert_eq!(m.files[1].url, "http://127.0.0.1:9/lfw/pairs.txt");
+        assert_eq!(m.files[0].sha256, o.files[0].sha256);
+        assert_eq!(o.files[0].size, Some(180_566_744));
+    }
+
+    #[test]
+    fn check_reports_size_then_hash() {
+        let f = RemoteFile {
+            name: "x".into(),
+            url: String::new(),
+            size: Some(3),
+            sha256: Some(crate::data::hash::sha256_hex(b"abc")),
+        };
+        assert!(check(&f, 3, &crate::data::hash::sha256_hex(b"abc")).is_ok());
+        let size = check(&f, 2, "00")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(size.contains("2 bytes, expected 3"));
+        let hash = check(&f, 3, "00")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(hash.contains("sha256 00"));
+    }
+}

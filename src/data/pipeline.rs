@@ -1,0 +1,460 @@
+//! inspect / load / decode: from a [`DataSpec`] to a [`Manifest`] and pixels.
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use anyhow::{bail, Context, Result};
+use candle_core::{Device, Tensor};
+use image::RgbImage;
+
+use super::decode::{decode_jpeg, normalise_into, to_rgb_resized};
+use super::hash::{members_hash, sha256_hex};
+use super::source::{Entry, Source};
+use super::split::split_identity;
+use super::{
+    progress, synthetic, DataSpec, Dataset, Excluded, ImageRef, Images, ImportOptions, Manifest,
+    Member, SourceKind, Split, SplitName,
+};
+
+/// Reads, validates, filters, splits and hashes a dataset. Images are decoded to check them but
+/// never resized.
+pub fn inspect(spec: &DataSpec, opts: &ImportOptions) -> Result<Manifest> {
+    Ok(import(spec, opts, None)?.0)
+}
+
+/// Like [`inspect`], then every kept image resized to `opts.image_size` and normalised. Prints a
+/// warning to stderr for each excluded (corrupt) image.
+pub fn load(spec: &DataSpec, opts: &ImportOptions) -> Result<Dataset> {
+    let size = u32::try_from(opts.image_size)
+        .ok()
+        .filter(|&s| s > 0 && s <= 4096)
+        .with_context(|| {
+            format!(
+                "image size {} is out of range: use 1..=4096, e.g. 224",
+                opts.image_size
+            )
+        })?;
+    let (manifest, pixels) = import(spec, opts, Some(size))?;
+    for e in &manifest.excluded {
+        eprintln!("warning: excluded {}: {}", e.path, e.reason);
+    }
+    let [train, dev, test] = pixels.context("internal error: load produced no pixels")?;
+    let images = |split: &Split, imgs: Vec<RgbImage>| -> Result<Images> {
+        let labels = split
+            .members
+            .iter()
+            .map(|m| {
+                manifest
+                    .label_of(&m.identity)
+                    .context("internal error: member of an unknown identity")
+            })
+            .collect::<Result<Vec<u32>>>()?;
+        Ok(Images {
+            pixels: to_tensor(&imgs, size)?,
+            labels,
+        })
+    };
+    Ok(Dataset {
+        train: images(&manifest.train, train)?,
+        dev: images(&manifest.dev, dev)?,
+        test: images(&manifest.test, test)?,
+        manifest,
+    })
+}
+
+/// Every image of a source (all identities, no filter, no validation), sorted.
+pub fn list_images(spec: &DataSpec) -> Result<Vec<ImageRef>> {
+    match spec {
+        DataSpec::Path(path) => Ok(Source::open(path)?
+            .list()?
+            .into_iter()
+            .map(|e| ImageRef {
+                identity: e.identity,
+                file: e.file,
+            })
+            .collect()),
+        DataSpec::Synthetic {
+            identities,
+            per_identity,
+            ..
+        } => {
+            synthetic::check(*identities, *per_identity)?;
+            Ok((0..*identities)
+                .flat_map(|i| {
+                    let id = synthetic::identity_name(i, *identities);
+                    (0..*per_identity).map(move |j| ImageRef {
+                        file: synthetic::file_name(&id, j),
+                        identity: id.clone(),
+                    })
+                })
+                .collect())
+        }
+    }
+}
+
+/// Decodes arbitrary images of a source (e.g. all of LFW, or the images of pairs.txt) to an
+/// `(N, 3, S, S)` f32 tensor in `[-1, 1]`, in the given order. Fails on a missing or corrupt
+/// image, naming it.
+pub fn decode_images(
+    spec: &DataSpec,
+    images: &[ImageRef],
+    image_size: usize,
+    progress_bar: bool,
+) -> Result<Tensor> {
+    let size = u32::try_from(image_size)
+        .ok()
+        .filter(|&s| s > 0 && s <= 4096)
+        .with_context(|| format!("image size {image_size} is out of range: use 1..=4096"))?;
+    let pb = progress::items(images.len(), "decoding", progress_bar);
+    let rgb: Vec<RgbImage> = match spec {
+        DataSpec::Path(path) => {
+            let source = Source::open(path)?;
+            let entries = source.list()?;
+            let index: BTreeMap<(&str, &str), &Entry> = entries
+                .iter()
+                .map(|e| ((e.identity.as_str(), e.file.as_str()), e))
+                .collect();
+            let wanted = images
+                .iter()
+                .map(|r| {
+                    index
+                        .get(&(r.identity.as_str(), r.file.as_str()))
+                        .copied()
+                        .with_context(|| {
+                            format!(
+                                "{}/{} is not in {}: check the name (LFW files are \
+                                 <Name>/<Name>_NNNN.jpg)",
+                                r.identity,
+                                r.file,
+                                source.path().display()
+                            )
+                        })
+                })
+                .collect::<Result<Vec<&Entry>>>()?;
+            let bytes = read_with_spinner(&source, &wanted, progress_bar)?;
+            let out = par_map(&bytes, |b| {
+                let r = decode_jpeg(b).map(|img| to_rgb_resized(&img, size));
+                pb.inc(1);
+                r
+            });
+            out.into_iter()
+                .zip(&wanted)
+                .map(|(r, e)| r.with_context(|| format!("cannot decode {}", source.display(e))))
+                .collect::<Result<_>>()?
+        }
+        DataSpec::Synthetic {
+            identities,
+            per_identity,
+            seed,
+        } => {
+            synthetic::check(*identities, *per_identity)?;
+            let idx = images
+                .iter()
+                .map(|r| {
+                    let (i, j) = synthetic::parse_names(&r.identity, &r.file)?;
+                    if i >= *identities || j >= *per_identity {
+                        bail!("{}/{} is not in {spec}", r.identity, r.file);
+                    }
+                    Ok((i, j))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            par_map(&idx, |&(i, j)| {
+                let img = synthetic::render(*seed, i, j);
+                pb.inc(1);
+                resize_rgb(img, size)
+            })
+        }
+    };
+    pb.finish_and_clear();
+    to_tensor(&rgb, size)
+}
+
+fn resize_rgb(img: RgbImage, size: u32) -> RgbImage {
+    if img.width() == size && img.height() == size {
+        img
+    } else {
+        image::imageops::resize(&img, size, size, image::imageops::FilterType::Triangle)
+    }
+}
+
+fn to_tensor(images: &[RgbImage], size: u32) -> Result<Tensor> {
+    let s = size as usize;
+    let per = 3 * s * s;
+    let mut data = vec![0f32; images.len() * per];
+    for (img, out) in images.iter().zip(data.chunks_exact_mut(per)) {
+        normalise_into(img, out);
+    }
+    Tensor::from_vec(data, (images.len(), 3, s, s), &Device::Cpu)
+        .context("cannot build the image tensor")
+}
+
+/// Maps `f` over `items` on up to 8 threads, keeping the order.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8)
+        .min(items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, R)>> = Mutex::new(Vec::with_capacity(items.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                let mut local = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    local.push((i, f(item)));
+                }
+                if let Ok(mut all) = results.lock() {
+                    all.extend(local);
+                }
+            });
+        }
+    });
+    let mut all = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
+}
+
+fn read_with_spinner(
+    source: &Source,
+    wanted: &[&Entry],
+    progress_bar: bool,
+) -> Result<Vec<Vec<u8>>> {
+    let name = source
+        .path()
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sp = progress::spinner(&format!("reading {name}"), progress_bar);
+    let bytes = source.read(wanted);
+    sp.finish_and_clear();
+    bytes
+}
+
+/// One validated image: its member and, when loading, its resized pixels.
+struct Valid {
+    member: Member,
+    pixels: Option<RgbImage>,
+}
+
+type SplitPixels = [Vec<RgbImage>; 3];
+
+fn import(
+    spec: &DataSpec,
+    opts: &ImportOptions,
+    size: Option<u32>,
+) -> Result<(Manifest, Option<SplitPixels>)> {
+    match spec {
+        DataSpec::Path(path) => import_path(path, opts, size),
+        DataSpec::Synthetic {
+            identities,
+            per_identity,
+            seed,
+        } => import_synthetic(*identities, *per_identity, *seed, opts, size),
+    }
+}
+
+fn import_path(
+    path: &std::path::Path,
+    opts: &ImportOptions,
+    size: Option<u32>,
+) -> Result<(Manifest, Option<SplitPixels>)> {
+    opts.validate()?;
+    let source = Source::open(path)?;
+    let sp = progress::spinner("listing images", opts.progress);
+    let entries = source.list();
+    sp.finish_and_clear();
+    let entries = entries?;
+    let mut by_identity: BTreeMap<&str, Vec<&Entry>> = BTreeMap::new();
+    for e in &entries {
+        by_identity.entry(e.identity.as_str()).or_default().push(e);
+    }
+    let range = opts.min_images..=opts.max_images;
+    let candidates: Vec<&Entry> = by_identity
+        .values()
+        .filter(|files| range.contains(&files.len()))
+        .flatten()
+        .copied()
+        .collect();
+    let n_candidates = by_identity
+        .values()
+        .filter(|f| range.contains(&f.len()))
+        .count();
+    if n_candidates < 2 {
+        let most = by_identity.values().map(Vec::len).max().unwrap_or(0);
+        bail!(
+            "the filter {}..={} images per identity keeps {n_candidates} of {} identities in {} \
+             (at least 2 are needed; identities there have 1..={most} images): widen \
+             --min-images/--max-images",
+            opts.min_images,
+            opts.max_images,
+            by_identity.len(),
+            source.path().display()
+        );
+    }
+
+    let bytes = read_with_spinner(&source, &candidates, opts.progress)?;
+    let pb = progress::items(
+        candidates.len(),
+        if size.is_some() {
+            "decoding"
+        } else {
+            "validating"
+        },
+        opts.progress,
+    );
+    let checked = par_map(&bytes, |b| {
+        let sha = sha256_hex(b);
+        let r = decode_jpeg(b).map(|img| (sha, size.map(|s| to_rgb_resized(&img, s))));
+        pb.inc(1);
+        r
+    });
+    pb.finish_and_clear();
+    drop(bytes);
+
+    let mut excluded = Vec::new();
+    let mut valid: BTreeMap<String, Vec<Valid>> = BTreeMap::new();
+    for (entry, result) in candidates.iter().zip(checked) {
+        match result {
+            Ok((sha256, pixels)) => valid
+                .entry(entry.identity.clone())
+                .or_default()
+                .push(Valid {
+                    member: Member {
+                        identity: entry.identity.clone(),
+                        file: entry.file.clone(),
+                        sha256,
+                    },
+                    pixels,
+                }),
+            Err(e) => excluded.push(Excluded {
+                path: source.display(entry),
+                reason: format!("{e:#}"),
+            }),
+        }
+    }
+    valid.retain(|_, files| files.len() >= opts.min_images);
+    if valid.len() < 2 {
+        bail!(
+            "after excluding {} corrupt image(s) only {} identit{} in {} still ha{} at least {} \
+             images (2 are needed): replace the corrupt files ({}) or lower --min-images",
+            excluded.len(),
+            valid.len(),
+            if valid.len() == 1 { "y" } else { "ies" },
+            source.path().display(),
+            if valid.len() == 1 { "s" } else { "ve" },
+            opts.min_images,
+            excluded
+                .iter()
+                .map(|e| e.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let (manifest, pixels) = assemble(
+        source.kind(),
+        source.path().to_string_lossy().into_owned(),
+        opts.min_images,
+        opts.max_images,
+        opts.split_seed,
+        valid,
+        excluded,
+    );
+    Ok((manifest, size.map(|_| pixels)))
+}
+
+fn import_synthetic(
+    identities: usize,
+    per_identity: usize,
+    seed: u64,
+    opts: &ImportOptions,
+    size: Option<u32>,
+) -> Result<(Manifest, Option<SplitPixels>)> {
+    synthetic::check(identities, per_identity)?;
+    let pb = progress::items(identities, "generating", opts.progress);
+    let ids: Vec<usize> = (0..identities).collect();
+    let generated = par_map(&ids, |&i| {
+        let name = synthetic::identity_name(i, identities);
+        let files: Vec<Valid> = synthetic::render_identity(seed, i, per_identity)
+            .into_iter()
+            .enumerate()
+            .map(|(j, img)| Valid {
+                member: Member {
+                    identity: name.clone(),
+                    file: synthetic::file_name(&name, j),
+                    sha256: sha256_hex(img.as_raw()),
+                },
+                pixels: size.map(|s| resize_rgb(img, s)),
+            })
+            .collect();
+        pb.inc(1);
+        (name, files)
+    });
+    pb.finish_and_clear();
+    let (manifest, pixels) = assemble(
+        SourceKind::Synthetic,
+        DataSpec::Synthetic {
+            identities,
+            per_identity,
+            seed,
+        }
+        .to_string(),
+        per_identity,
+        per_identity,
+        opts.split_seed,
+        generated.into_iter().collect(),
+        Vec::new(),
+    );
+    Ok((manifest, size.map(|_| pixels)))
+}
+
+/// Splits each identity's valid files (sorted by file name) and builds the manifest.
+fn assemble(
+    kind: SourceKind,
+    source: String,
+    min_images: usize,
+    max_images: usize,
+    split_seed: Option<u64>,
+    valid: BTreeMap<String, Vec<Valid>>,
+    excluded: Vec<Excluded>,
+) -> (Manifest, SplitPixels) {
+    let identities: Vec<String> = valid.keys().cloned().collect();
+    let mut members: [Vec<Member>; 3] = Default::default();
+    let mut pixels: SplitPixels = Default::default();
+    for (identity, mut files) in valid {
+        files.sort_by(|a, b| a.member.file.cmp(&b.member.file));
+        let (train, dev, test) = split_identity(files, split_seed, &identity);
+        for (k, part) in [train, dev, test].into_iter().enumerate() {
+            for v in part {
+                members[k].push(v.member);
+                if let Some(p) = v.pixels {
+                    pixels[k].push(p);
+                }
+            }
+        }
+    }
+    let content_hash = members_hash(members.iter().flatten());
+    let [train, dev, test] = SplitName::ALL;
+    let [m_train, m_dev, m_test] = members;
+    let split = |name, members: Vec<Member>| Split {
+        name,
+        hash: members_hash(&members),
+        members,
+    };
+    let manifest = Manifest {
+        kind,
+        source,
+        min_images,
+        max_images,
+        split_seed,
+        identities,
+        train: split(train, m_train),
+        dev: split(dev, m_dev),
+        test: split(test, m_test),
+        content_hash,
+        excluded,
+    };
+    (manifest, pixels)
+}

@@ -1,0 +1,108 @@
+//! `fetch` against a tiny HTTP server on 127.0.0.1.
+mod data_support;
+
+use anyhow::Result;
+use data_support::{dir_listing, not_found, ok_response, serve, truncated_response};
+use facenet_lab::data::hash::sha256_hex;
+use facenet_lab::data::{fetch, FetchSpec, RemoteFile};
+
+fn spec(base: &str, files: &[(&str, &[u8])]) -> FetchSpec {
+    FetchSpec {
+        files: files
+            .iter()
+            .map(|(name, body)| RemoteFile {
+                name: name.to_string(),
+                url: format!("{base}/{name}"),
+                size: Some(body.len() as u64),
+                sha256: Some(sha256_hex(body)),
+            })
+            .collect(),
+    }
+}
+
+fn body(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 31 % 251) as u8).collect()
+}
+
+#[test]
+fn downloads_verifies_and_then_skips() -> Result<()> {
+    let tgz = body(200_000);
+    let pairs = b"10\t300\n".to_vec();
+    let (t, p) = (tgz.clone(), pairs.clone());
+    // Exactly two requests are served; a second fetch must not ask again.
+    let base = serve(2, move |path| match path {
+        "/lfw.tgz" => ok_response(&t),
+        "/pairs.txt" => ok_response(&p),
+        _ => not_found(),
+    })?;
+    let dir = tempfile::tempdir()?;
+    let dest = dir.path().join("sub");
+    let s = spec(&base, &[("lfw.tgz", &tgz), ("pairs.txt", &pairs)]);
+    let got = fetch(&dest, &s, false)?;
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|f| f.downloaded));
+    assert_eq!(std::fs::read(dest.join("lfw.tgz"))?, tgz);
+    assert_eq!(std::fs::read(dest.join("pairs.txt"))?, pairs);
+    assert_eq!(dir_listing(&dest)?, ["lfw.tgz", "pairs.txt"]);
+    let again = fetch(&dest, &s, false)?;
+    assert!(
+        again.iter().all(|f| !f.downloaded),
+        "verified files are kept"
+    );
+    Ok(())
+}
+
+#[test]
+fn checksum_mismatch_leaves_nothing() -> Result<()> {
+    let good = body(5_000);
+    let mut bad = good.clone();
+    bad[100] ^= 0xFF;
+    let base = serve(1, move |_| ok_response(&bad))?;
+    let dir = tempfile::tempdir()?;
+    let err = fetch(dir.path(), &spec(&base, &[("lfw.tgz", &good)]), false)
+        .err()
+        .map(|e| format!("{e:#}"))
+        .unwrap_or_default();
+    assert!(err.contains("sha256") && err.contains("expected"), "{err}");
+    assert!(err.contains("lfw.tgz"), "{err}");
+    assert!(dir_listing(dir.path())?.is_empty(), "no half file left");
+    Ok(())
+}
+
+#[test]
+fn truncated_transfer_leaves_nothing() -> Result<()> {
+    let good = body(50_000);
+    let part = good[..20_000].to_vec();
+    let base = serve(1, move |_| truncated_response(&part, 50_000))?;
+    let dir = tempfile::tempdir()?;
+    let err = fetch(dir.path(), &spec(&base, &[("lfw.tgz", &good)]), false)
+        .err()
+        .map(|e| format!("{e:#}"))
+        .unwrap_or_default();
+    assert!(err.contains("downloading lfw.tgz"), "{err}");
+    assert!(
+        err.contains("transfer interrupted"),
+        "the short body is caught: {err}"
+    );
+    assert!(dir_listing(dir.path())?.is_empty(), "no half file left");
+    Ok(())
+}
+
+#[test]
+fn failed_download_keeps_an_existing_file_and_reports_http_errors() -> Result<()> {
+    let good = body(1_000);
+    let base = serve(1, |_| not_found())?;
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("lfw.tgz"), b"old, unverified")?;
+    let err = fetch(dir.path(), &spec(&base, &[("lfw.tgz", &good)]), false)
+        .err()
+        .map(|e| format!("{e:#}"))
+        .unwrap_or_default();
+    assert!(err.contains("404"), "{err}");
+    assert_eq!(dir_listing(dir.path())?, ["lfw.tgz"]);
+    assert_eq!(
+        std::fs::read(dir.path().join("lfw.tgz"))?,
+        b"old, unverified"
+    );
+    Ok(())
+}

@@ -1,1 +1,184 @@
+//! The networks: torchvision's AlexNet, ResNet-18 and ResNet-152 with their classifier replaced
+//! by a linear embedding layer of `dim` outputs (FaceNet style; the trainer L2-normalises).
+//!
+//! Build one with a `VarBuilder::from_varmap(&varmap, DType::F32, &device)`; all variables,
+//! including BatchNorm running statistics, live in the `VarMap` under torchvision's names, so
+//! `VarMap::save` writes complete checkpoints. Running statistics never receive gradients, and
+//! candle's optimisers (`AdamW`, `SGD`) update only variables that have one, so passing
+//! `varmap.all_vars()` to the optimiser is fine.
+//!
+//! * [`pool`]: differentiable max pooling with padding (candle has no backward for
+//!   kernel != stride) and torch's adaptive average pooling.
+//! * [`conv`]: conv2d whose backward computes the input gradient with a regular convolution
+//!   instead of candle's slow `conv_transpose2d` CPU kernel.
+use std::fmt;
+use std::str::FromStr;
 
+use candle_core::{ModuleT, Result, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+
+pub mod alexnet;
+pub mod batch_norm;
+pub mod conv;
+pub mod init;
+pub mod pool;
+pub mod resnet;
+
+pub use alexnet::AlexNet;
+pub use conv::ConvBackward;
+pub use pool::{adaptive_avg_pool2d, max_pool2d, max_pool2d_3x3s2};
+pub use resnet::ResNet;
+
+/// The network architecture.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Arch {
+    Alexnet,
+    Resnet18,
+    Resnet152,
+}
+
+impl Arch {
+    pub const ALL: [Arch; 3] = [Arch::Alexnet, Arch::Resnet18, Arch::Resnet152];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arch::Alexnet => "alexnet",
+            Arch::Resnet18 => "resnet18",
+            Arch::Resnet152 => "resnet152",
+        }
+    }
+
+    /// Smallest square input (pixels) the network accepts.
+    pub fn min_input_size(self) -> usize {
+        match self {
+            // 63 -> conv1 15 -> pool 7 -> pool 3 -> pool 1.
+            Arch::Alexnet => 63,
+            // Any size with a non-empty map after the stem; BatchNorm in training needs more
+            // than one value per channel, i.e. batch >= 2 when layer4 is 1x1 (inputs <= 32).
+            Arch::Resnet18 | Arch::Resnet152 => 1,
+        }
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error for an unknown architecture name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown architecture {given:?}; choose one of: alexnet, resnet18, resnet152")]
+pub struct UnknownArch {
+    pub given: String,
+}
+
+impl FromStr for Arch {
+    type Err = UnknownArch;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        let lower = s.trim().to_ascii_lowercase();
+        Arch::ALL
+            .into_iter()
+            .find(|a| a.as_str() == lower)
+            .ok_or_else(|| UnknownArch {
+                given: s.to_string(),
+            })
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Net {
+    Alexnet(AlexNet),
+    Resnet(ResNet),
+}
+
+/// An embedding network: `(B, 3, H, W)` f32 images to `(B, dim)` raw embeddings.
+#[derive(Clone, Debug)]
+pub struct EmbeddingNet {
+    arch: Arch,
+    dim: usize,
+    net: Net,
+}
+
+impl EmbeddingNet {
+    /// A randomly initialised network (torchvision's init; see [`init`]) whose variables are
+    /// created in `vb` (or loaded from it, for a `VarBuilder` over a checkpoint).
+    pub fn new(arch: Arch, dim: usize, vb: VarBuilder) -> Result<Self> {
+        Self::with_conv_backward(arch, dim, ConvBackward::Conv, vb)
+    }
+
+    /// Like [`EmbeddingNet::new`], choosing the convolution backward (for benchmarks/tests).
+    pub fn with_conv_backward(
+        arch: Arch,
+        dim: usize,
+        backward: ConvBackward,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        let net = match arch {
+            Arch::Alexnet => Net::Alexnet(AlexNet::new(dim, backward, vb)?),
+            Arch::Resnet18 => Net::Resnet(resnet::resnet18(dim, backward, vb)?),
+            Arch::Resnet152 => Net::Resnet(resnet::resnet152(dim, backward, vb)?),
+        };
+        Ok(Self { arch, dim, net })
+    }
+
+    pub fn arch(&self) -> Arch {
+        self.arch
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+}
+
+impl ModuleT for EmbeddingNet {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+        let (_, c, h, w) = xs.dims4()?;
+        if c != 3 {
+            candle_core::bail!(
+                "{} expects (B, 3, H, W) images, got {:?}",
+                self.arch,
+                xs.dims()
+            );
+        }
+        let min = self.arch.min_input_size();
+        if h < min || w < min {
+            candle_core::bail!(
+                "{} needs images of at least {min}x{min}, got {:?}",
+                self.arch,
+                xs.dims()
+            );
+        }
+        match &self.net {
+            Net::Alexnet(net) => net.forward_t(xs, train),
+            Net::Resnet(net) => net.forward_t(xs, train),
+        }
+    }
+}
+
+/// True for BatchNorm running statistics (`*.running_mean`, `*.running_var`): buffers in torch,
+/// variables without gradients here.
+pub fn is_buffer(name: &str) -> bool {
+    name.ends_with(".running_mean") || name.ends_with(".running_var")
+}
+
+/// Number of trainable parameters in `varmap` (what torch's `parameters()` counts: everything
+/// but the BatchNorm running statistics).
+pub fn trainable_parameter_count(varmap: &VarMap) -> Result<usize> {
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|e| candle_core::Error::Msg(format!("varmap lock poisoned: {e}")))?;
+    Ok(data
+        .iter()
+        .filter(|(name, _)| !is_buffer(name))
+        .map(|(_, var)| var.elem_count())
+        .sum())
+}
+
+#[cfg(test)]
+mod tests;

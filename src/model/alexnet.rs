@@ -1,0 +1,128 @@
+//! torchvision's AlexNet with the last classifier layer (`classifier.6`) replaced by a
+//! `Linear(4096, dim)` embedding layer. Variable names follow torchvision (`features.0`,
+//! `features.3`, ..., `classifier.1`, `classifier.4`, `classifier.6`).
+//!
+//! Init: torchvision's AlexNet uses PyTorch's layer defaults, which we reproduce
+//! (U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases); `classifier.6` is N(0, 0.02),
+//! bias 0.
+//!
+//! Minimum input size: 63x63 (the third 3x3/2 max-pool needs a 3x3 map); smaller inputs fail
+//! with an error naming the shape, as in torch.
+use candle_core::{Module, ModuleT, Result, Tensor};
+use candle_nn::{Dropout, Linear, VarBuilder};
+
+use super::conv::{Conv2d, ConvBackward, ConvSpec};
+use super::init::{embedding_linear, torch_default_uniform, torch_linear};
+use super::pool::{adaptive_avg_pool2d, max_pool2d_3x3s2};
+
+/// Dropout probability of the classifier.
+pub const DROPOUT: f32 = 0.5;
+
+#[derive(Clone, Debug)]
+pub struct AlexNet {
+    convs: Vec<Conv2d>,
+    fc1: Linear,
+    fc2: Linear,
+    embedding: Linear,
+    dropout: Dropout,
+}
+
+/// `(features index, spec)` of the five convolutions.
+const CONVS: [(usize, ConvSpec); 5] = [
+    (
+        0,
+        ConvSpec {
+            c_in: 3,
+            c_out: 64,
+            kernel: 11,
+            stride: 4,
+            padding: 2,
+        },
+    ),
+    (
+        3,
+        ConvSpec {
+            c_in: 64,
+            c_out: 192,
+            kernel: 5,
+            stride: 1,
+            padding: 2,
+        },
+    ),
+    (
+        6,
+        ConvSpec {
+            c_in: 192,
+            c_out: 384,
+            kernel: 3,
+            stride: 1,
+            padding: 1,
+        },
+    ),
+    (
+        8,
+        ConvSpec {
+            c_in: 384,
+            c_out: 256,
+            kernel: 3,
+            stride: 1,
+            padding: 1,
+        },
+    ),
+    (
+        10,
+        ConvSpec {
+            c_in: 256,
+            c_out: 256,
+            kernel: 3,
+            stride: 1,
+            padding: 1,
+        },
+    ),
+];
+
+impl AlexNet {
+    pub fn new(dim: usize, backward: ConvBackward, vb: VarBuilder) -> Result<Self> {
+        let features = vb.pp("features");
+        let convs = CONVS
+            .iter()
+            .map(|&(idx, spec)| {
+                let init = torch_default_uniform(spec.c_in * spec.kernel * spec.kernel);
+                Conv2d::new(
+                    spec,
+                    init,
+                    Some(init),
+                    backward,
+                    features.pp(idx.to_string()),
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let classifier = vb.pp("classifier");
+        Ok(Self {
+            convs,
+            fc1: torch_linear(256 * 6 * 6, 4096, classifier.pp("1"))?,
+            fc2: torch_linear(4096, 4096, classifier.pp("4"))?,
+            embedding: embedding_linear(4096, dim, classifier.pp("6"))?,
+            dropout: Dropout::new(DROPOUT),
+        })
+    }
+}
+
+impl ModuleT for AlexNet {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+        let mut ys = xs.clone();
+        for (i, conv) in self.convs.iter().enumerate() {
+            ys = conv.forward(&ys)?.relu()?;
+            // MaxPool2d(3, 2) after features.1, features.4 and features.11.
+            if matches!(i, 0 | 1 | 4) {
+                ys = max_pool2d_3x3s2(&ys, 0)?;
+            }
+        }
+        let ys = adaptive_avg_pool2d(&ys, 6, 6)?.flatten_from(1)?;
+        let ys = self.dropout.forward_t(&ys, train)?;
+        let ys = self.fc1.forward(&ys)?.relu()?;
+        let ys = self.dropout.forward_t(&ys, train)?;
+        let ys = self.fc2.forward(&ys)?.relu()?;
+        self.embedding.forward(&ys)
+    }
+}

@@ -1,0 +1,144 @@
+//! `BatchNorm2d` as torch has it (eps 1e-5, momentum 0.1, affine), on top of candle-nn's
+//! `BatchNorm`.
+//!
+//! candle-nn 0.11.1's `BatchNorm` implements `ModuleT`: in training it normalises with the
+//! batch statistics (biased variance) and updates `running_mean`/`running_var` in place with
+//! `running = (1 - momentum) * running + momentum * batch_stat` (unbiased variance for the
+//! running estimate), exactly torch's rule; in evaluation it uses the running statistics. The
+//! running statistics are the `Var`s of the `VarMap` (`batch_norm` fetches them through the
+//! `VarBuilder` and `Var::from_tensor` keeps the same storage), so `VarMap::save` writes them.
+//! They never receive gradients, so candle's optimisers skip them. torch's
+//! `num_batches_tracked` buffer has no counterpart (it only matters for momentum=None).
+use candle_core::{bail, Result, Tensor};
+use candle_nn::{BatchNormConfig, ModuleT, VarBuilder};
+
+/// torch's BatchNorm defaults.
+pub const BN_CONFIG: BatchNormConfig = BatchNormConfig {
+    eps: 1e-5,
+    remove_mean: true,
+    affine: true,
+    momentum: 0.1,
+};
+
+#[derive(Clone, Debug)]
+pub struct BatchNorm2d {
+    inner: candle_nn::BatchNorm,
+}
+
+impl BatchNorm2d {
+    /// Variables under `vb`: `weight` (1), `bias` (0), `running_mean` (0), `running_var` (1).
+    pub fn new(channels: usize, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            inner: candle_nn::batch_norm(channels, BN_CONFIG, vb)?,
+        })
+    }
+
+    pub fn running_mean(&self) -> &Tensor {
+        self.inner.running_mean()
+    }
+
+    pub fn running_var(&self) -> &Tensor {
+        self.inner.running_var()
+    }
+}
+
+impl ModuleT for BatchNorm2d {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+        if train {
+            let (b, _, h, w) = xs.dims4()?;
+            // torch raises the same error; candle would divide by zero in the running var.
+            if b * h * w < 2 {
+                bail!(
+                    "BatchNorm2d in training mode needs more than one value per channel, got \
+                     input {:?}; use a larger batch or larger images",
+                    xs.dims()
+                );
+            }
+        }
+        self.inner.forward_t(xs, train)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{DType, Device};
+    use candle_nn::VarMap;
+
+    #[test]
+    fn train_mode_uses_batch_stats_and_updates_running_stats_in_varmap() -> Result<()> {
+        let dev = Device::Cpu;
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &dev);
+        let bn = BatchNorm2d::new(2, vb.pp("bn"))?;
+        // Channel 0 holds 1, 2, 3, 4 (mean 2.5, biased var 1.25, unbiased var 5/3), channel 1
+        // holds 10 everywhere (mean 10, var 0).
+        let x = Tensor::new(&[[[[1f32, 2.], [3., 4.]], [[10., 10.], [10., 10.]]]], &dev)?;
+
+        // Eval before any update: running mean 0, var 1 -> (x - 0) / sqrt(1 + 1e-5).
+        let eval = bn.forward_t(&x, false)?;
+        let expect = (&x / (1.0f64 + 1e-5).sqrt())?;
+        let d = (&eval - &expect)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(d < 1e-6);
+
+        // Train: torch gives (x - 2.5) / sqrt(1.25 + 1e-5) for channel 0 and 0 for channel 1.
+        let train = bn.forward_t(&x, true)?;
+        let c0 = train.narrow(1, 0, 1)?.flatten_all()?.to_vec1::<f32>()?;
+        for (got, v) in c0.iter().zip([1f32, 2., 3., 4.]) {
+            let want = (v - 2.5) / (1.25f32 + 1e-5).sqrt();
+            assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+        }
+        let c1 = train
+            .narrow(1, 1, 1)?
+            .abs()?
+            .max_all()?
+            .to_scalar::<f32>()?;
+        assert!(c1 < 1e-6);
+
+        // Running stats, torch's rule: mean = 0.9 * 0 + 0.1 * [2.5, 10] = [0.25, 1.0],
+        // var = 0.9 * 1 + 0.1 * [5/3, 0] = [1.0666667, 0.9]; read back from the VarMap.
+        let data = varmap
+            .data()
+            .lock()
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        let mean = data
+            .get("bn.running_mean")
+            .ok_or_else(|| candle_core::Error::Msg("no running_mean in varmap".into()))?
+            .to_vec1::<f32>()?;
+        let var = data
+            .get("bn.running_var")
+            .ok_or_else(|| candle_core::Error::Msg("no running_var in varmap".into()))?
+            .to_vec1::<f32>()?;
+        for (g, w) in mean.iter().zip([0.25f32, 1.0]) {
+            assert!((g - w).abs() < 1e-6, "running mean {mean:?}");
+        }
+        for (g, w) in var.iter().zip([0.9f32 + 0.1 * 5.0 / 3.0, 0.9]) {
+            assert!((g - w).abs() < 1e-6, "running var {var:?}");
+        }
+        drop(data);
+
+        // Eval now uses the updated running stats, so it differs from the train output.
+        let eval2 = bn.forward_t(&x, false)?;
+        let d = (&eval2 - &train)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(d > 0.1, "eval and train outputs should differ");
+        let want = (1f32 - 0.25) / (0.9f32 + 0.1 * 5.0 / 3.0 + 1e-5).sqrt();
+        let got = eval2.flatten_all()?.to_vec1::<f32>()?[0];
+        assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+        Ok(())
+    }
+
+    #[test]
+    fn train_mode_rejects_single_value_per_channel() -> Result<()> {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let bn = BatchNorm2d::new(4, vb)?;
+        let x = Tensor::ones((1, 4, 1, 1), DType::F32, &Device::Cpu)?;
+        let err = match bn.forward_t(&x, true) {
+            Ok(_) => panic!("a single value per channel must be rejected in training"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("[1, 4, 1, 1]"), "{err}");
+        assert!(bn.forward_t(&x, false).is_ok());
+        Ok(())
+    }
+}

@@ -1,0 +1,371 @@
+//! Tests of the whole networks: shapes, parameter counts (against torchvision), BatchNorm
+//! train/eval behaviour and checkpoints, gradients reaching every parameter.
+use std::time::Instant;
+
+use candle_core::{DType, Device, Result, Tensor};
+use candle_nn::{ModuleT, VarBuilder, VarMap};
+
+use super::*;
+
+fn build(arch: Arch, dim: usize) -> Result<(VarMap, EmbeddingNet)> {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let net = EmbeddingNet::new(arch, dim, vb)?;
+    Ok((varmap, net))
+}
+
+fn images(b: usize, size: usize) -> Result<Tensor> {
+    Tensor::randn(0f32, 1., (b, 3, size, size), &Device::Cpu)
+}
+
+fn var(varmap: &VarMap, name: &str) -> Result<Tensor> {
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    data.get(name)
+        .map(|v| v.as_tensor().copy())
+        .ok_or_else(|| candle_core::Error::Msg(format!("no variable {name}")))?
+}
+
+#[test]
+fn arch_strings_round_trip_and_unknown_lists_choices() -> Result<()> {
+    for arch in Arch::ALL {
+        assert_eq!(arch.to_string().parse::<Arch>(), Ok(arch));
+        let json =
+            serde_json::to_string(&arch).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        assert_eq!(json, format!("\"{arch}\""));
+    }
+    assert_eq!("ResNet18".parse::<Arch>(), Ok(Arch::Resnet18));
+    let err = match "vgg16".parse::<Arch>() {
+        Ok(a) => panic!("vgg16 parsed as {a}"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("vgg16") && err.contains("alexnet, resnet18, resnet152"),
+        "{err}"
+    );
+    use clap::ValueEnum;
+    let names: Vec<String> = Arch::value_variants()
+        .iter()
+        .filter_map(|a| a.to_possible_value().map(|v| v.get_name().to_string()))
+        .collect();
+    assert_eq!(names, ["alexnet", "resnet18", "resnet152"]);
+    Ok(())
+}
+
+#[test]
+fn parameter_counts_match_torchvision() -> Result<()> {
+    // torchvision (sum(p.numel() for p in model.parameters())) with the 1000-way classifier:
+    // alexnet 61,100,840; resnet18 11,689,512; resnet152 60,192,808. With dim = 1000 our
+    // embedding layer has exactly the classifier's shape.
+    for (arch, torchvision) in [
+        (Arch::Alexnet, 61_100_840),
+        (Arch::Resnet18, 11_689_512),
+        (Arch::Resnet152, 60_192_808),
+    ] {
+        let (varmap, net) = build(arch, 1000)?;
+        assert_eq!(net.arch(), arch);
+        assert_eq!(net.dim(), 1000);
+        assert_eq!(trainable_parameter_count(&varmap)?, torchvision, "{arch}");
+    }
+    // resnet18 with fc replaced by Linear(512, 128): 11,176,512 + 512 * 128 + 128.
+    let (varmap, _) = build(Arch::Resnet18, 128)?;
+    assert_eq!(
+        trainable_parameter_count(&varmap)?,
+        11_176_512 + 512 * 128 + 128
+    );
+    // Running statistics are stored too: resnet18 has 4,800 BN channels (64 + 4*64 + 5*128 +
+    // 5*256 + 5*512) -> 9,600 running-stat values.
+    let all: usize = varmap.all_vars().iter().map(|v| v.elem_count()).sum();
+    assert_eq!(all - trainable_parameter_count(&varmap)?, 2 * 4_800);
+    Ok(())
+}
+
+#[test]
+fn checkpoint_keys_follow_torchvision_names() -> Result<()> {
+    let (varmap, _) = build(Arch::Resnet18, 8)?;
+    for key in [
+        "conv1.weight",
+        "bn1.running_mean",
+        "layer1.0.conv1.weight",
+        "layer2.0.downsample.0.weight",
+        "layer2.0.downsample.1.running_var",
+        "layer4.1.bn2.bias",
+        "fc.weight",
+        "fc.bias",
+    ] {
+        var(&varmap, key)?;
+    }
+    assert_eq!(var(&varmap, "fc.weight")?.dims(), [8, 512]);
+    let (varmap, _) = build(Arch::Resnet152, 8)?;
+    // v1.5: the stride of layer2.0 sits on the 3x3 conv2, conv1 is 1x1.
+    assert_eq!(
+        var(&varmap, "layer2.0.conv1.weight")?.dims(),
+        [128, 256, 1, 1]
+    );
+    assert_eq!(
+        var(&varmap, "layer2.0.conv2.weight")?.dims(),
+        [128, 128, 3, 3]
+    );
+    assert_eq!(
+        var(&varmap, "layer3.35.conv3.weight")?.dims(),
+        [1024, 256, 1, 1]
+    );
+    assert_eq!(var(&varmap, "fc.weight")?.dims(), [8, 2048]);
+    let (varmap, _) = build(Arch::Alexnet, 8)?;
+    assert_eq!(var(&varmap, "features.0.weight")?.dims(), [64, 3, 11, 11]);
+    assert_eq!(var(&varmap, "features.10.bias")?.dims(), [256]);
+    assert_eq!(var(&varmap, "classifier.1.weight")?.dims(), [4096, 9216]);
+    assert_eq!(var(&varmap, "classifier.6.weight")?.dims(), [8, 4096]);
+    Ok(())
+}
+
+#[test]
+fn output_shapes_at_224() -> Result<()> {
+    // resnet152 at 224 takes a few seconds in eval mode on 2 cores (see the timings test).
+    for (arch, batch) in [
+        (Arch::Alexnet, 2),
+        (Arch::Resnet18, 2),
+        (Arch::Resnet152, 1),
+    ] {
+        let (_varmap, net) = build(arch, 64)?;
+        let start = Instant::now();
+        let ys = net.forward_t(&images(batch, 224)?, false)?;
+        eprintln!(
+            "{arch} eval forward 224x224 batch {batch}: {:?}",
+            start.elapsed()
+        );
+        assert_eq!(ys.dims(), [batch, 64], "{arch}");
+        assert_eq!(ys.dtype(), DType::F32);
+        let finite = ys.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(finite.is_finite() && finite > 0.0, "{arch}: {finite}");
+    }
+    Ok(())
+}
+
+#[test]
+fn small_inputs_work_and_too_small_ones_fail_with_shapes() -> Result<()> {
+    for (arch, size) in [
+        (Arch::Resnet18, 32),
+        (Arch::Resnet18, 64),
+        (Arch::Resnet152, 32),
+        (Arch::Alexnet, 64),
+        (Arch::Alexnet, 63),
+    ] {
+        let (_varmap, net) = build(arch, 16)?;
+        for train in [true, false] {
+            let ys = net.forward_t(&images(2, size)?, train)?;
+            assert_eq!(ys.dims(), [2, 16], "{arch} at {size}, train {train}");
+        }
+    }
+    let (_varmap, net) = build(Arch::Alexnet, 16)?;
+    let err = match net.forward_t(&images(2, 62)?, false) {
+        Ok(_) => panic!("alexnet must reject 62x62"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("63x63") && err.contains("[2, 3, 62, 62]"),
+        "{err}"
+    );
+    let err = match net.forward_t(
+        &Tensor::zeros((2, 1, 64, 64), DType::F32, &Device::Cpu)?,
+        false,
+    ) {
+        Ok(_) => panic!("alexnet must reject 1-channel input"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("[2, 1, 64, 64]"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn batchnorm_train_and_eval_differ_and_running_stats_are_saved() -> Result<()> {
+    let (varmap, net) = build(Arch::Resnet18, 16)?;
+    let x = images(4, 32)?;
+    let before = var(&varmap, "layer1.0.bn1.running_mean")?;
+    let eval_before = net.forward_t(&x, false)?;
+    // Eval does not touch the running stats.
+    let same = (&before - var(&varmap, "layer1.0.bn1.running_mean")?)?
+        .abs()?
+        .max_all()?
+        .to_scalar::<f32>()?;
+    assert_eq!(same, 0.0);
+
+    let train = net.forward_t(&x, true)?;
+    let after = var(&varmap, "layer1.0.bn1.running_mean")?;
+    let moved = (&after - &before)?.abs()?.max_all()?.to_scalar::<f32>()?;
+    assert!(moved > 0.0, "running mean did not change in train mode");
+    let stem_var = var(&varmap, "bn1.running_var")?.to_vec1::<f32>()?;
+    assert!(
+        stem_var.iter().any(|&v| (v - 1.0).abs() > 1e-4),
+        "running var unchanged"
+    );
+
+    // Train (batch stats) and eval (running stats) give different embeddings; eval changes
+    // once the running stats have moved.
+    let d = (&train - &eval_before)?
+        .abs()?
+        .max_all()?
+        .to_scalar::<f32>()?;
+    assert!(d > 1e-3, "train and eval outputs are equal");
+    let eval_after = net.forward_t(&x, false)?;
+    let d = (&eval_after - &eval_before)?
+        .abs()?
+        .max_all()?
+        .to_scalar::<f32>()?;
+    assert!(d > 1e-4, "eval output ignores the updated running stats");
+    // Eval is deterministic.
+    let d = (&eval_after - net.forward_t(&x, false)?)?
+        .abs()?
+        .max_all()?
+        .to_scalar::<f32>()?;
+    assert_eq!(d, 0.0);
+
+    // VarMap::save writes the updated running stats; loading them back gives eval_after.
+    let dir = tempfile::tempdir().map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    let path = dir.path().join("ckpt.safetensors");
+    varmap.save(&path)?;
+    let loaded = candle_core::safetensors::load(&path, &Device::Cpu)?;
+    let saved = loaded
+        .get("layer1.0.bn1.running_mean")
+        .ok_or_else(|| candle_core::Error::Msg("running_mean not in checkpoint".into()))?;
+    assert_eq!(saved.to_vec1::<f32>()?, after.to_vec1::<f32>()?);
+    let mut fresh_map = VarMap::new();
+    let fresh = EmbeddingNet::new(
+        Arch::Resnet18,
+        16,
+        VarBuilder::from_varmap(&fresh_map, DType::F32, &Device::Cpu),
+    )?;
+    fresh_map.load(&path)?;
+    let d = (fresh.forward_t(&x, false)? - &eval_after)?
+        .abs()?
+        .max_all()?
+        .to_scalar::<f32>()?;
+    assert_eq!(d, 0.0, "reloaded checkpoint gives a different eval output");
+    Ok(())
+}
+
+#[test]
+fn gradients_reach_every_parameter_but_no_buffer() -> Result<()> {
+    let (varmap, net) = build(Arch::Resnet18, 8)?;
+    let loss = net.forward_t(&images(2, 32)?, true)?.sqr()?.sum_all()?;
+    let grads = loss.backward()?;
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    for (name, v) in data.iter() {
+        let g = grads.get(v.as_tensor());
+        if is_buffer(name) {
+            // candle's AdamW/SGD skip variables without a gradient, so buffers stay untouched.
+            assert!(g.is_none(), "{name} got a gradient");
+        } else {
+            let g = g.ok_or_else(|| candle_core::Error::Msg(format!("{name}: no gradient")))?;
+            assert_eq!(g.dims(), v.dims(), "{name}");
+        }
+    }
+    // An AdamW step changes parameters and leaves buffers alone.
+    drop(data);
+    use candle_nn::Optimizer;
+    let mut opt = candle_nn::AdamW::new(varmap.all_vars(), candle_nn::ParamsAdamW::default())?;
+    let rm = var(&varmap, "bn1.running_mean")?;
+    let w = var(&varmap, "conv1.weight")?;
+    opt.step(&grads)?;
+    assert_eq!(
+        (rm - var(&varmap, "bn1.running_mean")?)?
+            .abs()?
+            .max_all()?
+            .to_scalar::<f32>()?,
+        0.0
+    );
+    assert!(
+        (w - var(&varmap, "conv1.weight")?)?
+            .abs()?
+            .max_all()?
+            .to_scalar::<f32>()?
+            > 0.0
+    );
+    Ok(())
+}
+
+#[test]
+fn conv_backends_give_the_same_network_gradients() -> Result<()> {
+    // The same resnet18 weights with candle's conv backward and ours.
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let ours = EmbeddingNet::with_conv_backward(Arch::Resnet18, 8, ConvBackward::Conv, vb.clone())?;
+    let reference = EmbeddingNet::with_conv_backward(Arch::Resnet18, 8, ConvBackward::Candle, vb)?;
+    let x = images(2, 32)?;
+    let g1 = ours.forward_t(&x, false)?.sqr()?.sum_all()?.backward()?;
+    let g2 = reference
+        .forward_t(&x, false)?
+        .sqr()?
+        .sum_all()?
+        .backward()?;
+    for name in [
+        "conv1.weight",
+        "layer1.0.conv1.weight",
+        "layer3.0.downsample.0.weight",
+    ] {
+        let v = var(&varmap, name)?;
+        let data = varmap
+            .data()
+            .lock()
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+        let t = data
+            .get(name)
+            .ok_or_else(|| candle_core::Error::Msg(name.into()))?
+            .as_tensor()
+            .clone();
+        drop(data);
+        let missing = || candle_core::Error::Msg(format!("{name}: no gradient"));
+        let a = g1.get(&t).ok_or_else(missing)?;
+        let b = g2.get(&t).ok_or_else(missing)?;
+        let scale = b.abs()?.max_all()?.to_scalar::<f32>()?;
+        let d = (a - b)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(
+            d <= 1e-4 * scale.max(1e-6),
+            "{name}: diff {d} (scale {scale})"
+        );
+        assert_eq!(v.dims(), a.dims());
+    }
+    Ok(())
+}
+
+/// Timings on this machine; run with
+/// `cargo test --lib model::tests::timings -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing report, slow; run explicitly"]
+fn timings() -> Result<()> {
+    let cases = [
+        (Arch::Resnet18, 16, 64),
+        (Arch::Alexnet, 16, 64),
+        (Arch::Resnet152, 4, 64),
+    ];
+    for (arch, batch, size) in cases {
+        for backward in [ConvBackward::Candle, ConvBackward::Conv] {
+            let varmap = VarMap::new();
+            let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+            let net = EmbeddingNet::with_conv_backward(arch, 128, backward, vb)?;
+            let x = images(batch, size)?;
+            net.forward_t(&x, true)?; // warm-up
+            let t = Instant::now();
+            let ys = net.forward_t(&x, false)?;
+            let eval = t.elapsed();
+            let t = Instant::now();
+            let ys_t = net.forward_t(&x, true)?;
+            let fwd = t.elapsed();
+            let t = Instant::now();
+            let grads = ys_t.sqr()?.sum_all()?.backward()?;
+            let bwd = t.elapsed();
+            drop((ys, grads));
+            eprintln!(
+                "{arch} batch {batch} {size}x{size} {backward:?}: eval fwd {eval:?}, train fwd \
+                 {fwd:?}, bwd {bwd:?}, step {:?}",
+                fwd + bwd
+            );
+        }
+    }
+    Ok(())
+}

@@ -262,15 +262,16 @@ impl TrainConfig {
         if self.checkpoint_every == Some(0) {
             bail!("--checkpoint-every must be at least 1 epoch");
         }
-        let min_size = min_image_size(self.model);
+        // 16 pixels leave ResNet a 1×1 map after layer3; smaller inputs teach nothing.
+        let min_size = self.model.min_input_size().max(16);
         if self.image_size < min_size {
             bail!("--image-size {} is too small for {}: it needs at least {min_size}", self.image_size, self.model);
         }
         if self.image_size > 1024 {
             bail!("--image-size {} is larger than 1024; faces in LFW are 250×250", self.image_size);
         }
-        if self.min_images < 2 {
-            bail!("--min-images must be at least 2 so every identity has a positive pair");
+        if self.min_images < 3 {
+            bail!("--min-images must be at least 3: every identity needs a train, a dev and a test image");
         }
         if self.max_images < self.min_images {
             bail!("--max-images ({}) is below --min-images ({})", self.max_images, self.min_images);
@@ -316,14 +317,6 @@ impl TrainConfig {
             checkpoint_every: self.checkpoint_every.map(|c| c as i64),
             seed: self.seed as i64,
         }
-    }
-}
-
-/// The smallest input each network can take: AlexNet's three 3×3/2 pools need 63 pixels.
-pub fn min_image_size(arch: Arch) -> usize {
-    match arch {
-        Arch::Alexnet => 64,
-        Arch::Resnet18 | Arch::Resnet152 => 32,
     }
 }
 

@@ -131,7 +131,7 @@ impl Observer for Console {
                     "epoch {}/{}: train acc {:.3}  dev acc {:.3}  dev centroid acc {:.3}",
                     e.epoch, self.epochs, e.train_acc, e.dev_acc, e.dev_acc_centroid
                 ));
-                self.last_eval = Some(e.clone());
+                self.last_eval = Some((*e).clone());
             }
             Event::Checkpoint { kind, path, .. } => {
                 if *kind != CheckpointKind::Best {

@@ -1,0 +1,42 @@
+//! `facenet-lab bench`: training images/s per model on this machine.
+
+use anyhow::{bail, Result};
+
+use crate::cli::BenchArgs;
+use crate::format;
+use crate::train::bench::time_steps;
+use crate::train::device;
+
+pub fn execute(args: &BenchArgs) -> Result<()> {
+    if args.batch < 4 || args.steps == 0 {
+        bail!("bench needs --batch of at least 4 and --steps of at least 1");
+    }
+    let (dev, name) = device::select(args.device)?;
+    let gpu = device::gpu_name(&dev).map(|g| format!(" ({g})")).unwrap_or_default();
+    eprintln!("timing {} step(s) per model on {name}{gpu}, batch {}, {}×{} images", args.steps, args.batch, args.image_size, args.image_size);
+    let mut rows = Vec::new();
+    for &arch in &args.models {
+        let min = arch.min_input_size();
+        if args.image_size < min {
+            bail!("--image-size {} is too small for {arch} (needs {min})", args.image_size);
+        }
+        let t = time_steps(arch, args.batch, args.image_size, args.dim, args.steps, &dev)?;
+        rows.push(vec![
+            arch.to_string(),
+            name.clone(),
+            args.batch.to_string(),
+            args.image_size.to_string(),
+            format!("{:.1}", t.forward * 1e3),
+            format!("{:.1}", t.backward * 1e3),
+            format!("{:.1}", t.optimizer * 1e3),
+            format!("{:.1}", t.step() * 1e3),
+            format!("{:.1}", t.images_per_sec()),
+        ]);
+        eprintln!("  {arch}: {:.1} images/s", t.images_per_sec());
+    }
+    print!(
+        "{}",
+        format::table(&["model", "device", "batch", "size", "fwd ms", "bwd ms", "adam ms", "step ms", "images/s"], &rows)
+    );
+    Ok(())
+}

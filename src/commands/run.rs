@@ -1,0 +1,70 @@
+//! `facenet-lab run`: train one network, or continue one with `--resume`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
+
+use anyhow::{bail, Result};
+
+use crate::cli::RunArgs;
+use crate::train::config::{Overrides, TrainConfig};
+use crate::train::events::Outcome;
+use crate::train::session::{self, Launch};
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Ctrl-C (or SIGTERM) once: finish the step, checkpoint, mark the run interrupted.
+/// Twice: leave at once.
+fn install_stop_handler() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            if STOP.swap(true, Ordering::SeqCst) {
+                eprintln!("\nstopping now");
+                std::process::exit(130);
+            }
+            eprintln!("\nstopping after this step to write a checkpoint (Ctrl-C again to quit at once)");
+        });
+    });
+}
+
+fn shell_words(args: impl Iterator<Item = String>) -> String {
+    args.map(|a| {
+        if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
+            a
+        } else {
+            format!("'{}'", a.replace('\'', r"'\''"))
+        }
+    })
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
+pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
+    let launch = Launch {
+        command_line: shell_words(std::env::args()),
+        log_path: args.log_path.as_ref().map(|p| p.to_string_lossy().into_owned()),
+        stop_after_epoch: args.stop_after_epoch,
+        quiet: args.quiet,
+    };
+    let finished = match &args.resume {
+        Some(key) => {
+            let mut rest = args.overrides.clone();
+            let device = rest.device.take();
+            if !rest.is_empty() {
+                bail!("--resume continues a run with its recorded settings: drop the other settings (only --device may change)");
+            }
+            install_stop_handler();
+            session::resume(db, key, device, &launch, &STOP)?
+        }
+        None => {
+            let file = args.config.as_deref().map(Overrides::from_file).transpose()?;
+            let cfg = TrainConfig::resolve(file.as_ref(), &args.overrides)?;
+            install_stop_handler();
+            session::start(db, cfg, &launch, &STOP)?
+        }
+    };
+    if finished.outcome == Outcome::Interrupted && STOP.load(Ordering::SeqCst) {
+        std::process::exit(130);
+    }
+    Ok(())
+}

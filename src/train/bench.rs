@@ -1,0 +1,66 @@
+//! Training throughput: one step (forward, triplet loss, backward, Adam) timed in its parts,
+//! on random images, so that changes to models or kernels can be compared.
+
+use std::time::Instant;
+
+use anyhow::Result;
+use candle_core::{DType, Device, Tensor};
+use candle_nn::ModuleT;
+
+use crate::model::{Arch, EmbeddingNet};
+use crate::train::adam::{Adam, AdamConfig};
+use crate::train::params::Params;
+use crate::train::triplet::{triplet_loss, Mining};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepTiming {
+    pub arch: Arch,
+    pub batch: usize,
+    pub image_size: usize,
+    /// Mean seconds per step of each part.
+    pub forward: f64,
+    pub backward: f64,
+    pub optimizer: f64,
+}
+
+impl StepTiming {
+    pub fn step(&self) -> f64 {
+        self.forward + self.backward + self.optimizer
+    }
+
+    pub fn images_per_sec(&self) -> f64 {
+        self.batch as f64 / self.step()
+    }
+}
+
+/// Times `steps` training steps after one warm-up step.
+pub fn time_steps(arch: Arch, batch: usize, image_size: usize, dim: usize, steps: usize, device: &Device) -> Result<StepTiming> {
+    let params = Params::new(0);
+    let model = EmbeddingNet::new(arch, dim, params.builder(device))?;
+    let mut adam = Adam::new(params.named_vars(), AdamConfig::with_lr(1e-4))?;
+    let x = Tensor::randn(0f32, 1.0, (batch, 3, image_size, image_size), device)?;
+    // Four images per identity, as a P×K batch would hold.
+    let labels: Vec<u32> = (0..batch as u32).map(|i| i / 4).collect();
+    let y = Tensor::new(labels.as_slice(), device)?;
+    let (mut f, mut b, mut o) = (0.0, 0.0, 0.0);
+    for i in 0..=steps {
+        let t0 = Instant::now();
+        let emb = model.forward_t(&x, true)?;
+        let out = triplet_loss(&emb, &y, 0.2, Mining::All)?.ok_or_else(|| anyhow::anyhow!("the bench batch has no triplet"))?;
+        out.loss.to_dtype(DType::F32)?.to_scalar::<f32>()?;
+        let t1 = Instant::now();
+        let grads = out.loss.backward()?;
+        device.synchronize()?;
+        let t2 = Instant::now();
+        adam.step(&grads)?;
+        device.synchronize()?;
+        let t3 = Instant::now();
+        if i > 0 {
+            f += (t1 - t0).as_secs_f64();
+            b += (t2 - t1).as_secs_f64();
+            o += (t3 - t2).as_secs_f64();
+        }
+    }
+    let n = steps.max(1) as f64;
+    Ok(StepTiming { arch, batch, image_size, forward: f / n, backward: b / n, optimizer: o / n })
+}

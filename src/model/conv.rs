@@ -207,11 +207,13 @@ impl CustomOp3 for ConvOp {
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        // Detached copies keep the backward ops out of the graph (no second-order gradients).
+        let (xs_d, kernel_d) = (xs.detach(), kernel.detach());
         let grad_xs = if xs.track_op() {
             let (_, _, h, w) = xs.dims4()?;
             Some(conv2d_input_grad(
                 grad,
-                kernel,
+                &kernel_d,
                 (h, w),
                 self.padding,
                 self.stride,
@@ -221,7 +223,7 @@ impl CustomOp3 for ConvOp {
         };
         let grad_kernel = if kernel.track_op() {
             Some(conv2d_kernel_grad(
-                xs,
+                &xs_d,
                 grad,
                 kernel.dims4()?,
                 self.padding,

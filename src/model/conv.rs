@@ -207,11 +207,13 @@ impl CustomOp3 for ConvOp {
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        // Detached copies keep the backward ops out of the graph (no second-order gradients).
+        let (xs_d, kernel_d) = (xs.detach(), kernel.detach());
         let grad_xs = if xs.track_op() {
             let (_, _, h, w) = xs.dims4()?;
             Some(conv2d_input_grad(
                 grad,
-                kernel,
+                &kernel_d,
                 (h, w),
                 self.padding,
                 self.stride,
@@ -221,7 +223,7 @@ impl CustomOp3 for ConvOp {
         };
         let grad_kernel = if kernel.track_op() {
             Some(conv2d_kernel_grad(
-                xs,
+                &xs_d,
                 grad,
                 kernel.dims4()?,
                 self.padding,
@@ -266,9 +268,20 @@ fn conv2d_input_grad(
     padding: usize,
     stride: usize,
 ) -> Result<Tensor> {
-    let (_, _, k_h, k_w) = kernel.dims4()?;
-    // (c_out, c_in, kh, kw) -> (c_in, c_out, kh, kw), flipped in space.
-    let kernel_t = kernel.flip(&[2, 3])?.transpose(0, 1)?.contiguous()?;
+    let (c_out, c_in, k_h, k_w) = kernel.dims4()?;
+    // (c_out, c_in, kh, kw) -> (c_in, c_out, kh, kw), flipped in space. Flipping both spatial
+    // axes reverses the flattened kh * kw axis: one gather instead of two.
+    let kernel_t = if k_h * k_w > 1 {
+        let rev: Vec<u32> = (0..(k_h * k_w) as u32).rev().collect();
+        let rev = Tensor::from_vec(rev, k_h * k_w, kernel.device())?;
+        kernel
+            .reshape((c_out, c_in, k_h * k_w))?
+            .index_select(&rev, 2)?
+            .reshape((c_out, c_in, k_h, k_w))?
+    } else {
+        kernel.clone()
+    };
+    let kernel_t = kernel_t.transpose(0, 1)?.contiguous()?;
     let grad = grad.contiguous()?;
     if k_h == 1 && k_w == 1 {
         // A 1x1 convolution commutes with the zero-dilation: convolve the small map, then
@@ -447,6 +460,78 @@ mod tests {
         assert!(
             err.contains("[1, 3, 8, 8]") && err.contains("[2, 4, 3, 3]"),
             "{err}"
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use candle_core::{Device, Var};
+    use std::time::Instant;
+
+    /// Per-layer timings of resnet18's convolutions at batch 16, 64x64 input; run with
+    /// `cargo test --lib model::conv::timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "timing report; run explicitly"]
+    fn resnet18_conv_backward_parts() -> Result<()> {
+        let dev = Device::Cpu;
+        // (c_in, c_out, k, stride, pad, in size, count in resnet18)
+        let layers = [
+            (3, 64, 7, 2, 3, 64, 1),
+            (64, 64, 3, 1, 1, 16, 4),
+            (64, 128, 3, 2, 1, 16, 1),
+            (128, 128, 3, 1, 1, 8, 3),
+            (64, 128, 1, 2, 0, 16, 1),
+            (128, 256, 3, 2, 1, 8, 1),
+            (256, 256, 3, 1, 1, 4, 3),
+            (128, 256, 1, 2, 0, 8, 1),
+            (256, 512, 3, 2, 1, 4, 1),
+            (512, 512, 3, 1, 1, 2, 3),
+            (256, 512, 1, 2, 0, 4, 1),
+        ];
+        let mut totals = [0f64; 4];
+        for (c_in, c_out, k, s, p, size, n) in layers {
+            let x = Var::randn(0f32, 1., (16, c_in, size, size), &dev)?;
+            let w = Var::randn(0f32, 1., (c_out, c_in, k, k), &dev)?;
+            // Best of 3 runs of each part.
+            let best = |f: &dyn Fn() -> Result<Tensor>| -> Result<f64> {
+                let mut best = f64::INFINITY;
+                for _ in 0..3 {
+                    let t = Instant::now();
+                    f()?;
+                    best = best.min(t.elapsed().as_secs_f64());
+                }
+                Ok(best)
+            };
+            let y = x.as_tensor().conv2d(w.as_tensor(), p, s, 1, 1)?;
+            let fwd = best(&|| x.as_tensor().conv2d(w.as_tensor(), p, s, 1, 1))?;
+            let g = y.randn_like(0., 1.)?;
+            let (_, _, ho, _) = y.dims4()?;
+            let out_size = (ho - 1) * s + k - 2 * p;
+            let candle_dx = best(&|| g.conv_transpose2d(w.as_tensor(), p, size - out_size, s, 1))?;
+            let ours_dx = best(&|| conv2d_input_grad(&g, w.as_tensor(), (size, size), p, s))?;
+            let dw = best(&|| conv2d_kernel_grad(x.as_tensor(), &g, w.dims4()?, p, s))?;
+            let nf = n as f64;
+            for (tot, v) in totals.iter_mut().zip([fwd, candle_dx, ours_dx, dw]) {
+                *tot += nf * v;
+            }
+            eprintln!(
+                "{c_in:>3}->{c_out:<3} k{k} s{s} {size:>2}x{size:<2} x{n}: fwd {:6.1} ms, dx candle \
+                 {:6.1} ms, dx ours {:6.1} ms, dw {:6.1} ms",
+                fwd * 1e3,
+                candle_dx * 1e3,
+                ours_dx * 1e3,
+                dw * 1e3
+            );
+        }
+        eprintln!(
+            "total (x count): fwd {:.0} ms, dx candle {:.0} ms, dx ours {:.0} ms, dw {:.0} ms",
+            totals[0] * 1e3,
+            totals[1] * 1e3,
+            totals[2] * 1e3,
+            totals[3] * 1e3
         );
         Ok(())
     }

@@ -369,3 +369,41 @@ fn timings() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+#[ignore = "timing report; run explicitly"]
+fn component_backward_timings() -> Result<()> {
+    use candle_core::Var;
+    let dev = Device::Cpu;
+    let x = Var::randn(0f32, 1., (16, 64, 32, 32), &dev)?;
+    for _ in 0..2 {
+        let t = Instant::now();
+        let y = max_pool2d_3x3s2(x.as_tensor(), 1)?;
+        let f = t.elapsed();
+        let t = Instant::now();
+        let _g = y.sum_all()?.backward()?;
+        eprintln!("maxpool (16,64,32,32): fwd {f:?} bwd {:?}", t.elapsed());
+    }
+    let varmap = VarMap::new();
+    let bn = batch_norm::BatchNorm2d::new(64, VarBuilder::from_varmap(&varmap, DType::F32, &dev))?;
+    for _ in 0..2 {
+        let t = Instant::now();
+        let y = bn.forward_t(x.as_tensor(), true)?;
+        let f = t.elapsed();
+        let t = Instant::now();
+        let _g = y.sum_all()?.backward()?;
+        eprintln!("bn train (16,64,32,32): fwd {f:?} bwd {:?}", t.elapsed());
+    }
+    let x = Var::randn(0f32, 1., (16, 64, 16, 16), &dev)?;
+    for _ in 0..2 {
+        let y = bn.forward_t(x.as_tensor(), true)?;
+        let t = Instant::now();
+        let _g = y.sum_all()?.backward()?;
+        eprintln!("bn train (16,64,16,16): bwd {:?}", t.elapsed());
+        let y = x.as_tensor().relu()?;
+        let t = Instant::now();
+        let _g = y.sum_all()?.backward()?;
+        eprintln!("relu (16,64,16,16): bwd {:?}", t.elapsed());
+    }
+    Ok(())
+}

@@ -25,7 +25,9 @@ pub enum Command {
     /// Defaults are the seed repository's: batch 32, dim 128, Adam lr 1e-4, 100 epochs,
     /// margin 0.2, 224×224 images, all triplets, random batches, no L2 normalisation.
     /// Settings come from the defaults, then --config FILE, then the flags.
-    #[command(after_help = "Examples:\n  facenet-lab run resnet18 --data ~/lfw.tgz --image-size 64 --epochs 3 --batch 16\n  facenet-lab run --config experiments/best-recipe.toml\n  facenet-lab run --resume 12")]
+    #[command(
+        after_help = "Examples:\n  facenet-lab run resnet18 --data ~/lfw.tgz --image-size 64 --epochs 3 --batch 16\n  facenet-lab run --config experiments/best-recipe.toml\n  facenet-lab run --resume 12"
+    )]
     Run(RunArgs),
     /// Measure training throughput (images/s) per model on this machine.
     Bench(BenchArgs),

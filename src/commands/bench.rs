@@ -12,15 +12,30 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
         bail!("bench needs --batch of at least 4 and --steps of at least 1");
     }
     let (dev, name) = device::select(args.device)?;
-    let gpu = device::gpu_name(&dev).map(|g| format!(" ({g})")).unwrap_or_default();
-    eprintln!("timing {} step(s) per model on {name}{gpu}, batch {}, {}×{} images", args.steps, args.batch, args.image_size, args.image_size);
+    let gpu = device::gpu_name(&dev)
+        .map(|g| format!(" ({g})"))
+        .unwrap_or_default();
+    eprintln!(
+        "timing {} step(s) per model on {name}{gpu}, batch {}, {}×{} images",
+        args.steps, args.batch, args.image_size, args.image_size
+    );
     let mut rows = Vec::new();
     for &arch in &args.models {
         let min = arch.min_input_size();
         if args.image_size < min {
-            bail!("--image-size {} is too small for {arch} (needs {min})", args.image_size);
+            bail!(
+                "--image-size {} is too small for {arch} (needs {min})",
+                args.image_size
+            );
         }
-        let t = time_steps(arch, args.batch, args.image_size, args.dim, args.steps, &dev)?;
+        let t = time_steps(
+            arch,
+            args.batch,
+            args.image_size,
+            args.dim,
+            args.steps,
+            &dev,
+        )?;
         rows.push(vec![
             arch.to_string(),
             name.clone(),
@@ -36,7 +51,13 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
     }
     print!(
         "{}",
-        format::table(&["model", "device", "batch", "size", "fwd ms", "bwd ms", "adam ms", "step ms", "images/s"], &rows)
+        format::table(
+            &[
+                "model", "device", "batch", "size", "fwd ms", "bwd ms", "adam ms", "step ms",
+                "images/s"
+            ],
+            &rows
+        )
     );
     Ok(())
 }

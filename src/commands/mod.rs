@@ -18,7 +18,10 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Run(args)) => run::execute(&cli.db, &args),
         Some(Command::Bench(args)) => bench::execute(&args),
         None => {
-            print!("{}", runs::table(&Lab::open(&cli.db)?.list_runs()?, crate::lab::now()));
+            print!(
+                "{}",
+                runs::table(&Lab::open(&cli.db)?.list_runs()?, crate::lab::now())
+            );
             Ok(())
         }
     }

@@ -22,14 +22,19 @@ fn install_stop_handler() {
                 eprintln!("\nstopping now");
                 std::process::exit(130);
             }
-            eprintln!("\nstopping after this step to write a checkpoint (Ctrl-C again to quit at once)");
+            eprintln!(
+                "\nstopping after this step to write a checkpoint (Ctrl-C again to quit at once)"
+            );
         });
     });
 }
 
 fn shell_words(args: impl Iterator<Item = String>) -> String {
     args.map(|a| {
-        if !a.is_empty() && a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c)) {
+        if !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c))
+        {
             a
         } else {
             format!("'{}'", a.replace('\'', r"'\''"))
@@ -42,7 +47,10 @@ fn shell_words(args: impl Iterator<Item = String>) -> String {
 pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
     let launch = Launch {
         command_line: shell_words(std::env::args()),
-        log_path: args.log_path.as_ref().map(|p| p.to_string_lossy().into_owned()),
+        log_path: args
+            .log_path
+            .as_ref()
+            .map(|p| p.to_string_lossy().into_owned()),
         stop_after_epoch: args.stop_after_epoch,
         quiet: args.quiet,
     };
@@ -57,7 +65,11 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
             session::resume(db, key, device, &launch, &STOP)?
         }
         None => {
-            let file = args.config.as_deref().map(Overrides::from_file).transpose()?;
+            let file = args
+                .config
+                .as_deref()
+                .map(Overrides::from_file)
+                .transpose()?;
             let cfg = TrainConfig::resolve(file.as_ref(), &args.overrides)?;
             install_stop_handler();
             session::start(db, cfg, &launch, &STOP)?

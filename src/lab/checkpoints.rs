@@ -116,6 +116,9 @@ mod tests {
 impl Lab {
     /// Forgets a run's checkpoints of one kind (the previous "best", when a better one comes).
     pub fn remove_checkpoints(&self, run: RunId, kind: &str) -> Result<usize> {
-        Ok(self.conn.execute("DELETE FROM checkpoints WHERE run_id = ?1 AND kind = ?2", params![run.0, kind])?)
+        Ok(self.conn.execute(
+            "DELETE FROM checkpoints WHERE run_id = ?1 AND kind = ?2",
+            params![run.0, kind],
+        )?)
     }
 }

@@ -34,7 +34,14 @@ impl StepTiming {
 }
 
 /// Times `steps` training steps after one warm-up step.
-pub fn time_steps(arch: Arch, batch: usize, image_size: usize, dim: usize, steps: usize, device: &Device) -> Result<StepTiming> {
+pub fn time_steps(
+    arch: Arch,
+    batch: usize,
+    image_size: usize,
+    dim: usize,
+    steps: usize,
+    device: &Device,
+) -> Result<StepTiming> {
     let params = Params::new(0);
     let model = EmbeddingNet::new(arch, dim, params.builder(device))?;
     let mut adam = Adam::new(params.named_vars(), AdamConfig::with_lr(1e-4))?;
@@ -46,7 +53,8 @@ pub fn time_steps(arch: Arch, batch: usize, image_size: usize, dim: usize, steps
     for i in 0..=steps {
         let t0 = Instant::now();
         let emb = model.forward_t(&x, true)?;
-        let out = triplet_loss(&emb, &y, 0.2, Mining::All)?.ok_or_else(|| anyhow::anyhow!("the bench batch has no triplet"))?;
+        let out = triplet_loss(&emb, &y, 0.2, Mining::All)?
+            .ok_or_else(|| anyhow::anyhow!("the bench batch has no triplet"))?;
         out.loss.to_dtype(DType::F32)?.to_scalar::<f32>()?;
         let t1 = Instant::now();
         let grads = out.loss.backward()?;
@@ -62,5 +70,12 @@ pub fn time_steps(arch: Arch, batch: usize, image_size: usize, dim: usize, steps
         }
     }
     let n = steps.max(1) as f64;
-    Ok(StepTiming { arch, batch, image_size, forward: f / n, backward: b / n, optimizer: o / n })
+    Ok(StepTiming {
+        arch,
+        batch,
+        image_size,
+        forward: f / n,
+        backward: b / n,
+        optimizer: o / n,
+    })
 }

@@ -30,18 +30,31 @@ pub fn save(path: &Path, params: &Params, adam: Option<&Adam>, pos: Position) ->
         .into_iter()
         .map(|(name, var)| (name, var.as_tensor().clone()))
         .collect();
-    let dev = tensors.values().next().map(|t| t.device().clone()).unwrap_or(Device::Cpu);
+    let dev = tensors
+        .values()
+        .next()
+        .map(|t| t.device().clone())
+        .unwrap_or(Device::Cpu);
     if let Some(adam) = adam {
         tensors.extend(adam.state()?);
     }
-    tensors.insert(ITERATION_KEY.into(), Tensor::new(&[pos.iteration as i64], &dev)?);
-    tensors.insert(SKIPPED_KEY.into(), Tensor::new(&[pos.skipped_batches as i64], &dev)?);
+    tensors.insert(
+        ITERATION_KEY.into(),
+        Tensor::new(&[pos.iteration as i64], &dev)?,
+    );
+    tensors.insert(
+        SKIPPED_KEY.into(),
+        Tensor::new(&[pos.skipped_batches as i64], &dev)?,
+    );
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating checkpoint directory '{}'", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating checkpoint directory '{}'", dir.display()))?;
     }
     let tmp = path.with_extension("safetensors.partial");
-    candle_core::safetensors::save(&tensors, &tmp).with_context(|| format!("writing checkpoint '{}'", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("moving checkpoint into place at '{}'", path.display()))?;
+    candle_core::safetensors::save(&tensors, &tmp)
+        .with_context(|| format!("writing checkpoint '{}'", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("moving checkpoint into place at '{}'", path.display()))?;
     sha256_file(path)
 }
 
@@ -65,22 +78,34 @@ pub fn load(path: &Path, expected_sha256: Option<&str>, device: &Device) -> Resu
         .with_context(|| format!("reading checkpoint '{}'", path.display()))?;
     let scalar = |key: &str| -> Result<u64> {
         match tensors.get(key) {
-            Some(t) => Ok(t.flatten_all()?.to_vec1::<i64>()?.first().copied().unwrap_or(0) as u64),
+            Some(t) => Ok(t
+                .flatten_all()?
+                .to_vec1::<i64>()?
+                .first()
+                .copied()
+                .unwrap_or(0) as u64),
             None => Ok(0),
         }
     };
-    let position = Position { iteration: scalar(ITERATION_KEY)?, skipped_batches: scalar(SKIPPED_KEY)? };
+    let position = Position {
+        iteration: scalar(ITERATION_KEY)?,
+        skipped_batches: scalar(SKIPPED_KEY)?,
+    };
     Ok(Loaded { tensors, position })
 }
 
 /// Overwrites every variable of `params` with the checkpoint's value of the same name.
 pub fn restore_params(params: &Params, tensors: &HashMap<String, Tensor>) -> Result<()> {
     for (name, var) in params.named_vars() {
-        let t = tensors
-            .get(&name)
-            .with_context(|| format!("the checkpoint has no '{name}': was it written for another model?"))?;
+        let t = tensors.get(&name).with_context(|| {
+            format!("the checkpoint has no '{name}': was it written for another model?")
+        })?;
         if t.shape() != var.shape() {
-            bail!("checkpoint '{name}' has shape {:?}, the model needs {:?}", t.shape(), var.shape());
+            bail!(
+                "checkpoint '{name}' has shape {:?}, the model needs {:?}",
+                t.shape(),
+                var.shape()
+            );
         }
         var.set(&t.to_device(var.device())?.to_dtype(var.dtype())?)?;
     }
@@ -88,7 +113,8 @@ pub fn restore_params(params: &Params, tensors: &HashMap<String, Tensor>) -> Res
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("opening '{}'", path.display()))?;
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("opening '{}'", path.display()))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -117,20 +143,40 @@ mod tests {
         let mut adam = Adam::new(p.named_vars(), AdamConfig::with_lr(0.1))?;
         let x = Tensor::ones((4, 3), DType::F32, &Device::Cpu)?;
         adam.step(&lin.forward(&x)?.sum_all()?.backward()?)?;
-        let sha = save(&path, &p, Some(&adam), Position { iteration: 7, skipped_batches: 2 })?;
+        let sha = save(
+            &path,
+            &p,
+            Some(&adam),
+            Position {
+                iteration: 7,
+                skipped_batches: 2,
+            },
+        )?;
 
         let q = Params::new(99);
         let lin_q = candle_nn::linear(3, 2, q.builder(&Device::Cpu).pp("fc"))?;
         let loaded = load(&path, Some(&sha), &Device::Cpu)?;
         restore_params(&q, &loaded.tensors)?;
-        assert_eq!(loaded.position, Position { iteration: 7, skipped_batches: 2 });
-        assert_eq!(lin.forward(&x)?.to_vec2::<f32>()?, lin_q.forward(&x)?.to_vec2::<f32>()?);
+        assert_eq!(
+            loaded.position,
+            Position {
+                iteration: 7,
+                skipped_batches: 2
+            }
+        );
+        assert_eq!(
+            lin.forward(&x)?.to_vec2::<f32>()?,
+            lin_q.forward(&x)?.to_vec2::<f32>()?
+        );
         let mut adam_q = Adam::new(q.named_vars(), AdamConfig::with_lr(0.1))?;
         adam_q.load_state(&loaded.tensors)?;
         assert_eq!(adam_q.step_count(), 1);
 
         std::fs::write(&path, b"tampered")?;
-        let err = load(&path, Some(&sha), &Device::Cpu).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = load(&path, Some(&sha), &Device::Cpu)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("was changed or replaced"), "{err}");
         Ok(())
     }

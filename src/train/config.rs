@@ -203,7 +203,19 @@ impl TrainConfig {
         macro_rules! set {
             ($($field:ident),*) => { $( if let Some(v) = o.$field.clone() { self.$field = v; } )* };
         }
-        set!(model, batch, dim, lr, weight_decay, epochs, margin, image_size, mining, sampler, pk_k);
+        set!(
+            model,
+            batch,
+            dim,
+            lr,
+            weight_decay,
+            epochs,
+            margin,
+            image_size,
+            mining,
+            sampler,
+            pk_k
+        );
         set!(normalize, augment, eval_every, seed, device, data, min_images, max_images, note);
         if o.checkpoint_every.is_some() {
             self.checkpoint_every = o.checkpoint_every;
@@ -242,13 +254,19 @@ impl TrainConfig {
             bail!("--dim must be at least 2, got {}", self.dim);
         }
         if self.batch < 2 {
-            bail!("--batch must be at least 2 (a triplet needs two images of one identity), got {}", self.batch);
+            bail!(
+                "--batch must be at least 2 (a triplet needs two images of one identity), got {}",
+                self.batch
+            );
         }
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             bail!("--lr must be a positive number, got {}", self.lr);
         }
         if self.weight_decay < 0.0 {
-            bail!("--weight-decay must not be negative, got {}", self.weight_decay);
+            bail!(
+                "--weight-decay must not be negative, got {}",
+                self.weight_decay
+            );
         }
         if self.epochs == 0 {
             bail!("--epochs must be at least 1");
@@ -265,20 +283,34 @@ impl TrainConfig {
         // 16 pixels leave ResNet a 1×1 map after layer3; smaller inputs teach nothing.
         let min_size = self.model.min_input_size().max(16);
         if self.image_size < min_size {
-            bail!("--image-size {} is too small for {}: it needs at least {min_size}", self.image_size, self.model);
+            bail!(
+                "--image-size {} is too small for {}: it needs at least {min_size}",
+                self.image_size,
+                self.model
+            );
         }
         if self.image_size > 1024 {
-            bail!("--image-size {} is larger than 1024; faces in LFW are 250×250", self.image_size);
+            bail!(
+                "--image-size {} is larger than 1024; faces in LFW are 250×250",
+                self.image_size
+            );
         }
         if self.min_images < 3 {
             bail!("--min-images must be at least 3: every identity needs a train, a dev and a test image");
         }
         if self.max_images < self.min_images {
-            bail!("--max-images ({}) is below --min-images ({})", self.max_images, self.min_images);
+            bail!(
+                "--max-images ({}) is below --min-images ({})",
+                self.max_images,
+                self.min_images
+            );
         }
         if self.sampler == Sampler::Pk {
             if self.pk_k < 2 {
-                bail!("--pk-k must be at least 2 images per identity, got {}", self.pk_k);
+                bail!(
+                    "--pk-k must be at least 2 images per identity, got {}",
+                    self.pk_k
+                );
             }
             if self.batch % self.pk_k != 0 || self.batch / self.pk_k < 2 {
                 bail!(
@@ -294,7 +326,13 @@ impl TrainConfig {
     /// The run's name: given, or `resnet18-b32-d128-all`.
     pub fn run_name(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
-            format!("{}-b{}-d{}-{}", self.model, self.batch, self.dim, self.mining.as_str())
+            format!(
+                "{}-b{}-d{}-{}",
+                self.model,
+                self.batch,
+                self.dim,
+                self.mining.as_str()
+            )
         })
     }
 
@@ -325,14 +363,23 @@ mod tests {
     use super::*;
 
     fn flags(model: Arch) -> Overrides {
-        Overrides { model: Some(model), ..Default::default() }
+        Overrides {
+            model: Some(model),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn defaults_are_the_seeds() -> Result<()> {
         let c = TrainConfig::resolve(None, &flags(Arch::Resnet152))?;
-        assert_eq!((c.batch, c.dim, c.lr, c.epochs, c.margin, c.image_size), (32, 128, 1e-4, 100, 0.2, 224));
-        assert_eq!((c.mining, c.sampler, c.normalize, c.eval_every), (Mining::All, Sampler::Random, false, 1));
+        assert_eq!(
+            (c.batch, c.dim, c.lr, c.epochs, c.margin, c.image_size),
+            (32, 128, 1e-4, 100, 0.2, 224)
+        );
+        assert_eq!(
+            (c.mining, c.sampler, c.normalize, c.eval_every),
+            (Mining::All, Sampler::Random, false, 1)
+        );
         assert_eq!(c.run_name(), "resnet152-b32-d128-all");
         Ok(())
     }
@@ -342,20 +389,33 @@ mod tests {
         let file: Overrides = toml::from_str(
             "model = \"alexnet\"\nbatch = 64\ndim = 64\nmining = \"semihard\"\nnormalize = true\ntags = [\"a\"]\n",
         )?;
-        let cli = Overrides { batch: Some(16), tags: vec!["b".into()], ..Default::default() };
+        let cli = Overrides {
+            batch: Some(16),
+            tags: vec!["b".into()],
+            ..Default::default()
+        };
         let c = TrainConfig::resolve(Some(&file), &cli)?;
-        assert_eq!((c.model, c.batch, c.dim, c.mining, c.normalize), (Arch::Alexnet, 16, 64, Mining::Semihard, true));
+        assert_eq!(
+            (c.model, c.batch, c.dim, c.mining, c.normalize),
+            (Arch::Alexnet, 16, 64, Mining::Semihard, true)
+        );
         assert_eq!(c.tags, vec!["a".to_string(), "b".to_string()]);
         Ok(())
     }
 
     #[test]
     fn bad_files_name_the_problem() {
-        let unknown = toml::from_str::<Overrides>("model = \"resnet18\"\nbatchsize = 3\n").unwrap_err().to_string();
+        let unknown = toml::from_str::<Overrides>("model = \"resnet18\"\nbatchsize = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(unknown.contains("unknown field `batchsize`"), "{unknown}");
-        let wrong = toml::from_str::<Overrides>("batch = \"big\"\n").unwrap_err().to_string();
+        let wrong = toml::from_str::<Overrides>("batch = \"big\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(wrong.contains("invalid type"), "{wrong}");
-        let model = toml::from_str::<Overrides>("model = \"vgg16\"\n").unwrap_err().to_string();
+        let model = toml::from_str::<Overrides>("model = \"vgg16\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(model.contains("vgg16"), "{model}");
     }
 
@@ -366,13 +426,56 @@ mod tests {
             assert!(err.contains(want), "{err} should mention {want}");
         };
         let base = flags(Arch::Resnet18);
-        check(Overrides { dim: Some(1), ..base.clone() }, "--dim");
-        check(Overrides { batch: Some(1), ..base.clone() }, "--batch");
-        check(Overrides { lr: Some(0.0), ..base.clone() }, "--lr");
-        check(Overrides { lr: Some(-1.0), ..base.clone() }, "--lr");
-        check(Overrides { epochs: Some(0), ..base.clone() }, "--epochs");
-        check(Overrides { image_size: Some(8), ..base.clone() }, "--image-size");
-        check(Overrides { sampler: Some(Sampler::Pk), batch: Some(30), ..base.clone() }, "--pk-k");
+        check(
+            Overrides {
+                dim: Some(1),
+                ..base.clone()
+            },
+            "--dim",
+        );
+        check(
+            Overrides {
+                batch: Some(1),
+                ..base.clone()
+            },
+            "--batch",
+        );
+        check(
+            Overrides {
+                lr: Some(0.0),
+                ..base.clone()
+            },
+            "--lr",
+        );
+        check(
+            Overrides {
+                lr: Some(-1.0),
+                ..base.clone()
+            },
+            "--lr",
+        );
+        check(
+            Overrides {
+                epochs: Some(0),
+                ..base.clone()
+            },
+            "--epochs",
+        );
+        check(
+            Overrides {
+                image_size: Some(8),
+                ..base.clone()
+            },
+            "--image-size",
+        );
+        check(
+            Overrides {
+                sampler: Some(Sampler::Pk),
+                batch: Some(30),
+                ..base.clone()
+            },
+            "--pk-k",
+        );
         check(Overrides::default(), "no model given");
     }
 }

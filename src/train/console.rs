@@ -29,9 +29,10 @@ impl Console {
     pub fn new(epochs: usize, quiet: bool) -> Console {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(0);
-            let style = ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} {msg} · ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("━╸ ");
+            let style =
+                ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} {msg} · ETA {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("━╸ ");
             bar.set_style(style);
             bar
         });
@@ -78,7 +79,10 @@ impl Console {
                 e.epoch, e.train_acc, e.dev_acc, e.dev_acc_centroid
             ));
         }
-        s.push_str(&format!("\n  recording took {:.3}% of step time", 100.0 * recording_overhead));
+        s.push_str(&format!(
+            "\n  recording took {:.3}% of step time",
+            100.0 * recording_overhead
+        ));
         s
     }
 }
@@ -86,11 +90,20 @@ impl Console {
 impl Observer for Console {
     fn on_event(&mut self, event: &Event) -> anyhow::Result<()> {
         match event {
-            Event::Started { total_iterations, iters_per_epoch, start, device } => {
+            Event::Started {
+                total_iterations,
+                iters_per_epoch,
+                start,
+                device,
+            } => {
                 self.total = *total_iterations;
                 self.start_iteration = start.iteration;
                 self.started = Instant::now();
-                let from = if start.iteration > 0 { format!(", resuming after step {}", start.iteration) } else { String::new() };
+                let from = if start.iteration > 0 {
+                    format!(", resuming after step {}", start.iteration)
+                } else {
+                    String::new()
+                };
                 self.line(&format!(
                     "training on {device}: {} epochs × {iters_per_epoch} steps{from}",
                     self.epochs
@@ -103,7 +116,10 @@ impl Observer for Console {
             }
             Event::Step(s) => {
                 let loss = s.loss.map_or("skipped".to_string(), |l| format!("{l:.4}"));
-                let dev = self.last_eval.as_ref().map_or("-".to_string(), |e| format!("{:.3}", e.dev_acc));
+                let dev = self
+                    .last_eval
+                    .as_ref()
+                    .map_or("-".to_string(), |e| format!("{:.3}", e.dev_acc));
                 let msg = format!(
                     "epoch {}/{} loss {loss} dev {dev} {:.0} img/s",
                     s.epoch, self.epochs, s.images_per_sec
@@ -117,7 +133,12 @@ impl Observer for Console {
                         let done = (s.iteration - self.start_iteration) as f64;
                         let left = self.total.saturating_sub(s.iteration) as f64;
                         let eta = self.started.elapsed().as_secs_f64() / done.max(1.0) * left;
-                        eprintln!("step {}/{} {msg} eta {}", s.iteration, self.total, format::duration(eta));
+                        eprintln!(
+                            "step {}/{} {msg} eta {}",
+                            s.iteration,
+                            self.total,
+                            format::duration(eta)
+                        );
                         self.last_line = Instant::now();
                     }
                     None => {}

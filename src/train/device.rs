@@ -18,7 +18,9 @@ pub fn select(choice: DeviceChoice) -> Result<(Device, String)> {
             }
             match Device::new_cuda(0) {
                 Ok(d) => Ok((d, "cuda:0".into())),
-                Err(e) => bail!("--device cuda: no usable CUDA GPU ({e}). Use --device cpu or --device auto"),
+                Err(e) => bail!(
+                    "--device cuda: no usable CUDA GPU ({e}). Use --device cpu or --device auto"
+                ),
             }
         }
         DeviceChoice::Auto => {
@@ -42,7 +44,11 @@ pub fn gpu_name(device: &Device) -> Option<String> {
         .output()
         .ok()?;
     let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    Some(if name.is_empty() { "CUDA device 0".to_string() } else { name })
+    Some(if name.is_empty() {
+        "CUDA device 0".to_string()
+    } else {
+        name
+    })
 }
 
 #[cfg(test)]

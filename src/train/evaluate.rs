@@ -7,18 +7,29 @@ use candle_nn::ModuleT;
 
 /// Rows scaled to unit length.
 pub fn l2_normalize(x: &Tensor) -> Result<Tensor> {
-    let norm = x.sqr()?.sum_keepdim(D::Minus1)?.affine(1.0, 1e-12)?.sqrt()?;
+    let norm = x
+        .sqr()?
+        .sum_keepdim(D::Minus1)?
+        .affine(1.0, 1e-12)?
+        .sqrt()?;
     x.broadcast_div(&norm)
 }
 
 /// Embeddings of `images` (N,3,S,S) in eval mode, `chunk` at a time, detached from the graph.
-pub fn embed(model: &dyn ModuleT, images: &Tensor, normalize: bool, chunk: usize) -> Result<Tensor> {
+pub fn embed(
+    model: &dyn ModuleT,
+    images: &Tensor,
+    normalize: bool,
+    chunk: usize,
+) -> Result<Tensor> {
     let n = images.dim(0)?;
     let mut parts = Vec::with_capacity(n.div_ceil(chunk.max(1)));
     let mut start = 0;
     while start < n {
         let len = chunk.max(1).min(n - start);
-        let e = model.forward_t(&images.narrow(0, start, len)?, false)?.detach();
+        let e = model
+            .forward_t(&images.narrow(0, start, len)?, false)?
+            .detach();
         parts.push(if normalize { l2_normalize(&e)? } else { e });
         start += len;
     }
@@ -39,7 +50,12 @@ pub fn first_image_gallery(emb: &Tensor, labels: &[u32]) -> Result<(Tensor, Vec<
 
 /// Gallery of the mean embedding of each identity.
 pub fn centroid_gallery(emb: &Tensor, labels: &[u32]) -> Result<(Tensor, Vec<u32>)> {
-    let ids: Vec<u32> = labels.iter().copied().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let ids: Vec<u32> = labels
+        .iter()
+        .copied()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let mut onehot = vec![0f32; ids.len() * labels.len()];
     for (i, l) in labels.iter().enumerate() {
         if let Ok(c) = ids.binary_search(l) {
@@ -48,20 +64,33 @@ pub fn centroid_gallery(emb: &Tensor, labels: &[u32]) -> Result<(Tensor, Vec<u32
     }
     let onehot = Tensor::from_vec(onehot, (ids.len(), labels.len()), emb.device())?;
     let counts = onehot.sum_keepdim(1)?;
-    let gallery = onehot.matmul(&emb.to_dtype(DType::F32)?)?.broadcast_div(&counts)?;
+    let gallery = onehot
+        .matmul(&emb.to_dtype(DType::F32)?)?
+        .broadcast_div(&counts)?;
     Ok((gallery, ids))
 }
 
 /// Share of `queries` whose nearest gallery entry (Euclidean) carries their label.
-pub fn nearest_accuracy(gallery: &Tensor, gallery_labels: &[u32], queries: &Tensor, query_labels: &[u32]) -> Result<f64> {
+pub fn nearest_accuracy(
+    gallery: &Tensor,
+    gallery_labels: &[u32],
+    queries: &Tensor,
+    query_labels: &[u32],
+) -> Result<f64> {
     if query_labels.is_empty() {
         return Ok(0.0);
     }
     let q2 = queries.sqr()?.sum_keepdim(1)?;
     let g2 = gallery.sqr()?.sum_keepdim(1)?.t()?;
-    let d = q2.broadcast_add(&g2)?.broadcast_sub(&queries.matmul(&gallery.t()?)?.affine(2.0, 0.0)?)?;
+    let d = q2
+        .broadcast_add(&g2)?
+        .broadcast_sub(&queries.matmul(&gallery.t()?)?.affine(2.0, 0.0)?)?;
     let nearest = d.argmin(1)?.to_vec1::<u32>()?;
-    let right = nearest.iter().zip(query_labels).filter(|(&g, &q)| gallery_labels.get(g as usize) == Some(&q)).count();
+    let right = nearest
+        .iter()
+        .zip(query_labels)
+        .filter(|(&g, &q)| gallery_labels.get(g as usize) == Some(&q))
+        .count();
     Ok(right as f64 / query_labels.len() as f64)
 }
 

@@ -63,11 +63,26 @@ pub enum Outcome {
 }
 
 pub enum Event<'a> {
-    Started { total_iterations: u64, iters_per_epoch: usize, start: Position, device: &'a str },
+    Started {
+        total_iterations: u64,
+        iters_per_epoch: usize,
+        start: Position,
+        device: &'a str,
+    },
     Step(&'a StepStats),
     Eval(&'a EvalStats),
-    Checkpoint { iteration: u64, epoch: usize, kind: CheckpointKind, path: &'a Path, sha256: &'a str },
-    Finished { outcome: Outcome, iteration: u64, epoch: usize },
+    Checkpoint {
+        iteration: u64,
+        epoch: usize,
+        kind: CheckpointKind,
+        path: &'a Path,
+        sha256: &'a str,
+    },
+    Finished {
+        outcome: Outcome,
+        iteration: u64,
+        epoch: usize,
+    },
 }
 
 pub trait Observer {

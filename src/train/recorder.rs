@@ -31,7 +31,11 @@ pub struct Recorder<'a> {
 
 impl<'a> Recorder<'a> {
     pub fn new(lab: &'a Lab, run: RunId) -> Recorder<'a> {
-        let base = lab.path().parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = lab
+            .path()
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         Recorder {
             lab,
             run,
@@ -65,7 +69,10 @@ impl<'a> Recorder<'a> {
     }
 
     fn relative(&self, path: &Path) -> String {
-        path.strip_prefix(&self.base).unwrap_or(path).to_string_lossy().into_owned()
+        path.strip_prefix(&self.base)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned()
     }
 }
 
@@ -76,15 +83,33 @@ impl Observer for Recorder<'_> {
             Event::Step(s) => {
                 let (it, ep) = (s.iteration as i64, s.epoch as i64);
                 if let Some(loss) = s.loss {
-                    self.buf.push(MetricPoint::new(it, ep, metric::TRAIN_LOSS, loss));
-                    self.buf.push(MetricPoint::new(it, ep, metric::ACTIVE_TRIPLETS, s.active_fraction));
-                    self.buf.push(MetricPoint::new(it, ep, metric::DIST_AP, s.mean_ap));
-                    self.buf.push(MetricPoint::new(it, ep, metric::DIST_AN, s.mean_an));
+                    self.buf
+                        .push(MetricPoint::new(it, ep, metric::TRAIN_LOSS, loss));
+                    self.buf.push(MetricPoint::new(
+                        it,
+                        ep,
+                        metric::ACTIVE_TRIPLETS,
+                        s.active_fraction,
+                    ));
+                    self.buf
+                        .push(MetricPoint::new(it, ep, metric::DIST_AP, s.mean_ap));
+                    self.buf
+                        .push(MetricPoint::new(it, ep, metric::DIST_AN, s.mean_an));
                     self.summary.last_loss = Some(loss);
                 }
-                self.buf.push(MetricPoint::new(it, ep, metric::IMAGES_PER_SEC, s.images_per_sec));
+                self.buf.push(MetricPoint::new(
+                    it,
+                    ep,
+                    metric::IMAGES_PER_SEC,
+                    s.images_per_sec,
+                ));
                 if s.skipped_batches != self.last_skipped {
-                    self.buf.push(MetricPoint::new(it, ep, metric::SKIPPED_BATCHES, s.skipped_batches as f64));
+                    self.buf.push(MetricPoint::new(
+                        it,
+                        ep,
+                        metric::SKIPPED_BATCHES,
+                        s.skipped_batches as f64,
+                    ));
                     self.last_skipped = s.skipped_batches;
                 }
                 self.summary.last_iteration = Some(it);
@@ -97,13 +122,26 @@ impl Observer for Recorder<'_> {
             }
             Event::Eval(e) => {
                 let (it, ep) = (e.iteration as i64, e.epoch as i64);
-                self.buf.push(MetricPoint::new(it, ep, metric::TRAIN_ACC, e.train_acc));
-                self.buf.push(MetricPoint::new(it, ep, metric::DEV_ACC, e.dev_acc));
-                self.buf.push(MetricPoint::new(it, ep, metric::DEV_ACC_CENTROID, e.dev_acc_centroid));
+                self.buf
+                    .push(MetricPoint::new(it, ep, metric::TRAIN_ACC, e.train_acc));
+                self.buf
+                    .push(MetricPoint::new(it, ep, metric::DEV_ACC, e.dev_acc));
+                self.buf.push(MetricPoint::new(
+                    it,
+                    ep,
+                    metric::DEV_ACC_CENTROID,
+                    e.dev_acc_centroid,
+                ));
                 self.summary.evaluation = Some((e.train_acc, e.dev_acc, ep));
                 self.flush()?;
             }
-            Event::Checkpoint { iteration, epoch, kind, path, sha256 } => {
+            Event::Checkpoint {
+                iteration,
+                epoch,
+                kind,
+                path,
+                sha256,
+            } => {
                 self.flush()?;
                 if *kind == CheckpointKind::Best {
                     self.lab.remove_checkpoints(self.run, kind.as_str())?;
@@ -136,13 +174,18 @@ impl Heartbeat {
     pub fn start(db: &Path, run: RunId) -> Result<Heartbeat> {
         let lab = Lab::open(db)?;
         let (tx, rx) = mpsc::channel::<()>();
-        let handle = std::thread::Builder::new().name("heartbeat".into()).spawn(move || {
-            while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(Self::EVERY) {
-                // A busy lab only delays one beat; the next one retries.
-                let _ = lab.heartbeat(run);
-            }
-        })?;
-        Ok(Heartbeat { stop: Some(tx), handle: Some(handle) })
+        let handle = std::thread::Builder::new()
+            .name("heartbeat".into())
+            .spawn(move || {
+                while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(Self::EVERY) {
+                    // A busy lab only delays one beat; the next one retries.
+                    let _ = lab.heartbeat(run);
+                }
+            })?;
+        Ok(Heartbeat {
+            stop: Some(tx),
+            handle: Some(handle),
+        })
     }
 }
 

@@ -10,7 +10,14 @@ pub fn iters_per_epoch(n_train: usize, batch: usize) -> usize {
 }
 
 /// The batches of one epoch, as indices into the training split.
-pub fn epoch_batches(sampler: Sampler, labels: &[u32], batch: usize, pk_k: usize, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
+pub fn epoch_batches(
+    sampler: Sampler,
+    labels: &[u32],
+    batch: usize,
+    pk_k: usize,
+    seed: u64,
+    epoch: usize,
+) -> Vec<Vec<usize>> {
     let mut rng = Rng::derive(seed, &format!("epoch-{epoch}"));
     match sampler {
         Sampler::Random => {
@@ -81,7 +88,10 @@ mod tests {
     fn random_batches_cover_the_split_once_and_replay_by_epoch() {
         let l = labels(5, 7); // 35 images
         let b = epoch_batches(Sampler::Random, &l, 8, 4, 1, 3);
-        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), vec![8, 8, 8, 8, 3]);
+        assert_eq!(
+            b.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![8, 8, 8, 8, 3]
+        );
         let mut all: Vec<usize> = b.concat();
         all.sort();
         assert_eq!(all, (0..35).collect::<Vec<_>>());

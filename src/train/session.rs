@@ -9,7 +9,9 @@ use std::sync::atomic::AtomicBool;
 use anyhow::{bail, Context, Result};
 
 use crate::data::{self, DataSpec, Dataset, ImportOptions, Manifest};
-use crate::lab::{CodeVersion, DatasetRecord, Lab, MemberRecord, NewRun, RunId, RunStatus, SplitRecord};
+use crate::lab::{
+    CodeVersion, DatasetRecord, Lab, MemberRecord, NewRun, RunId, RunStatus, SplitRecord,
+};
 use crate::train::checkpoint;
 use crate::train::config::{DeviceChoice, TrainConfig};
 use crate::train::console::Console;
@@ -56,7 +58,11 @@ pub fn dataset_record(m: &Manifest) -> DatasetRecord {
                 members: s
                     .members
                     .iter()
-                    .map(|mm| MemberRecord { identity: mm.identity.clone(), file: mm.file.clone(), sha256: mm.sha256.clone() })
+                    .map(|mm| MemberRecord {
+                        identity: mm.identity.clone(),
+                        file: mm.file.clone(),
+                        sha256: mm.sha256.clone(),
+                    })
                     .collect(),
             })
             .collect(),
@@ -87,12 +93,21 @@ fn load_dataset(cfg: &TrainConfig, quiet: bool) -> Result<Dataset> {
 }
 
 fn checkpoint_dir(lab: &Lab, run: RunId) -> PathBuf {
-    let base = lab.path().parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let base = lab
+        .path()
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     base.join("checkpoints").join(format!("run-{run}"))
 }
 
 /// Starts a new run.
-pub fn start(db: &Path, mut cfg: TrainConfig, launch: &Launch, stop: &AtomicBool) -> Result<Finished> {
+pub fn start(
+    db: &Path,
+    mut cfg: TrainConfig,
+    launch: &Launch,
+    stop: &AtomicBool,
+) -> Result<Finished> {
     cfg.validate()?;
     let (device, device_name) = device::select(cfg.device)?;
     cfg.data = resolve_data(&cfg.data)?;
@@ -117,27 +132,50 @@ pub fn start(db: &Path, mut cfg: TrainConfig, launch: &Launch, stop: &AtomicBool
         eprintln!(
             "run {run} ({}) on {device_name}{}: {} train / {} dev images of {} identities",
             cfg.run_name(),
-            device::gpu_name(&device).map(|g| format!(" ({g})")).unwrap_or_default(),
+            device::gpu_name(&device)
+                .map(|g| format!(" ({g})"))
+                .unwrap_or_default(),
             dataset.train.len(),
             dataset.dev.len(),
             dataset.manifest.identities.len()
         );
     }
-    let trainer = Trainer::new(cfg, device, device_name, &dataset.train, &dataset.dev, checkpoint_dir(&lab, run))?;
+    let trainer = Trainer::new(
+        cfg,
+        device,
+        device_name,
+        &dataset.train,
+        &dataset.dev,
+        checkpoint_dir(&lab, run),
+    )?;
     drive(&lab, run, trainer, launch, stop)
 }
 
 /// Continues an interrupted, crashed or failed run from its latest resumable checkpoint.
-pub fn resume(db: &Path, key: &str, device: Option<DeviceChoice>, launch: &Launch, stop: &AtomicBool) -> Result<Finished> {
+pub fn resume(
+    db: &Path,
+    key: &str,
+    device: Option<DeviceChoice>,
+    launch: &Launch,
+    stop: &AtomicBool,
+) -> Result<Finished> {
     let lab = Lab::open(db)?;
     let run = lab.find_run(key)?;
     let status = run.effective_status(crate::lab::now());
     if status == RunStatus::Completed {
-        bail!("run {} ({}) is already completed; start a new run instead", run.id, run.name);
+        bail!(
+            "run {} ({}) is already completed; start a new run instead",
+            run.id,
+            run.name
+        );
     }
     if !status.is_resumable() {
-        bail!("run {} ({}) is {status}{}: only interrupted, crashed or failed runs can be resumed", run.id, run.name,
-            run.pid.map(|p| format!(" (pid {p})")).unwrap_or_default());
+        bail!(
+            "run {} ({}) is {status}{}: only interrupted, crashed or failed runs can be resumed",
+            run.id,
+            run.name,
+            run.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
+        );
     }
     let mut cfg: TrainConfig = serde_json::from_str(&run.config_json)
         .with_context(|| format!("reading the recorded config of run {}", run.id))?;
@@ -149,7 +187,9 @@ pub fn resume(db: &Path, key: &str, device: Option<DeviceChoice>, launch: &Launc
     if let Some(ds) = run.dataset_id {
         let recorded = lab.splits(ds)?;
         for split in dataset.manifest.splits() {
-            let same = recorded.iter().any(|r| r.name == split.name.as_str() && r.hash == split.hash);
+            let same = recorded
+                .iter()
+                .any(|r| r.name == split.name.as_str() && r.hash == split.hash);
             if !same {
                 bail!(
                     "the {} split of '{}' no longer matches what run {} trained on (its hash changed): \
@@ -165,11 +205,22 @@ pub fn resume(db: &Path, key: &str, device: Option<DeviceChoice>, launch: &Launc
         .checkpoints(run.id)?
         .into_iter()
         .rfind(|c| CheckpointKind::resumable(&c.kind));
-    let mut trainer = Trainer::new(cfg, dev, device_name, &dataset.train, &dataset.dev, checkpoint_dir(&lab, run.id))?;
+    let mut trainer = Trainer::new(
+        cfg,
+        dev,
+        device_name,
+        &dataset.train,
+        &dataset.dev,
+        checkpoint_dir(&lab, run.id),
+    )?;
     trainer.best_dev = run.best_dev_acc;
     match ck {
         Some(ck) => {
-            let base = lab.path().parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let base = lab
+                .path()
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             let path = base.join(&ck.path);
             let loaded = checkpoint::load(&path, Some(&ck.sha256), &trainer.device)?;
             trainer.restore(&loaded)?;
@@ -185,13 +236,24 @@ pub fn resume(db: &Path, key: &str, device: Option<DeviceChoice>, launch: &Launc
 }
 
 /// Trains with the lab recorder and the console attached, then closes the run.
-fn drive(lab: &Lab, run: RunId, mut trainer: Trainer, launch: &Launch, stop: &AtomicBool) -> Result<Finished> {
+fn drive(
+    lab: &Lab,
+    run: RunId,
+    mut trainer: Trainer,
+    launch: &Launch,
+    stop: &AtomicBool,
+) -> Result<Finished> {
     lab.mark_running(run, trainer.iters_per_epoch() as i64, std::process::id())?;
     let _heartbeat = Heartbeat::start(lab.path(), run)?;
     let mut recorder = Recorder::new(lab, run);
     let mut console = Console::new(trainer.cfg.epochs, launch.quiet);
-    let ctl = Control { stop, stop_after_epoch: launch.stop_after_epoch };
-    let result = catch_unwind(AssertUnwindSafe(|| trainer.train(&mut [&mut recorder, &mut console], &ctl)));
+    let ctl = Control {
+        stop,
+        stop_after_epoch: launch.stop_after_epoch,
+    };
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        trainer.train(&mut [&mut recorder, &mut console], &ctl)
+    }));
     let result = match result {
         Ok(r) => r,
         Err(panic) => {
@@ -212,12 +274,18 @@ fn drive(lab: &Lab, run: RunId, mut trainer: Trainer, launch: &Launch, stop: &At
             lab.finish_run(run, status, None)?;
             let mut summary = console.summary(&run.to_string(), recorder.overhead());
             if outcome == Outcome::Interrupted {
-                summary.push_str(&format!("\n  continue with: facenet-lab run --resume {run}"));
+                summary.push_str(&format!(
+                    "\n  continue with: facenet-lab run --resume {run}"
+                ));
             }
             if !launch.quiet {
                 eprintln!("{summary}");
             }
-            Ok(Finished { run, outcome, summary })
+            Ok(Finished {
+                run,
+                outcome,
+                summary,
+            })
         }
         Err(e) => {
             let msg = format!("{e:#}");

@@ -16,7 +16,9 @@ use crate::train::adam::{Adam, AdamConfig};
 use crate::train::augment::augment;
 use crate::train::checkpoint::{self, Loaded, Position};
 use crate::train::config::TrainConfig;
-use crate::train::evaluate::{centroid_gallery, embed, first_image_gallery, l2_normalize, nearest_accuracy};
+use crate::train::evaluate::{
+    centroid_gallery, embed, first_image_gallery, l2_normalize, nearest_accuracy,
+};
 use crate::train::events::{CheckpointKind, EvalStats, Event, Observer, Outcome, StepStats};
 use crate::train::params::Params;
 use crate::train::sampler::{epoch_batches, iters_per_epoch};
@@ -69,16 +71,30 @@ pub struct Trainer {
 fn has_triplet(labels: &[u32]) -> bool {
     let mut sorted = labels.to_vec();
     sorted.sort_unstable();
-    let distinct = sorted.windows(2).filter(|w| w[0] != w[1]).count() + usize::from(!sorted.is_empty());
+    let distinct =
+        sorted.windows(2).filter(|w| w[0] != w[1]).count() + usize::from(!sorted.is_empty());
     distinct >= 2 && sorted.windows(2).any(|w| w[0] == w[1])
 }
 
 impl Trainer {
-    pub fn new(cfg: TrainConfig, device: Device, device_name: String, train: &Images, dev: &Images, checkpoint_dir: PathBuf) -> Result<Trainer> {
+    pub fn new(
+        cfg: TrainConfig,
+        device: Device,
+        device_name: String,
+        train: &Images,
+        dev: &Images,
+        checkpoint_dir: PathBuf,
+    ) -> Result<Trainer> {
         let params = Params::new(cfg.seed);
         let model = EmbeddingNet::new(cfg.model, cfg.dim, params.builder(&device))
             .with_context(|| format!("building {}", cfg.model))?;
-        let adam = Adam::new(params.named_vars(), AdamConfig { weight_decay: cfg.weight_decay, ..AdamConfig::with_lr(cfg.lr) })?;
+        let adam = Adam::new(
+            params.named_vars(),
+            AdamConfig {
+                weight_decay: cfg.weight_decay,
+                ..AdamConfig::with_lr(cfg.lr)
+            },
+        )?;
         Ok(Trainer {
             train: DeviceSplit::new(train, &device)?,
             dev: DeviceSplit::new(dev, &device)?,
@@ -113,16 +129,36 @@ impl Trainer {
             observers.iter_mut().try_for_each(|o| o.on_event(e))
         };
         let start = self.position;
-        emit(observers, &Event::Started { total_iterations: total, iters_per_epoch: ipe as usize, start, device: &self.device_name })?;
+        emit(
+            observers,
+            &Event::Started {
+                total_iterations: total,
+                iters_per_epoch: ipe as usize,
+                start,
+                device: &self.device_name,
+            },
+        )?;
         while self.position.iteration < total {
             let epoch = (self.position.iteration / ipe) as usize + 1;
             let offset = (self.position.iteration % ipe) as usize;
-            let batches = epoch_batches(self.cfg.sampler, &self.train.labels, self.cfg.batch, self.cfg.pk_k, self.cfg.seed, epoch);
+            let batches = epoch_batches(
+                self.cfg.sampler,
+                &self.train.labels,
+                self.cfg.batch,
+                self.cfg.pk_k,
+                self.cfg.seed,
+                epoch,
+            );
             for batch in batches.iter().skip(offset) {
                 let stats = self.step(batch, epoch)?;
                 emit(observers, &Event::Step(&stats))?;
                 if ctl.stop.load(Ordering::SeqCst) {
-                    return self.stop(observers, epoch, CheckpointKind::Interrupt, Outcome::Interrupted);
+                    return self.stop(
+                        observers,
+                        epoch,
+                        CheckpointKind::Interrupt,
+                        Outcome::Interrupted,
+                    );
                 }
             }
             let last = epoch == self.cfg.epochs;
@@ -138,7 +174,12 @@ impl Trainer {
                 break;
             }
             if ctl.stop.load(Ordering::SeqCst) || ctl.stop_after_epoch == Some(epoch) {
-                return self.stop(observers, epoch, CheckpointKind::Interrupt, Outcome::Interrupted);
+                return self.stop(
+                    observers,
+                    epoch,
+                    CheckpointKind::Interrupt,
+                    Outcome::Interrupted,
+                );
             }
             if self.cfg.checkpoint_every.is_some_and(|n| epoch % n == 0) {
                 self.write_checkpoint(observers, epoch, CheckpointKind::Periodic)?;
@@ -148,14 +189,29 @@ impl Trainer {
         self.stop(observers, epoch, CheckpointKind::Final, Outcome::Completed)
     }
 
-    fn stop(&mut self, observers: &mut [&mut dyn Observer], epoch: usize, kind: CheckpointKind, outcome: Outcome) -> Result<Outcome> {
+    fn stop(
+        &mut self,
+        observers: &mut [&mut dyn Observer],
+        epoch: usize,
+        kind: CheckpointKind,
+        outcome: Outcome,
+    ) -> Result<Outcome> {
         self.write_checkpoint(observers, epoch, kind)?;
-        let e = Event::Finished { outcome, iteration: self.position.iteration, epoch };
+        let e = Event::Finished {
+            outcome,
+            iteration: self.position.iteration,
+            epoch,
+        };
         observers.iter_mut().try_for_each(|o| o.on_event(&e))?;
         Ok(outcome)
     }
 
-    fn write_checkpoint(&self, observers: &mut [&mut dyn Observer], epoch: usize, kind: CheckpointKind) -> Result<()> {
+    fn write_checkpoint(
+        &self,
+        observers: &mut [&mut dyn Observer],
+        epoch: usize,
+        kind: CheckpointKind,
+    ) -> Result<()> {
         let it = self.position.iteration;
         let file = match kind {
             CheckpointKind::Best => "best.safetensors".to_string(),
@@ -166,7 +222,13 @@ impl Trainer {
         let path = self.checkpoint_dir.join(file);
         let adam = (kind != CheckpointKind::Best).then_some(&self.adam);
         let sha = checkpoint::save(&path, &self.params, adam, self.position)?;
-        let e = Event::Checkpoint { iteration: it, epoch, kind, path: &path, sha256: &sha };
+        let e = Event::Checkpoint {
+            iteration: it,
+            epoch,
+            kind,
+            path: &path,
+            sha256: &sha,
+        };
         observers.iter_mut().try_for_each(|o| o.on_event(&e))
     }
 
@@ -197,7 +259,10 @@ impl Trainer {
         let idx = Tensor::new(idx.as_slice(), &self.device)?;
         let mut x = self.train.images.index_select(&idx, 0)?;
         if self.cfg.augment {
-            x = augment(&x, &mut Rng::derive(self.cfg.seed, &format!("augment-{it}")))?;
+            x = augment(
+                &x,
+                &mut Rng::derive(self.cfg.seed, &format!("augment-{it}")),
+            )?;
         }
         let y = self.train.labels_t.index_select(&idx, 0)?;
         let mut emb = self.model.forward_t(&x, true)?;
@@ -207,7 +272,10 @@ impl Trainer {
         let Some(out) = triplet_loss(&emb, &y, self.cfg.margin, self.cfg.mining)? else {
             return Ok(skipped(&mut self.position));
         };
-        let loss = out.loss.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+        let loss = out
+            .loss
+            .to_dtype(candle_core::DType::F64)?
+            .to_scalar::<f64>()?;
         if !loss.is_finite() {
             anyhow::bail!("the loss became {loss} at step {it}: lower --lr or try --normalize");
         }
@@ -229,8 +297,18 @@ impl Trainer {
 
     /// Train and dev accuracy as the seed defined them, plus dev accuracy against centroids.
     pub fn evaluate(&self, epoch: usize) -> Result<EvalStats> {
-        let train_emb = embed(&self.model, &self.train.images, self.cfg.normalize, EVAL_CHUNK)?;
-        let dev_emb = embed(&self.model, &self.dev.images, self.cfg.normalize, EVAL_CHUNK)?;
+        let train_emb = embed(
+            &self.model,
+            &self.train.images,
+            self.cfg.normalize,
+            EVAL_CHUNK,
+        )?;
+        let dev_emb = embed(
+            &self.model,
+            &self.dev.images,
+            self.cfg.normalize,
+            EVAL_CHUNK,
+        )?;
         let (g, gl) = first_image_gallery(&train_emb, &self.train.labels)?;
         let (c, cl) = centroid_gallery(&train_emb, &self.train.labels)?;
         Ok(EvalStats {

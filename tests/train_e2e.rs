@@ -1,0 +1,214 @@
+//! End-to-end training on synthetic faces, on the CPU: it learns, it records everything, and a
+//! run stopped after 2 epochs and resumed ends where an uninterrupted run ends.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::{Context, Result};
+use candle_core::{Device, Tensor};
+use facenet_lab::lab::{metric, Lab, RunStatus};
+use facenet_lab::model::Arch;
+use facenet_lab::train::checkpoint;
+use facenet_lab::train::config::{DeviceChoice, TrainConfig};
+use facenet_lab::train::events::Outcome;
+use facenet_lab::train::session::{self, Launch};
+
+fn tiny(data: &str, image_size: usize, epochs: usize, batch: usize) -> TrainConfig {
+    TrainConfig {
+        model: Arch::Resnet18,
+        data: data.into(),
+        image_size,
+        epochs,
+        batch,
+        device: DeviceChoice::Cpu,
+        seed: 3,
+        ..TrainConfig::default()
+    }
+}
+
+fn quiet() -> Launch {
+    Launch {
+        command_line: "test".into(),
+        quiet: true,
+        ..Launch::default()
+    }
+}
+
+#[test]
+fn resnet18_learns_synthetic_faces_and_records_everything() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    // 8 identities of 12 images: 72 train, 8 dev images. Chance on dev is 1/8.
+    let cfg = TrainConfig {
+        lr: 1e-3,
+        eval_every: 2,
+        ..tiny("synthetic:8:12", 32, 6, 16)
+    };
+    let done = session::start(&db, cfg, &quiet(), &AtomicBool::new(false))?;
+    assert_eq!(done.outcome, Outcome::Completed);
+
+    let lab = Lab::open(&db)?;
+    let run = lab.run(done.run)?.context("run")?;
+    assert_eq!(run.status, RunStatus::Completed);
+    let best = run.best_dev_acc.context("best dev accuracy")?;
+    assert!(
+        best >= 0.5,
+        "dev accuracy {best} is not well above chance (0.125)"
+    );
+    assert_eq!((run.iters_per_epoch, run.last_epoch), (Some(5), 6));
+
+    // Every step has its loss, active fraction, distances and speed; evaluations every 2 epochs.
+    let loss = lab.series(run.id, metric::TRAIN_LOSS)?;
+    assert_eq!(loss.len(), 30);
+    assert_eq!(
+        loss.iter().map(|p| p.iteration).collect::<Vec<_>>(),
+        (1..=30).collect::<Vec<_>>()
+    );
+    for name in [
+        metric::ACTIVE_TRIPLETS,
+        metric::DIST_AP,
+        metric::DIST_AN,
+        metric::IMAGES_PER_SEC,
+    ] {
+        assert_eq!(lab.series(run.id, name)?.len(), 30, "{name}");
+    }
+    let dev = lab.series(run.id, metric::DEV_ACC)?;
+    assert_eq!(
+        dev.iter().map(|p| p.epoch).collect::<Vec<_>>(),
+        vec![2, 4, 6]
+    );
+    assert_eq!(lab.series(run.id, metric::DEV_ACC_CENTROID)?.len(), 3);
+
+    // The dataset, its split hashes, the config, code version and machine are on record.
+    let ds = lab
+        .dataset(run.dataset_id.context("dataset")?)?
+        .context("dataset row")?;
+    assert_eq!(ds.kind, "synthetic");
+    assert_eq!(ds.splits.iter().map(|s| s.members.len()).sum::<usize>(), 96);
+    assert!(ds.splits.iter().all(|s| s.hash.len() == 64));
+    let recorded: TrainConfig = serde_json::from_str(&run.config_json)?;
+    assert_eq!((recorded.lr, recorded.epochs), (1e-3, 6));
+    assert_eq!(run.code.crate_version, env!("CARGO_PKG_VERSION"));
+    assert!(!run.hostname.is_empty());
+
+    // A final and a best checkpoint, whose recorded sha256 matches the file.
+    let cks = lab.checkpoints(run.id)?;
+    let kinds: Vec<_> = cks.iter().map(|c| c.kind.as_str()).collect();
+    assert!(
+        kinds.contains(&"final") && kinds.contains(&"best"),
+        "{kinds:?}"
+    );
+    for c in &cks {
+        assert_eq!(
+            checkpoint::sha256_file(&dir.path().join(&c.path))?,
+            c.sha256
+        );
+    }
+    Ok(())
+}
+
+fn final_weights(
+    dir: &std::path::Path,
+    lab: &Lab,
+    run: facenet_lab::lab::RunId,
+) -> Result<HashMap<String, Tensor>> {
+    let ck = lab
+        .checkpoints(run)?
+        .into_iter()
+        .find(|c| c.kind == "final")
+        .context("final checkpoint")?;
+    Ok(checkpoint::load(&dir.join(&ck.path), Some(&ck.sha256), &Device::Cpu)?.tensors)
+}
+
+#[test]
+fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let cfg = TrainConfig {
+        augment: true,
+        ..tiny("synthetic:4:8", 16, 4, 8)
+    };
+    let never = AtomicBool::new(false);
+
+    let straight = session::start(&db, cfg.clone(), &quiet(), &never)?;
+    let halted = session::start(
+        &db,
+        cfg,
+        &Launch {
+            stop_after_epoch: Some(2),
+            ..quiet()
+        },
+        &never,
+    )?;
+    assert_eq!(halted.outcome, Outcome::Interrupted);
+    let lab = Lab::open(&db)?;
+    assert_eq!(
+        lab.run(halted.run)?.context("run")?.status,
+        RunStatus::Interrupted
+    );
+    let resumed = session::resume(&db, &halted.run.to_string(), None, &quiet(), &never)?;
+    assert_eq!(
+        (resumed.run, resumed.outcome),
+        (halted.run, Outcome::Completed)
+    );
+
+    let a = final_weights(dir.path(), &lab, straight.run)?;
+    let b = final_weights(dir.path(), &lab, halted.run)?;
+    assert_eq!(a.len(), b.len());
+    let mut compared = 0;
+    for (name, ta) in &a {
+        let tb = b
+            .get(name)
+            .with_context(|| format!("{name} missing after resume"))?;
+        if ta.dtype() != candle_core::DType::F32 {
+            assert_eq!(ta.to_vec1::<i64>()?, tb.to_vec1::<i64>()?, "{name}");
+            continue;
+        }
+        let diff = (ta - tb)?
+            .abs()?
+            .flatten_all()?
+            .max(0)?
+            .to_scalar::<f32>()?;
+        assert!(diff <= 1e-5, "{name} differs by {diff}");
+        compared += 1;
+    }
+    assert!(
+        compared > 100,
+        "weights, BatchNorm statistics and Adam moments compared: {compared}"
+    );
+    // The resumed run's metrics continue without gaps or repeats.
+    let its: Vec<i64> = lab
+        .series(halted.run, metric::IMAGES_PER_SEC)?
+        .iter()
+        .map(|p| p.iteration)
+        .collect();
+    let straight_its: Vec<i64> = lab
+        .series(straight.run, metric::IMAGES_PER_SEC)?
+        .iter()
+        .map(|p| p.iteration)
+        .collect();
+    assert_eq!(its, straight_its);
+    Ok(())
+}
+
+#[test]
+fn a_completed_run_cannot_be_resumed() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let done = session::start(
+        &db,
+        tiny("synthetic:4:8", 16, 1, 8),
+        &quiet(),
+        &AtomicBool::new(false),
+    )?;
+    let err = session::resume(
+        &db,
+        &done.run.to_string(),
+        None,
+        &quiet(),
+        &AtomicBool::new(false),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("already completed"), "{err}");
+    Ok(())
+}

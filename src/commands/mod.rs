@@ -1,4 +1,6 @@
 //! Thin commands: parse arguments into library calls and print results.
+// Not dispatched yet: see the module's doc.
+pub mod eval;
 mod runs;
 
 use anyhow::Result;

@@ -5,7 +5,10 @@
 //! Every metric here takes embeddings (or distances) as data; producing the embeddings from a
 //! checkpoint is the command's business (`commands::eval`).
 
+pub mod batches;
+pub mod checkpoint_choice;
 pub mod embeddings;
+pub mod folder;
 pub mod identification;
 pub mod pairs;
 pub mod pca;

@@ -76,7 +76,7 @@ pub fn pca_2d(points: &[Vec<f32>]) -> Result<Vec<[f32; 2]>> {
 fn principal_axis(cov: &[f64], d: usize, exclude: Option<&[f64]>) -> Option<Vec<f64>> {
     // A fixed pseudo-random start: deterministic, and (unlike all-ones) not orthogonal to the
     // axis of any data that occurs in practice.
-    let mut rng = crate::rng::Rng::new(0x5eed_0f_9ca);
+    let mut rng = crate::rng::Rng::new(0x5eed_f9ca);
     let mut v: Vec<f64> = (0..d).map(|_| rng.normal()).collect();
     let orthogonalise = |v: &mut Vec<f64>| {
         if let Some(e) = exclude {

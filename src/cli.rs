@@ -31,6 +31,11 @@ pub enum Command {
     Run(RunArgs),
     /// Measure training throughput (images/s) per model on this machine.
     Bench(BenchArgs),
+    /// Evaluate a run's checkpoint: its test split, the LFW pairs protocol, or any folder of faces.
+    #[command(
+        after_help = "Examples:\n  facenet-lab eval 12\n  facenet-lab eval 12 --pairs pairs.txt --data lfw.tgz --exclude-train-identities\n  facenet-lab eval 12 --data my-faces/ --flip"
+    )]
+    Eval(EvalArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -119,4 +124,37 @@ pub enum DataCommand {
         #[arg(long, value_name = "N")]
         split_seed: Option<u64>,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// The run to evaluate: its id or name.
+    pub run: String,
+
+    /// Which checkpoint: `best`, `last`, or an iteration number.
+    #[arg(long, default_value = "best")]
+    pub checkpoint: crate::eval::checkpoint_choice::CheckpointChoice,
+
+    /// LFW View 2 pairs file (pairs.txt): 10-fold verification on its 6,000 pairs. Needs --data
+    /// pointing at the LFW images.
+    #[arg(long, requires = "data")]
+    pub pairs: Option<PathBuf>,
+
+    /// Images in LFW layout (Name/Name_0001.jpg), as a directory or a .tgz. With --pairs, the
+    /// LFW images; alone, open-set verification and identification on these identities.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+
+    /// Leave out pairs (or images, with --data alone) of people the run trained on, and say how
+    /// many were dropped.
+    #[arg(long, requires = "data")]
+    pub exclude_train_identities: bool,
+
+    /// Average each embedding with that of the mirrored image.
+    #[arg(long)]
+    pub flip: bool,
+
+    /// Images per forward pass.
+    #[arg(long, default_value_t = 256)]
+    pub batch_size: usize,
 }

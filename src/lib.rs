@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod commands;
 pub mod data;
+pub mod eval;
 pub mod format;
 pub mod lab;
 pub mod model;

@@ -1,6 +1,7 @@
 //! Thin commands: parse arguments into library calls and print results.
 mod bench;
 mod data;
+mod eval;
 mod run;
 mod runs;
 
@@ -17,6 +18,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Data(args)) => data::run(args),
         Some(Command::Run(args)) => run::execute(&cli.db, &args),
         Some(Command::Bench(args)) => bench::execute(&args),
+        Some(Command::Eval(args)) => eval::execute(&Lab::open(&cli.db)?, &args),
         None => {
             print!(
                 "{}",

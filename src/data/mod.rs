@@ -48,7 +48,7 @@ use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 pub use fetch::{default_data_dir, default_dataset_path, fetch, FetchSpec, Fetched, RemoteFile};
-pub use pipeline::{decode_images, inspect, list_images, load};
+pub use pipeline::{decode_images, inspect, list_images, load, ImageStore};
 
 /// Where a dataset comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -92,81 +92,122 @@ pub fn list_images(spec: &DataSpec) -> Result<Vec<ImageRef>> {
     }
 }
 
-/// Decodes arbitrary images of a source (e.g. all of LFW, or the images of pairs.txt) to an
-/// `(N, 3, S, S)` f32 tensor in `[-1, 1]`, in the given order. Fails on a missing or corrupt
-/// image, naming it.
+/// Decodes `images` from `spec`, in order, into one (N,3,S,S) tensor in [-1, 1]. A missing
+/// or corrupt image is an error that names it.
 pub fn decode_images(
     spec: &DataSpec,
     images: &[ImageRef],
     image_size: usize,
     progress_bar: bool,
 ) -> Result<Tensor> {
-    let size = u32::try_from(image_size)
-        .ok()
-        .filter(|&s| s > 0 && s <= 4096)
-        .with_context(|| format!("image size {image_size} is out of range: use 1..=4096"))?;
-    let pb = progress::items(images.len(), "decoding", progress_bar);
-    let rgb: Vec<RgbImage> = match spec {
-        DataSpec::Path(path) => {
-            let source = Source::open(path)?;
-            let entries = source.list()?;
-            let index: BTreeMap<(&str, &str), &Entry> = entries
-                .iter()
-                .map(|e| ((e.identity.as_str(), e.file.as_str()), e))
-                .collect();
-            let wanted = images
-                .iter()
-                .map(|r| {
-                    index
-                        .get(&(r.identity.as_str(), r.file.as_str()))
-                        .copied()
-                        .with_context(|| {
-                            format!(
-                                "{}/{} is not in {}: check the name (LFW files are \
-                                 <Name>/<Name>_NNNN.jpg)",
-                                r.identity,
-                                r.file,
-                                source.path().display()
-                            )
-                        })
-                })
-                .collect::<Result<Vec<&Entry>>>()?;
-            let bytes = read_with_spinner(&source, &wanted, progress_bar)?;
-            let out = par_map(&bytes, |b| {
-                let r = decode_jpeg(b).map(|img| to_rgb_resized(&img, size));
-                pb.inc(1);
-                r
-            });
-            out.into_iter()
-                .zip(&wanted)
-                .map(|(r, e)| r.with_context(|| format!("cannot decode {}", source.display(e))))
-                .collect::<Result<_>>()?
+    ImageStore::open(spec, images, progress_bar)?.decode(0..images.len(), image_size)
+}
+
+/// Images looked up and read once, then decoded a batch at a time: thousands of images at 224
+/// pixels do not fit in memory decoded all at once, and a tarball should be read only once.
+pub struct ImageStore {
+    items: StoreItems,
+}
+
+enum StoreItems {
+    /// The raw file bytes, with the name to show when one fails to decode.
+    Encoded {
+        bytes: Vec<Vec<u8>>,
+        names: Vec<String>,
+    },
+    Synthetic {
+        seed: u64,
+        index: Vec<(usize, usize)>,
+    },
+}
+
+impl ImageStore {
+    pub fn open(spec: &DataSpec, images: &[ImageRef], progress_bar: bool) -> Result<ImageStore> {
+        let items = match spec {
+            DataSpec::Path(path) => {
+                let source = Source::open(path)?;
+                let entries = source.list()?;
+                let index: BTreeMap<(&str, &str), &Entry> = entries
+                    .iter()
+                    .map(|e| ((e.identity.as_str(), e.file.as_str()), e))
+                    .collect();
+                let wanted = images
+                    .iter()
+                    .map(|r| {
+                        index
+                            .get(&(r.identity.as_str(), r.file.as_str()))
+                            .copied()
+                            .with_context(|| {
+                                format!(
+                                    "{}/{} is not in {}: check the name (LFW files are \
+                                     <Name>/<Name>_NNNN.jpg)",
+                                    r.identity,
+                                    r.file,
+                                    source.path().display()
+                                )
+                            })
+                    })
+                    .collect::<Result<Vec<&Entry>>>()?;
+                let bytes = read_with_spinner(&source, &wanted, progress_bar)?;
+                let names = wanted.iter().map(|e| source.display(e)).collect();
+                StoreItems::Encoded { bytes, names }
+            }
+            DataSpec::Synthetic {
+                identities,
+                per_identity,
+                seed,
+            } => {
+                synthetic::check(*identities, *per_identity)?;
+                let index = images
+                    .iter()
+                    .map(|r| {
+                        let (i, j) = synthetic::parse_names(&r.identity, &r.file)?;
+                        if i >= *identities || j >= *per_identity {
+                            bail!("{}/{} is not in {spec}", r.identity, r.file);
+                        }
+                        Ok((i, j))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                StoreItems::Synthetic { seed: *seed, index }
+            }
+        };
+        Ok(ImageStore { items })
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.items {
+            StoreItems::Encoded { bytes, .. } => bytes.len(),
+            StoreItems::Synthetic { index, .. } => index.len(),
         }
-        DataSpec::Synthetic {
-            identities,
-            per_identity,
-            seed,
-        } => {
-            synthetic::check(*identities, *per_identity)?;
-            let idx = images
-                .iter()
-                .map(|r| {
-                    let (i, j) = synthetic::parse_names(&r.identity, &r.file)?;
-                    if i >= *identities || j >= *per_identity {
-                        bail!("{}/{} is not in {spec}", r.identity, r.file);
-                    }
-                    Ok((i, j))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            par_map(&idx, |&(i, j)| {
-                let img = synthetic::render(*seed, i, j);
-                pb.inc(1);
-                resize_rgb(img, size)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Images `range`, resized to `image_size`, as a (N,3,S,S) tensor in [-1, 1].
+    pub fn decode(&self, range: std::ops::Range<usize>, image_size: usize) -> Result<Tensor> {
+        let size = u32::try_from(image_size)
+            .ok()
+            .filter(|&s| s > 0 && s <= 4096)
+            .with_context(|| format!("image size {image_size} is out of range: use 1..=4096"))?;
+        if range.end > self.len() {
+            bail!("images {range:?} asked of a store of {}", self.len());
+        }
+        let rgb: Vec<RgbImage> = match &self.items {
+            StoreItems::Encoded { bytes, names } => par_map(&bytes[range.clone()], |b| {
+                decode_jpeg(b).map(|img| to_rgb_resized(&img, size))
             })
-        }
-    };
-    pb.finish_and_clear();
-    to_tensor(&rgb, size)
+            .into_iter()
+            .zip(&names[range])
+            .map(|(r, name)| r.with_context(|| format!("cannot decode {name}")))
+            .collect::<Result<_>>()?,
+            StoreItems::Synthetic { seed, index } => par_map(&index[range], |&(i, j)| {
+                resize_rgb(synthetic::render(*seed, i, j), size)
+            }),
+        };
+        to_tensor(&rgb, size)
+    }
 }
 
 fn resize_rgb(img: RgbImage, size: u32) -> RgbImage {

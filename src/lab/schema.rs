@@ -10,7 +10,7 @@ pub const APPLICATION_ID: i64 = 0x464E_4C42;
 type Migration = fn(&Transaction) -> rusqlite::Result<()>;
 
 /// The ordered migrations: entry `i` takes a lab from version `i` to version `i + 1`.
-const MIGRATIONS: &[(u32, Migration)] = &[(1, v1_initial)];
+const MIGRATIONS: &[(u32, Migration)] = &[(1, v1_initial), (2, v2_evaluations)];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -157,6 +157,37 @@ fn v1_initial(tx: &Transaction) -> rusqlite::Result<()> {
     )
 }
 
+/// Evaluations of a run's checkpoints (`facenet-lab eval`), with their metrics as (name, value)
+/// rows so that SQL can compare one metric across runs.
+fn v2_evaluations(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE evaluations (
+            id                    INTEGER PRIMARY KEY,
+            run_id                INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            checkpoint_id         INTEGER REFERENCES checkpoints (id) ON DELETE SET NULL,
+            -- Kept even if the checkpoint row goes: which weights were evaluated.
+            checkpoint_iteration  INTEGER,
+            protocol              TEXT    NOT NULL CHECK (protocol IN ('test-split', 'lfw-pairs', 'folder')),
+            data_source           TEXT    NOT NULL,
+            options_json          TEXT    NOT NULL,
+            git_commit            TEXT    NOT NULL,
+            git_dirty             INTEGER NOT NULL,
+            crate_version         TEXT    NOT NULL,
+            created_at            REAL    NOT NULL
+        );
+        CREATE INDEX evaluations_run ON evaluations (run_id, id);
+
+        CREATE TABLE evaluation_metrics (
+            evaluation_id  INTEGER NOT NULL REFERENCES evaluations (id) ON DELETE CASCADE,
+            name           TEXT    NOT NULL,
+            value          REAL    NOT NULL,
+            PRIMARY KEY (evaluation_id, name)
+        ) WITHOUT ROWID;
+        "#,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +229,8 @@ mod tests {
         for want in [
             "checkpoints",
             "datasets",
+            "evaluation_metrics",
+            "evaluations",
             "metrics",
             "run_tags",
             "runs",
@@ -206,6 +239,47 @@ mod tests {
         ] {
             assert!(t.iter().any(|n| n == want), "missing table {want} in {t:?}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn v2_adds_evaluations_to_a_v1_lab_with_runs() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        apply(&conn, &MIGRATIONS[..1])?;
+        conn.execute_batch(
+            "INSERT INTO runs (id, name, model, batch_size, embedding_dim, lr, epochs, margin,
+                image_size, mining, sampler, normalize, augment, eval_every, seed, device,
+                config_json, status, created_at, git_commit, git_dirty, crate_version, hostname,
+                command_line)
+             VALUES (7, 'old', 'resnet18', 32, 128, 0.001, 1, 0.2, 64, 'all', 'random', 1, 0, 1,
+                0, 'cpu', '{}', 'completed', 0, 'abc', 0, '0.1.0', 'h', 'facenet-lab run');
+             INSERT INTO checkpoints (id, run_id, iteration, epoch, kind, path, sha256, created_at)
+             VALUES (3, 7, 100, 1, 'final', 'ck.safetensors', 'ff', 0);",
+        )?;
+        migrate(&conn)?;
+        assert_eq!(user_version(&conn)?, 2);
+        conn.execute_batch(
+            "INSERT INTO evaluations (id, run_id, checkpoint_id, checkpoint_iteration, protocol,
+                data_source, options_json, git_commit, git_dirty, crate_version, created_at)
+             VALUES (1, 7, 3, 100, 'lfw-pairs', 'pairs.txt', '{}', 'abc', 0, '0.1.0', 0);
+             INSERT INTO evaluation_metrics VALUES (1, 'eer', 0.25);",
+        )?;
+        let bad_protocol = conn.execute(
+            "INSERT INTO evaluations (run_id, protocol, data_source, options_json, git_commit,
+                git_dirty, crate_version, created_at)
+             VALUES (7, 'guesswork', 'x', '{}', 'abc', 0, '0.1.0', 0)",
+            [],
+        );
+        assert!(bad_protocol.is_err(), "protocol is checked");
+        // Deleting the run takes its evaluations and their metrics with it.
+        conn.execute("DELETE FROM runs WHERE id = 7", [])?;
+        let left: i64 = conn.query_row(
+            "SELECT (SELECT count(*) FROM evaluations) + (SELECT count(*) FROM evaluation_metrics)",
+            [],
+            |r| r.get(0),
+        )?;
+        assert_eq!(left, 0);
         Ok(())
     }
 

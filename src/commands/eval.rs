@@ -1,0 +1,392 @@
+//! `facenet-lab eval RUN`: evaluate a run's checkpoint and record the result in the lab.
+//!
+//! Three protocols: the run's own test split (identification), LFW View 2 pairs
+//! (verification), and any folder of identities (open-set verification and identification).
+
+use std::collections::{HashMap, HashSet};
+use std::io::IsTerminal;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use candle_core::Device;
+use candle_nn::ModuleT;
+
+use crate::cli::EvalArgs;
+use crate::data::{self, DataSpec, ImageRef, ImageStore};
+use crate::eval::batches::embed_in_batches;
+use crate::eval::embeddings::{euclidean, Embeddings};
+use crate::eval::folder::{folder_pairs, DEFAULT_PAIRS_PER_CLASS};
+use crate::eval::identification::{self, centroid_gallery, identify, seed_gallery};
+use crate::eval::pairs::{exclude_identities, PairsFile};
+use crate::eval::verification::{self, Scores, VerificationReport};
+use crate::lab::{
+    Checkpoint, CodeVersion, DatasetRecord, EvalMetric, Lab, NewEvaluation, Protocol, Run,
+};
+use crate::model::EmbeddingNet;
+use crate::train::checkpoint;
+use crate::train::config::TrainConfig;
+use crate::train::evaluate::l2_normalize;
+use crate::train::params::Params;
+
+/// FAR at which VAL is reported, as in the FaceNet paper and the LFW literature.
+const FAR_TARGET: f64 = 1e-3;
+
+/// Seed of the folder protocol's pair sampling: fixed, so two runs see the same pairs.
+const FOLDER_PAIRS_SEED: u64 = 0x001f_0a1d;
+
+pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
+    let run = lab.find_run(&args.run)?;
+    let checkpoints = lab.checkpoints(run.id)?;
+    let checkpoint = args.checkpoint.pick(&run.id.to_string(), &checkpoints)?;
+    let device = Device::cuda_if_available(0)?;
+    let dataset = match run.dataset_id {
+        Some(id) => lab.dataset(id)?,
+        None => None,
+    };
+    let net = Net::load(lab, &run, checkpoint, &device)?;
+    let embed_all = |spec: &DataSpec, items: &[ImageRef]| -> Result<Embeddings> {
+        let vectors = net.embed(spec, items, args.flip, args.batch_size)?;
+        Embeddings::new(items.iter().map(|i| i.identity.clone()).collect(), vectors)
+    };
+    let data_spec = args.data.as_ref().map(|d| DataSpec::Path(d.clone()));
+    let mut options = serde_json::json!({ "flip": args.flip });
+
+    let (protocol, source, metrics) = match (&args.pairs, &data_spec) {
+        (None, None) => {
+            let d = dataset.as_ref().with_context(|| {
+                format!("run {} has no recorded dataset, so it has no test split to evaluate on: pass --data DIR", run.id)
+            })?;
+            let spec: DataSpec = d.source.parse()?;
+            let train = embed_all(&spec, &split_items(d, "train")?)?;
+            let test = embed_all(&spec, &split_items(d, "test")?)?;
+            (
+                Protocol::TestSplit,
+                d.source.clone(),
+                test_split_metrics(&train, &test, &device)?,
+            )
+        }
+        (Some(pairs_path), Some(spec)) => {
+            let file = PairsFile::read(pairs_path)?;
+            let mut pairs = file.pairs.clone();
+            if args.exclude_train_identities {
+                let (kept, dropped) =
+                    exclude_identities(&pairs, &train_identities(&run, dataset.as_ref())?);
+                println!(
+                    "--exclude-train-identities: dropped {dropped} of {} pairs",
+                    pairs.len()
+                );
+                options["exclude_train_identities"] = true.into();
+                options["dropped_pairs"] = dropped.into();
+                pairs = kept;
+            }
+            let mut images: Vec<_> = pairs
+                .iter()
+                .flat_map(|p| [p.a.clone(), p.b.clone()])
+                .collect();
+            images.sort();
+            images.dedup();
+            let items: Vec<ImageRef> = images
+                .iter()
+                .map(|i| ImageRef::lfw(&i.identity, i.number))
+                .collect();
+            check_images_exist(spec, &items)?;
+            let emb = embed_all(spec, &items)?;
+            let index: HashMap<_, _> = images.iter().enumerate().map(|(k, i)| (i, k)).collect();
+            let d = pairs
+                .iter()
+                .map(|p| euclidean(&emb.vectors()[index[&p.a]], &emb.vectors()[index[&p.b]]))
+                .collect();
+            let scores = Scores::new(
+                d,
+                pairs.iter().map(|p| p.same).collect(),
+                pairs.iter().map(|p| p.fold).collect(),
+            )?;
+            let report = verification::evaluate(&scores, FAR_TARGET)?;
+            write_roc(&report, &format!("roc-run-{}.csv", run.id))?;
+            options["far_target"] = FAR_TARGET.into();
+            options["pairs"] = pairs.len().into();
+            let source = format!("{} + {}", pairs_path.display(), spec);
+            (Protocol::LfwPairs, source, to_metrics(report.metrics()))
+        }
+        (None, Some(spec)) => {
+            let mut items = data::list_images(spec)?;
+            if items.is_empty() {
+                bail!("no images in '{spec}': expected one folder per identity holding its .jpg files (LFW layout)");
+            }
+            if args.exclude_train_identities {
+                let train = train_identities(&run, dataset.as_ref())?;
+                let before = items.len();
+                items.retain(|i| !train.contains(&i.identity));
+                println!(
+                    "--exclude-train-identities: dropped {} of {before} images",
+                    before - items.len()
+                );
+                options["exclude_train_identities"] = true.into();
+                options["dropped_images"] = (before - items.len()).into();
+            }
+            let emb = embed_all(spec, &items)?;
+            let pairs = folder_pairs(emb.labels(), DEFAULT_PAIRS_PER_CLASS, FOLDER_PAIRS_SEED);
+            let scores = Scores::new(
+                pairs
+                    .iter()
+                    .map(|p| euclidean(&emb.vectors()[p.a], &emb.vectors()[p.b]))
+                    .collect(),
+                pairs.iter().map(|p| p.same).collect(),
+                pairs.iter().map(|p| p.fold).collect(),
+            )?;
+            let report = verification::evaluate(&scores, FAR_TARGET)?;
+            write_roc(&report, &format!("roc-run-{}-folder.csv", run.id))?;
+            let (gallery, queries) = identification::gallery_and_queries(&emb)?;
+            let id = identify(&gallery, &queries, &device)?;
+            let mut metrics = to_metrics(report.metrics());
+            metrics.push(EvalMetric::new("top1_one_per_identity", id.top_k(1)));
+            metrics.push(EvalMetric::new("top5_one_per_identity", id.top_k(5)));
+            options["far_target"] = FAR_TARGET.into();
+            options["pairs_per_class"] = DEFAULT_PAIRS_PER_CLASS.into();
+            options["pairs_seed"] = FOLDER_PAIRS_SEED.into();
+            (Protocol::Folder, spec.to_string(), metrics)
+        }
+        (Some(_), None) => {
+            bail!("--pairs needs --data pointing at the LFW images (a directory or lfw.tgz)")
+        }
+    };
+
+    let id = lab.add_evaluation(&NewEvaluation {
+        run: run.id,
+        checkpoint_id: Some(checkpoint.id),
+        checkpoint_iteration: Some(checkpoint.iteration),
+        protocol,
+        data_source: source,
+        options,
+        metrics: metrics.clone(),
+        code: CodeVersion::current(),
+    })?;
+    println!(
+        "evaluation {id}: run {} checkpoint '{}' at iteration {}, {protocol}",
+        run.id, checkpoint.kind, checkpoint.iteration
+    );
+    for m in &metrics {
+        println!("  {:<28} {:.4}", m.name, m.value);
+    }
+    Ok(())
+}
+
+/// A run's network restored from one of its checkpoints.
+struct Net {
+    model: EmbeddingNet,
+    cfg: TrainConfig,
+    device: Device,
+}
+
+impl Net {
+    fn load(lab: &Lab, run: &Run, ck: &Checkpoint, device: &Device) -> Result<Net> {
+        let cfg: TrainConfig = serde_json::from_str(&run.config_json)
+            .with_context(|| format!("reading the recorded config of run {}", run.id))?;
+        let params = Params::new(cfg.seed);
+        let model = EmbeddingNet::new(cfg.model, cfg.dim, params.builder(device))?;
+        let base = lab
+            .path()
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let path = base.join(&ck.path);
+        let loaded = checkpoint::load(&path, Some(&ck.sha256), device)
+            .with_context(|| format!("loading run {}'s checkpoint", run.id))?;
+        checkpoint::restore_params(&params, &loaded.tensors)?;
+        Ok(Net {
+            model,
+            cfg,
+            device: device.clone(),
+        })
+    }
+
+    /// The embeddings of `items`, in order, decoded at the run's image size and embedded in
+    /// eval mode a batch at a time, on the model's device.
+    fn embed(
+        &self,
+        spec: &DataSpec,
+        items: &[ImageRef],
+        flip: bool,
+        batch_size: usize,
+    ) -> Result<Vec<Vec<f32>>> {
+        let progress = std::io::stderr().is_terminal();
+        let store = ImageStore::open(spec, items, progress)?;
+        let bar = progress
+            .then(|| indicatif::ProgressBar::new(items.len() as u64).with_message("embedding"));
+        let device = &self.device;
+        let out = embed_in_batches(
+            items.len(),
+            batch_size,
+            flip,
+            |range| {
+                let n = range.len() as u64;
+                let x = store
+                    .decode(range, self.cfg.image_size)?
+                    .to_device(device)?;
+                if let Some(b) = &bar {
+                    b.inc(n);
+                }
+                Ok(x)
+            },
+            |x| {
+                let e = self.model.forward_t(x, false)?;
+                Ok(if self.cfg.normalize {
+                    l2_normalize(&e)?
+                } else {
+                    e
+                })
+            },
+        );
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        out
+    }
+}
+
+/// The run's test-split identification metrics against both galleries.
+fn test_split_metrics(
+    train: &Embeddings,
+    test: &Embeddings,
+    device: &Device,
+) -> Result<Vec<EvalMetric>> {
+    use identification::metric::*;
+    let seed = identify(&seed_gallery(train)?, test, device)?;
+    let centroid = identify(&centroid_gallery(train)?, test, device)?;
+    Ok(vec![
+        EvalMetric::new(TOP1_SEED_GALLERY, seed.top_k(1)),
+        EvalMetric::new(TOP5_SEED_GALLERY, seed.top_k(5)),
+        EvalMetric::new(TOP1_CENTROID_GALLERY, centroid.top_k(1)),
+        EvalMetric::new(TOP5_CENTROID_GALLERY, centroid.top_k(5)),
+        EvalMetric::new(N_QUERIES, test.len() as f64),
+    ])
+}
+
+fn to_metrics(pairs: Vec<(&'static str, f64)>) -> Vec<EvalMetric> {
+    pairs
+        .into_iter()
+        .map(|(n, v)| EvalMetric::new(n, v))
+        .collect()
+}
+
+/// A split's members in the order the data pipeline lays them out (identity, then file).
+fn split_items(d: &DatasetRecord, name: &str) -> Result<Vec<ImageRef>> {
+    let split = d
+        .splits
+        .iter()
+        .find(|s| s.name == name)
+        .with_context(|| format!("dataset '{}' has no {name} split", d.source))?;
+    Ok(split
+        .members
+        .iter()
+        .map(|m| ImageRef {
+            identity: m.identity.clone(),
+            file: m.file.clone(),
+        })
+        .collect())
+}
+
+fn train_identities(run: &Run, dataset: Option<&DatasetRecord>) -> Result<HashSet<String>> {
+    let d = dataset.with_context(|| {
+        format!("run {} has no recorded dataset, so its training identities are unknown: drop --exclude-train-identities", run.id)
+    })?;
+    Ok(split_items(d, "train")?
+        .into_iter()
+        .map(|i| i.identity)
+        .collect())
+}
+
+fn check_images_exist(spec: &DataSpec, items: &[ImageRef]) -> Result<()> {
+    let present: HashSet<(String, String)> = data::list_images(spec)?
+        .into_iter()
+        .map(|i| (i.identity, i.file))
+        .collect();
+    let missing: Vec<String> = items
+        .iter()
+        .filter(|i| !present.contains(&(i.identity.clone(), i.file.clone())))
+        .map(|i| format!("{}/{}", i.identity, i.file))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "{} of the {} images the pairs name are missing from '{spec}' (first: {}): \
+             pass --data with the full LFW (lfw.tgz, or the folder holding Name/Name_0001.jpg)",
+            missing.len(),
+            items.len(),
+            missing
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn write_roc(report: &VerificationReport, file_name: &str) -> Result<()> {
+    let dir = Path::new("reports");
+    std::fs::create_dir_all(dir).context("creating reports/")?;
+    let path = dir.join(file_name);
+    std::fs::write(&path, report.roc.to_csv())
+        .with_context(|| format!("writing ROC to '{}'", path.display()))?;
+    println!("ROC written to {}", path.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::checkpoint_choice::CheckpointChoice;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: EvalArgs,
+    }
+
+    #[test]
+    fn arguments_parse_and_pairs_need_data() -> Result<()> {
+        let w = Wrapper::try_parse_from(["eval", "7"])?;
+        assert_eq!(w.args.checkpoint, CheckpointChoice::Best);
+        assert_eq!((w.args.flip, w.args.batch_size), (false, 256));
+        let w = Wrapper::try_parse_from([
+            "eval",
+            "r",
+            "--checkpoint",
+            "1200",
+            "--pairs",
+            "p.txt",
+            "--data",
+            "lfw",
+            "--flip",
+            "--exclude-train-identities",
+        ])?;
+        assert_eq!(w.args.checkpoint, CheckpointChoice::Iteration(1200));
+        assert!(w.args.flip && w.args.exclude_train_identities);
+        assert!(Wrapper::try_parse_from(["eval", "r", "--pairs", "p.txt"]).is_err());
+        assert!(Wrapper::try_parse_from(["eval", "r", "--checkpoint", "newest"]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn missing_pair_images_are_named() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        for (who, n) in [("Bob", 2), ("Ann", 1)] {
+            std::fs::create_dir(dir.path().join(who))?;
+            for k in 1..=n {
+                std::fs::write(dir.path().join(who).join(format!("{who}_{k:04}.jpg")), b"")?;
+            }
+        }
+        let spec = DataSpec::Path(dir.path().to_path_buf());
+        let mut wanted = vec![ImageRef::lfw("Ann", 1), ImageRef::lfw("Bob", 2)];
+        check_images_exist(&spec, &wanted)?;
+        wanted.push(ImageRef::lfw("Cy", 1));
+        let err = check_images_exist(&spec, &wanted).unwrap_err().to_string();
+        assert!(
+            err.contains("1 of the 3 images") && err.contains("Cy/Cy_0001.jpg"),
+            "{err}"
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,363 @@
+//! Evaluations: a run's checkpoint measured under one protocol, with the options used and the
+//! metrics obtained, and the code version that measured it.
+
+use anyhow::{bail, Context, Result};
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::{now, CodeVersion, Lab, RunId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EvaluationId(pub i64);
+
+impl std::fmt::Display for EvaluationId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What was measured, and on what.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Protocol {
+    /// Identification on the run's own test split.
+    #[serde(rename = "test-split")]
+    TestSplit,
+    /// Verification on LFW View 2's 6,000 pairs.
+    #[serde(rename = "lfw-pairs")]
+    LfwPairs,
+    /// Verification and identification on any folder of identities.
+    #[serde(rename = "folder")]
+    Folder,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 3] = [Protocol::TestSplit, Protocol::LfwPairs, Protocol::Folder];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::TestSplit => "test-split",
+            Protocol::LfwPairs => "lfw-pairs",
+            Protocol::Folder => "folder",
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Protocol {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .with_context(|| format!("unknown evaluation protocol '{s}'"))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EvalMetric {
+    pub name: String,
+    pub value: f64,
+}
+
+impl EvalMetric {
+    pub fn new(name: &str, value: f64) -> EvalMetric {
+        EvalMetric {
+            name: name.to_string(),
+            value,
+        }
+    }
+}
+
+/// An evaluation to record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvaluation {
+    pub run: RunId,
+    /// The checkpoint evaluated; it must belong to `run`.
+    pub checkpoint_id: Option<i64>,
+    pub checkpoint_iteration: Option<i64>,
+    pub protocol: Protocol,
+    /// The pairs file and image folder, the folder, or the dataset the test split came from.
+    pub data_source: String,
+    /// Everything that changes the numbers: flip, excluded identities and dropped pairs,
+    /// FAR target, pair sampling seed.
+    pub options: serde_json::Value,
+    pub metrics: Vec<EvalMetric>,
+    pub code: CodeVersion,
+}
+
+/// A recorded evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Evaluation {
+    pub id: EvaluationId,
+    pub run: RunId,
+    pub checkpoint_id: Option<i64>,
+    pub checkpoint_iteration: Option<i64>,
+    pub protocol: Protocol,
+    pub data_source: String,
+    pub options: serde_json::Value,
+    /// Sorted by name.
+    pub metrics: Vec<EvalMetric>,
+    pub code: CodeVersion,
+    pub created_at: f64,
+}
+
+impl Evaluation {
+    /// The value of metric `name`, if it was recorded.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        self.metrics
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.value)
+    }
+}
+
+impl Lab {
+    /// Records an evaluation and its metrics in one transaction.
+    pub fn add_evaluation(&self, e: &NewEvaluation) -> Result<EvaluationId> {
+        if let Some(m) = e.metrics.iter().find(|m| !m.value.is_finite()) {
+            bail!(
+                "metric '{}' is {}: only finite values can be recorded (the evaluation went wrong \
+                 before this point)",
+                m.name,
+                m.value
+            );
+        }
+        let mut names: Vec<&str> = e.metrics.iter().map(|m| m.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            bail!("metric '{}' is given twice for one evaluation", w[0]);
+        }
+        let tx = self.write_tx()?;
+        if let Some(ck) = e.checkpoint_id {
+            let owner: Option<i64> = tx
+                .query_row("SELECT run_id FROM checkpoints WHERE id = ?1", [ck], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            match owner {
+                Some(r) if r == e.run.0 => {}
+                Some(r) => bail!(
+                    "checkpoint {ck} belongs to run {r}, not to run {}: refusing to record a \
+                     mislinked evaluation",
+                    e.run
+                ),
+                None => bail!("no checkpoint with id {ck} in this lab"),
+            }
+        }
+        tx.execute(
+            "INSERT INTO evaluations (run_id, checkpoint_id, checkpoint_iteration, protocol,
+                data_source, options_json, git_commit, git_dirty, crate_version, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                e.run.0,
+                e.checkpoint_id,
+                e.checkpoint_iteration,
+                e.protocol.as_str(),
+                e.data_source,
+                serde_json::to_string(&e.options)?,
+                e.code.git_commit,
+                e.code.git_dirty,
+                e.code.crate_version,
+                now(),
+            ],
+        )
+        .with_context(|| format!("recording an evaluation of run {}", e.run))?;
+        let id = EvaluationId(tx.last_insert_rowid());
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO evaluation_metrics (evaluation_id, name, value) VALUES (?1, ?2, ?3)",
+            )?;
+            for m in &e.metrics {
+                insert.execute(params![id.0, m.name, m.value])?;
+            }
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// A run's evaluations, oldest first, with their metrics.
+    pub fn evaluations(&self, run: RunId) -> Result<Vec<Evaluation>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, run_id, checkpoint_id, checkpoint_iteration, protocol, data_source,
+                    options_json, git_commit, git_dirty, crate_version, created_at
+             FROM evaluations WHERE run_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map([run.0], |r| {
+                let protocol: String = r.get(4)?;
+                let options: String = r.get(6)?;
+                let bad = |i, e: anyhow::Error| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        i,
+                        rusqlite::types::Type::Text,
+                        e.into(),
+                    )
+                };
+                Ok(Evaluation {
+                    id: EvaluationId(r.get(0)?),
+                    run: RunId(r.get(1)?),
+                    checkpoint_id: r.get(2)?,
+                    checkpoint_iteration: r.get(3)?,
+                    protocol: protocol.parse().map_err(|e| bad(4, e))?,
+                    data_source: r.get(5)?,
+                    options: serde_json::from_str(&options).map_err(|e| bad(6, e.into()))?,
+                    metrics: Vec::new(),
+                    code: CodeVersion {
+                        git_commit: r.get(7)?,
+                        git_dirty: r.get(8)?,
+                        crate_version: r.get(9)?,
+                    },
+                    created_at: r.get(10)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut evals = rows;
+        let mut metrics = self.conn.prepare_cached(
+            "SELECT name, value FROM evaluation_metrics WHERE evaluation_id = ?1 ORDER BY name",
+        )?;
+        for e in &mut evals {
+            e.metrics = metrics
+                .query_map([e.id.0], |r| {
+                    Ok(EvalMetric {
+                        name: r.get(0)?,
+                        value: r.get(1)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+        }
+        Ok(evals)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::runs::tests::sample_run;
+    use crate::lab::NewCheckpoint;
+
+    fn checkpoint(lab: &Lab, run: RunId, iteration: i64) -> Result<i64> {
+        lab.add_checkpoint(&NewCheckpoint {
+            run,
+            iteration,
+            epoch: 1,
+            kind: "best".into(),
+            path: format!("ck/{iteration}.safetensors"),
+            sha256: "cd".repeat(32),
+        })
+    }
+
+    fn lfw_eval(run: RunId, checkpoint_id: Option<i64>) -> NewEvaluation {
+        NewEvaluation {
+            run,
+            checkpoint_id,
+            checkpoint_iteration: Some(400),
+            protocol: Protocol::LfwPairs,
+            data_source: "/data/pairs.txt + /data/lfw".into(),
+            options: serde_json::json!({"flip": true, "exclude_train_identities": true, "dropped_pairs": 37}),
+            metrics: vec![
+                EvalMetric::new("verification_accuracy_mean", 0.81),
+                EvalMetric::new("eer", 0.2),
+            ],
+            code: CodeVersion::current(),
+        }
+    }
+
+    #[test]
+    fn evaluations_are_recorded_and_read_back_with_their_metrics() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let run = lab.create_run(&sample_run("r"))?;
+        let other = lab.create_run(&sample_run("other"))?;
+        let ck = checkpoint(&lab, run, 400)?;
+        let id = lab.add_evaluation(&lfw_eval(run, Some(ck)))?;
+        let test_split = NewEvaluation {
+            protocol: Protocol::TestSplit,
+            checkpoint_id: None,
+            checkpoint_iteration: None,
+            options: serde_json::json!({}),
+            metrics: vec![EvalMetric::new("top1_seed_gallery", 0.5)],
+            ..lfw_eval(run, None)
+        };
+        lab.add_evaluation(&test_split)?;
+        lab.add_evaluation(&lfw_eval(other, None))?;
+
+        let evals = lab.evaluations(run)?;
+        assert_eq!(evals.len(), 2);
+        let e = &evals[0];
+        assert_eq!(
+            (
+                e.id,
+                e.run,
+                e.checkpoint_id,
+                e.checkpoint_iteration,
+                e.protocol
+            ),
+            (id, run, Some(ck), Some(400), Protocol::LfwPairs)
+        );
+        assert_eq!(e.options["dropped_pairs"], 37);
+        assert_eq!(
+            e.metrics,
+            vec![
+                EvalMetric::new("eer", 0.2),
+                EvalMetric::new("verification_accuracy_mean", 0.81)
+            ],
+            "sorted by name"
+        );
+        assert_eq!(e.metric("eer"), Some(0.2));
+        assert_eq!(e.code, CodeVersion::current());
+        assert_eq!(evals[1].protocol, Protocol::TestSplit);
+        assert_eq!(lab.evaluations(other)?.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn mislinked_or_unrecordable_evaluations_are_refused_whole() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let run = lab.create_run(&sample_run("r"))?;
+        let other = lab.create_run(&sample_run("other"))?;
+        let foreign = checkpoint(&lab, other, 10)?;
+        let err = lab
+            .add_evaluation(&lfw_eval(run, Some(foreign)))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("belongs to run 2, not to run 1"),
+            "{err}"
+        );
+        let err = lab.add_evaluation(&lfw_eval(run, Some(999))).unwrap_err();
+        assert!(
+            err.to_string().contains("no checkpoint with id 999"),
+            "{err}"
+        );
+        let mut nan = lfw_eval(run, None);
+        nan.metrics.push(EvalMetric::new("roc_auc", f64::NAN));
+        let err = lab.add_evaluation(&nan).unwrap_err();
+        assert!(err.to_string().contains("'roc_auc' is NaN"), "{err}");
+        let mut twice = lfw_eval(run, None);
+        twice.metrics.push(EvalMetric::new("eer", 0.3));
+        assert!(lab.add_evaluation(&twice).is_err());
+        assert!(
+            lab.add_evaluation(&lfw_eval(RunId(42), None)).is_err(),
+            "foreign key to runs is enforced"
+        );
+        assert!(lab.evaluations(run)?.is_empty(), "nothing half-written");
+        Ok(())
+    }
+
+    #[test]
+    fn deleting_a_checkpoint_row_keeps_the_evaluation_and_its_iteration() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let run = lab.create_run(&sample_run("r"))?;
+        let ck = checkpoint(&lab, run, 400)?;
+        lab.add_evaluation(&lfw_eval(run, Some(ck)))?;
+        lab.conn()
+            .execute("DELETE FROM checkpoints WHERE id = ?1", [ck])?;
+        let e = &lab.evaluations(run)?[0];
+        assert_eq!((e.checkpoint_id, e.checkpoint_iteration), (None, Some(400)));
+        Ok(())
+    }
+}

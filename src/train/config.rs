@@ -118,16 +118,16 @@ pub struct Overrides {
     #[arg(long)]
     pub dim: Option<usize>,
     /// Adam learning rate [default: 1e-4].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// Adam L2 weight decay [default: 0].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
     /// Passes over the training split [default: 100].
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Triplet margin on squared distances [default: 0.2].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub margin: Option<f64>,
     /// Images are resized to this square size [default: 224].
     #[arg(long)]

@@ -1,0 +1,91 @@
+//! The lab from the command line: `runs` as a table and as JSON, and the two refusals.
+
+use anyhow::Result;
+use assert_cmd::Command;
+use facenet_lab::lab::{CodeVersion, Hyperparams, Lab, NewRun, RunStatus, SCHEMA_VERSION};
+
+fn new_run(name: &str) -> NewRun {
+    NewRun {
+        name: name.into(),
+        hyper: Hyperparams {
+            model: "resnet152".into(),
+            batch_size: 32,
+            embedding_dim: 64,
+            lr: 1e-4,
+            epochs: 100,
+            margin: 0.2,
+            image_size: 224,
+            mining: "all".into(),
+            sampler: "random".into(),
+            pk_k: None,
+            normalize: false,
+            augment: false,
+            eval_every: 1,
+            checkpoint_every: None,
+            seed: 0,
+        },
+        dataset_id: None,
+        device: "cpu".into(),
+        gpu_name: None,
+        config_json: "{}".into(),
+        code: CodeVersion::current(),
+        hostname: "h".into(),
+        command_line: "facenet-lab run resnet152 --dim 64".into(),
+        log_path: None,
+        notes: String::new(),
+        tags: vec![],
+    }
+}
+
+#[test]
+fn runs_lists_the_lab_as_a_table_and_as_json() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    {
+        let lab = Lab::open(&db)?;
+        let id = lab.create_run(&new_run("r152-d64"))?;
+        lab.mark_running(id, 19, 1)?;
+        lab.finish_run(id, RunStatus::Completed, None)?;
+    }
+    let out = Command::cargo_bin("facenet-lab")?.arg("--db").arg(&db).arg("runs").output()?;
+    let text = String::from_utf8(out.stdout)?;
+    assert!(out.status.success());
+    assert!(text.lines().next().is_some_and(|h| h.contains("best dev") && h.contains("status")), "{text}");
+    assert!(text.contains("r152-d64") && text.contains("resnet152") && text.contains("completed"), "{text}");
+
+    let out = Command::cargo_bin("facenet-lab")?.env("FACENET_LAB_DB", &db).args(["runs", "--json"]).output()?;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(json[0]["name"], "r152-d64");
+    assert_eq!(json[0]["hyper"]["embedding_dim"], 64);
+    assert_eq!(json[0]["effective_status"], "completed");
+    Ok(())
+}
+
+#[test]
+fn a_file_that_is_not_a_lab_is_refused_and_untouched() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("thesis.txt");
+    std::fs::write(&db, "chapter one\n".repeat(50))?;
+    let before = std::fs::read(&db)?;
+    let out = Command::cargo_bin("facenet-lab")?.arg("--db").arg(&db).arg("runs").output()?;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a facenet-lab database") && err.contains("left untouched"), "{err}");
+    assert_eq!(std::fs::read(&db)?, before);
+    Ok(())
+}
+
+#[test]
+fn a_lab_from_a_newer_version_is_refused_and_untouched() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    drop(Lab::open(&db)?);
+    rusqlite::Connection::open(&db)?.pragma_update(None, "user_version", SCHEMA_VERSION + 5)?;
+    let before = std::fs::read(&db)?;
+    let out = Command::cargo_bin("facenet-lab")?.arg("--db").arg(&db).arg("runs").output()?;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("newer facenet-lab") && err.contains("upgrade"), "{err}");
+    assert_eq!(std::fs::read(&db)?, before);
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! The `run` command as a person uses it: bad input is refused before anything is recorded,
+//! and Ctrl-C leaves an interrupted run with a checkpoint.
+
+use std::path::Path;
+use std::process::{Command as StdCommand, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use assert_cmd::Command;
+use facenet_lab::lab::{Lab, RunStatus};
+
+fn lab_cmd(db: &Path) -> Result<Command> {
+    let mut c = Command::cargo_bin("facenet-lab")?;
+    c.arg("--db").arg(db);
+    Ok(c)
+}
+
+/// Runs `args`, expects failure with `want` in the message, and no run recorded.
+fn refused(args: &[&str], want: &str) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let out = lab_cmd(&db)?.args(args).output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} should fail");
+    assert!(err.contains(want), "{args:?}: expected '{want}' in:\n{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    if db.exists() {
+        assert!(Lab::open(&db)?.list_runs()?.is_empty(), "{args:?} recorded a run");
+    }
+    Ok(())
+}
+
+#[test]
+fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
+    let syn = ["--data", "synthetic:4:8", "--image-size", "16", "--device", "cpu"];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v = vec!["run", "resnet18"];
+        v.extend_from_slice(&syn);
+        v.extend_from_slice(extra);
+        v
+    };
+    refused(&["run", "vgg16"], "vgg16")?;
+    refused(&with(&["--dim", "1"]), "--dim must be at least 2")?;
+    refused(&with(&["--batch", "1"]), "--batch must be at least 2")?;
+    refused(&with(&["--lr", "0"]), "--lr must be a positive number")?;
+    refused(&with(&["--lr", "-0.1"]), "--lr must be a positive number")?;
+    refused(&with(&["--epochs", "0"]), "--epochs must be at least 1")?;
+    refused(&["run", "resnet18", "--data", "/no/such/lfw"], "does not exist")?;
+    if !cfg!(feature = "cuda") {
+        refused(&["run", "resnet18", "--data", "synthetic", "--device", "cuda"], "built without CUDA")?;
+    }
+    refused(&["run", "--resume", "42"], "no run '42'")?;
+    Ok(())
+}
+
+#[test]
+fn bad_config_files_are_refused_with_the_key_named() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let unknown = dir.path().join("unknown.toml");
+    std::fs::write(&unknown, "model = \"resnet18\"\nlearning_rate = 0.1\n")?;
+    refused(&["run", "--config", unknown.to_str().context("path")?], "unknown field `learning_rate`")?;
+    let wrong = dir.path().join("wrong.toml");
+    std::fs::write(&wrong, "model = \"resnet18\"\nbatch = \"thirty-two\"\n")?;
+    refused(&["run", "--config", wrong.to_str().context("path")?], "invalid type")?;
+    Ok(())
+}
+
+#[test]
+fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    lab_cmd(&db)?
+        .args(["run", "resnet18", "--data", "synthetic:4:8", "--image-size", "16", "--epochs", "1", "--batch", "8", "--quiet"])
+        .assert()
+        .success();
+    let out = lab_cmd(&db)?.args(["run", "--resume", "1"]).output()?;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already completed"));
+    let out = lab_cmd(&db)?.args(["run", "--resume", "1", "--lr", "0.1"]).output()?;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("recorded settings"));
+    let runs = Lab::open(&db)?.list_runs()?;
+    assert_eq!((runs.len(), runs[0].status), (1, RunStatus::Completed));
+    Ok(())
+}
+
+#[test]
+fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
+        .arg("--db")
+        .arg(&db)
+        .args(["run", "resnet18", "--data", "synthetic:4:8", "--image-size", "16", "--batch", "8", "--epochs", "500"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // Wait until training has recorded some steps.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let started = db.exists()
+            && Lab::open_read_only(&db).ok().and_then(|l| l.list_runs().ok()).is_some_and(|r| r.first().is_some_and(|r| r.last_iteration > 2));
+        if started {
+            break;
+        }
+        assert!(Instant::now() < deadline, "training did not start");
+    }
+    let pid = i32::try_from(child.id())?;
+    let kill = StdCommand::new("kill").args(["-INT", &pid.to_string()]).status()?;
+    assert!(kill.success());
+    let out = child.wait_with_output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("continue with: facenet-lab run --resume 1"), "{err}");
+
+    let lab = Lab::open(&db)?;
+    let run = lab.run(facenet_lab::lab::RunId(1))?.context("run")?;
+    assert_eq!(run.status, RunStatus::Interrupted);
+    let cks = lab.checkpoints(run.id)?;
+    let ck = cks.iter().find(|c| c.kind == "interrupt").context("interrupt checkpoint")?;
+    assert!(ck.iteration >= 3 && dir.path().join(&ck.path).is_file());
+    Ok(())
+}

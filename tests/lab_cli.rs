@@ -47,13 +47,28 @@ fn runs_lists_the_lab_as_a_table_and_as_json() -> Result<()> {
         lab.mark_running(id, 19, 1)?;
         lab.finish_run(id, RunStatus::Completed, None)?;
     }
-    let out = Command::cargo_bin("facenet-lab")?.arg("--db").arg(&db).arg("runs").output()?;
+    let out = Command::cargo_bin("facenet-lab")?
+        .arg("--db")
+        .arg(&db)
+        .arg("runs")
+        .output()?;
     let text = String::from_utf8(out.stdout)?;
     assert!(out.status.success());
-    assert!(text.lines().next().is_some_and(|h| h.contains("best dev") && h.contains("status")), "{text}");
-    assert!(text.contains("r152-d64") && text.contains("resnet152") && text.contains("completed"), "{text}");
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|h| h.contains("best dev") && h.contains("status")),
+        "{text}"
+    );
+    assert!(
+        text.contains("r152-d64") && text.contains("resnet152") && text.contains("completed"),
+        "{text}"
+    );
 
-    let out = Command::cargo_bin("facenet-lab")?.env("FACENET_LAB_DB", &db).args(["runs", "--json"]).output()?;
+    let out = Command::cargo_bin("facenet-lab")?
+        .env("FACENET_LAB_DB", &db)
+        .args(["runs", "--json"])
+        .output()?;
     let json: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(json[0]["name"], "r152-d64");
     assert_eq!(json[0]["hyper"]["embedding_dim"], 64);
@@ -67,10 +82,17 @@ fn a_file_that_is_not_a_lab_is_refused_and_untouched() -> Result<()> {
     let db = dir.path().join("thesis.txt");
     std::fs::write(&db, "chapter one\n".repeat(50))?;
     let before = std::fs::read(&db)?;
-    let out = Command::cargo_bin("facenet-lab")?.arg("--db").arg(&db).arg("runs").output()?;
+    let out = Command::cargo_bin("facenet-lab")?
+        .arg("--db")
+        .arg(&db)
+        .arg("runs")
+        .output()?;
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("not a facenet-lab database") && err.contains("left untouched"), "{err}");
+    assert!(
+        err.contains("not a facenet-lab database") && err.contains("left untouched"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(&db)?, before);
     Ok(())
 }
@@ -82,10 +104,17 @@ fn a_lab_from_a_newer_version_is_refused_and_untouched() -> Result<()> {
     drop(Lab::open(&db)?);
     rusqlite::Connection::open(&db)?.pragma_update(None, "user_version", SCHEMA_VERSION + 5)?;
     let before = std::fs::read(&db)?;
-    let out = Command::cargo_bin("facenet-lab")?.arg("--db").arg(&db).arg("runs").output()?;
+    let out = Command::cargo_bin("facenet-lab")?
+        .arg("--db")
+        .arg(&db)
+        .arg("runs")
+        .output()?;
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("newer facenet-lab") && err.contains("upgrade"), "{err}");
+    assert!(
+        err.contains("newer facenet-lab") && err.contains("upgrade"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(&db)?, before);
     Ok(())
 }

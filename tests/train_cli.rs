@@ -25,14 +25,24 @@ fn refused(args: &[&str], want: &str) -> Result<()> {
     assert!(err.contains(want), "{args:?}: expected '{want}' in:\n{err}");
     assert!(!err.contains("panicked"), "{err}");
     if db.exists() {
-        assert!(Lab::open(&db)?.list_runs()?.is_empty(), "{args:?} recorded a run");
+        assert!(
+            Lab::open(&db)?.list_runs()?.is_empty(),
+            "{args:?} recorded a run"
+        );
     }
     Ok(())
 }
 
 #[test]
 fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
-    let syn = ["--data", "synthetic:4:8", "--image-size", "16", "--device", "cpu"];
+    let syn = [
+        "--data",
+        "synthetic:4:8",
+        "--image-size",
+        "16",
+        "--device",
+        "cpu",
+    ];
     let with = |extra: &[&'static str]| -> Vec<&'static str> {
         let mut v = vec!["run", "resnet18"];
         v.extend_from_slice(&syn);
@@ -45,9 +55,15 @@ fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
     refused(&with(&["--lr", "0"]), "--lr must be a positive number")?;
     refused(&with(&["--lr", "-0.1"]), "--lr must be a positive number")?;
     refused(&with(&["--epochs", "0"]), "--epochs must be at least 1")?;
-    refused(&["run", "resnet18", "--data", "/no/such/lfw"], "does not exist")?;
+    refused(
+        &["run", "resnet18", "--data", "/no/such/lfw"],
+        "does not exist",
+    )?;
     if !cfg!(feature = "cuda") {
-        refused(&["run", "resnet18", "--data", "synthetic", "--device", "cuda"], "built without CUDA")?;
+        refused(
+            &["run", "resnet18", "--data", "synthetic", "--device", "cuda"],
+            "built without CUDA",
+        )?;
     }
     refused(&["run", "--resume", "42"], "no run '42'")?;
     Ok(())
@@ -58,10 +74,16 @@ fn bad_config_files_are_refused_with_the_key_named() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let unknown = dir.path().join("unknown.toml");
     std::fs::write(&unknown, "model = \"resnet18\"\nlearning_rate = 0.1\n")?;
-    refused(&["run", "--config", unknown.to_str().context("path")?], "unknown field `learning_rate`")?;
+    refused(
+        &["run", "--config", unknown.to_str().context("path")?],
+        "unknown field `learning_rate`",
+    )?;
     let wrong = dir.path().join("wrong.toml");
     std::fs::write(&wrong, "model = \"resnet18\"\nbatch = \"thirty-two\"\n")?;
-    refused(&["run", "--config", wrong.to_str().context("path")?], "invalid type")?;
+    refused(
+        &["run", "--config", wrong.to_str().context("path")?],
+        "invalid type",
+    )?;
     Ok(())
 }
 
@@ -70,12 +92,26 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
     lab_cmd(&db)?
-        .args(["run", "resnet18", "--data", "synthetic:4:8", "--image-size", "16", "--epochs", "1", "--batch", "8", "--quiet"])
+        .args([
+            "run",
+            "resnet18",
+            "--data",
+            "synthetic:4:8",
+            "--image-size",
+            "16",
+            "--epochs",
+            "1",
+            "--batch",
+            "8",
+            "--quiet",
+        ])
         .assert()
         .success();
     let out = lab_cmd(&db)?.args(["run", "--resume", "1"]).output()?;
     assert!(String::from_utf8_lossy(&out.stderr).contains("already completed"));
-    let out = lab_cmd(&db)?.args(["run", "--resume", "1", "--lr", "0.1"]).output()?;
+    let out = lab_cmd(&db)?
+        .args(["run", "--resume", "1", "--lr", "0.1"])
+        .output()?;
     assert!(String::from_utf8_lossy(&out.stderr).contains("recorded settings"));
     let runs = Lab::open(&db)?.list_runs()?;
     assert_eq!((runs.len(), runs[0].status), (1, RunStatus::Completed));
@@ -89,7 +125,18 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
         .arg("--db")
         .arg(&db)
-        .args(["run", "resnet18", "--data", "synthetic:4:8", "--image-size", "16", "--batch", "8", "--epochs", "500"])
+        .args([
+            "run",
+            "resnet18",
+            "--data",
+            "synthetic:4:8",
+            "--image-size",
+            "16",
+            "--batch",
+            "8",
+            "--epochs",
+            "500",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
@@ -98,25 +145,36 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     loop {
         std::thread::sleep(Duration::from_millis(300));
         let started = db.exists()
-            && Lab::open_read_only(&db).ok().and_then(|l| l.list_runs().ok()).is_some_and(|r| r.first().is_some_and(|r| r.last_iteration > 2));
+            && Lab::open_read_only(&db)
+                .ok()
+                .and_then(|l| l.list_runs().ok())
+                .is_some_and(|r| r.first().is_some_and(|r| r.last_iteration > 2));
         if started {
             break;
         }
         assert!(Instant::now() < deadline, "training did not start");
     }
     let pid = i32::try_from(child.id())?;
-    let kill = StdCommand::new("kill").args(["-INT", &pid.to_string()]).status()?;
+    let kill = StdCommand::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()?;
     assert!(kill.success());
     let out = child.wait_with_output()?;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
-    assert!(err.contains("continue with: facenet-lab run --resume 1"), "{err}");
+    assert!(
+        err.contains("continue with: facenet-lab run --resume 1"),
+        "{err}"
+    );
 
     let lab = Lab::open(&db)?;
     let run = lab.run(facenet_lab::lab::RunId(1))?.context("run")?;
     assert_eq!(run.status, RunStatus::Interrupted);
     let cks = lab.checkpoints(run.id)?;
-    let ck = cks.iter().find(|c| c.kind == "interrupt").context("interrupt checkpoint")?;
+    let ck = cks
+        .iter()
+        .find(|c| c.kind == "interrupt")
+        .context("interrupt checkpoint")?;
     assert!(ck.iteration >= 3 && dir.path().join(&ck.path).is_file());
     Ok(())
 }

@@ -304,8 +304,10 @@ pub mod metric {
 
 impl VerificationReport {
     /// (name, value) for the lab; the FAR target itself goes into the evaluation's options.
+    /// The numbers to record. The VAL threshold is left out when no finite threshold keeps
+    /// FAR under the target (then VAL is 0 and only "accept nothing" qualifies).
     pub fn metrics(&self) -> Vec<(&'static str, f64)> {
-        vec![
+        let mut m = vec![
             (metric::ACCURACY_MEAN, self.accuracy.mean),
             (metric::ACCURACY_STD, self.accuracy.std),
             (metric::VAL, self.val.val),
@@ -314,7 +316,9 @@ impl VerificationReport {
             (metric::AUC, self.auc),
             (metric::EER, self.eer),
             (metric::N_PAIRS, self.n_pairs as f64),
-        ]
+        ];
+        m.retain(|(_, v)| v.is_finite());
+        m
     }
 }
 

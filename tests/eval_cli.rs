@@ -1,0 +1,140 @@
+//! `facenet-lab eval` end to end: a tiny trained run evaluated on its test split, on a
+//! pairs file over an LFW-layout folder and tarball, and on the folder alone; each result is
+//! recorded in the lab.
+
+mod data_support;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use assert_cmd::Command;
+use facenet_lab::lab::{Lab, Protocol, RunId};
+
+fn cmd(dir: &Path) -> Result<Command> {
+    let mut c = Command::cargo_bin("facenet-lab")?;
+    c.current_dir(dir).args(["--db", "lab.db"]);
+    Ok(c)
+}
+
+fn stdout(c: &mut Command) -> Result<String> {
+    let out = c.output()?;
+    let text = String::from_utf8(out.stdout)?;
+    anyhow::ensure!(
+        out.status.success(),
+        "failed: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(text)
+}
+
+#[test]
+fn eval_reports_and_records_all_three_protocols() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    cmd(dir.path())?
+        .args([
+            "run",
+            "resnet18",
+            "--data",
+            "synthetic:4:8",
+            "--image-size",
+            "16",
+            "--epochs",
+            "2",
+            "--batch",
+            "8",
+            "--quiet",
+        ])
+        .assert()
+        .success();
+
+    // The run's own test split: 8 images per identity split 6/1/1, so 4 test images.
+    let text = stdout(cmd(dir.path())?.args(["eval", "1"]))?;
+    assert!(
+        text.contains("test-split")
+            && text.contains("top1_seed_gallery")
+            && text.contains("top1_centroid_gallery"),
+        "{text}"
+    );
+
+    // A folder of 3 people in LFW layout, and pairs over it in 2 folds of 1 matched + 1 mismatched.
+    let faces = dir.path().join("faces");
+    data_support::write_lfw(
+        &faces,
+        &[("Ann_Lee", 3), ("Bo_Chan", 3), ("Cy_Dorr", 2)],
+        true,
+    )?;
+    let pairs = dir.path().join("pairs.txt");
+    std::fs::write(
+        &pairs,
+        "2\t1\nAnn_Lee\t1\t2\nAnn_Lee\t3\tBo_Chan\t1\nBo_Chan\t2\t3\nCy_Dorr\t1\tAnn_Lee\t2\n",
+    )?;
+    let text = stdout(cmd(dir.path())?.args([
+        "eval",
+        "1",
+        "--checkpoint",
+        "last",
+        "--pairs",
+        "pairs.txt",
+        "--data",
+        "faces",
+    ]))?;
+    assert!(
+        text.contains("lfw-pairs")
+            && text.contains("verification_accuracy_mean")
+            && text.contains("roc_auc"),
+        "{text}"
+    );
+    assert!(dir.path().join("reports/roc-run-1.csv").is_file());
+
+    // The same pairs straight from a tarball give the same numbers.
+    let tgz = dir.path().join("faces.tgz");
+    data_support::write_tgz(&faces, &tgz, "lfw")?;
+    let from_tgz = stdout(cmd(dir.path())?.args([
+        "eval",
+        "1",
+        "--checkpoint",
+        "last",
+        "--pairs",
+        "pairs.txt",
+        "--data",
+        "faces.tgz",
+    ]))?;
+    let metrics = |t: &str| {
+        t.lines()
+            .filter(|l| l.starts_with("  "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(metrics(&text), metrics(&from_tgz));
+
+    let text = stdout(cmd(dir.path())?.args(["eval", "1", "--data", "faces", "--flip"]))?;
+    assert!(
+        text.contains("folder") && text.contains("top1_one_per_identity"),
+        "{text}"
+    );
+
+    let lab = Lab::open(&dir.path().join("lab.db"))?;
+    let evals = lab.evaluations(RunId(1))?;
+    let protocols: Vec<Protocol> = evals.iter().map(|e| e.protocol).collect();
+    assert_eq!(
+        protocols,
+        vec![
+            Protocol::TestSplit,
+            Protocol::LfwPairs,
+            Protocol::LfwPairs,
+            Protocol::Folder
+        ]
+    );
+    let n = evals[0].metric("n_queries").context("n_queries")?;
+    assert_eq!(n, 4.0);
+    assert!(evals.iter().all(|e| e.checkpoint_id.is_some()));
+
+    // Pairs naming images that are not there are a clear error.
+    std::fs::write(&pairs, "1\t1\nAnn_Lee\t1\t9\nAnn_Lee\t3\tBo_Chan\t1\n")?;
+    let out = cmd(dir.path())?
+        .args(["eval", "1", "--pairs", "pairs.txt", "--data", "faces"])
+        .output()?;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Ann_Lee/Ann_Lee_0009.jpg"));
+    Ok(())
+}

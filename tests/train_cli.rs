@@ -122,7 +122,7 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
 fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
+    let child = StdCommand::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
         .arg("--db")
         .arg(&db)
         .args([

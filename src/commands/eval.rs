@@ -184,12 +184,7 @@ impl Net {
             .with_context(|| format!("reading the recorded config of run {}", run.id))?;
         let params = Params::new(cfg.seed);
         let model = EmbeddingNet::new(cfg.model, cfg.dim, params.builder(device))?;
-        let base = lab
-            .path()
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let path = base.join(&ck.path);
+        let path = lab.resolve(&ck.path);
         let loaded = checkpoint::load(&path, Some(&ck.sha256), device)
             .with_context(|| format!("loading run {}'s checkpoint", run.id))?;
         checkpoint::restore_params(&params, &loaded.tensors)?;

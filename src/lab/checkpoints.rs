@@ -71,6 +71,16 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Forgets a run's checkpoints of one kind (the previous "best", when a better one comes).
+    pub fn remove_checkpoints(&self, run: RunId, kind: &str) -> Result<usize> {
+        Ok(self.conn.execute(
+            "DELETE FROM checkpoints WHERE run_id = ?1 AND kind = ?2",
+            params![run.0, kind],
+        )?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,15 +120,5 @@ mod tests {
             "foreign key to runs is enforced"
         );
         Ok(())
-    }
-}
-
-impl Lab {
-    /// Forgets a run's checkpoints of one kind (the previous "best", when a better one comes).
-    pub fn remove_checkpoints(&self, run: RunId, kind: &str) -> Result<usize> {
-        Ok(self.conn.execute(
-            "DELETE FROM checkpoints WHERE run_id = ?1 AND kind = ?2",
-            params![run.0, kind],
-        )?)
     }
 }

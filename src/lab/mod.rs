@@ -114,6 +114,29 @@ impl Lab {
         &self.path
     }
 
+    /// The directory holding the lab. Files the lab points to (checkpoints, logs) live under it
+    /// and are recorded relative to it, so a lab moved with its files keeps working.
+    pub fn dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    /// A recorded path made usable: relative ones are taken from the lab's directory.
+    pub fn resolve(&self, recorded: &str) -> PathBuf {
+        self.dir().join(recorded)
+    }
+
+    /// A path as the lab records it: relative to the lab's directory when it lies below it.
+    pub fn relative(&self, path: &Path) -> String {
+        let dir = self.dir();
+        path.strip_prefix(&dir)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned()
+    }
+
     /// The raw connection, for modules that read the lab in their own way (reports, dashboard).
     pub fn conn(&self) -> &Connection {
         &self.conn
@@ -258,6 +281,17 @@ mod tests {
         drop(lab);
         let ro = Lab::open_read_only(&path)?;
         assert_eq!(ro.list_runs()?.len(), 0);
+        Ok(())
+    }
+
+    #[test]
+    fn recorded_paths_are_relative_to_the_lab() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let lab = Lab::open(&dir.path().join("lab.db"))?;
+        let ck = dir.path().join("checkpoints/run-1/final.safetensors");
+        assert_eq!(lab.relative(&ck), "checkpoints/run-1/final.safetensors");
+        assert_eq!(lab.resolve("checkpoints/run-1/final.safetensors"), ck);
+        assert_eq!(lab.relative(Path::new("/elsewhere/x")), "/elsewhere/x");
         Ok(())
     }
 

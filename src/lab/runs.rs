@@ -457,6 +457,30 @@ fn ensure_one(changed: usize, id: RunId) -> Result<()> {
     Ok(())
 }
 
+impl Lab {
+    /// Recomputes a run's summary columns from its remaining metrics (after a resume dropped
+    /// the steps past its checkpoint).
+    pub fn rebuild_summary(&self, id: RunId) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE runs SET
+                last_iteration = ifnull((SELECT max(iteration) FROM metrics WHERE run_id = ?1), 0),
+                last_epoch = ifnull((SELECT max(epoch) FROM metrics WHERE run_id = ?1), 0),
+                last_loss = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'train_loss'
+                             ORDER BY iteration DESC LIMIT 1),
+                best_dev_acc = (SELECT max(value) FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'),
+                best_dev_epoch = (SELECT epoch FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'
+                                  ORDER BY value DESC, iteration LIMIT 1),
+                final_train_acc = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'train_acc'
+                                   ORDER BY iteration DESC LIMIT 1),
+                final_dev_acc = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'
+                                 ORDER BY iteration DESC LIMIT 1)
+             WHERE id = ?1",
+            [id.0],
+        )?;
+        ensure_one(n, id)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -570,29 +594,5 @@ pub(crate) mod tests {
         assert_eq!(runs[1].tags.len(), 2);
         assert!(lab.set_notes(RunId(99), "x").is_err());
         Ok(())
-    }
-}
-
-impl Lab {
-    /// Recomputes a run's summary columns from its remaining metrics (after a resume dropped
-    /// the steps past its checkpoint).
-    pub fn rebuild_summary(&self, id: RunId) -> Result<()> {
-        let n = self.conn.execute(
-            "UPDATE runs SET
-                last_iteration = ifnull((SELECT max(iteration) FROM metrics WHERE run_id = ?1), 0),
-                last_epoch = ifnull((SELECT max(epoch) FROM metrics WHERE run_id = ?1), 0),
-                last_loss = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'train_loss'
-                             ORDER BY iteration DESC LIMIT 1),
-                best_dev_acc = (SELECT max(value) FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'),
-                best_dev_epoch = (SELECT epoch FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'
-                                  ORDER BY value DESC, iteration LIMIT 1),
-                final_train_acc = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'train_acc'
-                                   ORDER BY iteration DESC LIMIT 1),
-                final_dev_acc = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'
-                                 ORDER BY iteration DESC LIMIT 1)
-             WHERE id = ?1",
-            [id.0],
-        )?;
-        ensure_one(n, id)
     }
 }

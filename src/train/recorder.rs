@@ -1,7 +1,7 @@
 //! Writes the training events into the lab: metrics in batched transactions, the run's summary
 //! columns, checkpoints, and a heartbeat from a thread of its own.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -20,9 +20,6 @@ pub struct Recorder<'a> {
     buf: Vec<MetricPoint>,
     summary: RunSummaryUpdate,
     last_flush: Instant,
-    /// Checkpoint paths are stored relative to this directory (the lab's), so a lab moved
-    /// with its checkpoints keeps working.
-    base: PathBuf,
     /// Seconds spent writing to the lab, and spent in training steps: the recording overhead.
     pub write_secs: f64,
     pub step_secs: f64,
@@ -31,18 +28,12 @@ pub struct Recorder<'a> {
 
 impl<'a> Recorder<'a> {
     pub fn new(lab: &'a Lab, run: RunId) -> Recorder<'a> {
-        let base = lab
-            .path()
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
         Recorder {
             lab,
             run,
             buf: Vec::with_capacity(1024),
             summary: RunSummaryUpdate::default(),
             last_flush: Instant::now(),
-            base,
             write_secs: 0.0,
             step_secs: 0.0,
             last_skipped: 0,
@@ -66,13 +57,6 @@ impl<'a> Recorder<'a> {
         } else {
             0.0
         }
-    }
-
-    fn relative(&self, path: &Path) -> String {
-        path.strip_prefix(&self.base)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .into_owned()
     }
 }
 
@@ -151,7 +135,7 @@ impl Observer for Recorder<'_> {
                     iteration: *iteration as i64,
                     epoch: *epoch as i64,
                     kind: kind.as_str().to_string(),
-                    path: self.relative(path),
+                    path: self.lab.relative(path),
                     sha256: sha256.to_string(),
                 })?;
             }

@@ -31,7 +31,8 @@ pub fn epoch_batches(
 }
 
 /// P×K batches: P = batch / K identities, K images of each. Identities are visited in shuffled
-/// rounds; an identity's images are drawn without replacement, reshuffled when used up.
+/// rounds; an identity's images are drawn without replacement, reshuffled when fewer than K
+/// remain.
 fn pk_batches(labels: &[u32], batch: usize, k: usize, rng: &mut Rng) -> Vec<Vec<usize>> {
     let n_ids = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
     let mut by_id: Vec<Vec<usize>> = vec![Vec::new(); n_ids];
@@ -62,14 +63,15 @@ fn pk_batches(labels: &[u32], batch: usize, k: usize, rng: &mut Rng) -> Vec<Vec<
         let mut b = Vec::with_capacity(p * k);
         for id in chosen {
             let imgs = &mut by_id[id];
-            for _ in 0..k.min(imgs.len()) {
-                if cursor[id] == imgs.len() {
-                    rng.shuffle(imgs);
-                    cursor[id] = 0;
-                }
-                b.push(imgs[cursor[id]]);
-                cursor[id] += 1;
+            let take = k.min(imgs.len());
+            // Too few unseen images left for a whole group: start a fresh round, so no image
+            // appears twice in one batch.
+            if cursor[id] + take > imgs.len() {
+                rng.shuffle(imgs);
+                cursor[id] = 0;
             }
+            b.extend_from_slice(&imgs[cursor[id]..cursor[id] + take]);
+            cursor[id] += take;
         }
         out.push(b);
     }

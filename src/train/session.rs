@@ -93,12 +93,7 @@ fn load_dataset(cfg: &TrainConfig, quiet: bool) -> Result<Dataset> {
 }
 
 fn checkpoint_dir(lab: &Lab, run: RunId) -> PathBuf {
-    let base = lab
-        .path()
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    base.join("checkpoints").join(format!("run-{run}"))
+    lab.dir().join("checkpoints").join(format!("run-{run}"))
 }
 
 /// Starts a new run.
@@ -216,12 +211,7 @@ pub fn resume(
     trainer.best_dev = run.best_dev_acc;
     match ck {
         Some(ck) => {
-            let base = lab
-                .path()
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let path = base.join(&ck.path);
+            let path = lab.resolve(&ck.path);
             let loaded = checkpoint::load(&path, Some(&ck.sha256), &trainer.device)?;
             trainer.restore(&loaded)?;
             lab.truncate_metrics_after(run.id, ck.iteration)?;

@@ -12,4 +12,5 @@ pub mod lab;
 pub mod model;
 pub mod rng;
 pub mod train;
+pub mod tui;
 pub mod version;

@@ -1,5 +1,5 @@
 //! Thin commands: parse arguments into library calls and print results.
-mod runs;
+pub(crate) mod runs;
 
 use anyhow::Result;
 
@@ -9,12 +9,6 @@ use crate::lab::Lab;
 pub fn dispatch(cli: Cli) -> Result<()> {
     match &cli.command {
         Some(Command::Runs(args)) => runs::execute(&Lab::open(&cli.db)?, args),
-        None => {
-            print!(
-                "{}",
-                runs::table(&Lab::open(&cli.db)?.list_runs()?, crate::lab::now())
-            );
-            Ok(())
-        }
+        None => crate::tui::main(&cli.db),
     }
 }

@@ -549,7 +549,7 @@ impl Widget for DetailView<'_> {
         let [head, body] =
             Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(area);
         let st = run.effective_status(app.now);
-        let ipe = run.iters_per_epoch.map_or(String::new(), |n| format!("/{n}/ep"));
+        let ipe = run.iters_per_epoch.map_or(String::new(), |n| format!(" ({n}/epoch)"));
         let head_lines = vec![
             TextLine::from(vec![
                 Span::styled(format!(" #{} {} ", run.id, run.name), Style::new().bold()),
@@ -602,7 +602,7 @@ impl Widget for CompareView<'_> {
         let runs = app.compared();
         let metric = COMPARE_METRICS[app.compare_metric % COMPARE_METRICS.len()];
         let table = compare::table(&runs);
-        let table_height = (table.rows.len() as u16 + 3).min(area.height / 2);
+        let table_height = (table.rows.len() as u16 + 3).min(area.height * 3 / 5);
         let [chart_area, table_area] = Layout::vertical([
             Constraint::Fill(1),
             Constraint::Length(table_height),

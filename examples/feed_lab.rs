@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 use facenet_lab::lab::{
-    metric, CodeVersion, Hyperparams, Lab, MetricPoint, NewRun, RunId, RunStatus,
-    RunSummaryUpdate,
+    metric, CodeVersion, Hyperparams, Lab, MetricPoint, NewRun, RunId, RunStatus, RunSummaryUpdate,
 };
 
 const ITERS_PER_EPOCH: i64 = 20;
@@ -59,8 +58,18 @@ fn step(lab: &Lab, id: RunId, i: i64, scale: f64) -> Result<()> {
     let mut pts = vec![
         MetricPoint::new(i, epoch, metric::TRAIN_LOSS, loss),
         MetricPoint::new(i, epoch, metric::ACTIVE_TRIPLETS, 0.9 * (-x / 400.0).exp()),
-        MetricPoint::new(i, epoch, metric::DIST_AP, 1.0 - 0.3 * (1.0 - (-x / 200.0).exp())),
-        MetricPoint::new(i, epoch, metric::DIST_AN, 1.0 + 0.3 * (1.0 - (-x / 200.0).exp())),
+        MetricPoint::new(
+            i,
+            epoch,
+            metric::DIST_AP,
+            1.0 - 0.3 * (1.0 - (-x / 200.0).exp()),
+        ),
+        MetricPoint::new(
+            i,
+            epoch,
+            metric::DIST_AN,
+            1.0 + 0.3 * (1.0 - (-x / 200.0).exp()),
+        ),
         MetricPoint::new(i, epoch, metric::IMAGES_PER_SEC, 800.0 + 20.0 * x.sin()),
     ];
     let mut summary = RunSummaryUpdate {
@@ -71,7 +80,10 @@ fn step(lab: &Lab, id: RunId, i: i64, scale: f64) -> Result<()> {
         evaluation: None,
     };
     if i % ITERS_PER_EPOCH == 0 {
-        let (train, dev) = (0.1 + 0.05 * epoch as f64, 0.08 + 0.04 * epoch as f64 * scale);
+        let (train, dev) = (
+            0.1 + 0.05 * epoch as f64,
+            0.08 + 0.04 * epoch as f64 * scale,
+        );
         pts.push(MetricPoint::new(i, epoch, metric::TRAIN_ACC, train));
         pts.push(MetricPoint::new(i, epoch, metric::DEV_ACC, dev));
         summary.evaluation = Some((train, dev, epoch));

@@ -82,7 +82,9 @@ impl StartForm {
                 }
                 "dim" | "batch" | "epochs" | "image size" => {
                     if value.parse::<u32>().map_or(true, |v| v == 0) {
-                        return Err(format!("{name}: needs a positive whole number, got '{value}'"));
+                        return Err(format!(
+                            "{name}: needs a positive whole number, got '{value}'"
+                        ));
                     }
                     match *name {
                         "image size" => "--image-size",
@@ -118,11 +120,24 @@ impl StartForm {
 pub enum Overlay {
     Help,
     Filter,
-    ConfirmStop { run: RunId, pid: i64, name: String },
-    EditNotes { run: RunId, input: String },
-    EditTags { run: RunId, input: String },
+    ConfirmStop {
+        run: RunId,
+        pid: i64,
+        name: String,
+    },
+    EditNotes {
+        run: RunId,
+        input: String,
+    },
+    EditTags {
+        run: RunId,
+        input: String,
+    },
     StartForm(StartForm),
-    PickExperiment { files: Vec<PathBuf>, selected: usize },
+    PickExperiment {
+        files: Vec<PathBuf>,
+        selected: usize,
+    },
 }
 
 impl Overlay {
@@ -188,9 +203,15 @@ pub enum Effect {
     SetNotes(RunId, String),
     SetTags(RunId, Vec<String>),
     /// Ask a trainer to stop: SIGINT, it checkpoints and marks the run interrupted.
-    Interrupt { run: RunId, pid: i64 },
+    Interrupt {
+        run: RunId,
+        pid: i64,
+    },
     /// Start `facenet-lab run ARGS…` detached, its output to a log named after `label`.
-    Spawn { args: Vec<String>, label: String },
+    Spawn {
+        args: Vec<String>,
+        label: String,
+    },
     ListExperiments,
 }
 
@@ -403,7 +424,10 @@ impl App {
             }
             (Overlay::ConfirmStop { run, pid, name }, Action::Submit | Action::Input('y')) => {
                 fx.push(Effect::Interrupt { run, pid });
-                self.set_status(format!("sent SIGINT to run #{run} {name} (pid {pid})"), false);
+                self.set_status(
+                    format!("sent SIGINT to run #{run} {name} (pid {pid})"),
+                    false,
+                );
             }
             (Overlay::ConfirmStop { .. }, Action::Cancel | Action::Input('n')) => {
                 self.set_status("stop cancelled", false);
@@ -634,7 +658,10 @@ impl App {
         let (id, name, status, pid) = (r.id, r.name.clone(), r.effective_status(self.now), r.pid);
         let host = r.hostname.clone();
         if status != RunStatus::Running {
-            self.set_status(format!("run #{id} is {status}, not running: nothing to stop"), true);
+            self.set_status(
+                format!("run #{id} is {status}, not running: nothing to stop"),
+                true,
+            );
         } else if host != self.hostname {
             self.set_status(
                 format!("run #{id} trains on host '{host}': stop it there"),
@@ -643,7 +670,10 @@ impl App {
         } else if let Some(pid) = pid {
             self.overlay = Some(Overlay::ConfirmStop { run: id, pid, name });
         } else {
-            self.set_status(format!("run #{id} recorded no pid: cannot stop it from here"), true);
+            self.set_status(
+                format!("run #{id} recorded no pid: cannot stop it from here"),
+                true,
+            );
         }
     }
 
@@ -878,7 +908,10 @@ mod tests {
             },
         ])));
         assert_eq!(app.series[&RunId(3)][metric::TRAIN_LOSS].points.len(), 2);
-        assert!(!app.series.contains_key(&RunId(1)), "unwatched rows are ignored");
+        assert!(
+            !app.series.contains_key(&RunId(1)),
+            "unwatched rows are ignored"
+        );
         let fx = app.update(Action::Back);
         assert_eq!(fx, vec![Effect::Watch(vec![])]);
         assert!(app.series.is_empty(), "leaving the detail frees its series");
@@ -916,10 +949,16 @@ mod tests {
         // Newest first: the stale run (now crashed) is highlighted.
         app.update(Action::AskStop);
         assert_eq!(app.overlay, None);
-        assert!(app.status.as_ref().is_some_and(|s| s.text.contains("crashed")));
+        assert!(app
+            .status
+            .as_ref()
+            .is_some_and(|s| s.text.contains("crashed")));
         app.update(Action::Down);
         app.update(Action::AskStop);
-        assert!(matches!(app.overlay, Some(Overlay::ConfirmStop { pid: 4242, .. })));
+        assert!(matches!(
+            app.overlay,
+            Some(Overlay::ConfirmStop { pid: 4242, .. })
+        ));
         assert_eq!(app.update(Action::Input('n')), vec![]);
         app.update(Action::AskStop);
         assert_eq!(
@@ -979,7 +1018,10 @@ mod tests {
         let mut app = three();
         let press = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
         assert_eq!(key_action(&app, press('s')), Some(Action::CycleSort));
-        assert_eq!(key_action(&app, press('1')), Some(Action::SortBy(Column::Id)));
+        assert_eq!(
+            key_action(&app, press('1')),
+            Some(Action::SortBy(Column::Id))
+        );
         let mut release = press('q');
         release.kind = KeyEventKind::Release;
         assert_eq!(key_action(&app, release), None);

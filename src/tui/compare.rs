@@ -31,6 +31,9 @@ pub fn params(r: &Run) -> Vec<(&'static str, String)> {
 
 const SEED: &str = "seed";
 
+/// Hyperparameters as (name, value) pairs.
+type Params = Vec<(&'static str, String)>;
+
 /// The names of the hyperparameters whose values are not all equal.
 pub fn differing(runs: &[&Run]) -> Vec<&'static str> {
     let all: Vec<Vec<(&'static str, String)>> = runs.iter().map(|r| params(r)).collect();
@@ -47,10 +50,8 @@ pub fn differing(runs: &[&Run]) -> Vec<&'static str> {
 
 /// Indices of `runs` grouped by configuration ignoring the seed, in order of first appearance.
 pub fn seed_groups(runs: &[&Run]) -> Vec<Vec<usize>> {
-    let key = |r: &Run| -> Vec<(&'static str, String)> {
-        params(r).into_iter().filter(|(n, _)| *n != SEED).collect()
-    };
-    let mut groups: Vec<(Vec<(&'static str, String)>, Vec<usize>)> = Vec::new();
+    let key = |r: &Run| -> Params { params(r).into_iter().filter(|(n, _)| *n != SEED).collect() };
+    let mut groups: Vec<(Params, Vec<usize>)> = Vec::new();
     for (i, r) in runs.iter().enumerate() {
         let k = key(r);
         match groups.iter_mut().find(|(gk, _)| *gk == k) {
@@ -163,7 +164,15 @@ mod tests {
         let names: Vec<&str> = t.rows.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            vec!["batch", "mining", "best dev", "final dev", "final train", "last loss", "img/s"]
+            vec![
+                "batch",
+                "mining",
+                "best dev",
+                "final dev",
+                "final train",
+                "last loss",
+                "img/s"
+            ]
         );
         assert_eq!(t.rows[0].1, vec!["32", "64"]);
     }
@@ -185,9 +194,15 @@ mod tests {
         let t = table(&refs);
         assert_eq!(t.headers, vec!["#1 ×3 seeds", "#4 alex"]);
         let row = |n: &str| t.rows.iter().find(|(r, _)| r == n).map(|(_, c)| c.clone());
-        assert_eq!(row("model"), Some(vec!["resnet18".into(), "alexnet".into()]));
+        assert_eq!(
+            row("model"),
+            Some(vec!["resnet18".into(), "alexnet".into()])
+        );
         assert_eq!(row("seed"), Some(vec!["1,2,3".into(), "7".into()]));
         // mean 0.42, sample std 0.02
-        assert_eq!(row("best dev"), Some(vec!["0.420±0.020".into(), "0.300".into()]));
+        assert_eq!(
+            row("best dev"),
+            Some(vec!["0.420±0.020".into(), "0.300".into()])
+        );
     }
 }

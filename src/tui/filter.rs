@@ -302,15 +302,15 @@ impl Filter {
                     || r.notes.to_lowercase().contains(s)
                     || r.tags.iter().any(|t| t.to_lowercase().contains(s))
             }
-            Term::Number(f, op, v) => f
-                .number(r, now)
-                .is_some_and(|x| op.holds(x.total_cmp(v))),
+            Term::Number(f, op, v) => f.number(r, now).is_some_and(|x| op.holds(x.total_cmp(v))),
             Term::Str(f, op, v) => {
                 let texts = f.texts(r, now);
                 match op {
                     // A run with tags [a, b] is `tag!=c`, and is not `tag!=a`.
                     Op::Ne => texts.iter().all(|t| t.to_lowercase() != *v),
-                    _ => texts.iter().any(|t| op.holds(t.to_lowercase().as_str().cmp(v))),
+                    _ => texts
+                        .iter()
+                        .any(|t| op.holds(t.to_lowercase().as_str().cmp(v))),
                 }
             }
         })
@@ -342,7 +342,11 @@ mod tests {
         assert_eq!(keep("model=resnet18"), vec![1, 3]);
         assert_eq!(keep("model!=resnet18"), vec![2]);
         assert_eq!(keep("model=resnet18 dev_acc>0.4"), vec![1]);
-        assert_eq!(keep("dev_acc<=0.3"), vec![2], "a missing value never matches");
+        assert_eq!(
+            keep("dev_acc<=0.3"),
+            vec![2],
+            "a missing value never matches"
+        );
         assert_eq!(keep("BASE"), vec![1], "text matches name and tags");
         assert_eq!(keep("tag=baseline"), vec![1]);
         assert_eq!(keep("id>=2 batch=32"), vec![2, 3]);

@@ -134,12 +134,18 @@ impl Runtime {
             Effect::SetNotes(id, notes) => {
                 self.writer.set_notes(id, &notes)?;
                 let _ = self.requests.send(Request::Wake);
-                Ok(Some(Action::Status(format!("note of run #{id} saved"), false)))
+                Ok(Some(Action::Status(
+                    format!("note of run #{id} saved"),
+                    false,
+                )))
             }
             Effect::SetTags(id, tags) => {
                 self.writer.set_tags(id, &tags)?;
                 let _ = self.requests.send(Request::Wake);
-                Ok(Some(Action::Status(format!("tags of run #{id} saved"), false)))
+                Ok(Some(Action::Status(
+                    format!("tags of run #{id} saved"),
+                    false,
+                )))
             }
             Effect::Interrupt { run, pid } => {
                 interrupt(pid).with_context(|| format!("stopping run #{run}"))?;
@@ -152,9 +158,9 @@ impl Runtime {
                     false,
                 )))
             }
-            Effect::ListExperiments => Ok(Some(Action::Experiments(experiment_files(
-                Path::new("experiments"),
-            )))),
+            Effect::ListExperiments => Ok(Some(Action::Experiments(experiment_files(Path::new(
+                "experiments",
+            ))))),
         })();
         result.unwrap_or_else(|e| Some(Action::Status(format!("{e:#}"), true)))
     }
@@ -192,13 +198,22 @@ pub fn log_path(db: &Path, label: &str, t: f64) -> PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let stamp = crate::format::timestamp(t).replace(['-', ':'], "").replace(' ', "-");
+    let stamp = crate::format::timestamp(t)
+        .replace(['-', ':'], "")
+        .replace(' ', "-");
     let secs = (t.max(0.0) as i64) % 60;
     let label: String = label
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    dir.join("logs").join(format!("{stamp}{secs:02}-{label}.log"))
+    dir.join("logs")
+        .join(format!("{stamp}{secs:02}-{label}.log"))
 }
 
 /// Starts `facenet-lab --db DB run ARGS… --log-path LOG` in its own session, stdin closed,

@@ -17,7 +17,11 @@ impl Series {
     /// Appends a point. A point at or before the last iteration means the run was resumed from
     /// an earlier checkpoint and the lab dropped the repeated steps: drop them here too.
     pub fn push(&mut self, p: SeriesPoint) {
-        if self.points.last().is_some_and(|l| l.iteration >= p.iteration) {
+        if self
+            .points
+            .last()
+            .is_some_and(|l| l.iteration >= p.iteration)
+        {
             let keep = self.points.partition_point(|q| q.iteration < p.iteration);
             self.points.truncate(keep);
         }
@@ -184,7 +188,11 @@ impl Line {
             .filter(|p| p.value.is_finite())
             .collect();
         let xs = axis.xs(run, &finite);
-        let raw: Vec<(f64, f64)> = xs.iter().copied().zip(finite.iter().map(|p| p.value)).collect();
+        let raw: Vec<(f64, f64)> = xs
+            .iter()
+            .copied()
+            .zip(finite.iter().map(|p| p.value))
+            .collect();
         let smooth = smoothing.map(|w| {
             let ys = ema(&finite.iter().map(|p| p.value).collect::<Vec<_>>(), w);
             let pts: Vec<(f64, f64)> = xs.iter().copied().zip(ys).collect();
@@ -253,7 +261,10 @@ mod tests {
         assert_eq!(XAxis::Epoch.xs(&r, &[p]), vec![2.0]);
         assert_eq!(XAxis::Images.xs(&r, &[p]), vec![1600.0]);
         assert_eq!(XAxis::WallTime.xs(&r, &[p]), vec![60.0]);
-        assert_eq!(XAxis::Iteration.next().next().next().next(), XAxis::Iteration);
+        assert_eq!(
+            XAxis::Iteration.next().next().next().next(),
+            XAxis::Iteration
+        );
         assert_eq!(compact(12_500.0), "12k");
         assert_eq!(compact(3_200_000.0), "3.2M");
     }

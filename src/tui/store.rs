@@ -80,9 +80,9 @@ impl Collector {
     }
 
     pub fn new(lab: Lab) -> Result<Collector> {
-        let cursor: i64 = lab
-            .conn()
-            .query_row("SELECT ifnull(max(id), 0) FROM metrics", [], |r| r.get(0))?;
+        let cursor: i64 =
+            lab.conn()
+                .query_row("SELECT ifnull(max(id), 0) FROM metrics", [], |r| r.get(0))?;
         Ok(Collector {
             lab,
             cursor,
@@ -117,7 +117,10 @@ impl Collector {
             if let Some(last) = rows.last() {
                 self.cursor = last.id;
             }
-            new_rows.extend(rows.into_iter().filter(|r| self.watched.contains(&r.run_id)));
+            new_rows.extend(
+                rows.into_iter()
+                    .filter(|r| self.watched.contains(&r.run_id)),
+            );
             if n < BATCH_ROWS {
                 break;
             }
@@ -228,8 +231,8 @@ pub fn short_hash(h: &str) -> String {
 /// The last `bytes` of a file, from the first whole line.
 fn tail(path: &Path, bytes: u64) -> Result<String> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(path)
-        .with_context(|| format!("reading log '{}'", path.display()))?;
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("reading log '{}'", path.display()))?;
     let len = f.metadata()?.len();
     let start = len.saturating_sub(bytes);
     f.seek(SeekFrom::Start(start))?;

@@ -56,9 +56,8 @@ fn lab_runs() -> Vec<Run> {
 
 fn series_of(run: RunId) -> BTreeMap<String, Vec<crate::lab::SeriesPoint>> {
     let k = run.0 as f64;
-    let per_step = |f: &dyn Fn(f64) -> f64| -> Vec<_> {
-        (1..=300).map(|i| point(i, f(i as f64))).collect()
-    };
+    let per_step =
+        |f: &dyn Fn(f64) -> f64| -> Vec<_> { (1..=300).map(|i| point(i, f(i as f64))).collect() };
     let per_epoch = |f: &dyn Fn(f64) -> f64| -> Vec<_> {
         (1..=3).map(|e| point(e * 100, f(e as f64))).collect()
     };
@@ -127,6 +126,29 @@ fn snapshot_detail() -> Result<()> {
         run: RunId(3),
         text: "epoch 3 it 300 loss 0.0871\nsaved checkpoint\n".into(),
     }));
+    app.update(Action::Data(Update::Details {
+        run: RunId(3),
+        details: super::store::RunDetails {
+            checkpoints: vec![crate::lab::Checkpoint {
+                id: 1,
+                run: RunId(3),
+                iteration: 300,
+                epoch: 3,
+                kind: "periodic".into(),
+                path: "checkpoints/3/ep3.safetensors".into(),
+                sha256: "f00dfeed".repeat(8),
+                created_at: NOW - 5.0,
+            }],
+            dataset: Some(
+                "#1 synthetic synthetic (40 identities, 800 images, content 9a1b)".into(),
+            ),
+            splits: vec![crate::lab::SplitSummary {
+                name: "train".into(),
+                n_images: 600,
+                hash: "ab12".repeat(16),
+            }],
+        },
+    }));
     insta::assert_snapshot!("detail_charts_100x30", screen(&app, 100, 30)?);
     app.update(Action::ToggleSmoothing);
     app.update(Action::CycleXAxis);
@@ -152,7 +174,10 @@ fn snapshot_compare() -> Result<()> {
     feed_watched(&mut app, fx);
     let text = screen(&app, 100, 30)?.to_string();
     assert!(text.contains("#1 ×2 seeds"), "{text}");
-    assert!(text.contains("0.405±0.010"), "best dev mean ± std of runs 1 and 5\n{text}");
+    assert!(
+        text.contains("0.405±0.010"),
+        "best dev mean ± std of runs 1 and 5\n{text}"
+    );
     insta::assert_snapshot!("compare_100x30", screen(&app, 100, 30)?);
     Ok(())
 }
@@ -192,9 +217,15 @@ fn runs_table_widget_narrows_and_marks_state() {
     let mut buf = Buffer::empty(Rect::new(0, 0, 60, 8));
     RunsTable(&app).render(buf.area, &mut buf);
     let text = buffer_text(&buf);
-    assert!(text.contains("✗ crashed"), "stale heartbeat reads as crashed:\n{text}");
+    assert!(
+        text.contains("✗ crashed"),
+        "stale heartbeat reads as crashed:\n{text}"
+    );
     assert!(text.contains("⠋ running"), "live marker:\n{text}");
-    assert!(!text.contains("started"), "no room for the start time at 60 columns:\n{text}");
+    assert!(
+        !text.contains("started"),
+        "no room for the start time at 60 columns:\n{text}"
+    );
     assert!(text.contains("id↓"), "sort column is marked:\n{text}");
 }
 
@@ -230,7 +261,10 @@ fn live_metrics_reach_the_screen_through_the_watcher() -> Result<()> {
         }
     }
     pump(&mut app, deadline(5), &|a| a.series.contains_key(&id));
-    assert!(app.series.contains_key(&id), "the opened run's series were loaded");
+    assert!(
+        app.series.contains_key(&id),
+        "the opened run's series were loaded"
+    );
 
     let writer = std::thread::spawn(move || -> Result<()> {
         let lab = Lab::open(&path)?;
@@ -246,7 +280,9 @@ fn live_metrics_reach_the_screen_through_the_watcher() -> Result<()> {
         }
         Ok(())
     });
-    writer.join().map_err(|_| anyhow::anyhow!("writer panicked"))??;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("writer panicked"))??;
     let written = Instant::now();
     let n = |a: &App| {
         a.series

@@ -212,14 +212,21 @@ impl RunsTable<'_> {
                 keep.push(c);
             }
         }
-        Column::ALL.into_iter().filter(|c| keep.contains(c)).collect()
+        Column::ALL
+            .into_iter()
+            .filter(|c| keep.contains(c))
+            .collect()
     }
 
     fn cell(app: &App, r: &Run, c: Column) -> Cell<'static> {
         let h = &r.hyper;
         let text = match c {
             Column::Id => {
-                let mark = if app.marked.contains(&r.id) { "✓" } else { " " };
+                let mark = if app.marked.contains(&r.id) {
+                    "✓"
+                } else {
+                    " "
+                };
                 format!("{mark}{}", r.id)
             }
             Column::Name => r.name.clone(),
@@ -309,7 +316,14 @@ impl Widget for ChartView<'_> {
             .curves
             .iter()
             .filter_map(|c| c.line.bounds())
-            .reduce(|a, b| [a[0].min(b[0]), a[1].max(b[1]), a[2].min(b[2]), a[3].max(b[3])]);
+            .reduce(|a, b| {
+                [
+                    a[0].min(b[0]),
+                    a[1].max(b[1]),
+                    a[2].min(b[2]),
+                    a[3].max(b[3]),
+                ]
+            });
         let Some([x0, x1, y0, y1]) = bounds else {
             Paragraph::new("no data yet")
                 .style(Style::new().fg(Color::DarkGray))
@@ -382,11 +396,14 @@ impl Widget for ChartView<'_> {
     }
 }
 
+/// (metric name, legend label, colour) of one curve in a detail chart.
+type CurveSpec<'a> = (&'a str, &'a str, Color);
+
 /// Detail of one run: charts, or its full record (Tab); both side by side when wide.
 pub struct DetailView<'a>(pub &'a App);
 
 impl DetailView<'_> {
-    fn curves(app: &App, run: &Run, names: &[(&str, &str, Color)], width: u16) -> Vec<Curve> {
+    fn curves(app: &App, run: &Run, names: &[CurveSpec], width: u16) -> Vec<Curve> {
         let buckets = usize::from(width.saturating_sub(8)) * 2;
         let empty = Default::default();
         let series = app.series.get(&run.id).unwrap_or(&empty);
@@ -406,9 +423,8 @@ impl DetailView<'_> {
         let [top, bottom] =
             Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(area);
         let [tl, tr] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(top);
-        let [bl, br] =
-            Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
-        let charts: [(&str, &[(&str, &str, Color)], Rect); 4] = [
+        let [bl, br] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
+        let charts: [(&str, &[CurveSpec], Rect); 4] = [
             (
                 "accuracy",
                 &[
@@ -417,7 +433,11 @@ impl DetailView<'_> {
                 ],
                 tl,
             ),
-            ("train loss", &[(metric::TRAIN_LOSS, "loss", Color::Magenta)], tr),
+            (
+                "train loss",
+                &[(metric::TRAIN_LOSS, "loss", Color::Magenta)],
+                tr,
+            ),
             (
                 "active triplets",
                 &[(metric::ACTIVE_TRIPLETS, "active", Color::Green)],
@@ -458,7 +478,7 @@ impl DetailView<'_> {
         let log_height = if log.is_some() { right.height / 3 } else { 0 };
         let [meta, log_area] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(log_height)]).areas(right);
-        let key = |k: &str| Span::styled(format!("{k:<11}"), Style::new().fg(Color::DarkGray));
+        let key = |k: &str| Span::styled(format!("{k:<12}"), Style::new().fg(Color::DarkGray));
         let mut lines = vec![
             TextLine::from(vec![
                 key("code"),
@@ -494,8 +514,14 @@ impl DetailView<'_> {
                 Span::styled(e.clone(), Style::new().fg(Color::Red)),
             ]));
         }
-        lines.push(TextLine::from(vec![key("notes"), Span::raw(run.notes.clone())]));
-        lines.push(TextLine::from(vec![key("tags"), Span::raw(run.tags.join(", "))]));
+        lines.push(TextLine::from(vec![
+            key("notes"),
+            Span::raw(run.notes.clone()),
+        ]));
+        lines.push(TextLine::from(vec![
+            key("tags"),
+            Span::raw(run.tags.join(", ")),
+        ]));
         let details = app.details.get(&run.id);
         let dataset = details.and_then(|d| d.dataset.clone());
         lines.push(TextLine::from(vec![
@@ -508,10 +534,16 @@ impl DetailView<'_> {
                 Span::raw(format!("{} images · {}", s.n_images, short_hash(&s.hash))),
             ]));
         }
-        let cks = details.map(|d| d.checkpoints.as_slice()).unwrap_or_default();
+        let cks = details
+            .map(|d| d.checkpoints.as_slice())
+            .unwrap_or_default();
         lines.push(TextLine::from(vec![
             key("checkpoints"),
-            Span::raw(if cks.is_empty() { "none".into() } else { cks.len().to_string() }),
+            Span::raw(if cks.is_empty() {
+                "none".into()
+            } else {
+                cks.len().to_string()
+            }),
         ]));
         for c in cks.iter().rev().take(6) {
             lines.push(TextLine::raw(format!(
@@ -541,7 +573,9 @@ impl DetailView<'_> {
 impl Widget for DetailView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
-        let Screen::Detail(id) = app.screen else { return };
+        let Screen::Detail(id) = app.screen else {
+            return;
+        };
         let Some(run) = app.run(id) else {
             Paragraph::new(format!("run #{id} is no longer in the lab")).render(area, buf);
             return;
@@ -549,7 +583,9 @@ impl Widget for DetailView<'_> {
         let [head, body] =
             Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(area);
         let st = run.effective_status(app.now);
-        let ipe = run.iters_per_epoch.map_or(String::new(), |n| format!(" ({n}/epoch)"));
+        let ipe = run
+            .iters_per_epoch
+            .map_or(String::new(), |n| format!(" ({n}/epoch)"));
         let head_lines = vec![
             TextLine::from(vec![
                 Span::styled(format!(" #{} {} ", run.id, run.name), Style::new().bold()),
@@ -563,7 +599,8 @@ impl Widget for DetailView<'_> {
                     ipe,
                     format::opt(run.last_loss, 4),
                     format::opt(run.best_dev_acc, 3),
-                    run.best_dev_epoch.map_or(String::new(), |e| format!(" (ep {e})")),
+                    run.best_dev_epoch
+                        .map_or(String::new(), |e| format!(" (ep {e})")),
                     format::opt(run.images_per_sec, 0),
                 )),
             ]),
@@ -603,11 +640,8 @@ impl Widget for CompareView<'_> {
         let metric = COMPARE_METRICS[app.compare_metric % COMPARE_METRICS.len()];
         let table = compare::table(&runs);
         let table_height = (table.rows.len() as u16 + 3).min(area.height * 3 / 5);
-        let [chart_area, table_area] = Layout::vertical([
-            Constraint::Fill(1),
-            Constraint::Length(table_height),
-        ])
-        .areas(area);
+        let [chart_area, table_area] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(table_height)]).areas(area);
         let buckets = usize::from(chart_area.width.saturating_sub(8)) * 2;
         let empty = Default::default();
         let curves: Vec<Curve> = runs
@@ -634,18 +668,16 @@ impl Widget for CompareView<'_> {
         }
         .render(chart_area, buf);
 
-        let header = Row::new(
-            std::iter::once(Cell::from("")).chain(table.headers.iter().enumerate().map(
-                |(i, h)| {
-                    let color = table
-                        .columns
-                        .get(i)
-                        .and_then(|c| c.first())
-                        .map_or(Color::Reset, |&r| PALETTE[r % PALETTE.len()]);
-                    Cell::from(h.clone()).style(Style::new().fg(color))
-                },
-            )),
-        )
+        let header = Row::new(std::iter::once(Cell::from("")).chain(
+            table.headers.iter().enumerate().map(|(i, h)| {
+                let color = table
+                    .columns
+                    .get(i)
+                    .and_then(|c| c.first())
+                    .map_or(Color::Reset, |&r| PALETTE[r % PALETTE.len()]);
+                Cell::from(h.clone()).style(Style::new().fg(color))
+            }),
+        ))
         .style(Style::new().bold());
         let rows = table.rows.iter().map(|(name, cells)| {
             Row::new(
@@ -653,8 +685,8 @@ impl Widget for CompareView<'_> {
                     .chain(cells.iter().map(|c| Cell::from(c.clone()))),
             )
         });
-        let widths = std::iter::once(Constraint::Length(12)).chain((0..table.headers.len()).map(
-            |i| {
+        let widths =
+            std::iter::once(Constraint::Length(12)).chain((0..table.headers.len()).map(|i| {
                 let cells = table.rows.iter().filter_map(|(_, c)| c.get(i));
                 let w = cells
                     .map(|c| c.chars().count())
@@ -662,12 +694,11 @@ impl Widget for CompareView<'_> {
                     .max()
                     .unwrap_or(8);
                 Constraint::Length((w as u16 + 1).clamp(8, 28))
-            },
-        ));
+            }));
         Widget::render(
-            Table::new(rows, widths)
-                .header(header)
-                .block(Block::bordered().title(" differing hyperparameters · best and final metrics ")),
+            Table::new(rows, widths).header(header).block(
+                Block::bordered().title(" differing hyperparameters · best and final metrics "),
+            ),
             table_area,
             buf,
         );
@@ -691,7 +722,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("space · u", "mark for compare · unmark all"),
     ("c", "compare the marked runs"),
     ("/", "filter: text and field=value, > < >= <= !="),
-    ("s · S · 1-9 0", "next sort column · reverse · sort by column n"),
+    (
+        "s · S · 1-9 0",
+        "next sort column · reverse · sort by column n",
+    ),
     ("r · e", "start a run: form · experiment file"),
     ("X", "stop the run (SIGINT, asks first)"),
     ("n · t", "edit note · tags"),
@@ -739,7 +773,10 @@ impl Widget for OverlayView<'_> {
                 Paragraph::new(vec![
                     TextLine::raw(format!("Stop run #{run} {name} (pid {pid})?")),
                     TextLine::raw("It finishes its step, checkpoints and is marked interrupted."),
-                    TextLine::styled("y / enter: stop · n / esc: keep running", Style::new().bold()),
+                    TextLine::styled(
+                        "y / enter: stop · n / esc: keep running",
+                        Style::new().bold(),
+                    ),
                 ])
                 .wrap(Wrap { trim: false })
                 .block(Block::bordered().title(" stop run ").fg(Color::Yellow))
@@ -754,9 +791,10 @@ impl Widget for OverlayView<'_> {
                 let r = centered(area, 70, 3);
                 Clear.render(r, buf);
                 Paragraph::new(format!("{input}▏"))
-                    .block(Block::bordered().title(format!(
-                        " run #{run} {what} · enter saves · esc cancels "
-                    )))
+                    .block(
+                        Block::bordered()
+                            .title(format!(" run #{run} {what} · enter saves · esc cancels ")),
+                    )
                     .render(r, buf);
             }
             Overlay::StartForm(form) => {

@@ -13,4 +13,5 @@ pub mod lab;
 pub mod model;
 pub mod rng;
 pub mod train;
+pub mod tui;
 pub mod version;

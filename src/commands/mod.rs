@@ -3,7 +3,7 @@ mod bench;
 mod data;
 mod eval;
 mod run;
-mod runs;
+pub(crate) mod runs;
 
 use anyhow::Result;
 
@@ -19,12 +19,6 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Run(args)) => run::execute(&cli.db, &args),
         Some(Command::Bench(args)) => bench::execute(&args),
         Some(Command::Eval(args)) => eval::execute(&Lab::open(&cli.db)?, &args),
-        None => {
-            print!(
-                "{}",
-                runs::table(&Lab::open(&cli.db)?.list_runs()?, crate::lab::now())
-            );
-            Ok(())
-        }
+        None => crate::tui::main(&cli.db),
     }
 }

@@ -1,0 +1,1033 @@
+//! The dashboard's state and its one mutator, [`App::update`]. Side effects (writing notes,
+//! spawning or stopping a trainer, asking the collector for series) are returned as
+//! [`Effect`]s for the event loop to carry out: decisions as data.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::filter::{Column, Filter};
+use super::series::{Series, XAxis};
+use super::store::{RunDetails, Update};
+use crate::lab::{metric, Run, RunId, RunStatus, SeriesPoint};
+
+/// TensorBoard's default smoothing weight.
+pub const SMOOTHING_WEIGHT: f64 = 0.6;
+
+/// The metrics the compare view can overlay, cycled with `m`.
+pub const COMPARE_METRICS: [&str; 7] = [
+    metric::TRAIN_LOSS,
+    metric::DEV_ACC,
+    metric::TRAIN_ACC,
+    metric::ACTIVE_TRIPLETS,
+    metric::DIST_AP,
+    metric::DIST_AN,
+    metric::IMAGES_PER_SEC,
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    Runs,
+    Detail(RunId),
+    Compare,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum DetailTab {
+    #[default]
+    Charts,
+    Info,
+}
+
+/// The start-a-run form: labelled text fields turned into `facenet-lab run` arguments.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartForm {
+    pub fields: Vec<(&'static str, String)>,
+    pub focus: usize,
+}
+
+impl Default for StartForm {
+    fn default() -> Self {
+        let f = |k: &'static str, v: &str| (k, v.to_string());
+        StartForm {
+            fields: vec![
+                f("model", "resnet18"),
+                f("dim", "128"),
+                f("batch", "32"),
+                f("mining", "semihard"),
+                f("sampler", "pk"),
+                f("epochs", "10"),
+                f("image size", "64"),
+                f("data", "synthetic"),
+            ],
+            focus: 0,
+        }
+    }
+}
+
+impl StartForm {
+    /// The `run` arguments, or what is wrong with the form.
+    pub fn args(&self) -> Result<Vec<String>, String> {
+        let mut args = Vec::new();
+        for (name, value) in &self.fields {
+            let value = value.trim();
+            let flag = match *name {
+                "model" => {
+                    if value.is_empty() {
+                        return Err("model: give a model name such as resnet18".into());
+                    }
+                    args.insert(0, value.to_string());
+                    continue;
+                }
+                "dim" | "batch" | "epochs" | "image size" => {
+                    if value.parse::<u32>().map_or(true, |v| v == 0) {
+                        return Err(format!(
+                            "{name}: needs a positive whole number, got '{value}'"
+                        ));
+                    }
+                    match *name {
+                        "image size" => "--image-size",
+                        "dim" => "--dim",
+                        "batch" => "--batch",
+                        _ => "--epochs",
+                    }
+                }
+                "mining" => {
+                    if !["all", "semihard", "hard"].contains(&value) {
+                        return Err(format!("mining: one of all, semihard, hard; got '{value}'"));
+                    }
+                    "--mining"
+                }
+                "sampler" => {
+                    if !["random", "pk"].contains(&value) {
+                        return Err(format!("sampler: one of random, pk; got '{value}'"));
+                    }
+                    "--sampler"
+                }
+                _ => "--data",
+            };
+            if !value.is_empty() {
+                args.push(flag.to_string());
+                args.push(value.to_string());
+            }
+        }
+        Ok(args)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Overlay {
+    Help,
+    Filter,
+    ConfirmStop {
+        run: RunId,
+        pid: i64,
+        name: String,
+    },
+    EditNotes {
+        run: RunId,
+        input: String,
+    },
+    EditTags {
+        run: RunId,
+        input: String,
+    },
+    StartForm(StartForm),
+    PickExperiment {
+        files: Vec<PathBuf>,
+        selected: usize,
+    },
+}
+
+impl Overlay {
+    /// Whether keys are text for this overlay rather than commands.
+    fn takes_text(&self) -> bool {
+        matches!(
+            self,
+            Overlay::Filter
+                | Overlay::EditNotes { .. }
+                | Overlay::EditTags { .. }
+                | Overlay::StartForm(_)
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    Quit,
+    /// The clock moved (animates the live marker, ages heartbeats).
+    Tick(f64),
+    Data(Update),
+    Up,
+    Down,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    CycleSort,
+    ReverseSort,
+    SortBy(Column),
+    ToggleMark,
+    ClearMarks,
+    Open,
+    Compare,
+    Back,
+    StartFilter,
+    ToggleSmoothing,
+    CycleXAxis,
+    CycleCompareMetric,
+    SwitchTab,
+    Help,
+    AskStop,
+    EditNotes,
+    EditTags,
+    StartForm,
+    PickExperiment,
+    Experiments(Vec<PathBuf>),
+    Input(char),
+    Backspace,
+    NextField,
+    PrevField,
+    Submit,
+    Cancel,
+    /// A message for the status line: (text, is it an error).
+    Status(String, bool),
+}
+
+/// What the event loop must do after an update.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Keep exactly these runs' series loaded and current.
+    Watch(Vec<RunId>),
+    SetNotes(RunId, String),
+    SetTags(RunId, Vec<String>),
+    /// Ask a trainer to stop: SIGINT, it checkpoints and marks the run interrupted.
+    Interrupt {
+        run: RunId,
+        pid: i64,
+    },
+    /// Start `facenet-lab run ARGS…` detached, its output to a log named after `label`.
+    Spawn {
+        args: Vec<String>,
+        label: String,
+    },
+    ListExperiments,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusLine {
+    pub text: String,
+    pub error: bool,
+}
+
+pub struct App {
+    pub runs: Vec<Run>,
+    /// Indices into `runs` of the rows shown, filtered and sorted.
+    pub view: Vec<usize>,
+    /// Position in `view` of the highlighted row.
+    pub selected: usize,
+    pub marked: BTreeSet<RunId>,
+    pub sort: Column,
+    pub descending: bool,
+    pub filter_text: String,
+    filter_before: String,
+    pub filter: Filter,
+    pub filter_error: Option<String>,
+    pub screen: Screen,
+    pub tab: DetailTab,
+    pub overlay: Option<Overlay>,
+    pub smoothing: bool,
+    pub x_axis: XAxis,
+    pub compare_metric: usize,
+    /// Series of the watched runs only: memory stays bounded whatever the lab's size.
+    pub series: HashMap<RunId, BTreeMap<String, Series>>,
+    pub details: HashMap<RunId, RunDetails>,
+    pub logs: HashMap<RunId, String>,
+    pub status: Option<StatusLine>,
+    pub now: f64,
+    pub frame: u64,
+    pub loaded: bool,
+    pub quit: bool,
+    /// This machine: a pid means nothing on another host.
+    pub hostname: String,
+    watched: Vec<RunId>,
+}
+
+impl App {
+    pub fn new(now: f64, hostname: &str) -> App {
+        App {
+            runs: Vec::new(),
+            view: Vec::new(),
+            selected: 0,
+            marked: BTreeSet::new(),
+            sort: Column::Id,
+            descending: true,
+            filter_text: String::new(),
+            filter_before: String::new(),
+            filter: Filter::default(),
+            filter_error: None,
+            screen: Screen::Runs,
+            tab: DetailTab::Charts,
+            overlay: None,
+            smoothing: true,
+            x_axis: XAxis::Iteration,
+            compare_metric: 0,
+            series: HashMap::new(),
+            details: HashMap::new(),
+            logs: HashMap::new(),
+            status: None,
+            now,
+            frame: 0,
+            loaded: false,
+            quit: false,
+            hostname: hostname.to_string(),
+            watched: Vec::new(),
+        }
+    }
+
+    pub fn run(&self, id: RunId) -> Option<&Run> {
+        self.runs.iter().find(|r| r.id == id)
+    }
+
+    pub fn selected_run(&self) -> Option<&Run> {
+        self.view.get(self.selected).and_then(|&i| self.runs.get(i))
+    }
+
+    /// The runs the compare view shows: the marked ones, in id order.
+    pub fn compared(&self) -> Vec<&Run> {
+        self.runs
+            .iter()
+            .filter(|r| self.marked.contains(&r.id))
+            .collect()
+    }
+
+    /// The run the current screen is about, for notes, tags and stop.
+    fn focused_run(&self) -> Option<&Run> {
+        match self.screen {
+            Screen::Detail(id) => self.run(id),
+            _ => self.selected_run(),
+        }
+    }
+
+    pub fn smoothing_weight(&self) -> Option<f64> {
+        self.smoothing.then_some(SMOOTHING_WEIGHT)
+    }
+
+    fn set_status(&mut self, text: impl Into<String>, error: bool) {
+        self.status = Some(StatusLine {
+            text: text.into(),
+            error,
+        });
+    }
+
+    /// Re-filters and re-sorts, keeping the highlight on the same run.
+    fn refresh_view(&mut self) {
+        let keep = self.selected_run().map(|r| r.id);
+        let now = self.now;
+        let mut view: Vec<usize> = (0..self.runs.len())
+            .filter(|&i| self.filter.matches(&self.runs[i], now))
+            .collect();
+        let (col, desc) = (self.sort, self.descending);
+        view.sort_by(|&a, &b| {
+            let o = col.compare(&self.runs[a], &self.runs[b], now);
+            if desc {
+                o.reverse()
+            } else {
+                o
+            }
+        });
+        self.view = view;
+        self.selected = keep
+            .and_then(|id| self.view.iter().position(|&i| self.runs[i].id == id))
+            .unwrap_or(self.selected)
+            .min(self.view.len().saturating_sub(1));
+    }
+
+    fn wanted(&self) -> Vec<RunId> {
+        match self.screen {
+            Screen::Runs => Vec::new(),
+            Screen::Detail(id) => vec![id],
+            Screen::Compare => self.marked.iter().copied().collect(),
+        }
+    }
+
+    /// Tells the collector which series to keep, and drops the others here.
+    fn rewatch(&mut self, effects: &mut Vec<Effect>) {
+        let want = self.wanted();
+        if want == self.watched {
+            return;
+        }
+        self.series.retain(|id, _| want.contains(id));
+        self.details.retain(|id, _| want.contains(id));
+        self.logs.retain(|id, _| want.contains(id));
+        self.watched = want.clone();
+        effects.push(Effect::Watch(want));
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        if self.view.is_empty() {
+            self.selected = 0;
+            return;
+        }
+        let last = self.view.len() as isize - 1;
+        self.selected = (self.selected as isize + delta).clamp(0, last) as usize;
+    }
+
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if let Some(overlay) = self.overlay.take() {
+            match self.update_overlay(overlay, action, &mut fx) {
+                Some(unhandled) => self.update_screen(unhandled, &mut fx),
+                None => return fx,
+            }
+        } else {
+            self.update_screen(action, &mut fx);
+        }
+        fx
+    }
+
+    /// Handles an action while an overlay is open; returns the action if the overlay leaves it
+    /// to the screen (data, ticks).
+    fn update_overlay(
+        &mut self,
+        overlay: Overlay,
+        action: Action,
+        fx: &mut Vec<Effect>,
+    ) -> Option<Action> {
+        if matches!(
+            action,
+            Action::Tick(_) | Action::Data(_) | Action::Status(..) | Action::Experiments(_)
+        ) {
+            self.overlay = Some(overlay);
+            return Some(action);
+        }
+        if action == Action::Quit {
+            self.quit = true;
+            return None;
+        }
+        match (overlay, action) {
+            (Overlay::Filter, Action::Input(c)) => {
+                self.filter_text.push(c);
+                self.apply_filter();
+                self.overlay = Some(Overlay::Filter);
+            }
+            (Overlay::Filter, Action::Backspace) => {
+                self.filter_text.pop();
+                self.apply_filter();
+                self.overlay = Some(Overlay::Filter);
+            }
+            (Overlay::Filter, Action::Submit) => {}
+            (Overlay::Filter, Action::Cancel) => {
+                self.filter_text = std::mem::take(&mut self.filter_before);
+                self.apply_filter();
+            }
+            (Overlay::ConfirmStop { run, pid, name }, Action::Submit | Action::Input('y')) => {
+                fx.push(Effect::Interrupt { run, pid });
+                self.set_status(
+                    format!("sent SIGINT to run #{run} {name} (pid {pid})"),
+                    false,
+                );
+            }
+            (Overlay::ConfirmStop { .. }, Action::Cancel | Action::Input('n')) => {
+                self.set_status("stop cancelled", false);
+            }
+            (Overlay::EditNotes { run, input }, Action::Submit) => {
+                fx.push(Effect::SetNotes(run, input));
+            }
+            (Overlay::EditTags { run, input }, Action::Submit) => {
+                let tags = input
+                    .split([',', ' '])
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(String::from)
+                    .collect();
+                fx.push(Effect::SetTags(run, tags));
+            }
+            (Overlay::EditNotes { run, mut input }, Action::Input(c)) => {
+                input.push(c);
+                self.overlay = Some(Overlay::EditNotes { run, input });
+            }
+            (Overlay::EditNotes { run, mut input }, Action::Backspace) => {
+                input.pop();
+                self.overlay = Some(Overlay::EditNotes { run, input });
+            }
+            (Overlay::EditTags { run, mut input }, Action::Input(c)) => {
+                input.push(c);
+                self.overlay = Some(Overlay::EditTags { run, input });
+            }
+            (Overlay::EditTags { run, mut input }, Action::Backspace) => {
+                input.pop();
+                self.overlay = Some(Overlay::EditTags { run, input });
+            }
+            (Overlay::StartForm(mut form), action) => match action {
+                Action::Input(c) => {
+                    if let Some(f) = form.fields.get_mut(form.focus) {
+                        f.1.push(c);
+                    }
+                    self.overlay = Some(Overlay::StartForm(form));
+                }
+                Action::Backspace => {
+                    if let Some(f) = form.fields.get_mut(form.focus) {
+                        f.1.pop();
+                    }
+                    self.overlay = Some(Overlay::StartForm(form));
+                }
+                Action::NextField | Action::Down => {
+                    form.focus = (form.focus + 1) % form.fields.len();
+                    self.overlay = Some(Overlay::StartForm(form));
+                }
+                Action::PrevField | Action::Up => {
+                    form.focus = (form.focus + form.fields.len() - 1) % form.fields.len();
+                    self.overlay = Some(Overlay::StartForm(form));
+                }
+                Action::Submit => match form.args() {
+                    Ok(args) => {
+                        let label = args.first().cloned().unwrap_or_default();
+                        fx.push(Effect::Spawn { args, label });
+                    }
+                    Err(e) => {
+                        self.set_status(e, true);
+                        self.overlay = Some(Overlay::StartForm(form));
+                    }
+                },
+                Action::Cancel => {}
+                _ => self.overlay = Some(Overlay::StartForm(form)),
+            },
+            (Overlay::PickExperiment { files, selected }, action) => match action {
+                Action::Down | Action::Up => {
+                    let n = files.len().max(1);
+                    let selected = if action == Action::Down {
+                        (selected + 1) % n
+                    } else {
+                        (selected + n - 1) % n
+                    };
+                    self.overlay = Some(Overlay::PickExperiment { files, selected });
+                }
+                Action::Submit | Action::Open => {
+                    if let Some(f) = files.get(selected) {
+                        let label = f
+                            .file_stem()
+                            .map(|s| s.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        fx.push(Effect::Spawn {
+                            args: vec!["--config".into(), f.display().to_string()],
+                            label,
+                        });
+                    }
+                }
+                Action::Cancel | Action::Back => {}
+                _ => self.overlay = Some(Overlay::PickExperiment { files, selected }),
+            },
+            (Overlay::Help, Action::Help | Action::Cancel | Action::Back) => {}
+            // Any other key leaves a read-only overlay open, and a text field unchanged.
+            (overlay, _) => self.overlay = Some(overlay),
+        }
+        None
+    }
+
+    fn apply_filter(&mut self) {
+        match Filter::parse(&self.filter_text) {
+            Ok(f) => {
+                self.filter = f;
+                self.filter_error = None;
+                self.refresh_view();
+            }
+            // Keep showing the last filter that parsed while the person is still typing.
+            Err(e) => self.filter_error = Some(e),
+        }
+    }
+
+    fn update_screen(&mut self, action: Action, fx: &mut Vec<Effect>) {
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Tick(now) => {
+                self.now = now;
+                self.frame = self.frame.wrapping_add(1);
+            }
+            Action::Data(u) => self.apply(u),
+            Action::Status(text, error) => self.set_status(text, error),
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-10),
+            Action::PageDown => self.move_by(10),
+            Action::Top => self.selected = 0,
+            Action::Bottom => self.move_by(isize::MAX / 2),
+            Action::CycleSort => {
+                self.sort = self.sort.next();
+                self.refresh_view();
+            }
+            Action::ReverseSort => {
+                self.descending = !self.descending;
+                self.refresh_view();
+            }
+            Action::SortBy(c) => {
+                if self.sort == c {
+                    self.descending = !self.descending;
+                } else {
+                    self.sort = c;
+                }
+                self.refresh_view();
+            }
+            Action::ToggleMark => {
+                if let Some(id) = self.selected_run().map(|r| r.id) {
+                    if !self.marked.remove(&id) {
+                        self.marked.insert(id);
+                    }
+                    self.move_by(1);
+                }
+            }
+            Action::ClearMarks => self.marked.clear(),
+            Action::Open => {
+                if let Some(id) = self.selected_run().map(|r| r.id) {
+                    self.screen = Screen::Detail(id);
+                }
+            }
+            Action::Compare => {
+                if self.marked.is_empty() {
+                    self.set_status(
+                        "mark runs with space first, then press c to compare them",
+                        true,
+                    );
+                } else {
+                    self.screen = Screen::Compare;
+                }
+            }
+            Action::Back | Action::Cancel => {
+                if self.screen == Screen::Runs {
+                    self.status = None;
+                }
+                self.screen = Screen::Runs;
+            }
+            Action::StartFilter => {
+                self.filter_before = self.filter_text.clone();
+                self.overlay = Some(Overlay::Filter);
+            }
+            Action::ToggleSmoothing => self.smoothing = !self.smoothing,
+            Action::CycleXAxis => self.x_axis = self.x_axis.next(),
+            Action::CycleCompareMetric => {
+                self.compare_metric = (self.compare_metric + 1) % COMPARE_METRICS.len();
+            }
+            Action::SwitchTab => {
+                self.tab = match self.tab {
+                    DetailTab::Charts => DetailTab::Info,
+                    DetailTab::Info => DetailTab::Charts,
+                }
+            }
+            Action::Help => self.overlay = Some(Overlay::Help),
+            Action::AskStop => self.ask_stop(),
+            Action::EditNotes => {
+                if let Some(r) = self.focused_run() {
+                    self.overlay = Some(Overlay::EditNotes {
+                        run: r.id,
+                        input: r.notes.clone(),
+                    });
+                }
+            }
+            Action::EditTags => {
+                if let Some(r) = self.focused_run() {
+                    self.overlay = Some(Overlay::EditTags {
+                        run: r.id,
+                        input: r.tags.join(", "),
+                    });
+                }
+            }
+            Action::StartForm => self.overlay = Some(Overlay::StartForm(StartForm::default())),
+            Action::PickExperiment => fx.push(Effect::ListExperiments),
+            Action::Experiments(files) => {
+                if files.is_empty() {
+                    self.set_status(
+                        "no experiment files: put TOML specs in experiments/ (see `facenet-lab run --config`)",
+                        true,
+                    );
+                } else {
+                    self.overlay = Some(Overlay::PickExperiment { files, selected: 0 });
+                }
+            }
+            Action::Input(_)
+            | Action::Backspace
+            | Action::NextField
+            | Action::PrevField
+            | Action::Submit => {}
+        }
+        self.rewatch(fx);
+    }
+
+    fn ask_stop(&mut self) {
+        let Some(r) = self.focused_run() else { return };
+        let (id, name, status, pid) = (r.id, r.name.clone(), r.effective_status(self.now), r.pid);
+        let host = r.hostname.clone();
+        if status != RunStatus::Running {
+            self.set_status(
+                format!("run #{id} is {status}, not running: nothing to stop"),
+                true,
+            );
+        } else if host != self.hostname {
+            self.set_status(
+                format!("run #{id} trains on host '{host}': stop it there"),
+                true,
+            );
+        } else if let Some(pid) = pid {
+            self.overlay = Some(Overlay::ConfirmStop { run: id, pid, name });
+        } else {
+            self.set_status(
+                format!("run #{id} recorded no pid: cannot stop it from here"),
+                true,
+            );
+        }
+    }
+
+    fn apply(&mut self, u: Update) {
+        match u {
+            Update::Runs(runs) => {
+                self.runs = runs;
+                self.loaded = true;
+                let ids: BTreeSet<RunId> = self.runs.iter().map(|r| r.id).collect();
+                self.marked.retain(|id| ids.contains(id));
+                self.refresh_view();
+            }
+            Update::SeriesLoaded { run, series } => {
+                if self.watched.contains(&run) {
+                    let s = series
+                        .into_iter()
+                        .map(|(name, pts)| (name, Series::new(pts)))
+                        .collect();
+                    self.series.insert(run, s);
+                }
+            }
+            Update::Appended(rows) => {
+                for row in rows {
+                    if let Some(s) = self.series.get_mut(&row.run_id) {
+                        s.entry(row.name).or_default().push(SeriesPoint {
+                            iteration: row.iteration,
+                            epoch: row.epoch,
+                            value: row.value,
+                            wall_time: row.wall_time,
+                        });
+                    }
+                }
+            }
+            Update::Details { run, details } => {
+                if self.watched.contains(&run) {
+                    self.details.insert(run, details);
+                }
+            }
+            Update::LogTail { run, text } => {
+                if self.watched.contains(&run) {
+                    self.logs.insert(run, text);
+                }
+            }
+            Update::Error(e) => self.set_status(e, true),
+        }
+    }
+}
+
+/// The action a key press means in the app's current state.
+pub fn key_action(app: &App, key: KeyEvent) -> Option<Action> {
+    if key.kind != KeyEventKind::Press {
+        return None;
+    }
+    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+        return Some(Action::Quit);
+    }
+    if let Some(o) = &app.overlay {
+        if o.takes_text() {
+            return match key.code {
+                KeyCode::Char(c) => Some(Action::Input(c)),
+                KeyCode::Backspace => Some(Action::Backspace),
+                KeyCode::Enter => Some(Action::Submit),
+                KeyCode::Esc => Some(Action::Cancel),
+                KeyCode::Tab | KeyCode::Down => Some(Action::NextField),
+                KeyCode::BackTab | KeyCode::Up => Some(Action::PrevField),
+                _ => None,
+            };
+        }
+        return match key.code {
+            KeyCode::Char('q') => Some(Action::Quit),
+            KeyCode::Char('?') => Some(Action::Help),
+            KeyCode::Char(c @ ('y' | 'n')) => Some(Action::Input(c)),
+            KeyCode::Enter => Some(Action::Submit),
+            KeyCode::Esc => Some(Action::Cancel),
+            KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
+            KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
+            _ => None,
+        };
+    }
+    let common = match key.code {
+        KeyCode::Char('q') => Some(Action::Quit),
+        KeyCode::Char('?') => Some(Action::Help),
+        KeyCode::Esc | KeyCode::Backspace => Some(Action::Back),
+        KeyCode::Char('n') => Some(Action::EditNotes),
+        KeyCode::Char('t') => Some(Action::EditTags),
+        KeyCode::Char('X') => Some(Action::AskStop),
+        KeyCode::Char('r') => Some(Action::StartForm),
+        KeyCode::Char('e') => Some(Action::PickExperiment),
+        _ => None,
+    };
+    if common.is_some() {
+        return common;
+    }
+    match app.screen {
+        Screen::Runs => match key.code {
+            KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
+            KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
+            KeyCode::PageDown => Some(Action::PageDown),
+            KeyCode::PageUp => Some(Action::PageUp),
+            KeyCode::Home | KeyCode::Char('g') => Some(Action::Top),
+            KeyCode::End | KeyCode::Char('G') => Some(Action::Bottom),
+            KeyCode::Enter => Some(Action::Open),
+            KeyCode::Char(' ') => Some(Action::ToggleMark),
+            KeyCode::Char('u') => Some(Action::ClearMarks),
+            KeyCode::Char('c') => Some(Action::Compare),
+            KeyCode::Char('/') => Some(Action::StartFilter),
+            KeyCode::Char('s') => Some(Action::CycleSort),
+            KeyCode::Char('S') => Some(Action::ReverseSort),
+            KeyCode::Char(d @ '0'..='9') => {
+                let i = (d as usize - '0' as usize + 9) % 10;
+                Column::ALL.get(i).copied().map(Action::SortBy)
+            }
+            _ => None,
+        },
+        Screen::Detail(_) | Screen::Compare => match key.code {
+            KeyCode::Char('s') => Some(Action::ToggleSmoothing),
+            KeyCode::Char('x') => Some(Action::CycleXAxis),
+            KeyCode::Char('m') => Some(Action::CycleCompareMetric),
+            KeyCode::Tab => Some(Action::SwitchTab),
+            _ => None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::MetricRow;
+    use crate::tui::fixtures::{point, run, NOW};
+
+    fn app_with(runs: Vec<Run>) -> App {
+        let mut app = App::new(NOW, "testhost");
+        app.update(Action::Data(Update::Runs(runs)));
+        app
+    }
+
+    fn three() -> App {
+        let mut a = run(1, "alpha", "resnet18");
+        a.best_dev_acc = Some(0.3);
+        let mut b = run(2, "beta", "alexnet");
+        b.best_dev_acc = Some(0.5);
+        let mut c = run(3, "gamma", "resnet18");
+        c.best_dev_acc = Some(0.4);
+        app_with(vec![a, b, c])
+    }
+
+    fn ids(app: &App) -> Vec<i64> {
+        app.view.iter().map(|&i| app.runs[i].id.0).collect()
+    }
+
+    #[test]
+    fn newest_first_and_moving_is_clamped() {
+        let mut app = three();
+        assert_eq!(ids(&app), vec![3, 2, 1]);
+        app.update(Action::Down);
+        assert_eq!(app.selected_run().map(|r| r.id.0), Some(2));
+        app.update(Action::Bottom);
+        app.update(Action::Down);
+        assert_eq!(app.selected, 2);
+        app.update(Action::Top);
+        app.update(Action::Up);
+        assert_eq!(app.selected, 0);
+    }
+
+    #[test]
+    fn sorting_keeps_the_highlighted_run() {
+        let mut app = three();
+        app.update(Action::Down); // beta
+        app.update(Action::SortBy(Column::BestDev));
+        assert_eq!(ids(&app), vec![2, 3, 1], "descending best dev");
+        assert_eq!(app.selected_run().map(|r| r.name.as_str()), Some("beta"));
+        app.update(Action::ReverseSort);
+        assert_eq!(ids(&app), vec![1, 3, 2]);
+        app.update(Action::CycleSort);
+        assert_eq!(app.sort, Column::LastLoss);
+    }
+
+    #[test]
+    fn filter_typing_applies_live_and_escape_restores() {
+        let mut app = three();
+        app.update(Action::StartFilter);
+        for c in "model=resnet18".chars() {
+            app.update(Action::Input(c));
+        }
+        assert_eq!(ids(&app), vec![3, 1]);
+        for c in " dev_acc>".chars() {
+            app.update(Action::Input(c));
+        }
+        assert!(app.filter_error.is_some(), "half-typed term is an error");
+        app.update(Action::Input('0'));
+        app.update(Action::Input('.'));
+        app.update(Action::Input('3'));
+        app.update(Action::Input('5'));
+        assert_eq!(ids(&app), vec![3]);
+        app.update(Action::Submit);
+        assert_eq!(app.overlay, None);
+        app.update(Action::StartFilter);
+        app.update(Action::Input('x'));
+        app.update(Action::Cancel);
+        assert_eq!(app.filter_text, "model=resnet18 dev_acc>0.35");
+        assert_eq!(ids(&app), vec![3]);
+    }
+
+    #[test]
+    fn screens_watch_only_the_runs_they_show() {
+        let mut app = three();
+        let fx = app.update(Action::Open);
+        assert_eq!(app.screen, Screen::Detail(RunId(3)));
+        assert_eq!(fx, vec![Effect::Watch(vec![RunId(3)])]);
+        app.update(Action::Data(Update::SeriesLoaded {
+            run: RunId(3),
+            series: [(metric::TRAIN_LOSS.to_string(), vec![point(1, 0.9)])].into(),
+        }));
+        app.update(Action::Data(Update::Appended(vec![
+            MetricRow {
+                id: 10,
+                run_id: RunId(3),
+                iteration: 2,
+                epoch: 1,
+                name: metric::TRAIN_LOSS.into(),
+                value: 0.8,
+                wall_time: NOW,
+            },
+            MetricRow {
+                id: 11,
+                run_id: RunId(1),
+                iteration: 2,
+                epoch: 1,
+                name: metric::TRAIN_LOSS.into(),
+                value: 0.8,
+                wall_time: NOW,
+            },
+        ])));
+        assert_eq!(app.series[&RunId(3)][metric::TRAIN_LOSS].points.len(), 2);
+        assert!(
+            !app.series.contains_key(&RunId(1)),
+            "unwatched rows are ignored"
+        );
+        let fx = app.update(Action::Back);
+        assert_eq!(fx, vec![Effect::Watch(vec![])]);
+        assert!(app.series.is_empty(), "leaving the detail frees its series");
+    }
+
+    #[test]
+    fn compare_needs_marks_and_watches_them() {
+        let mut app = three();
+        app.update(Action::Compare);
+        assert_eq!(app.screen, Screen::Runs);
+        assert!(app.status.as_ref().is_some_and(|s| s.error));
+        app.update(Action::ToggleMark); // 3, moves to 2
+        app.update(Action::ToggleMark); // 2
+        let fx = app.update(Action::Compare);
+        assert_eq!(app.screen, Screen::Compare);
+        assert_eq!(fx, vec![Effect::Watch(vec![RunId(2), RunId(3)])]);
+        assert_eq!(
+            app.compared().iter().map(|r| r.id.0).collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+        app.update(Action::CycleCompareMetric);
+        assert_eq!(COMPARE_METRICS[app.compare_metric], metric::DEV_ACC);
+    }
+
+    #[test]
+    fn stopping_asks_first_and_only_for_live_local_runs() {
+        let mut live = run(1, "live", "resnet18");
+        live.status = RunStatus::Running;
+        live.heartbeat_at = Some(NOW - 1.0);
+        live.pid = Some(4242);
+        let mut stale = live.clone();
+        stale.id = RunId(2);
+        stale.heartbeat_at = Some(NOW - 3600.0);
+        let mut app = app_with(vec![live, stale]);
+        // Newest first: the stale run (now crashed) is highlighted.
+        app.update(Action::AskStop);
+        assert_eq!(app.overlay, None);
+        assert!(app
+            .status
+            .as_ref()
+            .is_some_and(|s| s.text.contains("crashed")));
+        app.update(Action::Down);
+        app.update(Action::AskStop);
+        assert!(matches!(
+            app.overlay,
+            Some(Overlay::ConfirmStop { pid: 4242, .. })
+        ));
+        assert_eq!(app.update(Action::Input('n')), vec![]);
+        app.update(Action::AskStop);
+        assert_eq!(
+            app.update(Action::Submit),
+            vec![Effect::Interrupt {
+                run: RunId(1),
+                pid: 4242
+            }]
+        );
+    }
+
+    #[test]
+    fn notes_tags_and_start_form_become_effects() {
+        let mut app = three();
+        app.update(Action::EditNotes);
+        app.update(Action::Backspace);
+        for c in "x!".chars() {
+            app.update(Action::Input(c));
+        }
+        assert_eq!(
+            app.update(Action::Submit),
+            vec![Effect::SetNotes(RunId(3), "x!".into())]
+        );
+        app.update(Action::EditTags);
+        for c in "a, b c".chars() {
+            app.update(Action::Input(c));
+        }
+        assert_eq!(
+            app.update(Action::Submit),
+            vec![Effect::SetTags(
+                RunId(3),
+                vec!["a".into(), "b".into(), "c".into()]
+            )]
+        );
+        app.update(Action::StartForm);
+        app.update(Action::NextField); // dim
+        app.update(Action::Backspace);
+        app.update(Action::Backspace);
+        app.update(Action::Backspace);
+        app.update(Action::Submit);
+        assert!(app.status.as_ref().is_some_and(|s| s.text.contains("dim")));
+        app.update(Action::Input('6'));
+        app.update(Action::Input('4'));
+        let fx = app.update(Action::Submit);
+        let Some(Effect::Spawn { args, label }) = fx.first() else {
+            panic!("{fx:?}")
+        };
+        assert_eq!(label, "resnet18");
+        assert_eq!(
+            args.join(" "),
+            "resnet18 --dim 64 --batch 32 --mining semihard --sampler pk --epochs 10 --image-size 64 --data synthetic"
+        );
+    }
+
+    #[test]
+    fn keys_depend_on_screen_and_overlay() {
+        let mut app = three();
+        let press = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(key_action(&app, press('s')), Some(Action::CycleSort));
+        assert_eq!(
+            key_action(&app, press('1')),
+            Some(Action::SortBy(Column::Id))
+        );
+        let mut release = press('q');
+        release.kind = KeyEventKind::Release;
+        assert_eq!(key_action(&app, release), None);
+        app.update(Action::Open);
+        assert_eq!(key_action(&app, press('s')), Some(Action::ToggleSmoothing));
+        app.update(Action::StartFilter);
+        assert_eq!(key_action(&app, press('q')), Some(Action::Input('q')));
+    }
+}

@@ -1,0 +1,208 @@
+//! The compare view's table: only the hyperparameters that differ, then best and final metrics
+//! side by side. Runs that share a configuration and differ only in seed are one column,
+//! their metrics given as mean ± std.
+
+use crate::lab::Run;
+
+/// Every hyperparameter of a run, as (name, shown value). The dataset counts: the same config
+/// on another split is another experiment.
+pub fn params(r: &Run) -> Vec<(&'static str, String)> {
+    let h = &r.hyper;
+    let opt = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
+    vec![
+        ("model", h.model.clone()),
+        ("batch", h.batch_size.to_string()),
+        ("dim", h.embedding_dim.to_string()),
+        ("lr", format!("{}", h.lr)),
+        ("epochs", h.epochs.to_string()),
+        ("margin", format!("{}", h.margin)),
+        ("image size", h.image_size.to_string()),
+        ("mining", h.mining.clone()),
+        ("sampler", h.sampler.clone()),
+        ("pk k", opt(h.pk_k)),
+        ("normalize", h.normalize.to_string()),
+        ("augment", h.augment.to_string()),
+        ("eval every", h.eval_every.to_string()),
+        ("ckpt every", opt(h.checkpoint_every)),
+        ("dataset", opt(r.dataset_id.map(|d| d.0))),
+        ("seed", h.seed.to_string()),
+    ]
+}
+
+const SEED: &str = "seed";
+
+/// Hyperparameters as (name, value) pairs.
+type Params = Vec<(&'static str, String)>;
+
+/// The names of the hyperparameters whose values are not all equal.
+pub fn differing(runs: &[&Run]) -> Vec<&'static str> {
+    let all: Vec<Vec<(&'static str, String)>> = runs.iter().map(|r| params(r)).collect();
+    let Some(first) = all.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, v))| all.iter().any(|p| p[*i].1 != *v))
+        .map(|(_, (name, _))| *name)
+        .collect()
+}
+
+/// Indices of `runs` grouped by configuration ignoring the seed, in order of first appearance.
+pub fn seed_groups(runs: &[&Run]) -> Vec<Vec<usize>> {
+    let key = |r: &Run| -> Params { params(r).into_iter().filter(|(n, _)| *n != SEED).collect() };
+    let mut groups: Vec<(Params, Vec<usize>)> = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        let k = key(r);
+        match groups.iter_mut().find(|(gk, _)| *gk == k) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((k, vec![i])),
+        }
+    }
+    groups.into_iter().map(|(_, m)| m).collect()
+}
+
+/// Mean and sample standard deviation.
+pub fn mean_std(xs: &[f64]) -> Option<(f64, f64)> {
+    if xs.is_empty() {
+        return None;
+    }
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = if xs.len() > 1 {
+        xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    Some((mean, var.sqrt()))
+}
+
+/// The compare table: a header per column (a run or a seed group), then rows of cells.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CompareTable {
+    pub headers: Vec<String>,
+    pub rows: Vec<(String, Vec<String>)>,
+    /// Which runs each column stands for, as indices into the compared runs.
+    pub columns: Vec<Vec<usize>>,
+}
+
+type MetricOf = fn(&Run) -> Option<f64>;
+
+const METRICS: [(&str, MetricOf, usize); 5] = [
+    ("best dev", |r| r.best_dev_acc, 3),
+    ("final dev", |r| r.final_dev_acc, 3),
+    ("final train", |r| r.final_train_acc, 3),
+    ("last loss", |r| r.last_loss, 4),
+    ("img/s", |r| r.images_per_sec, 0),
+];
+
+pub fn table(runs: &[&Run]) -> CompareTable {
+    let columns = seed_groups(runs);
+    let headers = columns
+        .iter()
+        .map(|g| match g.as_slice() {
+            [one] => format!("#{} {}", runs[*one].id, runs[*one].name),
+            many => format!("#{} ×{} seeds", runs[many[0]].id, many.len()),
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for name in differing(runs) {
+        let cells = columns
+            .iter()
+            .map(|g| {
+                let mut vals: Vec<String> = Vec::new();
+                for &i in g {
+                    let v = params(runs[i])
+                        .into_iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, v)| v)
+                        .unwrap_or_default();
+                    if !vals.contains(&v) {
+                        vals.push(v);
+                    }
+                }
+                vals.join(",")
+            })
+            .collect();
+        rows.push((name.to_string(), cells));
+    }
+    for (name, get, decimals) in METRICS {
+        let cells = columns
+            .iter()
+            .map(|g| {
+                let xs: Vec<f64> = g.iter().filter_map(|&i| get(runs[i])).collect();
+                match (mean_std(&xs), g.len()) {
+                    (None, _) => "-".to_string(),
+                    (Some((m, _)), 1) => format!("{m:.decimals$}"),
+                    (Some((m, s)), _) => format!("{m:.decimals$}±{s:.decimals$}"),
+                }
+            })
+            .collect();
+        rows.push((name.to_string(), cells));
+    }
+    CompareTable {
+        headers,
+        rows,
+        columns,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixtures::run;
+
+    #[test]
+    fn only_differing_hyperparameters_are_listed() {
+        let a = run(1, "a", "resnet18");
+        let mut b = run(2, "b", "resnet18");
+        b.hyper.batch_size = 64;
+        b.hyper.mining = "hard".into();
+        assert_eq!(differing(&[&a, &b]), vec!["batch", "mining"]);
+        assert!(differing(&[&a]).is_empty());
+        let t = table(&[&a, &b]);
+        let names: Vec<&str> = t.rows.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "batch",
+                "mining",
+                "best dev",
+                "final dev",
+                "final train",
+                "last loss",
+                "img/s"
+            ]
+        );
+        assert_eq!(t.rows[0].1, vec!["32", "64"]);
+    }
+
+    #[test]
+    fn seeds_of_one_config_become_mean_and_std() {
+        let mut runs = Vec::new();
+        for (id, seed, acc) in [(1, 1, 0.40), (2, 2, 0.44), (3, 3, 0.42)] {
+            let mut r = run(id, "s", "resnet18");
+            r.hyper.seed = seed;
+            r.best_dev_acc = Some(acc);
+            runs.push(r);
+        }
+        let mut other = run(4, "alex", "alexnet");
+        other.best_dev_acc = Some(0.3);
+        runs.push(other);
+        let refs: Vec<&Run> = runs.iter().collect();
+        assert_eq!(seed_groups(&refs), vec![vec![0, 1, 2], vec![3]]);
+        let t = table(&refs);
+        assert_eq!(t.headers, vec!["#1 ×3 seeds", "#4 alex"]);
+        let row = |n: &str| t.rows.iter().find(|(r, _)| r == n).map(|(_, c)| c.clone());
+        assert_eq!(
+            row("model"),
+            Some(vec!["resnet18".into(), "alexnet".into()])
+        );
+        assert_eq!(row("seed"), Some(vec!["1,2,3".into(), "7".into()]));
+        // mean 0.42, sample std 0.02
+        assert_eq!(
+            row("best dev"),
+            Some(vec!["0.420±0.020".into(), "0.300".into()])
+        );
+    }
+}

@@ -1,0 +1,377 @@
+//! The runs table's filter (`/`) and sort order: text terms and field comparisons such as
+//! `model=resnet18 dev_acc>0.4 status=running`.
+
+use std::cmp::Ordering;
+
+use crate::lab::Run;
+
+/// The runs table's columns, in display order; each is also a sort key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Column {
+    #[default]
+    Id,
+    Name,
+    Model,
+    Batch,
+    Dim,
+    Mining,
+    Status,
+    Progress,
+    BestDev,
+    LastLoss,
+    ImagesPerSec,
+    Started,
+    Duration,
+}
+
+impl Column {
+    pub const ALL: [Column; 13] = [
+        Column::Id,
+        Column::Name,
+        Column::Model,
+        Column::Batch,
+        Column::Dim,
+        Column::Mining,
+        Column::Status,
+        Column::Progress,
+        Column::BestDev,
+        Column::LastLoss,
+        Column::ImagesPerSec,
+        Column::Started,
+        Column::Duration,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Column::Id => "id",
+            Column::Name => "name",
+            Column::Model => "model",
+            Column::Batch => "batch",
+            Column::Dim => "dim",
+            Column::Mining => "mining",
+            Column::Status => "status",
+            Column::Progress => "epoch",
+            Column::BestDev => "best dev",
+            Column::LastLoss => "loss",
+            Column::ImagesPerSec => "img/s",
+            Column::Started => "started",
+            Column::Duration => "duration",
+        }
+    }
+
+    pub fn next(self) -> Column {
+        let i = Column::ALL.iter().position(|c| *c == self).unwrap_or(0);
+        Column::ALL[(i + 1) % Column::ALL.len()]
+    }
+
+    /// Orders two runs by this column; missing values sort before present ones.
+    pub fn compare(self, a: &Run, b: &Run, now: f64) -> Ordering {
+        let num = |x: Option<f64>, y: Option<f64>| match (x, y) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (x, y) => x.is_some().cmp(&y.is_some()),
+        };
+        let ord = match self {
+            Column::Id => a.id.cmp(&b.id),
+            Column::Name => a.name.cmp(&b.name),
+            Column::Model => a.hyper.model.cmp(&b.hyper.model),
+            Column::Batch => a.hyper.batch_size.cmp(&b.hyper.batch_size),
+            Column::Dim => a.hyper.embedding_dim.cmp(&b.hyper.embedding_dim),
+            Column::Mining => a.hyper.mining.cmp(&b.hyper.mining),
+            Column::Status => a
+                .effective_status(now)
+                .as_str()
+                .cmp(b.effective_status(now).as_str()),
+            Column::Progress => num(Some(progress(a)), Some(progress(b))),
+            Column::BestDev => num(a.best_dev_acc, b.best_dev_acc),
+            Column::LastLoss => num(a.last_loss, b.last_loss),
+            Column::ImagesPerSec => num(a.images_per_sec, b.images_per_sec),
+            Column::Started => num(a.started_at, b.started_at),
+            Column::Duration => num(a.duration(now), b.duration(now)),
+        };
+        ord.then(a.id.cmp(&b.id))
+    }
+}
+
+/// Fraction of the planned epochs done.
+pub fn progress(r: &Run) -> f64 {
+    if r.hyper.epochs > 0 {
+        r.last_epoch as f64 / r.hyper.epochs as f64
+    } else {
+        0.0
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Gt,
+    Lt,
+    Ge,
+    Le,
+}
+
+impl Op {
+    fn holds(self, ord: Ordering) -> bool {
+        match self {
+            Op::Eq => ord == Ordering::Equal,
+            Op::Ne => ord != Ordering::Equal,
+            Op::Gt => ord == Ordering::Greater,
+            Op::Lt => ord == Ordering::Less,
+            Op::Ge => ord != Ordering::Less,
+            Op::Le => ord != Ordering::Greater,
+        }
+    }
+}
+
+/// A field a comparison can name. Several spellings lead to one field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Id,
+    Name,
+    Model,
+    Batch,
+    Dim,
+    Mining,
+    Sampler,
+    Status,
+    Epoch,
+    Epochs,
+    BestDev,
+    FinalDev,
+    TrainAcc,
+    Loss,
+    ImagesPerSec,
+    Lr,
+    Margin,
+    ImageSize,
+    Seed,
+    Tag,
+    Notes,
+    Host,
+    Duration,
+}
+
+/// The names `field op value` accepts, for the help screen and error messages.
+pub const FIELD_NAMES: &str = "id name model batch dim mining sampler status epoch epochs \
+dev_acc final_dev train_acc loss img_s lr margin image_size seed tag notes host duration";
+
+impl Field {
+    fn parse(s: &str) -> Option<Field> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "id" => Field::Id,
+            "name" => Field::Name,
+            "model" => Field::Model,
+            "batch" | "batch_size" => Field::Batch,
+            "dim" | "embedding_dim" => Field::Dim,
+            "mining" => Field::Mining,
+            "sampler" => Field::Sampler,
+            "status" => Field::Status,
+            "epoch" | "progress" => Field::Epoch,
+            "epochs" => Field::Epochs,
+            "dev_acc" | "best_dev" | "best_dev_acc" | "dev" => Field::BestDev,
+            "final_dev" | "final_dev_acc" => Field::FinalDev,
+            "train_acc" | "final_train_acc" => Field::TrainAcc,
+            "loss" | "last_loss" => Field::Loss,
+            "img_s" | "images_per_sec" | "ips" => Field::ImagesPerSec,
+            "lr" => Field::Lr,
+            "margin" => Field::Margin,
+            "image_size" | "size" => Field::ImageSize,
+            "seed" => Field::Seed,
+            "tag" | "tags" => Field::Tag,
+            "notes" | "note" => Field::Notes,
+            "host" | "hostname" => Field::Host,
+            "duration" => Field::Duration,
+            _ => return None,
+        })
+    }
+
+    fn is_numeric(self) -> bool {
+        !matches!(
+            self,
+            Field::Name
+                | Field::Model
+                | Field::Mining
+                | Field::Sampler
+                | Field::Status
+                | Field::Tag
+                | Field::Notes
+                | Field::Host
+        )
+    }
+
+    fn number(self, r: &Run, now: f64) -> Option<f64> {
+        let h = &r.hyper;
+        match self {
+            Field::Id => Some(r.id.0 as f64),
+            Field::Batch => Some(h.batch_size as f64),
+            Field::Dim => Some(h.embedding_dim as f64),
+            Field::Epoch => Some(r.last_epoch as f64),
+            Field::Epochs => Some(h.epochs as f64),
+            Field::BestDev => r.best_dev_acc,
+            Field::FinalDev => r.final_dev_acc,
+            Field::TrainAcc => r.final_train_acc,
+            Field::Loss => r.last_loss,
+            Field::ImagesPerSec => r.images_per_sec,
+            Field::Lr => Some(h.lr),
+            Field::Margin => Some(h.margin),
+            Field::ImageSize => Some(h.image_size as f64),
+            Field::Seed => Some(h.seed as f64),
+            Field::Duration => r.duration(now),
+            _ => None,
+        }
+    }
+
+    fn texts(self, r: &Run, now: f64) -> Vec<String> {
+        match self {
+            Field::Name => vec![r.name.clone()],
+            Field::Model => vec![r.hyper.model.clone()],
+            Field::Mining => vec![r.hyper.mining.clone()],
+            Field::Sampler => vec![r.hyper.sampler.clone()],
+            Field::Status => vec![r.effective_status(now).to_string()],
+            Field::Tag => r.tags.clone(),
+            Field::Notes => vec![r.notes.clone()],
+            Field::Host => vec![r.hostname.clone()],
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Term {
+    /// Case-insensitive substring of the name, model, tags or notes.
+    Text(String),
+    Number(Field, Op, f64),
+    Str(Field, Op, String),
+}
+
+/// A parsed filter: every term must hold.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Filter {
+    terms: Vec<Term>,
+}
+
+impl Filter {
+    /// Parses `model=resnet18 dev_acc>0.4 baseline`; the error says which term is wrong and why.
+    pub fn parse(input: &str) -> Result<Filter, String> {
+        let mut terms = Vec::new();
+        for token in input.split_whitespace() {
+            let Some(pos) = token.find(['<', '>', '=', '!']) else {
+                terms.push(Term::Text(token.to_lowercase()));
+                continue;
+            };
+            let (field_s, rest) = token.split_at(pos);
+            let (op, value) = [
+                (">=", Op::Ge),
+                ("<=", Op::Le),
+                ("!=", Op::Ne),
+                ("=", Op::Eq),
+                (">", Op::Gt),
+                ("<", Op::Lt),
+            ]
+            .iter()
+            .find_map(|(s, op)| rest.strip_prefix(s).map(|v| (*op, v)))
+            .ok_or_else(|| format!("'{token}': expected one of = != > < >= <= after the field"))?;
+            let field = Field::parse(field_s).ok_or_else(|| {
+                format!("'{token}': unknown field '{field_s}' (fields: {FIELD_NAMES})")
+            })?;
+            if value.is_empty() {
+                return Err(format!("'{token}': missing a value after the operator"));
+            }
+            if field.is_numeric() {
+                let v: f64 = value
+                    .parse()
+                    .map_err(|_| format!("'{token}': {field_s} needs a number, got '{value}'"))?;
+                terms.push(Term::Number(field, op, v));
+            } else {
+                terms.push(Term::Str(field, op, value.to_lowercase()));
+            }
+        }
+        Ok(Filter { terms })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    pub fn matches(&self, r: &Run, now: f64) -> bool {
+        self.terms.iter().all(|t| match t {
+            Term::Text(s) => {
+                r.name.to_lowercase().contains(s)
+                    || r.hyper.model.to_lowercase().contains(s)
+                    || r.notes.to_lowercase().contains(s)
+                    || r.tags.iter().any(|t| t.to_lowercase().contains(s))
+            }
+            Term::Number(f, op, v) => f.number(r, now).is_some_and(|x| op.holds(x.total_cmp(v))),
+            Term::Str(f, op, v) => {
+                let texts = f.texts(r, now);
+                match op {
+                    // A run with tags [a, b] is `tag!=c`, and is not `tag!=a`.
+                    Op::Ne => texts.iter().all(|t| t.to_lowercase() != *v),
+                    _ => texts
+                        .iter()
+                        .any(|t| op.holds(t.to_lowercase().as_str().cmp(v))),
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixtures::{run, NOW};
+
+    #[test]
+    fn comparisons_and_text_terms_combine() {
+        let mut a = run(1, "r18-base", "resnet18");
+        a.best_dev_acc = Some(0.45);
+        a.tags = vec!["baseline".into()];
+        let mut b = run(2, "alex", "alexnet");
+        b.best_dev_acc = Some(0.30);
+        let c = run(3, "r18-fresh", "resnet18");
+        let keep = |q: &str| -> Vec<i64> {
+            let f = Filter::parse(q).unwrap();
+            [&a, &b, &c]
+                .iter()
+                .filter(|r| f.matches(r, NOW))
+                .map(|r| r.id.0)
+                .collect()
+        };
+        assert_eq!(keep(""), vec![1, 2, 3]);
+        assert_eq!(keep("model=resnet18"), vec![1, 3]);
+        assert_eq!(keep("model!=resnet18"), vec![2]);
+        assert_eq!(keep("model=resnet18 dev_acc>0.4"), vec![1]);
+        assert_eq!(
+            keep("dev_acc<=0.3"),
+            vec![2],
+            "a missing value never matches"
+        );
+        assert_eq!(keep("BASE"), vec![1], "text matches name and tags");
+        assert_eq!(keep("tag=baseline"), vec![1]);
+        assert_eq!(keep("id>=2 batch=32"), vec![2, 3]);
+        assert_eq!(keep("status=completed"), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn bad_terms_say_what_is_wrong() {
+        let e = Filter::parse("colour=red").unwrap_err();
+        assert!(e.contains("unknown field 'colour'"), "{e}");
+        let e = Filter::parse("dev_acc>high").unwrap_err();
+        assert!(e.contains("needs a number"), "{e}");
+        let e = Filter::parse("model=").unwrap_err();
+        assert!(e.contains("missing a value"), "{e}");
+        let e = Filter::parse("model!x").unwrap_err();
+        assert!(e.contains("expected one of"), "{e}");
+    }
+
+    #[test]
+    fn columns_cycle_and_sort() {
+        assert_eq!(Column::Id.next(), Column::Name);
+        assert_eq!(Column::Duration.next(), Column::Id);
+        let mut a = run(1, "a", "m");
+        a.best_dev_acc = Some(0.5);
+        let b = run(2, "b", "m");
+        assert_eq!(Column::BestDev.compare(&a, &b, NOW), Ordering::Greater);
+    }
+}

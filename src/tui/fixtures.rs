@@ -1,0 +1,91 @@
+//! Fixed runs and points for deterministic tests and snapshots.
+
+use crate::lab::{CodeVersion, Hyperparams, NewRun, Run, RunId, RunStatus, SeriesPoint};
+
+/// 2026-11-28 07:13 UTC: every test's "now".
+pub const NOW: f64 = 1_795_849_980.0;
+
+pub fn hyper(model: &str) -> Hyperparams {
+    Hyperparams {
+        model: model.into(),
+        batch_size: 32,
+        embedding_dim: 128,
+        lr: 1e-3,
+        epochs: 10,
+        margin: 0.2,
+        image_size: 64,
+        mining: "semihard".into(),
+        sampler: "pk".into(),
+        pk_k: Some(4),
+        normalize: true,
+        augment: false,
+        eval_every: 1,
+        checkpoint_every: None,
+        seed: 7,
+    }
+}
+
+/// A completed run that started an hour before [`NOW`].
+pub fn run(id: i64, name: &str, model: &str) -> Run {
+    Run {
+        id: RunId(id),
+        name: name.into(),
+        hyper: hyper(model),
+        dataset_id: None,
+        device: "cpu".into(),
+        gpu_name: None,
+        config_json: r#"{"model":"resnet18","batch":32}"#.into(),
+        status: RunStatus::Completed,
+        error: None,
+        created_at: NOW - 3600.0,
+        started_at: Some(NOW - 3600.0),
+        finished_at: Some(NOW - 600.0),
+        heartbeat_at: Some(NOW - 600.0),
+        code: CodeVersion {
+            git_commit: "0123456789abcdef".into(),
+            git_dirty: false,
+            crate_version: "0.1.0".into(),
+        },
+        hostname: "testhost".into(),
+        command_line: format!("facenet-lab run {model}"),
+        pid: None,
+        log_path: None,
+        notes: String::new(),
+        tags: Vec::new(),
+        iters_per_epoch: Some(100),
+        last_iteration: 1000,
+        last_epoch: 10,
+        last_loss: Some(0.05),
+        images_per_sec: Some(850.0),
+        best_dev_acc: None,
+        best_dev_epoch: None,
+        final_train_acc: None,
+        final_dev_acc: None,
+    }
+}
+
+pub fn point(iteration: i64, value: f64) -> SeriesPoint {
+    SeriesPoint {
+        iteration,
+        epoch: 1 + iteration / 100,
+        value,
+        wall_time: NOW - 3600.0 + iteration as f64,
+    }
+}
+
+pub fn new_run(name: &str) -> NewRun {
+    NewRun {
+        name: name.into(),
+        hyper: hyper("resnet18"),
+        dataset_id: None,
+        device: "cpu".into(),
+        gpu_name: None,
+        config_json: "{}".into(),
+        code: CodeVersion::current(),
+        hostname: "testhost".into(),
+        command_line: "facenet-lab run resnet18".into(),
+        log_path: None,
+        notes: String::new(),
+        tags: Vec::new(),
+    }
+}

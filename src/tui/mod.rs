@@ -1,0 +1,258 @@
+//! The terminal dashboard: `facenet-lab` with no subcommand.
+//!
+//! Threads: one reads keys, one ([`store`]) watches the lab and reads what changed; the main
+//! loop only applies [`app::Action`]s, draws, and carries out the [`app::Effect`]s.
+
+pub mod app;
+pub mod compare;
+pub mod filter;
+pub mod series;
+pub mod store;
+pub mod ui;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
+mod tests;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use ratatui::crossterm::event::{self, Event as TermEvent};
+
+use crate::lab::{now, Lab};
+use app::{key_action, Action, App, Effect};
+use store::{Request, Update};
+
+/// How often the screen redraws with nothing happening: turns the live marker, ages heartbeats.
+const TICK: Duration = Duration::from_millis(250);
+
+enum Event {
+    Key(event::KeyEvent),
+    Redraw,
+    Data(Update),
+}
+
+/// Opens the dashboard, or prints the runs table when stdout is not a terminal.
+pub fn main(db: &Path) -> Result<()> {
+    if !std::io::stdout().is_terminal() {
+        let runs = if db.exists() {
+            Lab::open_read_only(db)?.list_runs()?
+        } else {
+            Vec::new()
+        };
+        print!("{}", crate::commands::runs::table(&runs, now()));
+        eprintln!(
+            "facenet-lab: stdout is not a terminal, so this is the runs table instead of the live \
+             dashboard. Run `facenet-lab` in a terminal for the dashboard, or `facenet-lab runs --json` for scripts."
+        );
+        return Ok(());
+    }
+    // Creates or migrates the lab, so that the collector can read it read-only; also the one
+    // connection notes and tags are written through.
+    let writer = Lab::open(db)?;
+    let (tx, rx) = mpsc::channel::<Event>();
+    let data_tx = tx.clone();
+    let requests = store::spawn(db, move |u| data_tx.send(Event::Data(u)).is_ok())?;
+    spawn_input(tx)?;
+
+    // Installs a panic hook that restores the terminal before the message is printed.
+    let mut terminal = ratatui::init();
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let mut app = App::new(now(), &host);
+    let ctx = Runtime {
+        db: db.to_path_buf(),
+        writer,
+        requests,
+    };
+    let result = (|| -> Result<()> {
+        while !app.quit {
+            terminal.draw(|f| f.render_widget(&app, f.area()))?;
+            let first = match rx.recv_timeout(TICK) {
+                Ok(e) => Some(e),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            // Apply everything pending before drawing again: a burst of rows is one redraw.
+            let events: Vec<Event> = first.into_iter().chain(rx.try_iter()).collect();
+            let mut actions = vec![Action::Tick(now())];
+            for e in events {
+                match e {
+                    Event::Key(k) => actions.extend(key_action(&app, k)),
+                    Event::Data(u) => actions.push(Action::Data(u)),
+                    Event::Redraw => {}
+                }
+            }
+            while let Some(a) = (!actions.is_empty()).then(|| actions.remove(0)) {
+                for effect in app.update(a) {
+                    actions.extend(ctx.perform(effect));
+                }
+            }
+        }
+        Ok(())
+    })();
+    ratatui::restore();
+    result
+}
+
+fn spawn_input(tx: Sender<Event>) -> Result<()> {
+    std::thread::Builder::new()
+        .name("keys".into())
+        .spawn(move || loop {
+            let ev = match event::read() {
+                Ok(TermEvent::Key(k)) => Event::Key(k),
+                Ok(TermEvent::Resize(..)) => Event::Redraw,
+                Ok(_) => continue,
+                Err(_) => return,
+            };
+            if tx.send(ev).is_err() {
+                return;
+            }
+        })
+        .context("starting the key reader thread")?;
+    Ok(())
+}
+
+/// What effects need: the lab path, a writable connection, the collector's request channel.
+struct Runtime {
+    db: PathBuf,
+    writer: Lab,
+    requests: Sender<Request>,
+}
+
+impl Runtime {
+    /// Carries out one effect; what the person should hear about it comes back as an action.
+    fn perform(&self, effect: Effect) -> Option<Action> {
+        let result: Result<Option<Action>> = (|| match effect {
+            Effect::Watch(ids) => {
+                let _ = self.requests.send(Request::Watch(ids));
+                Ok(None)
+            }
+            Effect::SetNotes(id, notes) => {
+                self.writer.set_notes(id, &notes)?;
+                let _ = self.requests.send(Request::Wake);
+                Ok(Some(Action::Status(
+                    format!("note of run #{id} saved"),
+                    false,
+                )))
+            }
+            Effect::SetTags(id, tags) => {
+                self.writer.set_tags(id, &tags)?;
+                let _ = self.requests.send(Request::Wake);
+                Ok(Some(Action::Status(
+                    format!("tags of run #{id} saved"),
+                    false,
+                )))
+            }
+            Effect::Interrupt { run, pid } => {
+                interrupt(pid).with_context(|| format!("stopping run #{run}"))?;
+                Ok(None)
+            }
+            Effect::Spawn { args, label } => {
+                let (pid, log) = start_run(&self.db, &args, &label)?;
+                Ok(Some(Action::Status(
+                    format!("started run (pid {pid}), log: {}", log.display()),
+                    false,
+                )))
+            }
+            Effect::ListExperiments => Ok(Some(Action::Experiments(experiment_files(Path::new(
+                "experiments",
+            ))))),
+        })();
+        result.unwrap_or_else(|e| Some(Action::Status(format!("{e:#}"), true)))
+    }
+}
+
+/// SIGINT: the trainer finishes its step, checkpoints and marks the run interrupted.
+fn interrupt(pid: i64) -> Result<()> {
+    let pid = libc::pid_t::try_from(pid).context("pid out of range")?;
+    anyhow::ensure!(pid > 0, "refusing to signal pid {pid}");
+    // SAFETY: kill(2) has no memory effects; a bad pid is reported through errno.
+    let rc = unsafe { libc::kill(pid, libc::SIGINT) };
+    if rc != 0 {
+        let e = std::io::Error::last_os_error();
+        anyhow::bail!("sending SIGINT to pid {pid}: {e} (the process may have exited already)");
+    }
+    Ok(())
+}
+
+/// The TOML experiment specs in `dir`, sorted.
+pub fn experiment_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Where a run started from the dashboard logs: `<lab dir>/logs/<YYYYmmdd-HHMMSS>-<label>.log`.
+pub fn log_path(db: &Path, label: &str, t: f64) -> PathBuf {
+    let dir = match db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let stamp = crate::format::timestamp(t)
+        .replace(['-', ':'], "")
+        .replace(' ', "-");
+    let secs = (t.max(0.0) as i64) % 60;
+    let label: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    dir.join("logs")
+        .join(format!("{stamp}{secs:02}-{label}.log"))
+}
+
+/// Starts `facenet-lab --db DB run ARGS… --log-path LOG` in its own session, stdin closed,
+/// stdout and stderr to LOG: it outlives the dashboard and never writes on its screen.
+fn start_run(db: &Path, args: &[String], label: &str) -> Result<(u32, PathBuf)> {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().context("finding the facenet-lab executable")?;
+    let log = log_path(db, label, now());
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the log directory '{}'", dir.display()))?;
+    }
+    let out = std::fs::File::create(&log)
+        .with_context(|| format!("creating log file '{}'", log.display()))?;
+    let err = out.try_clone()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--db")
+        .arg(db)
+        .arg("run")
+        .args(args)
+        .arg("--log-path")
+        .arg(&log)
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(err);
+    // SAFETY: setsid(2) is async-signal-safe, as pre_exec requires.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting `facenet-lab run {}`", args.join(" ")))?;
+    let pid = child.id();
+    // Reap it when it ends so it does not linger as a zombie while the dashboard is open.
+    std::thread::spawn(move || child.wait());
+    Ok((pid, log))
+}

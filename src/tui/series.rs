@@ -1,0 +1,292 @@
+//! Chart data: one metric's points, the x axes they can be drawn against, TensorBoard-style
+//! debiased EMA smoothing, and min/max downsampling that keeps spikes visible.
+
+use crate::lab::{Run, SeriesPoint};
+
+/// A metric's points for one run, in iteration order, appended to as the trainer writes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Series {
+    pub points: Vec<SeriesPoint>,
+}
+
+impl Series {
+    pub fn new(points: Vec<SeriesPoint>) -> Series {
+        Series { points }
+    }
+
+    /// Appends a point. A point at or before the last iteration means the run was resumed from
+    /// an earlier checkpoint and the lab dropped the repeated steps: drop them here too.
+    pub fn push(&mut self, p: SeriesPoint) {
+        if self
+            .points
+            .last()
+            .is_some_and(|l| l.iteration >= p.iteration)
+        {
+            let keep = self.points.partition_point(|q| q.iteration < p.iteration);
+            self.points.truncate(keep);
+        }
+        self.points.push(p);
+    }
+
+    pub fn last(&self) -> Option<f64> {
+        self.points.last().map(|p| p.value)
+    }
+}
+
+/// What the charts' x axis measures. Images seen and wall time make runs with different batch
+/// sizes comparable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum XAxis {
+    #[default]
+    Iteration,
+    Epoch,
+    Images,
+    WallTime,
+}
+
+impl XAxis {
+    pub fn next(self) -> XAxis {
+        match self {
+            XAxis::Iteration => XAxis::Epoch,
+            XAxis::Epoch => XAxis::Images,
+            XAxis::Images => XAxis::WallTime,
+            XAxis::WallTime => XAxis::Iteration,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            XAxis::Iteration => "iteration",
+            XAxis::Epoch => "epoch",
+            XAxis::Images => "images seen",
+            XAxis::WallTime => "wall time",
+        }
+    }
+
+    /// The x of each point of `run`'s series on this axis.
+    pub fn xs(self, run: &Run, points: &[SeriesPoint]) -> Vec<f64> {
+        let t0 = run
+            .started_at
+            .or_else(|| points.first().map(|p| p.wall_time))
+            .unwrap_or(0.0);
+        let ipe = run.iters_per_epoch.filter(|&n| n > 0);
+        points
+            .iter()
+            .map(|p| match self {
+                XAxis::Iteration => p.iteration as f64,
+                XAxis::Epoch => match ipe {
+                    Some(n) => p.iteration as f64 / n as f64,
+                    None => p.epoch as f64,
+                },
+                XAxis::Images => p.iteration as f64 * run.hyper.batch_size as f64,
+                XAxis::WallTime => (p.wall_time - t0).max(0.0),
+            })
+            .collect()
+    }
+
+    /// A tick label: `12k` images, `3.5` epochs, `4m10s`.
+    pub fn tick(self, x: f64) -> String {
+        match self {
+            XAxis::Epoch => format!("{x:.1}"),
+            XAxis::WallTime => crate::format::duration(x),
+            XAxis::Iteration | XAxis::Images => compact(x),
+        }
+    }
+}
+
+/// `950`, `12.5k`, `3.2M`.
+pub fn compact(x: f64) -> String {
+    let a = x.abs();
+    if a >= 1e6 {
+        format!("{:.1}M", x / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", x / 1e3)
+    } else if a >= 1e3 {
+        format!("{:.1}k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+/// TensorBoard's smoothing: an exponential moving average whose start is debiased, so the
+/// first points are not dragged towards zero. `weight` is in [0, 1); 0 returns the input.
+pub fn ema(values: &[f64], weight: f64) -> Vec<f64> {
+    let mut last = 0.0;
+    let mut n = 0i32;
+    values
+        .iter()
+        .map(|&v| {
+            if !v.is_finite() {
+                return v;
+            }
+            last = last * weight + (1.0 - weight) * v;
+            n += 1;
+            let debias = 1.0 - weight.powi(n);
+            if debias > 0.0 {
+                last / debias
+            } else {
+                v
+            }
+        })
+        .collect()
+}
+
+/// Reduces `points` (sorted by x) to at most about `2 * buckets` points by keeping, in each
+/// bucket, the lowest and the highest point: a one-iteration loss spike still shows.
+pub fn downsample_minmax(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
+    let buckets = buckets.max(1);
+    if points.len() <= 2 * buckets {
+        return points.to_vec();
+    }
+    let mut out = Vec::with_capacity(2 * buckets);
+    for b in 0..buckets {
+        let lo = b * points.len() / buckets;
+        let hi = ((b + 1) * points.len() / buckets).min(points.len());
+        let chunk = &points[lo..hi];
+        let (mut imin, mut imax) = (0, 0);
+        for (i, p) in chunk.iter().enumerate() {
+            if p.1 < chunk[imin].1 {
+                imin = i;
+            }
+            if p.1 > chunk[imax].1 {
+                imax = i;
+            }
+        }
+        match imin.cmp(&imax) {
+            std::cmp::Ordering::Less => out.extend([chunk[imin], chunk[imax]]),
+            std::cmp::Ordering::Greater => out.extend([chunk[imax], chunk[imin]]),
+            std::cmp::Ordering::Equal => {
+                if let Some(p) = chunk.get(imin) {
+                    out.push(*p);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One line ready to draw: the raw points and, with smoothing on, the smoothed ones, both
+/// downsampled to the chart's resolution and without non-finite values.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Line {
+    pub raw: Vec<(f64, f64)>,
+    pub smooth: Option<Vec<(f64, f64)>>,
+}
+
+impl Line {
+    pub fn build(
+        run: &Run,
+        series: &Series,
+        axis: XAxis,
+        smoothing: Option<f64>,
+        buckets: usize,
+    ) -> Line {
+        let finite: Vec<SeriesPoint> = series
+            .points
+            .iter()
+            .copied()
+            .filter(|p| p.value.is_finite())
+            .collect();
+        let xs = axis.xs(run, &finite);
+        let raw: Vec<(f64, f64)> = xs
+            .iter()
+            .copied()
+            .zip(finite.iter().map(|p| p.value))
+            .collect();
+        let smooth = smoothing.map(|w| {
+            let ys = ema(&finite.iter().map(|p| p.value).collect::<Vec<_>>(), w);
+            let pts: Vec<(f64, f64)> = xs.iter().copied().zip(ys).collect();
+            downsample_minmax(&pts, buckets)
+        });
+        Line {
+            raw: downsample_minmax(&raw, buckets),
+            smooth,
+        }
+    }
+
+    /// (min x, max x, min y, max y) over the drawn points.
+    pub fn bounds(&self) -> Option<[f64; 4]> {
+        let all = self.raw.iter().chain(self.smooth.iter().flatten());
+        all.fold(None, |acc, &(x, y)| {
+            Some(match acc {
+                None => [x, x, y, y],
+                Some([x0, x1, y0, y1]) => [x0.min(x), x1.max(x), y0.min(y), y1.max(y)],
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixtures::{point, run};
+
+    #[test]
+    fn ema_is_debiased_like_tensorboard() {
+        // TensorBoard, weight 0.6 on [1, 1, 1]: the debiased EMA of a constant is the constant.
+        let s = ema(&[1.0, 1.0, 1.0], 0.6);
+        for v in s {
+            assert!((v - 1.0).abs() < 1e-12);
+        }
+        // By hand: last = 0.4*2 = 0.8, /0.4 = 2; last = 0.48+0.4*4 = 2.08, /(1-0.36) = 3.25.
+        let s = ema(&[2.0, 4.0], 0.6);
+        assert!((s[0] - 2.0).abs() < 1e-12);
+        assert!((s[1] - 3.25).abs() < 1e-12);
+        assert_eq!(ema(&[3.0, 5.0], 0.0), vec![3.0, 5.0]);
+    }
+
+    #[test]
+    fn downsampling_keeps_a_single_spike() {
+        let mut pts: Vec<(f64, f64)> = (0..10_000).map(|i| (i as f64, 1.0)).collect();
+        pts[7_777].1 = 50.0;
+        pts[1_234].1 = -3.0;
+        let d = downsample_minmax(&pts, 100);
+        assert!(d.len() <= 200, "{}", d.len());
+        assert!(d.contains(&(7_777.0, 50.0)));
+        assert!(d.contains(&(1_234.0, -3.0)));
+        assert!(d.windows(2).all(|w| w[0].0 < w[1].0), "x stays sorted");
+        let few = [(0.0, 1.0), (1.0, 2.0)];
+        assert_eq!(downsample_minmax(&few, 100), few.to_vec());
+    }
+
+    #[test]
+    fn x_axes_make_batch_sizes_comparable() {
+        let mut r = run(1, "a", "m");
+        r.hyper.batch_size = 16;
+        r.iters_per_epoch = Some(50);
+        r.started_at = Some(1000.0);
+        let mut p = point(100, 0.5);
+        p.wall_time = 1060.0;
+        assert_eq!(XAxis::Iteration.xs(&r, &[p]), vec![100.0]);
+        assert_eq!(XAxis::Epoch.xs(&r, &[p]), vec![2.0]);
+        assert_eq!(XAxis::Images.xs(&r, &[p]), vec![1600.0]);
+        assert_eq!(XAxis::WallTime.xs(&r, &[p]), vec![60.0]);
+        assert_eq!(
+            XAxis::Iteration.next().next().next().next(),
+            XAxis::Iteration
+        );
+        assert_eq!(compact(12_500.0), "12k");
+        assert_eq!(compact(3_200_000.0), "3.2M");
+    }
+
+    #[test]
+    fn a_resumed_run_replaces_its_repeated_steps() {
+        let mut s = Series::default();
+        for i in 1..=10 {
+            s.push(point(i, i as f64));
+        }
+        s.push(point(7, 70.0));
+        assert_eq!(s.points.len(), 7);
+        assert_eq!(s.last(), Some(70.0));
+    }
+
+    #[test]
+    fn lines_skip_non_finite_values_and_smooth_on_request() {
+        let r = run(1, "a", "m");
+        let s = Series::new(vec![point(1, 1.0), point(2, f64::NAN), point(3, 3.0)]);
+        let l = Line::build(&r, &s, XAxis::Iteration, Some(0.5), 100);
+        assert_eq!(l.raw, vec![(1.0, 1.0), (3.0, 3.0)]);
+        assert_eq!(l.smooth.as_ref().map(Vec::len), Some(2));
+        assert_eq!(l.bounds(), Some([1.0, 3.0, 1.0, 3.0]));
+    }
+}

@@ -1,0 +1,398 @@
+//! Data collection: a thread that owns a read-only lab connection, wakes when the database or
+//! its WAL changes (or on a slow tick), and sends the main loop only what changed.
+//!
+//! The runs table comes from `list_runs` (summary columns, cheap to re-list). Metric series are
+//! loaded only for the runs being viewed, then appended to from `metrics_after`: the lab is never
+//! read whole again.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use notify::{EventKind, RecursiveMode, Watcher};
+use rusqlite::params;
+
+use crate::lab::{Checkpoint, Lab, MetricRow, Run, RunId, SeriesPoint, SplitSummary};
+
+/// If the file watcher misses a write (network filesystems), the screen still catches up.
+pub const FALLBACK_TICK: Duration = Duration::from_secs(2);
+/// How much of a run's log the detail view shows.
+const LOG_TAIL_BYTES: u64 = 8 * 1024;
+/// Rows read per incremental query; a burst from many trainers is read in several.
+const BATCH_ROWS: usize = 50_000;
+
+/// Everything about a run beyond its table row, for the detail view.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunDetails {
+    pub checkpoints: Vec<Checkpoint>,
+    /// Kind, source and size of the dataset, one line.
+    pub dataset: Option<String>,
+    pub splits: Vec<SplitSummary>,
+}
+
+/// What the collector tells the app.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Update {
+    Runs(Vec<Run>),
+    /// A watched run's series as of the collector's cursor; later rows arrive as `Appended`.
+    SeriesLoaded {
+        run: RunId,
+        series: BTreeMap<String, Vec<SeriesPoint>>,
+    },
+    /// New metric rows of watched runs, in id order.
+    Appended(Vec<MetricRow>),
+    Details {
+        run: RunId,
+        details: RunDetails,
+    },
+    LogTail {
+        run: RunId,
+        text: String,
+    },
+    Error(String),
+}
+
+/// What the app asks of the collector.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Request {
+    /// Keep these runs' series (and details) loaded and current; forget the others.
+    Watch(Vec<RunId>),
+    /// Something changed on disk, or the app wants a refresh now.
+    Wake,
+}
+
+/// Reads the lab incrementally. Synchronous, so it can be tested without threads.
+pub struct Collector {
+    lab: Lab,
+    /// The highest metric row id already accounted for.
+    cursor: i64,
+    watched: BTreeSet<RunId>,
+    /// Log paths and the size last read, so an unchanged log is not read again.
+    logs: BTreeMap<RunId, (PathBuf, u64)>,
+}
+
+impl Collector {
+    pub fn open(path: &Path) -> Result<Collector> {
+        let lab = Lab::open_read_only(path)?;
+        Self::new(lab)
+    }
+
+    pub fn new(lab: Lab) -> Result<Collector> {
+        let cursor: i64 =
+            lab.conn()
+                .query_row("SELECT ifnull(max(id), 0) FROM metrics", [], |r| r.get(0))?;
+        Ok(Collector {
+            lab,
+            cursor,
+            watched: BTreeSet::new(),
+            logs: BTreeMap::new(),
+        })
+    }
+
+    /// Changes the watched runs, loading the series of those newly watched.
+    pub fn watch(&mut self, runs: &[RunId]) -> Result<Vec<Update>> {
+        let wanted: BTreeSet<RunId> = runs.iter().copied().collect();
+        self.logs.retain(|id, _| wanted.contains(id));
+        let mut out = Vec::new();
+        for &run in wanted.difference(&self.watched) {
+            out.push(Update::SeriesLoaded {
+                run,
+                series: self.load_series(run)?,
+            });
+        }
+        self.watched = wanted;
+        out.extend(self.details()?);
+        Ok(out)
+    }
+
+    /// Everything that changed since the last poll.
+    pub fn poll(&mut self) -> Result<Vec<Update>> {
+        let runs = self.lab.list_runs()?;
+        let mut new_rows = Vec::new();
+        loop {
+            let rows = self.lab.metrics_after(self.cursor, BATCH_ROWS)?;
+            let n = rows.len();
+            if let Some(last) = rows.last() {
+                self.cursor = last.id;
+            }
+            new_rows.extend(
+                rows.into_iter()
+                    .filter(|r| self.watched.contains(&r.run_id)),
+            );
+            if n < BATCH_ROWS {
+                break;
+            }
+        }
+        for r in &runs {
+            if let (true, Some(p)) = (self.watched.contains(&r.id), &r.log_path) {
+                self.logs
+                    .entry(r.id)
+                    .or_insert_with(|| (PathBuf::from(p), u64::MAX));
+            }
+        }
+        let mut out = vec![Update::Runs(runs)];
+        if !new_rows.is_empty() {
+            out.push(Update::Appended(new_rows));
+        }
+        out.extend(self.details()?);
+        Ok(out)
+    }
+
+    /// One run's series up to the cursor, so that the rows after it, read by `poll`, are
+    /// neither lost nor counted twice.
+    fn load_series(&self, run: RunId) -> Result<BTreeMap<String, Vec<SeriesPoint>>> {
+        let mut stmt = self.lab.conn().prepare_cached(
+            "SELECT name, iteration, epoch, value, wall_time FROM metrics
+             WHERE run_id = ?1 AND id <= ?2 ORDER BY name, iteration, id",
+        )?;
+        let mut out: BTreeMap<String, Vec<SeriesPoint>> = BTreeMap::new();
+        let mut rows = stmt.query(params![run.0, self.cursor])?;
+        while let Some(r) = rows.next()? {
+            let name: String = r.get(0)?;
+            out.entry(name).or_default().push(SeriesPoint {
+                iteration: r.get(1)?,
+                epoch: r.get(2)?,
+                value: r.get(3)?,
+                wall_time: r.get(4)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Checkpoints, dataset and log tail of the watched runs.
+    fn details(&mut self) -> Result<Vec<Update>> {
+        let mut out = Vec::new();
+        for &run in &self.watched {
+            let checkpoints = self.lab.checkpoints(run)?;
+            let dataset_id: Option<i64> = self
+                .lab
+                .conn()
+                .query_row("SELECT dataset_id FROM runs WHERE id = ?1", [run.0], |r| {
+                    r.get(0)
+                })
+                .ok()
+                .flatten();
+            let (dataset, splits) = match dataset_id {
+                Some(id) => {
+                    let line = self
+                        .lab
+                        .conn()
+                        .query_row(
+                            "SELECT kind, source, n_identities, n_images, content_hash FROM datasets WHERE id = ?1",
+                            [id],
+                            |r| {
+                                Ok(format!(
+                                    "#{id} {} {} ({} identities, {} images, content {})",
+                                    r.get::<_, String>(0)?,
+                                    r.get::<_, String>(1)?,
+                                    r.get::<_, i64>(2)?,
+                                    r.get::<_, i64>(3)?,
+                                    short_hash(&r.get::<_, String>(4)?),
+                                ))
+                            },
+                        )
+                        .ok();
+                    (line, self.lab.splits(crate::lab::DatasetId(id))?)
+                }
+                None => (None, Vec::new()),
+            };
+            out.push(Update::Details {
+                run,
+                details: RunDetails {
+                    checkpoints,
+                    dataset,
+                    splits,
+                },
+            });
+        }
+        for (&run, (path, seen)) in &mut self.logs {
+            let Ok(meta) = std::fs::metadata(&*path) else {
+                continue;
+            };
+            if meta.len() == *seen {
+                continue;
+            }
+            *seen = meta.len();
+            out.push(Update::LogTail {
+                run,
+                text: tail(path, LOG_TAIL_BYTES).unwrap_or_else(|e| format!("{e:#}")),
+            });
+        }
+        Ok(out)
+    }
+}
+
+pub fn short_hash(h: &str) -> String {
+    h.chars().take(12).collect()
+}
+
+/// The last `bytes` of a file, from the first whole line.
+fn tail(path: &Path, bytes: u64) -> Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("reading log '{}'", path.display()))?;
+    let len = f.metadata()?.len();
+    let start = len.saturating_sub(bytes);
+    f.seek(SeekFrom::Start(start))?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf)?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    Ok(match (start > 0, text.find('\n')) {
+        (true, Some(i)) => text[i + 1..].to_string(),
+        _ => text,
+    })
+}
+
+/// Runs the collector on its own thread. Updates go out through `send` (which returns false
+/// once the app is gone); the returned sender takes requests.
+pub fn spawn<F>(path: &Path, send: F) -> Result<Sender<Request>>
+where
+    F: Fn(Update) -> bool + Send + 'static,
+{
+    let mut collector = Collector::open(path)?;
+    let (tx, rx) = mpsc::channel::<Request>();
+    let watcher = watch_files(path, tx.clone())?;
+    std::thread::Builder::new()
+        .name("lab-collector".into())
+        .spawn(move || {
+            // Held here: dropping the watcher stops the notifications.
+            let _watcher = watcher;
+            collect(&mut collector, &rx, &send);
+        })
+        .context("starting the lab collector thread")?;
+    Ok(tx)
+}
+
+fn collect<F: Fn(Update) -> bool>(c: &mut Collector, rx: &Receiver<Request>, send: &F) {
+    let emit = |r: Result<Vec<Update>>| -> bool {
+        match r {
+            Ok(updates) => updates.into_iter().all(send),
+            Err(e) => send(Update::Error(format!("reading the lab: {e:#}"))),
+        }
+    };
+    if !emit(c.poll()) {
+        return;
+    }
+    loop {
+        let first = match rx.recv_timeout(FALLBACK_TICK) {
+            Ok(r) => r,
+            Err(RecvTimeoutError::Timeout) => Request::Wake,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        // Coalesce a burst of notifications into one read; keep the latest watch list.
+        let mut watch = None;
+        for req in std::iter::once(first).chain(rx.try_iter()) {
+            if let Request::Watch(ids) = req {
+                watch = Some(ids);
+            }
+        }
+        if let Some(ids) = watch {
+            if !emit(c.watch(&ids)) {
+                return;
+            }
+        }
+        if !emit(c.poll()) {
+            return;
+        }
+    }
+}
+
+/// Watches the lab's directory and wakes the collector when the database or its WAL changes.
+/// The directory, not the files: the WAL is created and removed as connections come and go.
+fn watch_files(path: &Path, tx: Sender<Request>) -> Result<notify::RecommendedWatcher> {
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = abs
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let name = abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let wal = format!("{name}-wal");
+    let mut watcher = notify::recommended_watcher(move |ev: notify::Result<notify::Event>| {
+        let Ok(ev) = ev else { return };
+        if !matches!(ev.kind, EventKind::Modify(_) | EventKind::Create(_)) {
+            return;
+        }
+        let ours = ev.paths.iter().any(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy() == name || n.to_string_lossy() == wal)
+        });
+        if ours {
+            let _ = tx.send(Request::Wake);
+        }
+    })
+    .context("starting the file watcher")?;
+    watcher
+        .watch(&dir, RecursiveMode::NonRecursive)
+        .with_context(|| format!("watching '{}' for changes", dir.display()))?;
+    Ok(watcher)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::{metric, MetricPoint};
+    use crate::tui::fixtures::new_run;
+
+    #[test]
+    fn series_load_lazily_and_grow_without_duplicates() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lab.db");
+        let lab = Lab::open(&path)?;
+        let a = lab.create_run(&new_run("a"))?;
+        let b = lab.create_run(&new_run("b"))?;
+        let pts = |from: i64, to: i64| -> Vec<MetricPoint> {
+            (from..=to)
+                .map(|i| MetricPoint::new(i, 1, metric::TRAIN_LOSS, 1.0 / i as f64))
+                .collect()
+        };
+        lab.record(a, &pts(1, 5), &Default::default())?;
+        lab.record(b, &pts(1, 3), &Default::default())?;
+
+        let mut c = Collector::open(&path)?;
+        let first = c.poll()?;
+        assert!(matches!(&first[0], Update::Runs(r) if r.len() == 2));
+        assert_eq!(first.len(), 1, "no series are read before a run is viewed");
+
+        // Written between opening and watching: must come exactly once.
+        lab.record(a, &pts(6, 7), &Default::default())?;
+        let loaded = c.watch(&[a])?;
+        let Some(Update::SeriesLoaded { series, .. }) = loaded.first() else {
+            panic!("{loaded:?}")
+        };
+        let n_loaded = series[metric::TRAIN_LOSS].len();
+        lab.record(a, &pts(8, 9), &Default::default())?;
+        lab.record(b, &pts(4, 9), &Default::default())?;
+        let polled = c.poll()?;
+        let appended: Vec<&MetricRow> = polled
+            .iter()
+            .filter_map(|u| match u {
+                Update::Appended(rows) => Some(rows.iter()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert!(appended.iter().all(|r| r.run_id == a), "b is not watched");
+        let mut its: Vec<i64> = series[metric::TRAIN_LOSS]
+            .iter()
+            .map(|p| p.iteration)
+            .collect();
+        its.extend(appended.iter().map(|r| r.iteration));
+        assert_eq!(its, (1..=9).collect::<Vec<_>>(), "{n_loaded} loaded");
+        Ok(())
+    }
+
+    #[test]
+    fn log_tail_starts_at_a_whole_line() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let p = dir.path().join("x.log");
+        std::fs::write(&p, "first line\nsecond line\nthird\n")?;
+        assert_eq!(tail(&p, 14)?, "third\n");
+        assert_eq!(tail(&p, 1000)?, "first line\nsecond line\nthird\n");
+        Ok(())
+    }
+}

@@ -1,0 +1,304 @@
+//! Whole-screen snapshots (fixed clock, fixed data) and the live path through the watcher.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::widgets::Widget;
+use ratatui::Terminal;
+
+use super::app::{Action, App, Screen};
+use super::fixtures::{point, run, NOW};
+use super::store::{self, Request, Update};
+use super::ui::RunsTable;
+use crate::lab::{metric, Lab, MetricPoint, Run, RunId, RunStatus, RunSummaryUpdate};
+
+fn lab_runs() -> Vec<Run> {
+    let mut a = run(1, "r18-baseline", "resnet18");
+    a.best_dev_acc = Some(0.412);
+    a.best_dev_epoch = Some(8);
+    a.final_dev_acc = Some(0.401);
+    a.final_train_acc = Some(0.733);
+    a.tags = vec!["baseline".into()];
+    a.notes = "reference run".into();
+    let mut b = run(2, "alex-b64-hard", "alexnet");
+    b.hyper.batch_size = 64;
+    b.hyper.mining = "hard".into();
+    b.best_dev_acc = Some(0.287);
+    b.final_dev_acc = Some(0.280);
+    b.last_loss = Some(0.1234);
+    b.images_per_sec = Some(2310.0);
+    let mut c = run(3, "r18-live", "resnet18");
+    c.status = RunStatus::Running;
+    c.heartbeat_at = Some(NOW - 2.0);
+    c.finished_at = None;
+    c.started_at = Some(NOW - 754.0);
+    c.pid = Some(4242);
+    c.last_epoch = 3;
+    c.last_iteration = 300;
+    c.best_dev_acc = Some(0.305);
+    c.last_loss = Some(0.0871);
+    c.log_path = Some("logs/20261128-065900-resnet18.log".into());
+    let mut d = run(4, "r18-oom", "resnet18");
+    d.status = RunStatus::Running;
+    d.heartbeat_at = Some(NOW - 900.0);
+    d.finished_at = None;
+    d.last_epoch = 1;
+    let mut e = run(5, "r18-seed8", "resnet18");
+    e.hyper.seed = 8;
+    e.best_dev_acc = Some(0.398);
+    e.final_dev_acc = Some(0.390);
+    vec![a, b, c, d, e]
+}
+
+fn series_of(run: RunId) -> BTreeMap<String, Vec<crate::lab::SeriesPoint>> {
+    let k = run.0 as f64;
+    let per_step =
+        |f: &dyn Fn(f64) -> f64| -> Vec<_> { (1..=300).map(|i| point(i, f(i as f64))).collect() };
+    let per_epoch = |f: &dyn Fn(f64) -> f64| -> Vec<_> {
+        (1..=3).map(|e| point(e * 100, f(e as f64))).collect()
+    };
+    let mut m = BTreeMap::new();
+    m.insert(
+        metric::TRAIN_LOSS.into(),
+        per_step(&|i| 0.2 / (1.0 + i / (40.0 * k)) + 0.02 * (i * 0.7).sin()),
+    );
+    m.insert(
+        metric::ACTIVE_TRIPLETS.into(),
+        per_step(&|i| 0.9 - 0.5 * i / 300.0),
+    );
+    m.insert(metric::DIST_AP.into(), per_step(&|i| 1.0 - 0.4 * i / 300.0));
+    m.insert(metric::DIST_AN.into(), per_step(&|i| 1.0 + 0.3 * i / 300.0));
+    m.insert(metric::TRAIN_ACC.into(), per_epoch(&|e| 0.2 * e));
+    m.insert(metric::DEV_ACC.into(), per_epoch(&|e| 0.1 * e + 0.02 * k));
+    m
+}
+
+fn app() -> App {
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::Data(Update::Runs(lab_runs())));
+    app
+}
+
+/// Loads, as the collector would, the series of whatever the app asked to watch.
+fn feed_watched(app: &mut App, effects: Vec<super::app::Effect>) {
+    for e in effects {
+        if let super::app::Effect::Watch(ids) = e {
+            for id in ids {
+                app.update(Action::Data(Update::SeriesLoaded {
+                    run: id,
+                    series: series_of(id),
+                }));
+            }
+        }
+    }
+}
+
+fn screen(app: &App, w: u16, h: u16) -> Result<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h))?;
+    t.draw(|f| f.render_widget(app, f.area()))?;
+    Ok(t.backend().clone())
+}
+
+#[test]
+fn snapshot_runs_table() -> Result<()> {
+    let mut app = app();
+    app.update(Action::Down);
+    app.update(Action::ToggleMark);
+    insta::assert_snapshot!("runs_100x30", screen(&app, 100, 30)?);
+    insta::assert_snapshot!("runs_80x24", screen(&app, 80, 24)?);
+    insta::assert_snapshot!("runs_160x24", screen(&app, 160, 24)?);
+    Ok(())
+}
+
+#[test]
+fn snapshot_detail() -> Result<()> {
+    let mut app = app();
+    app.update(Action::Down);
+    app.update(Action::Down); // r18-live
+    let fx = app.update(Action::Open);
+    assert_eq!(app.screen, Screen::Detail(RunId(3)));
+    feed_watched(&mut app, fx);
+    app.update(Action::Data(Update::LogTail {
+        run: RunId(3),
+        text: "epoch 3 it 300 loss 0.0871\nsaved checkpoint\n".into(),
+    }));
+    app.update(Action::Data(Update::Details {
+        run: RunId(3),
+        details: super::store::RunDetails {
+            checkpoints: vec![crate::lab::Checkpoint {
+                id: 1,
+                run: RunId(3),
+                iteration: 300,
+                epoch: 3,
+                kind: "periodic".into(),
+                path: "checkpoints/3/ep3.safetensors".into(),
+                sha256: "f00dfeed".repeat(8),
+                created_at: NOW - 5.0,
+            }],
+            dataset: Some(
+                "#1 synthetic synthetic (40 identities, 800 images, content 9a1b)".into(),
+            ),
+            splits: vec![crate::lab::SplitSummary {
+                name: "train".into(),
+                n_images: 600,
+                hash: "ab12".repeat(16),
+            }],
+        },
+    }));
+    insta::assert_snapshot!("detail_charts_100x30", screen(&app, 100, 30)?);
+    app.update(Action::ToggleSmoothing);
+    app.update(Action::CycleXAxis);
+    app.update(Action::CycleXAxis);
+    insta::assert_snapshot!("detail_raw_images_100x30", screen(&app, 100, 30)?);
+    app.update(Action::SwitchTab);
+    insta::assert_snapshot!("detail_info_100x30", screen(&app, 100, 30)?);
+    insta::assert_snapshot!("detail_wide_180x40", screen(&app, 180, 40)?);
+    Ok(())
+}
+
+#[test]
+fn snapshot_compare() -> Result<()> {
+    let mut app = app();
+    app.update(Action::SortBy(super::filter::Column::Id)); // ascending: 1, 2, 3, 4, 5
+    app.update(Action::Top);
+    app.update(Action::ToggleMark); // 1
+    app.update(Action::ToggleMark); // 2
+    app.update(Action::Down);
+    app.update(Action::Down);
+    app.update(Action::ToggleMark); // 5: same config as 1 but seed
+    let fx = app.update(Action::Compare);
+    feed_watched(&mut app, fx);
+    let text = screen(&app, 100, 30)?.to_string();
+    assert!(text.contains("#1 ×2 seeds"), "{text}");
+    assert!(
+        text.contains("0.405±0.010"),
+        "best dev mean ± std of runs 1 and 5\n{text}"
+    );
+    insta::assert_snapshot!("compare_100x30", screen(&app, 100, 30)?);
+    Ok(())
+}
+
+#[test]
+fn snapshot_filter_and_help() -> Result<()> {
+    let mut app = app();
+    app.update(Action::StartFilter);
+    for c in "model=resnet18 dev_acc>0.3".chars() {
+        app.update(Action::Input(c));
+    }
+    insta::assert_snapshot!("filter_100x30", screen(&app, 100, 30)?);
+    app.update(Action::Input(' '));
+    app.update(Action::Input('x'));
+    app.update(Action::Input('>'));
+    insta::assert_snapshot!("filter_error_100x30", screen(&app, 100, 30)?);
+    app.update(Action::Cancel);
+    app.update(Action::Help);
+    insta::assert_snapshot!("help_100x30", screen(&app, 100, 30)?);
+    Ok(())
+}
+
+fn buffer_text(buf: &Buffer) -> String {
+    let mut s = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            s.push_str(buf[(x, y)].symbol());
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[test]
+fn runs_table_widget_narrows_and_marks_state() {
+    let app = app();
+    let mut buf = Buffer::empty(Rect::new(0, 0, 60, 8));
+    RunsTable(&app).render(buf.area, &mut buf);
+    let text = buffer_text(&buf);
+    assert!(
+        text.contains("✗ crashed"),
+        "stale heartbeat reads as crashed:\n{text}"
+    );
+    assert!(text.contains("⠋ running"), "live marker:\n{text}");
+    assert!(
+        !text.contains("started"),
+        "no room for the start time at 60 columns:\n{text}"
+    );
+    assert!(text.contains("id↓"), "sort column is marked:\n{text}");
+}
+
+/// Another thread records metrics into a real lab file; the collector, woken by the file
+/// watcher, brings them to the app, and the detail screen shows them, with no key pressed.
+#[test]
+fn live_metrics_reach_the_screen_through_the_watcher() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("lab.db");
+    let lab = Lab::open(&path)?;
+    let id = lab.create_run(&super::fixtures::new_run("live"))?;
+    lab.mark_running(id, 100, std::process::id())?;
+
+    let (tx, rx) = std::sync::mpsc::channel::<Update>();
+    let requests = store::spawn(&path, move |u| tx.send(u).is_ok())?;
+    let mut app = App::new(crate::lab::now(), "testhost");
+    let deadline = |s| Instant::now() + Duration::from_secs(s);
+    let pump = |app: &mut App, until: Instant, done: &dyn Fn(&App) -> bool| {
+        while !done(app) && Instant::now() < until {
+            if let Ok(u) = rx.recv_timeout(Duration::from_millis(50)) {
+                for e in app.update(Action::Data(u)) {
+                    if let super::app::Effect::Watch(ids) = e {
+                        let _ = requests.send(Request::Watch(ids));
+                    }
+                }
+            }
+        }
+    };
+    pump(&mut app, deadline(5), &|a| a.loaded);
+    for e in app.update(Action::Open) {
+        if let super::app::Effect::Watch(ids) = e {
+            requests.send(Request::Watch(ids))?;
+        }
+    }
+    pump(&mut app, deadline(5), &|a| a.series.contains_key(&id));
+    assert!(
+        app.series.contains_key(&id),
+        "the opened run's series were loaded"
+    );
+
+    let writer = std::thread::spawn(move || -> Result<()> {
+        let lab = Lab::open(&path)?;
+        for i in 1..=20 {
+            let pts = [MetricPoint::new(i, 1, metric::TRAIN_LOSS, 1.0 / i as f64)];
+            let summary = RunSummaryUpdate {
+                last_iteration: Some(i),
+                last_loss: Some(1.0 / i as f64),
+                ..Default::default()
+            };
+            lab.record(id, &pts, &summary)?;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    });
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("writer panicked"))??;
+    let written = Instant::now();
+    let n = |a: &App| {
+        a.series
+            .get(&id)
+            .and_then(|s| s.get(metric::TRAIN_LOSS))
+            .map_or(0, |s| s.points.len())
+    };
+    pump(&mut app, deadline(5), &|a| n(a) == 20);
+    let lag = written.elapsed();
+    assert_eq!(n(&app), 20, "every point arrives exactly once");
+    // The fallback tick is 2 s: arriving within a second means the watcher woke the collector.
+    assert!(lag < Duration::from_secs(1), "took {lag:?}");
+    assert_eq!(app.run(id).map(|r| r.last_iteration), Some(20));
+    app.update(Action::Tick(crate::lab::now()));
+    let text = screen(&app, 100, 30)?.to_string();
+    assert!(text.contains("it 20"), "{text}");
+    assert!(text.contains("running"), "{text}");
+    Ok(())
+}

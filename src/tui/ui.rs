@@ -1,0 +1,850 @@
+//! Rendering. Everything here reads the [`App`] and draws into a buffer; nothing mutates state.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line as TextLine, Span};
+use ratatui::widgets::{
+    Axis, Block, Cell, Chart, Clear, Dataset, GraphType, LegendPosition, Paragraph, Row,
+    StatefulWidget, Table, TableState, Widget, Wrap,
+};
+
+use super::app::{App, DetailTab, Overlay, Screen, COMPARE_METRICS};
+use super::compare;
+use super::filter::{progress, Column, FIELD_NAMES};
+use super::series::{Line, XAxis};
+use super::store::short_hash;
+use crate::format;
+use crate::lab::{metric, Run, RunStatus};
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+/// One colour per compared run; more runs than colours reuse them.
+pub const PALETTE: [Color; 8] = [
+    Color::Cyan,
+    Color::Magenta,
+    Color::Yellow,
+    Color::Green,
+    Color::LightRed,
+    Color::LightBlue,
+    Color::White,
+    Color::LightMagenta,
+];
+/// Above this width the detail view shows charts and run information side by side.
+const WIDE: u16 = 150;
+
+impl Widget for &App {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let [title, body, footer] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Fill(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        TitleBar(self).render(title, buf);
+        match self.screen {
+            Screen::Runs => RunsTable(self).render(body, buf),
+            Screen::Detail(_) => DetailView(self).render(body, buf),
+            Screen::Compare => CompareView(self).render(body, buf),
+        }
+        Footer(self).render(footer, buf);
+        if let Some(o) = &self.overlay {
+            OverlayView(self, o).render(body, buf);
+        }
+    }
+}
+
+fn status_style(s: RunStatus) -> Style {
+    match s {
+        RunStatus::Running => Style::new().fg(Color::Green),
+        RunStatus::Completed => Style::new().fg(Color::Blue),
+        RunStatus::Failed | RunStatus::Crashed => Style::new().fg(Color::Red),
+        RunStatus::Interrupted => Style::new().fg(Color::Yellow),
+        RunStatus::Queued => Style::new().fg(Color::Gray),
+    }
+}
+
+/// `⠋ running` for a live run (the marker turns with the clock), the plain status otherwise.
+fn status_text(app: &App, r: &Run) -> String {
+    let s = r.effective_status(app.now);
+    match s {
+        RunStatus::Running => {
+            let frame = SPINNER[(app.frame % SPINNER.len() as u64) as usize];
+            format!("{frame} running")
+        }
+        RunStatus::Crashed if r.status == RunStatus::Running => "✗ crashed".into(),
+        _ => s.to_string(),
+    }
+}
+
+pub struct TitleBar<'a>(pub &'a App);
+
+impl Widget for TitleBar<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let running = app
+            .runs
+            .iter()
+            .filter(|r| r.effective_status(app.now) == RunStatus::Running)
+            .count();
+        let mut spans = vec![
+            Span::styled(" facenet-lab ", Style::new().bold().reversed()),
+            Span::raw(format!(" {} runs", app.runs.len())),
+        ];
+        if running > 0 {
+            spans.push(Span::styled(
+                format!(" · {running} running"),
+                Style::new().fg(Color::Green),
+            ));
+        }
+        if !app.marked.is_empty() {
+            spans.push(Span::raw(format!(" · {} marked", app.marked.len())));
+        }
+        if app.view.len() != app.runs.len() {
+            spans.push(Span::raw(format!(" · {} shown", app.view.len())));
+        }
+        if !app.filter_text.is_empty() {
+            spans.push(Span::styled(
+                format!(" · filter: {}", app.filter_text),
+                Style::new().fg(Color::Yellow),
+            ));
+        }
+        spans.push(Span::raw(format!(
+            " · sort: {} {}",
+            app.sort.title(),
+            if app.descending { "↓" } else { "↑" }
+        )));
+        Paragraph::new(TextLine::from(spans)).render(area, buf);
+    }
+}
+
+pub struct Footer<'a>(pub &'a App);
+
+impl Widget for Footer<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let line = if app.overlay == Some(Overlay::Filter) {
+            let mut spans = vec![
+                Span::styled("/", Style::new().bold()),
+                Span::raw(app.filter_text.clone()),
+                Span::styled("▏", Style::new().fg(Color::Yellow)),
+            ];
+            if let Some(e) = &app.filter_error {
+                spans.push(Span::styled(format!("  {e}"), Style::new().fg(Color::Red)));
+            } else {
+                spans.push(Span::styled(
+                    "  enter keep · esc cancel",
+                    Style::new().fg(Color::DarkGray),
+                ));
+            }
+            TextLine::from(spans)
+        } else if let Some(s) = &app.status {
+            let style = if s.error {
+                Style::new().fg(Color::Red)
+            } else {
+                Style::new().fg(Color::Green)
+            };
+            TextLine::styled(s.text.clone(), style)
+        } else {
+            let hints = match app.screen {
+                Screen::Runs => {
+                    "↑↓/jk move · enter detail · space mark · c compare · / filter · s/S sort · r run · X stop · ? help · q quit"
+                }
+                Screen::Detail(_) => {
+                    "s smoothing · x x-axis · tab charts/info · n note · t tags · X stop · esc back · ? help"
+                }
+                Screen::Compare => {
+                    "m metric · s smoothing · x x-axis · esc back · ? help"
+                }
+            };
+            TextLine::styled(hints, Style::new().fg(Color::DarkGray))
+        };
+        Paragraph::new(line).render(area, buf);
+    }
+}
+
+/// The runs table. Columns are dropped, least useful first, when the terminal is narrow.
+pub struct RunsTable<'a>(pub &'a App);
+
+impl RunsTable<'_> {
+    /// Column widths; the name column takes what is left.
+    fn width(c: Column) -> u16 {
+        match c {
+            Column::Id => 5,
+            Column::Name => 12,
+            Column::Model => 9,
+            Column::Batch => 5,
+            Column::Dim => 4,
+            Column::Mining => 8,
+            Column::Status => 11,
+            Column::Progress => 7,
+            Column::BestDev => 8,
+            Column::LastLoss => 7,
+            Column::ImagesPerSec => 7,
+            Column::Started => 16,
+            Column::Duration => 8,
+        }
+    }
+
+    /// The columns that fit in `width`, in display order.
+    pub fn columns(width: u16) -> Vec<Column> {
+        const PRIORITY: [Column; 13] = [
+            Column::Id,
+            Column::Name,
+            Column::Status,
+            Column::Progress,
+            Column::BestDev,
+            Column::LastLoss,
+            Column::Model,
+            Column::Batch,
+            Column::Dim,
+            Column::Mining,
+            Column::ImagesPerSec,
+            Column::Duration,
+            Column::Started,
+        ];
+        let mut used = 0u16;
+        let mut keep = Vec::new();
+        for c in PRIORITY {
+            let w = Self::width(c) + 1;
+            if used + w <= width {
+                used += w;
+                keep.push(c);
+            }
+        }
+        Column::ALL
+            .into_iter()
+            .filter(|c| keep.contains(c))
+            .collect()
+    }
+
+    fn cell(app: &App, r: &Run, c: Column) -> Cell<'static> {
+        let h = &r.hyper;
+        let text = match c {
+            Column::Id => {
+                let mark = if app.marked.contains(&r.id) {
+                    "✓"
+                } else {
+                    " "
+                };
+                format!("{mark}{}", r.id)
+            }
+            Column::Name => r.name.clone(),
+            Column::Model => h.model.clone(),
+            Column::Batch => h.batch_size.to_string(),
+            Column::Dim => h.embedding_dim.to_string(),
+            Column::Mining => h.mining.clone(),
+            Column::Status => {
+                return Cell::from(status_text(app, r))
+                    .style(status_style(r.effective_status(app.now)))
+            }
+            Column::Progress => format!("{}/{}", r.last_epoch, h.epochs),
+            Column::BestDev => format::opt(r.best_dev_acc, 3),
+            Column::LastLoss => format::opt(r.last_loss, 4),
+            Column::ImagesPerSec => format::opt(r.images_per_sec, 0),
+            Column::Started => r.started_at.map_or("-".into(), format::timestamp),
+            Column::Duration => r.duration(app.now).map_or("-".into(), format::duration),
+        };
+        Cell::from(text)
+    }
+}
+
+impl Widget for RunsTable<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let block = Block::bordered().title(" runs ");
+        if app.runs.is_empty() {
+            let msg = if app.loaded {
+                "No runs recorded yet. Press r to start one, or run `facenet-lab run resnet18 --data synthetic`."
+            } else {
+                "Reading the lab…"
+            };
+            Paragraph::new(msg)
+                .wrap(Wrap { trim: true })
+                .block(block)
+                .render(area, buf);
+            return;
+        }
+        let cols = Self::columns(area.width.saturating_sub(2));
+        let header = Row::new(cols.iter().map(|&c| {
+            let mut t = c.title().to_string();
+            if c == app.sort {
+                t.push(if app.descending { '↓' } else { '↑' });
+            }
+            Cell::from(t)
+        }))
+        .style(Style::new().bold().underlined());
+        let rows = app.view.iter().filter_map(|&i| app.runs.get(i)).map(|r| {
+            let row = Row::new(cols.iter().map(|&c| Self::cell(app, r, c)));
+            if app.marked.contains(&r.id) {
+                row.style(Style::new().fg(Color::Cyan))
+            } else {
+                row
+            }
+        });
+        let widths = cols.iter().map(|&c| match c {
+            Column::Name => Constraint::Min(Self::width(c)),
+            _ => Constraint::Length(Self::width(c)),
+        });
+        let table = Table::new(rows, widths)
+            .header(header)
+            .block(block)
+            .row_highlight_style(Style::new().reversed());
+        let mut state = TableState::default().with_selected(Some(app.selected));
+        StatefulWidget::render(table, area, buf, &mut state);
+    }
+}
+
+/// One curve of a chart: a label, a colour and the points to draw.
+pub struct Curve {
+    pub name: String,
+    pub color: Color,
+    pub line: Line,
+}
+
+/// A line chart of curves against the app's x axis; raw lines are dimmed under smoothed ones.
+pub struct ChartView<'a> {
+    pub title: &'a str,
+    pub curves: &'a [Curve],
+    pub axis: XAxis,
+}
+
+impl Widget for ChartView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let block = Block::bordered().title(format!(" {} ", self.title));
+        let bounds = self
+            .curves
+            .iter()
+            .filter_map(|c| c.line.bounds())
+            .reduce(|a, b| {
+                [
+                    a[0].min(b[0]),
+                    a[1].max(b[1]),
+                    a[2].min(b[2]),
+                    a[3].max(b[3]),
+                ]
+            });
+        let Some([x0, x1, y0, y1]) = bounds else {
+            Paragraph::new("no data yet")
+                .style(Style::new().fg(Color::DarkGray))
+                .block(block)
+                .render(area, buf);
+            return;
+        };
+        let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
+        let pad = if y1 > y0 {
+            (y1 - y0) * 0.05
+        } else {
+            (y0.abs() * 0.1).max(0.5)
+        };
+        let (y0, y1) = (y0 - pad, y1 + pad);
+        let mut datasets = Vec::new();
+        for c in self.curves {
+            let smoothed = c.line.smooth.is_some();
+            let raw_style = if smoothed {
+                Style::new().fg(c.color).add_modifier(Modifier::DIM)
+            } else {
+                Style::new().fg(c.color)
+            };
+            let mut d = Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(raw_style)
+                .data(&c.line.raw);
+            if !smoothed {
+                d = d.name(c.name.clone());
+            }
+            datasets.push(d);
+        }
+        for c in self.curves {
+            if let Some(s) = &c.line.smooth {
+                datasets.push(
+                    Dataset::default()
+                        .name(c.name.clone())
+                        .marker(Marker::Braille)
+                        .graph_type(GraphType::Line)
+                        .style(Style::new().fg(c.color).bold())
+                        .data(s),
+                );
+            }
+        }
+        let xm = (x0 + x1) / 2.0;
+        let ylabel = |v: f64| {
+            if v.abs() >= 100.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.3}")
+            }
+        };
+        Chart::new(datasets)
+            .block(block)
+            .x_axis(
+                Axis::default()
+                    .bounds([x0, x1])
+                    .style(Style::new().fg(Color::DarkGray))
+                    .labels([self.axis.tick(x0), self.axis.tick(xm), self.axis.tick(x1)]),
+            )
+            .y_axis(
+                Axis::default()
+                    .bounds([y0, y1])
+                    .style(Style::new().fg(Color::DarkGray))
+                    .labels([ylabel(y0), ylabel(y1)]),
+            )
+            .legend_position(Some(LegendPosition::TopRight))
+            .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
+            .render(area, buf);
+    }
+}
+
+/// (metric name, legend label, colour) of one curve in a detail chart.
+type CurveSpec<'a> = (&'a str, &'a str, Color);
+
+/// Detail of one run: charts, or its full record (Tab); both side by side when wide.
+pub struct DetailView<'a>(pub &'a App);
+
+impl DetailView<'_> {
+    fn curves(app: &App, run: &Run, names: &[CurveSpec], width: u16) -> Vec<Curve> {
+        let buckets = usize::from(width.saturating_sub(8)) * 2;
+        let empty = Default::default();
+        let series = app.series.get(&run.id).unwrap_or(&empty);
+        names
+            .iter()
+            .filter_map(|(metric, label, color)| {
+                series.get(*metric).map(|s| Curve {
+                    name: label.to_string(),
+                    color: *color,
+                    line: Line::build(run, s, app.x_axis, app.smoothing_weight(), buckets),
+                })
+            })
+            .collect()
+    }
+
+    fn charts(app: &App, run: &Run, area: Rect, buf: &mut Buffer) {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(area);
+        let [tl, tr] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(top);
+        let [bl, br] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
+        let charts: [(&str, &[CurveSpec], Rect); 4] = [
+            (
+                "accuracy",
+                &[
+                    (metric::TRAIN_ACC, "train", Color::Cyan),
+                    (metric::DEV_ACC, "dev", Color::Yellow),
+                ],
+                tl,
+            ),
+            (
+                "train loss",
+                &[(metric::TRAIN_LOSS, "loss", Color::Magenta)],
+                tr,
+            ),
+            (
+                "active triplets",
+                &[(metric::ACTIVE_TRIPLETS, "active", Color::Green)],
+                bl,
+            ),
+            (
+                "distances",
+                &[
+                    (metric::DIST_AP, "a–p", Color::Cyan),
+                    (metric::DIST_AN, "a–n", Color::LightRed),
+                ],
+                br,
+            ),
+        ];
+        for (title, names, rect) in charts {
+            let curves = Self::curves(app, run, names, rect.width);
+            ChartView {
+                title,
+                curves: &curves,
+                axis: app.x_axis,
+            }
+            .render(rect, buf);
+        }
+    }
+
+    fn info(app: &App, run: &Run, area: Rect, buf: &mut Buffer) {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
+                .areas(area);
+        let config = serde_json::from_str::<serde_json::Value>(&run.config_json)
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .unwrap_or_else(|_| run.config_json.clone());
+        Paragraph::new(config)
+            .block(Block::bordered().title(" config "))
+            .render(left, buf);
+
+        let log = app.logs.get(&run.id);
+        let log_height = if log.is_some() { right.height / 3 } else { 0 };
+        let [meta, log_area] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(log_height)]).areas(right);
+        let key = |k: &str| Span::styled(format!("{k:<12}"), Style::new().fg(Color::DarkGray));
+        let mut lines = vec![
+            TextLine::from(vec![
+                key("code"),
+                Span::raw(format!(
+                    "{}{} (v{})",
+                    short_hash(&run.code.git_commit),
+                    if run.code.git_dirty { "-dirty" } else { "" },
+                    run.code.crate_version
+                )),
+            ]),
+            TextLine::from(vec![
+                key("host"),
+                Span::raw(format!(
+                    "{} · {} · {}",
+                    run.hostname,
+                    run.device,
+                    run.gpu_name.as_deref().unwrap_or("no gpu")
+                )),
+            ]),
+            TextLine::from(vec![key("command"), Span::raw(run.command_line.clone())]),
+            TextLine::from(vec![
+                key("pid · log"),
+                Span::raw(format!(
+                    "{} · {}",
+                    run.pid.map_or("-".into(), |p| p.to_string()),
+                    run.log_path.as_deref().unwrap_or("-")
+                )),
+            ]),
+        ];
+        if let Some(e) = &run.error {
+            lines.push(TextLine::from(vec![
+                key("error"),
+                Span::styled(e.clone(), Style::new().fg(Color::Red)),
+            ]));
+        }
+        lines.push(TextLine::from(vec![
+            key("notes"),
+            Span::raw(run.notes.clone()),
+        ]));
+        lines.push(TextLine::from(vec![
+            key("tags"),
+            Span::raw(run.tags.join(", ")),
+        ]));
+        let details = app.details.get(&run.id);
+        let dataset = details.and_then(|d| d.dataset.clone());
+        lines.push(TextLine::from(vec![
+            key("dataset"),
+            Span::raw(dataset.unwrap_or_else(|| "-".into())),
+        ]));
+        for s in details.map(|d| d.splits.as_slice()).unwrap_or_default() {
+            lines.push(TextLine::from(vec![
+                key(&format!("  {}", s.name)),
+                Span::raw(format!("{} images · {}", s.n_images, short_hash(&s.hash))),
+            ]));
+        }
+        let cks = details
+            .map(|d| d.checkpoints.as_slice())
+            .unwrap_or_default();
+        lines.push(TextLine::from(vec![
+            key("checkpoints"),
+            Span::raw(if cks.is_empty() {
+                "none".into()
+            } else {
+                cks.len().to_string()
+            }),
+        ]));
+        for c in cks.iter().rev().take(6) {
+            lines.push(TextLine::raw(format!(
+                "  ep {} it {} {} {} {}",
+                c.epoch,
+                c.iteration,
+                c.kind,
+                short_hash(&c.sha256),
+                c.path
+            )));
+        }
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(" run "))
+            .render(meta, buf);
+        if let Some(text) = log {
+            let inner = log_area.height.saturating_sub(2) as usize;
+            let tail: Vec<&str> = text.lines().collect();
+            let start = tail.len().saturating_sub(inner);
+            Paragraph::new(tail[start..].join("\n"))
+                .block(Block::bordered().title(" log (tail) "))
+                .render(log_area, buf);
+        }
+    }
+}
+
+impl Widget for DetailView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let Screen::Detail(id) = app.screen else {
+            return;
+        };
+        let Some(run) = app.run(id) else {
+            Paragraph::new(format!("run #{id} is no longer in the lab")).render(area, buf);
+            return;
+        };
+        let [head, body] =
+            Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(area);
+        let st = run.effective_status(app.now);
+        let ipe = run
+            .iters_per_epoch
+            .map_or(String::new(), |n| format!(" ({n}/epoch)"));
+        let head_lines = vec![
+            TextLine::from(vec![
+                Span::styled(format!(" #{} {} ", run.id, run.name), Style::new().bold()),
+                Span::raw(format!("{} · ", run.hyper.model)),
+                Span::styled(status_text(app, run), status_style(st)),
+                Span::raw(format!(
+                    " · epoch {}/{} · it {}{} · loss {} · best dev {}{} · {} img/s",
+                    run.last_epoch,
+                    run.hyper.epochs,
+                    run.last_iteration,
+                    ipe,
+                    format::opt(run.last_loss, 4),
+                    format::opt(run.best_dev_acc, 3),
+                    run.best_dev_epoch
+                        .map_or(String::new(), |e| format!(" (ep {e})")),
+                    format::opt(run.images_per_sec, 0),
+                )),
+            ]),
+            TextLine::styled(
+                format!(
+                    " x: {} · smoothing {} · {:.0}% of epochs",
+                    app.x_axis.label(),
+                    if app.smoothing { "on (EMA 0.6)" } else { "off" },
+                    progress(run) * 100.0
+                ),
+                Style::new().fg(Color::DarkGray),
+            ),
+        ];
+        Paragraph::new(head_lines).render(head, buf);
+        if area.width >= WIDE {
+            let [l, r] =
+                Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+                    .areas(body);
+            Self::charts(app, run, l, buf);
+            Self::info(app, run, r, buf);
+        } else {
+            match app.tab {
+                DetailTab::Charts => Self::charts(app, run, body, buf),
+                DetailTab::Info => Self::info(app, run, body, buf),
+            }
+        }
+    }
+}
+
+/// Marked runs side by side: one metric overlaid, and a table of what differs.
+pub struct CompareView<'a>(pub &'a App);
+
+impl Widget for CompareView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let runs = app.compared();
+        let metric = COMPARE_METRICS[app.compare_metric % COMPARE_METRICS.len()];
+        let table = compare::table(&runs);
+        let table_height = (table.rows.len() as u16 + 3).min(area.height * 3 / 5);
+        let [chart_area, table_area] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(table_height)]).areas(area);
+        let buckets = usize::from(chart_area.width.saturating_sub(8)) * 2;
+        let empty = Default::default();
+        let curves: Vec<Curve> = runs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let s = app.series.get(&r.id).unwrap_or(&empty).get(metric)?;
+                Some(Curve {
+                    name: format!("#{} {}", r.id, r.name),
+                    color: PALETTE[i % PALETTE.len()],
+                    line: Line::build(r, s, app.x_axis, app.smoothing_weight(), buckets),
+                })
+            })
+            .collect();
+        let title = format!(
+            "{metric} vs {} · m: next metric · smoothing {}",
+            app.x_axis.label(),
+            if app.smoothing { "on" } else { "off" }
+        );
+        ChartView {
+            title: &title,
+            curves: &curves,
+            axis: app.x_axis,
+        }
+        .render(chart_area, buf);
+
+        let header = Row::new(std::iter::once(Cell::from("")).chain(
+            table.headers.iter().enumerate().map(|(i, h)| {
+                let color = table
+                    .columns
+                    .get(i)
+                    .and_then(|c| c.first())
+                    .map_or(Color::Reset, |&r| PALETTE[r % PALETTE.len()]);
+                Cell::from(h.clone()).style(Style::new().fg(color))
+            }),
+        ))
+        .style(Style::new().bold());
+        let rows = table.rows.iter().map(|(name, cells)| {
+            Row::new(
+                std::iter::once(Cell::from(name.clone()).style(Style::new().fg(Color::DarkGray)))
+                    .chain(cells.iter().map(|c| Cell::from(c.clone()))),
+            )
+        });
+        let widths =
+            std::iter::once(Constraint::Length(12)).chain((0..table.headers.len()).map(|i| {
+                let cells = table.rows.iter().filter_map(|(_, c)| c.get(i));
+                let w = cells
+                    .map(|c| c.chars().count())
+                    .chain(table.headers.get(i).map(|h| h.chars().count()))
+                    .max()
+                    .unwrap_or(8);
+                Constraint::Length((w as u16 + 1).clamp(8, 28))
+            }));
+        Widget::render(
+            Table::new(rows, widths).header(header).block(
+                Block::bordered().title(" differing hyperparameters · best and final metrics "),
+            ),
+            table_area,
+            buf,
+        );
+    }
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    h
+}
+
+pub const HELP: &[(&str, &str)] = &[
+    ("runs", ""),
+    ("↑↓ j k g G", "move, top, bottom"),
+    ("enter", "run detail"),
+    ("space · u", "mark for compare · unmark all"),
+    ("c", "compare the marked runs"),
+    ("/", "filter: text and field=value, > < >= <= !="),
+    (
+        "s · S · 1-9 0",
+        "next sort column · reverse · sort by column n",
+    ),
+    ("r · e", "start a run: form · experiment file"),
+    ("X", "stop the run (SIGINT, asks first)"),
+    ("n · t", "edit note · tags"),
+    ("detail, compare", ""),
+    ("s", "smoothing (debiased EMA, raw line dimmed)"),
+    ("x", "x axis: iteration, epoch, images, wall time"),
+    ("tab · m", "charts/info · next compared metric"),
+    ("esc · q · ?", "back · quit · this help"),
+];
+
+pub struct OverlayView<'a>(pub &'a App, pub &'a Overlay);
+
+impl Widget for OverlayView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        match self.1 {
+            Overlay::Filter => {}
+            Overlay::Help => {
+                let mut lines: Vec<TextLine> = HELP
+                    .iter()
+                    .map(|(k, v)| {
+                        if v.is_empty() {
+                            TextLine::styled(*k, Style::new().bold().underlined())
+                        } else {
+                            TextLine::from(vec![
+                                Span::styled(format!("{k:<15}"), Style::new().fg(Color::Cyan)),
+                                Span::raw(*v),
+                            ])
+                        }
+                    })
+                    .collect();
+                lines.push(TextLine::styled(
+                    format!("filter fields: {FIELD_NAMES}"),
+                    Style::new().fg(Color::DarkGray),
+                ));
+                let r = centered(area, 72, lines.len() as u16 + 4);
+                Clear.render(r, buf);
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(Block::bordered().title(" help · esc closes "))
+                    .render(r, buf);
+            }
+            Overlay::ConfirmStop { run, pid, name } => {
+                let r = centered(area, 60, 5);
+                Clear.render(r, buf);
+                Paragraph::new(vec![
+                    TextLine::raw(format!("Stop run #{run} {name} (pid {pid})?")),
+                    TextLine::raw("It finishes its step, checkpoints and is marked interrupted."),
+                    TextLine::styled(
+                        "y / enter: stop · n / esc: keep running",
+                        Style::new().bold(),
+                    ),
+                ])
+                .wrap(Wrap { trim: false })
+                .block(Block::bordered().title(" stop run ").fg(Color::Yellow))
+                .render(r, buf);
+            }
+            Overlay::EditNotes { run, input } | Overlay::EditTags { run, input } => {
+                let what = if matches!(self.1, Overlay::EditNotes { .. }) {
+                    "note"
+                } else {
+                    "tags (comma or space separated)"
+                };
+                let r = centered(area, 70, 3);
+                Clear.render(r, buf);
+                Paragraph::new(format!("{input}▏"))
+                    .block(
+                        Block::bordered()
+                            .title(format!(" run #{run} {what} · enter saves · esc cancels ")),
+                    )
+                    .render(r, buf);
+            }
+            Overlay::StartForm(form) => {
+                let r = centered(area, 50, form.fields.len() as u16 + 4);
+                Clear.render(r, buf);
+                let mut lines: Vec<TextLine> = form
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, v))| {
+                        let focus = i == form.focus;
+                        TextLine::from(vec![
+                            Span::styled(
+                                format!("{} {k:<11}", if focus { "▶" } else { " " }),
+                                Style::new().fg(Color::Cyan),
+                            ),
+                            Span::raw(v.clone()),
+                            Span::raw(if focus { "▏" } else { "" }),
+                        ])
+                    })
+                    .collect();
+                lines.push(TextLine::styled(
+                    "tab/↑↓ field · enter start · esc cancel",
+                    Style::new().fg(Color::DarkGray),
+                ));
+                Paragraph::new(lines)
+                    .block(Block::bordered().title(" start a run "))
+                    .render(r, buf);
+            }
+            Overlay::PickExperiment { files, selected } => {
+                let r = centered(area, 60, files.len().min(12) as u16 + 2);
+                Clear.render(r, buf);
+                let lines: Vec<TextLine> = files
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        let t = f.display().to_string();
+                        if i == *selected {
+                            TextLine::styled(t, Style::new().reversed())
+                        } else {
+                            TextLine::raw(t)
+                        }
+                    })
+                    .collect();
+                let skip = selected.saturating_sub(r.height.saturating_sub(3) as usize);
+                Paragraph::new(lines)
+                    .scroll((skip as u16, 0))
+                    .block(Block::bordered().title(" run an experiment · enter starts "))
+                    .render(r, buf);
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Drives the real dashboard in tmux as a person would, at 100x30:
+#   1. a lab with a finished run and a running one: the runs table shows both;
+#   2. the running run's detail: its curve grows on screen while it trains, no key pressed;
+#   3. compare of the two runs lists exactly the hyperparameters that differ.
+# The running run comes from $FEEDER_CMD (run with FACENET_LAB_DB set), by default a small
+# example that writes through the Lab API; with the real trainer:
+#   FEEDER_CMD='target/debug/facenet-lab run resnet18 --data synthetic --image-size 32 --epochs 3 --batch 16' \
+#     tests/tmux_dashboard.sh
+# Exits non-zero on failure and prints what it saw.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v tmux >/dev/null || { echo "tmux is not installed (apt-get install -y tmux)"; exit 2; }
+if [[ -z "${FACENET_LAB_BIN:-}" ]]; then
+    cargo build --quiet --bin facenet-lab --example feed_lab
+fi
+BIN=${FACENET_LAB_BIN:-target/debug/facenet-lab}
+FEED=target/debug/examples/feed_lab
+FEEDER_CMD=${FEEDER_CMD:-"$FEED running 40"}
+
+work=$(mktemp -d)
+export FACENET_LAB_DB=$work/lab.db
+session=facenet-dash-$$
+feeder_pid=
+cleanup() {
+    tmux kill-session -t "$session" 2>/dev/null || true
+    [[ -n "$feeder_pid" ]] && kill -INT "$feeder_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $1"
+    echo "---- screen ----"
+    tmux capture-pane -p -t "$session" 2>/dev/null || true
+    echo "----------------"
+    exit 1
+}
+screen() { tmux capture-pane -p -t "$session"; }
+wait_for() { # wait_for PATTERN SECONDS
+    local deadline=$((SECONDS + $2))
+    while ((SECONDS < deadline)); do
+        screen | grep -aq -- "$1" && return 0
+        sleep 0.3
+    done
+    return 1
+}
+
+"$FEED" finished >/dev/null
+bash -c "$FEEDER_CMD" >"$work/feeder.log" 2>&1 &
+feeder_pid=$!
+deadline=$((SECONDS + 120))
+until "$BIN" runs 2>/dev/null | grep -aq running; do
+    ((SECONDS < deadline)) || { cat "$work/feeder.log"; echo "FAIL: the feeder never started a running run"; exit 1; }
+    sleep 0.5
+done
+
+tmux new-session -d -s "$session" -x 100 -y 30 "FACENET_LAB_DB='$FACENET_LAB_DB' '$BIN'"
+wait_for "runs" 10 || fail "the dashboard did not start"
+wait_for "running" 10 || fail "no running run in the table"
+screen | grep -aq "completed" || fail "the finished run is not in the table"
+echo "ok: runs table shows the finished and the running run"
+screen | sed -n '1,6p'
+
+# Newest first: the running run is highlighted. Open it and watch, hands off the keyboard.
+tmux send-keys -t "$session" Enter
+wait_for "it [0-9]" 10 || fail "the detail view did not open"
+iteration() { screen | grep -o ' it [0-9]*' | head -1 | tr -dc '0-9'; }
+# The right-hand charts' x-axis labels end their lines: the last one is the axis end.
+xmax() { screen | grep -oE '[0-9.kM]+│$' | head -1 | tr -d '│'; }
+first=$(iteration); first_x=$(xmax); before=$(screen)
+sleep 3
+second=$(iteration); second_x=$(xmax); after=$(screen)
+echo "detail: iteration $first -> $second, x axis end $first_x -> $second_x (3 s, no key pressed)"
+((second > first)) || fail "the iteration did not advance on screen"
+[[ "$first_x" != "$second_x" ]] || fail "the curve's x axis did not grow"
+[[ "$before" != "$after" ]] || fail "the screen did not change"
+echo "ok: the running run's curve grows live"
+screen | sed -n '1,16p'
+
+# Compare the two runs: only their differing hyperparameters are listed.
+tmux send-keys -t "$session" Escape
+wait_for "runs" 5 || fail "esc did not return to the table"
+tmux send-keys -t "$session" g Space Space c
+wait_for "differing hyperparameters" 5 || fail "compare did not open"
+sleep 0.5
+"$BIN" runs --json >"$work/runs.json"
+expected=$(python3 - "$work/runs.json" <<'PY'
+import json, sys
+runs = json.load(open(sys.argv[1]))
+names = {"model": "model", "batch_size": "batch", "embedding_dim": "dim", "lr": "lr",
+         "epochs": "epochs", "margin": "margin", "image_size": "image size", "mining": "mining",
+         "sampler": "sampler", "pk_k": "pk k", "normalize": "normalize", "augment": "augment",
+         "eval_every": "eval every", "checkpoint_every": "ckpt every", "seed": "seed"}
+h = [r["hyper"] for r in runs]
+diff = [v for k, v in names.items() if len({json.dumps(x[k]) for x in h}) > 1]
+if len({r["dataset_id"] for r in runs}) > 1:
+    diff.append("dataset")
+print("\n".join(diff))
+PY
+)
+shown=$(screen | python3 -c '
+import sys
+lines = sys.stdin.read().splitlines()
+start = next(i for i, l in enumerate(lines) if "differing hyperparameters" in l)
+metrics = {"best dev", "final dev", "final train", "last loss", "img/s"}
+for l in lines[start + 2:]:
+    if not l.startswith("\u2502"):
+        break
+    label = l[1:13].strip()
+    if label and label not in metrics:
+        print(label)
+')
+echo "compare lists: $(echo $shown)"
+echo "differing:     $(echo $expected)"
+[[ "$(sort <<<"$shown")" == "$(sort <<<"$expected")" ]] || fail "compare does not list exactly the differing hyperparameters"
+screen | grep -aq "best dev" || fail "compare shows no metrics"
+echo "ok: compare lists only the differing hyperparameters"
+screen | sed -n '/differing hyperparameters/,$p'
+
+tmux send-keys -t "$session" q
+sleep 0.5
+if tmux has-session -t "$session" 2>/dev/null && screen | grep -aq "facenet-lab"; then
+    fail "q did not quit"
+fi
+echo "PASS"

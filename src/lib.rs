@@ -7,9 +7,12 @@
 pub mod cli;
 pub mod commands;
 pub mod data;
+pub mod export;
 pub mod format;
 pub mod lab;
 pub mod model;
+pub mod report;
 pub mod rng;
+pub mod sweep;
 pub mod train;
 pub mod version;

@@ -7,6 +7,7 @@
 
 mod checkpoints;
 mod datasets;
+mod merge;
 mod metrics;
 mod runs;
 mod schema;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use checkpoints::{Checkpoint, NewCheckpoint};
 pub use datasets::{DatasetId, DatasetRecord, MemberRecord, SplitRecord, SplitSummary};
+pub use merge::MergeSummary;
 pub use metrics::{metric, MetricPoint, MetricRow, SeriesPoint};
 pub use runs::{CodeVersion, Hyperparams, NewRun, Run, RunId, RunStatus, RunSummaryUpdate};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};

@@ -121,6 +121,15 @@ fn encode_png(rgb: Vec<u8>) -> Result<Vec<u8>> {
     Ok(out.into_inner())
 }
 
+/// Iterations and epochs are counts: `10`, not `10.0` (a short axis still gets `2.5`).
+fn whole_or_tenths(x: f64) -> String {
+    if x.fract().abs() < 1e-9 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
 fn drawing<E: Display>(title: &str) -> impl Fn(E) -> anyhow::Error + '_ {
     move |e| anyhow!("drawing figure '{title}': {e}")
 }
@@ -140,6 +149,7 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
     ctx.configure_mesh()
         .x_desc(&chart.x_label)
         .y_desc(&chart.y_label)
+        .x_label_formatter(&|x| whole_or_tenths(*x))
         .label_style((font::FAMILY, 13))
         .axis_desc_style((font::FAMILY, 15))
         .light_line_style(RGBColor(235, 235, 235))

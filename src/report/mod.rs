@@ -153,23 +153,28 @@ fn loss_chart(c: &RunCurves) -> Option<Chart> {
     })
 }
 
-/// Dev accuracy of every run; repeats of one configuration with different seeds become their
-/// mean with a ±1 std band.
+/// Dev accuracy of every run against epochs (runs with other batch sizes take other numbers of
+/// iterations per epoch); repeats of one configuration with different seeds become their mean
+/// with a ±1 std band.
 fn comparison_chart(curves: &[RunCurves]) -> Option<Chart> {
     let mut lines = Vec::new();
     for group in group_by_config(curves) {
-        let with_data: Vec<&RunCurves> = group
+        let with_data: Vec<(&RunCurves, Vec<SeriesPoint>)> = group
             .into_iter()
             .filter(|c| !c.dev_acc.is_empty())
+            .map(|c| (c, by_epoch(&c.dev_acc)))
             .collect();
-        let series: Vec<&[SeriesPoint]> = with_data.iter().map(|c| c.dev_acc.as_slice()).collect();
+        let series: Vec<&[SeriesPoint]> = with_data.iter().map(|(_, s)| s.as_slice()).collect();
         let stats = mean_std(&series);
         if with_data.len() >= 2 && !stats.is_empty() {
-            let ids: Vec<String> = with_data.iter().map(|c| c.run.id.to_string()).collect();
+            let ids: Vec<String> = with_data
+                .iter()
+                .map(|(c, _)| c.run.id.to_string())
+                .collect();
             lines.push(Line {
                 label: format!(
                     "{} (runs {}: mean ± std over {} seeds)",
-                    config_label(&with_data[0].run),
+                    config_label(&with_data[0].0.run),
                     ids.join(","),
                     ids.len()
                 ),
@@ -177,16 +182,27 @@ fn comparison_chart(curves: &[RunCurves]) -> Option<Chart> {
                 band: Some(stats.iter().map(|s| (s.0, s.1 - s.2, s.1 + s.2)).collect()),
             });
         } else {
-            lines.extend(with_data.iter().map(|c| plain_line(&c.label(), &c.dev_acc)));
+            lines.extend(with_data.iter().map(|(c, s)| plain_line(&c.label(), s)));
         }
     }
     (!lines.is_empty()).then(|| Chart {
         title: "Dev accuracy".into(),
-        x_label: "iteration".into(),
+        x_label: "epoch".into(),
         y_label: "dev accuracy".into(),
         y_range: Some((0.0, 1.0)),
         lines,
     })
+}
+
+/// The series with its epochs in the place of iterations, for drawing against epochs.
+fn by_epoch(series: &[SeriesPoint]) -> Vec<SeriesPoint> {
+    series
+        .iter()
+        .map(|p| SeriesPoint {
+            iteration: p.epoch,
+            ..*p
+        })
+        .collect()
 }
 
 fn plain_line(label: &str, series: &[SeriesPoint]) -> Line {

@@ -160,7 +160,7 @@ fn every_invalid_run_is_reported_and_nothing_starts() -> Result<()> {
         .env(SWEEP_EXE_ENV, &fake)
         .assert()
         .failure()
-        .stderr(contains("has 2 invalid runs; nothing was started"))
+        .stderr(contains("has 2 problems; nothing was started"))
         .stderr(contains("run 2 (model = \"resnet18\"):"))
         .stderr(contains("unknown key 'bach'"))
         .stderr(contains("run 3 (model = \"vgg\"):"))
@@ -181,6 +181,10 @@ fn every_invalid_run_is_reported_and_nothing_starts() -> Result<()> {
         (
             "tag = \"a b\"\n[[runs]]\nmodel = \"alexnet\"\n",
             "must be a non-empty word",
+        ),
+        (
+            "tag = \"t\"\n[base]\nname = \"same\"\nmodel = \"alexnet\"\n[grid]\nseed = [1, 2]\n",
+            "runs 1 and 2 are both named \"same\"",
         ),
     ] {
         let err = SweepSpec::parse(text, "t.toml").err().context(want)?;

@@ -86,9 +86,23 @@ impl SweepSpec {
                 );
             }
         }
+        for (i, a) in configs.iter().enumerate() {
+            let Some(name) = a.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let same = |b: &RunConfig| b.get("name").and_then(Value::as_str) == Some(name);
+            if let Some(j) = configs[..i].iter().position(same) {
+                errors.push(format!(
+                    "runs {} and {} are both named {name:?}: give each run its own name, or leave \
+                     name out of [base] to get one per run",
+                    j + 1,
+                    i + 1,
+                ));
+            }
+        }
         if !errors.is_empty() {
             bail!(
-                "sweep spec '{source}' has {} invalid run{}; nothing was started:\n{}",
+                "sweep spec '{source}' has {} problem{}; nothing was started:\n{}",
                 errors.len(),
                 if errors.len() == 1 { "" } else { "s" },
                 errors.join("\n")

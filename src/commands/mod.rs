@@ -2,12 +2,16 @@
 mod bench;
 mod data;
 mod eval;
+mod export;
+mod lab;
+mod report;
 mod run;
 pub(crate) mod runs;
+mod sweep;
 
 use anyhow::Result;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, LabCommand};
 use crate::lab::Lab;
 
 pub use runs::table as runs_table;
@@ -19,6 +23,10 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Run(args)) => run::execute(&cli.db, &args),
         Some(Command::Bench(args)) => bench::execute(&args),
         Some(Command::Eval(args)) => eval::execute(&Lab::open(&cli.db)?, &args),
+        Some(Command::Report(args)) => report::execute(&Lab::open_read_only(&cli.db)?, &args),
+        Some(Command::Export(args)) => export::execute(&Lab::open_read_only(&cli.db)?, &args),
+        Some(Command::Sweep(args)) => sweep::execute(&cli.db, &args),
+        Some(Command::Lab(LabCommand::Merge(args))) => lab::merge(&Lab::open(&cli.db)?, &args),
         None => crate::tui::main(&cli.db),
     }
 }

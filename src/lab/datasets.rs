@@ -53,6 +53,17 @@ impl Lab {
     /// share one dataset, and its members are stored once.
     pub fn ensure_dataset(&self, d: &DatasetRecord) -> Result<DatasetId> {
         let tx = self.write_tx()?;
+        let id = Self::ensure_dataset_in(&tx, d)?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// [`Lab::ensure_dataset`] inside a transaction the caller holds (a lab merge imports
+    /// everything in one).
+    pub(crate) fn ensure_dataset_in(
+        tx: &rusqlite::Connection,
+        d: &DatasetRecord,
+    ) -> Result<DatasetId> {
         let existing: Option<i64> = tx
             .query_row(
                 "SELECT id FROM datasets WHERE kind = ?1 AND source = ?2 AND min_images = ?3
@@ -63,7 +74,7 @@ impl Lab {
             .optional()?;
         if let Some(id) = existing {
             let id = DatasetId(id);
-            let stored = split_summaries(&tx, id)?;
+            let stored = split_summaries(tx, id)?;
             for s in &d.splits {
                 if !stored.iter().any(|t| t.name == s.name && t.hash == s.hash) {
                     bail!(
@@ -106,7 +117,6 @@ impl Lab {
                 insert.execute(params![split_id, m.identity, m.file, m.sha256])?;
             }
         }
-        tx.commit()?;
         Ok(id)
     }
 

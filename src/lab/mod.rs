@@ -8,6 +8,7 @@
 mod checkpoints;
 mod datasets;
 mod evaluations;
+mod merge;
 mod metrics;
 mod runs;
 mod schema;
@@ -21,6 +22,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use checkpoints::{Checkpoint, NewCheckpoint};
 pub use datasets::{DatasetId, DatasetRecord, MemberRecord, SplitRecord, SplitSummary};
 pub use evaluations::{EvalMetric, Evaluation, EvaluationId, NewEvaluation, Protocol};
+pub use merge::MergeSummary;
 pub use metrics::{metric, MetricPoint, MetricRow, SeriesPoint};
 pub use runs::{CodeVersion, Hyperparams, NewRun, Run, RunId, RunStatus, RunSummaryUpdate};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};

@@ -1,0 +1,27 @@
+//! `facenet-lab export`: runs and metrics as CSV or JSON.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+
+use crate::cli::ExportArgs;
+use crate::export;
+use crate::lab::Lab;
+use crate::report::{select_runs, write_atomic};
+
+pub fn execute(lab: &Lab, args: &ExportArgs) -> Result<()> {
+    let runs = select_runs(lab, args.runs.as_deref(), args.tag.as_deref())?;
+    let bytes = export::export(lab, &runs, args.format)?;
+    if args.out.as_os_str() == "-" {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(&bytes)
+            .context("writing the export to standard output")?;
+        stdout.flush()?;
+    } else {
+        write_atomic(&args.out, &bytes)
+            .with_context(|| format!("writing export to '{}'", args.out.display()))?;
+        eprintln!("wrote {} runs to {}", runs.len(), args.out.display());
+    }
+    Ok(())
+}

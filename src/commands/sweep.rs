@@ -1,0 +1,63 @@
+//! `facenet-lab sweep SPEC`: train every run of a spec file, N at a time.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use crate::cli::SweepArgs;
+use crate::sweep::{self, SweepSpec};
+
+pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
+    if args.parallel == 0 {
+        bail!("--parallel must be at least 1");
+    }
+    let text = std::fs::read_to_string(&args.spec)
+        .with_context(|| format!("reading sweep spec '{}'", args.spec.display()))?;
+    let spec = SweepSpec::parse(&text, &args.spec.display().to_string())?;
+    let n = spec.configs.len();
+    if args.dry_run {
+        println!(
+            "# sweep '{}': {n} runs (dry run, nothing started)",
+            spec.tag
+        );
+        for (i, config) in spec.configs.iter().enumerate() {
+            println!("\n# run {}/{n}: {}", i + 1, sweep::run_name(config));
+            print!("{}", sweep::config_toml(config)?);
+        }
+        return Ok(());
+    }
+    let program = sweep::child_program()?;
+    let work_dir = std::env::temp_dir().join(format!(
+        "facenet-lab-sweep-{}-{}",
+        spec.tag,
+        std::process::id()
+    ));
+    let files = sweep::write_configs(&spec, &work_dir)?;
+    println!(
+        "sweep '{}': {n} runs, {} at a time, into lab '{}'; configs and logs in {}",
+        spec.tag,
+        args.parallel.min(n),
+        db.display(),
+        work_dir.display()
+    );
+    let ok = sweep::run_sweep(
+        db,
+        &spec,
+        &files,
+        args.parallel,
+        &program,
+        &mut std::io::stdout(),
+    )?;
+    let failed = ok.iter().filter(|s| !**s).count();
+    if failed > 0 {
+        bail!(
+            "{failed} of {n} runs failed (their logs are in {}); `facenet-lab runs` shows what was recorded",
+            work_dir.display()
+        );
+    }
+    println!(
+        "all {n} runs finished: `facenet-lab report --tag {}` draws them",
+        spec.tag
+    );
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! JSON export: every run as the lab records it, its configuration parsed, and its metric
+//! series by name. Non-finite metric values (a diverged loss) are written as `null`.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::lab::{Lab, Run, SeriesPoint};
+
+/// Identifies the document, so that readers can check what they were given.
+pub const EXPORT_FORMAT: &str = "facenet-lab-export";
+pub const EXPORT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Export {
+    pub format: String,
+    pub version: u32,
+    pub runs: Vec<ExportedRun>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExportedRun {
+    #[serde(flatten)]
+    pub run: Run,
+    /// `config_json`, parsed (or kept as a string if it is not JSON).
+    pub config: serde_json::Value,
+    /// Metric name → points in iteration order.
+    pub metrics: BTreeMap<String, Vec<SeriesPoint>>,
+}
+
+pub fn to_json(lab: &Lab, runs: &[Run]) -> Result<String> {
+    let mut out = Export {
+        format: EXPORT_FORMAT.into(),
+        version: EXPORT_VERSION,
+        runs: Vec::with_capacity(runs.len()),
+    };
+    for run in runs {
+        let mut metrics = BTreeMap::new();
+        for name in lab.metric_names(run.id)? {
+            let series = lab.series(run.id, &name)?;
+            metrics.insert(name, series);
+        }
+        out.runs.push(ExportedRun {
+            config: serde_json::from_str(&run.config_json)
+                .unwrap_or_else(|_| serde_json::Value::String(run.config_json.clone())),
+            run: run.clone(),
+            metrics,
+        });
+    }
+    let mut text = serde_json::to_string_pretty(&out)?;
+    text.push('\n');
+    Ok(text)
+}

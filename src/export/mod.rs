@@ -1,0 +1,26 @@
+//! Export: runs and their metrics for other tools (pandas, R, a spreadsheet), as long-form CSV
+//! or as JSON with each run's configuration and series.
+
+mod csv;
+mod json;
+
+use anyhow::Result;
+
+use crate::lab::{Lab, Run};
+
+pub use csv::{to_csv, CSV_HEADER};
+pub use json::{to_json, Export, ExportedRun, EXPORT_FORMAT, EXPORT_VERSION};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+/// The export of `runs` in `format`, as the bytes to write.
+pub fn export(lab: &Lab, runs: &[Run], format: ExportFormat) -> Result<Vec<u8>> {
+    match format {
+        ExportFormat::Csv => Ok(to_csv(lab, runs)?.into_bytes()),
+        ExportFormat::Json => Ok(to_json(lab, runs)?.into_bytes()),
+    }
+}

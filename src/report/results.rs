@@ -1,0 +1,124 @@
+//! The results table: one markdown row per run, the columns of the seed repository's table and
+//! what is needed to trust a number (device, wall time, figures).
+
+use crate::format;
+use crate::lab::{Run, RunStatus};
+
+use super::curves::RunCurves;
+
+/// The figure files drawn for one run, as file names inside the report folder.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunFigures {
+    pub accuracy: Option<String>,
+    pub loss: Option<String>,
+}
+
+const HEADERS: [&str; 14] = [
+    "run",
+    "architecture",
+    "batch",
+    "dim",
+    "mining",
+    "sampler",
+    "epochs",
+    "best dev acc (epoch)",
+    "final train acc",
+    "test acc",
+    "images/s",
+    "device",
+    "wall time",
+    "figures",
+];
+
+/// The table and the comparison figure beneath it, in markdown. Links are `link_prefix` +
+/// file name: `""` beside the figures, `"reports/"` from a README one folder up.
+pub fn results_markdown(
+    rows: &[(&RunCurves, &RunFigures)],
+    comparison: Option<&str>,
+    link_prefix: &str,
+) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("| {} |\n", HEADERS.join(" | ")));
+    out.push_str(&format!("|{}\n", "---|".repeat(HEADERS.len())));
+    for (curves, figures) in rows {
+        let cells = row(curves, figures, link_prefix);
+        let cells: Vec<String> = cells.iter().map(|c| escape_cell(c)).collect();
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    if let Some(file) = comparison {
+        out.push_str(&format!(
+            "\n![Dev accuracy of every run]({link_prefix}{file})\n"
+        ));
+    }
+    out
+}
+
+fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str) -> Vec<String> {
+    let r = &c.run;
+    let h = &r.hyper;
+    let sampler = match (h.sampler.as_str(), h.pk_k) {
+        ("pk", Some(k)) => format!("pk (K={k})"),
+        (s, _) => s.to_string(),
+    };
+    let best = match (r.best_dev_acc, r.best_dev_epoch) {
+        (Some(acc), Some(epoch)) => format!("{acc:.3} ({epoch})"),
+        (Some(acc), None) => format!("{acc:.3}"),
+        _ => "-".into(),
+    };
+    let mut links = Vec::new();
+    if let Some(f) = &figures.accuracy {
+        links.push(format!("[accuracy]({link_prefix}{f})"));
+    }
+    if let Some(f) = &figures.loss {
+        links.push(format!("[loss]({link_prefix}{f})"));
+    }
+    vec![
+        format!("{} {}", r.id, r.name),
+        h.model.clone(),
+        h.batch_size.to_string(),
+        h.embedding_dim.to_string(),
+        h.mining.clone(),
+        sampler,
+        epochs(r),
+        best,
+        format::opt(r.final_train_acc, 3),
+        format::opt(c.test_acc, 3),
+        format::opt(r.images_per_sec, 1),
+        device(r),
+        wall_time(r).map_or("-".into(), format::duration),
+        if links.is_empty() {
+            "-".into()
+        } else {
+            links.join(" ")
+        },
+    ]
+}
+
+/// `100`, or `37/100 (crashed)` for a run that did not complete. The stored status is used,
+/// not the heartbeat-derived one, so that the table does not depend on when it is generated.
+fn epochs(r: &Run) -> String {
+    if r.status == RunStatus::Completed {
+        r.hyper.epochs.to_string()
+    } else {
+        format!("{}/{} ({})", r.last_epoch, r.hyper.epochs, r.status)
+    }
+}
+
+fn device(r: &Run) -> String {
+    match &r.gpu_name {
+        Some(gpu) if !gpu.is_empty() => format!("{} ({gpu})", r.device),
+        _ => r.device.clone(),
+    }
+}
+
+/// Start to finish, or to the last heartbeat: never to "now", which would change every report.
+fn wall_time(r: &Run) -> Option<f64> {
+    let start = r.started_at?;
+    let end = r.finished_at.or(r.heartbeat_at)?;
+    Some((end - start).max(0.0))
+}
+
+/// A `|` or a line break inside a cell would break the table.
+fn escape_cell(cell: &str) -> String {
+    cell.replace('|', "\\|").replace(['\n', '\r'], " ")
+}

@@ -1,0 +1,163 @@
+//! Sweeps: many runs from one spec file, each trained by its own `facenet-lab run --config`
+//! child process and recorded as its own run, grouped under the spec's tag.
+
+mod config;
+mod schedule;
+mod spec;
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, Result};
+
+pub use config::{problems, RunConfig, KEYS};
+pub use schedule::{run_jobs, Event};
+pub use spec::{expand_grid, SweepSpec};
+
+/// Names the program a sweep spawns instead of this executable: tests put a fake trainer
+/// there, and it lets a sweep drive a differently built binary (e.g. one with CUDA).
+pub const SWEEP_EXE_ENV: &str = "FACENET_LAB_SWEEP_EXE";
+
+/// The program each run is trained by.
+pub fn child_program() -> Result<PathBuf> {
+    match std::env::var_os(SWEEP_EXE_ENV) {
+        Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
+        _ => std::env::current_exe().context(
+            "finding this program's path to start the runs; set FACENET_LAB_SWEEP_EXE to it",
+        ),
+    }
+}
+
+/// The name of a run's configuration (also its file name stem).
+pub fn run_name(config: &RunConfig) -> &str {
+    config.get("name").and_then(|v| v.as_str()).unwrap_or("run")
+}
+
+/// The configuration file of run `index`, as TOML.
+pub fn config_toml(config: &RunConfig) -> Result<String> {
+    toml::to_string(config).context("writing a run configuration as TOML")
+}
+
+/// Where each run's files go: its generated configuration and its log.
+#[derive(Clone, Debug)]
+pub struct RunFiles {
+    pub config: PathBuf,
+    pub log: PathBuf,
+}
+
+/// Writes every run's configuration into `work_dir` (nothing is started yet).
+pub fn write_configs(spec: &SweepSpec, work_dir: &Path) -> Result<Vec<RunFiles>> {
+    std::fs::create_dir_all(work_dir)
+        .with_context(|| format!("creating sweep folder '{}'", work_dir.display()))?;
+    let width = spec.configs.len().to_string().len();
+    spec.configs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let stem = format!("{:0width$}-{}", i + 1, sanitize(run_name(c)));
+            let files = RunFiles {
+                config: work_dir.join(format!("{stem}.toml")),
+                log: work_dir.join(format!("{stem}.log")),
+            };
+            std::fs::write(&files.config, config_toml(c)?)
+                .with_context(|| format!("writing '{}'", files.config.display()))?;
+            Ok(files)
+        })
+        .collect()
+}
+
+/// Runs the sweep, `parallel` runs at a time, writing one line per start and end to `out`.
+/// Returns whether each run succeeded.
+pub fn run_sweep(
+    db: &Path,
+    spec: &SweepSpec,
+    files: &[RunFiles],
+    parallel: usize,
+    program: &Path,
+    out: &mut impl Write,
+) -> Result<Vec<bool>> {
+    let db = std::path::absolute(db).with_context(|| format!("resolving '{}'", db.display()))?;
+    let total = spec.configs.len();
+    let launch = |i: usize| -> Result<Child> {
+        let log = File::create(&files[i].log)
+            .with_context(|| format!("creating log '{}'", files[i].log.display()))?;
+        let err = log.try_clone()?;
+        Command::new(program)
+            .arg("--db")
+            .arg(&db)
+            .arg("run")
+            .arg("--config")
+            .arg(&files[i].config)
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(err)
+            .spawn()
+            .with_context(|| format!("starting '{}'", program.display()))
+    };
+    let mut write_error = None;
+    let ok = run_jobs(total, parallel, launch, |event| {
+        let line = status_line(event, spec, files);
+        if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+            write_error.get_or_insert(e);
+        }
+    })?;
+    if let Some(e) = write_error {
+        return Err(e).context("printing sweep progress");
+    }
+    Ok(ok)
+}
+
+fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles]) -> String {
+    let total = spec.configs.len();
+    match event {
+        Event::Started { index } => format!(
+            "[{}/{total}] started  {} (log: {})",
+            index + 1,
+            run_name(&spec.configs[*index]),
+            files[*index].log.display()
+        ),
+        Event::Finished {
+            index,
+            result,
+            elapsed,
+        } => {
+            let name = run_name(&spec.configs[*index]);
+            let took = crate::format::duration(elapsed.as_secs_f64());
+            match result {
+                Ok(s) if s.success() => {
+                    format!("[{}/{total}] finished {name} in {took}", index + 1)
+                }
+                Ok(s) => format!(
+                    "[{}/{total}] FAILED   {name} ({s}) after {took}: {}",
+                    index + 1,
+                    last_line(&files[*index].log)
+                ),
+                Err(e) => format!("[{}/{total}] FAILED   {name}: {e}", index + 1),
+            }
+        }
+    }
+}
+
+/// The last non-empty line of a log: usually the error.
+fn last_line(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    match text.lines().rev().find(|l| !l.trim().is_empty()) {
+        Some(l) => l.trim().to_string(),
+        None => format!("see {}", log.display()),
+    }
+}
+
+/// File-name-safe: letters, digits, `-`, `_`, `.`.
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

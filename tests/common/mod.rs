@@ -1,0 +1,165 @@
+//! A lab with known contents, built through the Lab API, shared by the CLI tests.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use anyhow::Result;
+use facenet_lab::lab::{
+    metric, CodeVersion, DatasetRecord, Hyperparams, Lab, MemberRecord, MetricPoint, NewCheckpoint,
+    NewRun, RunId, RunStatus, RunSummaryUpdate, SplitRecord,
+};
+
+pub fn dataset() -> DatasetRecord {
+    let member = |id: &str, f: &str| MemberRecord {
+        identity: id.into(),
+        file: f.into(),
+        sha256: format!("sha-{f}"),
+    };
+    DatasetRecord {
+        kind: "synthetic".into(),
+        source: "synthetic".into(),
+        min_images: 2,
+        max_images: 4,
+        split_seed: Some(0),
+        n_identities: 2,
+        n_images: 4,
+        content_hash: "content".into(),
+        splits: vec![
+            SplitRecord {
+                name: "train".into(),
+                hash: "t".into(),
+                members: vec![member("A", "A_1.jpg"), member("B", "B_1.jpg")],
+            },
+            SplitRecord {
+                name: "dev".into(),
+                hash: "d".into(),
+                members: vec![member("A", "A_2.jpg")],
+            },
+            SplitRecord {
+                name: "test".into(),
+                hash: "e".into(),
+                members: vec![member("B", "B_2.jpg")],
+            },
+        ],
+    }
+}
+
+pub fn new_run(name: &str, model: &str, seed: i64, tags: &[&str]) -> NewRun {
+    NewRun {
+        name: name.into(),
+        hyper: Hyperparams {
+            model: model.into(),
+            batch_size: 32,
+            embedding_dim: 128,
+            lr: 1e-4,
+            epochs: 5,
+            margin: 0.2,
+            image_size: 224,
+            mining: "all".into(),
+            sampler: "random".into(),
+            pk_k: None,
+            normalize: false,
+            augment: false,
+            eval_every: 1,
+            checkpoint_every: Some(2),
+            seed,
+        },
+        dataset_id: None,
+        device: "cuda".into(),
+        gpu_name: Some("NVIDIA H100 80GB HBM3".into()),
+        config_json: format!(r#"{{"model":"{model}","seed":{seed}}}"#),
+        code: CodeVersion::current(),
+        hostname: "gpu-box".into(),
+        command_line: format!("facenet-lab run {model}"),
+        log_path: None,
+        notes: "fixture, with a comma".into(),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+    }
+}
+
+/// Iterations per epoch of the fixture runs.
+pub const ITERS: i64 = 10;
+pub const EPOCHS: i64 = 5;
+
+/// The fixed synthetic curves: loss decays, accuracies climb by epoch, offset by `shift`.
+pub fn loss_at(i: i64, shift: f64) -> f64 {
+    0.2 * (-(i as f64) / 20.0).exp() + shift
+}
+pub fn train_acc_at(epoch: i64, shift: f64) -> f64 {
+    0.5 + 0.08 * epoch as f64 + shift
+}
+pub fn dev_acc_at(epoch: i64, shift: f64) -> f64 {
+    0.45 + 0.05 * epoch as f64 + shift
+}
+
+/// Records a complete run with the synthetic curves, a checkpoint every 2 epochs, and (when
+/// `test_acc` is given) a test accuracy.
+pub fn record_run(lab: &Lab, new: &NewRun, shift: f64, test_acc: Option<f64>) -> Result<RunId> {
+    let id = lab.create_run(new)?;
+    lab.mark_running(id, ITERS, 4242)?;
+    for epoch in 1..=EPOCHS {
+        let mut points = Vec::new();
+        for j in 1..=ITERS {
+            let i = (epoch - 1) * ITERS + j;
+            let mut p = MetricPoint::new(i, epoch, metric::TRAIN_LOSS, loss_at(i, shift));
+            p.wall_time = 1_700_000_000.0 + i as f64;
+            points.push(p);
+        }
+        let it = epoch * ITERS;
+        let (t, d) = (train_acc_at(epoch, shift), dev_acc_at(epoch, shift));
+        points.push(MetricPoint::new(it, epoch, metric::TRAIN_ACC, t));
+        points.push(MetricPoint::new(it, epoch, metric::DEV_ACC, d));
+        let summary = RunSummaryUpdate {
+            last_iteration: Some(it),
+            last_epoch: Some(epoch),
+            last_loss: Some(loss_at(it, shift)),
+            images_per_sec: Some(123.5),
+            evaluation: Some((t, d, epoch)),
+        };
+        lab.record(id, &points, &summary)?;
+        if epoch % 2 == 0 {
+            lab.add_checkpoint(&NewCheckpoint {
+                run: id,
+                iteration: it,
+                epoch,
+                kind: "periodic".into(),
+                path: format!("checkpoints/{id}/epoch-{epoch}.safetensors"),
+                sha256: format!("{:064}", it),
+            })?;
+        }
+    }
+    if let Some(acc) = test_acc {
+        lab.record(
+            id,
+            &[MetricPoint::new(EPOCHS * ITERS, EPOCHS, "test_acc", acc)],
+            &RunSummaryUpdate::default(),
+        )?;
+    }
+    lab.finish_run(id, RunStatus::Completed, None)?;
+    Ok(id)
+}
+
+/// A lab with three completed runs: two seeds of resnet18 32/128 (tag `seed-table`) and one
+/// alexnet 32/128 (tags `seed-table`, `alex`) with a test accuracy.
+pub fn fixture_lab(path: &Path) -> Result<Vec<RunId>> {
+    let lab = Lab::open(path)?;
+    let ds = lab.ensure_dataset(&dataset())?;
+    let mut ids = Vec::new();
+    for (name, model, seed, shift, tags, test) in [
+        ("r18-s1", "resnet18", 1, 0.0, vec!["seed-table"], None),
+        ("r18-s2", "resnet18", 2, 0.02, vec!["seed-table"], None),
+        (
+            "alex",
+            "alexnet",
+            1,
+            -0.1,
+            vec!["seed-table", "alex"],
+            Some(0.41),
+        ),
+    ] {
+        let mut new = new_run(name, model, seed, &tags);
+        new.dataset_id = Some(ds);
+        ids.push(record_run(&lab, &new, shift, test)?);
+    }
+    Ok(ids)
+}

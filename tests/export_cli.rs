@@ -1,0 +1,144 @@
+//! `facenet-lab export` end to end: what is written reads back to what the lab holds.
+
+mod common;
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use assert_cmd::Command;
+use facenet_lab::export::{Export, CSV_HEADER, EXPORT_FORMAT};
+use facenet_lab::lab::Lab;
+
+fn facenet(db: &Path) -> Result<Command> {
+    let mut cmd = Command::cargo_bin("facenet-lab")?;
+    cmd.arg("--db").arg(db);
+    Ok(cmd)
+}
+
+/// RFC 4180 records (quoted fields may hold commas, quotes and line breaks).
+fn parse_csv(text: &str) -> Result<Vec<Vec<String>>> {
+    let (mut rows, mut row, mut field) = (Vec::new(), Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    if quoted || !field.is_empty() || !row.is_empty() {
+        bail!("CSV does not end with a complete line");
+    }
+    Ok(rows)
+}
+
+#[test]
+fn csv_reads_back_to_the_recorded_values() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    {
+        let lab = Lab::open(&db)?;
+        // A name that needs quoting.
+        lab.conn()
+            .execute("UPDATE runs SET name = 'r18, \"seed\" 1' WHERE id = 1", [])?;
+    }
+    let out = dir.path().join("metrics.csv");
+    facenet(&db)?
+        .args(["export", "--format", "csv", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let rows = parse_csv(&std::fs::read_to_string(&out)?)?;
+    let header: Vec<&str> = CSV_HEADER.split(',').collect();
+    assert_eq!(rows[0], header);
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .context(name.to_string())
+    };
+    let (run_id, metric, iteration, value, tags, gpu) = (
+        col("run_id")?,
+        col("metric")?,
+        col("iteration")?,
+        col("value")?,
+        col("tags")?,
+        col("gpu_name")?,
+    );
+
+    let lab = Lab::open_read_only(&db)?;
+    let mut expected = Vec::new();
+    for run in lab.list_runs()? {
+        for name in lab.metric_names(run.id)? {
+            for p in lab.series(run.id, &name)? {
+                expected.push((run.id.0, name.clone(), p.iteration, p.value));
+            }
+        }
+    }
+    let got: Vec<(i64, String, i64, f64)> = rows[1..]
+        .iter()
+        .map(|r| -> Result<_> {
+            Ok((
+                r[run_id].parse()?,
+                r[metric].clone(),
+                r[iteration].parse()?,
+                r[value].parse()?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    assert_eq!(got, expected, "every point, exactly");
+    assert_eq!(rows[1][tags], "seed-table");
+    assert_eq!(rows[1][col("run_name")?], "r18, \"seed\" 1");
+    assert_eq!(rows[1][gpu], "NVIDIA H100 80GB HBM3");
+    assert!(rows.iter().all(|r| r.len() == header.len()));
+
+    // --tag selects, and standard output is the default.
+    let assert = facenet(&db)?
+        .args(["export", "--format", "csv", "--tag", "alex"])
+        .assert()
+        .success();
+    let rows = parse_csv(&String::from_utf8(assert.get_output().stdout.clone())?)?;
+    assert_eq!(rows.len(), 1 + 61, "header + the alexnet run's 61 points");
+    assert!(rows[1..].iter().all(|r| r[run_id] == "3"));
+    Ok(())
+}
+
+#[test]
+fn json_reads_back_to_the_recorded_runs_and_series() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    let assert = facenet(&db)?
+        .args(["export", "--format", "json", "--runs", "alex,1"])
+        .assert()
+        .success();
+    let export: Export = serde_json::from_slice(&assert.get_output().stdout)?;
+    assert_eq!(export.format, EXPORT_FORMAT);
+    let lab = Lab::open_read_only(&db)?;
+    let names: Vec<&str> = export.runs.iter().map(|r| r.run.name.as_str()).collect();
+    assert_eq!(names, ["alex", "r18-s1"]);
+    for exported in &export.runs {
+        let run = lab.find_run(&exported.run.name)?;
+        assert_eq!(exported.run, run, "every run field");
+        assert_eq!(exported.config["model"], run.hyper.model.as_str());
+        let names: Vec<String> = exported.metrics.keys().cloned().collect();
+        assert_eq!(names, lab.metric_names(run.id)?);
+        for (name, series) in &exported.metrics {
+            assert_eq!(*series, lab.series(run.id, name)?, "{name}");
+        }
+    }
+    assert_eq!(export.runs[0].metrics["test_acc"][0].value, 0.41);
+    Ok(())
+}

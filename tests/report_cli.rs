@@ -1,0 +1,230 @@
+//! `facenet-lab report` end to end: figures, results.md and the README splice.
+
+mod common;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use assert_cmd::Command;
+use predicates::str::contains;
+
+fn facenet(db: &Path) -> Result<Command> {
+    let mut cmd = Command::cargo_bin("facenet-lab")?;
+    cmd.arg("--db").arg(db);
+    Ok(cmd)
+}
+
+fn files_in(dir: &Path) -> Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .map(|e| Ok(e?.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_>>()?;
+    names.sort();
+    Ok(names)
+}
+
+#[test]
+fn png_report_is_valid_and_byte_identical_across_calls() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    let out = dir.path().join("reports");
+
+    facenet(&db)?
+        .arg("report")
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(contains("wrote"))
+        .stdout(contains("run-1-accuracy.png"));
+    let names = files_in(&out)?;
+    assert_eq!(
+        names,
+        [
+            "compare-dev-accuracy.png",
+            "results.md",
+            "run-1-accuracy.png",
+            "run-1-loss.png",
+            "run-2-accuracy.png",
+            "run-2-loss.png",
+            "run-3-accuracy.png",
+            "run-3-loss.png",
+        ]
+    );
+    let first: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| std::fs::read(out.join(n)))
+        .collect::<std::io::Result<_>>()?;
+    for (name, bytes) in names.iter().zip(&first) {
+        if name.ends_with(".png") {
+            let img = image::load_from_memory_with_format(bytes, image::ImageFormat::Png)
+                .with_context(|| format!("decoding {name}"))?;
+            assert_eq!((img.width(), img.height()), (900, 540), "{name}");
+            // Not a blank canvas: curves and text put non-white pixels down.
+            let rgb = img.to_rgb8();
+            let inked = rgb.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+            assert!(inked > 5_000, "{name} has only {inked} non-white pixels");
+        }
+    }
+
+    facenet(&db)?
+        .arg("report")
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(contains("0 files written, 8 unchanged"));
+    let second: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| std::fs::read(out.join(n)))
+        .collect::<std::io::Result<_>>()?;
+    assert!(
+        first == second,
+        "a second report of the same lab is byte-identical"
+    );
+
+    // Regenerating from scratch (not just "skip unchanged") gives the same bytes too.
+    let fresh = dir.path().join("fresh");
+    facenet(&db)?
+        .arg("report")
+        .arg("--out")
+        .arg(&fresh)
+        .assert()
+        .success();
+    for (name, bytes) in names.iter().zip(&first) {
+        assert!(std::fs::read(fresh.join(name))? == *bytes, "{name} differs");
+    }
+
+    let results = std::fs::read_to_string(out.join("results.md"))?;
+    assert!(results.contains("| 3 alex | alexnet | 32 | 128 | all | random | 5 | 0.600 (5) | 0.800 | 0.410 | 123.5 | cuda (NVIDIA H100 80GB HBM3) |"), "{results}");
+    assert!(results.contains("| 1 r18-s1 | resnet18 |"), "{results}");
+    assert!(results.contains("[accuracy](run-1-accuracy.png) [loss](run-1-loss.png)"));
+    assert!(results.contains("![Dev accuracy of every run](compare-dev-accuracy.png)"));
+    Ok(())
+}
+
+#[test]
+fn svg_report_and_selection_by_tag() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    let out = dir.path().join("svg");
+    facenet(&db)?
+        .args(["report", "--format", "svg", "--tag", "alex", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(
+        files_in(&out)?,
+        [
+            "compare-dev-accuracy.svg",
+            "results.md",
+            "run-3-accuracy.svg",
+            "run-3-loss.svg"
+        ]
+    );
+    let svg = std::fs::read_to_string(out.join("run-3-accuracy.svg"))?;
+    assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
+    assert!(svg.contains("width=\"900\"") && svg.contains("height=\"540\""));
+    assert!(svg.contains("Run #3 alexnet 32/128: accuracy"));
+    let results = std::fs::read_to_string(out.join("results.md"))?;
+    assert!(
+        results.contains("| 3 alex |") && !results.contains("r18-s1"),
+        "{results}"
+    );
+
+    facenet(&db)?
+        .args(["report", "--runs", "2,r18-s1", "--out"])
+        .arg(dir.path().join("two"))
+        .assert()
+        .success();
+    let results = std::fs::read_to_string(dir.path().join("two/results.md"))?;
+    let r2 = results.find("| 2 r18-s2 |").context("run 2 row")?;
+    let r1 = results.find("| 1 r18-s1 |").context("run 1 row")?;
+    assert!(r2 < r1, "--runs keeps the order given");
+
+    facenet(&db)?
+        .args(["report", "--tag", "nope"])
+        .assert()
+        .failure()
+        .stderr(contains("no run in lab"))
+        .stderr(contains("has the tag 'nope'"));
+    Ok(())
+}
+
+#[test]
+fn readme_splice_keeps_every_other_byte() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    let readme = dir.path().join("README.md");
+    let head = "# facenet-lab\r\n\nSome *prose*  with trailing spaces  \n\n<!-- results:start -->";
+    let tail = "<!-- results:end -->\n\nAfter the table.\n\n\n";
+    std::fs::write(&readme, format!("{head}\nold table\n{tail}"))?;
+
+    facenet(&db)?
+        .current_dir(dir.path())
+        .args(["report", "--readme", "README.md"])
+        .assert()
+        .success()
+        .stdout(contains("wrote README.md"));
+    let text = std::fs::read_to_string(&readme)?;
+    assert!(text.starts_with(head), "{text}");
+    assert!(text.ends_with(tail), "{text}");
+    assert!(!text.contains("old table"));
+    assert!(
+        text.contains("[accuracy](reports/run-1-accuracy.png)"),
+        "{text}"
+    );
+    assert!(text.contains("![Dev accuracy of every run](reports/compare-dev-accuracy.png)"));
+    assert!(dir.path().join("reports/run-1-accuracy.png").exists());
+
+    facenet(&db)?
+        .current_dir(dir.path())
+        .args(["report", "--readme", "README.md"])
+        .assert()
+        .success()
+        .stdout(contains("unchanged README.md"));
+    assert_eq!(std::fs::read_to_string(&readme)?, text);
+    Ok(())
+}
+
+#[test]
+fn bad_readme_markers_are_refused_and_nothing_is_written() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    let cases = [
+        ("# no markers\n", "has no results markers"),
+        ("<!-- results:end -->\n", "but no `<!-- results:start -->`"),
+        ("<!-- results:start -->\n", "but no `<!-- results:end -->`"),
+        (
+            "<!-- results:end -->\n<!-- results:start -->\n",
+            "before `<!-- results:start -->`",
+        ),
+        (
+            "<!-- results:start -->\n<!-- results:end -->\n<!-- results:start -->\n",
+            "needs exactly one of each",
+        ),
+    ];
+    for (text, want) in cases {
+        let readme = dir.path().join("README.md");
+        std::fs::write(&readme, text)?;
+        let out = dir.path().join("reports");
+        facenet(&db)?
+            .arg("report")
+            .arg("--out")
+            .arg(&out)
+            .arg("--readme")
+            .arg(&readme)
+            .assert()
+            .failure()
+            .stderr(contains(want));
+        assert_eq!(std::fs::read_to_string(&readme)?, text, "README untouched");
+        assert!(
+            !out.exists(),
+            "no figure is written when the README is refused"
+        );
+    }
+    Ok(())
+}

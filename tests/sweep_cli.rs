@@ -1,0 +1,296 @@
+//! `facenet-lab sweep`: spec parsing, grid expansion, validation, tags, and the N-at-a-time
+//! scheduler driving a fake trainer (FACENET_LAB_SWEEP_EXE) that records its arguments.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use assert_cmd::Command;
+use facenet_lab::sweep::{SweepSpec, SWEEP_EXE_ENV};
+use predicates::str::contains;
+use toml::Value;
+
+fn repo_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn get<'a>(config: &'a toml::Table, key: &str) -> &'a Value {
+    config.get(key).unwrap_or(&Value::Boolean(false))
+}
+
+fn tags(config: &toml::Table) -> Vec<String> {
+    match config.get("tags") {
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(|t| t.as_str().map(String::from))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[test]
+fn the_shipped_specs_parse_to_the_intended_runs() -> Result<()> {
+    let seed = SweepSpec::parse(
+        &std::fs::read_to_string(repo_file("experiments/seed-table.toml"))?,
+        "seed-table.toml",
+    )?;
+    assert_eq!(seed.tag, "seed-table");
+    let rows: Vec<String> = seed
+        .configs
+        .iter()
+        .map(|c| format!("{} {}/{}", get(c, "model"), get(c, "batch"), get(c, "dim")))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "\"resnet18\" 32/128",
+            "\"resnet18\" 64/128",
+            "\"alexnet\" 32/128",
+            "\"resnet152\" 32/128",
+            "\"resnet152\" 32/64",
+            "\"resnet152\" 8/64",
+        ]
+    );
+    for c in &seed.configs {
+        assert_eq!(get(c, "lr"), &Value::Float(1e-4));
+        assert_eq!(get(c, "epochs"), &Value::Integer(100));
+        assert_eq!(get(c, "mining").as_str(), Some("all"));
+        assert_eq!(tags(c), ["seed-table"]);
+    }
+    assert_eq!(
+        get(&seed.configs[2], "name").as_str(),
+        Some("seed-table-3-alexnet-32-128")
+    );
+
+    let best = SweepSpec::parse(
+        &std::fs::read_to_string(repo_file("experiments/best-recipe.toml"))?,
+        "best-recipe.toml",
+    )?;
+    assert_eq!(best.configs.len(), 1);
+    let c = &best.configs[0];
+    assert_eq!(
+        (get(c, "sampler").as_str(), get(c, "pk_k")),
+        (Some("pk"), &Value::Integer(4))
+    );
+    assert_eq!(
+        (get(c, "mining").as_str(), get(c, "lr")),
+        (Some("semihard"), &Value::Float(3e-4))
+    );
+
+    let smoke = SweepSpec::parse(
+        &std::fs::read_to_string(repo_file("experiments/smoke.toml"))?,
+        "smoke.toml",
+    )?;
+    assert_eq!(smoke.configs.len(), 2);
+    assert_eq!(get(&smoke.configs[1], "data").as_str(), Some("synthetic"));
+    Ok(())
+}
+
+#[test]
+fn runs_then_grid_over_base_with_tags_added() -> Result<()> {
+    let spec = SweepSpec::parse(
+        r#"
+        tag = "g"
+        [base]
+        model = "resnet18"
+        epochs = 3
+        [[runs]]
+        epochs = 7
+        tags = ["keep"]
+        name = "first"
+        [grid]
+        model = ["resnet18", "alexnet"]
+        batch = [32, 64]
+        "#,
+        "spec.toml",
+    )?;
+    let got: Vec<String> = spec
+        .configs
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {} {:?}",
+                get(c, "name"),
+                get(c, "model"),
+                get(c, "epochs"),
+                tags(c)
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            r#""first" "resnet18" 7 ["keep", "g"]"#,
+            // Keys in name order, the last varying fastest: batch, then model.
+            r#""g-2-resnet18-32" "resnet18" 3 ["g"]"#,
+            r#""g-3-alexnet-32" "alexnet" 3 ["g"]"#,
+            r#""g-4-resnet18-64" "resnet18" 3 ["g"]"#,
+            r#""g-5-alexnet-64" "alexnet" 3 ["g"]"#,
+        ]
+    );
+    Ok(())
+}
+
+#[test]
+fn every_invalid_run_is_reported_and_nothing_starts() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let spec = dir.path().join("bad.toml");
+    std::fs::write(
+        &spec,
+        r#"
+        tag = "bad"
+        [base]
+        model = "resnet18"
+        [[runs]]
+        batch = 32
+        [[runs]]
+        bach = 32
+        [[runs]]
+        model = "vgg"
+        mining = "easy"
+        "#,
+    )?;
+    let marker = dir.path().join("started");
+    let fake = fake_trainer(dir.path(), &format!("touch '{}'", marker.display()))?;
+    Command::cargo_bin("facenet-lab")?
+        .arg("--db")
+        .arg(dir.path().join("lab.db"))
+        .arg("sweep")
+        .arg(&spec)
+        .env(SWEEP_EXE_ENV, &fake)
+        .assert()
+        .failure()
+        .stderr(contains("has 2 problems; nothing was started"))
+        .stderr(contains("run 2 (model = \"resnet18\"):"))
+        .stderr(contains("unknown key 'bach'"))
+        .stderr(contains("run 3 (model = \"vgg\"):"))
+        .stderr(contains("model = \"vgg\" is not valid"))
+        .stderr(contains("mining = \"easy\" is not valid"));
+    assert!(!marker.exists(), "the trainer was never started");
+
+    for (text, want) in [
+        ("tag = \"t\"\n", "defines no runs"),
+        (
+            "tag = \"t\"\n[grid]\nbatch = 32\n",
+            "[grid] batch = 32 must be a non-empty list",
+        ),
+        (
+            "tag = \"t\"\ntypo = 1\n[[runs]]\nmodel = \"alexnet\"\n",
+            "unknown field `typo`",
+        ),
+        (
+            "tag = \"a b\"\n[[runs]]\nmodel = \"alexnet\"\n",
+            "must be a non-empty word",
+        ),
+        (
+            "tag = \"t\"\n[base]\nname = \"same\"\nmodel = \"alexnet\"\n[grid]\nseed = [1, 2]\n",
+            "runs 1 and 2 are both named \"same\"",
+        ),
+    ] {
+        let err = SweepSpec::parse(text, "t.toml").err().context(want)?;
+        assert!(format!("{err:#}").contains(want), "{want}: {err:#}");
+    }
+    Ok(())
+}
+
+/// A stand-in trainer: records its arguments and start/end, runs `body`, takes 0.3 s.
+fn fake_trainer(dir: &Path, body: &str) -> Result<PathBuf> {
+    let path = dir.join("fake-trainer.sh");
+    let log = dir.join("argv");
+    let events = dir.join("events");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\necho start >> '{1}'\nsleep 0.3\necho end >> '{1}'\n{body}\n",
+            log.display(),
+            events.display()
+        ),
+    )?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    Ok(path)
+}
+
+#[test]
+fn runs_n_at_a_time_with_one_status_line_each_and_reports_failures() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let spec = dir.path().join("four.toml");
+    std::fs::write(
+        &spec,
+        "tag = \"four\"\n[base]\nmodel = \"resnet18\"\ndata = \"synthetic\"\n[grid]\nseed = [1, 2, 3, 4]\n",
+    )?;
+    // Run 2 fails the way a trainer would: a message on stderr and a non-zero exit.
+    let fake = fake_trainer(
+        dir.path(),
+        "case \"$5\" in *2-four-2-*) echo 'error: out of memory' >&2; exit 3;; esac",
+    )?;
+    let db = dir.path().join("lab.db");
+    let assert = Command::cargo_bin("facenet-lab")?
+        .arg("--db")
+        .arg(&db)
+        .args(["sweep", "--parallel", "2"])
+        .arg(&spec)
+        .env(SWEEP_EXE_ENV, &fake)
+        .assert()
+        .failure()
+        .stderr(contains("1 of 4 runs failed"));
+    let stdout = String::from_utf8(assert.get_output().stdout.clone())?;
+    assert!(
+        stdout.contains("[2/4] FAILED   four-2-resnet18"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("error: out of memory"), "{stdout}");
+    for i in [1, 3, 4] {
+        assert!(
+            stdout.contains(&format!("[{i}/4] finished four-{i}-resnet18")),
+            "{stdout}"
+        );
+    }
+    assert_eq!(stdout.matches("started").count(), 4, "{stdout}");
+
+    let argv = std::fs::read_to_string(dir.path().join("argv"))?;
+    let mut configs = Vec::new();
+    for line in argv.lines() {
+        let args: Vec<&str> = line.split(' ').collect();
+        assert_eq!(args.len(), 5, "{line}");
+        assert_eq!(
+            (args[0], args[2], args[3]),
+            ("--db", "run", "--config"),
+            "{line}"
+        );
+        assert_eq!(Path::new(args[1]), std::path::absolute(&db)?);
+        let config: toml::Table = toml::from_str(&std::fs::read_to_string(args[4])?)?;
+        configs.push(config);
+    }
+    let mut seeds: Vec<i64> = configs
+        .iter()
+        .filter_map(|c| get(c, "seed").as_integer())
+        .collect();
+    seeds.sort();
+    assert_eq!(seeds, [1, 2, 3, 4]);
+    assert!(configs.iter().all(|c| tags(c) == ["four"]));
+
+    let (mut now, mut peak) = (0, 0);
+    for line in std::fs::read_to_string(dir.path().join("events"))?.lines() {
+        now += if line == "start" { 1 } else { -1 };
+        peak = peak.max(now);
+    }
+    assert_eq!(peak, 2, "two at a time");
+    Ok(())
+}
+
+#[test]
+fn dry_run_prints_the_generated_configs() -> Result<()> {
+    Command::cargo_bin("facenet-lab")?
+        .arg("sweep")
+        .arg(repo_file("experiments/seed-table.toml"))
+        .arg("--dry-run")
+        .env(SWEEP_EXE_ENV, "/nonexistent")
+        .assert()
+        .success()
+        .stdout(contains(
+            "# sweep 'seed-table': 6 runs (dry run, nothing started)",
+        ))
+        .stdout(contains("# run 6/6: seed-table-6-resnet152-8-64"))
+        .stdout(contains("tags = [\"seed-table\"]"));
+    Ok(())
+}

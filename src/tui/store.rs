@@ -251,6 +251,15 @@ pub fn spawn<F>(path: &Path, send: F) -> Result<Sender<Request>>
 where
     F: Fn(Update) -> bool + Send + 'static,
 {
+    spawn_with_tick(path, FALLBACK_TICK, send)
+}
+
+/// [`spawn`] with another fallback tick (tests use a very long one, so that only the file
+/// watcher can deliver updates).
+pub fn spawn_with_tick<F>(path: &Path, tick: Duration, send: F) -> Result<Sender<Request>>
+where
+    F: Fn(Update) -> bool + Send + 'static,
+{
     let mut collector = Collector::open(path)?;
     let (tx, rx) = mpsc::channel::<Request>();
     let watcher = watch_files(path, tx.clone())?;
@@ -259,13 +268,18 @@ where
         .spawn(move || {
             // Held here: dropping the watcher stops the notifications.
             let _watcher = watcher;
-            collect(&mut collector, &rx, &send);
+            collect(&mut collector, &rx, tick, &send);
         })
         .context("starting the lab collector thread")?;
     Ok(tx)
 }
 
-fn collect<F: Fn(Update) -> bool>(c: &mut Collector, rx: &Receiver<Request>, send: &F) {
+fn collect<F: Fn(Update) -> bool>(
+    c: &mut Collector,
+    rx: &Receiver<Request>,
+    tick: Duration,
+    send: &F,
+) {
     let emit = |r: Result<Vec<Update>>| -> bool {
         match r {
             Ok(updates) => updates.into_iter().all(send),
@@ -276,7 +290,7 @@ fn collect<F: Fn(Update) -> bool>(c: &mut Collector, rx: &Receiver<Request>, sen
         return;
     }
     loop {
-        let first = match rx.recv_timeout(FALLBACK_TICK) {
+        let first = match rx.recv_timeout(tick) {
             Ok(r) => r,
             Err(RecvTimeoutError::Timeout) => Request::Wake,
             Err(RecvTimeoutError::Disconnected) => return,

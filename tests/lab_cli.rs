@@ -118,3 +118,40 @@ fn a_lab_from_a_newer_version_is_refused_and_untouched() -> Result<()> {
     assert_eq!(std::fs::read(&db)?, before);
     Ok(())
 }
+
+/// A trainer holds two connections (its loop and its heartbeat) while dashboards and `runs`
+/// come and go in other processes. Once, opening the second connection read the file with
+/// std::fs, which dropped the process's POSIX locks; the next process to close then deleted
+/// the WAL under the trainer, and every later write was lost.
+#[test]
+fn other_processes_never_lose_a_live_writers_rows() -> Result<()> {
+    use facenet_lab::lab::{metric, MetricPoint};
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let writer = Lab::open(&db)?;
+    let run = writer.create_run(&new_run("live"))?;
+    let _heartbeat_connection = Lab::open(&db)?;
+    writer.record(
+        run,
+        &[MetricPoint::new(1, 1, metric::TRAIN_LOSS, 1.0)],
+        &Default::default(),
+    )?;
+    Command::cargo_bin("facenet-lab")?
+        .arg("--db")
+        .arg(&db)
+        .arg("runs")
+        .assert()
+        .success();
+    writer.record(
+        run,
+        &[MetricPoint::new(2, 1, metric::TRAIN_LOSS, 0.5)],
+        &Default::default(),
+    )?;
+    let fresh = rusqlite::Connection::open(&db)?;
+    let n: i64 = fresh.query_row("SELECT count(*) FROM metrics", [], |r| r.get(0))?;
+    assert_eq!(
+        n, 2,
+        "a write after another process closed the lab was lost"
+    );
+    Ok(())
+}

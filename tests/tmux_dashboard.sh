@@ -51,7 +51,14 @@ wait_for() { # wait_for PATTERN SECONDS
 bash -c "$FEEDER_CMD" >"$work/feeder.log" 2>&1 &
 feeder_pid=$!
 deadline=$((SECONDS + 120))
-until "$BIN" runs 2>/dev/null | grep -aq running; do
+# Wait until the running run has recorded a few steps (a real trainer loads its data first).
+recording() {
+    "$BIN" runs --json 2>/dev/null | python3 -c '
+import json, sys
+runs = json.load(sys.stdin)
+sys.exit(0 if any(r["effective_status"] == "running" and r["last_iteration"] >= 2 for r in runs) else 1)'
+}
+until recording; do
     ((SECONDS < deadline)) || { cat "$work/feeder.log"; echo "FAIL: the feeder never started a running run"; exit 1; }
     sleep 0.5
 done
@@ -66,14 +73,14 @@ screen | sed -n '1,6p'
 # Newest first: the running run is highlighted. Open it and watch, hands off the keyboard.
 tmux send-keys -t "$session" Enter
 wait_for "it [0-9]" 10 || fail "the detail view did not open"
-iteration() { screen | grep -o ' it [0-9]*' | head -1 | tr -dc '0-9'; }
+iteration() { screen | grep -o ' it [0-9]*' | head -1 | tr -dc '0-9' || true; }
 # The right-hand charts' x-axis labels end their lines: the last one is the axis end.
-xmax() { screen | grep -oE '[0-9.kM]+│$' | head -1 | tr -d '│'; }
+xmax() { screen | grep -oE '[0-9.kM]+│$' | head -1 | tr -d '│' || true; }
 first=$(iteration); first_x=$(xmax); before=$(screen)
 sleep 3
 second=$(iteration); second_x=$(xmax); after=$(screen)
 echo "detail: iteration $first -> $second, x axis end $first_x -> $second_x (3 s, no key pressed)"
-((second > first)) || fail "the iteration did not advance on screen"
+((${second:-0} > ${first:-0})) || fail "the iteration did not advance on screen"
 [[ "$first_x" != "$second_x" ]] || fail "the curve's x axis did not grow"
 [[ "$before" != "$after" ]] || fail "the screen did not change"
 echo "ok: the running run's curve grows live"

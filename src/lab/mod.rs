@@ -54,8 +54,6 @@ pub fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
-const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
-
 impl Lab {
     /// Opens the lab at `path`, creating it if it does not exist, and migrates it to the
     /// current schema.
@@ -173,27 +171,30 @@ impl Lab {
         if meta.len() == 0 {
             return Ok(());
         }
-        let mut header = [0u8; 16];
-        {
-            use std::io::Read;
-            let mut f = std::fs::File::open(path)
-                .with_context(|| format!("reading lab database '{}'", path.display()))?;
-            let n = f.read(&mut header)?;
-            if n < header.len() || &header != SQLITE_HEADER {
-                bail!(
-                    "'{}' is not a facenet-lab database (not an SQLite file); it was left untouched. \
-                     Pass --db with another path, or move the file away",
-                    path.display()
-                );
-            }
-        }
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .with_context(|| format!("opening lab database '{}'", path.display()))?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        let app_id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        // SQLite itself tells a non-database apart. Reading the header with std::fs instead
+        // would be a bug: closing any descriptor of the file drops this process's POSIX locks
+        // on it, so another process could checkpoint and delete the WAL under a live trainer.
+        let app_id: i64 = match conn.query_row("PRAGMA application_id", [], |r| r.get(0)) {
+            Ok(id) => id,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                bail!(
+                    "'{}' is not a facenet-lab database (not an SQLite file); it was left untouched. \
+                     Pass --db with another path, or move the file away",
+                    path.display()
+                )
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("reading lab database '{}'", path.display()))
+            }
+        };
         let version = schema::user_version(&conn)?;
         let tables: i64 = conn.query_row(
             "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",

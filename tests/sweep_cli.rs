@@ -162,10 +162,11 @@ fn every_invalid_run_is_reported_and_nothing_starts() -> Result<()> {
         .failure()
         .stderr(contains("has 2 problems; nothing was started"))
         .stderr(contains("run 2 (model = \"resnet18\"):"))
-        .stderr(contains("unknown key 'bach'"))
+        .stderr(contains("unknown field `bach`"))
         .stderr(contains("run 3 (model = \"vgg\"):"))
-        .stderr(contains("model = \"vgg\" is not valid"))
-        .stderr(contains("mining = \"easy\" is not valid"));
+        .stderr(contains(
+            "unknown variant `easy`, expected one of `all`, `semihard`, `hard`",
+        ));
     assert!(!marker.exists(), "the trainer was never started");
 
     for (text, want) in [
@@ -292,5 +293,21 @@ fn dry_run_prints_the_generated_configs() -> Result<()> {
         ))
         .stdout(contains("# run 6/6: seed-table-6-resnet152-8-64"))
         .stdout(contains("tags = [\"seed-table\"]"));
+    Ok(())
+}
+
+#[test]
+fn experiment_files_are_told_apart_from_single_run_configs() -> Result<()> {
+    use facenet_lab::sweep::is_spec_file;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments");
+    for spec in ["seed-table.toml", "best-recipe.toml", "smoke.toml"] {
+        assert!(is_spec_file(&root.join(spec)), "{spec} is a sweep spec");
+    }
+    assert!(!is_spec_file(&root.join("resnet18-cpu-64.toml")));
+    let cfg = facenet_lab::train::config::Overrides::from_file(&root.join("resnet18-cpu-64.toml"))?;
+    assert_eq!(
+        (cfg.model, cfg.image_size),
+        (Some(facenet_lab::model::Arch::Resnet18), Some(64))
+    );
     Ok(())
 }

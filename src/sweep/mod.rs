@@ -12,9 +12,18 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result};
 
-pub use config::{problems, RunConfig, KEYS};
+pub use config::{problems, RunConfig};
 pub use schedule::{run_jobs, Event};
 pub use spec::{expand_grid, SweepSpec};
+
+/// Whether a TOML file is a sweep spec (a `tag` with `[base]`, `[[runs]]` or `[grid]`) rather
+/// than a single run's `--config` file.
+pub fn is_spec_file(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .is_some_and(|t| ["runs", "grid", "base"].iter().any(|k| t.contains_key(*k)))
+}
 
 /// Names the program a sweep spawns instead of this executable: tests put a fake trainer
 /// there, and it lets a sweep drive a differently built binary (e.g. one with CUDA).

@@ -152,7 +152,16 @@ impl Runtime {
                 Ok(None)
             }
             Effect::Spawn { args, label } => {
-                let (pid, log) = start_run(&self.db, &args, &label)?;
+                // An experiment file may hold a whole sweep rather than one run's settings.
+                let command: Vec<String> = match args.as_slice() {
+                    [flag, file]
+                        if flag == "--config" && crate::sweep::is_spec_file(Path::new(file)) =>
+                    {
+                        vec!["sweep".into(), file.clone()]
+                    }
+                    _ => std::iter::once("run".to_string()).chain(args).collect(),
+                };
+                let (pid, log) = start_run(&self.db, &command, &label)?;
                 Ok(Some(Action::Status(
                     format!("started run (pid {pid}), log: {}", log.display()),
                     false,
@@ -216,8 +225,8 @@ pub fn log_path(db: &Path, label: &str, t: f64) -> PathBuf {
         .join(format!("{stamp}{secs:02}-{label}.log"))
 }
 
-/// Starts `facenet-lab --db DB run ARGS… --log-path LOG` in its own session, stdin closed,
-/// stdout and stderr to LOG: it outlives the dashboard and never writes on its screen.
+/// Starts `facenet-lab --db DB ARGS…` (a `run`, given `--log-path LOG`, or a `sweep`) in its own session,
+/// stdin closed, stdout and stderr to LOG: it outlives the dashboard and never writes on its screen.
 fn start_run(db: &Path, args: &[String], label: &str) -> Result<(u32, PathBuf)> {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().context("finding the facenet-lab executable")?;
@@ -230,13 +239,11 @@ fn start_run(db: &Path, args: &[String], label: &str) -> Result<(u32, PathBuf)> 
         .with_context(|| format!("creating log file '{}'", log.display()))?;
     let err = out.try_clone()?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg("--db")
-        .arg(db)
-        .arg("run")
-        .args(args)
-        .arg("--log-path")
-        .arg(&log)
-        .stdin(std::process::Stdio::null())
+    cmd.arg("--db").arg(db).args(args);
+    if args.first().is_some_and(|a| a == "run") {
+        cmd.arg("--log-path").arg(&log);
+    }
+    cmd.stdin(std::process::Stdio::null())
         .stdout(out)
         .stderr(err);
     // SAFETY: setsid(2) is async-signal-safe, as pre_exec requires.
@@ -250,7 +257,7 @@ fn start_run(db: &Path, args: &[String], label: &str) -> Result<(u32, PathBuf)> 
     }
     let mut child = cmd
         .spawn()
-        .with_context(|| format!("starting `facenet-lab run {}`", args.join(" ")))?;
+        .with_context(|| format!("starting `facenet-lab {}`", args.join(" ")))?;
     let pid = child.id();
     // Reap it when it ends so it does not linger as a zombie while the dashboard is open.
     std::thread::spawn(move || child.wait());

@@ -65,7 +65,7 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
         .assert()
         .success()
         .stdout(contains("added run 2 'r18-s1' (run 1 there)"))
-        .stdout(contains("3 runs added, 0 updated, 0 already here; 0 datasets added, 1 already here; 181 metric points, 6 checkpoints and 0 evaluations copied"));
+        .stdout(contains("3 runs added, 0 updated, 0 already here; 0 datasets added, 1 already here; 181 metric points, 6 checkpoints and 1 evaluations copied"));
 
     let (a, b) = (Lab::open_read_only(&theirs)?, Lab::open_read_only(&ours)?);
     let (their_runs, our_runs) = (a.list_runs()?, b.list_runs()?);

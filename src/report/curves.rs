@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use crate::lab::{metric, Lab, Run, SeriesPoint};
-
-/// Test accuracy, when an evaluation recorded one as a metric.
-pub const TEST_ACC: &str = "test_acc";
+use crate::eval::identification::metric::TOP1_SEED_GALLERY;
+use crate::eval::verification::metric::{ACCURACY_MEAN, ACCURACY_STD};
+use crate::lab::{metric, Lab, Protocol, Run, SeriesPoint};
 
 /// One run with the series its figures and table row need.
 #[derive(Clone, Debug)]
@@ -17,17 +16,23 @@ pub struct RunCurves {
     pub train_acc: Vec<SeriesPoint>,
     pub dev_acc: Vec<SeriesPoint>,
     pub train_loss: Vec<SeriesPoint>,
-    /// The last recorded `test_acc`, if any.
+    /// Test-split accuracy (the seed's gallery) of the latest `eval` on the test split.
     pub test_acc: Option<f64>,
+    /// LFW View 2 verification accuracy (mean, std) of the latest `eval --pairs`.
+    pub lfw_pairs: Option<(f64, f64)>,
 }
 
 impl RunCurves {
     pub fn load(lab: &Lab, run: &Run) -> Result<RunCurves> {
+        let evaluations = lab.evaluations(run.id)?;
+        let latest = |p: Protocol| evaluations.iter().rev().find(|e| e.protocol == p);
         Ok(RunCurves {
             train_acc: lab.series(run.id, metric::TRAIN_ACC)?,
             dev_acc: lab.series(run.id, metric::DEV_ACC)?,
             train_loss: lab.series(run.id, metric::TRAIN_LOSS)?,
-            test_acc: lab.series(run.id, TEST_ACC)?.last().map(|p| p.value),
+            test_acc: latest(Protocol::TestSplit).and_then(|e| e.metric(TOP1_SEED_GALLERY)),
+            lfw_pairs: latest(Protocol::LfwPairs)
+                .and_then(|e| Some((e.metric(ACCURACY_MEAN)?, e.metric(ACCURACY_STD)?))),
             run: run.clone(),
         })
     }

@@ -19,7 +19,7 @@ use anyhow::{Context, Result};
 
 use crate::lab::{Lab, Run, SeriesPoint};
 
-pub use curves::{config_label, group_by_config, mean_std, RunCurves, TEST_ACC};
+pub use curves::{config_label, group_by_config, mean_std, RunCurves};
 pub use figure::{render, Chart, FigureFormat, Line, HEIGHT, WIDTH};
 pub use readme::{splice, END as README_END, START as README_START};
 pub use results::{results_markdown, RunFigures};

@@ -13,7 +13,7 @@ pub struct RunFigures {
     pub loss: Option<String>,
 }
 
-const HEADERS: [&str; 14] = [
+const HEADERS: [&str; 15] = [
     "run",
     "architecture",
     "batch",
@@ -24,6 +24,7 @@ const HEADERS: [&str; 14] = [
     "best dev acc (epoch)",
     "final train acc",
     "test acc",
+    "LFW pairs acc",
     "images/s",
     "device",
     "wall time",
@@ -83,6 +84,8 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str) -> Vec<String> {
         best,
         format::opt(r.final_train_acc, 3),
         format::opt(c.test_acc, 3),
+        c.lfw_pairs
+            .map_or("-".into(), |(m, s)| format!("{m:.3} ± {s:.3}")),
         format::opt(r.images_per_sec, 1),
         device(r),
         wall_time(r).map_or("-".into(), format::duration),

@@ -18,6 +18,8 @@ use crate::lab::{Checkpoint, Lab, MetricRow, Run, RunId, SeriesPoint, SplitSumma
 
 /// If the file watcher misses a write (network filesystems), the screen still catches up.
 pub const FALLBACK_TICK: Duration = Duration::from_secs(2);
+/// The extra poll after a file event, for a commit that was still in flight.
+const FOLLOW_UP: Duration = Duration::from_millis(250);
 /// How much of a run's log the detail view shows.
 const LOG_TAIL_BYTES: u64 = 8 * 1024;
 /// Rows read per incremental query; a burst from many trainers is read in several.
@@ -30,6 +32,8 @@ pub struct RunDetails {
     /// Kind, source and size of the dataset, one line.
     pub dataset: Option<String>,
     pub splits: Vec<SplitSummary>,
+    /// One line per `eval`, newest last: protocol, checkpoint and headline numbers.
+    pub evaluations: Vec<String>,
 }
 
 /// What the collector tells the app.
@@ -109,6 +113,15 @@ impl Collector {
 
     /// Everything that changed since the last poll.
     pub fn poll(&mut self) -> Result<Vec<Update>> {
+        // One read transaction: the runs table and the new metric rows come from the same
+        // snapshot, so a run's summary is never older than the points already shown.
+        self.lab.conn().execute_batch("BEGIN")?;
+        let out = self.poll_snapshot();
+        self.lab.conn().execute_batch("COMMIT")?;
+        out
+    }
+
+    fn poll_snapshot(&mut self) -> Result<Vec<Update>> {
         let runs = self.lab.list_runs()?;
         let mut new_rows = Vec::new();
         loop {
@@ -198,12 +211,19 @@ impl Collector {
                 }
                 None => (None, Vec::new()),
             };
+            let evaluations = self
+                .lab
+                .evaluations(run)?
+                .iter()
+                .map(evaluation_line)
+                .collect();
             out.push(Update::Details {
                 run,
                 details: RunDetails {
                     checkpoints,
                     dataset,
                     splits,
+                    evaluations,
                 },
             });
         }
@@ -243,6 +263,33 @@ fn tail(path: &Path, bytes: u64) -> Result<String> {
         (true, Some(i)) => text[i + 1..].to_string(),
         _ => text,
     })
+}
+
+/// `lfw-pairs @it 1200: acc 0.912 ± 0.011 · auc 0.960 · eer 0.090`.
+fn evaluation_line(e: &crate::lab::Evaluation) -> String {
+    let at = e
+        .checkpoint_iteration
+        .map_or(String::new(), |i| format!(" @it {i}"));
+    let num = |name: &str| {
+        e.metric(name)
+            .map_or("-".to_string(), |v| format!("{v:.3}"))
+    };
+    let numbers = match e.protocol {
+        crate::lab::Protocol::TestSplit => format!(
+            "top1 {} · centroid {} · top5 {}",
+            num("top1_seed_gallery"),
+            num("top1_centroid_gallery"),
+            num("top5_seed_gallery")
+        ),
+        _ => format!(
+            "acc {} ± {} · auc {} · eer {}",
+            num("verification_accuracy_mean"),
+            num("verification_accuracy_std"),
+            num("roc_auc"),
+            num("eer")
+        ),
+    };
+    format!("{}{at}: {numbers}", e.protocol)
 }
 
 /// Runs the collector on its own thread. Updates go out through `send` (which returns false
@@ -289,10 +336,21 @@ fn collect<F: Fn(Update) -> bool>(
     if !emit(c.poll()) {
         return;
     }
+    // A file event can come before the commit that caused it is visible (SQLite updates its
+    // WAL index through shared memory, which raises no event), so every woken poll is followed
+    // by one more shortly after.
+    let mut follow_up = false;
     loop {
-        let first = match rx.recv_timeout(tick) {
-            Ok(r) => r,
-            Err(RecvTimeoutError::Timeout) => Request::Wake,
+        let wait = if follow_up { FOLLOW_UP.min(tick) } else { tick };
+        let first = match rx.recv_timeout(wait) {
+            Ok(r) => {
+                follow_up = true;
+                r
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                follow_up = false;
+                Request::Wake
+            }
             Err(RecvTimeoutError::Disconnected) => return,
         };
         // Coalesce a burst of notifications into one read; keep the latest watch list.

@@ -147,6 +147,9 @@ fn snapshot_detail() -> Result<()> {
                 n_images: 600,
                 hash: "ab12".repeat(16),
             }],
+            evaluations: vec![
+                "lfw-pairs @it 300: acc 0.912 ± 0.011 · auc 0.960 · eer 0.090".into(),
+            ],
         },
     }));
     insta::assert_snapshot!("detail_charts_100x30", screen(&app, 100, 30)?);
@@ -292,7 +295,10 @@ fn live_metrics_reach_the_screen_through_the_watcher() -> Result<()> {
             .and_then(|s| s.get(metric::TRAIN_LOSS))
             .map_or(0, |s| s.points.len())
     };
-    pump(&mut app, deadline(20), &|a| n(a) == 20);
+    let last_iteration = |a: &App| a.run(id).map(|r| r.last_iteration);
+    pump(&mut app, deadline(20), &|a| {
+        n(a) == 20 && last_iteration(a) == Some(20)
+    });
     assert_eq!(
         n(&app),
         20,

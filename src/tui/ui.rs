@@ -555,6 +555,18 @@ impl DetailView<'_> {
                 c.path
             )));
         }
+        let evals = details
+            .map(|d| d.evaluations.as_slice())
+            .unwrap_or_default();
+        if !evals.is_empty() {
+            lines.push(TextLine::from(vec![
+                key("evaluations"),
+                Span::raw(evals.len().to_string()),
+            ]));
+            for e in evals.iter().rev().take(4) {
+                lines.push(TextLine::raw(format!("  {e}")));
+            }
+        }
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .block(Block::bordered().title(" run "))

@@ -134,6 +134,16 @@ pub fn record_run(lab: &Lab, new: &NewRun, shift: f64, test_acc: Option<f64>) ->
             &[MetricPoint::new(EPOCHS * ITERS, EPOCHS, "test_acc", acc)],
             &RunSummaryUpdate::default(),
         )?;
+        lab.add_evaluation(&facenet_lab::lab::NewEvaluation {
+            run: id,
+            checkpoint_id: None,
+            checkpoint_iteration: Some(EPOCHS * ITERS),
+            protocol: facenet_lab::lab::Protocol::TestSplit,
+            data_source: "fixture".into(),
+            options: serde_json::json!({}),
+            metrics: vec![facenet_lab::lab::EvalMetric::new("top1_seed_gallery", acc)],
+            code: facenet_lab::lab::CodeVersion::current(),
+        })?;
     }
     lab.finish_run(id, RunStatus::Completed, None)?;
     Ok(id)

@@ -187,6 +187,10 @@ pub struct ReportArgs {
     /// Figure format.
     #[arg(long, value_enum, default_value = "png")]
     pub format: crate::report::FigureFormat,
+    /// Instead of the results, draw a 2-D PCA of this run's dev and test embeddings (best
+    /// checkpoint), one colour per identity.
+    #[arg(long, value_name = "RUN", conflicts_with_all = ["runs", "tag", "readme"])]
+    pub embeddings: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]

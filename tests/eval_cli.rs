@@ -85,6 +85,11 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         "{text}"
     );
     assert!(dir.path().join("reports/roc-run-1.csv").is_file());
+    let roc = image::open(dir.path().join("reports/roc-run-1.png"))?;
+    assert_eq!(
+        (roc.width(), roc.height()),
+        (facenet_lab::report::WIDTH, facenet_lab::report::HEIGHT)
+    );
 
     // The same pairs straight from a tarball give the same numbers.
     let tgz = dir.path().join("faces.tgz");
@@ -128,6 +133,16 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     let n = evals[0].metric("n_queries").context("n_queries")?;
     assert_eq!(n, 4.0);
     assert!(evals.iter().all(|e| e.checkpoint_id.is_some()));
+
+    // A 2-D projection of the dev and test embeddings.
+    let text = stdout(cmd(dir.path())?.args(["report", "--embeddings", "1"]))?;
+    assert!(text.contains("reports/embeddings-run-1.png"), "{text}");
+    let png = image::open(dir.path().join("reports/embeddings-run-1.png"))?.to_rgb8();
+    let coloured = png
+        .pixels()
+        .filter(|p| p.0[0].abs_diff(p.0[1]) > 60 || p.0[1].abs_diff(p.0[2]) > 60)
+        .count();
+    assert!(coloured > 50, "the identities' dots are drawn in colour");
 
     // Pairs naming images that are not there are a clear error.
     std::fs::write(&pairs, "1\t1\nAnn_Lee\t1\t9\nAnn_Lee\t3\tBo_Chan\t1\n")?;

@@ -4,29 +4,21 @@
 //! (verification), and any folder of identities (open-set verification and identification).
 
 use std::collections::{HashMap, HashSet};
-use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use candle_core::Device;
-use candle_nn::ModuleT;
 
 use crate::cli::EvalArgs;
-use crate::data::{self, DataSpec, ImageRef, ImageStore};
-use crate::eval::batches::embed_in_batches;
+use crate::data::{self, DataSpec, ImageRef};
 use crate::eval::embeddings::{euclidean, Embeddings};
 use crate::eval::folder::{folder_pairs, DEFAULT_PAIRS_PER_CLASS};
 use crate::eval::identification::{self, centroid_gallery, identify, seed_gallery};
+use crate::eval::net::Net;
 use crate::eval::pairs::{exclude_identities, PairsFile};
 use crate::eval::verification::{self, Scores, VerificationReport};
-use crate::lab::{
-    Checkpoint, CodeVersion, DatasetRecord, EvalMetric, Lab, NewEvaluation, Protocol, Run,
-};
-use crate::model::EmbeddingNet;
-use crate::train::checkpoint;
-use crate::train::config::TrainConfig;
-use crate::train::evaluate::l2_normalize;
-use crate::train::params::Params;
+use crate::lab::{CodeVersion, DatasetRecord, EvalMetric, Lab, NewEvaluation, Protocol, Run};
+use crate::report::{roc_chart, write_chart, FigureFormat};
 
 /// FAR at which VAL is reported, as in the FaceNet paper and the LFW literature.
 const FAR_TARGET: f64 = 1e-3;
@@ -102,7 +94,11 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
                 pairs.iter().map(|p| p.fold).collect(),
             )?;
             let report = verification::evaluate(&scores, FAR_TARGET)?;
-            write_roc(&report, &format!("roc-run-{}.csv", run.id))?;
+            write_roc(
+                &report,
+                &format!("roc-run-{}", run.id),
+                &format!("Run {}: LFW View 2 ROC", run.id),
+            )?;
             options["far_target"] = FAR_TARGET.into();
             options["pairs"] = pairs.len().into();
             let source = format!("{} + {}", pairs_path.display(), spec);
@@ -135,7 +131,11 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
                 pairs.iter().map(|p| p.fold).collect(),
             )?;
             let report = verification::evaluate(&scores, FAR_TARGET)?;
-            write_roc(&report, &format!("roc-run-{}-folder.csv", run.id))?;
+            write_roc(
+                &report,
+                &format!("roc-run-{}-folder", run.id),
+                &format!("Run {}: ROC on {spec}", run.id),
+            )?;
             let (gallery, queries) = identification::gallery_and_queries(&emb)?;
             let id = identify(&gallery, &queries, &device)?;
             let mut metrics = to_metrics(report.metrics());
@@ -169,74 +169,6 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         println!("  {:<28} {:.4}", m.name, m.value);
     }
     Ok(())
-}
-
-/// A run's network restored from one of its checkpoints.
-struct Net {
-    model: EmbeddingNet,
-    cfg: TrainConfig,
-    device: Device,
-}
-
-impl Net {
-    fn load(lab: &Lab, run: &Run, ck: &Checkpoint, device: &Device) -> Result<Net> {
-        let cfg: TrainConfig = serde_json::from_str(&run.config_json)
-            .with_context(|| format!("reading the recorded config of run {}", run.id))?;
-        let params = Params::new(cfg.seed);
-        let model = EmbeddingNet::new(cfg.model, cfg.dim, params.builder(device))?;
-        let path = lab.resolve(&ck.path);
-        let loaded = checkpoint::load(&path, Some(&ck.sha256), device)
-            .with_context(|| format!("loading run {}'s checkpoint", run.id))?;
-        checkpoint::restore_params(&params, &loaded.tensors)?;
-        Ok(Net {
-            model,
-            cfg,
-            device: device.clone(),
-        })
-    }
-
-    /// The embeddings of `items`, in order, decoded at the run's image size and embedded in
-    /// eval mode a batch at a time, on the model's device.
-    fn embed(
-        &self,
-        spec: &DataSpec,
-        items: &[ImageRef],
-        flip: bool,
-        batch_size: usize,
-    ) -> Result<Vec<Vec<f32>>> {
-        let progress = std::io::stderr().is_terminal();
-        let store = ImageStore::open(spec, items, progress)?;
-        let bar = progress
-            .then(|| indicatif::ProgressBar::new(items.len() as u64).with_message("embedding"));
-        let device = &self.device;
-        let out = embed_in_batches(
-            items.len(),
-            batch_size,
-            flip,
-            |range| {
-                let n = range.len() as u64;
-                let x = store
-                    .decode(range, self.cfg.image_size)?
-                    .to_device(device)?;
-                if let Some(b) = &bar {
-                    b.inc(n);
-                }
-                Ok(x)
-            },
-            |x| {
-                let e = self.model.forward_t(x, false)?;
-                Ok(if self.cfg.normalize {
-                    l2_normalize(&e)?
-                } else {
-                    e
-                })
-            },
-        );
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
-        out
-    }
 }
 
 /// The run's test-split identification metrics against both galleries.
@@ -318,13 +250,24 @@ fn check_images_exist(spec: &DataSpec, items: &[ImageRef]) -> Result<()> {
     Ok(())
 }
 
-fn write_roc(report: &VerificationReport, file_name: &str) -> Result<()> {
+/// The ROC as `reports/NAME.csv` (every point) and `reports/NAME.png`.
+fn write_roc(report: &VerificationReport, name: &str, title: &str) -> Result<()> {
     let dir = Path::new("reports");
     std::fs::create_dir_all(dir).context("creating reports/")?;
-    let path = dir.join(file_name);
-    std::fs::write(&path, report.roc.to_csv())
-        .with_context(|| format!("writing ROC to '{}'", path.display()))?;
-    println!("ROC written to {}", path.display());
+    let csv = dir.join(format!("{name}.csv"));
+    std::fs::write(&csv, report.roc.to_csv())
+        .with_context(|| format!("writing ROC to '{}'", csv.display()))?;
+    let png = write_chart(
+        dir,
+        name,
+        &roc_chart(title, &report.roc, report.auc),
+        FigureFormat::Png,
+    )?;
+    println!(
+        "ROC written to {} and {}",
+        csv.display(),
+        png.path.display()
+    );
     Ok(())
 }
 

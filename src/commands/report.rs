@@ -1,12 +1,20 @@
 //! `facenet-lab report`: figures and the results table from the lab.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use candle_core::Device;
 
 use crate::cli::ReportArgs;
+use crate::data::{DataSpec, ImageRef};
+use crate::eval::checkpoint_choice::CheckpointChoice;
+use crate::eval::net::Net;
+use crate::eval::pca::pca_2d;
 use crate::lab::Lab;
-use crate::report::{self, ReportOptions};
+use crate::report::{self, projection_chart, write_chart, ReportOptions};
 
 pub fn execute(lab: &Lab, args: &ReportArgs) -> Result<()> {
+    if let Some(key) = &args.embeddings {
+        return embeddings(lab, key, args);
+    }
     let runs = report::select_runs(lab, args.runs.as_deref(), args.tag.as_deref())?;
     let opts = ReportOptions {
         out_dir: args.out.clone(),
@@ -23,6 +31,57 @@ pub fn execute(lab: &Lab, args: &ReportArgs) -> Result<()> {
         "report of {} runs: {changed} files written, {} unchanged",
         runs.len(),
         written.len() - changed
+    );
+    Ok(())
+}
+
+/// `report --embeddings RUN`: the dev and test images embedded by the run's best checkpoint,
+/// projected on their first two principal components.
+fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
+    let run = lab.find_run(key)?;
+    let checkpoints = lab.checkpoints(run.id)?;
+    let ck = CheckpointChoice::Best.pick(&run.id.to_string(), &checkpoints)?;
+    let dataset_id = run
+        .dataset_id
+        .with_context(|| format!("run {} has no recorded dataset", run.id))?;
+    let dataset = lab
+        .dataset(dataset_id)?
+        .with_context(|| format!("dataset {} is missing from the lab", dataset_id.0))?;
+    let spec: DataSpec = dataset.source.parse()?;
+    let items: Vec<ImageRef> = dataset
+        .splits
+        .iter()
+        .filter(|s| s.name == "dev" || s.name == "test")
+        .flat_map(|s| &s.members)
+        .map(|m| ImageRef {
+            identity: m.identity.clone(),
+            file: m.file.clone(),
+        })
+        .collect();
+    let net = Net::load(lab, &run, ck, &Device::cuda_if_available(0)?)?;
+    let vectors = net.embed(&spec, &items, false, 256)?;
+    let points = pca_2d(&vectors)?;
+    let labels: Vec<String> = items.into_iter().map(|i| i.identity).collect();
+    let n_ids = labels
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let title = format!(
+        "Run {}: dev + test embeddings ({} images, {n_ids} identities), PCA",
+        run.id,
+        labels.len()
+    );
+    let chart = projection_chart(&title, &points, &labels);
+    let w = write_chart(
+        &args.out,
+        &format!("embeddings-run-{}", run.id),
+        &chart,
+        args.format,
+    )?;
+    println!(
+        "{} {}",
+        if w.changed { "wrote" } else { "unchanged" },
+        w.path.display()
     );
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod checkpoint_choice;
 pub mod embeddings;
 pub mod folder;
 pub mod identification;
+pub mod net;
 pub mod pairs;
 pub mod pca;
 pub mod verification;

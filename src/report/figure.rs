@@ -48,13 +48,20 @@ pub struct Chart {
     /// A fixed y range (accuracy is 0..1); `None` fits the data.
     pub y_range: Option<(f64, f64)>,
     pub lines: Vec<Line>,
+    /// Draw each line's points as dots, unconnected (a scatter plot).
+    pub points_only: bool,
 }
 
 impl Chart {
     fn x_range(&self) -> (f64, f64) {
         let xs = self.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
         let (lo, hi) = min_max(xs).unwrap_or((0.0, 1.0));
-        (lo.min(0.0), if hi > lo { hi } else { lo + 1.0 })
+        let lo = if self.points_only {
+            lo - 0.05 * (hi - lo)
+        } else {
+            lo.min(0.0)
+        };
+        (lo, if hi > lo { hi } else { lo + 1.0 })
     }
 
     fn y_range(&self) -> (f64, f64) {
@@ -67,7 +74,11 @@ impl Chart {
         });
         match min_max(ys) {
             Some((lo, hi)) => {
-                let lo = lo.min(0.0);
+                let lo = if self.points_only {
+                    lo - 0.05 * (hi - lo)
+                } else {
+                    lo.min(0.0)
+                };
                 let pad = ((hi - lo) * 0.05).max(1e-6);
                 (lo, hi + pad)
             }
@@ -177,7 +188,15 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
             .filter(|p| p.1.is_finite())
             .collect();
         let style = color.stroke_width(2);
-        if points.len() == 1 {
+        if chart.points_only {
+            let dots = points.iter().map(|&p| Circle::new(p, 3, color.filled()));
+            let drawn = ctx.draw_series(dots).map_err(&err)?;
+            if !line.label.is_empty() {
+                drawn
+                    .label(&line.label)
+                    .legend(move |(x, y)| Circle::new((x + 10, y), 3, color.filled()));
+            }
+        } else if points.len() == 1 {
             ctx.draw_series(std::iter::once(Circle::new(points[0], 3, style.filled())))
                 .map_err(&err)?
                 .label(&line.label)

@@ -21,6 +21,7 @@ use crate::lab::{Lab, Run, SeriesPoint};
 
 pub use curves::{config_label, group_by_config, mean_std, RunCurves};
 pub use figure::{render, Chart, FigureFormat, Line, HEIGHT, WIDTH};
+
 pub use readme::{splice, END as README_END, START as README_START};
 pub use results::{results_markdown, RunFigures};
 pub use select::select_runs;
@@ -127,6 +128,69 @@ pub fn generate(lab: &Lab, runs: &[Run], opts: &ReportOptions) -> Result<Vec<Wri
         .collect()
 }
 
+/// The ROC of a verification: true accept rate against false accept rate, with chance.
+pub fn roc_chart(title: &str, roc: &crate::eval::verification::Roc, auc: f64) -> Chart {
+    Chart {
+        title: title.into(),
+        x_label: "false accept rate".into(),
+        y_label: "true accept rate".into(),
+        y_range: Some((0.0, 1.0)),
+        lines: vec![
+            Line {
+                label: format!("ROC (AUC {auc:.3})"),
+                points: roc
+                    .fpr
+                    .iter()
+                    .zip(&roc.tpr)
+                    .filter(|(f, _)| f.is_finite())
+                    .map(|(&f, &t)| (f, t))
+                    .collect(),
+                band: None,
+            },
+            Line {
+                label: "chance".into(),
+                points: vec![(0.0, 0.0), (1.0, 1.0)],
+                band: None,
+            },
+        ],
+        points_only: false,
+    }
+}
+
+/// A 2-D projection of embeddings, one colour per identity (`labels[i]` of `points[i]`).
+pub fn projection_chart(title: &str, points: &[[f32; 2]], labels: &[String]) -> Chart {
+    let mut groups: std::collections::BTreeMap<&str, Vec<(f64, f64)>> = Default::default();
+    for (p, l) in points.iter().zip(labels) {
+        groups
+            .entry(l)
+            .or_default()
+            .push((f64::from(p[0]), f64::from(p[1])));
+    }
+    Chart {
+        title: title.into(),
+        x_label: "first principal component".into(),
+        y_label: "second principal component".into(),
+        y_range: None,
+        lines: groups
+            .into_values()
+            .map(|points| Line {
+                label: String::new(),
+                points,
+                band: None,
+            })
+            .collect(),
+        points_only: true,
+    }
+}
+
+/// Renders `chart` to `dir/name.EXT` (atomically, only when the bytes change).
+pub fn write_chart(dir: &Path, name: &str, chart: &Chart, format: FigureFormat) -> Result<Written> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating '{}'", dir.display()))?;
+    let path = dir.join(format!("{name}.{}", format.extension()));
+    let changed = write_atomic(&path, &render(chart, format)?)?;
+    Ok(Written { path, changed })
+}
+
 fn accuracy_chart(c: &RunCurves) -> Option<Chart> {
     let mut lines = Vec::new();
     for (label, series) in [("train", &c.train_acc), ("dev", &c.dev_acc)] {
@@ -140,6 +204,7 @@ fn accuracy_chart(c: &RunCurves) -> Option<Chart> {
         y_label: "accuracy".into(),
         y_range: Some((0.0, 1.0)),
         lines,
+        points_only: false,
     })
 }
 
@@ -150,6 +215,7 @@ fn loss_chart(c: &RunCurves) -> Option<Chart> {
         y_label: "triplet loss".into(),
         y_range: None,
         lines: vec![plain_line("train loss", &c.train_loss)],
+        points_only: false,
     })
 }
 
@@ -191,6 +257,7 @@ fn comparison_chart(curves: &[RunCurves]) -> Option<Chart> {
         y_label: "dev accuracy".into(),
         y_range: Some((0.0, 1.0)),
         lines,
+        points_only: false,
     })
 }
 

@@ -1,0 +1,86 @@
+//! A run's network restored from one of its checkpoints, embedding images a batch at a time
+//! on whatever device it was loaded to.
+
+use std::io::IsTerminal;
+
+use anyhow::{Context, Result};
+use candle_core::Device;
+use candle_nn::ModuleT;
+
+use crate::data::{DataSpec, ImageRef, ImageStore};
+use crate::eval::batches::embed_in_batches;
+use crate::lab::{Checkpoint, Lab, Run};
+use crate::model::EmbeddingNet;
+use crate::train::checkpoint;
+use crate::train::config::TrainConfig;
+use crate::train::evaluate::l2_normalize;
+use crate::train::params::Params;
+
+/// A run's network restored from one of its checkpoints.
+pub struct Net {
+    model: EmbeddingNet,
+    /// The run's recorded configuration (image size, normalisation).
+    pub cfg: TrainConfig,
+    device: Device,
+}
+
+impl Net {
+    pub fn load(lab: &Lab, run: &Run, ck: &Checkpoint, device: &Device) -> Result<Net> {
+        let cfg: TrainConfig = serde_json::from_str(&run.config_json)
+            .with_context(|| format!("reading the recorded config of run {}", run.id))?;
+        let params = Params::new(cfg.seed);
+        let model = EmbeddingNet::new(cfg.model, cfg.dim, params.builder(device))?;
+        let path = lab.resolve(&ck.path);
+        let loaded = checkpoint::load(&path, Some(&ck.sha256), device)
+            .with_context(|| format!("loading run {}'s checkpoint", run.id))?;
+        checkpoint::restore_params(&params, &loaded.tensors)?;
+        Ok(Net {
+            model,
+            cfg,
+            device: device.clone(),
+        })
+    }
+
+    /// The embeddings of `items`, in order, decoded at the run's image size and embedded in
+    /// eval mode a batch at a time, on the model's device.
+    pub fn embed(
+        &self,
+        spec: &DataSpec,
+        items: &[ImageRef],
+        flip: bool,
+        batch_size: usize,
+    ) -> Result<Vec<Vec<f32>>> {
+        let progress = std::io::stderr().is_terminal();
+        let store = ImageStore::open(spec, items, progress)?;
+        let bar = progress
+            .then(|| indicatif::ProgressBar::new(items.len() as u64).with_message("embedding"));
+        let device = &self.device;
+        let out = embed_in_batches(
+            items.len(),
+            batch_size,
+            flip,
+            |range| {
+                let n = range.len() as u64;
+                let x = store
+                    .decode(range, self.cfg.image_size)?
+                    .to_device(device)?;
+                if let Some(b) = &bar {
+                    b.inc(n);
+                }
+                Ok(x)
+            },
+            |x| {
+                let e = self.model.forward_t(x, false)?;
+                Ok(if self.cfg.normalize {
+                    l2_normalize(&e)?
+                } else {
+                    e
+                })
+            },
+        );
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        out
+    }
+}

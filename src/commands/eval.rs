@@ -84,18 +84,13 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             check_images_exist(spec, &items)?;
             let emb = embed_all(spec, &items)?;
             let index: HashMap<_, _> = images.iter().enumerate().map(|(k, i)| (i, k)).collect();
-            let d = pairs
+            let indexed: Vec<_> = pairs
                 .iter()
-                .map(|p| euclidean(&emb.vectors()[index[&p.a]], &emb.vectors()[index[&p.b]]))
+                .map(|p| (index[&p.a], index[&p.b], p.same, p.fold))
                 .collect();
-            let scores = Scores::new(
-                d,
-                pairs.iter().map(|p| p.same).collect(),
-                pairs.iter().map(|p| p.fold).collect(),
-            )?;
-            let report = verification::evaluate(&scores, FAR_TARGET)?;
-            write_roc(
-                &report,
+            let report = verify(
+                &emb,
+                &indexed,
                 &format!("roc-run-{}", run.id),
                 &format!("Run {}: LFW View 2 ROC", run.id),
             )?;
@@ -122,17 +117,10 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             }
             let emb = embed_all(spec, &items)?;
             let pairs = folder_pairs(emb.labels(), DEFAULT_PAIRS_PER_CLASS, FOLDER_PAIRS_SEED);
-            let scores = Scores::new(
-                pairs
-                    .iter()
-                    .map(|p| euclidean(&emb.vectors()[p.a], &emb.vectors()[p.b]))
-                    .collect(),
-                pairs.iter().map(|p| p.same).collect(),
-                pairs.iter().map(|p| p.fold).collect(),
-            )?;
-            let report = verification::evaluate(&scores, FAR_TARGET)?;
-            write_roc(
-                &report,
+            let indexed: Vec<_> = pairs.iter().map(|p| (p.a, p.b, p.same, p.fold)).collect();
+            let report = verify(
+                &emb,
+                &indexed,
                 &format!("roc-run-{}-folder", run.id),
                 &format!("Run {}: ROC on {spec}", run.id),
             )?;
@@ -169,6 +157,28 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         println!("  {:<28} {:.4}", m.name, m.value);
     }
     Ok(())
+}
+
+/// Verification over `(a, b, same, fold)` pairs of embedding indices, with its ROC written
+/// to `reports/NAME.csv` and `.png`.
+fn verify(
+    emb: &Embeddings,
+    pairs: &[(usize, usize, bool, usize)],
+    name: &str,
+    title: &str,
+) -> Result<VerificationReport> {
+    let v = emb.vectors();
+    let scores = Scores::new(
+        pairs
+            .iter()
+            .map(|&(a, b, _, _)| euclidean(&v[a], &v[b]))
+            .collect(),
+        pairs.iter().map(|p| p.2).collect(),
+        pairs.iter().map(|p| p.3).collect(),
+    )?;
+    let report = verification::evaluate(&scores, FAR_TARGET)?;
+    write_roc(&report, name, title)?;
+    Ok(report)
 }
 
 /// The run's test-split identification metrics against both galleries.

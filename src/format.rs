@@ -13,6 +13,10 @@ pub fn timestamp(secs: f64) -> String {
 }
 
 /// `45s`, `12m05s`, `3h07m`.
+///
+/// ```
+/// assert_eq!(facenet_lab::format::duration(725.0), "12m05s");
+/// ```
 pub fn duration(secs: f64) -> String {
     let s = secs.max(0.0).round() as i64;
     match s {

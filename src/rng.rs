@@ -14,6 +14,15 @@ impl Rng {
     }
 
     /// A generator for one named purpose, independent of the order in which purposes are drawn.
+    ///
+    /// ```
+    /// use facenet_lab::rng::Rng;
+    /// let mut order: Vec<u32> = (0..10).collect();
+    /// Rng::derive(7, "epoch-3").shuffle(&mut order);
+    /// let mut again: Vec<u32> = (0..10).collect();
+    /// Rng::derive(7, "epoch-3").shuffle(&mut again);
+    /// assert_eq!(order, again);
+    /// ```
     pub fn derive(seed: u64, purpose: &str) -> Rng {
         // FNV-1a of the purpose, mixed with the seed.
         let h = purpose.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {

@@ -131,4 +131,4 @@ sleep 0.5
 if tmux has-session -t "$session" 2>/dev/null && screen | grep -aq "facenet-lab"; then
     fail "q did not quit"
 fi
-echo "PASS"
+echo "dashboard: 3 passed, 0 failed"

@@ -19,6 +19,13 @@ fn main() {
         "cargo:rustc-env=FACENET_LAB_GIT_DIRTY={}",
         if dirty { "1" } else { "0" }
     );
+    let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let described = match (commit.get(..7), dirty) {
+        (Some(c), true) => format!("{version} ({c}, dirty)"),
+        (Some(c), false) => format!("{version} ({c})"),
+        (None, _) => version,
+    };
+    println!("cargo:rustc-env=FACENET_LAB_VERSION={described}");
     if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
         println!("cargo:rerun-if-changed={dir}/HEAD");
         println!("cargo:rerun-if-changed={dir}/index");

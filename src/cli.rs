@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "facenet-lab", version = crate::version::CRATE_VERSION, about, long_about = None)]
+#[command(name = "facenet-lab", version = crate::version::DESCRIBED, about, long_about = None)]
 pub struct Cli {
     /// The lab database.
     #[arg(long, global = true, env = "FACENET_LAB_DB", default_value = "lab.db")]
@@ -17,10 +17,6 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Command {
-    /// List the recorded runs.
-    Runs(RunsArgs),
-    /// Get and examine the LFW data: download it, or show its identities, splits and hashes.
-    Data(DataArgs),
     /// Train an embedding network with triplet loss, recording everything in the lab.
     ///
     /// Defaults are the seed repository's: batch 32, dim 128, Adam lr 1e-4, 100 epochs,
@@ -30,8 +26,8 @@ pub enum Command {
         after_help = "Examples:\n  facenet-lab run resnet18 --data ~/lfw.tgz --image-size 64 --epochs 3 --batch 16\n  facenet-lab run --config experiments/best-recipe.toml\n  facenet-lab run --resume 12"
     )]
     Run(RunArgs),
-    /// Measure training throughput (images/s) per model on this machine.
-    Bench(BenchArgs),
+    /// List the recorded runs.
+    Runs(RunsArgs),
     /// Evaluate a run's checkpoint: its test split, the LFW pairs protocol, or any folder of faces.
     #[command(
         after_help = "Examples:\n  facenet-lab eval 12\n  facenet-lab eval 12 --pairs pairs.txt --data lfw.tgz --exclude-train-identities\n  facenet-lab eval 12 --data my-faces/ --flip"
@@ -39,13 +35,17 @@ pub enum Command {
     Eval(EvalArgs),
     /// Draw figures and the results table from the lab (optionally into a README).
     Report(ReportArgs),
-    /// Write runs and their metrics as CSV or JSON for other tools.
-    Export(ExportArgs),
     /// Run a list or grid of configurations from a spec file, each as its own run.
     Sweep(SweepArgs),
+    /// Write runs and their metrics as CSV or JSON for other tools.
+    Export(ExportArgs),
     /// Manage lab files.
     #[command(subcommand)]
     Lab(LabCommand),
+    /// Get and examine the LFW data: download it, or show its identities, splits and hashes.
+    Data(DataArgs),
+    /// Measure training throughput (images/s) per model on this machine.
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, clap::Args)]

@@ -7,11 +7,5 @@ pub const GIT_DIRTY: bool = matches!(env!("FACENET_LAB_GIT_DIRTY").as_bytes(), b
 /// The crate version from Cargo.toml.
 pub const CRATE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// `0.1.0 (abc1234, dirty)` — for `--version` and log lines.
-pub fn describe() -> String {
-    match (GIT_COMMIT.get(..7), GIT_DIRTY) {
-        (Some(c), true) => format!("{CRATE_VERSION} ({c}, dirty)"),
-        (Some(c), false) => format!("{CRATE_VERSION} ({c})"),
-        (None, _) => CRATE_VERSION.to_string(),
-    }
-}
+/// `0.1.0 (abc1234, dirty)`: for `--version` and log lines.
+pub const DESCRIBED: &str = env!("FACENET_LAB_VERSION");

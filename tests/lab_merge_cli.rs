@@ -289,5 +289,39 @@ fn evaluations_arrive_linked_to_the_copied_checkpoints() -> Result<()> {
         Some(ck[0].id),
         "points at this lab's copy of the checkpoint"
     );
+
+    // An evaluation made here, and a later one made there, both survive a second merge.
+    let eval = |lab: &Lab, run, ck, acc| {
+        lab.add_evaluation(&NewEvaluation {
+            run,
+            checkpoint_id: Some(ck),
+            checkpoint_iteration: Some(10),
+            protocol: Protocol::TestSplit,
+            data_source: format!("split {acc}"),
+            options: serde_json::json!({}),
+            metrics: vec![EvalMetric::new("top1_seed_gallery", acc)],
+            code: CodeVersion::current(),
+        })
+    };
+    eval(&lab, run.id, ck[0].id, 0.5)?;
+    {
+        let there = Lab::open(&theirs)?;
+        let r = there.find_run("evaluated")?;
+        let c = there.checkpoints(r.id)?;
+        eval(&there, r.id, c[0].id, 0.6)?;
+    }
+    facenet(&ours)?
+        .args(["lab", "merge"])
+        .arg(&theirs)
+        .assert()
+        .success()
+        .stdout(contains("1 evaluations copied"));
+    let evals = lab.evaluations(run.id)?;
+    let sources: Vec<&str> = evals.iter().map(|e| e.data_source.as_str()).collect();
+    assert_eq!(
+        sources,
+        vec!["pairs.txt + lfw.tgz", "split 0.5", "split 0.6"]
+    );
+    assert!(evals.iter().all(|e| e.checkpoint_id == Some(ck[0].id)));
     Ok(())
 }

@@ -212,3 +212,74 @@ fn a_completed_run_cannot_be_resumed() -> Result<()> {
     assert!(err.to_string().contains("already completed"), "{err}");
     Ok(())
 }
+
+/// Counts the events it sees, and asks for a stop on one chosen step.
+struct StopAt<'a> {
+    iteration: u64,
+    stop: &'a std::sync::atomic::AtomicBool,
+    evals: Vec<usize>,
+    finished: Option<Outcome>,
+}
+
+impl facenet_lab::train::events::Observer for StopAt<'_> {
+    fn on_event(&mut self, e: &facenet_lab::train::events::Event) -> Result<()> {
+        use facenet_lab::train::events::Event;
+        match e {
+            Event::Step(s) if s.iteration == self.iteration => {
+                self.stop.store(true, std::sync::atomic::Ordering::SeqCst)
+            }
+            Event::Eval(ev) => self.evals.push(ev.epoch),
+            Event::Finished { outcome, .. } => self.finished = Some(*outcome),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_stop_on_an_epochs_last_step_still_evaluates_that_epoch() -> Result<()> {
+    use facenet_lab::data::{self, ImportOptions};
+    use facenet_lab::train::trainer::{Control, Trainer};
+    let cfg = tiny("synthetic:4:8", 16, 4, 8);
+    let opts = ImportOptions {
+        min_images: 3,
+        max_images: 100,
+        image_size: 16,
+        ..ImportOptions::default()
+    };
+    let ds = data::load(&"synthetic:4:8".parse()?, &opts)?;
+    let dir = tempfile::tempdir()?;
+    let mut t = Trainer::new(
+        cfg,
+        Device::Cpu,
+        "cpu".into(),
+        &ds.train,
+        &ds.dev,
+        dir.path().to_path_buf(),
+    )?;
+    let ipe = t.iters_per_epoch() as u64;
+    let stop = AtomicBool::new(false);
+    for (at, want_evals) in [(ipe, vec![1]), (ipe + 1, vec![])] {
+        stop.store(false, std::sync::atomic::Ordering::SeqCst);
+        let mut obs = StopAt {
+            iteration: at,
+            stop: &stop,
+            evals: vec![],
+            finished: None,
+        };
+        let outcome = t.train(
+            &mut [&mut obs],
+            &Control {
+                stop: &stop,
+                stop_after_epoch: None,
+            },
+        )?;
+        assert_eq!(
+            (outcome, obs.finished),
+            (Outcome::Interrupted, Some(Outcome::Interrupted))
+        );
+        assert_eq!(obs.evals, want_evals, "stopped at step {at}");
+        assert_eq!(t.position.iteration, at);
+    }
+    Ok(())
+}

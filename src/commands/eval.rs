@@ -206,21 +206,45 @@ fn to_metrics(pairs: Vec<(&'static str, f64)>) -> Vec<EvalMetric> {
         .collect()
 }
 
-/// A split's members in the order the data pipeline lays them out (identity, then file).
+/// A split's members in the order the data pipeline gave them to training: by identity, and
+/// within one by file name, or, with a split seed, in that seed's shuffled order. The seed's
+/// gallery takes each identity's first training image, so the order matters.
 fn split_items(d: &DatasetRecord, name: &str) -> Result<Vec<ImageRef>> {
     let split = d
         .splits
         .iter()
         .find(|s| s.name == name)
         .with_context(|| format!("dataset '{}' has no {name} split", d.source))?;
-    Ok(split
+    let mut items: Vec<ImageRef> = split
         .members
         .iter()
         .map(|m| ImageRef {
             identity: m.identity.clone(),
             file: m.file.clone(),
         })
-        .collect())
+        .collect();
+    if let Some(seed) = d.split_seed {
+        // Replay the pipeline: each identity's files, sorted, then shuffled with the seed.
+        let mut position: HashMap<(String, String), usize> = HashMap::new();
+        let mut by_identity: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for m in d.splits.iter().flat_map(|s| &s.members) {
+            by_identity.entry(&m.identity).or_default().push(&m.file);
+        }
+        for (identity, mut files) in by_identity {
+            files.sort_unstable();
+            crate::data::split::shuffle(&mut files, seed as u64, identity);
+            for (k, f) in files.into_iter().enumerate() {
+                position.insert((identity.to_string(), f.to_string()), k);
+            }
+        }
+        items.sort_by_key(|i| {
+            (
+                i.identity.clone(),
+                position.get(&(i.identity.clone(), i.file.clone())).copied(),
+            )
+        });
+    }
+    Ok(items)
 }
 
 fn train_identities(run: &Run, dataset: Option<&DatasetRecord>) -> Result<HashSet<String>> {
@@ -314,6 +338,34 @@ mod tests {
         assert!(w.args.flip && w.args.exclude_train_identities);
         assert!(Wrapper::try_parse_from(["eval", "r", "--pairs", "p.txt"]).is_err());
         assert!(Wrapper::try_parse_from(["eval", "r", "--checkpoint", "newest"]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn train_members_come_back_in_the_order_training_saw_them() -> Result<()> {
+        for split_seed in [None, Some(5)] {
+            let opts = crate::data::ImportOptions {
+                split_seed,
+                image_size: 16,
+                ..Default::default()
+            };
+            let manifest = crate::data::inspect(&"synthetic:5:9".parse()?, &opts)?;
+            // Through the lab, which keeps members sorted by name.
+            let lab = Lab::open_in_memory()?;
+            let id = lab.ensure_dataset(&crate::train::session::dataset_record(&manifest))?;
+            let record = lab.dataset(id)?.context("dataset")?;
+            let trained: Vec<(String, String)> = manifest
+                .train
+                .members
+                .iter()
+                .map(|m| (m.identity.clone(), m.file.clone()))
+                .collect();
+            let replayed: Vec<(String, String)> = split_items(&record, "train")?
+                .into_iter()
+                .map(|i| (i.identity, i.file))
+                .collect();
+            assert_eq!(replayed, trained, "split seed {split_seed:?}");
+        }
         Ok(())
     }
 

@@ -72,11 +72,37 @@ impl Lab {
 }
 
 impl Lab {
-    /// Forgets a run's checkpoints of one kind (the previous "best", when a better one comes).
-    pub fn remove_checkpoints(&self, run: RunId, kind: &str) -> Result<usize> {
-        Ok(self.conn.execute(
+    /// Registers `c` in place of the run's checkpoints of the same kind (the previous "best",
+    /// when a better one comes), in one transaction.
+    pub fn replace_checkpoints(&self, c: &NewCheckpoint) -> Result<i64> {
+        let tx = self.write_tx()?;
+        tx.execute(
             "DELETE FROM checkpoints WHERE run_id = ?1 AND kind = ?2",
-            params![run.0, kind],
+            params![c.run.0, c.kind],
+        )?;
+        tx.execute(
+            "INSERT INTO checkpoints (run_id, iteration, epoch, kind, path, sha256, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                c.run.0,
+                c.iteration,
+                c.epoch,
+                c.kind,
+                c.path,
+                c.sha256,
+                now()
+            ],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Forgets the checkpoints a run wrote after `iteration` (a resumed run replays those steps).
+    pub fn truncate_checkpoints_after(&self, run: RunId, iteration: i64) -> Result<usize> {
+        Ok(self.conn.execute(
+            "DELETE FROM checkpoints WHERE run_id = ?1 AND iteration > ?2",
+            params![run.0, iteration],
         )?)
     }
 }

@@ -107,6 +107,7 @@ impl Lab {
                 _ => String::new(),
             };
             run.remove("id");
+            relocator(self, other)(&mut run, "log_path");
             if let Some(Value::Integer(d)) = run.get("dataset_id") {
                 let ours = dataset_ids.get(d).with_context(|| {
                     format!("run {their_id} names dataset {d}, which is missing")
@@ -149,9 +150,12 @@ impl Lab {
                         _ => None,
                     };
                     let same = same_run(&tx, ours, &run, other.conn(), their_id)?;
-                    let theirs_further = their_heartbeat >= our_heartbeat;
+                    let theirs_further = their_heartbeat > our_heartbeat;
                     if same || !theirs_further {
                         copy_tags(&tx, other.conn(), their_id, ours)?;
+                        let here = checkpoint_map(&tx, other.conn(), their_id, ours)?;
+                        summary.evaluations +=
+                            copy_evaluations(&tx, other.conn(), their_id, ours, &here)?;
                         summary.unchanged += 1;
                         continue;
                     }
@@ -160,16 +164,19 @@ impl Lab {
                     tx.execute(&sql, params_from_iter(run.values()))?;
                     tx.execute("DELETE FROM metrics WHERE run_id = ?1", [ours])?;
                     tx.execute("DELETE FROM checkpoints WHERE run_id = ?1", [ours])?;
-                    tx.execute("DELETE FROM evaluations WHERE run_id = ?1", [ours])?;
                     summary.updated.push((RunId(their_id), RunId(ours), name));
                     ours
                 }
             };
             copy_tags(&tx, other.conn(), their_id, ours)?;
             summary.metrics +=
-                copy_children(&tx, other.conn(), "metrics", their_id, ours, |_| {})?.len();
+                copy_children(&tx, other.conn(), "metrics", their_id, ours, |_| Ok(true))?.len();
+            let relocate = relocator(self, other);
             let checkpoints =
-                copy_children(&tx, other.conn(), "checkpoints", their_id, ours, |_| {})?;
+                copy_children(&tx, other.conn(), "checkpoints", their_id, ours, |row| {
+                    relocate(row, "path");
+                    Ok(true)
+                })?;
             summary.checkpoints += checkpoints.len();
             summary.evaluations +=
                 copy_evaluations(&tx, other.conn(), their_id, ours, &checkpoints)?;
@@ -251,7 +258,7 @@ fn copy_children(
     table: &str,
     their_id: i64,
     ours: i64,
-    fix: impl Fn(&mut Row),
+    fix: impl Fn(&mut Row) -> Result<bool>,
 ) -> Result<Vec<(i64, i64)>> {
     let rows = read_rows(
         other,
@@ -278,7 +285,9 @@ fn copy_children(
             _ => 0,
         };
         row.insert("run_id".into(), Value::Integer(ours));
-        fix(&mut row);
+        if !fix(&mut row)? {
+            continue;
+        }
         insert.execute(params_from_iter(row.values()))?;
         ids.push((old, tx.last_insert_rowid()));
     }
@@ -293,7 +302,17 @@ fn copy_evaluations(
     ours: i64,
     checkpoints: &[(i64, i64)],
 ) -> Result<usize> {
-    let remap = |row: &mut Row| {
+    // Evaluations already here (merged before, or made here) stay as they are.
+    let remap = |row: &mut Row| -> Result<bool> {
+        let here: i64 = tx.query_row(
+            "SELECT count(*) FROM evaluations WHERE run_id = ?1 AND created_at = ?2 AND protocol = ?3
+               AND data_source = ?4",
+            params![ours, row.get("created_at"), row.get("protocol"), row.get("data_source")],
+            |r| r.get(0),
+        )?;
+        if here > 0 {
+            return Ok(false);
+        }
         if let Some(Value::Integer(c)) = row.get("checkpoint_id").cloned() {
             let here = checkpoints
                 .iter()
@@ -301,6 +320,7 @@ fn copy_evaluations(
                 .map_or(Value::Null, |(_, n)| Value::Integer(*n));
             row.insert("checkpoint_id".into(), here);
         }
+        Ok(true)
     };
     let evaluations = copy_children(tx, other, "evaluations", their_id, ours, remap)?;
     for &(old, new) in &evaluations {
@@ -320,4 +340,50 @@ fn copy_evaluations(
         }
     }
     Ok(evaluations.len())
+}
+
+/// Rewrites a path the other lab recorded relative to its directory so that it names the
+/// same file from this lab.
+fn relocator<'a>(ours: &'a Lab, theirs: &'a Lab) -> impl Fn(&mut Row, &str) + 'a {
+    move |row: &mut Row, col: &str| {
+        if ours.dir() == theirs.dir() {
+            return;
+        }
+        if let Some(Value::Text(p)) = row.get(col) {
+            if std::path::Path::new(p).is_relative() {
+                let moved = theirs.resolve(p).to_string_lossy().into_owned();
+                row.insert(col.to_string(), Value::Text(moved));
+            }
+        }
+    }
+}
+
+/// (id there, id here) of the checkpoints of a run that both labs hold (same iteration, kind
+/// and sha256), so that evaluations merged later point at this lab's rows.
+fn checkpoint_map(
+    tx: &Connection,
+    other: &Connection,
+    their_id: i64,
+    ours: i64,
+) -> Result<Vec<(i64, i64)>> {
+    let mut out = Vec::new();
+    let theirs = read_rows(
+        other,
+        "SELECT id, iteration, kind, sha256 FROM checkpoints WHERE run_id = ?1",
+        [their_id],
+    )?;
+    for c in theirs {
+        let here: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM checkpoints WHERE run_id = ?1 AND iteration = ?2 AND kind = ?3
+                   AND sha256 = ?4",
+                params![ours, c.get("iteration"), c.get("kind"), c.get("sha256")],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(h) = here {
+            out.push((int(&c, "id")?, h));
+        }
+    }
+    Ok(out)
 }

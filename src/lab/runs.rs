@@ -316,15 +316,19 @@ impl Lab {
         Ok(id)
     }
 
-    /// Marks a run as running in process `pid` (again, when it is resumed).
+    /// Marks a run as running in process `pid` (again, when it is resumed). Refused while
+    /// another process is running it (its heartbeat is fresh), so two resumes cannot race.
     pub fn mark_running(&self, id: RunId, iters_per_epoch: i64, pid: u32) -> Result<()> {
         let t = now();
         let n = self.conn.execute(
             "UPDATE runs SET status = 'running', started_at = ifnull(started_at, ?2), heartbeat_at = ?2,
                  finished_at = NULL, error = NULL, iters_per_epoch = ?3, pid = ?4
-             WHERE id = ?1",
-            params![id.0, t, iters_per_epoch, pid],
+             WHERE id = ?1 AND NOT (status = 'running' AND ifnull(heartbeat_at, 0) > ?2 - ?5)",
+            params![id.0, t, iters_per_epoch, pid, STALE_HEARTBEAT_SECS],
         )?;
+        if n == 0 && self.run(id)?.is_some() {
+            bail!("run {id} is already running in another process: stop it first (Ctrl-C there, or X in the dashboard)");
+        }
         ensure_one(n, id)
     }
 
@@ -467,6 +471,8 @@ impl Lab {
                 last_epoch = ifnull((SELECT max(epoch) FROM metrics WHERE run_id = ?1), 0),
                 last_loss = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'train_loss'
                              ORDER BY iteration DESC LIMIT 1),
+                images_per_sec = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'images_per_sec'
+                                  ORDER BY iteration DESC LIMIT 1),
                 best_dev_acc = (SELECT max(value) FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'),
                 best_dev_epoch = (SELECT epoch FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'
                                   ORDER BY value DESC, iteration LIMIT 1),
@@ -553,6 +559,23 @@ pub(crate) mod tests {
             (r.started_at, r.error, r.finished_at),
             (Some(started), None, None)
         );
+        Ok(())
+    }
+
+    #[test]
+    fn a_live_run_cannot_be_marked_running_twice_but_a_crashed_one_can() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        lab.mark_running(id, 10, 1)?;
+        let err = lab.mark_running(id, 10, 2).unwrap_err().to_string();
+        assert!(err.contains("already running"), "{err}");
+        // Its process died long ago: the heartbeat is stale, so it may be resumed.
+        lab.conn().execute(
+            "UPDATE runs SET heartbeat_at = heartbeat_at - 3600 WHERE id = ?1",
+            [id.0],
+        )?;
+        lab.mark_running(id, 10, 3)?;
+        assert_eq!(lab.run(id)?.context("run")?.pid, Some(3));
         Ok(())
     }
 

@@ -79,14 +79,15 @@ impl Observer for Recorder<'_> {
                         .push(MetricPoint::new(it, ep, metric::DIST_AP, s.mean_ap));
                     self.buf
                         .push(MetricPoint::new(it, ep, metric::DIST_AN, s.mean_an));
+                    self.buf.push(MetricPoint::new(
+                        it,
+                        ep,
+                        metric::IMAGES_PER_SEC,
+                        s.images_per_sec,
+                    ));
                     self.summary.last_loss = Some(loss);
+                    self.summary.images_per_sec = Some(s.images_per_sec);
                 }
-                self.buf.push(MetricPoint::new(
-                    it,
-                    ep,
-                    metric::IMAGES_PER_SEC,
-                    s.images_per_sec,
-                ));
                 if s.skipped_batches != self.last_skipped {
                     self.buf.push(MetricPoint::new(
                         it,
@@ -98,7 +99,6 @@ impl Observer for Recorder<'_> {
                 }
                 self.summary.last_iteration = Some(it);
                 self.summary.last_epoch = Some(ep);
-                self.summary.images_per_sec = Some(s.images_per_sec);
                 self.step_secs += s.step_secs;
                 if self.last_flush.elapsed() >= FLUSH_EVERY {
                     self.flush()?;
@@ -127,17 +127,19 @@ impl Observer for Recorder<'_> {
                 sha256,
             } => {
                 self.flush()?;
-                if *kind == CheckpointKind::Best {
-                    self.lab.remove_checkpoints(self.run, kind.as_str())?;
-                }
-                self.lab.add_checkpoint(&NewCheckpoint {
+                let c = NewCheckpoint {
                     run: self.run,
                     iteration: *iteration as i64,
                     epoch: *epoch as i64,
                     kind: kind.as_str().to_string(),
                     path: self.lab.relative(path),
                     sha256: sha256.to_string(),
-                })?;
+                };
+                if *kind == CheckpointKind::Best {
+                    self.lab.replace_checkpoints(&c)?;
+                } else {
+                    self.lab.add_checkpoint(&c)?;
+                }
             }
             Event::Finished { .. } => self.flush()?,
         }

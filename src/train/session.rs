@@ -135,14 +135,15 @@ pub fn start(
             dataset.manifest.identities.len()
         );
     }
-    let trainer = Trainer::new(
-        cfg,
-        device,
-        device_name,
-        &dataset.train,
-        &dataset.dev,
-        checkpoint_dir(&lab, run),
-    )?;
+    let dir = checkpoint_dir(&lab, run);
+    let trainer = match Trainer::new(cfg, device, device_name, &dataset.train, &dataset.dev, dir) {
+        Ok(t) => t,
+        Err(e) => {
+            // Registered but never started: say so, or it would stay queued forever.
+            lab.finish_run(run, RunStatus::Failed, Some(&format!("{e:#}")))?;
+            return Err(e.context(format!("run {run} failed before its first step")));
+        }
+    };
     drive(&lab, run, trainer, launch, stop)
 }
 
@@ -208,20 +209,20 @@ pub fn resume(
         &dataset.dev,
         checkpoint_dir(&lab, run.id),
     )?;
-    trainer.best_dev = run.best_dev_acc;
-    match ck {
+    // Everything recorded after the checkpoint belongs to a timeline that is replayed now.
+    let resume_at = match ck {
         Some(ck) => {
             let path = lab.resolve(&ck.path);
             let loaded = checkpoint::load(&path, Some(&ck.sha256), &trainer.device)?;
             trainer.restore(&loaded)?;
-            lab.truncate_metrics_after(run.id, ck.iteration)?;
+            ck.iteration
         }
-        None => {
-            lab.truncate_metrics_after(run.id, 0)?;
-            trainer.best_dev = None;
-        }
-    }
+        None => 0,
+    };
+    lab.truncate_metrics_after(run.id, resume_at)?;
+    lab.truncate_checkpoints_after(run.id, resume_at)?;
     lab.rebuild_summary(run.id)?;
+    trainer.best_dev = lab.run(run.id)?.and_then(|r| r.best_dev_acc);
     drive(&lab, run.id, trainer, launch, stop)
 }
 

@@ -149,10 +149,11 @@ impl Trainer {
                 self.cfg.seed,
                 epoch,
             );
-            for batch in batches.iter().skip(offset) {
+            for (i, batch) in batches.iter().enumerate().skip(offset) {
                 let stats = self.step(batch, epoch)?;
                 emit(observers, &Event::Step(&stats))?;
-                if ctl.stop.load(Ordering::SeqCst) {
+                // A stop on an epoch's last step waits for the epoch's evaluation below.
+                if ctl.stop.load(Ordering::SeqCst) && i + 1 < batches.len() {
                     return self.stop(
                         observers,
                         epoch,
@@ -281,6 +282,8 @@ impl Trainer {
         }
         let grads = out.loss.backward()?;
         self.adam.step(&grads)?;
+        // GPU work is queued: wait for it, so the step's time is its own.
+        self.device.synchronize()?;
         let secs = t.elapsed().as_secs_f64();
         Ok(StepStats {
             iteration: it,

@@ -29,22 +29,26 @@ pub struct Checkpoint {
     pub created_at: f64,
 }
 
+fn insert(conn: &rusqlite::Connection, c: &NewCheckpoint) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO checkpoints (run_id, iteration, epoch, kind, path, sha256, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            c.run.0,
+            c.iteration,
+            c.epoch,
+            c.kind,
+            c.path,
+            c.sha256,
+            now()
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
 impl Lab {
     pub fn add_checkpoint(&self, c: &NewCheckpoint) -> Result<i64> {
-        self.conn.execute(
-            "INSERT INTO checkpoints (run_id, iteration, epoch, kind, path, sha256, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                c.run.0,
-                c.iteration,
-                c.epoch,
-                c.kind,
-                c.path,
-                c.sha256,
-                now()
-            ],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+        insert(&self.conn, c)
     }
 
     /// A run's checkpoints in the order they were written.
@@ -80,20 +84,7 @@ impl Lab {
             "DELETE FROM checkpoints WHERE run_id = ?1 AND kind = ?2",
             params![c.run.0, c.kind],
         )?;
-        tx.execute(
-            "INSERT INTO checkpoints (run_id, iteration, epoch, kind, path, sha256, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                c.run.0,
-                c.iteration,
-                c.epoch,
-                c.kind,
-                c.path,
-                c.sha256,
-                now()
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
+        let id = insert(&tx, c)?;
         tx.commit()?;
         Ok(id)
     }
@@ -145,6 +136,42 @@ mod tests {
             lab.add_checkpoint(&bad).is_err(),
             "foreign key to runs is enforced"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn best_is_replaced_and_resume_forgets_later_checkpoints() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        let ck = |it: i64, kind: &str| NewCheckpoint {
+            run: id,
+            iteration: it,
+            epoch: it / 10,
+            kind: kind.into(),
+            path: format!("{kind}.safetensors"),
+            sha256: format!("{it:064}"),
+        };
+        lab.add_checkpoint(&ck(10, "periodic"))?;
+        lab.replace_checkpoints(&ck(10, "best"))?;
+        lab.replace_checkpoints(&ck(30, "best"))?;
+        lab.add_checkpoint(&ck(40, "interrupt"))?;
+        let seen = |lab: &Lab| -> Result<Vec<(i64, String)>> {
+            Ok(lab
+                .checkpoints(id)?
+                .into_iter()
+                .map(|c| (c.iteration, c.kind))
+                .collect())
+        };
+        assert_eq!(
+            seen(&lab)?,
+            vec![
+                (10, "periodic".into()),
+                (30, "best".into()),
+                (40, "interrupt".into())
+            ]
+        );
+        assert_eq!(lab.truncate_checkpoints_after(id, 20)?, 2);
+        assert_eq!(seen(&lab)?, vec![(10, "periodic".into())]);
         Ok(())
     }
 }

@@ -2,28 +2,20 @@
 
 use anyhow::Result;
 use assert_cmd::Command;
-use facenet_lab::lab::{CodeVersion, Hyperparams, Lab, NewRun, RunStatus, SCHEMA_VERSION};
+use facenet_lab::lab::{CodeVersion, Lab, NewRun, RunStatus, SCHEMA_VERSION};
+use facenet_lab::model::Arch;
+use facenet_lab::train::config::TrainConfig;
 
 fn new_run(name: &str) -> NewRun {
     NewRun {
         name: name.into(),
-        hyper: Hyperparams {
-            model: "resnet152".into(),
-            batch_size: 32,
-            embedding_dim: 64,
-            lr: 1e-4,
-            epochs: 100,
-            margin: 0.2,
-            image_size: 224,
-            mining: "all".into(),
-            sampler: "random".into(),
-            pk_k: None,
-            normalize: false,
-            augment: false,
-            eval_every: 1,
-            checkpoint_every: None,
-            seed: 0,
-        },
+        // The seed's settings, with ResNet152 at dim 64.
+        hyper: TrainConfig {
+            model: Arch::Resnet152,
+            dim: 64,
+            ..TrainConfig::default()
+        }
+        .hyperparams(),
         dataset_id: None,
         device: "cpu".into(),
         gpu_name: None,

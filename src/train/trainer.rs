@@ -16,9 +16,7 @@ use crate::train::adam::{Adam, AdamConfig};
 use crate::train::augment::augment;
 use crate::train::checkpoint::{self, Loaded, Position};
 use crate::train::config::TrainConfig;
-use crate::train::evaluate::{
-    centroid_gallery, embed, first_image_gallery, l2_normalize, nearest_accuracy,
-};
+use crate::train::evaluate::{embed, l2_normalize, seed_accuracies};
 use crate::train::events::{CheckpointKind, EvalStats, Event, Observer, Outcome, StepStats};
 use crate::train::params::Params;
 use crate::train::sampler::{epoch_batches, iters_per_epoch};
@@ -312,14 +310,14 @@ impl Trainer {
             self.cfg.normalize,
             EVAL_CHUNK,
         )?;
-        let (g, gl) = first_image_gallery(&train_emb, &self.train.labels)?;
-        let (c, cl) = centroid_gallery(&train_emb, &self.train.labels)?;
+        let (train_acc, dev_acc, dev_acc_centroid) =
+            seed_accuracies(&train_emb, &self.train.labels, &dev_emb, &self.dev.labels)?;
         Ok(EvalStats {
             iteration: self.position.iteration,
             epoch,
-            train_acc: nearest_accuracy(&g, &gl, &train_emb, &self.train.labels)?,
-            dev_acc: nearest_accuracy(&g, &gl, &dev_emb, &self.dev.labels)?,
-            dev_acc_centroid: nearest_accuracy(&c, &cl, &dev_emb, &self.dev.labels)?,
+            train_acc,
+            dev_acc,
+            dev_acc_centroid,
         })
     }
 }

@@ -11,6 +11,7 @@ use facenet_lab::model::Arch;
 use facenet_lab::train::checkpoint;
 use facenet_lab::train::config::{DeviceChoice, TrainConfig};
 use facenet_lab::train::events::Outcome;
+use facenet_lab::train::schedule::LrSchedule;
 use facenet_lab::train::session::{self, Launch};
 
 fn tiny(data: &str, image_size: usize, epochs: usize, batch: usize) -> TrainConfig {
@@ -72,6 +73,13 @@ fn resnet18_learns_synthetic_faces_and_records_everything() -> Result<()> {
     ] {
         assert_eq!(lab.series(run.id, name)?.len(), 30, "{name}");
     }
+    // A constant rate is recorded once, at the first step.
+    let lr: Vec<(i64, f64)> = lab
+        .series(run.id, metric::LR)?
+        .iter()
+        .map(|p| (p.iteration, p.value))
+        .collect();
+    assert_eq!(lr, vec![(1, 1e-3)]);
     let dev = lab.series(run.id, metric::DEV_ACC)?;
     assert_eq!(
         dev.iter().map(|p| p.epoch).collect::<Vec<_>>(),
@@ -126,6 +134,8 @@ fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
     let db = dir.path().join("lab.db");
     let cfg = TrainConfig {
         augment: true,
+        lr_schedule: LrSchedule::Cosine,
+        warmup_epochs: 1,
         ..tiny("synthetic:4:8", 16, 4, 8)
     };
     let never = AtomicBool::new(false);
@@ -188,6 +198,21 @@ fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
         .map(|p| p.iteration)
         .collect();
     assert_eq!(its, straight_its);
+    // The schedule continues where it stopped: warm-up, then a cosine down to zero.
+    let lrs = |run| -> Result<Vec<(i64, f64)>> {
+        Ok(lab
+            .series(run, metric::LR)?
+            .iter()
+            .map(|p| (p.iteration, p.value))
+            .collect())
+    };
+    let (a_lr, b_lr) = (lrs(straight.run)?, lrs(halted.run)?);
+    assert_eq!(a_lr, b_lr);
+    // Every step changes the rate but one: the first cosine step holds the warm-up's peak.
+    assert_eq!(a_lr.len(), straight_its.len() - 1);
+    let peak = a_lr.iter().map(|p| p.1).fold(0.0, f64::max);
+    assert_eq!(peak, 1e-4);
+    assert_eq!(a_lr.last().map(|p| p.1), Some(0.0));
     Ok(())
 }
 

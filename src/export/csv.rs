@@ -1,9 +1,10 @@
 //! Long-form CSV: one line per metric point, with the run's identity and hyperparameters
 //! repeated on each line so that a single `groupby` needs no join.
 //!
-//! Columns ([`CSV_HEADER`]): `run_id, run_name, model, batch_size, embedding_dim, lr, epochs,
-//! margin, image_size, mining, sampler, pk_k, normalize, augment, seed, device, gpu_name,
-//! status, tags, metric, iteration, epoch, value, wall_time`. Tags are joined with `;`; empty
+//! Columns ([`CSV_HEADER`]): `run_id, run_name, model, batch_size, embedding_dim, lr,
+//! weight_decay, lr_schedule, warmup_epochs, epochs, margin, image_size, mining, sampler, pk_k,
+//! normalize, augment, seed, device, gpu_name, status, tags, metric, iteration, epoch, value,
+//! wall_time`. Tags are joined with `;`; empty
 //! cells are missing values; numbers are written in the shortest form that reads back to the
 //! same value; `wall_time` is seconds since the Unix epoch. Rows come in run order, then by
 //! metric name, then by iteration. A run without metrics has no rows.
@@ -12,9 +13,9 @@ use anyhow::Result;
 
 use crate::lab::{Lab, Run};
 
-pub const CSV_HEADER: &str = "run_id,run_name,model,batch_size,embedding_dim,lr,epochs,margin,\
-image_size,mining,sampler,pk_k,normalize,augment,seed,device,gpu_name,status,tags,metric,\
-iteration,epoch,value,wall_time";
+pub const CSV_HEADER: &str = "run_id,run_name,model,batch_size,embedding_dim,lr,weight_decay,\
+lr_schedule,warmup_epochs,epochs,margin,image_size,mining,sampler,pk_k,normalize,augment,seed,\
+device,gpu_name,status,tags,metric,iteration,epoch,value,wall_time";
 
 pub fn to_csv(lab: &Lab, runs: &[Run]) -> Result<String> {
     let mut out = String::from(CSV_HEADER);
@@ -28,6 +29,9 @@ pub fn to_csv(lab: &Lab, runs: &[Run]) -> Result<String> {
             h.batch_size.to_string(),
             h.embedding_dim.to_string(),
             h.lr.to_string(),
+            h.weight_decay.to_string(),
+            field(&h.lr_schedule),
+            h.warmup_epochs.to_string(),
             h.epochs.to_string(),
             h.margin.to_string(),
             h.image_size.to_string(),

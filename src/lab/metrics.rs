@@ -19,6 +19,8 @@ pub mod metric {
     /// Mean anchor–negative distance over the batch's valid pairs.
     pub const DIST_AN: &str = "dist_an";
     pub const IMAGES_PER_SEC: &str = "images_per_sec";
+    /// The learning rate, recorded at the first step and whenever it changes.
+    pub const LR: &str = "lr";
     /// Batches with no valid triplet, counted since the start of the run.
     pub const SKIPPED_BATCHES: &str = "skipped_batches";
     /// The seed's accuracy: nearest identity, each identity represented by its first train image.

@@ -80,6 +80,11 @@ pub struct Hyperparams {
     pub batch_size: i64,
     pub embedding_dim: i64,
     pub lr: f64,
+    /// Adam's L2 penalty.
+    pub weight_decay: f64,
+    /// `constant` or `cosine`.
+    pub lr_schedule: String,
+    pub warmup_epochs: i64,
     pub epochs: i64,
     pub margin: f64,
     pub image_size: i64,
@@ -212,6 +217,9 @@ impl Run {
                 batch_size: row.get("batch_size")?,
                 embedding_dim: row.get("embedding_dim")?,
                 lr: row.get("lr")?,
+                weight_decay: row.get("weight_decay")?,
+                lr_schedule: row.get("lr_schedule")?,
+                warmup_epochs: row.get("warmup_epochs")?,
                 epochs: row.get("epochs")?,
                 margin: row.get("margin")?,
                 image_size: row.get("image_size")?,
@@ -271,9 +279,10 @@ impl Lab {
             "INSERT INTO runs (name, model, dataset_id, batch_size, embedding_dim, lr, epochs, margin,
                 image_size, mining, sampler, pk_k, normalize, augment, eval_every, checkpoint_every,
                 seed, device, config_json, status, created_at, git_commit, git_dirty, crate_version,
-                hostname, gpu_name, command_line, log_path, notes)
+                hostname, gpu_name, command_line, log_path, notes, weight_decay, lr_schedule,
+                warmup_epochs)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+                ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
             params![
                 run.name,
                 h.model,
@@ -303,6 +312,9 @@ impl Lab {
                 run.command_line,
                 run.log_path,
                 run.notes,
+                h.weight_decay,
+                h.lr_schedule,
+                h.warmup_epochs,
             ],
         )?;
         let id = RunId(tx.last_insert_rowid());
@@ -499,6 +511,9 @@ pub(crate) mod tests {
                 batch_size: 32,
                 embedding_dim: 128,
                 lr: 1e-4,
+                weight_decay: 0.0,
+                lr_schedule: "constant".into(),
+                warmup_epochs: 0,
                 epochs: 100,
                 margin: 0.2,
                 image_size: 224,

@@ -10,7 +10,11 @@ pub const APPLICATION_ID: i64 = 0x464E_4C42;
 type Migration = fn(&Transaction) -> rusqlite::Result<()>;
 
 /// The ordered migrations: entry `i` takes a lab from version `i` to version `i + 1`.
-const MIGRATIONS: &[(u32, Migration)] = &[(1, v1_initial), (2, v2_evaluations)];
+const MIGRATIONS: &[(u32, Migration)] = &[
+    (1, v1_initial),
+    (2, v2_evaluations),
+    (3, v3_optimiser_columns),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -188,6 +192,22 @@ fn v2_evaluations(tx: &Transaction) -> rusqlite::Result<()> {
     )
 }
 
+/// Weight decay and the learning-rate schedule get typed columns like every other
+/// hyperparameter. Runs recorded before keep the weight decay they had in their config and the
+/// constant schedule they trained with.
+fn v3_optimiser_columns(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+        ALTER TABLE runs ADD COLUMN weight_decay  REAL    NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN lr_schedule   TEXT    NOT NULL DEFAULT 'constant';
+        ALTER TABLE runs ADD COLUMN warmup_epochs INTEGER NOT NULL DEFAULT 0;
+        UPDATE runs SET weight_decay = json_extract(config_json, '$.weight_decay')
+            WHERE json_valid(config_json)
+              AND json_type(config_json, '$.weight_decay') IN ('real', 'integer');
+        "#,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,7 +277,7 @@ mod tests {
              INSERT INTO checkpoints (id, run_id, iteration, epoch, kind, path, sha256, created_at)
              VALUES (3, 7, 100, 1, 'final', 'ck.safetensors', 'ff', 0);",
         )?;
-        migrate(&conn)?;
+        apply(&conn, &MIGRATIONS[..2])?;
         assert_eq!(user_version(&conn)?, 2);
         conn.execute_batch(
             "INSERT INTO evaluations (id, run_id, checkpoint_id, checkpoint_iteration, protocol,
@@ -280,6 +300,37 @@ mod tests {
             |r| r.get(0),
         )?;
         assert_eq!(left, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn v3_reads_weight_decay_from_the_recorded_config() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        apply(&conn, &MIGRATIONS[..2])?;
+        for (id, config) in [
+            (1, r#"{"weight_decay":0.0005,"lr":0.0003}"#),
+            (2, r#"{"lr":0.0001}"#),
+            (3, "not json"),
+        ] {
+            conn.execute(
+                "INSERT INTO runs (id, name, model, batch_size, embedding_dim, lr, epochs, margin,
+                    image_size, mining, sampler, normalize, augment, eval_every, seed, device,
+                    config_json, status, created_at, git_commit, git_dirty, crate_version,
+                    hostname, command_line)
+                 VALUES (?1, 'old', 'resnet18', 32, 128, 0.001, 1, 0.2, 64, 'all', 'random', 1,
+                    0, 1, 0, 'cpu', ?2, 'completed', 0, 'abc', 0, '0.1.0', 'h', 'run')",
+                rusqlite::params![id, config],
+            )?;
+        }
+        migrate(&conn)?;
+        assert_eq!(user_version(&conn)?, 3);
+        let mut stmt =
+            conn.prepare("SELECT weight_decay, lr_schedule, warmup_epochs FROM runs ORDER BY id")?;
+        let rows: Vec<(f64, String, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let constant = |wd: f64| (wd, "constant".to_string(), 0);
+        assert_eq!(rows, vec![constant(0.0005), constant(0.0), constant(0.0)]);
         Ok(())
     }
 

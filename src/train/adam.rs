@@ -72,6 +72,11 @@ impl Adam {
         self.step
     }
 
+    /// The rate for the next steps (a schedule sets it before each step).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.cfg.lr = lr;
+    }
+
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
         self.step += 1;
         let AdamConfig {

@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Arch;
+use crate::train::schedule::LrSchedule;
 use crate::train::triplet::Mining;
 
 /// How batches are drawn from the training split.
@@ -49,6 +50,11 @@ pub struct TrainConfig {
     pub dim: usize,
     pub lr: f64,
     pub weight_decay: f64,
+    /// Absent from configs recorded before schedules existed: those runs were constant.
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
+    #[serde(default)]
+    pub warmup_epochs: usize,
     pub epochs: usize,
     pub margin: f64,
     pub image_size: usize,
@@ -80,6 +86,8 @@ impl Default for TrainConfig {
             dim: 128,
             lr: 1e-4,
             weight_decay: 0.0,
+            lr_schedule: LrSchedule::Constant,
+            warmup_epochs: 0,
             epochs: 100,
             margin: 0.2,
             image_size: 224,
@@ -123,6 +131,12 @@ pub struct Overrides {
     /// Adam L2 weight decay [default: 0].
     #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
+    /// constant (the seed's) or cosine (decays to zero at the last step) [default: constant].
+    #[arg(long, value_enum)]
+    pub lr_schedule: Option<LrSchedule>,
+    /// Ramp the learning rate up linearly over the first N epochs [default: 0].
+    #[arg(long)]
+    pub warmup_epochs: Option<usize>,
     /// Passes over the training split [default: 100].
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -209,6 +223,8 @@ impl TrainConfig {
             dim,
             lr,
             weight_decay,
+            lr_schedule,
+            warmup_epochs,
             epochs,
             margin,
             image_size,
@@ -270,6 +286,13 @@ impl TrainConfig {
         }
         if self.epochs == 0 {
             bail!("--epochs must be at least 1");
+        }
+        if self.warmup_epochs >= self.epochs {
+            bail!(
+                "--warmup-epochs ({}) must be fewer than --epochs ({})",
+                self.warmup_epochs,
+                self.epochs
+            );
         }
         if !(self.margin >= 0.0 && self.margin.is_finite()) {
             bail!("--margin must be zero or positive, got {}", self.margin);
@@ -343,6 +366,9 @@ impl TrainConfig {
             batch_size: self.batch as i64,
             embedding_dim: self.dim as i64,
             lr: self.lr,
+            weight_decay: self.weight_decay,
+            lr_schedule: self.lr_schedule.as_str().to_string(),
+            warmup_epochs: self.warmup_epochs as i64,
             epochs: self.epochs as i64,
             margin: self.margin,
             image_size: self.image_size as i64,
@@ -404,6 +430,27 @@ mod tests {
     }
 
     #[test]
+    fn schedules_come_from_files_and_flags_and_old_configs_read_as_constant() -> Result<()> {
+        let file: Overrides =
+            toml::from_str("model = \"resnet18\"\nlr_schedule = \"cosine\"\nwarmup_epochs = 2\n")?;
+        let c = TrainConfig::resolve(Some(&file), &Overrides::default())?;
+        assert_eq!((c.lr_schedule, c.warmup_epochs), (LrSchedule::Cosine, 2));
+        let h = c.hyperparams();
+        assert_eq!((h.lr_schedule.as_str(), h.warmup_epochs), ("cosine", 2));
+        // A run recorded before schedules existed resumes as the constant rate it trained with.
+        let mut old = serde_json::to_value(TrainConfig::default())?;
+        let obj = old.as_object_mut().expect("an object");
+        obj.remove("lr_schedule");
+        obj.remove("warmup_epochs");
+        let old: TrainConfig = serde_json::from_value(old)?;
+        assert_eq!(
+            (old.lr_schedule, old.warmup_epochs),
+            (LrSchedule::Constant, 0)
+        );
+        Ok(())
+    }
+
+    #[test]
     fn bad_files_name_the_problem() {
         let unknown = toml::from_str::<Overrides>("model = \"resnet18\"\nbatchsize = 3\n")
             .unwrap_err()
@@ -460,6 +507,14 @@ mod tests {
                 ..base.clone()
             },
             "--epochs",
+        );
+        check(
+            Overrides {
+                epochs: Some(5),
+                warmup_epochs: Some(5),
+                ..base.clone()
+            },
+            "--warmup-epochs",
         );
         check(
             Overrides {

@@ -11,6 +11,7 @@ pub mod events;
 pub mod params;
 pub mod recorder;
 pub mod sampler;
+pub mod schedule;
 pub mod session;
 pub mod trainer;
 pub mod triplet;

@@ -20,6 +20,7 @@ use crate::train::evaluate::{embed, l2_normalize, seed_accuracies};
 use crate::train::events::{CheckpointKind, EvalStats, Event, Observer, Outcome, StepStats};
 use crate::train::params::Params;
 use crate::train::sampler::{epoch_batches, iters_per_epoch};
+use crate::train::schedule::Schedule;
 use crate::train::triplet::triplet_loss;
 
 /// Images per forward pass during evaluation.
@@ -118,6 +119,17 @@ impl Trainer {
 
     pub fn iters_per_epoch(&self) -> usize {
         iters_per_epoch(self.train.labels.len(), self.cfg.batch)
+    }
+
+    /// The learning rate at every step of this run.
+    pub fn schedule(&self) -> Schedule {
+        let ipe = self.iters_per_epoch() as u64;
+        Schedule {
+            kind: self.cfg.lr_schedule,
+            base: self.cfg.lr,
+            warmup: ipe * self.cfg.warmup_epochs as u64,
+            total: ipe * self.cfg.epochs as u64,
+        }
     }
 
     pub fn train(&mut self, observers: &mut [&mut dyn Observer], ctl: &Control) -> Result<Outcome> {
@@ -236,6 +248,7 @@ impl Trainer {
         let t = Instant::now();
         self.position.iteration += 1;
         let it = self.position.iteration;
+        let lr = self.schedule().lr(it);
         let labels: Vec<u32> = batch.iter().map(|&i| self.train.labels[i]).collect();
         let skipped = |pos: &mut Position| {
             pos.skipped_batches += 1;
@@ -243,6 +256,7 @@ impl Trainer {
                 iteration: it,
                 epoch,
                 loss: None,
+                lr,
                 active_fraction: 0.0,
                 mean_ap: 0.0,
                 mean_an: 0.0,
@@ -279,6 +293,7 @@ impl Trainer {
             anyhow::bail!("the loss became {loss} at step {it}: lower --lr or try --normalize");
         }
         let grads = out.loss.backward()?;
+        self.adam.set_lr(lr);
         self.adam.step(&grads)?;
         // GPU work is queued: wait for it, so the step's time is its own.
         self.device.synchronize()?;
@@ -287,6 +302,7 @@ impl Trainer {
             iteration: it,
             epoch,
             loss: Some(loss),
+            lr,
             active_fraction: out.active_fraction,
             mean_ap: out.mean_ap,
             mean_an: out.mean_an,

@@ -1,32 +1,94 @@
 #!/usr/bin/env bash
-# Runs ON THE GPU MACHINE, from the repo root, with .device/ carried (bench/prepare-device.sh):
-#   1. training throughput, facenet-lab (candle, CUDA) and PyTorch on the same step
-#      (forward, all-triplet loss, backward, Adam) for alexnet/resnet18/resnet152, batch 32 and
-#      64 at 224x224; PyTorch in fp32 and with bf16 autocast;
-#   2. training runs given as arguments (facenet-lab run flags, one run per argument), each
-#      recorded in $OUT/gpu-lab.db, to be merged here with `facenet-lab lab merge`.
-# Everything it prints or records lands in $OUT. Steps that fail are reported, not fatal.
-#   bench/gpu.sh "resnet18 --batch 32 --dim 128 --epochs 100" "resnet152 --batch 32 --dim 64 --epochs 20"
+# Runs ON THE GPU MACHINE, from the repo root, with .device/ carried (bench/prepare-device.sh).
+# One call does it all, inside the device tool's 10-minute command limit:
+#   1. training throughput of facenet-lab (candle, CUDA) and PyTorch on the same step
+#      (forward, all-triplet loss, backward, Adam) for alexnet/resnet18/resnet152, batch 32
+#      and 64 at 224x224; PyTorch in fp32 and with bf16 autocast;
+#   2. training runs, each time-boxed with --time-limit (a run that hits it is recorded as
+#      interrupted, with its epochs), into $OUT/gpu-lab.db;
+#   3. the best checkpoint of the best run small enough to travel (ResNet18's 45 MB), split in
+#      15 MB parts, so that `eval --pairs` can run here on the weights trained there
+#      (bench/import-gpu.sh reassembles, merges and evaluates).
+# Runs are the arguments (facenet-lab run flags, one run per argument); without arguments the
+# plan below runs. Steps that fail are reported, not fatal. Everything lands in $OUT, in at most
+# 8 files (the device tool's limit): gpu-lab.db, gpu-report.txt and the checkpoint parts.
+#   OUT=$OUT bash bench/gpu.sh
+#   OUT=$OUT SKIP_BENCH=1 bash bench/gpu.sh "resnet18 --batch 64 --dim 128 --epochs 100 --time-limit 3m"
 set -uo pipefail
 OUT=${OUT:-/tmp/facenet-out}
+STEPS=${STEPS:-5}
+DEVICE=${DEVICE:-cuda} # cpu for a dry run of this script with a CPU build
 mkdir -p "$OUT"
-# shellcheck disable=SC1091
-source .device/device-env.sh >"$OUT/env.txt" 2>&1 || { cat "$OUT/env.txt"; exit 1; }
-set +e
-gzip -dc .device/facenet-lab.gz >/tmp/fl && chmod +x /tmp/fl
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/gpu.txt"
+section() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 
-if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
-  for b in 32 64; do
-    /tmp/fl bench --device cuda --batch "$b" --image-size 224 --steps "${STEPS:-10}"
-  done 2>&1 | tee "$OUT/bench-candle.txt"
-  python3 bench/torch_step.py --steps "${STEPS:-10}" 2>&1 | tee "$OUT/bench-torch.txt"
-fi
+main() {
+  if [[ $# -eq 0 ]]; then
+    # The seed's two must-have rows and the best recipe (constant rate, so a time limit cuts
+    # it cleanly), sized for one call: about 1.5 min of benchmarks and 7 min of training.
+    set -- \
+      "resnet18 --batch 32 --dim 128 --epochs 100 --time-limit ${LIMIT_R18:-90s} --name seed-resnet18-b32-d128 --tag seed-table" \
+      "resnet152 --batch 32 --dim 64 --epochs 100 --time-limit ${LIMIT_R152:-120s} --name seed-resnet152-b32-d64 --tag seed-table" \
+      "resnet18 --batch 32 --dim 128 --sampler pk --pk-k 4 --normalize --mining semihard --augment --lr 3e-4 --epochs 300 --time-limit ${LIMIT_BEST:-150s} --name best-recipe-224px --tag best-recipe"
+  fi
 
-for spec in "$@"; do
-  # shellcheck disable=SC2086
-  /tmp/fl --db "$OUT/gpu-lab.db" run $spec --data .device/lfw-20-30 --device cuda --quiet \
-    --tag gpu 2>&1 | tail -6 | tee -a "$OUT/runs.txt"
-done
-/tmp/fl --db "$OUT/gpu-lab.db" runs >"$OUT/runs-table.txt" 2>&1
+  section "environment"
+  # shellcheck disable=SC1091
+  source .device/device-env.sh || { echo "device-env.sh failed"; return 1; }
+  set +e
+  gzip -dc .device/facenet-lab.gz >/tmp/fl && chmod +x /tmp/fl
+  /tmp/fl --version
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+
+  if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
+    section "facenet-lab bench (candle, CUDA), $STEPS steps"
+    for b in 32 64; do
+      timeout 120 /tmp/fl bench --device "$DEVICE" --batch "$b" --image-size 224 --steps "$STEPS" ||
+        echo "(batch $b: stopped, exit $?)"
+    done
+    section "PyTorch bench, $STEPS steps"
+    PYTHONUNBUFFERED=1 timeout 150 python3 bench/torch_step.py --steps "$STEPS" ||
+      echo "(PyTorch: stopped, exit $?)"
+  fi
+
+  for spec in "$@"; do
+    section "run $spec"
+    # A hung run must not eat the call: SIGINT is the trainer's Ctrl-C (checkpoint, interrupted).
+    # shellcheck disable=SC2086
+    timeout -s INT 420 /tmp/fl --db "$OUT/gpu-lab.db" run $spec --data .device/lfw-20-30 \
+      --device "$DEVICE" --quiet --tag gpu 2>&1 | tail -8
+  done
+
+  section "runs"
+  /tmp/fl --db "$OUT/gpu-lab.db" runs
+
+  section "checkpoint to bring back"
+  # The best completed-or-interrupted run whose best checkpoint fits the 16 MB x 4 parts.
+  python3 - "$OUT" <<'EOF'
+import os, sqlite3, subprocess, sys
+out = sys.argv[1]
+db = os.path.join(out, "gpu-lab.db")
+if not os.path.exists(db):
+    sys.exit("no lab: no run started")
+con = sqlite3.connect(db)
+rows = con.execute(
+    """SELECT r.id, r.name, r.best_dev_acc, c.path, c.sha256 FROM runs r
+       JOIN checkpoints c ON c.run_id = r.id AND c.kind = 'best'
+       WHERE r.best_dev_acc IS NOT NULL ORDER BY r.best_dev_acc DESC, r.id""").fetchall()
+for run, name, acc, path, sha in rows:
+    full = path if os.path.isabs(path) else os.path.join(out, path)
+    size = os.path.getsize(full)
+    if size > 45 * 2**20:
+        print(f"run {run} ({name}, dev {acc:.3f}): best checkpoint {size / 2**20:.0f} MiB, too big to bring back")
+        continue
+    print(f"run {run} ({name}, dev {acc:.3f}): bringing back {path} ({size / 2**20:.1f} MiB, sha256 {sha})")
+    subprocess.run(["split", "-b", "15M", "-d", full, os.path.join(out, f"best-run-{run}.part")], check=True)
+    break
+else:
+    print("no best checkpoint small enough to bring back")
+EOF
+  rm -rf "$OUT/checkpoints"
+  ls -la "$OUT"
+}
+
+main "$@" 2>&1 | tee "$OUT/gpu-report.txt"
 exit 0

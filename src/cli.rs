@@ -61,6 +61,10 @@ pub struct RunArgs {
     /// Stop after this epoch as if interrupted (with a checkpoint); continue later with --resume.
     #[arg(long, value_name = "EPOCH")]
     pub stop_after_epoch: Option<usize>,
+    /// Stop as if interrupted (with a checkpoint) once training has run this long, e.g. 90s,
+    /// 20m, 1h30m; continue later with --resume.
+    #[arg(long, value_name = "DURATION", value_parser = crate::format::parse_duration)]
+    pub time_limit: Option<std::time::Duration>,
     /// Record this file as the run's log (the dashboard sends a spawned run's output there).
     #[arg(long, value_name = "FILE")]
     pub log_path: Option<PathBuf>,

@@ -26,6 +26,40 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
+/// Reads `90`, `90s`, `5m`, `1.5h` or `1h30m` (a bare number is seconds).
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(facenet_lab::format::parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+/// ```
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("'{text}' is not a duration: write e.g. 90s, 5m, 1.5h or 1h30m");
+    let s = text.trim();
+    if s.is_empty() {
+        return Err(bad());
+    }
+    let mut secs = 0.0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..n].parse().map_err(|_| bad())?;
+        rest = &rest[n..];
+        let unit = rest.chars().next();
+        let scale = match unit {
+            None if n == s.len() => 1.0,
+            Some('s') => 1.0,
+            Some('m') => 60.0,
+            Some('h') => 3600.0,
+            _ => return Err(bad()),
+        };
+        rest = unit.map_or(rest, |u| &rest[u.len_utf8()..]);
+        secs += value * scale;
+    }
+    std::time::Duration::try_from_secs_f64(secs).map_err(|_| bad())
+}
+
 /// An optional number with fixed decimals, or `-`.
 pub fn opt(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
@@ -47,6 +81,21 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_units_and_compounds() {
+        let secs = |s: &str| parse_duration(s).map(|d| d.as_secs_f64());
+        assert_eq!(secs("90"), Ok(90.0));
+        assert_eq!(secs("90s"), Ok(90.0));
+        assert_eq!(secs("5m"), Ok(300.0));
+        assert_eq!(secs("1.5h"), Ok(5400.0));
+        assert_eq!(secs("1h30m"), Ok(5400.0));
+        assert_eq!(secs("2m30s"), Ok(150.0));
+        for bad in ["", "m", "5d", "1h30", "-5m", "five", "1..5s"] {
+            let err = parse_duration(bad).unwrap_err();
+            assert!(err.contains("not a duration"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn timestamps_match_known_dates() {

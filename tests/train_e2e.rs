@@ -217,6 +217,36 @@ fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
 }
 
 #[test]
+fn a_time_limit_stops_like_an_interrupt_and_the_run_resumes() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let never = AtomicBool::new(false);
+    // A limit already reached: the first step finishes, then the run stops with a checkpoint.
+    let limited = Launch {
+        time_limit: Some(std::time::Duration::ZERO),
+        ..quiet()
+    };
+    let halted = session::start(&db, tiny("synthetic:4:8", 16, 2, 8), &limited, &never)?;
+    assert_eq!(halted.outcome, Outcome::Interrupted);
+    let lab = Lab::open(&db)?;
+    let run = lab.run(halted.run)?.context("run")?;
+    assert_eq!(
+        (run.status, run.last_iteration),
+        (RunStatus::Interrupted, 1)
+    );
+    assert!(lab
+        .checkpoints(run.id)?
+        .iter()
+        .any(|c| c.kind == "interrupt" && c.iteration == 1));
+    // Without a limit the same run completes from there.
+    let resumed = session::resume(&db, &run.id.to_string(), None, &quiet(), &never)?;
+    assert_eq!(resumed.outcome, Outcome::Completed);
+    let run = lab.run(run.id)?.context("run")?;
+    assert_eq!((run.status, run.last_iteration), (RunStatus::Completed, 6));
+    Ok(())
+}
+
+#[test]
 fn a_completed_run_cannot_be_resumed() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
@@ -297,6 +327,7 @@ fn a_stop_on_an_epochs_last_step_still_evaluates_that_epoch() -> Result<()> {
             &Control {
                 stop: &stop,
                 stop_after_epoch: None,
+                deadline: None,
             },
         )?;
         assert_eq!(

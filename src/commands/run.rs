@@ -52,6 +52,7 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
             .as_ref()
             .map(|p| p.to_string_lossy().into_owned()),
         stop_after_epoch: args.stop_after_epoch,
+        time_limit: args.time_limit,
         quiet: args.quiet,
     };
     let finished = match &args.resume {

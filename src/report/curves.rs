@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use crate::eval::identification::metric::TOP1_SEED_GALLERY;
 use crate::eval::verification::metric::{ACCURACY_MEAN, ACCURACY_STD};
-use crate::lab::{metric, Lab, Protocol, Run, SeriesPoint};
+use crate::lab::{metric, Evaluation, Lab, Protocol, Run, SeriesPoint};
 
 /// One run with the series its figures and table row need.
 #[derive(Clone, Debug)]
@@ -18,7 +18,8 @@ pub struct RunCurves {
     pub train_loss: Vec<SeriesPoint>,
     /// Test-split accuracy (the seed's gallery) of the latest `eval` on the test split.
     pub test_acc: Option<f64>,
-    /// LFW View 2 verification accuracy (mean, std) of the latest `eval --pairs`.
+    /// LFW View 2 verification accuracy (mean, std) of the latest `eval --pairs` over all 6,000
+    /// pairs (not `--exclude-train-identities`, whose number is not comparable with others').
     pub lfw_pairs: Option<(f64, f64)>,
 }
 
@@ -31,7 +32,10 @@ impl RunCurves {
             dev_acc: lab.series(run.id, metric::DEV_ACC)?,
             train_loss: lab.series(run.id, metric::TRAIN_LOSS)?,
             test_acc: latest(Protocol::TestSplit).and_then(|e| e.metric(TOP1_SEED_GALLERY)),
-            lfw_pairs: latest(Protocol::LfwPairs)
+            lfw_pairs: evaluations
+                .iter()
+                .rev()
+                .find(|e| e.protocol == Protocol::LfwPairs && !excludes_pairs(e))
                 .and_then(|e| Some((e.metric(ACCURACY_MEAN)?, e.metric(ACCURACY_STD)?))),
             run: run.clone(),
         })
@@ -41,6 +45,11 @@ impl RunCurves {
     pub fn label(&self) -> String {
         format!("#{} {}", self.run.id, config_label(&self.run))
     }
+}
+
+/// Whether an LFW-pairs evaluation left out some of the protocol's pairs.
+fn excludes_pairs(e: &Evaluation) -> bool {
+    e.options.get("exclude_train_identities") == Some(&serde_json::Value::Bool(true))
 }
 
 /// `resnet18 32/128` (batch/embedding dimension), the seed repository's way of naming a row.
@@ -128,6 +137,37 @@ mod tests {
         assert!((got[0].1 - 0.3).abs() < 1e-12);
         // numpy: np.std([0.2, 0.4], ddof=1) -> 0.1414213562373095
         assert!((got[0].2 - 0.141_421_356_237_309_5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_table_takes_lfw_pairs_from_the_full_protocol_not_a_later_exclusion() -> Result<()> {
+        use crate::lab::{CodeVersion, EvalMetric, NewEvaluation};
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&crate::tui::fixtures::new_run("r"))?;
+        let lfw = |mean: f64, options: serde_json::Value| NewEvaluation {
+            run: id,
+            checkpoint_id: None,
+            checkpoint_iteration: None,
+            protocol: Protocol::LfwPairs,
+            data_source: "pairs.txt + lfw.tgz".into(),
+            options,
+            metrics: vec![
+                EvalMetric::new(ACCURACY_MEAN, mean),
+                EvalMetric::new(ACCURACY_STD, 0.02),
+            ],
+            code: CodeVersion::current(),
+        };
+        let run = lab.run(id)?.expect("run");
+        assert_eq!(RunCurves::load(&lab, &run)?.lfw_pairs, None);
+        lab.add_evaluation(&lfw(0.70, serde_json::json!({"flip": false})))?;
+        lab.add_evaluation(&lfw(
+            0.69,
+            serde_json::json!({"exclude_train_identities": true, "dropped_pairs": 136}),
+        ))?;
+        assert_eq!(RunCurves::load(&lab, &run)?.lfw_pairs, Some((0.70, 0.02)));
+        lab.add_evaluation(&lfw(0.72, serde_json::json!({"flip": true})))?;
+        assert_eq!(RunCurves::load(&lab, &run)?.lfw_pairs, Some((0.72, 0.02)));
+        Ok(())
     }
 
     #[test]

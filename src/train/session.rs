@@ -26,6 +26,8 @@ pub struct Launch {
     pub command_line: String,
     pub log_path: Option<String>,
     pub stop_after_epoch: Option<usize>,
+    /// Stop after this much training time, as `stop_after_epoch` does.
+    pub time_limit: Option<std::time::Duration>,
     /// No progress bar and no summary on stderr.
     pub quiet: bool,
 }
@@ -241,6 +243,7 @@ fn drive(
     let ctl = Control {
         stop,
         stop_after_epoch: launch.stop_after_epoch,
+        deadline: launch.time_limit.map(|t| std::time::Instant::now() + t),
     };
     let result = catch_unwind(AssertUnwindSafe(|| {
         trainer.train(&mut [&mut recorder, &mut console], &ctl)

@@ -49,6 +49,15 @@ pub struct Control<'a> {
     pub stop: &'a AtomicBool,
     /// Stop as if interrupted after this epoch, to be resumed later.
     pub stop_after_epoch: Option<usize>,
+    /// Stop as if interrupted once this moment has passed (`--time-limit`).
+    pub deadline: Option<Instant>,
+}
+
+impl Control<'_> {
+    /// A stop asked for by Ctrl-C or by the time limit.
+    fn stop_now(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
 }
 
 pub struct Trainer {
@@ -163,7 +172,7 @@ impl Trainer {
                 let stats = self.step(batch, epoch)?;
                 emit(observers, &Event::Step(&stats))?;
                 // A stop on an epoch's last step waits for the epoch's evaluation below.
-                if ctl.stop.load(Ordering::SeqCst) && i + 1 < batches.len() {
+                if ctl.stop_now() && i + 1 < batches.len() {
                     return self.stop(
                         observers,
                         epoch,
@@ -184,7 +193,7 @@ impl Trainer {
             if last {
                 break;
             }
-            if ctl.stop.load(Ordering::SeqCst) || ctl.stop_after_epoch == Some(epoch) {
+            if ctl.stop_now() || ctl.stop_after_epoch == Some(epoch) {
                 return self.stop(
                     observers,
                     epoch,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs ON THE GPU MACHINE, from the repo root, with .device/ carried (bench/prepare-device.sh).
-# One call does it all, inside the device tool's 10-minute command limit:
+# One call does it all, inside the device tool's 10-minute command limit (BUDGET seconds):
 #   1. training throughput of facenet-lab (candle, CUDA) and PyTorch on the same step
 #      (forward, all-triplet loss, backward, Adam) for alexnet/resnet18/resnet152, batch 32
 #      and 64 at 224x224; PyTorch in fp32 and with bf16 autocast;
@@ -8,23 +8,29 @@
 #      interrupted, with its epochs), into $OUT/gpu-lab.db;
 #   3. the best checkpoint of the best run small enough to travel (ResNet18's 45 MB), split in
 #      15 MB parts, so that `eval --pairs` can run here on the weights trained there
-#      (bench/import-gpu.sh reassembles, merges and evaluates).
-# Runs are the arguments (facenet-lab run flags, one run per argument); without arguments the
-# plan below runs. Steps that fail are reported, not fatal. Everything lands in $OUT, in at most
-# 8 files (the device tool's limit): gpu-lab.db, gpu-report.txt and the checkpoint parts.
+#      (bench/import-gpu.sh reassembles, merges and evaluates). Other checkpoints stay there,
+#      so runs interrupted there cannot be resumed here.
+# Runs are the arguments (facenet-lab run flags, one run per argument, split on spaces); without
+# arguments the plan below runs. Steps that fail are reported, not fatal. Everything lands in
+# $OUT in at most 6 files (the tool brings back 8): gpu-lab.db, gpu-report.txt, the parts.
 #   OUT=$OUT bash bench/gpu.sh
 #   OUT=$OUT SKIP_BENCH=1 bash bench/gpu.sh "resnet18 --batch 64 --dim 128 --epochs 100 --time-limit 3m"
+# A dry run of the script itself on a CPU machine, with a CPU build in .device/:
+#   OUT=/tmp/out DEVICE=cpu STEPS=1 bash bench/gpu.sh "resnet18 --image-size 32 --epochs 1 --batch 16"
 set -uo pipefail
 OUT=${OUT:-/tmp/facenet-out}
 STEPS=${STEPS:-5}
-DEVICE=${DEVICE:-cuda} # cpu for a dry run of this script with a CPU build
+DEVICE=${DEVICE:-cuda}
+BUDGET=${BUDGET:-570} # seconds for the whole script; the last RESERVE are kept for step 3
+RESERVE=60
 mkdir -p "$OUT"
-section() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
+section() { printf '\n== %s (%ss in)\n' "$1" "$SECONDS"; }
+left() { echo $((BUDGET - RESERVE - SECONDS)); }
 
 main() {
   if [[ $# -eq 0 ]]; then
     # The seed's two must-have rows and the best recipe (constant rate, so a time limit cuts
-    # it cleanly), sized for one call: about 1.5 min of benchmarks and 7 min of training.
+    # it cleanly): about 1.5 min of benchmarks and 6 min of training.
     set -- \
       "resnet18 --batch 32 --dim 128 --epochs 100 --time-limit ${LIMIT_R18:-90s} --name seed-resnet18-b32-d128 --tag seed-table" \
       "resnet152 --batch 32 --dim 64 --epochs 100 --time-limit ${LIMIT_R152:-120s} --name seed-resnet152-b32-d64 --tag seed-table" \
@@ -32,37 +38,43 @@ main() {
   fi
 
   section "environment"
-  # shellcheck disable=SC1091
-  source .device/device-env.sh || { echo "device-env.sh failed"; return 1; }
+  if [[ $DEVICE == cuda ]]; then
+    # shellcheck disable=SC1091
+    source .device/device-env.sh || { echo "device-env.sh failed"; return 1; }
+  fi
   set +e
-  gzip -dc .device/facenet-lab.gz >/tmp/fl && chmod +x /tmp/fl
+  gzip -dc .device/facenet-lab.gz >/tmp/fl && chmod +x /tmp/fl || { echo "no binary"; return 1; }
   /tmp/fl --version
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 
   if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
-    section "facenet-lab bench (candle, CUDA), $STEPS steps"
+    section "facenet-lab bench (candle, $DEVICE), $STEPS steps"
     for b in 32 64; do
-      timeout 120 /tmp/fl bench --device "$DEVICE" --batch "$b" --image-size 224 --steps "$STEPS" ||
-        echo "(batch $b: stopped, exit $?)"
+      timeout -k 10 100 /tmp/fl bench --device "$DEVICE" --batch "$b" --image-size 224 \
+        --steps "$STEPS" || echo "(batch $b: stopped, exit $?)"
     done
     section "PyTorch bench, $STEPS steps"
-    PYTHONUNBUFFERED=1 timeout 150 python3 bench/torch_step.py --steps "$STEPS" ||
+    PYTHONUNBUFFERED=1 timeout -k 10 120 python3 bench/torch_step.py --steps "$STEPS" ||
       echo "(PyTorch: stopped, exit $?)"
   fi
 
   for spec in "$@"; do
     section "run $spec"
-    # A hung run must not eat the call: SIGINT is the trainer's Ctrl-C (checkpoint, interrupted).
+    if (($(left) < 60)); then
+      echo "(skipped: $(left)s left of the budget)"
+      continue
+    fi
+    # A hung run must not eat the call: SIGINT is the trainer's Ctrl-C (finish the step,
+    # checkpoint, interrupted); a step that never finishes gets killed 20 s later.
     # shellcheck disable=SC2086
-    timeout -s INT 420 /tmp/fl --db "$OUT/gpu-lab.db" run $spec --data .device/lfw-20-30 \
-      --device "$DEVICE" --quiet --tag gpu 2>&1 | tail -8
+    timeout -k 20 -s INT "$(left)" /tmp/fl --db "$OUT/gpu-lab.db" run $spec \
+      --data .device/lfw-20-30 --device "$DEVICE" --quiet --tag gpu 2>&1 | tail -8
   done
 
   section "runs"
   /tmp/fl --db "$OUT/gpu-lab.db" runs
 
   section "checkpoint to bring back"
-  # The best completed-or-interrupted run whose best checkpoint fits the 16 MB x 4 parts.
   python3 - "$OUT" <<'EOF'
 import os, sqlite3, subprocess, sys
 out = sys.argv[1]
@@ -70,10 +82,13 @@ db = os.path.join(out, "gpu-lab.db")
 if not os.path.exists(db):
     sys.exit("no lab: no run started")
 con = sqlite3.connect(db)
+# Fold a killed writer's WAL into the file, so that the lab travels as one file.
+con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 rows = con.execute(
     """SELECT r.id, r.name, r.best_dev_acc, c.path, c.sha256 FROM runs r
        JOIN checkpoints c ON c.run_id = r.id AND c.kind = 'best'
        WHERE r.best_dev_acc IS NOT NULL ORDER BY r.best_dev_acc DESC, r.id""").fetchall()
+# The best run whose best checkpoint fits in 3 parts of 15 MiB.
 for run, name, acc, path, sha in rows:
     full = path if os.path.isabs(path) else os.path.join(out, path)
     size = os.path.getsize(full)

@@ -23,7 +23,7 @@ pub enum Command {
     /// margin 0.2, 224×224 images, all triplets, random batches, no L2 normalisation.
     /// Settings come from the defaults, then --config FILE, then the flags.
     #[command(
-        after_help = "Examples:\n  facenet-lab run resnet18 --data ~/lfw.tgz --image-size 64 --epochs 3 --batch 16\n  facenet-lab run --config experiments/best-recipe.toml\n  facenet-lab run --resume 12"
+        after_help = "Examples:\n  facenet-lab run resnet18 --data ~/lfw.tgz --image-size 64 --epochs 3 --batch 16\n  facenet-lab run --config experiments/best-recipe-cpu-64.toml\n  facenet-lab sweep experiments/seed-table.toml\n  facenet-lab run --resume 12"
     )]
     Run(RunArgs),
     /// List the recorded runs.

@@ -311,3 +311,28 @@ fn experiment_files_are_told_apart_from_single_run_configs() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn every_shipped_experiment_file_is_a_valid_sweep_or_run_config() -> Result<()> {
+    use facenet_lab::train::config::{Overrides, TrainConfig};
+    let mut seen = 0;
+    for entry in std::fs::read_dir(repo_file("experiments"))? {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        let table: toml::Table = toml::from_str(&text)?;
+        let name = path.display().to_string();
+        if table.contains_key("base") || table.contains_key("runs") || table.contains_key("grid") {
+            let spec = SweepSpec::parse(&text, &name).with_context(|| name.clone())?;
+            assert!(!spec.configs.is_empty(), "{name} expands to no runs");
+        } else {
+            let o = Overrides::from_file(&path)?;
+            TrainConfig::resolve(Some(&o), &Overrides::default()).with_context(|| name.clone())?;
+        }
+        seen += 1;
+    }
+    assert!(seen >= 5, "found only {seen} experiment files");
+    Ok(())
+}

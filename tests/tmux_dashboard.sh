@@ -97,6 +97,7 @@ expected=$(python3 - "$work/runs.json" <<'PY'
 import json, sys
 runs = json.load(open(sys.argv[1]))
 names = {"model": "model", "batch_size": "batch", "embedding_dim": "dim", "lr": "lr",
+         "lr_schedule": "lr schedule", "warmup_epochs": "warmup", "weight_decay": "weight decay",
          "epochs": "epochs", "margin": "margin", "image_size": "image size", "mining": "mining",
          "sampler": "sampler", "pk_k": "pk k", "normalize": "normalize", "augment": "augment",
          "eval_every": "eval every", "checkpoint_every": "ckpt every", "seed": "seed"}

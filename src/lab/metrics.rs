@@ -19,7 +19,7 @@ pub mod metric {
     /// Mean anchor–negative distance over the batch's valid pairs.
     pub const DIST_AN: &str = "dist_an";
     pub const IMAGES_PER_SEC: &str = "images_per_sec";
-    /// The learning rate, recorded at the first step and whenever it changes.
+    /// The learning rate of each trained step.
     pub const LR: &str = "lr";
     /// Batches with no valid triplet, counted since the start of the run.
     pub const SKIPPED_BATCHES: &str = "skipped_batches";

@@ -18,8 +18,8 @@ pub struct RunCurves {
     pub train_loss: Vec<SeriesPoint>,
     /// Test-split accuracy (the seed's gallery) of the latest `eval` on the test split.
     pub test_acc: Option<f64>,
-    /// LFW View 2 verification accuracy (mean, std) of the latest `eval --pairs` over all 6,000
-    /// pairs (not `--exclude-train-identities`, whose number is not comparable with others').
+    /// LFW View 2 verification accuracy (mean, std) of the latest `eval --pairs` that kept every
+    /// pair (not `--exclude-train-identities`, whose number is not comparable with others').
     pub lfw_pairs: Option<(f64, f64)>,
 }
 

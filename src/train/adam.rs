@@ -105,12 +105,21 @@ impl Slot {
         let (one_m_b1, one_m_b2) = (f(1.0 - c.beta1), f(1.0 - c.beta2));
         let (inv_sqrt_bc2, step) = (f(1.0 / c.bc2.sqrt()), f(c.lr / c.bc1));
         let (mut p_new, mut m_new, mut v_new) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+        if g.shape() != &shape {
+            candle_core::bail!(
+                "Adam: gradient {:?} for '{}' {:?}",
+                g.shape(),
+                self.name,
+                shape
+            );
+        }
         let g = g.contiguous()?;
         let p = self.var.as_tensor().contiguous()?;
+        let (m, v) = (self.m.contiguous()?, self.v.contiguous()?);
         with_cpu_f32(&p, |p| {
             with_cpu_f32(&g, |g| {
-                with_cpu_f32(&self.m, |m| {
-                    with_cpu_f32(&self.v, |v| {
+                with_cpu_f32(&m, |m| {
+                    with_cpu_f32(&v, |v| {
                         p_new
                             .par_chunks_mut(FUSED_CHUNK)
                             .zip(m_new.par_chunks_mut(FUSED_CHUNK))
@@ -156,11 +165,10 @@ impl Adam {
         let slots = vars
             .into_iter()
             .map(|(name, var)| {
-                let z = var.as_tensor().zeros_like()?;
                 Ok(Slot {
                     name,
-                    m: z.clone(),
-                    v: z,
+                    m: var.as_tensor().zeros_like()?,
+                    v: var.as_tensor().zeros_like()?,
                     var,
                 })
             })
@@ -187,7 +195,7 @@ impl Adam {
 
     /// One update. `fused` takes the one-pass, multi-threaded path for f32 variables on the
     /// CPU, where candle's element-wise ops run on one thread and each makes a full copy:
-    /// AlexNet's 61M parameters took 1.8 s per step through them.
+    /// AlexNet's 61M parameters took 1.8 s per step through them on 2 cores, 0.3 s fused.
     fn step_with(&mut self, grads: &GradStore, fused: bool) -> Result<()> {
         self.step += 1;
         let c = Coefficients::new(&self.cfg, self.step);

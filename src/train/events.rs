@@ -11,7 +11,7 @@ pub struct StepStats {
     pub epoch: usize,
     /// `None` when the batch held no valid triplet and was skipped.
     pub loss: Option<f64>,
-    /// The learning rate this step used.
+    /// The learning rate of this step (unused when the batch was skipped).
     pub lr: f64,
     pub active_fraction: f64,
     pub mean_ap: f64,

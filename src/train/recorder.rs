@@ -24,7 +24,6 @@ pub struct Recorder<'a> {
     pub write_secs: f64,
     pub step_secs: f64,
     last_skipped: u64,
-    last_lr: Option<f64>,
 }
 
 impl<'a> Recorder<'a> {
@@ -38,7 +37,6 @@ impl<'a> Recorder<'a> {
             write_secs: 0.0,
             step_secs: 0.0,
             last_skipped: 0,
-            last_lr: None,
         }
     }
 
@@ -71,6 +69,7 @@ impl Observer for Recorder<'_> {
                 if let Some(loss) = s.loss {
                     self.buf
                         .push(MetricPoint::new(it, ep, metric::TRAIN_LOSS, loss));
+                    self.buf.push(MetricPoint::new(it, ep, metric::LR, s.lr));
                     self.buf.push(MetricPoint::new(
                         it,
                         ep,
@@ -89,10 +88,6 @@ impl Observer for Recorder<'_> {
                     ));
                     self.summary.last_loss = Some(loss);
                     self.summary.images_per_sec = Some(s.images_per_sec);
-                }
-                if self.last_lr != Some(s.lr) {
-                    self.buf.push(MetricPoint::new(it, ep, metric::LR, s.lr));
-                    self.last_lr = Some(s.lr);
                 }
                 if s.skipped_batches != self.last_skipped {
                     self.buf.push(MetricPoint::new(

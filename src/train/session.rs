@@ -243,7 +243,10 @@ fn drive(
     let ctl = Control {
         stop,
         stop_after_epoch: launch.stop_after_epoch,
-        deadline: launch.time_limit.map(|t| std::time::Instant::now() + t),
+        // A limit too far to represent is no limit.
+        deadline: launch
+            .time_limit
+            .and_then(|t| std::time::Instant::now().checked_add(t)),
     };
     let result = catch_unwind(AssertUnwindSafe(|| {
         trainer.train(&mut [&mut recorder, &mut console], &ctl)

@@ -143,6 +143,9 @@ enum Field {
     Loss,
     ImagesPerSec,
     Lr,
+    Schedule,
+    Warmup,
+    WeightDecay,
     Margin,
     ImageSize,
     Seed,
@@ -154,7 +157,8 @@ enum Field {
 
 /// The names `field op value` accepts, for the help screen and error messages.
 pub const FIELD_NAMES: &str = "id name model batch dim mining sampler status epoch epochs \
-dev_acc final_dev train_acc loss img_s lr margin image_size seed tag notes host duration";
+dev_acc final_dev train_acc loss img_s lr schedule warmup wd margin image_size seed tag notes host \
+duration";
 
 impl Field {
     fn parse(s: &str) -> Option<Field> {
@@ -175,6 +179,9 @@ impl Field {
             "loss" | "last_loss" => Field::Loss,
             "img_s" | "images_per_sec" | "ips" => Field::ImagesPerSec,
             "lr" => Field::Lr,
+            "schedule" | "lr_schedule" => Field::Schedule,
+            "warmup" | "warmup_epochs" => Field::Warmup,
+            "wd" | "weight_decay" => Field::WeightDecay,
             "margin" => Field::Margin,
             "image_size" | "size" => Field::ImageSize,
             "seed" => Field::Seed,
@@ -193,6 +200,7 @@ impl Field {
                 | Field::Model
                 | Field::Mining
                 | Field::Sampler
+                | Field::Schedule
                 | Field::Status
                 | Field::Tag
                 | Field::Notes
@@ -214,6 +222,8 @@ impl Field {
             Field::Loss => r.last_loss,
             Field::ImagesPerSec => r.images_per_sec,
             Field::Lr => Some(h.lr),
+            Field::Warmup => Some(h.warmup_epochs as f64),
+            Field::WeightDecay => Some(h.weight_decay),
             Field::Margin => Some(h.margin),
             Field::ImageSize => Some(h.image_size as f64),
             Field::Seed => Some(h.seed as f64),
@@ -228,6 +238,7 @@ impl Field {
             Field::Model => vec![r.hyper.model.clone()],
             Field::Mining => vec![r.hyper.mining.clone()],
             Field::Sampler => vec![r.hyper.sampler.clone()],
+            Field::Schedule => vec![r.hyper.lr_schedule.clone()],
             Field::Status => vec![r.effective_status(now).to_string()],
             Field::Tag => r.tags.clone(),
             Field::Notes => vec![r.notes.clone()],
@@ -329,7 +340,10 @@ mod tests {
         a.tags = vec!["baseline".into()];
         let mut b = run(2, "alex", "alexnet");
         b.best_dev_acc = Some(0.30);
-        let c = run(3, "r18-fresh", "resnet18");
+        let mut c = run(3, "r18-fresh", "resnet18");
+        c.hyper.lr_schedule = "cosine".into();
+        c.hyper.warmup_epochs = 2;
+        c.hyper.weight_decay = 5e-4;
         let keep = |q: &str| -> Vec<i64> {
             let f = Filter::parse(q).unwrap();
             [&a, &b, &c]
@@ -351,6 +365,9 @@ mod tests {
         assert_eq!(keep("tag=baseline"), vec![1]);
         assert_eq!(keep("id>=2 batch=32"), vec![2, 3]);
         assert_eq!(keep("status=completed"), vec![1, 2, 3]);
+        assert_eq!(keep("schedule=cosine"), vec![3]);
+        assert_eq!(keep("warmup>0 wd>0"), vec![3]);
+        assert_eq!(keep("lr_schedule=constant"), vec![1, 2]);
     }
 
     #[test]

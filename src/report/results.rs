@@ -13,13 +13,14 @@ pub struct RunFigures {
     pub loss: Option<String>,
 }
 
-const HEADERS: [&str; 15] = [
+const HEADERS: [&str; 16] = [
     "run",
     "architecture",
     "batch",
     "dim",
     "mining",
     "sampler",
+    "lr",
     "epochs",
     "best dev acc (epoch)",
     "final train acc",
@@ -80,6 +81,7 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str) -> Vec<String> {
         h.embedding_dim.to_string(),
         h.mining.clone(),
         sampler,
+        learning_rate(h),
         epochs(r),
         best,
         format::opt(r.final_train_acc, 3),
@@ -95,6 +97,21 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str) -> Vec<String> {
             links.join(" ")
         },
     ]
+}
+
+/// `0.0001`, or `0.0005 cosine, 2 warm-up` for a scheduled rate, with `wd 0.0005` when set.
+fn learning_rate(h: &crate::lab::Hyperparams) -> String {
+    let mut s = format!("{}", h.lr);
+    if h.lr_schedule != "constant" {
+        s.push_str(&format!(" {}", h.lr_schedule));
+    }
+    if h.warmup_epochs > 0 {
+        s.push_str(&format!(", {} warm-up", h.warmup_epochs));
+    }
+    if h.weight_decay != 0.0 {
+        s.push_str(&format!(", wd {}", h.weight_decay));
+    }
+    s
 }
 
 /// `100`, or `37/100 (crashed)` for a run that did not complete. The stored status is used,

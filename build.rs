@@ -11,7 +11,17 @@ fn git(args: &[&str]) -> Option<String> {
 
 fn main() {
     let commit = git(&["rev-parse", "HEAD"]).unwrap_or_default();
-    let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+    // The lab and the reports it generates are data, not code: editing them does not make the
+    // build dirty.
+    let dirty = git(&[
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        ".",
+        ":!lab.db",
+        ":!reports",
+    ])
         .map(|s| !s.is_empty())
         .unwrap_or(false);
     println!("cargo:rustc-env=FACENET_LAB_GIT_COMMIT={commit}");

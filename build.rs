@@ -22,8 +22,8 @@ fn main() {
         ":!lab.db",
         ":!reports",
     ])
-        .map(|s| !s.is_empty())
-        .unwrap_or(false);
+    .map(|s| !s.is_empty())
+    .unwrap_or(false);
     println!("cargo:rustc-env=FACENET_LAB_GIT_COMMIT={commit}");
     println!(
         "cargo:rustc-env=FACENET_LAB_GIT_DIRTY={}",

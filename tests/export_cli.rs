@@ -53,6 +53,12 @@ fn csv_reads_back_to_the_recorded_values() -> Result<()> {
         // A name that needs quoting.
         lab.conn()
             .execute("UPDATE runs SET name = 'r18, \"seed\" 1' WHERE id = 1", [])?;
+        // A scheduled rate with weight decay.
+        lab.conn().execute(
+            "UPDATE runs SET lr_schedule = 'cosine', warmup_epochs = 2, weight_decay = 0.0005
+             WHERE id = 1",
+            [],
+        )?;
     }
     let out = dir.path().join("metrics.csv");
     facenet(&db)?
@@ -102,6 +108,12 @@ fn csv_reads_back_to_the_recorded_values() -> Result<()> {
     assert_eq!(rows[1][tags], "seed-table");
     assert_eq!(rows[1][col("run_name")?], "r18, \"seed\" 1");
     assert_eq!(rows[1][gpu], "NVIDIA H100 80GB HBM3");
+    let optimiser = ["lr", "lr_schedule", "warmup_epochs", "weight_decay"]
+        .map(|c| col(c).map(|i| rows[1][i].as_str()));
+    assert_eq!(
+        optimiser.into_iter().collect::<Result<Vec<_>>>()?,
+        ["0.0001", "cosine", "2", "0.0005"]
+    );
     assert!(rows.iter().all(|r| r.len() == header.len()));
 
     // --tag selects, and standard output is the default.

@@ -18,6 +18,11 @@ fn facenet(db: &Path) -> Result<Command> {
 }
 
 /// A run's recorded content, without what a merge legitimately changes (ids).
+/// `facenet-lab --db OURS lab merge OTHER`, run.
+fn merge(ours: &Path, other: &Path) -> Result<assert_cmd::assert::Assert> {
+    Ok(facenet(ours)?.args(["lab", "merge"]).arg(other).assert())
+}
+
 fn content(lab: &Lab, run: &Run) -> Result<String> {
     let mut r = run.clone();
     r.id = facenet_lab::lab::RunId(0);
@@ -59,10 +64,7 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
         common::record_run(&lab, &new, 0.05, None)?;
     }
 
-    facenet(&ours)?
-        .args(["lab", "merge"])
-        .arg(&theirs)
-        .assert()
+    merge(&ours, &theirs)?
         .success()
         .stdout(contains("added run 2 'r18-s1' (run 1 there)"))
         .stdout(contains("3 runs added, 0 updated, 0 already here; 0 datasets added, 1 already here; 181 metric points, 6 checkpoints and 1 evaluations copied"));
@@ -99,10 +101,7 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
     );
     drop(b);
 
-    facenet(&ours)?
-        .args(["lab", "merge"])
-        .arg(&theirs)
-        .assert()
+    merge(&ours, &theirs)?
         .success()
         .stdout(contains("0 runs added, 0 updated, 3 already here"));
     let b = Lab::open_read_only(&ours)?;
@@ -171,27 +170,18 @@ fn non_labs_and_newer_labs_are_refused_without_changes() -> Result<()> {
     common::fixture_lab(&ours)?;
     let notes = dir.path().join("notes.db");
     std::fs::write(&notes, "not a database")?;
-    facenet(&ours)?
-        .args(["lab", "merge"])
-        .arg(&notes)
-        .assert()
+    merge(&ours, &notes)?
         .failure()
         .stderr(contains("not a facenet-lab database"));
 
     let newer = dir.path().join("newer.db");
     drop(Lab::open(&newer)?);
     rusqlite::Connection::open(&newer)?.pragma_update(None, "user_version", SCHEMA_VERSION + 1)?;
-    facenet(&ours)?
-        .args(["lab", "merge"])
-        .arg(&newer)
-        .assert()
+    merge(&ours, &newer)?
         .failure()
         .stderr(contains("newer facenet-lab"));
 
-    facenet(&ours)?
-        .args(["lab", "merge"])
-        .arg(&ours)
-        .assert()
+    merge(&ours, &ours)?
         .failure()
         .stderr(contains("is this lab itself"));
     assert_eq!(Lab::open_read_only(&ours)?.list_runs()?.len(), 3);
@@ -269,10 +259,7 @@ fn evaluations_arrive_linked_to_the_copied_checkpoints() -> Result<()> {
     }
     let ours = dir.path().join("lab.db");
     Lab::open(&ours)?.create_run(&common::new_run("local", "resnet152", 9, &[]))?;
-    facenet(&ours)?
-        .args(["lab", "merge"])
-        .arg(&theirs)
-        .assert()
+    merge(&ours, &theirs)?
         .success()
         .stdout(contains("1 evaluations copied"));
     let lab = Lab::open(&ours)?;
@@ -310,10 +297,7 @@ fn evaluations_arrive_linked_to_the_copied_checkpoints() -> Result<()> {
         let c = there.checkpoints(r.id)?;
         eval(&there, r.id, c[0].id, 0.6)?;
     }
-    facenet(&ours)?
-        .args(["lab", "merge"])
-        .arg(&theirs)
-        .assert()
+    merge(&ours, &theirs)?
         .success()
         .stdout(contains("1 evaluations copied"));
     let evals = lab.evaluations(run.id)?;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use candle_core::backprop::GradStore;
-use candle_core::{DType, Result, Storage, Tensor, Var};
+use candle_core::{DType, Layout, Result, Storage, Tensor, Var};
 use rayon::prelude::*;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -38,14 +38,9 @@ struct Slot {
     v: Tensor,
 }
 
-/// One step's constants, as torch computes them.
+/// One step's settings and torch's bias corrections `1 - beta^t`.
 struct Coefficients {
-    lr: f64,
-    beta1: f64,
-    beta2: f64,
-    eps: f64,
-    weight_decay: f64,
-    /// Bias corrections `1 - beta^t`.
+    cfg: AdamConfig,
     bc1: f64,
     bc2: f64,
 }
@@ -53,11 +48,7 @@ struct Coefficients {
 impl Coefficients {
     fn new(cfg: &AdamConfig, step: u64) -> Coefficients {
         Coefficients {
-            lr: cfg.lr,
-            beta1: cfg.beta1,
-            beta2: cfg.beta2,
-            eps: cfg.eps,
-            weight_decay: cfg.weight_decay,
+            cfg: *cfg,
             bc1: 1.0 - cfg.beta1.powi(step as i32),
             bc2: 1.0 - cfg.beta2.powi(step as i32),
         }
@@ -67,31 +58,37 @@ impl Coefficients {
 /// Elements per task of the fused update: large enough to amortise scheduling.
 const FUSED_CHUNK: usize = 1 << 16;
 
-/// Runs `f` on the f32 elements of a contiguous CPU tensor.
-fn with_cpu_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
-    let (storage, layout) = t.storage_and_layout();
-    let Storage::Cpu(cpu) = &*storage else {
+/// The f32 elements of a contiguous CPU tensor, borrowed from its storage.
+fn cpu_f32<'a>(storage: &'a Storage, layout: &Layout) -> Result<&'a [f32]> {
+    let Storage::Cpu(cpu) = storage else {
         candle_core::bail!("fused Adam: tensor is not on the CPU");
     };
     let Some((start, end)) = layout.contiguous_offsets() else {
         candle_core::bail!("fused Adam: tensor is not contiguous");
     };
-    Ok(f(&cpu.as_slice::<f32>()?[start..end]))
+    Ok(&cpu.as_slice::<f32>()?[start..end])
 }
 
 impl Slot {
     /// torch's update with candle tensor ops (any device).
     fn step_tensors(&mut self, g: &Tensor, c: &Coefficients) -> Result<()> {
-        let g = if c.weight_decay != 0.0 {
-            (g + self.var.as_tensor().affine(c.weight_decay, 0.0)?)?
+        let AdamConfig {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            weight_decay,
+        } = c.cfg;
+        let g = if weight_decay != 0.0 {
+            (g + self.var.as_tensor().affine(weight_decay, 0.0)?)?
         } else {
             g.clone()
         };
-        self.m = ((&self.m * c.beta1)? + (&g * (1.0 - c.beta1))?)?;
-        self.v = ((&self.v * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?;
+        self.m = ((&self.m * beta1)? + (&g * (1.0 - beta1))?)?;
+        self.v = ((&self.v * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
         // torch: denom = sqrt(v) / sqrt(bc2) + eps; p -= lr / bc1 * m / denom
-        let denom = ((self.v.sqrt()? / c.bc2.sqrt())? + c.eps)?;
-        let update = ((&self.m / denom)? * (c.lr / c.bc1))?;
+        let denom = ((self.v.sqrt()? / c.bc2.sqrt())? + eps)?;
+        let update = ((&self.m / denom)? * (lr / c.bc1))?;
         self.var.set(&self.var.as_tensor().sub(&update)?)
     }
 
@@ -99,12 +96,6 @@ impl Slot {
     /// f32 operations in the same order as [`Slot::step_tensors`].
     fn step_fused(&mut self, g: &Tensor, c: &Coefficients) -> Result<()> {
         let (shape, dev) = (self.var.shape().clone(), self.var.device().clone());
-        let n = shape.elem_count();
-        let f = |x: f64| x as f32;
-        let (wd, b1, b2, eps) = (f(c.weight_decay), f(c.beta1), f(c.beta2), f(c.eps));
-        let (one_m_b1, one_m_b2) = (f(1.0 - c.beta1), f(1.0 - c.beta2));
-        let (inv_sqrt_bc2, step) = (f(1.0 / c.bc2.sqrt()), f(c.lr / c.bc1));
-        let (mut p_new, mut m_new, mut v_new) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
         if g.shape() != &shape {
             candle_core::bail!(
                 "Adam: gradient {:?} for '{}' {:?}",
@@ -113,37 +104,43 @@ impl Slot {
                 shape
             );
         }
-        let g = g.contiguous()?;
-        let p = self.var.as_tensor().contiguous()?;
-        let (m, v) = (self.m.contiguous()?, self.v.contiguous()?);
-        with_cpu_f32(&p, |p| {
-            with_cpu_f32(&g, |g| {
-                with_cpu_f32(&m, |m| {
-                    with_cpu_f32(&v, |v| {
-                        p_new
-                            .par_chunks_mut(FUSED_CHUNK)
-                            .zip(m_new.par_chunks_mut(FUSED_CHUNK))
-                            .zip(v_new.par_chunks_mut(FUSED_CHUNK))
-                            .enumerate()
-                            .for_each(|(chunk, ((po, mo), vo))| {
-                                let at = chunk * FUSED_CHUNK;
-                                for i in 0..po.len() {
-                                    let (pi, mut gi) = (p[at + i], g[at + i]);
-                                    if c.weight_decay != 0.0 {
-                                        gi += pi * wd;
-                                    }
-                                    let mi = m[at + i] * b1 + gi * one_m_b1;
-                                    let vi = v[at + i] * b2 + (gi * gi) * one_m_b2;
-                                    let denom = vi.sqrt() * inv_sqrt_bc2 + eps;
-                                    po[i] = pi - (mi / denom) * step;
-                                    mo[i] = mi;
-                                    vo[i] = vi;
-                                }
-                            });
-                    })
-                })
-            })
-        })????;
+        let f = |x: f64| x as f32;
+        let cfg = &c.cfg;
+        let (decay, wd) = (cfg.weight_decay != 0.0, f(cfg.weight_decay));
+        let (b1, b2, eps) = (f(cfg.beta1), f(cfg.beta2), f(cfg.eps));
+        let (one_m_b1, one_m_b2) = (f(1.0 - cfg.beta1), f(1.0 - cfg.beta2));
+        let (inv_sqrt_bc2, step) = (f(1.0 / c.bc2.sqrt()), f(cfg.lr / c.bc1));
+
+        let [p, g, m, v] = [self.var.as_tensor(), g, &self.m, &self.v].map(Tensor::contiguous);
+        let tensors = [p?, g?, m?, v?];
+        let guards = tensors.each_ref().map(|t| t.storage_and_layout());
+        let [p, g, m, v] = guards.each_ref().map(|(s, l)| cpu_f32(s, l));
+        let (p, g, m, v) = (p?, g?, m?, v?);
+
+        let n = shape.elem_count();
+        let (mut p_new, mut m_new, mut v_new) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+        p_new
+            .par_chunks_mut(FUSED_CHUNK)
+            .zip(m_new.par_chunks_mut(FUSED_CHUNK))
+            .zip(v_new.par_chunks_mut(FUSED_CHUNK))
+            .enumerate()
+            .for_each(|(chunk, ((po, mo), vo))| {
+                let at = chunk * FUSED_CHUNK;
+                for i in 0..po.len() {
+                    let (pi, mut gi) = (p[at + i], g[at + i]);
+                    if decay {
+                        gi += pi * wd;
+                    }
+                    let mi = m[at + i] * b1 + gi * one_m_b1;
+                    let vi = v[at + i] * b2 + (gi * gi) * one_m_b2;
+                    let denom = vi.sqrt() * inv_sqrt_bc2 + eps;
+                    po[i] = pi - (mi / denom) * step;
+                    mo[i] = mi;
+                    vo[i] = vi;
+                }
+            });
+        // The read locks go before `set` takes the variable's storage for writing.
+        drop(guards);
         self.m = Tensor::from_vec(m_new, &shape, &dev)?;
         self.v = Tensor::from_vec(v_new, &shape, &dev)?;
         self.var.set(&Tensor::from_vec(p_new, &shape, &dev)?)

@@ -44,10 +44,10 @@ impl Schedule {
         match self.kind {
             LrSchedule::Constant => self.base,
             LrSchedule::Cosine => {
-                let span = self.total.saturating_sub(self.warmup).max(1) as f64;
-                let done = ((step - self.warmup) as f64 / span).min(1.0);
-                // Step `warmup + 1` is the first decayed step, so the last step reaches zero.
-                let t = (done * span - 1.0).max(0.0) / (span - 1.0).max(1.0);
+                // Decayed steps `warmup + 1 ..= total` map to t = 0 ..= 1, so the last reaches zero.
+                let span = self.total.saturating_sub(self.warmup).max(1);
+                let k = (step - self.warmup - 1).min(span - 1);
+                let t = k as f64 / (span - 1).max(1) as f64;
                 0.5 * self.base * (1.0 + (std::f64::consts::PI * t).cos())
             }
         }
@@ -58,29 +58,28 @@ impl Schedule {
 mod tests {
     use super::*;
 
+    fn schedule(kind: LrSchedule, base: f64, warmup: u64, total: u64) -> Schedule {
+        Schedule {
+            kind,
+            base,
+            warmup,
+            total,
+        }
+    }
+
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-12
     }
 
     #[test]
     fn constant_without_warmup_is_the_seeds_rate_everywhere() {
-        let s = Schedule {
-            kind: LrSchedule::Constant,
-            base: 1e-4,
-            warmup: 0,
-            total: 10,
-        };
+        let s = schedule(LrSchedule::Constant, 1e-4, 0, 10);
         assert!((1..=10).all(|i| s.lr(i) == 1e-4));
     }
 
     #[test]
     fn warmup_ramps_linearly_to_the_base_rate() {
-        let s = Schedule {
-            kind: LrSchedule::Constant,
-            base: 1.0,
-            warmup: 4,
-            total: 10,
-        };
+        let s = schedule(LrSchedule::Constant, 1.0, 4, 10);
         let got: Vec<f64> = (1..=6).map(|i| s.lr(i)).collect();
         assert_eq!(got, vec![0.25, 0.5, 0.75, 1.0, 1.0, 1.0]);
     }
@@ -88,12 +87,7 @@ mod tests {
     #[test]
     fn cosine_starts_at_the_base_passes_half_midway_and_ends_at_zero() {
         // 2 warm-up steps, then 5 decayed steps: t = 0, 1/4, 1/2, 3/4, 1.
-        let s = Schedule {
-            kind: LrSchedule::Cosine,
-            base: 2.0,
-            warmup: 2,
-            total: 7,
-        };
+        let s = schedule(LrSchedule::Cosine, 2.0, 2, 7);
         let got: Vec<f64> = (1..=7).map(|i| s.lr(i)).collect();
         let c = |t: f64| 1.0 + (std::f64::consts::PI * t).cos();
         let want = [1.0, 2.0, 2.0, c(0.25), 1.0, c(0.75), 0.0];
@@ -106,12 +100,7 @@ mod tests {
 
     #[test]
     fn cosine_is_monotone_after_warmup() {
-        let s = Schedule {
-            kind: LrSchedule::Cosine,
-            base: 3e-4,
-            warmup: 37,
-            total: 1110,
-        };
+        let s = schedule(LrSchedule::Cosine, 3e-4, 37, 1110);
         let lrs: Vec<f64> = (38..=1110).map(|i| s.lr(i)).collect();
         assert!(lrs.windows(2).all(|w| w[1] <= w[0]));
         assert!(close(lrs[0], 3e-4) && close(*lrs.last().unwrap(), 0.0));

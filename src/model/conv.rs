@@ -1,23 +1,28 @@
-//! 2-D convolution layer with a fast input gradient.
+//! 2-D convolution layer with a fast backward.
 //!
-//! candle 0.11 back-propagates `conv2d` to its input through `conv_transpose2d`, whose CPU
-//! kernel is a naive loop (no GEMM), and it computes that input gradient even when the input
-//! needs none (e.g. the images entering the first layer). [`conv2d`] keeps candle's forward
-//! kernel (CPU, CUDA, Metal through `BackendStorage`) but supplies its own backward:
+//! candle 0.11 back-propagates `conv2d` to its input through `conv_transpose2d`, and it
+//! computes that input gradient even when the input needs none (e.g. the images entering the
+//! first layer). [`conv2d`] supplies its own backward, in two ways:
 //!
-//! * input gradient: a regular `conv2d` of the zero-dilated, padded upstream gradient with the
-//!   spatially flipped kernel whose in/out channels are swapped (for 1x1 kernels, the 1x1
-//!   convolution runs first and the result is dilated, which skips the zeros);
-//! * kernel gradient: candle's own formula (a `conv2d` of the transposed input with the
-//!   transposed upstream gradient);
-//! * no input gradient at all when the input does not track gradients.
+//! * on the CPU (f32, f64), [`super::cpu_conv`]: im2col + GEMM kernels for the forward pass
+//!   and both gradients;
+//! * on other devices, candle's forward kernel (CUDA, Metal through `BackendStorage`) and a
+//!   backward built from ordinary tensor ops:
+//!   * input gradient: a regular `conv2d` of the zero-dilated, padded upstream gradient with
+//!     the spatially flipped kernel whose in/out channels are swapped (for 1x1 kernels, the 1x1
+//!     convolution runs first and the result is dilated, which skips the zeros);
+//!   * kernel gradient: candle's own formula (a `conv2d` of the transposed input with the
+//!     transposed upstream gradient).
 //!
-//! Everything in the backward is built from ordinary tensor ops, so it runs on every device.
+//! Neither computes an input gradient when the input does not track gradients.
 use candle_core::backend::BackendStorage;
 use candle_core::{
-    bail, CpuStorage, CudaStorage, CustomOp3, Layout, MetalStorage, Module, Result, Shape, Tensor,
+    bail, CpuStorage, CudaStorage, CustomOp3, DType, Layout, MetalStorage, Module, Result, Shape,
+    Tensor,
 };
 use candle_nn::{Init, VarBuilder};
+
+use super::cpu_conv;
 
 /// Which backward a [`Conv2d`] uses. Both give the same gradients (see the tests); they differ
 /// only in speed.
@@ -132,6 +137,15 @@ pub fn conv2d(xs: &Tensor, kernel: &Tensor, padding: usize, stride: usize) -> Re
             kernel.dims()
         );
     }
+    let on_cpu = xs.device().is_cpu() && matches!(xs.dtype(), DType::F32 | DType::F64);
+    if on_cpu && k_h == k_w {
+        return cpu_conv::conv2d(xs, kernel, padding, stride);
+    }
+    portable_conv2d(xs, kernel, padding, stride)
+}
+
+/// [`conv2d`] on any device: candle's forward kernel, and a backward built from tensor ops.
+fn portable_conv2d(xs: &Tensor, kernel: &Tensor, padding: usize, stride: usize) -> Result<Tensor> {
     // Forward with candle's kernel, outside the graph; the custom op passes the result through
     // and attaches our backward to (xs, kernel).
     let ys = xs
@@ -334,9 +348,12 @@ mod tests {
     use super::*;
     use candle_core::{DType, Device, Var};
 
-    /// Our backward against candle's built-in conv2d backward (when `vs_candle`) and against
-    /// central finite differences, in f64.
+    type Conv = fn(&Tensor, &Tensor, usize, usize) -> Result<Tensor>;
+
+    /// `conv`'s forward against candle's, and its backward against candle's built-in conv2d
+    /// backward (when `vs_candle`) and against central finite differences, in f64.
     fn check(
+        conv: Conv,
         x_shape: (usize, usize, usize, usize),
         k_shape: (usize, usize, usize, usize),
         padding: usize,
@@ -346,11 +363,14 @@ mod tests {
         let dev = Device::Cpu;
         let x = Var::randn(0f64, 1., x_shape, &dev)?;
         let k = Var::randn(0f64, 1., k_shape, &dev)?;
-        let ours = conv2d(x.as_tensor(), k.as_tensor(), padding, stride)?;
+        let ours = conv(x.as_tensor(), k.as_tensor(), padding, stride)?;
         let reference = x.as_tensor().conv2d(k.as_tensor(), padding, stride, 1, 1)?;
         assert_eq!(ours.dims(), reference.dims());
         let fwd_diff = (&ours - &reference)?.abs()?.max_all()?.to_scalar::<f64>()?;
-        assert_eq!(fwd_diff, 0.0);
+        assert!(
+            fwd_diff < 1e-10,
+            "forward differs from candle's by {fwd_diff}"
+        );
         let up = Tensor::randn(0f64, 1., ours.shape(), &dev)?;
         let g_ours = (&ours * &up)?.sum_all()?.backward()?;
         let missing = || candle_core::Error::Msg("missing gradient".into());
@@ -372,7 +392,7 @@ mod tests {
         }
         // Finite differences on a few input and kernel elements.
         let loss = |xt: &Tensor, kt: &Tensor| -> Result<f64> {
-            (conv2d(xt, kt, padding, stride)? * &up)?
+            (conv(xt, kt, padding, stride)? * &up)?
                 .sum_all()?
                 .to_scalar::<f64>()
         };
@@ -410,27 +430,73 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn conv_backward_matches_candle_and_finite_differences() -> Result<()> {
-        // The layer shapes of ResNet and AlexNet, shrunk: 3x3 s1 p1, 3x3 s2 p1 (even and odd
-        // sizes), 7x7 s2 p3 (stem), 1x1 s1 and s2 (bottleneck, downsample), 11x11 s4 p2 and
-        // 5x5 s1 p2 (AlexNet).
-        check((2, 3, 6, 6), (4, 3, 3, 3), 1, 1, true)?;
-        check((2, 3, 8, 8), (4, 3, 3, 3), 1, 2, true)?;
-        check((1, 2, 7, 9), (3, 2, 3, 3), 1, 2, true)?;
-        check((1, 3, 13, 13), (4, 3, 7, 7), 3, 2, true)?;
-        check((2, 4, 5, 5), (3, 4, 1, 1), 0, 1, true)?;
-        check((2, 4, 7, 7), (3, 4, 1, 1), 0, 2, true)?;
-        check((1, 3, 23, 23), (2, 3, 11, 11), 2, 4, true)?;
-        check((1, 2, 5, 5), (3, 2, 5, 5), 2, 1, true)?;
+    /// The layer shapes of ResNet and AlexNet, shrunk: 3x3 s1 p1, 3x3 s2 p1 (even and odd
+    /// sizes), 7x7 s2 p3 (stem), 1x1 s1 and s2 (bottleneck, downsample), 11x11 s4 p2 and 5x5
+    /// s1 p2 (AlexNet), a batch of 5 (more images than threads, or fewer), an input smaller
+    /// than the kernel's reach.
+    fn check_layer_shapes(conv: Conv) -> Result<()> {
+        check(conv, (2, 3, 6, 6), (4, 3, 3, 3), 1, 1, true)?;
+        check(conv, (2, 3, 8, 8), (4, 3, 3, 3), 1, 2, true)?;
+        check(conv, (1, 2, 7, 9), (3, 2, 3, 3), 1, 2, true)?;
+        check(conv, (1, 3, 13, 13), (4, 3, 7, 7), 3, 2, true)?;
+        check(conv, (2, 4, 5, 5), (3, 4, 1, 1), 0, 1, true)?;
+        check(conv, (2, 4, 7, 7), (3, 4, 1, 1), 0, 2, true)?;
+        check(conv, (1, 3, 23, 23), (2, 3, 11, 11), 2, 4, true)?;
+        check(conv, (1, 2, 5, 5), (3, 2, 5, 5), 2, 1, true)?;
+        check(conv, (5, 3, 6, 6), (4, 3, 3, 3), 1, 1, true)?;
+        check(conv, (2, 2, 2, 2), (3, 2, 3, 3), 1, 1, true)?;
         // Non-square inputs whose height and width need different output paddings: candle's
         // own backward fails on these, because it derives the conv_transpose2d output padding
         // from the height only and applies it to the width too (first case: 7 -> 0, while 6
         // needs 1: "shape mismatch in add, lhs: [2, 4, 7, 6], rhs: [2, 4, 7, 5]"). Finite
         // differences only.
-        check((2, 4, 7, 6), (3, 4, 1, 1), 0, 2, false)?;
-        check((1, 2, 9, 8), (3, 2, 3, 3), 1, 2, false)?;
-        check((2, 2, 6, 7), (3, 2, 3, 3), 1, 2, false)?;
+        check(conv, (2, 4, 7, 6), (3, 4, 1, 1), 0, 2, false)?;
+        check(conv, (1, 2, 9, 8), (3, 2, 3, 3), 1, 2, false)?;
+        check(conv, (2, 2, 6, 7), (3, 2, 3, 3), 1, 2, false)?;
+        Ok(())
+    }
+
+    #[test]
+    fn cpu_conv_matches_candle_and_finite_differences() -> Result<()> {
+        check_layer_shapes(conv2d)
+    }
+
+    #[test]
+    fn portable_conv_matches_candle_and_finite_differences() -> Result<()> {
+        check_layer_shapes(portable_conv2d)
+    }
+
+    #[test]
+    fn cpu_conv_runs_images_across_threads_and_products_across_threads_alike() -> Result<()> {
+        // A batch of 1 runs one image with multi-threaded products, a batch of 8 (on a machine
+        // with up to 8 threads) spreads the images; the same image must give the same output
+        // and gradients either way.
+        let dev = Device::Cpu;
+        let x = Tensor::randn(0f32, 1., (8, 6, 9, 9), &dev)?;
+        let k = Var::randn(0f32, 1., (5, 6, 3, 3), &dev)?;
+        let x1 = Var::from_tensor(&x.narrow(0, 0, 1)?)?;
+        let x8 = Var::from_tensor(&x)?;
+        let y1 = conv2d(x1.as_tensor(), k.as_tensor(), 1, 2)?;
+        let y8 = conv2d(x8.as_tensor(), k.as_tensor(), 1, 2)?;
+        let diff = (&y1 - y8.narrow(0, 0, 1)?)?
+            .abs()?
+            .max_all()?
+            .to_scalar::<f32>()?;
+        assert!(diff < 1e-5, "forward differs by {diff}");
+        let g1 = y1.sum_all()?.backward()?;
+        let g8 = y8.narrow(0, 0, 1)?.sum_all()?.backward()?;
+        let missing = || candle_core::Error::Msg("missing gradient".into());
+        let dx1 = g1.get(x1.as_tensor()).ok_or_else(missing)?;
+        let dx8 = g8
+            .get(x8.as_tensor())
+            .ok_or_else(missing)?
+            .narrow(0, 0, 1)?;
+        let diff = (dx1 - dx8)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(diff < 1e-5, "input gradient differs by {diff}");
+        let dk1 = g1.get(k.as_tensor()).ok_or_else(missing)?;
+        let dk8 = g8.get(k.as_tensor()).ok_or_else(missing)?;
+        let diff = (dk1 - dk8)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(diff < 1e-4, "kernel gradient differs by {diff}");
         Ok(())
     }
 
@@ -471,11 +537,13 @@ mod timing {
     use candle_core::{Device, Var};
     use std::time::Instant;
 
-    /// Per-layer timings of resnet18's convolutions at batch 16, 64x64 input; run with
-    /// `cargo test --lib model::conv::timing -- --ignored --nocapture`.
+    /// Per-layer timings of resnet18's convolutions at batch 32, 64x64 input: candle's forward
+    /// and input gradient (`conv_transpose2d`), the portable backward's parts, and the CPU
+    /// kernels' forward + backward; run with
+    /// `cargo test --release --lib model::conv::timing -- --ignored --nocapture`.
     #[test]
     #[ignore = "timing report; run explicitly"]
-    fn resnet18_conv_backward_parts() -> Result<()> {
+    fn resnet18_conv_parts() -> Result<()> {
         let dev = Device::Cpu;
         // (c_in, c_out, k, stride, pad, in size, count in resnet18)
         let layers = [
@@ -491,12 +559,20 @@ mod timing {
             (512, 512, 3, 1, 1, 2, 3),
             (256, 512, 1, 2, 0, 4, 1),
         ];
-        let mut totals = [0f64; 4];
+        let names = [
+            "fwd candle",
+            "dx candle",
+            "dx portable",
+            "dw portable",
+            "fwd cpu",
+            "dx+dw cpu",
+        ];
+        let mut totals = [0f64; 6];
         for (c_in, c_out, k, s, p, size, n) in layers {
-            let x = Var::randn(0f32, 1., (16, c_in, size, size), &dev)?;
+            let x = Var::randn(0f32, 1., (32, c_in, size, size), &dev)?;
             let w = Var::randn(0f32, 1., (c_out, c_in, k, k), &dev)?;
             // Best of 3 runs of each part.
-            let best = |f: &dyn Fn() -> Result<Tensor>| -> Result<f64> {
+            let best = |f: &dyn Fn() -> Result<()>| -> Result<f64> {
                 let mut best = f64::INFINITY;
                 for _ in 0..3 {
                     let t = Instant::now();
@@ -505,34 +581,39 @@ mod timing {
                 }
                 Ok(best)
             };
-            let y = x.as_tensor().conv2d(w.as_tensor(), p, s, 1, 1)?;
-            let fwd = best(&|| x.as_tensor().conv2d(w.as_tensor(), p, s, 1, 1))?;
+            let (xt, wt) = (x.as_tensor(), w.as_tensor());
+            let y = xt.conv2d(wt, p, s, 1, 1)?;
             let g = y.randn_like(0., 1.)?;
             let (_, _, ho, _) = y.dims4()?;
             let out_size = (ho - 1) * s + k - 2 * p;
-            let candle_dx = best(&|| g.conv_transpose2d(w.as_tensor(), p, size - out_size, s, 1))?;
-            let ours_dx = best(&|| conv2d_input_grad(&g, w.as_tensor(), (size, size), p, s))?;
-            let dw = best(&|| conv2d_kernel_grad(x.as_tensor(), &g, w.dims4()?, p, s))?;
-            let nf = n as f64;
-            for (tot, v) in totals.iter_mut().zip([fwd, candle_dx, ours_dx, dw]) {
-                *tot += nf * v;
-            }
+            let y_cpu = cpu_conv::conv2d(xt, wt, p, s)?;
+            let times = [
+                best(&|| xt.conv2d(wt, p, s, 1, 1).map(drop))?,
+                best(&|| g.conv_transpose2d(wt, p, size - out_size, s, 1).map(drop))?,
+                best(&|| conv2d_input_grad(&g, wt, (size, size), p, s).map(drop))?,
+                best(&|| conv2d_kernel_grad(xt, &g, w.dims4()?, p, s).map(drop))?,
+                best(&|| cpu_conv::conv2d(xt, wt, p, s).map(drop))?,
+                best(&|| (&y_cpu * &g)?.sum_all()?.backward().map(drop))?,
+            ];
+            let line: Vec<String> = names
+                .iter()
+                .zip(times)
+                .map(|(name, t)| format!("{name} {:6.1}", t * 1e3))
+                .collect();
             eprintln!(
-                "{c_in:>3}->{c_out:<3} k{k} s{s} {size:>2}x{size:<2} x{n}: fwd {:6.1} ms, dx candle \
-                 {:6.1} ms, dx ours {:6.1} ms, dw {:6.1} ms",
-                fwd * 1e3,
-                candle_dx * 1e3,
-                ours_dx * 1e3,
-                dw * 1e3
+                "{c_in:>3}->{c_out:<3} k{k} s{s} {size:>2}x{size:<2} x{n}: {} ms",
+                line.join(", ")
             );
+            for (tot, t) in totals.iter_mut().zip(times) {
+                *tot += n as f64 * t;
+            }
         }
-        eprintln!(
-            "total (x count): fwd {:.0} ms, dx candle {:.0} ms, dx ours {:.0} ms, dw {:.0} ms",
-            totals[0] * 1e3,
-            totals[1] * 1e3,
-            totals[2] * 1e3,
-            totals[3] * 1e3
-        );
+        let line: Vec<String> = names
+            .iter()
+            .zip(totals)
+            .map(|(name, t)| format!("{name} {:.0}", t * 1e3))
+            .collect();
+        eprintln!("total (x count): {} ms", line.join(", "));
         Ok(())
     }
 }

@@ -9,8 +9,8 @@
 //!
 //! * [`pool`]: differentiable max pooling with padding (candle has no backward for
 //!   kernel != stride) and torch's adaptive average pooling.
-//! * [`conv`]: conv2d whose backward computes the input gradient with a regular convolution
-//!   instead of candle's slow `conv_transpose2d` CPU kernel.
+//! * [`conv`]: conv2d with its own backward (candle's goes through `conv_transpose2d` and
+//!   always computes the input gradient); on the CPU, [`cpu_conv`]'s im2col + GEMM kernels.
 use std::fmt;
 use std::str::FromStr;
 
@@ -20,6 +20,7 @@ use candle_nn::{VarBuilder, VarMap};
 pub mod alexnet;
 pub mod batch_norm;
 pub mod conv;
+pub mod cpu_conv;
 pub mod init;
 pub mod pool;
 pub mod resnet;

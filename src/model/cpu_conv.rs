@@ -1,0 +1,709 @@
+//! 2-D convolution on the CPU: im2col + GEMM for the forward pass, the input gradient and the
+//! kernel gradient, as one candle op with its own backward.
+//!
+//! candle 0.11's CPU `conv2d` gathers its im2col tiles element by element through an NHWC copy
+//! of the input, and its kernel gradient is a convolution whose "batch" is the input channels
+//! and whose "kernel" is the whole upstream gradient. Profiling a ResNet-18 training step
+//! (batch 32, 64x64, 2 cores) put a fifth of the time in those gathers. Here every image is
+//! unrolled in NCHW order with whole-row copies (stride 1) and the three products go to `gemm`:
+//!
+//! * forward: `y[n] = W · col(x[n])`, `W` as `(c_out, c_in·k·k)`;
+//! * input gradient: `dx[n] = col2im(Wᵀ · dy[n])`;
+//! * kernel gradient: `dW = Σₙ dy[n] · col(x[n])ᵀ`, summed per thread, then across threads.
+//!
+//! Images go to threads when there are at least as many images as threads; otherwise the images
+//! run one after another and each product uses every thread. f32 and f64 only (what `gemm` and
+//! the networks use); [`super::conv`] keeps candle's kernels for other devices.
+use candle_core::{
+    backend::BackendStorage, bail, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, WithDType,
+};
+use gemm::Parallelism;
+use rayon::prelude::*;
+
+/// The shapes of one convolution: input `(batch, c_in, h, w)`, kernel `(c_out, c_in, k, k)`,
+/// zero padding on every side, the same stride in both directions, no dilation or groups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvGeometry {
+    pub batch: usize,
+    pub c_in: usize,
+    pub h: usize,
+    pub w: usize,
+    pub c_out: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+}
+
+impl ConvGeometry {
+    pub fn out_h(&self) -> usize {
+        (self.h + 2 * self.padding - self.kernel) / self.stride + 1
+    }
+
+    pub fn out_w(&self) -> usize {
+        (self.w + 2 * self.padding - self.kernel) / self.stride + 1
+    }
+
+    /// Rows of the unrolled image: `c_in · k · k`.
+    fn patch_len(&self) -> usize {
+        self.c_in * self.kernel * self.kernel
+    }
+
+    /// Output pixels per channel: `out_h · out_w`.
+    fn pixels(&self) -> usize {
+        self.out_h() * self.out_w()
+    }
+
+    fn input_len(&self) -> usize {
+        self.c_in * self.h * self.w
+    }
+
+    /// A 1x1, stride-1, unpadded convolution: the image already is its own unrolled matrix.
+    fn is_pointwise(&self) -> bool {
+        self.kernel == 1 && self.stride == 1 && self.padding == 0
+    }
+
+    fn output_shape(&self) -> Shape {
+        Shape::from((self.batch, self.c_out, self.out_h(), self.out_w()))
+    }
+}
+
+/// The output columns `ox` whose input column `ox·stride + kx − padding` lies inside `0..w`,
+/// as a range `lo..hi` of `0..out_w`.
+fn valid_columns(g: &ConvGeometry, kx: usize) -> (usize, usize) {
+    let ow = g.out_w();
+    let lo = g.padding.saturating_sub(kx).div_ceil(g.stride).min(ow);
+    let hi = (g.w + g.padding)
+        .saturating_sub(kx)
+        .div_ceil(g.stride)
+        .min(ow);
+    (lo, hi.max(lo))
+}
+
+/// Unrolls one image `(c_in, h, w)` into the `(c_in·k·k) × pixels` block of `col` whose rows
+/// are `row_stride` apart: row `(c, ky, kx)` holds the input pixel under kernel tap `(ky, kx)`
+/// for every output pixel.
+fn im2col<T: WithDType>(g: &ConvGeometry, image: &[T], col: &mut [T], row_stride: usize) {
+    let (ow, k, pixels) = (g.out_w(), g.kernel, g.pixels());
+    for (c, plane) in image.chunks_exact(g.h * g.w).enumerate() {
+        for ky in 0..k {
+            for kx in 0..k {
+                let row = &mut col[((c * k + ky) * k + kx) * row_stride..][..pixels];
+                let (lo, hi) = valid_columns(g, kx);
+                for (oy, out) in row.chunks_exact_mut(ow).enumerate() {
+                    let iy = (oy * g.stride + ky).wrapping_sub(g.padding);
+                    if iy >= g.h {
+                        out.fill(T::zero());
+                        continue;
+                    }
+                    let src = &plane[iy * g.w..][..g.w];
+                    out[..lo].fill(T::zero());
+                    out[hi..].fill(T::zero());
+                    let first = lo * g.stride + kx - g.padding;
+                    if g.stride == 1 {
+                        out[lo..hi].copy_from_slice(&src[first..first + hi - lo]);
+                    } else {
+                        let src = src[first..].iter().step_by(g.stride);
+                        for (o, s) in out[lo..hi].iter_mut().zip(src) {
+                            *o = *s;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: adds every entry of the block of `col` to the input pixel it was
+/// read from. `image` must start zeroed.
+fn col2im<T: WithDType>(g: &ConvGeometry, col: &[T], row_stride: usize, image: &mut [T]) {
+    let (ow, k, pixels) = (g.out_w(), g.kernel, g.pixels());
+    for (c, plane) in image.chunks_exact_mut(g.h * g.w).enumerate() {
+        for ky in 0..k {
+            for kx in 0..k {
+                let row = &col[((c * k + ky) * k + kx) * row_stride..][..pixels];
+                let (lo, hi) = valid_columns(g, kx);
+                for (oy, out) in row.chunks_exact(ow).enumerate() {
+                    let iy = (oy * g.stride + ky).wrapping_sub(g.padding);
+                    if iy >= g.h {
+                        continue;
+                    }
+                    let dst = &mut plane[iy * g.w..][..g.w];
+                    let first = lo * g.stride + kx - g.padding;
+                    let dst = dst[first..].iter_mut().step_by(g.stride);
+                    for (d, o) in dst.zip(&out[lo..hi]) {
+                        *d += *o;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Lays the images of an NCHW `block` (`rows × pixels` values each) side by side as one
+/// `rows × (images·pixels)` matrix in `mat`.
+fn gather<T: WithDType>(block: &[T], rows: usize, pixels: usize, mat: &mut [T]) {
+    let cols = block.len() / rows;
+    for (i, image) in block.chunks_exact(rows * pixels).enumerate() {
+        for (r, src) in image.chunks_exact(pixels).enumerate() {
+            mat[r * cols + i * pixels..][..pixels].copy_from_slice(src);
+        }
+    }
+}
+
+/// The inverse of [`gather`].
+fn scatter<T: WithDType>(mat: &[T], rows: usize, pixels: usize, block: &mut [T]) {
+    let cols = block.len() / rows;
+    for (i, image) in block.chunks_exact_mut(rows * pixels).enumerate() {
+        for (r, dst) in image.chunks_exact_mut(pixels).enumerate() {
+            dst.copy_from_slice(&mat[r * cols + i * pixels..][..pixels]);
+        }
+    }
+}
+
+/// `block` as a [`gather`]ed matrix: itself when it holds one image, else gathered into `buf`.
+fn as_matrix<'a, T: WithDType>(
+    block: &'a [T],
+    rows: usize,
+    pixels: usize,
+    buf: &'a mut [T],
+) -> &'a [T] {
+    if block.len() == rows * pixels {
+        block
+    } else {
+        gather(block, rows, pixels, &mut buf[..block.len()]);
+        &buf[..block.len()]
+    }
+}
+
+/// The unrolled matrix `(c_in·k·k) × (images·pixels)` of the images in `block`.
+fn unroll<'a, T: WithDType>(g: &ConvGeometry, block: &'a [T], col: &'a mut [T]) -> &'a [T] {
+    if g.is_pointwise() {
+        return as_matrix(block, g.c_in, g.pixels(), col);
+    }
+    let images = block.len() / g.input_len();
+    let cols = images * g.pixels();
+    for (i, image) in block.chunks_exact(g.input_len()).enumerate() {
+        im2col(g, image, &mut col[i * g.pixels()..], cols);
+    }
+    &col[..g.patch_len() * cols]
+}
+
+/// A row-major or transposed view of a matrix for [`matmul`]: `(data, row stride, column
+/// stride)`.
+type View<'a, T> = (&'a [T], isize, isize);
+
+/// `dst (m×n, row-major) = [dst +] lhs (m×k) · rhs (k×n)`.
+fn matmul<T: WithDType>(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [T],
+    accumulate: bool,
+    (lhs, lhs_rs, lhs_cs): View<T>,
+    (rhs, rhs_rs, rhs_cs): View<T>,
+    parallelism: Parallelism,
+) {
+    let span = |rs: isize, cs: isize, rows: usize, cols: usize| {
+        (rows.saturating_sub(1) as isize * rs + cols.saturating_sub(1) as isize * cs) as usize + 1
+    };
+    assert!(dst.len() >= m * n, "matmul: dst too short");
+    assert!(
+        lhs.len() >= span(lhs_rs, lhs_cs, m, k),
+        "matmul: lhs too short"
+    );
+    assert!(
+        rhs.len() >= span(rhs_rs, rhs_cs, k, n),
+        "matmul: rhs too short"
+    );
+    // SAFETY: the asserts above keep every element gemm addresses (row i, column j at
+    // i·rs + j·cs, strides non-negative) inside the three slices; dst is borrowed mutably and
+    // does not alias lhs or rhs. gemm supports f32 and f64, the only types our callers pass.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.as_ptr(),
+            lhs_cs,
+            lhs_rs,
+            rhs.as_ptr(),
+            rhs_cs,
+            rhs_rs,
+            T::one(),
+            T::one(),
+            false,
+            false,
+            false,
+            parallelism,
+        )
+    }
+}
+
+/// Images go through the products in groups whose matrices are about this many columns wide,
+/// so that the small maps of the deep layers (4x4, 2x2 at 64x64 input) still make GEMMs wide
+/// enough for the SIMD kernels.
+const GROUP_COLUMNS: usize = 128;
+
+/// How a batch is spread over the threads.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    /// Images per group (the last group may have fewer).
+    group: usize,
+    /// Groups on separate threads, each product single-threaded; otherwise one group at a time
+    /// with multi-threaded products.
+    across_groups: bool,
+    parallelism: Parallelism,
+}
+
+impl Plan {
+    fn new(g: &ConvGeometry, threads: usize) -> Self {
+        let per_thread = g.batch.div_ceil(threads).max(1);
+        let group = GROUP_COLUMNS.div_ceil(g.pixels()).clamp(1, per_thread);
+        let across_groups = threads > 1 && g.batch.div_ceil(group) >= threads;
+        let parallelism = if threads > 1 && !across_groups {
+            Parallelism::Rayon(threads)
+        } else {
+            Parallelism::None
+        };
+        Self {
+            group,
+            across_groups,
+            parallelism,
+        }
+    }
+}
+
+/// One worker's buffers: the unrolled matrix, and a `c_out`-row matrix (outputs, gradients).
+struct Scratch<T> {
+    col: Vec<T>,
+    out: Vec<T>,
+}
+
+impl<T: WithDType> Scratch<T> {
+    fn new(g: &ConvGeometry, plan: &Plan) -> Self {
+        let cols = plan.group * g.pixels();
+        Self {
+            col: vec![T::zero(); g.patch_len() * cols],
+            out: vec![T::zero(); g.c_out * cols],
+        }
+    }
+}
+
+/// Runs `f(input group, output group, scratch, parallelism)` over the groups of images:
+/// `input` and `output` hold `in_len` and `out_len` values per image.
+fn for_each_group<T: WithDType>(
+    g: &ConvGeometry,
+    (input, in_len): (&[T], usize),
+    (output, out_len): (&mut [T], usize),
+    f: impl Fn(&[T], &mut [T], &mut Scratch<T>, Parallelism) + Sync,
+) {
+    let plan = Plan::new(g, rayon::current_num_threads());
+    let inputs = input.par_chunks(plan.group * in_len);
+    let outputs = output.par_chunks_mut(plan.group * out_len);
+    if plan.across_groups {
+        inputs.zip(outputs).for_each_init(
+            || Scratch::new(g, &plan),
+            |scratch, (x, y)| f(x, y, scratch, plan.parallelism),
+        );
+    } else {
+        let mut scratch = Scratch::new(g, &plan);
+        let inputs = input.chunks(plan.group * in_len);
+        for (x, y) in inputs.zip(output.chunks_mut(plan.group * out_len)) {
+            f(x, y, &mut scratch, plan.parallelism);
+        }
+    }
+}
+
+/// `conv2d(x, w)`: `x` is `(batch, c_in, h, w)`, `w` is `(c_out, c_in, k, k)`, both contiguous;
+/// returns `(batch, c_out, out_h, out_w)`.
+pub fn forward<T: WithDType>(g: &ConvGeometry, x: &[T], w: &[T]) -> Vec<T> {
+    let (pixels, patch) = (g.pixels(), g.patch_len());
+    let mut y = vec![T::zero(); g.batch * g.c_out * pixels];
+    let input = (x, g.input_len());
+    let output = (y.as_mut_slice(), g.c_out * pixels);
+    for_each_group(g, input, output, |x, y, scratch, par| {
+        let cols = y.len() / g.c_out;
+        let col = unroll(g, x, &mut scratch.col);
+        let (w, col) = ((w, patch as isize, 1), (col, cols as isize, 1));
+        if cols == pixels {
+            matmul((g.c_out, cols, patch), y, false, w, col, par);
+        } else {
+            matmul((g.c_out, cols, patch), &mut scratch.out, false, w, col, par);
+            scatter(&scratch.out, g.c_out, pixels, y);
+        }
+    });
+    y
+}
+
+/// The gradient of [`forward`] with respect to `x`, given `dy` = d(loss)/d(y).
+pub fn input_grad<T: WithDType>(g: &ConvGeometry, dy: &[T], w: &[T]) -> Vec<T> {
+    let (pixels, patch) = (g.pixels(), g.patch_len());
+    let mut dx = vec![T::zero(); g.batch * g.input_len()];
+    let input = (dy, g.c_out * pixels);
+    let output = (dx.as_mut_slice(), g.input_len());
+    for_each_group(g, input, output, |dy, dx, scratch, par| {
+        let cols = dy.len() / g.c_out;
+        let Scratch { col, out } = scratch;
+        let dy = (as_matrix(dy, g.c_out, pixels, out), cols as isize, 1);
+        // Wᵀ: element (row r, column o) of the (patch × c_out) matrix is w[o·patch + r].
+        let wt = (w, 1, patch as isize);
+        if g.is_pointwise() && cols == pixels {
+            matmul((patch, cols, g.c_out), dx, false, wt, dy, par);
+            return;
+        }
+        let col = &mut col[..patch * cols];
+        matmul((patch, cols, g.c_out), col, false, wt, dy, par);
+        if g.is_pointwise() {
+            scatter(col, g.c_in, pixels, dx);
+        } else {
+            for (i, image) in dx.chunks_exact_mut(g.input_len()).enumerate() {
+                col2im(g, &col[i * pixels..], cols, image);
+            }
+        }
+    });
+    dx
+}
+
+/// The gradient of [`forward`] with respect to `w`, given `dy` = d(loss)/d(y).
+pub fn kernel_grad<T: WithDType>(g: &ConvGeometry, x: &[T], dy: &[T]) -> Vec<T> {
+    let (pixels, patch) = (g.pixels(), g.patch_len());
+    let plan = Plan::new(g, rayon::current_num_threads());
+    let groups: Vec<(&[T], &[T])> = x
+        .chunks(plan.group * g.input_len())
+        .zip(dy.chunks(plan.group * g.c_out * pixels))
+        .collect();
+    let workers = if plan.across_groups {
+        rayon::current_num_threads().min(groups.len())
+    } else {
+        1
+    };
+    // Worker j sums the groups j, j + workers, ... into its own (c_out × patch) matrix.
+    let partial = |j: usize| -> Vec<T> {
+        let mut dw = vec![T::zero(); g.c_out * patch];
+        let Scratch { mut col, mut out } = Scratch::new(g, &plan);
+        for (step, (x, dy)) in groups.iter().skip(j).step_by(workers).enumerate() {
+            let cols = dy.len() / g.c_out;
+            let col = unroll(g, x, &mut col);
+            let dy = (as_matrix(dy, g.c_out, pixels, &mut out), cols as isize, 1);
+            // col(x)ᵀ: element (column c, row r) of the (cols × patch) matrix is col[r·cols + c].
+            let colt = (col, 1, cols as isize);
+            let dims = (g.c_out, patch, cols);
+            matmul(dims, &mut dw, step > 0, dy, colt, plan.parallelism);
+        }
+        dw
+    };
+    let mut partials = (0..workers)
+        .into_par_iter()
+        .map(partial)
+        .collect::<Vec<_>>();
+    let mut dw = partials
+        .pop()
+        .unwrap_or_else(|| vec![T::zero(); g.c_out * patch]);
+    for p in partials {
+        for (a, b) in dw.iter_mut().zip(p) {
+            *a += b;
+        }
+    }
+    dw
+}
+
+/// The storage of a contiguous tensor as a slice.
+fn contiguous<'a, T>(data: &'a [T], layout: &Layout, what: &str) -> Result<&'a [T]> {
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => bail!("cpu conv2d: {what} must be contiguous, got {layout:?}"),
+    }
+}
+
+/// Applies `f` to two f32 or two f64 storages.
+fn dispatch(
+    a: &CpuStorage,
+    la: &Layout,
+    b: &CpuStorage,
+    lb: &Layout,
+    names: (&str, &str),
+    f32_op: impl FnOnce(&[f32], &[f32]) -> Vec<f32>,
+    f64_op: impl FnOnce(&[f64], &[f64]) -> Vec<f64>,
+) -> Result<CpuStorage> {
+    match (a, b) {
+        (CpuStorage::F32(a), CpuStorage::F32(b)) => Ok(CpuStorage::F32(f32_op(
+            contiguous(a, la, names.0)?,
+            contiguous(b, lb, names.1)?,
+        ))),
+        (CpuStorage::F64(a), CpuStorage::F64(b)) => Ok(CpuStorage::F64(f64_op(
+            contiguous(a, la, names.0)?,
+            contiguous(b, lb, names.1)?,
+        ))),
+        _ => bail!(
+            "cpu conv2d supports f32 and f64, got {:?} and {:?}",
+            a.dtype(),
+            b.dtype()
+        ),
+    }
+}
+
+/// `conv2d(xs, kernel)` on the CPU with the kernels above, forward and backward. `xs` is
+/// `(batch, c_in, h, w)`, `kernel` `(c_out, c_in, k, k)` with a square `k`; the caller has
+/// checked the shapes.
+pub fn conv2d(xs: &Tensor, kernel: &Tensor, padding: usize, stride: usize) -> Result<Tensor> {
+    let (batch, c_in, h, w) = xs.dims4()?;
+    let (c_out, _, k_h, k_w) = kernel.dims4()?;
+    if k_h != k_w {
+        bail!("cpu conv2d: kernel {:?} is not square", kernel.dims());
+    }
+    let g = ConvGeometry {
+        batch,
+        c_in,
+        h,
+        w,
+        c_out,
+        kernel: k_h,
+        stride,
+        padding,
+    };
+    xs.contiguous()?
+        .apply_op2(&kernel.contiguous()?, Forward(g))
+}
+
+/// `y = conv2d(x, w)`; its backward applies [`InputGrad`] and [`KernelGrad`].
+struct Forward(ConvGeometry);
+/// `dx` from `(dy, w)`.
+struct InputGrad(ConvGeometry);
+/// `dw` from `(x, dy)`.
+struct KernelGrad(ConvGeometry);
+
+impl CustomOp2 for Forward {
+    fn name(&self) -> &'static str {
+        "cpu-conv2d"
+    }
+
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        lx: &Layout,
+        w: &CpuStorage,
+        lw: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = &self.0;
+        let y = dispatch(
+            x,
+            lx,
+            w,
+            lw,
+            ("input", "kernel"),
+            |x, w| forward(g, x, w),
+            |x, w| forward(g, x, w),
+        )?;
+        Ok((y, g.output_shape()))
+    }
+
+    fn bwd(
+        &self,
+        xs: &Tensor,
+        kernel: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let grad = grad.contiguous()?;
+        let dx = if xs.track_op() {
+            Some(grad.apply_op2_no_bwd(kernel, &InputGrad(self.0))?)
+        } else {
+            None
+        };
+        let dw = if kernel.track_op() {
+            Some(xs.apply_op2_no_bwd(&grad, &KernelGrad(self.0))?)
+        } else {
+            None
+        };
+        Ok((dx, dw))
+    }
+}
+
+impl CustomOp2 for InputGrad {
+    fn name(&self) -> &'static str {
+        "cpu-conv2d-input-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        dy: &CpuStorage,
+        ldy: &Layout,
+        w: &CpuStorage,
+        lw: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = &self.0;
+        let dx = dispatch(
+            dy,
+            ldy,
+            w,
+            lw,
+            ("gradient", "kernel"),
+            |dy, w| input_grad(g, dy, w),
+            |dy, w| input_grad(g, dy, w),
+        )?;
+        Ok((dx, Shape::from((g.batch, g.c_in, g.h, g.w))))
+    }
+}
+
+impl CustomOp2 for KernelGrad {
+    fn name(&self) -> &'static str {
+        "cpu-conv2d-kernel-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        lx: &Layout,
+        dy: &CpuStorage,
+        ldy: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = &self.0;
+        let dw = dispatch(
+            x,
+            lx,
+            dy,
+            ldy,
+            ("input", "gradient"),
+            |x, dy| kernel_grad(g, x, dy),
+            |x, dy| kernel_grad(g, x, dy),
+        )?;
+        Ok((dw, Shape::from((g.c_out, g.c_in, g.kernel, g.kernel))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Direct loops over the convolution's definition: `(y, dx, dw)` for `x`, `w` and `dy`.
+    fn reference(g: &ConvGeometry, x: &[f64], w: &[f64], dy: &[f64]) -> [Vec<f64>; 3] {
+        let (oh, ow, k) = (g.out_h(), g.out_w(), g.kernel);
+        let mut y = vec![0.0; g.batch * g.c_out * oh * ow];
+        let mut dx = vec![0.0; x.len()];
+        let mut dw = vec![0.0; w.len()];
+        for n in 0..g.batch {
+            for o in 0..g.c_out {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let yi = ((n * g.c_out + o) * oh + oy) * ow + ox;
+                        for c in 0..g.c_in {
+                            for ky in 0..k {
+                                for kx in 0..k {
+                                    let iy = (oy * g.stride + ky) as isize - g.padding as isize;
+                                    let ix = (ox * g.stride + kx) as isize - g.padding as isize;
+                                    if iy < 0 || ix < 0 || iy >= g.h as isize || ix >= g.w as isize
+                                    {
+                                        continue;
+                                    }
+                                    let (iy, ix) = (iy as usize, ix as usize);
+                                    let xi = ((n * g.c_in + c) * g.h + iy) * g.w + ix;
+                                    let wi = ((o * g.c_in + c) * k + ky) * k + kx;
+                                    y[yi] += x[xi] * w[wi];
+                                    dx[xi] += dy[yi] * w[wi];
+                                    dw[wi] += dy[yi] * x[xi];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        [y, dx, dw]
+    }
+
+    fn values(len: usize, seed: u64) -> Vec<f64> {
+        let mut rng = crate::rng::Rng::new(seed);
+        (0..len).map(|_| rng.uniform() * 2.0 - 1.0).collect()
+    }
+
+    fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn kernels_match_the_definition_for_any_thread_count() {
+        // (batch, c_in, size, c_out, kernel, stride, padding): small maps that get grouped
+        // (2x2, 4x4 outputs), a pointwise layer, strided and padded layers, a 7x7 stem, an
+        // uneven last group.
+        let cases = [
+            (7, 3, 4, 5, 3, 1, 1),
+            (9, 4, 4, 3, 3, 2, 1),
+            (7, 6, 3, 4, 1, 1, 0),
+            (5, 4, 5, 3, 1, 2, 0),
+            (3, 2, 11, 4, 7, 2, 3),
+            (2, 3, 9, 2, 5, 1, 2),
+        ];
+        for (batch, c_in, size, c_out, kernel, stride, padding) in cases {
+            let g = ConvGeometry {
+                batch,
+                c_in,
+                h: size,
+                w: size + 1,
+                c_out,
+                kernel,
+                stride,
+                padding,
+            };
+            let x = values(batch * c_in * g.h * g.w, 1);
+            let w = values(c_out * c_in * kernel * kernel, 2);
+            let dy = values(batch * c_out * g.out_h() * g.out_w(), 3);
+            let [y_ref, dx_ref, dw_ref] = reference(&g, &x, &w, &dy);
+            for threads in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .expect("thread pool");
+                let (y, dx, dw) = pool.install(|| {
+                    (
+                        forward(&g, &x, &w),
+                        input_grad(&g, &dy, &w),
+                        kernel_grad(&g, &x, &dy),
+                    )
+                });
+                for (name, ours, truth) in
+                    [("y", y, &y_ref), ("dx", dx, &dx_ref), ("dw", dw, &dw_ref)]
+                {
+                    let d = max_diff(&ours, truth);
+                    assert!(d < 1e-12, "{g:?}, {threads} threads: {name} differs by {d}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn plan_groups_small_maps_and_spreads_groups_over_threads() {
+        let geometry = |batch, size| ConvGeometry {
+            batch,
+            c_in: 8,
+            h: size,
+            w: size,
+            c_out: 8,
+            kernel: 3,
+            stride: 1,
+            padding: 1,
+        };
+        let plan = |batch, size, threads| {
+            let p = Plan::new(&geometry(batch, size), threads);
+            (p.group, p.across_groups)
+        };
+        // 2x2 maps: 32 images per 128 columns, but at most half the batch per thread.
+        assert_eq!(plan(32, 2, 2), (16, true));
+        assert_eq!(plan(32, 2, 1), (32, false));
+        // 16x16 maps are wide enough alone.
+        assert_eq!(plan(32, 16, 2), (1, true));
+        // 4x4 maps on 16 threads: 2 images per group, 16 groups.
+        assert_eq!(plan(32, 4, 16), (2, true));
+        // One image: multi-threaded products.
+        assert_eq!(plan(1, 2, 2), (1, false));
+        assert!(matches!(
+            Plan::new(&geometry(1, 2), 2).parallelism,
+            Parallelism::Rayon(2)
+        ));
+    }
+}

@@ -57,6 +57,7 @@ fn generate(path: &Path, runs: usize, points: usize) -> Result<()> {
             epochs: 40,
             margin: 0.2,
             image_size: 64,
+            crop: 1.0,
             mining: ["all", "semihard", "hard"][r % 3].into(),
             sampler: "pk".into(),
             pk_k: Some(4),

@@ -28,6 +28,7 @@ fn new_run(name: &str, model: &str, batch: i64, mining: &str, epochs: i64) -> Ne
         epochs,
         margin: 0.2,
         image_size: 32,
+        crop: 1.0,
         mining: mining.into(),
         sampler: "pk".into(),
         pk_k: Some(4),

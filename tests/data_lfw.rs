@@ -4,7 +4,7 @@ mod data_support;
 use anyhow::Result;
 use candle_core::IndexOp;
 use data_support::shared_data;
-use facenet_lab::data::{self, DataSpec, ImageRef, ImportOptions, SourceKind};
+use facenet_lab::data::{self, DataSpec, ImageRef, ImportOptions, Pixels, SourceKind};
 
 #[test]
 fn lfw_20_30_dir_gives_30_identities_and_581_62_70() -> Result<()> {
@@ -112,10 +112,31 @@ fn loads_lfw_as_normalised_rgb_tensors() -> Result<()> {
     let one = data::decode_images(
         &spec,
         &[ds.manifest.train.members[0].image_ref()],
-        64,
+        Pixels::whole(64),
         false,
     )?;
     assert_eq!(one.i(0)?.i(0)?.to_vec2::<f32>()?, r);
+    Ok(())
+}
+
+#[test]
+fn crop_is_the_same_for_training_and_evaluation() -> Result<()> {
+    let spec = DataSpec::Path(shared_data()?.join("lfw-20-30"));
+    let cropped = Pixels::new(32, 0.5)?;
+    let opts = ImportOptions {
+        image_size: 32,
+        crop: 0.5,
+        ..ImportOptions::default()
+    };
+    let ds = data::load(&spec, &opts)?;
+    let first = [ds.manifest.train.members[0].image_ref()];
+    let trained_on = ds.train.pixels.i(0)?.flatten_all()?.to_vec1::<f32>()?;
+    // `eval` decodes through the store with the run's size and crop: the same pixels.
+    let evaluated = data::decode_images(&spec, &first, cropped, false)?;
+    assert_eq!(evaluated.i(0)?.flatten_all()?.to_vec1::<f32>()?, trained_on);
+    // And not those of the whole image.
+    let whole = data::decode_images(&spec, &first, Pixels::whole(32), false)?;
+    assert_ne!(whole.i(0)?.flatten_all()?.to_vec1::<f32>()?, trained_on);
     Ok(())
 }
 
@@ -126,9 +147,14 @@ fn decodes_arbitrary_images_from_the_tarball() -> Result<()> {
         ImageRef::lfw("Abel_Pacheco", 1),
         ImageRef::lfw("Akhmed_Zakayev", 3),
     ];
-    let t = data::decode_images(&spec, &refs, 32, false)?;
+    let t = data::decode_images(&spec, &refs, Pixels::whole(32), false)?;
     assert_eq!(t.dims(), [2, 3, 32, 32]);
-    let missing = data::decode_images(&spec, &[ImageRef::lfw("Nobody_Here", 1)], 32, false);
+    let missing = data::decode_images(
+        &spec,
+        &[ImageRef::lfw("Nobody_Here", 1)],
+        Pixels::whole(32),
+        false,
+    );
     let msg = missing.err().map(|e| format!("{e:#}")).unwrap_or_default();
     assert!(
         msg.contains("Nobody_Here/Nobody_Here_0001.jpg is not in"),

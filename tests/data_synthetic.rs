@@ -1,7 +1,7 @@
 //! Synthetic data: deterministic, identities differ, loads like LFW.
 use anyhow::Result;
 use candle_core::IndexOp;
-use facenet_lab::data::{self, DataSpec, ImportOptions, SourceKind};
+use facenet_lab::data::{self, DataSpec, ImportOptions, Pixels, SourceKind};
 
 fn spec(seed: u64) -> DataSpec {
     DataSpec::Synthetic {
@@ -81,7 +81,7 @@ fn synthetic_identities_differ_more_than_images_of_one_identity() -> Result<()> 
     let again = data::decode_images(
         &spec(3),
         &[ds.manifest.train.members[5].image_ref()],
-        32,
+        Pixels::whole(32),
         false,
     )?;
     let a = again.flatten_all()?.to_vec1::<f32>()?;

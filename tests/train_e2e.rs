@@ -133,6 +133,8 @@ fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
         augment: true,
         lr_schedule: LrSchedule::Cosine,
         warmup_epochs: 1,
+        // Resuming must reload the images with the same crop.
+        crop: 0.6,
         ..tiny("synthetic:4:8", 16, 4, 8)
     };
     let never = AtomicBool::new(false);
@@ -149,10 +151,9 @@ fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
     )?;
     assert_eq!(halted.outcome, Outcome::Interrupted);
     let lab = Lab::open(&db)?;
-    assert_eq!(
-        lab.run(halted.run)?.context("run")?.status,
-        RunStatus::Interrupted
-    );
+    let halted_run = lab.run(halted.run)?.context("run")?;
+    assert_eq!(halted_run.status, RunStatus::Interrupted);
+    assert_eq!(halted_run.hyper.crop, 0.6);
     let resumed = session::resume(&db, &halted.run.to_string(), None, &quiet(), &never)?;
     assert_eq!(
         (resumed.run, resumed.outcome),

@@ -31,13 +31,54 @@ pub fn decode_jpeg(bytes: &[u8]) -> Result<DynamicImage> {
     Ok(img)
 }
 
-/// Converts to RGB and resizes to `size` x `size` (bilinear); a no-op resize is skipped.
-pub fn to_rgb_resized(img: &DynamicImage, size: u32) -> RgbImage {
-    let rgb = img.to_rgb8();
-    if rgb.width() == size && rgb.height() == size {
+/// How a decoded image becomes the network's input: the central `crop` fraction of its width
+/// and height (1 = the whole image), resized to `size` x `size`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Pixels {
+    pub size: u32,
+    pub crop: f64,
+}
+
+impl Pixels {
+    /// Checks a size and crop given by a person.
+    pub fn new(image_size: usize, crop: f64) -> Result<Self> {
+        let Some(size) = u32::try_from(image_size)
+            .ok()
+            .filter(|&s| s > 0 && s <= 4096)
+        else {
+            bail!("image size {image_size} is out of range: use 1..=4096, e.g. 224");
+        };
+        if !(crop > 0.0 && crop <= 1.0) {
+            bail!("crop {crop} is not a fraction in (0, 1] of the image's side, e.g. 0.5");
+        }
+        Ok(Pixels { size, crop })
+    }
+
+    /// The whole image, resized to `size` x `size`.
+    pub fn whole(size: u32) -> Self {
+        Pixels { size, crop: 1.0 }
+    }
+}
+
+/// Converts to RGB, keeps the central crop and resizes (bilinear).
+pub fn to_rgb_resized(img: &DynamicImage, pixels: Pixels) -> RgbImage {
+    crop_and_resize(img.to_rgb8(), pixels)
+}
+
+/// Keeps the central crop and resizes (bilinear); a no-op crop or resize is skipped.
+pub fn crop_and_resize(rgb: RgbImage, pixels: Pixels) -> RgbImage {
+    let (w, h) = rgb.dimensions();
+    let side = |n: u32| ((f64::from(n) * pixels.crop).round() as u32).clamp(1, n);
+    let (cw, ch) = (side(w), side(h));
+    let rgb = if (cw, ch) == (w, h) {
         rgb
     } else {
-        image::imageops::resize(&rgb, size, size, FilterType::Triangle)
+        image::imageops::crop_imm(&rgb, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image()
+    };
+    if rgb.width() == pixels.size && rgb.height() == pixels.size {
+        rgb
+    } else {
+        image::imageops::resize(&rgb, pixels.size, pixels.size, FilterType::Triangle)
     }
 }
 
@@ -78,7 +119,7 @@ mod tests {
     fn gray_and_color_decode_to_normalised_rgb() -> Result<()> {
         for (img, is_gray) in [(gray(), true), (color(), false)] {
             let decoded = decode_jpeg(&jpeg_bytes(&img)?)?;
-            let rgb = to_rgb_resized(&decoded, 16);
+            let rgb = to_rgb_resized(&decoded, Pixels::whole(16));
             assert_eq!(rgb.dimensions(), (16, 16));
             let mut out = vec![0f32; 3 * 16 * 16];
             normalise_into(&rgb, &mut out);
@@ -89,6 +130,47 @@ mod tests {
             assert_eq!(equal, is_gray);
         }
         Ok(())
+    }
+
+    #[test]
+    fn crop_keeps_the_centre_before_resizing() {
+        // 10x6, one bright pixel per column band: x in 0..2 dark, 2..8 mid, 8..10 bright.
+        let img = DynamicImage::ImageRgb8(RgbImage::from_fn(10, 6, |x, y| {
+            let v = match x {
+                0..2 => 0,
+                2..8 => 100 + y as u8,
+                _ => 255,
+            };
+            Rgb([v, v, v])
+        }));
+        // Half the side: 5x3 from (2, 1), inside the mid band.
+        let half = to_rgb_resized(&img, Pixels { size: 5, crop: 0.5 });
+        // Rows 1..4 of the mid band (101..=103), stretched to 5x5.
+        assert_eq!(half.dimensions(), (5, 5));
+        assert!(
+            half.pixels().all(|p| (101..=103).contains(&p.0[0])),
+            "{half:?}"
+        );
+        // The whole image keeps the dark and bright borders.
+        let whole = to_rgb_resized(&img, Pixels::whole(10));
+        assert_eq!(whole.get_pixel(0, 0).0[0], 0);
+        assert_eq!(whole.get_pixel(9, 0).0[0], 255);
+        // Exact crop without resizing: 0.6 of 10x10 is 6x6 from (2, 2).
+        let exact = to_rgb_resized(
+            &DynamicImage::ImageRgb8(RgbImage::from_fn(10, 10, |x, y| Rgb([x as u8, y as u8, 0]))),
+            Pixels { size: 6, crop: 0.6 },
+        );
+        assert_eq!(exact.get_pixel(0, 0).0, [2, 2, 0]);
+        assert_eq!(exact.get_pixel(5, 5).0, [7, 7, 0]);
+        assert!(Pixels::new(64, 0.0).is_err() && Pixels::new(64, 1.01).is_err());
+        assert!(Pixels::new(0, 0.5).is_err());
+        assert_eq!(
+            Pixels::new(64, 0.5).ok(),
+            Some(Pixels {
+                size: 64,
+                crop: 0.5
+            })
+        );
     }
 
     #[test]

@@ -27,8 +27,9 @@
 //! kept members.
 //!
 //! # Pixels
-//! Images are decoded to RGB (grayscale is replicated to R=G=B), resized to `image_size` x
-//! `image_size` with the bilinear (triangle) filter, and normalised to `[-1, 1]` as
+//! Images are decoded to RGB (grayscale is replicated to R=G=B), cropped to their central
+//! `crop` fraction (1 = whole image), resized to `image_size` x `image_size` with the bilinear
+//! (triangle) filter, and normalised to `[-1, 1]` as
 //! `x / 127.5 - 1`, laid out as an `(N, 3, S, S)` f32 tensor on the CPU.
 
 pub mod decode;
@@ -47,6 +48,7 @@ use anyhow::{bail, Context, Result};
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
+pub use decode::Pixels;
 pub use fetch::{default_data_dir, default_dataset_path, fetch, FetchSpec, Fetched, RemoteFile};
 pub use pipeline::{decode_images, inspect, list_images, load, ImageStore};
 
@@ -126,7 +128,7 @@ impl std::fmt::Display for DataSpec {
 }
 
 /// How to import a dataset.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ImportOptions {
     /// Keep identities with at least this many (valid) images.
     pub min_images: usize,
@@ -136,6 +138,8 @@ pub struct ImportOptions {
     pub split_seed: Option<u64>,
     /// Side of the square images handed to the model, in pixels.
     pub image_size: usize,
+    /// The central fraction of each image's width and height kept before resizing.
+    pub crop: f64,
     /// Show progress bars (only drawn when stderr is a terminal).
     pub progress: bool,
 }
@@ -147,6 +151,7 @@ impl Default for ImportOptions {
             max_images: 30,
             split_seed: None,
             image_size: 224,
+            crop: 1.0,
             progress: false,
         }
     }
@@ -173,6 +178,7 @@ impl ImportOptions {
         if self.image_size == 0 {
             bail!("image size is 0: pass a positive image size such as 224");
         }
+        decode::Pixels::new(self.image_size, self.crop)?;
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use image::RgbImage;
 
-use super::decode::{decode_jpeg, normalise_into, to_rgb_resized};
+use super::decode::{crop_and_resize, decode_jpeg, normalise_into, to_rgb_resized, Pixels};
 use super::hash::{members_hash, sha256_hex};
 use super::source::{Entry, Source};
 use super::split::split_identity;
@@ -22,19 +22,13 @@ pub fn inspect(spec: &DataSpec, opts: &ImportOptions) -> Result<Manifest> {
     Ok(import(spec, opts, None)?.0)
 }
 
-/// Like [`inspect`], then every kept image resized to `opts.image_size` and normalised. Prints a
-/// warning to stderr for each excluded (corrupt) image.
+/// Like [`inspect`], then every kept image cropped to `opts.crop`, resized to
+/// `opts.image_size` and normalised. Prints a warning to stderr for each excluded (corrupt)
+/// image.
 pub fn load(spec: &DataSpec, opts: &ImportOptions) -> Result<Dataset> {
-    let size = u32::try_from(opts.image_size)
-        .ok()
-        .filter(|&s| s > 0 && s <= 4096)
-        .with_context(|| {
-            format!(
-                "image size {} is out of range: use 1..=4096, e.g. 224",
-                opts.image_size
-            )
-        })?;
-    let (manifest, pixels) = import(spec, opts, Some(size))?;
+    let px = Pixels::new(opts.image_size, opts.crop)?;
+    let size = px.size;
+    let (manifest, pixels) = import(spec, opts, Some(px))?;
     for e in &manifest.excluded {
         eprintln!("warning: excluded {}: {}", e.path, e.reason);
     }
@@ -97,10 +91,10 @@ pub fn list_images(spec: &DataSpec) -> Result<Vec<ImageRef>> {
 pub fn decode_images(
     spec: &DataSpec,
     images: &[ImageRef],
-    image_size: usize,
+    pixels: Pixels,
     progress_bar: bool,
 ) -> Result<Tensor> {
-    ImageStore::open(spec, images, progress_bar)?.decode(0..images.len(), image_size)
+    ImageStore::open(spec, images, progress_bar)?.decode(0..images.len(), pixels)
 }
 
 /// Images looked up and read once, then decoded a batch at a time: thousands of images at 224
@@ -185,36 +179,24 @@ impl ImageStore {
         self.len() == 0
     }
 
-    /// Images `range`, resized to `image_size`, as a (N,3,S,S) tensor in [-1, 1].
-    pub fn decode(&self, range: std::ops::Range<usize>, image_size: usize) -> Result<Tensor> {
-        let size = u32::try_from(image_size)
-            .ok()
-            .filter(|&s| s > 0 && s <= 4096)
-            .with_context(|| format!("image size {image_size} is out of range: use 1..=4096"))?;
+    /// Images `range`, cropped and resized as `pixels` says, as a (N,3,S,S) tensor in [-1, 1].
+    pub fn decode(&self, range: std::ops::Range<usize>, pixels: Pixels) -> Result<Tensor> {
         if range.end > self.len() {
             bail!("images {range:?} asked of a store of {}", self.len());
         }
         let rgb: Vec<RgbImage> = match &self.items {
             StoreItems::Encoded { bytes, names } => par_map(&bytes[range.clone()], |b| {
-                decode_jpeg(b).map(|img| to_rgb_resized(&img, size))
+                decode_jpeg(b).map(|img| to_rgb_resized(&img, pixels))
             })
             .into_iter()
             .zip(&names[range])
             .map(|(r, name)| r.with_context(|| format!("cannot decode {name}")))
             .collect::<Result<_>>()?,
             StoreItems::Synthetic { seed, index } => par_map(&index[range], |&(i, j)| {
-                resize_rgb(synthetic::render(*seed, i, j), size)
+                crop_and_resize(synthetic::render(*seed, i, j), pixels)
             }),
         };
-        to_tensor(&rgb, size)
-    }
-}
-
-fn resize_rgb(img: RgbImage, size: u32) -> RgbImage {
-    if img.width() == size && img.height() == size {
-        img
-    } else {
-        image::imageops::resize(&img, size, size, image::imageops::FilterType::Triangle)
+        to_tensor(&rgb, pixels.size)
     }
 }
 
@@ -285,7 +267,7 @@ type SplitPixels = [Vec<RgbImage>; 3];
 fn import(
     spec: &DataSpec,
     opts: &ImportOptions,
-    size: Option<u32>,
+    size: Option<Pixels>,
 ) -> Result<(Manifest, Option<SplitPixels>)> {
     match spec {
         DataSpec::Path(path) => import_path(path, opts, size),
@@ -300,7 +282,7 @@ fn import(
 fn import_path(
     path: &std::path::Path,
     opts: &ImportOptions,
-    size: Option<u32>,
+    size: Option<Pixels>,
 ) -> Result<(Manifest, Option<SplitPixels>)> {
     opts.validate()?;
     let source = Source::open(path)?;
@@ -348,7 +330,7 @@ fn import_path(
     );
     let checked = par_map(&bytes, |b| {
         let sha = sha256_hex(b);
-        let r = decode_jpeg(b).map(|img| (sha, size.map(|s| to_rgb_resized(&img, s))));
+        let r = decode_jpeg(b).map(|img| (sha, size.map(|px| to_rgb_resized(&img, px))));
         pb.inc(1);
         r
     });
@@ -411,7 +393,7 @@ fn import_synthetic(
     per_identity: usize,
     seed: u64,
     opts: &ImportOptions,
-    size: Option<u32>,
+    size: Option<Pixels>,
 ) -> Result<(Manifest, Option<SplitPixels>)> {
     synthetic::check(identities, per_identity)?;
     let pb = progress::items(identities, "generating", opts.progress);
@@ -427,7 +409,7 @@ fn import_synthetic(
                     file: synthetic::file_name(&name, j),
                     sha256: sha256_hex(img.as_raw()),
                 },
-                pixels: size.map(|s| resize_rgb(img, s)),
+                pixels: size.map(|px| crop_and_resize(img, px)),
             })
             .collect();
         pb.inc(1);

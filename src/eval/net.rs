@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use candle_core::Device;
 use candle_nn::ModuleT;
 
-use crate::data::{DataSpec, ImageRef, ImageStore};
+use crate::data::{DataSpec, ImageRef, ImageStore, Pixels};
 use crate::eval::batches::embed_in_batches;
 use crate::lab::{Checkpoint, Lab, Run};
 use crate::model::EmbeddingNet;
@@ -55,15 +55,14 @@ impl Net {
         let bar = progress
             .then(|| indicatif::ProgressBar::new(items.len() as u64).with_message("embedding"));
         let device = &self.device;
+        let pixels = Pixels::new(self.cfg.image_size, self.cfg.crop)?;
         let out = embed_in_batches(
             items.len(),
             batch_size,
             flip,
             |range| {
                 let n = range.len() as u64;
-                let x = store
-                    .decode(range, self.cfg.image_size)?
-                    .to_device(device)?;
+                let x = store.decode(range, pixels)?.to_device(device)?;
                 if let Some(b) = &bar {
                     b.inc(n);
                 }

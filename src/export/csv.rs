@@ -2,7 +2,7 @@
 //! repeated on each line so that a single `groupby` needs no join.
 //!
 //! Columns ([`CSV_HEADER`]): `run_id, run_name, model, batch_size, embedding_dim, lr,
-//! weight_decay, lr_schedule, warmup_epochs, epochs, margin, image_size, mining, sampler, pk_k,
+//! weight_decay, lr_schedule, warmup_epochs, epochs, margin, image_size, crop, mining, sampler, pk_k,
 //! normalize, augment, seed, device, gpu_name, status, tags, metric, iteration, epoch, value,
 //! wall_time`. Tags are joined with `;`; empty
 //! cells are missing values; numbers are written in the shortest form that reads back to the
@@ -14,7 +14,7 @@ use anyhow::Result;
 use crate::lab::{Lab, Run};
 
 pub const CSV_HEADER: &str = "run_id,run_name,model,batch_size,embedding_dim,lr,weight_decay,\
-lr_schedule,warmup_epochs,epochs,margin,image_size,mining,sampler,pk_k,normalize,augment,seed,\
+lr_schedule,warmup_epochs,epochs,margin,image_size,crop,mining,sampler,pk_k,normalize,augment,seed,\
 device,gpu_name,status,tags,metric,iteration,epoch,value,wall_time";
 
 pub fn to_csv(lab: &Lab, runs: &[Run]) -> Result<String> {
@@ -35,6 +35,7 @@ pub fn to_csv(lab: &Lab, runs: &[Run]) -> Result<String> {
             h.epochs.to_string(),
             h.margin.to_string(),
             h.image_size.to_string(),
+            h.crop.to_string(),
             field(&h.mining),
             field(&h.sampler),
             h.pk_k.map_or(String::new(), |k| k.to_string()),

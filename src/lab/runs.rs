@@ -88,6 +88,8 @@ pub struct Hyperparams {
     pub epochs: i64,
     pub margin: f64,
     pub image_size: i64,
+    /// The central fraction of each image's side kept before resizing (1 = whole image).
+    pub crop: f64,
     pub mining: String,
     pub sampler: String,
     /// Images per identity in a P×K batch (`sampler = "pk"`).
@@ -223,6 +225,7 @@ impl Run {
                 epochs: row.get("epochs")?,
                 margin: row.get("margin")?,
                 image_size: row.get("image_size")?,
+                crop: row.get("crop")?,
                 mining: row.get("mining")?,
                 sampler: row.get("sampler")?,
                 pk_k: row.get("pk_k")?,
@@ -280,9 +283,9 @@ impl Lab {
                 image_size, mining, sampler, pk_k, normalize, augment, eval_every, checkpoint_every,
                 seed, device, config_json, status, created_at, git_commit, git_dirty, crate_version,
                 hostname, gpu_name, command_line, log_path, notes, weight_decay, lr_schedule,
-                warmup_epochs)
+                warmup_epochs, crop)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+                ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
             params![
                 run.name,
                 h.model,
@@ -315,6 +318,7 @@ impl Lab {
                 h.weight_decay,
                 h.lr_schedule,
                 h.warmup_epochs,
+                h.crop,
             ],
         )?;
         let id = RunId(tx.last_insert_rowid());
@@ -517,6 +521,7 @@ pub(crate) mod tests {
                 epochs: 100,
                 margin: 0.2,
                 image_size: 224,
+                crop: 1.0,
                 mining: "all".into(),
                 sampler: "random".into(),
                 pk_k: None,

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (1, v1_initial),
     (2, v2_evaluations),
     (3, v3_optimiser_columns),
+    (4, v4_crop),
 ];
 
 /// The schema version this build writes.
@@ -208,6 +209,12 @@ fn v3_optimiser_columns(tx: &Transaction) -> rusqlite::Result<()> {
     )
 }
 
+/// The central crop kept before resizing (`--crop`), as a typed column. Runs recorded before
+/// used whole images: 1.
+fn v4_crop(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE runs ADD COLUMN crop REAL NOT NULL DEFAULT 1;")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,7 +311,7 @@ mod tests {
     }
 
     #[test]
-    fn v3_reads_weight_decay_from_the_recorded_config() -> Result<()> {
+    fn v3_and_v4_give_old_runs_their_recorded_weight_decay_and_whole_images() -> Result<()> {
         let conn = Connection::open_in_memory()?;
         apply(&conn, &MIGRATIONS[..2])?;
         for (id, config) in [
@@ -323,14 +330,16 @@ mod tests {
             )?;
         }
         migrate(&conn)?;
-        assert_eq!(user_version(&conn)?, 3);
-        let mut stmt =
-            conn.prepare("SELECT weight_decay, lr_schedule, warmup_epochs FROM runs ORDER BY id")?;
-        let rows: Vec<(f64, String, i64)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        assert_eq!(user_version(&conn)?, SCHEMA_VERSION);
+        let mut stmt = conn.prepare(
+            "SELECT weight_decay, lr_schedule, warmup_epochs, crop FROM runs ORDER BY id",
+        )?;
+        let rows: Vec<(f64, String, i64, f64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let constant = |wd: f64| (wd, "constant".to_string(), 0);
-        assert_eq!(rows, vec![constant(0.0005), constant(0.0), constant(0.0)]);
+        // Constant schedule, no warm-up and whole images (v4) for runs from before.
+        let old = |wd: f64| (wd, "constant".to_string(), 0, 1.0);
+        assert_eq!(rows, vec![old(0.0005), old(0.0), old(0.0)]);
         Ok(())
     }
 

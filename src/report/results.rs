@@ -13,9 +13,10 @@ pub struct RunFigures {
     pub loss: Option<String>,
 }
 
-const HEADERS: [&str; 16] = [
+const HEADERS: [&str; 17] = [
     "run",
     "architecture",
+    "input",
     "batch",
     "dim",
     "mining",
@@ -77,6 +78,7 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str) -> Vec<String> {
     vec![
         format!("{} {}", r.id, r.name),
         h.model.clone(),
+        input(h),
         h.batch_size.to_string(),
         h.embedding_dim.to_string(),
         h.mining.clone(),
@@ -97,6 +99,15 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str) -> Vec<String> {
             links.join(" ")
         },
     ]
+}
+
+/// `224px`, or `64px, crop 0.5` when only the centre of each image was kept.
+fn input(h: &crate::lab::Hyperparams) -> String {
+    if h.crop < 1.0 {
+        format!("{}px, crop {}", h.image_size, h.crop)
+    } else {
+        format!("{}px", h.image_size)
+    }
 }
 
 /// `0.0001`, or `0.0005 cosine, 2 warm-up` for a scheduled rate, with `wd 0.0005` when set.

@@ -89,6 +89,7 @@ fn load_dataset(cfg: &TrainConfig, quiet: bool) -> Result<Dataset> {
         max_images: cfg.max_images,
         split_seed: cfg.split_seed,
         image_size: cfg.image_size,
+        crop: cfg.crop,
         progress: !quiet && std::io::stderr().is_terminal(),
     };
     data::load(&spec, &opts).with_context(|| format!("loading data from '{}'", cfg.data))

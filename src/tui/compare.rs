@@ -20,6 +20,7 @@ pub fn params(r: &Run) -> Vec<(&'static str, String)> {
         ("epochs", h.epochs.to_string()),
         ("margin", format!("{}", h.margin)),
         ("image size", h.image_size.to_string()),
+        ("crop", format!("{}", h.crop)),
         ("mining", h.mining.clone()),
         ("sampler", h.sampler.clone()),
         ("pk k", opt(h.pk_k)),

@@ -148,6 +148,7 @@ enum Field {
     WeightDecay,
     Margin,
     ImageSize,
+    Crop,
     Seed,
     Tag,
     Notes,
@@ -157,7 +158,7 @@ enum Field {
 
 /// The names `field op value` accepts, for the help screen and error messages.
 pub const FIELD_NAMES: &str = "id name model batch dim mining sampler status epoch epochs \
-dev_acc final_dev train_acc loss img_s lr schedule warmup wd margin image_size seed tag notes host \
+dev_acc final_dev train_acc loss img_s lr schedule warmup wd margin image_size crop seed tag notes host \
 duration";
 
 impl Field {
@@ -184,6 +185,7 @@ impl Field {
             "wd" | "weight_decay" => Field::WeightDecay,
             "margin" => Field::Margin,
             "image_size" | "size" => Field::ImageSize,
+            "crop" => Field::Crop,
             "seed" => Field::Seed,
             "tag" | "tags" => Field::Tag,
             "notes" | "note" => Field::Notes,
@@ -226,6 +228,7 @@ impl Field {
             Field::WeightDecay => Some(h.weight_decay),
             Field::Margin => Some(h.margin),
             Field::ImageSize => Some(h.image_size as f64),
+            Field::Crop => Some(h.crop),
             Field::Seed => Some(h.seed as f64),
             Field::Duration => r.duration(now),
             _ => None,
@@ -344,6 +347,7 @@ mod tests {
         c.hyper.lr_schedule = "cosine".into();
         c.hyper.warmup_epochs = 2;
         c.hyper.weight_decay = 5e-4;
+        c.hyper.crop = 0.5;
         let keep = |q: &str| -> Vec<i64> {
             let f = Filter::parse(q).unwrap();
             [&a, &b, &c]
@@ -367,6 +371,7 @@ mod tests {
         assert_eq!(keep("status=completed"), vec![1, 2, 3]);
         assert_eq!(keep("schedule=cosine"), vec![3]);
         assert_eq!(keep("warmup>0 wd>0"), vec![3]);
+        assert_eq!(keep("crop<1"), vec![3]);
         assert_eq!(keep("lr_schedule=constant"), vec![1, 2]);
     }
 

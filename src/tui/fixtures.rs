@@ -17,6 +17,7 @@ pub fn hyper(model: &str) -> Hyperparams {
         epochs: 10,
         margin: 0.2,
         image_size: 64,
+        crop: 1.0,
         mining: "semihard".into(),
         sampler: "pk".into(),
         pk_k: Some(4),

@@ -58,6 +58,7 @@ pub fn new_run(name: &str, model: &str, seed: i64, tags: &[&str]) -> NewRun {
             epochs: 5,
             margin: 0.2,
             image_size: 224,
+            crop: 1.0,
             mining: "all".into(),
             sampler: "random".into(),
             pk_k: None,

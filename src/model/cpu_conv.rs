@@ -11,9 +11,11 @@
 //! * input gradient: `dx[n] = col2im(Wᵀ · dy[n])`;
 //! * kernel gradient: `dW = Σₙ dy[n] · col(x[n])ᵀ`, summed per thread, then across threads.
 //!
-//! Images go to threads when there are at least as many images as threads; otherwise the images
-//! run one after another and each product uses every thread. f32 and f64 only (what `gemm` and
-//! the networks use); [`super::conv`] keeps candle's kernels for other devices.
+//! Images go through the products in groups, so that the 4x4 and 2x2 maps of the deep layers
+//! still make matrices wide enough for the SIMD kernels ([`Plan`]). Groups go to threads when
+//! there are at least as many groups as threads; otherwise they run one after another and each
+//! product uses every thread. f32 and f64 only (what `gemm` and the networks use);
+//! [`super::conv`] keeps candle's kernels for other devices.
 use candle_core::{
     backend::BackendStorage, bail, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, WithDType,
 };

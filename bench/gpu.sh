@@ -30,11 +30,12 @@ left() { echo $((BUDGET - RESERVE - SECONDS)); }
 main() {
   if [[ $# -eq 0 ]]; then
     # The seed's two must-have rows and the best recipe (constant rate, so a time limit cuts
-    # it cleanly): about 1.5 min of benchmarks and 6 min of training.
+    # it cleanly; the central crop lifted dev accuracy from 0.435 to 0.645 on the CPU, runs 4
+    # and 5): about 1.5 min of benchmarks and 6 min of training.
     set -- \
       "resnet18 --batch 32 --dim 128 --epochs 100 --time-limit ${LIMIT_R18:-90s} --name seed-resnet18-b32-d128 --tag seed-table" \
       "resnet152 --batch 32 --dim 64 --epochs 100 --time-limit ${LIMIT_R152:-120s} --name seed-resnet152-b32-d64 --tag seed-table" \
-      "resnet18 --batch 32 --dim 128 --sampler pk --pk-k 4 --normalize --mining semihard --augment --lr 3e-4 --epochs 300 --time-limit ${LIMIT_BEST:-150s} --name best-recipe-224px --tag best-recipe"
+      "resnet18 --batch 32 --dim 128 --sampler pk --pk-k 4 --normalize --mining semihard --augment --crop 0.5 --lr 3e-4 --epochs 300 --time-limit ${LIMIT_BEST:-150s} --name best-recipe-224px-crop0.5 --tag best-recipe"
   fi
 
   section "environment"

@@ -54,6 +54,10 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let theirs = dir.path().join("gpu.db");
     common::fixture_lab(&theirs)?;
+    // A column added by a later schema (v4's crop) must arrive too.
+    Lab::open(&theirs)?
+        .conn()
+        .execute("UPDATE runs SET crop = 0.5 WHERE name = 'alex'", [])?;
     let ours = dir.path().join("lab.db");
     {
         // This lab already has a run of its own and the same dataset.
@@ -73,6 +77,8 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
     let (their_runs, our_runs) = (a.list_runs()?, b.list_runs()?);
     assert_eq!(our_runs.len(), 4);
     assert_eq!(our_runs[0].name, "local");
+    let crops: Vec<f64> = our_runs.iter().map(|r| r.hyper.crop).collect();
+    assert_eq!(crops, [1.0, 1.0, 1.0, 0.5]);
     for (t, o) in their_runs.iter().zip(&our_runs[1..]) {
         assert_eq!(
             content(&a, t)?,

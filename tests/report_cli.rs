@@ -96,7 +96,7 @@ fn png_report_is_valid_and_byte_identical_across_calls() -> Result<()> {
     }
 
     let results = std::fs::read_to_string(out.join("results.md"))?;
-    assert!(results.contains("| 3 alex | alexnet | 32 | 128 | all | random | 0.0001 | 5 | 0.600 (5) | 0.800 | 0.410 | - | 123.5 | cuda (NVIDIA H100 80GB HBM3) |"), "{results}");
+    assert!(results.contains("| 3 alex | alexnet | 224px | 32 | 128 | all | random | 0.0001 | 5 | 0.600 (5) | 0.800 | 0.410 | - | 123.5 | cuda (NVIDIA H100 80GB HBM3) |"), "{results}");
     assert!(results.contains("| 1 r18-s1 | resnet18 |"), "{results}");
     assert!(results.contains("[accuracy](run-1-accuracy.png) [loss](run-1-loss.png)"));
     assert!(results.contains("![Dev accuracy of every run](compare-dev-accuracy.png)"));

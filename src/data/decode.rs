@@ -134,7 +134,7 @@ mod tests {
 
     #[test]
     fn crop_keeps_the_centre_before_resizing() {
-        // 10x6, one bright pixel per column band: x in 0..2 dark, 2..8 mid, 8..10 bright.
+        // 10x6 in three column bands: x in 0..2 dark, 2..8 mid (100 + y), 8..10 bright.
         let img = DynamicImage::ImageRgb8(RgbImage::from_fn(10, 6, |x, y| {
             let v = match x {
                 0..2 => 0,

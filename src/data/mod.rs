@@ -175,9 +175,6 @@ impl ImportOptions {
                 self.min_images
             );
         }
-        if self.image_size == 0 {
-            bail!("image size is 0: pass a positive image size such as 224");
-        }
         decode::Pixels::new(self.image_size, self.crop)?;
         Ok(())
     }

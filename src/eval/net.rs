@@ -19,7 +19,7 @@ use crate::train::params::Params;
 /// A run's network restored from one of its checkpoints.
 pub struct Net {
     model: EmbeddingNet,
-    /// The run's recorded configuration (image size, normalisation).
+    /// The run's recorded configuration (image size, crop, normalisation).
     pub cfg: TrainConfig,
     device: Device,
 }
@@ -41,8 +41,8 @@ impl Net {
         })
     }
 
-    /// The embeddings of `items`, in order, decoded at the run's image size and embedded in
-    /// eval mode a batch at a time, on the model's device.
+    /// The embeddings of `items`, in order, decoded at the run's image size and crop, and
+    /// embedded in eval mode a batch at a time, on the model's device.
     pub fn embed(
         &self,
         spec: &DataSpec,

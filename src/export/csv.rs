@@ -2,8 +2,8 @@
 //! repeated on each line so that a single `groupby` needs no join.
 //!
 //! Columns ([`CSV_HEADER`]): `run_id, run_name, model, batch_size, embedding_dim, lr,
-//! weight_decay, lr_schedule, warmup_epochs, epochs, margin, image_size, crop, mining, sampler, pk_k,
-//! normalize, augment, seed, device, gpu_name, status, tags, metric, iteration, epoch, value,
+//! weight_decay, lr_schedule, warmup_epochs, epochs, margin, image_size, crop, mining, sampler,
+//! pk_k, normalize, augment, seed, device, gpu_name, status, tags, metric, iteration, epoch, value,
 //! wall_time`. Tags are joined with `;`; empty
 //! cells are missing values; numbers are written in the shortest form that reads back to the
 //! same value; `wall_time` is seconds since the Unix epoch. Rows come in run order, then by

@@ -100,6 +100,10 @@ fn im2col<T: WithDType>(g: &ConvGeometry, image: &[T], col: &mut [T], row_stride
                     let src = &plane[iy * g.w..][..g.w];
                     out[..lo].fill(T::zero());
                     out[hi..].fill(T::zero());
+                    if lo == hi {
+                        // No output column reads inside the row (a tap beyond a tiny input).
+                        continue;
+                    }
                     let first = lo * g.stride + kx - g.padding;
                     if g.stride == 1 {
                         out[lo..hi].copy_from_slice(&src[first..first + hi - lo]);
@@ -126,7 +130,7 @@ fn col2im<T: WithDType>(g: &ConvGeometry, col: &[T], row_stride: usize, image: &
                 let (lo, hi) = valid_columns(g, kx);
                 for (oy, out) in row.chunks_exact(ow).enumerate() {
                     let iy = (oy * g.stride + ky).wrapping_sub(g.padding);
-                    if iy >= g.h {
+                    if iy >= g.h || lo == hi {
                         continue;
                     }
                     let dst = &mut plane[iy * g.w..][..g.w];
@@ -206,6 +210,7 @@ fn matmul<T: WithDType>(
     let span = |rs: isize, cs: isize, rows: usize, cols: usize| {
         (rows.saturating_sub(1) as isize * rs + cols.saturating_sub(1) as isize * cs) as usize + 1
     };
+    debug_assert!(lhs_rs >= 0 && lhs_cs >= 0 && rhs_rs >= 0 && rhs_cs >= 0);
     assert!(dst.len() >= m * n, "matmul: dst too short");
     assert!(
         lhs.len() >= span(lhs_rs, lhs_cs, m, k),
@@ -447,9 +452,15 @@ fn dispatch(
 }
 
 /// `conv2d(xs, kernel)` on the CPU with the kernels above, forward and backward. `xs` is
-/// `(batch, c_in, h, w)`, `kernel` `(c_out, c_in, k, k)` with a square `k`; the caller has
-/// checked the shapes.
-pub fn conv2d(xs: &Tensor, kernel: &Tensor, padding: usize, stride: usize) -> Result<Tensor> {
+/// `(batch, c_in, h, w)`, `kernel` `(c_out, c_in, k, k)` with a square `k`; the caller
+/// ([`super::conv::conv2d`]) has checked that the channels agree, that the padded input covers
+/// the kernel and that the stride is positive.
+pub(crate) fn conv2d(
+    xs: &Tensor,
+    kernel: &Tensor,
+    padding: usize,
+    stride: usize,
+) -> Result<Tensor> {
     let (batch, c_in, h, w) = xs.dims4()?;
     let (c_out, _, k_h, k_w) = kernel.dims4()?;
     if k_h != k_w {
@@ -640,13 +651,21 @@ mod tests {
             (5, 4, 5, 3, 1, 2, 0),
             (3, 2, 11, 4, 7, 2, 3),
             (2, 3, 9, 2, 5, 1, 2),
+            // One image per group (156 pixels), 7 groups: kernel-gradient workers sum several.
+            (7, 2, 12, 3, 3, 1, 1),
+            // Taps that reach past a tiny input: the stem at 1-2 px, AlexNet's 5x5 at 1 px.
+            (2, 3, 1, 4, 7, 2, 3),
+            (2, 3, 2, 4, 7, 2, 3),
+            (2, 2, 1, 3, 5, 1, 2),
         ];
-        for (batch, c_in, size, c_out, kernel, stride, padding) in cases {
+        for ((batch, c_in, size, c_out, kernel, stride, padding), extra) in
+            cases.into_iter().flat_map(|c| [(c, 0), (c, 1)])
+        {
             let g = ConvGeometry {
                 batch,
                 c_in,
                 h: size,
-                w: size + 1,
+                w: size + extra,
                 c_out,
                 kernel,
                 stride,

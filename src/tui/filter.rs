@@ -158,8 +158,8 @@ enum Field {
 
 /// The names `field op value` accepts, for the help screen and error messages.
 pub const FIELD_NAMES: &str = "id name model batch dim mining sampler status epoch epochs \
-dev_acc final_dev train_acc loss img_s lr schedule warmup wd margin image_size crop seed tag notes host \
-duration";
+dev_acc final_dev train_acc loss img_s lr schedule warmup wd margin image_size crop seed tag notes \
+host duration";
 
 impl Field {
     fn parse(s: &str) -> Option<Field> {

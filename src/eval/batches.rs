@@ -4,14 +4,9 @@
 //! the model lives on: the batch is loaded there, the forward pass runs there, and only the
 //! `(batch, dim)` embeddings come back to the CPU.
 //!
-//! Benchmark plan (to wire once checkpoints load): embed all 13,233 LFW images at 64×64 on the
-//! CPU with a trained checkpoint, timing decode and forward separately:
-//! `FACENET_LAB_DATA=/work/shared/data cargo run --release -- --db lab.db eval RUN
-//! --pairs $FACENET_LAB_DATA/pairs.txt --data lfw/` (7,701 images) and `--data lfw/` (all
-//! 13,233), at `--batch-size` 64, 256, 1024, with and without `--flip` (which doubles the
-//! forward passes). Report images/s for decode, forward and total, and peak RSS
-//! (`/usr/bin/time -v`); the distance/identification part is measured apart by
-//! `identify` on 13,233 random 128-d queries against 5,749 gallery rows (5 chunks).
+//! Speed: embedding all 13,233 LFW images at 64×64 on the 2-core CPU, decoding and the
+//! identification over 5,749 people included, is timed end to end with
+//! `/usr/bin/time -v facenet-lab eval RUN --data ../shared/data/lfw.tgz` (README, Performance).
 
 use std::ops::Range;
 

@@ -63,10 +63,6 @@ impl ConvGeometry {
     fn is_pointwise(&self) -> bool {
         self.kernel == 1 && self.stride == 1 && self.padding == 0
     }
-
-    fn output_shape(&self) -> Shape {
-        Shape::from((self.batch, self.c_out, self.out_h(), self.out_w()))
-    }
 }
 
 /// The output columns `ox` whose input column `ox·stride + kx − padding` lies inside `0..w`,
@@ -282,7 +278,9 @@ impl Plan {
     }
 }
 
-/// One worker's buffers: the unrolled matrix, and a `c_out`-row matrix (outputs, gradients).
+/// One worker's buffers: the unrolled matrix, and a `c_out`-row matrix for gathered outputs or
+/// gradients. A buffer the plan never uses stays empty: a single image is its own matrix when
+/// the convolution is pointwise, and needs no gathering.
 struct Scratch<T> {
     col: Vec<T>,
     out: Vec<T>,
@@ -291,9 +289,16 @@ struct Scratch<T> {
 impl<T: WithDType> Scratch<T> {
     fn new(g: &ConvGeometry, plan: &Plan) -> Self {
         let cols = plan.group * g.pixels();
+        let single = plan.group == 1;
+        let col = if single && g.is_pointwise() {
+            0
+        } else {
+            g.patch_len() * cols
+        };
+        let out = if single { 0 } else { g.c_out * cols };
         Self {
-            col: vec![T::zero(); g.patch_len() * cols],
-            out: vec![T::zero(); g.c_out * cols],
+            col: vec![T::zero(); col],
+            out: vec![T::zero(); out],
         }
     }
 }
@@ -306,18 +311,23 @@ fn for_each_group<T: WithDType>(
     (output, out_len): (&mut [T], usize),
     f: impl Fn(&[T], &mut [T], &mut Scratch<T>, Parallelism) + Sync,
 ) {
-    let plan = Plan::new(g, rayon::current_num_threads());
-    let inputs = input.par_chunks(plan.group * in_len);
-    let outputs = output.par_chunks_mut(plan.group * out_len);
+    let threads = rayon::current_num_threads();
+    let plan = Plan::new(g, threads);
+    let (in_chunk, out_chunk) = (plan.group * in_len, plan.group * out_len);
     if plan.across_groups {
-        inputs.zip(outputs).for_each_init(
-            || Scratch::new(g, &plan),
-            |scratch, (x, y)| f(x, y, scratch, plan.parallelism),
-        );
+        // At most one task (and one set of buffers) per thread.
+        let per_task = g.batch.div_ceil(plan.group).div_ceil(threads);
+        input
+            .par_chunks(in_chunk)
+            .zip(output.par_chunks_mut(out_chunk))
+            .with_min_len(per_task)
+            .for_each_init(
+                || Scratch::new(g, &plan),
+                |scratch, (x, y)| f(x, y, scratch, plan.parallelism),
+            );
     } else {
         let mut scratch = Scratch::new(g, &plan);
-        let inputs = input.chunks(plan.group * in_len);
-        for (x, y) in inputs.zip(output.chunks_mut(plan.group * out_len)) {
+        for (x, y) in input.chunks(in_chunk).zip(output.chunks_mut(out_chunk)) {
             f(x, y, &mut scratch, plan.parallelism);
         }
     }
@@ -416,41 +426,6 @@ pub fn kernel_grad<T: WithDType>(g: &ConvGeometry, x: &[T], dy: &[T]) -> Vec<T> 
     dw
 }
 
-/// The storage of a contiguous tensor as a slice.
-fn contiguous<'a, T>(data: &'a [T], layout: &Layout, what: &str) -> Result<&'a [T]> {
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => bail!("cpu conv2d: {what} must be contiguous, got {layout:?}"),
-    }
-}
-
-/// Applies `f` to two f32 or two f64 storages.
-fn dispatch(
-    a: &CpuStorage,
-    la: &Layout,
-    b: &CpuStorage,
-    lb: &Layout,
-    names: (&str, &str),
-    f32_op: impl FnOnce(&[f32], &[f32]) -> Vec<f32>,
-    f64_op: impl FnOnce(&[f64], &[f64]) -> Vec<f64>,
-) -> Result<CpuStorage> {
-    match (a, b) {
-        (CpuStorage::F32(a), CpuStorage::F32(b)) => Ok(CpuStorage::F32(f32_op(
-            contiguous(a, la, names.0)?,
-            contiguous(b, lb, names.1)?,
-        ))),
-        (CpuStorage::F64(a), CpuStorage::F64(b)) => Ok(CpuStorage::F64(f64_op(
-            contiguous(a, la, names.0)?,
-            contiguous(b, lb, names.1)?,
-        ))),
-        _ => bail!(
-            "cpu conv2d supports f32 and f64, got {:?} and {:?}",
-            a.dtype(),
-            b.dtype()
-        ),
-    }
-}
-
 /// `conv2d(xs, kernel)` on the CPU with the kernels above, forward and backward. `xs` is
 /// `(batch, c_in, h, w)`, `kernel` `(c_out, c_in, k, k)` with a square `k`; the caller
 /// ([`super::conv::conv2d`]) has checked that the channels agree, that the padded input covers
@@ -476,40 +451,103 @@ pub(crate) fn conv2d(
         stride,
         padding,
     };
-    xs.contiguous()?
-        .apply_op2(&kernel.contiguous()?, Forward(g))
+    let op = ConvOp {
+        product: Product::Forward,
+        g,
+    };
+    xs.contiguous()?.apply_op2(&kernel.contiguous()?, op)
 }
 
-/// `y = conv2d(x, w)`; its backward applies [`InputGrad`] and [`KernelGrad`].
-struct Forward(ConvGeometry);
-/// `dx` from `(dy, w)`.
-struct InputGrad(ConvGeometry);
-/// `dw` from `(x, dy)`.
-struct KernelGrad(ConvGeometry);
+/// Which of the three kernels a [`ConvOp`] runs, and on which two arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Product {
+    /// `y` from `(x, w)`; its backward applies the other two.
+    Forward,
+    /// `dx` from `(dy, w)`.
+    InputGrad,
+    /// `dw` from `(x, dy)`.
+    KernelGrad,
+}
 
-impl CustomOp2 for Forward {
+/// One of the kernels as a candle op on two f32 or two f64 storages.
+#[derive(Clone, Copy, Debug)]
+struct ConvOp {
+    product: Product,
+    g: ConvGeometry,
+}
+
+impl ConvOp {
+    fn run<T: WithDType>(&self, a: &[T], b: &[T]) -> Vec<T> {
+        match self.product {
+            Product::Forward => forward(&self.g, a, b),
+            Product::InputGrad => input_grad(&self.g, a, b),
+            Product::KernelGrad => kernel_grad(&self.g, a, b),
+        }
+    }
+
+    /// The two arguments' names, for errors.
+    fn arguments(&self) -> [&'static str; 2] {
+        match self.product {
+            Product::Forward => ["input", "kernel"],
+            Product::InputGrad => ["gradient", "kernel"],
+            Product::KernelGrad => ["input", "gradient"],
+        }
+    }
+
+    fn shape(&self) -> Shape {
+        let g = &self.g;
+        match self.product {
+            Product::Forward => Shape::from((g.batch, g.c_out, g.out_h(), g.out_w())),
+            Product::InputGrad => Shape::from((g.batch, g.c_in, g.h, g.w)),
+            Product::KernelGrad => Shape::from((g.c_out, g.c_in, g.kernel, g.kernel)),
+        }
+    }
+
+    /// The same geometry, another kernel.
+    fn with(self, product: Product) -> Self {
+        Self { product, ..self }
+    }
+}
+
+/// The storage of a contiguous tensor as a slice.
+fn contiguous<'a, T>(data: &'a [T], layout: &Layout, what: &str) -> Result<&'a [T]> {
+    match layout.contiguous_offsets() {
+        Some((start, end)) => Ok(&data[start..end]),
+        None => bail!("cpu conv2d: {what} must be contiguous, got {layout:?}"),
+    }
+}
+
+impl CustomOp2 for ConvOp {
     fn name(&self) -> &'static str {
-        "cpu-conv2d"
+        match self.product {
+            Product::Forward => "cpu-conv2d",
+            Product::InputGrad => "cpu-conv2d-input-grad",
+            Product::KernelGrad => "cpu-conv2d-kernel-grad",
+        }
     }
 
     fn cpu_fwd(
         &self,
-        x: &CpuStorage,
-        lx: &Layout,
-        w: &CpuStorage,
-        lw: &Layout,
+        a: &CpuStorage,
+        la: &Layout,
+        b: &CpuStorage,
+        lb: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let g = &self.0;
-        let y = dispatch(
-            x,
-            lx,
-            w,
-            lw,
-            ("input", "kernel"),
-            |x, w| forward(g, x, w),
-            |x, w| forward(g, x, w),
-        )?;
-        Ok((y, g.output_shape()))
+        let [name_a, name_b] = self.arguments();
+        let out = match (a, b) {
+            (CpuStorage::F32(a), CpuStorage::F32(b)) => {
+                CpuStorage::F32(self.run(contiguous(a, la, name_a)?, contiguous(b, lb, name_b)?))
+            }
+            (CpuStorage::F64(a), CpuStorage::F64(b)) => {
+                CpuStorage::F64(self.run(contiguous(a, la, name_a)?, contiguous(b, lb, name_b)?))
+            }
+            _ => bail!(
+                "cpu conv2d supports f32 and f64, got {:?} and {:?}",
+                a.dtype(),
+                b.dtype()
+            ),
+        };
+        Ok((out, self.shape()))
     }
 
     fn bwd(
@@ -519,70 +557,21 @@ impl CustomOp2 for Forward {
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        if self.product != Product::Forward {
+            bail!("cpu conv2d: no second-order gradients ({})", self.name());
+        }
         let grad = grad.contiguous()?;
         let dx = if xs.track_op() {
-            Some(grad.apply_op2_no_bwd(kernel, &InputGrad(self.0))?)
+            Some(grad.apply_op2_no_bwd(kernel, &self.with(Product::InputGrad))?)
         } else {
             None
         };
         let dw = if kernel.track_op() {
-            Some(xs.apply_op2_no_bwd(&grad, &KernelGrad(self.0))?)
+            Some(xs.apply_op2_no_bwd(&grad, &self.with(Product::KernelGrad))?)
         } else {
             None
         };
         Ok((dx, dw))
-    }
-}
-
-impl CustomOp2 for InputGrad {
-    fn name(&self) -> &'static str {
-        "cpu-conv2d-input-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        dy: &CpuStorage,
-        ldy: &Layout,
-        w: &CpuStorage,
-        lw: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let g = &self.0;
-        let dx = dispatch(
-            dy,
-            ldy,
-            w,
-            lw,
-            ("gradient", "kernel"),
-            |dy, w| input_grad(g, dy, w),
-            |dy, w| input_grad(g, dy, w),
-        )?;
-        Ok((dx, Shape::from((g.batch, g.c_in, g.h, g.w))))
-    }
-}
-
-impl CustomOp2 for KernelGrad {
-    fn name(&self) -> &'static str {
-        "cpu-conv2d-kernel-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        x: &CpuStorage,
-        lx: &Layout,
-        dy: &CpuStorage,
-        ldy: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let g = &self.0;
-        let dw = dispatch(
-            x,
-            lx,
-            dy,
-            ldy,
-            ("input", "gradient"),
-            |x, dy| kernel_grad(g, x, dy),
-            |x, dy| kernel_grad(g, x, dy),
-        )?;
-        Ok((dw, Shape::from((g.c_out, g.c_in, g.kernel, g.kernel))))
     }
 }
 

@@ -10,6 +10,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::filter::{Column, Filter};
 use super::series::{Series, XAxis};
 use super::store::{RunDetails, Update};
+use super::ui::RunsTable;
 use crate::lab::{metric, Run, RunId, RunStatus, SeriesPoint};
 
 /// TensorBoard's default smoothing weight.
@@ -230,9 +231,13 @@ pub struct App {
     pub marked: BTreeSet<RunId>,
     pub sort: Column,
     pub descending: bool,
-    pub filter_text: String,
-    filter_before: String,
+    /// The filter editor's text; it may not parse while the person types.
+    pub filter_input: String,
+    /// The filter in use when the editor opened, for Esc to restore.
+    filter_before: Filter,
+    /// The filter in use: the last text that parsed.
     pub filter: Filter,
+    /// Why the editor's text does not parse.
     pub filter_error: Option<String>,
     pub screen: Screen,
     pub tab: DetailTab,
@@ -263,8 +268,8 @@ impl App {
             marked: BTreeSet::new(),
             sort: Column::Id,
             descending: true,
-            filter_text: String::new(),
-            filter_before: String::new(),
+            filter_input: String::new(),
+            filter_before: Filter::default(),
             filter: Filter::default(),
             filter_error: None,
             screen: Screen::Runs,
@@ -302,11 +307,13 @@ impl App {
             .collect()
     }
 
-    /// The run the current screen is about, for notes, tags and stop.
+    /// The run the current screen is about, for notes, tags and stop. The compare screen shows
+    /// several runs and highlights none, so it has none.
     fn focused_run(&self) -> Option<&Run> {
         match self.screen {
             Screen::Detail(id) => self.run(id),
-            _ => self.selected_run(),
+            Screen::Runs => self.selected_run(),
+            Screen::Compare => None,
         }
     }
 
@@ -408,19 +415,26 @@ impl App {
         }
         match (overlay, action) {
             (Overlay::Filter, Action::Input(c)) => {
-                self.filter_text.push(c);
+                self.filter_input.push(c);
                 self.apply_filter();
                 self.overlay = Some(Overlay::Filter);
             }
             (Overlay::Filter, Action::Backspace) => {
-                self.filter_text.pop();
+                self.filter_input.pop();
                 self.apply_filter();
+                self.overlay = Some(Overlay::Filter);
+            }
+            // Text that does not parse stays in the editor with its error: closing would leave
+            // a filter on screen that is not the one in use.
+            (Overlay::Filter, Action::Submit) if self.filter_error.is_some() => {
                 self.overlay = Some(Overlay::Filter);
             }
             (Overlay::Filter, Action::Submit) => {}
             (Overlay::Filter, Action::Cancel) => {
-                self.filter_text = std::mem::take(&mut self.filter_before);
-                self.apply_filter();
+                self.filter = std::mem::take(&mut self.filter_before);
+                self.filter_input = self.filter.text().to_string();
+                self.filter_error = None;
+                self.refresh_view();
             }
             (Overlay::ConfirmStop { run, pid, name }, Action::Submit | Action::Input('y')) => {
                 fx.push(Effect::Interrupt { run, pid });
@@ -527,7 +541,7 @@ impl App {
     }
 
     fn apply_filter(&mut self) {
-        match Filter::parse(&self.filter_text) {
+        match Filter::parse(&self.filter_input) {
             Ok(f) => {
                 self.filter = f;
                 self.filter_error = None;
@@ -600,7 +614,9 @@ impl App {
                 self.screen = Screen::Runs;
             }
             Action::StartFilter => {
-                self.filter_before = self.filter_text.clone();
+                self.filter_before = self.filter.clone();
+                self.filter_input = self.filter.text().to_string();
+                self.filter_error = None;
                 self.overlay = Some(Overlay::Filter);
             }
             Action::ToggleSmoothing => self.smoothing = !self.smoothing,
@@ -615,6 +631,16 @@ impl App {
                 }
             }
             Action::Help => self.overlay = Some(Overlay::Help),
+            // The runs table's highlighted row is hidden behind the compare screen: acting on
+            // it would change a run the person cannot see.
+            Action::AskStop | Action::EditNotes | Action::EditTags
+                if self.screen == Screen::Compare =>
+            {
+                self.set_status(
+                    "n, t and X act on one run: esc back to the table, or open the run with enter",
+                    true,
+                );
+            }
             Action::AskStop => self.ask_stop(),
             Action::EditNotes => {
                 if let Some(r) = self.focused_run() {
@@ -722,8 +748,9 @@ impl App {
     }
 }
 
-/// The action a key press means in the app's current state.
-pub fn key_action(app: &App, key: KeyEvent) -> Option<Action> {
+/// The action a key press means in the app's current state, on a terminal `width` columns wide
+/// (the digits sort by the columns on screen, and which fit depends on the width).
+pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
     if key.kind != KeyEventKind::Press {
         return None;
     }
@@ -784,7 +811,10 @@ pub fn key_action(app: &App, key: KeyEvent) -> Option<Action> {
             KeyCode::Char('S') => Some(Action::ReverseSort),
             KeyCode::Char(d @ '0'..='9') => {
                 let i = (d as usize - '0' as usize + 9) % 10;
-                Column::ALL.get(i).copied().map(Action::SortBy)
+                RunsTable::columns_on_screen(width)
+                    .get(i)
+                    .copied()
+                    .map(Action::SortBy)
             }
             _ => None,
         },
@@ -873,8 +903,44 @@ mod tests {
         app.update(Action::StartFilter);
         app.update(Action::Input('x'));
         app.update(Action::Cancel);
-        assert_eq!(app.filter_text, "model=resnet18 dev_acc>0.35");
+        assert_eq!(app.filter_input, "model=resnet18 dev_acc>0.35");
+        assert_eq!(app.filter.text(), "model=resnet18 dev_acc>0.35");
         assert_eq!(ids(&app), vec![3]);
+    }
+
+    #[test]
+    fn enter_on_a_filter_that_does_not_parse_keeps_the_editor_open() {
+        let mut app = three();
+        app.update(Action::StartFilter);
+        for c in "model=resnet18 dev_acc>".chars() {
+            app.update(Action::Input(c));
+        }
+        app.update(Action::Submit);
+        assert_eq!(app.overlay, Some(Overlay::Filter), "still editing");
+        assert!(app.filter_error.is_some(), "the error is still shown");
+        // While typing, the last text that parsed is in use: here a text term "dev_acc".
+        assert_eq!(
+            app.filter.text(),
+            "model=resnet18 dev_acc",
+            "what is in use"
+        );
+        assert_eq!(ids(&app), Vec::<i64>::new());
+        // Esc goes back to the filter in use before the editor opened, text included.
+        app.update(Action::Cancel);
+        assert_eq!(app.overlay, None);
+        assert_eq!(app.filter.text(), "");
+        assert_eq!(app.filter_error, None);
+        assert_eq!(ids(&app), vec![3, 2, 1]);
+        app.update(Action::StartFilter);
+        assert_eq!(app.filter_input, "", "the broken text does not come back");
+        // Fixing the text and pressing Enter keeps it.
+        for c in "dev_acc>0.35".chars() {
+            app.update(Action::Input(c));
+        }
+        app.update(Action::Submit);
+        assert_eq!(app.overlay, None);
+        assert_eq!(app.filter.text(), "dev_acc>0.35");
+        assert_eq!(ids(&app), vec![3, 2]);
     }
 
     #[test]
@@ -1013,21 +1079,90 @@ mod tests {
         );
     }
 
+    fn press(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
     #[test]
     fn keys_depend_on_screen_and_overlay() {
         let mut app = three();
-        let press = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-        assert_eq!(key_action(&app, press('s')), Some(Action::CycleSort));
+        assert_eq!(key_action(&app, press('s'), 100), Some(Action::CycleSort));
         assert_eq!(
-            key_action(&app, press('1')),
+            key_action(&app, press('1'), 100),
             Some(Action::SortBy(Column::Id))
         );
         let mut release = press('q');
         release.kind = KeyEventKind::Release;
-        assert_eq!(key_action(&app, release), None);
+        assert_eq!(key_action(&app, release, 100), None);
         app.update(Action::Open);
-        assert_eq!(key_action(&app, press('s')), Some(Action::ToggleSmoothing));
+        assert_eq!(
+            key_action(&app, press('s'), 100),
+            Some(Action::ToggleSmoothing)
+        );
         app.update(Action::StartFilter);
-        assert_eq!(key_action(&app, press('q')), Some(Action::Input('q')));
+        assert_eq!(key_action(&app, press('q'), 100), Some(Action::Input('q')));
+    }
+
+    #[test]
+    fn digits_sort_by_the_columns_on_screen() {
+        let app = three();
+        let digit = |d: char, width: u16| match key_action(&app, press(d), width) {
+            Some(Action::SortBy(c)) => Some(c.title()),
+            _ => None,
+        };
+        // 80 columns: id name model batch dim status epoch best dev loss.
+        let shown: Vec<&str> = RunsTable::columns_on_screen(80)
+            .iter()
+            .map(|c| c.title())
+            .collect();
+        assert_eq!(
+            shown,
+            ["id", "name", "model", "batch", "dim", "status", "epoch", "best dev", "loss"]
+        );
+        let keys: Vec<Option<&str>> = "1234567890".chars().map(|d| digit(d, 80)).collect();
+        let mut want: Vec<Option<&str>> = shown.iter().copied().map(Some).collect();
+        want.push(None);
+        assert_eq!(keys, want, "nine columns: 1-9 sort by them, 0 by nothing");
+        // 160 columns show them all: 0 is the tenth, and img/s, started and duration (the
+        // 13th to 15th) are on screen but past the digits.
+        assert_eq!(RunsTable::columns_on_screen(160), Column::ALL.to_vec());
+        assert_eq!(digit('4', 160), Some("input"));
+        assert_eq!(digit('6', 160), Some("dim"));
+        assert_eq!(digit('8', 160), Some("lr"));
+        assert_eq!(digit('9', 160), Some("status"));
+        assert_eq!(digit('0', 160), Some("epoch"));
+    }
+
+    #[test]
+    fn notes_tags_and_stop_do_nothing_behind_the_compare_screen() {
+        let mut live = run(1, "live", "resnet18");
+        live.status = RunStatus::Running;
+        live.heartbeat_at = Some(NOW - 1.0);
+        live.pid = Some(4242);
+        let mut app = app_with(vec![live, run(2, "other", "alexnet")]);
+        app.update(Action::ToggleMark); // run 2; the highlight moves to run 1, live
+
+        app.update(Action::Compare);
+        assert_eq!(app.screen, Screen::Compare);
+        assert_eq!(app.selected_run().map(|r| r.id), Some(RunId(1)));
+        for action in [Action::EditNotes, Action::EditTags, Action::AskStop] {
+            app.status = None;
+            assert_eq!(app.update(action.clone()), vec![], "{action:?}");
+            assert_eq!(app.overlay, None, "{action:?} opened nothing");
+            assert!(
+                app.status
+                    .as_ref()
+                    .is_some_and(|s| s.error && s.text.contains("act on one run")),
+                "{action:?}: {:?}",
+                app.status
+            );
+        }
+        // Back on the table they act on the highlighted run again.
+        app.update(Action::Back);
+        app.update(Action::EditNotes);
+        assert!(matches!(
+            app.overlay,
+            Some(Overlay::EditNotes { run: RunId(1), .. })
+        ));
     }
 }

@@ -100,6 +100,24 @@ const METRICS: [(&str, MetricOf, usize); 5] = [
     ("img/s", |r| r.images_per_sec, 0),
 ];
 
+/// One metric of a column: the value, or over several seeds mean ± std. When only some of the
+/// group's runs have the metric, says how many the figure is over: a lone value is not a
+/// zero spread.
+fn metric_cell(xs: &[f64], group: usize, decimals: usize) -> String {
+    let Some((m, s)) = mean_std(xs) else {
+        return "-".to_string();
+    };
+    let value = match xs.len() {
+        1 => format!("{m:.decimals$}"),
+        _ => format!("{m:.decimals$}±{s:.decimals$}"),
+    };
+    if xs.len() < group {
+        format!("{value} (n={})", xs.len())
+    } else {
+        value
+    }
+}
+
 pub fn table(runs: &[&Run]) -> CompareTable {
     let columns = seed_groups(runs);
     let headers = columns
@@ -135,11 +153,7 @@ pub fn table(runs: &[&Run]) -> CompareTable {
             .iter()
             .map(|g| {
                 let xs: Vec<f64> = g.iter().filter_map(|&i| get(runs[i])).collect();
-                match (mean_std(&xs), g.len()) {
-                    (None, _) => "-".to_string(),
-                    (Some((m, _)), 1) => format!("{m:.decimals$}"),
-                    (Some((m, s)), _) => format!("{m:.decimals$}±{s:.decimals$}"),
-                }
+                metric_cell(&xs, g.len(), decimals)
             })
             .collect();
         rows.push((name.to_string(), cells));
@@ -207,6 +221,32 @@ mod tests {
         assert_eq!(
             row("best dev"),
             Some(vec!["0.420±0.020".into(), "0.300".into()])
+        );
+    }
+
+    #[test]
+    fn a_metric_only_some_seeds_have_says_how_many_it_is_over() {
+        let mut runs = Vec::new();
+        for (id, seed, train) in [(1, 1, Some(0.7)), (2, 2, None), (3, 3, Some(0.5))] {
+            let mut r = run(id, "s", "resnet18");
+            r.hyper.seed = seed;
+            r.final_train_acc = train;
+            r.final_dev_acc = (id == 2).then_some(0.25);
+            runs.push(r);
+        }
+        let refs: Vec<&Run> = runs.iter().collect();
+        let t = table(&refs);
+        let row = |n: &str| t.rows.iter().find(|(r, _)| r == n).map(|(_, c)| c.clone());
+        // One value of three: no spread to show, and not a fake ±0.
+        assert_eq!(row("final dev"), Some(vec!["0.250 (n=1)".into()]));
+        // Two of three: mean ± sample std of those two.
+        assert_eq!(row("final train"), Some(vec!["0.600±0.141 (n=2)".into()]));
+        assert_eq!(row("best dev"), Some(vec!["-".into()]));
+        assert_eq!(row("last loss"), Some(vec!["0.0500±0.0000".into()]));
+        let one = table(&refs[..1]);
+        assert_eq!(
+            one.rows.last().map(|(_, c)| c.clone()),
+            Some(vec!["850".into()])
         );
     }
 }

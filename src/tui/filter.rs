@@ -12,9 +12,13 @@ pub enum Column {
     Id,
     Name,
     Model,
+    /// Image size, and the central crop when there is one.
+    Input,
     Batch,
     Dim,
     Mining,
+    /// Learning rate, and its schedule when it is not constant.
+    Lr,
     Status,
     Progress,
     BestDev,
@@ -25,13 +29,15 @@ pub enum Column {
 }
 
 impl Column {
-    pub const ALL: [Column; 13] = [
+    pub const ALL: [Column; 15] = [
         Column::Id,
         Column::Name,
         Column::Model,
+        Column::Input,
         Column::Batch,
         Column::Dim,
         Column::Mining,
+        Column::Lr,
         Column::Status,
         Column::Progress,
         Column::BestDev,
@@ -46,9 +52,11 @@ impl Column {
             Column::Id => "id",
             Column::Name => "name",
             Column::Model => "model",
+            Column::Input => "input",
             Column::Batch => "batch",
             Column::Dim => "dim",
             Column::Mining => "mining",
+            Column::Lr => "lr",
             Column::Status => "status",
             Column::Progress => "epoch",
             Column::BestDev => "best dev",
@@ -74,9 +82,19 @@ impl Column {
             Column::Id => a.id.cmp(&b.id),
             Column::Name => a.name.cmp(&b.name),
             Column::Model => a.hyper.model.cmp(&b.hyper.model),
+            Column::Input => a
+                .hyper
+                .image_size
+                .cmp(&b.hyper.image_size)
+                .then(a.hyper.crop.total_cmp(&b.hyper.crop)),
             Column::Batch => a.hyper.batch_size.cmp(&b.hyper.batch_size),
             Column::Dim => a.hyper.embedding_dim.cmp(&b.hyper.embedding_dim),
             Column::Mining => a.hyper.mining.cmp(&b.hyper.mining),
+            Column::Lr => a
+                .hyper
+                .lr
+                .total_cmp(&b.hyper.lr)
+                .then(a.hyper.lr_schedule.cmp(&b.hyper.lr_schedule)),
             Column::Status => a
                 .effective_status(now)
                 .as_str()
@@ -263,6 +281,8 @@ enum Term {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Filter {
     terms: Vec<Term>,
+    /// The terms as typed, one space apart: what the screen shows as the filter in use.
+    text: String,
 }
 
 impl Filter {
@@ -301,11 +321,17 @@ impl Filter {
                 terms.push(Term::Str(field, op, value.to_lowercase()));
             }
         }
-        Ok(Filter { terms })
+        let text = input.split_whitespace().collect::<Vec<_>>().join(" ");
+        Ok(Filter { terms, text })
     }
 
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
+    }
+
+    /// The text this filter was parsed from.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     pub fn matches(&self, r: &Run, now: f64) -> bool {
@@ -388,6 +414,15 @@ mod tests {
     }
 
     #[test]
+    fn a_filter_keeps_the_text_it_was_parsed_from() {
+        let f = Filter::parse("  model=resnet18   dev_acc>0.4 ").unwrap();
+        assert_eq!(f.text(), "model=resnet18 dev_acc>0.4");
+        assert!(!f.is_empty());
+        assert_eq!(Filter::parse(" ").unwrap().text(), "");
+        assert!(Filter::parse(" ").unwrap().is_empty());
+    }
+
+    #[test]
     fn columns_cycle_and_sort() {
         assert_eq!(Column::Id.next(), Column::Name);
         assert_eq!(Column::Duration.next(), Column::Id);
@@ -395,5 +430,22 @@ mod tests {
         a.best_dev_acc = Some(0.5);
         let b = run(2, "b", "m");
         assert_eq!(Column::BestDev.compare(&a, &b, NOW), Ordering::Greater);
+        // Input: size first, then crop; lr: rate first, then schedule.
+        let mut small = run(3, "c", "m");
+        small.hyper.image_size = 32;
+        let mut cropped = run(4, "d", "m");
+        cropped.hyper.crop = 0.5;
+        assert_eq!(Column::Input.compare(&small, &a, NOW), Ordering::Less);
+        assert_eq!(Column::Input.compare(&cropped, &a, NOW), Ordering::Less);
+        assert_eq!(
+            Column::Input.compare(&cropped, &small, NOW),
+            Ordering::Greater
+        );
+        let mut slow = run(5, "e", "m");
+        slow.hyper.lr = 1e-4;
+        let mut cosine = run(6, "f", "m");
+        cosine.hyper.lr_schedule = "cosine".into();
+        assert_eq!(Column::Lr.compare(&slow, &a, NOW), Ordering::Less);
+        assert_eq!(Column::Lr.compare(&a, &cosine, NOW), Ordering::Less);
     }
 }

@@ -70,7 +70,10 @@ pub fn main(db: &Path) -> Result<()> {
     };
     let result = (|| -> Result<()> {
         while !app.quit {
-            terminal.draw(|f| f.render_widget(&app, f.area()))?;
+            let width = terminal
+                .draw(|f| f.render_widget(&app, f.area()))?
+                .area
+                .width;
             let first = match rx.recv_timeout(TICK) {
                 Ok(e) => Some(e),
                 Err(RecvTimeoutError::Timeout) => None,
@@ -81,7 +84,7 @@ pub fn main(db: &Path) -> Result<()> {
             let mut actions = vec![Action::Tick(now())];
             for e in events {
                 match e {
-                    Event::Key(k) => actions.extend(key_action(&app, k)),
+                    Event::Key(k) => actions.extend(key_action(&app, k, width)),
                     Event::Data(u) => actions.push(Action::Data(u)),
                     Event::Redraw => {}
                 }

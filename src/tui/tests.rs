@@ -42,11 +42,14 @@ fn lab_runs() -> Vec<Run> {
     c.best_dev_acc = Some(0.305);
     c.last_loss = Some(0.0871);
     c.log_path = Some("logs/20261128-065900-resnet18.log".into());
+    c.hyper.crop = 0.5;
     let mut d = run(4, "r18-oom", "resnet18");
     d.status = RunStatus::Running;
     d.heartbeat_at = Some(NOW - 900.0);
     d.finished_at = None;
     d.last_epoch = 1;
+    d.hyper.lr = 5e-4;
+    d.hyper.lr_schedule = "cosine".into();
     let mut e = run(5, "r18-seed8", "resnet18");
     e.hyper.seed = 8;
     e.best_dev_acc = Some(0.398);
@@ -196,6 +199,11 @@ fn snapshot_filter_and_help() -> Result<()> {
     app.update(Action::Input(' '));
     app.update(Action::Input('x'));
     app.update(Action::Input('>'));
+    let text = screen(&app, 100, 30)?.to_string();
+    assert!(
+        text.contains("filter: model=resnet18 dev_acc>0.3 x · sort"),
+        "the title shows the filter in use, not the text that does not parse:\n{text}"
+    );
     insta::assert_snapshot!("filter_error_100x30", screen(&app, 100, 30)?);
     app.update(Action::Cancel);
     app.update(Action::Help);

@@ -16,7 +16,7 @@ use super::filter::{progress, Column, FIELD_NAMES};
 use super::series::{Line, XAxis};
 use super::store::short_hash;
 use crate::format;
-use crate::lab::{metric, Run, RunStatus};
+use crate::lab::{metric, Hyperparams, Run, RunStatus};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 /// One colour per compared run; more runs than colours reuse them.
@@ -103,9 +103,9 @@ impl Widget for TitleBar<'_> {
         if app.view.len() != app.runs.len() {
             spans.push(Span::raw(format!(" · {} shown", app.view.len())));
         }
-        if !app.filter_text.is_empty() {
+        if !app.filter.text().is_empty() {
             spans.push(Span::styled(
-                format!(" · filter: {}", app.filter_text),
+                format!(" · filter: {}", app.filter.text()),
                 Style::new().fg(Color::Yellow),
             ));
         }
@@ -126,7 +126,7 @@ impl Widget for Footer<'_> {
         let line = if app.overlay == Some(Overlay::Filter) {
             let mut spans = vec![
                 Span::styled("/", Style::new().bold()),
-                Span::raw(app.filter_text.clone()),
+                Span::raw(app.filter_input.clone()),
                 Span::styled("▏", Style::new().fg(Color::Yellow)),
             ];
             if let Some(e) = &app.filter_error {
@@ -173,9 +173,11 @@ impl RunsTable<'_> {
             Column::Id => 5,
             Column::Name => 12,
             Column::Model => 9,
+            Column::Input => 8,
             Column::Batch => 5,
             Column::Dim => 4,
             Column::Mining => 8,
+            Column::Lr => 8,
             Column::Status => 11,
             Column::Progress => 7,
             Column::BestDev => 8,
@@ -186,9 +188,15 @@ impl RunsTable<'_> {
         }
     }
 
+    /// The columns a terminal `width` wide shows, in display order: the table spans the
+    /// whole width, inside its border.
+    pub fn columns_on_screen(width: u16) -> Vec<Column> {
+        Self::columns(width.saturating_sub(2))
+    }
+
     /// The columns that fit in `width`, in display order.
-    pub fn columns(width: u16) -> Vec<Column> {
-        const PRIORITY: [Column; 13] = [
+    fn columns(width: u16) -> Vec<Column> {
+        const PRIORITY: [Column; 15] = [
             Column::Id,
             Column::Name,
             Column::Status,
@@ -198,6 +206,9 @@ impl RunsTable<'_> {
             Column::Model,
             Column::Batch,
             Column::Dim,
+            // Input and lr tell apart runs that differ only in crop or learning rate.
+            Column::Input,
+            Column::Lr,
             Column::Mining,
             Column::ImagesPerSec,
             Column::Duration,
@@ -231,9 +242,11 @@ impl RunsTable<'_> {
             }
             Column::Name => r.name.clone(),
             Column::Model => h.model.clone(),
+            Column::Input => input_text(h),
             Column::Batch => h.batch_size.to_string(),
             Column::Dim => h.embedding_dim.to_string(),
             Column::Mining => h.mining.clone(),
+            Column::Lr => lr_text(h),
             Column::Status => {
                 return Cell::from(status_text(app, r))
                     .style(status_style(r.effective_status(app.now)))
@@ -265,7 +278,7 @@ impl Widget for RunsTable<'_> {
                 .render(area, buf);
             return;
         }
-        let cols = Self::columns(area.width.saturating_sub(2));
+        let cols = Self::columns_on_screen(area.width);
         let header = Row::new(cols.iter().map(|&c| {
             let mut t = c.title().to_string();
             if c == app.sort {
@@ -292,6 +305,24 @@ impl Widget for RunsTable<'_> {
             .row_highlight_style(Style::new().reversed());
         let mut state = TableState::default().with_selected(Some(app.selected));
         StatefulWidget::render(table, area, buf, &mut state);
+    }
+}
+
+/// `64`, or `64 c0.5` for a run that crops the central half before the resize.
+fn input_text(h: &Hyperparams) -> String {
+    if h.crop < 1.0 {
+        format!("{} c{}", h.image_size, h.crop)
+    } else {
+        h.image_size.to_string()
+    }
+}
+
+/// `5e-4`, or `5e-4 cos` when the rate follows a schedule (its first three letters).
+fn lr_text(h: &Hyperparams) -> String {
+    let lr = format!("{:e}", h.lr);
+    match h.lr_schedule.as_str() {
+        "constant" => lr,
+        other => format!("{lr} {}", other.chars().take(3).collect::<String>()),
     }
 }
 
@@ -736,7 +767,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("/", "filter: text and field=value, > < >= <= !="),
     (
         "s · S · 1-9 0",
-        "next sort column · reverse · sort by column n",
+        "next sort column · reverse · sort by nth column shown",
     ),
     ("r · e", "start a run: form · experiment file"),
     ("X", "stop the run (SIGINT, asks first)"),

@@ -36,6 +36,9 @@ pub enum Command {
     /// Draw figures and the results table from the lab (optionally into a README).
     Report(ReportArgs),
     /// Run a list or grid of configurations from a spec file, each as its own run.
+    ///
+    /// Exits 0 when every run finished, 1 when any failed, and 130 when some were stopped
+    /// (recorded as interrupted, e.g. with X in the dashboard) and none failed.
     Sweep(SweepArgs),
     /// Write runs and their metrics as CSV or JSON for other tools.
     Export(ExportArgs),

@@ -194,7 +194,8 @@ fn every_invalid_run_is_reported_and_nothing_starts() -> Result<()> {
     Ok(())
 }
 
-/// A stand-in trainer: records its arguments and start/end, runs `body`, takes 0.3 s.
+/// A stand-in trainer: records its arguments and start/end, says it is training (on stdout,
+/// into its log), runs `body`, takes 0.3 s.
 fn fake_trainer(dir: &Path, body: &str) -> Result<PathBuf> {
     let path = dir.join("fake-trainer.sh");
     let log = dir.join("argv");
@@ -202,7 +203,7 @@ fn fake_trainer(dir: &Path, body: &str) -> Result<PathBuf> {
     std::fs::write(
         &path,
         format!(
-            "#!/bin/sh\necho \"$*\" >> '{}'\necho start >> '{1}'\nsleep 0.3\necho end >> '{1}'\n{body}\n",
+            "#!/bin/sh\necho \"$*\" >> '{}'\necho start >> '{1}'\necho \"fake trainer: training\"\nsleep 0.3\necho end >> '{1}'\n{body}\n",
             log.display(),
             events.display()
         ),
@@ -225,12 +226,16 @@ fn runs_n_at_a_time_with_one_status_line_each_and_reports_failures() -> Result<(
         "case \"$5\" in *2-four-2-*) echo 'error: out of memory' >&2; exit 3;; esac",
     )?;
     let db = dir.path().join("lab.db");
+    // The sweep's folder of configs and logs goes under TMPDIR: here, inside the test's folder.
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp)?;
     let assert = Command::cargo_bin("facenet-lab")?
         .arg("--db")
         .arg(&db)
         .args(["sweep", "--parallel", "2"])
         .arg(&spec)
         .env(SWEEP_EXE_ENV, &fake)
+        .env("TMPDIR", &tmp)
         .assert()
         .failure()
         .stderr(contains("1 of 4 runs failed"));
@@ -252,15 +257,25 @@ fn runs_n_at_a_time_with_one_status_line_each_and_reports_failures() -> Result<(
     let mut configs = Vec::new();
     for line in argv.lines() {
         let args: Vec<&str> = line.split(' ').collect();
-        assert_eq!(args.len(), 5, "{line}");
+        assert_eq!(args.len(), 7, "{line}");
         assert_eq!(
-            (args[0], args[2], args[3]),
-            ("--db", "run", "--config"),
+            (args[0], args[2], args[3], args[5]),
+            ("--db", "run", "--config", "--log-path"),
             "{line}"
         );
         assert_eq!(Path::new(args[1]), std::path::absolute(&db)?);
         let config: toml::Table = toml::from_str(&std::fs::read_to_string(args[4])?)?;
         configs.push(config);
+        // The log the run records is the file its output went to, named by an absolute path.
+        let log = Path::new(args[6]);
+        assert!(log.is_absolute() && log.starts_with(&tmp), "{line}");
+        assert_eq!(log.with_extension("toml"), Path::new(args[4]), "{line}");
+        assert!(
+            stdout.contains(&format!("(log: {})", log.display())),
+            "{stdout}"
+        );
+        let text = std::fs::read_to_string(log)?;
+        assert!(text.contains("fake trainer: training"), "{line}: {text}");
     }
     let mut seeds: Vec<i64> = configs
         .iter()
@@ -276,6 +291,104 @@ fn runs_n_at_a_time_with_one_status_line_each_and_reports_failures() -> Result<(
         peak = peak.max(now);
     }
     assert_eq!(peak, 2, "two at a time");
+    Ok(())
+}
+
+/// A run stopped on purpose (`X` in the dashboard: the trainer checkpoints, is recorded as
+/// interrupted and exits 130) is not a failure: the sweep says so, goes on with the others,
+/// and exits 130 as `run` does, or 1 when another run failed.
+#[test]
+fn a_stopped_run_is_reported_as_stopped_not_failed() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let spec = dir.path().join("three.toml");
+    std::fs::write(
+        &spec,
+        "tag = \"three\"\n[base]\nmodel = \"resnet18\"\ndata = \"synthetic\"\n[grid]\nseed = [1, 2, 3]\n",
+    )?;
+    let sweep = |body: &str| -> Result<std::process::Output> {
+        let fake = fake_trainer(dir.path(), body)?;
+        Ok(Command::cargo_bin("facenet-lab")?
+            .arg("--db")
+            .arg(dir.path().join("lab.db"))
+            .arg("sweep")
+            .arg(&spec)
+            .env(SWEEP_EXE_ENV, &fake)
+            .env("TMPDIR", dir.path())
+            .output()?)
+    };
+    let stop_2 = "case \"$5\" in *2-three-2-*) echo '  continue with: facenet-lab run --resume 2' >&2; exit 130;; esac";
+    let out = sweep(stop_2)?;
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout)?,
+        String::from_utf8(out.stderr)?,
+    );
+    assert_eq!(out.status.code(), Some(130), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("[2/3] stopped  three-2-resnet18 after ")
+            && stdout.contains(": continue with: facenet-lab run --resume 2"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("FAILED"), "{stdout}");
+    for i in [1, 3] {
+        assert!(
+            stdout.contains(&format!("[{i}/3] finished three-{i}-resnet18")),
+            "the sweep goes on: {stdout}"
+        );
+    }
+    assert!(
+        stderr.contains("1 of 3 runs stopped before the end, recorded as interrupted")
+            && stderr.contains("the other 2 finished"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("failed"), "{stderr}");
+
+    // With a failure too, the sweep failed, and says what was stopped.
+    let out = sweep(&format!(
+        "{stop_2}\ncase \"$5\" in *3-three-3-*) echo 'error: out of memory' >&2; exit 3;; esac"
+    ))?;
+    let stderr = String::from_utf8(out.stderr)?;
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("1 of 3 runs failed and 1 stopped"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
+/// With the real trainer: every run of a sweep records its log, the file its output went to,
+/// so the dashboard can show its tail.
+#[test]
+fn sweep_runs_record_their_logs() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let spec = dir.path().join("logs.toml");
+    std::fs::write(
+        &spec,
+        "tag = \"logs\"\n[base]\nmodel = \"resnet18\"\ndata = \"synthetic:4:8\"\nimage_size = 16\nbatch = 8\nepochs = 1\n[grid]\nseed = [1, 2]\n",
+    )?;
+    let db = dir.path().join("lab.db");
+    Command::cargo_bin("facenet-lab")?
+        .current_dir(dir.path())
+        .arg("--db")
+        .arg(&db)
+        .arg("sweep")
+        .arg(&spec)
+        .env_remove(SWEEP_EXE_ENV)
+        .env("TMPDIR", dir.path())
+        .assert()
+        .success()
+        .stdout(contains("all 2 runs finished"));
+    let runs = facenet_lab::lab::Lab::open_read_only(&db)?.list_runs()?;
+    assert_eq!(runs.len(), 2);
+    for run in runs {
+        let log = PathBuf::from(run.log_path.clone().context("no log recorded")?);
+        assert!(log.is_absolute() && log.starts_with(dir.path()), "{log:?}");
+        let text = std::fs::read_to_string(&log)?;
+        assert!(
+            text.contains(&format!("run {} ({})", run.id, run.name)),
+            "{log:?} is run {}'s output:\n{text}",
+            run.id
+        );
+    }
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 use crate::cli::SweepArgs;
-use crate::sweep::{self, SweepSpec};
+use crate::sweep::{self, JobOutcome, SweepSpec};
 
 pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
     if args.parallel == 0 {
@@ -40,7 +40,7 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         db.display(),
         work_dir.display()
     );
-    let ok = sweep::run_sweep(
+    let ended = sweep::run_sweep(
         db,
         &spec,
         &files,
@@ -48,12 +48,26 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         &program,
         &mut std::io::stdout(),
     )?;
-    let failed = ok.iter().filter(|s| !**s).count();
+    let count = |o: JobOutcome| ended.iter().filter(|e| **e == o).count();
+    let (failed, stopped) = (count(JobOutcome::Failed), count(JobOutcome::Stopped));
     if failed > 0 {
+        let also = match stopped {
+            0 => String::new(),
+            s => format!(" and {s} stopped"),
+        };
         bail!(
-            "{failed} of {n} runs failed (their logs are in {}); `facenet-lab runs` shows what was recorded",
+            "{failed} of {n} runs failed{also} (their logs are in {}); `facenet-lab runs` shows what was recorded",
             work_dir.display()
         );
+    }
+    if stopped > 0 {
+        // Stopping a run on purpose is not a failure, but the sweep is not complete either:
+        // the status `run` itself exits with when stopped.
+        eprintln!(
+            "{stopped} of {n} runs stopped before the end, recorded as interrupted: `facenet-lab run --resume RUN` continues one (its line above names it); the other {} finished",
+            n - stopped
+        );
+        std::process::exit(sweep::EXIT_STOPPED);
     }
     println!(
         "all {n} runs finished: `facenet-lab report --tag {}` draws them",

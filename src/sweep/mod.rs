@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use anyhow::{Context, Result};
 
 pub use config::{problems, RunConfig};
-pub use schedule::{run_jobs, Event};
+pub use schedule::{run_jobs, Event, JobOutcome, EXIT_STOPPED};
 pub use spec::{expand_grid, SweepSpec};
 
 /// Whether a TOML file is a sweep spec (a `tag` with `[base]`, `[[runs]]` or `[grid]`) rather
@@ -78,7 +78,7 @@ pub fn write_configs(spec: &SweepSpec, work_dir: &Path) -> Result<Vec<RunFiles>>
 }
 
 /// Runs the sweep, `parallel` runs at a time, writing one line per start and end to `out`.
-/// Returns whether each run succeeded.
+/// Each run records its log file, so the dashboard shows its tail. Returns how each run ended.
 pub fn run_sweep(
     db: &Path,
     spec: &SweepSpec,
@@ -86,12 +86,14 @@ pub fn run_sweep(
     parallel: usize,
     program: &Path,
     out: &mut impl Write,
-) -> Result<Vec<bool>> {
+) -> Result<Vec<JobOutcome>> {
     let db = std::path::absolute(db).with_context(|| format!("resolving '{}'", db.display()))?;
     let total = spec.configs.len();
     let launch = |i: usize| -> Result<Child> {
-        let log = File::create(&files[i].log)
-            .with_context(|| format!("creating log '{}'", files[i].log.display()))?;
+        let path = std::path::absolute(&files[i].log)
+            .with_context(|| format!("resolving '{}'", files[i].log.display()))?;
+        let log =
+            File::create(&path).with_context(|| format!("creating log '{}'", path.display()))?;
         let err = log.try_clone()?;
         Command::new(program)
             .arg("--db")
@@ -99,6 +101,8 @@ pub fn run_sweep(
             .arg("run")
             .arg("--config")
             .arg(&files[i].config)
+            .arg("--log-path")
+            .arg(&path)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
@@ -106,7 +110,7 @@ pub fn run_sweep(
             .with_context(|| format!("starting '{}'", program.display()))
     };
     let mut write_error = None;
-    let ok = run_jobs(total, parallel, launch, |event| {
+    let ended = run_jobs(total, parallel, launch, |event| {
         let line = status_line(event, spec, files);
         if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
             write_error.get_or_insert(e);
@@ -115,7 +119,7 @@ pub fn run_sweep(
     if let Some(e) = write_error {
         return Err(e).context("printing sweep progress");
     }
-    Ok(ok)
+    Ok(ended)
 }
 
 fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles]) -> String {
@@ -135,21 +139,29 @@ fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles]) -> String {
             let name = run_name(&spec.configs[*index]);
             let took = crate::format::duration(elapsed.as_secs_f64());
             match result {
-                Ok(s) if s.success() => {
-                    format!("[{}/{total}] finished {name} in {took}", index + 1)
-                }
-                Ok(s) => format!(
-                    "[{}/{total}] FAILED   {name} ({s}) after {took}: {}",
-                    index + 1,
-                    last_line(&files[*index].log)
-                ),
+                Ok(s) => match JobOutcome::of(*s) {
+                    JobOutcome::Finished => {
+                        format!("[{}/{total}] finished {name} in {took}", index + 1)
+                    }
+                    // The trainer's last line says how to continue the run.
+                    JobOutcome::Stopped => format!(
+                        "[{}/{total}] stopped  {name} after {took}: {}",
+                        index + 1,
+                        last_line(&files[*index].log)
+                    ),
+                    JobOutcome::Failed => format!(
+                        "[{}/{total}] FAILED   {name} ({s}) after {took}: {}",
+                        index + 1,
+                        last_line(&files[*index].log)
+                    ),
+                },
                 Err(e) => format!("[{}/{total}] FAILED   {name}: {e}", index + 1),
             }
         }
     }
 }
 
-/// The last non-empty line of a log: usually the error.
+/// The last non-empty line of a log: usually the error, or how to continue a stopped run.
 fn last_line(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     match text.lines().rev().find(|l| !l.trim().is_empty()) {

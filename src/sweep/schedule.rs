@@ -9,6 +9,32 @@ use anyhow::{bail, Result};
 /// to spin a core.
 const POLL: Duration = Duration::from_millis(50);
 
+/// The status `facenet-lab run` exits with when it was asked to stop (SIGINT or SIGTERM; the
+/// dashboard's `X` sends SIGINT): the run is recorded as interrupted and continues from its
+/// last checkpoint with `run --resume`. `tests/train_cli.rs` holds the trainer to it.
+pub const EXIT_STOPPED: i32 = 130;
+
+/// How one job ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobOutcome {
+    Finished,
+    /// Asked to stop before the end ([`EXIT_STOPPED`]): not a failure, and resumable.
+    Stopped,
+    Failed,
+}
+
+impl JobOutcome {
+    /// How a job that exited with `status` ended.
+    pub fn of(status: ExitStatus) -> JobOutcome {
+        match status.code() {
+            Some(0) => JobOutcome::Finished,
+            Some(EXIT_STOPPED) => JobOutcome::Stopped,
+            // Another code, or killed by a signal.
+            _ => JobOutcome::Failed,
+        }
+    }
+}
+
 /// What happened to one job.
 #[derive(Debug)]
 pub enum Event {
@@ -23,24 +49,18 @@ pub enum Event {
     },
 }
 
-impl Event {
-    pub fn succeeded(&self) -> bool {
-        matches!(self, Event::Finished { result: Ok(s), .. } if s.success())
-    }
-}
-
 /// Starts job `0..jobs` through `launch`, keeping at most `parallel` alive, and calls `report`
-/// with every start and end. Returns whether each job succeeded, by index.
+/// with every start and end. Returns how each job ended, by index.
 pub fn run_jobs(
     jobs: usize,
     parallel: usize,
     mut launch: impl FnMut(usize) -> Result<Child>,
     mut report: impl FnMut(&Event),
-) -> Result<Vec<bool>> {
+) -> Result<Vec<JobOutcome>> {
     if parallel == 0 {
         bail!("--parallel must be at least 1");
     }
-    let mut ok = vec![false; jobs];
+    let mut outcomes = vec![JobOutcome::Failed; jobs];
     let mut running: Vec<(usize, Child, Instant)> = Vec::new();
     let mut next = 0;
     while next < jobs || !running.is_empty() {
@@ -72,20 +92,21 @@ pub fn run_jobs(
                 Err(e) => Err(format!("waiting for the process: {e}")),
             };
             let (index, _, started) = running.swap_remove(i);
-            let event = Event::Finished {
+            outcomes[index] = result
+                .as_ref()
+                .map_or(JobOutcome::Failed, |s| JobOutcome::of(*s));
+            report(&Event::Finished {
                 index,
                 result,
                 elapsed: started.elapsed(),
-            };
-            ok[index] = event.succeeded();
-            report(&event);
+            });
             any_finished = true;
         }
         if !any_finished && !running.is_empty() {
             std::thread::sleep(POLL);
         }
     }
-    Ok(ok)
+    Ok(outcomes)
 }
 
 #[cfg(test)]
@@ -98,9 +119,15 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let log = dir.path().join("events");
         let launch = |i: usize| -> Result<Child> {
-            let code = if i == 3 { 7 } else { 0 };
+            // Job 1 stops as an interrupted trainer does; job 2 dies of a signal; job 3 fails.
+            let end = match i {
+                1 => format!("exit {EXIT_STOPPED}"),
+                2 => "kill -KILL $$".to_string(),
+                3 => "exit 7".to_string(),
+                _ => "exit 0".to_string(),
+            };
             let script = format!(
-                "echo start >> '{0}'; sleep 0.2; echo end >> '{0}'; exit {code}",
+                "echo start >> '{0}'; sleep 0.2; echo end >> '{0}'; {end}",
                 log.display()
             );
             Ok(Command::new("sh")
@@ -110,8 +137,9 @@ mod tests {
                 .spawn()?)
         };
         let mut events = Vec::new();
-        let ok = run_jobs(5, 2, launch, |e| events.push(format!("{e:?}")))?;
-        assert_eq!(ok, vec![true, true, true, false, true]);
+        let ended = run_jobs(5, 2, launch, |e| events.push(format!("{e:?}")))?;
+        use JobOutcome::{Failed, Finished, Stopped};
+        assert_eq!(ended, vec![Finished, Stopped, Failed, Failed, Finished]);
         assert_eq!(events.len(), 10, "a start and an end per job: {events:?}");
 
         let (mut now, mut peak) = (0i32, 0i32);
@@ -132,7 +160,7 @@ mod tests {
             Ok(Command::new("true").spawn()?)
         };
         let mut failed_to_start = String::new();
-        let ok = run_jobs(2, 1, launch, |e| {
+        let ended = run_jobs(2, 1, launch, |e| {
             if let Event::Finished {
                 result: Err(msg), ..
             } = e
@@ -140,7 +168,7 @@ mod tests {
                 failed_to_start = msg.clone();
             }
         })?;
-        assert_eq!(ok, vec![false, true]);
+        assert_eq!(ended, vec![JobOutcome::Failed, JobOutcome::Finished]);
         assert_eq!(failed_to_start, "no such program");
         assert!(run_jobs(1, 0, launch, |_| {}).is_err());
         Ok(())

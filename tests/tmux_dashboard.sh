@@ -7,16 +7,18 @@
 # example that writes through the Lab API; with the real trainer:
 #   FEEDER_CMD='target/debug/facenet-lab run resnet18 --data synthetic --image-size 32 --epochs 3 --batch 16' \
 #     tests/tmux_dashboard.sh
+# The dashboard binary and the example are built into $CARGO_TARGET_DIR (default target/)
+# unless FACENET_LAB_BIN and FACENET_LAB_FEED name ready-built ones.
 # Exits non-zero on failure and prints what it saw.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v tmux >/dev/null || { echo "tmux is not installed (apt-get install -y tmux)"; exit 2; }
-if [[ -z "${FACENET_LAB_BIN:-}" ]]; then
-    cargo build --quiet --bin facenet-lab --example feed_lab
-fi
-BIN=${FACENET_LAB_BIN:-target/debug/facenet-lab}
-FEED=target/debug/examples/feed_lab
+target=${CARGO_TARGET_DIR:-target}
+[[ -n "${FACENET_LAB_BIN:-}" ]] || cargo build --quiet --bin facenet-lab
+[[ -n "${FACENET_LAB_FEED:-}" ]] || cargo build --quiet --example feed_lab
+BIN=${FACENET_LAB_BIN:-$target/debug/facenet-lab}
+FEED=${FACENET_LAB_FEED:-$target/debug/examples/feed_lab}
 FEEDER_CMD=${FEEDER_CMD:-"$FEED running 40"}
 
 work=$(mktemp -d)
@@ -63,16 +65,19 @@ until recording; do
     sleep 0.5
 done
 
+# The title bar reads "N runs · 1 running" on every screen: these checks look for what only
+# the runs table shows, its border title and a status cell followed by the epoch cell.
+table_title="┌ runs "
 tmux new-session -d -s "$session" -x 100 -y 30 "FACENET_LAB_DB='$FACENET_LAB_DB' '$BIN'"
-wait_for "runs" 10 || fail "the dashboard did not start"
-wait_for "running" 10 || fail "no running run in the table"
-screen | grep -aq "completed" || fail "the finished run is not in the table"
+wait_for "$table_title" 10 || fail "the dashboard did not start"
+wait_for "running  *[0-9][0-9]*/[0-9]" 10 || fail "no running run in the table"
+screen | grep -aq "completed  *[0-9][0-9]*/[0-9]" || fail "the finished run is not in the table"
 echo "ok: runs table shows the finished and the running run"
 screen | sed -n '1,6p'
 
 # Newest first: the running run is highlighted. Open it and watch, hands off the keyboard.
 tmux send-keys -t "$session" Enter
-wait_for "it [0-9]" 10 || fail "the detail view did not open"
+wait_for "· it [0-9]" 10 || fail "the detail view did not open"
 iteration() { screen | grep -o ' it [0-9]*' | head -1 | tr -dc '0-9' || true; }
 # The right-hand charts' x-axis labels end their lines: the last one is the axis end.
 xmax() { screen | grep -oE '[0-9.kM]+│$' | head -1 | tr -d '│' || true; }
@@ -88,7 +93,7 @@ screen | sed -n '1,16p'
 
 # Compare the two runs: only their differing hyperparameters are listed.
 tmux send-keys -t "$session" Escape
-wait_for "runs" 5 || fail "esc did not return to the table"
+wait_for "$table_title" 5 || fail "esc did not return to the table"
 tmux send-keys -t "$session" g Space Space c
 wait_for "differing hyperparameters" 5 || fail "compare did not open"
 sleep 0.5
@@ -123,7 +128,7 @@ for l in lines[start + 2:]:
 echo "compare lists: $(echo $shown)"
 echo "differing:     $(echo $expected)"
 [[ "$(sort <<<"$shown")" == "$(sort <<<"$expected")" ]] || fail "compare does not list exactly the differing hyperparameters"
-screen | grep -aq "best dev" || fail "compare shows no metrics"
+screen | grep -aq "^│best dev " || fail "compare shows no metrics"
 echo "ok: compare lists only the differing hyperparameters"
 screen | sed -n '/differing hyperparameters/,$p'
 

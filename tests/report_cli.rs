@@ -22,11 +22,54 @@ fn files_in(dir: &Path) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// Gives the alexnet run (3) of the fixture a best checkpoint at epoch 4 and evaluations of it and
+/// of the last weights, the last one newest, and a per-step speed whose last step is slow.
+fn add_best_checkpoint_evaluations_and_speeds(db: &Path) -> Result<()> {
+    use facenet_lab::lab::{
+        metric, CodeVersion, EvalMetric, Lab, MetricPoint, NewCheckpoint, NewEvaluation, Protocol,
+        RunId, RunSummaryUpdate,
+    };
+    let lab = Lab::open(db)?;
+    let run = RunId(3);
+    let best = lab.add_checkpoint(&NewCheckpoint {
+        run,
+        iteration: 40,
+        epoch: 4,
+        kind: "best".into(),
+        path: "checkpoints/3/best.safetensors".into(),
+        sha256: format!("{:064}", 40),
+    })?;
+    for (iteration, checkpoint_id, acc) in [(40, Some(best), 0.39), (50, None, 0.45)] {
+        lab.add_evaluation(&NewEvaluation {
+            run,
+            checkpoint_id,
+            checkpoint_iteration: Some(iteration),
+            protocol: Protocol::TestSplit,
+            data_source: "fixture".into(),
+            options: serde_json::json!({"flip": false}),
+            metrics: vec![EvalMetric::new("top1_seed_gallery", acc)],
+            code: CodeVersion::current(),
+        })?;
+    }
+    let speeds: Vec<MetricPoint> = [100.0, 120.0, 110.0, 130.0, 5.0]
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| MetricPoint::new(46 + i as i64, 5, metric::IMAGES_PER_SEC, v))
+        .collect();
+    let summary = RunSummaryUpdate {
+        images_per_sec: Some(5.0),
+        ..Default::default()
+    };
+    lab.record(run, &speeds, &summary)?;
+    Ok(())
+}
+
 #[test]
 fn png_report_is_valid_and_byte_identical_across_calls() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
     common::fixture_lab(&db)?;
+    add_best_checkpoint_evaluations_and_speeds(&db)?;
     let out = dir.path().join("reports");
 
     facenet(&db)?
@@ -96,7 +139,14 @@ fn png_report_is_valid_and_byte_identical_across_calls() -> Result<()> {
     }
 
     let results = std::fs::read_to_string(out.join("results.md"))?;
-    assert!(results.contains("| 3 alex | alexnet | 224px | 32 | 128 | all | random | 0.0001 | 5 | 0.600 (5) | 0.800 | 0.410 | - | 123.5 | cuda (NVIDIA H100 80GB HBM3) |"), "{results}");
+    // The best checkpoint's evaluation, not the newer one of the last weights; the median step
+    // speed, not the last step's.
+    assert!(results.contains("| 3 alex | alexnet | 224px | 32 | 128 | all | random | 0.0001 | 5 | 0.600 (5) | 0.800 | 0.390 | - | 110.0 | cuda (NVIDIA H100 80GB HBM3) |"), "{results}");
+    assert!(
+        results.contains("| test acc (best ckpt) | LFW pairs acc (best ckpt) | median images/s |"),
+        "{results}"
+    );
+    assert!(results.contains("newest evaluation of the run's best checkpoint"));
     assert!(results.contains("| 1 r18-s1 | resnet18 |"), "{results}");
     assert!(results.contains("[accuracy](run-1-accuracy.png) [loss](run-1-loss.png)"));
     assert!(results.contains("![Dev accuracy of every run](compare-dev-accuracy.png)"));
@@ -126,7 +176,7 @@ fn svg_report_and_selection_by_tag() -> Result<()> {
     let svg = std::fs::read_to_string(out.join("run-3-accuracy.svg"))?;
     assert!(svg.starts_with("<svg"), "{}", &svg[..80.min(svg.len())]);
     assert!(svg.contains("width=\"900\"") && svg.contains("height=\"540\""));
-    assert!(svg.contains("Run #3 alexnet 32/128: accuracy"));
+    assert!(svg.contains("Run #3 alex: accuracy"));
     let results = std::fs::read_to_string(out.join("results.md"))?;
     assert!(
         results.contains("| 3 alex |") && !results.contains("r18-s1"),

@@ -1,13 +1,19 @@
-//! The series a report draws, read once per run, and runs grouped by configuration so that
-//! repeats with different seeds become one mean ± std curve.
+//! The series a report draws, read once per run, the evaluations its table shows, and runs
+//! grouped by configuration so that repeats with different seeds become one mean ± std curve.
 
 use std::collections::BTreeMap;
 
 use anyhow::Result;
 
+use crate::eval::checkpoint_choice::CheckpointChoice;
 use crate::eval::identification::metric::TOP1_SEED_GALLERY;
 use crate::eval::verification::metric::{ACCURACY_MEAN, ACCURACY_STD};
-use crate::lab::{metric, Evaluation, Lab, Protocol, Run, SeriesPoint};
+use crate::lab::{metric, Checkpoint, Evaluation, Lab, Protocol, Run, SeriesPoint};
+use crate::tui::compare;
+
+/// A legend lists the hyperparameters that tell the plotted curves apart only when there are at
+/// most this many: more would not fit beside the figure (the results table has them all).
+const MAX_LEGEND_PARAMS: usize = 3;
 
 /// One run with the series its figures and table row need.
 #[derive(Clone, Debug)]
@@ -16,46 +22,114 @@ pub struct RunCurves {
     pub train_acc: Vec<SeriesPoint>,
     pub dev_acc: Vec<SeriesPoint>,
     pub train_loss: Vec<SeriesPoint>,
-    /// Test-split accuracy (the seed's gallery) of the latest `eval` on the test split.
+    /// Median training speed over the run's recorded steps: the last step alone can be a slow
+    /// outlier (an evaluation or a checkpoint on the same cores).
+    pub images_per_sec: Option<f64>,
+    /// Test-split accuracy (the seed's gallery) of the [`table_evaluation`] on the test split.
     pub test_acc: Option<f64>,
-    /// LFW View 2 verification accuracy (mean, std) of the latest `eval --pairs` that kept every
-    /// pair (not `--exclude-train-identities`, whose number is not comparable with others').
+    /// LFW View 2 verification accuracy (mean, std) of the [`table_evaluation`] on the pairs.
     pub lfw_pairs: Option<(f64, f64)>,
 }
 
 impl RunCurves {
     pub fn load(lab: &Lab, run: &Run) -> Result<RunCurves> {
         let evaluations = lab.evaluations(run.id)?;
-        let latest = |p: Protocol| evaluations.iter().rev().find(|e| e.protocol == p);
+        let checkpoints = lab.checkpoints(run.id)?;
+        let best = CheckpointChoice::Best
+            .pick(&run.id.to_string(), &checkpoints)
+            .ok();
+        let chosen = |p: Protocol| table_evaluation(&evaluations, best, p);
+        let speeds: Vec<f64> = lab
+            .series(run.id, metric::IMAGES_PER_SEC)?
+            .iter()
+            .map(|p| p.value)
+            .collect();
         Ok(RunCurves {
             train_acc: lab.series(run.id, metric::TRAIN_ACC)?,
             dev_acc: lab.series(run.id, metric::DEV_ACC)?,
             train_loss: lab.series(run.id, metric::TRAIN_LOSS)?,
-            test_acc: latest(Protocol::TestSplit).and_then(|e| e.metric(TOP1_SEED_GALLERY)),
-            lfw_pairs: evaluations
-                .iter()
-                .rev()
-                .find(|e| e.protocol == Protocol::LfwPairs && !excludes_pairs(e))
+            images_per_sec: median(&speeds),
+            test_acc: chosen(Protocol::TestSplit).and_then(|e| e.metric(TOP1_SEED_GALLERY)),
+            lfw_pairs: chosen(Protocol::LfwPairs)
                 .and_then(|e| Some((e.metric(ACCURACY_MEAN)?, e.metric(ACCURACY_STD)?))),
             run: run.clone(),
         })
     }
 
-    /// `#12 resnet18 32/128`: short enough for a legend, enough to tell rows of the table apart.
+    /// `#12 best-recipe-64px`: the run's id and name, for figure titles.
     pub fn label(&self) -> String {
-        format!("#{} {}", self.run.id, config_label(&self.run))
+        format!("#{} {}", self.run.id, self.run.name)
     }
 }
 
-/// Whether an LFW-pairs evaluation left out some of the protocol's pairs.
-fn excludes_pairs(e: &Evaluation) -> bool {
-    e.options.get("exclude_train_identities") == Some(&serde_json::Value::Bool(true))
+/// The evaluation under `protocol` that a run's table row shows, so that the columns of one row
+/// measure the same weights the same way: an evaluation of the run's best checkpoint (the one
+/// `eval` picks by default), without `--flip` and with every pair or image
+/// (`--exclude-train-identities` drops some, which makes the numbers incomparable across runs);
+/// the newest of those when there are several. `None` when the run has no best checkpoint or no
+/// such evaluation.
+pub fn table_evaluation<'a>(
+    evaluations: &'a [Evaluation],
+    best: Option<&Checkpoint>,
+    protocol: Protocol,
+) -> Option<&'a Evaluation> {
+    let best = best?;
+    evaluations
+        .iter()
+        .filter(|e| {
+            e.protocol == protocol
+                && e.checkpoint_iteration == Some(best.iteration)
+                && !option_set(e, "flip")
+                && !option_set(e, "exclude_train_identities")
+        })
+        .max_by(|a, b| a.created_at.total_cmp(&b.created_at).then(a.id.cmp(&b.id)))
 }
 
-/// `resnet18 32/128` (batch/embedding dimension), the seed repository's way of naming a row.
-pub fn config_label(run: &Run) -> String {
-    let h = &run.hyper;
-    format!("{} {}/{}", h.model, h.batch_size, h.embedding_dim)
+/// Whether the evaluation was run with the boolean option `name` on (older evaluations that do
+/// not record an option ran without it).
+fn option_set(e: &Evaluation, name: &str) -> bool {
+    e.options.get(name) == Some(&serde_json::Value::Bool(true))
+}
+
+/// The middle value (the mean of the two middle ones for an even count); `None` when empty.
+fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
+/// The hyperparameters (by [`compare::params`] name) whose values differ among `runs`, seeds
+/// aside: repeats with other seeds are drawn as one curve.
+pub fn distinguishing_params(runs: &[&Run]) -> Vec<&'static str> {
+    compare::differing(runs)
+        .into_iter()
+        .filter(|&name| name != "seed")
+        .collect()
+}
+
+/// A legend entry for the curve of `runs` (one run, or repeats of one configuration): their ids,
+/// the first one's name, and the values of the `distinguishing` hyperparameters when they are
+/// few enough to read: `#4 cosine-90: lr 0.0005, epochs 90`.
+pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
+    let Some(first) = runs.first() else {
+        return String::new();
+    };
+    let ids: Vec<String> = runs.iter().map(|r| r.id.to_string()).collect();
+    let mut label = format!("#{} {}", ids.join(","), first.name);
+    if !distinguishing.is_empty() && distinguishing.len() <= MAX_LEGEND_PARAMS {
+        let values: Vec<String> = compare::params(first)
+            .into_iter()
+            .filter(|(name, _)| distinguishing.contains(name))
+            .map(|(name, value)| format!("{name} {value}"))
+            .collect();
+        label.push_str(&format!(": {}", values.join(", ")));
+    }
+    label
 }
 
 /// Everything that makes two runs the same experiment: all hyperparameters but the seed, and
@@ -140,34 +214,164 @@ mod tests {
     }
 
     #[test]
-    fn the_table_takes_lfw_pairs_from_the_full_protocol_not_a_later_exclusion() -> Result<()> {
-        use crate::lab::{CodeVersion, EvalMetric, NewEvaluation};
+    fn the_table_shows_the_best_checkpoints_plain_evaluations_newest_first() -> Result<()> {
+        use crate::lab::{CodeVersion, EvalMetric, NewCheckpoint, NewEvaluation};
+        use serde_json::json;
         let lab = Lab::open_in_memory()?;
         let id = lab.create_run(&crate::tui::fixtures::new_run("r"))?;
-        let lfw = |mean: f64, options: serde_json::Value| NewEvaluation {
-            run: id,
-            checkpoint_id: None,
-            checkpoint_iteration: None,
-            protocol: Protocol::LfwPairs,
-            data_source: "pairs.txt + lfw.tgz".into(),
-            options,
-            metrics: vec![
-                EvalMetric::new(ACCURACY_MEAN, mean),
-                EvalMetric::new(ACCURACY_STD, 0.02),
-            ],
-            code: CodeVersion::current(),
+        let checkpoint = |iteration: i64, kind: &str| -> Result<i64> {
+            lab.add_checkpoint(&NewCheckpoint {
+                run: id,
+                iteration,
+                epoch: iteration / 10,
+                kind: kind.into(),
+                path: format!("{kind}.safetensors"),
+                sha256: format!("{iteration:064}"),
+            })
+        };
+        let best = checkpoint(150, "best")?;
+        let last = checkpoint(200, "final")?;
+        let add = |ck: i64, iteration: i64, protocol: Protocol, value: f64, options| {
+            let metrics = match protocol {
+                Protocol::TestSplit => vec![EvalMetric::new(TOP1_SEED_GALLERY, value)],
+                _ => vec![
+                    EvalMetric::new(ACCURACY_MEAN, value),
+                    EvalMetric::new(ACCURACY_STD, 0.01),
+                ],
+            };
+            lab.add_evaluation(&NewEvaluation {
+                run: id,
+                checkpoint_id: Some(ck),
+                checkpoint_iteration: Some(iteration),
+                protocol,
+                data_source: "fixture".into(),
+                options,
+                metrics,
+                code: CodeVersion::current(),
+            })
         };
         let run = lab.run(id)?.expect("run");
-        assert_eq!(RunCurves::load(&lab, &run)?.lfw_pairs, None);
-        lab.add_evaluation(&lfw(0.70, serde_json::json!({"flip": false})))?;
-        lab.add_evaluation(&lfw(
-            0.69,
-            serde_json::json!({"exclude_train_identities": true, "dropped_pairs": 136}),
-        ))?;
-        assert_eq!(RunCurves::load(&lab, &run)?.lfw_pairs, Some((0.70, 0.02)));
-        lab.add_evaluation(&lfw(0.72, serde_json::json!({"flip": true})))?;
-        assert_eq!(RunCurves::load(&lab, &run)?.lfw_pairs, Some((0.72, 0.02)));
+        let load = || RunCurves::load(&lab, &run);
+        assert_eq!((load()?.test_acc, load()?.lfw_pairs), (None, None));
+
+        // Run 5's committed order: best, then the final checkpoint on the test split.
+        add(
+            best,
+            150,
+            Protocol::TestSplit,
+            0.714,
+            json!({"flip": false}),
+        )?;
+        add(
+            last,
+            200,
+            Protocol::TestSplit,
+            0.729,
+            json!({"flip": false}),
+        )?;
+        // The best checkpoint on LFW, then its variants, each newer than the plain one.
+        add(best, 150, Protocol::LfwPairs, 0.746, json!({"flip": false}))?;
+        add(last, 200, Protocol::LfwPairs, 0.760, json!({"flip": false}))?;
+        add(
+            best,
+            150,
+            Protocol::LfwPairs,
+            0.741,
+            json!({"exclude_train_identities": true, "dropped_pairs": 136}),
+        )?;
+        add(best, 150, Protocol::LfwPairs, 0.747, json!({"flip": true}))?;
+        let c = load()?;
+        assert_eq!(
+            c.test_acc,
+            Some(0.714),
+            "not the later final-checkpoint eval"
+        );
+        assert_eq!(
+            c.lfw_pairs,
+            Some((0.746, 0.01)),
+            "not final, exclusion or flip"
+        );
+
+        // A newer plain evaluation of the best checkpoint replaces the older one; an
+        // evaluation without recorded options counts as plain.
+        add(best, 150, Protocol::TestSplit, 0.700, json!({}))?;
+        add(best, 150, Protocol::LfwPairs, 0.750, json!({"flip": false}))?;
+        let c = load()?;
+        assert_eq!(
+            (c.test_acc, c.lfw_pairs),
+            (Some(0.700), Some((0.750, 0.01)))
+        );
+
+        // A run resumed to a new best: the evaluations of the old best no longer describe it.
+        checkpoint(250, "best")?;
+        let c = load()?;
+        assert_eq!((c.test_acc, c.lfw_pairs), (None, None));
         Ok(())
+    }
+
+    #[test]
+    fn images_per_sec_is_the_median_of_the_steps() -> Result<()> {
+        use crate::lab::{MetricPoint, RunSummaryUpdate};
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&crate::tui::fixtures::new_run("r"))?;
+        // Steady at ~4 images/s; the last step is slow (run 1 in the committed lab: 1.4).
+        let points: Vec<MetricPoint> = [3.5, 4.25, 0.0, 4.0, 3.75, 1.5]
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| MetricPoint::new(i as i64 + 1, 1, metric::IMAGES_PER_SEC, v))
+            .collect();
+        let summary = RunSummaryUpdate {
+            images_per_sec: Some(1.5),
+            ..Default::default()
+        };
+        lab.record(id, &points, &summary)?;
+        let run = lab.run(id)?.expect("run");
+        assert_eq!(
+            run.images_per_sec,
+            Some(1.5),
+            "the lab's summary is the last step"
+        );
+        // Sorted 0, 1.5, 3.5, 3.75, 4, 4.25: the middle two average to 3.625.
+        assert_eq!(RunCurves::load(&lab, &run)?.images_per_sec, Some(3.625));
+        Ok(())
+    }
+
+    #[test]
+    fn legends_name_runs_and_what_tells_them_apart() {
+        use crate::tui::fixtures::run;
+        let mut a = run(2, "best-recipe", "resnet18");
+        a.hyper.lr = 3e-4;
+        a.hyper.epochs = 30;
+        let mut b = run(3, "best-recipe-cosine", "resnet18");
+        b.hyper.lr = 5e-4;
+        b.hyper.lr_schedule = "cosine".into();
+        b.hyper.epochs = 50;
+        let mut c = b.clone();
+        c.id = crate::lab::RunId(4);
+        c.name = "best-recipe-cosine-s1".into();
+        c.hyper.seed = 1;
+        let all = [&a, &b, &c];
+        let differ = distinguishing_params(&all);
+        assert_eq!(differ, vec!["lr", "lr schedule", "epochs"], "not the seed");
+        assert_eq!(
+            curve_label(&[&a], &differ),
+            "#2 best-recipe: lr 0.0003, lr schedule constant, epochs 30"
+        );
+        assert_eq!(
+            curve_label(&[&b, &c], &differ),
+            "#3,4 best-recipe-cosine: lr 0.0005, lr schedule cosine, epochs 50"
+        );
+        // Too many differences for a legend: ids and names only.
+        let mut d = a.clone();
+        d.id = crate::lab::RunId(5);
+        d.name = "crop".into();
+        d.hyper.crop = 0.5;
+        let differ = distinguishing_params(&[&a, &b, &d]);
+        assert_eq!(differ.len(), 4);
+        assert_eq!(curve_label(&[&d], &differ), "#5 crop");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use anyhow::{Context, Result};
 
 use crate::lab::{Lab, Run, SeriesPoint};
 
-pub use curves::{config_label, group_by_config, mean_std, RunCurves};
+pub use curves::{curve_label, distinguishing_params, group_by_config, mean_std, RunCurves};
 pub use figure::{render, Chart, FigureFormat, Line, HEIGHT, WIDTH};
 
 pub use readme::{splice, END as README_END, START as README_START};
@@ -221,8 +221,15 @@ fn loss_chart(c: &RunCurves) -> Option<Chart> {
 
 /// Dev accuracy of every run against epochs (runs with other batch sizes take other numbers of
 /// iterations per epoch); repeats of one configuration with different seeds become their mean
-/// with a ±1 std band.
+/// with a ±1 std band. Each curve is labelled by [`curve_label`] with the hyperparameters that
+/// differ among the plotted runs.
 fn comparison_chart(curves: &[RunCurves]) -> Option<Chart> {
+    let plotted: Vec<&Run> = curves
+        .iter()
+        .filter(|c| !c.dev_acc.is_empty())
+        .map(|c| &c.run)
+        .collect();
+    let distinguishing = distinguishing_params(&plotted);
     let mut lines = Vec::new();
     for group in group_by_config(curves) {
         let with_data: Vec<(&RunCurves, Vec<SeriesPoint>)> = group
@@ -233,22 +240,22 @@ fn comparison_chart(curves: &[RunCurves]) -> Option<Chart> {
         let series: Vec<&[SeriesPoint]> = with_data.iter().map(|(_, s)| s.as_slice()).collect();
         let stats = mean_std(&series);
         if with_data.len() >= 2 && !stats.is_empty() {
-            let ids: Vec<String> = with_data
-                .iter()
-                .map(|(c, _)| c.run.id.to_string())
-                .collect();
+            let runs: Vec<&Run> = with_data.iter().map(|(c, _)| &c.run).collect();
             lines.push(Line {
                 label: format!(
-                    "{} (runs {}: mean ± std over {} seeds)",
-                    config_label(&with_data[0].0.run),
-                    ids.join(","),
-                    ids.len()
+                    "{} (mean ± std over {} seeds)",
+                    curve_label(&runs, &distinguishing),
+                    runs.len()
                 ),
                 points: stats.iter().map(|s| (s.0, s.1)).collect(),
                 band: Some(stats.iter().map(|s| (s.0, s.1 - s.2, s.1 + s.2)).collect()),
             });
         } else {
-            lines.extend(with_data.iter().map(|(c, s)| plain_line(&c.label(), s)));
+            lines.extend(
+                with_data
+                    .iter()
+                    .map(|(c, s)| plain_line(&curve_label(&[&c.run], &distinguishing), s)),
+            );
         }
     }
     (!lines.is_empty()).then(|| Chart {

@@ -25,16 +25,22 @@ const HEADERS: [&str; 17] = [
     "epochs",
     "best dev acc (epoch)",
     "final train acc",
-    "test acc",
-    "LFW pairs acc",
-    "images/s",
+    "test acc (best ckpt)",
+    "LFW pairs acc (best ckpt)",
+    "median images/s",
     "device",
     "wall time",
     "figures",
 ];
 
-/// The table and the comparison figure beneath it, in markdown. Links are `link_prefix` +
-/// file name: `""` beside the figures, `"reports/"` from a README one folder up.
+/// What the evaluation and speed columns hold, printed under the table.
+const NOTE: &str = "Test and LFW columns: the newest evaluation of the run's best checkpoint \
+(the one `eval` picks by default) without `--flip`, LFW over every View 2 pair (not \
+`--exclude-train-identities`); images/s: the median over the run's training steps.";
+
+/// The table, a note on its columns and the comparison figure beneath it, in markdown. Links
+/// are `link_prefix` + file name: `""` beside the figures, `"reports/"` from a README one folder
+/// up.
 pub fn results_markdown(
     rows: &[(&RunCurves, &RunFigures)],
     comparison: Option<&str>,
@@ -48,6 +54,7 @@ pub fn results_markdown(
         let cells: Vec<String> = cells.iter().map(|c| escape_cell(c)).collect();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
+    out.push_str(&format!("\n{NOTE}\n"));
     if let Some(file) = comparison {
         out.push_str(&format!(
             "\n![Dev accuracy of every run]({link_prefix}{file})\n"
@@ -90,7 +97,7 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str) -> Vec<String> {
         format::opt(c.test_acc, 3),
         c.lfw_pairs
             .map_or("-".into(), |(m, s)| format!("{m:.3} ± {s:.3}")),
-        format::opt(r.images_per_sec, 1),
+        format::opt(c.images_per_sec, 1),
         device(r),
         wall_time(r).map_or("-".into(), format::duration),
         if links.is_empty() {

@@ -72,12 +72,34 @@ pub fn pca_2d(points: &[Vec<f32>]) -> Result<Vec<[f32; 2]>> {
 }
 
 /// The unit eigenvector of the largest eigenvalue of `cov` (d × d, row-major), orthogonal to
-/// `exclude` if given; `None` when no variance is left.
+/// `exclude` if given, signed so that its largest-magnitude coordinate is positive; `None` when
+/// no variance is left.
 fn principal_axis(cov: &[f64], d: usize, exclude: Option<&[f64]>) -> Option<Vec<f64>> {
-    // A fixed pseudo-random start: deterministic, and (unlike all-ones) not orthogonal to the
-    // axis of any data that occurs in practice.
+    let mut v = power_iteration(cov, d, exclude)?;
+    // Sign: the largest-magnitude coordinate is positive (the first of equals).
+    let mut k = 0;
+    for i in 1..d {
+        if v[i].abs() > v[k].abs() {
+            k = i;
+        }
+    }
+    if v[k] < 0.0 {
+        v.iter_mut().for_each(|x| *x = -*x);
+    }
+    Some(v)
+}
+
+/// A fixed pseudo-random start for the power iteration: deterministic, and (unlike all-ones)
+/// not orthogonal to the axis of any data that occurs in practice.
+fn start_vector(d: usize) -> Vec<f64> {
     let mut rng = crate::rng::Rng::new(0x5eed_f9ca);
-    let mut v: Vec<f64> = (0..d).map(|_| rng.normal()).collect();
+    (0..d).map(|_| rng.normal()).collect()
+}
+
+/// The unit eigenvector of the largest eigenvalue of `cov` orthogonal to `exclude`, with
+/// whichever sign the iteration from [`start_vector`] ends on.
+fn power_iteration(cov: &[f64], d: usize, exclude: Option<&[f64]>) -> Option<Vec<f64>> {
+    let mut v = start_vector(d);
     let orthogonalise = |v: &mut Vec<f64>| {
         if let Some(e) = exclude {
             let dot: f64 = v.iter().zip(e).map(|(a, b)| a * b).sum();
@@ -112,16 +134,6 @@ fn principal_axis(cov: &[f64], d: usize, exclude: Option<&[f64]>) -> Option<Vec<
             break;
         }
     }
-    // Sign: the largest-magnitude coordinate is positive (the first of equals).
-    let mut k = 0;
-    for i in 1..d {
-        if v[i].abs() > v[k].abs() {
-            k = i;
-        }
-    }
-    if v[k] < 0.0 {
-        v.iter_mut().for_each(|x| *x = -*x);
-    }
     Some(v)
 }
 
@@ -141,6 +153,7 @@ fn normalise(v: &mut [f64]) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use anyhow::Context;
 
     #[test]
     fn recovers_a_known_principal_axis() -> Result<()> {
@@ -166,7 +179,7 @@ mod tests {
     }
 
     #[test]
-    fn is_deterministic_and_sign_normalised() -> Result<()> {
+    fn is_deterministic() -> Result<()> {
         let mut rng = crate::rng::Rng::new(11);
         let points: Vec<Vec<f32>> = (0..50)
             .map(|_| {
@@ -175,16 +188,45 @@ mod tests {
                     .collect()
             })
             .collect();
-        let once = pca_2d(&points)?;
-        assert_eq!(pca_2d(&points)?, once);
-        // Negating every point mirrors the data; the sign rule gives the mirrored projections.
-        let negated: Vec<Vec<f32>> = points
-            .iter()
-            .map(|p| p.iter().map(|x| -x).collect())
+        assert_eq!(pca_2d(&points)?, pca_2d(&points)?);
+        Ok(())
+    }
+
+    #[test]
+    fn axes_are_signed_so_their_largest_coordinate_is_positive() -> Result<()> {
+        // Data along two coordinate axes e_p (variance 5) and e_q (variance 1) that the fixed
+        // start vector has negative components on, so the raw iteration ends on −e_p and −e_q.
+        let d = 8;
+        let start = start_vector(d);
+        let negative: Vec<usize> = (0..d).filter(|&i| start[i] < 0.0).collect();
+        let [p, q, ..] = negative[..] else {
+            panic!("the start vector {start:?} needs two negative components here");
+        };
+        let (t, s) = ([-3.0f32, -1.0, 1.0, 3.0], [1.0f32, -1.0, -1.0, 1.0]);
+        let points: Vec<Vec<f32>> = (0..4)
+            .map(|n| {
+                let mut x = vec![2.0f32; d];
+                x[p] += t[n];
+                x[q] += s[n];
+                x
+            })
             .collect();
-        let mirrored = pca_2d(&negated)?;
-        for (m, o) in mirrored.iter().zip(&once) {
-            assert!((m[0] + o[0]).abs() < 1e-4 && (m[1] + o[1]).abs() < 1e-4);
+        // Population covariance: diagonal, 5 at p and 1 at q.
+        let mut cov = vec![0.0; d * d];
+        cov[p * d + p] = 5.0;
+        cov[q * d + q] = 1.0;
+        let raw_first = power_iteration(&cov, d, None).context("first axis")?;
+        assert!(raw_first[p] < -0.999_999, "raw {raw_first:?}");
+        let first = principal_axis(&cov, d, None).context("first axis")?;
+        assert!(first[p] > 0.999_999, "signed {first:?}");
+        let raw_second = power_iteration(&cov, d, Some(&first)).context("second axis")?;
+        assert!(raw_second[q] < -0.999_999, "raw {raw_second:?}");
+        // So the projections are +t and +s, not their mirror images.
+        for (g, (t, s)) in pca_2d(&points)?.iter().zip(t.iter().zip(&s)) {
+            assert!(
+                (g[0] - t).abs() < 1e-5 && (g[1] - s).abs() < 1e-5,
+                "{g:?} vs ({t}, {s})"
+            );
         }
         Ok(())
     }

@@ -54,7 +54,7 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             (
                 Protocol::TestSplit,
                 d.source.clone(),
-                test_split_metrics(&train, &test, &device)?,
+                test_split_metrics(&train, &test)?,
             )
         }
         (Some(pairs_path), Some(spec)) => {
@@ -125,7 +125,7 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
                 &format!("Run {}: ROC on {spec}", run.id),
             )?;
             let (gallery, queries) = identification::gallery_and_queries(&emb)?;
-            let id = identify(&gallery, &queries, &device)?;
+            let id = identify(&gallery, &queries)?;
             let mut metrics = to_metrics(report.metrics());
             metrics.push(EvalMetric::new("top1_one_per_identity", id.top_k(1)));
             metrics.push(EvalMetric::new("top5_one_per_identity", id.top_k(5)));
@@ -182,14 +182,10 @@ fn verify(
 }
 
 /// The run's test-split identification metrics against both galleries.
-fn test_split_metrics(
-    train: &Embeddings,
-    test: &Embeddings,
-    device: &Device,
-) -> Result<Vec<EvalMetric>> {
+fn test_split_metrics(train: &Embeddings, test: &Embeddings) -> Result<Vec<EvalMetric>> {
     use identification::metric::*;
-    let seed = identify(&seed_gallery(train)?, test, device)?;
-    let centroid = identify(&centroid_gallery(train)?, test, device)?;
+    let seed = identify(&seed_gallery(train)?, test)?;
+    let centroid = identify(&centroid_gallery(train)?, test)?;
     Ok(vec![
         EvalMetric::new(TOP1_SEED_GALLERY, seed.top_k(1)),
         EvalMetric::new(TOP5_SEED_GALLERY, seed.top_k(5)),

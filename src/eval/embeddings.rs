@@ -1,7 +1,6 @@
 //! Embeddings with the identity of each image: what every evaluation protocol consumes.
 
 use anyhow::{bail, ensure, Result};
-use candle_core::{Device, Tensor};
 
 /// One embedding per image, with its identity, all of one dimension.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,13 +62,6 @@ impl Embeddings {
     pub fn is_empty(&self) -> bool {
         self.vectors.is_empty()
     }
-
-    /// Rows `range` as a `(rows, dim)` tensor on `device`.
-    pub fn tensor(&self, range: std::ops::Range<usize>, device: &Device) -> Result<Tensor> {
-        let rows = range.len();
-        let flat: Vec<f32> = self.vectors[range].iter().flatten().copied().collect();
-        Ok(Tensor::from_vec(flat, (rows, self.dim), device)?)
-    }
 }
 
 /// Euclidean distance between two embeddings of the same dimension, accumulated in f64.
@@ -114,16 +106,5 @@ mod tests {
     fn euclidean_of_a_3_4_5_triangle() {
         assert_eq!(euclidean(&[0.0, 0.0], &[3.0, 4.0]), 5.0);
         assert_eq!(mean_of(&[1.0, 2.0], &[3.0, -2.0]), vec![2.0, 0.0]);
-    }
-
-    #[test]
-    fn tensor_holds_the_requested_rows() -> Result<()> {
-        let e = Embeddings::new(
-            vec!["A".into(), "B".into(), "C".into()],
-            vec![vec![1.0, 2.0], vec![3.0, 4.0], vec![5.0, 6.0]],
-        )?;
-        let t = e.tensor(1..3, &Device::Cpu)?;
-        assert_eq!(t.to_vec2::<f32>()?, vec![vec![3.0, 4.0], vec![5.0, 6.0]]);
-        Ok(())
     }
 }

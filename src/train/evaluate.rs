@@ -2,7 +2,7 @@
 //! its own, where each identity is represented by the embedding of its first training image.
 //! Also the centroid variant: each identity is the mean of its training embeddings.
 
-use candle_core::{DType, Device, Result, Tensor, D};
+use candle_core::{DType, Result, Tensor, D};
 use candle_nn::ModuleT;
 
 use crate::eval::embeddings::Embeddings;
@@ -54,12 +54,11 @@ pub fn seed_accuracies(
         Embeddings::new(names, emb.to_dtype(DType::F32)?.to_vec2::<f32>()?)
     };
     let (train, dev) = (host(train, train_labels)?, host(dev, dev_labels)?);
-    let device = Device::Cpu;
     let seed = seed_gallery(&train)?;
     Ok((
-        identify(&seed, &train, &device)?.top_k(1),
-        identify(&seed, &dev, &device)?.top_k(1),
-        identify(&centroid_gallery(&train)?, &dev, &device)?.top_k(1),
+        identify(&seed, &train)?.top_k(1),
+        identify(&seed, &dev)?.top_k(1),
+        identify(&centroid_gallery(&train)?, &dev)?.top_k(1),
     ))
 }
 

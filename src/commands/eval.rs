@@ -178,6 +178,7 @@ fn verify(
     )?;
     let report = verification::evaluate(&scores, FAR_TARGET)?;
     write_roc(&report, name, title)?;
+    println!("verification {}", report.summary());
     Ok(report)
 }
 

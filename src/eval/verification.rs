@@ -1,5 +1,6 @@
 //! Face verification metrics: given a distance per pair and whether the pair is the same person,
-//! the ROC, its AUC, the equal error rate, VAL@FAR and k-fold accuracy.
+//! the ROC, its AUC, the equal error rate, and VAL@FAR and accuracy over k folds (LFW View 2's
+//! protocol: each fold tested with the threshold chosen on the others).
 //!
 //! **Convention**: scores are *distances*; smaller means more alike. A pair is *accepted* (predicted
 //! "same person") when its distance is **at most** the threshold: `distance <= threshold`.
@@ -152,13 +153,14 @@ pub struct OperatingPoint {
     pub far: f64,
 }
 
-/// VAL@FAR: the TAR of the most permissive threshold whose FAR is still ≤ `target`.
+/// VAL@FAR: the TAR of the most permissive threshold whose FAR is still ≤ `target`, measured on
+/// the same pairs the threshold was chosen on.
 ///
-/// No interpolation between ROC points: every threshold between two distinct distances gives the
-/// lower point's rates, so an interpolated threshold (davidsandberg/facenet `calculate_val`
-/// interpolates the threshold with `interp1d(far, thresholds, kind='slinear')`, then measures the
-/// rates at it) reports the same TAR as this step rule. The reported FAR is the one achieved,
-/// which may be below `target`.
+/// The threshold is a ROC point, i.e. the largest pair distance at which the FAR is still within
+/// the target; the reported FAR is the one achieved, which may be below `target`. There is no
+/// interpolation: davidsandberg/facenet's `calculate_val` interpolates the threshold on a grid
+/// (`interp1d(far, thresholds, kind='slinear')`), which can land past the next different-person
+/// distance, so its FAR can exceed the target and its TAR differ from this step rule's.
 pub fn val_at_far(roc: &Roc, target: f64) -> OperatingPoint {
     // fpr is non-decreasing, and point 0 has FAR 0 ≤ any target.
     let i = roc.fpr.partition_point(|&f| f <= target).max(1) - 1;
@@ -167,6 +169,121 @@ pub fn val_at_far(roc: &Roc, target: f64) -> OperatingPoint {
         val: roc.tpr[i],
         far: roc.fpr[i],
     }
+}
+
+/// VAL@FAR on one held-out fold.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FoldVal {
+    pub fold: usize,
+    /// Chosen on the other folds by [`val_at_far`]'s rule.
+    pub threshold: f64,
+    /// TAR and FAR of this fold's pairs at that threshold.
+    pub val: f64,
+    pub far: f64,
+}
+
+/// VAL@FAR over folds, each fold measured at the threshold the other folds give for the target
+/// FAR, as the FaceNet paper reports it on LFW (davidsandberg/facenet `calculate_val`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct KFoldVal {
+    pub folds: Vec<FoldVal>,
+    pub val_mean: f64,
+    /// Population standard deviation, as `np.std` in `calculate_val`.
+    pub val_std: f64,
+    /// The FAR the held-out folds actually had, averaged: the check that the target held out of
+    /// sample.
+    pub far_mean: f64,
+}
+
+/// k-fold VAL@FAR: for each fold, the threshold is [`val_at_far`]'s on the pairs of all other
+/// folds (the largest distance whose FAR there is ≤ `target`), and VAL and FAR are measured on
+/// this fold's pairs, accepting `distance <= threshold`. Folds are reported in increasing fold
+/// id. Every fold needs both same-person and different-person pairs ([`fold_lacking_a_class`]).
+pub fn kfold_val(scores: &Scores, target: f64) -> Result<KFoldVal> {
+    let ids = fold_ids(scores)?;
+    if let Some((fold, same, different)) = fold_lacking_a_class(scores) {
+        bail!(
+            "fold {fold} has {same} same-person and {different} different-person pairs: VAL@FAR \
+             per fold needs both in every fold"
+        );
+    }
+    let mut folds = Vec::with_capacity(ids.len());
+    for &fold in &ids {
+        let (train_d, train_s): (Vec<f64>, Vec<bool>) = (0..scores.len())
+            .filter(|&i| scores.folds[i] != fold)
+            .map(|i| (scores.distances[i], scores.same[i]))
+            .unzip();
+        let n_train = train_d.len();
+        let train = roc(&Scores::new(train_d, train_s, vec![0; n_train])?)?;
+        let threshold = val_at_far(&train, target).threshold;
+        let (mut same, mut different, mut accepted_same, mut accepted_different) = (0, 0, 0, 0);
+        for i in (0..scores.len()).filter(|&i| scores.folds[i] == fold) {
+            let accepted = usize::from(scores.distances[i] <= threshold);
+            if scores.same[i] {
+                same += 1;
+                accepted_same += accepted;
+            } else {
+                different += 1;
+                accepted_different += accepted;
+            }
+        }
+        folds.push(FoldVal {
+            fold,
+            threshold,
+            val: accepted_same as f64 / same as f64,
+            far: accepted_different as f64 / different as f64,
+        });
+    }
+    let vals: Vec<f64> = folds.iter().map(|f| f.val).collect();
+    let (val_mean, val_std) = mean_and_population_std(&vals);
+    let far_mean = folds.iter().map(|f| f.far).sum::<f64>() / folds.len() as f64;
+    Ok(KFoldVal {
+        folds,
+        val_mean,
+        val_std,
+        far_mean,
+    })
+}
+
+/// The first fold (fold, its same-person count, its different-person count) that lacks one of
+/// the two classes: LFW View 2's folds never do, a small folder's sampled pairs can (7
+/// same-person pairs dealt into 10 folds leave 3 without).
+pub fn fold_lacking_a_class(scores: &Scores) -> Option<(usize, usize, usize)> {
+    let mut counts: std::collections::BTreeMap<usize, (usize, usize)> = Default::default();
+    for (&fold, &same) in scores.folds.iter().zip(&scores.same) {
+        let c = counts.entry(fold).or_default();
+        if same {
+            c.0 += 1;
+        } else {
+            c.1 += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .find(|(_, (same, different))| *same == 0 || *different == 0)
+        .map(|(fold, (same, different))| (fold, same, different))
+}
+
+/// The distinct fold ids in increasing order; at least two, or the k-fold protocols have
+/// nothing to hold out.
+fn fold_ids(scores: &Scores) -> Result<Vec<usize>> {
+    let mut ids: Vec<usize> = scores.folds.clone();
+    ids.sort_unstable();
+    ids.dedup();
+    ensure!(
+        ids.len() >= 2,
+        "k-fold verification needs at least 2 folds, got {}",
+        ids.len()
+    );
+    Ok(ids)
+}
+
+/// Mean and population standard deviation (divides by the count) of a non-empty slice.
+fn mean_and_population_std(xs: &[f64]) -> (f64, f64) {
+    let k = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / k;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / k;
+    (mean, var.sqrt())
 }
 
 /// One fold of k-fold accuracy.
@@ -233,14 +350,7 @@ pub fn best_threshold(distances: &[f64], same: &[bool]) -> (f64, f64) {
 /// all other folds and the accuracy measured on this fold's pairs. Folds are reported in
 /// increasing fold id.
 pub fn kfold_accuracy(scores: &Scores) -> Result<KFoldAccuracy> {
-    let mut ids: Vec<usize> = scores.folds.clone();
-    ids.sort_unstable();
-    ids.dedup();
-    ensure!(
-        ids.len() >= 2,
-        "k-fold accuracy needs at least 2 folds, got {}",
-        ids.len()
-    );
+    let ids = fold_ids(scores)?;
     let mut folds = Vec::with_capacity(ids.len());
     for &fold in &ids {
         let (mut train_d, mut train_s) = (Vec::new(), Vec::new());
@@ -265,14 +375,8 @@ pub fn kfold_accuracy(scores: &Scores) -> Result<KFoldAccuracy> {
             test_accuracy: right as f64 / n_test as f64,
         });
     }
-    let k = folds.len() as f64;
-    let mean = folds.iter().map(|f| f.test_accuracy).sum::<f64>() / k;
-    let std = (folds
-        .iter()
-        .map(|f| (f.test_accuracy - mean).powi(2))
-        .sum::<f64>()
-        / k)
-        .sqrt();
+    let accuracies: Vec<f64> = folds.iter().map(|f| f.test_accuracy).collect();
+    let (mean, std) = mean_and_population_std(&accuracies);
     Ok(KFoldAccuracy { folds, mean, std })
 }
 
@@ -284,16 +388,28 @@ pub struct VerificationReport {
     pub n_different: usize,
     pub accuracy: KFoldAccuracy,
     pub far_target: f64,
-    pub val: OperatingPoint,
+    /// VAL@FAR over the folds: the number to report. `None` when a fold lacks same-person or
+    /// different-person pairs (a folder of few people), where it is undefined.
+    pub val_kfold: Option<KFoldVal>,
+    /// VAL@FAR with the threshold chosen on all pairs and measured on them (in-sample).
+    pub val_pooled: OperatingPoint,
     pub auc: f64,
     pub eer: f64,
     pub roc: Roc,
 }
 
-/// Metric names as recorded in the lab.
+/// Metric names as recorded in the lab. A name keeps its meaning for good: evaluations recorded
+/// before the k-fold VAL existed hold only the pooled one, under `val_at_far`.
 pub mod metric {
     pub const ACCURACY_MEAN: &str = "verification_accuracy_mean";
     pub const ACCURACY_STD: &str = "verification_accuracy_std";
+    /// VAL@FAR over the folds ([`super::kfold_val`]): mean and population std of the held-out
+    /// folds' VAL, and the mean of their achieved FAR.
+    pub const VAL_KFOLD_MEAN: &str = "val_at_far_kfold_mean";
+    pub const VAL_KFOLD_STD: &str = "val_at_far_kfold_std";
+    pub const VAL_KFOLD_FAR_MEAN: &str = "val_achieved_far_kfold_mean";
+    /// Pooled, in-sample VAL@FAR ([`super::val_at_far`] over all pairs), its achieved FAR and
+    /// threshold.
     pub const VAL: &str = "val_at_far";
     pub const VAL_FAR: &str = "val_achieved_far";
     pub const VAL_THRESHOLD: &str = "val_threshold";
@@ -304,21 +420,50 @@ pub mod metric {
 
 impl VerificationReport {
     /// (name, value) for the lab; the FAR target itself goes into the evaluation's options.
-    /// The numbers to record. The VAL threshold is left out when no finite threshold keeps
-    /// FAR under the target (then VAL is 0 and only "accept nothing" qualifies).
+    /// The pooled VAL threshold is left out when no finite threshold keeps FAR under the target
+    /// (then VAL is 0 and only "accept nothing" qualifies).
     pub fn metrics(&self) -> Vec<(&'static str, f64)> {
         let mut m = vec![
             (metric::ACCURACY_MEAN, self.accuracy.mean),
             (metric::ACCURACY_STD, self.accuracy.std),
-            (metric::VAL, self.val.val),
-            (metric::VAL_FAR, self.val.far),
-            (metric::VAL_THRESHOLD, self.val.threshold),
+            (metric::VAL, self.val_pooled.val),
+            (metric::VAL_FAR, self.val_pooled.far),
+            (metric::VAL_THRESHOLD, self.val_pooled.threshold),
             (metric::AUC, self.auc),
             (metric::EER, self.eer),
             (metric::N_PAIRS, self.n_pairs as f64),
         ];
+        if let Some(v) = &self.val_kfold {
+            m.extend([
+                (metric::VAL_KFOLD_MEAN, v.val_mean),
+                (metric::VAL_KFOLD_STD, v.val_std),
+                (metric::VAL_KFOLD_FAR_MEAN, v.far_mean),
+            ]);
+        }
         m.retain(|(_, v)| v.is_finite());
         m
+    }
+
+    /// The headline numbers in words: accuracy and VAL over the folds, then the pooled,
+    /// in-sample VAL that the lab keeps under `val_at_far`.
+    pub fn summary(&self) -> String {
+        let val = match &self.val_kfold {
+            Some(v) => format!(
+                "VAL {:.4} ± {:.4} at FAR ≤ {} (held-out FAR {:.4})",
+                v.val_mean, v.val_std, self.far_target, v.far_mean
+            ),
+            None => "VAL per fold undefined (a fold lacks same- or different-person pairs)".into(),
+        };
+        format!(
+            "over {} folds: accuracy {:.4} ± {:.4}, {val}; in-sample over all {} pairs: VAL {:.4} \
+             at FAR {:.4}",
+            self.accuracy.folds.len(),
+            self.accuracy.mean,
+            self.accuracy.std,
+            self.n_pairs,
+            self.val_pooled.val,
+            self.val_pooled.far
+        )
     }
 }
 
@@ -331,7 +476,11 @@ pub fn evaluate(scores: &Scores, far_target: f64) -> Result<VerificationReport> 
         n_different: scores.n_different(),
         accuracy: kfold_accuracy(scores)?,
         far_target,
-        val: val_at_far(&roc, far_target),
+        val_kfold: match fold_lacking_a_class(scores) {
+            None => Some(kfold_val(scores, far_target)?),
+            Some(_) => None,
+        },
+        val_pooled: val_at_far(&roc, far_target),
         auc: auc(&roc),
         eer: eer(&roc),
         roc,
@@ -548,6 +697,122 @@ mod tests {
             (0.5, 0.5)
         );
         assert_eq!((k.mean, k.std), (0.5, 0.0));
+        Ok(())
+    }
+
+    /// Three folds of 2 same + 2 different pairs (see `val_is_measured_on_held_out_folds`).
+    fn three_folds() -> Result<Scores> {
+        Scores::new(
+            vec![1.0, 3.0, 2.0, 5.0, 1.5, 2.5, 4.0, 6.0, 0.5, 4.5, 3.5, 7.0],
+            [true, true, false, false].repeat(3),
+            vec![0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2],
+        )
+    }
+
+    #[test]
+    fn val_is_measured_on_held_out_folds() -> Result<()> {
+        //   fold 0: same 1.0, 3.0; different 2.0, 5.0
+        //   fold 1: same 1.5, 2.5; different 4.0, 6.0
+        //   fold 2: same 0.5, 4.5; different 3.5, 7.0
+        // Target FAR 0.25: two training folds hold 4 different pairs, so one false accept is
+        // allowed there; the threshold is the largest training distance before the second.
+        // Fold 0 (train 1, 2): 0.5S 1.5S 2.5S 3.5D 4.0D ... → threshold 3.5. Fold 0 at 3.5:
+        //   same 1.0, 3.0 accepted (VAL 1); different 2.0 accepted, 5.0 not (FAR 1/2).
+        // Fold 1 (train 0, 2): 0.5S 1.0S 2.0D 3.0S 3.5D ... → threshold 3.0. Fold 1 at 3.0:
+        //   same 1.5, 2.5 accepted (VAL 1); different 4.0, 6.0 not (FAR 0).
+        // Fold 2 (train 0, 1): 1.0S 1.5S 2.0D 2.5S 3.0S 4.0D ... → threshold 3.0. Fold 2 at 3.0:
+        //   same 0.5 accepted, 4.5 not (VAL 1/2); different 3.5, 7.0 not (FAR 0).
+        let k = kfold_val(&three_folds()?, 0.25)?;
+        assert_eq!(
+            k.folds,
+            vec![
+                FoldVal {
+                    fold: 0,
+                    threshold: 3.5,
+                    val: 1.0,
+                    far: 0.5
+                },
+                FoldVal {
+                    fold: 1,
+                    threshold: 3.0,
+                    val: 1.0,
+                    far: 0.0
+                },
+                FoldVal {
+                    fold: 2,
+                    threshold: 3.0,
+                    val: 0.5,
+                    far: 0.0
+                },
+            ]
+        );
+        // mean (1 + 1 + 1/2)/3 = 5/6; population std: deviations 1/6, 1/6, −1/3 →
+        // sqrt((1 + 1 + 4)/36/3) = sqrt(1/18). Held-out FAR (1/2 + 0 + 0)/3 = 1/6: above the
+        // target in fold 0, which the in-sample number cannot show.
+        assert!(close(k.val_mean, 5.0 / 6.0));
+        assert!(close(k.val_std, (1.0f64 / 18.0).sqrt()));
+        assert!(close(k.far_mean, 1.0 / 6.0));
+
+        // FAR ≤ 0: each threshold stops before its training folds' first different-person pair.
+        let strict = kfold_val(&three_folds()?, 0.0)?;
+        let thresholds: Vec<f64> = strict.folds.iter().map(|f| f.threshold).collect();
+        assert_eq!(thresholds, vec![2.5, 1.0, 1.5]);
+
+        // When the nearest training pair is a different person, only "accept nothing" keeps
+        // FAR at 0: VAL and FAR are 0 on the held-out fold.
+        let s = Scores::new(
+            vec![0.1, 0.5, 0.2, 0.6],
+            vec![false, true, false, true],
+            vec![0, 0, 1, 1],
+        )?;
+        let k = kfold_val(&s, 0.0)?;
+        assert_eq!(k.folds[0].threshold, f64::NEG_INFINITY);
+        assert_eq!((k.val_mean, k.far_mean), (0.0, 0.0));
+        Ok(())
+    }
+
+    #[test]
+    fn the_report_records_k_fold_and_pooled_val_under_their_own_names() -> Result<()> {
+        // Pooled over all 12: 0.5S 1.0S 1.5S 2.0D 2.5S 3.0S 3.5D: 6 different pairs, FAR ≤ 0.25
+        // allows one → threshold 3.0, VAL 5/6 at FAR 1/6 (in-sample).
+        let r = evaluate(&three_folds()?, 0.25)?;
+        let m: std::collections::HashMap<&str, f64> = r.metrics().into_iter().collect();
+        assert_eq!(m[metric::VAL_THRESHOLD], 3.0);
+        assert!(close(m[metric::VAL], 5.0 / 6.0));
+        assert!(close(m[metric::VAL_FAR], 1.0 / 6.0));
+        assert!(close(m[metric::VAL_KFOLD_MEAN], 5.0 / 6.0));
+        assert!(close(m[metric::VAL_KFOLD_STD], (1.0f64 / 18.0).sqrt()));
+        assert!(close(m[metric::VAL_KFOLD_FAR_MEAN], 1.0 / 6.0));
+        let summary = r.summary();
+        assert!(
+            summary.contains("VAL 0.8333 ± 0.2357 at FAR ≤ 0.25 (held-out FAR 0.1667)")
+                && summary.contains("in-sample over all 12 pairs: VAL 0.8333 at FAR 0.1667"),
+            "{summary}"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn val_per_fold_needs_both_classes_in_every_fold() -> Result<()> {
+        // Fold 1 has no same-person pair: VAL there is undefined.
+        let s = Scores::new(
+            vec![0.1, 0.9, 0.8, 0.2, 0.7],
+            vec![true, false, false, true, false],
+            vec![0, 0, 1, 2, 2],
+        )?;
+        assert_eq!(fold_lacking_a_class(&s), Some((1, 0, 1)));
+        let err = kfold_val(&s, 1e-3).unwrap_err().to_string();
+        assert!(err.contains("fold 1 has 0 same-person"), "{err}");
+        // The report keeps the rest and leaves the k-fold VAL out.
+        let r = evaluate(&s, 1e-3)?;
+        assert_eq!(r.val_kfold, None);
+        let names: Vec<&str> = r.metrics().iter().map(|(n, _)| *n).collect();
+        assert!(names.contains(&metric::VAL) && !names.contains(&metric::VAL_KFOLD_MEAN));
+        assert!(
+            r.summary().contains("VAL per fold undefined"),
+            "{}",
+            r.summary()
+        );
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 //! A tiny seeded random generator (SplitMix64) owned by the project, so that the same seed gives
-//! the same initial weights, batch order and augmentations on every machine and after any crate
-//! upgrade. candle's CPU backend cannot be seeded at all.
+//! the same initial weights, batch order, augmentations and dropout masks on every machine and
+//! after any crate upgrade. candle's CPU backend cannot be seeded at all.
 
 /// SplitMix64 (Steele, Lea & Flood, 2014), as in `java.util.SplittableRandom`.
 #[derive(Clone, Debug)]

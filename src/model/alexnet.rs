@@ -8,12 +8,18 @@
 //!
 //! Minimum input size: 63x63 (the third 3x3/2 max-pool needs a 3x3 map); smaller inputs fail
 //! with an error naming the shape, as in torch.
-use candle_core::{Module, ModuleT, Result, Tensor};
-use candle_nn::{Dropout, Linear, VarBuilder};
+//!
+//! Dropout draws its masks from a generator the caller passes (see [`super::dropout`]), so a
+//! training step is reproducible; there is no `ModuleT` impl, whose `train` flag has no room
+//! for one.
+use candle_core::{Module, Result, Tensor};
+use candle_nn::{Linear, VarBuilder};
 
 use super::conv::{Conv2d, ConvBackward, ConvSpec};
+use super::dropout::dropout;
 use super::init::{embedding_linear, torch_default_uniform, torch_linear};
 use super::pool::{adaptive_avg_pool2d, max_pool2d_3x3s2};
+use crate::rng::Rng;
 
 /// Dropout probability of the classifier.
 pub const DROPOUT: f32 = 0.5;
@@ -24,7 +30,6 @@ pub struct AlexNet {
     fc1: Linear,
     fc2: Linear,
     embedding: Linear,
-    dropout: Dropout,
 }
 
 /// `(features index, spec)` of the five convolutions.
@@ -103,13 +108,18 @@ impl AlexNet {
             fc1: torch_linear(256 * 6 * 6, 4096, classifier.pp("1"))?,
             fc2: torch_linear(4096, 4096, classifier.pp("4"))?,
             embedding: embedding_linear(4096, dim, classifier.pp("6"))?,
-            dropout: Dropout::new(DROPOUT),
         })
     }
-}
 
-impl ModuleT for AlexNet {
-    fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+    /// Embeddings of `xs`. With a generator it is a training pass: both dropout layers draw
+    /// their masks from it, in order; without one it is an evaluation pass (no dropout).
+    pub fn forward(&self, xs: &Tensor, mut train: Option<&mut Rng>) -> Result<Tensor> {
+        let mut drop_units = |ys: Tensor| -> Result<Tensor> {
+            match train.as_deref_mut() {
+                Some(rng) => dropout(&ys, DROPOUT, rng),
+                None => Ok(ys),
+            }
+        };
         let mut ys = xs.clone();
         for (i, conv) in self.convs.iter().enumerate() {
             ys = conv.forward(&ys)?.relu()?;
@@ -119,9 +129,9 @@ impl ModuleT for AlexNet {
             }
         }
         let ys = adaptive_avg_pool2d(&ys, 6, 6)?.flatten_from(1)?;
-        let ys = self.dropout.forward_t(&ys, train)?;
+        let ys = drop_units(ys)?;
         let ys = self.fc1.forward(&ys)?.relu()?;
-        let ys = self.dropout.forward_t(&ys, train)?;
+        let ys = drop_units(ys)?;
         let ys = self.fc2.forward(&ys)?.relu()?;
         self.embedding.forward(&ys)
     }

@@ -1,11 +1,17 @@
 //! The networks: torchvision's AlexNet, ResNet-18 and ResNet-152 with their classifier replaced
-//! by a linear embedding layer of `dim` outputs (FaceNet style; the trainer L2-normalises).
+//! by a linear embedding layer of `dim` outputs (FaceNet style). The embeddings are raw; the
+//! trainer L2-normalises them only with `--normalize` (off by default, as in the seed).
 //!
-//! Build one with a `VarBuilder::from_varmap(&varmap, DType::F32, &device)`; all variables,
-//! including BatchNorm running statistics, live in the `VarMap` under torchvision's names, so
-//! `VarMap::save` writes complete checkpoints. Running statistics never receive gradients, and
-//! candle's optimisers (`AdamW`, `SGD`) update only variables that have one, so passing
-//! `varmap.all_vars()` to the optimiser is fine.
+//! Build one with a `VarBuilder::from_varmap(&varmap, DType::F32, &device)` (the trainer uses
+//! [`crate::train::params::Params::builder`], which draws the initial weights from the run's
+//! seed); all variables, including BatchNorm running statistics, live in the `VarMap` under
+//! torchvision's names, so `VarMap::save` writes complete checkpoints. Running statistics never
+//! receive gradients, and the project's [`crate::train::adam::Adam`] (like candle's
+//! optimisers) updates only variables that have one, weight decay included, so passing all
+//! variables to the optimiser is fine.
+//!
+//! Training passes go through [`EmbeddingNet::forward_train`], which takes the generator of
+//! AlexNet's dropout masks ([`dropout`]); `ModuleT::forward_t` is for evaluation.
 //!
 //! * [`pool`]: differentiable max pooling with padding (candle has no backward for
 //!   kernel != stride) and torch's adaptive average pooling.
@@ -17,10 +23,13 @@ use std::str::FromStr;
 use candle_core::{ModuleT, Result, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 
+use crate::rng::Rng;
+
 pub mod alexnet;
 pub mod batch_norm;
 pub mod conv;
 pub mod cpu_conv;
+pub mod dropout;
 pub mod init;
 pub mod pool;
 pub mod resnet;
@@ -136,8 +145,16 @@ impl EmbeddingNet {
     }
 }
 
-impl ModuleT for EmbeddingNet {
-    fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+impl EmbeddingNet {
+    /// A training pass: BatchNorm normalises with the batch's statistics and updates its
+    /// running ones, and AlexNet's dropout layers draw their masks from `dropout`. The trainer
+    /// derives that generator from the run's seed and the step, so a replayed step (a resumed
+    /// run, or the same seed on another machine) drops the same units.
+    pub fn forward_train(&self, xs: &Tensor, dropout: &mut Rng) -> Result<Tensor> {
+        self.forward(xs, Some(dropout))
+    }
+
+    fn forward(&self, xs: &Tensor, train: Option<&mut Rng>) -> Result<Tensor> {
         let (_, c, h, w) = xs.dims4()?;
         if c != 3 {
             candle_core::bail!(
@@ -155,9 +172,24 @@ impl ModuleT for EmbeddingNet {
             );
         }
         match &self.net {
-            Net::Alexnet(net) => net.forward_t(xs, train),
-            Net::Resnet(net) => net.forward_t(xs, train),
+            Net::Alexnet(net) => net.forward(xs, train),
+            Net::Resnet(net) => net.forward_t(xs, train.is_some()),
         }
+    }
+}
+
+/// Evaluation passes (`train = false`). A training pass needs a generator for the dropout
+/// masks, which this signature cannot carry: `train = true` is an error that points to
+/// [`EmbeddingNet::forward_train`].
+impl ModuleT for EmbeddingNet {
+    fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+        if train {
+            candle_core::bail!(
+                "{}: a training pass needs a dropout generator; call EmbeddingNet::forward_train",
+                self.arch
+            );
+        }
+        self.forward(xs, None)
     }
 }
 

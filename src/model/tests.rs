@@ -6,6 +6,8 @@ use candle_core::{DType, Device, Result, Tensor};
 use candle_nn::{ModuleT, VarBuilder, VarMap};
 
 use super::*;
+use crate::train::adam::{Adam, AdamConfig};
+use crate::train::params::Params;
 
 fn build(arch: Arch, dim: usize) -> Result<(VarMap, EmbeddingNet)> {
     let varmap = VarMap::new();
@@ -154,9 +156,12 @@ fn small_inputs_work_and_too_small_ones_fail_with_shapes() -> Result<()> {
         (Arch::Alexnet, 63),
     ] {
         let (_varmap, net) = build(arch, 16)?;
-        for train in [true, false] {
-            let ys = net.forward_t(&images(2, size)?, train)?;
-            assert_eq!(ys.dims(), [2, 16], "{arch} at {size}, train {train}");
+        let x = images(2, size)?;
+        for ys in [
+            net.forward_train(&x, &mut Rng::new(0))?,
+            net.forward_t(&x, false)?,
+        ] {
+            assert_eq!(ys.dims(), [2, 16], "{arch} at {size}");
         }
     }
     let (_varmap, net) = build(Arch::Alexnet, 16)?;
@@ -180,6 +185,25 @@ fn small_inputs_work_and_too_small_ones_fail_with_shapes() -> Result<()> {
 }
 
 #[test]
+fn alexnet_drops_units_in_training_only_as_its_generator_says() -> Result<()> {
+    let (_varmap, net) = build(Arch::Alexnet, 8)?;
+    let x = images(2, 64)?;
+    let train = |seed: u64| net.forward_train(&x, &mut Rng::new(seed))?.to_vec2::<f32>();
+    assert_eq!(train(1)?, train(1)?);
+    assert_ne!(train(1)?, train(2)?);
+    let eval = net.forward_t(&x, false)?.to_vec2::<f32>()?;
+    assert_eq!(eval, net.forward_t(&x, false)?.to_vec2::<f32>()?);
+    assert_ne!(train(1)?, eval);
+    // ModuleT's training flag has no room for the generator.
+    let err = match net.forward_t(&x, true) {
+        Ok(_) => panic!("a training pass without a generator"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("forward_train"), "{err}");
+    Ok(())
+}
+
+#[test]
 fn batchnorm_train_and_eval_differ_and_running_stats_are_saved() -> Result<()> {
     let (varmap, net) = build(Arch::Resnet18, 16)?;
     let x = images(4, 32)?;
@@ -192,7 +216,7 @@ fn batchnorm_train_and_eval_differ_and_running_stats_are_saved() -> Result<()> {
         .to_scalar::<f32>()?;
     assert_eq!(same, 0.0);
 
-    let train = net.forward_t(&x, true)?;
+    let train = net.forward_train(&x, &mut Rng::new(0))?;
     let after = var(&varmap, "layer1.0.bn1.running_mean")?;
     let moved = (&after - &before)?.abs()?.max_all()?.to_scalar::<f32>()?;
     assert!(moved > 0.0, "running mean did not change in train mode");
@@ -248,44 +272,55 @@ fn batchnorm_train_and_eval_differ_and_running_stats_are_saved() -> Result<()> {
 
 #[test]
 fn gradients_reach_every_parameter_but_no_buffer() -> Result<()> {
-    let (varmap, net) = build(Arch::Resnet18, 8)?;
-    let loss = net.forward_t(&images(2, 32)?, true)?.sqr()?.sum_all()?;
+    // Built as the trainer builds it, and stepped by the trainer's optimiser over every
+    // variable, buffers included.
+    let params = Params::new(0);
+    let net = EmbeddingNet::new(Arch::Resnet18, 8, params.builder(&Device::Cpu))?;
+    let varmap = params.var_map();
+    let loss = net
+        .forward_train(&images(2, 32)?, &mut Rng::new(0))?
+        .sqr()?
+        .sum_all()?;
     let grads = loss.backward()?;
-    let data = varmap
-        .data()
-        .lock()
-        .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-    for (name, v) in data.iter() {
+    for (name, v) in params.named_vars() {
         let g = grads.get(v.as_tensor());
-        if is_buffer(name) {
-            // candle's AdamW/SGD skip variables without a gradient, so buffers stay untouched.
+        if is_buffer(&name) {
             assert!(g.is_none(), "{name} got a gradient");
         } else {
             let g = g.ok_or_else(|| candle_core::Error::Msg(format!("{name}: no gradient")))?;
             assert_eq!(g.dims(), v.dims(), "{name}");
         }
     }
-    // An AdamW step changes parameters and leaves buffers alone.
-    drop(data);
-    use candle_nn::Optimizer;
-    let mut opt = candle_nn::AdamW::new(varmap.all_vars(), candle_nn::ParamsAdamW::default())?;
-    let rm = var(&varmap, "bn1.running_mean")?;
-    let w = var(&varmap, "conv1.weight")?;
+    // An Adam step with weight decay (which would move any variable it touched) changes the
+    // parameters and leaves the running statistics alone.
+    let mut opt = Adam::new(
+        params.named_vars(),
+        AdamConfig {
+            weight_decay: 0.1,
+            ..AdamConfig::with_lr(1e-3)
+        },
+    )?;
+    let max_change = |name: &str, before: &Tensor| -> Result<f32> {
+        (before - var(varmap, name)?)?
+            .abs()?
+            .max_all()?
+            .to_scalar::<f32>()
+    };
+    let buffers = [
+        "bn1.running_mean",
+        "bn1.running_var",
+        "layer4.1.bn2.running_var",
+    ];
+    let before: Vec<Tensor> = buffers
+        .iter()
+        .map(|name| var(varmap, name))
+        .collect::<Result<_>>()?;
+    let w = var(varmap, "conv1.weight")?;
     opt.step(&grads)?;
-    assert_eq!(
-        (rm - var(&varmap, "bn1.running_mean")?)?
-            .abs()?
-            .max_all()?
-            .to_scalar::<f32>()?,
-        0.0
-    );
-    assert!(
-        (w - var(&varmap, "conv1.weight")?)?
-            .abs()?
-            .max_all()?
-            .to_scalar::<f32>()?
-            > 0.0
-    );
+    for (name, t) in buffers.iter().zip(&before) {
+        assert_eq!(max_change(name, t)?, 0.0, "{name} moved");
+    }
+    assert!(max_change("conv1.weight", &w)? > 0.0);
     Ok(())
 }
 
@@ -349,12 +384,13 @@ fn timings() -> Result<()> {
             let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
             let net = EmbeddingNet::with_conv_backward(arch, 128, backward, vb)?;
             let x = images(batch, size)?;
-            net.forward_t(&x, true)?; // warm-up
+            let mut dropout = Rng::new(0);
+            net.forward_train(&x, &mut dropout)?; // warm-up
             let t = Instant::now();
             let ys = net.forward_t(&x, false)?;
             let eval = t.elapsed();
             let t = Instant::now();
-            let ys_t = net.forward_t(&x, true)?;
+            let ys_t = net.forward_train(&x, &mut dropout)?;
             let fwd = t.elapsed();
             let t = Instant::now();
             let grads = ys_t.sqr()?.sum_all()?.backward()?;

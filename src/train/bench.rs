@@ -5,9 +5,9 @@ use std::time::Instant;
 
 use anyhow::Result;
 use candle_core::{DType, Device, Tensor};
-use candle_nn::ModuleT;
 
 use crate::model::{Arch, EmbeddingNet};
+use crate::rng::Rng;
 use crate::train::adam::{Adam, AdamConfig};
 use crate::train::params::Params;
 use crate::train::triplet::{triplet_loss, Mining};
@@ -50,9 +50,11 @@ pub fn time_steps(
     let labels: Vec<u32> = (0..batch as u32).map(|i| i / 4).collect();
     let y = Tensor::new(labels.as_slice(), device)?;
     let (mut f, mut b, mut o) = (0.0, 0.0, 0.0);
+    // New dropout masks every step, as in training.
+    let mut dropout = Rng::new(0);
     for i in 0..=steps {
         let t0 = Instant::now();
-        let emb = model.forward_t(&x, true)?;
+        let emb = model.forward_train(&x, &mut dropout)?;
         let out = triplet_loss(&emb, &y, 0.2, Mining::All)?
             .ok_or_else(|| anyhow::anyhow!("the bench batch has no triplet"))?;
         out.loss.to_dtype(DType::F32)?.to_scalar::<f32>()?;

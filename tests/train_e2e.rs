@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
-use facenet_lab::lab::{metric, Lab, RunStatus};
+use facenet_lab::lab::{metric, Lab, MetricPoint, NewCheckpoint, RunStatus, RunSummaryUpdate};
 use facenet_lab::model::Arch;
 use facenet_lab::train::checkpoint;
 use facenet_lab::train::config::{DeviceChoice, TrainConfig};
@@ -210,6 +210,86 @@ fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
     let peak = a_lr.iter().map(|p| p.1).fold(0.0, f64::max);
     assert_eq!(peak, 1e-4);
     assert_eq!(a_lr.last().map(|p| p.1), Some(0.0));
+    Ok(())
+}
+
+#[test]
+fn a_run_that_died_after_a_best_and_resumes_before_it_ends_with_a_best() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    // At lr 1e-30 the weights cannot move, so the replay never beats epoch 1, as a replay that
+    // is not bit-identical may fail to.
+    let cfg = TrainConfig {
+        lr: 1e-30,
+        ..tiny("synthetic:4:8", 16, 3, 8)
+    };
+    let never = AtomicBool::new(false);
+    let stop_after_1 = Launch {
+        stop_after_epoch: Some(1),
+        ..quiet()
+    };
+    let run = session::start(&db, cfg, &stop_after_1, &never)?.run;
+    let lab = Lab::open(&db)?;
+    let cks = lab.checkpoints(run)?;
+    let interrupt = cks
+        .iter()
+        .find(|c| c.kind == "interrupt")
+        .context("interrupt")?;
+    let best = cks
+        .iter()
+        .find(|c| c.kind == "best")
+        .context("epoch 1's best")?;
+
+    // What the process recorded next, before it died without another resumable checkpoint:
+    // epoch 2's evaluation as the new best, whose weights replaced epoch 1's in the file.
+    let j = 2 * interrupt.iteration;
+    let best_file = dir.path().join(&best.path);
+    std::fs::write(&best_file, "epoch 2's weights")?;
+    let evaluation = RunSummaryUpdate {
+        evaluation: Some((1.0, 1.0, 2)),
+        ..RunSummaryUpdate::default()
+    };
+    lab.record(
+        run,
+        &[MetricPoint::new(j, 2, metric::DEV_ACC, 1.0)],
+        &evaluation,
+    )?;
+    lab.replace_checkpoints(&NewCheckpoint {
+        run,
+        iteration: j,
+        epoch: 2,
+        kind: "best".into(),
+        path: best.path.clone(),
+        sha256: checkpoint::sha256_file(&best_file)?,
+    })?;
+
+    let resumed = session::resume(&db, &run.to_string(), None, &quiet(), &never)?;
+    assert_eq!(resumed.outcome, Outcome::Completed);
+    let dev = lab.series(run, metric::DEV_ACC)?;
+    assert_eq!(dev.iter().map(|p| p.epoch).collect::<Vec<_>>(), [1, 2, 3]);
+    assert!(
+        dev.iter().all(|p| p.value <= dev[0].value),
+        "the scenario needs a replay that never beats epoch 1: {dev:?}"
+    );
+    // The replay's evaluations start the best afresh: the best checkpoint holds the first of
+    // their highest, and the summary describes those weights.
+    let top = dev[2..]
+        .iter()
+        .fold(&dev[1], |top, p| if p.value > top.value { p } else { top });
+    let best = lab
+        .checkpoints(run)?
+        .into_iter()
+        .find(|c| c.kind == "best")
+        .context("no best checkpoint after the resume")?;
+    assert_eq!((best.iteration, best.epoch), (top.iteration, top.epoch));
+    assert!(best.iteration >= j);
+    let best_file = dir.path().join(&best.path);
+    assert_eq!(checkpoint::sha256_file(&best_file)?, best.sha256);
+    let r = lab.run(run)?.context("run")?;
+    assert_eq!(
+        (r.best_dev_acc, r.best_dev_epoch),
+        (Some(top.value), Some(top.epoch))
+    );
     Ok(())
 }
 

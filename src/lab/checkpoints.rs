@@ -174,4 +174,62 @@ mod tests {
         assert_eq!(seen(&lab)?, vec![(10, "periodic".into())]);
         Ok(())
     }
+
+    #[test]
+    fn after_a_resume_the_best_columns_describe_the_best_checkpoint() -> Result<()> {
+        use crate::lab::{metric, MetricPoint, RunSummaryUpdate};
+        use anyhow::Context;
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        // One evaluation per 10 steps, recorded as the recorder records them.
+        let eval = |it: i64, acc: f64| {
+            let point = MetricPoint::new(it, it / 10, metric::DEV_ACC, acc);
+            let summary = RunSummaryUpdate {
+                evaluation: Some((0.0, acc, it / 10)),
+                ..RunSummaryUpdate::default()
+            };
+            lab.record(id, &[point], &summary)
+        };
+        let ck = |it: i64, kind: &str| NewCheckpoint {
+            run: id,
+            iteration: it,
+            epoch: it / 10,
+            kind: kind.into(),
+            path: format!("{kind}.safetensors"),
+            sha256: format!("{it:064}"),
+        };
+        let resume_from = |it: i64| -> Result<()> {
+            lab.truncate_metrics_after(id, it)?;
+            lab.truncate_checkpoints_after(id, it)?;
+            lab.rebuild_summary(id)
+        };
+        let best = || -> Result<(Option<f64>, Option<i64>)> {
+            let r = lab.run(id)?.context("run")?;
+            Ok((r.best_dev_acc, r.best_dev_epoch))
+        };
+        // Epoch 1 is a best, epoch 2 is not but leaves a periodic checkpoint, epoch 3 is a
+        // better best (its weights replace epoch 1's in the file); then the process dies.
+        eval(10, 0.6)?;
+        lab.replace_checkpoints(&ck(10, "best"))?;
+        eval(20, 0.55)?;
+        lab.add_checkpoint(&ck(20, "periodic"))?;
+        eval(30, 0.7)?;
+        lab.replace_checkpoints(&ck(30, "best"))?;
+        assert_eq!(best()?, (Some(0.7), Some(3)));
+
+        // Resumed from step 20: epoch 1's 0.6 is on record, but no file holds its weights.
+        resume_from(20)?;
+        assert_eq!(best()?, (None, None));
+        // The replay's epoch 3 is worse than epoch 1, and still the best there is.
+        eval(30, 0.5)?;
+        lab.replace_checkpoints(&ck(30, "best"))?;
+        eval(40, 0.45)?;
+        lab.add_checkpoint(&ck(40, "periodic"))?;
+        assert_eq!(best()?, (Some(0.5), Some(3)));
+
+        // Resumed again from step 40: the best checkpoint survives, and so does its summary.
+        resume_from(40)?;
+        assert_eq!(best()?, (Some(0.5), Some(3)));
+        Ok(())
+    }
 }

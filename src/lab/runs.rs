@@ -166,6 +166,8 @@ pub struct Run {
     pub last_epoch: i64,
     pub last_loss: Option<f64>,
     pub images_per_sec: Option<f64>,
+    /// The dev accuracy of the weights in the run's `best` checkpoint, and the epoch they
+    /// were evaluated at (see [`Lab::rebuild_summary`] for a resumed run).
     pub best_dev_acc: Option<f64>,
     pub best_dev_epoch: Option<i64>,
     pub final_train_acc: Option<f64>,
@@ -478,8 +480,14 @@ fn ensure_one(changed: usize, id: RunId) -> Result<()> {
 }
 
 impl Lab {
-    /// Recomputes a run's summary columns from its remaining metrics (after a resume dropped
-    /// the steps past its checkpoint).
+    /// Recomputes a run's summary columns from its remaining metrics and checkpoints (after a
+    /// resume dropped the steps past its checkpoint).
+    ///
+    /// The best dev accuracy and its epoch are those of the remaining `best` checkpoint, not
+    /// the highest remaining `dev_acc`: when the run had found a better model after the resume
+    /// point, that model replaced the best checkpoint (its row and its file) and the replay
+    /// drops its row, so the weights of the earlier evaluations are gone. Then there is no best
+    /// until the replay's next evaluation writes one, whatever its accuracy.
     pub fn rebuild_summary(&self, id: RunId) -> Result<()> {
         let n = self.conn.execute(
             "UPDATE runs SET
@@ -489,9 +497,11 @@ impl Lab {
                              ORDER BY iteration DESC LIMIT 1),
                 images_per_sec = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'images_per_sec'
                                   ORDER BY iteration DESC LIMIT 1),
-                best_dev_acc = (SELECT max(value) FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'),
-                best_dev_epoch = (SELECT epoch FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'
-                                  ORDER BY value DESC, iteration LIMIT 1),
+                (best_dev_acc, best_dev_epoch) = (
+                    SELECT m.value, m.epoch FROM checkpoints c JOIN metrics m
+                        ON m.run_id = c.run_id AND m.iteration = c.iteration AND m.name = 'dev_acc'
+                    WHERE c.run_id = ?1 AND c.kind = 'best'
+                    ORDER BY c.iteration DESC, m.id DESC LIMIT 1),
                 final_train_acc = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'train_acc'
                                    ORDER BY iteration DESC LIMIT 1),
                 final_dev_acc = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'

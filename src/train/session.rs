@@ -225,6 +225,8 @@ pub fn resume(
     lab.truncate_metrics_after(run.id, resume_at)?;
     lab.truncate_checkpoints_after(run.id, resume_at)?;
     lab.rebuild_summary(run.id)?;
+    // The accuracy of the weights in the best checkpoint that survived the truncation; none
+    // when a later best (now dropped) had replaced it, so the next evaluation writes a best.
     trainer.best_dev = lab.run(run.id)?.and_then(|r| r.best_dev_acc);
     drive(&lab, run.id, trainer, launch, stop)
 }

@@ -171,6 +171,29 @@ mod tests {
         let mut adam_q = Adam::new(q.named_vars(), AdamConfig::with_lr(0.1))?;
         adam_q.load_state(&loaded.tensors)?;
         assert_eq!(adam_q.step_count(), 1);
+        // Both moments of every variable, value for value.
+        let (want, got) = (adam.state()?, adam_q.state()?);
+        let mut keys: Vec<&String> = want.keys().collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "adam.m.fc.bias",
+                "adam.m.fc.weight",
+                "adam.step",
+                "adam.v.fc.bias",
+                "adam.v.fc.weight"
+            ]
+        );
+        for key in keys.into_iter().filter(|k| *k != "adam.step") {
+            let values = |t: &Tensor| t.flatten_all()?.to_vec1::<f32>();
+            let (w, g) = (values(&want[key])?, values(&got[key])?);
+            assert!(
+                w.iter().all(|&x| x != 0.0),
+                "{key} is still zero after a step"
+            );
+            assert_eq!(w, g, "{key}");
+        }
 
         std::fs::write(&path, b"tampered")?;
         let err = load(&path, Some(&sha), &Device::Cpu)

@@ -235,6 +235,34 @@ mod tests {
         Ok(())
     }
 
+    // Semi-hard with a negative in the margin band. Embeddings 0, 1 (identity 0) and one
+    // negative each of identities 1, 2, 3 at −0.5, −1.05 and 3. For (0, 1), d_ap = 1 and the
+    // negatives lie at 0.25 (closer than the positive), 1.1025 (in the band 1 < d < 1.2) and 9:
+    // semi-hard takes 1.1025 → 1 − 1.1025 + 0.2 = 0.0975 (the closest negative would give
+    // 0.95, the farthest 0). For (1, 0) the negatives lie at 2.25, 4.2025 and 4, all beyond the
+    // margin → 0. Loss 0.0975 / 2 = 0.04875, so
+    // ∂/∂e0 = ((e0−e1) − (e0−e3)) = −2.05, ∂/∂e1 = (e1−e0) = 1, ∂/∂e3 = (e0−e3) = 1.05.
+    #[test]
+    fn semihard_takes_the_negative_in_the_margin_band() -> Result<()> {
+        let (e, l) = batch(&[0.0, 1.0, -0.5, -1.05, 3.0], &[0, 0, 1, 2, 3])?;
+        let out = triplet_loss(e.as_tensor(), &l, 0.2, Mining::Semihard)?
+            .ok_or_else(|| candle_core::Error::Msg("none".into()))?;
+        assert!((scalar(&out.loss)? - 0.04875).abs() < 1e-6, "{}", out.loss);
+        assert_eq!(out.n_triplets, 2);
+        assert_eq!(out.active_fraction, 0.5);
+        let g = out
+            .loss
+            .backward()?
+            .get(e.as_tensor())
+            .cloned()
+            .ok_or_else(|| candle_core::Error::Msg("no grad".into()))?;
+        let g = g.flatten_all()?.to_vec1::<f32>()?;
+        for (got, want) in g.iter().zip([-2.05, 1.0, 0.0, 1.05, 0.0]) {
+            assert!((got - want).abs() < 1e-5, "{g:?}");
+        }
+        Ok(())
+    }
+
     // Embeddings 0, 4 (identity 0) and 1 (identity 1): d01 = 16, d02 = 1, d12 = 9. No negative is
     // farther than its positive, so semi-hard falls back to the farthest negative:
     // (0, 1): 16 − 1 + 0.2 = 15.2 and (1, 0): 16 − 9 + 0.2 = 7.2 → mean 11.2. All and hard agree.

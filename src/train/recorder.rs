@@ -23,6 +23,7 @@ pub struct Recorder<'a> {
     /// Seconds spent writing to the lab, and spent in training steps: the recording overhead.
     pub write_secs: f64,
     pub step_secs: f64,
+    /// The skipped-batch count last recorded; a point is written when it changes.
     last_skipped: u64,
 }
 
@@ -63,7 +64,8 @@ impl<'a> Recorder<'a> {
 impl Observer for Recorder<'_> {
     fn on_event(&mut self, event: &Event) -> Result<()> {
         match event {
-            Event::Started { .. } => {}
+            // A resumed run's count goes on from its checkpoint's: only a change is a point.
+            Event::Started { start, .. } => self.last_skipped = start.skipped_batches,
             Event::Step(s) => {
                 let (it, ep) = (s.iteration as i64, s.epoch as i64);
                 if let Some(loss) = s.loss {
@@ -182,5 +184,61 @@ impl Drop for Heartbeat {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::checkpoint::Position;
+    use crate::train::events::StepStats;
+    use crate::tui::fixtures::new_run;
+
+    fn step(iteration: u64, skipped_batches: u64, loss: Option<f64>) -> StepStats {
+        StepStats {
+            iteration,
+            epoch: 1,
+            loss,
+            lr: 1e-4,
+            active_fraction: 0.5,
+            mean_ap: 1.0,
+            mean_an: 2.0,
+            images_per_sec: 10.0,
+            skipped_batches,
+            step_secs: 0.1,
+        }
+    }
+
+    #[test]
+    fn skipped_batches_are_recorded_when_the_count_changes_even_after_a_resume() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let run = lab.create_run(&new_run("r"))?;
+        let mut rec = Recorder::new(&lab, run);
+        // Resumed at step 10 with 3 batches skipped before it.
+        rec.on_event(&Event::Started {
+            total_iterations: 20,
+            iters_per_epoch: 5,
+            start: Position {
+                iteration: 10,
+                skipped_batches: 3,
+            },
+            device: "cpu",
+        })?;
+        for s in [
+            step(11, 3, Some(0.5)),
+            step(12, 4, None),
+            step(13, 4, Some(0.4)),
+        ] {
+            rec.on_event(&Event::Step(&s))?;
+        }
+        rec.flush()?;
+        let points: Vec<(i64, f64)> = lab
+            .series(run, metric::SKIPPED_BATCHES)?
+            .iter()
+            .map(|p| (p.iteration, p.value))
+            .collect();
+        assert_eq!(points, vec![(12, 4.0)]);
+        assert_eq!(lab.series(run, metric::TRAIN_LOSS)?.len(), 2);
+        Ok(())
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use assert_cmd::Command;
 use facenet_lab::export::{Export, CSV_HEADER, EXPORT_FORMAT};
-use facenet_lab::lab::Lab;
+use facenet_lab::lab::{Lab, RunStatus};
 
 fn facenet(db: &Path) -> Result<Command> {
     let mut cmd = Command::cargo_bin("facenet-lab")?;
@@ -152,5 +152,61 @@ fn json_reads_back_to_the_recorded_runs_and_series() -> Result<()> {
         }
     }
     assert_eq!(export.runs[0].metrics["test_acc"][0].value, 0.41);
+    Ok(())
+}
+
+#[test]
+fn a_run_whose_process_died_is_exported_as_crashed() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    {
+        // Run 1 still says "running", but its heartbeat stopped an hour ago.
+        let lab = Lab::open(&db)?;
+        lab.conn().execute(
+            "UPDATE runs SET status = 'running', finished_at = NULL,
+                heartbeat_at = heartbeat_at - 3600 WHERE id = 1",
+            [],
+        )?;
+    }
+    let assert = facenet(&db)?
+        .args(["export", "--format", "csv", "--runs", "1,2"])
+        .assert()
+        .success();
+    let rows = parse_csv(&String::from_utf8(assert.get_output().stdout.clone())?)?;
+    let header: Vec<&str> = CSV_HEADER.split(',').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .context(name.to_string())
+    };
+    let (run_id, status, effective) = (col("run_id")?, col("status")?, col("effective_status")?);
+    let mut statuses: Vec<(&str, &str, &str)> = rows[1..]
+        .iter()
+        .map(|r| {
+            (
+                r[run_id].as_str(),
+                r[status].as_str(),
+                r[effective].as_str(),
+            )
+        })
+        .collect();
+    statuses.dedup();
+    assert_eq!(
+        statuses,
+        [("1", "running", "crashed"), ("2", "completed", "completed")]
+    );
+
+    let assert = facenet(&db)?
+        .args(["export", "--format", "json", "--runs", "1"])
+        .assert()
+        .success();
+    let export: Export = serde_json::from_slice(&assert.get_output().stdout)?;
+    let run = &export.runs[0];
+    assert_eq!(
+        (run.run.status, run.effective_status),
+        (RunStatus::Running, RunStatus::Crashed)
+    );
     Ok(())
 }

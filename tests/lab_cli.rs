@@ -1,4 +1,4 @@
-//! The lab from the command line: `runs` as a table and as JSON, and the two refusals.
+//! The lab from the command line: `runs` as a table and as JSON, and the refusals.
 
 use anyhow::Result;
 use assert_cmd::Command;
@@ -108,6 +108,69 @@ fn a_lab_from_a_newer_version_is_refused_and_untouched() -> Result<()> {
         "{err}"
     );
     assert_eq!(std::fs::read(&db)?, before);
+    Ok(())
+}
+
+#[test]
+fn commands_that_read_a_lab_refuse_a_missing_one_instead_of_creating_it() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let typo = dir.path().join("lab.dbb");
+    for args in [
+        &["runs"][..],
+        &["export", "--format", "json"],
+        &["report"],
+        &["eval", "1"],
+    ] {
+        let out = Command::cargo_bin("facenet-lab")?
+            .current_dir(dir.path())
+            .arg("--db")
+            .arg(&typo)
+            .args(args)
+            .output()?;
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("no lab database at '{}'", typo.display())),
+            "{args:?}: {err}"
+        );
+        assert!(!typo.exists(), "{args:?} created the lab");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_log_path_is_recorded_relative_to_the_lab_not_the_working_directory() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir(dir.path().join("labs"))?;
+    Command::cargo_bin("facenet-lab")?
+        .current_dir(dir.path())
+        .args([
+            "--db",
+            "labs/lab.db",
+            "run",
+            "resnet18",
+            "--data",
+            "synthetic:6:10",
+        ])
+        .args([
+            "--image-size",
+            "32",
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--quiet",
+        ])
+        .args(["--log-path", "labs/logs/run.log"])
+        .assert()
+        .success();
+    let lab = Lab::open_read_only(&dir.path().join("labs/lab.db"))?;
+    let run = &lab.list_runs()?[0];
+    assert_eq!(run.log_path.as_deref(), Some("logs/run.log"));
+    assert_eq!(
+        lab.resolve("logs/run.log"),
+        dir.path().join("labs/logs/run.log")
+    );
     Ok(())
 }
 

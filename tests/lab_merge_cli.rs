@@ -7,7 +7,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use assert_cmd::Command;
 use facenet_lab::lab::{
-    metric, Lab, MetricPoint, Run, RunStatus, RunSummaryUpdate, SCHEMA_VERSION,
+    metric, CodeVersion, EvalMetric, Lab, MetricPoint, NewCheckpoint, NewEvaluation, Protocol, Run,
+    RunId, RunStatus, RunSummaryUpdate, SCHEMA_VERSION,
 };
 use predicates::str::contains;
 
@@ -17,15 +18,15 @@ fn facenet(db: &Path) -> Result<Command> {
     Ok(cmd)
 }
 
-/// A run's recorded content, without what a merge legitimately changes (ids).
 /// `facenet-lab --db OURS lab merge OTHER`, run.
 fn merge(ours: &Path, other: &Path) -> Result<assert_cmd::assert::Assert> {
     Ok(facenet(ours)?.args(["lab", "merge"]).arg(other).assert())
 }
 
+/// A run's recorded content, without what a merge legitimately changes (ids).
 fn content(lab: &Lab, run: &Run) -> Result<String> {
     let mut r = run.clone();
-    r.id = facenet_lab::lab::RunId(0);
+    r.id = RunId(0);
     r.dataset_id = None;
     let dataset = match run.dataset_id {
         Some(d) => Some(lab.dataset(d)?.context("dataset")?),
@@ -121,6 +122,32 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
     Ok(())
 }
 
+fn checkpoint(run: RunId, iteration: i64, kind: &str, sha256: &str) -> NewCheckpoint {
+    NewCheckpoint {
+        run,
+        iteration,
+        epoch: iteration,
+        kind: kind.into(),
+        path: format!("checkpoints/run-{run}/{kind}-{iteration}.safetensors"),
+        sha256: sha256.into(),
+    }
+}
+
+/// A test-split evaluation of checkpoint `ck` (at `iteration`) of `run`.
+fn evaluate(lab: &Lab, run: RunId, ck: i64, iteration: i64) -> Result<()> {
+    lab.add_evaluation(&NewEvaluation {
+        run,
+        checkpoint_id: Some(ck),
+        checkpoint_iteration: Some(iteration),
+        protocol: Protocol::TestSplit,
+        data_source: format!("checkpoint at {iteration}"),
+        options: serde_json::json!({}),
+        metrics: vec![EvalMetric::new("top1_seed_gallery", 0.5)],
+        code: CodeVersion::current(),
+    })?;
+    Ok(())
+}
+
 #[test]
 fn a_run_merged_mid_training_is_refreshed_by_a_later_merge() -> Result<()> {
     let dir = tempfile::tempdir()?;
@@ -136,6 +163,8 @@ fn a_run_merged_mid_training_is_refreshed_by_a_later_merge() -> Result<()> {
         &[MetricPoint::new(1, 1, metric::TRAIN_LOSS, 0.3)],
         &RunSummaryUpdate::default(),
     )?;
+    remote.add_checkpoint(&checkpoint(id, 1, "periodic", "p1"))?;
+    remote.replace_checkpoints(&checkpoint(id, 1, "best", "b1"))?;
     let here = Lab::open(&ours)?;
     let s = here.merge_from(&Lab::open_read_only(&theirs)?)?;
     assert_eq!((s.added.len(), s.metrics, s.datasets_added), (1, 1, 1));
@@ -154,18 +183,153 @@ fn a_run_merged_mid_training_is_refreshed_by_a_later_merge() -> Result<()> {
     };
     assert_eq!(created(&here)?, created(&remote)?, "import time kept");
 
+    // Here, meanwhile: notes, a tag, and evaluations of both checkpoints (as
+    // bench/import-gpu.sh evaluates a run right after merging it).
+    let run = here.list_runs()?[0].id;
+    here.set_notes(run, "promising: watch dev acc")?;
+    here.set_tags(run, &["t".into(), "keep".into()])?;
+    for ck in here.checkpoints(run)? {
+        evaluate(&here, run, ck.id, ck.iteration)?;
+    }
+
+    // There, the run goes on: a new checkpoint, a better "best" in place of the first.
     remote.record(
         id,
         &[MetricPoint::new(2, 1, metric::TRAIN_LOSS, 0.2)],
         &RunSummaryUpdate::default(),
     )?;
+    remote.add_checkpoint(&checkpoint(id, 2, "periodic", "p2"))?;
+    remote.replace_checkpoints(&checkpoint(id, 2, "best", "b2"))?;
     remote.finish_run(id, RunStatus::Completed, None)?;
     let s = here.merge_from(&Lab::open_read_only(&theirs)?)?;
     assert_eq!((s.added.len(), s.updated.len(), s.metrics), (0, 1, 2));
     let runs = here.list_runs()?;
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].status, RunStatus::Completed);
-    assert_eq!(here.series(runs[0].id, metric::TRAIN_LOSS)?.len(), 2);
+    assert_eq!(here.series(run, metric::TRAIN_LOSS)?.len(), 2);
+    assert_eq!(
+        runs[0].notes, "promising: watch dev acc",
+        "notes made here stay"
+    );
+    assert_eq!(runs[0].tags, ["keep", "t"]);
+
+    let checkpoints = here.checkpoints(run)?;
+    let kinds: Vec<(i64, &str)> = checkpoints
+        .iter()
+        .map(|c| (c.iteration, c.kind.as_str()))
+        .collect();
+    assert_eq!(kinds, [(1, "periodic"), (2, "periodic"), (2, "best")]);
+    let links: Vec<(Option<i64>, Option<i64>)> = here
+        .evaluations(run)?
+        .iter()
+        .map(|e| (e.checkpoint_id, e.checkpoint_iteration))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            // The periodic checkpoint is still there: linked to its refreshed row.
+            (Some(checkpoints[0].id), Some(1)),
+            // The first "best" is gone there too: the iteration says which weights they were.
+            (None, Some(1)),
+        ]
+    );
+
+    let s = here.merge_from(&Lab::open_read_only(&theirs)?)?;
+    assert_eq!((s.updated.len(), s.unchanged, s.evaluations), (0, 1, 0));
+    assert_eq!(here.evaluations(run)?.len(), 2);
+    Ok(())
+}
+
+#[test]
+fn paths_arrive_naming_the_same_files_from_a_lab_in_another_directory() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir(dir.path().join("labs"))?;
+    // Below this lab's directory, and beside it.
+    for (other, expected) in [
+        (
+            "labs/incoming",
+            Some("incoming/checkpoints/run-1/best-3.safetensors"),
+        ),
+        ("back", None),
+    ] {
+        let there = dir.path().join(other);
+        std::fs::create_dir_all(there.join("checkpoints/run-1"))?;
+        std::fs::create_dir_all(there.join("logs"))?;
+        {
+            let lab = Lab::open(&there.join("gpu.db"))?;
+            let mut new = common::new_run(other, "resnet18", 1, &[]);
+            new.log_path = Some("logs/run-1.log".into());
+            let run = lab.create_run(&new)?;
+            let ck = checkpoint(run, 3, "best", "ff");
+            std::fs::write(there.join(&ck.path), format!("weights of {other}"))?;
+            std::fs::write(there.join("logs/run-1.log"), format!("log of {other}"))?;
+            lab.add_checkpoint(&ck)?;
+        }
+        // Both labs named relative to the working directory, as a user types them.
+        Command::cargo_bin("facenet-lab")?
+            .current_dir(dir.path())
+            .args(["--db", "labs/lab.db", "lab", "merge"])
+            .arg(format!("{other}/gpu.db"))
+            .assert()
+            .success();
+
+        let lab = Lab::open_read_only(&dir.path().join("labs/lab.db"))?;
+        let run = lab.find_run(other)?;
+        let ck = &lab.checkpoints(run.id)?[0];
+        if let Some(expected) = expected {
+            assert_eq!(
+                ck.path, expected,
+                "relative to this lab, as it lies below it"
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(lab.resolve(&ck.path))?,
+            format!("weights of {other}")
+        );
+        let log = run.log_path.context("log path")?;
+        assert_eq!(
+            std::fs::read_to_string(lab.resolve(&log))?,
+            format!("log of {other}")
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn the_same_images_at_another_path_there_are_this_lab_s_dataset() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let at = |source: &str| facenet_lab::lab::DatasetRecord {
+        kind: "dir".into(),
+        source: source.into(),
+        ..common::dataset()
+    };
+    let ours = dir.path().join("lab.db");
+    let local = {
+        let lab = Lab::open(&ours)?;
+        let ds = lab.ensure_dataset(&at("/home/me/data/lfw-20-30"))?;
+        let mut new = common::new_run("local", "resnet18", 1, &[]);
+        new.dataset_id = Some(ds);
+        lab.create_run(&new)?;
+        ds
+    };
+    let theirs = dir.path().join("gpu.db");
+    {
+        let lab = Lab::open(&theirs)?;
+        let mut new = common::new_run("on-gpu", "resnet18", 2, &[]);
+        new.dataset_id = Some(lab.ensure_dataset(&at("/gpu-box/.device/lfw-20-30"))?);
+        lab.create_run(&new)?;
+    }
+    merge(&ours, &theirs)?
+        .success()
+        .stdout(contains("0 datasets added, 1 already here"));
+    let lab = Lab::open_read_only(&ours)?;
+    assert_eq!(count(&lab, "datasets")?, 1);
+    assert_eq!(lab.find_run("on-gpu")?.dataset_id, Some(local));
+    assert_eq!(
+        lab.dataset(local)?.context("dataset")?.source,
+        "/home/me/data/lfw-20-30",
+        "this machine's path"
+    );
     Ok(())
 }
 
@@ -190,6 +354,12 @@ fn non_labs_and_newer_labs_are_refused_without_changes() -> Result<()> {
     merge(&ours, &ours)?
         .failure()
         .stderr(contains("is this lab itself"));
+
+    let typo = dir.path().join("gpu.dbb");
+    merge(&ours, &typo)?
+        .failure()
+        .stderr(contains(format!("no lab database at '{}'", typo.display())));
+    assert!(!typo.exists(), "a mistyped lab is not created");
     assert_eq!(Lab::open_read_only(&ours)?.list_runs()?.len(), 3);
     Ok(())
 }
@@ -208,9 +378,14 @@ fn a_conflicting_dataset_aborts_the_whole_merge() -> Result<()> {
         .merge_from(&Lab::open_read_only(&theirs)?)
         .err()
         .context("must fail")?;
+    let err = format!("{err:#}");
     assert!(
-        format!("{err:#}").contains("different dev split hash"),
-        "{err:#}"
+        err.contains("different dev split hash")
+            && err.contains(&format!(
+                "the runs of '{}' cannot join this lab's",
+                theirs.display()
+            )),
+        "{err}"
     );
     assert_eq!(here.list_runs()?.len(), 0, "all or nothing");
     Ok(())
@@ -218,7 +393,6 @@ fn a_conflicting_dataset_aborts_the_whole_merge() -> Result<()> {
 
 #[test]
 fn evaluations_arrive_linked_to_the_copied_checkpoints() -> Result<()> {
-    use facenet_lab::lab::{CodeVersion, EvalMetric, NewCheckpoint, NewEvaluation, Protocol};
     let dir = tempfile::tempdir()?;
     let theirs = dir.path().join("gpu.db");
     {

@@ -48,7 +48,8 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             let d = dataset.as_ref().with_context(|| {
                 format!("run {} has no recorded dataset, so it has no test split to evaluate on: pass --data DIR", run.id)
             })?;
-            let spec: DataSpec = d.source.parse()?;
+            let spec = DataSpec::recorded(&d.source)
+                .with_context(|| format!("evaluating run {} on its test split", run.id))?;
             let train = embed_all(&spec, &split_items(d, "train")?)?;
             let test = embed_all(&spec, &split_items(d, "test")?)?;
             (

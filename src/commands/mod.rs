@@ -18,11 +18,11 @@ pub use runs::table as runs_table;
 
 pub fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Some(Command::Runs(args)) => runs::execute(&Lab::open(&cli.db)?, &args),
+        Some(Command::Runs(args)) => runs::execute(&Lab::open_existing(&cli.db)?, &args),
         Some(Command::Data(args)) => data::run(args),
         Some(Command::Run(args)) => run::execute(&cli.db, &args),
         Some(Command::Bench(args)) => bench::execute(&args),
-        Some(Command::Eval(args)) => eval::execute(&Lab::open(&cli.db)?, &args),
+        Some(Command::Eval(args)) => eval::execute(&Lab::open_existing(&cli.db)?, &args),
         Some(Command::Report(args)) => report::execute(&Lab::open_read_only(&cli.db)?, &args),
         Some(Command::Export(args)) => export::execute(&Lab::open_read_only(&cli.db)?, &args),
         Some(Command::Sweep(args)) => sweep::execute(&cli.db, &args),

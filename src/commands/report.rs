@@ -47,7 +47,7 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
     let dataset = lab
         .dataset(dataset_id)?
         .with_context(|| format!("dataset {} is missing from the lab", dataset_id.0))?;
-    let spec: DataSpec = dataset.source.parse()?;
+    let spec = DataSpec::recorded(&dataset.source)?;
     let items: Vec<ImageRef> = dataset
         .splits
         .iter()

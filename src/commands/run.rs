@@ -47,10 +47,7 @@ fn shell_words(args: impl Iterator<Item = String>) -> String {
 pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
     let launch = Launch {
         command_line: shell_words(std::env::args()),
-        log_path: args
-            .log_path
-            .as_ref()
-            .map(|p| p.to_string_lossy().into_owned()),
+        log_path: args.log_path.clone(),
         stop_after_epoch: args.stop_after_epoch,
         time_limit: args.time_limit,
         quiet: args.quiet,

@@ -74,6 +74,25 @@ impl DataSpec {
             seed: 0,
         }
     }
+
+    /// The data a lab dataset was recorded from (its `source`), refused with what to do when
+    /// the path is not on this machine: a lab merged from a GPU machine can hold the path the
+    /// images had there.
+    pub fn recorded(source: &str) -> Result<Self> {
+        let spec: DataSpec = source.parse()?;
+        if let DataSpec::Path(p) = &spec {
+            if !p.exists() {
+                bail!(
+                    "the dataset's images are recorded at '{source}', which does not exist on \
+                     this machine (the lab got the dataset from another machine, or the images \
+                     moved): put the same images there (e.g. `ln -s /your/copy '{source}'`), or \
+                     train any run here with --data naming your copy, which makes the lab \
+                     record that path for the dataset"
+                );
+            }
+        }
+        Ok(spec)
+    }
 }
 
 impl FromStr for DataSpec {
@@ -318,14 +337,6 @@ impl Manifest {
         [&self.train, &self.dev, &self.test]
     }
 
-    pub fn split(&self, name: SplitName) -> &Split {
-        match name {
-            SplitName::Train => &self.train,
-            SplitName::Dev => &self.dev,
-            SplitName::Test => &self.test,
-        }
-    }
-
     /// The label (index into [`Manifest::identities`]) of an identity.
     pub fn label_of(&self, identity: &str) -> Option<u32> {
         self.identities
@@ -367,16 +378,6 @@ pub struct Dataset {
     pub train: Images,
     pub dev: Images,
     pub test: Images,
-}
-
-impl Dataset {
-    pub fn split(&self, name: SplitName) -> &Images {
-        match name {
-            SplitName::Train => &self.train,
-            SplitName::Dev => &self.dev,
-            SplitName::Test => &self.test,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -422,6 +423,29 @@ mod tests {
         assert_eq!(
             DataSpec::synthetic_default().to_string(),
             "synthetic:12:24:0"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_recorded_source_missing_here_is_named_with_what_to_do() -> Result<()> {
+        let err = DataSpec::recorded("/gpu-box/.device/lfw-20-30")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'/gpu-box/.device/lfw-20-30', which does not exist on this machine")
+                && err.contains("ln -s"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir()?;
+        let here = dir.path().to_string_lossy();
+        assert_eq!(
+            DataSpec::recorded(&here)?,
+            DataSpec::Path(dir.path().into())
+        );
+        assert_eq!(
+            DataSpec::recorded("synthetic:5:7:9")?,
+            "synthetic:5:7:9".parse()?
         );
         Ok(())
     }

@@ -3,8 +3,10 @@
 //!
 //! Columns ([`CSV_HEADER`]): `run_id, run_name, model, batch_size, embedding_dim, lr,
 //! weight_decay, lr_schedule, warmup_epochs, epochs, margin, image_size, crop, mining, sampler,
-//! pk_k, normalize, augment, seed, device, gpu_name, status, tags, metric, iteration, epoch, value,
-//! wall_time`. Tags are joined with `;`; empty
+//! pk_k, normalize, augment, seed, device, gpu_name, status, effective_status, tags, metric,
+//! iteration, epoch, value, wall_time`. `status` is what the run recorded; `effective_status` is
+//! the one to believe, as `runs` shows it (a "running" run whose heartbeat went stale has
+//! crashed). Tags are joined with `;`; empty
 //! cells are missing values; numbers are written in the shortest form that reads back to the
 //! same value; `wall_time` is seconds since the Unix epoch. Rows come in run order, then by
 //! metric name, then by iteration. A run without metrics has no rows.
@@ -15,9 +17,10 @@ use crate::lab::{Lab, Run};
 
 pub const CSV_HEADER: &str = "run_id,run_name,model,batch_size,embedding_dim,lr,weight_decay,\
 lr_schedule,warmup_epochs,epochs,margin,image_size,crop,mining,sampler,pk_k,normalize,augment,seed,\
-device,gpu_name,status,tags,metric,iteration,epoch,value,wall_time";
+device,gpu_name,status,effective_status,tags,metric,iteration,epoch,value,wall_time";
 
-pub fn to_csv(lab: &Lab, runs: &[Run]) -> Result<String> {
+/// The CSV of `runs`, their statuses judged at `now` (seconds since the Unix epoch).
+pub fn to_csv(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
     let mut out = String::from(CSV_HEADER);
     out.push('\n');
     for run in runs {
@@ -45,6 +48,7 @@ pub fn to_csv(lab: &Lab, runs: &[Run]) -> Result<String> {
             field(&run.device),
             field(run.gpu_name.as_deref().unwrap_or("")),
             run.status.to_string(),
+            run.effective_status(now).to_string(),
             field(&run.tags.join(";")),
         ]
         .join(",");

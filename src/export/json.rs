@@ -1,12 +1,13 @@
-//! JSON export: every run as the lab records it, its configuration parsed, and its metric
-//! series by name. Non-finite metric values (a diverged loss) are written as `null`.
+//! JSON export: every run as the lab records it, with its effective status, its configuration
+//! parsed, and its metric series by name. Every metric value is a number: the lab records only
+//! finite ones (see [`Lab::record`]).
 
 use std::collections::BTreeMap;
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::lab::{Lab, Run, SeriesPoint};
+use crate::lab::{Lab, Run, RunStatus, SeriesPoint};
 
 /// Identifies the document, so that readers can check what they were given.
 pub const EXPORT_FORMAT: &str = "facenet-lab-export";
@@ -23,13 +24,17 @@ pub struct Export {
 pub struct ExportedRun {
     #[serde(flatten)]
     pub run: Run,
+    /// The status to believe, as `runs --json` gives it: a "running" run whose heartbeat went
+    /// stale has crashed.
+    pub effective_status: RunStatus,
     /// `config_json`, parsed (or kept as a string if it is not JSON).
     pub config: serde_json::Value,
     /// Metric name → points in iteration order.
     pub metrics: BTreeMap<String, Vec<SeriesPoint>>,
 }
 
-pub fn to_json(lab: &Lab, runs: &[Run]) -> Result<String> {
+/// The JSON of `runs`, their statuses judged at `now` (seconds since the Unix epoch).
+pub fn to_json(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
     let mut out = Export {
         format: EXPORT_FORMAT.into(),
         version: EXPORT_VERSION,
@@ -44,6 +49,7 @@ pub fn to_json(lab: &Lab, runs: &[Run]) -> Result<String> {
         out.runs.push(ExportedRun {
             config: serde_json::from_str(&run.config_json)
                 .unwrap_or_else(|_| serde_json::Value::String(run.config_json.clone())),
+            effective_status: run.effective_status(now),
             run: run.clone(),
             metrics,
         });

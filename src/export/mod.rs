@@ -6,7 +6,7 @@ mod json;
 
 use anyhow::Result;
 
-use crate::lab::{Lab, Run};
+use crate::lab::{now, Lab, Run};
 
 pub use csv::{to_csv, CSV_HEADER};
 pub use json::{to_json, Export, ExportedRun, EXPORT_FORMAT, EXPORT_VERSION};
@@ -19,8 +19,9 @@ pub enum ExportFormat {
 
 /// The export of `runs` in `format`, as the bytes to write.
 pub fn export(lab: &Lab, runs: &[Run], format: ExportFormat) -> Result<Vec<u8>> {
+    let now = now();
     match format {
-        ExportFormat::Csv => Ok(to_csv(lab, runs)?.into_bytes()),
-        ExportFormat::Json => Ok(to_json(lab, runs)?.into_bytes()),
+        ExportFormat::Csv => Ok(to_csv(lab, runs, now)?.into_bytes()),
+        ExportFormat::Json => Ok(to_json(lab, runs, now)?.into_bytes()),
     }
 }

@@ -1,6 +1,8 @@
 //! Datasets and their splits: every member image with the sha256 of its bytes, and a hash per
 //! split that proves exactly which images a run trained and was evaluated on.
 
+use std::path::Path;
+
 use anyhow::{bail, Context, Result};
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -49,39 +51,77 @@ pub struct SplitSummary {
 }
 
 impl Lab {
-    /// Records a dataset with its splits, or finds the identical one already recorded: many runs
-    /// share one dataset, and its members are stored once.
+    /// Records a dataset with its splits, or finds the one already recorded with the same
+    /// content: many runs share one dataset, and its members are stored once. A dataset is its
+    /// content, wherever it was read from; the first source recorded is kept, unless it does
+    /// not exist on this machine and this import's does (the lab was first given these images
+    /// by a merge from another machine): then this machine's source replaces it, so that `eval`
+    /// can read the images.
     pub fn ensure_dataset(&self, d: &DatasetRecord) -> Result<DatasetId> {
         let tx = self.write_tx()?;
-        let id = Self::ensure_dataset_in(&tx, d)?;
+        let id = Self::ensure_dataset_in(
+            &tx,
+            d,
+            "keep runs split by another rule in a lab file of their own (--db PATH)",
+        )?;
+        let recorded: String =
+            tx.query_row("SELECT source FROM datasets WHERE id = ?1", [id.0], |r| {
+                r.get(0)
+            })?;
+        if recorded != d.source && !Path::new(&recorded).exists() && Path::new(&d.source).exists() {
+            tx.execute(
+                "UPDATE datasets SET source = ?2 WHERE id = ?1",
+                params![id.0, d.source],
+            )?;
+        }
         tx.commit()?;
         Ok(id)
     }
 
     /// [`Lab::ensure_dataset`] inside a transaction the caller holds (a lab merge imports
-    /// everything in one).
+    /// everything in one), never changing a recorded source. The same content split another
+    /// way is refused, with `on_conflict` saying what to do.
     pub(crate) fn ensure_dataset_in(
         tx: &rusqlite::Connection,
         d: &DatasetRecord,
+        on_conflict: &str,
     ) -> Result<DatasetId> {
-        let existing: Option<i64> = tx
+        let existing: Option<(i64, String)> = tx
             .query_row(
-                "SELECT id FROM datasets WHERE kind = ?1 AND source = ?2 AND min_images = ?3
-                   AND max_images = ?4 AND ifnull(split_seed, -1) = ifnull(?5, -1) AND content_hash = ?6",
-                params![d.kind, d.source, d.min_images, d.max_images, d.split_seed, d.content_hash],
-                |r| r.get(0),
+                "SELECT id, source FROM datasets WHERE kind = ?1 AND content_hash = ?2
+                   AND min_images = ?3 AND max_images = ?4
+                   AND ifnull(split_seed, -1) = ifnull(?5, -1)
+                 ORDER BY id LIMIT 1",
+                params![
+                    d.kind,
+                    d.content_hash,
+                    d.min_images,
+                    d.max_images,
+                    d.split_seed
+                ],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if let Some(id) = existing {
+        if let Some((id, source)) = existing {
             let id = DatasetId(id);
             let stored = split_summaries(tx, id)?;
             for s in &d.splits {
-                if !stored.iter().any(|t| t.name == s.name && t.hash == s.hash) {
+                let Some(here) = stored.iter().find(|t| t.name == s.name) else {
                     bail!(
-                        "dataset {} is recorded with a different {} split hash than this import gives; \
-                         the split rule changed — record it under a new lab",
+                        "dataset {} ('{source}') holds the same images but has no {} split: {on_conflict}",
                         id.0,
                         s.name
+                    );
+                };
+                if here.hash != s.hash {
+                    bail!(
+                        "the same images are recorded as dataset {} ('{source}') with a different \
+                         {} split hash ({} recorded, {} now): they were split by another rule, so \
+                         runs on the two cannot share a dataset; {on_conflict}",
+                        id.0,
+                        s.name,
+                        short(&here.hash),
+                        short(&s.hash)
                     );
                 }
             }
@@ -173,6 +213,11 @@ impl Lab {
     }
 }
 
+/// The start of a hash, enough to tell two apart in a message.
+fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}
+
 fn split_summaries(conn: &rusqlite::Connection, id: DatasetId) -> Result<Vec<SplitSummary>> {
     let mut stmt = conn.prepare_cached(
         "SELECT name, n_images, hash FROM splits WHERE dataset_id = ?1
@@ -251,6 +296,55 @@ mod tests {
             names,
             vec![("train".into(), 2), ("dev".into(), 1), ("test".into(), 1)]
         );
+        Ok(())
+    }
+
+    #[test]
+    fn the_same_images_from_another_folder_are_the_same_dataset() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let first = record("");
+        let id = lab.ensure_dataset(&first)?;
+        let elsewhere = DatasetRecord {
+            source: "/gpu-box/.device/lfw-20-30".into(),
+            ..first.clone()
+        };
+        assert_eq!(lab.ensure_dataset(&elsewhere)?, id);
+        assert_eq!(
+            lab.dataset(id)?.context("dataset")?.source,
+            first.source,
+            "the first source is kept"
+        );
+        let mut other_filter = elsewhere.clone();
+        other_filter.max_images = 40;
+        assert_ne!(lab.ensure_dataset(&other_filter)?, id);
+        let mut other_seed = elsewhere;
+        other_seed.split_seed = Some(1);
+        assert_ne!(lab.ensure_dataset(&other_seed)?, id);
+        Ok(())
+    }
+
+    #[test]
+    fn a_source_missing_here_gives_way_to_one_that_exists() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        // First met through a merge from another machine.
+        let id = lab.ensure_dataset(&DatasetRecord {
+            source: "/gpu-box/.device/lfw-20-30".into(),
+            ..record("")
+        })?;
+        let here = tempfile::tempdir()?;
+        let local = DatasetRecord {
+            source: here.path().to_string_lossy().into_owned(),
+            ..record("")
+        };
+        assert_eq!(lab.ensure_dataset(&local)?, id);
+        assert_eq!(lab.dataset(id)?.context("dataset")?.source, local.source);
+        // An existing source stays, whatever else imports the same images.
+        let other = tempfile::tempdir()?;
+        lab.ensure_dataset(&DatasetRecord {
+            source: other.path().to_string_lossy().into_owned(),
+            ..record("")
+        })?;
+        assert_eq!(lab.dataset(id)?.context("dataset")?.source, local.source);
         Ok(())
     }
 

@@ -4,20 +4,32 @@
 //! Rows are copied column by column as SQLite values (both labs are at this build's schema
 //! version, so their columns agree): every column arrives, including ones added by later
 //! migrations, without this file listing them. Ids are new; dataset ids are remapped through
-//! [`Lab::ensure_dataset_in`], which stores an identical dataset once.
+//! [`Lab::ensure_dataset_in`], which finds a dataset by its content, so the same images read
+//! from another path (a GPU machine's copy) are this lab's dataset, under this lab's source.
+//! Paths the other lab records relative to its directory (checkpoints, logs) are rewritten to
+//! name the same files from this lab's directory.
+//!
+//! The other lab is read in one read transaction, so a trainer still writing there cannot make
+//! the merge see half of a step; everything but the metric points is read before this lab's
+//! write lock is taken.
 //!
 //! A run is recognised across labs by (created_at, hostname, name, config_json): created_at has
 //! sub-millisecond resolution and is set once, when the run is registered, so merging the same
 //! file twice adds nothing. A run already here is refreshed when the other lab's copy has gone
-//! further (a later heartbeat), e.g. when a lab was merged mid-run and again at the end.
+//! further (a later heartbeat), e.g. when a lab was merged mid-run and again at the end: its
+//! columns, metrics and checkpoints become the other lab's, but the notes and tags written here
+//! stay, and evaluations made here follow their checkpoint to its refreshed row.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use rusqlite::{
+    params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior,
+};
 
-use super::{DatasetId, Lab, RunId};
+use super::{DatasetId, DatasetRecord, Lab, RunId};
 
 /// What one merge did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -62,6 +74,90 @@ impl std::fmt::Display for MergeSummary {
 /// One row as column name → value.
 type Row = BTreeMap<String, Value>;
 
+/// A dataset of the other lab, as read from its snapshot.
+struct TheirDataset {
+    id: i64,
+    record: DatasetRecord,
+    created_at: Value,
+}
+
+/// A run of the other lab with everything that hangs off it except its metric points, which are
+/// read (from the same snapshot) only when they are copied.
+struct TheirRun {
+    id: i64,
+    name: String,
+    /// Every column but `id`.
+    row: Row,
+    tags: Vec<String>,
+    checkpoints: Vec<Row>,
+    /// Each with its metrics.
+    evaluations: Vec<(Row, Vec<Row>)>,
+}
+
+/// Everything read from the other lab before this lab is locked.
+struct Theirs {
+    datasets: Vec<TheirDataset>,
+    runs: Vec<TheirRun>,
+}
+
+impl Theirs {
+    fn read(other: &Lab) -> Result<Theirs> {
+        let mut datasets = Vec::new();
+        for row in read_rows(
+            &other.conn,
+            "SELECT id, created_at FROM datasets ORDER BY id",
+            [],
+        )? {
+            let id = int(&row, "id")?;
+            let record = other
+                .dataset(DatasetId(id))?
+                .with_context(|| format!("dataset {id} is missing"))?;
+            let created_at = row.get("created_at").cloned().unwrap_or(Value::Null);
+            datasets.push(TheirDataset {
+                id,
+                record,
+                created_at,
+            });
+        }
+        let mut runs = Vec::new();
+        for mut row in read_rows(&other.conn, "SELECT * FROM runs ORDER BY id", [])? {
+            let id = int(&row, "id")?;
+            row.remove("id");
+            let name = match row.get("name") {
+                Some(Value::Text(t)) => t.clone(),
+                _ => String::new(),
+            };
+            let mut evaluations = Vec::new();
+            for e in read_rows(
+                &other.conn,
+                "SELECT * FROM evaluations WHERE run_id = ?1 ORDER BY id",
+                [id],
+            )? {
+                let metrics = read_rows(
+                    &other.conn,
+                    "SELECT name, value FROM evaluation_metrics WHERE evaluation_id = ?1
+                     ORDER BY name",
+                    [int(&e, "id")?],
+                )?;
+                evaluations.push((e, metrics));
+            }
+            runs.push(TheirRun {
+                id,
+                name,
+                row,
+                tags: other.tags(RunId(id))?,
+                checkpoints: read_rows(
+                    &other.conn,
+                    "SELECT * FROM checkpoints WHERE run_id = ?1 ORDER BY id",
+                    [id],
+                )?,
+                evaluations,
+            });
+        }
+        Ok(Theirs { datasets, runs })
+    }
+}
+
 impl Lab {
     /// Imports every dataset and run of `other` (opened read-only) in one transaction: all of
     /// it arrives, or nothing does.
@@ -74,40 +170,41 @@ impl Lab {
                 );
             }
         }
+        // Rolled back (it only read) when dropped, after this lab's transaction ends.
+        let _snapshot = Transaction::new_unchecked(&other.conn, TransactionBehavior::Deferred)?;
+        let theirs = Theirs::read(other)?;
+        let relocate = Relocation::new(self, other);
         let mut summary = MergeSummary::default();
         let tx = self.write_tx()?;
 
+        let on_conflict = format!(
+            "the runs of '{0}' cannot join this lab's: keep it as a lab of its own, read with \
+             `facenet-lab --db '{0}' runs`",
+            other.path.display()
+        );
         let mut dataset_ids: BTreeMap<i64, i64> = BTreeMap::new();
-        for theirs in read_rows(&other.conn, "SELECT * FROM datasets ORDER BY id", [])? {
-            let their_id = int(&theirs, "id")?;
-            let record = other
-                .dataset(DatasetId(their_id))?
-                .with_context(|| format!("dataset {their_id} vanished while merging"))?;
+        for d in &theirs.datasets {
             let before: i64 = tx.query_row("SELECT count(*) FROM datasets", [], |r| r.get(0))?;
-            let ours = Self::ensure_dataset_in(&tx, &record)
-                .with_context(|| format!("merging dataset {their_id} ('{}')", record.source))?;
+            let ours = Self::ensure_dataset_in(&tx, &d.record, &on_conflict)
+                .with_context(|| format!("merging dataset {} ('{}')", d.id, d.record.source))?;
             let after: i64 = tx.query_row("SELECT count(*) FROM datasets", [], |r| r.get(0))?;
             if after > before {
                 // Keep when it was first imported, not when it was merged.
                 tx.execute(
                     "UPDATE datasets SET created_at = ?2 WHERE id = ?1",
-                    params![ours.0, theirs.get("created_at")],
+                    params![ours.0, d.created_at],
                 )?;
                 summary.datasets_added += 1;
             } else {
                 summary.datasets_reused += 1;
             }
-            dataset_ids.insert(their_id, ours.0);
+            dataset_ids.insert(d.id, ours.0);
         }
 
-        for mut run in read_rows(&other.conn, "SELECT * FROM runs ORDER BY id", [])? {
-            let their_id = int(&run, "id")?;
-            let name = match run.get("name") {
-                Some(Value::Text(t)) => t.clone(),
-                _ => String::new(),
-            };
-            run.remove("id");
-            relocator(self, other)(&mut run, "log_path");
+        for theirs_run in &theirs.runs {
+            let their_id = theirs_run.id;
+            let mut run = theirs_run.row.clone();
+            relocate.apply(&mut run, "log_path");
             if let Some(Value::Integer(d)) = run.get("dataset_id") {
                 let ours = dataset_ids.get(d).with_context(|| {
                     format!("run {their_id} names dataset {d}, which is missing")
@@ -127,21 +224,17 @@ impl Lab {
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            let ours = match existing {
+            let mut checkpoints = theirs_run.checkpoints.clone();
+            for c in &mut checkpoints {
+                relocate.apply(c, "path");
+            }
+            let (ours, links) = match existing {
                 None => {
-                    let cols: Vec<&String> = run.keys().collect();
-                    let sql = format!(
-                        "INSERT INTO runs ({}) VALUES ({})",
-                        cols.iter()
-                            .map(|c| c.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        vec!["?"; cols.len()].join(", ")
-                    );
-                    tx.execute(&sql, params_from_iter(run.values()))?;
-                    let ours = tx.last_insert_rowid();
-                    summary.added.push((RunId(their_id), RunId(ours), name));
-                    ours
+                    let ours = insert_row(&tx, "runs", &run)?;
+                    summary
+                        .added
+                        .push((RunId(their_id), RunId(ours), theirs_run.name.clone()));
+                    (ours, Vec::new())
                 }
                 Some((ours, our_heartbeat)) => {
                     let their_heartbeat = match run.get("heartbeat_at") {
@@ -149,41 +242,77 @@ impl Lab {
                         Some(Value::Integer(h)) => Some(*h as f64),
                         _ => None,
                     };
-                    let same = same_run(&tx, ours, &run, other.conn(), their_id)?;
-                    let theirs_further = their_heartbeat > our_heartbeat;
-                    if same || !theirs_further {
-                        copy_tags(&tx, other.conn(), their_id, ours)?;
-                        let here = checkpoint_map(&tx, other.conn(), their_id, ours)?;
+                    if their_heartbeat <= our_heartbeat {
+                        copy_tags(&tx, &theirs_run.tags, ours)?;
+                        let here = checkpoint_map(&tx, &theirs_run.checkpoints, ours)?;
                         summary.evaluations +=
-                            copy_evaluations(&tx, other.conn(), their_id, ours, &here)?;
+                            copy_evaluations(&tx, &theirs_run.evaluations, ours, &here)?;
                         summary.unchanged += 1;
                         continue;
                     }
-                    let sets: Vec<String> = run.keys().map(|c| format!("{c} = ?")).collect();
-                    let sql = format!("UPDATE runs SET {} WHERE id = {ours}", sets.join(", "));
-                    tx.execute(&sql, params_from_iter(run.values()))?;
-                    tx.execute("DELETE FROM metrics WHERE run_id = ?1", [ours])?;
-                    tx.execute("DELETE FROM checkpoints WHERE run_id = ?1", [ours])?;
-                    summary.updated.push((RunId(their_id), RunId(ours), name));
-                    ours
+                    let links = refresh_run(&tx, ours, run)?;
+                    summary
+                        .updated
+                        .push((RunId(their_id), RunId(ours), theirs_run.name.clone()));
+                    (ours, links)
                 }
             };
-            copy_tags(&tx, other.conn(), their_id, ours)?;
-            summary.metrics +=
-                copy_children(&tx, other.conn(), "metrics", their_id, ours, |_| Ok(true))?.len();
-            let relocate = relocator(self, other);
-            let checkpoints =
-                copy_children(&tx, other.conn(), "checkpoints", their_id, ours, |row| {
-                    relocate(row, "path");
-                    Ok(true)
-                })?;
-            summary.checkpoints += checkpoints.len();
-            summary.evaluations +=
-                copy_evaluations(&tx, other.conn(), their_id, ours, &checkpoints)?;
+            copy_tags(&tx, &theirs_run.tags, ours)?;
+            let metrics = read_rows(
+                &other.conn,
+                "SELECT * FROM metrics WHERE run_id = ?1 ORDER BY id",
+                [their_id],
+            )?;
+            summary.metrics += insert_children(&tx, "metrics", metrics, ours)?.len();
+            let copied = insert_children(&tx, "checkpoints", checkpoints, ours)?;
+            summary.checkpoints += copied.len();
+            relink_evaluations(&tx, ours, &links)?;
+            summary.evaluations += copy_evaluations(&tx, &theirs_run.evaluations, ours, &copied)?;
         }
         tx.commit()?;
         Ok(summary)
     }
+}
+
+/// Which checkpoint an evaluation made here evaluated: (evaluation id, iteration, kind, sha256).
+type Link = (i64, i64, String, String);
+
+/// Replaces a run's columns (but its notes), metrics and checkpoints with the other lab's, and
+/// returns the checkpoint each of its evaluations pointed at, for [`relink_evaluations`] (the
+/// deletion unlinks them).
+fn refresh_run(tx: &Connection, ours: i64, mut run: Row) -> Result<Vec<Link>> {
+    // Notes are written here by hand, never by a trainer: this lab's are the ones to keep.
+    run.remove("notes");
+    let sets: Vec<String> = run.keys().map(|c| format!("{c} = ?")).collect();
+    let sql = format!("UPDATE runs SET {} WHERE id = {ours}", sets.join(", "));
+    tx.execute(&sql, params_from_iter(run.values()))?;
+    let mut stmt = tx.prepare(
+        "SELECT e.id, c.iteration, c.kind, c.sha256
+           FROM evaluations e JOIN checkpoints c ON c.id = e.checkpoint_id
+          WHERE e.run_id = ?1",
+    )?;
+    let links = stmt
+        .query_map([ours], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<Vec<Link>>>()?;
+    tx.execute("DELETE FROM metrics WHERE run_id = ?1", [ours])?;
+    tx.execute("DELETE FROM checkpoints WHERE run_id = ?1", [ours])?;
+    Ok(links)
+}
+
+/// Points each evaluation [`refresh_run`] unlinked at the run's checkpoint with the same
+/// iteration, kind and sha256, where there is one (the checkpoint may be gone there too, when a
+/// newer "best" replaced it: the evaluation keeps its `checkpoint_iteration`).
+fn relink_evaluations(tx: &Connection, ours: i64, links: &[Link]) -> Result<()> {
+    for (evaluation, iteration, kind, sha256) in links {
+        tx.execute(
+            "UPDATE evaluations SET checkpoint_id = (
+                 SELECT id FROM checkpoints WHERE run_id = ?2 AND iteration = ?3 AND kind = ?4
+                    AND sha256 = ?5 ORDER BY id DESC LIMIT 1)
+              WHERE id = ?1",
+            params![evaluation, ours, iteration, kind, sha256],
+        )?;
+    }
+    Ok(())
 }
 
 fn read_rows<P: rusqlite::Params>(conn: &Connection, sql: &str, params: P) -> Result<Vec<Row>> {
@@ -208,39 +337,8 @@ fn int(row: &Row, col: &str) -> Result<i64> {
     }
 }
 
-/// Whether the run here already holds everything the other lab's copy holds.
-fn same_run(
-    tx: &Connection,
-    ours: i64,
-    theirs: &Row,
-    other: &Connection,
-    their_id: i64,
-) -> Result<bool> {
-    let mine = read_rows(tx, "SELECT * FROM runs WHERE id = ?1", [ours])?;
-    let Some(mut mine) = mine.into_iter().next() else {
-        return Ok(false);
-    };
-    mine.remove("id");
-    if &mine != theirs {
-        return Ok(false);
-    }
-    for table in ["metrics", "checkpoints"] {
-        let sql = format!("SELECT count(*) FROM {table} WHERE run_id = ?1");
-        let here: i64 = tx.query_row(&sql, [ours], |r| r.get(0))?;
-        let there: i64 = other.query_row(&sql, [their_id], |r| r.get(0))?;
-        if here != there {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 /// Tags are a set: the union of both labs' tags is kept.
-fn copy_tags(tx: &Connection, other: &Connection, their_id: i64, ours: i64) -> Result<()> {
-    let mut stmt = other.prepare("SELECT tag FROM run_tags WHERE run_id = ?1 ORDER BY tag")?;
-    let tags = stmt
-        .query_map([their_id], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+fn copy_tags(tx: &Connection, tags: &[String], ours: i64) -> Result<()> {
     for tag in tags {
         tx.execute(
             "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?1, ?2)",
@@ -250,60 +348,48 @@ fn copy_tags(tx: &Connection, other: &Connection, their_id: i64, ours: i64) -> R
     Ok(())
 }
 
-/// Copies the rows of `table` (metrics, checkpoints) that belong to a run, in their order, and
-/// returns (id there, id here) of each.
-fn copy_children(
-    tx: &Connection,
-    other: &Connection,
-    table: &str,
-    their_id: i64,
-    ours: i64,
-    fix: impl Fn(&mut Row) -> Result<bool>,
-) -> Result<Vec<(i64, i64)>> {
-    let rows = read_rows(
-        other,
-        &format!("SELECT * FROM {table} WHERE run_id = ?1 ORDER BY id"),
-        [their_id],
-    )?;
-    let Some(first) = rows.first() else {
-        return Ok(Vec::new());
-    };
-    let cols: Vec<&String> = first.keys().filter(|c| *c != "id").collect();
+/// Inserts `row` (no `id`) into `table` and returns its new id.
+fn insert_row(tx: &Connection, table: &str, row: &Row) -> Result<i64> {
+    let cols: Vec<&str> = row.keys().map(String::as_str).collect();
     let sql = format!(
         "INSERT INTO {table} ({}) VALUES ({})",
-        cols.iter()
-            .map(|c| c.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
+        cols.join(", "),
         vec!["?"; cols.len()].join(", ")
     );
-    let mut insert = tx.prepare(&sql)?;
+    tx.prepare_cached(&sql)?
+        .execute(params_from_iter(row.values()))?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Inserts rows of `table` (metrics, checkpoints, evaluations) that belonged to a run there as
+/// rows of run `ours`, in their order, and returns (id there, id here) of each.
+fn insert_children(
+    tx: &Connection,
+    table: &str,
+    rows: Vec<Row>,
+    ours: i64,
+) -> Result<Vec<(i64, i64)>> {
     let mut ids = Vec::with_capacity(rows.len());
-    for mut row in rows.iter().cloned() {
-        let old = match row.remove("id") {
-            Some(Value::Integer(i)) => i,
-            _ => 0,
-        };
+    for mut row in rows {
+        let old = int(&row, "id")?;
+        row.remove("id");
         row.insert("run_id".into(), Value::Integer(ours));
-        if !fix(&mut row)? {
-            continue;
-        }
-        insert.execute(params_from_iter(row.values()))?;
-        ids.push((old, tx.last_insert_rowid()));
+        ids.push((old, insert_row(tx, table, &row)?));
     }
     Ok(ids)
 }
 
-/// Copies a run's evaluations with their metrics, pointing them at the copied checkpoints.
+/// Copies a run's evaluations with their metrics, pointing them at this lab's copies of their
+/// checkpoints ((id there, id here) in `checkpoints`). Evaluations already here (merged before,
+/// or made here) stay as they are.
 fn copy_evaluations(
     tx: &Connection,
-    other: &Connection,
-    their_id: i64,
+    evaluations: &[(Row, Vec<Row>)],
     ours: i64,
     checkpoints: &[(i64, i64)],
 ) -> Result<usize> {
-    // Evaluations already here (merged before, or made here) stay as they are.
-    let remap = |row: &mut Row| -> Result<bool> {
+    let mut copied = 0;
+    for (row, metrics) in evaluations {
         let here: i64 = tx.query_row(
             "SELECT count(*) FROM evaluations WHERE run_id = ?1 AND created_at = ?2 AND protocol = ?3
                AND data_source = ?4",
@@ -311,8 +397,9 @@ fn copy_evaluations(
             |r| r.get(0),
         )?;
         if here > 0 {
-            return Ok(false);
+            continue;
         }
+        let mut row = row.clone();
         if let Some(Value::Integer(c)) = row.get("checkpoint_id").cloned() {
             let here = checkpoints
                 .iter()
@@ -320,38 +407,46 @@ fn copy_evaluations(
                 .map_or(Value::Null, |(_, n)| Value::Integer(*n));
             row.insert("checkpoint_id".into(), here);
         }
-        Ok(true)
-    };
-    let evaluations = copy_children(tx, other, "evaluations", their_id, ours, remap)?;
-    for &(old, new) in &evaluations {
-        let metrics = read_rows(
-            other,
-            "SELECT name, value FROM evaluation_metrics WHERE evaluation_id = ?1 ORDER BY name",
-            [old],
-        )?;
+        let [(_, new)] = insert_children(tx, "evaluations", vec![row], ours)?[..] else {
+            bail!("copying an evaluation of run {ours} inserted no row");
+        };
         for m in metrics {
-            let (Some(name), Some(value)) = (m.get("name"), m.get("value")) else {
-                continue;
-            };
             tx.execute(
                 "INSERT INTO evaluation_metrics (evaluation_id, name, value) VALUES (?1, ?2, ?3)",
-                params![new, name, value],
+                params![new, m.get("name"), m.get("value")],
             )?;
         }
+        copied += 1;
     }
-    Ok(evaluations.len())
+    Ok(copied)
 }
 
-/// Rewrites a path the other lab recorded relative to its directory so that it names the
-/// same file from this lab.
-fn relocator<'a>(ours: &'a Lab, theirs: &'a Lab) -> impl Fn(&mut Row, &str) + 'a {
-    move |row: &mut Row, col: &str| {
-        if ours.dir() == theirs.dir() {
-            return;
+/// Rewrites the paths the other lab records relative to its own directory so that they name
+/// the same files from this lab's: relative to this lab when they lie below it, else absolute.
+struct Relocation {
+    /// The other lab's directory; `None` when it is this lab's.
+    from: Option<PathBuf>,
+    /// This lab's directory.
+    to: PathBuf,
+}
+
+impl Relocation {
+    fn new(ours: &Lab, theirs: &Lab) -> Relocation {
+        let (here, there) = (
+            super::canonical(&ours.dir()),
+            super::canonical(&theirs.dir()),
+        );
+        Relocation {
+            from: (here != there).then_some(there),
+            to: ours.dir(),
         }
+    }
+
+    fn apply(&self, row: &mut Row, col: &str) {
+        let Some(from) = &self.from else { return };
         if let Some(Value::Text(p)) = row.get(col) {
-            if std::path::Path::new(p).is_relative() {
-                let moved = theirs.resolve(p).to_string_lossy().into_owned();
+            if Path::new(p).is_relative() {
+                let moved = super::relative_to(&self.to, &from.join(p));
                 row.insert(col.to_string(), Value::Text(moved));
             }
         }
@@ -360,18 +455,8 @@ fn relocator<'a>(ours: &'a Lab, theirs: &'a Lab) -> impl Fn(&mut Row, &str) + 'a
 
 /// (id there, id here) of the checkpoints of a run that both labs hold (same iteration, kind
 /// and sha256), so that evaluations merged later point at this lab's rows.
-fn checkpoint_map(
-    tx: &Connection,
-    other: &Connection,
-    their_id: i64,
-    ours: i64,
-) -> Result<Vec<(i64, i64)>> {
+fn checkpoint_map(tx: &Connection, theirs: &[Row], ours: i64) -> Result<Vec<(i64, i64)>> {
     let mut out = Vec::new();
-    let theirs = read_rows(
-        other,
-        "SELECT id, iteration, kind, sha256 FROM checkpoints WHERE run_id = ?1",
-        [their_id],
-    )?;
     for c in theirs {
         let here: Option<i64> = tx
             .query_row(
@@ -382,7 +467,7 @@ fn checkpoint_map(
             )
             .optional()?;
         if let Some(h) = here {
-            out.push((int(&c, "id")?, h));
+            out.push((int(c, "id")?, h));
         }
     }
     Ok(out)

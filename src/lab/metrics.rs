@@ -73,12 +73,26 @@ pub struct SeriesPoint {
 
 impl Lab {
     /// Writes a batch of points, the run's summary and its heartbeat in one transaction.
+    ///
+    /// Every value must be finite (SQLite would store NaN as NULL): a batch holding NaN or an
+    /// infinity is refused whole, before anything is written, with an error naming the metric
+    /// and the step, which the trainer records as the reason its run failed.
     pub fn record(
         &self,
         run: RunId,
         points: &[MetricPoint],
         summary: &RunSummaryUpdate,
     ) -> Result<()> {
+        if let Some(p) = points.iter().find(|p| !p.value.is_finite()) {
+            anyhow::bail!(
+                "metric '{}' of run {run} became {} at iteration {} (epoch {}): the training \
+                 diverged (lower --lr, or try --normalize); only finite values are recorded",
+                p.name,
+                p.value,
+                p.iteration,
+                p.epoch
+            );
+        }
         let tx = self.write_tx()?;
         {
             let mut insert = tx.prepare_cached(
@@ -163,7 +177,8 @@ impl Lab {
     }
 
     /// Rows added after `after_id` (all runs), oldest first, at most `limit`: how a live reader
-    /// keeps up without reading the whole lab again.
+    /// keeps up without reading the whole lab again. Ids are never reused, so rows written after
+    /// others were deleted (a resumed run replaying its last steps) are still "after".
     pub fn metrics_after(&self, after_id: i64, limit: usize) -> Result<Vec<MetricRow>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, run_id, iteration, epoch, name, value, wall_time FROM metrics
@@ -304,6 +319,32 @@ mod tests {
         assert_eq!(lab.truncate_metrics_after(a, 6)?, 4);
         assert_eq!(lab.series(a, metric::TRAIN_LOSS)?.len(), 6);
         assert_eq!(lab.series(b, metric::TRAIN_LOSS)?.len(), 10);
+        Ok(())
+    }
+
+    #[test]
+    fn a_non_finite_value_is_refused_whole_with_its_metric_and_step() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        for bad in [f64::NAN, f64::INFINITY] {
+            let points = [
+                MetricPoint::new(7, 2, metric::TRAIN_LOSS, 0.5),
+                MetricPoint::new(7, 2, metric::DIST_AP, bad),
+            ];
+            let summary = RunSummaryUpdate {
+                last_iteration: Some(7),
+                ..Default::default()
+            };
+            let err = lab.record(id, &points, &summary).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!(
+                    "metric 'dist_ap' of run {id} became {bad} at iteration 7"
+                )) && err.contains("diverged"),
+                "{err}"
+            );
+        }
+        assert!(lab.metrics_after(0, 10)?.is_empty(), "nothing written");
+        assert_eq!(lab.run(id)?.context("run")?.last_iteration, 0);
         Ok(())
     }
 

@@ -2,8 +2,9 @@
 //!
 //! Opening is careful: a file that is not a facenet-lab database is refused and left byte-for-byte
 //! untouched, and a database written by a newer facenet-lab is refused rather than "upgraded".
-//! Writers use WAL, immediate transactions and a busy timeout, so several trainers and a
-//! dashboard can share one lab.
+//! Only [`Lab::open`] starts a lab where there is none; opening a lab that is already at this
+//! build's schema writes nothing, so it never waits for a writer. Writers use WAL, immediate
+//! transactions and a busy timeout, so several trainers and a dashboard can share one lab.
 
 mod checkpoints;
 mod datasets;
@@ -56,7 +57,7 @@ pub fn now() -> f64 {
 
 impl Lab {
     /// Opens the lab at `path`, creating it if it does not exist, and migrates it to the
-    /// current schema.
+    /// current schema (taking the write lock only when it is behind).
     pub fn open(path: &Path) -> Result<Lab> {
         Self::check_existing(path)?;
         let conn = Connection::open(path)
@@ -70,14 +71,17 @@ impl Lab {
         })
     }
 
+    /// Opens the lab at `path` for a command that reads or adds to a lab but never starts one
+    /// (`runs`, `eval`): a path that holds no lab is refused, naming it, instead of becoming an
+    /// empty lab. Migrates it like [`Lab::open`].
+    pub fn open_existing(path: &Path) -> Result<Lab> {
+        Self::require_lab(path)?;
+        Self::open(path)
+    }
+
     /// Opens an existing lab without writing to it (no migration, no file creation).
     pub fn open_read_only(path: &Path) -> Result<Lab> {
-        if !path.exists() {
-            bail!(
-                "no lab database at '{}': run `facenet-lab run ...` to create one, or pass --db PATH",
-                path.display()
-            );
-        }
+        Self::require_lab(path)?;
         Self::check_existing(path)?;
         let conn = Connection::open_with_flags(
             path,
@@ -88,8 +92,10 @@ impl Lab {
         let version = schema::user_version(&conn)?;
         if version < SCHEMA_VERSION {
             bail!(
-                "lab database '{}' has schema version {version}, older than this build's {SCHEMA_VERSION}: \
-                 open it once with a writing command (e.g. `facenet-lab runs`) to migrate it",
+                "lab database '{}' has schema version {version}, older than this build's \
+                 {SCHEMA_VERSION}: migrate it once with `facenet-lab --db '{}' runs`, then run \
+                 this command again",
+                path.display(),
                 path.display()
             );
         }
@@ -97,6 +103,25 @@ impl Lab {
             conn,
             path: path.to_path_buf(),
         })
+    }
+
+    /// Refuses a path where no lab was ever written: a missing file (a typo in --db, most
+    /// often) or an empty one.
+    fn require_lab(path: &Path) -> Result<()> {
+        let make_one = format!(
+            "check the path, or record a run there to start a lab (`facenet-lab --db '{}' run ...`)",
+            path.display()
+        );
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                bail!("no lab database at '{}': {make_one}", path.display())
+            }
+            Ok(m) if m.is_file() && m.len() == 0 => bail!(
+                "'{}' is an empty file, not a lab database yet: {make_one}",
+                path.display()
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// A fresh in-memory lab, for tests.
@@ -128,13 +153,10 @@ impl Lab {
         self.dir().join(recorded)
     }
 
-    /// A path as the lab records it: relative to the lab's directory when it lies below it.
+    /// A path (absolute, or relative to the working directory) as the lab records it: relative
+    /// to the lab's directory when it lies below it, else absolute.
     pub fn relative(&self, path: &Path) -> String {
-        let dir = self.dir();
-        path.strip_prefix(&dir)
-            .unwrap_or(path)
-            .to_string_lossy()
-            .into_owned()
+        relative_to(&self.dir(), path)
     }
 
     /// The raw connection, for modules that read the lab in their own way (reports, dashboard).
@@ -219,6 +241,38 @@ impl Lab {
     }
 }
 
+/// `path` relative to `dir` when it lies below it, else absolute; both may be relative to the
+/// working directory, and neither needs to exist.
+pub(crate) fn relative_to(dir: &Path, path: &Path) -> String {
+    if let Ok(rest) = path.strip_prefix(dir) {
+        return rest.to_string_lossy().into_owned();
+    }
+    let path = canonical(path);
+    path.strip_prefix(canonical(dir))
+        .unwrap_or(&path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The absolute form of `path`, symbolic links resolved as far as it exists: a file not written
+/// yet (or not copied here) still compares equal to its directory's canonical path.
+pub(crate) fn canonical(path: &Path) -> PathBuf {
+    if let Ok(c) = path.canonicalize() {
+        return c;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            canonical(parent).join(name)
+        }
+        _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,6 +349,97 @@ mod tests {
         assert_eq!(lab.relative(&ck), "checkpoints/run-1/final.safetensors");
         assert_eq!(lab.resolve("checkpoints/run-1/final.safetensors"), ck);
         assert_eq!(lab.relative(Path::new("/elsewhere/x")), "/elsewhere/x");
+        Ok(())
+    }
+
+    #[test]
+    fn opening_an_up_to_date_lab_does_not_wait_for_a_writer() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lab.db");
+        drop(Lab::open(&path)?);
+        let writer = Connection::open(&path)?;
+        writer.execute_batch("BEGIN IMMEDIATE")?;
+        let t = std::time::Instant::now();
+        let lab = Lab::open(&path)?;
+        assert_eq!(lab.list_runs()?.len(), 0);
+        assert!(
+            t.elapsed() < BUSY_TIMEOUT / 2,
+            "waited {:?} for the writer",
+            t.elapsed()
+        );
+        writer.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    #[test]
+    fn commands_that_need_a_lab_refuse_a_missing_or_empty_file_and_name_it() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let typo = dir.path().join("lab.dbb");
+        for open in [Lab::open_existing, Lab::open_read_only] {
+            let err = open(&typo).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("no lab database at '{}'", typo.display())),
+                "{err}"
+            );
+            assert!(!typo.exists(), "nothing created");
+        }
+        let empty = dir.path().join("empty.db");
+        std::fs::write(&empty, b"")?;
+        for open in [Lab::open_existing, Lab::open_read_only] {
+            let err = open(&empty).unwrap_err().to_string();
+            assert!(err.contains("is an empty file, not a lab"), "{err}");
+            assert_eq!(std::fs::metadata(&empty)?.len(), 0, "left untouched");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn an_older_lab_read_only_says_how_to_migrate_that_file() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("gpu.db");
+        {
+            let conn = Connection::open(&path)?;
+            schema::apply_up_to(&conn, 1)?;
+        }
+        let err = Lab::open_read_only(&path).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("`facenet-lab --db '{}' runs`", path.display())),
+            "{err}"
+        );
+        Lab::open_existing(&path)?;
+        Lab::open_read_only(&path)?;
+        Ok(())
+    }
+
+    #[test]
+    fn paths_given_relative_to_the_working_directory_are_recorded_relative_to_the_lab() -> Result<()>
+    {
+        let dir = tempfile::tempdir()?;
+        let labs = dir.path().join("labs");
+        std::fs::create_dir(&labs)?;
+        let lab = Lab::open(&labs.join("lab.db"))?;
+        // Below the lab but spelled another way, the file not written yet.
+        std::fs::create_dir(dir.path().join("other"))?;
+        std::os::unix::fs::symlink(&labs, dir.path().join("alias"))?;
+        for roundabout in ["other/../labs/logs/run.log", "alias/logs/run.log"] {
+            assert_eq!(
+                lab.relative(&dir.path().join(roundabout)),
+                "logs/run.log",
+                "{roundabout}"
+            );
+        }
+        // Outside the lab: absolute, so that it reads the same from the lab's directory.
+        let outside = lab.relative(&dir.path().join("other/run.log"));
+        assert!(Path::new(&outside).is_absolute(), "{outside}");
+        assert_eq!(
+            lab.resolve(&outside),
+            canonical(dir.path()).join("other/run.log")
+        );
+        // The working directory's own relative form.
+        let here = std::env::current_dir()?;
+        let in_cwd = Lab::open_in_memory()?;
+        assert_eq!(in_cwd.relative(Path::new("logs/x.log")), "logs/x.log");
+        assert_eq!(in_cwd.relative(&here.join("logs/x.log")), "logs/x.log");
         Ok(())
     }
 

@@ -369,6 +369,7 @@ impl Lab {
         ensure_one(n, id)
     }
 
+    /// Records where the run's output now goes (a resumed run writes a log of its own).
     pub fn set_log_path(&self, id: RunId, path: &str) -> Result<()> {
         let n = self.conn.execute(
             "UPDATE runs SET log_path = ?2 WHERE id = ?1",
@@ -461,7 +462,7 @@ impl Lab {
         Ok(runs)
     }
 
-    fn tags(&self, id: RunId) -> Result<Vec<String>> {
+    pub(super) fn tags(&self, id: RunId) -> Result<Vec<String>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT tag FROM run_tags WHERE run_id = ?1 ORDER BY tag")?;

@@ -1,7 +1,11 @@
 //! Schema and migrations. Each migration runs in its own immediate transaction together with the
 //! `user_version` bump, so a lab is always at exactly one version.
+//!
+//! Foreign keys are off while a migration runs, as SQLite's procedure for rebuilding a table
+//! requires (dropping a referenced table would otherwise null or delete its referrers), and
+//! checked before it commits.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 /// `PRAGMA application_id` of every facenet-lab database: "FNLB".
@@ -15,6 +19,8 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (2, v2_evaluations),
     (3, v3_optimiser_columns),
     (4, v4_crop),
+    (5, v5_ids_never_reused),
+    (6, v6_datasets_by_content),
 ];
 
 /// The schema version this build writes.
@@ -29,18 +35,54 @@ pub fn migrate(conn: &Connection) -> Result<()> {
     apply(conn, MIGRATIONS)
 }
 
+/// Brings a lab up to `version` only: an older lab, for tests.
+#[cfg(test)]
+pub fn apply_up_to(conn: &Connection, version: u32) -> Result<()> {
+    let n = MIGRATIONS.iter().take_while(|m| m.0 <= version).count();
+    apply(conn, &MIGRATIONS[..n])
+}
+
 fn apply(conn: &Connection, migrations: &[(u32, Migration)]) -> Result<()> {
+    let Some(&(latest, _)) = migrations.last() else {
+        return Ok(());
+    };
+    // A lab already up to date is only read: opening it must not queue behind a writer.
+    if user_version(conn)? >= latest {
+        return Ok(());
+    }
+    let foreign_keys: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let applied = apply_each(conn, migrations);
+    conn.pragma_update(None, "foreign_keys", foreign_keys)?;
+    applied
+}
+
+fn apply_each(conn: &Connection, migrations: &[(u32, Migration)]) -> Result<()> {
     for &(version, migration) in migrations {
         // Re-read inside the transaction: another process may have migrated meanwhile.
         let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         if user_version(&tx)? >= version {
             continue;
         }
+        let broken_before = dangling(&tx)?;
         migration(&tx).with_context(|| format!("applying lab migration {version}"))?;
+        let broken = dangling(&tx)? - broken_before;
+        if broken > 0 {
+            bail!("lab migration {version} would leave {broken} rows pointing at missing rows");
+        }
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
     }
     Ok(())
+}
+
+/// Rows whose foreign key names a missing row.
+fn dangling(conn: &Connection) -> Result<i64> {
+    Ok(
+        conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
 fn v1_initial(tx: &Transaction) -> rusqlite::Result<()> {
@@ -215,6 +257,100 @@ fn v4_crop(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch("ALTER TABLE runs ADD COLUMN crop REAL NOT NULL DEFAULT 1;")
 }
 
+/// Metric and checkpoint ids are never reused (`AUTOINCREMENT`): a resume deletes the newest
+/// rows, and a reader that remembers ids (the dashboard reads metrics "after the last id it saw";
+/// an evaluation names the checkpoint it loaded minutes earlier) must not take new rows for the
+/// deleted ones. The tables are rebuilt with the same columns, rows, ids and indexes.
+fn v5_ids_never_reused(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+        CREATE TABLE metrics_v5 (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id     INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            iteration  INTEGER NOT NULL,
+            epoch      INTEGER NOT NULL,
+            name       TEXT    NOT NULL,
+            value      REAL    NOT NULL,
+            wall_time  REAL    NOT NULL
+        );
+        INSERT INTO metrics_v5 (id, run_id, iteration, epoch, name, value, wall_time)
+            SELECT id, run_id, iteration, epoch, name, value, wall_time FROM metrics;
+        DROP TABLE metrics;
+        ALTER TABLE metrics_v5 RENAME TO metrics;
+        CREATE INDEX metrics_series ON metrics (run_id, name, iteration);
+
+        CREATE TABLE checkpoints_v5 (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id      INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            iteration   INTEGER NOT NULL,
+            epoch       INTEGER NOT NULL,
+            kind        TEXT    NOT NULL,
+            path        TEXT    NOT NULL,
+            sha256      TEXT    NOT NULL,
+            created_at  REAL    NOT NULL
+        );
+        INSERT INTO checkpoints_v5 (id, run_id, iteration, epoch, kind, path, sha256, created_at)
+            SELECT id, run_id, iteration, epoch, kind, path, sha256, created_at FROM checkpoints;
+        DROP TABLE checkpoints;
+        ALTER TABLE checkpoints_v5 RENAME TO checkpoints;
+        CREATE INDEX checkpoints_run ON checkpoints (run_id, iteration);
+        "#,
+    )
+}
+
+/// A dataset is its content (kind, filter, split seed, content hash), not the path it was read
+/// from: the same images imported from another folder or on another machine are the same
+/// dataset. Rows recorded twice under different paths are folded into the first one when their
+/// splits agree (runs move with them); rows whose splits differ stay apart, as they were.
+fn v6_datasets_by_content(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+        DROP INDEX datasets_identity;
+        CREATE INDEX datasets_content
+            ON datasets (kind, content_hash, min_images, max_images, ifnull(split_seed, -1));
+        "#,
+    )?;
+    let splits = |id: i64| -> rusqlite::Result<Vec<(String, String)>> {
+        let mut stmt =
+            tx.prepare_cached("SELECT name, hash FROM splits WHERE dataset_id = ?1 ORDER BY name")?;
+        let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect()
+    };
+    let pairs: Vec<(i64, i64)> = {
+        let mut stmt = tx.prepare(
+            "SELECT first.id, later.id FROM datasets later JOIN datasets first
+               ON first.kind = later.kind AND first.content_hash = later.content_hash
+              AND first.min_images = later.min_images AND first.max_images = later.max_images
+              AND ifnull(first.split_seed, -1) = ifnull(later.split_seed, -1)
+              AND first.id = (SELECT min(d.id) FROM datasets d
+                               WHERE d.kind = later.kind AND d.content_hash = later.content_hash
+                                 AND d.min_images = later.min_images
+                                 AND d.max_images = later.max_images
+                                 AND ifnull(d.split_seed, -1) = ifnull(later.split_seed, -1))
+             WHERE later.id > first.id ORDER BY later.id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (first, later) in pairs {
+        if splits(first)? == splits(later)? {
+            tx.execute(
+                "UPDATE runs SET dataset_id = ?1 WHERE dataset_id = ?2",
+                [first, later],
+            )?;
+            // Foreign keys are off here, so nothing cascades: its splits and members go by hand.
+            tx.execute(
+                "DELETE FROM split_members
+                  WHERE split_id IN (SELECT id FROM splits WHERE dataset_id = ?1)",
+                [later],
+            )?;
+            tx.execute("DELETE FROM splits WHERE dataset_id = ?1", [later])?;
+            tx.execute("DELETE FROM datasets WHERE id = ?1", [later])?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +476,175 @@ mod tests {
         // Constant schedule, no warm-up and whole images (v4) for runs from before.
         let old = |wd: f64| (wd, "constant".to_string(), 0, 1.0);
         assert_eq!(rows, vec![old(0.0005), old(0.0), old(0.0)]);
+        Ok(())
+    }
+
+    /// A run with the columns every version has, for labs built at an older version.
+    fn insert_run(conn: &Connection, id: i64, dataset: Option<i64>) -> Result<()> {
+        conn.execute(
+            "INSERT INTO runs (id, name, model, dataset_id, batch_size, embedding_dim, lr, epochs,
+                margin, image_size, mining, sampler, normalize, augment, eval_every, seed, device,
+                config_json, status, created_at, git_commit, git_dirty, crate_version, hostname,
+                command_line)
+             VALUES (?1, 'old', 'resnet18', ?2, 32, 128, 0.001, 1, 0.2, 64, 'all', 'random', 1,
+                0, 1, 0, 'cpu', '{}', 'completed', 0, 'abc', 0, '0.1.0', 'h', 'run')",
+            rusqlite::params![id, dataset],
+        )?;
+        Ok(())
+    }
+
+    fn count(conn: &Connection, sql: &str) -> Result<i64> {
+        Ok(conn.query_row(sql, [], |r| r.get(0))?)
+    }
+
+    #[test]
+    fn v5_keeps_every_row_and_link_and_never_reuses_an_id() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        apply(&conn, &MIGRATIONS[..4])?;
+        insert_run(&conn, 1, None)?;
+        conn.execute_batch(
+            "INSERT INTO metrics (id, run_id, iteration, epoch, name, value, wall_time)
+             VALUES (1, 1, 1, 1, 'train_loss', 0.5, 10), (2, 1, 2, 1, 'train_loss', 0.4, 11),
+                    (3, 1, 3, 1, 'train_loss', 0.3, 12);
+             INSERT INTO checkpoints (id, run_id, iteration, epoch, kind, path, sha256, created_at)
+             VALUES (1, 1, 2, 1, 'periodic', 'a', 'aa', 0), (2, 1, 3, 1, 'best', 'b', 'bb', 0);
+             INSERT INTO evaluations (id, run_id, checkpoint_id, checkpoint_iteration, protocol,
+                data_source, options_json, git_commit, git_dirty, crate_version, created_at)
+             VALUES (1, 1, 2, 3, 'test-split', 'x', '{}', 'abc', 0, '0.1.0', 0);",
+        )?;
+        let metrics = "SELECT group_concat(id || ':' || iteration || ':' || value) FROM metrics";
+        let before: String = conn.query_row(metrics, [], |r| r.get(0))?;
+        migrate(&conn)?;
+        let after: String = conn.query_row(metrics, [], |r| r.get(0))?;
+        assert_eq!(after, before, "rows and ids kept");
+        assert_eq!(
+            count(&conn, "SELECT checkpoint_id FROM evaluations WHERE id = 1")?,
+            2,
+            "the evaluation still points at its checkpoint"
+        );
+        let indexes = count(
+            &conn,
+            "SELECT count(*) FROM sqlite_schema
+              WHERE name IN ('metrics_series', 'checkpoints_run') AND type = 'index'",
+        )?;
+        assert_eq!(indexes, 2);
+        // The foreign keys still act: deleting the checkpoint unlinks, deleting the run cascades.
+        conn.execute("DELETE FROM checkpoints WHERE id = 2", [])?;
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM evaluations WHERE checkpoint_id IS NULL"
+            )?,
+            1
+        );
+
+        // A resume drops the newest rows; what comes next gets new ids, not theirs.
+        conn.execute("DELETE FROM metrics WHERE id = 3", [])?;
+        conn.execute(
+            "INSERT INTO metrics (run_id, iteration, epoch, name, value, wall_time)
+             VALUES (1, 3, 1, 'train_loss', 0.35, 13)",
+            [],
+        )?;
+        assert_eq!(count(&conn, "SELECT max(id) FROM metrics")?, 4);
+        conn.execute(
+            "INSERT INTO checkpoints (run_id, iteration, epoch, kind, path, sha256, created_at)
+             VALUES (1, 3, 1, 'best', 'c', 'cc', 0)",
+            [],
+        )?;
+        assert_eq!(count(&conn, "SELECT max(id) FROM checkpoints")?, 3);
+        conn.execute("DELETE FROM runs WHERE id = 1", [])?;
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT (SELECT count(*) FROM metrics) + (SELECT count(*) FROM checkpoints)"
+            )?,
+            0
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn v6_folds_a_dataset_recorded_under_two_paths_into_the_first() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        apply(&conn, &MIGRATIONS[..5])?;
+        // 1 and 2: the same images at two paths; 3: the same images split by another rule;
+        // 4: other images.
+        for (id, source, content, dev_hash) in [
+            (1, "/data/lfw-20-30", "c", "d"),
+            (2, "/gpu/.device/lfw-20-30", "c", "d"),
+            (3, "/old/lfw-20-30", "c", "other rule"),
+            (4, "/data/lfw-10-20", "c2", "d"),
+        ] {
+            conn.execute(
+                "INSERT INTO datasets (id, kind, source, min_images, max_images, n_identities,
+                    n_images, content_hash, created_at)
+                 VALUES (?1, 'dir', ?2, 20, 30, 1, 2, ?3, ?1)",
+                rusqlite::params![id, source, content],
+            )?;
+            for (k, (name, hash)) in [("train", "t"), ("dev", dev_hash)].into_iter().enumerate() {
+                let split = id * 10 + k as i64;
+                conn.execute(
+                    "INSERT INTO splits (id, dataset_id, name, n_images, hash)
+                     VALUES (?1, ?2, ?3, 1, ?4)",
+                    rusqlite::params![split, id, name, hash],
+                )?;
+                conn.execute(
+                    "INSERT INTO split_members (split_id, identity, file, sha256)
+                     VALUES (?1, 'A', ?2, 's')",
+                    rusqlite::params![split, format!("A_{k}.jpg")],
+                )?;
+            }
+            insert_run(&conn, id, Some(id))?;
+        }
+        migrate(&conn)?;
+        let datasets: Vec<(i64, String)> = conn
+            .prepare("SELECT id, source FROM datasets ORDER BY id")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let ids: Vec<i64> = datasets.iter().map(|d| d.0).collect();
+        assert_eq!(
+            ids,
+            [1, 3, 4],
+            "2 folded into 1; 3 split otherwise, 4 other images"
+        );
+        assert_eq!(datasets[0].1, "/data/lfw-20-30", "the first source is kept");
+        let runs: Vec<i64> = conn
+            .prepare("SELECT dataset_id FROM runs ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        assert_eq!(runs, [1, 1, 3, 4], "run 2 moved with its dataset");
+        assert_eq!(count(&conn, "SELECT count(*) FROM splits")?, 6);
+        assert_eq!(count(&conn, "SELECT count(*) FROM split_members")?, 6);
+        Ok(())
+    }
+
+    #[test]
+    fn a_migration_that_strands_rows_is_rolled_back() -> Result<()> {
+        // Foreign keys are off during a migration: dropping a run cascades nothing.
+        fn strands(tx: &Transaction) -> rusqlite::Result<()> {
+            tx.execute_batch("DELETE FROM runs")
+        }
+        let conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&conn)?;
+        insert_run(&conn, 1, None)?;
+        conn.execute(
+            "INSERT INTO metrics (run_id, iteration, epoch, name, value, wall_time)
+             VALUES (1, 1, 1, 'train_loss', 0.5, 0)",
+            [],
+        )?;
+        let next = SCHEMA_VERSION + 1;
+        let err = apply(&conn, &[(next, strands)]).unwrap_err();
+        assert!(
+            format!("{err:#}").contains(&format!("migration {next} would leave 1 rows")),
+            "{err:#}"
+        );
+        assert_eq!(count(&conn, "SELECT count(*) FROM runs")?, 1);
+        assert_eq!(user_version(&conn)?, SCHEMA_VERSION);
+        let fk: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+        assert!(fk, "foreign keys are back on");
         Ok(())
     }
 

@@ -51,6 +51,12 @@ impl<'a> Recorder<'a> {
         Ok(())
     }
 
+    /// Forgets the buffered points the lab refuses (NaN, infinities), so that a failing run
+    /// can still record the finite ones; the error that failed it names what was dropped.
+    pub fn drop_non_finite(&mut self) {
+        self.buf.retain(|p| p.value.is_finite());
+    }
+
     /// Recording time as a share of training-step time.
     pub fn overhead(&self) -> f64 {
         if self.step_secs > 0.0 {
@@ -191,17 +197,17 @@ impl Drop for Heartbeat {
 mod tests {
     use super::*;
     use crate::train::checkpoint::Position;
-    use crate::train::events::StepStats;
+    use crate::train::events::{EvalStats, StepStats};
     use crate::tui::fixtures::new_run;
 
-    fn step(iteration: u64, skipped_batches: u64, loss: Option<f64>) -> StepStats {
+    fn step(iteration: u64, skipped_batches: u64, loss: Option<f64>, mean_ap: f64) -> StepStats {
         StepStats {
             iteration,
             epoch: 1,
             loss,
             lr: 1e-4,
             active_fraction: 0.5,
-            mean_ap: 1.0,
+            mean_ap,
             mean_an: 2.0,
             images_per_sec: 10.0,
             skipped_batches,
@@ -225,9 +231,9 @@ mod tests {
             device: "cpu",
         })?;
         for s in [
-            step(11, 3, Some(0.5)),
-            step(12, 4, None),
-            step(13, 4, Some(0.4)),
+            step(11, 3, Some(0.5), 1.0),
+            step(12, 4, None, 1.0),
+            step(13, 4, Some(0.4), 1.0),
         ] {
             rec.on_event(&Event::Step(&s))?;
         }
@@ -239,6 +245,40 @@ mod tests {
             .collect();
         assert_eq!(points, vec![(12, 4.0)]);
         assert_eq!(lab.series(run, metric::TRAIN_LOSS)?.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn a_diverged_step_fails_clearly_and_the_finite_points_are_kept() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let run = lab.create_run(&new_run("r"))?;
+        let mut recorder = Recorder::new(&lab, run);
+        recorder.on_event(&Event::Step(&step(1, 0, Some(0.1), 0.4)))?;
+        recorder.on_event(&Event::Step(&step(2, 0, Some(0.1), f64::NAN)))?;
+        let eval = EvalStats {
+            iteration: 2,
+            epoch: 1,
+            train_acc: 0.5,
+            dev_acc: 0.4,
+            dev_acc_centroid: 0.45,
+        };
+        let err = recorder
+            .on_event(&Event::Eval(&eval))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'dist_ap'") && err.contains("NaN at iteration 2"),
+            "{err}"
+        );
+        // What the trainer does before marking the run failed with that error.
+        recorder.drop_non_finite();
+        recorder.flush()?;
+        let its = |name| -> Result<Vec<i64>> {
+            Ok(lab.series(run, name)?.iter().map(|p| p.iteration).collect())
+        };
+        assert_eq!(its(metric::TRAIN_LOSS)?, [1, 2]);
+        assert_eq!(its(metric::DIST_AP)?, [1]);
+        assert_eq!(its(metric::DEV_ACC)?, [2]);
         Ok(())
     }
 }

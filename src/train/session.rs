@@ -24,7 +24,9 @@ use crate::train::trainer::{Control, Trainer};
 #[derive(Clone, Debug, Default)]
 pub struct Launch {
     pub command_line: String,
-    pub log_path: Option<String>,
+    /// Where this process's output goes, as given (relative to the working directory); the
+    /// lab records it relative to itself.
+    pub log_path: Option<PathBuf>,
     pub stop_after_epoch: Option<usize>,
     /// Stop after this much training time, as `stop_after_epoch` does.
     pub time_limit: Option<std::time::Duration>,
@@ -122,7 +124,7 @@ pub fn start(
         code: CodeVersion::current(),
         hostname: gethostname::gethostname().to_string_lossy().into_owned(),
         command_line: launch.command_line.clone(),
-        log_path: launch.log_path.clone(),
+        log_path: launch.log_path.as_deref().map(|p| lab.relative(p)),
         notes: cfg.note.clone(),
         tags: cfg.tags.clone(),
     })?;
@@ -222,6 +224,9 @@ pub fn resume(
         }
         None => 0,
     };
+    if let Some(log) = &launch.log_path {
+        lab.set_log_path(run.id, &lab.relative(log))?;
+    }
     lab.truncate_metrics_after(run.id, resume_at)?;
     lab.truncate_checkpoints_after(run.id, resume_at)?;
     lab.rebuild_summary(run.id)?;
@@ -289,6 +294,7 @@ fn drive(
         }
         Err(e) => {
             let msg = format!("{e:#}");
+            recorder.drop_non_finite();
             let _ = recorder.flush();
             lab.finish_run(run, RunStatus::Failed, Some(&msg))?;
             Err(e.context(format!("run {run} failed")))

@@ -140,9 +140,11 @@ impl Collector {
         }
         for r in &runs {
             if let (true, Some(p)) = (self.watched.contains(&r.id), &r.log_path) {
-                self.logs
-                    .entry(r.id)
-                    .or_insert_with(|| (PathBuf::from(p), u64::MAX));
+                // Recorded relative to the lab; a resumed run records a log of its own.
+                let path = self.lab.resolve(p);
+                if self.logs.get(&r.id).is_none_or(|(known, _)| *known != path) {
+                    self.logs.insert(r.id, (path, u64::MAX));
+                }
             }
         }
         let mut out = vec![Update::Runs(runs)];
@@ -455,6 +457,35 @@ mod tests {
             .collect();
         its.extend(appended.iter().map(|r| r.iteration));
         assert_eq!(its, (1..=9).collect::<Vec<_>>(), "{n_loaded} loaded");
+        Ok(())
+    }
+
+    #[test]
+    fn a_log_is_read_relative_to_the_lab_and_follows_a_resume() -> Result<()> {
+        // The lab is not in the working directory, as with `--db elsewhere/lab.db`.
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lab.db");
+        let lab = Lab::open(&path)?;
+        let mut new = new_run("a");
+        new.log_path = Some("logs/first.log".into());
+        let a = lab.create_run(&new)?;
+        std::fs::create_dir(dir.path().join("logs"))?;
+        std::fs::write(dir.path().join("logs/first.log"), "epoch 1\n")?;
+        std::fs::write(dir.path().join("logs/second.log"), "resumed\n")?;
+        let tails = |updates: Vec<Update>| -> Vec<String> {
+            updates
+                .into_iter()
+                .filter_map(|u| match u {
+                    Update::LogTail { text, .. } => Some(text),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut c = Collector::open(&path)?;
+        c.watch(&[a])?;
+        assert_eq!(tails(c.poll()?), ["epoch 1\n"]);
+        lab.set_log_path(a, "logs/second.log")?;
+        assert_eq!(tails(c.poll()?), ["resumed\n"]);
         Ok(())
     }
 

@@ -377,11 +377,15 @@ fn sweep_runs_record_their_logs() -> Result<()> {
         .assert()
         .success()
         .stdout(contains("all 2 runs finished"));
-    let runs = facenet_lab::lab::Lab::open_read_only(&db)?.list_runs()?;
+    let lab = facenet_lab::lab::Lab::open_read_only(&db)?;
+    let runs = lab.list_runs()?;
     assert_eq!(runs.len(), 2);
     for run in runs {
-        let log = PathBuf::from(run.log_path.clone().context("no log recorded")?);
-        assert!(log.is_absolute() && log.starts_with(dir.path()), "{log:?}");
+        // Stored relative to the lab, like every path it records.
+        let recorded = run.log_path.clone().context("no log recorded")?;
+        assert!(PathBuf::from(&recorded).is_relative(), "{recorded}");
+        let log = lab.resolve(&recorded);
+        assert!(log.starts_with(dir.path()), "{log:?}");
         let text = std::fs::read_to_string(&log)?;
         assert!(
             text.contains(&format!("run {} ({})", run.id, run.name)),

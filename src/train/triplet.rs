@@ -194,6 +194,17 @@ mod tests {
         Ok(())
     }
 
+    /// The loss's gradient with respect to the embeddings, flattened.
+    fn gradient(out: &TripletOutput, e: &Var) -> Result<Vec<f32>> {
+        let g = out
+            .loss
+            .backward()?
+            .get(e.as_tensor())
+            .cloned()
+            .ok_or_else(|| candle_core::Error::Msg("no grad".into()))?;
+        g.flatten_all()?.to_vec1::<f32>()
+    }
+
     // The only active term is ((e2−e3)² − (e2−e1)² + 0.2) / 8, so
     // ∂/∂e1 = 2(e2−e1)/8 = 0.5, ∂/∂e2 = (2(e2−e3) − 2(e2−e1))/8 = −1, ∂/∂e3 = −2(e2−e3)/8 = 0.5.
     #[test]
@@ -201,13 +212,7 @@ mod tests {
         let (e, l) = batch(&[0.0, 1.0, 3.0, 5.0], &[0, 0, 1, 1])?;
         let out = triplet_loss(e.as_tensor(), &l, 0.2, Mining::All)?
             .ok_or_else(|| candle_core::Error::Msg("none".into()))?;
-        let g = out
-            .loss
-            .backward()?
-            .get(e.as_tensor())
-            .cloned()
-            .ok_or_else(|| candle_core::Error::Msg("no grad".into()))?;
-        let g = g.flatten_all()?.to_vec1::<f32>()?;
+        let g = gradient(&out, &e)?;
         for (got, want) in g.iter().zip([0.0, 0.5, -1.0, 0.5]) {
             assert!((got - want).abs() < 1e-5, "{g:?}");
         }
@@ -250,13 +255,7 @@ mod tests {
         assert!((scalar(&out.loss)? - 0.04875).abs() < 1e-6, "{}", out.loss);
         assert_eq!(out.n_triplets, 2);
         assert_eq!(out.active_fraction, 0.5);
-        let g = out
-            .loss
-            .backward()?
-            .get(e.as_tensor())
-            .cloned()
-            .ok_or_else(|| candle_core::Error::Msg("no grad".into()))?;
-        let g = g.flatten_all()?.to_vec1::<f32>()?;
+        let g = gradient(&out, &e)?;
         for (got, want) in g.iter().zip([-2.05, 1.0, 0.0, 1.05, 0.0]) {
             assert!((got - want).abs() < 1e-5, "{g:?}");
         }

@@ -11,6 +11,7 @@ mod datasets;
 mod evaluations;
 mod merge;
 mod metrics;
+pub mod params;
 mod runs;
 mod schema;
 

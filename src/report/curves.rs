@@ -8,8 +8,7 @@ use anyhow::Result;
 use crate::eval::checkpoint_choice::CheckpointChoice;
 use crate::eval::identification::metric::TOP1_SEED_GALLERY;
 use crate::eval::verification::metric::{ACCURACY_MEAN, ACCURACY_STD};
-use crate::lab::{metric, Checkpoint, Evaluation, Lab, Protocol, Run, SeriesPoint};
-use crate::tui::compare;
+use crate::lab::{metric, params, Checkpoint, Evaluation, Lab, Protocol, Run, SeriesPoint};
 
 /// A legend lists the hyperparameters that tell the plotted curves apart only when there are at
 /// most this many: more would not fit beside the figure (the results table has them all).
@@ -103,10 +102,10 @@ fn median(values: &[f64]) -> Option<f64> {
     }
 }
 
-/// The hyperparameters (by [`compare::params`] name) whose values differ among `runs`, seeds
+/// The hyperparameters (by [`params`] name) whose values differ among `runs`, seeds
 /// aside: repeats with other seeds are drawn as one curve.
 pub fn distinguishing_params(runs: &[&Run]) -> Vec<&'static str> {
-    compare::differing(runs)
+    params::differing(runs)
         .into_iter()
         .filter(|&name| name != "seed")
         .collect()
@@ -122,7 +121,7 @@ pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
     let ids: Vec<String> = runs.iter().map(|r| r.id.to_string()).collect();
     let mut label = format!("#{} {}", ids.join(","), first.name);
     if !distinguishing.is_empty() && distinguishing.len() <= MAX_LEGEND_PARAMS {
-        let values: Vec<String> = compare::params(first)
+        let values: Vec<String> = params::params(first)
             .into_iter()
             .filter(|(name, _)| distinguishing.contains(name))
             .map(|(name, value)| format!("{name} {value}"))

@@ -1,0 +1,47 @@
+//! A run's hyperparameters as named, displayable values: what the dashboard's compare view
+//! and the report's legends show, and how both tell runs apart.
+
+use super::Run;
+
+/// Every hyperparameter of a run, as (name, shown value). The dataset counts: the same config
+/// on another split is another experiment.
+pub fn params(r: &Run) -> Vec<(&'static str, String)> {
+    let h = &r.hyper;
+    let opt = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
+    vec![
+        ("model", h.model.clone()),
+        ("batch", h.batch_size.to_string()),
+        ("dim", h.embedding_dim.to_string()),
+        ("lr", format!("{}", h.lr)),
+        ("lr schedule", h.lr_schedule.clone()),
+        ("warmup", h.warmup_epochs.to_string()),
+        ("weight decay", format!("{}", h.weight_decay)),
+        ("epochs", h.epochs.to_string()),
+        ("margin", format!("{}", h.margin)),
+        ("image size", h.image_size.to_string()),
+        ("crop", format!("{}", h.crop)),
+        ("mining", h.mining.clone()),
+        ("sampler", h.sampler.clone()),
+        ("pk k", opt(h.pk_k)),
+        ("normalize", h.normalize.to_string()),
+        ("augment", h.augment.to_string()),
+        ("eval every", h.eval_every.to_string()),
+        ("ckpt every", opt(h.checkpoint_every)),
+        ("dataset", opt(r.dataset_id.map(|d| d.0))),
+        ("seed", h.seed.to_string()),
+    ]
+}
+
+/// The names of the hyperparameters whose values are not all equal.
+pub fn differing(runs: &[&Run]) -> Vec<&'static str> {
+    let all: Vec<Vec<(&'static str, String)>> = runs.iter().map(|r| params(r)).collect();
+    let Some(first) = all.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, v))| all.iter().any(|p| p[*i].1 != *v))
+        .map(|(_, (name, _))| *name)
+        .collect()
+}

@@ -226,9 +226,11 @@ fn runs_n_at_a_time_with_one_status_line_each_and_reports_failures() -> Result<(
         "case \"$5\" in *2-four-2-*) echo 'error: out of memory' >&2; exit 3;; esac",
     )?;
     let db = dir.path().join("lab.db");
-    // The sweep's folder of configs and logs goes under TMPDIR: here, inside the test's folder.
+    // The sweep's folder of configs and logs goes beside the lab, not into the system's
+    // temporary folder.
     let tmp = dir.path().join("tmp");
     std::fs::create_dir(&tmp)?;
+    let logs = dir.path().join("logs");
     let assert = Command::cargo_bin("facenet-lab")?
         .arg("--db")
         .arg(&db)
@@ -268,7 +270,13 @@ fn runs_n_at_a_time_with_one_status_line_each_and_reports_failures() -> Result<(
         configs.push(config);
         // The log the run records is the file its output went to, named by an absolute path.
         let log = Path::new(args[6]);
-        assert!(log.is_absolute() && log.starts_with(&tmp), "{line}");
+        assert!(log.is_absolute() && log.starts_with(&logs), "{line}");
+        let folder = log
+            .parent()
+            .context("sweep folder")?
+            .file_name()
+            .context("name")?;
+        assert!(folder.to_string_lossy().ends_with("-sweep-four"), "{line}");
         assert_eq!(log.with_extension("toml"), Path::new(args[4]), "{line}");
         assert!(
             stdout.contains(&format!("(log: {})", log.display())),
@@ -284,6 +292,7 @@ fn runs_n_at_a_time_with_one_status_line_each_and_reports_failures() -> Result<(
     seeds.sort();
     assert_eq!(seeds, [1, 2, 3, 4]);
     assert!(configs.iter().all(|c| tags(c) == ["four"]));
+    assert_eq!(std::fs::read_dir(&tmp)?.count(), 0, "nothing in TMPDIR");
 
     let (mut now, mut peak) = (0, 0);
     for line in std::fs::read_to_string(dir.path().join("events"))?.lines() {

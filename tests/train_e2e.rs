@@ -109,6 +109,23 @@ fn resnet18_learns_synthetic_faces_and_records_everything() -> Result<()> {
             c.sha256
         );
     }
+    // Every file in the run's checkpoint folder is one the lab names: a best replaced by a
+    // better one was deleted.
+    let folder = dir.path().join(&cks[0].path);
+    let folder = folder.parent().context("checkpoint folder")?;
+    let mut on_disk: Vec<_> = std::fs::read_dir(folder)?
+        .map(|e| {
+            Ok(e?
+                .path()
+                .strip_prefix(dir.path())?
+                .to_string_lossy()
+                .into_owned())
+        })
+        .collect::<Result<_>>()?;
+    let mut named: Vec<_> = cks.iter().map(|c| c.path.clone()).collect();
+    on_disk.sort();
+    named.sort();
+    assert_eq!(on_disk, named);
     Ok(())
 }
 
@@ -159,6 +176,11 @@ fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
         (resumed.run, resumed.outcome),
         (halted.run, Outcome::Completed)
     );
+    // The run's time is its two spans: the first, up to the interruption, is on record apart.
+    let done = lab.run(halted.run)?.context("run")?;
+    let first_span = halted_run.recorded_duration().context("first span")?;
+    assert_eq!(done.prior_seconds, first_span);
+    assert!(done.resumed_at.context("resumed_at")? >= halted_run.finished_at.context("end")?);
 
     let a = final_weights(dir.path(), &lab, straight.run)?;
     let b = final_weights(dir.path(), &lab, halted.run)?;

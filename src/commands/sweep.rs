@@ -27,11 +27,7 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         return Ok(());
     }
     let program = sweep::child_program()?;
-    let work_dir = std::env::temp_dir().join(format!(
-        "facenet-lab-sweep-{}-{}",
-        spec.tag,
-        std::process::id()
-    ));
+    let work_dir = crate::lab::logs::sweep_dir(db, &spec.tag, crate::lab::now());
     let files = sweep::write_configs(&spec, &work_dir)?;
     println!(
         "sweep '{}': {n} runs, {} at a time, into lab '{}'; configs and logs in {}",

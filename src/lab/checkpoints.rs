@@ -1,7 +1,7 @@
 //! Checkpoints registered with their run: where the file is and the sha256 of its bytes.
 
-use anyhow::Result;
-use rusqlite::params;
+use anyhow::{Context, Result};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 use super::{now, Lab, RunId};
@@ -77,31 +77,89 @@ impl Lab {
 
 impl Lab {
     /// Registers `c` in place of the run's checkpoints of the same kind (the previous "best",
-    /// when a better one comes), in one transaction.
-    pub fn replace_checkpoints(&self, c: &NewCheckpoint) -> Result<i64> {
+    /// when a better one comes), in one transaction. Returns the recorded paths of the files
+    /// that no checkpoint names any more, for the caller to delete once the lab no longer
+    /// points at them.
+    pub fn replace_checkpoints(&self, c: &NewCheckpoint) -> Result<(i64, Vec<String>)> {
         let tx = self.write_tx()?;
+        let old = paths(
+            &tx,
+            "SELECT path FROM checkpoints WHERE run_id = ?1 AND kind = ?2",
+            params![c.run.0, c.kind],
+        )?;
         tx.execute(
             "DELETE FROM checkpoints WHERE run_id = ?1 AND kind = ?2",
             params![c.run.0, c.kind],
         )?;
         let id = insert(&tx, c)?;
+        let orphans = unreferenced(&tx, old)?;
         tx.commit()?;
-        Ok(id)
+        Ok((id, orphans))
     }
 
-    /// Forgets the checkpoints a run wrote after `iteration` (a resumed run replays those steps).
-    pub fn truncate_checkpoints_after(&self, run: RunId, iteration: i64) -> Result<usize> {
-        Ok(self.conn.execute(
+    /// Forgets the checkpoints a run wrote after `iteration` (a resumed run replays those
+    /// steps). Returns the recorded paths of the files that no checkpoint names any more.
+    pub fn truncate_checkpoints_after(&self, run: RunId, iteration: i64) -> Result<Vec<String>> {
+        let tx = self.write_tx()?;
+        let old = paths(
+            &tx,
+            "SELECT path FROM checkpoints WHERE run_id = ?1 AND iteration > ?2",
+            params![run.0, iteration],
+        )?;
+        tx.execute(
             "DELETE FROM checkpoints WHERE run_id = ?1 AND iteration > ?2",
             params![run.0, iteration],
-        )?)
+        )?;
+        let orphans = unreferenced(&tx, old)?;
+        tx.commit()?;
+        Ok(orphans)
     }
+}
+
+impl Lab {
+    /// Deletes checkpoint files the lab gave up (recorded paths, as [`Lab::replace_checkpoints`]
+    /// returns them). A file already gone is fine.
+    pub fn delete_checkpoint_files(&self, recorded: &[String]) -> Result<()> {
+        for p in recorded {
+            let path = self.resolve(p);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| {
+                        format!("deleting the replaced checkpoint '{}'", path.display())
+                    })
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn paths<P: rusqlite::Params>(conn: &Connection, sql: &str, p: P) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(p, |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Those of `paths` no checkpoint row names (runs recorded before best checkpoints had one file
+/// per iteration wrote every best to the same file).
+fn unreferenced(conn: &Connection, mut paths: Vec<String>) -> Result<Vec<String>> {
+    paths.sort();
+    paths.dedup();
+    let mut stmt = conn.prepare_cached("SELECT count(*) FROM checkpoints WHERE path = ?1")?;
+    let mut out = Vec::new();
+    for p in paths {
+        if stmt.query_row([&p], |r| r.get::<_, i64>(0))? == 0 {
+            out.push(p);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::runs::tests::sample_run;
+    use crate::lab::fixtures::sample_run;
 
     #[test]
     fn checkpoints_are_listed_in_iteration_order() -> Result<()> {
@@ -148,12 +206,19 @@ mod tests {
             iteration: it,
             epoch: it / 10,
             kind: kind.into(),
-            path: format!("{kind}.safetensors"),
+            path: format!("{kind}-{it}.safetensors"),
             sha256: format!("{it:064}"),
         };
         lab.add_checkpoint(&ck(10, "periodic"))?;
-        lab.replace_checkpoints(&ck(10, "best"))?;
-        lab.replace_checkpoints(&ck(30, "best"))?;
+        assert_eq!(
+            lab.replace_checkpoints(&ck(10, "best"))?.1,
+            Vec::<String>::new()
+        );
+        // The file of the best it replaces is named by no checkpoint any more.
+        assert_eq!(
+            lab.replace_checkpoints(&ck(30, "best"))?.1,
+            ["best-10.safetensors"]
+        );
         lab.add_checkpoint(&ck(40, "interrupt"))?;
         let seen = |lab: &Lab| -> Result<Vec<(i64, String)>> {
             Ok(lab
@@ -170,8 +235,30 @@ mod tests {
                 (40, "interrupt".into())
             ]
         );
-        assert_eq!(lab.truncate_checkpoints_after(id, 20)?, 2);
+        assert_eq!(
+            lab.truncate_checkpoints_after(id, 20)?,
+            ["best-30.safetensors", "interrupt-40.safetensors"]
+        );
         assert_eq!(seen(&lab)?, vec![(10, "periodic".into())]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_file_still_named_by_a_checkpoint_is_not_given_up() -> Result<()> {
+        // Runs recorded before best checkpoints had one file per iteration: every best was
+        // written to one file, which the replacing row names again.
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        let ck = |it: i64| NewCheckpoint {
+            run: id,
+            iteration: it,
+            epoch: it / 10,
+            kind: "best".into(),
+            path: "best.safetensors".into(),
+            sha256: format!("{it:064}"),
+        };
+        lab.replace_checkpoints(&ck(10))?;
+        assert_eq!(lab.replace_checkpoints(&ck(20))?.1, Vec::<String>::new());
         Ok(())
     }
 

@@ -238,7 +238,7 @@ impl Lab {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::runs::tests::sample_run;
+    use crate::lab::fixtures::sample_run;
     use crate::lab::NewCheckpoint;
 
     fn checkpoint(lab: &Lab, run: RunId, iteration: i64) -> Result<i64> {

@@ -213,7 +213,7 @@ impl Lab {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::runs::tests::sample_run;
+    use crate::lab::fixtures::sample_run;
     use anyhow::Context;
 
     #[test]

@@ -9,6 +9,9 @@
 mod checkpoints;
 mod datasets;
 mod evaluations;
+#[cfg(test)]
+pub(crate) mod fixtures;
+pub mod logs;
 mod merge;
 mod metrics;
 pub mod params;

@@ -3,9 +3,12 @@
 
 use super::Run;
 
+/// Hyperparameters as (name, shown value) pairs.
+pub type Params = Vec<(&'static str, String)>;
+
 /// Every hyperparameter of a run, as (name, shown value). The dataset counts: the same config
 /// on another split is another experiment.
-pub fn params(r: &Run) -> Vec<(&'static str, String)> {
+pub fn params(r: &Run) -> Params {
     let h = &r.hyper;
     let opt = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
     vec![
@@ -32,9 +35,29 @@ pub fn params(r: &Run) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// Indices of `runs` grouped by experiment: every hyperparameter and the dataset alike, the seed
+/// aside. Groups come in order of their first run, runs in input order.
+pub fn seed_groups(runs: &[&Run]) -> Vec<Vec<usize>> {
+    let key = |r: &Run| -> Params {
+        params(r)
+            .into_iter()
+            .filter(|(n, _)| *n != "seed")
+            .collect()
+    };
+    let mut groups: Vec<(Params, Vec<usize>)> = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        let k = key(r);
+        match groups.iter_mut().find(|(gk, _)| *gk == k) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((k, vec![i])),
+        }
+    }
+    groups.into_iter().map(|(_, m)| m).collect()
+}
+
 /// The names of the hyperparameters whose values are not all equal.
 pub fn differing(runs: &[&Run]) -> Vec<&'static str> {
-    let all: Vec<Vec<(&'static str, String)>> = runs.iter().map(|r| params(r)).collect();
+    let all: Vec<Params> = runs.iter().map(|r| params(r)).collect();
     let Some(first) = all.first() else {
         return Vec::new();
     };

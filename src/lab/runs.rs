@@ -154,6 +154,11 @@ pub struct Run {
     pub started_at: Option<f64>,
     pub finished_at: Option<f64>,
     pub heartbeat_at: Option<f64>,
+    /// When the current (or last) span of training began, if the run was resumed; the time
+    /// between an interruption and its resume is not training.
+    pub resumed_at: Option<f64>,
+    /// Seconds trained in the spans before `resumed_at`.
+    pub prior_seconds: f64,
     pub code: CodeVersion,
     pub hostname: String,
     pub command_line: String,
@@ -198,14 +203,24 @@ impl Run {
         }
     }
 
-    /// Seconds from start to finish (or to the last heartbeat, or to `now` while running).
+    /// Seconds spent training: from start to finish (or to the last heartbeat, or to `now`
+    /// while running), less the pauses between an interruption and its resume.
     pub fn duration(&self, now: f64) -> Option<f64> {
-        let start = self.started_at?;
-        let end = match self.effective_status(now) {
-            RunStatus::Running => now,
-            _ => self.finished_at.or(self.heartbeat_at).unwrap_or(start),
-        };
-        Some((end - start).max(0.0))
+        match self.effective_status(now) {
+            RunStatus::Running => self.trained_until(now),
+            _ => self.recorded_duration(),
+        }
+    }
+
+    /// [`Run::duration`] as recorded: to the finish or the last heartbeat, never to "now", so
+    /// that a report written twice says the same.
+    pub fn recorded_duration(&self) -> Option<f64> {
+        self.trained_until(self.finished_at.or(self.heartbeat_at).or(self.started_at)?)
+    }
+
+    fn trained_until(&self, end: f64) -> Option<f64> {
+        let span_start = self.resumed_at.or(self.started_at)?;
+        Some(self.prior_seconds + (end - span_start).max(0.0))
     }
 
     fn from_row(row: &Row) -> rusqlite::Result<Run> {
@@ -247,6 +262,8 @@ impl Run {
             started_at: row.get("started_at")?,
             finished_at: row.get("finished_at")?,
             heartbeat_at: row.get("heartbeat_at")?,
+            resumed_at: row.get("resumed_at")?,
+            prior_seconds: row.get("prior_seconds")?,
             code: CodeVersion {
                 git_commit: row.get("git_commit")?,
                 git_dirty: row.get("git_dirty")?,
@@ -340,7 +357,12 @@ impl Lab {
         let t = now();
         let n = self.conn.execute(
             "UPDATE runs SET status = 'running', started_at = ifnull(started_at, ?2), heartbeat_at = ?2,
-                 finished_at = NULL, error = NULL, iters_per_epoch = ?3, pid = ?4
+                 finished_at = NULL, error = NULL, iters_per_epoch = ?3, pid = ?4,
+                 -- A resume closes the span that ended at the finish (or the last heartbeat).
+                 prior_seconds = prior_seconds + CASE WHEN started_at IS NULL THEN 0 ELSE max(0,
+                     coalesce(finished_at, heartbeat_at, resumed_at, started_at)
+                     - coalesce(resumed_at, started_at)) END,
+                 resumed_at = CASE WHEN started_at IS NULL THEN NULL ELSE ?2 END
              WHERE id = ?1 AND NOT (status = 'running' AND ifnull(heartbeat_at, 0) > ?2 - ?5)",
             params![id.0, t, iters_per_epoch, pid, STALE_HEARTBEAT_SECS],
         )?;
@@ -515,45 +537,9 @@ impl Lab {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    pub fn sample_run(name: &str) -> NewRun {
-        NewRun {
-            name: name.to_string(),
-            hyper: Hyperparams {
-                model: "resnet18".into(),
-                batch_size: 32,
-                embedding_dim: 128,
-                lr: 1e-4,
-                weight_decay: 0.0,
-                lr_schedule: "constant".into(),
-                warmup_epochs: 0,
-                epochs: 100,
-                margin: 0.2,
-                image_size: 224,
-                crop: 1.0,
-                mining: "all".into(),
-                sampler: "random".into(),
-                pk_k: None,
-                normalize: false,
-                augment: false,
-                eval_every: 1,
-                checkpoint_every: None,
-                seed: 7,
-            },
-            dataset_id: None,
-            device: "cpu".into(),
-            gpu_name: None,
-            config_json: "{}".into(),
-            code: CodeVersion::current(),
-            hostname: "testhost".into(),
-            command_line: "facenet-lab run resnet18".into(),
-            log_path: None,
-            notes: "first try".into(),
-            tags: vec!["seed-table".into(), "baseline".into()],
-        }
-    }
+    use crate::lab::fixtures::sample_run;
 
     #[test]
     fn a_run_round_trips_with_its_lifecycle() -> Result<()> {
@@ -607,6 +593,51 @@ pub(crate) mod tests {
         )?;
         lab.mark_running(id, 10, 3)?;
         assert_eq!(lab.run(id)?.context("run")?.pid, Some(3));
+        Ok(())
+    }
+
+    #[test]
+    fn a_resumed_run_counts_the_time_it_trained_not_the_pause() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        let set = |sql: &str| lab.conn().execute(sql, [id.0]);
+        lab.mark_running(id, 10, 1)?;
+        // 100 s of training, interrupted an hour ago.
+        set(
+            "UPDATE runs SET started_at = 1000, heartbeat_at = 1100, finished_at = 1100,
+                 status = 'interrupted' WHERE id = ?1",
+        )?;
+        let r = lab.run(id)?.context("run")?;
+        assert_eq!(
+            (r.recorded_duration(), r.duration(5000.0)),
+            (Some(100.0), Some(100.0))
+        );
+
+        lab.mark_running(id, 10, 2)?;
+        let r = lab.run(id)?.context("run")?;
+        let resumed = r.resumed_at.context("resumed_at")?;
+        assert_eq!((r.started_at, r.prior_seconds), (Some(1000.0), 100.0));
+        assert_eq!(
+            r.duration(resumed + 30.0),
+            Some(130.0),
+            "live: 100 s before, 30 s since"
+        );
+
+        // 50 s more, then it dies without finishing: the second span ends at its heartbeat...
+        set("UPDATE runs SET heartbeat_at = resumed_at + 50 WHERE id = ?1")?;
+        let r = lab.run(id)?.context("run")?;
+        assert_eq!(r.duration(resumed + 1e6), Some(150.0), "crashed");
+        // ...and a second resume adds it to the spans before.
+        set(
+            "UPDATE runs SET heartbeat_at = heartbeat_at - 3600, resumed_at = resumed_at - 3600
+             WHERE id = ?1",
+        )?;
+        lab.mark_running(id, 10, 3)?;
+        lab.finish_run(id, RunStatus::Completed, None)?;
+        let r = lab.run(id)?.context("run")?;
+        assert_eq!(r.prior_seconds, 150.0);
+        let d = r.recorded_duration().context("duration")?;
+        assert!((150.0..160.0).contains(&d), "{d}");
         Ok(())
     }
 

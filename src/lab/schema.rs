@@ -21,6 +21,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (4, v4_crop),
     (5, v5_ids_never_reused),
     (6, v6_datasets_by_content),
+    (7, v7_training_spans),
 ];
 
 /// The schema version this build writes.
@@ -349,6 +350,19 @@ fn v6_datasets_by_content(tx: &Transaction) -> rusqlite::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A run's duration counts the time it trained, not the pauses between an interruption and its
+/// resume: `resumed_at` is when the current span began (NULL while the run never resumed), and
+/// `prior_seconds` sums the spans before it. Resumes recorded before this version cannot be told
+/// apart from training: their runs count from start to finish.
+fn v7_training_spans(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+        ALTER TABLE runs ADD COLUMN prior_seconds REAL NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN resumed_at    REAL;
+        "#,
+    )
 }
 
 #[cfg(test)]

@@ -131,27 +131,14 @@ pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
     label
 }
 
-/// Everything that makes two runs the same experiment: all hyperparameters but the seed, and
-/// the dataset.
-fn config_key(run: &Run) -> String {
-    let mut hyper = run.hyper.clone();
-    hyper.seed = 0;
-    // Hyperparams serialises field by field in declaration order: a stable key.
-    let hyper = serde_json::to_string(&hyper).unwrap_or_default();
-    format!("{hyper}|{:?}", run.dataset_id.map(|d| d.0))
-}
-
-/// Runs grouped by [`config_key`], groups in order of their first run, runs in input order.
+/// Runs grouped by experiment (all but the seed alike, [`crate::lab::params::seed_groups`]),
+/// groups in order of their first run, runs in input order.
 pub fn group_by_config(curves: &[RunCurves]) -> Vec<Vec<&RunCurves>> {
-    let mut groups: Vec<(String, Vec<&RunCurves>)> = Vec::new();
-    for c in curves {
-        let key = config_key(&c.run);
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, members)) => members.push(c),
-            None => groups.push((key, vec![c])),
-        }
-    }
-    groups.into_iter().map(|(_, m)| m).collect()
+    let runs: Vec<&Run> = curves.iter().map(|c| &c.run).collect();
+    crate::lab::params::seed_groups(&runs)
+        .into_iter()
+        .map(|g| g.into_iter().map(|i| &curves[i]).collect())
+        .collect()
 }
 
 /// Mean and sample standard deviation across series, at the iterations every series has
@@ -217,7 +204,7 @@ mod tests {
         use crate::lab::{CodeVersion, EvalMetric, NewCheckpoint, NewEvaluation};
         use serde_json::json;
         let lab = Lab::open_in_memory()?;
-        let id = lab.create_run(&crate::tui::fixtures::new_run("r"))?;
+        let id = lab.create_run(&crate::lab::fixtures::new_run("r"))?;
         let checkpoint = |iteration: i64, kind: &str| -> Result<i64> {
             lab.add_checkpoint(&NewCheckpoint {
                 run: id,
@@ -315,7 +302,7 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
         let lab = Lab::open_in_memory()?;
-        let id = lab.create_run(&crate::tui::fixtures::new_run("r"))?;
+        let id = lab.create_run(&crate::lab::fixtures::new_run("r"))?;
         // Steady at ~4 images/s; the last step is slow (run 1 in the committed lab: 1.4).
         let points: Vec<MetricPoint> = [3.5, 4.25, 0.0, 4.0, 3.75, 1.5]
             .iter()
@@ -340,7 +327,7 @@ mod tests {
 
     #[test]
     fn legends_name_runs_and_what_tells_them_apart() {
-        use crate::tui::fixtures::run;
+        use crate::lab::fixtures::run;
         let mut a = run(2, "best-recipe", "resnet18");
         a.hyper.lr = 3e-4;
         a.hyper.epochs = 30;

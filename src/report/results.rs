@@ -36,7 +36,7 @@ const HEADERS: [&str; 17] = [
 /// What the evaluation and speed columns hold, printed under the table.
 const NOTE: &str = "Test and LFW columns: the newest evaluation of the run's best checkpoint \
 (the one `eval` picks by default) without `--flip`, LFW over every View 2 pair (not \
-`--exclude-train-identities`); images/s: the median over the run's training steps.";
+`--exclude-train-identities`); images/s: the median over the run's training steps; wall time: start to finish, less any pause between an interruption and its resume.";
 
 /// The table, a note on its columns and the comparison figure beneath it, in markdown. Links
 /// are `link_prefix` + file name: `""` beside the figures, `"reports/"` from a README one folder
@@ -99,7 +99,7 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str) -> Vec<String> {
             .map_or("-".into(), |(m, s)| format!("{m:.3} ± {s:.3}")),
         format::opt(c.images_per_sec, 1),
         device(r),
-        wall_time(r).map_or("-".into(), format::duration),
+        r.recorded_duration().map_or("-".into(), format::duration),
         if links.is_empty() {
             "-".into()
         } else {
@@ -147,13 +147,6 @@ fn device(r: &Run) -> String {
         Some(gpu) if !gpu.is_empty() => format!("{} ({gpu})", r.device),
         _ => r.device.clone(),
     }
-}
-
-/// Start to finish, or to the last heartbeat: never to "now", which would change every report.
-fn wall_time(r: &Run) -> Option<f64> {
-    let start = r.started_at?;
-    let end = r.finished_at.or(r.heartbeat_at)?;
-    Some((end - start).max(0.0))
 }
 
 /// A `|` or a line break inside a cell would break the table.

@@ -145,7 +145,12 @@ impl Observer for Recorder<'_> {
                     sha256: sha256.to_string(),
                 };
                 if *kind == CheckpointKind::Best {
-                    self.lab.replace_checkpoints(&c)?;
+                    // The previous best's file goes only once the lab names the new one: a
+                    // crash in between leaves a spare file, never a row naming the wrong bytes.
+                    let (_, replaced) = self.lab.replace_checkpoints(&c)?;
+                    if let Err(e) = self.lab.delete_checkpoint_files(&replaced) {
+                        eprintln!("warning: {e:#}");
+                    }
                 } else {
                     self.lab.add_checkpoint(&c)?;
                 }
@@ -196,9 +201,9 @@ impl Drop for Heartbeat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::fixtures::new_run;
     use crate::train::checkpoint::Position;
     use crate::train::events::{EvalStats, StepStats};
-    use crate::tui::fixtures::new_run;
 
     fn step(iteration: u64, skipped_batches: u64, loss: Option<f64>, mean_ap: f64) -> StepStats {
         StepStats {
@@ -279,6 +284,37 @@ mod tests {
         assert_eq!(its(metric::TRAIN_LOSS)?, [1, 2]);
         assert_eq!(its(metric::DIST_AP)?, [1]);
         assert_eq!(its(metric::DEV_ACC)?, [2]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_best_checkpoint_replaces_the_previous_best_file_once_the_lab_names_it() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let lab = Lab::open(&dir.path().join("lab.db"))?;
+        let run = lab.create_run(&new_run("r"))?;
+        let mut rec = Recorder::new(&lab, run);
+        let ck = dir.path().join("checkpoints");
+        std::fs::create_dir(&ck)?;
+        let best = |rec: &mut Recorder, it: u64| -> Result<std::path::PathBuf> {
+            let path = ck.join(format!("best-{it:08}.safetensors"));
+            std::fs::write(&path, it.to_string())?;
+            rec.on_event(&Event::Checkpoint {
+                iteration: it,
+                epoch: it as usize,
+                kind: CheckpointKind::Best,
+                path: &path,
+                sha256: "ab",
+            })?;
+            Ok(path)
+        };
+        let first = best(&mut rec, 10)?;
+        assert!(first.exists());
+        let second = best(&mut rec, 20)?;
+        assert!(!first.exists(), "the replaced best is deleted");
+        assert!(second.exists());
+        let cks = lab.checkpoints(run)?;
+        assert_eq!(cks.len(), 1);
+        assert_eq!(lab.resolve(&cks[0].path), second);
         Ok(())
     }
 }

@@ -228,7 +228,10 @@ pub fn resume(
         lab.set_log_path(run.id, &lab.relative(log))?;
     }
     lab.truncate_metrics_after(run.id, resume_at)?;
-    lab.truncate_checkpoints_after(run.id, resume_at)?;
+    let dropped = lab.truncate_checkpoints_after(run.id, resume_at)?;
+    if let Err(e) = lab.delete_checkpoint_files(&dropped) {
+        eprintln!("warning: {e:#}");
+    }
     lab.rebuild_summary(run.id)?;
     // The accuracy of the weights in the best checkpoint that survived the truncation; none
     // when a later best (now dropped) had replaced it, so the next evaluation writes a best.

@@ -233,7 +233,8 @@ impl Trainer {
     ) -> Result<()> {
         let it = self.position.iteration;
         let file = match kind {
-            CheckpointKind::Best => "best.safetensors".to_string(),
+            // One file per best, so that the file the lab names is never rewritten under it.
+            CheckpointKind::Best => format!("best-{it:08}.safetensors"),
             CheckpointKind::Final => "final.safetensors".to_string(),
             CheckpointKind::Periodic => format!("epoch-{epoch:04}.safetensors"),
             CheckpointKind::Interrupt => format!("interrupt-{it:08}.safetensors"),

@@ -831,8 +831,8 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::fixtures::{point, run, NOW};
     use crate::lab::MetricRow;
-    use crate::tui::fixtures::{point, run, NOW};
 
     fn app_with(runs: Vec<Run>) -> App {
         let mut app = App::new(NOW, "testhost");

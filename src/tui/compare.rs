@@ -2,27 +2,8 @@
 //! side by side. Runs that share a configuration and differ only in seed are one column,
 //! their metrics given as mean ± std.
 
-use crate::lab::params::{differing, params};
+use crate::lab::params::{differing, params, seed_groups};
 use crate::lab::Run;
-
-const SEED: &str = "seed";
-
-/// Hyperparameters as (name, value) pairs.
-type Params = Vec<(&'static str, String)>;
-
-/// Indices of `runs` grouped by configuration ignoring the seed, in order of first appearance.
-pub fn seed_groups(runs: &[&Run]) -> Vec<Vec<usize>> {
-    let key = |r: &Run| -> Params { params(r).into_iter().filter(|(n, _)| *n != SEED).collect() };
-    let mut groups: Vec<(Params, Vec<usize>)> = Vec::new();
-    for (i, r) in runs.iter().enumerate() {
-        let k = key(r);
-        match groups.iter_mut().find(|(gk, _)| *gk == k) {
-            Some((_, members)) => members.push(i),
-            None => groups.push((k, vec![i])),
-        }
-    }
-    groups.into_iter().map(|(_, m)| m).collect()
-}
 
 /// Mean and sample standard deviation.
 pub fn mean_std(xs: &[f64]) -> Option<(f64, f64)> {
@@ -126,7 +107,7 @@ pub fn table(runs: &[&Run]) -> CompareTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::fixtures::run;
+    use crate::lab::fixtures::run;
 
     #[test]
     fn only_differing_hyperparameters_are_listed() {

@@ -360,7 +360,7 @@ impl Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::fixtures::{run, NOW};
+    use crate::lab::fixtures::{run, NOW};
 
     #[test]
     fn comparisons_and_text_terms_combine() {

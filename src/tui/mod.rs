@@ -11,8 +11,6 @@ pub mod store;
 pub mod ui;
 
 #[cfg(test)]
-pub(crate) mod fixtures;
-#[cfg(test)]
 mod tests;
 
 use std::io::IsTerminal;
@@ -204,36 +202,12 @@ pub fn experiment_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Where a run started from the dashboard logs: `<lab dir>/logs/<YYYYmmdd-HHMMSS>-<label>.log`.
-pub fn log_path(db: &Path, label: &str, t: f64) -> PathBuf {
-    let dir = match db.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let stamp = crate::format::timestamp(t)
-        .replace(['-', ':'], "")
-        .replace(' ', "-");
-    let secs = (t.max(0.0) as i64) % 60;
-    let label: String = label
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    dir.join("logs")
-        .join(format!("{stamp}{secs:02}-{label}.log"))
-}
-
 /// Starts `facenet-lab --db DB ARGS…` (a `run`, given `--log-path LOG`, or a `sweep`) in its own session,
 /// stdin closed, stdout and stderr to LOG: it outlives the dashboard and never writes on its screen.
 fn start_run(db: &Path, args: &[String], label: &str) -> Result<(u32, PathBuf)> {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().context("finding the facenet-lab executable")?;
-    let log = log_path(db, label, now());
+    let log = crate::lab::logs::log_path(db, label, now());
     if let Some(dir) = log.parent() {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the log directory '{}'", dir.display()))?;

@@ -219,7 +219,7 @@ impl Line {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tui::fixtures::{point, run};
+    use crate::lab::fixtures::{point, run};
 
     #[test]
     fn ema_is_debiased_like_tensorboard() {

@@ -409,8 +409,8 @@ fn watch_files(path: &Path, tx: Sender<Request>) -> Result<notify::RecommendedWa
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::fixtures::new_run;
     use crate::lab::{metric, MetricPoint};
-    use crate::tui::fixtures::new_run;
 
     #[test]
     fn series_load_lazily_and_grow_without_duplicates() -> Result<()> {

@@ -11,9 +11,9 @@ use ratatui::widgets::Widget;
 use ratatui::Terminal;
 
 use super::app::{Action, App, Screen};
-use super::fixtures::{point, run, NOW};
 use super::store::{self, Request, Update};
 use super::ui::RunsTable;
+use crate::lab::fixtures::{point, run, NOW};
 use crate::lab::{metric, Lab, MetricPoint, Run, RunId, RunStatus, RunSummaryUpdate};
 
 fn lab_runs() -> Vec<Run> {
@@ -247,7 +247,7 @@ fn live_metrics_reach_the_screen_through_the_watcher() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("lab.db");
     let lab = Lab::open(&path)?;
-    let id = lab.create_run(&super::fixtures::new_run("live"))?;
+    let id = lab.create_run(&crate::lab::fixtures::new_run("live"))?;
     lab.mark_running(id, 100, std::process::id())?;
 
     let (tx, rx) = std::sync::mpsc::channel::<Update>();

@@ -1,4 +1,5 @@
-//! Fixed runs and points for deterministic tests and snapshots.
+//! Fixed runs and points for deterministic tests and snapshots, shared by the lab's, the
+//! trainer's, the report's and the dashboard's tests.
 
 use crate::lab::{CodeVersion, Hyperparams, NewRun, Run, RunId, RunStatus, SeriesPoint};
 
@@ -45,6 +46,8 @@ pub fn run(id: i64, name: &str, model: &str) -> Run {
         started_at: Some(NOW - 3600.0),
         finished_at: Some(NOW - 600.0),
         heartbeat_at: Some(NOW - 600.0),
+        resumed_at: None,
+        prior_seconds: 0.0,
         code: CodeVersion {
             git_commit: "0123456789abcdef".into(),
             git_dirty: false,
@@ -91,5 +94,43 @@ pub fn new_run(name: &str) -> NewRun {
         log_path: None,
         notes: String::new(),
         tags: Vec::new(),
+    }
+}
+
+/// A run as `facenet-lab run resnet18` registers it with the seed's defaults.
+pub fn sample_run(name: &str) -> NewRun {
+    NewRun {
+        name: name.to_string(),
+        hyper: Hyperparams {
+            model: "resnet18".into(),
+            batch_size: 32,
+            embedding_dim: 128,
+            lr: 1e-4,
+            weight_decay: 0.0,
+            lr_schedule: "constant".into(),
+            warmup_epochs: 0,
+            epochs: 100,
+            margin: 0.2,
+            image_size: 224,
+            crop: 1.0,
+            mining: "all".into(),
+            sampler: "random".into(),
+            pk_k: None,
+            normalize: false,
+            augment: false,
+            eval_every: 1,
+            checkpoint_every: None,
+            seed: 7,
+        },
+        dataset_id: None,
+        device: "cpu".into(),
+        gpu_name: None,
+        config_json: "{}".into(),
+        code: CodeVersion::current(),
+        hostname: "testhost".into(),
+        command_line: "facenet-lab run resnet18".into(),
+        log_path: None,
+        notes: "first try".into(),
+        tags: vec!["seed-table".into(), "baseline".into()],
     }
 }

@@ -1,0 +1,65 @@
+//! Where work started in the background writes its output: `<lab dir>/logs/`, beside the lab
+//! that records it, so that the logs move with the lab and outlive a reboot.
+
+use std::path::{Path, PathBuf};
+
+/// The log of a run started from the dashboard: `<lab dir>/logs/<YYYYmmdd-HHMMSS>-<label>.log`.
+pub fn log_path(db: &Path, label: &str, t: f64) -> PathBuf {
+    logs_dir(db).join(format!("{}-{}.log", stamp(t), sanitize(label)))
+}
+
+/// The folder of a sweep's configs and logs: `<lab dir>/logs/<YYYYmmdd-HHMMSS>-sweep-<tag>/`.
+pub fn sweep_dir(db: &Path, tag: &str, t: f64) -> PathBuf {
+    logs_dir(db).join(format!("{}-sweep-{}", stamp(t), sanitize(tag)))
+}
+
+fn logs_dir(db: &Path) -> PathBuf {
+    match db.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join("logs"),
+        _ => PathBuf::from("logs"),
+    }
+}
+
+/// `YYYYmmdd-HHMMSS` in UTC.
+fn stamp(t: f64) -> String {
+    let minutes = crate::format::timestamp(t)
+        .replace(['-', ':'], "")
+        .replace(' ', "-");
+    format!("{minutes}{:02}", (t.max(0.0) as i64) % 60)
+}
+
+/// Letters, digits, `-` and `_` pass; anything else (a `/` above all) becomes `_`.
+fn sanitize(label: &str) -> String {
+    label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::fixtures::NOW;
+
+    #[test]
+    fn logs_live_beside_the_lab_named_by_time_and_label() {
+        assert_eq!(
+            log_path(Path::new("/w/lab.db"), "resnet18 b32/d128", NOW),
+            Path::new("/w/logs/20261128-071300-resnet18_b32_d128.log")
+        );
+        assert_eq!(
+            log_path(Path::new("lab.db"), "x", NOW + 59.0),
+            Path::new("logs/20261128-071359-x.log")
+        );
+        assert_eq!(
+            sweep_dir(Path::new("runs/lab.db"), "../seed", NOW),
+            Path::new("runs/logs/20261128-071300-sweep-___seed")
+        );
+    }
+}

@@ -97,40 +97,22 @@ pub fn new_run(name: &str) -> NewRun {
     }
 }
 
-/// A run as `facenet-lab run resnet18` registers it with the seed's defaults.
+/// A run as `facenet-lab run resnet18` registers it with the seed's defaults, with notes and
+/// tags.
 pub fn sample_run(name: &str) -> NewRun {
     NewRun {
-        name: name.to_string(),
         hyper: Hyperparams {
-            model: "resnet18".into(),
-            batch_size: 32,
-            embedding_dim: 128,
             lr: 1e-4,
-            weight_decay: 0.0,
-            lr_schedule: "constant".into(),
-            warmup_epochs: 0,
             epochs: 100,
-            margin: 0.2,
             image_size: 224,
-            crop: 1.0,
             mining: "all".into(),
             sampler: "random".into(),
             pk_k: None,
             normalize: false,
-            augment: false,
-            eval_every: 1,
-            checkpoint_every: None,
-            seed: 7,
+            ..hyper("resnet18")
         },
-        dataset_id: None,
-        device: "cpu".into(),
-        gpu_name: None,
-        config_json: "{}".into(),
-        code: CodeVersion::current(),
-        hostname: "testhost".into(),
-        command_line: "facenet-lab run resnet18".into(),
-        log_path: None,
         notes: "first try".into(),
         tags: vec!["seed-table".into(), "baseline".into()],
+        ..new_run(name)
     }
 }

@@ -63,6 +63,7 @@ fn generate(path: &Path, runs: usize, points: usize) -> Result<()> {
             pk_k: Some(4),
             normalize: true,
             augment: false,
+            zero_init_residual: false,
             eval_every: 1,
             checkpoint_every: None,
             seed: (r % 5) as i64,

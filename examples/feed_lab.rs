@@ -34,6 +34,7 @@ fn new_run(name: &str, model: &str, batch: i64, mining: &str, epochs: i64) -> Ne
         pk_k: Some(4),
         normalize: true,
         augment: false,
+        zero_init_residual: false,
         eval_every: 1,
         checkpoint_every: None,
         seed: 7,

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use assert_cmd::Command;
+use candle_core::Device;
 use facenet_lab::lab::{Lab, RunStatus};
+use facenet_lab::train::checkpoint;
 
 fn lab_cmd(db: &Path) -> Result<Command> {
     let mut c = Command::cargo_bin("facenet-lab")?;
@@ -103,10 +105,27 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
             "1",
             "--batch",
             "8",
+            "--zero-init-residual",
             "--quiet",
         ])
         .assert()
         .success();
+    // The blocks' last BatchNorm weights started at 0, not 1: after 4 Adam steps at 1e-4 they
+    // are still within 1e-3 of it.
+    let lab = Lab::open(&db)?;
+    let run = lab.find_run("1")?;
+    assert!(run.hyper.zero_init_residual);
+    let last = lab.checkpoints(run.id)?.pop().context("a checkpoint")?;
+    let ck = checkpoint::load(&lab.resolve(&last.path), Some(&last.sha256), &Device::Cpu)?;
+    for (name, gate) in [
+        ("layer1.0.bn2.weight", true),
+        ("layer1.0.bn1.weight", false),
+    ] {
+        let w = ck.tensors.get(name).context("weight")?;
+        let max = w.abs()?.max(0)?.to_scalar::<f32>()?;
+        assert_eq!(max < 1e-3, gate, "{name}: max |w| {max}");
+    }
+    drop(lab);
     let out = lab_cmd(&db)?.args(["run", "--resume", "1"]).output()?;
     assert!(String::from_utf8_lossy(&out.stderr).contains("already completed"));
     let out = lab_cmd(&db)?

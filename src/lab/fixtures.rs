@@ -24,6 +24,7 @@ pub fn hyper(model: &str) -> Hyperparams {
         pk_k: Some(4),
         normalize: true,
         augment: false,
+        zero_init_residual: false,
         eval_every: 1,
         checkpoint_every: None,
         seed: 7,

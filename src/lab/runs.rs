@@ -96,6 +96,8 @@ pub struct Hyperparams {
     pub pk_k: Option<i64>,
     pub normalize: bool,
     pub augment: bool,
+    /// Each residual block's last BatchNorm weight started at zero (ResNets only).
+    pub zero_init_residual: bool,
     pub eval_every: i64,
     pub checkpoint_every: Option<i64>,
     pub seed: i64,
@@ -248,6 +250,7 @@ impl Run {
                 pk_k: row.get("pk_k")?,
                 normalize: row.get("normalize")?,
                 augment: row.get("augment")?,
+                zero_init_residual: row.get("zero_init_residual")?,
                 eval_every: row.get("eval_every")?,
                 checkpoint_every: row.get("checkpoint_every")?,
                 seed: row.get("seed")?,
@@ -302,9 +305,9 @@ impl Lab {
                 image_size, mining, sampler, pk_k, normalize, augment, eval_every, checkpoint_every,
                 seed, device, config_json, status, created_at, git_commit, git_dirty, crate_version,
                 hostname, gpu_name, command_line, log_path, notes, weight_decay, lr_schedule,
-                warmup_epochs, crop)
+                warmup_epochs, crop, zero_init_residual)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)",
+                ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)",
             params![
                 run.name,
                 h.model,
@@ -338,6 +341,7 @@ impl Lab {
                 h.lr_schedule,
                 h.warmup_epochs,
                 h.crop,
+                h.zero_init_residual,
             ],
         )?;
         let id = RunId(tx.last_insert_rowid());

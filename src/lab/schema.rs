@@ -22,6 +22,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (5, v5_ids_never_reused),
     (6, v6_datasets_by_content),
     (7, v7_training_spans),
+    (8, v8_zero_init_residual),
 ];
 
 /// The schema version this build writes.
@@ -363,6 +364,12 @@ fn v7_training_spans(tx: &Transaction) -> rusqlite::Result<()> {
         ALTER TABLE runs ADD COLUMN resumed_at    REAL;
         "#,
     )
+}
+
+/// `--zero-init-residual` as a typed column. Runs recorded before started every BatchNorm
+/// weight at one: 0.
+fn v8_zero_init_residual(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE runs ADD COLUMN zero_init_residual INTEGER NOT NULL DEFAULT 0;")
 }
 
 #[cfg(test)]

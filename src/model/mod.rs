@@ -20,7 +20,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use candle_core::{ModuleT, Result, Tensor};
+use candle_core::{ModuleT, Result, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 
 use crate::rng::Rng;
@@ -191,6 +191,25 @@ impl ModuleT for EmbeddingNet {
         }
         self.forward(xs, None)
     }
+}
+
+/// torchvision's `zero_init_residual=True`: the weight of each residual block's last BatchNorm
+/// set to zero ([`resnet::is_residual_gate`]). Returns how many blocks it gated; AlexNet has
+/// none and is refused.
+pub fn zero_init_residual(arch: Arch, vars: &[(String, Var)]) -> Result<usize> {
+    let kind = match arch {
+        Arch::Alexnet => candle_core::bail!("alexnet has no residual blocks to zero-initialise"),
+        Arch::Resnet18 => resnet::BlockKind::Basic,
+        Arch::Resnet152 => resnet::BlockKind::Bottleneck,
+    };
+    let mut n = 0;
+    for (name, var) in vars {
+        if resnet::is_residual_gate(kind, name) {
+            var.set(&var.zeros_like()?)?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// True for BatchNorm running statistics (`*.running_mean`, `*.running_var`): buffers in torch,

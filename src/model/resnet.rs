@@ -3,7 +3,8 @@
 //! torchvision (`conv1`, `bn1`, `layer1.0.conv1`, `layer2.0.downsample.0`, ..., `fc`).
 //!
 //! Init as torchvision: convs kaiming_normal (fan_out, relu), BatchNorm weight 1 bias 0,
-//! `zero_init_residual=False`; the `fc` embedding is N(0, 0.02), bias 0.
+//! `zero_init_residual=False` unless asked for ([`is_residual_gate`]); the `fc` embedding is
+//! N(0, 0.02), bias 0.
 use candle_core::{Module, ModuleT, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 
@@ -33,6 +34,23 @@ impl BlockKind {
 fn conv(spec: ConvSpec, backward: ConvBackward, vb: VarBuilder) -> Result<Conv2d> {
     // torchvision ResNet convs have no bias.
     Conv2d::new(spec, KAIMING_NORMAL_FAN_OUT, None, backward, vb)
+}
+
+/// Whether `name` is the weight of a residual block's last BatchNorm (`layerI.J.bn2.weight` in
+/// a BasicBlock, `bn3` in a Bottleneck): what torchvision's `zero_init_residual=True` starts at
+/// zero, so that every block begins as the identity and a deep network trains like a shallow
+/// one at first (Goyal et al., 2017).
+pub fn is_residual_gate(kind: BlockKind, name: &str) -> bool {
+    let last = match kind {
+        BlockKind::Basic => "bn2",
+        BlockKind::Bottleneck => "bn3",
+    };
+    match name.split('.').collect::<Vec<_>>()[..] {
+        [layer, block, bn, "weight"] => {
+            layer.starts_with("layer") && block.parse::<usize>().is_ok() && bn == last
+        }
+        _ => false,
+    }
 }
 
 #[derive(Clone, Debug)]

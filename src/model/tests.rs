@@ -124,6 +124,52 @@ fn checkpoint_keys_follow_torchvision_names() -> Result<()> {
 }
 
 #[test]
+fn zero_init_residual_gates_each_block_and_nothing_else() -> Result<()> {
+    let vars = |varmap: &VarMap| -> Vec<(String, candle_core::Var)> {
+        let data = varmap.data().lock().expect("varmap lock");
+        data.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+    let sum =
+        |varmap: &VarMap, name: &str| -> Result<f32> { var(varmap, name)?.sum_all()?.to_scalar() };
+    // One gate per residual block: 2+2+2+2 BasicBlocks, 3+8+36+3 Bottlenecks.
+    for (arch, blocks, gate, channels) in [
+        (Arch::Resnet18, 8, "layer4.1.bn2.weight", 512.0),
+        (Arch::Resnet152, 50, "layer3.35.bn3.weight", 1024.0),
+    ] {
+        let (varmap, _) = build(arch, 8)?;
+        assert_eq!(
+            sum(&varmap, gate)?,
+            channels,
+            "{arch}: BatchNorm weights start at 1"
+        );
+        assert_eq!(zero_init_residual(arch, &vars(&varmap))?, blocks, "{arch}");
+        assert_eq!(sum(&varmap, gate)?, 0.0, "{arch}");
+        for kept in [
+            "bn1.weight",
+            "layer2.0.downsample.1.weight",
+            "layer1.0.bn1.weight",
+        ] {
+            assert!(sum(&varmap, kept)? > 0.0, "{arch}: {kept} is not a gate");
+        }
+    }
+    assert!(resnet::is_residual_gate(
+        resnet::BlockKind::Basic,
+        "layer1.0.bn2.weight"
+    ));
+    assert!(!resnet::is_residual_gate(
+        resnet::BlockKind::Basic,
+        "layer1.0.bn2.bias"
+    ));
+    assert!(!resnet::is_residual_gate(
+        resnet::BlockKind::Bottleneck,
+        "layer1.0.bn2.weight"
+    ));
+    let (varmap, _) = build(Arch::Alexnet, 8)?;
+    assert!(zero_init_residual(Arch::Alexnet, &vars(&varmap)).is_err());
+    Ok(())
+}
+
+#[test]
 fn output_shapes_at_224() -> Result<()> {
     // resnet152 at 224 takes a few seconds in eval mode on 2 cores (see the timings test).
     for (arch, batch) in [

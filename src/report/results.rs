@@ -84,7 +84,7 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str) -> Vec<String> {
     }
     vec![
         format!("{} {}", r.id, r.name),
-        h.model.clone(),
+        architecture(h),
         input(h),
         h.batch_size.to_string(),
         h.embedding_dim.to_string(),
@@ -106,6 +106,15 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str) -> Vec<String> {
             links.join(" ")
         },
     ]
+}
+
+/// `resnet152`, or `resnet152, zero-init residual` when its blocks started as the identity.
+fn architecture(h: &crate::lab::Hyperparams) -> String {
+    if h.zero_init_residual {
+        format!("{}, zero-init residual", h.model)
+    } else {
+        h.model.clone()
+    }
 }
 
 /// `224px`, or `64px, crop 0.5` when only the centre of each image was kept.

@@ -66,6 +66,9 @@ pub struct TrainConfig {
     pub pk_k: usize,
     pub normalize: bool,
     pub augment: bool,
+    /// Absent from configs recorded before it existed: those runs did not.
+    #[serde(default)]
+    pub zero_init_residual: bool,
     pub eval_every: usize,
     pub checkpoint_every: Option<usize>,
     pub seed: u64,
@@ -104,6 +107,7 @@ impl Default for TrainConfig {
             pk_k: 4,
             normalize: false,
             augment: false,
+            zero_init_residual: false,
             eval_every: 1,
             checkpoint_every: None,
             seed: 0,
@@ -174,6 +178,11 @@ pub struct Overrides {
     /// Random horizontal flips and small shifts of training images [default: off].
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub augment: Option<bool>,
+    /// Start each residual block's last BatchNorm weight at zero (torchvision's
+    /// zero_init_residual), so that every block begins as the identity and a deep ResNet
+    /// trains from scratch like a shallow one at first [default: off; ResNets only].
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub zero_init_residual: Option<bool>,
     /// Evaluate train and dev accuracy every N epochs [default: 1].
     #[arg(long)]
     pub eval_every: Option<usize>,
@@ -246,7 +255,16 @@ impl TrainConfig {
             sampler,
             pk_k
         );
-        set!(normalize, augment, eval_every, seed, device, data, min_images, max_images, note);
+        set!(
+            normalize,
+            augment,
+            zero_init_residual,
+            eval_every,
+            seed,
+            device,
+            data
+        );
+        set!(min_images, max_images, note);
         if o.checkpoint_every.is_some() {
             self.checkpoint_every = o.checkpoint_every;
         }
@@ -338,6 +356,9 @@ impl TrainConfig {
                 self.crop
             );
         }
+        if self.zero_init_residual && self.model == Arch::Alexnet {
+            bail!("--zero-init-residual is for ResNets: alexnet has no residual blocks");
+        }
         if self.min_images < 3 {
             bail!("--min-images must be at least 3: every identity needs a train, a dev and a test image");
         }
@@ -398,6 +419,7 @@ impl TrainConfig {
             pk_k: (self.sampler == Sampler::Pk).then_some(self.pk_k as i64),
             normalize: self.normalize,
             augment: self.augment,
+            zero_init_residual: self.zero_init_residual,
             eval_every: self.eval_every as i64,
             checkpoint_every: self.checkpoint_every.map(|c| c as i64),
             seed: self.seed as i64,
@@ -511,6 +533,13 @@ mod tests {
             assert!(err.contains(want), "{err} should mention {want}");
         };
         let base = flags(Arch::Resnet18);
+        check(
+            Overrides {
+                zero_init_residual: Some(true),
+                ..flags(Arch::Alexnet)
+            },
+            "no residual blocks",
+        );
         check(
             Overrides {
                 dim: Some(1),

@@ -95,6 +95,9 @@ impl Trainer {
         let params = Params::new(cfg.seed);
         let model = EmbeddingNet::new(cfg.model, cfg.dim, params.builder(&device))
             .with_context(|| format!("building {}", cfg.model))?;
+        if cfg.zero_init_residual {
+            crate::model::zero_init_residual(cfg.model, &params.named_vars())?;
+        }
         let adam = Adam::new(
             params.named_vars(),
             AdamConfig {

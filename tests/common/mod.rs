@@ -64,6 +64,7 @@ pub fn new_run(name: &str, model: &str, seed: i64, tags: &[&str]) -> NewRun {
             pk_k: None,
             normalize: false,
             augment: false,
+            zero_init_residual: false,
             eval_every: 1,
             checkpoint_every: Some(2),
             seed,

@@ -322,7 +322,6 @@ fn a_stopped_run_is_reported_as_stopped_not_failed() -> Result<()> {
             .arg("sweep")
             .arg(&spec)
             .env(SWEEP_EXE_ENV, &fake)
-            .env("TMPDIR", dir.path())
             .output()?)
     };
     let stop_2 = "case \"$5\" in *2-three-2-*) echo '  continue with: facenet-lab run --resume 2' >&2; exit 130;; esac";
@@ -382,7 +381,6 @@ fn sweep_runs_record_their_logs() -> Result<()> {
         .arg("sweep")
         .arg(&spec)
         .env_remove(SWEEP_EXE_ENV)
-        .env("TMPDIR", dir.path())
         .assert()
         .success()
         .stdout(contains("all 2 runs finished"));

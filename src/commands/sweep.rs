@@ -27,7 +27,8 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         return Ok(());
     }
     let program = sweep::child_program()?;
-    let work_dir = crate::lab::logs::sweep_dir(db, &spec.tag, crate::lab::now());
+    let work_dir = crate::lab::logs::create_sweep_dir(db, &spec.tag, crate::lab::now())
+        .with_context(|| format!("creating the sweep's folder beside '{}'", db.display()))?;
     let files = sweep::write_configs(&spec, &work_dir)?;
     println!(
         "sweep '{}': {n} runs, {} at a time, into lab '{}'; configs and logs in {}",

@@ -1,5 +1,7 @@
 //! Checkpoints registered with their run: where the file is and the sha256 of its bytes.
 
+use std::path::Path;
+
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
@@ -118,10 +120,16 @@ impl Lab {
 
 impl Lab {
     /// Deletes checkpoint files the lab gave up (recorded paths, as [`Lab::replace_checkpoints`]
-    /// returns them). A file already gone is fine.
-    pub fn delete_checkpoint_files(&self, recorded: &[String]) -> Result<()> {
+    /// returns them) that lie in the run's checkpoint folder `dir`. Others stay: a run merged
+    /// from another lab names that lab's files, which are not this lab's to delete. A file
+    /// already gone is fine.
+    pub fn delete_checkpoint_files(&self, recorded: &[String], dir: &Path) -> Result<()> {
+        let dir = self.resolve(&self.relative(dir));
         for p in recorded {
             let path = self.resolve(p);
+            if path.parent() != Some(dir.as_path()) {
+                continue;
+            }
             match std::fs::remove_file(&path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     return Err(e).with_context(|| {
@@ -317,6 +325,32 @@ mod tests {
         // Resumed again from step 40: the best checkpoint survives, and so does its summary.
         resume_from(40)?;
         assert_eq!(best()?, (Some(0.5), Some(3)));
+        Ok(())
+    }
+
+    #[test]
+    fn only_files_in_the_runs_folder_are_deleted() -> Result<()> {
+        let root = tempfile::tempdir()?;
+        std::fs::create_dir(root.path().join("lab"))?;
+        let lab = Lab::open(&root.path().join("lab/lab.db"))?;
+        let run_dir = root.path().join("lab/checkpoints/run-1");
+        let elsewhere = root.path().join("other/checkpoints/run-4");
+        for d in [&run_dir, &elsewhere] {
+            std::fs::create_dir_all(d)?;
+            std::fs::write(d.join("best-10.safetensors"), "w")?;
+        }
+        // As recorded: relative to the lab's folder, or, for a merged run's files, another lab's.
+        let recorded = [
+            "checkpoints/run-1/best-10.safetensors".to_string(),
+            "checkpoints/run-1/gone.safetensors".to_string(),
+            "../other/checkpoints/run-4/best-10.safetensors".to_string(),
+        ];
+        lab.delete_checkpoint_files(&recorded, &run_dir)?;
+        assert!(!run_dir.join("best-10.safetensors").exists());
+        assert!(
+            elsewhere.join("best-10.safetensors").exists(),
+            "not this run's file"
+        );
         Ok(())
     }
 }

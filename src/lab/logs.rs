@@ -10,7 +10,30 @@ pub fn log_path(db: &Path, label: &str, t: f64) -> PathBuf {
 
 /// The folder of a sweep's configs and logs: `<lab dir>/logs/<YYYYmmdd-HHMMSS>-sweep-<tag>/`.
 pub fn sweep_dir(db: &Path, tag: &str, t: f64) -> PathBuf {
-    logs_dir(db).join(format!("{}-sweep-{}", stamp(t), sanitize(tag)))
+    logs_dir(db).join(sweep_name(tag, t))
+}
+
+/// Creates a new folder for a sweep started at `t`: [`sweep_dir`], or the same name with `-2`,
+/// `-3`… after it when another sweep of the tag took that name in the same second.
+pub fn create_sweep_dir(db: &Path, tag: &str, t: f64) -> std::io::Result<PathBuf> {
+    let logs = logs_dir(db);
+    std::fs::create_dir_all(&logs)?;
+    let name = sweep_name(tag, t);
+    let mut n = 1;
+    loop {
+        let dir = match n {
+            1 => logs.join(&name),
+            n => logs.join(format!("{name}-{n}")),
+        };
+        match std::fs::create_dir(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+            done => return done.map(|()| dir),
+        }
+    }
+}
+
+fn sweep_name(tag: &str, t: f64) -> String {
+    format!("{}-sweep-{}", stamp(t), sanitize(tag))
 }
 
 fn logs_dir(db: &Path) -> PathBuf {
@@ -61,5 +84,20 @@ mod tests {
             sweep_dir(Path::new("runs/lab.db"), "../seed", NOW),
             Path::new("runs/logs/20261128-071300-sweep-___seed")
         );
+    }
+
+    #[test]
+    fn two_sweeps_of_a_tag_in_one_second_get_folders_of_their_own() -> std::io::Result<()> {
+        let root = tempfile::tempdir()?;
+        let db = root.path().join("lab.db");
+        let first = create_sweep_dir(&db, "seed", NOW)?;
+        let second = create_sweep_dir(&db, "seed", NOW)?;
+        assert_eq!(first, sweep_dir(&db, "seed", NOW));
+        assert_eq!(
+            second,
+            root.path().join("logs/20261128-071300-sweep-seed-2")
+        );
+        assert!(first.is_dir() && second.is_dir());
+        Ok(())
     }
 }

@@ -148,7 +148,8 @@ impl Observer for Recorder<'_> {
                     // The previous best's file goes only once the lab names the new one: a
                     // crash in between leaves a spare file, never a row naming the wrong bytes.
                     let (_, replaced) = self.lab.replace_checkpoints(&c)?;
-                    if let Err(e) = self.lab.delete_checkpoint_files(&replaced) {
+                    let dir = path.parent().unwrap_or(Path::new("."));
+                    if let Err(e) = self.lab.delete_checkpoint_files(&replaced, dir) {
                         eprintln!("warning: {e:#}");
                     }
                 } else {

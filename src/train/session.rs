@@ -149,6 +149,7 @@ pub fn start(
             return Err(e.context(format!("run {run} failed before its first step")));
         }
     };
+    lab.mark_running(run, trainer.iters_per_epoch() as i64, std::process::id())?;
     drive(&lab, run, trainer, launch, stop)
 }
 
@@ -224,12 +225,15 @@ pub fn resume(
         }
         None => 0,
     };
+    // Claimed before anything is dropped: a second resume of the run, or a live trainer whose
+    // heartbeat only looked stale, is refused here instead of losing its newest checkpoints.
+    lab.mark_running(run.id, trainer.iters_per_epoch() as i64, std::process::id())?;
     if let Some(log) = &launch.log_path {
         lab.set_log_path(run.id, &lab.relative(log))?;
     }
     lab.truncate_metrics_after(run.id, resume_at)?;
     let dropped = lab.truncate_checkpoints_after(run.id, resume_at)?;
-    if let Err(e) = lab.delete_checkpoint_files(&dropped) {
+    if let Err(e) = lab.delete_checkpoint_files(&dropped, &checkpoint_dir(&lab, run.id)) {
         eprintln!("warning: {e:#}");
     }
     lab.rebuild_summary(run.id)?;
@@ -239,7 +243,8 @@ pub fn resume(
     drive(&lab, run.id, trainer, launch, stop)
 }
 
-/// Trains with the lab recorder and the console attached, then closes the run.
+/// Trains the run (which the caller marked running) with the lab recorder and the console
+/// attached, then closes it.
 fn drive(
     lab: &Lab,
     run: RunId,
@@ -247,7 +252,6 @@ fn drive(
     launch: &Launch,
     stop: &AtomicBool,
 ) -> Result<Finished> {
-    lab.mark_running(run, trainer.iters_per_epoch() as i64, std::process::id())?;
     let _heartbeat = Heartbeat::start(lab.path(), run)?;
     let mut recorder = Recorder::new(lab, run);
     let mut console = Console::new(trainer.cfg.epochs, launch.quiet);

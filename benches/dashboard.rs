@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Result;
-use facenet_lab::lab::{metric, CodeVersion, Hyperparams, Lab, NewRun, RunId, RunStatus};
+use facenet_lab::lab::{metric, CodeVersion, Hyperparams, Lab, Machine, NewRun, RunId, RunStatus};
 use facenet_lab::tui::app::{Action, App};
 use facenet_lab::tui::store::Collector;
 use ratatui::backend::TestBackend;
@@ -77,6 +77,7 @@ fn generate(path: &Path, runs: usize, points: usize) -> Result<()> {
             gpu_name: None,
             code: CodeVersion::current(),
             hostname: "bench".into(),
+            machine: Machine::default(),
             command_line: "bench".into(),
             log_path: None,
             notes: String::new(),

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 use facenet_lab::lab::{
-    metric, CodeVersion, Hyperparams, Lab, MetricPoint, NewRun, RunId, RunStatus, RunSummaryUpdate,
+    metric, CodeVersion, Hyperparams, Lab, Machine, MetricPoint, NewRun, RunId, RunStatus,
+    RunSummaryUpdate,
 };
 
 const ITERS_PER_EPOCH: i64 = 20;
@@ -48,6 +49,7 @@ fn new_run(name: &str, model: &str, batch: i64, mining: &str, epochs: i64) -> Ne
         gpu_name: None,
         code: CodeVersion::current(),
         hostname: gethostname::gethostname().to_string_lossy().into_owned(),
+        machine: Machine::current(),
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
         log_path: None,
         notes: String::new(),

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use assert_cmd::Command;
-use facenet_lab::lab::{CodeVersion, Lab, NewRun, RunStatus, SCHEMA_VERSION};
+use facenet_lab::lab::{CodeVersion, Lab, Machine, NewRun, RunStatus, SCHEMA_VERSION};
 use facenet_lab::model::Arch;
 use facenet_lab::train::config::TrainConfig;
 
@@ -22,6 +22,7 @@ fn new_run(name: &str) -> NewRun {
         config_json: "{}".into(),
         code: CodeVersion::current(),
         hostname: "h".into(),
+        machine: Machine::default(),
         command_line: "facenet-lab run resnet152 --dim 64".into(),
         log_path: None,
         notes: String::new(),

@@ -6,7 +6,9 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
-use facenet_lab::lab::{metric, Lab, MetricPoint, NewCheckpoint, RunStatus, RunSummaryUpdate};
+use facenet_lab::lab::{
+    metric, Lab, Machine, MetricPoint, NewCheckpoint, RunStatus, RunSummaryUpdate,
+};
 use facenet_lab::model::Arch;
 use facenet_lab::train::checkpoint;
 use facenet_lab::train::config::{DeviceChoice, TrainConfig};
@@ -95,6 +97,8 @@ fn resnet18_learns_synthetic_faces_and_records_everything() -> Result<()> {
     assert_eq!((recorded.lr, recorded.epochs), (1e-3, 6));
     assert_eq!(run.code.crate_version, env!("CARGO_PKG_VERSION"));
     assert!(!run.hostname.is_empty());
+    assert_eq!(run.machine, Machine::current());
+    assert!(run.machine.cpu_threads.is_some_and(|t| t >= 1));
 
     // A final and a best checkpoint, whose recorded sha256 matches the file.
     let cks = lab.checkpoints(run.id)?;

@@ -4,6 +4,7 @@ use anyhow::{bail, Result};
 
 use crate::cli::BenchArgs;
 use crate::format;
+use crate::lab::Machine;
 use crate::train::bench::time_steps;
 use crate::train::device;
 
@@ -19,6 +20,9 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
         "timing {} step(s) per model on {name}{gpu}, batch {}, {}×{} images",
         args.steps, args.batch, args.image_size, args.image_size
     );
+    if let Some(machine) = Machine::current().describe() {
+        eprintln!("machine: {machine}");
+    }
     let mut rows = Vec::new();
     for &arch in &args.models {
         let min = arch.min_input_size();

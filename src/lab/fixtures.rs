@@ -1,7 +1,7 @@
 //! Fixed runs and points for deterministic tests and snapshots, shared by the lab's, the
 //! trainer's, the report's and the dashboard's tests.
 
-use crate::lab::{CodeVersion, Hyperparams, NewRun, Run, RunId, RunStatus, SeriesPoint};
+use crate::lab::{CodeVersion, Hyperparams, Machine, NewRun, Run, RunId, RunStatus, SeriesPoint};
 
 /// 2026-11-28 07:13 UTC: every test's "now".
 pub const NOW: f64 = 1_795_849_980.0;
@@ -31,6 +31,16 @@ pub fn hyper(model: &str) -> Hyperparams {
     }
 }
 
+/// The machine every fixture ran on.
+pub fn machine() -> Machine {
+    Machine {
+        cpu_model: Some("Test CPU 9000".into()),
+        cpu_threads: Some(2),
+        cpu_simd: Some("avx2+fma".into()),
+        os: Some("linux 6.1.0 x86_64".into()),
+    }
+}
+
 /// A completed run that started an hour before [`NOW`].
 pub fn run(id: i64, name: &str, model: &str) -> Run {
     Run {
@@ -55,6 +65,7 @@ pub fn run(id: i64, name: &str, model: &str) -> Run {
             crate_version: "0.1.0".into(),
         },
         hostname: "testhost".into(),
+        machine: machine(),
         command_line: format!("facenet-lab run {model}"),
         pid: None,
         log_path: None,
@@ -91,6 +102,7 @@ pub fn new_run(name: &str) -> NewRun {
         config_json: "{}".into(),
         code: CodeVersion::current(),
         hostname: "testhost".into(),
+        machine: machine(),
         command_line: "facenet-lab run resnet18".into(),
         log_path: None,
         notes: String::new(),

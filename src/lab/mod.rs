@@ -12,6 +12,7 @@ mod evaluations;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod logs;
+mod machine;
 mod merge;
 mod metrics;
 pub mod params;
@@ -27,6 +28,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use checkpoints::{Checkpoint, NewCheckpoint};
 pub use datasets::{DatasetId, DatasetRecord, MemberRecord, SplitRecord, SplitSummary};
 pub use evaluations::{EvalMetric, Evaluation, EvaluationId, NewEvaluation, Protocol};
+pub use machine::Machine;
 pub use merge::MergeSummary;
 pub use metrics::{metric, MetricPoint, MetricRow, SeriesPoint};
 pub use runs::{CodeVersion, Hyperparams, NewRun, Run, RunId, RunStatus, RunSummaryUpdate};

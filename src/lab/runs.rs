@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
-use super::{now, DatasetId, Lab, STALE_HEARTBEAT_SECS};
+use super::{now, DatasetId, Lab, Machine, STALE_HEARTBEAT_SECS};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -134,6 +134,7 @@ pub struct NewRun {
     pub config_json: String,
     pub code: CodeVersion,
     pub hostname: String,
+    pub machine: Machine,
     pub command_line: String,
     pub log_path: Option<String>,
     pub notes: String,
@@ -163,6 +164,7 @@ pub struct Run {
     pub prior_seconds: f64,
     pub code: CodeVersion,
     pub hostname: String,
+    pub machine: Machine,
     pub command_line: String,
     pub pid: Option<i64>,
     pub log_path: Option<String>,
@@ -273,6 +275,12 @@ impl Run {
                 crate_version: row.get("crate_version")?,
             },
             hostname: row.get("hostname")?,
+            machine: Machine {
+                cpu_model: row.get("cpu_model")?,
+                cpu_threads: row.get("cpu_threads")?,
+                cpu_simd: row.get("cpu_simd")?,
+                os: row.get("os")?,
+            },
             command_line: row.get("command_line")?,
             pid: row.get("pid")?,
             log_path: row.get("log_path")?,
@@ -305,9 +313,10 @@ impl Lab {
                 image_size, mining, sampler, pk_k, normalize, augment, eval_every, checkpoint_every,
                 seed, device, config_json, status, created_at, git_commit, git_dirty, crate_version,
                 hostname, gpu_name, command_line, log_path, notes, weight_decay, lr_schedule,
-                warmup_epochs, crop, zero_init_residual)
+                warmup_epochs, crop, zero_init_residual, cpu_model, cpu_threads, cpu_simd, os)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)",
+                ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
+                ?34, ?35, ?36, ?37)",
             params![
                 run.name,
                 h.model,
@@ -342,6 +351,10 @@ impl Lab {
                 h.warmup_epochs,
                 h.crop,
                 h.zero_init_residual,
+                run.machine.cpu_model,
+                run.machine.cpu_threads,
+                run.machine.cpu_simd,
+                run.machine.os,
             ],
         )?;
         let id = RunId(tx.last_insert_rowid());
@@ -558,6 +571,8 @@ mod tests {
             vec!["baseline".to_string(), "seed-table".to_string()]
         );
         assert_eq!(r.code, CodeVersion::current());
+        assert_eq!((&r.hostname, &r.machine), (&new.hostname, &new.machine));
+        assert!(r.machine.cpu_model.is_some());
 
         lab.mark_running(id, 19, 4242)?;
         let r = lab.run(id)?.context("run")?;

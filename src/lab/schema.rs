@@ -23,6 +23,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (6, v6_datasets_by_content),
     (7, v7_training_spans),
     (8, v8_zero_init_residual),
+    (9, v9_machine),
 ];
 
 /// The schema version this build writes.
@@ -372,6 +373,17 @@ fn v8_zero_init_residual(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch("ALTER TABLE runs ADD COLUMN zero_init_residual INTEGER NOT NULL DEFAULT 0;")
 }
 
+/// The machine beyond its host name ([`super::Machine`]). Runs recorded before did not keep it:
+/// NULL, never a guess.
+fn v9_machine(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE runs ADD COLUMN cpu_model   TEXT;
+         ALTER TABLE runs ADD COLUMN cpu_threads INTEGER;
+         ALTER TABLE runs ADD COLUMN cpu_simd    TEXT;
+         ALTER TABLE runs ADD COLUMN os          TEXT;",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,6 +509,22 @@ mod tests {
         // Constant schedule, no warm-up and whole images (v4) for runs from before.
         let old = |wd: f64| (wd, "constant".to_string(), 0, 1.0);
         assert_eq!(rows, vec![old(0.0005), old(0.0), old(0.0)]);
+        Ok(())
+    }
+
+    #[test]
+    fn v9_leaves_the_machine_of_older_runs_unknown() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        apply_up_to(&conn, 8)?;
+        insert_run(&conn, 1, None)?;
+        migrate(&conn)?;
+        let machine: (Option<String>, Option<i64>, Option<String>, Option<String>) = conn
+            .query_row(
+                "SELECT cpu_model, cpu_threads, cpu_simd, os FROM runs WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?;
+        assert_eq!(machine, (None, None, None, None));
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::data::{self, DataSpec, Dataset, ImportOptions, Manifest};
 use crate::lab::{
-    CodeVersion, DatasetRecord, Lab, MemberRecord, NewRun, RunId, RunStatus, SplitRecord,
+    CodeVersion, DatasetRecord, Lab, Machine, MemberRecord, NewRun, RunId, RunStatus, SplitRecord,
 };
 use crate::train::checkpoint;
 use crate::train::config::{DeviceChoice, TrainConfig};
@@ -123,6 +123,7 @@ pub fn start(
         config_json: serde_json::to_string(&cfg)?,
         code: CodeVersion::current(),
         hostname: gethostname::gethostname().to_string_lossy().into_owned(),
+        machine: Machine::current(),
         command_line: launch.command_line.clone(),
         log_path: launch.log_path.as_deref().map(|p| lab.relative(p)),
         notes: cfg.note.clone(),

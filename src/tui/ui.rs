@@ -529,6 +529,14 @@ impl DetailView<'_> {
                     run.gpu_name.as_deref().unwrap_or("no gpu")
                 )),
             ]),
+            TextLine::from(vec![
+                key("machine"),
+                Span::raw(
+                    run.machine
+                        .describe()
+                        .unwrap_or_else(|| "not recorded".into()),
+                ),
+            ]),
             TextLine::from(vec![key("command"), Span::raw(run.command_line.clone())]),
             TextLine::from(vec![
                 key("pid · log"),

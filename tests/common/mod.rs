@@ -5,8 +5,8 @@ use std::path::Path;
 
 use anyhow::Result;
 use facenet_lab::lab::{
-    metric, CodeVersion, DatasetRecord, Hyperparams, Lab, MemberRecord, MetricPoint, NewCheckpoint,
-    NewRun, RunId, RunStatus, RunSummaryUpdate, SplitRecord,
+    metric, CodeVersion, DatasetRecord, Hyperparams, Lab, Machine, MemberRecord, MetricPoint,
+    NewCheckpoint, NewRun, RunId, RunStatus, RunSummaryUpdate, SplitRecord,
 };
 
 pub fn dataset() -> DatasetRecord {
@@ -75,6 +75,7 @@ pub fn new_run(name: &str, model: &str, seed: i64, tags: &[&str]) -> NewRun {
         config_json: format!(r#"{{"model":"{model}","seed":{seed}}}"#),
         code: CodeVersion::current(),
         hostname: "gpu-box".into(),
+        machine: Machine::default(),
         command_line: format!("facenet-lab run {model}"),
         log_path: None,
         notes: "fixture, with a comma".into(),

@@ -1,0 +1,145 @@
+//! The computer a run trained on, beyond its host name: the CPU, the threads the kernels used,
+//! the SIMD they dispatch to and the operating system.
+//!
+//! The SIMD level matters to the record: the matrix kernels pick their instructions at run time,
+//! and with them the order in which they add, so the same seed on two machines that differ here
+//! gives curves that agree for a few steps and then part in the last bits.
+
+use serde::{Deserialize, Serialize};
+
+/// What [`Machine::current`] could find out; `None` where the platform does not say (and for
+/// runs recorded before the lab kept it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machine {
+    /// The CPU's model name ("AMD EPYC 7B13").
+    pub cpu_model: Option<String>,
+    /// Threads the CPU kernels used (rayon's pool).
+    pub cpu_threads: Option<i64>,
+    /// The widest SIMD the CPU offers to the kernels ("avx512f", "avx2+fma", "neon").
+    pub cpu_simd: Option<String>,
+    /// Operating system, kernel release and architecture ("linux 6.1.0-18-amd64 x86_64").
+    pub os: Option<String>,
+}
+
+impl Machine {
+    /// This machine, as a run started now would record it.
+    pub fn current() -> Machine {
+        Machine {
+            cpu_model: std::fs::read_to_string("/proc/cpuinfo")
+                .ok()
+                .and_then(|s| cpu_model(&s)),
+            cpu_threads: Some(rayon::current_num_threads() as i64),
+            cpu_simd: simd(),
+            os: Some(os(
+                std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()
+            )),
+        }
+    }
+
+    /// One line for people: "AMD EPYC · 2 threads · avx512f · linux 6.1.0 x86_64", or `None`
+    /// when nothing was recorded.
+    pub fn describe(&self) -> Option<String> {
+        let parts: Vec<String> = [
+            self.cpu_model.clone(),
+            self.cpu_threads.map(|t| format!("{t} threads")),
+            self.cpu_simd.clone(),
+            self.os.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        (!parts.is_empty()).then(|| parts.join(" · "))
+    }
+}
+
+/// The first "model name" (x86) or "Model"/"Hardware" (Arm boards) of a /proc/cpuinfo.
+fn cpu_model(cpuinfo: &str) -> Option<String> {
+    ["model name", "Model", "Hardware"].iter().find_map(|key| {
+        cpuinfo.lines().find_map(|line| {
+            let (k, v) = line.split_once(':')?;
+            let v = v.trim();
+            (k.trim() == *key && !v.is_empty()).then(|| v.to_string())
+        })
+    })
+}
+
+fn os(kernel_release: Option<String>) -> String {
+    let release = kernel_release.map(|r| r.trim().to_string());
+    [
+        Some(std::env::consts::OS.to_string()),
+        release.filter(|r| !r.is_empty()),
+        Some(std::env::consts::ARCH.to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
+#[cfg(target_arch = "x86_64")]
+fn simd() -> Option<String> {
+    let level = if is_x86_feature_detected!("avx512f") {
+        "avx512f"
+    } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        "avx2+fma"
+    } else if is_x86_feature_detected!("avx") {
+        "avx"
+    } else {
+        "sse2"
+    };
+    Some(level.to_string())
+}
+
+#[cfg(target_arch = "aarch64")]
+fn simd() -> Option<String> {
+    Some("neon".to_string())
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn simd() -> Option<String> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cpu_model_is_the_first_model_name_of_cpuinfo() {
+        let x86 = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel\t\t: 1\n\
+                   model name\t: AMD EPYC 7B13\nflags\t\t: fpu avx2\n\n\
+                   processor\t: 1\nmodel name\t: AMD EPYC 7B13\n";
+        assert_eq!(cpu_model(x86).as_deref(), Some("AMD EPYC 7B13"));
+        // Arm boards name the machine, not the core; "model" (a number on x86) is not it.
+        let arm = "processor\t: 0\nBogoMIPS\t: 108.00\nModel\t\t: Raspberry Pi 4 Model B Rev 1.4\n";
+        assert_eq!(
+            cpu_model(arm).as_deref(),
+            Some("Raspberry Pi 4 Model B Rev 1.4")
+        );
+        assert_eq!(cpu_model("processor\t: 0\nmodel name\t:\n"), None);
+    }
+
+    #[test]
+    fn the_os_names_system_release_and_architecture() {
+        let os = os(Some("6.1.0-18-amd64\n".into()));
+        assert_eq!(
+            os,
+            format!(
+                "{} 6.1.0-18-amd64 {}",
+                std::env::consts::OS,
+                std::env::consts::ARCH
+            )
+        );
+        assert!(!super::os(Some(" \n".into())).contains("  "));
+    }
+
+    #[test]
+    fn this_machine_is_described_with_the_threads_the_kernels_use() {
+        let m = Machine::current();
+        assert_eq!(m.cpu_threads, Some(rayon::current_num_threads() as i64));
+        let line = m.describe().expect("something is always known");
+        assert!(line.contains(&format!("{} threads", rayon::current_num_threads())));
+        assert!(line.contains(std::env::consts::ARCH), "{line}");
+        assert_eq!(Machine::default().describe(), None);
+    }
+}

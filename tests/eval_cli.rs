@@ -151,5 +151,23 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         .output()?;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Ann_Lee/Ann_Lee_0009.jpg"));
+
+    // A checkpoint the lab records but whose file is elsewhere (a lab copied off its machine).
+    let best = lab
+        .checkpoints(RunId(1))?
+        .into_iter()
+        .find(|c| c.kind == "best")
+        .context("best checkpoint")?;
+    std::fs::remove_file(dir.path().join(&best.path))?;
+    let out = cmd(dir.path())?.args(["eval", "1"]).output()?;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "run 1's best checkpoint (iteration {}, epoch {}) is recorded",
+            best.iteration, best.epoch
+        )) && err.contains("is not here"),
+        "{err}"
+    );
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::io::IsTerminal;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use candle_core::Device;
 use candle_nn::ModuleT;
 
@@ -31,6 +31,18 @@ impl Net {
         let params = Params::new(cfg.seed);
         let model = EmbeddingNet::new(cfg.model, cfg.dim, params.builder(device))?;
         let path = lab.resolve(&ck.path);
+        if !path.exists() {
+            bail!(
+                "run {}'s {} checkpoint (iteration {}, epoch {}) is recorded, but its file '{}' \
+                 is not here: checkpoints stay on the machine that trained the run (the lab \
+                 keeps their sha256, not their weights)",
+                run.id,
+                ck.kind,
+                ck.iteration,
+                ck.epoch,
+                path.display()
+            );
+        }
         let loaded = checkpoint::load(&path, Some(&ck.sha256), device)
             .with_context(|| format!("loading run {}'s checkpoint", run.id))?;
         checkpoint::restore_params(&params, &loaded.tensors)?;

@@ -8,6 +8,31 @@ use serde::{Deserialize, Serialize};
 
 use super::{now, Lab, RunId, RunSummaryUpdate};
 
+/// The middle value (the mean of the two middle ones for an even count) of the finite values;
+/// `None` when there are none.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
+/// The median of a run's per-step speeds: what its `images_per_sec` says once it has ended (the
+/// last step alone can be slowed by an evaluation, a checkpoint or another process).
+pub(crate) fn median_speed(conn: &rusqlite::Connection, run: i64) -> rusqlite::Result<Option<f64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT value FROM metrics WHERE run_id = ?1 AND name = 'images_per_sec'",
+    )?;
+    let speeds = stmt
+        .query_map([run], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<f64>>>()?;
+    Ok(median(&speeds))
+}
+
 /// The names the trainer records.
 pub mod metric {
     /// Mean triplet loss of the step's batch.

@@ -389,14 +389,21 @@ impl Lab {
         ensure_one(n, id)
     }
 
-    /// Ends a run with a final status and, for failures, the error message.
+    /// Ends a run with a final status and, for failures, the error message. Its images/s
+    /// becomes the median of its steps' (while it trains, it is the latest step's).
     pub fn finish_run(&self, id: RunId, status: RunStatus, error: Option<&str>) -> Result<()> {
         let t = now();
-        let n = self.conn.execute(
-            "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4, heartbeat_at = ?4 WHERE id = ?1",
-            params![id.0, status.as_str(), error, t],
+        let tx = self.write_tx()?;
+        let speed = super::metrics::median_speed(&tx, id.0)?;
+        let n = tx.execute(
+            "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4, heartbeat_at = ?4,
+                images_per_sec = ifnull(?5, images_per_sec)
+             WHERE id = ?1",
+            params![id.0, status.as_str(), error, t, speed],
         )?;
-        ensure_one(n, id)
+        ensure_one(n, id)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Says the run's process is alive.
@@ -657,6 +664,34 @@ mod tests {
         assert_eq!(r.prior_seconds, 150.0);
         let d = r.recorded_duration().context("duration")?;
         assert!((150.0..160.0).contains(&d), "{d}");
+        Ok(())
+    }
+
+    #[test]
+    fn an_ended_run_reports_its_median_step_speed_a_live_one_its_latest() -> Result<()> {
+        use crate::lab::{metric, MetricPoint, RunSummaryUpdate};
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        lab.mark_running(id, 10, 1)?;
+        // Steady near 70 images/s; the last step shared the CPU with a build.
+        let points: Vec<MetricPoint> = [68.0, 72.0, 70.0, 71.0, 16.0]
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| MetricPoint::new(i as i64 + 1, 1, metric::IMAGES_PER_SEC, v))
+            .collect();
+        let latest = RunSummaryUpdate {
+            images_per_sec: Some(16.0),
+            ..Default::default()
+        };
+        lab.record(id, &points, &latest)?;
+        assert_eq!(lab.run(id)?.context("run")?.images_per_sec, Some(16.0));
+        lab.finish_run(id, RunStatus::Interrupted, None)?;
+        assert_eq!(lab.run(id)?.context("run")?.images_per_sec, Some(70.0));
+
+        // A run that never stepped keeps what it had (nothing).
+        let empty = lab.create_run(&sample_run("empty"))?;
+        lab.finish_run(empty, RunStatus::Failed, Some("no data"))?;
+        assert_eq!(lab.run(empty)?.context("run")?.images_per_sec, None);
         Ok(())
     }
 

@@ -24,6 +24,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (7, v7_training_spans),
     (8, v8_zero_init_residual),
     (9, v9_machine),
+    (10, v10_median_speed),
 ];
 
 /// The schema version this build writes.
@@ -384,6 +385,24 @@ fn v9_machine(tx: &Transaction) -> rusqlite::Result<()> {
     )
 }
 
+/// An ended run's `images_per_sec` is the median of its steps' ([`super::Lab::finish_run`]);
+/// before, it was its last step's.
+fn v10_median_speed(tx: &Transaction) -> rusqlite::Result<()> {
+    let ended: Vec<i64> = tx
+        .prepare("SELECT id FROM runs WHERE finished_at IS NOT NULL")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in ended {
+        if let Some(speed) = super::metrics::median_speed(tx, id)? {
+            tx.execute(
+                "UPDATE runs SET images_per_sec = ?2 WHERE id = ?1",
+                rusqlite::params![id, speed],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,6 +544,34 @@ mod tests {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )?;
         assert_eq!(machine, (None, None, None, None));
+        Ok(())
+    }
+
+    #[test]
+    fn v10_gives_ended_runs_their_median_speed_and_leaves_live_ones() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        apply_up_to(&conn, 9)?;
+        for id in [1, 2] {
+            insert_run(&conn, id, None)?;
+            for (it, v) in [(1, 50.0), (2, 60.0), (3, 55.0), (4, 5.0)] {
+                conn.execute(
+                    "INSERT INTO metrics (run_id, iteration, epoch, name, value, wall_time)
+                     VALUES (?1, ?2, 1, 'images_per_sec', ?3, 0)",
+                    rusqlite::params![id, it, v],
+                )?;
+            }
+        }
+        conn.execute_batch(
+            "UPDATE runs SET images_per_sec = 5.0;
+             UPDATE runs SET finished_at = 100 WHERE id = 1;
+             UPDATE runs SET status = 'running', finished_at = NULL WHERE id = 2;",
+        )?;
+        migrate(&conn)?;
+        let speeds: Vec<f64> = conn
+            .prepare("SELECT images_per_sec FROM runs ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        assert_eq!(speeds, vec![52.5, 5.0]);
         Ok(())
     }
 

@@ -8,7 +8,7 @@ use anyhow::Result;
 use crate::eval::checkpoint_choice::CheckpointChoice;
 use crate::eval::identification::metric::TOP1_SEED_GALLERY;
 use crate::eval::verification::metric::{ACCURACY_MEAN, ACCURACY_STD};
-use crate::lab::{metric, params, Checkpoint, Evaluation, Lab, Protocol, Run, SeriesPoint};
+use crate::lab::{median, metric, params, Checkpoint, Evaluation, Lab, Protocol, Run, SeriesPoint};
 
 /// A legend lists the hyperparameters that tell the plotted curves apart only when there are at
 /// most this many: more would not fit beside the figure (the results table has them all).
@@ -88,18 +88,6 @@ pub fn table_evaluation<'a>(
 /// not record an option ran without it).
 fn option_set(e: &Evaluation, name: &str) -> bool {
     e.options.get(name) == Some(&serde_json::Value::Bool(true))
-}
-
-/// The middle value (the mean of the two middle ones for an even count); `None` when empty.
-fn median(values: &[f64]) -> Option<f64> {
-    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(sorted[n / 2]),
-        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
-    }
 }
 
 /// The hyperparameters (by [`params`] name) whose values differ among `runs`, seeds

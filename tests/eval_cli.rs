@@ -166,7 +166,7 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         err.contains(&format!(
             "run 1's best checkpoint (iteration {}, epoch {}) is recorded",
             best.iteration, best.epoch
-        )) && err.contains("is not here"),
+        )) && err.contains("is missing"),
         "{err}"
     );
     Ok(())

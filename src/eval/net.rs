@@ -28,21 +28,22 @@ impl Net {
     pub fn load(lab: &Lab, run: &Run, ck: &Checkpoint, device: &Device) -> Result<Net> {
         let cfg: TrainConfig = serde_json::from_str(&run.config_json)
             .with_context(|| format!("reading the recorded config of run {}", run.id))?;
-        let params = Params::new(cfg.seed);
-        let model = EmbeddingNet::new(cfg.model, cfg.dim, params.builder(device))?;
         let path = lab.resolve(&ck.path);
-        if !path.exists() {
+        if !path.try_exists().unwrap_or(true) {
             bail!(
                 "run {}'s {} checkpoint (iteration {}, epoch {}) is recorded, but its file '{}' \
-                 is not here: checkpoints stay on the machine that trained the run (the lab \
-                 keeps their sha256, not their weights)",
+                 is missing: the lab keeps checkpoints' sha256, not their weights, which stay \
+                 where the run trained (host '{}')",
                 run.id,
                 ck.kind,
                 ck.iteration,
                 ck.epoch,
-                path.display()
+                path.display(),
+                run.hostname
             );
         }
+        let params = Params::new(cfg.seed);
+        let model = EmbeddingNet::new(cfg.model, cfg.dim, params.builder(device))?;
         let loaded = checkpoint::load(&path, Some(&ck.sha256), device)
             .with_context(|| format!("loading run {}'s checkpoint", run.id))?;
         checkpoint::restore_params(&params, &loaded.tensors)?;

@@ -37,6 +37,7 @@ pub fn machine() -> Machine {
         cpu_model: Some("Test CPU 9000".into()),
         cpu_threads: Some(2),
         cpu_simd: Some("avx2+fma".into()),
+        cpu_cache: Some("L1d 32K 8-way, L2 512K 8-way".into()),
         os: Some("linux 6.1.0 x86_64".into()),
     }
 }

@@ -1,9 +1,13 @@
-//! The computer a run trained on, beyond its host name: the CPU, the threads the kernels used,
-//! the SIMD they dispatch to and the operating system.
+//! The computer a run started on, beyond its host name: the CPU, its caches and SIMD, the threads
+//! the kernels used and the operating system.
 //!
-//! The SIMD level matters to the record: the matrix kernels pick their instructions at run time,
-//! and with them the order in which they add, so the same seed on two machines that differ here
-//! gives curves that agree for a few steps and then part in the last bits.
+//! The caches and the SIMD matter to the record: the matrix kernels (gemm) size their blocks
+//! along the summed dimension from the L1 cache's size and associativity, and pick their
+//! instructions at run time, so the order in which they add depends on both. The same seed on
+//! two machines that differ there gives curves that agree for a step or two and then part in
+//! the last bits; on one machine it gives the same run bit for bit.
+
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,8 +19,11 @@ pub struct Machine {
     pub cpu_model: Option<String>,
     /// Threads the CPU kernels used (rayon's pool).
     pub cpu_threads: Option<i64>,
-    /// The widest SIMD the CPU offers to the kernels ("avx512f", "avx2+fma", "neon").
+    /// The widest SIMD the CPU offers ("avx512f", "avx2+fma", "neon"); the kernels may use less
+    /// (this build's gemm stops at avx2+fma).
     pub cpu_simd: Option<String>,
+    /// The data caches of CPU 0: "L1d 48K 12-way, L2 1024K 16-way, L3 32768K 16-way".
+    pub cpu_cache: Option<String>,
     /// Operating system, kernel release and architecture ("linux 6.1.0-18-amd64 x86_64").
     pub os: Option<String>,
 }
@@ -30,26 +37,38 @@ impl Machine {
                 .and_then(|s| cpu_model(&s)),
             cpu_threads: Some(rayon::current_num_threads() as i64),
             cpu_simd: simd(),
+            cpu_cache: cpu_cache(Path::new("/sys/devices/system/cpu/cpu0/cache")),
             os: Some(os(
                 std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()
             )),
         }
     }
 
-    /// One line for people: "AMD EPYC · 2 threads · avx512f · linux 6.1.0 x86_64", or `None`
-    /// when nothing was recorded.
+    /// One line for people: "AMD EPYC · 2 threads · avx512f · L1d 48K 12-way, … · linux 6.1.0
+    /// x86_64", or `None` when nothing was recorded.
     pub fn describe(&self) -> Option<String> {
-        let parts: Vec<String> = [
+        let parts: Vec<String> = [self.cpu(), self.system()].into_iter().flatten().collect();
+        (!parts.is_empty()).then(|| parts.join(" · "))
+    }
+
+    /// The processor: "AMD EPYC · 2 threads · avx512f".
+    pub fn cpu(&self) -> Option<String> {
+        join([
             self.cpu_model.clone(),
             self.cpu_threads.map(|t| format!("{t} threads")),
             self.cpu_simd.clone(),
-            self.os.clone(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        (!parts.is_empty()).then(|| parts.join(" · "))
+        ])
     }
+
+    /// Its caches and the system: "L1d 48K 12-way, L2 1024K 16-way · linux 6.1.0 x86_64".
+    pub fn system(&self) -> Option<String> {
+        join([self.cpu_cache.clone(), self.os.clone()])
+    }
+}
+
+fn join<const N: usize>(parts: [Option<String>; N]) -> Option<String> {
+    let parts: Vec<String> = parts.into_iter().flatten().collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 /// The first "model name" (x86) or "Model"/"Hardware" (Arm boards) of a /proc/cpuinfo.
@@ -60,6 +79,47 @@ fn cpu_model(cpuinfo: &str) -> Option<String> {
             let v = v.trim();
             (k.trim() == *key && !v.is_empty()).then(|| v.to_string())
         })
+    })
+}
+
+/// The data and unified caches listed under a Linux `/sys/devices/system/cpu/cpuN/cache`, by
+/// level; `None` where there is no such folder.
+fn cpu_cache(dir: &Path) -> Option<String> {
+    let read = |index: &Path, name: &str| {
+        std::fs::read_to_string(index.join(name))
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    let mut caches: Vec<(String, String)> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("index"))
+        })
+        .filter_map(|index| {
+            let level = read(&index, "level")?;
+            let kind = read(&index, "type")?;
+            let name = match kind.as_str() {
+                "Data" => format!("L{level}d"),
+                "Unified" => format!("L{level}"),
+                _ => return None,
+            };
+            let mut text = format!("{name} {}", read(&index, "size")?);
+            if let Some(ways) = read(&index, "ways_of_associativity").filter(|w| w != "0") {
+                text.push_str(&format!(" {ways}-way"));
+            }
+            Some((level, text))
+        })
+        .collect();
+    caches.sort();
+    (!caches.is_empty()).then(|| {
+        caches
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect::<Vec<_>>()
+            .join(", ")
     })
 }
 
@@ -76,7 +136,7 @@ fn os(kernel_release: Option<String>) -> String {
     .join(" ")
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
 fn simd() -> Option<String> {
     let level = if is_x86_feature_detected!("avx512f") {
         "avx512f"
@@ -95,7 +155,7 @@ fn simd() -> Option<String> {
     Some("neon".to_string())
 }
 
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(not(any(target_arch = "x86_64", target_arch = "x86", target_arch = "aarch64")))]
 fn simd() -> Option<String> {
     None
 }
@@ -117,6 +177,35 @@ mod tests {
             Some("Raspberry Pi 4 Model B Rev 1.4")
         );
         assert_eq!(cpu_model("processor\t: 0\nmodel name\t:\n"), None);
+    }
+
+    #[test]
+    fn caches_are_the_data_and_unified_ones_by_level() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        for (index, level, kind, size, ways) in [
+            (0, "1", "Data", "48K", "12"),
+            (1, "1", "Instruction", "32K", "8"),
+            (2, "2", "Unified", "1024K", "16"),
+            (3, "3", "Unified", "32768K", "0"),
+        ] {
+            let d = dir.path().join(format!("index{index}"));
+            std::fs::create_dir(&d)?;
+            for (name, value) in [
+                ("level", level),
+                ("type", kind),
+                ("size", size),
+                ("ways_of_associativity", ways),
+            ] {
+                std::fs::write(d.join(name), format!("{value}\n"))?;
+            }
+        }
+        std::fs::create_dir(dir.path().join("power"))?;
+        assert_eq!(
+            cpu_cache(dir.path()).as_deref(),
+            Some("L1d 48K 12-way, L2 1024K 16-way, L3 32768K")
+        );
+        assert_eq!(cpu_cache(&dir.path().join("missing")), None);
+        Ok(())
     }
 
     #[test]

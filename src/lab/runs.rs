@@ -227,7 +227,7 @@ impl Run {
         Some(self.prior_seconds + (end - span_start).max(0.0))
     }
 
-    fn from_row(row: &Row) -> rusqlite::Result<Run> {
+    pub(super) fn from_row(row: &Row) -> rusqlite::Result<Run> {
         let status: String = row.get("status")?;
         let status = status.parse::<RunStatus>().map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
@@ -279,6 +279,7 @@ impl Run {
                 cpu_model: row.get("cpu_model")?,
                 cpu_threads: row.get("cpu_threads")?,
                 cpu_simd: row.get("cpu_simd")?,
+                cpu_cache: row.get("cpu_cache")?,
                 os: row.get("os")?,
             },
             command_line: row.get("command_line")?,
@@ -313,10 +314,11 @@ impl Lab {
                 image_size, mining, sampler, pk_k, normalize, augment, eval_every, checkpoint_every,
                 seed, device, config_json, status, created_at, git_commit, git_dirty, crate_version,
                 hostname, gpu_name, command_line, log_path, notes, weight_decay, lr_schedule,
-                warmup_epochs, crop, zero_init_residual, cpu_model, cpu_threads, cpu_simd, os)
+                warmup_epochs, crop, zero_init_residual, cpu_model, cpu_threads, cpu_simd, cpu_cache,
+                os)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
                 ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
-                ?34, ?35, ?36, ?37)",
+                ?34, ?35, ?36, ?37, ?38)",
             params![
                 run.name,
                 h.model,
@@ -354,6 +356,7 @@ impl Lab {
                 run.machine.cpu_model,
                 run.machine.cpu_threads,
                 run.machine.cpu_simd,
+                run.machine.cpu_cache,
                 run.machine.os,
             ],
         )?;

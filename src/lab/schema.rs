@@ -381,6 +381,7 @@ fn v9_machine(tx: &Transaction) -> rusqlite::Result<()> {
         "ALTER TABLE runs ADD COLUMN cpu_model   TEXT;
          ALTER TABLE runs ADD COLUMN cpu_threads INTEGER;
          ALTER TABLE runs ADD COLUMN cpu_simd    TEXT;
+         ALTER TABLE runs ADD COLUMN cpu_cache   TEXT;
          ALTER TABLE runs ADD COLUMN os          TEXT;",
     )
 }
@@ -537,13 +538,13 @@ mod tests {
         apply_up_to(&conn, 8)?;
         insert_run(&conn, 1, None)?;
         migrate(&conn)?;
-        let machine: (Option<String>, Option<i64>, Option<String>, Option<String>) = conn
-            .query_row(
-                "SELECT cpu_model, cpu_threads, cpu_simd, os FROM runs WHERE id = 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?;
-        assert_eq!(machine, (None, None, None, None));
+        let run = conn.query_row(
+            "SELECT * FROM runs WHERE id = 1",
+            [],
+            super::super::Run::from_row,
+        )?;
+        assert_eq!(run.machine, super::super::Machine::default());
+        assert_eq!(run.machine.describe(), None);
         Ok(())
     }
 

@@ -529,14 +529,6 @@ impl DetailView<'_> {
                     run.gpu_name.as_deref().unwrap_or("no gpu")
                 )),
             ]),
-            TextLine::from(vec![
-                key("machine"),
-                Span::raw(
-                    run.machine
-                        .describe()
-                        .unwrap_or_else(|| "not recorded".into()),
-                ),
-            ]),
             TextLine::from(vec![key("command"), Span::raw(run.command_line.clone())]),
             TextLine::from(vec![
                 key("pid · log"),
@@ -606,6 +598,16 @@ impl DetailView<'_> {
                 lines.push(TextLine::raw(format!("  {e}")));
             }
         }
+        // The machine last: the least read, so the first cut from a short panel.
+        let unknown = || "not recorded".to_string();
+        lines.push(TextLine::from(vec![
+            key("cpu"),
+            Span::raw(run.machine.cpu().unwrap_or_else(unknown)),
+        ]));
+        lines.push(TextLine::from(vec![
+            key("cache · os"),
+            Span::raw(run.machine.system().unwrap_or_else(unknown)),
+        ]));
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .block(Block::bordered().title(" run "))

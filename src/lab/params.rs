@@ -56,6 +56,20 @@ pub fn seed_groups(runs: &[&Run]) -> Vec<Vec<usize>> {
     groups.into_iter().map(|(_, m)| m).collect()
 }
 
+/// How many runs a seed group holds, in words: "3 seeds" when their seeds all differ, else
+/// "3 runs" (the same seed run again, e.g. on another machine).
+pub fn repeats(runs: &[&Run]) -> String {
+    let mut seeds: Vec<i64> = runs.iter().map(|r| r.hyper.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let kind = if seeds.len() == runs.len() {
+        "seeds"
+    } else {
+        "runs"
+    };
+    format!("{} {kind}", runs.len())
+}
+
 /// The names of the hyperparameters whose values are not all equal.
 pub fn differing(runs: &[&Run]) -> Vec<&'static str> {
     let all: Vec<Params> = runs.iter().map(|r| params(r)).collect();

@@ -243,9 +243,9 @@ fn comparison_chart(curves: &[RunCurves]) -> Option<Chart> {
             let runs: Vec<&Run> = with_data.iter().map(|(c, _)| &c.run).collect();
             lines.push(Line {
                 label: format!(
-                    "{} (mean ± std over {} seeds)",
+                    "{} (mean ± std over {})",
                     curve_label(&runs, &distinguishing),
-                    runs.len()
+                    crate::lab::params::repeats(&runs)
                 ),
                 points: stats.iter().map(|s| (s.0, s.1)).collect(),
                 band: Some(stats.iter().map(|s| (s.0, s.1 - s.2, s.1 + s.2)).collect()),

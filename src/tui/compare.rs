@@ -2,7 +2,7 @@
 //! side by side. Runs that share a configuration and differ only in seed are one column,
 //! their metrics given as mean ± std.
 
-use crate::lab::params::{differing, params, seed_groups};
+use crate::lab::params::{differing, params, repeats, seed_groups};
 use crate::lab::Run;
 
 /// Mean and sample standard deviation.
@@ -63,7 +63,10 @@ pub fn table(runs: &[&Run]) -> CompareTable {
         .iter()
         .map(|g| match g.as_slice() {
             [one] => format!("#{} {}", runs[*one].id, runs[*one].name),
-            many => format!("#{} ×{} seeds", runs[many[0]].id, many.len()),
+            many => {
+                let members: Vec<&Run> = many.iter().map(|&i| runs[i]).collect();
+                format!("#{} ×{}", runs[many[0]].id, repeats(&members))
+            }
         })
         .collect();
     let mut rows = Vec::new();
@@ -156,6 +159,11 @@ mod tests {
             Some(vec!["resnet18".into(), "alexnet".into()])
         );
         assert_eq!(row("seed"), Some(vec!["1,2,3".into(), "7".into()]));
+        // The same seed twice (a repeat on another machine) is two runs, not two seeds.
+        let mut again = runs[0].clone();
+        again.id = crate::lab::RunId(5);
+        let twice = table(&[&runs[0], &again]);
+        assert_eq!(twice.headers, vec!["#1 ×2 runs"]);
         // mean 0.42, sample std 0.02
         assert_eq!(
             row("best dev"),

@@ -1,5 +1,5 @@
-//! The compare view's table: only the hyperparameters that differ, then best and final metrics
-//! side by side. Runs that share a configuration and differ only in seed are one column,
+//! The compare view's table: only the hyperparameters that differ, then where the runs came
+//! from when that differs (code, device, host, CPU), then best and final metrics side by side. Runs that share a configuration and differ only in seed are one column,
 //! their metrics given as mean ± std.
 
 use crate::lab::params::{differing, params, repeats, seed_groups};
@@ -39,6 +39,23 @@ const METRICS: [(&str, MetricOf, usize); 5] = [
     ("img/s", |r| r.images_per_sec, 0),
 ];
 
+type ProvenanceOf = fn(&Run) -> String;
+
+/// Where a run came from: not hyperparameters (runs that differ only here are repeats of one
+/// experiment), but what explains two repeats that part in the last bits.
+const PROVENANCE: [(&str, ProvenanceOf); 4] = [
+    ("code", |r| {
+        let dirty = if r.code.git_dirty { "-dirty" } else { "" };
+        format!("{}{dirty}", super::store::short_hash(&r.code.git_commit))
+    }),
+    ("device", |r| match &r.gpu_name {
+        Some(gpu) => format!("{} {gpu}", r.device),
+        None => r.device.clone(),
+    }),
+    ("host", |r| r.hostname.clone()),
+    ("cpu", |r| r.machine.cpu().unwrap_or_else(|| "-".into())),
+];
+
 /// One metric of a column: the value, or over several seeds mean ± std. When only some of the
 /// group's runs have the metric, says how many the figure is over: a lone value is not a
 /// zero spread.
@@ -69,26 +86,38 @@ pub fn table(runs: &[&Run]) -> CompareTable {
             }
         })
         .collect();
-    let mut rows = Vec::new();
-    for name in differing(runs) {
-        let cells = columns
+    // A column's distinct values, in run order, joined by commas.
+    let cells = |value: &dyn Fn(&Run) -> String| -> Vec<String> {
+        columns
             .iter()
             .map(|g| {
                 let mut vals: Vec<String> = Vec::new();
                 for &i in g {
-                    let v = params(runs[i])
-                        .into_iter()
-                        .find(|(n, _)| *n == name)
-                        .map(|(_, v)| v)
-                        .unwrap_or_default();
+                    let v = value(runs[i]);
                     if !vals.contains(&v) {
                         vals.push(v);
                     }
                 }
                 vals.join(",")
             })
-            .collect();
-        rows.push((name.to_string(), cells));
+            .collect()
+    };
+    let mut rows = Vec::new();
+    for name in differing(runs) {
+        let value = |r: &Run| {
+            params(r)
+                .into_iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v)
+                .unwrap_or_default()
+        };
+        rows.push((name.to_string(), cells(&value)));
+    }
+    for (name, value) in PROVENANCE {
+        let first = runs.first().map(|r| value(r));
+        if runs.iter().any(|r| Some(value(r)) != first) {
+            rows.push((name.to_string(), cells(&value)));
+        }
     }
     for (name, get, decimals) in METRICS {
         let cells = columns
@@ -135,6 +164,40 @@ mod tests {
             ]
         );
         assert_eq!(t.rows[0].1, vec!["32", "64"]);
+    }
+
+    #[test]
+    fn where_runs_came_from_is_listed_only_where_it_differs() {
+        let a = run(1, "a", "resnet18");
+        let mut b = run(2, "b", "resnet18");
+        b.hyper.batch_size = 64;
+        b.code.git_commit = "fedcba9876543210".into();
+        b.machine.cpu_model = None;
+        b.machine.cpu_threads = None;
+        b.machine.cpu_simd = None;
+        let t = table(&[&a, &b]);
+        let row = |n: &str| t.rows.iter().find(|(r, _)| r == n).map(|(_, c)| c.clone());
+        assert_eq!(
+            row("code"),
+            Some(vec!["0123456789ab".into(), "fedcba987654".into()])
+        );
+        assert_eq!(
+            row("cpu"),
+            Some(vec![
+                "Test CPU 9000 · 2 threads · avx2+fma".into(),
+                "-".into()
+            ])
+        );
+        assert_eq!((row("host"), row("device")), (None, None));
+        // Repeats of one experiment share a column; its cell lists each value once.
+        let mut c = a.clone();
+        c.id = crate::lab::RunId(3);
+        c.gpu_name = Some("NVIDIA H200".into());
+        c.device = "cuda:0".into();
+        let t = table(&[&a, &c]);
+        assert_eq!(t.headers, vec!["#1 ×2 runs"]);
+        let device = t.rows.iter().find(|(r, _)| r == "device").map(|(_, c)| c);
+        assert_eq!(device, Some(&vec!["cpu,cuda:0 NVIDIA H200".to_string()]));
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! Fixed runs and points for deterministic tests and snapshots, shared by the lab's, the
 //! trainer's, the report's and the dashboard's tests.
 
-use crate::lab::{CodeVersion, Hyperparams, Machine, NewRun, Run, RunId, RunStatus, SeriesPoint};
+use crate::lab::{
+    metric, CodeVersion, Hyperparams, Lab, Machine, MetricPoint, NewRun, Run, RunId, RunStatus,
+    RunSummaryUpdate, SeriesPoint,
+};
 
 /// 2026-11-28 07:13 UTC: every test's "now".
 pub const NOW: f64 = 1_795_849_980.0;
@@ -82,6 +85,21 @@ pub fn run(id: i64, name: &str, model: &str) -> Run {
         final_train_acc: None,
         final_dev_acc: None,
     }
+}
+
+/// Records one images/s point per step (iterations 1, 2, …) and, as the trainer does, the last
+/// one as the run's summary.
+pub fn record_speeds(lab: &Lab, id: RunId, speeds: &[f64]) -> anyhow::Result<()> {
+    let points: Vec<MetricPoint> = speeds
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| MetricPoint::new(i as i64 + 1, 1, metric::IMAGES_PER_SEC, v))
+        .collect();
+    let latest = RunSummaryUpdate {
+        images_per_sec: speeds.last().copied(),
+        ..Default::default()
+    };
+    lab.record(id, &points, &latest)
 }
 
 pub fn point(iteration: i64, value: f64) -> SeriesPoint {

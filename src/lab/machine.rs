@@ -47,8 +47,7 @@ impl Machine {
     /// One line for people: "AMD EPYC · 2 threads · avx512f · L1d 48K 12-way, … · linux 6.1.0
     /// x86_64", or `None` when nothing was recorded.
     pub fn describe(&self) -> Option<String> {
-        let parts: Vec<String> = [self.cpu(), self.system()].into_iter().flatten().collect();
-        (!parts.is_empty()).then(|| parts.join(" · "))
+        join([self.cpu(), self.system()])
     }
 
     /// The processor: "AMD EPYC · 2 threads · avx512f".

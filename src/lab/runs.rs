@@ -566,7 +566,7 @@ impl Lab {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::fixtures::sample_run;
+    use crate::lab::fixtures::{record_speeds, sample_run};
 
     #[test]
     fn a_run_round_trips_with_its_lifecycle() -> Result<()> {
@@ -672,21 +672,11 @@ mod tests {
 
     #[test]
     fn an_ended_run_reports_its_median_step_speed_a_live_one_its_latest() -> Result<()> {
-        use crate::lab::{metric, MetricPoint, RunSummaryUpdate};
         let lab = Lab::open_in_memory()?;
         let id = lab.create_run(&sample_run("r"))?;
         lab.mark_running(id, 10, 1)?;
         // Steady near 70 images/s; the last step shared the CPU with a build.
-        let points: Vec<MetricPoint> = [68.0, 72.0, 70.0, 71.0, 16.0]
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| MetricPoint::new(i as i64 + 1, 1, metric::IMAGES_PER_SEC, v))
-            .collect();
-        let latest = RunSummaryUpdate {
-            images_per_sec: Some(16.0),
-            ..Default::default()
-        };
-        lab.record(id, &points, &latest)?;
+        record_speeds(&lab, id, &[68.0, 72.0, 70.0, 71.0, 16.0])?;
         assert_eq!(lab.run(id)?.context("run")?.images_per_sec, Some(16.0));
         lab.finish_run(id, RunStatus::Interrupted, None)?;
         assert_eq!(lab.run(id)?.context("run")?.images_per_sec, Some(70.0));

@@ -285,23 +285,13 @@ mod tests {
 
     #[test]
     fn images_per_sec_is_the_median_of_the_steps() -> Result<()> {
-        use crate::lab::{MetricPoint, RunSummaryUpdate};
         assert_eq!(median(&[]), None);
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
         let lab = Lab::open_in_memory()?;
         let id = lab.create_run(&crate::lab::fixtures::new_run("r"))?;
         // Steady at ~4 images/s; the last step is slow (run 1 in the committed lab: 1.4).
-        let points: Vec<MetricPoint> = [3.5, 4.25, 0.0, 4.0, 3.75, 1.5]
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| MetricPoint::new(i as i64 + 1, 1, metric::IMAGES_PER_SEC, v))
-            .collect();
-        let summary = RunSummaryUpdate {
-            images_per_sec: Some(1.5),
-            ..Default::default()
-        };
-        lab.record(id, &points, &summary)?;
+        crate::lab::fixtures::record_speeds(&lab, id, &[3.5, 4.25, 0.0, 4.0, 3.75, 1.5])?;
         let run = lab.run(id)?.expect("run");
         assert_eq!(
             run.images_per_sec,

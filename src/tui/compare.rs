@@ -1,6 +1,7 @@
 //! The compare view's table: only the hyperparameters that differ, then where the runs came
-//! from when that differs (code, device, host, CPU), then best and final metrics side by side. Runs that share a configuration and differ only in seed are one column,
-//! their metrics given as mean ± std.
+//! from when that differs (code, device, host, CPU), then best and final metrics side by side.
+//! Runs that share a configuration and differ only in seed are one column, their metrics given
+//! as mean ± std.
 
 use crate::lab::params::{differing, params, repeats, seed_groups};
 use crate::lab::Run;
@@ -44,10 +45,7 @@ type ProvenanceOf = fn(&Run) -> String;
 /// Where a run came from: not hyperparameters (runs that differ only here are repeats of one
 /// experiment), but what explains two repeats that part in the last bits.
 const PROVENANCE: [(&str, ProvenanceOf); 4] = [
-    ("code", |r| {
-        let dirty = if r.code.git_dirty { "-dirty" } else { "" };
-        format!("{}{dirty}", super::store::short_hash(&r.code.git_commit))
-    }),
+    ("code", |r| super::store::short_commit(&r.code)),
     ("device", |r| match &r.gpu_name {
         Some(gpu) => format!("{} {gpu}", r.device),
         None => r.device.clone(),
@@ -141,6 +139,14 @@ mod tests {
     use super::*;
     use crate::lab::fixtures::run;
 
+    /// The cells of the row named `name`, if the table has one.
+    fn cells_of(t: &CompareTable, name: &str) -> Option<Vec<String>> {
+        t.rows
+            .iter()
+            .find(|(r, _)| r == name)
+            .map(|(_, c)| c.clone())
+    }
+
     #[test]
     fn only_differing_hyperparameters_are_listed() {
         let a = run(1, "a", "resnet18");
@@ -176,7 +182,7 @@ mod tests {
         b.machine.cpu_threads = None;
         b.machine.cpu_simd = None;
         let t = table(&[&a, &b]);
-        let row = |n: &str| t.rows.iter().find(|(r, _)| r == n).map(|(_, c)| c.clone());
+        let row = |n: &str| cells_of(&t, n);
         assert_eq!(
             row("code"),
             Some(vec!["0123456789ab".into(), "fedcba987654".into()])
@@ -196,8 +202,10 @@ mod tests {
         c.device = "cuda:0".into();
         let t = table(&[&a, &c]);
         assert_eq!(t.headers, vec!["#1 ×2 runs"]);
-        let device = t.rows.iter().find(|(r, _)| r == "device").map(|(_, c)| c);
-        assert_eq!(device, Some(&vec!["cpu,cuda:0 NVIDIA H200".to_string()]));
+        assert_eq!(
+            cells_of(&t, "device"),
+            Some(vec!["cpu,cuda:0 NVIDIA H200".to_string()])
+        );
     }
 
     #[test]
@@ -216,7 +224,7 @@ mod tests {
         assert_eq!(seed_groups(&refs), vec![vec![0, 1, 2], vec![3]]);
         let t = table(&refs);
         assert_eq!(t.headers, vec!["#1 ×3 seeds", "#4 alex"]);
-        let row = |n: &str| t.rows.iter().find(|(r, _)| r == n).map(|(_, c)| c.clone());
+        let row = |n: &str| cells_of(&t, n);
         assert_eq!(
             row("model"),
             Some(vec!["resnet18".into(), "alexnet".into()])
@@ -246,7 +254,7 @@ mod tests {
         }
         let refs: Vec<&Run> = runs.iter().collect();
         let t = table(&refs);
-        let row = |n: &str| t.rows.iter().find(|(r, _)| r == n).map(|(_, c)| c.clone());
+        let row = |n: &str| cells_of(&t, n);
         // One value of three: no spread to show, and not a fake ±0.
         assert_eq!(row("final dev"), Some(vec!["0.250 (n=1)".into()]));
         // Two of three: mean ± sample std of those two.

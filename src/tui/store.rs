@@ -250,6 +250,12 @@ pub fn short_hash(h: &str) -> String {
     h.chars().take(12).collect()
 }
 
+/// A run's commit as the dashboard shows it: "0123456789ab", or "0123456789ab-dirty".
+pub fn short_commit(code: &crate::lab::CodeVersion) -> String {
+    let dirty = if code.git_dirty { "-dirty" } else { "" };
+    format!("{}{dirty}", short_hash(&code.git_commit))
+}
+
 /// The last `bytes` of a file, from the first whole line.
 fn tail(path: &Path, bytes: u64) -> Result<String> {
     use std::io::{Read, Seek, SeekFrom};

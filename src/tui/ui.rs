@@ -14,7 +14,7 @@ use super::app::{App, DetailTab, Overlay, Screen, COMPARE_METRICS};
 use super::compare;
 use super::filter::{progress, Column, FIELD_NAMES};
 use super::series::{Line, XAxis};
-use super::store::short_hash;
+use super::store::{short_commit, short_hash};
 use crate::format;
 use crate::lab::{metric, Hyperparams, Run, RunStatus};
 
@@ -514,9 +514,8 @@ impl DetailView<'_> {
             TextLine::from(vec![
                 key("code"),
                 Span::raw(format!(
-                    "{}{} (v{})",
-                    short_hash(&run.code.git_commit),
-                    if run.code.git_dirty { "-dirty" } else { "" },
+                    "{} (v{})",
+                    short_commit(&run.code),
                     run.code.crate_version
                 )),
             ]),

@@ -11,10 +11,11 @@ use facenet_lab::lab::{
 };
 use facenet_lab::model::Arch;
 use facenet_lab::train::checkpoint;
-use facenet_lab::train::config::{DeviceChoice, TrainConfig};
+use facenet_lab::train::config::{DeviceChoice, Sampler, TrainConfig};
 use facenet_lab::train::events::Outcome;
 use facenet_lab::train::schedule::LrSchedule;
 use facenet_lab::train::session::{self, Launch};
+use facenet_lab::train::triplet::Mining;
 
 fn tiny(data: &str, image_size: usize, epochs: usize, batch: usize) -> TrainConfig {
     TrainConfig {
@@ -440,5 +441,52 @@ fn a_stop_on_an_epochs_last_step_still_evaluates_that_epoch() -> Result<()> {
         assert_eq!(obs.evals, want_evals, "stopped at step {at}");
         assert_eq!(t.position.iteration, at);
     }
+    Ok(())
+}
+
+/// The same command twice on one machine is the same run, bit for bit: every recorded value
+/// but the speed, and the best weights (the README's and `lab::Machine`'s promise; across
+/// machines with other caches or SIMD the last bits may part).
+#[test]
+fn the_same_command_twice_on_one_machine_records_the_same_run() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    // The best recipe's paths: P×K batches, semi-hard mining, normalised, augmented, cropped,
+    // cosine with warm-up, zero-initialised residual gates.
+    let cfg = TrainConfig {
+        sampler: Sampler::Pk,
+        pk_k: 4,
+        mining: Mining::Semihard,
+        normalize: true,
+        augment: true,
+        crop: 0.5,
+        lr: 1e-3,
+        lr_schedule: LrSchedule::Cosine,
+        warmup_epochs: 1,
+        zero_init_residual: true,
+        ..tiny("synthetic:4:8", 32, 3, 16)
+    };
+    let never = AtomicBool::new(false);
+    let a = session::start(&db, cfg.clone(), &quiet(), &never)?.run;
+    let b = session::start(&db, cfg, &quiet(), &never)?.run;
+    let lab = Lab::open(&db)?;
+    let names = lab.metric_names(a)?;
+    assert_eq!(names, lab.metric_names(b)?);
+    for name in names.iter().filter(|n| *n != metric::IMAGES_PER_SEC) {
+        let bits = |run| -> Result<Vec<(i64, u64)>> {
+            Ok(lab
+                .series(run, name)?
+                .iter()
+                .map(|p| (p.iteration, p.value.to_bits()))
+                .collect())
+        };
+        assert_eq!(bits(a)?, bits(b)?, "{name}");
+    }
+    let best = |run| -> Result<String> {
+        let cks = lab.checkpoints(run)?;
+        let best = cks.iter().find(|c| c.kind == "best").context("best")?;
+        Ok(best.sha256.clone())
+    };
+    assert_eq!(best(a)?, best(b)?);
     Ok(())
 }

@@ -188,6 +188,8 @@ pub enum Action {
     Experiments(Vec<PathBuf>),
     Input(char),
     Backspace,
+    /// Ctrl-U: empties the text being edited.
+    ClearInput,
     NextField,
     PrevField,
     Submit,
@@ -419,6 +421,11 @@ impl App {
                 self.apply_filter();
                 self.overlay = Some(Overlay::Filter);
             }
+            (Overlay::Filter, Action::ClearInput) => {
+                self.filter_input.clear();
+                self.apply_filter();
+                self.overlay = Some(Overlay::Filter);
+            }
             (Overlay::Filter, Action::Backspace) => {
                 self.filter_input.pop();
                 self.apply_filter();
@@ -458,6 +465,25 @@ impl App {
                     .collect();
                 fx.push(Effect::SetTags(run, tags));
             }
+            // Esc leaves the run's note or tags as they were: nothing is written.
+            (Overlay::EditNotes { run, .. }, Action::Cancel) => {
+                self.set_status(format!("note of run #{run} unchanged"), false);
+            }
+            (Overlay::EditTags { run, .. }, Action::Cancel) => {
+                self.set_status(format!("tags of run #{run} unchanged"), false);
+            }
+            (Overlay::EditNotes { run, .. }, Action::ClearInput) => {
+                self.overlay = Some(Overlay::EditNotes {
+                    run,
+                    input: String::new(),
+                });
+            }
+            (Overlay::EditTags { run, .. }, Action::ClearInput) => {
+                self.overlay = Some(Overlay::EditTags {
+                    run,
+                    input: String::new(),
+                });
+            }
             (Overlay::EditNotes { run, mut input }, Action::Input(c)) => {
                 input.push(c);
                 self.overlay = Some(Overlay::EditNotes { run, input });
@@ -481,9 +507,13 @@ impl App {
                     }
                     self.overlay = Some(Overlay::StartForm(form));
                 }
-                Action::Backspace => {
+                Action::Backspace | Action::ClearInput => {
                     if let Some(f) = form.fields.get_mut(form.focus) {
-                        f.1.pop();
+                        if action == Action::ClearInput {
+                            f.1.clear();
+                        } else {
+                            f.1.pop();
+                        }
                     }
                     self.overlay = Some(Overlay::StartForm(form));
                 }
@@ -672,6 +702,7 @@ impl App {
             }
             Action::Input(_)
             | Action::Backspace
+            | Action::ClearInput
             | Action::NextField
             | Action::PrevField
             | Action::Submit => {}
@@ -759,7 +790,11 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
     }
     if let Some(o) = &app.overlay {
         if o.takes_text() {
+            let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
             return match key.code {
+                KeyCode::Char('u') if ctrl => Some(Action::ClearInput),
+                // Other control keys are not text: Ctrl-W must not type a 'w'.
+                KeyCode::Char(_) if ctrl || key.modifiers.contains(KeyModifiers::ALT) => None,
                 KeyCode::Char(c) => Some(Action::Input(c)),
                 KeyCode::Backspace => Some(Action::Backspace),
                 KeyCode::Enter => Some(Action::Submit),
@@ -1076,6 +1111,52 @@ mod tests {
         assert_eq!(
             args.join(" "),
             "resnet18 --dim 64 --batch 32 --mining semihard --sampler pk --epochs 10 --image-size 64 --data synthetic"
+        );
+    }
+
+    #[test]
+    fn escape_discards_a_note_or_tags_edit() {
+        let mut app = three();
+        app.update(Action::EditNotes);
+        for c in "half a thought".chars() {
+            app.update(Action::Input(c));
+        }
+        assert_eq!(app.update(Action::Cancel), vec![], "nothing is written");
+        assert_eq!(app.overlay, None, "the editor closed");
+        // Later keys are commands again, and Enter saves nothing.
+        assert_eq!(key_action(&app, press('q'), 100), Some(Action::Quit));
+        assert_eq!(app.update(Action::Submit), vec![]);
+        app.update(Action::EditTags);
+        app.update(Action::Input('x'));
+        assert_eq!(app.update(Action::Cancel), vec![]);
+        assert_eq!(app.overlay, None);
+        // Reopened, the editor starts again from the run's note, not the discarded text.
+        app.update(Action::EditNotes);
+        assert!(matches!(&app.overlay, Some(Overlay::EditNotes { input, .. }) if input.is_empty()));
+    }
+
+    #[test]
+    fn ctrl_u_empties_the_text_being_edited_and_other_control_keys_type_nothing() {
+        let mut app = three();
+        let ctrl = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        app.update(Action::StartFilter);
+        for c in "model=x".chars() {
+            app.update(Action::Input(c));
+        }
+        assert_eq!(key_action(&app, ctrl('u'), 100), Some(Action::ClearInput));
+        assert_eq!(key_action(&app, ctrl('w'), 100), None);
+        app.update(Action::ClearInput);
+        assert_eq!(app.filter_input, "");
+        assert_eq!(app.filter_error, None);
+        assert_eq!(ids(&app), vec![3, 2, 1]);
+        app.update(Action::Cancel);
+        app.update(Action::EditNotes);
+        app.update(Action::Input('z'));
+        app.update(Action::ClearInput);
+        app.update(Action::Input('y'));
+        assert_eq!(
+            app.update(Action::Submit),
+            vec![Effect::SetNotes(RunId(3), "y".into())]
         );
     }
 

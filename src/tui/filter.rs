@@ -99,7 +99,11 @@ impl Column {
                 .effective_status(now)
                 .as_str()
                 .cmp(b.effective_status(now).as_str()),
-            Column::Progress => num(Some(progress(a)), Some(progress(b))),
+            // Epochs trained, then planned: 8/30 sorts after 3/3, and 2/30 before 2/90.
+            Column::Progress => a
+                .last_epoch
+                .cmp(&b.last_epoch)
+                .then(a.hyper.epochs.cmp(&b.hyper.epochs)),
             Column::BestDev => num(a.best_dev_acc, b.best_dev_acc),
             Column::LastLoss => num(a.last_loss, b.last_loss),
             Column::ImagesPerSec => num(a.images_per_sec, b.images_per_sec),
@@ -447,5 +451,25 @@ mod tests {
         cosine.hyper.lr_schedule = "cosine".into();
         assert_eq!(Column::Lr.compare(&slow, &a, NOW), Ordering::Less);
         assert_eq!(Column::Lr.compare(&a, &cosine, NOW), Ordering::Less);
+    }
+
+    #[test]
+    fn the_epoch_column_sorts_by_epochs_trained_then_planned() {
+        let runs: Vec<Run> = [(1, 2, 2), (2, 90, 90), (3, 3, 3), (4, 8, 30), (5, 2, 30)]
+            .into_iter()
+            .map(|(id, done, planned)| {
+                let mut r = run(id, "r", "m");
+                r.last_epoch = done;
+                r.hyper.epochs = planned;
+                r
+            })
+            .collect();
+        let mut sorted: Vec<&Run> = runs.iter().collect();
+        sorted.sort_by(|a, b| Column::Progress.compare(a, b, NOW));
+        let shown: Vec<String> = sorted
+            .iter()
+            .map(|r| format!("{}/{}", r.last_epoch, r.hyper.epochs))
+            .collect();
+        assert_eq!(shown, ["2/2", "2/30", "3/3", "8/30", "90/90"]);
     }
 }

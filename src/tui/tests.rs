@@ -319,3 +319,20 @@ fn live_metrics_reach_the_screen_through_the_watcher() -> Result<()> {
     assert!(text.contains("running"), "{text}");
     Ok(())
 }
+
+/// A note longer than its box scrolls sideways: the end being typed and the cursor stay in
+/// sight, and the hidden start is marked.
+#[test]
+fn a_long_note_scrolls_to_keep_the_cursor_in_sight() -> Result<()> {
+    let mut app = app();
+    app.update(Action::EditNotes);
+    let note = "lr 5e-4 with cosine decay and a warmup of two epochs; the dev accuracy plateaus at 0.41 END";
+    for c in note.chars() {
+        app.update(Action::Input(c));
+    }
+    let text = screen(&app, 100, 30)?.to_string();
+    assert!(text.contains("0.41 END▏"), "{text}");
+    assert!(text.contains("│…"), "{text}");
+    assert!(!text.contains("lr 5e-4 with"), "{text}");
+    Ok(())
+}

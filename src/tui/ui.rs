@@ -757,6 +757,19 @@ impl Widget for CompareView<'_> {
     }
 }
 
+/// The end of `text` that fits in `width` columns with the cursor after it: the field scrolls
+/// sideways with the cursor, and `…` says that the start is out of sight.
+pub fn input_tail(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n < width {
+        return text.to_string();
+    }
+    let keep = width.saturating_sub(2);
+    std::iter::once('…')
+        .chain(text.chars().skip(n - keep))
+        .collect()
+}
+
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
         .flex(Flex::Center)
@@ -842,7 +855,8 @@ impl Widget for OverlayView<'_> {
                 };
                 let r = centered(area, 70, 3);
                 Clear.render(r, buf);
-                Paragraph::new(format!("{input}▏"))
+                let visible = input_tail(input, usize::from(r.width.saturating_sub(2)));
+                Paragraph::new(format!("{visible}▏"))
                     .block(
                         Block::bordered()
                             .title(format!(" run #{run} {what} · enter saves · esc cancels ")),

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 #[command(name = "facenet-lab", version = crate::version::DESCRIBED, about, long_about = None)]
 pub struct Cli {
     /// The lab database.
-    #[arg(long, global = true, env = "FACENET_LAB_DB", default_value = "lab.db")]
+    #[arg(long, global = true, env = "FACENET_LAB_DB", default_value = crate::lab::DEFAULT_DB)]
     pub db: PathBuf,
 
     #[command(subcommand)]

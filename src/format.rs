@@ -1,4 +1,5 @@
-//! Human-readable times and numbers, shared by the runs table, the dashboard and reports.
+//! Human-readable times and numbers, shared by the runs table, the dashboard and reports, and
+//! shell words for the commands messages suggest.
 
 /// `2026-11-28 06:53` (UTC) from seconds since the Unix epoch.
 pub fn timestamp(secs: f64) -> String {
@@ -158,5 +159,19 @@ mod table_tests {
             ],
         );
         assert_eq!(t, "id  name\n 7  r18\n12  x\n");
+    }
+}
+
+/// `word` as a POSIX shell reads it back: unchanged when it holds only safe characters, else in
+/// single quotes.
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
     }
 }

@@ -197,3 +197,51 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     assert!(ck.iteration >= 3 && dir.path().join(&ck.path).is_file());
     Ok(())
 }
+
+#[test]
+fn two_labs_in_one_folder_keep_their_checkpoints_apart() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let train = |db: &str, seed: &str| -> Result<()> {
+        lab_cmd(&dir.path().join(db))?
+            .current_dir(dir.path())
+            .args([
+                "run",
+                "resnet18",
+                "--data",
+                "synthetic:4:8",
+                "--image-size",
+                "16",
+            ])
+            .args(["--epochs", "1", "--batch", "8", "--seed", seed, "--quiet"])
+            .assert()
+            .success();
+        Ok(())
+    };
+    train("a.db", "0")?;
+    train("b.db", "1")?;
+    // Both labs' run 1: each checkpoint is where its lab says, with the bytes it recorded.
+    let mut folders = Vec::new();
+    for db in ["a.db", "b.db"] {
+        let lab = Lab::open(&dir.path().join(db))?;
+        let cks = lab.checkpoints(facenet_lab::lab::RunId(1))?;
+        assert!(!cks.is_empty(), "{db}: no checkpoint");
+        for c in &cks {
+            checkpoint::load(&lab.resolve(&c.path), Some(&c.sha256), &Device::Cpu)
+                .with_context(|| format!("{db}: {}", c.path))?;
+        }
+        folders.push(
+            Path::new(&cks[0].path)
+                .parent()
+                .context("folder")?
+                .to_owned(),
+        );
+    }
+    assert_eq!(
+        folders,
+        [
+            Path::new("checkpoints/a-run-1"),
+            Path::new("checkpoints/b-run-1")
+        ]
+    );
+    Ok(())
+}

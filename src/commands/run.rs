@@ -30,18 +30,9 @@ fn install_stop_handler() {
 }
 
 fn shell_words(args: impl Iterator<Item = String>) -> String {
-    args.map(|a| {
-        if !a.is_empty()
-            && a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c))
-        {
-            a
-        } else {
-            format!("'{}'", a.replace('\'', r"'\''"))
-        }
-    })
-    .collect::<Vec<_>>()
-    .join(" ")
+    args.map(|a| crate::format::shell_quote(&a))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
@@ -56,11 +47,12 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
         Some(key) => {
             let mut rest = args.overrides.clone();
             let device = rest.device.take();
+            let data = rest.data.take();
             if !rest.is_empty() {
-                bail!("--resume continues a run with its recorded settings: drop the other settings (only --device may change)");
+                bail!("--resume continues a run with its recorded settings: drop the other settings (only --device and --data, the same images elsewhere, may change)");
             }
             install_stop_handler();
-            session::resume(db, key, device, &launch, &STOP)?
+            session::resume(db, key, device, data, &launch, &STOP)?
         }
         None => {
             let file = args

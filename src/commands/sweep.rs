@@ -53,21 +53,24 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
             s => format!(" and {s} stopped"),
         };
         bail!(
-            "{failed} of {n} runs failed{also} (their logs are in {}); `facenet-lab runs` shows what was recorded",
-            work_dir.display()
+            "{failed} of {n} runs failed{also} (their logs are in {}); `facenet-lab runs{}` shows what was recorded",
+            work_dir.display(),
+            crate::lab::db_flag(db)
         );
     }
     if stopped > 0 {
         // Stopping a run on purpose is not a failure, but the sweep is not complete either:
         // the status `run` itself exits with when stopped.
         eprintln!(
-            "{stopped} of {n} runs stopped before the end, recorded as interrupted: `facenet-lab run --resume RUN` continues one (its line above names it); the other {} finished",
+            "{stopped} of {n} runs stopped before the end, recorded as interrupted: `facenet-lab{} run --resume RUN` continues one (its line above names it); the other {} finished",
+            crate::lab::db_flag(db),
             n - stopped
         );
         std::process::exit(sweep::EXIT_STOPPED);
     }
     println!(
-        "all {n} runs finished: `facenet-lab report --tag {}` draws them",
+        "all {n} runs finished: `facenet-lab{} report --tag {}` draws them",
+        crate::lab::db_flag(db),
         spec.tag
     );
     Ok(())

@@ -61,6 +61,22 @@ pub fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The lab a command uses when it is given no `--db` (nor `FACENET_LAB_DB`).
+pub const DEFAULT_DB: &str = "lab.db";
+
+/// ` --db PATH` for the commands a message suggests, empty for the default lab, so that a
+/// suggestion copied from the terminal acts on the lab the user was working with.
+pub fn db_flag(path: &Path) -> String {
+    if path == Path::new(DEFAULT_DB) {
+        String::new()
+    } else {
+        format!(
+            " --db {}",
+            crate::format::shell_quote(&path.to_string_lossy())
+        )
+    }
+}
+
 impl Lab {
     /// Opens the lab at `path`, creating it if it does not exist, and migrates it to the
     /// current schema (taking the write lock only when it is behind).

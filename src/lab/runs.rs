@@ -463,7 +463,8 @@ impl Lab {
         }
     }
 
-    /// Finds a run by id or by exact name (the newest run of that name).
+    /// Finds a run by id or by exact name. A name that several runs share is refused with
+    /// their ids: picking one of them silently would evaluate or resume the wrong run.
     pub fn find_run(&self, key: &str) -> Result<Run> {
         let by_id = match key.parse::<i64>() {
             Ok(id) => self.run(RunId(id))?,
@@ -472,21 +473,29 @@ impl Lab {
         if let Some(r) = by_id {
             return Ok(r);
         }
-        let id: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT id FROM runs WHERE name = ?1 ORDER BY id DESC LIMIT 1",
-                [key],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match id {
-            Some(id) => self
-                .run(RunId(id))?
+        let ids: Vec<i64> = {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT id FROM runs WHERE name = ?1 ORDER BY id")?;
+            let rows = stmt.query_map([key], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        match ids.as_slice() {
+            [id] => self
+                .run(RunId(*id))?
                 .context("run vanished while reading it"),
-            None => bail!(
-                "no run '{key}' in lab '{}': `facenet-lab runs` lists the runs with their ids",
-                self.path.display()
+            [] => bail!(
+                "no run '{key}' in lab '{}': `facenet-lab runs{}` lists the runs with their ids",
+                self.path.display(),
+                super::db_flag(&self.path)
+            ),
+            many => bail!(
+                "{} runs are named '{key}' (runs {}): name the one you mean by its id",
+                many.len(),
+                many.iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }
@@ -715,10 +724,15 @@ mod tests {
         assert_eq!(lab.find_run(&a.to_string())?.id, a);
         let err = lab.find_run("gamma").unwrap_err().to_string();
         assert!(err.contains("no run 'gamma'"), "{err}");
+        // A name two runs share names neither: the ids are asked for.
+        let b2 = lab.create_run(&sample_run("beta"))?;
+        let err = lab.find_run("beta").unwrap_err().to_string();
+        assert!(err.contains(&format!("(runs {b}, {b2})")), "{err}");
+        assert_eq!(lab.find_run(&b2.to_string())?.id, b2);
         lab.set_notes(a, "lr too high")?;
         lab.set_tags(a, &["x".to_string()])?;
         let runs = lab.list_runs()?;
-        assert_eq!(runs.len(), 2);
+        assert_eq!(runs.len(), 3);
         assert_eq!(
             (runs[0].notes.as_str(), runs[0].tags.clone()),
             ("lr too high", vec!["x".to_string()])

@@ -32,8 +32,9 @@ pub fn select_runs(lab: &Lab, runs: Option<&str>, tag: Option<&str>) -> Result<V
             .collect();
         if tagged.is_empty() {
             bail!(
-                "no run in lab '{}' has the tag '{tag}': `facenet-lab runs --json` shows each run's tags",
-                lab.path().display()
+                "no run in lab '{}' has the tag '{tag}': `facenet-lab runs{} --json` shows each run's tags",
+                lab.path().display(),
+                crate::lab::db_flag(lab.path())
             );
         }
         return Ok(tagged);

@@ -97,8 +97,49 @@ fn load_dataset(cfg: &TrainConfig, quiet: bool) -> Result<Dataset> {
     data::load(&spec, &opts).with_context(|| format!("loading data from '{}'", cfg.data))
 }
 
-fn checkpoint_dir(lab: &Lab, run: RunId) -> PathBuf {
-    lab.dir().join("checkpoints").join(format!("run-{run}"))
+/// A new run's checkpoint folder, created here: `checkpoints/run-N` beside `lab.db`, and
+/// `checkpoints/<stem>-run-N` beside any other lab file, so that two labs in one folder keep
+/// apart. A folder that already exists (a deleted lab's run N, or another lab's) is never
+/// shared: the next free one of `-2`, `-3`, ... is taken.
+fn new_checkpoint_dir(lab: &Lab, run: RunId) -> Result<PathBuf> {
+    let root = lab.dir().join("checkpoints");
+    std::fs::create_dir_all(&root)
+        .with_context(|| format!("creating the checkpoint folder '{}'", root.display()))?;
+    let stem = lab
+        .path()
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("lab");
+    let base = if stem == "lab" {
+        format!("run-{run}")
+    } else {
+        format!("{stem}-run-{run}")
+    };
+    for n in 1.. {
+        let dir = root.join(if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        });
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(e).with_context(|| format!("creating '{}'", dir.display()));
+            }
+        }
+    }
+    unreachable!("an unbounded range ends only by returning")
+}
+
+/// The folder a run's checkpoints are in: that of its latest recorded checkpoint (wherever the
+/// lab was moved or merged from), or a new one when it has none.
+fn run_checkpoint_dir(lab: &Lab, run: RunId) -> Result<PathBuf> {
+    let latest = lab.checkpoints(run)?.into_iter().last();
+    match latest.and_then(|c| lab.resolve(&c.path).parent().map(Path::to_path_buf)) {
+        Some(dir) => Ok(dir),
+        None => new_checkpoint_dir(lab, run),
+    }
 }
 
 /// Starts a new run.
@@ -141,8 +182,9 @@ pub fn start(
             dataset.manifest.identities.len()
         );
     }
-    let dir = checkpoint_dir(&lab, run);
-    let trainer = match Trainer::new(cfg, device, device_name, &dataset.train, &dataset.dev, dir) {
+    let trainer = new_checkpoint_dir(&lab, run)
+        .and_then(|dir| Trainer::new(cfg, device, device_name, &dataset.train, &dataset.dev, dir));
+    let trainer = match trainer {
         Ok(t) => t,
         Err(e) => {
             // Registered but never started: say so, or it would stay queued forever.
@@ -154,11 +196,35 @@ pub fn start(
     drive(&lab, run, trainer, launch, stop)
 }
 
+/// Where a resumed run's images are: `data` when given; else the path its config recorded
+/// (relative ones are taken from the working directory, as when it started); else, when the lab
+/// was moved or the run started elsewhere, the path the lab records for its dataset. The split
+/// hashes are checked after loading, so any of them must hold the same images.
+fn resume_data(cfg_data: &str, data: Option<String>, recorded: Option<&str>) -> Result<String> {
+    if let Some(d) = data {
+        return resolve_data(&d);
+    }
+    if cfg_data.is_empty() || cfg_data.starts_with("synthetic") || Path::new(cfg_data).exists() {
+        return resolve_data(cfg_data);
+    }
+    match recorded {
+        Some(r) if r.starts_with("synthetic") || Path::new(r).exists() => Ok(r.to_string()),
+        _ => bail!(
+            "the run's images were at '{cfg_data}'{}, which does not exist here: pass              --data PATH naming the same images (their hashes are checked)",
+            recorded
+                .filter(|r| *r != cfg_data)
+                .map(|r| format!(" (the lab records '{r}')"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
 /// Continues an interrupted, crashed or failed run from its latest resumable checkpoint.
 pub fn resume(
     db: &Path,
     key: &str,
     device: Option<DeviceChoice>,
+    data: Option<String>,
     launch: &Launch,
     stop: &AtomicBool,
 ) -> Result<Finished> {
@@ -185,6 +251,11 @@ pub fn resume(
     if let Some(d) = device {
         cfg.device = d;
     }
+    let recorded = match run.dataset_id {
+        Some(id) => lab.dataset(id)?.map(|d| d.source),
+        None => None,
+    };
+    cfg.data = resume_data(&cfg.data, data, recorded.as_deref())?;
     let (dev, device_name) = device::select(cfg.device)?;
     let dataset = load_dataset(&cfg, launch.quiet)?;
     if let Some(ds) = run.dataset_id {
@@ -208,13 +279,14 @@ pub fn resume(
         .checkpoints(run.id)?
         .into_iter()
         .rfind(|c| CheckpointKind::resumable(&c.kind));
+    let dir = run_checkpoint_dir(&lab, run.id)?;
     let mut trainer = Trainer::new(
         cfg,
         dev,
         device_name,
         &dataset.train,
         &dataset.dev,
-        checkpoint_dir(&lab, run.id),
+        dir.clone(),
     )?;
     // Everything recorded after the checkpoint belongs to a timeline that is replayed now.
     let resume_at = match ck {
@@ -234,7 +306,7 @@ pub fn resume(
     }
     lab.truncate_metrics_after(run.id, resume_at)?;
     let dropped = lab.truncate_checkpoints_after(run.id, resume_at)?;
-    if let Err(e) = lab.delete_checkpoint_files(&dropped, &checkpoint_dir(&lab, run.id)) {
+    if let Err(e) = lab.delete_checkpoint_files(&dropped, &dir) {
         eprintln!("warning: {e:#}");
     }
     lab.rebuild_summary(run.id)?;
@@ -288,7 +360,8 @@ fn drive(
             let mut summary = console.summary(&run.to_string(), recorder.overhead());
             if outcome == Outcome::Interrupted {
                 summary.push_str(&format!(
-                    "\n  continue with: facenet-lab run --resume {run}"
+                    "\n  continue with: facenet-lab{} run --resume {run}",
+                    crate::lab::db_flag(lab.path())
                 ));
             }
             if !launch.quiet {
@@ -307,5 +380,81 @@ fn drive(
             lab.finish_run(run, RunStatus::Failed, Some(&msg))?;
             Err(e.context(format!("run {run} failed")))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::{fixtures, NewCheckpoint};
+
+    #[test]
+    fn labs_sharing_a_folder_never_share_a_checkpoint_folder() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let root = dir.path().join("checkpoints");
+        let lab = Lab::open(&dir.path().join("lab.db"))?;
+        let other = Lab::open(&dir.path().join("gpu-lab.db"))?;
+        assert_eq!(new_checkpoint_dir(&lab, RunId(1))?, root.join("run-1"));
+        assert_eq!(
+            new_checkpoint_dir(&other, RunId(1))?,
+            root.join("gpu-lab-run-1")
+        );
+        // A lab started afresh beside the folders of a deleted one numbers its runs from 1.
+        assert_eq!(new_checkpoint_dir(&lab, RunId(1))?, root.join("run-1-2"));
+        assert_eq!(new_checkpoint_dir(&lab, RunId(1))?, root.join("run-1-3"));
+        assert!(root.join("run-1-3").is_dir());
+        Ok(())
+    }
+
+    #[test]
+    fn a_resumed_run_writes_beside_its_recorded_checkpoints() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let lab = Lab::open(&dir.path().join("lab.db"))?;
+        let run = lab.create_run(&fixtures::new_run("r"))?;
+        // No checkpoint yet: a new folder.
+        assert_eq!(
+            run_checkpoint_dir(&lab, run)?,
+            dir.path().join("checkpoints").join(format!("run-{run}"))
+        );
+        // A run merged from another lab keeps its checkpoints where the merge says they are.
+        lab.add_checkpoint(&NewCheckpoint {
+            run,
+            iteration: 5,
+            epoch: 1,
+            kind: "interrupt".into(),
+            path: "gpu/checkpoints/gpu-lab-run-3/interrupt-5.safetensors".into(),
+            sha256: "0".repeat(64),
+        })?;
+        assert_eq!(
+            run_checkpoint_dir(&lab, run)?,
+            dir.path().join("gpu/checkpoints/gpu-lab-run-3")
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_resumed_run_finds_its_images_where_they_are() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let here = dir.path().join("lfw-20-30");
+        std::fs::create_dir(&here)?;
+        let here_s = here.to_string_lossy().into_owned();
+        let gone = "/no/such/lfw-20-30";
+        // The config's path, when it still exists.
+        assert_eq!(resume_data(&here_s, None, Some(gone))?, here_s);
+        // The lab's record of the dataset, when the config's relative path broke (the lab or
+        // the working directory moved).
+        assert_eq!(resume_data(gone, None, Some(&here_s))?, here_s);
+        assert_eq!(resume_data("synthetic:4:8", None, None)?, "synthetic:4:8");
+        // --data wins, and must exist.
+        assert_eq!(resume_data(gone, Some(here_s.clone()), Some(gone))?, here_s);
+        assert!(resume_data(&here_s, Some(gone.into()), None).is_err());
+        let err = resume_data("../lfw", None, Some(gone))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'../lfw'") && err.contains(gone) && err.contains("--data PATH"),
+            "{err}"
+        );
+        Ok(())
     }
 }

@@ -71,7 +71,8 @@ pub struct RunArgs {
     /// Record this file as the run's log (the dashboard sends a spawned run's output there).
     #[arg(long, value_name = "FILE")]
     pub log_path: Option<PathBuf>,
-    /// No progress bar, even on a terminal.
+    /// No progress bars, even on a terminal: the plain lines a log gets (the run's id, a line
+    /// every 10 s and per evaluation, the summary).
     #[arg(long)]
     pub quiet: bool,
 }
@@ -148,7 +149,8 @@ pub struct EvalArgs {
     /// The run to evaluate: its id or name.
     pub run: String,
 
-    /// Which checkpoint: `best`, `last`, or an iteration number.
+    /// Which checkpoint: `best`, `last` (the latest of any kind), `final` (written when the run
+    /// completed), or an iteration number.
     #[arg(long, default_value = "best")]
     pub checkpoint: crate::eval::checkpoint_choice::CheckpointChoice,
 

@@ -152,6 +152,31 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Ann_Lee/Ann_Lee_0009.jpg"));
 
+    // A folder of people the run trained on (synthetic identities id00..id03): the numbers
+    // come with a warning, and leaving those people out leaves nothing, which is said.
+    let seen = dir.path().join("seen");
+    data_support::write_lfw(&seen, &[("id00", 2), ("id01", 2), ("Ann_Lee", 2)], true)?;
+    let out = cmd(dir.path())?
+        .args(["eval", "1", "--data", "seen"])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("warning: 2 of the 3 people in 'seen' are people run 1 trained on"),
+        "{err}"
+    );
+    data_support::write_lfw(&seen, &[("id00", 2), ("id01", 2)], true)?;
+    std::fs::remove_dir_all(seen.join("Ann_Lee"))?;
+    let out = cmd(dir.path())?
+        .args(["eval", "1", "--data", "seen", "--exclude-train-identities"])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("all 4 images in 'seen' are of people run 1 trained on"),
+        "{err}"
+    );
+
     // A checkpoint the lab records but whose file is elsewhere (a lab copied off its machine).
     let best = lab
         .checkpoints(RunId(1))?
@@ -166,7 +191,12 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         err.contains(&format!(
             "run 1's best checkpoint (iteration {}, epoch {}) is recorded",
             best.iteration, best.epoch
-        )) && err.contains("is missing"),
+        )) && err.contains("is missing")
+            && err.contains(&format!(
+                "'{}', relative to the lab's folder {}",
+                best.path,
+                dir.path().display()
+            )),
         "{err}"
     );
     Ok(())

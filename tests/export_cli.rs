@@ -210,3 +210,31 @@ fn a_run_whose_process_died_is_exported_as_crashed() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_export_quietly() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    // `facenet-lab export | head`, the reader gone before anything is written: the writer
+    // ends as a SIGPIPE-killed process does (or succeeds), with no error message or panic.
+    for cmd in [&["export", "--format", "csv"][..], &["runs", "--json"][..]] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
+            .arg("--db")
+            .arg(&db)
+            .args(cmd)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        drop(child.stdout.take());
+        let out = child.wait_with_output()?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.is_empty(), "{cmd:?}: {err}");
+        assert!(
+            matches!(out.status.code(), Some(0) | Some(141)),
+            "{cmd:?}: {:?}",
+            out.status
+        );
+    }
+    Ok(())
+}

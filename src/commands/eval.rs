@@ -109,12 +109,36 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
                 let train = train_identities(&run, dataset.as_ref())?;
                 let before = items.len();
                 items.retain(|i| !train.contains(&i.identity));
+                if items.is_empty() {
+                    bail!(
+                        "all {before} images in '{spec}' are of people run {} trained on: \
+                         nothing is left for an open-set evaluation; point --data at other people",
+                        run.id
+                    );
+                }
                 println!(
                     "--exclude-train-identities: dropped {} of {before} images",
                     before - items.len()
                 );
                 options["exclude_train_identities"] = true.into();
                 options["dropped_images"] = (before - items.len()).into();
+            } else if let Ok(train) = train_identities(&run, dataset.as_ref()) {
+                let seen: HashSet<&str> = items
+                    .iter()
+                    .map(|i| i.identity.as_str())
+                    .filter(|id| train.contains(*id))
+                    .collect();
+                if !seen.is_empty() {
+                    let people: HashSet<&str> = items.iter().map(|i| i.identity.as_str()).collect();
+                    eprintln!(
+                        "warning: {} of the {} people in '{spec}' are people run {} trained on, so \
+                         these numbers are not open-set; --exclude-train-identities leaves them out",
+                        seen.len(),
+                        people.len(),
+                        run.id
+                    );
+                    options["train_identities_present"] = seen.len().into();
+                }
             }
             let emb = embed_all(spec, &items)?;
             let pairs = folder_pairs(emb.labels(), DEFAULT_PAIRS_PER_CLASS, FOLDER_PAIRS_SEED);
@@ -155,9 +179,18 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         run.id, checkpoint.kind, checkpoint.iteration
     );
     for m in &metrics {
-        println!("  {:<28} {:.4}", m.name, m.value);
+        println!("  {:<28} {}", m.name, metric_value(&m.name, m.value));
     }
     Ok(())
+}
+
+/// A metric as printed: counts (`n_...`) as whole numbers, rates to 4 decimals.
+fn metric_value(name: &str, value: f64) -> String {
+    if name.starts_with("n_") && value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.4}")
+    }
 }
 
 /// Verification over `(a, b, same, fold)` pairs of embedding indices, with its ROC written
@@ -313,6 +346,14 @@ mod tests {
     struct Wrapper {
         #[command(flatten)]
         args: EvalArgs,
+    }
+
+    #[test]
+    fn counts_print_whole_and_rates_to_four_decimals() {
+        assert_eq!(metric_value("n_pairs", 6000.0), "6000");
+        assert_eq!(metric_value("n_queries", 70.0), "70");
+        assert_eq!(metric_value("top1_seed_gallery", 1.0), "1.0000");
+        assert_eq!(metric_value("auc", 0.83912), "0.8391");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! `facenet-lab runs`: the recorded runs as a table or JSON.
 
+use std::io::Write;
+
 use anyhow::Result;
 use serde::Serialize;
 
@@ -17,18 +19,21 @@ struct RunJson<'a> {
 
 pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
     let runs = lab.list_runs()?;
+    // Written with errors returned, not `print!`, which panics: `facenet-lab runs | head` ends
+    // quietly (see `main`).
+    let mut out = std::io::stdout().lock();
     if args.json {
         let t = now();
-        let out: Vec<_> = runs
+        let rows: Vec<_> = runs
             .iter()
             .map(|r| RunJson {
                 run: r,
                 effective_status: r.effective_status(t),
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
     } else {
-        print!("{}", table(&runs, now()));
+        write!(out, "{}", table(&runs, now()))?;
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `--checkpoint best|last|ITER`: which of a run's checkpoints to evaluate.
+//! `--checkpoint best|last|final|ITER`: which of a run's checkpoints to evaluate.
 
 use anyhow::{bail, Result};
 
@@ -10,6 +10,8 @@ pub enum CheckpointChoice {
     Best,
     /// The checkpoint with the highest iteration, whatever its kind.
     Last,
+    /// The one written when the run completed (kind "final", as the checkpoint lists say).
+    Final,
     /// The checkpoint written at this iteration.
     Iteration(i64),
 }
@@ -20,9 +22,12 @@ impl std::str::FromStr for CheckpointChoice {
         match s {
             "best" => Ok(CheckpointChoice::Best),
             "last" => Ok(CheckpointChoice::Last),
+            "final" => Ok(CheckpointChoice::Final),
             _ => match s.parse::<i64>() {
                 Ok(i) if i >= 0 => Ok(CheckpointChoice::Iteration(i)),
-                _ => bail!("--checkpoint takes 'best', 'last' or an iteration number, got '{s}'"),
+                _ => bail!(
+                    "--checkpoint takes 'best', 'last', 'final' or an iteration number, got '{s}'"
+                ),
             },
         }
     }
@@ -39,6 +44,7 @@ impl CheckpointChoice {
         let found = match self {
             CheckpointChoice::Best => checkpoints.iter().rev().find(|c| c.kind == "best"),
             CheckpointChoice::Last => checkpoints.iter().max_by_key(|c| (c.iteration, c.id)),
+            CheckpointChoice::Final => checkpoints.iter().rev().find(|c| c.kind == "final"),
             CheckpointChoice::Iteration(i) => checkpoints.iter().rev().find(|c| c.iteration == i),
         };
         if let Some(c) = found {
@@ -54,6 +60,7 @@ impl CheckpointChoice {
         let wanted = match self {
             CheckpointChoice::Best => "no 'best' checkpoint".to_string(),
             CheckpointChoice::Last => "no checkpoint".to_string(),
+            CheckpointChoice::Final => "no 'final' checkpoint (it did not complete)".to_string(),
             CheckpointChoice::Iteration(i) => format!("no checkpoint at iteration {i}"),
         };
         bail!(
@@ -94,6 +101,12 @@ mod tests {
             |s: &str| -> Result<i64> { Ok(s.parse::<CheckpointChoice>()?.pick("1", &cks)?.id) };
         assert_eq!(pick("best")?, 3);
         assert_eq!(pick("last")?, 4);
+        assert_eq!(pick("final")?, 4);
+        let err = CheckpointChoice::Final
+            .pick("1", &cks[..3])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no 'final' checkpoint"), "{err}");
         assert_eq!(pick("20")?, 2);
         let err = pick("25").unwrap_err().to_string();
         assert!(

@@ -30,15 +30,18 @@ impl Net {
             .with_context(|| format!("reading the recorded config of run {}", run.id))?;
         let path = lab.resolve(&ck.path);
         if !path.try_exists().unwrap_or(true) {
+            let lab_dir = std::path::absolute(lab.dir()).unwrap_or_else(|_| lab.dir());
             bail!(
-                "run {}'s {} checkpoint (iteration {}, epoch {}) is recorded, but its file '{}' \
-                 is missing: the lab keeps checkpoints' sha256, not their weights, which stay \
-                 where the run trained (host '{}')",
+                "run {}'s {} checkpoint (iteration {}, epoch {}) is recorded as '{}', relative \
+                 to the lab's folder {}, and that file is missing. The lab keeps checkpoints' \
+                 sha256, not their weights: they stay where the run trained (host '{}'), and a \
+                 lab copied or moved needs its checkpoints/ folder beside it",
                 run.id,
                 ck.kind,
                 ck.iteration,
                 ck.epoch,
-                path.display(),
+                ck.path,
+                lab_dir.display(),
                 run.hostname
             );
         }

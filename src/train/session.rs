@@ -30,7 +30,7 @@ pub struct Launch {
     pub stop_after_epoch: Option<usize>,
     /// Stop after this much training time, as `stop_after_epoch` does.
     pub time_limit: Option<std::time::Duration>,
-    /// No progress bar and no summary on stderr.
+    /// No progress bars (loading, training): plain lines, as off a terminal.
     pub quiet: bool,
 }
 
@@ -170,18 +170,16 @@ pub fn start(
         notes: cfg.note.clone(),
         tags: cfg.tags.clone(),
     })?;
-    if !launch.quiet {
-        eprintln!(
-            "run {run} ({}) on {device_name}{}: {} train / {} dev images of {} identities",
-            cfg.run_name(),
-            device::gpu_name(&device)
-                .map(|g| format!(" ({g})"))
-                .unwrap_or_default(),
-            dataset.train.len(),
-            dataset.dev.len(),
-            dataset.manifest.identities.len()
-        );
-    }
+    eprintln!(
+        "run {run} ({}) on {device_name}{}: {} train / {} dev images of {} identities",
+        cfg.run_name(),
+        device::gpu_name(&device)
+            .map(|g| format!(" ({g})"))
+            .unwrap_or_default(),
+        dataset.train.len(),
+        dataset.dev.len(),
+        dataset.manifest.identities.len()
+    );
     let trainer = new_checkpoint_dir(&lab, run)
         .and_then(|dir| Trainer::new(cfg, device, device_name, &dataset.train, &dataset.dev, dir));
     let trainer = match trainer {
@@ -364,9 +362,7 @@ fn drive(
                     crate::lab::db_flag(lab.path())
                 ));
             }
-            if !launch.quiet {
-                eprintln!("{summary}");
-            }
+            eprintln!("{summary}");
             Ok(Finished {
                 run,
                 outcome,

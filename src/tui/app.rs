@@ -6,11 +6,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::Rect;
 
 use super::filter::{Column, Filter};
 use super::series::{Series, XAxis};
 use super::store::{RunDetails, Update};
-use super::ui::RunsTable;
+use super::ui::{DetailView, RunsTable};
 use crate::lab::{metric, Run, RunId, RunStatus, SeriesPoint};
 
 /// TensorBoard's default smoothing weight.
@@ -159,6 +160,8 @@ pub enum Action {
     Quit,
     /// The clock moved (animates the live marker, ages heartbeats).
     Tick(f64),
+    /// The terminal is this size (columns, rows).
+    Resize(u16, u16),
     Data(Update),
     Up,
     Down,
@@ -247,6 +250,10 @@ pub struct App {
     pub smoothing: bool,
     pub x_axis: XAxis,
     pub compare_metric: usize,
+    /// How far the run's record (the detail view's info) is scrolled down.
+    pub info_scroll: u16,
+    /// The terminal's size at the last draw: how far the record can scroll depends on it.
+    pub size: Rect,
     /// Series of the watched runs only: memory stays bounded whatever the lab's size.
     pub series: HashMap<RunId, BTreeMap<String, Series>>,
     pub details: HashMap<RunId, RunDetails>,
@@ -280,6 +287,8 @@ impl App {
             smoothing: true,
             x_axis: XAxis::Iteration,
             compare_metric: 0,
+            info_scroll: 0,
+            size: Rect::new(0, 0, 80, 24),
             series: HashMap::new(),
             details: HashMap::new(),
             logs: HashMap::new(),
@@ -374,6 +383,21 @@ impl App {
         effects.push(Effect::Watch(want));
     }
 
+    fn in_detail(&self) -> bool {
+        matches!(self.screen, Screen::Detail(_))
+    }
+
+    /// Scrolls the run's record by `delta` lines, within what the screen leaves hidden.
+    fn scroll_info_by(&mut self, delta: i32) {
+        let max = DetailView::info_scroll_limits(self).map_or(0, |(max, _)| max);
+        self.info_scroll = (i32::from(self.info_scroll) + delta).clamp(0, i32::from(max)) as u16;
+    }
+
+    fn scroll_info_pages(&mut self, pages: i32) {
+        let page = DetailView::info_scroll_limits(self).map_or(1, |(_, page)| page);
+        self.scroll_info_by(pages * i32::from(page));
+    }
+
     fn move_by(&mut self, delta: isize) {
         if self.view.is_empty() {
             self.selected = 0;
@@ -406,7 +430,11 @@ impl App {
     ) -> Option<Action> {
         if matches!(
             action,
-            Action::Tick(_) | Action::Data(_) | Action::Status(..) | Action::Experiments(_)
+            Action::Tick(_)
+                | Action::Resize(..)
+                | Action::Data(_)
+                | Action::Status(..)
+                | Action::Experiments(_)
         ) {
             self.overlay = Some(overlay);
             return Some(action);
@@ -589,8 +617,19 @@ impl App {
                 self.now = now;
                 self.frame = self.frame.wrapping_add(1);
             }
+            Action::Resize(w, h) => {
+                self.size = Rect::new(0, 0, w, h);
+                self.scroll_info_by(0);
+            }
             Action::Data(u) => self.apply(u),
             Action::Status(text, error) => self.set_status(text, error),
+            // In a run's detail the moving keys scroll its record; the table stays as it was.
+            Action::Up if self.in_detail() => self.scroll_info_by(-1),
+            Action::Down if self.in_detail() => self.scroll_info_by(1),
+            Action::PageUp if self.in_detail() => self.scroll_info_pages(-1),
+            Action::PageDown if self.in_detail() => self.scroll_info_pages(1),
+            Action::Top if self.in_detail() => self.info_scroll = 0,
+            Action::Bottom if self.in_detail() => self.scroll_info_by(i32::from(u16::MAX)),
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
             Action::PageUp => self.move_by(-10),
@@ -625,6 +664,7 @@ impl App {
             Action::Open => {
                 if let Some(id) = self.selected_run().map(|r| r.id) {
                     self.screen = Screen::Detail(id);
+                    self.info_scroll = 0;
                 }
             }
             Action::Compare => {
@@ -854,6 +894,21 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
             _ => None,
         },
         Screen::Detail(_) | Screen::Compare => match key.code {
+            // The run's record scrolls where it is on screen.
+            KeyCode::Down | KeyCode::Char('j') if DetailView::shows_info(app, width) => {
+                Some(Action::Down)
+            }
+            KeyCode::Up | KeyCode::Char('k') if DetailView::shows_info(app, width) => {
+                Some(Action::Up)
+            }
+            KeyCode::PageDown if DetailView::shows_info(app, width) => Some(Action::PageDown),
+            KeyCode::PageUp if DetailView::shows_info(app, width) => Some(Action::PageUp),
+            KeyCode::Home | KeyCode::Char('g') if DetailView::shows_info(app, width) => {
+                Some(Action::Top)
+            }
+            KeyCode::End | KeyCode::Char('G') if DetailView::shows_info(app, width) => {
+                Some(Action::Bottom)
+            }
             KeyCode::Char('s') => Some(Action::ToggleSmoothing),
             KeyCode::Char('x') => Some(Action::CycleXAxis),
             KeyCode::Char('m') => Some(Action::CycleCompareMetric),

@@ -68,10 +68,8 @@ pub fn main(db: &Path) -> Result<()> {
     };
     let result = (|| -> Result<()> {
         while !app.quit {
-            let width = terminal
-                .draw(|f| f.render_widget(&app, f.area()))?
-                .area
-                .width;
+            let area = terminal.draw(|f| f.render_widget(&app, f.area()))?.area;
+            let width = area.width;
             let first = match rx.recv_timeout(TICK) {
                 Ok(e) => Some(e),
                 Err(RecvTimeoutError::Timeout) => None,
@@ -79,7 +77,7 @@ pub fn main(db: &Path) -> Result<()> {
             };
             // Apply everything pending before drawing again: a burst of rows is one redraw.
             let events: Vec<Event> = first.into_iter().chain(rx.try_iter()).collect();
-            let mut actions = vec![Action::Tick(now())];
+            let mut actions = vec![Action::Tick(now()), Action::Resize(area.width, area.height)];
             for e in events {
                 match e {
                     Event::Key(k) => actions.extend(key_action(&app, k, width)),

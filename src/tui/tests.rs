@@ -117,8 +117,31 @@ fn snapshot_runs_table() -> Result<()> {
     Ok(())
 }
 
-#[test]
-fn snapshot_detail() -> Result<()> {
+/// What the collector reads about run 3 beyond its row, with these evaluations.
+fn details_of_run3(evaluations: &[&str]) -> super::store::RunDetails {
+    super::store::RunDetails {
+        checkpoints: vec![crate::lab::Checkpoint {
+            id: 1,
+            run: RunId(3),
+            iteration: 300,
+            epoch: 3,
+            kind: "periodic".into(),
+            path: "checkpoints/3/ep3.safetensors".into(),
+            sha256: "f00dfeed".repeat(8),
+            created_at: NOW - 5.0,
+        }],
+        dataset: Some("#1 synthetic synthetic (40 identities, 800 images, content 9a1b)".into()),
+        splits: vec![crate::lab::SplitSummary {
+            name: "train".into(),
+            n_images: 600,
+            hash: "ab12".repeat(16),
+        }],
+        evaluations: evaluations.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+/// The detail view of run 3, r18-live, with its series, log tail and details loaded.
+fn detail_app(evaluations: &[&str]) -> App {
     let mut app = app();
     app.update(Action::Down);
     app.update(Action::Down); // r18-live
@@ -131,30 +154,14 @@ fn snapshot_detail() -> Result<()> {
     }));
     app.update(Action::Data(Update::Details {
         run: RunId(3),
-        details: super::store::RunDetails {
-            checkpoints: vec![crate::lab::Checkpoint {
-                id: 1,
-                run: RunId(3),
-                iteration: 300,
-                epoch: 3,
-                kind: "periodic".into(),
-                path: "checkpoints/3/ep3.safetensors".into(),
-                sha256: "f00dfeed".repeat(8),
-                created_at: NOW - 5.0,
-            }],
-            dataset: Some(
-                "#1 synthetic synthetic (40 identities, 800 images, content 9a1b)".into(),
-            ),
-            splits: vec![crate::lab::SplitSummary {
-                name: "train".into(),
-                n_images: 600,
-                hash: "ab12".repeat(16),
-            }],
-            evaluations: vec![
-                "lfw-pairs @it 300: acc 0.912 ± 0.011 · auc 0.960 · eer 0.090".into(),
-            ],
-        },
+        details: details_of_run3(evaluations),
     }));
+    app
+}
+
+#[test]
+fn snapshot_detail() -> Result<()> {
+    let mut app = detail_app(&["lfw-pairs @it 300: acc 0.912 ± 0.011 · auc 0.960 · eer 0.090"]);
     insta::assert_snapshot!("detail_charts_100x30", screen(&app, 100, 30)?);
     app.update(Action::ToggleSmoothing);
     app.update(Action::CycleXAxis);
@@ -163,6 +170,65 @@ fn snapshot_detail() -> Result<()> {
     app.update(Action::SwitchTab);
     insta::assert_snapshot!("detail_info_100x30", screen(&app, 100, 30)?);
     insta::assert_snapshot!("detail_wide_180x40", screen(&app, 180, 40)?);
+    Ok(())
+}
+
+/// At 80x24 the record is longer than its panel: the scroll keys bring its last line into
+/// view, a hint says there is more, and every evaluation counted is listed.
+#[test]
+fn the_run_record_scrolls_and_lists_every_evaluation_it_counts() -> Result<()> {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let evals = [
+        "test-split @it 100: top1 0.300 · centroid 0.310 · top5 0.600",
+        "test-split @it 300: top1 0.400 · centroid 0.410 · top5 0.700",
+        "test-split @it 300: top1 0.400 · centroid 0.410 · top5 0.700",
+        "lfw-folder @it 300: acc 0.700 ± 0.020 · auc 0.770 · eer 0.290",
+        "lfw-folder @it 300: acc 0.700 ± 0.020 · auc 0.770 · eer 0.290",
+    ];
+    let mut app = detail_app(&evals);
+    app.update(Action::Resize(80, 24));
+    let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+    let press = |app: &mut App, code| {
+        let action = super::app::key_action(app, key(code), 80);
+        assert!(action.is_some(), "{code:?} does something");
+        action.map(|a| app.update(a));
+    };
+    assert_eq!(
+        super::app::key_action(&app, key(KeyCode::Char('j')), 80),
+        None,
+        "on the charts tab j has nothing to scroll"
+    );
+    app.update(Action::SwitchTab);
+    let top = screen(&app, 80, 24)?.to_string();
+    assert!(!top.contains("cache · os"), "{top}");
+    assert!(top.contains("more · j/PgDn"), "{top}");
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.info_scroll, 1);
+    press(&mut app, KeyCode::Char('k'));
+    press(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.info_scroll, 0, "no further up than the top");
+    press(&mut app, KeyCode::PageDown);
+    assert!(app.info_scroll > 1, "a page at a time");
+    press(&mut app, KeyCode::End);
+    let end = app.info_scroll;
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.info_scroll, end, "no further down than the end");
+    insta::assert_snapshot!("detail_info_end_80x24", screen(&app, 80, 24)?);
+    let bottom = screen(&app, 80, 24)?.to_string();
+    assert!(bottom.contains("cache · os"), "{bottom}");
+    press(&mut app, KeyCode::Home);
+    assert_eq!(app.info_scroll, 0);
+
+    // On a tall screen the whole record fits: five counted, five listed.
+    app.update(Action::Resize(100, 60));
+    let text = screen(&app, 100, 60)?.to_string();
+    assert!(text.contains("evaluations 5"), "{text}");
+    let listed = text
+        .lines()
+        .filter(|l| l.contains("test-split @it") || l.contains("lfw-folder @it"))
+        .count();
+    assert_eq!(listed, 5, "{text}");
+    assert!(!text.contains("more ·"), "nothing to scroll:\n{text}");
     Ok(())
 }
 

@@ -1,13 +1,13 @@
 //! Rendering. Everything here reads the [`App`] and draws into a buffer; nothing mutates state.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Margin, Rect};
 use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line as TextLine, Span};
 use ratatui::widgets::{
-    Axis, Block, Cell, Chart, Clear, Dataset, GraphType, LegendPosition, Paragraph, Row,
-    StatefulWidget, Table, TableState, Widget, Wrap,
+    Axis, Block, Cell, Chart, Clear, Dataset, GraphType, LegendPosition, Paragraph, Row, Scrollbar,
+    ScrollbarOrientation, ScrollbarState, StatefulWidget, Table, TableState, Widget, Wrap,
 };
 
 use super::app::{App, DetailTab, Overlay, Screen, COMPARE_METRICS};
@@ -33,14 +33,19 @@ pub const PALETTE: [Color; 8] = [
 /// Above this width the detail view shows charts and run information side by side.
 const WIDE: u16 = 150;
 
+/// The title bar, the body and the footer of a screen `area`.
+fn screen_areas(_app: &App, area: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let [title, body, footer] = Layout::vertical([
-            Constraint::Length(1),
-            Constraint::Fill(1),
-            Constraint::Length(1),
-        ])
-        .areas(area);
+        let [title, body, footer] = screen_areas(self, area);
         TitleBar(self).render(title, buf);
         match self.screen {
             Screen::Runs => RunsTable(self).render(body, buf),
@@ -494,22 +499,40 @@ impl DetailView<'_> {
         }
     }
 
-    fn info(app: &App, run: &Run, area: Rect, buf: &mut Buffer) {
+    /// The record's panels in `area`: the config, the run's facts, and its log tail (empty
+    /// when there is no log).
+    fn info_areas(app: &App, run: &Run, area: Rect) -> [Rect; 3] {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
                 .areas(area);
+        let log_height = if app.logs.contains_key(&run.id) {
+            right.height / 3
+        } else {
+            0
+        };
+        let [meta, log] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(log_height)]).areas(right);
+        [left, meta, log]
+    }
+
+    /// The config as pretty JSON, wrapped to `width`.
+    fn config_lines(run: &Run, width: u16) -> Vec<TextLine<'static>> {
         let config = serde_json::from_str::<serde_json::Value>(&run.config_json)
             .and_then(|v| serde_json::to_string_pretty(&v))
             .unwrap_or_else(|_| run.config_json.clone());
-        Paragraph::new(config)
-            .block(Block::bordered().title(" config "))
-            .render(left, buf);
+        config
+            .lines()
+            .flat_map(|l| {
+                let indent = l.len() - l.trim_start().len() + 2;
+                wrap_line(TextLine::raw(l.to_string()), width, indent)
+            })
+            .collect()
+    }
 
-        let log = app.logs.get(&run.id);
-        let log_height = if log.is_some() { right.height / 3 } else { 0 };
-        let [meta, log_area] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Length(log_height)]).areas(right);
-        let key = |k: &str| Span::styled(format!("{k:<12}"), Style::new().fg(Color::DarkGray));
+    /// The run's facts, one per line, wrapped to `width` under their value column.
+    fn meta_lines(app: &App, run: &Run, width: u16) -> Vec<TextLine<'static>> {
+        const KEY: usize = 12;
+        let key = |k: &str| Span::styled(format!("{k:<KEY$}"), Style::new().fg(Color::DarkGray));
         let mut lines = vec![
             TextLine::from(vec![
                 key("code"),
@@ -567,15 +590,17 @@ impl DetailView<'_> {
         let cks = details
             .map(|d| d.checkpoints.as_slice())
             .unwrap_or_default();
+        // A long run can keep one checkpoint per epoch: the newest few say enough.
+        const CHECKPOINTS_SHOWN: usize = 6;
         lines.push(TextLine::from(vec![
             key("checkpoints"),
-            Span::raw(if cks.is_empty() {
-                "none".into()
-            } else {
-                cks.len().to_string()
+            Span::raw(match cks.len() {
+                0 => "none".into(),
+                n if n > CHECKPOINTS_SHOWN => format!("{n} (newest {CHECKPOINTS_SHOWN} shown)"),
+                n => n.to_string(),
             }),
         ]));
-        for c in cks.iter().rev().take(6) {
+        for c in cks.iter().rev().take(CHECKPOINTS_SHOWN) {
             lines.push(TextLine::raw(format!(
                 "  ep {} it {} {} {} {}",
                 c.epoch,
@@ -591,13 +616,13 @@ impl DetailView<'_> {
         if !evals.is_empty() {
             lines.push(TextLine::from(vec![
                 key("evaluations"),
-                Span::raw(evals.len().to_string()),
+                Span::raw(format!("{}, newest first", evals.len())),
             ]));
-            for e in evals.iter().rev().take(4) {
+            for e in evals.iter().rev() {
                 lines.push(TextLine::raw(format!("  {e}")));
             }
         }
-        // The machine last: the least read, so the first cut from a short panel.
+        // The machine last: the least read.
         let unknown = || "not recorded".to_string();
         lines.push(TextLine::from(vec![
             key("cpu"),
@@ -607,17 +632,188 @@ impl DetailView<'_> {
             key("cache · os"),
             Span::raw(run.machine.system().unwrap_or_else(unknown)),
         ]));
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(" run "))
-            .render(meta, buf);
-        if let Some(text) = log {
+        lines
+            .into_iter()
+            .flat_map(|l| {
+                let indent = if l.spans.len() > 1 { KEY } else { 4 };
+                wrap_line(l, width, indent)
+            })
+            .collect()
+    }
+
+    /// How far the record's panels in `area` can scroll: the most any of them overflows.
+    fn info_max_scroll(app: &App, run: &Run, area: Rect) -> u16 {
+        let [config, meta, _] = Self::info_areas(app, run, area);
+        let over = |lines: usize, panel: Rect| {
+            lines.saturating_sub(usize::from(panel.height.saturating_sub(2)))
+        };
+        let config_over = over(Self::config_lines(run, inner_width(config)).len(), config);
+        let meta_over = over(Self::meta_lines(app, run, inner_width(meta)).len(), meta);
+        u16::try_from(config_over.max(meta_over)).unwrap_or(u16::MAX)
+    }
+
+    fn info(app: &App, run: &Run, area: Rect, buf: &mut Buffer) {
+        let [config, meta, log_area] = Self::info_areas(app, run, area);
+        let scroll = app.info_scroll;
+        ScrolledPanel {
+            title: " config ",
+            lines: Self::config_lines(run, inner_width(config)),
+            scroll,
+        }
+        .render(config, buf);
+        ScrolledPanel {
+            title: " run ",
+            lines: Self::meta_lines(app, run, inner_width(meta)),
+            scroll,
+        }
+        .render(meta, buf);
+        if let Some(text) = app.logs.get(&run.id) {
             let inner = log_area.height.saturating_sub(2) as usize;
             let tail: Vec<&str> = text.lines().collect();
             let start = tail.len().saturating_sub(inner);
             Paragraph::new(tail[start..].join("\n"))
                 .block(Block::bordered().title(" log (tail) "))
                 .render(log_area, buf);
+        }
+    }
+
+    /// Where the run's charts and its record go in the detail view's `area`: the header, then
+    /// the charts and the record, either of which may be off screen (the other tab).
+    fn areas(app: &App, area: Rect) -> (Rect, Option<Rect>, Option<Rect>) {
+        let [head, body] =
+            Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(area);
+        if area.width >= WIDE {
+            let [l, r] =
+                Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+                    .areas(body);
+            (head, Some(l), Some(r))
+        } else {
+            match app.tab {
+                DetailTab::Charts => (head, Some(body), None),
+                DetailTab::Info => (head, None, Some(body)),
+            }
+        }
+    }
+
+    /// Whether a terminal `width` columns wide shows the run's record (and so the scroll keys
+    /// scroll it).
+    pub fn shows_info(app: &App, width: u16) -> bool {
+        matches!(app.screen, Screen::Detail(_)) && (width >= WIDE || app.tab == DetailTab::Info)
+    }
+
+    /// How far the record can scroll on the app's screen, and one page of it; None when the
+    /// record is not on screen.
+    pub fn info_scroll_limits(app: &App) -> Option<(u16, u16)> {
+        let Screen::Detail(id) = app.screen else {
+            return None;
+        };
+        let run = app.run(id)?;
+        let [_, body, _] = screen_areas(app, app.size);
+        let (_, _, info) = Self::areas(app, body);
+        let info = info?;
+        let [_, meta, _] = Self::info_areas(app, run, info);
+        let page = meta.height.saturating_sub(3).max(1);
+        Some((Self::info_max_scroll(app, run, info), page))
+    }
+}
+
+/// Columns inside a bordered block `area` wide.
+fn inner_width(area: Rect) -> u16 {
+    area.width.saturating_sub(2)
+}
+
+/// Cuts `line` into lines at most `width` columns wide, between words where it can;
+/// continuation lines start with `indent` spaces, under the value rather than the key. Every
+/// character is one column here, which holds for what the record shows (ASCII, `·`, `±`).
+fn wrap_line(line: TextLine<'static>, width: u16, indent: usize) -> Vec<TextLine<'static>> {
+    let width = usize::from(width);
+    if width == 0 || line.width() <= width {
+        return vec![line];
+    }
+    let indent = if indent + 8 > width { 0 } else { indent };
+    let chars: Vec<(char, Style)> = line
+        .spans
+        .iter()
+        .flat_map(|s| s.content.chars().map(move |c| (c, s.style)))
+        .collect();
+    let mut rows: Vec<&[(char, Style)]> = Vec::new();
+    let (mut start, mut room) = (0, width);
+    while start < chars.len() {
+        if chars.len() - start <= room {
+            rows.push(&chars[start..]);
+            break;
+        }
+        // After the last space that fits, but not inside the first line's key column.
+        let earliest = if start == 0 { indent } else { 1 };
+        let cut = if chars[start + room].0 == ' ' {
+            room
+        } else {
+            chars[start..start + room]
+                .iter()
+                .rposition(|&(c, _)| c == ' ')
+                .filter(|&i| i >= earliest)
+                .map_or(room, |i| i + 1)
+        };
+        rows.push(&chars[start..start + cut]);
+        start += cut;
+        while chars.get(start).is_some_and(|&(c, _)| c == ' ') {
+            start += 1;
+        }
+        room = width - indent;
+    }
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let mut spans = Vec::new();
+            if i > 0 && indent > 0 {
+                spans.push(Span::raw(" ".repeat(indent)));
+            }
+            for run in row.chunk_by(|a, b| a.1 == b.1) {
+                spans.push(Span::styled(
+                    run.iter().map(|&(c, _)| c).collect::<String>(),
+                    run[0].1,
+                ));
+            }
+            TextLine::from(spans)
+        })
+        .collect()
+}
+
+/// A bordered panel of lines scrolled down by `scroll` (no further than its end), with a
+/// scrollbar and a hint when there is more than it shows.
+struct ScrolledPanel {
+    title: &'static str,
+    lines: Vec<TextLine<'static>>,
+    scroll: u16,
+}
+
+impl Widget for ScrolledPanel {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let visible = usize::from(area.height.saturating_sub(2));
+        let max = self.lines.len().saturating_sub(visible);
+        let scroll = usize::from(self.scroll).min(max);
+        let mut block = Block::bordered().title(self.title);
+        if max > 0 {
+            let below = max - scroll;
+            let hint = match (scroll, below) {
+                (_, 0) => format!(" ↑ {scroll} more · k/PgUp "),
+                (0, _) => format!(" ↓ {below} more · j/PgDn "),
+                _ => format!(" ↑ {scroll} · ↓ {below} more "),
+            };
+            block = block.title_bottom(TextLine::from(hint).right_aligned());
+        }
+        Paragraph::new(self.lines)
+            .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0))
+            .block(block)
+            .render(area, buf);
+        if max > 0 {
+            let mut state = ScrollbarState::new(max + 1)
+                .position(scroll)
+                .viewport_content_length(visible);
+            Scrollbar::new(ScrollbarOrientation::VerticalRight)
+                .begin_symbol(None)
+                .end_symbol(None)
+                .render(area.inner(Margin::new(0, 1)), buf, &mut state);
         }
     }
 }
@@ -632,8 +828,7 @@ impl Widget for DetailView<'_> {
             Paragraph::new(format!("run #{id} is no longer in the lab")).render(area, buf);
             return;
         };
-        let [head, body] =
-            Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(area);
+        let (head, charts, info) = Self::areas(app, area);
         let st = run.effective_status(app.now);
         let ipe = run
             .iters_per_epoch
@@ -667,17 +862,11 @@ impl Widget for DetailView<'_> {
             ),
         ];
         Paragraph::new(head_lines).render(head, buf);
-        if area.width >= WIDE {
-            let [l, r] =
-                Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
-                    .areas(body);
-            Self::charts(app, run, l, buf);
-            Self::info(app, run, r, buf);
-        } else {
-            match app.tab {
-                DetailTab::Charts => Self::charts(app, run, body, buf),
-                DetailTab::Info => Self::info(app, run, body, buf),
-            }
+        if let Some(charts) = charts {
+            Self::charts(app, run, charts, buf);
+        }
+        if let Some(info) = info {
+            Self::info(app, run, info, buf);
         }
     }
 }

@@ -464,7 +464,18 @@ impl App {
             (Overlay::Filter, Action::Submit) if self.filter_error.is_some() => {
                 self.overlay = Some(Overlay::Filter);
             }
-            (Overlay::Filter, Action::Submit) => {}
+            // Enter takes the text as typed: a last word waiting for its operator becomes a
+            // text term.
+            (Overlay::Filter, Action::Submit) => match Filter::parse(&self.filter_input) {
+                Ok(f) => {
+                    self.filter = f;
+                    self.refresh_view();
+                }
+                Err(e) => {
+                    self.filter_error = Some(e);
+                    self.overlay = Some(Overlay::Filter);
+                }
+            },
             (Overlay::Filter, Action::Cancel) => {
                 self.filter = std::mem::take(&mut self.filter_before);
                 self.filter_input = self.filter.text().to_string();
@@ -599,7 +610,7 @@ impl App {
     }
 
     fn apply_filter(&mut self) {
-        match Filter::parse(&self.filter_input) {
+        match Filter::parse_typing(&self.filter_input) {
             Ok(f) => {
                 self.filter = f;
                 self.filter_error = None;
@@ -1008,13 +1019,10 @@ mod tests {
         app.update(Action::Submit);
         assert_eq!(app.overlay, Some(Overlay::Filter), "still editing");
         assert!(app.filter_error.is_some(), "the error is still shown");
-        // While typing, the last text that parsed is in use: here a text term "dev_acc".
-        assert_eq!(
-            app.filter.text(),
-            "model=resnet18 dev_acc",
-            "what is in use"
-        );
-        assert_eq!(ids(&app), Vec::<i64>::new());
+        // While typing, the last text that parsed is in use, a field name waiting for its
+        // operator left out.
+        assert_eq!(app.filter.text(), "model=resnet18", "what is in use");
+        assert_eq!(ids(&app), vec![3, 1]);
         // Esc goes back to the filter in use before the editor opened, text included.
         app.update(Action::Cancel);
         assert_eq!(app.overlay, None);

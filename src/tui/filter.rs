@@ -183,38 +183,89 @@ pub const FIELD_NAMES: &str = "id name model batch dim mining sampler status epo
 dev_acc final_dev train_acc loss img_s lr schedule warmup wd margin image_size crop seed tag notes \
 host duration";
 
+/// Every spelling of every field, lower case.
+const SPELLINGS: &[(&str, Field)] = &[
+    ("id", Field::Id),
+    ("name", Field::Name),
+    ("model", Field::Model),
+    ("batch", Field::Batch),
+    ("batch_size", Field::Batch),
+    ("dim", Field::Dim),
+    ("embedding_dim", Field::Dim),
+    ("mining", Field::Mining),
+    ("sampler", Field::Sampler),
+    ("status", Field::Status),
+    ("epoch", Field::Epoch),
+    ("progress", Field::Epoch),
+    ("epochs", Field::Epochs),
+    ("dev_acc", Field::BestDev),
+    ("best_dev", Field::BestDev),
+    ("best_dev_acc", Field::BestDev),
+    ("dev", Field::BestDev),
+    ("final_dev", Field::FinalDev),
+    ("final_dev_acc", Field::FinalDev),
+    ("train_acc", Field::TrainAcc),
+    ("final_train_acc", Field::TrainAcc),
+    ("loss", Field::Loss),
+    ("last_loss", Field::Loss),
+    ("img_s", Field::ImagesPerSec),
+    ("images_per_sec", Field::ImagesPerSec),
+    ("ips", Field::ImagesPerSec),
+    ("lr", Field::Lr),
+    ("schedule", Field::Schedule),
+    ("lr_schedule", Field::Schedule),
+    ("warmup", Field::Warmup),
+    ("warmup_epochs", Field::Warmup),
+    ("wd", Field::WeightDecay),
+    ("weight_decay", Field::WeightDecay),
+    ("margin", Field::Margin),
+    ("image_size", Field::ImageSize),
+    ("size", Field::ImageSize),
+    ("crop", Field::Crop),
+    ("seed", Field::Seed),
+    ("tag", Field::Tag),
+    ("tags", Field::Tag),
+    ("notes", Field::Notes),
+    ("note", Field::Notes),
+    ("host", Field::Host),
+    ("hostname", Field::Host),
+    ("duration", Field::Duration),
+];
+
 impl Field {
     fn parse(s: &str) -> Option<Field> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "id" => Field::Id,
-            "name" => Field::Name,
-            "model" => Field::Model,
-            "batch" | "batch_size" => Field::Batch,
-            "dim" | "embedding_dim" => Field::Dim,
-            "mining" => Field::Mining,
-            "sampler" => Field::Sampler,
-            "status" => Field::Status,
-            "epoch" | "progress" => Field::Epoch,
-            "epochs" => Field::Epochs,
-            "dev_acc" | "best_dev" | "best_dev_acc" | "dev" => Field::BestDev,
-            "final_dev" | "final_dev_acc" => Field::FinalDev,
-            "train_acc" | "final_train_acc" => Field::TrainAcc,
-            "loss" | "last_loss" => Field::Loss,
-            "img_s" | "images_per_sec" | "ips" => Field::ImagesPerSec,
-            "lr" => Field::Lr,
-            "schedule" | "lr_schedule" => Field::Schedule,
-            "warmup" | "warmup_epochs" => Field::Warmup,
-            "wd" | "weight_decay" => Field::WeightDecay,
-            "margin" => Field::Margin,
-            "image_size" | "size" => Field::ImageSize,
-            "crop" => Field::Crop,
-            "seed" => Field::Seed,
-            "tag" | "tags" => Field::Tag,
-            "notes" | "note" => Field::Notes,
-            "host" | "hostname" => Field::Host,
-            "duration" => Field::Duration,
-            _ => return None,
-        })
+        let s = s.to_ascii_lowercase();
+        SPELLINGS.iter().find(|(n, _)| *n == s).map(|&(_, f)| f)
+    }
+
+    /// The values a field can take when they are a closed set (`model=vgg` can match nothing,
+    /// and is more likely a slip than a question).
+    fn closed_values(self) -> Option<Vec<&'static str>> {
+        use clap::ValueEnum;
+        let names = |all: &[&'static str]| Some(all.to_vec());
+        match self {
+            Field::Model => names(&crate::model::Arch::ALL.map(|a| a.as_str())),
+            Field::Status => names(&crate::lab::RunStatus::ALL.map(|s| s.as_str())),
+            Field::Mining => Some(
+                crate::train::triplet::Mining::value_variants()
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect(),
+            ),
+            Field::Sampler => Some(
+                crate::train::config::Sampler::value_variants()
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect(),
+            ),
+            Field::Schedule => Some(
+                crate::train::schedule::LrSchedule::value_variants()
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect(),
+            ),
+            _ => None,
+        }
     }
 
     fn is_numeric(self) -> bool {
@@ -316,6 +367,14 @@ impl Filter {
             if value.is_empty() {
                 return Err(format!("'{token}': missing a value after the operator"));
             }
+            if let Some(known) = field.closed_values() {
+                if !known.iter().any(|k| k.eq_ignore_ascii_case(value)) {
+                    return Err(format!(
+                        "'{token}': no {field_s} is '{value}'; one of: {}",
+                        known.join(", ")
+                    ));
+                }
+            }
             if field.is_numeric() {
                 let v: f64 = value
                     .parse()
@@ -327,6 +386,28 @@ impl Filter {
         }
         let text = input.split_whitespace().collect::<Vec<_>>().join(" ");
         Ok(Filter { terms, text })
+    }
+
+    /// Parses text still being typed. A last word that is a field's name, or the start of one,
+    /// waits for its operator: on the way to `dev_acc>0.4` the list is not first filtered on
+    /// the text "dev_acc".
+    pub fn parse_typing(input: &str) -> Result<Filter, String> {
+        match Self::pending_field(input) {
+            Some(word) => Self::parse(&input[..input.len() - word.len()]),
+            None => Self::parse(input),
+        }
+    }
+
+    /// The last word of `input`, when it is still being typed (no space after it), has no
+    /// operator and is a field's name or the start of one.
+    pub fn pending_field(input: &str) -> Option<&str> {
+        if input.ends_with(char::is_whitespace) {
+            return None;
+        }
+        let word = input.split_whitespace().last()?;
+        let lower = word.to_ascii_lowercase();
+        let names_a_field = SPELLINGS.iter().any(|(n, _)| n.starts_with(&lower));
+        (!word.contains(['<', '>', '=', '!']) && names_a_field).then_some(word)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -415,6 +496,47 @@ mod tests {
         assert!(e.contains("missing a value"), "{e}");
         let e = Filter::parse("model!x").unwrap_err();
         assert!(e.contains("expected one of"), "{e}");
+    }
+
+    #[test]
+    fn fields_with_a_closed_set_of_values_reject_others_and_list_them() {
+        let e = Filter::parse("model=vgg").unwrap_err();
+        assert!(e.contains("alexnet, resnet18, resnet152"), "{e}");
+        let e = Filter::parse("status=runing").unwrap_err();
+        assert!(e.contains("running"), "{e}");
+        assert!(e.contains("completed"), "{e}");
+        let e = Filter::parse("mining!=semi").unwrap_err();
+        assert!(e.contains("all, semihard, hard"), "{e}");
+        let e = Filter::parse("sampler=pq").unwrap_err();
+        assert!(e.contains("random, pk"), "{e}");
+        let e = Filter::parse("schedule=cos").unwrap_err();
+        assert!(e.contains("constant, cosine"), "{e}");
+        for ok in [
+            "model=ResNet18",
+            "status=crashed",
+            "mining=hard",
+            "sampler=pk",
+            "schedule=cosine",
+        ] {
+            assert!(Filter::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn a_field_name_being_typed_waits_for_its_operator() {
+        let typing = |q: &str| Filter::parse_typing(q).map(|f| f.text().to_string());
+        assert_eq!(typing("model=resnet18 dev_a"), Ok("model=resnet18".into()));
+        assert_eq!(
+            typing("model=resnet18 dev_acc"),
+            Ok("model=resnet18".into())
+        );
+        assert_eq!(typing("dev_acc>0.4"), Ok("dev_acc>0.4".into()));
+        assert!(typing("dev_acc>").is_err());
+        // Not a field, or finished with a space: a text term.
+        assert_eq!(typing("alex"), Ok("alex".into()));
+        assert_eq!(typing("dev "), Ok("dev".into()));
+        assert_eq!(Filter::pending_field("x mod"), Some("mod"));
+        assert_eq!(Filter::pending_field("x mod "), None);
     }
 
     #[test]

@@ -271,6 +271,11 @@ fn snapshot_filter_and_help() -> Result<()> {
         "the title shows the filter in use, not the text that does not parse:\n{text}"
     );
     insta::assert_snapshot!("filter_error_100x30", screen(&app, 100, 30)?);
+    let text = screen(&app, 100, 30)?.to_string();
+    assert!(
+        text.lines().last().is_some_and(|l| l.contains("duration)")),
+        "the error's list of fields is wrapped, not cut at the screen's edge:\n{text}"
+    );
     app.update(Action::Cancel);
     app.update(Action::Help);
     insta::assert_snapshot!("help_100x30", screen(&app, 100, 30)?);
@@ -400,5 +405,38 @@ fn a_long_note_scrolls_to_keep_the_cursor_in_sight() -> Result<()> {
     assert!(text.contains("0.41 END▏"), "{text}");
     assert!(text.contains("│…"), "{text}");
     assert!(!text.contains("lr 5e-4 with"), "{text}");
+    Ok(())
+}
+
+/// Half-typed filters: a field name on its way to its operator filters nothing yet, and a
+/// value outside a field's closed set is an error that lists the set, not an empty table.
+#[test]
+fn a_half_typed_filter_keeps_the_last_one_that_means_something() -> Result<()> {
+    let mut app = app();
+    app.update(Action::StartFilter);
+    for c in "model=resnet18 dev_acc".chars() {
+        app.update(Action::Input(c));
+    }
+    let text = screen(&app, 100, 30)?.to_string();
+    assert!(
+        text.contains("filter: model=resnet18 · sort"),
+        "the field name being typed is not a text filter:\n{text}"
+    );
+    assert!(text.contains("'dev_acc' starts a field name"), "{text}");
+    for _ in 0.."model=resnet18 dev_acc".len() {
+        app.update(Action::Backspace);
+    }
+    for c in "status=runing".chars() {
+        app.update(Action::Input(c));
+    }
+    let text = screen(&app, 100, 30)?.to_string();
+    assert!(
+        text.contains("no status is 'runing'; one of: queued, running, completed"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("0 shown"),
+        "the unknown value filters nothing away:\n{text}"
+    );
     Ok(())
 }

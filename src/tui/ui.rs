@@ -12,7 +12,7 @@ use ratatui::widgets::{
 
 use super::app::{App, DetailTab, Overlay, Screen, COMPARE_METRICS};
 use super::compare;
-use super::filter::{progress, Column, FIELD_NAMES};
+use super::filter::{progress, Column, Filter, FIELD_NAMES};
 use super::series::{Line, XAxis};
 use super::store::{short_commit, short_hash};
 use crate::format;
@@ -34,11 +34,12 @@ pub const PALETTE: [Color; 8] = [
 const WIDE: u16 = 150;
 
 /// The title bar, the body and the footer of a screen `area`.
-fn screen_areas(_app: &App, area: Rect) -> [Rect; 3] {
+fn screen_areas(app: &App, area: Rect) -> [Rect; 3] {
+    let footer = Footer::lines(app, area.width).len().max(1);
     Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
-        Constraint::Length(1),
+        Constraint::Length(u16::try_from(footer).unwrap_or(1)),
     ])
     .areas(area)
 }
@@ -125,46 +126,118 @@ impl Widget for TitleBar<'_> {
 
 pub struct Footer<'a>(pub &'a App);
 
-impl Widget for Footer<'_> {
-    fn render(self, area: Rect, buf: &mut Buffer) {
-        let app = self.0;
-        let line = if app.overlay == Some(Overlay::Filter) {
-            let mut spans = vec![
+/// The most lines the footer takes: an error that needs more is cut.
+const FOOTER_MAX_LINES: usize = 5;
+
+impl Footer<'_> {
+    /// The footer's lines on a screen `width` columns wide: the filter being edited with
+    /// what is wrong with it, a status message, or the keys of the screen.
+    pub fn lines(app: &App, width: u16) -> Vec<TextLine<'static>> {
+        let gray = Style::new().fg(Color::DarkGray);
+        if app.overlay == Some(Overlay::Filter) {
+            let input = input_tail(&app.filter_input, usize::from(width.saturating_sub(1)));
+            let prompt = vec![
                 Span::styled("/", Style::new().bold()),
-                Span::raw(app.filter_input.clone()),
+                Span::raw(input),
                 Span::styled("▏", Style::new().fg(Color::Yellow)),
             ];
-            if let Some(e) = &app.filter_error {
-                spans.push(Span::styled(format!("  {e}"), Style::new().fg(Color::Red)));
+            let message = if let Some(e) = &app.filter_error {
+                Span::styled(e.clone(), Style::new().fg(Color::Red))
+            } else if let Some(word) = Filter::pending_field(&app.filter_input) {
+                Span::styled(
+                    format!(
+                        "'{word}' starts a field name: add = != > < >= <= and a value, or a \
+                         space to search for the text · ctrl-u clear · esc cancel"
+                    ),
+                    gray,
+                )
             } else {
-                spans.push(Span::styled(
-                    "  enter keep · esc cancel",
-                    Style::new().fg(Color::DarkGray),
-                ));
-            }
-            TextLine::from(spans)
+                Span::styled("enter keep · ctrl-u clear · esc cancel", gray)
+            };
+            let used: usize = prompt.iter().map(Span::width).sum();
+            let mut lines = if used + 2 + message.width() <= usize::from(width) {
+                let mut one = prompt;
+                one.push(Span::raw("  "));
+                one.push(message);
+                vec![TextLine::from(one)]
+            } else {
+                std::iter::once(TextLine::from(prompt))
+                    .chain(wrap_line(TextLine::from(message), width, 2))
+                    .collect()
+            };
+            lines.truncate(FOOTER_MAX_LINES);
+            lines
         } else if let Some(s) = &app.status {
             let style = if s.error {
                 Style::new().fg(Color::Red)
             } else {
                 Style::new().fg(Color::Green)
             };
-            TextLine::styled(s.text.clone(), style)
+            vec![TextLine::styled(s.text.clone(), style)]
         } else {
-            let hints = match app.screen {
-                Screen::Runs => {
-                    "↑↓/jk move · enter detail · space mark · c compare · / filter · s/S sort · r run · X stop · ? help · q quit"
-                }
-                Screen::Detail(_) => {
-                    "s smoothing · x x-axis · tab charts/info · n note · t tags · X stop · esc back · ? help"
-                }
-                Screen::Compare => {
-                    "m metric · s smoothing · x x-axis · esc back · ? help"
-                }
+            let (keys, always): (&[&str], &[&str]) = match app.screen {
+                Screen::Runs => (
+                    &[
+                        "↑↓/jk move",
+                        "enter detail",
+                        "space mark",
+                        "c compare",
+                        "/ filter",
+                        "s/S sort",
+                        "r run",
+                        "X stop",
+                    ],
+                    &["? help", "q quit"],
+                ),
+                Screen::Detail(_) => (
+                    if DetailView::shows_info(app, width) {
+                        &[
+                            "j/k scroll",
+                            "tab charts/info",
+                            "s smoothing",
+                            "x x-axis",
+                            "n note",
+                            "t tags",
+                            "X stop",
+                        ]
+                    } else {
+                        &[
+                            "tab charts/info",
+                            "s smoothing",
+                            "x x-axis",
+                            "n note",
+                            "t tags",
+                            "X stop",
+                        ]
+                    },
+                    &["esc back", "? help", "q quit"],
+                ),
+                Screen::Compare => (
+                    &["m metric", "s smoothing", "x x-axis"],
+                    &["esc back", "? help", "q quit"],
+                ),
             };
-            TextLine::styled(hints, Style::new().fg(Color::DarkGray))
-        };
-        Paragraph::new(line).render(area, buf);
+            // The keys that get out (help, back, quit) stay; the others go from the end.
+            let mut n = keys.len();
+            let text = |n: usize| {
+                keys[..n]
+                    .iter()
+                    .chain(always)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            };
+            while n > 0 && text(n).chars().count() > usize::from(width) {
+                n -= 1;
+            }
+            vec![TextLine::styled(text(n), gray)]
+        }
+    }
+}
+
+impl Widget for Footer<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        Paragraph::new(Self::lines(self.0, area.width)).render(area, buf);
     }
 }
 
@@ -976,6 +1049,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("space · u", "mark for compare · unmark all"),
     ("c", "compare the marked runs"),
     ("/", "filter: text and field=value, > < >= <= !="),
+    ("ctrl-u", "clear the text being typed (filter, note, tags)"),
     (
         "s · S · 1-9 0",
         "next sort column · reverse · sort by nth column shown",
@@ -987,6 +1061,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("s", "smoothing (debiased EMA, raw line dimmed)"),
     ("x", "x axis: iteration, epoch, images, wall time"),
     ("tab · m", "charts/info · next compared metric"),
+    ("j k PgUp PgDn", "scroll the run's info (tab)"),
     ("esc · q · ?", "back · quit · this help"),
 ];
 

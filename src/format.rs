@@ -79,6 +79,57 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// `word` as a POSIX shell reads it back: unchanged when it holds only safe characters, else in
+/// single quotes.
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// `n` and the noun, singular for one: `1 run`, `3 runs`, `0 runs`.
+pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// Left-aligned text columns separated by two spaces; numbers are right-aligned.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let numeric = |s: &str| !s.is_empty() && s.parse::<f64>().is_ok();
+    let mut out = String::new();
+    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+        let parts: Vec<String> = cells
+            .zip(&widths)
+            .map(|(c, &w)| {
+                if numeric(c) {
+                    format!("{c:>w$}")
+                } else {
+                    format!("{c:<w$}")
+                }
+            })
+            .collect();
+        out.push_str(parts.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(&mut headers.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,44 +165,10 @@ mod tests {
         assert_eq!(opt(None, 2), "-");
         assert_eq!(opt(Some(0.456), 2), "0.46");
     }
-}
 
-/// Left-aligned text columns separated by two spaces; numbers are right-aligned.
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let numeric = |s: &str| !s.is_empty() && s.parse::<f64>().is_ok();
-    let mut out = String::new();
-    let mut line = |cells: &mut dyn Iterator<Item = &str>| {
-        let parts: Vec<String> = cells
-            .zip(&widths)
-            .map(|(c, &w)| {
-                if numeric(c) {
-                    format!("{c:>w$}")
-                } else {
-                    format!("{c:<w$}")
-                }
-            })
-            .collect();
-        out.push_str(parts.join("  ").trim_end());
-        out.push('\n');
-    };
-    line(&mut headers.iter().copied());
-    for row in rows {
-        line(&mut row.iter().map(String::as_str));
-    }
-    out
-}
-
-#[cfg(test)]
-mod table_tests {
     #[test]
     fn columns_line_up() {
-        let t = super::table(
+        let t = table(
             &["id", "name"],
             &[
                 vec!["7".into(), "r18".into()],
@@ -160,18 +177,14 @@ mod table_tests {
         );
         assert_eq!(t, "id  name\n 7  r18\n12  x\n");
     }
-}
 
-/// `word` as a POSIX shell reads it back: unchanged when it holds only safe characters, else in
-/// single quotes.
-pub fn shell_quote(word: &str) -> String {
-    if !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@".contains(c))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
+    #[test]
+    fn shell_words_and_counts() {
+        assert_eq!(shell_quote("runs/lab-2.db"), "runs/lab-2.db");
+        assert_eq!(shell_quote("my lab's.db"), r"'my lab'\''s.db'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(count(1u64, "run", "runs"), "1 run");
+        assert_eq!(count(0u64, "run", "runs"), "0 runs");
+        assert_eq!(count(3u64, "epoch", "epochs"), "3 epochs");
     }
 }

@@ -10,6 +10,7 @@ use facenet_lab::lab::{
     metric, CodeVersion, EvalMetric, Lab, MetricPoint, NewCheckpoint, NewEvaluation, Protocol, Run,
     RunId, RunStatus, RunSummaryUpdate, SCHEMA_VERSION,
 };
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 
 fn facenet(db: &Path) -> Result<Command> {
@@ -72,7 +73,7 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
     merge(&ours, &theirs)?
         .success()
         .stdout(contains("added run 2 'r18-s1' (run 1 there)"))
-        .stdout(contains("3 runs added, 0 updated, 0 already here; 0 datasets added, 1 already here; 181 metric points, 6 checkpoints and 1 evaluations copied"));
+        .stdout(contains("3 runs added, 0 updated, 0 already here; 0 datasets added, 1 already here; 181 metric points, 6 checkpoints and 1 evaluation copied"));
 
     let (a, b) = (Lab::open_read_only(&theirs)?, Lab::open_read_only(&ours)?);
     let (their_runs, our_runs) = (a.list_runs()?, b.list_runs()?);
@@ -342,7 +343,8 @@ fn non_labs_and_newer_labs_are_refused_without_changes() -> Result<()> {
     std::fs::write(&notes, "not a database")?;
     merge(&ours, &notes)?
         .failure()
-        .stderr(contains("not a facenet-lab database"));
+        .stderr(contains("not a facenet-lab database"))
+        .stderr(contains("--db").not());
 
     let newer = dir.path().join("newer.db");
     drop(Lab::open(&newer)?);
@@ -358,7 +360,11 @@ fn non_labs_and_newer_labs_are_refused_without_changes() -> Result<()> {
     let typo = dir.path().join("gpu.dbb");
     merge(&ours, &typo)?
         .failure()
-        .stderr(contains(format!("no lab database at '{}'", typo.display())));
+        .stderr(contains(format!(
+            "no file '{}' to merge: name the lab file that came back",
+            typo.display()
+        )))
+        .stderr(contains("--db").not());
     assert!(!typo.exists(), "a mistyped lab is not created");
     assert_eq!(Lab::open_read_only(&ours)?.list_runs()?.len(), 3);
     Ok(())
@@ -441,7 +447,7 @@ fn evaluations_arrive_linked_to_the_copied_checkpoints() -> Result<()> {
     Lab::open(&ours)?.create_run(&common::new_run("local", "resnet152", 9, &[]))?;
     merge(&ours, &theirs)?
         .success()
-        .stdout(contains("1 evaluations copied"));
+        .stdout(contains("1 evaluation copied"));
     let lab = Lab::open(&ours)?;
     let run = lab.find_run("evaluated")?;
     let evals = lab.evaluations(run.id)?;
@@ -479,7 +485,7 @@ fn evaluations_arrive_linked_to_the_copied_checkpoints() -> Result<()> {
     }
     merge(&ours, &theirs)?
         .success()
-        .stdout(contains("1 evaluations copied"));
+        .stdout(contains("1 evaluation copied"));
     let evals = lab.evaluations(run.id)?;
     let sources: Vec<&str> = evals.iter().map(|e| e.data_source.as_str()).collect();
     assert_eq!(

@@ -58,6 +58,10 @@ fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
     refused(&with(&["--lr", "-0.1"]), "--lr must be a positive number")?;
     refused(&with(&["--epochs", "0"]), "--epochs must be at least 1")?;
     refused(
+        &with(&["--time-limit", "0s"]),
+        "--time-limit must be longer than 0s",
+    )?;
+    refused(
         &["run", "resnet18", "--data", "/no/such/lfw"],
         "does not exist",
     )?;

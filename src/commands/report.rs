@@ -28,8 +28,8 @@ pub fn execute(lab: &Lab, args: &ReportArgs) -> Result<()> {
     }
     let changed = written.iter().filter(|w| w.changed).count();
     println!(
-        "report of {} runs: {changed} files written, {} unchanged",
-        runs.len(),
+        "report of {}: {changed} files written, {} unchanged",
+        crate::format::count(runs.len() as u64, "run", "runs"),
         written.len() - changed
     );
     Ok(())

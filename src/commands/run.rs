@@ -36,6 +36,9 @@ fn shell_words(args: impl Iterator<Item = String>) -> String {
 }
 
 pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
+    if args.time_limit.is_some_and(|t| t.is_zero()) {
+        bail!("--time-limit must be longer than 0s, e.g. 90s or 20m");
+    }
     let launch = Launch {
         command_line: shell_words(std::env::args()),
         log_path: args.log_path.clone(),

@@ -106,8 +106,8 @@ pub fn default_dataset_path() -> Result<PathBuf> {
         return Ok(path);
     }
     bail!(
-        "no dataset found at {}: run `facenet-lab data fetch` to download LFW there, or pass \
-         --data PATH (an LFW directory or lfw.tgz)",
+        "no dataset found at {}: run `facenet-lab data fetch` to download LFW there, or name \
+         your copy (an LFW directory or lfw.tgz): `run --data PATH`, `data inspect PATH`",
         path.display()
     )
 }

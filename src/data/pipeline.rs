@@ -307,9 +307,10 @@ fn import_path(
         .count();
     if n_candidates < 2 {
         let most = by_identity.values().map(Vec::len).max().unwrap_or(0);
+        let least = by_identity.values().map(Vec::len).min().unwrap_or(0);
         bail!(
             "the filter {}..={} images per identity keeps {n_candidates} of {} identities in {} \
-             (at least 2 are needed; identities there have 1..={most} images): widen \
+             (at least 2 are needed; identities there have {least}..={most} images): widen \
              --min-images/--max-images",
             opts.min_images,
             opts.max_images,

@@ -55,18 +55,20 @@ impl std::fmt::Display for MergeSummary {
         for (from, to, name) in &self.updated {
             writeln!(f, "updated run {to} '{name}' from run {from} there")?;
         }
+        use crate::format::count;
+        let n = |k: usize| k as u64;
         writeln!(
             f,
-            "{} runs added, {} updated, {} already here; {} datasets added, {} already here; \
-             {} metric points, {} checkpoints and {} evaluations copied",
-            self.added.len(),
+            "{} added, {} updated, {} already here; {} added, {} already here; \
+             {}, {} and {} copied",
+            count(n(self.added.len()), "run", "runs"),
             self.updated.len(),
             self.unchanged,
-            self.datasets_added,
+            count(n(self.datasets_added), "dataset", "datasets"),
             self.datasets_reused,
-            self.metrics,
-            self.checkpoints,
-            self.evaluations
+            count(n(self.metrics), "metric point", "metric points"),
+            count(n(self.checkpoints), "checkpoint", "checkpoints"),
+            count(n(self.evaluations), "evaluation", "evaluations"),
         )
     }
 }

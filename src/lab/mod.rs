@@ -82,6 +82,16 @@ impl Lab {
     /// current schema (taking the write lock only when it is behind).
     pub fn open(path: &Path) -> Result<Lab> {
         Self::check_existing(path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                bail!(
+                    "cannot start a lab at '{}': the folder '{}' does not exist (create it, or \
+                     check the path)",
+                    path.display(),
+                    dir.display()
+                );
+            }
+        }
         let conn = Connection::open(path)
             .with_context(|| format!("opening lab database '{}'", path.display()))?;
         Self::configure(&conn)?;
@@ -130,6 +140,15 @@ impl Lab {
     /// Refuses a path where no lab was ever written: a missing file (a typo in --db, most
     /// often) or an empty one.
     fn require_lab(path: &Path) -> Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                bail!(
+                    "no lab database at '{}': the folder '{}' does not exist; check the path",
+                    path.display(),
+                    dir.display()
+                );
+            }
+        }
         let make_one = format!(
             "check the path, or record a run there to start a lab (`facenet-lab --db '{}' run ...`)",
             path.display()
@@ -208,7 +227,7 @@ impl Lab {
         };
         if meta.is_dir() {
             bail!(
-                "'{}' is a directory, not a lab database: pass --db with a file path such as lab.db",
+                "'{}' is a directory, not a lab database: name a lab file, such as lab.db",
                 path.display()
             );
         }
@@ -230,8 +249,8 @@ impl Lab {
                 if e.code == rusqlite::ErrorCode::NotADatabase =>
             {
                 bail!(
-                    "'{}' is not a facenet-lab database (not an SQLite file); it was left untouched. \
-                     Pass --db with another path, or move the file away",
+                    "'{}' is not a facenet-lab database (not an SQLite file); it was left untouched: \
+                     name another file, or move this one away",
                     path.display()
                 )
             }
@@ -247,8 +266,8 @@ impl Lab {
         )?;
         if app_id != APPLICATION_ID && !(app_id == 0 && version == 0 && tables == 0) {
             bail!(
-                "'{}' is an SQLite database but not a facenet-lab lab; it was left untouched. \
-                 Pass --db with another path",
+                "'{}' is an SQLite database but not a facenet-lab lab; it was left untouched: \
+                 name another file",
                 path.display()
             );
         }
@@ -404,6 +423,19 @@ mod tests {
                 "{err}"
             );
             assert!(!typo.exists(), "nothing created");
+        }
+        // A folder that is not there: said, rather than SQLite's "unable to open", also when
+        // the command would start a lab.
+        let nowhere = dir.path().join("no-such-dir").join("lab.db");
+        for open in [Lab::open_existing, Lab::open_read_only, Lab::open] {
+            let err = open(&nowhere).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!(
+                    "the folder '{}' does not exist",
+                    dir.path().join("no-such-dir").display()
+                )),
+                "{err}"
+            );
         }
         let empty = dir.path().join("empty.db");
         std::fs::write(&empty, b"")?;

@@ -10,14 +10,26 @@ pub type RunConfig = Table;
 
 /// What is wrong with `config`, as `run --config` would say it; empty when it is valid.
 pub fn problems(config: &RunConfig) -> Vec<String> {
-    let overrides: Overrides = match toml::Value::Table(config.clone()).try_into() {
+    let overrides = match read(config) {
         Ok(o) => o,
-        Err(e) => return vec![e.to_string().trim().to_string()],
+        Err(e) => return vec![e],
     };
     match TrainConfig::resolve(Some(&overrides), &Overrides::default()) {
         Ok(_) => Vec::new(),
         Err(e) => vec![format!("{e:#}")],
     }
+}
+
+/// The problems of keys that are unknown or of the wrong type, which a partial configuration
+/// (a sweep's `[base]`) can have on its own; the same text [`problems`] gives for them.
+pub fn key_problems(config: &RunConfig) -> Vec<String> {
+    read(config).err().into_iter().collect()
+}
+
+fn read(config: &RunConfig) -> Result<Overrides, String> {
+    toml::Value::Table(config.clone())
+        .try_into()
+        .map_err(|e: toml::de::Error| e.to_string().trim().to_string())
 }
 
 #[cfg(test)]

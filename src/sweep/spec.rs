@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use toml::{Table, Value};
 
-use super::config::{problems, RunConfig};
+use super::config::{key_problems, problems, RunConfig};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,11 +55,13 @@ impl SweepSpec {
         if tag.is_empty() || tag.contains([',', ' ', '/']) {
             bail!("sweep spec '{source}': tag = {:?} must be a non-empty word (no spaces, commas or slashes)", file.tag);
         }
-        let mut configs: Vec<RunConfig> =
-            file.runs.iter().map(|r| overlay(&file.base, r)).collect();
+        // A bad [base] key is one problem, said once: the runs are checked without it, so
+        // that each run's own problems still show.
+        let (base, base_problems) = split_bad_keys(&file.base);
+        let mut configs: Vec<RunConfig> = file.runs.iter().map(|r| overlay(&base, r)).collect();
         if let Some(grid) = &file.grid {
             for combo in expand_grid(grid).with_context(|| format!("sweep spec '{source}'"))? {
-                configs.push(overlay(&file.base, &combo));
+                configs.push(overlay(&base, &combo));
             }
         }
         if configs.is_empty() {
@@ -67,6 +69,9 @@ impl SweepSpec {
         }
         let width = configs.len().to_string().len();
         let mut errors = Vec::new();
+        if !base_problems.is_empty() {
+            errors.push(format!("[base]:\n  {}", base_problems.join("\n  ")));
+        }
         for (i, config) in configs.iter_mut().enumerate() {
             let found = problems(config);
             if !found.is_empty() {
@@ -114,6 +119,22 @@ impl SweepSpec {
             configs,
         })
     }
+}
+
+/// `base` without the keys that are unknown or of the wrong type, and what is wrong with each.
+fn split_bad_keys(base: &Table) -> (Table, Vec<String>) {
+    let mut good = Table::new();
+    let mut bad = Vec::new();
+    for (key, value) in base {
+        let alone = Table::from_iter([(key.clone(), value.clone())]);
+        match key_problems(&alone).as_slice() {
+            [] => {
+                good.insert(key.clone(), value.clone());
+            }
+            found => bad.extend(found.iter().cloned()),
+        }
+    }
+    (good, bad)
 }
 
 /// `base` with `over`'s keys replacing its own.
@@ -184,5 +205,37 @@ fn describe(config: &RunConfig) -> String {
         "no model, batch or dim".into()
     } else {
         parts.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_base_key_is_one_problem_said_once() {
+        let text = r#"
+            tag = "t"
+            [base]
+            model = "resnet18"
+            learning_rate = 0.1
+            [[runs]]
+            batch = 16
+            [[runs]]
+            batch = 32
+            mining = "easy"
+        "#;
+        let err = format!("{:#}", SweepSpec::parse(text, "s.toml").unwrap_err());
+        assert!(err.contains("has 2 problems"), "{err}");
+        assert!(
+            err.contains("run 2 (model = \"resnet18\", batch = 32"),
+            "{err}"
+        );
+        assert_eq!(err.matches("learning_rate").count(), 1, "{err}");
+        assert!(err.contains("[base]:"), "{err}");
+        assert!(err.contains("unknown variant `easy`"), "{err}");
+        // A [base] without a model is not a problem of its own: the runs name one.
+        let ok = "tag = \"t\"\n[base]\nbatch = 16\n[[runs]]\nmodel = \"resnet18\"\n";
+        assert!(SweepSpec::parse(ok, "s.toml").is_ok());
     }
 }

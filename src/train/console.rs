@@ -105,8 +105,9 @@ impl Observer for Console {
                     String::new()
                 };
                 self.line(&format!(
-                    "training on {device}: {} epochs × {iters_per_epoch} steps{from}",
-                    self.epochs
+                    "training on {device}: {} × {}{from}",
+                    format::count(self.epochs as u64, "epoch", "epochs"),
+                    format::count(*iters_per_epoch as u64, "step", "steps")
                 ));
                 if let Some(bar) = &self.bar {
                     bar.set_length(*total_iterations);

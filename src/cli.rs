@@ -40,7 +40,8 @@ pub enum Command {
     /// Exits 0 when every run finished, 1 when any failed, and 130 when some were stopped
     /// (recorded as interrupted, e.g. with X in the dashboard) and none failed.
     Sweep(SweepArgs),
-    /// Write runs and their metrics as CSV or JSON for other tools.
+    /// Write runs and their metrics as CSV, or whole (with checkpoints and evaluations) as
+    /// JSON, for other tools.
     Export(ExportArgs),
     /// Manage lab files.
     #[command(subcommand)]

@@ -150,8 +150,15 @@ fn json_reads_back_to_the_recorded_runs_and_series() -> Result<()> {
         for (name, series) in &exported.metrics {
             assert_eq!(*series, lab.series(run.id, name)?, "{name}");
         }
+        assert_eq!(exported.checkpoints, lab.checkpoints(run.id)?);
+        assert_eq!(exported.evaluations, lab.evaluations(run.id)?);
     }
     assert_eq!(export.runs[0].metrics["test_acc"][0].value, 0.41);
+    // The headline numbers travel with the run: alex's test-split evaluation.
+    let evals = &export.runs[0].evaluations;
+    assert_eq!(evals.len(), 1);
+    assert_eq!(evals[0].metric("top1_seed_gallery"), Some(0.41));
+    assert!(export.runs[1].evaluations.is_empty());
     Ok(())
 }
 

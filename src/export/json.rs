@@ -1,5 +1,6 @@
 //! JSON export: every run as the lab records it, with its effective status, its configuration
-//! parsed, and its metric series by name. Every metric value is a number: the lab records only
+//! parsed, its metric series by name, its checkpoints and its evaluations (test split, LFW
+//! View 2, folders) with their metrics. Every metric value is a number: the lab records only
 //! finite ones (see [`Lab::record`]).
 
 use std::collections::BTreeMap;
@@ -7,11 +8,12 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::lab::{Lab, Run, RunStatus, SeriesPoint};
+use crate::lab::{Checkpoint, Evaluation, Lab, Run, RunStatus, SeriesPoint};
 
 /// Identifies the document, so that readers can check what they were given.
 pub const EXPORT_FORMAT: &str = "facenet-lab-export";
-pub const EXPORT_VERSION: u32 = 1;
+/// 2: runs carry their checkpoints and evaluations.
+pub const EXPORT_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Export {
@@ -31,6 +33,12 @@ pub struct ExportedRun {
     pub config: serde_json::Value,
     /// Metric name → points in iteration order.
     pub metrics: BTreeMap<String, Vec<SeriesPoint>>,
+    /// In iteration order; absent from version 1 documents.
+    #[serde(default)]
+    pub checkpoints: Vec<Checkpoint>,
+    /// Oldest first, each with its checkpoint, options and metrics; absent from version 1.
+    #[serde(default)]
+    pub evaluations: Vec<Evaluation>,
 }
 
 /// The JSON of `runs`, their statuses judged at `now` (seconds since the Unix epoch).
@@ -52,6 +60,8 @@ pub fn to_json(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
             effective_status: run.effective_status(now),
             run: run.clone(),
             metrics,
+            checkpoints: lab.checkpoints(run.id)?,
+            evaluations: lab.evaluations(run.id)?,
         });
     }
     let mut text = serde_json::to_string_pretty(&out)?;

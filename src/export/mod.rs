@@ -1,5 +1,5 @@
 //! Export: runs and their metrics for other tools (pandas, R, a spreadsheet), as long-form CSV
-//! or as JSON with each run's configuration and series.
+//! or as JSON with each run's configuration, series, checkpoints and evaluations.
 
 mod csv;
 mod json;
@@ -13,7 +13,9 @@ pub use json::{to_json, Export, ExportedRun, EXPORT_FORMAT, EXPORT_VERSION};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
+    /// One row per metric point, each with the run's hyperparameters.
     Csv,
+    /// Each run whole: its record, parsed config, series, checkpoints and evaluations.
     Json,
 }
 

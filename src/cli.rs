@@ -174,6 +174,10 @@ pub struct EvalArgs {
     #[arg(long)]
     pub flip: bool,
 
+    /// The folder the ROC (CSV and PNG) goes to.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+
     /// Images per forward pass.
     #[arg(long, default_value_t = 256)]
     pub batch_size: usize,

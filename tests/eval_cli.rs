@@ -112,11 +112,13 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     };
     assert_eq!(metrics(&text), metrics(&from_tgz));
 
-    let text = stdout(cmd(dir.path())?.args(["eval", "1", "--data", "faces", "--flip"]))?;
+    let text =
+        stdout(cmd(dir.path())?.args(["eval", "1", "--data", "faces", "--flip", "--out", "figs"]))?;
     assert!(
         text.contains("folder") && text.contains("top1_one_per_identity"),
         "{text}"
     );
+    assert!(dir.path().join("figs/roc-run-1-folder.png").is_file());
 
     let lab = Lab::open(&dir.path().join("lab.db"))?;
     let evals = lab.evaluations(RunId(1))?;

@@ -91,6 +91,7 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
                 .collect();
             let report = verify(
                 &emb,
+                &args.out,
                 &indexed,
                 &format!("roc-run-{}", run.id),
                 &format!("Run {}: LFW View 2 ROC", run.id),
@@ -145,6 +146,7 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             let indexed: Vec<_> = pairs.iter().map(|p| (p.a, p.b, p.same, p.fold)).collect();
             let report = verify(
                 &emb,
+                &args.out,
                 &indexed,
                 &format!("roc-run-{}-folder", run.id),
                 &format!("Run {}: ROC on {spec}", run.id),
@@ -194,9 +196,10 @@ fn metric_value(name: &str, value: f64) -> String {
 }
 
 /// Verification over `(a, b, same, fold)` pairs of embedding indices, with its ROC written
-/// to `reports/NAME.csv` and `.png`.
+/// to `OUT/NAME.csv` and `.png`.
 fn verify(
     emb: &Embeddings,
+    out: &Path,
     pairs: &[(usize, usize, bool, usize)],
     name: &str,
     title: &str,
@@ -211,7 +214,7 @@ fn verify(
         pairs.iter().map(|p| p.3).collect(),
     )?;
     let report = verification::evaluate(&scores, FAR_TARGET)?;
-    write_roc(&report, name, title)?;
+    write_roc(&report, out, name, title)?;
     println!("verification {}", report.summary());
     Ok(report)
 }
@@ -315,10 +318,9 @@ fn check_images_exist(spec: &DataSpec, items: &[ImageRef]) -> Result<()> {
     Ok(())
 }
 
-/// The ROC as `reports/NAME.csv` (every point) and `reports/NAME.png`.
-fn write_roc(report: &VerificationReport, name: &str, title: &str) -> Result<()> {
-    let dir = Path::new("reports");
-    std::fs::create_dir_all(dir).context("creating reports/")?;
+/// The ROC as `DIR/NAME.csv` (every point) and `DIR/NAME.png`.
+fn write_roc(report: &VerificationReport, dir: &Path, name: &str, title: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating '{}'", dir.display()))?;
     let csv = dir.join(format!("{name}.csv"));
     std::fs::write(&csv, report.roc.to_csv())
         .with_context(|| format!("writing ROC to '{}'", csv.display()))?;

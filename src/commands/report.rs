@@ -67,7 +67,7 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     let title = format!(
-        "Run {}: dev + test embeddings ({} images, {n_ids} identities), PCA",
+        "Run {}: dev + test embeddings ({} images, {n_ids} identities: a colour and marker each), PCA",
         run.id,
         labels.len()
     );

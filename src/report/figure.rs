@@ -58,10 +58,11 @@ impl Chart {
     fn x_range(&self) -> (f64, f64) {
         let xs = self.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
         let (lo, hi) = min_max(xs).unwrap_or((0.0, 1.0));
-        let lo = if self.points_only {
-            lo - 0.05 * (hi - lo)
+        // A scatter gets a margin on both sides, so that no marker is cut at the frame.
+        let (lo, hi) = if self.points_only {
+            (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
         } else {
-            lo.min(0.0)
+            (lo.min(0.0), hi)
         };
         (lo, if hi > lo { hi } else { lo + 1.0 })
     }
@@ -536,6 +537,16 @@ mod tests {
                 "line {i} looks like an earlier one"
             );
         }
+    }
+
+    #[test]
+    fn a_scatter_has_room_on_every_side_and_curves_start_at_zero() {
+        let mut c = chart(None, vec![(2.0, 1.0), (8.0, 3.0)]);
+        assert_eq!(c.x_range(), (0.0, 8.0));
+        c.points_only = true;
+        let ((x0, x1), (y0, y1)) = (c.x_range(), c.y_range());
+        assert!(x0 < 2.0 && x0 > 0.0 && x1 > 8.0, "{x0}..{x1}");
+        assert!(y0 < 1.0 && y1 > 3.0, "{y0}..{y1}");
     }
 
     #[test]

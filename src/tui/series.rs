@@ -131,8 +131,9 @@ pub fn ema(values: &[f64], weight: f64) -> Vec<f64> {
         .collect()
 }
 
-/// Reduces `points` (sorted by x) to at most about `2 * buckets` points by keeping, in each
-/// bucket, the lowest and the highest point: a one-iteration loss spike still shows.
+/// Reduces `points` (sorted by x) to at most `2 * buckets + 2` points by keeping, in each
+/// bucket, the lowest and the highest point: a one-iteration loss spike still shows. The first
+/// and last points are always kept, so the x axis spans the whole series.
 pub fn downsample_minmax(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64)> {
     let buckets = buckets.max(1);
     if points.len() <= 2 * buckets {
@@ -160,6 +161,16 @@ pub fn downsample_minmax(points: &[(f64, f64)], buckets: usize) -> Vec<(f64, f64
                     out.push(*p);
                 }
             }
+        }
+    }
+    if let (Some(&first), Some(&kept)) = (points.first(), out.first()) {
+        if kept != first {
+            out.insert(0, first);
+        }
+    }
+    if let (Some(&last), Some(&kept)) = (points.last(), out.last()) {
+        if kept != last {
+            out.push(last);
         }
     }
     out
@@ -241,9 +252,15 @@ mod tests {
         pts[7_777].1 = 50.0;
         pts[1_234].1 = -3.0;
         let d = downsample_minmax(&pts, 100);
-        assert!(d.len() <= 200, "{}", d.len());
+        assert!(d.len() <= 202, "{}", d.len());
         assert!(d.contains(&(7_777.0, 50.0)));
         assert!(d.contains(&(1_234.0, -3.0)));
+        assert!(d.windows(2).all(|w| w[0].0 < w[1].0), "x stays sorted");
+        // The ends stay, whatever their values: the x axis covers the whole run.
+        let wavy: Vec<(f64, f64)> = (1..=570).map(|i| (i as f64, (i as f64).sin())).collect();
+        let d = downsample_minmax(&wavy, 40);
+        assert_eq!(d.first(), Some(&(1.0, 1f64.sin())));
+        assert_eq!(d.last(), Some(&(570.0, 570f64.sin())));
         assert!(d.windows(2).all(|w| w[0].0 < w[1].0), "x stays sorted");
         let few = [(0.0, 1.0), (1.0, 2.0)];
         assert_eq!(downsample_minmax(&few, 100), few.to_vec());

@@ -440,3 +440,130 @@ fn a_half_typed_filter_keeps_the_last_one_that_means_something() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn compare_columns_take_the_width_their_contents_need_and_share_it_when_short() {
+    use super::ui::{ellipsize, share_widths};
+    assert_eq!(
+        share_widths(&[10, 40, 30], 200),
+        vec![10, 40, 30],
+        "room for all"
+    );
+    // 60 for three: the narrow one keeps its 10, the wide ones share the other 50.
+    assert_eq!(share_widths(&[10, 40, 30], 60), vec![10, 25, 25]);
+    assert_eq!(share_widths(&[10, 40, 30], 61), vec![10, 26, 25]);
+    assert_eq!(ellipsize("784a92c89137-dirty", 18), "784a92c89137-dirty");
+    assert_eq!(ellipsize("784a92c89137-dirty", 10), "784a92c89…");
+}
+
+/// The compared runs' code, CPU and names are as long as they are, and at 200 columns the
+/// table has the room to show them whole; each column says which curve is its.
+#[test]
+fn a_wide_compare_table_shows_long_values_whole() -> Result<()> {
+    let mut runs = lab_runs();
+    runs[0].name = "architectures-cpu-64-1-resnet18-32-128".into();
+    runs[0].code.git_commit = "99516bcd1c12aaaa,784a92c89137".into();
+    runs[0].code.git_dirty = true;
+    runs[1].machine.cpu_model = Some("AMD EPYC 9654 96-Core Processor".into());
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::Data(Update::Runs(runs)));
+    app.update(Action::SortBy(super::filter::Column::Id));
+    app.update(Action::Top);
+    app.update(Action::ToggleMark); // 1
+    app.update(Action::ToggleMark); // 2
+    let fx = app.update(Action::Compare);
+    feed_watched(&mut app, fx);
+    let text = screen(&app, 200, 40)?.to_string();
+    assert!(
+        text.contains("━ #1 architectures-cpu-64-1-resnet18-32-128"),
+        "{text}"
+    );
+    assert!(text.contains("-dirty"), "{text}");
+    assert!(
+        text.contains("AMD EPYC 9654 96-Core Processor · 2 threads · avx2+fma"),
+        "{text}"
+    );
+    // Narrow, the cells are cut with a mark, and the legend's key is in the headers.
+    insta::assert_snapshot!("compare_80x24", screen(&app, 80, 24)?);
+    Ok(())
+}
+
+/// A chart of one curve `f` over 1..=300, as text, `share` or not.
+fn chart_text(f: &dyn Fn(f64) -> f64, share: bool) -> String {
+    use super::series::{Line, Series, XAxis};
+    use super::ui::{ChartView, Curve};
+    let r = run(1, "a", "resnet18");
+    let s = Series::new((1..=300).map(|i| point(i, f(i as f64))).collect());
+    let curves = [Curve {
+        name: "dev".into(),
+        color: ratatui::style::Color::Yellow,
+        line: Line::build(&r, &s, XAxis::Iteration, None, 60),
+    }];
+    let mut buf = Buffer::empty(Rect::new(0, 0, 50, 14));
+    ChartView {
+        title: "t",
+        curves: &curves,
+        axis: XAxis::Iteration,
+        share,
+    }
+    .render(buf.area, &mut buf);
+    buffer_text(&buf)
+}
+
+/// The legend sits in a corner the curve leaves empty, away from its end, and nothing of the
+/// curve shows inside it.
+#[test]
+fn chart_legends_sit_where_the_data_is_not() {
+    let rising = chart_text(&|i| i / 300.0, true);
+    let rows: Vec<&str> = rising.lines().collect();
+    let at = |rows: &[&str], needle: &str| {
+        rows.iter()
+            .position(|l| l.contains(needle))
+            .map(|y| (y, rows[y].chars().position(|c| c == '━')))
+    };
+    let (y, x) = at(&rows, "━ dev").expect("a legend");
+    assert!(
+        y > rows.len() / 2,
+        "a rising curve: legend at the bottom\n{rising}"
+    );
+    assert!(x > Some(25), "at the right\n{rising}");
+    assert!(
+        !rows[y].contains("dev⠀") && rows[y].contains("━ dev│"),
+        "nothing drawn over the legend\n{rising}"
+    );
+    let falling = chart_text(&|i| 1.0 - i / 300.0, false);
+    let rows: Vec<&str> = falling.lines().collect();
+    let (y, x) = at(&rows, "━ dev").expect("a legend");
+    assert!(
+        y < rows.len() / 2,
+        "a falling curve: legend at the top\n{falling}"
+    );
+    assert!(x > Some(25), "at the right\n{falling}");
+}
+
+/// The x axis spans the data, shares stay within [0, 1], and non-negative values keep the
+/// y axis at or above 0.
+#[test]
+fn chart_axes_span_the_data_and_respect_its_range() {
+    let share = chart_text(&|i| 0.5 + 0.49 * i / 300.0, true);
+    assert!(share.contains("1.000"), "{share}");
+    assert!(
+        !(1..=9).any(|d| share.contains(&format!("1.0{d}"))),
+        "no share above 1 on the axis\n{share}"
+    );
+    let loss = chart_text(&|i| 0.2 / i, false);
+    assert!(loss.contains("0.000"), "{loss}");
+    assert!(
+        !loss.contains("-0.0"),
+        "no negative loss on the axis\n{loss}"
+    );
+    let last = loss.lines().rev().nth(1).unwrap_or_default();
+    assert!(
+        last.contains(" 1 ") || last.contains("│1 "),
+        "x from the first point:\n{loss}"
+    );
+    assert!(
+        last.trim_end_matches('│').ends_with("300"),
+        "to the last:\n{loss}"
+    );
+}

@@ -6,7 +6,7 @@ use ratatui::style::{Color, Modifier, Style, Stylize};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line as TextLine, Span};
 use ratatui::widgets::{
-    Axis, Block, Cell, Chart, Clear, Dataset, GraphType, LegendPosition, Paragraph, Row, Scrollbar,
+    Axis, Block, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Scrollbar,
     ScrollbarOrientation, ScrollbarState, StatefulWidget, Table, TableState, Widget, Wrap,
 };
 
@@ -416,6 +416,103 @@ pub struct ChartView<'a> {
     pub title: &'a str,
     pub curves: &'a [Curve],
     pub axis: XAxis,
+    /// The values are shares (accuracies, the active triplets' fraction): the y axis stays
+    /// within [0, 1].
+    pub share: bool,
+}
+
+/// Whether a metric is a share of something, in [0, 1].
+pub fn is_share(metric: &str) -> bool {
+    [
+        metric::TRAIN_ACC,
+        metric::DEV_ACC,
+        metric::DEV_ACC_CENTROID,
+        metric::ACTIVE_TRIPLETS,
+    ]
+    .contains(&metric)
+}
+
+/// The y range drawn for values in [lo, hi]: 5% of room either side, but never below 0 for
+/// values that are all non-negative (losses, distances), nor above 1 for a share.
+fn y_bounds(lo: f64, hi: f64, share: bool) -> (f64, f64) {
+    let pad = if hi > lo {
+        (hi - lo) * 0.05
+    } else {
+        (lo.abs() * 0.1).max(0.5)
+    };
+    let mut y0 = lo - pad;
+    let mut y1 = hi + pad;
+    if lo >= 0.0 {
+        y0 = y0.max(0.0);
+    }
+    if share && hi <= 1.0 {
+        y1 = y1.min(1.0);
+    }
+    if y1 <= y0 {
+        y1 = y0 + 1.0;
+    }
+    (y0, y1)
+}
+
+impl ChartView<'_> {
+    /// The legend's entries: each name once, with its colour.
+    fn legend_entries(&self) -> Vec<(&str, Color)> {
+        let mut entries: Vec<(&str, Color)> = Vec::new();
+        for c in self.curves {
+            if !entries.iter().any(|(n, _)| *n == c.name) {
+                entries.push((c.name.as_str(), c.color));
+            }
+        }
+        entries
+    }
+
+    /// Where the legend goes in the plotting area `graph`, with bounds `[x0, x1, y0, y1]`: the
+    /// corner that hides the fewest points, and above all not the curves' ends (the newest
+    /// values). None when it would take more than half the plot.
+    fn legend_area(&self, graph: Rect, [x0, x1, y0, y1]: [f64; 4]) -> Option<Rect> {
+        let entries = self.legend_entries();
+        let width = entries.iter().map(|(n, _)| n.chars().count()).max()? as u16 + 4;
+        let height = entries.len() as u16 + 2;
+        if width > graph.width / 2 || height > graph.height / 2 {
+            return None;
+        }
+        let cell = |(x, y): (f64, f64)| {
+            let fx = ((x - x0) / (x1 - x0)).clamp(0.0, 1.0);
+            let fy = ((y - y0) / (y1 - y0)).clamp(0.0, 1.0);
+            (
+                graph.x + (fx * f64::from(graph.width - 1)).round() as u16,
+                graph.y + graph.height - 1 - (fy * f64::from(graph.height - 1)).round() as u16,
+            )
+        };
+        let right = graph.right() - width;
+        let bottom = graph.bottom() - height;
+        // Ties go to the first: loss and distance curves fall away from the top right.
+        let corners = [
+            (right, graph.y),
+            (right, bottom),
+            (graph.x, graph.y),
+            (graph.x, bottom),
+        ];
+        corners
+            .into_iter()
+            .map(|(x, y)| Rect::new(x, y, width, height))
+            .min_by_key(|r| {
+                let mut hidden = 0usize;
+                for c in self.curves {
+                    let smooth = c.line.smooth.as_deref().unwrap_or_default();
+                    for &p in c.line.raw.iter().chain(smooth) {
+                        let (cx, cy) = cell(p);
+                        hidden += usize::from(r.contains((cx, cy).into()));
+                    }
+                    // A curve's end is what is read first: hiding it costs the most.
+                    if let Some(&end) = c.line.raw.last() {
+                        let (cx, cy) = cell(end);
+                        hidden += 1000 * usize::from(r.contains((cx, cy).into()));
+                    }
+                }
+                hidden
+            })
+    }
 }
 
 impl Widget for ChartView<'_> {
@@ -441,12 +538,7 @@ impl Widget for ChartView<'_> {
             return;
         };
         let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
-        let pad = if y1 > y0 {
-            (y1 - y0) * 0.05
-        } else {
-            (y0.abs() * 0.1).max(0.5)
-        };
-        let (y0, y1) = (y0 - pad, y1 + pad);
+        let (y0, y1) = y_bounds(y0, y1, self.share);
         let mut datasets = Vec::new();
         for c in self.curves {
             let smoothed = c.line.smooth.is_some();
@@ -455,21 +547,18 @@ impl Widget for ChartView<'_> {
             } else {
                 Style::new().fg(c.color)
             };
-            let mut d = Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(raw_style)
-                .data(&c.line.raw);
-            if !smoothed {
-                d = d.name(c.name.clone());
-            }
-            datasets.push(d);
+            datasets.push(
+                Dataset::default()
+                    .marker(Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .style(raw_style)
+                    .data(&c.line.raw),
+            );
         }
         for c in self.curves {
             if let Some(s) = &c.line.smooth {
                 datasets.push(
                     Dataset::default()
-                        .name(c.name.clone())
                         .marker(Marker::Braille)
                         .graph_type(GraphType::Line)
                         .style(Style::new().fg(c.color).bold())
@@ -485,6 +574,17 @@ impl Widget for ChartView<'_> {
                 format!("{v:.3}")
             }
         };
+        let ylabels = [ylabel(y0), ylabel(y1)];
+        let inner = block.inner(area);
+        // The plot inside the axes: right of the y labels and their axis line, above the x
+        // axis line and its labels.
+        let label_width = ylabels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u16;
+        let graph = Rect::new(
+            inner.x + label_width + 1,
+            inner.y,
+            inner.width.saturating_sub(label_width + 1),
+            inner.height.saturating_sub(2),
+        );
         Chart::new(datasets)
             .block(block)
             .x_axis(
@@ -497,11 +597,30 @@ impl Widget for ChartView<'_> {
                 Axis::default()
                     .bounds([y0, y1])
                     .style(Style::new().fg(Color::DarkGray))
-                    .labels([ylabel(y0), ylabel(y1)]),
+                    .labels(ylabels),
             )
-            .legend_position(Some(LegendPosition::TopRight))
-            .hidden_legend_constraints((Constraint::Percentage(60), Constraint::Percentage(60)))
+            .legend_position(None)
             .render(area, buf);
+        // The legend is drawn over the plot, in a corner the data leaves free; nothing of the
+        // curves shows through it.
+        if graph.width > 1 && graph.height > 1 {
+            if let Some(r) = self.legend_area(graph, [x0, x1, y0, y1]) {
+                Clear.render(r, buf);
+                let lines: Vec<TextLine> = self
+                    .legend_entries()
+                    .into_iter()
+                    .map(|(name, color)| {
+                        TextLine::from(vec![
+                            Span::styled("━ ", Style::new().fg(color)),
+                            Span::styled(name.to_string(), Style::new().fg(color)),
+                        ])
+                    })
+                    .collect();
+                Paragraph::new(lines)
+                    .block(Block::bordered().border_style(Style::new().fg(Color::DarkGray)))
+                    .render(r, buf);
+            }
+        }
     }
 }
 
@@ -567,6 +686,7 @@ impl DetailView<'_> {
                 title,
                 curves: &curves,
                 axis: app.x_axis,
+                share: names.iter().all(|(m, _, _)| is_share(m)),
             }
             .render(rect, buf);
         }
@@ -958,14 +1078,19 @@ impl Widget for CompareView<'_> {
             Layout::vertical([Constraint::Fill(1), Constraint::Length(table_height)]).areas(area);
         let buckets = usize::from(chart_area.width.saturating_sub(8)) * 2;
         let empty = Default::default();
-        let curves: Vec<Curve> = runs
+        // One colour per column of the table: the runs of a seed group share theirs, and the
+        // legend names the column.
+        let curves: Vec<Curve> = table
+            .columns
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| {
+            .flat_map(|(col, members)| members.iter().map(move |&i| (col, i)))
+            .filter_map(|(col, i)| {
+                let r = runs.get(i)?;
                 let s = app.series.get(&r.id).unwrap_or(&empty).get(metric)?;
                 Some(Curve {
-                    name: format!("#{} {}", r.id, r.name),
-                    color: PALETTE[i % PALETTE.len()],
+                    name: table.headers.get(col).cloned().unwrap_or_default(),
+                    color: PALETTE[col % PALETTE.len()],
                     line: Line::build(r, s, app.x_axis, app.smoothing_weight(), buckets),
                 })
             })
@@ -979,44 +1104,93 @@ impl Widget for CompareView<'_> {
             title: &title,
             curves: &curves,
             axis: app.x_axis,
+            share: is_share(metric),
         }
         .render(chart_area, buf);
 
+        // Coloured like their curves, with a swatch: the key to the chart when it has no
+        // room for a legend.
+        let headers: Vec<String> = table.headers.iter().map(|h| format!("━ {h}")).collect();
+        const NAMES: u16 = 12;
+        let natural: Vec<u16> = (0..headers.len())
+            .map(|i| {
+                let cells = table.rows.iter().filter_map(|(_, c)| c.get(i));
+                let w = cells
+                    .chain(headers.get(i))
+                    .map(|c| c.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                u16::try_from(w).unwrap_or(u16::MAX).max(6)
+            })
+            .collect();
+        // Inside the border, after the names' column, one space before each column.
+        let room = table_area
+            .width
+            .saturating_sub(2 + NAMES)
+            .saturating_sub(u16::try_from(headers.len()).unwrap_or(u16::MAX));
+        let widths = share_widths(&natural, room);
+        let fit = |text: &str, i: usize| ellipsize(text, usize::from(widths[i]));
         let header = Row::new(std::iter::once(Cell::from("")).chain(
-            table.headers.iter().enumerate().map(|(i, h)| {
-                let color = table
-                    .columns
-                    .get(i)
-                    .and_then(|c| c.first())
-                    .map_or(Color::Reset, |&r| PALETTE[r % PALETTE.len()]);
-                Cell::from(h.clone()).style(Style::new().fg(color))
+            headers.iter().enumerate().map(|(i, h)| {
+                Cell::from(fit(h, i)).style(Style::new().fg(PALETTE[i % PALETTE.len()]))
             }),
         ))
         .style(Style::new().bold());
         let rows = table.rows.iter().map(|(name, cells)| {
             Row::new(
                 std::iter::once(Cell::from(name.clone()).style(Style::new().fg(Color::DarkGray)))
-                    .chain(cells.iter().map(|c| Cell::from(c.clone()))),
+                    .chain(cells.iter().enumerate().map(|(i, c)| Cell::from(fit(c, i)))),
             )
         });
-        let widths =
-            std::iter::once(Constraint::Length(12)).chain((0..table.headers.len()).map(|i| {
-                let cells = table.rows.iter().filter_map(|(_, c)| c.get(i));
-                let w = cells
-                    .map(|c| c.chars().count())
-                    .chain(table.headers.get(i).map(|h| h.chars().count()))
-                    .max()
-                    .unwrap_or(8);
-                Constraint::Length((w as u16 + 1).clamp(8, 28))
-            }));
+        let constraints = std::iter::once(Constraint::Length(NAMES))
+            .chain(widths.iter().map(|&w| Constraint::Length(w)));
         Widget::render(
-            Table::new(rows, widths).header(header).block(
+            Table::new(rows, constraints).header(header).block(
                 Block::bordered().title(" differing hyperparameters · best and final metrics "),
             ),
             table_area,
             buf,
         );
     }
+}
+
+/// Widths for columns that want `natural` widths, within `room`: all they want when it fits,
+/// else the narrow ones keep theirs and the wide ones share the rest equally.
+pub fn share_widths(natural: &[u16], room: u16) -> Vec<u16> {
+    let total: u32 = natural.iter().map(|&w| u32::from(w)).sum();
+    if total <= u32::from(room) {
+        return natural.to_vec();
+    }
+    let used = |cap: u16| -> u32 { natural.iter().map(|&w| u32::from(w.min(cap))).sum() };
+    // The widest cap that fits: every column at most that wide.
+    let mut cap = 0;
+    while cap < u16::MAX && used(cap + 1) <= u32::from(room) {
+        cap += 1;
+    }
+    let mut left = u32::from(room) - used(cap);
+    natural
+        .iter()
+        .map(|&want| {
+            let mut w = want.min(cap);
+            if left > 0 && want > cap {
+                w += 1;
+                left -= 1;
+            }
+            w
+        })
+        .collect()
+}
+
+/// `text` cut to `width` columns, its last one `…` when something is cut.
+pub fn ellipsize(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    if width > 0 {
+        cut.push('…');
+    }
+    cut
 }
 
 /// The end of `text` that fits in `width` columns with the cursor after it: the field scrolls

@@ -17,6 +17,18 @@ fn lab_cmd(db: &Path) -> Result<Command> {
     Ok(c)
 }
 
+/// `run resnet18` on 4 synthetic people × 8 images at 16×16, batch 8: a run of seconds.
+const TINY_RUN: [&str; 8] = [
+    "run",
+    "resnet18",
+    "--data",
+    "synthetic:4:8",
+    "--image-size",
+    "16",
+    "--batch",
+    "8",
+];
+
 /// Runs `args`, expects failure with `want` in the message, and no run recorded.
 fn refused(args: &[&str], want: &str) -> Result<()> {
     let dir = tempfile::tempdir()?;
@@ -98,20 +110,8 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
     lab_cmd(&db)?
-        .args([
-            "run",
-            "resnet18",
-            "--data",
-            "synthetic:4:8",
-            "--image-size",
-            "16",
-            "--epochs",
-            "1",
-            "--batch",
-            "8",
-            "--zero-init-residual",
-            "--quiet",
-        ])
+        .args(TINY_RUN)
+        .args(["--epochs", "1", "--zero-init-residual", "--quiet"])
         .assert()
         .success();
     // The blocks' last BatchNorm weights started at 0, not 1: after 4 Adam steps at 1e-4 they
@@ -148,18 +148,8 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     let child = StdCommand::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
         .arg("--db")
         .arg(&db)
-        .args([
-            "run",
-            "resnet18",
-            "--data",
-            "synthetic:4:8",
-            "--image-size",
-            "16",
-            "--batch",
-            "8",
-            "--epochs",
-            "500",
-        ])
+        .args(TINY_RUN)
+        .args(["--epochs", "500"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
@@ -186,7 +176,10 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(
-        err.contains("continue with: facenet-lab run --resume 1"),
+        err.contains(&format!(
+            "continue with: facenet-lab --db {} run --resume 1",
+            db.display()
+        )),
         "{err}"
     );
 
@@ -208,15 +201,8 @@ fn two_labs_in_one_folder_keep_their_checkpoints_apart() -> Result<()> {
     let train = |db: &str, seed: &str| -> Result<()> {
         lab_cmd(&dir.path().join(db))?
             .current_dir(dir.path())
-            .args([
-                "run",
-                "resnet18",
-                "--data",
-                "synthetic:4:8",
-                "--image-size",
-                "16",
-            ])
-            .args(["--epochs", "1", "--batch", "8", "--seed", seed, "--quiet"])
+            .args(TINY_RUN)
+            .args(["--epochs", "1", "--seed", seed, "--quiet"])
             .assert()
             .success();
         Ok(())

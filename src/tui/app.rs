@@ -18,14 +18,16 @@ use crate::lab::{metric, Run, RunId, RunStatus, SeriesPoint};
 pub const SMOOTHING_WEIGHT: f64 = 0.6;
 
 /// The metrics the compare view can overlay, cycled with `m`.
-pub const COMPARE_METRICS: [&str; 7] = [
+pub const COMPARE_METRICS: [&str; 9] = [
     metric::TRAIN_LOSS,
     metric::DEV_ACC,
+    metric::DEV_ACC_CENTROID,
     metric::TRAIN_ACC,
     metric::ACTIVE_TRIPLETS,
     metric::DIST_AP,
     metric::DIST_AN,
     metric::IMAGES_PER_SEC,
+    metric::LR,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1098,6 +1100,14 @@ mod tests {
         );
         app.update(Action::CycleCompareMetric);
         assert_eq!(COMPARE_METRICS[app.compare_metric], metric::DEV_ACC);
+        let mut seen = Vec::new();
+        for _ in 0..COMPARE_METRICS.len() {
+            seen.push(COMPARE_METRICS[app.compare_metric]);
+            app.update(Action::CycleCompareMetric);
+        }
+        for m in [metric::LR, metric::DEV_ACC_CENTROID, metric::TRAIN_LOSS] {
+            assert!(seen.contains(&m), "m reaches {m}: {seen:?}");
+        }
     }
 
     #[test]
@@ -1254,14 +1264,24 @@ mod tests {
             Some(Action::SortBy(c)) => Some(c.title()),
             _ => None,
         };
-        // 80 columns: id name model batch dim status epoch best dev loss.
+        // 80 columns: id name model batch dim status epoch best dev, last loss.
         let shown: Vec<&str> = RunsTable::columns_on_screen(80)
             .iter()
             .map(|c| c.title())
             .collect();
         assert_eq!(
             shown,
-            ["id", "name", "model", "batch", "dim", "status", "epoch", "best dev", "loss"]
+            [
+                "id",
+                "name",
+                "model",
+                "batch",
+                "dim",
+                "status",
+                "epoch",
+                "best dev",
+                "last loss"
+            ]
         );
         let keys: Vec<Option<&str>> = "1234567890".chars().map(|d| digit(d, 80)).collect();
         let mut want: Vec<Option<&str>> = shown.iter().copied().map(Some).collect();

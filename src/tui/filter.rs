@@ -60,7 +60,7 @@ impl Column {
             Column::Status => "status",
             Column::Progress => "epoch",
             Column::BestDev => "best dev",
-            Column::LastLoss => "loss",
+            Column::LastLoss => "last loss",
             Column::ImagesPerSec => "img/s",
             Column::Started => "started",
             Column::Duration => "duration",

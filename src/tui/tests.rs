@@ -567,3 +567,34 @@ fn chart_axes_span_the_data_and_respect_its_range() {
         "to the last:\n{loss}"
     );
 }
+
+/// At 80 columns long names of one family are cut in the middle, marked, and stay told apart.
+#[test]
+fn cut_run_names_are_marked_and_stay_distinct() -> Result<()> {
+    let names = [
+        "best-recipe-64px",
+        "best-recipe-64px-cosine",
+        "best-recipe-64px-cosine-90",
+        "best-recipe-64px-crop0.5",
+        "best-recipe-64px-crop0.5-s1",
+    ];
+    let runs: Vec<Run> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| run(i as i64 + 1, n, "resnet18"))
+        .collect();
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::Data(Update::Runs(runs)));
+    let text = screen(&app, 80, 24)?.to_string();
+    let shown: Vec<String> = text
+        .lines()
+        .filter(|l| l.contains("resnet18"))
+        .filter_map(|l| l.split_whitespace().nth(2).map(String::from))
+        .collect();
+    assert_eq!(shown.len(), 5, "{text}");
+    let distinct: std::collections::BTreeSet<&String> = shown.iter().collect();
+    assert_eq!(distinct.len(), 5, "{shown:?}");
+    assert!(shown.iter().any(|n| n.contains('…')), "{shown:?}");
+    assert!(text.contains("best dev last loss"), "{text}");
+    Ok(())
+}

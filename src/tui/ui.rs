@@ -248,7 +248,8 @@ impl RunsTable<'_> {
     /// Column widths; the name column takes what is left.
     fn width(c: Column) -> u16 {
         match c {
-            Column::Id => 5,
+            // A mark and up to three digits.
+            Column::Id => 4,
             Column::Name => 12,
             Column::Model => 9,
             Column::Input => 8,
@@ -259,7 +260,7 @@ impl RunsTable<'_> {
             Column::Status => 11,
             Column::Progress => 7,
             Column::BestDev => 8,
-            Column::LastLoss => 7,
+            Column::LastLoss => 9,
             Column::ImagesPerSec => 7,
             Column::Started => 16,
             Column::Duration => 8,
@@ -307,7 +308,7 @@ impl RunsTable<'_> {
             .collect()
     }
 
-    fn cell(app: &App, r: &Run, c: Column) -> Cell<'static> {
+    fn cell(app: &App, r: &Run, c: Column, name_width: u16) -> Cell<'static> {
         let h = &r.hyper;
         let text = match c {
             Column::Id => {
@@ -318,7 +319,7 @@ impl RunsTable<'_> {
                 };
                 format!("{mark}{}", r.id)
             }
-            Column::Name => r.name.clone(),
+            Column::Name => ellipsize_middle(&r.name, usize::from(name_width)),
             Column::Model => h.model.clone(),
             Column::Input => input_text(h),
             Column::Batch => h.batch_size.to_string(),
@@ -357,16 +358,28 @@ impl Widget for RunsTable<'_> {
             return;
         }
         let cols = Self::columns_on_screen(area.width);
+        // The name takes what the other columns leave, inside the border, one space apart.
+        let others: u16 = cols
+            .iter()
+            .filter(|&&c| c != Column::Name)
+            .map(|&c| Self::width(c) + 1)
+            .sum();
+        let name_width = area
+            .width
+            .saturating_sub(2 + others)
+            .max(Self::width(Column::Name));
+        // Underlined title by title, not across the gaps: `best dev` and `last loss` read as
+        // two headers.
         let header = Row::new(cols.iter().map(|&c| {
             let mut t = c.title().to_string();
             if c == app.sort {
                 t.push(if app.descending { '↓' } else { '↑' });
             }
-            Cell::from(t)
+            Cell::from(TextLine::from(Span::styled(t, Style::new().underlined())))
         }))
-        .style(Style::new().bold().underlined());
+        .style(Style::new().bold());
         let rows = app.view.iter().filter_map(|&i| app.runs.get(i)).map(|r| {
-            let row = Row::new(cols.iter().map(|&c| Self::cell(app, r, c)));
+            let row = Row::new(cols.iter().map(|&c| Self::cell(app, r, c, name_width)));
             if app.marked.contains(&r.id) {
                 row.style(Style::new().fg(Color::Cyan))
             } else {
@@ -374,7 +387,7 @@ impl Widget for RunsTable<'_> {
             }
         });
         let widths = cols.iter().map(|&c| match c {
-            Column::Name => Constraint::Min(Self::width(c)),
+            Column::Name => Constraint::Length(name_width),
             _ => Constraint::Length(Self::width(c)),
         });
         let table = Table::new(rows, widths)
@@ -1132,7 +1145,8 @@ impl Widget for CompareView<'_> {
         let fit = |text: &str, i: usize| ellipsize(text, usize::from(widths[i]));
         let header = Row::new(std::iter::once(Cell::from("")).chain(
             headers.iter().enumerate().map(|(i, h)| {
-                Cell::from(fit(h, i)).style(Style::new().fg(PALETTE[i % PALETTE.len()]))
+                let h = ellipsize_middle(h, usize::from(widths[i]));
+                Cell::from(h).style(Style::new().fg(PALETTE[i % PALETTE.len()]))
             }),
         ))
         .style(Style::new().bold());
@@ -1179,6 +1193,23 @@ pub fn share_widths(natural: &[u16], room: u16) -> Vec<u16> {
             w
         })
         .collect()
+}
+
+/// `text` cut to `width` columns by taking out its middle, marked `…`: names of one family
+/// (`best-recipe-64px-cosine`, `best-recipe-64px-crop0.5`) differ at their ends.
+pub fn ellipsize_middle(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width {
+        return text.to_string();
+    }
+    if width < 2 {
+        return "…".chars().take(width).collect();
+    }
+    let head = (width - 1) / 2;
+    let tail = width - 1 - head;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(n - tail).collect();
+    format!("{start}…{end}")
 }
 
 /// `text` cut to `width` columns, its last one `…` when something is cut.

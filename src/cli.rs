@@ -160,8 +160,9 @@ pub struct EvalArgs {
     #[arg(long, requires = "data")]
     pub pairs: Option<PathBuf>,
 
-    /// Images in LFW layout (Name/Name_0001.jpg), as a directory or a .tgz. With --pairs, the
-    /// LFW images; alone, open-set verification and identification on these identities.
+    /// Images in LFW layout (Name/Name_0001.jpg), as a directory or a .tgz, or generated faces
+    /// (`synthetic:IDS:PER:SEED`). With --pairs, the LFW images; alone, open-set verification
+    /// and identification on these identities.
     #[arg(long)]
     pub data: Option<PathBuf>,
 

@@ -154,6 +154,13 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Ann_Lee/Ann_Lee_0009.jpg"));
 
+    // Generated faces, as `run --data` takes them, with no folder at all.
+    let text = stdout(cmd(dir.path())?.args(["eval", "1", "--data", "synthetic:6:5:9"]))?;
+    assert!(
+        text.contains("folder") && text.contains("top1_one_per_identity"),
+        "{text}"
+    );
+
     // A folder of people the run trained on (synthetic identities id00..id03): the numbers
     // come with a warning, and leaving those people out leaves nothing, which is said.
     let seen = dir.path().join("seen");

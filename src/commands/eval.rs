@@ -40,7 +40,12 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         let vectors = net.embed(spec, items, args.flip, args.batch_size)?;
         Embeddings::new(items.iter().map(|i| i.identity.clone()).collect(), vectors)
     };
-    let data_spec = args.data.as_ref().map(|d| DataSpec::Path(d.clone()));
+    // A path, or `synthetic:IDS:PER:SEED` (generated faces, as `run --data` takes them).
+    let data_spec = args
+        .data
+        .as_ref()
+        .map(|d| d.to_string_lossy().parse::<DataSpec>())
+        .transpose()?;
     let mut options = serde_json::json!({ "flip": args.flip });
 
     let (protocol, source, metrics) = match (&args.pairs, &data_spec) {

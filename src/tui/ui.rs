@@ -455,11 +455,13 @@ fn y_bounds(lo: f64, hi: f64, share: bool) -> (f64, f64) {
     };
     let mut y0 = lo - pad;
     let mut y1 = hi + pad;
-    if lo >= 0.0 {
-        y0 = y0.max(0.0);
+    // Smoothing can leave a bound a rounding error past 0 or 1.
+    const SLACK: f64 = 1e-9;
+    if lo >= -SLACK {
+        y0 = y0.max(lo.min(0.0));
     }
-    if share && hi <= 1.0 {
-        y1 = y1.min(1.0);
+    if share && hi <= 1.0 + SLACK {
+        y1 = y1.min(hi.max(1.0));
     }
     if y1 <= y0 {
         y1 = y0 + 1.0;
@@ -580,9 +582,13 @@ impl Widget for ChartView<'_> {
             }
         }
         let xm = (x0 + x1) / 2.0;
+        // Learning rates live around 1e-4: three decimals would read 0.000 to 0.001.
+        let tiny = y1.abs().max(y0.abs()) < 0.01;
         let ylabel = |v: f64| {
             if v.abs() >= 100.0 {
                 format!("{v:.0}")
+            } else if tiny && v != 0.0 {
+                format!("{v:.1e}")
             } else {
                 format!("{v:.3}")
             }

@@ -111,8 +111,14 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             if items.is_empty() {
                 bail!("no images in '{spec}': expected one folder per identity holding its .jpg files (LFW layout)");
             }
+            // People are matched by name, which only means the same person within real photos,
+            // or within generated faces of one seed.
+            let shared = may_share_people(spec, dataset.as_ref());
             if args.exclude_train_identities {
-                let train = train_identities(&run, dataset.as_ref())?;
+                let mut train = train_identities(&run, dataset.as_ref())?;
+                if !shared {
+                    train.clear();
+                }
                 let before = items.len();
                 items.retain(|i| !train.contains(&i.identity));
                 if items.is_empty() {
@@ -128,7 +134,10 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
                 );
                 options["exclude_train_identities"] = true.into();
                 options["dropped_images"] = (before - items.len()).into();
-            } else if let Ok(train) = train_identities(&run, dataset.as_ref()) {
+            } else if let Some(train) = shared
+                .then(|| train_identities(&run, dataset.as_ref()).ok())
+                .flatten()
+            {
                 let seen: HashSet<&str> = items
                     .iter()
                     .map(|i| i.identity.as_str())
@@ -284,6 +293,18 @@ fn split_items(d: &DatasetRecord, name: &str) -> Result<Vec<ImageRef>> {
         });
     }
     Ok(items)
+}
+
+/// Whether the people of `eval` can be people the run trained on, given that people are
+/// matched by name: real photos (any paths) can, generated faces only when drawn from the same
+/// seed (`id03` of another seed is another face), and never one kind with the other.
+fn may_share_people(eval: &DataSpec, trained: Option<&DatasetRecord>) -> bool {
+    let trained = trained.and_then(|d| d.source.parse::<DataSpec>().ok());
+    match (eval, trained) {
+        (DataSpec::Path(_), Some(DataSpec::Path(_))) => true,
+        (DataSpec::Synthetic { seed: a, .. }, Some(DataSpec::Synthetic { seed: b, .. })) => *a == b,
+        _ => false,
+    }
 }
 
 fn train_identities(run: &Run, dataset: Option<&DatasetRecord>) -> Result<HashSet<String>> {

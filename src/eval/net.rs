@@ -3,6 +3,8 @@
 
 use std::io::IsTerminal;
 
+use std::path::Path;
+
 use anyhow::{bail, Context, Result};
 use candle_core::Device;
 use candle_nn::ModuleT;
@@ -30,19 +32,28 @@ impl Net {
             .with_context(|| format!("reading the recorded config of run {}", run.id))?;
         let path = lab.resolve(&ck.path);
         if !path.try_exists().unwrap_or(true) {
-            let lab_dir = std::path::absolute(lab.dir()).unwrap_or_else(|_| lab.dir());
+            let folder = path.parent().unwrap_or(Path::new("."));
+            let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
+            let recorded = if Path::new(&ck.path).is_relative() {
+                let lab_dir = std::path::absolute(lab.dir()).unwrap_or_else(|_| lab.dir());
+                format!(
+                    "'{}', relative to the lab's folder {}",
+                    ck.path,
+                    lab_dir.display()
+                )
+            } else {
+                format!("'{}'", ck.path)
+            };
             bail!(
-                "run {}'s {} checkpoint (iteration {}, epoch {}) is recorded as '{}', relative \
-                 to the lab's folder {}, and that file is missing. The lab keeps checkpoints' \
-                 sha256, not their weights: they stay where the run trained (host '{}'), and a \
-                 lab copied or moved needs its checkpoints/ folder beside it",
+                "run {}'s {} checkpoint (iteration {}, epoch {}) is recorded as {recorded}, and \
+                 that file is missing. The lab keeps checkpoints' sha256, not their weights: they \
+                 stay where the run trained (host '{}'); copy its folder {} there with the lab",
                 run.id,
                 ck.kind,
                 ck.iteration,
                 ck.epoch,
-                ck.path,
-                lab_dir.display(),
-                run.hostname
+                run.hostname,
+                folder.display()
             );
         }
         let params = Params::new(cfg.seed);

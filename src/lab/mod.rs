@@ -67,7 +67,9 @@ pub const DEFAULT_DB: &str = "lab.db";
 /// ` --db PATH` for the commands a message suggests, empty for the default lab, so that a
 /// suggestion copied from the terminal acts on the lab the user was working with.
 pub fn db_flag(path: &Path) -> String {
-    if path == Path::new(DEFAULT_DB) {
+    // Without --db a command takes FACENET_LAB_DB, which may name another lab.
+    let env_set = std::env::var_os("FACENET_LAB_DB").is_some_and(|v| !v.is_empty());
+    if path == Path::new(DEFAULT_DB) && !env_set {
         String::new()
     } else {
         format!(
@@ -82,16 +84,11 @@ impl Lab {
     /// current schema (taking the write lock only when it is behind).
     pub fn open(path: &Path) -> Result<Lab> {
         Self::check_existing(path)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                bail!(
-                    "cannot start a lab at '{}': the folder '{}' does not exist (create it, or \
-                     check the path)",
-                    path.display(),
-                    dir.display()
-                );
-            }
-        }
+        Self::require_folder(
+            path,
+            "cannot start a lab at",
+            "create it, or check the path",
+        )?;
         let conn = Connection::open(path)
             .with_context(|| format!("opening lab database '{}'", path.display()))?;
         Self::configure(&conn)?;
@@ -137,18 +134,23 @@ impl Lab {
         })
     }
 
+    /// Refuses a path in a folder that does not exist, saying so (SQLite would only say it is
+    /// "unable to open" the file).
+    fn require_folder(path: &Path, what: &str, advice: &str) -> Result<()> {
+        match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(dir) if !dir.is_dir() => bail!(
+                "{what} '{}': the folder '{}' does not exist ({advice})",
+                path.display(),
+                dir.display()
+            ),
+            _ => Ok(()),
+        }
+    }
+
     /// Refuses a path where no lab was ever written: a missing file (a typo in --db, most
     /// often) or an empty one.
     fn require_lab(path: &Path) -> Result<()> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                bail!(
-                    "no lab database at '{}': the folder '{}' does not exist; check the path",
-                    path.display(),
-                    dir.display()
-                );
-            }
-        }
+        Self::require_folder(path, "no lab database at", "check the path")?;
         let make_one = format!(
             "check the path, or record a run there to start a lab (`facenet-lab --db '{}' run ...`)",
             path.display()

@@ -73,12 +73,24 @@ pub fn dataset_record(m: &Manifest) -> DatasetRecord {
     }
 }
 
+/// Whether a `data` setting names images that are here: generated faces always are, a path
+/// when it exists (a folder called `synthetic_faces` is a path like any other).
+fn data_present(data: &str) -> bool {
+    match data.parse::<DataSpec>() {
+        Ok(DataSpec::Path(p)) => p.exists(),
+        Ok(_) => true,
+        Err(_) => false,
+    }
+}
+
 /// The `data` setting made concrete: a path, `synthetic…`, or the `data fetch` location.
 pub fn resolve_data(data: &str) -> Result<String> {
     if data.is_empty() {
         return Ok(data::default_dataset_path()?.to_string_lossy().into_owned());
     }
-    if !data.starts_with("synthetic") && !Path::new(data).exists() {
+    // A malformed `synthetic:` spec is reported by its parser.
+    data.parse::<DataSpec>()?;
+    if !data_present(data) {
         bail!("--data '{data}' does not exist: give an LFW directory or lfw.tgz, `synthetic`, or run `facenet-lab data fetch`");
     }
     Ok(data.to_string())
@@ -97,29 +109,42 @@ fn load_dataset(cfg: &TrainConfig, quiet: bool) -> Result<Dataset> {
     data::load(&spec, &opts).with_context(|| format!("loading data from '{}'", cfg.data))
 }
 
-/// A new run's checkpoint folder, created here: `checkpoints/run-N` beside `lab.db`, and
-/// `checkpoints/<stem>-run-N` beside any other lab file, so that two labs in one folder keep
-/// apart. A folder that already exists (a deleted lab's run N, or another lab's) is never
-/// shared: the next free one of `-2`, `-3`, ... is taken.
+/// The name of a run's own checkpoint folder under `checkpoints/`: `run-N` for a lab file
+/// whose stem is `lab` (`lab.db`), `<stem>-run-N` for any other, so that two labs in one folder
+/// keep apart.
+fn own_folder_name(lab: &Lab, run: RunId) -> String {
+    match lab.path().file_stem().and_then(|s| s.to_str()) {
+        Some(stem) if stem != "lab" => format!("{stem}-run-{run}"),
+        _ => format!("run-{run}"),
+    }
+}
+
+/// Whether `dir` is one of this lab's folders for `run`: `checkpoints/<name>` or
+/// `checkpoints/<name>-K` beside the lab (see [`new_checkpoint_dir`]).
+fn is_own_folder(lab: &Lab, run: RunId, dir: &Path) -> bool {
+    let name = own_folder_name(lab, run);
+    let own_name = dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+        n == name
+            || n.strip_prefix(&name)
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+    });
+    own_name && dir.parent() == Some(lab.dir().join("checkpoints").as_path())
+}
+
+/// A new run's checkpoint folder, created here: `checkpoints/<name>` ([`own_folder_name`]). A
+/// folder that already exists (a deleted lab's run N, another lab's) is never shared: the next
+/// free one of `-2`, `-3`, ... is taken.
 fn new_checkpoint_dir(lab: &Lab, run: RunId) -> Result<PathBuf> {
     let root = lab.dir().join("checkpoints");
     std::fs::create_dir_all(&root)
         .with_context(|| format!("creating the checkpoint folder '{}'", root.display()))?;
-    let stem = lab
-        .path()
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("lab");
-    let base = if stem == "lab" {
-        format!("run-{run}")
-    } else {
-        format!("{stem}-run-{run}")
-    };
+    let name = own_folder_name(lab, run);
     for n in 1.. {
         let dir = root.join(if n == 1 {
-            base.clone()
+            name.clone()
         } else {
-            format!("{base}-{n}")
+            format!("{name}-{n}")
         });
         match std::fs::create_dir(&dir) {
             Ok(()) => return Ok(dir),
@@ -132,14 +157,28 @@ fn new_checkpoint_dir(lab: &Lab, run: RunId) -> Result<PathBuf> {
     unreachable!("an unbounded range ends only by returning")
 }
 
-/// The folder a run's checkpoints are in: that of its latest recorded checkpoint (wherever the
-/// lab was moved or merged from), or a new one when it has none.
+/// The folder a resumed run writes its checkpoints to (and the only one it deletes from): the
+/// folder of its latest checkpoint that this lab wrote for it; else its own empty folder (a run
+/// that stopped before its first checkpoint); else a new one. A run merged from another lab
+/// never writes into, or deletes from, the folder its checkpoints came in.
 fn run_checkpoint_dir(lab: &Lab, run: RunId) -> Result<PathBuf> {
-    let latest = lab.checkpoints(run)?.into_iter().last();
-    match latest.and_then(|c| lab.resolve(&c.path).parent().map(Path::to_path_buf)) {
-        Some(dir) => Ok(dir),
-        None => new_checkpoint_dir(lab, run),
+    let own = lab
+        .checkpoints(run)?
+        .into_iter()
+        .rev()
+        .filter_map(|c| lab.resolve(&c.path).parent().map(Path::to_path_buf))
+        .find(|dir| is_own_folder(lab, run, dir));
+    if let Some(dir) = own {
+        return Ok(dir);
     }
+    let first = lab
+        .dir()
+        .join("checkpoints")
+        .join(own_folder_name(lab, run));
+    if std::fs::read_dir(&first).is_ok_and(|mut entries| entries.next().is_none()) {
+        return Ok(first);
+    }
+    new_checkpoint_dir(lab, run)
 }
 
 /// Starts a new run.
@@ -202,13 +241,14 @@ fn resume_data(cfg_data: &str, data: Option<String>, recorded: Option<&str>) -> 
     if let Some(d) = data {
         return resolve_data(&d);
     }
-    if cfg_data.is_empty() || cfg_data.starts_with("synthetic") || Path::new(cfg_data).exists() {
+    if cfg_data.is_empty() || data_present(cfg_data) {
         return resolve_data(cfg_data);
     }
     match recorded {
-        Some(r) if r.starts_with("synthetic") || Path::new(r).exists() => Ok(r.to_string()),
+        Some(r) if data_present(r) => Ok(r.to_string()),
         _ => bail!(
-            "the run's images were at '{cfg_data}'{}, which does not exist here: pass              --data PATH naming the same images (their hashes are checked)",
+            "the run's images were at '{cfg_data}'{}, which does not exist here: pass \
+             --data PATH naming the same images (their hashes are checked)",
             recorded
                 .filter(|r| *r != cfg_data)
                 .map(|r| format!(" (the lab records '{r}')"))
@@ -403,27 +443,42 @@ mod tests {
     }
 
     #[test]
-    fn a_resumed_run_writes_beside_its_recorded_checkpoints() -> Result<()> {
+    fn a_resumed_run_writes_beside_its_own_checkpoints_only() -> Result<()> {
         let dir = tempfile::tempdir()?;
+        let root = dir.path().join("checkpoints");
         let lab = Lab::open(&dir.path().join("lab.db"))?;
         let run = lab.create_run(&fixtures::new_run("r"))?;
-        // No checkpoint yet: a new folder.
+        let add = |path: &str, iteration: i64| {
+            lab.add_checkpoint(&NewCheckpoint {
+                run,
+                iteration,
+                epoch: 1,
+                kind: "interrupt".into(),
+                path: path.into(),
+                sha256: "0".repeat(64),
+            })
+        };
+        // Stopped before its first checkpoint: the folder it started with, empty, again.
+        let started = new_checkpoint_dir(&lab, run)?;
+        assert_eq!(run_checkpoint_dir(&lab, run)?, started);
+        // Merged from another lab: its checkpoints' folder (elsewhere, or another lab's beside
+        // this one) is not this lab's to write to or delete from.
+        std::fs::write(started.join("spare"), b"")?;
+        add("gpu/checkpoints/gpu-lab-run-3/interrupt-5.safetensors", 5)?;
+        add("checkpoints/gpu-lab-run-3/interrupt-6.safetensors", 6)?;
         assert_eq!(
             run_checkpoint_dir(&lab, run)?,
-            dir.path().join("checkpoints").join(format!("run-{run}"))
+            root.join(format!("run-{run}-2"))
         );
-        // A run merged from another lab keeps its checkpoints where the merge says they are.
-        lab.add_checkpoint(&NewCheckpoint {
-            run,
-            iteration: 5,
-            epoch: 1,
-            kind: "interrupt".into(),
-            path: "gpu/checkpoints/gpu-lab-run-3/interrupt-5.safetensors".into(),
-            sha256: "0".repeat(64),
-        })?;
+        // Its own checkpoints, in a -K folder: that folder.
+        add(
+            &format!("checkpoints/run-{run}-2/interrupt-7.safetensors"),
+            7,
+        )?;
+        add("/elsewhere/checkpoints/run-1/interrupt-8.safetensors", 8)?;
         assert_eq!(
             run_checkpoint_dir(&lab, run)?,
-            dir.path().join("gpu/checkpoints/gpu-lab-run-3")
+            root.join(format!("run-{run}-2"))
         );
         Ok(())
     }
@@ -441,6 +496,8 @@ mod tests {
         // the working directory moved).
         assert_eq!(resume_data(gone, None, Some(&here_s))?, here_s);
         assert_eq!(resume_data("synthetic:4:8", None, None)?, "synthetic:4:8");
+        // A folder whose name starts like generated faces is a path like any other.
+        assert_eq!(resume_data("synthetic_faces", None, Some(&here_s))?, here_s);
         // --data wins, and must exist.
         assert_eq!(resume_data(gone, Some(here_s.clone()), Some(gone))?, here_s);
         assert!(resume_data(&here_s, Some(gone.into()), None).is_err());
@@ -448,7 +505,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("'../lfw'") && err.contains(gone) && err.contains("--data PATH"),
+            err.contains("'../lfw'") && err.contains(gone) && err.contains("pass --data PATH"),
             "{err}"
         );
         Ok(())

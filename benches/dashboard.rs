@@ -64,6 +64,7 @@ fn generate(path: &Path, runs: usize, points: usize) -> Result<()> {
             normalize: true,
             augment: false,
             zero_init_residual: false,
+            dropout: None,
             eval_every: 1,
             checkpoint_every: None,
             seed: (r % 5) as i64,

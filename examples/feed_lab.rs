@@ -36,6 +36,7 @@ fn new_run(name: &str, model: &str, batch: i64, mining: &str, epochs: i64) -> Ne
         normalize: true,
         augment: false,
         zero_init_residual: false,
+        dropout: None,
         eval_every: 1,
         checkpoint_every: None,
         seed: 7,

@@ -196,6 +196,32 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
 }
 
 #[test]
+fn alexnet_records_the_dropout_it_trained_with() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    lab_cmd(&db)?
+        .args([
+            "run",
+            "alexnet",
+            "--data",
+            "synthetic:4:4",
+            "--image-size",
+            "64",
+        ])
+        .args(["--batch", "8", "--epochs", "1", "--dropout", "0", "--quiet"])
+        .assert()
+        .success();
+    let run = Lab::open(&db)?.find_run("1")?;
+    assert_eq!(run.hyper.dropout, Some(0.0));
+    assert!(
+        run.config_json.contains("\"dropout\":0.0"),
+        "{}",
+        run.config_json
+    );
+    Ok(())
+}
+
+#[test]
 fn two_labs_in_one_folder_keep_their_checkpoints_apart() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let train = |db: &str, seed: &str| -> Result<()> {

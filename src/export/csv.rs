@@ -3,7 +3,7 @@
 //!
 //! Columns ([`CSV_HEADER`]): `run_id, run_name, model, batch_size, embedding_dim, lr,
 //! weight_decay, lr_schedule, warmup_epochs, epochs, margin, image_size, crop, mining, sampler,
-//! pk_k, normalize, augment, zero_init_residual, seed, device, gpu_name, status, effective_status, tags, metric,
+//! pk_k, normalize, augment, zero_init_residual, dropout, seed, device, gpu_name, status, effective_status, tags, metric,
 //! iteration, epoch, value, wall_time`. `status` is what the run recorded; `effective_status` is
 //! the one to believe, as `runs` shows it (a "running" run whose heartbeat went stale has
 //! crashed). Tags are joined with `;`; empty
@@ -17,7 +17,7 @@ use crate::lab::{Lab, Run};
 
 pub const CSV_HEADER: &str = "run_id,run_name,model,batch_size,embedding_dim,lr,weight_decay,\
 lr_schedule,warmup_epochs,epochs,margin,image_size,crop,mining,sampler,pk_k,normalize,augment,\
-zero_init_residual,seed,\
+zero_init_residual,dropout,seed,\
 device,gpu_name,status,effective_status,tags,metric,iteration,epoch,value,wall_time";
 
 /// The CSV of `runs`, their statuses judged at `now` (seconds since the Unix epoch).
@@ -46,6 +46,7 @@ pub fn to_csv(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
             h.normalize.to_string(),
             h.augment.to_string(),
             h.zero_init_residual.to_string(),
+            h.dropout.map_or(String::new(), |p| p.to_string()),
             h.seed.to_string(),
             field(&run.device),
             field(run.gpu_name.as_deref().unwrap_or("")),

@@ -28,6 +28,7 @@ pub fn hyper(model: &str) -> Hyperparams {
         normalize: true,
         augment: false,
         zero_init_residual: false,
+        dropout: None,
         eval_every: 1,
         checkpoint_every: None,
         seed: 7,

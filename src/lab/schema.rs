@@ -25,6 +25,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (8, v8_zero_init_residual),
     (9, v9_machine),
     (10, v10_median_speed),
+    (11, v11_dropout),
 ];
 
 /// The schema version this build writes.
@@ -404,6 +405,15 @@ fn v10_median_speed(tx: &Transaction) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// AlexNet's classifier dropout as a typed column (`run --dropout`); NULL for networks without
+/// dropout. AlexNet runs recorded before had torchvision's 0.5.
+fn v11_dropout(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE runs ADD COLUMN dropout REAL;
+         UPDATE runs SET dropout = 0.5 WHERE model = 'alexnet';",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -573,6 +583,22 @@ mod tests {
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         assert_eq!(speeds, vec![52.5, 5.0]);
+        Ok(())
+    }
+
+    #[test]
+    fn v11_gives_older_alexnet_runs_torchvisions_dropout_and_resnets_none() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        apply_up_to(&conn, 10)?;
+        insert_run(&conn, 1, None)?;
+        insert_run(&conn, 2, None)?;
+        conn.execute("UPDATE runs SET model = 'alexnet' WHERE id = 2", [])?;
+        migrate(&conn)?;
+        let dropout: Vec<Option<f64>> = conn
+            .prepare("SELECT dropout FROM runs ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        assert_eq!(dropout, vec![None, Some(0.5)]);
         Ok(())
     }
 

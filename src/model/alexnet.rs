@@ -21,11 +21,13 @@ use super::init::{embedding_linear, torch_default_uniform, torch_linear};
 use super::pool::{adaptive_avg_pool2d, max_pool2d_3x3s2};
 use crate::rng::Rng;
 
-/// Dropout probability of the classifier.
+/// Dropout probability of the classifier (torchvision's); `run --dropout` sets another.
 pub const DROPOUT: f32 = 0.5;
 
 #[derive(Clone, Debug)]
 pub struct AlexNet {
+    /// Probability that a classifier unit is dropped in a training pass.
+    dropout: f32,
     convs: Vec<Conv2d>,
     fc1: Linear,
     fc2: Linear,
@@ -104,6 +106,7 @@ impl AlexNet {
             .collect::<Result<Vec<_>>>()?;
         let classifier = vb.pp("classifier");
         Ok(Self {
+            dropout: DROPOUT,
             convs,
             fc1: torch_linear(256 * 6 * 6, 4096, classifier.pp("1"))?,
             fc2: torch_linear(4096, 4096, classifier.pp("4"))?,
@@ -111,12 +114,18 @@ impl AlexNet {
         })
     }
 
+    /// Sets the classifier's dropout probability (`0` turns dropout off).
+    pub fn set_dropout(&mut self, p: f32) {
+        self.dropout = p;
+    }
+
     /// Embeddings of `xs`. With a generator it is a training pass: both dropout layers draw
     /// their masks from it, in order; without one it is an evaluation pass (no dropout).
     pub fn forward(&self, xs: &Tensor, mut train: Option<&mut Rng>) -> Result<Tensor> {
         let mut drop_units = |ys: Tensor| -> Result<Tensor> {
             match train.as_deref_mut() {
-                Some(rng) => dropout(&ys, DROPOUT, rng),
+                Some(rng) if self.dropout > 0.0 => dropout(&ys, self.dropout, rng),
+                Some(_) => Ok(ys),
                 None => Ok(ys),
             }
         };

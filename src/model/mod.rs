@@ -140,6 +140,21 @@ impl EmbeddingNet {
         self.arch
     }
 
+    /// Sets AlexNet's classifier dropout probability (`0` turns it off). ResNets have no
+    /// dropout and are refused.
+    pub fn set_dropout(&mut self, p: f32) -> Result<()> {
+        if !(0.0..1.0).contains(&p) {
+            candle_core::bail!("dropout must be in [0, 1), got {p}");
+        }
+        match &mut self.net {
+            Net::Alexnet(net) => {
+                net.set_dropout(p);
+                Ok(())
+            }
+            Net::Resnet(_) => candle_core::bail!("{} has no dropout layers", self.arch),
+        }
+    }
+
     pub fn dim(&self) -> usize {
         self.dim
     }

@@ -250,6 +250,28 @@ fn alexnet_drops_units_in_training_only_as_its_generator_says() -> Result<()> {
 }
 
 #[test]
+fn alexnet_without_dropout_trains_on_what_it_evaluates() -> Result<()> {
+    let (_varmap, mut net) = build(Arch::Alexnet, 8)?;
+    let x = images(2, 64)?;
+    net.set_dropout(0.0)?;
+    let eval = net.forward_t(&x, false)?.to_vec2::<f32>()?;
+    assert_eq!(
+        net.forward_train(&x, &mut Rng::new(1))?.to_vec2::<f32>()?,
+        eval
+    );
+    net.set_dropout(0.1)?;
+    assert_ne!(
+        net.forward_train(&x, &mut Rng::new(1))?.to_vec2::<f32>()?,
+        eval
+    );
+    assert!(net.set_dropout(1.0).is_err());
+    let (_varmap, mut resnet) = build(Arch::Resnet18, 8)?;
+    let err = resnet.set_dropout(0.2).unwrap_err().to_string();
+    assert!(err.contains("resnet18 has no dropout"), "{err}");
+    Ok(())
+}
+
+#[test]
 fn batchnorm_train_and_eval_differ_and_running_stats_are_saved() -> Result<()> {
     let (varmap, net) = build(Arch::Resnet18, 16)?;
     let x = images(4, 32)?;

@@ -108,13 +108,20 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str) -> Vec<String> {
     ]
 }
 
-/// `resnet152`, or `resnet152, zero-init residual` when its blocks started as the identity.
+/// `resnet152`, `resnet152, zero-init residual` when its blocks started as the identity, or
+/// `alexnet, dropout 0` when AlexNet's dropout is not torchvision's 0.5.
 fn architecture(h: &crate::lab::Hyperparams) -> String {
+    let mut s = h.model.clone();
     if h.zero_init_residual {
-        format!("{}, zero-init residual", h.model)
-    } else {
-        h.model.clone()
+        s.push_str(", zero-init residual");
     }
+    if let Some(p) = h
+        .dropout
+        .filter(|&p| p != f64::from(crate::model::alexnet::DROPOUT))
+    {
+        s.push_str(&format!(", dropout {p}"));
+    }
+    s
 }
 
 /// `224px`, or `64px, crop 0.5` when only the centre of each image was kept.

@@ -69,6 +69,10 @@ pub struct TrainConfig {
     /// Absent from configs recorded before it existed: those runs did not.
     #[serde(default)]
     pub zero_init_residual: bool,
+    /// AlexNet's classifier dropout; `None` is torchvision's 0.5 ([`TrainConfig::dropout`]).
+    /// Absent from configs recorded before it existed: those runs had 0.5.
+    #[serde(default)]
+    pub dropout: Option<f64>,
     pub eval_every: usize,
     pub checkpoint_every: Option<usize>,
     pub seed: u64,
@@ -108,6 +112,7 @@ impl Default for TrainConfig {
             normalize: false,
             augment: false,
             zero_init_residual: false,
+            dropout: None,
             eval_every: 1,
             checkpoint_every: None,
             seed: 0,
@@ -183,6 +188,10 @@ pub struct Overrides {
     /// trains from scratch like a shallow one at first [default: off; ResNets only].
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub zero_init_residual: Option<bool>,
+    /// Probability that AlexNet drops a classifier unit in training; 0 turns dropout off
+    /// [default: 0.5, torchvision's; AlexNet only].
+    #[arg(long, value_name = "P")]
+    pub dropout: Option<f64>,
     /// Evaluate train and dev accuracy every N epochs [default: 1].
     #[arg(long)]
     pub eval_every: Option<usize>,
@@ -267,6 +276,9 @@ impl TrainConfig {
         set!(min_images, max_images, note);
         if o.checkpoint_every.is_some() {
             self.checkpoint_every = o.checkpoint_every;
+        }
+        if o.dropout.is_some() {
+            self.dropout = o.dropout;
         }
         if o.split_seed.is_some() {
             self.split_seed = o.split_seed;
@@ -359,6 +371,17 @@ impl TrainConfig {
         if self.zero_init_residual && self.model == Arch::Alexnet {
             bail!("--zero-init-residual is for ResNets: alexnet has no residual blocks");
         }
+        if let Some(p) = self.dropout {
+            if self.model != Arch::Alexnet {
+                bail!(
+                    "--dropout is for AlexNet: {} has no dropout layers",
+                    self.model
+                );
+            }
+            if !(0.0..1.0).contains(&p) {
+                bail!("--dropout must be a probability in [0, 1), got {p}");
+            }
+        }
         if self.min_images < 3 {
             bail!("--min-images must be at least 3: every identity needs a train, a dev and a test image");
         }
@@ -385,6 +408,15 @@ impl TrainConfig {
             }
         }
         Ok(())
+    }
+
+    /// The classifier dropout the network trains with: AlexNet's (0.5 unless set), none for
+    /// the ResNets.
+    pub fn dropout(&self) -> Option<f64> {
+        (self.model == Arch::Alexnet).then(|| {
+            self.dropout
+                .unwrap_or(f64::from(crate::model::alexnet::DROPOUT))
+        })
     }
 
     /// The run's name: given, or `resnet18-b32-d128-all`.
@@ -420,6 +452,7 @@ impl TrainConfig {
             normalize: self.normalize,
             augment: self.augment,
             zero_init_residual: self.zero_init_residual,
+            dropout: self.dropout(),
             eval_every: self.eval_every as i64,
             checkpoint_every: self.checkpoint_every.map(|c| c as i64),
             seed: self.seed as i64,
@@ -511,6 +544,23 @@ mod tests {
     }
 
     #[test]
+    fn alexnet_trains_with_torchvisions_dropout_unless_told_and_old_configs_had_it() -> Result<()> {
+        let file: Overrides = toml::from_str("model = \"alexnet\"\n")?;
+        let c = TrainConfig::resolve(Some(&file), &Overrides::default())?;
+        assert_eq!((c.dropout, c.hyperparams().dropout), (None, Some(0.5)));
+        let off: Overrides = toml::from_str("model = \"alexnet\"\ndropout = 0.0\n")?;
+        let c = TrainConfig::resolve(Some(&off), &Overrides::default())?;
+        assert_eq!((c.dropout, c.hyperparams().dropout), (Some(0.0), Some(0.0)));
+        let r18 = TrainConfig::resolve(None, &flags(Arch::Resnet18))?;
+        assert_eq!(r18.hyperparams().dropout, None);
+        let mut old = serde_json::to_value(&c)?;
+        old.as_object_mut().expect("an object").remove("dropout");
+        let old: TrainConfig = serde_json::from_value(old)?;
+        assert_eq!(old.dropout(), Some(0.5));
+        Ok(())
+    }
+
+    #[test]
     fn bad_files_name_the_problem() {
         let unknown = toml::from_str::<Overrides>("model = \"resnet18\"\nbatchsize = 3\n")
             .unwrap_err()
@@ -539,6 +589,20 @@ mod tests {
                 ..flags(Arch::Alexnet)
             },
             "no residual blocks",
+        );
+        check(
+            Overrides {
+                dropout: Some(0.2),
+                ..flags(Arch::Resnet18)
+            },
+            "resnet18 has no dropout layers",
+        );
+        check(
+            Overrides {
+                dropout: Some(1.0),
+                ..flags(Arch::Alexnet)
+            },
+            "--dropout must be a probability in [0, 1)",
         );
         check(
             Overrides {

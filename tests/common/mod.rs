@@ -65,6 +65,7 @@ pub fn new_run(name: &str, model: &str, seed: i64, tags: &[&str]) -> NewRun {
             normalize: false,
             augment: false,
             zero_init_residual: false,
+            dropout: None,
             eval_every: 1,
             checkpoint_every: Some(2),
             seed,

@@ -189,29 +189,20 @@ impl Footer<'_> {
                     ],
                     &["? help", "q quit"],
                 ),
-                Screen::Detail(_) => (
-                    if DetailView::shows_info(app, width) {
-                        &[
-                            "j/k scroll",
-                            "tab charts/info",
-                            "s smoothing",
-                            "x x-axis",
-                            "n note",
-                            "t tags",
-                            "X stop",
-                        ]
-                    } else {
-                        &[
-                            "tab charts/info",
-                            "s smoothing",
-                            "x x-axis",
-                            "n note",
-                            "t tags",
-                            "X stop",
-                        ]
-                    },
-                    &["esc back", "? help", "q quit"],
-                ),
+                Screen::Detail(_) => {
+                    const HINTS: [&str; 7] = [
+                        "j/k scroll",
+                        "tab charts/info",
+                        "s smoothing",
+                        "x x-axis",
+                        "n note",
+                        "t tags",
+                        "X stop",
+                    ];
+                    // Scrolling is offered only where the run's record is on screen.
+                    let from = usize::from(!DetailView::shows_info(app, width));
+                    (&HINTS[from..], &["esc back", "? help", "q quit"])
+                }
                 Screen::Compare => (
                     &["m metric", "s smoothing", "x x-axis"],
                     &["esc back", "? help", "q quit"],

@@ -2,6 +2,7 @@
 //! pairs file over an LFW-layout folder and tarball, and on the folder alone; each result is
 //! recorded in the lab.
 
+mod common;
 mod data_support;
 
 use std::path::Path;
@@ -31,19 +32,8 @@ fn stdout(c: &mut Command) -> Result<String> {
 fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     let dir = tempfile::tempdir()?;
     cmd(dir.path())?
-        .args([
-            "run",
-            "resnet18",
-            "--data",
-            "synthetic:4:8",
-            "--image-size",
-            "16",
-            "--epochs",
-            "2",
-            "--batch",
-            "8",
-            "--quiet",
-        ])
+        .args(common::TINY_RUN)
+        .args(["--epochs", "2", "--quiet"])
         .assert()
         .success();
 

@@ -75,21 +75,28 @@ impl DataSpec {
         }
     }
 
+    /// Whether the images are on this machine: generated faces always are, a path when it
+    /// exists (a folder called `synthetic_faces` is a path like any other).
+    pub fn is_here(&self) -> bool {
+        match self {
+            DataSpec::Path(p) => p.exists(),
+            DataSpec::Synthetic { .. } => true,
+        }
+    }
+
     /// The data a lab dataset was recorded from (its `source`), refused with what to do when
     /// the path is not on this machine: a lab merged from a GPU machine can hold the path the
     /// images had there.
     pub fn recorded(source: &str) -> Result<Self> {
         let spec: DataSpec = source.parse()?;
-        if let DataSpec::Path(p) = &spec {
-            if !p.exists() {
-                bail!(
-                    "the dataset's images are recorded at '{source}', which does not exist on \
+        if !spec.is_here() {
+            bail!(
+                "the dataset's images are recorded at '{source}', which does not exist on \
                      this machine (the lab got the dataset from another machine, or the images \
                      moved): put the same images there (e.g. `ln -s /your/copy '{source}'`), or \
                      train any run here with --data naming your copy, which makes the lab \
                      record that path for the dataset"
-                );
-            }
+            );
         }
         Ok(spec)
     }

@@ -73,14 +73,9 @@ pub fn dataset_record(m: &Manifest) -> DatasetRecord {
     }
 }
 
-/// Whether a `data` setting names images that are here: generated faces always are, a path
-/// when it exists (a folder called `synthetic_faces` is a path like any other).
+/// Whether a `data` setting names images that are here ([`DataSpec::is_here`]).
 fn data_present(data: &str) -> bool {
-    match data.parse::<DataSpec>() {
-        Ok(DataSpec::Path(p)) => p.exists(),
-        Ok(_) => true,
-        Err(_) => false,
-    }
+    data.parse::<DataSpec>().is_ok_and(|s| s.is_here())
 }
 
 /// The `data` setting made concrete: a path, `synthetic…`, or the `data fetch` location.

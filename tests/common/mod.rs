@@ -9,6 +9,18 @@ use facenet_lab::lab::{
     NewCheckpoint, NewRun, RunId, RunStatus, RunSummaryUpdate, SplitRecord,
 };
 
+/// `run resnet18` on 4 synthetic people × 8 images at 16×16, batch 8: a run of seconds.
+pub const TINY_RUN: [&str; 8] = [
+    "run",
+    "resnet18",
+    "--data",
+    "synthetic:4:8",
+    "--image-size",
+    "16",
+    "--batch",
+    "8",
+];
+
 pub fn dataset() -> DatasetRecord {
     let member = |id: &str, f: &str| MemberRecord {
         identity: id.into(),

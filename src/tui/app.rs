@@ -392,7 +392,9 @@ impl App {
     /// Scrolls the run's record by `delta` lines, within what the screen leaves hidden.
     fn scroll_info_by(&mut self, delta: i32) {
         let max = DetailView::info_scroll_limits(self).map_or(0, |(max, _)| max);
-        self.info_scroll = (i32::from(self.info_scroll) + delta).clamp(0, i32::from(max)) as u16;
+        // From the position shown (drawing limits a scroll the record has outgrown).
+        let shown = self.info_scroll.min(max);
+        self.info_scroll = (i32::from(shown) + delta).clamp(0, i32::from(max)) as u16;
     }
 
     fn scroll_info_pages(&mut self, pages: i32) {
@@ -630,9 +632,14 @@ impl App {
                 self.now = now;
                 self.frame = self.frame.wrapping_add(1);
             }
+            // Sent every pass of the loop: the record's scroll is re-limited (which lays the
+            // record out) only when the size really changed.
             Action::Resize(w, h) => {
-                self.size = Rect::new(0, 0, w, h);
-                self.scroll_info_by(0);
+                let size = Rect::new(0, 0, w, h);
+                if size != self.size {
+                    self.size = size;
+                    self.scroll_info_by(0);
+                }
             }
             Action::Data(u) => self.apply(u),
             Action::Status(text, error) => self.set_status(text, error),

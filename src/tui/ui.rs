@@ -1192,46 +1192,41 @@ pub fn share_widths(natural: &[u16], room: u16) -> Vec<u16> {
         .collect()
 }
 
-/// `text` cut to `width` columns by taking out its middle, marked `…`: names of one family
-/// (`best-recipe-64px-cosine`, `best-recipe-64px-crop0.5`) differ at their ends.
-pub fn ellipsize_middle(text: &str, width: usize) -> String {
+/// `text` cut to `width` columns: its first `head` characters, `…`, and as many of its last
+/// ones as fit. Unchanged when it fits.
+fn ellipsize_at(text: &str, width: usize, head: usize) -> String {
     let n = text.chars().count();
     if n <= width {
         return text.to_string();
     }
-    if width < 2 {
-        return "…".chars().take(width).collect();
+    if width == 0 {
+        return String::new();
     }
-    let head = (width - 1) / 2;
+    let head = head.min(width - 1);
     let tail = width - 1 - head;
     let start: String = text.chars().take(head).collect();
     let end: String = text.chars().skip(n - tail).collect();
     format!("{start}…{end}")
 }
 
+/// `text` cut to `width` columns by taking out its middle, marked `…`: names of one family
+/// (`best-recipe-64px-cosine`, `best-recipe-64px-crop0.5`) differ at their ends.
+pub fn ellipsize_middle(text: &str, width: usize) -> String {
+    ellipsize_at(text, width, width.saturating_sub(1) / 2)
+}
+
 /// `text` cut to `width` columns, its last one `…` when something is cut.
 pub fn ellipsize(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-    if width > 0 {
-        cut.push('…');
-    }
-    cut
+    ellipsize_at(text, width, width.saturating_sub(1))
 }
 
 /// The end of `text` that fits in `width` columns with the cursor after it: the field scrolls
 /// sideways with the cursor, and `…` says that the start is out of sight.
 pub fn input_tail(text: &str, width: usize) -> String {
-    let n = text.chars().count();
-    if n < width {
+    if text.chars().count() < width {
         return text.to_string();
     }
-    let keep = width.saturating_sub(2);
-    std::iter::once('…')
-        .chain(text.chars().skip(n - keep))
-        .collect()
+    ellipsize_at(text, width.saturating_sub(1).max(1), 0)
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {

@@ -74,8 +74,10 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
             && text.contains("roc_auc"),
         "{text}"
     );
-    assert!(dir.path().join("reports/roc-run-1.csv").is_file());
-    let roc = image::open(dir.path().join("reports/roc-run-1.png"))?;
+    // Evaluation 2 (the test split was 1) names its ROC.
+    assert!(text.contains("evaluation 2: run 1"), "{text}");
+    assert!(dir.path().join("reports/roc-run-1-eval-2.csv").is_file());
+    let roc = image::open(dir.path().join("reports/roc-run-1-eval-2.png"))?;
     assert_eq!(
         (roc.width(), roc.height()),
         (facenet_lab::report::WIDTH, facenet_lab::report::HEIGHT)
@@ -101,6 +103,11 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
             .collect::<Vec<_>>()
     };
     assert_eq!(metrics(&text), metrics(&from_tgz));
+    // Evaluating again leaves the first evaluation's ROC as it was.
+    let roc_csv = |e: u32| {
+        std::fs::read_to_string(dir.path().join(format!("reports/roc-run-1-eval-{e}.csv")))
+    };
+    assert_eq!(roc_csv(2)?, roc_csv(3)?);
 
     let text =
         stdout(cmd(dir.path())?.args(["eval", "1", "--data", "faces", "--flip", "--out", "figs"]))?;
@@ -108,7 +115,7 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         text.contains("folder") && text.contains("top1_one_per_identity"),
         "{text}"
     );
-    assert!(dir.path().join("figs/roc-run-1-folder.png").is_file());
+    assert!(dir.path().join("figs/roc-run-1-eval-4.png").is_file());
 
     let lab = Lab::open(&dir.path().join("lab.db"))?;
     let evals = lab.evaluations(RunId(1))?;

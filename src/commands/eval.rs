@@ -17,7 +17,9 @@ use crate::eval::identification::{self, centroid_gallery, identify, seed_gallery
 use crate::eval::net::Net;
 use crate::eval::pairs::{exclude_identities, PairsFile};
 use crate::eval::verification::{self, Scores, VerificationReport};
-use crate::lab::{CodeVersion, DatasetRecord, EvalMetric, Lab, NewEvaluation, Protocol, Run};
+use crate::lab::{
+    CodeVersion, DatasetRecord, EvalMetric, EvaluationId, Lab, NewEvaluation, Protocol, Run, RunId,
+};
 use crate::report::{roc_chart, write_chart, FigureFormat};
 
 /// FAR at which VAL is reported, as in the FaceNet paper and the LFW literature.
@@ -47,6 +49,9 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         .map(|d| d.to_string_lossy().parse::<DataSpec>())
         .transpose()?;
     let mut options = serde_json::json!({ "flip": args.flip });
+    // A verification protocol's ROC and what it was measured on, drawn once the evaluation
+    // has its id, which names the files.
+    let mut roc: Option<(VerificationReport, String)> = None;
 
     let (protocol, source, metrics) = match (&args.pairs, &data_spec) {
         (None, None) => {
@@ -94,17 +99,13 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
                 .iter()
                 .map(|p| (index[&p.a], index[&p.b], p.same, p.fold))
                 .collect();
-            let report = verify(
-                &emb,
-                &args.out,
-                &indexed,
-                &format!("roc-run-{}", run.id),
-                &format!("Run {}: LFW View 2 ROC", run.id),
-            )?;
+            let report = verify(&emb, &indexed)?;
             options["far_target"] = FAR_TARGET.into();
             options["pairs"] = pairs.len().into();
             let source = format!("{} + {}", pairs_path.display(), spec);
-            (Protocol::LfwPairs, source, to_metrics(report.metrics()))
+            let metrics = to_metrics(report.metrics());
+            roc = Some((report, "LFW View 2".to_string()));
+            (Protocol::LfwPairs, source, metrics)
         }
         (None, Some(spec)) => {
             let mut items = data::list_images(spec)?;
@@ -158,13 +159,7 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             let emb = embed_all(spec, &items)?;
             let pairs = folder_pairs(emb.labels(), DEFAULT_PAIRS_PER_CLASS, FOLDER_PAIRS_SEED);
             let indexed: Vec<_> = pairs.iter().map(|p| (p.a, p.b, p.same, p.fold)).collect();
-            let report = verify(
-                &emb,
-                &args.out,
-                &indexed,
-                &format!("roc-run-{}-folder", run.id),
-                &format!("Run {}: ROC on {spec}", run.id),
-            )?;
+            let report = verify(&emb, &indexed)?;
             let (gallery, queries) = identification::gallery_and_queries(&emb)?;
             let id = identify(&gallery, &queries)?;
             let mut metrics = to_metrics(report.metrics());
@@ -173,6 +168,7 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             options["far_target"] = FAR_TARGET.into();
             options["pairs_per_class"] = DEFAULT_PAIRS_PER_CLASS.into();
             options["pairs_seed"] = FOLDER_PAIRS_SEED.into();
+            roc = Some((report, spec.to_string()));
             (Protocol::Folder, spec.to_string(), metrics)
         }
         (Some(_), None) => {
@@ -197,7 +193,23 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
     for m in &metrics {
         println!("  {:<28} {}", m.name, metric_value(&m.name, m.value));
     }
+    if let Some((report, on)) = roc {
+        let name = roc_name(run.id, id);
+        let flip = if args.flip { ", flipped" } else { "" };
+        let title = format!(
+            "Run {} at iteration {}{flip}: ROC on {on}",
+            run.id, checkpoint.iteration
+        );
+        write_roc(&report, &args.out, &name, &title)
+            .with_context(|| format!("evaluation {id} is recorded, but its ROC is not"))?;
+    }
     Ok(())
+}
+
+/// The file stem of an evaluation's ROC: one per evaluation, so evaluating a run again (another
+/// checkpoint, `--flip`, other pairs) never overwrites an earlier figure.
+fn roc_name(run: RunId, evaluation: EvaluationId) -> String {
+    format!("roc-run-{run}-eval-{evaluation}")
 }
 
 /// A metric as printed: counts (`n_...`) as whole numbers, rates to 4 decimals.
@@ -209,15 +221,8 @@ fn metric_value(name: &str, value: f64) -> String {
     }
 }
 
-/// Verification over `(a, b, same, fold)` pairs of embedding indices, with its ROC written
-/// to `OUT/NAME.csv` and `.png`.
-fn verify(
-    emb: &Embeddings,
-    out: &Path,
-    pairs: &[(usize, usize, bool, usize)],
-    name: &str,
-    title: &str,
-) -> Result<VerificationReport> {
+/// Verification over `(a, b, same, fold)` pairs of embedding indices.
+fn verify(emb: &Embeddings, pairs: &[(usize, usize, bool, usize)]) -> Result<VerificationReport> {
     let v = emb.vectors();
     let scores = Scores::new(
         pairs
@@ -228,7 +233,6 @@ fn verify(
         pairs.iter().map(|p| p.3).collect(),
     )?;
     let report = verification::evaluate(&scores, FAR_TARGET)?;
-    write_roc(&report, out, name, title)?;
     println!("verification {}", report.summary());
     Ok(report)
 }

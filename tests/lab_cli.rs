@@ -211,3 +211,40 @@ fn other_processes_never_lose_a_live_writers_rows() -> Result<()> {
     );
     Ok(())
 }
+
+/// The commands an error suggests name the lab it was about: `--db` is left out only when the
+/// default `lab.db` was meant and FACENET_LAB_DB, which would pick another lab, is not set.
+#[test]
+fn suggested_commands_name_the_lab_unless_it_is_the_default() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    Lab::open(&dir.path().join("lab.db"))?;
+    let suggestion = |env: Option<&str>, db: Option<&str>| -> Result<String> {
+        let mut c = Command::cargo_bin("facenet-lab")?;
+        c.current_dir(dir.path()).env_remove("FACENET_LAB_DB");
+        if let Some(v) = env {
+            c.env("FACENET_LAB_DB", v);
+        }
+        if let Some(db) = db {
+            c.args(["--db", db]);
+        }
+        let out = c.args(["eval", "no-such-run"]).output()?;
+        assert!(!out.status.success());
+        let err = String::from_utf8(out.stderr)?;
+        let start = err.find("`facenet-lab").map_or(err.len(), |k| k);
+        Ok(err[start..]
+            .split('`')
+            .nth(1)
+            .unwrap_or_default()
+            .to_string())
+    };
+    assert_eq!(suggestion(None, None)?, "facenet-lab runs");
+    assert_eq!(
+        suggestion(Some("lab.db"), None)?,
+        "facenet-lab runs --db lab.db"
+    );
+    assert_eq!(
+        suggestion(None, Some("./lab.db"))?,
+        "facenet-lab runs --db ./lab.db"
+    );
+    Ok(())
+}

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod filter;
 pub mod series;
 pub mod store;
+pub mod text;
 pub mod ui;
 
 #[cfg(test)]

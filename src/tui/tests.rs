@@ -443,7 +443,8 @@ fn a_half_typed_filter_keeps_the_last_one_that_means_something() -> Result<()> {
 
 #[test]
 fn compare_columns_take_the_width_their_contents_need_and_share_it_when_short() {
-    use super::ui::{ellipsize, share_widths};
+    use super::text::ellipsize;
+    use super::ui::share_widths;
     assert_eq!(
         share_widths(&[10, 40, 30], 200),
         vec![10, 40, 30],

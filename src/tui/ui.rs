@@ -15,6 +15,7 @@ use super::compare;
 use super::filter::{progress, Column, Filter, FIELD_NAMES};
 use super::series::{Line, XAxis};
 use super::store::{short_commit, short_hash};
+use super::text::{ellipsize, ellipsize_middle, input_tail, wrap_line};
 use crate::format;
 use crate::lab::{metric, Hyperparams, Run, RunStatus};
 
@@ -925,63 +926,6 @@ fn inner_width(area: Rect) -> u16 {
     area.width.saturating_sub(2)
 }
 
-/// Cuts `line` into lines at most `width` columns wide, between words where it can;
-/// continuation lines start with `indent` spaces, under the value rather than the key. Every
-/// character is one column here, which holds for what the record shows (ASCII, `·`, `±`).
-fn wrap_line(line: TextLine<'static>, width: u16, indent: usize) -> Vec<TextLine<'static>> {
-    let width = usize::from(width);
-    if width == 0 || line.width() <= width {
-        return vec![line];
-    }
-    let indent = if indent + 8 > width { 0 } else { indent };
-    let chars: Vec<(char, Style)> = line
-        .spans
-        .iter()
-        .flat_map(|s| s.content.chars().map(move |c| (c, s.style)))
-        .collect();
-    let mut rows: Vec<&[(char, Style)]> = Vec::new();
-    let (mut start, mut room) = (0, width);
-    while start < chars.len() {
-        if chars.len() - start <= room {
-            rows.push(&chars[start..]);
-            break;
-        }
-        // After the last space that fits, but not inside the first line's key column.
-        let earliest = if start == 0 { indent } else { 1 };
-        let cut = if chars[start + room].0 == ' ' {
-            room
-        } else {
-            chars[start..start + room]
-                .iter()
-                .rposition(|&(c, _)| c == ' ')
-                .filter(|&i| i >= earliest)
-                .map_or(room, |i| i + 1)
-        };
-        rows.push(&chars[start..start + cut]);
-        start += cut;
-        while chars.get(start).is_some_and(|&(c, _)| c == ' ') {
-            start += 1;
-        }
-        room = width - indent;
-    }
-    rows.into_iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let mut spans = Vec::new();
-            if i > 0 && indent > 0 {
-                spans.push(Span::raw(" ".repeat(indent)));
-            }
-            for run in row.chunk_by(|a, b| a.1 == b.1) {
-                spans.push(Span::styled(
-                    run.iter().map(|&(c, _)| c).collect::<String>(),
-                    run[0].1,
-                ));
-            }
-            TextLine::from(spans)
-        })
-        .collect()
-}
-
 /// A bordered panel of lines scrolled down by `scroll` (no further than its end), with a
 /// scrollbar and a hint when there is more than it shows.
 struct ScrolledPanel {
@@ -1190,43 +1134,6 @@ pub fn share_widths(natural: &[u16], room: u16) -> Vec<u16> {
             w
         })
         .collect()
-}
-
-/// `text` cut to `width` columns: its first `head` characters, `…`, and as many of its last
-/// ones as fit. Unchanged when it fits.
-fn ellipsize_at(text: &str, width: usize, head: usize) -> String {
-    let n = text.chars().count();
-    if n <= width {
-        return text.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let head = head.min(width - 1);
-    let tail = width - 1 - head;
-    let start: String = text.chars().take(head).collect();
-    let end: String = text.chars().skip(n - tail).collect();
-    format!("{start}…{end}")
-}
-
-/// `text` cut to `width` columns by taking out its middle, marked `…`: names of one family
-/// (`best-recipe-64px-cosine`, `best-recipe-64px-crop0.5`) differ at their ends.
-pub fn ellipsize_middle(text: &str, width: usize) -> String {
-    ellipsize_at(text, width, width.saturating_sub(1) / 2)
-}
-
-/// `text` cut to `width` columns, its last one `…` when something is cut.
-pub fn ellipsize(text: &str, width: usize) -> String {
-    ellipsize_at(text, width, width.saturating_sub(1))
-}
-
-/// The end of `text` that fits in `width` columns with the cursor after it: the field scrolls
-/// sideways with the cursor, and `…` says that the start is out of sight.
-pub fn input_tail(text: &str, width: usize) -> String {
-    if text.chars().count() < width {
-        return text.to_string();
-    }
-    ellipsize_at(text, width.saturating_sub(1).max(1), 0)
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {

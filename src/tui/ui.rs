@@ -34,27 +34,27 @@ pub const PALETTE: [Color; 8] = [
 /// Above this width the detail view shows charts and run information side by side.
 const WIDE: u16 = 150;
 
-/// The title bar, the body and the footer of a screen `area`.
-fn screen_areas(app: &App, area: Rect) -> [Rect; 3] {
-    let footer = Footer::lines(app, area.width).len().max(1);
+/// The title bar, the body and a `footer` of a screen `area`.
+fn screen_areas(area: Rect, footer: &Footer) -> [Rect; 3] {
     Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
-        Constraint::Length(u16::try_from(footer).unwrap_or(1)),
+        Constraint::Length(footer.height()),
     ])
     .areas(area)
 }
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let [title, body, footer] = screen_areas(self, area);
+        let footer = Footer::new(self, area.width);
+        let [title, body, footer_area] = screen_areas(area, &footer);
         TitleBar(self).render(title, buf);
         match self.screen {
             Screen::Runs => RunsTable(self).render(body, buf),
             Screen::Detail(_) => DetailView(self).render(body, buf),
             Screen::Compare => CompareView(self).render(body, buf),
         }
-        Footer(self).render(footer, buf);
+        footer.render(footer_area, buf);
         if let Some(o) = &self.overlay {
             OverlayView(self, o).render(body, buf);
         }
@@ -125,15 +125,26 @@ impl Widget for TitleBar<'_> {
     }
 }
 
-pub struct Footer<'a>(pub &'a App);
+/// The footer's lines, built once a draw: the layout measures them and the footer draws them.
+pub struct Footer(Vec<TextLine<'static>>);
 
 /// The most lines the footer takes: an error that needs more is cut.
 const FOOTER_MAX_LINES: usize = 5;
 
-impl Footer<'_> {
+impl Footer {
+    /// The footer on a screen `width` columns wide.
+    pub fn new(app: &App, width: u16) -> Footer {
+        Footer(Self::lines(app, width))
+    }
+
+    /// Rows it takes: at least one.
+    fn height(&self) -> u16 {
+        u16::try_from(self.0.len().max(1)).unwrap_or(1)
+    }
+
     /// The footer's lines on a screen `width` columns wide: the filter being edited with
     /// what is wrong with it, a status message, or the keys of the screen.
-    pub fn lines(app: &App, width: u16) -> Vec<TextLine<'static>> {
+    fn lines(app: &App, width: u16) -> Vec<TextLine<'static>> {
         let gray = Style::new().fg(Color::DarkGray);
         if app.overlay == Some(Overlay::Filter) {
             let input = input_tail(&app.filter_input, usize::from(width.saturating_sub(1)));
@@ -227,9 +238,9 @@ impl Footer<'_> {
     }
 }
 
-impl Widget for Footer<'_> {
+impl Widget for Footer {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        Paragraph::new(Self::lines(self.0, area.width)).render(area, buf);
+        Paragraph::new(self.0).render(area, buf);
     }
 }
 
@@ -473,11 +484,15 @@ impl ChartView<'_> {
         entries
     }
 
-    /// Where the legend goes in the plotting area `graph`, with bounds `[x0, x1, y0, y1]`: the
-    /// corner that hides the fewest points, and above all not the curves' ends (the newest
-    /// values). None when it would take more than half the plot.
-    fn legend_area(&self, graph: Rect, [x0, x1, y0, y1]: [f64; 4]) -> Option<Rect> {
-        let entries = self.legend_entries();
+    /// Where the legend of `entries` goes in the plotting area `graph`, with bounds
+    /// `[x0, x1, y0, y1]`: the corner that hides the fewest points, and above all not the
+    /// curves' ends (the newest values). None when it would take more than half the plot.
+    fn legend_area(
+        &self,
+        entries: &[(&str, Color)],
+        graph: Rect,
+        [x0, x1, y0, y1]: [f64; 4],
+    ) -> Option<Rect> {
         let width = entries.iter().map(|(n, _)| n.chars().count()).max()? as u16 + 4;
         let height = entries.len() as u16 + 2;
         if width > graph.width / 2 || height > graph.height / 2 {
@@ -615,10 +630,10 @@ impl Widget for ChartView<'_> {
         // The legend is drawn over the plot, in a corner the data leaves free; nothing of the
         // curves shows through it.
         if graph.width > 1 && graph.height > 1 {
-            if let Some(r) = self.legend_area(graph, [x0, x1, y0, y1]) {
+            let entries = self.legend_entries();
+            if let Some(r) = self.legend_area(&entries, graph, [x0, x1, y0, y1]) {
                 Clear.render(r, buf);
-                let lines: Vec<TextLine> = self
-                    .legend_entries()
+                let lines: Vec<TextLine> = entries
                     .into_iter()
                     .map(|(name, color)| {
                         TextLine::from(vec![
@@ -912,7 +927,7 @@ impl DetailView<'_> {
             return None;
         };
         let run = app.run(id)?;
-        let [_, body, _] = screen_areas(app, app.size);
+        let [_, body, _] = screen_areas(app.size, &Footer::new(app, app.size.width));
         let (_, _, info) = Self::areas(app, body);
         let info = info?;
         let [_, meta, _] = Self::info_areas(app, run, info);

@@ -7,7 +7,7 @@
 #    and checks its sha256 (a checkpoint that does not check out is dropped, the runs still come);
 # 3. merges the GPU lab's runs into ./lab.db (`facenet-lab lab merge`);
 # 4. evaluates that checkpoint on the test split and on LFW View 2, first without the pairs that
-#    touch the run's training identities, then on all of them (whose ROC figure reports/ keeps).
+#    touch the run's training identities, then on all of them (each ROC lands in reports/).
 # Then `facenet-lab report --readme README.md` redraws the figures and the README's results.
 set -euo pipefail
 FROM=$(realpath "${1:?usage: bench/import-gpu.sh FOLDER (where the files of the GPU call came back)}")

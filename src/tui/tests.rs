@@ -605,3 +605,71 @@ fn cut_run_names_are_marked_and_stay_distinct() -> Result<()> {
     assert!(text.contains("best dev last loss"), "{text}");
     Ok(())
 }
+
+/// The rows inside the box titled `top` on screen `text`, each cut at the box's right border.
+fn boxed_rows(text: &str, top: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(y) = lines.iter().position(|l| l.contains(top)) else {
+        return Vec::new();
+    };
+    // The box's corner is the last one before its title.
+    let before_title = lines[y].split(top).next().unwrap_or_default();
+    let Some(x) = before_title
+        .chars()
+        .collect::<Vec<_>>()
+        .iter()
+        .rposition(|&c| c == '┌')
+    else {
+        return Vec::new();
+    };
+    lines[y + 1..]
+        .iter()
+        .map(|l| l.chars().skip(x + 1).collect::<String>())
+        .take_while(|l| !l.starts_with('─'))
+        .map(|l| {
+            l.split('│')
+                .next()
+                .unwrap_or_default()
+                .trim_end()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Overlays are as tall as what they show: no blank row under the start form's hint, the
+/// stop confirmation's keys (under a wrapped explanation) on screen, and the help's every line
+/// shown, at 80x24 too.
+#[test]
+fn overlays_are_sized_by_the_lines_they_draw() -> Result<()> {
+    let mut app = app();
+    app.update(Action::StartForm);
+    let form = boxed_rows(&screen(&app, 80, 24)?.to_string(), "start a run");
+    assert_eq!(form.len(), 9, "{form:#?}");
+    assert!(form[8].contains("tab/↑↓ field"), "{form:#?}");
+
+    app.update(Action::Cancel);
+    app.update(Action::Down);
+    app.update(Action::Down); // r18-live, running here
+    app.update(Action::AskStop);
+    let stop = boxed_rows(&screen(&app, 80, 24)?.to_string(), "stop run");
+    assert!(
+        stop.last().is_some_and(|l| l.contains("y / enter: stop")),
+        "{stop:#?}"
+    );
+    assert!(stop.iter().any(|l| l.contains("interrupted.")), "{stop:#?}");
+
+    app.update(Action::Input('n'));
+    app.update(Action::Help);
+    for (w, h) in [(100, 30), (80, 24)] {
+        let help = boxed_rows(&screen(&app, w, h)?.to_string(), "help · esc closes");
+        assert!(
+            help.last().is_some_and(|l| l.ends_with("host duration")),
+            "{w}x{h}: {help:#?}"
+        );
+        assert!(
+            help.iter().any(|l| l.starts_with("esc · q · ?")),
+            "{help:#?}"
+        );
+    }
+    Ok(())
+}

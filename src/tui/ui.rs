@@ -1161,6 +1161,31 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     h
 }
 
+/// `lines` in a bordered `block` centred in the area it is drawn in, `width` wide and as tall
+/// as the lines once wrapped inside it (continuation lines `indent` in): the box is measured
+/// from what it draws.
+struct BoxedLines {
+    block: Block<'static>,
+    width: u16,
+    lines: Vec<TextLine<'static>>,
+    indent: usize,
+}
+
+impl Widget for BoxedLines {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let inner = self.width.min(area.width).saturating_sub(2);
+        let lines: Vec<TextLine> = self
+            .lines
+            .into_iter()
+            .flat_map(|l| wrap_line(l, inner, self.indent))
+            .collect();
+        let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+        let r = centered(area, self.width, height);
+        Clear.render(r, buf);
+        Paragraph::new(lines).block(self.block).render(r, buf);
+    }
+}
+
 pub const HELP: &[(&str, &str)] = &[
     ("runs", ""),
     ("↑↓ j k g G", "move, top, bottom"),
@@ -1191,7 +1216,7 @@ impl Widget for OverlayView<'_> {
         match self.1 {
             Overlay::Filter => {}
             Overlay::Help => {
-                let mut lines: Vec<TextLine> = HELP
+                let mut lines: Vec<TextLine<'static>> = HELP
                     .iter()
                     .map(|(k, v)| {
                         if v.is_empty() {
@@ -1208,28 +1233,30 @@ impl Widget for OverlayView<'_> {
                     format!("filter fields: {FIELD_NAMES}"),
                     Style::new().fg(Color::DarkGray),
                 ));
-                let r = centered(area, 72, lines.len() as u16 + 4);
-                Clear.render(r, buf);
-                Paragraph::new(lines)
-                    .wrap(Wrap { trim: false })
-                    .block(Block::bordered().title(" help · esc closes "))
-                    .render(r, buf);
+                // Wrapped from the left edge: the list of fields takes three lines, and the
+                // help fits a 24-row terminal.
+                BoxedLines {
+                    block: Block::bordered().title(" help · esc closes "),
+                    width: 72,
+                    lines,
+                    indent: 0,
+                }
+                .render(area, buf);
             }
-            Overlay::ConfirmStop { run, pid, name } => {
-                let r = centered(area, 60, 5);
-                Clear.render(r, buf);
-                Paragraph::new(vec![
+            Overlay::ConfirmStop { run, pid, name } => BoxedLines {
+                block: Block::bordered().title(" stop run ").fg(Color::Yellow),
+                width: 60,
+                lines: vec![
                     TextLine::raw(format!("Stop run #{run} {name} (pid {pid})?")),
                     TextLine::raw("It finishes its step, checkpoints and is marked interrupted."),
                     TextLine::styled(
                         "y / enter: stop · n / esc: keep running",
                         Style::new().bold(),
                     ),
-                ])
-                .wrap(Wrap { trim: false })
-                .block(Block::bordered().title(" stop run ").fg(Color::Yellow))
-                .render(r, buf);
+                ],
+                indent: 0,
             }
+            .render(area, buf),
             Overlay::EditNotes { run, input } | Overlay::EditTags { run, input } => {
                 let what = if matches!(self.1, Overlay::EditNotes { .. }) {
                     "note"
@@ -1247,9 +1274,7 @@ impl Widget for OverlayView<'_> {
                     .render(r, buf);
             }
             Overlay::StartForm(form) => {
-                let r = centered(area, 50, form.fields.len() as u16 + 4);
-                Clear.render(r, buf);
-                let mut lines: Vec<TextLine> = form
+                let mut lines: Vec<TextLine<'static>> = form
                     .fields
                     .iter()
                     .enumerate()
@@ -1269,9 +1294,14 @@ impl Widget for OverlayView<'_> {
                     "tab/↑↓ field · enter start · esc cancel",
                     Style::new().fg(Color::DarkGray),
                 ));
-                Paragraph::new(lines)
-                    .block(Block::bordered().title(" start a run "))
-                    .render(r, buf);
+                // A long value wraps under the values' column.
+                BoxedLines {
+                    block: Block::bordered().title(" start a run "),
+                    width: 50,
+                    lines,
+                    indent: 14,
+                }
+                .render(area, buf);
             }
             Overlay::PickExperiment { files, selected } => {
                 let r = centered(area, 60, files.len().min(12) as u16 + 2);

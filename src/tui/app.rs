@@ -155,6 +155,30 @@ impl Overlay {
                 | Overlay::StartForm(_)
         )
     }
+
+    /// The text this overlay's editing keys change: the note, the tags, or the start form's
+    /// focused field. The filter's text lives in the app, beside the filter in use.
+    fn text_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Overlay::EditNotes { input, .. } | Overlay::EditTags { input, .. } => Some(input),
+            Overlay::StartForm(form) => form.fields.get_mut(form.focus).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+/// Applies an editing key (a character typed, Backspace, Ctrl-U) to `text`; false when
+/// `action` is not one. Every text field edits through here.
+fn edit_text(text: &mut String, action: &Action) -> bool {
+    match action {
+        Action::Input(c) => text.push(*c),
+        Action::Backspace => {
+            text.pop();
+        }
+        Action::ClearInput => text.clear(),
+        _ => return false,
+    }
+    true
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -428,7 +452,7 @@ impl App {
     /// to the screen (data, ticks).
     fn update_overlay(
         &mut self,
-        overlay: Overlay,
+        mut overlay: Overlay,
         action: Action,
         fx: &mut Vec<Effect>,
     ) -> Option<Action> {
@@ -447,22 +471,18 @@ impl App {
             self.quit = true;
             return None;
         }
+        let edited = match &mut overlay {
+            Overlay::Filter => edit_text(&mut self.filter_input, &action),
+            other => other.text_mut().is_some_and(|t| edit_text(t, &action)),
+        };
+        if edited {
+            if overlay == Overlay::Filter {
+                self.apply_filter();
+            }
+            self.overlay = Some(overlay);
+            return None;
+        }
         match (overlay, action) {
-            (Overlay::Filter, Action::Input(c)) => {
-                self.filter_input.push(c);
-                self.apply_filter();
-                self.overlay = Some(Overlay::Filter);
-            }
-            (Overlay::Filter, Action::ClearInput) => {
-                self.filter_input.clear();
-                self.apply_filter();
-                self.overlay = Some(Overlay::Filter);
-            }
-            (Overlay::Filter, Action::Backspace) => {
-                self.filter_input.pop();
-                self.apply_filter();
-                self.overlay = Some(Overlay::Filter);
-            }
             // Text that does not parse stays in the editor with its error: closing would leave
             // a filter on screen that is not the one in use.
             (Overlay::Filter, Action::Submit) if self.filter_error.is_some() => {
@@ -515,51 +535,7 @@ impl App {
             (Overlay::EditTags { run, .. }, Action::Cancel) => {
                 self.set_status(format!("tags of run #{run} unchanged"), false);
             }
-            (Overlay::EditNotes { run, .. }, Action::ClearInput) => {
-                self.overlay = Some(Overlay::EditNotes {
-                    run,
-                    input: String::new(),
-                });
-            }
-            (Overlay::EditTags { run, .. }, Action::ClearInput) => {
-                self.overlay = Some(Overlay::EditTags {
-                    run,
-                    input: String::new(),
-                });
-            }
-            (Overlay::EditNotes { run, mut input }, Action::Input(c)) => {
-                input.push(c);
-                self.overlay = Some(Overlay::EditNotes { run, input });
-            }
-            (Overlay::EditNotes { run, mut input }, Action::Backspace) => {
-                input.pop();
-                self.overlay = Some(Overlay::EditNotes { run, input });
-            }
-            (Overlay::EditTags { run, mut input }, Action::Input(c)) => {
-                input.push(c);
-                self.overlay = Some(Overlay::EditTags { run, input });
-            }
-            (Overlay::EditTags { run, mut input }, Action::Backspace) => {
-                input.pop();
-                self.overlay = Some(Overlay::EditTags { run, input });
-            }
             (Overlay::StartForm(mut form), action) => match action {
-                Action::Input(c) => {
-                    if let Some(f) = form.fields.get_mut(form.focus) {
-                        f.1.push(c);
-                    }
-                    self.overlay = Some(Overlay::StartForm(form));
-                }
-                Action::Backspace | Action::ClearInput => {
-                    if let Some(f) = form.fields.get_mut(form.focus) {
-                        if action == Action::ClearInput {
-                            f.1.clear();
-                        } else {
-                            f.1.pop();
-                        }
-                    }
-                    self.overlay = Some(Overlay::StartForm(form));
-                }
                 Action::NextField | Action::Down => {
                     form.focus = (form.focus + 1) % form.fields.len();
                     self.overlay = Some(Overlay::StartForm(form));
@@ -1238,6 +1214,47 @@ mod tests {
             app.update(Action::Submit),
             vec![Effect::SetNotes(RunId(3), "y".into())]
         );
+    }
+
+    /// The text being edited in whichever field is open.
+    fn edited(app: &App) -> Option<String> {
+        match &app.overlay {
+            Some(Overlay::Filter) => Some(app.filter_input.clone()),
+            Some(Overlay::EditNotes { input, .. } | Overlay::EditTags { input, .. }) => {
+                Some(input.clone())
+            }
+            Some(Overlay::StartForm(f)) => f.fields.get(f.focus).map(|(_, v)| v.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn every_text_field_edits_alike() {
+        let opens = [
+            Action::StartFilter,
+            Action::EditNotes,
+            Action::EditTags,
+            Action::StartForm,
+        ];
+        for open in opens {
+            let mut app = three();
+            app.update(open.clone());
+            app.update(Action::ClearInput);
+            assert_eq!(edited(&app).as_deref(), Some(""), "{open:?}: ctrl-u");
+            for a in [
+                Action::Input('a'),
+                Action::Input('b'),
+                Action::Backspace,
+                Action::Input('c'),
+            ] {
+                app.update(a);
+            }
+            assert_eq!(edited(&app).as_deref(), Some("ac"), "{open:?}: typed");
+            app.update(Action::ClearInput);
+            app.update(Action::Backspace);
+            app.update(Action::Input('d'));
+            assert_eq!(edited(&app).as_deref(), Some("d"), "{open:?}: cleared");
+        }
     }
 
     fn press(c: char) -> KeyEvent {

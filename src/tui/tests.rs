@@ -575,7 +575,8 @@ fn chart_axes_span_the_data_and_respect_its_range() {
     );
 }
 
-/// At 80 columns long names of one family are cut in the middle, marked, and stay told apart.
+/// At 80 columns long names of one family are cut in the middle, marked, and stay told apart,
+/// those that differ only in their middle too.
 #[test]
 fn cut_run_names_are_marked_and_stay_distinct() -> Result<()> {
     let names = [
@@ -584,6 +585,9 @@ fn cut_run_names_are_marked_and_stay_distinct() -> Result<()> {
         "best-recipe-64px-cosine-90",
         "best-recipe-64px-crop0.5",
         "best-recipe-64px-crop0.5-s1",
+        "best-recipe-96px-crop0.5-s1",
+        "architectures-cpu-64-1-resnet18-32-128",
+        "architectures-cpu-64-2-alexnet-32-128",
     ];
     let runs: Vec<Run> = names
         .iter()
@@ -598,9 +602,10 @@ fn cut_run_names_are_marked_and_stay_distinct() -> Result<()> {
         .filter(|l| l.contains("resnet18"))
         .filter_map(|l| l.split_whitespace().nth(2).map(String::from))
         .collect();
-    assert_eq!(shown.len(), 5, "{text}");
+    assert_eq!(shown.len(), names.len(), "{text}");
     let distinct: std::collections::BTreeSet<&String> = shown.iter().collect();
-    assert_eq!(distinct.len(), 5, "{shown:?}");
+    assert_eq!(distinct.len(), names.len(), "{shown:?}");
+    assert!(shown.contains(&"…96px-crop0.…".to_string()), "{shown:?}");
     assert!(shown.iter().any(|n| n.contains('…')), "{shown:?}");
     assert!(text.contains("best dev last loss"), "{text}");
     Ok(())

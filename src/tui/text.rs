@@ -2,6 +2,8 @@
 //! it onto lines. Every character is one column here, which holds for what the dashboard shows
 //! (ASCII, `·`, `±`, `…`).
 
+use std::collections::HashMap;
+
 use ratatui::style::Style;
 use ratatui::text::{Line as TextLine, Span};
 
@@ -26,6 +28,68 @@ fn ellipsize_at(text: &str, width: usize, head: usize) -> String {
 /// (`best-recipe-64px-cosine`, `best-recipe-64px-crop0.5`) differ at their ends.
 pub fn ellipsize_middle(text: &str, width: usize) -> String {
     ellipsize_at(text, width, width.saturating_sub(1) / 2)
+}
+
+/// `texts` each cut to its width in the middle, as [`ellipsize_middle`] does, except where
+/// different texts would read the same: each of those shows instead the word where it parts
+/// from them (`…96px-crop0.…` and `…64px-crop0.…`, not `best-r…0.5-s1` twice).
+pub fn ellipsize_apart(texts: &[(&str, usize)]) -> Vec<String> {
+    let middle: Vec<String> = texts
+        .iter()
+        .map(|&(t, width)| ellipsize_middle(t, width))
+        .collect();
+    let mut alike: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, cut) in middle.iter().enumerate() {
+        alike.entry(cut.as_str()).or_default().push(i);
+    }
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, &(text, width))| {
+            // Where this text parts from the last of the others its cut would pass for.
+            let parts = alike[middle[i].as_str()]
+                .iter()
+                .map(|&j| texts[j].0)
+                .filter(|&other| other != text)
+                .map(|other| common_prefix(text, other))
+                .max();
+            match parts {
+                Some(at) => ellipsize_around(text, width, at),
+                None => middle[i].clone(),
+            }
+        })
+        .collect()
+}
+
+/// How many characters `a` and `b` share at their start.
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
+}
+
+/// `text` cut to `width` columns so that its character `at` shows, from the start of the word
+/// holding it where there is room: `…` marks what is cut on either side.
+fn ellipsize_around(text: &str, width: usize, at: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let n = chars.len();
+    if n <= width || width < 3 || at >= n {
+        return ellipsize_middle(text, width);
+    }
+    let word = chars[..at]
+        .iter()
+        .rposition(|&c| !(c.is_alphanumeric() || c == '.'))
+        .map_or(0, |i| i + 1);
+    if word == 0 && at + 1 < width {
+        return ellipsize(text, width);
+    }
+    // Between two marks, `at` no further right than the window's last column.
+    let start = word.max((at + 3).saturating_sub(width));
+    // The rest fits after one mark: the window ends with the text, reaching back to fill.
+    if n - start < width {
+        let tail: String = chars[n - (width - 1)..].iter().collect();
+        return format!("…{tail}");
+    }
+    let window: String = chars[start..start + width - 2].iter().collect();
+    format!("…{window}…")
 }
 
 /// `text` cut to `width` columns, its last one `…` when something is cut.
@@ -96,4 +160,68 @@ pub fn wrap_line(line: TextLine<'static>, width: u16, indent: usize) -> Vec<Text
             TextLine::from(spans)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lab's own names at the runs table's 13 columns (80-column terminal).
+    #[test]
+    fn names_whose_middle_cuts_read_alike_keep_where_they_part() {
+        let names = [
+            "best-recipe-96px-crop0.5-s1",
+            "best-recipe-64px-crop0.5-s1",
+            "best-recipe-96px-crop0.5",
+            "best-recipe-64px-crop0.5",
+            "resnet152-zero-init-64px-crop0.5",
+            "resnet18-zero-init-64px-crop0.5",
+            "alexnet-128px-crop0.5-lr1e-4",
+            "alexnet-32-128-crop0.5-lr1e-4",
+            "architectures-cpu-64-1-resnet18-32-128",
+            "architectures-cpu-64-2-alexnet-32-128",
+            "architectures-cpu-64-3-resnet152-32-128",
+            "alexnet-128px-crop0.5-lr1e-4-all-nodropout",
+            "alexnet-128px-crop0.5-lr1e-4-all-nodropout",
+            "best-recipe-64px-cosine",
+            "short",
+        ];
+        let texts: Vec<(&str, usize)> = names.iter().map(|&n| (n, 13)).collect();
+        let cuts = ellipsize_apart(&texts);
+        assert_eq!(
+            cuts,
+            [
+                "…96px-crop0.…",
+                "…64px-crop0.…",
+                "…96px-crop0.5",
+                "…64px-crop0.5",
+                "resnet152-ze…",
+                "resnet18-zer…",
+                "…128px-crop0…",
+                "…32-128-crop…",
+                "…1-resnet18-…",
+                "…2-alexnet-3…",
+                "…3-resnet152…",
+                // One name twice: nothing to tell apart, the middle cut stays.
+                "alexne…ropout",
+                "alexne…ropout",
+                "best-r…cosine",
+                "short",
+            ]
+        );
+        assert!(cuts.iter().all(|c| c.chars().count() <= 13), "{cuts:?}");
+    }
+
+    #[test]
+    fn a_cut_around_a_character_keeps_it_in_sight() {
+        let text = "abcdefghijklmnopqrstuvwxyz";
+        for at in 0..26 {
+            for width in 3..26 {
+                let cut = ellipsize_around(text, width, at);
+                let c = text.chars().nth(at).unwrap_or(' ');
+                assert_eq!(cut.chars().count(), width, "{at} {width}: {cut}");
+                assert!(cut.contains(c), "{at} {width}: {cut}");
+            }
+        }
+    }
 }

@@ -15,7 +15,7 @@ use super::compare;
 use super::filter::{progress, Column, Filter, FIELD_NAMES};
 use super::series::{Line, XAxis};
 use super::store::{short_commit, short_hash};
-use super::text::{ellipsize, ellipsize_middle, input_tail, wrap_line};
+use super::text::{ellipsize, ellipsize_apart, input_tail, wrap_line};
 use crate::format;
 use crate::lab::{metric, Hyperparams, Run, RunStatus};
 
@@ -311,7 +311,8 @@ impl RunsTable<'_> {
             .collect()
     }
 
-    fn cell(app: &App, r: &Run, c: Column, name_width: u16) -> Cell<'static> {
+    /// Run `r`'s cell in column `c`; its `name` comes cut to the name column.
+    fn cell(app: &App, r: &Run, c: Column, name: &str) -> Cell<'static> {
         let h = &r.hyper;
         let text = match c {
             Column::Id => {
@@ -322,7 +323,7 @@ impl RunsTable<'_> {
                 };
                 format!("{mark}{}", r.id)
             }
-            Column::Name => ellipsize_middle(&r.name, usize::from(name_width)),
+            Column::Name => name.to_string(),
             Column::Model => h.model.clone(),
             Column::Input => input_text(h),
             Column::Batch => h.batch_size.to_string(),
@@ -381,8 +382,15 @@ impl Widget for RunsTable<'_> {
             Cell::from(TextLine::from(Span::styled(t, Style::new().underlined())))
         }))
         .style(Style::new().bold());
-        let rows = app.view.iter().filter_map(|&i| app.runs.get(i)).map(|r| {
-            let row = Row::new(cols.iter().map(|&c| Self::cell(app, r, c, name_width)));
+        let runs: Vec<&Run> = app.view.iter().filter_map(|&i| app.runs.get(i)).collect();
+        let names = ellipsize_apart(
+            &runs
+                .iter()
+                .map(|r| (r.name.as_str(), usize::from(name_width)))
+                .collect::<Vec<_>>(),
+        );
+        let rows = runs.iter().zip(&names).map(|(r, name)| {
+            let row = Row::new(cols.iter().map(|&c| Self::cell(app, r, c, name)));
             if app.marked.contains(&r.id) {
                 row.style(Style::new().fg(Color::Cyan))
             } else {
@@ -1099,12 +1107,20 @@ impl Widget for CompareView<'_> {
             .saturating_sub(u16::try_from(headers.len()).unwrap_or(u16::MAX));
         let widths = share_widths(&natural, room);
         let fit = |text: &str, i: usize| ellipsize(text, usize::from(widths[i]));
-        let header = Row::new(std::iter::once(Cell::from("")).chain(
-            headers.iter().enumerate().map(|(i, h)| {
-                let h = ellipsize_middle(h, usize::from(widths[i]));
-                Cell::from(h).style(Style::new().fg(PALETTE[i % PALETTE.len()]))
-            }),
-        ))
+        // Cut after the swatch, and apart: two columns never read the same.
+        let cut = ellipsize_apart(
+            &table
+                .headers
+                .iter()
+                .zip(&widths)
+                .map(|(h, &w)| (h.as_str(), usize::from(w).saturating_sub(2)))
+                .collect::<Vec<_>>(),
+        );
+        let header = Row::new(
+            std::iter::once(Cell::from("")).chain(cut.iter().enumerate().map(|(i, h)| {
+                Cell::from(format!("━ {h}")).style(Style::new().fg(PALETTE[i % PALETTE.len()]))
+            })),
+        )
         .style(Style::new().bold());
         let rows = table.rows.iter().map(|(name, cells)| {
             Row::new(

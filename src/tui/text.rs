@@ -106,7 +106,40 @@ pub fn input_tail(text: &str, width: usize) -> String {
     ellipsize_at(text, width.saturating_sub(1).max(1), 0)
 }
 
-/// Cuts `line` into lines at most `width` columns wide, between words where it can;
+/// Characters that close a token: a row never starts with them (`"lfw-20-30"` keeps its `,`).
+const CLOSING: [char; 9] = [',', ';', ':', '.', ')', ']', '}', '"', '\''];
+
+/// How many of `rest` (longer than `room`) go on a row `room` wide: up to its last space that
+/// fits; in a token longer than the row, up to its last `/` or else `-` (paths, run names);
+/// else to the edge. No break falls before `earliest`, and none leaves a token's closing
+/// punctuation to start the next row: the token's last characters go along with it.
+fn row_end(rest: &[(char, Style)], room: usize, earliest: usize) -> usize {
+    if rest[room].0 == ' ' {
+        return room;
+    }
+    // Inside a token, a mark followed by closing punctuation is no place to break.
+    let after_last = |mark: char| {
+        let inside = mark != ' ';
+        (earliest..room)
+            .rev()
+            .find(|&i| rest[i].0 == mark && !(inside && CLOSING.contains(&rest[i + 1].0)))
+            .map(|i| i + 1)
+    };
+    if let Some(cut) = after_last(' ')
+        .or_else(|| after_last('/'))
+        .or_else(|| after_last('-'))
+    {
+        return cut;
+    }
+    let mut cut = room;
+    while cut > 1 && CLOSING.contains(&rest[cut].0) {
+        cut -= 1;
+    }
+    cut
+}
+
+/// Cuts `line` into lines at most `width` columns wide, between words where it can (see
+/// [`row_end`]);
 /// continuation lines start with `indent` spaces, under the value rather than the key.
 pub fn wrap_line(line: TextLine<'static>, width: u16, indent: usize) -> Vec<TextLine<'static>> {
     let width = usize::from(width);
@@ -126,17 +159,9 @@ pub fn wrap_line(line: TextLine<'static>, width: u16, indent: usize) -> Vec<Text
             rows.push(&chars[start..]);
             break;
         }
-        // After the last space that fits, but not inside the first line's key column.
+        // Not inside the first line's key column.
         let earliest = if start == 0 { indent } else { 1 };
-        let cut = if chars[start + room].0 == ' ' {
-            room
-        } else {
-            chars[start..start + room]
-                .iter()
-                .rposition(|&(c, _)| c == ' ')
-                .filter(|&i| i >= earliest)
-                .map_or(room, |i| i + 1)
-        };
+        let cut = row_end(&chars[start..], room, earliest);
         rows.push(&chars[start..start + cut]);
         start += cut;
         while chars.get(start).is_some_and(|&(c, _)| c == ' ') {
@@ -221,6 +246,64 @@ mod tests {
                 let c = text.chars().nth(at).unwrap_or(' ');
                 assert_eq!(cut.chars().count(), width, "{at} {width}: {cut}");
                 assert!(cut.contains(c), "{at} {width}: {cut}");
+            }
+        }
+    }
+
+    fn rows(text: &str, width: u16, indent: usize) -> Vec<String> {
+        wrap_line(TextLine::raw(text.to_string()), width, indent)
+            .iter()
+            .map(|l| l.to_string().trim_end().to_string())
+            .collect()
+    }
+
+    /// The run record's config at 30 columns: a path longer than a row breaks after a `/`, and
+    /// its closing `",` stays on its row.
+    #[test]
+    fn punctuation_stays_with_its_token() {
+        assert_eq!(
+            rows(r#"  "data": "../shared/data/lfw-20-30","#, 30, 4),
+            [
+                r#"  "data":"#,
+                r#"    "../shared/data/"#,
+                r#"    lfw-20-30","#
+            ]
+        );
+        // No `/` or `-` to break at: the token's last letter goes down with its `",`.
+        assert_eq!(
+            rows(r#"  "hash": "abcdefghijklmnopqrstuvwxyz","#, 30, 4),
+            [
+                r#"  "hash":"#,
+                r#"    "abcdefghijklmnopqrstuvwxy"#,
+                r#"    z","#
+            ]
+        );
+        // Between words as before, and a space at the edge is where the row ends.
+        assert_eq!(
+            rows(
+                "command     run --config experiments/a.toml --quiet",
+                30,
+                12
+            ),
+            [
+                "command     run --config",
+                "            experiments/a.toml",
+                "            --quiet"
+            ]
+        );
+        // (A quote can open a token too.)
+        let closers = [',', ';', ':', '.', ')', ']', '}'];
+        for width in 3..40 {
+            for row in rows(r#"    "lr_schedule": "cosine", "x": [1, 2],"#, width, 4) {
+                let text = row.trim_start();
+                assert!(
+                    !text.starts_with(closers),
+                    "{width}: a row starts with closing punctuation: '{row}'"
+                );
+                assert!(
+                    row.chars().count() <= usize::from(width),
+                    "{width}: '{row}'"
+                );
             }
         }
     }

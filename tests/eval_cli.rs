@@ -131,6 +131,15 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     );
     let n = evals[0].metric("n_queries").context("n_queries")?;
     assert_eq!(n, 4.0);
+    // The folder's 3 + 3 + 1 same-person pairs against as many of its 21 different-person ones.
+    let folder = &evals[3];
+    assert_eq!(
+        (
+            folder.metric("n_same_pairs"),
+            folder.metric("n_different_pairs")
+        ),
+        (Some(7.0), Some(7.0))
+    );
     assert!(evals.iter().all(|e| e.checkpoint_id.is_some()));
 
     // A 2-D projection of the dev and test embeddings.

@@ -156,8 +156,15 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
                     options["train_identities_present"] = seen.len().into();
                 }
             }
+            let people: Vec<String> = items.iter().map(|i| i.identity.clone()).collect();
+            let pairs = folder_pairs(&people, DEFAULT_PAIRS_PER_CLASS, FOLDER_PAIRS_SEED);
+            if pairs.is_empty() {
+                bail!(
+                    "no person in '{spec}' has two images, so there is no same-person pair to \
+                     verify: the folder protocol needs people with at least two photos each"
+                );
+            }
             let emb = embed_all(spec, &items)?;
-            let pairs = folder_pairs(emb.labels(), DEFAULT_PAIRS_PER_CLASS, FOLDER_PAIRS_SEED);
             let indexed: Vec<_> = pairs.iter().map(|p| (p.a, p.b, p.same, p.fold)).collect();
             let report = verify(&emb, &indexed)?;
             let (gallery, queries) = identification::gallery_and_queries(&emb)?;

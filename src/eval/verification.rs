@@ -416,6 +416,10 @@ pub mod metric {
     pub const AUC: &str = "roc_auc";
     pub const EER: &str = "eer";
     pub const N_PAIRS: &str = "n_pairs";
+    /// Of those, same-person and different-person pairs: a share of "different" far from one
+    /// half makes the accuracy's chance level that share, not 0.5.
+    pub const N_SAME: &str = "n_same_pairs";
+    pub const N_DIFFERENT: &str = "n_different_pairs";
 }
 
 impl VerificationReport {
@@ -432,6 +436,8 @@ impl VerificationReport {
             (metric::AUC, self.auc),
             (metric::EER, self.eer),
             (metric::N_PAIRS, self.n_pairs as f64),
+            (metric::N_SAME, self.n_same as f64),
+            (metric::N_DIFFERENT, self.n_different as f64),
         ];
         if let Some(v) = &self.val_kfold {
             m.extend([
@@ -455,9 +461,11 @@ impl VerificationReport {
             None => "VAL per fold undefined (a fold lacks same- or different-person pairs)".into(),
         };
         format!(
-            "over {} folds: accuracy {:.4} ± {:.4}, {val}; in-sample over all {} pairs: VAL {:.4} \
-             at FAR {:.4}",
+            "over {} folds of {} same- and {} different-person pairs: accuracy {:.4} ± {:.4}, \
+             {val}; in-sample over all {} pairs: VAL {:.4} at FAR {:.4}",
             self.accuracy.folds.len(),
+            self.n_same,
+            self.n_different,
             self.accuracy.mean,
             self.accuracy.std,
             self.n_pairs,
@@ -783,9 +791,11 @@ mod tests {
         assert!(close(m[metric::VAL_KFOLD_MEAN], 5.0 / 6.0));
         assert!(close(m[metric::VAL_KFOLD_STD], (1.0f64 / 18.0).sqrt()));
         assert!(close(m[metric::VAL_KFOLD_FAR_MEAN], 1.0 / 6.0));
+        assert_eq!((m[metric::N_SAME], m[metric::N_DIFFERENT]), (6.0, 6.0));
         let summary = r.summary();
         assert!(
-            summary.contains("VAL 0.8333 ± 0.2357 at FAR ≤ 0.25 (held-out FAR 0.1667)")
+            summary.contains("over 3 folds of 6 same- and 6 different-person pairs")
+                && summary.contains("VAL 0.8333 ± 0.2357 at FAR ≤ 0.25 (held-out FAR 0.1667)")
                 && summary.contains("in-sample over all 12 pairs: VAL 0.8333 at FAR 0.1667"),
             "{summary}"
         );

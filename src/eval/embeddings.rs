@@ -31,7 +31,8 @@ impl Embeddings {
             }
             if v.iter().any(|x| !x.is_finite()) {
                 bail!(
-                    "embedding {i} ({}) contains NaN or infinity: the checkpoint may have diverged",
+                    "embedding {i} ({}) contains NaN or infinity: the network's weights have \
+                     diverged (in training, a lower --lr helps)",
                     labels[i]
                 );
             }

@@ -20,7 +20,11 @@ pub struct Console {
     start_iteration: u64,
     last_line: Instant,
     last_eval: Option<EvalStats>,
+    /// The newest dev accuracy, shown with each step: this session's, or the resumed run's.
+    last_dev: Option<f64>,
     best: Option<(f64, usize)>,
+    /// Training time of the run's earlier sessions, when it was resumed.
+    prior_seconds: f64,
     outcome: Option<Outcome>,
 }
 
@@ -44,9 +48,25 @@ impl Console {
             start_iteration: 0,
             last_line: Instant::now(),
             last_eval: None,
+            last_dev: None,
             best: None,
+            prior_seconds: 0.0,
             outcome: None,
         }
+    }
+
+    /// For a resumed run: what its earlier sessions reached, so that the progress line and the
+    /// summary speak of the whole run (as the lab does), not of this session alone.
+    pub fn resuming(
+        mut self,
+        best: Option<(f64, usize)>,
+        last_dev: Option<f64>,
+        prior_seconds: f64,
+    ) -> Console {
+        self.best = best;
+        self.last_dev = last_dev;
+        self.prior_seconds = prior_seconds;
+        self
     }
 
     fn line(&self, text: &str) {
@@ -70,12 +90,23 @@ impl Console {
             None => "stopped",
         };
         let mut s = format!("run {run} {status} in {took}");
+        if self.prior_seconds > 0.0 {
+            let total = self.prior_seconds + self.started.elapsed().as_secs_f64();
+            s.push_str(&format!(
+                " ({} of training in all its sessions)",
+                format::duration(total)
+            ));
+        }
         if let Some((acc, epoch)) = self.best {
             s.push_str(&format!("\n  best dev accuracy {acc:.3} at epoch {epoch}"));
         }
         if let Some(e) = &self.last_eval {
+            let which = match self.outcome {
+                Some(Outcome::Completed) => "final",
+                _ => "last evaluation",
+            };
             s.push_str(&format!(
-                "\n  final (epoch {}): train accuracy {:.3}, dev accuracy {:.3}, dev centroid accuracy {:.3}",
+                "\n  {which} (epoch {}): train accuracy {:.3}, dev accuracy {:.3}, dev centroid accuracy {:.3}",
                 e.epoch, e.train_acc, e.dev_acc, e.dev_acc_centroid
             ));
         }
@@ -117,10 +148,7 @@ impl Observer for Console {
             }
             Event::Step(s) => {
                 let loss = s.loss.map_or("skipped".to_string(), |l| format!("{l:.4}"));
-                let dev = self
-                    .last_eval
-                    .as_ref()
-                    .map_or("-".to_string(), |e| format!("{:.3}", e.dev_acc));
+                let dev = self.last_dev.map_or("-".to_string(), |d| format!("{d:.3}"));
                 let msg = format!(
                     "epoch {}/{} loss {loss} dev {dev} {:.0} img/s",
                     s.epoch, self.epochs, s.images_per_sec
@@ -154,6 +182,7 @@ impl Observer for Console {
                     e.epoch, self.epochs, e.train_acc, e.dev_acc, e.dev_acc_centroid
                 ));
                 self.last_eval = Some((*e).clone());
+                self.last_dev = Some(e.dev_acc);
             }
             Event::Checkpoint { kind, path, .. } => {
                 if *kind != CheckpointKind::Best {
@@ -167,6 +196,63 @@ impl Observer for Console {
                 }
             }
         }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(epoch: usize, dev_acc: f64) -> EvalStats {
+        EvalStats {
+            iteration: 10 * epoch as u64,
+            epoch,
+            train_acc: 0.5,
+            dev_acc,
+            dev_acc_centroid: 0.4,
+        }
+    }
+
+    fn finish(console: &mut Console, outcome: Outcome) -> anyhow::Result<()> {
+        console.on_event(&Event::Finished {
+            outcome,
+            iteration: 30,
+            epoch: 3,
+        })
+    }
+
+    /// A resumed session whose evaluations stay below the run's earlier best reports that best,
+    /// as the lab does, and the training time of all the run's sessions.
+    #[test]
+    fn a_resumed_run_keeps_its_earlier_best() -> anyhow::Result<()> {
+        let mut console = Console::new(3, true).resuming(Some((0.065, 1)), Some(0.048), 16.0);
+        console.on_event(&Event::Eval(&eval(2, 0.032)))?;
+        finish(&mut console, Outcome::Completed)?;
+        let s = console.summary("1", 0.0);
+        assert!(s.contains("best dev accuracy 0.065 at epoch 1"), "{s}");
+        assert!(s.contains("of training in all its sessions"), "{s}");
+        assert!(s.contains("final (epoch 2)"), "{s}");
+        assert_eq!(console.best(), Some((0.065, 1)));
+        // A better evaluation still takes over.
+        console.on_event(&Event::Eval(&eval(3, 0.1)))?;
+        assert_eq!(console.best(), Some((0.1, 3)));
+        Ok(())
+    }
+
+    /// An interrupted run's newest evaluation is not its final one, and a fresh run says nothing
+    /// of earlier sessions.
+    #[test]
+    fn an_interrupted_run_names_its_last_evaluation() -> anyhow::Result<()> {
+        let mut console = Console::new(3, true);
+        console.on_event(&Event::Eval(&eval(1, 0.2)))?;
+        finish(&mut console, Outcome::Interrupted)?;
+        let s = console.summary("4", 0.0);
+        assert!(
+            s.contains("last evaluation (epoch 1)") && !s.contains("final"),
+            "{s}"
+        );
+        assert!(!s.contains("sessions"), "{s}");
         Ok(())
     }
 }

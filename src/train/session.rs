@@ -360,7 +360,16 @@ fn drive(
 ) -> Result<Finished> {
     let _heartbeat = Heartbeat::start(lab.path(), run)?;
     let mut recorder = Recorder::new(lab, run);
-    let mut console = Console::new(trainer.cfg.epochs, launch.quiet);
+    // A resumed run's summary so far; a new run's is empty.
+    let so_far = lab.run(run)?.context("run vanished from the lab")?;
+    let mut console = Console::new(trainer.cfg.epochs, launch.quiet).resuming(
+        so_far
+            .best_dev_acc
+            .zip(so_far.best_dev_epoch)
+            .map(|(acc, epoch)| (acc, epoch as usize)),
+        so_far.final_dev_acc,
+        so_far.prior_seconds,
+    );
     let ctl = Control {
         stop,
         stop_after_epoch: launch.stop_after_epoch,

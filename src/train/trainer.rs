@@ -307,8 +307,16 @@ impl Trainer {
             .loss
             .to_dtype(candle_core::DType::F64)?
             .to_scalar::<f64>()?;
-        if !loss.is_finite() {
-            anyhow::bail!("the loss became {loss} at step {it}: lower --lr or try --normalize");
+        // NaN distances make no triplet active, so a diverged network's loss can read 0: its
+        // mean distances tell.
+        if !(loss.is_finite() && out.mean_ap.is_finite() && out.mean_an.is_finite()) {
+            anyhow::bail!(
+                "training diverged at step {it} (epoch {epoch}): the loss is {loss}, the mean \
+                 anchor-positive distance {} and anchor-negative {}; lower --lr (it was {lr:e}) \
+                 or try --normalize",
+                out.mean_ap,
+                out.mean_an
+            );
         }
         let grads = out.loss.backward()?;
         self.adam.set_lr(lr);
@@ -345,7 +353,13 @@ impl Trainer {
             EVAL_CHUNK,
         )?;
         let (train_acc, dev_acc, dev_acc_centroid) =
-            seed_accuracies(&train_emb, &self.train.labels, &dev_emb, &self.dev.labels)?;
+            seed_accuracies(&train_emb, &self.train.labels, &dev_emb, &self.dev.labels)
+                .with_context(|| {
+                    format!(
+                        "evaluating after step {} (epoch {epoch})",
+                        self.position.iteration
+                    )
+                })?;
         Ok(EvalStats {
             iteration: self.position.iteration,
             epoch,
@@ -396,10 +410,9 @@ mod tests {
             .collect()
     }
 
-    // AlexNet's dropout is the only randomness inside a step that the seed did not fix.
-    #[test]
-    fn alexnet_steps_are_bit_identical_from_a_seed_and_after_a_restore() -> Result<()> {
-        let cfg = TrainConfig {
+    /// AlexNet at 64×64 with 16-d embeddings, 8 images a batch.
+    fn tiny_alexnet() -> TrainConfig {
+        TrainConfig {
             model: Arch::Alexnet,
             image_size: 64,
             batch: 8,
@@ -407,14 +420,25 @@ mod tests {
             lr: 1e-3,
             seed: 5,
             ..TrainConfig::default()
-        };
+        }
+    }
+
+    /// 4 generated people with 6 images each, at the size `cfg` trains at.
+    fn tiny_faces(cfg: &TrainConfig) -> Result<data::Dataset> {
         let opts = ImportOptions {
             min_images: 3,
             max_images: 100,
             image_size: cfg.image_size,
             ..ImportOptions::default()
         };
-        let ds = data::load(&"synthetic:4:6".parse()?, &opts)?;
+        data::load(&"synthetic:4:6".parse()?, &opts)
+    }
+
+    // AlexNet's dropout is the only randomness inside a step that the seed did not fix.
+    #[test]
+    fn alexnet_steps_are_bit_identical_from_a_seed_and_after_a_restore() -> Result<()> {
+        let cfg = tiny_alexnet();
+        let ds = tiny_faces(&cfg)?;
         let dir = tempfile::tempdir()?;
         let trainer = || {
             let (train, dev, dir) = (&ds.train, &ds.dev, dir.path().to_path_buf());
@@ -450,6 +474,40 @@ mod tests {
         })?;
         d.step(second, 1)?;
         assert_eq!(differing(&after_two, &weights(&d)?), Vec::<String>::new());
+        Ok(())
+    }
+
+    /// A network whose weights went NaN fails the step it happened at, whatever the mining
+    /// makes of NaN distances, and its evaluation says when it ran.
+    #[test]
+    fn a_diverged_network_names_the_step() -> Result<()> {
+        let cfg = tiny_alexnet();
+        let ds = tiny_faces(&cfg)?;
+        let dir = tempfile::tempdir()?;
+        let batches = epoch_batches(cfg.sampler, &ds.train.labels, 8, cfg.pk_k, cfg.seed, 1);
+        let mut t = Trainer::new(
+            cfg.clone(),
+            Device::Cpu,
+            "cpu".into(),
+            &ds.train,
+            &ds.dev,
+            dir.path().to_path_buf(),
+        )?;
+        t.step(&batches[0], 1)?;
+        for (_, var) in t.params.named_vars() {
+            var.set(&(var.as_tensor() * f64::NAN)?)?;
+        }
+        let err = t.evaluate(1).unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.contains("after step 1 (epoch 1)") && err.contains("NaN or infinity"),
+            "{err}"
+        );
+        let err = t.step(&batches[1], 1).unwrap_err().to_string();
+        assert!(
+            err.contains("diverged at step 2 (epoch 1)") && err.contains("lower --lr"),
+            "{err}"
+        );
         Ok(())
     }
 }

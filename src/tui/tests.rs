@@ -678,3 +678,40 @@ fn overlays_are_sized_by_the_lines_they_draw() -> Result<()> {
     }
     Ok(())
 }
+
+/// At 80x24 the run's header shows every fact: on two rows, or three for a long name.
+#[test]
+fn the_detail_header_fits_80_columns() -> Result<()> {
+    let mut app = detail_app(&[]);
+    for (name, rows) in [
+        ("r18-live", 2),
+        ("alexnet-128px-crop0.5-lr1e-4-all-nodropout", 3),
+    ] {
+        let mut runs = lab_runs();
+        runs[2].name = name.into();
+        app.update(Action::Data(Update::Runs(runs)));
+        let text = screen(&app, 80, 24)?.to_string();
+        let header: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.contains('┌'))
+            .collect();
+        assert_eq!(header.len(), rows, "{text}");
+        let header = header.join(" ");
+        for fact in [
+            name,
+            "resnet18",
+            "running",
+            "epoch 3/10 (30%)",
+            "it 300 (100/epoch)",
+            "loss 0.0871",
+            "best dev 0.305",
+            "850 img/s",
+            "x: iteration",
+            "smoothing 0.6",
+        ] {
+            assert!(header.contains(fact), "{fact}:\n{text}");
+        }
+    }
+    Ok(())
+}

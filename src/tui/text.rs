@@ -106,6 +106,34 @@ pub fn input_tail(text: &str, width: usize) -> String {
     ellipsize_at(text, width.saturating_sub(1).max(1), 0)
 }
 
+/// `items` laid out left to right on rows at most `width` wide, ` · ` between two on a row,
+/// each row one space in; an item wider than a row is cut in the middle. At most `max_rows`
+/// rows: what does not fit is left out, so the items come most important first.
+pub fn flow(items: Vec<Span<'static>>, width: u16, max_rows: usize) -> Vec<TextLine<'static>> {
+    const SEP: &str = " · ";
+    let room = usize::from(width).saturating_sub(1);
+    let mut rows: Vec<Vec<Span<'static>>> = Vec::new();
+    let mut used = 0;
+    for mut item in items {
+        if item.width() > room {
+            item.content = ellipsize_middle(&item.content, room).into();
+        }
+        let w = item.width();
+        let sep = SEP.chars().count();
+        if let Some(row) = rows.last_mut().filter(|_| used + sep + w <= room) {
+            used += sep + w;
+            row.push(Span::raw(SEP));
+            row.push(item);
+        } else if rows.len() == max_rows {
+            break;
+        } else {
+            used = w;
+            rows.push(vec![Span::raw(" "), item]);
+        }
+    }
+    rows.into_iter().map(TextLine::from).collect()
+}
+
 /// Characters that close a token: a row never starts with them (`"lfw-20-30"` keeps its `,`).
 const CLOSING: [char; 9] = [',', ';', ':', '.', ')', ']', '}', '"', '\''];
 
@@ -306,5 +334,36 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn flowed_items_fill_rows_in_order_and_stop_at_the_last() {
+        let items = |texts: &[&str]| -> Vec<Span<'static>> {
+            texts.iter().map(|t| Span::raw(t.to_string())).collect()
+        };
+        let shown =
+            |lines: Vec<TextLine>| -> Vec<String> { lines.iter().map(|l| l.to_string()).collect() };
+        let facts = [
+            "#21 alexnet-128px-nodropout-all-60",
+            "alexnet",
+            "completed",
+            "60/60",
+        ];
+        assert_eq!(
+            shown(flow(items(&facts), 80, 3)),
+            [" #21 alexnet-128px-nodropout-all-60 · alexnet · completed · 60/60"]
+        );
+        assert_eq!(
+            shown(flow(items(&facts), 40, 3)),
+            [
+                " #21 alexnet-128px-nodropout-all-60",
+                " alexnet · completed · 60/60"
+            ]
+        );
+        assert_eq!(
+            shown(flow(items(&facts), 20, 2)),
+            [" #21 alexn…ut-all-60", " alexnet · completed"],
+            "cut to a row, and no third row"
+        );
     }
 }

@@ -15,7 +15,7 @@ use super::compare;
 use super::filter::{progress, Column, Filter, FIELD_NAMES};
 use super::series::{Line, XAxis};
 use super::store::{short_commit, short_hash};
-use super::text::{ellipsize, ellipsize_apart, input_tail, wrap_line};
+use super::text::{ellipsize, ellipsize_apart, flow, input_tail, wrap_line};
 use crate::format;
 use crate::lab::{metric, Hyperparams, Run, RunStatus};
 
@@ -904,11 +904,53 @@ impl DetailView<'_> {
         }
     }
 
-    /// Where the run's charts and its record go in the detail view's `area`: the header, then
-    /// the charts and the record, either of which may be off screen (the other tab).
-    fn areas(app: &App, area: Rect) -> (Rect, Option<Rect>, Option<Rect>) {
+    /// The header over the run's charts or record, `width` columns wide: what the run is and how
+    /// far it got, then how the charts draw it, flowed onto as many rows as that takes (up to
+    /// three; two at 80 columns unless the name is long).
+    fn header_lines(app: &App, run: &Run, width: u16) -> Vec<TextLine<'static>> {
+        let gray = Style::new().fg(Color::DarkGray);
+        let ipe = run
+            .iters_per_epoch
+            .map_or(String::new(), |n| format!(" ({n}/epoch)"));
+        let best_epoch = run
+            .best_dev_epoch
+            .map_or(String::new(), |e| format!(" (ep {e})"));
+        // TensorBoard's way of naming it: the EMA's weight.
+        let smoothing = app
+            .smoothing_weight()
+            .map_or("off".to_string(), |w| w.to_string());
+        let items = vec![
+            Span::styled(format!("#{} {}", run.id, run.name), Style::new().bold()),
+            Span::raw(run.hyper.model.clone()),
+            Span::styled(
+                status_text(app, run),
+                status_style(run.effective_status(app.now)),
+            ),
+            Span::raw(format!(
+                "epoch {}/{} ({:.0}%)",
+                run.last_epoch,
+                run.hyper.epochs,
+                progress(run) * 100.0
+            )),
+            Span::raw(format!("it {}{ipe}", run.last_iteration)),
+            Span::raw(format!("loss {}", format::opt(run.last_loss, 4))),
+            Span::raw(format!(
+                "best dev {}{best_epoch}",
+                format::opt(run.best_dev_acc, 3)
+            )),
+            Span::raw(format!("{} img/s", format::opt(run.images_per_sec, 0))),
+            Span::styled(format!("x: {}", app.x_axis.label()), gray),
+            Span::styled(format!("smoothing {smoothing}"), gray),
+        ];
+        flow(items, width, 3)
+    }
+
+    /// Where the run's charts and its record go in the detail view's `area`: the `header`'s
+    /// rows, then the charts and the record, either of which may be off screen (the other tab).
+    fn areas(app: &App, area: Rect, header: &[TextLine]) -> (Rect, Option<Rect>, Option<Rect>) {
+        let rows = u16::try_from(header.len()).unwrap_or(u16::MAX);
         let [head, body] =
-            Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(area);
+            Layout::vertical([Constraint::Length(rows), Constraint::Fill(1)]).areas(area);
         if area.width >= WIDE {
             let [l, r] =
                 Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
@@ -936,7 +978,8 @@ impl DetailView<'_> {
         };
         let run = app.run(id)?;
         let [_, body, _] = screen_areas(app.size, &Footer::new(app, app.size.width));
-        let (_, _, info) = Self::areas(app, body);
+        let header = Self::header_lines(app, run, body.width);
+        let (_, _, info) = Self::areas(app, body, &header);
         let info = info?;
         let [_, meta, _] = Self::info_areas(app, run, info);
         let page = meta.height.saturating_sub(3).max(1);
@@ -998,39 +1041,8 @@ impl Widget for DetailView<'_> {
             Paragraph::new(format!("run #{id} is no longer in the lab")).render(area, buf);
             return;
         };
-        let (head, charts, info) = Self::areas(app, area);
-        let st = run.effective_status(app.now);
-        let ipe = run
-            .iters_per_epoch
-            .map_or(String::new(), |n| format!(" ({n}/epoch)"));
-        let head_lines = vec![
-            TextLine::from(vec![
-                Span::styled(format!(" #{} {} ", run.id, run.name), Style::new().bold()),
-                Span::raw(format!("{} · ", run.hyper.model)),
-                Span::styled(status_text(app, run), status_style(st)),
-                Span::raw(format!(
-                    " · epoch {}/{} · it {}{} · loss {} · best dev {}{} · {} img/s",
-                    run.last_epoch,
-                    run.hyper.epochs,
-                    run.last_iteration,
-                    ipe,
-                    format::opt(run.last_loss, 4),
-                    format::opt(run.best_dev_acc, 3),
-                    run.best_dev_epoch
-                        .map_or(String::new(), |e| format!(" (ep {e})")),
-                    format::opt(run.images_per_sec, 0),
-                )),
-            ]),
-            TextLine::styled(
-                format!(
-                    " x: {} · smoothing {} · {:.0}% of epochs",
-                    app.x_axis.label(),
-                    if app.smoothing { "on (EMA 0.6)" } else { "off" },
-                    progress(run) * 100.0
-                ),
-                Style::new().fg(Color::DarkGray),
-            ),
-        ];
+        let head_lines = Self::header_lines(app, run, area.width);
+        let (head, charts, info) = Self::areas(app, area, &head_lines);
         Paragraph::new(head_lines).render(head, buf);
         if let Some(charts) = charts {
             Self::charts(app, run, charts, buf);

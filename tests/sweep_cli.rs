@@ -3,9 +3,12 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use assert_cmd::Command;
+use facenet_lab::lab::{Lab, Run, RunStatus};
 use facenet_lab::sweep::{SweepSpec, SWEEP_EXE_ENV};
 use predicates::str::contains;
 use toml::Value;
@@ -161,9 +164,10 @@ fn every_invalid_run_is_reported_and_nothing_starts() -> Result<()> {
         .assert()
         .failure()
         .stderr(contains("has 2 problems; nothing was started"))
-        .stderr(contains("run 2 (model = \"resnet18\"):"))
+        // Each run is labelled by the keys that vary among the runs.
+        .stderr(contains("run 2 (model = \"resnet18\", bach = 32):"))
         .stderr(contains("unknown field `bach`"))
-        .stderr(contains("run 3 (model = \"vgg\"):"))
+        .stderr(contains("run 3 (model = \"vgg\", mining = \"easy\"):"))
         .stderr(contains(
             "unknown variant `easy`, expected one of `all`, `semihard`, `hard`",
         ));
@@ -240,16 +244,13 @@ fn runs_n_at_a_time_with_one_status_line_each_and_reports_failures() -> Result<(
         .env("TMPDIR", &tmp)
         .assert()
         .failure()
-        .stderr(contains("1 of 4 runs failed"));
+        .stderr(contains("3 of 4 runs finished and 1 failed"));
     let stdout = String::from_utf8(assert.get_output().stdout.clone())?;
-    assert!(
-        stdout.contains("[2/4] FAILED   four-2-resnet18"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("[2/4] FAILED   four-2-seed2"), "{stdout}");
     assert!(stdout.contains("error: out of memory"), "{stdout}");
     for i in [1, 3, 4] {
         assert!(
-            stdout.contains(&format!("[{i}/4] finished four-{i}-resnet18")),
+            stdout.contains(&format!("[{i}/4] finished four-{i}-seed{i}")),
             "{stdout}"
         );
     }
@@ -332,20 +333,20 @@ fn a_stopped_run_is_reported_as_stopped_not_failed() -> Result<()> {
     );
     assert_eq!(out.status.code(), Some(130), "{stdout}{stderr}");
     assert!(
-        stdout.contains("[2/3] stopped  three-2-resnet18 after ")
+        stdout.contains("[2/3] stopped  three-2-seed2 after ")
             && stdout.contains(": continue with: facenet-lab run --resume 2"),
         "{stdout}"
     );
     assert!(!stdout.contains("FAILED"), "{stdout}");
     for i in [1, 3] {
         assert!(
-            stdout.contains(&format!("[{i}/3] finished three-{i}-resnet18")),
+            stdout.contains(&format!("[{i}/3] finished three-{i}-seed{i}")),
             "the sweep goes on: {stdout}"
         );
     }
     assert!(
-        stderr.contains("1 of 3 runs stopped before the end, recorded as interrupted")
-            && stderr.contains("the other 2 finished"),
+        stderr.contains("2 of 3 runs finished and 1 stopped")
+            && stderr.contains("stopped: three-2-seed2: its log says how to continue it: "),
         "{stderr}"
     );
     assert!(!stderr.contains("failed"), "{stderr}");
@@ -357,7 +358,7 @@ fn a_stopped_run_is_reported_as_stopped_not_failed() -> Result<()> {
     let stderr = String::from_utf8(out.stderr)?;
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("1 of 3 runs failed and 1 stopped"),
+        stderr.contains("1 of 3 runs finished, 1 failed and 1 stopped"),
         "{stderr}"
     );
     Ok(())
@@ -401,6 +402,136 @@ fn sweep_runs_record_their_logs() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The first run of the lab at `db` once it is recorded running.
+fn wait_for_running(db: &Path, within: Duration) -> Result<Run> {
+    let deadline = Instant::now() + within;
+    loop {
+        let running = Lab::open_read_only(db)
+            .and_then(|lab| lab.list_runs())
+            .ok()
+            .and_then(|runs| runs.into_iter().find(|r| r.status == RunStatus::Running));
+        if let Some(run) = running {
+            return Ok(run);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "no run was recorded running");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn is_alive(pid: i64) -> bool {
+    // SAFETY: kill(2) with signal 0 only checks that the process exists.
+    libc::pid_t::try_from(pid).is_ok_and(|pid| unsafe { libc::kill(pid, 0) } == 0)
+}
+
+/// Kills a trainer the test started (through its sweep), should the test fail with it alive.
+struct KillOnDrop(i64);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(pid) = libc::pid_t::try_from(self.0) {
+            if is_alive(self.0) {
+                // SAFETY: kill(2) has no memory effects.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
+/// Starts a sweep of three tiny runs with the real trainer in a process group of its own,
+/// signals it through `signal(pid)` once its first run trains, and checks that the run was
+/// stopped as Ctrl-C stops it (once: checkpointed, recorded interrupted), that nothing more
+/// started, that no trainer is left behind, and that the sweep said what to do next and
+/// exited 130.
+fn sweep_stopped_by(signal: impl FnOnce(libc::pid_t) -> libc::c_int) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir()?;
+    let spec = dir.path().join("tiny.toml");
+    std::fs::write(
+        &spec,
+        "tag = \"tiny\"\n[base]\nmodel = \"resnet18\"\ndata = \"synthetic:4:8\"\nimage_size = 16\nbatch = 8\ndim = 16\nepochs = 100000\ndevice = \"cpu\"\n[grid]\nlr = [1e-3, 1e-4, 1e-5]\n",
+    )?;
+    let db = dir.path().join("lab.db");
+    let sweep = std::process::Command::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
+        .current_dir(dir.path())
+        .arg("--db")
+        .arg(&db)
+        .arg("sweep")
+        .arg(&spec)
+        .env_remove(SWEEP_EXE_ENV)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()?;
+    let sweep_pid = libc::pid_t::try_from(sweep.id())?;
+    let (done, ended) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(sweep.wait_with_output()));
+
+    let run = wait_for_running(&db, Duration::from_secs(120))?;
+    let trainer = KillOnDrop(run.pid.context("a running run records its pid")?);
+    assert_eq!(signal(sweep_pid), 0, "signalling the sweep");
+    let out = match ended.recv_timeout(Duration::from_secs(120)) {
+        Ok(out) => out?,
+        Err(e) => {
+            // SAFETY: kill(2) has no memory effects; the sweep is not reaped yet.
+            unsafe { libc::kill(sweep_pid, libc::SIGKILL) };
+            anyhow::bail!("the sweep did not end after the signal: {e}");
+        }
+    };
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout)?,
+        String::from_utf8(out.stderr)?,
+    );
+    let said = format!("{stdout}{stderr}");
+    assert_eq!(out.status.code(), Some(130), "{said}");
+    assert!(
+        !is_alive(trainer.0),
+        "the trainer (pid {}) is still running",
+        trainer.0
+    );
+
+    let lab = Lab::open_read_only(&db)?;
+    let runs = lab.list_runs()?;
+    assert_eq!(runs.len(), 1, "nothing more started: {said}");
+    assert_eq!(runs[0].status, RunStatus::Interrupted, "{said}");
+    let log = lab.resolve(runs[0].log_path.as_deref().context("log")?);
+    let trained = std::fs::read_to_string(log)?;
+    assert_eq!(
+        trained.matches("stopping after this step").count(),
+        1,
+        "one SIGINT, never a second (quit without a checkpoint): {trained}"
+    );
+    assert!(
+        stdout.contains("[1/3] stopped  tiny-1-lr1e-3 after "),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("started  tiny-2"), "{stdout}");
+    let resume = format!("facenet-lab --db {} run --resume 1", db.display());
+    for want in [
+        "0 of 3 runs finished, 1 stopped and 2 not started",
+        &format!("stopped: tiny-1-lr1e-3 (run 1): `{resume}` continues it"),
+        "not started: tiny-2-lr1e-4: `facenet-lab --db",
+        "not started: tiny-3-lr1e-5: `facenet-lab --db",
+    ] {
+        assert!(stderr.contains(want), "missing {want:?} in:\n{stderr}");
+    }
+    Ok(())
+}
+
+/// SIGTERM to the sweep alone, as `kill`, `timeout` or a job scheduler sends it.
+#[test]
+fn a_terminated_sweep_stops_its_run_and_names_the_runs_not_started() -> Result<()> {
+    // SAFETY: kill(2) has no memory effects.
+    sweep_stopped_by(|pid| unsafe { libc::kill(pid, libc::SIGTERM) })
+}
+
+/// SIGINT to the sweep's whole process group, as Ctrl-C in its terminal sends it: the trainer
+/// must still see a single SIGINT.
+#[test]
+fn ctrl_c_stops_the_sweep_and_its_run_once() -> Result<()> {
+    // SAFETY: as above; a negative pid names the process group.
+    sweep_stopped_by(|pid| unsafe { libc::kill(-pid, libc::SIGINT) })
 }
 
 #[test]

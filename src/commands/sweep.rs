@@ -1,11 +1,13 @@
 //! `facenet-lab sweep SPEC`: train every run of a spec file, N at a time.
 
+use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Context, Result};
 
 use crate::cli::SweepArgs;
-use crate::sweep::{self, JobOutcome, SweepSpec};
+use crate::sweep::{self, RunEnd, SweepSpec, Verdict};
 
 pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
     if args.parallel == 0 {
@@ -37,41 +39,46 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         db.display(),
         work_dir.display()
     );
+    install_stop_handler()?;
     let ended = sweep::run_sweep(
         db,
         &spec,
         &files,
         args.parallel,
         &program,
+        &STOP,
         &mut std::io::stdout(),
     )?;
-    let count = |o: JobOutcome| ended.iter().filter(|e| **e == o).count();
-    let (failed, stopped) = (count(JobOutcome::Failed), count(JobOutcome::Stopped));
-    if failed > 0 {
-        let also = match stopped {
-            0 => String::new(),
-            s => format!(" and {s} stopped"),
-        };
-        bail!(
-            "{failed} of {n} runs failed{also} (their logs are in {}); `facenet-lab runs{}` shows what was recorded",
-            work_dir.display(),
-            crate::lab::db_flag(db)
-        );
-    }
-    if stopped > 0 {
-        // Stopping a run on purpose is not a failure, but the sweep is not complete either:
+    let recorded = sweep::recorded_runs(db, &files);
+    let runs: Vec<RunEnd> = (0..n)
+        .map(|i| RunEnd {
+            name: sweep::run_name(&spec.configs[i]),
+            outcome: ended[i],
+            config: &files[i].config,
+            log: &files[i].log,
+            recorded: recorded[i],
+        })
+        .collect();
+    let summary = sweep::summarize(&spec.tag, &crate::lab::db_flag(db), &runs);
+    match summary.verdict {
+        Verdict::AllFinished => println!("{}", summary.text),
+        Verdict::Failed => bail!("{}", summary.text),
+        // Stopping runs on purpose is not a failure, but the sweep is not complete either:
         // the status `run` itself exits with when stopped.
-        eprintln!(
-            "{stopped} of {n} runs stopped before the end, recorded as interrupted: `facenet-lab{} run --resume RUN` continues one (its line above names it); the other {} finished",
-            crate::lab::db_flag(db),
-            n - stopped
-        );
-        std::process::exit(sweep::EXIT_STOPPED);
+        Verdict::Incomplete => {
+            // After SIGHUP the terminal may be gone; the runs are stopped and recorded anyway.
+            let _ = writeln!(std::io::stderr(), "{}", summary.text);
+            std::process::exit(sweep::EXIT_STOPPED);
+        }
     }
-    println!(
-        "all {n} runs finished: `facenet-lab{} report --tag {}` draws them",
-        crate::lab::db_flag(db),
-        spec.tag
-    );
     Ok(())
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Ctrl-C, SIGTERM or SIGHUP: the running runs stop as Ctrl-C stops them (checkpointed,
+/// recorded interrupted), no other starts, and the sweep sums up what became of each.
+fn install_stop_handler() -> Result<()> {
+    ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst))
+        .context("installing the sweep's Ctrl-C handler")
 }

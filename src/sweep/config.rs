@@ -8,28 +8,54 @@ use crate::train::config::{Overrides, TrainConfig};
 /// A run configuration: the keys of a `facenet-lab run --config` file.
 pub type RunConfig = Table;
 
-/// What is wrong with `config`, as `run --config` would say it; empty when it is valid.
+/// What is wrong with `config`, as `run --config` would say it; empty when it is valid. Every
+/// key of the wrong name or type is reported; of the rules between values (e.g. `pk_k` must
+/// divide `batch`), only the first broken one, as `run` checks them in turn.
 pub fn problems(config: &RunConfig) -> Vec<String> {
-    let overrides = match read(config) {
-        Ok(o) => o,
-        Err(e) => return vec![e],
-    };
-    match TrainConfig::resolve(Some(&overrides), &Overrides::default()) {
-        Ok(_) => Vec::new(),
-        Err(e) => vec![format!("{e:#}")],
+    let (good, mut found) = split_bad_keys(config);
+    if !config.contains_key("model") {
+        found.push(NO_MODEL.to_string());
+    } else if good.contains_key("model") {
+        // With a bad model the rules that depend on it (image size, dropout) cannot be checked.
+        let resolved = read(&good)
+            .map_err(anyhow::Error::msg)
+            .and_then(|o| TrainConfig::resolve(Some(&o), &Overrides::default()));
+        if let Err(e) = resolved {
+            found.push(format!("{e:#}"));
+        }
     }
+    found
 }
 
-/// The problems of keys that are unknown or of the wrong type, which a partial configuration
-/// (a sweep's `[base]`) can have on its own; the same text [`problems`] gives for them.
-pub fn key_problems(config: &RunConfig) -> Vec<String> {
-    read(config).err().into_iter().collect()
+/// `run`'s "no model given" points at its command line; a sweep's runs take theirs from the spec.
+const NO_MODEL: &str = "no model given: set `model` in the spec's [base] (every run), in its \
+                        [grid] (e.g. model = [\"resnet18\", \"alexnet\"]) or in the run's [[runs]] entry";
+
+/// `config` without the keys that are unknown or of the wrong type, and what is wrong with each.
+pub fn split_bad_keys(config: &RunConfig) -> (RunConfig, Vec<String>) {
+    let mut good = RunConfig::new();
+    let mut bad = Vec::new();
+    for (key, value) in config {
+        let alone = RunConfig::from_iter([(key.clone(), value.clone())]);
+        match read(&alone) {
+            Ok(_) => {
+                good.insert(key.clone(), value.clone());
+            }
+            Err(e) => bad.push(e),
+        }
+    }
+    (good, bad)
 }
 
+/// The keys as `run --config` reads them; an error on one line (toml puts the key's name on
+/// a line of its own), to sit in a list of problems.
 fn read(config: &RunConfig) -> Result<Overrides, String> {
     toml::Value::Table(config.clone())
         .try_into()
-        .map_err(|e: toml::de::Error| e.to_string().trim().to_string())
+        .map_err(|e: toml::de::Error| {
+            let text = e.to_string();
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        })
 }
 
 #[cfg(test)]
@@ -75,7 +101,10 @@ mod tests {
     #[test]
     fn problems_name_the_key() {
         for (text, want) in [
-            ("batch = 32", "no model given"),
+            (
+                "batch = 32",
+                "no model given: set `model` in the spec's [base]",
+            ),
             ("model = \"resnet18\"\nbach = 32", "unknown field `bach`"),
             ("model = \"resnet18\"\nmining = \"easy\"", "easy"),
             (
@@ -94,5 +123,30 @@ mod tests {
             let p = problems(&table(text)).join("\n");
             assert!(p.contains(want), "missing {want:?} in:\n{p}");
         }
+    }
+
+    #[test]
+    fn every_bad_key_is_reported_and_then_the_first_broken_rule() {
+        let p = problems(&table(
+            "model = \"resnet50\"\nbatch = -1\nmining = \"easy\"\nlr = 0.0",
+        ));
+        assert_eq!(p.len(), 3, "{p:#?}");
+        for want in [
+            "unknown variant `resnet50`",
+            "invalid value: integer `-1`, expected usize in `batch`",
+            "`easy`",
+        ] {
+            assert!(p.iter().any(|m| m.contains(want)), "no {want}: {p:#?}");
+        }
+        // Without a bad model, the rules are checked on the good keys.
+        let p = problems(&table("model = \"resnet18\"\nbatch = -1\nlr = 0.0"));
+        assert_eq!(p.len(), 2, "{p:#?}");
+        assert!(p[1].contains("--lr must be a positive number"), "{p:#?}");
+        // A sweep's run has no --config file or command line to name a model on.
+        let p = problems(&table("batch = 8")).join("\n");
+        assert!(
+            !p.contains("--config") && !p.contains("facenet-lab run"),
+            "{p}"
+        );
     }
 }

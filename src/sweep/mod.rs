@@ -4,17 +4,23 @@
 mod config;
 mod schedule;
 mod spec;
+mod summary;
 
 use std::fs::File;
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
+
+use crate::lab::{Lab, RunId};
 
 pub use config::{problems, RunConfig};
 pub use schedule::{run_jobs, Event, JobOutcome, EXIT_STOPPED};
 pub use spec::{expand_grid, SweepSpec};
+pub use summary::{summarize, RunEnd, Summary, Verdict};
 
 /// Whether a TOML file is a sweep spec (a `tag` with `[base]`, `[[runs]]` or `[grid]`) rather
 /// than a single run's `--config` file.
@@ -77,14 +83,17 @@ pub fn write_configs(spec: &SweepSpec, work_dir: &Path) -> Result<Vec<RunFiles>>
         .collect()
 }
 
-/// Runs the sweep, `parallel` runs at a time, writing one line per start and end to `out`.
-/// Each run records its log file, so the dashboard shows its tail. Returns how each run ended.
+/// Runs the sweep, `parallel` runs at a time, writing one line per start and end to `out`,
+/// until every run has ended or, once `stop` is set, the running ones have stopped (see
+/// [`run_jobs`]). Each run records its log file, so the dashboard shows its tail. Returns how
+/// each run ended.
 pub fn run_sweep(
     db: &Path,
     spec: &SweepSpec,
     files: &[RunFiles],
     parallel: usize,
     program: &Path,
+    stop: &AtomicBool,
     out: &mut impl Write,
 ) -> Result<Vec<JobOutcome>> {
     let db = std::path::absolute(db).with_context(|| format!("resolving '{}'", db.display()))?;
@@ -106,11 +115,15 @@ pub fn run_sweep(
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(err)
+            // Its own process group: a terminal's Ctrl-C (or `timeout`'s SIGTERM to the group)
+            // then reaches only the sweep, which passes exactly one SIGINT on; the trainer
+            // takes a second one as "quit now, without a checkpoint".
+            .process_group(0)
             .spawn()
             .with_context(|| format!("starting '{}'", program.display()))
     };
     let mut write_error = None;
-    let ended = run_jobs(total, parallel, launch, |event| {
+    let ended = run_jobs(total, parallel, stop, launch, |event| {
         let line = status_line(event, spec, files);
         if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
             write_error.get_or_insert(e);
@@ -122,21 +135,52 @@ pub fn run_sweep(
     Ok(ended)
 }
 
+/// The run the lab at `db` recorded for each of `files`, found by its log, where there is one.
+pub fn recorded_runs(db: &Path, files: &[RunFiles]) -> Vec<Option<RunId>> {
+    let found = || -> Result<Vec<Option<RunId>>> {
+        let lab = Lab::open_read_only(db)?;
+        let runs = lab.list_runs()?;
+        Ok(files
+            .iter()
+            .map(|f| {
+                let log = lab.relative(&f.log);
+                runs.iter()
+                    .find(|r| r.log_path.as_deref() == Some(log.as_str()))
+                    .map(|r| r.id)
+            })
+            .collect())
+    };
+    // Without the lab (no run got as far as recording itself) the summary names logs instead.
+    found().unwrap_or_else(|_| vec![None; files.len()])
+}
+
 fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles]) -> String {
     let total = spec.configs.len();
+    let name = |index: usize| run_name(&spec.configs[index]);
     match event {
         Event::Started { index } => format!(
             "[{}/{total}] started  {} (log: {})",
             index + 1,
-            run_name(&spec.configs[*index]),
+            name(*index),
             files[*index].log.display()
+        ),
+        Event::Stopping { running } if running.is_empty() => {
+            "stopping as asked: no other run starts".to_string()
+        }
+        Event::Stopping { running } => format!(
+            "stopping as asked: waiting for {} to checkpoint; no other run starts",
+            running
+                .iter()
+                .map(|i| name(*i))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Event::Finished {
             index,
             result,
             elapsed,
         } => {
-            let name = run_name(&spec.configs[*index]);
+            let name = name(*index);
             let took = crate::format::duration(elapsed.as_secs_f64());
             match result {
                 Ok(s) => match JobOutcome::of(*s) {
@@ -149,7 +193,8 @@ fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles]) -> String {
                         index + 1,
                         last_line(&files[*index].log)
                     ),
-                    JobOutcome::Failed => format!(
+                    // `of` never says NotStarted: this run ran.
+                    JobOutcome::Failed | JobOutcome::NotStarted => format!(
                         "[{}/{total}] FAILED   {name} ({s}) after {took}: {}",
                         index + 1,
                         last_line(&files[*index].log)

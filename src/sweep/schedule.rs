@@ -1,12 +1,14 @@
-//! Running child processes at most N at a time, reporting each start and end as it happens.
+//! Running child processes at most N at a time, reporting each start and end as it happens,
+//! and stopping them all as Ctrl-C stops one when asked to.
 
 use std::process::{Child, ExitStatus};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
-/// How often running children are checked: short next to any training run, long enough not
-/// to spin a core.
+/// How often running children (and the stop request) are checked: short next to any training
+/// run, long enough not to spin a core.
 const POLL: Duration = Duration::from_millis(50);
 
 /// The status `facenet-lab run` exits with when it was asked to stop (SIGINT or SIGTERM; the
@@ -21,6 +23,8 @@ pub enum JobOutcome {
     /// Asked to stop before the end ([`EXIT_STOPPED`]): not a failure, and resumable.
     Stopped,
     Failed,
+    /// Never started: the jobs were asked to stop first.
+    NotStarted,
 }
 
 impl JobOutcome {
@@ -35,11 +39,15 @@ impl JobOutcome {
     }
 }
 
-/// What happened to one job.
+/// What happened to one job, or to all of them.
 #[derive(Debug)]
 pub enum Event {
     Started {
         index: usize,
+    },
+    /// Asked to stop: each of the `running` jobs was sent SIGINT, and no other will start.
+    Stopping {
+        running: Vec<usize>,
     },
     /// The process ended, or (`Err`) could not be started or waited for.
     Finished {
@@ -49,69 +57,116 @@ pub enum Event {
     },
 }
 
+/// A job that was started and has not been seen to end.
+struct Running {
+    index: usize,
+    child: Child,
+    started: Instant,
+}
+
 /// Starts job `0..jobs` through `launch`, keeping at most `parallel` alive, and calls `report`
-/// with every start and end. Returns how each job ended, by index.
+/// with every start and end. Once `stop` is set, each running job gets one SIGINT (the
+/// trainer's graceful stop; a second would make it quit without its checkpoint), no more are
+/// started, and the running ones are waited for. Returns how each job ended, by index.
 pub fn run_jobs(
     jobs: usize,
     parallel: usize,
+    stop: &AtomicBool,
     mut launch: impl FnMut(usize) -> Result<Child>,
     mut report: impl FnMut(&Event),
 ) -> Result<Vec<JobOutcome>> {
     if parallel == 0 {
         bail!("--parallel must be at least 1");
     }
-    let mut outcomes = vec![JobOutcome::Failed; jobs];
-    let mut running: Vec<(usize, Child, Instant)> = Vec::new();
+    let mut outcomes = vec![JobOutcome::NotStarted; jobs];
+    let mut running: Vec<Running> = Vec::new();
     let mut next = 0;
-    while next < jobs || !running.is_empty() {
-        while running.len() < parallel && next < jobs {
+    let mut stopping = false;
+    loop {
+        if !stopping && stop.load(Ordering::SeqCst) {
+            stopping = true;
+            running.iter().for_each(|r| interrupt(&r.child));
+            report(&Event::Stopping {
+                running: running.iter().map(|r| r.index).collect(),
+            });
+        }
+        while !stopping && running.len() < parallel && next < jobs {
             let index = next;
             next += 1;
             let started = Instant::now();
             match launch(index) {
                 Ok(child) => {
                     report(&Event::Started { index });
-                    running.push((index, child, started));
+                    running.push(Running {
+                        index,
+                        child,
+                        started,
+                    });
                 }
-                Err(e) => report(&Event::Finished {
-                    index,
-                    result: Err(format!("{e:#}")),
-                    elapsed: started.elapsed(),
-                }),
+                Err(e) => {
+                    outcomes[index] = JobOutcome::Failed;
+                    report(&Event::Finished {
+                        index,
+                        result: Err(format!("{e:#}")),
+                        elapsed: started.elapsed(),
+                    });
+                }
             }
         }
-        let mut any_finished = false;
-        let mut i = 0;
-        while i < running.len() {
-            let result = match running[i].1.try_wait() {
-                Ok(None) => {
-                    i += 1;
-                    continue;
-                }
-                Ok(Some(status)) => Ok(status),
-                Err(e) => Err(format!("waiting for the process: {e}")),
-            };
-            let (index, _, started) = running.swap_remove(i);
-            outcomes[index] = result
-                .as_ref()
-                .map_or(JobOutcome::Failed, |s| JobOutcome::of(*s));
-            report(&Event::Finished {
-                index,
-                result,
-                elapsed: started.elapsed(),
-            });
-            any_finished = true;
+        if running.is_empty() && (stopping || next == jobs) {
+            return Ok(outcomes);
         }
-        if !any_finished && !running.is_empty() {
+        if !reap(&mut running, &mut outcomes, &mut report) {
             std::thread::sleep(POLL);
         }
     }
-    Ok(outcomes)
+}
+
+/// Reports and removes the jobs that have ended, recording how; whether any had.
+fn reap(
+    running: &mut Vec<Running>,
+    outcomes: &mut [JobOutcome],
+    report: &mut impl FnMut(&Event),
+) -> bool {
+    let mut any = false;
+    let mut i = 0;
+    while i < running.len() {
+        let result = match running[i].child.try_wait() {
+            Ok(None) => {
+                i += 1;
+                continue;
+            }
+            Ok(Some(status)) => Ok(status),
+            Err(e) => Err(format!("waiting for the process: {e}")),
+        };
+        let Running { index, started, .. } = running.swap_remove(i);
+        outcomes[index] = result
+            .as_ref()
+            .map_or(JobOutcome::Failed, |s| JobOutcome::of(*s));
+        report(&Event::Finished {
+            index,
+            result,
+            elapsed: started.elapsed(),
+        });
+        any = true;
+    }
+    any
+}
+
+/// Asks a job to stop as Ctrl-C does: the trainer finishes its step, checkpoints, records the
+/// run interrupted and exits [`EXIT_STOPPED`]. A job that has just ended is reaped as usual.
+fn interrupt(child: &Child) {
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: kill(2) has no memory effects, and the child is not reaped yet, so its pid
+        // cannot belong to another process.
+        unsafe { libc::kill(pid, libc::SIGINT) };
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
     use std::process::{Command, Stdio};
 
     #[test]
@@ -137,7 +192,9 @@ mod tests {
                 .spawn()?)
         };
         let mut events = Vec::new();
-        let ended = run_jobs(5, 2, launch, |e| events.push(format!("{e:?}")))?;
+        let ended = run_jobs(5, 2, &AtomicBool::new(false), launch, |e| {
+            events.push(format!("{e:?}"))
+        })?;
         use JobOutcome::{Failed, Finished, Stopped};
         assert_eq!(ended, vec![Finished, Stopped, Failed, Failed, Finished]);
         assert_eq!(events.len(), 10, "a start and an end per job: {events:?}");
@@ -151,6 +208,49 @@ mod tests {
         Ok(())
     }
 
+    /// A job standing in for the trainer: on its first SIGINT it notes the signal, takes a
+    /// moment (its checkpoint) and exits as stopped; it writes `ready` once it listens.
+    fn stoppable_job(dir: &Path) -> Result<Child> {
+        let (ready, signals) = (dir.join("ready"), dir.join("signals"));
+        let script = format!(
+            "trap 'echo INT >> \"{}\"; sleep 0.2; exit {EXIT_STOPPED}' INT; touch \"{}\"; \
+             while :; do sleep 0.02; done",
+            signals.display(),
+            ready.display()
+        );
+        let child = Command::new("sh").arg("-c").arg(script).spawn()?;
+        while !ready.exists() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(child)
+    }
+
+    #[test]
+    fn asked_to_stop_the_running_job_gets_one_sigint_and_no_other_starts() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let stop = AtomicBool::new(false);
+        let mut events = Vec::new();
+        let ended = run_jobs(
+            3,
+            1,
+            &stop,
+            |_| stoppable_job(dir.path()),
+            |e| {
+                if matches!(e, Event::Started { index: 0 }) {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                events.push(format!("{e:?}"));
+            },
+        )?;
+        use JobOutcome::{NotStarted, Stopped};
+        assert_eq!(ended, vec![Stopped, NotStarted, NotStarted]);
+        assert_eq!(events[1], "Stopping { running: [0] }", "{events:?}");
+        assert_eq!(events.len(), 3, "{events:?}");
+        let signals = std::fs::read_to_string(dir.path().join("signals"))?;
+        assert_eq!(signals, "INT\n", "exactly one SIGINT");
+        Ok(())
+    }
+
     #[test]
     fn a_job_that_cannot_start_is_a_failure_not_an_abort() -> Result<()> {
         let launch = |i: usize| -> Result<Child> {
@@ -160,7 +260,7 @@ mod tests {
             Ok(Command::new("true").spawn()?)
         };
         let mut failed_to_start = String::new();
-        let ended = run_jobs(2, 1, launch, |e| {
+        let ended = run_jobs(2, 1, &AtomicBool::new(false), launch, |e| {
             if let Event::Finished {
                 result: Err(msg), ..
             } = e
@@ -170,7 +270,7 @@ mod tests {
         })?;
         assert_eq!(ended, vec![JobOutcome::Failed, JobOutcome::Finished]);
         assert_eq!(failed_to_start, "no such program");
-        assert!(run_jobs(1, 0, launch, |_| {}).is_err());
+        assert!(run_jobs(1, 0, &AtomicBool::new(false), launch, |_| {}).is_err());
         Ok(())
     }
 }

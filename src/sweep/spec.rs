@@ -16,11 +16,13 @@
 //! The `[[runs]]` entries come first, in file order, then the grid's combinations in the order
 //! of its keys sorted by name, the last key varying fastest. A run's keys override `[base]`.
 
+use std::collections::BTreeSet;
+
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use toml::{Table, Value};
 
-use super::config::{key_problems, problems, RunConfig};
+use super::config::{problems, split_bad_keys, RunConfig};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -67,44 +69,13 @@ impl SweepSpec {
         if configs.is_empty() {
             bail!("sweep spec '{source}' defines no runs: add [[runs]] entries or a [grid]");
         }
-        let width = configs.len().to_string().len();
         let mut errors = Vec::new();
         if !base_problems.is_empty() {
             errors.push(format!("[base]:\n  {}", base_problems.join("\n  ")));
         }
-        for (i, config) in configs.iter_mut().enumerate() {
-            let found = problems(config);
-            if !found.is_empty() {
-                errors.push(format!(
-                    "run {} ({}):\n  {}",
-                    i + 1,
-                    describe(config),
-                    found.join("\n  ")
-                ));
-                continue;
-            }
-            add_tag(config, &tag);
-            if !config.contains_key("name") {
-                config.insert(
-                    "name".into(),
-                    Value::String(default_name(&tag, i + 1, width, config)),
-                );
-            }
-        }
-        for (i, a) in configs.iter().enumerate() {
-            let Some(name) = a.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            let same = |b: &RunConfig| b.get("name").and_then(Value::as_str) == Some(name);
-            if let Some(j) = configs[..i].iter().position(same) {
-                errors.push(format!(
-                    "runs {} and {} are both named {name:?}: give each run its own name, or leave \
-                     name out of [base] to get one per run",
-                    j + 1,
-                    i + 1,
-                ));
-            }
-        }
+        errors.extend(run_problems(&configs));
+        name_runs(&mut configs, &tag);
+        errors.extend(duplicate_names(&configs));
         if !errors.is_empty() {
             bail!(
                 "sweep spec '{source}' has {} problem{}; nothing was started:\n{}",
@@ -112,6 +83,9 @@ impl SweepSpec {
                 if errors.len() == 1 { "" } else { "s" },
                 errors.join("\n")
             );
+        }
+        for config in &mut configs {
+            add_tag(config, &tag);
         }
         Ok(SweepSpec {
             tag,
@@ -121,20 +95,58 @@ impl SweepSpec {
     }
 }
 
-/// `base` without the keys that are unknown or of the wrong type, and what is wrong with each.
-fn split_bad_keys(base: &Table) -> (Table, Vec<String>) {
-    let mut good = Table::new();
-    let mut bad = Vec::new();
-    for (key, value) in base {
-        let alone = Table::from_iter([(key.clone(), value.clone())]);
-        match key_problems(&alone).as_slice() {
-            [] => {
-                good.insert(key.clone(), value.clone());
-            }
-            found => bad.extend(found.iter().cloned()),
+/// One entry per invalid run: `run 2 (lr = 0.0):` and its problems, the run labelled by the
+/// keys that tell it apart from the others.
+fn run_problems(configs: &[RunConfig]) -> Vec<String> {
+    let keys = distinguishing_keys(configs.iter());
+    configs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, config)| {
+            let found = problems(config);
+            (!found.is_empty()).then(|| {
+                format!(
+                    "run {} ({}):\n  {}",
+                    i + 1,
+                    describe(config, &keys),
+                    found.join("\n  ")
+                )
+            })
+        })
+        .collect()
+}
+
+/// Gives each run without a `name` one made of the tag, its position and the values that tell
+/// it apart from the other unnamed runs.
+fn name_runs(configs: &mut [RunConfig], tag: &str) {
+    let width = configs.len().to_string().len();
+    let keys = distinguishing_keys(configs.iter().filter(|c| !c.contains_key("name")));
+    for (i, config) in configs.iter_mut().enumerate() {
+        if !config.contains_key("name") {
+            let name = default_name(tag, i + 1, width, config, &keys);
+            config.insert("name".into(), Value::String(name));
         }
     }
-    (good, bad)
+}
+
+fn duplicate_names(configs: &[RunConfig]) -> Vec<String> {
+    fn name(c: &RunConfig) -> Option<&str> {
+        c.get("name").and_then(Value::as_str)
+    }
+    configs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| {
+            let same = name(a)?;
+            let j = configs[..i].iter().position(|b| name(b) == Some(same))?;
+            Some(format!(
+                "runs {} and {} are both named {same:?}: give each run its own name, or leave \
+                 name out of [base] to get one per run",
+                j + 1,
+                i + 1,
+            ))
+        })
+        .collect()
 }
 
 /// `base` with `over`'s keys replacing its own.
@@ -181,28 +193,97 @@ fn add_tag(config: &mut RunConfig, tag: &str) {
     }
 }
 
-/// `seed-table-03-alexnet-32-128`: the tag, the position, and the seed table's way of naming a
-/// row (model batch/dim), so that `facenet-lab runs` reads like the spec.
-fn default_name(tag: &str, index: usize, width: usize, config: &RunConfig) -> String {
-    let mut name = format!("{tag}-{index:0width$}");
-    for key in ["model", "batch", "dim"] {
-        match config.get(key) {
-            Some(Value::String(s)) => name.push_str(&format!("-{s}")),
-            Some(v) => name.push_str(&format!("-{v}")),
-            None => {}
-        }
+/// The seed table names a row by its model, batch and embedding dimension.
+const ROW: [&str; 3] = ["model", "batch", "dim"];
+
+/// Free text that says nothing of how a run trains.
+const UNTOLD: [&str; 3] = ["name", "tags", "note"];
+
+/// The keys whose values differ among `configs` (a key some lack counts), the seed table's
+/// row keys first, then the others by name; the row keys when none differ, as for a lone run.
+fn distinguishing_keys<'a>(configs: impl Iterator<Item = &'a RunConfig> + Clone) -> Vec<String> {
+    let all: BTreeSet<&String> = configs.clone().flat_map(|c| c.keys()).collect();
+    let varies = |key: &str| {
+        let mut values = configs.clone().map(|c| c.get(key));
+        values
+            .next()
+            .is_some_and(|first| values.any(|v| v != first))
+    };
+    let (mut row, mut rest): (Vec<String>, Vec<String>) = all
+        .into_iter()
+        .filter(|k| !UNTOLD.contains(&k.as_str()) && varies(k))
+        .cloned()
+        .partition(|k| ROW.contains(&k.as_str()));
+    row.sort_by_key(|k| ROW.iter().position(|r| r == k));
+    row.append(&mut rest);
+    if row.is_empty() {
+        ROW.iter().map(|k| k.to_string()).collect()
+    } else {
+        row
     }
-    name
 }
 
-/// `model = "alexnet", batch = 32`: enough to find a run in the spec from an error message.
-fn describe(config: &RunConfig) -> String {
-    let parts: Vec<String> = ["model", "batch", "dim"]
+/// `tiny-2-lr1e-4`: the tag, the position, then the values of `keys`. When a row key is among
+/// them the whole row comes first, bare, as the seed table writes it (`seed-table-3-alexnet-32-128`).
+fn default_name(
+    tag: &str,
+    index: usize,
+    width: usize,
+    config: &RunConfig,
+    keys: &[String],
+) -> String {
+    let with_row = keys.iter().any(|k| ROW.contains(&k.as_str()));
+    let row = ROW
         .iter()
-        .filter_map(|k| config.get(*k).map(|v| format!("{k} = {v}")))
+        .filter(|_| with_row)
+        .filter_map(|k| config.get(*k).map(bare));
+    let rest = keys
+        .iter()
+        .filter(|k| !ROW.contains(&k.as_str()))
+        .filter_map(|k| config.get(k).map(|v| labelled(k, v)));
+    std::iter::once(format!("{tag}-{index:0width$}"))
+        .chain(row)
+        .chain(rest)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// A value as a name part: `alexnet`, `32`, `1e-4` (the shorter of a float's two forms).
+fn bare(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Float(f) => {
+            let (plain, exp) = (f.to_string(), format!("{f:e}"));
+            if exp.len() < plain.len() {
+                exp
+            } else {
+                plain
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A key's value as a name part: strings say what they are (`semihard`), numbers take their
+/// key (`lr1e-4`, `seed2`), switches read as words (`augment`, `no-augment`).
+fn labelled(key: &str, value: &Value) -> String {
+    match value {
+        Value::String(_) => bare(value),
+        Value::Boolean(true) => key.to_string(),
+        Value::Boolean(false) => format!("no-{key}"),
+        _ => format!("{key}{}", bare(value)),
+    }
+}
+
+/// `model = "alexnet", batch = 32`: the values of `keys`, enough to find a run in the spec
+/// from an error message.
+fn describe(config: &RunConfig, keys: &[String]) -> String {
+    let parts: Vec<String> = keys
+        .iter()
+        .filter_map(|k| config.get(k).map(|v| format!("{k} = {v}")))
         .collect();
     if parts.is_empty() {
-        "no model, batch or dim".into()
+        format!("without {}", keys.join(", "))
     } else {
         parts.join(", ")
     }
@@ -228,7 +309,7 @@ mod tests {
         let err = format!("{:#}", SweepSpec::parse(text, "s.toml").unwrap_err());
         assert!(err.contains("has 2 problems"), "{err}");
         assert!(
-            err.contains("run 2 (model = \"resnet18\", batch = 32"),
+            err.contains("run 2 (batch = 32, mining = \"easy\"):"),
             "{err}"
         );
         assert_eq!(err.matches("learning_rate").count(), 1, "{err}");
@@ -237,5 +318,81 @@ mod tests {
         // A [base] without a model is not a problem of its own: the runs name one.
         let ok = "tag = \"t\"\n[base]\nbatch = 16\n[[runs]]\nmodel = \"resnet18\"\n";
         assert!(SweepSpec::parse(ok, "s.toml").is_ok());
+    }
+
+    fn names(text: &str) -> Vec<String> {
+        SweepSpec::parse(text, "s.toml")
+            .map(|s| {
+                s.configs
+                    .iter()
+                    .filter_map(|c| c.get("name").and_then(Value::as_str).map(String::from))
+                    .collect()
+            })
+            .unwrap_or_else(|e| vec![format!("{e:#}")])
+    }
+
+    #[test]
+    fn generated_names_carry_the_values_that_vary() {
+        let base = "tag = \"tiny\"\n[base]\nmodel = \"resnet18\"\nbatch = 8\ndim = 16\n";
+        assert_eq!(
+            names(&format!("{base}[grid]\nlr = [1e-3, 1e-12, 3e-4, 0.2]\n")),
+            [
+                "tiny-1-lr1e-3",
+                "tiny-2-lr1e-12",
+                "tiny-3-lr3e-4",
+                "tiny-4-lr0.2"
+            ]
+        );
+        assert_eq!(
+            names(&format!(
+                "{base}[grid]\nmining = [\"all\", \"hard\"]\naugment = [true, false]\n"
+            )),
+            [
+                "tiny-1-augment-all",
+                "tiny-2-augment-hard",
+                "tiny-3-no-augment-all",
+                "tiny-4-no-augment-hard"
+            ]
+        );
+        // A varying row key brings the whole row, as the seed table names its rows; a lone
+        // run, with nothing to tell apart, is named by its row too.
+        assert_eq!(
+            names(&format!("{base}[grid]\ndim = [16, 64]\nseed = [1, 2]\n")),
+            [
+                "tiny-1-resnet18-8-16-seed1",
+                "tiny-2-resnet18-8-16-seed2",
+                "tiny-3-resnet18-8-64-seed1",
+                "tiny-4-resnet18-8-64-seed2"
+            ]
+        );
+        assert_eq!(
+            names(&format!("{base}[[runs]]\nseed = 3\n")),
+            ["tiny-1-resnet18-8-16"]
+        );
+        // A named run's keys do not lengthen the others' names.
+        assert_eq!(
+            names(&format!(
+                "{base}[[runs]]\nname = \"long\"\nepochs = 9\n[grid]\nseed = [1, 2]\n"
+            )),
+            ["long", "tiny-2-seed1", "tiny-3-seed2"]
+        );
+    }
+
+    #[test]
+    fn problems_label_runs_by_the_values_that_vary() {
+        let err = names(
+            "tag = \"t\"\n[base]\nmodel = \"alexnet\"\nbatch = 8\ndim = 16\n\
+             [grid]\nlr = [1e-3, 0.0]\nweight_decay = [0.0, -1.0]\n",
+        )
+        .join("\n");
+        assert!(err.contains("has 3 problems"), "{err}");
+        for want in [
+            "run 2 (lr = 0.001, weight_decay = -1.0):",
+            "run 3 (lr = 0.0, weight_decay = 0.0):",
+            "run 4 (lr = 0.0, weight_decay = -1.0):",
+        ] {
+            assert!(err.contains(want), "missing {want:?} in:\n{err}");
+        }
+        assert!(!err.contains("alexnet"), "{err}");
     }
 }

@@ -1,0 +1,168 @@
+//! What a sweep says when it ends: how many runs finished, and for every other run what became
+//! of it and the command that takes it on from there.
+
+use std::path::Path;
+
+use crate::lab::RunId;
+
+use super::schedule::JobOutcome;
+
+/// How one run of the sweep ended.
+#[derive(Clone, Debug)]
+pub struct RunEnd<'a> {
+    pub name: &'a str,
+    pub outcome: JobOutcome,
+    /// Its generated configuration, which `run --config` starts afresh.
+    pub config: &'a Path,
+    pub log: &'a Path,
+    /// The run the lab recorded for it, if it got that far.
+    pub recorded: Option<RunId>,
+}
+
+/// How the sweep as a whole ended, which sets its exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    AllFinished,
+    /// At least one run failed.
+    Failed,
+    /// None failed, but some were stopped or never started: the status `run` exits with when
+    /// stopped ([`super::EXIT_STOPPED`]).
+    Incomplete,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    pub verdict: Verdict,
+    pub text: String,
+}
+
+/// The summary of a sweep tagged `tag` in the lab that `db_flag` names (see
+/// [`crate::lab::db_flag`]): a headline, then a line per run that did not finish.
+pub fn summarize(tag: &str, db_flag: &str, runs: &[RunEnd]) -> Summary {
+    let n = runs.len();
+    let count = |o: JobOutcome| runs.iter().filter(|r| r.outcome == o).count();
+    let finished = count(JobOutcome::Finished);
+    if finished == n {
+        return Summary {
+            verdict: Verdict::AllFinished,
+            text: format!(
+                "all {n} runs finished: `facenet-lab{db_flag} report --tag {tag}` draws them"
+            ),
+        };
+    }
+    let mut parts = vec![format!("{finished} of {n} runs finished")];
+    for (outcome, what) in [
+        (JobOutcome::Failed, "failed"),
+        (JobOutcome::Stopped, "stopped"),
+        (JobOutcome::NotStarted, "not started"),
+    ] {
+        match count(outcome) {
+            0 => {}
+            k => parts.push(format!("{k} {what}")),
+        }
+    }
+    let mut lines = vec![join_and(&parts)];
+    lines.extend(runs.iter().filter_map(|r| what_next(r, db_flag)));
+    Summary {
+        verdict: if count(JobOutcome::Failed) > 0 {
+            Verdict::Failed
+        } else {
+            Verdict::Incomplete
+        },
+        text: lines.join("\n"),
+    }
+}
+
+/// `a, b and c`.
+fn join_and(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The line for a run that did not finish: what became of it and how to take it on.
+fn what_next(run: &RunEnd, db_flag: &str) -> Option<String> {
+    let name = run.name;
+    match (run.outcome, run.recorded) {
+        (JobOutcome::Finished, _) => None,
+        (JobOutcome::Failed, _) => Some(format!(
+            "  failed: {name}: its log says why: {}",
+            run.log.display()
+        )),
+        (JobOutcome::Stopped, Some(id)) => Some(format!(
+            "  stopped: {name} (run {id}): `facenet-lab{db_flag} run --resume {id}` continues it"
+        )),
+        (JobOutcome::Stopped, None) => Some(format!(
+            "  stopped: {name}: its log says how to continue it: {}",
+            run.log.display()
+        )),
+        (JobOutcome::NotStarted, _) => Some(format!(
+            "  not started: {name}: `facenet-lab{db_flag} run --config {}` starts it",
+            crate::format::shell_quote(&run.config.to_string_lossy())
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use JobOutcome::{Failed, Finished, NotStarted, Stopped};
+
+    fn end(name: &str, outcome: JobOutcome, recorded: Option<i64>) -> RunEnd<'_> {
+        RunEnd {
+            name,
+            outcome,
+            config: Path::new("logs/s/2-t-2.toml"),
+            log: Path::new("logs/s/2-t-2.log"),
+            recorded: recorded.map(RunId),
+        }
+    }
+
+    #[test]
+    fn all_finished_points_to_the_report() {
+        let s = summarize("t", "", &[end("t-1", Finished, Some(1))]);
+        assert_eq!(s.verdict, Verdict::AllFinished);
+        assert_eq!(
+            s.text,
+            "all 1 runs finished: `facenet-lab report --tag t` draws them"
+        );
+    }
+
+    #[test]
+    fn a_stopped_sweep_says_how_to_continue_each_run_and_start_the_rest() {
+        let s = summarize(
+            "t",
+            " --db x.db",
+            &[
+                end("t-1", Finished, Some(4)),
+                end("t-2", Stopped, Some(5)),
+                end("t-3", NotStarted, None),
+            ],
+        );
+        assert_eq!(s.verdict, Verdict::Incomplete);
+        assert_eq!(
+            s.text,
+            "1 of 3 runs finished, 1 stopped and 1 not started\n  \
+             stopped: t-2 (run 5): `facenet-lab --db x.db run --resume 5` continues it\n  \
+             not started: t-3: `facenet-lab --db x.db run --config logs/s/2-t-2.toml` starts it"
+        );
+    }
+
+    #[test]
+    fn any_failure_fails_the_sweep_and_names_its_log() {
+        let s = summarize(
+            "t",
+            "",
+            &[end("t-1", Failed, Some(1)), end("t-2", Stopped, None)],
+        );
+        assert_eq!(s.verdict, Verdict::Failed);
+        assert_eq!(
+            s.text,
+            "0 of 2 runs finished, 1 failed and 1 stopped\n  \
+             failed: t-1: its log says why: logs/s/2-t-2.log\n  \
+             stopped: t-2: its log says how to continue it: logs/s/2-t-2.log"
+        );
+    }
+}

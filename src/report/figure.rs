@@ -4,8 +4,11 @@
 //! environment, so the same chart always gives the same bytes.
 
 use std::fmt::Display;
+use std::ops::Range;
 
 use anyhow::{anyhow, Context, Result};
+use plotters::coord::ranged1d::ValueFormatter;
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::data::float::FloatPrettyPrinter;
 use plotters::element::DashedPathElement;
@@ -52,12 +55,24 @@ pub struct Chart {
     pub lines: Vec<Line>,
     /// Draw each line's points as dots, unconnected (a scatter plot).
     pub points_only: bool,
+    /// A logarithmic x axis spanning the positive x of the lines; points at x ≤ 0 are not drawn.
+    pub log_x: bool,
 }
 
 impl Chart {
     fn x_range(&self) -> (f64, f64) {
-        let xs = self.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
-        let (lo, hi) = min_max(xs).unwrap_or((0.0, 1.0));
+        let xs = self
+            .lines
+            .iter()
+            .flat_map(|l| l.points.iter().filter(|&&p| self.drawable(p)).map(|p| p.0));
+        let (lo, hi) = min_max(xs).unwrap_or(if self.log_x { (0.1, 1.0) } else { (0.0, 1.0) });
+        if self.log_x {
+            // The chart's maker puts the points it cannot draw (a ROC's FAR 0) where the axis
+            // should start. A hair wider than the data, so that the ticks on its ends survive
+            // rounding: plotters' first tick is 10^ceil(ln lo / ln 10), and ln 10⁻⁴ / ln 10 is
+            // -3.9999999999999996.
+            return (lo * (1.0 - 1e-9), hi.max(lo * 10.0) * (1.0 + 1e-9));
+        }
         // A scatter gets a margin on both sides, so that no marker is cut at the frame.
         let (lo, hi) = if self.points_only {
             (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
@@ -65,6 +80,35 @@ impl Chart {
             (lo.min(0.0), hi)
         };
         (lo, if hi > lo { hi } else { lo + 1.0 })
+    }
+
+    /// The points of `line` that can be drawn, in order.
+    fn drawn_points(&self, line: &Line) -> Vec<(f64, f64)> {
+        let points = line.points.iter().copied();
+        points.filter(|&p| self.drawable(p)).collect()
+    }
+
+    /// Whether point `p` can be drawn: finite, and right of zero on a log axis.
+    fn drawable(&self, p: (f64, f64)) -> bool {
+        p.0.is_finite() && p.1.is_finite() && (!self.log_x || p.0 > 0.0)
+    }
+
+    /// Where `x` lies along the x axis `range`: 0 at its left end, 1 at its right.
+    fn x_fraction(&self, x: f64, (x0, x1): (f64, f64)) -> f64 {
+        if self.log_x {
+            (x / x0).ln() / (x1 / x0).ln()
+        } else {
+            (x - x0) / (x1 - x0)
+        }
+    }
+
+    /// An x tick: a power of ten on a log axis, a count of iterations or epochs otherwise.
+    fn x_tick(&self, x: f64) -> String {
+        if self.log_x {
+            power_of_ten(x)
+        } else {
+            whole_or_tenths(x)
+        }
     }
 
     fn y_range(&self) -> (f64, f64) {
@@ -101,23 +145,24 @@ fn min_max(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 
 /// Draws `chart` and encodes it in `format`.
 pub fn render(chart: &Chart, format: FigureFormat) -> Result<Vec<u8>> {
-    font::ensure_registered()?;
+    let layout = Layout::of(chart)?;
+    let (width, height) = layout.size;
     match format {
         FigureFormat::Png => {
-            let mut rgb = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
+            let mut rgb = vec![0u8; (width * height * 3) as usize];
             {
                 let root =
-                    BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
-                draw(&root, chart)?;
+                    BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+                draw(&root, chart, layout.legend)?;
                 root.present().map_err(drawing(&chart.title))?;
             }
-            encode_png(rgb)
+            encode_png(rgb, layout.size)
         }
         FigureFormat::Svg => {
             let mut svg = String::new();
             {
-                let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-                draw(&root, chart)?;
+                let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+                draw(&root, chart, layout.legend)?;
                 root.present().map_err(drawing(&chart.title))?;
             }
             Ok(svg.into_bytes())
@@ -126,8 +171,8 @@ pub fn render(chart: &Chart, format: FigureFormat) -> Result<Vec<u8>> {
 }
 
 /// PNG through the `image` crate: no timestamps or other metadata, so equal pixels give equal bytes.
-fn encode_png(rgb: Vec<u8>) -> Result<Vec<u8>> {
-    let img = image::RgbImage::from_raw(WIDTH, HEIGHT, rgb)
+fn encode_png(rgb: Vec<u8>, (width, height): (u32, u32)) -> Result<Vec<u8>> {
+    let img = image::RgbImage::from_raw(width, height, rgb)
         .context("figure buffer has the wrong size for its dimensions")?;
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png)
@@ -223,6 +268,23 @@ fn value_tick(y: f64) -> String {
     without_negative_zero(printer.print(y))
 }
 
+/// A tick of a log axis: `10⁻³`, `1`, `10²` (ticks sit on powers of ten).
+fn power_of_ten(x: f64) -> String {
+    let exponent = x.log10().round() as i32;
+    if exponent == 0 {
+        return "1".into();
+    }
+    let superscript: String = exponent
+        .to_string()
+        .chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) => ['⁰', '¹', '²', '³', '⁴', '⁵', '⁶', '⁷', '⁸', '⁹'][d as usize],
+            None => '⁻',
+        })
+        .collect();
+    format!("10{superscript}")
+}
+
 /// `-0`, `-0.0` → `0`, `0.0`; anything else unchanged.
 fn without_negative_zero(s: String) -> String {
     match s.strip_prefix('-') {
@@ -274,33 +336,50 @@ impl Corner {
     }
 }
 
-/// The corner where a legend box of `legend` pixels covers the fewest points of the drawn
-/// curves and bands: upper right above a falling loss, lower right under a rising accuracy, the
-/// first of [`Corner::ALL`] among equals.
-fn legend_corner(chart: &Chart, area: (u32, u32), legend: (i32, i32)) -> Corner {
+/// Where a legend goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LegendPlace {
+    /// In a corner of the plotting area that no curve or band passes through.
+    Inside(Corner),
+    /// Right of the plotting area, the figure widened to hold it: every corner has data in it
+    /// (17 runs' accuracies climbing through the whole chart), and a box over them would hide it.
+    Beside,
+}
+
+/// A legend box: where it goes and its size in pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Legend {
+    place: LegendPlace,
+    size: (i32, i32),
+}
+
+/// The place for a legend box of `legend` pixels in a plotting area of `area` pixels: the first
+/// corner of [`Corner::ALL`] that no drawn point comes near (upper right above a falling loss,
+/// lower right under a rising accuracy), or beside the plot when there is none.
+fn legend_place(chart: &Chart, area: (u32, u32), legend: (i32, i32)) -> LegendPlace {
     let drawn = drawn_pixels(chart, area);
-    let covered = |c: Corner| {
+    let clear = |c: Corner| {
         // A few pixels of clearance: a curve grazing the border is covered too.
         let (x0, y0, x1, y1) = c.rect(area, legend);
         let pad = 3.0;
-        drawn
+        !drawn
             .iter()
-            .filter(|p| p.0 >= x0 - pad && p.0 <= x1 + pad && p.1 >= y0 - pad && p.1 <= y1 + pad)
-            .count()
+            .any(|p| p.0 >= x0 - pad && p.0 <= x1 + pad && p.1 >= y0 - pad && p.1 <= y1 + pad)
     };
     Corner::ALL
         .into_iter()
-        .min_by_key(|&c| covered(c))
-        .unwrap_or(Corner::UpperRight)
+        .find(|&c| clear(c))
+        .map_or(LegendPlace::Beside, LegendPlace::Inside)
 }
 
 /// Points along every curve and band edge of `chart`, in the pixels of a plotting area of
 /// `area` (y down), at most 2 px apart along each segment.
 fn drawn_pixels(chart: &Chart, area: (u32, u32)) -> Vec<(f64, f64)> {
-    let (x0, x1) = chart.x_range();
+    let x_range = chart.x_range();
     let (y0, y1) = chart.y_range();
     let (w, h) = (f64::from(area.0), f64::from(area.1));
-    let to_pixel = |(x, y): (f64, f64)| ((x - x0) / (x1 - x0) * w, (y1 - y) / (y1 - y0) * h);
+    let to_pixel =
+        |(x, y): (f64, f64)| (chart.x_fraction(x, x_range) * w, (y1 - y) / (y1 - y0) * h);
     let mut out = Vec::new();
     for line in &chart.lines {
         let mut paths = vec![line.points.clone()];
@@ -311,7 +390,7 @@ fn drawn_pixels(chart: &Chart, area: (u32, u32)) -> Vec<(f64, f64)> {
         for path in paths {
             let pixels: Vec<(f64, f64)> = path
                 .into_iter()
-                .filter(|p| p.0.is_finite() && p.1.is_finite())
+                .filter(|&p| chart.drawable(p))
                 .map(to_pixel)
                 .collect();
             out.extend(pixels.first().copied());
@@ -333,35 +412,144 @@ fn drawing<E: Display>(title: &str) -> impl Fn(E) -> anyhow::Error + '_ {
 }
 
 /// The legend's line sample and margin, in pixels (plotters' defaults, set explicitly because
-/// [`legend_corner`] sizes the box from them).
+/// [`legend_size`] sizes the box from them).
 const LEGEND_SAMPLE: i32 = 30;
 const LEGEND_MARGIN: i32 = 10;
+/// The blank border around the chart, and between the plot and a legend beside it.
+const MARGIN: u32 = 14;
 
-fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Result<()> {
+fn legend_font() -> TextStyle<'static> {
+    (font::FAMILY, 13).into_font().into()
+}
+
+/// The legend box's size in pixels as plotters lays it out (the text, a line sample and
+/// margins); `None` when no line has a label.
+fn legend_size(chart: &Chart) -> Result<Option<(i32, i32)>> {
+    let labels: Vec<&str> = chart
+        .lines
+        .iter()
+        .map(|l| l.label.as_str())
+        .filter(|l| !l.is_empty())
+        .collect();
+    if labels.is_empty() {
+        return Ok(None);
+    }
+    let mut text = MultiLineText::<_, &str>::new((0, 0), legend_font());
+    labels.into_iter().for_each(|l| text.push_line(l));
+    let (w, h) = text
+        .estimate_dimension()
+        .map_err(|e| anyhow!("measuring the legend of figure '{}': {e}", chart.title))?;
+    Ok(Some((
+        w + LEGEND_SAMPLE + 2 * LEGEND_MARGIN,
+        h + 2 * LEGEND_MARGIN,
+    )))
+}
+
+/// A figure's size and its legend, decided before drawing: a legend beside the plot widens the
+/// figure (and lengthens it, for a legend taller than the plot), so the plot keeps its size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Layout {
+    size: (u32, u32),
+    legend: Option<Legend>,
+}
+
+impl Layout {
+    fn of(chart: &Chart) -> Result<Layout> {
+        // Laying out measures text.
+        font::ensure_registered()?;
+        let (xs, ys) = plotting_area(chart)?;
+        let area = ((xs.end - xs.start) as u32, (ys.end - ys.start) as u32);
+        let legend = legend_size(chart)?.map(|size| Legend {
+            place: legend_place(chart, area, size),
+            size,
+        });
+        let size = match legend {
+            Some(Legend {
+                place: LegendPlace::Beside,
+                size: (w, h),
+            }) => (
+                WIDTH + w as u32 + MARGIN,
+                HEIGHT.max(ys.start as u32 + h as u32 + MARGIN),
+            ),
+            _ => (WIDTH, HEIGHT),
+        };
+        Ok(Layout { size, legend })
+    }
+}
+
+/// The plotting area of `chart` in a `WIDTH` × `HEIGHT` figure: the pixel columns and rows left
+/// for curves between the title and the axes, measured by laying the chart out on a scratch SVG.
+fn plotting_area(chart: &Chart) -> Result<(Range<i32>, Range<i32>)> {
+    let mut scratch = String::new();
+    let root = SVGBackend::with_string(&mut scratch, (WIDTH, HEIGHT)).into_drawing_area();
+    let ctx = chart_builder(&root, chart)
+        .build_cartesian_2d(0.0..1.0, 0.0..1.0)
+        .map_err(drawing(&chart.title))?;
+    Ok(ctx.plotting_area().get_pixel_range())
+}
+
+/// The title, margins and axis-label room every chart has.
+fn chart_builder<'a, 'b, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    chart: &'b Chart,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(&chart.title, (font::FAMILY, 22))
+        .margin(MARGIN)
+        .x_label_area_size(44)
+        .y_label_area_size(60);
+    builder
+}
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &Chart,
+    legend: Option<Legend>,
+) -> Result<()> {
     let err = drawing(&chart.title);
     root.fill(&WHITE).map_err(&err)?;
+    // The chart takes a plain figure's room at the top left; a legend beside it goes right of it.
+    let area = root.clone().shrink((0, 0), (WIDTH, HEIGHT));
     let (x0, x1) = chart.x_range();
     let (y0, y1) = chart.y_range();
-    let mut ctx = ChartBuilder::on(root)
-        .caption(&chart.title, (font::FAMILY, 22))
-        .margin(14)
-        .x_label_area_size(44)
-        .y_label_area_size(60)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(&err)?;
+    let mut builder = chart_builder(&area, chart);
+    if chart.log_x {
+        let ctx = builder
+            .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+            .map_err(&err)?;
+        draw_in(root, ctx, chart, legend)
+    } else {
+        let ctx = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(&err)?;
+        draw_in(root, ctx, chart, legend)
+    }
+}
+
+/// Draws the axes, lines and legend of `chart` into `ctx`, whatever its x axis; a legend beside
+/// the plot goes right of it in `root`.
+fn draw_in<'a, DB, X>(
+    root: &DrawingArea<DB, Shift>,
+    mut ctx: ChartContext<'a, DB, Cartesian2d<X, RangedCoordf64>>,
+    chart: &Chart,
+    legend: Option<Legend>,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    let err = drawing(&chart.title);
     ctx.configure_mesh()
         .x_desc(&chart.x_label)
         .y_desc(&chart.y_label)
-        .x_label_formatter(&|x| whole_or_tenths(*x))
+        .x_label_formatter(&|x| chart.x_tick(*x))
         .y_label_formatter(&|y| value_tick(*y))
         .label_style((font::FAMILY, 13))
         .axis_desc_style((font::FAMILY, 15))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(&err)?;
-
     for (i, line) in chart.lines.iter().enumerate() {
-        let (color, marker) = style_of(i);
+        let color = style_of(i).0;
         if let Some(band) = &line.band {
             let outline: Vec<(f64, f64)> = band
                 .iter()
@@ -374,70 +562,117 @@ fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Res
             )))
             .map_err(&err)?;
         }
-        let points: Vec<(f64, f64)> = line
-            .points
-            .iter()
-            .copied()
-            .filter(|p| p.1.is_finite())
-            .collect();
+        let points = chart.drawn_points(line);
         let style = color.stroke_width(2);
-        if chart.points_only {
-            let outline = marker.outline();
-            let dots = points
-                .iter()
-                .map(|&p| EmptyElement::at(p) + Polygon::new(outline.clone(), color.filled()));
-            let drawn = ctx.draw_series(dots).map_err(&err)?;
-            if !line.label.is_empty() {
-                drawn.label(&line.label).legend(move |(x, y)| {
-                    EmptyElement::at((x + 10, y)) + Polygon::new(outline.clone(), color.filled())
-                });
+        match Stroke::of(chart, i, line) {
+            Stroke::Dots(marker) => {
+                let outline = marker.outline();
+                let dots = points
+                    .iter()
+                    .map(|&p| EmptyElement::at(p) + Polygon::new(outline.clone(), color.filled()));
+                ctx.draw_series(dots).map_err(&err)?;
             }
-        } else if points.len() == 1 {
-            ctx.draw_series(std::iter::once(Circle::new(points[0], 3, style.filled())))
-                .map_err(&err)?
-                .label(&line.label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
-        } else if let Some((dash, gap)) = dash_of(i) {
-            ctx.draw_series(DashedLineSeries::new(points, dash, gap, style))
-                .map_err(&err)?
-                .label(&line.label)
-                .legend(move |(x, y)| {
-                    DashedPathElement::new(vec![(x, y), (x + 20, y)], dash, gap, style)
-                });
-        } else {
-            ctx.draw_series(LineSeries::new(points, style))
-                .map_err(&err)?
-                .label(&line.label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+            Stroke::Dot => {
+                ctx.draw_series(std::iter::once(Circle::new(points[0], 3, style.filled())))
+                    .map_err(&err)?;
+            }
+            Stroke::Solid => {
+                ctx.draw_series(LineSeries::new(points, style))
+                    .map_err(&err)?;
+            }
+            Stroke::Dashed(dash, gap) => {
+                ctx.draw_series(DashedLineSeries::new(points, dash, gap, style))
+                    .map_err(&err)?;
+            }
         }
     }
-    let labels: Vec<&str> = chart
-        .lines
-        .iter()
-        .map(|l| l.label.as_str())
-        .filter(|l| !l.is_empty())
-        .collect();
-    if !labels.is_empty() {
-        let label_font: TextStyle = (font::FAMILY, 13).into_font().into();
-        let mut text = MultiLineText::<_, &str>::new((0, 0), label_font.clone());
-        labels.iter().for_each(|l| text.push_line(*l));
-        let (w, h) = text
-            .estimate_dimension()
-            .map_err(|e| anyhow!("measuring the legend of figure '{}': {e}", chart.title))?;
-        // Plotters' legend box: the text, a 30 px sample of the line and 10 px margins.
-        let legend = (w + LEGEND_SAMPLE + 2 * LEGEND_MARGIN, h + 2 * LEGEND_MARGIN);
-        let area = ctx.plotting_area().dim_in_pixel();
-        ctx.configure_series_labels()
-            .position(legend_corner(chart, area, legend).position())
-            .legend_area_size(LEGEND_SAMPLE)
-            .margin(LEGEND_MARGIN)
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(160, 160, 160))
-            .label_font(label_font)
-            .draw()
-            .map_err(&err)?;
+    let Some(legend) = legend else {
+        return Ok(());
+    };
+    match legend.place {
+        LegendPlace::Inside(corner) => draw_legend(&mut ctx, chart, corner.position()),
+        LegendPlace::Beside => {
+            let (xs, ys) = ctx.plotting_area().get_pixel_range();
+            let (w, h) = legend.size;
+            let strip = root
+                .clone()
+                .shrink((xs.end + MARGIN as i32, ys.start), (w + 1, h + 1));
+            let mut beside = ChartBuilder::on(&strip)
+                .build_cartesian_2d(0.0..1.0, 0.0..1.0)
+                .map_err(&err)?;
+            draw_legend(&mut beside, chart, SeriesLabelPosition::Coordinate(0, 0))
+        }
     }
+}
+
+/// Draws the legend of `chart` at `position` in the plotting area of `ctx`: an entry for each
+/// labelled line, attached to an empty series there so that plotters lays the box out.
+fn draw_legend<'a, DB, X>(
+    ctx: &mut ChartContext<'a, DB, Cartesian2d<X, RangedCoordf64>>,
+    chart: &Chart,
+    position: SeriesLabelPosition,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+{
+    let err = drawing(&chart.title);
+    for (i, line) in chart.lines.iter().enumerate() {
+        if line.label.is_empty() {
+            continue;
+        }
+        let color = style_of(i).0;
+        let style = color.stroke_width(2);
+        let entry = ctx
+            .draw_series(std::iter::empty::<EmptyElement<(f64, f64), DB>>())
+            .map_err(&err)?
+            .label(&line.label);
+        // The sample: the line's marker, or 20 px of its stroke.
+        match Stroke::of(chart, i, line) {
+            Stroke::Dots(marker) => entry.legend(move |(x, y)| {
+                EmptyElement::at((x + 10, y)) + Polygon::new(marker.outline(), color.filled())
+            }),
+            Stroke::Dot | Stroke::Solid => {
+                entry.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style))
+            }
+            Stroke::Dashed(dash, gap) => entry.legend(move |(x, y)| {
+                DashedPathElement::new(vec![(x, y), (x + 20, y)], dash, gap, style)
+            }),
+        };
+    }
+    ctx.configure_series_labels()
+        .position(position)
+        .legend_area_size(LEGEND_SAMPLE)
+        .margin(LEGEND_MARGIN)
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(160, 160, 160))
+        .label_font(legend_font())
+        .draw()
+        .map_err(&err)?;
     Ok(())
+}
+
+/// How line `i` of a chart is drawn, in the plot and in its legend entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stroke {
+    /// A scatter's markers.
+    Dots(Marker),
+    /// A curve of one point: a dot, with a solid sample.
+    Dot,
+    Solid,
+    Dashed(u32, u32),
+}
+
+impl Stroke {
+    fn of(chart: &Chart, i: usize, line: &Line) -> Stroke {
+        if chart.points_only {
+            Stroke::Dots(style_of(i).1)
+        } else if chart.drawn_points(line).len() == 1 {
+            Stroke::Dot
+        } else {
+            dash_of(i).map_or(Stroke::Solid, |(dash, gap)| Stroke::Dashed(dash, gap))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -456,6 +691,7 @@ mod tests {
                 band: None,
             }],
             points_only: false,
+            log_x: false,
         }
     }
 
@@ -468,16 +704,16 @@ mod tests {
             .map(|i| (f64::from(i), 0.19 * (-f64::from(i) / 300.0).exp() + 0.01))
             .collect();
         assert_eq!(
-            legend_corner(&chart(None, loss.clone()), area, legend),
-            Corner::UpperRight
+            legend_place(&chart(None, loss.clone()), area, legend),
+            LegendPlace::Inside(Corner::UpperRight)
         );
         // An accuracy rising to 0.98 on a 0..1 axis: the upper right is taken.
         let acc: Vec<(f64, f64)> = (0..=90)
             .map(|e| (f64::from(e), 0.98 * (1.0 - (-f64::from(e) / 10.0).exp())))
             .collect();
         assert_eq!(
-            legend_corner(&chart(Some((0.0, 1.0)), acc), area, legend),
-            Corner::LowerRight
+            legend_place(&chart(Some((0.0, 1.0)), acc), area, legend),
+            LegendPlace::Inside(Corner::LowerRight)
         );
         // Both right corners taken (a flat line high and one low): a left corner, and the
         // two-point line between them counts along its length, not only at its ends.
@@ -487,7 +723,78 @@ mod tests {
             points: vec![(0.0, 0.02), (100.0, 0.02)],
             band: None,
         });
-        assert_eq!(legend_corner(&both, area, legend), Corner::UpperLeft);
+        assert_eq!(
+            legend_place(&both, area, legend),
+            LegendPlace::Inside(Corner::UpperLeft)
+        );
+    }
+
+    /// Flat lines at 0.98 and 0.02 across the whole chart, so that a legend in any corner would
+    /// sit on one of them, and 16 more between them: 18 entries, a legend taller than half the plot.
+    fn crowded() -> Chart {
+        let mut c = chart(Some((0.0, 1.0)), vec![(0.0, 0.98), (90.0, 0.98)]);
+        c.lines.extend((0..17).map(|i| Line {
+            label: format!("#{i} a run with a long name: lr 0.0005, epochs 90"),
+            points: match i {
+                0 => vec![(0.0, 0.02), (90.0, 0.02)],
+                _ => vec![(0.0, 0.3 + 0.02 * f64::from(i)), (90.0, 0.3)],
+            },
+            band: None,
+        }));
+        c
+    }
+
+    #[test]
+    fn a_legend_with_no_clear_corner_goes_beside_the_plot() -> Result<()> {
+        let c = crowded();
+        let layout = Layout::of(&c)?;
+        let legend = layout.legend.expect("labelled lines have a legend");
+        assert_eq!(legend.place, LegendPlace::Beside);
+        // The plot keeps a plain figure's size; the figure widens by the legend and a margin.
+        assert_eq!(layout.size, (WIDTH + legend.size.0 as u32 + MARGIN, HEIGHT));
+        // The same lines all along the top leave the lower corners clear, even for this legend.
+        let mut c = c;
+        for l in &mut c.lines {
+            l.points = vec![(0.0, 0.98), (90.0, 0.98)];
+        }
+        let layout = Layout::of(&c)?;
+        assert_eq!(
+            layout.legend.map(|l| l.place),
+            Some(LegendPlace::Inside(Corner::LowerRight))
+        );
+        assert_eq!(layout.size, (WIDTH, HEIGHT));
+        Ok(())
+    }
+
+    #[test]
+    fn no_corner_of_a_crowded_chart_is_hidden_under_its_legend() -> Result<()> {
+        let c = crowded();
+        let png = render(&c, FigureFormat::Png)?;
+        let img = image::load_from_memory_with_format(&png, image::ImageFormat::Png)?.to_rgb8();
+        let (xs, ys) = plotting_area(&c)?;
+        let area = ((xs.end - xs.start) as u32, (ys.end - ys.start) as u32);
+        let legend = legend_size(&c)?.expect("a legend");
+        // Where a legend in each corner would be, the flat line through it shows in full colour
+        // in every column: a box over it (white at 85 %) would leave only a faint tint.
+        for corner in Corner::ALL {
+            let (x0, y0, x1, y1) = corner.rect(area, legend);
+            let colour = match corner {
+                Corner::UpperLeft | Corner::UpperRight => style_of(0).0,
+                Corner::LowerLeft | Corner::LowerRight => style_of(1).0,
+            };
+            let shown = |x: u32| {
+                (y0 as u32..y1 as u32).any(|y| {
+                    let p = img.get_pixel(xs.start as u32 + x, ys.start as u32 + y);
+                    p.0 == [colour.0, colour.1, colour.2]
+                })
+            };
+            let hidden: Vec<u32> = (x0 as u32..x1 as u32).filter(|&x| !shown(x)).collect();
+            assert!(
+                hidden.is_empty(),
+                "{corner:?}: columns {hidden:?} lost the line"
+            );
+        }
+        Ok(())
     }
 
     /// WCAG contrast ratio of a colour against white.
@@ -559,5 +866,24 @@ mod tests {
         assert_eq!(whole_or_tenths(-0.04), "0.0");
         assert_eq!(whole_or_tenths(-0.8), "-0.8");
         assert_eq!(whole_or_tenths(250.0), "250");
+        assert_eq!(power_of_ten(1e-4), "10⁻⁴");
+        assert_eq!(power_of_ten(0.001), "10⁻³");
+        assert_eq!(power_of_ten(1.0), "1");
+        assert_eq!(power_of_ten(100.0), "10²");
+    }
+
+    #[test]
+    fn a_log_axis_spans_the_positive_data_and_places_it_by_ratio() {
+        let mut c = chart(Some((0.0, 1.0)), vec![(0.0, 0.1), (1e-4, 0.2), (1.0, 1.0)]);
+        c.log_x = true;
+        let (lo, hi) = c.x_range();
+        assert!(
+            lo < 1e-4 && lo > 0.999_999 * 1e-4,
+            "FAR 0 is not drawn: {lo}"
+        );
+        assert!(hi > 1.0 && hi < 1.000_001, "{hi}");
+        assert!(!c.drawable((0.0, 0.1)));
+        assert!((c.x_fraction(1e-3, (lo, hi)) - 0.25).abs() < 1e-6);
+        assert_eq!(c.x_tick(1e-3), "10⁻³");
     }
 }

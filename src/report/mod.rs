@@ -32,9 +32,12 @@ pub const RESULTS_FILE: &str = "results.md";
 /// The comparison figure's stem.
 pub const COMPARISON_STEM: &str = "compare-dev-accuracy";
 
-/// A curve with more points than this is drawn as the means of equal buckets: 300 epochs of
-/// per-iteration losses would otherwise make a noisy band and a multi-megabyte SVG.
+/// A curve with more points than this is drawn as means over buckets (see [`thinned`]): 300
+/// epochs of per-iteration losses would otherwise make a noisy band and a multi-megabyte SVG.
 const MAX_DRAWN_POINTS: usize = 1000;
+/// Means per epoch stand in for a long curve only when there are at least this many of them:
+/// fewer would hide its shape (3 epochs of 400 iterations).
+const MIN_EPOCH_MEANS: usize = 20;
 
 #[derive(Clone, Debug)]
 pub struct ReportOptions {
@@ -128,8 +131,16 @@ pub fn generate(lab: &Lab, runs: &[Run], opts: &ReportOptions) -> Result<Vec<Wri
         .collect()
 }
 
-/// The ROC of a verification: true accept rate against false accept rate, with chance.
+/// The FAR at which `eval` reports VAL (its `FAR_TARGET`), marked on the ROC.
+const MARKED_FAR: f64 = 1e-3;
+
+/// The ROC of a verification: true accept rate against false accept rate on a log axis, as
+/// verification papers draw it, so that the low-FAR end where VAL@FAR is read gets room; with
+/// chance and a mark at [`MARKED_FAR`]. Points at FAR 0 sit on the axis' left end
+/// ([`far_axis_start`]): below the smallest FAR the pairs can measure, that TAR is what they show.
 pub fn roc_chart(title: &str, roc: &crate::eval::verification::Roc, auc: f64) -> Chart {
+    let start = far_axis_start(&roc.fpr);
+    let decades = (1.0 / start).log10().round() as i32;
     Chart {
         title: title.into(),
         x_label: "false accept rate".into(),
@@ -143,18 +154,39 @@ pub fn roc_chart(title: &str, roc: &crate::eval::verification::Roc, auc: f64) ->
                     .iter()
                     .zip(&roc.tpr)
                     .filter(|(f, _)| f.is_finite())
-                    .map(|(&f, &t)| (f, t))
+                    .map(|(&f, &t)| (f.max(start), t))
                     .collect(),
                 band: None,
             },
             Line {
                 label: "chance".into(),
-                points: vec![(0.0, 0.0), (1.0, 1.0)],
+                // Ten points a decade: TAR = FAR is a curve on a log axis.
+                points: (0..=10 * decades)
+                    .map(|k| start * 10f64.powf(f64::from(k) / 10.0))
+                    .map(|f| (f, f))
+                    .collect(),
+                band: None,
+            },
+            Line {
+                label: "FAR = 10⁻³".into(),
+                points: vec![(MARKED_FAR, 0.0), (MARKED_FAR, 1.0)],
                 band: None,
             },
         ],
         points_only: false,
+        log_x: true,
     }
+}
+
+/// The left end of a ROC's FAR axis: 10⁻⁴, or the power of ten at or below the smallest non-zero
+/// FAR when that is lower (more different-person pairs measure lower FARs).
+fn far_axis_start(fpr: &[f64]) -> f64 {
+    let smallest = fpr
+        .iter()
+        .copied()
+        .filter(|&f| f > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    10f64.powf(smallest.log10().floor()).min(1e-4)
 }
 
 /// A 2-D projection of embeddings, one colour per identity (`labels[i]` of `points[i]`).
@@ -180,6 +212,7 @@ pub fn projection_chart(title: &str, points: &[[f32; 2]], labels: &[String]) -> 
             })
             .collect(),
         points_only: true,
+        log_x: false,
     }
 }
 
@@ -205,6 +238,7 @@ fn accuracy_chart(c: &RunCurves) -> Option<Chart> {
         y_range: Some((0.0, 1.0)),
         lines,
         points_only: false,
+        log_x: false,
     })
 }
 
@@ -216,6 +250,7 @@ fn loss_chart(c: &RunCurves) -> Option<Chart> {
         y_range: None,
         lines: vec![plain_line("train loss", &c.train_loss)],
         points_only: false,
+        log_x: false,
     })
 }
 
@@ -265,6 +300,7 @@ fn comparison_chart(curves: &[RunCurves]) -> Option<Chart> {
         y_range: Some((0.0, 1.0)),
         lines,
         points_only: false,
+        log_x: false,
     })
 }
 
@@ -280,32 +316,51 @@ fn by_epoch(series: &[SeriesPoint]) -> Vec<SeriesPoint> {
 }
 
 fn plain_line(label: &str, series: &[SeriesPoint]) -> Line {
-    let points: Vec<(f64, f64)> = series
-        .iter()
-        .map(|p| (p.iteration as f64, p.value))
-        .collect();
-    if points.len() <= MAX_DRAWN_POINTS {
-        return Line {
-            label: label.into(),
-            points,
-            band: None,
-        };
-    }
-    let per = points.len().div_ceil(MAX_DRAWN_POINTS);
+    let (points, label) = if series.len() <= MAX_DRAWN_POINTS {
+        let points = series.iter().map(|p| (p.iteration as f64, p.value));
+        (points.collect(), label.to_string())
+    } else {
+        let (points, averaging) = thinned(series);
+        (points, format!("{label} ({averaging})"))
+    };
     Line {
-        label: format!("{label} (mean of {per} points)"),
-        points: points
-            .chunks(per)
-            .map(|b| {
-                let n = b.len() as f64;
-                (
-                    b.iter().map(|p| p.0).sum::<f64>() / n,
-                    b.iter().map(|p| p.1).sum::<f64>() / n,
-                )
-            })
-            .collect(),
+        label,
+        points,
         band: None,
     }
+}
+
+/// At most [`MAX_DRAWN_POINTS`] means of `series`, and what each is the mean of: whole epochs
+/// when there are enough of them to show the curve's shape, else equal runs of iterations.
+fn thinned(series: &[SeriesPoint]) -> (Vec<(f64, f64)>, String) {
+    let epochs = series.chunk_by(|a, b| a.epoch == b.epoch).count();
+    if epochs >= MIN_EPOCH_MEANS {
+        let per = epochs.div_ceil(MAX_DRAWN_POINTS) as i64;
+        let bucket = |p: &SeriesPoint| (p.epoch - 1).div_euclid(per);
+        let points = means(series.chunk_by(|a, b| bucket(a) == bucket(b)));
+        let averaging = match per {
+            1 => "mean per epoch".to_string(),
+            _ => format!("mean per {per} epochs"),
+        };
+        (points, averaging)
+    } else {
+        let per = series.len().div_ceil(MAX_DRAWN_POINTS);
+        let points = means(series.chunks(per));
+        (points, format!("mean of every {per} iterations"))
+    }
+}
+
+/// Each bucket's mean iteration and mean value.
+fn means<'a>(buckets: impl Iterator<Item = &'a [SeriesPoint]>) -> Vec<(f64, f64)> {
+    buckets
+        .map(|b| {
+            let n = b.len() as f64;
+            (
+                b.iter().map(|p| p.iteration as f64).sum::<f64>() / n,
+                b.iter().map(|p| p.value).sum::<f64>() / n,
+            )
+        })
+        .collect()
 }
 
 /// The markdown link prefix that leads from files in `from_dir` to files in `to_dir`:
@@ -381,19 +436,66 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn long_series_are_drawn_as_bucket_means() {
-        let series: Vec<SeriesPoint> = (0..2500)
+    fn steps(n: i64, per_epoch: i64) -> Vec<SeriesPoint> {
+        (1..=n)
             .map(|i| SeriesPoint {
                 iteration: i,
-                epoch: 1,
+                epoch: (i - 1) / per_epoch + 1,
                 value: (i % 2) as f64,
                 wall_time: 0.0,
             })
-            .collect();
-        let line = plain_line("loss", &series);
-        assert_eq!(line.points.len(), 834, "2500 points in buckets of 3");
-        assert_eq!(line.label, "loss (mean of 3 points)");
-        assert_eq!(line.points[0], (1.0, 1.0 / 3.0));
+            .collect()
+    }
+
+    #[test]
+    fn long_series_are_drawn_as_means_that_say_what_they_average() {
+        // Run 5's losses: 90 epochs of 19 iterations.
+        let line = plain_line("train loss", &steps(1710, 19));
+        assert_eq!(line.label, "train loss (mean per epoch)");
+        assert_eq!(line.points.len(), 90);
+        // Epoch 1 is iterations 1..=19: ten odd ones at loss 1.
+        assert_eq!(line.points[0], (10.0, 10.0 / 19.0));
+        // 2500 epochs of 10 iterations: two epochs a point would leave 1250.
+        let line = plain_line("train loss", &steps(25_000, 10));
+        assert_eq!(line.label, "train loss (mean per 3 epochs)");
+        assert_eq!(line.points.len(), 834);
+        assert_eq!(line.points[0], (15.5, 0.5), "epochs 1 to 3");
+        // 3 long epochs: three means would hide the curve.
+        let line = plain_line("loss", &steps(2500, 1000));
+        assert_eq!(line.label, "loss (mean of every 3 iterations)");
+        assert_eq!(line.points.len(), 834);
+        assert_eq!(line.points[0], (2.0, 2.0 / 3.0));
+        // Short series are drawn as they are, under their own name.
+        let line = plain_line("dev", &steps(570, 19));
+        assert_eq!((line.label.as_str(), line.points.len()), ("dev", 570));
+    }
+
+    #[test]
+    fn the_roc_has_a_log_far_axis_with_zero_far_on_its_left_end() {
+        use crate::eval::verification::Roc;
+        // LFW View 2: 3000 different-person pairs measure FARs down to 1/3000.
+        let roc = Roc {
+            fpr: vec![0.0, 0.0, 1.0 / 3000.0, 0.01, 1.0],
+            tpr: vec![0.0, 0.02, 0.05, 0.4, 1.0],
+            thresholds: vec![f64::NEG_INFINITY, 0.1, 0.2, 0.5, 2.0],
+        };
+        let chart = roc_chart("roc", &roc, 0.9);
+        assert!(chart.log_x);
+        let curve = &chart.lines[0].points;
+        assert_eq!(
+            &curve[..3],
+            &[(1e-4, 0.0), (1e-4, 0.02), (1.0 / 3000.0, 0.05)]
+        );
+        // Chance spans the same axis, and the mark stands at VAL@FAR's FAR.
+        let chance = &chart.lines[1].points;
+        assert_eq!(
+            (chance[0], chance[chance.len() - 1]),
+            ((1e-4, 1e-4), (1.0, 1.0))
+        );
+        assert_eq!(chart.lines[2].points, [(1e-3, 0.0), (1e-3, 1.0)]);
+        // More pairs measure lower FARs: the axis reaches the decade below the smallest.
+        assert_eq!(far_axis_start(&[0.0, 2e-6, 1.0]), 1e-6);
+        assert_eq!(far_axis_start(&[0.0, 0.1, 1.0]), 1e-4, "a tiny test set");
+        assert_eq!(far_axis_start(&[0.0, 0.0]), 1e-4, "no FAR above 0");
     }
 }

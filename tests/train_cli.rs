@@ -158,11 +158,16 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
         }
         assert!(Instant::now() < deadline, "training did not start");
     }
+    // Twice in quick succession, as a scheduler that signals a whole job reaches a sweep's run
+    // directly and through the sweep: one request to stop, not a second Ctrl-C to quit.
     let pid = i32::try_from(child.id())?;
-    let kill = StdCommand::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()?;
-    assert!(kill.success());
+    for _ in 0..2 {
+        let kill = StdCommand::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()?;
+        assert!(kill.success());
+        std::thread::sleep(Duration::from_millis(30));
+    }
     let out = child.wait_with_output()?;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");

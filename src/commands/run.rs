@@ -1,7 +1,8 @@
 //! `facenet-lab run`: train one network, or continue one with `--resume`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
@@ -12,13 +13,22 @@ use crate::train::session::{self, Launch};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
+/// A second signal this soon after the first is the same request arriving twice: a scheduler
+/// that signals a whole job reaches a sweep's run directly and through the sweep.
+const SAME_REQUEST: Duration = Duration::from_millis(500);
+
 /// Ctrl-C (or SIGTERM) once: finish the step, checkpoint, mark the run interrupted.
 /// Twice: leave at once.
 fn install_stop_handler() {
     static ONCE: Once = Once::new();
+    static FIRST: OnceLock<Instant> = OnceLock::new();
     ONCE.call_once(|| {
         let _ = ctrlc::set_handler(|| {
+            let first = *FIRST.get_or_init(Instant::now);
             if STOP.swap(true, Ordering::SeqCst) {
+                if first.elapsed() < SAME_REQUEST {
+                    return;
+                }
                 eprintln!("\nstopping now");
                 std::process::exit(130);
             }

@@ -364,7 +364,7 @@ fn write_roc(report: &VerificationReport, dir: &Path, name: &str, title: &str) -
     let png = write_chart(
         dir,
         name,
-        &roc_chart(title, &report.roc, report.auc),
+        &roc_chart(title, &report.roc, report.auc, report.far_target),
         FigureFormat::Png,
     )?;
     println!(

@@ -131,14 +131,16 @@ pub fn generate(lab: &Lab, runs: &[Run], opts: &ReportOptions) -> Result<Vec<Wri
         .collect()
 }
 
-/// The FAR at which `eval` reports VAL (its `FAR_TARGET`), marked on the ROC.
-const MARKED_FAR: f64 = 1e-3;
-
 /// The ROC of a verification: true accept rate against false accept rate on a log axis, as
 /// verification papers draw it, so that the low-FAR end where VAL@FAR is read gets room; with
-/// chance and a mark at [`MARKED_FAR`]. Points at FAR 0 sit on the axis' left end
+/// chance and a mark at `far_target`, the FAR of the VAL reported with it. Points at FAR 0 sit on the axis' left end
 /// ([`far_axis_start`]): below the smallest FAR the pairs can measure, that TAR is what they show.
-pub fn roc_chart(title: &str, roc: &crate::eval::verification::Roc, auc: f64) -> Chart {
+pub fn roc_chart(
+    title: &str,
+    roc: &crate::eval::verification::Roc,
+    auc: f64,
+    far_target: f64,
+) -> Chart {
     let start = far_axis_start(&roc.fpr);
     let decades = (1.0 / start).log10().round() as i32;
     Chart {
@@ -168,8 +170,8 @@ pub fn roc_chart(title: &str, roc: &crate::eval::verification::Roc, auc: f64) ->
                 band: None,
             },
             Line {
-                label: "FAR = 10⁻³".into(),
-                points: vec![(MARKED_FAR, 0.0), (MARKED_FAR, 1.0)],
+                label: format!("FAR = {far_target:e}"),
+                points: vec![(far_target, 0.0), (far_target, 1.0)],
                 band: None,
             },
         ],
@@ -479,7 +481,7 @@ mod tests {
             tpr: vec![0.0, 0.02, 0.05, 0.4, 1.0],
             thresholds: vec![f64::NEG_INFINITY, 0.1, 0.2, 0.5, 2.0],
         };
-        let chart = roc_chart("roc", &roc, 0.9);
+        let chart = roc_chart("roc", &roc, 0.9, 1e-3);
         assert!(chart.log_x);
         let curve = &chart.lines[0].points;
         assert_eq!(
@@ -493,6 +495,7 @@ mod tests {
             ((1e-4, 1e-4), (1.0, 1.0))
         );
         assert_eq!(chart.lines[2].points, [(1e-3, 0.0), (1e-3, 1.0)]);
+        assert_eq!(chart.lines[2].label, "FAR = 1e-3");
         // More pairs measure lower FARs: the axis reaches the decade below the smallest.
         assert_eq!(far_axis_start(&[0.0, 2e-6, 1.0]), 1e-6);
         assert_eq!(far_axis_start(&[0.0, 0.1, 1.0]), 1e-4, "a tiny test set");

@@ -126,7 +126,11 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
     let out = lab_cmd(&db)?
         .args(["run", "--resume", "1", "--lr", "0.1"])
         .output()?;
-    assert!(String::from_utf8_lossy(&out.stderr).contains("recorded settings"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("recorded settings: drop --lr (only --device"),
+        "{err}"
+    );
     let runs = Lab::open(&db)?.list_runs()?;
     assert_eq!((runs.len(), runs[0].status), (1, RunStatus::Completed));
     Ok(())

@@ -49,6 +49,9 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
     if args.time_limit.is_some_and(|t| t.is_zero()) {
         bail!("--time-limit must be longer than 0s, e.g. 90s or 20m");
     }
+    if args.stop_after_epoch == Some(0) {
+        bail!("--stop-after-epoch must be at least 1: the run stops after that epoch");
+    }
     let launch = Launch {
         command_line: shell_words(std::env::args()),
         log_path: args.log_path.clone(),
@@ -62,7 +65,11 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
             let device = rest.device.take();
             let data = rest.data.take();
             if !rest.is_empty() {
-                bail!("--resume continues a run with its recorded settings: drop the other settings (only --device and --data, the same images elsewhere, may change)");
+                bail!(
+                    "--resume continues a run with its recorded settings: drop {} (only --device, \
+                     and --data for the same images elsewhere, may change)",
+                    rest.given().join(", ")
+                );
             }
             install_stop_handler();
             session::resume(db, key, device, data, &launch, &STOP)?

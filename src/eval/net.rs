@@ -3,9 +3,7 @@
 
 use std::io::IsTerminal;
 
-use std::path::Path;
-
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use candle_core::{DType, Device};
 use candle_nn::{ModuleT, VarBuilder};
 
@@ -29,32 +27,7 @@ impl Net {
     pub fn load(lab: &Lab, run: &Run, ck: &Checkpoint, device: &Device) -> Result<Net> {
         let cfg: TrainConfig = serde_json::from_str(&run.config_json)
             .with_context(|| format!("reading the recorded config of run {}", run.id))?;
-        let path = lab.resolve(&ck.path);
-        if !path.try_exists().unwrap_or(true) {
-            let folder = path.parent().unwrap_or(Path::new("."));
-            let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
-            let recorded = if Path::new(&ck.path).is_relative() {
-                let lab_dir = std::path::absolute(lab.dir()).unwrap_or_else(|_| lab.dir());
-                format!(
-                    "'{}', relative to the lab's folder {}",
-                    ck.path,
-                    lab_dir.display()
-                )
-            } else {
-                format!("'{}'", ck.path)
-            };
-            bail!(
-                "run {}'s {} checkpoint (iteration {}, epoch {}) is recorded as {recorded}, and \
-                 that file is missing. The lab keeps checkpoints' sha256, not their weights: they \
-                 stay where the run trained (host '{}'); copy its folder {} there with the lab",
-                run.id,
-                ck.kind,
-                ck.iteration,
-                ck.epoch,
-                run.hostname,
-                folder.display()
-            );
-        }
+        let path = lab.checkpoint_file(run, ck)?;
         let loaded = checkpoint::load(&path, Some(&ck.sha256), device)
             .with_context(|| format!("loading run {}'s checkpoint", run.id))?;
         // The weights as plain tensors, not the trainer's variables: candle records every op on

@@ -1,12 +1,12 @@
 //! Checkpoints registered with their run: where the file is and the sha256 of its bytes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
-use super::{now, Lab, RunId};
+use super::{now, Lab, Run, RunId};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewCheckpoint {
@@ -49,6 +49,38 @@ fn insert(conn: &rusqlite::Connection, c: &NewCheckpoint) -> Result<i64> {
 }
 
 impl Lab {
+    /// Where checkpoint `ck` of `run` is on this machine; a clear error naming the folder to
+    /// bring over when its file is not there (a lab copied without its checkpoints).
+    pub fn checkpoint_file(&self, run: &Run, ck: &Checkpoint) -> Result<PathBuf> {
+        let path = self.resolve(&ck.path);
+        if path.try_exists().unwrap_or(true) {
+            return Ok(path);
+        }
+        let folder = path.parent().unwrap_or(Path::new("."));
+        let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
+        let recorded = if Path::new(&ck.path).is_relative() {
+            let lab_dir = std::path::absolute(self.dir()).unwrap_or_else(|_| self.dir());
+            format!(
+                "'{}', relative to the lab's folder {}",
+                ck.path,
+                lab_dir.display()
+            )
+        } else {
+            format!("'{}'", ck.path)
+        };
+        bail!(
+            "run {}'s {} checkpoint (iteration {}, epoch {}) is recorded as {recorded}, and \
+             that file is missing. The lab keeps checkpoints' sha256, not their weights: they \
+             stay where the run trained (host '{}'); copy its folder {} there with the lab",
+            run.id,
+            ck.kind,
+            ck.iteration,
+            ck.epoch,
+            run.hostname,
+            folder.display()
+        );
+    }
+
     pub fn add_checkpoint(&self, c: &NewCheckpoint) -> Result<i64> {
         insert(&self.conn, c)
     }

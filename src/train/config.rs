@@ -130,7 +130,7 @@ impl Default for TrainConfig {
 
 /// The `run` flags, and the keys of a `--config` TOML file. Every field is optional; what is
 /// given replaces the default.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize, clap::Args)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct Overrides {
     /// The network: alexnet, resnet18 or resnet152.
@@ -240,6 +240,23 @@ impl Overrides {
     pub fn is_empty(&self) -> bool {
         self == &Overrides::default()
     }
+
+    /// The settings given, as the flags that give them (`--lr`, `--pk-k`, `--tag`; the model
+    /// as `MODEL`), by name.
+    pub fn given(&self) -> Vec<String> {
+        let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(self) else {
+            return Vec::new();
+        };
+        fields
+            .into_iter()
+            .filter(|(_, v)| !(v.is_null() || v.as_array().is_some_and(Vec::is_empty)))
+            .map(|(k, _)| match k.as_str() {
+                "model" => "MODEL".to_string(),
+                "tags" => "--tag".to_string(),
+                _ => format!("--{}", k.replace('_', "-")),
+            })
+            .collect()
+    }
 }
 
 impl TrainConfig {
@@ -305,6 +322,13 @@ impl TrainConfig {
         }
         cfg.apply(flags);
         cfg.validate()?;
+        if flags.pk_k.is_some() && cfg.sampler != Sampler::Pk {
+            eprintln!(
+                "warning: --pk-k has no effect with --sampler {}: only pk batches group images \
+                 by identity",
+                cfg.sampler.as_str()
+            );
+        }
         Ok(cfg)
     }
 
@@ -469,6 +493,19 @@ mod tests {
             model: Some(model),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn given_settings_are_named_as_their_flags() {
+        let o = Overrides {
+            model: Some(Arch::Resnet18),
+            lr: Some(0.1),
+            pk_k: Some(4),
+            tags: vec!["x".into()],
+            ..Overrides::default()
+        };
+        assert_eq!(o.given(), ["--lr", "MODEL", "--pk-k", "--tag"]);
+        assert!(Overrides::default().given().is_empty());
     }
 
     #[test]

@@ -86,7 +86,14 @@ pub fn resolve_data(data: &str) -> Result<String> {
     // A malformed `synthetic:` spec is reported by its parser.
     data.parse::<DataSpec>()?;
     if !data_present(data) {
-        bail!("--data '{data}' does not exist: give an LFW directory or lfw.tgz, `synthetic`, or run `facenet-lab data fetch`");
+        let from = if Path::new(data).is_relative() {
+            let cwd =
+                std::env::current_dir().map_or_else(|_| ".".into(), |d| d.display().to_string());
+            format!(" (a relative path, in a --config file too, is read from the current directory, {cwd})")
+        } else {
+            String::new()
+        };
+        bail!("--data '{data}' does not exist{from}: give an LFW directory or lfw.tgz, `synthetic`, or run `facenet-lab data fetch`");
     }
     Ok(data.to_string())
 }
@@ -176,6 +183,29 @@ fn run_checkpoint_dir(lab: &Lab, run: RunId) -> Result<PathBuf> {
     new_checkpoint_dir(lab, run)
 }
 
+/// Refuses a `--stop-after-epoch` that could never stop the run: one it has already trained
+/// past (`done` epochs), or its last epoch or later, where it completes anyway.
+fn check_stop_after(stop: Option<usize>, done: usize, epochs: usize) -> Result<()> {
+    let Some(n) = stop.filter(|&n| n <= done || n >= epochs) else {
+        return Ok(());
+    };
+    let resumes = if done > 0 {
+        format!("resumes after epoch {done} and ")
+    } else {
+        String::new()
+    };
+    let instead = if done + 1 < epochs {
+        format!(
+            "give an epoch from {} to {}, or drop it",
+            done + 1,
+            epochs - 1
+        )
+    } else {
+        "it has no epoch left to stop after, so drop it".to_string()
+    };
+    bail!("--stop-after-epoch {n} would never stop this run: it {resumes}trains to epoch {epochs}; {instead}")
+}
+
 /// Starts a new run.
 pub fn start(
     db: &Path,
@@ -184,6 +214,7 @@ pub fn start(
     stop: &AtomicBool,
 ) -> Result<Finished> {
     cfg.validate()?;
+    check_stop_after(launch.stop_after_epoch, 0, cfg.epochs)?;
     let (device, device_name) = device::select(cfg.device)?;
     cfg.data = resolve_data(&cfg.data)?;
     let lab = Lab::open(db)?;
@@ -299,8 +330,9 @@ pub fn resume(
                 .any(|r| r.name == split.name.as_str() && r.hash == split.hash);
             if !same {
                 bail!(
-                    "the {} split of '{}' no longer matches what run {} trained on (its hash changed): \
-                     the data was modified, so the run cannot be continued faithfully",
+                    "the {} split of '{}' is not the one run {} trained on (its hash differs): \
+                     these are other images, or the same ones modified, so the run cannot be \
+                     continued faithfully; --data must give the images it trained on",
                     split.name.as_str(),
                     cfg.data,
                     run.id
@@ -321,10 +353,15 @@ pub fn resume(
         &dataset.dev,
         dir.clone(),
     )?;
+    check_stop_after(
+        launch.stop_after_epoch,
+        ck.as_ref().map_or(0, |c| c.epoch as usize),
+        trainer.cfg.epochs,
+    )?;
     // Everything recorded after the checkpoint belongs to a timeline that is replayed now.
     let resume_at = match ck {
         Some(ck) => {
-            let path = lab.resolve(&ck.path);
+            let path = lab.checkpoint_file(&run, &ck)?;
             let loaded = checkpoint::load(&path, Some(&ck.sha256), &trainer.device)?;
             trainer.restore(&loaded)?;
             ck.iteration
@@ -427,6 +464,28 @@ fn drive(
 mod tests {
     use super::*;
     use crate::lab::{fixtures, NewCheckpoint};
+
+    #[test]
+    fn a_stop_after_epoch_that_could_never_stop_the_run_is_refused() -> Result<()> {
+        check_stop_after(None, 0, 10)?;
+        check_stop_after(Some(1), 0, 10)?;
+        check_stop_after(Some(9), 4, 10)?;
+        let err = check_stop_after(Some(1), 0, 1).unwrap_err().to_string();
+        assert!(err.contains("no epoch left to stop after"), "{err}");
+        let err = check_stop_after(Some(10), 0, 10).unwrap_err().to_string();
+        assert!(
+            err.contains("--stop-after-epoch 10 would never stop this run: it trains to epoch 10")
+                && err.contains("from 1 to 9"),
+            "{err}"
+        );
+        let err = check_stop_after(Some(3), 4, 10).unwrap_err().to_string();
+        assert!(
+            err.contains("it resumes after epoch 4 and trains to epoch 10")
+                && err.contains("from 5 to 9"),
+            "{err}"
+        );
+        Ok(())
+    }
 
     #[test]
     fn labs_sharing_a_folder_never_share_a_checkpoint_folder() -> Result<()> {

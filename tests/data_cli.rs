@@ -203,3 +203,34 @@ fn fetch_from_a_bad_mirror_fails_cleanly_and_leaves_nothing() -> Result<()> {
     assert!(data_support::dir_listing(to.path())?.is_empty());
     Ok(())
 }
+
+#[test]
+fn fetch_over_a_bad_local_file_says_why_and_keeps_it_when_the_download_fails() -> Result<()> {
+    let base = serve(1, |_| data_support::not_found())?;
+    let to = tempfile::tempdir()?;
+    let tgz = to.path().join("lfw.tgz");
+    std::fs::write(&tgz, "not the archive")?;
+    let out = cli()?
+        .env("FACENET_LAB_MIRROR", &base)
+        .args(["data", "fetch", "--to"])
+        .arg(to.path())
+        .output()?;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr)?;
+    let notice = format!(
+        "{} fails verification: lfw.tgz has 15 bytes, expected 180566744",
+        tgz.display()
+    );
+    let (before, failure) = err.split_once("error: ").unwrap_or_default();
+    assert!(
+        before.contains(&notice) && before.contains("downloading it again to replace it"),
+        "the bad file is named before downloading: {err}"
+    );
+    assert!(
+        failure.contains(&notice) && failure.contains("left as it is"),
+        "the failure still names the bad file: {err}"
+    );
+    assert!(failure.contains("404"), "{err}");
+    assert_eq!(std::fs::read(&tgz)?, b"not the archive");
+    Ok(())
+}

@@ -3,7 +3,8 @@
 //! Each file is written to a temporary `.<name>.part-<pid>` in the destination directory and
 //! renamed into place only after its size and sha256 match: a failed, truncated or mismatched
 //! download leaves nothing where a good file belongs. A file that is already present and
-//! verifies is not downloaded again.
+//! verifies is not downloaded again; one that does not is named, with what fails, and replaced
+//! (kept if the download fails).
 use std::fs::File;
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -124,20 +125,58 @@ pub fn fetch(to_dir: &Path, spec: &FetchSpec, progress: bool) -> Result<Vec<Fetc
     let mut out = Vec::new();
     for file in &spec.files {
         let dest = to_dir.join(&file.name);
-        if dest.is_file() && verify_file(&dest, file).is_ok() {
-            out.push(Fetched {
-                path: dest,
-                downloaded: false,
-            });
-            continue;
-        }
-        download(file, &dest, progress)?;
+        let downloaded = match existing(&dest, file) {
+            Existing::Verified => false,
+            Existing::Missing => {
+                download(file, &dest, progress)?;
+                true
+            }
+            Existing::Unverified(why) => {
+                replace(file, &dest, &why, progress)?;
+                true
+            }
+        };
         out.push(Fetched {
             path: dest,
-            downloaded: true,
+            downloaded,
         });
     }
     Ok(out)
+}
+
+/// What is already at a file's destination.
+#[derive(Debug)]
+enum Existing {
+    Missing,
+    Verified,
+    /// Present, but it fails verification, for this reason.
+    Unverified(anyhow::Error),
+}
+
+fn existing(dest: &Path, file: &RemoteFile) -> Existing {
+    if !dest.is_file() {
+        return Existing::Missing;
+    }
+    match verify_file(dest, file) {
+        Ok(()) => Existing::Verified,
+        Err(why) => Existing::Unverified(why),
+    }
+}
+
+/// Downloads over a file that fails verification, saying so first: the user learns why their
+/// copy is not used, and a failed download leaves it in place and says that it is bad.
+fn replace(file: &RemoteFile, dest: &Path, why: &anyhow::Error, progress: bool) -> Result<()> {
+    eprintln!(
+        "{} fails verification: {why:#}; downloading it again to replace it",
+        dest.display()
+    );
+    download(file, dest, progress).with_context(|| {
+        format!(
+            "{} fails verification: {why:#}; it was left as it is, and downloading a \
+             replacement failed",
+            dest.display()
+        )
+    })
 }
 
 /// Checks a file on disk against the expected size and hash.
@@ -258,6 +297,27 @@ mod tests {
         assert_eq!(m.files[1].url, "http://127.0.0.1:9/lfw/pairs.txt");
         assert_eq!(m.files[0].sha256, o.files[0].sha256);
         assert_eq!(o.files[0].size, Some(180_566_744));
+    }
+
+    #[test]
+    fn an_existing_file_is_verified_and_a_bad_one_says_why() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let dest = dir.path().join("x");
+        let f = RemoteFile {
+            name: "x".into(),
+            url: String::new(),
+            size: Some(3),
+            sha256: Some(crate::data::hash::sha256_hex(b"abc")),
+        };
+        assert!(matches!(existing(&dest, &f), Existing::Missing));
+        std::fs::write(&dest, b"abc")?;
+        assert!(matches!(existing(&dest, &f), Existing::Verified));
+        std::fs::write(&dest, b"abd")?;
+        let Existing::Unverified(why) = existing(&dest, &f) else {
+            bail!("a file with the wrong sha256 verified");
+        };
+        assert!(why.to_string().contains("has sha256 "), "{why}");
+        Ok(())
     }
 
     #[test]

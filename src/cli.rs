@@ -49,6 +49,8 @@ pub enum Command {
     /// Get and examine the LFW data: download it, or show its identities, splits and hashes.
     Data(DataArgs),
     /// Measure training throughput (images/s) per model on this machine.
+    ///
+    /// Prints a table and records nothing: the lab (--db) is not used.
     Bench(BenchArgs),
 }
 

@@ -99,7 +99,8 @@ pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Left-aligned text columns separated by two spaces; numbers are right-aligned.
+/// Left-aligned text columns separated by two spaces; numbers are right-aligned, and so is the
+/// `-` of a missing number in a column of numbers.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
@@ -108,12 +109,15 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         }
     }
     let numeric = |s: &str| !s.is_empty() && s.parse::<f64>().is_ok();
+    let of_numbers: Vec<bool> = (0..widths.len())
+        .map(|i| rows.iter().any(|r| r.get(i).is_some_and(|c| numeric(c))))
+        .collect();
     let mut out = String::new();
     let mut line = |cells: &mut dyn Iterator<Item = &str>| {
         let parts: Vec<String> = cells
-            .zip(&widths)
-            .map(|(c, &w)| {
-                if numeric(c) {
+            .zip(widths.iter().zip(&of_numbers))
+            .map(|(c, (&w, &in_numbers))| {
+                if numeric(c) || (c == "-" && in_numbers) {
                     format!("{c:>w$}")
                 } else {
                     format!("{c:<w$}")
@@ -176,6 +180,18 @@ mod tests {
             ],
         );
         assert_eq!(t, "id  name\n 7  r18\n12  x\n");
+    }
+
+    #[test]
+    fn a_missing_number_lines_up_with_the_numbers() {
+        let t = table(
+            &["best dev", "started"],
+            &[
+                vec!["0.403".into(), "-".into()],
+                vec!["-".into(), "2026-11-29".into()],
+            ],
+        );
+        assert_eq!(t, "best dev  started\n   0.403  -\n       -  2026-11-29\n");
     }
 
     #[test]

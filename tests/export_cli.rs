@@ -245,3 +245,30 @@ fn a_reader_that_stops_early_ends_the_export_quietly() -> Result<()> {
     }
     Ok(())
 }
+
+/// `export --help` names the parts of a JSON run by their keys in the document.
+#[test]
+fn the_help_names_the_json_keys() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    let help = facenet(&db)?.args(["export", "--help"]).output()?;
+    let help = String::from_utf8(help.stdout)?;
+    let json_help = help
+        .lines()
+        .find(|l| l.trim_start().starts_with("- json:"))
+        .context("no json value in the help")?;
+    let out = facenet(&db)?
+        .args(["export", "--format", "json", "--runs", "1"])
+        .output()?;
+    let export: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    for key in ["config", "metrics", "checkpoints", "evaluations"] {
+        assert!(json_help.contains(key), "{key} missing from {json_help:?}");
+        assert!(
+            export["runs"][0].get(key).is_some(),
+            "no {key} in the export"
+        );
+    }
+    assert!(!help.contains("series"), "{help}");
+    Ok(())
+}

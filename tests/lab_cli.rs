@@ -248,3 +248,59 @@ fn suggested_commands_name_the_lab_unless_it_is_the_default() -> Result<()> {
     );
     Ok(())
 }
+
+/// An empty FACENET_LAB_DB is no choice of lab: the default lab.db is used, as when it is unset.
+#[test]
+fn an_empty_db_variable_means_the_default_lab() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let lab = Lab::open(&dir.path().join("lab.db"))?;
+    lab.create_run(&new_run("in-the-default-lab"))?;
+    let out = Command::cargo_bin("facenet-lab")?
+        .current_dir(dir.path())
+        .env("FACENET_LAB_DB", "")
+        .arg("runs")
+        .output()?;
+    let (text, err) = (
+        String::from_utf8(out.stdout)?,
+        String::from_utf8(out.stderr)?,
+    );
+    assert!(out.status.success(), "{err}");
+    assert!(text.contains("in-the-default-lab"), "{text}");
+    Ok(())
+}
+
+/// `bench` refuses a size some model cannot take before it prints or measures anything, and
+/// says that it records nothing in the lab (--db is global, not a bench option).
+#[test]
+fn bench_checks_its_settings_first_and_leaves_the_lab_alone() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let out = Command::cargo_bin("facenet-lab")?
+        .current_dir(dir.path())
+        .args([
+            "bench",
+            "--models",
+            "resnet18,alexnet",
+            "--image-size",
+            "32",
+        ])
+        .output()?;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8(out.stderr)?,
+        "error: --image-size 32 is too small for alexnet (needs 63)\n"
+    );
+    let help = Command::cargo_bin("facenet-lab")?
+        .args(["bench", "--help"])
+        .output()?;
+    let help = String::from_utf8(help.stdout)?;
+    assert!(
+        help.contains("records nothing: the lab (--db) is not used"),
+        "{help}"
+    );
+    assert!(
+        std::fs::read_dir(dir.path())?.next().is_none(),
+        "no lab.db created"
+    );
+    Ok(())
+}

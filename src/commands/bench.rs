@@ -9,9 +9,7 @@ use crate::train::bench::time_steps;
 use crate::train::device;
 
 pub fn execute(args: &BenchArgs) -> Result<()> {
-    if args.batch < 4 || args.steps == 0 {
-        bail!("bench needs --batch of at least 4 and --steps of at least 1");
-    }
+    check(args)?;
     let (dev, name) = device::select(args.device)?;
     let gpu = device::gpu_name(&dev)
         .map(|g| format!(" ({g})"))
@@ -25,13 +23,6 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
     }
     let mut rows = Vec::new();
     for &arch in &args.models {
-        let min = arch.min_input_size();
-        if args.image_size < min {
-            bail!(
-                "--image-size {} is too small for {arch} (needs {min})",
-                args.image_size
-            );
-        }
         let t = time_steps(
             arch,
             args.batch,
@@ -63,5 +54,22 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
             &rows
         )
     );
+    Ok(())
+}
+
+/// Refuses settings some model cannot be timed with, before anything is printed or measured.
+fn check(args: &BenchArgs) -> Result<()> {
+    if args.batch < 4 || args.steps == 0 {
+        bail!("bench needs --batch of at least 4 and --steps of at least 1");
+    }
+    for &arch in &args.models {
+        let min = arch.min_input_size();
+        if args.image_size < min {
+            bail!(
+                "--image-size {} is too small for {arch} (needs {min})",
+                args.image_size
+            );
+        }
+    }
     Ok(())
 }

@@ -15,7 +15,7 @@ pub use json::{to_json, Export, ExportedRun, EXPORT_FORMAT, EXPORT_VERSION};
 pub enum ExportFormat {
     /// One row per metric point, each with the run's hyperparameters.
     Csv,
-    /// Each run whole: its record, parsed config, series, checkpoints and evaluations.
+    /// Each run whole: its record, config (parsed), metrics, checkpoints and evaluations.
     Json,
 }
 

@@ -168,6 +168,12 @@ pub struct EvalArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
 
+    /// Where the run's own dataset is now, for its test split, when its images are no longer
+    /// at the path the lab recorded (a lab from another machine); its splits must hash as
+    /// recorded.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["pairs", "data"])]
+    pub split_data: Option<PathBuf>,
+
     /// Leave out pairs (or images, with --data alone) of people the run trained on, and say how
     /// many were dropped.
     #[arg(long, requires = "data")]
@@ -208,6 +214,10 @@ pub struct ReportArgs {
     /// checkpoint), one colour per identity.
     #[arg(long, value_name = "RUN", conflicts_with_all = ["runs", "tag", "readme"])]
     pub embeddings: Option<String>,
+    /// With --embeddings: where the run's dataset is now, when its images are no longer at the
+    /// path the lab recorded; its splits must hash as recorded.
+    #[arg(long, value_name = "PATH", requires = "embeddings")]
+    pub split_data: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

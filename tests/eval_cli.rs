@@ -223,3 +223,61 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     );
     Ok(())
 }
+
+/// A lab whose dataset moved (copied from another machine): the test split is evaluated from
+/// where the images are now, once their splits hash as recorded; other images are refused.
+#[test]
+fn the_test_split_is_found_where_the_images_moved() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let people = [
+        ("Ann_Lee", 4),
+        ("Bo_Chan", 4),
+        ("Cy_Dorr", 4),
+        ("Di_Eve", 4),
+    ];
+    data_support::write_lfw(&dir.path().join("faces"), &people, true)?;
+    cmd(dir.path())?
+        .args(["run", "resnet18", "--data", "faces", "--min-images", "3"])
+        .args([
+            "--image-size",
+            "16",
+            "--batch",
+            "8",
+            "--epochs",
+            "1",
+            "--quiet",
+        ])
+        .assert()
+        .success();
+    std::fs::rename(dir.path().join("faces"), dir.path().join("moved"))?;
+
+    let out = cmd(dir.path())?.args(["eval", "1"]).output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("--split-data"),
+        "{err}"
+    );
+    let text = stdout(cmd(dir.path())?.args(["eval", "1", "--split-data", "moved"]))?;
+    assert!(
+        text.contains("test-split") && text.contains("n_queries"),
+        "{text}"
+    );
+
+    // Other people under the same names are other images.
+    let other = [
+        ("Ann_Lee", 4),
+        ("Bo_Chan", 4),
+        ("Cy_Dorr", 4),
+        ("Di_Eve", 5),
+    ];
+    data_support::write_lfw(&dir.path().join("other"), &other, true)?;
+    let out = cmd(dir.path())?
+        .args(["eval", "1", "--split-data", "other"])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("is not the one run 1 trained on"),
+        "{err}"
+    );
+    Ok(())
+}

@@ -21,6 +21,7 @@ use crate::lab::{
     CodeVersion, DatasetRecord, EvalMetric, EvaluationId, Lab, NewEvaluation, Protocol, Run, RunId,
 };
 use crate::report::{roc_chart, write_chart, FigureFormat};
+use crate::train::session;
 
 /// FAR at which VAL is reported, as in the FaceNet paper and the LFW literature.
 const FAR_TARGET: f64 = 1e-3;
@@ -58,7 +59,7 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             let d = dataset.as_ref().with_context(|| {
                 format!("run {} has no recorded dataset, so it has no test split to evaluate on: pass --data DIR", run.id)
             })?;
-            let spec = DataSpec::recorded(&d.source)
+            let spec = session::dataset_source(d, args.split_data.as_deref(), run.id)
                 .with_context(|| format!("evaluating run {} on its test split", run.id))?;
             let train = embed_all(&spec, &split_items(d, "train")?)?;
             let test = embed_all(&spec, &split_items(d, "test")?)?;

@@ -4,12 +4,13 @@ use anyhow::{Context, Result};
 use candle_core::Device;
 
 use crate::cli::ReportArgs;
-use crate::data::{DataSpec, ImageRef};
+use crate::data::ImageRef;
 use crate::eval::checkpoint_choice::CheckpointChoice;
 use crate::eval::net::Net;
 use crate::eval::pca::pca_2d;
 use crate::lab::Lab;
 use crate::report::{self, projection_chart, write_chart, ReportOptions};
+use crate::train::session;
 
 pub fn execute(lab: &Lab, args: &ReportArgs) -> Result<()> {
     if let Some(key) = &args.embeddings {
@@ -47,7 +48,7 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
     let dataset = lab
         .dataset(dataset_id)?
         .with_context(|| format!("dataset {} is missing from the lab", dataset_id.0))?;
-    let spec = DataSpec::recorded(&dataset.source)?;
+    let spec = session::dataset_source(&dataset, args.split_data.as_deref(), run.id)?;
     let items: Vec<ImageRef> = dataset
         .splits
         .iter()

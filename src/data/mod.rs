@@ -93,9 +93,9 @@ impl DataSpec {
             bail!(
                 "the dataset's images are recorded at '{source}', which does not exist on \
                      this machine (the lab got the dataset from another machine, or the images \
-                     moved): put the same images there (e.g. `ln -s /your/copy '{source}'`), or \
-                     train any run here with --data naming your copy, which makes the lab \
-                     record that path for the dataset"
+                     moved): name your copy with --split-data (eval, report --embeddings) or \
+                     --data (run --resume), or put the same images there (e.g. `ln -s /your/copy \
+                     '{source}'`)"
             );
         }
         Ok(spec)

@@ -73,6 +73,57 @@ pub fn dataset_record(m: &Manifest) -> DatasetRecord {
     }
 }
 
+/// Where run `run`'s dataset `d` is read from to evaluate it: where the lab recorded it, or
+/// `moved_to` when the images are elsewhere now (the lab came from another machine, or they
+/// moved), which is refused unless its splits hash as the lab recorded them.
+pub fn dataset_source(d: &DatasetRecord, moved_to: Option<&Path>, run: RunId) -> Result<DataSpec> {
+    let Some(path) = moved_to else {
+        return DataSpec::recorded(&d.source);
+    };
+    let data = path.to_string_lossy();
+    let spec: DataSpec = data.parse()?;
+    let opts = ImportOptions {
+        min_images: d.min_images as usize,
+        max_images: d.max_images as usize,
+        split_seed: d.split_seed.map(|s| s as u64),
+        progress: std::io::stderr().is_terminal(),
+        ..ImportOptions::default()
+    };
+    let manifest = data::inspect(&spec, &opts)
+        .with_context(|| format!("reading run {run}'s dataset from '{data}'"))?;
+    same_splits(
+        d.splits.iter().map(|s| (s.name.as_str(), s.hash.as_str())),
+        &manifest,
+        &data,
+        run,
+    )?;
+    Ok(spec)
+}
+
+/// Refuses images whose splits are not those run `run` trained on (`recorded`: name, hash).
+fn same_splits<'a>(
+    recorded: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+    manifest: &Manifest,
+    data: &str,
+    run: RunId,
+) -> Result<()> {
+    for split in manifest.splits() {
+        let same = recorded
+            .clone()
+            .into_iter()
+            .any(|(name, hash)| name == split.name.as_str() && hash == split.hash);
+        if !same {
+            bail!(
+                "the {} split of '{data}' is not the one run {run} trained on (its hash \
+                 differs): these are other images, or the same ones modified; give the images it \
+                 trained on",
+                split.name.as_str(),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Whether a `data` setting names images that are here ([`DataSpec::is_here`]).
 fn data_present(data: &str) -> bool {
     data.parse::<DataSpec>().is_ok_and(|s| s.is_here())
@@ -324,21 +375,8 @@ pub fn resume(
     let dataset = load_dataset(&cfg, launch.quiet)?;
     if let Some(ds) = run.dataset_id {
         let recorded = lab.splits(ds)?;
-        for split in dataset.manifest.splits() {
-            let same = recorded
-                .iter()
-                .any(|r| r.name == split.name.as_str() && r.hash == split.hash);
-            if !same {
-                bail!(
-                    "the {} split of '{}' is not the one run {} trained on (its hash differs): \
-                     these are other images, or the same ones modified, so the run cannot be \
-                     continued faithfully; --data must give the images it trained on",
-                    split.name.as_str(),
-                    cfg.data,
-                    run.id
-                );
-            }
-        }
+        let recorded = recorded.iter().map(|r| (r.name.as_str(), r.hash.as_str()));
+        same_splits(recorded, &dataset.manifest, &cfg.data, run.id)?;
     }
     let ck = lab
         .checkpoints(run.id)?

@@ -14,6 +14,7 @@ pub mod lab;
 pub mod model;
 pub mod report;
 pub mod rng;
+pub mod signals;
 pub mod sweep;
 pub mod train;
 pub mod tui;

@@ -103,11 +103,24 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
             .collect::<Vec<_>>()
     };
     assert_eq!(metrics(&text), metrics(&from_tgz));
-    // Evaluating again leaves the first evaluation's ROC as it was.
+    // Evaluating again, with other results (--flip), leaves the first evaluation's ROC as it was.
     let roc_csv = |e: u32| {
         std::fs::read_to_string(dir.path().join(format!("reports/roc-run-1-eval-{e}.csv")))
     };
-    assert_eq!(roc_csv(2)?, roc_csv(3)?);
+    let first = roc_csv(2)?;
+    stdout(cmd(dir.path())?.args([
+        "eval",
+        "1",
+        "--checkpoint",
+        "last",
+        "--pairs",
+        "pairs.txt",
+        "--data",
+        "faces",
+        "--flip",
+    ]))?;
+    assert_eq!(roc_csv(2)?, first);
+    assert_ne!(roc_csv(4)?, first);
 
     let text =
         stdout(cmd(dir.path())?.args(["eval", "1", "--data", "faces", "--flip", "--out", "figs"]))?;
@@ -115,7 +128,7 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         text.contains("folder") && text.contains("top1_one_per_identity"),
         "{text}"
     );
-    assert!(dir.path().join("figs/roc-run-1-eval-4.png").is_file());
+    assert!(dir.path().join("figs/roc-run-1-eval-5.png").is_file());
 
     let lab = Lab::open(&dir.path().join("lab.db"))?;
     let evals = lab.evaluations(RunId(1))?;
@@ -126,13 +139,14 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
             Protocol::TestSplit,
             Protocol::LfwPairs,
             Protocol::LfwPairs,
+            Protocol::LfwPairs,
             Protocol::Folder
         ]
     );
     let n = evals[0].metric("n_queries").context("n_queries")?;
     assert_eq!(n, 4.0);
     // The folder's 3 + 3 + 1 same-person pairs against as many of its 21 different-person ones.
-    let folder = &evals[3];
+    let folder = &evals[4];
     assert_eq!(
         (
             folder.metric("n_same_pairs"),
@@ -172,6 +186,16 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     assert!(out.status.success(), "{err}");
     assert!(text.contains("top1_one_per_identity"), "{text}");
     assert!(!err.contains("warning"), "{err}");
+    // One person gives no different-person pair, which is said as such.
+    data_support::write_lfw(&dir.path().join("one"), &[("Ann_Lee", 3)], false)?;
+    let out = cmd(dir.path())?
+        .args(["eval", "1", "--data", "one"])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("holds 1 person"),
+        "{err}"
+    );
     // Those of the run's own seed include the 4 people it trained on: the numbers come with a
     // warning, and leaving those people out of its own data leaves nothing, which is said.
     let out = cmd(dir.path())?

@@ -136,40 +136,73 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
     Ok(())
 }
 
-#[test]
-fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let db = dir.path().join("lab.db");
-    let child = StdCommand::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
+/// A long tiny run in the background, started with `prepare` run in the child before exec;
+/// returned once it has recorded some steps.
+fn training(db: &Path, prepare: fn() -> std::io::Result<()>) -> Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("facenet-lab"));
+    // SAFETY: `prepare` only changes signal dispositions, which is async-signal-safe.
+    unsafe { cmd.pre_exec(prepare) };
+    let child = cmd
         .arg("--db")
-        .arg(&db)
+        .arg(db)
         .args(TINY_RUN)
         .args(["--epochs", "500"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
-    // Wait until training has recorded some steps.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         std::thread::sleep(Duration::from_millis(300));
         let started = db.exists()
-            && Lab::open_read_only(&db)
+            && Lab::open_read_only(db)
                 .ok()
                 .and_then(|l| l.list_runs().ok())
                 .is_some_and(|r| r.first().is_some_and(|r| r.last_iteration > 2));
         if started {
-            break;
+            return Ok(child);
         }
         assert!(Instant::now() < deadline, "training did not start");
     }
+}
+
+fn signal(child: &std::process::Child, name: &str) -> Result<()> {
+    let kill = StdCommand::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()?;
+    anyhow::ensure!(kill.success(), "kill -{name} failed");
+    Ok(())
+}
+
+/// Started under `nohup` (SIGHUP ignored), a run goes on when its terminal hangs up.
+#[test]
+fn a_run_started_with_sighup_ignored_survives_a_hangup() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let mut child = training(&db, || {
+        // SAFETY: SIG_IGN runs no code.
+        unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
+        Ok(())
+    })?;
+    signal(&child, "HUP")?;
+    std::thread::sleep(Duration::from_millis(1500));
+    let still = child.try_wait()?.is_none();
+    signal(&child, "INT")?;
+    let out = child.wait_with_output()?;
+    assert!(still, "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(130));
+    Ok(())
+}
+
+#[test]
+fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let child = training(&db, || Ok(()))?;
     // Twice in quick succession, as a scheduler that signals a whole job reaches a sweep's run
     // directly and through the sweep: one request to stop, not a second Ctrl-C to quit.
-    let pid = i32::try_from(child.id())?;
     for _ in 0..2 {
-        let kill = StdCommand::new("kill")
-            .args(["-INT", &pid.to_string()])
-            .status()?;
-        assert!(kill.success());
+        signal(&child, "INT")?;
         std::thread::sleep(Duration::from_millis(30));
     }
     let out = child.wait_with_output()?;

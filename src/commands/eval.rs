@@ -160,6 +160,15 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             let people: Vec<String> = items.iter().map(|i| i.identity.clone()).collect();
             let pairs = folder_pairs(&people, DEFAULT_PAIRS_PER_CLASS, FOLDER_PAIRS_SEED);
             if pairs.is_empty() {
+                let distinct: HashSet<&String> = people.iter().collect();
+                if distinct.len() < 2 {
+                    bail!(
+                        "'{spec}' holds {} (after any exclusion), so there is no \
+                         different-person pair to verify: the folder protocol needs two people \
+                         or more",
+                        crate::format::count(distinct.len() as u64, "person", "people")
+                    );
+                }
                 bail!(
                     "no person in '{spec}' has two images, so there is no same-person pair to \
                      verify: the folder protocol needs people with at least two photos each"

@@ -1,13 +1,13 @@
 //! `facenet-lab run`: train one network, or continue one with `--resume`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Once, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
 use crate::cli::RunArgs;
-use crate::train::config::{Overrides, TrainConfig};
+use crate::train::config::{Overrides, Sampler, TrainConfig};
 use crate::train::events::Outcome;
 use crate::train::session::{self, Launch};
 
@@ -19,24 +19,21 @@ const SAME_REQUEST: Duration = Duration::from_millis(500);
 
 /// Ctrl-C (or SIGTERM) once: finish the step, checkpoint, mark the run interrupted.
 /// Twice: leave at once.
-fn install_stop_handler() {
-    static ONCE: Once = Once::new();
+fn install_stop_handler() -> Result<()> {
     static FIRST: OnceLock<Instant> = OnceLock::new();
-    ONCE.call_once(|| {
-        let _ = ctrlc::set_handler(|| {
-            let first = *FIRST.get_or_init(Instant::now);
-            if STOP.swap(true, Ordering::SeqCst) {
-                if first.elapsed() < SAME_REQUEST {
-                    return;
-                }
-                eprintln!("\nstopping now");
-                std::process::exit(130);
+    crate::signals::on_stop(|| {
+        let first = *FIRST.get_or_init(Instant::now);
+        if STOP.swap(true, Ordering::SeqCst) {
+            if first.elapsed() < SAME_REQUEST {
+                return;
             }
-            eprintln!(
-                "\nstopping after this step to write a checkpoint (Ctrl-C again to quit at once)"
-            );
-        });
-    });
+            eprintln!("\nstopping now");
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\nstopping after this step to write a checkpoint (Ctrl-C again to quit at once)"
+        );
+    })
 }
 
 fn shell_words(args: impl Iterator<Item = String>) -> String {
@@ -46,6 +43,8 @@ fn shell_words(args: impl Iterator<Item = String>) -> String {
 }
 
 pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
+    // First: a sweep starts its runs with SIGINT blocked until they can take it.
+    install_stop_handler()?;
     if args.time_limit.is_some_and(|t| t.is_zero()) {
         bail!("--time-limit must be longer than 0s, e.g. 90s or 20m");
     }
@@ -65,13 +64,17 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
             let device = rest.device.take();
             let data = rest.data.take();
             if !rest.is_empty() {
+                let given = rest.given();
+                let drop = if given.is_empty() {
+                    "the other settings".to_string()
+                } else {
+                    given.join(", ")
+                };
                 bail!(
-                    "--resume continues a run with its recorded settings: drop {} (only --device, \
-                     and --data for the same images elsewhere, may change)",
-                    rest.given().join(", ")
+                    "--resume continues a run with its recorded settings: drop {drop} (only \
+                     --device, and --data for the same images elsewhere, may change)"
                 );
             }
-            install_stop_handler();
             session::resume(db, key, device, data, &launch, &STOP)?
         }
         None => {
@@ -81,7 +84,15 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
                 .map(Overrides::from_file)
                 .transpose()?;
             let cfg = TrainConfig::resolve(file.as_ref(), &args.overrides)?;
-            install_stop_handler();
+            let pk_k_given =
+                args.overrides.pk_k.is_some() || file.as_ref().is_some_and(|f| f.pk_k.is_some());
+            if pk_k_given && cfg.sampler != Sampler::Pk {
+                eprintln!(
+                    "warning: pk_k has no effect with sampler {}: only pk batches group images \
+                     by identity",
+                    cfg.sampler.as_str()
+                );
+            }
             session::start(db, cfg, &launch, &STOP)?
         }
     };

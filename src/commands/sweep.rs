@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{bail, Context, Result};
 
@@ -74,11 +74,14 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
     Ok(())
 }
 
-static STOP: AtomicBool = AtomicBool::new(false);
+/// Stop requests so far: the first stops the sweep, a second makes its runs quit at once.
+static STOP: AtomicUsize = AtomicUsize::new(0);
 
 /// Ctrl-C, SIGTERM or SIGHUP: the running runs stop as Ctrl-C stops them (checkpointed,
-/// recorded interrupted), no other starts, and the sweep sums up what became of each.
+/// recorded interrupted), no other starts, and the sweep sums up what became of each; a
+/// second request passes a second Ctrl-C on, which makes them quit without their checkpoint.
 fn install_stop_handler() -> Result<()> {
-    ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst))
-        .context("installing the sweep's Ctrl-C handler")
+    crate::signals::on_stop(|| {
+        STOP.fetch_add(1, Ordering::SeqCst);
+    })
 }

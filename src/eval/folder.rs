@@ -60,7 +60,7 @@ pub fn folder_pairs(labels: &[String], per_class: usize, seed: u64) -> Vec<Index
     // Different-person pairs can be too many to list (LFW: 87 million); list them when they fit,
     // otherwise draw distinct ones at random.
     let mut rng = Rng::derive(seed, "folder-pairs/different");
-    let mut different: Vec<(usize, usize)> = if n_different <= per_class.saturating_mul(4) {
+    let different: Vec<(usize, usize)> = if n_different <= per_class.saturating_mul(4) {
         let mut all = Vec::with_capacity(n_different);
         for i in 0..n {
             for j in i + 1..n {
@@ -87,7 +87,6 @@ pub fn folder_pairs(labels: &[String], per_class: usize, seed: u64) -> Vec<Index
         }
         chosen
     };
-    different.truncate(per_class);
 
     let deal = |pairs: Vec<(usize, usize)>, same: bool| {
         pairs

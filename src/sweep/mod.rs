@@ -11,7 +11,7 @@ use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::AtomicUsize;
 
 use anyhow::{Context, Result};
 
@@ -93,7 +93,7 @@ pub fn run_sweep(
     files: &[RunFiles],
     parallel: usize,
     program: &Path,
-    stop: &AtomicBool,
+    stop: &AtomicUsize,
     out: &mut impl Write,
 ) -> Result<Vec<JobOutcome>> {
     let db = std::path::absolute(db).with_context(|| format!("resolving '{}'", db.display()))?;
@@ -104,8 +104,12 @@ pub fn run_sweep(
         let log =
             File::create(&path).with_context(|| format!("creating log '{}'", path.display()))?;
         let err = log.try_clone()?;
-        Command::new(program)
-            .arg("--db")
+        let mut cmd = Command::new(program);
+        // SIGINT waits until the run has its handler (it unblocks it then): a stop that comes
+        // as it starts would otherwise kill it before it can checkpoint.
+        // SAFETY: the closure only changes the signal mask, which is async-signal-safe.
+        unsafe { cmd.pre_exec(|| crate::signals::set_sigint_blocked(true)) };
+        cmd.arg("--db")
             .arg(&db)
             .arg("run")
             .arg("--config")
@@ -130,7 +134,11 @@ pub fn run_sweep(
         }
     })?;
     if let Some(e) = write_error {
-        return Err(e).context("printing sweep progress");
+        // The terminal may be gone (SIGHUP): the runs ended as recorded all the same.
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: printing the sweep's progress failed: {e}"
+        );
     }
     Ok(ended)
 }
@@ -163,6 +171,14 @@ fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles]) -> String {
             index + 1,
             name(*index),
             files[*index].log.display()
+        ),
+        Event::QuittingNow { running } => format!(
+            "asked again: {} quit now, without a checkpoint",
+            running
+                .iter()
+                .map(|i| name(*i))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Event::Stopping { running } if running.is_empty() => {
             "stopping as asked: no other run starts".to_string()

@@ -2,7 +2,7 @@
 //! and stopping them all as Ctrl-C stops one when asked to.
 
 use std::process::{Child, ExitStatus};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
@@ -49,6 +49,11 @@ pub enum Event {
     Stopping {
         running: Vec<usize>,
     },
+    /// Asked again: the `running` jobs were sent a second SIGINT, which makes a trainer quit
+    /// at once, without its checkpoint.
+    QuittingNow {
+        running: Vec<usize>,
+    },
     /// The process ended, or (`Err`) could not be started or waited for.
     Finished {
         index: usize,
@@ -65,13 +70,14 @@ struct Running {
 }
 
 /// Starts job `0..jobs` through `launch`, keeping at most `parallel` alive, and calls `report`
-/// with every start and end. Once `stop` is set, each running job gets one SIGINT (the
-/// trainer's graceful stop; a second would make it quit without its checkpoint), no more are
-/// started, and the running ones are waited for. Returns how each job ended, by index.
+/// with every start and end. `stop` counts stop requests: after the first, each running job
+/// gets one SIGINT (the trainer's graceful stop), no more are started, and the running ones are
+/// waited for; after a second, they get another SIGINT, which makes a trainer quit at once.
+/// Returns how each job ended, by index.
 pub fn run_jobs(
     jobs: usize,
     parallel: usize,
-    stop: &AtomicBool,
+    stop: &AtomicUsize,
     mut launch: impl FnMut(usize) -> Result<Child>,
     mut report: impl FnMut(&Event),
 ) -> Result<Vec<JobOutcome>> {
@@ -82,15 +88,29 @@ pub fn run_jobs(
     let mut running: Vec<Running> = Vec::new();
     let mut next = 0;
     let mut stopping = false;
+    let mut quitting = false;
     loop {
-        if !stopping && stop.load(Ordering::SeqCst) {
+        let requests = stop.load(Ordering::SeqCst);
+        if !stopping && requests >= 1 {
             stopping = true;
             running.iter().for_each(|r| interrupt(&r.child));
             report(&Event::Stopping {
                 running: running.iter().map(|r| r.index).collect(),
             });
         }
-        while !stopping && running.len() < parallel && next < jobs {
+        if !quitting && requests >= 2 {
+            quitting = true;
+            running.iter().for_each(|r| interrupt(&r.child));
+            report(&Event::QuittingNow {
+                running: running.iter().map(|r| r.index).collect(),
+            });
+        }
+        // Asked while the last job started: this one waits for the top of the loop.
+        while !stopping
+            && stop.load(Ordering::SeqCst) == 0
+            && running.len() < parallel
+            && next < jobs
+        {
             let index = next;
             next += 1;
             let started = Instant::now();
@@ -192,7 +212,7 @@ mod tests {
                 .spawn()?)
         };
         let mut events = Vec::new();
-        let ended = run_jobs(5, 2, &AtomicBool::new(false), launch, |e| {
+        let ended = run_jobs(5, 2, &AtomicUsize::new(0), launch, |e| {
             events.push(format!("{e:?}"))
         })?;
         use JobOutcome::{Failed, Finished, Stopped};
@@ -228,7 +248,7 @@ mod tests {
     #[test]
     fn asked_to_stop_the_running_job_gets_one_sigint_and_no_other_starts() -> Result<()> {
         let dir = tempfile::tempdir()?;
-        let stop = AtomicBool::new(false);
+        let stop = AtomicUsize::new(0);
         let mut events = Vec::new();
         let ended = run_jobs(
             3,
@@ -237,7 +257,7 @@ mod tests {
             |_| stoppable_job(dir.path()),
             |e| {
                 if matches!(e, Event::Started { index: 0 }) {
-                    stop.store(true, Ordering::SeqCst);
+                    stop.store(1, Ordering::SeqCst);
                 }
                 events.push(format!("{e:?}"));
             },
@@ -251,6 +271,59 @@ mod tests {
         Ok(())
     }
 
+    /// A stop asked while a job is being started lets that one start (it gets its SIGINT at
+    /// once) and no other, though a second slot is free.
+    #[test]
+    fn a_stop_asked_as_a_job_starts_starts_no_other() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let stop = AtomicUsize::new(0);
+        let launch = |i: usize| {
+            let child = stoppable_job(dir.path());
+            if i == 0 {
+                stop.store(1, Ordering::SeqCst);
+            }
+            child
+        };
+        let ended = run_jobs(3, 2, &stop, launch, |_| {})?;
+        use JobOutcome::{NotStarted, Stopped};
+        assert_eq!(ended, vec![Stopped, NotStarted, NotStarted]);
+        Ok(())
+    }
+
+    /// Asked twice, the running jobs get a second SIGINT: the trainer's "quit now".
+    #[test]
+    fn asked_again_the_running_job_gets_a_second_sigint() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let (ready, signals) = (dir.path().join("ready"), dir.path().join("signals"));
+        let launch = |_| -> Result<Child> {
+            let script = format!(
+                "n=0; trap 'echo INT >> \"{}\"; n=$((n+1)); [ $n -ge 2 ] && exit {EXIT_STOPPED}' \
+                 INT; touch \"{}\"; while :; do sleep 0.02; done",
+                signals.display(),
+                ready.display()
+            );
+            let child = Command::new("sh").arg("-c").arg(script).spawn()?;
+            while !ready.exists() {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(child)
+        };
+        let stop = AtomicUsize::new(0);
+        let mut events = Vec::new();
+        let ended = run_jobs(1, 1, &stop, launch, |e| {
+            match e {
+                Event::Started { .. } => stop.store(1, Ordering::SeqCst),
+                Event::Stopping { .. } => stop.store(2, Ordering::SeqCst),
+                _ => {}
+            }
+            events.push(format!("{e:?}"));
+        })?;
+        assert_eq!(ended, vec![JobOutcome::Stopped]);
+        assert_eq!(events[2], "QuittingNow { running: [0] }", "{events:?}");
+        assert_eq!(std::fs::read_to_string(&signals)?, "INT\nINT\n");
+        Ok(())
+    }
+
     #[test]
     fn a_job_that_cannot_start_is_a_failure_not_an_abort() -> Result<()> {
         let launch = |i: usize| -> Result<Child> {
@@ -260,7 +333,7 @@ mod tests {
             Ok(Command::new("true").spawn()?)
         };
         let mut failed_to_start = String::new();
-        let ended = run_jobs(2, 1, &AtomicBool::new(false), launch, |e| {
+        let ended = run_jobs(2, 1, &AtomicUsize::new(0), launch, |e| {
             if let Event::Finished {
                 result: Err(msg), ..
             } = e
@@ -270,7 +343,7 @@ mod tests {
         })?;
         assert_eq!(ended, vec![JobOutcome::Failed, JobOutcome::Finished]);
         assert_eq!(failed_to_start, "no such program");
-        assert!(run_jobs(1, 0, &AtomicBool::new(false), launch, |_| {}).is_err());
+        assert!(run_jobs(1, 0, &AtomicUsize::new(0), launch, |_| {}).is_err());
         Ok(())
     }
 }

@@ -322,13 +322,6 @@ impl TrainConfig {
         }
         cfg.apply(flags);
         cfg.validate()?;
-        if flags.pk_k.is_some() && cfg.sampler != Sampler::Pk {
-            eprintln!(
-                "warning: --pk-k has no effect with --sampler {}: only pk batches group images \
-                 by identity",
-                cfg.sampler.as_str()
-            );
-        }
         Ok(cfg)
     }
 

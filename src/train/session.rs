@@ -363,6 +363,16 @@ pub fn resume(
     }
     let mut cfg: TrainConfig = serde_json::from_str(&run.config_json)
         .with_context(|| format!("reading the recorded config of run {}", run.id))?;
+    let ck = lab
+        .checkpoints(run.id)?
+        .into_iter()
+        .rfind(|c| CheckpointKind::resumable(&c.kind));
+    // Whole epochs behind the checkpoint: one written on Ctrl-C mid-epoch is in that epoch.
+    let done = match (&ck, run.iters_per_epoch) {
+        (Some(c), Some(n)) if n > 0 => (c.iteration / n) as usize,
+        _ => 0,
+    };
+    check_stop_after(launch.stop_after_epoch, done, cfg.epochs)?;
     if let Some(d) = device {
         cfg.device = d;
     }
@@ -378,10 +388,6 @@ pub fn resume(
         let recorded = recorded.iter().map(|r| (r.name.as_str(), r.hash.as_str()));
         same_splits(recorded, &dataset.manifest, &cfg.data, run.id)?;
     }
-    let ck = lab
-        .checkpoints(run.id)?
-        .into_iter()
-        .rfind(|c| CheckpointKind::resumable(&c.kind));
     let dir = run_checkpoint_dir(&lab, run.id)?;
     let mut trainer = Trainer::new(
         cfg,
@@ -390,11 +396,6 @@ pub fn resume(
         &dataset.train,
         &dataset.dev,
         dir.clone(),
-    )?;
-    check_stop_after(
-        launch.stop_after_epoch,
-        ck.as_ref().map_or(0, |c| c.epoch as usize),
-        trainer.cfg.epochs,
     )?;
     // Everything recorded after the checkpoint belongs to a timeline that is replayed now.
     let resume_at = match ck {

@@ -165,6 +165,10 @@ pub fn recorded_runs(db: &Path, files: &[RunFiles]) -> Vec<Option<RunId>> {
 fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles]) -> String {
     let total = spec.configs.len();
     let name = |index: usize| run_name(&spec.configs[index]);
+    let names = |running: &[usize]| {
+        let names: Vec<&str> = running.iter().map(|&i| name(i)).collect();
+        names.join(", ")
+    };
     match event {
         Event::Started { index } => format!(
             "[{}/{total}] started  {} (log: {})",
@@ -174,22 +178,14 @@ fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles]) -> String {
         ),
         Event::QuittingNow { running } => format!(
             "asked again: {} quit now, without a checkpoint",
-            running
-                .iter()
-                .map(|i| name(*i))
-                .collect::<Vec<_>>()
-                .join(", ")
+            names(running)
         ),
         Event::Stopping { running } if running.is_empty() => {
             "stopping as asked: no other run starts".to_string()
         }
         Event::Stopping { running } => format!(
             "stopping as asked: waiting for {} to checkpoint; no other run starts",
-            running
-                .iter()
-                .map(|i| name(*i))
-                .collect::<Vec<_>>()
-                .join(", ")
+            names(running)
         ),
         Event::Finished {
             index,

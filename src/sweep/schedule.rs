@@ -87,30 +87,22 @@ pub fn run_jobs(
     let mut outcomes = vec![JobOutcome::NotStarted; jobs];
     let mut running: Vec<Running> = Vec::new();
     let mut next = 0;
-    let mut stopping = false;
-    let mut quitting = false;
+    // Stop requests passed on so far: one SIGINT each to the running jobs, two at the most,
+    // and one a pass, so that two never reach a job as one pending signal.
+    let mut passed = 0;
     loop {
-        let requests = stop.load(Ordering::SeqCst);
-        if !stopping && requests >= 1 {
-            stopping = true;
+        if passed < stop.load(Ordering::SeqCst).min(2) {
+            passed += 1;
             running.iter().for_each(|r| interrupt(&r.child));
-            report(&Event::Stopping {
-                running: running.iter().map(|r| r.index).collect(),
+            let running = running.iter().map(|r| r.index).collect();
+            report(&if passed == 1 {
+                Event::Stopping { running }
+            } else {
+                Event::QuittingNow { running }
             });
         }
-        if !quitting && requests >= 2 {
-            quitting = true;
-            running.iter().for_each(|r| interrupt(&r.child));
-            report(&Event::QuittingNow {
-                running: running.iter().map(|r| r.index).collect(),
-            });
-        }
-        // Asked while the last job started: this one waits for the top of the loop.
-        while !stopping
-            && stop.load(Ordering::SeqCst) == 0
-            && running.len() < parallel
-            && next < jobs
-        {
+        // A stop asked while the last job started waits for the top of the loop.
+        while stop.load(Ordering::SeqCst) == 0 && running.len() < parallel && next < jobs {
             let index = next;
             next += 1;
             let started = Instant::now();
@@ -133,7 +125,7 @@ pub fn run_jobs(
                 }
             }
         }
-        if running.is_empty() && (stopping || next == jobs) {
+        if running.is_empty() && (passed > 0 || next == jobs) {
             return Ok(outcomes);
         }
         if !reap(&mut running, &mut outcomes, &mut report) {
@@ -228,12 +220,13 @@ mod tests {
         Ok(())
     }
 
-    /// A job standing in for the trainer: on its first SIGINT it notes the signal, takes a
-    /// moment (its checkpoint) and exits as stopped; it writes `ready` once it listens.
-    fn stoppable_job(dir: &Path) -> Result<Child> {
+    /// A shell job standing in for the trainer: on each SIGINT it notes the signal in
+    /// `DIR/signals`, then runs `on_int` (with `n` counting the signals); it touches `DIR/ready`
+    /// once it listens, and is returned then.
+    fn job(dir: &Path, on_int: &str) -> Result<Child> {
         let (ready, signals) = (dir.join("ready"), dir.join("signals"));
         let script = format!(
-            "trap 'echo INT >> \"{}\"; sleep 0.2; exit {EXIT_STOPPED}' INT; touch \"{}\"; \
+            "n=0; trap 'echo INT >> \"{}\"; n=$((n+1)); {on_int}' INT; touch \"{}\"; \
              while :; do sleep 0.02; done",
             signals.display(),
             ready.display()
@@ -243,6 +236,12 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         Ok(child)
+    }
+
+    /// Stops as the trainer does on its first SIGINT: a moment (its checkpoint), then exits as
+    /// stopped.
+    fn stoppable_job(dir: &Path) -> Result<Child> {
+        job(dir, &format!("sleep 0.2; exit {EXIT_STOPPED}"))
     }
 
     #[test]
@@ -294,20 +293,8 @@ mod tests {
     #[test]
     fn asked_again_the_running_job_gets_a_second_sigint() -> Result<()> {
         let dir = tempfile::tempdir()?;
-        let (ready, signals) = (dir.path().join("ready"), dir.path().join("signals"));
-        let launch = |_| -> Result<Child> {
-            let script = format!(
-                "n=0; trap 'echo INT >> \"{}\"; n=$((n+1)); [ $n -ge 2 ] && exit {EXIT_STOPPED}' \
-                 INT; touch \"{}\"; while :; do sleep 0.02; done",
-                signals.display(),
-                ready.display()
-            );
-            let child = Command::new("sh").arg("-c").arg(script).spawn()?;
-            while !ready.exists() {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Ok(child)
-        };
+        // Exits only on its second SIGINT, as the trainer quits at once then.
+        let launch = |_| job(dir.path(), &format!("[ $n -ge 2 ] && exit {EXIT_STOPPED}"));
         let stop = AtomicUsize::new(0);
         let mut events = Vec::new();
         let ended = run_jobs(1, 1, &stop, launch, |e| {
@@ -320,7 +307,8 @@ mod tests {
         })?;
         assert_eq!(ended, vec![JobOutcome::Stopped]);
         assert_eq!(events[2], "QuittingNow { running: [0] }", "{events:?}");
-        assert_eq!(std::fs::read_to_string(&signals)?, "INT\nINT\n");
+        let signals = std::fs::read_to_string(dir.path().join("signals"))?;
+        assert_eq!(signals, "INT\nINT\n");
         Ok(())
     }
 

@@ -91,27 +91,21 @@ pub fn dataset_source(d: &DatasetRecord, moved_to: Option<&Path>, run: RunId) ->
     };
     let manifest = data::inspect(&spec, &opts)
         .with_context(|| format!("reading run {run}'s dataset from '{data}'"))?;
-    same_splits(
-        d.splits.iter().map(|s| (s.name.as_str(), s.hash.as_str())),
-        &manifest,
-        &data,
-        run,
-    )?;
+    same_splits(&d.splits, &manifest, &data, run)?;
     Ok(spec)
 }
 
-/// Refuses images whose splits are not those run `run` trained on (`recorded`: name, hash).
-fn same_splits<'a>(
-    recorded: impl IntoIterator<Item = (&'a str, &'a str)> + Clone,
+/// Refuses images whose splits are not the `recorded` ones run `run` trained on.
+fn same_splits(
+    recorded: &[SplitRecord],
     manifest: &Manifest,
     data: &str,
     run: RunId,
 ) -> Result<()> {
     for split in manifest.splits() {
         let same = recorded
-            .clone()
-            .into_iter()
-            .any(|(name, hash)| name == split.name.as_str() && hash == split.hash);
+            .iter()
+            .any(|r| r.name == split.name.as_str() && r.hash == split.hash);
         if !same {
             bail!(
                 "the {} split of '{data}' is not the one run {run} trained on (its hash \
@@ -377,16 +371,18 @@ pub fn resume(
         cfg.device = d;
     }
     let recorded = match run.dataset_id {
-        Some(id) => lab.dataset(id)?.map(|d| d.source),
+        Some(id) => lab.dataset(id)?,
         None => None,
     };
-    cfg.data = resume_data(&cfg.data, data, recorded.as_deref())?;
+    cfg.data = resume_data(
+        &cfg.data,
+        data,
+        recorded.as_ref().map(|d| d.source.as_str()),
+    )?;
     let (dev, device_name) = device::select(cfg.device)?;
     let dataset = load_dataset(&cfg, launch.quiet)?;
-    if let Some(ds) = run.dataset_id {
-        let recorded = lab.splits(ds)?;
-        let recorded = recorded.iter().map(|r| (r.name.as_str(), r.hash.as_str()));
-        same_splits(recorded, &dataset.manifest, &cfg.data, run.id)?;
+    if let Some(d) = &recorded {
+        same_splits(&d.splits, &dataset.manifest, &cfg.data, run.id)?;
     }
     let dir = run_checkpoint_dir(&lab, run.id)?;
     let mut trainer = Trainer::new(
@@ -419,9 +415,6 @@ pub fn resume(
         eprintln!("warning: {e:#}");
     }
     lab.rebuild_summary(run.id)?;
-    // The accuracy of the weights in the best checkpoint that survived the truncation; none
-    // when a later best (now dropped) had replaced it, so the next evaluation writes a best.
-    trainer.best_dev = lab.run(run.id)?.and_then(|r| r.best_dev_acc);
     drive(&lab, run.id, trainer, launch, stop)
 }
 
@@ -436,8 +429,11 @@ fn drive(
 ) -> Result<Finished> {
     let _heartbeat = Heartbeat::start(lab.path(), run)?;
     let mut recorder = Recorder::new(lab, run);
-    // A resumed run's summary so far; a new run's is empty.
+    // A resumed run's summary so far (rebuilt after the truncation); a new run's is empty.
     let so_far = lab.run(run)?.context("run vanished from the lab")?;
+    // The accuracy of the weights in the best checkpoint that survived the truncation; none
+    // when a later best (now dropped) had replaced it, so the next evaluation writes a best.
+    trainer.best_dev = so_far.best_dev_acc;
     let mut console = Console::new(trainer.cfg.epochs, launch.quiet).resuming(
         so_far
             .best_dev_acc

@@ -58,16 +58,17 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         &pairs,
         "2\t1\nAnn_Lee\t1\t2\nAnn_Lee\t3\tBo_Chan\t1\nBo_Chan\t2\t3\nCy_Dorr\t1\tAnn_Lee\t2\n",
     )?;
-    let text = stdout(cmd(dir.path())?.args([
-        "eval",
-        "1",
-        "--checkpoint",
-        "last",
-        "--pairs",
-        "pairs.txt",
-        "--data",
-        "faces",
-    ]))?;
+    // The pairs protocol on the last checkpoint, over `data`, with `extra` flags.
+    let pairs_eval = |data: &str, extra: &[&str]| {
+        let args = ["eval", "1", "--checkpoint", "last", "--pairs", "pairs.txt"];
+        stdout(
+            cmd(dir.path())?
+                .args(args)
+                .args(["--data", data])
+                .args(extra),
+        )
+    };
+    let text = pairs_eval("faces", &[])?;
     assert!(
         text.contains("lfw-pairs")
             && text.contains("verification_accuracy_mean")
@@ -86,16 +87,7 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     // The same pairs straight from a tarball give the same numbers.
     let tgz = dir.path().join("faces.tgz");
     data_support::write_tgz(&faces, &tgz, "lfw")?;
-    let from_tgz = stdout(cmd(dir.path())?.args([
-        "eval",
-        "1",
-        "--checkpoint",
-        "last",
-        "--pairs",
-        "pairs.txt",
-        "--data",
-        "faces.tgz",
-    ]))?;
+    let from_tgz = pairs_eval("faces.tgz", &[])?;
     let metrics = |t: &str| {
         t.lines()
             .filter(|l| l.starts_with("  "))
@@ -108,17 +100,7 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         std::fs::read_to_string(dir.path().join(format!("reports/roc-run-1-eval-{e}.csv")))
     };
     let first = roc_csv(2)?;
-    stdout(cmd(dir.path())?.args([
-        "eval",
-        "1",
-        "--checkpoint",
-        "last",
-        "--pairs",
-        "pairs.txt",
-        "--data",
-        "faces",
-        "--flip",
-    ]))?;
+    pairs_eval("faces", &["--flip"])?;
     assert_eq!(roc_csv(2)?, first);
     assert_ne!(roc_csv(4)?, first);
 

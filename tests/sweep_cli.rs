@@ -375,13 +375,7 @@ fn sweep_runs_record_their_logs() -> Result<()> {
         "tag = \"logs\"\n[base]\nmodel = \"resnet18\"\ndata = \"synthetic:4:8\"\nimage_size = 16\nbatch = 8\nepochs = 1\n[grid]\nseed = [1, 2]\n",
     )?;
     let db = dir.path().join("lab.db");
-    Command::cargo_bin("facenet-lab")?
-        .current_dir(dir.path())
-        .arg("--db")
-        .arg(&db)
-        .arg("sweep")
-        .arg(&spec)
-        .env_remove(SWEEP_EXE_ENV)
+    Command::from_std(real_sweep(dir.path(), &spec))
         .assert()
         .success()
         .stdout(contains("all 2 runs finished"));
@@ -402,6 +396,19 @@ fn sweep_runs_record_their_logs() -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `facenet-lab --db DIR/lab.db sweep SPEC` in `dir`, its runs trained by this build's real
+/// trainer.
+fn real_sweep(dir: &Path, spec: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("facenet-lab"));
+    c.current_dir(dir)
+        .arg("--db")
+        .arg(dir.join("lab.db"))
+        .arg("sweep")
+        .arg(spec)
+        .env_remove(SWEEP_EXE_ENV);
+    c
 }
 
 /// The first run of the lab at `db` once it is recorded running.
@@ -453,13 +460,7 @@ fn sweep_stopped_by(signal: impl FnOnce(libc::pid_t) -> libc::c_int) -> Result<(
         "tag = \"tiny\"\n[base]\nmodel = \"resnet18\"\ndata = \"synthetic:4:8\"\nimage_size = 16\nbatch = 8\ndim = 16\nepochs = 100000\ndevice = \"cpu\"\n[grid]\nlr = [1e-3, 1e-4, 1e-5]\n",
     )?;
     let db = dir.path().join("lab.db");
-    let sweep = std::process::Command::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
-        .current_dir(dir.path())
-        .arg("--db")
-        .arg(&db)
-        .arg("sweep")
-        .arg(&spec)
-        .env_remove(SWEEP_EXE_ENV)
+    let sweep = real_sweep(dir.path(), &spec)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)

@@ -105,48 +105,6 @@ fn frozen(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::{fixtures, NewCheckpoint};
-
-    /// A checkpoint recorded by absolute path (one written outside the lab's folder) is named
-    /// as recorded, with the folder to bring back.
-    #[test]
-    fn a_missing_checkpoint_by_absolute_path_names_its_folder() -> Result<()> {
-        let dir = tempfile::tempdir()?;
-        let lab = Lab::open(&dir.path().join("lab.db"))?;
-        let id = lab.create_run(&crate::lab::NewRun {
-            config_json: serde_json::to_string(&TrainConfig::default())?,
-            ..fixtures::new_run("r")
-        })?;
-        let elsewhere = dir.path().join("elsewhere/run-1/best.safetensors");
-        lab.add_checkpoint(&NewCheckpoint {
-            run: id,
-            iteration: 40,
-            epoch: 2,
-            kind: "best".into(),
-            path: elsewhere.to_string_lossy().into_owned(),
-            sha256: "0".repeat(64),
-        })?;
-        let run = lab.run(id)?.expect("run");
-        let ck = &lab.checkpoints(id)?[0];
-        let err = Net::load(&lab, &run, ck, &Device::Cpu)
-            .err()
-            .expect("no weights to load")
-            .to_string();
-        assert!(
-            err.contains(&format!(
-                "run 1's best checkpoint (iteration 40, epoch 2) is recorded as '{}', and that \
-                 file is missing",
-                elsewhere.display()
-            )) && !err.contains("relative to")
-                && err.contains("host 'testhost'")
-                && err.contains(&format!(
-                    "copy its folder {} there",
-                    elsewhere.parent().unwrap().display()
-                )),
-            "{err}"
-        );
-        Ok(())
-    }
 
     /// A frozen network computes what the trained one does, and records no graph: a backward
     /// pass from its output reaches nothing but the output itself.

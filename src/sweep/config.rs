@@ -1,6 +1,8 @@
 //! Checking one generated run configuration before any run starts, with the very rules
 //! `facenet-lab run --config` applies: a typo in run 5 of 6 should not surface hours later.
 
+use std::collections::BTreeSet;
+
 use toml::Table;
 
 use crate::train::config::{Overrides, TrainConfig};
@@ -9,10 +11,16 @@ use crate::train::config::{Overrides, TrainConfig};
 pub type RunConfig = Table;
 
 /// What is wrong with `config`, as `run --config` would say it; empty when it is valid. Every
-/// key of the wrong name or type is reported; of the rules between values (e.g. `pk_k` must
+/// key of the wrong name or type is reported, except those in `said` (already reported
+/// elsewhere, as a bad `[base]` key is); of the rules between values (e.g. `pk_k` must
 /// divide `batch`), only the first broken one, as `run` checks them in turn.
-pub fn problems(config: &RunConfig) -> Vec<String> {
-    let (good, mut found) = split_bad_keys(config);
+pub fn problems(config: &RunConfig, said: &BTreeSet<String>) -> Vec<String> {
+    let (good, bad) = split_bad_keys(config);
+    let mut found: Vec<String> = bad
+        .into_iter()
+        .filter(|(key, _)| !said.contains(key))
+        .map(|(_, problem)| problem)
+        .collect();
     if !config.contains_key("model") {
         found.push(NO_MODEL.to_string());
     } else if good.contains_key("model") {
@@ -31,8 +39,9 @@ pub fn problems(config: &RunConfig) -> Vec<String> {
 const NO_MODEL: &str = "no model given: set `model` in the spec's [base] (every run), in its \
                         [grid] (e.g. model = [\"resnet18\", \"alexnet\"]) or in the run's [[runs]] entry";
 
-/// `config` without the keys that are unknown or of the wrong type, and what is wrong with each.
-pub fn split_bad_keys(config: &RunConfig) -> (RunConfig, Vec<String>) {
+/// `config` without the keys that are unknown or of the wrong type, and those keys with what
+/// is wrong with each.
+pub fn split_bad_keys(config: &RunConfig) -> (RunConfig, Vec<(String, String)>) {
     let mut good = RunConfig::new();
     let mut bad = Vec::new();
     for (key, value) in config {
@@ -41,7 +50,7 @@ pub fn split_bad_keys(config: &RunConfig) -> (RunConfig, Vec<String>) {
             Ok(_) => {
                 good.insert(key.clone(), value.clone());
             }
-            Err(e) => bad.push(e),
+            Err(e) => bad.push((key.clone(), e)),
         }
     }
     (good, bad)
@@ -95,7 +104,7 @@ mod tests {
             note = "why"
             "#,
         );
-        assert_eq!(problems(&c), Vec::<String>::new());
+        assert_eq!(problems(&c, &BTreeSet::new()), Vec::<String>::new());
     }
 
     #[test]
@@ -120,16 +129,18 @@ mod tests {
                 "--max-images (10) is below --min-images (20)",
             ),
         ] {
-            let p = problems(&table(text)).join("\n");
+            let p = problems(&table(text), &BTreeSet::new()).join("\n");
             assert!(p.contains(want), "missing {want:?} in:\n{p}");
         }
     }
 
     #[test]
     fn every_bad_key_is_reported_and_then_the_first_broken_rule() {
-        let p = problems(&table(
-            "model = \"resnet50\"\nbatch = -1\nmining = \"easy\"\nlr = 0.0",
-        ));
+        let none = BTreeSet::new();
+        let p = problems(
+            &table("model = \"resnet50\"\nbatch = -1\nmining = \"easy\"\nlr = 0.0"),
+            &none,
+        );
         assert_eq!(p.len(), 3, "{p:#?}");
         for want in [
             "unknown variant `resnet50`",
@@ -139,11 +150,11 @@ mod tests {
             assert!(p.iter().any(|m| m.contains(want)), "no {want}: {p:#?}");
         }
         // Without a bad model, the rules are checked on the good keys.
-        let p = problems(&table("model = \"resnet18\"\nbatch = -1\nlr = 0.0"));
+        let p = problems(&table("model = \"resnet18\"\nbatch = -1\nlr = 0.0"), &none);
         assert_eq!(p.len(), 2, "{p:#?}");
         assert!(p[1].contains("--lr must be a positive number"), "{p:#?}");
         // A sweep's run has no --config file or command line to name a model on.
-        let p = problems(&table("batch = 8")).join("\n");
+        let p = problems(&table("batch = 8"), &none).join("\n");
         assert!(
             !p.contains("--config") && !p.contains("facenet-lab run"),
             "{p}"

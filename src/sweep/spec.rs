@@ -57,23 +57,34 @@ impl SweepSpec {
         if tag.is_empty() || tag.contains([',', ' ', '/']) {
             bail!("sweep spec '{source}': tag = {:?} must be a non-empty word (no spaces, commas or slashes)", file.tag);
         }
-        // A bad [base] key is one problem, said once: the runs are checked without it, so
-        // that each run's own problems still show.
-        let (base, base_problems) = split_bad_keys(&file.base);
-        let mut configs: Vec<RunConfig> = file.runs.iter().map(|r| overlay(&base, r)).collect();
+        // Each run's own keys, laid over [base].
+        let mut own: Vec<Table> = file.runs.clone();
         if let Some(grid) = &file.grid {
-            for combo in expand_grid(grid).with_context(|| format!("sweep spec '{source}'"))? {
-                configs.push(overlay(&base, &combo));
-            }
+            own.extend(expand_grid(grid).with_context(|| format!("sweep spec '{source}'"))?);
         }
-        if configs.is_empty() {
+        if own.is_empty() {
             bail!("sweep spec '{source}' defines no runs: add [[runs]] entries or a [grid]");
         }
+        let mut configs: Vec<RunConfig> = own.iter().map(|r| overlay(&file.base, r)).collect();
+        // A bad [base] key is one problem, said once; a run that keeps it is still checked
+        // with it (a bad model is not a missing one), without saying it again.
+        let (_, base_bad) = split_bad_keys(&file.base);
+        let said: Vec<BTreeSet<String>> = own
+            .iter()
+            .map(|r| {
+                base_bad
+                    .iter()
+                    .filter(|(key, _)| !r.contains_key(key))
+                    .map(|(key, _)| key.clone())
+                    .collect()
+            })
+            .collect();
         let mut errors = Vec::new();
-        if !base_problems.is_empty() {
-            errors.push(format!("[base]:\n  {}", base_problems.join("\n  ")));
+        if !base_bad.is_empty() {
+            let problems: Vec<&str> = base_bad.iter().map(|(_, p)| p.as_str()).collect();
+            errors.push(format!("[base]:\n  {}", problems.join("\n  ")));
         }
-        errors.extend(run_problems(&configs));
+        errors.extend(run_problems(&configs, &said));
         name_runs(&mut configs, &tag);
         errors.extend(duplicate_names(&configs));
         if !errors.is_empty() {
@@ -96,14 +107,16 @@ impl SweepSpec {
 }
 
 /// One entry per invalid run: `run 2 (lr = 0.0):` and its problems, the run labelled by the
-/// keys that tell it apart from the others.
-fn run_problems(configs: &[RunConfig]) -> Vec<String> {
+/// keys that tell it apart from the others. `said[i]` are the keys of run `i` whose problems
+/// were already reported.
+fn run_problems(configs: &[RunConfig], said: &[BTreeSet<String>]) -> Vec<String> {
     let keys = distinguishing_keys(configs.iter());
     configs
         .iter()
+        .zip(said)
         .enumerate()
-        .filter_map(|(i, config)| {
-            let found = problems(config);
+        .filter_map(|(i, (config, said))| {
+            let found = problems(config, said);
             (!found.is_empty()).then(|| {
                 format!(
                     "run {} ({}):\n  {}",
@@ -315,6 +328,27 @@ mod tests {
         assert_eq!(err.matches("learning_rate").count(), 1, "{err}");
         assert!(err.contains("[base]:"), "{err}");
         assert!(err.contains("unknown variant `easy`"), "{err}");
+        // A bad model in [base] is not a missing one: the runs that keep it say nothing more,
+        // and a run's own model is checked as its own.
+        let text = r#"
+            tag = "t"
+            [base]
+            model = "resnet99"
+            [[runs]]
+            batch = 16
+            [[runs]]
+            model = "resnet18"
+            lr = 0.0
+            [[runs]]
+            model = "resnet50"
+        "#;
+        let err = format!("{:#}", SweepSpec::parse(text, "s.toml").unwrap_err());
+        assert!(err.contains("has 3 problems"), "{err}");
+        assert!(!err.contains("no model given"), "{err}");
+        assert!(!err.contains("run 1 "), "{err}");
+        assert_eq!(err.matches("`resnet99`").count(), 1, "{err}");
+        assert!(err.contains("--lr must be a positive number"), "{err}");
+        assert!(err.contains("`resnet50`"), "{err}");
         // A [base] without a model is not a problem of its own: the runs name one.
         let ok = "tag = \"t\"\n[base]\nbatch = 16\n[[runs]]\nmodel = \"resnet18\"\n";
         assert!(SweepSpec::parse(ok, "s.toml").is_ok());

@@ -536,6 +536,37 @@ fn ctrl_c_stops_the_sweep_and_its_run_once() -> Result<()> {
 }
 
 #[test]
+fn a_run_that_cannot_start_says_why_in_its_log() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let spec = dir.path().join("one.toml");
+    std::fs::write(&spec, "tag = \"one\"\n[[runs]]\nmodel = \"resnet18\"\n")?;
+    let missing = dir.path().join("no-such-trainer");
+    let assert = Command::cargo_bin("facenet-lab")?
+        .arg("--db")
+        .arg(dir.path().join("lab.db"))
+        .arg("sweep")
+        .arg(&spec)
+        .env(SWEEP_EXE_ENV, &missing)
+        .assert()
+        .failure()
+        .stderr(contains("0 of 1 runs finished and 1 failed"));
+    let stderr = String::from_utf8(assert.get_output().stderr.clone())?;
+    let log = stderr
+        .lines()
+        .find_map(|l| {
+            l.split_once("its log says why: ")
+                .map(|(_, log)| log.trim())
+        })
+        .with_context(|| format!("no log named in:\n{stderr}"))?;
+    let text = std::fs::read_to_string(log)?;
+    assert!(
+        text.contains(&format!("starting '{}'", missing.display())),
+        "{log}: {text:?}"
+    );
+    Ok(())
+}
+
+#[test]
 fn dry_run_prints_the_generated_configs() -> Result<()> {
     Command::cargo_bin("facenet-lab")?
         .arg("sweep")

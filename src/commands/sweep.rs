@@ -19,8 +19,9 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
     let n = spec.configs.len();
     if args.dry_run {
         println!(
-            "# sweep '{}': {n} runs (dry run, nothing started)",
-            spec.tag
+            "# sweep '{}': {} (dry run, nothing started)",
+            spec.tag,
+            crate::format::count(n as u64, "run", "runs")
         );
         for (i, config) in spec.configs.iter().enumerate() {
             println!("\n# run {}/{n}: {}", i + 1, sweep::run_name(config));
@@ -33,8 +34,9 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         .with_context(|| format!("creating the sweep's folder beside '{}'", db.display()))?;
     let files = sweep::write_configs(&spec, &work_dir)?;
     println!(
-        "sweep '{}': {n} runs, {} at a time, into lab '{}'; configs and logs in {}",
+        "sweep '{}': {}, {} at a time, into lab '{}'; configs and logs in {}",
         spec.tag,
+        crate::format::count(n as u64, "run", "runs"),
         args.parallel.min(n),
         db.display(),
         work_dir.display()

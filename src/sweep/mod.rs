@@ -104,6 +104,7 @@ pub fn run_sweep(
         let log =
             File::create(&path).with_context(|| format!("creating log '{}'", path.display()))?;
         let err = log.try_clone()?;
+        let mut why = log.try_clone()?;
         let mut cmd = Command::new(program);
         // SIGINT waits until the run has its handler (it unblocks it then): a stop that comes
         // as it starts would otherwise kill it before it can checkpoint.
@@ -125,6 +126,10 @@ pub fn run_sweep(
             .process_group(0)
             .spawn()
             .with_context(|| format!("starting '{}'", program.display()))
+            // The summary sends the user to the log to see why the run failed.
+            .inspect_err(|e| {
+                let _ = writeln!(why, "error: {e:#}");
+            })
     };
     let mut write_error = None;
     let ended = run_jobs(total, parallel, stop, launch, |event| {

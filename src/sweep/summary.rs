@@ -46,7 +46,13 @@ pub fn summarize(tag: &str, db_flag: &str, runs: &[RunEnd]) -> Summary {
         return Summary {
             verdict: Verdict::AllFinished,
             text: format!(
-                "all {n} runs finished: `facenet-lab{db_flag} report --tag {tag}` draws them"
+                "{} finished: `facenet-lab{db_flag} report --tag {tag}` draws {}",
+                if n == 1 {
+                    "the run".to_string()
+                } else {
+                    format!("all {n} runs")
+                },
+                if n == 1 { "it" } else { "them" },
             ),
         };
     }
@@ -126,7 +132,12 @@ mod tests {
         assert_eq!(s.verdict, Verdict::AllFinished);
         assert_eq!(
             s.text,
-            "all 1 runs finished: `facenet-lab report --tag t` draws them"
+            "the run finished: `facenet-lab report --tag t` draws it"
+        );
+        let two = [end("t-1", Finished, Some(1)), end("t-2", Finished, Some(2))];
+        assert_eq!(
+            summarize("t", "", &two).text,
+            "all 2 runs finished: `facenet-lab report --tag t` draws them"
         );
     }
 

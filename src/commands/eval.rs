@@ -21,7 +21,6 @@ use crate::lab::{
     CodeVersion, DatasetRecord, EvalMetric, EvaluationId, Lab, NewEvaluation, Protocol, Run, RunId,
 };
 use crate::report::{roc_chart, write_chart, FigureFormat};
-use crate::train::session;
 
 /// FAR at which VAL is reported, as in the FaceNet paper and the LFW literature.
 const FAR_TARGET: f64 = 1e-3;
@@ -59,7 +58,7 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             let d = dataset.as_ref().with_context(|| {
                 format!("run {} has no recorded dataset, so it has no test split to evaluate on: pass --data DIR", run.id)
             })?;
-            let spec = session::dataset_source(d, args.split_data.as_deref(), run.id)
+            let spec = crate::data::recorded::source(d, args.split_data.as_deref(), run.id)
                 .with_context(|| format!("evaluating run {} on its test split", run.id))?;
             let train = embed_all(&spec, &split_items(d, "train")?)?;
             let test = embed_all(&spec, &split_items(d, "test")?)?;
@@ -440,7 +439,7 @@ mod tests {
             let manifest = crate::data::inspect(&"synthetic:5:9".parse()?, &opts)?;
             // Through the lab, which keeps members sorted by name.
             let lab = Lab::open_in_memory()?;
-            let id = lab.ensure_dataset(&crate::train::session::dataset_record(&manifest))?;
+            let id = lab.ensure_dataset(&crate::data::recorded::record(&manifest))?;
             let record = lab.dataset(id)?.context("dataset")?;
             let trained: Vec<(String, String)> = manifest
                 .train

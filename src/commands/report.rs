@@ -10,7 +10,6 @@ use crate::eval::net::Net;
 use crate::eval::pca::pca_2d;
 use crate::lab::Lab;
 use crate::report::{self, projection_chart, write_chart, ReportOptions};
-use crate::train::session;
 
 pub fn execute(lab: &Lab, args: &ReportArgs) -> Result<()> {
     if let Some(key) = &args.embeddings {
@@ -48,7 +47,7 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
     let dataset = lab
         .dataset(dataset_id)?
         .with_context(|| format!("dataset {} is missing from the lab", dataset_id.0))?;
-    let spec = session::dataset_source(&dataset, args.split_data.as_deref(), run.id)?;
+    let spec = crate::data::recorded::source(&dataset, args.split_data.as_deref(), run.id)?;
     let items: Vec<ImageRef> = dataset
         .splits
         .iter()

@@ -37,6 +37,7 @@ pub mod fetch;
 pub mod hash;
 mod pipeline;
 mod progress;
+pub mod recorded;
 pub mod source;
 pub mod split;
 pub mod synthetic;

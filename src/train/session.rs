@@ -8,10 +8,8 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{bail, Context, Result};
 
-use crate::data::{self, DataSpec, Dataset, ImportOptions, Manifest};
-use crate::lab::{
-    CodeVersion, DatasetRecord, Lab, Machine, MemberRecord, NewRun, RunId, RunStatus, SplitRecord,
-};
+use crate::data::{self, DataSpec, Dataset, ImportOptions};
+use crate::lab::{CodeVersion, Lab, Machine, NewRun, RunId, RunStatus};
 use crate::train::checkpoint;
 use crate::train::config::{DeviceChoice, TrainConfig};
 use crate::train::console::Console;
@@ -40,82 +38,6 @@ pub struct Finished {
     pub run: RunId,
     pub outcome: Outcome,
     pub summary: String,
-}
-
-/// The dataset record the lab keeps for a manifest.
-pub fn dataset_record(m: &Manifest) -> DatasetRecord {
-    DatasetRecord {
-        kind: m.kind.as_str().to_string(),
-        source: m.source.clone(),
-        min_images: m.min_images as i64,
-        max_images: m.max_images as i64,
-        split_seed: m.split_seed.map(|s| s as i64),
-        n_identities: m.identities.len() as i64,
-        n_images: m.n_images() as i64,
-        content_hash: m.content_hash.clone(),
-        splits: m
-            .splits()
-            .iter()
-            .map(|s| SplitRecord {
-                name: s.name.as_str().to_string(),
-                hash: s.hash.clone(),
-                members: s
-                    .members
-                    .iter()
-                    .map(|mm| MemberRecord {
-                        identity: mm.identity.clone(),
-                        file: mm.file.clone(),
-                        sha256: mm.sha256.clone(),
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }
-}
-
-/// Where run `run`'s dataset `d` is read from to evaluate it: where the lab recorded it, or
-/// `moved_to` when the images are elsewhere now (the lab came from another machine, or they
-/// moved), which is refused unless its splits hash as the lab recorded them.
-pub fn dataset_source(d: &DatasetRecord, moved_to: Option<&Path>, run: RunId) -> Result<DataSpec> {
-    let Some(path) = moved_to else {
-        return DataSpec::recorded(&d.source);
-    };
-    let data = path.to_string_lossy();
-    let spec: DataSpec = data.parse()?;
-    let opts = ImportOptions {
-        min_images: d.min_images as usize,
-        max_images: d.max_images as usize,
-        split_seed: d.split_seed.map(|s| s as u64),
-        progress: std::io::stderr().is_terminal(),
-        ..ImportOptions::default()
-    };
-    let manifest = data::inspect(&spec, &opts)
-        .with_context(|| format!("reading run {run}'s dataset from '{data}'"))?;
-    same_splits(&d.splits, &manifest, &data, run)?;
-    Ok(spec)
-}
-
-/// Refuses images whose splits are not the `recorded` ones run `run` trained on.
-fn same_splits(
-    recorded: &[SplitRecord],
-    manifest: &Manifest,
-    data: &str,
-    run: RunId,
-) -> Result<()> {
-    for split in manifest.splits() {
-        let same = recorded
-            .iter()
-            .any(|r| r.name == split.name.as_str() && r.hash == split.hash);
-        if !same {
-            bail!(
-                "the {} split of '{data}' is not the one run {run} trained on (its hash \
-                 differs): these are other images, or the same ones modified; give the images it \
-                 trained on",
-                split.name.as_str(),
-            );
-        }
-    }
-    Ok(())
 }
 
 /// Whether a `data` setting names images that are here ([`DataSpec::is_here`]).
@@ -264,7 +186,7 @@ pub fn start(
     cfg.data = resolve_data(&cfg.data)?;
     let lab = Lab::open(db)?;
     let dataset = load_dataset(&cfg, launch.quiet)?;
-    let dataset_id = lab.ensure_dataset(&dataset_record(&dataset.manifest))?;
+    let dataset_id = lab.ensure_dataset(&data::recorded::record(&dataset.manifest))?;
     let run = lab.create_run(&NewRun {
         name: cfg.run_name(),
         hyper: cfg.hyperparams(),
@@ -382,7 +304,7 @@ pub fn resume(
     let (dev, device_name) = device::select(cfg.device)?;
     let dataset = load_dataset(&cfg, launch.quiet)?;
     if let Some(d) = &recorded {
-        same_splits(&d.splits, &dataset.manifest, &cfg.data, run.id)?;
+        data::recorded::same_splits(&d.splits, &dataset.manifest, &cfg.data, run.id)?;
     }
     let dir = run_checkpoint_dir(&lab, run.id)?;
     let mut trainer = Trainer::new(

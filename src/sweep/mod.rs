@@ -244,3 +244,42 @@ fn sanitize(name: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A terminal that has gone away: every write fails.
+    struct Gone;
+
+    impl Write for Gone {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_outcomes_survive_progress_that_cannot_be_printed() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let spec = SweepSpec::parse(
+            "tag = \"t\"\n[base]\nmodel = \"resnet18\"\n[grid]\nseed = [1, 2, 3]\n",
+            "t.toml",
+        )?;
+        let files = write_configs(&spec, dir.path())?;
+        let ended = run_sweep(
+            &dir.path().join("lab.db"),
+            &spec,
+            &files,
+            2,
+            Path::new("true"),
+            &AtomicUsize::new(0),
+            &mut Gone,
+        )?;
+        assert_eq!(ended, [JobOutcome::Finished; 3]);
+        Ok(())
+    }
+}

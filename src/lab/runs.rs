@@ -176,6 +176,8 @@ pub struct Run {
     pub last_iteration: i64,
     pub last_epoch: i64,
     pub last_loss: Option<f64>,
+    /// Training speed: the median of the recent steps while it runs (and after a crash), of
+    /// all its steps once it has ended.
     pub images_per_sec: Option<f64>,
     /// The dev accuracy of the weights in the run's `best` checkpoint, and the epoch they
     /// were evaluated at (see [`Lab::rebuild_summary`] for a resumed run).

@@ -1,18 +1,24 @@
 //! Writes the training events into the lab: metrics in batched transactions, the run's summary
 //! columns, checkpoints, and a heartbeat from a thread of its own.
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::lab::{metric, Lab, MetricPoint, NewCheckpoint, RunId, RunSummaryUpdate};
+use crate::lab::{median, metric, Lab, MetricPoint, NewCheckpoint, RunId, RunSummaryUpdate};
 use crate::train::events::{CheckpointKind, Event, Observer};
 
 /// A second of metrics per transaction keeps recording far below 1% of step time, and the
 /// dashboard, which refreshes once a second, never waits long for new points.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// The run's speed while it trains is the median of its last this many steps: one step slowed
+/// by an evaluation or a checkpoint does not show, and a run that crashes keeps a fair figure
+/// (an ended run's is the median of all its steps).
+const RECENT_STEPS: usize = 25;
 
 pub struct Recorder<'a> {
     lab: &'a Lab,
@@ -25,6 +31,8 @@ pub struct Recorder<'a> {
     pub step_secs: f64,
     /// The skipped-batch count last recorded; a point is written when it changes.
     last_skipped: u64,
+    /// The speeds of the last [`RECENT_STEPS`] steps, oldest first.
+    recent_speeds: VecDeque<f64>,
 }
 
 impl<'a> Recorder<'a> {
@@ -38,6 +46,7 @@ impl<'a> Recorder<'a> {
             write_secs: 0.0,
             step_secs: 0.0,
             last_skipped: 0,
+            recent_speeds: VecDeque::with_capacity(RECENT_STEPS),
         }
     }
 
@@ -95,7 +104,11 @@ impl Observer for Recorder<'_> {
                         s.images_per_sec,
                     ));
                     self.summary.last_loss = Some(loss);
-                    self.summary.images_per_sec = Some(s.images_per_sec);
+                    if self.recent_speeds.len() == RECENT_STEPS {
+                        self.recent_speeds.pop_front();
+                    }
+                    self.recent_speeds.push_back(s.images_per_sec);
+                    self.summary.images_per_sec = median(self.recent_speeds.make_contiguous());
                 }
                 if s.skipped_batches != self.last_skipped {
                     self.buf.push(MetricPoint::new(
@@ -251,6 +264,34 @@ mod tests {
             .collect();
         assert_eq!(points, vec![(12, 4.0)]);
         assert_eq!(lab.series(run, metric::TRAIN_LOSS)?.len(), 2);
+        Ok(())
+    }
+
+    #[test]
+    fn a_running_run_shows_the_median_speed_of_its_recent_steps() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let run = lab.create_run(&new_run("r"))?;
+        let mut rec = Recorder::new(&lab, run);
+        let speed = |rec: &mut Recorder, it: u64, v: f64| -> Result<Option<f64>> {
+            let s = StepStats {
+                images_per_sec: v,
+                ..step(it, 0, Some(0.5), 1.0)
+            };
+            rec.on_event(&Event::Step(&s))?;
+            rec.flush()?;
+            Ok(lab.run(run)?.and_then(|r| r.images_per_sec))
+        };
+        for it in 1..=3 {
+            assert_eq!(speed(&mut rec, it, 100.0)?, Some(100.0));
+        }
+        // A step slowed by an evaluation does not show...
+        assert_eq!(speed(&mut rec, 4, 5.0)?, Some(100.0));
+        // ...and a lasting change shows within RECENT_STEPS steps.
+        let mut last = None;
+        for it in 5..5 + RECENT_STEPS as u64 {
+            last = speed(&mut rec, it, 50.0)?;
+        }
+        assert_eq!(last, Some(50.0));
         Ok(())
     }
 

@@ -2,8 +2,8 @@
 //! verification on LFW's official View 2 pairs or on any folder of identities, and a 2-D PCA
 //! of embeddings for figures.
 //!
-//! Every metric here takes embeddings (or distances) as data; producing the embeddings from a
-//! checkpoint is the command's business (`commands::eval`).
+//! Every metric here takes embeddings (or distances) as data; [`protocol`] gets them from a
+//! checkpoint's embedding function ([`net`]) and turns them into the metrics the lab records.
 
 pub mod batches;
 pub mod checkpoint_choice;
@@ -13,4 +13,5 @@ pub mod identification;
 pub mod net;
 pub mod pairs;
 pub mod pca;
+pub mod protocol;
 pub mod verification;

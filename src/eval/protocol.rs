@@ -1,0 +1,393 @@
+//! The three evaluation protocols, from a run's embeddings to the metrics the lab records:
+//! identification on the run's own test split, verification on LFW View 2 pairs, and open-set
+//! verification and identification on any folder of identities.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use crate::data::{self, DataSpec, ImageRef};
+use crate::eval::embeddings::{euclidean, Embeddings};
+use crate::eval::folder::{folder_pairs, DEFAULT_PAIRS_PER_CLASS};
+use crate::eval::identification::{self, centroid_gallery, identify, seed_gallery};
+use crate::eval::pairs::{exclude_identities, PairsFile};
+use crate::eval::verification::{self, Scores, VerificationReport};
+use crate::lab::{DatasetRecord, EvalMetric, Protocol, Run};
+
+/// FAR at which VAL is reported, as in the FaceNet paper and the LFW literature.
+pub const FAR_TARGET: f64 = 1e-3;
+
+/// Seed of the folder protocol's pair sampling: fixed, so two runs see the same pairs.
+const FOLDER_PAIRS_SEED: u64 = 0x001f_0a1d;
+
+/// The run being evaluated, and how its checkpoint embeds images.
+pub struct Subject<'a> {
+    pub run: &'a Run,
+    /// The dataset it trained on, where the lab has it.
+    pub dataset: Option<&'a DatasetRecord>,
+    pub embed: &'a dyn Fn(&DataSpec, &[ImageRef]) -> Result<Embeddings>,
+    /// Leave out the people the run trained on (`--exclude-train-identities`).
+    pub exclude_train_identities: bool,
+}
+
+/// What a protocol measured, ready to record.
+#[derive(Debug)]
+pub struct Measured {
+    pub protocol: Protocol,
+    /// The data it was measured on, as the lab records it.
+    pub source: String,
+    /// How it was measured: the settings that decide the numbers.
+    pub options: serde_json::Map<String, serde_json::Value>,
+    pub metrics: Vec<EvalMetric>,
+    /// A verification's ROC, and what it was measured on (for the figure's title).
+    pub roc: Option<(VerificationReport, String)>,
+    /// Lines for the user: what was left out, the verification summary.
+    pub notes: Vec<String>,
+    /// What makes the numbers mean less than they seem.
+    pub warnings: Vec<String>,
+}
+
+impl Measured {
+    fn new(protocol: Protocol, source: String) -> Measured {
+        Measured {
+            protocol,
+            source,
+            options: serde_json::Map::new(),
+            metrics: Vec::new(),
+            roc: None,
+            notes: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn option(&mut self, key: &str, value: impl Into<serde_json::Value>) {
+        self.options.insert(key.to_string(), value.into());
+    }
+
+    /// Records a verification: its metrics, its summary and its ROC.
+    fn verified(&mut self, report: VerificationReport, on: String) {
+        self.notes
+            .push(format!("verification {}", report.summary()));
+        self.metrics.extend(to_metrics(report.metrics()));
+        self.option("far_target", FAR_TARGET);
+        self.roc = Some((report, on));
+    }
+}
+
+/// Identification on the run's own test split against the seed's and a centroid gallery, the
+/// images read where the lab recorded them or from `moved_to` (checked against the record).
+pub fn test_split(s: &Subject, moved_to: Option<&Path>) -> Result<Measured> {
+    let run = s.run.id;
+    let d = s.dataset.with_context(|| {
+        format!("run {run} has no recorded dataset, so it has no test split to evaluate on: pass --data DIR")
+    })?;
+    let spec = data::recorded::source(d, moved_to, run)
+        .with_context(|| format!("evaluating run {run} on its test split"))?;
+    let train = (s.embed)(&spec, &split_items(d, "train")?)?;
+    let test = (s.embed)(&spec, &split_items(d, "test")?)?;
+    let mut m = Measured::new(Protocol::TestSplit, d.source.clone());
+    m.metrics = test_split_metrics(&train, &test)?;
+    Ok(m)
+}
+
+/// LFW View 2: 10-fold verification over the pairs of `pairs_path`, the images read from `spec`.
+pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Measured> {
+    let file = PairsFile::read(pairs_path)?;
+    let mut m = Measured::new(
+        Protocol::LfwPairs,
+        format!("{} + {}", pairs_path.display(), spec),
+    );
+    let mut pairs = file.pairs.clone();
+    if s.exclude_train_identities {
+        let (kept, dropped) = exclude_identities(&pairs, &train_identities(s.run, s.dataset)?);
+        m.notes.push(format!(
+            "--exclude-train-identities: dropped {dropped} of {} pairs",
+            pairs.len()
+        ));
+        m.option("exclude_train_identities", true);
+        m.option("dropped_pairs", dropped);
+        pairs = kept;
+    }
+    let mut images: Vec<_> = pairs
+        .iter()
+        .flat_map(|p| [p.a.clone(), p.b.clone()])
+        .collect();
+    images.sort();
+    images.dedup();
+    let items: Vec<ImageRef> = images
+        .iter()
+        .map(|i| ImageRef::lfw(&i.identity, i.number))
+        .collect();
+    check_images_exist(spec, &items)?;
+    let emb = (s.embed)(spec, &items)?;
+    let index: HashMap<_, _> = images.iter().enumerate().map(|(k, i)| (i, k)).collect();
+    let indexed: Vec<_> = pairs
+        .iter()
+        .map(|p| (index[&p.a], index[&p.b], p.same, p.fold))
+        .collect();
+    m.option("pairs", pairs.len());
+    m.verified(verify(&emb, &indexed)?, "LFW View 2".to_string());
+    Ok(m)
+}
+
+/// Any folder of identities in LFW layout: verification over balanced same/different pairs,
+/// and identification with one gallery image per person.
+pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
+    let run = s.run.id;
+    let mut m = Measured::new(Protocol::Folder, spec.to_string());
+    let mut items = data::list_images(spec)?;
+    if items.is_empty() {
+        bail!("no images in '{spec}': expected one folder per identity holding its .jpg files (LFW layout)");
+    }
+    // People are matched by name, which only means the same person within real photos,
+    // or within generated faces of one seed.
+    let shared = may_share_people(spec, s.dataset);
+    if s.exclude_train_identities {
+        let mut train = train_identities(s.run, s.dataset)?;
+        if !shared {
+            train.clear();
+        }
+        let before = items.len();
+        items.retain(|i| !train.contains(&i.identity));
+        if items.is_empty() {
+            bail!(
+                "all {before} images in '{spec}' are of people run {run} trained on: \
+                 nothing is left for an open-set evaluation; point --data at other people"
+            );
+        }
+        m.notes.push(format!(
+            "--exclude-train-identities: dropped {} of {before} images",
+            before - items.len()
+        ));
+        m.option("exclude_train_identities", true);
+        m.option("dropped_images", before - items.len());
+    } else if let Some(train) = shared
+        .then(|| train_identities(s.run, s.dataset).ok())
+        .flatten()
+    {
+        let seen: HashSet<&str> = items
+            .iter()
+            .map(|i| i.identity.as_str())
+            .filter(|id| train.contains(*id))
+            .collect();
+        if !seen.is_empty() {
+            let people: HashSet<&str> = items.iter().map(|i| i.identity.as_str()).collect();
+            m.warnings.push(format!(
+                "{} of the {} people in '{spec}' are people run {run} trained on, so these \
+                 numbers are not open-set; --exclude-train-identities leaves them out",
+                seen.len(),
+                people.len(),
+            ));
+            m.option("train_identities_present", seen.len());
+        }
+    }
+    let people: Vec<String> = items.iter().map(|i| i.identity.clone()).collect();
+    let pairs = folder_pairs(&people, DEFAULT_PAIRS_PER_CLASS, FOLDER_PAIRS_SEED);
+    if pairs.is_empty() {
+        let distinct: HashSet<&String> = people.iter().collect();
+        if distinct.len() < 2 {
+            bail!(
+                "'{spec}' holds {} (after any exclusion), so there is no different-person pair \
+                 to verify: the folder protocol needs two people or more",
+                crate::format::count(distinct.len() as u64, "person", "people")
+            );
+        }
+        bail!(
+            "no person in '{spec}' has two images, so there is no same-person pair to verify: \
+             the folder protocol needs people with at least two photos each"
+        );
+    }
+    let emb = (s.embed)(spec, &items)?;
+    let indexed: Vec<_> = pairs.iter().map(|p| (p.a, p.b, p.same, p.fold)).collect();
+    m.verified(verify(&emb, &indexed)?, spec.to_string());
+    let (gallery, queries) = identification::gallery_and_queries(&emb)?;
+    let id = identify(&gallery, &queries)?;
+    m.metrics
+        .push(EvalMetric::new("top1_one_per_identity", id.top_k(1)));
+    m.metrics
+        .push(EvalMetric::new("top5_one_per_identity", id.top_k(5)));
+    m.option("pairs_per_class", DEFAULT_PAIRS_PER_CLASS);
+    m.option("pairs_seed", FOLDER_PAIRS_SEED);
+    Ok(m)
+}
+
+/// Verification over `(a, b, same, fold)` pairs of embedding indices.
+fn verify(emb: &Embeddings, pairs: &[(usize, usize, bool, usize)]) -> Result<VerificationReport> {
+    let v = emb.vectors();
+    let scores = Scores::new(
+        pairs
+            .iter()
+            .map(|&(a, b, _, _)| euclidean(&v[a], &v[b]))
+            .collect(),
+        pairs.iter().map(|p| p.2).collect(),
+        pairs.iter().map(|p| p.3).collect(),
+    )?;
+    verification::evaluate(&scores, FAR_TARGET)
+}
+
+/// The run's test-split identification metrics against both galleries.
+fn test_split_metrics(train: &Embeddings, test: &Embeddings) -> Result<Vec<EvalMetric>> {
+    use identification::metric::*;
+    let seed = identify(&seed_gallery(train)?, test)?;
+    let centroid = identify(&centroid_gallery(train)?, test)?;
+    Ok(vec![
+        EvalMetric::new(TOP1_SEED_GALLERY, seed.top_k(1)),
+        EvalMetric::new(TOP5_SEED_GALLERY, seed.top_k(5)),
+        EvalMetric::new(TOP1_CENTROID_GALLERY, centroid.top_k(1)),
+        EvalMetric::new(TOP5_CENTROID_GALLERY, centroid.top_k(5)),
+        EvalMetric::new(N_QUERIES, test.len() as f64),
+    ])
+}
+
+fn to_metrics(pairs: Vec<(&'static str, f64)>) -> Vec<EvalMetric> {
+    pairs
+        .into_iter()
+        .map(|(n, v)| EvalMetric::new(n, v))
+        .collect()
+}
+
+/// A split's members in the order the data pipeline gave them to training: by identity, and
+/// within one by file name, or, with a split seed, in that seed's shuffled order. The seed's
+/// gallery takes each identity's first training image, so the order matters.
+fn split_items(d: &DatasetRecord, name: &str) -> Result<Vec<ImageRef>> {
+    let split = d
+        .splits
+        .iter()
+        .find(|s| s.name == name)
+        .with_context(|| format!("dataset '{}' has no {name} split", d.source))?;
+    let mut items: Vec<ImageRef> = split
+        .members
+        .iter()
+        .map(|m| ImageRef {
+            identity: m.identity.clone(),
+            file: m.file.clone(),
+        })
+        .collect();
+    if let Some(seed) = d.split_seed {
+        // Replay the pipeline: each identity's files, sorted, then shuffled with the seed.
+        let mut position: HashMap<(String, String), usize> = HashMap::new();
+        let mut by_identity: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for m in d.splits.iter().flat_map(|s| &s.members) {
+            by_identity.entry(&m.identity).or_default().push(&m.file);
+        }
+        for (identity, mut files) in by_identity {
+            files.sort_unstable();
+            crate::data::split::shuffle(&mut files, seed as u64, identity);
+            for (k, f) in files.into_iter().enumerate() {
+                position.insert((identity.to_string(), f.to_string()), k);
+            }
+        }
+        items.sort_by_key(|i| {
+            (
+                i.identity.clone(),
+                position.get(&(i.identity.clone(), i.file.clone())).copied(),
+            )
+        });
+    }
+    Ok(items)
+}
+
+/// Whether the people of `eval` can be people the run trained on, given that people are
+/// matched by name: real photos (any paths) can, generated faces only when drawn from the same
+/// seed (`id03` of another seed is another face), and never one kind with the other.
+fn may_share_people(eval: &DataSpec, trained: Option<&DatasetRecord>) -> bool {
+    let trained = trained.and_then(|d| d.source.parse::<DataSpec>().ok());
+    match (eval, trained) {
+        (DataSpec::Path(_), Some(DataSpec::Path(_))) => true,
+        (DataSpec::Synthetic { seed: a, .. }, Some(DataSpec::Synthetic { seed: b, .. })) => *a == b,
+        _ => false,
+    }
+}
+
+fn train_identities(run: &Run, dataset: Option<&DatasetRecord>) -> Result<HashSet<String>> {
+    let d = dataset.with_context(|| {
+        format!("run {} has no recorded dataset, so its training identities are unknown: drop --exclude-train-identities", run.id)
+    })?;
+    Ok(split_items(d, "train")?
+        .into_iter()
+        .map(|i| i.identity)
+        .collect())
+}
+
+fn check_images_exist(spec: &DataSpec, items: &[ImageRef]) -> Result<()> {
+    let present: HashSet<(String, String)> = data::list_images(spec)?
+        .into_iter()
+        .map(|i| (i.identity, i.file))
+        .collect();
+    let missing: Vec<String> = items
+        .iter()
+        .filter(|i| !present.contains(&(i.identity.clone(), i.file.clone())))
+        .map(|i| format!("{}/{}", i.identity, i.file))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "{} of the {} images the pairs name are missing from '{spec}' (first: {}): \
+             pass --data with the full LFW (lfw.tgz, or the folder holding Name/Name_0001.jpg)",
+            missing.len(),
+            items.len(),
+            missing
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::Lab;
+
+    #[test]
+    fn train_members_come_back_in_the_order_training_saw_them() -> Result<()> {
+        for split_seed in [None, Some(5)] {
+            let opts = crate::data::ImportOptions {
+                split_seed,
+                image_size: 16,
+                ..Default::default()
+            };
+            let manifest = crate::data::inspect(&"synthetic:5:9".parse()?, &opts)?;
+            // Through the lab, which keeps members sorted by name.
+            let lab = Lab::open_in_memory()?;
+            let id = lab.ensure_dataset(&crate::data::recorded::record(&manifest))?;
+            let record = lab.dataset(id)?.context("dataset")?;
+            let trained: Vec<(String, String)> = manifest
+                .train
+                .members
+                .iter()
+                .map(|m| (m.identity.clone(), m.file.clone()))
+                .collect();
+            let replayed: Vec<(String, String)> = split_items(&record, "train")?
+                .into_iter()
+                .map(|i| (i.identity, i.file))
+                .collect();
+            assert_eq!(replayed, trained, "split seed {split_seed:?}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn missing_pair_images_are_named() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        for (who, n) in [("Bob", 2), ("Ann", 1)] {
+            std::fs::create_dir(dir.path().join(who))?;
+            for k in 1..=n {
+                std::fs::write(dir.path().join(who).join(format!("{who}_{k:04}.jpg")), b"")?;
+            }
+        }
+        let spec = DataSpec::Path(dir.path().to_path_buf());
+        let mut wanted = vec![ImageRef::lfw("Ann", 1), ImageRef::lfw("Bob", 2)];
+        check_images_exist(&spec, &wanted)?;
+        wanted.push(ImageRef::lfw("Cy", 1));
+        let err = check_images_exist(&spec, &wanted).unwrap_err().to_string();
+        assert!(
+            err.contains("1 of the 3 images") && err.contains("Cy/Cy_0001.jpg"),
+            "{err}"
+        );
+        Ok(())
+    }
+}

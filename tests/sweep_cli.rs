@@ -520,6 +520,42 @@ fn sweep_stopped_by(signal: impl FnOnce(libc::pid_t) -> libc::c_int) -> Result<(
     Ok(())
 }
 
+/// A stop that reaches a run as it starts, before its handler is in place, still stops it as
+/// Ctrl-C does (one step, a checkpoint, recorded interrupted, exit 130): the sweep's command
+/// holds SIGINT back until the run can take it. Without that, SIGINT's default kills it.
+#[test]
+fn a_sigint_as_a_sweep_run_starts_waits_for_its_handler() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("r.toml");
+    std::fs::write(
+        &config,
+        "model = \"resnet18\"\ndata = \"synthetic:4:8\"\nimage_size = 16\nbatch = 8\ndim = 16\nepochs = 100000\ndevice = \"cpu\"\n",
+    )?;
+    let (db, log_path) = (dir.path().join("lab.db"), dir.path().join("r.log"));
+    let log = std::fs::File::create(&log_path)?;
+    let mut child = facenet_lab::sweep::trainer_command(
+        &assert_cmd::cargo::cargo_bin("facenet-lab"),
+        &db,
+        &config,
+        &log_path,
+        log,
+    )?
+    .spawn()?;
+    // At once: the new process is still loading, long before it can install a handler.
+    // SAFETY: kill(2) has no memory effects; the child is not reaped yet.
+    assert_eq!(
+        unsafe { libc::kill(libc::pid_t::try_from(child.id())?, libc::SIGINT) },
+        0
+    );
+    let status = child.wait()?;
+    let said = std::fs::read_to_string(&log_path)?;
+    assert_eq!(status.code(), Some(130), "{status}: {said}");
+    let runs = Lab::open_read_only(&db)?.list_runs()?;
+    assert_eq!(runs.len(), 1, "{said}");
+    assert_eq!(runs[0].status, RunStatus::Interrupted, "{said}");
+    Ok(())
+}
+
 /// SIGTERM to the sweep alone, as `kill`, `timeout` or a job scheduler sends it.
 #[test]
 fn a_terminated_sweep_stops_its_run_and_names_the_runs_not_started() -> Result<()> {

@@ -103,27 +103,8 @@ pub fn run_sweep(
             .with_context(|| format!("resolving '{}'", files[i].log.display()))?;
         let log =
             File::create(&path).with_context(|| format!("creating log '{}'", path.display()))?;
-        let err = log.try_clone()?;
         let mut why = log.try_clone()?;
-        let mut cmd = Command::new(program);
-        // SIGINT waits until the run has its handler (it unblocks it then): a stop that comes
-        // as it starts would otherwise kill it before it can checkpoint.
-        // SAFETY: the closure only changes the signal mask, which is async-signal-safe.
-        unsafe { cmd.pre_exec(|| crate::signals::set_sigint_blocked(true)) };
-        cmd.arg("--db")
-            .arg(&db)
-            .arg("run")
-            .arg("--config")
-            .arg(&files[i].config)
-            .arg("--log-path")
-            .arg(&path)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(err)
-            // Its own process group: a terminal's Ctrl-C (or `timeout`'s SIGTERM to the group)
-            // then reaches only the sweep, which passes exactly one SIGINT on; the trainer
-            // takes a second one as "quit now, without a checkpoint".
-            .process_group(0)
+        trainer_command(program, &db, &files[i].config, &path, log)?
             .spawn()
             .with_context(|| format!("starting '{}'", program.display()))
             // The summary sends the user to the log to see why the run failed.
@@ -146,6 +127,39 @@ pub fn run_sweep(
         );
     }
     Ok(ended)
+}
+
+/// The command that trains one run of a sweep: `program --db DB run --config CONFIG --log-path
+/// LOG_PATH`, its output into `log` (the file at `log_path`), in a process group of its own and
+/// with SIGINT blocked until the run has its handler.
+pub fn trainer_command(
+    program: &Path,
+    db: &Path,
+    config: &Path,
+    log_path: &Path,
+    log: File,
+) -> Result<Command> {
+    let err = log.try_clone()?;
+    let mut cmd = Command::new(program);
+    // SIGINT waits until the run has its handler (it unblocks it then): a stop that comes
+    // as it starts would otherwise kill it before it can checkpoint.
+    // SAFETY: the closure only changes the signal mask, which is async-signal-safe.
+    unsafe { cmd.pre_exec(|| crate::signals::set_sigint_blocked(true)) };
+    cmd.arg("--db")
+        .arg(db)
+        .arg("run")
+        .arg("--config")
+        .arg(config)
+        .arg("--log-path")
+        .arg(log_path)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err)
+        // Its own process group: a terminal's Ctrl-C (or `timeout`'s SIGTERM to the group)
+        // then reaches only the sweep, which passes exactly one SIGINT on; the trainer
+        // takes a second one as "quit now, without a checkpoint".
+        .process_group(0);
+    Ok(cmd)
 }
 
 /// The run the lab at `db` recorded for each of `files`, found by its log, where there is one.

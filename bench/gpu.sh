@@ -3,7 +3,7 @@
 # One call does it all, inside the device tool's 10-minute command limit (BUDGET seconds):
 #   1. training throughput of facenet-lab (candle, CUDA) and PyTorch on the same step
 #      (forward, all-triplet loss, backward, Adam) for alexnet/resnet18/resnet152, batch 32
-#      and 64 at 224x224; PyTorch in fp32 and with bf16 autocast;
+#      and 64 at 224x224; PyTorch in strict fp32, its default TF32 convolutions and bf16 autocast;
 #   2. training runs, each time-boxed with --time-limit (a run that hits it is recorded as
 #      interrupted, with its epochs), into $OUT/gpu-lab.db;
 #   3. the best checkpoint of the best run small enough to travel (ResNet18's 45 MB), split in
@@ -15,7 +15,8 @@
 # $OUT in at most 6 files (the tool brings back 8): gpu-lab.db, gpu-report.txt, the parts.
 #   OUT=$OUT bash bench/gpu.sh
 #   OUT=$OUT SKIP_BENCH=1 bash bench/gpu.sh "resnet18 --batch 64 --dim 128 --epochs 100 --time-limit 3m"
-# A dry run of the script itself on a CPU machine, with a CPU build in .device/:
+# A dry run of the script itself on a CPU machine, with a CPU build in .device/ (PyTorch's
+# step runs small on the CPU when python3 has torch, e.g. PATH=/tmp/torchenv/bin:$PATH):
 #   OUT=/tmp/out DEVICE=cpu STEPS=1 bash bench/gpu.sh "resnet18 --image-size 32 --epochs 1 --batch 16"
 set -uo pipefail
 OUT=${OUT:-/tmp/facenet-out}
@@ -58,8 +59,16 @@ main() {
         --steps "$STEPS" || echo "(batch $b: stopped, exit $?)"
     done
     section "PyTorch bench, $STEPS steps"
-    PYTHONUNBUFFERED=1 timeout -k 10 120 python3 bench/torch_step.py --steps "$STEPS" ||
-      echo "(PyTorch: stopped, exit $?)"
+    if [[ $DEVICE == cuda ]]; then
+      PYTHONUNBUFFERED=1 timeout -k 10 120 python3 bench/torch_step.py --steps "$STEPS" ||
+        echo "(PyTorch: stopped, exit $?)"
+    elif python3 -c "import torch, torchvision" 2>/dev/null; then
+      # The dry run: the script's CPU path, small.
+      PYTHONUNBUFFERED=1 timeout -k 10 120 python3 bench/torch_step.py --device cpu \
+        --steps "$STEPS" --batches 4 --image-size 64 || echo "(PyTorch: stopped, exit $?)"
+    else
+      echo "(PyTorch absent here: python3 cannot import torch and torchvision; skipped)"
+    fi
   fi
 
   for spec in "$@"; do

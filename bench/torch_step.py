@@ -9,8 +9,11 @@ The step is facenet-lab's `bench` step (src/train/bench.rs, src/train/triplet.rs
   relu(d_ap - d_an + 0.2) summed over every valid (anchor, positive, negative) and divided by
   their number; its triplet statistics are read back to the host before backward, as
   facenet-lab does every step;
-* timing: one warm-up step (the first, with lazy CUDA/cuDNN set-up and Adam's state), then the
-  mean over `--steps` steps; AlexNet's dropout (0.5) is on, as in facenet-lab's bench.
+* waits: the loss is read back before backward, and the device synchronised after backward and
+  after Adam, where facenet-lab's bench waits to time forward, backward and Adam apart;
+* timing: warm-up steps (one on a CPU as facenet-lab's bench; three on a GPU, for the lazy
+  CUDA/cuDNN set-up and Adam's state), then the mean over at least `--steps` steps and, on a
+  GPU, at least one second; AlexNet's dropout (0.5) is on, as in facenet-lab's bench.
 
 Precision columns: `fp32` is strict IEEE fp32 (cuDNN TF32 off), the arithmetic of facenet-lab's
 CUDA build (candle's cuBLAS GEMMs without TF32, no cuDNN); `tf32` is PyTorch's default
@@ -36,7 +39,10 @@ import torchvision
 
 MARGIN = 0.2
 LR = 1e-4
-WARMUP = 1  # facenet-lab's bench: one warm-up step
+WARMUP = {"cpu": 1, "cuda": 3}  # facenet-lab's bench: one; on a GPU, cuDNN's first calls too
+# On a GPU a few steps last milliseconds: time at least this long (facenet-lab's far slower
+# steps fill seconds at STEPS).
+MIN_SECONDS = {"cpu": 0.0, "cuda": 1.0}
 PRECISIONS = ("fp32", "tf32", "bf16")
 MIN_SIZE = {"alexnet": 63}  # facenet-lab's Arch::min_input_size
 
@@ -82,8 +88,24 @@ def all_triplet_loss(emb, labels, margin=MARGIN):
 
 
 def set_tf32(on):
-    torch.backends.cudnn.allow_tf32 = on
-    torch.backends.cuda.matmul.allow_tf32 = False  # PyTorch's default either way
+    """TF32 convolutions on or off; matmuls stay strict fp32 (PyTorch's default either way).
+    PyTorch 2.9 and later have `fp32_precision` settings (the old flags are deprecated and
+    must not be mixed with them); older ones only the flags."""
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if conv is not None and hasattr(conv, "fp32_precision"):
+        conv.fp32_precision = "tf32" if on else "ieee"
+        torch.backends.cuda.matmul.fp32_precision = "ieee"
+    else:
+        torch.backends.cudnn.allow_tf32 = on
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+
+def tf32_setting():
+    """The convolutions' fp32 precision as PyTorch reports it, for the header."""
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if conv is not None and hasattr(conv, "fp32_precision"):
+        return f"cudnn.conv.fp32_precision={conv.fp32_precision}"
+    return f"cudnn.allow_tf32={torch.backends.cudnn.allow_tf32}"
 
 
 def sync(dev):
@@ -92,27 +114,38 @@ def sync(dev):
 
 
 def time_step(model, batch, steps, precision, image_size, dim, dev):
-    """Images/s of `steps` training steps after WARMUP steps."""
+    """Images/s over at least `steps` training steps and MIN_SECONDS, after WARMUP steps."""
     set_tf32(precision != "fp32")  # tf32 and bf16 run with PyTorch's defaults
     bf16 = precision == "bf16"
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     x = torch.randn(batch, 3, image_size, image_size, device=dev)
     y = bench_labels(batch, dev)
-    t0 = None
-    for i in range(WARMUP + steps):
-        if i == WARMUP:
-            sync(dev)
-            t0 = time.perf_counter()
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
-            emb = model(x)
-        loss = all_triplet_loss(emb.float(), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    warmup = WARMUP[dev.type]
+    for _ in range(warmup):
+        step(model, opt, x, y, bf16, dev)
     sync(dev)
+    t0 = time.perf_counter()
+    done = 0
+    while done < steps or time.perf_counter() - t0 < MIN_SECONDS[dev.type]:
+        emb = step(model, opt, x, y, bf16, dev)
+        done += 1
     elapsed = time.perf_counter() - t0
     assert emb.shape == (batch, dim), emb.shape
-    return batch * steps / elapsed
+    return batch * done / elapsed
+
+
+def step(model, opt, x, y, bf16, dev):
+    """One training step, waiting where facenet-lab's bench step waits."""
+    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+        emb = model(x)
+    loss = all_triplet_loss(emb.float(), y)
+    loss.item()  # facenet-lab reads the loss back before backward
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    sync(dev)  # and times backward and Adam apart, waiting for each
+    opt.step()
+    sync(dev)
+    return emb
 
 
 def device_name(dev):
@@ -151,7 +184,7 @@ def main():
         if m not in ("alexnet", "resnet18", "resnet152"):
             p.error(f"unknown model {m!r}")
         if a.image_size < MIN_SIZE.get(m, 1):
-            p.error(f"--image-size {a.image_size} is too small for {m} (needs {MIN_SIZE[m]})")
+            p.error(f"--image-size {a.image_size} is too small for {m} (needs {MIN_SIZE.get(m, 1)})")
     for q in precisions:
         if q not in PRECISIONS:
             p.error(f"unknown precision {q!r}")
@@ -163,8 +196,13 @@ def main():
     torch.backends.cudnn.benchmark = a.cudnn_benchmark
 
     print(f"torch {torch.__version__}, torchvision {torchvision.__version__} on {device_name(dev)}")
-    print(f"{a.steps} step(s) after {WARMUP} warm-up, {a.image_size}x{a.image_size}, dim {a.dim}, "
-          f"cudnn.benchmark {a.cudnn_benchmark}; fp32 = strict, tf32 = PyTorch's default")
+    set_tf32(False)
+    strict = tf32_setting()
+    set_tf32(True)
+    print(f"at least {a.steps} step(s) and {MIN_SECONDS[dev.type]:g} s after "
+          f"{WARMUP[dev.type]} warm-up, {a.image_size}x{a.image_size}, dim {a.dim}, "
+          f"cudnn.benchmark {a.cudnn_benchmark}; fp32 = strict ({strict}), "
+          f"tf32 = PyTorch's default ({tf32_setting()})")
     print("model      batch" + "".join(f"  {q + ' img/s':>10}" for q in precisions))
     torch.manual_seed(0)
     for arch in models:
@@ -175,12 +213,16 @@ def main():
                 if q == "tf32" and dev.type != "cuda":
                     cells.append("-")
                     continue
+                failed = False
                 try:
                     cells.append(f"{time_step(model, batch, a.steps, q, a.image_size, a.dim, dev):.1f}")
                 except Exception as e:  # one failed cell (e.g. out of memory) must not stop the table
                     print(f"({arch} batch {batch} {q}: {type(e).__name__}: {str(e)[:200]})",
                           file=sys.stderr)
                     cells.append("failed")
+                    failed = True
+                if failed:
+                    # Outside the handler, whose traceback holds the failed step's tensors.
                     model.zero_grad(set_to_none=True)
                     if dev.type == "cuda":
                         torch.cuda.empty_cache()

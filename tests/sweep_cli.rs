@@ -541,13 +541,28 @@ fn a_sigint_as_a_sweep_run_starts_waits_for_its_handler() -> Result<()> {
         log,
     )?
     .spawn()?;
+    let trainer = KillOnDrop(i64::from(child.id()));
     // At once: the new process is still loading, long before it can install a handler.
     // SAFETY: kill(2) has no memory effects; the child is not reaped yet.
     assert_eq!(
         unsafe { libc::kill(libc::pid_t::try_from(child.id())?, libc::SIGINT) },
         0
     );
-    let status = child.wait()?;
+    // One step and a checkpoint: seconds. A trainer that ignored the stop would go on for
+    // its 100,000 epochs; KillOnDrop ends it when the test fails.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "the trainer did not stop within 2 minutes of the SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Reaped: its pid is no longer its own to kill.
+    std::mem::forget(trainer);
     let said = std::fs::read_to_string(&log_path)?;
     assert_eq!(status.code(), Some(130), "{status}: {said}");
     let runs = Lab::open_read_only(&db)?.list_runs()?;
@@ -585,7 +600,7 @@ fn a_run_that_cannot_start_says_why_in_its_log() -> Result<()> {
         .env(SWEEP_EXE_ENV, &missing)
         .assert()
         .failure()
-        .stderr(contains("0 of 1 runs finished and 1 failed"));
+        .stderr(contains("0 of 1 run finished and 1 failed"));
     let stderr = String::from_utf8(assert.get_output().stderr.clone())?;
     let log = stderr
         .lines()

@@ -10,7 +10,7 @@ use crate::cli::EvalArgs;
 use crate::data::{DataSpec, ImageRef};
 use crate::eval::embeddings::Embeddings;
 use crate::eval::net::Net;
-use crate::eval::protocol::{self, Subject};
+use crate::eval::protocol::{self, Message, Subject};
 use crate::eval::verification::VerificationReport;
 use crate::lab::{CodeVersion, EvaluationId, Lab, NewEvaluation, RunId};
 use crate::report::{roc_chart, write_chart, FigureFormat};
@@ -34,6 +34,10 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         dataset: dataset.as_ref(),
         embed: &embed,
         exclude_train_identities: args.exclude_train_identities,
+        tell: &|message| match message {
+            Message::Note(note) => println!("{note}"),
+            Message::Warning(warning) => eprintln!("warning: {warning}"),
+        },
     };
     // A path, or `synthetic:IDS:PER:SEED` (generated faces, as `run --data` takes them).
     let data_spec = args
@@ -52,12 +56,6 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         }
     };
     measured.options.insert("flip".into(), args.flip.into());
-    for note in &measured.notes {
-        println!("{note}");
-    }
-    for warning in &measured.warnings {
-        eprintln!("warning: {warning}");
-    }
 
     let id = lab.add_evaluation(&NewEvaluation {
         run: run.id,

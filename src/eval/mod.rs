@@ -2,8 +2,9 @@
 //! verification on LFW's official View 2 pairs or on any folder of identities, and a 2-D PCA
 //! of embeddings for figures.
 //!
-//! Every metric here takes embeddings (or distances) as data; [`protocol`] gets them from a
-//! checkpoint's embedding function ([`net`]) and turns them into the metrics the lab records.
+//! Every metric here takes embeddings (or distances) as data. [`protocol`] reads the images
+//! each protocol needs, embeds them with the function it is given (the command builds it from
+//! a checkpoint with [`net`]) and turns them into the metrics the lab records.
 
 pub mod batches;
 pub mod checkpoint_choice;

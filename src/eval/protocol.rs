@@ -29,6 +29,18 @@ pub struct Subject<'a> {
     pub embed: &'a dyn Fn(&DataSpec, &[ImageRef]) -> Result<Embeddings>,
     /// Leave out the people the run trained on (`--exclude-train-identities`).
     pub exclude_train_identities: bool,
+    /// Tells the user something as it happens: what was left out before the long embedding,
+    /// and the verification's summary.
+    pub tell: &'a dyn Fn(Message),
+}
+
+/// What a protocol tells the user on the way.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Message {
+    /// What was done: what was left out, the verification's summary.
+    Note(String),
+    /// What makes the numbers mean less than they seem.
+    Warning(String),
 }
 
 /// What a protocol measured, ready to record.
@@ -42,10 +54,6 @@ pub struct Measured {
     pub metrics: Vec<EvalMetric>,
     /// A verification's ROC, and what it was measured on (for the figure's title).
     pub roc: Option<(VerificationReport, String)>,
-    /// Lines for the user: what was left out, the verification summary.
-    pub notes: Vec<String>,
-    /// What makes the numbers mean less than they seem.
-    pub warnings: Vec<String>,
 }
 
 impl Measured {
@@ -56,8 +64,6 @@ impl Measured {
             options: serde_json::Map::new(),
             metrics: Vec::new(),
             roc: None,
-            notes: Vec::new(),
-            warnings: Vec::new(),
         }
     }
 
@@ -65,10 +71,9 @@ impl Measured {
         self.options.insert(key.to_string(), value.into());
     }
 
-    /// Records a verification: its metrics, its summary and its ROC.
-    fn verified(&mut self, report: VerificationReport, on: String) {
-        self.notes
-            .push(format!("verification {}", report.summary()));
+    /// Records a verification (its metrics and its ROC) and tells its summary.
+    fn verified(&mut self, s: &Subject, report: VerificationReport, on: String) {
+        (s.tell)(Message::Note(format!("verification {}", report.summary())));
         self.metrics.extend(to_metrics(report.metrics()));
         self.option("far_target", FAR_TARGET);
         self.roc = Some((report, on));
@@ -101,10 +106,10 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
     let mut pairs = file.pairs.clone();
     if s.exclude_train_identities {
         let (kept, dropped) = exclude_identities(&pairs, &train_identities(s.run, s.dataset)?);
-        m.notes.push(format!(
+        (s.tell)(Message::Note(format!(
             "--exclude-train-identities: dropped {dropped} of {} pairs",
             pairs.len()
-        ));
+        )));
         m.option("exclude_train_identities", true);
         m.option("dropped_pairs", dropped);
         pairs = kept;
@@ -127,7 +132,7 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
         .map(|p| (index[&p.a], index[&p.b], p.same, p.fold))
         .collect();
     m.option("pairs", pairs.len());
-    m.verified(verify(&emb, &indexed)?, "LFW View 2".to_string());
+    m.verified(s, verify(&emb, &indexed)?, "LFW View 2".to_string());
     Ok(m)
 }
 
@@ -156,10 +161,10 @@ pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
                  nothing is left for an open-set evaluation; point --data at other people"
             );
         }
-        m.notes.push(format!(
+        (s.tell)(Message::Note(format!(
             "--exclude-train-identities: dropped {} of {before} images",
             before - items.len()
-        ));
+        )));
         m.option("exclude_train_identities", true);
         m.option("dropped_images", before - items.len());
     } else if let Some(train) = shared
@@ -173,12 +178,12 @@ pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
             .collect();
         if !seen.is_empty() {
             let people: HashSet<&str> = items.iter().map(|i| i.identity.as_str()).collect();
-            m.warnings.push(format!(
+            (s.tell)(Message::Warning(format!(
                 "{} of the {} people in '{spec}' are people run {run} trained on, so these \
                  numbers are not open-set; --exclude-train-identities leaves them out",
                 seen.len(),
                 people.len(),
-            ));
+            )));
             m.option("train_identities_present", seen.len());
         }
     }
@@ -200,7 +205,7 @@ pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
     }
     let emb = (s.embed)(spec, &items)?;
     let indexed: Vec<_> = pairs.iter().map(|p| (p.a, p.b, p.same, p.fold)).collect();
-    m.verified(verify(&emb, &indexed)?, spec.to_string());
+    m.verified(s, verify(&emb, &indexed)?, spec.to_string());
     let (gallery, queries) = identification::gallery_and_queries(&emb)?;
     let id = identify(&gallery, &queries)?;
     m.metrics
@@ -341,6 +346,68 @@ fn check_images_exist(spec: &DataSpec, items: &[ImageRef]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::lab::Lab;
+
+    #[test]
+    fn a_folder_of_trained_people_is_told_before_the_embedding_and_recorded() -> Result<()> {
+        let faces = "synthetic:4:6:3";
+        let opts = crate::data::ImportOptions {
+            min_images: 1,
+            ..Default::default()
+        };
+        let manifest = crate::data::inspect(&faces.parse()?, &opts)?;
+        let lab = Lab::open_in_memory()?;
+        let dataset = lab.ensure_dataset(&crate::data::recorded::record(&manifest))?;
+        let mut new = crate::lab::fixtures::new_run("r");
+        new.dataset_id = Some(dataset);
+        let run = lab.run(lab.create_run(&new)?)?.context("run")?;
+        let record = lab.dataset(dataset)?;
+        let said = std::cell::RefCell::new(Vec::new());
+        let embed = |_: &DataSpec, items: &[ImageRef]| -> Result<Embeddings> {
+            said.borrow_mut().push("embedded".to_string());
+            // Each person's images near their own point: a perfect embedding.
+            let vectors = items
+                .iter()
+                .map(|i| {
+                    vec![
+                        i.identity.len() as f32,
+                        i.identity.bytes().map(f32::from).sum(),
+                    ]
+                })
+                .collect();
+            Embeddings::new(items.iter().map(|i| i.identity.clone()).collect(), vectors)
+        };
+        let subject = Subject {
+            run: &run,
+            dataset: record.as_ref(),
+            embed: &embed,
+            exclude_train_identities: false,
+            tell: &|m| {
+                said.borrow_mut().push(match m {
+                    Message::Note(n) => format!("note: {n}"),
+                    Message::Warning(w) => format!("warning: {w}"),
+                })
+            },
+        };
+        let m = folder(&subject, &faces.parse()?)?;
+        let said = said.into_inner();
+        assert_eq!(said.len(), 3, "{said:#?}");
+        assert!(
+            said[0].starts_with("warning: 4 of the 4 people in 'synthetic:4:6:3' are people run"),
+            "{said:#?}"
+        );
+        assert_eq!(said[1], "embedded");
+        assert!(
+            said[2].starts_with("note: verification over 10 folds"),
+            "{said:#?}"
+        );
+        assert_eq!(m.protocol, Protocol::Folder);
+        assert_eq!(m.options["train_identities_present"], 4);
+        let metric = |name: &str| m.metrics.iter().find(|x| x.name == name).map(|x| x.value);
+        assert_eq!(metric("verification_accuracy_mean"), Some(1.0));
+        assert_eq!(metric("top1_one_per_identity"), Some(1.0));
+        assert!(m.roc.is_some());
+        Ok(())
+    }
 
     #[test]
     fn train_members_come_back_in_the_order_training_saw_them() -> Result<()> {

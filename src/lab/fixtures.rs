@@ -88,16 +88,19 @@ pub fn run(id: i64, name: &str, model: &str) -> Run {
     }
 }
 
-/// Records one images/s point per step (iterations 1, 2, …) and, as the trainer does, the last
-/// one as the run's summary.
+/// Records one images/s point per step (iterations 1, 2, …) and, as the trainer does, the
+/// median of the last [`super::metrics::RECENT_SPEED_STEPS`] as the run's summary.
 pub fn record_speeds(lab: &Lab, id: RunId, speeds: &[f64]) -> anyhow::Result<()> {
     let points: Vec<MetricPoint> = speeds
         .iter()
         .enumerate()
         .map(|(i, &v)| MetricPoint::new(i as i64 + 1, 1, metric::IMAGES_PER_SEC, v))
         .collect();
+    let recent = &speeds[speeds
+        .len()
+        .saturating_sub(super::metrics::RECENT_SPEED_STEPS)..];
     let latest = RunSummaryUpdate {
-        images_per_sec: speeds.last().copied(),
+        images_per_sec: super::median(recent),
         ..Default::default()
     };
     lab.record(id, &points, &latest)

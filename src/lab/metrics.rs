@@ -33,6 +33,23 @@ pub(crate) fn median_speed(conn: &rusqlite::Connection, run: i64) -> rusqlite::R
     Ok(median(&speeds))
 }
 
+/// While a run trains, its speed is the median of its last this many steps: one step slowed by
+/// an evaluation or a checkpoint does not show, and a run that crashes keeps a fair figure.
+pub const RECENT_SPEED_STEPS: usize = 25;
+
+/// The median of a run's last [`RECENT_SPEED_STEPS`] per-step speeds: its `images_per_sec` while it
+/// trains.
+pub(crate) fn recent_speed(conn: &rusqlite::Connection, run: i64) -> rusqlite::Result<Option<f64>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT value FROM metrics WHERE run_id = ?1 AND name = 'images_per_sec'
+         ORDER BY iteration DESC LIMIT ?2",
+    )?;
+    let speeds = stmt
+        .query_map(params![run, RECENT_SPEED_STEPS as i64], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<f64>>>()?;
+    Ok(median(&speeds))
+}
+
 /// The names the trainer records.
 pub mod metric {
     /// Mean triplet loss of the step's batch.

@@ -30,7 +30,7 @@ pub use datasets::{DatasetId, DatasetRecord, MemberRecord, SplitRecord, SplitSum
 pub use evaluations::{EvalMetric, Evaluation, EvaluationId, NewEvaluation, Protocol};
 pub use machine::Machine;
 pub use merge::MergeSummary;
-pub use metrics::{median, metric, MetricPoint, MetricRow, SeriesPoint};
+pub use metrics::{median, metric, MetricPoint, MetricRow, SeriesPoint, RECENT_SPEED_STEPS};
 pub use runs::{CodeVersion, Hyperparams, NewRun, Run, RunId, RunStatus, RunSummaryUpdate};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 

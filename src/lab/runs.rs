@@ -176,8 +176,8 @@ pub struct Run {
     pub last_iteration: i64,
     pub last_epoch: i64,
     pub last_loss: Option<f64>,
-    /// Training speed: the median of the recent steps while it runs (and after a crash), of
-    /// all its steps once it has ended.
+    /// Training speed: the median of the last [`super::metrics::RECENT_SPEED_STEPS`] steps while it
+    /// runs (and after a crash, or a resume), of all its steps once it has ended.
     pub images_per_sec: Option<f64>,
     /// The dev accuracy of the weights in the run's `best` checkpoint, and the epoch they
     /// were evaluated at (see [`Lab::rebuild_summary`] for a resumed run).
@@ -399,7 +399,8 @@ impl Lab {
     }
 
     /// Ends a run with a final status and, for failures, the error message. Its images/s
-    /// becomes the median of its steps' (while it trains, it is the latest step's).
+    /// becomes the median of all its steps' (while it trains, that of its last
+    /// [`super::metrics::RECENT_SPEED_STEPS`]).
     pub fn finish_run(&self, id: RunId, status: RunStatus, error: Option<&str>) -> Result<()> {
         let t = now();
         let tx = self.write_tx()?;
@@ -560,8 +561,6 @@ impl Lab {
                 last_epoch = ifnull((SELECT max(epoch) FROM metrics WHERE run_id = ?1), 0),
                 last_loss = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'train_loss'
                              ORDER BY iteration DESC LIMIT 1),
-                images_per_sec = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'images_per_sec'
-                                  ORDER BY iteration DESC LIMIT 1),
                 (best_dev_acc, best_dev_epoch) = (
                     SELECT m.value, m.epoch FROM checkpoints c JOIN metrics m
                         ON m.run_id = c.run_id AND m.iteration = c.iteration AND m.name = 'dev_acc'
@@ -574,7 +573,13 @@ impl Lab {
              WHERE id = ?1",
             [id.0],
         )?;
-        ensure_one(n, id)
+        ensure_one(n, id)?;
+        let speed = super::metrics::recent_speed(&self.conn, id.0)?;
+        self.conn.execute(
+            "UPDATE runs SET images_per_sec = ?2 WHERE id = ?1",
+            params![id.0, speed],
+        )?;
+        Ok(())
     }
 }
 
@@ -686,15 +691,26 @@ mod tests {
     }
 
     #[test]
-    fn an_ended_run_reports_its_median_step_speed_a_live_one_its_latest() -> Result<()> {
+    fn an_ended_run_reports_its_median_step_speed_a_live_one_its_recent_steps() -> Result<()> {
         let lab = Lab::open_in_memory()?;
         let id = lab.create_run(&sample_run("r"))?;
         lab.mark_running(id, 10, 1)?;
-        // Steady near 70 images/s; the last step shared the CPU with a build.
-        record_speeds(&lab, id, &[68.0, 72.0, 70.0, 71.0, 16.0])?;
-        assert_eq!(lab.run(id)?.context("run")?.images_per_sec, Some(16.0));
+        // 30 steps at 70 images/s, then 25 sharing the CPU with a build at 16.
+        let mut speeds = vec![70.0; 30];
+        speeds.extend([16.0; 25]);
+        record_speeds(&lab, id, &speeds)?;
+        let speed =
+            |lab: &Lab| -> Result<Option<f64>> { Ok(lab.run(id)?.context("run")?.images_per_sec) };
+        assert_eq!(speed(&lab)?, Some(16.0));
+        // A resume keeps the median of the 25 steps up to its checkpoint.
+        lab.truncate_metrics_after(id, 50)?;
+        lab.rebuild_summary(id)?;
+        assert_eq!(speed(&lab)?, Some(16.0), "steps 26-50: 5 at 70, 20 at 16");
+        lab.truncate_metrics_after(id, 40)?;
+        lab.rebuild_summary(id)?;
+        assert_eq!(speed(&lab)?, Some(70.0), "steps 16-40: 15 at 70, 10 at 16");
         lab.finish_run(id, RunStatus::Interrupted, None)?;
-        assert_eq!(lab.run(id)?.context("run")?.images_per_sec, Some(70.0));
+        assert_eq!(speed(&lab)?, Some(70.0), "all 40 steps: 30 at 70");
 
         // A run that never stepped keeps what it had (nothing).
         let empty = lab.create_run(&sample_run("empty"))?;

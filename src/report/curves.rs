@@ -290,16 +290,18 @@ mod tests {
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
         let lab = Lab::open_in_memory()?;
         let id = lab.create_run(&crate::lab::fixtures::new_run("r"))?;
-        // Steady at ~4 images/s; the last step is slow (run 1 in the committed lab: 1.4).
-        crate::lab::fixtures::record_speeds(&lab, id, &[3.5, 4.25, 0.0, 4.0, 3.75, 1.5])?;
+        // Steady at 4 images/s, then slowed to 1.5 for the last 25 steps (another job came).
+        let mut speeds = vec![4.0; 30];
+        speeds.extend([1.5; 25]);
+        crate::lab::fixtures::record_speeds(&lab, id, &speeds)?;
         let run = lab.run(id)?.expect("run");
         assert_eq!(
             run.images_per_sec,
             Some(1.5),
-            "the lab's summary is the last step"
+            "the lab's summary of a live run is its recent steps'"
         );
-        // Sorted 0, 1.5, 3.5, 3.75, 4, 4.25: the middle two average to 3.625.
-        assert_eq!(RunCurves::load(&lab, &run)?.images_per_sec, Some(3.625));
+        // The report takes the median of every step: 30 of the 55 ran at 4.
+        assert_eq!(RunCurves::load(&lab, &run)?.images_per_sec, Some(4.0));
         Ok(())
     }
 

@@ -67,7 +67,8 @@ impl SweepSpec {
         }
         let mut configs: Vec<RunConfig> = own.iter().map(|r| overlay(&file.base, r)).collect();
         // A bad [base] key is one problem, said once; a run that keeps it is still checked
-        // with it (a bad model is not a missing one), without saying it again.
+        // with it (a bad model is not a missing one), without saying it again. With a bad
+        // model the rules between values that depend on it wait until it is fixed.
         let (_, base_bad) = split_bad_keys(&file.base);
         let said: Vec<BTreeSet<String>> = own
             .iter()

@@ -56,7 +56,10 @@ pub fn summarize(tag: &str, db_flag: &str, runs: &[RunEnd]) -> Summary {
             ),
         };
     }
-    let mut parts = vec![format!("{finished} of {n} runs finished")];
+    let mut parts = vec![format!(
+        "{finished} of {} finished",
+        crate::format::count(n as u64, "run", "runs")
+    )];
     for (outcome, what) in [
         (JobOutcome::Failed, "failed"),
         (JobOutcome::Stopped, "stopped"),

@@ -8,17 +8,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::lab::{median, metric, Lab, MetricPoint, NewCheckpoint, RunId, RunSummaryUpdate};
+use crate::lab::{
+    median, metric, Lab, MetricPoint, NewCheckpoint, RunId, RunSummaryUpdate, RECENT_SPEED_STEPS,
+};
 use crate::train::events::{CheckpointKind, Event, Observer};
 
 /// A second of metrics per transaction keeps recording far below 1% of step time, and the
 /// dashboard, which refreshes once a second, never waits long for new points.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
-
-/// The run's speed while it trains is the median of its last this many steps: one step slowed
-/// by an evaluation or a checkpoint does not show, and a run that crashes keeps a fair figure
-/// (an ended run's is the median of all its steps).
-const RECENT_STEPS: usize = 25;
 
 pub struct Recorder<'a> {
     lab: &'a Lab,
@@ -31,7 +28,7 @@ pub struct Recorder<'a> {
     pub step_secs: f64,
     /// The skipped-batch count last recorded; a point is written when it changes.
     last_skipped: u64,
-    /// The speeds of the last [`RECENT_STEPS`] steps, oldest first.
+    /// The speeds of the last [`RECENT_SPEED_STEPS`] steps, oldest first.
     recent_speeds: VecDeque<f64>,
 }
 
@@ -46,7 +43,7 @@ impl<'a> Recorder<'a> {
             write_secs: 0.0,
             step_secs: 0.0,
             last_skipped: 0,
-            recent_speeds: VecDeque::with_capacity(RECENT_STEPS),
+            recent_speeds: VecDeque::with_capacity(RECENT_SPEED_STEPS),
         }
     }
 
@@ -104,7 +101,7 @@ impl Observer for Recorder<'_> {
                         s.images_per_sec,
                     ));
                     self.summary.last_loss = Some(loss);
-                    if self.recent_speeds.len() == RECENT_STEPS {
+                    if self.recent_speeds.len() == RECENT_SPEED_STEPS {
                         self.recent_speeds.pop_front();
                     }
                     self.recent_speeds.push_back(s.images_per_sec);
@@ -286,9 +283,9 @@ mod tests {
         }
         // A step slowed by an evaluation does not show...
         assert_eq!(speed(&mut rec, 4, 5.0)?, Some(100.0));
-        // ...and a lasting change shows within RECENT_STEPS steps.
+        // ...and a lasting change shows within RECENT_SPEED_STEPS steps.
         let mut last = None;
-        for it in 5..5 + RECENT_STEPS as u64 {
+        for it in 5..5 + RECENT_SPEED_STEPS as u64 {
             last = speed(&mut rec, it, 50.0)?;
         }
         assert_eq!(last, Some(50.0));

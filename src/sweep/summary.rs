@@ -96,9 +96,15 @@ fn what_next(run: &RunEnd, db_flag: &str) -> Option<String> {
     let name = run.name;
     match (run.outcome, run.recorded) {
         (JobOutcome::Finished, _) => None,
-        (JobOutcome::Failed, _) => Some(format!(
+        (JobOutcome::Failed, _) if run.log.exists() => Some(format!(
             "  failed: {name}: its log says why: {}",
             run.log.display()
+        )),
+        // Its log could not even be created: the sweep's own line for it said why.
+        (JobOutcome::Failed, _) => Some(format!(
+            "  failed: {name}: it could not be started (the sweep's progress above says why); \
+             `facenet-lab{db_flag} run --config {}` starts it",
+            crate::format::shell_quote(&run.config.to_string_lossy())
         )),
         (JobOutcome::Stopped, Some(id)) => Some(format!(
             "  stopped: {name} (run {id}): `facenet-lab{db_flag} run --resume {id}` continues it"
@@ -165,18 +171,33 @@ mod tests {
     }
 
     #[test]
-    fn any_failure_fails_the_sweep_and_names_its_log() {
-        let s = summarize(
-            "t",
-            "",
-            &[end("t-1", Failed, Some(1)), end("t-2", Stopped, None)],
-        );
+    fn any_failure_fails_the_sweep_and_names_its_log() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let log = dir.path().join("1-t-1.log");
+        std::fs::write(&log, "error: out of memory\n")?;
+        let failed = RunEnd {
+            log: &log,
+            ..end("t-1", Failed, Some(1))
+        };
+        let s = summarize("t", "", &[failed, end("t-2", Stopped, None)]);
         assert_eq!(s.verdict, Verdict::Failed);
         assert_eq!(
             s.text,
-            "0 of 2 runs finished, 1 failed and 1 stopped\n  \
-             failed: t-1: its log says why: logs/s/2-t-2.log\n  \
-             stopped: t-2: its log says how to continue it: logs/s/2-t-2.log"
+            format!(
+                "0 of 2 runs finished, 1 failed and 1 stopped\n  \
+                 failed: t-1: its log says why: {}\n  \
+                 stopped: t-2: its log says how to continue it: logs/s/2-t-2.log",
+                log.display()
+            )
         );
+        // A run whose log could not be created is not sent to it.
+        let s = summarize("t", "", &[end("t-1", Failed, None)]);
+        assert_eq!(
+            s.text,
+            "0 of 1 run finished and 1 failed\n  \
+             failed: t-1: it could not be started (the sweep's progress above says why); \
+             `facenet-lab run --config logs/s/2-t-2.toml` starts it"
+        );
+        Ok(())
     }
 }

@@ -411,6 +411,9 @@ fn real_sweep(dir: &Path, spec: &Path) -> std::process::Command {
     c
 }
 
+/// A tiny run that trains until it is stopped, as a run's (or a sweep's `[base]`) keys.
+const ENDLESS_RUN: &str = "model = \"resnet18\"\ndata = \"synthetic:4:8\"\nimage_size = 16\nbatch = 8\ndim = 16\nepochs = 100000\ndevice = \"cpu\"\n";
+
 /// The first run of the lab at `db` once it is recorded running.
 fn wait_for_running(db: &Path, within: Duration) -> Result<Run> {
     let deadline = Instant::now() + within;
@@ -457,7 +460,7 @@ fn sweep_stopped_by(signal: impl FnOnce(libc::pid_t) -> libc::c_int) -> Result<(
     let spec = dir.path().join("tiny.toml");
     std::fs::write(
         &spec,
-        "tag = \"tiny\"\n[base]\nmodel = \"resnet18\"\ndata = \"synthetic:4:8\"\nimage_size = 16\nbatch = 8\ndim = 16\nepochs = 100000\ndevice = \"cpu\"\n[grid]\nlr = [1e-3, 1e-4, 1e-5]\n",
+        format!("tag = \"tiny\"\n[base]\n{ENDLESS_RUN}[grid]\nlr = [1e-3, 1e-4, 1e-5]\n"),
     )?;
     let db = dir.path().join("lab.db");
     let sweep = real_sweep(dir.path(), &spec)
@@ -527,10 +530,7 @@ fn sweep_stopped_by(signal: impl FnOnce(libc::pid_t) -> libc::c_int) -> Result<(
 fn a_sigint_as_a_sweep_run_starts_waits_for_its_handler() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("r.toml");
-    std::fs::write(
-        &config,
-        "model = \"resnet18\"\ndata = \"synthetic:4:8\"\nimage_size = 16\nbatch = 8\ndim = 16\nepochs = 100000\ndevice = \"cpu\"\n",
-    )?;
+    std::fs::write(&config, ENDLESS_RUN)?;
     let (db, log_path) = (dir.path().join("lab.db"), dir.path().join("r.log"));
     let log = std::fs::File::create(&log_path)?;
     let mut child = facenet_lab::sweep::trainer_command(

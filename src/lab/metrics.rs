@@ -21,31 +21,25 @@ pub fn median(values: &[f64]) -> Option<f64> {
     }
 }
 
-/// The median of a run's per-step speeds: what its `images_per_sec` says once it has ended (the
-/// last step alone can be slowed by an evaluation, a checkpoint or another process).
-pub(crate) fn median_speed(conn: &rusqlite::Connection, run: i64) -> rusqlite::Result<Option<f64>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT value FROM metrics WHERE run_id = ?1 AND name = 'images_per_sec'",
-    )?;
-    let speeds = stmt
-        .query_map([run], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<f64>>>()?;
-    Ok(median(&speeds))
-}
-
 /// While a run trains, its speed is the median of its last this many steps: one step slowed by
 /// an evaluation or a checkpoint does not show, and a run that crashes keeps a fair figure.
 pub const RECENT_SPEED_STEPS: usize = 25;
 
-/// The median of a run's last [`RECENT_SPEED_STEPS`] per-step speeds: its `images_per_sec` while it
-/// trains.
-pub(crate) fn recent_speed(conn: &rusqlite::Connection, run: i64) -> rusqlite::Result<Option<f64>> {
+/// The median of a run's per-step speeds, of its `last` steps or of all of them: its
+/// `images_per_sec` while it trains ([`RECENT_SPEED_STEPS`]) and once it has ended (all).
+pub(crate) fn median_speed(
+    conn: &rusqlite::Connection,
+    run: i64,
+    last: Option<usize>,
+) -> rusqlite::Result<Option<f64>> {
     let mut stmt = conn.prepare_cached(
         "SELECT value FROM metrics WHERE run_id = ?1 AND name = 'images_per_sec'
          ORDER BY iteration DESC LIMIT ?2",
     )?;
+    // SQLite reads a negative LIMIT as none.
+    let limit = last.map_or(-1, |n| n as i64);
     let speeds = stmt
-        .query_map(params![run, RECENT_SPEED_STEPS as i64], |r| r.get(0))?
+        .query_map(params![run, limit], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<f64>>>()?;
     Ok(median(&speeds))
 }

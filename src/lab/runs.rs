@@ -404,7 +404,7 @@ impl Lab {
     pub fn finish_run(&self, id: RunId, status: RunStatus, error: Option<&str>) -> Result<()> {
         let t = now();
         let tx = self.write_tx()?;
-        let speed = super::metrics::median_speed(&tx, id.0)?;
+        let speed = super::metrics::median_speed(&tx, id.0, None)?;
         let n = tx.execute(
             "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4, heartbeat_at = ?4,
                 images_per_sec = ifnull(?5, images_per_sec)
@@ -574,7 +574,8 @@ impl Lab {
             [id.0],
         )?;
         ensure_one(n, id)?;
-        let speed = super::metrics::recent_speed(&self.conn, id.0)?;
+        let speed =
+            super::metrics::median_speed(&self.conn, id.0, Some(super::RECENT_SPEED_STEPS))?;
         self.conn.execute(
             "UPDATE runs SET images_per_sec = ?2 WHERE id = ?1",
             params![id.0, speed],

@@ -395,7 +395,7 @@ fn v10_median_speed(tx: &Transaction) -> rusqlite::Result<()> {
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for id in ended {
-        if let Some(speed) = super::metrics::median_speed(tx, id)? {
+        if let Some(speed) = super::metrics::median_speed(tx, id, None)? {
             tx.execute(
                 "UPDATE runs SET images_per_sec = ?2 WHERE id = ?1",
                 rusqlite::params![id, speed],

@@ -48,9 +48,6 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
     if args.time_limit.is_some_and(|t| t.is_zero()) {
         bail!("--time-limit must be longer than 0s, e.g. 90s or 20m");
     }
-    if args.stop_after_epoch == Some(0) {
-        bail!("--stop-after-epoch must be at least 1: the run stops after that epoch");
-    }
     let launch = Launch {
         command_line: shell_words(std::env::args()),
         log_path: args.log_path.clone(),
@@ -63,16 +60,12 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
             let mut rest = args.overrides.clone();
             let device = rest.device.take();
             let data = rest.data.take();
-            if !rest.is_empty() {
-                let given = rest.given();
-                let drop = if given.is_empty() {
-                    "the other settings".to_string()
-                } else {
-                    given.join(", ")
-                };
+            let given = rest.given();
+            if !given.is_empty() {
                 bail!(
-                    "--resume continues a run with its recorded settings: drop {drop} (only \
-                     --device, and --data for the same images elsewhere, may change)"
+                    "--resume continues a run with its recorded settings: drop {} (only \
+                     --device, and --data for the same images elsewhere, may change)",
+                    given.join(", ")
                 );
             }
             session::resume(db, key, device, data, &launch, &STOP)?

@@ -236,11 +236,6 @@ impl Overrides {
         toml::from_str(&text).with_context(|| format!("in config file '{}'", path.display()))
     }
 
-    /// Whether any setting is given (used to refuse settings alongside `--resume`).
-    pub fn is_empty(&self) -> bool {
-        self == &Overrides::default()
-    }
-
     /// The settings given, as the flags that give them (`--lr`, `--pk-k`, `--tag`; the model
     /// as `MODEL`), by name.
     pub fn given(&self) -> Vec<String> {

@@ -150,9 +150,12 @@ fn run_checkpoint_dir(lab: &Lab, run: RunId) -> Result<PathBuf> {
     new_checkpoint_dir(lab, run)
 }
 
-/// Refuses a `--stop-after-epoch` that could never stop the run: one it has already trained
+/// Refuses a `--stop-after-epoch` that could never stop the run: 0, one it has already trained
 /// past (`done` epochs), or its last epoch or later, where it completes anyway.
 fn check_stop_after(stop: Option<usize>, done: usize, epochs: usize) -> Result<()> {
+    if stop == Some(0) {
+        bail!("--stop-after-epoch must be at least 1: the run stops after that epoch");
+    }
     let Some(n) = stop.filter(|&n| n <= done || n >= epochs) else {
         return Ok(());
     };
@@ -427,6 +430,8 @@ mod tests {
         check_stop_after(None, 0, 10)?;
         check_stop_after(Some(1), 0, 10)?;
         check_stop_after(Some(9), 4, 10)?;
+        let err = check_stop_after(Some(0), 4, 10).unwrap_err().to_string();
+        assert!(err.contains("must be at least 1"), "{err}");
         let err = check_stop_after(Some(1), 0, 1).unwrap_err().to_string();
         assert!(err.contains("no epoch left to stop after"), "{err}");
         let err = check_stop_after(Some(10), 0, 10).unwrap_err().to_string();

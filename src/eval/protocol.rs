@@ -309,10 +309,13 @@ fn train_identities(run: &Run, dataset: Option<&DatasetRecord>) -> Result<HashSe
     let d = dataset.with_context(|| {
         format!("run {} has no recorded dataset, so its training identities are unknown: drop --exclude-train-identities", run.id)
     })?;
-    Ok(split_items(d, "train")?
-        .into_iter()
-        .map(|i| i.identity)
-        .collect())
+    // Their order, which split_items replays, does not matter here.
+    let train = d
+        .splits
+        .iter()
+        .find(|s| s.name == "train")
+        .with_context(|| format!("dataset '{}' has no train split", d.source))?;
+    Ok(train.members.iter().map(|m| m.identity.clone()).collect())
 }
 
 fn check_images_exist(spec: &DataSpec, items: &[ImageRef]) -> Result<()> {

@@ -555,8 +555,11 @@ impl Lab {
     /// drops its row, so the weights of the earlier evaluations are gone. Then there is no best
     /// until the replay's next evaluation writes one, whatever its accuracy.
     pub fn rebuild_summary(&self, id: RunId) -> Result<()> {
+        let speed =
+            super::metrics::median_speed(&self.conn, id.0, Some(super::RECENT_SPEED_STEPS))?;
         let n = self.conn.execute(
             "UPDATE runs SET
+                images_per_sec = ?2,
                 last_iteration = ifnull((SELECT max(iteration) FROM metrics WHERE run_id = ?1), 0),
                 last_epoch = ifnull((SELECT max(epoch) FROM metrics WHERE run_id = ?1), 0),
                 last_loss = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'train_loss'
@@ -571,16 +574,9 @@ impl Lab {
                 final_dev_acc = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'
                                  ORDER BY iteration DESC LIMIT 1)
              WHERE id = ?1",
-            [id.0],
-        )?;
-        ensure_one(n, id)?;
-        let speed =
-            super::metrics::median_speed(&self.conn, id.0, Some(super::RECENT_SPEED_STEPS))?;
-        self.conn.execute(
-            "UPDATE runs SET images_per_sec = ?2 WHERE id = ?1",
             params![id.0, speed],
         )?;
-        Ok(())
+        ensure_one(n, id)
     }
 }
 

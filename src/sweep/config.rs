@@ -1,8 +1,6 @@
 //! Checking one generated run configuration before any run starts, with the very rules
 //! `facenet-lab run --config` applies: a typo in run 5 of 6 should not surface hours later.
 
-use std::collections::BTreeSet;
-
 use toml::Table;
 
 use crate::train::config::{Overrides, TrainConfig};
@@ -11,14 +9,14 @@ use crate::train::config::{Overrides, TrainConfig};
 pub type RunConfig = Table;
 
 /// What is wrong with `config`, as `run --config` would say it; empty when it is valid. Every
-/// key of the wrong name or type is reported, except those in `said` (already reported
-/// elsewhere, as a bad `[base]` key is); of the rules between values (e.g. `pk_k` must
-/// divide `batch`), only the first broken one, as `run` checks them in turn.
-pub fn problems(config: &RunConfig, said: &BTreeSet<String>) -> Vec<String> {
+/// key of the wrong name or type among those in `own` is reported (a sweep's run reports its
+/// own keys; a bad key it takes from `[base]` is reported there); of the rules between values
+/// (e.g. `pk_k` must divide `batch`), only the first broken one, as `run` checks them in turn.
+pub fn problems(config: &RunConfig, own: &Table) -> Vec<String> {
     let (good, bad) = split_bad_keys(config);
     let mut found: Vec<String> = bad
         .into_iter()
-        .filter(|(key, _)| !said.contains(key))
+        .filter(|(key, _)| own.contains_key(key))
         .map(|(_, problem)| problem)
         .collect();
     if !config.contains_key("model") {
@@ -104,7 +102,7 @@ mod tests {
             note = "why"
             "#,
         );
-        assert_eq!(problems(&c, &BTreeSet::new()), Vec::<String>::new());
+        assert_eq!(problems(&c, &c), Vec::<String>::new());
     }
 
     #[test]
@@ -129,18 +127,20 @@ mod tests {
                 "--max-images (10) is below --min-images (20)",
             ),
         ] {
-            let p = problems(&table(text), &BTreeSet::new()).join("\n");
+            let c = table(text);
+            let p = problems(&c, &c).join("\n");
             assert!(p.contains(want), "missing {want:?} in:\n{p}");
         }
     }
 
     #[test]
     fn every_bad_key_is_reported_and_then_the_first_broken_rule() {
-        let none = BTreeSet::new();
-        let p = problems(
-            &table("model = \"resnet50\"\nbatch = -1\nmining = \"easy\"\nlr = 0.0"),
-            &none,
-        );
+        // Every key the run's own.
+        let all = |text: &str| {
+            let c = table(text);
+            problems(&c, &c)
+        };
+        let p = all("model = \"resnet50\"\nbatch = -1\nmining = \"easy\"\nlr = 0.0");
         assert_eq!(p.len(), 3, "{p:#?}");
         for want in [
             "unknown variant `resnet50`",
@@ -150,11 +150,11 @@ mod tests {
             assert!(p.iter().any(|m| m.contains(want)), "no {want}: {p:#?}");
         }
         // Without a bad model, the rules are checked on the good keys.
-        let p = problems(&table("model = \"resnet18\"\nbatch = -1\nlr = 0.0"), &none);
+        let p = all("model = \"resnet18\"\nbatch = -1\nlr = 0.0");
         assert_eq!(p.len(), 2, "{p:#?}");
         assert!(p[1].contains("--lr must be a positive number"), "{p:#?}");
         // A sweep's run has no --config file or command line to name a model on.
-        let p = problems(&table("batch = 8"), &none).join("\n");
+        let p = all("batch = 8").join("\n");
         assert!(
             !p.contains("--config") && !p.contains("facenet-lab run"),
             "{p}"

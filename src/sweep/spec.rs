@@ -70,22 +70,12 @@ impl SweepSpec {
         // with it (a bad model is not a missing one), without saying it again. With a bad
         // model the rules between values that depend on it wait until it is fixed.
         let (_, base_bad) = split_bad_keys(&file.base);
-        let said: Vec<BTreeSet<String>> = own
-            .iter()
-            .map(|r| {
-                base_bad
-                    .iter()
-                    .filter(|(key, _)| !r.contains_key(key))
-                    .map(|(key, _)| key.clone())
-                    .collect()
-            })
-            .collect();
         let mut errors = Vec::new();
         if !base_bad.is_empty() {
             let problems: Vec<&str> = base_bad.iter().map(|(_, p)| p.as_str()).collect();
             errors.push(format!("[base]:\n  {}", problems.join("\n  ")));
         }
-        errors.extend(run_problems(&configs, &said));
+        errors.extend(run_problems(&configs, &own));
         name_runs(&mut configs, &tag);
         errors.extend(duplicate_names(&configs));
         if !errors.is_empty() {
@@ -108,16 +98,16 @@ impl SweepSpec {
 }
 
 /// One entry per invalid run: `run 2 (lr = 0.0):` and its problems, the run labelled by the
-/// keys that tell it apart from the others. `said[i]` are the keys of run `i` whose problems
-/// were already reported.
-fn run_problems(configs: &[RunConfig], said: &[BTreeSet<String>]) -> Vec<String> {
+/// keys that tell it apart from the others. `own[i]` are the keys run `i` sets itself (a bad
+/// one it takes from [base] is reported there).
+fn run_problems(configs: &[RunConfig], own: &[Table]) -> Vec<String> {
     let keys = distinguishing_keys(configs.iter());
     configs
         .iter()
-        .zip(said)
+        .zip(own)
         .enumerate()
-        .filter_map(|(i, (config, said))| {
-            let found = problems(config, said);
+        .filter_map(|(i, (config, own))| {
+            let found = problems(config, own);
             (!found.is_empty()).then(|| {
                 format!(
                     "run {} ({}):\n  {}",

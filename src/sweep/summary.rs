@@ -94,6 +94,12 @@ fn join_and(parts: &[String]) -> String {
 /// The line for a run that did not finish: what became of it and how to take it on.
 fn what_next(run: &RunEnd, db_flag: &str) -> Option<String> {
     let name = run.name;
+    let start = || {
+        format!(
+            "`facenet-lab{db_flag} run --config {}` starts it",
+            crate::format::shell_quote(&run.config.to_string_lossy())
+        )
+    };
     match (run.outcome, run.recorded) {
         (JobOutcome::Finished, _) => None,
         (JobOutcome::Failed, _) if run.log.exists() => Some(format!(
@@ -102,9 +108,8 @@ fn what_next(run: &RunEnd, db_flag: &str) -> Option<String> {
         )),
         // Its log could not even be created: the sweep's own line for it said why.
         (JobOutcome::Failed, _) => Some(format!(
-            "  failed: {name}: it could not be started (the sweep's progress above says why); \
-             `facenet-lab{db_flag} run --config {}` starts it",
-            crate::format::shell_quote(&run.config.to_string_lossy())
+            "  failed: {name}: it could not be started (the sweep's progress above says why); {}",
+            start()
         )),
         (JobOutcome::Stopped, Some(id)) => Some(format!(
             "  stopped: {name} (run {id}): `facenet-lab{db_flag} run --resume {id}` continues it"
@@ -113,10 +118,7 @@ fn what_next(run: &RunEnd, db_flag: &str) -> Option<String> {
             "  stopped: {name}: its log says how to continue it: {}",
             run.log.display()
         )),
-        (JobOutcome::NotStarted, _) => Some(format!(
-            "  not started: {name}: `facenet-lab{db_flag} run --config {}` starts it",
-            crate::format::shell_quote(&run.config.to_string_lossy())
-        )),
+        (JobOutcome::NotStarted, _) => Some(format!("  not started: {name}: {}", start())),
     }
 }
 

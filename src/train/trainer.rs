@@ -434,17 +434,35 @@ mod tests {
         data::load(&"synthetic:4:6".parse()?, &opts)
     }
 
+    fn tiny_trainer(
+        cfg: &TrainConfig,
+        ds: &data::Dataset,
+        dir: &std::path::Path,
+    ) -> Result<Trainer> {
+        let (train, dev, dir) = (&ds.train, &ds.dev, dir.to_path_buf());
+        Trainer::new(cfg.clone(), Device::Cpu, "cpu".into(), train, dev, dir)
+    }
+
+    /// The first epoch's batches of `cfg`'s sampler over `ds`.
+    fn first_epoch(cfg: &TrainConfig, ds: &data::Dataset) -> Vec<Vec<usize>> {
+        epoch_batches(
+            cfg.sampler,
+            &ds.train.labels,
+            cfg.batch,
+            cfg.pk_k,
+            cfg.seed,
+            1,
+        )
+    }
+
     // AlexNet's dropout is the only randomness inside a step that the seed did not fix.
     #[test]
     fn alexnet_steps_are_bit_identical_from_a_seed_and_after_a_restore() -> Result<()> {
         let cfg = tiny_alexnet();
         let ds = tiny_faces(&cfg)?;
         let dir = tempfile::tempdir()?;
-        let trainer = || {
-            let (train, dev, dir) = (&ds.train, &ds.dev, dir.path().to_path_buf());
-            Trainer::new(cfg.clone(), Device::Cpu, "cpu".into(), train, dev, dir)
-        };
-        let batches = epoch_batches(cfg.sampler, &ds.train.labels, 8, cfg.pk_k, cfg.seed, 1);
+        let trainer = || tiny_trainer(&cfg, &ds, dir.path());
+        let batches = first_epoch(&cfg, &ds);
         let (first, second) = (&batches[0], &batches[1]);
 
         let mut a = trainer()?;
@@ -484,15 +502,8 @@ mod tests {
         let cfg = tiny_alexnet();
         let ds = tiny_faces(&cfg)?;
         let dir = tempfile::tempdir()?;
-        let batches = epoch_batches(cfg.sampler, &ds.train.labels, 8, cfg.pk_k, cfg.seed, 1);
-        let mut t = Trainer::new(
-            cfg.clone(),
-            Device::Cpu,
-            "cpu".into(),
-            &ds.train,
-            &ds.dev,
-            dir.path().to_path_buf(),
-        )?;
+        let batches = first_epoch(&cfg, &ds);
+        let mut t = tiny_trainer(&cfg, &ds, dir.path())?;
         t.step(&batches[0], 1)?;
         for (_, var) in t.params.named_vars() {
             var.set(&(var.as_tensor() * f64::NAN)?)?;

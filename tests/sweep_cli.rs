@@ -474,6 +474,12 @@ fn sweep_stopped_by(signal: impl FnOnce(libc::pid_t) -> libc::c_int) -> Result<(
 
     let run = wait_for_running(&db, Duration::from_secs(120))?;
     let trainer = KillOnDrop(run.pid.context("a running run records its pid")?);
+    // The trainer leads a process group of its own: a terminal's Ctrl-C to the sweep's group
+    // does not reach it directly (the "once" below could also come from the run's own
+    // same-request window; this shows the isolation by itself).
+    let trainer_pid = libc::pid_t::try_from(trainer.0)?;
+    // SAFETY: getpgid(2) only reads a process's group id.
+    assert_eq!(unsafe { libc::getpgid(trainer_pid) }, trainer_pid);
     assert_eq!(signal(sweep_pid), 0, "signalling the sweep");
     let out = match ended.recv_timeout(Duration::from_secs(120)) {
         Ok(out) => out?,

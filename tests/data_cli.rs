@@ -1,4 +1,5 @@
 //! `facenet-lab data inspect` / `data fetch` at the command line, including bad input.
+mod common;
 mod data_support;
 
 use anyhow::Result;
@@ -85,20 +86,9 @@ fn inspect_synthetic() -> Result<()> {
     Ok(())
 }
 
-fn fails_with(cmd: &mut Command, needles: &[&str]) {
-    let assert = cmd.assert().failure().code(1);
-    let out = assert.get_output();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("error: "), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "expected {n:?} in {err}");
-    }
-    assert!(!err.contains("panicked"), "{err}");
-}
-
 #[test]
 fn inspect_missing_path() -> Result<()> {
-    fails_with(
+    common::fails_with(
         cli()?.args(["data", "inspect", "/definitely/not/here/lfw.tgz"]),
         &["does not exist", "facenet-lab data fetch"],
     );
@@ -110,7 +100,7 @@ fn inspect_directory_without_identity_folders() -> Result<()> {
     let tmp = tempfile::tempdir()?;
     std::fs::create_dir(tmp.path().join("photos"))?;
     std::fs::write(tmp.path().join("photos/cat.jpg"), "x")?;
-    fails_with(
+    common::fails_with(
         cli()?.args(["data", "inspect"]).arg(tmp.path()),
         &["no LFW identity folders", "<Name>/<Name>_NNNN.jpg"],
     );
@@ -121,17 +111,17 @@ fn inspect_directory_without_identity_folders() -> Result<()> {
 fn inspect_filter_leaving_fewer_than_two_identities() -> Result<()> {
     let tmp = tempfile::tempdir()?;
     write_lfw(tmp.path(), &[("Ann_A", 4), ("Bob_B", 8)], false)?;
-    fails_with(
+    common::fails_with(
         cli()?.args(["data", "inspect"]).arg(tmp.path()),
         &["keeps 0 of 2 identities", "--min-images/--max-images"],
     );
-    fails_with(
+    common::fails_with(
         cli()?
             .args(["data", "inspect", "--min-images", "5", "--max-images", "10"])
             .arg(tmp.path()),
         &["keeps 1 of 2 identities"],
     );
-    fails_with(
+    common::fails_with(
         cli()?
             .args(["data", "inspect", "--min-images", "9", "--max-images", "5"])
             .arg(tmp.path()),
@@ -149,7 +139,7 @@ fn inspect_too_many_corrupt_images() -> Result<()> {
         tmp.path().join("Ann_A/Ann_A_0001.jpg"),
         &good[..good.len() - 40],
     )?;
-    fails_with(
+    common::fails_with(
         cli()?
             .args(["data", "inspect", "--min-images", "3"])
             .arg(tmp.path()),
@@ -163,13 +153,13 @@ fn inspect_tarball_that_is_not_lfw() -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let tgz = tmp.path().join("photos.tgz");
     write_tgz_entries(&tgz, &[("photos/cat.jpg", b"meow"), ("notes.txt", b"hi")])?;
-    fails_with(
+    common::fails_with(
         cli()?.args(["data", "inspect"]).arg(&tgz),
         &["is not an LFW archive", "lfw.tgz"],
     );
     let broken = tmp.path().join("broken.tgz");
     std::fs::write(&broken, "not gzip")?;
-    fails_with(
+    common::fails_with(
         cli()?.args(["data", "inspect"]).arg(&broken),
         &["gzip-compressed tar archive"],
     );
@@ -179,7 +169,7 @@ fn inspect_tarball_that_is_not_lfw() -> Result<()> {
 #[test]
 fn inspect_without_a_path_explains_how_to_get_the_data() -> Result<()> {
     let home = tempfile::tempdir()?;
-    fails_with(
+    common::fails_with(
         cli()?
             .env("HOME", home.path())
             .env("XDG_DATA_HOME", home.path().join("share"))
@@ -193,7 +183,7 @@ fn inspect_without_a_path_explains_how_to_get_the_data() -> Result<()> {
 fn fetch_from_a_bad_mirror_fails_cleanly_and_leaves_nothing() -> Result<()> {
     let base = serve(1, |_| ok_response(b"this is not the LFW archive"))?;
     let to = tempfile::tempdir()?;
-    fails_with(
+    common::fails_with(
         cli()?
             .env("FACENET_LAB_MIRROR", format!("{base}/"))
             .args(["data", "fetch", "--to"])

@@ -150,11 +150,10 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
 
     // Pairs naming images that are not there are a clear error.
     std::fs::write(&pairs, "1\t1\nAnn_Lee\t1\t9\nAnn_Lee\t3\tBo_Chan\t1\n")?;
-    let out = cmd(dir.path())?
-        .args(["eval", "1", "--pairs", "pairs.txt", "--data", "faces"])
-        .output()?;
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Ann_Lee/Ann_Lee_0009.jpg"));
+    common::fails_with(
+        cmd(dir.path())?.args(["eval", "1", "--pairs", "pairs.txt", "--data", "faces"]),
+        &["Ann_Lee/Ann_Lee_0009.jpg"],
+    );
 
     // Generated faces, as `run --data` takes them, with no folder at all. Those of another
     // seed are other people, whatever their names (id00, id01, ...).
@@ -170,13 +169,9 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     assert!(!err.contains("warning"), "{err}");
     // One person gives no different-person pair, which is said as such.
     data_support::write_lfw(&dir.path().join("one"), &[("Ann_Lee", 3)], false)?;
-    let out = cmd(dir.path())?
-        .args(["eval", "1", "--data", "one"])
-        .output()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains("holds 1 person"),
-        "{err}"
+    common::fails_with(
+        cmd(dir.path())?.args(["eval", "1", "--data", "one"]),
+        &["holds 1 person"],
     );
     // Those of the run's own seed include the 4 people it trained on: the numbers come with a
     // warning, and leaving those people out of its own data leaves nothing, which is said.
@@ -189,20 +184,15 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         err.contains("warning: 4 of the 6 people in 'synthetic:6:5:0' are people run 1 trained on"),
         "{err}"
     );
-    let out = cmd(dir.path())?
-        .args([
+    common::fails_with(
+        cmd(dir.path())?.args([
             "eval",
             "1",
             "--data",
             "synthetic:4:8",
             "--exclude-train-identities",
-        ])
-        .output()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success()
-            && err.contains("all 32 images in 'synthetic:4:8:0' are of people run 1 trained on"),
-        "{err}"
+        ]),
+        &["all 32 images in 'synthetic:4:8:0' are of people run 1 trained on"],
     );
 
     // A checkpoint the lab records but whose file is elsewhere (a lab copied off its machine).
@@ -212,20 +202,20 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         .find(|c| c.kind == "best")
         .context("best checkpoint")?;
     std::fs::remove_file(dir.path().join(&best.path))?;
-    let out = cmd(dir.path())?.args(["eval", "1"]).output()?;
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains(&format!(
-            "run 1's best checkpoint (iteration {}, epoch {}) is recorded",
-            best.iteration, best.epoch
-        )) && err.contains("is missing")
-            && err.contains(&format!(
+    common::fails_with(
+        cmd(dir.path())?.args(["eval", "1"]),
+        &[
+            &format!(
+                "run 1's best checkpoint (iteration {}, epoch {}) is recorded",
+                best.iteration, best.epoch
+            ),
+            "is missing",
+            &format!(
                 "'{}', relative to the lab's folder {}",
                 best.path,
                 dir.path().display()
-            )),
-        "{err}"
+            ),
+        ],
     );
     Ok(())
 }
@@ -257,12 +247,7 @@ fn the_test_split_is_found_where_the_images_moved() -> Result<()> {
         .success();
     std::fs::rename(dir.path().join("faces"), dir.path().join("moved"))?;
 
-    let out = cmd(dir.path())?.args(["eval", "1"]).output()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains("--split-data"),
-        "{err}"
-    );
+    common::fails_with(cmd(dir.path())?.args(["eval", "1"]), &["--split-data"]);
     let text = stdout(cmd(dir.path())?.args(["eval", "1", "--split-data", "moved"]))?;
     assert!(
         text.contains("test-split") && text.contains("n_queries"),
@@ -277,13 +262,9 @@ fn the_test_split_is_found_where_the_images_moved() -> Result<()> {
         ("Di_Eve", 5),
     ];
     data_support::write_lfw(&dir.path().join("other"), &other, true)?;
-    let out = cmd(dir.path())?
-        .args(["eval", "1", "--split-data", "other"])
-        .output()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains("is not the one run 1 trained on"),
-        "{err}"
+    common::fails_with(
+        cmd(dir.path())?.args(["eval", "1", "--split-data", "other"]),
+        &["is not the one run 1 trained on"],
     );
     Ok(())
 }

@@ -198,3 +198,16 @@ pub fn fixture_lab(path: &Path) -> Result<Vec<RunId>> {
     }
     Ok(ids)
 }
+
+/// Runs `cmd` and checks that it failed as a command should: exit 1, one `error: ` message that
+/// holds each of `needles`, and no panic.
+pub fn fails_with(cmd: &mut assert_cmd::Command, needles: &[&str]) {
+    let assert = cmd.assert().failure().code(1);
+    let out = assert.get_output();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("error: "), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "expected {n:?} in {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}

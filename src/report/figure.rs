@@ -564,7 +564,7 @@ where
         }
         let points = chart.drawn_points(line);
         let style = color.stroke_width(2);
-        match Stroke::of(chart, i, line) {
+        match Stroke::of(chart, i, points.len()) {
             Stroke::Dots(marker) => {
                 let outline = marker.outline();
                 let dots = points
@@ -628,7 +628,8 @@ where
             .map_err(&err)?
             .label(&line.label);
         // The sample: the line's marker, or 20 px of its stroke.
-        match Stroke::of(chart, i, line) {
+        let drawn = line.points.iter().filter(|&&p| chart.drawable(p)).count();
+        match Stroke::of(chart, i, drawn) {
             Stroke::Dots(marker) => entry.legend(move |(x, y)| {
                 EmptyElement::at((x + 10, y)) + Polygon::new(marker.outline(), color.filled())
             }),
@@ -664,10 +665,11 @@ enum Stroke {
 }
 
 impl Stroke {
-    fn of(chart: &Chart, i: usize, line: &Line) -> Stroke {
+    /// The stroke of line `i`, which has `drawn` points that can be drawn.
+    fn of(chart: &Chart, i: usize, drawn: usize) -> Stroke {
         if chart.points_only {
             Stroke::Dots(style_of(i).1)
-        } else if chart.drawn_points(line).len() == 1 {
+        } else if drawn == 1 {
             Stroke::Dot
         } else {
             dash_of(i).map_or(Stroke::Solid, |(dash, gap)| Stroke::Dashed(dash, gap))

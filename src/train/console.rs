@@ -20,8 +20,8 @@ pub struct Console {
     start_iteration: u64,
     last_line: Instant,
     last_eval: Option<EvalStats>,
-    /// The newest dev accuracy, shown with each step: this session's, or the resumed run's.
-    last_dev: Option<f64>,
+    /// The resumed run's newest dev accuracy, shown with each step until this session has one.
+    prior_dev: Option<f64>,
     best: Option<(f64, usize)>,
     /// Training time of the run's earlier sessions, when it was resumed.
     prior_seconds: f64,
@@ -48,7 +48,7 @@ impl Console {
             start_iteration: 0,
             last_line: Instant::now(),
             last_eval: None,
-            last_dev: None,
+            prior_dev: None,
             best: None,
             prior_seconds: 0.0,
             outcome: None,
@@ -64,7 +64,7 @@ impl Console {
         prior_seconds: f64,
     ) -> Console {
         self.best = best;
-        self.last_dev = last_dev;
+        self.prior_dev = last_dev;
         self.prior_seconds = prior_seconds;
         self
     }
@@ -148,7 +148,12 @@ impl Observer for Console {
             }
             Event::Step(s) => {
                 let loss = s.loss.map_or("skipped".to_string(), |l| format!("{l:.4}"));
-                let dev = self.last_dev.map_or("-".to_string(), |d| format!("{d:.3}"));
+                let last_dev = self
+                    .last_eval
+                    .as_ref()
+                    .map(|e| e.dev_acc)
+                    .or(self.prior_dev);
+                let dev = last_dev.map_or("-".to_string(), |d| format!("{d:.3}"));
                 let msg = format!(
                     "epoch {}/{} loss {loss} dev {dev} {:.0} img/s",
                     s.epoch, self.epochs, s.images_per_sec
@@ -182,7 +187,6 @@ impl Observer for Console {
                     e.epoch, self.epochs, e.train_acc, e.dev_acc, e.dev_acc_centroid
                 ));
                 self.last_eval = Some((*e).clone());
-                self.last_dev = Some(e.dev_acc);
             }
             Event::Checkpoint { kind, path, .. } => {
                 if *kind != CheckpointKind::Best {

@@ -47,6 +47,23 @@ impl Net {
         })
     }
 
+    /// `cfg`'s network as a run with seed `seed` starts it, untrained and frozen: the
+    /// embedding path without a checkpoint, for benchmarks (`cargo bench --bench embed`).
+    pub fn initialised(cfg: TrainConfig, seed: u64, device: &Device) -> Result<Net> {
+        let params = crate::train::params::Params::new(seed);
+        EmbeddingNet::new(cfg.model, cfg.dim, params.builder(device))?;
+        let weights = params
+            .named_vars()
+            .into_iter()
+            .map(|(name, var)| Ok((name, var.as_tensor().copy()?)))
+            .collect::<Result<_>>()?;
+        Ok(Net {
+            model: frozen(&cfg, weights, device)?,
+            cfg,
+            device: device.clone(),
+        })
+    }
+
     /// The embeddings of `items`, in order, decoded at the run's image size and crop, and
     /// embedded in eval mode a batch at a time, on the model's device.
     pub fn embed(

@@ -1,7 +1,15 @@
 use clap::Parser;
 use facenet_lab::cli::Cli;
 
+/// A training step allocates and frees the same large buffers (activations, gradients) every
+/// step. glibc's allocator handed the large ones back to the OS and faulted them in afresh each
+/// step; mimalloc, told to keep what it frees, reuses them (`facenet-lab bench` on 2 cores:
+/// AlexNet 22 to 38–48 images/s, ResNet-18 68–78 to 83–87, ResNet-152 11–13 to 14).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
+    keep_freed_memory();
     ignore_empty_db_env();
     let cli = Cli::parse();
     if let Err(e) = facenet_lab::commands::dispatch(cli) {
@@ -26,4 +34,14 @@ fn ignore_empty_db_env() {
     if std::env::var_os("FACENET_LAB_DB").is_some_and(|v| v.is_empty()) {
         std::env::remove_var("FACENET_LAB_DB");
     }
+}
+
+/// Tells mimalloc never to return freed memory to the OS. The process's footprint is its peak
+/// (which a training step reaches every step anyway).
+fn keep_freed_memory() {
+    // `mi_option_purge_delay` in mimalloc v3's mimalloc.h: milliseconds before freed memory is
+    // returned to the OS, -1 for never. libmimalloc-sys names no constant for it.
+    const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+    // SAFETY: sets a process-wide option; mimalloc allows it at any time.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
 }

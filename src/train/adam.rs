@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use candle_core::backprop::GradStore;
-use candle_core::{DType, Layout, Result, Storage, Tensor, Var};
+use std::cell::RefCell;
+
+use candle_core::{CpuStorage, DType, InplaceOp1, InplaceOp2, Layout, Result, Tensor, Var};
 use rayon::prelude::*;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -59,10 +61,7 @@ impl Coefficients {
 const FUSED_CHUNK: usize = 1 << 16;
 
 /// The f32 elements of a contiguous CPU tensor, borrowed from its storage.
-fn cpu_f32<'a>(storage: &'a Storage, layout: &Layout) -> Result<&'a [f32]> {
-    let Storage::Cpu(cpu) = storage else {
-        candle_core::bail!("fused Adam: tensor is not on the CPU");
-    };
+fn cpu_f32<'a>(cpu: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
     let Some((start, end)) = layout.contiguous_offsets() else {
         candle_core::bail!("fused Adam: tensor is not contiguous");
     };
@@ -93,15 +92,15 @@ impl Slot {
     }
 
     /// The same update in one pass over f32 CPU memory, split across threads, with the same
-    /// f32 operations in the same order as [`Slot::step_tensors`].
+    /// f32 operations in the same order as [`Slot::step_tensors`]. The weights and moments are
+    /// updated where they lie: no new buffers, no copy into the variable.
     fn step_fused(&mut self, g: &Tensor, c: &Coefficients) -> Result<()> {
-        let (shape, dev) = (self.var.shape().clone(), self.var.device().clone());
-        if g.shape() != &shape {
+        if g.shape() != self.var.shape() {
             candle_core::bail!(
                 "Adam: gradient {:?} for '{}' {:?}",
                 g.shape(),
                 self.name,
-                shape
+                self.var.shape()
             );
         }
         let f = |x: f64| x as f32;
@@ -111,39 +110,111 @@ impl Slot {
         let (one_m_b1, one_m_b2) = (f(1.0 - cfg.beta1), f(1.0 - cfg.beta2));
         let (inv_sqrt_bc2, step) = (f(1.0 / c.bc2.sqrt()), f(cfg.lr / c.bc1));
 
-        let [p, g, m, v] = [self.var.as_tensor(), g, &self.m, &self.v].map(Tensor::contiguous);
-        let tensors = [p?, g?, m?, v?];
-        let guards = tensors.each_ref().map(|t| t.storage_and_layout());
-        let [p, g, m, v] = guards.each_ref().map(|(s, l)| cpu_f32(s, l));
-        let (p, g, m, v) = (p?, g?, m?, v?);
+        let g = g.contiguous()?;
+        let (m, v) = (&self.m, &self.v);
+        in_place(self.var.as_tensor(), Some(&g), |p, g| {
+            in_place(m, None, |m, _| {
+                in_place(v, None, |v, _| {
+                    p.par_chunks_mut(FUSED_CHUNK)
+                        .zip(m.par_chunks_mut(FUSED_CHUNK))
+                        .zip(v.par_chunks_mut(FUSED_CHUNK))
+                        .zip(g.par_chunks(FUSED_CHUNK))
+                        .for_each(|(((p, m), v), g)| {
+                            for i in 0..p.len() {
+                                let (pi, mut gi) = (p[i], g[i]);
+                                if decay {
+                                    gi += pi * wd;
+                                }
+                                let mi = m[i] * b1 + gi * one_m_b1;
+                                let vi = v[i] * b2 + (gi * gi) * one_m_b2;
+                                let denom = vi.sqrt() * inv_sqrt_bc2 + eps;
+                                p[i] = pi - (mi / denom) * step;
+                                m[i] = mi;
+                                v[i] = vi;
+                            }
+                        });
+                    Ok(())
+                })
+            })
+        })
+    }
+}
 
-        let n = shape.elem_count();
-        let (mut p_new, mut m_new, mut v_new) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
-        p_new
-            .par_chunks_mut(FUSED_CHUNK)
-            .zip(m_new.par_chunks_mut(FUSED_CHUNK))
-            .zip(v_new.par_chunks_mut(FUSED_CHUNK))
-            .enumerate()
-            .for_each(|(chunk, ((po, mo), vo))| {
-                let at = chunk * FUSED_CHUNK;
-                for i in 0..po.len() {
-                    let (pi, mut gi) = (p[at + i], g[at + i]);
-                    if decay {
-                        gi += pi * wd;
-                    }
-                    let mi = m[at + i] * b1 + gi * one_m_b1;
-                    let vi = v[at + i] * b2 + (gi * gi) * one_m_b2;
-                    let denom = vi.sqrt() * inv_sqrt_bc2 + eps;
-                    po[i] = pi - (mi / denom) * step;
-                    mo[i] = mi;
-                    vo[i] = vi;
-                }
-            });
-        // The read locks go before `set` takes the variable's storage for writing.
-        drop(guards);
-        self.m = Tensor::from_vec(m_new, &shape, &dev)?;
-        self.v = Tensor::from_vec(v_new, &shape, &dev)?;
-        self.var.set(&Tensor::from_vec(p_new, &shape, &dev)?)
+/// Runs `f` on the f32 elements of a contiguous CPU tensor `dst`, writing through to its
+/// storage, with those of `src` (of the same length) to read, or none. candle takes the locks
+/// and refuses a `src` that shares `dst`'s storage.
+fn in_place(
+    dst: &Tensor,
+    src: Option<&Tensor>,
+    f: impl FnOnce(&mut [f32], &[f32]) -> Result<()>,
+) -> Result<()> {
+    let op = InPlace {
+        f: RefCell::new(Some(f)),
+        out: RefCell::new(None),
+    };
+    match src {
+        Some(src) => dst.inplace_op2(src, &op)?,
+        None => dst.inplace_op1(&op)?,
+    }
+    op.out
+        .into_inner()
+        .unwrap_or_else(|| candle_core::bail!("fused Adam: tensor is not on the CPU"))
+}
+
+struct InPlace<F> {
+    f: RefCell<Option<F>>,
+    out: RefCell<Option<Result<()>>>,
+}
+
+impl<F: FnOnce(&mut [f32], &[f32]) -> Result<()>> InPlace<F> {
+    fn run(&self, dst: &mut CpuStorage, dst_l: &Layout, src: Option<(&CpuStorage, &Layout)>) {
+        let out = (|| {
+            let src = match src {
+                Some((s, l)) => cpu_f32(s, l)?,
+                None => &[],
+            };
+            let Some((start, end)) = dst_l.contiguous_offsets() else {
+                candle_core::bail!("fused Adam: tensor is not contiguous");
+            };
+            let CpuStorage::F32(dst) = dst else {
+                candle_core::bail!("fused Adam: tensor is not f32");
+            };
+            let dst = &mut dst[start..end];
+            if !src.is_empty() && src.len() != dst.len() {
+                candle_core::bail!("fused Adam: {} elements against {}", src.len(), dst.len());
+            }
+            let f = self.f.take().expect("an in-place op runs once");
+            f(dst, src)
+        })();
+        *self.out.borrow_mut() = Some(out);
+    }
+}
+
+impl<F: FnOnce(&mut [f32], &[f32]) -> Result<()>> InplaceOp1 for InPlace<F> {
+    fn name(&self) -> &'static str {
+        "adam-in-place"
+    }
+
+    fn cpu_fwd(&self, dst: &mut CpuStorage, dst_l: &Layout) -> Result<()> {
+        self.run(dst, dst_l, None);
+        Ok(())
+    }
+}
+
+impl<F: FnOnce(&mut [f32], &[f32]) -> Result<()>> InplaceOp2 for InPlace<F> {
+    fn name(&self) -> &'static str {
+        "adam-in-place"
+    }
+
+    fn cpu_fwd(
+        &self,
+        dst: &mut CpuStorage,
+        dst_l: &Layout,
+        src: &CpuStorage,
+        src_l: &Layout,
+    ) -> Result<()> {
+        self.run(dst, dst_l, Some((src, src_l)));
+        Ok(())
     }
 }
 
@@ -210,12 +281,13 @@ impl Adam {
         Ok(())
     }
 
-    /// The moments and step count, keyed for a safetensors checkpoint.
+    /// The moments and step count, keyed for a safetensors checkpoint: copies, since the
+    /// fused update changes the moments in place.
     pub fn state(&self) -> Result<HashMap<String, Tensor>> {
         let mut out = HashMap::new();
         for s in &self.slots {
-            out.insert(format!("adam.m.{}", s.name), s.m.clone());
-            out.insert(format!("adam.v.{}", s.name), s.v.clone());
+            out.insert(format!("adam.m.{}", s.name), s.m.copy()?);
+            out.insert(format!("adam.v.{}", s.name), s.v.copy()?);
         }
         let dev = self
             .slots
@@ -244,7 +316,8 @@ impl Adam {
                         s.var.shape()
                     );
                 }
-                t.to_device(s.var.device())?.to_dtype(s.var.dtype())
+                // A copy of its own: the fused update writes into the moments.
+                t.to_device(s.var.device())?.to_dtype(s.var.dtype())?.copy()
             };
             s.m = get("m")?;
             s.v = get("v")?;
@@ -324,6 +397,29 @@ mod tests {
         assert!(worst(&fused.0, &tensors.0) < 1e-6, "weights differ");
         assert!(worst(&fused.1, &tensors.1) < 1e-6, "second moments differ");
         assert_ne!(fused.0, init, "the weights moved");
+        Ok(())
+    }
+
+    #[test]
+    fn a_saved_state_keeps_its_values_through_later_steps() -> Result<()> {
+        let p = Var::new(&[0.5f32, 3.0, -1.0], &Device::Cpu)?;
+        let mut opt = Adam::new(vec![("w".into(), p.clone())], AdamConfig::with_lr(0.05))?;
+        let step = |opt: &mut Adam| -> Result<()> {
+            opt.step(&p.as_tensor().sqr()?.sum_all()?.backward()?)
+        };
+        step(&mut opt)?;
+        let saved = opt.state()?;
+        let m = saved["adam.m.w"].to_vec1::<f32>()?;
+        let mut restored = Adam::new(vec![("w".into(), p.clone())], AdamConfig::with_lr(0.05))?;
+        restored.load_state(&saved)?;
+        step(&mut opt)?;
+        step(&mut restored)?;
+        assert_eq!(saved["adam.m.w"].to_vec1::<f32>()?, m);
+        assert_ne!(
+            opt.state()?["adam.m.w"].to_vec1::<f32>()?,
+            m,
+            "the moments moved"
+        );
         Ok(())
     }
 

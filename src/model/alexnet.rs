@@ -13,11 +13,12 @@
 //! training step is reproducible; there is no `ModuleT` impl, whose `train` flag has no room
 //! for one.
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 
 use super::conv::{Conv2d, ConvBackward, ConvSpec};
 use super::dropout::dropout;
 use super::init::{embedding_linear, torch_default_uniform, torch_linear};
+use super::linear::Linear;
 use super::pool::{adaptive_avg_pool2d, max_pool2d_3x3s2};
 use crate::rng::Rng;
 

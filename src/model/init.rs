@@ -9,7 +9,9 @@
 //! * The embedding layer that replaces the classifier: weight N(0, 0.02), bias 0.
 use candle_core::Result;
 use candle_nn::init::{FanInOut, NonLinearity, NormalOrUniform};
-use candle_nn::{Init, Linear, VarBuilder};
+use candle_nn::{Init, VarBuilder};
+
+use super::linear::Linear;
 
 /// `kaiming_normal_(mode="fan_out", nonlinearity="relu")`: candle's fan-out for a conv kernel
 /// `(c_out, c_in, k_h, k_w)` is `c_out * k_h * k_w`, the same as torch's.

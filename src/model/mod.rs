@@ -31,6 +31,7 @@ pub mod conv;
 pub mod cpu_conv;
 pub mod dropout;
 pub mod init;
+pub mod linear;
 pub mod pool;
 pub mod resnet;
 

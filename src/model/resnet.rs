@@ -6,11 +6,12 @@
 //! `zero_init_residual=False` unless asked for ([`is_residual_gate`]); the `fc` embedding is
 //! N(0, 0.02), bias 0.
 use candle_core::{Module, ModuleT, Result, Tensor};
-use candle_nn::{Linear, VarBuilder};
+use candle_nn::VarBuilder;
 
 use super::batch_norm::BatchNorm2d;
 use super::conv::{Conv2d, ConvBackward, ConvSpec};
 use super::init::{embedding_linear, KAIMING_NORMAL_FAN_OUT};
+use super::linear::Linear;
 use super::pool::max_pool2d_3x3s2;
 
 /// Residual block type.

@@ -31,7 +31,8 @@ impl Linear {
 }
 
 impl Module for Linear {
-    /// `(batch, in)` to `(batch, out)`.
+    /// `(batch, in)` to `(batch, out)`; only two dimensions (candle-nn's also takes
+    /// `(batch, seq, in)`). Without a bias the result is a transposed view, not contiguous.
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let ys = self.weight.matmul(&xs.t()?)?.t()?;
         match &self.bias {
@@ -51,27 +52,33 @@ mod tests {
         let dev = Device::Cpu;
         let w = Var::from_tensor(&Tensor::randn(0f64, 1., (5, 7), &dev)?)?;
         let b = Var::from_tensor(&Tensor::randn(0f64, 1., 5, &dev)?)?;
-        let x = Var::from_tensor(&Tensor::randn(0f64, 1., (3, 7), &dev)?)?;
-        let ours = Linear::new(w.as_tensor().clone(), Some(b.as_tensor().clone()));
-        let theirs = candle_nn::Linear::new(w.as_tensor().clone(), Some(b.as_tensor().clone()));
-        let up = Tensor::randn(0f64, 1., (3, 5), &dev)?;
-        let run = |m: &dyn Module| -> Result<Vec<Vec<f64>>> {
-            let y = m.forward(x.as_tensor())?;
-            let grads = (&y * &up)?.sum_all()?.backward()?;
-            let mut out = vec![y.flatten_all()?.to_vec1()?];
-            for v in [&w, &b, &x] {
-                out.push(grads.get(v).expect("a gradient").flatten_all()?.to_vec1()?);
-            }
-            Ok(out)
-        };
-        let (a, e) = (run(&ours)?, run(&theirs)?);
-        for (name, (a, e)) in ["output", "dW", "db", "dx"].iter().zip(a.iter().zip(&e)) {
-            let worst = a
+        for batch in [1, 3] {
+            let x = Var::from_tensor(&Tensor::randn(0f64, 1., (batch, 7), &dev)?)?;
+            let up = Tensor::randn(0f64, 1., (batch, 5), &dev)?;
+            let run = |m: &dyn Module| -> Result<Vec<Vec<f64>>> {
+                let y = m.forward(x.as_tensor())?;
+                assert_eq!(y.dims(), [batch, 5]);
+                let grads = (&y * &up)?.sum_all()?.backward()?;
+                let mut out = vec![y.flatten_all()?.to_vec1()?];
+                for v in [&w, &b, &x] {
+                    out.push(grads.get(v).expect("a gradient").flatten_all()?.to_vec1()?);
+                }
+                Ok(out)
+            };
+            let (w_t, b_t) = (w.as_tensor().clone(), b.as_tensor().clone());
+            let ours = run(&Linear::new(w_t.clone(), Some(b_t.clone())))?;
+            let theirs = run(&candle_nn::Linear::new(w_t, Some(b_t)))?;
+            for (name, (a, e)) in ["output", "dW", "db", "dx"]
                 .iter()
-                .zip(e)
-                .map(|(a, e)| (a - e).abs())
-                .fold(0., f64::max);
-            assert!(worst < 1e-12, "{name} differs by {worst}");
+                .zip(ours.iter().zip(&theirs))
+            {
+                let worst = a
+                    .iter()
+                    .zip(e)
+                    .map(|(a, e)| (a - e).abs())
+                    .fold(0., f64::max);
+                assert!(worst < 1e-12, "batch {batch}: {name} differs by {worst}");
+            }
         }
         Ok(())
     }

@@ -411,7 +411,7 @@ impl TrainConfig {
                     self.pk_k
                 );
             }
-            if self.batch % self.pk_k != 0 || self.batch / self.pk_k < 2 {
+            if !self.batch.is_multiple_of(self.pk_k) || self.batch / self.pk_k < 2 {
                 bail!(
                     "with --sampler pk, --batch ({}) must be a multiple of --pk-k ({}) holding at least 2 identities",
                     self.batch,

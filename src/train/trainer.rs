@@ -187,7 +187,7 @@ impl Trainer {
                 }
             }
             let last = epoch == self.cfg.epochs;
-            if epoch % self.cfg.eval_every == 0 || last {
+            if epoch.is_multiple_of(self.cfg.eval_every) || last {
                 let e = self.evaluate(epoch)?;
                 emit(observers, &Event::Eval(&e))?;
                 if self.best_dev.is_none_or(|b| e.dev_acc > b) {
@@ -206,7 +206,11 @@ impl Trainer {
                     Outcome::Interrupted,
                 );
             }
-            if self.cfg.checkpoint_every.is_some_and(|n| epoch % n == 0) {
+            if self
+                .cfg
+                .checkpoint_every
+                .is_some_and(|n| epoch.is_multiple_of(n))
+            {
                 self.write_checkpoint(observers, epoch, CheckpointKind::Periodic)?;
             }
         }

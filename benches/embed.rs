@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use candle_core::Device;
+use facenet_lab::cli::EMBED_BATCH;
 use facenet_lab::data::{self, DataSpec};
 use facenet_lab::eval::net::Net;
 use facenet_lab::model::Arch;
@@ -36,7 +37,7 @@ fn main() -> Result<()> {
         };
         let net = Net::initialised(cfg, 0, &device)?;
         let t = Instant::now();
-        let vectors = net.embed(&spec, &items, false, 256)?;
+        let vectors = net.embed(&spec, &items, false, EMBED_BATCH)?;
         let secs = t.elapsed().as_secs_f64();
         anyhow::ensure!(vectors.len() == items.len(), "an image was not embedded");
         println!(
@@ -44,7 +45,7 @@ fn main() -> Result<()> {
             name.trim(),
             if device.is_cuda() { "cuda" } else { "cpu" },
             size,
-            256,
+            EMBED_BATCH,
             items.len(),
             secs,
             items.len() as f64 / secs

@@ -3,6 +3,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// `eval`'s images per forward pass unless `--batch-size` says otherwise.
+pub const EMBED_BATCH: usize = 256;
+
 #[derive(Debug, Parser)]
 #[command(name = "facenet-lab", version = crate::version::DESCRIBED, about, long_about = None)]
 pub struct Cli {
@@ -188,7 +191,7 @@ pub struct EvalArgs {
     pub out: PathBuf,
 
     /// Images per forward pass.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = EMBED_BATCH)]
     pub batch_size: usize,
 }
 

@@ -13,7 +13,7 @@ use crate::eval::folder::{folder_pairs, DEFAULT_PAIRS_PER_CLASS};
 use crate::eval::identification::{self, centroid_gallery, identify, seed_gallery};
 use crate::eval::pairs::{exclude_identities, PairsFile};
 use crate::eval::verification::{self, Scores, VerificationReport};
-use crate::lab::{DatasetRecord, EvalMetric, Protocol, Run};
+use crate::lab::{DatasetRecord, EvalMetric, Protocol, Run, SplitRecord};
 
 /// FAR at which VAL is reported, as in the FaceNet paper and the LFW literature.
 pub const FAR_TARGET: f64 = 1e-3;
@@ -256,12 +256,7 @@ fn to_metrics(pairs: Vec<(&'static str, f64)>) -> Vec<EvalMetric> {
 /// within one by file name, or, with a split seed, in that seed's shuffled order. The seed's
 /// gallery takes each identity's first training image, so the order matters.
 fn split_items(d: &DatasetRecord, name: &str) -> Result<Vec<ImageRef>> {
-    let split = d
-        .splits
-        .iter()
-        .find(|s| s.name == name)
-        .with_context(|| format!("dataset '{}' has no {name} split", d.source))?;
-    let mut items: Vec<ImageRef> = split
+    let mut items: Vec<ImageRef> = split(d, name)?
         .members
         .iter()
         .map(|m| ImageRef {
@@ -293,6 +288,14 @@ fn split_items(d: &DatasetRecord, name: &str) -> Result<Vec<ImageRef>> {
     Ok(items)
 }
 
+/// The dataset's split called `name`, in recorded (not training) order.
+fn split<'a>(d: &'a DatasetRecord, name: &str) -> Result<&'a SplitRecord> {
+    d.splits
+        .iter()
+        .find(|s| s.name == name)
+        .with_context(|| format!("dataset '{}' has no {name} split", d.source))
+}
+
 /// Whether the people of `eval` can be people the run trained on, given that people are
 /// matched by name: real photos (any paths) can, generated faces only when drawn from the same
 /// seed (`id03` of another seed is another face), and never one kind with the other.
@@ -310,11 +313,7 @@ fn train_identities(run: &Run, dataset: Option<&DatasetRecord>) -> Result<HashSe
         format!("run {} has no recorded dataset, so its training identities are unknown: drop --exclude-train-identities", run.id)
     })?;
     // Their order, which split_items replays, does not matter here.
-    let train = d
-        .splits
-        .iter()
-        .find(|s| s.name == "train")
-        .with_context(|| format!("dataset '{}' has no train split", d.source))?;
+    let train = split(d, "train")?;
     Ok(train.members.iter().map(|m| m.identity.clone()).collect())
 }
 

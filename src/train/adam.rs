@@ -110,40 +110,42 @@ impl Slot {
         let (one_m_b1, one_m_b2) = (f(1.0 - cfg.beta1), f(1.0 - cfg.beta2));
         let (inv_sqrt_bc2, step) = (f(1.0 / c.bc2.sqrt()), f(cfg.lr / c.bc1));
 
-        let g = g.contiguous()?;
-        let (m, v, name) = (&self.m, &self.v, &self.name);
-        in_place(self.var.as_tensor(), Some(&g), |p, g| {
-            in_place(m, None, |m, _| {
-                in_place(v, None, |v, _| {
-                    if m.len() != p.len() || v.len() != p.len() {
-                        candle_core::bail!(
-                            "Adam: moments of {} and {} elements for '{}' of {}",
-                            m.len(),
-                            v.len(),
-                            name,
-                            p.len()
-                        );
+        // One pass over every element, chunks spread over the threads.
+        let update = |p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]| -> Result<()> {
+            if m.len() != p.len() || v.len() != p.len() {
+                candle_core::bail!(
+                    "Adam: moments of {} and {} elements for '{}' of {}",
+                    m.len(),
+                    v.len(),
+                    self.name,
+                    p.len()
+                );
+            }
+            p.par_chunks_mut(FUSED_CHUNK)
+                .zip(m.par_chunks_mut(FUSED_CHUNK))
+                .zip(v.par_chunks_mut(FUSED_CHUNK))
+                .zip(g.par_chunks(FUSED_CHUNK))
+                .for_each(|(((p, m), v), g)| {
+                    for i in 0..p.len() {
+                        let (pi, mut gi) = (p[i], g[i]);
+                        if decay {
+                            gi += pi * wd;
+                        }
+                        let mi = m[i] * b1 + gi * one_m_b1;
+                        let vi = v[i] * b2 + (gi * gi) * one_m_b2;
+                        let denom = vi.sqrt() * inv_sqrt_bc2 + eps;
+                        p[i] = pi - (mi / denom) * step;
+                        m[i] = mi;
+                        v[i] = vi;
                     }
-                    p.par_chunks_mut(FUSED_CHUNK)
-                        .zip(m.par_chunks_mut(FUSED_CHUNK))
-                        .zip(v.par_chunks_mut(FUSED_CHUNK))
-                        .zip(g.par_chunks(FUSED_CHUNK))
-                        .for_each(|(((p, m), v), g)| {
-                            for i in 0..p.len() {
-                                let (pi, mut gi) = (p[i], g[i]);
-                                if decay {
-                                    gi += pi * wd;
-                                }
-                                let mi = m[i] * b1 + gi * one_m_b1;
-                                let vi = v[i] * b2 + (gi * gi) * one_m_b2;
-                                let denom = vi.sqrt() * inv_sqrt_bc2 + eps;
-                                p[i] = pi - (mi / denom) * step;
-                                m[i] = mi;
-                                v[i] = vi;
-                            }
-                        });
-                    Ok(())
-                })
+                });
+            Ok(())
+        };
+        // The weights (with the gradient to read), then each moment, are opened for writing.
+        let g = g.contiguous()?;
+        in_place(self.var.as_tensor(), Some(&g), |p, g| {
+            in_place(&self.m, None, |m, _| {
+                in_place(&self.v, None, |v, _| update(p, g, m, v))
             })
         })
     }

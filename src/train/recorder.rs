@@ -30,8 +30,6 @@ pub struct Recorder<'a> {
     last_skipped: u64,
     /// The speeds of the last [`RECENT_SPEED_STEPS`] steps, oldest first.
     recent_speeds: VecDeque<f64>,
-    /// Whether a step came in since the last flush, which then writes their median.
-    speed_changed: bool,
 }
 
 impl<'a> Recorder<'a> {
@@ -46,15 +44,13 @@ impl<'a> Recorder<'a> {
             step_secs: 0.0,
             last_skipped: 0,
             recent_speeds: VecDeque::with_capacity(RECENT_SPEED_STEPS),
-            speed_changed: false,
         }
     }
 
     pub fn flush(&mut self) -> Result<()> {
         let t = Instant::now();
-        if std::mem::take(&mut self.speed_changed) {
-            self.summary.images_per_sec = median(self.recent_speeds.make_contiguous());
-        }
+        // The run's speed: the median of its recent steps (none yet after a resume: unchanged).
+        self.summary.images_per_sec = median(self.recent_speeds.make_contiguous());
         self.lab.record(self.run, &self.buf, &self.summary)?;
         self.buf.clear();
         self.summary = RunSummaryUpdate::default();
@@ -111,7 +107,6 @@ impl Observer for Recorder<'_> {
                         self.recent_speeds.pop_front();
                     }
                     self.recent_speeds.push_back(s.images_per_sec);
-                    self.speed_changed = true;
                 }
                 if s.skipped_batches != self.last_skipped {
                     self.buf.push(MetricPoint::new(

@@ -237,18 +237,23 @@ impl Overrides {
     }
 
     /// The settings given, as the flags that give them (`--lr`, `--pk-k`, `--tag`; the model
-    /// as `MODEL`), by name.
+    /// as `MODEL`), by name. The names are clap's, so they are the ones `run --help` shows.
     pub fn given(&self) -> Vec<String> {
+        use clap::Args as _;
         let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(self) else {
             return Vec::new();
         };
+        let flags = Overrides::augment_args(clap::Command::new("run"));
         fields
             .into_iter()
             .filter(|(_, v)| !(v.is_null() || v.as_array().is_some_and(Vec::is_empty)))
-            .map(|(k, _)| match k.as_str() {
-                "model" => "MODEL".to_string(),
-                "tags" => "--tag".to_string(),
-                _ => format!("--{}", k.replace('_', "-")),
+            .map(|(field, _)| {
+                let arg = flags.get_arguments().find(|a| a.get_id() == field.as_str());
+                match (arg.and_then(|a| a.get_long()), arg) {
+                    (Some(long), _) => format!("--{long}"),
+                    (None, Some(a)) => a.get_id().as_str().to_uppercase(),
+                    (None, None) => field,
+                }
             })
             .collect()
     }
@@ -494,6 +499,35 @@ mod tests {
         };
         assert_eq!(o.given(), ["--lr", "MODEL", "--pk-k", "--tag"]);
         assert!(Overrides::default().given().is_empty());
+    }
+
+    #[test]
+    fn every_given_setting_is_a_flag_that_run_accepts() -> Result<()> {
+        // Every setting a config file can hold, each given once.
+        let all: Overrides = toml::from_str(
+            "model = \"alexnet\"\nbatch = 1\ndim = 1\nlr = 0.1\nweight_decay = 0.1\n\
+             lr_schedule = \"cosine\"\nwarmup_epochs = 1\nepochs = 1\nmargin = 0.1\n\
+             image_size = 8\ncrop = 0.5\nmining = \"hard\"\nsampler = \"pk\"\npk_k = 2\n\
+             normalize = true\naugment = true\nzero_init_residual = true\ndropout = 0.0\n\
+             eval_every = 1\ncheckpoint_every = 1\nseed = 1\ndevice = \"cpu\"\ndata = \"d\"\n\
+             min_images = 1\nmax_images = 2\nsplit_seed = 1\nname = \"n\"\ntags = [\"t\"]\n\
+             note = \"x\"\n",
+        )?;
+        let given = all.given();
+        assert_eq!(given.len(), 29, "{given:?}");
+        assert!(given.contains(&"MODEL".to_string()), "{given:?}");
+        // Each is a flag of the real `run` command.
+        use clap::CommandFactory as _;
+        let cli = crate::cli::Cli::command();
+        let run = cli.find_subcommand("run").expect("a run command");
+        for flag in given.iter().filter(|f| *f != "MODEL") {
+            let long = flag.strip_prefix("--");
+            assert!(
+                long.is_some() && run.get_arguments().any(|a| a.get_long() == long),
+                "{flag} is not a flag of run"
+            );
+        }
+        Ok(())
     }
 
     #[test]

@@ -42,6 +42,28 @@ pub enum Command {
     ///
     /// Exits 0 when every run finished, 1 when any failed, and 130 when some were stopped
     /// (recorded as interrupted, e.g. with X in the dashboard) and none failed.
+    #[command(
+        after_help = "The spec (TOML): `tag` (added to every run), an optional \
+`description`, `[base]` settings shared by every run, then `[[runs]]` entries and/or a `[grid]` \
+of lists that are crossed. Settings are `run --config` keys (`model`, `batch`, `pk_k`, ...); a \
+run's keys override `[base]`. The `[[runs]]` come first, in file order, then the grid's \
+combinations, its keys sorted by name, the last varying fastest. Every run is checked before \
+any starts.
+
+  tag = \"my-sweep\"
+  [base]
+  epochs = 100
+  [[runs]]
+  model = \"resnet18\"
+  batch = 32
+  [grid]
+  model = [\"resnet18\", \"alexnet\"]
+  dim = [64, 128]
+
+Examples:
+  facenet-lab sweep experiments/seed-table.toml --dry-run
+  facenet-lab sweep experiments/seed-table.toml --parallel 2"
+    )]
     Sweep(SweepArgs),
     /// Write runs and their metrics as CSV, or whole (with checkpoints and evaluations) as
     /// JSON, for other tools.
@@ -61,7 +83,9 @@ pub enum Command {
 pub struct RunArgs {
     #[command(flatten)]
     pub overrides: crate::train::config::Overrides,
-    /// A TOML file with the same keys as the flags (flags on the command line win).
+    /// A TOML file of settings: the flags' names in snake_case (`pk_k = 4`, `image_size = 96`,
+    /// `tags = ["a"]`, `model = "resnet18"`); flags on the command line win. Errors name the
+    /// setting by its flag.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Continue an interrupted, crashed or failed run (id or name) from its last checkpoint.
@@ -71,7 +95,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "EPOCH")]
     pub stop_after_epoch: Option<usize>,
     /// Stop as if interrupted (with a checkpoint) once training has run this long, e.g. 90s,
-    /// 20m, 1h30m; continue later with --resume.
+    /// 5m, 1.5h or 1h30m (a bare number is seconds); continue later with --resume.
     #[arg(long, value_name = "DURATION", value_parser = crate::format::parse_duration)]
     pub time_limit: Option<std::time::Duration>,
     /// Record this file as the run's log (the dashboard sends a spawned run's output there).
@@ -85,8 +109,8 @@ pub struct RunArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
-    /// Models to measure.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [crate::model::Arch::Alexnet, crate::model::Arch::Resnet18, crate::model::Arch::Resnet152])]
+    /// Models to measure, separated by commas or spaces.
+    #[arg(long, value_enum, num_args = 1.., value_delimiter = ',', default_values_t = [crate::model::Arch::Alexnet, crate::model::Arch::Resnet18, crate::model::Arch::Resnet152])]
     pub models: Vec<crate::model::Arch>,
     /// Images per batch.
     #[arg(long, default_value_t = 16)]
@@ -135,7 +159,8 @@ pub enum DataCommand {
     /// images excluded as corrupt.
     Inspect {
         /// An LFW directory (<Name>/<Name>_NNNN.jpg, optionally under lfw/), lfw.tgz, or
-        /// `synthetic[:IDS:PER[:SEED]]` [default: lfw.tgz in the user data directory].
+        /// `synthetic[:IDS:PER[:SEED]]`: generated faces (12 identities × 24 images, seed 0,
+        /// when bare) [default: lfw.tgz in the user data directory].
         path: Option<PathBuf>,
         /// Keep identities with at least this many images.
         #[arg(long, value_name = "N", default_value_t = 20)]
@@ -166,7 +191,7 @@ pub struct EvalArgs {
     pub pairs: Option<PathBuf>,
 
     /// Images in LFW layout (Name/Name_0001.jpg), as a directory or a .tgz, or generated faces
-    /// (`synthetic:IDS:PER:SEED`). With --pairs, the LFW images; alone, open-set verification
+    /// (`synthetic[:IDS:PER[:SEED]]`). With --pairs, the LFW images; alone, open-set verification
     /// and identification on these identities.
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -213,10 +238,14 @@ pub struct ReportArgs {
     /// Figure format.
     #[arg(long, value_enum, default_value = "png")]
     pub format: crate::report::FigureFormat,
-    /// Instead of the results, draw a 2-D PCA of this run's dev and test embeddings (best
-    /// checkpoint), one colour per identity.
+    /// Instead of the results, draw a 2-D PCA of this run's dev and test embeddings, one
+    /// colour per identity.
     #[arg(long, value_name = "RUN", conflicts_with_all = ["runs", "tag", "readme"])]
     pub embeddings: Option<String>,
+    /// With --embeddings: which checkpoint, as for `eval`: `best`, `last`, `final` or an
+    /// iteration number.
+    #[arg(long, default_value = "best", requires = "embeddings")]
+    pub checkpoint: crate::eval::checkpoint_choice::CheckpointChoice,
     /// With --embeddings: where the run's dataset is now, when its images are no longer at the
     /// path the lab recorded; its splits must hash as recorded.
     #[arg(long, value_name = "PATH", requires = "embeddings")]
@@ -259,6 +288,8 @@ pub enum LabCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct MergeArgs {
-    /// The lab file to import from; it is opened read-only.
+    /// The lab file to import from; it is only read, never changed. The lab records
+    /// checkpoints, not their weights: copy the runs' checkpoint folders too, to evaluate or
+    /// resume them here.
     pub other: PathBuf,
 }

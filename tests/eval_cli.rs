@@ -147,6 +147,22 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         .filter(|p| p.0[0].abs_diff(p.0[1]) > 60 || p.0[1].abs_diff(p.0[2]) > 60)
         .count();
     assert!(coloured > 50, "the identities' dots are drawn in colour");
+    // Any checkpoint, as `eval` takes it; and the flag belongs to --embeddings.
+    let text =
+        stdout(cmd(dir.path())?.args(["report", "--embeddings", "1", "--checkpoint", "last"]))?;
+    assert!(text.contains("reports/embeddings-run-1.png"), "{text}");
+    common::fails_with(
+        cmd(dir.path())?.args(["report", "--embeddings", "1", "--checkpoint", "999"]),
+        &["no checkpoint at iteration 999", "--checkpoint last"],
+    );
+    cmd(dir.path())?
+        .args(["report", "--checkpoint", "last"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "required arguments were not provided",
+        ))
+        .stderr(predicates::str::contains("--embeddings"));
 
     // Pairs naming images that are not there are a clear error.
     std::fs::write(&pairs, "1\t1\nAnn_Lee\t1\t9\nAnn_Lee\t3\tBo_Chan\t1\n")?;
@@ -214,6 +230,19 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
                 "'{}', relative to the lab's folder {}",
                 best.path,
                 dir.path().display()
+            ),
+            &format!(
+                "copy the folder {} beside the lab on host '{}', where the run trained, to {} here",
+                std::path::Path::new(&best.path)
+                    .parent()
+                    .context("folder")?
+                    .display(),
+                lab.run(RunId(1))?.context("run 1")?.hostname,
+                dir.path()
+                    .join(&best.path)
+                    .parent()
+                    .context("folder")?
+                    .display()
             ),
         ],
     );

@@ -112,6 +112,26 @@ fn a_lab_from_a_newer_version_is_refused_and_untouched() -> Result<()> {
     Ok(())
 }
 
+/// The hint of an empty lab starts the run in that lab, not in ./lab.db.
+#[test]
+fn an_empty_lab_suggests_a_run_in_itself() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("empty lab.db");
+    drop(Lab::open(&db)?);
+    Command::cargo_bin("facenet-lab")?
+        .env_remove("FACENET_LAB_DB")
+        .arg("--db")
+        .arg(&db)
+        .arg("runs")
+        .assert()
+        .success()
+        .stdout(format!(
+            "no runs recorded yet: start one with `facenet-lab --db '{}' run resnet18 --data PATH`\n",
+            db.display()
+        ));
+    Ok(())
+}
+
 #[test]
 fn commands_that_read_a_lab_refuse_a_missing_one_instead_of_creating_it() -> Result<()> {
     let dir = tempfile::tempdir()?;
@@ -290,6 +310,26 @@ fn bench_checks_its_settings_first_and_leaves_the_lab_alone() -> Result<()> {
         String::from_utf8(out.stderr)?,
         "error: --image-size 32 is too small for alexnet (needs 63)\n"
     );
+    // Models given with spaces, as `--help` shows the default, and each bad value named.
+    for (args, want) in [
+        (
+            &["--image-size", "8"][..],
+            "--image-size 8 is too small for resnet18 (needs 16)",
+        ),
+        (
+            &["--batch", "2"][..],
+            "--batch must be at least 4 for bench (the timed step needs triplets), got 2",
+        ),
+        (&["--dim", "1"][..], "--dim must be at least 2, got 1"),
+        (&["--steps", "0"][..], "--steps must be at least 1"),
+    ] {
+        let out = Command::cargo_bin("facenet-lab")?
+            .current_dir(dir.path())
+            .args(["bench", "--models", "resnet18", "alexnet"])
+            .args(args)
+            .output()?;
+        assert_eq!(String::from_utf8(out.stderr)?, format!("error: {want}\n"));
+    }
     let help = Command::cargo_bin("facenet-lab")?
         .args(["bench", "--help"])
         .output()?;

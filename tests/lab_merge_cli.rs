@@ -73,7 +73,11 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
     merge(&ours, &theirs)?
         .success()
         .stdout(contains("added run 2 'r18-s1' (run 1 there)"))
-        .stdout(contains("3 runs added, 0 updated, 0 already here; 0 datasets added, 1 already here; 181 metric points, 6 checkpoints and 1 evaluation copied"));
+        .stdout(contains("3 runs added, 0 updated, 0 already here; 0 datasets added, 1 already here; 181 metric points, 6 checkpoints and 1 evaluation copied"))
+        .stderr(contains(
+            "note: the lab records checkpoints, not their weights: 6 checkpoint files of the \
+             merged runs are not beside this lab yet",
+        ));
 
     let (a, b) = (Lab::open_read_only(&theirs)?, Lab::open_read_only(&ours)?);
     let (their_runs, our_runs) = (a.list_runs()?, b.list_runs()?);
@@ -111,7 +115,8 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
 
     merge(&ours, &theirs)?
         .success()
-        .stdout(contains("0 runs added, 0 updated, 3 already here"));
+        .stdout(contains("0 runs added, 0 updated, 3 already here"))
+        .stderr(contains("note:").not());
     let b = Lab::open_read_only(&ours)?;
     let after = (
         count(&b, "runs")?,
@@ -366,6 +371,9 @@ fn non_labs_and_newer_labs_are_refused_without_changes() -> Result<()> {
         )))
         .stderr(contains("--db").not());
     assert!(!typo.exists(), "a mistyped lab is not created");
+    let fresh = dir.path().join("fresh.db");
+    merge(&fresh, &typo)?.failure();
+    assert!(!fresh.exists(), "a failed merge starts no lab");
     assert_eq!(Lab::open_read_only(&ours)?.list_runs()?.len(), 3);
     Ok(())
 }

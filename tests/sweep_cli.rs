@@ -624,6 +624,25 @@ fn a_run_that_cannot_start_says_why_in_its_log() -> Result<()> {
 }
 
 #[test]
+fn a_lab_path_in_a_missing_folder_is_refused_and_nothing_is_created() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let spec = dir.path().join("one.toml");
+    std::fs::write(&spec, "tag = \"one\"\n[[runs]]\nmodel = \"resnet18\"\n")?;
+    let missing = dir.path().join("no-such-folder");
+    Command::cargo_bin("facenet-lab")?
+        .arg("--db")
+        .arg(missing.join("lab.db"))
+        .arg("sweep")
+        .arg(&spec)
+        .env(SWEEP_EXE_ENV, "/nonexistent")
+        .assert()
+        .failure()
+        .stderr(contains("cannot start a lab at"));
+    assert!(!missing.exists(), "the sweep created {}", missing.display());
+    Ok(())
+}
+
+#[test]
 fn dry_run_prints_the_generated_configs() -> Result<()> {
     Command::cargo_bin("facenet-lab")?
         .arg("sweep")

@@ -59,11 +59,21 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
 
 /// Refuses settings some model cannot be timed with, before anything is printed or measured.
 fn check(args: &BenchArgs) -> Result<()> {
-    if args.batch < 4 || args.steps == 0 {
-        bail!("bench needs --batch of at least 4 and --steps of at least 1");
+    if args.batch < 4 {
+        bail!(
+            "--batch must be at least 4 for bench (the timed step needs triplets), got {}",
+            args.batch
+        );
+    }
+    if args.steps == 0 {
+        bail!("--steps must be at least 1");
+    }
+    if args.dim < 2 {
+        bail!("--dim must be at least 2, got {}", args.dim);
     }
     for &arch in &args.models {
-        let min = arch.min_input_size();
+        // As `run` requires: 16 pixels leave ResNet a 1×1 map after layer3.
+        let min = arch.min_input_size().max(16);
         if args.image_size < min {
             bail!(
                 "--image-size {} is too small for {arch} (needs {min})",

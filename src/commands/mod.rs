@@ -26,7 +26,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Report(args)) => report::execute(&Lab::open_read_only(&cli.db)?, &args),
         Some(Command::Export(args)) => export::execute(&Lab::open_read_only(&cli.db)?, &args),
         Some(Command::Sweep(args)) => sweep::execute(&cli.db, &args),
-        Some(Command::Lab(LabCommand::Merge(args))) => lab::merge(&Lab::open(&cli.db)?, &args),
+        Some(Command::Lab(LabCommand::Merge(args))) => lab::merge(&cli.db, &args),
         None => crate::tui::main(&cli.db),
     }
 }

@@ -5,7 +5,6 @@ use candle_core::Device;
 
 use crate::cli::ReportArgs;
 use crate::data::ImageRef;
-use crate::eval::checkpoint_choice::CheckpointChoice;
 use crate::eval::net::Net;
 use crate::eval::pca::pca_2d;
 use crate::lab::Lab;
@@ -35,12 +34,12 @@ pub fn execute(lab: &Lab, args: &ReportArgs) -> Result<()> {
     Ok(())
 }
 
-/// `report --embeddings RUN`: the dev and test images embedded by the run's best checkpoint,
-/// projected on their first two principal components.
+/// `report --embeddings RUN`: the dev and test images embedded by the run's chosen checkpoint
+/// (`--checkpoint`, the best by default), projected on their first two principal components.
 fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
     let run = lab.find_run(key)?;
     let checkpoints = lab.checkpoints(run.id)?;
-    let ck = CheckpointChoice::Best.pick(&run.id.to_string(), &checkpoints)?;
+    let ck = args.checkpoint.pick(&run.id.to_string(), &checkpoints)?;
     let dataset_id = run
         .dataset_id
         .with_context(|| format!("run {} has no recorded dataset", run.id))?;

@@ -81,8 +81,8 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
                 args.overrides.pk_k.is_some() || file.as_ref().is_some_and(|f| f.pk_k.is_some());
             if pk_k_given && cfg.sampler != Sampler::Pk {
                 eprintln!(
-                    "warning: pk_k has no effect with sampler {}: only pk batches group images \
-                     by identity",
+                    "warning: --pk-k (pk_k) has no effect with --sampler {}: only pk batches \
+                     group images by identity",
                     cfg.sampler.as_str()
                 );
             }

@@ -33,16 +33,19 @@ pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
     } else {
-        write!(out, "{}", table(&runs, now()))?;
+        write!(out, "{}", table(&runs, now(), lab.path()))?;
     }
     Ok(())
 }
 
-/// The runs table as text: what `facenet-lab runs` prints and the dashboard shows off a terminal.
-pub fn table(runs: &[Run], now: f64) -> String {
+/// The runs table of the lab at `db` as text: what `facenet-lab runs` prints and the dashboard
+/// shows off a terminal.
+pub fn table(runs: &[Run], now: f64, db: &std::path::Path) -> String {
     if runs.is_empty() {
-        return "no runs recorded yet: start one with `facenet-lab run resnet18 --data PATH`\n"
-            .into();
+        return format!(
+            "no runs recorded yet: start one with `facenet-lab{} run resnet18 --data PATH`\n",
+            crate::lab::db_flag(db)
+        );
     }
     let headers = [
         "id",

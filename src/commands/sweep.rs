@@ -30,6 +30,9 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         return Ok(());
     }
     let program = sweep::child_program()?;
+    // Start (or check) the lab before anything is written beside it: a mistyped --db whose
+    // folder does not exist is refused, as `run` refuses it, instead of being created.
+    crate::lab::Lab::open(db)?;
     let work_dir = crate::lab::logs::create_sweep_dir(db, &spec.tag, crate::lab::now())
         .with_context(|| format!("creating the sweep's folder beside '{}'", db.display()))?;
     let files = sweep::write_configs(&spec, &work_dir)?;

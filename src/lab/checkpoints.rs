@@ -58,25 +58,39 @@ impl Lab {
         }
         let folder = path.parent().unwrap_or(Path::new("."));
         let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
-        let recorded = if Path::new(&ck.path).is_relative() {
+        let recorded_folder = Path::new(&ck.path).parent().unwrap_or(Path::new("."));
+        let (recorded, source) = if Path::new(&ck.path).is_relative() {
             let lab_dir = std::path::absolute(self.dir()).unwrap_or_else(|_| self.dir());
-            format!(
-                "'{}', relative to the lab's folder {}",
-                ck.path,
-                lab_dir.display()
+            (
+                format!(
+                    "'{}', relative to the lab's folder {}",
+                    ck.path,
+                    lab_dir.display()
+                ),
+                format!(
+                    "the folder {} beside the lab on host '{}'",
+                    recorded_folder.display(),
+                    run.hostname
+                ),
             )
         } else {
-            format!("'{}'", ck.path)
+            (
+                format!("'{}'", ck.path),
+                format!(
+                    "the folder {} on host '{}'",
+                    recorded_folder.display(),
+                    run.hostname
+                ),
+            )
         };
         bail!(
             "run {}'s {} checkpoint (iteration {}, epoch {}) is recorded as {recorded}, and \
-             that file is missing. The lab keeps checkpoints' sha256, not their weights: they \
-             stay where the run trained (host '{}'); copy its folder {} there with the lab",
+             that file is missing. The lab keeps checkpoints' sha256, not their weights: copy \
+             {source}, where the run trained, to {} here",
             run.id,
             ck.kind,
             ck.iteration,
             ck.epoch,
-            run.hostname,
             folder.display()
         );
     }
@@ -411,9 +425,8 @@ mod tests {
                  file is missing",
                 elsewhere.display()
             )) && !err.contains("relative to")
-                && err.contains("host 'testhost'")
                 && err.contains(&format!(
-                    "copy its folder {} there",
+                    "copy the folder {0} on host 'testhost', where the run trained, to {0} here",
                     elsewhere.parent().unwrap().display()
                 )),
             "{err}"

@@ -177,16 +177,18 @@ pub struct Overrides {
     /// Images per identity in a pk batch [default: 4].
     #[arg(long)]
     pub pk_k: Option<usize>,
-    /// L2-normalise the embeddings (`--normalize` or `--normalize false`) [default: off].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    /// L2-normalise the embeddings (`--normalize`, or `--normalize=false`) [default: off].
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub normalize: Option<bool>,
-    /// Random horizontal flips and small shifts of training images [default: off].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    /// Random horizontal flips and small shifts of training images (`--augment`, or
+    /// `--augment=false`) [default: off].
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub augment: Option<bool>,
     /// Start each residual block's last BatchNorm weight at zero (torchvision's
     /// zero_init_residual), so that every block begins as the identity and a deep ResNet
-    /// trains from scratch like a shallow one at first [default: off; ResNets only].
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    /// trains from scratch like a shallow one at first (`--zero-init-residual`, or
+    /// `--zero-init-residual=false`) [default: off; ResNets only].
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub zero_init_residual: Option<bool>,
     /// Probability that AlexNet drops a classifier unit in training; 0 turns dropout off
     /// [default: 0.5, torchvision's; AlexNet only].
@@ -195,7 +197,8 @@ pub struct Overrides {
     /// Evaluate train and dev accuracy every N epochs [default: 1].
     #[arg(long)]
     pub eval_every: Option<usize>,
-    /// Write a full checkpoint every N epochs (one is always written at the end and on Ctrl-C).
+    /// Also write a full checkpoint every N epochs [default: none; the best (at each new best
+    /// dev accuracy), the final one and one on Ctrl-C or --time-limit are always written].
     #[arg(long)]
     pub checkpoint_every: Option<usize>,
     /// Seed for weights, batch order and augmentation [default: 0].
@@ -204,7 +207,8 @@ pub struct Overrides {
     /// auto, cpu or cuda [default: auto].
     #[arg(long, value_enum)]
     pub device: Option<DeviceChoice>,
-    /// LFW as a directory or .tgz, or `synthetic` [default: the `data fetch` location].
+    /// LFW as a directory or .tgz, or `synthetic[:IDS:PER[:SEED]]`: generated faces (12
+    /// identities × 24 images, seed 0, when bare) [default: the `data fetch` location].
     #[arg(long)]
     pub data: Option<String>,
     /// Keep identities with at least this many images [default: 20].
@@ -339,11 +343,29 @@ impl TrainConfig {
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             bail!("--lr must be a positive number, got {}", self.lr);
         }
-        if self.weight_decay < 0.0 {
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
             bail!(
-                "--weight-decay must not be negative, got {}",
+                "--weight-decay must be zero or positive, got {}",
                 self.weight_decay
             );
+        }
+        if i64::try_from(self.seed).is_err() {
+            bail!(
+                "--seed must be at most {} (the lab stores it as a signed 64-bit integer), got {}",
+                i64::MAX,
+                self.seed
+            );
+        }
+        if let Some(name) = &self.name {
+            if name.trim().is_empty() {
+                bail!("--name must not be empty: leave it out for the default, MODEL-bBATCH-dDIM-MINING");
+            }
+            if name.parse::<i64>().is_ok() {
+                bail!(
+                    "--name '{name}' is a number, and `eval`, `--resume` and the other commands \
+                     read a number as a run id: give the run a name with a letter in it"
+                );
+            }
         }
         if self.epochs == 0 {
             bail!("--epochs must be at least 1");
@@ -499,6 +521,32 @@ mod tests {
         };
         assert_eq!(o.given(), ["--lr", "MODEL", "--pk-k", "--tag"]);
         assert!(Overrides::default().given().is_empty());
+    }
+
+    #[test]
+    fn switches_take_a_value_only_after_an_equals_sign() {
+        use clap::Parser as _;
+        let parse = |args: &[&str]| {
+            crate::cli::Cli::try_parse_from(["facenet-lab", "run"].iter().chain(args)).map(|cli| {
+                match cli.command {
+                    Some(crate::cli::Command::Run(r)) => r.overrides,
+                    other => panic!("{other:?}"),
+                }
+            })
+        };
+        // Before the model, a bare switch leaves the model alone.
+        let o = parse(&["--normalize", "resnet18", "--augment"]).expect("parses");
+        assert_eq!(
+            (o.model, o.normalize, o.augment),
+            (Some(Arch::Resnet18), Some(true), Some(true))
+        );
+        let o =
+            parse(&["resnet18", "--normalize=false", "--zero-init-residual=true"]).expect("parses");
+        assert_eq!(
+            (o.normalize, o.zero_init_residual),
+            (Some(false), Some(true))
+        );
+        assert!(parse(&["resnet18", "--normalize", "false"]).is_err());
     }
 
     #[test]
@@ -698,6 +746,31 @@ mod tests {
             },
             "--epochs",
         );
+        for wd in [-0.1, f64::NAN, f64::INFINITY] {
+            check(
+                Overrides {
+                    weight_decay: Some(wd),
+                    ..base.clone()
+                },
+                "--weight-decay must be zero or positive",
+            );
+        }
+        check(
+            Overrides {
+                seed: Some(u64::MAX),
+                ..base.clone()
+            },
+            "--seed must be at most 9223372036854775807",
+        );
+        for (name, want) in [(" ", "--name must not be empty"), ("5", "is a number")] {
+            check(
+                Overrides {
+                    name: Some(name.into()),
+                    ..base.clone()
+                },
+                want,
+            );
+        }
         check(
             Overrides {
                 epochs: Some(5),

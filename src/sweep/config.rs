@@ -10,8 +10,8 @@ pub type RunConfig = Table;
 
 /// What is wrong with `config`, as `run --config` would say it; empty when it is valid. Every
 /// key of the wrong name or type among those in `own` is reported (a sweep's run reports its
-/// own keys; a bad key it takes from `[base]` is reported there); of the rules between values
-/// (e.g. `pk_k` must divide `batch`), only the first broken one, as `run` checks them in turn.
+/// own keys; a bad key it takes from `[base]` is reported there), then every rule the good keys
+/// break (e.g. `pk_k` must divide `batch`), as `run` names them.
 pub fn problems(config: &RunConfig, own: &Table) -> Vec<String> {
     let (good, bad) = split_bad_keys(config);
     let mut found: Vec<String> = bad
@@ -23,11 +23,13 @@ pub fn problems(config: &RunConfig, own: &Table) -> Vec<String> {
         found.push(NO_MODEL.to_string());
     } else if good.contains_key("model") {
         // With a bad model the rules that depend on it (image size, dropout) cannot be checked.
-        let resolved = read(&good)
-            .map_err(anyhow::Error::msg)
-            .and_then(|o| TrainConfig::resolve(Some(&o), &Overrides::default()));
-        if let Err(e) = resolved {
-            found.push(format!("{e:#}"));
+        match read(&good) {
+            Ok(o) => {
+                let mut cfg = TrainConfig::default();
+                cfg.apply(&o);
+                found.extend(cfg.problems());
+            }
+            Err(e) => found.push(e),
         }
     }
     found
@@ -134,7 +136,7 @@ mod tests {
     }
 
     #[test]
-    fn every_bad_key_is_reported_and_then_the_first_broken_rule() {
+    fn every_bad_key_is_reported_and_then_every_broken_rule() {
         // Every key the run's own.
         let all = |text: &str| {
             let c = table(text);
@@ -149,10 +151,16 @@ mod tests {
         ] {
             assert!(p.iter().any(|m| m.contains(want)), "no {want}: {p:#?}");
         }
-        // Without a bad model, the rules are checked on the good keys.
-        let p = all("model = \"resnet18\"\nbatch = -1\nlr = 0.0");
-        assert_eq!(p.len(), 2, "{p:#?}");
-        assert!(p[1].contains("--lr must be a positive number"), "{p:#?}");
+        // Without a bad model, the rules are checked on the good keys, all of them.
+        let p = all("model = \"resnet18\"\nbatch = -1\nlr = 0.0\nepochs = 0\ncrop = 2.0");
+        assert_eq!(p.len(), 4, "{p:#?}");
+        for (m, want) in p[1..].iter().zip([
+            "--lr must be a positive number",
+            "--epochs must be at least 1",
+            "--crop must be a fraction",
+        ]) {
+            assert!(m.contains(want), "{want}: {p:#?}");
+        }
         // A sweep's run has no --config file or command line to name a model on.
         let p = all("batch = 8").join("\n");
         assert!(

@@ -329,124 +329,141 @@ impl TrainConfig {
         Ok(cfg)
     }
 
-    /// Checks the settings before anything is recorded.
+    /// Checks the settings before anything is recorded, naming every problem at once.
     pub fn validate(&self) -> Result<()> {
+        match self.problems().as_slice() {
+            [] => Ok(()),
+            [one] => bail!("{one}"),
+            many => bail!(
+                "{} problems with the settings:\n  {}",
+                many.len(),
+                many.join("\n  ")
+            ),
+        }
+    }
+
+    /// What is wrong with the settings, each as a sentence naming its flag.
+    pub fn problems(&self) -> Vec<String> {
+        let mut found = Vec::new();
         if self.dim < 2 {
-            bail!("--dim must be at least 2, got {}", self.dim);
+            found.push(format!("--dim must be at least 2, got {}", self.dim));
         }
         if self.batch < 2 {
-            bail!(
+            found.push(format!(
                 "--batch must be at least 2 (a triplet needs two images of one identity), got {}",
                 self.batch
-            );
+            ));
         }
         if !(self.lr > 0.0 && self.lr.is_finite()) {
-            bail!("--lr must be a positive number, got {}", self.lr);
+            found.push(format!("--lr must be a positive number, got {}", self.lr));
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            bail!(
+            found.push(format!(
                 "--weight-decay must be zero or positive, got {}",
                 self.weight_decay
-            );
+            ));
         }
         if i64::try_from(self.seed).is_err() {
-            bail!(
+            found.push(format!(
                 "--seed must be at most {} (the lab stores it as a signed 64-bit integer), got {}",
                 i64::MAX,
                 self.seed
-            );
+            ));
         }
         if let Some(name) = &self.name {
             if name.trim().is_empty() {
-                bail!("--name must not be empty: leave it out for the default, MODEL-bBATCH-dDIM-MINING");
+                found.push("--name must not be empty: leave it out for the default, MODEL-bBATCH-dDIM-MINING".to_string());
             }
             if name.parse::<i64>().is_ok() {
-                bail!(
+                found.push(format!(
                     "--name '{name}' is a number, and `eval`, `--resume` and the other commands \
                      read a number as a run id: give the run a name with a letter in it"
-                );
+                ));
             }
         }
         if self.epochs == 0 {
-            bail!("--epochs must be at least 1");
+            found.push("--epochs must be at least 1".to_string());
         }
-        if self.warmup_epochs >= self.epochs {
-            bail!(
+        if self.epochs > 0 && self.warmup_epochs >= self.epochs {
+            found.push(format!(
                 "--warmup-epochs ({}) must be fewer than --epochs ({})",
-                self.warmup_epochs,
-                self.epochs
-            );
+                self.warmup_epochs, self.epochs
+            ));
         }
         if !(self.margin >= 0.0 && self.margin.is_finite()) {
-            bail!("--margin must be zero or positive, got {}", self.margin);
+            found.push(format!(
+                "--margin must be zero or positive, got {}",
+                self.margin
+            ));
         }
         if self.eval_every == 0 {
-            bail!("--eval-every must be at least 1 epoch");
+            found.push("--eval-every must be at least 1 epoch".to_string());
         }
         if self.checkpoint_every == Some(0) {
-            bail!("--checkpoint-every must be at least 1 epoch");
+            found.push("--checkpoint-every must be at least 1 epoch".to_string());
         }
         // 16 pixels leave ResNet a 1×1 map after layer3; smaller inputs teach nothing.
         let min_size = self.model.min_input_size().max(16);
         if self.image_size < min_size {
-            bail!(
+            found.push(format!(
                 "--image-size {} is too small for {}: it needs at least {min_size}",
-                self.image_size,
-                self.model
-            );
+                self.image_size, self.model
+            ));
         }
         if self.image_size > 1024 {
-            bail!(
+            found.push(format!(
                 "--image-size {} is larger than 1024; faces in LFW are 250×250",
                 self.image_size
-            );
+            ));
         }
         if !(self.crop > 0.0 && self.crop <= 1.0) {
-            bail!(
+            found.push(format!(
                 "--crop must be a fraction in (0, 1] of the image's side, got {}",
                 self.crop
-            );
+            ));
         }
         if self.zero_init_residual && self.model == Arch::Alexnet {
-            bail!("--zero-init-residual is for ResNets: alexnet has no residual blocks");
+            found.push(
+                "--zero-init-residual is for ResNets: alexnet has no residual blocks".to_string(),
+            );
         }
         if let Some(p) = self.dropout {
             if self.model != Arch::Alexnet {
-                bail!(
+                found.push(format!(
                     "--dropout is for AlexNet: {} has no dropout layers",
                     self.model
-                );
+                ));
             }
             if !(0.0..1.0).contains(&p) {
-                bail!("--dropout must be a probability in [0, 1), got {p}");
+                found.push(format!(
+                    "--dropout must be a probability in [0, 1), got {p}"
+                ));
             }
         }
         if self.min_images < 3 {
-            bail!("--min-images must be at least 3: every identity needs a train, a dev and a test image");
+            found.push("--min-images must be at least 3: every identity needs a train, a dev and a test image".to_string());
         }
         if self.max_images < self.min_images {
-            bail!(
+            found.push(format!(
                 "--max-images ({}) is below --min-images ({})",
-                self.max_images,
-                self.min_images
-            );
+                self.max_images, self.min_images
+            ));
         }
         if self.sampler == Sampler::Pk {
             if self.pk_k < 2 {
-                bail!(
+                found.push(format!(
                     "--pk-k must be at least 2 images per identity, got {}",
                     self.pk_k
-                );
-            }
-            if !self.batch.is_multiple_of(self.pk_k) || self.batch / self.pk_k < 2 {
-                bail!(
+                ));
+            } else if !self.batch.is_multiple_of(self.pk_k) || self.batch / self.pk_k < 2 {
+                found.push(format!(
                     "with --sampler pk, --batch ({}) must be a multiple of --pk-k ({}) holding at least 2 identities",
                     self.batch,
                     self.pk_k
-                );
+                ));
             }
         }
-        Ok(())
+        found
     }
 
     /// The classifier dropout the network trains with: AlexNet's (0.5 unless set), none for
@@ -681,6 +698,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(model.contains("vgg16"), "{model}");
+    }
+
+    #[test]
+    fn every_problem_is_named_at_once() {
+        let o = Overrides {
+            lr: Some(0.0),
+            epochs: Some(0),
+            sampler: Some(Sampler::Pk),
+            pk_k: Some(0),
+            ..flags(Arch::Resnet18)
+        };
+        let err = TrainConfig::resolve(None, &o).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "3 problems with the settings:\n  --lr must be a positive number, got 0\n  \
+             --epochs must be at least 1\n  --pk-k must be at least 2 images per identity, got 0"
+        );
     }
 
     #[test]

@@ -509,11 +509,11 @@ impl ConvOp {
     }
 }
 
-/// The storage of a contiguous tensor as a slice.
-fn contiguous<'a, T>(data: &'a [T], layout: &Layout, what: &str) -> Result<&'a [T]> {
+/// The storage of a contiguous tensor as a slice; `what` names it in the error (`op: argument`).
+pub(super) fn contiguous<'a, T>(data: &'a [T], layout: &Layout, what: &str) -> Result<&'a [T]> {
     match layout.contiguous_offsets() {
         Some((start, end)) => Ok(&data[start..end]),
-        None => bail!("cpu conv2d: {what} must be contiguous, got {layout:?}"),
+        None => bail!("{what} must be contiguous, got {layout:?}"),
     }
 }
 
@@ -533,7 +533,11 @@ impl CustomOp2 for ConvOp {
         b: &CpuStorage,
         lb: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let [name_a, name_b] = self.arguments();
+        let [a_is, b_is] = self.arguments();
+        let (name_a, name_b) = (
+            &format!("cpu conv2d: {a_is}"),
+            &format!("cpu conv2d: {b_is}"),
+        );
         let out = match (a, b) {
             (CpuStorage::F32(a), CpuStorage::F32(b)) => {
                 CpuStorage::F32(self.run(contiguous(a, la, name_a)?, contiguous(b, lb, name_b)?))

@@ -29,6 +29,7 @@ pub mod alexnet;
 pub mod batch_norm;
 pub mod conv;
 pub mod cpu_conv;
+pub mod cpu_pool;
 pub mod dropout;
 pub mod init;
 pub mod linear;

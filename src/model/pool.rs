@@ -26,8 +26,9 @@ fn pad_neg_inf(xs: &Tensor, dim: usize, pad: usize) -> Result<Tensor> {
 /// implicit -inf `padding`, floor output size (torch's `nn.MaxPool2d(kernel, stride, padding)`
 /// with `ceil_mode=False`, `dilation=1`).
 ///
-/// The forward value comes from candle's own `max_pool2d` kernel on the padded input. The
-/// gradient is routed through the `kernel * kernel` strided views of the padded input: the
+/// On the CPU (f32, f64) it is one op each way ([`super::cpu_pool`]). Elsewhere the forward
+/// value comes from candle's own `max_pool2d` kernel on the padded input, and the gradient is
+/// routed through the `kernel * kernel` strided views of the padded input: the
 /// output is rebuilt as a chain of `where_cond` selections, so each output element passes its
 /// whole upstream gradient to exactly one input element.
 ///
@@ -53,6 +54,26 @@ pub fn max_pool2d(xs: &Tensor, kernel: usize, stride: usize, padding: usize) -> 
             xs.dims()
         );
     }
+    if xs.device().is_cpu() && matches!(xs.dtype(), DType::F32 | DType::F64) {
+        let (batch, channels, h, w) = xs.dims4()?;
+        let g = super::cpu_pool::PoolGeometry {
+            batch,
+            channels,
+            h,
+            w,
+            kernel,
+            stride,
+            padding,
+        };
+        return super::cpu_pool::max_pool2d(xs, g);
+    }
+    composed(xs, kernel, stride, padding)
+}
+
+/// [`max_pool2d`] out of tensor ops, for any device; its arguments are checked.
+fn composed(xs: &Tensor, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
+    let (_b, _c, h, w) = xs.dims4()?;
+    let (hp, wp) = (h + 2 * padding, w + 2 * padding);
     let (ho, wo) = ((hp - kernel) / stride + 1, (wp - kernel) / stride + 1);
     let padded = pad_neg_inf(&pad_neg_inf(xs, 2, padding)?, 3, padding)?;
     let max = padded
@@ -283,6 +304,59 @@ mod tests {
         );
         // Sum of input gradient = sum of upstream gradient (no duplication on ties).
         assert_eq!(g.sum_all()?.to_scalar::<f64>()?, 10.0);
+        Ok(())
+    }
+
+    #[test]
+    fn the_cpu_op_equals_the_composed_one_forward_and_backward() -> Result<()> {
+        // After a ReLU about half the map is 0, so many windows tie: both must pick the same
+        // winner. Random upstream gradients tell any two winners apart.
+        let dev = Device::Cpu;
+        for (shape, kernel, stride, padding) in [
+            ((2, 3, 9, 9), 3, 2, 0),
+            ((2, 3, 8, 11), 3, 2, 1),
+            ((1, 2, 7, 6), 3, 2, 1),
+            ((3, 1, 6, 6), 2, 2, 0),
+            ((1, 4, 5, 5), 3, 1, 1),
+        ] {
+            for threads in [1, 2, 3] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .expect("thread pool");
+                pool.install(|| -> Result<()> {
+                    let x = Var::from_tensor(&Tensor::randn(0f32, 1., shape, &dev)?.relu()?)?;
+                    let ours = max_pool2d(x.as_tensor(), kernel, stride, padding)?;
+                    let theirs = composed(x.as_tensor(), kernel, stride, padding)?;
+                    assert_eq!(ours.dims(), theirs.dims());
+                    assert_eq!(
+                        ours.flatten_all()?.to_vec1::<f32>()?,
+                        theirs.flatten_all()?.to_vec1::<f32>()?
+                    );
+                    let up = Tensor::randn(0f32, 1., ours.shape(), &dev)?;
+                    let grad = |y: Tensor| -> Result<Vec<f32>> {
+                        let g = (y * &up)?.sum_all()?.backward()?;
+                        g.get(x.as_tensor())
+                            .ok_or_else(|| candle_core::Error::Msg("no gradient for x".into()))?
+                            .flatten_all()?
+                            .to_vec1::<f32>()
+                    };
+                    // The same winners; an element that wins two overlapping windows sums
+                    // their gradients in another order, so the last bit may differ.
+                    let (a, b) = (grad(ours)?, grad(theirs)?);
+                    let worst = a
+                        .iter()
+                        .zip(&b)
+                        .map(|(p, q)| (p - q).abs())
+                        .fold(0f32, f32::max);
+                    assert!(
+                        worst < 1e-5,
+                        "{shape:?} k{kernel} s{stride} p{padding}, {threads} threads: {worst}"
+                    );
+                    Ok(())
+                })?;
+            }
+        }
         Ok(())
     }
 

@@ -148,9 +148,15 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         .count();
     assert!(coloured > 50, "the identities' dots are drawn in colour");
     // Any checkpoint, as `eval` takes it; and the flag belongs to --embeddings.
+    let last = facenet_lab::eval::checkpoint_choice::CheckpointChoice::Last
+        .pick("1", &lab.checkpoints(RunId(1))?)?
+        .iteration;
     let text =
         stdout(cmd(dir.path())?.args(["report", "--embeddings", "1", "--checkpoint", "last"]))?;
-    assert!(text.contains("reports/embeddings-run-1.png"), "{text}");
+    assert!(
+        text.contains(&format!("wrote reports/embeddings-run-1-iter-{last}.png")),
+        "{text}"
+    );
     common::fails_with(
         cmd(dir.path())?.args(["report", "--embeddings", "1", "--checkpoint", "999"]),
         &["no checkpoint at iteration 999", "--checkpoint last"],
@@ -232,11 +238,7 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
                 dir.path().display()
             ),
             &format!(
-                "copy the folder {} beside the lab on host '{}', where the run trained, to {} here",
-                std::path::Path::new(&best.path)
-                    .parent()
-                    .context("folder")?
-                    .display(),
+                "copy run 1's checkpoint folder from host '{}', where it trained, to {} here",
                 lab.run(RunId(1))?.context("run 1")?.hostname,
                 dir.path()
                     .join(&best.path)

@@ -308,13 +308,14 @@ fn bench_checks_its_settings_first_and_leaves_the_lab_alone() -> Result<()> {
     assert!(out.stdout.is_empty());
     assert_eq!(
         String::from_utf8(out.stderr)?,
-        "error: --image-size 32 is too small for alexnet (needs 63)\n"
+        "error: --image-size 32 is too small for alexnet: it needs at least 63\n"
     );
     // Models given with spaces, as `--help` shows the default, and each bad value named.
     for (args, want) in [
         (
             &["--image-size", "8"][..],
-            "--image-size 8 is too small for resnet18 (needs 16)",
+            "2 problems with the settings:\n  --image-size 8 is too small for resnet18: it \
+             needs at least 16\n  --image-size 8 is too small for alexnet: it needs at least 63",
         ),
         (
             &["--batch", "2"][..],

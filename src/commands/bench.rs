@@ -1,6 +1,6 @@
 //! `facenet-lab bench`: training images/s per model on this machine.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::cli::BenchArgs;
 use crate::format;
@@ -57,29 +57,30 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// Refuses settings some model cannot be timed with, before anything is printed or measured.
+/// Refuses settings some model cannot be timed with, before anything is printed or measured,
+/// naming every problem, as `run` does.
 fn check(args: &BenchArgs) -> Result<()> {
+    let mut found = Vec::new();
     if args.batch < 4 {
-        bail!(
+        found.push(format!(
             "--batch must be at least 4 for bench (the timed step needs triplets), got {}",
             args.batch
-        );
+        ));
     }
     if args.steps == 0 {
-        bail!("--steps must be at least 1");
+        found.push("--steps must be at least 1".to_string());
     }
     if args.dim < 2 {
-        bail!("--dim must be at least 2, got {}", args.dim);
+        found.push(format!("--dim must be at least 2, got {}", args.dim));
     }
     for &arch in &args.models {
-        // As `run` requires: 16 pixels leave ResNet a 1×1 map after layer3.
-        let min = arch.min_input_size().max(16);
+        let min = arch.min_train_size();
         if args.image_size < min {
-            bail!(
-                "--image-size {} is too small for {arch} (needs {min})",
+            found.push(format!(
+                "--image-size {} is too small for {arch}: it needs at least {min}",
                 args.image_size
-            );
+            ));
         }
     }
-    Ok(())
+    crate::train::config::refuse(&found)
 }

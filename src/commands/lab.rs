@@ -1,8 +1,8 @@
 //! `facenet-lab lab merge OTHER.db`: import another lab's runs.
 
-use anyhow::{bail, Context, Result};
-
 use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
 
 use crate::cli::MergeArgs;
 use crate::lab::{Lab, MergeSummary};
@@ -30,9 +30,10 @@ pub fn merge(db: &Path, args: &MergeArgs) -> Result<()> {
     let missing = missing_checkpoint_files(&lab, &summary)?;
     if !missing.is_empty() {
         eprintln!(
-            "note: the lab records checkpoints, not their weights: {} of the merged runs are \
-             not beside this lab yet (`eval` and `--resume` need them); they belong in {}",
+            "note: the lab records checkpoints, not their weights: {} of the merged runs {} not \
+             beside this lab yet (`eval` and `--resume` need them); they belong in {}",
             crate::format::count(missing.len() as u64, "checkpoint file", "checkpoint files"),
+            if missing.len() == 1 { "is" } else { "are" },
             folders(&missing)
         );
     }
@@ -53,13 +54,37 @@ fn missing_checkpoint_files(lab: &Lab, summary: &MergeSummary) -> Result<Vec<Pat
     Ok(missing)
 }
 
-/// The distinct folders of `files`, for a message.
+/// The distinct folders of `files`, for a message: the first three and how many more.
 fn folders(files: &[PathBuf]) -> String {
-    let dirs: std::collections::BTreeSet<_> = files
+    let dirs: std::collections::BTreeSet<&Path> = files.iter().filter_map(|f| f.parent()).collect();
+    let shown: Vec<String> = dirs
         .iter()
-        .filter_map(|f| f.parent())
-        .map(Path::display)
-        .map(|d| d.to_string())
+        .take(3)
+        .map(|d| d.display().to_string())
         .collect();
-    dirs.into_iter().collect::<Vec<_>>().join(", ")
+    match dirs.len() {
+        n if n > 3 => format!("{} and {} more folders", shown.join(", "), n - 3),
+        _ => shown.join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_are_named_once_and_at_most_three() {
+        let files = |dirs: &[&str]| -> Vec<PathBuf> {
+            dirs.iter()
+                .flat_map(|d| [Path::new(d).join("a"), Path::new(d).join("b")])
+                .collect()
+        };
+        assert_eq!(folders(&files(&["c/run-2", "c/run-1"])), "c/run-1, c/run-2");
+        assert_eq!(
+            folders(&files(&[
+                "c/run-1", "c/run-2", "c/run-3", "c/run-4", "c/run-5"
+            ])),
+            "c/run-1, c/run-2, c/run-3 and 2 more folders"
+        );
+    }
 }

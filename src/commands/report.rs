@@ -5,6 +5,7 @@ use candle_core::Device;
 
 use crate::cli::ReportArgs;
 use crate::data::ImageRef;
+use crate::eval::checkpoint_choice::CheckpointChoice;
 use crate::eval::net::Net;
 use crate::eval::pca::pca_2d;
 use crate::lab::Lab;
@@ -66,17 +67,20 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     let title = format!(
-        "Run {}: dev + test embeddings ({} images, {n_ids} identities: a colour and marker each), PCA",
+        "Run {}, {} checkpoint (iteration {}): dev + test embeddings ({} images, {n_ids} \
+         identities: a colour and marker each), PCA",
         run.id,
+        ck.kind,
+        ck.iteration,
         labels.len()
     );
     let chart = projection_chart(&title, &points, &labels);
-    let w = write_chart(
-        &args.out,
-        &format!("embeddings-run-{}", run.id),
-        &chart,
-        args.format,
-    )?;
+    // The best checkpoint's figure keeps its name; another checkpoint's does not replace it.
+    let name = match args.checkpoint {
+        CheckpointChoice::Best => format!("embeddings-run-{}", run.id),
+        _ => format!("embeddings-run-{}-iter-{}", run.id, ck.iteration),
+    };
+    let w = write_chart(&args.out, &name, &chart, args.format)?;
     println!(
         "{} {}",
         if w.changed { "wrote" } else { "unchanged" },

@@ -58,39 +58,28 @@ impl Lab {
         }
         let folder = path.parent().unwrap_or(Path::new("."));
         let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
-        let recorded_folder = Path::new(&ck.path).parent().unwrap_or(Path::new("."));
-        let (recorded, source) = if Path::new(&ck.path).is_relative() {
+        let recorded = if Path::new(&ck.path).is_relative() {
             let lab_dir = std::path::absolute(self.dir()).unwrap_or_else(|_| self.dir());
-            (
-                format!(
-                    "'{}', relative to the lab's folder {}",
-                    ck.path,
-                    lab_dir.display()
-                ),
-                format!(
-                    "the folder {} beside the lab on host '{}'",
-                    recorded_folder.display(),
-                    run.hostname
-                ),
+            format!(
+                "'{}', relative to the lab's folder {}",
+                ck.path,
+                lab_dir.display()
             )
         } else {
-            (
-                format!("'{}'", ck.path),
-                format!(
-                    "the folder {} on host '{}'",
-                    recorded_folder.display(),
-                    run.hostname
-                ),
-            )
+            format!("'{}'", ck.path)
         };
+        // Where the folder is on that host is not known here (a merge rewrites the paths to
+        // name them from this lab), so only where it belongs is named.
         bail!(
             "run {}'s {} checkpoint (iteration {}, epoch {}) is recorded as {recorded}, and \
              that file is missing. The lab keeps checkpoints' sha256, not their weights: copy \
-             {source}, where the run trained, to {} here",
+             run {}'s checkpoint folder from host '{}', where it trained, to {} here",
             run.id,
             ck.kind,
             ck.iteration,
             ck.epoch,
+            run.id,
+            run.hostname,
             folder.display()
         );
     }
@@ -426,7 +415,8 @@ mod tests {
                 elsewhere.display()
             )) && !err.contains("relative to")
                 && err.contains(&format!(
-                    "copy the folder {0} on host 'testhost', where the run trained, to {0} here",
+                    "copy run 1's checkpoint folder from host 'testhost', where it trained, to {} \
+                     here",
                     elsewhere.parent().unwrap().display()
                 )),
             "{err}"

@@ -73,6 +73,12 @@ impl Arch {
             Arch::Resnet18 | Arch::Resnet152 => 1,
         }
     }
+
+    /// Smallest square input (pixels) `run` and `bench` train on: 16 pixels leave ResNet a
+    /// 1×1 map after layer3, and smaller inputs teach nothing.
+    pub fn min_train_size(self) -> usize {
+        self.min_input_size().max(16)
+    }
 }
 
 impl fmt::Display for Arch {

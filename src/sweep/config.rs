@@ -25,9 +25,7 @@ pub fn problems(config: &RunConfig, own: &Table) -> Vec<String> {
         // With a bad model the rules that depend on it (image size, dropout) cannot be checked.
         match read(&good) {
             Ok(o) => {
-                let mut cfg = TrainConfig::default();
-                cfg.apply(&o);
-                found.extend(cfg.problems());
+                found.extend(TrainConfig::merged(Some(&o), &Overrides::default()).problems());
             }
             Err(e) => found.push(e),
         }

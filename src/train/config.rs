@@ -198,7 +198,8 @@ pub struct Overrides {
     #[arg(long)]
     pub eval_every: Option<usize>,
     /// Also write a full checkpoint every N epochs [default: none; the best (at each new best
-    /// dev accuracy), the final one and one on Ctrl-C or --time-limit are always written].
+    /// dev accuracy), the final one and one on Ctrl-C, --time-limit or --stop-after-epoch are
+    /// always written].
     #[arg(long)]
     pub checkpoint_every: Option<usize>,
     /// Seed for weights, batch order and augmentation [default: 0].
@@ -263,6 +264,20 @@ impl Overrides {
     }
 }
 
+/// An error naming every problem of a command's settings (one per line when there are
+/// several), or `Ok` when there are none.
+pub fn refuse(problems: &[String]) -> Result<()> {
+    match problems {
+        [] => Ok(()),
+        [one] => bail!("{one}"),
+        many => bail!(
+            "{} problems with the settings:\n  {}",
+            many.len(),
+            many.join("\n  ")
+        ),
+    }
+}
+
 impl TrainConfig {
     /// Replaces every setting that `o` gives; tags accumulate.
     pub fn apply(&mut self, o: &Overrides) {
@@ -314,32 +329,30 @@ impl TrainConfig {
         }
     }
 
-    /// Defaults, then the file, then the flags.
+    /// Defaults, then the file, then the flags, checked.
     pub fn resolve(file: Option<&Overrides>, flags: &Overrides) -> Result<TrainConfig> {
-        let mut cfg = TrainConfig::default();
         let model_given = file.is_some_and(|f| f.model.is_some()) || flags.model.is_some();
         if !model_given {
             bail!("no model given: name one, e.g. `facenet-lab run resnet18`, or set `model = \"resnet18\"` in the --config file");
         }
-        if let Some(f) = file {
-            cfg.apply(f);
-        }
-        cfg.apply(flags);
+        let cfg = Self::merged(file, flags);
         cfg.validate()?;
         Ok(cfg)
     }
 
+    /// Defaults, then the file, then the flags, unchecked (see [`TrainConfig::problems`]).
+    pub fn merged(file: Option<&Overrides>, flags: &Overrides) -> TrainConfig {
+        let mut cfg = TrainConfig::default();
+        if let Some(f) = file {
+            cfg.apply(f);
+        }
+        cfg.apply(flags);
+        cfg
+    }
+
     /// Checks the settings before anything is recorded, naming every problem at once.
     pub fn validate(&self) -> Result<()> {
-        match self.problems().as_slice() {
-            [] => Ok(()),
-            [one] => bail!("{one}"),
-            many => bail!(
-                "{} problems with the settings:\n  {}",
-                many.len(),
-                many.join("\n  ")
-            ),
-        }
+        refuse(&self.problems())
     }
 
     /// What is wrong with the settings, each as a sentence naming its flag.
@@ -363,12 +376,17 @@ impl TrainConfig {
                 self.weight_decay
             ));
         }
-        if i64::try_from(self.seed).is_err() {
-            found.push(format!(
-                "--seed must be at most {} (the lab stores it as a signed 64-bit integer), got {}",
-                i64::MAX,
-                self.seed
-            ));
+        for (flag, seed) in [
+            ("--seed", Some(self.seed)),
+            ("--split-seed", self.split_seed),
+        ] {
+            if let Some(seed) = seed.filter(|&s| i64::try_from(s).is_err()) {
+                found.push(format!(
+                    "{flag} must be at most {} (the lab stores it as a signed 64-bit integer), \
+                     got {seed}",
+                    i64::MAX
+                ));
+            }
         }
         if let Some(name) = &self.name {
             if name.trim().is_empty() {
@@ -402,8 +420,7 @@ impl TrainConfig {
         if self.checkpoint_every == Some(0) {
             found.push("--checkpoint-every must be at least 1 epoch".to_string());
         }
-        // 16 pixels leave ResNet a 1×1 map after layer3; smaller inputs teach nothing.
-        let min_size = self.model.min_input_size().max(16);
+        let min_size = self.model.min_train_size();
         if self.image_size < min_size {
             found.push(format!(
                 "--image-size {} is too small for {}: it needs at least {min_size}",
@@ -579,7 +596,12 @@ mod tests {
              note = \"x\"\n",
         )?;
         let given = all.given();
-        assert_eq!(given.len(), 29, "{given:?}");
+        // Every setting of the struct: one added to Overrides must be added above too.
+        use clap::Args as _;
+        let settings = Overrides::augment_args(clap::Command::new("run"))
+            .get_arguments()
+            .count();
+        assert_eq!(given.len(), settings, "{given:?}");
         assert!(given.contains(&"MODEL".to_string()), "{given:?}");
         // Each is a flag of the real `run` command.
         use clap::CommandFactory as _;
@@ -795,6 +817,13 @@ mod tests {
                 ..base.clone()
             },
             "--seed must be at most 9223372036854775807",
+        );
+        check(
+            Overrides {
+                split_seed: Some(1 << 63),
+                ..base.clone()
+            },
+            "--split-seed must be at most 9223372036854775807",
         );
         for (name, want) in [(" ", "--name must not be empty"), ("5", "is a number")] {
             check(

@@ -293,3 +293,49 @@ pub struct MergeArgs {
     /// resume them here.
     pub other: PathBuf,
 }
+
+/// The switches that take a value only after `=` (`--normalize=false`).
+const SWITCHES: [&str; 3] = ["--normalize", "--augment", "--zero-init-residual"];
+
+/// For a command line clap refused: a hint when a switch is followed by `true` or `false` as a
+/// separate word, the form these switches took before they needed the `=`.
+pub fn switch_hint(args: &[String]) -> Option<String> {
+    args.windows(2).find_map(|w| {
+        (SWITCHES.contains(&w[0].as_str()) && matches!(w[1].as_str(), "true" | "false")).then(
+            || {
+                format!(
+                    "hint: write {}={} (a switch takes its value after '=')",
+                    w[0], w[1]
+                )
+            },
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_switch_with_a_separate_value_gets_a_hint() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            switch_hint(&args(&[
+                "facenet-lab",
+                "run",
+                "resnet18",
+                "--augment",
+                "false"
+            ])),
+            Some("hint: write --augment=false (a switch takes its value after '=')".into())
+        );
+        assert_eq!(
+            switch_hint(&args(&["facenet-lab", "run", "--normalize", "resnet18"])),
+            None
+        );
+        assert_eq!(
+            switch_hint(&args(&["facenet-lab", "run", "--name", "false"])),
+            None
+        );
+    }
+}

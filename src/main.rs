@@ -12,7 +12,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     keep_freed_memory();
     ignore_empty_db_env();
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        let _ = e.print();
+        if e.use_stderr() {
+            let args: Vec<String> = std::env::args().collect();
+            if let Some(hint) = facenet_lab::cli::switch_hint(&args) {
+                eprintln!("\n{hint}");
+            }
+        }
+        std::process::exit(e.exit_code());
+    });
     if let Err(e) = facenet_lab::commands::dispatch(cli) {
         // `facenet-lab export | head`: the reader has what it wanted. Exit as a process killed
         // by SIGPIPE does (128 + 13), without an error message, as other Unix tools do.

@@ -61,6 +61,14 @@ fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
     refused(&with(&["--lr", "-0.1"]), "--lr must be a positive number")?;
     refused(&with(&["--epochs", "0"]), "--epochs must be at least 1")?;
     refused(
+        &with(&["--augment", "false"]),
+        "hint: write --augment=false (a switch takes its value after '=')",
+    )?;
+    refused(
+        &with(&["--lr", "0", "--epochs", "0"]),
+        "2 problems with the settings:\n  --lr must be a positive number, got 0\n  --epochs must be at least 1",
+    )?;
+    refused(
         &with(&["--time-limit", "0s"]),
         "--time-limit must be longer than 0s",
     )?;

@@ -9,8 +9,13 @@
 //! `VarBuilder` and `Var::from_tensor` keeps the same storage), so `VarMap::save` writes them.
 //! They never receive gradients, so candle's optimisers skip them. torch's
 //! `num_batches_tracked` buffer has no counterpart (it only matters for momentum=None).
-use candle_core::{bail, Result, Tensor};
+//!
+//! In training on the CPU the normalisation is one op each way ([`super::cpu_batch_norm`]),
+//! with the running statistics updated by the same rule; elsewhere candle-nn's composition runs.
+use candle_core::{bail, DType, Result, Tensor, Var};
 use candle_nn::{BatchNormConfig, ModuleT, VarBuilder};
+
+use super::cpu_batch_norm;
 
 /// torch's BatchNorm defaults.
 pub const BN_CONFIG: BatchNormConfig = BatchNormConfig {
@@ -55,7 +60,36 @@ impl ModuleT for BatchNorm2d {
                 );
             }
         }
-        self.inner.forward_t(xs, train)
+        let on_cpu = xs.device().is_cpu() && matches!(xs.dtype(), DType::F32 | DType::F64);
+        match self.inner.weight_and_bias() {
+            Some((weight, bias)) if train && on_cpu && xs.rank() == 4 => {
+                let (ys, stats) =
+                    cpu_batch_norm::batch_norm_train(xs, weight, bias, BN_CONFIG.eps)?;
+                let (b, _, h, w) = xs.dims4()?;
+                self.update_running_stats(&stats, b * h * w)?;
+                Ok(ys)
+            }
+            _ => self.inner.forward_t(xs, train),
+        }
+    }
+}
+
+impl BatchNorm2d {
+    /// torch's (and candle-nn's) rule: `running = (1 - momentum) * running + momentum * batch`,
+    /// with the unbiased variance of the `n` values per channel.
+    fn update_running_stats(&self, stats: &cpu_batch_norm::BatchStats, n: usize) -> Result<()> {
+        let m = BN_CONFIG.momentum;
+        let unbiased = n as f64 / (n as f64 - 1.0);
+        for (running, batch, scale) in [
+            (self.running_mean(), &stats.mean, m),
+            (self.running_var(), &stats.var, m * unbiased),
+        ] {
+            let batch =
+                Tensor::new(batch.as_slice(), running.device())?.to_dtype(running.dtype())?;
+            let updated = ((running * (1.0 - m))? + (batch * scale)?)?;
+            Var::from_tensor(running)?.set(&updated)?;
+        }
+        Ok(())
     }
 }
 
@@ -124,6 +158,65 @@ mod tests {
         let want = (1f32 - 0.25) / (0.9f32 + 0.1 * 5.0 / 3.0 + 1e-5).sqrt();
         let got = eval2.flatten_all()?.to_vec1::<f32>()?[0];
         assert!((got - want).abs() < 1e-5, "{got} vs {want}");
+        Ok(())
+    }
+
+    /// The CPU op against candle-nn's composition, from the same weights: outputs, the three
+    /// gradients and the running statistics.
+    #[test]
+    fn the_cpu_op_equals_candle_nn_forward_backward_and_running_stats() -> Result<()> {
+        let dev = Device::Cpu;
+        for (shape, threads) in [((4, 3, 5, 6), 1), ((2, 5, 3, 3), 2), ((3, 2, 1, 1), 3)] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("thread pool");
+            pool.install(|| -> Result<()> {
+                let c = shape.1;
+                let x = candle_core::Var::from_tensor(
+                    &Tensor::randn(0f64, 1., shape, &dev)?.affine(3.0, 1.5)?,
+                )?;
+                let gamma = Tensor::randn(1f64, 0.3, c, &dev)?;
+                let beta = Tensor::randn(0f64, 0.3, c, &dev)?;
+                let up = Tensor::randn(0f64, 1., shape, &dev)?;
+                let mut results = Vec::new();
+                for fused in [true, false] {
+                    let varmap = VarMap::new();
+                    let bn =
+                        BatchNorm2d::new(c, VarBuilder::from_varmap(&varmap, DType::F64, &dev))?;
+                    let (w, b) = bn.inner.weight_and_bias().expect("affine");
+                    Var::from_tensor(w)?.set(&gamma)?;
+                    Var::from_tensor(b)?.set(&beta)?;
+                    let y = if fused {
+                        bn.forward_t(x.as_tensor(), true)?
+                    } else {
+                        bn.inner.forward_t(x.as_tensor(), true)?
+                    };
+                    let grads = (&y * &up)?.sum_all()?.backward()?;
+                    let flat = |t: Option<&Tensor>| -> Result<Vec<f64>> {
+                        t.ok_or_else(|| candle_core::Error::Msg("no gradient".into()))?
+                            .flatten_all()?
+                            .to_vec1::<f64>()
+                    };
+                    results.push([
+                        y.flatten_all()?.to_vec1::<f64>()?,
+                        flat(grads.get(x.as_tensor()))?,
+                        flat(grads.get(w))?,
+                        flat(grads.get(b))?,
+                        bn.running_mean().to_vec1::<f64>()?,
+                        bn.running_var().to_vec1::<f64>()?,
+                    ]);
+                }
+                let names = ["y", "dx", "dgamma", "dbeta", "running mean", "running var"];
+                for ((ours, theirs), name) in results[0].iter().zip(&results[1]).zip(names) {
+                    assert_eq!(ours.len(), theirs.len(), "{name}");
+                    for (a, b) in ours.iter().zip(theirs) {
+                        assert!((a - b).abs() < 1e-9, "{shape:?}: {name} {a} vs {b}");
+                    }
+                }
+                Ok(())
+            })?;
+        }
         Ok(())
     }
 

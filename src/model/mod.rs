@@ -28,6 +28,7 @@ use crate::rng::Rng;
 pub mod alexnet;
 pub mod batch_norm;
 pub mod conv;
+pub mod cpu_batch_norm;
 pub mod cpu_conv;
 pub mod cpu_pool;
 pub mod dropout;

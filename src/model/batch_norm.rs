@@ -10,8 +10,9 @@
 //! They never receive gradients, so candle's optimisers skip them. torch's
 //! `num_batches_tracked` buffer has no counterpart (it only matters for momentum=None).
 //!
-//! In training on the CPU the normalisation is one op each way ([`super::cpu_batch_norm`]),
-//! with the running statistics updated by the same rule; elsewhere candle-nn's composition runs.
+//! On the CPU the normalisation is one op each way ([`super::cpu_batch_norm`]): in training
+//! with the batch statistics, the running ones updated by the same rule; in evaluation a fixed
+//! affine map per channel. Elsewhere candle-nn's composition runs.
 use candle_core::{bail, DType, Result, Tensor, Var};
 use candle_nn::{BatchNormConfig, ModuleT, VarBuilder};
 
@@ -68,6 +69,15 @@ impl ModuleT for BatchNorm2d {
                 let (b, _, h, w) = xs.dims4()?;
                 self.update_running_stats(&stats, b * h * w)?;
                 Ok(ys)
+            }
+            Some((weight, bias)) if on_cpu && xs.rank() == 4 => {
+                // x·a + b with a = γ/√(running var + eps), b = β − running mean·a.
+                let inv_std = (self.running_var().detach() + BN_CONFIG.eps)?
+                    .sqrt()?
+                    .recip()?;
+                let a = (weight * inv_std)?;
+                let b = (bias - (self.running_mean().detach() * &a)?)?;
+                cpu_batch_norm::channel_affine(xs, &a, &b)
             }
             _ => self.inner.forward_t(xs, train),
         }
@@ -161,12 +171,19 @@ mod tests {
         Ok(())
     }
 
-    /// The CPU op against candle-nn's composition, from the same weights: outputs, the three
-    /// gradients and the running statistics.
+    /// The CPU ops against candle-nn's composition, from the same weights and running
+    /// statistics, in training and evaluation: outputs, the three gradients and the running
+    /// statistics after the step.
     #[test]
-    fn the_cpu_op_equals_candle_nn_forward_backward_and_running_stats() -> Result<()> {
+    fn the_cpu_ops_equal_candle_nn_forward_backward_and_running_stats() -> Result<()> {
         let dev = Device::Cpu;
-        for (shape, threads) in [((4, 3, 5, 6), 1), ((2, 5, 3, 3), 2), ((3, 2, 1, 1), 3)] {
+        for (shape, threads, train) in [
+            ((4, 3, 5, 6), 1, true),
+            ((2, 5, 3, 3), 2, true),
+            ((3, 2, 1, 1), 3, true),
+            ((4, 3, 5, 6), 1, false),
+            ((2, 5, 3, 3), 2, false),
+        ] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
@@ -179,6 +196,8 @@ mod tests {
                 let gamma = Tensor::randn(1f64, 0.3, c, &dev)?;
                 let beta = Tensor::randn(0f64, 0.3, c, &dev)?;
                 let up = Tensor::randn(0f64, 1., shape, &dev)?;
+                let running_mean = Tensor::randn(0f64, 1., c, &dev)?;
+                let running_var = Tensor::rand(0.5f64, 2., c, &dev)?;
                 let mut results = Vec::new();
                 for fused in [true, false] {
                     let varmap = VarMap::new();
@@ -187,10 +206,13 @@ mod tests {
                     let (w, b) = bn.inner.weight_and_bias().expect("affine");
                     Var::from_tensor(w)?.set(&gamma)?;
                     Var::from_tensor(b)?.set(&beta)?;
+                    // Evaluation normalises with running statistics away from 0 and 1.
+                    Var::from_tensor(bn.running_mean())?.set(&running_mean)?;
+                    Var::from_tensor(bn.running_var())?.set(&running_var)?;
                     let y = if fused {
-                        bn.forward_t(x.as_tensor(), true)?
+                        bn.forward_t(x.as_tensor(), train)?
                     } else {
-                        bn.inner.forward_t(x.as_tensor(), true)?
+                        bn.inner.forward_t(x.as_tensor(), train)?
                     };
                     let grads = (&y * &up)?.sum_all()?.backward()?;
                     let flat = |t: Option<&Tensor>| -> Result<Vec<f64>> {
@@ -211,7 +233,10 @@ mod tests {
                 for ((ours, theirs), name) in results[0].iter().zip(&results[1]).zip(names) {
                     assert_eq!(ours.len(), theirs.len(), "{name}");
                     for (a, b) in ours.iter().zip(theirs) {
-                        assert!((a - b).abs() < 1e-9, "{shape:?}: {name} {a} vs {b}");
+                        assert!(
+                            (a - b).abs() < 1e-9,
+                            "{shape:?}, train {train}: {name} {a} vs {b}"
+                        );
                     }
                 }
                 Ok(())

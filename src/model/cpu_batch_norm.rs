@@ -8,6 +8,9 @@
 //! the input's layout; the backward sums `dy` and `dy·x̂` per channel and writes
 //! `dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy·x̂))`, with `dγ = Σ dy·x̂` and `dβ = Σ dy`.
 //! Channels' sums go to threads, element-wise passes are split by `(batch, channel)` plane.
+//!
+//! Evaluation normalises with the running statistics, a fixed affine map per channel:
+//! [`channel_affine`] applies it in one pass (candle-nn: four broadcast passes).
 
 use std::sync::{Arc, OnceLock};
 
@@ -325,5 +328,175 @@ impl CustomOp3 for BatchNormGrad {
             ),
         };
         Ok((out, Shape::from(lx.shape().elem_count() + 2 * p.channels)))
+    }
+}
+
+/// `y = x·a + b`, `a` and `b` per channel (`(channels,)`), over a `(batch, channels, h, w)` map,
+/// differentiable in all three. f32 or f64 on the CPU.
+pub(crate) fn channel_affine(xs: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let (batch, channels, h, w) = xs.dims4()?;
+    let planes = Planes {
+        batch,
+        channels,
+        pixels: h * w,
+    };
+    xs.contiguous()?
+        .apply_op3(&a.contiguous()?, &b.contiguous()?, ChannelAffine(planes))
+}
+
+/// The forward of [`channel_affine`]; backward: [`ChannelAffineGrad`].
+struct ChannelAffine(Planes);
+
+impl ChannelAffine {
+    fn run<T: WithDType>(&self, x: &[T], a: &[T], b: &[T]) -> Vec<T> {
+        per_plane(&self.0, |c, range, y| {
+            for (y, &x) in y.iter_mut().zip(&x[range]) {
+                *y = x * a[c] + b[c];
+            }
+        })
+    }
+}
+
+impl CustomOp3 for ChannelAffine {
+    fn name(&self) -> &'static str {
+        "cpu-channel-affine"
+    }
+
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        lx: &Layout,
+        a: &CpuStorage,
+        la: &Layout,
+        b: &CpuStorage,
+        lb: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let what = [
+            "cpu channel affine: input",
+            "cpu channel affine: scale",
+            "cpu channel affine: shift",
+        ];
+        let out = match (x, a, b) {
+            (CpuStorage::F32(x), CpuStorage::F32(a), CpuStorage::F32(b)) => {
+                CpuStorage::F32(self.run(
+                    contiguous(x, lx, what[0])?,
+                    contiguous(a, la, what[1])?,
+                    contiguous(b, lb, what[2])?,
+                ))
+            }
+            (CpuStorage::F64(x), CpuStorage::F64(a), CpuStorage::F64(b)) => {
+                CpuStorage::F64(self.run(
+                    contiguous(x, lx, what[0])?,
+                    contiguous(a, la, what[1])?,
+                    contiguous(b, lb, what[2])?,
+                ))
+            }
+            _ => bail!(
+                "cpu channel affine supports f32 and f64, got {:?}, {:?} and {:?}",
+                x.dtype(),
+                a.dtype(),
+                b.dtype()
+            ),
+        };
+        Ok((out, lx.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        a: &Tensor,
+        _b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let all = x.apply_op3_no_bwd(
+            &grad.contiguous()?,
+            &a.contiguous()?,
+            &ChannelAffineGrad(self.0),
+        )?;
+        let (n, c) = (x.elem_count(), self.0.channels);
+        let dx = all.narrow(0, 0, n)?.reshape(x.shape())?;
+        Ok((
+            Some(dx),
+            Some(all.narrow(0, n, c)?),
+            Some(all.narrow(0, n + c, c)?),
+        ))
+    }
+}
+
+/// `(x, dy, a)` → `dx = dy·a`, `da = Σ dy·x` and `db = Σ dy` in one flat tensor.
+struct ChannelAffineGrad(Planes);
+
+impl ChannelAffineGrad {
+    fn run<T: WithDType>(&self, x: &[T], dy: &[T], a: &[T]) -> Vec<T> {
+        let p = &self.0;
+        let sums: Vec<(f64, f64)> = (0..p.channels)
+            .into_par_iter()
+            .map(|c| {
+                p.channel(x, c)
+                    .zip(p.channel(dy, c))
+                    .flat_map(|(x, dy)| x.iter().zip(dy))
+                    .fold((0.0, 0.0), |(sd, sdx), (x, dy)| {
+                        let dy = dy.to_f64();
+                        (sd + dy, sdx + dy * x.to_f64())
+                    })
+            })
+            .collect();
+        let mut out = per_plane(p, |c, range, dx| {
+            for (dx, &dy) in dx.iter_mut().zip(&dy[range]) {
+                *dx = dy * a[c];
+            }
+        });
+        out.extend(sums.iter().map(|&(_, sdx)| T::from_f64(sdx)));
+        out.extend(sums.iter().map(|&(sd, _)| T::from_f64(sd)));
+        out
+    }
+}
+
+impl CustomOp3 for ChannelAffineGrad {
+    fn name(&self) -> &'static str {
+        "cpu-channel-affine-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        lx: &Layout,
+        dy: &CpuStorage,
+        ldy: &Layout,
+        a: &CpuStorage,
+        la: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let what = [
+            "cpu channel affine: input",
+            "cpu channel affine: gradient",
+            "cpu channel affine: scale",
+        ];
+        let out = match (x, dy, a) {
+            (CpuStorage::F32(x), CpuStorage::F32(dy), CpuStorage::F32(a)) => {
+                CpuStorage::F32(self.run(
+                    contiguous(x, lx, what[0])?,
+                    contiguous(dy, ldy, what[1])?,
+                    contiguous(a, la, what[2])?,
+                ))
+            }
+            (CpuStorage::F64(x), CpuStorage::F64(dy), CpuStorage::F64(a)) => {
+                CpuStorage::F64(self.run(
+                    contiguous(x, lx, what[0])?,
+                    contiguous(dy, ldy, what[1])?,
+                    contiguous(a, la, what[2])?,
+                ))
+            }
+            _ => bail!(
+                "cpu channel affine supports f32 and f64, got {:?}, {:?} and {:?}",
+                x.dtype(),
+                dy.dtype(),
+                a.dtype()
+            ),
+        };
+        Ok((
+            out,
+            Shape::from(lx.shape().elem_count() + 2 * self.0.channels),
+        ))
     }
 }

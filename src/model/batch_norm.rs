@@ -13,7 +13,7 @@
 //! On the CPU the normalisation is one op each way ([`super::cpu_batch_norm`]): in training
 //! with the batch statistics, the running ones updated by the same rule; in evaluation a fixed
 //! affine map per channel. Elsewhere candle-nn's composition runs.
-use candle_core::{bail, DType, Result, Tensor, Var};
+use candle_core::{bail, Result, Tensor, Var};
 use candle_nn::{BatchNormConfig, ModuleT, VarBuilder};
 
 use super::cpu_batch_norm;
@@ -61,20 +61,18 @@ impl ModuleT for BatchNorm2d {
                 );
             }
         }
-        let on_cpu = xs.device().is_cpu() && matches!(xs.dtype(), DType::F32 | DType::F64);
+        let on_cpu = super::uses_cpu_kernels(xs) && xs.rank() == 4;
+        let eps = self.inner.eps();
         match self.inner.weight_and_bias() {
-            Some((weight, bias)) if train && on_cpu && xs.rank() == 4 => {
-                let (ys, stats) =
-                    cpu_batch_norm::batch_norm_train(xs, weight, bias, BN_CONFIG.eps)?;
+            Some((weight, bias)) if train && on_cpu => {
+                let (ys, stats) = cpu_batch_norm::batch_norm_train(xs, weight, bias, eps)?;
                 let (b, _, h, w) = xs.dims4()?;
                 self.update_running_stats(&stats, b * h * w)?;
                 Ok(ys)
             }
-            Some((weight, bias)) if on_cpu && xs.rank() == 4 => {
+            Some((weight, bias)) if on_cpu => {
                 // x·a + b with a = γ/√(running var + eps), b = β − running mean·a.
-                let inv_std = (self.running_var().detach() + BN_CONFIG.eps)?
-                    .sqrt()?
-                    .recip()?;
+                let inv_std = (self.running_var().detach() + eps)?.sqrt()?.recip()?;
                 let a = (weight * inv_std)?;
                 let b = (bias - (self.running_mean().detach() * &a)?)?;
                 cpu_batch_norm::channel_affine(xs, &a, &b)
@@ -88,7 +86,7 @@ impl BatchNorm2d {
     /// torch's (and candle-nn's) rule: `running = (1 - momentum) * running + momentum * batch`,
     /// with the unbiased variance of the `n` values per channel.
     fn update_running_stats(&self, stats: &cpu_batch_norm::BatchStats, n: usize) -> Result<()> {
-        let m = BN_CONFIG.momentum;
+        let m = self.inner.momentum();
         let unbiased = n as f64 / (n as f64 - 1.0);
         for (running, batch, scale) in [
             (self.running_mean(), &stats.mean, m),
@@ -184,12 +182,14 @@ mod tests {
             ((4, 3, 5, 6), 1, false),
             ((2, 5, 3, 3), 2, false),
         ] {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .expect("thread pool");
-            pool.install(|| -> Result<()> {
+            super::super::with_threads(threads, || -> Result<()> {
                 let c = shape.1;
+                // forward_t takes the CPU ops for these inputs.
+                assert!(super::super::uses_cpu_kernels(&Tensor::zeros(
+                    shape,
+                    DType::F64,
+                    &dev
+                )?));
                 let x = candle_core::Var::from_tensor(
                     &Tensor::randn(0f64, 1., shape, &dev)?.affine(3.0, 1.5)?,
                 )?;

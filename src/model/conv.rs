@@ -17,8 +17,7 @@
 //! Neither computes an input gradient when the input does not track gradients.
 use candle_core::backend::BackendStorage;
 use candle_core::{
-    bail, CpuStorage, CudaStorage, CustomOp3, DType, Layout, MetalStorage, Module, Result, Shape,
-    Tensor,
+    bail, CpuStorage, CudaStorage, CustomOp3, Layout, MetalStorage, Module, Result, Shape, Tensor,
 };
 use candle_nn::{Init, VarBuilder};
 
@@ -137,8 +136,7 @@ pub fn conv2d(xs: &Tensor, kernel: &Tensor, padding: usize, stride: usize) -> Re
             kernel.dims()
         );
     }
-    let on_cpu = xs.device().is_cpu() && matches!(xs.dtype(), DType::F32 | DType::F64);
-    if on_cpu && k_h == k_w {
+    if super::uses_cpu_kernels(xs) && k_h == k_w {
         return cpu_conv::conv2d(xs, kernel, padding, stride);
     }
     portable_conv2d(xs, kernel, padding, stride)

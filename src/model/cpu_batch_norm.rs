@@ -1,13 +1,14 @@
-//! BatchNorm2d's training-mode normalisation on the CPU as one op, forward and backward.
+//! BatchNorm2d on the CPU as one op each way.
 //!
-//! candle-nn's `BatchNorm` composes it: a transposed copy of the input, two means, a
-//! subtraction, a square, a square root, a division, a product and a sum, each a pass over the
-//! map, and as many again (with the sums over broadcast dimensions) in the backward; its output
-//! is a transposed view that the next convolution copies once more. Here the forward takes each
-//! channel's mean and biased variance (summed in f64) and writes `y = x·a + b` per channel, in
-//! the input's layout; the backward sums `dy` and `dy·x̂` per channel and writes
-//! `dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy·x̂))`, with `dγ = Σ dy·x̂` and `dβ = Σ dy`.
-//! Channels' sums go to threads, element-wise passes are split by `(batch, channel)` plane.
+//! candle-nn's `BatchNorm` composes training-mode normalisation: a transposed copy of the
+//! input, two means, a subtraction, a square, a square root, a division, a product and a sum,
+//! each a pass over the map, and as many again (with the sums over broadcast dimensions) in the
+//! backward; its output is a transposed view that the next convolution copies once more. Here
+//! the forward takes each channel's mean and biased variance (summed in f64) and writes
+//! `y = (x − μ)·a + β` with `a = γ/σ`, in the input's layout; the backward sums `dy` and `dy·x̂`
+//! per channel and writes `dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy·x̂))`, with `dγ = Σ dy·x̂`
+//! and `dβ = Σ dy`. Channels' sums go to threads, element-wise passes are split by
+//! `(batch, channel)` plane.
 //!
 //! Evaluation normalises with the running statistics, a fixed affine map per channel:
 //! [`channel_affine`] applies it in one pass (candle-nn: four broadcast passes).
@@ -29,6 +30,26 @@ struct Planes {
 }
 
 impl Planes {
+    /// The planes of `(batch, channels, h, w)` `xs`, once `per_channel` (the per-channel
+    /// arguments, by name) each hold one value per channel.
+    fn of(xs: &Tensor, per_channel: [(&str, &Tensor); 2]) -> Result<Planes> {
+        let (batch, channels, h, w) = xs.dims4()?;
+        for (name, t) in per_channel {
+            if t.dims() != [channels] {
+                bail!(
+                    "batch norm: {name} has shape {:?}, the input {:?} has {channels} channels",
+                    t.dims(),
+                    xs.dims()
+                );
+            }
+        }
+        Ok(Planes {
+            batch,
+            channels,
+            pixels: h * w,
+        })
+    }
+
     /// Values per channel.
     fn count(&self) -> usize {
         self.batch * self.pixels
@@ -46,6 +67,104 @@ impl Planes {
             &data[start..start + p.pixels]
         })
     }
+
+    /// Per channel, in parallel: `(Σ dy, Σ dy·f(c, x))` over the channel's values.
+    fn grad_sums<T: WithDType>(
+        &self,
+        x: &[T],
+        dy: &[T],
+        f: impl Fn(usize, f64) -> f64 + Sync,
+    ) -> Vec<(f64, f64)> {
+        (0..self.channels)
+            .into_par_iter()
+            .map(|c| {
+                self.channel(x, c)
+                    .zip(self.channel(dy, c))
+                    .flat_map(|(x, dy)| x.iter().zip(dy))
+                    .fold((0.0, 0.0), |(sd, sdx), (x, dy)| {
+                        let dy = dy.to_f64();
+                        (sd + dy, sdx + dy * f(c, x.to_f64()))
+                    })
+            })
+            .collect()
+    }
+
+    /// A map the size of this one whose planes `f(channel, range, plane)` writes, `range` being
+    /// the plane's place in the map.
+    fn map<T: WithDType>(
+        &self,
+        f: impl Fn(usize, std::ops::Range<usize>, &mut [T]) + Sync,
+    ) -> Vec<T> {
+        let mut out = vec![T::zero(); self.batch * self.channels * self.pixels];
+        out.par_chunks_mut(self.pixels.max(1))
+            .enumerate()
+            .for_each(|(k, dst)| {
+                f(
+                    k % self.channels,
+                    k * self.pixels..(k + 1) * self.pixels,
+                    dst,
+                )
+            });
+        out
+    }
+
+    /// `dx`, then the two per-channel gradients `(Σ dy·f, Σ dy)` from `sums`, as one vector.
+    fn with_sums<T: WithDType>(mut dx: Vec<T>, sums: &[(f64, f64)]) -> Vec<T> {
+        dx.extend(sums.iter().map(|&(_, sdx)| T::from_f64(sdx)));
+        dx.extend(sums.iter().map(|&(sd, _)| T::from_f64(sd)));
+        dx
+    }
+}
+
+/// The three gradients of an op on `(x, per-channel, per-channel)` from the flat tensor
+/// [`Planes::with_sums`] makes.
+fn split_grads(
+    all: &Tensor,
+    x: &Tensor,
+    channels: usize,
+) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    let n = x.elem_count();
+    Ok((
+        Some(all.narrow(0, 0, n)?.reshape(x.shape())?),
+        Some(all.narrow(0, n, channels)?),
+        Some(all.narrow(0, n + channels, channels)?),
+    ))
+}
+
+/// A kernel on three slices of one float type, as the ops below run on their storages.
+trait Kernel3 {
+    /// The op, then its three arguments, for errors.
+    const NAMES: [&'static str; 4];
+    fn run<T: WithDType>(&self, a: &[T], b: &[T], c: &[T]) -> Vec<T>;
+}
+
+/// `k` on three contiguous f32 or three contiguous f64 storages.
+fn run3<K: Kernel3>(
+    k: &K,
+    (a, la): (&CpuStorage, &Layout),
+    (b, lb): (&CpuStorage, &Layout),
+    (c, lc): (&CpuStorage, &Layout),
+) -> Result<CpuStorage> {
+    let [op, na, nb, nc] = K::NAMES;
+    let what = |arg: &str| format!("{op}: {arg}");
+    Ok(match (a, b, c) {
+        (CpuStorage::F32(a), CpuStorage::F32(b), CpuStorage::F32(c)) => CpuStorage::F32(k.run(
+            contiguous(a, la, &what(na))?,
+            contiguous(b, lb, &what(nb))?,
+            contiguous(c, lc, &what(nc))?,
+        )),
+        (CpuStorage::F64(a), CpuStorage::F64(b), CpuStorage::F64(c)) => CpuStorage::F64(k.run(
+            contiguous(a, la, &what(na))?,
+            contiguous(b, lb, &what(nb))?,
+            contiguous(c, lc, &what(nc))?,
+        )),
+        _ => bail!(
+            "{op} supports f32 and f64, got {:?}, {:?} and {:?}",
+            a.dtype(),
+            b.dtype(),
+            c.dtype()
+        ),
+    })
 }
 
 /// Per channel: the batch mean and the biased variance, as training normalises with them.
@@ -73,91 +192,6 @@ fn batch_stats<T: WithDType>(p: &Planes, x: &[T]) -> BatchStats {
     BatchStats { mean, var }
 }
 
-/// A map the size of `p` whose planes `f(channel, range, plane)` writes, `range` being the
-/// plane's place in the map.
-fn per_plane<T: WithDType>(
-    p: &Planes,
-    f: impl Fn(usize, std::ops::Range<usize>, &mut [T]) + Sync,
-) -> Vec<T> {
-    let mut out = vec![T::zero(); p.batch * p.channels * p.pixels];
-    out.par_chunks_mut(p.pixels)
-        .enumerate()
-        .for_each(|(k, dst)| f(k % p.channels, k * p.pixels..(k + 1) * p.pixels, dst));
-    out
-}
-
-/// `y = γ·(x − μ)/σ + β` with σ = √(var + eps).
-fn forward<T: WithDType>(
-    p: &Planes,
-    x: &[T],
-    gamma: &[T],
-    beta: &[T],
-    s: &BatchStats,
-    eps: f64,
-) -> Vec<T> {
-    // y = x·a + b per channel.
-    let (a, b): (Vec<T>, Vec<T>) = (0..p.channels)
-        .map(|c| {
-            let a = gamma[c].to_f64() / (s.var[c] + eps).sqrt();
-            (
-                T::from_f64(a),
-                T::from_f64(beta[c].to_f64() - s.mean[c] * a),
-            )
-        })
-        .unzip();
-    per_plane(p, |c, range, y| {
-        for (y, &x) in y.iter_mut().zip(&x[range]) {
-            *y = x * a[c] + b[c];
-        }
-    })
-}
-
-/// `dx`, then `dγ` and `dβ`, all in one vector.
-fn backward<T: WithDType>(
-    p: &Planes,
-    x: &[T],
-    dy: &[T],
-    gamma: &[T],
-    s: &BatchStats,
-    eps: f64,
-) -> Vec<T> {
-    let n = p.count() as f64;
-    let inv_std: Vec<f64> = s.var.iter().map(|v| 1.0 / (v + eps).sqrt()).collect();
-    // Σ dy and Σ dy·x̂ per channel.
-    let sums: Vec<(f64, f64)> = (0..p.channels)
-        .into_par_iter()
-        .map(|c| {
-            let (mean, istd) = (s.mean[c], inv_std[c]);
-            p.channel(x, c)
-                .zip(p.channel(dy, c))
-                .flat_map(|(x, dy)| x.iter().zip(dy))
-                .fold((0.0, 0.0), |(sd, sdx), (x, dy)| {
-                    let dy = dy.to_f64();
-                    (sd + dy, sdx + dy * (x.to_f64() - mean) * istd)
-                })
-        })
-        .collect();
-    // dx = k·dy + m·x + q per channel, from dx = γ/σ · (dy − Σdy/n − x̂ · Σdy·x̂/n).
-    let coef: Vec<(T, T, T)> = (0..p.channels)
-        .map(|c| {
-            let (sum_dy, sum_dyx) = sums[c];
-            let k = gamma[c].to_f64() * inv_std[c];
-            let m = -k * inv_std[c] * sum_dyx / n;
-            let q = k * (inv_std[c] * sum_dyx / n * s.mean[c] - sum_dy / n);
-            (T::from_f64(k), T::from_f64(m), T::from_f64(q))
-        })
-        .collect();
-    let mut out = per_plane(p, |c, range, dx| {
-        let (k, m, q) = coef[c];
-        for ((dx, &x), &dy) in dx.iter_mut().zip(&x[range.clone()]).zip(&dy[range]) {
-            *dx = k * dy + m * x + q;
-        }
-    });
-    out.extend(sums.iter().map(|&(_, sdx)| T::from_f64(sdx)));
-    out.extend(sums.iter().map(|&(sd, _)| T::from_f64(sd)));
-    out
-}
-
 /// Normalises `(batch, channels, h, w)` `xs` with its batch statistics and applies `gamma` and
 /// `beta` (each `(channels,)`), differentiably in all three; returns the statistics too, for
 /// the running estimates. f32 or f64 on the CPU.
@@ -167,12 +201,7 @@ pub(crate) fn batch_norm_train(
     beta: &Tensor,
     eps: f64,
 ) -> Result<(Tensor, BatchStats)> {
-    let (batch, channels, h, w) = xs.dims4()?;
-    let planes = Planes {
-        batch,
-        channels,
-        pixels: h * w,
-    };
+    let planes = Planes::of(xs, [("weight", gamma), ("bias", beta)])?;
     let stats = Arc::new(OnceLock::new());
     let op = BatchNormOp {
         planes,
@@ -196,10 +225,24 @@ struct BatchNormOp {
     stats: Arc<OnceLock<BatchStats>>,
 }
 
-impl BatchNormOp {
+impl Kernel3 for BatchNormOp {
+    const NAMES: [&'static str; 4] = ["cpu batch_norm", "input", "weight", "bias"];
+
+    /// `y = (x − μ)·a + β` per channel, `a = γ/σ`: exact where `x == μ`.
     fn run<T: WithDType>(&self, x: &[T], gamma: &[T], beta: &[T]) -> Vec<T> {
         let s = self.stats.get_or_init(|| batch_stats(&self.planes, x));
-        forward(&self.planes, x, gamma, beta, s, self.eps)
+        let coef: Vec<(T, T)> = (0..self.planes.channels)
+            .map(|c| {
+                let a = gamma[c].to_f64() / (s.var[c] + self.eps).sqrt();
+                (T::from_f64(s.mean[c]), T::from_f64(a))
+            })
+            .collect();
+        self.planes.map(|c, range, y| {
+            let (mean, a) = coef[c];
+            for (y, &x) in y.iter_mut().zip(&x[range]) {
+                *y = (x - mean) * a + beta[c];
+            }
+        })
     }
 }
 
@@ -217,33 +260,7 @@ impl CustomOp3 for BatchNormOp {
         b: &CpuStorage,
         lb: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let what = [
-            "cpu batch_norm: input",
-            "cpu batch_norm: weight",
-            "cpu batch_norm: bias",
-        ];
-        let out = match (x, g, b) {
-            (CpuStorage::F32(x), CpuStorage::F32(g), CpuStorage::F32(b)) => {
-                CpuStorage::F32(self.run(
-                    contiguous(x, lx, what[0])?,
-                    contiguous(g, lg, what[1])?,
-                    contiguous(b, lb, what[2])?,
-                ))
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(g), CpuStorage::F64(b)) => {
-                CpuStorage::F64(self.run(
-                    contiguous(x, lx, what[0])?,
-                    contiguous(g, lg, what[1])?,
-                    contiguous(b, lb, what[2])?,
-                ))
-            }
-            _ => bail!(
-                "cpu batch_norm supports f32 and f64, got {:?}, {:?} and {:?}",
-                x.dtype(),
-                g.dtype(),
-                b.dtype()
-            ),
-        };
+        let out = run3(self, (x, lx), (g, lg), (b, lb))?;
         Ok((out, lx.shape().clone()))
     }
 
@@ -264,11 +281,7 @@ impl CustomOp3 for BatchNormOp {
             stats: stats.clone(),
         };
         let all = x.apply_op3_no_bwd(&grad.contiguous()?, gamma, &op)?;
-        let (n, c) = (x.elem_count(), self.planes.channels);
-        let dx = all.narrow(0, 0, n)?.reshape(x.shape())?;
-        let dgamma = all.narrow(0, n, c)?;
-        let dbeta = all.narrow(0, n + c, c)?;
-        Ok((Some(dx), Some(dgamma), Some(dbeta)))
+        split_grads(&all, x, self.planes.channels)
     }
 }
 
@@ -277,6 +290,35 @@ struct BatchNormGrad {
     planes: Planes,
     eps: f64,
     stats: BatchStats,
+}
+
+impl Kernel3 for BatchNormGrad {
+    const NAMES: [&'static str; 4] = ["cpu batch_norm", "input", "gradient", "weight"];
+
+    fn run<T: WithDType>(&self, x: &[T], dy: &[T], gamma: &[T]) -> Vec<T> {
+        let (p, s) = (&self.planes, &self.stats);
+        let n = p.count() as f64;
+        let inv_std: Vec<f64> = s.var.iter().map(|v| 1.0 / (v + self.eps).sqrt()).collect();
+        // Σ dy and Σ dy·x̂ per channel.
+        let sums = p.grad_sums(x, dy, |c, x| (x - s.mean[c]) * inv_std[c]);
+        // dx = k·dy + m·(x − μ) + q, from γ/σ · (dy − Σdy/n − x̂ · Σdy·x̂/n).
+        let coef: Vec<[T; 4]> = (0..p.channels)
+            .map(|c| {
+                let (sum_dy, sum_dyx) = sums[c];
+                let k = gamma[c].to_f64() * inv_std[c];
+                let m = -k * inv_std[c] * sum_dyx / n;
+                let q = -k * sum_dy / n;
+                [k, m, q, s.mean[c]].map(T::from_f64)
+            })
+            .collect();
+        let dx = p.map(|c, range, dx| {
+            let [k, m, q, mean] = coef[c];
+            for ((dx, &x), &dy) in dx.iter_mut().zip(&x[range.clone()]).zip(&dy[range]) {
+                *dx = k * dy + m * (x - mean) + q;
+            }
+        });
+        Planes::with_sums(dx, &sums)
+    }
 }
 
 impl CustomOp3 for BatchNormGrad {
@@ -293,53 +335,18 @@ impl CustomOp3 for BatchNormGrad {
         g: &CpuStorage,
         lg: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let what = [
-            "cpu batch_norm: input",
-            "cpu batch_norm: gradient",
-            "cpu batch_norm: weight",
-        ];
-        let (p, s, eps) = (&self.planes, &self.stats, self.eps);
-        let out = match (x, dy, g) {
-            (CpuStorage::F32(x), CpuStorage::F32(dy), CpuStorage::F32(g)) => {
-                CpuStorage::F32(backward(
-                    p,
-                    contiguous(x, lx, what[0])?,
-                    contiguous(dy, ldy, what[1])?,
-                    contiguous(g, lg, what[2])?,
-                    s,
-                    eps,
-                ))
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(dy), CpuStorage::F64(g)) => {
-                CpuStorage::F64(backward(
-                    p,
-                    contiguous(x, lx, what[0])?,
-                    contiguous(dy, ldy, what[1])?,
-                    contiguous(g, lg, what[2])?,
-                    s,
-                    eps,
-                ))
-            }
-            _ => bail!(
-                "cpu batch_norm supports f32 and f64, got {:?}, {:?} and {:?}",
-                x.dtype(),
-                dy.dtype(),
-                g.dtype()
-            ),
-        };
-        Ok((out, Shape::from(lx.shape().elem_count() + 2 * p.channels)))
+        let out = run3(self, (x, lx), (dy, ldy), (g, lg))?;
+        Ok((
+            out,
+            Shape::from(lx.shape().elem_count() + 2 * self.planes.channels),
+        ))
     }
 }
 
 /// `y = x·a + b`, `a` and `b` per channel (`(channels,)`), over a `(batch, channels, h, w)` map,
 /// differentiable in all three. f32 or f64 on the CPU.
 pub(crate) fn channel_affine(xs: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    let (batch, channels, h, w) = xs.dims4()?;
-    let planes = Planes {
-        batch,
-        channels,
-        pixels: h * w,
-    };
+    let planes = Planes::of(xs, [("scale", a), ("shift", b)])?;
     xs.contiguous()?
         .apply_op3(&a.contiguous()?, &b.contiguous()?, ChannelAffine(planes))
 }
@@ -347,9 +354,11 @@ pub(crate) fn channel_affine(xs: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tens
 /// The forward of [`channel_affine`]; backward: [`ChannelAffineGrad`].
 struct ChannelAffine(Planes);
 
-impl ChannelAffine {
+impl Kernel3 for ChannelAffine {
+    const NAMES: [&'static str; 4] = ["cpu channel affine", "input", "scale", "shift"];
+
     fn run<T: WithDType>(&self, x: &[T], a: &[T], b: &[T]) -> Vec<T> {
-        per_plane(&self.0, |c, range, y| {
+        self.0.map(|c, range, y| {
             for (y, &x) in y.iter_mut().zip(&x[range]) {
                 *y = x * a[c] + b[c];
             }
@@ -371,33 +380,7 @@ impl CustomOp3 for ChannelAffine {
         b: &CpuStorage,
         lb: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let what = [
-            "cpu channel affine: input",
-            "cpu channel affine: scale",
-            "cpu channel affine: shift",
-        ];
-        let out = match (x, a, b) {
-            (CpuStorage::F32(x), CpuStorage::F32(a), CpuStorage::F32(b)) => {
-                CpuStorage::F32(self.run(
-                    contiguous(x, lx, what[0])?,
-                    contiguous(a, la, what[1])?,
-                    contiguous(b, lb, what[2])?,
-                ))
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(a), CpuStorage::F64(b)) => {
-                CpuStorage::F64(self.run(
-                    contiguous(x, lx, what[0])?,
-                    contiguous(a, la, what[1])?,
-                    contiguous(b, lb, what[2])?,
-                ))
-            }
-            _ => bail!(
-                "cpu channel affine supports f32 and f64, got {:?}, {:?} and {:?}",
-                x.dtype(),
-                a.dtype(),
-                b.dtype()
-            ),
-        };
+        let out = run3(self, (x, lx), (a, la), (b, lb))?;
         Ok((out, lx.shape().clone()))
     }
 
@@ -409,47 +392,26 @@ impl CustomOp3 for ChannelAffine {
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let all = x.apply_op3_no_bwd(
-            &grad.contiguous()?,
-            &a.contiguous()?,
-            &ChannelAffineGrad(self.0),
-        )?;
-        let (n, c) = (x.elem_count(), self.0.channels);
-        let dx = all.narrow(0, 0, n)?.reshape(x.shape())?;
-        Ok((
-            Some(dx),
-            Some(all.narrow(0, n, c)?),
-            Some(all.narrow(0, n + c, c)?),
-        ))
+        let op = ChannelAffineGrad(self.0);
+        let all = x.apply_op3_no_bwd(&grad.contiguous()?, a, &op)?;
+        split_grads(&all, x, self.0.channels)
     }
 }
 
 /// `(x, dy, a)` → `dx = dy·a`, `da = Σ dy·x` and `db = Σ dy` in one flat tensor.
 struct ChannelAffineGrad(Planes);
 
-impl ChannelAffineGrad {
+impl Kernel3 for ChannelAffineGrad {
+    const NAMES: [&'static str; 4] = ["cpu channel affine", "input", "gradient", "scale"];
+
     fn run<T: WithDType>(&self, x: &[T], dy: &[T], a: &[T]) -> Vec<T> {
-        let p = &self.0;
-        let sums: Vec<(f64, f64)> = (0..p.channels)
-            .into_par_iter()
-            .map(|c| {
-                p.channel(x, c)
-                    .zip(p.channel(dy, c))
-                    .flat_map(|(x, dy)| x.iter().zip(dy))
-                    .fold((0.0, 0.0), |(sd, sdx), (x, dy)| {
-                        let dy = dy.to_f64();
-                        (sd + dy, sdx + dy * x.to_f64())
-                    })
-            })
-            .collect();
-        let mut out = per_plane(p, |c, range, dx| {
+        let sums = self.0.grad_sums(x, dy, |_, x| x);
+        let dx = self.0.map(|c, range, dx| {
             for (dx, &dy) in dx.iter_mut().zip(&dy[range]) {
                 *dx = dy * a[c];
             }
         });
-        out.extend(sums.iter().map(|&(_, sdx)| T::from_f64(sdx)));
-        out.extend(sums.iter().map(|&(sd, _)| T::from_f64(sd)));
-        out
+        Planes::with_sums(dx, &sums)
     }
 }
 
@@ -467,33 +429,7 @@ impl CustomOp3 for ChannelAffineGrad {
         a: &CpuStorage,
         la: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let what = [
-            "cpu channel affine: input",
-            "cpu channel affine: gradient",
-            "cpu channel affine: scale",
-        ];
-        let out = match (x, dy, a) {
-            (CpuStorage::F32(x), CpuStorage::F32(dy), CpuStorage::F32(a)) => {
-                CpuStorage::F32(self.run(
-                    contiguous(x, lx, what[0])?,
-                    contiguous(dy, ldy, what[1])?,
-                    contiguous(a, la, what[2])?,
-                ))
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(dy), CpuStorage::F64(a)) => {
-                CpuStorage::F64(self.run(
-                    contiguous(x, lx, what[0])?,
-                    contiguous(dy, ldy, what[1])?,
-                    contiguous(a, la, what[2])?,
-                ))
-            }
-            _ => bail!(
-                "cpu channel affine supports f32 and f64, got {:?}, {:?} and {:?}",
-                x.dtype(),
-                dy.dtype(),
-                a.dtype()
-            ),
-        };
+        let out = run3(self, (x, lx), (dy, ldy), (a, la))?;
         Ok((
             out,
             Shape::from(lx.shape().elem_count() + 2 * self.0.channels),

@@ -669,11 +669,7 @@ mod tests {
             let dy = values(batch * c_out * g.out_h() * g.out_w(), 3);
             let [y_ref, dx_ref, dw_ref] = reference(&g, &x, &w, &dy);
             for threads in [1, 2, 3] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .expect("thread pool");
-                let (y, dx, dw) = pool.install(|| {
+                let (y, dx, dw) = super::super::with_threads(threads, || {
                     (
                         forward(&g, &x, &w),
                         input_grad(&g, &dy, &w),

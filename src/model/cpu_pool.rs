@@ -43,6 +43,9 @@ impl PoolGeometry {
         let first = (o * self.stride) as isize - self.padding as isize;
         let start = first.max(0) as usize;
         let end = ((first + self.kernel as isize) as usize).min(size);
+        // pool::max_pool2d's checks (padding at most half the kernel, the padded map at least
+        // the kernel) leave a real element in every window.
+        debug_assert!(start < end, "empty window {o} of {self:?}");
         (start, end)
     }
 

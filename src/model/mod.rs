@@ -20,7 +20,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use candle_core::{ModuleT, Result, Tensor, Var};
+use candle_core::{DType, ModuleT, Result, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 
 use crate::rng::Rng;
@@ -254,6 +254,22 @@ pub fn trainable_parameter_count(varmap: &VarMap) -> Result<usize> {
         .filter(|(name, _)| !is_buffer(name))
         .map(|(_, var)| var.elem_count())
         .sum())
+}
+
+/// Whether this module's CPU kernels (convolution, max pooling, batch norm) take `xs`: an f32
+/// or f64 tensor on the CPU. Others go through candle's ops, as on CUDA.
+pub(crate) fn uses_cpu_kernels(xs: &Tensor) -> bool {
+    xs.device().is_cpu() && matches!(xs.dtype(), DType::F32 | DType::F64)
+}
+
+/// Runs `f` on a rayon pool of `threads` threads, as the CPU kernels' tests vary it.
+#[cfg(test)]
+pub(crate) fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool")
+        .install(f)
 }
 
 #[cfg(test)]

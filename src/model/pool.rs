@@ -39,7 +39,7 @@ fn pad_neg_inf(xs: &Tensor, dim: usize, pad: usize) -> Result<Tensor> {
 /// input elements sum to its upstream gradient. Padding is never a winner because torch's rule
 /// `padding <= kernel / 2` (enforced here) leaves a real element in every window.
 pub fn max_pool2d(xs: &Tensor, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
-    let (_b, _c, h, w) = xs.dims4()?;
+    let (batch, channels, h, w) = xs.dims4()?;
     if kernel == 0 || stride == 0 {
         bail!("max_pool2d: kernel ({kernel}) and stride ({stride}) must be positive");
     }
@@ -54,8 +54,7 @@ pub fn max_pool2d(xs: &Tensor, kernel: usize, stride: usize, padding: usize) -> 
             xs.dims()
         );
     }
-    if xs.device().is_cpu() && matches!(xs.dtype(), DType::F32 | DType::F64) {
-        let (batch, channels, h, w) = xs.dims4()?;
+    if super::uses_cpu_kernels(xs) {
         let g = super::cpu_pool::PoolGeometry {
             batch,
             channels,
@@ -309,24 +308,34 @@ mod tests {
 
     #[test]
     fn the_cpu_op_equals_the_composed_one_forward_and_backward() -> Result<()> {
-        // After a ReLU about half the map is 0, so many windows tie: both must pick the same
-        // winner. Random upstream gradients tell any two winners apart.
+        // Values rounded to a few integers, about half of them zeroed by a ReLU: most windows
+        // hold their maximum twice or more, so both must pick the same (first) winner. Random
+        // upstream gradients tell any two winners apart.
         let dev = Device::Cpu;
         for (shape, kernel, stride, padding) in [
             ((2, 3, 9, 9), 3, 2, 0),
             ((2, 3, 8, 11), 3, 2, 1),
             ((1, 2, 7, 6), 3, 2, 1),
             ((3, 1, 6, 6), 2, 2, 0),
+            ((2, 2, 5, 7), 2, 2, 1),
             ((1, 4, 5, 5), 3, 1, 1),
+            ((2, 2, 8, 8), 2, 3, 0),
         ] {
             for threads in [1, 2, 3] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .expect("thread pool");
-                pool.install(|| -> Result<()> {
-                    let x = Var::from_tensor(&Tensor::randn(0f32, 1., shape, &dev)?.relu()?)?;
-                    let ours = max_pool2d(x.as_tensor(), kernel, stride, padding)?;
+                super::super::with_threads(threads, || -> Result<()> {
+                    let x = (Tensor::randn(0f32, 1.5, shape, &dev)?.round()?).relu()?;
+                    let x = Var::from_tensor(&x)?;
+                    let (b, c, h, w) = shape;
+                    let g = super::super::cpu_pool::PoolGeometry {
+                        batch: b,
+                        channels: c,
+                        h,
+                        w,
+                        kernel,
+                        stride,
+                        padding,
+                    };
+                    let ours = super::super::cpu_pool::max_pool2d(x.as_tensor(), g)?;
                     let theirs = composed(x.as_tensor(), kernel, stride, padding)?;
                     assert_eq!(ours.dims(), theirs.dims());
                     assert_eq!(
@@ -357,6 +366,12 @@ mod tests {
                 })?;
             }
         }
+        // max_pool2d takes this op for f32 on the CPU.
+        assert!(super::super::uses_cpu_kernels(&Tensor::zeros(
+            1,
+            DType::F32,
+            &dev
+        )?));
         Ok(())
     }
 

@@ -246,6 +246,24 @@ mod tests {
     }
 
     #[test]
+    fn an_input_with_other_channels_is_an_error_in_both_modes() -> Result<()> {
+        let varmap = VarMap::new();
+        let bn = BatchNorm2d::new(
+            4,
+            VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+        )?;
+        let x = Tensor::ones((2, 3, 2, 2), DType::F32, &Device::Cpu)?;
+        for train in [true, false] {
+            let err = bn.forward_t(&x, train).map(drop).unwrap_err().to_string();
+            assert!(
+                err.contains("has shape [4], the input [2, 3, 2, 2] has 3 channels"),
+                "{err}"
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
     fn train_mode_rejects_single_value_per_channel() -> Result<()> {
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);

@@ -20,6 +20,7 @@ use super::dropout::dropout;
 use super::init::{embedding_linear, torch_default_uniform, torch_linear};
 use super::linear::Linear;
 use super::pool::{adaptive_avg_pool2d, max_pool2d_3x3s2};
+use super::relu::relu;
 use crate::rng::Rng;
 
 /// Dropout probability of the classifier (torchvision's); `run --dropout` sets another.
@@ -132,7 +133,7 @@ impl AlexNet {
         };
         let mut ys = xs.clone();
         for (i, conv) in self.convs.iter().enumerate() {
-            ys = conv.forward(&ys)?.relu()?;
+            ys = relu(&conv.forward(&ys)?)?;
             // MaxPool2d(3, 2) after features.1, features.4 and features.11.
             if matches!(i, 0 | 1 | 4) {
                 ys = max_pool2d_3x3s2(&ys, 0)?;
@@ -140,9 +141,9 @@ impl AlexNet {
         }
         let ys = adaptive_avg_pool2d(&ys, 6, 6)?.flatten_from(1)?;
         let ys = drop_units(ys)?;
-        let ys = self.fc1.forward(&ys)?.relu()?;
+        let ys = relu(&self.fc1.forward(&ys)?)?;
         let ys = drop_units(ys)?;
-        let ys = self.fc2.forward(&ys)?.relu()?;
+        let ys = relu(&self.fc2.forward(&ys)?)?;
         self.embedding.forward(&ys)
     }
 }

@@ -35,6 +35,7 @@ pub mod dropout;
 pub mod init;
 pub mod linear;
 pub mod pool;
+pub mod relu;
 pub mod resnet;
 
 pub use alexnet::AlexNet;

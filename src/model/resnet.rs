@@ -13,6 +13,7 @@ use super::conv::{Conv2d, ConvBackward, ConvSpec};
 use super::init::{embedding_linear, KAIMING_NORMAL_FAN_OUT};
 use super::linear::Linear;
 use super::pool::max_pool2d_3x3s2;
+use super::relu::relu;
 
 /// Residual block type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,14 +129,14 @@ impl Block {
         for (i, layer) in self.layers.iter().enumerate() {
             ys = layer.forward_t(&ys, train)?;
             if i < last {
-                ys = ys.relu()?;
+                ys = relu(&ys)?;
             }
         }
         let shortcut = match &self.downsample {
             Some(ds) => ds.forward_t(xs, train)?,
             None => xs.clone(),
         };
-        (ys + shortcut)?.relu()
+        relu(&(ys + shortcut)?)
     }
 }
 
@@ -197,7 +198,7 @@ pub fn resnet152(dim: usize, backward: ConvBackward, vb: VarBuilder) -> Result<R
 
 impl ModuleT for ResNet {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
-        let mut ys = self.stem.forward_t(xs, train)?.relu()?;
+        let mut ys = relu(&self.stem.forward_t(xs, train)?)?;
         ys = max_pool2d_3x3s2(&ys, 1)?;
         for layer in &self.layers {
             for block in layer {

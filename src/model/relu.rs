@@ -1,0 +1,152 @@
+//! ReLU, with its backward in one pass on the CPU.
+//!
+//! candle's backward of `relu` builds a zero tensor, compares the input with it, converts the
+//! mask to floats and multiplies: four passes and three buffers per ReLU, and ResNet-152 has
+//! 151 of them. On the CPU (f32, f64) this op's backward writes `dx = dy` where the output is
+//! positive and 0 elsewhere in one pass: torch's rule, under which an input of exactly 0 passes
+//! no gradient (candle's passes it). Elsewhere it is candle's `relu`.
+
+use candle_core::backend::BackendStorage;
+use candle_core::{
+    bail, CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor, WithDType,
+};
+use rayon::prelude::*;
+
+use super::cpu_conv::contiguous;
+
+/// Elements per parallel task.
+const CHUNK: usize = 1 << 15;
+
+/// `max(x, 0)` element-wise (NaN stays NaN), differentiable.
+pub fn relu(xs: &Tensor) -> Result<Tensor> {
+    if super::uses_cpu_kernels(xs) {
+        xs.contiguous()?.apply_op1(Relu)
+    } else {
+        xs.relu()
+    }
+}
+
+fn forward<T: WithDType>(x: &[T]) -> Vec<T> {
+    let mut y = vec![T::zero(); x.len()];
+    y.par_chunks_mut(CHUNK)
+        .zip(x.par_chunks(CHUNK))
+        .for_each(|(y, x)| {
+            for (y, &x) in y.iter_mut().zip(x) {
+                *y = if x < T::zero() { T::zero() } else { x };
+            }
+        });
+    y
+}
+
+/// `dy` where `y > 0`, else 0.
+fn backward<T: WithDType>(y: &[T], dy: &[T]) -> Vec<T> {
+    let mut dx = vec![T::zero(); y.len()];
+    dx.par_chunks_mut(CHUNK)
+        .zip(y.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK)))
+        .for_each(|(dx, (y, dy))| {
+            for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {
+                if y > T::zero() {
+                    *dx = dy;
+                }
+            }
+        });
+    dx
+}
+
+struct Relu;
+
+impl CustomOp1 for Relu {
+    fn name(&self) -> &'static str {
+        "cpu-relu"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let out = match s {
+            CpuStorage::F32(x) => CpuStorage::F32(forward(contiguous(x, l, "cpu relu: input")?)),
+            CpuStorage::F64(x) => CpuStorage::F64(forward(contiguous(x, l, "cpu relu: input")?)),
+            _ => bail!("cpu relu supports f32 and f64, got {:?}", s.dtype()),
+        };
+        Ok((out, l.shape().clone()))
+    }
+
+    fn bwd(&self, _arg: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(res.apply_op2_no_bwd(&grad.contiguous()?, &ReluGrad)?))
+    }
+}
+
+/// `(y, dy)` → `dx`.
+struct ReluGrad;
+
+impl CustomOp2 for ReluGrad {
+    fn name(&self) -> &'static str {
+        "cpu-relu-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        y: &CpuStorage,
+        ly: &Layout,
+        dy: &CpuStorage,
+        ldy: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (wy, wdy) = ("cpu relu: output", "cpu relu: gradient");
+        let out = match (y, dy) {
+            (CpuStorage::F32(y), CpuStorage::F32(dy)) => {
+                CpuStorage::F32(backward(contiguous(y, ly, wy)?, contiguous(dy, ldy, wdy)?))
+            }
+            (CpuStorage::F64(y), CpuStorage::F64(dy)) => {
+                CpuStorage::F64(backward(contiguous(y, ly, wy)?, contiguous(dy, ldy, wdy)?))
+            }
+            _ => bail!(
+                "cpu relu supports f32 and f64, got {:?} and {:?}",
+                y.dtype(),
+                dy.dtype()
+            ),
+        };
+        Ok((out, ly.shape().clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    #[test]
+    fn values_and_gradients_are_torch_s() -> Result<()> {
+        let dev = Device::Cpu;
+        // Enough elements for several tasks; a few exact zeros, which pass no gradient.
+        let n = 3 * CHUNK + 17;
+        for threads in [1, 2, 3] {
+            super::super::with_threads(threads, || -> Result<()> {
+                let x = Tensor::randn(0f32, 1., n, &dev)?;
+                let x = x.slice_assign(&[0..3], &Tensor::zeros(3, x.dtype(), &dev)?)?;
+                let x = Var::from_tensor(&x.reshape((n, 1))?)?;
+                let y = relu(x.as_tensor())?;
+                assert_eq!(
+                    y.flatten_all()?.to_vec1::<f32>()?,
+                    x.as_tensor().relu()?.flatten_all()?.to_vec1::<f32>()?
+                );
+                let up = Tensor::randn(0f32, 1., (n, 1), &dev)?;
+                let grads = (y * &up)?.sum_all()?.backward()?;
+                let dx = grads
+                    .get(x.as_tensor())
+                    .ok_or_else(|| candle_core::Error::Msg("no gradient".into()))?
+                    .flatten_all()?
+                    .to_vec1::<f32>()?;
+                let xs = x.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+                let ups = up.flatten_all()?.to_vec1::<f32>()?;
+                for ((&d, &x), &u) in dx.iter().zip(&xs).zip(&ups) {
+                    assert_eq!(d, if x > 0.0 { u } else { 0.0 }, "x = {x}");
+                }
+                Ok(())
+            })?;
+        }
+        assert!(super::super::uses_cpu_kernels(&Tensor::zeros(
+            1,
+            candle_core::DType::F32,
+            &dev
+        )?));
+        Ok(())
+    }
+}

@@ -50,6 +50,17 @@ impl BatchNorm2d {
 
 impl ModuleT for BatchNorm2d {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+        self.forward(xs, train, false)
+    }
+}
+
+impl BatchNorm2d {
+    /// `relu(self.forward_t(xs, train))`, in the same pass on the CPU.
+    pub fn forward_relu(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+        self.forward(xs, train, true)
+    }
+
+    fn forward(&self, xs: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
         if train {
             let (b, _, h, w) = xs.dims4()?;
             // torch raises the same error; candle would divide by zero in the running var.
@@ -65,7 +76,7 @@ impl ModuleT for BatchNorm2d {
         let eps = self.inner.eps();
         match self.inner.weight_and_bias() {
             Some((weight, bias)) if train && on_cpu => {
-                let (ys, stats) = cpu_batch_norm::batch_norm_train(xs, weight, bias, eps)?;
+                let (ys, stats) = cpu_batch_norm::batch_norm_train(xs, weight, bias, eps, relu)?;
                 let (b, _, h, w) = xs.dims4()?;
                 self.update_running_stats(&stats, b * h * w)?;
                 Ok(ys)
@@ -75,9 +86,16 @@ impl ModuleT for BatchNorm2d {
                 let inv_std = (self.running_var().detach() + eps)?.sqrt()?.recip()?;
                 let a = (weight * inv_std)?;
                 let b = (bias - (self.running_mean().detach() * &a)?)?;
-                cpu_batch_norm::channel_affine(xs, &a, &b)
+                cpu_batch_norm::channel_affine(xs, &a, &b, relu)
             }
-            _ => self.inner.forward_t(xs, train),
+            _ => {
+                let ys = self.inner.forward_t(xs, train)?;
+                if relu {
+                    super::relu::relu(&ys)
+                } else {
+                    Ok(ys)
+                }
+            }
         }
     }
 }
@@ -175,12 +193,14 @@ mod tests {
     #[test]
     fn the_cpu_ops_equal_candle_nn_forward_backward_and_running_stats() -> Result<()> {
         let dev = Device::Cpu;
-        for (shape, threads, train) in [
-            ((4, 3, 5, 6), 1, true),
-            ((2, 5, 3, 3), 2, true),
-            ((3, 2, 1, 1), 3, true),
-            ((4, 3, 5, 6), 1, false),
-            ((2, 5, 3, 3), 2, false),
+        for (shape, threads, train, relu) in [
+            ((4, 3, 5, 6), 1, true, false),
+            ((2, 5, 3, 3), 2, true, false),
+            ((3, 2, 1, 1), 3, true, false),
+            ((4, 3, 5, 6), 1, false, false),
+            ((2, 5, 3, 3), 2, false, false),
+            ((4, 3, 5, 6), 2, true, true),
+            ((2, 5, 3, 3), 1, false, true),
         ] {
             super::super::with_threads(threads, || -> Result<()> {
                 let c = shape.1;
@@ -209,10 +229,11 @@ mod tests {
                     // Evaluation normalises with running statistics away from 0 and 1.
                     Var::from_tensor(bn.running_mean())?.set(&running_mean)?;
                     Var::from_tensor(bn.running_var())?.set(&running_var)?;
-                    let y = if fused {
-                        bn.forward_t(x.as_tensor(), train)?
-                    } else {
-                        bn.inner.forward_t(x.as_tensor(), train)?
+                    let y = match (fused, relu) {
+                        (true, false) => bn.forward_t(x.as_tensor(), train)?,
+                        (true, true) => bn.forward_relu(x.as_tensor(), train)?,
+                        (false, false) => bn.inner.forward_t(x.as_tensor(), train)?,
+                        (false, true) => bn.inner.forward_t(x.as_tensor(), train)?.relu()?,
                     };
                     let grads = (&y * &up)?.sum_all()?.backward()?;
                     let flat = |t: Option<&Tensor>| -> Result<Vec<f64>> {
@@ -235,7 +256,7 @@ mod tests {
                     for (a, b) in ours.iter().zip(theirs) {
                         assert!(
                             (a - b).abs() < 1e-9,
-                            "{shape:?}, train {train}: {name} {a} vs {b}"
+                            "{shape:?}, train {train}, relu {relu}: {name} {a} vs {b}"
                         );
                     }
                 }

@@ -12,6 +12,9 @@
 //!
 //! Evaluation normalises with the running statistics, a fixed affine map per channel:
 //! [`channel_affine`] applies it in one pass (candle-nn: four broadcast passes).
+//!
+//! Both can apply the ReLU that follows most batch norms in the same pass; their backward then
+//! masks the gradient first, and the ReLU's own op, its buffer and its gradient are saved.
 
 use std::sync::{Arc, OnceLock};
 
@@ -167,6 +170,23 @@ fn run3<K: Kernel3>(
     })
 }
 
+/// `max(y, 0)` in place (NaN stays NaN), as [`super::relu::relu`].
+fn relu_in_place<T: WithDType>(y: &mut [T]) {
+    for v in y.iter_mut().filter(|v| **v < T::zero()) {
+        *v = T::zero();
+    }
+}
+
+/// The gradient that reaches the op's own output: `grad` through the fused ReLU (zero where
+/// the output `res` is not positive) when there is one.
+fn through_relu(relu: bool, res: &Tensor, grad: &Tensor) -> Result<Tensor> {
+    if relu {
+        super::relu::backward_of(res, grad)
+    } else {
+        grad.contiguous()
+    }
+}
+
 /// Per channel: the batch mean and the biased variance, as training normalises with them.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct BatchStats {
@@ -193,19 +213,21 @@ fn batch_stats<T: WithDType>(p: &Planes, x: &[T]) -> BatchStats {
 }
 
 /// Normalises `(batch, channels, h, w)` `xs` with its batch statistics and applies `gamma` and
-/// `beta` (each `(channels,)`), differentiably in all three; returns the statistics too, for
-/// the running estimates. f32 or f64 on the CPU.
+/// `beta` (each `(channels,)`), then a ReLU when `relu`, differentiably in all three; returns
+/// the statistics too, for the running estimates. f32 or f64 on the CPU.
 pub(crate) fn batch_norm_train(
     xs: &Tensor,
     gamma: &Tensor,
     beta: &Tensor,
     eps: f64,
+    relu: bool,
 ) -> Result<(Tensor, BatchStats)> {
     let planes = Planes::of(xs, [("weight", gamma), ("bias", beta)])?;
     let stats = Arc::new(OnceLock::new());
     let op = BatchNormOp {
         planes,
         eps,
+        relu,
         stats: stats.clone(),
     };
     let ys = xs
@@ -222,6 +244,8 @@ pub(crate) fn batch_norm_train(
 struct BatchNormOp {
     planes: Planes,
     eps: f64,
+    /// A ReLU follows, in the same pass (and its gradient mask first in the backward).
+    relu: bool,
     stats: Arc<OnceLock<BatchStats>>,
 }
 
@@ -241,6 +265,9 @@ impl Kernel3 for BatchNormOp {
             let (mean, a) = coef[c];
             for (y, &x) in y.iter_mut().zip(&x[range]) {
                 *y = (x - mean) * a + beta[c];
+            }
+            if self.relu {
+                relu_in_place(y);
             }
         })
     }
@@ -269,9 +296,10 @@ impl CustomOp3 for BatchNormOp {
         x: &Tensor,
         gamma: &Tensor,
         _beta: &Tensor,
-        _res: &Tensor,
+        res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let grad = through_relu(self.relu, res, grad)?;
         let Some(stats) = self.stats.get() else {
             bail!("cpu batch_norm: backward before forward");
         };
@@ -280,7 +308,7 @@ impl CustomOp3 for BatchNormOp {
             eps: self.eps,
             stats: stats.clone(),
         };
-        let all = x.apply_op3_no_bwd(&grad.contiguous()?, gamma, &op)?;
+        let all = x.apply_op3_no_bwd(&grad, gamma, &op)?;
         split_grads(&all, x, self.planes.channels)
     }
 }
@@ -345,14 +373,18 @@ impl CustomOp3 for BatchNormGrad {
 
 /// `y = x·a + b`, `a` and `b` per channel (`(channels,)`), over a `(batch, channels, h, w)` map,
 /// differentiable in all three. f32 or f64 on the CPU.
-pub(crate) fn channel_affine(xs: &Tensor, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+pub(crate) fn channel_affine(xs: &Tensor, a: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
     let planes = Planes::of(xs, [("scale", a), ("shift", b)])?;
-    xs.contiguous()?
-        .apply_op3(&a.contiguous()?, &b.contiguous()?, ChannelAffine(planes))
+    xs.contiguous()?.apply_op3(
+        &a.contiguous()?,
+        &b.contiguous()?,
+        ChannelAffine(planes, relu),
+    )
 }
 
-/// The forward of [`channel_affine`]; backward: [`ChannelAffineGrad`].
-struct ChannelAffine(Planes);
+/// The forward of [`channel_affine`], with a ReLU after it when `.1`; backward:
+/// [`ChannelAffineGrad`].
+struct ChannelAffine(Planes, bool);
 
 impl Kernel3 for ChannelAffine {
     const NAMES: [&'static str; 4] = ["cpu channel affine", "input", "scale", "shift"];
@@ -361,6 +393,9 @@ impl Kernel3 for ChannelAffine {
         self.0.map(|c, range, y| {
             for (y, &x) in y.iter_mut().zip(&x[range]) {
                 *y = x * a[c] + b[c];
+            }
+            if self.1 {
+                relu_in_place(y);
             }
         })
     }
@@ -389,11 +424,12 @@ impl CustomOp3 for ChannelAffine {
         x: &Tensor,
         a: &Tensor,
         _b: &Tensor,
-        _res: &Tensor,
+        res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let grad = through_relu(self.1, res, grad)?;
         let op = ChannelAffineGrad(self.0);
-        let all = x.apply_op3_no_bwd(&grad.contiguous()?, a, &op)?;
+        let all = x.apply_op3_no_bwd(&grad, a, &op)?;
         split_grads(&all, x, self.0.channels)
     }
 }

@@ -26,6 +26,13 @@ pub fn relu(xs: &Tensor) -> Result<Tensor> {
     }
 }
 
+/// The gradient of `relu`'s input from its output `y` and the output's gradient `dy`, on the
+/// CPU: `dy` where `y > 0`, else 0.
+pub(crate) fn backward_of(y: &Tensor, dy: &Tensor) -> Result<Tensor> {
+    y.contiguous()?
+        .apply_op2_no_bwd(&dy.contiguous()?, &ReluGrad)
+}
+
 fn forward<T: WithDType>(x: &[T]) -> Vec<T> {
     let mut y = vec![T::zero(); x.len()];
     y.par_chunks_mut(CHUNK)
@@ -70,7 +77,7 @@ impl CustomOp1 for Relu {
     }
 
     fn bwd(&self, _arg: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(res.apply_op2_no_bwd(&grad.contiguous()?, &ReluGrad)?))
+        Ok(Some(backward_of(res, grad)?))
     }
 }
 

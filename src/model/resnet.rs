@@ -65,6 +65,11 @@ impl ConvBn {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
         self.bn.forward_t(&self.conv.forward(xs)?, train)
     }
+
+    /// `relu(self.forward_t(xs, train))`.
+    fn forward_relu(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
+        self.bn.forward_relu(&self.conv.forward(xs)?, train)
+    }
 }
 
 /// One residual block: `relu(convs(x) + shortcut(x))`.
@@ -127,10 +132,11 @@ impl Block {
         let mut ys = xs.clone();
         let last = self.layers.len().saturating_sub(1);
         for (i, layer) in self.layers.iter().enumerate() {
-            ys = layer.forward_t(&ys, train)?;
-            if i < last {
-                ys = relu(&ys)?;
-            }
+            ys = if i < last {
+                layer.forward_relu(&ys, train)?
+            } else {
+                layer.forward_t(&ys, train)?
+            };
         }
         let shortcut = match &self.downsample {
             Some(ds) => ds.forward_t(xs, train)?,
@@ -198,7 +204,7 @@ pub fn resnet152(dim: usize, backward: ConvBackward, vb: VarBuilder) -> Result<R
 
 impl ModuleT for ResNet {
     fn forward_t(&self, xs: &Tensor, train: bool) -> Result<Tensor> {
-        let mut ys = relu(&self.stem.forward_t(xs, train)?)?;
+        let mut ys = self.stem.forward_relu(xs, train)?;
         ys = max_pool2d_3x3s2(&ys, 1)?;
         for layer in &self.layers {
             for block in layer {

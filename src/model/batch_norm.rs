@@ -12,7 +12,8 @@
 //!
 //! On the CPU the normalisation is one op each way ([`super::cpu_batch_norm`]): in training
 //! with the batch statistics, the running ones updated by the same rule; in evaluation a fixed
-//! affine map per channel. Elsewhere candle-nn's composition runs.
+//! affine map per channel; [`BatchNorm2d::forward_relu`] applies the ReLU after it in the same
+//! pass. Elsewhere candle-nn's composition runs.
 use candle_core::{bail, Result, Tensor, Var};
 use candle_nn::{BatchNormConfig, ModuleT, VarBuilder};
 

@@ -14,7 +14,8 @@
 //! [`channel_affine`] applies it in one pass (candle-nn: four broadcast passes).
 //!
 //! Both can apply the ReLU that follows most batch norms in the same pass; their backward then
-//! masks the gradient first, and the ReLU's own op, its buffer and its gradient are saved.
+//! masks the gradient first (a pass of its own), which saves the ReLU's forward pass and
+//! buffer and candle's accumulation of the ReLU input's gradient.
 
 use std::sync::{Arc, OnceLock};
 

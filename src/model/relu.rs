@@ -1,10 +1,14 @@
 //! ReLU, with its backward in one pass on the CPU.
 //!
 //! candle's backward of `relu` builds a zero tensor, compares the input with it, converts the
-//! mask to floats and multiplies: four passes and three buffers per ReLU, and ResNet-152 has
-//! 151 of them. On the CPU (f32, f64) this op's backward writes `dx = dy` where the output is
-//! positive and 0 elsewhere in one pass: torch's rule, under which an input of exactly 0 passes
-//! no gradient (candle's passes it). Elsewhere it is candle's `relu`.
+//! mask to floats and multiplies: four passes and three buffers per ReLU. On the CPU (f32,
+//! f64) this op's backward writes `dx = dy` where the output is not `<= 0`, and 0 elsewhere, in
+//! one pass: torch's rule (`threshold_backward`), under which an input of exactly 0 passes no
+//! gradient and a NaN passes it; candle's passes both. Its forward keeps NaN, as torch does
+//! (candle's CPU and CUDA kernels make it 0). Elsewhere it is candle's `relu`, so CPU and GPU
+//! runs may differ where a ReLU's input is exactly 0. ResNet fuses most of its ReLUs into the
+//! batch norm before them ([`super::batch_norm::BatchNorm2d::forward_relu`]), with the same
+//! rule; the one after each residual sum, and AlexNet's, are this op.
 
 use candle_core::backend::BackendStorage;
 use candle_core::{
@@ -27,7 +31,7 @@ pub fn relu(xs: &Tensor) -> Result<Tensor> {
 }
 
 /// The gradient of `relu`'s input from its output `y` and the output's gradient `dy`, on the
-/// CPU: `dy` where `y > 0`, else 0.
+/// CPU: `dy` where `y` is not `<= 0`, else 0.
 pub(crate) fn backward_of(y: &Tensor, dy: &Tensor) -> Result<Tensor> {
     y.contiguous()?
         .apply_op2_no_bwd(&dy.contiguous()?, &ReluGrad)
@@ -45,14 +49,15 @@ fn forward<T: WithDType>(x: &[T]) -> Vec<T> {
     y
 }
 
-/// `dy` where `y > 0`, else 0.
+/// `dy` where `y` is not `<= 0`, else 0.
 fn backward<T: WithDType>(y: &[T], dy: &[T]) -> Vec<T> {
     let mut dx = vec![T::zero(); y.len()];
     dx.par_chunks_mut(CHUNK)
         .zip(y.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK)))
         .for_each(|(dx, (y, dy))| {
             for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {
-                if y > T::zero() {
+                // Not `y > 0`: a NaN output passes its gradient, as in torch.
+                if !(y <= T::zero()) {
                     *dx = dy;
                 }
             }
@@ -96,6 +101,13 @@ impl CustomOp2 for ReluGrad {
         dy: &CpuStorage,
         ldy: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
+        if ly.shape() != ldy.shape() {
+            bail!(
+                "cpu relu: gradient {:?} for an output {:?}",
+                ldy.shape(),
+                ly.shape()
+            );
+        }
         let (wy, wdy) = ("cpu relu: output", "cpu relu: gradient");
         let out = match (y, dy) {
             (CpuStorage::F32(y), CpuStorage::F32(dy)) => {

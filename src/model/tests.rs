@@ -392,6 +392,35 @@ fn gradients_reach_every_parameter_but_no_buffer() -> Result<()> {
     Ok(())
 }
 
+/// Closed residual gates (zero-init) still learn: a gate's layer is never one whose ReLU is
+/// fused into its batch norm, where an all-zero output would pass no gradient back.
+#[test]
+fn zero_initialised_gates_get_gradients() -> Result<()> {
+    for arch in [Arch::Resnet18, Arch::Resnet152] {
+        let params = Params::new(0);
+        let net = EmbeddingNet::new(arch, 8, params.builder(&Device::Cpu))?;
+        let gates = zero_init_residual(arch, &params.named_vars())?;
+        let grads = net
+            .forward_train(&images(2, 32)?, &mut Rng::new(0))?
+            .sqr()?
+            .sum_all()?
+            .backward()?;
+        let mut open = 0;
+        for (name, v) in params.named_vars() {
+            if v.as_tensor().sum_all()?.to_scalar::<f32>()? == 0.0 && name.ends_with(".weight") {
+                let g = grads
+                    .get(v.as_tensor())
+                    .ok_or_else(|| candle_core::Error::Msg(format!("{name}: no gradient")))?;
+                let size = g.abs()?.sum_all()?.to_scalar::<f32>()?;
+                assert!(size > 0.0, "{arch}: gate {name} gets no gradient");
+                open += 1;
+            }
+        }
+        assert_eq!(open, gates, "{arch}: every gate checked");
+    }
+    Ok(())
+}
+
 #[test]
 fn conv_backends_give_the_same_network_gradients() -> Result<()> {
     // The same resnet18 weights with candle's conv backward and ours.
@@ -500,11 +529,11 @@ fn component_backward_timings() -> Result<()> {
     }
     let x = Var::randn(0f32, 1., (16, 64, 16, 16), &dev)?;
     for _ in 0..2 {
-        let y = bn.forward_t(x.as_tensor(), true)?;
+        let y = bn.forward_relu(x.as_tensor(), true)?;
         let t = Instant::now();
         let _g = y.sum_all()?.backward()?;
-        eprintln!("bn train (16,64,16,16): bwd {:?}", t.elapsed());
-        let y = x.as_tensor().relu()?;
+        eprintln!("bn + relu train (16,64,16,16): bwd {:?}", t.elapsed());
+        let y = relu::relu(x.as_tensor())?;
         let t = Instant::now();
         let _g = y.sum_all()?.backward()?;
         eprintln!("relu (16,64,16,16): bwd {:?}", t.elapsed());

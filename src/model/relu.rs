@@ -56,8 +56,8 @@ fn backward<T: WithDType>(y: &[T], dy: &[T]) -> Vec<T> {
         .zip(y.par_chunks(CHUNK).zip(dy.par_chunks(CHUNK)))
         .for_each(|(dx, (y, dy))| {
             for ((dx, &y), &dy) in dx.iter_mut().zip(y).zip(dy) {
-                // Not `y > 0`: a NaN output passes its gradient, as in torch.
-                if !(y <= T::zero()) {
+                // Not `y > 0`: a NaN output (incomparable) passes its gradient, as in torch.
+                if y.partial_cmp(&T::zero()) != Some(std::cmp::Ordering::Less) && y != T::zero() {
                     *dx = dy;
                 }
             }

@@ -161,6 +161,16 @@ mod tests {
                 Ok(())
             })?;
         }
+        // torch: relu([nan, -1, 0, 2]) = [nan, 0, 0, 2], and the gradient passes at nan and 2.
+        let x = Var::new(&[f64::NAN, -1., 0., 2.], &dev)?;
+        let y = relu(x.as_tensor())?.to_vec1::<f64>()?;
+        assert!(y[0].is_nan() && y[1..] == [0., 0., 2.], "{y:?}");
+        let grads = relu(x.as_tensor())?.sum_all()?.backward()?;
+        let dx = grads
+            .get(x.as_tensor())
+            .ok_or_else(|| candle_core::Error::Msg("no gradient".into()))?
+            .to_vec1::<f64>()?;
+        assert_eq!(dx, [1., 0., 0., 1.]);
         assert!(super::super::uses_cpu_kernels(&Tensor::zeros(
             1,
             candle_core::DType::F32,

@@ -140,11 +140,61 @@ fn split_grads(
     ))
 }
 
-/// A kernel on three slices of one float type, as the ops below run on their storages.
-trait Kernel3 {
+/// A kernel on three slices of one float type, and what candle needs to run it as an op
+/// ([`Op3`]).
+trait Kernel3: Send + Sync {
+    /// The op's name for candle.
+    const OP: &'static str;
     /// The op, then its three arguments, for errors.
     const NAMES: [&'static str; 4];
     fn run<T: WithDType>(&self, a: &[T], b: &[T], c: &[T]) -> Vec<T>;
+    /// The output's shape, from the first argument's layout.
+    fn out_shape(&self, a: &Layout) -> Shape;
+    /// The three arguments' gradients, as candle's `CustomOp3::bwd`; none by default (the
+    /// backward kernels themselves are not differentiated).
+    fn backward(
+        &self,
+        _args: [&Tensor; 3],
+        _res: &Tensor,
+        _grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        bail!("{}: no second-order gradients", Self::OP)
+    }
+}
+
+/// A [`Kernel3`] as a candle op.
+struct Op3<K>(K);
+
+impl<K: Kernel3> CustomOp3 for Op3<K> {
+    fn name(&self) -> &'static str {
+        K::OP
+    }
+
+    fn cpu_fwd(
+        &self,
+        a: &CpuStorage,
+        la: &Layout,
+        b: &CpuStorage,
+        lb: &Layout,
+        c: &CpuStorage,
+        lc: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        Ok((
+            run3(&self.0, (a, la), (b, lb), (c, lc))?,
+            self.0.out_shape(la),
+        ))
+    }
+
+    fn bwd(
+        &self,
+        a: &Tensor,
+        b: &Tensor,
+        c: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        self.0.backward([a, b, c], res, grad)
+    }
 }
 
 /// `k` on three contiguous f32 or three contiguous f64 storages.
@@ -260,7 +310,7 @@ pub(crate) fn batch_norm_train(
     };
     let ys = xs
         .contiguous()?
-        .apply_op3(&gamma.contiguous()?, &beta.contiguous()?, op)?;
+        .apply_op3(&gamma.contiguous()?, &beta.contiguous()?, Op3(op))?;
     let stats = match stats.get() {
         Some(s) => s.clone(),
         None => bail!("cpu batch_norm: the forward kept no statistics"),
@@ -278,7 +328,31 @@ struct BatchNormOp {
 }
 
 impl Kernel3 for BatchNormOp {
+    const OP: &'static str = "cpu-batch-norm";
     const NAMES: [&'static str; 4] = ["cpu batch_norm", "input", "weight", "bias"];
+
+    fn out_shape(&self, x: &Layout) -> Shape {
+        x.shape().clone()
+    }
+
+    fn backward(
+        &self,
+        [x, gamma, _]: [&Tensor; 3],
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let grad = through_relu(self.relu, res, grad)?;
+        let Some(stats) = self.stats.get() else {
+            bail!("cpu batch_norm: backward before forward");
+        };
+        let op = Op3(BatchNormGrad {
+            planes: self.planes,
+            eps: self.eps,
+            stats: stats.clone(),
+        });
+        let all = x.apply_op3_no_bwd(&grad, gamma, &op)?;
+        split_grads(&all, x, self.planes.channels)
+    }
 
     /// `y = (x − μ)·a + β` per channel, `a = γ/σ`: exact where `x == μ`.
     fn run<T: WithDType>(&self, x: &[T], gamma: &[T], beta: &[T]) -> Vec<T> {
@@ -301,46 +375,6 @@ impl Kernel3 for BatchNormOp {
     }
 }
 
-impl CustomOp3 for BatchNormOp {
-    fn name(&self) -> &'static str {
-        "cpu-batch-norm"
-    }
-
-    fn cpu_fwd(
-        &self,
-        x: &CpuStorage,
-        lx: &Layout,
-        g: &CpuStorage,
-        lg: &Layout,
-        b: &CpuStorage,
-        lb: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let out = run3(self, (x, lx), (g, lg), (b, lb))?;
-        Ok((out, lx.shape().clone()))
-    }
-
-    fn bwd(
-        &self,
-        x: &Tensor,
-        gamma: &Tensor,
-        _beta: &Tensor,
-        res: &Tensor,
-        grad: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let grad = through_relu(self.relu, res, grad)?;
-        let Some(stats) = self.stats.get() else {
-            bail!("cpu batch_norm: backward before forward");
-        };
-        let op = BatchNormGrad {
-            planes: self.planes,
-            eps: self.eps,
-            stats: stats.clone(),
-        };
-        let all = x.apply_op3_no_bwd(&grad, gamma, &op)?;
-        split_grads(&all, x, self.planes.channels)
-    }
-}
-
 /// `(x, dy, γ)` → `dx`, `dγ` and `dβ` in one flat tensor.
 struct BatchNormGrad {
     planes: Planes,
@@ -349,7 +383,12 @@ struct BatchNormGrad {
 }
 
 impl Kernel3 for BatchNormGrad {
+    const OP: &'static str = "cpu-batch-norm-grad";
     const NAMES: [&'static str; 4] = ["cpu batch_norm", "input", "gradient", "weight"];
+
+    fn out_shape(&self, x: &Layout) -> Shape {
+        Shape::from(x.shape().elem_count() + 2 * self.planes.channels)
+    }
 
     fn run<T: WithDType>(&self, x: &[T], dy: &[T], gamma: &[T]) -> Vec<T> {
         let (p, s) = (&self.planes, &self.stats);
@@ -377,28 +416,6 @@ impl Kernel3 for BatchNormGrad {
     }
 }
 
-impl CustomOp3 for BatchNormGrad {
-    fn name(&self) -> &'static str {
-        "cpu-batch-norm-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        x: &CpuStorage,
-        lx: &Layout,
-        dy: &CpuStorage,
-        ldy: &Layout,
-        g: &CpuStorage,
-        lg: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let out = run3(self, (x, lx), (dy, ldy), (g, lg))?;
-        Ok((
-            out,
-            Shape::from(lx.shape().elem_count() + 2 * self.planes.channels),
-        ))
-    }
-}
-
 /// `y = x·a + b`, `a` and `b` per channel (`(channels,)`), over a `(batch, channels, h, w)` map,
 /// differentiable in all three. f32 or f64 on the CPU.
 pub(crate) fn channel_affine(xs: &Tensor, a: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
@@ -406,7 +423,7 @@ pub(crate) fn channel_affine(xs: &Tensor, a: &Tensor, b: &Tensor, relu: bool) ->
     xs.contiguous()?.apply_op3(
         &a.contiguous()?,
         &b.contiguous()?,
-        ChannelAffine(planes, relu),
+        Op3(ChannelAffine(planes, relu)),
     )
 }
 
@@ -415,7 +432,23 @@ pub(crate) fn channel_affine(xs: &Tensor, a: &Tensor, b: &Tensor, relu: bool) ->
 struct ChannelAffine(Planes, bool);
 
 impl Kernel3 for ChannelAffine {
+    const OP: &'static str = "cpu-channel-affine";
     const NAMES: [&'static str; 4] = ["cpu channel affine", "input", "scale", "shift"];
+
+    fn out_shape(&self, x: &Layout) -> Shape {
+        x.shape().clone()
+    }
+
+    fn backward(
+        &self,
+        [x, a, _]: [&Tensor; 3],
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let grad = through_relu(self.1, res, grad)?;
+        let all = x.apply_op3_no_bwd(&grad, a, &Op3(ChannelAffineGrad(self.0)))?;
+        split_grads(&all, x, self.0.channels)
+    }
 
     fn run<T: WithDType>(&self, x: &[T], a: &[T], b: &[T]) -> Vec<T> {
         self.0.map(|c, range, y| {
@@ -429,44 +462,16 @@ impl Kernel3 for ChannelAffine {
     }
 }
 
-impl CustomOp3 for ChannelAffine {
-    fn name(&self) -> &'static str {
-        "cpu-channel-affine"
-    }
-
-    fn cpu_fwd(
-        &self,
-        x: &CpuStorage,
-        lx: &Layout,
-        a: &CpuStorage,
-        la: &Layout,
-        b: &CpuStorage,
-        lb: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let out = run3(self, (x, lx), (a, la), (b, lb))?;
-        Ok((out, lx.shape().clone()))
-    }
-
-    fn bwd(
-        &self,
-        x: &Tensor,
-        a: &Tensor,
-        _b: &Tensor,
-        res: &Tensor,
-        grad: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let grad = through_relu(self.1, res, grad)?;
-        let op = ChannelAffineGrad(self.0);
-        let all = x.apply_op3_no_bwd(&grad, a, &op)?;
-        split_grads(&all, x, self.0.channels)
-    }
-}
-
 /// `(x, dy, a)` → `dx = dy·a`, `da = Σ dy·x` and `db = Σ dy` in one flat tensor.
 struct ChannelAffineGrad(Planes);
 
 impl Kernel3 for ChannelAffineGrad {
+    const OP: &'static str = "cpu-channel-affine-grad";
     const NAMES: [&'static str; 4] = ["cpu channel affine", "input", "gradient", "scale"];
+
+    fn out_shape(&self, x: &Layout) -> Shape {
+        Shape::from(x.shape().elem_count() + 2 * self.0.channels)
+    }
 
     fn run<T: WithDType>(&self, x: &[T], dy: &[T], a: &[T]) -> Vec<T> {
         let sums = self.0.grad_sums(x, dy, |_| (T::zero(), T::one()));
@@ -476,27 +481,5 @@ impl Kernel3 for ChannelAffineGrad {
             }
         });
         Planes::with_sums(dx, &sums)
-    }
-}
-
-impl CustomOp3 for ChannelAffineGrad {
-    fn name(&self) -> &'static str {
-        "cpu-channel-affine-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        x: &CpuStorage,
-        lx: &Layout,
-        dy: &CpuStorage,
-        ldy: &Layout,
-        a: &CpuStorage,
-        la: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let out = run3(self, (x, lx), (dy, ldy), (a, la))?;
-        Ok((
-            out,
-            Shape::from(lx.shape().elem_count() + 2 * self.0.channels),
-        ))
     }
 }

@@ -36,13 +36,19 @@ pub struct ConvGeometry {
     pub padding: usize,
 }
 
+/// How many positions a `kernel` window takes along `size` values padded by `padding` on each
+/// side, `stride` apart (torch's floor rule); the caller has checked the window fits.
+pub(super) fn window_positions(size: usize, kernel: usize, stride: usize, padding: usize) -> usize {
+    (size + 2 * padding - kernel) / stride + 1
+}
+
 impl ConvGeometry {
     pub fn out_h(&self) -> usize {
-        (self.h + 2 * self.padding - self.kernel) / self.stride + 1
+        window_positions(self.h, self.kernel, self.stride, self.padding)
     }
 
     pub fn out_w(&self) -> usize {
-        (self.w + 2 * self.padding - self.kernel) / self.stride + 1
+        window_positions(self.w, self.kernel, self.stride, self.padding)
     }
 
     /// Rows of the unrolled image: `c_in · k · k`.

@@ -15,7 +15,7 @@ use candle_core::{
 };
 use rayon::prelude::*;
 
-use super::cpu_conv::contiguous;
+use super::cpu_conv::{contiguous, window_positions};
 
 /// A square window sliding over `(batch, channels, h, w)` with implicit -inf padding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,11 +31,11 @@ pub(crate) struct PoolGeometry {
 
 impl PoolGeometry {
     pub fn out_h(&self) -> usize {
-        (self.h + 2 * self.padding - self.kernel) / self.stride + 1
+        window_positions(self.h, self.kernel, self.stride, self.padding)
     }
 
     pub fn out_w(&self) -> usize {
-        (self.w + 2 * self.padding - self.kernel) / self.stride + 1
+        window_positions(self.w, self.kernel, self.stride, self.padding)
     }
 
     /// The rows (or columns) of the input window `o` covers: `[start, end)` clipped to the map.

@@ -72,8 +72,8 @@ pub fn max_pool2d(xs: &Tensor, kernel: usize, stride: usize, padding: usize) -> 
 /// [`max_pool2d`] out of tensor ops, for any device; its arguments are checked.
 fn composed(xs: &Tensor, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
     let (_b, _c, h, w) = xs.dims4()?;
-    let (hp, wp) = (h + 2 * padding, w + 2 * padding);
-    let (ho, wo) = ((hp - kernel) / stride + 1, (wp - kernel) / stride + 1);
+    let positions = |size| super::cpu_conv::window_positions(size, kernel, stride, padding);
+    let (ho, wo) = (positions(h), positions(w));
     let padded = pad_neg_inf(&pad_neg_inf(xs, 2, padding)?, 3, padding)?;
     let max = padded
         .detach()

@@ -294,21 +294,24 @@ pub struct MergeArgs {
     pub other: PathBuf,
 }
 
-/// The switches that take a value only after `=` (`--normalize=false`).
-const SWITCHES: [&str; 3] = ["--normalize", "--augment", "--zero-init-residual"];
-
-/// For a command line clap refused: a hint when a switch is followed by `true` or `false` as a
-/// separate word, the form these switches took before they needed the `=`.
+/// For a command line clap refused: a hint when a switch that takes its value only after `=`
+/// (`--normalize=false`, as clap's `require_equals` marks them) is followed by `true` or
+/// `false` as a separate word, the form these switches took before they needed the `=`.
 pub fn switch_hint(args: &[String]) -> Option<String> {
+    use clap::Args as _;
+    let switches: Vec<String> =
+        crate::train::config::Overrides::augment_args(clap::Command::new("run"))
+            .get_arguments()
+            .filter(|a| a.is_require_equals_set())
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect();
     args.windows(2).find_map(|w| {
-        (SWITCHES.contains(&w[0].as_str()) && matches!(w[1].as_str(), "true" | "false")).then(
-            || {
-                format!(
-                    "hint: write {}={} (a switch takes its value after '=')",
-                    w[0], w[1]
-                )
-            },
-        )
+        (switches.contains(&w[0]) && matches!(w[1].as_str(), "true" | "false")).then(|| {
+            format!(
+                "hint: write {}={} (a switch takes its value after '=')",
+                w[0], w[1]
+            )
+        })
     })
 }
 
@@ -337,5 +340,9 @@ mod tests {
             switch_hint(&args(&["facenet-lab", "run", "--name", "false"])),
             None
         );
+        // Every require_equals switch is found, from clap's own flags.
+        for switch in ["--normalize", "--augment", "--zero-init-residual"] {
+            assert!(switch_hint(&args(&["facenet-lab", "run", switch, "true"])).is_some());
+        }
     }
 }

@@ -6,6 +6,7 @@ use crate::cli::BenchArgs;
 use crate::format;
 use crate::lab::Machine;
 use crate::train::bench::time_steps;
+use crate::train::config;
 use crate::train::device;
 
 pub fn execute(args: &BenchArgs) -> Result<()> {
@@ -70,17 +71,11 @@ fn check(args: &BenchArgs) -> Result<()> {
     if args.steps == 0 {
         found.push("--steps must be at least 1".to_string());
     }
-    if args.dim < 2 {
-        found.push(format!("--dim must be at least 2, got {}", args.dim));
-    }
-    for &arch in &args.models {
-        let min = arch.min_train_size();
-        if args.image_size < min {
-            found.push(format!(
-                "--image-size {} is too small for {arch}: it needs at least {min}",
-                args.image_size
-            ));
-        }
-    }
-    crate::train::config::refuse(&found)
+    found.extend(config::dim_problem(args.dim));
+    found.extend(
+        args.models
+            .iter()
+            .filter_map(|&arch| config::image_size_problem(arch, args.image_size)),
+    );
+    config::refuse(&found)
 }

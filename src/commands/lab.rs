@@ -44,12 +44,11 @@ pub fn merge(db: &Path, args: &MergeArgs) -> Result<()> {
 fn missing_checkpoint_files(lab: &Lab, summary: &MergeSummary) -> Result<Vec<PathBuf>> {
     let mut missing = Vec::new();
     for (_, id, _) in summary.added.iter().chain(&summary.updated) {
-        for ck in lab.checkpoints(*id)? {
-            let path = lab.resolve(&ck.path);
-            if !path.try_exists().unwrap_or(true) {
-                missing.push(path);
-            }
-        }
+        missing.extend(
+            lab.checkpoints(*id)?
+                .iter()
+                .filter_map(|ck| lab.missing_checkpoint(ck)),
+        );
     }
     Ok(missing)
 }

@@ -49,13 +49,19 @@ fn insert(conn: &rusqlite::Connection, c: &NewCheckpoint) -> Result<i64> {
 }
 
 impl Lab {
+    /// Where checkpoint `ck`'s file should be on this machine, when it is not there (a lab
+    /// copied or merged without its checkpoints). An unreadable folder counts as present.
+    pub fn missing_checkpoint(&self, ck: &Checkpoint) -> Option<PathBuf> {
+        let path = self.resolve(&ck.path);
+        (!path.try_exists().unwrap_or(true)).then_some(path)
+    }
+
     /// Where checkpoint `ck` of `run` is on this machine; a clear error naming the folder to
     /// bring over when its file is not there (a lab copied without its checkpoints).
     pub fn checkpoint_file(&self, run: &Run, ck: &Checkpoint) -> Result<PathBuf> {
-        let path = self.resolve(&ck.path);
-        if path.try_exists().unwrap_or(true) {
-            return Ok(path);
-        }
+        let Some(path) = self.missing_checkpoint(ck) else {
+            return Ok(self.resolve(&ck.path));
+        };
         let folder = path.parent().unwrap_or(Path::new("."));
         let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
         let recorded = if Path::new(&ck.path).is_relative() {

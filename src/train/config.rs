@@ -264,6 +264,18 @@ impl Overrides {
     }
 }
 
+/// `--dim`'s rule, shared by `run` and `bench`.
+pub fn dim_problem(dim: usize) -> Option<String> {
+    (dim < 2).then(|| format!("--dim must be at least 2, got {dim}"))
+}
+
+/// The smallest `--image-size` `model` trains on, shared by `run` and `bench`.
+pub fn image_size_problem(model: Arch, size: usize) -> Option<String> {
+    let min = model.min_train_size();
+    (size < min)
+        .then(|| format!("--image-size {size} is too small for {model}: it needs at least {min}"))
+}
+
 /// An error naming every problem of a command's settings (one per line when there are
 /// several), or `Ok` when there are none.
 pub fn refuse(problems: &[String]) -> Result<()> {
@@ -358,9 +370,7 @@ impl TrainConfig {
     /// What is wrong with the settings, each as a sentence naming its flag.
     pub fn problems(&self) -> Vec<String> {
         let mut found = Vec::new();
-        if self.dim < 2 {
-            found.push(format!("--dim must be at least 2, got {}", self.dim));
-        }
+        found.extend(dim_problem(self.dim));
         if self.batch < 2 {
             found.push(format!(
                 "--batch must be at least 2 (a triplet needs two images of one identity), got {}",
@@ -420,13 +430,7 @@ impl TrainConfig {
         if self.checkpoint_every == Some(0) {
             found.push("--checkpoint-every must be at least 1 epoch".to_string());
         }
-        let min_size = self.model.min_train_size();
-        if self.image_size < min_size {
-            found.push(format!(
-                "--image-size {} is too small for {}: it needs at least {min_size}",
-                self.image_size, self.model
-            ));
-        }
+        found.extend(image_size_problem(self.model, self.image_size));
         if self.image_size > 1024 {
             found.push(format!(
                 "--image-size {} is larger than 1024; faces in LFW are 250×250",

@@ -12,8 +12,8 @@ The step is facenet-lab's `bench` step (src/train/bench.rs, src/train/triplet.rs
 * waits: the loss is read back before backward, and the device synchronised after backward and
   after Adam, where facenet-lab's bench waits to time forward, backward and Adam apart;
 * timing: warm-up steps (one on a CPU as facenet-lab's bench; three on a GPU, for the lazy
-  CUDA/cuDNN set-up and Adam's state), then the mean over at least `--steps` steps and, on a
-  GPU, at least one second; AlexNet's dropout (0.5) is on, as in facenet-lab's bench.
+  CUDA/cuDNN set-up and Adam's state), then the median step over at least `--steps` steps
+  and, on a GPU, at least one second (facenet-lab's bench takes each part's median); AlexNet's dropout (0.5) is on, as in facenet-lab's bench.
 
 Precision columns: `fp32` is strict IEEE fp32 (cuDNN TF32 off), the arithmetic of facenet-lab's
 CUDA build (candle's cuBLAS GEMMs without TF32, no cuDNN); `tf32` is PyTorch's default
@@ -30,6 +30,7 @@ pays for the search).
 """
 import argparse
 import platform
+import statistics
 import sys
 import time
 
@@ -114,7 +115,7 @@ def sync(dev):
 
 
 def time_step(model, batch, steps, precision, image_size, dim, dev):
-    """Images/s over at least `steps` training steps and MIN_SECONDS, after WARMUP steps."""
+    """Images/s of the median step of at least `steps` and MIN_SECONDS, after WARMUP steps."""
     set_tf32(precision != "fp32")  # tf32 and bf16 run with PyTorch's defaults
     bf16 = precision == "bf16"
     opt = torch.optim.Adam(model.parameters(), lr=LR)
@@ -125,13 +126,13 @@ def time_step(model, batch, steps, precision, image_size, dim, dev):
         step(model, opt, x, y, bf16, dev)
     sync(dev)
     t0 = time.perf_counter()
-    done = 0
-    while done < steps or time.perf_counter() - t0 < MIN_SECONDS[dev.type]:
-        emb = step(model, opt, x, y, bf16, dev)
-        done += 1
-    elapsed = time.perf_counter() - t0
+    times = []
+    while len(times) < steps or time.perf_counter() - t0 < MIN_SECONDS[dev.type]:
+        t = time.perf_counter()
+        emb = step(model, opt, x, y, bf16, dev)  # it ends synchronised
+        times.append(time.perf_counter() - t)
     assert emb.shape == (batch, dim), emb.shape
-    return batch * done / elapsed
+    return batch / statistics.median(times)
 
 
 def step(model, opt, x, y, bf16, dev):

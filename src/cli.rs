@@ -121,7 +121,7 @@ pub struct BenchArgs {
     /// Embedding dimension.
     #[arg(long, default_value_t = 128)]
     pub dim: usize,
-    /// Timed steps per model (after one warm-up step).
+    /// Timed steps per model, after one warm-up step; the table gives the median of each part.
     #[arg(long, default_value_t = 5)]
     pub steps: usize,
     /// auto, cpu or cuda.

@@ -17,7 +17,10 @@ pub struct StepTiming {
     pub arch: Arch,
     pub batch: usize,
     pub image_size: usize,
-    /// Mean seconds per step of each part.
+    /// Median seconds per step of each part over the timed steps. A step that grows the heap
+    /// can stall for hundreds of milliseconds while the kernel finds huge pages (AlexNet's
+    /// second backward at 64×64 took 0.2–0.75 s in some calls, 70 ms after), and one such step
+    /// moved a 5-step mean by half.
     pub forward: f64,
     pub backward: f64,
     pub optimizer: f64,
@@ -51,7 +54,7 @@ pub fn time_steps(
     let k = (batch as u32 / 2).clamp(1, 4);
     let labels: Vec<u32> = (0..batch as u32).map(|i| i / k).collect();
     let y = Tensor::new(labels.as_slice(), device)?;
-    let (mut f, mut b, mut o) = (0.0, 0.0, 0.0);
+    let (mut f, mut b, mut o) = (Vec::new(), Vec::new(), Vec::new());
     // New dropout masks every step, as in training.
     let mut dropout = Rng::new(0);
     for i in 0..=steps {
@@ -68,25 +71,42 @@ pub fn time_steps(
         device.synchronize()?;
         let t3 = Instant::now();
         if i > 0 {
-            f += (t1 - t0).as_secs_f64();
-            b += (t2 - t1).as_secs_f64();
-            o += (t3 - t2).as_secs_f64();
+            f.push((t1 - t0).as_secs_f64());
+            b.push((t2 - t1).as_secs_f64());
+            o.push((t3 - t2).as_secs_f64());
         }
     }
-    let n = steps.max(1) as f64;
     Ok(StepTiming {
         arch,
         batch,
         image_size,
-        forward: f / n,
-        backward: b / n,
-        optimizer: o / n,
+        forward: median(f),
+        backward: median(b),
+        optimizer: median(o),
     })
+}
+
+/// The middle value, or the mean of the two middle values of an even count; NaN for none.
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    match xs.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => xs[n / 2],
+        n => (xs[n / 2 - 1] + xs[n / 2]) / 2.0,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stalled_step_does_not_move_the_median() {
+        assert_eq!(median(vec![0.07, 0.75, 0.068, 0.074, 0.071]), 0.071);
+        assert_eq!(median(vec![0.3, 0.1, 0.2, 0.9]), 0.25);
+        assert_eq!(median(vec![0.5]), 0.5);
+        assert!(median(Vec::new()).is_nan());
+    }
 
     #[test]
     fn the_smallest_batch_the_command_allows_times_a_step() -> Result<()> {

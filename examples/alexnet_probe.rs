@@ -1,4 +1,4 @@
-//! Why AlexNet barely learns with the triplet recipe (README, runs 16–18): at initialisation,
+//! Why AlexNet barely learns with the triplet recipe (docs/experiments.md, runs 16–18): at initialisation,
 //! how far apart the L2-normalised embeddings of different images are, against how far one
 //! image's embedding moves between two dropout masks.
 //!

@@ -6,7 +6,7 @@
 //!
 //! Speed: embedding all 13,233 LFW images at 64×64 on the 2-core CPU, decoding and the
 //! identification over 5,749 people included, is timed end to end with
-//! `/usr/bin/time -v facenet-lab eval RUN --data ../shared/data/lfw.tgz` (README, Performance).
+//! `/usr/bin/time -v facenet-lab eval RUN --data ../shared/data/lfw.tgz` (docs/performance.md).
 
 use std::ops::Range;
 

@@ -131,6 +131,23 @@ pub struct BenchArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RunsArgs {
+    /// Only the runs that match every term of the dashboard's `/` filter, e.g.
+    /// `model=resnet152 'dev_acc>0.5' tag=seed-table`.
+    #[arg(value_name = "FILTER", long_help = format!(
+        "Only the runs that match every term, as in the dashboard's `/` filter: `field=value` \
+         comparisons (= != > < >= <=) and words found in the name, model, tags or notes, e.g. \
+         model=resnet152 'dev_acc>0.5' tag=seed-table (quote terms with < or > for the shell).\n\
+         Fields: {}", crate::tui::filter::FIELD_NAMES))]
+    pub filter: Vec<String>,
+    /// Order by this column; runs without a value come first.
+    #[arg(long, value_name = "COLUMN", default_value = "id",
+          value_parser = crate::tui::filter::Column::parse,
+          long_help = format!("Order by this column; runs without a value come first.\n\
+                               Columns: {} (or dev, loss)", crate::tui::filter::Column::cli_names()))]
+    pub sort: crate::tui::filter::Column,
+    /// Sort in descending order.
+    #[arg(long)]
+    pub desc: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,

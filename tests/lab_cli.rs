@@ -1,4 +1,7 @@
-//! The lab from the command line: `runs` as a table and as JSON, and the refusals.
+//! The lab from the command line: `runs` as a table and as JSON, filtered and sorted, and the
+//! refusals.
+
+mod common;
 
 use anyhow::Result;
 use assert_cmd::Command;
@@ -66,6 +69,67 @@ fn runs_lists_the_lab_as_a_table_and_as_json() -> Result<()> {
     assert_eq!(json[0]["name"], "r152-d64");
     assert_eq!(json[0]["hyper"]["embedding_dim"], 64);
     assert_eq!(json[0]["effective_status"], "completed");
+    Ok(())
+}
+
+/// The name column of `runs`' table, in order.
+fn names(stdout: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1).map(String::from))
+        .collect()
+}
+
+#[test]
+fn runs_filters_and_sorts_as_the_dashboard_does() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    // r18-s1 and r18-s2 (best dev 0.70 and 0.72), alex (0.60, tags seed-table and alex).
+    common::fixture_lab(&db)?;
+    let runs = |args: &[&str]| -> Result<std::process::Output> {
+        Ok(Command::cargo_bin("facenet-lab")?
+            .arg("--db")
+            .arg(&db)
+            .arg("runs")
+            .args(args)
+            .output()?)
+    };
+
+    let out = runs(&[])?;
+    assert_eq!(names(&out.stdout), ["r18-s1", "r18-s2", "alex"]);
+    let out = runs(&["--sort", "dev", "--desc"])?;
+    assert_eq!(names(&out.stdout), ["r18-s2", "r18-s1", "alex"]);
+    let out = runs(&["model=resnet18", "dev_acc>0.71"])?;
+    assert_eq!(names(&out.stdout), ["r18-s2"]);
+    // One argument holding several terms, as a shell passes a quoted filter.
+    let out = runs(&["tag=seed-table model!=alexnet", "--sort", "name", "--desc"])?;
+    assert_eq!(names(&out.stdout), ["r18-s2", "r18-s1"]);
+
+    let out = runs(&["ALEX", "--json"])?;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(json.as_array().map(Vec::len), Some(1), "{json}");
+    assert_eq!(json[0]["name"], "alex");
+
+    // No match is an answer, not an error.
+    let out = runs(&["model=resnet152"])?;
+    assert!(out.status.success() && out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no run of the 3") && err.contains("model=resnet152"),
+        "{err}"
+    );
+
+    common::fails_with(
+        Command::cargo_bin("facenet-lab")?
+            .arg("--db")
+            .arg(&db)
+            .args(["runs", "dev_acc>high"]),
+        &["filter", "dev_acc needs a number"],
+    );
+    let out = runs(&["--sort", "accuracy"])?;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("best_dev"));
     Ok(())
 }
 

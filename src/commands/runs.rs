@@ -2,12 +2,13 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use serde::Serialize;
 
 use crate::cli::RunsArgs;
 use crate::format;
 use crate::lab::{now, Lab, Run, RunStatus};
+use crate::tui::filter::Filter;
 
 #[derive(Serialize)]
 struct RunJson<'a> {
@@ -18,12 +19,26 @@ struct RunJson<'a> {
 }
 
 pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
-    let runs = lab.list_runs()?;
+    let filter = Filter::parse(&args.filter.join(" ")).map_err(|e| anyhow!("filter {e}"))?;
+    let all = lab.list_runs()?;
+    let total = all.len();
+    let t = now();
+    let mut runs: Vec<Run> = all.into_iter().filter(|r| filter.matches(r, t)).collect();
+    runs.sort_by(|a, b| args.sort.compare(a, b, t));
+    if args.desc {
+        runs.reverse();
+    }
+    if runs.is_empty() && total > 0 && !args.json {
+        eprintln!(
+            "no run of the {total} in the lab matches '{}'",
+            filter.text()
+        );
+        return Ok(());
+    }
     // Written with errors returned, not `print!`, which panics: `facenet-lab runs | head` ends
     // quietly (see `main`).
     let mut out = std::io::stdout().lock();
     if args.json {
-        let t = now();
         let rows: Vec<_> = runs
             .iter()
             .map(|r| RunJson {
@@ -33,7 +48,7 @@ pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
     } else {
-        write!(out, "{}", table(&runs, now(), lab.path()))?;
+        write!(out, "{}", table(&runs, t, lab.path()))?;
     }
     Ok(())
 }

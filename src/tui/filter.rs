@@ -67,6 +67,39 @@ impl Column {
         }
     }
 
+    /// The name `runs --sort` takes: the title with `_` for spaces and `/` (`best_dev`, `img_s`).
+    pub fn cli_name(self) -> String {
+        self.title().replace([' ', '/'], "_")
+    }
+
+    /// Every column's `cli_name`, for help and error messages.
+    pub fn cli_names() -> String {
+        Column::ALL.map(Column::cli_name).join(", ")
+    }
+
+    /// The column a name given on the command line (`runs --sort`) means: its `cli_name`, or the
+    /// short `dev` and `loss`.
+    pub fn parse(name: &str) -> Result<Column, String> {
+        let key = name
+            .trim()
+            .to_ascii_lowercase()
+            .replace([' ', '/', '-'], "_");
+        match key.as_str() {
+            "dev" | "dev_acc" => return Ok(Column::BestDev),
+            "loss" => return Ok(Column::LastLoss),
+            _ => {}
+        }
+        Column::ALL
+            .into_iter()
+            .find(|c| c.cli_name() == key)
+            .ok_or_else(|| {
+                format!(
+                    "no column '{name}'; one of: {} (or dev, loss)",
+                    Column::cli_names()
+                )
+            })
+    }
+
     pub fn next(self) -> Column {
         let i = Column::ALL.iter().position(|c| *c == self).unwrap_or(0);
         Column::ALL[(i + 1) % Column::ALL.len()]
@@ -446,6 +479,22 @@ impl Filter {
 mod tests {
     use super::*;
     use crate::lab::fixtures::{run, NOW};
+
+    #[test]
+    fn every_column_is_named_on_the_command_line_by_its_title() {
+        for c in Column::ALL {
+            assert_eq!(Column::parse(&c.cli_name()), Ok(c), "{c:?}");
+            assert_eq!(Column::parse(&c.title().to_uppercase()), Ok(c), "{c:?}");
+        }
+        assert_eq!(Column::parse("img/s"), Ok(Column::ImagesPerSec));
+        assert_eq!(Column::parse("dev"), Ok(Column::BestDev));
+        assert_eq!(Column::parse("loss"), Ok(Column::LastLoss));
+        let err = Column::parse("accuracy").unwrap_err();
+        assert!(
+            err.contains("'accuracy'") && err.contains("best_dev, last_loss, img_s"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn comparisons_and_text_terms_combine() {

@@ -18,9 +18,9 @@ pub struct StepTiming {
     pub batch: usize,
     pub image_size: usize,
     /// Median seconds per step of each part over the timed steps. A step that grows the heap
-    /// can stall for hundreds of milliseconds while the kernel finds huge pages (AlexNet's
-    /// second backward at 64×64 took 0.2–0.75 s in some calls, 70 ms after), and one such step
-    /// moved a 5-step mean by half.
+    /// can stall for hundreds of milliseconds while the kernel zeroes the new memory (AlexNet's
+    /// second backward at 64×64 took 0.2–0.75 s in some calls, 70 ms after; `perf` put 73–79%
+    /// of such a call in `clear_page_erms`), and one such step moved a 5-step mean twofold.
     pub forward: f64,
     pub backward: f64,
     pub optimizer: f64,

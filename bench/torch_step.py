@@ -12,8 +12,9 @@ The step is facenet-lab's `bench` step (src/train/bench.rs, src/train/triplet.rs
 * waits: the loss is read back before backward, and the device synchronised after backward and
   after Adam, where facenet-lab's bench waits to time forward, backward and Adam apart;
 * timing: warm-up steps (one on a CPU as facenet-lab's bench; three on a GPU, for the lazy
-  CUDA/cuDNN set-up and Adam's state), then the median step over at least `--steps` steps
-  and, on a GPU, at least one second (facenet-lab's bench takes each part's median); AlexNet's dropout (0.5) is on, as in facenet-lab's bench.
+  CUDA/cuDNN set-up and Adam's state), then the median whole step over at least `--steps`
+  steps and, on a GPU, at least one second, as facenet-lab's bench gives its images/s;
+  AlexNet's dropout (0.5) is on, as in facenet-lab's bench.
 
 Precision columns: `fp32` is strict IEEE fp32 (cuDNN TF32 off), the arithmetic of facenet-lab's
 CUDA build (candle's cuBLAS GEMMs without TF32, no cuDNN); `tf32` is PyTorch's default

@@ -17,6 +17,8 @@ use facenet_lab::model::Arch;
 use facenet_lab::train::config::TrainConfig;
 
 fn main() -> Result<()> {
+    // As the binary runs (src/main.rs).
+    facenet_lab::model::short_candle_spin();
     let root = std::env::var("FACENET_LAB_DATA")
         .context("set FACENET_LAB_DATA to the folder holding lfw.tgz (e.g. ../shared/data)")?;
     let spec: DataSpec = format!("{root}/lfw.tgz").parse()?;

@@ -121,7 +121,8 @@ pub struct BenchArgs {
     /// Embedding dimension.
     #[arg(long, default_value_t = 128)]
     pub dim: usize,
-    /// Timed steps per model, after one warm-up step; the table gives the median of each part.
+    /// Timed steps per model, after one warm-up step. The table gives each part's median and
+    /// the median whole step (freeing its graph included), which images/s is from.
     #[arg(long, default_value_t = 5)]
     pub steps: usize,
     /// auto, cpu or cuda.
@@ -133,17 +134,19 @@ pub struct BenchArgs {
 pub struct RunsArgs {
     /// Only the runs that match every term of the dashboard's `/` filter, e.g.
     /// `model=resnet152 'dev_acc>0.5' tag=seed-table`.
-    #[arg(value_name = "FILTER", long_help = format!(
+    #[arg(value_name = "FILTER", value_parser = filter_terms, long_help = format!(
         "Only the runs that match every term, as in the dashboard's `/` filter: `field=value` \
          comparisons (= != > < >= <=) and words found in the name, model, tags or notes, e.g. \
-         model=resnet152 'dev_acc>0.5' tag=seed-table (quote terms with < or > for the shell).\n\
+         model=resnet152 'dev_acc>0.5' tag=seed-table. Terms are split at spaces, so a value \
+         cannot hold one; quote terms with < or > for the shell.\n\
          Fields: {}", crate::tui::filter::FIELD_NAMES))]
     pub filter: Vec<String>,
-    /// Order by this column; runs without a value come first.
+    /// Order by this column; runs without a value come first (last with --desc).
     #[arg(long, value_name = "COLUMN", default_value = "id",
           value_parser = crate::tui::filter::Column::parse,
-          long_help = format!("Order by this column; runs without a value come first.\n\
-                               Columns: {} (or dev, loss)", crate::tui::filter::Column::cli_names()))]
+          long_help = format!("Order by this column; runs without a value come first (last with \
+                               --desc).\nColumns: {} (or dev, loss)",
+                              crate::tui::filter::Column::cli_names()))]
     pub sort: crate::tui::filter::Column,
     /// Sort in descending order.
     #[arg(long)]
@@ -151,6 +154,12 @@ pub struct RunsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Checks one `runs` argument as filter terms, so that a bad term is a usage error as a bad
+/// `--sort` is.
+fn filter_terms(arg: &str) -> Result<String, String> {
+    crate::tui::filter::Filter::parse(arg).map(|_| arg.to_string())
 }
 
 #[derive(Debug, clap::Args)]

@@ -11,7 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     keep_freed_memory();
-    short_candle_spin();
+    facenet_lab::model::short_candle_spin();
     ignore_empty_db_env();
     let cli = Cli::try_parse().unwrap_or_else(|e| {
         let _ = e.print();
@@ -44,22 +44,6 @@ fn main() {
 fn ignore_empty_db_env() {
     if std::env::var_os("FACENET_LAB_DB").is_some_and(|v| v.is_empty()) {
         std::env::remove_var("FACENET_LAB_DB");
-    }
-}
-
-/// candle's element-wise ops run on its own pool of worker threads, and each worker spins for
-/// 25,000 rounds after every op before it sleeps (`CANDLE_BARRIER_POOL_SPIN_LIMIT`, read when
-/// the pool starts). The convolutions, batch norms and Adam that come next run on rayon's
-/// threads, so on a CPU with as many threads as cores the spinning worker takes a core from
-/// them: 13% of a ResNet-18 step at 64×64 on 2 cores went to it. 1,000 rounds keeps a short
-/// spin for ops that follow each other (`facenet-lab bench`, 64×64, two calls of each
-/// alternating: AlexNet 64–95 to 104–105 images/s, ResNet-18 116–122 to 147–155, ResNet-152
-/// 21.7–22.2 to 28.4–29.4; 224×224 and the embedding of `eval` unchanged). A value the user
-/// set is kept.
-fn short_candle_spin() {
-    if std::env::var_os("CANDLE_BARRIER_POOL_SPIN_LIMIT").is_none() {
-        // Before any thread of ours exists, so nothing reads the environment meanwhile.
-        std::env::set_var("CANDLE_BARRIER_POOL_SPIN_LIMIT", "1000");
     }
 }
 

@@ -85,8 +85,14 @@ fn names(stdout: &[u8]) -> Vec<String> {
 fn runs_filters_and_sorts_as_the_dashboard_does() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
-    // r18-s1 and r18-s2 (best dev 0.70 and 0.72), alex (0.60, tags seed-table and alex).
+    // r18-s1 and r18-s2 (best dev 0.70 and 0.72), alex (0.60, tags seed-table and alex), and
+    // a ResNet152 that is still in its first epoch, with no dev accuracy yet.
     common::fixture_lab(&db)?;
+    {
+        let lab = Lab::open(&db)?;
+        let id = lab.create_run(&new_run("r152-new"))?;
+        lab.mark_running(id, 19, std::process::id())?;
+    }
     let runs = |args: &[&str]| -> Result<std::process::Output> {
         Ok(Command::cargo_bin("facenet-lab")?
             .arg("--db")
@@ -97,9 +103,12 @@ fn runs_filters_and_sorts_as_the_dashboard_does() -> Result<()> {
     };
 
     let out = runs(&[])?;
-    assert_eq!(names(&out.stdout), ["r18-s1", "r18-s2", "alex"]);
+    assert_eq!(names(&out.stdout), ["r18-s1", "r18-s2", "alex", "r152-new"]);
+    // Runs without a value come first, and last in descending order.
+    let out = runs(&["--sort", "dev"])?;
+    assert_eq!(names(&out.stdout), ["r152-new", "alex", "r18-s1", "r18-s2"]);
     let out = runs(&["--sort", "dev", "--desc"])?;
-    assert_eq!(names(&out.stdout), ["r18-s2", "r18-s1", "alex"]);
+    assert_eq!(names(&out.stdout), ["r18-s2", "r18-s1", "alex", "r152-new"]);
     let out = runs(&["model=resnet18", "dev_acc>0.71"])?;
     assert_eq!(names(&out.stdout), ["r18-s2"]);
     // One argument holding several terms, as a shell passes a quoted filter.
@@ -111,25 +120,40 @@ fn runs_filters_and_sorts_as_the_dashboard_does() -> Result<()> {
     assert_eq!(json.as_array().map(Vec::len), Some(1), "{json}");
     assert_eq!(json[0]["name"], "alex");
 
-    // No match is an answer, not an error.
-    let out = runs(&["model=resnet152"])?;
+    // No match is an answer, not an error, in JSON too.
+    let out = runs(&["model=resnet152", "dev_acc>0.5"])?;
     assert!(out.status.success() && out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("no run of the 3") && err.contains("model=resnet152"),
+        err.contains("no run of the 4") && err.contains("model=resnet152"),
+        "{err}"
+    );
+    let out = runs(&["model=resnet152", "dev_acc>0.5", "--json"])?;
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)?,
+        serde_json::json!([])
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no run of the 4"));
+    // What a shell leaves of an unquoted `dev_acc>0.5`: the field's name alone.
+    let out = runs(&["dev_acc"])?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("quote the term"),
         "{err}"
     );
 
-    common::fails_with(
-        Command::cargo_bin("facenet-lab")?
-            .arg("--db")
-            .arg(&db)
-            .args(["runs", "dev_acc>high"]),
-        &["filter", "dev_acc needs a number"],
-    );
-    let out = runs(&["--sort", "accuracy"])?;
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("best_dev"));
+    // Bad terms and columns are usage errors, named with the choices.
+    for (args, needle) in [
+        (&["dev_acc>high"][..], "dev_acc needs a number"),
+        (&["model=vgg"][..], "alexnet, resnet18, resnet152"),
+        (&["--sort", "accuracy"][..], "best_dev"),
+    ] {
+        let out = runs(args)?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
     Ok(())
 }
 

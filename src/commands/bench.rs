@@ -40,7 +40,7 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
             format!("{:.1}", t.forward * 1e3),
             format!("{:.1}", t.backward * 1e3),
             format!("{:.1}", t.optimizer * 1e3),
-            format!("{:.1}", t.step() * 1e3),
+            format!("{:.1}", t.step * 1e3),
             format!("{:.1}", t.images_per_sec()),
         ]);
         eprintln!("  {arch}: {:.1} images/s", t.images_per_sec());

@@ -19,6 +19,7 @@ struct RunJson<'a> {
 }
 
 pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
+    // clap checked each argument; together they parse as well.
     let filter = Filter::parse(&args.filter.join(" ")).map_err(|e| anyhow!("filter {e}"))?;
     let all = lab.list_runs()?;
     let total = all.len();
@@ -28,12 +29,21 @@ pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
     if args.desc {
         runs.reverse();
     }
-    if runs.is_empty() && total > 0 && !args.json {
-        eprintln!(
+    if runs.is_empty() && total > 0 {
+        let mut msg = format!(
             "no run of the {total} in the lab matches '{}'",
             filter.text()
         );
-        return Ok(());
+        if let Some(field) = filter.bare_field_names().first() {
+            msg += &format!(
+                "; '{field}' alone is a word to find, not a comparison: a shell takes > and < \
+                 as redirections, so quote the term ('{field}>0.5')"
+            );
+        }
+        eprintln!("{msg}");
+        if !args.json {
+            return Ok(());
+        }
     }
     // Written with errors returned, not `print!`, which panics: `facenet-lab runs | head` ends
     // quietly (see `main`).

@@ -275,3 +275,22 @@ pub(crate) fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send
 
 #[cfg(test)]
 mod tests;
+
+/// candle's element-wise ops run on its own pool of worker threads, and each worker spins for
+/// 25,000 rounds after every op before it sleeps (`CANDLE_BARRIER_POOL_SPIN_LIMIT`, read when
+/// the pool starts, at the first such op). The convolutions, batch norms and Adam that come
+/// next run on rayon's threads, so on a CPU with as many threads as cores the spinning worker
+/// takes a core from them: 13% of a ResNet-18 step at 64×64 on 2 cores went to it. 1,000 rounds
+/// keeps a short spin for ops that follow each other (`facenet-lab bench`, 64×64, two calls of
+/// each alternating: AlexNet 64–95 to 104–105 images/s, ResNet-18 116–122 to 147–155,
+/// ResNet-152 21.7–22.2 to 28.4–29.4; 224×224 and the embedding of `eval` unchanged). A value
+/// the user set is kept; an empty one counts as unset.
+///
+/// Call it first in `main` (and in benchmarks), before any thread exists: it sets an
+/// environment variable, which another thread could be reading.
+pub fn short_candle_spin() {
+    const VAR: &str = "CANDLE_BARRIER_POOL_SPIN_LIMIT";
+    if std::env::var_os(VAR).is_none_or(|v| v.is_empty()) {
+        std::env::set_var(VAR, "1000");
+    }
+}

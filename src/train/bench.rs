@@ -17,22 +17,22 @@ pub struct StepTiming {
     pub arch: Arch,
     pub batch: usize,
     pub image_size: usize,
-    /// Median seconds per step of each part over the timed steps. A step that grows the heap
-    /// can stall for hundreds of milliseconds while the kernel zeroes the new memory (AlexNet's
-    /// second backward at 64×64 took 0.2–0.75 s in some calls, 70 ms after; `perf` put 73–79%
-    /// of such a call in `clear_page_erms`), and one such step moved a 5-step mean twofold.
+    /// Median seconds of each part over the timed steps. A step that grows the heap can stall
+    /// for hundreds of milliseconds while the kernel zeroes the new memory (AlexNet's second
+    /// backward at 64×64 took 0.2–0.75 s in some calls, 70 ms after; `perf` put 73–79% of such
+    /// a call in `clear_page_erms`), and one such step moved a 5-step mean twofold.
     pub forward: f64,
     pub backward: f64,
     pub optimizer: f64,
+    /// Median seconds of a whole step, freeing its graph and gradients included, as PyTorch's
+    /// side of the comparison (`bench/torch_step.py`) measures its steps. The parts' medians
+    /// need not add up to it.
+    pub step: f64,
 }
 
 impl StepTiming {
-    pub fn step(&self) -> f64 {
-        self.forward + self.backward + self.optimizer
-    }
-
     pub fn images_per_sec(&self) -> f64 {
-        self.batch as f64 / self.step()
+        self.batch as f64 / self.step
     }
 }
 
@@ -54,7 +54,7 @@ pub fn time_steps(
     let k = (batch as u32 / 2).clamp(1, 4);
     let labels: Vec<u32> = (0..batch as u32).map(|i| i / k).collect();
     let y = Tensor::new(labels.as_slice(), device)?;
-    let (mut f, mut b, mut o) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut f, mut b, mut o, mut whole) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     // New dropout masks every step, as in training.
     let mut dropout = Rng::new(0);
     for i in 0..=steps {
@@ -70,10 +70,13 @@ pub fn time_steps(
         adam.step(&grads)?;
         device.synchronize()?;
         let t3 = Instant::now();
+        drop((grads, out, emb));
+        let t4 = Instant::now();
         if i > 0 {
             f.push((t1 - t0).as_secs_f64());
             b.push((t2 - t1).as_secs_f64());
             o.push((t3 - t2).as_secs_f64());
+            whole.push((t4 - t0).as_secs_f64());
         }
     }
     Ok(StepTiming {
@@ -83,6 +86,7 @@ pub fn time_steps(
         forward: median(f),
         backward: median(b),
         optimizer: median(o),
+        step: median(whole),
     })
 }
 
@@ -113,7 +117,11 @@ mod tests {
         // bench refuses batches under 4; 4 and 5 must hold two identities with positives.
         for batch in [4, 5] {
             let t = time_steps(Arch::Resnet18, batch, 16, 8, 1, &Device::Cpu)?;
-            assert!(t.step() > 0.0 && t.images_per_sec().is_finite(), "{t:?}");
+            assert!(t.step > 0.0 && t.images_per_sec().is_finite(), "{t:?}");
+            assert!(
+                t.step >= t.forward.max(t.backward).max(t.optimizer),
+                "{t:?}"
+            );
         }
         Ok(())
     }

@@ -85,8 +85,10 @@ impl Column {
             .to_ascii_lowercase()
             .replace([' ', '/', '-'], "_");
         match key.as_str() {
-            "dev" | "dev_acc" => return Ok(Column::BestDev),
+            "dev" | "dev_acc" | "best_dev_acc" => return Ok(Column::BestDev),
             "loss" => return Ok(Column::LastLoss),
+            "ips" | "images_per_sec" => return Ok(Column::ImagesPerSec),
+            "progress" => return Ok(Column::Progress),
             _ => {}
         }
         Column::ALL
@@ -443,6 +445,18 @@ impl Filter {
         (!word.contains(['<', '>', '=', '!']) && names_a_field).then_some(word)
     }
 
+    /// The bare words among the terms that are exactly a field's name: what is left of
+    /// `dev_acc>0.5` when a shell took `>0.5` as a redirection.
+    pub fn bare_field_names(&self) -> Vec<&str> {
+        self.terms
+            .iter()
+            .filter_map(|t| match t {
+                Term::Text(w) if Field::parse(w).is_some() => Some(w.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.terms.is_empty()
     }
@@ -489,6 +503,8 @@ mod tests {
         assert_eq!(Column::parse("img/s"), Ok(Column::ImagesPerSec));
         assert_eq!(Column::parse("dev"), Ok(Column::BestDev));
         assert_eq!(Column::parse("loss"), Ok(Column::LastLoss));
+        assert_eq!(Column::parse("best_dev_acc"), Ok(Column::BestDev));
+        assert_eq!(Column::parse("ips"), Ok(Column::ImagesPerSec));
         let err = Column::parse("accuracy").unwrap_err();
         assert!(
             err.contains("'accuracy'") && err.contains("best_dev, last_loss, img_s"),

@@ -145,7 +145,7 @@ pub struct RunsArgs {
     #[arg(long, value_name = "COLUMN", default_value = "id",
           value_parser = crate::tui::filter::Column::parse,
           long_help = format!("Order by this column; runs without a value come first (last with \
-                               --desc).\nColumns: {} (or dev, loss)",
+                               --desc).\nColumns: {}, or a filter field's name for one (dev, loss, ips, ...)",
                               crate::tui::filter::Column::cli_names()))]
     pub sort: crate::tui::filter::Column,
     /// Sort in descending order.

@@ -2,18 +2,9 @@
 
 mod common;
 
-use std::path::Path;
-
 use anyhow::{bail, Context, Result};
-use assert_cmd::Command;
 use facenet_lab::export::{Export, CSV_HEADER, EXPORT_FORMAT};
 use facenet_lab::lab::{Lab, RunStatus};
-
-fn facenet(db: &Path) -> Result<Command> {
-    let mut cmd = Command::cargo_bin("facenet-lab")?;
-    cmd.arg("--db").arg(db);
-    Ok(cmd)
-}
 
 /// RFC 4180 records (quoted fields may hold commas, quotes and line breaks).
 fn parse_csv(text: &str) -> Result<Vec<Vec<String>>> {
@@ -61,7 +52,7 @@ fn csv_reads_back_to_the_recorded_values() -> Result<()> {
         )?;
     }
     let out = dir.path().join("metrics.csv");
-    facenet(&db)?
+    common::facenet(&db)?
         .args(["export", "--format", "csv", "--out"])
         .arg(&out)
         .assert()
@@ -117,7 +108,7 @@ fn csv_reads_back_to_the_recorded_values() -> Result<()> {
     assert!(rows.iter().all(|r| r.len() == header.len()));
 
     // --tag selects, and standard output is the default.
-    let assert = facenet(&db)?
+    let assert = common::facenet(&db)?
         .args(["export", "--format", "csv", "--tag", "alex"])
         .assert()
         .success();
@@ -132,7 +123,7 @@ fn json_reads_back_to_the_recorded_runs_and_series() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
     common::fixture_lab(&db)?;
-    let assert = facenet(&db)?
+    let assert = common::facenet(&db)?
         .args(["export", "--format", "json", "--runs", "alex,1"])
         .assert()
         .success();
@@ -176,7 +167,7 @@ fn a_run_whose_process_died_is_exported_as_crashed() -> Result<()> {
             [],
         )?;
     }
-    let assert = facenet(&db)?
+    let assert = common::facenet(&db)?
         .args(["export", "--format", "csv", "--runs", "1,2"])
         .assert()
         .success();
@@ -205,7 +196,7 @@ fn a_run_whose_process_died_is_exported_as_crashed() -> Result<()> {
         [("1", "running", "crashed"), ("2", "completed", "completed")]
     );
 
-    let assert = facenet(&db)?
+    let assert = common::facenet(&db)?
         .args(["export", "--format", "json", "--runs", "1"])
         .assert()
         .success();
@@ -252,13 +243,13 @@ fn the_help_names_the_json_keys() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
     common::fixture_lab(&db)?;
-    let help = facenet(&db)?.args(["export", "--help"]).output()?;
+    let help = common::facenet(&db)?.args(["export", "--help"]).output()?;
     let help = String::from_utf8(help.stdout)?;
     let json_help = help
         .lines()
         .find(|l| l.trim_start().starts_with("- json:"))
         .context("no json value in the help")?;
-    let out = facenet(&db)?
+    let out = common::facenet(&db)?
         .args(["export", "--format", "json", "--runs", "1"])
         .output()?;
     let export: serde_json::Value = serde_json::from_slice(&out.stdout)?;

@@ -43,11 +43,7 @@ fn runs_lists_the_lab_as_a_table_and_as_json() -> Result<()> {
         lab.mark_running(id, 19, 1)?;
         lab.finish_run(id, RunStatus::Completed, None)?;
     }
-    let out = Command::cargo_bin("facenet-lab")?
-        .arg("--db")
-        .arg(&db)
-        .arg("runs")
-        .output()?;
+    let out = common::facenet(&db)?.arg("runs").output()?;
     let text = String::from_utf8(out.stdout)?;
     assert!(out.status.success());
     assert!(
@@ -94,12 +90,7 @@ fn runs_filters_and_sorts_as_the_dashboard_does() -> Result<()> {
         lab.mark_running(id, 19, std::process::id())?;
     }
     let runs = |args: &[&str]| -> Result<std::process::Output> {
-        Ok(Command::cargo_bin("facenet-lab")?
-            .arg("--db")
-            .arg(&db)
-            .arg("runs")
-            .args(args)
-            .output()?)
+        Ok(common::facenet(&db)?.arg("runs").args(args).output()?)
     };
 
     let out = runs(&[])?;
@@ -163,11 +154,7 @@ fn a_file_that_is_not_a_lab_is_refused_and_untouched() -> Result<()> {
     let db = dir.path().join("thesis.txt");
     std::fs::write(&db, "chapter one\n".repeat(50))?;
     let before = std::fs::read(&db)?;
-    let out = Command::cargo_bin("facenet-lab")?
-        .arg("--db")
-        .arg(&db)
-        .arg("runs")
-        .output()?;
+    let out = common::facenet(&db)?.arg("runs").output()?;
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -185,11 +172,7 @@ fn a_lab_from_a_newer_version_is_refused_and_untouched() -> Result<()> {
     drop(Lab::open(&db)?);
     rusqlite::Connection::open(&db)?.pragma_update(None, "user_version", SCHEMA_VERSION + 5)?;
     let before = std::fs::read(&db)?;
-    let out = Command::cargo_bin("facenet-lab")?
-        .arg("--db")
-        .arg(&db)
-        .arg("runs")
-        .output()?;
+    let out = common::facenet(&db)?.arg("runs").output()?;
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -300,12 +283,7 @@ fn other_processes_never_lose_a_live_writers_rows() -> Result<()> {
         &[MetricPoint::new(1, 1, metric::TRAIN_LOSS, 1.0)],
         &Default::default(),
     )?;
-    Command::cargo_bin("facenet-lab")?
-        .arg("--db")
-        .arg(&db)
-        .arg("runs")
-        .assert()
-        .success();
+    common::facenet(&db)?.arg("runs").assert().success();
     writer.record(
         run,
         &[MetricPoint::new(2, 1, metric::TRAIN_LOSS, 0.5)],

@@ -13,15 +13,12 @@ use facenet_lab::lab::{
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 
-fn facenet(db: &Path) -> Result<Command> {
-    let mut cmd = Command::cargo_bin("facenet-lab")?;
-    cmd.arg("--db").arg(db);
-    Ok(cmd)
-}
-
 /// `facenet-lab --db OURS lab merge OTHER`, run.
 fn merge(ours: &Path, other: &Path) -> Result<assert_cmd::assert::Assert> {
-    Ok(facenet(ours)?.args(["lab", "merge"]).arg(other).assert())
+    Ok(common::facenet(ours)?
+        .args(["lab", "merge"])
+        .arg(other)
+        .assert())
 }
 
 /// A run's recorded content, without what a merge legitimately changes (ids).

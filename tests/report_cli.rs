@@ -5,14 +5,7 @@ mod common;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use assert_cmd::Command;
 use predicates::str::contains;
-
-fn facenet(db: &Path) -> Result<Command> {
-    let mut cmd = Command::cargo_bin("facenet-lab")?;
-    cmd.arg("--db").arg(db);
-    Ok(cmd)
-}
 
 fn files_in(dir: &Path) -> Result<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir(dir)?
@@ -72,7 +65,7 @@ fn png_report_is_valid_and_byte_identical_across_calls() -> Result<()> {
     add_best_checkpoint_evaluations_and_speeds(&db)?;
     let out = dir.path().join("reports");
 
-    facenet(&db)?
+    common::facenet(&db)?
         .arg("report")
         .arg("--out")
         .arg(&out)
@@ -110,7 +103,7 @@ fn png_report_is_valid_and_byte_identical_across_calls() -> Result<()> {
         }
     }
 
-    facenet(&db)?
+    common::facenet(&db)?
         .arg("report")
         .arg("--out")
         .arg(&out)
@@ -128,7 +121,7 @@ fn png_report_is_valid_and_byte_identical_across_calls() -> Result<()> {
 
     // Regenerating from scratch (not just "skip unchanged") gives the same bytes too.
     let fresh = dir.path().join("fresh");
-    facenet(&db)?
+    common::facenet(&db)?
         .arg("report")
         .arg("--out")
         .arg(&fresh)
@@ -159,7 +152,7 @@ fn svg_report_and_selection_by_tag() -> Result<()> {
     let db = dir.path().join("lab.db");
     common::fixture_lab(&db)?;
     let out = dir.path().join("svg");
-    facenet(&db)?
+    common::facenet(&db)?
         .args(["report", "--format", "svg", "--tag", "alex", "--out"])
         .arg(&out)
         .assert()
@@ -183,7 +176,7 @@ fn svg_report_and_selection_by_tag() -> Result<()> {
         "{results}"
     );
 
-    facenet(&db)?
+    common::facenet(&db)?
         .args(["report", "--runs", "2,r18-s1", "--out"])
         .arg(dir.path().join("two"))
         .assert()
@@ -193,7 +186,7 @@ fn svg_report_and_selection_by_tag() -> Result<()> {
     let r1 = results.find("| 1 r18-s1 |").context("run 1 row")?;
     assert!(r2 < r1, "--runs keeps the order given");
 
-    facenet(&db)?
+    common::facenet(&db)?
         .args(["report", "--tag", "nope"])
         .assert()
         .failure()
@@ -212,7 +205,7 @@ fn readme_splice_keeps_every_other_byte() -> Result<()> {
     let tail = "<!-- results:end -->\n\nAfter the table.\n\n\n";
     std::fs::write(&readme, format!("{head}\nold table\n{tail}"))?;
 
-    facenet(&db)?
+    common::facenet(&db)?
         .current_dir(dir.path())
         .args(["report", "--readme", "README.md"])
         .assert()
@@ -229,7 +222,7 @@ fn readme_splice_keeps_every_other_byte() -> Result<()> {
     assert!(text.contains("![Dev accuracy of every run](reports/compare-dev-accuracy.png)"));
     assert!(dir.path().join("reports/run-1-accuracy.png").exists());
 
-    facenet(&db)?
+    common::facenet(&db)?
         .current_dir(dir.path())
         .args(["report", "--readme", "README.md"])
         .assert()
@@ -261,7 +254,7 @@ fn bad_readme_markers_are_refused_and_nothing_is_written() -> Result<()> {
         let readme = dir.path().join("README.md");
         std::fs::write(&readme, text)?;
         let out = dir.path().join("reports");
-        facenet(&db)?
+        common::facenet(&db)?
             .arg("report")
             .arg("--out")
             .arg(&out)

@@ -8,23 +8,16 @@ use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use assert_cmd::Command;
 use candle_core::Device;
 use common::TINY_RUN;
 use facenet_lab::lab::{Lab, RunStatus};
 use facenet_lab::train::checkpoint;
 
-fn lab_cmd(db: &Path) -> Result<Command> {
-    let mut c = Command::cargo_bin("facenet-lab")?;
-    c.arg("--db").arg(db);
-    Ok(c)
-}
-
 /// Runs `args`, expects failure with `want` in the message, and no run recorded.
 fn refused(args: &[&str], want: &str) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
-    let out = lab_cmd(&db)?.args(args).output()?;
+    let out = common::facenet(&db)?.args(args).output()?;
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{args:?} should fail");
     assert!(err.contains(want), "{args:?}: expected '{want}' in:\n{err}");
@@ -108,7 +101,7 @@ fn bad_config_files_are_refused_with_the_key_named() -> Result<()> {
 fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
-    lab_cmd(&db)?
+    common::facenet(&db)?
         .args(TINY_RUN)
         .args(["--epochs", "1", "--zero-init-residual", "--quiet"])
         .assert()
@@ -129,9 +122,11 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
         assert_eq!(max < 1e-3, gate, "{name}: max |w| {max}");
     }
     drop(lab);
-    let out = lab_cmd(&db)?.args(["run", "--resume", "1"]).output()?;
+    let out = common::facenet(&db)?
+        .args(["run", "--resume", "1"])
+        .output()?;
     assert!(String::from_utf8_lossy(&out.stderr).contains("already completed"));
-    let out = lab_cmd(&db)?
+    let out = common::facenet(&db)?
         .args(["run", "--resume", "1", "--lr", "0.1"])
         .output()?;
     let err = String::from_utf8_lossy(&out.stderr);
@@ -240,7 +235,7 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
 fn alexnet_records_the_dropout_it_trained_with() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
-    let out = lab_cmd(&db)?
+    let out = common::facenet(&db)?
         .args([
             "run",
             "alexnet",
@@ -272,7 +267,7 @@ fn alexnet_records_the_dropout_it_trained_with() -> Result<()> {
 fn two_labs_in_one_folder_keep_their_checkpoints_apart() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let train = |db: &str, seed: &str| -> Result<()> {
-        lab_cmd(&dir.path().join(db))?
+        common::facenet(&dir.path().join(db))?
             .current_dir(dir.path())
             .args(TINY_RUN)
             .args(["--epochs", "1", "--seed", seed, "--quiet"])

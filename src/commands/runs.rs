@@ -34,7 +34,7 @@ pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
             "no run of the {total} in the lab matches '{}'",
             filter.text()
         );
-        if let Some(field) = filter.bare_field_names().first() {
+        if let Some(field) = filter.bare_field_name() {
             msg += &format!(
                 "; '{field}' alone is a word to find, not a comparison: a shell takes > and < \
                  as redirections, so quote the term ('{field}>0.5')"

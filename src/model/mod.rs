@@ -273,9 +273,6 @@ pub(crate) fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send
         .install(f)
 }
 
-#[cfg(test)]
-mod tests;
-
 /// candle's element-wise ops run on its own pool of worker threads, and each worker spins for
 /// 25,000 rounds after every op before it sleeps (`CANDLE_BARRIER_POOL_SPIN_LIMIT`, read when
 /// the pool starts, at the first such op). The convolutions, batch norms and Adam that come
@@ -290,7 +287,15 @@ mod tests;
 /// environment variable, which another thread could be reading.
 pub fn short_candle_spin() {
     const VAR: &str = "CANDLE_BARRIER_POOL_SPIN_LIMIT";
-    if std::env::var_os(VAR).is_none_or(|v| v.is_empty()) {
-        std::env::set_var(VAR, "1000");
+    if let Some(limit) = spin_limit_to_set(std::env::var_os(VAR).as_deref()) {
+        std::env::set_var(VAR, limit);
     }
 }
+
+/// The spin limit to set given the variable's value now: none when the user set one.
+fn spin_limit_to_set(now: Option<&std::ffi::OsStr>) -> Option<&'static str> {
+    now.is_none_or(|v| v.is_empty()).then_some("1000")
+}
+
+#[cfg(test)]
+mod tests;

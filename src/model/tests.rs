@@ -540,3 +540,12 @@ fn component_backward_timings() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn the_spin_limit_is_set_only_where_the_user_set_none() {
+    use std::ffi::OsStr;
+    assert_eq!(spin_limit_to_set(None), Some("1000"));
+    assert_eq!(spin_limit_to_set(Some(OsStr::new(""))), Some("1000"));
+    assert_eq!(spin_limit_to_set(Some(OsStr::new("25000"))), None);
+    assert_eq!(spin_limit_to_set(Some(OsStr::new("0"))), None);
+}

@@ -77,26 +77,20 @@ impl Column {
         Column::ALL.map(Column::cli_name).join(", ")
     }
 
-    /// The column a name given on the command line (`runs --sort`) means: its `cli_name`, or the
-    /// short `dev` and `loss`.
+    /// The column a name given on the command line (`runs --sort`) means: its `cli_name`, or
+    /// any spelling of the filter field it shows (`dev`, `dev_acc`, `loss`, `ips`, ...).
     pub fn parse(name: &str) -> Result<Column, String> {
         let key = name
             .trim()
             .to_ascii_lowercase()
             .replace([' ', '/', '-'], "_");
-        match key.as_str() {
-            "dev" | "dev_acc" | "best_dev_acc" => return Ok(Column::BestDev),
-            "loss" => return Ok(Column::LastLoss),
-            "ips" | "images_per_sec" => return Ok(Column::ImagesPerSec),
-            "progress" => return Ok(Column::Progress),
-            _ => {}
-        }
         Column::ALL
             .into_iter()
             .find(|c| c.cli_name() == key)
+            .or_else(|| Field::parse(&key).and_then(Field::column))
             .ok_or_else(|| {
                 format!(
-                    "no column '{name}'; one of: {} (or dev, loss)",
+                    "no column '{name}'; one of: {} (or a filter field's name for one, e.g. dev)",
                     Column::cli_names()
                 )
             })
@@ -268,6 +262,37 @@ const SPELLINGS: &[(&str, Field)] = &[
 ];
 
 impl Field {
+    /// The runs table's column that shows this field, if one does.
+    fn column(self) -> Option<Column> {
+        Some(match self {
+            Field::Id => Column::Id,
+            Field::Name => Column::Name,
+            Field::Model => Column::Model,
+            Field::ImageSize | Field::Crop => Column::Input,
+            Field::Batch => Column::Batch,
+            Field::Dim => Column::Dim,
+            Field::Mining => Column::Mining,
+            Field::Lr | Field::Schedule => Column::Lr,
+            Field::Status => Column::Status,
+            Field::Epoch => Column::Progress,
+            Field::BestDev => Column::BestDev,
+            Field::Loss => Column::LastLoss,
+            Field::ImagesPerSec => Column::ImagesPerSec,
+            Field::Duration => Column::Duration,
+            Field::Sampler
+            | Field::Epochs
+            | Field::FinalDev
+            | Field::TrainAcc
+            | Field::Warmup
+            | Field::WeightDecay
+            | Field::Margin
+            | Field::Seed
+            | Field::Tag
+            | Field::Notes
+            | Field::Host => return None,
+        })
+    }
+
     fn parse(s: &str) -> Option<Field> {
         let s = s.to_ascii_lowercase();
         SPELLINGS.iter().find(|(n, _)| *n == s).map(|&(_, f)| f)
@@ -445,16 +470,13 @@ impl Filter {
         (!word.contains(['<', '>', '=', '!']) && names_a_field).then_some(word)
     }
 
-    /// The bare words among the terms that are exactly a field's name: what is left of
+    /// The first bare word among the terms that is exactly a field's name: what is left of
     /// `dev_acc>0.5` when a shell took `>0.5` as a redirection.
-    pub fn bare_field_names(&self) -> Vec<&str> {
-        self.terms
-            .iter()
-            .filter_map(|t| match t {
-                Term::Text(w) if Field::parse(w).is_some() => Some(w.as_str()),
-                _ => None,
-            })
-            .collect()
+    pub fn bare_field_name(&self) -> Option<&str> {
+        self.terms.iter().find_map(|t| match t {
+            Term::Text(w) if Field::parse(w).is_some() => Some(w.as_str()),
+            _ => None,
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -505,6 +527,11 @@ mod tests {
         assert_eq!(Column::parse("loss"), Ok(Column::LastLoss));
         assert_eq!(Column::parse("best_dev_acc"), Ok(Column::BestDev));
         assert_eq!(Column::parse("ips"), Ok(Column::ImagesPerSec));
+        // Any spelling of a shown field names its column; a field the table does not show, none.
+        assert_eq!(Column::parse("batch_size"), Ok(Column::Batch));
+        assert_eq!(Column::parse("progress"), Ok(Column::Progress));
+        assert_eq!(Column::parse("crop"), Ok(Column::Input));
+        assert!(Column::parse("seed").is_err());
         let err = Column::parse("accuracy").unwrap_err();
         assert!(
             err.contains("'accuracy'") && err.contains("best_dev, last_loss, img_s"),

@@ -199,6 +199,13 @@ pub fn fixture_lab(path: &Path) -> Result<Vec<RunId>> {
     Ok(ids)
 }
 
+/// `facenet-lab --db DB`, to add a command and its arguments to.
+pub fn facenet(db: &Path) -> Result<assert_cmd::Command> {
+    let mut cmd = assert_cmd::Command::cargo_bin("facenet-lab")?;
+    cmd.arg("--db").arg(db);
+    Ok(cmd)
+}
+
 /// Runs `cmd` and checks that it failed as a command should: exit 1, one `error: ` message that
 /// holds each of `needles`, and no panic.
 pub fn fails_with(cmd: &mut assert_cmd::Command, needles: &[&str]) {

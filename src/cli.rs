@@ -137,8 +137,9 @@ pub struct RunsArgs {
     #[arg(value_name = "FILTER", value_parser = filter_terms, long_help = format!(
         "Only the runs that match every term, as in the dashboard's `/` filter: `field=value` \
          comparisons (= != > < >= <=) and words found in the name, model, tags or notes, e.g. \
-         model=resnet152 'dev_acc>0.5' tag=seed-table. Terms are split at spaces, so a value \
-         cannot hold one; quote terms with < or > for the shell.\n\
+         model=resnet152 'dev_acc>0.5' tag=seed-table 'duration<1h30m'. Terms are split at \
+         spaces, so a value cannot hold one; quote terms with < or > for the shell; = on names, \
+         tags and notes is the whole value, where a bare word finds part of one.\n\
          Fields: {}", crate::tui::filter::FIELD_NAMES))]
     pub filter: Vec<String>,
     /// Order by this column; runs without a value come first (last with --desc).
@@ -241,8 +242,8 @@ pub struct EvalArgs {
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
 
-    /// Images per forward pass.
-    #[arg(long, default_value_t = EMBED_BATCH)]
+    /// Images per forward pass (`--batch` as in `run` and `bench`).
+    #[arg(long, visible_alias = "batch", default_value_t = EMBED_BATCH)]
     pub batch_size: usize,
 }
 
@@ -258,8 +259,8 @@ pub struct ReportArgs {
     #[arg(long)]
     pub tag: Option<String>,
     /// Replace the results section of this README (between `<!-- results:start -->` and
-    /// `<!-- results:end -->`).
-    #[arg(long)]
+    /// `<!-- results:end -->`) with every run of the lab.
+    #[arg(long, conflicts_with_all = ["runs", "tag"])]
     pub readme: Option<PathBuf>,
     /// Figure format.
     #[arg(long, value_enum, default_value = "png")]
@@ -270,11 +271,13 @@ pub struct ReportArgs {
     pub embeddings: Option<String>,
     /// With --embeddings: which checkpoint, as for `eval`: `best`, `last`, `final` or an
     /// iteration number.
-    #[arg(long, default_value = "best", requires = "embeddings")]
+    // clap drops a requirement that a given argument conflicts with, so the conflicts are
+    // spelled out too: `--runs 5 --checkpoint last` is refused, not silently ignored.
+    #[arg(long, default_value = "best", requires = "embeddings", conflicts_with_all = ["runs", "tag", "readme"])]
     pub checkpoint: crate::eval::checkpoint_choice::CheckpointChoice,
     /// With --embeddings: where the run's dataset is now, when its images are no longer at the
     /// path the lab recorded; its splits must hash as recorded.
-    #[arg(long, value_name = "PATH", requires = "embeddings")]
+    #[arg(long, value_name = "PATH", requires = "embeddings", conflicts_with_all = ["runs", "tag", "readme"])]
     pub split_data: Option<PathBuf>,
 }
 

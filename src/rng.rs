@@ -25,10 +25,7 @@ impl Rng {
     /// ```
     pub fn derive(seed: u64, purpose: &str) -> Rng {
         // FNV-1a of the purpose, mixed with the seed.
-        let h = purpose.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
-        let mut r = Rng::new(seed ^ h.rotate_left(17));
+        let mut r = Rng::new(seed ^ fnv1a64(purpose).rotate_left(17));
         r.next_u64();
         r
     }

@@ -4,7 +4,7 @@ mod common;
 
 use anyhow::{bail, Context, Result};
 use facenet_lab::export::{Export, CSV_HEADER, EXPORT_FORMAT};
-use facenet_lab::lab::{Lab, RunStatus};
+use facenet_lab::lab::{CodeVersion, Lab, Machine, Resume, RunStatus};
 
 /// RFC 4180 records (quoted fields may hold commas, quotes and line breaks).
 fn parse_csv(text: &str) -> Result<Vec<Vec<String>>> {
@@ -123,6 +123,23 @@ fn json_reads_back_to_the_recorded_runs_and_series() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
     common::fixture_lab(&db)?;
+    {
+        let lab = Lab::open(&db)?;
+        let alex = lab.find_run("alex")?.id;
+        lab.add_resume(
+            alex,
+            &Resume {
+                at: 1.8e9,
+                from_iteration: 40,
+                device: "cuda".into(),
+                gpu_name: Some("NVIDIA H200".into()),
+                hostname: "gpu-box".into(),
+                machine: Machine::current(),
+                code: CodeVersion::current(),
+                command_line: "facenet-lab run --resume alex --device cuda".into(),
+            },
+        )?;
+    }
     let assert = common::facenet(&db)?
         .args(["export", "--format", "json", "--runs", "alex,1"])
         .assert()
@@ -143,8 +160,30 @@ fn json_reads_back_to_the_recorded_runs_and_series() -> Result<()> {
         }
         assert_eq!(exported.checkpoints, lab.checkpoints(run.id)?);
         assert_eq!(exported.evaluations, lab.evaluations(run.id)?);
+        assert_eq!(exported.resumes, lab.resumes(run.id)?);
+        assert_eq!(
+            exported.resumes.len(),
+            usize::from(exported.run.name == "alex")
+        );
     }
     assert_eq!(export.runs[0].metrics["test_acc"][0].value, 0.41);
+    // Each run's dataset, whole, once.
+    for exported in &export.runs {
+        if let Some(id) = exported.run.dataset_id {
+            assert_eq!(
+                export.datasets.get(&id.0.to_string()),
+                lab.dataset(id)?.as_ref(),
+                "dataset {}",
+                id.0
+            );
+        }
+    }
+    let distinct: std::collections::BTreeSet<i64> = export
+        .runs
+        .iter()
+        .filter_map(|r| r.run.dataset_id.map(|d| d.0))
+        .collect();
+    assert_eq!((export.datasets.len(), distinct.len()), (1, 1));
     // The headline numbers travel with the run: alex's test-split evaluation.
     let evals = &export.runs[0].evaluations;
     assert_eq!(evals.len(), 1);

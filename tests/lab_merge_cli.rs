@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use assert_cmd::Command;
 use facenet_lab::lab::{
-    metric, CodeVersion, EvalMetric, Lab, MetricPoint, NewCheckpoint, NewEvaluation, Protocol, Run,
-    RunId, RunStatus, RunSummaryUpdate, SCHEMA_VERSION,
+    metric, CodeVersion, EvalMetric, Lab, Machine, MetricPoint, NewCheckpoint, NewEvaluation,
+    Protocol, Resume, Run, RunId, RunStatus, RunSummaryUpdate, SCHEMA_VERSION,
 };
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
@@ -39,7 +39,10 @@ fn content(lab: &Lab, run: &Run) -> Result<String> {
         .into_iter()
         .map(|c| (c.iteration, c.epoch, c.kind, c.path, c.sha256, c.created_at))
         .collect();
-    Ok(format!("{r:?}\n{dataset:?}\n{metrics:?}\n{checkpoints:?}"))
+    let resumes = lab.resumes(run.id)?;
+    Ok(format!(
+        "{r:?}\n{dataset:?}\n{metrics:?}\n{checkpoints:?}\n{resumes:?}"
+    ))
 }
 
 fn count(lab: &Lab, table: &str) -> Result<i64> {
@@ -53,10 +56,13 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let theirs = dir.path().join("gpu.db");
     common::fixture_lab(&theirs)?;
-    // A column added by a later schema (v4's crop) must arrive too.
-    Lab::open(&theirs)?
+    // A column added by a later schema (v4's crop) must arrive too, and a resume.
+    let there = Lab::open(&theirs)?;
+    there
         .conn()
         .execute("UPDATE runs SET crop = 0.5 WHERE name = 'alex'", [])?;
+    there.add_resume(there.find_run("alex")?.id, &resume(30))?;
+    drop(there);
     let ours = dir.path().join("lab.db");
     {
         // This lab already has a run of its own and the same dataset.
@@ -107,7 +113,9 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
         count(&b, "metrics")?,
         count(&b, "checkpoints")?,
         count(&b, "run_tags")?,
+        count(&b, "run_resumes")?,
     );
+    assert_eq!(before.4, 1);
     drop(b);
 
     merge(&ours, &theirs)?
@@ -120,9 +128,24 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
         count(&b, "metrics")?,
         count(&b, "checkpoints")?,
         count(&b, "run_tags")?,
+        count(&b, "run_resumes")?,
     );
     assert_eq!(before, after, "merging twice duplicates nothing");
     Ok(())
+}
+
+/// A resume from `iteration` on a GPU machine.
+fn resume(iteration: i64) -> Resume {
+    Resume {
+        at: 1.7e9 + iteration as f64,
+        from_iteration: iteration,
+        device: "cuda".into(),
+        gpu_name: Some("NVIDIA H200".into()),
+        hostname: "gpu-box".into(),
+        machine: Machine::current(),
+        code: CodeVersion::current(),
+        command_line: "facenet-lab run --resume 1".into(),
+    }
 }
 
 fn checkpoint(run: RunId, iteration: i64, kind: &str, sha256: &str) -> NewCheckpoint {
@@ -203,6 +226,7 @@ fn a_run_merged_mid_training_is_refreshed_by_a_later_merge() -> Result<()> {
     )?;
     remote.add_checkpoint(&checkpoint(id, 2, "periodic", "p2"))?;
     remote.replace_checkpoints(&checkpoint(id, 2, "best", "b2"))?;
+    remote.add_resume(id, &resume(1))?;
     remote.finish_run(id, RunStatus::Completed, None)?;
     let s = here.merge_from(&Lab::open_read_only(&theirs)?)?;
     assert_eq!((s.added.len(), s.updated.len(), s.metrics), (0, 1, 2));
@@ -210,6 +234,7 @@ fn a_run_merged_mid_training_is_refreshed_by_a_later_merge() -> Result<()> {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].status, RunStatus::Completed);
     assert_eq!(here.series(run, metric::TRAIN_LOSS)?.len(), 2);
+    assert_eq!(here.resumes(run)?, [resume(1)], "the resume there, once");
     assert_eq!(
         runs[0].notes, "promising: watch dev acc",
         "notes made here stay"

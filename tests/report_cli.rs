@@ -142,7 +142,7 @@ fn png_report_is_valid_and_byte_identical_across_calls() -> Result<()> {
     assert!(results.contains("newest evaluation of the run's best checkpoint"));
     assert!(results.contains("| 1 r18-s1 | resnet18 |"), "{results}");
     assert!(results.contains("[accuracy](run-1-accuracy.png) [loss](run-1-loss.png)"));
-    assert!(results.contains("![Dev accuracy of every run](compare-dev-accuracy.png)"));
+    assert!(results.contains("![Dev accuracy of every run above](compare-dev-accuracy.png)"));
     Ok(())
 }
 
@@ -192,6 +192,24 @@ fn svg_report_and_selection_by_tag() -> Result<()> {
         .failure()
         .stderr(contains("no run in lab"))
         .stderr(contains("has the tag 'nope'"));
+    // Flags that would be ignored, or would cut the README's table down to a few runs, are
+    // refused before anything is written.
+    for args in [
+        &["--runs", "2", "--checkpoint", "last"][..],
+        &["--tag", "alex", "--split-data", "/x"],
+        &["--tag", "alex", "--readme", "README.md"],
+        &["--runs", "2", "--readme", "README.md"],
+    ] {
+        common::facenet(&db)?
+            .arg("report")
+            .args(args)
+            .arg("--out")
+            .arg(dir.path().join("refused"))
+            .assert()
+            .code(2)
+            .stderr(contains("cannot be used with"));
+    }
+    assert!(!dir.path().join("refused").exists());
     Ok(())
 }
 
@@ -219,7 +237,7 @@ fn readme_splice_keeps_every_other_byte() -> Result<()> {
         text.contains("[accuracy](reports/run-1-accuracy.png)"),
         "{text}"
     );
-    assert!(text.contains("![Dev accuracy of every run](reports/compare-dev-accuracy.png)"));
+    assert!(text.contains("![Dev accuracy of every run above](reports/compare-dev-accuracy.png)"));
     assert!(dir.path().join("reports/run-1-accuracy.png").exists());
 
     common::facenet(&db)?

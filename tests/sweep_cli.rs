@@ -596,7 +596,10 @@ fn ctrl_c_stops_the_sweep_and_its_run_once() -> Result<()> {
 fn a_run_that_cannot_start_says_why_in_its_log() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let spec = dir.path().join("one.toml");
-    std::fs::write(&spec, "tag = \"one\"\n[[runs]]\nmodel = \"resnet18\"\n")?;
+    std::fs::write(
+        &spec,
+        "tag = \"one\"\n[[runs]]\nmodel = \"resnet18\"\ndata = \"synthetic\"\n",
+    )?;
     let missing = dir.path().join("no-such-trainer");
     let assert = Command::cargo_bin("facenet-lab")?
         .arg("--db")
@@ -627,7 +630,10 @@ fn a_run_that_cannot_start_says_why_in_its_log() -> Result<()> {
 fn a_lab_path_in_a_missing_folder_is_refused_and_nothing_is_created() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let spec = dir.path().join("one.toml");
-    std::fs::write(&spec, "tag = \"one\"\n[[runs]]\nmodel = \"resnet18\"\n")?;
+    std::fs::write(
+        &spec,
+        "tag = \"one\"\n[[runs]]\nmodel = \"resnet18\"\ndata = \"synthetic\"\n",
+    )?;
     let missing = dir.path().join("no-such-folder");
     Command::cargo_bin("facenet-lab")?
         .arg("--db")
@@ -639,6 +645,55 @@ fn a_lab_path_in_a_missing_folder_is_refused_and_nothing_is_created() -> Result<
         .failure()
         .stderr(contains("cannot start a lab at"));
     assert!(!missing.exists(), "the sweep created {}", missing.display());
+    Ok(())
+}
+
+#[test]
+fn a_run_whose_data_is_missing_stops_the_sweep_before_any_run_starts() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let spec = dir.path().join("two.toml");
+    let gone = dir.path().join("no-such-lfw");
+    std::fs::write(
+        &spec,
+        format!(
+            "tag = \"two\"\n[base]\nmodel = \"resnet18\"\n[[runs]]\nname = \"good\"\n\
+             data = \"synthetic\"\n[[runs]]\nname = \"bad\"\ndata = \"{}\"\n",
+            gone.display()
+        ),
+    )?;
+    let lab = dir.path().join("lab.db");
+    Command::cargo_bin("facenet-lab")?
+        .arg("--db")
+        .arg(&lab)
+        .arg("sweep")
+        .arg(&spec)
+        .env(SWEEP_EXE_ENV, "/nonexistent")
+        .assert()
+        .failure()
+        .stderr(contains("1 run of sweep spec"))
+        .stderr(contains("nothing was started"))
+        .stderr(contains(format!(
+            "run 2 (bad): --data '{}' does not exist",
+            gone.display()
+        )));
+    assert!(
+        !lab.exists(),
+        "no lab is started for a sweep that cannot run"
+    );
+    // A dry run lists the runs and warns.
+    Command::cargo_bin("facenet-lab")?
+        .arg("--db")
+        .arg(&lab)
+        .arg("sweep")
+        .arg(&spec)
+        .arg("--dry-run")
+        .assert()
+        .success()
+        .stdout(contains("# run 2/2: bad"))
+        .stderr(contains(
+            "warning: here, 1 run would not start, for want of data",
+        ))
+        .stderr(contains("run 2 (bad)"));
     Ok(())
 }
 

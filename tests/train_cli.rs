@@ -75,7 +75,8 @@ fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
             "built without CUDA",
         )?;
     }
-    refused(&["run", "--resume", "42"], "no run '42'")?;
+    // The lab does not exist: resuming never starts one.
+    refused(&["run", "--resume", "42"], "no lab database at")?;
     Ok(())
 }
 
@@ -93,6 +94,13 @@ fn bad_config_files_are_refused_with_the_key_named() -> Result<()> {
     refused(
         &["run", "--config", wrong.to_str().context("path")?],
         "invalid type",
+    )?;
+    let spec = dir.path().join("sweep.toml");
+    std::fs::write(&spec, "tag = \"t\"\n[base]\nmodel = \"resnet18\"\n")?;
+    refused(
+        &["run", "--config", spec.to_str().context("path")?],
+        "is an experiment file of several runs, not one run's config: start it with \
+         `facenet-lab sweep",
     )?;
     Ok(())
 }
@@ -136,6 +144,14 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
     );
     let runs = Lab::open(&db)?.list_runs()?;
     assert_eq!((runs.len(), runs[0].status), (1, RunStatus::Completed));
+    // A mistyped lab is refused, not started empty.
+    let typo = dir.path().join("lb.db");
+    let out = common::facenet(&typo)?
+        .args(["run", "--resume", "1"])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no lab database at"), "{err}");
+    assert!(!typo.exists(), "resume started a lab at {}", typo.display());
     Ok(())
 }
 

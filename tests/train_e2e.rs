@@ -186,6 +186,15 @@ fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
     let first_span = halted_run.recorded_duration().context("first span")?;
     assert_eq!(done.prior_seconds, first_span);
     assert!(done.resumed_at.context("resumed_at")? >= halted_run.finished_at.context("end")?);
+    // The resume is on record with what it ran on, from the checkpoint's iteration.
+    let resumes = lab.resumes(halted.run)?;
+    assert_eq!(resumes.len(), 1);
+    assert!(resumes[0].at >= done.resumed_at.context("resumed_at")?);
+    assert_eq!(
+        (resumes[0].from_iteration, resumes[0].device.as_str()),
+        (halted_run.last_iteration, "cpu")
+    );
+    assert_eq!(resumes[0].hostname, halted_run.hostname);
 
     let a = final_weights(dir.path(), &lab, straight.run)?;
     let b = final_weights(dir.path(), &lab, halted.run)?;

@@ -71,6 +71,16 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         "evaluation {id}: run {} checkpoint '{}' at iteration {}, {}",
         run.id, checkpoint.kind, checkpoint.iteration, measured.protocol
     );
+    if !lab
+        .checkpoints(run.id)?
+        .iter()
+        .any(|c| c.id == checkpoint.id)
+    {
+        println!(
+            "  (the run, still training, has since replaced this checkpoint: the evaluation keeps \
+             its iteration but no link to it)"
+        );
+    }
     for m in &measured.metrics {
         println!("  {:<28} {}", m.name, metric_value(&m.name, m.value));
     }

@@ -17,6 +17,16 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         .with_context(|| format!("reading sweep spec '{}'", args.spec.display()))?;
     let spec = SweepSpec::parse(&text, &args.spec.display().to_string())?;
     let n = spec.configs.len();
+    let missing = sweep::data_problems(&spec);
+    if !missing.is_empty() && !args.dry_run {
+        bail!(
+            "{} of sweep spec '{}' cannot find {} data; nothing was started:\n{}",
+            crate::format::count(missing.len() as u64, "run", "runs"),
+            args.spec.display(),
+            if missing.len() == 1 { "its" } else { "their" },
+            missing.join("\n")
+        );
+    }
     if args.dry_run {
         println!(
             "# sweep '{}': {} (dry run, nothing started)",
@@ -26,6 +36,13 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         for (i, config) in spec.configs.iter().enumerate() {
             println!("\n# run {}/{n}: {}", i + 1, sweep::run_name(config));
             print!("{}", sweep::config_toml(config)?);
+        }
+        if !missing.is_empty() {
+            eprintln!(
+                "\nwarning: here, {} would not start, for want of data:\n{}",
+                crate::format::count(missing.len() as u64, "run", "runs"),
+                missing.join("\n")
+            );
         }
         return Ok(());
     }

@@ -272,20 +272,22 @@ fn list_tgz(path: &Path) -> Result<Vec<Entry>> {
 }
 
 fn read_tgz(path: &Path, wanted: &[&Entry]) -> Result<Vec<Vec<u8>>> {
-    let index: HashMap<&str, usize> = wanted
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (e.location.as_str(), i))
-        .collect();
+    // Every place an entry is wanted: one asked for twice gets its bytes twice.
+    let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, e) in wanted.iter().enumerate() {
+        index.entry(e.location.as_str()).or_default().push(i);
+    }
     let mut out: Vec<Option<Vec<u8>>> = vec![None; wanted.len()];
     let mut remaining = wanted.len();
     if remaining > 0 {
         for_each_tgz_file(path, |name, r| {
-            if let Some(&i) = index.get(name) {
+            if let Some(places) = index.get(name) {
                 let mut buf = Vec::new();
                 r.read_to_end(&mut buf).with_context(|| tgz_error(path))?;
-                if out[i].replace(buf).is_none() {
-                    remaining -= 1;
+                for &i in places {
+                    if out[i].replace(buf.clone()).is_none() {
+                        remaining -= 1;
+                    }
                 }
             }
             Ok(remaining > 0)
@@ -328,5 +330,34 @@ mod tests {
         );
         assert_eq!(tar_lfw_name("A_B_0002.jpg"), None);
         assert_eq!(tar_lfw_name("lfw/README"), None);
+    }
+
+    #[test]
+    fn an_archive_entry_wanted_twice_is_read_for_both() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lfw.tgz");
+        let gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path)?,
+            flate2::Compression::fast(),
+        );
+        let mut tar = tar::Builder::new(gz);
+        for (name, bytes) in [("lfw/A/A_0001.jpg", b"one"), ("lfw/B/B_0001.jpg", b"two")] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(&mut header, name, &bytes[..])?;
+        }
+        tar.into_inner()?.finish()?;
+        let source = Source::open(&path)?;
+        let entries = source.list()?;
+        let [a, b] = [0, 1].map(|i| &entries[i]);
+        assert_eq!(
+            (a.file.as_str(), b.file.as_str()),
+            ("A_0001.jpg", "B_0001.jpg")
+        );
+        let got = source.read(&[b, a, b])?;
+        assert_eq!(got, [b"two".to_vec(), b"one".to_vec(), b"two".to_vec()]);
+        Ok(())
     }
 }

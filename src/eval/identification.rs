@@ -40,8 +40,9 @@ impl Identification {
 }
 
 /// The seed's gallery: each identity represented by its first image in `train`, in order of first
-/// appearance. Splits list their members sorted by identity then file, so this is each person's
-/// lowest-numbered training image.
+/// appearance. Training order lists each identity's files sorted by name, so this is each
+/// person's lowest-numbered training image; with a split seed, the first of that seed's shuffled
+/// order.
 pub fn seed_gallery(train: &Embeddings) -> Result<Embeddings> {
     let mut seen = HashMap::new();
     let (mut labels, mut vectors) = (Vec::new(), Vec::new());

@@ -265,23 +265,31 @@ fn split_items(d: &DatasetRecord, name: &str) -> Result<Vec<ImageRef>> {
         })
         .collect();
     if let Some(seed) = d.split_seed {
-        // Replay the pipeline: each identity's files, sorted, then shuffled with the seed.
-        let mut position: HashMap<(String, String), usize> = HashMap::new();
+        // Replay the pipeline's own split of each identity's files (sorted, then shuffled with
+        // the seed) and take the order of this split's part.
+        let part = data::SplitName::ALL
+            .iter()
+            .position(|s| s.as_str() == name)
+            .with_context(|| format!("no split called '{name}'"))?;
         let mut by_identity: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
         for m in d.splits.iter().flat_map(|s| &s.members) {
             by_identity.entry(&m.identity).or_default().push(&m.file);
         }
+        let mut position: HashMap<(&str, &str), usize> = HashMap::new();
         for (identity, mut files) in by_identity {
             files.sort_unstable();
-            crate::data::split::shuffle(&mut files, seed as u64, identity);
-            for (k, f) in files.into_iter().enumerate() {
-                position.insert((identity.to_string(), f.to_string()), k);
+            let (train, dev, test) =
+                data::split::split_identity(files, Some(seed as u64), identity);
+            for (k, &f) in [train, dev, test][part].iter().enumerate() {
+                position.insert((identity, f), k);
             }
         }
         items.sort_by_key(|i| {
             (
                 i.identity.clone(),
-                position.get(&(i.identity.clone(), i.file.clone())).copied(),
+                position
+                    .get(&(i.identity.as_str(), i.file.as_str()))
+                    .copied(),
             )
         });
     }

@@ -1,25 +1,30 @@
 //! JSON export: every run as the lab records it, with its effective status, its configuration
 //! parsed, its metric series by name, its checkpoints and its evaluations (test split, LFW
-//! View 2, folders) with their metrics. Every metric value is a number: the lab records only
-//! finite ones (see [`Lab::record`]).
+//! View 2, folders) with their metrics; and the datasets the runs trained on, each with its
+//! splits, their hashes and every member's sha256. Every metric value is a number: the lab
+//! records only finite ones (see [`Lab::record`]).
 
 use std::collections::BTreeMap;
 
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::lab::{Checkpoint, Evaluation, Lab, Run, RunStatus, SeriesPoint};
+use crate::lab::{Checkpoint, DatasetRecord, Evaluation, Lab, Resume, Run, RunStatus, SeriesPoint};
 
 /// Identifies the document, so that readers can check what they were given.
 pub const EXPORT_FORMAT: &str = "facenet-lab-export";
-/// 2: runs carry their checkpoints and evaluations.
-pub const EXPORT_VERSION: u32 = 2;
+/// 2: runs carry their checkpoints and evaluations. 3: their resumes, and the datasets they
+/// trained on.
+pub const EXPORT_VERSION: u32 = 3;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Export {
     pub format: String,
     pub version: u32,
     pub runs: Vec<ExportedRun>,
+    /// The datasets of the runs, by the `dataset_id` they give; absent before version 3.
+    #[serde(default)]
+    pub datasets: BTreeMap<String, DatasetRecord>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,6 +44,10 @@ pub struct ExportedRun {
     /// Oldest first, each with its checkpoint, options and metrics; absent from version 1.
     #[serde(default)]
     pub evaluations: Vec<Evaluation>,
+    /// Each time the run was resumed, oldest first, with what it ran on; absent before
+    /// version 3.
+    #[serde(default)]
+    pub resumes: Vec<Resume>,
 }
 
 /// The JSON of `runs`, their statuses judged at `now` (seconds since the Unix epoch).
@@ -47,8 +56,18 @@ pub fn to_json(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
         format: EXPORT_FORMAT.into(),
         version: EXPORT_VERSION,
         runs: Vec::with_capacity(runs.len()),
+        datasets: BTreeMap::new(),
     };
     for run in runs {
+        if let Some(id) = run.dataset_id {
+            if let std::collections::btree_map::Entry::Vacant(e) =
+                out.datasets.entry(id.0.to_string())
+            {
+                if let Some(d) = lab.dataset(id)? {
+                    e.insert(d);
+                }
+            }
+        }
         let mut metrics = BTreeMap::new();
         for name in lab.metric_names(run.id)? {
             let series = lab.series(run.id, &name)?;
@@ -62,6 +81,7 @@ pub fn to_json(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
             metrics,
             checkpoints: lab.checkpoints(run.id)?,
             evaluations: lab.evaluations(run.id)?,
+            resumes: lab.resumes(run.id)?,
         });
     }
     let mut text = serde_json::to_string_pretty(&out)?;

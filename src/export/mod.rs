@@ -15,7 +15,8 @@ pub use json::{to_json, Export, ExportedRun, EXPORT_FORMAT, EXPORT_VERSION};
 pub enum ExportFormat {
     /// One row per metric point, each with the run's hyperparameters.
     Csv,
-    /// Each run whole: its record, config (parsed), metrics, checkpoints and evaluations.
+    /// Each run whole: its record, config (parsed), metrics, checkpoints and evaluations, and
+    /// the datasets (splits, hashes, members) the runs trained on.
     Json,
 }
 

@@ -139,24 +139,21 @@ impl Lab {
         tx.commit()?;
         Ok((id, orphans))
     }
+}
 
-    /// Forgets the checkpoints a run wrote after `iteration` (a resumed run replays those
-    /// steps). Returns the recorded paths of the files that no checkpoint names any more.
-    pub fn truncate_checkpoints_after(&self, run: RunId, iteration: i64) -> Result<Vec<String>> {
-        let tx = self.write_tx()?;
-        let old = paths(
-            &tx,
-            "SELECT path FROM checkpoints WHERE run_id = ?1 AND iteration > ?2",
-            params![run.0, iteration],
-        )?;
-        tx.execute(
-            "DELETE FROM checkpoints WHERE run_id = ?1 AND iteration > ?2",
-            params![run.0, iteration],
-        )?;
-        let orphans = unreferenced(&tx, old)?;
-        tx.commit()?;
-        Ok(orphans)
-    }
+/// Forgets the checkpoints a run wrote after `iteration` (a resumed run replays those steps;
+/// [`Lab::rewind`]). Returns the recorded paths of the files that no checkpoint names any more.
+pub(super) fn truncate_after(conn: &Connection, run: RunId, iteration: i64) -> Result<Vec<String>> {
+    let old = paths(
+        conn,
+        "SELECT path FROM checkpoints WHERE run_id = ?1 AND iteration > ?2",
+        params![run.0, iteration],
+    )?;
+    conn.execute(
+        "DELETE FROM checkpoints WHERE run_id = ?1 AND iteration > ?2",
+        params![run.0, iteration],
+    )?;
+    unreferenced(conn, old)
 }
 
 impl Lab {
@@ -285,7 +282,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            lab.truncate_checkpoints_after(id, 20)?,
+            lab.rewind(id, 20)?,
             ["best-30.safetensors", "interrupt-40.safetensors"]
         );
         assert_eq!(seen(&lab)?, vec![(10, "periodic".into())]);
@@ -334,11 +331,7 @@ mod tests {
             path: format!("{kind}.safetensors"),
             sha256: format!("{it:064}"),
         };
-        let resume_from = |it: i64| -> Result<()> {
-            lab.truncate_metrics_after(id, it)?;
-            lab.truncate_checkpoints_after(id, it)?;
-            lab.rebuild_summary(id)
-        };
+        let resume_from = |it: i64| -> Result<()> { lab.rewind(id, it).map(drop) };
         let best = || -> Result<(Option<f64>, Option<i64>)> {
             let r = lab.run(id)?.context("run")?;
             Ok((r.best_dev_acc, r.best_dev_epoch))

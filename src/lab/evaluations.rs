@@ -118,7 +118,9 @@ impl Evaluation {
 }
 
 impl Lab {
-    /// Records an evaluation and its metrics in one transaction.
+    /// Records an evaluation and its metrics in one transaction. A checkpoint that is no longer
+    /// in the lab (a run still training replaced its best while the evaluation ran) is recorded
+    /// as one deleted afterwards would be: no link, its iteration kept.
     pub fn add_evaluation(&self, e: &NewEvaluation) -> Result<EvaluationId> {
         if let Some(m) = e.metrics.iter().find(|m| !m.value.is_finite()) {
             bail!(
@@ -134,6 +136,7 @@ impl Lab {
             bail!("metric '{}' is given twice for one evaluation", w[0]);
         }
         let tx = self.write_tx()?;
+        let mut checkpoint_id = e.checkpoint_id;
         if let Some(ck) = e.checkpoint_id {
             let owner: Option<i64> = tx
                 .query_row("SELECT run_id FROM checkpoints WHERE id = ?1", [ck], |r| {
@@ -147,7 +150,7 @@ impl Lab {
                      mislinked evaluation",
                     e.run
                 ),
-                None => bail!("no checkpoint with id {ck} in this lab"),
+                None => checkpoint_id = None,
             }
         }
         tx.execute(
@@ -156,7 +159,7 @@ impl Lab {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
                 e.run.0,
-                e.checkpoint_id,
+                checkpoint_id,
                 e.checkpoint_iteration,
                 e.protocol.as_str(),
                 e.data_source,
@@ -328,11 +331,6 @@ mod tests {
             err.to_string().contains("belongs to run 2, not to run 1"),
             "{err}"
         );
-        let err = lab.add_evaluation(&lfw_eval(run, Some(999))).unwrap_err();
-        assert!(
-            err.to_string().contains("no checkpoint with id 999"),
-            "{err}"
-        );
         let mut nan = lfw_eval(run, None);
         nan.metrics.push(EvalMetric::new("roc_auc", f64::NAN));
         let err = lab.add_evaluation(&nan).unwrap_err();
@@ -357,6 +355,10 @@ mod tests {
         lab.conn()
             .execute("DELETE FROM checkpoints WHERE id = ?1", [ck])?;
         let e = &lab.evaluations(run)?[0];
+        assert_eq!((e.checkpoint_id, e.checkpoint_iteration), (None, Some(400)));
+        // Deleted before the evaluation is recorded (the run replaced it meanwhile): the same.
+        lab.add_evaluation(&lfw_eval(run, Some(ck)))?;
+        let e = &lab.evaluations(run)?[1];
         assert_eq!((e.checkpoint_id, e.checkpoint_iteration), (None, Some(400)));
         Ok(())
     }

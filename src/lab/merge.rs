@@ -4,8 +4,10 @@
 //! Rows are copied column by column as SQLite values (both labs are at this build's schema
 //! version, so their columns agree): every column arrives, including ones added by later
 //! migrations, without this file listing them. Ids are new; dataset ids are remapped through
-//! [`Lab::ensure_dataset_in`], which finds a dataset by its content, so the same images read
-//! from another path (a GPU machine's copy) are this lab's dataset, under this lab's source.
+//! [`Lab::ensure_dataset_in`], which finds a dataset by its content and kind, so the same images
+//! read from another path of the same kind (a GPU machine's copy of the folder, or of the
+//! archive) are this lab's dataset, under this lab's source. A folder and an archive stay two
+//! datasets, since a source is read as what its kind says.
 //! Paths the other lab records relative to its directory (checkpoints, logs) are rewritten to
 //! name the same files from this lab's directory.
 //!
@@ -17,7 +19,7 @@
 //! sub-millisecond resolution and is set once, when the run is registered, so merging the same
 //! file twice adds nothing. A run already here is refreshed when the other lab's copy has gone
 //! further (a later heartbeat), e.g. when a lab was merged mid-run and again at the end: its
-//! columns, metrics and checkpoints become the other lab's, but the notes and tags written here
+//! columns, metrics, checkpoints and resumes become the other lab's, but the notes and tags written here
 //! stay, and evaluations made here follow their checkpoint to its refreshed row.
 
 use std::collections::BTreeMap;
@@ -94,6 +96,7 @@ struct TheirRun {
     checkpoints: Vec<Row>,
     /// Each with its metrics.
     evaluations: Vec<(Row, Vec<Row>)>,
+    resumes: Vec<Row>,
 }
 
 /// Everything read from the other lab before this lab is locked.
@@ -154,6 +157,11 @@ impl Theirs {
                     [id],
                 )?,
                 evaluations,
+                resumes: read_rows(
+                    &other.conn,
+                    "SELECT * FROM run_resumes WHERE run_id = ?1 ORDER BY id",
+                    [id],
+                )?,
             });
         }
         Ok(Theirs { datasets, runs })
@@ -266,6 +274,7 @@ impl Lab {
                 [their_id],
             )?;
             summary.metrics += insert_children(&tx, "metrics", metrics, ours)?.len();
+            insert_children(&tx, "run_resumes", theirs_run.resumes.clone(), ours)?;
             let copied = insert_children(&tx, "checkpoints", checkpoints, ours)?;
             summary.checkpoints += copied.len();
             relink_evaluations(&tx, ours, &links)?;
@@ -279,7 +288,8 @@ impl Lab {
 /// Which checkpoint an evaluation made here evaluated: (evaluation id, iteration, kind, sha256).
 type Link = (i64, i64, String, String);
 
-/// Replaces a run's columns (but its notes), metrics and checkpoints with the other lab's, and
+/// Replaces a run's columns (but its notes), metrics, checkpoints and resumes with the other
+/// lab's, and
 /// returns the checkpoint each of its evaluations pointed at, for [`relink_evaluations`] (the
 /// deletion unlinks them).
 fn refresh_run(tx: &Connection, ours: i64, mut run: Row) -> Result<Vec<Link>> {
@@ -298,6 +308,7 @@ fn refresh_run(tx: &Connection, ours: i64, mut run: Row) -> Result<Vec<Link>> {
         .collect::<rusqlite::Result<Vec<Link>>>()?;
     tx.execute("DELETE FROM metrics WHERE run_id = ?1", [ours])?;
     tx.execute("DELETE FROM checkpoints WHERE run_id = ?1", [ours])?;
+    tx.execute("DELETE FROM run_resumes WHERE run_id = ?1", [ours])?;
     Ok(links)
 }
 

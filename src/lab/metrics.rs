@@ -3,7 +3,7 @@
 //! last looked.
 
 use anyhow::Result;
-use rusqlite::params;
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 use super::{now, Lab, RunId, RunSummaryUpdate};
@@ -27,6 +27,8 @@ pub const RECENT_SPEED_STEPS: usize = 25;
 
 /// The median of a run's per-step speeds, of its `last` steps or of all of them: its
 /// `images_per_sec` while it trains ([`RECENT_SPEED_STEPS`]) and once it has ended (all).
+/// Migration v10 runs it on labs of every earlier schema: it may read only the columns the
+/// metrics table has had since v1.
 pub(crate) fn median_speed(
     conn: &rusqlite::Connection,
     run: i64,
@@ -235,15 +237,16 @@ impl Lab {
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
+}
 
-    /// Drops what a run recorded after `iteration`: a resumed run continues from its
-    /// checkpoint, and the steps it repeats must not be counted twice.
-    pub fn truncate_metrics_after(&self, run: RunId, iteration: i64) -> Result<usize> {
-        Ok(self.conn.execute(
-            "DELETE FROM metrics WHERE run_id = ?1 AND iteration > ?2",
-            params![run.0, iteration],
-        )?)
-    }
+/// Drops what a run recorded after `iteration`: a resumed run continues from its checkpoint,
+/// and the steps it repeats must not be counted twice ([`Lab::rewind`]).
+pub(super) fn truncate_after(conn: &Connection, run: RunId, iteration: i64) -> Result<()> {
+    conn.execute(
+        "DELETE FROM metrics WHERE run_id = ?1 AND iteration > ?2",
+        params![run.0, iteration],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -352,7 +355,7 @@ mod tests {
                 .collect();
             lab.record(run, &pts, &Default::default())?;
         }
-        assert_eq!(lab.truncate_metrics_after(a, 6)?, 4);
+        lab.rewind(a, 6)?;
         assert_eq!(lab.series(a, metric::TRAIN_LOSS)?.len(), 6);
         assert_eq!(lab.series(b, metric::TRAIN_LOSS)?.len(), 10);
         Ok(())

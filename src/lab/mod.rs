@@ -16,6 +16,7 @@ mod machine;
 mod merge;
 mod metrics;
 pub mod params;
+mod resumes;
 mod runs;
 mod schema;
 
@@ -31,6 +32,7 @@ pub use evaluations::{EvalMetric, Evaluation, EvaluationId, NewEvaluation, Proto
 pub use machine::Machine;
 pub use merge::MergeSummary;
 pub use metrics::{median, metric, MetricPoint, MetricRow, SeriesPoint, RECENT_SPEED_STEPS};
+pub use resumes::Resume;
 pub use runs::{CodeVersion, Hyperparams, NewRun, Run, RunId, RunStatus, RunSummaryUpdate};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 

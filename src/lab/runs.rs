@@ -1,7 +1,7 @@
 //! Runs: what was trained, with which hyperparameters, on which code and machine, and how it went.
 
 use anyhow::{bail, Context, Result};
-use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
 use super::{now, DatasetId, Lab, Machine, STALE_HEARTBEAT_SECS};
@@ -180,7 +180,7 @@ pub struct Run {
     /// runs (and after a crash, or a resume), of all its steps once it has ended.
     pub images_per_sec: Option<f64>,
     /// The dev accuracy of the weights in the run's `best` checkpoint, and the epoch they
-    /// were evaluated at (see [`Lab::rebuild_summary`] for a resumed run).
+    /// were evaluated at (see [`Lab::rewind`] for a resumed run).
     pub best_dev_acc: Option<f64>,
     pub best_dev_epoch: Option<i64>,
     pub final_train_acc: Option<f64>,
@@ -546,38 +546,50 @@ fn ensure_one(changed: usize, id: RunId) -> Result<()> {
 }
 
 impl Lab {
-    /// Recomputes a run's summary columns from its remaining metrics and checkpoints (after a
-    /// resume dropped the steps past its checkpoint).
-    ///
-    /// The best dev accuracy and its epoch are those of the remaining `best` checkpoint, not
-    /// the highest remaining `dev_acc`: when the run had found a better model after the resume
-    /// point, that model replaced the best checkpoint (its row and its file) and the replay
-    /// drops its row, so the weights of the earlier evaluations are gone. Then there is no best
-    /// until the replay's next evaluation writes one, whatever its accuracy.
-    pub fn rebuild_summary(&self, id: RunId) -> Result<()> {
-        let speed =
-            super::metrics::median_speed(&self.conn, id.0, Some(super::RECENT_SPEED_STEPS))?;
-        let n = self.conn.execute(
-            "UPDATE runs SET
-                images_per_sec = ?2,
-                last_iteration = ifnull((SELECT max(iteration) FROM metrics WHERE run_id = ?1), 0),
-                last_epoch = ifnull((SELECT max(epoch) FROM metrics WHERE run_id = ?1), 0),
-                last_loss = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'train_loss'
-                             ORDER BY iteration DESC LIMIT 1),
-                (best_dev_acc, best_dev_epoch) = (
-                    SELECT m.value, m.epoch FROM checkpoints c JOIN metrics m
-                        ON m.run_id = c.run_id AND m.iteration = c.iteration AND m.name = 'dev_acc'
-                    WHERE c.run_id = ?1 AND c.kind = 'best'
-                    ORDER BY c.iteration DESC, m.id DESC LIMIT 1),
-                final_train_acc = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'train_acc'
-                                   ORDER BY iteration DESC LIMIT 1),
-                final_dev_acc = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'
-                                 ORDER BY iteration DESC LIMIT 1)
-             WHERE id = ?1",
-            params![id.0, speed],
-        )?;
-        ensure_one(n, id)
+    /// Takes a run back to `iteration`, its resume point, in one transaction: the metrics and
+    /// checkpoints recorded after it are dropped and the summary columns recomputed from what
+    /// remains, so no reader sees the one without the other. Returns the recorded paths of the
+    /// checkpoint files no row names any more.
+    pub fn rewind(&self, run: RunId, iteration: i64) -> Result<Vec<String>> {
+        let tx = self.write_tx()?;
+        super::metrics::truncate_after(&tx, run, iteration)?;
+        let orphans = super::checkpoints::truncate_after(&tx, run, iteration)?;
+        rebuild_summary(&tx, run)?;
+        tx.commit()?;
+        Ok(orphans)
     }
+}
+
+/// Recomputes a run's summary columns from its remaining metrics and checkpoints (after a
+/// resume dropped the steps past its checkpoint).
+///
+/// The best dev accuracy and its epoch are those of the remaining `best` checkpoint, not the
+/// highest remaining `dev_acc`: when the run had found a better model after the resume point,
+/// that model replaced the best checkpoint (its row and its file) and the replay drops its row,
+/// so the weights of the earlier evaluations are gone. Then there is no best until the replay's
+/// next evaluation writes one, whatever its accuracy.
+fn rebuild_summary(conn: &Connection, id: RunId) -> Result<()> {
+    let speed = super::metrics::median_speed(conn, id.0, Some(super::RECENT_SPEED_STEPS))?;
+    let n = conn.execute(
+        "UPDATE runs SET
+            images_per_sec = ?2,
+            last_iteration = ifnull((SELECT max(iteration) FROM metrics WHERE run_id = ?1), 0),
+            last_epoch = ifnull((SELECT max(epoch) FROM metrics WHERE run_id = ?1), 0),
+            last_loss = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'train_loss'
+                         ORDER BY iteration DESC LIMIT 1),
+            (best_dev_acc, best_dev_epoch) = (
+                SELECT m.value, m.epoch FROM checkpoints c JOIN metrics m
+                    ON m.run_id = c.run_id AND m.iteration = c.iteration AND m.name = 'dev_acc'
+                WHERE c.run_id = ?1 AND c.kind = 'best'
+                ORDER BY c.iteration DESC, m.id DESC LIMIT 1),
+            final_train_acc = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'train_acc'
+                               ORDER BY iteration DESC LIMIT 1),
+            final_dev_acc = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'
+                             ORDER BY iteration DESC LIMIT 1)
+         WHERE id = ?1",
+        params![id.0, speed],
+    )?;
+    ensure_one(n, id)
 }
 
 #[cfg(test)]
@@ -700,11 +712,9 @@ mod tests {
             |lab: &Lab| -> Result<Option<f64>> { Ok(lab.run(id)?.context("run")?.images_per_sec) };
         assert_eq!(speed(&lab)?, Some(16.0));
         // A resume keeps the median of the 25 steps up to its checkpoint.
-        lab.truncate_metrics_after(id, 50)?;
-        lab.rebuild_summary(id)?;
+        lab.rewind(id, 50)?;
         assert_eq!(speed(&lab)?, Some(16.0), "steps 26-50: 5 at 70, 20 at 16");
-        lab.truncate_metrics_after(id, 40)?;
-        lab.rebuild_summary(id)?;
+        lab.rewind(id, 40)?;
         assert_eq!(speed(&lab)?, Some(70.0), "steps 16-40: 15 at 70, 10 at 16");
         lab.finish_run(id, RunStatus::Interrupted, None)?;
         assert_eq!(speed(&lab)?, Some(70.0), "all 40 steps: 30 at 70");

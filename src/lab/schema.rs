@@ -26,6 +26,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (9, v9_machine),
     (10, v10_median_speed),
     (11, v11_dropout),
+    (12, v12_resumes),
 ];
 
 /// The schema version this build writes.
@@ -405,6 +406,32 @@ fn v10_median_speed(tx: &Transaction) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Each resume of a run, with what it ran on ([`super::Resume`]); runs resumed before kept
+/// only the time of their latest resume (`resumed_at`).
+fn v12_resumes(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE run_resumes (
+            id              INTEGER PRIMARY KEY,
+            run_id          INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            resumed_at      REAL    NOT NULL,
+            from_iteration  INTEGER NOT NULL,
+            device          TEXT    NOT NULL,
+            gpu_name        TEXT,
+            hostname        TEXT    NOT NULL,
+            cpu_model       TEXT,
+            cpu_threads     INTEGER,
+            cpu_simd        TEXT,
+            cpu_cache       TEXT,
+            os              TEXT,
+            git_commit      TEXT    NOT NULL,
+            git_dirty       INTEGER NOT NULL,
+            crate_version   TEXT    NOT NULL,
+            command_line    TEXT    NOT NULL
+         );
+         CREATE INDEX run_resumes_run ON run_resumes (run_id);",
+    )
+}
+
 /// AlexNet's classifier dropout as a typed column (`run --dropout`); NULL for networks without
 /// dropout. AlexNet runs recorded before had torchvision's 0.5.
 fn v11_dropout(tx: &Transaction) -> rusqlite::Result<()> {
@@ -458,6 +485,7 @@ mod tests {
             "evaluation_metrics",
             "evaluations",
             "metrics",
+            "run_resumes",
             "run_tags",
             "runs",
             "split_members",

@@ -57,7 +57,7 @@ pub fn results_markdown(
     out.push_str(&format!("\n{NOTE}\n"));
     if let Some(file) = comparison {
         out.push_str(&format!(
-            "\n![Dev accuracy of every run]({link_prefix}{file})\n"
+            "\n![Dev accuracy of every run above]({link_prefix}{file})\n"
         ));
     }
     out

@@ -50,6 +50,22 @@ pub fn run_name(config: &RunConfig) -> &str {
     config.get("name").and_then(|v| v.as_str()).unwrap_or("run")
 }
 
+/// The runs whose data is not on this machine, one line each (`run 2 (name): ...`), checked as
+/// `run` checks its own before it starts: a relative path from the current directory, which the
+/// runs inherit, and no `data` at all as the archive `data fetch` downloads.
+pub fn data_problems(spec: &SweepSpec) -> Vec<String> {
+    spec.configs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, config)| {
+            let data = config.get("data").and_then(|v| v.as_str()).unwrap_or("");
+            crate::train::session::resolve_data(data)
+                .err()
+                .map(|e| format!("run {} ({}): {e:#}", i + 1, run_name(config)))
+        })
+        .collect()
+}
+
 /// The configuration file of run `index`, as TOML.
 pub fn config_toml(config: &RunConfig) -> Result<String> {
     toml::to_string(config).context("writing a run configuration as TOML")

@@ -31,8 +31,9 @@ pub fn epoch_batches(
 }
 
 /// P×K batches: P = batch / K identities, K images of each. Identities are visited in shuffled
-/// rounds; an identity's images are drawn without replacement, reshuffled when fewer than K
-/// remain.
+/// rounds, each identity once a round (one drawn where a round ends and is already in the batch
+/// waits for the next batch); an identity's images are drawn without replacement, reshuffled
+/// when fewer than K remain.
 fn pk_batches(labels: &[u32], batch: usize, k: usize, rng: &mut Rng) -> Vec<Vec<usize>> {
     let n_ids = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0);
     let mut by_id: Vec<Vec<usize>> = vec![Vec::new(); n_ids];
@@ -49,17 +50,23 @@ fn pk_batches(labels: &[u32], batch: usize, k: usize, rng: &mut Rng) -> Vec<Vec<
     let mut out = Vec::new();
     for _ in 0..iters_per_epoch(labels.len(), batch) {
         let mut chosen: Vec<usize> = Vec::with_capacity(p);
+        // Drawn from a new round while the old round's draw of it is in this batch.
+        let mut waiting: Vec<usize> = Vec::new();
         while chosen.len() < p {
             if queue.is_empty() {
                 queue = ids.clone();
                 rng.shuffle(&mut queue);
             }
             if let Some(id) = queue.pop() {
-                if !chosen.contains(&id) {
+                if chosen.contains(&id) {
+                    waiting.push(id);
+                } else {
                     chosen.push(id);
                 }
             }
         }
+        // First in the next batch, in the order they were drawn.
+        queue.extend(waiting.into_iter().rev());
         let mut b = Vec::with_capacity(p * k);
         for id in chosen {
             let imgs = &mut by_id[id];
@@ -119,6 +126,27 @@ mod tests {
             uniq.sort();
             uniq.dedup();
             assert_eq!(uniq.len(), 12, "no image twice in a batch");
+        }
+    }
+
+    #[test]
+    fn pk_batches_visit_every_identity_once_a_round() {
+        // 4 identities, 3 a batch: every round ends mid-batch, and the next round's first
+        // draws often repeat an identity already in that batch.
+        let l = labels(4, 30);
+        for seed in 0..20 {
+            let b = epoch_batches(Sampler::Pk, &l, 12, 4, seed, 0);
+            let mut seen = [0usize; 4];
+            for (n, batch) in b.iter().enumerate() {
+                for id in 0..4u32 {
+                    seen[id as usize] += usize::from(batch.iter().any(|&i| l[i] == id));
+                }
+                let (lo, hi) = (seen.iter().min().unwrap(), seen.iter().max().unwrap());
+                assert!(
+                    hi - lo <= 1,
+                    "seed {seed}: after batch {n} the identities were drawn {seen:?} times"
+                );
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::{bail, Context, Result};
 
 use crate::data::{self, DataSpec, Dataset, ImportOptions};
-use crate::lab::{CodeVersion, Lab, Machine, NewRun, RunId, RunStatus};
+use crate::lab::{CodeVersion, Lab, Machine, NewRun, Resume, RunId, RunStatus};
 use crate::train::checkpoint;
 use crate::train::config::{DeviceChoice, TrainConfig};
 use crate::train::console::Console;
@@ -262,7 +262,7 @@ pub fn resume(
     launch: &Launch,
     stop: &AtomicBool,
 ) -> Result<Finished> {
-    let lab = Lab::open(db)?;
+    let lab = Lab::open_existing(db)?;
     let run = lab.find_run(key)?;
     let status = run.effective_status(crate::lab::now());
     if status == RunStatus::Completed {
@@ -331,15 +331,26 @@ pub fn resume(
     // Claimed before anything is dropped: a second resume of the run, or a live trainer whose
     // heartbeat only looked stale, is refused here instead of losing its newest checkpoints.
     lab.mark_running(run.id, trainer.iters_per_epoch() as i64, std::process::id())?;
+    lab.add_resume(
+        run.id,
+        &Resume {
+            at: crate::lab::now(),
+            from_iteration: resume_at,
+            device: trainer.device_name.clone(),
+            gpu_name: device::gpu_name(&trainer.device),
+            hostname: gethostname::gethostname().to_string_lossy().into_owned(),
+            machine: Machine::current(),
+            code: CodeVersion::current(),
+            command_line: launch.command_line.clone(),
+        },
+    )?;
     if let Some(log) = &launch.log_path {
         lab.set_log_path(run.id, &lab.relative(log))?;
     }
-    lab.truncate_metrics_after(run.id, resume_at)?;
-    let dropped = lab.truncate_checkpoints_after(run.id, resume_at)?;
+    let dropped = lab.rewind(run.id, resume_at)?;
     if let Err(e) = lab.delete_checkpoint_files(&dropped, &dir) {
         eprintln!("warning: {e:#}");
     }
-    lab.rebuild_summary(run.id)?;
     drive(&lab, run.id, trainer, launch, stop)
 }
 
@@ -352,7 +363,7 @@ fn drive(
     launch: &Launch,
     stop: &AtomicBool,
 ) -> Result<Finished> {
-    let _heartbeat = Heartbeat::start(lab.path(), run)?;
+    let heartbeat = Heartbeat::start(lab.path(), run)?;
     let mut recorder = Recorder::new(lab, run);
     // A resumed run's summary so far (rebuilt after the truncation); a new run's is empty.
     let so_far = lab.run(run)?.context("run vanished from the lab")?;
@@ -389,6 +400,8 @@ fn drive(
             Err(anyhow::anyhow!("training panicked: {msg}"))
         }
     };
+    // Stopped (and joined) before the run is closed, so that no beat lands after its finish.
+    drop(heartbeat);
     match result {
         Ok(outcome) => {
             let status = match outcome {

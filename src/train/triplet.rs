@@ -97,8 +97,6 @@ pub fn triplet_loss(
         Mining::Hard => {
             let hardest_pos = (&d * &pos)?.max_keepdim(1)?; // d ≥ 0, masked entries are 0
             let hardest_neg = (&d + neg.affine(-FAR, FAR)?)?.min_keepdim(1)?;
-            let has =
-                |m: &Tensor| -> Result<Tensor> { m.sum_keepdim(1)?.gt(0.0)?.to_dtype(DType::F32) };
             let valid = (has(&pos)? * has(&neg)?)?;
             (
                 (hardest_pos - hardest_neg)?.affine(1.0, margin)?.relu()?,

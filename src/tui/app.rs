@@ -291,6 +291,9 @@ pub struct App {
     pub quit: bool,
     /// This machine: a pid means nothing on another host.
     pub hostname: String,
+    /// ` --db PATH` for commands the screen suggests ([`crate::lab::db_flag`]); empty for the
+    /// default lab.
+    pub db_flag: String,
     watched: Vec<RunId>,
 }
 
@@ -324,6 +327,7 @@ impl App {
             loaded: false,
             quit: false,
             hostname: hostname.to_string(),
+            db_flag: String::new(),
             watched: Vec::new(),
         }
     }

@@ -435,7 +435,13 @@ impl Filter {
                     ));
                 }
             }
-            if field.is_numeric() {
+            if field == Field::Duration {
+                // As the table shows it (`1h31m`) or `--time-limit` takes it; a bare number is
+                // seconds.
+                let v =
+                    crate::format::parse_duration(value).map_err(|e| format!("'{token}': {e}"))?;
+                terms.push(Term::Number(field, op, v.as_secs_f64()));
+            } else if field.is_numeric() {
                 let v: f64 = value
                     .parse()
                     .map_err(|_| format!("'{token}': {field_s} needs a number, got '{value}'"))?;
@@ -576,6 +582,10 @@ mod tests {
         assert_eq!(keep("warmup>0 wd>0"), vec![3]);
         assert_eq!(keep("crop<1"), vec![3]);
         assert_eq!(keep("lr_schedule=constant"), vec![1, 2]);
+        // Durations as the table shows them (each run trained 50 minutes) or in seconds.
+        assert_eq!(keep("duration>49m duration<0h51m"), vec![1, 2, 3]);
+        assert_eq!(keep("duration>=3000 duration<=3000s"), vec![1, 2, 3]);
+        assert_eq!(keep("duration>1h"), Vec::<i64>::new());
     }
 
     #[test]
@@ -588,6 +598,11 @@ mod tests {
         assert!(e.contains("missing a value"), "{e}");
         let e = Filter::parse("model!x").unwrap_err();
         assert!(e.contains("expected one of"), "{e}");
+        let e = Filter::parse("duration>long").unwrap_err();
+        assert!(
+            e.contains("'long' is not a duration: write e.g. 90s"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub fn main(db: &Path) -> Result<()> {
     let mut terminal = ratatui::init();
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     let mut app = App::new(now(), &host);
+    app.db_flag = crate::lab::db_flag(db);
     let ctx = Runtime {
         db: db.to_path_buf(),
         writer,

@@ -34,6 +34,8 @@ pub struct RunDetails {
     pub splits: Vec<SplitSummary>,
     /// One line per `eval`, newest last: protocol, checkpoint and headline numbers.
     pub evaluations: Vec<String>,
+    /// One line per resume, oldest first: when, from which iteration, and on what.
+    pub resumes: Vec<String>,
 }
 
 /// What the collector tells the app.
@@ -219,6 +221,7 @@ impl Collector {
                 .iter()
                 .map(evaluation_line)
                 .collect();
+            let resumes = self.lab.resumes(run)?.iter().map(resume_line).collect();
             out.push(Update::Details {
                 run,
                 details: RunDetails {
@@ -226,6 +229,7 @@ impl Collector {
                     dataset,
                     splits,
                     evaluations,
+                    resumes,
                 },
             });
         }
@@ -274,6 +278,19 @@ fn tail(path: &Path, bytes: u64) -> Result<String> {
 }
 
 /// `lfw-pairs @it 1200: acc 0.912 ± 0.011 · auc 0.960 · eer 0.090`.
+/// `2026-11-29 16:20 from it 380 · gpu-box · cuda · NVIDIA H200 · 0123456789ab`.
+fn resume_line(r: &crate::lab::Resume) -> String {
+    format!(
+        "{} from it {} · {} · {} · {} · {}",
+        crate::format::timestamp(r.at),
+        r.from_iteration,
+        r.hostname,
+        r.device,
+        r.gpu_name.as_deref().unwrap_or("no gpu"),
+        short_commit(&r.code)
+    )
+}
+
 fn evaluation_line(e: &crate::lab::Evaluation) -> String {
     let at = e
         .checkpoint_iteration

@@ -137,6 +137,7 @@ fn details_of_run3(evaluations: &[&str]) -> super::store::RunDetails {
             hash: "ab12".repeat(16),
         }],
         evaluations: evaluations.iter().map(|e| e.to_string()).collect(),
+        resumes: Vec::new(),
     }
 }
 
@@ -170,6 +171,25 @@ fn snapshot_detail() -> Result<()> {
     app.update(Action::SwitchTab);
     insta::assert_snapshot!("detail_info_100x30", screen(&app, 100, 30)?);
     insta::assert_snapshot!("detail_wide_180x40", screen(&app, 180, 40)?);
+    Ok(())
+}
+
+#[test]
+fn the_run_record_lists_each_resume_and_what_it_ran_on() -> Result<()> {
+    let mut app = detail_app(&[]);
+    let mut details = details_of_run3(&[]);
+    details.resumes =
+        vec!["2026-11-29 16:20 from it 100 · gpu-box · cuda · NVIDIA H200 · 0123456789ab".into()];
+    app.update(Action::Data(Update::Details {
+        run: RunId(3),
+        details,
+    }));
+    let text = screen(&app, 180, 40)?.to_string();
+    assert!(text.contains("resumed     1 time"), "{text}");
+    assert!(
+        text.contains("2026-11-29 16:20 from it 100 · gpu-box"),
+        "{text}"
+    );
     Ok(())
 }
 
@@ -388,6 +408,19 @@ fn live_metrics_reach_the_screen_through_the_watcher() -> Result<()> {
     let text = screen(&app, 100, 30)?.to_string();
     assert!(text.contains("it 20"), "{text}");
     assert!(text.contains("running"), "{text}");
+    Ok(())
+}
+
+#[test]
+fn an_empty_lab_suggests_a_command_for_that_lab() -> Result<()> {
+    let mut app = App::new(NOW, "testhost");
+    app.db_flag = " --db /tmp/labs/x.db".into();
+    app.update(Action::Data(Update::Runs(Vec::new())));
+    let text = screen(&app, 200, 10)?.to_string();
+    assert!(
+        text.contains("`facenet-lab --db /tmp/labs/x.db run resnet18 --data synthetic`"),
+        "{text}"
+    );
     Ok(())
 }
 

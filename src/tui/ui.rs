@@ -187,9 +187,9 @@ impl Footer {
             };
             vec![TextLine::styled(s.text.clone(), style)]
         } else {
-            let (keys, always): (&[&str], &[&str]) = match app.screen {
+            let (keys, always): (Vec<&str>, &[&str]) = match app.screen {
                 Screen::Runs => (
-                    &[
+                    vec![
                         "↑↓/jk move",
                         "enter detail",
                         "space mark",
@@ -211,12 +211,20 @@ impl Footer {
                         "t tags",
                         "X stop",
                     ];
-                    // Scrolling is offered only where the run's record is on screen.
-                    let from = usize::from(!DetailView::shows_info(app, width));
-                    (&HINTS[from..], &["esc back", "? help", "q quit"])
+                    // Scrolling is offered only where the run's record is on screen, and Tab
+                    // only where charts and record take turns.
+                    let shown = |hint: &&&str| match **hint {
+                        "j/k scroll" => DetailView::shows_info(app, width),
+                        "tab charts/info" => width < WIDE,
+                        _ => true,
+                    };
+                    (
+                        HINTS.iter().filter(shown).copied().collect(),
+                        &["esc back", "? help", "q quit"],
+                    )
                 }
                 Screen::Compare => (
-                    &["m metric", "s smoothing", "x x-axis"],
+                    vec!["m metric", "s smoothing", "x x-axis"],
                     &["esc back", "? help", "q quit"],
                 ),
             };
@@ -351,9 +359,13 @@ impl Widget for RunsTable<'_> {
         let block = Block::bordered().title(" runs ");
         if app.runs.is_empty() {
             let msg = if app.loaded {
-                "No runs recorded yet. Press r to start one, or run `facenet-lab run resnet18 --data synthetic`."
+                format!(
+                    "No runs recorded yet. Press r to start one, or run `facenet-lab{} run \
+                     resnet18 --data synthetic`.",
+                    app.db_flag
+                )
             } else {
-                "Reading the lab…"
+                "Reading the lab…".into()
             };
             Paragraph::new(msg)
                 .wrap(Wrap { trim: true })
@@ -597,6 +609,9 @@ impl Widget for ChartView<'_> {
             }
         }
         let xm = (x0 + x1) / 2.0;
+        // A short span rounds its middle to an end's label (19, 20, 20): each label once.
+        let mut xlabels = vec![self.axis.tick(x0), self.axis.tick(xm), self.axis.tick(x1)];
+        xlabels.dedup();
         // Learning rates live around 1e-4: three decimals would read 0.000 to 0.001.
         let tiny = y1.abs().max(y0.abs()) < 0.01;
         let ylabel = |v: f64| {
@@ -625,7 +640,7 @@ impl Widget for ChartView<'_> {
                 Axis::default()
                     .bounds([x0, x1])
                     .style(Style::new().fg(Color::DarkGray))
-                    .labels([self.axis.tick(x0), self.axis.tick(xm), self.axis.tick(x1)]),
+                    .labels(xlabels),
             )
             .y_axis(
                 Axis::default()
@@ -788,6 +803,17 @@ impl DetailView<'_> {
                 )),
             ]),
         ];
+        let details = app.details.get(&run.id);
+        let resumes = details.map(|d| d.resumes.as_slice()).unwrap_or_default();
+        if !resumes.is_empty() {
+            lines.push(TextLine::from(vec![
+                key("resumed"),
+                Span::raw(crate::format::count(resumes.len() as u64, "time", "times")),
+            ]));
+            for r in resumes {
+                lines.push(TextLine::raw(format!("  {r}")));
+            }
+        }
         if let Some(e) = &run.error {
             lines.push(TextLine::from(vec![
                 key("error"),
@@ -802,7 +828,6 @@ impl DetailView<'_> {
             key("tags"),
             Span::raw(run.tags.join(", ")),
         ]));
-        let details = app.details.get(&run.id);
         let dataset = details.and_then(|d| d.dataset.clone());
         lines.push(TextLine::from(vec![
             key("dataset"),
@@ -1216,9 +1241,9 @@ impl Widget for BoxedLines {
 
 pub const HELP: &[(&str, &str)] = &[
     ("runs", ""),
-    ("↑↓ j k g G", "move, top, bottom"),
+    ("↑↓ j k g G", "move, top, bottom (Home, End too)"),
     ("enter", "run detail"),
-    ("space · u", "mark for compare · unmark all"),
+    ("space · u", "mark for compare and move down · unmark all"),
     ("c", "compare the marked runs"),
     ("/", "filter: text and field=value, > < >= <= !="),
     ("ctrl-u", "clear the text being typed (filter, note, tags)"),

@@ -186,103 +186,132 @@ impl Lab {
         let relocate = Relocation::new(self, other);
         let mut summary = MergeSummary::default();
         let tx = self.write_tx()?;
-
-        let on_conflict = format!(
-            "the runs of '{0}' cannot join this lab's: keep it as a lab of its own, read with \
-             `facenet-lab --db '{0}' runs`",
-            other.path.display()
-        );
-        let mut dataset_ids: BTreeMap<i64, i64> = BTreeMap::new();
-        for d in &theirs.datasets {
-            let before: i64 = tx.query_row("SELECT count(*) FROM datasets", [], |r| r.get(0))?;
-            let ours = Self::ensure_dataset_in(&tx, &d.record, &on_conflict)
-                .with_context(|| format!("merging dataset {} ('{}')", d.id, d.record.source))?;
-            let after: i64 = tx.query_row("SELECT count(*) FROM datasets", [], |r| r.get(0))?;
-            if after > before {
-                // Keep when it was first imported, not when it was merged.
-                tx.execute(
-                    "UPDATE datasets SET created_at = ?2 WHERE id = ?1",
-                    params![ours.0, d.created_at],
-                )?;
-                summary.datasets_added += 1;
-            } else {
-                summary.datasets_reused += 1;
-            }
-            dataset_ids.insert(d.id, ours.0);
-        }
-
+        let dataset_ids = merge_datasets(&tx, other, &theirs.datasets, &mut summary)?;
         for theirs_run in &theirs.runs {
-            let their_id = theirs_run.id;
-            let mut run = theirs_run.row.clone();
-            relocate.apply(&mut run, "log_path");
-            if let Some(Value::Integer(d)) = run.get("dataset_id") {
-                let ours = dataset_ids.get(d).with_context(|| {
-                    format!("run {their_id} names dataset {d}, which is missing")
-                })?;
-                run.insert("dataset_id".into(), Value::Integer(*ours));
-            }
-            let existing: Option<(i64, Option<f64>)> = tx
-                .query_row(
-                    "SELECT id, heartbeat_at FROM runs WHERE created_at = ?1 AND hostname = ?2
-                       AND name = ?3 AND config_json = ?4",
-                    params![
-                        run.get("created_at"),
-                        run.get("hostname"),
-                        run.get("name"),
-                        run.get("config_json")
-                    ],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            let mut checkpoints = theirs_run.checkpoints.clone();
-            for c in &mut checkpoints {
-                relocate.apply(c, "path");
-            }
-            let (ours, links) = match existing {
-                None => {
-                    let ours = insert_row(&tx, "runs", &run)?;
-                    summary
-                        .added
-                        .push((RunId(their_id), RunId(ours), theirs_run.name.clone()));
-                    (ours, Vec::new())
-                }
-                Some((ours, our_heartbeat)) => {
-                    let their_heartbeat = match run.get("heartbeat_at") {
-                        Some(Value::Real(h)) => Some(*h),
-                        Some(Value::Integer(h)) => Some(*h as f64),
-                        _ => None,
-                    };
-                    if their_heartbeat <= our_heartbeat {
-                        copy_tags(&tx, &theirs_run.tags, ours)?;
-                        let here = checkpoint_map(&tx, &theirs_run.checkpoints, ours)?;
-                        summary.evaluations +=
-                            copy_evaluations(&tx, &theirs_run.evaluations, ours, &here)?;
-                        summary.unchanged += 1;
-                        continue;
-                    }
-                    let links = refresh_run(&tx, ours, run)?;
-                    summary
-                        .updated
-                        .push((RunId(their_id), RunId(ours), theirs_run.name.clone()));
-                    (ours, links)
-                }
-            };
-            copy_tags(&tx, &theirs_run.tags, ours)?;
-            let metrics = read_rows(
-                &other.conn,
-                "SELECT * FROM metrics WHERE run_id = ?1 ORDER BY id",
-                [their_id],
+            merge_run(
+                &tx,
+                other,
+                theirs_run,
+                &dataset_ids,
+                &relocate,
+                &mut summary,
             )?;
-            summary.metrics += insert_children(&tx, "metrics", metrics, ours)?.len();
-            insert_children(&tx, "run_resumes", theirs_run.resumes.clone(), ours)?;
-            let copied = insert_children(&tx, "checkpoints", checkpoints, ours)?;
-            summary.checkpoints += copied.len();
-            relink_evaluations(&tx, ours, &links)?;
-            summary.evaluations += copy_evaluations(&tx, &theirs_run.evaluations, ours, &copied)?;
         }
         tx.commit()?;
         Ok(summary)
     }
+}
+
+/// Finds or adds each of the other lab's datasets here; returns (id there → id here).
+fn merge_datasets(
+    tx: &Connection,
+    other: &Lab,
+    datasets: &[TheirDataset],
+    summary: &mut MergeSummary,
+) -> Result<BTreeMap<i64, i64>> {
+    let on_conflict = format!(
+        "the runs of '{0}' cannot join this lab's: keep it as a lab of its own, read with \
+         `facenet-lab --db '{0}' runs`",
+        other.path.display()
+    );
+    let mut dataset_ids: BTreeMap<i64, i64> = BTreeMap::new();
+    for d in datasets {
+        let before: i64 = tx.query_row("SELECT count(*) FROM datasets", [], |r| r.get(0))?;
+        let ours = Lab::ensure_dataset_in(tx, &d.record, &on_conflict)
+            .with_context(|| format!("merging dataset {} ('{}')", d.id, d.record.source))?;
+        let after: i64 = tx.query_row("SELECT count(*) FROM datasets", [], |r| r.get(0))?;
+        if after > before {
+            // Keep when it was first imported, not when it was merged.
+            tx.execute(
+                "UPDATE datasets SET created_at = ?2 WHERE id = ?1",
+                params![ours.0, d.created_at],
+            )?;
+            summary.datasets_added += 1;
+        } else {
+            summary.datasets_reused += 1;
+        }
+        dataset_ids.insert(d.id, ours.0);
+    }
+    Ok(dataset_ids)
+}
+
+/// Adds one of the other lab's runs here, refreshes this lab's copy of it when theirs has gone
+/// further, or (when it has not) brings only its tags and evaluations.
+fn merge_run(
+    tx: &Connection,
+    other: &Lab,
+    theirs_run: &TheirRun,
+    dataset_ids: &BTreeMap<i64, i64>,
+    relocate: &Relocation,
+    summary: &mut MergeSummary,
+) -> Result<()> {
+    let their_id = theirs_run.id;
+    let mut run = theirs_run.row.clone();
+    relocate.apply(&mut run, "log_path");
+    if let Some(Value::Integer(d)) = run.get("dataset_id") {
+        let ours = dataset_ids
+            .get(d)
+            .with_context(|| format!("run {their_id} names dataset {d}, which is missing"))?;
+        run.insert("dataset_id".into(), Value::Integer(*ours));
+    }
+    let existing: Option<(i64, Option<f64>)> = tx
+        .query_row(
+            "SELECT id, heartbeat_at FROM runs WHERE created_at = ?1 AND hostname = ?2
+               AND name = ?3 AND config_json = ?4",
+            params![
+                run.get("created_at"),
+                run.get("hostname"),
+                run.get("name"),
+                run.get("config_json")
+            ],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let mut checkpoints = theirs_run.checkpoints.clone();
+    for c in &mut checkpoints {
+        relocate.apply(c, "path");
+    }
+    let (ours, links) = match existing {
+        None => {
+            let ours = insert_row(tx, "runs", &run)?;
+            summary
+                .added
+                .push((RunId(their_id), RunId(ours), theirs_run.name.clone()));
+            (ours, Vec::new())
+        }
+        Some((ours, our_heartbeat)) => {
+            let their_heartbeat = match run.get("heartbeat_at") {
+                Some(Value::Real(h)) => Some(*h),
+                Some(Value::Integer(h)) => Some(*h as f64),
+                _ => None,
+            };
+            if their_heartbeat <= our_heartbeat {
+                copy_tags(tx, &theirs_run.tags, ours)?;
+                let here = checkpoint_map(tx, &theirs_run.checkpoints, ours)?;
+                summary.evaluations += copy_evaluations(tx, &theirs_run.evaluations, ours, &here)?;
+                summary.unchanged += 1;
+                return Ok(());
+            }
+            let links = refresh_run(tx, ours, run)?;
+            summary
+                .updated
+                .push((RunId(their_id), RunId(ours), theirs_run.name.clone()));
+            (ours, links)
+        }
+    };
+    copy_tags(tx, &theirs_run.tags, ours)?;
+    let metrics = read_rows(
+        &other.conn,
+        "SELECT * FROM metrics WHERE run_id = ?1 ORDER BY id",
+        [their_id],
+    )?;
+    summary.metrics += insert_children(tx, "metrics", metrics, ours)?.len();
+    insert_children(tx, "run_resumes", theirs_run.resumes.clone(), ours)?;
+    let copied = insert_children(tx, "checkpoints", checkpoints, ours)?;
+    summary.checkpoints += copied.len();
+    relink_evaluations(tx, ours, &links)?;
+    summary.evaluations += copy_evaluations(tx, &theirs_run.evaluations, ours, &copied)?;
+    Ok(())
 }
 
 /// Which checkpoint an evaluation made here evaluated: (evaluation id, iteration, kind, sha256).

@@ -171,7 +171,7 @@ fn json_reads_back_to_the_recorded_runs_and_series() -> Result<()> {
     for exported in &export.runs {
         if let Some(id) = exported.run.dataset_id {
             assert_eq!(
-                export.datasets.get(&id.0.to_string()),
+                export.datasets.get(&id.0),
                 lab.dataset(id)?.as_ref(),
                 "dataset {}",
                 id.0

@@ -76,7 +76,7 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
     merge(&ours, &theirs)?
         .success()
         .stdout(contains("added run 2 'r18-s1' (run 1 there)"))
-        .stdout(contains("3 runs added, 0 updated, 0 already here; 0 datasets added, 1 already here; 181 metric points, 6 checkpoints and 1 evaluation copied"))
+        .stdout(contains("3 runs added, 0 updated, 0 already here; 0 datasets added, 1 already here; 181 metric points, 6 checkpoints, 1 evaluation and 1 resume copied"))
         .stderr(contains(
             "note: the lab records checkpoints, not their weights: 6 checkpoint files of the \
              merged runs are not beside this lab yet",
@@ -191,6 +191,7 @@ fn a_run_merged_mid_training_is_refreshed_by_a_later_merge() -> Result<()> {
     )?;
     remote.add_checkpoint(&checkpoint(id, 1, "periodic", "p1"))?;
     remote.replace_checkpoints(&checkpoint(id, 1, "best", "b1"))?;
+    remote.add_resume(id, &resume(0))?;
     let here = Lab::open(&ours)?;
     let s = here.merge_from(&Lab::open_read_only(&theirs)?)?;
     assert_eq!((s.added.len(), s.metrics, s.datasets_added), (1, 1, 1));
@@ -234,7 +235,11 @@ fn a_run_merged_mid_training_is_refreshed_by_a_later_merge() -> Result<()> {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].status, RunStatus::Completed);
     assert_eq!(here.series(run, metric::TRAIN_LOSS)?.len(), 2);
-    assert_eq!(here.resumes(run)?, [resume(1)], "the resume there, once");
+    assert_eq!(
+        here.resumes(run)?,
+        [resume(0), resume(1)],
+        "the resumes there, each once"
+    );
     assert_eq!(
         runs[0].notes, "promising: watch dev acc",
         "notes made here stay"
@@ -477,7 +482,7 @@ fn evaluations_arrive_linked_to_the_copied_checkpoints() -> Result<()> {
     Lab::open(&ours)?.create_run(&common::new_run("local", "resnet152", 9, &[]))?;
     merge(&ours, &theirs)?
         .success()
-        .stdout(contains("1 evaluation copied"));
+        .stdout(contains("1 evaluation and 0 resumes copied"));
     let lab = Lab::open(&ours)?;
     let run = lab.find_run("evaluated")?;
     let evals = lab.evaluations(run.id)?;
@@ -515,7 +520,7 @@ fn evaluations_arrive_linked_to_the_copied_checkpoints() -> Result<()> {
     }
     merge(&ours, &theirs)?
         .success()
-        .stdout(contains("1 evaluation copied"));
+        .stdout(contains("1 evaluation and 0 resumes copied"));
     let evals = lab.evaluations(run.id)?;
     let sources: Vec<&str> = evals.iter().map(|e| e.data_source.as_str()).collect();
     assert_eq!(

@@ -71,14 +71,14 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         "evaluation {id}: run {} checkpoint '{}' at iteration {}, {}",
         run.id, checkpoint.kind, checkpoint.iteration, measured.protocol
     );
-    if !lab
-        .checkpoints(run.id)?
+    let linked = lab
+        .evaluations(run.id)?
         .iter()
-        .any(|c| c.id == checkpoint.id)
-    {
+        .any(|e| e.id == id && e.checkpoint_id.is_some());
+    if !linked {
         println!(
-            "  (the run, still training, has since replaced this checkpoint: the evaluation keeps \
-             its iteration but no link to it)"
+            "  (the run has since replaced or dropped this checkpoint, as a run still training \
+             replaces its best: the evaluation keeps its iteration, not a link to it)"
         );
     }
     for m in &measured.metrics {

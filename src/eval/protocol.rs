@@ -284,14 +284,21 @@ fn split_items(d: &DatasetRecord, name: &str) -> Result<Vec<ImageRef>> {
                 position.insert((identity, f), k);
             }
         }
-        items.sort_by_key(|i| {
-            (
-                i.identity.clone(),
-                position
-                    .get(&(i.identity.as_str(), i.file.as_str()))
-                    .copied(),
-            )
-        });
+        let mut keyed = Vec::with_capacity(items.len());
+        for i in items {
+            let Some(&k) = position.get(&(i.identity.as_str(), i.file.as_str())) else {
+                bail!(
+                    "{}/{} is in the recorded {name} split, where this build's split rule \
+                     with split seed {seed} does not put it: the seed's gallery cannot be \
+                     replayed",
+                    i.identity,
+                    i.file
+                );
+            };
+            keyed.push(((i.identity.clone(), k), i));
+        }
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        items = keyed.into_iter().map(|(_, i)| i).collect();
     }
     Ok(items)
 }

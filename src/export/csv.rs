@@ -8,8 +8,10 @@
 //! the one to believe, as `runs` shows it (a "running" run whose heartbeat went stale has
 //! crashed). Tags are joined with `;`; empty
 //! cells are missing values; numbers are written in the shortest form that reads back to the
-//! same value; `wall_time` is seconds since the Unix epoch. Rows come in run order, then by
-//! metric name, then by iteration. A run without metrics has no rows.
+//! same value; `wall_time` is seconds since the Unix epoch (as TensorBoard's CSV has it).
+//! `device` and `gpu_name` are what the run started on; a run resumed elsewhere says where in
+//! the JSON export's `resumes`. Rows come in run order, then by metric name, then by iteration.
+//! A run without metrics has no rows.
 
 use anyhow::Result;
 

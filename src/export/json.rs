@@ -24,7 +24,7 @@ pub struct Export {
     pub runs: Vec<ExportedRun>,
     /// The datasets of the runs, by the `dataset_id` they give; absent before version 3.
     #[serde(default)]
-    pub datasets: BTreeMap<String, DatasetRecord>,
+    pub datasets: BTreeMap<i64, DatasetRecord>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -60,9 +60,7 @@ pub fn to_json(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
     };
     for run in runs {
         if let Some(id) = run.dataset_id {
-            if let std::collections::btree_map::Entry::Vacant(e) =
-                out.datasets.entry(id.0.to_string())
-            {
+            if let std::collections::btree_map::Entry::Vacant(e) = out.datasets.entry(id.0) {
                 if let Some(d) = lab.dataset(id)? {
                     e.insert(d);
                 }

@@ -1,5 +1,6 @@
 //! Export: runs and their metrics for other tools (pandas, R, a spreadsheet), as long-form CSV
-//! or as JSON with each run's configuration, series, checkpoints and evaluations.
+//! or as JSON with each run's configuration, series, checkpoints, evaluations and resumes, and
+//! the runs' datasets.
 
 mod csv;
 mod json;

@@ -120,7 +120,8 @@ impl Evaluation {
 impl Lab {
     /// Records an evaluation and its metrics in one transaction. A checkpoint that is no longer
     /// in the lab (a run still training replaced its best while the evaluation ran) is recorded
-    /// as one deleted afterwards would be: no link, its iteration kept.
+    /// as one deleted afterwards would be: no link, its iteration kept. An id the lab never gave
+    /// is refused.
     pub fn add_evaluation(&self, e: &NewEvaluation) -> Result<EvaluationId> {
         if let Some(m) = e.metrics.iter().find(|m| !m.value.is_finite()) {
             bail!(
@@ -150,7 +151,22 @@ impl Lab {
                      mislinked evaluation",
                     e.run
                 ),
-                None => checkpoint_id = None,
+                // Ids are never reused (AUTOINCREMENT): one at or below the highest ever
+                // given was there and is gone; any other never was.
+                None => {
+                    let highest: i64 = tx
+                        .query_row(
+                            "SELECT seq FROM sqlite_sequence WHERE name = 'checkpoints'",
+                            [],
+                            |r| r.get(0),
+                        )
+                        .optional()?
+                        .unwrap_or(0);
+                    if ck > highest {
+                        bail!("no checkpoint with id {ck} in this lab");
+                    }
+                    checkpoint_id = None;
+                }
             }
         }
         tx.execute(
@@ -329,6 +345,11 @@ mod tests {
             .unwrap_err();
         assert!(
             err.to_string().contains("belongs to run 2, not to run 1"),
+            "{err}"
+        );
+        let err = lab.add_evaluation(&lfw_eval(run, Some(999))).unwrap_err();
+        assert!(
+            err.to_string().contains("no checkpoint with id 999"),
             "{err}"
         );
         let mut nan = lfw_eval(run, None);

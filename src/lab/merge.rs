@@ -19,8 +19,8 @@
 //! sub-millisecond resolution and is set once, when the run is registered, so merging the same
 //! file twice adds nothing. A run already here is refreshed when the other lab's copy has gone
 //! further (a later heartbeat), e.g. when a lab was merged mid-run and again at the end: its
-//! columns, metrics, checkpoints and resumes become the other lab's, but the notes and tags written here
-//! stay, and evaluations made here follow their checkpoint to its refreshed row.
+//! columns, metrics, checkpoints and resumes become the other lab's, but the notes and tags
+//! written here stay, and evaluations made here follow their checkpoint to its refreshed row.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,6 +47,7 @@ pub struct MergeSummary {
     pub metrics: usize,
     pub checkpoints: usize,
     pub evaluations: usize,
+    pub resumes: usize,
 }
 
 impl std::fmt::Display for MergeSummary {
@@ -62,7 +63,7 @@ impl std::fmt::Display for MergeSummary {
         writeln!(
             f,
             "{} added, {} updated, {} already here; {} added, {} already here; \
-             {}, {} and {} copied",
+             {}, {}, {} and {} copied",
             count(n(self.added.len()), "run", "runs"),
             self.updated.len(),
             self.unchanged,
@@ -71,6 +72,7 @@ impl std::fmt::Display for MergeSummary {
             count(n(self.metrics), "metric point", "metric points"),
             count(n(self.checkpoints), "checkpoint", "checkpoints"),
             count(n(self.evaluations), "evaluation", "evaluations"),
+            count(n(self.resumes), "resume", "resumes"),
         )
     }
 }
@@ -306,7 +308,7 @@ fn merge_run(
         [their_id],
     )?;
     summary.metrics += insert_children(tx, "metrics", metrics, ours)?.len();
-    insert_children(tx, "run_resumes", theirs_run.resumes.clone(), ours)?;
+    summary.resumes += insert_children(tx, "run_resumes", theirs_run.resumes.clone(), ours)?.len();
     let copied = insert_children(tx, "checkpoints", checkpoints, ours)?;
     summary.checkpoints += copied.len();
     relink_evaluations(tx, ours, &links)?;
@@ -403,7 +405,7 @@ fn insert_row(tx: &Connection, table: &str, row: &Row) -> Result<i64> {
     Ok(tx.last_insert_rowid())
 }
 
-/// Inserts rows of `table` (metrics, checkpoints, evaluations) that belonged to a run there as
+/// Inserts rows of `table` (metrics, checkpoints, evaluations, resumes) that belonged to a run there as
 /// rows of run `ours`, in their order, and returns (id there, id here) of each.
 fn insert_children(
     tx: &Connection,

@@ -4,7 +4,7 @@
 //! says so here.
 
 use anyhow::Result;
-use rusqlite::params;
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 use super::{CodeVersion, Lab, Machine, RunId};
@@ -24,32 +24,38 @@ pub struct Resume {
     pub command_line: String,
 }
 
+/// Records a resume ([`Lab::rewind_for_resume`] does, with the rewind).
+pub(super) fn insert(conn: &Connection, run: RunId, r: &Resume) -> Result<()> {
+    conn.execute(
+        "INSERT INTO run_resumes (run_id, resumed_at, from_iteration, device, gpu_name,
+            hostname, cpu_model, cpu_threads, cpu_simd, cpu_cache, os, git_commit, git_dirty,
+            crate_version, command_line)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            run.0,
+            r.at,
+            r.from_iteration,
+            r.device,
+            r.gpu_name,
+            r.hostname,
+            r.machine.cpu_model,
+            r.machine.cpu_threads,
+            r.machine.cpu_simd,
+            r.machine.cpu_cache,
+            r.machine.os,
+            r.code.git_commit,
+            r.code.git_dirty,
+            r.code.crate_version,
+            r.command_line,
+        ],
+    )?;
+    Ok(())
+}
+
 impl Lab {
+    /// Records a resume by itself (tests, and labs assembled by hand).
     pub fn add_resume(&self, run: RunId, r: &Resume) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO run_resumes (run_id, resumed_at, from_iteration, device, gpu_name,
-                hostname, cpu_model, cpu_threads, cpu_simd, cpu_cache, os, git_commit, git_dirty,
-                crate_version, command_line)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-            params![
-                run.0,
-                r.at,
-                r.from_iteration,
-                r.device,
-                r.gpu_name,
-                r.hostname,
-                r.machine.cpu_model,
-                r.machine.cpu_threads,
-                r.machine.cpu_simd,
-                r.machine.cpu_cache,
-                r.machine.os,
-                r.code.git_commit,
-                r.code.git_dirty,
-                r.code.crate_version,
-                r.command_line,
-            ],
-        )?;
-        Ok(())
+        insert(&self.conn, run, r)
     }
 
     /// A run's resumes, oldest first.

@@ -551,10 +551,28 @@ impl Lab {
     /// remains, so no reader sees the one without the other. Returns the recorded paths of the
     /// checkpoint files no row names any more.
     pub fn rewind(&self, run: RunId, iteration: i64) -> Result<Vec<String>> {
+        self.rewind_recording(run, iteration, None)
+    }
+
+    /// [`Lab::rewind`] for a resume, recorded with it in the same transaction: a resume that
+    /// could not rewind leaves no record.
+    pub fn rewind_for_resume(&self, run: RunId, resume: &super::Resume) -> Result<Vec<String>> {
+        self.rewind_recording(run, resume.from_iteration, Some(resume))
+    }
+
+    fn rewind_recording(
+        &self,
+        run: RunId,
+        iteration: i64,
+        resume: Option<&super::Resume>,
+    ) -> Result<Vec<String>> {
         let tx = self.write_tx()?;
         super::metrics::truncate_after(&tx, run, iteration)?;
         let orphans = super::checkpoints::truncate_after(&tx, run, iteration)?;
         rebuild_summary(&tx, run)?;
+        if let Some(r) = resume {
+            super::resumes::insert(&tx, run, r)?;
+        }
         tx.commit()?;
         Ok(orphans)
     }

@@ -233,6 +233,33 @@ pub fn start(
 /// (relative ones are taken from the working directory, as when it started); else, when the lab
 /// was moved or the run started elsewhere, the path the lab records for its dataset. The split
 /// hashes are checked after loading, so any of them must hold the same images.
+/// Warns when a run resumes with other code than it last trained with (its latest resume's, or
+/// the code it started with).
+fn warn_if_other_code(lab: &Lab, run: &crate::lab::Run, now: &CodeVersion) -> Result<()> {
+    let resumes = lab.resumes(run.id)?;
+    let last = resumes.last().map_or(&run.code, |r| &r.code);
+    if let Some(w) = other_code_warning(run.id, last, now) {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}
+
+/// What to tell a user who resumes run `run`, last trained by `last`, with `now`: the replay is
+/// exact only with the same code. None when both are one clean commit.
+fn other_code_warning(run: RunId, last: &CodeVersion, now: &CodeVersion) -> Option<String> {
+    if last.git_commit == now.git_commit && !last.git_dirty && !now.git_dirty {
+        return None;
+    }
+    use crate::tui::store::short_commit;
+    Some(format!(
+        "run {run} last trained with code {} and this is {}: the resumed steps replay it \
+         exactly only with the same code (batch order, augmentation or kernels may have \
+         changed); the run's record keeps both",
+        short_commit(last),
+        short_commit(now)
+    ))
+}
+
 fn resume_data(cfg_data: &str, data: Option<String>, recorded: Option<&str>) -> Result<String> {
     if let Some(d) = data {
         return resolve_data(&d);
@@ -331,23 +358,21 @@ pub fn resume(
     // Claimed before anything is dropped: a second resume of the run, or a live trainer whose
     // heartbeat only looked stale, is refused here instead of losing its newest checkpoints.
     lab.mark_running(run.id, trainer.iters_per_epoch() as i64, std::process::id())?;
-    lab.add_resume(
-        run.id,
-        &Resume {
-            at: crate::lab::now(),
-            from_iteration: resume_at,
-            device: trainer.device_name.clone(),
-            gpu_name: device::gpu_name(&trainer.device),
-            hostname: gethostname::gethostname().to_string_lossy().into_owned(),
-            machine: Machine::current(),
-            code: CodeVersion::current(),
-            command_line: launch.command_line.clone(),
-        },
-    )?;
     if let Some(log) = &launch.log_path {
         lab.set_log_path(run.id, &lab.relative(log))?;
     }
-    let dropped = lab.rewind(run.id, resume_at)?;
+    let resume = Resume {
+        at: crate::lab::now(),
+        from_iteration: resume_at,
+        device: trainer.device_name.clone(),
+        gpu_name: device::gpu_name(&trainer.device),
+        hostname: gethostname::gethostname().to_string_lossy().into_owned(),
+        machine: Machine::current(),
+        code: CodeVersion::current(),
+        command_line: launch.command_line.clone(),
+    };
+    warn_if_other_code(&lab, &run, &resume.code)?;
+    let dropped = lab.rewind_for_resume(run.id, &resume)?;
     if let Err(e) = lab.delete_checkpoint_files(&dropped, &dir) {
         eprintln!("warning: {e:#}");
     }
@@ -437,6 +462,29 @@ fn drive(
 mod tests {
     use super::*;
     use crate::lab::{fixtures, NewCheckpoint};
+
+    #[test]
+    fn resuming_with_other_code_is_said() {
+        let code = |commit: &str, dirty: bool| CodeVersion {
+            git_commit: commit.into(),
+            git_dirty: dirty,
+            crate_version: "0.1.0".into(),
+        };
+        let run = RunId(7);
+        assert_eq!(
+            other_code_warning(run, &code("aaa", false), &code("aaa", false)),
+            None
+        );
+        let w = other_code_warning(run, &code("aaa", false), &code("bbb", false));
+        let w = w.expect("a warning");
+        assert!(
+            w.starts_with("run 7 last trained with code aaa and this is bbb"),
+            "{w}"
+        );
+        // A dirty tree may hold anything.
+        assert!(other_code_warning(run, &code("aaa", true), &code("aaa", true)).is_some());
+        assert!(other_code_warning(run, &code("aaa", false), &code("aaa", true)).is_some());
+    }
 
     #[test]
     fn a_stop_after_epoch_that_could_never_stop_the_run_is_refused() -> Result<()> {

@@ -277,7 +277,6 @@ fn tail(path: &Path, bytes: u64) -> Result<String> {
     })
 }
 
-/// `lfw-pairs @it 1200: acc 0.912 ± 0.011 · auc 0.960 · eer 0.090`.
 /// `2026-11-29 16:20 from it 380 · gpu-box · cuda · NVIDIA H200 · 0123456789ab`.
 fn resume_line(r: &crate::lab::Resume) -> String {
     format!(
@@ -291,6 +290,7 @@ fn resume_line(r: &crate::lab::Resume) -> String {
     )
 }
 
+/// `lfw-pairs @it 1200: acc 0.912 ± 0.011 · auc 0.960 · eer 0.090`.
 fn evaluation_line(e: &crate::lab::Evaluation) -> String {
     let at = e
         .checkpoint_iteration

@@ -609,9 +609,13 @@ impl Widget for ChartView<'_> {
             }
         }
         let xm = (x0 + x1) / 2.0;
-        // A short span rounds its middle to an end's label (19, 20, 20): each label once.
+        // A short span rounds its middle to an end's label (19, 20, 20): each label once, and
+        // the two ends at least (ratatui draws no labels at all with fewer than two).
         let mut xlabels = vec![self.axis.tick(x0), self.axis.tick(xm), self.axis.tick(x1)];
         xlabels.dedup();
+        if xlabels.len() < 2 {
+            xlabels = vec![self.axis.tick(x0), self.axis.tick(x1)];
+        }
         // Learning rates live around 1e-4: three decimals would read 0.000 to 0.001.
         let tiny = y1.abs().max(y0.abs()) < 0.01;
         let ylabel = |v: f64| {

@@ -5,7 +5,10 @@ mod common;
 
 use anyhow::Result;
 use assert_cmd::Command;
-use facenet_lab::lab::{CodeVersion, Lab, Machine, NewRun, RunStatus, SCHEMA_VERSION};
+use facenet_lab::lab::{
+    CodeVersion, EvalMetric, Lab, Machine, NewCheckpoint, NewEvaluation, NewRun, Protocol,
+    RunStatus, SCHEMA_VERSION,
+};
 use facenet_lab::model::Arch;
 use facenet_lab::train::config::TrainConfig;
 
@@ -145,6 +148,74 @@ fn runs_filters_and_sorts_as_the_dashboard_does() -> Result<()> {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(needle), "{args:?}: {err}");
     }
+
+    // What `eval` measured on the best checkpoint: r18-s2 on the test split and LFW, r18-s1 on
+    // LFW only. Shown, sorted on and filtered by, as the results table has them.
+    {
+        let lab = Lab::open(&db)?;
+        for (name, test, lfw) in [("r18-s2", Some(0.686), 0.757), ("r18-s1", None, 0.749)] {
+            let run = lab.find_run(name)?.id;
+            let best = lab.add_checkpoint(&NewCheckpoint {
+                run,
+                iteration: 40,
+                epoch: 4,
+                kind: "best".into(),
+                path: format!("checkpoints/{name}/best-40.safetensors"),
+                sha256: format!("{:064}", run.0),
+            })?;
+            let mut protocols = vec![(Protocol::LfwPairs, lfw)];
+            protocols.extend(test.map(|t| (Protocol::TestSplit, t)));
+            for (protocol, value) in protocols {
+                let metrics = match protocol {
+                    Protocol::TestSplit => vec![EvalMetric::new("top1_seed_gallery", value)],
+                    _ => vec![
+                        EvalMetric::new("verification_accuracy_mean", value),
+                        EvalMetric::new("verification_accuracy_std", 0.02),
+                    ],
+                };
+                lab.add_evaluation(&NewEvaluation {
+                    run,
+                    checkpoint_id: Some(best),
+                    checkpoint_iteration: Some(40),
+                    protocol,
+                    data_source: "fixture".into(),
+                    options: serde_json::json!({"flip": false}),
+                    metrics,
+                    code: CodeVersion::current(),
+                })?;
+            }
+        }
+        let r = lab.find_run("r18-s2")?;
+        assert_eq!((r.test_acc, r.lfw_acc), (Some(0.686), Some(0.757)));
+    }
+    let out = runs(&["--sort", "lfw", "--desc"])?;
+    assert_eq!(
+        names(&out.stdout),
+        ["r18-s2", "r18-s1", "r152-new", "alex"],
+        "runs without a value last"
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    let r18_s2 = table
+        .lines()
+        .find(|l| l.contains("r18-s2"))
+        .unwrap_or_default();
+    assert!(
+        r18_s2.contains("0.686") && r18_s2.contains("0.757"),
+        "{table}"
+    );
+    let out = runs(&["test_acc>0.5"])?;
+    assert_eq!(names(&out.stdout), ["r18-s2"]);
+    let out = runs(&["lfw>0.745", "--json"])?;
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(json[1]["name"], "r18-s2");
+    assert_eq!(
+        (
+            json[1]["test_acc"].as_f64(),
+            json[1]["lfw_acc_std"].as_f64()
+        ),
+        (Some(0.686), Some(0.02))
+    );
+    assert_eq!(json[0]["test_acc"], serde_json::Value::Null);
     Ok(())
 }
 

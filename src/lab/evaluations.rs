@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::{now, CodeVersion, Lab, RunId};
+use super::{now, Checkpoint, CodeVersion, Lab, Run, RunId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -251,6 +251,62 @@ impl Lab {
                 .collect::<rusqlite::Result<_>>()?;
         }
         Ok(evals)
+    }
+}
+
+/// The evaluation under `protocol` that a run's table row shows, so that the columns of one row
+/// measure the same weights the same way: an evaluation of the run's best checkpoint (the one
+/// `eval` picks by default), without `--flip` and with every pair or image
+/// (`--exclude-train-identities` drops some, which makes the numbers incomparable across runs);
+/// the newest of those when there are several. `None` when the run has no best checkpoint or no
+/// such evaluation.
+pub fn table_evaluation<'a>(
+    evaluations: &'a [Evaluation],
+    best: Option<&Checkpoint>,
+    protocol: Protocol,
+) -> Option<&'a Evaluation> {
+    let best = best?;
+    evaluations
+        .iter()
+        .filter(|e| {
+            e.protocol == protocol
+                && e.checkpoint_iteration == Some(best.iteration)
+                && !option_set(e, "flip")
+                && !option_set(e, "exclude_train_identities")
+        })
+        .max_by(|a, b| a.created_at.total_cmp(&b.created_at).then(a.id.cmp(&b.id)))
+}
+
+/// Whether the evaluation was run with the boolean option `name` on (older evaluations that do
+/// not record an option ran without it).
+fn option_set(e: &Evaluation, name: &str) -> bool {
+    e.options.get(name) == Some(&serde_json::Value::Bool(true))
+}
+
+impl Lab {
+    /// Fills each run's headline numbers (`test_acc`, `lfw_acc`, `lfw_acc_std`) from the
+    /// [`table_evaluation`]s of its best checkpoint; only runs with evaluations are read.
+    pub(super) fn fill_headlines(&self, runs: &mut [Run]) -> Result<()> {
+        use crate::eval::identification::metric::TOP1_SEED_GALLERY;
+        use crate::eval::verification::metric::{ACCURACY_MEAN, ACCURACY_STD};
+        let evaluated: std::collections::HashSet<i64> = self
+            .conn
+            .prepare_cached("SELECT DISTINCT run_id FROM evaluations")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for run in runs.iter_mut().filter(|r| evaluated.contains(&r.id.0)) {
+            let evaluations = self.evaluations(run.id)?;
+            let checkpoints = self.checkpoints(run.id)?;
+            let best = crate::eval::checkpoint_choice::CheckpointChoice::Best
+                .pick(&run.id.to_string(), &checkpoints)
+                .ok();
+            let chosen = |p: Protocol| table_evaluation(&evaluations, best, p);
+            run.test_acc = chosen(Protocol::TestSplit).and_then(|e| e.metric(TOP1_SEED_GALLERY));
+            let lfw = chosen(Protocol::LfwPairs);
+            run.lfw_acc = lfw.and_then(|e| e.metric(ACCURACY_MEAN));
+            run.lfw_acc_std = lfw.and_then(|e| e.metric(ACCURACY_STD));
+        }
+        Ok(())
     }
 }
 

@@ -85,6 +85,9 @@ pub fn run(id: i64, name: &str, model: &str) -> Run {
         best_dev_epoch: None,
         final_train_acc: None,
         final_dev_acc: None,
+        test_acc: None,
+        lfw_acc: None,
+        lfw_acc_std: None,
     }
 }
 

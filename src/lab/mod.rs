@@ -28,7 +28,9 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use checkpoints::{Checkpoint, NewCheckpoint};
 pub use datasets::{DatasetId, DatasetRecord, MemberRecord, SplitRecord, SplitSummary};
-pub use evaluations::{EvalMetric, Evaluation, EvaluationId, NewEvaluation, Protocol};
+pub use evaluations::{
+    table_evaluation, EvalMetric, Evaluation, EvaluationId, NewEvaluation, Protocol,
+};
 pub use machine::Machine;
 pub use merge::MergeSummary;
 pub use metrics::{median, metric, MetricPoint, MetricRow, SeriesPoint, RECENT_SPEED_STEPS};

@@ -185,6 +185,15 @@ pub struct Run {
     pub best_dev_epoch: Option<i64>,
     pub final_train_acc: Option<f64>,
     pub final_dev_acc: Option<f64>,
+    /// Test-split accuracy (the seed's gallery) of the best checkpoint's
+    /// [`super::table_evaluation`], as the results table shows it; None until `eval` measures it.
+    #[serde(default)]
+    pub test_acc: Option<f64>,
+    /// LFW View 2 10-fold verification accuracy, mean and std, likewise.
+    #[serde(default)]
+    pub lfw_acc: Option<f64>,
+    #[serde(default)]
+    pub lfw_acc_std: Option<f64>,
 }
 
 /// The latest state of a run, written with each batch of metrics.
@@ -301,6 +310,10 @@ impl Run {
             best_dev_epoch: row.get("best_dev_epoch")?,
             final_train_acc: row.get("final_train_acc")?,
             final_dev_acc: row.get("final_dev_acc")?,
+            // From the evaluations ([`Lab::fill_headlines`]).
+            test_acc: None,
+            lfw_acc: None,
+            lfw_acc_std: None,
         })
     }
 }
@@ -464,6 +477,7 @@ impl Lab {
         match run {
             Some(mut r) => {
                 r.tags = self.tags(id)?;
+                self.fill_headlines(std::slice::from_mut(&mut r))?;
                 Ok(Some(r))
             }
             None => Ok(None),
@@ -524,6 +538,7 @@ impl Lab {
                 runs[i].tags.push(tag);
             }
         }
+        self.fill_headlines(&mut runs)?;
         Ok(runs)
     }
 

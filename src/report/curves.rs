@@ -8,7 +8,7 @@ use anyhow::Result;
 use crate::eval::checkpoint_choice::CheckpointChoice;
 use crate::eval::identification::metric::TOP1_SEED_GALLERY;
 use crate::eval::verification::metric::{ACCURACY_MEAN, ACCURACY_STD};
-use crate::lab::{median, metric, params, Checkpoint, Evaluation, Lab, Protocol, Run, SeriesPoint};
+use crate::lab::{median, metric, params, table_evaluation, Lab, Protocol, Run, SeriesPoint};
 
 /// A legend lists the hyperparameters that tell the plotted curves apart only when there are at
 /// most this many: more would not fit beside the figure (the results table has them all).
@@ -59,35 +59,6 @@ impl RunCurves {
     pub fn label(&self) -> String {
         format!("#{} {}", self.run.id, self.run.name)
     }
-}
-
-/// The evaluation under `protocol` that a run's table row shows, so that the columns of one row
-/// measure the same weights the same way: an evaluation of the run's best checkpoint (the one
-/// `eval` picks by default), without `--flip` and with every pair or image
-/// (`--exclude-train-identities` drops some, which makes the numbers incomparable across runs);
-/// the newest of those when there are several. `None` when the run has no best checkpoint or no
-/// such evaluation.
-pub fn table_evaluation<'a>(
-    evaluations: &'a [Evaluation],
-    best: Option<&Checkpoint>,
-    protocol: Protocol,
-) -> Option<&'a Evaluation> {
-    let best = best?;
-    evaluations
-        .iter()
-        .filter(|e| {
-            e.protocol == protocol
-                && e.checkpoint_iteration == Some(best.iteration)
-                && !option_set(e, "flip")
-                && !option_set(e, "exclude_train_identities")
-        })
-        .max_by(|a, b| a.created_at.total_cmp(&b.created_at).then(a.id.cmp(&b.id)))
-}
-
-/// Whether the evaluation was run with the boolean option `name` on (older evaluations that do
-/// not record an option ran without it).
-fn option_set(e: &Evaluation, name: &str) -> bool {
-    e.options.get(name) == Some(&serde_json::Value::Bool(true))
 }
 
 /// The hyperparameters (by [`params`] name) whose values differ among `runs`, seeds

@@ -968,7 +968,7 @@ mod tests {
         app.update(Action::ReverseSort);
         assert_eq!(ids(&app), vec![1, 3, 2]);
         app.update(Action::CycleSort);
-        assert_eq!(app.sort, Column::LastLoss);
+        assert_eq!(app.sort, Column::Test);
     }
 
     #[test]

@@ -32,8 +32,10 @@ pub struct CompareTable {
 
 type MetricOf = fn(&Run) -> Option<f64>;
 
-const METRICS: [(&str, MetricOf, usize); 5] = [
+const METRICS: [(&str, MetricOf, usize); 7] = [
     ("best dev", |r| r.best_dev_acc, 3),
+    ("test", |r| r.test_acc, 3),
+    ("lfw", |r| r.lfw_acc, 3),
     ("final dev", |r| r.final_dev_acc, 3),
     ("final train", |r| r.final_train_acc, 3),
     ("last loss", |r| r.last_loss, 4),
@@ -118,6 +120,12 @@ pub fn table(runs: &[&Run]) -> CompareTable {
         }
     }
     for (name, get, decimals) in METRICS {
+        // What only `eval` measures is left out where no compared run has it: on a small
+        // screen the training metrics below would go for rows of dashes.
+        let evaluated = ["test", "lfw"].contains(&name);
+        if evaluated && runs.iter().all(|r| get(r).is_none()) {
+            continue;
+        }
         let cells = columns
             .iter()
             .map(|g| {
@@ -239,6 +247,15 @@ mod tests {
         assert_eq!(
             row("best dev"),
             Some(vec!["0.420±0.020".into(), "0.300".into()])
+        );
+        // What `eval` measured, over the seeds that have it; no row where none has it.
+        assert_eq!(row("lfw"), None);
+        runs[0].lfw_acc = Some(0.75);
+        runs[1].lfw_acc = Some(0.76);
+        let refs: Vec<&Run> = runs.iter().collect();
+        assert_eq!(
+            cells_of(&table(&refs), "lfw"),
+            Some(vec!["0.755±0.007 (n=2)".into(), "-".into()])
         );
     }
 

@@ -22,6 +22,10 @@ pub enum Column {
     Status,
     Progress,
     BestDev,
+    /// Test-split accuracy, once `eval` measured it.
+    Test,
+    /// LFW View 2 accuracy, likewise.
+    Lfw,
     LastLoss,
     ImagesPerSec,
     Started,
@@ -29,7 +33,7 @@ pub enum Column {
 }
 
 impl Column {
-    pub const ALL: [Column; 15] = [
+    pub const ALL: [Column; 17] = [
         Column::Id,
         Column::Name,
         Column::Model,
@@ -41,6 +45,8 @@ impl Column {
         Column::Status,
         Column::Progress,
         Column::BestDev,
+        Column::Test,
+        Column::Lfw,
         Column::LastLoss,
         Column::ImagesPerSec,
         Column::Started,
@@ -60,6 +66,8 @@ impl Column {
             Column::Status => "status",
             Column::Progress => "epoch",
             Column::BestDev => "best dev",
+            Column::Test => "test",
+            Column::Lfw => "lfw",
             Column::LastLoss => "last loss",
             Column::ImagesPerSec => "img/s",
             Column::Started => "started",
@@ -134,6 +142,8 @@ impl Column {
                 .cmp(&b.last_epoch)
                 .then(a.hyper.epochs.cmp(&b.hyper.epochs)),
             Column::BestDev => num(a.best_dev_acc, b.best_dev_acc),
+            Column::Test => num(a.test_acc, b.test_acc),
+            Column::Lfw => num(a.lfw_acc, b.lfw_acc),
             Column::LastLoss => num(a.last_loss, b.last_loss),
             Column::ImagesPerSec => num(a.images_per_sec, b.images_per_sec),
             Column::Started => num(a.started_at, b.started_at),
@@ -191,6 +201,8 @@ enum Field {
     BestDev,
     FinalDev,
     TrainAcc,
+    TestAcc,
+    LfwAcc,
     Loss,
     ImagesPerSec,
     Lr,
@@ -209,7 +221,7 @@ enum Field {
 
 /// The names `field op value` accepts, for the help screen and error messages.
 pub const FIELD_NAMES: &str = "id name model batch dim mining sampler status epoch epochs \
-dev_acc final_dev train_acc loss img_s lr schedule warmup wd margin image_size crop seed tag notes \
+dev_acc final_dev train_acc test lfw loss img_s lr schedule warmup wd margin image_size crop seed tag notes \
 host duration";
 
 /// Every spelling of every field, lower case.
@@ -235,6 +247,10 @@ const SPELLINGS: &[(&str, Field)] = &[
     ("final_dev_acc", Field::FinalDev),
     ("train_acc", Field::TrainAcc),
     ("final_train_acc", Field::TrainAcc),
+    ("test", Field::TestAcc),
+    ("test_acc", Field::TestAcc),
+    ("lfw", Field::LfwAcc),
+    ("lfw_acc", Field::LfwAcc),
     ("loss", Field::Loss),
     ("last_loss", Field::Loss),
     ("img_s", Field::ImagesPerSec),
@@ -276,6 +292,8 @@ impl Field {
             Field::Status => Column::Status,
             Field::Epoch => Column::Progress,
             Field::BestDev => Column::BestDev,
+            Field::TestAcc => Column::Test,
+            Field::LfwAcc => Column::Lfw,
             Field::Loss => Column::LastLoss,
             Field::ImagesPerSec => Column::ImagesPerSec,
             Field::Duration => Column::Duration,
@@ -354,6 +372,8 @@ impl Field {
             Field::BestDev => r.best_dev_acc,
             Field::FinalDev => r.final_dev_acc,
             Field::TrainAcc => r.final_train_acc,
+            Field::TestAcc => r.test_acc,
+            Field::LfwAcc => r.lfw_acc,
             Field::Loss => r.last_loss,
             Field::ImagesPerSec => r.images_per_sec,
             Field::Lr => Some(h.lr),
@@ -540,7 +560,7 @@ mod tests {
         assert!(Column::parse("seed").is_err());
         let err = Column::parse("accuracy").unwrap_err();
         assert!(
-            err.contains("'accuracy'") && err.contains("best_dev, last_loss, img_s"),
+            err.contains("'accuracy'") && err.contains("best_dev, test, lfw, last_loss, img_s"),
             "{err}"
         );
     }

@@ -271,6 +271,7 @@ impl RunsTable<'_> {
             Column::Status => 11,
             Column::Progress => 7,
             Column::BestDev => 8,
+            Column::Test | Column::Lfw => 5,
             Column::LastLoss => 9,
             Column::ImagesPerSec => 7,
             Column::Started => 16,
@@ -286,7 +287,7 @@ impl RunsTable<'_> {
 
     /// The columns that fit in `width`, in display order.
     fn columns(width: u16) -> Vec<Column> {
-        const PRIORITY: [Column; 15] = [
+        const PRIORITY: [Column; 17] = [
             Column::Id,
             Column::Name,
             Column::Status,
@@ -300,6 +301,9 @@ impl RunsTable<'_> {
             Column::Input,
             Column::Lr,
             Column::Mining,
+            // What `eval` measured, where there is room.
+            Column::Test,
+            Column::Lfw,
             Column::ImagesPerSec,
             Column::Duration,
             Column::Started,
@@ -344,6 +348,8 @@ impl RunsTable<'_> {
             }
             Column::Progress => format!("{}/{}", r.last_epoch, h.epochs),
             Column::BestDev => format::opt(r.best_dev_acc, 3),
+            Column::Test => format::opt(r.test_acc, 3),
+            Column::Lfw => format::opt(r.lfw_acc, 3),
             Column::LastLoss => format::opt(r.last_loss, 4),
             Column::ImagesPerSec => format::opt(r.images_per_sec, 0),
             Column::Started => r.started_at.map_or("-".into(), format::timestamp),

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::cli::RunsArgs;
 use crate::format;
 use crate::lab::{now, Lab, Run, RunStatus};
-use crate::tui::filter::Filter;
+use crate::tui::filter::{Column, Filter};
 
 #[derive(Serialize)]
 struct RunJson<'a> {
@@ -72,45 +72,11 @@ pub fn table(runs: &[Run], now: f64, db: &std::path::Path) -> String {
             crate::lab::db_flag(db)
         );
     }
-    let headers = [
-        "id",
-        "name",
-        "model",
-        "batch",
-        "dim",
-        "mining",
-        "status",
-        "epoch",
-        "best dev",
-        "test",
-        "lfw",
-        "last loss",
-        "img/s",
-        "started",
-        "duration",
-    ];
+    // The dashboard's columns, in its order.
+    let headers: Vec<&str> = Column::ALL.iter().map(|c| c.title()).collect();
     let rows: Vec<Vec<String>> = runs
         .iter()
-        .map(|r| {
-            let h = &r.hyper;
-            vec![
-                r.id.to_string(),
-                r.name.clone(),
-                h.model.clone(),
-                h.batch_size.to_string(),
-                h.embedding_dim.to_string(),
-                h.mining.clone(),
-                r.effective_status(now).to_string(),
-                format!("{}/{}", r.last_epoch, h.epochs),
-                format::opt(r.best_dev_acc, 3),
-                format::opt(r.test_acc, 3),
-                format::opt(r.lfw_acc, 3),
-                format::opt(r.last_loss, 4),
-                format::opt(r.images_per_sec, 1),
-                r.started_at.map_or("-".into(), format::timestamp),
-                r.duration(now).map_or("-".into(), format::duration),
-            ]
-        })
+        .map(|r| Column::ALL.iter().map(|c| c.text(r, now)).collect())
         .collect();
     format::table(&headers, &rows)
 }

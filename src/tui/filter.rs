@@ -3,7 +3,8 @@
 
 use std::cmp::Ordering;
 
-use crate::lab::Run;
+use crate::format;
+use crate::lab::{Hyperparams, Run};
 
 /// The runs table's columns, in display order; each is also a sort key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -109,6 +110,31 @@ impl Column {
         Column::ALL[(i + 1) % Column::ALL.len()]
     }
 
+    /// Run `r`'s value in this column as text, as `runs` prints it (the dashboard adds a
+    /// spinner to a running status and marks to ids, and cuts names).
+    pub fn text(self, r: &Run, now: f64) -> String {
+        let h = &r.hyper;
+        match self {
+            Column::Id => r.id.to_string(),
+            Column::Name => r.name.clone(),
+            Column::Model => h.model.clone(),
+            Column::Input => input_text(h),
+            Column::Batch => h.batch_size.to_string(),
+            Column::Dim => h.embedding_dim.to_string(),
+            Column::Mining => h.mining.clone(),
+            Column::Lr => lr_text(h),
+            Column::Status => r.effective_status(now).to_string(),
+            Column::Progress => format!("{}/{}", r.last_epoch, h.epochs),
+            Column::BestDev => format::opt(r.best_dev_acc, 3),
+            Column::Test => format::opt(r.test_acc, 3),
+            Column::Lfw => format::opt(r.lfw_acc, 3),
+            Column::LastLoss => format::opt(r.last_loss, 4),
+            Column::ImagesPerSec => format::opt(r.images_per_sec, 1),
+            Column::Started => r.started_at.map_or("-".into(), format::timestamp),
+            Column::Duration => r.duration(now).map_or("-".into(), format::duration),
+        }
+    }
+
     /// Orders two runs by this column; missing values sort before present ones.
     pub fn compare(self, a: &Run, b: &Run, now: f64) -> Ordering {
         let num = |x: Option<f64>, y: Option<f64>| match (x, y) {
@@ -150,6 +176,24 @@ impl Column {
             Column::Duration => num(a.duration(now), b.duration(now)),
         };
         ord.then(a.id.cmp(&b.id))
+    }
+}
+
+/// `64`, or `64 c0.5` for a run that crops the central half before the resize.
+fn input_text(h: &Hyperparams) -> String {
+    if h.crop < 1.0 {
+        format!("{} c{}", h.image_size, h.crop)
+    } else {
+        h.image_size.to_string()
+    }
+}
+
+/// `5e-4`, or `5e-4 cos` when the rate follows a schedule (its first three letters).
+fn lr_text(h: &Hyperparams) -> String {
+    let lr = format!("{:e}", h.lr);
+    match h.lr_schedule.as_str() {
+        "constant" => lr,
+        other => format!("{lr} {}", other.chars().take(3).collect::<String>()),
     }
 }
 

@@ -17,7 +17,7 @@ use super::series::{Line, XAxis};
 use super::store::{short_commit, short_hash};
 use super::text::{ellipsize, ellipsize_apart, flow, input_tail, wrap_line};
 use crate::format;
-use crate::lab::{metric, Hyperparams, Run, RunStatus};
+use crate::lab::{metric, Run, RunStatus};
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 /// One colour per compared run; more runs than colours reuse them.
@@ -325,7 +325,6 @@ impl RunsTable<'_> {
 
     /// Run `r`'s cell in column `c`; its `name` comes cut to the name column.
     fn cell(app: &App, r: &Run, c: Column, name: &str) -> Cell<'static> {
-        let h = &r.hyper;
         let text = match c {
             Column::Id => {
                 let mark = if app.marked.contains(&r.id) {
@@ -336,24 +335,12 @@ impl RunsTable<'_> {
                 format!("{mark}{}", r.id)
             }
             Column::Name => name.to_string(),
-            Column::Model => h.model.clone(),
-            Column::Input => input_text(h),
-            Column::Batch => h.batch_size.to_string(),
-            Column::Dim => h.embedding_dim.to_string(),
-            Column::Mining => h.mining.clone(),
-            Column::Lr => lr_text(h),
             Column::Status => {
                 return Cell::from(status_text(app, r))
                     .style(status_style(r.effective_status(app.now)))
             }
-            Column::Progress => format!("{}/{}", r.last_epoch, h.epochs),
-            Column::BestDev => format::opt(r.best_dev_acc, 3),
-            Column::Test => format::opt(r.test_acc, 3),
-            Column::Lfw => format::opt(r.lfw_acc, 3),
-            Column::LastLoss => format::opt(r.last_loss, 4),
             Column::ImagesPerSec => format::opt(r.images_per_sec, 0),
-            Column::Started => r.started_at.map_or("-".into(), format::timestamp),
-            Column::Duration => r.duration(app.now).map_or("-".into(), format::duration),
+            _ => c.text(r, app.now),
         };
         Cell::from(text)
     }
@@ -425,24 +412,6 @@ impl Widget for RunsTable<'_> {
             .row_highlight_style(Style::new().reversed());
         let mut state = TableState::default().with_selected(Some(app.selected));
         StatefulWidget::render(table, area, buf, &mut state);
-    }
-}
-
-/// `64`, or `64 c0.5` for a run that crops the central half before the resize.
-fn input_text(h: &Hyperparams) -> String {
-    if h.crop < 1.0 {
-        format!("{} c{}", h.image_size, h.crop)
-    } else {
-        h.image_size.to_string()
-    }
-}
-
-/// `5e-4`, or `5e-4 cos` when the rate follows a schedule (its first three letters).
-fn lr_text(h: &Hyperparams) -> String {
-    let lr = format!("{:e}", h.lr);
-    match h.lr_schedule.as_str() {
-        "constant" => lr,
-        other => format!("{lr} {}", other.chars().take(3).collect::<String>()),
     }
 }
 

@@ -4,7 +4,7 @@ mod common;
 
 use anyhow::{bail, Context, Result};
 use facenet_lab::export::{Export, CSV_HEADER, EXPORT_FORMAT};
-use facenet_lab::lab::{CodeVersion, Lab, Machine, Resume, RunStatus};
+use facenet_lab::lab::{CodeVersion, Lab, Machine, NewCheckpoint, Resume, RunStatus};
 
 /// RFC 4180 records (quoted fields may hold commas, quotes and line breaks).
 fn parse_csv(text: &str) -> Result<Vec<Vec<String>>> {
@@ -139,6 +139,16 @@ fn json_reads_back_to_the_recorded_runs_and_series() -> Result<()> {
                 command_line: "facenet-lab run --resume alex --device cuda".into(),
             },
         )?;
+        // Its test-split evaluation is of its last weights: made its best, the run shows it.
+        let last = common::EPOCHS * common::ITERS;
+        lab.add_checkpoint(&NewCheckpoint {
+            run: alex,
+            iteration: last,
+            epoch: common::EPOCHS,
+            kind: "best".into(),
+            path: format!("checkpoints/{alex}/best-{last}.safetensors"),
+            sha256: format!("{last:064}"),
+        })?;
     }
     let assert = common::facenet(&db)?
         .args(["export", "--format", "json", "--runs", "alex,1"])
@@ -167,6 +177,10 @@ fn json_reads_back_to_the_recorded_runs_and_series() -> Result<()> {
         );
     }
     assert_eq!(export.runs[0].metrics["test_acc"][0].value, 0.41);
+    assert_eq!(
+        (export.runs[0].run.test_acc, export.runs[1].run.test_acc),
+        (Some(0.41), None)
+    );
     // Each run's dataset, whole, once.
     for exported in &export.runs {
         if let Some(id) = exported.run.dataset_id {

@@ -5,7 +5,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::{now, Checkpoint, CodeVersion, Lab, Run, RunId};
+use super::{now, CodeVersion, Lab, Run, RunId};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -202,13 +202,20 @@ impl Lab {
 
     /// A run's evaluations, oldest first, with their metrics.
     pub fn evaluations(&self, run: RunId) -> Result<Vec<Evaluation>> {
+        self.load_evaluations(Some(run))
+    }
+
+    /// The evaluations of `run`, or of every run, oldest first, with their metrics: two
+    /// queries whatever their number.
+    fn load_evaluations(&self, run: Option<RunId>) -> Result<Vec<Evaluation>> {
+        let run = run.map(|r| r.0);
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, run_id, checkpoint_id, checkpoint_iteration, protocol, data_source,
                     options_json, git_commit, git_dirty, crate_version, created_at
-             FROM evaluations WHERE run_id = ?1 ORDER BY id",
+             FROM evaluations WHERE ?1 IS NULL OR run_id = ?1 ORDER BY id",
         )?;
-        let rows = stmt
-            .query_map([run.0], |r| {
+        let mut evals = stmt
+            .query_map([run], |r| {
                 let protocol: String = r.get(4)?;
                 let options: String = r.get(6)?;
                 let bad = |i, e: anyhow::Error| {
@@ -236,19 +243,27 @@ impl Lab {
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut evals = rows;
+        let index: std::collections::HashMap<i64, usize> =
+            evals.iter().enumerate().map(|(i, e)| (e.id.0, i)).collect();
         let mut metrics = self.conn.prepare_cached(
-            "SELECT name, value FROM evaluation_metrics WHERE evaluation_id = ?1 ORDER BY name",
+            "SELECT m.evaluation_id, m.name, m.value FROM evaluation_metrics m
+               JOIN evaluations e ON e.id = m.evaluation_id
+             WHERE ?1 IS NULL OR e.run_id = ?1 ORDER BY m.evaluation_id, m.name",
         )?;
-        for e in &mut evals {
-            e.metrics = metrics
-                .query_map([e.id.0], |r| {
-                    Ok(EvalMetric {
-                        name: r.get(0)?,
-                        value: r.get(1)?,
-                    })
-                })?
-                .collect::<rusqlite::Result<_>>()?;
+        let rows = metrics.query_map([run], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                EvalMetric {
+                    name: r.get(1)?,
+                    value: r.get(2)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            let (id, metric) = row?;
+            if let Some(&i) = index.get(&id) {
+                evals[i].metrics.push(metric);
+            }
         }
         Ok(evals)
     }
@@ -260,17 +275,17 @@ impl Lab {
 /// (`--exclude-train-identities` drops some, which makes the numbers incomparable across runs);
 /// the newest of those when there are several. `None` when the run has no best checkpoint or no
 /// such evaluation.
-pub fn table_evaluation<'a>(
-    evaluations: &'a [Evaluation],
-    best: Option<&Checkpoint>,
+pub fn table_evaluation(
+    evaluations: &[Evaluation],
+    best_iteration: Option<i64>,
     protocol: Protocol,
-) -> Option<&'a Evaluation> {
-    let best = best?;
+) -> Option<&Evaluation> {
+    let best = best_iteration?;
     evaluations
         .iter()
         .filter(|e| {
             e.protocol == protocol
-                && e.checkpoint_iteration == Some(best.iteration)
+                && e.checkpoint_iteration == Some(best)
                 && !option_set(e, "flip")
                 && !option_set(e, "exclude_train_identities")
         })
@@ -285,22 +300,33 @@ fn option_set(e: &Evaluation, name: &str) -> bool {
 
 impl Lab {
     /// Fills each run's headline numbers (`test_acc`, `lfw_acc`, `lfw_acc_std`) from the
-    /// [`table_evaluation`]s of its best checkpoint; only runs with evaluations are read.
-    pub(super) fn fill_headlines(&self, runs: &mut [Run]) -> Result<()> {
+    /// [`table_evaluation`]s of its best checkpoint (the `best` one at the highest iteration, as
+    /// `eval` picks it): three queries, whatever the number of runs, since the dashboard lists
+    /// them at every poll. `only`: the one run in `runs`, whose evaluations alone are read.
+    pub(super) fn fill_headlines(&self, runs: &mut [Run], only: Option<RunId>) -> Result<()> {
         use crate::eval::identification::metric::TOP1_SEED_GALLERY;
         use crate::eval::verification::metric::{ACCURACY_MEAN, ACCURACY_STD};
-        let evaluated: std::collections::HashSet<i64> = self
+        let evaluations = self.load_evaluations(only)?;
+        if evaluations.is_empty() {
+            return Ok(());
+        }
+        let best: std::collections::HashMap<i64, i64> = self
             .conn
-            .prepare_cached("SELECT DISTINCT run_id FROM evaluations")?
-            .query_map([], |r| r.get(0))?
+            .prepare_cached(
+                "SELECT run_id, max(iteration) FROM checkpoints WHERE kind = 'best'
+                 GROUP BY run_id",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        for run in runs.iter_mut().filter(|r| evaluated.contains(&r.id.0)) {
-            let evaluations = self.evaluations(run.id)?;
-            let checkpoints = self.checkpoints(run.id)?;
-            let best = crate::eval::checkpoint_choice::CheckpointChoice::Best
-                .pick(&run.id.to_string(), &checkpoints)
-                .ok();
-            let chosen = |p: Protocol| table_evaluation(&evaluations, best, p);
+        let mut by_run: std::collections::HashMap<i64, Vec<Evaluation>> = Default::default();
+        for e in evaluations {
+            by_run.entry(e.run.0).or_default().push(e);
+        }
+        for run in runs.iter_mut() {
+            let Some(evaluations) = by_run.get(&run.id.0) else {
+                continue;
+            };
+            let chosen = |p| table_evaluation(evaluations, best.get(&run.id.0).copied(), p);
             run.test_acc = chosen(Protocol::TestSplit).and_then(|e| e.metric(TOP1_SEED_GALLERY));
             let lfw = chosen(Protocol::LfwPairs);
             run.lfw_acc = lfw.and_then(|e| e.metric(ACCURACY_MEAN));
@@ -437,6 +463,104 @@ mod tests {
         lab.add_evaluation(&lfw_eval(run, Some(ck)))?;
         let e = &lab.evaluations(run)?[1];
         assert_eq!((e.checkpoint_id, e.checkpoint_iteration), (None, Some(400)));
+        Ok(())
+    }
+
+    #[test]
+    fn the_table_shows_the_best_checkpoints_plain_evaluations_newest_first() -> Result<()> {
+        use crate::eval::identification::metric::TOP1_SEED_GALLERY;
+        use crate::eval::verification::metric::{ACCURACY_MEAN, ACCURACY_STD};
+        use crate::lab::NewCheckpoint;
+        use serde_json::json;
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&crate::lab::fixtures::new_run("r"))?;
+        let checkpoint = |iteration: i64, kind: &str| -> Result<i64> {
+            lab.add_checkpoint(&NewCheckpoint {
+                run: id,
+                iteration,
+                epoch: iteration / 10,
+                kind: kind.into(),
+                path: format!("{kind}.safetensors"),
+                sha256: format!("{iteration:064}"),
+            })
+        };
+        let best = checkpoint(150, "best")?;
+        let last = checkpoint(200, "final")?;
+        let add = |ck: i64, iteration: i64, protocol: Protocol, value: f64, options| {
+            let metrics = match protocol {
+                Protocol::TestSplit => vec![EvalMetric::new(TOP1_SEED_GALLERY, value)],
+                _ => vec![
+                    EvalMetric::new(ACCURACY_MEAN, value),
+                    EvalMetric::new(ACCURACY_STD, 0.01),
+                ],
+            };
+            lab.add_evaluation(&NewEvaluation {
+                run: id,
+                checkpoint_id: Some(ck),
+                checkpoint_iteration: Some(iteration),
+                protocol,
+                data_source: "fixture".into(),
+                options,
+                metrics,
+                code: CodeVersion::current(),
+            })
+        };
+        // What `runs`, the dashboard and the results table show for the run.
+        let load = || -> Result<(Option<f64>, Option<(f64, f64)>)> {
+            let r = lab.run(id)?.expect("run");
+            let listed = lab
+                .list_runs()?
+                .into_iter()
+                .find(|l| l.id == id)
+                .expect("listed");
+            assert_eq!(
+                (r.test_acc, r.lfw_acc, r.lfw_acc_std),
+                (listed.test_acc, listed.lfw_acc, listed.lfw_acc_std),
+                "one run read alone or with the others"
+            );
+            Ok((r.test_acc, r.lfw_acc.zip(r.lfw_acc_std)))
+        };
+        assert_eq!(load()?, (None, None));
+
+        // Run 5's committed order: best, then the final checkpoint on the test split.
+        add(
+            best,
+            150,
+            Protocol::TestSplit,
+            0.714,
+            json!({"flip": false}),
+        )?;
+        add(
+            last,
+            200,
+            Protocol::TestSplit,
+            0.729,
+            json!({"flip": false}),
+        )?;
+        // The best checkpoint on LFW, then its variants, each newer than the plain one.
+        add(best, 150, Protocol::LfwPairs, 0.746, json!({"flip": false}))?;
+        add(last, 200, Protocol::LfwPairs, 0.760, json!({"flip": false}))?;
+        add(
+            best,
+            150,
+            Protocol::LfwPairs,
+            0.741,
+            json!({"exclude_train_identities": true, "dropped_pairs": 136}),
+        )?;
+        add(best, 150, Protocol::LfwPairs, 0.747, json!({"flip": true}))?;
+        let (test, lfw) = load()?;
+        assert_eq!(test, Some(0.714), "not the later final-checkpoint eval");
+        assert_eq!(lfw, Some((0.746, 0.01)), "not final, exclusion or flip");
+
+        // A newer plain evaluation of the best checkpoint replaces the older one; an
+        // evaluation without recorded options counts as plain.
+        add(best, 150, Protocol::TestSplit, 0.700, json!({}))?;
+        add(best, 150, Protocol::LfwPairs, 0.750, json!({"flip": false}))?;
+        assert_eq!(load()?, (Some(0.700), Some((0.750, 0.01))));
+
+        // A run resumed to a new best: the evaluations of the old best no longer describe it.
+        checkpoint(250, "best")?;
+        assert_eq!(load()?, (None, None));
         Ok(())
     }
 }

@@ -477,7 +477,7 @@ impl Lab {
         match run {
             Some(mut r) => {
                 r.tags = self.tags(id)?;
-                self.fill_headlines(std::slice::from_mut(&mut r))?;
+                self.fill_headlines(std::slice::from_mut(&mut r), Some(id))?;
                 Ok(Some(r))
             }
             None => Ok(None),
@@ -538,7 +538,7 @@ impl Lab {
                 runs[i].tags.push(tag);
             }
         }
-        self.fill_headlines(&mut runs)?;
+        self.fill_headlines(&mut runs, None)?;
         Ok(runs)
     }
 

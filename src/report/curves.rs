@@ -1,14 +1,11 @@
-//! The series a report draws, read once per run, the evaluations its table shows, and runs
+//! The series a report draws, read once per run, and runs
 //! grouped by configuration so that repeats with different seeds become one mean ± std curve.
 
 use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use crate::eval::checkpoint_choice::CheckpointChoice;
-use crate::eval::identification::metric::TOP1_SEED_GALLERY;
-use crate::eval::verification::metric::{ACCURACY_MEAN, ACCURACY_STD};
-use crate::lab::{median, metric, params, table_evaluation, Lab, Protocol, Run, SeriesPoint};
+use crate::lab::{median, metric, params, Lab, Run, SeriesPoint};
 
 /// A legend lists the hyperparameters that tell the plotted curves apart only when there are at
 /// most this many: more would not fit beside the figure (the results table has them all).
@@ -24,20 +21,10 @@ pub struct RunCurves {
     /// Median training speed over the run's recorded steps: the last step alone can be a slow
     /// outlier (an evaluation or a checkpoint on the same cores).
     pub images_per_sec: Option<f64>,
-    /// Test-split accuracy (the seed's gallery) of the [`table_evaluation`] on the test split.
-    pub test_acc: Option<f64>,
-    /// LFW View 2 verification accuracy (mean, std) of the [`table_evaluation`] on the pairs.
-    pub lfw_pairs: Option<(f64, f64)>,
 }
 
 impl RunCurves {
     pub fn load(lab: &Lab, run: &Run) -> Result<RunCurves> {
-        let evaluations = lab.evaluations(run.id)?;
-        let checkpoints = lab.checkpoints(run.id)?;
-        let best = CheckpointChoice::Best
-            .pick(&run.id.to_string(), &checkpoints)
-            .ok();
-        let chosen = |p: Protocol| table_evaluation(&evaluations, best, p);
         let speeds: Vec<f64> = lab
             .series(run.id, metric::IMAGES_PER_SEC)?
             .iter()
@@ -48,9 +35,6 @@ impl RunCurves {
             dev_acc: lab.series(run.id, metric::DEV_ACC)?,
             train_loss: lab.series(run.id, metric::TRAIN_LOSS)?,
             images_per_sec: median(&speeds),
-            test_acc: chosen(Protocol::TestSplit).and_then(|e| e.metric(TOP1_SEED_GALLERY)),
-            lfw_pairs: chosen(Protocol::LfwPairs)
-                .and_then(|e| Some((e.metric(ACCURACY_MEAN)?, e.metric(ACCURACY_STD)?))),
             run: run.clone(),
         })
     }
@@ -156,102 +140,6 @@ mod tests {
         assert!((got[0].1 - 0.3).abs() < 1e-12);
         // numpy: np.std([0.2, 0.4], ddof=1) -> 0.1414213562373095
         assert!((got[0].2 - 0.141_421_356_237_309_5).abs() < 1e-12);
-    }
-
-    #[test]
-    fn the_table_shows_the_best_checkpoints_plain_evaluations_newest_first() -> Result<()> {
-        use crate::lab::{CodeVersion, EvalMetric, NewCheckpoint, NewEvaluation};
-        use serde_json::json;
-        let lab = Lab::open_in_memory()?;
-        let id = lab.create_run(&crate::lab::fixtures::new_run("r"))?;
-        let checkpoint = |iteration: i64, kind: &str| -> Result<i64> {
-            lab.add_checkpoint(&NewCheckpoint {
-                run: id,
-                iteration,
-                epoch: iteration / 10,
-                kind: kind.into(),
-                path: format!("{kind}.safetensors"),
-                sha256: format!("{iteration:064}"),
-            })
-        };
-        let best = checkpoint(150, "best")?;
-        let last = checkpoint(200, "final")?;
-        let add = |ck: i64, iteration: i64, protocol: Protocol, value: f64, options| {
-            let metrics = match protocol {
-                Protocol::TestSplit => vec![EvalMetric::new(TOP1_SEED_GALLERY, value)],
-                _ => vec![
-                    EvalMetric::new(ACCURACY_MEAN, value),
-                    EvalMetric::new(ACCURACY_STD, 0.01),
-                ],
-            };
-            lab.add_evaluation(&NewEvaluation {
-                run: id,
-                checkpoint_id: Some(ck),
-                checkpoint_iteration: Some(iteration),
-                protocol,
-                data_source: "fixture".into(),
-                options,
-                metrics,
-                code: CodeVersion::current(),
-            })
-        };
-        let run = lab.run(id)?.expect("run");
-        let load = || RunCurves::load(&lab, &run);
-        assert_eq!((load()?.test_acc, load()?.lfw_pairs), (None, None));
-
-        // Run 5's committed order: best, then the final checkpoint on the test split.
-        add(
-            best,
-            150,
-            Protocol::TestSplit,
-            0.714,
-            json!({"flip": false}),
-        )?;
-        add(
-            last,
-            200,
-            Protocol::TestSplit,
-            0.729,
-            json!({"flip": false}),
-        )?;
-        // The best checkpoint on LFW, then its variants, each newer than the plain one.
-        add(best, 150, Protocol::LfwPairs, 0.746, json!({"flip": false}))?;
-        add(last, 200, Protocol::LfwPairs, 0.760, json!({"flip": false}))?;
-        add(
-            best,
-            150,
-            Protocol::LfwPairs,
-            0.741,
-            json!({"exclude_train_identities": true, "dropped_pairs": 136}),
-        )?;
-        add(best, 150, Protocol::LfwPairs, 0.747, json!({"flip": true}))?;
-        let c = load()?;
-        assert_eq!(
-            c.test_acc,
-            Some(0.714),
-            "not the later final-checkpoint eval"
-        );
-        assert_eq!(
-            c.lfw_pairs,
-            Some((0.746, 0.01)),
-            "not final, exclusion or flip"
-        );
-
-        // A newer plain evaluation of the best checkpoint replaces the older one; an
-        // evaluation without recorded options counts as plain.
-        add(best, 150, Protocol::TestSplit, 0.700, json!({}))?;
-        add(best, 150, Protocol::LfwPairs, 0.750, json!({"flip": false}))?;
-        let c = load()?;
-        assert_eq!(
-            (c.test_acc, c.lfw_pairs),
-            (Some(0.700), Some((0.750, 0.01)))
-        );
-
-        // A run resumed to a new best: the evaluations of the old best no longer describe it.
-        checkpoint(250, "best")?;
-        let c = load()?;
-        assert_eq!((c.test_acc, c.lfw_pairs), (None, None));
-        Ok(())
     }
 
     #[test]

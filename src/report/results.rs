@@ -94,8 +94,9 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str) -> Vec<String> {
         epochs(r),
         best,
         format::opt(r.final_train_acc, 3),
-        format::opt(c.test_acc, 3),
-        c.lfw_pairs
+        format::opt(r.test_acc, 3),
+        r.lfw_acc
+            .zip(r.lfw_acc_std)
             .map_or("-".into(), |(m, s)| format!("{m:.3} ± {s:.3}")),
         format::opt(c.images_per_sec, 1),
         device(r),

@@ -111,7 +111,8 @@ impl Column {
     }
 
     /// Run `r`'s value in this column as text, as `runs` prints it (the dashboard adds a
-    /// spinner to a running status and marks to ids, and cuts names).
+    /// spinner to a running status and marks to ids, cuts names, and rounds images/s to whole
+    /// numbers for its narrower column).
     pub fn text(self, r: &Run, now: f64) -> String {
         let h = &r.hyper;
         match self {

@@ -301,10 +301,10 @@ impl RunsTable<'_> {
             Column::Input,
             Column::Lr,
             Column::Mining,
-            // What `eval` measured, where there is room.
+            Column::ImagesPerSec,
+            // What `eval` measured, where there is room: a running run has none yet.
             Column::Test,
             Column::Lfw,
-            Column::ImagesPerSec,
             Column::Duration,
             Column::Started,
         ];

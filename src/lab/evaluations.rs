@@ -506,7 +506,9 @@ mod tests {
             })
         };
         // What `runs`, the dashboard and the results table show for the run.
-        let load = || -> Result<(Option<f64>, Option<(f64, f64)>)> {
+        // Test accuracy, and LFW accuracy's mean and std.
+        type Shown = (Option<f64>, Option<(f64, f64)>);
+        let load = || -> Result<Shown> {
             let r = lab.run(id)?.expect("run");
             let listed = lab
                 .list_runs()?

@@ -234,11 +234,7 @@ impl Lab {
                     data_source: r.get(5)?,
                     options: serde_json::from_str(&options).map_err(|e| bad(6, e.into()))?,
                     metrics: Vec::new(),
-                    code: CodeVersion {
-                        git_commit: r.get(7)?,
-                        git_dirty: r.get(8)?,
-                        crate_version: r.get(9)?,
-                    },
+                    code: CodeVersion::from_row(r)?,
                     created_at: r.get(10)?,
                 })
             })?
@@ -313,10 +309,10 @@ impl Lab {
         let best: std::collections::HashMap<i64, i64> = self
             .conn
             .prepare_cached(
-                "SELECT run_id, max(iteration) FROM checkpoints WHERE kind = 'best'
-                 GROUP BY run_id",
+                "SELECT run_id, max(iteration) FROM checkpoints
+                 WHERE kind = 'best' AND (?1 IS NULL OR run_id = ?1) GROUP BY run_id",
             )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([only.map(|r| r.0)], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut by_run: std::collections::HashMap<i64, Vec<Evaluation>> = Default::default();
         for e in evaluations {

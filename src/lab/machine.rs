@@ -29,6 +29,18 @@ pub struct Machine {
 }
 
 impl Machine {
+    /// The machine a row of runs or resumes records in its `cpu_model`, `cpu_threads`,
+    /// `cpu_simd`, `cpu_cache` and `os` columns.
+    pub(super) fn from_row(row: &rusqlite::Row) -> rusqlite::Result<Machine> {
+        Ok(Machine {
+            cpu_model: row.get("cpu_model")?,
+            cpu_threads: row.get("cpu_threads")?,
+            cpu_simd: row.get("cpu_simd")?,
+            cpu_cache: row.get("cpu_cache")?,
+            os: row.get("os")?,
+        })
+    }
+
     /// This machine, as a run started now would record it.
     pub fn current() -> Machine {
         Machine {

@@ -61,32 +61,19 @@ impl Lab {
     /// A run's resumes, oldest first.
     pub fn resumes(&self, run: RunId) -> Result<Vec<Resume>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT resumed_at, from_iteration, device, gpu_name, hostname, cpu_model,
-                    cpu_threads, cpu_simd, cpu_cache, os, git_commit, git_dirty, crate_version,
-                    command_line
-             FROM run_resumes WHERE run_id = ?1 ORDER BY resumed_at, id",
+            "SELECT * FROM run_resumes WHERE run_id = ?1 ORDER BY resumed_at, id",
         )?;
         let rows = stmt
             .query_map([run.0], |r| {
                 Ok(Resume {
-                    at: r.get(0)?,
-                    from_iteration: r.get(1)?,
-                    device: r.get(2)?,
-                    gpu_name: r.get(3)?,
-                    hostname: r.get(4)?,
-                    machine: Machine {
-                        cpu_model: r.get(5)?,
-                        cpu_threads: r.get(6)?,
-                        cpu_simd: r.get(7)?,
-                        cpu_cache: r.get(8)?,
-                        os: r.get(9)?,
-                    },
-                    code: CodeVersion {
-                        git_commit: r.get(10)?,
-                        git_dirty: r.get(11)?,
-                        crate_version: r.get(12)?,
-                    },
-                    command_line: r.get(13)?,
+                    at: r.get("resumed_at")?,
+                    from_iteration: r.get("from_iteration")?,
+                    device: r.get("device")?,
+                    gpu_name: r.get("gpu_name")?,
+                    hostname: r.get("hostname")?,
+                    machine: Machine::from_row(r)?,
+                    code: CodeVersion::from_row(r)?,
+                    command_line: r.get("command_line")?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;

@@ -122,6 +122,16 @@ impl CodeVersion {
             crate_version: crate::version::CRATE_VERSION.to_string(),
         }
     }
+
+    /// The version a row of runs, resumes or evaluations records in its `git_commit`,
+    /// `git_dirty` and `crate_version` columns.
+    pub(super) fn from_row(row: &Row) -> rusqlite::Result<CodeVersion> {
+        Ok(CodeVersion {
+            git_commit: row.get("git_commit")?,
+            git_dirty: row.get("git_dirty")?,
+            crate_version: row.get("crate_version")?,
+        })
+    }
 }
 
 /// What is known about a run when it is registered.
@@ -283,19 +293,9 @@ impl Run {
             heartbeat_at: row.get("heartbeat_at")?,
             resumed_at: row.get("resumed_at")?,
             prior_seconds: row.get("prior_seconds")?,
-            code: CodeVersion {
-                git_commit: row.get("git_commit")?,
-                git_dirty: row.get("git_dirty")?,
-                crate_version: row.get("crate_version")?,
-            },
+            code: CodeVersion::from_row(row)?,
             hostname: row.get("hostname")?,
-            machine: Machine {
-                cpu_model: row.get("cpu_model")?,
-                cpu_threads: row.get("cpu_threads")?,
-                cpu_simd: row.get("cpu_simd")?,
-                cpu_cache: row.get("cpu_cache")?,
-                os: row.get("os")?,
-            },
+            machine: Machine::from_row(row)?,
             command_line: row.get("command_line")?,
             pid: row.get("pid")?,
             log_path: row.get("log_path")?,

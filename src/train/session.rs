@@ -229,10 +229,6 @@ pub fn start(
     drive(&lab, run, trainer, launch, stop)
 }
 
-/// Where a resumed run's images are: `data` when given; else the path its config recorded
-/// (relative ones are taken from the working directory, as when it started); else, when the lab
-/// was moved or the run started elsewhere, the path the lab records for its dataset. The split
-/// hashes are checked after loading, so any of them must hold the same images.
 /// Warns when a run resumes with other code than it last trained with (its latest resume's, or
 /// the code it started with).
 fn warn_if_other_code(lab: &Lab, run: &crate::lab::Run, now: &CodeVersion) -> Result<()> {
@@ -260,6 +256,10 @@ fn other_code_warning(run: RunId, last: &CodeVersion, now: &CodeVersion) -> Opti
     ))
 }
 
+/// Where a resumed run's images are: `data` when given; else the path its config recorded
+/// (relative ones are taken from the working directory, as when it started); else, when the lab
+/// was moved or the run started elsewhere, the path the lab records for its dataset. The split
+/// hashes are checked after loading, so any of them must hold the same images.
 fn resume_data(cfg_data: &str, data: Option<String>, recorded: Option<&str>) -> Result<String> {
     if let Some(d) = data {
         return resolve_data(&d);

@@ -32,14 +32,17 @@ pub struct CompareTable {
 
 type MetricOf = fn(&Run) -> Option<f64>;
 
-const METRICS: [(&str, MetricOf, usize); 7] = [
-    ("best dev", |r| r.best_dev_acc, 3),
-    ("test", |r| r.test_acc, 3),
-    ("lfw", |r| r.lfw_acc, 3),
-    ("final dev", |r| r.final_dev_acc, 3),
-    ("final train", |r| r.final_train_acc, 3),
-    ("last loss", |r| r.last_loss, 4),
-    ("img/s", |r| r.images_per_sec, 0),
+/// (name, value, decimals, shown only where some compared run has it). What only `eval`
+/// measures is left out where no run has it: on a small screen the training metrics below would
+/// go for rows of dashes.
+const METRICS: [(&str, MetricOf, usize, bool); 7] = [
+    ("best dev", |r| r.best_dev_acc, 3, false),
+    ("test", |r| r.test_acc, 3, true),
+    ("lfw", |r| r.lfw_acc, 3, true),
+    ("final dev", |r| r.final_dev_acc, 3, false),
+    ("final train", |r| r.final_train_acc, 3, false),
+    ("last loss", |r| r.last_loss, 4, false),
+    ("img/s", |r| r.images_per_sec, 0, false),
 ];
 
 type ProvenanceOf = fn(&Run) -> String;
@@ -119,11 +122,8 @@ pub fn table(runs: &[&Run]) -> CompareTable {
             rows.push((name.to_string(), cells(&value)));
         }
     }
-    for (name, get, decimals) in METRICS {
-        // What only `eval` measures is left out where no compared run has it: on a small
-        // screen the training metrics below would go for rows of dashes.
-        let evaluated = ["test", "lfw"].contains(&name);
-        if evaluated && runs.iter().all(|r| get(r).is_none()) {
+    for (name, get, decimals, where_measured) in METRICS {
+        if where_measured && runs.iter().all(|r| get(r).is_none()) {
             continue;
         }
         let cells = columns

@@ -524,10 +524,15 @@ fn a_wide_compare_table_shows_long_values_whole() -> Result<()> {
 
 /// A chart of one curve `f` over 1..=300, as text, `share` or not.
 fn chart_text(f: &dyn Fn(f64) -> f64, share: bool) -> String {
+    chart_of((1..=300).map(|i| (i, f(i as f64))), share)
+}
+
+/// A chart of one curve through `(iteration, value)` points, as text.
+fn chart_of(points: impl Iterator<Item = (i64, f64)>, share: bool) -> String {
     use super::series::{Line, Series, XAxis};
     use super::ui::{ChartView, Curve};
     let r = run(1, "a", "resnet18");
-    let s = Series::new((1..=300).map(|i| point(i, f(i as f64))).collect());
+    let s = Series::new(points.map(|(i, v)| point(i, v)).collect());
     let curves = [Curve {
         name: "dev".into(),
         color: ratatui::style::Color::Yellow,
@@ -542,6 +547,22 @@ fn chart_text(f: &dyn Fn(f64) -> f64, share: bool) -> String {
     }
     .render(buf.area, &mut buf);
     buffer_text(&buf)
+}
+
+/// A chart of one evaluation spans one step: its x axis names each value once (not 19 20 20),
+/// and keeps two labels where all three would read alike (1.2k).
+#[test]
+fn a_one_point_chart_labels_its_x_axis_once_per_value() {
+    let x_labels = |iteration: i64| -> Vec<String> {
+        let text = chart_of(std::iter::once((iteration, 0.5)), true);
+        let axis = text.lines().rev().nth(1).unwrap_or_default();
+        axis.split(|c: char| c == '│' || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(x_labels(19), ["19", "20"]);
+    assert_eq!(x_labels(1200), ["1.2k", "1.2k"]);
 }
 
 /// The legend sits in a corner the curve leaves empty, away from its end, and nothing of the

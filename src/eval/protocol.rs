@@ -450,6 +450,29 @@ mod tests {
                 .map(|i| (i.identity, i.file))
                 .collect();
             assert_eq!(replayed, trained, "split seed {split_seed:?}");
+            if split_seed.is_some() {
+                // A member recorded in a split where the rule would not put it (a lab from an
+                // older rule): refused, not sorted first, which would change the seed's gallery.
+                let mut moved = record.clone();
+                let dev = moved
+                    .splits
+                    .iter()
+                    .position(|s| s.name == "dev")
+                    .context("dev")?;
+                let member = moved.splits[dev].members.remove(0);
+                let train = moved
+                    .splits
+                    .iter()
+                    .position(|s| s.name == "train")
+                    .context("train")?;
+                moved.splits[train].members.push(member.clone());
+                let err = split_items(&moved, "train").unwrap_err().to_string();
+                assert!(
+                    err.contains(&format!("{}/{}", member.identity, member.file))
+                        && err.contains("does not put it"),
+                    "{err}"
+                );
+            }
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! spawning or stopping a trainer, asking the collector for series) are returned as
 //! [`Effect`]s for the event loop to carry out: decisions as data.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
@@ -11,6 +12,7 @@ use ratatui::layout::Rect;
 use super::filter::{Column, Filter};
 use super::series::{Series, XAxis};
 use super::store::{RunDetails, Update};
+use super::text::CutsApart;
 use super::ui::{DetailView, RunsTable};
 use crate::lab::{metric, Run, RunId, RunStatus, SeriesPoint};
 
@@ -294,6 +296,8 @@ pub struct App {
     /// ` --db PATH` for commands the screen suggests ([`crate::lab::db_flag`]); empty for the
     /// default lab.
     pub db_flag: String,
+    /// The runs table's names as last cut to its width.
+    pub name_cuts: RefCell<CutsApart>,
     watched: Vec<RunId>,
 }
 
@@ -328,6 +332,7 @@ impl App {
             quit: false,
             hostname: hostname.to_string(),
             db_flag: String::new(),
+            name_cuts: RefCell::default(),
             watched: Vec::new(),
         }
     }

@@ -659,7 +659,7 @@ fn cut_run_names_are_marked_and_stay_distinct() -> Result<()> {
     assert_eq!(shown.len(), names.len(), "{text}");
     let distinct: std::collections::BTreeSet<&String> = shown.iter().collect();
     assert_eq!(distinct.len(), names.len(), "{shown:?}");
-    assert!(shown.contains(&"…96px-crop0.…".to_string()), "{shown:?}");
+    assert!(shown.contains(&"best…96px…s1".to_string()), "{shown:?}");
     assert!(shown.iter().any(|n| n.contains('…')), "{shown:?}");
     assert!(text.contains("best dev last loss"), "{text}");
     Ok(())

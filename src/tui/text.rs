@@ -2,8 +2,6 @@
 //! it onto lines. Every character is one column here, which holds for what the dashboard shows
 //! (ASCII, `·`, `±`, `…`).
 
-use std::collections::HashMap;
-
 use ratatui::style::Style;
 use ratatui::text::{Line as TextLine, Span};
 
@@ -31,65 +29,162 @@ pub fn ellipsize_middle(text: &str, width: usize) -> String {
 }
 
 /// `texts` each cut to its width in the middle, as [`ellipsize_middle`] does, except where
-/// different texts would read the same: each of those shows instead the word where it parts
-/// from them (`…96px-crop0.…` and `…64px-crop0.…`, not `best-r…0.5-s1` twice).
+/// that cut would read as another of the texts too (`…` read as anything): those keep instead
+/// the words that tell them apart (`best…96px…s2`, not `best-r…0.5-s2` for both seeds' runs at
+/// 64 and 96 px), as far as their width allows.
 pub fn ellipsize_apart(texts: &[(&str, usize)]) -> Vec<String> {
-    let middle: Vec<String> = texts
-        .iter()
-        .map(|&(t, width)| ellipsize_middle(t, width))
-        .collect();
-    let mut alike: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, cut) in middle.iter().enumerate() {
-        alike.entry(cut.as_str()).or_default().push(i);
-    }
     texts
         .iter()
-        .enumerate()
-        .map(|(i, &(text, width))| {
-            // Where this text parts from the last of the others its cut would pass for.
-            let parts = alike[middle[i].as_str()]
-                .iter()
-                .map(|&j| texts[j].0)
-                .filter(|&other| other != text)
-                .map(|other| common_prefix(text, other))
-                .max();
-            match parts {
-                Some(at) => ellipsize_around(text, width, at),
-                None => middle[i].clone(),
-            }
+        .map(|&(text, width)| {
+            let others = texts.iter().map(|&(t, _)| t).filter(|&t| t != text);
+            cut_apart(text, width, others.collect())
         })
         .collect()
 }
 
-/// How many characters `a` and `b` share at their start.
-fn common_prefix(a: &str, b: &str) -> usize {
-    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
+/// [`ellipsize_apart`] remembered: the runs table asks for the same cuts at every frame, and
+/// working them out takes time that grows with the square of the number of texts.
+#[derive(Default)]
+pub struct CutsApart {
+    texts: Vec<(String, usize)>,
+    cuts: Vec<String>,
 }
 
-/// `text` cut to `width` columns so that its character `at` shows, from the start of the word
-/// holding it where there is room: `…` marks what is cut on either side.
-fn ellipsize_around(text: &str, width: usize, at: usize) -> String {
+impl CutsApart {
+    /// The cuts of `texts`, worked out again only when they differ from the last call's.
+    pub fn get(&mut self, texts: &[(&str, usize)]) -> &[String] {
+        let same = self.texts.len() == texts.len()
+            && self
+                .texts
+                .iter()
+                .zip(texts)
+                .all(|((a, w), (b, v))| a == b && w == v);
+        if !same {
+            self.cuts = ellipsize_apart(texts);
+            self.texts = texts.iter().map(|&(t, w)| (t.to_string(), w)).collect();
+        }
+        &self.cuts
+    }
+}
+
+/// `text` cut to `width` so that as few of `others` as can be read the same.
+fn cut_apart(text: &str, width: usize, others: Vec<&str>) -> String {
+    let middle = ellipsize_middle(text, width);
+    let middle_alike = others.iter().filter(|o| reads_as(&middle, o)).count();
+    if middle_alike == 0 {
+        return middle;
+    }
+    let words = words(text);
+    let mut kept = vec![false; words.len()];
+    // Nothing kept reads as anything. One word at a time, the one that leaves the fewest
+    // others reading alike; the shorter cut, then the earlier word, on a tie.
+    let mut alike = others;
+    while !alike.is_empty() {
+        let best = (0..words.len())
+            .filter(|&i| !kept[i])
+            .filter_map(|i| {
+                let mut with = kept.clone();
+                with[i] = true;
+                let cut = join_kept(&words, &with);
+                let len = cut.chars().count();
+                let left = alike.iter().filter(|o| reads_as(&cut, o)).count();
+                (len <= width).then_some((left, len, i))
+            })
+            .min();
+        match best {
+            Some((left, _, i)) if left < alike.len() => {
+                kept[i] = true;
+                let cut = join_kept(&words, &kept);
+                alike.retain(|other| reads_as(&cut, other));
+            }
+            _ => break,
+        }
+    }
+    if !kept.contains(&true) || alike.len() >= middle_alike {
+        return middle;
+    }
+    // Then the words from the start, where they fit: context for the reader. A word more
+    // only narrows what the cut reads as.
+    for i in 0..words.len() {
+        if !kept[i] {
+            kept[i] = true;
+            kept[i] = join_kept(&words, &kept).chars().count() <= width;
+        }
+    }
+    join_kept(&words, &kept)
+}
+
+/// Characters between the words of a name.
+const SEPARATORS: [char; 4] = ['-', '_', ' ', '/'];
+
+/// `text` cut after each word and the separators that follow it: `resnet18-64px` is
+/// `resnet18-` and `64px`. Separators before the first word go with it, and the `-` of an
+/// exponent (`lr1e-4`) is no separator.
+fn words(text: &str) -> Vec<&str> {
     let chars: Vec<char> = text.chars().collect();
-    let n = chars.len();
-    if n <= width || width < 3 || at >= n {
-        return ellipsize_middle(text, width);
+    let exponent = |i: usize| {
+        chars[i] == '-'
+            && i >= 2
+            && chars[i - 1] == 'e'
+            && chars[i - 2].is_ascii_digit()
+            && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+    };
+    let mut words = Vec::new();
+    let (mut start, mut has_word, mut after_sep) = (0, false, false);
+    for (n, (i, c)) in text.char_indices().enumerate() {
+        let sep = SEPARATORS.contains(&c) && !exponent(n);
+        if !sep && after_sep && has_word {
+            words.push(&text[start..i]);
+            start = i;
+        }
+        has_word |= !sep;
+        after_sep = sep;
     }
-    let word = chars[..at]
-        .iter()
-        .rposition(|&c| !(c.is_alphanumeric() || c == '.'))
-        .map_or(0, |i| i + 1);
-    if word == 0 && at + 1 < width {
-        return ellipsize(text, width);
+    words.push(&text[start..]);
+    words
+}
+
+/// The `kept` words in order, `…` for each run of the others, with no separator before a `…`.
+fn join_kept(words: &[&str], kept: &[bool]) -> String {
+    let mut out = String::new();
+    let mut gap = false;
+    for (word, &keep) in words.iter().zip(kept) {
+        if !keep {
+            gap = true;
+            continue;
+        }
+        if gap {
+            out.truncate(out.trim_end_matches(SEPARATORS).len());
+            out.push('…');
+            gap = false;
+        }
+        out.push_str(word);
     }
-    // Between two marks, `at` no further right than the window's last column.
-    let start = word.max((at + 3).saturating_sub(width));
-    // The rest fits after one mark: the window ends with the text, reaching back to fill.
-    if n - start < width {
-        let tail: String = chars[n - (width - 1)..].iter().collect();
-        return format!("…{tail}");
+    if gap {
+        out.truncate(out.trim_end_matches(SEPARATORS).len());
+        out.push('…');
     }
-    let window: String = chars[start..start + width - 2].iter().collect();
-    format!("…{window}…")
+    out
+}
+
+/// Whether `text` could be what `cut` shows, each `…` read as anything.
+fn reads_as(cut: &str, text: &str) -> bool {
+    let (Some(first_end), Some(last_start)) = (cut.find('…'), cut.rfind('…')) else {
+        return cut == text;
+    };
+    let (first, last) = (&cut[..first_end], &cut[last_start + '…'.len_utf8()..]);
+    if text.len() < first.len() + last.len() || !text.starts_with(first) || !text.ends_with(last) {
+        return false;
+    }
+    let mut inside = &text[first.len()..text.len() - last.len()];
+    let middle = &cut[first_end + '…'.len_utf8()..last_start.max(first_end + '…'.len_utf8())];
+    for part in middle.split('…').filter(|p| !p.is_empty()) {
+        match inside.find(part) {
+            Some(at) => inside = &inside[at + part.len()..],
+            None => return false,
+        }
+    }
+    true
 }
 
 /// `text` cut to `width` columns, its last one `…` when something is cut.
@@ -221,7 +316,7 @@ mod tests {
 
     /// The lab's own names at the runs table's 13 columns (80-column terminal).
     #[test]
-    fn names_whose_middle_cuts_read_alike_keep_where_they_part() {
+    fn names_whose_middle_cuts_read_alike_keep_the_words_that_part_them() {
         let names = [
             "best-recipe-96px-crop0.5-s1",
             "best-recipe-64px-crop0.5-s1",
@@ -244,16 +339,17 @@ mod tests {
         assert_eq!(
             cuts,
             [
-                "…96px-crop0.…",
-                "…64px-crop0.…",
+                "best…96px…s1",
+                "best…64px…s1",
                 "…96px-crop0.5",
-                "…64px-crop0.5",
-                "resnet152-ze…",
-                "resnet18-zer…",
-                "…128px-crop0…",
-                "…32-128-crop…",
-                "…1-resnet18-…",
-                "…2-alexnet-3…",
+                // No 13 columns tell it from all the others: the middle cut reads as one.
+                "best-r…rop0.5",
+                "resnet152…",
+                "resnet18…",
+                "…128px…lr1e-4",
+                "…32…lr1e-4",
+                "…1-resnet18…",
+                "…alexnet…128",
                 "…3-resnet152…",
                 // One name twice: nothing to tell apart, the middle cut stays.
                 "alexne…ropout",
@@ -265,17 +361,87 @@ mod tests {
         assert!(cuts.iter().all(|c| c.chars().count() <= 13), "{cuts:?}");
     }
 
+    /// The lab's runs at 80 columns: the middle cuts of the 96 px runs read alike across
+    /// families (`…96px-crop0.…` for three runs of two models was the cut before).
     #[test]
-    fn a_cut_around_a_character_keeps_it_in_sight() {
-        let text = "abcdefghijklmnopqrstuvwxyz";
-        for at in 0..26 {
-            for width in 3..26 {
-                let cut = ellipsize_around(text, width, at);
-                let c = text.chars().nth(at).unwrap_or(' ');
-                assert_eq!(cut.chars().count(), width, "{at} {width}: {cut}");
-                assert!(cut.contains(c), "{at} {width}: {cut}");
-            }
+    fn cuts_read_apart_across_families() {
+        let names = [
+            "resnet152-zero-init-96px-crop0.5-90-s1",
+            "best-recipe-96px-crop0.5-s2",
+            "best-recipe-64px-crop0.5-s2",
+            "resnet152-zero-init-96px-crop0.5-90",
+            "resnet152-zero-init-64px-crop0.5-90-s2",
+            "alexnet-128px-nodropout-all-90-s1",
+            "resnet152-zero-init-64px-crop0.5-90-s1",
+            "resnet152-zero-init-64px-crop0.5-90",
+            "best-recipe-96px-crop0.5-s1",
+            "best-recipe-96px-crop0.5",
+        ];
+        let texts: Vec<(&str, usize)> = names.iter().map(|&n| (n, 13)).collect();
+        let cuts = ellipsize_apart(&texts);
+        assert_eq!(
+            cuts,
+            [
+                "…zero…96px…s1",
+                "best…96px…s2",
+                "best…64px…s2",
+                "…zero…96px…90",
+                // A middle cut no other name reads as stays.
+                "resnet…-90-s2",
+                "alexne…-90-s1",
+                "…zero…64px…s1",
+                "…zero…64px…90",
+                "best-r…0.5-s1",
+                "best-r…rop0.5",
+            ]
+        );
+        for (cut, name) in cuts.iter().zip(names) {
+            assert!(cut.chars().count() <= 13, "{cut}");
+            assert!(reads_as(cut, name), "{cut} {name}");
+            let alike: Vec<_> = names
+                .iter()
+                .filter(|&&n| n != name && reads_as(cut, n))
+                .collect();
+            assert!(alike.is_empty(), "{cut} ({name}) reads as {alike:?}");
         }
+    }
+
+    #[test]
+    fn a_cut_reads_as_what_its_ellipses_could_hide() {
+        assert!(reads_as("best…96px…s2", "best-recipe-96px-crop0.5-s2"));
+        assert!(!reads_as("best…96px…s2", "best-recipe-64px-crop0.5-s2"));
+        // A cut with no `…` at an end shows that end.
+        assert!(!reads_as(
+            "…96px…90",
+            "resnet152-zero-init-96px-crop0.5-90-s1"
+        ));
+        assert!(reads_as("…96px…", "resnet152-zero-init-96px-crop0.5-90-s1"));
+        assert!(!reads_as("resnet…", "alexnet-resnet"));
+        // The start and the end cannot share characters.
+        assert!(!reads_as("ab…ba", "aba"));
+        assert!(reads_as("ab…ba", "abba"));
+        assert!(reads_as("short", "short") && !reads_as("short", "shorter"));
+    }
+
+    #[test]
+    fn words_keep_their_separators() {
+        assert_eq!(
+            words("resnet18-64px_a b/c"),
+            ["resnet18-", "64px_", "a ", "b/", "c"]
+        );
+        assert_eq!(words("-lead--x-"), ["-lead--", "x-"]);
+        assert_eq!(
+            words("crop0.5-lr1e-4-e-4"),
+            ["crop0.5-", "lr1e-4-", "e-", "4"]
+        );
+        assert_eq!(
+            join_kept(&words("a-b-c-d"), &[true, false, true, false]),
+            "a…c…"
+        );
+        assert_eq!(
+            join_kept(&words("a-b-c-d"), &[false, true, true, true]),
+            "…b-c-d"
+        );
     }
 
     fn rows(text: &str, width: u16, indent: usize) -> Vec<String> {

@@ -289,8 +289,11 @@ fn an_empty_lab_suggests_a_run_in_itself() -> Result<()> {
 fn commands_that_read_a_lab_refuse_a_missing_one_instead_of_creating_it() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let typo = dir.path().join("lab.dbb");
+    drop(Lab::open(&dir.path().join("lab.db"))?);
     for args in [
-        &["runs"][..],
+        // The dashboard, which stdout not being a terminal makes a table.
+        &[][..],
+        &["runs"],
         &["export", "--format", "json"],
         &["report"],
         &["eval", "1"],
@@ -305,6 +308,10 @@ fn commands_that_read_a_lab_refuse_a_missing_one_instead_of_creating_it() -> Res
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             err.contains(&format!("no lab database at '{}'", typo.display())),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("labs in that folder: lab.db"),
             "{args:?}: {err}"
         );
         assert!(!typo.exists(), "{args:?} created the lab");

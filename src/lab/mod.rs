@@ -83,6 +83,25 @@ pub fn db_flag(path: &Path) -> String {
     }
 }
 
+/// The `.db` files in the folder of `path`, sorted: what a mistyped `--db` may have meant.
+fn labs_beside(path: &Path) -> Vec<String> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut labs: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.ends_with(".db"))
+                .collect()
+        })
+        .unwrap_or_default();
+    labs.sort();
+    labs.truncate(5);
+    labs
+}
+
 impl Lab {
     /// Opens the lab at `path`, creating it if it does not exist, and migrates it to the
     /// current schema (taking the write lock only when it is behind).
@@ -153,7 +172,7 @@ impl Lab {
 
     /// Refuses a path where no lab was ever written: a missing file (a typo in --db, most
     /// often) or an empty one.
-    fn require_lab(path: &Path) -> Result<()> {
+    pub fn require_lab(path: &Path) -> Result<()> {
         Self::require_folder(path, "no lab database at", "check the path")?;
         let make_one = format!(
             "check the path, or record a run there to start a lab (`facenet-lab --db '{}' run ...`)",
@@ -161,7 +180,16 @@ impl Lab {
         );
         match std::fs::metadata(path) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                bail!("no lab database at '{}': {make_one}", path.display())
+                let beside = labs_beside(path);
+                let beside = if beside.is_empty() {
+                    String::new()
+                } else {
+                    format!("; labs in that folder: {}", beside.join(", "))
+                };
+                bail!(
+                    "no lab database at '{}': {make_one}{beside}",
+                    path.display()
+                )
             }
             Ok(m) if m.is_file() && m.len() == 0 => bail!(
                 "'{}' is an empty file, not a lab database yet: {make_one}",

@@ -218,6 +218,29 @@ pub struct RunSummaryUpdate {
 }
 
 impl Run {
+    /// Whole epochs trained: its steps over the steps in an epoch, the epoch in progress not
+    /// counted (a run that failed at step 2 of its one epoch has done 0, not 1 of 1); the
+    /// epoch of its last step where it recorded no epoch length.
+    pub fn epochs_done(&self) -> i64 {
+        match self.iters_per_epoch {
+            Some(n) if n > 0 => self.last_iteration / n,
+            _ => self.last_epoch,
+        }
+    }
+
+    /// The share of its planned training done, counted in steps where the epoch length is
+    /// known.
+    pub fn progress(&self) -> f64 {
+        let planned = self.hyper.epochs as f64;
+        if planned <= 0.0 {
+            return 0.0;
+        }
+        match self.iters_per_epoch {
+            Some(n) if n > 0 => self.last_iteration as f64 / (n as f64 * planned),
+            _ => self.last_epoch as f64 / planned,
+        }
+    }
+
     /// The status to show: a "running" run whose heartbeat went stale has crashed.
     pub fn effective_status(&self, now: f64) -> RunStatus {
         match (self.status, self.heartbeat_at) {
@@ -628,7 +651,29 @@ fn rebuild_summary(conn: &Connection, id: RunId) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::fixtures::{record_speeds, sample_run};
+    use crate::lab::fixtures::{record_speeds, run, sample_run};
+
+    /// A run that failed at step 2 of its one epoch has done none of it; one interrupted in
+    /// its fifth epoch has done four.
+    #[test]
+    fn epochs_done_count_whole_epochs_of_steps() {
+        let mut r = run(1, "r", "resnet18");
+        r.hyper.epochs = 1;
+        r.iters_per_epoch = Some(30);
+        (r.last_iteration, r.last_epoch) = (2, 1);
+        assert_eq!(r.epochs_done(), 0);
+        assert!((r.progress() - 2.0 / 30.0).abs() < 1e-12);
+        r.hyper.epochs = 30;
+        (r.last_iteration, r.last_epoch) = (4 * 30 + 7, 5);
+        assert_eq!(r.epochs_done(), 4);
+        (r.last_iteration, r.last_epoch) = (30 * 30, 30);
+        assert_eq!((r.epochs_done(), r.progress()), (30, 1.0));
+        // No epoch length recorded: the epoch of the last step.
+        r.iters_per_epoch = None;
+        (r.last_iteration, r.last_epoch) = (127, 5);
+        assert_eq!(r.epochs_done(), 5);
+        assert!((r.progress() - 5.0 / 30.0).abs() < 1e-12);
+    }
 
     #[test]
     fn a_run_round_trips_with_its_lifecycle() -> Result<()> {

@@ -40,17 +40,18 @@ const NOTE: &str = "Test and LFW columns: the newest evaluation of the run's bes
 
 /// The table, a note on its columns and the comparison figure beneath it, in markdown. Links
 /// are `link_prefix` + file name: `""` beside the figures, `"reports/"` from a README one folder
-/// up.
+/// up. `now` tells a run that is training from one that crashed.
 pub fn results_markdown(
     rows: &[(&RunCurves, &RunFigures)],
     comparison: Option<&str>,
     link_prefix: &str,
+    now: f64,
 ) -> String {
     let mut out = String::new();
     out.push_str(&format!("| {} |\n", HEADERS.join(" | ")));
     out.push_str(&format!("|{}\n", "---|".repeat(HEADERS.len())));
     for (curves, figures) in rows {
-        let cells = row(curves, figures, link_prefix);
+        let cells = row(curves, figures, link_prefix, now);
         let cells: Vec<String> = cells.iter().map(|c| escape_cell(c)).collect();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
@@ -63,7 +64,7 @@ pub fn results_markdown(
     out
 }
 
-fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str) -> Vec<String> {
+fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<String> {
     let r = &c.run;
     let h = &r.hyper;
     let sampler = match (h.sampler.as_str(), h.pk_k) {
@@ -91,7 +92,7 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str) -> Vec<String> {
         h.mining.clone(),
         sampler,
         learning_rate(h),
-        epochs(r),
+        epochs(r, now),
         best,
         format::opt(r.final_train_acc, 3),
         format::opt(r.test_acc, 3),
@@ -149,13 +150,12 @@ fn learning_rate(h: &crate::lab::Hyperparams) -> String {
     s
 }
 
-/// `100`, or `37/100 (crashed)` for a run that did not complete. The stored status is used,
-/// not the heartbeat-derived one, so that the table does not depend on when it is generated.
-fn epochs(r: &Run) -> String {
-    if r.status == RunStatus::Completed {
-        r.hyper.epochs.to_string()
-    } else {
-        format!("{}/{} ({})", r.last_epoch, r.hyper.epochs, r.status)
+/// `100`, or `37/100 (crashed)` (epochs done) for a run that did not complete: a run still marked running
+/// whose heartbeat stopped at `now` reads as crashed, as `runs` and the dashboard show it.
+fn epochs(r: &Run, now: f64) -> String {
+    match r.effective_status(now) {
+        RunStatus::Completed => r.hyper.epochs.to_string(),
+        status => format!("{}/{} ({status})", r.epochs_done(), r.hyper.epochs),
     }
 }
 
@@ -169,4 +169,25 @@ fn device(r: &Run) -> String {
 /// A `|` or a line break inside a cell would break the table.
 fn escape_cell(cell: &str) -> String {
     cell.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::fixtures::{run, NOW};
+
+    #[test]
+    fn a_run_whose_heartbeat_stopped_reads_as_crashed() {
+        let mut r = run(1, "r", "resnet18");
+        r.hyper.epochs = 90;
+        (r.iters_per_epoch, r.last_iteration, r.last_epoch) = (Some(10), 35, 4);
+        r.status = RunStatus::Running;
+        r.heartbeat_at = Some(NOW - 5.0);
+        assert_eq!(epochs(&r, NOW), "3/90 (running)");
+        assert_eq!(epochs(&r, NOW + 3600.0), "3/90 (crashed)");
+        r.status = RunStatus::Interrupted;
+        assert_eq!(epochs(&r, NOW), "3/90 (interrupted)");
+        r.status = RunStatus::Completed;
+        assert_eq!(epochs(&r, NOW), "90");
+    }
 }

@@ -125,7 +125,7 @@ impl Column {
             Column::Mining => h.mining.clone(),
             Column::Lr => lr_text(h),
             Column::Status => r.effective_status(now).to_string(),
-            Column::Progress => format!("{}/{}", r.last_epoch, h.epochs),
+            Column::Progress => format!("{}/{}", r.epochs_done(), h.epochs),
             Column::BestDev => format::opt(r.best_dev_acc, 3),
             Column::Test => format::opt(r.test_acc, 3),
             Column::Lfw => format::opt(r.lfw_acc, 3),
@@ -165,8 +165,8 @@ impl Column {
                 .cmp(b.effective_status(now).as_str()),
             // Epochs trained, then planned: 8/30 sorts after 3/3, and 2/30 before 2/90.
             Column::Progress => a
-                .last_epoch
-                .cmp(&b.last_epoch)
+                .epochs_done()
+                .cmp(&b.epochs_done())
                 .then(a.hyper.epochs.cmp(&b.hyper.epochs)),
             Column::BestDev => num(a.best_dev_acc, b.best_dev_acc),
             Column::Test => num(a.test_acc, b.test_acc),
@@ -195,15 +195,6 @@ fn lr_text(h: &Hyperparams) -> String {
     match h.lr_schedule.as_str() {
         "constant" => lr,
         other => format!("{lr} {}", other.chars().take(3).collect::<String>()),
-    }
-}
-
-/// Fraction of the planned epochs done.
-pub fn progress(r: &Run) -> f64 {
-    if r.hyper.epochs > 0 {
-        r.last_epoch as f64 / r.hyper.epochs as f64
-    } else {
-        0.0
     }
 }
 
@@ -412,7 +403,7 @@ impl Field {
             Field::Id => Some(r.id.0 as f64),
             Field::Batch => Some(h.batch_size as f64),
             Field::Dim => Some(h.embedding_dim as f64),
-            Field::Epoch => Some(r.last_epoch as f64),
+            Field::Epoch => Some(r.epochs_done() as f64),
             Field::Epochs => Some(h.epochs as f64),
             Field::BestDev => r.best_dev_acc,
             Field::FinalDev => r.final_dev_acc,
@@ -431,6 +422,29 @@ impl Field {
             Field::Duration => r.duration(now),
             _ => None,
         }
+    }
+
+    /// The decimals the table shows this field's values with, where it rounds them: a filter
+    /// compares what the person sees (`dev_acc=0.645` finds the run showing 0.645).
+    fn shown_decimals(self) -> Option<i32> {
+        match self {
+            Field::BestDev | Field::FinalDev | Field::TrainAcc | Field::TestAcc | Field::LfwAcc => {
+                Some(3)
+            }
+            Field::Loss => Some(4),
+            Field::ImagesPerSec => Some(0),
+            _ => None,
+        }
+    }
+
+    /// [`Field::number`] rounded as the table shows it.
+    fn shown_number(self, r: &Run, now: f64) -> Option<f64> {
+        let x = self.number(r, now)?;
+        Some(match self.shown_decimals() {
+            // The quotient of two exact integers rounds to the same double as the typed value.
+            Some(d) => (x * 10f64.powi(d)).round() / 10f64.powi(d),
+            None => x,
+        })
     }
 
     fn texts(self, r: &Run, now: f64) -> Vec<String> {
@@ -567,7 +581,9 @@ impl Filter {
                     || r.notes.to_lowercase().contains(s)
                     || r.tags.iter().any(|t| t.to_lowercase().contains(s))
             }
-            Term::Number(f, op, v) => f.number(r, now).is_some_and(|x| op.holds(x.total_cmp(v))),
+            Term::Number(f, op, v) => f
+                .shown_number(r, now)
+                .is_some_and(|x| op.holds(x.total_cmp(v))),
             Term::Str(f, op, v) => {
                 let texts = f.texts(r, now);
                 match op {
@@ -747,13 +763,30 @@ mod tests {
         assert_eq!(Column::Lr.compare(&a, &cosine, NOW), Ordering::Less);
     }
 
+    /// Run 30's LFW accuracy is 0.74983, shown 0.750; run 5's best dev 0.64516, shown 0.645.
+    #[test]
+    fn numbers_compare_as_the_table_shows_them() {
+        let mut r = run(1, "r", "m");
+        r.lfw_acc = Some(0.749_83);
+        r.best_dev_acc = Some(0.645_16);
+        r.last_loss = Some(0.012_345_6);
+        r.images_per_sec = Some(191.6);
+        r.hyper.lr = 0.000_123_4;
+        let holds = |f: &str| Filter::parse(f).unwrap().matches(&r, NOW);
+        assert!(holds("lfw>=0.75") && holds("lfw=0.750") && !holds("lfw<0.75"));
+        assert!(holds("dev_acc=0.645") && !holds("dev_acc>0.645"));
+        assert!(holds("loss=0.0123") && holds("img_s=192"));
+        // Hyperparameters are shown as given: no rounding.
+        assert!(holds("lr=0.0001234") && !holds("lr>0.0001234") && !holds("lr=0.0001"));
+    }
+
     #[test]
     fn the_epoch_column_sorts_by_epochs_trained_then_planned() {
         let runs: Vec<Run> = [(1, 2, 2), (2, 90, 90), (3, 3, 3), (4, 8, 30), (5, 2, 30)]
             .into_iter()
             .map(|(id, done, planned)| {
                 let mut r = run(id, "r", "m");
-                r.last_epoch = done;
+                (r.iters_per_epoch, r.last_iteration) = (Some(10), done * 10 + 3);
                 r.hyper.epochs = planned;
                 r
             })
@@ -762,7 +795,7 @@ mod tests {
         sorted.sort_by(|a, b| Column::Progress.compare(a, b, NOW));
         let shown: Vec<String> = sorted
             .iter()
-            .map(|r| format!("{}/{}", r.last_epoch, r.hyper.epochs))
+            .map(|r| Column::Progress.text(r, NOW))
             .collect();
         assert_eq!(shown, ["2/2", "2/30", "3/3", "8/30", "90/90"]);
     }

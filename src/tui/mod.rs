@@ -37,6 +37,11 @@ enum Event {
 
 /// Opens the dashboard, or prints the runs table when stdout is not a terminal.
 pub fn main(db: &Path) -> Result<()> {
+    // A lab named with --db (or FACENET_LAB_DB) must exist: a mistyped name would open an empty
+    // new lab. The default lab.db is made on first use, for `r` to start a run into.
+    if db != Path::new(crate::lab::DEFAULT_DB) {
+        Lab::require_lab(db)?;
+    }
     if !std::io::stdout().is_terminal() {
         let runs = if db.exists() {
             Lab::open_read_only(db)?.list_runs()?
@@ -78,20 +83,14 @@ pub fn main(db: &Path) -> Result<()> {
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             // Apply everything pending before drawing again: a burst of rows is one redraw.
+            // Each key is read in the state the keys before it left: `/` and a pasted filter
+            // type the filter, and its `q` does not quit.
             let events: Vec<Event> = first.into_iter().chain(rx.try_iter()).collect();
-            let mut actions = vec![Action::Tick(now()), Action::Resize(area.width, area.height)];
-            for e in events {
-                match e {
-                    Event::Key(k) => actions.extend(key_action(&app, k, width)),
-                    Event::Data(u) => actions.push(Action::Data(u)),
-                    Event::Redraw => {}
-                }
-            }
-            while let Some(a) = (!actions.is_empty()).then(|| actions.remove(0)) {
-                for effect in app.update(a) {
-                    actions.extend(ctx.perform(effect));
-                }
-            }
+            ctx.apply(
+                &mut app,
+                vec![Action::Tick(now()), Action::Resize(area.width, area.height)],
+            );
+            ctx.handle(&mut app, events, width);
         }
         Ok(())
     })();
@@ -125,6 +124,27 @@ struct Runtime {
 }
 
 impl Runtime {
+    /// Applies `events` in order, each key read in the state the keys before it left.
+    fn handle(&self, app: &mut App, events: Vec<Event>, width: u16) {
+        for e in events {
+            let actions = match e {
+                Event::Key(k) => key_action(app, k, width).into_iter().collect(),
+                Event::Data(u) => vec![Action::Data(u)],
+                Event::Redraw => Vec::new(),
+            };
+            self.apply(app, actions);
+        }
+    }
+
+    /// Applies `actions` in order, and what their effects answer after each.
+    fn apply(&self, app: &mut App, mut actions: Vec<Action>) {
+        while let Some(a) = (!actions.is_empty()).then(|| actions.remove(0)) {
+            for effect in app.update(a) {
+                actions.extend(self.perform(effect));
+            }
+        }
+    }
+
     /// Carries out one effect; what the person should hear about it comes back as an action.
     fn perform(&self, effect: Effect) -> Option<Action> {
         let result: Result<Option<Action>> = (|| match effect {
@@ -149,7 +169,7 @@ impl Runtime {
                 )))
             }
             Effect::Interrupt { run, pid } => {
-                interrupt(pid).with_context(|| format!("stopping run #{run}"))?;
+                interrupt(pid, &self.db).with_context(|| format!("stopping run #{run}"))?;
                 Ok(None)
             }
             Effect::Spawn { args, label } => {
@@ -176,10 +196,19 @@ impl Runtime {
     }
 }
 
-/// SIGINT: the trainer finishes its step, checkpoints and marks the run interrupted.
-fn interrupt(pid: i64) -> Result<()> {
+/// SIGINT: the trainer finishes its step, checkpoints and marks the run interrupted. Only to a
+/// process that has the lab `db` open: a copy of a lab records the pid of the run training
+/// into the original, and that run is not this lab's to stop.
+fn interrupt(pid: i64, db: &Path) -> Result<()> {
     let pid = libc::pid_t::try_from(pid).context("pid out of range")?;
     anyhow::ensure!(pid > 0, "refusing to signal pid {pid}");
+    if has_open(pid, db) == Some(false) {
+        anyhow::bail!(
+            "pid {pid} does not have '{}' open: the run trains into another copy of this lab, or \
+             its process is gone and the pid is another's; stop it from the lab it writes to",
+            db.display()
+        );
+    }
     // SAFETY: kill(2) has no memory effects; a bad pid is reported through errno.
     let rc = unsafe { libc::kill(pid, libc::SIGINT) };
     if rc != 0 {
@@ -187,6 +216,17 @@ fn interrupt(pid: i64) -> Result<()> {
         anyhow::bail!("sending SIGINT to pid {pid}: {e} (the process may have exited already)");
     }
     Ok(())
+}
+
+/// Whether process `pid` has the file `path` open; `None` where the system does not say (no
+/// `/proc`, or another user's process).
+fn has_open(pid: libc::pid_t, path: &Path) -> Option<bool> {
+    let want = path.canonicalize().ok()?;
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    Some(
+        fds.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .any(|target| target == want),
+    )
 }
 
 /// The TOML experiment specs in `dir`, sorted.

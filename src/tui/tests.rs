@@ -47,7 +47,8 @@ fn lab_runs() -> Vec<Run> {
     d.status = RunStatus::Running;
     d.heartbeat_at = Some(NOW - 900.0);
     d.finished_at = None;
-    d.last_epoch = 1;
+    // It crashed in its first epoch.
+    (d.last_epoch, d.last_iteration) = (1, 42);
     d.hyper.lr = 5e-4;
     d.hyper.lr_schedule = "cosine".into();
     let mut e = run(5, "r18-seed8", "resnet18");
@@ -767,5 +768,54 @@ fn the_detail_header_fits_80_columns() -> Result<()> {
             assert!(header.contains(fact), "{fact}:\n{text}");
         }
     }
+    Ok(())
+}
+
+/// A dashboard's runtime over a fresh lab in `dir`, and the collector's end of its channel.
+fn runtime(dir: &std::path::Path) -> Result<(super::Runtime, std::sync::mpsc::Receiver<Request>)> {
+    let db = dir.join("lab.db");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let ctx = super::Runtime {
+        writer: Lab::open(&db)?,
+        db,
+        requests: tx,
+    };
+    Ok((ctx, rx))
+}
+
+fn key(c: char) -> super::Event {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    super::Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+/// Keys that arrive together (a paste, a slow link) are each read in the state the ones before
+/// them left: `/` opens the filter, and the `q` typed into it does not quit.
+#[test]
+fn keys_read_together_go_where_the_keys_before_them_left_the_screen() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (ctx, _requests) = runtime(dir.path())?;
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::Data(Update::Runs(lab_runs())));
+    let events = "/model=alexnet q".chars().map(key).collect();
+    ctx.handle(&mut app, events, 120);
+    assert!(!app.quit);
+    assert_eq!(app.filter_input, "model=alexnet q");
+    Ok(())
+}
+
+/// A copy of a lab records the pid of the run that trains into the original: its dashboard
+/// refuses to stop that process, which does not have the copy open.
+#[test]
+fn a_process_without_this_lab_open_is_not_stopped() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (ctx, _requests) = runtime(dir.path())?;
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&ctx.db, &copy)?;
+    // This process plays the trainer: it has lab.db open (through `ctx.writer`), not the copy.
+    let me = libc::pid_t::try_from(std::process::id())?;
+    assert_eq!(super::has_open(me, &ctx.db), Some(true));
+    assert_eq!(super::has_open(me, &copy), Some(false));
+    let err = super::interrupt(i64::from(me), &copy).expect_err("the copy's trainer is not here");
+    assert!(format!("{err:#}").contains("does not have"), "{err:#}");
     Ok(())
 }

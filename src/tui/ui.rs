@@ -12,7 +12,7 @@ use ratatui::widgets::{
 
 use super::app::{App, DetailTab, Overlay, Screen, COMPARE_METRICS};
 use super::compare;
-use super::filter::{progress, Column, Filter, FIELD_NAMES};
+use super::filter::{Column, Filter, FIELD_NAMES};
 use super::series::{Line, XAxis};
 use super::store::{short_commit, short_hash};
 use super::text::{ellipsize, ellipsize_apart, flow, input_tail, wrap_line};
@@ -936,9 +936,9 @@ impl DetailView<'_> {
             ),
             Span::raw(format!(
                 "epoch {}/{} ({:.0}%)",
-                run.last_epoch,
+                run.epochs_done(),
                 run.hyper.epochs,
-                progress(run) * 100.0
+                run.progress() * 100.0
             )),
             Span::raw(format!("it {}{ipe}", run.last_iteration)),
             Span::raw(format!("loss {}", format::opt(run.last_loss, 4))),

@@ -248,7 +248,10 @@ fn main() -> Result<()> {
         "first draw at 80x24 (names cut apart) ms",
         format!("{narrow_first:.1}"),
     );
-    row("its redraw (cuts remembered) ms", format!("{narrow_redraw:.2}"));
+    row(
+        "its redraw (cuts remembered) ms",
+        format!("{narrow_redraw:.2}"),
+    );
     row(
         "open detail (load 1 run's series + draw) ms",
         format!("{detail_open:.1}"),

@@ -79,7 +79,7 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
         .stdout(contains("3 runs added, 0 updated, 0 already here; 0 datasets added, 1 already here; 181 metric points, 6 checkpoints, 1 evaluation and 1 resume copied"))
         .stderr(contains(
             "note: the lab records checkpoints, not their weights: 6 checkpoint files of the \
-             merged runs are not beside this lab yet",
+             merged runs are not where the lab records them",
         ));
 
     let (a, b) = (Lab::open_read_only(&theirs)?, Lab::open_read_only(&ours)?);
@@ -270,6 +270,62 @@ fn a_run_merged_mid_training_is_refreshed_by_a_later_merge() -> Result<()> {
     let s = here.merge_from(&Lab::open_read_only(&theirs)?)?;
     assert_eq!((s.updated.len(), s.unchanged, s.evaluations), (0, 1, 0));
     assert_eq!(here.evaluations(run)?.len(), 2);
+    Ok(())
+}
+
+/// A run resumed in one lab while it trained on in the other has two histories: whichever copy
+/// is newer, the merge keeps this lab's as it is, and says so.
+#[test]
+fn copies_of_a_run_that_parted_are_not_merged() -> Result<()> {
+    let step = |lab: &Lab, run: RunId, it: i64, loss: f64| {
+        let update = RunSummaryUpdate {
+            last_iteration: Some(it),
+            ..Default::default()
+        };
+        lab.record(
+            run,
+            &[MetricPoint::new(it, 1, metric::TRAIN_LOSS, loss)],
+            &update,
+        )
+    };
+    for resumed_here in [true, false] {
+        let dir = tempfile::tempdir()?;
+        let (theirs, ours) = (dir.path().join("gpu.db"), dir.path().join("lab.db"));
+        let remote = Lab::open(&theirs)?;
+        let id = remote.create_run(&common::new_run("long", "resnet18", 1, &[]))?;
+        remote.mark_running(id, 10, 7)?;
+        step(&remote, id, 1, 0.3)?;
+        let here = Lab::open(&ours)?;
+        here.merge_from(&Lab::open_read_only(&theirs)?)?;
+        let run = here.list_runs()?[0].id;
+        // The other copy trains on to step 3; then this one is resumed from step 1 (as the
+        // resume fixture says, long ago) and trains to step 2, which makes it the newer.
+        let (resumed, other) = if resumed_here {
+            ((&here, run), (&remote, id))
+        } else {
+            ((&remote, id), (&here, run))
+        };
+        for it in 2..=3 {
+            step(other.0, other.1, it, 0.2)?;
+        }
+        resumed.0.add_resume(resumed.1, &resume(1))?;
+        step(resumed.0, resumed.1, 2, 0.25)?;
+        let before = content(&here, &here.list_runs()?[0])?;
+        drop((here, remote));
+
+        merge(&ours, &theirs)?
+            .success()
+            .stdout(contains(
+                "kept run 1 'long' as it is here: run 1 there is a copy of it that parted from it",
+            ))
+            .stdout(contains("0 runs added, 0 updated, 0 already here"));
+        let here = Lab::open_read_only(&ours)?;
+        assert_eq!(
+            content(&here, &here.list_runs()?[0])?,
+            before,
+            "resumed here: {resumed_here}"
+        );
+    }
     Ok(())
 }
 

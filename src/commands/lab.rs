@@ -31,10 +31,18 @@ pub fn merge(db: &Path, args: &MergeArgs) -> Result<()> {
     if !missing.is_empty() {
         eprintln!(
             "note: the lab records checkpoints, not their weights: {} of the merged runs {} not \
-             beside this lab yet (`eval` and `--resume` need them); they belong in {}",
+             where the lab records {} ({}) nor in {}, where {} would be found \
+             (`eval` and `--resume` need them); copy the folders from where they trained",
             crate::format::count(missing.len() as u64, "checkpoint file", "checkpoint files"),
             if missing.len() == 1 { "is" } else { "are" },
-            folders(&missing)
+            if missing.len() == 1 { "it" } else { "them" },
+            folders(&missing),
+            lab.checkpoints_dir().display(),
+            if missing.len() == 1 {
+                "its folder"
+            } else {
+                "their folders"
+            },
         );
     }
     Ok(())

@@ -53,15 +53,39 @@ impl Lab {
     /// copied or merged without its checkpoints). An unreadable folder counts as present.
     pub fn missing_checkpoint(&self, ck: &Checkpoint) -> Option<PathBuf> {
         let path = self.resolve(&ck.path);
-        (!path.try_exists().unwrap_or(true)).then_some(path)
+        let found = path.try_exists().unwrap_or(true) || self.brought_beside(&path).is_some();
+        (!found).then_some(path)
     }
 
-    /// Where checkpoint `ck` of `run` is on this machine; a clear error naming the folder to
-    /// bring over when its file is not there (a lab copied without its checkpoints).
+    /// The checkpoints folder beside this lab: where a run's checkpoint folder is brought when
+    /// it is not where the lab records it (a run merged from a lab on another machine).
+    pub fn checkpoints_dir(&self) -> PathBuf {
+        self.dir().join("checkpoints")
+    }
+
+    /// `recorded` (a checkpoint file's path) found instead in a folder of the same name in
+    /// [`Lab::checkpoints_dir`].
+    fn brought_beside(&self, recorded: &Path) -> Option<PathBuf> {
+        let folder = recorded.parent()?.file_name()?;
+        let beside = self
+            .checkpoints_dir()
+            .join(folder)
+            .join(recorded.file_name()?);
+        beside.is_file().then_some(beside)
+    }
+
+    /// Where checkpoint `ck` of `run` is on this machine: where the lab records it, or in a
+    /// folder of the same name brought into [`Lab::checkpoints_dir`]; a clear error naming the
+    /// folder to bring over when its file is in neither (a lab copied without its checkpoints).
     pub fn checkpoint_file(&self, run: &Run, ck: &Checkpoint) -> Result<PathBuf> {
-        let Some(path) = self.missing_checkpoint(ck) else {
-            return Ok(self.resolve(&ck.path));
-        };
+        let recorded = self.resolve(&ck.path);
+        if recorded.try_exists().unwrap_or(true) {
+            return Ok(recorded);
+        }
+        if let Some(beside) = self.brought_beside(&recorded) {
+            return Ok(beside);
+        }
+        let path = recorded;
         let folder = path.parent().unwrap_or(Path::new("."));
         let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
         let recorded = if Path::new(&ck.path).is_relative() {
@@ -76,10 +100,17 @@ impl Lab {
         };
         // Where the folder is on that host is not known here (a merge rewrites the paths to
         // name them from this lab), so only where it belongs is named.
+        let beside =
+            std::path::absolute(self.checkpoints_dir()).unwrap_or_else(|_| self.checkpoints_dir());
+        let or_beside = if folder.parent() == Some(beside.as_path()) {
+            String::new()
+        } else {
+            format!(", or into {}", beside.display())
+        };
         bail!(
             "run {}'s {} checkpoint (iteration {}, epoch {}) is recorded as {recorded}, and \
              that file is missing. The lab keeps checkpoints' sha256, not their weights: copy \
-             run {}'s checkpoint folder from host '{}', where it trained, to {} here",
+             run {}'s checkpoint folder from host '{}', where it trained, to {} here{or_beside}",
             run.id,
             ck.kind,
             ck.iteration,
@@ -417,9 +448,19 @@ mod tests {
                     "copy run 1's checkpoint folder from host 'testhost', where it trained, to {} \
                      here",
                     elsewhere.parent().unwrap().display()
+                ))
+                && err.contains(&format!(
+                    ", or into {}",
+                    dir.path().join("checkpoints").display()
                 )),
             "{err}"
         );
+        // The folder brought beside the lab, under its own name, is found there.
+        let brought = dir.path().join("checkpoints/run-1/best.safetensors");
+        std::fs::create_dir_all(brought.parent().unwrap())?;
+        std::fs::write(&brought, b"weights")?;
+        assert_eq!(lab.missing_checkpoint(ck), None);
+        assert_eq!(lab.checkpoint_file(&run, ck)?, brought);
         Ok(())
     }
 }

@@ -21,6 +21,8 @@
 //! further (a later heartbeat), e.g. when a lab was merged mid-run and again at the end: its
 //! columns, metrics, checkpoints and resumes become the other lab's, but the notes and tags
 //! written here stay, and evaluations made here follow their checkpoint to its refreshed row.
+//! Two copies that parted (resumed in one lab and not the other) are not merged: this lab's
+//! stays as it is, and the summary says so.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -42,6 +44,10 @@ pub struct MergeSummary {
     pub updated: Vec<(RunId, RunId, String)>,
     /// Runs already here, identical or newer here.
     pub unchanged: usize,
+    /// (id there, id here, name) of runs whose two copies parted: one was resumed where the
+    /// other was not, or one went back without a resume to say why. This lab's copy is kept
+    /// as it is, and the other's history is not merged.
+    pub parted: Vec<(RunId, RunId, String)>,
     pub datasets_added: usize,
     pub datasets_reused: usize,
     pub metrics: usize,
@@ -57,6 +63,14 @@ impl std::fmt::Display for MergeSummary {
         }
         for (from, to, name) in &self.updated {
             writeln!(f, "updated run {to} '{name}' from run {from} there")?;
+        }
+        for (from, to, name) in &self.parted {
+            writeln!(
+                f,
+                "kept run {to} '{name}' as it is here: run {from} there is a copy of it that \
+                 parted from it (resumed in one lab and not in the other), and its history \
+                 was not merged"
+            )?;
         }
         use crate::format::count;
         let n = |k: usize| k as u64;
@@ -287,6 +301,18 @@ fn merge_run(
                 Some(Value::Integer(h)) => Some(*h as f64),
                 _ => None,
             };
+            let (here, there) = (our_copy(tx, ours)?, their_copy(theirs_run)?);
+            let (newer, older) = if their_heartbeat > our_heartbeat {
+                (&there, &here)
+            } else {
+                (&here, &there)
+            };
+            if parted(newer, older) {
+                summary
+                    .parted
+                    .push((RunId(their_id), RunId(ours), theirs_run.name.clone()));
+                return Ok(());
+            }
             if their_heartbeat <= our_heartbeat {
                 copy_tags(tx, &theirs_run.tags, ours)?;
                 let here = checkpoint_map(tx, &theirs_run.checkpoints, ours)?;
@@ -314,6 +340,70 @@ fn merge_run(
     relink_evaluations(tx, ours, &links)?;
     summary.evaluations += copy_evaluations(tx, &theirs_run.evaluations, ours, &copied)?;
     Ok(())
+}
+
+/// One copy of a run as [`parted`] compares it: its resumes (when each happened, and the
+/// iteration it went back to), its steps and its last heartbeat.
+struct Copy {
+    resumes: Vec<(f64, i64)>,
+    steps: i64,
+    heartbeat: Option<f64>,
+}
+
+/// Whether two copies of a run parted, so that keeping the `newer` would lose history of the
+/// `older`: the older was resumed where the newer was not; or the newer went back (a resume
+/// the older lacks, or fewer steps with no resume to say why) while the older trained on past
+/// that point and after that time. A lab merged before its run was resumed has trained on past
+/// the resume's iteration too, but stopped before the resume happened.
+fn parted(newer: &Copy, older: &Copy) -> bool {
+    let resumed_apart = older.resumes.iter().any(|r| !newer.resumes.contains(r));
+    let mut own = newer.resumes.iter().filter(|r| !older.resumes.contains(r));
+    let older_went_on = own
+        .clone()
+        .any(|&(at, from)| from < older.steps && older.heartbeat.is_some_and(|h| h > at));
+    let went_back_unsaid = newer.steps < older.steps && own.next().is_none();
+    resumed_apart || older_went_on || went_back_unsaid
+}
+
+/// This lab's copy of run `ours`, for [`parted`].
+fn our_copy(tx: &Connection, ours: i64) -> Result<Copy> {
+    let resumes = tx
+        .prepare("SELECT resumed_at, from_iteration FROM run_resumes WHERE run_id = ?1")?
+        .query_map([ours], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let (steps, heartbeat) = tx.query_row(
+        "SELECT last_iteration, heartbeat_at FROM runs WHERE id = ?1",
+        [ours],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(Copy {
+        resumes,
+        steps,
+        heartbeat,
+    })
+}
+
+/// The other lab's copy of a run, for [`parted`].
+fn their_copy(theirs: &TheirRun) -> Result<Copy> {
+    let real = |row: &Row, col: &str| match row.get(col) {
+        Some(Value::Real(t)) => Some(*t),
+        Some(Value::Integer(t)) => Some(*t as f64),
+        _ => None,
+    };
+    let resumes = theirs
+        .resumes
+        .iter()
+        .map(|r| {
+            let at = real(r, "resumed_at")
+                .with_context(|| format!("a resume of run {} there has no time", theirs.id))?;
+            Ok((at, int(r, "from_iteration")?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Copy {
+        resumes,
+        steps: int(&theirs.row, "last_iteration")?,
+        heartbeat: real(&theirs.row, "heartbeat_at"),
+    })
 }
 
 /// Which checkpoint an evaluation made here evaluated: (evaluation id, iteration, kind, sha256).
@@ -515,4 +605,44 @@ fn checkpoint_map(tx: &Connection, theirs: &[Row], ours: i64) -> Result<Vec<(i64
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy(resumes: &[(f64, i64)], steps: i64, heartbeat: f64) -> Copy {
+        Copy {
+            resumes: resumes.to_vec(),
+            steps,
+            heartbeat: Some(heartbeat),
+        }
+    }
+
+    /// A run trains in lab A; lab B holds a copy of it merged at time 100, at step 50.
+    #[test]
+    fn copies_part_when_both_went_on_after_one_went_back() {
+        let snapshot = copy(&[], 50, 100.0);
+        // A went on, and was resumed from step 40 at time 200, after the snapshot: B is an
+        // earlier state of A, not another history.
+        let resumed_later = copy(&[(200.0, 40)], 90, 300.0);
+        assert!(!parted(&resumed_later, &snapshot));
+        // A went on without a resume: B is a prefix.
+        assert!(!parted(&copy(&[], 90, 300.0), &snapshot));
+        // The same copy twice.
+        assert!(!parted(&snapshot, &copy(&[], 50, 100.0)));
+
+        // B's copy was resumed from step 40 at time 150 while A trained on to time 300: each
+        // holds steps the other lacks, whichever is newer.
+        let resumed_in_b = copy(&[(150.0, 40)], 60, 250.0);
+        let a_went_on = copy(&[], 90, 300.0);
+        assert!(parted(&a_went_on, &resumed_in_b), "the older was resumed");
+        let b_went_on = copy(&[(150.0, 40)], 60, 400.0);
+        assert!(
+            parted(&b_went_on, &a_went_on),
+            "the newer went back, the older went on"
+        );
+        // Fewer steps and a later heartbeat, with no resume to say why.
+        assert!(parted(&copy(&[], 30, 400.0), &a_went_on));
+    }
 }

@@ -152,6 +152,22 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no lab database at"), "{err}");
     assert!(!typo.exists(), "resume started a lab at {}", typo.display());
+
+    // A run that crashed before its first checkpoint starts over, and says so.
+    Lab::open(&db)?
+        .conn()
+        .execute_batch("UPDATE runs SET status = 'crashed'; DELETE FROM checkpoints;")?;
+    let out = common::facenet(&db)?
+        .args(["run", "--resume", "1", "--quiet"])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("note: run 1 has no checkpoint to resume from")
+            && err.contains("it starts over from step 0, and its 3 steps recorded are dropped")
+            && !err.contains("replay"),
+        "{err}"
+    );
     Ok(())
 }
 

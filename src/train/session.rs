@@ -247,12 +247,18 @@ fn other_code_warning(run: RunId, last: &CodeVersion, now: &CodeVersion) -> Opti
         return None;
     }
     use crate::tui::store::short_commit;
+    let (last_s, now_s) = (short_commit(last), short_commit(now));
+    let trained = if last_s == now_s {
+        format!(
+            "run {run} last trained from commit {} with uncommitted changes, as this build is",
+            crate::tui::store::short_hash(&last.git_commit)
+        )
+    } else {
+        format!("run {run} last trained with code {last_s} and this is {now_s}")
+    };
     Some(format!(
-        "run {run} last trained with code {} and this is {}: the resumed steps replay it \
-         exactly only with the same code (batch order, augmentation or kernels may have \
-         changed); the run's record keeps both",
-        short_commit(last),
-        short_commit(now)
+        "{trained}: the resumed steps replay it exactly only with the same code (batch order, \
+         augmentation or kernels may have changed); the run's record keeps both"
     ))
 }
 
@@ -353,7 +359,17 @@ pub fn resume(
             trainer.restore(&loaded)?;
             ck.iteration
         }
-        None => 0,
+        None => {
+            if run.last_iteration > 0 {
+                eprintln!(
+                    "note: run {} has no checkpoint to resume from (it stopped before its first): \
+                     it starts over from step 0, and its {} recorded are dropped",
+                    run.id,
+                    crate::format::count(run.last_iteration as u64, "step", "steps")
+                );
+            }
+            0
+        }
     };
     // Claimed before anything is dropped: a second resume of the run, or a live trainer whose
     // heartbeat only looked stale, is refused here instead of losing its newest checkpoints.
@@ -371,7 +387,9 @@ pub fn resume(
         code: CodeVersion::current(),
         command_line: launch.command_line.clone(),
     };
-    warn_if_other_code(&lab, &run, &resume.code)?;
+    if resume_at > 0 {
+        warn_if_other_code(&lab, &run, &resume.code)?;
+    }
     let dropped = lab.rewind_for_resume(run.id, &resume)?;
     if let Err(e) = lab.delete_checkpoint_files(&dropped, &dir) {
         eprintln!("warning: {e:#}");
@@ -482,7 +500,15 @@ mod tests {
             "{w}"
         );
         // A dirty tree may hold anything.
-        assert!(other_code_warning(run, &code("aaa", true), &code("aaa", true)).is_some());
+        let w = other_code_warning(run, &code("aaa", true), &code("aaa", true));
+        let w = w.expect("a warning");
+        assert!(
+            w.starts_with(
+                "run 7 last trained from commit aaa with uncommitted changes, as this \
+                           build is: the resumed steps replay it exactly only with the same code"
+            ),
+            "{w}"
+        );
         assert!(other_code_warning(run, &code("aaa", false), &code("aaa", true)).is_some());
     }
 

@@ -4,7 +4,52 @@
 //! which a sweep blocks in the runs it starts until they can take it, is unblocked once the
 //! handler is in place (a SIGINT that came in meanwhile then reaches the handler).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
 use anyhow::{Context, Result};
+
+/// A second signal this soon after the first is the same request arriving twice: `timeout` and
+/// job schedulers signal a process and then its whole group, so a sweep hears one request
+/// twice, and its run hears it directly and through the sweep.
+pub const SAME_REQUEST: Duration = Duration::from_millis(500);
+
+/// Stop requests counted as a person makes them: a signal within [`SAME_REQUEST`] of the
+/// first is that request again.
+pub struct Requests {
+    first: OnceLock<Instant>,
+    count: AtomicUsize,
+}
+
+impl Requests {
+    pub const fn new() -> Requests {
+        Requests {
+            first: OnceLock::new(),
+            count: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts a signal that arrived now: which request it is (1 for the first), or None when
+    /// it repeats the first.
+    pub fn signal(&self) -> Option<usize> {
+        self.signal_at(Instant::now())
+    }
+
+    fn signal_at(&self, at: Instant) -> Option<usize> {
+        let first = *self.first.get_or_init(|| at);
+        if self.count.load(Ordering::SeqCst) > 0 && at.duration_since(first) < SAME_REQUEST {
+            return None;
+        }
+        Some(self.count.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+}
+
+impl Default for Requests {
+    fn default() -> Requests {
+        Requests::new()
+    }
+}
 
 /// Calls `handler` on every stop request from now on.
 pub fn on_stop(handler: impl FnMut() + Send + 'static) -> Result<()> {
@@ -47,5 +92,21 @@ pub fn set_sigint_blocked(blocked: bool) -> std::io::Result<()> {
         Ok(())
     } else {
         Err(std::io::Error::from_raw_os_error(rc))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signal_soon_after_the_first_is_the_same_request() {
+        let requests = Requests::new();
+        let t = Instant::now();
+        assert_eq!(requests.signal_at(t), Some(1));
+        assert_eq!(requests.signal_at(t + Duration::from_millis(5)), None);
+        assert_eq!(requests.signal_at(t + SAME_REQUEST / 2), None);
+        assert_eq!(requests.signal_at(t + SAME_REQUEST), Some(2));
+        assert_eq!(requests.signal_at(t + SAME_REQUEST * 2), Some(3));
     }
 }

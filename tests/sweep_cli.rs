@@ -513,8 +513,8 @@ fn sweep_stopped_by(signal: impl FnOnce(libc::pid_t) -> libc::c_int) -> Result<(
         "one SIGINT, never a second (quit without a checkpoint): {trained}"
     );
     assert!(
-        stdout.contains("[1/3] stopped  tiny-1-lr1e-3 after "),
-        "{stdout}"
+        stdout.contains("[1/3] stopped  tiny-1-lr1e-3 after ") && !said.contains("asked again"),
+        "{said}"
     );
     assert!(!stdout.contains("started  tiny-2"), "{stdout}");
     let resume = format!("facenet-lab --db {} run --resume 1", db.display());
@@ -590,6 +590,15 @@ fn a_terminated_sweep_stops_its_run_and_names_the_runs_not_started() -> Result<(
 fn ctrl_c_stops_the_sweep_and_its_run_once() -> Result<()> {
     // SAFETY: as above; a negative pid names the process group.
     sweep_stopped_by(|pid| unsafe { libc::kill(-pid, libc::SIGINT) })
+}
+
+/// `timeout -s INT` signals the sweep, then its whole group: one request, heard twice.
+#[test]
+fn one_stop_signalled_twice_is_one_request() -> Result<()> {
+    // SAFETY: as above.
+    sweep_stopped_by(|pid| unsafe {
+        libc::kill(pid, libc::SIGINT) + libc::kill(-pid, libc::SIGINT)
+    })
 }
 
 #[test]

@@ -1,38 +1,33 @@
 //! `facenet-lab run`: train one network, or continue one with `--resume`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
 use crate::cli::RunArgs;
+use crate::signals::Requests;
 use crate::train::config::{Overrides, Sampler, TrainConfig};
 use crate::train::events::Outcome;
 use crate::train::session::{self, Launch};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
-/// A second signal this soon after the first is the same request arriving twice: a scheduler
-/// that signals a whole job reaches a sweep's run directly and through the sweep.
-const SAME_REQUEST: Duration = Duration::from_millis(500);
-
 /// Ctrl-C (or SIGTERM) once: finish the step, checkpoint, mark the run interrupted.
 /// Twice: leave at once.
 fn install_stop_handler() -> Result<()> {
-    static FIRST: OnceLock<Instant> = OnceLock::new();
-    crate::signals::on_stop(|| {
-        let first = *FIRST.get_or_init(Instant::now);
-        if STOP.swap(true, Ordering::SeqCst) {
-            if first.elapsed() < SAME_REQUEST {
-                return;
-            }
+    static REQUESTS: Requests = Requests::new();
+    crate::signals::on_stop(|| match REQUESTS.signal() {
+        Some(1) => {
+            STOP.store(true, Ordering::SeqCst);
+            eprintln!(
+                "\nstopping after this step to write a checkpoint (Ctrl-C again to quit at once)"
+            );
+        }
+        Some(_) => {
             eprintln!("\nstopping now");
             std::process::exit(130);
         }
-        eprintln!(
-            "\nstopping after this step to write a checkpoint (Ctrl-C again to quit at once)"
-        );
+        None => {}
     })
 }
 

@@ -64,7 +64,13 @@ fn checksum_mismatch_leaves_nothing() -> Result<()> {
         .map(|e| format!("{e:#}"))
         .unwrap_or_default();
     assert!(err.contains("sha256") && err.contains("expected"), "{err}");
-    assert!(err.contains("lfw.tgz"), "{err}");
+    // All the server announced arrived: another file, not a network fault.
+    assert!(
+        err.contains(&format!(
+            "lfw.tgz from {base}/lfw.tgz is not the official file"
+        )) && !err.contains("check the network"),
+        "{err}"
+    );
     assert!(dir_listing(dir.path())?.is_empty(), "no half file left");
     Ok(())
 }

@@ -246,11 +246,8 @@ fn download(file: &RemoteFile, dest: &Path, progress_bar: bool) -> Result<()> {
         .call()
         .with_context(|| fail("request"))?;
     let body = response.into_body();
-    let pb = progress::bytes(
-        body.content_length().or(file.size),
-        &file.name,
-        progress_bar,
-    );
+    let announced = body.content_length();
+    let pb = progress::bytes(announced.or(file.size), &file.name, progress_bar);
     let mut reader = body.into_reader();
     let mut out = File::create(&part.path).with_context(|| {
         format!(
@@ -278,7 +275,28 @@ fn download(file: &RemoteFile, dest: &Path, progress_bar: bool) -> Result<()> {
     out.sync_all()
         .with_context(|| format!("cannot write {}", part.path.display()))?;
     drop(out);
-    check(file, total, &hex::encode(hasher.finalize())).with_context(|| fail("verification"))?;
+    if let Some(len) = announced.filter(|&len| total < len) {
+        bail!(fail(&format!(
+            "the transfer ended after {total} of {len} bytes"
+        )));
+    }
+    check(file, total, &hex::encode(hasher.finalize())).with_context(|| {
+        // All the server announced arrived: it sent another file.
+        let source = match std::env::var(MIRROR_ENV) {
+            Ok(m) if !m.is_empty() => format!(
+                "{MIRROR_ENV} is {m}: check that it serves the official {}",
+                file.name
+            ),
+            _ => format!(
+                "the server may have changed the file; set {MIRROR_ENV} to a mirror that \
+                 serves the official one"
+            ),
+        };
+        format!(
+            "{} from {} is not the official file ({source}); nothing was kept",
+            file.name, file.url
+        )
+    })?;
     std::fs::rename(&part.path, dest)
         .with_context(|| format!("cannot move {} to {}", part.path.display(), dest.display()))?;
     part.keep = true;

@@ -378,7 +378,11 @@ fn sweep_runs_record_their_logs() -> Result<()> {
     Command::from_std(real_sweep(dir.path(), &spec))
         .assert()
         .success()
-        .stdout(contains("all 2 runs finished"));
+        .stdout(contains("all 2 runs finished"))
+        // Each finished line names the run it recorded and what it reached.
+        .stdout(predicates::str::is_match(
+            r"\[1/2\] finished logs-1-seed1 in \d+s \(run [12], best dev (0|1)\.\d{3}\)",
+        )?);
     let lab = facenet_lab::lab::Lab::open_read_only(&db)?;
     let runs = lab.list_runs()?;
     assert_eq!(runs.len(), 2);

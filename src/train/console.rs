@@ -28,15 +28,28 @@ pub struct Console {
     outcome: Option<Outcome>,
 }
 
+/// The progress line's template for a terminal `width` columns wide: the bar takes what the
+/// step's numbers leave (up to 30 columns), and goes where they leave too little, so that the
+/// line never wraps (nor fills the last column). What follows the bar is at most 71 columns
+/// (`12345/12345 epoch 100/100 loss 0.1234 dev 0.123 1234 img/s · ETA 59m59s`).
+fn bar_template(width: Option<u16>) -> String {
+    const REST: u16 = 71;
+    const NUMBERS: &str = "{pos}/{len} {msg} · ETA {eta}";
+    match width.map_or(30, |w| w.saturating_sub(REST + 2).min(30)) {
+        n if n < 5 => NUMBERS.to_string(),
+        n => format!("{{bar:{n}.cyan/blue}} {NUMBERS}"),
+    }
+}
+
 impl Console {
     /// A progress bar when stderr is a terminal (and `quiet` is off), plain lines otherwise.
     pub fn new(epochs: usize, quiet: bool) -> Console {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(0);
-            let style =
-                ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} {msg} · ETA {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("━╸ ");
+            let width = ratatui::crossterm::terminal::size().ok().map(|(w, _)| w);
+            let style = ProgressStyle::with_template(&bar_template(width))
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("━╸ ");
             bar.set_style(style);
             bar
         });
@@ -224,6 +237,23 @@ mod tests {
             iteration: 30,
             epoch: 3,
         })
+    }
+
+    #[test]
+    fn the_progress_line_fits_the_terminal() {
+        assert_eq!(
+            bar_template(Some(200)),
+            "{bar:30.cyan/blue} {pos}/{len} {msg} · ETA {eta}"
+        );
+        assert_eq!(bar_template(None), bar_template(Some(200)));
+        assert_eq!(
+            bar_template(Some(80)),
+            "{bar:7.cyan/blue} {pos}/{len} {msg} · ETA {eta}"
+        );
+        assert_eq!(bar_template(Some(60)), "{pos}/{len} {msg} · ETA {eta}");
+        // The widest numbers and message the bar leaves room for.
+        let rest = "12345/12345 epoch 100/100 loss 0.1234 dev 0.123 1234 img/s · ETA 59m59s";
+        assert_eq!(rest.chars().count(), 71);
     }
 
     /// A resumed session whose evaluations stay below the run's earlier best reports that best,

@@ -67,8 +67,8 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     let title = format!(
-        "Run {}, {} checkpoint (iteration {}): dev + test embeddings ({} images, {n_ids} \
-         identities: a colour and marker each), PCA",
+        "Run {} ({} checkpoint, iteration {}): PCA of {} dev + test embeddings, {n_ids} \
+         identities",
         run.id,
         ck.kind,
         ck.iteration,

@@ -495,11 +495,26 @@ fn chart_builder<'a, 'b, DB: DrawingBackend>(
 ) -> ChartBuilder<'a, 'b, DB> {
     let mut builder = ChartBuilder::on(area);
     builder
-        .caption(&chart.title, (font::FAMILY, 22))
+        .caption(&chart.title, (font::FAMILY, caption_size(area, &chart.title)))
         .margin(MARGIN)
         .x_label_area_size(44)
         .y_label_area_size(60);
     builder
+}
+
+/// The title's font size: 22 px, or less for a title that would not fit the figure's width
+/// (plotters draws a caption on one line and cuts it at the edges), down to 12.
+fn caption_size<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str) -> f64 {
+    let room = f64::from(WIDTH - 2 * MARGIN);
+    let width = |size: f64| {
+        area.estimate_text_size(title, &(font::FAMILY, size).into_text_style(area))
+            .map_or(0.0, |(w, _)| f64::from(w))
+    };
+    let at_22 = width(22.0);
+    if at_22 <= room {
+        return 22.0;
+    }
+    (22.0 * room / at_22).floor().max(12.0)
 }
 
 fn draw<DB: DrawingBackend>(
@@ -695,6 +710,24 @@ mod tests {
             points_only: false,
             log_x: false,
         }
+    }
+
+    /// The embeddings figure's title (run 24) was cut at both edges at 22 px.
+    #[test]
+    fn a_long_title_is_set_smaller_to_fit_the_figure() -> Result<()> {
+        font::ensure_registered()?;
+        let mut svg = String::new();
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        assert_eq!(caption_size(&root, "Run 5: accuracy"), 22.0);
+        let long = "Run 24 (best checkpoint, iteration 494): PCA of 132 dev + test embeddings, \
+                    30 identities and more words to make it long";
+        let size = caption_size(&root, long);
+        assert!((12.0..22.0).contains(&size), "{size}");
+        let (w, _) = root
+            .estimate_text_size(long, &(font::FAMILY, size).into_text_style(&root))
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        assert!(w <= WIDTH - 2 * MARGIN, "{w} px at {size}");
+        Ok(())
     }
 
     #[test]

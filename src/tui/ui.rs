@@ -419,6 +419,19 @@ impl Widget for RunsTable<'_> {
     }
 }
 
+/// When a run started and ended and how long it trained: `started 2026-11-29 16:09 · finished
+/// 2026-11-29 17:38 · trained 1h29m`; `last heard` for a run that stopped without a word.
+fn time_line(run: &Run, now: f64) -> String {
+    let ts = |t: Option<f64>| t.map_or("-".into(), format::timestamp);
+    let end = match (run.finished_at, run.effective_status(now)) {
+        (Some(t), _) => format!("finished {}", format::timestamp(t)),
+        (None, RunStatus::Running) => "running".into(),
+        (None, _) => format!("last heard {}", ts(run.heartbeat_at)),
+    };
+    let trained = run.duration(now).map_or("-".into(), format::duration);
+    format!("started {} · {end} · trained {trained}", ts(run.started_at))
+}
+
 /// One curve of a chart: a label, a colour and the points to draw.
 pub struct Curve {
     pub name: String,
@@ -776,6 +789,7 @@ impl DetailView<'_> {
                     run.gpu_name.as_deref().unwrap_or("no gpu")
                 )),
             ]),
+            TextLine::from(vec![key("time"), Span::raw(time_line(run, app.now))]),
             TextLine::from(vec![key("command"), Span::raw(run.command_line.clone())]),
             TextLine::from(vec![
                 key("pid · log"),

@@ -495,7 +495,10 @@ fn chart_builder<'a, 'b, DB: DrawingBackend>(
 ) -> ChartBuilder<'a, 'b, DB> {
     let mut builder = ChartBuilder::on(area);
     builder
-        .caption(&chart.title, (font::FAMILY, caption_size(area, &chart.title)))
+        .caption(
+            &chart.title,
+            (font::FAMILY, caption_size(area, &chart.title)),
+        )
         .margin(MARGIN)
         .x_label_area_size(44)
         .y_label_area_size(60);

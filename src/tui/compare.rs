@@ -1,5 +1,6 @@
-//! The compare view's table: only the hyperparameters that differ, then where the runs came
-//! from when that differs (code, device, host, CPU), then best and final metrics side by side.
+//! The compare view's table: best and final metrics side by side, then only the
+//! hyperparameters that differ, then where the runs came from when that differs (code, device,
+//! host, CPU). The metrics come first: a short screen cuts the table from the bottom.
 //! Runs that share a configuration and differ only in seed are one column, their metrics given
 //! as mean ± std.
 
@@ -106,6 +107,19 @@ pub fn table(runs: &[&Run]) -> CompareTable {
             .collect()
     };
     let mut rows = Vec::new();
+    for (name, get, decimals, where_measured) in METRICS {
+        if where_measured && runs.iter().all(|r| get(r).is_none()) {
+            continue;
+        }
+        let cells = columns
+            .iter()
+            .map(|g| {
+                let xs: Vec<f64> = g.iter().filter_map(|&i| get(runs[i])).collect();
+                metric_cell(&xs, g.len(), decimals)
+            })
+            .collect();
+        rows.push((name.to_string(), cells));
+    }
     for name in differing(runs) {
         let value = |r: &Run| {
             params(r)
@@ -121,19 +135,6 @@ pub fn table(runs: &[&Run]) -> CompareTable {
         if runs.iter().any(|r| Some(value(r)) != first) {
             rows.push((name.to_string(), cells(&value)));
         }
-    }
-    for (name, get, decimals, where_measured) in METRICS {
-        if where_measured && runs.iter().all(|r| get(r).is_none()) {
-            continue;
-        }
-        let cells = columns
-            .iter()
-            .map(|g| {
-                let xs: Vec<f64> = g.iter().filter_map(|&i| get(runs[i])).collect();
-                metric_cell(&xs, g.len(), decimals)
-            })
-            .collect();
-        rows.push((name.to_string(), cells));
     }
     CompareTable {
         headers,
@@ -168,16 +169,16 @@ mod tests {
         assert_eq!(
             names,
             vec![
-                "batch",
-                "mining",
                 "best dev",
                 "final dev",
                 "final train",
                 "last loss",
-                "img/s"
+                "img/s",
+                "batch",
+                "mining",
             ]
         );
-        assert_eq!(t.rows[0].1, vec!["32", "64"]);
+        assert_eq!(cells_of(&t, "batch"), Some(vec!["32".into(), "64".into()]));
     }
 
     #[test]

@@ -520,6 +520,13 @@ fn a_wide_compare_table_shows_long_values_whole() -> Result<()> {
     );
     // Narrow, the cells are cut with a mark, and the legend's key is in the headers.
     insta::assert_snapshot!("compare_80x24", screen(&app, 80, 24)?);
+    // Short, the metrics stay in sight and the table says how many rows it left out.
+    let text = screen(&app, 80, 16)?.to_string();
+    assert!(text.contains("best dev     0.412"), "{text}");
+    assert!(
+        text.contains("↓ 5 rows not shown: a taller terminal shows them"),
+        "{text}"
+    );
     Ok(())
 }
 

@@ -1164,10 +1164,24 @@ impl Widget for CompareView<'_> {
         });
         let constraints = std::iter::once(Constraint::Length(NAMES))
             .chain(widths.iter().map(|&w| Constraint::Length(w)));
+        let mut block =
+            Block::bordered().title(" best and final metrics · differing hyperparameters ");
+        // Inside the border, under the header.
+        let hidden = table
+            .rows
+            .len()
+            .saturating_sub(usize::from(table_height.saturating_sub(3)));
+        if hidden > 0 {
+            block = block.title_bottom(
+                TextLine::from(format!(
+                    " ↓ {} not shown: a taller terminal shows them ",
+                    format::count(hidden as u64, "row", "rows")
+                ))
+                .right_aligned(),
+            );
+        }
         Widget::render(
-            Table::new(rows, constraints).header(header).block(
-                Block::bordered().title(" differing hyperparameters · best and final metrics "),
-            ),
+            Table::new(rows, constraints).header(header).block(block),
             table_area,
             buf,
         );

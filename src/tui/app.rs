@@ -53,8 +53,9 @@ pub struct StartForm {
     pub focus: usize,
 }
 
-impl Default for StartForm {
-    fn default() -> Self {
+impl StartForm {
+    /// The form filled in with a short run over `data`.
+    pub fn new(data: &str) -> StartForm {
         let f = |k: &'static str, v: &str| (k, v.to_string());
         StartForm {
             fields: vec![
@@ -65,10 +66,23 @@ impl Default for StartForm {
                 f("sampler", "pk"),
                 f("epochs", "10"),
                 f("image size", "64"),
-                f("data", "synthetic"),
+                f("data", data),
+                f("more flags", ""),
             ],
             focus: 0,
         }
+    }
+}
+
+impl Default for StartForm {
+    /// Over the LFW images `data fetch` put in place, as `run` trains by default; over
+    /// generated faces where there are none yet.
+    fn default() -> Self {
+        let fetched = crate::data::default_dataset_path()
+            .ok()
+            .filter(|p| p.exists())
+            .map(|p| p.to_string_lossy().into_owned());
+        StartForm::new(fetched.as_deref().unwrap_or("synthetic"))
     }
 }
 
@@ -111,12 +125,25 @@ impl StartForm {
                     }
                     "--sampler"
                 }
+                "more flags" => {
+                    args.extend(value.split_whitespace().map(String::from));
+                    continue;
+                }
                 _ => "--data",
             };
             if !value.is_empty() {
                 args.push(flag.to_string());
                 args.push(value.to_string());
             }
+        }
+        // As `run` would read them: a mistyped flag is said here, not in a log after the start.
+        let command = ["facenet-lab", "run"].into_iter().map(String::from);
+        if let Err(e) =
+            <crate::cli::Cli as clap::Parser>::try_parse_from(command.chain(args.iter().cloned()))
+        {
+            let e = e.to_string();
+            let first = e.lines().next().unwrap_or_default();
+            return Err(first.trim_start_matches("error: ").to_string());
         }
         Ok(args)
     }
@@ -1173,10 +1200,33 @@ mod tests {
             panic!("{fx:?}")
         };
         assert_eq!(label, "resnet18");
+        // The fetched LFW where there is one, else generated faces.
+        let data = StartForm::default().fields[7].1.clone();
         assert_eq!(
             args.join(" "),
-            "resnet18 --dim 64 --batch 32 --mining semihard --sampler pk --epochs 10 --image-size 64 --data synthetic"
+            format!("resnet18 --dim 64 --batch 32 --mining semihard --sampler pk --epochs 10 --image-size 64 --data {data}")
         );
+    }
+
+    /// Any other `run` flag goes in the last field; one `run` would refuse is said at once.
+    #[test]
+    fn the_start_form_takes_more_flags_as_run_reads_them() {
+        let mut form = StartForm::new("synthetic");
+        let last = form.fields.len() - 1;
+        form.fields[last].1 = "--lr 5e-4  --normalize --seed 2".into();
+        let args = form.args().expect("valid");
+        assert!(
+            args.join(" ")
+                .ends_with("--data synthetic --lr 5e-4 --normalize --seed 2"),
+            "{args:?}"
+        );
+        form.fields[last].1 = "--lr 5e-4 --normalise".into();
+        let err = form.args().expect_err("a mistyped flag");
+        assert!(err.contains("--normalise"), "{err}");
+        form.fields[last].1 = String::new();
+        form.fields[0].1 = "resnet19".into();
+        let err = form.args().expect_err("no such model");
+        assert!(err.contains("resnet19"), "{err}");
     }
 
     #[test]

@@ -711,8 +711,9 @@ fn overlays_are_sized_by_the_lines_they_draw() -> Result<()> {
     let mut app = app();
     app.update(Action::StartForm);
     let form = boxed_rows(&screen(&app, 80, 24)?.to_string(), "start a run");
-    assert_eq!(form.len(), 9, "{form:#?}");
-    assert!(form[8].contains("tab/↑↓ field"), "{form:#?}");
+    assert_eq!(form.len(), 10, "{form:#?}");
+    assert!(form[8].contains("more flags e.g. --lr 5e-4 --normalize"), "{form:#?}");
+    assert!(form[9].contains("tab/↑↓ field"), "{form:#?}");
 
     app.update(Action::Cancel);
     app.update(Action::Down);

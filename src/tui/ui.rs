@@ -1344,12 +1344,21 @@ impl Widget for OverlayView<'_> {
                     .enumerate()
                     .map(|(i, (k, v))| {
                         let focus = i == form.focus;
+                        // The free field says what goes in it until something does.
+                        let value = if v.is_empty() && *k == "more flags" {
+                            Span::styled(
+                                "e.g. --lr 5e-4 --normalize",
+                                Style::new().fg(Color::DarkGray),
+                            )
+                        } else {
+                            Span::raw(v.clone())
+                        };
                         TextLine::from(vec![
                             Span::styled(
                                 format!("{} {k:<11}", if focus { "▶" } else { " " }),
                                 Style::new().fg(Color::Cyan),
                             ),
-                            Span::raw(v.clone()),
+                            value,
                             Span::raw(if focus { "▏" } else { "" }),
                         ])
                     })

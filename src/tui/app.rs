@@ -765,7 +765,7 @@ impl App {
             Action::Experiments(files) => {
                 if files.is_empty() {
                     self.set_status(
-                        "no experiment files: put TOML specs in experiments/ (see `facenet-lab run --config`)",
+                        "no experiment files: put TOML specs in experiments/, here or beside the lab (see `facenet-lab run --config`)",
                         true,
                     );
                 } else {

@@ -188,9 +188,9 @@ impl Runtime {
                     false,
                 )))
             }
-            Effect::ListExperiments => Ok(Some(Action::Experiments(experiment_files(Path::new(
-                "experiments",
-            ))))),
+            Effect::ListExperiments => Ok(Some(Action::Experiments(experiment_files(
+                &experiment_dirs(&self.db),
+            )))),
         })();
         result.unwrap_or_else(|e| Some(Action::Status(format!("{e:#}"), true)))
     }
@@ -229,17 +229,38 @@ fn has_open(pid: libc::pid_t, path: &Path) -> Option<bool> {
     )
 }
 
-/// The TOML experiment specs in `dir`, sorted.
-pub fn experiment_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
+/// Where `e` looks for experiment files: `experiments/` in the working directory, and beside
+/// the lab `db` when that is elsewhere.
+fn experiment_dirs(db: &Path) -> Vec<PathBuf> {
+    let mut dirs = vec![PathBuf::from("experiments")];
+    let beside = db
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(|d| d.join("experiments"));
+    if let Some(beside) = beside {
+        let same = |a: &Path, b: &Path| a.canonicalize().ok() == b.canonicalize().ok();
+        if beside.is_dir() && !same(&beside, &dirs[0]) {
+            dirs.push(beside);
+        }
+    }
+    dirs
+}
+
+/// The TOML experiment specs in `dirs`, sorted within each.
+pub fn experiment_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut all = Vec::new();
+    for dir in dirs {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        all.extend(files);
+    }
+    all
 }
 
 /// Starts `facenet-lab --db DB ARGS…` (a `run`, given `--log-path LOG`, or a `sweep`) in its own session,

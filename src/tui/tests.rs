@@ -712,7 +712,10 @@ fn overlays_are_sized_by_the_lines_they_draw() -> Result<()> {
     app.update(Action::StartForm);
     let form = boxed_rows(&screen(&app, 80, 24)?.to_string(), "start a run");
     assert_eq!(form.len(), 10, "{form:#?}");
-    assert!(form[8].contains("more flags e.g. --lr 5e-4 --normalize"), "{form:#?}");
+    assert!(
+        form[8].contains("more flags e.g. --lr 5e-4 --normalize"),
+        "{form:#?}"
+    );
     assert!(form[9].contains("tab/↑↓ field"), "{form:#?}");
 
     app.update(Action::Cancel);
@@ -825,5 +828,29 @@ fn a_process_without_this_lab_open_is_not_stopped() -> Result<()> {
     assert_eq!(super::has_open(me, &copy), Some(false));
     let err = super::interrupt(i64::from(me), &copy).expect_err("the copy's trainer is not here");
     assert!(format!("{err:#}").contains("does not have"), "{err:#}");
+    Ok(())
+}
+
+/// `e` lists the experiments beside the lab as well as those in the working directory.
+#[test]
+fn experiment_files_are_found_beside_the_lab_too() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let beside = dir.path().join("experiments");
+    std::fs::create_dir(&beside)?;
+    for f in ["b.toml", "a.toml", "notes.md"] {
+        std::fs::write(beside.join(f), "")?;
+    }
+    let dirs = super::experiment_dirs(&dir.path().join("lab.db"));
+    assert_eq!(
+        dirs,
+        [std::path::PathBuf::from("experiments"), beside.clone()]
+    );
+    let files = super::experiment_files(&dirs[1..]);
+    assert_eq!(files, [beside.join("a.toml"), beside.join("b.toml")]);
+    // A lab in the working directory: its experiments/ is listed once.
+    assert_eq!(
+        super::experiment_dirs(std::path::Path::new("lab.db")).len(),
+        1
+    );
     Ok(())
 }

@@ -49,15 +49,19 @@ impl PoolGeometry {
         (start, end)
     }
 
-    /// The index in `plane` of the first maximum of output element `(oy, ox)`'s window.
+    /// The index in `plane` of the first maximum of output element `(oy, ox)`'s window; of its
+    /// first NaN where it holds one, as torch's kernel takes a NaN for the maximum (a diverging
+    /// run shows NaN at once rather than pooled away).
     fn winner<T: WithDType>(&self, plane: &[T], oy: usize, ox: usize) -> usize {
+        #[allow(clippy::eq_op)] // x != x holds for NaN alone
+        let nan = |v: T| v != v;
         let (y0, y1) = self.span(oy, self.h);
         let (x0, x1) = self.span(ox, self.w);
         let mut best = y0 * self.w + x0;
         for y in y0..y1 {
             for x in x0..x1 {
                 let i = y * self.w + x;
-                if plane[i] > plane[best] {
+                if plane[i] > plane[best] || (nan(plane[i]) && !nan(plane[best])) {
                     best = i;
                 }
             }

@@ -375,6 +375,28 @@ mod tests {
         Ok(())
     }
 
+    /// torch's max pool takes a NaN for its window's maximum; a NaN after the first element
+    /// of a window was pooled away here.
+    #[test]
+    fn a_nan_in_a_window_is_its_maximum() -> Result<()> {
+        let dev = Device::Cpu;
+        let x = Tensor::new(&[[[[0f32, f32::NAN], [1., 2.]]]], &dev)?;
+        let g = super::super::cpu_pool::PoolGeometry {
+            batch: 1,
+            channels: 1,
+            h: 2,
+            w: 2,
+            kernel: 2,
+            stride: 2,
+            padding: 0,
+        };
+        let y = super::super::cpu_pool::max_pool2d(&x, g)?
+            .flatten_all()?
+            .to_vec1::<f32>()?;
+        assert!(y[0].is_nan(), "{y:?}");
+        Ok(())
+    }
+
     #[test]
     fn adaptive_avg_pool_matches_torch() -> Result<()> {
         // torch: F.adaptive_avg_pool2d(torch.arange(16.).view(1,1,4,4), (3,3))

@@ -190,79 +190,102 @@ mod tests {
 
     /// The CPU ops against candle-nn's composition, from the same weights and running
     /// statistics, in training and evaluation: outputs, the three gradients and the running
-    /// statistics after the step.
+    /// statistics after the step. In f64, and in f32 as training runs them (lane sums); with a
+    /// batch of one image, and with a channel that holds one value throughout (zero variance).
     #[test]
     fn the_cpu_ops_equal_candle_nn_forward_backward_and_running_stats() -> Result<()> {
         let dev = Device::Cpu;
-        for (shape, threads, train, relu) in [
-            ((4, 3, 5, 6), 1, true, false),
-            ((2, 5, 3, 3), 2, true, false),
-            ((3, 2, 1, 1), 3, true, false),
-            ((4, 3, 5, 6), 1, false, false),
-            ((2, 5, 3, 3), 2, false, false),
-            ((4, 3, 5, 6), 2, true, true),
-            ((2, 5, 3, 3), 1, false, true),
+        for (shape, threads, train, relu, constant) in [
+            ((4, 3, 5, 6), 1, true, false, false),
+            ((2, 5, 3, 3), 2, true, false, false),
+            ((3, 2, 1, 1), 3, true, false, false),
+            ((4, 3, 5, 6), 1, false, false, false),
+            ((2, 5, 3, 3), 2, false, false, false),
+            ((4, 3, 5, 6), 2, true, true, false),
+            ((2, 5, 3, 3), 1, false, true, false),
+            ((1, 3, 4, 4), 2, true, true, false),
+            ((2, 3, 4, 4), 2, true, false, true),
         ] {
-            super::super::with_threads(threads, || -> Result<()> {
-                let c = shape.1;
-                // forward_t takes the CPU ops for these inputs.
-                assert!(super::super::uses_cpu_kernels(&Tensor::zeros(
-                    shape,
-                    DType::F64,
-                    &dev
-                )?));
-                let x = candle_core::Var::from_tensor(
-                    &Tensor::randn(0f64, 1., shape, &dev)?.affine(3.0, 1.5)?,
-                )?;
-                let gamma = Tensor::randn(1f64, 0.3, c, &dev)?;
-                let beta = Tensor::randn(0f64, 0.3, c, &dev)?;
-                let up = Tensor::randn(0f64, 1., shape, &dev)?;
-                let running_mean = Tensor::randn(0f64, 1., c, &dev)?;
-                let running_var = Tensor::rand(0.5f64, 2., c, &dev)?;
-                let mut results = Vec::new();
-                for fused in [true, false] {
-                    let varmap = VarMap::new();
-                    let bn =
-                        BatchNorm2d::new(c, VarBuilder::from_varmap(&varmap, DType::F64, &dev))?;
-                    let (w, b) = bn.inner.weight_and_bias().expect("affine");
-                    Var::from_tensor(w)?.set(&gamma)?;
-                    Var::from_tensor(b)?.set(&beta)?;
-                    // Evaluation normalises with running statistics away from 0 and 1.
-                    Var::from_tensor(bn.running_mean())?.set(&running_mean)?;
-                    Var::from_tensor(bn.running_var())?.set(&running_var)?;
-                    let y = match (fused, relu) {
-                        (true, false) => bn.forward_t(x.as_tensor(), train)?,
-                        (true, true) => bn.forward_relu(x.as_tensor(), train)?,
-                        (false, false) => bn.inner.forward_t(x.as_tensor(), train)?,
-                        (false, true) => bn.inner.forward_t(x.as_tensor(), train)?.relu()?,
-                    };
-                    let grads = (&y * &up)?.sum_all()?.backward()?;
-                    let flat = |t: Option<&Tensor>| -> Result<Vec<f64>> {
-                        t.ok_or_else(|| candle_core::Error::Msg("no gradient".into()))?
-                            .flatten_all()?
-                            .to_vec1::<f64>()
-                    };
-                    results.push([
-                        y.flatten_all()?.to_vec1::<f64>()?,
-                        flat(grads.get(x.as_tensor()))?,
-                        flat(grads.get(w))?,
-                        flat(grads.get(b))?,
-                        bn.running_mean().to_vec1::<f64>()?,
-                        bn.running_var().to_vec1::<f64>()?,
-                    ]);
-                }
-                let names = ["y", "dx", "dgamma", "dbeta", "running mean", "running var"];
-                for ((ours, theirs), name) in results[0].iter().zip(&results[1]).zip(names) {
-                    assert_eq!(ours.len(), theirs.len(), "{name}");
-                    for (a, b) in ours.iter().zip(theirs) {
-                        assert!(
-                            (a - b).abs() < 1e-9,
-                            "{shape:?}, train {train}, relu {relu}: {name} {a} vs {b}"
-                        );
-                    }
-                }
-                Ok(())
-            })?;
+            for (dtype, tolerance) in [(DType::F64, 1e-9), (DType::F32, 2e-4)] {
+                super::super::with_threads(threads, || {
+                    compare_with_candle_nn(shape, train, relu, constant, dtype, tolerance)
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One case of the test above: every output of the two within `tolerance`, relative to
+    /// the larger of 1 and the value.
+    fn compare_with_candle_nn(
+        shape: (usize, usize, usize, usize),
+        train: bool,
+        relu: bool,
+        constant: bool,
+        dtype: DType,
+        tolerance: f64,
+    ) -> Result<()> {
+        let dev = Device::Cpu;
+        let c = shape.1;
+        // forward_t takes the CPU ops for these inputs.
+        assert!(super::super::uses_cpu_kernels(&Tensor::zeros(
+            shape, dtype, &dev
+        )?));
+        let mut x = Tensor::randn(0f64, 1., shape, &dev)?.affine(3.0, 1.5)?;
+        if constant {
+            // Channel 0 holds 2.5 everywhere.
+            let rest = x.narrow(1, 1, c - 1)?;
+            let first = Tensor::full(2.5f64, (shape.0, 1, shape.2, shape.3), &dev)?;
+            x = Tensor::cat(&[&first, &rest], 1)?;
+        }
+        let x = candle_core::Var::from_tensor(&x.to_dtype(dtype)?)?;
+        let gamma = Tensor::randn(1f64, 0.3, c, &dev)?.to_dtype(dtype)?;
+        let beta = Tensor::randn(0f64, 0.3, c, &dev)?.to_dtype(dtype)?;
+        let up = Tensor::randn(0f64, 1., shape, &dev)?.to_dtype(dtype)?;
+        let running_mean = Tensor::randn(0f64, 1., c, &dev)?.to_dtype(dtype)?;
+        let running_var = Tensor::rand(0.5f64, 2., c, &dev)?.to_dtype(dtype)?;
+        let mut results = Vec::new();
+        for fused in [true, false] {
+            let varmap = VarMap::new();
+            let bn = BatchNorm2d::new(c, VarBuilder::from_varmap(&varmap, dtype, &dev))?;
+            let (w, b) = bn.inner.weight_and_bias().expect("affine");
+            Var::from_tensor(w)?.set(&gamma)?;
+            Var::from_tensor(b)?.set(&beta)?;
+            // Evaluation normalises with running statistics away from 0 and 1.
+            Var::from_tensor(bn.running_mean())?.set(&running_mean)?;
+            Var::from_tensor(bn.running_var())?.set(&running_var)?;
+            let y = match (fused, relu) {
+                (true, false) => bn.forward_t(x.as_tensor(), train)?,
+                (true, true) => bn.forward_relu(x.as_tensor(), train)?,
+                (false, false) => bn.inner.forward_t(x.as_tensor(), train)?,
+                (false, true) => bn.inner.forward_t(x.as_tensor(), train)?.relu()?,
+            };
+            let grads = (&y * &up)?.sum_all()?.backward()?;
+            let flat = |t: Option<&Tensor>| -> Result<Vec<f64>> {
+                t.ok_or_else(|| candle_core::Error::Msg("no gradient".into()))?
+                    .flatten_all()?
+                    .to_dtype(DType::F64)?
+                    .to_vec1::<f64>()
+            };
+            results.push([
+                flat(Some(&y))?,
+                flat(grads.get(x.as_tensor()))?,
+                flat(grads.get(w))?,
+                flat(grads.get(b))?,
+                flat(Some(bn.running_mean()))?,
+                flat(Some(bn.running_var()))?,
+            ]);
+        }
+        let names = ["y", "dx", "dgamma", "dbeta", "running mean", "running var"];
+        for ((ours, theirs), name) in results[0].iter().zip(&results[1]).zip(names) {
+            assert_eq!(ours.len(), theirs.len(), "{name}");
+            for (a, b) in ours.iter().zip(theirs) {
+                assert!(
+                    (a - b).abs() <= tolerance * a.abs().max(b.abs()).max(1.0),
+                    "{shape:?} {dtype:?}, train {train}, relu {relu}, constant {constant}: \
+                     {name} {a} vs {b}"
+                );
+            }
         }
         Ok(())
     }

@@ -194,7 +194,6 @@ mod tests {
     /// batch of one image, and with a channel that holds one value throughout (zero variance).
     #[test]
     fn the_cpu_ops_equal_candle_nn_forward_backward_and_running_stats() -> Result<()> {
-        let dev = Device::Cpu;
         for (shape, threads, train, relu, constant) in [
             ((4, 3, 5, 6), 1, true, false, false),
             ((2, 5, 3, 3), 2, true, false, false),

@@ -421,55 +421,57 @@ fn zero_initialised_gates_get_gradients() -> Result<()> {
     Ok(())
 }
 
+/// The same resnet18 weights with candle's conv backward and ours, in evaluation and in
+/// training (batch statistics, whose backward feeds the convolutions' other gradients).
+/// Seeded weights and images: the two forward passes round differently, and where a max-pool
+/// window or a ReLU holds a near tie, that can route a gradient elsewhere, a difference of
+/// percents that says nothing of the backward (unseeded, about one call in five met one).
 #[test]
 fn conv_backends_give_the_same_network_gradients() -> Result<()> {
-    for train in [false, true] {
-        conv_backends_agree(train)?;
+    for (train, seed) in [(false, 0), (false, 1), (true, 0), (true, 1)] {
+        conv_backends_agree(train, seed)?;
     }
     Ok(())
 }
 
-/// The same resnet18 weights with candle's conv backward and ours, in evaluation or in
-/// training (batch statistics, whose backward feeds the convolutions' other gradients).
-fn conv_backends_agree(train: bool) -> Result<()> {
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+fn conv_backends_agree(train: bool, seed: u64) -> Result<()> {
+    let params = Params::new(seed);
+    let vb = params.builder(&Device::Cpu);
     let ours = EmbeddingNet::with_conv_backward(Arch::Resnet18, 8, ConvBackward::Conv, vb.clone())?;
     let reference = EmbeddingNet::with_conv_backward(Arch::Resnet18, 8, ConvBackward::Candle, vb)?;
-    // Training batch norm over a 1×1 map of two images normalises two values: its gradient
-    // then divides by their gap, and rounding differences blow up. Four 64 px images give
-    // layer4 a 2×2 map, 16 values a channel.
-    let x = if train { images(4, 64)? } else { images(2, 32)? };
+    // Training batch norm over a 1×1 map of two images normalises two values: its exact input
+    // gradient is zero, and only rounding would be compared. Four 64 px images give layer4 a
+    // 2×2 map, 16 values a channel.
+    let (n, size) = if train { (4, 64) } else { (2, 32) };
+    let mut rng = Rng::new(seed);
+    let pixels: Vec<f32> = (0..n * 3 * size * size)
+        .map(|_| rng.normal() as f32)
+        .collect();
+    let x = Tensor::from_vec(pixels, (n, 3, size, size), &Device::Cpu)?;
     let forward = |net: &EmbeddingNet| match train {
         true => net.forward_train(&x, &mut Rng::new(0)),
         false => net.forward_t(&x, false),
     };
     let g1 = forward(&ours)?.sqr()?.sum_all()?.backward()?;
     let g2 = forward(&reference)?.sqr()?.sum_all()?.backward()?;
+    let vars = params.named_vars();
     for name in [
         "conv1.weight",
         "layer1.0.conv1.weight",
         "layer3.0.downsample.0.weight",
     ] {
-        let v = var(&varmap, name)?;
-        let data = varmap
-            .data()
-            .lock()
-            .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-        let t = data
-            .get(name)
-            .ok_or_else(|| candle_core::Error::Msg(name.into()))?
-            .as_tensor()
-            .clone();
-        drop(data);
+        let (_, v) = vars
+            .iter()
+            .find(|(n, _)| n == name)
+            .ok_or_else(|| candle_core::Error::Msg(name.into()))?;
         let missing = || candle_core::Error::Msg(format!("{name}: no gradient"));
-        let a = g1.get(&t).ok_or_else(missing)?;
-        let b = g2.get(&t).ok_or_else(missing)?;
+        let a = g1.get(v.as_tensor()).ok_or_else(missing)?;
+        let b = g2.get(v.as_tensor()).ok_or_else(missing)?;
         let scale = b.abs()?.max_all()?.to_scalar::<f32>()?;
         let d = (a - b)?.abs()?.max_all()?.to_scalar::<f32>()?;
         assert!(
             d <= 1e-4 * scale.max(1e-6),
-            "{name}, train {train}: diff {d} (scale {scale})"
+            "{name}, train {train}, seed {seed}: diff {d} (scale {scale})"
         );
         assert_eq!(v.dims(), a.dims());
     }

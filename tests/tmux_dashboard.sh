@@ -100,9 +100,11 @@ echo "detail: iteration $first -> $second, x axis end $first_x -> $second_x (3 s
 echo "ok: the running run's curve grows live"
 screen | sed -n '1,16p'
 
-# Compare the two runs: only their differing hyperparameters are listed.
+# Compare the two runs: only their differing hyperparameters are listed. The metrics come
+# first, and at 30 rows the table would be cut: a taller terminal shows all of it.
 tmux send-keys -t "$session" Escape
 wait_for "$table_title" 5 || fail "esc did not return to the table"
+tmux resize-window -t "$session" -x 100 -y 45
 tmux send-keys -t "$session" g Space Space c
 wait_for "differing hyperparameters" 5 || fail "compare did not open"
 sleep 0.5
@@ -138,6 +140,7 @@ echo "compare lists: $(echo $shown)"
 echo "differing:     $(echo $expected)"
 [[ "$(sort <<<"$shown")" == "$(sort <<<"$expected")" ]] || fail "compare does not list exactly the differing hyperparameters"
 screen | grep -aq "^│best dev " || fail "compare shows no metrics"
+screen | grep -aq "not shown" && fail "the compare table was cut at 45 rows"
 echo "ok: compare lists only the differing hyperparameters"
 screen | sed -n '/differing hyperparameters/,$p'
 

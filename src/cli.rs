@@ -9,7 +9,8 @@ pub const EMBED_BATCH: usize = 256;
 #[derive(Debug, Parser)]
 #[command(name = "facenet-lab", version = crate::version::DESCRIBED, about, long_about = None)]
 pub struct Cli {
-    /// The lab database.
+    /// The lab database, for the commands that record or read runs (`data` and `bench` use
+    /// none).
     #[arg(long, global = true, env = "FACENET_LAB_DB", default_value = crate::lab::DEFAULT_DB)]
     pub db: PathBuf,
 

@@ -151,7 +151,10 @@ impl StartForm {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Overlay {
-    Help,
+    /// The keys, scrolled down by `scroll` lines where the terminal is too short for them.
+    Help {
+        scroll: u16,
+    },
     Filter,
     ConfirmStop {
         run: RunId,
@@ -618,7 +621,20 @@ impl App {
                 Action::Cancel | Action::Back => {}
                 _ => self.overlay = Some(Overlay::PickExperiment { files, selected }),
             },
-            (Overlay::Help, Action::Help | Action::Cancel | Action::Back) => {}
+            (Overlay::Help { .. }, Action::Help | Action::Cancel | Action::Back) => {}
+            (Overlay::Help { scroll }, a @ (Action::Down | Action::PageDown)) => {
+                let by = if a == Action::Down { 1 } else { 10 };
+                let scroll = scroll
+                    .saturating_add(by)
+                    .min(super::ui::help_overflow(self));
+                self.overlay = Some(Overlay::Help { scroll })
+            }
+            (Overlay::Help { scroll }, a @ (Action::Up | Action::PageUp)) => {
+                let by = if a == Action::Up { 1 } else { 10 };
+                self.overlay = Some(Overlay::Help {
+                    scroll: scroll.saturating_sub(by),
+                })
+            }
             // Any other key leaves a read-only overlay open, and a text field unchanged.
             (overlay, _) => self.overlay = Some(overlay),
         }
@@ -732,7 +748,7 @@ impl App {
                     DetailTab::Info => DetailTab::Charts,
                 }
             }
-            Action::Help => self.overlay = Some(Overlay::Help),
+            Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
             // The runs table's highlighted row is hidden behind the compare screen: acting on
             // it would change a run the person cannot see.
             Action::AskStop | Action::EditNotes | Action::EditTags
@@ -884,6 +900,8 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
             KeyCode::Esc => Some(Action::Cancel),
             KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
             KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
+            KeyCode::PageDown => Some(Action::PageDown),
+            KeyCode::PageUp => Some(Action::PageUp),
             _ => None,
         };
     }

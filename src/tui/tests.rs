@@ -742,6 +742,28 @@ fn overlays_are_sized_by_the_lines_they_draw() -> Result<()> {
             "{help:#?}"
         );
     }
+    // On 16 rows the help scrolls, says what is out of sight, and stops at its last line.
+    app.update(Action::Resize(80, 16));
+    let text = screen(&app, 80, 16)?.to_string();
+    assert!(text.contains("more · j/PgDn"), "{text}");
+    assert!(!text.contains("host duration"), "{text}");
+    for _ in 0..40 {
+        app.update(Action::Down);
+    }
+    let text = screen(&app, 80, 16)?.to_string();
+    assert!(
+        text.contains("host duration") && text.contains("more · k/PgUp"),
+        "{text}"
+    );
+    let bottom = text.clone();
+    app.update(Action::Down);
+    assert_eq!(
+        screen(&app, 80, 16)?.to_string(),
+        bottom,
+        "no scrolling past the end"
+    );
+    app.update(Action::Up);
+    assert!(!screen(&app, 80, 16)?.to_string().contains("host duration"));
     Ok(())
 }
 

@@ -1250,6 +1250,44 @@ impl Widget for BoxedLines {
     }
 }
 
+const HELP_WIDTH: u16 = 72;
+
+/// The help's lines, wrapped `inner` wide: the keys, then the filter's fields (from the left
+/// edge, three lines at 72 columns, so that the help fits a 24-row terminal).
+fn help_lines(inner: u16) -> Vec<TextLine<'static>> {
+    let mut lines: Vec<TextLine<'static>> = HELP
+        .iter()
+        .map(|(k, v)| {
+            if v.is_empty() {
+                TextLine::styled(*k, Style::new().bold().underlined())
+            } else {
+                TextLine::from(vec![
+                    Span::styled(format!("{k:<15}"), Style::new().fg(Color::Cyan)),
+                    Span::raw(*v),
+                ])
+            }
+        })
+        .collect();
+    lines.push(TextLine::styled(
+        format!("filter fields: {FIELD_NAMES}"),
+        Style::new().fg(Color::DarkGray),
+    ));
+    lines
+        .into_iter()
+        .flat_map(|l| wrap_line(l, inner, 0))
+        .collect()
+}
+
+/// How far the help scrolls on `app`'s screen: the lines its box cannot show.
+pub fn help_overflow(app: &App) -> u16 {
+    let footer = Footer::new(app, app.size.width);
+    let [_, body, _] = screen_areas(app.size, &footer);
+    let lines = help_lines(HELP_WIDTH.min(body.width).saturating_sub(2)).len();
+    u16::try_from(lines + 2)
+        .unwrap_or(u16::MAX)
+        .saturating_sub(body.height)
+}
+
 pub const HELP: &[(&str, &str)] = &[
     ("runs", ""),
     ("↑↓ j k g G", "move, top, bottom (Home, End too)"),
@@ -1269,7 +1307,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("s", "smoothing (debiased EMA, raw line dimmed)"),
     ("x", "x axis: iteration, epoch, images, wall time"),
     ("tab · m", "charts/info · next compared metric"),
-    ("j k PgUp PgDn", "scroll the run's info (tab)"),
+    (
+        "j k PgUp PgDn",
+        "scroll the run's info (tab), and this help",
+    ),
     ("esc · q · ?", "back · quit · this help"),
 ];
 
@@ -1279,33 +1320,19 @@ impl Widget for OverlayView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         match self.1 {
             Overlay::Filter => {}
-            Overlay::Help => {
-                let mut lines: Vec<TextLine<'static>> = HELP
-                    .iter()
-                    .map(|(k, v)| {
-                        if v.is_empty() {
-                            TextLine::styled(*k, Style::new().bold().underlined())
-                        } else {
-                            TextLine::from(vec![
-                                Span::styled(format!("{k:<15}"), Style::new().fg(Color::Cyan)),
-                                Span::raw(*v),
-                            ])
-                        }
-                    })
-                    .collect();
-                lines.push(TextLine::styled(
-                    format!("filter fields: {FIELD_NAMES}"),
-                    Style::new().fg(Color::DarkGray),
-                ));
-                // Wrapped from the left edge: the list of fields takes three lines, and the
-                // help fits a 24-row terminal.
-                BoxedLines {
-                    block: Block::bordered().title(" help · esc closes "),
-                    width: 72,
+            Overlay::Help { scroll } => {
+                let inner = HELP_WIDTH.min(area.width).saturating_sub(2);
+                let lines = help_lines(inner);
+                let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+                let r = centered(area, HELP_WIDTH, height);
+                Clear.render(r, buf);
+                // Scrolls where the terminal is too short for it, and says so.
+                ScrolledPanel {
+                    title: " help · esc closes ",
                     lines,
-                    indent: 0,
+                    scroll: *scroll,
                 }
-                .render(area, buf);
+                .render(r, buf);
             }
             Overlay::ConfirmStop { run, pid, name } => BoxedLines {
                 block: Block::bordered().title(" stop run ").fg(Color::Yellow),

@@ -240,9 +240,9 @@ pub struct EvalArgs {
     #[arg(long)]
     pub flip: bool,
 
-    /// The folder the ROC (CSV and PNG) goes to.
-    #[arg(long, default_value = "reports")]
-    pub out: PathBuf,
+    /// The folder the ROC (CSV and PNG) goes to [default: reports/ beside the lab].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 
     /// Images per forward pass (`--batch` as in `run` and `bench`).
     #[arg(long, visible_alias = "batch", default_value_t = EMBED_BATCH)]
@@ -251,9 +251,9 @@ pub struct EvalArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// The folder the figures and results.md go to.
-    #[arg(long, default_value = "reports")]
-    pub out: PathBuf,
+    /// The folder the figures and results.md go to [default: reports/ beside the lab].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     /// Runs to report, by id or name, comma-separated (default: all).
     #[arg(long, conflicts_with = "tag")]
     pub runs: Option<String>,

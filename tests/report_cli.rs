@@ -250,6 +250,28 @@ fn readme_splice_keeps_every_other_byte() -> Result<()> {
     Ok(())
 }
 
+/// Without --out the figures go beside the lab, as its logs and checkpoints do, wherever the
+/// command runs from.
+#[test]
+fn reports_go_beside_the_lab_by_default() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    std::fs::create_dir(dir.path().join("labs"))?;
+    let db = dir.path().join("labs/lab.db");
+    common::fixture_lab(&db)?;
+    common::facenet(&db)?
+        .current_dir(dir.path())
+        .arg("report")
+        .assert()
+        .success()
+        .stdout(contains(format!(
+            "wrote {}",
+            dir.path().join("labs/reports/results.md").display()
+        )));
+    assert!(dir.path().join("labs/reports/run-1-accuracy.png").exists());
+    assert!(!dir.path().join("reports").exists());
+    Ok(())
+}
+
 #[test]
 fn bad_readme_markers_are_refused_and_nothing_is_written() -> Result<()> {
     let dir = tempfile::tempdir()?;

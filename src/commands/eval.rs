@@ -91,7 +91,8 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             "Run {} at iteration {}{flip}: ROC on {on}",
             run.id, checkpoint.iteration
         );
-        write_roc(&report, &args.out, &name, &title)
+        let out = args.out.clone().unwrap_or_else(|| lab.reports_dir());
+        write_roc(&report, &out, &name, &title)
             .with_context(|| format!("evaluation {id} is recorded, but its ROC is not"))?;
     }
     Ok(())

@@ -17,7 +17,7 @@ pub fn execute(lab: &Lab, args: &ReportArgs) -> Result<()> {
     }
     let runs = report::select_runs(lab, args.runs.as_deref(), args.tag.as_deref())?;
     let opts = ReportOptions {
-        out_dir: args.out.clone(),
+        out_dir: args.out.clone().unwrap_or_else(|| lab.reports_dir()),
         format: args.format,
         readme: args.readme.clone(),
     };
@@ -80,7 +80,8 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
         CheckpointChoice::Best => format!("embeddings-run-{}", run.id),
         _ => format!("embeddings-run-{}-iter-{}", run.id, ck.iteration),
     };
-    let w = write_chart(&args.out, &name, &chart, args.format)?;
+    let out = args.out.clone().unwrap_or_else(|| lab.reports_dir());
+    let w = write_chart(&out, &name, &chart, args.format)?;
     println!(
         "{} {}",
         if w.changed { "wrote" } else { "unchanged" },

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use crate::cli::MergeArgs;
-use crate::lab::{Lab, MergeSummary};
+use crate::lab::{Lab, MergeSummary, RunId};
 
 pub fn merge(db: &Path, args: &MergeArgs) -> Result<()> {
     // Before this lab is opened, so that a mistyped file starts no lab.
@@ -29,33 +29,34 @@ pub fn merge(db: &Path, args: &MergeArgs) -> Result<()> {
     print!("{summary}");
     let missing = missing_checkpoint_files(&lab, &summary)?;
     if !missing.is_empty() {
+        let files: Vec<PathBuf> = missing.iter().map(|(_, f)| f.clone()).collect();
+        let runs: std::collections::BTreeSet<RunId> = missing.iter().map(|&(r, _)| r).collect();
+        let dirs: Vec<PathBuf> = runs.iter().map(|&r| lab.brought_dir(r)).collect();
         eprintln!(
             "note: the lab records checkpoints, not their weights: {} of the merged runs {} not \
-             where the lab records {} ({}) nor in {}, where {} would be found \
-             (`eval` and `--resume` need them); copy the folders from where they trained",
-            crate::format::count(missing.len() as u64, "checkpoint file", "checkpoint files"),
-            if missing.len() == 1 { "is" } else { "are" },
-            if missing.len() == 1 { "it" } else { "them" },
-            folders(&missing),
-            lab.checkpoints_dir().display(),
-            if missing.len() == 1 {
-                "its folder"
-            } else {
-                "their folders"
-            },
+             where the lab records {} ({}); `eval` and `--resume` need them: copy each run's \
+             checkpoint files from where it trained into its own folder here ({}), where they \
+             are found by name and sha256",
+            crate::format::count(files.len() as u64, "checkpoint file", "checkpoint files"),
+            if files.len() == 1 { "is" } else { "are" },
+            if files.len() == 1 { "it" } else { "them" },
+            folders(&files),
+            listed(dirs.iter().map(PathBuf::as_path)),
         );
     }
     Ok(())
 }
 
-/// The checkpoint files of the runs a merge added or refreshed that this lab cannot find.
-fn missing_checkpoint_files(lab: &Lab, summary: &MergeSummary) -> Result<Vec<PathBuf>> {
+/// The checkpoint files of the runs a merge added or refreshed that this lab cannot find, each
+/// with its run here.
+fn missing_checkpoint_files(lab: &Lab, summary: &MergeSummary) -> Result<Vec<(RunId, PathBuf)>> {
     let mut missing = Vec::new();
-    for (_, id, _) in summary.added.iter().chain(&summary.updated) {
+    for &(_, id, _) in summary.added.iter().chain(&summary.updated) {
         missing.extend(
-            lab.checkpoints(*id)?
+            lab.checkpoints(id)?
                 .iter()
-                .filter_map(|ck| lab.missing_checkpoint(ck)),
+                .filter_map(|ck| lab.missing_checkpoint(ck))
+                .map(|f| (id, f)),
         );
     }
     Ok(missing)
@@ -63,7 +64,12 @@ fn missing_checkpoint_files(lab: &Lab, summary: &MergeSummary) -> Result<Vec<Pat
 
 /// The distinct folders of `files`, for a message: the first three and how many more.
 fn folders(files: &[PathBuf]) -> String {
-    let dirs: std::collections::BTreeSet<&Path> = files.iter().filter_map(|f| f.parent()).collect();
+    listed(files.iter().filter_map(|f| f.parent()))
+}
+
+/// The distinct `dirs`, sorted: the first three and how many more.
+fn listed<'a>(dirs: impl Iterator<Item = &'a Path>) -> String {
+    let dirs: std::collections::BTreeSet<&Path> = dirs.collect();
     let shown: Vec<String> = dirs
         .iter()
         .take(3)

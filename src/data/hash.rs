@@ -14,6 +14,26 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Lowercase hex sha256 of the file at `path`, read in 1 MiB pieces.
+pub fn sha256_file(path: &std::path::Path) -> anyhow::Result<String> {
+    use anyhow::Context;
+    use std::io::Read;
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("opening '{}'", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .with_context(|| format!("reading '{}'", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
 /// The documented encoding of a member set (see the module docs).
 pub fn members_encoding<'a>(members: impl IntoIterator<Item = &'a Member>) -> Vec<u8> {
     let mut lines: Vec<String> = members

@@ -53,36 +53,51 @@ impl Lab {
     /// copied or merged without its checkpoints). An unreadable folder counts as present.
     pub fn missing_checkpoint(&self, ck: &Checkpoint) -> Option<PathBuf> {
         let path = self.resolve(&ck.path);
-        let found = path.try_exists().unwrap_or(true) || self.brought_beside(&path).is_some();
+        let found = path.try_exists().unwrap_or(true) || self.brought_beside(ck).is_some();
         (!found).then_some(path)
     }
 
-    /// The checkpoints folder beside this lab: where a run's checkpoint folder is brought when
-    /// it is not where the lab records it (a run merged from a lab on another machine).
+    /// The checkpoints folder beside this lab.
     pub fn checkpoints_dir(&self) -> PathBuf {
         self.dir().join("checkpoints")
     }
 
-    /// `recorded` (a checkpoint file's path) found instead in a folder of the same name in
-    /// [`Lab::checkpoints_dir`].
-    fn brought_beside(&self, recorded: &Path) -> Option<PathBuf> {
-        let folder = recorded.parent()?.file_name()?;
-        let beside = self
-            .checkpoints_dir()
-            .join(folder)
-            .join(recorded.file_name()?);
-        beside.is_file().then_some(beside)
+    /// The name of a run's own checkpoint folder in [`Lab::checkpoints_dir`]: `run-N` for a
+    /// lab file whose stem is `lab` (`lab.db`), `<stem>-run-N` for any other, so that two labs
+    /// in one folder keep apart.
+    pub fn run_folder_name(&self, run: RunId) -> String {
+        match self.path().file_stem().and_then(|s| s.to_str()) {
+            Some(stem) if stem != "lab" => format!("{stem}-run-{run}"),
+            _ => format!("run-{run}"),
+        }
     }
 
-    /// Where checkpoint `ck` of `run` is on this machine: where the lab records it, or in a
-    /// folder of the same name brought into [`Lab::checkpoints_dir`]; a clear error naming the
-    /// folder to bring over when its file is in neither (a lab copied without its checkpoints).
+    /// Where the files of a run whose checkpoints are not where the lab records them (a run
+    /// merged from a lab on another machine) can be brought: the run's own folder here.
+    pub fn brought_dir(&self, run: RunId) -> PathBuf {
+        self.checkpoints_dir().join(self.run_folder_name(run))
+    }
+
+    /// Checkpoint `ck`'s file found in [`Lab::brought_dir`] under its recorded file name, and
+    /// with its recorded sha256: a file of that name left there by anything else is not it.
+    fn brought_beside(&self, ck: &Checkpoint) -> Option<PathBuf> {
+        let name = Path::new(&ck.path).file_name()?;
+        let path = self.brought_dir(ck.run).join(name);
+        let same = path.is_file()
+            && crate::data::hash::sha256_file(&path)
+                .is_ok_and(|h| h.eq_ignore_ascii_case(&ck.sha256));
+        same.then_some(path)
+    }
+
+    /// Where checkpoint `ck` of `run` is on this machine: where the lab records it, or brought
+    /// into the run's own folder here ([`Lab::brought_dir`]); a clear error naming the folder to
+    /// bring over when its file is in neither (a lab copied without its checkpoints).
     pub fn checkpoint_file(&self, run: &Run, ck: &Checkpoint) -> Result<PathBuf> {
         let recorded = self.resolve(&ck.path);
         if recorded.try_exists().unwrap_or(true) {
             return Ok(recorded);
         }
-        if let Some(beside) = self.brought_beside(&recorded) {
+        if let Some(beside) = self.brought_beside(ck) {
             return Ok(beside);
         }
         let path = recorded;
@@ -100,12 +115,12 @@ impl Lab {
         };
         // Where the folder is on that host is not known here (a merge rewrites the paths to
         // name them from this lab), so only where it belongs is named.
-        let beside =
-            std::path::absolute(self.checkpoints_dir()).unwrap_or_else(|_| self.checkpoints_dir());
-        let or_beside = if folder.parent() == Some(beside.as_path()) {
+        let beside = std::path::absolute(self.brought_dir(run.id))
+            .unwrap_or_else(|_| self.brought_dir(run.id));
+        let or_beside = if folder == beside {
             String::new()
         } else {
-            format!(", or into {}", beside.display())
+            format!(", or its files into {}", beside.display())
         };
         bail!(
             "run {}'s {} checkpoint (iteration {}, epoch {}) is recorded as {recorded}, and \
@@ -450,15 +465,24 @@ mod tests {
                     elsewhere.parent().unwrap().display()
                 ))
                 && err.contains(&format!(
-                    ", or into {}",
-                    dir.path().join("checkpoints").display()
+                    ", or its files into {}",
+                    dir.path().join("checkpoints/run-1").display()
                 )),
             "{err}"
         );
-        // The folder brought beside the lab, under its own name, is found there.
+        // Brought into the run's own folder here, the file is found there; another file of
+        // that name (another lab's run 1 had the same folder name) is not taken for it.
         let brought = dir.path().join("checkpoints/run-1/best.safetensors");
         std::fs::create_dir_all(brought.parent().unwrap())?;
+        std::fs::write(&brought, b"another run's weights")?;
+        assert!(lab.missing_checkpoint(ck).is_some());
+        assert!(lab.checkpoint_file(&run, ck).is_err());
         std::fs::write(&brought, b"weights")?;
+        lab.conn().execute(
+            "UPDATE checkpoints SET sha256 = ?1",
+            [crate::data::hash::sha256_hex(b"weights")],
+        )?;
+        let ck = &lab.checkpoints(id)?[0];
         assert_eq!(lab.missing_checkpoint(ck), None);
         assert_eq!(lab.checkpoint_file(&run, ck)?, brought);
         Ok(())

@@ -2,12 +2,10 @@
 //! [`Params`]), the Adam moments and step count, and the step the run had reached.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
-use sha2::{Digest, Sha256};
 
 use crate::train::adam::Adam;
 use crate::train::params::Params;
@@ -112,20 +110,7 @@ pub fn restore_params(params: &Params, tensors: &HashMap<String, Tensor>) -> Res
     Ok(())
 }
 
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("opening '{}'", path.display()))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
-}
+pub use crate::data::hash::sha256_file;
 
 #[cfg(test)]
 mod tests {

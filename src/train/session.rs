@@ -78,20 +78,10 @@ fn load_dataset(cfg: &TrainConfig, quiet: bool) -> Result<Dataset> {
     data::load(&spec, &opts).with_context(|| format!("loading data from '{}'", cfg.data))
 }
 
-/// The name of a run's own checkpoint folder under `checkpoints/`: `run-N` for a lab file
-/// whose stem is `lab` (`lab.db`), `<stem>-run-N` for any other, so that two labs in one folder
-/// keep apart.
-fn own_folder_name(lab: &Lab, run: RunId) -> String {
-    match lab.path().file_stem().and_then(|s| s.to_str()) {
-        Some(stem) if stem != "lab" => format!("{stem}-run-{run}"),
-        _ => format!("run-{run}"),
-    }
-}
-
 /// Whether `dir` is one of this lab's folders for `run`: `checkpoints/<name>` or
 /// `checkpoints/<name>-K` beside the lab (see [`new_checkpoint_dir`]).
 fn is_own_folder(lab: &Lab, run: RunId, dir: &Path) -> bool {
-    let name = own_folder_name(lab, run);
+    let name = lab.run_folder_name(run);
     let own_name = dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
         n == name
             || n.strip_prefix(&name)
@@ -101,14 +91,14 @@ fn is_own_folder(lab: &Lab, run: RunId, dir: &Path) -> bool {
     own_name && dir.parent() == Some(lab.dir().join("checkpoints").as_path())
 }
 
-/// A new run's checkpoint folder, created here: `checkpoints/<name>` ([`own_folder_name`]). A
+/// A new run's checkpoint folder, created here: `checkpoints/<name>` ([`Lab::run_folder_name`]). A
 /// folder that already exists (a deleted lab's run N, another lab's) is never shared: the next
 /// free one of `-2`, `-3`, ... is taken.
 fn new_checkpoint_dir(lab: &Lab, run: RunId) -> Result<PathBuf> {
     let root = lab.dir().join("checkpoints");
     std::fs::create_dir_all(&root)
         .with_context(|| format!("creating the checkpoint folder '{}'", root.display()))?;
-    let name = own_folder_name(lab, run);
+    let name = lab.run_folder_name(run);
     for n in 1.. {
         let dir = root.join(if n == 1 {
             name.clone()
@@ -140,10 +130,7 @@ fn run_checkpoint_dir(lab: &Lab, run: RunId) -> Result<PathBuf> {
     if let Some(dir) = own {
         return Ok(dir);
     }
-    let first = lab
-        .dir()
-        .join("checkpoints")
-        .join(own_folder_name(lab, run));
+    let first = lab.dir().join("checkpoints").join(lab.run_folder_name(run));
     if std::fs::read_dir(&first).is_ok_and(|mut entries| entries.next().is_none()) {
         return Ok(first);
     }

@@ -2,6 +2,8 @@
 //! it onto lines. Every character is one column here, which holds for what the dashboard shows
 //! (ASCII, `·`, `±`, `…`).
 
+use std::collections::HashMap;
+
 use ratatui::style::Style;
 use ratatui::text::{Line as TextLine, Span};
 
@@ -33,37 +35,98 @@ pub fn ellipsize_middle(text: &str, width: usize) -> String {
 /// the words that tell them apart (`best…96px…s2`, not `best-r…0.5-s2` for both seeds' runs at
 /// 64 and 96 px), as far as their width allows.
 pub fn ellipsize_apart(texts: &[(&str, usize)]) -> Vec<String> {
-    texts
+    let mut cuts: Vec<String> = texts
         .iter()
         .map(|&(text, width)| {
             let others = texts.iter().map(|&(t, _)| t).filter(|&t| t != text);
             cut_apart(text, width, others.collect())
         })
-        .collect()
+        .collect();
+    // Where no cut of whole words that fits tells two texts apart and their cuts still print
+    // the same, each shows instead the characters where it parts from the others.
+    let mut same: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, cut) in cuts.iter().enumerate() {
+        same.entry(cut.as_str()).or_default().push(i);
+    }
+    let clashes: Vec<Vec<usize>> = same.into_values().filter(|g| g.len() > 1).collect();
+    for group in clashes {
+        for &i in &group {
+            let (text, width) = texts[i];
+            let parts = group
+                .iter()
+                .map(|&j| texts[j].0)
+                .filter(|&other| other != text)
+                .map(|other| common_prefix(text, other))
+                .max();
+            if let Some(at) = parts {
+                cuts[i] = ellipsize_around(text, width, at);
+            }
+        }
+    }
+    cuts
+}
+
+/// How many characters `a` and `b` share at their start.
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
+}
+
+/// `text` cut to `width` columns so that its character `at` shows, from the start of the word
+/// holding it where there is room: `…` marks what is cut on either side.
+fn ellipsize_around(text: &str, width: usize, at: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let n = chars.len();
+    if n <= width || width < 3 || at >= n {
+        return ellipsize_middle(text, width);
+    }
+    let word = chars[..at]
+        .iter()
+        .rposition(|&c| !(c.is_alphanumeric() || c == '.'))
+        .map_or(0, |i| i + 1);
+    if word == 0 && at + 1 < width {
+        return ellipsize(text, width);
+    }
+    // Between two marks, `at` no further right than the window's last column.
+    let start = word.max((at + 3).saturating_sub(width));
+    // The rest fits after one mark: the window ends with the text, reaching back to fill.
+    if n - start < width {
+        let tail: String = chars[n - (width - 1)..].iter().collect();
+        return format!("…{tail}");
+    }
+    let window: String = chars[start..start + width - 2].iter().collect();
+    format!("…{window}…")
 }
 
 /// [`ellipsize_apart`] remembered: the runs table asks for the same cuts at every frame, and
-/// working them out takes time that grows with the square of the number of texts.
+/// working them out takes time that grows with the square of the number of texts. The cuts
+/// depend on the set of texts only, so a new order (a sort by a live column) reuses them.
 #[derive(Default)]
 pub struct CutsApart {
-    texts: Vec<(String, usize)>,
-    cuts: Vec<String>,
+    /// The distinct (text, width) pairs, sorted, the cuts were worked out for.
+    key: Vec<(String, usize)>,
+    cuts: HashMap<(String, usize), String>,
 }
 
 impl CutsApart {
-    /// The cuts of `texts`, worked out again only when they differ from the last call's.
-    pub fn get(&mut self, texts: &[(&str, usize)]) -> &[String] {
-        let same = self.texts.len() == texts.len()
-            && self
-                .texts
+    /// The cuts of `texts`, worked out again only when their set differs from the last call's.
+    pub fn get(&mut self, texts: &[(&str, usize)]) -> Vec<String> {
+        let mut key: Vec<(String, usize)> =
+            texts.iter().map(|&(t, w)| (t.to_string(), w)).collect();
+        key.sort();
+        key.dedup();
+        if key != self.key {
+            let distinct: Vec<(&str, usize)> = key.iter().map(|(t, w)| (t.as_str(), *w)).collect();
+            self.cuts = key
                 .iter()
-                .zip(texts)
-                .all(|((a, w), (b, v))| a == b && w == v);
-        if !same {
-            self.cuts = ellipsize_apart(texts);
-            self.texts = texts.iter().map(|&(t, w)| (t.to_string(), w)).collect();
+                .cloned()
+                .zip(ellipsize_apart(&distinct))
+                .collect();
+            self.key = key;
         }
-        &self.cuts
+        texts
+            .iter()
+            .map(|&(t, w)| self.cuts[&(t.to_string(), w)].clone())
+            .collect()
     }
 }
 
@@ -114,25 +177,27 @@ fn cut_apart(text: &str, width: usize, others: Vec<&str>) -> String {
     join_kept(&words, &kept)
 }
 
-/// Characters between the words of a name.
-const SEPARATORS: [char; 4] = ['-', '_', ' ', '/'];
+/// Characters between the words of a name; a `.` too, except between digits (`crop0.5`).
+const SEPARATORS: [char; 8] = ['-', '_', ' ', '/', '.', ',', '=', ':'];
 
 /// `text` cut after each word and the separators that follow it: `resnet18-64px` is
 /// `resnet18-` and `64px`. Separators before the first word go with it, and the `-` of an
-/// exponent (`lr1e-4`) is no separator.
+/// exponent (`lr1e-4`) or the `.` of a decimal (`0.5`) is no separator.
 fn words(text: &str) -> Vec<&str> {
     let chars: Vec<char> = text.chars().collect();
-    let exponent = |i: usize| {
-        chars[i] == '-'
-            && i >= 2
-            && chars[i - 1] == 'e'
-            && chars[i - 2].is_ascii_digit()
-            && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+    let digit = |i: Option<usize>| {
+        i.and_then(|i| chars.get(i))
+            .is_some_and(char::is_ascii_digit)
+    };
+    let inside_number = |i: usize| match chars[i] {
+        '-' => i >= 2 && chars[i - 1] == 'e' && digit(Some(i - 2)) && digit(Some(i + 1)),
+        '.' => digit(i.checked_sub(1)) && digit(Some(i + 1)),
+        _ => false,
     };
     let mut words = Vec::new();
     let (mut start, mut has_word, mut after_sep) = (0, false, false);
     for (n, (i, c)) in text.char_indices().enumerate() {
-        let sep = SEPARATORS.contains(&c) && !exponent(n);
+        let sep = SEPARATORS.contains(&c) && !inside_number(n);
         if !sep && after_sep && has_word {
             words.push(&text[start..i]);
             start = i;
@@ -404,6 +469,50 @@ mod tests {
                 .collect();
             assert!(alike.is_empty(), "{cut} ({name}) reads as {alike:?}");
         }
+    }
+
+    /// Where no cut of whole words tells two names apart, they still print differently: each
+    /// shows the characters where it parts from the other.
+    #[test]
+    fn names_no_words_tell_apart_still_print_apart() {
+        for names in [
+            &[
+                "best-recipe-64px-crop0.5",
+                "best-recipe-96px-crop0.5",
+                "best-recipe-64px-crop0.5-s1",
+                "best-recipe-96px-crop0.5-s1",
+                "resnet152-zero-init-64px-crop0.5",
+                "resnet152-zero-init-96px-crop0.5",
+            ][..],
+            &["exp.resnet18.64px.crop.s1", "exp.resnet18.96px.crop.s1"],
+            &["aaaaaaaaaaaaaaaaaaaaaaaa1b", "aaaaaaaaaaaaaaaaaaaaaaaa2b"],
+        ] {
+            let texts: Vec<(&str, usize)> = names.iter().map(|&n| (n, 13)).collect();
+            let cuts = ellipsize_apart(&texts);
+            let distinct: std::collections::BTreeSet<&String> = cuts.iter().collect();
+            assert_eq!(distinct.len(), names.len(), "{cuts:?}");
+            assert!(cuts.iter().all(|c| c.chars().count() <= 13), "{cuts:?}");
+        }
+    }
+
+    /// The remembered cuts are those of the texts in any order, and of a name listed twice.
+    #[test]
+    fn remembered_cuts_follow_the_texts_order() {
+        let names = [
+            "best-recipe-96px-crop0.5-s2",
+            "best-recipe-64px-crop0.5-s2",
+            "short",
+        ];
+        let mut cache = CutsApart::default();
+        let texts: Vec<(&str, usize)> = names.iter().map(|&n| (n, 13)).collect();
+        assert_eq!(cache.get(&texts), ellipsize_apart(&texts));
+        let turned: Vec<(&str, usize)> = texts.iter().rev().chain(&texts[..1]).copied().collect();
+        let expected: Vec<String> = ellipsize_apart(&texts)
+            .into_iter()
+            .rev()
+            .chain(ellipsize_apart(&texts).into_iter().take(1))
+            .collect();
+        assert_eq!(cache.get(&turned), expected);
     }
 
     #[test]

@@ -388,16 +388,12 @@ impl Widget for RunsTable<'_> {
         }))
         .style(Style::new().bold());
         let runs: Vec<&Run> = app.view.iter().filter_map(|&i| app.runs.get(i)).collect();
-        let names = app
-            .name_cuts
-            .borrow_mut()
-            .get(
-                &runs
-                    .iter()
-                    .map(|r| (r.name.as_str(), usize::from(name_width)))
-                    .collect::<Vec<_>>(),
-            )
-            .to_vec();
+        let names = app.name_cuts.borrow_mut().get(
+            &runs
+                .iter()
+                .map(|r| (r.name.as_str(), usize::from(name_width)))
+                .collect::<Vec<_>>(),
+        );
         let rows = runs.iter().zip(&names).map(|(r, name)| {
             let row = Row::new(cols.iter().map(|&c| Self::cell(app, r, c, name)));
             if app.marked.contains(&r.id) {

@@ -424,25 +424,25 @@ impl Field {
         }
     }
 
-    /// The decimals the table shows this field's values with, where it rounds them: a filter
+    /// The decimals `runs` shows this field's values with, where it rounds them: a filter
     /// compares what the person sees (`dev_acc=0.645` finds the run showing 0.645).
-    fn shown_decimals(self) -> Option<i32> {
+    fn shown_decimals(self) -> Option<usize> {
         match self {
             Field::BestDev | Field::FinalDev | Field::TrainAcc | Field::TestAcc | Field::LfwAcc => {
                 Some(3)
             }
             Field::Loss => Some(4),
-            Field::ImagesPerSec => Some(0),
+            Field::ImagesPerSec => Some(1),
             _ => None,
         }
     }
 
-    /// [`Field::number`] rounded as the table shows it.
+    /// [`Field::number`] rounded as `runs` prints it (the printed digits read back: 0.6475
+    /// prints 0.647, where rounding 647.5 would give 0.648).
     fn shown_number(self, r: &Run, now: f64) -> Option<f64> {
         let x = self.number(r, now)?;
         Some(match self.shown_decimals() {
-            // The quotient of two exact integers rounds to the same double as the typed value.
-            Some(d) => (x * 10f64.powi(d)).round() / 10f64.powi(d),
+            Some(d) => format!("{x:.d$}").parse().unwrap_or(x),
             None => x,
         })
     }
@@ -772,10 +772,13 @@ mod tests {
         r.last_loss = Some(0.012_345_6);
         r.images_per_sec = Some(191.6);
         r.hyper.lr = 0.000_123_4;
+        // 0.6475 prints as 0.647, where x * 1000 rounds to 648.
+        r.test_acc = Some(259.0 / 400.0);
         let holds = |f: &str| Filter::parse(f).unwrap().matches(&r, NOW);
         assert!(holds("lfw>=0.75") && holds("lfw=0.750") && !holds("lfw<0.75"));
         assert!(holds("dev_acc=0.645") && !holds("dev_acc>0.645"));
-        assert!(holds("loss=0.0123") && holds("img_s=192"));
+        assert!(holds("loss=0.0123") && holds("img_s=191.6") && holds("img_s<191.65"));
+        assert!(holds("test=0.647") && !holds("test>0.647"));
         // Hyperparameters are shown as given: no rounding.
         assert!(holds("lr=0.0001234") && !holds("lr>0.0001234") && !holds("lr=0.0001"));
     }

@@ -163,8 +163,9 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(
-        err.contains("note: run 1 has no checkpoint to resume from")
-            && err.contains("it starts over from step 0, and its 3 steps recorded are dropped")
+        err.contains(
+            "note: run 1 has no checkpoint to resume from (it stopped before writing one)"
+        ) && err.contains("it starts over from step 0, and its 3 steps recorded are dropped")
             && !err.contains("replay"),
         "{err}"
     );

@@ -348,9 +348,25 @@ pub fn resume(
         }
         None => {
             if run.last_iteration > 0 {
+                let best = lab.checkpoints(run.id)?.len();
+                let why = match best {
+                    0 => "it stopped before writing one".to_string(),
+                    n => format!(
+                        "its {} cannot be resumed from; `--checkpoint-every N` writes \
+                         checkpoints that can",
+                        crate::format::count(n as u64, "best checkpoint", "best checkpoints")
+                    ),
+                };
+                let and_checkpoints = match best {
+                    0 => String::new(),
+                    n => format!(
+                        " and {}",
+                        crate::format::count(n as u64, "checkpoint", "checkpoints")
+                    ),
+                };
                 eprintln!(
-                    "note: run {} has no checkpoint to resume from (it stopped before its first): \
-                     it starts over from step 0, and its {} recorded are dropped",
+                    "note: run {} has no checkpoint to resume from ({why}): it starts over from \
+                     step 0, and its {}{and_checkpoints} recorded are dropped",
                     run.id,
                     crate::format::count(run.last_iteration as u64, "step", "steps")
                 );

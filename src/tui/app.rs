@@ -126,7 +126,18 @@ impl StartForm {
                     "--sampler"
                 }
                 "more flags" => {
-                    args.extend(value.split_whitespace().map(String::from));
+                    let more = split_flags(value)?;
+                    if let Some(f) = more.iter().find(|f| {
+                        ["--db", "--log-path", "--resume"]
+                            .iter()
+                            .any(|own| *f == own || f.starts_with(&format!("{own}=")))
+                    }) {
+                        return Err(format!(
+                            "more flags: {f} is not for this form: the dashboard starts a new run \
+                             in its own lab, logging beside it"
+                        ));
+                    }
+                    args.extend(more);
                     continue;
                 }
                 _ => "--data",
@@ -136,17 +147,66 @@ impl StartForm {
                 args.push(value.to_string());
             }
         }
-        // As `run` would read them: a mistyped flag is said here, not in a log after the start.
+        // As `run` would read them, its settings checked as it checks them: a mistyped flag or
+        // a batch too small for its sampler is said here, not in a log after the start.
         let command = ["facenet-lab", "run"].into_iter().map(String::from);
-        if let Err(e) =
-            <crate::cli::Cli as clap::Parser>::try_parse_from(command.chain(args.iter().cloned()))
-        {
-            let e = e.to_string();
-            let first = e.lines().next().unwrap_or_default();
-            return Err(first.trim_start_matches("error: ").to_string());
+        let cli = match <crate::cli::Cli as clap::Parser>::try_parse_from(
+            command.chain(args.iter().cloned()),
+        ) {
+            Ok(cli) => cli,
+            Err(e) => {
+                use clap::error::ErrorKind;
+                if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                    return Err("more flags: `facenet-lab run --help` in a shell lists them".into());
+                }
+                // The error and clap's tip (a similar flag), without the usage lines.
+                let text = e.to_string();
+                let said: Vec<&str> = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| l.starts_with("error:") || l.starts_with("tip:"))
+                    .map(|l| l.trim_start_matches("error: "))
+                    .collect();
+                return Err(said.join(" · "));
+            }
+        };
+        if let Some(crate::cli::Command::Run(run)) = &cli.command {
+            let file = run
+                .config
+                .as_deref()
+                .map(crate::train::config::Overrides::from_file)
+                .transpose()
+                .map_err(|e| format!("{e:#}"))?;
+            crate::train::config::TrainConfig::resolve(file.as_ref(), &run.overrides)
+                .map_err(|e| format!("{e:#}"))?;
         }
         Ok(args)
     }
+}
+
+/// `text` split at spaces, as a shell would, outside single or double quotes (which group
+/// words and are dropped): `--name "two words"` is two arguments.
+fn split_flags(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.get_or_insert_with(String::new).push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                word.get_or_insert_with(String::new);
+            }
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (None, c) => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    if let Some(q) = quote {
+        return Err(format!("more flags: a {q} is not closed"));
+    }
+    words.extend(word);
+    Ok(words)
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -1240,7 +1300,24 @@ mod tests {
         );
         form.fields[last].1 = "--lr 5e-4 --normalise".into();
         let err = form.args().expect_err("a mistyped flag");
-        assert!(err.contains("--normalise"), "{err}");
+        assert!(err.contains("--normalise") && err.contains("tip:"), "{err}");
+        form.fields[last].1 = "--note 'two words' --name \"a b\"".into();
+        let args = form.args().expect("quoted words");
+        assert!(
+            args.join("|").ends_with("--note|two words|--name|a b"),
+            "{args:?}"
+        );
+        for (flags, said) in [
+            ("--name 'open", "is not closed"),
+            ("--db other.db", "--db is not for this form"),
+            ("--help", "facenet-lab run --help"),
+            // A P×K batch must hold at least two identities of K images.
+            ("--pk-k 40", "pk"),
+        ] {
+            form.fields[last].1 = flags.into();
+            let err = form.args().expect_err(flags);
+            assert!(err.contains(said), "{flags}: {err}");
+        }
         form.fields[last].1 = String::new();
         form.fields[0].1 = "resnet19".into();
         let err = form.args().expect_err("no such model");

@@ -283,7 +283,7 @@ fn download(file: &RemoteFile, dest: &Path, progress_bar: bool) -> Result<()> {
     check(file, total, &hex::encode(hasher.finalize())).with_context(|| {
         // All the server announced arrived: it sent another file.
         let source = match std::env::var(MIRROR_ENV) {
-            Ok(m) if !m.is_empty() => format!(
+            Ok(m) if !m.trim().is_empty() => format!(
                 "{MIRROR_ENV} is {m}: check that it serves the official {}",
                 file.name
             ),

@@ -69,7 +69,7 @@ impl std::fmt::Display for MergeSummary {
                 f,
                 "kept run {to} '{name}' as it is here: run {from} there is a copy of it that \
                  parted from it (resumed in one lab and not in the other), and its history \
-                 was not merged"
+                 and evaluations were not merged (its tags were)"
             )?;
         }
         use crate::format::count;
@@ -308,6 +308,8 @@ fn merge_run(
                 (&here, &there)
             };
             if parted(newer, older) {
+                // Tags are a set: both labs' are kept, whatever became of the history.
+                copy_tags(tx, &theirs_run.tags, ours)?;
                 summary
                     .parted
                     .push((RunId(their_id), RunId(ours), theirs_run.name.clone()));

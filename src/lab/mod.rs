@@ -83,7 +83,8 @@ pub fn db_flag(path: &Path) -> String {
     }
 }
 
-/// The `.db` files in the folder of `path`, sorted: what a mistyped `--db` may have meant.
+/// The `.db` files in the folder of `path`, sorted: what a mistyped `--db` may have meant. At
+/// most five entries, the last `and N more` where there are more.
 fn labs_beside(path: &Path) -> Vec<String> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -98,7 +99,11 @@ fn labs_beside(path: &Path) -> Vec<String> {
         })
         .unwrap_or_default();
     labs.sort();
-    labs.truncate(5);
+    if labs.len() > 5 {
+        let more = labs.len() - 4;
+        labs.truncate(4);
+        labs.push(format!("and {more} more"));
+    }
     labs
 }
 

@@ -28,17 +28,27 @@ pub struct Console {
     outcome: Option<Outcome>,
 }
 
-/// The progress line's template for a terminal `width` columns wide: the bar takes what the
-/// step's numbers leave (up to 30 columns), and goes where they leave too little, so that the
-/// line never wraps (nor fills the last column). What follows the bar is at most 71 columns
-/// (`12345/12345 epoch 100/100 loss 0.1234 dev 0.123 1234 img/s · ETA 59m59s`).
-fn bar_template(width: Option<u16>) -> String {
-    const REST: u16 = 71;
+/// The progress line's template for a terminal `width` columns wide and a run of `steps`
+/// steps: the bar takes what the step's numbers leave (up to 30 columns), and goes where they
+/// leave too little, so that the line never wraps (nor fills the last column). What follows the
+/// bar is at most 62 columns and twice the digits of `steps` (`12345/12345 epoch 100/100 loss
+/// 0.1234 dev 0.123 12345 img/s · ETA 59m59s`, 72 for 5 digits).
+fn bar_template(width: Option<u16>, steps: u64) -> String {
+    let digits = steps.max(1).ilog10() as u16 + 1;
+    let rest = 62 + 2 * digits;
     const NUMBERS: &str = "{pos}/{len} {msg} · ETA {eta}";
-    match width.map_or(30, |w| w.saturating_sub(REST + 2).min(30)) {
+    match width.map_or(30, |w| w.saturating_sub(rest + 2).min(30)) {
         n if n < 5 => NUMBERS.to_string(),
         n => format!("{{bar:{n}.cyan/blue}} {NUMBERS}"),
     }
+}
+
+/// The bar's style for [`bar_template`].
+fn bar_style(steps: u64) -> ProgressStyle {
+    let width = ratatui::crossterm::terminal::size().ok().map(|(w, _)| w);
+    ProgressStyle::with_template(&bar_template(width, steps))
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("━╸ ")
 }
 
 impl Console {
@@ -46,11 +56,7 @@ impl Console {
     pub fn new(epochs: usize, quiet: bool) -> Console {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(0);
-            let width = ratatui::crossterm::terminal::size().ok().map(|(w, _)| w);
-            let style = ProgressStyle::with_template(&bar_template(width))
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("━╸ ");
-            bar.set_style(style);
+            bar.set_style(bar_style(1));
             bar
         });
         Console {
@@ -154,6 +160,8 @@ impl Observer for Console {
                     format::count(*iters_per_epoch as u64, "step", "steps")
                 ));
                 if let Some(bar) = &self.bar {
+                    // Sized to the run's step count and the terminal's width now.
+                    bar.set_style(bar_style(*total_iterations));
                     bar.set_length(*total_iterations);
                     bar.set_position(start.iteration);
                     bar.reset_eta();
@@ -241,19 +249,21 @@ mod tests {
 
     #[test]
     fn the_progress_line_fits_the_terminal() {
+        let with_bar =
+            |n: u16| format!("{{bar:{n}.cyan/blue}} {{pos}}/{{len}} {{msg}} · ETA {{eta}}");
+        assert_eq!(bar_template(Some(200), 1710), with_bar(30));
+        assert_eq!(bar_template(None, 1710), with_bar(30));
+        assert_eq!(bar_template(Some(80), 1710), with_bar(8));
+        assert_eq!(bar_template(Some(80), 12345), with_bar(6));
+        // Too narrow for a bar of 5: the numbers alone.
         assert_eq!(
-            bar_template(Some(200)),
-            "{bar:30.cyan/blue} {pos}/{len} {msg} · ETA {eta}"
+            bar_template(Some(80), 123_456),
+            "{pos}/{len} {msg} · ETA {eta}"
         );
-        assert_eq!(bar_template(None), bar_template(Some(200)));
-        assert_eq!(
-            bar_template(Some(80)),
-            "{bar:7.cyan/blue} {pos}/{len} {msg} · ETA {eta}"
-        );
-        assert_eq!(bar_template(Some(60)), "{pos}/{len} {msg} · ETA {eta}");
-        // The widest numbers and message the bar leaves room for.
-        let rest = "12345/12345 epoch 100/100 loss 0.1234 dev 0.123 1234 img/s · ETA 59m59s";
-        assert_eq!(rest.chars().count(), 71);
+        assert_eq!(bar_template(Some(60), 10), "{pos}/{len} {msg} · ETA {eta}");
+        // The widest numbers and message the bar leaves room for, at 5 digits.
+        let rest = "12345/12345 epoch 100/100 loss 0.1234 dev 0.123 12345 img/s · ETA 59m59s";
+        assert_eq!(rest.chars().count(), 62 + 2 * 5);
     }
 
     /// A resumed session whose evaluations stay below the run's earlier best reports that best,

@@ -691,6 +691,8 @@ impl App {
             }
             (Overlay::Help { scroll }, a @ (Action::Up | Action::PageUp)) => {
                 let by = if a == Action::Up { 1 } else { 10 };
+                // From where the view shows it: a taller terminal may have lowered the end.
+                let scroll = scroll.min(super::ui::help_overflow(self));
                 self.overlay = Some(Overlay::Help {
                     scroll: scroll.saturating_sub(by),
                 })

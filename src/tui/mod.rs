@@ -127,6 +127,10 @@ impl Runtime {
     /// Applies `events` in order, each key read in the state the keys before it left.
     fn handle(&self, app: &mut App, events: Vec<Event>, width: u16) {
         for e in events {
+            // Keys after a `q` are not for this dashboard.
+            if app.quit {
+                return;
+            }
             let actions = match e {
                 Event::Key(k) => key_action(app, k, width).into_iter().collect(),
                 Event::Data(u) => vec![Action::Data(u)],

@@ -420,6 +420,7 @@ impl Widget for RunsTable<'_> {
 fn time_line(run: &Run, now: f64) -> String {
     let ts = |t: Option<f64>| t.map_or("-".into(), format::timestamp);
     let end = match (run.finished_at, run.effective_status(now)) {
+        (_, RunStatus::Queued) => return "not started".into(),
         (Some(t), _) => format!("finished {}", format::timestamp(t)),
         (None, RunStatus::Running) => "running".into(),
         (None, _) => format!("last heard {}", ts(run.heartbeat_at)),

@@ -51,8 +51,22 @@ impl SweepSpec {
     /// Parses `text` (from the file `source`, named in errors). Every invalid run is reported at
     /// once, and nothing is returned unless all of them are valid.
     pub fn parse(text: &str, source: &str) -> Result<SweepSpec> {
-        let file: SpecFile =
-            toml::from_str(text).with_context(|| format!("reading sweep spec '{source}'"))?;
+        let file: SpecFile = toml::from_str(text).with_context(|| {
+            // A single run's --config file (its keys at the top): say which command takes it.
+            let one_run = text.parse::<toml::Table>().is_ok_and(|t| {
+                t.contains_key("model")
+                    && !["runs", "grid", "base"].iter().any(|k| t.contains_key(*k))
+            });
+            if one_run {
+                format!(
+                    "reading sweep spec '{source}': it holds one run's settings, not a sweep \
+                     (no [base], [[runs]] or [grid]); start it with `facenet-lab run --config \
+                     {source}`"
+                )
+            } else {
+                format!("reading sweep spec '{source}'")
+            }
+        })?;
         let tag = file.tag.trim().to_string();
         if tag.is_empty() || tag.contains([',', ' ', '/']) {
             bail!("sweep spec '{source}': tag = {:?} must be a non-empty word (no spaces, commas or slashes)", file.tag);
@@ -296,6 +310,23 @@ fn describe(config: &RunConfig, keys: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// experiments/ holds both kinds of file: a run's settings given to `sweep` say so.
+    #[test]
+    fn a_run_config_given_as_a_sweep_names_the_command_for_it() {
+        let text = "model = \"resnet18\"\naugment = true\nepochs = 90\n";
+        let err = format!("{:#}", SweepSpec::parse(text, "e/r.toml").unwrap_err());
+        assert!(
+            err.contains("it holds one run's settings, not a sweep")
+                && err.contains("`facenet-lab run --config e/r.toml`"),
+            "{err}"
+        );
+        let err = format!(
+            "{:#}",
+            SweepSpec::parse("tag = \"t\"\nbogus = 1\n", "s.toml").unwrap_err()
+        );
+        assert!(!err.contains("run --config"), "{err}");
+    }
 
     #[test]
     fn a_bad_base_key_is_one_problem_said_once() {

@@ -69,15 +69,15 @@ fn the_shipped_specs_parse_to_the_intended_runs() -> Result<()> {
         &std::fs::read_to_string(repo_file("experiments/best-recipe.toml"))?,
         "best-recipe.toml",
     )?;
-    assert_eq!(best.configs.len(), 1);
+    assert_eq!(best.configs.len(), 3);
     let c = &best.configs[0];
     assert_eq!(
         (get(c, "sampler").as_str(), get(c, "pk_k")),
         (Some("pk"), &Value::Integer(4))
     );
     assert_eq!(
-        (get(c, "mining").as_str(), get(c, "lr")),
-        (Some("semihard"), &Value::Float(3e-4))
+        (get(c, "mining").as_str(), get(c, "lr"), get(c, "crop")),
+        (Some("semihard"), &Value::Float(5e-4), &Value::Float(0.5))
     );
 
     let smoke = SweepSpec::parse(

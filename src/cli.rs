@@ -309,6 +309,10 @@ pub struct SweepArgs {
     /// Print the generated run configurations without running them.
     #[arg(long)]
     pub dry_run: bool,
+    /// Train every run on these images (an LFW folder or .tgz, or `synthetic`) instead of the
+    /// data its spec names; each run still picks its identities as its settings say.
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use assert_cmd::Command;
 use facenet_lab::lab::{Lab, Run, RunStatus};
 use facenet_lab::sweep::{SweepSpec, SWEEP_EXE_ENV};
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use toml::Value;
 
@@ -706,7 +707,21 @@ fn a_run_whose_data_is_missing_stops_the_sweep_before_any_run_starts() -> Result
         .stderr(contains(
             "warning: here, 1 run would not start, for want of data",
         ))
-        .stderr(contains("run 2 (bad)"));
+        .stderr(contains("run 2 (bad)"))
+        .stderr(contains(
+            "`sweep SPEC --data PATH` trains every run on your copy",
+        ));
+    // --data gives every run those images: nothing is missing then.
+    Command::cargo_bin("facenet-lab")?
+        .arg("--db")
+        .arg(&lab)
+        .arg("sweep")
+        .arg(&spec)
+        .args(["--dry-run", "--data", "synthetic"])
+        .assert()
+        .success()
+        .stdout(contains("data = \"synthetic\"").count(2))
+        .stderr(contains("would not start").not());
     Ok(())
 }
 

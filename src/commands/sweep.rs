@@ -9,18 +9,27 @@ use anyhow::{bail, Context, Result};
 use crate::cli::SweepArgs;
 use crate::sweep::{self, RunEnd, SweepSpec, Verdict};
 
+/// Where a sweep's runs lack their data.
+const DATA_HINT: &str =
+    "`sweep SPEC --data PATH` trains every run on your copy (an LFW directory or lfw.tgz)";
+
 pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
     if args.parallel == 0 {
         bail!("--parallel must be at least 1");
     }
     let text = std::fs::read_to_string(&args.spec)
         .with_context(|| format!("reading sweep spec '{}'", args.spec.display()))?;
-    let spec = SweepSpec::parse(&text, &args.spec.display().to_string())?;
+    let mut spec = SweepSpec::parse(&text, &args.spec.display().to_string())?;
+    if let Some(data) = &args.data {
+        for config in &mut spec.configs {
+            config.insert("data".into(), toml::Value::String(data.clone()));
+        }
+    }
     let n = spec.configs.len();
     let missing = sweep::data_problems(&spec);
     if !missing.is_empty() && !args.dry_run {
         bail!(
-            "{} of sweep spec '{}' cannot find {} data; nothing was started:\n{}",
+            "{} of sweep spec '{}' cannot find {} data; nothing was started:\n{}\n{DATA_HINT}",
             crate::format::count(missing.len() as u64, "run", "runs"),
             args.spec.display(),
             if missing.len() == 1 { "its" } else { "their" },
@@ -39,7 +48,7 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         }
         if !missing.is_empty() {
             eprintln!(
-                "\nwarning: here, {} would not start, for want of data:\n{}",
+                "\nwarning: here, {} would not start, for want of data:\n{}\n{DATA_HINT}",
                 crate::format::count(missing.len() as u64, "run", "runs"),
                 missing.join("\n")
             );

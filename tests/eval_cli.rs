@@ -100,7 +100,13 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         std::fs::read_to_string(dir.path().join(format!("reports/roc-run-1-eval-{e}.csv")))
     };
     let first = roc_csv(2)?;
-    pairs_eval("faces", &["--flip"])?;
+    let flipped = pairs_eval("faces", &["--flip"])?;
+    assert!(
+        flipped.contains("evaluation 4: run 1 checkpoint 'final'")
+            && flipped.contains(", with flipped images averaged in"),
+        "{flipped}"
+    );
+    assert!(!text.contains("flipped"), "{text}");
     assert_eq!(roc_csv(2)?, first);
     assert_ne!(roc_csv(4)?, first);
 
@@ -205,6 +211,18 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     assert!(
         err.contains("warning: 4 of the 6 people in 'synthetic:6:5:0' are people run 1 trained on"),
         "{err}"
+    );
+    // Leaving them out of a larger folder says how many went, on the evaluation's line too.
+    let text = stdout(cmd(dir.path())?.args([
+        "eval",
+        "1",
+        "--data",
+        "synthetic:6:5",
+        "--exclude-train-identities",
+    ]))?;
+    assert!(
+        text.contains("folder, without the 20 images of its training identities"),
+        "{text}"
     );
     common::fails_with(
         cmd(dir.path())?.args([

@@ -17,6 +17,17 @@ use crate::report::{roc_chart, write_chart, FigureFormat};
 
 pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
     let run = lab.find_run(&args.run)?;
+    // Verification draws its ROC there: a folder that cannot be made is said before minutes of
+    // embedding, not after.
+    let out = args.out.clone().unwrap_or_else(|| lab.reports_dir());
+    if args.data.is_some() {
+        std::fs::create_dir_all(&out).with_context(|| {
+            format!(
+                "creating '{}' for the ROC: pass --out with a writable folder",
+                out.display()
+            )
+        })?;
+    }
     let checkpoints = lab.checkpoints(run.id)?;
     let checkpoint = args.checkpoint.pick(&run.id.to_string(), &checkpoints)?;
     let device = Device::cuda_if_available(0)?;
@@ -63,12 +74,29 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         checkpoint_iteration: Some(checkpoint.iteration),
         protocol: measured.protocol,
         data_source: measured.source,
-        options: serde_json::Value::Object(measured.options),
+        options: serde_json::Value::Object(measured.options.clone()),
         metrics: measured.metrics.clone(),
         code: CodeVersion::current(),
     })?;
+    let mut how = Vec::new();
+    if args.flip {
+        how.push("with flipped images averaged in".to_string());
+    }
+    let dropped = |key: &str| measured.options.get(key).and_then(|v| v.as_u64());
+    if let Some(n) = dropped("dropped_pairs") {
+        how.push(format!(
+            "without the {n} pairs that touch its training identities"
+        ));
+    } else if let Some(n) = dropped("dropped_images") {
+        how.push(format!("without the {n} images of its training identities"));
+    }
+    let how = if how.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", how.join(", "))
+    };
     println!(
-        "evaluation {id}: run {} checkpoint '{}' at iteration {}, {}",
+        "evaluation {id}: run {} checkpoint '{}' at iteration {}, {}{how}",
         run.id, checkpoint.kind, checkpoint.iteration, measured.protocol
     );
     let linked = lab
@@ -91,7 +119,6 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             "Run {} at iteration {}{flip}: ROC on {on}",
             run.id, checkpoint.iteration
         );
-        let out = args.out.clone().unwrap_or_else(|| lab.reports_dir());
         write_roc(&report, &out, &name, &title)
             .with_context(|| format!("evaluation {id} is recorded, but its ROC is not"))?;
     }

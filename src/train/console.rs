@@ -23,6 +23,8 @@ pub struct Console {
     /// The resumed run's newest dev accuracy, shown with each step until this session has one.
     prior_dev: Option<f64>,
     best: Option<(f64, usize)>,
+    /// Where this session wrote its newest best checkpoint.
+    best_path: Option<std::path::PathBuf>,
     /// Training time of the run's earlier sessions, when it was resumed.
     prior_seconds: f64,
     outcome: Option<Outcome>,
@@ -69,6 +71,7 @@ impl Console {
             last_eval: None,
             prior_dev: None,
             best: None,
+            best_path: None,
             prior_seconds: 0.0,
             outcome: None,
         }
@@ -118,6 +121,9 @@ impl Console {
         }
         if let Some((acc, epoch)) = self.best {
             s.push_str(&format!("\n  best dev accuracy {acc:.3} at epoch {epoch}"));
+            if let Some(p) = &self.best_path {
+                s.push_str(&format!(" (checkpoint {})", p.display()));
+            }
         }
         if let Some(e) = &self.last_eval {
             let which = match self.outcome {
@@ -210,7 +216,10 @@ impl Observer for Console {
                 self.last_eval = Some((*e).clone());
             }
             Event::Checkpoint { kind, path, .. } => {
-                if *kind != CheckpointKind::Best {
+                // A best checkpoint comes with every new best: the summary names the last.
+                if *kind == CheckpointKind::Best {
+                    self.best_path = Some(path.to_path_buf());
+                } else {
                     self.line(&format!("{} checkpoint: {}", kind.as_str(), path.display()));
                 }
             }
@@ -278,9 +287,21 @@ mod tests {
         assert!(s.contains("of training in all its sessions"), "{s}");
         assert!(s.contains("final (epoch 2)"), "{s}");
         assert_eq!(console.best(), Some((0.065, 1)));
-        // A better evaluation still takes over.
+        // A better evaluation still takes over, and its checkpoint is named.
         console.on_event(&Event::Eval(&eval(3, 0.1)))?;
         assert_eq!(console.best(), Some((0.1, 3)));
+        console.on_event(&Event::Checkpoint {
+            iteration: 30,
+            epoch: 3,
+            kind: CheckpointKind::Best,
+            path: std::path::Path::new("checkpoints/run-1/best-00000030.safetensors"),
+            sha256: "0",
+        })?;
+        let s = console.summary("1", 0.0);
+        assert!(
+            s.contains("best dev accuracy 0.100 at epoch 3 (checkpoint checkpoints/run-1/best-00000030.safetensors)"),
+            "{s}"
+        );
         Ok(())
     }
 

@@ -68,6 +68,7 @@ fn runs_lists_the_lab_as_a_table_and_as_json() -> Result<()> {
     assert_eq!(json[0]["name"], "r152-d64");
     assert_eq!(json[0]["hyper"]["embedding_dim"], 64);
     assert_eq!(json[0]["effective_status"], "completed");
+    assert_eq!(json[0]["epochs_done"], json[0]["hyper"]["epochs"]);
     Ok(())
 }
 

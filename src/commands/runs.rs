@@ -16,6 +16,9 @@ struct RunJson<'a> {
     run: &'a Run,
     /// The status to believe: a running run with a stale heartbeat has crashed.
     effective_status: RunStatus,
+    /// Whole epochs trained, as the table's epoch column counts them (`last_epoch` is the
+    /// epoch of the last step, the one in progress).
+    epochs_done: i64,
 }
 
 pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
@@ -54,6 +57,7 @@ pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
             .map(|r| RunJson {
                 run: r,
                 effective_status: r.effective_status(t),
+                epochs_done: r.epochs_done(),
             })
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;

@@ -34,6 +34,10 @@ pub struct ExportedRun {
     /// The status to believe, as `runs --json` gives it: a "running" run whose heartbeat went
     /// stale has crashed.
     pub effective_status: RunStatus,
+    /// Whole epochs trained, as `runs` counts them (`last_epoch` is the epoch of the last
+    /// step, the one in progress); absent from documents written before it was added.
+    #[serde(default)]
+    pub epochs_done: i64,
     /// `config_json`, parsed (or kept as a string if it is not JSON).
     pub config: serde_json::Value,
     /// Metric name → points in iteration order.
@@ -75,6 +79,7 @@ pub fn to_json(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
             config: serde_json::from_str(&run.config_json)
                 .unwrap_or_else(|_| serde_json::Value::String(run.config_json.clone())),
             effective_status: run.effective_status(now),
+            epochs_done: run.epochs_done(),
             run: run.clone(),
             metrics,
             checkpoints: lab.checkpoints(run.id)?,

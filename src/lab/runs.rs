@@ -218,10 +218,14 @@ pub struct RunSummaryUpdate {
 }
 
 impl Run {
-    /// Whole epochs trained: its steps over the steps in an epoch, the epoch in progress not
-    /// counted (a run that failed at step 2 of its one epoch has done 0, not 1 of 1); the
-    /// epoch of its last step where it recorded no epoch length.
+    /// Whole epochs trained: all of them for a completed run; else its steps over the steps in
+    /// an epoch, the epoch in progress not counted (a run that failed at step 2 of its one
+    /// epoch has done 0, not 1 of 1), or the epoch of its last step where it recorded no epoch
+    /// length.
     pub fn epochs_done(&self) -> i64 {
+        if self.status == RunStatus::Completed {
+            return self.hyper.epochs as i64;
+        }
         match self.iters_per_epoch {
             Some(n) if n > 0 => self.last_iteration / n,
             _ => self.last_epoch,
@@ -232,6 +236,9 @@ impl Run {
     /// known.
     pub fn progress(&self) -> f64 {
         let planned = self.hyper.epochs as f64;
+        if self.status == RunStatus::Completed {
+            return 1.0;
+        }
         if planned <= 0.0 {
             return 0.0;
         }
@@ -658,6 +665,7 @@ mod tests {
     #[test]
     fn epochs_done_count_whole_epochs_of_steps() {
         let mut r = run(1, "r", "resnet18");
+        r.status = RunStatus::Failed;
         r.hyper.epochs = 1;
         r.iters_per_epoch = Some(30);
         (r.last_iteration, r.last_epoch) = (2, 1);
@@ -673,6 +681,9 @@ mod tests {
         (r.last_iteration, r.last_epoch) = (127, 5);
         assert_eq!(r.epochs_done(), 5);
         assert!((r.progress() - 5.0 / 30.0).abs() < 1e-12);
+        // A completed run did all its epochs, whatever its steps say.
+        r.status = RunStatus::Completed;
+        assert_eq!((r.epochs_done(), r.progress()), (30, 1.0));
     }
 
     #[test]

@@ -789,6 +789,7 @@ mod tests {
             .into_iter()
             .map(|(id, done, planned)| {
                 let mut r = run(id, "r", "m");
+                r.status = crate::lab::RunStatus::Interrupted;
                 (r.iters_per_epoch, r.last_iteration) = (Some(10), done * 10 + 3);
                 r.hyper.epochs = planned;
                 r

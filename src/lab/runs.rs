@@ -224,7 +224,7 @@ impl Run {
     /// length.
     pub fn epochs_done(&self) -> i64 {
         if self.status == RunStatus::Completed {
-            return self.hyper.epochs as i64;
+            return self.hyper.epochs;
         }
         match self.iters_per_epoch {
             Some(n) if n > 0 => self.last_iteration / n,

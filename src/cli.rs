@@ -7,7 +7,14 @@ use clap::{Parser, Subcommand};
 pub const EMBED_BATCH: usize = 256;
 
 #[derive(Debug, Parser)]
-#[command(name = "facenet-lab", version = crate::version::DESCRIBED, about, long_about = None)]
+#[command(
+    name = "facenet-lab",
+    version = crate::version::DESCRIBED,
+    about,
+    long_about = None,
+    after_help = "Without a command: the dashboard over the lab (the runs table where stdout is not \
+                  a terminal). `facenet-lab COMMAND --help` lists a command's flags."
+)]
 pub struct Cli {
     /// The lab database, for the commands that record or read runs (`data` and `bench` use
     /// none).

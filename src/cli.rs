@@ -73,8 +73,8 @@ Examples:
   facenet-lab sweep experiments/seed-table.toml --parallel 2"
     )]
     Sweep(SweepArgs),
-    /// Write runs and their metrics as CSV, or whole (with checkpoints, evaluations, resumes
-    /// and datasets) as JSON, for other tools.
+    /// Write runs and their metrics as CSV (a row per metric point, or per run), or whole (with
+    /// checkpoints, evaluations, resumes and datasets) as JSON, for other tools.
     Export(ExportArgs),
     /// Manage lab files.
     #[command(subcommand)]

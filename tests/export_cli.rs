@@ -3,7 +3,7 @@
 mod common;
 
 use anyhow::{bail, Context, Result};
-use facenet_lab::export::{Export, CSV_HEADER, EXPORT_FORMAT};
+use facenet_lab::export::{Export, CSV_HEADER, EXPORT_FORMAT, RUNS_CSV_HEADER};
 use facenet_lab::lab::{CodeVersion, Lab, Machine, NewCheckpoint, Resume, RunStatus};
 
 /// RFC 4180 records (quoted fields may hold commas, quotes and line breaks).
@@ -115,6 +115,43 @@ fn csv_reads_back_to_the_recorded_values() -> Result<()> {
     let rows = parse_csv(&String::from_utf8(assert.get_output().stdout.clone())?)?;
     assert_eq!(rows.len(), 1 + 61, "header + the alexnet run's 61 points");
     assert!(rows[1..].iter().all(|r| r[run_id] == "3"));
+    Ok(())
+}
+
+/// One row per run, with the numbers `runs --json` gives for it.
+#[test]
+fn runs_csv_has_a_row_per_run_with_what_runs_shows() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    let out = common::facenet(&db)?
+        .args(["export", "--format", "runs-csv"])
+        .output()?;
+    assert!(out.status.success());
+    let rows = parse_csv(&String::from_utf8(out.stdout)?)?;
+    assert_eq!(rows[0].join(","), RUNS_CSV_HEADER);
+    let json = common::facenet(&db)?.args(["runs", "--json"]).output()?;
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout)?;
+    let runs = json.as_array().context("an array")?;
+    assert_eq!(rows.len(), 1 + runs.len());
+    let col = |name: &str| {
+        rows[0]
+            .iter()
+            .position(|c| c == name)
+            .context(name.to_string())
+    };
+    for (row, run) in rows[1..].iter().zip(runs) {
+        assert_eq!(row.len(), rows[0].len());
+        assert_eq!(row[col("run_id")?], run["id"].to_string());
+        assert_eq!(row[col("epochs_done")?], run["epochs_done"].to_string());
+        for key in ["best_dev_acc", "test_acc", "images_per_sec"] {
+            let cell = &row[col(key)?];
+            match run[key].as_f64() {
+                Some(v) => assert_eq!(cell.parse::<f64>()?, v, "{key}"),
+                None => assert!(cell.is_empty(), "{key}: {cell}"),
+            }
+        }
+    }
     Ok(())
 }
 
@@ -298,10 +335,20 @@ fn the_help_names_the_json_keys() -> Result<()> {
     common::fixture_lab(&db)?;
     let help = common::facenet(&db)?.args(["export", "--help"]).output()?;
     let help = String::from_utf8(help.stdout)?;
-    let json_help = help
-        .lines()
-        .find(|l| l.trim_start().starts_with("- json:"))
+    // The json value's text, with the lines it wraps onto.
+    let lines: Vec<&str> = help.lines().collect();
+    let start = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("- json:"))
         .context("no json value in the help")?;
+    let json_help = lines[start..]
+        .iter()
+        .take_while(|l| !l.trim().is_empty())
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || !l.trim_start().starts_with("- "))
+        .map(|(_, l)| l.trim())
+        .collect::<Vec<_>>()
+        .join(" ");
     let out = common::facenet(&db)?
         .args(["export", "--format", "json", "--runs", "1"])
         .output()?;

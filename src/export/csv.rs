@@ -1,5 +1,6 @@
 //! Long-form CSV: one line per metric point, with the run's identity and hyperparameters
-//! repeated on each line so that a single `groupby` needs no join.
+//! repeated on each line so that a single `groupby` needs no join; and the short form, one line
+//! per run with what it reached ([`to_runs_csv`]).
 //!
 //! Columns ([`CSV_HEADER`]): `run_id, run_name, model, batch_size, embedding_dim, lr,
 //! weight_decay, lr_schedule, warmup_epochs, epochs, margin, image_size, crop, mining, sampler,
@@ -17,46 +18,65 @@ use anyhow::Result;
 
 use crate::lab::{Lab, Run};
 
-pub const CSV_HEADER: &str = "run_id,run_name,model,batch_size,embedding_dim,lr,weight_decay,\
-lr_schedule,warmup_epochs,epochs,margin,image_size,crop,mining,sampler,pk_k,normalize,augment,\
-zero_init_residual,dropout,seed,\
-device,gpu_name,status,effective_status,tags,metric,iteration,epoch,value,wall_time";
+/// The columns that say which run a row is about, shared by both CSV forms (a macro, so that
+/// `concat!` can build both headers from it).
+macro_rules! run_columns {
+    () => {
+        "run_id,run_name,model,batch_size,embedding_dim,lr,weight_decay,lr_schedule,\
+         warmup_epochs,epochs,margin,image_size,crop,mining,sampler,pk_k,normalize,augment,\
+         zero_init_residual,dropout,seed,device,gpu_name,status,effective_status,tags"
+    };
+}
+
+pub const CSV_HEADER: &str = concat!(run_columns!(), ",metric,iteration,epoch,value,wall_time");
+
+/// [`to_runs_csv`]'s columns: the run's, then what it reached, as `runs` shows it.
+pub const RUNS_CSV_HEADER: &str = concat!(
+    run_columns!(),
+    ",epochs_done,best_dev_acc,best_dev_epoch,final_dev_acc,final_train_acc,test_acc,lfw_acc,\
+     lfw_acc_std,last_loss,images_per_sec,started_at,finished_at,duration_s"
+);
+
+/// The cells of the run columns for `run`, its status judged at `now`.
+fn run_cells(run: &Run, now: f64) -> String {
+    let h = &run.hyper;
+    [
+        run.id.to_string(),
+        field(&run.name),
+        field(&h.model),
+        h.batch_size.to_string(),
+        h.embedding_dim.to_string(),
+        h.lr.to_string(),
+        h.weight_decay.to_string(),
+        field(&h.lr_schedule),
+        h.warmup_epochs.to_string(),
+        h.epochs.to_string(),
+        h.margin.to_string(),
+        h.image_size.to_string(),
+        h.crop.to_string(),
+        field(&h.mining),
+        field(&h.sampler),
+        h.pk_k.map_or(String::new(), |k| k.to_string()),
+        h.normalize.to_string(),
+        h.augment.to_string(),
+        h.zero_init_residual.to_string(),
+        h.dropout.map_or(String::new(), |p| p.to_string()),
+        h.seed.to_string(),
+        field(&run.device),
+        field(run.gpu_name.as_deref().unwrap_or("")),
+        run.status.to_string(),
+        run.effective_status(now).to_string(),
+        field(&run.tags.join(";")),
+    ]
+    .join(",")
+}
 
 /// The CSV of `runs`, their statuses judged at `now` (seconds since the Unix epoch).
 pub fn to_csv(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
     let mut out = String::from(CSV_HEADER);
     out.push('\n');
     for run in runs {
-        let h = &run.hyper;
-        let run_cells = [
-            run.id.to_string(),
-            field(&run.name),
-            field(&h.model),
-            h.batch_size.to_string(),
-            h.embedding_dim.to_string(),
-            h.lr.to_string(),
-            h.weight_decay.to_string(),
-            field(&h.lr_schedule),
-            h.warmup_epochs.to_string(),
-            h.epochs.to_string(),
-            h.margin.to_string(),
-            h.image_size.to_string(),
-            h.crop.to_string(),
-            field(&h.mining),
-            field(&h.sampler),
-            h.pk_k.map_or(String::new(), |k| k.to_string()),
-            h.normalize.to_string(),
-            h.augment.to_string(),
-            h.zero_init_residual.to_string(),
-            h.dropout.map_or(String::new(), |p| p.to_string()),
-            h.seed.to_string(),
-            field(&run.device),
-            field(run.gpu_name.as_deref().unwrap_or("")),
-            run.status.to_string(),
-            run.effective_status(now).to_string(),
-            field(&run.tags.join(";")),
-        ]
-        .join(",");
+        let run_cells = run_cells(run, now);
         for name in lab.metric_names(run.id)? {
             let name_cell = field(&name);
             for p in lab.series(run.id, &name)? {
@@ -68,6 +88,34 @@ pub fn to_csv(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+/// One row per run: its settings and what it reached ([`RUNS_CSV_HEADER`]), the numbers `runs`
+/// shows at full precision; `duration_s` is seconds of training (to `now` for a running run).
+pub fn to_runs_csv(runs: &[Run], now: f64) -> String {
+    let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+    let mut out = String::from(RUNS_CSV_HEADER);
+    out.push('\n');
+    for run in runs {
+        let results = [
+            run.epochs_done().to_string(),
+            opt(run.best_dev_acc),
+            run.best_dev_epoch.map_or(String::new(), |e| e.to_string()),
+            opt(run.final_dev_acc),
+            opt(run.final_train_acc),
+            opt(run.test_acc),
+            opt(run.lfw_acc),
+            opt(run.lfw_acc_std),
+            opt(run.last_loss),
+            opt(run.images_per_sec),
+            opt(run.started_at),
+            opt(run.finished_at),
+            opt(run.duration(now)),
+        ]
+        .join(",");
+        out.push_str(&format!("{},{results}\n", run_cells(run, now)));
+    }
+    out
 }
 
 /// RFC 4180 quoting, only where needed.

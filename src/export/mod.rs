@@ -1,5 +1,5 @@
-//! Export: runs and their metrics for other tools (pandas, R, a spreadsheet), as long-form CSV
-//! or as JSON with each run's configuration, series, checkpoints, evaluations and resumes, and
+//! Export: runs and their metrics for other tools (pandas, R, a spreadsheet), as long-form CSV,
+//! a CSV of one row per run, or as JSON with each run's configuration, series, checkpoints, evaluations and resumes, and
 //! the runs' datasets.
 
 mod csv;
@@ -9,13 +9,16 @@ use anyhow::Result;
 
 use crate::lab::{now, Lab, Run};
 
-pub use csv::{to_csv, CSV_HEADER};
+pub use csv::{to_csv, to_runs_csv, CSV_HEADER, RUNS_CSV_HEADER};
 pub use json::{to_json, Export, ExportedRun, EXPORT_FORMAT, EXPORT_VERSION};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
     /// One row per metric point, each with the run's hyperparameters.
     Csv,
+    /// One row per run: its hyperparameters and what it reached (best and final accuracies,
+    /// test and LFW accuracy, speed, times), as `runs` shows them, at full precision.
+    RunsCsv,
     /// Each run whole: its record, config (parsed), metrics, checkpoints and evaluations, and
     /// the datasets (splits, hashes, members) the runs trained on.
     Json,
@@ -26,6 +29,7 @@ pub fn export(lab: &Lab, runs: &[Run], format: ExportFormat) -> Result<Vec<u8>> 
     let now = now();
     match format {
         ExportFormat::Csv => Ok(to_csv(lab, runs, now)?.into_bytes()),
+        ExportFormat::RunsCsv => Ok(to_runs_csv(runs, now).into_bytes()),
         ExportFormat::Json => Ok(to_json(lab, runs, now)?.into_bytes()),
     }
 }

@@ -50,6 +50,24 @@ const FAR: f64 = 1e12;
 
 /// Squared Euclidean distances between all rows of `e` (B, D) → (B, B), computed from the
 /// differences (not ‖a‖²+‖b‖²−2ab) so that they are never negative.
+#[derive(Clone, Copy)]
+enum Pick {
+    Min,
+    Max,
+}
+
+/// The smallest (or largest) entry of `t` along `dim`, kept as a dimension of size 1, taken by
+/// index so that its gradient goes to that one entry: candle's min and max give the whole
+/// gradient to every entry that ties, and equal distances (duplicate images, a collapsed
+/// network) would multiply it. One of tied entries is taken.
+fn pick(t: &Tensor, dim: usize, which: Pick) -> Result<Tensor> {
+    let index = match which {
+        Pick::Min => t.argmin_keepdim(dim)?,
+        Pick::Max => t.argmax_keepdim(dim)?,
+    };
+    t.gather(&index, dim)
+}
+
 pub fn pairwise_sq_dists(e: &Tensor) -> Result<Tensor> {
     let (b, _) = e.dims2()?;
     let diff = e.unsqueeze(1)?.broadcast_sub(&e.unsqueeze(0)?)?;
@@ -95,8 +113,8 @@ pub fn triplet_loss(
             (t.relu()?, w)
         }
         Mining::Hard => {
-            let hardest_pos = (&d * &pos)?.max_keepdim(1)?; // d ≥ 0, masked entries are 0
-            let hardest_neg = (&d + neg.affine(-FAR, FAR)?)?.min_keepdim(1)?;
+            let hardest_pos = pick(&(&d * &pos)?, 1, Pick::Max)?; // d ≥ 0, masked entries are 0
+            let hardest_neg = pick(&(&d + neg.affine(-FAR, FAR)?)?, 1, Pick::Min)?;
             let valid = (has(&pos)? * has(&neg)?)?;
             (
                 (hardest_pos - hardest_neg)?.affine(1.0, margin)?.relu()?,
@@ -109,9 +127,9 @@ pub fn triplet_loss(
             let farther = d_an.broadcast_gt(&d_ap)?.to_dtype(DType::F32)?;
             let cand = farther.broadcast_mul(&neg.unsqueeze(1)?)?; // [a, p, n]
             let masked = d_an.broadcast_add(&cand.affine(-FAR, FAR)?)?;
-            let semihard = masked.min(2)?; // [a, p]
+            let semihard = pick(&masked, 2, Pick::Min)?.squeeze(2)?; // [a, p]
             let has_cand = cand.sum(2)?.gt(0.0)?.to_dtype(DType::F32)?;
-            let farthest = (&d * &neg)?.max_keepdim(1)?; // [a, 1]
+            let farthest = pick(&(&d * &neg)?, 1, Pick::Max)?; // [a, 1]
             let chosen = ((&has_cand * semihard)?
                 + has_cand.affine(-1.0, 1.0)?.broadcast_mul(&farthest)?)?;
             // A pair counts only when its anchor has a negative at all.
@@ -213,6 +231,31 @@ mod tests {
         let g = gradient(&out, &e)?;
         for (got, want) in g.iter().zip([0.0, 0.5, -1.0, 0.5]) {
             assert!((got - want).abs() < 1e-5, "{g:?}");
+        }
+        Ok(())
+    }
+
+    /// Two negatives at exactly the distance of the closest (a duplicate image) pass the
+    /// gradient of one, as a negative a hair farther away lets through: candle's min gave it
+    /// to both, twice the pull on the anchor.
+    #[test]
+    fn a_tie_between_negatives_passes_one_gradient() -> Result<()> {
+        for mining in [Mining::Hard, Mining::Semihard] {
+            // Anchor 0, its positive at 0.3; negatives at −1 and 1 (a tie), or −1 and 1.0001.
+            let grad = |far: f32| -> Result<Vec<f32>> {
+                let (e, l) = batch(&[0.0, 0.3, -1.0, far], &[0, 0, 1, 1])?;
+                let out = triplet_loss(e.as_tensor(), &l, 2.0, mining)?
+                    .ok_or_else(|| candle_core::Error::Msg("none".into()))?;
+                gradient(&out, &e)
+            };
+            let (tie, apart) = (grad(1.0)?, grad(1.0001)?);
+            for (a, b) in tie.iter().zip(&apart) {
+                assert!(
+                    (a - b).abs() < 1e-2,
+                    "{}: {tie:?} vs {apart:?}",
+                    mining.as_str()
+                );
+            }
         }
         Ok(())
     }

@@ -17,6 +17,8 @@ use crate::report::{roc_chart, write_chart, FigureFormat};
 
 pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
     let run = lab.find_run(&args.run)?;
+    let checkpoints = lab.checkpoints(run.id)?;
+    let checkpoint = args.checkpoint.pick(&run.id.to_string(), &checkpoints)?;
     // Verification draws its ROC there: a folder that cannot be made is said before minutes of
     // embedding, not after.
     let out = args.out.clone().unwrap_or_else(|| lab.reports_dir());
@@ -28,8 +30,6 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             )
         })?;
     }
-    let checkpoints = lab.checkpoints(run.id)?;
-    let checkpoint = args.checkpoint.pick(&run.id.to_string(), &checkpoints)?;
     let device = Device::cuda_if_available(0)?;
     let dataset = match run.dataset_id {
         Some(id) => lab.dataset(id)?,

@@ -14,8 +14,8 @@ use crate::lab::{Checkpoint, DatasetRecord, Evaluation, Lab, Resume, Run, RunSta
 /// Identifies the document, so that readers can check what they were given.
 pub const EXPORT_FORMAT: &str = "facenet-lab-export";
 /// 2: runs carry their checkpoints and evaluations. 3: their resumes, and the datasets they
-/// trained on.
-pub const EXPORT_VERSION: u32 = 3;
+/// trained on. 4: their epochs done.
+pub const EXPORT_VERSION: u32 = 4;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Export {
@@ -35,7 +35,7 @@ pub struct ExportedRun {
     /// stale has crashed.
     pub effective_status: RunStatus,
     /// Whole epochs trained, as `runs` counts them (`last_epoch` is the epoch of the last
-    /// step, the one in progress); absent from documents written before it was added.
+    /// step, the one in progress); absent before version 4 (read as 0).
     #[serde(default)]
     pub epochs_done: i64,
     /// `config_json`, parsed (or kept as a string if it is not JSON).

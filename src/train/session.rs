@@ -352,8 +352,8 @@ pub fn resume(
                 let why = match best {
                     0 => "it stopped before writing one".to_string(),
                     n => format!(
-                        "its {} cannot be resumed from; `--checkpoint-every N` writes \
-                         checkpoints that can",
+                        "its {} cannot be resumed from; `--checkpoint-every N` on a new run \
+                         writes checkpoints that can",
                         crate::format::count(n as u64, "best checkpoint", "best checkpoints")
                     ),
                 };

@@ -48,8 +48,6 @@ pub struct TripletOutput {
 /// A distance that no real pair reaches, for masking minima.
 const FAR: f64 = 1e12;
 
-/// Squared Euclidean distances between all rows of `e` (B, D) → (B, B), computed from the
-/// differences (not ‖a‖²+‖b‖²−2ab) so that they are never negative.
 #[derive(Clone, Copy)]
 enum Pick {
     Min,
@@ -68,6 +66,8 @@ fn pick(t: &Tensor, dim: usize, which: Pick) -> Result<Tensor> {
     t.gather(&index, dim)
 }
 
+/// Squared Euclidean distances between all rows of `e` (B, D) → (B, B), computed from the
+/// differences (not ‖a‖²+‖b‖²−2ab) so that they are never negative.
 pub fn pairwise_sq_dists(e: &Tensor) -> Result<Tensor> {
     let (b, _) = e.dims2()?;
     let diff = e.unsqueeze(1)?.broadcast_sub(&e.unsqueeze(0)?)?;

@@ -185,15 +185,31 @@ impl StartForm {
 }
 
 /// `text` split at spaces, as a shell would, outside single or double quotes (which group
-/// words and are dropped): `--name "two words"` is two arguments.
+/// words and are dropped): `--name "two words"` is two arguments. A backslash keeps the next
+/// character as it is, outside quotes, and before `"` or `\` inside double quotes.
 fn split_flags(text: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut word: Option<String> = None;
     let mut quote: Option<char> = None;
-    for c in text.chars() {
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') => {
+                let w = word.get_or_insert_with(String::new);
+                match chars.clone().next() {
+                    Some(next @ ('"' | '\\')) => {
+                        w.push(next);
+                        chars.next();
+                    }
+                    _ => w.push('\\'),
+                }
+            }
             (Some(_), c) => word.get_or_insert_with(String::new).push(c),
+            (None, '\\') => match chars.next() {
+                Some(next) => word.get_or_insert_with(String::new).push(next),
+                None => return Err("more flags: a \\ ends the text".into()),
+            },
             (None, '"' | '\'') => {
                 quote = Some(c);
                 word.get_or_insert_with(String::new);
@@ -1303,6 +1319,20 @@ mod tests {
         form.fields[last].1 = "--lr 5e-4 --normalise".into();
         let err = form.args().expect_err("a mistyped flag");
         assert!(err.contains("--normalise") && err.contains("tip:"), "{err}");
+        for (typed, split) in [
+            (r#"a "b c" 'd e'"#, vec!["a", "b c", "d e"]),
+            (
+                r#"--note "say \"hi\"" don\'t a\ b"#,
+                vec!["--note", "say \"hi\"", "don't", "a b"],
+            ),
+            (r#""" ''"#, vec!["", ""]),
+            (r#"'a'"b""#, vec!["ab"]),
+        ] {
+            assert_eq!(
+                split_flags(typed),
+                Ok(split.iter().map(|w| w.to_string()).collect())
+            );
+        }
         form.fields[last].1 = "--note 'two words' --name \"a b\"".into();
         let args = form.args().expect("quoted words");
         assert!(
@@ -1314,7 +1344,10 @@ mod tests {
             ("--db other.db", "--db is not for this form"),
             ("--help", "facenet-lab run --help"),
             // A P×K batch must hold at least two identities of K images.
-            ("--pk-k 40", "pk"),
+            (
+                "--pk-k 40",
+                "--batch (32) must be a multiple of --pk-k (40)",
+            ),
         ] {
             form.fields[last].1 = flags.into();
             let err = form.args().expect_err(flags);

@@ -424,15 +424,16 @@ impl Field {
         }
     }
 
-    /// The decimals `runs` shows this field's values with, where it rounds them: a filter
-    /// compares what the person sees (`dev_acc=0.645` finds the run showing 0.645).
+    /// The decimals the tables show this field's values with, where every table rounds them
+    /// alike: a filter compares what the person sees (`dev_acc=0.645` finds the run showing
+    /// 0.645). img/s is shown whole on the dashboard and to a tenth by `runs`, so it compares
+    /// as recorded.
     fn shown_decimals(self) -> Option<usize> {
         match self {
             Field::BestDev | Field::FinalDev | Field::TrainAcc | Field::TestAcc | Field::LfwAcc => {
                 Some(3)
             }
             Field::Loss => Some(4),
-            Field::ImagesPerSec => Some(1),
             _ => None,
         }
     }
@@ -770,14 +771,15 @@ mod tests {
         r.lfw_acc = Some(0.749_83);
         r.best_dev_acc = Some(0.645_16);
         r.last_loss = Some(0.012_345_6);
-        r.images_per_sec = Some(191.6);
+        r.images_per_sec = Some(191.63);
         r.hyper.lr = 0.000_123_4;
         // 0.6475 prints as 0.647, where x * 1000 rounds to 648.
         r.test_acc = Some(259.0 / 400.0);
         let holds = |f: &str| Filter::parse(f).unwrap().matches(&r, NOW);
         assert!(holds("lfw>=0.75") && holds("lfw=0.750") && !holds("lfw<0.75"));
         assert!(holds("dev_acc=0.645") && !holds("dev_acc>0.645"));
-        assert!(holds("loss=0.0123") && holds("img_s=191.6") && holds("img_s<191.65"));
+        assert!(holds("loss=0.0123") && !holds("loss>0.0123"));
+        assert!(holds("img_s>191.5") && holds("img_s<192") && !holds("img_s=191.6"));
         assert!(holds("test=0.647") && !holds("test>0.647"));
         // Hyperparameters are shown as given: no rounding.
         assert!(holds("lr=0.0001234") && !holds("lr>0.0001234") && !holds("lr=0.0001"));

@@ -52,9 +52,18 @@ impl Lab {
     /// Where checkpoint `ck`'s file should be on this machine, when it is not there (a lab
     /// copied or merged without its checkpoints). An unreadable folder counts as present.
     pub fn missing_checkpoint(&self, ck: &Checkpoint) -> Option<PathBuf> {
-        let path = self.resolve(&ck.path);
-        let found = path.try_exists().unwrap_or(true) || self.brought_beside(ck).is_some();
-        (!found).then_some(path)
+        self.find_checkpoint(ck).err()
+    }
+
+    /// Where checkpoint `ck`'s file is: where the lab records it (an unreadable folder counts
+    /// as present), else brought into the run's own folder here ([`Lab::brought_dir`]); the
+    /// recorded place when it is in neither.
+    fn find_checkpoint(&self, ck: &Checkpoint) -> std::result::Result<PathBuf, PathBuf> {
+        let recorded = self.resolve(&ck.path);
+        if recorded.try_exists().unwrap_or(true) {
+            return Ok(recorded);
+        }
+        self.brought_beside(ck).ok_or(recorded)
     }
 
     /// The checkpoints folder beside this lab.
@@ -93,14 +102,10 @@ impl Lab {
     /// into the run's own folder here ([`Lab::brought_dir`]); a clear error naming the folder to
     /// bring over when its file is in neither (a lab copied without its checkpoints).
     pub fn checkpoint_file(&self, run: &Run, ck: &Checkpoint) -> Result<PathBuf> {
-        let recorded = self.resolve(&ck.path);
-        if recorded.try_exists().unwrap_or(true) {
-            return Ok(recorded);
-        }
-        if let Some(beside) = self.brought_beside(ck) {
-            return Ok(beside);
-        }
-        let path = recorded;
+        let path = match self.find_checkpoint(ck) {
+            Ok(found) => return Ok(found),
+            Err(recorded) => recorded,
+        };
         let folder = path.parent().unwrap_or(Path::new("."));
         let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
         let recorded = if Path::new(&ck.path).is_relative() {

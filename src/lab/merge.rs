@@ -296,11 +296,7 @@ fn merge_run(
             (ours, Vec::new())
         }
         Some((ours, our_heartbeat)) => {
-            let their_heartbeat = match run.get("heartbeat_at") {
-                Some(Value::Real(h)) => Some(*h),
-                Some(Value::Integer(h)) => Some(*h as f64),
-                _ => None,
-            };
+            let their_heartbeat = real(&run, "heartbeat_at");
             let (here, there) = (our_copy(tx, ours)?, their_copy(theirs_run)?);
             let (newer, older) = if their_heartbeat > our_heartbeat {
                 (&there, &here)
@@ -387,11 +383,6 @@ fn our_copy(tx: &Connection, ours: i64) -> Result<Copy> {
 
 /// The other lab's copy of a run, for [`parted`].
 fn their_copy(theirs: &TheirRun) -> Result<Copy> {
-    let real = |row: &Row, col: &str| match row.get(col) {
-        Some(Value::Real(t)) => Some(*t),
-        Some(Value::Integer(t)) => Some(*t as f64),
-        _ => None,
-    };
     let resumes = theirs
         .resumes
         .iter()
@@ -464,6 +455,15 @@ fn read_rows<P: rusqlite::Params>(conn: &Connection, sql: &str, params: P) -> Re
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
+}
+
+/// A number column of `row`, which SQLite may hand back as an integer.
+fn real(row: &Row, col: &str) -> Option<f64> {
+    match row.get(col) {
+        Some(Value::Real(t)) => Some(*t),
+        Some(Value::Integer(t)) => Some(*t as f64),
+        _ => None,
+    }
 }
 
 fn int(row: &Row, col: &str) -> Result<i64> {

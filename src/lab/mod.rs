@@ -231,10 +231,7 @@ impl Lab {
     /// Where `report` and `eval` write their figures unless told otherwise: `reports/` beside
     /// the lab, as its logs and checkpoints are.
     pub fn reports_dir(&self) -> PathBuf {
-        match self.path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.join("reports"),
-            _ => PathBuf::from("reports"),
-        }
+        self.path.with_file_name("reports")
     }
 
     /// A recorded path made usable: relative ones are taken from the lab's directory.

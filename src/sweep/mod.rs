@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicUsize;
 
 use anyhow::{Context, Result};
 
-use crate::lab::{Lab, RunId};
+use crate::lab::{Lab, Run, RunId};
 
 pub use config::{problems, RunConfig};
 pub use schedule::{run_jobs, Event, JobOutcome, EXIT_STOPPED};
@@ -185,16 +185,18 @@ pub fn recorded_runs(db: &Path, files: &[RunFiles]) -> Vec<Option<RunId>> {
         let runs = lab.list_runs()?;
         Ok(files
             .iter()
-            .map(|f| {
-                let log = lab.relative(&f.log);
-                runs.iter()
-                    .find(|r| r.log_path.as_deref() == Some(log.as_str()))
-                    .map(|r| r.id)
-            })
+            .map(|f| logged_at(&lab, &runs, &f.log).map(|r| r.id))
             .collect())
     };
     // Without the lab (no run got as far as recording itself) the summary names logs instead.
     found().unwrap_or_else(|_| vec![None; files.len()])
+}
+
+/// The run of `runs` that records `log` as its log.
+fn logged_at<'a>(lab: &Lab, runs: &'a [Run], log: &Path) -> Option<&'a Run> {
+    let log = lab.relative(log);
+    runs.iter()
+        .find(|r| r.log_path.as_deref() == Some(log.as_str()))
 }
 
 /// What the lab at `db` recorded of the run that wrote `log`: ` (run 12, best dev 0.645)`;
@@ -202,12 +204,8 @@ pub fn recorded_runs(db: &Path, files: &[RunFiles]) -> Vec<Option<RunId>> {
 fn recorded_result(db: &Path, log: &Path) -> String {
     let found = || -> Result<Option<String>> {
         let lab = Lab::open_read_only(db)?;
-        let log = lab.relative(log);
-        let run = lab
-            .list_runs()?
-            .into_iter()
-            .find(|r| r.log_path.as_deref() == Some(log.as_str()));
-        Ok(run.map(|r| {
+        let runs = lab.list_runs()?;
+        Ok(logged_at(&lab, &runs, log).map(|r| {
             format!(
                 " (run {}, best dev {})",
                 r.id,

@@ -302,10 +302,11 @@ pub fn resume(
     }
     let mut cfg: TrainConfig = serde_json::from_str(&run.config_json)
         .with_context(|| format!("reading the recorded config of run {}", run.id))?;
-    let ck = lab
-        .checkpoints(run.id)?
-        .into_iter()
-        .rfind(|c| CheckpointKind::resumable(&c.kind));
+    let checkpoints = lab.checkpoints(run.id)?;
+    let ck = checkpoints
+        .iter()
+        .rfind(|c| CheckpointKind::resumable(&c.kind))
+        .cloned();
     // Whole epochs behind the checkpoint: one written on Ctrl-C mid-epoch is in that epoch.
     let done = match (&ck, run.iters_per_epoch) {
         (Some(c), Some(n)) if n > 0 => (c.iteration / n) as usize,
@@ -348,7 +349,7 @@ pub fn resume(
         }
         None => {
             if run.last_iteration > 0 {
-                let best = lab.checkpoints(run.id)?.len();
+                let best = checkpoints.len();
                 let why = match best {
                     0 => "it stopped before writing one".to_string(),
                     n => format!(

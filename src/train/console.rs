@@ -33,16 +33,30 @@ pub struct Console {
 /// The progress line's template for a terminal `width` columns wide and a run of `steps`
 /// steps: the bar takes what the step's numbers leave (up to 30 columns), and goes where they
 /// leave too little, so that the line never wraps (nor fills the last column). What follows the
-/// bar is at most 62 columns and twice the digits of `steps` (`12345/12345 epoch 100/100 loss
-/// 0.1234 dev 0.123 12345 img/s · ETA 59m59s`, 72 for 5 digits).
+/// bar is at most 63 columns and twice the digits of `steps` (`12345/12345 epoch 100/100 loss
+/// skipped dev 0.123 12345 img/s · ETA 59m59s`, 73 for 5 digits).
 fn bar_template(width: Option<u16>, steps: u64) -> String {
     let digits = steps.max(1).ilog10() as u16 + 1;
-    let rest = 62 + 2 * digits;
+    let rest = 63 + 2 * digits;
     const NUMBERS: &str = "{pos}/{len} {msg} · ETA {eta}";
     match width.map_or(30, |w| w.saturating_sub(rest + 2).min(30)) {
         n if n < 5 => NUMBERS.to_string(),
         n => format!("{{bar:{n}.cyan/blue}} {NUMBERS}"),
     }
+}
+
+/// What the progress line says of a step after its position: `epoch 3/90 loss 0.1234 dev
+/// 0.613 192 img/s` (`skipped` for a batch without a triplet, `-` before the first evaluation).
+fn step_message(
+    epoch: usize,
+    epochs: usize,
+    loss: Option<f64>,
+    dev: Option<f64>,
+    images_per_sec: f64,
+) -> String {
+    let loss = loss.map_or("skipped".to_string(), |l| format!("{l:.4}"));
+    let dev = dev.map_or("-".to_string(), |d| format!("{d:.3}"));
+    format!("epoch {epoch}/{epochs} loss {loss} dev {dev} {images_per_sec:.0} img/s")
 }
 
 /// The bar's style for [`bar_template`].
@@ -174,17 +188,12 @@ impl Observer for Console {
                 }
             }
             Event::Step(s) => {
-                let loss = s.loss.map_or("skipped".to_string(), |l| format!("{l:.4}"));
                 let last_dev = self
                     .last_eval
                     .as_ref()
                     .map(|e| e.dev_acc)
                     .or(self.prior_dev);
-                let dev = last_dev.map_or("-".to_string(), |d| format!("{d:.3}"));
-                let msg = format!(
-                    "epoch {}/{} loss {loss} dev {dev} {:.0} img/s",
-                    s.epoch, self.epochs, s.images_per_sec
-                );
+                let msg = step_message(s.epoch, self.epochs, s.loss, last_dev, s.images_per_sec);
                 match &self.bar {
                     Some(bar) => {
                         bar.set_position(s.iteration);
@@ -262,17 +271,24 @@ mod tests {
             |n: u16| format!("{{bar:{n}.cyan/blue}} {{pos}}/{{len}} {{msg}} · ETA {{eta}}");
         assert_eq!(bar_template(Some(200), 1710), with_bar(30));
         assert_eq!(bar_template(None, 1710), with_bar(30));
-        assert_eq!(bar_template(Some(80), 1710), with_bar(8));
-        assert_eq!(bar_template(Some(80), 12345), with_bar(6));
+        assert_eq!(bar_template(Some(80), 1710), with_bar(7));
+        assert_eq!(bar_template(Some(80), 12345), with_bar(5));
         // Too narrow for a bar of 5: the numbers alone.
         assert_eq!(
             bar_template(Some(80), 123_456),
             "{pos}/{len} {msg} · ETA {eta}"
         );
         assert_eq!(bar_template(Some(60), 10), "{pos}/{len} {msg} · ETA {eta}");
-        // The widest numbers and message the bar leaves room for, at 5 digits.
-        let rest = "12345/12345 epoch 100/100 loss 0.1234 dev 0.123 12345 img/s · ETA 59m59s";
-        assert_eq!(rest.chars().count(), 62 + 2 * 5);
+        // What follows the bar at its widest (a skipped batch after an evaluation), with
+        // 5-digit step counts, is the 63 + 2 × 5 columns the template leaves it.
+        let widest = [Some(0.1234), None]
+            .into_iter()
+            .flat_map(|loss| [Some(0.123), None].map(|dev| (loss, dev)))
+            .map(|(loss, dev)| step_message(100, 100, loss, dev, 12_345.0).len())
+            .max()
+            .unwrap_or(0);
+        let rest = "12345/12345 ".len() + widest + " · ETA 59m59s".chars().count();
+        assert_eq!(rest, 63 + 2 * 5);
     }
 
     /// A resumed session whose evaluations stay below the run's earlier best reports that best,

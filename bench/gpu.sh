@@ -38,7 +38,7 @@ main() {
     set -- \
       "resnet18 --batch 32 --dim 128 --epochs 100 --time-limit ${LIMIT_R18:-80s} --name seed-resnet18-b32-d128 --tag seed-table" \
       "resnet152 --batch 32 --dim 64 --epochs 100 --time-limit ${LIMIT_R152:-140s} --name seed-resnet152-b32-d64 --tag seed-table" \
-      "resnet18 --batch 32 --dim 128 --sampler pk --pk-k 4 --normalize --mining semihard --augment --crop 0.5 --lr 3e-4 --epochs 300 --time-limit ${LIMIT_BEST:-150s} --name best-recipe-224px-crop0.5 --tag best-recipe" \
+      "resnet18 --batch 32 --dim 128 --sampler pk --pk-k 4 --normalize --mining semihard --augment --crop 0.5 --lr 3e-4 --epochs 300 --time-limit ${LIMIT_BEST:-160s} --name best-recipe-224px-crop0.5 --tag best-recipe" \
       "alexnet --batch 32 --dim 128 --sampler pk --pk-k 4 --normalize --mining all --dropout 0 --augment --crop 0.5 --epochs 300 --time-limit ${LIMIT_ALEX:-60s} --name alexnet-224px-nodropout-all --tag alexnet-recipe"
   fi
 

@@ -78,17 +78,23 @@ impl Slot {
             eps,
             weight_decay,
         } = c.cfg;
+        // Outside the graph: candle leaves a variable's gradient attached to the graph of the
+        // step that made it (its last product with a forward activation), and the variable
+        // itself tracks ops. Moments built from either would hold that step's graph and the
+        // previous moments, and so every step's activations: on CUDA, where this path runs,
+        // ResNet-18 at batch 32 and 224×224 ran out of the H200's 141 GB within 40 steps.
+        let (g, w) = (g.detach(), self.var.as_tensor().detach());
         let g = if weight_decay != 0.0 {
-            (g + self.var.as_tensor().affine(weight_decay, 0.0)?)?
+            (g + w.affine(weight_decay, 0.0)?)?
         } else {
-            g.clone()
+            g
         };
         self.m = ((&self.m * beta1)? + (&g * (1.0 - beta1))?)?;
         self.v = ((&self.v * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
         // torch: denom = sqrt(v) / sqrt(bc2) + eps; p -= lr / bc1 * m / denom
         let denom = ((self.v.sqrt()? / c.bc2.sqrt())? + eps)?;
         let update = ((&self.m / denom)? * (lr / c.bc1))?;
-        self.var.set(&self.var.as_tensor().sub(&update)?)
+        self.var.set(&w.sub(&update)?)
     }
 
     /// The same update in one pass over f32 CPU memory, split across threads, with the same
@@ -435,6 +441,33 @@ mod tests {
         assert!(worst(&fused.0, &tensors.0) < 1e-6, "weights differ");
         assert!(worst(&fused.1, &tensors.1) < 1e-6, "second moments differ");
         assert_ne!(fused.0, init, "the weights moved");
+        Ok(())
+    }
+
+    /// The tensor update (CUDA's) keeps no graph: a weight's gradient from candle's backward
+    /// still holds the step's graph (here `w · a`, with `a` computed from another variable), and
+    /// moments built from it held every step's activations, until the GPU ran out of memory.
+    #[test]
+    fn the_tensor_update_keeps_no_graph_in_its_moments() -> Result<()> {
+        let w = Var::new(&[0.5f32, -1.0], &Device::Cpu)?;
+        let u = Var::new(&[2.0f32, 3.0], &Device::Cpu)?;
+        let cfg = AdamConfig {
+            weight_decay: 1e-2,
+            ..AdamConfig::with_lr(0.1)
+        };
+        let mut opt = Adam::new(vec![("w".into(), w.clone())], cfg)?;
+        for _ in 0..2 {
+            let a = (u.as_tensor() * 2.0)?;
+            let grads = (w.as_tensor() * &a)?.sum_all()?.backward()?;
+            assert!(
+                grads.get(w.as_tensor()).is_some_and(|g| g.track_op()),
+                "the premise: candle's gradient of w tracks ops"
+            );
+            opt.step_with(&grads, false)?;
+        }
+        let slot = &opt.slots[0];
+        assert!(!slot.m.track_op(), "the first moment holds a graph");
+        assert!(!slot.v.track_op(), "the second moment holds a graph");
         Ok(())
     }
 

@@ -38,15 +38,19 @@ pub fn params(r: &Run) -> Params {
 }
 
 /// Indices of `runs` grouped by experiment: every hyperparameter and the dataset alike, the seed
-/// aside. Groups come in order of their first run, runs in input order.
+/// aside, and as many epochs trained. A run that stopped early (cut off, failed) is no repeat of
+/// one that went on: averaged with it, its few epochs would stand for the whole group (the
+/// comparison figure's mean covers only the epochs every repeat has). Groups come in order of
+/// their first run, runs in input order.
 pub fn seed_groups(runs: &[&Run]) -> Vec<Vec<usize>> {
-    let key = |r: &Run| -> Params {
-        params(r)
+    let key = |r: &Run| -> (Params, i64) {
+        let params = params(r)
             .into_iter()
             .filter(|(n, _)| *n != "seed")
-            .collect()
+            .collect();
+        (params, r.epochs_done())
     };
-    let mut groups: Vec<(Params, Vec<usize>)> = Vec::new();
+    let mut groups: Vec<((Params, i64), Vec<usize>)> = Vec::new();
     for (i, r) in runs.iter().enumerate() {
         let k = key(r);
         match groups.iter_mut().find(|(gk, _)| *gk == k) {

@@ -244,6 +244,15 @@ mod tests {
         again.id = crate::lab::RunId(5);
         let twice = table(&[&runs[0], &again]);
         assert_eq!(twice.headers, vec!["#1 ×2 runs"]);
+        // One that stopped after fewer epochs (cut off, or failed) stands alone.
+        let mut short = runs[1].clone();
+        short.id = crate::lab::RunId(6);
+        short.status = crate::lab::RunStatus::Failed;
+        short.last_iteration = 2 * short.iters_per_epoch.unwrap_or(1);
+        short.last_epoch = 2;
+        let cut = [&runs[0], &runs[1], &short];
+        assert_ne!(runs[1].epochs_done(), short.epochs_done(), "the premise");
+        assert_eq!(seed_groups(&cut), vec![vec![0, 1], vec![2]]);
         // mean 0.42, sample std 0.02
         assert_eq!(
             row("best dev"),

@@ -30,16 +30,20 @@ left() { echo $((BUDGET - RESERVE - SECONDS)); }
 
 main() {
   if [[ $# -eq 0 ]]; then
-    # The seed's two must-have rows and the best recipe (constant rate, so a time limit cuts
-    # it cleanly; the central crop lifted dev accuracy from 0.435 to 0.645 on the CPU, runs 4
-    # and 5, and 96 px instead of 64 to 0.677, run 14), then, if time is left, the AlexNet
-    # recipe that learns (no dropout, all triplets: 0.403 against 0.145 on the CPU, runs 19
-    # and 16): about 1.5 min of benchmarks and 7 min of training.
+    # What the first GPU session (runs 35-43, docs/experiments.md) left: the seed's ResNet18
+    # 32/128 row for all its 100 epochs (39 fitted then; about 2.1 s an epoch on an H200, so
+    # about 3.5 min), then the two rows that did not run, ResNet152 32/128 and 8/64, as far as
+    # the call allows (ResNet152 trains at about 62 images/s there, about 10 s an epoch). With
+    # the benchmarks (about 1.3 min) this fills the call. The runs of that session:
+    #   resnet18 --batch 32 --dim 128 --epochs 100 --time-limit 80s --name seed-resnet18-b32-d128
+    #   resnet152 --batch 32 --dim 64 --epochs 100 --time-limit 140s --name seed-resnet152-b32-d64
+    #   --config experiments/best-recipe-gpu-224-crop.toml --time-limit 160s (the best recipe)
+    #   alexnet --batch 32 --dim 128 --epochs 100 (all of it, 56 s)
+    #   resnet18 --batch 64 --dim 128 --epochs 100 --time-limit 45s --name seed-resnet18-b64-d128
     set -- \
-      "resnet18 --batch 32 --dim 128 --epochs 100 --time-limit ${LIMIT_R18:-80s} --name seed-resnet18-b32-d128 --tag seed-table" \
-      "resnet152 --batch 32 --dim 64 --epochs 100 --time-limit ${LIMIT_R152:-140s} --name seed-resnet152-b32-d64 --tag seed-table" \
-      "resnet18 --batch 32 --dim 128 --sampler pk --pk-k 4 --normalize --mining semihard --augment --crop 0.5 --lr 3e-4 --epochs 300 --time-limit ${LIMIT_BEST:-160s} --name best-recipe-224px-crop0.5 --tag best-recipe" \
-      "alexnet --batch 32 --dim 128 --sampler pk --pk-k 4 --normalize --mining all --dropout 0 --augment --crop 0.5 --epochs 300 --time-limit ${LIMIT_ALEX:-60s} --name alexnet-224px-nodropout-all --tag alexnet-recipe"
+      "resnet18 --batch 32 --dim 128 --epochs 100 --time-limit ${LIMIT_R18:-230s} --name seed-resnet18-b32-d128 --tag seed-table" \
+      "resnet152 --batch 32 --dim 128 --epochs 100 --time-limit ${LIMIT_R152:-100s} --name seed-resnet152-b32-d128 --tag seed-table" \
+      "resnet152 --batch 8 --dim 64 --epochs 100 --time-limit ${LIMIT_R152_B8:-100s} --name seed-resnet152-b8-d64 --tag seed-table"
   fi
 
   section "environment"

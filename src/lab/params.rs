@@ -1,7 +1,7 @@
 //! A run's hyperparameters as named, displayable values: what the dashboard's compare view
 //! and the report's legends show, and how both tell runs apart.
 
-use super::Run;
+use super::{Run, RunStatus};
 
 /// Hyperparameters as (name, shown value) pairs.
 pub type Params = Vec<(&'static str, String)>;
@@ -40,17 +40,18 @@ pub fn params(r: &Run) -> Params {
 /// Indices of `runs` grouped by experiment: every hyperparameter and the dataset alike, the seed
 /// aside, and as many epochs trained. A run that stopped early (cut off, failed) is no repeat of
 /// one that went on: averaged with it, its few epochs would stand for the whole group (the
-/// comparison figure's mean covers only the epochs every repeat has). Groups come in order of
-/// their first run, runs in input order.
+/// comparison figure's mean covers only the epochs every repeat has). Runs still training group
+/// among themselves, so that seeds training side by side stay one group while their epoch
+/// counts pass each other. Groups come in order of their first run, runs in input order.
 pub fn seed_groups(runs: &[&Run]) -> Vec<Vec<usize>> {
-    let key = |r: &Run| -> (Params, i64) {
+    let key = |r: &Run| -> (Params, Trained) {
         let params = params(r)
             .into_iter()
             .filter(|(n, _)| *n != "seed")
             .collect();
-        (params, r.epochs_done())
+        (params, Trained::of(r))
     };
-    let mut groups: Vec<((Params, i64), Vec<usize>)> = Vec::new();
+    let mut groups: Vec<((Params, Trained), Vec<usize>)> = Vec::new();
     for (i, r) in runs.iter().enumerate() {
         let k = key(r);
         match groups.iter_mut().find(|(gk, _)| *gk == k) {
@@ -59,6 +60,24 @@ pub fn seed_groups(runs: &[&Run]) -> Vec<Vec<usize>> {
         }
     }
     groups.into_iter().map(|(_, m)| m).collect()
+}
+
+/// How far a run trained, as [`seed_groups`] compares runs: still training (as the lab
+/// records it), or stopped after this many epochs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Trained {
+    Training,
+    Stopped(i64),
+}
+
+impl Trained {
+    fn of(r: &Run) -> Trained {
+        if r.status == RunStatus::Running {
+            Trained::Training
+        } else {
+            Trained::Stopped(r.epochs_done())
+        }
+    }
 }
 
 /// How many runs a seed group holds, in words: "3 seeds" when their seeds all differ, else

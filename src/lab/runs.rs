@@ -232,6 +232,16 @@ impl Run {
         }
     }
 
+    /// `100` for a completed run of 100 epochs, else `37/100 (crashed)`: the epochs done, of
+    /// those planned, and `status` (the recorded one, or what [`Run::effective_status`] makes
+    /// of it).
+    pub fn epochs_label(&self, status: RunStatus) -> String {
+        match status {
+            RunStatus::Completed => self.hyper.epochs.to_string(),
+            status => format!("{}/{} ({status})", self.epochs_done(), self.hyper.epochs),
+        }
+    }
+
     /// The share of its planned training done, counted in steps where the epoch length is
     /// known.
     pub fn progress(&self) -> f64 {

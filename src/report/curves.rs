@@ -74,8 +74,8 @@ pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
     label
 }
 
-/// Runs grouped by experiment (all but the seed alike, [`crate::lab::params::seed_groups`]),
-/// groups in order of their first run, runs in input order.
+/// Runs grouped by experiment (all but the seed alike, and as many epochs trained,
+/// [`crate::lab::params::seed_groups`]), groups in order of their first run, runs in input order.
 pub fn group_by_config(curves: &[RunCurves]) -> Vec<Vec<&RunCurves>> {
     let runs: Vec<&Run> = curves.iter().map(|c| &c.run).collect();
     crate::lab::params::seed_groups(&runs)
@@ -84,8 +84,8 @@ pub fn group_by_config(curves: &[RunCurves]) -> Vec<Vec<&RunCurves>> {
         .collect()
 }
 
-/// Mean and sample standard deviation across series, at the iterations every series has
-/// (a crashed repeat shortens the band instead of making the mean jump). Where a series holds
+/// Mean and sample standard deviation across series, at the iterations every series has (a
+/// series with a gap shortens the band instead of making the mean jump). Where a series holds
 /// two values for one iteration (a resumed run), the later one counts.
 pub fn mean_std(series: &[&[SeriesPoint]]) -> Vec<(f64, f64, f64)> {
     let mut by_iter: BTreeMap<i64, Vec<f64>> = BTreeMap::new();

@@ -258,8 +258,8 @@ fn loss_chart(c: &RunCurves) -> Option<Chart> {
 }
 
 /// Dev accuracy of every run against epochs (runs with other batch sizes take other numbers of
-/// iterations per epoch); repeats of one configuration with different seeds become their mean
-/// with a ±1 std band. Each curve is labelled by [`curve_label`] with the hyperparameters that
+/// iterations per epoch); repeats of one configuration with different seeds, trained as many
+/// epochs, become their mean with a ±1 std band. Each curve is labelled by [`curve_label`] with the hyperparameters that
 /// differ among the plotted runs.
 fn comparison_chart(curves: &[RunCurves]) -> Option<Chart> {
     let plotted: Vec<&Run> = curves

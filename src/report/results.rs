@@ -2,7 +2,7 @@
 //! what is needed to trust a number (device, wall time, figures).
 
 use crate::format;
-use crate::lab::{Run, RunStatus};
+use crate::lab::Run;
 
 use super::curves::RunCurves;
 
@@ -153,10 +153,7 @@ fn learning_rate(h: &crate::lab::Hyperparams) -> String {
 /// `100`, or `37/100 (crashed)` (epochs done) for a run that did not complete: a run still marked running
 /// whose heartbeat stopped at `now` reads as crashed, as `runs` and the dashboard show it.
 fn epochs(r: &Run, now: f64) -> String {
-    match r.effective_status(now) {
-        RunStatus::Completed => r.hyper.epochs.to_string(),
-        status => format!("{}/{} ({status})", r.epochs_done(), r.hyper.epochs),
-    }
+    r.epochs_label(r.effective_status(now))
 }
 
 fn device(r: &Run) -> String {
@@ -175,6 +172,7 @@ fn escape_cell(cell: &str) -> String {
 mod tests {
     use super::*;
     use crate::lab::fixtures::{run, NOW};
+    use crate::lab::RunStatus;
 
     #[test]
     fn a_run_whose_heartbeat_stopped_reads_as_crashed() {

@@ -1,8 +1,9 @@
 //! The compare view's table: best and final metrics side by side, then only the
 //! hyperparameters that differ, then where the runs came from when that differs (code, device,
 //! host, CPU). The metrics come first: a short screen cuts the table from the bottom.
-//! Runs that share a configuration and differ only in seed are one column, their metrics given
-//! as mean ± std.
+//! Runs that share a configuration, differ only in seed and trained as many epochs are one
+//! column, their metrics given as mean ± std; a `trained` row says how long each column trained
+//! where that differs.
 
 use crate::lab::params::{differing, params, repeats, seed_groups};
 use crate::lab::Run;
@@ -130,6 +131,12 @@ pub fn table(runs: &[&Run]) -> CompareTable {
         };
         rows.push((name.to_string(), cells(&value)));
     }
+    // How long each trained, where that differs: what parts columns of one configuration.
+    let trained = |r: &Run| r.epochs_label(r.status);
+    let first = runs.first().map(|r| trained(r));
+    if runs.iter().any(|r| Some(trained(r)) != first) {
+        rows.push(("trained".to_string(), cells(&trained)));
+    }
     for (name, value) in PROVENANCE {
         let first = runs.first().map(|r| value(r));
         if runs.iter().any(|r| Some(value(r)) != first) {
@@ -253,6 +260,18 @@ mod tests {
         let cut = [&runs[0], &runs[1], &short];
         assert_ne!(runs[1].epochs_done(), short.epochs_done(), "the premise");
         assert_eq!(seed_groups(&cut), vec![vec![0, 1], vec![2]]);
+        assert_eq!(
+            cells_of(&table(&cut), "trained"),
+            Some(vec!["10".into(), "2/10 (failed)".into()])
+        );
+        assert_eq!(row("trained"), None, "all trained alike");
+        // Seeds still training are one column while their epoch counts pass each other.
+        let mut live = [runs[0].clone(), runs[1].clone()];
+        for (r, steps) in live.iter_mut().zip([300, 500]) {
+            r.status = crate::lab::RunStatus::Running;
+            r.last_iteration = steps;
+        }
+        assert_eq!(seed_groups(&[&live[0], &live[1]]), vec![vec![0, 1]]);
         // mean 0.42, sample std 0.02
         assert_eq!(
             row("best dev"),

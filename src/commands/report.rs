@@ -48,16 +48,19 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
         .dataset(dataset_id)?
         .with_context(|| format!("dataset {} is missing from the lab", dataset_id.0))?;
     let spec = crate::data::recorded::source(&dataset, args.split_data.as_deref(), run.id)?;
-    let items: Vec<ImageRef> = dataset
+    let (items, is_test): (Vec<ImageRef>, Vec<bool>) = dataset
         .splits
         .iter()
         .filter(|s| s.name == "dev" || s.name == "test")
-        .flat_map(|s| &s.members)
-        .map(|m| ImageRef {
-            identity: m.identity.clone(),
-            file: m.file.clone(),
+        .flat_map(|s| s.members.iter().map(move |m| (m, s.name == "test")))
+        .map(|(m, test)| {
+            let image = ImageRef {
+                identity: m.identity.clone(),
+                file: m.file.clone(),
+            };
+            (image, test)
         })
-        .collect();
+        .unzip();
     let net = Net::load(lab, &run, ck, &Device::cuda_if_available(0)?)?;
     let vectors = net.embed(&spec, &items, false, 256)?;
     let points = pca_2d(&vectors)?;
@@ -74,7 +77,7 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
         ck.iteration,
         labels.len()
     );
-    let chart = projection_chart(&title, &points, &labels);
+    let chart = projection_chart(&title, &points, &labels, &is_test);
     // The best checkpoint's figure keeps its name; another checkpoint's does not replace it.
     let name = match args.checkpoint {
         CheckpointChoice::Best => format!("embeddings-run-{}", run.id),

@@ -53,13 +53,43 @@ pub struct Chart {
     /// A fixed y range (accuracy is 0..1); `None` fits the data.
     pub y_range: Option<(f64, f64)>,
     pub lines: Vec<Line>,
-    /// Draw each line's points as dots, unconnected (a scatter plot).
-    pub points_only: bool,
+    /// Curves, or a scatter of markers.
+    pub marks: Marks,
     /// A logarithmic x axis spanning the positive x of the lines; points at x ≤ 0 are not drawn.
     pub log_x: bool,
 }
 
+/// How a chart draws its lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Marks {
+    /// Connected curves: solid, then dashed, then dotted as the colours repeat.
+    Curves,
+    /// Each line's points as unconnected markers, in line `i`'s colour and shape.
+    Points,
+    /// Markers of two sets per group: lines `2k` (filled) and `2k + 1` (hollow) share group
+    /// `k`'s colour and shape, e.g. one identity's dev and test images.
+    FilledAndHollow,
+}
+
 impl Chart {
+    /// Whether the lines are drawn as unconnected markers.
+    fn is_scatter(&self) -> bool {
+        self.marks != Marks::Curves
+    }
+
+    /// The colour of line `i` (its group's, in a [`Marks::FilledAndHollow`] chart).
+    fn color_of(&self, i: usize) -> RGBColor {
+        style_of(self.group_of(i)).0
+    }
+
+    /// The style index of line `i`: `i`, or its group in a [`Marks::FilledAndHollow`] chart.
+    fn group_of(&self, i: usize) -> usize {
+        match self.marks {
+            Marks::FilledAndHollow => i / 2,
+            Marks::Curves | Marks::Points => i,
+        }
+    }
+
     fn x_range(&self) -> (f64, f64) {
         let xs = self
             .lines
@@ -74,7 +104,7 @@ impl Chart {
             return (lo * (1.0 - 1e-9), hi.max(lo * 10.0) * (1.0 + 1e-9));
         }
         // A scatter gets a margin on both sides, so that no marker is cut at the frame.
-        let (lo, hi) = if self.points_only {
+        let (lo, hi) = if self.is_scatter() {
             (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
         } else {
             (lo.min(0.0), hi)
@@ -121,7 +151,7 @@ impl Chart {
         });
         match min_max(ys) {
             Some((lo, hi)) => {
-                let lo = if self.points_only {
+                let lo = if self.is_scatter() {
                     lo - 0.05 * (hi - lo)
                 } else {
                     lo.min(0.0)
@@ -213,6 +243,13 @@ const MARKERS: [Marker; 4] = [
 ];
 
 impl Marker {
+    /// The outline as a closed path, for a hollow marker.
+    fn ring(self) -> Vec<(i32, i32)> {
+        let mut path = self.outline();
+        path.extend(path.first().copied());
+        path
+    }
+
     /// The filled outline, in pixels around the point: 8 to 10 px across.
     fn outline(self) -> Vec<(i32, i32)> {
         match self {
@@ -567,7 +604,7 @@ where
         .draw()
         .map_err(&err)?;
     for (i, line) in chart.lines.iter().enumerate() {
-        let color = style_of(i).0;
+        let color = chart.color_of(i);
         if let Some(band) = &line.band {
             let outline: Vec<(f64, f64)> = band
                 .iter()
@@ -589,6 +626,13 @@ where
                     .iter()
                     .map(|&p| EmptyElement::at(p) + Polygon::new(outline.clone(), color.filled()));
                 ctx.draw_series(dots).map_err(&err)?;
+            }
+            Stroke::Rings(marker) => {
+                let ring = marker.ring();
+                let rings = points
+                    .iter()
+                    .map(|&p| EmptyElement::at(p) + PathElement::new(ring.clone(), style));
+                ctx.draw_series(rings).map_err(&err)?;
             }
             Stroke::Dot => {
                 ctx.draw_series(std::iter::once(Circle::new(points[0], 3, style.filled())))
@@ -639,7 +683,7 @@ where
         if line.label.is_empty() {
             continue;
         }
-        let color = style_of(i).0;
+        let color = chart.color_of(i);
         let style = color.stroke_width(2);
         let entry = ctx
             .draw_series(std::iter::empty::<EmptyElement<(f64, f64), DB>>())
@@ -650,6 +694,9 @@ where
         match Stroke::of(chart, i, drawn) {
             Stroke::Dots(marker) => entry.legend(move |(x, y)| {
                 EmptyElement::at((x + 10, y)) + Polygon::new(marker.outline(), color.filled())
+            }),
+            Stroke::Rings(marker) => entry.legend(move |(x, y)| {
+                EmptyElement::at((x + 10, y)) + PathElement::new(marker.ring(), style)
             }),
             Stroke::Dot | Stroke::Solid => {
                 entry.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style))
@@ -676,6 +723,8 @@ where
 enum Stroke {
     /// A scatter's markers.
     Dots(Marker),
+    /// A scatter's markers in outline (the second set of a [`Marks::FilledAndHollow`] chart).
+    Rings(Marker),
     /// A curve of one point: a dot, with a solid sample.
     Dot,
     Solid,
@@ -685,9 +734,14 @@ enum Stroke {
 impl Stroke {
     /// The stroke of line `i`, which has `drawn` points that can be drawn.
     fn of(chart: &Chart, i: usize, drawn: usize) -> Stroke {
-        if chart.points_only {
-            Stroke::Dots(style_of(i).1)
-        } else if drawn == 1 {
+        let marker = style_of(chart.group_of(i)).1;
+        match chart.marks {
+            Marks::Points => return Stroke::Dots(marker),
+            Marks::FilledAndHollow if i.is_multiple_of(2) => return Stroke::Dots(marker),
+            Marks::FilledAndHollow => return Stroke::Rings(marker),
+            Marks::Curves => {}
+        }
+        if drawn == 1 {
             Stroke::Dot
         } else {
             dash_of(i).map_or(Stroke::Solid, |(dash, gap)| Stroke::Dashed(dash, gap))
@@ -710,7 +764,7 @@ mod tests {
                 points,
                 band: None,
             }],
-            points_only: false,
+            marks: Marks::Curves,
             log_x: false,
         }
     }
@@ -884,11 +938,39 @@ mod tests {
         }
     }
 
+    /// Dev and test images of one identity share its colour and shape, filled and hollow.
+    #[test]
+    fn filled_and_hollow_lines_pair_up_by_group() {
+        let mut c = chart(None, vec![(2.0, 1.0), (8.0, 3.0)]);
+        c.lines = (0..4).map(|_| c.lines[0].clone()).collect();
+        c.marks = Marks::FilledAndHollow;
+        let strokes: Vec<Stroke> = (0..4).map(|i| Stroke::of(&c, i, 2)).collect();
+        let (m0, m1) = (style_of(0).1, style_of(1).1);
+        assert_eq!(
+            strokes,
+            vec![
+                Stroke::Dots(m0),
+                Stroke::Rings(m0),
+                Stroke::Dots(m1),
+                Stroke::Rings(m1)
+            ]
+        );
+        assert_eq!(c.color_of(0), c.color_of(1));
+        assert_eq!(c.color_of(2), c.color_of(3));
+        assert_ne!(c.color_of(1), c.color_of(2));
+        // A ring closes on its first point.
+        let ring = Marker::Triangle.ring();
+        assert_eq!(ring.first(), ring.last());
+        assert_eq!(ring.len(), Marker::Triangle.outline().len() + 1);
+        // It renders.
+        assert!(render(&c, FigureFormat::Svg).is_ok());
+    }
+
     #[test]
     fn a_scatter_has_room_on_every_side_and_curves_start_at_zero() {
         let mut c = chart(None, vec![(2.0, 1.0), (8.0, 3.0)]);
         assert_eq!(c.x_range(), (0.0, 8.0));
-        c.points_only = true;
+        c.marks = Marks::Points;
         let ((x0, x1), (y0, y1)) = (c.x_range(), c.y_range());
         assert!(x0 < 2.0 && x0 > 0.0 && x1 > 8.0, "{x0}..{x1}");
         assert!(y0 < 1.0 && y1 > 3.0, "{y0}..{y1}");

@@ -20,7 +20,7 @@ use anyhow::{Context, Result};
 use crate::lab::{Lab, Run, SeriesPoint};
 
 pub use curves::{curve_label, distinguishing_params, group_by_config, mean_std, RunCurves};
-pub use figure::{render, Chart, FigureFormat, Line, HEIGHT, WIDTH};
+pub use figure::{render, Chart, FigureFormat, Line, Marks, HEIGHT, WIDTH};
 
 pub use readme::{splice, END as README_END, START as README_START};
 pub use results::{results_markdown, RunFigures};
@@ -176,7 +176,7 @@ pub fn roc_chart(
                 band: None,
             },
         ],
-        points_only: false,
+        marks: Marks::Curves,
         log_x: true,
     }
 }
@@ -192,29 +192,42 @@ fn far_axis_start(fpr: &[f64]) -> f64 {
     10f64.powf(smallest.log10().floor()).min(1e-4)
 }
 
-/// A 2-D projection of embeddings, one colour per identity (`labels[i]` of `points[i]`).
-pub fn projection_chart(title: &str, points: &[[f32; 2]], labels: &[String]) -> Chart {
-    let mut groups: std::collections::BTreeMap<&str, Vec<(f64, f64)>> = Default::default();
-    for (p, l) in points.iter().zip(labels) {
-        groups
-            .entry(l)
-            .or_default()
-            .push((f64::from(p[0]), f64::from(p[1])));
+/// A 2-D projection of the dev and test embeddings: one colour and shape per identity
+/// (`labels[i]` of `points[i]`), filled markers for the dev images and hollow ones for the test
+/// images (`is_test[i]`), which the legend says.
+pub fn projection_chart(
+    title: &str,
+    points: &[[f32; 2]],
+    labels: &[String],
+    is_test: &[bool],
+) -> Chart {
+    // Per identity, its dev points and its test points.
+    type Sets = [Vec<(f64, f64)>; 2];
+    let mut groups: std::collections::BTreeMap<&str, Sets> = Default::default();
+    for ((p, l), &test) in points.iter().zip(labels).zip(is_test) {
+        groups.entry(l).or_default()[usize::from(test)].push((f64::from(p[0]), f64::from(p[1])));
     }
+    let lines = groups
+        .into_values()
+        .enumerate()
+        .flat_map(|(k, sets)| {
+            sets.into_iter()
+                .zip(["dev", "test"])
+                .map(move |(points, set)| Line {
+                    // One legend entry per set, on the first identity's markers.
+                    label: if k == 0 { set.into() } else { String::new() },
+                    points,
+                    band: None,
+                })
+        })
+        .collect();
     Chart {
         title: title.into(),
         x_label: "first principal component".into(),
         y_label: "second principal component".into(),
         y_range: None,
-        lines: groups
-            .into_values()
-            .map(|points| Line {
-                label: String::new(),
-                points,
-                band: None,
-            })
-            .collect(),
-        points_only: true,
+        lines,
+        marks: Marks::FilledAndHollow,
         log_x: false,
     }
 }
@@ -240,7 +253,7 @@ fn accuracy_chart(c: &RunCurves) -> Option<Chart> {
         y_label: "accuracy".into(),
         y_range: Some((0.0, 1.0)),
         lines,
-        points_only: false,
+        marks: Marks::Curves,
         log_x: false,
     })
 }
@@ -252,7 +265,7 @@ fn loss_chart(c: &RunCurves) -> Option<Chart> {
         y_label: "triplet loss".into(),
         y_range: None,
         lines: vec![plain_line("train loss", &c.train_loss)],
-        points_only: false,
+        marks: Marks::Curves,
         log_x: false,
     })
 }
@@ -302,7 +315,7 @@ fn comparison_chart(curves: &[RunCurves]) -> Option<Chart> {
         y_label: "dev accuracy".into(),
         y_range: Some((0.0, 1.0)),
         lines,
-        points_only: false,
+        marks: Marks::Curves,
         log_x: false,
     })
 }
@@ -413,6 +426,31 @@ fn absolute(path: &Path) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_projection_pairs_each_identitys_dev_and_test_points() {
+        let points = [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0], [6.0, 7.0], [8.0, 9.0]];
+        let labels: Vec<String> = ["bo", "al", "bo", "al", "al"].map(String::from).to_vec();
+        let is_test = [false, false, true, true, false];
+        let c = projection_chart("t", &points, &labels, &is_test);
+        assert_eq!(c.marks, Marks::FilledAndHollow);
+        let lines: Vec<(&str, &[(f64, f64)])> = c
+            .lines
+            .iter()
+            .map(|l| (l.label.as_str(), l.points.as_slice()))
+            .collect();
+        // Identities in name order, each its dev line then its test line; one legend entry
+        // per set.
+        assert_eq!(
+            lines,
+            vec![
+                ("dev", &[(2.0, 3.0), (8.0, 9.0)][..]),
+                ("test", &[(6.0, 7.0)][..]),
+                ("", &[(0.0, 1.0)][..]),
+                ("", &[(4.0, 5.0)][..]),
+            ]
+        );
+    }
 
     #[test]
     fn links_are_relative_to_the_readme() -> Result<()> {

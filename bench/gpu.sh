@@ -61,8 +61,11 @@ main() {
   if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
     section "facenet-lab bench (candle, $DEVICE), $STEPS steps"
     for b in 32 64; do
+      # At batch 32 also where each model's step goes, layer kind by kind (--profile).
+      profile=()
+      [[ $b == 32 ]] && profile=(--profile)
       timeout -k 10 100 /tmp/fl bench --device "$DEVICE" --batch "$b" --image-size 224 \
-        --steps "$STEPS" || echo "(batch $b: stopped, exit $?)"
+        --steps "$STEPS" "${profile[@]}" || echo "(batch $b: stopped, exit $?)"
     done
     section "PyTorch bench, $STEPS steps"
     if [[ $DEVICE == cuda ]]; then

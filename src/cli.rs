@@ -136,6 +136,11 @@ pub struct BenchArgs {
     /// auto, cpu or cuda.
     #[arg(long, value_enum, default_value = "auto")]
     pub device: crate::train::config::DeviceChoice,
+    /// Also say where each model's step goes: every layer op of its forward pass timed alone at
+    /// its own shapes (forward, and backward to every input and weight), summed per kind of
+    /// layer, against the whole step; the rest is the loss, Adam and the glue between layers.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 #[derive(Debug, clap::Args)]

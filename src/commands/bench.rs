@@ -8,6 +8,7 @@ use crate::lab::Machine;
 use crate::train::bench::time_steps;
 use crate::train::config;
 use crate::train::device;
+use crate::train::profile::{profile_layers, KindTiming};
 
 pub fn execute(args: &BenchArgs) -> Result<()> {
     check(args)?;
@@ -23,6 +24,7 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
         eprintln!("machine: {machine}");
     }
     let mut rows = Vec::new();
+    let mut profiles = Vec::new();
     for &arch in &args.models {
         let t = time_steps(
             arch,
@@ -44,6 +46,17 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
             format!("{:.1}", t.images_per_sec()),
         ]);
         eprintln!("  {arch}: {:.1} images/s", t.images_per_sec());
+        if args.profile {
+            let kinds = profile_layers(
+                arch,
+                args.batch,
+                args.image_size,
+                args.dim,
+                args.steps,
+                &dev,
+            )?;
+            profiles.push((arch, t.step, kinds));
+        }
     }
     print!(
         "{}",
@@ -55,7 +68,57 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
             &rows
         )
     );
+    for (arch, step, kinds) in profiles {
+        println!(
+            "\n{arch}: where a {:.1} ms step goes (each layer op timed alone, median of {})",
+            step * 1e3,
+            args.steps
+        );
+        print!("{}", profile_table(step, &kinds));
+    }
     Ok(())
+}
+
+/// Per kind of layer: its calls, forward and backward milliseconds and share of the `step`
+/// (seconds), then what the layers leave of the step.
+fn profile_table(step: f64, kinds: &[KindTiming]) -> String {
+    let ms = |s: f64| format!("{:.1}", s * 1e3);
+    let share = |s: f64| format!("{:.0}%", 100.0 * s / step);
+    let mut rows: Vec<Vec<String>> = kinds
+        .iter()
+        .map(|k| {
+            let total = k.forward + k.backward;
+            vec![
+                k.kind.to_string(),
+                k.calls.to_string(),
+                ms(k.forward),
+                ms(k.backward),
+                ms(total),
+                share(total),
+            ]
+        })
+        .collect();
+    let layers: f64 = kinds.iter().map(|k| k.forward + k.backward).sum();
+    let rest = step - layers;
+    rows.push(vec![
+        "rest: loss, Adam, glue".to_string(),
+        "-".to_string(),
+        "-".to_string(),
+        "-".to_string(),
+        ms(rest),
+        share(rest),
+    ]);
+    format::table(
+        &[
+            "layer kind",
+            "calls",
+            "fwd ms",
+            "bwd ms",
+            "total ms",
+            "of step",
+        ],
+        &rows,
+    )
 }
 
 /// Refuses settings some model cannot be timed with, before anything is printed or measured,
@@ -78,4 +141,43 @@ fn check(args: &BenchArgs) -> Result<()> {
             .filter_map(|&arch| config::image_size_problem(arch, args.image_size)),
     );
     config::refuse(&found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_profile_says_what_the_layers_leave_of_the_step() {
+        let kinds = [
+            KindTiming {
+                kind: "conv",
+                calls: 20,
+                forward: 0.010,
+                backward: 0.030,
+            },
+            KindTiming {
+                kind: "relu",
+                calls: 8,
+                forward: 0.002,
+                backward: 0.003,
+            },
+        ];
+        let table = profile_table(0.100, &kinds);
+        let lines: Vec<Vec<&str>> = table
+            .lines()
+            .map(|l| {
+                l.split("  ")
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(lines[1], ["conv", "20", "10.0", "30.0", "40.0", "40%"]);
+        assert_eq!(lines[2], ["relu", "8", "2.0", "3.0", "5.0", "5%"]);
+        assert_eq!(
+            lines[3],
+            ["rest: loss, Adam, glue", "-", "-", "-", "55.0", "55%"]
+        );
+    }
 }

@@ -63,6 +63,10 @@ impl BatchNorm2d {
 
     fn forward(&self, xs: &Tensor, train: bool, relu: bool) -> Result<Tensor> {
         if train {
+            super::trace::note(|| super::trace::LayerOp::BatchNorm {
+                input: xs.dims().to_vec(),
+                relu,
+            });
             let (b, _, h, w) = xs.dims4()?;
             // torch raises the same error; candle would divide by zero in the running var.
             if b * h * w < 2 {
@@ -92,7 +96,7 @@ impl BatchNorm2d {
             _ => {
                 let ys = self.inner.forward_t(xs, train)?;
                 if relu {
-                    super::relu::relu(&ys)
+                    super::relu::unnoted(&ys)
                 } else {
                     Ok(ys)
                 }

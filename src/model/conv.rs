@@ -106,6 +106,13 @@ impl Conv2d {
 
 impl Module for Conv2d {
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        super::trace::note(|| super::trace::LayerOp::Conv {
+            input: xs.dims().to_vec(),
+            kernel: self.weight.dims().to_vec(),
+            padding: self.padding,
+            stride: self.stride,
+            input_grad: xs.track_op(),
+        });
         let ys = match self.backward {
             ConvBackward::Candle => xs.conv2d(&self.weight, self.padding, self.stride, 1, 1)?,
             ConvBackward::Conv => conv2d(xs, &self.weight, self.padding, self.stride)?,

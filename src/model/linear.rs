@@ -34,6 +34,10 @@ impl Module for Linear {
     /// `(batch, in)` to `(batch, out)`; only two dimensions (candle-nn's also takes
     /// `(batch, seq, in)`). Without a bias the result is a transposed view, not contiguous.
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        super::trace::note(|| super::trace::LayerOp::Linear {
+            input: xs.dims().to_vec(),
+            out: self.weight.dims().first().copied().unwrap_or(0),
+        });
         let ys = self.weight.matmul(&xs.t()?)?.t()?;
         match &self.bias {
             None => Ok(ys),

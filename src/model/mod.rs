@@ -37,6 +37,7 @@ pub mod linear;
 pub mod pool;
 pub mod relu;
 pub mod resnet;
+pub mod trace;
 
 pub use alexnet::AlexNet;
 pub use conv::ConvBackward;

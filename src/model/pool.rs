@@ -54,6 +54,12 @@ pub fn max_pool2d(xs: &Tensor, kernel: usize, stride: usize, padding: usize) -> 
             xs.dims()
         );
     }
+    super::trace::note(|| super::trace::LayerOp::MaxPool {
+        input: xs.dims().to_vec(),
+        kernel,
+        stride,
+        padding,
+    });
     if super::uses_cpu_kernels(xs) {
         let g = super::cpu_pool::PoolGeometry {
             batch,

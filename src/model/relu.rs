@@ -23,6 +23,14 @@ const CHUNK: usize = 1 << 15;
 
 /// `max(x, 0)` element-wise (NaN stays NaN), differentiable.
 pub fn relu(xs: &Tensor) -> Result<Tensor> {
+    super::trace::note(|| super::trace::LayerOp::Relu {
+        input: xs.dims().to_vec(),
+    });
+    unnoted(xs)
+}
+
+/// [`relu`], not noted by [`super::trace`]: the ReLU a batch norm runs as its own part.
+pub(crate) fn unnoted(xs: &Tensor) -> Result<Tensor> {
     if super::uses_cpu_kernels(xs) {
         xs.contiguous()?.apply_op1(Relu)
     } else {

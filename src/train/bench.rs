@@ -91,7 +91,7 @@ pub fn time_steps(
 }
 
 /// The middle value, or the mean of the two middle values of an even count; NaN for none.
-fn median(mut xs: Vec<f64>) -> f64 {
+pub(crate) fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     match xs.len() {
         0 => f64::NAN,

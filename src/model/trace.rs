@@ -1,0 +1,115 @@
+//! The layer ops a forward pass runs, with their shapes, for `bench --profile`: each op notes
+//! itself while [`record`] runs on its thread. Otherwise noting costs one thread-local read.
+use std::cell::RefCell;
+
+/// One layer op as a forward pass called it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LayerOp {
+    /// The project's `conv2d` of an input `(b, c_in, h, w)` with a kernel `(c_out, c_in, k, k)`;
+    /// `input_grad` when the input needs a gradient (not the images a network starts from).
+    Conv {
+        input: Vec<usize>,
+        kernel: Vec<usize>,
+        padding: usize,
+        stride: usize,
+        input_grad: bool,
+    },
+    /// A training-mode batch norm of `(b, c, h, w)`, with the ReLU after it when `relu`.
+    BatchNorm { input: Vec<usize>, relu: bool },
+    /// Max pooling with a square window.
+    MaxPool {
+        input: Vec<usize>,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    },
+    /// A ReLU of its own (not the one a batch norm runs).
+    Relu { input: Vec<usize> },
+    /// A linear layer of `(b, in)` to `(b, out)`.
+    Linear { input: Vec<usize>, out: usize },
+}
+
+impl LayerOp {
+    /// The op's kind, as a profile sums them.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LayerOp::Conv { .. } => "conv",
+            LayerOp::BatchNorm { relu: false, .. } => "batch norm",
+            LayerOp::BatchNorm { relu: true, .. } => "batch norm + relu",
+            LayerOp::MaxPool { .. } => "max pool",
+            LayerOp::Relu { .. } => "relu",
+            LayerOp::Linear { .. } => "linear",
+        }
+    }
+}
+
+thread_local! {
+    static SEEN: RefCell<Option<Vec<LayerOp>>> = const { RefCell::new(None) };
+}
+
+/// Notes `op()` when a [`record`] runs on this thread.
+pub(crate) fn note(op: impl FnOnce() -> LayerOp) {
+    SEEN.with(|seen| {
+        if let Some(ops) = seen.borrow_mut().as_mut() {
+            ops.push(op());
+        }
+    });
+}
+
+/// Runs `f`; returns what it returned and the layer ops it ran on this thread, in order.
+pub fn record<R>(f: impl FnOnce() -> R) -> (R, Vec<LayerOp>) {
+    let outer = SEEN.with(|seen| seen.replace(Some(Vec::new())));
+    let out = f();
+    let ops = SEEN.with(|seen| seen.replace(outer)).unwrap_or_default();
+    (out, ops)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Arch, EmbeddingNet};
+    use crate::rng::Rng;
+    use candle_core::{DType, Device, Result, Tensor};
+    use candle_nn::{VarBuilder, VarMap};
+
+    #[test]
+    fn a_resnet18_forward_runs_its_layers_once_each() -> Result<()> {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let net = EmbeddingNet::new(Arch::Resnet18, 8, vb)?;
+        let x = Tensor::randn(0f32, 1., (2, 3, 32, 32), &Device::Cpu)?;
+        let mut dropout = Rng::new(0);
+        // Nothing is noted outside a record.
+        net.forward_train(&x, &mut dropout)?;
+        let (emb, ops) = record(|| net.forward_train(&x, &mut dropout));
+        assert_eq!(emb?.dims(), &[2, 8]);
+        let count = |kind: &str| ops.iter().filter(|op| op.kind() == kind).count();
+        // A stem convolution, 16 in the 8 basic blocks and 3 downsampling ones, each with its
+        // batch norm; the stem's and each block's first with their ReLU; a ReLU after each
+        // residual sum; one max pool; the embedding layer.
+        assert_eq!(count("conv"), 20);
+        assert_eq!(count("batch norm + relu"), 9);
+        assert_eq!(count("batch norm"), 11);
+        assert_eq!(count("relu"), 8);
+        assert_eq!(count("max pool"), 1);
+        assert_eq!(count("linear"), 1);
+        assert_eq!(
+            ops.first(),
+            Some(&LayerOp::Conv {
+                input: vec![2, 3, 32, 32],
+                kernel: vec![64, 3, 7, 7],
+                padding: 3,
+                stride: 2,
+                input_grad: false
+            })
+        );
+        assert_eq!(
+            ops.last(),
+            Some(&LayerOp::Linear {
+                input: vec![2, 512],
+                out: 8
+            })
+        );
+        Ok(())
+    }
+}

@@ -34,7 +34,7 @@ main() {
     # 32/128 row for all its 100 epochs (39 fitted then; about 2.1 s an epoch on an H200, so
     # about 3.5 min), then the two rows that did not run, ResNet152 32/128 and 8/64, as far as
     # the call allows (ResNet152 trains at about 62 images/s there, about 10 s an epoch). With
-    # the benchmarks (about 1.3 min) this fills the call. The runs of that session:
+    # the benchmarks (about 1.5 min with the profile) this fills the call. That session ran:
     #   resnet18 --batch 32 --dim 128 --epochs 100 --time-limit 80s --name seed-resnet18-b32-d128
     #   resnet152 --batch 32 --dim 64 --epochs 100 --time-limit 140s --name seed-resnet152-b32-d64
     #   resnet18 --batch 32 --dim 128 --sampler pk --pk-k 4 --normalize --mining semihard
@@ -61,11 +61,11 @@ main() {
   if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
     section "facenet-lab bench (candle, $DEVICE), $STEPS steps"
     for b in 32 64; do
-      # At batch 32 also where each model's step goes, layer kind by kind (--profile).
-      profile=()
-      [[ $b == 32 ]] && profile=(--profile)
-      timeout -k 10 100 /tmp/fl bench --device "$DEVICE" --batch "$b" --image-size 224 \
-        --steps "$STEPS" "${profile[@]}" || echo "(batch $b: stopped, exit $?)"
+      # At batch 32 also where each model's step goes, layer kind by kind (--profile, printed
+      # after the throughput table).
+      args=(bench --device "$DEVICE" --batch "$b" --image-size 224 --steps "$STEPS")
+      [[ $b == 32 ]] && args+=(--profile)
+      timeout -k 10 100 /tmp/fl "${args[@]}" || echo "(batch $b: stopped, exit $?)"
     done
     section "PyTorch bench, $STEPS steps"
     if [[ $DEVICE == cuda ]]; then

@@ -137,8 +137,9 @@ pub struct BenchArgs {
     #[arg(long, value_enum, default_value = "auto")]
     pub device: crate::train::config::DeviceChoice,
     /// Also say where each model's step goes: every layer op of its forward pass timed alone at
-    /// its own shapes (forward, and backward to every input and weight), summed per kind of
-    /// layer, against the whole step; the rest is the loss, Adam and the glue between layers.
+    /// its own shapes (forward, and backward to the input where the network needs it and to
+    /// every weight), summed per kind of layer, against the whole step; the rest is the loss,
+    /// Adam and the glue between layers. Printed after the throughput table.
     #[arg(long)]
     pub profile: bool,
 }

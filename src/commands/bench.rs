@@ -24,7 +24,7 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
         eprintln!("machine: {machine}");
     }
     let mut rows = Vec::new();
-    let mut profiles = Vec::new();
+    let mut steps = Vec::new();
     for &arch in &args.models {
         let t = time_steps(
             arch,
@@ -46,17 +46,7 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
             format!("{:.1}", t.images_per_sec()),
         ]);
         eprintln!("  {arch}: {:.1} images/s", t.images_per_sec());
-        if args.profile {
-            let kinds = profile_layers(
-                arch,
-                args.batch,
-                args.image_size,
-                args.dim,
-                args.steps,
-                &dev,
-            )?;
-            profiles.push((arch, t.step, kinds));
-        }
+        steps.push((arch, t.step));
     }
     print!(
         "{}",
@@ -68,13 +58,23 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
             &rows
         )
     );
-    for (arch, step, kinds) in profiles {
+    // The profiles after the table, each as it is measured: a call cut short keeps the table.
+    for (arch, step) in steps.into_iter().filter(|_| args.profile) {
+        let kinds = profile_layers(
+            arch,
+            args.batch,
+            args.image_size,
+            args.dim,
+            args.steps,
+            &dev,
+        )?;
         println!(
             "\n{arch}: where a {:.1} ms step goes (each layer op timed alone, median of {})",
             step * 1e3,
             args.steps
         );
         print!("{}", profile_table(step, &kinds));
+        std::io::Write::flush(&mut std::io::stdout())?;
     }
     Ok(())
 }

@@ -111,6 +111,7 @@ impl Module for Conv2d {
             kernel: self.weight.dims().to_vec(),
             padding: self.padding,
             stride: self.stride,
+            bias: self.bias.is_some(),
             input_grad: xs.track_op(),
         });
         let ys = match self.backward {

@@ -5,13 +5,15 @@ use std::cell::RefCell;
 /// One layer op as a forward pass called it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LayerOp {
-    /// The project's `conv2d` of an input `(b, c_in, h, w)` with a kernel `(c_out, c_in, k, k)`;
-    /// `input_grad` when the input needs a gradient (not the images a network starts from).
+    /// The project's `conv2d` of an input `(b, c_in, h, w)` with a kernel `(c_out, c_in, k, k)`,
+    /// and its bias added where it has one; `input_grad` when the input needs a gradient (not
+    /// the images a network starts from).
     Conv {
         input: Vec<usize>,
         kernel: Vec<usize>,
         padding: usize,
         stride: usize,
+        bias: bool,
         input_grad: bool,
     },
     /// A training-mode batch norm of `(b, c, h, w)`, with the ReLU after it when `relu`.
@@ -47,20 +49,44 @@ thread_local! {
     static SEEN: RefCell<Option<Vec<LayerOp>>> = const { RefCell::new(None) };
 }
 
-/// Notes `op()` when a [`record`] runs on this thread.
+/// Notes `op()` when a [`record`] runs on this thread. `op` runs outside the borrow, so it may
+/// itself run noted ops.
 pub(crate) fn note(op: impl FnOnce() -> LayerOp) {
-    SEEN.with(|seen| {
-        if let Some(ops) = seen.borrow_mut().as_mut() {
-            ops.push(op());
-        }
-    });
+    if recording() {
+        let op = op();
+        SEEN.with(|seen| {
+            if let Some(ops) = seen.borrow_mut().as_mut() {
+                ops.push(op);
+            }
+        });
+    }
 }
 
-/// Runs `f`; returns what it returned and the layer ops it ran on this thread, in order.
+/// Whether a [`record`] runs on this thread.
+pub fn recording() -> bool {
+    SEEN.with(|seen| seen.borrow().is_some())
+}
+
+/// Runs `f`; returns what it returned and the layer ops it ran on this thread, in order. A
+/// `record` inside another gives its ops to both; a panic in `f` ends the recording.
 pub fn record<R>(f: impl FnOnce() -> R) -> (R, Vec<LayerOp>) {
-    let outer = SEEN.with(|seen| seen.replace(Some(Vec::new())));
+    /// The recording that was open before (none outside a record), put back however `f` ends,
+    /// with the inner ops added to it.
+    struct Restore(Option<Vec<LayerOp>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let inner = SEEN.with(|seen| seen.replace(self.0.take()));
+            SEEN.with(|seen| {
+                if let (Some(outer), Some(inner)) = (seen.borrow_mut().as_mut(), inner) {
+                    outer.extend(inner);
+                }
+            });
+        }
+    }
+    let restore = Restore(SEEN.with(|seen| seen.replace(Some(Vec::new()))));
     let out = f();
-    let ops = SEEN.with(|seen| seen.replace(outer)).unwrap_or_default();
+    let ops = SEEN.with(|seen| seen.borrow().clone()).unwrap_or_default();
+    drop(restore);
     (out, ops)
 }
 
@@ -79,9 +105,9 @@ mod tests {
         let net = EmbeddingNet::new(Arch::Resnet18, 8, vb)?;
         let x = Tensor::randn(0f32, 1., (2, 3, 32, 32), &Device::Cpu)?;
         let mut dropout = Rng::new(0);
-        // Nothing is noted outside a record.
-        net.forward_train(&x, &mut dropout)?;
+        assert!(!recording());
         let (emb, ops) = record(|| net.forward_train(&x, &mut dropout));
+        assert!(!recording(), "the recording ends with the record");
         assert_eq!(emb?.dims(), &[2, 8]);
         let count = |kind: &str| ops.iter().filter(|op| op.kind() == kind).count();
         // A stem convolution, 16 in the 8 basic blocks and 3 downsampling ones, each with its
@@ -100,6 +126,7 @@ mod tests {
                 kernel: vec![64, 3, 7, 7],
                 padding: 3,
                 stride: 2,
+                bias: false,
                 input_grad: false
             })
         );
@@ -111,5 +138,60 @@ mod tests {
             })
         );
         Ok(())
+    }
+
+    /// Kinds and their calls in one training forward pass of `arch` at 2 × 64² images.
+    fn kinds(arch: Arch) -> Result<Vec<(&'static str, usize)>> {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+        let net = EmbeddingNet::new(arch, 8, vb)?;
+        let x = Tensor::randn(0f32, 1., (2, 3, 64, 64), &Device::Cpu)?;
+        let (emb, ops) = record(|| net.forward_train(&x, &mut Rng::new(0)));
+        emb?;
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        for op in &ops {
+            *counts.entry(op.kind()).or_default() += 1;
+        }
+        Ok(counts.into_iter().collect())
+    }
+
+    #[test]
+    fn alexnet_and_resnet152_passes_note_their_layers() -> Result<()> {
+        // Five convolutions (with biases), each with its ReLU, and two more ReLUs in the
+        // classifier; three max pools; three linear layers; no batch norm.
+        assert_eq!(
+            kinds(Arch::Alexnet)?,
+            [("conv", 5), ("linear", 3), ("max pool", 3), ("relu", 7)]
+        );
+        // 50 bottlenecks of three convolutions, 4 downsampling ones and the stem; the first two
+        // batch norms of each block and the stem's with their ReLU.
+        assert_eq!(
+            kinds(Arch::Resnet152)?,
+            [
+                ("batch norm", 54),
+                ("batch norm + relu", 101),
+                ("conv", 155),
+                ("linear", 1),
+                ("max pool", 1),
+                ("relu", 50)
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_record_inside_another_gives_its_ops_to_both() {
+        let relu = || LayerOp::Relu { input: vec![1] };
+        let (inner, outer) = record(|| {
+            note(relu);
+            let ((), inner) = record(|| note(relu));
+            inner
+        });
+        assert_eq!(inner, vec![relu()]);
+        assert_eq!(outer, vec![relu(), relu()]);
+        // A panic inside ends the recording.
+        let panicked = std::panic::catch_unwind(|| record(|| panic!("in f")));
+        assert!(panicked.is_err());
+        assert!(!recording());
     }
 }

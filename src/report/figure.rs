@@ -82,6 +82,15 @@ impl Chart {
         style_of(self.group_of(i)).0
     }
 
+    /// The colour of line `i`'s legend sample: its own, or in a [`Marks::FilledAndHollow`]
+    /// chart, whose entries name the two sets across all groups, a neutral grey.
+    fn legend_color_of(&self, i: usize) -> RGBColor {
+        match self.marks {
+            Marks::FilledAndHollow => RGBColor(90, 90, 90),
+            Marks::Curves | Marks::Points => self.color_of(i),
+        }
+    }
+
     /// The style index of line `i`: `i`, or its group in a [`Marks::FilledAndHollow`] chart.
     fn group_of(&self, i: usize) -> usize {
         match self.marks {
@@ -396,9 +405,10 @@ struct Legend {
 fn legend_place(chart: &Chart, area: (u32, u32), legend: (i32, i32)) -> LegendPlace {
     let drawn = drawn_pixels(chart, area);
     let clear = |c: Corner| {
-        // A few pixels of clearance: a curve grazing the border is covered too.
+        // A few pixels of clearance: a curve grazing the border is covered too, and a marker
+        // (up to 5 px from its point, and a ring's stroke) half under it.
         let (x0, y0, x1, y1) = c.rect(area, legend);
-        let pad = 3.0;
+        let pad = if chart.is_scatter() { 7.0 } else { 3.0 };
         !drawn
             .iter()
             .any(|p| p.0 >= x0 - pad && p.0 <= x1 + pad && p.1 >= y0 - pad && p.1 <= y1 + pad)
@@ -410,7 +420,7 @@ fn legend_place(chart: &Chart, area: (u32, u32), legend: (i32, i32)) -> LegendPl
 }
 
 /// Points along every curve and band edge of `chart`, in the pixels of a plotting area of
-/// `area` (y down), at most 2 px apart along each segment.
+/// `area` (y down), at most 2 px apart along each segment; a scatter's points alone.
 fn drawn_pixels(chart: &Chart, area: (u32, u32)) -> Vec<(f64, f64)> {
     let x_range = chart.x_range();
     let (y0, y1) = chart.y_range();
@@ -430,6 +440,10 @@ fn drawn_pixels(chart: &Chart, area: (u32, u32)) -> Vec<(f64, f64)> {
                 .filter(|&p| chart.drawable(p))
                 .map(to_pixel)
                 .collect();
+            if chart.is_scatter() {
+                out.extend(pixels);
+                continue;
+            }
             out.extend(pixels.first().copied());
             for seg in pixels.windows(2) {
                 let (a, b) = (seg[0], seg[1]);
@@ -683,7 +697,7 @@ where
         if line.label.is_empty() {
             continue;
         }
-        let color = chart.color_of(i);
+        let color = chart.legend_color_of(i);
         let style = color.stroke_width(2);
         let entry = ctx
             .draw_series(std::iter::empty::<EmptyElement<(f64, f64), DB>>())
@@ -956,6 +970,12 @@ mod tests {
             ]
         );
         assert_eq!(c.color_of(0), c.color_of(1));
+        assert_eq!(c.legend_color_of(0), c.legend_color_of(3));
+        assert_ne!(
+            c.legend_color_of(0),
+            c.color_of(0),
+            "no identity's colour in the key"
+        );
         assert_eq!(c.color_of(2), c.color_of(3));
         assert_ne!(c.color_of(1), c.color_of(2));
         // A ring closes on its first point.

@@ -201,21 +201,28 @@ pub fn projection_chart(
     labels: &[String],
     is_test: &[bool],
 ) -> Chart {
+    debug_assert!(points.len() == labels.len() && labels.len() == is_test.len());
     // Per identity, its dev points and its test points.
     type Sets = [Vec<(f64, f64)>; 2];
     let mut groups: std::collections::BTreeMap<&str, Sets> = Default::default();
     for ((p, l), &test) in points.iter().zip(labels).zip(is_test) {
         groups.entry(l).or_default()[usize::from(test)].push((f64::from(p[0]), f64::from(p[1])));
     }
+    // One legend entry per set that has points, on the first of its lines.
+    let has = [is_test.contains(&false), is_test.contains(&true)];
     let lines = groups
         .into_values()
         .enumerate()
         .flat_map(|(k, sets)| {
             sets.into_iter()
                 .zip(["dev", "test"])
-                .map(move |(points, set)| Line {
-                    // One legend entry per set, on the first identity's markers.
-                    label: if k == 0 { set.into() } else { String::new() },
+                .zip(has)
+                .map(move |((points, set), has)| Line {
+                    label: if k == 0 && has {
+                        set.into()
+                    } else {
+                        String::new()
+                    },
                     points,
                     band: None,
                 })
@@ -450,6 +457,10 @@ mod tests {
                 ("", &[(4.0, 5.0)][..]),
             ]
         );
+        // No test images, no test entry in the key.
+        let dev_only = projection_chart("t", &points, &labels, &[false; 5]);
+        let labelled: Vec<&str> = dev_only.lines.iter().map(|l| l.label.as_str()).collect();
+        assert_eq!(labelled, ["dev", "", "", ""]);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! forward pass runs ([`crate::model::trace`]) are timed one by one at their own shapes, forward
 //! and backward apart, with the device synchronised around each, and summed per kind. What the
 //! kinds leave of the whole step is the loss, Adam, the residual sums, dropout, pooling to the
-//! embedding and the gaps between kernels.
+//! embedding and the gaps between kernels. Timed alone, ops cost more than inside a step (fresh
+//! inputs, no overlap), so the kinds can add up to more than the step.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -87,6 +88,7 @@ fn time_op(op: &LayerOp, reps: usize, device: &Device) -> Result<(f64, f64)> {
             kernel,
             padding,
             stride,
+            bias,
             input_grad,
         } => {
             let x = if *input_grad {
@@ -95,8 +97,18 @@ fn time_op(op: &LayerOp, reps: usize, device: &Device) -> Result<(f64, f64)> {
                 randn(dims, 1.0)?
             };
             let k = Var::from_tensor(&randn(kernel, 0.05)?)?;
+            let b = match bias {
+                true => Some(Var::from_tensor(&randn(&kernel[..1], 0.02)?)?),
+                false => None,
+            };
             let (padding, stride) = (*padding, *stride);
-            Box::new(move || conv::conv2d(&x, k.as_tensor(), padding, stride))
+            Box::new(move || {
+                let ys = conv::conv2d(&x, k.as_tensor(), padding, stride)?;
+                match &b {
+                    None => Ok(ys),
+                    Some(b) => ys.broadcast_add(&b.as_tensor().reshape((1, (), 1, 1))?),
+                }
+            })
         }
         LayerOp::BatchNorm { input: dims, relu } => {
             let x = input(dims)?;

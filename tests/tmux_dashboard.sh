@@ -100,8 +100,9 @@ echo "detail: iteration $first -> $second, x axis end $first_x -> $second_x (3 s
 echo "ok: the running run's curve grows live"
 screen | sed -n '1,16p'
 
-# Compare the two runs: only their differing hyperparameters are listed. The metrics come
-# first, and at 30 rows the table would be cut: a taller terminal shows all of it.
+# Compare the two runs: only their differing hyperparameters are listed, and how long each
+# trained where that differs. The metrics come first, and at 30 rows the table would be cut: a
+# taller terminal shows all of it.
 tmux send-keys -t "$session" Escape
 wait_for "$table_title" 5 || fail "esc did not return to the table"
 tmux resize-window -t "$session" -x 100 -y 45
@@ -121,6 +122,13 @@ h = [r["hyper"] for r in runs]
 diff = [v for k, v in names.items() if len({json.dumps(x[k]) for x in h}) > 1]
 if len({r["dataset_id"] for r in runs}) > 1:
     diff.append("dataset")
+# How long each trained, as the table's `trained` row gives it where the runs differ (one is
+# still running here).
+def trained(r):
+    e = r["hyper"]["epochs"]
+    return str(e) if r["status"] == "completed" else f'{r["epochs_done"]}/{e} ({r["status"]})'
+if len({trained(r) for r in runs}) > 1:
+    diff.append("trained")
 print("\n".join(diff))
 PY
 )

@@ -5,7 +5,8 @@
 #    build's schema;
 # 2. reassembles best-run-N.part* into the checkpoint file the GPU lab records for its run N,
 #    and checks its sha256 (a checkpoint that does not check out is dropped, the runs still come);
-# 3. merges the GPU lab's runs into ./lab.db (`facenet-lab lab merge`);
+# 3. merges the GPU lab's runs into ./lab.db (`facenet-lab lab merge`), and copies the checkpoint
+#    into checkpoints/run-N/, the merged run's own folder;
 # 4. evaluates that checkpoint on the test split and on LFW View 2, first without the pairs that
 #    touch the run's training identities, then on all of them (each ROC lands in reports/).
 # Then `facenet-lab report --readme README.md` redraws the figures and the README's results.
@@ -60,6 +61,11 @@ echo "$merged"
 [[ -n $there ]] || exit 0
 here=$(echo "$merged" | sed -nE "s/^(added|updated) run ([0-9]+) .*run $there there\)?\$/\2/p" | head -1)
 [[ -n $here ]] || { echo "import-gpu: run $there was already here; evaluate it by its id" >&2; exit 0; }
+# Also in the run's own folder beside the lab, where `eval` and `report --embeddings` find it by
+# name and sha256 once gpu-runs/ (git-ignored, this machine's only) is gone.
+mkdir -p "checkpoints/run-$here"
+cp "$DEST/$path" "checkpoints/run-$here/"
+echo "import-gpu: run $here's best checkpoint copied to checkpoints/run-$here/"
 
 "$FL" --db lab.db eval "$here" --checkpoint best
 "$FL" --db lab.db eval "$here" --checkpoint best --pairs "$DATA/pairs.txt" --data "$DATA/lfw.tgz" \

@@ -46,7 +46,7 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
             format!("{:.1}", t.images_per_sec()),
         ]);
         eprintln!("  {arch}: {:.1} images/s", t.images_per_sec());
-        steps.push((arch, t.step));
+        steps.push(t);
     }
     print!(
         "{}",
@@ -59,21 +59,15 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
         )
     );
     // The profiles after the table, each as it is measured: a call cut short keeps the table.
-    for (arch, step) in steps.into_iter().filter(|_| args.profile) {
-        let kinds = profile_layers(
-            arch,
-            args.batch,
-            args.image_size,
-            args.dim,
-            args.steps,
-            &dev,
-        )?;
+    for t in steps.iter().filter(|_| args.profile) {
+        let kinds = profile_layers(t, args.steps, &dev)?;
         println!(
-            "\n{arch}: where a {:.1} ms step goes (each layer op timed alone, median of {})",
-            step * 1e3,
+            "\n{}: where a {:.1} ms step goes (each layer op timed alone, median of {})",
+            t.arch,
+            t.step * 1e3,
             args.steps
         );
-        print!("{}", profile_table(step, &kinds));
+        print!("{}", profile_table(t.step, &kinds));
         std::io::Write::flush(&mut std::io::stdout())?;
     }
     Ok(())

@@ -98,27 +98,46 @@ mod tests {
     use candle_core::{DType, Device, Result, Tensor};
     use candle_nn::{VarBuilder, VarMap};
 
-    #[test]
-    fn a_resnet18_forward_runs_its_layers_once_each() -> Result<()> {
+    /// The embedding's dims and the layer ops of one training forward pass of `arch` at 2 ×
+    /// `size`² images, checking that the recording is open only while the pass runs.
+    fn forward_ops(arch: Arch, size: usize) -> Result<(Vec<usize>, Vec<LayerOp>)> {
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-        let net = EmbeddingNet::new(Arch::Resnet18, 8, vb)?;
-        let x = Tensor::randn(0f32, 1., (2, 3, 32, 32), &Device::Cpu)?;
-        let mut dropout = Rng::new(0);
+        let net = EmbeddingNet::new(arch, 8, vb)?;
+        let x = Tensor::randn(0f32, 1., (2, 3, size, size), &Device::Cpu)?;
         assert!(!recording());
-        let (emb, ops) = record(|| net.forward_train(&x, &mut dropout));
+        let (emb, ops) = record(|| net.forward_train(&x, &mut Rng::new(0)));
         assert!(!recording(), "the recording ends with the record");
-        assert_eq!(emb?.dims(), &[2, 8]);
-        let count = |kind: &str| ops.iter().filter(|op| op.kind() == kind).count();
+        Ok((emb?.dims().to_vec(), ops))
+    }
+
+    /// Kinds and their calls in one training forward pass of `arch` at 2 × `size`² images.
+    fn kinds(arch: Arch, size: usize) -> Result<Vec<(&'static str, usize)>> {
+        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+        for op in forward_ops(arch, size)?.1 {
+            *counts.entry(op.kind()).or_default() += 1;
+        }
+        Ok(counts.into_iter().collect())
+    }
+
+    #[test]
+    fn a_resnet18_forward_runs_its_layers_once_each() -> Result<()> {
+        let (emb, ops) = forward_ops(Arch::Resnet18, 32)?;
+        assert_eq!(emb, [2, 8]);
         // A stem convolution, 16 in the 8 basic blocks and 3 downsampling ones, each with its
         // batch norm; the stem's and each block's first with their ReLU; a ReLU after each
         // residual sum; one max pool; the embedding layer.
-        assert_eq!(count("conv"), 20);
-        assert_eq!(count("batch norm + relu"), 9);
-        assert_eq!(count("batch norm"), 11);
-        assert_eq!(count("relu"), 8);
-        assert_eq!(count("max pool"), 1);
-        assert_eq!(count("linear"), 1);
+        assert_eq!(
+            kinds(Arch::Resnet18, 32)?,
+            [
+                ("batch norm", 11),
+                ("batch norm + relu", 9),
+                ("conv", 20),
+                ("linear", 1),
+                ("max pool", 1),
+                ("relu", 8)
+            ]
+        );
         assert_eq!(
             ops.first(),
             Some(&LayerOp::Conv {
@@ -140,33 +159,18 @@ mod tests {
         Ok(())
     }
 
-    /// Kinds and their calls in one training forward pass of `arch` at 2 × 64² images.
-    fn kinds(arch: Arch) -> Result<Vec<(&'static str, usize)>> {
-        let varmap = VarMap::new();
-        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-        let net = EmbeddingNet::new(arch, 8, vb)?;
-        let x = Tensor::randn(0f32, 1., (2, 3, 64, 64), &Device::Cpu)?;
-        let (emb, ops) = record(|| net.forward_train(&x, &mut Rng::new(0)));
-        emb?;
-        let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
-        for op in &ops {
-            *counts.entry(op.kind()).or_default() += 1;
-        }
-        Ok(counts.into_iter().collect())
-    }
-
     #[test]
     fn alexnet_and_resnet152_passes_note_their_layers() -> Result<()> {
         // Five convolutions (with biases), each with its ReLU, and two more ReLUs in the
         // classifier; three max pools; three linear layers; no batch norm.
         assert_eq!(
-            kinds(Arch::Alexnet)?,
+            kinds(Arch::Alexnet, 64)?,
             [("conv", 5), ("linear", 3), ("max pool", 3), ("relu", 7)]
         );
         // 50 bottlenecks of three convolutions, 4 downsampling ones and the stem; the first two
         // batch norms of each block and the stem's with their ReLU.
         assert_eq!(
-            kinds(Arch::Resnet152)?,
+            kinds(Arch::Resnet152, 64)?,
             [
                 ("batch norm", 54),
                 ("batch norm + relu", 101),

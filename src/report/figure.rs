@@ -64,10 +64,8 @@ pub struct Chart {
 pub enum Marks {
     /// Connected curves: solid, then dashed, then dotted as the colours repeat.
     Curves,
-    /// Each line's points as unconnected markers, in line `i`'s colour and shape.
-    Points,
-    /// Markers of two sets per group: lines `2k` (filled) and `2k + 1` (hollow) share group
-    /// `k`'s colour and shape, e.g. one identity's dev and test images.
+    /// Unconnected markers of two sets per group: lines `2k` (filled) and `2k + 1` (hollow)
+    /// share group `k`'s colour and shape, e.g. one identity's dev and test images.
     FilledAndHollow,
 }
 
@@ -87,7 +85,7 @@ impl Chart {
     fn legend_color_of(&self, i: usize) -> RGBColor {
         match self.marks {
             Marks::FilledAndHollow => RGBColor(90, 90, 90),
-            Marks::Curves | Marks::Points => self.color_of(i),
+            Marks::Curves => self.color_of(i),
         }
     }
 
@@ -95,7 +93,7 @@ impl Chart {
     fn group_of(&self, i: usize) -> usize {
         match self.marks {
             Marks::FilledAndHollow => i / 2,
-            Marks::Curves | Marks::Points => i,
+            Marks::Curves => i,
         }
     }
 
@@ -750,7 +748,6 @@ impl Stroke {
     fn of(chart: &Chart, i: usize, drawn: usize) -> Stroke {
         let marker = style_of(chart.group_of(i)).1;
         match chart.marks {
-            Marks::Points => return Stroke::Dots(marker),
             Marks::FilledAndHollow if i.is_multiple_of(2) => return Stroke::Dots(marker),
             Marks::FilledAndHollow => return Stroke::Rings(marker),
             Marks::Curves => {}
@@ -990,7 +987,7 @@ mod tests {
     fn a_scatter_has_room_on_every_side_and_curves_start_at_zero() {
         let mut c = chart(None, vec![(2.0, 1.0), (8.0, 3.0)]);
         assert_eq!(c.x_range(), (0.0, 8.0));
-        c.marks = Marks::Points;
+        c.marks = Marks::FilledAndHollow;
         let ((x0, x1), (y0, y1)) = (c.x_range(), c.y_range());
         assert!(x0 < 2.0 && x0 > 0.0 && x1 > 8.0, "{x0}..{x1}");
         assert!(y0 < 1.0 && y1 > 3.0, "{y0}..{y1}");

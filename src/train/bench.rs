@@ -17,6 +17,8 @@ pub struct StepTiming {
     pub arch: Arch,
     pub batch: usize,
     pub image_size: usize,
+    /// The embedding's width.
+    pub dim: usize,
     /// Median seconds of each part over the timed steps. A step that grows the heap can stall
     /// for hundreds of milliseconds while the kernel zeroes the new memory (AlexNet's second
     /// backward at 64×64 took 0.2–0.75 s in some calls, 70 ms after; `perf` put 73–79% of such
@@ -83,6 +85,7 @@ pub fn time_steps(
         arch,
         batch,
         image_size,
+        dim,
         forward: median(f),
         backward: median(b),
         optimizer: median(o),

@@ -15,9 +15,9 @@ use candle_nn::{ModuleT, VarBuilder, VarMap};
 use crate::model::batch_norm::BatchNorm2d;
 use crate::model::linear::Linear;
 use crate::model::trace::{self, LayerOp};
-use crate::model::{conv, max_pool2d, relu, Arch, EmbeddingNet};
+use crate::model::{conv, max_pool2d, relu, EmbeddingNet};
 use crate::rng::Rng;
-use crate::train::bench::median;
+use crate::train::bench::{median, StepTiming};
 use crate::train::params::Params;
 
 /// One kind of layer op, summed over its calls in a forward pass.
@@ -30,46 +30,34 @@ pub struct KindTiming {
     pub backward: f64,
 }
 
-/// Times each layer op of `arch`'s forward pass at `batch` × `size`² images, `reps` times after
-/// one warm-up, kinds in order of their total time, the largest first.
-pub fn profile_layers(
-    arch: Arch,
-    batch: usize,
-    size: usize,
-    dim: usize,
-    reps: usize,
-    device: &Device,
-) -> Result<Vec<KindTiming>> {
+/// Times each layer op of the forward pass of the step `step` timed (its model, batch, image
+/// size and embedding), `reps` times after one warm-up, kinds in order of their total time, the
+/// largest first.
+pub fn profile_layers(step: &StepTiming, reps: usize, device: &Device) -> Result<Vec<KindTiming>> {
     let params = Params::new(0);
-    let model = EmbeddingNet::new(arch, dim, params.builder(device))?;
-    let x = Tensor::randn(0f32, 1.0, (batch, 3, size, size), device)?;
+    let model = EmbeddingNet::new(step.arch, step.dim, params.builder(device))?;
+    let size = step.image_size;
+    let x = Tensor::randn(0f32, 1.0, (step.batch, 3, size, size), device)?;
     let (emb, ops) = trace::record(|| model.forward_train(&x, &mut Rng::new(0)));
     emb?;
     let mut distinct: BTreeMap<LayerOp, usize> = BTreeMap::new();
     for op in ops {
         *distinct.entry(op).or_default() += 1;
     }
-    let mut kinds: Vec<KindTiming> = Vec::new();
+    let mut by_kind: BTreeMap<&'static str, KindTiming> = BTreeMap::new();
     for (op, calls) in distinct {
         let (forward, backward) = time_op(&op, reps, device)?;
-        let kind = op.kind();
-        let i = match kinds.iter().position(|k| k.kind == kind) {
-            Some(i) => i,
-            None => {
-                kinds.push(KindTiming {
-                    kind,
-                    calls: 0,
-                    forward: 0.0,
-                    backward: 0.0,
-                });
-                kinds.len() - 1
-            }
-        };
-        let k = &mut kinds[i];
+        let k = by_kind.entry(op.kind()).or_insert(KindTiming {
+            kind: op.kind(),
+            calls: 0,
+            forward: 0.0,
+            backward: 0.0,
+        });
         k.calls += calls;
         k.forward += calls as f64 * forward;
         k.backward += calls as f64 * backward;
     }
+    let mut kinds: Vec<KindTiming> = by_kind.into_values().collect();
     kinds.sort_by(|a, b| (b.forward + b.backward).total_cmp(&(a.forward + a.backward)));
     Ok(kinds)
 }
@@ -181,10 +169,12 @@ fn time_op(op: &LayerOp, reps: usize, device: &Device) -> Result<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Arch;
 
     #[test]
     fn a_resnet18_profile_times_every_kind_of_its_layers() -> Result<()> {
-        let kinds = profile_layers(Arch::Resnet18, 4, 32, 8, 1, &Device::Cpu)?;
+        let step = crate::train::bench::time_steps(Arch::Resnet18, 4, 32, 8, 1, &Device::Cpu)?;
+        let kinds = profile_layers(&step, 1, &Device::Cpu)?;
         let calls: BTreeMap<&str, usize> = kinds.iter().map(|k| (k.kind, k.calls)).collect();
         let expected: BTreeMap<&str, usize> = [
             ("conv", 20),

@@ -131,13 +131,10 @@ pub fn table(runs: &[&Run]) -> CompareTable {
         };
         rows.push((name.to_string(), cells(&value)));
     }
-    // How long each trained, where that differs: what parts columns of one configuration.
-    let trained = |r: &Run| r.epochs_label(r.status);
-    let first = runs.first().map(|r| trained(r));
-    if runs.iter().any(|r| Some(trained(r)) != first) {
-        rows.push(("trained".to_string(), cells(&trained)));
-    }
-    for (name, value) in PROVENANCE {
+    // How long each trained (what parts columns of one configuration), then where the runs
+    // came from: each only where the runs differ in it.
+    let trained: ProvenanceOf = |r| r.epochs_label(r.status);
+    for (name, value) in std::iter::once(("trained", trained)).chain(PROVENANCE) {
         let first = runs.first().map(|r| value(r));
         if runs.iter().any(|r| Some(value(r)) != first) {
             rows.push((name.to_string(), cells(&value)));

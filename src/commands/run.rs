@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 
 use crate::cli::RunArgs;
 use crate::signals::Requests;
-use crate::train::config::{Overrides, Sampler, TrainConfig};
+use crate::train::config::{Sampler, TrainConfig};
 use crate::train::events::Outcome;
 use crate::train::session::{self, Launch};
 
@@ -66,12 +66,7 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
             session::resume(db, key, device, data, &launch, &STOP)?
         }
         None => {
-            let file = args
-                .config
-                .as_deref()
-                .map(Overrides::from_file)
-                .transpose()?;
-            let cfg = TrainConfig::resolve(file.as_ref(), &args.overrides)?;
+            let (file, cfg) = TrainConfig::resolve_from(args.config.as_deref(), &args.overrides)?;
             let pk_k_given =
                 args.overrides.pk_k.is_some() || file.as_ref().is_some_and(|f| f.pk_k.is_some());
             if pk_k_given && cfg.sampler != Sampler::Pk {

@@ -290,12 +290,15 @@ fn merge_run(
     let (ours, links) = match existing {
         None => {
             let ours = insert_row(tx, "runs", &run)?;
+            copy_tags(tx, &theirs_run.tags, ours)?;
             summary
                 .added
                 .push((RunId(their_id), RunId(ours), theirs_run.name.clone()));
             (ours, Vec::new())
         }
         Some((ours, our_heartbeat)) => {
+            // Tags are a set: both labs' are kept, whatever became of the history.
+            copy_tags(tx, &theirs_run.tags, ours)?;
             let their_heartbeat = real(&run, "heartbeat_at");
             let (here, there) = (our_copy(tx, ours)?, their_copy(theirs_run)?);
             let (newer, older) = if their_heartbeat > our_heartbeat {
@@ -304,15 +307,12 @@ fn merge_run(
                 (&here, &there)
             };
             if parted(newer, older) {
-                // Tags are a set: both labs' are kept, whatever became of the history.
-                copy_tags(tx, &theirs_run.tags, ours)?;
                 summary
                     .parted
                     .push((RunId(their_id), RunId(ours), theirs_run.name.clone()));
                 return Ok(());
             }
             if their_heartbeat <= our_heartbeat {
-                copy_tags(tx, &theirs_run.tags, ours)?;
                 let here = checkpoint_map(tx, &theirs_run.checkpoints, ours)?;
                 summary.evaluations += copy_evaluations(tx, &theirs_run.evaluations, ours, &here)?;
                 summary.unchanged += 1;
@@ -325,7 +325,6 @@ fn merge_run(
             (ours, links)
         }
     };
-    copy_tags(tx, &theirs_run.tags, ours)?;
     let metrics = read_rows(
         &other.conn,
         "SELECT * FROM metrics WHERE run_id = ?1 ORDER BY id",

@@ -352,6 +352,17 @@ impl TrainConfig {
         }
     }
 
+    /// `run`'s settings: defaults, then the `--config` file at `path` if any, then the flags,
+    /// checked; with the file's own settings, which `run` still asks about.
+    pub fn resolve_from(
+        path: Option<&Path>,
+        flags: &Overrides,
+    ) -> Result<(Option<Overrides>, TrainConfig)> {
+        let file = path.map(Overrides::from_file).transpose()?;
+        let cfg = TrainConfig::resolve(file.as_ref(), flags)?;
+        Ok((file, cfg))
+    }
+
     /// Defaults, then the file, then the flags, checked.
     pub fn resolve(file: Option<&Overrides>, flags: &Overrides) -> Result<TrainConfig> {
         let model_given = file.is_some_and(|f| f.model.is_some()) || flags.model.is_some();

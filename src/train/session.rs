@@ -349,20 +349,19 @@ pub fn resume(
         }
         None => {
             if run.last_iteration > 0 {
-                let best = checkpoints.len();
-                let why = match best {
-                    0 => "it stopped before writing one".to_string(),
-                    n => format!(
-                        "its {} cannot be resumed from; `--checkpoint-every N` on a new run \
-                         writes checkpoints that can",
-                        crate::format::count(n as u64, "best checkpoint", "best checkpoints")
-                    ),
-                };
-                let and_checkpoints = match best {
-                    0 => String::new(),
-                    n => format!(
-                        " and {}",
-                        crate::format::count(n as u64, "checkpoint", "checkpoints")
+                // No resumable checkpoint: whatever the run wrote are best checkpoints.
+                let (why, and_checkpoints) = match checkpoints.len() as u64 {
+                    0 => ("it stopped before writing one".to_string(), String::new()),
+                    n => (
+                        format!(
+                            "its {} cannot be resumed from; `--checkpoint-every N` on a new \
+                             run writes checkpoints that can",
+                            crate::format::count(n, "best checkpoint", "best checkpoints")
+                        ),
+                        format!(
+                            " and {}",
+                            crate::format::count(n, "checkpoint", "checkpoints")
+                        ),
                     ),
                 };
                 eprintln!(

@@ -171,17 +171,18 @@ impl StartForm {
             }
         };
         if let Some(crate::cli::Command::Run(run)) = &cli.command {
-            let file = run
-                .config
-                .as_deref()
-                .map(crate::train::config::Overrides::from_file)
-                .transpose()
-                .map_err(|e| format!("{e:#}"))?;
-            crate::train::config::TrainConfig::resolve(file.as_ref(), &run.overrides)
+            // The settings as `run` will read them, so that the form refuses what it would.
+            crate::train::config::TrainConfig::resolve_from(run.config.as_deref(), &run.overrides)
                 .map_err(|e| format!("{e:#}"))?;
         }
         Ok(args)
     }
+}
+
+/// A scroll position moved by `delta` lines within `0..=max`, from the position shown: drawing
+/// limits a scroll that the text (or a taller terminal) has left beyond the end.
+fn scrolled(scroll: u16, delta: i32, max: u16) -> u16 {
+    (i32::from(scroll.min(max)) + delta).clamp(0, i32::from(max)) as u16
 }
 
 /// `text` split at spaces, as a shell would, outside single or double quotes (which group
@@ -531,9 +532,7 @@ impl App {
     /// Scrolls the run's record by `delta` lines, within what the screen leaves hidden.
     fn scroll_info_by(&mut self, delta: i32) {
         let max = DetailView::info_scroll_limits(self).map_or(0, |(max, _)| max);
-        // From the position shown (drawing limits a scroll the record has outgrown).
-        let shown = self.info_scroll.min(max);
-        self.info_scroll = (i32::from(shown) + delta).clamp(0, i32::from(max)) as u16;
+        self.info_scroll = scrolled(self.info_scroll, delta, max);
     }
 
     fn scroll_info_pages(&mut self, pages: i32) {
@@ -698,20 +697,18 @@ impl App {
                 _ => self.overlay = Some(Overlay::PickExperiment { files, selected }),
             },
             (Overlay::Help { .. }, Action::Help | Action::Cancel | Action::Back) => {}
-            (Overlay::Help { scroll }, a @ (Action::Down | Action::PageDown)) => {
-                let by = if a == Action::Down { 1 } else { 10 };
-                let scroll = scroll
-                    .saturating_add(by)
-                    .min(super::ui::help_overflow(self));
+            (
+                Overlay::Help { scroll },
+                a @ (Action::Up | Action::Down | Action::PageUp | Action::PageDown),
+            ) => {
+                let delta = match a {
+                    Action::Up => -1,
+                    Action::Down => 1,
+                    Action::PageUp => -10,
+                    _ => 10,
+                };
+                let scroll = scrolled(scroll, delta, super::ui::help_overflow(self));
                 self.overlay = Some(Overlay::Help { scroll })
-            }
-            (Overlay::Help { scroll }, a @ (Action::Up | Action::PageUp)) => {
-                let by = if a == Action::Up { 1 } else { 10 };
-                // From where the view shows it: a taller terminal may have lowered the end.
-                let scroll = scroll.min(super::ui::help_overflow(self));
-                self.overlay = Some(Overlay::Help {
-                    scroll: scroll.saturating_sub(by),
-                })
             }
             // Any other key leaves a read-only overlay open, and a text field unchanged.
             (overlay, _) => self.overlay = Some(overlay),

@@ -44,4 +44,28 @@ fn main() {
         }
     }
     println!("cargo:rerun-if-changed=build.rs");
+    if std::env::var_os("CARGO_FEATURE_CUDA").is_some() {
+        compile_cuda_kernels();
+    }
+}
+
+/// With the `cuda` feature: src/cuda/kernels.cu to PTX in OUT_DIR (src/cuda/mod.rs includes
+/// it), for the compute capability in CUDA_COMPUTE_CAP (90, the H100/H200, by default), with
+/// the nvcc on PATH (../shared/gpu/README.md sets up both).
+fn compile_cuda_kernels() {
+    const SRC: &str = "src/cuda/kernels.cu";
+    println!("cargo:rerun-if-changed={SRC}");
+    println!("cargo:rerun-if-env-changed=CUDA_COMPUTE_CAP");
+    let cap = std::env::var("CUDA_COMPUTE_CAP").unwrap_or_else(|_| "90".into());
+    let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    let ptx = std::path::Path::new(&out_dir).join("facenet-kernels.ptx");
+    let status = Command::new("nvcc")
+        .args(["--ptx", "-O3", &format!("-arch=compute_{cap}"), SRC, "-o"])
+        .arg(&ptx)
+        .status();
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => panic!("nvcc failed on {SRC} ({s})"),
+        Err(e) => panic!("the cuda feature needs nvcc on PATH to compile {SRC}: {e}"),
+    }
 }

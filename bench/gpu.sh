@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Runs ON THE GPU MACHINE, from the repo root, with .device/ carried (bench/prepare-device.sh).
 # One call does it all, inside the device tool's 10-minute command limit (BUDGET seconds):
+#   0. facenet-lab's own CUDA kernels checked against the CPU (bench --check);
 #   1. training throughput of facenet-lab (candle, CUDA) and PyTorch on the same step
 #      (forward, all-triplet loss, backward, Adam) for alexnet/resnet18/resnet152, batch 32
-#      and 64 at 224x224; PyTorch in strict fp32, its default TF32 convolutions and bf16 autocast;
+#      and 64 at 224x224, at batch 32 also on candle's kernels alone and with TF32 products;
+#      PyTorch in strict fp32, its default TF32 convolutions and bf16 autocast;
 #   2. training runs, each time-boxed with --time-limit (a run that hits it is recorded as
 #      interrupted, with its epochs), into $OUT/gpu-lab.db;
 #   3. the best checkpoint of the best run small enough to travel (ResNet18's 45 MB), split in
@@ -58,15 +60,35 @@ main() {
   /tmp/fl --version
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 
+  if [[ $DEVICE == cuda ]]; then
+    # facenet-lab's own CUDA kernels (batch norm, ReLU, Adam; src/cuda) against the CPU's ops
+    # on random inputs, before anything uses them. If they disagree, everything after runs on
+    # candle's kernels alone (FACENET_LAB_KERNELS=candle), as before those kernels existed.
+    section "check: facenet-lab's CUDA kernels against the CPU"
+    if ! timeout -k 10 90 /tmp/fl bench --device cuda --check --models alexnet --batch 4 \
+      --image-size 64 --steps 1 >/tmp/check.txt 2>&1; then
+      cat /tmp/check.txt
+      echo "(the check failed: the rest runs on candle's kernels alone)"
+      export FACENET_LAB_KERNELS=candle
+    else
+      cat /tmp/check.txt
+    fi
+  fi
+
   if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
-    section "facenet-lab bench (candle, $DEVICE), $STEPS steps"
-    for b in 32 64; do
-      # At batch 32 also where each model's step goes, layer kind by kind (--profile, printed
-      # after the throughput table).
-      args=(bench --device "$DEVICE" --batch "$b" --image-size 224 --steps "$STEPS")
-      [[ $b == 32 ]] && args+=(--profile)
-      timeout -k 10 100 /tmp/fl "${args[@]}" || echo "(batch $b: stopped, exit $?)"
-    done
+    section "facenet-lab bench ($DEVICE), $STEPS steps"
+    bench() { timeout -k 10 100 /tmp/fl bench --device "$DEVICE" --image-size 224 \
+      --steps "$STEPS" "$@" || echo "(bench $*: stopped, exit $?)"; }
+    # At batch 32 also where each model's step goes, layer kind by kind (--profile, printed
+    # after the throughput table).
+    bench --batch 32 --profile
+    if [[ $DEVICE == cuda && ${FACENET_LAB_KERNELS:-} != candle ]]; then
+      echo "-- the same step on candle's kernels alone (the first GPU session's build)"
+      FACENET_LAB_KERNELS=candle bench --batch 32
+      echo "-- facenet-lab's kernels, matrix products in TF32"
+      bench --batch 32 --tf32
+    fi
+    bench --batch 64
     section "PyTorch bench, $STEPS steps"
     if [[ $DEVICE == cuda ]]; then
       PYTHONUNBUFFERED=1 timeout -k 10 120 python3 bench/torch_step.py --steps "$STEPS" ||
@@ -89,8 +111,11 @@ main() {
     # A hung run must not eat the call: SIGINT is the trainer's Ctrl-C (finish the step,
     # checkpoint, interrupted); a step that never finishes gets killed 20 s later.
     # shellcheck disable=SC2086
+    # Runs on candle's kernels alone (the check failed) say so in a tag.
+    extra=()
+    [[ ${FACENET_LAB_KERNELS:-} == candle ]] && extra=(--tag candle-kernels)
     timeout -k 20 -s INT "$(left)" /tmp/fl --db "$OUT/gpu-lab.db" run $spec \
-      --data .device/lfw-20-30 --device "$DEVICE" --quiet --tag gpu 2>&1 | tail -8
+      --data .device/lfw-20-30 --device "$DEVICE" --quiet --tag gpu "${extra[@]}" 2>&1 | tail -8
   done
 
   section "runs"

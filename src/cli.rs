@@ -142,6 +142,16 @@ pub struct BenchArgs {
     /// Adam and the glue between layers. Printed after the throughput table.
     #[arg(long)]
     pub profile: bool,
+    /// First compare facenet-lab's own CUDA kernels (convolution, training batch norm, ReLU,
+    /// Adam) with the CPU's ops on random inputs, print each output's relative error, and stop
+    /// if any is over 1e-5. Needs the CUDA build (`--features cuda`) and a GPU.
+    #[arg(long)]
+    pub check: bool,
+    /// Let cuBLAS multiply f32 matrices in TF32 on the tensor cores (PyTorch's default for
+    /// convolutions), as the step's convolutions and linear layers are; strict f32 otherwise.
+    /// CUDA only.
+    #[arg(long)]
+    pub tf32: bool,
 }
 
 #[derive(Debug, clap::Args)]

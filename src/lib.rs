@@ -6,6 +6,8 @@
 
 pub mod cli;
 pub mod commands;
+#[cfg(feature = "cuda")]
+pub mod cuda;
 pub mod data;
 pub mod eval;
 pub mod export;

@@ -1,6 +1,6 @@
 //! `facenet-lab bench`: training images/s per model on this machine.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use crate::cli::BenchArgs;
 use crate::format;
@@ -13,6 +13,15 @@ use crate::train::profile::{profile_layers, KindTiming};
 pub fn execute(args: &BenchArgs) -> Result<()> {
     check(args)?;
     let (dev, name) = device::select(args.device)?;
+    if args.check {
+        check_kernels(&dev)?;
+    }
+    if args.tf32 {
+        if !dev.is_cuda() {
+            bail!("--tf32 is for CUDA; this bench runs on {name}");
+        }
+        candle_core::cuda::set_gemm_reduced_precision_f32(true);
+    }
     let gpu = device::gpu_name(&dev)
         .map(|g| format!(" ({g})"))
         .unwrap_or_default();
@@ -20,6 +29,13 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
         "timing {} step(s) per model on {name}{gpu}, batch {}, {}×{} images",
         args.steps, args.batch, args.image_size, args.image_size
     );
+    if dev.is_cuda() {
+        eprintln!(
+            "{}, matrix products in {}",
+            kernels_label(),
+            if args.tf32 { "TF32" } else { "strict f32" }
+        );
+    }
     if let Some(machine) = Machine::current().describe() {
         eprintln!("machine: {machine}");
     }
@@ -71,6 +87,70 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
         std::io::Write::flush(&mut std::io::stdout())?;
     }
     Ok(())
+}
+
+/// Which kernels a CUDA step runs, for the header.
+fn kernels_label() -> String {
+    #[cfg(feature = "cuda")]
+    let own = crate::cuda::enabled();
+    #[cfg(not(feature = "cuda"))]
+    let own = false;
+    if own {
+        "facenet-lab's kernels for convolution, batch norm, ReLU and Adam".into()
+    } else {
+        "candle's kernels throughout".into()
+    }
+}
+
+/// `--check`: the CUDA kernels against the CPU's ops ([`crate::cuda::check`]), as a table;
+/// an error if any output is off.
+#[cfg(feature = "cuda")]
+fn check_kernels(dev: &candle_core::Device) -> Result<()> {
+    use crate::cuda::check;
+    if !dev.is_cuda() {
+        bail!("--check compares the CUDA kernels with the CPU: it needs a CUDA device");
+    }
+    if !crate::cuda::enabled() {
+        bail!(
+            "--check: {}=candle turned facenet-lab's CUDA kernels off",
+            crate::cuda::KERNELS_VAR
+        );
+    }
+    let results = check::run(dev)?;
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|c| {
+            vec![
+                c.case.clone(),
+                c.output.to_string(),
+                format!("{:.1e}", c.rel_err),
+                if c.passed() { "ok" } else { "FAILED" }.to_string(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        format::table(&["op", "output", "relative error", "check"], &rows)
+    );
+    let failed = results.iter().filter(|c| !c.passed()).count();
+    if failed > 0 {
+        bail!(
+            "{failed} of {} outputs of the CUDA kernels differ from the CPU's by more than {:e}",
+            results.len(),
+            check::TOLERANCE
+        );
+    }
+    println!(
+        "the CUDA kernels agree with the CPU: {} outputs within {:e}\n",
+        results.len(),
+        check::TOLERANCE
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "cuda"))]
+fn check_kernels(_: &candle_core::Device) -> Result<()> {
+    bail!("--check compares facenet-lab's CUDA kernels with the CPU: build with --features cuda")
 }
 
 /// Per kind of layer: its calls, forward and backward milliseconds and share of the `step`

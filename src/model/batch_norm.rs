@@ -13,7 +13,8 @@
 //! On the CPU the normalisation is one op each way ([`super::cpu_batch_norm`]): in training
 //! with the batch statistics, the running ones updated by the same rule; in evaluation a fixed
 //! affine map per channel; [`BatchNorm2d::forward_relu`] applies the ReLU after it in the same
-//! pass. Elsewhere candle-nn's composition runs.
+//! pass. On CUDA (f32, the `cuda` feature) the same in training, through
+//! [`super::cuda_batch_norm`]. Elsewhere candle-nn's composition runs.
 use candle_core::{bail, Result, Tensor, Var};
 use candle_nn::{BatchNormConfig, ModuleT, VarBuilder};
 
@@ -78,12 +79,25 @@ impl BatchNorm2d {
             }
         }
         let on_cpu = super::uses_cpu_kernels(xs) && xs.rank() == 4;
+        #[cfg(feature = "cuda")]
+        let on_cuda = super::uses_cuda_kernels(xs) && xs.rank() == 4;
         let eps = self.inner.eps();
         match self.inner.weight_and_bias() {
             Some((weight, bias)) if train && on_cpu => {
                 let (ys, stats) = cpu_batch_norm::batch_norm_train(xs, weight, bias, eps, relu)?;
                 let (b, _, h, w) = xs.dims4()?;
-                self.update_running_stats(&stats, b * h * w)?;
+                let dev = self.running_mean().device();
+                let [mean, var] = [&stats.mean, &stats.var].map(|v| Tensor::new(v.as_slice(), dev));
+                self.update_running_stats(&mean?, &var?, b * h * w)?;
+                Ok(ys)
+            }
+            #[cfg(feature = "cuda")]
+            Some((weight, bias)) if train && on_cuda => {
+                let (ys, stats) =
+                    super::cuda_batch_norm::batch_norm_train(xs, weight, bias, eps, relu)?;
+                let (b, c, h, w) = xs.dims4()?;
+                let (mean, var) = (stats.narrow(0, 0, c)?, stats.narrow(0, c, c)?);
+                self.update_running_stats(&mean, &var, b * h * w)?;
                 Ok(ys)
             }
             Some((weight, bias)) if on_cpu => {
@@ -107,16 +121,15 @@ impl BatchNorm2d {
 
 impl BatchNorm2d {
     /// torch's (and candle-nn's) rule: `running = (1 - momentum) * running + momentum * batch`,
-    /// with the unbiased variance of the `n` values per channel.
-    fn update_running_stats(&self, stats: &cpu_batch_norm::BatchStats, n: usize) -> Result<()> {
+    /// with the unbiased variance of the `n` values per channel (`var` is the biased one).
+    fn update_running_stats(&self, mean: &Tensor, var: &Tensor, n: usize) -> Result<()> {
         let m = self.inner.momentum();
         let unbiased = n as f64 / (n as f64 - 1.0);
         for (running, batch, scale) in [
-            (self.running_mean(), &stats.mean, m),
-            (self.running_var(), &stats.var, m * unbiased),
+            (self.running_mean(), mean, m),
+            (self.running_var(), var, m * unbiased),
         ] {
-            let batch =
-                Tensor::new(batch.as_slice(), running.device())?.to_dtype(running.dtype())?;
+            let batch = batch.to_dtype(running.dtype())?;
             let updated = ((running * (1.0 - m))? + (batch * scale)?)?;
             Var::from_tensor(running)?.set(&updated)?;
         }

@@ -5,7 +5,8 @@
 //! first layer). [`conv2d`] supplies its own backward, in two ways:
 //!
 //! * on the CPU (f32, f64), [`super::cpu_conv`]: im2col + GEMM kernels for the forward pass
-//!   and both gradients;
+//!   and both gradients; on CUDA (f32, the `cuda` feature) the same plan with cuBLAS
+//!   ([`super::cuda_conv`]);
 //! * on other devices, candle's forward kernel (CUDA, Metal through `BackendStorage`) and a
 //!   backward built from ordinary tensor ops:
 //!   * input gradient: a regular `conv2d` of the zero-dilated, padded upstream gradient with
@@ -144,7 +145,7 @@ pub fn conv2d(xs: &Tensor, kernel: &Tensor, padding: usize, stride: usize) -> Re
             kernel.dims()
         );
     }
-    if super::uses_cpu_kernels(xs) && k_h == k_w {
+    if super::uses_own_kernels(xs) && k_h == k_w {
         return cpu_conv::conv2d(xs, kernel, padding, stride);
     }
     portable_conv2d(xs, kernel, padding, stride)

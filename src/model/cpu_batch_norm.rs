@@ -126,8 +126,8 @@ impl Planes {
 }
 
 /// The three gradients of an op on `(x, per-channel, per-channel)` from the flat tensor
-/// [`Planes::with_sums`] makes.
-fn split_grads(
+/// [`Planes::with_sums`] (or the CUDA backward) makes.
+pub(super) fn split_grads(
     all: &Tensor,
     x: &Tensor,
     channels: usize,

@@ -14,8 +14,9 @@
 //! Images go through the products in groups, so that the 4x4 and 2x2 maps of the deep layers
 //! still make matrices wide enough for the SIMD kernels ([`Plan`]). Groups go to threads when
 //! there are at least as many groups as threads; otherwise they run one after another and each
-//! product uses every thread. f32 and f64 only (what `gemm` and the networks use);
-//! [`super::conv`] keeps candle's kernels for other devices.
+//! product uses every thread. f32 and f64 only (what `gemm` and the networks use). The same
+//! op runs on CUDA (f32, the `cuda` feature) with the same plan through
+//! [`super::cuda_conv`]; [`super::conv`] keeps candle's kernels for other devices.
 use candle_core::{
     backend::BackendStorage, bail, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor, WithDType,
 };
@@ -52,21 +53,21 @@ impl ConvGeometry {
     }
 
     /// Rows of the unrolled image: `c_in · k · k`.
-    fn patch_len(&self) -> usize {
+    pub(crate) fn patch_len(&self) -> usize {
         self.c_in * self.kernel * self.kernel
     }
 
     /// Output pixels per channel: `out_h · out_w`.
-    fn pixels(&self) -> usize {
+    pub(crate) fn pixels(&self) -> usize {
         self.out_h() * self.out_w()
     }
 
-    fn input_len(&self) -> usize {
+    pub(crate) fn input_len(&self) -> usize {
         self.c_in * self.h * self.w
     }
 
     /// A 1x1, stride-1, unpadded convolution: the image already is its own unrolled matrix.
-    fn is_pointwise(&self) -> bool {
+    pub(crate) fn is_pointwise(&self) -> bool {
         self.kernel == 1 && self.stride == 1 && self.padding == 0
     }
 }
@@ -86,7 +87,12 @@ fn valid_columns(g: &ConvGeometry, kx: usize) -> (usize, usize) {
 /// Unrolls one image `(c_in, h, w)` into the `(c_in·k·k) × pixels` block of `col` whose rows
 /// are `row_stride` apart: row `(c, ky, kx)` holds the input pixel under kernel tap `(ky, kx)`
 /// for every output pixel.
-fn im2col<T: WithDType>(g: &ConvGeometry, image: &[T], col: &mut [T], row_stride: usize) {
+pub(super) fn im2col<T: WithDType>(
+    g: &ConvGeometry,
+    image: &[T],
+    col: &mut [T],
+    row_stride: usize,
+) {
     let (ow, k, pixels) = (g.out_w(), g.kernel, g.pixels());
     for (c, plane) in image.chunks_exact(g.h * g.w).enumerate() {
         for ky in 0..k {
@@ -123,7 +129,12 @@ fn im2col<T: WithDType>(g: &ConvGeometry, image: &[T], col: &mut [T], row_stride
 
 /// The adjoint of [`im2col`]: adds every entry of the block of `col` to the input pixel it was
 /// read from. `image` must start zeroed.
-fn col2im<T: WithDType>(g: &ConvGeometry, col: &[T], row_stride: usize, image: &mut [T]) {
+pub(super) fn col2im<T: WithDType>(
+    g: &ConvGeometry,
+    col: &[T],
+    row_stride: usize,
+    image: &mut [T],
+) {
     let (ow, k, pixels) = (g.out_w(), g.kernel, g.pixels());
     for (c, plane) in image.chunks_exact_mut(g.h * g.w).enumerate() {
         for ky in 0..k {
@@ -558,6 +569,31 @@ impl CustomOp2 for ConvOp {
             ),
         };
         Ok((out, self.shape()))
+    }
+
+    /// The same products on CUDA ([`super::cuda_conv`]), f32.
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        a: &candle_core::CudaStorage,
+        la: &Layout,
+        b: &candle_core::CudaStorage,
+        lb: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        use super::cuda_conv;
+        let [a_is, b_is] = self.arguments();
+        let a_v = crate::cuda::view(a, la, &format!("conv2d: {a_is}"))?;
+        let b_v = crate::cuda::view(b, lb, &format!("conv2d: {b_is}"))?;
+        let dev = a.device();
+        let out = match self.product {
+            Product::Forward => cuda_conv::forward(dev, &self.g, &a_v, &b_v)?,
+            Product::InputGrad => cuda_conv::input_grad(dev, &self.g, &a_v, &b_v)?,
+            Product::KernelGrad => cuda_conv::kernel_grad(dev, &self.g, &a_v, &b_v)?,
+        };
+        Ok((
+            candle_core::CudaStorage::wrap_cuda_slice(out, dev.clone()),
+            self.shape(),
+        ))
     }
 
     fn bwd(

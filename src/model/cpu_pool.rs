@@ -7,7 +7,10 @@
 //! the backward finds the same element again and adds the window's gradient to it, one
 //! `(batch, channel)` plane per task. The winner is the first maximum in row-major order within
 //! the window, the tie rule of the composed op (and of torch's CPU kernel); padding is never a
-//! winner, as the caller ensures every window holds a real element.
+//! winner, as the caller ensures every window holds a real element. On CUDA (f32, the `cuda`
+//! feature) the same two ops run as the kernels `max_pool_fwd` and `max_pool_bwd`; the backward
+//! there gathers instead of scattering: each input element adds the gradients of the windows
+//! it wins, in the same order.
 
 use candle_core::{
     backend::BackendStorage, bail, CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor,
@@ -134,6 +137,19 @@ impl CustomOp1 for MaxPool {
         ))
     }
 
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s: &candle_core::CudaStorage,
+        l: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        let g = &self.0;
+        let x = crate::cuda::view(s, l, "max_pool2d: input")?;
+        let len = g.batch * g.channels * g.out_h() * g.out_w();
+        let y = cuda::launch(s, "max_pool_fwd", g, &[&x], len)?;
+        Ok((y, Shape::from((g.batch, g.channels, g.out_h(), g.out_w()))))
+    }
+
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         Ok(Some(arg.apply_op2_no_bwd(
             &grad.contiguous()?,
@@ -176,5 +192,70 @@ impl CustomOp2 for MaxPoolGrad {
             ),
         };
         Ok((out, Shape::from((g.batch, g.channels, g.h, g.w))))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        a: &candle_core::CudaStorage,
+        la: &Layout,
+        b: &candle_core::CudaStorage,
+        lb: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        let g = &self.0;
+        let x = crate::cuda::view(a, la, "max_pool2d: input")?;
+        let dy = crate::cuda::view(b, lb, "max_pool2d: gradient")?;
+        let dx = cuda::launch(a, "max_pool_bwd", g, &[&x, &dy], x.len())?;
+        Ok((dx, Shape::from((g.batch, g.channels, g.h, g.w))))
+    }
+}
+
+/// The CUDA side of both ops (`max_pool_fwd` and `max_pool_bwd` in `src/cuda/kernels.cu`).
+#[cfg(feature = "cuda")]
+mod cuda {
+    use candle_core::backend::BackendStorage;
+    use candle_core::cuda_backend::cudarc::driver::{CudaView, PushKernelArg};
+    use candle_core::cuda_backend::WrapErr;
+    use candle_core::{CudaStorage, Result};
+
+    use super::PoolGeometry;
+    use crate::cuda::{elementwise, int, Kernel};
+
+    /// `kernel(inputs..., out, sizes...)` writing `len` elements, on `like`'s device.
+    pub(super) fn launch(
+        like: &CudaStorage,
+        kernel: &str,
+        g: &PoolGeometry,
+        inputs: &[&CudaView<'_, f32>],
+        len: usize,
+    ) -> Result<CudaStorage> {
+        let dev = like.device();
+        let sizes = [
+            g.batch,
+            g.channels,
+            g.h,
+            g.w,
+            g.kernel,
+            g.stride,
+            g.padding,
+            g.out_h(),
+            g.out_w(),
+        ]
+        .map(|v| int(v, "max_pool2d size"));
+        // SAFETY: each thread writes its own elements, `len` in all.
+        let mut out = unsafe { dev.alloc::<f32>(len)? };
+        let k = Kernel::new(dev, kernel)?;
+        let mut b = k.builder();
+        for x in inputs {
+            b.arg(*x);
+        }
+        b.arg(&mut out);
+        let sizes = sizes.into_iter().collect::<Result<Vec<i32>>>()?;
+        for v in &sizes {
+            b.arg(v);
+        }
+        // SAFETY: max_pool_fwd takes (x, y, sizes), max_pool_bwd (x, dy, dx, sizes).
+        unsafe { b.launch(elementwise(len)) }.w()?;
+        Ok(CudaStorage::wrap_cuda_slice(out, dev.clone()))
     }
 }

@@ -31,6 +31,9 @@ pub mod conv;
 pub mod cpu_batch_norm;
 pub mod cpu_conv;
 pub mod cpu_pool;
+#[cfg(feature = "cuda")]
+pub mod cuda_batch_norm;
+pub mod cuda_conv;
 pub mod dropout;
 pub mod init;
 pub mod linear;
@@ -262,6 +265,24 @@ pub fn trainable_parameter_count(varmap: &VarMap) -> Result<usize> {
 /// or f64 tensor on the CPU. Others go through candle's ops, as on CUDA.
 pub(crate) fn uses_cpu_kernels(xs: &Tensor) -> bool {
     xs.device().is_cpu() && matches!(xs.dtype(), DType::F32 | DType::F64)
+}
+
+/// Whether this module's own kernels take `xs`: the CPU's ([`uses_cpu_kernels`]), or CUDA's
+/// with the `cuda` feature (`uses_cuda_kernels`). The ops that have both (convolution, max
+/// pooling, ReLU) dispatch inside one candle op by device.
+pub(crate) fn uses_own_kernels(xs: &Tensor) -> bool {
+    #[cfg(feature = "cuda")]
+    if uses_cuda_kernels(xs) {
+        return true;
+    }
+    uses_cpu_kernels(xs)
+}
+
+/// Whether this module's CUDA kernels (convolution, training batch norm, ReLU; `src/cuda`) take
+/// `xs`: an f32 tensor on a CUDA device, unless `FACENET_LAB_KERNELS=candle` turned them off.
+#[cfg(feature = "cuda")]
+pub(crate) fn uses_cuda_kernels(xs: &Tensor) -> bool {
+    xs.device().is_cuda() && xs.dtype() == DType::F32 && crate::cuda::enabled()
 }
 
 /// Runs `f` on a rayon pool of `threads` threads, as the CPU kernels' tests vary it.

@@ -60,7 +60,7 @@ pub fn max_pool2d(xs: &Tensor, kernel: usize, stride: usize, padding: usize) -> 
         stride,
         padding,
     });
-    if super::uses_cpu_kernels(xs) {
+    if super::uses_own_kernels(xs) {
         let g = super::cpu_pool::PoolGeometry {
             batch,
             channels,

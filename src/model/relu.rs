@@ -5,8 +5,9 @@
 //! f64) this op's backward writes `dx = dy` where the output is not `<= 0`, and 0 elsewhere, in
 //! one pass: torch's rule (`threshold_backward`), under which an input of exactly 0 passes no
 //! gradient and a NaN passes it; candle's passes both. Its forward keeps NaN, as torch does
-//! (candle's CPU and CUDA kernels make it 0). Elsewhere it is candle's `relu`, so CPU and GPU
-//! runs may differ where a ReLU's input is exactly 0. ResNet fuses most of its ReLUs into the
+//! (candle's CPU and CUDA kernels make it 0). On CUDA (f32, the `cuda` feature) the same rule
+//! runs as the kernels `relu_fwd` and `relu_bwd` (`src/cuda/kernels.cu`). Elsewhere it is
+//! candle's `relu`, so runs there may differ where a ReLU's input is exactly 0. ResNet fuses most of its ReLUs into the
 //! batch norm before them ([`super::batch_norm::BatchNorm2d::forward_relu`]), with the same
 //! rule; the one after each residual sum, and AlexNet's, are this op.
 
@@ -31,7 +32,7 @@ pub fn relu(xs: &Tensor) -> Result<Tensor> {
 
 /// [`relu`], not noted by [`super::trace`]: the ReLU a batch norm runs as its own part.
 pub(crate) fn unnoted(xs: &Tensor) -> Result<Tensor> {
-    if super::uses_cpu_kernels(xs) {
+    if super::uses_own_kernels(xs) {
         xs.contiguous()?.apply_op1(Relu)
     } else {
         xs.relu()
@@ -39,7 +40,7 @@ pub(crate) fn unnoted(xs: &Tensor) -> Result<Tensor> {
 }
 
 /// The gradient of `relu`'s input from its output `y` and the output's gradient `dy`, on the
-/// CPU: `dy` where `y` is not `<= 0`, else 0.
+/// CPU or CUDA: `dy` where `y` is not `<= 0`, else 0.
 pub(crate) fn backward_of(y: &Tensor, dy: &Tensor) -> Result<Tensor> {
     y.contiguous()?
         .apply_op2_no_bwd(&dy.contiguous()?, &ReluGrad)
@@ -89,8 +90,51 @@ impl CustomOp1 for Relu {
         Ok((out, l.shape().clone()))
     }
 
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s: &candle_core::CudaStorage,
+        l: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        let x = crate::cuda::view(s, l, "relu input")?;
+        Ok((cuda::launch(s, "relu_fwd", &[&x])?, l.shape().clone()))
+    }
+
     fn bwd(&self, _arg: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
         Ok(Some(backward_of(res, grad)?))
+    }
+}
+
+/// The CUDA side of both ops: one element-wise kernel over f32 inputs of one length.
+#[cfg(feature = "cuda")]
+mod cuda {
+    use candle_core::backend::BackendStorage;
+    use candle_core::cuda_backend::cudarc::driver::{CudaView, PushKernelArg};
+    use candle_core::cuda_backend::WrapErr;
+    use candle_core::{CudaStorage, Result};
+
+    use crate::cuda::{elementwise, Kernel};
+
+    /// `kernel(inputs..., out, total)` on `like`'s device, into a new buffer.
+    pub(super) fn launch(
+        like: &CudaStorage,
+        kernel: &str,
+        inputs: &[&CudaView<'_, f32>],
+    ) -> Result<CudaStorage> {
+        let dev = like.device();
+        let total = inputs.first().map_or(0, |x| x.len());
+        // SAFETY: the kernel writes all `total` elements.
+        let mut out = unsafe { dev.alloc::<f32>(total)? };
+        let n = total as i64;
+        let k = Kernel::new(dev, kernel)?;
+        let mut b = k.builder();
+        for x in inputs {
+            b.arg(*x);
+        }
+        b.arg(&mut out).arg(&n);
+        // SAFETY: relu_fwd takes (x, y, total), relu_bwd (y, dy, dx, total).
+        unsafe { b.launch(elementwise(total)) }.w()?;
+        Ok(CudaStorage::wrap_cuda_slice(out, dev.clone()))
     }
 }
 
@@ -131,6 +175,31 @@ impl CustomOp2 for ReluGrad {
             ),
         };
         Ok((out, ly.shape().clone()))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        y: &candle_core::CudaStorage,
+        ly: &Layout,
+        dy: &candle_core::CudaStorage,
+        ldy: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        if ly.shape() != ldy.shape() {
+            bail!(
+                "relu: gradient {:?} for an output {:?}",
+                ldy.shape(),
+                ly.shape()
+            );
+        }
+        let (yv, dyv) = (
+            crate::cuda::view(y, ly, "relu output")?,
+            crate::cuda::view(dy, ldy, "relu gradient")?,
+        );
+        Ok((
+            cuda::launch(y, "relu_bwd", &[&yv, &dyv])?,
+            ly.shape().clone(),
+        ))
     }
 }
 

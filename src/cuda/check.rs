@@ -1,0 +1,306 @@
+//! The CUDA kernels against the CPU's ops, on fresh random inputs: training batch norm (with and
+//! without its ReLU, through the layer, so the running statistics too), convolution (forward and
+//! both gradients), max pooling, ReLU, and Adam's fused update over a few steps. `facenet-lab bench --check` runs this on the GPU machine before it
+//! times anything; the crate's tests run it where the `cuda` feature is built and a GPU is
+//! present. CI has neither, so it cannot run there.
+//!
+//! Each comparison is the relative error `‖cuda − cpu‖ / ‖cpu‖` of one output: f32 arithmetic
+//! in another order lands near 1e-7, a wrong index near 1.
+
+use candle_core::{DType, Device, Module, Result, Tensor, Var};
+use candle_nn::{ModuleT, VarBuilder, VarMap};
+
+use crate::model::batch_norm::BatchNorm2d;
+use crate::train::adam::{Adam, AdamConfig};
+
+/// Above this relative error a comparison fails.
+pub const TOLERANCE: f64 = 1e-5;
+
+/// One output compared.
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    /// The op and its input's shape.
+    pub case: String,
+    /// The output compared (`y`, `dx`, ...).
+    pub output: &'static str,
+    pub rel_err: f64,
+}
+
+impl Comparison {
+    pub fn passed(&self) -> bool {
+        self.rel_err <= TOLERANCE
+    }
+}
+
+/// `‖a − b‖ / ‖b‖` (`‖a‖` where `b` is zero); NaN anywhere is infinitely wrong.
+fn rel_err(a: &Tensor, b: &Tensor) -> Result<f64> {
+    let a = a
+        .to_device(&Device::Cpu)?
+        .to_dtype(DType::F64)?
+        .flatten_all()?;
+    let b = b
+        .to_device(&Device::Cpu)?
+        .to_dtype(DType::F64)?
+        .flatten_all()?;
+    if a.dims() != b.dims() {
+        candle_core::bail!("shapes differ: {:?} against {:?}", a.dims(), b.dims());
+    }
+    let diff = (&a - &b)?.sqr()?.sum_all()?.to_scalar::<f64>()?.sqrt();
+    let norm = b.sqr()?.sum_all()?.to_scalar::<f64>()?.sqrt();
+    let err = if norm > 0.0 { diff / norm } else { diff };
+    Ok(if err.is_nan() { f64::INFINITY } else { err })
+}
+
+/// Every comparison on `cuda` (a CUDA device), the CPU as the reference.
+pub fn run(cuda: &Device) -> Result<Vec<Comparison>> {
+    let mut out = Vec::new();
+    // Planes below and above a block's 256 threads; one pixel per plane; odd sizes.
+    for shape in [
+        (4, 3, 5, 7),
+        (2, 8, 1, 1),
+        (8, 16, 7, 7),
+        (3, 5, 33, 31),
+        (32, 64, 14, 14),
+    ] {
+        for relu in [false, true] {
+            batch_norm(shape, relu, cuda, &mut out)?;
+        }
+    }
+    // (input, kernel, stride, padding): ResNet's and AlexNet's kinds of layer.
+    for (x, k, stride, padding) in [
+        ((2, 3, 5, 7), (4, 3, 3, 3), 1, 1),
+        ((4, 16, 14, 14), (32, 16, 3, 3), 1, 1),
+        ((4, 16, 15, 15), (32, 16, 3, 3), 2, 1),
+        ((4, 64, 7, 7), (128, 64, 1, 1), 1, 0),
+        ((4, 32, 14, 14), (64, 32, 1, 1), 2, 0),
+        ((2, 3, 35, 35), (16, 3, 7, 7), 2, 3),
+        ((3, 8, 27, 27), (12, 8, 5, 5), 1, 2),
+    ] {
+        conv(x, k, stride, padding, cuda, &mut out)?;
+    }
+    // (input, kernel, stride, padding): ResNet's stem pool, AlexNet's, odd and tiny maps.
+    for (x, k, stride, padding) in [
+        ((4, 8, 16, 16), 3, 2, 1),
+        ((2, 16, 27, 27), 3, 2, 0),
+        ((3, 5, 9, 7), 3, 2, 1),
+        ((2, 3, 2, 2), 3, 2, 1),
+    ] {
+        max_pool(x, k, stride, padding, cuda, &mut out)?;
+    }
+    for n in [1, 1000, 1 << 20] {
+        relu(n, cuda, &mut out)?;
+    }
+    adam(cuda, &mut out)?;
+    Ok(out)
+}
+
+/// A random f32 tensor on the CPU with a few exact zeros.
+fn random(shape: impl Into<candle_core::Shape>) -> Result<Tensor> {
+    let t = Tensor::randn(0f32, 1., shape, &Device::Cpu)?;
+    let keep = t.abs()?.ge(0.01)?.to_dtype(DType::F32)?;
+    t * keep
+}
+
+/// A `BatchNorm2d` layer in training, its weight and bias set from `gamma` and `beta`, on
+/// both devices: outputs, the three gradients and the running statistics.
+fn batch_norm(
+    shape: (usize, usize, usize, usize),
+    relu: bool,
+    cuda: &Device,
+    out: &mut Vec<Comparison>,
+) -> Result<()> {
+    let c = shape.1;
+    let (x, up, gamma, beta) = (random(shape)?, random(shape)?, random(c)?, random(c)?);
+    let mut results = Vec::new();
+    for dev in [&Device::Cpu, cuda] {
+        let varmap = VarMap::new();
+        let bn = BatchNorm2d::new(c, VarBuilder::from_varmap(&varmap, DType::F32, dev))?;
+        let vars = varmap
+            .data()
+            .lock()
+            .map_err(|_| candle_core::Error::Msg("lock".into()))?
+            .clone();
+        for (name, value) in [("weight", &gamma), ("bias", &beta)] {
+            let var = vars
+                .get(name)
+                .ok_or_else(|| candle_core::Error::Msg(format!("no batch norm {name}")))?;
+            var.set(&value.to_device(dev)?)?;
+        }
+        let xv = Var::from_tensor(&x.to_device(dev)?)?;
+        let y = if relu {
+            bn.forward_relu(xv.as_tensor(), true)?
+        } else {
+            bn.forward_t(xv.as_tensor(), true)?
+        };
+        let grads = (&y * up.to_device(dev)?)?.sum_all()?.backward()?;
+        let grad = |t: &Tensor| {
+            grads
+                .get(t)
+                .cloned()
+                .ok_or_else(|| candle_core::Error::Msg("missing gradient".into()))
+        };
+        let (weight, bias) = (&vars["weight"], &vars["bias"]);
+        results.push([
+            y.clone(),
+            grad(xv.as_tensor())?,
+            grad(weight.as_tensor())?,
+            grad(bias.as_tensor())?,
+            bn.running_mean().clone(),
+            bn.running_var().clone(),
+        ]);
+    }
+    let case = format!("batch norm{} {shape:?}", if relu { " + ReLU" } else { "" });
+    for (i, output) in ["y", "dx", "dweight", "dbias", "running mean", "running var"]
+        .into_iter()
+        .enumerate()
+    {
+        out.push(Comparison {
+            case: case.clone(),
+            output,
+            rel_err: rel_err(&results[1][i], &results[0][i])?,
+        });
+    }
+    Ok(())
+}
+
+/// [`crate::model::conv::conv2d`] forward, and backward to the input and the kernel.
+fn conv(
+    x_shape: (usize, usize, usize, usize),
+    k_shape: (usize, usize, usize, usize),
+    stride: usize,
+    padding: usize,
+    cuda: &Device,
+    out: &mut Vec<Comparison>,
+) -> Result<()> {
+    let (x, k) = (random(x_shape)?, random(k_shape)?);
+    let up = random(x.conv2d(&k, padding, stride, 1, 1)?.shape())?;
+    let mut results = Vec::new();
+    for dev in [&Device::Cpu, cuda] {
+        let xv = Var::from_tensor(&x.to_device(dev)?)?;
+        let kv = Var::from_tensor(&k.to_device(dev)?)?;
+        let y = crate::model::conv::conv2d(xv.as_tensor(), kv.as_tensor(), padding, stride)?;
+        let grads = (&y * up.to_device(dev)?)?.sum_all()?.backward()?;
+        let grad = |t: &Tensor| {
+            grads
+                .get(t)
+                .cloned()
+                .ok_or_else(|| candle_core::Error::Msg("missing gradient".into()))
+        };
+        results.push([y.clone(), grad(xv.as_tensor())?, grad(kv.as_tensor())?]);
+    }
+    let case = format!("conv2d {x_shape:?} * {k_shape:?} s{stride} p{padding}");
+    for (i, output) in ["y", "dx", "dkernel"].into_iter().enumerate() {
+        out.push(Comparison {
+            case: case.clone(),
+            output,
+            rel_err: rel_err(&results[1][i], &results[0][i])?,
+        });
+    }
+    Ok(())
+}
+
+/// [`crate::model::pool::max_pool2d`] forward and backward, on values with ties (rounded to
+/// tenths) so that the tie rule is checked too.
+fn max_pool(
+    x_shape: (usize, usize, usize, usize),
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    cuda: &Device,
+    out: &mut Vec<Comparison>,
+) -> Result<()> {
+    let x = (random(x_shape)? * 10.)?.round()?;
+    let y = crate::model::pool::max_pool2d(&x, kernel, stride, padding)?;
+    let up = random(y.shape())?;
+    let mut results = Vec::new();
+    for dev in [&Device::Cpu, cuda] {
+        let xv = Var::from_tensor(&x.to_device(dev)?)?;
+        let y = crate::model::pool::max_pool2d(xv.as_tensor(), kernel, stride, padding)?;
+        let grads = (&y * up.to_device(dev)?)?.sum_all()?.backward()?;
+        let dx = grads
+            .get(xv.as_tensor())
+            .cloned()
+            .ok_or_else(|| candle_core::Error::Msg("missing gradient".into()))?;
+        results.push([y, dx]);
+    }
+    let case = format!("max pool {x_shape:?} k{kernel} s{stride} p{padding}");
+    for (i, output) in ["y", "dx"].into_iter().enumerate() {
+        out.push(Comparison {
+            case: case.clone(),
+            output,
+            rel_err: rel_err(&results[1][i], &results[0][i])?,
+        });
+    }
+    Ok(())
+}
+
+/// `relu` forward and backward over `n` values.
+fn relu(n: usize, cuda: &Device, out: &mut Vec<Comparison>) -> Result<()> {
+    let (x, up) = (random(n)?, random(n)?);
+    let mut results = Vec::new();
+    for dev in [&Device::Cpu, cuda] {
+        let xv = Var::from_tensor(&x.to_device(dev)?)?;
+        let y = crate::model::relu::relu(xv.as_tensor())?;
+        let grads = (&y * up.to_device(dev)?)?.sum_all()?.backward()?;
+        let dx = grads
+            .get(xv.as_tensor())
+            .cloned()
+            .ok_or_else(|| candle_core::Error::Msg("missing gradient".into()))?;
+        results.push([y, dx]);
+    }
+    for (i, output) in ["y", "dx"].into_iter().enumerate() {
+        out.push(Comparison {
+            case: format!("relu ({n})"),
+            output,
+            rel_err: rel_err(&results[1][i], &results[0][i])?,
+        });
+    }
+    Ok(())
+}
+
+/// Five steps of Adam with weight decay on a linear layer's loss, gradients from the same
+/// random targets on both devices.
+fn adam(cuda: &Device, out: &mut Vec<Comparison>) -> Result<()> {
+    let (w0, x) = (random((300, 200))?, random((16, 200))?);
+    let targets: Vec<Tensor> = (0..5).map(|_| random((16, 300))).collect::<Result<_>>()?;
+    let cfg = AdamConfig {
+        weight_decay: 0.01,
+        ..AdamConfig::with_lr(1e-2)
+    };
+    let mut results = Vec::new();
+    for dev in [&Device::Cpu, cuda] {
+        let w = Var::from_tensor(&w0.to_device(dev)?)?;
+        let mut opt = Adam::new(vec![("w".into(), w.clone())], cfg)?;
+        let x = x.to_device(dev)?;
+        for t in &targets {
+            let layer = candle_nn::Linear::new(w.as_tensor().clone(), None);
+            let loss = (layer.forward(&x)? - t.to_device(dev)?)?
+                .sqr()?
+                .mean_all()?;
+            opt.step(&loss.backward()?)?;
+        }
+        results.push(w.as_tensor().clone());
+    }
+    out.push(Comparison {
+        case: "adam, 5 steps (300, 200)".into(),
+        output: "weights",
+        rel_err: rel_err(&results[1], &results[0])?,
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Needs a CUDA device: built only with the `cuda` feature, which CI does not build.
+    #[test]
+    fn the_cuda_kernels_agree_with_the_cpu() -> Result<()> {
+        let cuda = Device::new_cuda(0)?;
+        let results = run(&cuda)?;
+        assert_eq!(results.len(), 5 * 2 * 6 + 7 * 3 + 4 * 2 + 3 * 2 + 1);
+        let failed: Vec<_> = results.iter().filter(|c| !c.passed()).collect();
+        assert!(failed.is_empty(), "{failed:#?}");
+        Ok(())
+    }
+}

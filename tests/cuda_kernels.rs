@@ -1,0 +1,44 @@
+//! facenet-lab's CUDA kernels (`src/cuda/kernels.cu`) on the CPU: compiled as C++ under an
+//! emulation of CUDA's threads, barriers and warp shuffles (`tests/cuda_emulation/shim.h`) and
+//! run against their definitions written as plain loops (`tests/cuda_emulation/kernels.cpp`).
+//! CI has no GPU and never builds the `cuda` feature, so this is where every change to the
+//! kernels' indexing and reductions is checked; `facenet-lab bench --check` checks the compiled
+//! kernels against the CPU's ops on a GPU.
+
+use std::process::Command;
+
+#[test]
+fn the_cuda_kernels_compute_their_definitions_under_emulation() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let exe = dir.path().join("kernels");
+    let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
+    let built = Command::new(&cxx)
+        .args(["-std=c++20", "-O1", "-pthread", "-I"])
+        .arg(format!("{root}/src/cuda"))
+        .arg(format!("{root}/tests/cuda_emulation/kernels.cpp"))
+        .arg("-o")
+        .arg(&exe)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{cxx} (a C++20 compiler) is needed to emulate the kernels: {e}")
+        });
+    assert!(
+        built.status.success(),
+        "compiling the emulated kernels failed:\n{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let run = Command::new(&exe)
+        .output()
+        .expect("run the emulated kernels");
+    let report = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "kernels off their definitions:\n{report}"
+    );
+    // Every case ran: 5 batch norms x 3 outputs, 6 unrollings x 2, 4 poolings x 2, ReLU 2,
+    // Adam 3, the batch sum 1.
+    let ok = report.lines().filter(|l| l.ends_with(" ok")).count();
+    assert_eq!(ok, 15 + 12 + 8 + 2 + 3 + 1, "{report}");
+    assert!(report.trim_end().ends_with("0 failed"), "{report}");
+}

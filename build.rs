@@ -60,7 +60,16 @@ fn compile_cuda_kernels() {
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     let ptx = std::path::Path::new(&out_dir).join("facenet-kernels.ptx");
     let status = Command::new("nvcc")
-        .args(["--ptx", "-O3", &format!("-arch=compute_{cap}"), SRC, "-o"])
+        // No fused multiply-adds: the kernels do the CPU ops' float operations, rounded as
+        // they are (bench --check compares the two).
+        .args([
+            "--ptx",
+            "-O3",
+            "--fmad=false",
+            &format!("-arch=compute_{cap}"),
+            SRC,
+            "-o",
+        ])
         .arg(&ptx)
         .status();
     match status {

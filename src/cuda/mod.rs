@@ -99,6 +99,21 @@ pub(crate) fn view<'a>(s: &'a CudaStorage, l: &Layout, what: &str) -> Result<Cud
     Ok(s.as_cuda_slice::<f32>()?.slice(start..end))
 }
 
+/// [`view`], checked to hold the `len` elements the kernel will index: a kernel has no bounds
+/// checks of its own.
+pub(crate) fn sized_view<'a>(
+    s: &'a CudaStorage,
+    l: &Layout,
+    len: usize,
+    what: &str,
+) -> Result<CudaView<'a, f32>> {
+    let v = view(s, l, what)?;
+    if v.len() != len {
+        bail!("{what} has {} elements where {len} are expected", v.len());
+    }
+    Ok(v)
+}
+
 /// `n` as the kernels' `int`, or an error naming `what`.
 pub(crate) fn int(n: usize, what: &str) -> Result<i32> {
     i32::try_from(n).map_err(|_| candle_core::Error::Msg(format!("{what} ({n}) exceeds i32")))

@@ -511,6 +511,22 @@ impl ConvOp {
         }
     }
 
+    /// The two arguments' element counts.
+    #[cfg(feature = "cuda")]
+    fn argument_lens(&self) -> [usize; 2] {
+        let g = &self.g;
+        let (x, w, y) = (
+            g.batch * g.input_len(),
+            g.c_out * g.patch_len(),
+            g.batch * g.c_out * g.pixels(),
+        );
+        match self.product {
+            Product::Forward => [x, w],
+            Product::InputGrad => [y, w],
+            Product::KernelGrad => [x, y],
+        }
+    }
+
     fn shape(&self) -> Shape {
         let g = &self.g;
         match self.product {
@@ -582,8 +598,9 @@ impl CustomOp2 for ConvOp {
     ) -> Result<(candle_core::CudaStorage, Shape)> {
         use super::cuda_conv;
         let [a_is, b_is] = self.arguments();
-        let a_v = crate::cuda::view(a, la, &format!("conv2d: {a_is}"))?;
-        let b_v = crate::cuda::view(b, lb, &format!("conv2d: {b_is}"))?;
+        let [a_len, b_len] = self.argument_lens();
+        let a_v = crate::cuda::sized_view(a, la, a_len, &format!("conv2d: {a_is}"))?;
+        let b_v = crate::cuda::sized_view(b, lb, b_len, &format!("conv2d: {b_is}"))?;
         let dev = a.device();
         let out = match self.product {
             Product::Forward => cuda_conv::forward(dev, &self.g, &a_v, &b_v)?,

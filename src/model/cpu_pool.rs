@@ -41,6 +41,12 @@ impl PoolGeometry {
         window_positions(self.w, self.kernel, self.stride, self.padding)
     }
 
+    /// Elements of the input map.
+    #[cfg(feature = "cuda")]
+    fn input_len(&self) -> usize {
+        self.batch * self.channels * self.h * self.w
+    }
+
     /// The rows (or columns) of the input window `o` covers: `[start, end)` clipped to the map.
     fn span(&self, o: usize, size: usize) -> (usize, usize) {
         let first = (o * self.stride) as isize - self.padding as isize;
@@ -144,7 +150,7 @@ impl CustomOp1 for MaxPool {
         l: &Layout,
     ) -> Result<(candle_core::CudaStorage, Shape)> {
         let g = &self.0;
-        let x = crate::cuda::view(s, l, "max_pool2d: input")?;
+        let x = crate::cuda::sized_view(s, l, g.input_len(), "max_pool2d: input")?;
         let len = g.batch * g.channels * g.out_h() * g.out_w();
         let y = cuda::launch(s, "max_pool_fwd", g, &[&x], len)?;
         Ok((y, Shape::from((g.batch, g.channels, g.out_h(), g.out_w()))))
@@ -203,8 +209,9 @@ impl CustomOp2 for MaxPoolGrad {
         lb: &Layout,
     ) -> Result<(candle_core::CudaStorage, Shape)> {
         let g = &self.0;
-        let x = crate::cuda::view(a, la, "max_pool2d: input")?;
-        let dy = crate::cuda::view(b, lb, "max_pool2d: gradient")?;
+        let x = crate::cuda::sized_view(a, la, g.input_len(), "max_pool2d: input")?;
+        let out = g.batch * g.channels * g.out_h() * g.out_w();
+        let dy = crate::cuda::sized_view(b, lb, out, "max_pool2d: gradient")?;
         let dx = cuda::launch(a, "max_pool_bwd", g, &[&x, &dy], x.len())?;
         Ok((dx, Shape::from((g.batch, g.channels, g.h, g.w))))
     }

@@ -116,9 +116,9 @@ impl CustomOp3 for BatchNormOp {
         let dev = x.device();
         let p = self.planes;
         let (x_v, gamma_v, beta_v) = (
-            cuda::view(x, lx, "batch norm input")?,
-            cuda::view(gamma, lg, "batch norm weight")?,
-            cuda::view(beta, lb, "batch norm bias")?,
+            cuda::sized_view(x, lx, p.total(), "batch norm input")?,
+            cuda::sized_view(gamma, lg, p.channels, "batch norm weight")?,
+            cuda::sized_view(beta, lb, p.channels, "batch norm bias")?,
         );
         let (batch, channels, pixels) = (
             cuda::int(p.batch, "batch")?,
@@ -225,9 +225,9 @@ impl CustomOp3 for BatchNormGrad {
         let dev = x.device();
         let p = self.planes;
         let (x_v, dy_v, stats_v) = (
-            cuda::view(x, lx, "batch norm input")?,
-            cuda::view(dy, ldy, "batch norm gradient")?,
-            cuda::view(stats, ls, "batch norm statistics")?,
+            cuda::sized_view(x, lx, p.total(), "batch norm input")?,
+            cuda::sized_view(dy, ldy, p.total(), "batch norm gradient")?,
+            cuda::sized_view(stats, ls, 3 * p.channels, "batch norm statistics")?,
         );
         let (batch, channels, pixels) = (
             cuda::int(p.batch, "batch")?,

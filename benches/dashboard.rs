@@ -65,6 +65,7 @@ fn generate(path: &Path, runs: usize, points: usize) -> Result<()> {
             augment: false,
             zero_init_residual: false,
             dropout: None,
+            tf32: false,
             eval_every: 1,
             checkpoint_every: None,
             seed: (r % 5) as i64,

@@ -37,6 +37,7 @@ fn new_run(name: &str, model: &str, batch: i64, mining: &str, epochs: i64) -> Ne
         augment: false,
         zero_init_residual: false,
         dropout: None,
+        tf32: false,
         eval_every: 1,
         checkpoint_every: None,
         seed: 7,

@@ -69,10 +69,24 @@ fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
         &["run", "resnet18", "--data", "/no/such/lfw"],
         "does not exist",
     )?;
+    refused(&with(&["--tf32"]), "--tf32 is for CUDA's tensor cores")?;
     if !cfg!(feature = "cuda") {
         refused(
             &["run", "resnet18", "--data", "synthetic", "--device", "cuda"],
             "built without CUDA",
+        )?;
+        // The default device falls back to the CPU, which has no TF32.
+        refused(
+            &[
+                "run",
+                "resnet18",
+                "--data",
+                "synthetic:4:8",
+                "--image-size",
+                "16",
+                "--tf32",
+            ],
+            "this runs on cpu, which multiplies in f32",
         )?;
     }
     // The lab does not exist: resuming never starts one.

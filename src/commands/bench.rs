@@ -16,12 +16,7 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
     if args.check {
         check_kernels(&dev)?;
     }
-    if args.tf32 {
-        if !dev.is_cuda() {
-            bail!("--tf32 is for CUDA; this bench runs on {name}");
-        }
-        candle_core::cuda::set_gemm_reduced_precision_f32(true);
-    }
+    device::set_tf32(&dev, &name, args.tf32)?;
     let gpu = device::gpu_name(&dev)
         .map(|g| format!(" ({g})"))
         .unwrap_or_default();

@@ -4,7 +4,7 @@
 //!
 //! Columns ([`CSV_HEADER`]): `run_id, run_name, model, batch_size, embedding_dim, lr,
 //! weight_decay, lr_schedule, warmup_epochs, epochs, margin, image_size, crop, mining, sampler,
-//! pk_k, normalize, augment, zero_init_residual, dropout, seed, device, gpu_name, status, effective_status, tags, metric,
+//! pk_k, normalize, augment, zero_init_residual, dropout, tf32, seed, device, gpu_name, status, effective_status, tags, metric,
 //! iteration, epoch, value, wall_time`. `status` is what the run recorded; `effective_status` is
 //! the one to believe, as `runs` shows it (a "running" run whose heartbeat went stale has
 //! crashed). Tags are joined with `;`; empty
@@ -24,7 +24,7 @@ macro_rules! run_columns {
     () => {
         "run_id,run_name,model,batch_size,embedding_dim,lr,weight_decay,lr_schedule,\
          warmup_epochs,epochs,margin,image_size,crop,mining,sampler,pk_k,normalize,augment,\
-         zero_init_residual,dropout,seed,device,gpu_name,status,effective_status,tags"
+         zero_init_residual,dropout,tf32,seed,device,gpu_name,status,effective_status,tags"
     };
 }
 
@@ -61,6 +61,7 @@ fn run_cells(run: &Run, now: f64) -> String {
         h.augment.to_string(),
         h.zero_init_residual.to_string(),
         h.dropout.map_or(String::new(), |p| p.to_string()),
+        h.tf32.to_string(),
         h.seed.to_string(),
         field(&run.device),
         field(run.gpu_name.as_deref().unwrap_or("")),

@@ -29,6 +29,7 @@ pub fn hyper(model: &str) -> Hyperparams {
         augment: false,
         zero_init_residual: false,
         dropout: None,
+        tf32: false,
         eval_every: 1,
         checkpoint_every: None,
         seed: 7,

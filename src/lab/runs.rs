@@ -100,6 +100,8 @@ pub struct Hyperparams {
     pub zero_init_residual: bool,
     /// AlexNet's classifier dropout probability; `None` for networks without dropout.
     pub dropout: Option<f64>,
+    /// cuBLAS multiplied f32 matrices in TF32 on the tensor cores (`--tf32`, CUDA only).
+    pub tf32: bool,
     pub eval_every: i64,
     pub checkpoint_every: Option<i64>,
     pub seed: i64,
@@ -317,6 +319,7 @@ impl Run {
                 augment: row.get("augment")?,
                 zero_init_residual: row.get("zero_init_residual")?,
                 dropout: row.get("dropout")?,
+                tf32: row.get("tf32")?,
                 eval_every: row.get("eval_every")?,
                 checkpoint_every: row.get("checkpoint_every")?,
                 seed: row.get("seed")?,
@@ -373,10 +376,10 @@ impl Lab {
                 seed, device, config_json, status, created_at, git_commit, git_dirty, crate_version,
                 hostname, gpu_name, command_line, log_path, notes, weight_decay, lr_schedule,
                 warmup_epochs, crop, zero_init_residual, cpu_model, cpu_threads, cpu_simd, cpu_cache,
-                os, dropout)
+                os, dropout, tf32)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
                 ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
-                ?34, ?35, ?36, ?37, ?38, ?39)",
+                ?34, ?35, ?36, ?37, ?38, ?39, ?40)",
             params![
                 run.name,
                 h.model,
@@ -417,6 +420,7 @@ impl Lab {
                 run.machine.cpu_cache,
                 run.machine.os,
                 h.dropout,
+                h.tf32,
             ],
         )?;
         let id = RunId(tx.last_insert_rowid());

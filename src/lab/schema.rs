@@ -27,6 +27,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (10, v10_median_speed),
     (11, v11_dropout),
     (12, v12_resumes),
+    (13, v13_tf32),
 ];
 
 /// The schema version this build writes.
@@ -406,6 +407,12 @@ fn v10_median_speed(tx: &Transaction) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// `--tf32` as a typed column: whether cuBLAS multiplied f32 matrices in TF32 on the tensor
+/// cores (CUDA runs only). Every run recorded before used strict f32: 0.
+fn v13_tf32(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE runs ADD COLUMN tf32 INTEGER NOT NULL DEFAULT 0;")
+}
+
 /// Each resume of a run, with what it ran on ([`super::Resume`]); runs resumed before kept
 /// only the time of their latest resume (`resumed_at`).
 fn v12_resumes(tx: &Transaction) -> rusqlite::Result<()> {
@@ -627,6 +634,17 @@ mod tests {
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         assert_eq!(dropout, vec![None, Some(0.5)]);
+        Ok(())
+    }
+
+    #[test]
+    fn v13_records_every_older_run_as_strict_f32() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        apply_up_to(&conn, 12)?;
+        insert_run(&conn, 1, None)?;
+        migrate(&conn)?;
+        let tf32: bool = conn.query_row("SELECT tf32 FROM runs WHERE id = 1", [], |r| r.get(0))?;
+        assert!(!tf32);
         Ok(())
     }
 

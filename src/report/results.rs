@@ -111,7 +111,8 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
 }
 
 /// `resnet152`, `resnet152, zero-init residual` when its blocks started as the identity, or
-/// `alexnet, dropout 0` when AlexNet's dropout is not torchvision's 0.5.
+/// `alexnet, dropout 0` when AlexNet's dropout is not torchvision's 0.5; `, TF32` where the
+/// matrix products ran in TF32.
 fn architecture(h: &crate::lab::Hyperparams) -> String {
     let mut s = h.model.clone();
     if h.zero_init_residual {
@@ -122,6 +123,9 @@ fn architecture(h: &crate::lab::Hyperparams) -> String {
         .filter(|&p| p != f64::from(crate::model::alexnet::DROPOUT))
     {
         s.push_str(&format!(", dropout {p}"));
+    }
+    if h.tf32 {
+        s.push_str(", TF32");
     }
     s
 }

@@ -73,6 +73,10 @@ pub struct TrainConfig {
     /// Absent from configs recorded before it existed: those runs had 0.5.
     #[serde(default)]
     pub dropout: Option<f64>,
+    /// cuBLAS multiplies f32 matrices in TF32 on the tensor cores (CUDA only). Absent from
+    /// configs recorded before it existed: those runs multiplied in strict f32.
+    #[serde(default)]
+    pub tf32: bool,
     pub eval_every: usize,
     pub checkpoint_every: Option<usize>,
     pub seed: u64,
@@ -113,6 +117,7 @@ impl Default for TrainConfig {
             augment: false,
             zero_init_residual: false,
             dropout: None,
+            tf32: false,
             eval_every: 1,
             checkpoint_every: None,
             seed: 0,
@@ -194,6 +199,11 @@ pub struct Overrides {
     /// [default: 0.5, torchvision's; AlexNet only].
     #[arg(long, value_name = "P")]
     pub dropout: Option<f64>,
+    /// Let cuBLAS multiply the convolutions' and linear layers' f32 matrices in TF32 on the
+    /// tensor cores, as PyTorch's convolutions do by default: faster, with a 10-bit mantissa in
+    /// the products (`--tf32`, or `--tf32=false`) [default: off, strict f32; CUDA only].
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tf32: Option<bool>,
     /// Evaluate train and dev accuracy every N epochs [default: 1].
     #[arg(long)]
     pub eval_every: Option<usize>,
@@ -327,6 +337,7 @@ impl TrainConfig {
             normalize,
             augment,
             zero_init_residual,
+            tf32,
             eval_every,
             seed,
             device,
@@ -465,6 +476,9 @@ impl TrainConfig {
                 self.crop
             ));
         }
+        if self.tf32 && self.device == DeviceChoice::Cpu {
+            found.push("--tf32 is for CUDA's tensor cores: --device cpu multiplies in f32".into());
+        }
         if self.zero_init_residual && self.model == Arch::Alexnet {
             found.push(
                 "--zero-init-residual is for ResNets: alexnet has no residual blocks".to_string(),
@@ -552,6 +566,7 @@ impl TrainConfig {
             augment: self.augment,
             zero_init_residual: self.zero_init_residual,
             dropout: self.dropout(),
+            tf32: self.tf32,
             eval_every: self.eval_every as i64,
             checkpoint_every: self.checkpoint_every.map(|c| c as i64),
             seed: self.seed as i64,
@@ -616,7 +631,7 @@ mod tests {
             "model = \"alexnet\"\nbatch = 1\ndim = 1\nlr = 0.1\nweight_decay = 0.1\n\
              lr_schedule = \"cosine\"\nwarmup_epochs = 1\nepochs = 1\nmargin = 0.1\n\
              image_size = 8\ncrop = 0.5\nmining = \"hard\"\nsampler = \"pk\"\npk_k = 2\n\
-             normalize = true\naugment = true\nzero_init_residual = true\ndropout = 0.0\n\
+             normalize = true\naugment = true\nzero_init_residual = true\ndropout = 0.0\ntf32 = false\n\
              eval_every = 1\ncheckpoint_every = 1\nseed = 1\ndevice = \"cpu\"\ndata = \"d\"\n\
              min_images = 1\nmax_images = 2\nsplit_seed = 1\nname = \"n\"\ntags = [\"t\"]\n\
              note = \"x\"\n",
@@ -785,6 +800,14 @@ mod tests {
                 ..flags(Arch::Resnet18)
             },
             "resnet18 has no dropout layers",
+        );
+        check(
+            Overrides {
+                tf32: Some(true),
+                device: Some(DeviceChoice::Cpu),
+                ..flags(Arch::Resnet18)
+            },
+            "--tf32 is for CUDA",
         );
         check(
             Overrides {

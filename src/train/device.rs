@@ -34,6 +34,17 @@ pub fn select(choice: DeviceChoice) -> Result<(Device, String)> {
     }
 }
 
+/// Sets how cuBLAS multiplies f32 matrices for the rest of the process: in TF32 on the tensor
+/// cores (`tf32`), or in strict f32. TF32 needs a CUDA device; `name` names the device in the
+/// error.
+pub fn set_tf32(device: &Device, name: &str, tf32: bool) -> Result<()> {
+    if tf32 && !device.is_cuda() {
+        bail!("--tf32 is for CUDA's tensor cores; this runs on {name}, which multiplies in f32");
+    }
+    candle_core::cuda::set_gemm_reduced_precision_f32(tf32);
+    Ok(())
+}
+
 /// The GPU's marketing name, asked of nvidia-smi (candle does not expose it).
 pub fn gpu_name(device: &Device) -> Option<String> {
     if !device.is_cuda() {

@@ -173,6 +173,7 @@ pub fn start(
     cfg.validate()?;
     check_stop_after(launch.stop_after_epoch, 0, cfg.epochs)?;
     let (device, device_name) = device::select(cfg.device)?;
+    device::set_tf32(&device, &device_name, cfg.tf32)?;
     cfg.data = resolve_data(&cfg.data)?;
     let lab = Lab::open(db)?;
     let dataset = load_dataset(&cfg, launch.quiet)?;
@@ -326,6 +327,7 @@ pub fn resume(
         recorded.as_ref().map(|d| d.source.as_str()),
     )?;
     let (dev, device_name) = device::select(cfg.device)?;
+    device::set_tf32(&dev, &device_name, cfg.tf32)?;
     let dataset = load_dataset(&cfg, launch.quiet)?;
     if let Some(d) = &recorded {
         data::recorded::same_splits(&d.splits, &dataset.manifest, &cfg.data, run.id)?;

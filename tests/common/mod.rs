@@ -78,6 +78,7 @@ pub fn new_run(name: &str, model: &str, seed: i64, tags: &[&str]) -> NewRun {
             augment: false,
             zero_init_residual: false,
             dropout: None,
+            tf32: false,
             eval_every: 1,
             checkpoint_every: Some(2),
             seed,

@@ -32,11 +32,11 @@ left() { echo $((BUDGET - RESERVE - SECONDS)); }
 
 main() {
   if [[ $# -eq 0 ]]; then
-    # What the first GPU session (runs 35-43, docs/experiments.md) left: the seed's ResNet18
-    # 32/128 row for all its 100 epochs (39 fitted then; about 2.1 s an epoch on an H200, so
-    # about 3.5 min), then the two rows that did not run, ResNet152 32/128 and 8/64, as far as
-    # the call allows (ResNet152 trains at about 62 images/s there, about 10 s an epoch). With
-    # the benchmarks (about 1.5 min with the profile) this fills the call. That session ran:
+    # The seed's two rows that never ran, then the ResNet18 row that ran 39 of its 100 epochs
+    # (run 39), each as far as the call allows; the last one takes what is left. The ResNet152
+    # rows multiply in TF32, as the seed's PyTorch convolutions did by default: in strict f32
+    # ResNet152 trained at 62 images/s, 10 s an epoch, so 100 epochs would take a call and a
+    # half. The first GPU session (runs 35-43, docs/experiments.md) ran:
     #   resnet18 --batch 32 --dim 128 --epochs 100 --time-limit 80s --name seed-resnet18-b32-d128
     #   resnet152 --batch 32 --dim 64 --epochs 100 --time-limit 140s --name seed-resnet152-b32-d64
     #   resnet18 --batch 32 --dim 128 --sampler pk --pk-k 4 --normalize --mining semihard
@@ -45,9 +45,9 @@ main() {
     #   alexnet --batch 32 --dim 128 --epochs 100 --time-limit 65s (done in 56 s)
     #   resnet18 --batch 64 --dim 128 --epochs 100 --time-limit 45s --name seed-resnet18-b64-d128
     set -- \
-      "resnet18 --batch 32 --dim 128 --epochs 100 --time-limit ${LIMIT_R18:-230s} --name seed-resnet18-b32-d128 --tag seed-table" \
-      "resnet152 --batch 32 --dim 128 --epochs 100 --time-limit ${LIMIT_R152:-100s} --name seed-resnet152-b32-d128 --tag seed-table" \
-      "resnet152 --batch 8 --dim 64 --epochs 100 --time-limit ${LIMIT_R152_B8:-100s} --name seed-resnet152-b8-d64 --tag seed-table"
+      "resnet152 --batch 32 --dim 128 --epochs 100 --tf32 --time-limit ${LIMIT_R152:-120s} --name seed-resnet152-b32-d128 --tag seed-table" \
+      "resnet152 --batch 8 --dim 64 --epochs 100 --tf32 --time-limit ${LIMIT_R152_B8:-120s} --name seed-resnet152-b8-d64 --tag seed-table" \
+      "resnet18 --batch 32 --dim 128 --epochs 100 --time-limit ${LIMIT_R18:-230s} --name seed-resnet18-b32-d128 --tag seed-table"
   fi
 
   section "environment"
@@ -61,8 +61,8 @@ main() {
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 
   if [[ $DEVICE == cuda ]]; then
-    # facenet-lab's own CUDA kernels (batch norm, ReLU, Adam; src/cuda) against the CPU's ops
-    # on random inputs, before anything uses them. If they disagree, everything after runs on
+    # facenet-lab's own CUDA kernels (convolution, batch norm, max pooling, ReLU, Adam;
+    # src/cuda) against the CPU's ops on random inputs, before anything uses them. If they disagree, everything after runs on
     # candle's kernels alone (FACENET_LAB_KERNELS=candle), as before those kernels existed.
     section "check: facenet-lab's CUDA kernels against the CPU"
     if ! timeout -k 10 90 /tmp/fl bench --device cuda --check --models alexnet --batch 4 \

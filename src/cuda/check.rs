@@ -51,6 +51,39 @@ fn rel_err(a: &Tensor, b: &Tensor) -> Result<f64> {
     Ok(if err.is_nan() { f64::INFINITY } else { err })
 }
 
+/// The gradients of `Σ y·up` with respect to `wrt`, `up` moved to `y`'s device.
+fn gradients<const N: usize>(y: &Tensor, up: &Tensor, wrt: [&Tensor; N]) -> Result<[Tensor; N]> {
+    let grads = (y * up.to_device(y.device())?)?.sum_all()?.backward()?;
+    let mut out = Vec::with_capacity(N);
+    for t in wrt {
+        let g = grads.get(t).cloned();
+        out.push(g.ok_or_else(|| candle_core::Error::Msg("missing gradient".into()))?);
+    }
+    out.try_into()
+        .map_err(|_| candle_core::Error::Msg("gradient count".into()))
+}
+
+/// One comparison per named output of `case`: CUDA's (`results[1]`) against the CPU's
+/// (`results[0]`).
+fn compare<const N: usize>(
+    case: &str,
+    outputs: [&'static str; N],
+    results: &[[Tensor; N]],
+    out: &mut Vec<Comparison>,
+) -> Result<()> {
+    let [cpu, cuda] = results else {
+        candle_core::bail!("{case}: expected the CPU's results and CUDA's");
+    };
+    for (i, output) in outputs.into_iter().enumerate() {
+        out.push(Comparison {
+            case: case.to_string(),
+            output,
+            rel_err: rel_err(&cuda[i], &cpu[i])?,
+        });
+    }
+    Ok(())
+}
+
 /// Every comparison on `cuda` (a CUDA device), the CPU as the reference.
 pub fn run(cuda: &Device) -> Result<Vec<Comparison>> {
     let mut out = Vec::new();
@@ -142,35 +175,24 @@ fn batch_norm(
         } else {
             bn.forward_t(xv.as_tensor(), true)?
         };
-        let grads = (&y * up.to_device(dev)?)?.sum_all()?.backward()?;
-        let grad = |t: &Tensor| {
-            grads
-                .get(t)
-                .cloned()
-                .ok_or_else(|| candle_core::Error::Msg("missing gradient".into()))
-        };
         let (weight, bias) = (&vars["weight"], &vars["bias"]);
+        let [dx, dw, db] = gradients(
+            &y,
+            &up,
+            [xv.as_tensor(), weight.as_tensor(), bias.as_tensor()],
+        )?;
         results.push([
-            y.clone(),
-            grad(xv.as_tensor())?,
-            grad(weight.as_tensor())?,
-            grad(bias.as_tensor())?,
+            y,
+            dx,
+            dw,
+            db,
             bn.running_mean().clone(),
             bn.running_var().clone(),
         ]);
     }
     let case = format!("batch norm{} {shape:?}", if relu { " + ReLU" } else { "" });
-    for (i, output) in ["y", "dx", "dweight", "dbias", "running mean", "running var"]
-        .into_iter()
-        .enumerate()
-    {
-        out.push(Comparison {
-            case: case.clone(),
-            output,
-            rel_err: rel_err(&results[1][i], &results[0][i])?,
-        });
-    }
-    Ok(())
+    let outputs = ["y", "dx", "dweight", "dbias", "running mean", "running var"];
+    compare(&case, outputs, &results, out)
 }
 
 /// [`crate::model::conv::conv2d`] forward, and backward to the input and the kernel.
@@ -189,24 +211,11 @@ fn conv(
         let xv = Var::from_tensor(&x.to_device(dev)?)?;
         let kv = Var::from_tensor(&k.to_device(dev)?)?;
         let y = crate::model::conv::conv2d(xv.as_tensor(), kv.as_tensor(), padding, stride)?;
-        let grads = (&y * up.to_device(dev)?)?.sum_all()?.backward()?;
-        let grad = |t: &Tensor| {
-            grads
-                .get(t)
-                .cloned()
-                .ok_or_else(|| candle_core::Error::Msg("missing gradient".into()))
-        };
-        results.push([y.clone(), grad(xv.as_tensor())?, grad(kv.as_tensor())?]);
+        let [dx, dk] = gradients(&y, &up, [xv.as_tensor(), kv.as_tensor()])?;
+        results.push([y, dx, dk]);
     }
     let case = format!("conv2d {x_shape:?} * {k_shape:?} s{stride} p{padding}");
-    for (i, output) in ["y", "dx", "dkernel"].into_iter().enumerate() {
-        out.push(Comparison {
-            case: case.clone(),
-            output,
-            rel_err: rel_err(&results[1][i], &results[0][i])?,
-        });
-    }
-    Ok(())
+    compare(&case, ["y", "dx", "dkernel"], &results, out)
 }
 
 /// [`crate::model::pool::max_pool2d`] forward and backward, on values with ties (rounded to
@@ -226,22 +235,11 @@ fn max_pool(
     for dev in [&Device::Cpu, cuda] {
         let xv = Var::from_tensor(&x.to_device(dev)?)?;
         let y = crate::model::pool::max_pool2d(xv.as_tensor(), kernel, stride, padding)?;
-        let grads = (&y * up.to_device(dev)?)?.sum_all()?.backward()?;
-        let dx = grads
-            .get(xv.as_tensor())
-            .cloned()
-            .ok_or_else(|| candle_core::Error::Msg("missing gradient".into()))?;
+        let [dx] = gradients(&y, &up, [xv.as_tensor()])?;
         results.push([y, dx]);
     }
     let case = format!("max pool {x_shape:?} k{kernel} s{stride} p{padding}");
-    for (i, output) in ["y", "dx"].into_iter().enumerate() {
-        out.push(Comparison {
-            case: case.clone(),
-            output,
-            rel_err: rel_err(&results[1][i], &results[0][i])?,
-        });
-    }
-    Ok(())
+    compare(&case, ["y", "dx"], &results, out)
 }
 
 /// `relu` forward and backward over `n` values.
@@ -251,21 +249,10 @@ fn relu(n: usize, cuda: &Device, out: &mut Vec<Comparison>) -> Result<()> {
     for dev in [&Device::Cpu, cuda] {
         let xv = Var::from_tensor(&x.to_device(dev)?)?;
         let y = crate::model::relu::relu(xv.as_tensor())?;
-        let grads = (&y * up.to_device(dev)?)?.sum_all()?.backward()?;
-        let dx = grads
-            .get(xv.as_tensor())
-            .cloned()
-            .ok_or_else(|| candle_core::Error::Msg("missing gradient".into()))?;
+        let [dx] = gradients(&y, &up, [xv.as_tensor()])?;
         results.push([y, dx]);
     }
-    for (i, output) in ["y", "dx"].into_iter().enumerate() {
-        out.push(Comparison {
-            case: format!("relu ({n})"),
-            output,
-            rel_err: rel_err(&results[1][i], &results[0][i])?,
-        });
-    }
-    Ok(())
+    compare(&format!("relu ({n})"), ["y", "dx"], &results, out)
 }
 
 /// Five steps of Adam with weight decay on a linear layer's loss, gradients from the same
@@ -289,14 +276,9 @@ fn adam(cuda: &Device, out: &mut Vec<Comparison>) -> Result<()> {
                 .mean_all()?;
             opt.step(&loss.backward()?)?;
         }
-        results.push(w.as_tensor().clone());
+        results.push([w.as_tensor().clone()]);
     }
-    out.push(Comparison {
-        case: "adam, 5 steps (300, 200)".into(),
-        output: "weights",
-        rel_err: rel_err(&results[1], &results[0])?,
-    });
-    Ok(())
+    compare("adam, 5 steps (300, 200)", ["weights"], &results, out)
 }
 
 #[cfg(test)]

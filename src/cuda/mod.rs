@@ -114,6 +114,15 @@ pub(crate) fn sized_view<'a>(
     Ok(v)
 }
 
+/// Sizes as the kernels' `int`s, or an error naming `what`.
+pub(crate) fn ints<const N: usize>(sizes: [usize; N], what: &str) -> Result<[i32; N]> {
+    let mut out = [0; N];
+    for (o, n) in out.iter_mut().zip(sizes) {
+        *o = int(n, what)?;
+    }
+    Ok(out)
+}
+
 /// `n` as the kernels' `int`, or an error naming `what`.
 pub(crate) fn int(n: usize, what: &str) -> Result<i32> {
     i32::try_from(n).map_err(|_| candle_core::Error::Msg(format!("{what} ({n}) exceeds i32")))

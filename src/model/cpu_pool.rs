@@ -226,7 +226,7 @@ mod cuda {
     use candle_core::{CudaStorage, Result};
 
     use super::PoolGeometry;
-    use crate::cuda::{elementwise, int, Kernel};
+    use crate::cuda::{elementwise, ints, Kernel};
 
     /// `kernel(inputs..., out, sizes...)` writing `len` elements, on `like`'s device.
     pub(super) fn launch(
@@ -237,18 +237,19 @@ mod cuda {
         len: usize,
     ) -> Result<CudaStorage> {
         let dev = like.device();
+        let [k, stride, pad] = [g.kernel, g.stride, g.padding];
         let sizes = [
             g.batch,
             g.channels,
             g.h,
             g.w,
-            g.kernel,
-            g.stride,
-            g.padding,
+            k,
+            stride,
+            pad,
             g.out_h(),
             g.out_w(),
-        ]
-        .map(|v| int(v, "max_pool2d size"));
+        ];
+        let sizes = ints(sizes, "max_pool2d size")?;
         // SAFETY: each thread writes its own elements, `len` in all.
         let mut out = unsafe { dev.alloc::<f32>(len)? };
         let k = Kernel::new(dev, kernel)?;
@@ -257,7 +258,6 @@ mod cuda {
             b.arg(*x);
         }
         b.arg(&mut out);
-        let sizes = sizes.into_iter().collect::<Result<Vec<i32>>>()?;
         for v in &sizes {
             b.arg(v);
         }

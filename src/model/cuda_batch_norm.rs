@@ -33,6 +33,15 @@ impl Planes {
     fn total(&self) -> usize {
         self.batch * self.channels * self.pixels
     }
+
+    /// `(batch, channels, pixels)` as the kernels' ints.
+    fn ints(&self) -> Result<(i32, i32, i32)> {
+        Ok((
+            cuda::int(self.batch, "batch")?,
+            cuda::int(self.channels, "channels")?,
+            cuda::int(self.pixels, "pixels")?,
+        ))
+    }
 }
 
 /// Normalises `(batch, channels, h, w)` `xs` with its batch statistics and applies `gamma` and
@@ -120,11 +129,7 @@ impl CustomOp3 for BatchNormOp {
             cuda::sized_view(gamma, lg, p.channels, "batch norm weight")?,
             cuda::sized_view(beta, lb, p.channels, "batch norm bias")?,
         );
-        let (batch, channels, pixels) = (
-            cuda::int(p.batch, "batch")?,
-            cuda::int(p.channels, "channels")?,
-            cuda::int(p.pixels, "pixels")?,
-        );
+        let (batch, channels, pixels) = p.ints()?;
         let total = p.total() as i64;
         // SAFETY: bn_stats writes all 3 · channels values, bn_apply all of y.
         let mut stats = unsafe { dev.alloc::<f32>(3 * p.channels)? };
@@ -229,11 +234,7 @@ impl CustomOp3 for BatchNormGrad {
             cuda::sized_view(dy, ldy, p.total(), "batch norm gradient")?,
             cuda::sized_view(stats, ls, 3 * p.channels, "batch norm statistics")?,
         );
-        let (batch, channels, pixels) = (
-            cuda::int(p.batch, "batch")?,
-            cuda::int(p.channels, "channels")?,
-            cuda::int(p.pixels, "pixels")?,
-        );
+        let (batch, channels, pixels) = p.ints()?;
         let total = p.total() as i64;
         let len = p.total() + 2 * p.channels;
         // SAFETY: bn_grad_sums writes the 2 · channels sums after dx and all of coef,

@@ -118,7 +118,7 @@ mod device {
     use candle_core::Result;
 
     use super::{ConvGeometry, Gemm};
-    use crate::cuda::{elementwise, int, Kernel};
+    use crate::cuda::{elementwise, int, ints, Kernel};
 
     /// `C = op(A) · op(B)` (β = 0) on `dev`'s cuBLAS handle, in TF32 where candle's setting
     /// asks for it.
@@ -182,22 +182,19 @@ mod device {
 
     /// The geometry as the kernels' ints: batch, c_in, h, w, k, stride, padding, out_h, out_w.
     fn dims(g: &ConvGeometry) -> Result<[i32; 9]> {
+        let [k, stride, pad] = [g.kernel, g.stride, g.padding];
         let d = [
             g.batch,
             g.c_in,
             g.h,
             g.w,
-            g.kernel,
-            g.stride,
-            g.padding,
+            k,
+            stride,
+            pad,
             g.out_h(),
             g.out_w(),
         ];
-        let mut out = [0; 9];
-        for (o, v) in out.iter_mut().zip(d) {
-            *o = int(v, "convolution size")?;
-        }
-        Ok(out)
+        ints(d, "convolution size")
     }
 
     /// `col2im` or `im2col` between an input-shaped and a col-shaped buffer.

@@ -16,9 +16,9 @@
 use std::sync::{Arc, OnceLock};
 
 use candle_core::cuda_backend::cudarc::driver::{
-    CudaFunction, CudaStream, CudaView, LaunchArgs, LaunchConfig,
+    CudaFunction, CudaSlice, CudaStream, CudaView, LaunchArgs, LaunchConfig, PushKernelArg,
 };
-use candle_core::cuda_backend::CudaDevice;
+use candle_core::cuda_backend::{CudaDevice, WrapErr};
 use candle_core::{bail, CudaStorage, Layout, Result};
 
 pub mod check;
@@ -70,6 +70,32 @@ impl Kernel {
     pub(crate) fn builder(&self) -> LaunchArgs<'_> {
         self.stream.launch_builder(&self.func)
     }
+}
+
+/// Runs `name(inputs..., out, sizes...)` over the `total` elements of `out`: the kernels that
+/// take whole f32 inputs and their sizes as ints, and write each output element from one thread
+/// (im2col, col2im, max pooling).
+pub(crate) fn launch_sized(
+    dev: &CudaDevice,
+    name: &str,
+    inputs: &[&CudaView<'_, f32>],
+    out: &mut CudaSlice<f32>,
+    sizes: &[i32],
+    total: usize,
+) -> Result<()> {
+    let k = Kernel::new(dev, name)?;
+    let mut b = k.builder();
+    for x in inputs {
+        b.arg(*x);
+    }
+    b.arg(out);
+    for v in sizes {
+        b.arg(v);
+    }
+    // SAFETY: the caller names a kernel of this signature; every thread writes its own
+    // elements of `out`, `total` in all.
+    unsafe { b.launch(elementwise(total)) }.w()?;
+    Ok(())
 }
 
 /// A grid-stride launch over `total` elements.

@@ -221,12 +221,11 @@ impl CustomOp2 for MaxPoolGrad {
 #[cfg(feature = "cuda")]
 mod cuda {
     use candle_core::backend::BackendStorage;
-    use candle_core::cuda_backend::cudarc::driver::{CudaView, PushKernelArg};
-    use candle_core::cuda_backend::WrapErr;
+    use candle_core::cuda_backend::cudarc::driver::CudaView;
     use candle_core::{CudaStorage, Result};
 
     use super::PoolGeometry;
-    use crate::cuda::{elementwise, ints, Kernel};
+    use crate::cuda::{ints, launch_sized};
 
     /// `kernel(inputs..., out, sizes...)` writing `len` elements, on `like`'s device.
     pub(super) fn launch(
@@ -249,20 +248,16 @@ mod cuda {
             g.out_h(),
             g.out_w(),
         ];
-        let sizes = ints(sizes, "max_pool2d size")?;
-        // SAFETY: each thread writes its own elements, `len` in all.
+        // SAFETY: the kernel writes all `len` elements.
         let mut out = unsafe { dev.alloc::<f32>(len)? };
-        let k = Kernel::new(dev, kernel)?;
-        let mut b = k.builder();
-        for x in inputs {
-            b.arg(*x);
-        }
-        b.arg(&mut out);
-        for v in &sizes {
-            b.arg(v);
-        }
-        // SAFETY: max_pool_fwd takes (x, y, sizes), max_pool_bwd (x, dy, dx, sizes).
-        unsafe { b.launch(elementwise(len)) }.w()?;
+        launch_sized(
+            dev,
+            kernel,
+            inputs,
+            &mut out,
+            &ints(sizes, "max_pool2d size")?,
+            len,
+        )?;
         Ok(CudaStorage::wrap_cuda_slice(out, dev.clone()))
     }
 }

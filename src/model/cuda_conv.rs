@@ -118,7 +118,7 @@ mod device {
     use candle_core::Result;
 
     use super::{ConvGeometry, Gemm};
-    use crate::cuda::{elementwise, int, ints, Kernel};
+    use crate::cuda::{elementwise, int, ints, launch_sized, Kernel};
 
     /// `C = op(A) · op(B)` (β = 0) on `dev`'s cuBLAS handle, in TF32 where candle's setting
     /// asks for it.
@@ -206,17 +206,7 @@ mod device {
         dst: &mut CudaSlice<f32>,
         total: usize,
     ) -> Result<()> {
-        let k = Kernel::new(dev, name)?;
-        let d = dims(g)?;
-        let mut b = k.builder();
-        b.arg(src).arg(dst);
-        for v in &d {
-            b.arg(v);
-        }
-        // SAFETY: im2col and col2im take (src, dst, the nine sizes); each thread writes its
-        // own elements of `dst`, `total` in all.
-        unsafe { b.launch(elementwise(total)) }.w()?;
-        Ok(())
+        launch_sized(dev, name, &[src], dst, &dims(g)?, total)
     }
 
     /// The unrolled images `(batch, patch, pixels)`, or `None` where `x` is already that.

@@ -7,6 +7,8 @@
 //
 // Maps are (batch, channels, pixels) in memory, pixels = h * w. Element-wise kernels take a
 // grid-stride loop over `total` elements; per-channel reductions take one block per channel.
+// Kernels that split an index into coordinates do it in 32-bit unsigned arithmetic, several
+// times cheaper than 64-bit division: their callers refuse maps of 2^31 elements or more.
 
 #define BLOCK 256
 
@@ -27,14 +29,20 @@ __device__ double block_sum(double v, double *shared) {
 }
 
 // Where element `e` of channel `c`'s values (image-major) lies in the map.
-__device__ __forceinline__ long long at(long long e, int c, int channels, int pixels) {
-  const long long b = e / pixels;
+__device__ __forceinline__ unsigned at(unsigned e, unsigned c, unsigned channels,
+                                       unsigned pixels) {
+  const unsigned b = e / pixels;
   return (b * channels + c) * pixels + (e - b * pixels);
 }
 
-__device__ __forceinline__ int channel_of(long long i, int channels, int pixels) {
-  return (int)((i / pixels) % channels);
+__device__ __forceinline__ unsigned channel_of(unsigned i, unsigned channels, unsigned pixels) {
+  return i / pixels % channels;
 }
+
+// The grid-stride loop of the kernels that index in 32 bits (total < 2^31, so i never wraps).
+#define FOR_EACH_32(i, total)                                                  \
+  for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < (unsigned)(total); \
+       i += gridDim.x * blockDim.x)
 
 // Per channel (one block each): the mean, the biased variance and the scale
 // a = gamma / sqrt(var + eps), `stats` = [mean; var; a] (3 * channels). Two passes, as on the
@@ -44,13 +52,13 @@ bn_stats(const float *__restrict__ x, const float *__restrict__ gamma, float *__
          int batch, int channels, int pixels, float eps) {
   __shared__ double shared[BLOCK / 32];
   const int c = blockIdx.x;
-  const long long count = (long long)batch * pixels;
+  const unsigned count = (unsigned)batch * pixels;
   double sum = 0.0;
-  for (long long e = threadIdx.x; e < count; e += BLOCK) sum += x[at(e, c, channels, pixels)];
+  for (unsigned e = threadIdx.x; e < count; e += BLOCK) sum += x[at(e, c, channels, pixels)];
   const double mean = block_sum(sum, shared) / (double)count;
   const float m = (float)mean;
   double sq = 0.0;
-  for (long long e = threadIdx.x; e < count; e += BLOCK) {
+  for (unsigned e = threadIdx.x; e < count; e += BLOCK) {
     const float d = x[at(e, c, channels, pixels)] - m;
     sq += d * d;
   }
@@ -66,9 +74,8 @@ bn_stats(const float *__restrict__ x, const float *__restrict__ gamma, float *__
 extern "C" __global__ void bn_apply(const float *__restrict__ x, const float *__restrict__ stats,
                                     const float *__restrict__ beta, float *__restrict__ y,
                                     long long total, int channels, int pixels, int relu) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
-       i += (long long)gridDim.x * blockDim.x) {
-    const int c = channel_of(i, channels, pixels);
+  FOR_EACH_32(i, total) {
+    const unsigned c = channel_of(i, channels, pixels);
     float v = (x[i] - stats[c]) * stats[2 * channels + c] + beta[c];
     if (relu && v < 0.f) v = 0.f;
     y[i] = v;
@@ -86,14 +93,14 @@ bn_grad_sums(const float *__restrict__ x, const float *__restrict__ dy,
              int batch, int channels, int pixels, float eps) {
   __shared__ double shared[BLOCK / 32];
   const int c = blockIdx.x;
-  const long long count = (long long)batch * pixels;
-  const long long total = count * channels;
+  const unsigned count = (unsigned)batch * pixels;
+  const unsigned total = count * channels;
   const float mean = stats[c];
   const double inv_std = 1.0 / sqrt((double)stats[channels + c] + (double)eps);
   const float scale = (float)inv_std;
   double sd = 0.0, sdx = 0.0;
-  for (long long e = threadIdx.x; e < count; e += BLOCK) {
-    const long long i = at(e, c, channels, pixels);
+  for (unsigned e = threadIdx.x; e < count; e += BLOCK) {
+    const unsigned i = at(e, c, channels, pixels);
     const float d = dy[i];
     sd += d;
     sdx += d * (x[i] - mean) * scale;
@@ -115,9 +122,8 @@ extern "C" __global__ void bn_grad_dx(const float *__restrict__ x, const float *
                                       const float *__restrict__ stats,
                                       const float *__restrict__ coef, float *__restrict__ dx,
                                       long long total, int channels, int pixels) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
-       i += (long long)gridDim.x * blockDim.x) {
-    const int c = channel_of(i, channels, pixels);
+  FOR_EACH_32(i, total) {
+    const unsigned c = channel_of(i, channels, pixels);
     dx[i] = coef[c] * dy[i] + coef[channels + c] * (x[i] - stats[c]) + coef[2 * channels + c];
   }
 }
@@ -169,10 +175,9 @@ extern "C" __global__ void adam_step(float *__restrict__ p, const float *__restr
 extern "C" __global__ void im2col(const float *__restrict__ x, float *__restrict__ col, int batch,
                                   int c_in, int h, int w, int k, int stride, int pad, int oh,
                                   int ow) {
-  const long long total = (long long)batch * c_in * k * k * oh * ow;
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
-       i += (long long)gridDim.x * blockDim.x) {
-    long long t = i;
+  const unsigned total = (unsigned)batch * c_in * k * k * oh * ow;
+  FOR_EACH_32(i, total) {
+    unsigned t = i;
     const int ox = (int)(t % ow);
     t /= ow;
     const int oy = (int)(t % oh);
@@ -190,13 +195,13 @@ extern "C" __global__ void im2col(const float *__restrict__ x, float *__restrict
 extern "C" __global__ void col2im(const float *__restrict__ col, float *__restrict__ x, int batch,
                                   int c_in, int h, int w, int k, int stride, int pad, int oh,
                                   int ow) {
-  const long long total = (long long)batch * c_in * h * w;
-  const long long pixels = (long long)oh * ow;
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
-       i += (long long)gridDim.x * blockDim.x) {
-    const int ix = (int)(i % w);
-    const long long plane = i / w / h;  // n * c_in + ci
-    const int iy = (int)(i / w % h);
+  const unsigned total = (unsigned)batch * c_in * h * w;
+  const unsigned pixels = (unsigned)oh * ow;
+  FOR_EACH_32(i, total) {
+    const unsigned row = i / w;  // (n * c_in + ci) * h + iy
+    const int ix = (int)(i - row * w);
+    const unsigned plane = row / h;  // n * c_in + ci
+    const int iy = (int)(row - plane * h);
     const float *rows = col + plane * k * k * pixels;  // row (ci, 0, 0) of image n
     float sum = 0.f;
     for (int ky = 0; ky < k; ++ky) {
@@ -244,11 +249,11 @@ __device__ int pool_winner(const float *plane, int h, int w, int k, int stride, 
 extern "C" __global__ void max_pool_fwd(const float *__restrict__ x, float *__restrict__ y,
                                         int batch, int channels, int h, int w, int k, int stride,
                                         int pad, int oh, int ow) {
-  const long long total = (long long)batch * channels * oh * ow;
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
-       i += (long long)gridDim.x * blockDim.x) {
-    const int ox = (int)(i % ow), oy = (int)(i / ow % oh);
-    const float *plane = x + i / ow / oh * h * w;
+  const unsigned total = (unsigned)batch * channels * oh * ow;
+  FOR_EACH_32(i, total) {
+    const unsigned row = i / ow, plane_index = row / oh;
+    const int ox = (int)(i - row * ow), oy = (int)(row - plane_index * oh);
+    const float *plane = x + plane_index * h * w;
     y[i] = plane[pool_winner(plane, h, w, k, stride, pad, oy, ox)];
   }
 }
@@ -257,11 +262,10 @@ extern "C" __global__ void max_pool_fwd(const float *__restrict__ x, float *__re
 extern "C" __global__ void max_pool_bwd(const float *__restrict__ x, const float *__restrict__ dy,
                                         float *__restrict__ dx, int batch, int channels, int h,
                                         int w, int k, int stride, int pad, int oh, int ow) {
-  const long long total = (long long)batch * channels * h * w;
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
-       i += (long long)gridDim.x * blockDim.x) {
-    const int ix = (int)(i % w), iy = (int)(i / w % h);
-    const long long p = i / w / h;
+  const unsigned total = (unsigned)batch * channels * h * w;
+  FOR_EACH_32(i, total) {
+    const unsigned row = i / w, p = row / h;
+    const int ix = (int)(i - row * w), iy = (int)(row - p * h);
     const float *plane = x + p * h * w;
     const float *up = dy + p * oh * ow;
     // Windows oy cover iy when oy * stride - pad <= iy < oy * stride - pad + k.

@@ -74,7 +74,8 @@ impl Kernel {
 
 /// Runs `name(inputs..., out, sizes...)` over the `total` elements of `out`: the kernels that
 /// take whole f32 inputs and their sizes as ints, and write each output element from one thread
-/// (im2col, col2im, max pooling).
+/// (im2col, col2im, max pooling). They index in 32 bits: every buffer must be under 2^31
+/// elements.
 pub(crate) fn launch_sized(
     dev: &CudaDevice,
     name: &str,
@@ -83,6 +84,9 @@ pub(crate) fn launch_sized(
     sizes: &[i32],
     total: usize,
 ) -> Result<()> {
+    for len in inputs.iter().map(|x| x.len()).chain([total]) {
+        int(len, &format!("{name}: elements"))?;
+    }
     let k = Kernel::new(dev, name)?;
     let mut b = k.builder();
     for x in inputs {

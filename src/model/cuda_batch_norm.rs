@@ -34,8 +34,10 @@ impl Planes {
         self.batch * self.channels * self.pixels
     }
 
-    /// `(batch, channels, pixels)` as the kernels' ints.
+    /// `(batch, channels, pixels)` as the kernels' ints; the kernels index the map in 32
+    /// bits, so it must hold under 2^31 elements.
     fn ints(&self) -> Result<(i32, i32, i32)> {
+        cuda::int(self.total(), "batch norm elements")?;
         Ok((
             cuda::int(self.batch, "batch")?,
             cuda::int(self.channels, "channels")?,

@@ -248,6 +248,8 @@ mod device {
         w: &CudaView<'_, f32>,
     ) -> Result<CudaSlice<f32>> {
         let len = g.batch * g.patch_len() * g.pixels();
+        // col2im indexes the columns in 32 bits.
+        int(len, "unrolled elements")?;
         // SAFETY: the GEMM writes every element.
         let mut dcol = unsafe { dev.alloc::<f32>(len)? };
         gemm(dev, &Gemm::input_grad(g), dy, w, &mut dcol)?;

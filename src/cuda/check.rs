@@ -1,8 +1,10 @@
-//! The CUDA kernels against the CPU's ops, on fresh random inputs: training batch norm (with and
-//! without its ReLU, through the layer, so the running statistics too), convolution (forward and
-//! both gradients), max pooling, ReLU, and Adam's fused update over a few steps. `facenet-lab bench --check` runs this on the GPU machine before it
-//! times anything; the crate's tests run it where the `cuda` feature is built and a GPU is
-//! present. CI has neither, so it cannot run there.
+//! The CUDA kernels against the CPU's ops, on fresh random inputs: batch norm in training (with
+//! and without its ReLU, through the layer, so the running statistics too) and in evaluation,
+//! convolution (forward and both gradients), max pooling, ReLU, and Adam's fused update over a
+//! few steps. `facenet-lab bench --check` runs this on the GPU machine before it times
+//! anything; the crate's tests run it where the `cuda` feature is built and a GPU is present.
+//! CI has neither, so it cannot run there (`tests/cuda_kernels.rs` runs the kernels' source on
+//! the CPU instead).
 //!
 //! Each comparison is the relative error `‖cuda − cpu‖ / ‖cpu‖` of one output: f32 arithmetic
 //! in another order lands near 1e-7, a wrong index near 1.
@@ -98,6 +100,7 @@ pub fn run(cuda: &Device) -> Result<Vec<Comparison>> {
     ] {
         for relu in [false, true] {
             batch_norm(shape, relu, cuda, &mut out)?;
+            batch_norm_eval(shape, relu, cuda, &mut out)?;
         }
     }
     // (input, kernel, stride, padding): ResNet's and AlexNet's kinds of layer.
@@ -195,6 +198,43 @@ fn batch_norm(
     compare(&case, outputs, &results, out)
 }
 
+/// A `BatchNorm2d` layer in evaluation, after one training pass has moved its running
+/// statistics, on both devices: the output and the input's gradient.
+fn batch_norm_eval(
+    shape: (usize, usize, usize, usize),
+    relu: bool,
+    cuda: &Device,
+    out: &mut Vec<Comparison>,
+) -> Result<()> {
+    let c = shape.1;
+    let (x, train_x) = (random(shape)?, random(shape)?);
+    let mut up = random(shape)?;
+    let mut results = Vec::new();
+    for dev in [&Device::Cpu, cuda] {
+        let varmap = VarMap::new();
+        let bn = BatchNorm2d::new(c, VarBuilder::from_varmap(&varmap, DType::F32, dev))?;
+        bn.forward_t(&train_x.to_device(dev)?, true)?;
+        if relu && dev.is_cpu() {
+            // As in training: no gradient where the map's value is within rounding of 0.
+            let y = bn.forward_t(&x, false)?;
+            up = (up * y.abs()?.ge(1e-3)?.to_dtype(DType::F32)?)?;
+        }
+        let xv = Var::from_tensor(&x.to_device(dev)?)?;
+        let y = if relu {
+            bn.forward_relu(xv.as_tensor(), false)?
+        } else {
+            bn.forward_t(xv.as_tensor(), false)?
+        };
+        let [dx] = gradients(&y, &up, [xv.as_tensor()])?;
+        results.push([y, dx]);
+    }
+    let case = format!(
+        "batch norm, evaluation{} {shape:?}",
+        if relu { " + ReLU" } else { "" }
+    );
+    compare(&case, ["y", "dx"], &results, out)
+}
+
 /// [`crate::model::conv::conv2d`] forward, and backward to the input and the kernel.
 fn conv(
     x_shape: (usize, usize, usize, usize),
@@ -290,7 +330,7 @@ mod tests {
     fn the_cuda_kernels_agree_with_the_cpu() -> Result<()> {
         let cuda = Device::new_cuda(0)?;
         let results = run(&cuda)?;
-        assert_eq!(results.len(), 5 * 2 * 6 + 7 * 3 + 4 * 2 + 3 * 2 + 1);
+        assert_eq!(results.len(), 5 * 2 * (6 + 2) + 7 * 3 + 4 * 2 + 3 * 2 + 1);
         let failed: Vec<_> = results.iter().filter(|c| !c.passed()).collect();
         assert!(failed.is_empty(), "{failed:#?}");
         Ok(())

@@ -128,6 +128,19 @@ extern "C" __global__ void bn_grad_dx(const float *__restrict__ x, const float *
   }
 }
 
+// Evaluation's batch norm, a fixed affine map per channel: y = x * a + b, then max(y, 0) when
+// `relu` (src/model/cpu_batch_norm.rs's channel_affine).
+extern "C" __global__ void channel_affine(const float *__restrict__ x, const float *__restrict__ a,
+                                          const float *__restrict__ b, float *__restrict__ y,
+                                          long long total, int channels, int pixels, int relu) {
+  FOR_EACH_32(i, total) {
+    const unsigned c = channel_of(i, channels, pixels);
+    float v = x[i] * a[c] + b[c];
+    if (relu && v < 0.f) v = 0.f;
+    y[i] = v;
+  }
+}
+
 // max(x, 0), NaN kept (torch's rule).
 extern "C" __global__ void relu_fwd(const float *__restrict__ x, float *__restrict__ y,
                                     long long total) {

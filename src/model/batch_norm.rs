@@ -13,8 +13,8 @@
 //! On the CPU the normalisation is one op each way ([`super::cpu_batch_norm`]): in training
 //! with the batch statistics, the running ones updated by the same rule; in evaluation a fixed
 //! affine map per channel; [`BatchNorm2d::forward_relu`] applies the ReLU after it in the same
-//! pass. On CUDA (f32, the `cuda` feature) the same in training, through
-//! [`super::cuda_batch_norm`]. Elsewhere candle-nn's composition runs.
+//! pass. On CUDA (f32, the `cuda` feature) the same, through [`super::cuda_batch_norm`].
+//! Elsewhere candle-nn's composition runs.
 use candle_core::{bail, Result, Tensor, Var};
 use candle_nn::{BatchNormConfig, ModuleT, VarBuilder};
 
@@ -101,11 +101,13 @@ impl BatchNorm2d {
                 Ok(ys)
             }
             Some((weight, bias)) if on_cpu => {
-                // x·a + b with a = γ/√(running var + eps), b = β − running mean·a.
-                let inv_std = (self.running_var().detach() + eps)?.sqrt()?.recip()?;
-                let a = (weight * inv_std)?;
-                let b = (bias - (self.running_mean().detach() * &a)?)?;
+                let (a, b) = self.affine(weight, bias, eps)?;
                 cpu_batch_norm::channel_affine(xs, &a, &b, relu)
+            }
+            #[cfg(feature = "cuda")]
+            Some((weight, bias)) if on_cuda => {
+                let (a, b) = self.affine(weight, bias, eps)?;
+                super::cuda_batch_norm::channel_affine(xs, &a, &b, relu)
             }
             _ => {
                 let ys = self.inner.forward_t(xs, train)?;
@@ -120,6 +122,14 @@ impl BatchNorm2d {
 }
 
 impl BatchNorm2d {
+    /// Evaluation's map `x·a + b`: `a = γ/√(running var + eps)`, `b = β − running mean·a`.
+    fn affine(&self, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<(Tensor, Tensor)> {
+        let inv_std = (self.running_var().detach() + eps)?.sqrt()?.recip()?;
+        let a = (weight * inv_std)?;
+        let b = (bias - (self.running_mean().detach() * &a)?)?;
+        Ok((a, b))
+    }
+
     /// torch's (and candle-nn's) rule: `running = (1 - momentum) * running + momentum * batch`,
     /// with the unbiased variance of the `n` values per channel (`var` is the biased one).
     fn update_running_stats(&self, mean: &Tensor, var: &Tensor, n: usize) -> Result<()> {

@@ -86,6 +86,104 @@ pub(crate) fn batch_norm_train(
     }
 }
 
+/// `y = x·a + b` per channel over `(batch, channels, h, w)` `xs`, then a ReLU when `relu`:
+/// evaluation's batch norm, as [`super::cpu_batch_norm::channel_affine`], in one pass. Its
+/// backward (which evaluation seldom needs) is tensor ops.
+pub(crate) fn channel_affine(xs: &Tensor, a: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
+    let (batch, channels, h, w) = xs.dims4()?;
+    let op = ChannelAffine {
+        planes: Planes {
+            batch,
+            channels,
+            pixels: h * w,
+        },
+        relu,
+    };
+    xs.contiguous()?
+        .apply_op3(&a.contiguous()?, &b.contiguous()?, op)
+}
+
+struct ChannelAffine {
+    planes: Planes,
+    relu: bool,
+}
+
+impl CustomOp3 for ChannelAffine {
+    fn name(&self) -> &'static str {
+        "cuda-channel-affine"
+    }
+
+    fn cpu_fwd(
+        &self,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        cpu_refused(self.name())
+    }
+
+    fn cuda_fwd(
+        &self,
+        x: &CudaStorage,
+        lx: &Layout,
+        a: &CudaStorage,
+        la: &Layout,
+        b: &CudaStorage,
+        lb: &Layout,
+    ) -> Result<(CudaStorage, Shape)> {
+        let dev = x.device();
+        let p = self.planes;
+        let (x_v, a_v, b_v) = (
+            cuda::sized_view(x, lx, p.total(), "batch norm input")?,
+            cuda::sized_view(a, la, p.channels, "batch norm scale")?,
+            cuda::sized_view(b, lb, p.channels, "batch norm shift")?,
+        );
+        let (_, channels, pixels) = p.ints()?;
+        let (total, relu) = (p.total() as i64, i32::from(self.relu));
+        // SAFETY: the kernel writes all of y.
+        let mut y = unsafe { dev.alloc::<f32>(p.total())? };
+        let k = Kernel::new(dev, "channel_affine")?;
+        let mut builder = k.builder();
+        builder
+            .arg(&x_v)
+            .arg(&a_v)
+            .arg(&b_v)
+            .arg(&mut y)
+            .arg(&total)
+            .arg(&channels)
+            .arg(&pixels)
+            .arg(&relu);
+        // SAFETY: the arguments match the kernel's signature.
+        unsafe { builder.launch(cuda::elementwise(p.total())) }.w()?;
+        Ok((
+            CudaStorage::wrap_cuda_slice(y, dev.clone()),
+            lx.shape().clone(),
+        ))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        a: &Tensor,
+        _b: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let dy = if self.relu {
+            super::relu::backward_of(res, grad)?
+        } else {
+            grad.clone()
+        };
+        let per_channel = |t: &Tensor| t.sum_keepdim((0, 2, 3))?.flatten_all();
+        let dx = dy.broadcast_mul(&a.detach().reshape((1, (), 1, 1))?)?;
+        let da = per_channel(&(&dy * x.detach())?)?;
+        Ok((Some(dx), Some(da), Some(per_channel(&dy)?)))
+    }
+}
+
 /// The forward; keeps the statistics it normalised with.
 struct BatchNormOp {
     planes: Planes,

@@ -102,6 +102,22 @@ void batch_norm(int B, int C, int H, int W, bool relu) {
   compare(name + ": dx, dgamma, dbeta", out, want_out);
 }
 
+// Evaluation's batch norm: a fixed affine map per channel, with or without the ReLU.
+void channel_affine(int B, int C, int H, int W, bool relu) {
+  const int P = H * W;
+  const long long N = (long long)B * C * P;
+  const Floats x = random(N), a = random(C), b = random(C);
+  Floats y(N);
+  launch(3, 64, [&] { ::channel_affine(x.data(), a.data(), b.data(), y.data(), N, C, P, relu); });
+  Doubles want(N);
+  for (long long i = 0; i < N; ++i) {
+    const int c = (int)(i / P % C);
+    const float v = x[i] * a[c] + b[c];
+    want[i] = relu && v < 0 ? 0 : v;
+  }
+  compare("channel affine" + std::string(relu ? " + ReLU " : " ") + shape({B, C, H, W}), y, want, 0);
+}
+
 // im2col against its definition; col2im as its adjoint, summed by scattering.
 void unroll(int B, int Ci, int H, int W, int K, int S, int Pd) {
   const int OH = (H + 2 * Pd - K) / S + 1, OW = (W + 2 * Pd - K) / S + 1;
@@ -217,6 +233,8 @@ int main() {
   batch_norm(2, 8, 1, 1, true);
   batch_norm(3, 5, 33, 31, false);
   batch_norm(8, 4, 7, 7, true);
+  channel_affine(3, 5, 6, 7, false);
+  channel_affine(2, 4, 1, 1, true);
   // ResNet's 3x3 (stride 1 and 2), 1x1 (stride 2) and stem 7x7/2; AlexNet's 11x11/4 and 5x5.
   unroll(2, 3, 5, 7, 3, 1, 1);
   unroll(2, 3, 9, 8, 3, 2, 1);

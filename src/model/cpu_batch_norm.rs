@@ -26,6 +26,25 @@ use rayon::prelude::*;
 
 use super::cpu_conv::contiguous;
 
+/// The dims of `(batch, channels, h, w)` `xs`, once `per_channel` (the per-channel arguments,
+/// by name) each hold one value per channel; the CUDA ops check their arguments with it too.
+pub(super) fn dims_per_channel(
+    xs: &Tensor,
+    per_channel: [(&str, &Tensor); 2],
+) -> Result<(usize, usize, usize, usize)> {
+    let (batch, channels, h, w) = xs.dims4()?;
+    for (name, t) in per_channel {
+        if t.dims() != [channels] {
+            bail!(
+                "batch norm: {name} has shape {:?}, the input {:?} has {channels} channels",
+                t.dims(),
+                xs.dims()
+            );
+        }
+    }
+    Ok((batch, channels, h, w))
+}
+
 /// A `(batch, channels, h·w)` map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Planes {
@@ -38,16 +57,7 @@ impl Planes {
     /// The planes of `(batch, channels, h, w)` `xs`, once `per_channel` (the per-channel
     /// arguments, by name) each hold one value per channel.
     fn of(xs: &Tensor, per_channel: [(&str, &Tensor); 2]) -> Result<Planes> {
-        let (batch, channels, h, w) = xs.dims4()?;
-        for (name, t) in per_channel {
-            if t.dims() != [channels] {
-                bail!(
-                    "batch norm: {name} has shape {:?}, the input {:?} has {channels} channels",
-                    t.dims(),
-                    xs.dims()
-                );
-            }
-        }
+        let (batch, channels, h, w) = dims_per_channel(xs, per_channel)?;
         Ok(Planes {
             batch,
             channels,

@@ -34,16 +34,7 @@ impl Planes {
     /// The planes of `(batch, channels, h, w)` `xs`, once `per_channel` (the per-channel
     /// arguments, by name) each hold one value per channel.
     fn of(xs: &Tensor, per_channel: [(&str, &Tensor); 2]) -> Result<Planes> {
-        let (batch, channels, h, w) = xs.dims4()?;
-        for (name, t) in per_channel {
-            if t.dims() != [channels] {
-                bail!(
-                    "batch norm: {name} has shape {:?}, the input {:?} has {channels} channels",
-                    t.dims(),
-                    xs.dims()
-                );
-            }
-        }
+        let (batch, channels, h, w) = super::cpu_batch_norm::dims_per_channel(xs, per_channel)?;
         Ok(Planes {
             batch,
             channels,

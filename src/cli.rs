@@ -142,9 +142,10 @@ pub struct BenchArgs {
     /// Adam and the glue between layers. Printed after the throughput table.
     #[arg(long)]
     pub profile: bool,
-    /// First compare facenet-lab's own CUDA kernels (convolution, training batch norm, ReLU,
-    /// Adam) with the CPU's ops on random inputs, print each output's relative error, and stop
-    /// if any is over 1e-5. Needs the CUDA build (`--features cuda`) and a GPU.
+    /// First compare facenet-lab's own CUDA kernels (convolution, batch norm, max pooling,
+    /// ReLU, Adam) with the CPU's ops on random inputs, one op at a time and in a training pass
+    /// of each network, print each output's relative error, and stop if any is over 1e-5 (1e-3
+    /// for whole networks). Needs the CUDA build (`--features cuda`) and a GPU.
     #[arg(long)]
     pub check: bool,
     /// Let cuBLAS multiply f32 matrices in TF32 on the tensor cores (PyTorch's default for

@@ -1,7 +1,7 @@
 //! The CUDA kernels against the CPU's ops, on fresh random inputs: batch norm in training (with
 //! and without its ReLU, through the layer, so the running statistics too) and in evaluation,
-//! convolution (forward and both gradients), max pooling, ReLU, and Adam's fused update over a
-//! few steps. `facenet-lab bench --check` runs this on the GPU machine before it times
+//! convolution (forward and both gradients), max pooling, ReLU, Adam's fused update over a few
+//! steps, and a training pass of each network with all of them in place. `facenet-lab bench --check` runs this on the GPU machine before it times
 //! anything; the crate's tests run it where the `cuda` feature is built and a GPU is present.
 //! CI has neither, so it cannot run there (`tests/cuda_kernels.rs` runs the kernels' source on
 //! the CPU instead).
@@ -13,10 +13,18 @@ use candle_core::{DType, Device, Module, Result, Tensor, Var};
 use candle_nn::{ModuleT, VarBuilder, VarMap};
 
 use crate::model::batch_norm::BatchNorm2d;
+use crate::model::{Arch, EmbeddingNet};
+use crate::rng::Rng;
 use crate::train::adam::{Adam, AdamConfig};
+use crate::train::params::Params;
 
-/// Above this relative error a comparison fails.
+/// Above this relative error an op's output fails.
 pub const TOLERANCE: f64 = 1e-5;
+
+/// Above this relative error a whole network's output or gradients fail: rounding differences
+/// compound through its depth (and a ReLU input within rounding of 0 may take either side),
+/// where a wrong kernel is still off by order 1.
+pub const NETWORK_TOLERANCE: f64 = 1e-3;
 
 /// One output compared.
 #[derive(Clone, Debug)]
@@ -26,11 +34,13 @@ pub struct Comparison {
     /// The output compared (`y`, `dx`, ...).
     pub output: &'static str,
     pub rel_err: f64,
+    /// The most it may be.
+    pub tolerance: f64,
 }
 
 impl Comparison {
     pub fn passed(&self) -> bool {
-        self.rel_err <= TOLERANCE
+        self.rel_err <= self.tolerance
     }
 }
 
@@ -66,8 +76,19 @@ fn gradients<const N: usize>(y: &Tensor, up: &Tensor, wrt: [&Tensor; N]) -> Resu
 }
 
 /// One comparison per named output of `case`: CUDA's (`results[1]`) against the CPU's
-/// (`results[0]`).
+/// (`results[0]`), within [`TOLERANCE`].
 fn compare<const N: usize>(
+    case: &str,
+    outputs: [&'static str; N],
+    results: &[[Tensor; N]],
+    out: &mut Vec<Comparison>,
+) -> Result<()> {
+    compare_within(TOLERANCE, case, outputs, results, out)
+}
+
+/// [`compare`] within `tolerance`.
+fn compare_within<const N: usize>(
+    tolerance: f64,
     case: &str,
     outputs: [&'static str; N],
     results: &[[Tensor; N]],
@@ -81,6 +102,7 @@ fn compare<const N: usize>(
             case: case.to_string(),
             output,
             rel_err: rel_err(&cuda[i], &cpu[i])?,
+            tolerance,
         });
     }
     Ok(())
@@ -128,6 +150,15 @@ pub fn run(cuda: &Device) -> Result<Vec<Comparison>> {
         relu(n, cuda, &mut out)?;
     }
     adam(cuda, &mut out)?;
+    // Every op in place: ResNet18's basic blocks, ResNet152's bottlenecks (1x1 layers, the
+    // stride in the 3x3), AlexNet's large kernels, pools and dropout.
+    for (arch, size, batch) in [
+        (Arch::Resnet18, 64, 8),
+        (Arch::Resnet152, 64, 4),
+        (Arch::Alexnet, 96, 8),
+    ] {
+        network(arch, size, batch, cuda, &mut out)?;
+    }
     Ok(out)
 }
 
@@ -295,6 +326,49 @@ fn relu(n: usize, cuda: &Device, out: &mut Vec<Comparison>) -> Result<()> {
     compare(&format!("relu ({n})"), ["y", "dx"], &results, out)
 }
 
+/// One training pass of a whole network from the same seeded weights on both devices: the
+/// embeddings, and every trainable parameter's gradient (all in one vector, by name).
+fn network(
+    arch: Arch,
+    size: usize,
+    batch: usize,
+    cuda: &Device,
+    out: &mut Vec<Comparison>,
+) -> Result<()> {
+    const DIM: usize = 32;
+    let (x, up) = (random((batch, 3, size, size))?, random((batch, DIM))?);
+    let mut results = Vec::new();
+    for dev in [&Device::Cpu, cuda] {
+        let params = Params::new(7);
+        let net = EmbeddingNet::new(arch, DIM, params.builder(dev))?;
+        let emb = net.forward_train(&x.to_device(dev)?, &mut Rng::new(11))?;
+        let vars: Vec<_> = params
+            .named_vars()
+            .into_iter()
+            .filter(|(name, _)| !crate::model::is_buffer(name))
+            .collect();
+        let wrt: Vec<&Tensor> = vars.iter().map(|(_, v)| v.as_tensor()).collect();
+        let grads = (&emb * up.to_device(dev)?)?.sum_all()?.backward()?;
+        let flat = wrt
+            .iter()
+            .map(|t| {
+                let g = grads.get(t).cloned();
+                g.ok_or_else(|| candle_core::Error::Msg("missing gradient".into()))?
+                    .flatten_all()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        results.push([emb, Tensor::cat(&flat, 0)?]);
+    }
+    let case = format!("{arch} training pass ({batch}, 3, {size}, {size})");
+    compare_within(
+        NETWORK_TOLERANCE,
+        &case,
+        ["embeddings", "gradients"],
+        &results,
+        out,
+    )
+}
+
 /// Five steps of Adam with weight decay on a linear layer's loss, gradients from the same
 /// random targets on both devices.
 fn adam(cuda: &Device, out: &mut Vec<Comparison>) -> Result<()> {
@@ -325,14 +399,30 @@ fn adam(cuda: &Device, out: &mut Vec<Comparison>) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// Ops x outputs: batch norm in training and evaluation, convolutions, pools, ReLUs, Adam,
+    /// networks.
+    const OUTPUTS: usize = 5 * 2 * (6 + 2) + 7 * 3 + 4 * 2 + 3 * 2 + 1 + 3 * 2;
+
     /// Needs a CUDA device: built only with the `cuda` feature, which CI does not build.
     #[test]
     fn the_cuda_kernels_agree_with_the_cpu() -> Result<()> {
         let cuda = Device::new_cuda(0)?;
         let results = run(&cuda)?;
-        assert_eq!(results.len(), 5 * 2 * (6 + 2) + 7 * 3 + 4 * 2 + 3 * 2 + 1);
+        assert_eq!(results.len(), OUTPUTS);
         let failed: Vec<_> = results.iter().filter(|c| !c.passed()).collect();
         assert!(failed.is_empty(), "{failed:#?}");
+        Ok(())
+    }
+
+    /// The harness itself, without a GPU (the `cuda` feature's build, on the CPU): compared
+    /// with itself every output agrees to the bit, and every case ran.
+    #[test]
+    fn the_cpu_against_itself_agrees_exactly() -> Result<()> {
+        let results = run(&Device::Cpu)?;
+        assert_eq!(results.len(), OUTPUTS);
+        for c in &results {
+            assert_eq!(c.rel_err, 0.0, "{c:?}");
+        }
         Ok(())
     }
 }

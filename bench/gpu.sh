@@ -16,7 +16,7 @@
 # arguments the plan below runs. Steps that fail are reported, not fatal. Everything lands in
 # $OUT in at most 6 files (the tool brings back 8): gpu-lab.db, gpu-report.txt, the parts.
 #   OUT=$OUT bash bench/gpu.sh
-#   OUT=$OUT SKIP_BENCH=1 bash bench/gpu.sh "resnet18 --batch 64 --dim 128 --epochs 100 --time-limit 3m"
+#   OUT=$OUT SKIP_BENCH=1 bash bench/gpu.sh "resnet18 --batch 32 --dim 128 --epochs 100 --time-limit 3m"
 # A dry run of the script itself on a CPU machine, with a CPU build in .device/ (PyTorch's
 # step runs small on the CPU when python3 has torch, e.g. PATH=/tmp/torchenv/bin:$PATH):
 #   OUT=/tmp/out DEVICE=cpu STEPS=1 bash bench/gpu.sh "resnet18 --image-size 32 --epochs 1 --batch 16"
@@ -32,11 +32,14 @@ left() { echo $((BUDGET - RESERVE - SECONDS)); }
 
 main() {
   if [[ $# -eq 0 ]]; then
-    # The seed's two rows that never ran, then the ResNet18 row that ran 39 of its 100 epochs
-    # (run 39), each as far as the call allows; the last one takes what is left. The ResNet152
-    # rows multiply in TF32, as the seed's PyTorch convolutions did by default: in strict f32
-    # ResNet152 trained at 62 images/s, 10 s an epoch, so 100 epochs would take a call and a
-    # half. The first GPU session (runs 35-43, docs/experiments.md) ran:
+    # The seed's two rows that never ran, ResNet152 32/128 and 8/64 (the other four have runs:
+    # 39, 40, 42 and 43). Neither will finish its 100 epochs: each runs until its limit (the
+    # second until the budget's end, after the benchmarks' 2.5-3 min) and is recorded as
+    # interrupted with the epochs it had; their checkpoints stay on that machine. They multiply
+    # in TF32, as the seed's PyTorch convolutions did by default: in strict f32 ResNet152
+    # trained at 62 images/s, 10 s an epoch. A dry run on the CPU refuses them (--tf32 needs
+    # CUDA): give it runs as arguments. The first GPU session (runs 35-43,
+    # docs/experiments.md) ran:
     #   resnet18 --batch 32 --dim 128 --epochs 100 --time-limit 80s --name seed-resnet18-b32-d128
     #   resnet152 --batch 32 --dim 64 --epochs 100 --time-limit 140s --name seed-resnet152-b32-d64
     #   resnet18 --batch 32 --dim 128 --sampler pk --pk-k 4 --normalize --mining semihard
@@ -45,9 +48,8 @@ main() {
     #   alexnet --batch 32 --dim 128 --epochs 100 --time-limit 65s (done in 56 s)
     #   resnet18 --batch 64 --dim 128 --epochs 100 --time-limit 45s --name seed-resnet18-b64-d128
     set -- \
-      "resnet152 --batch 32 --dim 128 --epochs 100 --tf32 --time-limit ${LIMIT_R152:-120s} --name seed-resnet152-b32-d128 --tag seed-table" \
-      "resnet152 --batch 8 --dim 64 --epochs 100 --tf32 --time-limit ${LIMIT_R152_B8:-120s} --name seed-resnet152-b8-d64 --tag seed-table" \
-      "resnet18 --batch 32 --dim 128 --epochs 100 --time-limit ${LIMIT_R18:-230s} --name seed-resnet18-b32-d128 --tag seed-table"
+      "resnet152 --batch 32 --dim 128 --epochs 100 --tf32 --time-limit ${LIMIT_R152:-170s} --name seed-resnet152-b32-d128 --tag seed-table" \
+      "resnet152 --batch 8 --dim 64 --epochs 100 --tf32 --time-limit ${LIMIT_R152_B8:-170s} --name seed-resnet152-b8-d64 --tag seed-table"
   fi
 
   section "environment"
@@ -110,10 +112,10 @@ main() {
     fi
     # A hung run must not eat the call: SIGINT is the trainer's Ctrl-C (finish the step,
     # checkpoint, interrupted); a step that never finishes gets killed 20 s later.
-    # shellcheck disable=SC2086
     # Runs on candle's kernels alone (the check failed) say so in a tag.
     extra=()
     [[ ${FACENET_LAB_KERNELS:-} == candle ]] && extra=(--tag candle-kernels)
+    # shellcheck disable=SC2086
     timeout -k 20 -s INT "$(left)" /tmp/fl --db "$OUT/gpu-lab.db" run $spec \
       --data .device/lfw-20-30 --device "$DEVICE" --quiet --tag gpu "${extra[@]}" 2>&1 | tail -8
   done

@@ -142,15 +142,17 @@ pub struct BenchArgs {
     /// Adam and the glue between layers. Printed after the throughput table.
     #[arg(long)]
     pub profile: bool,
-    /// First compare facenet-lab's own CUDA kernels (convolution, batch norm, max pooling,
-    /// ReLU, Adam) with the CPU's ops on random inputs, one op at a time and in a training pass
-    /// of each network, print each output's relative error, and stop if any is over 1e-5 (1e-3
-    /// for whole networks). Needs the CUDA build (`--features cuda`) and a GPU.
+    /// Before timing, compare facenet-lab's own CUDA kernels (convolution, batch norm, max
+    /// pooling, ReLU, Adam) with the CPU's ops on random inputs, one op at a time and in a
+    /// training pass of each network (shapes of its own: --models and --batch do not change
+    /// it); print each output's relative error, and stop if any is over its bound (1e-5 for an
+    /// op, 1e-3 for a whole network's outputs, 1e-2 for its worst single parameter). Needs the
+    /// CUDA build (`--features cuda`) and a GPU.
     #[arg(long)]
     pub check: bool,
-    /// Let cuBLAS multiply f32 matrices in TF32 on the tensor cores (PyTorch's default for
-    /// convolutions), as the step's convolutions and linear layers are; strict f32 otherwise.
-    /// CUDA only.
+    /// Let cuBLAS multiply every f32 matrix product of the step (convolutions, linear layers,
+    /// pooling's) in TF32 on the tensor cores, as PyTorch's convolutions do by default; strict
+    /// f32 otherwise. CUDA only.
     #[arg(long)]
     pub tf32: bool,
 }

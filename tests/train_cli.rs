@@ -158,6 +158,24 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
     );
     let runs = Lab::open(&db)?.list_runs()?;
     assert_eq!((runs.len(), runs[0].status), (1, RunStatus::Completed));
+    // A run recorded in TF32 (on a GPU) resumes on a GPU alone, and says why.
+    Lab::open(&db)?.conn().execute_batch(
+        "UPDATE runs SET status = 'interrupted', tf32 = 1,
+                config_json = json_set(config_json, '$.tf32', json('true'));",
+    )?;
+    let out = common::facenet(&db)?
+        .args(["run", "--resume", "1", "--device", "cpu"])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("run 1 multiplied its matrices in TF32 (--tf32), which only CUDA does"),
+        "{err}"
+    );
+    Lab::open(&db)?.conn().execute_batch(
+        "UPDATE runs SET status = 'completed', tf32 = 0,
+                config_json = json_set(config_json, '$.tf32', json('false'));",
+    )?;
     // A mistyped lab is refused, not started empty.
     let typo = dir.path().join("lb.db");
     let out = common::facenet(&typo)?

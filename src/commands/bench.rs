@@ -91,7 +91,7 @@ fn kernels_label() -> String {
     #[cfg(not(feature = "cuda"))]
     let own = false;
     if own {
-        "facenet-lab's kernels for convolution, batch norm, ReLU and Adam".into()
+        "facenet-lab's kernels for convolution, batch norm, max pooling, ReLU and Adam".into()
     } else {
         "candle's kernels throughout".into()
     }
@@ -117,7 +117,7 @@ fn check_kernels(dev: &candle_core::Device) -> Result<()> {
         .map(|c| {
             vec![
                 c.case.clone(),
-                c.output.to_string(),
+                c.output.clone(),
                 format!("{:.1e}", c.rel_err),
                 format!("{:.0e}", c.tolerance),
                 if c.passed() { "ok" } else { "FAILED" }.to_string(),
@@ -140,11 +140,12 @@ fn check_kernels(dev: &candle_core::Device) -> Result<()> {
         );
     }
     println!(
-        "the CUDA kernels agree with the CPU: {} outputs, each op's within {:e}, whole \
-         networks' within {:e}\n",
+        "the CUDA kernels agree with the CPU: {} outputs, an op's within {:e}, a whole \
+         network's within {:e} (its worst parameter's within {:e})\n",
         results.len(),
         check::TOLERANCE,
-        check::NETWORK_TOLERANCE
+        check::NETWORK_TOLERANCE,
+        check::PARAMETER_TOLERANCE
     );
     Ok(())
 }

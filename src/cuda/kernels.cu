@@ -1,6 +1,7 @@
 // facenet-lab's own CUDA kernels (f32), the GPU side of the ops that have their own CPU
-// kernels: batch norm in training (with the ReLU after it), ReLU, Adam's update, the unrolling
-// around the convolutions' cuBLAS products, and max pooling. build.rs compiles this file to PTX
+// kernels: batch norm in training (with the ReLU after it) and in evaluation (channel_affine),
+// ReLU, Adam's update, the unrolling around the convolutions' cuBLAS products and the sum of
+// their per-image kernel gradients (batch_sum), and max pooling. build.rs compiles this file to PTX
 // when the `cuda` feature is on; src/cuda/mod.rs loads it. Each kernel follows its CPU
 // counterpart's arithmetic: per-channel sums in double, element-wise work in float, in the same
 // order.

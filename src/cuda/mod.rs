@@ -38,15 +38,6 @@ pub fn enabled() -> bool {
     *ON.get_or_init(|| std::env::var(KERNELS_VAR).map_or(true, |v| v != "candle"))
 }
 
-/// Which kernels run on CUDA, for tables and logs.
-pub fn kernels_label() -> &'static str {
-    if enabled() {
-        "facenet-lab's"
-    } else {
-        "candle's"
-    }
-}
-
 /// A kernel of `kernels.cu` on a device's stream (candle's, so that it runs in order with
 /// candle's own kernels).
 pub(crate) struct Kernel {

@@ -101,6 +101,8 @@ pub struct Hyperparams {
     /// AlexNet's classifier dropout probability; `None` for networks without dropout.
     pub dropout: Option<f64>,
     /// cuBLAS multiplied f32 matrices in TF32 on the tensor cores (`--tf32`, CUDA only).
+    /// Absent from exports written before it existed: those runs multiplied in strict f32.
+    #[serde(default)]
     pub tf32: bool,
     pub eval_every: i64,
     pub checkpoint_every: Option<i64>,

@@ -7,8 +7,8 @@
 //! * on the CPU (f32, f64), [`super::cpu_conv`]: im2col + GEMM kernels for the forward pass
 //!   and both gradients; on CUDA (f32, the `cuda` feature) the same plan with cuBLAS
 //!   ([`super::cuda_conv`]);
-//! * on other devices, candle's forward kernel (CUDA, Metal through `BackendStorage`) and a
-//!   backward built from ordinary tensor ops:
+//! * elsewhere (CUDA with `FACENET_LAB_KERNELS=candle`, Metal, other dtypes), candle's forward
+//!   kernel and a backward built from ordinary tensor ops:
 //!   * input gradient: a regular `conv2d` of the zero-dilated, padded upstream gradient with
 //!     the spatially flipped kernel whose in/out channels are swapped (for 1x1 kernels, the 1x1
 //!     convolution runs first and the result is dilated, which skips the zeros);

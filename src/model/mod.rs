@@ -16,7 +16,12 @@
 //! * [`pool`]: differentiable max pooling with padding (candle has no backward for
 //!   kernel != stride) and torch's adaptive average pooling.
 //! * [`conv`]: conv2d with its own backward (candle's goes through `conv_transpose2d` and
-//!   always computes the input gradient); on the CPU, [`cpu_conv`]'s im2col + GEMM kernels.
+//!   always computes the input gradient); on the CPU, [`cpu_conv`]'s im2col + GEMM kernels,
+//!   on CUDA the same plan with cuBLAS ([`cuda_conv`]).
+//!
+//! Convolution, batch norm, max pooling and ReLU run on kernels of this crate on the CPU
+//! (`cpu_*`, [`relu`]) and, with the `cuda` feature, on CUDA (`cuda_*`, `src/cuda`); candle's
+//! ops run elsewhere and for what has no kernel here.
 use std::fmt;
 use std::str::FromStr;
 
@@ -278,8 +283,9 @@ pub(crate) fn uses_own_kernels(xs: &Tensor) -> bool {
     uses_cpu_kernels(xs)
 }
 
-/// Whether this module's CUDA kernels (convolution, training batch norm, ReLU; `src/cuda`) take
-/// `xs`: an f32 tensor on a CUDA device, unless `FACENET_LAB_KERNELS=candle` turned them off.
+/// Whether this module's CUDA kernels (convolution, batch norm, max pooling, ReLU; `src/cuda`)
+/// take `xs`: an f32 tensor on a CUDA device, unless `FACENET_LAB_KERNELS=candle` turned them
+/// off.
 #[cfg(feature = "cuda")]
 pub(crate) fn uses_cuda_kernels(xs: &Tensor) -> bool {
     xs.device().is_cuda() && xs.dtype() == DType::F32 && crate::cuda::enabled()

@@ -199,9 +199,10 @@ pub struct Overrides {
     /// [default: 0.5, torchvision's; AlexNet only].
     #[arg(long, value_name = "P")]
     pub dropout: Option<f64>,
-    /// Let cuBLAS multiply the convolutions' and linear layers' f32 matrices in TF32 on the
-    /// tensor cores, as PyTorch's convolutions do by default: faster, with a 10-bit mantissa in
-    /// the products (`--tf32`, or `--tf32=false`) [default: off, strict f32; CUDA only].
+    /// Let cuBLAS multiply every f32 matrix product (convolutions, linear layers, pooling's) in
+    /// TF32 on the tensor cores, as PyTorch's convolutions do by default: faster, with a 10-bit
+    /// mantissa in the products (`--tf32`, or `--tf32=false`) [default: off, strict f32; CUDA
+    /// only].
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub tf32: Option<bool>,
     /// Evaluate train and dev accuracy every N epochs [default: 1].

@@ -327,6 +327,13 @@ pub fn resume(
         recorded.as_ref().map(|d| d.source.as_str()),
     )?;
     let (dev, device_name) = device::select(cfg.device)?;
+    if cfg.tf32 && !dev.is_cuda() {
+        bail!(
+            "run {} multiplied its matrices in TF32 (--tf32), which only CUDA does; resume it on \
+             a CUDA device, not {device_name}",
+            run.id
+        );
+    }
     device::set_tf32(&dev, &device_name, cfg.tf32)?;
     let dataset = load_dataset(&cfg, launch.quiet)?;
     if let Some(d) = &recorded {

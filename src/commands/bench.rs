@@ -140,12 +140,8 @@ fn check_kernels(dev: &candle_core::Device) -> Result<()> {
         );
     }
     println!(
-        "the CUDA kernels agree with the CPU: {} outputs, an op's within {:e}, a whole \
-         network's within {:e} (its worst parameter's within {:e})\n",
-        results.len(),
-        check::TOLERANCE,
-        check::NETWORK_TOLERANCE,
-        check::PARAMETER_TOLERANCE
+        "the CUDA kernels agree with the CPU: {} outputs, each within its bound\n",
+        results.len()
     );
     Ok(())
 }

@@ -10,7 +10,7 @@
 //! Each comparison is the relative error `‖cuda − cpu‖ / ‖cpu‖` of one output: f32 arithmetic
 //! in another order lands near 1e-7, a wrong index near 1.
 
-use candle_core::{DType, Device, Module, Result, Tensor, Var};
+use candle_core::{DType, Device, Result, Tensor, Var};
 use candle_nn::{ModuleT, VarBuilder, VarMap};
 
 use crate::model::batch_norm::BatchNorm2d;
@@ -22,15 +22,27 @@ use crate::train::params::Params;
 /// Above this relative error an op's output fails.
 pub const TOLERANCE: f64 = 1e-5;
 
-/// Above this relative error a whole network's output or gradients fail: rounding differences
-/// compound through its depth (and a ReLU input within rounding of 0 may take either side),
-/// where a wrong kernel is still off by order 1.
-pub const NETWORK_TOLERANCE: f64 = 1e-3;
+/// Bounds on a whole network's training pass, where a wrong kernel is still off by order 1.
+/// Measured on the CPU against the same pass in float64, ten draws each: ResNet18's embeddings
+/// differ by 2.3–2.5e-6 and AlexNet's by 5e-7, but the gradients by up to 4e-3 (one parameter
+/// by up to 6e-3), because a ReLU input within rounding of 0 takes either side on either
+/// device and sends the gradient another way.
+pub const NETWORK_TOLERANCE: NetworkTolerance = NetworkTolerance {
+    embeddings: 1e-4,
+    gradients: 5e-2,
+    parameter: 0.3,
+};
 
-/// Above this relative error the worst single parameter's gradient of a network fails: a small
-/// tensor's gradient can be mostly rounding where the whole is not, and a wrong one in a small
-/// layer is still off by order 1 there.
-pub const PARAMETER_TOLERANCE: f64 = 1e-2;
+/// See [`NETWORK_TOLERANCE`].
+#[derive(Clone, Copy, Debug)]
+pub struct NetworkTolerance {
+    /// The forward pass's output.
+    pub embeddings: f64,
+    /// Every trainable parameter's gradient, as one vector.
+    pub gradients: f64,
+    /// The parameter whose gradient differs most.
+    pub parameter: f64,
+}
 
 /// One output compared.
 #[derive(Clone, Debug)]
@@ -89,17 +101,6 @@ fn compare<const N: usize>(
     results: &[[Tensor; N]],
     out: &mut Vec<Comparison>,
 ) -> Result<()> {
-    compare_within(TOLERANCE, case, outputs, results, out)
-}
-
-/// [`compare`] within `tolerance`.
-fn compare_within<const N: usize>(
-    tolerance: f64,
-    case: &str,
-    outputs: [&'static str; N],
-    results: &[[Tensor; N]],
-    out: &mut Vec<Comparison>,
-) -> Result<()> {
     let [cpu, cuda] = results else {
         candle_core::bail!("{case}: expected the CPU's results and CUDA's");
     };
@@ -108,7 +109,7 @@ fn compare_within<const N: usize>(
             case: case.to_string(),
             output: output.to_string(),
             rel_err: rel_err(&cuda[i], &cpu[i])?,
-            tolerance,
+            tolerance: TOLERANCE,
         });
     }
     Ok(())
@@ -156,13 +157,11 @@ pub fn run(cuda: &Device) -> Result<Vec<Comparison>> {
         relu(n, cuda, &mut out)?;
     }
     adam(cuda, &mut out)?;
-    // Every op in place: ResNet18's basic blocks, ResNet152's bottlenecks (1x1 layers, the
-    // stride in the 3x3), AlexNet's large kernels, pools and dropout.
-    for (arch, size, batch) in [
-        (Arch::Resnet18, 64, 8),
-        (Arch::Resnet152, 64, 4),
-        (Arch::Alexnet, 96, 8),
-    ] {
+    // Every op in place: ResNet18's blocks, AlexNet's large kernels, pools and dropout.
+    // ResNet152 at its initial weights is chaotic in float32 (its gradients differ from
+    // float64's by 9e-2 whatever the size and batch tried), so a comparison of it could not
+    // tell a wrong kernel from rounding; its bottleneck layers' ops are checked above.
+    for (arch, size, batch) in [(Arch::Resnet18, 64, 8), (Arch::Alexnet, 96, 8)] {
         network(arch, size, batch, cuda, &mut out)?;
     }
     Ok(out)
@@ -369,13 +368,24 @@ fn network(
         per_parameter.push(named);
     }
     let case = format!("{arch} training pass ({batch}, 3, {size}, {size})");
-    compare_within(
-        NETWORK_TOLERANCE,
-        &case,
-        ["embeddings", "gradients"],
-        &results,
-        out,
-    )?;
+    let [cpu, cuda] = results.as_slice() else {
+        candle_core::bail!("{case}: expected the CPU's results and CUDA's");
+    };
+    let bounds = NETWORK_TOLERANCE;
+    for (i, (output, tolerance)) in [
+        ("embeddings", bounds.embeddings),
+        ("gradients", bounds.gradients),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        out.push(Comparison {
+            case: case.clone(),
+            output: output.into(),
+            rel_err: rel_err(&cuda[i], &cpu[i])?,
+            tolerance,
+        });
+    }
     let [cpu, cuda] = per_parameter.as_slice() else {
         candle_core::bail!("{case}: expected the CPU's gradients and CUDA's");
     };
@@ -390,16 +400,18 @@ fn network(
         case,
         output: format!("worst: {}", worst.0),
         rel_err: worst.1,
-        tolerance: PARAMETER_TOLERANCE,
+        tolerance: bounds.parameter,
     });
     Ok(())
 }
 
-/// Five steps of Adam with weight decay on a linear layer's loss, gradients from the same
-/// random targets on both devices.
+/// Five steps of Adam with weight decay, each with the same gradient on both devices: the
+/// loss `Σ w·g` has exactly `g` for gradient, so that only the update is compared (a gradient
+/// computed on each device could differ in sign where it is within rounding of 0, and Adam
+/// moves every weight by about the learning rate whatever its gradient's size).
 fn adam(cuda: &Device, out: &mut Vec<Comparison>) -> Result<()> {
-    let (w0, x) = (random((300, 200))?, random((16, 200))?);
-    let targets: Vec<Tensor> = (0..5).map(|_| random((16, 300))).collect::<Result<_>>()?;
+    let w0 = random((300, 200))?;
+    let grads: Vec<Tensor> = (0..5).map(|_| random((300, 200))).collect::<Result<_>>()?;
     let cfg = AdamConfig {
         weight_decay: 0.01,
         ..AdamConfig::with_lr(1e-2)
@@ -408,12 +420,8 @@ fn adam(cuda: &Device, out: &mut Vec<Comparison>) -> Result<()> {
     for dev in [&Device::Cpu, cuda] {
         let w = Var::from_tensor(&w0.to_device(dev)?)?;
         let mut opt = Adam::new(vec![("w".into(), w.clone())], cfg)?;
-        let x = x.to_device(dev)?;
-        for t in &targets {
-            let layer = candle_nn::Linear::new(w.as_tensor().clone(), None);
-            let loss = (layer.forward(&x)? - t.to_device(dev)?)?
-                .sqr()?
-                .mean_all()?;
+        for g in &grads {
+            let loss = (w.as_tensor() * g.to_device(dev)?)?.sum_all()?;
             opt.step(&loss.backward()?)?;
         }
         results.push([w.as_tensor().clone()]);
@@ -427,7 +435,7 @@ mod tests {
 
     /// Ops x outputs: batch norm in training and evaluation, convolutions, pools, ReLUs, Adam,
     /// networks.
-    const OUTPUTS: usize = 5 * 2 * (6 + 2) + 7 * 3 + 4 * 2 + 3 * 2 + 1 + 3 * 3;
+    const OUTPUTS: usize = 5 * 2 * (6 + 2) + 7 * 3 + 4 * 2 + 3 * 2 + 1 + 2 * 3;
 
     /// Needs a CUDA device: `cargo test --features cuda -- --include-ignored` where there is
     /// one (CI builds no `cuda` feature and has none; `bench --check` runs the same on a GPU

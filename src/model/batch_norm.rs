@@ -13,8 +13,8 @@
 //! On the CPU the normalisation is one op each way ([`super::cpu_batch_norm`]): in training
 //! with the batch statistics, the running ones updated by the same rule; in evaluation a fixed
 //! affine map per channel; [`BatchNorm2d::forward_relu`] applies the ReLU after it in the same
-//! pass. On CUDA (f32, the `cuda` feature) the same, through [`super::cuda_batch_norm`].
-//! Elsewhere candle-nn's composition runs.
+//! pass. On CUDA (f32, the `cuda` feature) the same ops run [`super::cuda_batch_norm`]'s
+//! kernels. Elsewhere candle-nn's composition runs.
 use candle_core::{bail, Result, Tensor, Var};
 use candle_nn::{BatchNormConfig, ModuleT, VarBuilder};
 
@@ -78,36 +78,22 @@ impl BatchNorm2d {
                 );
             }
         }
-        let on_cpu = super::uses_cpu_kernels(xs) && xs.rank() == 4;
-        #[cfg(feature = "cuda")]
-        let on_cuda = super::uses_cuda_kernels(xs) && xs.rank() == 4;
+        let own = super::uses_own_kernels(xs) && xs.rank() == 4;
         let eps = self.inner.eps();
         match self.inner.weight_and_bias() {
-            Some((weight, bias)) if train && on_cpu => {
+            Some((weight, bias)) if train && own => {
                 let (ys, stats) = cpu_batch_norm::batch_norm_train(xs, weight, bias, eps, relu)?;
                 let (b, _, h, w) = xs.dims4()?;
-                let dev = self.running_mean().device();
-                let [mean, var] = [&stats.mean, &stats.var].map(|v| Tensor::new(v.as_slice(), dev));
-                self.update_running_stats(&mean?, &var?, b * h * w)?;
-                Ok(ys)
-            }
-            #[cfg(feature = "cuda")]
-            Some((weight, bias)) if train && on_cuda => {
-                let (ys, stats) =
-                    super::cuda_batch_norm::batch_norm_train(xs, weight, bias, eps, relu)?;
-                let (b, c, h, w) = xs.dims4()?;
-                let (mean, var) = (stats.narrow(0, 0, c)?, stats.narrow(0, c, c)?);
+                let (mean, var) = stats.mean_var(self.running_mean().device())?;
                 self.update_running_stats(&mean, &var, b * h * w)?;
                 Ok(ys)
             }
-            Some((weight, bias)) if on_cpu => {
-                let (a, b) = self.affine(weight, bias, eps)?;
+            Some((weight, bias)) if own => {
+                // x·a + b with a = γ/√(running var + eps), b = β − running mean·a.
+                let inv_std = (self.running_var().detach() + eps)?.sqrt()?.recip()?;
+                let a = (weight * inv_std)?;
+                let b = (bias - (self.running_mean().detach() * &a)?)?;
                 cpu_batch_norm::channel_affine(xs, &a, &b, relu)
-            }
-            #[cfg(feature = "cuda")]
-            Some((weight, bias)) if on_cuda => {
-                let (a, b) = self.affine(weight, bias, eps)?;
-                super::cuda_batch_norm::channel_affine(xs, &a, &b, relu)
             }
             _ => {
                 let ys = self.inner.forward_t(xs, train)?;
@@ -122,14 +108,6 @@ impl BatchNorm2d {
 }
 
 impl BatchNorm2d {
-    /// Evaluation's map `x·a + b`: `a = γ/√(running var + eps)`, `b = β − running mean·a`.
-    fn affine(&self, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<(Tensor, Tensor)> {
-        let inv_std = (self.running_var().detach() + eps)?.sqrt()?.recip()?;
-        let a = (weight * inv_std)?;
-        let b = (bias - (self.running_mean().detach() * &a)?)?;
-        Ok((a, b))
-    }
-
     /// torch's (and candle-nn's) rule: `running = (1 - momentum) * running + momentum * batch`,
     /// with the unbiased variance of the `n` values per channel (`var` is the biased one).
     fn update_running_stats(&self, mean: &Tensor, var: &Tensor, n: usize) -> Result<()> {

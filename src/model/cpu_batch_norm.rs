@@ -17,6 +17,9 @@
 //! Both can apply the ReLU that follows most batch norms in the same pass; their backward then
 //! masks the gradient first (a pass of its own), which saves the ReLU's forward pass and
 //! buffer and candle's accumulation of the ReLU input's gradient.
+//!
+//! The same ops run on CUDA (f32, the `cuda` feature) with the same arithmetic through
+//! [`super::cuda_batch_norm`]'s kernels; there the statistics stay on the device.
 
 use std::sync::{Arc, OnceLock};
 
@@ -26,38 +29,36 @@ use rayon::prelude::*;
 
 use super::cpu_conv::contiguous;
 
-/// The dims of `(batch, channels, h, w)` `xs`, once `per_channel` (the per-channel arguments,
-/// by name) each hold one value per channel; the CUDA ops check their arguments with it too.
-pub(super) fn dims_per_channel(
-    xs: &Tensor,
-    per_channel: [(&str, &Tensor); 2],
-) -> Result<(usize, usize, usize, usize)> {
-    let (batch, channels, h, w) = xs.dims4()?;
-    for (name, t) in per_channel {
-        if t.dims() != [channels] {
-            bail!(
-                "batch norm: {name} has shape {:?}, the input {:?} has {channels} channels",
-                t.dims(),
-                xs.dims()
-            );
-        }
-    }
-    Ok((batch, channels, h, w))
-}
-
 /// A `(batch, channels, h·w)` map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Planes {
-    batch: usize,
-    channels: usize,
-    pixels: usize,
+pub(super) struct Planes {
+    pub batch: usize,
+    pub channels: usize,
+    pub pixels: usize,
+}
+
+/// What an op's argument holds: a whole map, or one value per channel.
+#[derive(Clone, Copy, Debug)]
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))] // the CUDA ops check their buffers
+enum Arg {
+    Map,
+    Channel,
 }
 
 impl Planes {
     /// The planes of `(batch, channels, h, w)` `xs`, once `per_channel` (the per-channel
     /// arguments, by name) each hold one value per channel.
     fn of(xs: &Tensor, per_channel: [(&str, &Tensor); 2]) -> Result<Planes> {
-        let (batch, channels, h, w) = dims_per_channel(xs, per_channel)?;
+        let (batch, channels, h, w) = xs.dims4()?;
+        for (name, t) in per_channel {
+            if t.dims() != [channels] {
+                bail!(
+                    "batch norm: {name} has shape {:?}, the input {:?} has {channels} channels",
+                    t.dims(),
+                    xs.dims()
+                );
+            }
+        }
         Ok(Planes {
             batch,
             channels,
@@ -66,8 +67,22 @@ impl Planes {
     }
 
     /// Values per channel.
-    fn count(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.batch * self.pixels
+    }
+
+    /// Values in the map.
+    pub fn total(&self) -> usize {
+        self.count() * self.channels
+    }
+
+    /// The elements an argument of this kind holds.
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))] // the CUDA ops check their buffers
+    fn len(&self, arg: Arg) -> usize {
+        match arg {
+            Arg::Map => self.total(),
+            Arg::Channel => self.channels,
+        }
     }
 
     /// Channel `c`'s planes of `data`, one per image.
@@ -114,7 +129,7 @@ impl Planes {
         &self,
         f: impl Fn(usize, std::ops::Range<usize>, &mut [T]) + Sync,
     ) -> Vec<T> {
-        let mut out = vec![T::zero(); self.batch * self.channels * self.pixels];
+        let mut out = vec![T::zero(); self.total()];
         out.par_chunks_mut(self.pixels.max(1))
             .enumerate()
             .for_each(|(k, dst)| {
@@ -137,7 +152,7 @@ impl Planes {
 
 /// The three gradients of an op on `(x, per-channel, per-channel)` from the flat tensor
 /// [`Planes::with_sums`] (or the CUDA backward) makes.
-pub(super) fn split_grads(
+fn split_grads(
     all: &Tensor,
     x: &Tensor,
     channels: usize,
@@ -150,14 +165,29 @@ pub(super) fn split_grads(
     ))
 }
 
-/// A kernel on three slices of one float type, and what candle needs to run it as an op
-/// ([`Op3`]).
+/// A kernel on three slices of one float type (and, with the `cuda` feature, on three f32
+/// CUDA buffers), and what candle needs to run it as an op ([`Op3`]).
 trait Kernel3: Send + Sync {
     /// The op's name for candle.
     const OP: &'static str;
     /// The op, then its three arguments, for errors.
     const NAMES: [&'static str; 4];
-    fn run<T: WithDType>(&self, a: &[T], b: &[T], c: &[T]) -> Vec<T>;
+    /// What each argument holds, checked before `Kernel3::run_cuda`.
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+    const ARGS: [Arg; 3];
+    /// The map the op works on.
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+    fn planes(&self) -> Planes;
+    fn run<T: WithDType>(&self, a: &[T], b: &[T], c: &[T]) -> Result<Vec<T>>;
+    /// The same on CUDA; none by default.
+    #[cfg(feature = "cuda")]
+    fn run_cuda(
+        &self,
+        _dev: &candle_core::CudaDevice,
+        _args: [super::cuda_batch_norm::View<'_>; 3],
+    ) -> Result<super::cuda_batch_norm::Buffer> {
+        bail!("{} has no CUDA kernel", Self::OP)
+    }
     /// The output's shape, from the first argument's layout.
     fn out_shape(&self, a: &Layout) -> Shape;
     /// The three arguments' gradients, as candle's `CustomOp3::bwd`; none by default (the
@@ -195,6 +225,32 @@ impl<K: Kernel3> CustomOp3 for Op3<K> {
         ))
     }
 
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        a: &candle_core::CudaStorage,
+        la: &Layout,
+        b: &candle_core::CudaStorage,
+        lb: &Layout,
+        c: &candle_core::CudaStorage,
+        lc: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        let [op, na, nb, nc] = K::NAMES;
+        let planes = self.0.planes();
+        let [ka, kb, kc] = K::ARGS.map(|arg| planes.len(arg));
+        let views = [
+            crate::cuda::sized_view(a, la, ka, &format!("{op}: {na}"))?,
+            crate::cuda::sized_view(b, lb, kb, &format!("{op}: {nb}"))?,
+            crate::cuda::sized_view(c, lc, kc, &format!("{op}: {nc}"))?,
+        ];
+        let dev = a.device();
+        let out = self.0.run_cuda(dev, views)?;
+        Ok((
+            candle_core::CudaStorage::wrap_cuda_slice(out, dev.clone()),
+            self.0.out_shape(la),
+        ))
+    }
+
     fn bwd(
         &self,
         a: &Tensor,
@@ -221,12 +277,12 @@ fn run3<K: Kernel3>(
             contiguous(a, la, &what(na))?,
             contiguous(b, lb, &what(nb))?,
             contiguous(c, lc, &what(nc))?,
-        )),
+        )?),
         (CpuStorage::F64(a), CpuStorage::F64(b), CpuStorage::F64(c)) => CpuStorage::F64(k.run(
             contiguous(a, la, &what(na))?,
             contiguous(b, lb, &what(nb))?,
             contiguous(c, lc, &what(nc))?,
-        )),
+        )?),
         _ => bail!(
             "{op} supports f32 and f64, got {:?}, {:?} and {:?}",
             a.dtype(),
@@ -254,13 +310,44 @@ fn through_relu(relu: bool, res: &Tensor, grad: &Tensor) -> Result<Tensor> {
 }
 
 /// Per channel: the batch mean and the biased variance, as training normalises with them.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct BatchStats {
-    pub mean: Vec<f64>,
-    pub var: Vec<f64>,
+#[derive(Clone, Debug)]
+pub(crate) enum BatchStats {
+    /// Summed on the CPU, in f64.
+    Host { mean: Vec<f64>, var: Vec<f64> },
+    /// `[mean; biased var; γ/σ]` (f32, `3 · channels`) on the CUDA device that computed them.
+    #[cfg(feature = "cuda")]
+    Device(Tensor),
 }
 
-fn batch_stats<T: WithDType>(p: &Planes, x: &[T]) -> BatchStats {
+impl BatchStats {
+    /// The mean and the biased variance as tensors on `dev`, for the running estimates.
+    pub(crate) fn mean_var(&self, dev: &candle_core::Device) -> Result<(Tensor, Tensor)> {
+        match self {
+            BatchStats::Host { mean, var } => Ok((
+                Tensor::new(mean.as_slice(), dev)?,
+                Tensor::new(var.as_slice(), dev)?,
+            )),
+            #[cfg(feature = "cuda")]
+            BatchStats::Device(stats) => {
+                let c = stats.dim(0)? / 3;
+                Ok((stats.narrow(0, 0, c)?, stats.narrow(0, c, c)?))
+            }
+        }
+    }
+
+    /// The CPU's statistics (the CPU kernels run on them); `op` names the op in the error.
+    #[cfg_attr(not(feature = "cuda"), allow(unused_variables))]
+    fn host(&self, op: &str) -> Result<(&[f64], &[f64])> {
+        match self {
+            BatchStats::Host { mean, var } => Ok((mean, var)),
+            #[cfg(feature = "cuda")]
+            BatchStats::Device(_) => bail!("{op}: statistics on a GPU for a CPU kernel"),
+        }
+    }
+}
+
+/// Per channel, the mean and the biased variance of `x`.
+fn batch_stats<T: WithDType>(p: &Planes, x: &[T]) -> (Vec<f64>, Vec<f64>) {
     let n = p.count() as f64;
     let (mean, var) = (0..p.channels)
         .into_par_iter()
@@ -275,7 +362,7 @@ fn batch_stats<T: WithDType>(p: &Planes, x: &[T]) -> BatchStats {
             (mean, sq / n)
         })
         .unzip();
-    BatchStats { mean, var }
+    (mean, var)
 }
 
 /// `Σ f(a[i], b[i])` over two slices of one length: in `LANES` accumulators of `T`, which
@@ -302,7 +389,7 @@ fn lane_sum<T: WithDType>(a: &[T], b: &[T], f: impl Fn(T, T) -> T) -> f64 {
 
 /// Normalises `(batch, channels, h, w)` `xs` with its batch statistics and applies `gamma` and
 /// `beta` (each `(channels,)`), then a ReLU when `relu`, differentiably in all three; returns
-/// the statistics too, for the running estimates. f32 or f64 on the CPU.
+/// the statistics too, for the running estimates. f32 or f64 on the CPU, f32 on CUDA.
 pub(crate) fn batch_norm_train(
     xs: &Tensor,
     gamma: &Tensor,
@@ -323,7 +410,7 @@ pub(crate) fn batch_norm_train(
         .apply_op3(&gamma.contiguous()?, &beta.contiguous()?, Op3(op))?;
     let stats = match stats.get() {
         Some(s) => s.clone(),
-        None => bail!("cpu batch_norm: the forward kept no statistics"),
+        None => bail!("batch_norm: the forward kept no statistics"),
     };
     Ok((ys, stats))
 }
@@ -337,9 +424,24 @@ struct BatchNormOp {
     stats: Arc<OnceLock<BatchStats>>,
 }
 
+impl BatchNormOp {
+    /// Keeps the statistics the forward normalised with (once: an op runs once).
+    fn keep(&self, stats: BatchStats) -> Result<()> {
+        if self.stats.set(stats).is_err() {
+            bail!("batch_norm: one op ran twice");
+        }
+        Ok(())
+    }
+}
+
 impl Kernel3 for BatchNormOp {
-    const OP: &'static str = "cpu-batch-norm";
-    const NAMES: [&'static str; 4] = ["cpu batch_norm", "input", "weight", "bias"];
+    const OP: &'static str = "batch-norm";
+    const NAMES: [&'static str; 4] = ["batch_norm", "input", "weight", "bias"];
+    const ARGS: [Arg; 3] = [Arg::Map, Arg::Channel, Arg::Channel];
+
+    fn planes(&self) -> Planes {
+        self.planes
+    }
 
     fn out_shape(&self, x: &Layout) -> Shape {
         x.shape().clone()
@@ -353,7 +455,7 @@ impl Kernel3 for BatchNormOp {
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let grad = through_relu(self.relu, res, grad)?;
         let Some(stats) = self.stats.get() else {
-            bail!("cpu batch_norm: backward before forward");
+            bail!("batch_norm: backward before forward");
         };
         let op = Op3(BatchNormGrad {
             planes: self.planes,
@@ -365,15 +467,16 @@ impl Kernel3 for BatchNormOp {
     }
 
     /// `y = (x − μ)·a + β` per channel, `a = γ/σ`: exact where `x == μ`.
-    fn run<T: WithDType>(&self, x: &[T], gamma: &[T], beta: &[T]) -> Vec<T> {
-        let s = self.stats.get_or_init(|| batch_stats(&self.planes, x));
+    fn run<T: WithDType>(&self, x: &[T], gamma: &[T], beta: &[T]) -> Result<Vec<T>> {
+        let (mean, var) = batch_stats(&self.planes, x);
         let coef: Vec<(T, T)> = (0..self.planes.channels)
             .map(|c| {
-                let a = gamma[c].to_f64() / (s.var[c] + self.eps).sqrt();
-                (T::from_f64(s.mean[c]), T::from_f64(a))
+                let a = gamma[c].to_f64() / (var[c] + self.eps).sqrt();
+                (T::from_f64(mean[c]), T::from_f64(a))
             })
             .collect();
-        self.planes.map(|c, range, y| {
+        self.keep(BatchStats::Host { mean, var })?;
+        Ok(self.planes.map(|c, range, y| {
             let (mean, a) = coef[c];
             for (y, &x) in y.iter_mut().zip(&x[range]) {
                 *y = (x - mean) * a + beta[c];
@@ -381,7 +484,24 @@ impl Kernel3 for BatchNormOp {
             if self.relu {
                 relu_in_place(y);
             }
-        })
+        }))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn run_cuda(
+        &self,
+        dev: &candle_core::CudaDevice,
+        [x, gamma, beta]: [super::cuda_batch_norm::View<'_>; 3],
+    ) -> Result<super::cuda_batch_norm::Buffer> {
+        let (y, stats) = super::cuda_batch_norm::forward(
+            dev,
+            &self.planes,
+            self.eps,
+            self.relu,
+            [x, gamma, beta],
+        )?;
+        self.keep(BatchStats::Device(stats))?;
+        Ok(y)
     }
 }
 
@@ -393,19 +513,25 @@ struct BatchNormGrad {
 }
 
 impl Kernel3 for BatchNormGrad {
-    const OP: &'static str = "cpu-batch-norm-grad";
-    const NAMES: [&'static str; 4] = ["cpu batch_norm", "input", "gradient", "weight"];
+    const OP: &'static str = "batch-norm-grad";
+    const NAMES: [&'static str; 4] = ["batch_norm", "input", "gradient", "weight"];
+    const ARGS: [Arg; 3] = [Arg::Map, Arg::Map, Arg::Channel];
+
+    fn planes(&self) -> Planes {
+        self.planes
+    }
 
     fn out_shape(&self, x: &Layout) -> Shape {
         Shape::from(x.shape().elem_count() + 2 * self.planes.channels)
     }
 
-    fn run<T: WithDType>(&self, x: &[T], dy: &[T], gamma: &[T]) -> Vec<T> {
-        let (p, s) = (&self.planes, &self.stats);
+    fn run<T: WithDType>(&self, x: &[T], dy: &[T], gamma: &[T]) -> Result<Vec<T>> {
+        let p = &self.planes;
+        let (mean, var) = self.stats.host(Self::OP)?;
         let n = p.count() as f64;
-        let inv_std: Vec<f64> = s.var.iter().map(|v| 1.0 / (v + self.eps).sqrt()).collect();
+        let inv_std: Vec<f64> = var.iter().map(|v| 1.0 / (v + self.eps).sqrt()).collect();
         // Σ dy and Σ dy·x̂ per channel.
-        let sums = p.grad_sums(x, dy, |c| (T::from_f64(s.mean[c]), T::from_f64(inv_std[c])));
+        let sums = p.grad_sums(x, dy, |c| (T::from_f64(mean[c]), T::from_f64(inv_std[c])));
         // dx = k·dy + m·(x − μ) + q, from γ/σ · (dy − Σdy/n − x̂ · Σdy·x̂/n).
         let coef: Vec<[T; 4]> = (0..p.channels)
             .map(|c| {
@@ -413,7 +539,7 @@ impl Kernel3 for BatchNormGrad {
                 let k = gamma[c].to_f64() * inv_std[c];
                 let m = -k * inv_std[c] * sum_dyx / n;
                 let q = -k * sum_dy / n;
-                [k, m, q, s.mean[c]].map(T::from_f64)
+                [k, m, q, mean[c]].map(T::from_f64)
             })
             .collect();
         let dx = p.map(|c, range, dx| {
@@ -422,12 +548,25 @@ impl Kernel3 for BatchNormGrad {
                 *dx = k * dy + m * (x - mean) + q;
             }
         });
-        Planes::with_sums(dx, &sums)
+        Ok(Planes::with_sums(dx, &sums))
+    }
+
+    /// γ is in the statistics there (`γ/σ`).
+    #[cfg(feature = "cuda")]
+    fn run_cuda(
+        &self,
+        dev: &candle_core::CudaDevice,
+        [x, dy, _]: [super::cuda_batch_norm::View<'_>; 3],
+    ) -> Result<super::cuda_batch_norm::Buffer> {
+        let BatchStats::Device(stats) = &self.stats else {
+            bail!("{}: statistics on the CPU for a CUDA kernel", Self::OP);
+        };
+        super::cuda_batch_norm::backward(dev, &self.planes, self.eps, [x, dy], stats)
     }
 }
 
 /// `y = x·a + b`, `a` and `b` per channel (`(channels,)`), over a `(batch, channels, h, w)` map,
-/// differentiable in all three. f32 or f64 on the CPU.
+/// differentiable in all three. f32 or f64 on the CPU, f32 on CUDA.
 pub(crate) fn channel_affine(xs: &Tensor, a: &Tensor, b: &Tensor, relu: bool) -> Result<Tensor> {
     let planes = Planes::of(xs, [("scale", a), ("shift", b)])?;
     xs.contiguous()?.apply_op3(
@@ -442,8 +581,13 @@ pub(crate) fn channel_affine(xs: &Tensor, a: &Tensor, b: &Tensor, relu: bool) ->
 struct ChannelAffine(Planes, bool);
 
 impl Kernel3 for ChannelAffine {
-    const OP: &'static str = "cpu-channel-affine";
-    const NAMES: [&'static str; 4] = ["cpu channel affine", "input", "scale", "shift"];
+    const OP: &'static str = "channel-affine";
+    const NAMES: [&'static str; 4] = ["channel affine", "input", "scale", "shift"];
+    const ARGS: [Arg; 3] = [Arg::Map, Arg::Channel, Arg::Channel];
+
+    fn planes(&self) -> Planes {
+        self.0
+    }
 
     fn out_shape(&self, x: &Layout) -> Shape {
         x.shape().clone()
@@ -456,19 +600,35 @@ impl Kernel3 for ChannelAffine {
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let grad = through_relu(self.1, res, grad)?;
+        if !x.device().is_cpu() {
+            // No kernel of its own there (evaluation seldom needs a backward): tensor ops.
+            let per_channel = |t: &Tensor| t.sum_keepdim((0, 2, 3))?.flatten_all();
+            let dx = grad.broadcast_mul(&a.detach().reshape((1, (), 1, 1))?)?;
+            let da = per_channel(&(&grad * x.detach())?)?;
+            return Ok((Some(dx), Some(da), Some(per_channel(&grad)?)));
+        }
         let all = x.apply_op3_no_bwd(&grad, a, &Op3(ChannelAffineGrad(self.0)))?;
         split_grads(&all, x, self.0.channels)
     }
 
-    fn run<T: WithDType>(&self, x: &[T], a: &[T], b: &[T]) -> Vec<T> {
-        self.0.map(|c, range, y| {
+    fn run<T: WithDType>(&self, x: &[T], a: &[T], b: &[T]) -> Result<Vec<T>> {
+        Ok(self.0.map(|c, range, y| {
             for (y, &x) in y.iter_mut().zip(&x[range]) {
                 *y = x * a[c] + b[c];
             }
             if self.1 {
                 relu_in_place(y);
             }
-        })
+        }))
+    }
+
+    #[cfg(feature = "cuda")]
+    fn run_cuda(
+        &self,
+        dev: &candle_core::CudaDevice,
+        args: [super::cuda_batch_norm::View<'_>; 3],
+    ) -> Result<super::cuda_batch_norm::Buffer> {
+        super::cuda_batch_norm::channel_affine(dev, &self.0, self.1, args)
     }
 }
 
@@ -476,20 +636,25 @@ impl Kernel3 for ChannelAffine {
 struct ChannelAffineGrad(Planes);
 
 impl Kernel3 for ChannelAffineGrad {
-    const OP: &'static str = "cpu-channel-affine-grad";
-    const NAMES: [&'static str; 4] = ["cpu channel affine", "input", "gradient", "scale"];
+    const OP: &'static str = "channel-affine-grad";
+    const NAMES: [&'static str; 4] = ["channel affine", "input", "gradient", "scale"];
+    const ARGS: [Arg; 3] = [Arg::Map, Arg::Map, Arg::Channel];
+
+    fn planes(&self) -> Planes {
+        self.0
+    }
 
     fn out_shape(&self, x: &Layout) -> Shape {
         Shape::from(x.shape().elem_count() + 2 * self.0.channels)
     }
 
-    fn run<T: WithDType>(&self, x: &[T], dy: &[T], a: &[T]) -> Vec<T> {
+    fn run<T: WithDType>(&self, x: &[T], dy: &[T], a: &[T]) -> Result<Vec<T>> {
         let sums = self.0.grad_sums(x, dy, |_| (T::zero(), T::one()));
         let dx = self.0.map(|c, range, dx| {
             for (dx, &dy) in dx.iter_mut().zip(&dy[range]) {
                 *dx = dy * a[c];
             }
         });
-        Planes::with_sums(dx, &sums)
+        Ok(Planes::with_sums(dx, &sums))
     }
 }

@@ -144,9 +144,8 @@ extern "C" __global__ void channel_affine(const float *__restrict__ x, const flo
 
 // max(x, 0), NaN kept (torch's rule).
 extern "C" __global__ void relu_fwd(const float *__restrict__ x, float *__restrict__ y,
-                                    long long total) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
-       i += (long long)gridDim.x * blockDim.x) {
+                                    int total) {
+  FOR_EACH_32(i, total) {
     const float v = x[i];
     y[i] = v < 0.f ? 0.f : v;
   }
@@ -154,9 +153,8 @@ extern "C" __global__ void relu_fwd(const float *__restrict__ x, float *__restri
 
 // dy where the ReLU's output y is not <= 0 (a NaN passes, as in torch), else 0.
 extern "C" __global__ void relu_bwd(const float *__restrict__ y, const float *__restrict__ dy,
-                                    float *__restrict__ dx, long long total) {
-  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total;
-       i += (long long)gridDim.x * blockDim.x) {
+                                    float *__restrict__ dx, int total) {
+  FOR_EACH_32(i, total) {
     const float v = y[i];
     dx[i] = (v > 0.f || v != v) ? dy[i] : 0.f;
   }

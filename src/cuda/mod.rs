@@ -63,34 +63,34 @@ impl Kernel {
     }
 }
 
-/// Runs `name(inputs..., out, sizes...)` over the `total` elements of `out`: the kernels that
-/// take whole f32 inputs and their sizes as ints, and write each output element from one thread
-/// (im2col, col2im, max pooling). They index in 32 bits: every buffer must be under 2^31
-/// elements.
+/// Runs `name(inputs..., out, sizes...)` into a new buffer of `total` elements: the kernels
+/// that take whole f32 inputs and their sizes as ints, and write each output element from one
+/// thread (ReLU, im2col, col2im, max pooling). They index in 32 bits: every buffer must be
+/// under 2^31 elements.
 pub(crate) fn launch_sized(
     dev: &CudaDevice,
     name: &str,
     inputs: &[&CudaView<'_, f32>],
-    out: &mut CudaSlice<f32>,
     sizes: &[i32],
     total: usize,
-) -> Result<()> {
+) -> Result<CudaSlice<f32>> {
     for len in inputs.iter().map(|x| x.len()).chain([total]) {
         int(len, &format!("{name}: elements"))?;
     }
+    // SAFETY: every thread writes its own elements of `out`, `total` in all.
+    let mut out = unsafe { dev.alloc::<f32>(total)? };
     let k = Kernel::new(dev, name)?;
     let mut b = k.builder();
     for x in inputs {
         b.arg(*x);
     }
-    b.arg(out);
+    b.arg(&mut out);
     for v in sizes {
         b.arg(v);
     }
-    // SAFETY: the caller names a kernel of this signature; every thread writes its own
-    // elements of `out`, `total` in all.
+    // SAFETY: the caller names a kernel of this signature.
     unsafe { b.launch(elementwise(total)) }.w()?;
-    Ok(())
+    Ok(out)
 }
 
 /// A grid-stride launch over `total` elements.

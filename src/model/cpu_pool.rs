@@ -47,6 +47,15 @@ impl PoolGeometry {
         self.batch * self.channels * self.h * self.w
     }
 
+    /// The CUDA kernels' sizes: batch, channels, h, w, kernel, stride, padding, out_h, out_w.
+    #[cfg(feature = "cuda")]
+    fn sizes(&self) -> Result<[i32; 9]> {
+        let [k, stride, pad] = [self.kernel, self.stride, self.padding];
+        let (h, w, oh, ow) = (self.h, self.w, self.out_h(), self.out_w());
+        let sizes = [self.batch, self.channels, h, w, k, stride, pad, oh, ow];
+        crate::cuda::ints(sizes, "max_pool2d size")
+    }
+
     /// The rows (or columns) of the input window `o` covers: `[start, end)` clipped to the map.
     fn span(&self, o: usize, size: usize) -> (usize, usize) {
         let first = (o * self.stride) as isize - self.padding as isize;
@@ -152,8 +161,12 @@ impl CustomOp1 for MaxPool {
         let g = &self.0;
         let x = crate::cuda::sized_view(s, l, g.input_len(), "max_pool2d: input")?;
         let len = g.batch * g.channels * g.out_h() * g.out_w();
-        let y = cuda::launch(s, "max_pool_fwd", g, &[&x], len)?;
-        Ok((y, Shape::from((g.batch, g.channels, g.out_h(), g.out_w()))))
+        let dev = s.device();
+        let y = crate::cuda::launch_sized(dev, "max_pool_fwd", &[&x], &g.sizes()?, len)?;
+        Ok((
+            candle_core::CudaStorage::wrap_cuda_slice(y, dev.clone()),
+            Shape::from((g.batch, g.channels, g.out_h(), g.out_w())),
+        ))
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
@@ -212,52 +225,11 @@ impl CustomOp2 for MaxPoolGrad {
         let x = crate::cuda::sized_view(a, la, g.input_len(), "max_pool2d: input")?;
         let out = g.batch * g.channels * g.out_h() * g.out_w();
         let dy = crate::cuda::sized_view(b, lb, out, "max_pool2d: gradient")?;
-        let dx = cuda::launch(a, "max_pool_bwd", g, &[&x, &dy], x.len())?;
-        Ok((dx, Shape::from((g.batch, g.channels, g.h, g.w))))
-    }
-}
-
-/// The CUDA side of both ops (`max_pool_fwd` and `max_pool_bwd` in `src/cuda/kernels.cu`).
-#[cfg(feature = "cuda")]
-mod cuda {
-    use candle_core::backend::BackendStorage;
-    use candle_core::cuda_backend::cudarc::driver::CudaView;
-    use candle_core::{CudaStorage, Result};
-
-    use super::PoolGeometry;
-    use crate::cuda::{ints, launch_sized};
-
-    /// `kernel(inputs..., out, sizes...)` writing `len` elements, on `like`'s device.
-    pub(super) fn launch(
-        like: &CudaStorage,
-        kernel: &str,
-        g: &PoolGeometry,
-        inputs: &[&CudaView<'_, f32>],
-        len: usize,
-    ) -> Result<CudaStorage> {
-        let dev = like.device();
-        let [k, stride, pad] = [g.kernel, g.stride, g.padding];
-        let sizes = [
-            g.batch,
-            g.channels,
-            g.h,
-            g.w,
-            k,
-            stride,
-            pad,
-            g.out_h(),
-            g.out_w(),
-        ];
-        // SAFETY: the kernel writes all `len` elements.
-        let mut out = unsafe { dev.alloc::<f32>(len)? };
-        launch_sized(
-            dev,
-            kernel,
-            inputs,
-            &mut out,
-            &ints(sizes, "max_pool2d size")?,
-            len,
-        )?;
-        Ok(CudaStorage::wrap_cuda_slice(out, dev.clone()))
+        let dev = a.device();
+        let dx = crate::cuda::launch_sized(dev, "max_pool_bwd", &[&x, &dy], &g.sizes()?, x.len())?;
+        Ok((
+            candle_core::CudaStorage::wrap_cuda_slice(dx, dev.clone()),
+            Shape::from((g.batch, g.channels, g.h, g.w)),
+        ))
     }
 }

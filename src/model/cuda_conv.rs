@@ -197,18 +197,6 @@ mod device {
         ints(d, "convolution size")
     }
 
-    /// `col2im` or `im2col` between an input-shaped and a col-shaped buffer.
-    fn launch_unroll(
-        dev: &CudaDevice,
-        name: &str,
-        g: &ConvGeometry,
-        src: &CudaView<'_, f32>,
-        dst: &mut CudaSlice<f32>,
-        total: usize,
-    ) -> Result<()> {
-        launch_sized(dev, name, &[src], dst, &dims(g)?, total)
-    }
-
     /// The unrolled images `(batch, patch, pixels)`, or `None` where `x` is already that.
     fn unrolled(
         dev: &CudaDevice,
@@ -219,10 +207,7 @@ mod device {
             return Ok(None);
         }
         let len = g.batch * g.patch_len() * g.pixels();
-        // SAFETY: im2col writes all `len` elements.
-        let mut col = unsafe { dev.alloc::<f32>(len)? };
-        launch_unroll(dev, "im2col", g, x, &mut col, len)?;
-        Ok(Some(col))
+        Ok(Some(launch_sized(dev, "im2col", &[x], &dims(g)?, len)?))
     }
 
     /// `y = conv2d(x, w)`, `(batch, c_out, out_h, out_w)`.
@@ -256,11 +241,9 @@ mod device {
         if g.is_pointwise() {
             return Ok(dcol);
         }
+        // Each input pixel the sum of the entries read from it.
         let total = g.batch * g.input_len();
-        // SAFETY: col2im writes every input pixel (a sum over the entries read from it).
-        let mut dx = unsafe { dev.alloc::<f32>(total)? };
-        launch_unroll(dev, "col2im", g, &dcol.as_view(), &mut dx, total)?;
-        Ok(dx)
+        launch_sized(dev, "col2im", &[&dcol.as_view()], &dims(g)?, total)
     }
 
     /// `dW`, `(c_out, c_in, k, k)`, from `x` and `dy`.

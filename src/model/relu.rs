@@ -97,7 +97,7 @@ impl CustomOp1 for Relu {
         l: &Layout,
     ) -> Result<(candle_core::CudaStorage, Shape)> {
         let x = crate::cuda::view(s, l, "relu input")?;
-        Ok((cuda::launch(s, "relu_fwd", &[&x])?, l.shape().clone()))
+        Ok((launch(s, "relu_fwd", &[&x])?, l.shape().clone()))
     }
 
     fn bwd(&self, _arg: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
@@ -105,37 +105,18 @@ impl CustomOp1 for Relu {
     }
 }
 
-/// The CUDA side of both ops: one element-wise kernel over f32 inputs of one length.
+/// The CUDA side of both ops: `kernel(inputs..., out, total)` over f32 inputs of one length.
 #[cfg(feature = "cuda")]
-mod cuda {
-    use candle_core::backend::BackendStorage;
-    use candle_core::cuda_backend::cudarc::driver::{CudaView, PushKernelArg};
-    use candle_core::cuda_backend::WrapErr;
-    use candle_core::{CudaStorage, Result};
-
-    use crate::cuda::{elementwise, Kernel};
-
-    /// `kernel(inputs..., out, total)` on `like`'s device, into a new buffer.
-    pub(super) fn launch(
-        like: &CudaStorage,
-        kernel: &str,
-        inputs: &[&CudaView<'_, f32>],
-    ) -> Result<CudaStorage> {
-        let dev = like.device();
-        let total = inputs.first().map_or(0, |x| x.len());
-        // SAFETY: the kernel writes all `total` elements.
-        let mut out = unsafe { dev.alloc::<f32>(total)? };
-        let n = total as i64;
-        let k = Kernel::new(dev, kernel)?;
-        let mut b = k.builder();
-        for x in inputs {
-            b.arg(*x);
-        }
-        b.arg(&mut out).arg(&n);
-        // SAFETY: relu_fwd takes (x, y, total), relu_bwd (y, dy, dx, total).
-        unsafe { b.launch(elementwise(total)) }.w()?;
-        Ok(CudaStorage::wrap_cuda_slice(out, dev.clone()))
-    }
+fn launch(
+    like: &candle_core::CudaStorage,
+    kernel: &str,
+    inputs: &[&candle_core::cuda_backend::cudarc::driver::CudaView<'_, f32>],
+) -> Result<candle_core::CudaStorage> {
+    let dev = like.device();
+    let total = inputs.first().map_or(0, |x| x.len());
+    let n = crate::cuda::int(total, "relu elements")?;
+    let out = crate::cuda::launch_sized(dev, kernel, inputs, &[n], total)?;
+    Ok(candle_core::CudaStorage::wrap_cuda_slice(out, dev.clone()))
 }
 
 /// `(y, dy)` → `dx`.
@@ -196,10 +177,7 @@ impl CustomOp2 for ReluGrad {
             crate::cuda::view(y, ly, "relu output")?,
             crate::cuda::view(dy, ldy, "relu gradient")?,
         );
-        Ok((
-            cuda::launch(y, "relu_bwd", &[&yv, &dyv])?,
-            ly.shape().clone(),
-        ))
+        Ok((launch(y, "relu_bwd", &[&yv, &dyv])?, ly.shape().clone()))
     }
 }
 

@@ -77,15 +77,7 @@ fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
         )?;
         // The default device falls back to the CPU, which has no TF32.
         refused(
-            &[
-                "run",
-                "resnet18",
-                "--data",
-                "synthetic:4:8",
-                "--image-size",
-                "16",
-                "--tf32",
-            ],
+            &[&TINY_RUN[..], &["--tf32"]].concat(),
             "this runs on cpu, which multiplies in f32",
         )?;
     }

@@ -70,16 +70,18 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
         )
     );
     // The profiles after the table, each as it is measured: a call cut short keeps the table.
-    for t in steps.iter().filter(|_| args.profile) {
-        let kinds = profile_layers(t, args.steps, &dev)?;
-        println!(
-            "\n{}: where a {:.1} ms step goes (each layer op timed alone, median of {})",
-            t.arch,
-            t.step * 1e3,
-            args.steps
-        );
-        print!("{}", profile_table(t.step, &kinds));
-        std::io::Write::flush(&mut std::io::stdout())?;
+    if args.profile {
+        for t in &steps {
+            let kinds = profile_layers(t, args.steps, &dev)?;
+            println!(
+                "\n{}: where a {:.1} ms step goes (each layer op timed alone, median of {})",
+                t.arch,
+                t.step * 1e3,
+                args.steps
+            );
+            print!("{}", profile_table(t.step, &kinds));
+            std::io::Write::flush(&mut std::io::stdout())?;
+        }
     }
     Ok(())
 }

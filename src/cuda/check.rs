@@ -174,6 +174,44 @@ fn random(shape: impl Into<candle_core::Shape>) -> Result<Tensor> {
     t * keep
 }
 
+/// A `BatchNorm2d` layer on `dev` whose weight and bias are `gamma` and `beta`, and those two
+/// variables.
+fn batch_norm_layer(
+    gamma: &Tensor,
+    beta: &Tensor,
+    dev: &Device,
+) -> Result<(BatchNorm2d, [Var; 2])> {
+    let varmap = VarMap::new();
+    let bn = BatchNorm2d::new(
+        gamma.dim(0)?,
+        VarBuilder::from_varmap(&varmap, DType::F32, dev),
+    )?;
+    let vars = varmap
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::Msg("lock".into()))?
+        .clone();
+    let mut set = Vec::new();
+    for (name, value) in [("weight", gamma), ("bias", beta)] {
+        let var = vars
+            .get(name)
+            .ok_or_else(|| candle_core::Error::Msg(format!("no batch norm {name}")))?;
+        var.set(&value.to_device(dev)?)?;
+        set.push(var.clone());
+    }
+    let [weight, bias]: [Var; 2] = set
+        .try_into()
+        .map_err(|_| candle_core::Error::Msg("batch norm variables".into()))?;
+    Ok((bn, [weight, bias]))
+}
+
+/// `up` with no gradient where `y`, a batch norm's value before its ReLU, is within 1e-3 of 0:
+/// the devices' statistics differ in their last bits, so the two ReLUs may disagree there, and
+/// what is compared is then the same function on both.
+fn away_from_the_kink(up: &Tensor, y: &Tensor) -> Result<Tensor> {
+    up * y.abs()?.ge(1e-3)?.to_dtype(DType::F32)?
+}
+
 /// A `BatchNorm2d` layer in training, its weight and bias set from `gamma` and `beta`, on
 /// both devices: outputs, the three gradients and the running statistics.
 fn batch_norm(
@@ -186,35 +224,19 @@ fn batch_norm(
     let (x, gamma, beta) = (random(shape)?, random(c)?, random(c)?);
     let mut up = random(shape)?;
     if relu {
-        // The devices' statistics differ in their last bits, so where the normalised value is
-        // within rounding of 0 the two ReLUs may disagree. No gradient flows there: what is
-        // compared is then the same function on both.
         let eps = crate::model::batch_norm::BN_CONFIG.eps;
         let (y, _) = crate::model::cpu_batch_norm::batch_norm_train(&x, &gamma, &beta, eps, false)?;
-        up = (up * y.abs()?.ge(1e-3)?.to_dtype(DType::F32)?)?;
+        up = away_from_the_kink(&up, &y)?;
     }
     let mut results = Vec::new();
     for dev in [&Device::Cpu, cuda] {
-        let varmap = VarMap::new();
-        let bn = BatchNorm2d::new(c, VarBuilder::from_varmap(&varmap, DType::F32, dev))?;
-        let vars = varmap
-            .data()
-            .lock()
-            .map_err(|_| candle_core::Error::Msg("lock".into()))?
-            .clone();
-        for (name, value) in [("weight", &gamma), ("bias", &beta)] {
-            let var = vars
-                .get(name)
-                .ok_or_else(|| candle_core::Error::Msg(format!("no batch norm {name}")))?;
-            var.set(&value.to_device(dev)?)?;
-        }
+        let (bn, [weight, bias]) = batch_norm_layer(&gamma, &beta, dev)?;
         let xv = Var::from_tensor(&x.to_device(dev)?)?;
         let y = if relu {
             bn.forward_relu(xv.as_tensor(), true)?
         } else {
             bn.forward_t(xv.as_tensor(), true)?
         };
-        let (weight, bias) = (&vars["weight"], &vars["bias"]);
         let [dx, dw, db] = gradients(
             &y,
             &up,
@@ -234,8 +256,8 @@ fn batch_norm(
     compare(&case, outputs, &results, out)
 }
 
-/// A `BatchNorm2d` layer in evaluation, after one training pass has moved its running
-/// statistics, on both devices: the output and the input's gradient.
+/// A `BatchNorm2d` layer in evaluation, its weight and bias random and its running statistics
+/// moved by one training pass, on both devices: the output and the input's gradient.
 fn batch_norm_eval(
     shape: (usize, usize, usize, usize),
     relu: bool,
@@ -243,17 +265,14 @@ fn batch_norm_eval(
     out: &mut Vec<Comparison>,
 ) -> Result<()> {
     let c = shape.1;
-    let (x, train_x) = (random(shape)?, random(shape)?);
+    let (x, train_x, gamma, beta) = (random(shape)?, random(shape)?, random(c)?, random(c)?);
     let mut up = random(shape)?;
     let mut results = Vec::new();
     for dev in [&Device::Cpu, cuda] {
-        let varmap = VarMap::new();
-        let bn = BatchNorm2d::new(c, VarBuilder::from_varmap(&varmap, DType::F32, dev))?;
+        let (bn, _) = batch_norm_layer(&gamma, &beta, dev)?;
         bn.forward_t(&train_x.to_device(dev)?, true)?;
         if relu && dev.is_cpu() {
-            // As in training: no gradient where the map's value is within rounding of 0.
-            let y = bn.forward_t(&x, false)?;
-            up = (up * y.abs()?.ge(1e-3)?.to_dtype(DType::F32)?)?;
+            up = away_from_the_kink(&up, &bn.forward_t(&x, false)?)?;
         }
         let xv = Var::from_tensor(&x.to_device(dev)?)?;
         let y = if relu {

@@ -81,8 +81,9 @@ impl Slot {
         // Outside the graph: candle leaves a variable's gradient attached to the graph of the
         // step that made it (its last product with a forward activation), and the variable
         // itself tracks ops. Moments built from either would hold that step's graph and the
-        // previous moments, and so every step's activations: on CUDA, where this path runs,
-        // ResNet-18 at batch 32 and 224×224 ran out of the H200's 141 GB within 40 steps.
+        // previous moments, and so every step's activations: on CUDA, where this path ran before
+        // the fused kernel (and still runs with FACENET_LAB_KERNELS=candle), ResNet-18 at batch
+        // 32 and 224×224 ran out of the H200's 141 GB within 40 steps.
         let (g, w) = (g.detach(), self.var.as_tensor().detach());
         let g = if weight_decay != 0.0 {
             (g + w.affine(weight_decay, 0.0)?)?

@@ -43,14 +43,16 @@ pub fn params(r: &Run) -> Params {
 /// one that went on: averaged with it, its few epochs would stand for the whole group (the
 /// comparison figure's mean covers only the epochs every repeat has). Runs still training group
 /// among themselves, so that seeds training side by side stay one group while their epoch
-/// counts pass each other. Groups come in order of their first run, runs in input order.
-pub fn seed_groups(runs: &[&Run]) -> Vec<Vec<usize>> {
+/// counts pass each other; a run is training as [`Run::effective_status`] sees it at `now` (one
+/// whose process died unrecorded has stopped). Groups come in order of their first run, runs in
+/// input order.
+pub fn seed_groups(runs: &[&Run], now: f64) -> Vec<Vec<usize>> {
     let key = |r: &Run| -> (Params, Trained) {
         let params = params(r)
             .into_iter()
             .filter(|(n, _)| *n != "seed")
             .collect();
-        (params, Trained::of(r))
+        (params, Trained::of(r, now))
     };
     let mut groups: Vec<((Params, Trained), Vec<usize>)> = Vec::new();
     for (i, r) in runs.iter().enumerate() {
@@ -63,8 +65,8 @@ pub fn seed_groups(runs: &[&Run]) -> Vec<Vec<usize>> {
     groups.into_iter().map(|(_, m)| m).collect()
 }
 
-/// How far a run trained, as [`seed_groups`] compares runs: still training (as the lab
-/// records it), or stopped after this many epochs.
+/// How far a run trained, as [`seed_groups`] compares runs: still training, or stopped after
+/// this many epochs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Trained {
     Training,
@@ -72,8 +74,8 @@ enum Trained {
 }
 
 impl Trained {
-    fn of(r: &Run) -> Trained {
-        if r.status == RunStatus::Running {
+    fn of(r: &Run, now: f64) -> Trained {
+        if r.effective_status(now) == RunStatus::Running {
             Trained::Training
         } else {
             Trained::Stopped(r.epochs_done())

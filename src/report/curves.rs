@@ -75,10 +75,11 @@ pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
 }
 
 /// Runs grouped by experiment (all but the seed alike, and as many epochs trained,
-/// [`crate::lab::params::seed_groups`]), groups in order of their first run, runs in input order.
-pub fn group_by_config(curves: &[RunCurves]) -> Vec<Vec<&RunCurves>> {
+/// [`crate::lab::params::seed_groups`] at `now`), groups in order of their first run, runs in
+/// input order.
+pub fn group_by_config(curves: &[RunCurves], now: f64) -> Vec<Vec<&RunCurves>> {
     let runs: Vec<&Run> = curves.iter().map(|c| &c.run).collect();
-    crate::lab::params::seed_groups(&runs)
+    crate::lab::params::seed_groups(&runs, now)
         .into_iter()
         .map(|g| g.into_iter().map(|i| &curves[i]).collect())
         .collect()

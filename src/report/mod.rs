@@ -88,7 +88,8 @@ pub fn generate(lab: &Lab, runs: &[Run], opts: &ReportOptions) -> Result<Vec<Wri
         }
         figures.push(f);
     }
-    let comparison = match comparison_chart(&curves) {
+    let now = crate::lab::now();
+    let comparison = match comparison_chart(&curves, now) {
         Some(chart) => {
             let name = format!("{COMPARISON_STEM}.{ext}");
             files.push((opts.out_dir.join(&name), render(&chart, opts.format)?));
@@ -98,7 +99,6 @@ pub fn generate(lab: &Lab, runs: &[Run], opts: &ReportOptions) -> Result<Vec<Wri
     };
 
     let rows: Vec<_> = curves.iter().zip(&figures).collect();
-    let now = crate::lab::now();
     let source = lab
         .path()
         .file_name()
@@ -281,7 +281,7 @@ fn loss_chart(c: &RunCurves) -> Option<Chart> {
 /// iterations per epoch); repeats of one configuration with different seeds, trained as many
 /// epochs, become their mean with a ±1 std band. Each curve is labelled by [`curve_label`] with the hyperparameters that
 /// differ among the plotted runs.
-fn comparison_chart(curves: &[RunCurves]) -> Option<Chart> {
+fn comparison_chart(curves: &[RunCurves], now: f64) -> Option<Chart> {
     let plotted: Vec<&Run> = curves
         .iter()
         .filter(|c| !c.dev_acc.is_empty())
@@ -289,7 +289,7 @@ fn comparison_chart(curves: &[RunCurves]) -> Option<Chart> {
         .collect();
     let distinguishing = distinguishing_params(&plotted);
     let mut lines = Vec::new();
-    for group in group_by_config(curves) {
+    for group in group_by_config(curves, now) {
         let with_data: Vec<(&RunCurves, Vec<SeriesPoint>)> = group
             .into_iter()
             .filter(|c| !c.dev_acc.is_empty())

@@ -79,8 +79,8 @@ fn metric_cell(xs: &[f64], group: usize, decimals: usize) -> String {
     }
 }
 
-pub fn table(runs: &[&Run]) -> CompareTable {
-    let columns = seed_groups(runs);
+pub fn table(runs: &[&Run], now: f64) -> CompareTable {
+    let columns = seed_groups(runs, now);
     let headers = columns
         .iter()
         .map(|g| match g.as_slice() {
@@ -133,12 +133,15 @@ pub fn table(runs: &[&Run]) -> CompareTable {
     }
     // How long each trained (what parts columns of one configuration), then where the runs
     // came from: each only where the runs differ in it.
-    let trained: ProvenanceOf = |r| r.epochs_label(r.status);
-    for (name, value) in std::iter::once(("trained", trained)).chain(PROVENANCE) {
+    let mut where_they_differ = |name: &str, value: &dyn Fn(&Run) -> String| {
         let first = runs.first().map(|r| value(r));
         if runs.iter().any(|r| Some(value(r)) != first) {
-            rows.push((name.to_string(), cells(&value)));
+            rows.push((name.to_string(), cells(value)));
         }
+    };
+    where_they_differ("trained", &|r| r.epochs_label(r.effective_status(now)));
+    for (name, value) in PROVENANCE {
+        where_they_differ(name, &value);
     }
     CompareTable {
         headers,
@@ -150,7 +153,7 @@ pub fn table(runs: &[&Run]) -> CompareTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::fixtures::run;
+    use crate::lab::fixtures::{run, NOW};
 
     /// The cells of the row named `name`, if the table has one.
     fn cells_of(t: &CompareTable, name: &str) -> Option<Vec<String>> {
@@ -168,7 +171,7 @@ mod tests {
         b.hyper.mining = "hard".into();
         assert_eq!(differing(&[&a, &b]), vec!["batch", "mining"]);
         assert!(differing(&[&a]).is_empty());
-        let t = table(&[&a, &b]);
+        let t = table(&[&a, &b], NOW);
         let names: Vec<&str> = t.rows.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
@@ -194,7 +197,7 @@ mod tests {
         b.machine.cpu_model = None;
         b.machine.cpu_threads = None;
         b.machine.cpu_simd = None;
-        let t = table(&[&a, &b]);
+        let t = table(&[&a, &b], NOW);
         let row = |n: &str| cells_of(&t, n);
         assert_eq!(
             row("code"),
@@ -213,7 +216,7 @@ mod tests {
         c.id = crate::lab::RunId(3);
         c.gpu_name = Some("NVIDIA H200".into());
         c.device = "cuda:0".into();
-        let t = table(&[&a, &c]);
+        let t = table(&[&a, &c], NOW);
         assert_eq!(t.headers, vec!["#1 ×2 runs"]);
         assert_eq!(
             cells_of(&t, "device"),
@@ -234,8 +237,8 @@ mod tests {
         other.best_dev_acc = Some(0.3);
         runs.push(other);
         let refs: Vec<&Run> = runs.iter().collect();
-        assert_eq!(seed_groups(&refs), vec![vec![0, 1, 2], vec![3]]);
-        let t = table(&refs);
+        assert_eq!(seed_groups(&refs, NOW), vec![vec![0, 1, 2], vec![3]]);
+        let t = table(&refs, NOW);
         assert_eq!(t.headers, vec!["#1 ×3 seeds", "#4 alex"]);
         let row = |n: &str| cells_of(&t, n);
         assert_eq!(
@@ -246,7 +249,7 @@ mod tests {
         // The same seed twice (a repeat on another machine) is two runs, not two seeds.
         let mut again = runs[0].clone();
         again.id = crate::lab::RunId(5);
-        let twice = table(&[&runs[0], &again]);
+        let twice = table(&[&runs[0], &again], NOW);
         assert_eq!(twice.headers, vec!["#1 ×2 runs"]);
         // One that stopped after fewer epochs (cut off, or failed) stands alone.
         let mut short = runs[1].clone();
@@ -256,9 +259,9 @@ mod tests {
         short.last_epoch = 2;
         let cut = [&runs[0], &runs[1], &short];
         assert_ne!(runs[1].epochs_done(), short.epochs_done(), "the premise");
-        assert_eq!(seed_groups(&cut), vec![vec![0, 1], vec![2]]);
+        assert_eq!(seed_groups(&cut, NOW), vec![vec![0, 1], vec![2]]);
         assert_eq!(
-            cells_of(&table(&cut), "trained"),
+            cells_of(&table(&cut, NOW), "trained"),
             Some(vec!["10".into(), "2/10 (failed)".into()])
         );
         assert_eq!(row("trained"), None, "all trained alike");
@@ -266,9 +269,21 @@ mod tests {
         let mut live = [runs[0].clone(), runs[1].clone()];
         for (r, steps) in live.iter_mut().zip([300, 500]) {
             r.status = crate::lab::RunStatus::Running;
+            r.heartbeat_at = Some(NOW - 5.0);
             r.last_iteration = steps;
         }
-        assert_eq!(seed_groups(&[&live[0], &live[1]]), vec![vec![0, 1]]);
+        assert_eq!(seed_groups(&[&live[0], &live[1]], NOW), vec![vec![0, 1]]);
+        // One whose process died unrecorded (its heartbeat stale) has stopped, as the status
+        // column says: it no longer joins the live one, and the table says it crashed.
+        live[1].heartbeat_at = Some(NOW - 3600.0);
+        assert_eq!(
+            seed_groups(&[&live[0], &live[1]], NOW),
+            vec![vec![0], vec![1]]
+        );
+        assert_eq!(
+            cells_of(&table(&[&live[0], &live[1]], NOW), "trained").map(|c| c[1].clone()),
+            Some(format!("{}/10 (crashed)", live[1].epochs_done()))
+        );
         // mean 0.42, sample std 0.02
         assert_eq!(
             row("best dev"),
@@ -280,7 +295,7 @@ mod tests {
         runs[1].lfw_acc = Some(0.76);
         let refs: Vec<&Run> = runs.iter().collect();
         assert_eq!(
-            cells_of(&table(&refs), "lfw"),
+            cells_of(&table(&refs, NOW), "lfw"),
             Some(vec!["0.755±0.007 (n=2)".into(), "-".into()])
         );
     }
@@ -296,7 +311,7 @@ mod tests {
             runs.push(r);
         }
         let refs: Vec<&Run> = runs.iter().collect();
-        let t = table(&refs);
+        let t = table(&refs, NOW);
         let row = |n: &str| cells_of(&t, n);
         // One value of three: no spread to show, and not a fake ±0.
         assert_eq!(row("final dev"), Some(vec!["0.250 (n=1)".into()]));
@@ -304,7 +319,7 @@ mod tests {
         assert_eq!(row("final train"), Some(vec!["0.600±0.141 (n=2)".into()]));
         assert_eq!(row("best dev"), Some(vec!["-".into()]));
         assert_eq!(row("last loss"), Some(vec!["0.0500±0.0000".into()]));
-        let one = table(&refs[..1]);
+        let one = table(&refs[..1], NOW);
         assert_eq!(
             one.rows.last().map(|(_, c)| c.clone()),
             Some(vec!["850".into()])

@@ -1080,7 +1080,7 @@ impl Widget for CompareView<'_> {
         let app = self.0;
         let runs = app.compared();
         let metric = COMPARE_METRICS[app.compare_metric % COMPARE_METRICS.len()];
-        let table = compare::table(&runs);
+        let table = compare::table(&runs, app.now);
         let table_height = (table.rows.len() as u16 + 3).min(area.height * 3 / 5);
         let [chart_area, table_area] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(table_height)]).areas(area);

@@ -10,12 +10,13 @@ use std::time::Instant;
 
 use anyhow::Result;
 use candle_core::{DType, Device, Module, Tensor, Var};
-use candle_nn::{ModuleT, VarBuilder, VarMap};
+use candle_nn::{Init, ModuleT, VarBuilder, VarMap};
 
 use crate::model::batch_norm::BatchNorm2d;
+use crate::model::conv::{Conv2d, ConvBackward, ConvSpec};
 use crate::model::linear::Linear;
 use crate::model::trace::{self, LayerOp};
-use crate::model::{conv, max_pool2d, relu, EmbeddingNet};
+use crate::model::{max_pool2d, relu, EmbeddingNet};
 use crate::rng::Rng;
 use crate::train::bench::{median, StepTiming};
 use crate::train::params::Params;
@@ -84,19 +85,12 @@ fn time_op(op: &LayerOp, reps: usize, device: &Device) -> Result<(f64, f64)> {
             } else {
                 randn(dims, 1.0)?
             };
-            let k = Var::from_tensor(&randn(kernel, 0.05)?)?;
-            let b = match bias {
-                true => Some(Var::from_tensor(&randn(&kernel[..1], 0.02)?)?),
-                false => None,
-            };
-            let (padding, stride) = (*padding, *stride);
-            Box::new(move || {
-                let ys = conv::conv2d(&x, k.as_tensor(), padding, stride)?;
-                match &b {
-                    None => Ok(ys),
-                    Some(b) => ys.broadcast_add(&b.as_tensor().reshape((1, (), 1, 1))?),
-                }
-            })
+            // The network's own layer, so that the op timed is the one it runs.
+            let spec = ConvSpec::new(kernel[1], kernel[0], kernel[2], *stride, *padding);
+            let normal = |stdev| Init::Randn { mean: 0.0, stdev };
+            let bias = bias.then_some(normal(0.02));
+            let layer = Conv2d::new(spec, normal(0.05), bias, ConvBackward::Conv, vb)?;
+            Box::new(move || layer.forward(&x))
         }
         LayerOp::BatchNorm { input: dims, relu } => {
             let x = input(dims)?;

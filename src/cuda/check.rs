@@ -205,6 +205,15 @@ fn batch_norm_layer(
     Ok((bn, [weight, bias]))
 }
 
+/// `bn` (in training when `train`) on `x`, with its ReLU when `relu`.
+fn through(bn: &BatchNorm2d, x: &Tensor, relu: bool, train: bool) -> Result<Tensor> {
+    if relu {
+        bn.forward_relu(x, train)
+    } else {
+        bn.forward_t(x, train)
+    }
+}
+
 /// `up` with no gradient where `y`, a batch norm's value before its ReLU, is within 1e-3 of 0:
 /// the devices' statistics differ in their last bits, so the two ReLUs may disagree there, and
 /// what is compared is then the same function on both.
@@ -232,11 +241,7 @@ fn batch_norm(
     for dev in [&Device::Cpu, cuda] {
         let (bn, [weight, bias]) = batch_norm_layer(&gamma, &beta, dev)?;
         let xv = Var::from_tensor(&x.to_device(dev)?)?;
-        let y = if relu {
-            bn.forward_relu(xv.as_tensor(), true)?
-        } else {
-            bn.forward_t(xv.as_tensor(), true)?
-        };
+        let y = through(&bn, xv.as_tensor(), relu, true)?;
         let [dx, dw, db] = gradients(
             &y,
             &up,
@@ -275,11 +280,7 @@ fn batch_norm_eval(
             up = away_from_the_kink(&up, &bn.forward_t(&x, false)?)?;
         }
         let xv = Var::from_tensor(&x.to_device(dev)?)?;
-        let y = if relu {
-            bn.forward_relu(xv.as_tensor(), false)?
-        } else {
-            bn.forward_t(xv.as_tensor(), false)?
-        };
+        let y = through(&bn, xv.as_tensor(), relu, false)?;
         let [dx] = gradients(&y, &up, [xv.as_tensor()])?;
         results.push([y, dx]);
     }

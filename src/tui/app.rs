@@ -11,6 +11,7 @@ use ratatui::layout::Rect;
 
 use super::filter::{Column, Filter};
 use super::series::{Series, XAxis};
+use super::start_form::StartForm;
 use super::store::{RunDetails, Update};
 use super::text::CutsApart;
 use super::ui::{DetailView, RunsTable};
@@ -46,184 +47,10 @@ pub enum DetailTab {
     Info,
 }
 
-/// The start-a-run form: labelled text fields turned into `facenet-lab run` arguments.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StartForm {
-    pub fields: Vec<(&'static str, String)>,
-    pub focus: usize,
-}
-
-impl StartForm {
-    /// The form filled in with a short run over `data`.
-    pub fn new(data: &str) -> StartForm {
-        let f = |k: &'static str, v: &str| (k, v.to_string());
-        StartForm {
-            fields: vec![
-                f("model", "resnet18"),
-                f("dim", "128"),
-                f("batch", "32"),
-                f("mining", "semihard"),
-                f("sampler", "pk"),
-                f("epochs", "10"),
-                f("image size", "64"),
-                f("data", data),
-                f("more flags", ""),
-            ],
-            focus: 0,
-        }
-    }
-}
-
-impl Default for StartForm {
-    /// Over the LFW images `data fetch` put in place, as `run` trains by default; over
-    /// generated faces where there are none yet.
-    fn default() -> Self {
-        let fetched = crate::data::default_dataset_path()
-            .ok()
-            .filter(|p| p.exists())
-            .map(|p| p.to_string_lossy().into_owned());
-        StartForm::new(fetched.as_deref().unwrap_or("synthetic"))
-    }
-}
-
-impl StartForm {
-    /// The `run` arguments, or what is wrong with the form.
-    pub fn args(&self) -> Result<Vec<String>, String> {
-        let mut args = Vec::new();
-        for (name, value) in &self.fields {
-            let value = value.trim();
-            let flag = match *name {
-                "model" => {
-                    if value.is_empty() {
-                        return Err("model: give a model name such as resnet18".into());
-                    }
-                    args.insert(0, value.to_string());
-                    continue;
-                }
-                "dim" | "batch" | "epochs" | "image size" => {
-                    if value.parse::<u32>().map_or(true, |v| v == 0) {
-                        return Err(format!(
-                            "{name}: needs a positive whole number, got '{value}'"
-                        ));
-                    }
-                    match *name {
-                        "image size" => "--image-size",
-                        "dim" => "--dim",
-                        "batch" => "--batch",
-                        _ => "--epochs",
-                    }
-                }
-                "mining" => {
-                    if !["all", "semihard", "hard"].contains(&value) {
-                        return Err(format!("mining: one of all, semihard, hard; got '{value}'"));
-                    }
-                    "--mining"
-                }
-                "sampler" => {
-                    if !["random", "pk"].contains(&value) {
-                        return Err(format!("sampler: one of random, pk; got '{value}'"));
-                    }
-                    "--sampler"
-                }
-                "more flags" => {
-                    let more = split_flags(value)?;
-                    if let Some(f) = more.iter().find(|f| {
-                        ["--db", "--log-path", "--resume"]
-                            .iter()
-                            .any(|own| *f == own || f.starts_with(&format!("{own}=")))
-                    }) {
-                        return Err(format!(
-                            "more flags: {f} is not for this form: the dashboard starts a new run \
-                             in its own lab, logging beside it"
-                        ));
-                    }
-                    args.extend(more);
-                    continue;
-                }
-                _ => "--data",
-            };
-            if !value.is_empty() {
-                args.push(flag.to_string());
-                args.push(value.to_string());
-            }
-        }
-        // As `run` would read them, its settings checked as it checks them: a mistyped flag or
-        // a batch too small for its sampler is said here, not in a log after the start.
-        let command = ["facenet-lab", "run"].into_iter().map(String::from);
-        let cli = match <crate::cli::Cli as clap::Parser>::try_parse_from(
-            command.chain(args.iter().cloned()),
-        ) {
-            Ok(cli) => cli,
-            Err(e) => {
-                use clap::error::ErrorKind;
-                if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                    return Err("more flags: `facenet-lab run --help` in a shell lists them".into());
-                }
-                // The error and clap's tip (a similar flag), without the usage lines.
-                let text = e.to_string();
-                let said: Vec<&str> = text
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| l.starts_with("error:") || l.starts_with("tip:"))
-                    .map(|l| l.trim_start_matches("error: "))
-                    .collect();
-                return Err(said.join(" · "));
-            }
-        };
-        if let Some(crate::cli::Command::Run(run)) = &cli.command {
-            // The settings as `run` will read them, so that the form refuses what it would.
-            crate::train::config::TrainConfig::resolve_from(run.config.as_deref(), &run.overrides)
-                .map_err(|e| format!("{e:#}"))?;
-        }
-        Ok(args)
-    }
-}
-
 /// A scroll position moved by `delta` lines within `0..=max`, from the position shown: drawing
 /// limits a scroll that the text (or a taller terminal) has left beyond the end.
 fn scrolled(scroll: u16, delta: i32, max: u16) -> u16 {
     (i32::from(scroll.min(max)) + delta).clamp(0, i32::from(max)) as u16
-}
-
-/// `text` split at spaces, as a shell would, outside single or double quotes (which group
-/// words and are dropped): `--name "two words"` is two arguments. A backslash keeps the next
-/// character as it is, outside quotes, and before `"` or `\` inside double quotes.
-fn split_flags(text: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut word: Option<String> = None;
-    let mut quote: Option<char> = None;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some('"'), '\\') => {
-                let w = word.get_or_insert_with(String::new);
-                match chars.clone().next() {
-                    Some(next @ ('"' | '\\')) => {
-                        w.push(next);
-                        chars.next();
-                    }
-                    _ => w.push('\\'),
-                }
-            }
-            (Some(_), c) => word.get_or_insert_with(String::new).push(c),
-            (None, '\\') => match chars.next() {
-                Some(next) => word.get_or_insert_with(String::new).push(next),
-                None => return Err("more flags: a \\ ends the text".into()),
-            },
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                word.get_or_insert_with(String::new);
-            }
-            (None, c) if c.is_whitespace() => words.extend(word.take()),
-            (None, c) => word.get_or_insert_with(String::new).push(c),
-        }
-    }
-    if let Some(q) = quote {
-        return Err(format!("more flags: a {q} is not closed"));
-    }
-    words.extend(word);
-    Ok(words)
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -1299,61 +1126,6 @@ mod tests {
             args.join(" "),
             format!("resnet18 --dim 64 --batch 32 --mining semihard --sampler pk --epochs 10 --image-size 64 --data {data}")
         );
-    }
-
-    /// Any other `run` flag goes in the last field; one `run` would refuse is said at once.
-    #[test]
-    fn the_start_form_takes_more_flags_as_run_reads_them() {
-        let mut form = StartForm::new("synthetic");
-        let last = form.fields.len() - 1;
-        form.fields[last].1 = "--lr 5e-4  --normalize --seed 2".into();
-        let args = form.args().expect("valid");
-        assert!(
-            args.join(" ")
-                .ends_with("--data synthetic --lr 5e-4 --normalize --seed 2"),
-            "{args:?}"
-        );
-        form.fields[last].1 = "--lr 5e-4 --normalise".into();
-        let err = form.args().expect_err("a mistyped flag");
-        assert!(err.contains("--normalise") && err.contains("tip:"), "{err}");
-        for (typed, split) in [
-            (r#"a "b c" 'd e'"#, vec!["a", "b c", "d e"]),
-            (
-                r#"--note "say \"hi\"" don\'t a\ b"#,
-                vec!["--note", "say \"hi\"", "don't", "a b"],
-            ),
-            (r#""" ''"#, vec!["", ""]),
-            (r#"'a'"b""#, vec!["ab"]),
-        ] {
-            assert_eq!(
-                split_flags(typed),
-                Ok(split.iter().map(|w| w.to_string()).collect())
-            );
-        }
-        form.fields[last].1 = "--note 'two words' --name \"a b\"".into();
-        let args = form.args().expect("quoted words");
-        assert!(
-            args.join("|").ends_with("--note|two words|--name|a b"),
-            "{args:?}"
-        );
-        for (flags, said) in [
-            ("--name 'open", "is not closed"),
-            ("--db other.db", "--db is not for this form"),
-            ("--help", "facenet-lab run --help"),
-            // A P×K batch must hold at least two identities of K images.
-            (
-                "--pk-k 40",
-                "--batch (32) must be a multiple of --pk-k (40)",
-            ),
-        ] {
-            form.fields[last].1 = flags.into();
-            let err = form.args().expect_err(flags);
-            assert!(err.contains(said), "{flags}: {err}");
-        }
-        form.fields[last].1 = String::new();
-        form.fields[0].1 = "resnet19".into();
-        let err = form.args().expect_err("no such model");
-        assert!(err.contains("resnet19"), "{err}");
     }
 
     #[test]

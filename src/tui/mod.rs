@@ -7,6 +7,7 @@ pub mod app;
 pub mod compare;
 pub mod filter;
 pub mod series;
+pub mod start_form;
 pub mod store;
 pub mod text;
 pub mod ui;

@@ -2,7 +2,7 @@
 # Runs ON THE GPU MACHINE, from the repo root, with .device/ carried (bench/prepare-device.sh).
 # One call does it all, inside the device tool's 10-minute command limit (BUDGET seconds):
 #   0. facenet-lab's own CUDA kernels checked against the CPU (bench --check);
-#   1. training throughput of facenet-lab (candle, CUDA) and PyTorch on the same step
+#   1. training throughput of facenet-lab (its own CUDA kernels) and PyTorch on the same step
 #      (forward, all-triplet loss, backward, Adam) for alexnet/resnet18/resnet152, batch 32
 #      and 64 at 224x224, at batch 32 also on candle's kernels alone and with TF32 products;
 #      PyTorch in strict fp32, its default TF32 convolutions and bf16 autocast;

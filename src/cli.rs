@@ -144,10 +144,12 @@ pub struct BenchArgs {
     pub profile: bool,
     /// Before timing, compare facenet-lab's own CUDA kernels (convolution, batch norm, max
     /// pooling, ReLU, Adam) with the CPU's ops on random inputs, one op at a time and in a
-    /// training pass of each network (shapes of its own: --models and --batch do not change
-    /// it); print each output's relative error, and stop if any is over its bound (1e-5 for an
-    /// op; a network's embeddings 1e-4, its gradients 5e-2, as a ReLU input within rounding of
-    /// 0 may send them another way). Needs the CUDA build (`--features cuda`) and a GPU.
+    /// training pass of ResNet18 and AlexNet (ResNet152, chaotic in float32 at its initial
+    /// weights, only op by op; shapes of its own: --models and --batch do not change it); print
+    /// each output's relative error, and stop if any is over its bound (1e-5 for an op; a
+    /// network's embeddings 1e-4, all its gradients 5e-2 and its worst parameter's 0.3, as a
+    /// ReLU input within rounding of 0 may send them another way). Needs the CUDA build
+    /// (`--features cuda`) and a GPU.
     #[arg(long)]
     pub check: bool,
     /// Let cuBLAS multiply every f32 matrix product of the step (convolutions, linear layers,

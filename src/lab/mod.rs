@@ -45,6 +45,22 @@ pub const STALE_HEARTBEAT_SECS: f64 = 30.0;
 /// How long a writer waits for another writer's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+#[cfg(not(test))]
+fn busy_timeout() -> Duration {
+    BUSY_TIMEOUT
+}
+
+#[cfg(test)]
+thread_local! {
+    /// A test's own busy timeout: zero makes any wait for a writer an error instead of a delay.
+    static TEST_BUSY_TIMEOUT: std::cell::Cell<Duration> = const { std::cell::Cell::new(BUSY_TIMEOUT) };
+}
+
+#[cfg(test)]
+fn busy_timeout() -> Duration {
+    TEST_BUSY_TIMEOUT.get()
+}
+
 /// An open lab database.
 pub struct Lab {
     conn: Connection,
@@ -145,7 +161,7 @@ impl Lab {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .with_context(|| format!("opening lab database '{}'", path.display()))?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(busy_timeout())?;
         let version = schema::user_version(&conn)?;
         if version < SCHEMA_VERSION {
             bail!(
@@ -251,7 +267,7 @@ impl Lab {
     }
 
     fn configure(conn: &Connection) -> Result<()> {
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(busy_timeout())?;
         // WAL lets a dashboard read while trainers write; NORMAL is durable at every checkpoint
         // and fast enough to record each training step.
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -284,7 +300,7 @@ impl Lab {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .with_context(|| format!("opening lab database '{}'", path.display()))?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(busy_timeout())?;
         // SQLite itself tells a non-database apart. Reading the header with std::fs instead
         // would be a bug: closing any descriptor of the file drops this process's POSIX locks
         // on it, so another process could checkpoint and delete the WAL under a live trainer.
@@ -445,14 +461,17 @@ mod tests {
         drop(Lab::open(&path)?);
         let writer = Connection::open(&path)?;
         writer.execute_batch("BEGIN IMMEDIATE")?;
-        let t = std::time::Instant::now();
-        let lab = Lab::open(&path)?;
-        assert_eq!(lab.list_runs()?.len(), 0);
-        assert!(
-            t.elapsed() < BUSY_TIMEOUT / 2,
-            "waited {:?} for the writer",
-            t.elapsed()
-        );
+        // With no time to wait, a write (a migration, a pragma that writes) would fail with
+        // "database is locked"; opening succeeds because it writes nothing.
+        TEST_BUSY_TIMEOUT.set(Duration::ZERO);
+        let opened = Lab::open(&path).and_then(|lab| lab.list_runs());
+        TEST_BUSY_TIMEOUT.set(BUSY_TIMEOUT);
+        assert_eq!(opened?.len(), 0);
+        // The check can fail: a write under the same conditions is refused at once.
+        let other = Connection::open(&path)?;
+        other.busy_timeout(Duration::ZERO)?;
+        let err = other.execute_batch("BEGIN IMMEDIATE").unwrap_err();
+        assert!(err.to_string().contains("locked"), "{err}");
         writer.execute_batch("COMMIT")?;
         Ok(())
     }

@@ -296,12 +296,22 @@ fn runs_n_at_a_time_with_one_status_line_each_and_reports_failures() -> Result<(
     assert!(configs.iter().all(|c| tags(c) == ["four"]));
     assert_eq!(std::fs::read_dir(&tmp)?.count(), 0, "nothing in TMPDIR");
 
-    let (mut now, mut peak) = (0, 0);
+    // Two runs out at once and never three, by the sweep's own lines (the trainers' log cannot
+    // show the two: on a loaded machine the first may end before the second writes its start)
+    // ...
+    let (mut out, mut peak) = (0, 0);
+    for line in stdout.lines().filter(|l| l.starts_with('[')) {
+        out += if line.contains("] started ") { 1 } else { -1 };
+        peak = peak.max(out);
+    }
+    assert_eq!(peak, 2, "two at a time: {stdout}");
+    // ... and no three trainers ever ran together.
+    let (mut now, mut most) = (0, 0);
     for line in std::fs::read_to_string(dir.path().join("events"))?.lines() {
         now += if line == "start" { 1 } else { -1 };
-        peak = peak.max(now);
+        most = most.max(now);
     }
-    assert_eq!(peak, 2, "two at a time");
+    assert!((1..=2).contains(&most), "{most} ran together");
     Ok(())
 }
 

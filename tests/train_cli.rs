@@ -203,7 +203,7 @@ fn training(db: &Path, prepare: fn() -> std::io::Result<()>) -> Result<std::proc
     let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("facenet-lab"));
     // SAFETY: `prepare` only changes signal dispositions, which is async-signal-safe.
     unsafe { cmd.pre_exec(prepare) };
-    let child = cmd
+    let mut child = cmd
         .arg("--db")
         .arg(db)
         .args(TINY_RUN)
@@ -211,26 +211,44 @@ fn training(db: &Path, prepare: fn() -> std::io::Result<()>) -> Result<std::proc
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        std::thread::sleep(Duration::from_millis(300));
-        let started = db.exists()
-            && Lab::open_read_only(db)
-                .ok()
-                .and_then(|l| l.list_runs().ok())
-                .is_some_and(|r| r.first().is_some_and(|r| r.last_iteration > 2));
-        if started {
-            return Ok(child);
+    match steps_past(db, 2, &mut child) {
+        Ok(()) => Ok(child),
+        Err(e) => {
+            // No 500-epoch trainer is left behind by a failing test.
+            let _ = child.kill();
+            let out = child.wait_with_output()?;
+            Err(e.context(String::from_utf8_lossy(&out.stderr).into_owned()))
         }
-        assert!(Instant::now() < deadline, "training did not start");
     }
 }
 
-fn signal(child: &std::process::Child, name: &str) -> Result<()> {
-    let kill = StdCommand::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()?;
-    anyhow::ensure!(kill.success(), "kill -{name} failed");
+/// Waits (two minutes at most) until the lab's first run has recorded more than `steps` steps,
+/// while `child` keeps running.
+fn steps_past(db: &Path, steps: i64, child: &mut std::process::Child) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        anyhow::ensure!(child.try_wait()?.is_none(), "the trainer exited");
+        if last_iteration(db) > steps {
+            return Ok(());
+        }
+    }
+    anyhow::bail!("the run did not get past step {steps} in two minutes")
+}
+
+/// The first run's last recorded step, or 0 before there is one.
+fn last_iteration(db: &Path) -> i64 {
+    (db.exists().then(|| Lab::open_read_only(db).ok()).flatten())
+        .and_then(|l| l.list_runs().ok())
+        .and_then(|r| r.first().map(|r| r.last_iteration))
+        .unwrap_or(0)
+}
+
+fn signal(child: &std::process::Child, signal: libc::c_int) -> Result<()> {
+    let pid = libc::pid_t::try_from(child.id())?;
+    // SAFETY: kill(2) with a child's pid and a signal number reads no memory of ours.
+    let sent = unsafe { libc::kill(pid, signal) };
+    anyhow::ensure!(sent == 0, "kill({pid}, {signal}) failed");
     Ok(())
 }
 
@@ -244,13 +262,18 @@ fn a_run_started_with_sighup_ignored_survives_a_hangup() -> Result<()> {
         unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
         Ok(())
     })?;
-    signal(&child, "HUP")?;
-    std::thread::sleep(Duration::from_millis(1500));
-    let still = child.try_wait()?.is_none();
-    signal(&child, "INT")?;
+    signal(&child, libc::SIGHUP)?;
+    // Two steps after the hangup, it is still training (a run that took the hangup as Ctrl-C
+    // would have stopped after its current step).
+    let hung_up_at = last_iteration(&db);
+    let still = steps_past(&db, hung_up_at + 2, &mut child);
+    signal(&child, libc::SIGINT)?;
     let out = child.wait_with_output()?;
-    assert!(still, "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.status.code(), Some(130));
+    let err = String::from_utf8_lossy(&out.stderr);
+    still.with_context(|| err.to_string())?;
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    let run = Lab::open(&db)?.list_runs()?.remove(0);
+    assert_eq!(run.status, RunStatus::Interrupted);
     Ok(())
 }
 
@@ -261,10 +284,8 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     let child = training(&db, || Ok(()))?;
     // Twice in quick succession, as a scheduler that signals a whole job reaches a sweep's run
     // directly and through the sweep: one request to stop, not a second Ctrl-C to quit.
-    for _ in 0..2 {
-        signal(&child, "INT")?;
-        std::thread::sleep(Duration::from_millis(30));
-    }
+    signal(&child, libc::SIGINT)?;
+    signal(&child, libc::SIGINT)?;
     let out = child.wait_with_output()?;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{err}");

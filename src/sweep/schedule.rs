@@ -211,12 +211,22 @@ mod tests {
         assert_eq!(ended, vec![Finished, Stopped, Failed, Failed, Finished]);
         assert_eq!(events.len(), 10, "a start and an end per job: {events:?}");
 
-        let (mut now, mut peak) = (0i32, 0i32);
+        // The scheduler had two jobs out at once and never three, by its own events (the
+        // processes' log cannot show the two: on a loaded machine the first job may end before
+        // the second's shell writes its start) ...
+        let (mut out, mut peak) = (0i32, 0i32);
+        for e in &events {
+            out += if e.starts_with("Started") { 1 } else { -1 };
+            peak = peak.max(out);
+        }
+        assert_eq!(peak, 2, "two out together, never three: {events:?}");
+        // ... and no three processes ever ran at once.
+        let (mut now, mut most) = (0i32, 0i32);
         for line in std::fs::read_to_string(&log)?.lines() {
             now += if line == "start" { 1 } else { -1 };
-            peak = peak.max(now);
+            most = most.max(now);
         }
-        assert_eq!(peak, 2, "two ran together, never three");
+        assert!((1..=2).contains(&most), "{most} ran together");
         Ok(())
     }
 

@@ -403,9 +403,26 @@ mod tests {
             switch_hint(&args(&["facenet-lab", "run", "--name", "false"])),
             None
         );
-        // Every require_equals switch is found, from clap's own flags.
-        for switch in ["--normalize", "--augment", "--zero-init-residual"] {
-            assert!(switch_hint(&args(&["facenet-lab", "run", switch, "true"])).is_some());
+        // Every switch of `run` (a flag that may stand alone or take a value) gets the hint.
+        use clap::Args as _;
+        let command = crate::train::config::Overrides::augment_args(clap::Command::new("run"));
+        let switches: Vec<String> = command
+            .get_arguments()
+            .filter(|a| {
+                a.get_num_args()
+                    .is_some_and(|n| n.min_values() == 0 && n.max_values() == 1)
+            })
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect();
+        assert_eq!(
+            switches,
+            ["--normalize", "--augment", "--zero-init-residual", "--tf32"]
+        );
+        for switch in &switches {
+            assert!(
+                switch_hint(&args(&["facenet-lab", "run", switch, "true"])).is_some(),
+                "{switch}"
+            );
         }
     }
 }

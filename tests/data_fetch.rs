@@ -2,7 +2,7 @@
 mod data_support;
 
 use anyhow::Result;
-use data_support::{dir_listing, not_found, ok_response, serve, truncated_response};
+use data_support::{dir_listing, err_text, not_found, ok_response, serve, truncated_response};
 use facenet_lab::data::hash::sha256_hex;
 use facenet_lab::data::{fetch, FetchSpec, RemoteFile};
 
@@ -59,10 +59,11 @@ fn checksum_mismatch_leaves_nothing() -> Result<()> {
     bad[100] ^= 0xFF;
     let base = serve(1, move |_| ok_response(&bad))?;
     let dir = tempfile::tempdir()?;
-    let err = fetch(dir.path(), &spec(&base, &[("lfw.tgz", &good)]), false)
-        .err()
-        .map(|e| format!("{e:#}"))
-        .unwrap_or_default();
+    let err = err_text(fetch(
+        dir.path(),
+        &spec(&base, &[("lfw.tgz", &good)]),
+        false,
+    ));
     assert!(err.contains("sha256") && err.contains("expected"), "{err}");
     // All the server announced arrived: another file, not a network fault.
     assert!(
@@ -81,10 +82,11 @@ fn truncated_transfer_leaves_nothing() -> Result<()> {
     let part = good[..20_000].to_vec();
     let base = serve(1, move |_| truncated_response(&part, 50_000))?;
     let dir = tempfile::tempdir()?;
-    let err = fetch(dir.path(), &spec(&base, &[("lfw.tgz", &good)]), false)
-        .err()
-        .map(|e| format!("{e:#}"))
-        .unwrap_or_default();
+    let err = err_text(fetch(
+        dir.path(),
+        &spec(&base, &[("lfw.tgz", &good)]),
+        false,
+    ));
     assert!(err.contains("downloading lfw.tgz"), "{err}");
     assert!(
         err.contains("transfer interrupted"),
@@ -100,10 +102,11 @@ fn failed_download_keeps_an_existing_file_and_reports_http_errors() -> Result<()
     let base = serve(1, |_| not_found())?;
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("lfw.tgz"), b"old, unverified")?;
-    let err = fetch(dir.path(), &spec(&base, &[("lfw.tgz", &good)]), false)
-        .err()
-        .map(|e| format!("{e:#}"))
-        .unwrap_or_default();
+    let err = err_text(fetch(
+        dir.path(),
+        &spec(&base, &[("lfw.tgz", &good)]),
+        false,
+    ));
     assert!(err.contains("404"), "{err}");
     assert_eq!(dir_listing(dir.path())?, ["lfw.tgz"]);
     assert_eq!(

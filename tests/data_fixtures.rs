@@ -3,7 +3,7 @@ mod data_support;
 
 use anyhow::Result;
 use candle_core::IndexOp;
-use data_support::{jpeg, write_lfw, write_tgz, write_tgz_entries};
+use data_support::{err_text, jpeg, write_lfw, write_tgz, write_tgz_entries};
 use facenet_lab::data::{self, DataSpec, ImportOptions, Manifest};
 
 fn opts(min: usize, max: usize) -> ImportOptions {
@@ -12,13 +12,6 @@ fn opts(min: usize, max: usize) -> ImportOptions {
         max_images: max,
         image_size: 16,
         ..ImportOptions::default()
-    }
-}
-
-fn err_text<T>(r: Result<T>) -> String {
-    match r {
-        Ok(_) => String::new(),
-        Err(e) => format!("{e:#}"),
     }
 }
 

@@ -3,7 +3,7 @@ mod data_support;
 
 use anyhow::Result;
 use candle_core::IndexOp;
-use data_support::shared_data;
+use data_support::{err_text, shared_data};
 use facenet_lab::data::{self, DataSpec, ImageRef, ImportOptions, Pixels, SourceKind};
 
 #[test]
@@ -155,7 +155,7 @@ fn decodes_arbitrary_images_from_the_tarball() -> Result<()> {
         Pixels::whole(32),
         false,
     );
-    let msg = missing.err().map(|e| format!("{e:#}")).unwrap_or_default();
+    let msg = err_text(missing);
     assert!(
         msg.contains("Nobody_Here/Nobody_Here_0001.jpg is not in"),
         "{msg}"

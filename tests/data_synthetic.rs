@@ -98,11 +98,16 @@ fn synthetic_rejects_too_small_datasets() {
         per_identity: 24,
         seed: 0,
     };
-    assert!(data::inspect(&one, &o).is_err());
+    let err = data::inspect(&one, &o).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("at least 2 identities"),
+        "{err:#}"
+    );
     let two = DataSpec::Synthetic {
         identities: 4,
         per_identity: 2,
         seed: 0,
     };
-    assert!(data::inspect(&two, &o).is_err());
+    let err = data::inspect(&two, &o).unwrap_err();
+    assert!(format!("{err:#}").contains("at least 3 images"), "{err:#}");
 }

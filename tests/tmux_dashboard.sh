@@ -91,9 +91,15 @@ iteration() { screen | grep -o ' it [0-9]*' | head -1 | tr -dc '0-9' || true; }
 # The right-hand charts' x-axis labels end their lines: the last one is the axis end.
 xmax() { screen | grep -oE '[0-9.kM]+│$' | head -1 | tr -d '│' || true; }
 first=$(iteration); first_x=$(xmax); before=$(screen)
-sleep 3
-second=$(iteration); second_x=$(xmax); after=$(screen)
-echo "detail: iteration $first -> $second, x axis end $first_x -> $second_x (3 s, no key pressed)"
+# Until the run has trained on and its curve grown (30 s at most), no key pressed.
+deadline=$((SECONDS + 30))
+while :; do
+    sleep 0.5
+    second=$(iteration); second_x=$(xmax); after=$(screen)
+    ((${second:-0} > ${first:-0})) && [[ "$first_x" != "$second_x" ]] && break
+    ((SECONDS < deadline)) || break
+done
+echo "detail: iteration $first -> $second, x axis end $first_x -> $second_x (no key pressed)"
 ((${second:-0} > ${first:-0})) || fail "the iteration did not advance on screen"
 [[ "$first_x" != "$second_x" ]] || fail "the curve's x axis did not grow"
 [[ "$before" != "$after" ]] || fail "the screen did not change"
@@ -153,7 +159,10 @@ echo "ok: compare lists only the differing hyperparameters"
 screen | sed -n '/differing hyperparameters/,$p'
 
 tmux send-keys -t "$session" q
-sleep 0.5
+for _ in $(seq 50); do
+    tmux has-session -t "$session" 2>/dev/null && screen | grep -aq "facenet-lab" || break
+    sleep 0.2
+done
 if tmux has-session -t "$session" 2>/dev/null && screen | grep -aq "facenet-lab"; then
     fail "q did not quit"
 fi

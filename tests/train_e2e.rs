@@ -481,6 +481,14 @@ fn the_same_command_twice_on_one_machine_records_the_same_run() -> Result<()> {
     let b = session::start(&db, cfg, &quiet(), &never)?.run;
     let lab = Lab::open(&db)?;
     let names = lab.metric_names(a)?;
+    for recorded in [
+        metric::TRAIN_LOSS,
+        metric::DEV_ACC,
+        metric::LR,
+        metric::DIST_AP,
+    ] {
+        assert!(names.iter().any(|n| n == recorded), "{recorded}: {names:?}");
+    }
     assert_eq!(names, lab.metric_names(b)?);
     for name in names.iter().filter(|n| *n != metric::IMAGES_PER_SEC) {
         let bits = |run| -> Result<Vec<(i64, u64)>> {

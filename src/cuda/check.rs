@@ -64,6 +64,9 @@ impl Comparison {
 
 /// `‖a − b‖ / ‖b‖` (`‖a‖` where `b` is zero); NaN anywhere is infinitely wrong.
 fn rel_err(a: &Tensor, b: &Tensor) -> Result<f64> {
+    if a.dims() != b.dims() {
+        candle_core::bail!("shapes differ: {:?} against {:?}", a.dims(), b.dims());
+    }
     let a = a
         .to_device(&Device::Cpu)?
         .to_dtype(DType::F64)?
@@ -72,9 +75,6 @@ fn rel_err(a: &Tensor, b: &Tensor) -> Result<f64> {
         .to_device(&Device::Cpu)?
         .to_dtype(DType::F64)?
         .flatten_all()?;
-    if a.dims() != b.dims() {
-        candle_core::bail!("shapes differ: {:?} against {:?}", a.dims(), b.dims());
-    }
     let diff = (&a - &b)?.sqr()?.sum_all()?.to_scalar::<f64>()?.sqrt();
     let norm = b.sqr()?.sum_all()?.to_scalar::<f64>()?.sqrt();
     let err = if norm > 0.0 { diff / norm } else { diff };
@@ -468,6 +468,35 @@ mod tests {
         assert_eq!(results.len(), OUTPUTS);
         let failed: Vec<_> = results.iter().filter(|c| !c.passed()).collect();
         assert!(failed.is_empty(), "{failed:#?}");
+        Ok(())
+    }
+
+    /// The measure the check passes or fails on.
+    #[test]
+    fn relative_errors_are_measured_as_documented() -> Result<()> {
+        let t = |v: &[f32], shape: &[usize]| Tensor::from_slice(v, shape, &Device::Cpu);
+        let err = rel_err(&t(&[1.0, 2.0], &[2])?, &t(&[1.0, 1.0], &[2])?)?;
+        assert!((err - 0.5f64.sqrt()).abs() < 1e-12, "{err}");
+        assert_eq!(
+            rel_err(&t(&[3.0, 4.0], &[2])?, &t(&[0.0, 0.0], &[2])?)?,
+            5.0
+        );
+        let nan = rel_err(&t(&[f32::NAN, 1.0], &[2])?, &t(&[1.0, 1.0], &[2])?)?;
+        assert_eq!(nan, f64::INFINITY);
+        let square = t(&[1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+        let flat = t(&[1.0, 2.0, 3.0, 4.0], &[4])?;
+        assert!(
+            rel_err(&square, &flat).is_err(),
+            "same values, another shape"
+        );
+        let compared = |rel_err| Comparison {
+            case: "op".into(),
+            output: "y".into(),
+            rel_err,
+            tolerance: 1e-5,
+        };
+        assert!(compared(1e-5).passed() && !compared(1e-3).passed());
+        assert!(!compared(nan).passed());
         Ok(())
     }
 

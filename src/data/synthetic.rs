@@ -269,8 +269,10 @@ mod tests {
 
     #[test]
     fn checks_sizes() {
-        assert!(check(12, 24).is_ok());
-        assert!(check(1, 24).is_err());
-        assert!(check(12, 2).is_err());
+        assert!(check(12, 24).is_ok() && check(2, 3).is_ok());
+        let err = |i, k| check(i, k).unwrap_err().to_string();
+        assert!(err(1, 24).contains("at least 2 identities, got 1"));
+        assert!(err(12, 2).contains("at least 3 images per identity"));
+        assert!(err(10_001, 3).contains("limited to 10000"));
     }
 }

@@ -169,6 +169,7 @@ mod tests {
             .map(|&(t, s)| (0..3).map(|i| mean[i] + t * a[i] + s * b[i]).collect())
             .collect();
         let got = pca_2d(&points)?;
+        assert_eq!(got.len(), ts.len(), "{got:?}");
         for (g, &(t, s)) in got.iter().zip(&ts) {
             assert!(
                 (g[0] - t).abs() < 1e-4 && (g[1] - s).abs() < 1e-4,
@@ -222,7 +223,9 @@ mod tests {
         let raw_second = power_iteration(&cov, d, Some(&first)).context("second axis")?;
         assert!(raw_second[q] < -0.999_999, "raw {raw_second:?}");
         // So the projections are +t and +s, not their mirror images.
-        for (g, (t, s)) in pca_2d(&points)?.iter().zip(t.iter().zip(&s)) {
+        let got = pca_2d(&points)?;
+        assert_eq!(got.len(), t.len(), "{got:?}");
+        for (g, (t, s)) in got.iter().zip(t.iter().zip(&s)) {
             assert!(
                 (g[0] - t).abs() < 1e-5 && (g[1] - s).abs() < 1e-5,
                 "{g:?} vs ({t}, {s})"

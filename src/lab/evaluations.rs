@@ -436,7 +436,8 @@ mod tests {
         assert!(err.to_string().contains("'roc_auc' is NaN"), "{err}");
         let mut twice = lfw_eval(run, None);
         twice.metrics.push(EvalMetric::new("eer", 0.3));
-        assert!(lab.add_evaluation(&twice).is_err());
+        let err = lab.add_evaluation(&twice).unwrap_err();
+        assert!(err.to_string().contains("'eer' is given twice"), "{err}");
         assert!(
             lab.add_evaluation(&lfw_eval(RunId(42), None)).is_err(),
             "foreign key to runs is enforced"

@@ -395,7 +395,8 @@ mod tests {
             &[MetricPoint::new(1, 1, "x", 1.0)],
             &Default::default(),
         );
-        assert!(err.is_err());
+        let err = err.unwrap_err();
+        assert!(format!("{err:#}").contains("FOREIGN KEY"), "{err:#}");
         assert!(lab.metrics_after(0, 10)?.is_empty());
         Ok(())
     }

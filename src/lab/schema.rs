@@ -479,13 +479,43 @@ mod tests {
 
     #[test]
     fn migrate_reaches_latest_and_is_idempotent() -> Result<()> {
-        let conn = Connection::open_in_memory()?;
-        migrate(&conn)?;
-        migrate(&conn)?;
-        assert_eq!(user_version(&conn)?, SCHEMA_VERSION);
+        let dir = tempfile::tempdir()?;
+        let lab = crate::lab::Lab::open(&dir.path().join("lab.db"))?;
+        let id = lab.create_run(&crate::lab::fixtures::sample_run("kept"))?;
+        crate::lab::fixtures::record_speeds(&lab, id, &[10.0, 12.0, 11.0])?;
+        let conn = lab.conn();
+        // The schema and every row, as text.
+        let dump = || -> Result<Vec<String>> {
+            let mut out: Vec<String> = conn
+                .prepare("SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for table in tables(conn)? {
+                let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\""))?;
+                let width = stmt.column_count();
+                let rows = stmt.query_map([], |r| {
+                    (0..width)
+                        .map(|i| r.get_ref(i).map(|v| format!("{v:?}")))
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })?;
+                for row in rows {
+                    out.push(format!("{table}: {}", row?.join(", ")));
+                }
+            }
+            Ok(out)
+        };
+        let before = dump()?;
+        assert!(before.iter().any(|l| l.starts_with("runs: ")), "{before:?}");
+        assert!(
+            before.iter().any(|l| l.starts_with("metrics: ")),
+            "{before:?}"
+        );
+        migrate(conn)?;
+        assert_eq!(dump()?, before, "a second migration changes nothing");
+        assert_eq!(user_version(conn)?, SCHEMA_VERSION);
         let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
         assert_eq!(app, APPLICATION_ID);
-        let t = tables(&conn)?;
+        let t = tables(conn)?;
         for want in [
             "checkpoints",
             "datasets",

@@ -150,6 +150,7 @@ mod tests {
         // Train: torch gives (x - 2.5) / sqrt(1.25 + 1e-5) for channel 0 and 0 for channel 1.
         let train = bn.forward_t(&x, true)?;
         let c0 = train.narrow(1, 0, 1)?.flatten_all()?.to_vec1::<f32>()?;
+        assert_eq!(c0.len(), 4);
         for (got, v) in c0.iter().zip([1f32, 2., 3., 4.]) {
             let want = (v - 2.5) / (1.25f32 + 1e-5).sqrt();
             assert!((got - want).abs() < 1e-5, "{got} vs {want}");
@@ -175,6 +176,7 @@ mod tests {
             .get("bn.running_var")
             .ok_or_else(|| candle_core::Error::Msg("no running_var in varmap".into()))?
             .to_vec1::<f32>()?;
+        assert_eq!((mean.len(), var.len()), (2, 2));
         for (g, w) in mean.iter().zip([0.25f32, 1.0]) {
             assert!((g - w).abs() < 1e-6, "running mean {mean:?}");
         }
@@ -323,7 +325,13 @@ mod tests {
             Err(e) => e.to_string(),
         };
         assert!(err.contains("[1, 4, 1, 1]"), "{err}");
-        assert!(bn.forward_t(&x, false).is_ok());
+        // Evaluation takes it, through the running statistics (mean 0, variance 1).
+        let y = bn.forward_t(&x, false)?.flatten_all()?.to_vec1::<f32>()?;
+        let want = 1.0 / (1.0f32 + 1e-5).sqrt();
+        assert!(
+            y.len() == 4 && y.iter().all(|v| (v - want).abs() < 1e-6),
+            "{y:?}"
+        );
         Ok(())
     }
 }

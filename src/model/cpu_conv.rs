@@ -641,6 +641,7 @@ impl CustomOp2 for ConvOp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rng::symmetric_values as values;
 
     /// Direct loops over the convolution's definition: `(y, dx, dw)` for `x`, `w` and `dy`.
     fn reference(g: &ConvGeometry, x: &[f64], w: &[f64], dy: &[f64]) -> [Vec<f64>; 3] {
@@ -676,11 +677,6 @@ mod tests {
             }
         }
         [y, dx, dw]
-    }
-
-    fn values(len: usize, seed: u64) -> Vec<f64> {
-        let mut rng = crate::rng::Rng::new(seed);
-        (0..len).map(|_| rng.uniform() * 2.0 - 1.0).collect()
     }
 
     fn max_diff(a: &[f64], b: &[f64]) -> f64 {

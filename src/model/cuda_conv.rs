@@ -284,6 +284,7 @@ mod device {
 mod tests {
     use super::*;
     use crate::model::cpu_conv;
+    use crate::rng::symmetric_values as values;
 
     /// cuBLAS's strided-batched GEMM (β = 0) by its definition, column-major.
     fn reference_gemm(p: &Gemm, a: &[f64], b: &[f64], c: &mut [f64]) {
@@ -324,11 +325,6 @@ mod tests {
             span(br, bc, p.ldb, p.stride_b),
             span(p.m, p.n, p.ldc, p.stride_c),
         ]
-    }
-
-    fn values(n: usize, seed: u64) -> Vec<f64> {
-        let mut rng = crate::rng::Rng::new(seed);
-        (0..n).map(|_| rng.uniform() * 2.0 - 1.0).collect()
     }
 
     /// The unrolled images, `(batch, patch, pixels)`, as the `im2col` kernel writes them.

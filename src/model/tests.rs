@@ -171,7 +171,7 @@ fn zero_init_residual_gates_each_block_and_nothing_else() -> Result<()> {
 
 #[test]
 fn output_shapes_at_224() -> Result<()> {
-    // resnet152 at 224 takes a few seconds in eval mode on 2 cores (see the timings test).
+    // resnet152 at 224 takes a few seconds in eval mode on 2 cores.
     for (arch, batch) in [
         (Arch::Alexnet, 2),
         (Arch::Resnet18, 2),

@@ -979,8 +979,11 @@ mod tests {
         let ring = Marker::Triangle.ring();
         assert_eq!(ring.first(), ring.last());
         assert_eq!(ring.len(), Marker::Triangle.outline().len() + 1);
-        // It renders.
-        assert!(render(&c, FigureFormat::Svg).is_ok());
+        // It renders: filled markers as polygons (two points on each of two lines, and their two
+        // keys), rings as open paths.
+        let svg = String::from_utf8(render(&c, FigureFormat::Svg).expect("renders")).expect("svg");
+        assert!(svg.matches("<polygon").count() >= 6, "{svg}");
+        assert!(svg.contains("<polyline"), "{svg}");
     }
 
     #[test]

@@ -70,7 +70,7 @@ mod tests {
     use super::*;
 
     fn table(text: &str) -> RunConfig {
-        toml::from_str(text).unwrap_or_default()
+        toml::from_str(text).expect("the case's TOML parses")
     }
 
     #[test]

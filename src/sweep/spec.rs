@@ -373,7 +373,10 @@ mod tests {
         assert!(err.contains("`resnet50`"), "{err}");
         // A [base] without a model is not a problem of its own: the runs name one.
         let ok = "tag = \"t\"\n[base]\nbatch = 16\n[[runs]]\nmodel = \"resnet18\"\n";
-        assert!(SweepSpec::parse(ok, "s.toml").is_ok());
+        let spec = SweepSpec::parse(ok, "s.toml").expect("valid");
+        assert_eq!(spec.configs.len(), 1);
+        assert_eq!(spec.configs[0]["model"].as_str(), Some("resnet18"));
+        assert_eq!(spec.configs[0]["batch"].as_integer(), Some(16));
     }
 
     fn names(text: &str) -> Vec<String> {

@@ -229,6 +229,7 @@ mod tests {
         let out = triplet_loss(e.as_tensor(), &l, 0.2, Mining::All)?
             .ok_or_else(|| candle_core::Error::Msg("none".into()))?;
         let g = gradient(&out, &e)?;
+        assert_eq!(g.len(), 4, "{g:?}");
         for (got, want) in g.iter().zip([0.0, 0.5, -1.0, 0.5]) {
             assert!((got - want).abs() < 1e-5, "{g:?}");
         }
@@ -297,6 +298,7 @@ mod tests {
         assert_eq!(out.n_triplets, 2);
         assert_eq!(out.active_fraction, 0.5);
         let g = gradient(&out, &e)?;
+        assert_eq!(g.len(), 5, "{g:?}");
         for (got, want) in g.iter().zip([-2.05, 1.0, 0.0, 1.05, 0.0]) {
             assert!((got - want).abs() < 1e-5, "{g:?}");
         }

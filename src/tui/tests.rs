@@ -360,13 +360,13 @@ fn live_metrics_reach_the_screen_through_the_watcher() -> Result<()> {
             }
         }
     };
-    pump(&mut app, deadline(5), &|a| a.loaded);
+    pump(&mut app, deadline(60), &|a| a.loaded);
     for e in app.update(Action::Open) {
         if let super::app::Effect::Watch(ids) = e {
             requests.send(Request::Watch(ids))?;
         }
     }
-    pump(&mut app, deadline(5), &|a| a.series.contains_key(&id));
+    pump(&mut app, deadline(60), &|a| a.series.contains_key(&id));
     assert!(
         app.series.contains_key(&id),
         "the opened run's series were loaded"

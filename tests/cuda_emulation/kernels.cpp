@@ -23,13 +23,18 @@ Floats random(size_t n) {
 
 // ‖got − want‖ / ‖want‖ against `tol` (0: exact).
 void compare(const std::string &what, const Floats &got, const Doubles &want, double tol = 1e-5) {
+  if (got.size() != want.size()) {
+    failed += 1;
+    printf("%-48s %zu values, %zu wanted FAILED\n", what.c_str(), got.size(), want.size());
+    return;
+  }
   double num = 0, den = 0;
   for (size_t i = 0; i < got.size(); ++i) {
     num += (got[i] - want[i]) * (got[i] - want[i]);
     den += want[i] * want[i];
   }
   const double err = den > 0 ? sqrt(num / den) : sqrt(num);
-  const bool ok = got.size() == want.size() && err <= tol;
+  const bool ok = err <= tol;
   failed += !ok;
   printf("%-48s %.1e %s\n", what.c_str(), err, ok ? "ok" : "FAILED");
 }

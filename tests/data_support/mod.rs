@@ -9,6 +9,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use image::{DynamicImage, GrayImage, ImageFormat, Luma, Rgb, RgbImage};
 
+/// The error of `r` with its causes, for a test that expects one: an `Ok` fails the test.
+pub fn err_text<T>(r: Result<T>) -> String {
+    match r {
+        Ok(_) => panic!("expected an error, got Ok"),
+        Err(e) => format!("{e:#}"),
+    }
+}
+
 /// The directory holding `lfw.tgz` and `lfw-20-30/` (env `FACENET_LAB_DATA`).
 pub fn shared_data() -> Result<PathBuf> {
     let dir = std::env::var_os("FACENET_LAB_DATA").context(

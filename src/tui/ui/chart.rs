@@ -1,0 +1,240 @@
+//! Line charts of a run's (or several runs') metrics against the chosen x axis.
+
+use super::*;
+
+/// One curve of a chart: a label, a colour and the points to draw.
+pub struct Curve {
+    pub name: String,
+    pub color: Color,
+    pub line: Line,
+}
+
+/// A line chart of curves against the app's x axis; raw lines are dimmed under smoothed ones.
+pub struct ChartView<'a> {
+    pub title: &'a str,
+    pub curves: &'a [Curve],
+    pub axis: XAxis,
+    /// The values are shares (accuracies, the active triplets' fraction): the y axis stays
+    /// within [0, 1].
+    pub share: bool,
+}
+
+/// Whether a metric is a share of something, in [0, 1].
+pub fn is_share(metric: &str) -> bool {
+    [
+        metric::TRAIN_ACC,
+        metric::DEV_ACC,
+        metric::DEV_ACC_CENTROID,
+        metric::ACTIVE_TRIPLETS,
+    ]
+    .contains(&metric)
+}
+
+/// The y range drawn for values in [lo, hi]: 5% of room either side, but never below 0 for
+/// values that are all non-negative (losses, distances), nor above 1 for a share.
+fn y_bounds(lo: f64, hi: f64, share: bool) -> (f64, f64) {
+    let pad = if hi > lo {
+        (hi - lo) * 0.05
+    } else {
+        (lo.abs() * 0.1).max(0.5)
+    };
+    let mut y0 = lo - pad;
+    let mut y1 = hi + pad;
+    // Smoothing can leave a bound a rounding error past 0 or 1.
+    const SLACK: f64 = 1e-9;
+    if lo >= -SLACK {
+        y0 = y0.max(lo.min(0.0));
+    }
+    if share && hi <= 1.0 + SLACK {
+        y1 = y1.min(hi.max(1.0));
+    }
+    if y1 <= y0 {
+        y1 = y0 + 1.0;
+    }
+    (y0, y1)
+}
+
+impl ChartView<'_> {
+    /// The legend's entries: each name once, with its colour.
+    fn legend_entries(&self) -> Vec<(&str, Color)> {
+        let mut entries: Vec<(&str, Color)> = Vec::new();
+        for c in self.curves {
+            if !entries.iter().any(|(n, _)| *n == c.name) {
+                entries.push((c.name.as_str(), c.color));
+            }
+        }
+        entries
+    }
+
+    /// Where the legend of `entries` goes in the plotting area `graph`, with bounds
+    /// `[x0, x1, y0, y1]`: the corner that hides the fewest points, and above all not the
+    /// curves' ends (the newest values). None when it would take more than half the plot.
+    fn legend_area(
+        &self,
+        entries: &[(&str, Color)],
+        graph: Rect,
+        [x0, x1, y0, y1]: [f64; 4],
+    ) -> Option<Rect> {
+        let width = entries.iter().map(|(n, _)| n.chars().count()).max()? as u16 + 4;
+        let height = entries.len() as u16 + 2;
+        if width > graph.width / 2 || height > graph.height / 2 {
+            return None;
+        }
+        let cell = |(x, y): (f64, f64)| {
+            let fx = ((x - x0) / (x1 - x0)).clamp(0.0, 1.0);
+            let fy = ((y - y0) / (y1 - y0)).clamp(0.0, 1.0);
+            (
+                graph.x + (fx * f64::from(graph.width - 1)).round() as u16,
+                graph.y + graph.height - 1 - (fy * f64::from(graph.height - 1)).round() as u16,
+            )
+        };
+        let right = graph.right() - width;
+        let bottom = graph.bottom() - height;
+        // Ties go to the first: loss and distance curves fall away from the top right.
+        let corners = [
+            (right, graph.y),
+            (right, bottom),
+            (graph.x, graph.y),
+            (graph.x, bottom),
+        ];
+        corners
+            .into_iter()
+            .map(|(x, y)| Rect::new(x, y, width, height))
+            .min_by_key(|r| {
+                let mut hidden = 0usize;
+                for c in self.curves {
+                    let smooth = c.line.smooth.as_deref().unwrap_or_default();
+                    for &p in c.line.raw.iter().chain(smooth) {
+                        let (cx, cy) = cell(p);
+                        hidden += usize::from(r.contains((cx, cy).into()));
+                    }
+                    // A curve's end is what is read first: hiding it costs the most.
+                    if let Some(&end) = c.line.raw.last() {
+                        let (cx, cy) = cell(end);
+                        hidden += 1000 * usize::from(r.contains((cx, cy).into()));
+                    }
+                }
+                hidden
+            })
+    }
+}
+
+impl Widget for ChartView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let block = Block::bordered().title(format!(" {} ", self.title));
+        let bounds = self
+            .curves
+            .iter()
+            .filter_map(|c| c.line.bounds())
+            .reduce(|a, b| {
+                [
+                    a[0].min(b[0]),
+                    a[1].max(b[1]),
+                    a[2].min(b[2]),
+                    a[3].max(b[3]),
+                ]
+            });
+        let Some([x0, x1, y0, y1]) = bounds else {
+            Paragraph::new("no data yet")
+                .style(Style::new().fg(Color::DarkGray))
+                .block(block)
+                .render(area, buf);
+            return;
+        };
+        let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
+        let (y0, y1) = y_bounds(y0, y1, self.share);
+        let mut datasets = Vec::new();
+        for c in self.curves {
+            let smoothed = c.line.smooth.is_some();
+            let raw_style = if smoothed {
+                Style::new().fg(c.color).add_modifier(Modifier::DIM)
+            } else {
+                Style::new().fg(c.color)
+            };
+            datasets.push(
+                Dataset::default()
+                    .marker(Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .style(raw_style)
+                    .data(&c.line.raw),
+            );
+        }
+        for c in self.curves {
+            if let Some(s) = &c.line.smooth {
+                datasets.push(
+                    Dataset::default()
+                        .marker(Marker::Braille)
+                        .graph_type(GraphType::Line)
+                        .style(Style::new().fg(c.color).bold())
+                        .data(s),
+                );
+            }
+        }
+        let xm = (x0 + x1) / 2.0;
+        // A short span rounds its middle to an end's label (19, 20, 20): each label once, and
+        // the two ends at least (ratatui draws no labels at all with fewer than two).
+        let mut xlabels = vec![self.axis.tick(x0), self.axis.tick(xm), self.axis.tick(x1)];
+        xlabels.dedup();
+        if xlabels.len() < 2 {
+            xlabels = vec![self.axis.tick(x0), self.axis.tick(x1)];
+        }
+        // Learning rates live around 1e-4: three decimals would read 0.000 to 0.001.
+        let tiny = y1.abs().max(y0.abs()) < 0.01;
+        let ylabel = |v: f64| {
+            if v.abs() >= 100.0 {
+                format!("{v:.0}")
+            } else if tiny && v != 0.0 {
+                format!("{v:.1e}")
+            } else {
+                format!("{v:.3}")
+            }
+        };
+        let ylabels = [ylabel(y0), ylabel(y1)];
+        let inner = block.inner(area);
+        // The plot inside the axes: right of the y labels and their axis line, above the x
+        // axis line and its labels.
+        let label_width = ylabels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as u16;
+        let graph = Rect::new(
+            inner.x + label_width + 1,
+            inner.y,
+            inner.width.saturating_sub(label_width + 1),
+            inner.height.saturating_sub(2),
+        );
+        Chart::new(datasets)
+            .block(block)
+            .x_axis(
+                Axis::default()
+                    .bounds([x0, x1])
+                    .style(Style::new().fg(Color::DarkGray))
+                    .labels(xlabels),
+            )
+            .y_axis(
+                Axis::default()
+                    .bounds([y0, y1])
+                    .style(Style::new().fg(Color::DarkGray))
+                    .labels(ylabels),
+            )
+            .legend_position(None)
+            .render(area, buf);
+        // The legend is drawn over the plot, in a corner the data leaves free; nothing of the
+        // curves shows through it.
+        if graph.width > 1 && graph.height > 1 {
+            let entries = self.legend_entries();
+            if let Some(r) = self.legend_area(&entries, graph, [x0, x1, y0, y1]) {
+                Clear.render(r, buf);
+                let lines: Vec<TextLine> = entries
+                    .into_iter()
+                    .map(|(name, color)| {
+                        TextLine::from(vec![
+                            Span::styled("━ ", Style::new().fg(color)),
+                            Span::styled(name.to_string(), Style::new().fg(color)),
+                        ])
+                    })
+                    .collect();
+                Paragraph::new(lines)
+                    .block(Block::bordered().border_style(Style::new().fg(Color::DarkGray)))
+                    .render(r, buf);
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The compare screen: marked runs' curves overlaid and a table of what differs.
+
+use super::*;
+
+/// Marked runs side by side: one metric overlaid, and a table of what differs.
+pub struct CompareView<'a>(pub &'a App);
+
+impl Widget for CompareView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let runs = app.compared();
+        let metric = COMPARE_METRICS[app.compare_metric % COMPARE_METRICS.len()];
+        let table = compare::table(&runs, app.now);
+        let table_height = (table.rows.len() as u16 + 3).min(area.height * 3 / 5);
+        let [chart_area, table_area] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(table_height)]).areas(area);
+        let buckets = usize::from(chart_area.width.saturating_sub(8)) * 2;
+        let empty = Default::default();
+        // One colour per column of the table: the runs of a seed group share theirs, and the
+        // legend names the column.
+        let curves: Vec<Curve> = table
+            .columns
+            .iter()
+            .enumerate()
+            .flat_map(|(col, members)| members.iter().map(move |&i| (col, i)))
+            .filter_map(|(col, i)| {
+                let r = runs.get(i)?;
+                let s = app.series.get(&r.id).unwrap_or(&empty).get(metric)?;
+                Some(Curve {
+                    name: table.headers.get(col).cloned().unwrap_or_default(),
+                    color: PALETTE[col % PALETTE.len()],
+                    line: Line::build(r, s, app.x_axis, app.smoothing_weight(), buckets),
+                })
+            })
+            .collect();
+        let title = format!(
+            "{metric} vs {} · m: next metric · smoothing {}",
+            app.x_axis.label(),
+            if app.smoothing { "on" } else { "off" }
+        );
+        ChartView {
+            title: &title,
+            curves: &curves,
+            axis: app.x_axis,
+            share: is_share(metric),
+        }
+        .render(chart_area, buf);
+
+        // Coloured like their curves, with a swatch: the key to the chart when it has no
+        // room for a legend.
+        let headers: Vec<String> = table.headers.iter().map(|h| format!("━ {h}")).collect();
+        const NAMES: u16 = 12;
+        let natural: Vec<u16> = (0..headers.len())
+            .map(|i| {
+                let cells = table.rows.iter().filter_map(|(_, c)| c.get(i));
+                let w = cells
+                    .chain(headers.get(i))
+                    .map(|c| c.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                u16::try_from(w).unwrap_or(u16::MAX).max(6)
+            })
+            .collect();
+        // Inside the border, after the names' column, one space before each column.
+        let room = table_area
+            .width
+            .saturating_sub(2 + NAMES)
+            .saturating_sub(u16::try_from(headers.len()).unwrap_or(u16::MAX));
+        let widths = share_widths(&natural, room);
+        let fit = |text: &str, i: usize| ellipsize(text, usize::from(widths[i]));
+        // Cut after the swatch, and apart: two columns never read the same.
+        let cut = ellipsize_apart(
+            &table
+                .headers
+                .iter()
+                .zip(&widths)
+                .map(|(h, &w)| (h.as_str(), usize::from(w).saturating_sub(2)))
+                .collect::<Vec<_>>(),
+        );
+        let header = Row::new(
+            std::iter::once(Cell::from("")).chain(cut.iter().enumerate().map(|(i, h)| {
+                Cell::from(format!("━ {h}")).style(Style::new().fg(PALETTE[i % PALETTE.len()]))
+            })),
+        )
+        .style(Style::new().bold());
+        let rows = table.rows.iter().map(|(name, cells)| {
+            Row::new(
+                std::iter::once(Cell::from(name.clone()).style(Style::new().fg(Color::DarkGray)))
+                    .chain(cells.iter().enumerate().map(|(i, c)| Cell::from(fit(c, i)))),
+            )
+        });
+        let constraints = std::iter::once(Constraint::Length(NAMES))
+            .chain(widths.iter().map(|&w| Constraint::Length(w)));
+        let mut block =
+            Block::bordered().title(" best and final metrics · differing hyperparameters ");
+        // Inside the border, under the header.
+        let hidden = table
+            .rows
+            .len()
+            .saturating_sub(usize::from(table_height.saturating_sub(3)));
+        if hidden > 0 {
+            block = block.title_bottom(
+                TextLine::from(format!(
+                    " ↓ {} not shown: a taller terminal shows them ",
+                    format::count(hidden as u64, "row", "rows")
+                ))
+                .right_aligned(),
+            );
+        }
+        Widget::render(
+            Table::new(rows, constraints).header(header).block(block),
+            table_area,
+            buf,
+        );
+    }
+}
+
+/// Widths for columns that want `natural` widths, within `room`: all they want when it fits,
+/// else the narrow ones keep theirs and the wide ones share the rest equally.
+pub fn share_widths(natural: &[u16], room: u16) -> Vec<u16> {
+    let total: u32 = natural.iter().map(|&w| u32::from(w)).sum();
+    if total <= u32::from(room) {
+        return natural.to_vec();
+    }
+    let used = |cap: u16| -> u32 { natural.iter().map(|&w| u32::from(w.min(cap))).sum() };
+    // The widest cap that fits: every column at most that wide.
+    let mut cap = 0;
+    while cap < u16::MAX && used(cap + 1) <= u32::from(room) {
+        cap += 1;
+    }
+    let mut left = u32::from(room) - used(cap);
+    natural
+        .iter()
+        .map(|&want| {
+            let mut w = want.min(cap);
+            if left > 0 && want > cap {
+                w += 1;
+                left -= 1;
+            }
+            w
+        })
+        .collect()
+}

@@ -1,0 +1,379 @@
+//! One run's screen: its charts and its full record.
+
+use super::*;
+
+/// (metric name, legend label, colour) of one curve in a detail chart.
+type CurveSpec<'a> = (&'a str, &'a str, Color);
+
+/// Detail of one run: charts, or its full record (Tab); both side by side when wide.
+pub struct DetailView<'a>(pub &'a App);
+
+impl DetailView<'_> {
+    fn curves(app: &App, run: &Run, names: &[CurveSpec], width: u16) -> Vec<Curve> {
+        let buckets = usize::from(width.saturating_sub(8)) * 2;
+        let empty = Default::default();
+        let series = app.series.get(&run.id).unwrap_or(&empty);
+        names
+            .iter()
+            .filter_map(|(metric, label, color)| {
+                series.get(*metric).map(|s| Curve {
+                    name: label.to_string(),
+                    color: *color,
+                    line: Line::build(run, s, app.x_axis, app.smoothing_weight(), buckets),
+                })
+            })
+            .collect()
+    }
+
+    fn charts(app: &App, run: &Run, area: Rect, buf: &mut Buffer) {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Fill(1)]).areas(area);
+        let [tl, tr] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(top);
+        let [bl, br] = Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(bottom);
+        let charts: [(&str, &[CurveSpec], Rect); 4] = [
+            (
+                "accuracy",
+                &[
+                    (metric::TRAIN_ACC, "train", Color::Cyan),
+                    (metric::DEV_ACC, "dev", Color::Yellow),
+                ],
+                tl,
+            ),
+            (
+                "train loss",
+                &[(metric::TRAIN_LOSS, "loss", Color::Magenta)],
+                tr,
+            ),
+            (
+                "active triplets",
+                &[(metric::ACTIVE_TRIPLETS, "active", Color::Green)],
+                bl,
+            ),
+            (
+                "distances",
+                &[
+                    (metric::DIST_AP, "a–p", Color::Cyan),
+                    (metric::DIST_AN, "a–n", Color::LightRed),
+                ],
+                br,
+            ),
+        ];
+        for (title, names, rect) in charts {
+            let curves = Self::curves(app, run, names, rect.width);
+            ChartView {
+                title,
+                curves: &curves,
+                axis: app.x_axis,
+                share: names.iter().all(|(m, _, _)| is_share(m)),
+            }
+            .render(rect, buf);
+        }
+    }
+
+    /// The record's panels in `area`: the config, the run's facts, and its log tail (empty
+    /// when there is no log).
+    fn info_areas(app: &App, run: &Run, area: Rect) -> [Rect; 3] {
+        let [left, right] =
+            Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
+                .areas(area);
+        let log_height = if app.logs.contains_key(&run.id) {
+            right.height / 3
+        } else {
+            0
+        };
+        let [meta, log] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(log_height)]).areas(right);
+        [left, meta, log]
+    }
+
+    /// The config as pretty JSON, wrapped to `width`.
+    fn config_lines(run: &Run, width: u16) -> Vec<TextLine<'static>> {
+        let config = serde_json::from_str::<serde_json::Value>(&run.config_json)
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .unwrap_or_else(|_| run.config_json.clone());
+        config
+            .lines()
+            .flat_map(|l| {
+                let indent = l.len() - l.trim_start().len() + 2;
+                wrap_line(TextLine::raw(l.to_string()), width, indent)
+            })
+            .collect()
+    }
+
+    /// The run's facts, one per line, wrapped to `width` under their value column.
+    fn meta_lines(app: &App, run: &Run, width: u16) -> Vec<TextLine<'static>> {
+        const KEY: usize = 12;
+        let key = |k: &str| Span::styled(format!("{k:<KEY$}"), Style::new().fg(Color::DarkGray));
+        let mut lines = vec![
+            TextLine::from(vec![
+                key("code"),
+                Span::raw(format!(
+                    "{} (v{})",
+                    short_commit(&run.code),
+                    run.code.crate_version
+                )),
+            ]),
+            TextLine::from(vec![
+                key("host"),
+                Span::raw(format!(
+                    "{} · {} · {}",
+                    run.hostname,
+                    run.device,
+                    run.gpu_name.as_deref().unwrap_or("no gpu")
+                )),
+            ]),
+            TextLine::from(vec![key("time"), Span::raw(time_line(run, app.now))]),
+            TextLine::from(vec![key("command"), Span::raw(run.command_line.clone())]),
+            TextLine::from(vec![
+                key("pid · log"),
+                Span::raw(format!(
+                    "{} · {}",
+                    run.pid.map_or("-".into(), |p| p.to_string()),
+                    run.log_path.as_deref().unwrap_or("-")
+                )),
+            ]),
+        ];
+        let details = app.details.get(&run.id);
+        let resumes = details.map(|d| d.resumes.as_slice()).unwrap_or_default();
+        if !resumes.is_empty() {
+            lines.push(TextLine::from(vec![
+                key("resumed"),
+                Span::raw(crate::format::count(resumes.len() as u64, "time", "times")),
+            ]));
+            for r in resumes {
+                lines.push(TextLine::raw(format!("  {r}")));
+            }
+        }
+        if let Some(e) = &run.error {
+            lines.push(TextLine::from(vec![
+                key("error"),
+                Span::styled(e.clone(), Style::new().fg(Color::Red)),
+            ]));
+        }
+        lines.push(TextLine::from(vec![
+            key("notes"),
+            Span::raw(run.notes.clone()),
+        ]));
+        lines.push(TextLine::from(vec![
+            key("tags"),
+            Span::raw(run.tags.join(", ")),
+        ]));
+        let dataset = details.and_then(|d| d.dataset.clone());
+        lines.push(TextLine::from(vec![
+            key("dataset"),
+            Span::raw(dataset.unwrap_or_else(|| "-".into())),
+        ]));
+        for s in details.map(|d| d.splits.as_slice()).unwrap_or_default() {
+            lines.push(TextLine::from(vec![
+                key(&format!("  {}", s.name)),
+                Span::raw(format!("{} images · {}", s.n_images, short_hash(&s.hash))),
+            ]));
+        }
+        let cks = details
+            .map(|d| d.checkpoints.as_slice())
+            .unwrap_or_default();
+        // A long run can keep one checkpoint per epoch: the newest few say enough.
+        const CHECKPOINTS_SHOWN: usize = 6;
+        lines.push(TextLine::from(vec![
+            key("checkpoints"),
+            Span::raw(match cks.len() {
+                0 => "none".into(),
+                n if n > CHECKPOINTS_SHOWN => format!("{n} (newest {CHECKPOINTS_SHOWN} shown)"),
+                n => n.to_string(),
+            }),
+        ]));
+        for c in cks.iter().rev().take(CHECKPOINTS_SHOWN) {
+            lines.push(TextLine::raw(format!(
+                "  ep {} it {} {} {} {}",
+                c.epoch,
+                c.iteration,
+                c.kind,
+                short_hash(&c.sha256),
+                c.path
+            )));
+        }
+        let evals = details
+            .map(|d| d.evaluations.as_slice())
+            .unwrap_or_default();
+        if !evals.is_empty() {
+            lines.push(TextLine::from(vec![
+                key("evaluations"),
+                Span::raw(format!("{}, newest first", evals.len())),
+            ]));
+            for e in evals.iter().rev() {
+                lines.push(TextLine::raw(format!("  {e}")));
+            }
+        }
+        // The machine last: the least read.
+        let unknown = || "not recorded".to_string();
+        lines.push(TextLine::from(vec![
+            key("cpu"),
+            Span::raw(run.machine.cpu().unwrap_or_else(unknown)),
+        ]));
+        lines.push(TextLine::from(vec![
+            key("cache · os"),
+            Span::raw(run.machine.system().unwrap_or_else(unknown)),
+        ]));
+        lines
+            .into_iter()
+            .flat_map(|l| {
+                let indent = if l.spans.len() > 1 { KEY } else { 4 };
+                wrap_line(l, width, indent)
+            })
+            .collect()
+    }
+
+    /// How far the record's panels in `area` can scroll: the most any of them overflows.
+    fn info_max_scroll(app: &App, run: &Run, area: Rect) -> u16 {
+        let [config, meta, _] = Self::info_areas(app, run, area);
+        let over = |lines: usize, panel: Rect| {
+            lines.saturating_sub(usize::from(panel.height.saturating_sub(2)))
+        };
+        let config_over = over(Self::config_lines(run, inner_width(config)).len(), config);
+        let meta_over = over(Self::meta_lines(app, run, inner_width(meta)).len(), meta);
+        u16::try_from(config_over.max(meta_over)).unwrap_or(u16::MAX)
+    }
+
+    fn info(app: &App, run: &Run, area: Rect, buf: &mut Buffer) {
+        let [config, meta, log_area] = Self::info_areas(app, run, area);
+        let scroll = app.info_scroll;
+        ScrolledPanel {
+            title: " config ",
+            lines: Self::config_lines(run, inner_width(config)),
+            scroll,
+        }
+        .render(config, buf);
+        ScrolledPanel {
+            title: " run ",
+            lines: Self::meta_lines(app, run, inner_width(meta)),
+            scroll,
+        }
+        .render(meta, buf);
+        if let Some(text) = app.logs.get(&run.id) {
+            let inner = log_area.height.saturating_sub(2) as usize;
+            let tail: Vec<&str> = text.lines().collect();
+            let start = tail.len().saturating_sub(inner);
+            Paragraph::new(tail[start..].join("\n"))
+                .block(Block::bordered().title(" log (tail) "))
+                .render(log_area, buf);
+        }
+    }
+
+    /// The header over the run's charts or record, `width` columns wide: what the run is and how
+    /// far it got, then how the charts draw it, flowed onto as many rows as that takes (up to
+    /// three; two at 80 columns unless the name is long).
+    fn header_lines(app: &App, run: &Run, width: u16) -> Vec<TextLine<'static>> {
+        let gray = Style::new().fg(Color::DarkGray);
+        let ipe = run
+            .iters_per_epoch
+            .map_or(String::new(), |n| format!(" ({n}/epoch)"));
+        let best_epoch = run
+            .best_dev_epoch
+            .map_or(String::new(), |e| format!(" (ep {e})"));
+        // TensorBoard's way of naming it: the EMA's weight.
+        let smoothing = app
+            .smoothing_weight()
+            .map_or("off".to_string(), |w| w.to_string());
+        let items = vec![
+            Span::styled(format!("#{} {}", run.id, run.name), Style::new().bold()),
+            Span::raw(run.hyper.model.clone()),
+            Span::styled(
+                status_text(app, run),
+                status_style(run.effective_status(app.now)),
+            ),
+            Span::raw(format!(
+                "epoch {}/{} ({:.0}%)",
+                run.epochs_done(),
+                run.hyper.epochs,
+                run.progress() * 100.0
+            )),
+            Span::raw(format!("it {}{ipe}", run.last_iteration)),
+            Span::raw(format!("loss {}", format::opt(run.last_loss, 4))),
+            Span::raw(format!(
+                "best dev {}{best_epoch}",
+                format::opt(run.best_dev_acc, 3)
+            )),
+            Span::raw(format!("{} img/s", format::opt(run.images_per_sec, 0))),
+            Span::styled(format!("x: {}", app.x_axis.label()), gray),
+            Span::styled(format!("smoothing {smoothing}"), gray),
+        ];
+        flow(items, width, 3)
+    }
+
+    /// Where the run's charts and its record go in the detail view's `area`: the `header`'s
+    /// rows, then the charts and the record, either of which may be off screen (the other tab).
+    fn areas(app: &App, area: Rect, header: &[TextLine]) -> (Rect, Option<Rect>, Option<Rect>) {
+        let rows = u16::try_from(header.len()).unwrap_or(u16::MAX);
+        let [head, body] =
+            Layout::vertical([Constraint::Length(rows), Constraint::Fill(1)]).areas(area);
+        if area.width >= WIDE {
+            let [l, r] =
+                Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+                    .areas(body);
+            (head, Some(l), Some(r))
+        } else {
+            match app.tab {
+                DetailTab::Charts => (head, Some(body), None),
+                DetailTab::Info => (head, None, Some(body)),
+            }
+        }
+    }
+
+    /// Whether a terminal `width` columns wide shows the run's record (and so the scroll keys
+    /// scroll it).
+    pub fn shows_info(app: &App, width: u16) -> bool {
+        matches!(app.screen, Screen::Detail(_)) && (width >= WIDE || app.tab == DetailTab::Info)
+    }
+
+    /// How far the record can scroll on the app's screen, and one page of it; None when the
+    /// record is not on screen.
+    pub fn info_scroll_limits(app: &App) -> Option<(u16, u16)> {
+        let Screen::Detail(id) = app.screen else {
+            return None;
+        };
+        let run = app.run(id)?;
+        let [_, body, _] = screen_areas(app.size, &Footer::new(app, app.size.width));
+        let header = Self::header_lines(app, run, body.width);
+        let (_, _, info) = Self::areas(app, body, &header);
+        let info = info?;
+        let [_, meta, _] = Self::info_areas(app, run, info);
+        let page = meta.height.saturating_sub(3).max(1);
+        Some((Self::info_max_scroll(app, run, info), page))
+    }
+}
+
+/// When a run started and ended and how long it trained: `started 2026-11-29 16:09 · finished
+/// 2026-11-29 17:38 · trained 1h29m`; `last heard` for a run that stopped without a word.
+fn time_line(run: &Run, now: f64) -> String {
+    let ts = |t: Option<f64>| t.map_or("-".into(), format::timestamp);
+    let end = match (run.finished_at, run.effective_status(now)) {
+        (_, RunStatus::Queued) => return "not started".into(),
+        (Some(t), _) => format!("finished {}", format::timestamp(t)),
+        (None, RunStatus::Running) => "running".into(),
+        (None, _) => format!("last heard {}", ts(run.heartbeat_at)),
+    };
+    let trained = run.duration(now).map_or("-".into(), format::duration);
+    format!("started {} · {end} · trained {trained}", ts(run.started_at))
+}
+
+impl Widget for DetailView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let Screen::Detail(id) = app.screen else {
+            return;
+        };
+        let Some(run) = app.run(id) else {
+            Paragraph::new(format!("run #{id} is no longer in the lab")).render(area, buf);
+            return;
+        };
+        let head_lines = Self::header_lines(app, run, area.width);
+        let (head, charts, info) = Self::areas(app, area, &head_lines);
+        Paragraph::new(head_lines).render(head, buf);
+        if let Some(charts) = charts {
+            Self::charts(app, run, charts, buf);
+        }
+        if let Some(info) = info {
+            Self::info(app, run, info, buf);
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! Rendering. Everything here reads the [`App`] and draws into a buffer; nothing mutates state.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Flex, Layout, Margin, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line as TextLine, Span};
+use ratatui::widgets::{
+    Axis, Block, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Scrollbar,
+    ScrollbarOrientation, ScrollbarState, StatefulWidget, Table, TableState, Widget, Wrap,
+};
+
+use super::app::{App, DetailTab, Overlay, Screen, COMPARE_METRICS};
+use super::compare;
+use super::filter::{Column, Filter, FIELD_NAMES};
+use super::series::{Line, XAxis};
+use super::store::{short_commit, short_hash};
+use super::text::{ellipsize, ellipsize_apart, flow, input_tail, wrap_line};
+use crate::format;
+use crate::lab::{metric, Run, RunStatus};
+
+mod chart;
+mod compare_view;
+mod detail;
+mod overlay;
+mod table;
+
+use chart::is_share;
+pub use chart::{ChartView, Curve};
+use compare_view::CompareView;
+pub use compare_view::share_widths;
+pub use detail::DetailView;
+pub use overlay::help_overflow;
+use overlay::OverlayView;
+pub use table::RunsTable;
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+/// One colour per compared run; more runs than colours reuse them.
+pub const PALETTE: [Color; 8] = [
+    Color::Cyan,
+    Color::Magenta,
+    Color::Yellow,
+    Color::Green,
+    Color::LightRed,
+    Color::LightBlue,
+    Color::White,
+    Color::LightMagenta,
+];
+/// Above this width the detail view shows charts and run information side by side.
+const WIDE: u16 = 150;
+
+/// The title bar, the body and a `footer` of a screen `area`.
+fn screen_areas(area: Rect, footer: &Footer) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(footer.height()),
+    ])
+    .areas(area)
+}
+
+impl Widget for &App {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let footer = Footer::new(self, area.width);
+        let [title, body, footer_area] = screen_areas(area, &footer);
+        TitleBar(self).render(title, buf);
+        match self.screen {
+            Screen::Runs => RunsTable(self).render(body, buf),
+            Screen::Detail(_) => DetailView(self).render(body, buf),
+            Screen::Compare => CompareView(self).render(body, buf),
+        }
+        footer.render(footer_area, buf);
+        if let Some(o) = &self.overlay {
+            OverlayView(o).render(body, buf);
+        }
+    }
+}
+
+fn status_style(s: RunStatus) -> Style {
+    match s {
+        RunStatus::Running => Style::new().fg(Color::Green),
+        RunStatus::Completed => Style::new().fg(Color::Blue),
+        RunStatus::Failed | RunStatus::Crashed => Style::new().fg(Color::Red),
+        RunStatus::Interrupted => Style::new().fg(Color::Yellow),
+        RunStatus::Queued => Style::new().fg(Color::Gray),
+    }
+}
+
+/// `⠋ running` for a live run (the marker turns with the clock), the plain status otherwise.
+fn status_text(app: &App, r: &Run) -> String {
+    let s = r.effective_status(app.now);
+    match s {
+        RunStatus::Running => {
+            let frame = SPINNER[(app.frame % SPINNER.len() as u64) as usize];
+            format!("{frame} running")
+        }
+        RunStatus::Crashed if r.status == RunStatus::Running => "✗ crashed".into(),
+        _ => s.to_string(),
+    }
+}
+
+pub struct TitleBar<'a>(pub &'a App);
+
+impl Widget for TitleBar<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let running = app
+            .runs
+            .iter()
+            .filter(|r| r.effective_status(app.now) == RunStatus::Running)
+            .count();
+        let mut spans = vec![
+            Span::styled(" facenet-lab ", Style::new().bold().reversed()),
+            Span::raw(format!(" {} runs", app.runs.len())),
+        ];
+        if running > 0 {
+            spans.push(Span::styled(
+                format!(" · {running} running"),
+                Style::new().fg(Color::Green),
+            ));
+        }
+        if !app.marked.is_empty() {
+            spans.push(Span::raw(format!(" · {} marked", app.marked.len())));
+        }
+        if app.view.len() != app.runs.len() {
+            spans.push(Span::raw(format!(" · {} shown", app.view.len())));
+        }
+        if !app.filter.text().is_empty() {
+            spans.push(Span::styled(
+                format!(" · filter: {}", app.filter.text()),
+                Style::new().fg(Color::Yellow),
+            ));
+        }
+        spans.push(Span::raw(format!(
+            " · sort: {} {}",
+            app.sort.title(),
+            if app.descending { "↓" } else { "↑" }
+        )));
+        Paragraph::new(TextLine::from(spans)).render(area, buf);
+    }
+}
+
+/// The footer's lines, built once a draw: the layout measures them and the footer draws them.
+pub struct Footer(Vec<TextLine<'static>>);
+
+/// The most lines the footer takes: an error that needs more is cut.
+const FOOTER_MAX_LINES: usize = 5;
+
+impl Footer {
+    /// The footer on a screen `width` columns wide.
+    pub fn new(app: &App, width: u16) -> Footer {
+        Footer(Self::lines(app, width))
+    }
+
+    /// Rows it takes: at least one.
+    fn height(&self) -> u16 {
+        u16::try_from(self.0.len().max(1)).unwrap_or(1)
+    }
+
+    /// The footer's lines on a screen `width` columns wide: the filter being edited with
+    /// what is wrong with it, a status message, or the keys of the screen.
+    fn lines(app: &App, width: u16) -> Vec<TextLine<'static>> {
+        let gray = Style::new().fg(Color::DarkGray);
+        if app.overlay == Some(Overlay::Filter) {
+            let input = input_tail(&app.filter_input, usize::from(width.saturating_sub(1)));
+            let prompt = vec![
+                Span::styled("/", Style::new().bold()),
+                Span::raw(input),
+                Span::styled("▏", Style::new().fg(Color::Yellow)),
+            ];
+            let message = if let Some(e) = &app.filter_error {
+                Span::styled(e.clone(), Style::new().fg(Color::Red))
+            } else if let Some(word) = Filter::pending_field(&app.filter_input) {
+                Span::styled(
+                    format!(
+                        "'{word}' starts a field name: add = != > < >= <= and a value, or a \
+                         space to search for the text · ctrl-u clear · esc cancel"
+                    ),
+                    gray,
+                )
+            } else {
+                Span::styled("enter keep · ctrl-u clear · esc cancel", gray)
+            };
+            let used: usize = prompt.iter().map(Span::width).sum();
+            let mut lines = if used + 2 + message.width() <= usize::from(width) {
+                let mut one = prompt;
+                one.push(Span::raw("  "));
+                one.push(message);
+                vec![TextLine::from(one)]
+            } else {
+                std::iter::once(TextLine::from(prompt))
+                    .chain(wrap_line(TextLine::from(message), width, 2))
+                    .collect()
+            };
+            lines.truncate(FOOTER_MAX_LINES);
+            lines
+        } else if let Some(s) = &app.status {
+            let style = if s.error {
+                Style::new().fg(Color::Red)
+            } else {
+                Style::new().fg(Color::Green)
+            };
+            vec![TextLine::styled(s.text.clone(), style)]
+        } else {
+            let (keys, always): (Vec<&str>, &[&str]) = match app.screen {
+                Screen::Runs => (
+                    vec![
+                        "↑↓/jk move",
+                        "enter detail",
+                        "space mark",
+                        "c compare",
+                        "/ filter",
+                        "s/S sort",
+                        "r run",
+                        "X stop",
+                    ],
+                    &["? help", "q quit"],
+                ),
+                Screen::Detail(_) => {
+                    const HINTS: [&str; 7] = [
+                        "j/k scroll",
+                        "tab charts/info",
+                        "s smoothing",
+                        "x x-axis",
+                        "n note",
+                        "t tags",
+                        "X stop",
+                    ];
+                    // Scrolling is offered only where the run's record is on screen, and Tab
+                    // only where charts and record take turns.
+                    let shown = |hint: &&&str| match **hint {
+                        "j/k scroll" => DetailView::shows_info(app, width),
+                        "tab charts/info" => width < WIDE,
+                        _ => true,
+                    };
+                    (
+                        HINTS.iter().filter(shown).copied().collect(),
+                        &["esc back", "? help", "q quit"],
+                    )
+                }
+                Screen::Compare => (
+                    vec!["m metric", "s smoothing", "x x-axis"],
+                    &["esc back", "? help", "q quit"],
+                ),
+            };
+            // The keys that get out (help, back, quit) stay; the others go from the end.
+            let mut n = keys.len();
+            let text = |n: usize| {
+                keys[..n]
+                    .iter()
+                    .chain(always)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" · ")
+            };
+            while n > 0 && text(n).chars().count() > usize::from(width) {
+                n -= 1;
+            }
+            vec![TextLine::styled(text(n), gray)]
+        }
+    }
+}
+
+impl Widget for Footer {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        Paragraph::new(self.0).render(area, buf);
+    }
+}
+
+/// Columns inside a bordered block `area` wide.
+fn inner_width(area: Rect) -> u16 {
+    area.width.saturating_sub(2)
+}
+
+/// A bordered panel of lines scrolled down by `scroll` (no further than its end), with a
+/// scrollbar and a hint when there is more than it shows.
+struct ScrolledPanel {
+    title: &'static str,
+    lines: Vec<TextLine<'static>>,
+    scroll: u16,
+}
+
+impl Widget for ScrolledPanel {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let visible = usize::from(area.height.saturating_sub(2));
+        let max = self.lines.len().saturating_sub(visible);
+        let scroll = usize::from(self.scroll).min(max);
+        let mut block = Block::bordered().title(self.title);
+        if max > 0 {
+            let below = max - scroll;
+            let hint = match (scroll, below) {
+                (_, 0) => format!(" ↑ {scroll} more · k/PgUp "),
+                (0, _) => format!(" ↓ {below} more · j/PgDn "),
+                _ => format!(" ↑ {scroll} · ↓ {below} more "),
+            };
+            block = block.title_bottom(TextLine::from(hint).right_aligned());
+        }
+        Paragraph::new(self.lines)
+            .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0))
+            .block(block)
+            .render(area, buf);
+        if max > 0 {
+            let mut state = ScrollbarState::new(max + 1)
+                .position(scroll)
+                .viewport_content_length(visible);
+            Scrollbar::new(ScrollbarOrientation::VerticalRight)
+                .begin_symbol(None)
+                .end_symbol(None)
+                .render(area.inner(Margin::new(0, 1)), buf, &mut state);
+        }
+    }
+}

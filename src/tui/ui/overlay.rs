@@ -1,0 +1,217 @@
+//! What opens over a screen: the help, the filter, the forms and the confirmations.
+
+use super::*;
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [h] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(v);
+    h
+}
+
+/// `lines` in a bordered `block` centred in the area it is drawn in, `width` wide and as tall
+/// as the lines once wrapped inside it (continuation lines `indent` in): the box is measured
+/// from what it draws.
+struct BoxedLines {
+    block: Block<'static>,
+    width: u16,
+    lines: Vec<TextLine<'static>>,
+    indent: usize,
+}
+
+impl Widget for BoxedLines {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let inner = self.width.min(area.width).saturating_sub(2);
+        let lines: Vec<TextLine> = self
+            .lines
+            .into_iter()
+            .flat_map(|l| wrap_line(l, inner, self.indent))
+            .collect();
+        let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+        let r = centered(area, self.width, height);
+        Clear.render(r, buf);
+        Paragraph::new(lines).block(self.block).render(r, buf);
+    }
+}
+
+const HELP_WIDTH: u16 = 72;
+
+/// The help's lines, wrapped `inner` wide: the keys, then the filter's fields (from the left
+/// edge, three lines at 72 columns, so that the help fits a 24-row terminal).
+fn help_lines(inner: u16) -> Vec<TextLine<'static>> {
+    let mut lines: Vec<TextLine<'static>> = HELP
+        .iter()
+        .map(|(k, v)| {
+            if v.is_empty() {
+                TextLine::styled(*k, Style::new().bold().underlined())
+            } else {
+                TextLine::from(vec![
+                    Span::styled(format!("{k:<15}"), Style::new().fg(Color::Cyan)),
+                    Span::raw(*v),
+                ])
+            }
+        })
+        .collect();
+    lines.push(TextLine::styled(
+        format!("filter fields: {FIELD_NAMES}"),
+        Style::new().fg(Color::DarkGray),
+    ));
+    lines
+        .into_iter()
+        .flat_map(|l| wrap_line(l, inner, 0))
+        .collect()
+}
+
+/// How far the help scrolls on `app`'s screen: the lines its box cannot show.
+pub fn help_overflow(app: &App) -> u16 {
+    let footer = Footer::new(app, app.size.width);
+    let [_, body, _] = screen_areas(app.size, &footer);
+    let lines = help_lines(HELP_WIDTH.min(body.width).saturating_sub(2)).len();
+    u16::try_from(lines + 2)
+        .unwrap_or(u16::MAX)
+        .saturating_sub(body.height)
+}
+
+pub const HELP: &[(&str, &str)] = &[
+    ("runs", ""),
+    ("↑↓ j k g G", "move, top, bottom (Home, End too)"),
+    ("enter", "run detail"),
+    ("space · u", "mark for compare and move down · unmark all"),
+    ("c", "compare the marked runs"),
+    ("/", "filter: text and field=value, > < >= <= !="),
+    ("ctrl-u", "clear the text being typed (filter, note, tags)"),
+    (
+        "s · S · 1-9 0",
+        "next sort column · reverse · sort by nth column shown",
+    ),
+    ("r · e", "start a run: form · experiment file"),
+    ("X", "stop the run (SIGINT, asks first)"),
+    ("n · t", "edit note · tags"),
+    ("detail, compare", ""),
+    ("s", "smoothing (debiased EMA, raw line dimmed)"),
+    ("x", "x axis: iteration, epoch, images, wall time"),
+    ("tab · m", "charts/info · next compared metric"),
+    (
+        "j k PgUp PgDn",
+        "scroll the run's info (tab), and this help",
+    ),
+    ("esc · q · ?", "back · quit · this help"),
+];
+
+/// What opens over the screen: the help, a form, a confirmation, the experiment picker.
+pub struct OverlayView<'a>(pub &'a Overlay);
+
+impl Widget for OverlayView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        match self.0 {
+            Overlay::Filter => {}
+            Overlay::Help { scroll } => {
+                let inner = HELP_WIDTH.min(area.width).saturating_sub(2);
+                let lines = help_lines(inner);
+                let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+                let r = centered(area, HELP_WIDTH, height);
+                Clear.render(r, buf);
+                // Scrolls where the terminal is too short for it, and says so.
+                ScrolledPanel {
+                    title: " help · esc closes ",
+                    lines,
+                    scroll: *scroll,
+                }
+                .render(r, buf);
+            }
+            Overlay::ConfirmStop { run, pid, name } => BoxedLines {
+                block: Block::bordered().title(" stop run ").fg(Color::Yellow),
+                width: 60,
+                lines: vec![
+                    TextLine::raw(format!("Stop run #{run} {name} (pid {pid})?")),
+                    TextLine::raw("It finishes its step, checkpoints and is marked interrupted."),
+                    TextLine::styled(
+                        "y / enter: stop · n / esc: keep running",
+                        Style::new().bold(),
+                    ),
+                ],
+                indent: 0,
+            }
+            .render(area, buf),
+            Overlay::EditNotes { run, input } | Overlay::EditTags { run, input } => {
+                let what = if matches!(self.0, Overlay::EditNotes { .. }) {
+                    "note"
+                } else {
+                    "tags (comma or space separated)"
+                };
+                let r = centered(area, 70, 3);
+                Clear.render(r, buf);
+                let visible = input_tail(input, usize::from(r.width.saturating_sub(2)));
+                Paragraph::new(format!("{visible}▏"))
+                    .block(
+                        Block::bordered()
+                            .title(format!(" run #{run} {what} · enter saves · esc cancels ")),
+                    )
+                    .render(r, buf);
+            }
+            Overlay::StartForm(form) => {
+                let mut lines: Vec<TextLine<'static>> = form
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, v))| {
+                        let focus = i == form.focus;
+                        // The free field says what goes in it until something does.
+                        let value = if v.is_empty() && *k == "more flags" {
+                            Span::styled(
+                                "e.g. --lr 5e-4 --normalize",
+                                Style::new().fg(Color::DarkGray),
+                            )
+                        } else {
+                            Span::raw(v.clone())
+                        };
+                        TextLine::from(vec![
+                            Span::styled(
+                                format!("{} {k:<11}", if focus { "▶" } else { " " }),
+                                Style::new().fg(Color::Cyan),
+                            ),
+                            value,
+                            Span::raw(if focus { "▏" } else { "" }),
+                        ])
+                    })
+                    .collect();
+                lines.push(TextLine::styled(
+                    "tab/↑↓ field · enter start · esc cancel",
+                    Style::new().fg(Color::DarkGray),
+                ));
+                // A long value wraps under the values' column.
+                BoxedLines {
+                    block: Block::bordered().title(" start a run "),
+                    width: 50,
+                    lines,
+                    indent: 14,
+                }
+                .render(area, buf);
+            }
+            Overlay::PickExperiment { files, selected } => {
+                let r = centered(area, 60, files.len().min(12) as u16 + 2);
+                Clear.render(r, buf);
+                let lines: Vec<TextLine> = files
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        let t = f.display().to_string();
+                        if i == *selected {
+                            TextLine::styled(t, Style::new().reversed())
+                        } else {
+                            TextLine::raw(t)
+                        }
+                    })
+                    .collect();
+                let skip = selected.saturating_sub(r.height.saturating_sub(3) as usize);
+                Paragraph::new(lines)
+                    .scroll((skip as u16, 0))
+                    .block(Block::bordered().title(" run an experiment · enter starts "))
+                    .render(r, buf);
+            }
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The runs table, the dashboard's first screen.
+
+use super::*;
+
+/// The runs table. Columns are dropped, least useful first, when the terminal is narrow.
+pub struct RunsTable<'a>(pub &'a App);
+
+impl RunsTable<'_> {
+    /// Column widths; the name column takes what is left.
+    fn width(c: Column) -> u16 {
+        match c {
+            // A mark and up to three digits.
+            Column::Id => 4,
+            Column::Name => 12,
+            Column::Model => 9,
+            Column::Input => 8,
+            Column::Batch => 5,
+            Column::Dim => 4,
+            Column::Mining => 8,
+            Column::Lr => 8,
+            Column::Status => 11,
+            Column::Progress => 7,
+            Column::BestDev => 8,
+            Column::Test | Column::Lfw => 5,
+            Column::LastLoss => 9,
+            Column::ImagesPerSec => 7,
+            Column::Started => 16,
+            Column::Duration => 8,
+        }
+    }
+
+    /// The columns a terminal `width` wide shows, in display order: the table spans the
+    /// whole width, inside its border.
+    pub fn columns_on_screen(width: u16) -> Vec<Column> {
+        Self::columns(width.saturating_sub(2))
+    }
+
+    /// The columns that fit in `width`, in display order.
+    fn columns(width: u16) -> Vec<Column> {
+        const PRIORITY: [Column; 17] = [
+            Column::Id,
+            Column::Name,
+            Column::Status,
+            Column::Progress,
+            Column::BestDev,
+            Column::LastLoss,
+            Column::Model,
+            Column::Batch,
+            Column::Dim,
+            // Input and lr tell apart runs that differ only in crop or learning rate.
+            Column::Input,
+            Column::Lr,
+            Column::Mining,
+            Column::ImagesPerSec,
+            // What `eval` measured, where there is room: a running run has none yet.
+            Column::Test,
+            Column::Lfw,
+            Column::Duration,
+            Column::Started,
+        ];
+        let mut used = 0u16;
+        let mut keep = Vec::new();
+        for c in PRIORITY {
+            let w = Self::width(c) + 1;
+            if used + w <= width {
+                used += w;
+                keep.push(c);
+            }
+        }
+        Column::ALL
+            .into_iter()
+            .filter(|c| keep.contains(c))
+            .collect()
+    }
+
+    /// Run `r`'s cell in column `c`; its `name` comes cut to the name column.
+    fn cell(app: &App, r: &Run, c: Column, name: &str) -> Cell<'static> {
+        let text = match c {
+            Column::Id => {
+                let mark = if app.marked.contains(&r.id) {
+                    "✓"
+                } else {
+                    " "
+                };
+                format!("{mark}{}", r.id)
+            }
+            Column::Name => name.to_string(),
+            Column::Status => {
+                return Cell::from(status_text(app, r))
+                    .style(status_style(r.effective_status(app.now)))
+            }
+            Column::ImagesPerSec => format::opt(r.images_per_sec, 0),
+            _ => c.text(r, app.now),
+        };
+        Cell::from(text)
+    }
+}
+
+impl Widget for RunsTable<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let app = self.0;
+        let block = Block::bordered().title(" runs ");
+        if app.runs.is_empty() {
+            let msg = if app.loaded {
+                format!(
+                    "No runs recorded yet. Press r to start one, or run `facenet-lab{} run \
+                     resnet18 --data synthetic`.",
+                    app.db_flag
+                )
+            } else {
+                "Reading the lab…".into()
+            };
+            Paragraph::new(msg)
+                .wrap(Wrap { trim: true })
+                .block(block)
+                .render(area, buf);
+            return;
+        }
+        let cols = Self::columns_on_screen(area.width);
+        // The name takes what the other columns leave, inside the border, one space apart.
+        let others: u16 = cols
+            .iter()
+            .filter(|&&c| c != Column::Name)
+            .map(|&c| Self::width(c) + 1)
+            .sum();
+        let name_width = area
+            .width
+            .saturating_sub(2 + others)
+            .max(Self::width(Column::Name));
+        // Underlined title by title, not across the gaps: `best dev` and `last loss` read as
+        // two headers.
+        let header = Row::new(cols.iter().map(|&c| {
+            let mut t = c.title().to_string();
+            if c == app.sort {
+                t.push(if app.descending { '↓' } else { '↑' });
+            }
+            Cell::from(TextLine::from(Span::styled(t, Style::new().underlined())))
+        }))
+        .style(Style::new().bold());
+        let runs: Vec<&Run> = app.view.iter().filter_map(|&i| app.runs.get(i)).collect();
+        let names = app.name_cuts.borrow_mut().get(
+            &runs
+                .iter()
+                .map(|r| (r.name.as_str(), usize::from(name_width)))
+                .collect::<Vec<_>>(),
+        );
+        let rows = runs.iter().zip(&names).map(|(r, name)| {
+            let row = Row::new(cols.iter().map(|&c| Self::cell(app, r, c, name)));
+            if app.marked.contains(&r.id) {
+                row.style(Style::new().fg(Color::Cyan))
+            } else {
+                row
+            }
+        });
+        let widths = cols.iter().map(|&c| match c {
+            Column::Name => Constraint::Length(name_width),
+            _ => Constraint::Length(Self::width(c)),
+        });
+        let table = Table::new(rows, widths)
+            .header(header)
+            .block(block)
+            .row_highlight_style(Style::new().reversed());
+        let mut state = TableState::default().with_selected(Some(app.selected));
+        StatefulWidget::render(table, area, buf, &mut state);
+    }
+}

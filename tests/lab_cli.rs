@@ -6,33 +6,25 @@ mod common;
 use anyhow::Result;
 use assert_cmd::Command;
 use facenet_lab::lab::{
-    CodeVersion, EvalMetric, Lab, Machine, NewCheckpoint, NewEvaluation, NewRun, Protocol,
-    RunStatus, SCHEMA_VERSION,
+    CodeVersion, EvalMetric, Lab, NewCheckpoint, NewEvaluation, NewRun, Protocol, RunStatus,
+    SCHEMA_VERSION,
 };
 use facenet_lab::model::Arch;
 use facenet_lab::train::config::TrainConfig;
 
 fn new_run(name: &str) -> NewRun {
     NewRun {
-        name: name.into(),
-        // The seed's settings, with ResNet152 at dim 64.
+        // The seed's settings, with ResNet152 at dim 64, on the CPU.
         hyper: TrainConfig {
             model: Arch::Resnet152,
             dim: 64,
             ..TrainConfig::default()
         }
         .hyperparams(),
-        dataset_id: None,
         device: "cpu".into(),
         gpu_name: None,
-        config_json: "{}".into(),
-        code: CodeVersion::current(),
-        hostname: "h".into(),
-        machine: Machine::default(),
         command_line: "facenet-lab run resnet152 --dim 64".into(),
-        log_path: None,
-        notes: String::new(),
-        tags: vec![],
+        ..common::new_run(name, "resnet152", 0, &[])
     }
 }
 

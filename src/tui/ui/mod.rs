@@ -27,8 +27,8 @@ mod table;
 
 use chart::is_share;
 pub use chart::{ChartView, Curve};
-use compare_view::CompareView;
 pub use compare_view::share_widths;
+use compare_view::CompareView;
 pub use detail::DetailView;
 pub use overlay::help_overflow;
 use overlay::OverlayView;

@@ -277,6 +277,51 @@ fn a_run_started_with_sighup_ignored_survives_a_hangup() -> Result<()> {
     Ok(())
 }
 
+/// `git checkout lab.db` (or a stash) while a run trains into it: the run stops at once and
+/// says why, instead of recording the rest of its training into the old file, unseen, and the
+/// lab put in its place stays whole.
+#[test]
+fn a_run_whose_lab_file_is_replaced_stops_and_says_so() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let mut child = training(&db, || Ok(()))?;
+    let copy = dir.path().join("copy.db");
+    Lab::open_read_only(&db)?
+        .conn()
+        .execute("VACUUM INTO ?1", [copy.to_string_lossy()])?;
+    let copied = Lab::open_read_only(&copy)?.list_runs()?.remove(0);
+    std::fs::rename(&copy, &db)?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait()?.is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if child.try_wait()?.is_none() {
+        child.kill()?;
+    }
+    let out = child.wait_with_output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the lab file '{}' was replaced or removed",
+            db.display()
+        )),
+        "{err}"
+    );
+    let lab = Lab::open_read_only(&db)?;
+    let check: String = lab
+        .conn()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    assert_eq!(check, "ok");
+    let run = lab.list_runs()?.remove(0);
+    assert_eq!(
+        (run.status, run.last_iteration),
+        (copied.status, copied.last_iteration),
+        "the lab put in place is as it was copied"
+    );
+    Ok(())
+}
+
 #[test]
 fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     let dir = tempfile::tempdir()?;

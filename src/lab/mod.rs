@@ -65,6 +65,27 @@ fn busy_timeout() -> Duration {
 pub struct Lab {
     conn: Connection,
     path: PathBuf,
+    /// The file this connection writes to, as it was when opened (none in memory).
+    file: Option<FileId>,
+}
+
+/// A file's identity (device and inode): another file put at the same path has another one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileId(u64, u64);
+
+impl FileId {
+    #[cfg(unix)]
+    fn of(path: &Path) -> Option<FileId> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| FileId(m.dev(), m.ino()))
+    }
+
+    #[cfg(not(unix))]
+    fn of(_path: &Path) -> Option<FileId> {
+        None
+    }
 }
 
 impl std::fmt::Debug for Lab {
@@ -138,10 +159,56 @@ impl Lab {
         Self::configure(&conn)?;
         schema::migrate(&conn)
             .with_context(|| format!("migrating lab database '{}'", path.display()))?;
+        let file = FileId::of(path);
+        if let Some(file) = file {
+            // Once another file stands at the path (a `git checkout` or `git stash` of a lab
+            // kept in git, a copy over it), every commit is rolled back: this connection's
+            // writes and checkpoints would go to the old file while the new one shares its
+            // write-ahead log, which corrupts the new one.
+            // Absolute, so that a change of working directory is not taken for a move.
+            let path = std::path::absolute(path)?;
+            conn.commit_hook(Some(move || FileId::of(&path) != Some(file)));
+        }
         Ok(Lab {
             conn,
             path: path.to_path_buf(),
+            file,
         })
+    }
+
+    /// Refuses, saying what happened, when the lab file this connection opened is no longer
+    /// the one at its path ([`Lab::open`] already makes every commit fail then). It first
+    /// empties the write-ahead log, unless another process is reading it: the log is shared by
+    /// name with the file now at the path, and holds the old file's pages, which SQLite would
+    /// otherwise lay over the new file when it is next opened.
+    pub fn ensure_unmoved(&self) -> Result<()> {
+        let Some(file) = self.file else {
+            return Ok(());
+        };
+        if FileId::of(&self.path) == Some(file) {
+            return Ok(());
+        }
+        let emptied = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0))
+            .is_ok_and(|busy| busy == 0);
+        let path = self.path.display();
+        let state = if emptied {
+            "The write-ahead log it shared with the old file is emptied, so the lab now at \
+             that path opens as it was put there"
+                .to_string()
+        } else {
+            format!(
+                "Another process is reading the write-ahead log it shares with the old file: \
+                 stop the processes using the lab, then check it with `sqlite3 '{path}' \
+                 'PRAGMA integrity_check'`"
+            )
+        };
+        bail!(
+            "the lab file '{path}' was replaced or removed while this process was writing to it \
+             (a `git checkout` or `git stash` of it, or a copy over it?), so nothing more is \
+             written: what it wrote since went with the old file. {state}"
+        )
     }
 
     /// Opens the lab at `path` for a command that reads or adds to a lab but never starts one
@@ -175,6 +242,7 @@ impl Lab {
         Ok(Lab {
             conn,
             path: path.to_path_buf(),
+            file: None,
         })
     }
 
@@ -228,6 +296,7 @@ impl Lab {
         Ok(Lab {
             conn,
             path: PathBuf::from(":memory:"),
+            file: None,
         })
     }
 
@@ -473,6 +542,43 @@ mod tests {
         let err = other.execute_batch("BEGIN IMMEDIATE").unwrap_err();
         assert!(err.to_string().contains("locked"), "{err}");
         writer.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    /// `git checkout lab.db` under a running trainer: the file at the path is another one. The
+    /// trainer's connection must not go on committing into the old file, unseen.
+    #[test]
+    fn a_lab_file_replaced_under_a_writer_takes_no_more_commits() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lab.db");
+        let lab = Lab::open(&path)?;
+        let one = lab.create_run(&fixtures::new_run("one"))?;
+        lab.ensure_unmoved()?;
+        // The lab as it was with one run, put in place by a rename, as git does.
+        let copy = dir.path().join("copy.db");
+        lab.conn()
+            .execute("VACUUM INTO ?1", [copy.to_string_lossy()])?;
+        lab.create_run(&fixtures::new_run("two"))?;
+        std::fs::rename(&copy, &path)?;
+
+        let err = lab.ensure_unmoved().unwrap_err().to_string();
+        assert!(err.contains("was replaced or removed"), "{err}");
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains("write-ahead log it shared with the old file is emptied"), "{err}");
+        let refused = lab.create_run(&fixtures::new_run("three")).unwrap_err();
+        assert!(format!("{refused:#}").contains("constraint failed"), "{refused:#}");
+        assert!(lab.heartbeat(one).is_err(), "autocommitted writes too");
+        drop(lab);
+
+        let now = Lab::open(&path)?;
+        let check: String = now
+            .conn()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        assert_eq!(check, "ok");
+        let names: Vec<String> = now.list_runs()?.into_iter().map(|r| r.name).collect();
+        assert_eq!(names, ["one"]);
+        // A lab opened on the new file writes as usual.
+        now.create_run(&fixtures::new_run("four"))?;
         Ok(())
     }
 

@@ -457,6 +457,8 @@ fn drive(
     };
     // Stopped (and joined) before the run is closed, so that no beat lands after its finish.
     drop(heartbeat);
+    // A lab file replaced under the run takes no end for it: the record went with the old file.
+    lab.ensure_unmoved()?;
     match result {
         Ok(outcome) => {
             let status = match outcome {

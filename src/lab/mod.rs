@@ -190,7 +190,9 @@ impl Lab {
         }
         let emptied = self
             .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0))
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            })
             .is_ok_and(|busy| busy == 0);
         let path = self.path.display();
         let state = if emptied {
@@ -564,9 +566,15 @@ mod tests {
         let err = lab.ensure_unmoved().unwrap_err().to_string();
         assert!(err.contains("was replaced or removed"), "{err}");
         assert!(err.contains(&path.display().to_string()), "{err}");
-        assert!(err.contains("write-ahead log it shared with the old file is emptied"), "{err}");
+        assert!(
+            err.contains("write-ahead log it shared with the old file is emptied"),
+            "{err}"
+        );
         let refused = lab.create_run(&fixtures::new_run("three")).unwrap_err();
-        assert!(format!("{refused:#}").contains("constraint failed"), "{refused:#}");
+        assert!(
+            format!("{refused:#}").contains("constraint failed"),
+            "{refused:#}"
+        );
         assert!(lab.heartbeat(one).is_err(), "autocommitted writes too");
         drop(lab);
 

@@ -66,7 +66,7 @@ pub struct Lab {
     conn: Connection,
     path: PathBuf,
     /// The file this connection writes to, as it was when opened (none in memory).
-    file: Option<FileId>,
+    file: Option<OpenedFile>,
 }
 
 /// A file's identity (device and inode): another file put at the same path has another one.
@@ -85,6 +85,26 @@ impl FileId {
     #[cfg(not(unix))]
     fn of(_path: &Path) -> Option<FileId> {
         None
+    }
+}
+
+/// The lab file a connection opened: its absolute path (a change of working directory is not
+/// a move) and its identity then.
+#[derive(Clone, Debug)]
+struct OpenedFile {
+    path: PathBuf,
+    id: FileId,
+}
+
+impl OpenedFile {
+    fn of(path: &Path) -> Option<OpenedFile> {
+        let path = std::path::absolute(path).ok()?;
+        FileId::of(&path).map(|id| OpenedFile { path, id })
+    }
+
+    /// Whether another file (or none) now stands at the path.
+    fn moved(&self) -> bool {
+        FileId::of(&self.path) != Some(self.id)
     }
 }
 
@@ -159,15 +179,13 @@ impl Lab {
         Self::configure(&conn)?;
         schema::migrate(&conn)
             .with_context(|| format!("migrating lab database '{}'", path.display()))?;
-        let file = FileId::of(path);
-        if let Some(file) = file {
+        let file = OpenedFile::of(path);
+        if let Some(file) = file.clone() {
             // Once another file stands at the path (a `git checkout` or `git stash` of a lab
             // kept in git, a copy over it), every commit is rolled back: this connection's
             // writes and checkpoints would go to the old file while the new one shares its
             // write-ahead log, which corrupts the new one.
-            // Absolute, so that a change of working directory is not taken for a move.
-            let path = std::path::absolute(path)?;
-            conn.commit_hook(Some(move || FileId::of(&path) != Some(file)));
+            conn.commit_hook(Some(move || file.moved()));
         }
         Ok(Lab {
             conn,
@@ -182,10 +200,7 @@ impl Lab {
     /// name with the file now at the path, and holds the old file's pages, which SQLite would
     /// otherwise lay over the new file when it is next opened.
     pub fn ensure_unmoved(&self) -> Result<()> {
-        let Some(file) = self.file else {
-            return Ok(());
-        };
-        if FileId::of(&self.path) == Some(file) {
+        if !self.file.as_ref().is_some_and(OpenedFile::moved) {
             return Ok(());
         }
         let emptied = self

@@ -64,7 +64,6 @@ impl Rng {
     }
 }
 
-/// FNV-1a (64-bit) of a string: mixes a name into a seed.
 /// `len` test values drawn uniformly from [-1, 1) by a generator seeded with `seed`.
 #[cfg(test)]
 pub fn symmetric_values(len: usize, seed: u64) -> Vec<f64> {
@@ -72,6 +71,7 @@ pub fn symmetric_values(len: usize, seed: u64) -> Vec<f64> {
     (0..len).map(|_| rng.uniform() * 2.0 - 1.0).collect()
 }
 
+/// FNV-1a (64-bit) of a string: mixes a name into a seed.
 pub fn fnv1a64(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)

@@ -1,13 +1,16 @@
 //! `facenet-lab sweep`: spec parsing, grid expansion, validation, tags, and the N-at-a-time
 //! scheduler driving a fake trainer (FACENET_LAB_SWEEP_EXE) that records its arguments.
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use assert_cmd::Command;
+use common::process::{self, exits_within, is_alive, kill, poll, KillOnDrop};
 use facenet_lab::lab::{Lab, Run, RunStatus};
 use facenet_lab::sweep::{SweepSpec, SWEEP_EXE_ENV};
 use predicates::prelude::PredicateBooleanExt;
@@ -431,37 +434,13 @@ const ENDLESS_RUN: &str = "model = \"resnet18\"\ndata = \"synthetic:4:8\"\nimage
 
 /// The first run of the lab at `db` once it is recorded running.
 fn wait_for_running(db: &Path, within: Duration) -> Result<Run> {
-    let deadline = Instant::now() + within;
-    loop {
-        let running = Lab::open_read_only(db)
+    let what = "no run was recorded running";
+    poll(within, what, || {
+        Ok(Lab::open_read_only(db)
             .and_then(|lab| lab.list_runs())
             .ok()
-            .and_then(|runs| runs.into_iter().find(|r| r.status == RunStatus::Running));
-        if let Some(run) = running {
-            return Ok(run);
-        }
-        anyhow::ensure!(Instant::now() < deadline, "no run was recorded running");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn is_alive(pid: i64) -> bool {
-    // SAFETY: kill(2) with signal 0 only checks that the process exists.
-    libc::pid_t::try_from(pid).is_ok_and(|pid| unsafe { libc::kill(pid, 0) } == 0)
-}
-
-/// Kills a trainer the test started (through its sweep), should the test fail with it alive.
-struct KillOnDrop(i64);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Ok(pid) = libc::pid_t::try_from(self.0) {
-            if is_alive(self.0) {
-                // SAFETY: kill(2) has no memory effects.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-        }
-    }
+            .and_then(|runs| runs.into_iter().find(|r| r.status == RunStatus::Running)))
+    })
 }
 
 /// Starts a sweep of three tiny runs with the real trainer in a process group of its own,
@@ -469,7 +448,7 @@ impl Drop for KillOnDrop {
 /// stopped as Ctrl-C stops it (once: checkpointed, recorded interrupted), that nothing more
 /// started, that no trainer is left behind, and that the sweep said what to do next and
 /// exited 130.
-fn sweep_stopped_by(signal: impl FnOnce(libc::pid_t) -> libc::c_int) -> Result<()> {
+fn sweep_stopped_by(signal: impl FnOnce(i64) -> Result<()>) -> Result<()> {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir()?;
     let spec = dir.path().join("tiny.toml");
@@ -483,7 +462,7 @@ fn sweep_stopped_by(signal: impl FnOnce(libc::pid_t) -> libc::c_int) -> Result<(
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()?;
-    let sweep_pid = libc::pid_t::try_from(sweep.id())?;
+    let sweep_pid = i64::from(sweep.id());
     let (done, ended) = std::sync::mpsc::channel();
     std::thread::spawn(move || done.send(sweep.wait_with_output()));
 
@@ -495,12 +474,12 @@ fn sweep_stopped_by(signal: impl FnOnce(libc::pid_t) -> libc::c_int) -> Result<(
     let trainer_pid = libc::pid_t::try_from(trainer.0)?;
     // SAFETY: getpgid(2) only reads a process's group id.
     assert_eq!(unsafe { libc::getpgid(trainer_pid) }, trainer_pid);
-    assert_eq!(signal(sweep_pid), 0, "signalling the sweep");
+    signal(sweep_pid).context("signalling the sweep")?;
     let out = match ended.recv_timeout(Duration::from_secs(120)) {
         Ok(out) => out?,
         Err(e) => {
-            // SAFETY: kill(2) has no memory effects; the sweep is not reaped yet.
-            unsafe { libc::kill(sweep_pid, libc::SIGKILL) };
+            // The sweep is not reaped yet: the pid is still its own.
+            let _ = kill(sweep_pid, libc::SIGKILL);
             anyhow::bail!("the sweep did not end after the signal: {e}");
         }
     };
@@ -564,26 +543,12 @@ fn a_sigint_as_a_sweep_run_starts_waits_for_its_handler() -> Result<()> {
     .spawn()?;
     let trainer = KillOnDrop(i64::from(child.id()));
     // At once: the new process is still loading, long before it can install a handler.
-    // SAFETY: kill(2) has no memory effects; the child is not reaped yet.
-    assert_eq!(
-        unsafe { libc::kill(libc::pid_t::try_from(child.id())?, libc::SIGINT) },
-        0
-    );
+    process::signal(&child, libc::SIGINT)?;
     // One step and a checkpoint: seconds. A trainer that ignored the stop would go on for
-    // its 100,000 epochs; KillOnDrop ends it when the test fails.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "the trainer did not stop within 2 minutes of the SIGINT"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    // Reaped: its pid is no longer its own to kill.
-    std::mem::forget(trainer);
+    // its 100,000 epochs, and is killed after two minutes.
+    let status = exits_within(&mut child, Duration::from_secs(120))
+        .context("the trainer did not stop after the SIGINT")?;
+    trainer.disarm();
     let said = std::fs::read_to_string(&log_path)?;
     assert_eq!(status.code(), Some(130), "{status}: {said}");
     let runs = Lab::open_read_only(&db)?.list_runs()?;
@@ -595,25 +560,21 @@ fn a_sigint_as_a_sweep_run_starts_waits_for_its_handler() -> Result<()> {
 /// SIGTERM to the sweep alone, as `kill`, `timeout` or a job scheduler sends it.
 #[test]
 fn a_terminated_sweep_stops_its_run_and_names_the_runs_not_started() -> Result<()> {
-    // SAFETY: kill(2) has no memory effects.
-    sweep_stopped_by(|pid| unsafe { libc::kill(pid, libc::SIGTERM) })
+    sweep_stopped_by(|pid| kill(pid, libc::SIGTERM))
 }
 
 /// SIGINT to the sweep's whole process group, as Ctrl-C in its terminal sends it: the trainer
 /// must still see a single SIGINT.
 #[test]
 fn ctrl_c_stops_the_sweep_and_its_run_once() -> Result<()> {
-    // SAFETY: as above; a negative pid names the process group.
-    sweep_stopped_by(|pid| unsafe { libc::kill(-pid, libc::SIGINT) })
+    // A negative pid names the process group.
+    sweep_stopped_by(|pid| kill(-pid, libc::SIGINT))
 }
 
 /// `timeout -s INT` signals the sweep, then its whole group: one request, heard twice.
 #[test]
 fn one_stop_signalled_twice_is_one_request() -> Result<()> {
-    // SAFETY: as above.
-    sweep_stopped_by(|pid| unsafe {
-        libc::kill(pid, libc::SIGINT) + libc::kill(-pid, libc::SIGINT)
-    })
+    sweep_stopped_by(|pid| kill(pid, libc::SIGINT).and(kill(-pid, libc::SIGINT)))
 }
 
 #[test]

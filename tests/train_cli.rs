@@ -5,10 +5,11 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use candle_core::Device;
+use common::process::{exits_within, poll, signal};
 use common::TINY_RUN;
 use facenet_lab::lab::{Lab, RunStatus};
 use facenet_lab::train::checkpoint;
@@ -225,15 +226,11 @@ fn training(db: &Path, prepare: fn() -> std::io::Result<()>) -> Result<std::proc
 /// Waits (two minutes at most) until the lab's first run has recorded more than `steps` steps,
 /// while `child` keeps running.
 fn steps_past(db: &Path, steps: i64, child: &mut std::process::Child) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
+    let what = format!("the run did not get past step {steps}");
+    poll(Duration::from_secs(120), &what, || {
         anyhow::ensure!(child.try_wait()?.is_none(), "the trainer exited");
-        if last_iteration(db) > steps {
-            return Ok(());
-        }
-    }
-    anyhow::bail!("the run did not get past step {steps} in two minutes")
+        Ok((last_iteration(db) > steps).then_some(()))
+    })
 }
 
 /// The first run's last recorded step, or 0 before there is one.
@@ -242,14 +239,6 @@ fn last_iteration(db: &Path) -> i64 {
         .and_then(|l| l.list_runs().ok())
         .and_then(|r| r.first().map(|r| r.last_iteration))
         .unwrap_or(0)
-}
-
-fn signal(child: &std::process::Child, signal: libc::c_int) -> Result<()> {
-    let pid = libc::pid_t::try_from(child.id())?;
-    // SAFETY: kill(2) with a child's pid and a signal number reads no memory of ours.
-    let sent = unsafe { libc::kill(pid, signal) };
-    anyhow::ensure!(sent == 0, "kill({pid}, {signal}) failed");
-    Ok(())
 }
 
 /// Started under `nohup` (SIGHUP ignored), a run goes on when its terminal hangs up.
@@ -291,15 +280,10 @@ fn a_run_whose_lab_file_is_replaced_stops_and_says_so() -> Result<()> {
         .execute("VACUUM INTO ?1", [copy.to_string_lossy()])?;
     let copied = Lab::open_read_only(&copy)?.list_runs()?.remove(0);
     std::fs::rename(&copy, &db)?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait()?.is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    if child.try_wait()?.is_none() {
-        child.kill()?;
-    }
+    let exited = exits_within(&mut child, Duration::from_secs(60));
     let out = child.wait_with_output()?;
     let err = String::from_utf8_lossy(&out.stderr);
+    exited.context(err.to_string())?;
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
         err.contains(&format!(

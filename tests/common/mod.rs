@@ -1,5 +1,8 @@
-//! A lab with known contents, built through the Lab API, shared by the CLI tests.
+//! What the CLI tests share: a lab with known contents, built through the Lab API, and (in
+//! `process`) the processes they start.
 #![allow(dead_code)]
+
+pub mod process;
 
 use std::path::Path;
 

@@ -1,0 +1,71 @@
+//! Processes a test starts (a trainer, a sweep): signalling them, waiting on them with a
+//! deadline, and never leaving one behind when the test fails.
+
+use std::process::{Child, ExitStatus};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+/// Sends `signal` to `pid` (a negative pid names a process group), as `kill(1)` does.
+pub fn kill(pid: i64, signal: libc::c_int) -> Result<()> {
+    let pid = libc::pid_t::try_from(pid)?;
+    // SAFETY: kill(2) reads no memory of ours.
+    let sent = unsafe { libc::kill(pid, signal) };
+    anyhow::ensure!(sent == 0, "kill({pid}, {signal}) failed");
+    Ok(())
+}
+
+/// Sends `signal` to a child process that has not been reaped.
+pub fn signal(child: &Child, signal: libc::c_int) -> Result<()> {
+    kill(i64::from(child.id()), signal)
+}
+
+/// Whether a process with this pid exists.
+pub fn is_alive(pid: i64) -> bool {
+    kill(pid, 0).is_ok()
+}
+
+/// Calls `ready` every 50 ms until it gives a value, or fails with `what` after `within`.
+pub fn poll<T>(
+    within: Duration,
+    what: &str,
+    mut ready: impl FnMut() -> Result<Option<T>>,
+) -> Result<T> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = ready()? {
+            return Ok(value);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "{what} within {within:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits for `child` to exit; one still running after `within` is killed and the wait fails.
+pub fn exits_within(child: &mut Child, within: Duration) -> Result<ExitStatus> {
+    let waited = poll(within, "the process did not exit", || Ok(child.try_wait()?));
+    if waited.is_err() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    waited
+}
+
+/// Kills the process (SIGKILL) when dropped while it is still alive: a trainer a test started
+/// indirectly (through a sweep) does not outlive a failing test.
+pub struct KillOnDrop(pub i64);
+
+impl KillOnDrop {
+    /// The process was reaped: its pid may be another's now, so it must not be killed.
+    pub fn disarm(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if is_alive(self.0) {
+            let _ = kill(self.0, libc::SIGKILL);
+        }
+    }
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs ON THE GPU MACHINE, from the repo root, with .device/ carried (bench/prepare-device.sh).
 # One call does it all, inside the device tool's 10-minute command limit (BUDGET seconds):
-#   0. facenet-lab's own CUDA kernels checked against the CPU (bench --check);
+#   0. facenet-lab's own CUDA kernels checked against the CPU (bench --check), and its training
+#      step against PyTorch's from the same weights (bench --parity);
 #   1. training throughput of facenet-lab (its own CUDA kernels) and PyTorch on the same step
 #      (forward, all-triplet loss, backward, Adam) for alexnet/resnet18/resnet152, batch 32
 #      and 64 at 224x224, at batch 32 also on candle's kernels alone and with TF32 products;
@@ -75,6 +76,22 @@ main() {
     else
       cat /tmp/check.txt
     fi
+  fi
+
+  if [[ "${SKIP_BENCH:-0}" != 1 ]] && python3 -c "import torch, torchvision" 2>/dev/null; then
+    # One training step of PyTorch's ResNet18 and AlexNet in f64 and f32 on this machine's
+    # CPU, then facenet-lab's step from the same weights on $DEVICE (bench --parity; ResNet152's
+    # 1.6 GB reference is left out for time).
+    section "parity: facenet-lab's step ($DEVICE) against PyTorch's"
+    rm -rf /tmp/parity
+    if timeout -k 10 90 python3 bench/torch_parity.py --archs alexnet,resnet18 \
+      --out /tmp/parity >/dev/null; then
+      timeout -k 10 60 /tmp/fl bench --device "$DEVICE" --parity /tmp/parity/*.safetensors 2>&1 ||
+        echo "(parity: exit $?)"
+    else
+      echo "(bench/torch_parity.py failed, exit $?)"
+    fi
+    rm -rf /tmp/parity
   fi
 
   if [[ "${SKIP_BENCH:-0}" != 1 ]]; then

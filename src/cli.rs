@@ -152,6 +152,16 @@ pub struct BenchArgs {
     /// (`--features cuda`) and a GPU.
     #[arg(long)]
     pub check: bool,
+    /// Compare facenet-lab's training step with PyTorch's instead of timing anything: each
+    /// FILE is one step of a torchvision network written by `bench/torch_parity.py` (its
+    /// weights, batch, embeddings, all-triplet loss, gradients, the weights after Adam, an
+    /// evaluation pass); facenet-lab's network of that architecture takes the same step from
+    /// the same weights on --device, and every output's relative error is printed against its
+    /// bound (embeddings and loss 1e-4, all gradients 5e-2 and the worst parameter's 0.3,
+    /// Adam's update 5e-2, running statistics 1e-4, the evaluation after the step 1e-3). Exits
+    /// 1 if any is over.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub parity: Vec<std::path::PathBuf>,
     /// Let cuBLAS multiply every f32 matrix product of the step (convolutions, linear layers,
     /// pooling's) in TF32 on the tensor cores, as PyTorch's convolutions do by default; strict
     /// f32 otherwise. CUDA only.

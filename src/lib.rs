@@ -4,6 +4,7 @@
 //! Data flow: `run` → [`data`] (imported, split, hashed) → run registered in the [`lab`] →
 //! [`train`] events → recorder (batched transactions) → `lab.db`.
 
+pub mod agreement;
 pub mod cli;
 pub mod commands;
 #[cfg(feature = "cuda")]

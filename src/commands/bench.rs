@@ -1,6 +1,6 @@
 //! `facenet-lab bench`: training images/s per model on this machine.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::cli::BenchArgs;
 use crate::format;
@@ -13,6 +13,9 @@ use crate::train::profile::{profile_layers, KindTiming};
 pub fn execute(args: &BenchArgs) -> Result<()> {
     check(args)?;
     let (dev, name) = device::select(args.device)?;
+    if !args.parity.is_empty() {
+        return parity(&args.parity, &dev, &name);
+    }
     if args.check {
         check_kernels(&dev)?;
     }
@@ -114,25 +117,7 @@ fn check_kernels(dev: &candle_core::Device) -> Result<()> {
         );
     }
     let results = check::run(dev)?;
-    let rows: Vec<Vec<String>> = results
-        .iter()
-        .map(|c| {
-            vec![
-                c.case.clone(),
-                c.output.clone(),
-                format!("{:.1e}", c.rel_err),
-                format!("{:.0e}", c.tolerance),
-                if c.passed() { "ok" } else { "FAILED" }.to_string(),
-            ]
-        })
-        .collect();
-    print!(
-        "{}",
-        format::table(
-            &["op", "output", "relative error", "at most", "check"],
-            &rows
-        )
-    );
+    print!("{}", crate::agreement::table("op", &results));
     let failed = results.iter().filter(|c| !c.passed()).count();
     if failed > 0 {
         bail!(
@@ -151,6 +136,55 @@ fn check_kernels(dev: &candle_core::Device) -> Result<()> {
 #[cfg(not(feature = "cuda"))]
 fn check_kernels(_: &candle_core::Device) -> Result<()> {
     bail!("--check compares facenet-lab's CUDA kernels with the CPU: build with --features cuda")
+}
+
+/// `--parity`: facenet-lab's step against PyTorch's from each reference file
+/// ([`crate::train::parity`]), as a table.
+fn parity(files: &[std::path::PathBuf], dev: &candle_core::Device, name: &str) -> Result<()> {
+    eprintln!("replaying PyTorch's step on {name}");
+    let mut results = Vec::new();
+    for file in files {
+        let replayed = crate::train::parity::replay(file, dev)
+            .with_context(|| format!("replaying {}", file.display()))?;
+        results.extend(replayed);
+    }
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .map(|p| {
+            let c = &p.ours;
+            vec![
+                c.case.clone(),
+                c.output.clone(),
+                format!("{:.1e}", c.rel_err),
+                format!("{:.1e}", p.pytorch),
+                format!("{:.1e}", c.tolerance),
+                if c.passed() { "ok" } else { "FAILED" }.to_string(),
+            ]
+        })
+        .collect();
+    let headers = [
+        "network [batch]",
+        "output",
+        "facenet-lab",
+        "PyTorch f32",
+        "at most",
+        "check",
+    ];
+    println!("relative error against PyTorch's step in f64, from the same weights and batch");
+    print!("{}", format::table(&headers, &rows));
+    let failed = results.iter().filter(|p| !p.ours.passed()).count();
+    if failed > 0 {
+        bail!(
+            "{failed} of {} outputs of facenet-lab's step are further from PyTorch's f64 step \
+             than twice PyTorch's own f32 step (or 1e-5)",
+            results.len()
+        );
+    }
+    println!(
+        "facenet-lab's step agrees with PyTorch's: {} outputs, each within its bound",
+        results.len()
+    );
+    Ok(())
 }
 
 /// Per kind of layer: its calls, forward and backward milliseconds and share of the `step`

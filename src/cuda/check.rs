@@ -13,6 +13,7 @@
 use candle_core::{DType, Device, Result, Tensor, Var};
 use candle_nn::{ModuleT, VarBuilder, VarMap};
 
+use crate::agreement::{rel_err, Comparison};
 use crate::model::batch_norm::BatchNorm2d;
 use crate::model::{Arch, EmbeddingNet};
 use crate::rng::Rng;
@@ -42,43 +43,6 @@ pub struct NetworkTolerance {
     pub gradients: f64,
     /// The parameter whose gradient differs most.
     pub parameter: f64,
-}
-
-/// One output compared.
-#[derive(Clone, Debug)]
-pub struct Comparison {
-    /// The op and its input's shape.
-    pub case: String,
-    /// The output compared (`y`, `dx`, ...).
-    pub output: String,
-    pub rel_err: f64,
-    /// The most it may be.
-    pub tolerance: f64,
-}
-
-impl Comparison {
-    pub fn passed(&self) -> bool {
-        self.rel_err <= self.tolerance
-    }
-}
-
-/// `‖a − b‖ / ‖b‖` (`‖a‖` where `b` is zero); NaN anywhere is infinitely wrong.
-fn rel_err(a: &Tensor, b: &Tensor) -> Result<f64> {
-    if a.dims() != b.dims() {
-        candle_core::bail!("shapes differ: {:?} against {:?}", a.dims(), b.dims());
-    }
-    let a = a
-        .to_device(&Device::Cpu)?
-        .to_dtype(DType::F64)?
-        .flatten_all()?;
-    let b = b
-        .to_device(&Device::Cpu)?
-        .to_dtype(DType::F64)?
-        .flatten_all()?;
-    let diff = (&a - &b)?.sqr()?.sum_all()?.to_scalar::<f64>()?.sqrt();
-    let norm = b.sqr()?.sum_all()?.to_scalar::<f64>()?.sqrt();
-    let err = if norm > 0.0 { diff / norm } else { diff };
-    Ok(if err.is_nan() { f64::INFINITY } else { err })
 }
 
 /// The gradients of `Σ y·up` with respect to `wrt`, `up` moved to `y`'s device.
@@ -468,35 +432,6 @@ mod tests {
         assert_eq!(results.len(), OUTPUTS);
         let failed: Vec<_> = results.iter().filter(|c| !c.passed()).collect();
         assert!(failed.is_empty(), "{failed:#?}");
-        Ok(())
-    }
-
-    /// The measure the check passes or fails on.
-    #[test]
-    fn relative_errors_are_measured_as_documented() -> Result<()> {
-        let t = |v: &[f32], shape: &[usize]| Tensor::from_slice(v, shape, &Device::Cpu);
-        let err = rel_err(&t(&[1.0, 2.0], &[2])?, &t(&[1.0, 1.0], &[2])?)?;
-        assert!((err - 0.5f64.sqrt()).abs() < 1e-12, "{err}");
-        assert_eq!(
-            rel_err(&t(&[3.0, 4.0], &[2])?, &t(&[0.0, 0.0], &[2])?)?,
-            5.0
-        );
-        let nan = rel_err(&t(&[f32::NAN, 1.0], &[2])?, &t(&[1.0, 1.0], &[2])?)?;
-        assert_eq!(nan, f64::INFINITY);
-        let square = t(&[1.0, 2.0, 3.0, 4.0], &[2, 2])?;
-        let flat = t(&[1.0, 2.0, 3.0, 4.0], &[4])?;
-        assert!(
-            rel_err(&square, &flat).is_err(),
-            "same values, another shape"
-        );
-        let compared = |rel_err| Comparison {
-            case: "op".into(),
-            output: "y".into(),
-            rel_err,
-            tolerance: 1e-5,
-        };
-        assert!(compared(1e-5).passed() && !compared(1e-3).passed());
-        assert!(!compared(nan).passed());
         Ok(())
     }
 

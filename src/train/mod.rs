@@ -9,6 +9,7 @@ pub mod device;
 pub mod evaluate;
 pub mod events;
 pub mod params;
+pub mod parity;
 pub mod profile;
 pub mod recorder;
 pub mod sampler;

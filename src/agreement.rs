@@ -1,0 +1,112 @@
+//! How closely two computations of the same thing agree: the relative error `‖a − b‖ / ‖b‖`
+//! of one output against its reference, and the bound it must stay within. `bench --check`
+//! compares the CUDA kernels with the CPU's ops this way ([`crate::cuda::check`]), and `bench
+//! --parity` facenet-lab's training step with PyTorch's ([`crate::train::parity`]).
+
+use candle_core::{DType, Device, Result, Tensor};
+
+use crate::format;
+
+/// One output compared with its reference.
+#[derive(Clone, Debug)]
+pub struct Comparison {
+    /// What was computed: the op or network and its input's shape.
+    pub case: String,
+    /// The output compared (`y`, `dx`, `gradients`, ...).
+    pub output: String,
+    pub rel_err: f64,
+    /// The most it may be.
+    pub tolerance: f64,
+}
+
+impl Comparison {
+    pub fn passed(&self) -> bool {
+        self.rel_err <= self.tolerance
+    }
+}
+
+/// `‖a − b‖ / ‖b‖` (`‖a‖` where `b` is zero), `b` the reference; NaN anywhere is infinitely
+/// wrong, and tensors of different shapes are an error, even with one element count.
+pub fn rel_err(a: &Tensor, b: &Tensor) -> Result<f64> {
+    if a.dims() != b.dims() {
+        candle_core::bail!("shapes differ: {:?} against {:?}", a.dims(), b.dims());
+    }
+    let a = a
+        .to_device(&Device::Cpu)?
+        .to_dtype(DType::F64)?
+        .flatten_all()?;
+    let b = b
+        .to_device(&Device::Cpu)?
+        .to_dtype(DType::F64)?
+        .flatten_all()?;
+    let diff = (&a - &b)?.sqr()?.sum_all()?.to_scalar::<f64>()?.sqrt();
+    let norm = b.sqr()?.sum_all()?.to_scalar::<f64>()?.sqrt();
+    let err = if norm > 0.0 { diff / norm } else { diff };
+    Ok(if err.is_nan() { f64::INFINITY } else { err })
+}
+
+/// The comparisons as a table, under `what` as the first column's title, a verdict per row.
+pub fn table(what: &str, comparisons: &[Comparison]) -> String {
+    let rows: Vec<Vec<String>> = comparisons
+        .iter()
+        .map(|c| {
+            vec![
+                c.case.clone(),
+                c.output.clone(),
+                format!("{:.1e}", c.rel_err),
+                format!("{:.0e}", c.tolerance),
+                if c.passed() { "ok" } else { "FAILED" }.to_string(),
+            ]
+        })
+        .collect();
+    format::table(
+        &[what, "output", "relative error", "at most", "check"],
+        &rows,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The measure the checks pass or fail on.
+    #[test]
+    fn relative_errors_are_measured_as_documented() -> Result<()> {
+        let t = |v: &[f32], shape: &[usize]| Tensor::from_slice(v, shape, &Device::Cpu);
+        let err = rel_err(&t(&[1.0, 2.0], &[2])?, &t(&[1.0, 1.0], &[2])?)?;
+        assert!((err - 0.5f64.sqrt()).abs() < 1e-12, "{err}");
+        assert_eq!(
+            rel_err(&t(&[3.0, 4.0], &[2])?, &t(&[0.0, 0.0], &[2])?)?,
+            5.0
+        );
+        let nan = rel_err(&t(&[f32::NAN, 1.0], &[2])?, &t(&[1.0, 1.0], &[2])?)?;
+        assert_eq!(nan, f64::INFINITY);
+        let square = t(&[1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+        let flat = t(&[1.0, 2.0, 3.0, 4.0], &[4])?;
+        assert!(
+            rel_err(&square, &flat).is_err(),
+            "same values, another shape"
+        );
+        let compared = |rel_err| Comparison {
+            case: "op".into(),
+            output: "y".into(),
+            rel_err,
+            tolerance: 1e-5,
+        };
+        assert!(compared(1e-5).passed() && !compared(1e-3).passed());
+        assert!(!compared(nan).passed());
+        let table = table("op", &[compared(1e-6), compared(2e-3)]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3, "{table}");
+        assert!(lines[0].starts_with("op") && lines[0].contains("relative error"));
+        assert!(
+            lines[1].contains("1.0e-6") && lines[1].ends_with("ok"),
+            "{table}"
+        );
+        assert!(
+            lines[2].contains("2.0e-3") && lines[2].ends_with("FAILED"),
+            "{table}"
+        );
+        Ok(())
+    }
+}

@@ -479,6 +479,17 @@ fn bench_checks_its_settings_first_and_leaves_the_lab_alone() -> Result<()> {
             .output()?;
         assert_eq!(String::from_utf8(out.stderr)?, format!("error: {want}\n"));
     }
+    // --parity names the file it cannot replay.
+    let out = Command::cargo_bin("facenet-lab")?
+        .current_dir(dir.path())
+        .args(["bench", "--parity", "parity-resnet18.safetensors"])
+        .output()?;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr)?;
+    assert!(
+        err.contains("error: replaying parity-resnet18.safetensors: No such file"),
+        "{err}"
+    );
     let help = Command::cargo_bin("facenet-lab")?
         .args(["bench", "--help"])
         .output()?;

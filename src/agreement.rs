@@ -20,8 +20,9 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// Within the bound, and finite.
     pub fn passed(&self) -> bool {
-        self.rel_err <= self.tolerance
+        self.rel_err.is_finite() && self.rel_err <= self.tolerance
     }
 }
 
@@ -45,24 +46,31 @@ pub fn rel_err(a: &Tensor, b: &Tensor) -> Result<f64> {
     Ok(if err.is_nan() { f64::INFINITY } else { err })
 }
 
-/// The comparisons as a table, under `what` as the first column's title, a verdict per row.
-pub fn table(what: &str, comparisons: &[Comparison]) -> String {
+/// The comparisons as a table, under `what` as the first column's title, a verdict per row;
+/// `beside` adds a column of other errors (its title and one value per comparison) before the
+/// bound.
+pub fn table(what: &str, comparisons: &[Comparison], beside: Option<(&str, &[f64])>) -> String {
     let rows: Vec<Vec<String>> = comparisons
         .iter()
-        .map(|c| {
-            vec![
+        .enumerate()
+        .map(|(i, c)| {
+            let mut row = vec![
                 c.case.clone(),
                 c.output.clone(),
                 format!("{:.1e}", c.rel_err),
-                format!("{:.0e}", c.tolerance),
-                if c.passed() { "ok" } else { "FAILED" }.to_string(),
-            ]
+            ];
+            if let Some((_, errors)) = beside {
+                row.push(errors.get(i).map_or("-".into(), |e| format!("{e:.1e}")));
+            }
+            row.push(format!("{:.1e}", c.tolerance));
+            row.push(if c.passed() { "ok" } else { "FAILED" }.to_string());
+            row
         })
         .collect();
-    format::table(
-        &[what, "output", "relative error", "at most", "check"],
-        &rows,
-    )
+    let mut headers = vec![what, "output", "relative error"];
+    headers.extend(beside.map(|(title, _)| title));
+    headers.extend(["at most", "check"]);
+    format::table(&headers, &rows)
 }
 
 #[cfg(test)]
@@ -95,7 +103,7 @@ mod tests {
         };
         assert!(compared(1e-5).passed() && !compared(1e-3).passed());
         assert!(!compared(nan).passed());
-        let table = table("op", &[compared(1e-6), compared(2e-3)]);
+        let table = table("op", &[compared(1e-6), compared(2e-3)], None);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 3, "{table}");
         assert!(lines[0].starts_with("op") && lines[0].contains("relative error"));
@@ -106,6 +114,17 @@ mod tests {
         assert!(
             lines[2].contains("2.0e-3") && lines[2].ends_with("FAILED"),
             "{table}"
+        );
+        let beside = super::table("op", &[compared(1e-6)], Some(("other", &[3e-7])));
+        let words: Vec<Vec<&str>> = beside
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(words[0][4..], ["other", "at", "most", "check"], "{beside}");
+        assert_eq!(
+            words[1][2..],
+            ["1.0e-6", "3.0e-7", "1.0e-5", "ok"],
+            "{beside}"
         );
         Ok(())
     }

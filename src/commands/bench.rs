@@ -117,7 +117,7 @@ fn check_kernels(dev: &candle_core::Device) -> Result<()> {
         );
     }
     let results = check::run(dev)?;
-    print!("{}", crate::agreement::table("op", &results));
+    print!("{}", crate::agreement::table("op", &results, None));
     let failed = results.iter().filter(|c| !c.passed()).count();
     if failed > 0 {
         bail!(
@@ -148,30 +148,14 @@ fn parity(files: &[std::path::PathBuf], dev: &candle_core::Device, name: &str) -
             .with_context(|| format!("replaying {}", file.display()))?;
         results.extend(replayed);
     }
-    let rows: Vec<Vec<String>> = results
-        .iter()
-        .map(|p| {
-            let c = &p.ours;
-            vec![
-                c.case.clone(),
-                c.output.clone(),
-                format!("{:.1e}", c.rel_err),
-                format!("{:.1e}", p.pytorch),
-                format!("{:.1e}", c.tolerance),
-                if c.passed() { "ok" } else { "FAILED" }.to_string(),
-            ]
-        })
-        .collect();
-    let headers = [
-        "network [batch]",
-        "output",
-        "facenet-lab",
-        "PyTorch f32",
-        "at most",
-        "check",
-    ];
+    let (ours, pytorch): (Vec<_>, Vec<_>) =
+        results.iter().map(|p| (p.ours.clone(), p.pytorch)).unzip();
     println!("relative error against PyTorch's step in f64, from the same weights and batch");
-    print!("{}", format::table(&headers, &rows));
+    let beside = Some(("PyTorch f32", pytorch.as_slice()));
+    print!(
+        "{}",
+        crate::agreement::table("network [input]", &ours, beside)
+    );
     let failed = results.iter().filter(|p| !p.ours.passed()).count();
     if failed > 0 {
         bail!(

@@ -158,7 +158,7 @@ pub struct BenchArgs {
     /// evaluation pass, in f64 and in PyTorch's f32); facenet-lab's network of that
     /// architecture takes the same step from the same weights on --device. Each output's
     /// relative error from PyTorch's f64 step is printed next to PyTorch's own f32 step's, and
-    /// passes at twice that, or 1e-5 where that is smaller. Exits 1 if any is over.
+    /// passes within twice that (or within 1e-5, where that is more). Exits 1 if any is over.
     #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with_all = ["check", "profile", "tf32", "models"])]
     pub parity: Vec<std::path::PathBuf>,
     /// Let cuBLAS multiply every f32 matrix product of the step (convolutions, linear layers,

@@ -494,6 +494,8 @@ fn sweep_stopped_by(signal: impl FnOnce(i64) -> Result<()>) -> Result<()> {
         "the trainer (pid {}) is still running",
         trainer.0
     );
+    // The sweep reaped it: its pid may be another's by the time the test ends.
+    trainer.disarm();
 
     let lab = Lab::open_read_only(&db)?;
     let runs = lab.list_runs()?;
@@ -546,9 +548,10 @@ fn a_sigint_as_a_sweep_run_starts_waits_for_its_handler() -> Result<()> {
     process::signal(&child, libc::SIGINT)?;
     // One step and a checkpoint: seconds. A trainer that ignored the stop would go on for
     // its 100,000 epochs, and is killed after two minutes.
-    let status = exits_within(&mut child, Duration::from_secs(120))
-        .context("the trainer did not stop after the SIGINT")?;
+    let waited = exits_within(&mut child, Duration::from_secs(120));
+    // Reaped either way: its pid is no longer its own to kill.
     trainer.disarm();
+    let status = waited.context("the trainer did not stop after the SIGINT")?;
     let said = std::fs::read_to_string(&log_path)?;
     assert_eq!(status.code(), Some(130), "{status}: {said}");
     let runs = Lab::open_read_only(&db)?.list_runs()?;
@@ -574,7 +577,10 @@ fn ctrl_c_stops_the_sweep_and_its_run_once() -> Result<()> {
 /// `timeout -s INT` signals the sweep, then its whole group: one request, heard twice.
 #[test]
 fn one_stop_signalled_twice_is_one_request() -> Result<()> {
-    sweep_stopped_by(|pid| kill(pid, libc::SIGINT).and(kill(-pid, libc::SIGINT)))
+    sweep_stopped_by(|pid| {
+        let (sweep, group) = (kill(pid, libc::SIGINT), kill(-pid, libc::SIGINT));
+        sweep.and(group)
+    })
 }
 
 #[test]

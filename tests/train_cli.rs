@@ -257,9 +257,12 @@ fn a_run_started_with_sighup_ignored_survives_a_hangup() -> Result<()> {
     let hung_up_at = last_iteration(&db);
     let still = steps_past(&db, hung_up_at + 2, &mut child);
     signal(&child, libc::SIGINT)?;
+    let exited = exits_within(&mut child, Duration::from_secs(120));
     let out = child.wait_with_output()?;
     let err = String::from_utf8_lossy(&out.stderr);
-    still.with_context(|| err.to_string())?;
+    still
+        .and(exited.map(drop))
+        .with_context(|| err.to_string())?;
     assert_eq!(out.status.code(), Some(130), "{err}");
     let run = Lab::open(&db)?.list_runs()?.remove(0);
     assert_eq!(run.status, RunStatus::Interrupted);
@@ -310,13 +313,15 @@ fn a_run_whose_lab_file_is_replaced_stops_and_says_so() -> Result<()> {
 fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
-    let child = training(&db, || Ok(()))?;
+    let mut child = training(&db, || Ok(()))?;
     // Twice in quick succession, as a scheduler that signals a whole job reaches a sweep's run
     // directly and through the sweep: one request to stop, not a second Ctrl-C to quit.
     signal(&child, libc::SIGINT)?;
     signal(&child, libc::SIGINT)?;
+    let exited = exits_within(&mut child, Duration::from_secs(120));
     let out = child.wait_with_output()?;
     let err = String::from_utf8_lossy(&out.stderr);
+    exited.with_context(|| err.to_string())?;
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(
         err.contains(&format!(

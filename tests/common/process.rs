@@ -11,7 +11,11 @@ pub fn kill(pid: i64, signal: libc::c_int) -> Result<()> {
     let pid = libc::pid_t::try_from(pid)?;
     // SAFETY: kill(2) reads no memory of ours.
     let sent = unsafe { libc::kill(pid, signal) };
-    anyhow::ensure!(sent == 0, "kill({pid}, {signal}) failed");
+    anyhow::ensure!(
+        sent == 0,
+        "kill({pid}, {signal}): {}",
+        std::io::Error::last_os_error()
+    );
     Ok(())
 }
 
@@ -20,9 +24,10 @@ pub fn signal(child: &Child, signal: libc::c_int) -> Result<()> {
     kill(i64::from(child.id()), signal)
 }
 
-/// Whether a process with this pid exists.
+/// Whether a process with this pid (a process, not a group: positive) exists, a zombie
+/// included. The tests' processes are all their user's, so kill(2) is never refused.
 pub fn is_alive(pid: i64) -> bool {
-    kill(pid, 0).is_ok()
+    pid > 0 && kill(pid, 0).is_ok()
 }
 
 /// Calls `ready` every 50 ms until it gives a value, or fails with `what` after `within`.
@@ -52,7 +57,8 @@ pub fn exits_within(child: &mut Child, within: Duration) -> Result<ExitStatus> {
 }
 
 /// Kills the process (SIGKILL) when dropped while it is still alive: a trainer a test started
-/// indirectly (through a sweep) does not outlive a failing test.
+/// indirectly (through a sweep) does not outlive a failing test. A pid read from a lab under
+/// test that is not positive (a group, or every process) is never signalled.
 pub struct KillOnDrop(pub i64);
 
 impl KillOnDrop {

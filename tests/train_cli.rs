@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use candle_core::Device;
-use common::process::{exits_within, poll, signal};
+use common::process::{output_within, poll, signal};
 use common::TINY_RUN;
 use facenet_lab::lab::{Lab, RunStatus};
 use facenet_lab::train::checkpoint;
@@ -257,13 +257,9 @@ fn a_run_started_with_sighup_ignored_survives_a_hangup() -> Result<()> {
     let hung_up_at = last_iteration(&db);
     let still = steps_past(&db, hung_up_at + 2, &mut child);
     signal(&child, libc::SIGINT)?;
-    let exited = exits_within(&mut child, Duration::from_secs(120));
-    let out = child.wait_with_output()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    still
-        .and(exited.map(drop))
-        .with_context(|| err.to_string())?;
-    assert_eq!(out.status.code(), Some(130), "{err}");
+    let (code, err) = output_within(child, Duration::from_secs(120))?;
+    still.with_context(|| err.clone())?;
+    assert_eq!(code, Some(130), "{err}");
     let run = Lab::open(&db)?.list_runs()?.remove(0);
     assert_eq!(run.status, RunStatus::Interrupted);
     Ok(())
@@ -276,18 +272,15 @@ fn a_run_started_with_sighup_ignored_survives_a_hangup() -> Result<()> {
 fn a_run_whose_lab_file_is_replaced_stops_and_says_so() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
-    let mut child = training(&db, || Ok(()))?;
+    let child = training(&db, || Ok(()))?;
     let copy = dir.path().join("copy.db");
     Lab::open_read_only(&db)?
         .conn()
         .execute("VACUUM INTO ?1", [copy.to_string_lossy()])?;
     let copied = Lab::open_read_only(&copy)?.list_runs()?.remove(0);
     std::fs::rename(&copy, &db)?;
-    let exited = exits_within(&mut child, Duration::from_secs(60));
-    let out = child.wait_with_output()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    exited.context(err.to_string())?;
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, err) = output_within(child, Duration::from_secs(60))?;
+    assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains(&format!(
             "the lab file '{}' was replaced or removed",
@@ -313,16 +306,13 @@ fn a_run_whose_lab_file_is_replaced_stops_and_says_so() -> Result<()> {
 fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
-    let mut child = training(&db, || Ok(()))?;
+    let child = training(&db, || Ok(()))?;
     // Twice in quick succession, as a scheduler that signals a whole job reaches a sweep's run
     // directly and through the sweep: one request to stop, not a second Ctrl-C to quit.
     signal(&child, libc::SIGINT)?;
     signal(&child, libc::SIGINT)?;
-    let exited = exits_within(&mut child, Duration::from_secs(120));
-    let out = child.wait_with_output()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    exited.with_context(|| err.to_string())?;
-    assert_eq!(out.status.code(), Some(130), "{err}");
+    let (code, err) = output_within(child, Duration::from_secs(120))?;
+    assert_eq!(code, Some(130), "{err}");
     assert!(
         err.contains(&format!(
             "continue with: facenet-lab --db {} run --resume 1",

@@ -4,7 +4,7 @@
 use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 /// Sends `signal` to `pid` (a negative pid names a process group), as `kill(1)` does.
 pub fn kill(pid: i64, signal: libc::c_int) -> Result<()> {
@@ -54,6 +54,17 @@ pub fn exits_within(child: &mut Child, within: Duration) -> Result<ExitStatus> {
         let _ = child.wait();
     }
     waited
+}
+
+/// Waits (at most `within`, as [`exits_within`]) for `child` to exit, and gives its exit code
+/// and what it wrote to its piped stderr; a child that had to be killed is an error that
+/// carries that stderr.
+pub fn output_within(mut child: Child, within: Duration) -> Result<(Option<i32>, String)> {
+    let exited = exits_within(&mut child, within);
+    let out = child.wait_with_output()?;
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    exited.with_context(|| err.clone())?;
+    Ok((out.status.code(), err))
 }
 
 /// Kills the process (SIGKILL) when dropped while it is still alive: a trainer a test started

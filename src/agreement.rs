@@ -29,21 +29,58 @@ impl Comparison {
 /// `‖a − b‖ / ‖b‖` (`‖a‖` where `b` is zero), `b` the reference; NaN anywhere is infinitely
 /// wrong, and tensors of different shapes are an error, even with one element count.
 pub fn rel_err(a: &Tensor, b: &Tensor) -> Result<f64> {
-    if a.dims() != b.dims() {
-        candle_core::bail!("shapes differ: {:?} against {:?}", a.dims(), b.dims());
+    Ok(Residual::of(a, b)?.rel_err())
+}
+
+/// What a relative error is made of, `‖a − b‖²` and `‖b‖²`. Both add up over the parts of a
+/// vector, so the sum of the parts' residuals gives the whole's [`rel_err`] without joining
+/// the parts.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Residual {
+    diff: f64,
+    reference: f64,
+}
+
+impl Residual {
+    /// `a` against the reference `b`, in f64 on the CPU.
+    pub fn of(a: &Tensor, b: &Tensor) -> Result<Residual> {
+        if a.dims() != b.dims() {
+            candle_core::bail!("shapes differ: {:?} against {:?}", a.dims(), b.dims());
+        }
+        let f64_cpu = |t: &Tensor| t.to_device(&Device::Cpu)?.to_dtype(DType::F64);
+        let (a, b) = (f64_cpu(a)?, f64_cpu(b)?);
+        let squared = |t: &Tensor| t.sqr()?.sum_all()?.to_scalar::<f64>();
+        Ok(Residual {
+            diff: squared(&(&a - &b)?)?,
+            reference: squared(&b)?,
+        })
     }
-    let a = a
-        .to_device(&Device::Cpu)?
-        .to_dtype(DType::F64)?
-        .flatten_all()?;
-    let b = b
-        .to_device(&Device::Cpu)?
-        .to_dtype(DType::F64)?
-        .flatten_all()?;
-    let diff = (&a - &b)?.sqr()?.sum_all()?.to_scalar::<f64>()?.sqrt();
-    let norm = b.sqr()?.sum_all()?.to_scalar::<f64>()?.sqrt();
-    let err = if norm > 0.0 { diff / norm } else { diff };
-    Ok(if err.is_nan() { f64::INFINITY } else { err })
+
+    /// See [`rel_err`].
+    pub fn rel_err(self) -> f64 {
+        let diff = self.diff.sqrt();
+        let err = if self.reference > 0.0 {
+            diff / self.reference.sqrt()
+        } else {
+            diff
+        };
+        if err.is_nan() {
+            f64::INFINITY
+        } else {
+            err
+        }
+    }
+}
+
+impl std::ops::Add for Residual {
+    type Output = Residual;
+
+    fn add(self, other: Residual) -> Residual {
+        Residual {
+            diff: self.diff + other.diff,
+            reference: self.reference + other.reference,
+        }
+    }
 }
 
 /// The comparisons as a table, under `what` as the first column's title, a verdict per row;
@@ -89,6 +126,12 @@ mod tests {
         );
         let nan = rel_err(&t(&[f32::NAN, 1.0], &[2])?, &t(&[1.0, 1.0], &[2])?)?;
         assert_eq!(nan, f64::INFINITY);
+        // The parts' residuals add up to the whole's.
+        let (a, b) = ([1.0, -2.0, 0.5, 3.0], [1.5, -1.0, 0.5, 2.0]);
+        let whole = rel_err(&t(&a, &[4])?, &t(&b, &[4])?)?;
+        let parts = Residual::of(&t(&a[..1], &[1])?, &t(&b[..1], &[1])?)?
+            + Residual::of(&t(&a[1..], &[3])?, &t(&b[1..], &[3])?)?;
+        assert!((parts.rel_err() - whole).abs() < 1e-15, "{parts:?} {whole}");
         let square = t(&[1.0, 2.0, 3.0, 4.0], &[2, 2])?;
         let flat = t(&[1.0, 2.0, 3.0, 4.0], &[4])?;
         assert!(

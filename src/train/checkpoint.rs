@@ -92,15 +92,20 @@ pub fn load(path: &Path, expected_sha256: Option<&str>, device: &Device) -> Resu
     Ok(Loaded { tensors, position })
 }
 
-/// Overwrites every variable of `params` with the checkpoint's value of the same name.
-pub fn restore_params(params: &Params, tensors: &HashMap<String, Tensor>) -> Result<()> {
+/// Overwrites every variable of `params` with the value of the same name in `tensors`, which
+/// errors call `source` ("the checkpoint").
+pub fn restore_params(
+    params: &Params,
+    tensors: &HashMap<String, Tensor>,
+    source: &str,
+) -> Result<()> {
     for (name, var) in params.named_vars() {
         let t = tensors.get(&name).with_context(|| {
-            format!("the checkpoint has no '{name}': was it written for another model?")
+            format!("{source} has no '{name}': was it written for another model?")
         })?;
         if t.shape() != var.shape() {
             bail!(
-                "checkpoint '{name}' has shape {:?}, the model needs {:?}",
+                "'{name}' in {source} has shape {:?}, the model needs {:?}",
                 t.shape(),
                 var.shape()
             );
@@ -141,7 +146,7 @@ mod tests {
         let q = Params::new(99);
         let lin_q = candle_nn::linear(3, 2, q.builder(&Device::Cpu).pp("fc"))?;
         let loaded = load(&path, Some(&sha), &Device::Cpu)?;
-        restore_params(&q, &loaded.tensors)?;
+        restore_params(&q, &loaded.tensors, "the checkpoint")?;
         assert_eq!(
             loaded.position,
             Position {

@@ -18,12 +18,14 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use candle_core::{DType, Device, ModuleT, Result, Tensor};
+use anyhow::{bail, Context, Result};
+use candle_core::{DType, Device, ModuleT, Tensor};
 
-use crate::agreement::{rel_err, Comparison};
+use crate::agreement::{Comparison, Residual};
 use crate::model::{is_buffer, Arch, EmbeddingNet};
 use crate::rng::Rng;
 use crate::train::adam::{Adam, AdamConfig};
+use crate::train::checkpoint::restore_params;
 use crate::train::config::TrainConfig;
 use crate::train::params::Params;
 use crate::train::triplet::{triplet_loss, Mining};
@@ -40,9 +42,7 @@ fn arch_of(init: &Outputs) -> Result<Arch> {
     } else if init.contains_key("init.layer1.0.conv2.weight") {
         Ok(Arch::Resnet18)
     } else {
-        candle_core::bail!(
-            "no torchvision AlexNet, ResNet-18 or ResNet-152 weights (init.NAME) in the file"
-        )
+        bail!("no torchvision AlexNet, ResNet-18 or ResNet-152 weights (init.NAME) in the file")
     }
 }
 
@@ -50,7 +50,7 @@ fn arch_of(init: &Outputs) -> Result<Arch> {
 fn get<'a>(tensors: &'a Outputs, key: &str, whose: &str) -> Result<&'a Tensor> {
     tensors
         .get(key)
-        .ok_or_else(|| candle_core::Error::Msg(format!("{whose} has no {key:?}")))
+        .with_context(|| format!("{whose} has no {key:?}"))
 }
 
 const REFERENCE: &str = "the reference";
@@ -78,25 +78,17 @@ pub fn step(reference: &Outputs, dev: &Device) -> Result<Outputs> {
     if arch == Arch::Alexnet {
         net.set_dropout(0.0)?;
     }
+    let init: Outputs = reference
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("init.")?.to_string(), v.clone())))
+        .collect();
+    restore_params(&params, &init, REFERENCE)?;
     let vars = params.named_vars();
-    for (name, var) in &vars {
-        let init = get(reference, &format!("init.{name}"), REFERENCE)?;
-        if init.dims() != var.dims() {
-            candle_core::bail!(
-                "{name}: the reference's is {:?}, facenet-lab's {:?}",
-                init.dims(),
-                var.dims()
-            );
-        }
-        var.set(&init.to_dtype(DType::F32)?.to_device(dev)?)?;
-    }
-    let ours: std::collections::HashSet<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
-    if let Some(extra) = reference
+    if let Some(extra) = init
         .keys()
-        .filter_map(|k| k.strip_prefix("init."))
-        .find(|n| !ours.contains(n))
+        .find(|n| !vars.iter().any(|(name, _)| name == *n))
     {
-        candle_core::bail!("facenet-lab's {arch} has no {extra:?}, which the reference has");
+        bail!("facenet-lab's {arch} has no {extra:?}, which the reference has");
     }
 
     // The seed's margin and learning rate, as `bench/torch_parity.py` takes its step.
@@ -104,7 +96,7 @@ pub fn step(reference: &Outputs, dev: &Device) -> Result<Outputs> {
     let mut out = Outputs::new();
     let emb = net.forward_train(&x, &mut Rng::new(0))?;
     let loss = triplet_loss(&emb, &labels, seed.margin, Mining::All)?
-        .ok_or_else(|| candle_core::Error::Msg("the reference batch has no triplet".into()))?
+        .context("the reference batch has no triplet")?
         .loss;
     let grads = loss.backward()?;
     out.insert("train.embeddings".into(), emb);
@@ -117,7 +109,7 @@ pub fn step(reference: &Outputs, dev: &Device) -> Result<Outputs> {
     for (name, var) in &trainable {
         let g = grads
             .get(var.as_tensor())
-            .ok_or_else(|| candle_core::Error::Msg(format!("{name} received no gradient")))?;
+            .with_context(|| format!("{name} received no gradient"))?;
         out.insert(format!("grad.{name}"), g.clone());
     }
     Adam::new(trainable, AdamConfig::with_lr(seed.lr))?.step(&grads)?;
@@ -178,85 +170,84 @@ pub fn compare(reference: &Outputs, ours: &Outputs, pytorch: &Outputs) -> Result
         .copied()
         .filter(|n| !is_embedding_bias(arch, n))
         .collect();
-    if moved.is_empty() {
-        candle_core::bail!("the reference holds no parameters (init.NAME)");
-    }
     let f64_cpu = |t: &Tensor| t.to_device(&Device::Cpu)?.to_dtype(DType::F64);
-    // A step's output under `key`, as compared: an `after.` as its change from `init.`, the
-    // evaluation's embeddings less their mean.
+    // A step's output under `key`, as compared: an `after.` of a parameter as its change from
+    // `init.`, the evaluation's embeddings less their mean.
     let compared = |step: &Outputs, whose: &str, key: &str| -> Result<Tensor> {
         let t = f64_cpu(get(step, key, whose)?)?;
-        if let Some(name) = key.strip_prefix("after.") {
-            let before = f64_cpu(get(reference, &format!("init.{name}"), REFERENCE)?)?;
-            return t - before;
-        }
-        if key == "eval.embeddings" {
-            return t.broadcast_sub(&t.mean_keepdim(0)?);
-        }
-        Ok(t)
+        Ok(match key.strip_prefix("after.") {
+            Some(name) => (t - f64_cpu(get(reference, &format!("init.{name}"), REFERENCE)?)?)?,
+            None if key == "eval.embeddings" => t.broadcast_sub(&t.mean_keepdim(0)?)?,
+            None => t,
+        })
     };
-    // The relative error of facenet-lab's step and PyTorch's over `keys`, as one vector.
-    let errors = |keys: &[String]| -> Result<(f64, f64)> {
-        let flat = |step: &Outputs, whose: &str| -> Result<Tensor> {
-            let parts = keys
-                .iter()
-                .map(|k| compared(step, whose, k)?.flatten_all())
-                .collect::<Result<Vec<_>>>()?;
-            Tensor::cat(&parts, 0)
-        };
-        let exact = flat(reference, REFERENCE)?;
-        let ours = rel_err(&flat(ours, "facenet-lab's step")?, &exact)?;
-        let theirs = rel_err(&flat(pytorch, "PyTorch's f32 step")?, &exact)?;
-        if !theirs.is_finite() {
-            candle_core::bail!("PyTorch's f32 step is not finite in {keys:?}");
-        }
-        Ok((ours, theirs))
+    // facenet-lab's and PyTorch's residuals against the reference under `key`, each output
+    // read and compared once; a row over many keys sums theirs.
+    let residuals = |key: &str| -> Result<[Residual; 2]> {
+        let exact = compared(reference, REFERENCE, key)?;
+        Ok([
+            Residual::of(&compared(ours, "facenet-lab's step", key)?, &exact)?,
+            Residual::of(&compared(pytorch, "PyTorch's f32 step", key)?, &exact)?,
+        ])
     };
-    let keys = |prefix: &str, names: &[&str]| -> Vec<String> {
-        names.iter().map(|n| format!("{prefix}{n}")).collect()
+    let sum = |parts: Vec<[Residual; 2]>| {
+        let zero = [Residual::default(); 2];
+        parts
+            .into_iter()
+            .fold(zero, |s, r| [s[0] + r[0], s[1] + r[1]])
     };
-    let mut worst: Option<(&str, (f64, f64))> = None;
-    for name in &moved {
-        let err = errors(&keys("grad.", &[name]))?;
-        if worst.is_none_or(|(_, w)| err.0 > w.0) {
-            worst = Some((name, err));
-        }
-    }
-    let (worst_name, worst) = worst.expect("moved is not empty");
+    let over = |prefix: &str, names: &[&str]| -> Result<[Residual; 2]> {
+        let parts = names.iter().map(|n| residuals(&format!("{prefix}{n}")));
+        Ok(sum(parts.collect::<Result<_>>()?))
+    };
+    let gradients = trainable
+        .iter()
+        .map(|name| Ok((*name, residuals(&format!("grad.{name}"))?)))
+        .collect::<Result<Vec<_>>>()?;
+    let (worst_name, worst) = gradients
+        .iter()
+        .filter(|(name, _)| moved.contains(name))
+        .max_by(|a, b| a.1[0].rel_err().total_cmp(&b.1[0].rel_err()))
+        .context("the reference holds no parameters (init.NAME)")?;
+    let all_gradients = sum(gradients.iter().map(|(_, r)| *r).collect());
     let mut rows = vec![
         (
             "embeddings, training pass".to_string(),
-            errors(&keys("", &["train.embeddings"]))?,
+            over("", &["train.embeddings"])?,
         ),
-        ("loss".to_string(), errors(&keys("", &["loss"]))?),
-        ("gradients".to_string(), errors(&keys("grad.", &trainable))?),
-        (format!("worst gradient: {worst_name}"), worst),
-        (
-            "Adam's update".to_string(),
-            errors(&keys("after.", &moved))?,
-        ),
+        ("loss".to_string(), over("", &["loss"])?),
+        ("gradients".to_string(), all_gradients),
+        (format!("worst gradient: {worst_name}"), *worst),
+        ("Adam's update".to_string(), over("after.", &moved)?),
     ];
     // AlexNet has no BatchNorm.
     if !buffers.is_empty() {
-        let err = errors(&keys("after.", &buffers))?;
-        rows.push(("running statistics' change".to_string(), err));
+        rows.push((
+            "running statistics' change".to_string(),
+            over("after.", &buffers)?,
+        ));
     }
     rows.push((
         "embeddings, evaluation after (centred)".to_string(),
-        errors(&keys("", &["eval.embeddings"]))?,
+        over("", &["eval.embeddings"])?,
     ));
-    Ok(rows
-        .into_iter()
-        .map(|(output, (ours, pytorch))| Parity {
-            ours: Comparison {
-                case: case.clone(),
-                output,
-                rel_err: ours,
-                tolerance: bound(pytorch),
-            },
-            pytorch,
+    rows.into_iter()
+        .map(|(output, [ours, theirs])| {
+            let pytorch = theirs.rel_err();
+            if !pytorch.is_finite() {
+                bail!("PyTorch's f32 step is not finite in {output}");
+            }
+            Ok(Parity {
+                ours: Comparison {
+                    case: case.clone(),
+                    output,
+                    rel_err: ours.rel_err(),
+                    tolerance: bound(pytorch),
+                },
+                pytorch,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The bias of the embedding layer, whose exact gradient under a triplet loss is 0.
@@ -383,7 +374,7 @@ mod tests {
             .expect("a running statistic");
         let err = step(&reference, &Device::Cpu).unwrap_err().to_string();
         assert!(
-            err.contains("the reference has no \"init.layer2.0.bn1.running_var\""),
+            err.contains("the reference has no 'layer2.0.bn1.running_var'"),
             "{err}"
         );
         reference.insert("init.layer2.0.bn1.running_var".into(), var.clone());

@@ -125,7 +125,7 @@ impl Trainer {
 
     /// Continues from a checkpoint: weights, BatchNorm statistics, Adam state and position.
     pub fn restore(&mut self, ck: &Loaded) -> Result<()> {
-        checkpoint::restore_params(&self.params, &ck.tensors)?;
+        checkpoint::restore_params(&self.params, &ck.tensors, "the checkpoint")?;
         self.adam.load_state(&ck.tensors)?;
         self.position = ck.position;
         Ok(())

@@ -64,6 +64,8 @@ fn generate(path: &Path, runs: usize, points: usize) -> Result<()> {
             normalize: true,
             augment: false,
             zero_init_residual: false,
+            init: None,
+            init_sha256: None,
             dropout: None,
             tf32: false,
             eval_every: 1,

@@ -36,6 +36,8 @@ fn new_run(name: &str, model: &str, batch: i64, mining: &str, epochs: i64) -> Ne
         normalize: true,
         augment: false,
         zero_init_residual: false,
+        init: None,
+        init_sha256: None,
         dropout: None,
         tf32: false,
         eval_every: 1,

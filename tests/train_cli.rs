@@ -333,6 +333,121 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     Ok(())
 }
 
+/// The value of `name` in the safetensors file at `path`, flattened.
+fn weights_in(path: &Path, name: &str) -> Result<Vec<f32>> {
+    let t = candle_core::safetensors::load(path, &Device::Cpu)?;
+    Ok(t.get(name)
+        .with_context(|| format!("{name} in {}", path.display()))?
+        .flatten_all()?
+        .to_vec1()?)
+}
+
+#[test]
+fn a_run_starts_from_the_weights_of_another_and_records_the_file() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::facenet(&db)?
+        .args(TINY_RUN)
+        .args(["--epochs", "1", "--dim", "16", "--seed", "1", "--quiet"])
+        .assert()
+        .success();
+    let lab = Lab::open(&db)?;
+    let ck = lab
+        .checkpoints(lab.find_run("1")?.id)?
+        .pop()
+        .context("a checkpoint")?;
+    let init = dir.path().join("start.safetensors");
+    std::fs::copy(lab.resolve(&ck.path), &init)?;
+    drop(lab);
+    let init_arg = init.to_str().context("path")?;
+
+    // Another embedding width: everything but the embedding comes from the file. At a
+    // learning rate of 1e-12 the weights stay where they started.
+    let out = common::facenet(&db)?
+        .args(TINY_RUN)
+        .args([
+            "--epochs", "1", "--dim", "8", "--lr", "1e-12", "--init", init_arg, "--quiet",
+        ])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("weights from '{}' (sha256 {}…): ", init.display(), &ck.sha256[..12]))
+            && err.contains("fc.bias, fc.weight keep the seed's random draw (the file's fc.bias is [16], this --dim needs [8])"),
+        "{err}"
+    );
+    let lab = Lab::open(&db)?;
+    let run = lab.find_run("2")?;
+    assert_eq!(run.hyper.init.as_deref(), Some(init_arg));
+    assert_eq!(run.hyper.init_sha256.as_deref(), Some(ck.sha256.as_str()));
+    let last = lab.checkpoints(run.id)?.pop().context("a checkpoint")?;
+    let (start, end) = (
+        weights_in(&init, "layer1.0.conv1.weight")?,
+        weights_in(&lab.resolve(&last.path), "layer1.0.conv1.weight")?,
+    );
+    let moved = start
+        .iter()
+        .zip(&end)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(moved < 1e-6, "the weights moved {moved} from the file's");
+    drop(lab);
+
+    // Started over from step 0 (no checkpoint survived), the run reads the file again, and
+    // refuses one that changed.
+    let restart = |db: &Path| -> Result<std::process::Output> {
+        Lab::open(db)?.conn().execute_batch(
+            "UPDATE runs SET status = 'crashed' WHERE id = 2; DELETE FROM checkpoints WHERE run_id = 2;",
+        )?;
+        Ok(common::facenet(db)?
+            .args(["run", "--resume", "2", "--quiet"])
+            .output()?)
+    };
+    let out = restart(&db)?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("weights from '"),
+        "{err}"
+    );
+    let mut changed = candle_core::safetensors::load(&init, &Device::Cpu)?;
+    let w = changed.get("conv1.weight").context("conv1.weight")?;
+    changed.insert("conv1.weight".into(), (w * 2.0)?);
+    candle_core::safetensors::save(&changed, &init)?;
+    let out = restart(&db)?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains(&format!(
+                "run 2 started from --init '{init_arg}' with sha256 {}",
+                ck.sha256
+            )),
+        "{err}"
+    );
+
+    // Files that cannot start the network are refused before anything is recorded.
+    refused(
+        &[&TINY_RUN[..], &["--init", "/no/such/weights.pth"]].concat(),
+        "--init '/no/such/weights.pth': no such file",
+    )?;
+    refused(
+        &[
+            "run",
+            "alexnet",
+            "--data",
+            "synthetic:4:8",
+            "--init",
+            init_arg,
+        ],
+        "has no 'classifier.1.bias': it holds torchvision's resnet18, not alexnet: start a \
+         resnet18 run from it",
+    )?;
+    refused(
+        &[&TINY_RUN[..], &["--zero-init-residual", "--init", init_arg]].concat(),
+        "--zero-init-residual and --init both set the starting weights",
+    )?;
+    Ok(())
+}
+
 #[test]
 fn alexnet_records_the_dropout_it_trained_with() -> Result<()> {
     let dir = tempfile::tempdir()?;

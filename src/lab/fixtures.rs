@@ -28,6 +28,8 @@ pub fn hyper(model: &str) -> Hyperparams {
         normalize: true,
         augment: false,
         zero_init_residual: false,
+        init: None,
+        init_sha256: None,
         dropout: None,
         tf32: false,
         eval_every: 1,

@@ -29,6 +29,7 @@ pub fn params(r: &Run) -> Params {
         ("normalize", h.normalize.to_string()),
         ("augment", h.augment.to_string()),
         ("zero-init residual", h.zero_init_residual.to_string()),
+        ("init", init(h)),
         ("dropout", h.dropout.map_or("-".into(), |p| p.to_string())),
         ("tf32", h.tf32.to_string()),
         ("eval every", h.eval_every.to_string()),
@@ -36,6 +37,29 @@ pub fn params(r: &Run) -> Params {
         ("dataset", opt(r.dataset_id.map(|d| d.0))),
         ("seed", h.seed.to_string()),
     ]
+}
+
+/// The `--init` file as its name and the start of its sha256 (`resnet18-f37072fd.pth
+/// f37072fd`), which tells two files of one name apart; `-` for random weights.
+pub fn init(h: &super::Hyperparams) -> String {
+    match (init_file(h), &h.init_sha256) {
+        (Some(name), sha) => {
+            let sha = sha.as_deref().map_or("", |s| &s[..s.len().min(8)]);
+            format!("{name} {sha}").trim_end().to_string()
+        }
+        (None, _) => "-".to_string(),
+    }
+}
+
+/// The `--init` file's name without its folder (`resnet18-f37072fd.pth`); `None` for random
+/// weights.
+pub fn init_file(h: &super::Hyperparams) -> Option<String> {
+    let path = h.init.as_ref()?;
+    Some(
+        std::path::Path::new(path)
+            .file_name()
+            .map_or(path.clone(), |n| n.to_string_lossy().into_owned()),
+    )
 }
 
 /// Indices of `runs` grouped by experiment: every hyperparameter and the dataset alike, the seed

@@ -98,6 +98,13 @@ pub struct Hyperparams {
     pub augment: bool,
     /// Each residual block's last BatchNorm weight started at zero (ResNets only).
     pub zero_init_residual: bool,
+    /// The file the weights started from (`--init`), absolute; `None` for the seed's random
+    /// draw. Absent from exports written before it existed: those runs started at random.
+    #[serde(default)]
+    pub init: Option<String>,
+    /// The sha256 of the `--init` file.
+    #[serde(default)]
+    pub init_sha256: Option<String>,
     /// AlexNet's classifier dropout probability; `None` for networks without dropout.
     pub dropout: Option<f64>,
     /// cuBLAS multiplied f32 matrices in TF32 on the tensor cores (`--tf32`, CUDA only).
@@ -320,6 +327,8 @@ impl Run {
                 normalize: row.get("normalize")?,
                 augment: row.get("augment")?,
                 zero_init_residual: row.get("zero_init_residual")?,
+                init: row.get("init")?,
+                init_sha256: row.get("init_sha256")?,
                 dropout: row.get("dropout")?,
                 tf32: row.get("tf32")?,
                 eval_every: row.get("eval_every")?,
@@ -378,10 +387,10 @@ impl Lab {
                 seed, device, config_json, status, created_at, git_commit, git_dirty, crate_version,
                 hostname, gpu_name, command_line, log_path, notes, weight_decay, lr_schedule,
                 warmup_epochs, crop, zero_init_residual, cpu_model, cpu_threads, cpu_simd, cpu_cache,
-                os, dropout, tf32)
+                os, dropout, tf32, init, init_sha256)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
                 ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
-                ?34, ?35, ?36, ?37, ?38, ?39, ?40)",
+                ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42)",
             params![
                 run.name,
                 h.model,
@@ -423,6 +432,8 @@ impl Lab {
                 run.machine.os,
                 h.dropout,
                 h.tf32,
+                h.init,
+                h.init_sha256,
             ],
         )?;
         let id = RunId(tx.last_insert_rowid());

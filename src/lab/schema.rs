@@ -28,6 +28,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (11, v11_dropout),
     (12, v12_resumes),
     (13, v13_tf32),
+    (14, v14_init),
 ];
 
 /// The schema version this build writes.
@@ -413,6 +414,15 @@ fn v13_tf32(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch("ALTER TABLE runs ADD COLUMN tf32 INTEGER NOT NULL DEFAULT 0;")
 }
 
+/// `--init` as typed columns: the file a run's weights started from, and its sha256. Every
+/// run recorded before started from its seed's random draw: NULL.
+fn v14_init(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE runs ADD COLUMN init        TEXT;
+         ALTER TABLE runs ADD COLUMN init_sha256 TEXT;",
+    )
+}
+
 /// Each resume of a run, with what it ran on ([`super::Resume`]); runs resumed before kept
 /// only the time of their latest resume (`resumed_at`).
 fn v12_resumes(tx: &Transaction) -> rusqlite::Result<()> {
@@ -675,6 +685,20 @@ mod tests {
         migrate(&conn)?;
         let tf32: bool = conn.query_row("SELECT tf32 FROM runs WHERE id = 1", [], |r| r.get(0))?;
         assert!(!tf32);
+        Ok(())
+    }
+
+    #[test]
+    fn v14_records_every_older_run_as_started_at_random() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        apply_up_to(&conn, 13)?;
+        insert_run(&conn, 1, None)?;
+        migrate(&conn)?;
+        let init: (Option<String>, Option<String>) =
+            conn.query_row("SELECT init, init_sha256 FROM runs WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        assert_eq!(init, (None, None));
         Ok(())
     }
 

@@ -90,6 +90,29 @@ impl Arch {
     pub fn min_train_size(self) -> usize {
         self.min_input_size().max(16)
     }
+
+    /// The linear embedding layer, where torchvision's network has its ImageNet classifier:
+    /// its variables are `NAME.weight` and `NAME.bias`.
+    pub fn embedding_layer(self) -> &'static str {
+        match self {
+            Arch::Alexnet => "classifier.6",
+            Arch::Resnet18 | Arch::Resnet152 => "fc",
+        }
+    }
+
+    /// The architecture whose torchvision variable names a set of weights holds (`has` says
+    /// whether a name is there), if any.
+    pub fn of_torchvision_names(has: impl Fn(&str) -> bool) -> Option<Arch> {
+        if has("features.0.weight") {
+            Some(Arch::Alexnet)
+        } else if has("layer1.0.conv3.weight") {
+            Some(Arch::Resnet152)
+        } else if has("layer1.0.conv2.weight") {
+            Some(Arch::Resnet18)
+        } else {
+            None
+        }
+    }
 }
 
 impl fmt::Display for Arch {

@@ -69,6 +69,11 @@ pub struct TrainConfig {
     /// Absent from configs recorded before it existed: those runs did not.
     #[serde(default)]
     pub zero_init_residual: bool,
+    /// The weights the network starts from (`--init`), as an absolute path once the run
+    /// starts; `None` is the seed's random draw. Absent from configs recorded before it
+    /// existed: those runs started at random.
+    #[serde(default)]
+    pub init: Option<String>,
     /// AlexNet's classifier dropout; `None` is torchvision's 0.5 ([`TrainConfig::dropout`]).
     /// Absent from configs recorded before it existed: those runs had 0.5.
     #[serde(default)]
@@ -116,6 +121,7 @@ impl Default for TrainConfig {
             normalize: false,
             augment: false,
             zero_init_residual: false,
+            init: None,
             dropout: None,
             tf32: false,
             eval_every: 1,
@@ -195,6 +201,13 @@ pub struct Overrides {
     /// `--zero-init-residual=false`) [default: off; ResNets only].
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub zero_init_residual: Option<bool>,
+    /// Start from the weights in FILE instead of the seed's random draw: torchvision's
+    /// ImageNet state dict (the .pth file torchvision downloads, e.g. resnet18-f37072fd.pth),
+    /// or a safetensors file under torchvision's names, such as another run's checkpoint. The
+    /// embedding layer keeps the seed's draw unless FILE's has this --dim's shape. The run
+    /// records FILE's path and sha256 [default: none, random weights].
+    #[arg(long, value_name = "FILE")]
+    pub init: Option<String>,
     /// Probability that AlexNet drops a classifier unit in training; 0 turns dropout off
     /// [default: 0.5, torchvision's; AlexNet only].
     #[arg(long, value_name = "P")]
@@ -351,6 +364,9 @@ impl TrainConfig {
         if o.dropout.is_some() {
             self.dropout = o.dropout;
         }
+        if o.init.is_some() {
+            self.init = o.init.clone();
+        }
         if o.split_seed.is_some() {
             self.split_seed = o.split_seed;
         }
@@ -485,6 +501,13 @@ impl TrainConfig {
                 "--zero-init-residual is for ResNets: alexnet has no residual blocks".to_string(),
             );
         }
+        if self.zero_init_residual && self.init.is_some() {
+            found.push(
+                "--zero-init-residual and --init both set the starting weights: the file's \
+                 would replace the zeroed ones, so give one"
+                    .to_string(),
+            );
+        }
         if let Some(p) = self.dropout {
             if self.model != Arch::Alexnet {
                 found.push(format!(
@@ -546,7 +569,8 @@ impl TrainConfig {
         })
     }
 
-    /// The typed columns of the lab's runs table.
+    /// The typed columns of the lab's runs table; `init_sha256` is the caller's to fill in,
+    /// once it has read the `--init` file.
     pub fn hyperparams(&self) -> crate::lab::Hyperparams {
         crate::lab::Hyperparams {
             model: self.model.to_string(),
@@ -566,6 +590,8 @@ impl TrainConfig {
             normalize: self.normalize,
             augment: self.augment,
             zero_init_residual: self.zero_init_residual,
+            init: self.init.clone(),
+            init_sha256: None,
             dropout: self.dropout(),
             tf32: self.tf32,
             eval_every: self.eval_every as i64,
@@ -632,7 +658,7 @@ mod tests {
             "model = \"alexnet\"\nbatch = 1\ndim = 1\nlr = 0.1\nweight_decay = 0.1\n\
              lr_schedule = \"cosine\"\nwarmup_epochs = 1\nepochs = 1\nmargin = 0.1\n\
              image_size = 8\ncrop = 0.5\nmining = \"hard\"\nsampler = \"pk\"\npk_k = 2\n\
-             normalize = true\naugment = true\nzero_init_residual = true\ndropout = 0.0\ntf32 = false\n\
+             normalize = true\naugment = true\nzero_init_residual = true\ninit = \"w.pth\"\ndropout = 0.0\ntf32 = false\n\
              eval_every = 1\ncheckpoint_every = 1\nseed = 1\ndevice = \"cpu\"\ndata = \"d\"\n\
              min_images = 1\nmax_images = 2\nsplit_seed = 1\nname = \"n\"\ntags = [\"t\"]\n\
              note = \"x\"\n",

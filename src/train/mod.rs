@@ -10,6 +10,7 @@ pub mod evaluate;
 pub mod events;
 pub mod params;
 pub mod parity;
+pub mod pretrained;
 pub mod profile;
 pub mod recorder;
 pub mod sampler;

@@ -35,15 +35,8 @@ pub type Outputs = HashMap<String, Tensor>;
 
 /// The architecture whose torchvision names `init` holds.
 fn arch_of(init: &Outputs) -> Result<Arch> {
-    if init.contains_key("init.features.0.weight") {
-        Ok(Arch::Alexnet)
-    } else if init.contains_key("init.layer1.0.conv3.weight") {
-        Ok(Arch::Resnet152)
-    } else if init.contains_key("init.layer1.0.conv2.weight") {
-        Ok(Arch::Resnet18)
-    } else {
-        bail!("no torchvision AlexNet, ResNet-18 or ResNet-152 weights (init.NAME) in the file")
-    }
+    Arch::of_torchvision_names(|name| init.contains_key(&format!("init.{name}")))
+        .context("no torchvision AlexNet, ResNet-18 or ResNet-152 weights (init.NAME) in the file")
 }
 
 /// `key` of the step `whose` outputs `tensors` are, or an error naming both.
@@ -252,10 +245,7 @@ pub fn compare(reference: &Outputs, ours: &Outputs, pytorch: &Outputs) -> Result
 
 /// The bias of the embedding layer, whose exact gradient under a triplet loss is 0.
 fn is_embedding_bias(arch: Arch, name: &str) -> bool {
-    name == match arch {
-        Arch::Alexnet => "classifier.6.bias",
-        Arch::Resnet18 | Arch::Resnet152 => "fc.bias",
-    }
+    name.strip_suffix(".bias") == Some(arch.embedding_layer())
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use crate::train::config::{DeviceChoice, TrainConfig};
 use crate::train::console::Console;
 use crate::train::device;
 use crate::train::events::{CheckpointKind, Outcome};
+use crate::train::pretrained::{InitWeights, Plan};
 use crate::train::recorder::{Heartbeat, Recorder};
 use crate::train::trainer::{Control, Trainer};
 
@@ -175,12 +176,24 @@ pub fn start(
     let (device, device_name) = device::select(cfg.device)?;
     device::set_tf32(&device, &device_name, cfg.tf32)?;
     cfg.data = resolve_data(&cfg.data)?;
+    let init = match &cfg.init {
+        Some(path) => {
+            let w = InitWeights::read(Path::new(path))?;
+            w.check(cfg.model, cfg.dim)?;
+            cfg.init = Some(w.path.to_string_lossy().into_owned());
+            Some(w)
+        }
+        None => None,
+    };
     let lab = Lab::open(db)?;
     let dataset = load_dataset(&cfg, launch.quiet)?;
     let dataset_id = lab.ensure_dataset(&data::recorded::record(&dataset.manifest))?;
     let run = lab.create_run(&NewRun {
         name: cfg.run_name(),
-        hyper: cfg.hyperparams(),
+        hyper: crate::lab::Hyperparams {
+            init_sha256: init.as_ref().map(|w| w.sha256.clone()),
+            ..cfg.hyperparams()
+        },
         dataset_id: Some(dataset_id),
         device: device_name.clone(),
         gpu_name: device::gpu_name(&device),
@@ -204,7 +217,14 @@ pub fn start(
         dataset.manifest.identities.len()
     );
     let trainer = new_checkpoint_dir(&lab, run)
-        .and_then(|dir| Trainer::new(cfg, device, device_name, &dataset.train, &dataset.dev, dir));
+        .and_then(|dir| Trainer::new(cfg, device, device_name, &dataset.train, &dataset.dev, dir))
+        .and_then(|mut t| {
+            if let Some(w) = &init {
+                say_started_from(w, &t.start_from(w)?);
+            }
+            Ok(t)
+        });
+    drop(init);
     let trainer = match trainer {
         Ok(t) => t,
         Err(e) => {
@@ -215,6 +235,30 @@ pub fn start(
     };
     lab.mark_running(run, trainer.iters_per_epoch() as i64, std::process::id())?;
     drive(&lab, run, trainer, launch, stop)
+}
+
+/// Tells the user what an `--init` file set.
+fn say_started_from(w: &InitWeights, plan: &Plan) {
+    eprintln!(
+        "weights from '{}' (sha256 {}…): {plan}",
+        w.path.display(),
+        &w.sha256[..12]
+    );
+}
+
+/// The `--init` file of run `run`, read again for a restart from step 0: the same bytes as
+/// when the run started (`sha256`), or an error.
+fn init_again(run: RunId, path: &str, sha256: Option<&str>) -> Result<InitWeights> {
+    let w = InitWeights::read(Path::new(path))
+        .with_context(|| format!("run {run} started from --init '{path}', which it needs again"))?;
+    if let Some(recorded) = sha256.filter(|s| *s != w.sha256) {
+        bail!(
+            "run {run} started from --init '{path}' with sha256 {recorded}, and the file there \
+             now has {}: restore that file to start the run over",
+            w.sha256
+        );
+    }
+    Ok(w)
 }
 
 /// Warns when a run resumes with other code than it last trained with (its latest resume's, or
@@ -340,6 +384,7 @@ pub fn resume(
         data::recorded::same_splits(&d.splits, &dataset.manifest, &cfg.data, run.id)?;
     }
     let dir = run_checkpoint_dir(&lab, run.id)?;
+    let init = cfg.init.clone();
     let mut trainer = Trainer::new(
         cfg,
         dev,
@@ -357,6 +402,10 @@ pub fn resume(
             ck.iteration
         }
         None => {
+            if let Some(path) = &init {
+                let w = init_again(run.id, path, run.hyper.init_sha256.as_deref())?;
+                say_started_from(&w, &trainer.start_from(&w)?);
+            }
             if run.last_iteration > 0 {
                 // No resumable checkpoint: whatever the run wrote are best checkpoints.
                 let (why, and_checkpoints) = match checkpoints.len() as u64 {

@@ -18,6 +18,7 @@ use crate::train::config::TrainConfig;
 use crate::train::evaluate::{embed, l2_normalize, seed_accuracies};
 use crate::train::events::{CheckpointKind, EvalStats, Event, Observer, Outcome, StepStats};
 use crate::train::params::Params;
+use crate::train::pretrained::{InitWeights, Plan};
 use crate::train::sampler::{epoch_batches, iters_per_epoch};
 use crate::train::schedule::Schedule;
 use crate::train::triplet::triplet_loss;
@@ -121,6 +122,12 @@ impl Trainer {
             checkpoint_dir,
             best_dev: None,
         })
+    }
+
+    /// Sets the weights from an `--init` file before the first step (see
+    /// [`InitWeights::apply`]).
+    pub fn start_from(&mut self, init: &InitWeights) -> Result<Plan> {
+        init.apply(self.cfg.model, &self.params)
     }
 
     /// Continues from a checkpoint: weights, BatchNorm statistics, Adam state and position.

@@ -248,6 +248,7 @@ enum Field {
     Margin,
     ImageSize,
     Crop,
+    Init,
     Seed,
     Tag,
     Notes,
@@ -257,8 +258,8 @@ enum Field {
 
 /// The names `field op value` accepts, for the help screen and error messages.
 pub const FIELD_NAMES: &str = "id name model batch dim mining sampler status epoch epochs \
-dev_acc final_dev train_acc test lfw loss img_s lr schedule warmup wd margin image_size crop seed tag notes \
-host duration";
+dev_acc final_dev train_acc test lfw loss img_s lr schedule warmup wd margin image_size crop init seed tag \
+notes host duration";
 
 /// Every spelling of every field, lower case.
 const SPELLINGS: &[(&str, Field)] = &[
@@ -303,6 +304,7 @@ const SPELLINGS: &[(&str, Field)] = &[
     ("image_size", Field::ImageSize),
     ("size", Field::ImageSize),
     ("crop", Field::Crop),
+    ("init", Field::Init),
     ("seed", Field::Seed),
     ("tag", Field::Tag),
     ("tags", Field::Tag),
@@ -340,6 +342,7 @@ impl Field {
             | Field::Warmup
             | Field::WeightDecay
             | Field::Margin
+            | Field::Init
             | Field::Seed
             | Field::Tag
             | Field::Notes
@@ -394,6 +397,7 @@ impl Field {
                 | Field::Tag
                 | Field::Notes
                 | Field::Host
+                | Field::Init
         )
     }
 
@@ -459,6 +463,10 @@ impl Field {
             Field::Tag => r.tags.clone(),
             Field::Notes => vec![r.notes.clone()],
             Field::Host => vec![r.hostname.clone()],
+            // The file's name, as the compare view shows it; a run at random has none.
+            Field::Init => crate::lab::params::init_file(&r.hyper)
+                .into_iter()
+                .collect(),
             _ => Vec::new(),
         }
     }
@@ -639,6 +647,7 @@ mod tests {
         c.hyper.warmup_epochs = 2;
         c.hyper.weight_decay = 5e-4;
         c.hyper.crop = 0.5;
+        c.hyper.init = Some("/weights/resnet18-f37072fd.pth".into());
         let keep = |q: &str| -> Vec<i64> {
             let f = Filter::parse(q).unwrap();
             [&a, &b, &c]
@@ -664,6 +673,9 @@ mod tests {
         assert_eq!(keep("warmup>0 wd>0"), vec![3]);
         assert_eq!(keep("crop<1"), vec![3]);
         assert_eq!(keep("lr_schedule=constant"), vec![1, 2]);
+        // The --init file by its name; runs that started at random have none.
+        assert_eq!(keep("init=resnet18-f37072fd.pth"), vec![3]);
+        assert_eq!(keep("init!=resnet18-f37072fd.pth"), vec![1, 2]);
         // Durations as the table shows them (each run trained 50 minutes) or in seconds.
         assert_eq!(keep("duration>49m duration<0h51m"), vec![1, 2, 3]);
         assert_eq!(keep("duration>=3000 duration<=3000s"), vec![1, 2, 3]);

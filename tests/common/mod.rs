@@ -80,6 +80,8 @@ pub fn new_run(name: &str, model: &str, seed: i64, tags: &[&str]) -> NewRun {
             normalize: false,
             augment: false,
             zero_init_residual: false,
+            init: None,
+            init_sha256: None,
             dropout: None,
             tf32: false,
             eval_every: 1,

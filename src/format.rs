@@ -1,6 +1,16 @@
 //! Human-readable times and numbers, shared by the runs table, the dashboard and reports, and
 //! shell words for the commands messages suggest.
 
+/// ` (a relative path, in a --config file too, is read from the current directory, /cwd)`
+/// for a relative `path` a message says is missing; nothing for an absolute one.
+pub fn relative_path_note(path: &std::path::Path) -> String {
+    if path.is_absolute() {
+        return String::new();
+    }
+    let cwd = std::env::current_dir().map_or_else(|_| ".".into(), |d| d.display().to_string());
+    format!(" (a relative path, in a --config file too, is read from the current directory, {cwd})")
+}
+
 /// `2026-11-28 06:53` (UTC) from seconds since the Unix epoch.
 pub fn timestamp(secs: f64) -> String {
     let secs = secs.max(0.0) as i64;

@@ -640,6 +640,58 @@ fn a_lab_path_in_a_missing_folder_is_refused_and_nothing_is_created() -> Result<
 }
 
 #[test]
+fn a_run_whose_init_file_does_not_fit_stops_the_sweep_before_any_run_starts() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    // A ResNet-18's weights: they start the resnet18 run, not the alexnet one.
+    let weights = dir.path().join("r18.safetensors");
+    let params = facenet_lab::train::params::Params::new(0);
+    facenet_lab::model::EmbeddingNet::new(
+        facenet_lab::model::Arch::Resnet18,
+        8,
+        params.builder(&candle_core::Device::Cpu),
+    )?;
+    params.var_map().save(&weights)?;
+    let spec = dir.path().join("grid.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "tag = \"grid\"\n[base]\ndata = \"synthetic\"\ndim = 8\ninit = \"{}\"\n\
+             [grid]\nmodel = [\"resnet18\", \"alexnet\"]\n",
+            weights.display()
+        ),
+    )?;
+    let lab = dir.path().join("lab.db");
+    let sweep = || -> Result<Command> {
+        let mut c = Command::cargo_bin("facenet-lab")?;
+        c.arg("--db").arg(&lab).arg("sweep").arg(&spec);
+        c.env(SWEEP_EXE_ENV, "/nonexistent");
+        Ok(c)
+    };
+    sweep()?
+        .assert()
+        .failure()
+        .stderr(contains("1 run of sweep spec"))
+        .stderr(contains(
+            "cannot start from its --init file; nothing was started",
+        ))
+        .stderr(contains("run 2 (grid-2-alexnet-8): --init '"))
+        .stderr(contains("it holds torchvision's resnet18, not alexnet"))
+        .stderr(contains("run 1 (").not());
+    assert!(
+        !lab.exists(),
+        "no lab is started for a sweep that cannot run"
+    );
+    sweep()?
+        .arg("--dry-run")
+        .assert()
+        .success()
+        .stderr(contains(
+            "warning: here, 1 run would not start from its --init file",
+        ));
+    Ok(())
+}
+
+#[test]
 fn a_run_whose_data_is_missing_stops_the_sweep_before_any_run_starts() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let spec = dir.path().join("two.toml");

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use candle_core::Device;
 use common::process::{output_within, poll, signal};
 use common::TINY_RUN;
-use facenet_lab::lab::{Lab, RunStatus};
+use facenet_lab::lab::{Lab, RunId, RunStatus};
 use facenet_lab::train::checkpoint;
 
 /// Runs `args`, expects failure with `want` in the message, and no run recorded.
@@ -361,12 +361,22 @@ fn a_run_starts_from_the_weights_of_another_and_records_the_file() -> Result<()>
     drop(lab);
     let init_arg = init.to_str().context("path")?;
 
-    // Another embedding width: everything but the embedding comes from the file. At a
-    // learning rate of 1e-12 the weights stay where they started.
+    // Another embedding width, the file named relative to the working directory: everything
+    // but the embedding comes from the file. At a learning rate of 1e-12 the weights stay
+    // where they started.
     let out = common::facenet(&db)?
+        .current_dir(dir.path())
         .args(TINY_RUN)
         .args([
-            "--epochs", "1", "--dim", "8", "--lr", "1e-12", "--init", init_arg, "--quiet",
+            "--epochs",
+            "1",
+            "--dim",
+            "8",
+            "--lr",
+            "1e-12",
+            "--init",
+            "start.safetensors",
+            "--quiet",
         ])
         .output()?;
     let err = String::from_utf8_lossy(&out.stderr);
@@ -378,49 +388,103 @@ fn a_run_starts_from_the_weights_of_another_and_records_the_file() -> Result<()>
     );
     let lab = Lab::open(&db)?;
     let run = lab.find_run("2")?;
-    assert_eq!(run.hyper.init.as_deref(), Some(init_arg));
-    assert_eq!(run.hyper.init_sha256.as_deref(), Some(ck.sha256.as_str()));
-    let last = lab.checkpoints(run.id)?.pop().context("a checkpoint")?;
-    let (start, end) = (
-        weights_in(&init, "layer1.0.conv1.weight")?,
-        weights_in(&lab.resolve(&last.path), "layer1.0.conv1.weight")?,
+    assert_eq!(
+        run.hyper.init.as_deref(),
+        Some(init_arg),
+        "recorded absolute"
     );
-    let moved = start
-        .iter()
-        .zip(&end)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f32, f32::max);
-    assert!(moved < 1e-6, "the weights moved {moved} from the file's");
+    assert_eq!(run.hyper.init_sha256.as_deref(), Some(ck.sha256.as_str()));
     drop(lab);
+    let started_from_file = |db: &Path| -> Result<f32> {
+        let lab = Lab::open(db)?;
+        let last = lab.checkpoints(RunId(2))?.pop().context("a checkpoint")?;
+        let name = "layer1.0.conv1.weight";
+        let (start, end) = (
+            weights_in(&init, name)?,
+            weights_in(&lab.resolve(&last.path), name)?,
+        );
+        Ok(start
+            .iter()
+            .zip(&end)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max))
+    };
+    let moved = started_from_file(&db)?;
+    assert!(moved < 1e-6, "the weights moved {moved} from the file's");
 
-    // Started over from step 0 (no checkpoint survived), the run reads the file again, and
-    // refuses one that changed.
-    let restart = |db: &Path| -> Result<std::process::Output> {
+    // Started over from step 0 (no checkpoint survived), the run reads the file again.
+    let restart = |db: &Path, extra: &[&str]| -> Result<(bool, String)> {
         Lab::open(db)?.conn().execute_batch(
             "UPDATE runs SET status = 'crashed' WHERE id = 2; DELETE FROM checkpoints WHERE run_id = 2;",
         )?;
-        Ok(common::facenet(db)?
+        let out = common::facenet(db)?
             .args(["run", "--resume", "2", "--quiet"])
-            .output()?)
+            .args(extra)
+            .output()?;
+        Ok((
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        ))
     };
-    let out = restart(&db)?;
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (ok, err) = restart(&db, &[])?;
+    assert!(ok && err.contains("weights from '"), "{err}");
+    let moved = started_from_file(&db)?;
     assert!(
-        out.status.success() && err.contains("weights from '"),
+        moved < 1e-6,
+        "the restart moved {moved} from the file's weights"
+    );
+    // A refused restart leaves the run as it was: crashed, with no new resume.
+    let unchanged = |db: &Path, resumes: usize| -> Result<()> {
+        let lab = Lab::open(db)?;
+        assert_eq!(lab.find_run("2")?.status, RunStatus::Crashed);
+        assert_eq!(lab.resumes(RunId(2))?.len(), resumes);
+        Ok(())
+    };
+    let resumes = Lab::open(&db)?.resumes(RunId(2))?.len();
+    // The file moved: named again with --init, and checked to be the same bytes.
+    let elsewhere = dir.path().join("moved.safetensors");
+    std::fs::rename(&init, &elsewhere)?;
+    let (ok, err) = restart(&db, &[])?;
+    assert!(
+        !ok && err.contains(&format!(
+            "run 2 started from --init '{init_arg}', which it reads again to start over: pass \
+             --resume 2 --init PATH"
+        )),
         "{err}"
     );
+    unchanged(&db, resumes)?;
+    let moved_arg = elsewhere.to_str().context("path")?;
+    let (ok, err) = restart(&db, &["--init", moved_arg])?;
+    assert!(
+        ok && err.contains(&format!("weights from '{moved_arg}'")),
+        "{err}"
+    );
+    std::fs::rename(&elsewhere, &init)?;
+    // A file that changed is refused.
     let mut changed = candle_core::safetensors::load(&init, &Device::Cpu)?;
     let w = changed.get("conv1.weight").context("conv1.weight")?;
     changed.insert("conv1.weight".into(), (w * 2.0)?);
     candle_core::safetensors::save(&changed, &init)?;
-    let out = restart(&db)?;
+    let resumes = Lab::open(&db)?.resumes(RunId(2))?.len();
+    let (ok, err) = restart(&db, &[])?;
+    assert!(
+        !ok && err.contains(&format!(
+            "run 2 started from --init '{init_arg}' with sha256 {}",
+            ck.sha256
+        )),
+        "{err}"
+    );
+    unchanged(&db, resumes)?;
+    // A run that started at random has no file to take.
+    Lab::open(&db)?
+        .conn()
+        .execute_batch("UPDATE runs SET status = 'crashed' WHERE id = 1;")?;
+    let out = common::facenet(&db)?
+        .args(["run", "--resume", "1", "--init", init_arg])
+        .output()?;
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !out.status.success()
-            && err.contains(&format!(
-                "run 2 started from --init '{init_arg}' with sha256 {}",
-                ck.sha256
-            )),
+        err.contains("run 1 started from its seed's random draw, not from an --init file"),
         "{err}"
     );
 

@@ -176,7 +176,15 @@ fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
     let halted_run = lab.run(halted.run)?.context("run")?;
     assert_eq!(halted_run.status, RunStatus::Interrupted);
     assert_eq!(halted_run.hyper.crop, 0.6);
-    let resumed = session::resume(&db, &halted.run.to_string(), None, None, &quiet(), &never)?;
+    let resumed = session::resume(
+        &db,
+        &halted.run.to_string(),
+        None,
+        None,
+        None,
+        &quiet(),
+        &never,
+    )?;
     assert_eq!(
         (resumed.run, resumed.outcome),
         (halted.run, Outcome::Completed)
@@ -299,7 +307,7 @@ fn a_run_that_died_after_a_best_and_resumes_before_it_ends_with_a_best() -> Resu
         sha256: checkpoint::sha256_file(&best_file)?,
     })?;
 
-    let resumed = session::resume(&db, &run.to_string(), None, None, &quiet(), &never)?;
+    let resumed = session::resume(&db, &run.to_string(), None, None, None, &quiet(), &never)?;
     assert_eq!(resumed.outcome, Outcome::Completed);
     let dev = lab.series(run, metric::DEV_ACC)?;
     assert_eq!(dev.iter().map(|p| p.epoch).collect::<Vec<_>>(), [1, 2, 3]);
@@ -352,7 +360,7 @@ fn a_time_limit_stops_like_an_interrupt_and_the_run_resumes() -> Result<()> {
         .iter()
         .any(|c| c.kind == "interrupt" && c.iteration == 1));
     // Without a limit the same run completes from there.
-    let resumed = session::resume(&db, &run.id.to_string(), None, None, &quiet(), &never)?;
+    let resumed = session::resume(&db, &run.id.to_string(), None, None, None, &quiet(), &never)?;
     assert_eq!(resumed.outcome, Outcome::Completed);
     let run = lab.run(run.id)?.context("run")?;
     assert_eq!((run.status, run.last_iteration), (RunStatus::Completed, 6));
@@ -372,6 +380,7 @@ fn a_completed_run_cannot_be_resumed() -> Result<()> {
     let err = session::resume(
         &db,
         &done.run.to_string(),
+        None,
         None,
         None,
         &quiet(),

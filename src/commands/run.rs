@@ -55,15 +55,16 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
             let mut rest = args.overrides.clone();
             let device = rest.device.take();
             let data = rest.data.take();
+            let init = rest.init.take();
             let given = rest.given();
             if !given.is_empty() {
                 bail!(
                     "--resume continues a run with its recorded settings: drop {} (only \
-                     --device, and --data for the same images elsewhere, may change)",
+                     --device, and --data and --init for the same files elsewhere, may change)",
                     given.join(", ")
                 );
             }
-            session::resume(db, key, device, data, &launch, &STOP)?
+            session::resume(db, key, device, data, init, &launch, &STOP)?
         }
         None => {
             let (file, cfg) = TrainConfig::resolve_from(args.config.as_deref(), &args.overrides)?;

@@ -36,6 +36,16 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
             missing.join("\n")
         );
     }
+    let unfit = sweep::init_problems(&spec);
+    if !unfit.is_empty() && !args.dry_run {
+        bail!(
+            "{} of sweep spec '{}' cannot start from {} --init file; nothing was started:\n{}",
+            crate::format::count(unfit.len() as u64, "run", "runs"),
+            args.spec.display(),
+            if unfit.len() == 1 { "its" } else { "their" },
+            unfit.join("\n")
+        );
+    }
     if args.dry_run {
         println!(
             "# sweep '{}': {} (dry run, nothing started)",
@@ -51,6 +61,14 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
                 "\nwarning: here, {} would not start, for want of data:\n{}\n{DATA_HINT}",
                 crate::format::count(missing.len() as u64, "run", "runs"),
                 missing.join("\n")
+            );
+        }
+        if !unfit.is_empty() {
+            eprintln!(
+                "\nwarning: here, {} would not start from {} --init file:\n{}",
+                crate::format::count(unfit.len() as u64, "run", "runs"),
+                if unfit.len() == 1 { "its" } else { "their" },
+                unfit.join("\n")
             );
         }
         return Ok(());

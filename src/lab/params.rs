@@ -39,15 +39,18 @@ pub fn params(r: &Run) -> Params {
     ]
 }
 
-/// The `--init` file as its name and the start of its sha256 (`resnet18-f37072fd.pth
-/// f37072fd`), which tells two files of one name apart; `-` for random weights.
+/// The `--init` file as its name and the start of its sha256 (`best-00001170.safetensors
+/// 3f2a9c0d41e7`), which tells two files of one name apart, or its name alone where the name
+/// holds the hash (`resnet18-f37072fd.pth`); `-` for random weights.
 pub fn init(h: &super::Hyperparams) -> String {
-    match (init_file(h), &h.init_sha256) {
-        (Some(name), sha) => {
-            let sha = sha.as_deref().map_or("", |s| &s[..s.len().min(8)]);
-            format!("{name} {sha}").trim_end().to_string()
+    let Some(name) = init_file(h) else {
+        return "-".to_string();
+    };
+    match h.init_sha256.as_deref() {
+        Some(sha) if !name.contains(&sha[..sha.len().min(8)]) => {
+            format!("{name} {}", crate::tui::store::short_hash(sha))
         }
-        (None, _) => "-".to_string(),
+        _ => name,
     }
 }
 
@@ -133,4 +136,23 @@ pub fn differing(runs: &[&Run]) -> Vec<&'static str> {
         .filter(|(i, (_, v))| all.iter().any(|p| p[*i].1 != *v))
         .map(|(_, (name, _))| *name)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::fixtures::run;
+
+    #[test]
+    fn an_init_file_shows_as_its_name_with_its_hash_where_the_name_lacks_it() {
+        let mut r = run(1, "r", "resnet18");
+        assert_eq!(init(&r.hyper), "-");
+        r.hyper.init = Some("/w/best-00001170.safetensors".into());
+        r.hyper.init_sha256 = Some("3f2a9c0d41e7aa".into());
+        assert_eq!(init(&r.hyper), "best-00001170.safetensors 3f2a9c0d41e7");
+        r.hyper.init = Some("/w/resnet18-3f2a9c0d.pth".into());
+        assert_eq!(init(&r.hyper), "resnet18-3f2a9c0d.pth");
+        let shown = params(&r);
+        assert!(shown.contains(&("init", "resnet18-3f2a9c0d.pth".to_string())));
+    }
 }

@@ -30,6 +30,35 @@ fn var(varmap: &VarMap, name: &str) -> Result<Tensor> {
         .ok_or_else(|| candle_core::Error::Msg(format!("no variable {name}")))?
 }
 
+/// Each network's own names say which it is; a deeper ResNet's or VGG's, which hold most of
+/// them, are none of the three.
+#[test]
+fn torchvision_names_tell_the_architecture_apart() -> Result<()> {
+    for arch in Arch::ALL {
+        let (varmap, _) = build(arch, 8)?;
+        let names: Vec<String> = varmap
+            .data()
+            .lock()
+            .map_err(|e| candle_core::Error::Msg(e.to_string()))?
+            .keys()
+            .cloned()
+            .collect();
+        let has = |extra: &[&str]| {
+            let names = names.clone();
+            let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+            move |n: &str| names.iter().chain(&extra).any(|m| m == n)
+        };
+        assert_eq!(Arch::of_torchvision_names(has(&[])), Some(arch));
+        let deeper = match arch {
+            Arch::Alexnet => "features.2.weight",
+            Arch::Resnet18 => "layer1.2.conv1.weight",
+            Arch::Resnet152 => "layer3.36.conv3.weight",
+        };
+        assert_eq!(Arch::of_torchvision_names(has(&[deeper])), None, "{arch}");
+    }
+    Ok(())
+}
+
 #[test]
 fn arch_strings_round_trip_and_unknown_lists_choices() -> Result<()> {
     for arch in Arch::ALL {

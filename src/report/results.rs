@@ -111,7 +111,7 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
 }
 
 /// `resnet152`, `resnet152, zero-init residual` when its blocks started as the identity,
-/// `resnet18, from resnet18-f37072fd.pth f37072fd` when its weights started from a file, or
+/// `resnet18, from resnet18-f37072fd.pth` when its weights started from a file, or
 /// `alexnet, dropout 0` when AlexNet's dropout is not torchvision's 0.5; `, TF32` where the
 /// matrix products ran in TF32.
 fn architecture(h: &crate::lab::Hyperparams) -> String {

@@ -66,6 +66,45 @@ pub fn data_problems(spec: &SweepSpec) -> Vec<String> {
         .collect()
 }
 
+/// The runs whose `init` file cannot start their network, one line each (`run 2 (name):
+/// ...`), checked as `run` checks its own before it starts. Each file is read once, for every
+/// run that starts from it.
+pub fn init_problems(spec: &SweepSpec) -> Vec<String> {
+    use crate::train::config::{Overrides, TrainConfig};
+    use crate::train::pretrained::InitWeights;
+    // (run index, config) of the runs that start from each file; the configs are valid (the
+    // spec was checked when it was parsed).
+    let mut by_file: std::collections::BTreeMap<String, Vec<(usize, TrainConfig)>> =
+        Default::default();
+    for (i, config) in spec.configs.iter().enumerate() {
+        let Ok(o) = toml::Value::Table(config.clone()).try_into::<Overrides>() else {
+            continue;
+        };
+        let cfg = TrainConfig::merged(Some(&o), &Overrides::default());
+        if let Some(path) = cfg.init.clone() {
+            by_file.entry(path).or_default().push((i, cfg));
+        }
+    }
+    let mut found = Vec::new();
+    for (path, runs) in by_file {
+        let weights = InitWeights::read(Path::new(&path));
+        for (i, cfg) in runs {
+            let problem = match &weights {
+                Ok(w) => w.check(cfg.model, cfg.dim).err(),
+                Err(e) => Some(anyhow::anyhow!("{e:#}")),
+            };
+            if let Some(e) = problem {
+                found.push((
+                    i,
+                    format!("run {} ({}): {e:#}", i + 1, run_name(&spec.configs[i])),
+                ));
+            }
+        }
+    }
+    found.sort();
+    found.into_iter().map(|(_, line)| line).collect()
+}
+
 /// The configuration file of run `index`, as TOML.
 pub fn config_toml(config: &RunConfig) -> Result<String> {
     toml::to_string(config).context("writing a run configuration as TOML")

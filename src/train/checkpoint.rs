@@ -103,16 +103,29 @@ pub fn restore_params(
         let t = tensors.get(&name).with_context(|| {
             format!("{source} has no '{name}': was it written for another model?")
         })?;
-        if t.shape() != var.shape() {
-            bail!(
-                "'{name}' in {source} has shape {:?}, the model needs {:?}",
-                t.shape(),
-                var.shape()
-            );
-        }
-        var.set(&t.to_device(var.device())?.to_dtype(var.dtype())?)?;
+        set_param(&name, &var, t, source)?;
     }
     Ok(())
+}
+
+/// Sets variable `name` to `t` from `source`, converted to its type (before it moves to its
+/// device) and refused when its shape differs.
+pub fn set_param(name: &str, var: &candle_core::Var, t: &Tensor, source: &str) -> Result<()> {
+    if t.shape() != var.shape() {
+        bail!(
+            "'{name}' in {source} has shape {:?}, the model needs {:?}",
+            t.shape(),
+            var.shape()
+        );
+    }
+    var.set(&t.to_dtype(var.dtype())?.to_device(var.device())?)?;
+    Ok(())
+}
+
+/// Whether a checkpoint's tensor `name` is training state (Adam's moments and step, the
+/// position) rather than one of the network's variables.
+pub fn is_training_state(name: &str) -> bool {
+    name.starts_with("adam.") || name == ITERATION_KEY || name == SKIPPED_KEY
 }
 
 pub use crate::data::hash::sha256_file;

@@ -74,6 +74,9 @@ pub struct TrainConfig {
     /// existed: those runs started at random.
     #[serde(default)]
     pub init: Option<String>,
+    /// The sha256 of the `--init` file, set when the run starts and reads it (not a setting).
+    #[serde(default)]
+    pub init_sha256: Option<String>,
     /// AlexNet's classifier dropout; `None` is torchvision's 0.5 ([`TrainConfig::dropout`]).
     /// Absent from configs recorded before it existed: those runs had 0.5.
     #[serde(default)]
@@ -122,6 +125,7 @@ impl Default for TrainConfig {
             augment: false,
             zero_init_residual: false,
             init: None,
+            init_sha256: None,
             dropout: None,
             tf32: false,
             eval_every: 1,
@@ -204,8 +208,10 @@ pub struct Overrides {
     /// Start from the weights in FILE instead of the seed's random draw: torchvision's
     /// ImageNet state dict (the .pth file torchvision downloads, e.g. resnet18-f37072fd.pth),
     /// or a safetensors file under torchvision's names, such as another run's checkpoint. The
-    /// embedding layer keeps the seed's draw unless FILE's has this --dim's shape. The run
-    /// records FILE's path and sha256 [default: none, random weights].
+    /// embedding layer keeps the seed's draw unless FILE's has this --dim's shape. A relative
+    /// path is read from the current directory; a .pth named NAME-HASH.pth must have a sha256
+    /// starting with HASH; images stay scaled to [-1, 1]. Not with --zero-init-residual. The
+    /// run records FILE's path and sha256 [default: none, random weights].
     #[arg(long, value_name = "FILE")]
     pub init: Option<String>,
     /// Probability that AlexNet drops a classifier unit in training; 0 turns dropout off
@@ -366,6 +372,7 @@ impl TrainConfig {
         }
         if o.init.is_some() {
             self.init = o.init.clone();
+            self.init_sha256 = None;
         }
         if o.split_seed.is_some() {
             self.split_seed = o.split_seed;
@@ -569,8 +576,7 @@ impl TrainConfig {
         })
     }
 
-    /// The typed columns of the lab's runs table; `init_sha256` is the caller's to fill in,
-    /// once it has read the `--init` file.
+    /// The typed columns of the lab's runs table.
     pub fn hyperparams(&self) -> crate::lab::Hyperparams {
         crate::lab::Hyperparams {
             model: self.model.to_string(),
@@ -591,7 +597,7 @@ impl TrainConfig {
             augment: self.augment,
             zero_init_residual: self.zero_init_residual,
             init: self.init.clone(),
-            init_sha256: None,
+            init_sha256: self.init_sha256.clone(),
             dropout: self.dropout(),
             tf32: self.tf32,
             eval_every: self.eval_every as i64,

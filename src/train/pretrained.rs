@@ -4,25 +4,30 @@
 //! facenet-lab checkpoint.
 //!
 //! Every variable of the network but its embedding layer must be in the file with its shape,
-//! BatchNorm running statistics included. The embedding layer (torchvision's classifier,
-//! [`Arch::embedding_layer`]) is taken from the file only where the file's has the same shape,
-//! as another run's checkpoint at the same `--dim` has; otherwise (ImageNet's 1000 classes) it
-//! keeps the seed's draw. What the file holds besides (BatchNorm's `num_batches_tracked`, a
-//! checkpoint's Adam moments) is ignored. A file saved from `nn.DataParallel` (every name under `module.`)
-//! is read without the prefix.
+//! BatchNorm running statistics included, and every tensor of the file must be one of the
+//! network's, but BatchNorm's step counters (`num_batches_tracked`) and a checkpoint's Adam
+//! state and position: a file of a deeper network (ResNet-34's holds all of ResNet-18's names)
+//! is refused, not half read. The embedding layer (torchvision's classifier,
+//! [`Arch::embedding_layer`]) is taken from the file when both its weight and bias have the
+//! run's shapes, as another run's checkpoint at the same `--dim` has; otherwise (ImageNet's 1000
+//! classes) it keeps the seed's draw. Names under `module.` (`nn.DataParallel`) are read
+//! without it. A `torch.save` checkpoint with its state dict under `state_dict` or `model` is
+//! read there. Weights in f16, bf16 or f64 are converted to f32; other types are refused.
 //!
-//! The run records the file's path and sha256. A `.pth` named as torch.hub names its downloads,
-//! `NAME-HASH.pth`, must have a sha256 that starts with `HASH`, as torch.hub checks.
+//! The run records the file's path and sha256. A `.pth` whose name ends as torch.hub names its
+//! downloads, `NAME-HASH.pth` with 8 or more hex digits, must have a sha256 that starts with
+//! `HASH`, as torch.hub checks.
 
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use candle_core::{Device, Shape, Tensor};
+use candle_core::{DType, Device, Shape, Tensor};
 
 use crate::data::hash::sha256_file;
 use crate::model::{Arch, EmbeddingNet};
+use crate::train::checkpoint::{is_training_state, set_param};
 use crate::train::params::Params;
 
 /// Weights read from a file, to start a network from.
@@ -39,54 +44,62 @@ pub struct InitWeights {
 pub struct Plan {
     /// The network's variables set from the file.
     pub loaded: Vec<String>,
-    /// The embedding layer's variables that keep the seed's draw, each with why.
-    pub fresh: Vec<(String, String)>,
-    /// What the file holds that the network has no variable for, but BatchNorm's step
-    /// counters (`num_batches_tracked`), which a network with a momentum never reads.
-    pub ignored: Vec<String>,
+    /// The embedding layer's variables, when they keep the seed's draw, and why.
+    pub fresh: Option<(Vec<String>, String)>,
+    /// The types other than f32 that loaded tensors had in the file, converted to f32.
+    pub converted: Vec<DType>,
 }
 
 impl std::fmt::Display for Plan {
-    /// `122 tensors from the file; fc.weight, fc.bias keep seed 0's draw (...); 1 ignored (...)`
-    /// without the seed, which the caller knows.
+    /// `100 tensors; fc.bias, fc.weight keep the seed's random draw (the file's fc.bias is
+    /// [1000], this --dim needs [128]); converted from f16 to f32`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
             "{}",
             crate::format::count(self.loaded.len() as u64, "tensor", "tensors")
         )?;
-        if !self.fresh.is_empty() {
-            let names: Vec<&str> = self.fresh.iter().map(|(n, _)| n.as_str()).collect();
+        if let Some((names, why)) = &self.fresh {
             write!(
                 f,
-                "; {} keep the seed's random draw ({})",
-                names.join(", "),
-                self.fresh[0].1
+                "; {} keep the seed's random draw ({why})",
+                names.join(", ")
             )?;
         }
-        if !self.ignored.is_empty() {
-            let shown: Vec<&str> = self.ignored.iter().take(3).map(String::as_str).collect();
-            let more = self.ignored.len() - shown.len();
-            write!(
-                f,
-                "; ignored {}: {}{}",
-                self.ignored.len(),
-                shown.join(", "),
-                if more > 0 { ", …" } else { "" }
-            )?;
+        if !self.converted.is_empty() {
+            let from: Vec<&str> = self.converted.iter().map(|d| d.as_str()).collect();
+            write!(f, "; converted from {} to f32", from.join(" and "))?;
         }
         Ok(())
     }
 }
 
-/// What a file starts with: torch.save's zip archive, the pickle of PyTorch's format before
-/// 1.6, or (anything else) safetensors.
-fn is_zip(head: &[u8]) -> bool {
-    head.starts_with(b"PK\x03\x04")
+/// Where a file's format shows: its first 9 bytes and its length.
+enum Format {
+    /// `torch.save`'s zip archive.
+    Zip,
+    /// An 8-byte little-endian header length, then the JSON header.
+    Safetensors,
+    /// The pickle of PyTorch's format before 1.6.
+    LegacyTorch,
+    Unknown,
 }
 
-fn is_legacy_torch(head: &[u8]) -> bool {
-    head.first() == Some(&0x80)
+fn format_of(head: &[u8], len: u64) -> Format {
+    if head.starts_with(b"PK\x03\x04") {
+        return Format::Zip;
+    }
+    if let (Some(n), Some(b'{')) = (head.get(..8), head.get(8)) {
+        let n = u64::from_le_bytes(n.try_into().expect("8 bytes"));
+        if n.checked_add(8).is_some_and(|end| end <= len) {
+            return Format::Safetensors;
+        }
+    }
+    if head.first() == Some(&0x80) {
+        Format::LegacyTorch
+    } else {
+        Format::Unknown
+    }
 }
 
 /// The hash prefix torch.hub puts in a download's name (`resnet18-f37072fd.pth`), if the
@@ -102,51 +115,55 @@ fn hub_hash(path: &Path) -> Option<&str> {
         .then_some(hash)
 }
 
+/// The variables of an `arch` network with a `dim`-wide embedding, by name, with their shapes.
+fn shapes_of(params: &Params) -> Vec<(String, Shape)> {
+    params
+        .named_vars()
+        .into_iter()
+        .map(|(name, var)| (name, var.shape().clone()))
+        .collect()
+}
+
 impl InitWeights {
-    /// Reads `path`: a PyTorch state dict (`torch.save`'s zip format, under its top level or
-    /// its `state_dict` or `model` key) or a safetensors file.
+    /// Reads `path`: a PyTorch state dict (`torch.save`'s zip format) or a safetensors file.
     pub fn read(path: &Path) -> Result<InitWeights> {
         let shown = path.display();
         let abs = std::path::absolute(path)
             .with_context(|| format!("--init '{shown}': cannot resolve the path"))?;
         if !abs.is_file() {
-            let from = if path.is_relative() {
-                format!(
-                    " (a relative path, in a --config file too, is read from the current \
-                     directory, {})",
-                    std::env::current_dir().map_or("?".into(), |d| d.display().to_string())
-                )
-            } else {
-                String::new()
-            };
-            bail!("--init '{shown}': no such file{from}");
+            bail!(
+                "--init '{shown}': no such file{}",
+                crate::format::relative_path_note(path)
+            );
         }
         let sha256 = sha256_file(&abs)?;
         if let Some(hash) = hub_hash(&abs).filter(|h| !sha256.starts_with(h)) {
             bail!(
                 "--init '{shown}': its name says its sha256 starts with {hash}, but it is {sha256}: \
-                 a partial or corrupted download? Fetch it again"
+                 a partial or corrupted download? Fetch it again (or rename the file if the end \
+                 of its name is not a hash)"
             );
         }
-        let mut head = [0u8; 4];
-        let n = std::fs::File::open(&abs)
-            .and_then(|mut f| f.read(&mut head))
+        let mut head = [0u8; 9];
+        let mut file =
+            std::fs::File::open(&abs).with_context(|| format!("--init '{shown}': opening it"))?;
+        let n = file
+            .read(&mut head)
             .with_context(|| format!("--init '{shown}': reading it"))?;
-        let head = &head[..n];
-        let tensors = if is_zip(head) {
-            read_pth(&abs).with_context(|| format!("--init '{shown}': reading the PyTorch file"))?
-        } else if is_legacy_torch(head) {
-            bail!(
+        let len = file.metadata()?.len();
+        let tensors = match format_of(&head[..n], len) {
+            Format::Zip => read_pth(&abs)
+                .with_context(|| format!("--init '{shown}': reading the PyTorch file"))?,
+            Format::Safetensors => candle_core::safetensors::load(&abs, &Device::Cpu)
+                .with_context(|| format!("--init '{shown}': reading the safetensors file"))?,
+            Format::LegacyTorch => bail!(
                 "--init '{shown}' is in PyTorch's format from before 1.6, which facenet-lab \
                  cannot read: save it again with `torch.save(torch.load(OLD), NEW)`"
-            );
-        } else {
-            candle_core::safetensors::load(&abs, &Device::Cpu).with_context(|| {
-                format!(
-                    "--init '{shown}' is neither a PyTorch state dict (torch.save) nor a \
-                     safetensors file"
-                )
-            })?
+            ),
+            Format::Unknown => bail!(
+                "--init '{shown}' is neither a PyTorch state dict (torch.save) nor a \
+                 safetensors file"
+            ),
         };
         Ok(InitWeights {
             path: abs,
@@ -156,30 +173,30 @@ impl InitWeights {
     }
 
     /// What starting `arch` with a `dim`-wide embedding from these weights would take, or an
-    /// error naming what the file lacks; nothing is set. Call it before a run is recorded.
+    /// error naming what does not fit; nothing is set. Call it before a run is recorded, then
+    /// [`InitWeights::keep_only`] what it plans to load.
     pub fn check(&self, arch: Arch, dim: usize) -> Result<Plan> {
         let params = Params::new(0);
         EmbeddingNet::new(arch, dim, params.builder(&Device::Cpu))?;
-        let shapes: Vec<(String, Shape)> = params
-            .named_vars()
-            .into_iter()
-            .map(|(name, var)| (name, var.shape().clone()))
-            .collect();
-        self.plan(arch, &shapes)
+        self.plan(arch, &shapes_of(&params))
+    }
+
+    /// Drops every tensor that `plan` does not look at (a checkpoint's Adam moments, which
+    /// the run would hold until it starts); the embedding layer stays, to say why it is not
+    /// taken.
+    pub fn keep_only(&mut self, plan: &Plan) {
+        let fresh = plan.fresh.as_ref().map_or(&[][..], |(names, _)| &names[..]);
+        self.tensors
+            .retain(|name, _| plan.loaded.contains(name) || fresh.contains(name));
     }
 
     /// Sets `params` (of an `arch` network) from the file, as [`InitWeights::check`] plans.
     pub fn apply(&self, arch: Arch, params: &Params) -> Result<Plan> {
-        let vars = params.named_vars();
-        let shapes: Vec<(String, Shape)> = vars
-            .iter()
-            .map(|(name, var)| (name.clone(), var.shape().clone()))
-            .collect();
-        let plan = self.plan(arch, &shapes)?;
-        for (name, var) in &vars {
-            if plan.loaded.contains(name) {
-                let t = &self.tensors[name];
-                var.set(&t.to_device(var.device())?.to_dtype(var.dtype())?)?;
+        let plan = self.plan(arch, &shapes_of(params))?;
+        let source = format!("--init '{}'", self.path.display());
+        for (name, var) in params.named_vars() {
+            if plan.loaded.contains(&name) {
+                set_param(&name, &var, &self.tensors[&name], &source)?;
             }
         }
         Ok(plan)
@@ -189,98 +206,155 @@ impl InitWeights {
         let shown = self.path.display();
         let head = arch.embedding_layer();
         let is_head = |name: &str| name.rsplit_once('.').map(|(layer, _)| layer) == Some(head);
-        let mut plan = Plan {
-            loaded: Vec::new(),
-            fresh: Vec::new(),
-            ignored: Vec::new(),
+        let has = |name: &str| self.tensors.contains_key(name);
+        let other_arch = || {
+            Arch::of_torchvision_names(has)
+                .filter(|&other| other != arch)
+                .map(|other| {
+                    format!(
+                        "it holds torchvision's {other}, not {arch}: start a {other} run from it"
+                    )
+                })
         };
         let missing: Vec<&str> = shapes
             .iter()
             .map(|(name, _)| name.as_str())
-            .filter(|name| !is_head(name) && !self.tensors.contains_key(*name))
+            .filter(|name| !is_head(name) && !has(name))
             .collect();
         if let Some(first) = missing.first() {
-            let found = Arch::of_torchvision_names(|n| self.tensors.contains_key(n));
-            let why = match found {
-                Some(other) if other != arch => format!(
-                    "it holds torchvision's {other}, not {arch}: start a {other} run from it"
-                ),
-                _ => format!(
+            let why = other_arch().unwrap_or_else(|| {
+                format!(
                     "{} of the network's {} variables are not in it: is it a state dict of \
                      torchvision's {arch}?",
                     missing.len(),
                     shapes.len()
-                ),
-            };
+                )
+            });
             bail!("--init '{shown}' has no '{first}': {why}");
         }
+        let mut extra: Vec<&str> = self
+            .tensors
+            .keys()
+            .map(String::as_str)
+            .filter(|k| {
+                !k.ends_with(".num_batches_tracked")
+                    && !is_training_state(k)
+                    && !shapes.iter().any(|(name, _)| name == k)
+            })
+            .collect();
+        if !extra.is_empty() {
+            extra.sort_unstable();
+            let shown_extra: Vec<&str> = extra.iter().take(3).copied().collect();
+            let why = other_arch().unwrap_or_else(|| {
+                format!("is it the weights of another network than torchvision's {arch}?")
+            });
+            bail!(
+                "--init '{shown}' holds {} that {arch} has no variable for ({}{}): {why}",
+                crate::format::count(extra.len() as u64, "tensor", "tensors"),
+                shown_extra.join(", "),
+                if extra.len() > shown_extra.len() {
+                    ", …"
+                } else {
+                    ""
+                }
+            );
+        }
+        let mut plan = Plan {
+            loaded: Vec::new(),
+            fresh: None,
+            converted: Vec::new(),
+        };
+        let mut head_misfit = None;
         for (name, shape) in shapes {
             match self.tensors.get(name) {
-                Some(t) if t.shape() == shape => plan.loaded.push(name.clone()),
-                Some(t) if is_head(name) => plan.fresh.push((
-                    name.clone(),
-                    format!(
+                Some(t) if !t.dtype().is_float() => bail!(
+                    "--init '{shown}': '{name}' holds {:?} values, not floating-point weights",
+                    t.dtype()
+                ),
+                Some(t) if t.shape() == shape => {}
+                Some(t) if is_head(name) => {
+                    head_misfit.get_or_insert(format!(
                         "the file's {name} is {:?}, this --dim needs {:?}",
                         t.dims(),
                         shape.dims()
-                    ),
-                )),
+                    ));
+                }
                 Some(t) => bail!(
                     "--init '{shown}': '{name}' has shape {:?}, {arch} needs {:?}",
                     t.dims(),
                     shape.dims()
                 ),
-                None => plan
-                    .fresh
-                    .push((name.clone(), format!("the file has no {head}"))),
+                None => {
+                    head_misfit.get_or_insert(format!("the file has no {name}"));
+                }
             }
         }
-        plan.ignored = self
-            .tensors
-            .keys()
-            .filter(|k| {
-                !k.ends_with(".num_batches_tracked") && !shapes.iter().any(|(name, _)| name == *k)
-            })
-            .cloned()
-            .collect();
-        plan.ignored.sort();
+        for (name, _) in shapes {
+            if head_misfit.is_some() && is_head(name) {
+                continue;
+            }
+            let dtype = self.tensors[name].dtype();
+            if dtype != DType::F32 && !plan.converted.contains(&dtype) {
+                plan.converted.push(dtype);
+            }
+            plan.loaded.push(name.clone());
+        }
+        if let Some(why) = head_misfit {
+            let names = shapes
+                .iter()
+                .map(|(name, _)| name)
+                .filter(|name| is_head(name))
+                .cloned()
+                .collect();
+            plan.fresh = Some((names, why));
+        }
         Ok(plan)
     }
 }
 
 /// The tensors of a `torch.save` zip archive: a state dict at its top level, or under a
-/// `state_dict` or `model` key (training scripts' usual checkpoints).
+/// `state_dict` or `model` key as training scripts save checkpoints, whichever holds the most
+/// (a checkpoint's top level may hold a tensor or two beside its state dict).
 fn read_pth(path: &Path) -> Result<HashMap<String, Tensor>> {
-    for key in [None, Some("state_dict"), Some("model")] {
-        let found = match candle_core::pickle::read_all_with_key(path, key) {
-            Ok(found) => found,
-            // A key that is not there: try the next.
-            Err(_) if key.is_some() => continue,
+    let mut best = candle_core::pickle::read_all_with_key(path, None)?;
+    for key in ["state_dict", "model"] {
+        match candle_core::pickle::read_all_with_key(path, Some(key)) {
+            Ok(found) if found.len() > best.len() => best = found,
+            Ok(_) => {}
+            // No such key (candle says "key KEY not found"), or a top level that is no dict.
+            Err(e) if e.to_string().contains("not found") => {}
             Err(e) => return Err(e.into()),
-        };
-        if !found.is_empty() {
-            return Ok(found.into_iter().collect());
         }
     }
-    bail!("it holds no tensors: is it a state dict (`torch.save(model.state_dict(), FILE)`)?")
+    if best.is_empty() {
+        bail!("it holds no tensors: is it a state dict (`torch.save(model.state_dict(), FILE)`)?")
+    }
+    Ok(best.into_iter().collect())
 }
 
-/// `tensors` without the `module.` that `nn.DataParallel` puts before every name.
+/// `tensors` with the `module.` that `nn.DataParallel` (or `AveragedModel`) puts before names
+/// taken away, where no other tensor has the name without it.
 fn without_data_parallel_prefix(tensors: HashMap<String, Tensor>) -> HashMap<String, Tensor> {
     const PREFIX: &str = "module.";
-    if tensors.is_empty() || !tensors.keys().all(|k| k.starts_with(PREFIX)) {
-        return tensors;
-    }
-    tensors
+    let mut out = HashMap::with_capacity(tensors.len());
+    let (prefixed, plain): (Vec<_>, Vec<_>) = tensors
         .into_iter()
-        .map(|(k, v)| (k[PREFIX.len()..].to_string(), v))
-        .collect()
+        .partition(|(k, _)| k.starts_with(PREFIX));
+    out.extend(plain);
+    for (k, v) in prefixed {
+        let bare = &k[PREFIX.len()..];
+        if out.contains_key(bare) {
+            out.insert(k, v);
+        } else {
+            out.insert(bare.to_string(), v);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::DType;
 
     /// A ResNet-18's variables drawn from `seed`, with a `dim`-wide embedding.
     fn resnet18(seed: u64, dim: usize) -> Result<Params> {
@@ -303,8 +377,8 @@ mod tests {
         Ok(path)
     }
 
-    fn same(a: &Tensor, b: &Tensor) -> Result<bool> {
-        Ok(a.flatten_all()?.to_vec1::<f32>()? == b.flatten_all()?.to_vec1::<f32>()?)
+    fn values(t: &Tensor) -> Result<Vec<f32>> {
+        Ok(t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
     }
 
     fn error_of<T>(r: Result<T>) -> String {
@@ -314,11 +388,15 @@ mod tests {
         }
     }
 
+    fn zeros(shape: impl Into<Shape>) -> Result<Tensor> {
+        Ok(Tensor::zeros(shape, DType::F32, &Device::Cpu)?)
+    }
+
     #[test]
     fn imagenet_weights_set_all_but_the_embedding_which_keeps_the_seeds_draw() -> Result<()> {
         let dir = tempfile::tempdir()?;
         // torchvision's layout, saved through nn.DataParallel: a 1000-class fc, the
-        // BatchNorm step counters, every name under `module.`; and a tensor of something else.
+        // BatchNorm step counters, every name under `module.`.
         let mut file = tensors_of(&resnet18(7, 1000)?);
         // Running statistics that a fresh network's 0 and 1 are not.
         for (name, t) in file.iter_mut() {
@@ -330,68 +408,73 @@ mod tests {
             "bn1.num_batches_tracked".into(),
             Tensor::new(&[5i64], &Device::Cpu)?,
         );
-        file.insert(
-            "classifier.weight".into(),
-            Tensor::ones(3, DType::F32, &Device::Cpu)?,
-        );
         let file: HashMap<_, _> = file
             .into_iter()
             .map(|(k, v)| (format!("module.{k}"), v))
             .collect();
         let path = write(dir.path(), "imagenet.safetensors", &file)?;
 
-        let w = InitWeights::read(&path)?;
+        let mut w = InitWeights::read(&path)?;
         assert_eq!(w.sha256, sha256_file(&path)?);
         let net = resnet18(0, 64)?;
         let before = tensors_of(&net);
         let checked = w.check(Arch::Resnet18, 64)?;
+        w.keep_only(&checked);
+        assert_eq!(w.tensors.len(), before.len(), "the step counter dropped");
         let plan = w.apply(Arch::Resnet18, &net)?;
         assert_eq!(plan, checked, "check plans what apply does");
         assert_eq!(plan.loaded.len(), before.len() - 2);
-        assert_eq!(
-            plan.fresh
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .collect::<Vec<_>>(),
-            ["fc.bias", "fc.weight"]
-        );
-        assert!(plan.fresh[1].1.contains("[1000, 512]"), "{:?}", plan.fresh);
-        assert_eq!(
-            plan.ignored,
-            ["classifier.weight"],
-            "step counters go unmentioned"
-        );
+        let (fresh, why) = plan.fresh.clone().context("fc is fresh")?;
+        assert_eq!(fresh, ["fc.bias", "fc.weight"]);
+        assert_eq!(why, "the file's fc.bias is [1000], this --dim needs [64]");
         for (name, var) in net.named_vars() {
             let expected = if name.starts_with("fc.") {
                 &before[&name]
             } else {
                 &file[&format!("module.{name}")]
             };
-            assert!(same(var.as_tensor(), expected)?, "{name}");
+            assert_eq!(values(var.as_tensor())?, values(expected)?, "{name}");
         }
         Ok(())
     }
 
     #[test]
-    fn a_checkpoint_at_the_same_dim_sets_the_embedding_too_and_its_adam_state_is_ignored(
+    fn a_checkpoint_at_the_same_dim_sets_the_embedding_too_and_its_training_state_is_ignored(
     ) -> Result<()> {
         let dir = tempfile::tempdir()?;
         let mut file = tensors_of(&resnet18(3, 16)?);
-        file.insert("adam.step".into(), Tensor::new(&[1i64], &Device::Cpu)?);
+        for key in ["adam.step", "adam.m.fc.bias", "train.iteration"] {
+            file.insert(key.into(), zeros(1)?);
+        }
         let path = write(dir.path(), "best.safetensors", &file)?;
         let net = resnet18(0, 16)?;
         let plan = InitWeights::read(&path)?.apply(Arch::Resnet18, &net)?;
-        assert!(plan.fresh.is_empty(), "{:?}", plan.fresh);
-        assert_eq!(plan.ignored, ["adam.step"]);
-        assert!(same(
-            net.named_vars()[0].1.as_tensor(),
-            &file[&net.named_vars()[0].0]
-        )?);
-        assert!(same(&tensors_of(&net)["fc.weight"], &file["fc.weight"])?);
-        assert_eq!(
-            plan.to_string(),
-            format!("{} tensors; ignored 1: adam.step", plan.loaded.len())
+        assert_eq!(plan.fresh, None);
+        for (name, var) in net.named_vars() {
+            assert_eq!(values(var.as_tensor())?, values(&file[&name])?, "{name}");
+        }
+        assert_eq!(plan.to_string(), format!("{} tensors", plan.loaded.len()));
+        Ok(())
+    }
+
+    #[test]
+    fn half_precision_weights_are_converted_and_said_to_be() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let file: HashMap<String, Tensor> = tensors_of(&resnet18(3, 16)?)
+            .into_iter()
+            .map(|(k, v)| Ok((k, v.to_dtype(DType::F16)?)))
+            .collect::<Result<_>>()?;
+        let path = write(dir.path(), "half.safetensors", &file)?;
+        let net = resnet18(0, 16)?;
+        let plan = InitWeights::read(&path)?.apply(Arch::Resnet18, &net)?;
+        assert_eq!(plan.converted, [DType::F16]);
+        assert!(
+            plan.to_string().ends_with("; converted from f16 to f32"),
+            "{plan}"
         );
+        let conv = &tensors_of(&net)["conv1.weight"];
+        assert_eq!(conv.dtype(), DType::F32);
+        assert_eq!(values(conv)?, values(&file["conv1.weight"])?);
         Ok(())
     }
 
@@ -399,13 +482,16 @@ mod tests {
     fn weights_that_do_not_fit_the_network_are_refused_with_the_reason() -> Result<()> {
         let dir = tempfile::tempdir()?;
         let full = tensors_of(&resnet18(1, 8)?);
+        let refused = |name: &str, tensors: &HashMap<String, Tensor>| -> Result<String> {
+            let path = write(dir.path(), name, tensors)?;
+            Ok(error_of(InitWeights::read(&path)?.check(Arch::Resnet18, 8)))
+        };
 
-        let alexnet = HashMap::from([(
-            "features.0.weight".to_string(),
-            Tensor::zeros(1, DType::F32, &Device::Cpu)?,
-        )]);
-        let path = write(dir.path(), "alexnet.safetensors", &alexnet)?;
-        let e = error_of(InitWeights::read(&path)?.check(Arch::Resnet18, 8));
+        let alexnet = HashMap::from([
+            ("features.0.weight".to_string(), zeros(1)?),
+            ("features.10.weight".to_string(), zeros(1)?),
+        ]);
+        let e = refused("alexnet.safetensors", &alexnet)?;
         assert!(
             e.contains("has no 'bn1.bias': it holds torchvision's alexnet, not resnet18"),
             "{e}"
@@ -413,24 +499,50 @@ mod tests {
 
         let mut partial = full.clone();
         partial.remove("layer4.1.conv2.weight");
-        let path = write(dir.path(), "partial.safetensors", &partial)?;
-        let e = error_of(InitWeights::read(&path)?.check(Arch::Resnet18, 8));
+        let e = refused("partial.safetensors", &partial)?;
         assert!(
             e.contains("has no 'layer4.1.conv2.weight': 1 of the network's"),
             "{e}"
         );
 
-        let mut wrong = full.clone();
-        wrong.insert(
-            "conv1.weight".into(),
-            Tensor::zeros((64, 1, 7, 7), DType::F32, &Device::Cpu)?,
+        // A deeper network's file holds every name of the shallower one, and more.
+        let mut deeper = full.clone();
+        deeper.insert("layer1.2.conv1.weight".into(), zeros((64, 64, 3, 3))?);
+        let e = refused("resnet34.safetensors", &deeper)?;
+        assert!(
+            e.contains("holds 1 tensor that resnet18 has no variable for (layer1.2.conv1.weight)"),
+            "{e}"
         );
-        let path = write(dir.path(), "wrong.safetensors", &wrong)?;
-        let e = error_of(InitWeights::read(&path)?.check(Arch::Resnet18, 8));
+
+        let mut wrong = full.clone();
+        wrong.insert("conv1.weight".into(), zeros((64, 1, 7, 7))?);
+        let e = refused("wrong.safetensors", &wrong)?;
         assert!(
             e.contains("'conv1.weight' has shape [64, 1, 7, 7], resnet18 needs [64, 3, 7, 7]"),
             "{e}"
         );
+
+        let mut integers = full.clone();
+        integers.insert(
+            "bn1.weight".into(),
+            Tensor::zeros(64, DType::I64, &Device::Cpu)?,
+        );
+        let e = refused("integers.safetensors", &integers)?;
+        assert!(e.contains("'bn1.weight' holds I64 values"), "{e}");
+
+        // An embedding layer is one piece: with its bias missing, its weight is not taken.
+        let mut half_head = full.clone();
+        half_head.remove("fc.bias");
+        let path = write(dir.path(), "half-head.safetensors", &half_head)?;
+        let plan = InitWeights::read(&path)?.check(Arch::Resnet18, 8)?;
+        assert_eq!(
+            plan.fresh,
+            Some((
+                vec!["fc.bias".to_string(), "fc.weight".to_string()],
+                "the file has no fc.bias".to_string()
+            ))
+        );
+        assert!(!plan.loaded.iter().any(|n| n.starts_with("fc.")));
         Ok(())
     }
 
@@ -463,6 +575,17 @@ mod tests {
             InitWeights::read(&dir.path().join(name))?;
         }
 
+        // A safetensors header 128 bytes long starts with 0x80, as a pickle does.
+        let json = r#"{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#;
+        let mut bytes = 128u64.to_le_bytes().to_vec();
+        bytes.extend(format!("{json:<128}").into_bytes());
+        bytes.extend([1.0f32, 2.0].iter().flat_map(|x| x.to_le_bytes()));
+        let padded = dir.path().join("padded.safetensors");
+        std::fs::write(&padded, &bytes)?;
+        assert_eq!(bytes[0], 0x80);
+        let w = InitWeights::read(&padded)?;
+        assert_eq!(values(&w.tensors["x"])?, [1.0, 2.0]);
+
         let legacy = dir.path().join("legacy.pth");
         std::fs::write(&legacy, [0x80, 0x02, b'c'])?;
         assert!(error_of(InitWeights::read(&legacy)).contains("format from before 1.6"));
@@ -482,36 +605,34 @@ mod tests {
 
     /// The files `tests/fixtures/make_pth.py` wrote with PyTorch 2.11.
     #[test]
-    fn pytorch_state_dicts_are_read_at_the_top_level_or_under_state_dict() -> Result<()> {
+    fn pytorch_state_dicts_are_read_at_the_top_level_or_under_state_dict_or_model() -> Result<()> {
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        for file in ["state-dict.pth", "nested-state-dict.pth"] {
+        for (file, extra) in [
+            ("state-dict.pth", None),
+            ("nested-state-dict.pth", None),
+            ("averaged-checkpoint.pth", Some("n_averaged")),
+        ] {
             let w = InitWeights::read(&fixtures.join(file))?;
             let t = &w.tensors;
             let mut names: Vec<&str> = t.keys().map(String::as_str).collect();
             names.sort();
+            let mut expected = vec![
+                "bn.num_batches_tracked",
+                "conv.bias",
+                "conv.weight",
+                "transposed.weight",
+            ];
+            expected.extend(extra);
+            expected.sort();
+            assert_eq!(names, expected, "{file}");
+            assert_eq!(values(&t["conv.weight"])?, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+            assert_eq!(t["transposed.weight"].dims(), [3, 2]);
             assert_eq!(
-                names,
-                [
-                    "bn.num_batches_tracked",
-                    "conv.bias",
-                    "conv.weight",
-                    "transposed.weight"
-                ],
-                "{file}"
-            );
-            assert_eq!(
-                t["conv.weight"].to_vec2::<f32>()?,
-                [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
-            );
-            assert_eq!(
-                t["transposed.weight"].to_vec2::<f32>()?,
-                [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+                values(&t["transposed.weight"])?,
+                [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
             );
             assert_eq!(t["conv.bias"].dtype(), DType::F16);
-            assert_eq!(
-                t["conv.bias"].to_dtype(DType::F32)?.to_vec1::<f32>()?,
-                [0.5, -1.5]
-            );
+            assert_eq!(values(&t["conv.bias"])?, [0.5, -1.5]);
             assert_eq!(
                 t["bn.num_batches_tracked"]
                     .to_dtype(DType::I64)?

@@ -54,13 +54,7 @@ pub fn resolve_data(data: &str) -> Result<String> {
     // A malformed `synthetic:` spec is reported by its parser.
     data.parse::<DataSpec>()?;
     if !data_present(data) {
-        let from = if Path::new(data).is_relative() {
-            let cwd =
-                std::env::current_dir().map_or_else(|_| ".".into(), |d| d.display().to_string());
-            format!(" (a relative path, in a --config file too, is read from the current directory, {cwd})")
-        } else {
-            String::new()
-        };
+        let from = crate::format::relative_path_note(Path::new(data));
         bail!("--data '{data}' does not exist{from}: give an LFW directory or lfw.tgz, `synthetic`, or run `facenet-lab data fetch`");
     }
     Ok(data.to_string())
@@ -178,9 +172,11 @@ pub fn start(
     cfg.data = resolve_data(&cfg.data)?;
     let init = match &cfg.init {
         Some(path) => {
-            let w = InitWeights::read(Path::new(path))?;
-            w.check(cfg.model, cfg.dim)?;
+            let mut w = InitWeights::read(Path::new(path))?;
+            let plan = w.check(cfg.model, cfg.dim)?;
+            w.keep_only(&plan);
             cfg.init = Some(w.path.to_string_lossy().into_owned());
+            cfg.init_sha256 = Some(w.sha256.clone());
             Some(w)
         }
         None => None,
@@ -190,10 +186,7 @@ pub fn start(
     let dataset_id = lab.ensure_dataset(&data::recorded::record(&dataset.manifest))?;
     let run = lab.create_run(&NewRun {
         name: cfg.run_name(),
-        hyper: crate::lab::Hyperparams {
-            init_sha256: init.as_ref().map(|w| w.sha256.clone()),
-            ..cfg.hyperparams()
-        },
+        hyper: cfg.hyperparams(),
         dataset_id: Some(dataset_id),
         device: device_name.clone(),
         gpu_name: device::gpu_name(&device),
@@ -242,19 +235,31 @@ fn say_started_from(w: &InitWeights, plan: &Plan) {
     eprintln!(
         "weights from '{}' (sha256 {}…): {plan}",
         w.path.display(),
-        &w.sha256[..12]
+        crate::tui::store::short_hash(&w.sha256)
     );
 }
 
-/// The `--init` file of run `run`, read again for a restart from step 0: the same bytes as
-/// when the run started (`sha256`), or an error.
-fn init_again(run: RunId, path: &str, sha256: Option<&str>) -> Result<InitWeights> {
-    let w = InitWeights::read(Path::new(path))
-        .with_context(|| format!("run {run} started from --init '{path}', which it needs again"))?;
-    if let Some(recorded) = sha256.filter(|s| *s != w.sha256) {
+/// The `--init` file of run `run`, which started from `recorded` with `sha256`, read again
+/// for a restart from step 0: from `given` (`--resume --init PATH`, for a file that moved) or
+/// where it was; the same bytes, or an error.
+fn init_again(
+    run: RunId,
+    recorded: &str,
+    given: Option<&str>,
+    sha256: Option<&str>,
+) -> Result<InitWeights> {
+    let path = given.unwrap_or(recorded);
+    let w = InitWeights::read(Path::new(path)).with_context(|| {
+        format!(
+            "run {run} started from --init '{recorded}', which it reads again to start over: \
+             pass --resume {run} --init PATH naming the same file elsewhere (its sha256 is checked)"
+        )
+    })?;
+    if let Some(recorded_sha) = sha256.filter(|s| *s != w.sha256) {
         bail!(
-            "run {run} started from --init '{path}' with sha256 {recorded}, and the file there \
-             now has {}: restore that file to start the run over",
+            "run {run} started from --init '{recorded}' with sha256 {recorded_sha}, and '{}' has \
+             {}: give the same file to start the run over",
+            w.path.display(),
             w.sha256
         );
     }
@@ -318,12 +323,14 @@ fn resume_data(cfg_data: &str, data: Option<String>, recorded: Option<&str>) -> 
     }
 }
 
-/// Continues an interrupted, crashed or failed run from its latest resumable checkpoint.
+/// Continues an interrupted, crashed or failed run from its latest resumable checkpoint. `data`
+/// and `init` name the run's images and `--init` file where they are not where it recorded.
 pub fn resume(
     db: &Path,
     key: &str,
     device: Option<DeviceChoice>,
     data: Option<String>,
+    init: Option<String>,
     launch: &Launch,
     stop: &AtomicBool,
 ) -> Result<Finished> {
@@ -383,8 +390,14 @@ pub fn resume(
     if let Some(d) = &recorded {
         data::recorded::same_splits(&d.splits, &dataset.manifest, &cfg.data, run.id)?;
     }
+    if init.is_some() && cfg.init.is_none() {
+        bail!(
+            "run {} started from its seed's random draw, not from an --init file: drop --init",
+            run.id
+        );
+    }
     let dir = run_checkpoint_dir(&lab, run.id)?;
-    let init = cfg.init.clone();
+    let recorded_init = cfg.init.clone();
     let mut trainer = Trainer::new(
         cfg,
         dev,
@@ -399,11 +412,18 @@ pub fn resume(
             let path = lab.checkpoint_file(&run, &ck)?;
             let loaded = checkpoint::load(&path, Some(&ck.sha256), &trainer.device)?;
             trainer.restore(&loaded)?;
+            if init.is_some() {
+                eprintln!(
+                    "note: --init is not read: run {} resumes from its checkpoint",
+                    run.id
+                );
+            }
             ck.iteration
         }
         None => {
-            if let Some(path) = &init {
-                let w = init_again(run.id, path, run.hyper.init_sha256.as_deref())?;
+            if let Some(recorded) = &recorded_init {
+                let sha256 = run.hyper.init_sha256.as_deref();
+                let w = init_again(run.id, recorded, init.as_deref(), sha256)?;
                 say_started_from(&w, &trainer.start_from(&w)?);
             }
             if run.last_iteration > 0 {

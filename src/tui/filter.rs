@@ -463,7 +463,7 @@ impl Field {
             Field::Tag => r.tags.clone(),
             Field::Notes => vec![r.notes.clone()],
             Field::Host => vec![r.hostname.clone()],
-            // The file's name, as the compare view shows it; a run at random has none.
+            // The --init file's name (`init=resnet18-f37072fd.pth`); a run at random has none.
             Field::Init => crate::lab::params::init_file(&r.hyper)
                 .into_iter()
                 .collect(),

@@ -10,7 +10,7 @@ use crate::cli::EvalArgs;
 use crate::data::{DataSpec, ImageRef};
 use crate::eval::embeddings::Embeddings;
 use crate::eval::net::Net;
-use crate::eval::protocol::{self, Message, Subject};
+use crate::eval::protocol::{self, Inherited, Message, Subject};
 use crate::eval::verification::VerificationReport;
 use crate::lab::{CodeVersion, EvaluationId, Lab, NewEvaluation, RunId};
 use crate::report::{roc_chart, write_chart, FigureFormat};
@@ -35,6 +35,22 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         Some(id) => lab.dataset(id)?,
         None => None,
     };
+    let lineage = lab.lineage(&run)?;
+    let mut inherited = Inherited {
+        outside: lineage.outside,
+        ..Default::default()
+    };
+    for origin in lineage.ancestors {
+        if let Some(d) = origin
+            .run
+            .dataset_id
+            .map(|id| lab.dataset(id))
+            .transpose()?
+            .flatten()
+        {
+            inherited.datasets.push((origin.run.id, d));
+        }
+    }
     let net = Net::load(lab, &run, checkpoint, &device)?;
     let embed = |spec: &DataSpec, items: &[ImageRef]| -> Result<Embeddings> {
         let vectors = net.embed(spec, items, args.flip, args.batch_size)?;
@@ -43,6 +59,7 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
     let subject = Subject {
         run: &run,
         dataset: dataset.as_ref(),
+        inherited: &inherited,
         embed: &embed,
         exclude_train_identities: args.exclude_train_identities,
         tell: &|message| match message {

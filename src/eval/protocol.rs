@@ -13,7 +13,7 @@ use crate::eval::folder::{folder_pairs, DEFAULT_PAIRS_PER_CLASS};
 use crate::eval::identification::{self, centroid_gallery, identify, seed_gallery};
 use crate::eval::pairs::{exclude_identities, PairsFile};
 use crate::eval::verification::{self, Scores, VerificationReport};
-use crate::lab::{DatasetRecord, EvalMetric, Protocol, Run, SplitRecord};
+use crate::lab::{DatasetRecord, EvalMetric, Protocol, Run, RunId, SplitRecord};
 
 /// FAR at which VAL is reported, as in the FaceNet paper and the LFW literature.
 pub const FAR_TARGET: f64 = 1e-3;
@@ -27,11 +27,23 @@ pub struct Subject<'a> {
     /// The dataset it trained on, where the lab has it.
     pub dataset: Option<&'a DatasetRecord>,
     pub embed: &'a dyn Fn(&DataSpec, &[ImageRef]) -> Result<Embeddings>,
-    /// Leave out the people the run trained on (`--exclude-train-identities`).
+    /// What its weights learned from before it, when it started from `--init`.
+    pub inherited: &'a Inherited,
+    /// Leave out the people the run trained on (`--exclude-train-identities`), and those its
+    /// starting weights were trained on where the lab knows them.
     pub exclude_train_identities: bool,
     /// Tells the user something as it happens: what was left out before the long embedding,
     /// and the verification's summary.
     pub tell: &'a dyn Fn(Message),
+}
+
+/// What a run's weights learned from before the run: the datasets of the runs of this lab
+/// whose checkpoints they started from, nearest first (see [`crate::lab::Lineage`]), and the
+/// `--init` file where that chain leaves the lab.
+#[derive(Clone, Debug, Default)]
+pub struct Inherited {
+    pub datasets: Vec<(RunId, DatasetRecord)>,
+    pub outside: Option<String>,
 }
 
 /// What a protocol tells the user on the way.
@@ -105,9 +117,10 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
     );
     let mut pairs = file.pairs.clone();
     if s.exclude_train_identities {
-        let (kept, dropped) = exclude_identities(&pairs, &train_identities(s.run, s.dataset)?);
+        let (people, also) = train_identities(s, spec)?;
+        let (kept, dropped) = exclude_identities(&pairs, &people);
         (s.tell)(Message::Note(format!(
-            "--exclude-train-identities: dropped {dropped} of {} pairs",
+            "--exclude-train-identities: dropped {dropped} of {} pairs{also}",
             pairs.len()
         )));
         m.option("exclude_train_identities", true);
@@ -147,12 +160,8 @@ pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
     }
     // People are matched by name, which only means the same person within real photos,
     // or within generated faces of one seed.
-    let shared = may_share_people(spec, s.dataset);
     if s.exclude_train_identities {
-        let mut train = train_identities(s.run, s.dataset)?;
-        if !shared {
-            train.clear();
-        }
+        let (train, also) = train_identities(s, spec)?;
         let before = items.len();
         items.retain(|i| !train.contains(&i.identity));
         if items.is_empty() {
@@ -162,14 +171,14 @@ pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
             );
         }
         (s.tell)(Message::Note(format!(
-            "--exclude-train-identities: dropped {} of {before} images",
+            "--exclude-train-identities: dropped {} of {before} images{also}",
             before - items.len()
         )));
         m.option("exclude_train_identities", true);
         m.option("dropped_images", before - items.len());
-    } else if let Some(train) = shared
-        .then(|| train_identities(s.run, s.dataset).ok())
-        .flatten()
+    } else if let Some((train, _)) = train_identities(s, spec)
+        .ok()
+        .filter(|(t, _)| !t.is_empty())
     {
         let seen: HashSet<&str> = items
             .iter()
@@ -323,13 +332,53 @@ fn may_share_people(eval: &DataSpec, trained: Option<&DatasetRecord>) -> bool {
     }
 }
 
-fn train_identities(run: &Run, dataset: Option<&DatasetRecord>) -> Result<HashSet<String>> {
-    let d = dataset.with_context(|| {
-        format!("run {} has no recorded dataset, so its training identities are unknown: drop --exclude-train-identities", run.id)
+/// The people of `eval` that the run's weights were trained on: those of its own training
+/// split and of its ancestors' ([`Inherited`]), where they can be the same people as `eval`'s
+/// ([`may_share_people`]); with `, and the people of run 51, whose weights it started from`
+/// when ancestors added some, for the note that says what was left out. A chain that leaves
+/// the lab is warned of: whom those weights saw is unknown.
+fn train_identities(s: &Subject, eval: &DataSpec) -> Result<(HashSet<String>, String)> {
+    let run = s.run.id;
+    let d = s.dataset.with_context(|| {
+        format!("run {run} has no recorded dataset, so its training identities are unknown: drop --exclude-train-identities")
     })?;
-    // Their order, which split_items replays, does not matter here.
-    let train = split(d, "train")?;
-    Ok(train.members.iter().map(|m| m.identity.clone()).collect())
+    let members = |d: &DatasetRecord| -> Result<Vec<String>> {
+        // Their order, which split_items replays, does not matter here.
+        Ok(split(d, "train")?
+            .members
+            .iter()
+            .map(|m| m.identity.clone())
+            .collect())
+    };
+    let mut people = HashSet::new();
+    if may_share_people(eval, Some(d)) {
+        people.extend(members(d)?);
+    }
+    let mut from = Vec::new();
+    for (ancestor, d) in &s.inherited.datasets {
+        if may_share_people(eval, Some(d)) {
+            let before = people.len();
+            people.extend(members(d)?);
+            if people.len() > before {
+                from.push(format!("run {ancestor}"));
+            }
+        }
+    }
+    if let (Some(file), true) = (&s.inherited.outside, s.exclude_train_identities) {
+        (s.tell)(Message::Warning(format!(
+            "run {run}'s weights go back to --init '{file}', which no run of this lab wrote: \
+             whom those weights were trained on is unknown, and not left out"
+        )));
+    }
+    let also = if from.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", with the people of {}, whose weights run {run}'s descend from",
+            from.join(" and ")
+        )
+    };
+    Ok((people, also))
 }
 
 fn check_images_exist(spec: &DataSpec, items: &[ImageRef]) -> Result<()> {
@@ -364,6 +413,70 @@ mod tests {
     use super::*;
     use crate::lab::Lab;
 
+    /// The dataset of generated faces `spec` as the lab records it.
+    fn recorded(spec: &str) -> Result<DatasetRecord> {
+        let opts = crate::data::ImportOptions {
+            min_images: 1,
+            ..Default::default()
+        };
+        let manifest = crate::data::inspect(&spec.parse()?, &opts)?;
+        let lab = Lab::open_in_memory()?;
+        let id = lab.ensure_dataset(&crate::data::recorded::record(&manifest))?;
+        lab.dataset(id)?.context("the dataset")
+    }
+
+    #[test]
+    fn the_people_its_starting_weights_were_trained_on_are_left_out_too() -> Result<()> {
+        // The run trained on 4 generated people; the run whose checkpoint it started from, on
+        // 6 of the same seed (the same 4 and 2 more); another seed's people are others.
+        let own = recorded("synthetic:4:6:3")?;
+        let inherited = Inherited {
+            datasets: vec![
+                (RunId(7), recorded("synthetic:6:6:3")?),
+                (RunId(8), recorded("synthetic:6:6:4")?),
+            ],
+            outside: Some("/w/resnet18-f37072fd.pth".into()),
+        };
+        let run = crate::lab::fixtures::run(9, "r", "resnet18");
+        let said = std::cell::RefCell::new(Vec::new());
+        let embed = |_: &DataSpec, items: &[ImageRef]| -> Result<Embeddings> {
+            let vectors = items
+                .iter()
+                .map(|i| vec![i.identity.bytes().map(f32::from).sum(), 0.0])
+                .collect();
+            Embeddings::new(items.iter().map(|i| i.identity.clone()).collect(), vectors)
+        };
+        let subject = Subject {
+            run: &run,
+            dataset: Some(&own),
+            inherited: &inherited,
+            embed: &embed,
+            exclude_train_identities: true,
+            tell: &|m| {
+                said.borrow_mut().push(match m {
+                    Message::Note(n) => format!("note: {n}"),
+                    Message::Warning(w) => format!("warning: {w}"),
+                })
+            },
+        };
+        let m = folder(&subject, &"synthetic:8:6:3".parse()?)?;
+        let said = said.into_inner();
+        assert!(
+            said[0].starts_with(
+                "warning: run 9's weights go back to --init '/w/resnet18-f37072fd.pth', which \
+                 no run of this lab wrote"
+            ),
+            "{said:#?}"
+        );
+        assert_eq!(
+            said[1],
+            "note: --exclude-train-identities: dropped 36 of 48 images, with the people of \
+             run 7, whose weights run 9's descend from"
+        );
+        assert_eq!(m.options["dropped_images"], 36);
+        Ok(())
+    }
+
     #[test]
     fn a_folder_of_trained_people_is_told_before_the_embedding_and_recorded() -> Result<()> {
         let faces = "synthetic:4:6:3";
@@ -396,6 +509,7 @@ mod tests {
         let subject = Subject {
             run: &run,
             dataset: record.as_ref(),
+            inherited: &Inherited::default(),
             embed: &embed,
             exclude_train_identities: false,
             tell: &|m| {

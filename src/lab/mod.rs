@@ -11,6 +11,7 @@ mod datasets;
 mod evaluations;
 #[cfg(test)]
 pub(crate) mod fixtures;
+mod lineage;
 pub mod logs;
 mod machine;
 mod merge;
@@ -31,6 +32,7 @@ pub use datasets::{DatasetId, DatasetRecord, MemberRecord, SplitRecord, SplitSum
 pub use evaluations::{
     table_evaluation, EvalMetric, Evaluation, EvaluationId, NewEvaluation, Protocol,
 };
+pub use lineage::{Lineage, Origin};
 pub use machine::Machine;
 pub use merge::MergeSummary;
 pub use metrics::{median, metric, MetricPoint, MetricRow, SeriesPoint, RECENT_SPEED_STEPS};

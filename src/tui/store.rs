@@ -36,6 +36,10 @@ pub struct RunDetails {
     pub evaluations: Vec<String>,
     /// One line per resume, oldest first: when, from which iteration, and on what.
     pub resumes: Vec<String>,
+    /// Where its starting weights came from (`--init`), nearest first: the runs of this lab
+    /// whose checkpoints they descend from, then a file from outside it; empty for a run that
+    /// started at random.
+    pub started_from: Vec<String>,
 }
 
 /// What the collector tells the app.
@@ -222,6 +226,10 @@ impl Collector {
                 .map(evaluation_line)
                 .collect();
             let resumes = self.lab.resumes(run)?.iter().map(resume_line).collect();
+            let started_from = match self.lab.run(run)? {
+                Some(r) => origin_lines(&self.lab.lineage(&r)?),
+                None => Vec::new(),
+            };
             out.push(Update::Details {
                 run,
                 details: RunDetails {
@@ -230,6 +238,7 @@ impl Collector {
                     splits,
                     evaluations,
                     resumes,
+                    started_from,
                 },
             });
         }
@@ -275,6 +284,33 @@ fn tail(path: &Path, bytes: u64) -> Result<String> {
         (true, Some(i)) => text[i + 1..].to_string(),
         _ => text,
     })
+}
+
+/// `run 51 pretrain-r18: final checkpoint, epoch 20, it 2340 · f33f93d18afb` for each run
+/// the weights descend from, then `/w/resnet18-f37072fd.pth, from outside this lab`.
+fn origin_lines(lineage: &crate::lab::Lineage) -> Vec<String> {
+    let mut lines: Vec<String> = lineage
+        .ancestors
+        .iter()
+        .map(|o| {
+            format!(
+                "run {} {}: {} checkpoint, epoch {}, it {} · {}",
+                o.run.id,
+                o.run.name,
+                o.checkpoint.kind,
+                o.checkpoint.epoch,
+                o.checkpoint.iteration,
+                short_hash(&o.checkpoint.sha256)
+            )
+        })
+        .collect();
+    lines.extend(
+        lineage
+            .outside
+            .as_ref()
+            .map(|file| format!("{file}, from outside this lab")),
+    );
+    lines
 }
 
 /// `2026-11-29 16:20 from it 380 · gpu-box · cuda · NVIDIA H200 · 0123456789ab`.

@@ -134,6 +134,18 @@ impl DetailView<'_> {
             ]),
         ];
         let details = app.details.get(&run.id);
+        let origins = details
+            .map(|d| d.started_from.as_slice())
+            .unwrap_or_default();
+        if !origins.is_empty() {
+            lines.push(TextLine::from(vec![
+                key("init"),
+                Span::raw(origins[0].clone()),
+            ]));
+            for o in &origins[1..] {
+                lines.push(TextLine::raw(format!("  ← {o}")));
+            }
+        }
         let resumes = details.map(|d| d.resumes.as_slice()).unwrap_or_default();
         if !resumes.is_empty() {
             lines.push(TextLine::from(vec![

@@ -1,6 +1,11 @@
 //! Human-readable times and numbers, shared by the runs table, the dashboard and reports, and
 //! shell words for the commands messages suggest.
 
+/// A sha256 or commit as the tables show it: its first 12 hex digits.
+pub fn short_hash(h: &str) -> String {
+    h.chars().take(12).collect()
+}
+
 /// ` (a relative path, in a --config file too, is read from the current directory, /cwd)`
 /// for a relative `path` a message says is missing; nothing for an absolute one.
 pub fn relative_path_note(path: &std::path::Path) -> String {

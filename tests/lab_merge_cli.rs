@@ -586,3 +586,39 @@ fn evaluations_arrive_linked_to_the_copied_checkpoints() -> Result<()> {
     assert!(evals.iter().all(|e| e.checkpoint_id == Some(ck[0].id)));
     Ok(())
 }
+
+#[test]
+fn a_run_started_from_a_checkpoint_stays_linked_to_its_run_across_a_merge() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let theirs = dir.path().join("gpu.db");
+    let ours = dir.path().join("lab.db");
+    let started_from = |name: &str, seed: i64, file: &str, sha: &str| {
+        let mut r = common::new_run(name, "resnet18", seed, &[]);
+        r.hyper.init = Some(format!("/x/{file}"));
+        r.hyper.init_sha256 = Some(sha.into());
+        r
+    };
+    // Here, a run of its own first (so that ids differ), whose checkpoint was carried there.
+    let here = Lab::open(&ours)?;
+    let local = here.create_run(&common::new_run("local", "resnet18", 0, &[]))?;
+    here.add_checkpoint(&checkpoint(local, 5, "final", "cafe"))?;
+    // There, a parent whose best starts a child, and is replaced by a better one after.
+    let remote = Lab::open(&theirs)?;
+    let parent = remote.create_run(&common::new_run("parent", "resnet18", 1, &[]))?;
+    remote.add_checkpoint(&checkpoint(parent, 3, "best", "beef"))?;
+    let child = remote.create_run(&started_from("child", 2, "best.safetensors", "beef"))?;
+    remote.replace_checkpoints(&checkpoint(parent, 6, "best", "f00d"))?;
+    remote.create_run(&started_from("carried", 3, "final.safetensors", "cafe"))?;
+    assert_eq!(remote.run(child)?.context("child")?.init_run, Some(parent));
+    drop(remote);
+
+    here.merge_from(&Lab::open_read_only(&theirs)?)?;
+    let (parent_here, child_here) = (here.find_run("parent")?, here.find_run("child")?);
+    assert_ne!(parent_here.id, parent, "ids differ between the labs");
+    assert_eq!(child_here.init_run, Some(parent_here.id));
+    assert_eq!(here.find_run("carried")?.init_run, Some(local));
+    let lineage = here.lineage(&child_here)?;
+    let ancestors: Vec<RunId> = lineage.ancestors.iter().map(|o| o.run.id).collect();
+    assert_eq!((ancestors, lineage.outside), (vec![parent_here.id], None));
+    Ok(())
+}

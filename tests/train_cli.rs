@@ -460,6 +460,8 @@ fn a_run_starts_from_the_weights_of_another_and_records_the_file() -> Result<()>
         "{err}"
     );
     std::fs::rename(&elsewhere, &init)?;
+    let elsewhere_copy = dir.path().join("original.safetensors");
+    std::fs::copy(&init, &elsewhere_copy)?;
     // A file that changed is refused.
     let mut changed = candle_core::safetensors::load(&init, &Device::Cpu)?;
     let w = changed.get("conv1.weight").context("conv1.weight")?;
@@ -484,7 +486,51 @@ fn a_run_starts_from_the_weights_of_another_and_records_the_file() -> Result<()>
         .output()?;
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("run 1 started from its seed's random draw, not from an --init file"),
+        !out.status.success()
+            && err.contains("run 1 started from its seed's random draw, not from an --init file"),
+        "{err}"
+    );
+    let lab = Lab::open(&db)?;
+    assert_eq!(lab.find_run("1")?.status, RunStatus::Crashed);
+    assert!(lab.resumes(RunId(1))?.is_empty());
+    drop(lab);
+    // A run resumed from its checkpoint does not read the file, and says so.
+    std::fs::copy(&elsewhere_copy, &init)?;
+    Lab::open(&db)?
+        .conn()
+        .execute_batch("UPDATE runs SET status = 'completed' WHERE id = 1;")?;
+    let out = common::facenet(&db)?
+        .args(TINY_RUN)
+        .args([
+            "--epochs",
+            "2",
+            "--init",
+            init_arg,
+            "--stop-after-epoch",
+            "1",
+            "--quiet",
+        ])
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let third = Lab::open(&db)?
+        .list_runs()?
+        .last()
+        .context("run")?
+        .id
+        .to_string();
+    let out = common::facenet(&db)?
+        .args(["run", "--resume", &third, "--init", init_arg, "--quiet"])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success()
+            && err.contains(&format!(
+                "note: --init is not read: run {third} resumes from its checkpoint"
+            )),
         "{err}"
     );
 

@@ -41,14 +41,13 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         ..Default::default()
     };
     for origin in lineage.ancestors {
-        if let Some(d) = origin
-            .run
-            .dataset_id
-            .map(|id| lab.dataset(id))
-            .transpose()?
-            .flatten()
-        {
-            inherited.datasets.push((origin.run.id, d));
+        let dataset = match origin.run.dataset_id {
+            Some(id) => lab.dataset(id)?,
+            None => None,
+        };
+        match dataset {
+            Some(d) => inherited.datasets.push((origin.run.id, d)),
+            None => inherited.unknown.push(origin.run.id),
         }
     }
     let net = Net::load(lab, &run, checkpoint, &device)?;

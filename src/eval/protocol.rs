@@ -43,6 +43,8 @@ pub struct Subject<'a> {
 #[derive(Clone, Debug, Default)]
 pub struct Inherited {
     pub datasets: Vec<(RunId, DatasetRecord)>,
+    /// Ancestors that record no dataset: whom they trained on is unknown.
+    pub unknown: Vec<RunId>,
     pub outside: Option<String>,
 }
 
@@ -117,15 +119,22 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
     );
     let mut pairs = file.pairs.clone();
     if s.exclude_train_identities {
-        let (people, also) = train_identities(s, spec)?;
-        let (kept, dropped) = exclude_identities(&pairs, &people);
+        let trained = Trained::of(s, spec)?;
+        let (kept, dropped) = exclude_identities(&pairs, &trained.people);
         (s.tell)(Message::Note(format!(
-            "--exclude-train-identities: dropped {dropped} of {} pairs{also}",
-            pairs.len()
+            "--exclude-train-identities: dropped {dropped} of {} pairs, of {}",
+            pairs.len(),
+            trained.whose(s)
         )));
-        m.option("exclude_train_identities", true);
+        trained.record(&mut m);
         m.option("dropped_pairs", dropped);
         pairs = kept;
+    } else if let Ok(trained) = Trained::of(s, spec) {
+        let people: HashSet<&str> = pairs
+            .iter()
+            .flat_map(|p| [p.a.identity.as_str(), p.b.identity.as_str()])
+            .collect();
+        trained.warn_present(s, &mut m, &people, "LFW View 2's pairs");
     }
     let mut images: Vec<_> = pairs
         .iter()
@@ -152,7 +161,6 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
 /// Any folder of identities in LFW layout: verification over balanced same/different pairs,
 /// and identification with one gallery image per person.
 pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
-    let run = s.run.id;
     let mut m = Measured::new(Protocol::Folder, spec.to_string());
     let mut items = data::list_images(spec)?;
     if items.is_empty() {
@@ -161,40 +169,26 @@ pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
     // People are matched by name, which only means the same person within real photos,
     // or within generated faces of one seed.
     if s.exclude_train_identities {
-        let (train, also) = train_identities(s, spec)?;
+        let trained = Trained::of(s, spec)?;
         let before = items.len();
-        items.retain(|i| !train.contains(&i.identity));
+        items.retain(|i| !trained.people.contains(&i.identity));
         if items.is_empty() {
             bail!(
-                "all {before} images in '{spec}' are of people run {run} trained on: \
-                 nothing is left for an open-set evaluation; point --data at other people"
+                "all {before} images in '{spec}' are of {}: nothing is left for an open-set \
+                 evaluation; point --data at other people",
+                trained.whose(s)
             );
         }
         (s.tell)(Message::Note(format!(
-            "--exclude-train-identities: dropped {} of {before} images{also}",
-            before - items.len()
+            "--exclude-train-identities: dropped {} of {before} images, of {}",
+            before - items.len(),
+            trained.whose(s)
         )));
-        m.option("exclude_train_identities", true);
+        trained.record(&mut m);
         m.option("dropped_images", before - items.len());
-    } else if let Some((train, _)) = train_identities(s, spec)
-        .ok()
-        .filter(|(t, _)| !t.is_empty())
-    {
-        let seen: HashSet<&str> = items
-            .iter()
-            .map(|i| i.identity.as_str())
-            .filter(|id| train.contains(*id))
-            .collect();
-        if !seen.is_empty() {
-            let people: HashSet<&str> = items.iter().map(|i| i.identity.as_str()).collect();
-            (s.tell)(Message::Warning(format!(
-                "{} of the {} people in '{spec}' are people run {run} trained on, so these \
-                 numbers are not open-set; --exclude-train-identities leaves them out",
-                seen.len(),
-                people.len(),
-            )));
-            m.option("train_identities_present", seen.len());
-        }
+    } else if let Ok(trained) = Trained::of(s, spec) {
+        let people: HashSet<&str> = items.iter().map(|i| i.identity.as_str()).collect();
+        trained.warn_present(s, &mut m, &people, &format!("'{spec}'"));
     }
     let people: Vec<String> = items.iter().map(|i| i.identity.clone()).collect();
     let pairs = folder_pairs(&people, DEFAULT_PAIRS_PER_CLASS, FOLDER_PAIRS_SEED);
@@ -332,53 +326,115 @@ fn may_share_people(eval: &DataSpec, trained: Option<&DatasetRecord>) -> bool {
     }
 }
 
-/// The people of `eval` that the run's weights were trained on: those of its own training
-/// split and of its ancestors' ([`Inherited`]), where they can be the same people as `eval`'s
-/// ([`may_share_people`]); with `, and the people of run 51, whose weights it started from`
-/// when ancestors added some, for the note that says what was left out. A chain that leaves
-/// the lab is warned of: whom those weights saw is unknown.
-fn train_identities(s: &Subject, eval: &DataSpec) -> Result<(HashSet<String>, String)> {
-    let run = s.run.id;
-    let d = s.dataset.with_context(|| {
-        format!("run {run} has no recorded dataset, so its training identities are unknown: drop --exclude-train-identities")
-    })?;
-    let members = |d: &DatasetRecord| -> Result<Vec<String>> {
-        // Their order, which split_items replays, does not matter here.
-        Ok(split(d, "train")?
-            .members
-            .iter()
-            .map(|m| m.identity.clone())
-            .collect())
-    };
-    let mut people = HashSet::new();
-    if may_share_people(eval, Some(d)) {
-        people.extend(members(d)?);
-    }
-    let mut from = Vec::new();
-    for (ancestor, d) in &s.inherited.datasets {
+/// The people that a run's weights were trained on, as far as they can be the people of the
+/// data evaluated on ([`may_share_people`]): those of its own training split and of its
+/// ancestors' ([`Inherited`]).
+struct Trained {
+    people: HashSet<String>,
+    /// The runs whose people these are: the run itself, then each ancestor that added some.
+    runs: Vec<RunId>,
+}
+
+impl Trained {
+    /// What `s`'s weights were trained on, of the people `eval` can hold. Warns, when the
+    /// people are to be left out, of ancestors whose people the lab does not know.
+    fn of(s: &Subject, eval: &DataSpec) -> Result<Trained> {
+        let run = s.run.id;
+        let d = s.dataset.with_context(|| {
+            format!("run {run} has no recorded dataset, so its training identities are unknown: drop --exclude-train-identities")
+        })?;
+        let mut t = Trained {
+            people: HashSet::new(),
+            runs: vec![run],
+        };
         if may_share_people(eval, Some(d)) {
-            let before = people.len();
-            people.extend(members(d)?);
-            if people.len() > before {
-                from.push(format!("run {ancestor}"));
+            t.people.extend(train_people(d)?);
+        }
+        for (ancestor, d) in &s.inherited.datasets {
+            if may_share_people(eval, Some(d)) {
+                let before = t.people.len();
+                t.people.extend(train_people(d)?);
+                if t.people.len() > before {
+                    t.runs.push(*ancestor);
+                }
             }
         }
+        if s.exclude_train_identities {
+            for ancestor in &s.inherited.unknown {
+                (s.tell)(Message::Warning(format!(
+                    "run {run}'s weights descend from run {ancestor}, which records no dataset: \
+                     its people are unknown, and not left out"
+                )));
+            }
+            if let Some(file) = &s.inherited.outside {
+                (s.tell)(Message::Warning(format!(
+                    "run {run}'s weights go back to --init '{file}', which no run of this lab \
+                     is known to have written: whom those weights were trained on is unknown, \
+                     and not left out"
+                )));
+            }
+        }
+        Ok(t)
     }
-    if let (Some(file), true) = (&s.inherited.outside, s.exclude_train_identities) {
-        (s.tell)(Message::Warning(format!(
-            "run {run}'s weights go back to --init '{file}', which no run of this lab wrote: \
-             whom those weights were trained on is unknown, and not left out"
-        )));
+
+    /// `people run 52 trained on`, or `people runs 52 and 51 trained on (run 52's weights
+    /// descend from run 51's)`.
+    fn whose(&self, s: &Subject) -> String {
+        let own = s.run.id;
+        match &self.runs[..] {
+            [_, ancestors @ ..] if !ancestors.is_empty() => {
+                let all: Vec<String> = self.runs.iter().map(|r| r.to_string()).collect();
+                let before: Vec<String> = ancestors.iter().map(|r| format!("run {r}'s")).collect();
+                format!(
+                    "people runs {} trained on (run {own}'s weights descend from {})",
+                    and_list(&all),
+                    and_list(&before)
+                )
+            }
+            _ => format!("people run {own} trained on"),
+        }
     }
-    let also = if from.is_empty() {
-        String::new()
-    } else {
-        format!(
-            ", with the people of {}, whose weights run {run}'s descend from",
-            from.join(" and ")
-        )
-    };
-    Ok((people, also))
+
+    /// Records that these people were left out, and whose they were.
+    fn record(&self, m: &mut Measured) {
+        m.option("exclude_train_identities", true);
+        let runs: Vec<i64> = self.runs.iter().map(|r| r.0).collect();
+        m.option("excluded_runs", runs);
+    }
+
+    /// Warns, and records, when `present` (the people `what` holds) includes people the
+    /// weights were trained on: the numbers are then not open-set.
+    fn warn_present(&self, s: &Subject, m: &mut Measured, present: &HashSet<&str>, what: &str) {
+        let seen = present.iter().filter(|p| self.people.contains(**p)).count();
+        if seen > 0 {
+            (s.tell)(Message::Warning(format!(
+                "{seen} of the {} people in {what} are {}, so these numbers are not open-set; \
+                 --exclude-train-identities leaves them out",
+                present.len(),
+                self.whose(s)
+            )));
+            m.option("train_identities_present", seen);
+        }
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The people of a dataset's training split.
+fn train_people(d: &DatasetRecord) -> Result<Vec<String>> {
+    // Their order, which split_items replays, does not matter here.
+    Ok(split(d, "train")?
+        .members
+        .iter()
+        .map(|m| m.identity.clone())
+        .collect())
 }
 
 fn check_images_exist(spec: &DataSpec, items: &[ImageRef]) -> Result<()> {
@@ -428,13 +484,15 @@ mod tests {
     #[test]
     fn the_people_its_starting_weights_were_trained_on_are_left_out_too() -> Result<()> {
         // The run trained on 4 generated people; the run whose checkpoint it started from, on
-        // 6 of the same seed (the same 4 and 2 more); another seed's people are others.
+        // 6 of the same seed (the same 4 and 2 more); another seed's 8 people are others, though
+        // named as the 8 evaluated on.
         let own = recorded("synthetic:4:6:3")?;
         let inherited = Inherited {
             datasets: vec![
                 (RunId(7), recorded("synthetic:6:6:3")?),
-                (RunId(8), recorded("synthetic:6:6:4")?),
+                (RunId(8), recorded("synthetic:8:6:4")?),
             ],
+            unknown: vec![RunId(5)],
             outside: Some("/w/resnet18-f37072fd.pth".into()),
         };
         let run = crate::lab::fixtures::run(9, "r", "resnet18");
@@ -461,18 +519,19 @@ mod tests {
         };
         let m = folder(&subject, &"synthetic:8:6:3".parse()?)?;
         let said = said.into_inner();
-        assert!(
-            said[0].starts_with(
-                "warning: run 9's weights go back to --init '/w/resnet18-f37072fd.pth', which \
-                 no run of this lab wrote"
-            ),
-            "{said:#?}"
-        );
         assert_eq!(
-            said[1],
-            "note: --exclude-train-identities: dropped 36 of 48 images, with the people of \
-             run 7, whose weights run 9's descend from"
+            said[..3],
+            [
+                "warning: run 9's weights descend from run 5, which records no dataset: its \
+                 people are unknown, and not left out",
+                "warning: run 9's weights go back to --init '/w/resnet18-f37072fd.pth', which no \
+                 run of this lab is known to have written: whom those weights were trained on \
+                 is unknown, and not left out",
+                "note: --exclude-train-identities: dropped 36 of 48 images, of people runs 9 \
+                 and 7 trained on (run 9's weights descend from run 7's)",
+            ]
         );
+        assert_eq!(m.options["excluded_runs"], serde_json::json!([9, 7]));
         assert_eq!(m.options["dropped_images"], 36);
         Ok(())
     }
@@ -523,7 +582,9 @@ mod tests {
         let said = said.into_inner();
         assert_eq!(said.len(), 3, "{said:#?}");
         assert!(
-            said[0].starts_with("warning: 4 of the 4 people in 'synthetic:4:6:3' are people run"),
+            said[0].starts_with(
+                "warning: 4 of the 4 people in 'synthetic:4:6:3' are people run 1 trained on"
+            ),
             "{said:#?}"
         );
         assert_eq!(said[1], "embedded");

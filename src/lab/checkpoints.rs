@@ -31,6 +31,24 @@ pub struct Checkpoint {
     pub created_at: f64,
 }
 
+/// The columns [`from_row`] reads, before a `WHERE`.
+pub(super) const SELECT: &str =
+    "SELECT id, run_id, iteration, epoch, kind, path, sha256, created_at FROM checkpoints";
+
+/// A row of [`SELECT`].
+pub(super) fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Checkpoint> {
+    Ok(Checkpoint {
+        id: r.get(0)?,
+        run: RunId(r.get(1)?),
+        iteration: r.get(2)?,
+        epoch: r.get(3)?,
+        kind: r.get(4)?,
+        path: r.get(5)?,
+        sha256: r.get(6)?,
+        created_at: r.get(7)?,
+    })
+}
+
 fn insert(conn: &rusqlite::Connection, c: &NewCheckpoint) -> Result<i64> {
     conn.execute(
         "INSERT INTO checkpoints (run_id, iteration, epoch, kind, path, sha256, created_at)
@@ -147,23 +165,11 @@ impl Lab {
 
     /// A run's checkpoints in the order they were written.
     pub fn checkpoints(&self, run: RunId) -> Result<Vec<Checkpoint>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, run_id, iteration, epoch, kind, path, sha256, created_at FROM checkpoints
-             WHERE run_id = ?1 ORDER BY iteration, id",
-        )?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "{SELECT} WHERE run_id = ?1 ORDER BY iteration, id"
+        ))?;
         let rows = stmt
-            .query_map([run.0], |r| {
-                Ok(Checkpoint {
-                    id: r.get(0)?,
-                    run: RunId(r.get(1)?),
-                    iteration: r.get(2)?,
-                    epoch: r.get(3)?,
-                    kind: r.get(4)?,
-                    path: r.get(5)?,
-                    sha256: r.get(6)?,
-                    created_at: r.get(7)?,
-                })
-            })?
+            .query_map([run.0], from_row)?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }

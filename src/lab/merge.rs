@@ -203,12 +203,16 @@ impl Lab {
         let mut summary = MergeSummary::default();
         let tx = self.write_tx()?;
         let dataset_ids = merge_datasets(&tx, other, &theirs.datasets, &mut summary)?;
+        // Run ids there → here, as far as merged: a run comes after the run its weights
+        // started from, which is older.
+        let mut run_ids = BTreeMap::new();
         for theirs_run in &theirs.runs {
             merge_run(
                 &tx,
                 other,
                 theirs_run,
                 &dataset_ids,
+                &mut run_ids,
                 &relocate,
                 &mut summary,
             )?;
@@ -258,6 +262,7 @@ fn merge_run(
     other: &Lab,
     theirs_run: &TheirRun,
     dataset_ids: &BTreeMap<i64, i64>,
+    run_ids: &mut BTreeMap<i64, i64>,
     relocate: &Relocation,
     summary: &mut MergeSummary,
 ) -> Result<()> {
@@ -270,6 +275,27 @@ fn merge_run(
             .with_context(|| format!("run {their_id} names dataset {d}, which is missing"))?;
         run.insert("dataset_id".into(), Value::Integer(*ours));
     }
+    // The run its weights started from: as merged, or (trained here, its checkpoint carried
+    // there) found here by the file's sha256.
+    let parent = match run.get("init_run_id") {
+        Some(Value::Integer(p)) => run_ids.get(p).copied(),
+        _ => None,
+    };
+    let parent = match (parent, run.get("init_sha256")) {
+        (Some(p), _) => Some(p),
+        (None, Some(Value::Text(sha))) => tx
+            .query_row(
+                "SELECT run_id FROM checkpoints WHERE sha256 = ?1 ORDER BY id LIMIT 1",
+                [sha],
+                |r| r.get(0),
+            )
+            .optional()?,
+        _ => None,
+    };
+    run.insert(
+        "init_run_id".into(),
+        parent.map_or(Value::Null, Value::Integer),
+    );
     let existing: Option<(i64, Option<f64>)> = tx
         .query_row(
             "SELECT id, heartbeat_at FROM runs WHERE created_at = ?1 AND hostname = ?2
@@ -287,9 +313,13 @@ fn merge_run(
     for c in &mut checkpoints {
         relocate.apply(c, "path");
     }
+    if let Some((ours, _)) = existing {
+        run_ids.insert(their_id, ours);
+    }
     let (ours, links) = match existing {
         None => {
             let ours = insert_row(tx, "runs", &run)?;
+            run_ids.insert(their_id, ours);
             copy_tags(tx, &theirs_run.tags, ours)?;
             summary
                 .added

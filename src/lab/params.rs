@@ -48,7 +48,7 @@ pub fn init(h: &super::Hyperparams) -> String {
     };
     match h.init_sha256.as_deref() {
         Some(sha) if !name.contains(&sha[..sha.len().min(8)]) => {
-            format!("{name} {}", crate::tui::store::short_hash(sha))
+            format!("{name} {}", crate::format::short_hash(sha))
         }
         _ => name,
     }

@@ -171,6 +171,9 @@ pub struct Run {
     pub name: String,
     pub hyper: Hyperparams,
     pub dataset_id: Option<DatasetId>,
+    /// The run of this lab whose checkpoint its `--init` file was, as found when it started.
+    #[serde(default)]
+    pub init_run: Option<RunId>,
     pub device: String,
     pub gpu_name: Option<String>,
     pub config_json: String,
@@ -336,6 +339,7 @@ impl Run {
                 seed: row.get("seed")?,
             },
             dataset_id: row.get::<_, Option<i64>>("dataset_id")?.map(DatasetId),
+            init_run: row.get::<_, Option<i64>>("init_run_id")?.map(RunId),
             device: row.get("device")?,
             gpu_name: row.get("gpu_name")?,
             config_json: row.get("config_json")?,
@@ -437,6 +441,14 @@ impl Lab {
             ],
         )?;
         let id = RunId(tx.last_insert_rowid());
+        // Where its weights came from, while the checkpoint's row is there to say.
+        tx.execute(
+            "UPDATE runs SET init_run_id = (
+                 SELECT c.run_id FROM checkpoints c WHERE c.sha256 = ?2 AND c.run_id != ?1
+                 ORDER BY c.id LIMIT 1)
+             WHERE id = ?1",
+            params![id.0, h.init_sha256],
+        )?;
         for tag in &run.tags {
             tx.execute(
                 "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?1, ?2)",

@@ -29,6 +29,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (12, v12_resumes),
     (13, v13_tf32),
     (14, v14_init),
+    (15, v15_init_run),
 ];
 
 /// The schema version this build writes.
@@ -423,6 +424,22 @@ fn v14_init(tx: &Transaction) -> rusqlite::Result<()> {
     )
 }
 
+/// The run of this lab whose checkpoint an `--init` file was, when the run started (a later
+/// best replaces that checkpoint's row, and the sha256 no longer finds it), and an index to
+/// find a checkpoint by its sha256. Runs recorded before take the run whose checkpoint has
+/// their file's sha256 now, if any.
+fn v15_init_run(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE runs ADD COLUMN init_run_id INTEGER REFERENCES runs (id) ON DELETE SET NULL;
+         CREATE INDEX checkpoints_sha256 ON checkpoints (sha256);
+         UPDATE runs SET init_run_id = (
+             SELECT c.run_id FROM checkpoints c
+             WHERE c.sha256 = runs.init_sha256 AND c.run_id != runs.id
+             ORDER BY c.id LIMIT 1)
+         WHERE init_sha256 IS NOT NULL;",
+    )
+}
+
 /// Each resume of a run, with what it ran on ([`super::Resume`]); runs resumed before kept
 /// only the time of their latest resume (`resumed_at`).
 fn v12_resumes(tx: &Transaction) -> rusqlite::Result<()> {
@@ -699,6 +716,28 @@ mod tests {
                 Ok((r.get(0)?, r.get(1)?))
             })?;
         assert_eq!(init, (None, None));
+        Ok(())
+    }
+
+    #[test]
+    fn v15_links_a_run_to_the_run_whose_checkpoint_it_started_from() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        apply_up_to(&conn, 14)?;
+        for id in 1..=3 {
+            insert_run(&conn, id, None)?;
+        }
+        conn.execute_batch(
+            "INSERT INTO checkpoints (run_id, iteration, epoch, kind, path, sha256, created_at)
+                 VALUES (1, 10, 1, 'final', 'a', 'aaaa', 0);
+             UPDATE runs SET init = '/x/a', init_sha256 = 'aaaa' WHERE id = 2;
+             UPDATE runs SET init = '/w/resnet18.pth', init_sha256 = 'ffff' WHERE id = 3;",
+        )?;
+        migrate(&conn)?;
+        let parents: Vec<Option<i64>> = conn
+            .prepare("SELECT init_run_id FROM runs ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        assert_eq!(parents, [None, Some(1), None]);
         Ok(())
     }
 

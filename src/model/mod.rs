@@ -101,10 +101,11 @@ impl Arch {
     }
 
     /// The architecture whose torchvision variable names a set of weights holds (`has` says
-    /// whether a name is there), if any: not VGG (whose second layer is a convolution), nor
-    /// ResNet-34, -50 or -101 (which have a third block in layer1, or not 36 in layer3).
+    /// whether a name is there), if any: not VGG (whose second layer is a convolution, or in
+    /// its BatchNorm variants a BatchNorm), nor ResNet-34, -50 or -101 (which have a third
+    /// block in layer1, or not 36 in layer3).
     pub fn of_torchvision_names(has: impl Fn(&str) -> bool) -> Option<Arch> {
-        if has("features.10.weight") && !has("features.2.weight") {
+        if has("features.10.weight") && !has("features.1.weight") && !has("features.2.weight") {
             Some(Arch::Alexnet)
         } else if has("layer3.35.conv3.weight") && !has("layer3.36.conv3.weight") {
             Some(Arch::Resnet152)

@@ -49,12 +49,19 @@ fn torchvision_names_tell_the_architecture_apart() -> Result<()> {
             move |n: &str| names.iter().chain(&extra).any(|m| m == n)
         };
         assert_eq!(Arch::of_torchvision_names(has(&[])), Some(arch));
-        let deeper = match arch {
-            Arch::Alexnet => "features.2.weight",
-            Arch::Resnet18 => "layer1.2.conv1.weight",
-            Arch::Resnet152 => "layer3.36.conv3.weight",
+        let deeper: &[&str] = match arch {
+            // VGG's second convolution, and VGG-BN's first BatchNorm.
+            Arch::Alexnet => &["features.2.weight", "features.1.weight"],
+            Arch::Resnet18 => &["layer1.2.conv1.weight"],
+            Arch::Resnet152 => &["layer3.36.conv3.weight"],
         };
-        assert_eq!(Arch::of_torchvision_names(has(&[deeper])), None, "{arch}");
+        for name in deeper {
+            assert_eq!(
+                Arch::of_torchvision_names(has(&[name])),
+                None,
+                "{arch} {name}"
+            );
+        }
     }
     Ok(())
 }

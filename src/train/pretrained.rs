@@ -5,8 +5,8 @@
 //!
 //! Every variable of the network but its embedding layer must be in the file with its shape,
 //! BatchNorm running statistics included, and every tensor of the file must be one of the
-//! network's, but BatchNorm's step counters (`num_batches_tracked`) and a checkpoint's Adam
-//! state and position: a file of a deeper network (ResNet-34's holds all of ResNet-18's names)
+//! network's, but PyTorch's counters (BatchNorm's `num_batches_tracked`, `AveragedModel`'s
+//! `n_averaged`) and a checkpoint's Adam state and position: a file of a deeper network (ResNet-34's holds all of ResNet-18's names)
 //! is refused, not half read. The embedding layer (torchvision's classifier,
 //! [`Arch::embedding_layer`]) is taken from the file when both its weight and bias have the
 //! run's shapes, as another run's checkpoint at the same `--dim` has; otherwise (ImageNet's 1000
@@ -113,6 +113,12 @@ fn hub_hash(path: &Path) -> Option<&str> {
     let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
     (hash.len() >= 8 && hash.bytes().all(hex) && hash.bytes().any(|b| b.is_ascii_alphabetic()))
         .then_some(hash)
+}
+
+/// PyTorch's counters beside the weights: BatchNorm's `num_batches_tracked` (a network with a
+/// momentum never reads it) and `AveragedModel`'s `n_averaged`.
+fn is_bookkeeping(name: &str) -> bool {
+    name.ends_with(".num_batches_tracked") || name == "n_averaged"
 }
 
 /// The variables of an `arch` network with a `dim`-wide embedding, by name, with their shapes.
@@ -237,7 +243,7 @@ impl InitWeights {
             .keys()
             .map(String::as_str)
             .filter(|k| {
-                !k.ends_with(".num_batches_tracked")
+                !is_bookkeeping(k)
                     && !is_training_state(k)
                     && !shapes.iter().any(|(name, _)| name == k)
             })
@@ -321,8 +327,8 @@ fn read_pth(path: &Path) -> Result<HashMap<String, Tensor>> {
         match candle_core::pickle::read_all_with_key(path, Some(key)) {
             Ok(found) if found.len() > best.len() => best = found,
             Ok(_) => {}
-            // No such key (candle says "key KEY not found"), or a top level that is no dict.
-            Err(e) if e.to_string().contains("not found") => {}
+            // No such key: candle's own words for it.
+            Err(e) if e.to_string() == format!("key {key} not found") => {}
             Err(e) => return Err(e.into()),
         }
     }
@@ -395,8 +401,8 @@ mod tests {
     #[test]
     fn imagenet_weights_set_all_but_the_embedding_which_keeps_the_seeds_draw() -> Result<()> {
         let dir = tempfile::tempdir()?;
-        // torchvision's layout, saved through nn.DataParallel: a 1000-class fc, the
-        // BatchNorm step counters, every name under `module.`.
+        // torchvision's layout, saved through nn.DataParallel or AveragedModel: a 1000-class
+        // fc, the BatchNorm step counters, every name under `module.`.
         let mut file = tensors_of(&resnet18(7, 1000)?);
         // Running statistics that a fresh network's 0 and 1 are not.
         for (name, t) in file.iter_mut() {
@@ -408,10 +414,12 @@ mod tests {
             "bn1.num_batches_tracked".into(),
             Tensor::new(&[5i64], &Device::Cpu)?,
         );
-        let file: HashMap<_, _> = file
+        let mut file: HashMap<_, _> = file
             .into_iter()
             .map(|(k, v)| (format!("module.{k}"), v))
             .collect();
+        // AveragedModel's counter, beside its `module.` names.
+        file.insert("n_averaged".into(), Tensor::new(&[4i64], &Device::Cpu)?);
         let path = write(dir.path(), "imagenet.safetensors", &file)?;
 
         let mut w = InitWeights::read(&path)?;

@@ -235,7 +235,7 @@ fn say_started_from(w: &InitWeights, plan: &Plan) {
     eprintln!(
         "weights from '{}' (sha256 {}…): {plan}",
         w.path.display(),
-        crate::tui::store::short_hash(&w.sha256)
+        crate::format::short_hash(&w.sha256)
     );
 }
 
@@ -248,14 +248,23 @@ fn init_again(
     given: Option<&str>,
     sha256: Option<&str>,
 ) -> Result<InitWeights> {
-    let path = given.unwrap_or(recorded);
-    let w = InitWeights::read(Path::new(path)).with_context(|| {
-        format!(
-            "run {run} started from --init '{recorded}', which it reads again to start over: \
-             pass --resume {run} --init PATH naming the same file elsewhere (its sha256 is checked)"
-        )
-    })?;
-    if let Some(recorded_sha) = sha256.filter(|s| *s != w.sha256) {
+    let Some(recorded_sha) = sha256 else {
+        bail!(
+            "run {run} started from --init '{recorded}' but records no sha256 for it, so no file \
+             can be shown to be the same: start a new run instead"
+        );
+    };
+    let w = match given {
+        Some(path) => InitWeights::read(Path::new(path))?,
+        None => InitWeights::read(Path::new(recorded)).with_context(|| {
+            format!(
+                "run {run} started from --init '{recorded}', which it reads again to start \
+                 over: pass --resume {run} --init PATH naming the same file elsewhere (its \
+                 sha256 is checked)"
+            )
+        })?,
+    };
+    if recorded_sha != w.sha256 {
         bail!(
             "run {run} started from --init '{recorded}' with sha256 {recorded_sha}, and '{}' has \
              {}: give the same file to start the run over",
@@ -288,7 +297,7 @@ fn other_code_warning(run: RunId, last: &CodeVersion, now: &CodeVersion) -> Opti
     let trained = if last_s == now_s {
         format!(
             "run {run} last trained from commit {} with uncommitted changes, as this build is",
-            crate::tui::store::short_hash(&last.git_commit)
+            crate::format::short_hash(&last.git_commit)
         )
     } else {
         format!("run {run} last trained with code {last_s} and this is {now_s}")
@@ -354,6 +363,12 @@ pub fn resume(
     }
     let mut cfg: TrainConfig = serde_json::from_str(&run.config_json)
         .with_context(|| format!("reading the recorded config of run {}", run.id))?;
+    if init.is_some() && cfg.init.is_none() {
+        bail!(
+            "run {} started from its seed's random draw, not from an --init file: drop --init",
+            run.id
+        );
+    }
     let checkpoints = lab.checkpoints(run.id)?;
     let ck = checkpoints
         .iter()
@@ -389,12 +404,6 @@ pub fn resume(
     let dataset = load_dataset(&cfg, launch.quiet)?;
     if let Some(d) = &recorded {
         data::recorded::same_splits(&d.splits, &dataset.manifest, &cfg.data, run.id)?;
-    }
-    if init.is_some() && cfg.init.is_none() {
-        bail!(
-            "run {} started from its seed's random draw, not from an --init file: drop --init",
-            run.id
-        );
     }
     let dir = run_checkpoint_dir(&lab, run.id)?;
     let recorded_init = cfg.init.clone();

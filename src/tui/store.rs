@@ -259,9 +259,7 @@ impl Collector {
     }
 }
 
-pub fn short_hash(h: &str) -> String {
-    h.chars().take(12).collect()
-}
+pub use crate::format::short_hash;
 
 /// A run's commit as the dashboard shows it: "0123456789ab", or "0123456789ab-dirty".
 pub fn short_commit(code: &crate::lab::CodeVersion) -> String {
@@ -286,22 +284,25 @@ fn tail(path: &Path, bytes: u64) -> Result<String> {
     })
 }
 
-/// `run 51 pretrain-r18: final checkpoint, epoch 20, it 2340 · f33f93d18afb` for each run
-/// the weights descend from, then `/w/resnet18-f37072fd.pth, from outside this lab`.
+/// `run 51 pretrain-r18: ep 20 it 2340 final f33f93d18afb` (as the checkpoint list has them)
+/// for each run the weights descend from, then `/w/resnet18-f37072fd.pth, from outside this
+/// lab`.
 fn origin_lines(lineage: &crate::lab::Lineage) -> Vec<String> {
     let mut lines: Vec<String> = lineage
         .ancestors
         .iter()
         .map(|o| {
-            format!(
-                "run {} {}: {} checkpoint, epoch {}, it {} · {}",
-                o.run.id,
-                o.run.name,
-                o.checkpoint.kind,
-                o.checkpoint.epoch,
-                o.checkpoint.iteration,
-                short_hash(&o.checkpoint.sha256)
-            )
+            let which = match &o.checkpoint {
+                Some(c) => format!(
+                    "ep {} it {} {} {}",
+                    c.epoch,
+                    c.iteration,
+                    c.kind,
+                    short_hash(&c.sha256)
+                ),
+                None => "a checkpoint it no longer records".to_string(),
+            };
+            format!("run {} {}: {which}", o.run.id, o.run.name)
         })
         .collect();
     lines.extend(

@@ -139,7 +139,7 @@ fn details_of_run3(evaluations: &[&str]) -> super::store::RunDetails {
         }],
         evaluations: evaluations.iter().map(|e| e.to_string()).collect(),
         started_from: vec![
-            "run 1 r18-base: final checkpoint, epoch 4, it 400 · 0123456789ab".into(),
+            "run 1 r18-base: ep 4 it 400 final 0123456789ab".into(),
             "/w/resnet18-f37072fd.pth, from outside this lab".into(),
         ],
         resumes: Vec::new(),

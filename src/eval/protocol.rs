@@ -103,11 +103,49 @@ pub fn test_split(s: &Subject, moved_to: Option<&Path>) -> Result<Measured> {
     })?;
     let spec = data::recorded::source(d, moved_to, run)
         .with_context(|| format!("evaluating run {run} on its test split"))?;
+    let mut m = Measured::new(Protocol::TestSplit, d.source.clone());
+    warn_of_seen_test_images(s, d, &mut m)?;
     let train = (s.embed)(&spec, &split_items(d, "train")?)?;
     let test = (s.embed)(&spec, &split_items(d, "test")?)?;
-    let mut m = Measured::new(Protocol::TestSplit, d.source.clone());
     m.metrics = test_split_metrics(&train, &test)?;
     Ok(m)
+}
+
+/// Warns, and records, when runs the weights descend from trained on images of this run's
+/// test split (the same bytes, wherever they were): the split is then not unseen.
+fn warn_of_seen_test_images(s: &Subject, d: &DatasetRecord, m: &mut Measured) -> Result<()> {
+    let test: HashSet<&str> = split(d, "test")?
+        .members
+        .iter()
+        .map(|x| x.sha256.as_str())
+        .collect();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut by = Vec::new();
+    for (ancestor, a) in &s.inherited.datasets {
+        let before = seen.len();
+        seen.extend(
+            split(a, "train")?
+                .members
+                .iter()
+                .map(|x| x.sha256.as_str())
+                .filter(|h| test.contains(h)),
+        );
+        if seen.len() > before {
+            by.push(format!("run {ancestor}"));
+        }
+    }
+    if !seen.is_empty() {
+        (s.tell)(Message::Warning(format!(
+            "{} of run {}'s {} test images were training images of {}, whose weights it \
+             descends from: its test split is not unseen",
+            seen.len(),
+            s.run.id,
+            test.len(),
+            and_list(&by)
+        )));
+        m.option("test_images_seen_by_ancestors", seen.len());
+    }
+    Ok(())
 }
 
 /// LFW View 2: 10-fold verification over the pairs of `pairs_path`, the images read from `spec`.
@@ -471,8 +509,14 @@ mod tests {
 
     /// The dataset of generated faces `spec` as the lab records it.
     fn recorded(spec: &str) -> Result<DatasetRecord> {
+        recorded_split(spec, None)
+    }
+
+    /// The same, split after shuffling each person's images with `split_seed`.
+    fn recorded_split(spec: &str, split_seed: Option<u64>) -> Result<DatasetRecord> {
         let opts = crate::data::ImportOptions {
             min_images: 1,
+            split_seed,
             ..Default::default()
         };
         let manifest = crate::data::inspect(&spec.parse()?, &opts)?;
@@ -533,6 +577,52 @@ mod tests {
         );
         assert_eq!(m.options["excluded_runs"], serde_json::json!([9, 7]));
         assert_eq!(m.options["dropped_images"], 36);
+        Ok(())
+    }
+
+    #[test]
+    fn test_images_an_ancestor_trained_on_are_warned_of() -> Result<()> {
+        // The run's own split of 4 people; an ancestor trained on 6 of the same seed split
+        // another way, so that its training images include some of the run's test images;
+        // another ancestor, on the same images split as the run's; a third, on other faces.
+        let own = recorded("synthetic:4:6:3")?;
+        let inherited = Inherited {
+            datasets: vec![
+                (RunId(7), recorded_split("synthetic:6:6:3", Some(11))?),
+                (RunId(6), recorded("synthetic:6:6:3")?),
+                (RunId(8), recorded("synthetic:6:6:4")?),
+            ],
+            ..Default::default()
+        };
+        let run = crate::lab::fixtures::run(9, "r", "resnet18");
+        let said = std::cell::RefCell::new(Vec::new());
+        let embed = |_: &DataSpec, items: &[ImageRef]| -> Result<Embeddings> {
+            let vectors = items.iter().map(|_| vec![0.0, 1.0]).collect();
+            Embeddings::new(items.iter().map(|i| i.identity.clone()).collect(), vectors)
+        };
+        let subject = Subject {
+            run: &run,
+            dataset: Some(&own),
+            inherited: &inherited,
+            embed: &embed,
+            exclude_train_identities: false,
+            tell: &|m| said.borrow_mut().push(format!("{m:?}")),
+        };
+        let m = test_split(&subject, None)?;
+        let test = split(&own, "test")?.members.len();
+        let seen = m.options["test_images_seen_by_ancestors"]
+            .as_u64()
+            .context("recorded")?;
+        assert!(seen > 0 && seen as usize <= test, "{seen} of {test}");
+        let said = said.into_inner();
+        assert_eq!(said.len(), 1, "{said:#?}");
+        assert!(
+            said[0].contains(&format!(
+                "{seen} of run 9's {test} test images were training images of run 7, whose \
+                 weights it descends from"
+            )),
+            "{said:#?}"
+        );
         Ok(())
     }
 

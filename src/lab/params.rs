@@ -29,7 +29,7 @@ pub fn params(r: &Run) -> Params {
         ("normalize", h.normalize.to_string()),
         ("augment", h.augment.to_string()),
         ("zero-init residual", h.zero_init_residual.to_string()),
-        ("init", init(h)),
+        ("init", init(r)),
         ("dropout", h.dropout.map_or("-".into(), |p| p.to_string())),
         ("tf32", h.tf32.to_string()),
         ("eval every", h.eval_every.to_string()),
@@ -41,16 +41,22 @@ pub fn params(r: &Run) -> Params {
 
 /// The `--init` file as its name and the start of its sha256 (`best-00001170.safetensors
 /// 3f2a9c0d41e7`), which tells two files of one name apart, or its name alone where the name
-/// holds the hash (`resnet18-f37072fd.pth`); `-` for random weights.
-pub fn init(h: &super::Hyperparams) -> String {
+/// holds the hash (`resnet18-f37072fd.pth`), after the run that wrote it where that is a run of
+/// this lab (`run 51's final.safetensors f33f93d18afb`); `-` for random weights.
+pub fn init(r: &Run) -> String {
+    let h = &r.hyper;
     let Some(name) = init_file(h) else {
         return "-".to_string();
     };
-    match h.init_sha256.as_deref() {
+    let file = match h.init_sha256.as_deref() {
         Some(sha) if !name.contains(&sha[..sha.len().min(8)]) => {
             format!("{name} {}", crate::format::short_hash(sha))
         }
         _ => name,
+    };
+    match r.init_run {
+        Some(parent) => format!("run {parent}'s {file}"),
+        None => file,
     }
 }
 
@@ -146,12 +152,15 @@ mod tests {
     #[test]
     fn an_init_file_shows_as_its_name_with_its_hash_where_the_name_lacks_it() {
         let mut r = run(1, "r", "resnet18");
-        assert_eq!(init(&r.hyper), "-");
+        assert_eq!(init(&r), "-");
         r.hyper.init = Some("/w/best-00001170.safetensors".into());
         r.hyper.init_sha256 = Some("3f2a9c0d41e7aa".into());
-        assert_eq!(init(&r.hyper), "best-00001170.safetensors 3f2a9c0d41e7");
+        assert_eq!(init(&r), "best-00001170.safetensors 3f2a9c0d41e7");
+        r.init_run = Some(super::super::RunId(51));
+        assert_eq!(init(&r), "run 51's best-00001170.safetensors 3f2a9c0d41e7");
+        r.init_run = None;
         r.hyper.init = Some("/w/resnet18-3f2a9c0d.pth".into());
-        assert_eq!(init(&r.hyper), "resnet18-3f2a9c0d.pth");
+        assert_eq!(init(&r), "resnet18-3f2a9c0d.pth");
         let shown = params(&r);
         assert!(shown.contains(&("init", "resnet18-3f2a9c0d.pth".to_string())));
     }

@@ -85,7 +85,7 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
     }
     vec![
         format!("{} {}", r.id, r.name),
-        architecture(h),
+        architecture(r),
         input(h),
         h.batch_size.to_string(),
         h.embedding_dim.to_string(),
@@ -111,16 +111,18 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
 }
 
 /// `resnet152`, `resnet152, zero-init residual` when its blocks started as the identity,
-/// `resnet18, from resnet18-f37072fd.pth` when its weights started from a file, or
+/// `resnet18, from resnet18-f37072fd.pth` (or `from run 51's final.safetensors f33f93d18afb`)
+/// when its weights started from a file, or
 /// `alexnet, dropout 0` when AlexNet's dropout is not torchvision's 0.5; `, TF32` where the
 /// matrix products ran in TF32.
-fn architecture(h: &crate::lab::Hyperparams) -> String {
+fn architecture(r: &crate::lab::Run) -> String {
+    let h = &r.hyper;
     let mut s = h.model.clone();
     if h.zero_init_residual {
         s.push_str(", zero-init residual");
     }
     if h.init.is_some() {
-        s.push_str(&format!(", from {}", crate::lab::params::init(h)));
+        s.push_str(&format!(", from {}", crate::lab::params::init(r)));
     }
     if let Some(p) = h
         .dropout

@@ -507,6 +507,23 @@ mod tests {
     use super::*;
     use crate::lab::Lab;
 
+    /// Each person's images at a point of their own: a perfect embedding.
+    fn by_identity(_: &DataSpec, items: &[ImageRef]) -> Result<Embeddings> {
+        let vectors = items
+            .iter()
+            .map(|i| vec![i.identity.bytes().map(f32::from).sum(), 0.0])
+            .collect();
+        Embeddings::new(items.iter().map(|i| i.identity.clone()).collect(), vectors)
+    }
+
+    /// What a protocol told, as the tests compare it.
+    fn told(m: Message) -> String {
+        match m {
+            Message::Note(n) => format!("note: {n}"),
+            Message::Warning(w) => format!("warning: {w}"),
+        }
+    }
+
     /// The dataset of generated faces `spec` as the lab records it.
     fn recorded(spec: &str) -> Result<DatasetRecord> {
         recorded_split(spec, None)
@@ -541,25 +558,13 @@ mod tests {
         };
         let run = crate::lab::fixtures::run(9, "r", "resnet18");
         let said = std::cell::RefCell::new(Vec::new());
-        let embed = |_: &DataSpec, items: &[ImageRef]| -> Result<Embeddings> {
-            let vectors = items
-                .iter()
-                .map(|i| vec![i.identity.bytes().map(f32::from).sum(), 0.0])
-                .collect();
-            Embeddings::new(items.iter().map(|i| i.identity.clone()).collect(), vectors)
-        };
         let subject = Subject {
             run: &run,
             dataset: Some(&own),
             inherited: &inherited,
-            embed: &embed,
+            embed: &by_identity,
             exclude_train_identities: true,
-            tell: &|m| {
-                said.borrow_mut().push(match m {
-                    Message::Note(n) => format!("note: {n}"),
-                    Message::Warning(w) => format!("warning: {w}"),
-                })
-            },
+            tell: &|m| said.borrow_mut().push(told(m)),
         };
         let m = folder(&subject, &"synthetic:8:6:3".parse()?)?;
         let said = said.into_inner();
@@ -596,17 +601,13 @@ mod tests {
         };
         let run = crate::lab::fixtures::run(9, "r", "resnet18");
         let said = std::cell::RefCell::new(Vec::new());
-        let embed = |_: &DataSpec, items: &[ImageRef]| -> Result<Embeddings> {
-            let vectors = items.iter().map(|_| vec![0.0, 1.0]).collect();
-            Embeddings::new(items.iter().map(|i| i.identity.clone()).collect(), vectors)
-        };
         let subject = Subject {
             run: &run,
             dataset: Some(&own),
             inherited: &inherited,
-            embed: &embed,
+            embed: &by_identity,
             exclude_train_identities: false,
-            tell: &|m| said.borrow_mut().push(format!("{m:?}")),
+            tell: &|m| said.borrow_mut().push(told(m)),
         };
         let m = test_split(&subject, None)?;
         let test = split(&own, "test")?.members.len();
@@ -661,12 +662,7 @@ mod tests {
             inherited: &Inherited::default(),
             embed: &embed,
             exclude_train_identities: false,
-            tell: &|m| {
-                said.borrow_mut().push(match m {
-                    Message::Note(n) => format!("note: {n}"),
-                    Message::Warning(w) => format!("warning: {w}"),
-                })
-            },
+            tell: &|m| said.borrow_mut().push(told(m)),
         };
         let m = folder(&subject, &faces.parse()?)?;
         let said = said.into_inner();

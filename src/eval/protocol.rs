@@ -524,6 +524,28 @@ mod tests {
         }
     }
 
+    /// What `protocol` measures for run 9, trained on `own` from weights that `inherited`
+    /// says where they came from, and what it told on the way.
+    fn measure_run_9(
+        own: &DatasetRecord,
+        inherited: &Inherited,
+        exclude_train_identities: bool,
+        protocol: impl FnOnce(&Subject) -> Result<Measured>,
+    ) -> Result<(Measured, Vec<String>)> {
+        let run = crate::lab::fixtures::run(9, "r", "resnet18");
+        let said = std::cell::RefCell::new(Vec::new());
+        let subject = Subject {
+            run: &run,
+            dataset: Some(own),
+            inherited,
+            embed: &by_identity,
+            exclude_train_identities,
+            tell: &|m| said.borrow_mut().push(told(m)),
+        };
+        let m = protocol(&subject)?;
+        Ok((m, said.into_inner()))
+    }
+
     /// The dataset of generated faces `spec` as the lab records it.
     fn recorded(spec: &str) -> Result<DatasetRecord> {
         recorded_split(spec, None)
@@ -556,18 +578,8 @@ mod tests {
             unknown: vec![RunId(5)],
             outside: Some("/w/resnet18-f37072fd.pth".into()),
         };
-        let run = crate::lab::fixtures::run(9, "r", "resnet18");
-        let said = std::cell::RefCell::new(Vec::new());
-        let subject = Subject {
-            run: &run,
-            dataset: Some(&own),
-            inherited: &inherited,
-            embed: &by_identity,
-            exclude_train_identities: true,
-            tell: &|m| said.borrow_mut().push(told(m)),
-        };
-        let m = folder(&subject, &"synthetic:8:6:3".parse()?)?;
-        let said = said.into_inner();
+        let faces = "synthetic:8:6:3".parse()?;
+        let (m, said) = measure_run_9(&own, &inherited, true, |s| folder(s, &faces))?;
         assert_eq!(
             said[..3],
             [
@@ -599,23 +611,12 @@ mod tests {
             ],
             ..Default::default()
         };
-        let run = crate::lab::fixtures::run(9, "r", "resnet18");
-        let said = std::cell::RefCell::new(Vec::new());
-        let subject = Subject {
-            run: &run,
-            dataset: Some(&own),
-            inherited: &inherited,
-            embed: &by_identity,
-            exclude_train_identities: false,
-            tell: &|m| said.borrow_mut().push(told(m)),
-        };
-        let m = test_split(&subject, None)?;
+        let (m, said) = measure_run_9(&own, &inherited, false, |s| test_split(s, None))?;
         let test = split(&own, "test")?.members.len();
         let seen = m.options["test_images_seen_by_ancestors"]
             .as_u64()
             .context("recorded")?;
         assert!(seen > 0 && seen as usize <= test, "{seen} of {test}");
-        let said = said.into_inner();
         assert_eq!(said.len(), 1, "{said:#?}");
         assert!(
             said[0].contains(&format!(
@@ -630,35 +631,16 @@ mod tests {
     #[test]
     fn a_folder_of_trained_people_is_told_before_the_embedding_and_recorded() -> Result<()> {
         let faces = "synthetic:4:6:3";
-        let opts = crate::data::ImportOptions {
-            min_images: 1,
-            ..Default::default()
-        };
-        let manifest = crate::data::inspect(&faces.parse()?, &opts)?;
-        let lab = Lab::open_in_memory()?;
-        let dataset = lab.ensure_dataset(&crate::data::recorded::record(&manifest))?;
-        let mut new = crate::lab::fixtures::new_run("r");
-        new.dataset_id = Some(dataset);
-        let run = lab.run(lab.create_run(&new)?)?.context("run")?;
-        let record = lab.dataset(dataset)?;
+        let record = recorded(faces)?;
+        let run = crate::lab::fixtures::run(1, "r", "resnet18");
         let said = std::cell::RefCell::new(Vec::new());
-        let embed = |_: &DataSpec, items: &[ImageRef]| -> Result<Embeddings> {
+        let embed = |spec: &DataSpec, items: &[ImageRef]| -> Result<Embeddings> {
             said.borrow_mut().push("embedded".to_string());
-            // Each person's images near their own point: a perfect embedding.
-            let vectors = items
-                .iter()
-                .map(|i| {
-                    vec![
-                        i.identity.len() as f32,
-                        i.identity.bytes().map(f32::from).sum(),
-                    ]
-                })
-                .collect();
-            Embeddings::new(items.iter().map(|i| i.identity.clone()).collect(), vectors)
+            by_identity(spec, items)
         };
         let subject = Subject {
             run: &run,
-            dataset: record.as_ref(),
+            dataset: Some(&record),
             inherited: &Inherited::default(),
             embed: &embed,
             exclude_train_identities: false,

@@ -322,20 +322,30 @@ impl InitWeights {
 /// `state_dict` or `model` key as training scripts save checkpoints, whichever holds the most
 /// (a checkpoint's top level may hold a tensor or two beside its state dict).
 fn read_pth(path: &Path) -> Result<HashMap<String, Tensor>> {
-    let mut best = candle_core::pickle::read_all_with_key(path, None)?;
+    use candle_core::pickle::PthTensors;
+    // Which part holds the most is read from the pickles alone; only its tensors are loaded.
+    let mut best = PthTensors::new(path, None)?;
     for key in ["state_dict", "model"] {
-        match candle_core::pickle::read_all_with_key(path, Some(key)) {
-            Ok(found) if found.len() > best.len() => best = found,
+        match PthTensors::new(path, Some(key)) {
+            Ok(found) if found.tensor_infos().len() > best.tensor_infos().len() => best = found,
             Ok(_) => {}
             // No such key: candle's own words for it.
             Err(e) if e.to_string() == format!("key {key} not found") => {}
             Err(e) => return Err(e.into()),
         }
     }
-    if best.is_empty() {
+    if best.tensor_infos().is_empty() {
         bail!("it holds no tensors: is it a state dict (`torch.save(model.state_dict(), FILE)`)?")
     }
-    Ok(best.into_iter().collect())
+    best.tensor_infos()
+        .keys()
+        .map(|name| {
+            let t = best
+                .get(name)?
+                .with_context(|| format!("'{name}' is listed but not stored"))?;
+            Ok((name.clone(), t))
+        })
+        .collect()
 }
 
 /// `tensors` with the `module.` that `nn.DataParallel` (or `AveragedModel`) puts before names

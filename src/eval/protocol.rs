@@ -355,9 +355,8 @@ fn split<'a>(d: &'a DatasetRecord, name: &str) -> Result<&'a SplitRecord> {
 /// Whether the people of `eval` can be people the run trained on, given that people are
 /// matched by name: real photos (any paths) can, generated faces only when drawn from the same
 /// seed (`id03` of another seed is another face), and never one kind with the other.
-fn may_share_people(eval: &DataSpec, trained: Option<&DatasetRecord>) -> bool {
-    let trained = trained.and_then(|d| d.source.parse::<DataSpec>().ok());
-    match (eval, trained) {
+fn may_share_people(eval: &DataSpec, trained: &DatasetRecord) -> bool {
+    match (eval, trained.source.parse::<DataSpec>().ok()) {
         (DataSpec::Path(_), Some(DataSpec::Path(_))) => true,
         (DataSpec::Synthetic { seed: a, .. }, Some(DataSpec::Synthetic { seed: b, .. })) => *a == b,
         _ => false,
@@ -385,11 +384,11 @@ impl Trained {
             people: HashSet::new(),
             runs: vec![run],
         };
-        if may_share_people(eval, Some(d)) {
+        if may_share_people(eval, d) {
             t.people.extend(train_people(d)?);
         }
         for (ancestor, d) in &s.inherited.datasets {
-            if may_share_people(eval, Some(d)) {
+            if may_share_people(eval, d) {
                 let before = t.people.len();
                 t.people.extend(train_people(d)?);
                 if t.people.len() > before {

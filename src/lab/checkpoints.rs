@@ -31,6 +31,18 @@ pub struct Checkpoint {
     pub created_at: f64,
 }
 
+/// The run whose checkpoint (the oldest recorded) has the file `sha256`, if any: where weights
+/// read from that file came from.
+pub(super) fn run_with_sha256(conn: &Connection, sha256: &str) -> rusqlite::Result<Option<i64>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT run_id FROM checkpoints WHERE sha256 = ?1 ORDER BY id LIMIT 1",
+        [sha256],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
 /// The columns [`from_row`] reads, before a `WHERE`.
 pub(super) const SELECT: &str =
     "SELECT id, run_id, iteration, epoch, kind, path, sha256, created_at FROM checkpoints";

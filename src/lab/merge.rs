@@ -283,13 +283,7 @@ fn merge_run(
     };
     let parent = match (parent, run.get("init_sha256")) {
         (Some(p), _) => Some(p),
-        (None, Some(Value::Text(sha))) => tx
-            .query_row(
-                "SELECT run_id FROM checkpoints WHERE sha256 = ?1 ORDER BY id LIMIT 1",
-                [sha],
-                |r| r.get(0),
-            )
-            .optional()?,
+        (None, Some(Value::Text(sha))) => super::checkpoints::run_with_sha256(tx, sha)?,
         _ => None,
     };
     run.insert(

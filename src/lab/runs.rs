@@ -442,13 +442,13 @@ impl Lab {
         )?;
         let id = RunId(tx.last_insert_rowid());
         // Where its weights came from, while the checkpoint's row is there to say.
-        tx.execute(
-            "UPDATE runs SET init_run_id = (
-                 SELECT c.run_id FROM checkpoints c WHERE c.sha256 = ?2 AND c.run_id != ?1
-                 ORDER BY c.id LIMIT 1)
-             WHERE id = ?1",
-            params![id.0, h.init_sha256],
-        )?;
+        if let Some(sha) = &h.init_sha256 {
+            let parent = super::checkpoints::run_with_sha256(&tx, sha)?;
+            tx.execute(
+                "UPDATE runs SET init_run_id = ?2 WHERE id = ?1",
+                params![id.0, parent],
+            )?;
+        }
         for tag in &run.tags {
             tx.execute(
                 "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?1, ?2)",

@@ -23,10 +23,8 @@ pub fn problems(config: &RunConfig, own: &Table) -> Vec<String> {
         found.push(NO_MODEL.to_string());
     } else if good.contains_key("model") {
         // With a bad model the rules that depend on it (image size, dropout) cannot be checked.
-        match read(&good) {
-            Ok(o) => {
-                found.extend(TrainConfig::merged(Some(&o), &Overrides::default()).problems());
-            }
+        match train_config(&good) {
+            Ok(cfg) => found.extend(cfg.problems()),
             Err(e) => found.push(e),
         }
     }
@@ -52,6 +50,14 @@ pub fn split_bad_keys(config: &RunConfig) -> (RunConfig, Vec<(String, String)>) 
         }
     }
     (good, bad)
+}
+
+/// The settings a run of `config` trains with, as `run --config` resolves them (unchecked).
+pub fn train_config(config: &RunConfig) -> Result<TrainConfig, String> {
+    Ok(TrainConfig::merged(
+        Some(&read(config)?),
+        &Overrides::default(),
+    ))
 }
 
 /// The keys as `run --config` reads them; an error on one line (toml puts the key's name on

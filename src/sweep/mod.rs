@@ -70,17 +70,16 @@ pub fn data_problems(spec: &SweepSpec) -> Vec<String> {
 /// ...`), checked as `run` checks its own before it starts. Each file is read once, for every
 /// run that starts from it.
 pub fn init_problems(spec: &SweepSpec) -> Vec<String> {
-    use crate::train::config::{Overrides, TrainConfig};
+    use crate::train::config::TrainConfig;
     use crate::train::pretrained::InitWeights;
     // (run index, config) of the runs that start from each file; the configs are valid (the
     // spec was checked when it was parsed).
     let mut by_file: std::collections::BTreeMap<String, Vec<(usize, TrainConfig)>> =
         Default::default();
     for (i, config) in spec.configs.iter().enumerate() {
-        let Ok(o) = toml::Value::Table(config.clone()).try_into::<Overrides>() else {
+        let Ok(cfg) = config::train_config(config) else {
             continue;
         };
-        let cfg = TrainConfig::merged(Some(&o), &Overrides::default());
         if let Some(path) = cfg.init.clone() {
             by_file.entry(path).or_default().push((i, cfg));
         }
@@ -88,15 +87,19 @@ pub fn init_problems(spec: &SweepSpec) -> Vec<String> {
     let mut found = Vec::new();
     for (path, runs) in by_file {
         let weights = InitWeights::read(Path::new(&path));
+        // Checked once per network (a grid's runs share most), each check building one.
+        let mut checked = std::collections::HashMap::new();
         for (i, cfg) in runs {
-            let problem = match &weights {
-                Ok(w) => w.check(cfg.model, cfg.dim).err(),
-                Err(e) => Some(anyhow::anyhow!("{e:#}")),
-            };
+            let problem = checked
+                .entry((cfg.model, cfg.dim))
+                .or_insert_with(|| match &weights {
+                    Ok(w) => w.check(cfg.model, cfg.dim).err().map(|e| format!("{e:#}")),
+                    Err(e) => Some(format!("{e:#}")),
+                });
             if let Some(e) = problem {
                 found.push((
                     i,
-                    format!("run {} ({}): {e:#}", i + 1, run_name(&spec.configs[i])),
+                    format!("run {} ({}): {e}", i + 1, run_name(&spec.configs[i])),
                 ));
             }
         }

@@ -113,7 +113,8 @@ impl Collector {
             });
         }
         self.watched = wanted;
-        out.extend(self.details()?);
+        let runs = self.lab.list_runs()?;
+        out.extend(self.details(&runs)?);
         Ok(out)
     }
 
@@ -153,11 +154,12 @@ impl Collector {
                 }
             }
         }
+        let details = self.details(&runs)?;
         let mut out = vec![Update::Runs(runs)];
         if !new_rows.is_empty() {
             out.push(Update::Appended(new_rows));
         }
-        out.extend(self.details()?);
+        out.extend(details);
         Ok(out)
     }
 
@@ -183,7 +185,7 @@ impl Collector {
     }
 
     /// Checkpoints, dataset and log tail of the watched runs.
-    fn details(&mut self) -> Result<Vec<Update>> {
+    fn details(&mut self, runs: &[Run]) -> Result<Vec<Update>> {
         let mut out = Vec::new();
         for &run in &self.watched {
             let checkpoints = self.lab.checkpoints(run)?;
@@ -226,9 +228,10 @@ impl Collector {
                 .map(evaluation_line)
                 .collect();
             let resumes = self.lab.resumes(run)?.iter().map(resume_line).collect();
-            let started_from = match self.lab.run(run)? {
-                Some(r) => origin_lines(&self.lab.lineage(&r)?),
-                None => Vec::new(),
+            // From the runs just listed: a run that started at random asks nothing more.
+            let started_from = match runs.iter().find(|r| r.id == run) {
+                Some(r) if r.hyper.init.is_some() => origin_lines(&self.lab.lineage(r)?),
+                _ => Vec::new(),
             };
             out.push(Update::Details {
                 run,
@@ -546,6 +549,49 @@ mod tests {
         assert_eq!(tails(c.poll()?), ["epoch 1\n"]);
         lab.set_log_path(a, "logs/second.log")?;
         assert_eq!(tails(c.poll()?), ["resumed\n"]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_watched_run_says_where_its_weights_came_from() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lab.db");
+        let lab = Lab::open(&path)?;
+        let mut first = new_run("pretrain");
+        first.hyper.init = Some("/w/resnet18-f37072fd.pth".into());
+        first.hyper.init_sha256 = Some("f37072fd".repeat(8));
+        let parent = lab.create_run(&first)?;
+        lab.add_checkpoint(&crate::lab::NewCheckpoint {
+            run: parent,
+            iteration: 40,
+            epoch: 2,
+            kind: "final".into(),
+            path: "checkpoints/run-1/final.safetensors".into(),
+            sha256: "ab".repeat(32),
+        })?;
+        let mut second = new_run("tuned");
+        second.hyper.init = Some("/lab/checkpoints/run-1/final.safetensors".into());
+        second.hyper.init_sha256 = Some("ab".repeat(32));
+        let child = lab.create_run(&second)?;
+        let random = lab.create_run(&new_run("random"))?;
+        let started_from = |updates: Vec<Update>, of: RunId| -> Vec<String> {
+            updates
+                .into_iter()
+                .find_map(|u| match u {
+                    Update::Details { run, details } if run == of => Some(details.started_from),
+                    _ => None,
+                })
+                .expect("details of the watched run")
+        };
+        let mut c = Collector::open(&path)?;
+        assert_eq!(
+            started_from(c.watch(&[child, random])?, child),
+            [
+                format!("run {parent} pretrain: ep 2 it 40 final {}", "ab".repeat(6)),
+                "/w/resnet18-f37072fd.pth, from outside this lab".to_string(),
+            ]
+        );
+        assert!(started_from(c.poll()?, random).is_empty());
         Ok(())
     }
 

@@ -31,25 +31,8 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         })?;
     }
     let device = Device::cuda_if_available(0)?;
-    let dataset = match run.dataset_id {
-        Some(id) => lab.dataset(id)?,
-        None => None,
-    };
-    let lineage = lab.lineage(&run)?;
-    let mut inherited = Inherited {
-        outside: lineage.outside,
-        ..Default::default()
-    };
-    for origin in lineage.ancestors {
-        let dataset = match origin.run.dataset_id {
-            Some(id) => lab.dataset(id)?,
-            None => None,
-        };
-        match dataset {
-            Some(d) => inherited.datasets.push((origin.run.id, d)),
-            None => inherited.unknown.push(origin.run.id),
-        }
-    }
+    let dataset = lab.run_dataset(&run)?;
+    let inherited = Inherited::of(lab, &run)?;
     let net = Net::load(lab, &run, checkpoint, &device)?;
     let embed = |spec: &DataSpec, items: &[ImageRef]| -> Result<Embeddings> {
         let vectors = net.embed(spec, items, args.flip, args.batch_size)?;

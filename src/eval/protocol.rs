@@ -48,6 +48,24 @@ pub struct Inherited {
     pub outside: Option<String>,
 }
 
+impl Inherited {
+    /// What `run`'s weights learned from before it, as `lab` knows ([`crate::lab::Lab::lineage`]).
+    pub fn of(lab: &crate::lab::Lab, run: &Run) -> Result<Inherited> {
+        let lineage = lab.lineage(run)?;
+        let mut inherited = Inherited {
+            outside: lineage.outside,
+            ..Default::default()
+        };
+        for origin in lineage.ancestors {
+            match lab.run_dataset(&origin.run)? {
+                Some(d) => inherited.datasets.push((origin.run.id, d)),
+                None => inherited.unknown.push(origin.run.id),
+            }
+        }
+        Ok(inherited)
+    }
+}
+
 /// What a protocol tells the user on the way.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Message {

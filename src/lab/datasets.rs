@@ -161,6 +161,14 @@ impl Lab {
     }
 
     /// The dataset's record, members included.
+    /// The dataset `run` trained on, where the lab records one.
+    pub fn run_dataset(&self, run: &super::Run) -> Result<Option<DatasetRecord>> {
+        match run.dataset_id {
+            Some(id) => self.dataset(id),
+            None => Ok(None),
+        }
+    }
+
     pub fn dataset(&self, id: DatasetId) -> Result<Option<DatasetRecord>> {
         let head = self
             .conn

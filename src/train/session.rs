@@ -383,10 +383,7 @@ pub fn resume(
     if let Some(d) = device {
         cfg.device = d;
     }
-    let recorded = match run.dataset_id {
-        Some(id) => lab.dataset(id)?,
-        None => None,
-    };
+    let recorded = lab.run_dataset(&run)?;
     cfg.data = resume_data(
         &cfg.data,
         data,

@@ -66,6 +66,7 @@ fn generate(path: &Path, runs: usize, points: usize) -> Result<()> {
             zero_init_residual: false,
             init: None,
             init_sha256: None,
+            imagenet_norm: false,
             dropout: None,
             tf32: false,
             eval_every: 1,

@@ -38,6 +38,7 @@ fn new_run(name: &str, model: &str, batch: i64, mining: &str, epochs: i64) -> Ne
         zero_init_residual: false,
         init: None,
         init_sha256: None,
+        imagenet_norm: false,
         dropout: None,
         tf32: false,
         eval_every: 1,

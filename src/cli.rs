@@ -425,7 +425,13 @@ mod tests {
             .collect();
         assert_eq!(
             switches,
-            ["--normalize", "--augment", "--zero-init-residual", "--tf32"]
+            [
+                "--normalize",
+                "--augment",
+                "--zero-init-residual",
+                "--imagenet-norm",
+                "--tf32"
+            ]
         );
         for switch in &switches {
             assert!(

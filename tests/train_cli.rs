@@ -590,6 +590,42 @@ fn alexnet_records_the_dropout_it_trained_with() -> Result<()> {
     Ok(())
 }
 
+/// `--imagenet-norm` is recorded, and said where the starting weights learned on the other
+/// scale (`eval` builds the run's network with it: src/eval/net.rs's tests).
+#[test]
+fn imagenet_norm_is_recorded_and_a_start_on_the_other_scale_noted() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::facenet(&db)?
+        .args(TINY_RUN)
+        .args(["--epochs", "1", "--dim", "8", "--quiet"])
+        .assert()
+        .success();
+    let lab = Lab::open(&db)?;
+    let ck = lab.checkpoints(RunId(1))?.pop().context("a checkpoint")?;
+    let init = lab.resolve(&ck.path);
+    drop(lab);
+    let out = common::facenet(&db)?
+        .args(TINY_RUN)
+        .args(["--epochs", "1", "--dim", "8", "--imagenet-norm", "--quiet"])
+        .args(["--init", init.to_str().context("path")?])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "note: run 1's weights learned from images in [-1, 1], and this run gives them \
+             images normalised by ImageNet's mean and deviation (--imagenet-norm)"
+        ),
+        "{err}"
+    );
+    let run = Lab::open(&db)?.find_run("2")?;
+    assert!(run.hyper.imagenet_norm);
+    assert!(!Lab::open(&db)?.find_run("1")?.hyper.imagenet_norm);
+    assert!(run.config_json.contains("\"imagenet_norm\":true"));
+    Ok(())
+}
+
 #[test]
 fn two_labs_in_one_folder_keep_their_checkpoints_apart() -> Result<()> {
     let dir = tempfile::tempdir()?;

@@ -115,34 +115,40 @@ fn frozen(
 ) -> Result<EmbeddingNet> {
     // Detached: a tensor copied from a variable still leads back to it.
     let weights = weights.into_iter().map(|(k, t)| (k, t.detach())).collect();
-    let vb = VarBuilder::from_tensors(weights, DType::F32, device);
-    Ok(EmbeddingNet::new(cfg.model, cfg.dim, vb)?)
+    cfg.network(VarBuilder::from_tensors(weights, DType::F32, device))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A frozen network computes what the trained one does, and records no graph: a backward
-    /// pass from its output reaches nothing but the output itself.
+    /// A frozen network computes what the trained one does, input normalisation included, and
+    /// records no graph: a backward pass from its output reaches nothing but the output itself.
     #[test]
     fn frozen_weights_embed_alike_without_a_graph() -> Result<()> {
         let cfg = TrainConfig {
             image_size: 32,
             dim: 8,
+            imagenet_norm: true,
             ..TrainConfig::default()
         };
         let params = crate::train::params::Params::new(3);
-        let trained = EmbeddingNet::new(cfg.model, cfg.dim, params.builder(&Device::Cpu))?;
-        let weights = params
+        let trained = cfg.network(params.builder(&Device::Cpu))?;
+        let weights: std::collections::HashMap<_, _> = params
             .named_vars()
             .into_iter()
             .map(|(name, var)| Ok((name, var.as_tensor().copy()?)))
             .collect::<Result<_>>()?;
-        let net = frozen(&cfg, weights, &Device::Cpu)?;
+        let net = frozen(&cfg, weights.clone(), &Device::Cpu)?;
         let x = candle_core::Tensor::randn(0f32, 1.0, (2, 3, 32, 32), &Device::Cpu)?;
         let (a, b) = (trained.forward_t(&x, false)?, net.forward_t(&x, false)?);
         assert_eq!(a.to_vec2::<f32>()?, b.to_vec2::<f32>()?);
+        let unnormalised = TrainConfig {
+            imagenet_norm: false,
+            ..cfg
+        };
+        let c = frozen(&unnormalised, weights, &Device::Cpu)?.forward_t(&x, false)?;
+        assert_ne!(a.to_vec2::<f32>()?, c.to_vec2::<f32>()?);
         let reached = |t: &candle_core::Tensor| -> Result<usize> {
             Ok(t.sum_all()?.backward()?.get_ids().count())
         };

@@ -30,6 +30,7 @@ pub fn hyper(model: &str) -> Hyperparams {
         zero_init_residual: false,
         init: None,
         init_sha256: None,
+        imagenet_norm: false,
         dropout: None,
         tf32: false,
         eval_every: 1,

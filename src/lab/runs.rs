@@ -105,6 +105,11 @@ pub struct Hyperparams {
     /// The sha256 of the `--init` file.
     #[serde(default)]
     pub init_sha256: Option<String>,
+    /// The network normalised its input by ImageNet's per-channel mean and deviation
+    /// (`--imagenet-norm`) instead of taking it in [-1, 1]. Absent from exports written before
+    /// it existed: those runs took [-1, 1].
+    #[serde(default)]
+    pub imagenet_norm: bool,
     /// AlexNet's classifier dropout probability; `None` for networks without dropout.
     pub dropout: Option<f64>,
     /// cuBLAS multiplied f32 matrices in TF32 on the tensor cores (`--tf32`, CUDA only).
@@ -332,6 +337,7 @@ impl Run {
                 zero_init_residual: row.get("zero_init_residual")?,
                 init: row.get("init")?,
                 init_sha256: row.get("init_sha256")?,
+                imagenet_norm: row.get("imagenet_norm")?,
                 dropout: row.get("dropout")?,
                 tf32: row.get("tf32")?,
                 eval_every: row.get("eval_every")?,
@@ -391,10 +397,10 @@ impl Lab {
                 seed, device, config_json, status, created_at, git_commit, git_dirty, crate_version,
                 hostname, gpu_name, command_line, log_path, notes, weight_decay, lr_schedule,
                 warmup_epochs, crop, zero_init_residual, cpu_model, cpu_threads, cpu_simd, cpu_cache,
-                os, dropout, tf32, init, init_sha256)
+                os, dropout, tf32, init, init_sha256, imagenet_norm)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
                 ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
-                ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42)",
+                ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43)",
             params![
                 run.name,
                 h.model,
@@ -438,6 +444,7 @@ impl Lab {
                 h.tf32,
                 h.init,
                 h.init_sha256,
+                h.imagenet_norm,
             ],
         )?;
         let id = RunId(tx.last_insert_rowid());

@@ -30,6 +30,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (13, v13_tf32),
     (14, v14_init),
     (15, v15_init_run),
+    (16, v16_imagenet_norm),
 ];
 
 /// The schema version this build writes.
@@ -424,6 +425,12 @@ fn v14_init(tx: &Transaction) -> rusqlite::Result<()> {
     )
 }
 
+/// `--imagenet-norm` as a typed column: whether the network normalised its input by ImageNet's
+/// per-channel mean and deviation. Every run recorded before took its input in [-1, 1]: 0.
+fn v16_imagenet_norm(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE runs ADD COLUMN imagenet_norm INTEGER NOT NULL DEFAULT 0;")
+}
+
 /// The run of this lab whose checkpoint an `--init` file was, when the run started (a later
 /// best replaces that checkpoint's row, and the sha256 no longer finds it), and an index to
 /// find a checkpoint by its sha256. Runs recorded before take the run whose checkpoint has
@@ -738,6 +745,19 @@ mod tests {
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         assert_eq!(parents, [None, Some(1), None]);
+        Ok(())
+    }
+
+    #[test]
+    fn v16_records_every_older_run_as_taking_its_input_in_minus_one_to_one() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        apply_up_to(&conn, 15)?;
+        insert_run(&conn, 1, None)?;
+        migrate(&conn)?;
+        let on: bool = conn.query_row("SELECT imagenet_norm FROM runs WHERE id = 1", [], |r| {
+            r.get(0)
+        })?;
+        assert!(!on);
         Ok(())
     }
 

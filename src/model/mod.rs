@@ -153,12 +153,32 @@ enum Net {
     Resnet(ResNet),
 }
 
-/// An embedding network: `(B, 3, H, W)` f32 images to `(B, dim)` raw embeddings.
+/// An embedding network: `(B, 3, H, W)` f32 images in [-1, 1] to `(B, dim)` raw embeddings.
 #[derive(Clone, Debug)]
 pub struct EmbeddingNet {
     arch: Arch,
     dim: usize,
     net: Net,
+    imagenet_norm: bool,
+}
+
+/// The per-channel mean and standard deviation of ImageNet's training images, for pixels in
+/// [0, 1]: torchvision's `transforms.Normalize` for its ImageNet weights.
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+/// Images in [-1, 1] (the data pipeline's scale) as torchvision normalises ImageNet's inputs:
+/// `(x01 - mean) / std` per channel, with `x01 = (x + 1) / 2`.
+pub fn imagenet_normalise(xs: &Tensor) -> Result<Tensor> {
+    let scale: Vec<f32> = IMAGENET_STD.iter().map(|s| 0.5 / s).collect();
+    let shift: Vec<f32> = IMAGENET_MEAN
+        .iter()
+        .zip(IMAGENET_STD)
+        .map(|(m, s)| (0.5 - m) / s)
+        .collect();
+    let scale = Tensor::from_vec(scale, (1, 3, 1, 1), xs.device())?;
+    let shift = Tensor::from_vec(shift, (1, 3, 1, 1), xs.device())?;
+    xs.broadcast_mul(&scale)?.broadcast_add(&shift)
 }
 
 impl EmbeddingNet {
@@ -180,7 +200,12 @@ impl EmbeddingNet {
             Arch::Resnet18 => Net::Resnet(resnet::resnet18(dim, backward, vb)?),
             Arch::Resnet152 => Net::Resnet(resnet::resnet152(dim, backward, vb)?),
         };
-        Ok(Self { arch, dim, net })
+        Ok(Self {
+            arch,
+            dim,
+            net,
+            imagenet_norm: false,
+        })
     }
 
     pub fn arch(&self) -> Arch {
@@ -204,6 +229,12 @@ impl EmbeddingNet {
 
     pub fn dim(&self) -> usize {
         self.dim
+    }
+
+    /// Whether the network normalises its [-1, 1] input as torchvision does for ImageNet's
+    /// weights ([`imagenet_normalise`]) before its first layer (`run --imagenet-norm`).
+    pub fn set_imagenet_norm(&mut self, on: bool) {
+        self.imagenet_norm = on;
     }
 }
 
@@ -233,6 +264,13 @@ impl EmbeddingNet {
                 xs.dims()
             );
         }
+        let normalised;
+        let xs = if self.imagenet_norm {
+            normalised = imagenet_normalise(xs)?;
+            &normalised
+        } else {
+            xs
+        };
         match &self.net {
             Net::Alexnet(net) => net.forward(xs, train),
             Net::Resnet(net) => net.forward_t(xs, train.is_some()),

@@ -522,3 +522,53 @@ fn the_spin_limit_is_set_only_where_the_user_set_none() {
     assert_eq!(spin_limit_to_set(Some(OsStr::new("25000"))), None);
     assert_eq!(spin_limit_to_set(Some(OsStr::new("0"))), None);
 }
+
+/// torchvision's `Normalize(mean, std)` of a pixel value `p` in [0, 255] is `(p/255 - m) / s`;
+/// the data pipeline gives the network `p/127.5 - 1`, which `imagenet_normalise` maps there.
+#[test]
+fn imagenet_normalise_is_torchvisions_normalize_of_the_pixels() -> Result<()> {
+    let pixels = [0u8, 1, 128, 200, 255];
+    let xs: Vec<f32> = (0..3)
+        .flat_map(|_| pixels.map(|p| f32::from(p) / 127.5 - 1.0))
+        .collect();
+    let out = imagenet_normalise(&Tensor::from_vec(xs, (1, 3, 1, 5), &Device::Cpu)?)?;
+    let got = out.flatten_all()?.to_vec1::<f32>()?;
+    for c in 0..3 {
+        for (i, p) in pixels.iter().enumerate() {
+            let want = (f32::from(*p) / 255.0 - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
+            let g = got[c * pixels.len() + i];
+            assert!(
+                (g - want).abs() < 1e-5,
+                "channel {c}, pixel {p}: {g} vs {want}"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// With `set_imagenet_norm`, a network embeds images as the same network without it embeds
+/// the images normalised first: the normalisation is the first layer and nothing else
+/// changes.
+#[test]
+fn imagenet_norm_normalises_the_input_before_the_first_layer() -> Result<()> {
+    let (_varmap, mut net) = build(Arch::Resnet18, 8)?;
+    let xs = Tensor::rand(-1f32, 1., (2, 3, 32, 32), &Device::Cpu)?;
+    let plain = net.forward_t(&imagenet_normalise(&xs)?, false)?;
+    let unnormalised = net.forward_t(&xs, false)?;
+    net.set_imagenet_norm(true);
+    let normed = net.forward_t(&xs, false)?;
+    let diff = |a: &Tensor, b: &Tensor| -> Result<f32> {
+        (a - b)?
+            .abs()?
+            .max_keepdim(1)?
+            .max(0)?
+            .squeeze(0)?
+            .to_scalar::<f32>()
+    };
+    assert!(diff(&normed, &plain)? < 1e-4);
+    assert!(
+        diff(&normed, &unnormalised)? > 1e-3,
+        "the flag changed nothing"
+    );
+    Ok(())
+}

@@ -136,13 +136,17 @@ fn architecture(r: &crate::lab::Run) -> String {
     s
 }
 
-/// `224px`, or `64px, crop 0.5` when only the centre of each image was kept.
+/// `224px`, or `64px, crop 0.5` when only the centre of each image was kept; `, ImageNet
+/// norm` where the network normalised its input as torchvision's ImageNet weights expect.
 fn input(h: &crate::lab::Hyperparams) -> String {
+    let mut s = format!("{}px", h.image_size);
     if h.crop < 1.0 {
-        format!("{}px, crop {}", h.image_size, h.crop)
-    } else {
-        format!("{}px", h.image_size)
+        s.push_str(&format!(", crop {}", h.crop));
     }
+    if h.imagenet_norm {
+        s.push_str(", ImageNet norm");
+    }
+    s
 }
 
 /// `0.0001`, or `0.0005 cosine, 2 warm-up` for a scheduled rate, with `wd 0.0005` when set.

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::model::Arch;
+use crate::model::{Arch, EmbeddingNet};
 use crate::train::schedule::LrSchedule;
 use crate::train::triplet::Mining;
 
@@ -77,6 +77,11 @@ pub struct TrainConfig {
     /// The sha256 of the `--init` file, set when the run starts and reads it (not a setting).
     #[serde(default)]
     pub init_sha256: Option<String>,
+    /// The network normalises its input by ImageNet's per-channel mean and deviation, as
+    /// torchvision's ImageNet weights expect, instead of taking it in [-1, 1]. Absent from
+    /// configs recorded before it existed: those runs took [-1, 1].
+    #[serde(default)]
+    pub imagenet_norm: bool,
     /// AlexNet's classifier dropout; `None` is torchvision's 0.5 ([`TrainConfig::dropout`]).
     /// Absent from configs recorded before it existed: those runs had 0.5.
     #[serde(default)]
@@ -126,6 +131,7 @@ impl Default for TrainConfig {
             zero_init_residual: false,
             init: None,
             init_sha256: None,
+            imagenet_norm: false,
             dropout: None,
             tf32: false,
             eval_every: 1,
@@ -210,10 +216,16 @@ pub struct Overrides {
     /// or a safetensors file under torchvision's names, such as another run's checkpoint. The
     /// embedding layer keeps the seed's draw unless FILE's has this --dim's shape. A relative
     /// path is read from the current directory; a .pth named NAME-HASH.pth must have a sha256
-    /// starting with HASH; images stay scaled to [-1, 1]. Not with --zero-init-residual. The
-    /// run records FILE's path and sha256 [default: none, random weights].
+    /// starting with HASH. Not with --zero-init-residual. The run records FILE's path and
+    /// sha256 [default: none, random weights].
     #[arg(long, value_name = "FILE")]
     pub init: Option<String>,
+    /// Normalise the network's input by ImageNet's per-channel mean and deviation, as
+    /// torchvision does for its ImageNet weights (Normalize(mean=[0.485, 0.456, 0.406],
+    /// std=[0.229, 0.224, 0.225])), instead of scaling pixels to [-1, 1]; for --init from
+    /// those weights (`--imagenet-norm`, or `--imagenet-norm=false`) [default: off, [-1, 1]].
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub imagenet_norm: Option<bool>,
     /// Probability that AlexNet drops a classifier unit in training; 0 turns dropout off
     /// [default: 0.5, torchvision's; AlexNet only].
     #[arg(long, value_name = "P")]
@@ -332,6 +344,18 @@ pub fn refuse(problems: &[String]) -> Result<()> {
 }
 
 impl TrainConfig {
+    /// The run's network over the variables of `vb` (created there, or read from it): its
+    /// architecture and embedding size, AlexNet's dropout, and its input normalisation.
+    pub fn network(&self, vb: candle_nn::VarBuilder) -> Result<EmbeddingNet> {
+        let mut net = EmbeddingNet::new(self.model, self.dim, vb)
+            .with_context(|| format!("building {}", self.model))?;
+        if let Some(p) = self.dropout {
+            net.set_dropout(p as f32)?;
+        }
+        net.set_imagenet_norm(self.imagenet_norm);
+        Ok(net)
+    }
+
     /// Replaces every setting that `o` gives; tags accumulate.
     pub fn apply(&mut self, o: &Overrides) {
         macro_rules! set {
@@ -357,6 +381,7 @@ impl TrainConfig {
             normalize,
             augment,
             zero_init_residual,
+            imagenet_norm,
             tf32,
             eval_every,
             seed,
@@ -598,6 +623,7 @@ impl TrainConfig {
             zero_init_residual: self.zero_init_residual,
             init: self.init.clone(),
             init_sha256: self.init_sha256.clone(),
+            imagenet_norm: self.imagenet_norm,
             dropout: self.dropout(),
             tf32: self.tf32,
             eval_every: self.eval_every as i64,
@@ -664,7 +690,7 @@ mod tests {
             "model = \"alexnet\"\nbatch = 1\ndim = 1\nlr = 0.1\nweight_decay = 0.1\n\
              lr_schedule = \"cosine\"\nwarmup_epochs = 1\nepochs = 1\nmargin = 0.1\n\
              image_size = 8\ncrop = 0.5\nmining = \"hard\"\nsampler = \"pk\"\npk_k = 2\n\
-             normalize = true\naugment = true\nzero_init_residual = true\ninit = \"w.pth\"\ndropout = 0.0\ntf32 = false\n\
+             normalize = true\naugment = true\nzero_init_residual = true\ninit = \"w.pth\"\nimagenet_norm = true\ndropout = 0.0\ntf32 = false\n\
              eval_every = 1\ncheckpoint_every = 1\nseed = 1\ndevice = \"cpu\"\ndata = \"d\"\n\
              min_images = 1\nmax_images = 2\nsplit_seed = 1\nname = \"n\"\ntags = [\"t\"]\n\
              note = \"x\"\n",

@@ -36,6 +36,9 @@ pub struct InitWeights {
     pub path: PathBuf,
     /// The sha256 of its bytes.
     pub sha256: String,
+    /// Written by PyTorch (`torch.save`), as torchvision's ImageNet weights are, rather than
+    /// a safetensors file such as a run's checkpoint.
+    pub from_pytorch: bool,
     tensors: HashMap<String, Tensor>,
 }
 
@@ -157,7 +160,9 @@ impl InitWeights {
             .read(&mut head)
             .with_context(|| format!("--init '{shown}': reading it"))?;
         let len = file.metadata()?.len();
-        let tensors = match format_of(&head[..n], len) {
+        let format = format_of(&head[..n], len);
+        let from_pytorch = matches!(format, Format::Zip);
+        let tensors = match format {
             Format::Zip => read_pth(&abs)
                 .with_context(|| format!("--init '{shown}': reading the PyTorch file"))?,
             Format::Safetensors => candle_core::safetensors::load(&abs, &Device::Cpu)
@@ -174,6 +179,7 @@ impl InitWeights {
         Ok(InitWeights {
             path: abs,
             sha256,
+            from_pytorch,
             tensors: without_data_parallel_prefix(tensors),
         })
     }

@@ -199,6 +199,15 @@ pub fn start(
         notes: cfg.note.clone(),
         tags: cfg.tags.clone(),
     })?;
+    if let Some(w) = &init {
+        let parent = match lab.run(run)?.and_then(|r| r.init_run) {
+            Some(p) => lab.run(p)?.map(|p| (p.id, p.hyper.imagenet_norm)),
+            None => None,
+        };
+        if let Some(note) = input_scale_note(parent, w.from_pytorch, cfg.imagenet_norm) {
+            eprintln!("note: {note}");
+        }
+    }
     eprintln!(
         "run {run} ({}) on {device_name}{}: {} train / {} dev images of {} identities",
         cfg.run_name(),
@@ -228,6 +237,38 @@ pub fn start(
     };
     lab.mark_running(run, trainer.iters_per_epoch() as i64, std::process::id())?;
     drive(&lab, run, trainer, launch, stop)
+}
+
+/// Where a run's input scale (`imagenet_norm`) differs from the one its `--init` weights were
+/// trained on: that of `parent`, the run whose checkpoint they are (its id and its setting),
+/// or ImageNet's for a PyTorch file (`from_pytorch`, as torchvision's weights are). A note,
+/// not an error: the seed's protocol, say, keeps [-1, 1] whatever the start.
+fn input_scale_note(
+    parent: Option<(RunId, bool)>,
+    from_pytorch: bool,
+    imagenet_norm: bool,
+) -> Option<String> {
+    let scale = |imagenet: bool| {
+        if imagenet {
+            "normalised by ImageNet's mean and deviation (--imagenet-norm)"
+        } else {
+            "in [-1, 1]"
+        }
+    };
+    match parent {
+        Some((id, theirs)) if theirs != imagenet_norm => Some(format!(
+            "run {id}'s weights learned from images {}, and this run gives them images {}",
+            scale(theirs),
+            scale(imagenet_norm)
+        )),
+        None if from_pytorch && !imagenet_norm => Some(format!(
+            "this run gives the network images {}; torchvision's ImageNet weights learned \
+             from images {}",
+            scale(false),
+            scale(true)
+        )),
+        _ => None,
+    }
 }
 
 /// Tells the user what an `--init` file set.
@@ -569,6 +610,34 @@ fn drive(
 mod tests {
     use super::*;
     use crate::lab::{fixtures, NewCheckpoint};
+
+    /// The note speaks where the input scale differs from the one the weights learned on,
+    /// and only there: a parent run's setting decides; a PyTorch file is taken for ImageNet's.
+    #[test]
+    fn a_start_from_weights_that_learned_on_another_input_scale_is_noted() {
+        let parent = |on| Some((RunId(3), on));
+        assert_eq!(input_scale_note(parent(false), false, false), None);
+        assert_eq!(input_scale_note(parent(true), false, true), None);
+        assert_eq!(
+            input_scale_note(parent(false), false, true).as_deref(),
+            Some(
+                "run 3's weights learned from images in [-1, 1], and this run gives them images \
+                 normalised by ImageNet's mean and deviation (--imagenet-norm)"
+            )
+        );
+        let n = input_scale_note(parent(true), false, false).expect("a note");
+        assert!(
+            n.starts_with("run 3's weights learned from images normalised"),
+            "{n}"
+        );
+        // torchvision's file: [-1, 1] is noted, --imagenet-norm is what it expects.
+        let n = input_scale_note(None, true, false).expect("a note");
+        assert!(n.contains("torchvision's ImageNet weights learned from images normalised"));
+        assert_eq!(input_scale_note(None, true, true), None);
+        // A safetensors file of no run here: nothing is known of its input.
+        assert_eq!(input_scale_note(None, false, false), None);
+        assert_eq!(input_scale_note(None, false, true), None);
+    }
 
     #[test]
     fn resuming_with_other_code_is_said() {

@@ -94,11 +94,7 @@ impl Trainer {
         checkpoint_dir: PathBuf,
     ) -> Result<Trainer> {
         let params = Params::new(cfg.seed);
-        let mut model = EmbeddingNet::new(cfg.model, cfg.dim, params.builder(&device))
-            .with_context(|| format!("building {}", cfg.model))?;
-        if let Some(p) = cfg.dropout {
-            model.set_dropout(p as f32)?;
-        }
+        let model = cfg.network(params.builder(&device))?;
         if cfg.zero_init_residual {
             crate::model::zero_init_residual(cfg.model, &params.named_vars())?;
         }

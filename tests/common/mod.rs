@@ -82,6 +82,7 @@ pub fn new_run(name: &str, model: &str, seed: i64, tags: &[&str]) -> NewRun {
             zero_init_residual: false,
             init: None,
             init_sha256: None,
+            imagenet_norm: false,
             dropout: None,
             tf32: false,
             eval_every: 1,

@@ -67,6 +67,7 @@ fn generate(path: &Path, runs: usize, points: usize) -> Result<()> {
             init: None,
             init_sha256: None,
             imagenet_norm: false,
+            fresh_embedding: false,
             dropout: None,
             tf32: false,
             eval_every: 1,

@@ -39,6 +39,7 @@ fn new_run(name: &str, model: &str, batch: i64, mining: &str, epochs: i64) -> Ne
         init: None,
         init_sha256: None,
         imagenet_norm: false,
+        fresh_embedding: false,
         dropout: None,
         tf32: false,
         eval_every: 1,

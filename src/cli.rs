@@ -429,6 +429,7 @@ mod tests {
                 "--normalize",
                 "--augment",
                 "--zero-init-residual",
+                "--fresh-embedding",
                 "--imagenet-norm",
                 "--tf32"
             ]

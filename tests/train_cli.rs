@@ -626,6 +626,54 @@ fn imagenet_norm_is_recorded_and_a_start_on_the_other_scale_noted() -> Result<()
     Ok(())
 }
 
+/// `--fresh-embedding` draws the embedding layer from the seed though the file's fits, says so
+/// and is recorded; the rest still comes from the file.
+#[test]
+fn a_fresh_embedding_keeps_the_seeds_draw_though_the_files_fits() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let tiny = |extra: &[&str]| -> Result<String> {
+        let out = common::facenet(&db)?
+            .args(TINY_RUN)
+            .args(["--epochs", "1", "--dim", "8", "--lr", "1e-12", "--quiet"])
+            .args(extra)
+            .output()?;
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        Ok(err)
+    };
+    tiny(&["--seed", "1"])?;
+    let lab = Lab::open(&db)?;
+    let ck = lab.checkpoints(RunId(1))?.pop().context("a checkpoint")?;
+    let init = lab.resolve(&ck.path);
+    drop(lab);
+    let init_arg = init.to_str().context("path")?;
+    let taken = tiny(&["--init", init_arg])?;
+    assert!(!taken.contains("keep the seed's random draw"), "{taken}");
+    let fresh = tiny(&["--init", init_arg, "--fresh-embedding"])?;
+    assert!(
+        fresh.contains("fc.bias, fc.weight keep the seed's random draw (--fresh-embedding)"),
+        "{fresh}"
+    );
+    let lab = Lab::open(&db)?;
+    assert!(!lab.find_run("2")?.hyper.fresh_embedding);
+    assert!(lab.find_run("3")?.hyper.fresh_embedding);
+    // At a learning rate of 1e-12 each run's final weights are where it started.
+    let final_weights = |run: i64, name: &str| -> Result<Vec<f32>> {
+        let ck = lab.checkpoints(RunId(run))?.pop().context("a checkpoint")?;
+        weights_in(&lab.resolve(&ck.path), name)
+    };
+    let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6);
+    let file_fc = weights_in(&init, "fc.weight")?;
+    assert!(close(&final_weights(2, "fc.weight")?, &file_fc));
+    assert!(!close(&final_weights(3, "fc.weight")?, &file_fc));
+    assert!(close(
+        &final_weights(3, "conv1.weight")?,
+        &weights_in(&init, "conv1.weight")?
+    ));
+    Ok(())
+}
+
 #[test]
 fn two_labs_in_one_folder_keep_their_checkpoints_apart() -> Result<()> {
     let dir = tempfile::tempdir()?;

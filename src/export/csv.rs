@@ -4,14 +4,15 @@
 //!
 //! Columns ([`CSV_HEADER`]): `run_id, run_name, model, batch_size, embedding_dim, lr,
 //! weight_decay, lr_schedule, warmup_epochs, epochs, margin, image_size, crop, mining, sampler,
-//! pk_k, normalize, augment, zero_init_residual, init, init_sha256, imagenet_norm, dropout,
-//! tf32, seed, device, gpu_name, status, effective_status, tags, metric, iteration, epoch,
-//! value, wall_time`. `status` is what the run recorded; `effective_status` is the one to
-//! believe, as `runs` shows it (a "running" run whose heartbeat went stale has crashed). Tags
-//! are joined with `;`; empty cells are missing values; numbers are written in the shortest form that reads back to the
-//! same value; `wall_time` is seconds since the Unix epoch (as TensorBoard's CSV has it).
-//! `device` and `gpu_name` are what the run started on; a run resumed elsewhere says where in
-//! the JSON export's `resumes`. Rows come in run order, then by metric name, then by iteration.
+//! pk_k, normalize, augment, zero_init_residual, init, init_sha256, fresh_embedding,
+//! imagenet_norm, dropout, tf32, seed, device, gpu_name, status, effective_status, tags,
+//! metric, iteration, epoch, value, wall_time`. `status` is what the run recorded;
+//! `effective_status` is the one to believe, as `runs` shows it (a "running" run whose
+//! heartbeat went stale has crashed). Tags are joined with `;`; empty cells are missing values;
+//! numbers are written in the shortest form that reads back to the same value; `wall_time` is
+//! seconds since the Unix epoch (as TensorBoard's CSV has it). `device` and `gpu_name` are what
+//! the run started on; a run resumed elsewhere says where in the JSON export's `resumes`. Rows
+//! come in run order, then by metric name, then by iteration.
 //! A run without metrics has no rows.
 
 use anyhow::Result;
@@ -24,7 +25,7 @@ macro_rules! run_columns {
     () => {
         "run_id,run_name,model,batch_size,embedding_dim,lr,weight_decay,lr_schedule,\
          warmup_epochs,epochs,margin,image_size,crop,mining,sampler,pk_k,normalize,augment,\
-         zero_init_residual,init,init_sha256,imagenet_norm,dropout,tf32,seed,device,gpu_name,status,effective_status,tags"
+         zero_init_residual,init,init_sha256,fresh_embedding,imagenet_norm,dropout,tf32,seed,device,gpu_name,status,effective_status,tags"
     };
 }
 
@@ -62,6 +63,7 @@ fn run_cells(run: &Run, now: f64) -> String {
         h.zero_init_residual.to_string(),
         field(h.init.as_deref().unwrap_or("")),
         field(h.init_sha256.as_deref().unwrap_or("")),
+        h.fresh_embedding.to_string(),
         h.imagenet_norm.to_string(),
         h.dropout.map_or(String::new(), |p| p.to_string()),
         h.tf32.to_string(),

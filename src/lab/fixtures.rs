@@ -31,6 +31,7 @@ pub fn hyper(model: &str) -> Hyperparams {
         init: None,
         init_sha256: None,
         imagenet_norm: false,
+        fresh_embedding: false,
         dropout: None,
         tf32: false,
         eval_every: 1,

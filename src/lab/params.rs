@@ -30,6 +30,7 @@ pub fn params(r: &Run) -> Params {
         ("augment", h.augment.to_string()),
         ("zero-init residual", h.zero_init_residual.to_string()),
         ("init", init(r)),
+        ("fresh embedding", h.fresh_embedding.to_string()),
         ("imagenet norm", h.imagenet_norm.to_string()),
         ("dropout", h.dropout.map_or("-".into(), |p| p.to_string())),
         ("tf32", h.tf32.to_string()),

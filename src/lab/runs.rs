@@ -110,6 +110,10 @@ pub struct Hyperparams {
     /// it existed: those runs took [-1, 1].
     #[serde(default)]
     pub imagenet_norm: bool,
+    /// With `init`, the embedding layer kept the seed's draw even where the file's fit
+    /// (`--fresh-embedding`). Absent from exports written before it existed: false.
+    #[serde(default)]
+    pub fresh_embedding: bool,
     /// AlexNet's classifier dropout probability; `None` for networks without dropout.
     pub dropout: Option<f64>,
     /// cuBLAS multiplied f32 matrices in TF32 on the tensor cores (`--tf32`, CUDA only).
@@ -338,6 +342,7 @@ impl Run {
                 init: row.get("init")?,
                 init_sha256: row.get("init_sha256")?,
                 imagenet_norm: row.get("imagenet_norm")?,
+                fresh_embedding: row.get("fresh_embedding")?,
                 dropout: row.get("dropout")?,
                 tf32: row.get("tf32")?,
                 eval_every: row.get("eval_every")?,
@@ -397,10 +402,11 @@ impl Lab {
                 seed, device, config_json, status, created_at, git_commit, git_dirty, crate_version,
                 hostname, gpu_name, command_line, log_path, notes, weight_decay, lr_schedule,
                 warmup_epochs, crop, zero_init_residual, cpu_model, cpu_threads, cpu_simd, cpu_cache,
-                os, dropout, tf32, init, init_sha256, imagenet_norm)
+                os, dropout, tf32, init, init_sha256, imagenet_norm,
+                fresh_embedding)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
                 ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
-                ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43)",
+                ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44)",
             params![
                 run.name,
                 h.model,
@@ -445,6 +451,7 @@ impl Lab {
                 h.init,
                 h.init_sha256,
                 h.imagenet_norm,
+                h.fresh_embedding,
             ],
         )?;
         let id = RunId(tx.last_insert_rowid());

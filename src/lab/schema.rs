@@ -31,6 +31,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (14, v14_init),
     (15, v15_init_run),
     (16, v16_imagenet_norm),
+    (17, v17_fresh_embedding),
 ];
 
 /// The schema version this build writes.
@@ -431,6 +432,13 @@ fn v16_imagenet_norm(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch("ALTER TABLE runs ADD COLUMN imagenet_norm INTEGER NOT NULL DEFAULT 0;")
 }
 
+/// `--fresh-embedding` as a typed column: whether a run started from an `--init` file drew its
+/// embedding layer from its seed even where the file's fit. Every run recorded before took a
+/// layer that fit: 0.
+fn v17_fresh_embedding(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE runs ADD COLUMN fresh_embedding INTEGER NOT NULL DEFAULT 0;")
+}
+
 /// The run of this lab whose checkpoint an `--init` file was, when the run started (a later
 /// best replaces that checkpoint's row, and the sha256 no longer finds it), and an index to
 /// find a checkpoint by its sha256. Runs recorded before take the run whose checkpoint has
@@ -758,6 +766,20 @@ mod tests {
             r.get(0)
         })?;
         assert!(!on);
+        Ok(())
+    }
+
+    #[test]
+    fn v17_records_every_older_run_as_taking_an_embedding_layer_that_fit() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        apply_up_to(&conn, 16)?;
+        insert_run(&conn, 1, None)?;
+        migrate(&conn)?;
+        let fresh: bool =
+            conn.query_row("SELECT fresh_embedding FROM runs WHERE id = 1", [], |r| {
+                r.get(0)
+            })?;
+        assert!(!fresh);
         Ok(())
     }
 

@@ -112,7 +112,8 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
 
 /// `resnet152`, `resnet152, zero-init residual` when its blocks started as the identity,
 /// `resnet18, from resnet18-f37072fd.pth` (or `from run 51's final.safetensors f33f93d18afb`)
-/// when its weights started from a file, or
+/// when its weights started from a file (`(fresh embedding)` after it with `--fresh-embedding`),
+/// or
 /// `alexnet, dropout 0` when AlexNet's dropout is not torchvision's 0.5; `, TF32` where the
 /// matrix products ran in TF32.
 fn architecture(r: &crate::lab::Run) -> String {
@@ -123,6 +124,9 @@ fn architecture(r: &crate::lab::Run) -> String {
     }
     if h.init.is_some() {
         s.push_str(&format!(", from {}", crate::lab::params::init(r)));
+        if h.fresh_embedding {
+            s.push_str(" (fresh embedding)");
+        }
     }
     if let Some(p) = h
         .dropout

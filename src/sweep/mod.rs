@@ -93,7 +93,10 @@ pub fn init_problems(spec: &SweepSpec) -> Vec<String> {
             let problem = checked
                 .entry((cfg.model, cfg.dim))
                 .or_insert_with(|| match &weights {
-                    Ok(w) => w.check(cfg.model, cfg.dim).err().map(|e| format!("{e:#}")),
+                    Ok(w) => w
+                        .check(cfg.model, cfg.dim, cfg.fresh_embedding)
+                        .err()
+                        .map(|e| format!("{e:#}")),
                     Err(e) => Some(format!("{e:#}")),
                 });
             if let Some(e) = problem {

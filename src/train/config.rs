@@ -77,6 +77,10 @@ pub struct TrainConfig {
     /// The sha256 of the `--init` file, set when the run starts and reads it (not a setting).
     #[serde(default)]
     pub init_sha256: Option<String>,
+    /// With `init`, the embedding layer keeps the seed's draw even where the file's fits.
+    /// Absent from configs recorded before it existed: those runs took a layer that fit.
+    #[serde(default)]
+    pub fresh_embedding: bool,
     /// The network normalises its input by ImageNet's per-channel mean and deviation, as
     /// torchvision's ImageNet weights expect, instead of taking it in [-1, 1]. Absent from
     /// configs recorded before it existed: those runs took [-1, 1].
@@ -131,6 +135,7 @@ impl Default for TrainConfig {
             zero_init_residual: false,
             init: None,
             init_sha256: None,
+            fresh_embedding: false,
             imagenet_norm: false,
             dropout: None,
             tf32: false,
@@ -214,12 +219,17 @@ pub struct Overrides {
     /// Start from the weights in FILE instead of the seed's random draw: torchvision's
     /// ImageNet state dict (the .pth file torchvision downloads, e.g. resnet18-f37072fd.pth),
     /// or a safetensors file under torchvision's names, such as another run's checkpoint. The
-    /// embedding layer keeps the seed's draw unless FILE's has this --dim's shape. A relative
-    /// path is read from the current directory; a .pth named NAME-HASH.pth must have a sha256
-    /// starting with HASH. Not with --zero-init-residual. The run records FILE's path and
-    /// sha256 [default: none, random weights].
+    /// embedding layer keeps the seed's draw unless FILE's has this --dim's shape (see
+    /// --fresh-embedding). A relative path is read from the current directory; a .pth named
+    /// NAME-HASH.pth must have a sha256 starting with HASH. Not with --zero-init-residual. The
+    /// run records FILE's path and sha256 [default: none, random weights].
     #[arg(long, value_name = "FILE")]
     pub init: Option<String>,
+    /// With --init, draw the embedding layer from the seed even where FILE's has this --dim's
+    /// shape, as when its embedding was trained for other people (`--fresh-embedding`, or
+    /// `--fresh-embedding=false`) [default: off, FILE's layer where it fits].
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub fresh_embedding: Option<bool>,
     /// Normalise the network's input by ImageNet's per-channel mean and deviation, as
     /// torchvision does for its ImageNet weights (Normalize(mean=[0.485, 0.456, 0.406],
     /// std=[0.229, 0.224, 0.225])), instead of scaling pixels to [-1, 1]; for --init from
@@ -381,6 +391,7 @@ impl TrainConfig {
             normalize,
             augment,
             zero_init_residual,
+            fresh_embedding,
             imagenet_norm,
             tf32,
             eval_every,
@@ -540,6 +551,13 @@ impl TrainConfig {
                     .to_string(),
             );
         }
+        if self.fresh_embedding && self.init.is_none() {
+            found.push(
+                "--fresh-embedding is for --init: a run without it draws every layer from its \
+                 seed"
+                    .to_string(),
+            );
+        }
         if let Some(p) = self.dropout {
             if self.model != Arch::Alexnet {
                 found.push(format!(
@@ -623,6 +641,7 @@ impl TrainConfig {
             zero_init_residual: self.zero_init_residual,
             init: self.init.clone(),
             init_sha256: self.init_sha256.clone(),
+            fresh_embedding: self.fresh_embedding,
             imagenet_norm: self.imagenet_norm,
             dropout: self.dropout(),
             tf32: self.tf32,
@@ -690,7 +709,7 @@ mod tests {
             "model = \"alexnet\"\nbatch = 1\ndim = 1\nlr = 0.1\nweight_decay = 0.1\n\
              lr_schedule = \"cosine\"\nwarmup_epochs = 1\nepochs = 1\nmargin = 0.1\n\
              image_size = 8\ncrop = 0.5\nmining = \"hard\"\nsampler = \"pk\"\npk_k = 2\n\
-             normalize = true\naugment = true\nzero_init_residual = true\ninit = \"w.pth\"\nimagenet_norm = true\ndropout = 0.0\ntf32 = false\n\
+             normalize = true\naugment = true\nzero_init_residual = true\ninit = \"w.pth\"\nfresh_embedding = true\nimagenet_norm = true\ndropout = 0.0\ntf32 = false\n\
              eval_every = 1\ncheckpoint_every = 1\nseed = 1\ndevice = \"cpu\"\ndata = \"d\"\n\
              min_images = 1\nmax_images = 2\nsplit_seed = 1\nname = \"n\"\ntags = [\"t\"]\n\
              note = \"x\"\n",
@@ -867,6 +886,13 @@ mod tests {
                 ..flags(Arch::Resnet18)
             },
             "--tf32 is for CUDA",
+        );
+        check(
+            Overrides {
+                fresh_embedding: Some(true),
+                ..flags(Arch::Resnet18)
+            },
+            "--fresh-embedding is for --init",
         );
         check(
             Overrides {

@@ -185,12 +185,14 @@ impl InitWeights {
     }
 
     /// What starting `arch` with a `dim`-wide embedding from these weights would take, or an
-    /// error naming what does not fit; nothing is set. Call it before a run is recorded, then
-    /// [`InitWeights::keep_only`] what it plans to load.
-    pub fn check(&self, arch: Arch, dim: usize) -> Result<Plan> {
+    /// error naming what does not fit; nothing is set. With `fresh_embedding`
+    /// (`--fresh-embedding`) the embedding layer keeps the seed's draw even where the file's
+    /// fits. Call it before a run is recorded, then [`InitWeights::keep_only`] what it plans to
+    /// load.
+    pub fn check(&self, arch: Arch, dim: usize, fresh_embedding: bool) -> Result<Plan> {
         let params = Params::new(0);
         EmbeddingNet::new(arch, dim, params.builder(&Device::Cpu))?;
-        self.plan(arch, &shapes_of(&params))
+        self.plan(arch, &shapes_of(&params), fresh_embedding)
     }
 
     /// Drops every tensor that `plan` does not look at (a checkpoint's Adam moments, which
@@ -203,8 +205,8 @@ impl InitWeights {
     }
 
     /// Sets `params` (of an `arch` network) from the file, as [`InitWeights::check`] plans.
-    pub fn apply(&self, arch: Arch, params: &Params) -> Result<Plan> {
-        let plan = self.plan(arch, &shapes_of(params))?;
+    pub fn apply(&self, arch: Arch, params: &Params, fresh_embedding: bool) -> Result<Plan> {
+        let plan = self.plan(arch, &shapes_of(params), fresh_embedding)?;
         let source = format!("--init '{}'", self.path.display());
         for (name, var) in params.named_vars() {
             if plan.loaded.contains(&name) {
@@ -214,7 +216,7 @@ impl InitWeights {
         Ok(plan)
     }
 
-    fn plan(&self, arch: Arch, shapes: &[(String, Shape)]) -> Result<Plan> {
+    fn plan(&self, arch: Arch, shapes: &[(String, Shape)], fresh_embedding: bool) -> Result<Plan> {
         let shown = self.path.display();
         let head = arch.embedding_layer();
         let is_head = |name: &str| name.rsplit_once('.').map(|(layer, _)| layer) == Some(head);
@@ -300,6 +302,9 @@ impl InitWeights {
                     head_misfit.get_or_insert(format!("the file has no {name}"));
                 }
             }
+        }
+        if fresh_embedding {
+            head_misfit = Some("--fresh-embedding".to_string());
         }
         for (name, _) in shapes {
             if head_misfit.is_some() && is_head(name) {
@@ -442,10 +447,10 @@ mod tests {
         assert_eq!(w.sha256, sha256_file(&path)?);
         let net = resnet18(0, 64)?;
         let before = tensors_of(&net);
-        let checked = w.check(Arch::Resnet18, 64)?;
+        let checked = w.check(Arch::Resnet18, 64, false)?;
         w.keep_only(&checked);
         assert_eq!(w.tensors.len(), before.len(), "the step counter dropped");
-        let plan = w.apply(Arch::Resnet18, &net)?;
+        let plan = w.apply(Arch::Resnet18, &net, false)?;
         assert_eq!(plan, checked, "check plans what apply does");
         assert_eq!(plan.loaded.len(), before.len() - 2);
         let (fresh, why) = plan.fresh.clone().context("fc is fresh")?;
@@ -472,7 +477,7 @@ mod tests {
         }
         let path = write(dir.path(), "best.safetensors", &file)?;
         let net = resnet18(0, 16)?;
-        let plan = InitWeights::read(&path)?.apply(Arch::Resnet18, &net)?;
+        let plan = InitWeights::read(&path)?.apply(Arch::Resnet18, &net, false)?;
         assert_eq!(plan.fresh, None);
         for (name, var) in net.named_vars() {
             assert_eq!(values(var.as_tensor())?, values(&file[&name])?, "{name}");
@@ -490,7 +495,7 @@ mod tests {
             .collect::<Result<_>>()?;
         let path = write(dir.path(), "half.safetensors", &file)?;
         let net = resnet18(0, 16)?;
-        let plan = InitWeights::read(&path)?.apply(Arch::Resnet18, &net)?;
+        let plan = InitWeights::read(&path)?.apply(Arch::Resnet18, &net, false)?;
         assert_eq!(plan.converted, [DType::F16]);
         assert!(
             plan.to_string().ends_with("; converted from f16 to f32"),
@@ -508,7 +513,11 @@ mod tests {
         let full = tensors_of(&resnet18(1, 8)?);
         let refused = |name: &str, tensors: &HashMap<String, Tensor>| -> Result<String> {
             let path = write(dir.path(), name, tensors)?;
-            Ok(error_of(InitWeights::read(&path)?.check(Arch::Resnet18, 8)))
+            Ok(error_of(InitWeights::read(&path)?.check(
+                Arch::Resnet18,
+                8,
+                false,
+            )))
         };
 
         let alexnet = HashMap::from([
@@ -558,7 +567,7 @@ mod tests {
         let mut half_head = full.clone();
         half_head.remove("fc.bias");
         let path = write(dir.path(), "half-head.safetensors", &half_head)?;
-        let plan = InitWeights::read(&path)?.check(Arch::Resnet18, 8)?;
+        let plan = InitWeights::read(&path)?.check(Arch::Resnet18, 8, false)?;
         assert_eq!(
             plan.fresh,
             Some((

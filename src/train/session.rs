@@ -173,7 +173,7 @@ pub fn start(
     let init = match &cfg.init {
         Some(path) => {
             let mut w = InitWeights::read(Path::new(path))?;
-            let plan = w.check(cfg.model, cfg.dim)?;
+            let plan = w.check(cfg.model, cfg.dim, cfg.fresh_embedding)?;
             w.keep_only(&plan);
             cfg.init = Some(w.path.to_string_lossy().into_owned());
             cfg.init_sha256 = Some(w.sha256.clone());

@@ -123,7 +123,7 @@ impl Trainer {
     /// Sets the weights from an `--init` file before the first step (see
     /// [`InitWeights::apply`]).
     pub fn start_from(&mut self, init: &InitWeights) -> Result<Plan> {
-        init.apply(self.cfg.model, &self.params)
+        init.apply(self.cfg.model, &self.params, self.cfg.fresh_embedding)
     }
 
     /// Continues from a checkpoint: weights, BatchNorm statistics, Adam state and position.

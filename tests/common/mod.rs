@@ -83,6 +83,7 @@ pub fn new_run(name: &str, model: &str, seed: i64, tags: &[&str]) -> NewRun {
             init: None,
             init_sha256: None,
             imagenet_norm: false,
+            fresh_embedding: false,
             dropout: None,
             tf32: false,
             eval_every: 1,

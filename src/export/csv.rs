@@ -25,7 +25,8 @@ macro_rules! run_columns {
     () => {
         "run_id,run_name,model,batch_size,embedding_dim,lr,weight_decay,lr_schedule,\
          warmup_epochs,epochs,margin,image_size,crop,mining,sampler,pk_k,normalize,augment,\
-         zero_init_residual,init,init_sha256,fresh_embedding,imagenet_norm,dropout,tf32,seed,device,gpu_name,status,effective_status,tags"
+         zero_init_residual,init,init_sha256,fresh_embedding,imagenet_norm,dropout,tf32,seed,\
+         device,gpu_name,status,effective_status,tags"
     };
 }
 
@@ -142,5 +143,40 @@ mod tests {
         assert_eq!(field("resnet18"), "resnet18");
         assert_eq!(field("a,b"), "\"a,b\"");
         assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+
+    /// Each run cell sits under its own header: a run's settings, told apart where two
+    /// neighbours are both booleans, read back by their column names.
+    #[test]
+    fn run_cells_line_up_with_the_header() {
+        let mut r = crate::lab::fixtures::run(4, "r", "resnet18");
+        r.hyper.init = Some("/w/start.safetensors".into());
+        r.hyper.fresh_embedding = true;
+        r.hyper.imagenet_norm = false;
+        r.hyper.tf32 = true;
+        let header: Vec<&str> = run_columns!().split(',').collect();
+        let cells = run_cells(&r, crate::lab::fixtures::NOW);
+        let cells: Vec<&str> = cells.split(',').collect();
+        assert_eq!(header.len(), cells.len());
+        let cell = |name: &str| cells[header.iter().position(|h| *h == name).expect(name)];
+        assert_eq!(
+            [
+                "run_id",
+                "init",
+                "fresh_embedding",
+                "imagenet_norm",
+                "tf32",
+                "zero_init_residual"
+            ]
+            .map(cell),
+            [
+                "4",
+                "/w/start.safetensors",
+                "true",
+                "false",
+                "true",
+                "false"
+            ]
+        );
     }
 }

@@ -105,15 +105,15 @@ pub struct Hyperparams {
     /// The sha256 of the `--init` file.
     #[serde(default)]
     pub init_sha256: Option<String>,
+    /// With `init`, the embedding layer kept the seed's draw even where the file's fit
+    /// (`--fresh-embedding`). Absent from exports written before it existed: false.
+    #[serde(default)]
+    pub fresh_embedding: bool,
     /// The network normalised its input by ImageNet's per-channel mean and deviation
     /// (`--imagenet-norm`) instead of taking it in [-1, 1]. Absent from exports written before
     /// it existed: those runs took [-1, 1].
     #[serde(default)]
     pub imagenet_norm: bool,
-    /// With `init`, the embedding layer kept the seed's draw even where the file's fit
-    /// (`--fresh-embedding`). Absent from exports written before it existed: false.
-    #[serde(default)]
-    pub fresh_embedding: bool,
     /// AlexNet's classifier dropout probability; `None` for networks without dropout.
     pub dropout: Option<f64>,
     /// cuBLAS multiplied f32 matrices in TF32 on the tensor cores (`--tf32`, CUDA only).

@@ -112,10 +112,9 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
 
 /// `resnet152`, `resnet152, zero-init residual` when its blocks started as the identity,
 /// `resnet18, from resnet18-f37072fd.pth` (or `from run 51's final.safetensors f33f93d18afb`)
-/// when its weights started from a file (`(fresh embedding)` after it with `--fresh-embedding`),
-/// or
-/// `alexnet, dropout 0` when AlexNet's dropout is not torchvision's 0.5; `, TF32` where the
-/// matrix products ran in TF32.
+/// when its weights started from a file, with ` (fresh embedding)` after it for
+/// `--fresh-embedding`, or `alexnet, dropout 0` when AlexNet's dropout is not torchvision's
+/// 0.5; `, TF32` where the matrix products ran in TF32.
 fn architecture(r: &crate::lab::Run) -> String {
     let h = &r.hyper;
     let mut s = h.model.clone();
@@ -191,6 +190,25 @@ mod tests {
     use super::*;
     use crate::lab::fixtures::{run, NOW};
     use crate::lab::RunStatus;
+
+    #[test]
+    fn the_start_and_input_settings_are_named() {
+        let mut r = run(1, "r", "resnet18");
+        assert_eq!(
+            (architecture(&r), input(&r.hyper)),
+            ("resnet18".into(), "64px".into())
+        );
+        r.hyper.init = Some("/w/resnet18-f37072fd.pth".into());
+        r.hyper.init_sha256 = Some("f37072fd47e89c7d".into());
+        r.hyper.fresh_embedding = true;
+        r.hyper.imagenet_norm = true;
+        r.hyper.crop = 0.5;
+        assert_eq!(
+            architecture(&r),
+            "resnet18, from resnet18-f37072fd.pth (fresh embedding)"
+        );
+        assert_eq!(input(&r.hyper), "64px, crop 0.5, ImageNet norm");
+    }
 
     #[test]
     fn a_run_whose_heartbeat_stopped_reads_as_crashed() {

@@ -91,7 +91,7 @@ pub fn init_problems(spec: &SweepSpec) -> Vec<String> {
         let mut checked = std::collections::HashMap::new();
         for (i, cfg) in runs {
             let problem = checked
-                .entry((cfg.model, cfg.dim))
+                .entry((cfg.model, cfg.dim, cfg.fresh_embedding))
                 .or_insert_with(|| match &weights {
                     Ok(w) => w
                         .check(cfg.model, cfg.dim, cfg.fresh_embedding)

@@ -281,7 +281,8 @@ impl InitWeights {
         let mut head_misfit = None;
         for (name, shape) in shapes {
             match self.tensors.get(name) {
-                Some(t) if !t.dtype().is_float() => bail!(
+                // A fresh embedding layer reads nothing of the file's.
+                Some(t) if !(t.dtype().is_float() || fresh_embedding && is_head(name)) => bail!(
                     "--init '{shown}': '{name}' holds {:?} values, not floating-point weights",
                     t.dtype()
                 ),
@@ -304,7 +305,7 @@ impl InitWeights {
             }
         }
         if fresh_embedding {
-            head_misfit = Some("--fresh-embedding".to_string());
+            head_misfit.get_or_insert_with(|| "--fresh-embedding".to_string());
         }
         for (name, _) in shapes {
             if head_misfit.is_some() && is_head(name) {
@@ -483,6 +484,33 @@ mod tests {
             assert_eq!(values(var.as_tensor())?, values(&file[&name])?, "{name}");
         }
         assert_eq!(plan.to_string(), format!("{} tensors", plan.loaded.len()));
+
+        // --fresh-embedding: the same file leaves fc at the seed's draw, whatever its values
+        // (an integer fc is not read at all), and says why.
+        file.insert("fc.bias".into(), Tensor::new(&[7i64; 16], &Device::Cpu)?);
+        let path = write(dir.path(), "int-fc.safetensors", &file)?;
+        let net = resnet18(0, 16)?;
+        let before = tensors_of(&net);
+        let plan = InitWeights::read(&path)?.apply(Arch::Resnet18, &net, true)?;
+        assert_eq!(
+            plan.fresh,
+            Some((
+                vec!["fc.bias".to_string(), "fc.weight".to_string()],
+                "--fresh-embedding".to_string()
+            ))
+        );
+        for (name, var) in net.named_vars() {
+            let want = if name.starts_with("fc.") {
+                &before[&name]
+            } else {
+                &file[&name]
+            };
+            assert_eq!(values(var.as_tensor())?, values(want)?, "{name}");
+        }
+        // A layer that would not fit anyway says so rather than name the flag.
+        let plan = InitWeights::read(&path)?.check(Arch::Resnet18, 8, true)?;
+        let why = plan.fresh.context("fc is fresh")?.1;
+        assert!(why.starts_with("the file's fc."), "{why}");
         Ok(())
     }
 

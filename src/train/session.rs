@@ -200,13 +200,7 @@ pub fn start(
         tags: cfg.tags.clone(),
     })?;
     if let Some(w) = &init {
-        let parent = match lab.run(run)?.and_then(|r| r.init_run) {
-            Some(p) => lab.run(p)?.map(|p| (p.id, p.hyper.imagenet_norm)),
-            None => None,
-        };
-        if let Some(note) = input_scale_note(parent, w.from_pytorch, cfg.imagenet_norm) {
-            eprintln!("note: {note}");
-        }
+        note_input_scale(&lab, run, w, cfg.imagenet_norm)?;
     }
     eprintln!(
         "run {run} ({}) on {device_name}{}: {} train / {} dev images of {} identities",
@@ -237,6 +231,18 @@ pub fn start(
     };
     lab.mark_running(run, trainer.iters_per_epoch() as i64, std::process::id())?;
     drive(&lab, run, trainer, launch, stop)
+}
+
+/// Says [`input_scale_note`] for run `run` of `lab`, which starts from `w`.
+fn note_input_scale(lab: &Lab, run: RunId, w: &InitWeights, imagenet_norm: bool) -> Result<()> {
+    let parent = match lab.run(run)?.and_then(|r| r.init_run) {
+        Some(p) => lab.run(p)?.map(|p| (p.id, p.hyper.imagenet_norm)),
+        None => None,
+    };
+    if let Some(note) = input_scale_note(parent, w.from_pytorch, imagenet_norm) {
+        eprintln!("note: {note}");
+    }
+    Ok(())
 }
 
 /// Where a run's input scale (`imagenet_norm`) differs from the one its `--init` weights were
@@ -471,6 +477,7 @@ pub fn resume(
             if let Some(recorded) = &recorded_init {
                 let sha256 = run.hyper.init_sha256.as_deref();
                 let w = init_again(run.id, recorded, init.as_deref(), sha256)?;
+                note_input_scale(&lab, run.id, &w, run.hyper.imagenet_norm)?;
                 say_started_from(&w, &trainer.start_from(&w)?);
             }
             if run.last_iteration > 0 {

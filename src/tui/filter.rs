@@ -180,13 +180,17 @@ impl Column {
     }
 }
 
-/// `64`, or `64 c0.5` for a run that crops the central half before the resize.
+/// `64`, or `64 c0.5` for a run that crops the central half before the resize; `224 inet`
+/// (or `224 c0.5 inet`) for one that normalises its input as ImageNet's weights expect.
 fn input_text(h: &Hyperparams) -> String {
+    let mut s = h.image_size.to_string();
     if h.crop < 1.0 {
-        format!("{} c{}", h.image_size, h.crop)
-    } else {
-        h.image_size.to_string()
+        s.push_str(&format!(" c{}", h.crop));
     }
+    if h.imagenet_norm {
+        s.push_str(" inet");
+    }
+    s
 }
 
 /// `5e-4`, or `5e-4 cos` when the rate follows a schedule (its first three letters).
@@ -611,6 +615,16 @@ impl Filter {
 mod tests {
     use super::*;
     use crate::lab::fixtures::{run, NOW};
+
+    #[test]
+    fn the_input_column_shows_the_crop_and_imagenet_normalisation() {
+        let mut r = run(1, "r", "resnet18");
+        assert_eq!(input_text(&r.hyper), "64");
+        r.hyper.imagenet_norm = true;
+        assert_eq!(input_text(&r.hyper), "64 inet");
+        r.hyper.crop = 0.5;
+        assert_eq!(input_text(&r.hyper), "64 c0.5 inet");
+    }
 
     #[test]
     fn every_column_is_named_on_the_command_line_by_its_title() {

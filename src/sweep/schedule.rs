@@ -234,6 +234,7 @@ mod tests {
     /// `DIR/signals`, then runs `on_int` (with `n` counting the signals); it touches `DIR/ready`
     /// once it listens, and is returned then.
     fn job(dir: &Path, on_int: &str) -> Result<Child> {
+        use std::os::unix::process::CommandExt as _;
         let (ready, signals) = (dir.join("ready"), dir.join("signals"));
         let script = format!(
             "n=0; trap 'echo INT >> \"{}\"; n=$((n+1)); {on_int}' INT; touch \"{}\"; \
@@ -241,7 +242,19 @@ mod tests {
             signals.display(),
             ready.display()
         );
-        let child = Command::new("sh").arg("-c").arg(script).spawn()?;
+        let mut command = Command::new("sh");
+        command.arg("-c").arg(script);
+        // A shell cannot trap a signal ignored when it started, as SIGINT is in every process
+        // a non-interactive shell starts in the background (`cargo test &`): the job would
+        // never hear the stop. The trainer's handler takes SIGINT whatever it inherited.
+        // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+        unsafe {
+            command.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
+        let child = command.spawn()?;
         while !ready.exists() {
             std::thread::sleep(Duration::from_millis(10));
         }

@@ -150,7 +150,8 @@ impl Column {
                 .hyper
                 .image_size
                 .cmp(&b.hyper.image_size)
-                .then(a.hyper.crop.total_cmp(&b.hyper.crop)),
+                .then(a.hyper.crop.total_cmp(&b.hyper.crop))
+                .then(a.hyper.imagenet_norm.cmp(&b.hyper.imagenet_norm)),
             Column::Batch => a.hyper.batch_size.cmp(&b.hyper.batch_size),
             Column::Dim => a.hyper.embedding_dim.cmp(&b.hyper.embedding_dim),
             Column::Mining => a.hyper.mining.cmp(&b.hyper.mining),

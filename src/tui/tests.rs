@@ -51,6 +51,7 @@ fn lab_runs() -> Vec<Run> {
     (d.last_epoch, d.last_iteration) = (1, 42);
     d.hyper.lr = 5e-4;
     d.hyper.lr_schedule = "cosine".into();
+    d.hyper.imagenet_norm = true;
     let mut e = run(5, "r18-seed8", "resnet18");
     e.hyper.seed = 8;
     e.best_dev_acc = Some(0.398);
@@ -254,6 +255,23 @@ fn the_run_record_scrolls_and_lists_every_evaluation_it_counts() -> Result<()> {
         .count();
     assert_eq!(listed, 5, "{text}");
     assert!(!text.contains("more ·"), "nothing to scroll:\n{text}");
+    Ok(())
+}
+
+/// A hyperparameter's name longer than 12 columns is shown whole.
+#[test]
+fn compare_names_a_long_hyperparameter_whole() -> Result<()> {
+    let mut app = app();
+    app.update(Action::SortBy(super::filter::Column::Id)); // ascending: 1, 2, 3, 4, 5
+    app.update(Action::Top);
+    app.update(Action::ToggleMark); // 1, and down to 2
+    app.update(Action::Down);
+    app.update(Action::Down);
+    app.update(Action::ToggleMark); // 4: ImageNet-normalised, among others
+    let fx = app.update(Action::Compare);
+    feed_watched(&mut app, fx);
+    let text = screen(&app, 100, 30)?.to_string();
+    assert!(text.contains("│imagenet norm false "), "{text}");
     Ok(())
 }
 

@@ -49,7 +49,11 @@ impl Widget for CompareView<'_> {
         // Coloured like their curves, with a swatch: the key to the chart when it has no
         // room for a legend.
         let headers: Vec<String> = table.headers.iter().map(|h| format!("━ {h}")).collect();
-        const NAMES: u16 = 12;
+        // The rows' names, whole (`zero-init residual`), within 12 to 18 columns.
+        let longest = table.rows.iter().map(|(n, _)| n.chars().count()).max();
+        let names = u16::try_from(longest.unwrap_or(0))
+            .unwrap_or(u16::MAX)
+            .clamp(12, 18);
         let natural: Vec<u16> = (0..headers.len())
             .map(|i| {
                 let cells = table.rows.iter().filter_map(|(_, c)| c.get(i));
@@ -64,7 +68,7 @@ impl Widget for CompareView<'_> {
         // Inside the border, after the names' column, one space before each column.
         let room = table_area
             .width
-            .saturating_sub(2 + NAMES)
+            .saturating_sub(2 + names)
             .saturating_sub(u16::try_from(headers.len()).unwrap_or(u16::MAX));
         let widths = share_widths(&natural, room);
         let fit = |text: &str, i: usize| ellipsize(text, usize::from(widths[i]));
@@ -89,7 +93,7 @@ impl Widget for CompareView<'_> {
                     .chain(cells.iter().enumerate().map(|(i, c)| Cell::from(fit(c, i)))),
             )
         });
-        let constraints = std::iter::once(Constraint::Length(NAMES))
+        let constraints = std::iter::once(Constraint::Length(names))
             .chain(widths.iter().map(|&w| Constraint::Length(w)));
         let mut block =
             Block::bordered().title(" best and final metrics · differing hyperparameters ");

@@ -13,7 +13,8 @@ impl RunsTable<'_> {
             Column::Id => 4,
             Column::Name => 12,
             Column::Model => 9,
-            Column::Input => 8,
+            // `224 c0.5`, `224 inet` (ImageNet-normalised); `224 c0.5 inet` clips its marker.
+            Column::Input => 10,
             Column::Batch => 5,
             Column::Dim => 4,
             Column::Mining => 8,

@@ -28,9 +28,11 @@ feeder_pid=
 cleanup() {
     tmux kill-session -t "$session" 2>/dev/null || true
     if [[ -n "$feeder_pid" ]]; then
-        kill -INT "$feeder_pid" 2>/dev/null || true
-        # A trainer stopped by Ctrl-C finishes its step and writes a checkpoint: wait for it
-        # (30 s at most), or it writes into the folder while it is being removed.
+        # SIGTERM, which a trainer takes as Ctrl-C: a background job of this script started
+        # with SIGINT ignored, which a process without its own handler keeps.
+        kill -TERM "$feeder_pid" 2>/dev/null || true
+        # A stopped trainer finishes its step and writes a checkpoint: wait for it (30 s at
+        # most), or it writes into the folder while it is being removed.
         for _ in $(seq 100); do
             kill -0 "$feeder_pid" 2>/dev/null || break
             sleep 0.3

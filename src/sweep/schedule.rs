@@ -244,9 +244,10 @@ mod tests {
         );
         let mut command = Command::new("sh");
         command.arg("-c").arg(script);
-        // A shell cannot trap a signal ignored when it started, as SIGINT is in every process
-        // a non-interactive shell starts in the background (`cargo test &`): the job would
-        // never hear the stop. The trainer's handler takes SIGINT whatever it inherited.
+        // A non-interactive shell starts its background jobs with SIGINT ignored (`cargo test
+        // &`), every process below inherits that, and a shell cannot trap a signal ignored when
+        // it started: the job would never hear the stop. So it starts with SIGINT at its
+        // default. (The trainer's handler takes SIGINT whatever it inherited.)
         // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
         unsafe {
             command.pre_exec(|| {

@@ -772,13 +772,18 @@ mod tests {
         a.best_dev_acc = Some(0.5);
         let b = run(2, "b", "m");
         assert_eq!(Column::BestDev.compare(&a, &b, NOW), Ordering::Greater);
-        // Input: size first, then crop; lr: rate first, then schedule.
+        // Input: size first, then crop, then ImageNet normalisation; lr: rate first, then
+        // schedule.
         let mut small = run(3, "c", "m");
         small.hyper.image_size = 32;
         let mut cropped = run(4, "d", "m");
         cropped.hyper.crop = 0.5;
+        let mut imagenet = run(7, "g", "m");
+        imagenet.hyper.imagenet_norm = true;
         assert_eq!(Column::Input.compare(&small, &a, NOW), Ordering::Less);
         assert_eq!(Column::Input.compare(&cropped, &a, NOW), Ordering::Less);
+        assert_eq!(Column::Input.compare(&imagenet, &a, NOW), Ordering::Greater);
+        assert_eq!(Column::Input.compare(&small, &imagenet, NOW), Ordering::Less);
         assert_eq!(
             Column::Input.compare(&cropped, &small, NOW),
             Ordering::Greater

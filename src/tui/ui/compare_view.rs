@@ -49,11 +49,13 @@ impl Widget for CompareView<'_> {
         // Coloured like their curves, with a swatch: the key to the chart when it has no
         // room for a legend.
         let headers: Vec<String> = table.headers.iter().map(|h| format!("━ {h}")).collect();
-        // The rows' names, whole (`zero-init residual`), within 12 to 18 columns.
+        // The rows' names, whole (`zero-init residual`), within 12 to 18 columns and a quarter
+        // of a narrow screen.
         let longest = table.rows.iter().map(|(n, _)| n.chars().count()).max();
         let names = u16::try_from(longest.unwrap_or(0))
             .unwrap_or(u16::MAX)
-            .clamp(12, 18);
+            .clamp(12, 18)
+            .min((table_area.width / 4).max(12));
         let natural: Vec<u16> = (0..headers.len())
             .map(|i| {
                 let cells = table.rows.iter().filter_map(|(_, c)| c.get(i));

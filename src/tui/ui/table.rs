@@ -13,7 +13,7 @@ impl RunsTable<'_> {
             Column::Id => 4,
             Column::Name => 12,
             Column::Model => 9,
-            // `224 c0.5`, `224 inet` (ImageNet-normalised); `224 c0.5 inet` clips its marker.
+            // `224 c0.875`, `224 inet` (ImageNet-normalised); `64 c0.5 inet` clips to `64 c0.5 in`.
             Column::Input => 10,
             Column::Batch => 5,
             Column::Dim => 4,
@@ -59,11 +59,12 @@ impl RunsTable<'_> {
             Column::Duration,
             Column::Started,
         ];
+        // Each column with the space before the next: the last needs none.
         let mut used = 0u16;
         let mut keep = Vec::new();
         for c in PRIORITY {
             let w = Self::width(c) + 1;
-            if used + w <= width {
+            if used + w <= width + 1 {
                 used += w;
                 keep.push(c);
             }

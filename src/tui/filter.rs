@@ -783,7 +783,10 @@ mod tests {
         assert_eq!(Column::Input.compare(&small, &a, NOW), Ordering::Less);
         assert_eq!(Column::Input.compare(&cropped, &a, NOW), Ordering::Less);
         assert_eq!(Column::Input.compare(&imagenet, &a, NOW), Ordering::Greater);
-        assert_eq!(Column::Input.compare(&small, &imagenet, NOW), Ordering::Less);
+        assert_eq!(
+            Column::Input.compare(&small, &imagenet, NOW),
+            Ordering::Less
+        );
         assert_eq!(
             Column::Input.compare(&cropped, &small, NOW),
             Ordering::Greater

@@ -623,6 +623,20 @@ fn imagenet_norm_is_recorded_and_a_start_on_the_other_scale_noted() -> Result<()
     assert!(run.hyper.imagenet_norm);
     assert!(!Lab::open(&db)?.find_run("1")?.hyper.imagenet_norm);
     assert!(run.config_json.contains("\"imagenet_norm\":true"));
+    // Started over from step 0 (no checkpoint survived), it reads the file again and says so
+    // again.
+    Lab::open(&db)?.conn().execute_batch(
+        "UPDATE runs SET status = 'crashed' WHERE id = 2; DELETE FROM checkpoints WHERE run_id = 2;",
+    )?;
+    let out = common::facenet(&db)?
+        .args(["run", "--resume", "2", "--quiet"])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("note: run 1's weights learned from images in [-1, 1]"),
+        "{err}"
+    );
     Ok(())
 }
 

@@ -200,7 +200,8 @@ pub fn start(
         tags: cfg.tags.clone(),
     })?;
     if let Some(w) = &init {
-        note_input_scale(&lab, run, w, cfg.imagenet_norm)?;
+        let parent = lab.run(run)?.and_then(|r| r.init_run);
+        note_input_scale(&lab, parent, w, cfg.imagenet_norm)?;
     }
     eprintln!(
         "run {run} ({}) on {device_name}{}: {} train / {} dev images of {} identities",
@@ -233,9 +234,15 @@ pub fn start(
     drive(&lab, run, trainer, launch, stop)
 }
 
-/// Says [`input_scale_note`] for run `run` of `lab`, which starts from `w`.
-fn note_input_scale(lab: &Lab, run: RunId, w: &InitWeights, imagenet_norm: bool) -> Result<()> {
-    let parent = match lab.run(run)?.and_then(|r| r.init_run) {
+/// Says [`input_scale_note`] for a run that starts from `w`, the checkpoint of run `parent`
+/// of `lab` if it is one.
+fn note_input_scale(
+    lab: &Lab,
+    parent: Option<RunId>,
+    w: &InitWeights,
+    imagenet_norm: bool,
+) -> Result<()> {
+    let parent = match parent {
         Some(p) => lab.run(p)?.map(|p| (p.id, p.hyper.imagenet_norm)),
         None => None,
     };
@@ -477,7 +484,7 @@ pub fn resume(
             if let Some(recorded) = &recorded_init {
                 let sha256 = run.hyper.init_sha256.as_deref();
                 let w = init_again(run.id, recorded, init.as_deref(), sha256)?;
-                note_input_scale(&lab, run.id, &w, run.hyper.imagenet_norm)?;
+                note_input_scale(&lab, run.init_run, &w, run.hyper.imagenet_norm)?;
                 say_started_from(&w, &trainer.start_from(&w)?);
             }
             if run.last_iteration > 0 {

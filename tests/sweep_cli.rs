@@ -527,7 +527,9 @@ fn sweep_stopped_by(signal: impl FnOnce(i64) -> Result<()>) -> Result<()> {
 
 /// A stop that reaches a run as it starts, before its handler is in place, still stops it as
 /// Ctrl-C does (one step, a checkpoint, recorded interrupted, exit 130): the sweep's command
-/// holds SIGINT back until the run can take it. Without that, SIGINT's default kills it.
+/// holds SIGINT back until the run can take it. Without that, SIGINT's default kills it. The
+/// run is frozen (SIGSTOP) while the SIGINT is sent, so that it arrives before the handler
+/// whatever the machine's speed, and the test shows it was held back.
 #[test]
 fn a_sigint_as_a_sweep_run_starts_waits_for_its_handler() -> Result<()> {
     let dir = tempfile::tempdir()?;
@@ -544,8 +546,20 @@ fn a_sigint_as_a_sweep_run_starts_waits_for_its_handler() -> Result<()> {
     )?
     .spawn()?;
     let trainer = KillOnDrop(i64::from(child.id()));
-    // At once: the new process is still loading, long before it can install a handler.
+    // Frozen as it loads, long before it can install a handler: SIGINT is blocked, and the
+    // one sent now waits.
+    process::stop(&child)?;
+    let sigint = 1u64 << (libc::SIGINT - 1);
+    let blocked = process::signal_mask(child.id(), "SigBlk")?;
+    assert_ne!(
+        blocked & sigint,
+        0,
+        "SIGINT is not blocked as the run starts"
+    );
     process::signal(&child, libc::SIGINT)?;
+    let pending = process::signal_mask(child.id(), "ShdPnd")?;
+    assert_ne!(pending & sigint, 0, "the SIGINT is not held back");
+    process::signal(&child, libc::SIGCONT)?;
     // One step and a checkpoint: seconds. A trainer that ignored the stop would go on for
     // its 100,000 epochs, and is killed after two minutes.
     let waited = exits_within(&mut child, Duration::from_secs(120));

@@ -116,18 +116,30 @@ wait_for "$table_title" 5 || fail "esc did not return to the table"
 tmux resize-window -t "$session" -x 100 -y 45
 tmux send-keys -t "$session" g Space Space c
 wait_for "differing hyperparameters" 5 || fail "compare did not open"
-sleep 0.5
+wait_for "^│img/s " 5 || fail "compare shows no metrics"
 "$BIN" runs --json >"$work/runs.json"
-expected=$(python3 - "$work/runs.json" <<'PY'
+expected=$(python3 - "$work/runs.json" "$work/labels" <<'PY'
 import json, sys
 runs = json.load(open(sys.argv[1]))
 names = {"model": "model", "batch_size": "batch", "embedding_dim": "dim", "lr": "lr",
          "lr_schedule": "lr schedule", "warmup_epochs": "warmup", "weight_decay": "weight decay",
-         "epochs": "epochs", "margin": "margin", "image_size": "image size", "mining": "mining",
-         "sampler": "sampler", "pk_k": "pk k", "normalize": "normalize", "augment": "augment",
-         "eval_every": "eval every", "checkpoint_every": "ckpt every", "seed": "seed"}
+         "epochs": "epochs", "margin": "margin", "image_size": "image size", "crop": "crop",
+         "mining": "mining", "sampler": "sampler", "pk_k": "pk k", "normalize": "normalize",
+         "augment": "augment", "zero_init_residual": "zero-init residual",
+         "fresh_embedding": "fresh embedding", "imagenet_norm": "imagenet norm",
+         "dropout": "dropout", "tf32": "tf32", "eval_every": "eval every",
+         "checkpoint_every": "ckpt every", "seed": "seed"}
+# The --init file shows as one row: its path, its hash and the run that wrote it.
+init_keys = {"init", "init_sha256"}
 h = [r["hyper"] for r in runs]
+unknown = set().union(*h) - set(names) - init_keys
+if unknown:
+    sys.exit(f"hyperparameters this test does not know: {sorted(unknown)}")
 diff = [v for k, v in names.items() if len({json.dumps(x[k]) for x in h}) > 1]
+if len({json.dumps([r["hyper"]["init"], r["hyper"]["init_sha256"], r["init_run"]]) for r in runs}) > 1:
+    diff.append("init")
+# Every row label compare may show, for reading the screen below.
+open(sys.argv[2], "w").write("\n".join([*names.values(), "init", "dataset", "trained"]))
 if len({r["dataset_id"] for r in runs}) > 1:
     diff.append("dataset")
 # How long each trained, as the table's `trained` row gives it where the runs differ (one is
@@ -142,16 +154,20 @@ PY
 )
 shown=$(screen | python3 -c '
 import sys
+labels = open(sys.argv[1]).read().split("\n")
 lines = sys.stdin.read().splitlines()
 start = next(i for i, l in enumerate(lines) if "differing hyperparameters" in l)
 metrics = {"best dev", "final dev", "final train", "last loss", "img/s"}
 for l in lines[start + 2:]:
     if not l.startswith("\u2502"):
         break
-    label = l[1:13].strip()
+    # The longest label the row starts with (one that fills its column has a single space
+    # after it); a row of no known label is shown whole, so that it fails the check.
+    known = [k for k in [*labels, *metrics] if l[1:].startswith(k + " ")]
+    label = max(known, key=len) if known else l[1:].strip(" \u2502")
     if label and label not in metrics:
         print(label)
-')
+' "$work/labels")
 echo "compare lists: $(echo $shown)"
 echo "differing:     $(echo $expected)"
 [[ "$(sort <<<"$shown")" == "$(sort <<<"$expected")" ]] || fail "compare does not list exactly the differing hyperparameters"

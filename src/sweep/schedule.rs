@@ -255,8 +255,13 @@ mod tests {
                 Ok(())
             });
         }
-        let child = command.spawn()?;
+        let mut child = command.spawn()?;
+        let deadline = Instant::now() + Duration::from_secs(30);
         while !ready.exists() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                bail!("the stand-in job did not start within 30 s");
+            }
             std::thread::sleep(Duration::from_millis(10));
         }
         Ok(child)

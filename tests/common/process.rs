@@ -86,3 +86,28 @@ impl Drop for KillOnDrop {
         }
     }
 }
+
+/// A signal mask line of `/proc/PID/status` (`SigBlk`, `SigPnd`, `ShdPnd`): bit `n - 1` is
+/// signal `n`.
+pub fn signal_mask(pid: u32, field: &str) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let hex = status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .with_context(|| format!("no {field} in /proc/{pid}/status"))?;
+    Ok(u64::from_str_radix(hex.trim(), 16)?)
+}
+
+/// Stops `child` with SIGSTOP and waits until the kernel reports it stopped.
+pub fn stop(child: &Child) -> Result<()> {
+    signal(child, libc::SIGSTOP)?;
+    let stat = format!("/proc/{}/stat", child.id());
+    poll(Duration::from_secs(10), "the process did not stop", || {
+        // The state follows the command's closing parenthesis.
+        let s = std::fs::read_to_string(&stat)?;
+        let state = s
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        Ok((state == Some('T')).then_some(()))
+    })
+}

@@ -559,6 +559,11 @@ fn chart_text(f: &dyn Fn(f64) -> f64, share: bool) -> String {
 
 /// A chart of one curve through `(iteration, value)` points, as text.
 fn chart_of(points: impl Iterator<Item = (i64, f64)>, share: bool) -> String {
+    chart_of_run(points, share, false)
+}
+
+/// [`chart_of`] for a run that is training (`live`) or finished.
+fn chart_of_run(points: impl Iterator<Item = (i64, f64)>, share: bool, live: bool) -> String {
     use super::series::{Line, Series, XAxis};
     use super::ui::{ChartView, Curve};
     let r = run(1, "a", "resnet18");
@@ -574,6 +579,7 @@ fn chart_of(points: impl Iterator<Item = (i64, f64)>, share: bool) -> String {
         curves: &curves,
         axis: XAxis::Iteration,
         share,
+        live,
     }
     .render(buf.area, &mut buf);
     buffer_text(&buf)
@@ -897,4 +903,35 @@ fn experiment_files_are_found_beside_the_lab_too() -> Result<()> {
         1
     );
     Ok(())
+}
+
+/// A constant learning rate of 1e-4 is drawn at 1e-4, between labels that show its scale, not
+/// on the floor of an axis up to 0.5.
+#[test]
+fn a_flat_line_gets_an_axis_around_its_value() {
+    let text = chart_of((1..=20).map(|i| (i, 1e-4)), false);
+    let lines: Vec<&str> = text.lines().collect();
+    let label = |l: &str| {
+        l.trim_start_matches('│')
+            .split('│')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    assert_eq!(label(lines[1]), "1.1e-4", "{text}");
+    assert_eq!(label(lines[10]), "9.0e-5", "{text}");
+    // The line is drawn midway, not on the bottom row.
+    let drawn: Vec<usize> = (1..=10).filter(|&i| lines[i].contains('⣀')).collect();
+    assert_eq!(drawn, [5], "{text}");
+}
+
+/// An empty chart says whether data may yet come: a finished run's never will.
+#[test]
+fn an_empty_chart_of_a_finished_run_says_not_recorded() {
+    let finished = chart_of_run(std::iter::empty(), true, false);
+    assert!(finished.contains("not recorded"), "{finished}");
+    assert!(!finished.contains("no data yet"), "{finished}");
+    let training = chart_of_run(std::iter::empty(), true, true);
+    assert!(training.contains("no data yet"), "{training}");
 }

@@ -17,6 +17,16 @@ pub struct ChartView<'a> {
     /// The values are shares (accuracies, the active triplets' fraction): the y axis stays
     /// within [0, 1].
     pub share: bool,
+    /// A run drawn is queued or training, so an empty chart may yet fill.
+    pub live: bool,
+}
+
+/// Whether a run may still record metrics: queued or training.
+pub fn is_live(run: &Run, now: f64) -> bool {
+    matches!(
+        run.effective_status(now),
+        RunStatus::Queued | RunStatus::Running
+    )
 }
 
 /// Whether a metric is a share of something, in [0, 1].
@@ -33,10 +43,14 @@ pub fn is_share(metric: &str) -> bool {
 /// The y range drawn for values in [lo, hi]: 5% of room either side, but never below 0 for
 /// values that are all non-negative (losses, distances), nor above 1 for a share.
 fn y_bounds(lo: f64, hi: f64, share: bool) -> (f64, f64) {
+    // A flat line gets a tenth of its value either side (a constant learning rate of 1e-4 is
+    // drawn at 1e-4, not on an axis to 0.5), or ±0.5 around zero.
     let pad = if hi > lo {
         (hi - lo) * 0.05
+    } else if lo != 0.0 {
+        lo.abs() * 0.1
     } else {
-        (lo.abs() * 0.1).max(0.5)
+        0.5
     };
     let mut y0 = lo - pad;
     let mut y1 = hi + pad;
@@ -135,7 +149,12 @@ impl Widget for ChartView<'_> {
                 ]
             });
         let Some([x0, x1, y0, y1]) = bounds else {
-            Paragraph::new("no data yet")
+            let empty = if self.live {
+                "no data yet"
+            } else {
+                "not recorded"
+            };
+            Paragraph::new(empty)
                 .style(Style::new().fg(Color::DarkGray))
                 .block(block)
                 .render(area, buf);

@@ -43,6 +43,7 @@ impl Widget for CompareView<'_> {
             curves: &curves,
             axis: app.x_axis,
             share: is_share(metric),
+            live: runs.iter().any(|r| is_live(r, app.now)),
         }
         .render(chart_area, buf);
 

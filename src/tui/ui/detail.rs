@@ -65,6 +65,7 @@ impl DetailView<'_> {
                 curves: &curves,
                 axis: app.x_axis,
                 share: names.iter().all(|(m, _, _)| is_share(m)),
+                live: is_live(run, app.now),
             }
             .render(rect, buf);
         }

@@ -25,7 +25,7 @@ mod detail;
 mod overlay;
 mod table;
 
-use chart::is_share;
+use chart::{is_live, is_share};
 pub use chart::{ChartView, Curve};
 pub use compare_view::share_widths;
 use compare_view::CompareView;

@@ -4,6 +4,16 @@
 //! Data flow: `run` → [`data`] (imported, split, hashed) → run registered in the [`lab`] →
 //! [`train`] events → recorder (batched transactions) → `lab.db`.
 
+/// `eprintln!` that ignores a closed stderr: a run whose output was piped into a reader that
+/// left (`| head`) trains on and records everything, where `eprintln!` would panic.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod agreement;
 pub mod cli;
 pub mod commands;

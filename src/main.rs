@@ -18,7 +18,7 @@ fn main() {
         if e.use_stderr() {
             let args: Vec<String> = std::env::args().collect();
             if let Some(hint) = facenet_lab::cli::switch_hint(&args) {
-                eprintln!("\n{hint}");
+                facenet_lab::say!("\n{hint}");
             }
         }
         std::process::exit(e.exit_code());
@@ -33,7 +33,7 @@ fn main() {
         if broken_pipe {
             std::process::exit(141);
         }
-        eprintln!("error: {e:#}");
+        facenet_lab::say!("error: {e:#}");
         std::process::exit(1);
     }
 }

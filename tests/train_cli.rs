@@ -241,6 +241,38 @@ fn last_iteration(db: &Path) -> i64 {
         .unwrap_or(0)
 }
 
+/// A run whose output is piped into a reader that leaves (`run ... 2>&1 | head -2`) trains on,
+/// completes and keeps its checkpoints: its messages go nowhere, and nothing panics.
+#[test]
+fn a_run_whose_reader_leaves_trains_on_and_completes() -> Result<()> {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
+        .arg("--db")
+        .arg(&db)
+        .args(TINY_RUN)
+        .args(["--epochs", "3"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let stderr = child.stderr.take().context("stderr")?;
+    let mut first = String::new();
+    std::io::BufReader::new(stderr).read_line(&mut first)?;
+    assert!(first.starts_with("run 1 "), "{first}");
+    // The reader is gone: every later message meets a closed pipe.
+    let status = common::process::exits_within(&mut child, Duration::from_secs(120))?;
+    assert!(status.success(), "{status}");
+    let lab = Lab::open_read_only(&db)?;
+    let run = lab.list_runs()?.remove(0);
+    assert_eq!(run.status, RunStatus::Completed, "{:?}", run.error);
+    assert!(
+        lab.checkpoints(run.id)?.iter().any(|c| c.kind == "final"),
+        "no final checkpoint"
+    );
+    Ok(())
+}
+
 /// Started under `nohup` (SIGHUP ignored), a run goes on when its terminal hangs up.
 #[test]
 fn a_run_started_with_sighup_ignored_survives_a_hangup() -> Result<()> {

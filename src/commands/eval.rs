@@ -46,7 +46,7 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         exclude_train_identities: args.exclude_train_identities,
         tell: &|message| match message {
             Message::Note(note) => println!("{note}"),
-            Message::Warning(warning) => eprintln!("warning: {warning}"),
+            Message::Warning(warning) => crate::say!("warning: {warning}"),
         },
     };
     // A path, or `synthetic:IDS:PER:SEED` (generated faces, as `run --data` takes them).

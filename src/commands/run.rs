@@ -19,12 +19,12 @@ fn install_stop_handler() -> Result<()> {
     crate::signals::on_stop(|| match REQUESTS.signal() {
         Some(1) => {
             STOP.store(true, Ordering::SeqCst);
-            eprintln!(
+            crate::say!(
                 "\nstopping after this step to write a checkpoint (Ctrl-C again to quit at once)"
             );
         }
         Some(_) => {
-            eprintln!("\nstopping now");
+            crate::say!("\nstopping now");
             std::process::exit(130);
         }
         None => {}
@@ -71,7 +71,7 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
             let pk_k_given =
                 args.overrides.pk_k.is_some() || file.as_ref().is_some_and(|f| f.pk_k.is_some());
             if pk_k_given && cfg.sampler != Sampler::Pk {
-                eprintln!(
+                crate::say!(
                     "warning: --pk-k (pk_k) has no effect with --sampler {}: only pk batches \
                      group images by identity",
                     cfg.sampler.as_str()

@@ -57,14 +57,14 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
             print!("{}", sweep::config_toml(config)?);
         }
         if !missing.is_empty() {
-            eprintln!(
+            crate::say!(
                 "\nwarning: here, {} would not start, for want of data:\n{}\n{DATA_HINT}",
                 crate::format::count(missing.len() as u64, "run", "runs"),
                 missing.join("\n")
             );
         }
         if !unfit.is_empty() {
-            eprintln!(
+            crate::say!(
                 "\nwarning: here, {} would not start from {} --init file:\n{}",
                 crate::format::count(unfit.len() as u64, "run", "runs"),
                 if unfit.len() == 1 { "its" } else { "their" },

@@ -30,7 +30,7 @@ pub fn load(spec: &DataSpec, opts: &ImportOptions) -> Result<Dataset> {
     let size = px.size;
     let (manifest, pixels) = import(spec, opts, Some(px))?;
     for e in &manifest.excluded {
-        eprintln!("warning: excluded {}: {}", e.path, e.reason);
+        crate::say!("warning: excluded {}: {}", e.path, e.reason);
     }
     let [train, dev, test] = pixels.context("internal error: load produced no pixels")?;
     let images = |split: &Split, imgs: Vec<RgbImage>| -> Result<Images> {

@@ -108,7 +108,7 @@ impl Console {
     fn line(&self, text: &str) {
         match &self.bar {
             Some(bar) => bar.println(text),
-            None => eprintln!("{text}"),
+            None => crate::say!("{text}"),
         }
     }
 
@@ -203,7 +203,7 @@ impl Observer for Console {
                         let done = (s.iteration - self.start_iteration) as f64;
                         let left = self.total.saturating_sub(s.iteration) as f64;
                         let eta = self.started.elapsed().as_secs_f64() / done.max(1.0) * left;
-                        eprintln!(
+                        crate::say!(
                             "step {}/{} {msg} eta {}",
                             s.iteration,
                             self.total,

@@ -161,7 +161,7 @@ impl Observer for Recorder<'_> {
                     let (_, replaced) = self.lab.replace_checkpoints(&c)?;
                     let dir = path.parent().unwrap_or(Path::new("."));
                     if let Err(e) = self.lab.delete_checkpoint_files(&replaced, dir) {
-                        eprintln!("warning: {e:#}");
+                        crate::say!("warning: {e:#}");
                     }
                 } else {
                     self.lab.add_checkpoint(&c)?;

@@ -203,7 +203,7 @@ pub fn start(
         let parent = lab.run(run)?.and_then(|r| r.init_run);
         note_input_scale(&lab, parent, w, cfg.imagenet_norm)?;
     }
-    eprintln!(
+    crate::say!(
         "run {run} ({}) on {device_name}{}: {} train / {} dev images of {} identities",
         cfg.run_name(),
         device::gpu_name(&device)
@@ -247,7 +247,7 @@ fn note_input_scale(
         None => None,
     };
     if let Some(note) = input_scale_note(parent, w.from_pytorch, imagenet_norm) {
-        eprintln!("note: {note}");
+        crate::say!("note: {note}");
     }
     Ok(())
 }
@@ -286,7 +286,7 @@ fn input_scale_note(
 
 /// Tells the user what an `--init` file set.
 fn say_started_from(w: &InitWeights, plan: &Plan) {
-    eprintln!(
+    crate::say!(
         "weights from '{}' (sha256 {}…): {plan}",
         w.path.display(),
         crate::format::short_hash(&w.sha256)
@@ -335,7 +335,7 @@ fn warn_if_other_code(lab: &Lab, run: &crate::lab::Run, now: &CodeVersion) -> Re
     let resumes = lab.resumes(run.id)?;
     let last = resumes.last().map_or(&run.code, |r| &r.code);
     if let Some(w) = other_code_warning(run.id, last, now) {
-        eprintln!("warning: {w}");
+        crate::say!("warning: {w}");
     }
     Ok(())
 }
@@ -473,7 +473,7 @@ pub fn resume(
             let loaded = checkpoint::load(&path, Some(&ck.sha256), &trainer.device)?;
             trainer.restore(&loaded)?;
             if init.is_some() {
-                eprintln!(
+                crate::say!(
                     "note: --init is not read: run {} resumes from its checkpoint",
                     run.id
                 );
@@ -503,7 +503,7 @@ pub fn resume(
                         ),
                     ),
                 };
-                eprintln!(
+                crate::say!(
                     "note: run {} has no checkpoint to resume from ({why}): it starts over from \
                      step 0, and its {}{and_checkpoints} recorded are dropped",
                     run.id,
@@ -534,7 +534,7 @@ pub fn resume(
     }
     let dropped = lab.rewind_for_resume(run.id, &resume)?;
     if let Err(e) = lab.delete_checkpoint_files(&dropped, &dir) {
-        eprintln!("warning: {e:#}");
+        crate::say!("warning: {e:#}");
     }
     drive(&lab, run.id, trainer, launch, stop)
 }
@@ -603,7 +603,7 @@ fn drive(
                     crate::lab::db_flag(lab.path())
                 ));
             }
-            eprintln!("{summary}");
+            crate::say!("{summary}");
             Ok(Finished {
                 run,
                 outcome,

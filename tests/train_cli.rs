@@ -365,6 +365,83 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     Ok(())
 }
 
+/// A second Ctrl-C quits at once, mid-step or mid-checkpoint: the run is recorded interrupted
+/// at once (not left running until its heartbeat goes stale), the checkpoint half written is
+/// removed, and `--resume` takes the run in its own folder.
+#[test]
+fn a_second_ctrl_c_quits_at_once_and_leaves_the_run_resumable() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    // ResNet152, so that a step and the checkpoint after it (700 MB with Adam's state, then
+    // its sha256) outlast the pause between the two signals on any machine.
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
+        .arg("--db")
+        .arg(&db)
+        .args([
+            "run",
+            "resnet152",
+            "--data",
+            "synthetic:4:8",
+            "--image-size",
+            "64",
+        ])
+        .args(["--batch", "16", "--dim", "64", "--epochs", "500"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Err(e) = steps_past(&db, 1, &mut child) {
+        let _ = child.kill();
+        return Err(e);
+    }
+    signal(&child, libc::SIGINT)?;
+    // Past the half second in which a signal repeats the first request.
+    std::thread::sleep(facenet_lab::signals::SAME_REQUEST + Duration::from_millis(100));
+    signal(&child, libc::SIGINT)?;
+    let (code, err) = output_within(child, Duration::from_secs(120))?;
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("stopping now"), "{err}");
+    assert!(
+        err.contains("run 1 is interrupted without a checkpoint of its last steps"),
+        "{err}"
+    );
+    let lab = Lab::open(&db)?;
+    let run = lab.run(RunId(1))?.context("run")?;
+    assert_eq!(run.status, RunStatus::Interrupted);
+    let kinds: Vec<String> = lab
+        .checkpoints(run.id)?
+        .into_iter()
+        .map(|c| c.kind)
+        .collect();
+    assert!(!kinds.iter().any(|k| k == "interrupt"), "{kinds:?}");
+    let folder = dir.path().join("checkpoints/run-1");
+    let files = || -> Result<Vec<String>> {
+        let mut names = Vec::new();
+        for e in std::fs::read_dir(&folder)? {
+            names.push(e?.file_name().to_string_lossy().into_owned());
+        }
+        Ok(names)
+    };
+    let half_written = |names: &[String]| {
+        names
+            .iter()
+            .any(|n| n.starts_with(".tmp") || n.ends_with(".partial"))
+    };
+    assert!(!half_written(&files()?), "{:?}", files()?);
+    // Resumed at once, in its own folder: a step, then the time limit stops it.
+    let out = common::facenet(&db)?
+        .args(["run", "--resume", "1", "--time-limit", "1s"])
+        .output()?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        files()?.iter().any(|n| n.starts_with("interrupt")),
+        "{:?}",
+        files()?
+    );
+    assert!(!dir.path().join("checkpoints/run-1-2").exists(), "{said}");
+    Ok(())
+}
+
 /// The value of `name` in the safetensors file at `path`, flattened.
 fn weights_in(path: &Path, name: &str) -> Result<Vec<f32>> {
     let t = candle_core::safetensors::load(path, &Device::Cpu)?;

@@ -25,7 +25,7 @@ fn install_stop_handler() -> Result<()> {
         }
         Some(_) => {
             crate::say!("\nstopping now");
-            std::process::exit(130);
+            session::abandon();
         }
         None => {}
     })

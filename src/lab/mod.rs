@@ -184,7 +184,7 @@ impl Lab {
         let file = OpenedFile::of(path);
         if let Some(file) = file.clone() {
             // Once another file stands at the path (a `git checkout` or `git stash` of a lab
-            // kept in git, a copy over it), every commit is rolled back: this connection's
+            // kept in git, a file moved over it), every commit is rolled back: this connection's
             // writes and checkpoints would go to the old file while the new one shares its
             // write-ahead log, which corrupts the new one.
             conn.commit_hook(Some(move || file.moved()));
@@ -225,7 +225,7 @@ impl Lab {
         };
         bail!(
             "the lab file '{path}' was replaced or removed while this process was writing to it \
-             (a `git checkout` or `git stash` of it, or a copy over it?), so nothing more is \
+             (a `git checkout` or `git stash` of it, or a file moved over it?), so nothing more is \
              written: what it wrote since went with the old file. {state}"
         )
     }

@@ -56,6 +56,30 @@ pub fn save(path: &Path, params: &Params, adam: Option<&Adam>, pos: Position) ->
     sha256_file(path)
 }
 
+/// Whether a file of a checkpoint folder is a checkpoint half written: the safetensors crate's
+/// temporary file (`.tmpXXXXXX`), or ours before its rename (`*.safetensors.partial`).
+fn is_partial(name: &str) -> bool {
+    name.starts_with(".tmp") || name.ends_with(".safetensors.partial")
+}
+
+/// Removes what a process that quit mid-write (a second Ctrl-C) left half written in `dir`;
+/// whether `dir` holds nothing else. A folder that cannot be read holds nothing to remove.
+pub fn remove_partial(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let mut only_partial = true;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if is_partial(&name.to_string_lossy()) {
+            only_partial &= std::fs::remove_file(entry.path()).is_ok();
+        } else {
+            only_partial = false;
+        }
+    }
+    only_partial
+}
+
 /// A checkpoint read back, with its sha256 checked against what the lab recorded.
 pub struct Loaded {
     pub tensors: HashMap<String, Tensor>,
@@ -136,6 +160,27 @@ mod tests {
     use crate::train::adam::AdamConfig;
     use candle_core::DType;
     use candle_nn::Module;
+
+    /// What a quit mid-write leaves is removed, and only that: a folder that held nothing else
+    /// is free for the run again.
+    #[test]
+    fn half_written_checkpoints_are_removed_and_nothing_else() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let write = |name: &str| std::fs::write(dir.path().join(name), b"x");
+        write(".tmpAb12Cd")?;
+        write("interrupt-00000007.safetensors.partial")?;
+        assert!(remove_partial(dir.path()));
+        assert_eq!(std::fs::read_dir(dir.path())?.count(), 0);
+        write(".tmpEf34Gh")?;
+        write("best-00000005.safetensors")?;
+        assert!(!remove_partial(dir.path()));
+        let left: Vec<_> = std::fs::read_dir(dir.path())?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<std::io::Result<_>>()?;
+        assert_eq!(left, ["best-00000005.safetensors"]);
+        assert!(!remove_partial(&dir.path().join("absent")));
+        Ok(())
+    }
 
     #[test]
     fn a_checkpoint_restores_weights_adam_and_position() -> Result<()> {

@@ -123,10 +123,12 @@ fn run_checkpoint_dir(lab: &Lab, run: RunId) -> Result<PathBuf> {
         .filter_map(|c| lab.resolve(&c.path).parent().map(Path::to_path_buf))
         .find(|dir| is_own_folder(lab, run, dir));
     if let Some(dir) = own {
+        checkpoint::remove_partial(&dir);
         return Ok(dir);
     }
+    // Empty, or holding only a checkpoint half written when the run quit at once.
     let first = lab.dir().join("checkpoints").join(lab.run_folder_name(run));
-    if std::fs::read_dir(&first).is_ok_and(|mut entries| entries.next().is_none()) {
+    if first.is_dir() && checkpoint::remove_partial(&first) {
         return Ok(first);
     }
     new_checkpoint_dir(lab, run)
@@ -539,6 +541,31 @@ pub fn resume(
     drive(&lab, run.id, trainer, launch, stop)
 }
 
+/// The run this process is training, its checkpoint folder and a connection of its own to the
+/// lab, for a stop that cannot wait for the step to end ([`abandon`]).
+static TRAINING: std::sync::Mutex<Option<(Lab, RunId, PathBuf)>> = std::sync::Mutex::new(None);
+
+/// Quits at once, as a second Ctrl-C asks, exiting with 130. The run being trained is recorded
+/// interrupted rather than left running until its heartbeat goes stale, so that `--resume`
+/// takes it at once (from its latest resumable checkpoint: this session's last steps are lost),
+/// and the checkpoint it was writing, if any, is removed.
+pub fn abandon() -> ! {
+    let training = TRAINING.lock().ok().and_then(|mut t| t.take());
+    if let Some((lab, run, dir)) = training {
+        // Not into a lab file that replaced the run's: its run of that number is another.
+        if lab.ensure_unmoved().is_ok() && lab.finish_run(run, RunStatus::Interrupted, None).is_ok()
+        {
+            crate::say!(
+                "run {run} is interrupted without a checkpoint of its last steps; continue with: \
+                 facenet-lab{} run --resume {run}",
+                crate::lab::db_flag(lab.path())
+            );
+        }
+        checkpoint::remove_partial(&dir);
+    }
+    std::process::exit(130)
+}
+
 /// Trains the run (which the caller marked running) with the lab recorder and the console
 /// attached, then closes it.
 fn drive(
@@ -571,9 +598,16 @@ fn drive(
             .time_limit
             .and_then(|t| std::time::Instant::now().checked_add(t)),
     };
+    // Without a second connection, a quit at once leaves the run to its stale heartbeat.
+    if let (Ok(own), Ok(mut t)) = (Lab::open_existing(lab.path()), TRAINING.lock()) {
+        *t = Some((own, run, trainer.checkpoint_dir.clone()));
+    }
     let result = catch_unwind(AssertUnwindSafe(|| {
         trainer.train(&mut [&mut recorder, &mut console], &ctl)
     }));
+    if let Ok(mut t) = TRAINING.lock() {
+        *t = None;
+    }
     let result = match result {
         Ok(r) => r,
         Err(panic) => {

@@ -31,13 +31,19 @@ pub struct Checkpoint {
     pub created_at: f64,
 }
 
-/// The run whose checkpoint (the oldest recorded) has the file `sha256`, if any: where weights
-/// read from that file came from.
-pub(super) fn run_with_sha256(conn: &Connection, sha256: &str) -> rusqlite::Result<Option<i64>> {
+/// The run whose checkpoint has the file `sha256`, if any: where weights read from that file
+/// came from. Runs repeat exactly, so two runs' checkpoints can share a hash: the one recorded
+/// at `path` (relative to the lab, as checkpoints are) is taken first, then the oldest.
+pub(super) fn run_with_sha256(
+    conn: &Connection,
+    sha256: &str,
+    path: Option<&str>,
+) -> rusqlite::Result<Option<i64>> {
     use rusqlite::OptionalExtension;
     conn.query_row(
-        "SELECT run_id FROM checkpoints WHERE sha256 = ?1 ORDER BY id LIMIT 1",
-        [sha256],
+        "SELECT run_id FROM checkpoints WHERE sha256 = ?1
+         ORDER BY path IS NOT ?2, id LIMIT 1",
+        rusqlite::params![sha256, path],
         |r| r.get(0),
     )
     .optional()

@@ -143,6 +143,31 @@ mod tests {
         Ok(())
     }
 
+    /// Runs repeat exactly, so two runs' checkpoints can be one file's bytes: the run whose
+    /// checkpoint is at the path given is the parent, whichever was recorded first.
+    #[test]
+    fn of_two_runs_with_the_same_checkpoint_bytes_the_file_given_names_the_parent() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let lab = Lab::open(&dir.path().join("lab.db"))?;
+        let (first, second) = (start(&lab, None)?, start(&lab, None)?);
+        lab.add_checkpoint(&checkpoint("final", first, "same"))?;
+        lab.add_checkpoint(&checkpoint("final", second, "same"))?;
+        let given = |run: RunId| {
+            let path = dir
+                .path()
+                .join(format!("checkpoints/run-{}/final.safetensors", run.0));
+            path.to_string_lossy().into_owned()
+        };
+        for parent in [first, second] {
+            let child = start(&lab, Some((&given(parent), "same")))?;
+            assert_eq!(lab.run(child)?.context("child")?.init_run, Some(parent));
+        }
+        // A file of those bytes elsewhere: the oldest checkpoint's run.
+        let elsewhere = start(&lab, Some(("/else/final.safetensors", "same")))?;
+        assert_eq!(lab.run(elsewhere)?.context("run")?.init_run, Some(first));
+        Ok(())
+    }
+
     #[test]
     fn the_parent_recorded_at_the_start_outlives_its_checkpoint_s_row() -> Result<()> {
         let lab = Lab::open_in_memory()?;

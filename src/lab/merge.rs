@@ -283,7 +283,8 @@ fn merge_run(
     };
     let parent = match (parent, run.get("init_sha256")) {
         (Some(p), _) => Some(p),
-        (None, Some(Value::Text(sha))) => super::checkpoints::run_with_sha256(tx, sha)?,
+        // Its path was the other machine's: the hash alone says.
+        (None, Some(Value::Text(sha))) => super::checkpoints::run_with_sha256(tx, sha, None)?,
         _ => None,
     };
     run.insert(

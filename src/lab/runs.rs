@@ -457,7 +457,11 @@ impl Lab {
         let id = RunId(tx.last_insert_rowid());
         // Where its weights came from, while the checkpoint's row is there to say.
         if let Some(sha) = &h.init_sha256 {
-            let parent = super::checkpoints::run_with_sha256(&tx, sha)?;
+            let path = h
+                .init
+                .as_deref()
+                .map(|p| self.relative(std::path::Path::new(p)));
+            let parent = super::checkpoints::run_with_sha256(&tx, sha, path.as_deref())?;
             tx.execute(
                 "UPDATE runs SET init_run_id = ?2 WHERE id = ?1",
                 params![id.0, parent],

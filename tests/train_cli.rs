@@ -50,7 +50,7 @@ fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
     };
     refused(&["run", "vgg16"], "vgg16")?;
     refused(&with(&["--dim", "1"]), "--dim must be at least 2")?;
-    refused(&with(&["--batch", "1"]), "--batch must be at least 2")?;
+    refused(&with(&["--batch", "2"]), "--batch must be at least 3")?;
     refused(&with(&["--lr", "0"]), "--lr must be a positive number")?;
     refused(&with(&["--lr", "-0.1"]), "--lr must be a positive number")?;
     refused(&with(&["--epochs", "0"]), "--epochs must be at least 1")?;
@@ -239,6 +239,30 @@ fn last_iteration(db: &Path) -> i64 {
         .and_then(|l| l.list_runs().ok())
         .and_then(|r| r.first().map(|r| r.last_iteration))
         .unwrap_or(0)
+}
+
+/// The images-per-person filter picks LFW's people; synthetic data has none to pick, and says
+/// so rather than record a filter that did nothing unremarked.
+#[test]
+fn an_images_per_person_filter_on_synthetic_data_is_warned_of() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let out = common::facenet(&db)?
+        .args(TINY_RUN)
+        .args(["--epochs", "1", "--min-images", "30"])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("warning: --min-images and --max-images (min_images, max_images) have no effect on synthetic data"),
+        "{err}"
+    );
+    let plain = common::facenet(&db)?
+        .args(TINY_RUN)
+        .args(["--epochs", "1"])
+        .output()?;
+    assert!(!String::from_utf8_lossy(&plain.stderr).contains("warning"));
+    Ok(())
 }
 
 /// A run whose output is piped into a reader that leaves (`run ... 2>&1 | head -2`) trains on,

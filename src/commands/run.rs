@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{bail, Result};
 
 use crate::cli::RunArgs;
+use crate::data::DataSpec;
 use crate::signals::Requests;
 use crate::train::config::{Sampler, TrainConfig};
 use crate::train::events::Outcome;
@@ -75,6 +76,18 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
                     "warning: --pk-k (pk_k) has no effect with --sampler {}: only pk batches \
                      group images by identity",
                     cfg.sampler.as_str()
+                );
+            }
+            let filter_given = [Some(&args.overrides), file.as_ref()]
+                .into_iter()
+                .flatten()
+                .any(|o| o.min_images.is_some() || o.max_images.is_some());
+            let synthetic = matches!(cfg.data.parse(), Ok(DataSpec::Synthetic { .. }));
+            if filter_given && synthetic {
+                crate::say!(
+                    "warning: --min-images and --max-images (min_images, max_images) have no \
+                     effect on synthetic data, which makes as many people and images as \
+                     synthetic:PEOPLE:IMAGES says"
                 );
             }
             session::start(db, cfg, &launch, &STOP)?

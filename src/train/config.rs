@@ -464,9 +464,10 @@ impl TrainConfig {
     pub fn problems(&self) -> Vec<String> {
         let mut found = Vec::new();
         found.extend(dim_problem(self.dim));
-        if self.batch < 2 {
+        if self.batch < 3 {
             found.push(format!(
-                "--batch must be at least 2 (a triplet needs two images of one identity), got {}",
+                "--batch must be at least 3 (a triplet needs two images of one identity and one \
+                 of another), got {}",
                 self.batch
             ));
         }

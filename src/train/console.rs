@@ -28,6 +28,9 @@ pub struct Console {
     /// Training time of the run's earlier sessions, when it was resumed.
     prior_seconds: f64,
     outcome: Option<Outcome>,
+    /// This session's steps, and those whose batch held no triplet (no loss, no update).
+    steps: u64,
+    skipped: u64,
 }
 
 /// The progress line's template for a terminal `width` columns wide and a run of `steps`
@@ -88,6 +91,8 @@ impl Console {
             best_path: None,
             prior_seconds: 0.0,
             outcome: None,
+            steps: 0,
+            skipped: 0,
         }
     }
 
@@ -149,11 +154,31 @@ impl Console {
                 e.epoch, e.train_acc, e.dev_acc, e.dev_acc_centroid
             ));
         }
+        if let Some(line) = skipped_line(self.skipped, self.steps) {
+            s.push_str(&format!("\n  {line}"));
+        }
         s.push_str(&format!(
             "\n  recording took {:.3}% of step time",
             100.0 * recording_overhead
         ));
         s
+    }
+}
+
+/// What the summary says of `skipped` batches of `steps` that held no triplet: nothing where
+/// every batch had one, a warning where none did.
+fn skipped_line(skipped: u64, steps: u64) -> Option<String> {
+    match skipped {
+        0 => None,
+        n if n == steps => Some(format!(
+            "warning: none of its {} held a triplet (two images of one person and one of \
+             another), so nothing was learned: larger batches, or --sampler pk, give it some",
+            format::count(steps, "batch", "batches")
+        )),
+        n => Some(format!(
+            "{n} of its {steps} batches ({:.0}%) held no triplet and were skipped",
+            100.0 * n as f64 / steps as f64
+        )),
     }
 }
 
@@ -188,6 +213,8 @@ impl Observer for Console {
                 }
             }
             Event::Step(s) => {
+                self.steps += 1;
+                self.skipped += u64::from(s.loss.is_none());
                 let last_dev = self
                     .last_eval
                     .as_ref()
@@ -246,6 +273,20 @@ impl Observer for Console {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_counts_skipped_batches_and_warns_when_all_were() {
+        assert_eq!(skipped_line(0, 120), None);
+        assert_eq!(
+            skipped_line(45, 120).as_deref(),
+            Some("45 of its 120 batches (38%) held no triplet and were skipped")
+        );
+        let all = skipped_line(120, 120).unwrap_or_default();
+        assert!(
+            all.starts_with("warning: none of its 120 batches held a triplet"),
+            "{all}"
+        );
+    }
 
     fn eval(epoch: usize, dev_acc: f64) -> EvalStats {
         EvalStats {

@@ -73,6 +73,26 @@ fn load_dataset(cfg: &TrainConfig, quiet: bool) -> Result<Dataset> {
     data::load(&spec, &opts).with_context(|| format!("loading data from '{}'", cfg.data))
 }
 
+/// Refuses training images among which no triplet can form (two images of one person and one
+/// of another): a split that gives no one two training images, or one person alone.
+fn check_triplets_can_form(labels: &[u32], data: &str) -> Result<()> {
+    let mut counts = std::collections::BTreeMap::new();
+    for &l in labels {
+        *counts.entry(l).or_insert(0usize) += 1;
+    }
+    let why = match counts.len() {
+        0 => "there are none".to_string(),
+        1 => "they are all of one person".to_string(),
+        n if counts.values().all(|&c| c < 2) => format!("none of their {n} people has two"),
+        _ => return Ok(()),
+    };
+    bail!(
+        "no triplet can form among the training images of '{data}': {why}, and a triplet needs \
+         two images of one person and one of another (more images per person, e.g. \
+         synthetic:12:20, or a lower --min-images)"
+    )
+}
+
 /// Whether `dir` is one of this lab's folders for `run`: `checkpoints/<name>` or
 /// `checkpoints/<name>-K` beside the lab (see [`new_checkpoint_dir`]).
 fn is_own_folder(lab: &Lab, run: RunId, dir: &Path) -> bool {
@@ -185,6 +205,7 @@ pub fn start(
     };
     let lab = Lab::open(db)?;
     let dataset = load_dataset(&cfg, launch.quiet)?;
+    check_triplets_can_form(&dataset.train.labels, &cfg.data)?;
     let dataset_id = lab.ensure_dataset(&data::recorded::record(&dataset.manifest))?;
     let run = lab.create_run(&NewRun {
         name: cfg.run_name(),
@@ -657,6 +678,16 @@ fn drive(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn training_images_that_can_form_no_triplet_are_refused() {
+        assert!(check_triplets_can_form(&[0, 0, 1], "d").is_ok());
+        let said =
+            |labels: &[u32]| format!("{:#}", check_triplets_can_form(labels, "d").unwrap_err());
+        assert!(said(&[0, 1, 2]).contains("of 'd': none of their 3 people has two,"));
+        assert!(said(&[4, 4, 4]).contains("of 'd': they are all of one person,"));
+        assert!(said(&[]).contains("of 'd': there are none,"));
+    }
     use crate::lab::{fixtures, NewCheckpoint};
 
     /// The note speaks where the input scale differs from the one the weights learned on,

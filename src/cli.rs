@@ -91,9 +91,10 @@ Examples:
 pub struct RunArgs {
     #[command(flatten)]
     pub overrides: crate::train::config::Overrides,
-    /// A TOML file of settings: the flags' names in snake_case (`pk_k = 4`, `image_size = 96`,
-    /// `tags = ["a"]`, `model = "resnet18"`); flags on the command line win. Errors name the
-    /// setting by its flag.
+    /// A TOML file of the run's settings: the flags' names in snake_case (`pk_k = 4`,
+    /// `image_size = 96`, `tags = ["a"]`, `model = "resnet18"`); flags on the command line win.
+    /// Errors name the setting by its flag. It holds what the run is, not how this process runs
+    /// it: --resume, --stop-after-epoch, --time-limit, --log-path and --quiet are flags only.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Continue an interrupted, crashed or failed run (id or name) from its last checkpoint.

@@ -56,11 +56,15 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     }
     let mut secs = 0.0;
     let mut rest = s;
+    // Hours, minutes, seconds: each at most once and in that order, a fraction only last
+    // (1h30m, 1.5h; not 30m1h or 1.5h30m).
+    let mut last_scale = f64::INFINITY;
     while !rest.is_empty() {
         let n = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
-        let value: f64 = rest[..n].parse().map_err(|_| bad())?;
+        let number = &rest[..n];
+        let value: f64 = number.parse().map_err(|_| bad())?;
         rest = &rest[n..];
         let unit = rest.chars().next();
         let scale = match unit {
@@ -71,6 +75,10 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
             _ => return Err(bad()),
         };
         rest = unit.map_or(rest, |u| &rest[u.len_utf8()..]);
+        if scale >= last_scale || (number.contains('.') && !rest.is_empty()) {
+            return Err(bad());
+        }
+        last_scale = scale;
         secs += value * scale;
     }
     std::time::Duration::try_from_secs_f64(secs).map_err(|_| bad())
@@ -162,7 +170,10 @@ mod tests {
         assert_eq!(secs("1.5h"), Ok(5400.0));
         assert_eq!(secs("1h30m"), Ok(5400.0));
         assert_eq!(secs("2m30s"), Ok(150.0));
-        for bad in ["", "m", "5d", "1h30", "-5m", "five", "1..5s"] {
+        assert_eq!(secs("1h0.5m"), Ok(3630.0));
+        for bad in [
+            "", "m", "5d", "1h30", "-5m", "five", "1..5s", "1.5h30m", "30m1h", "5m5m",
+        ] {
             let err = parse_duration(bad).unwrap_err();
             assert!(err.contains("not a duration"), "{bad}: {err}");
         }

@@ -283,6 +283,11 @@ fn commands_that_read_a_lab_refuse_a_missing_one_instead_of_creating_it() -> Res
     let dir = tempfile::tempdir()?;
     let typo = dir.path().join("lab.dbb");
     drop(Lab::open(&dir.path().join("lab.db"))?);
+    // Files named .db that hold no lab are not offered as one.
+    std::fs::write(dir.path().join("notes.db"), "not a database")?;
+    std::fs::write(dir.path().join("empty.db"), "")?;
+    rusqlite::Connection::open(dir.path().join("other.db"))?
+        .execute_batch("CREATE TABLE t (x INTEGER)")?;
     for args in [
         // The dashboard, which stdout not being a terminal makes a table.
         &[][..],
@@ -304,7 +309,7 @@ fn commands_that_read_a_lab_refuse_a_missing_one_instead_of_creating_it() -> Res
             "{args:?}: {err}"
         );
         assert!(
-            err.contains("labs in that folder: lab.db"),
+            err.trim_end().ends_with("labs in that folder: lab.db"),
             "{args:?}: {err}"
         );
         assert!(!typo.exists(), "{args:?} created the lab");
@@ -490,6 +495,18 @@ fn bench_checks_its_settings_first_and_leaves_the_lab_alone() -> Result<()> {
         err.contains("error: replaying parity-resnet18.safetensors: No such file"),
         "{err}"
     );
+    // ... and says what it wants of a file that is not one.
+    std::fs::write(dir.path().join("notes.txt"), "not safetensors")?;
+    let out = Command::cargo_bin("facenet-lab")?
+        .current_dir(dir.path())
+        .args(["bench", "--parity", "notes.txt"])
+        .output()?;
+    let err = String::from_utf8(out.stderr)?;
+    assert!(
+        err.contains("error: replaying notes.txt: not a safetensors file: give the files bench/torch_parity.py wrote"),
+        "{err}"
+    );
+    std::fs::remove_file(dir.path().join("notes.txt"))?;
     let help = Command::cargo_bin("facenet-lab")?
         .args(["bench", "--help"])
         .output()?;

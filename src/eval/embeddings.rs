@@ -24,14 +24,14 @@ impl Embeddings {
         for (i, v) in vectors.iter().enumerate() {
             if v.len() != dim {
                 bail!(
-                    "embedding {i} ({}) has dimension {}, embedding 0 has {dim}",
+                    "embedding {i} (of identity '{}') has dimension {}, embedding 0 has {dim}",
                     labels[i],
                     v.len()
                 );
             }
             if v.iter().any(|x| !x.is_finite()) {
                 bail!(
-                    "embedding {i} ({}) contains NaN or infinity: the network's weights have \
+                    "embedding {i} (of identity '{}') contains NaN or infinity: the network's weights have \
                      diverged (in training, a lower --lr helps)",
                     labels[i]
                 );
@@ -96,7 +96,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            e.to_string().contains("embedding 1 (B) has dimension 1"),
+            e.to_string()
+                .contains("embedding 1 (of identity 'B') has dimension 1"),
             "{e}"
         );
         let e = Embeddings::new(vec!["A".into()], vec![vec![f32::NAN]]).unwrap_err();

@@ -144,6 +144,20 @@ pub fn db_flag(path: &Path) -> String {
 
 /// The `.db` files in the folder of `path`, sorted: what a mistyped `--db` may have meant. At
 /// most five entries, the last `and N more` where there are more.
+/// Whether the file at `path` is a lab: an SQLite database with a `runs` table, read without
+/// writing to it.
+fn holds_a_lab(path: &Path) -> bool {
+    let Ok(conn) = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+        return false;
+    };
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'runs'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .is_ok_and(|n| n == 1)
+}
+
 fn labs_beside(path: &Path) -> Vec<String> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -153,7 +167,7 @@ fn labs_beside(path: &Path) -> Vec<String> {
         .map(|entries| {
             entries
                 .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| n.ends_with(".db"))
+                .filter(|n| n.ends_with(".db") && holds_a_lab(&dir.join(n)))
                 .collect()
         })
         .unwrap_or_default();

@@ -502,6 +502,12 @@ impl TrainConfig {
                      read a number as a run id: give the run a name with a letter in it"
                 ));
             }
+            if name.contains(',') {
+                found.push(format!(
+                    "--name '{name}' holds a comma, and `report --runs` and `export --runs` read \
+                     a comma as one between two runs: use '-' or '_'"
+                ));
+            }
         }
         if self.epochs == 0 {
             found.push("--epochs must be at least 1".to_string());
@@ -960,7 +966,11 @@ mod tests {
             },
             "--split-seed must be at most 9223372036854775807",
         );
-        for (name, want) in [(" ", "--name must not be empty"), ("5", "is a number")] {
+        for (name, want) in [
+            (" ", "--name must not be empty"),
+            ("5", "is a number"),
+            ("a,b", "holds a comma"),
+        ] {
             check(
                 Overrides {
                     name: Some(name.into()),

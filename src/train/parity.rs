@@ -131,7 +131,9 @@ pub fn bound(pytorch: f64) -> f64 {
 /// Every comparison of facenet-lab's step on `dev` with the reference at `path`: see
 /// [`compare`].
 pub fn replay(path: &Path, dev: &Device) -> Result<Vec<Parity>> {
-    let reference = candle_core::safetensors::load(path, &Device::Cpu)?;
+    let bytes = std::fs::read(path)?;
+    let reference = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+        .context("not a safetensors file: give the files bench/torch_parity.py wrote")?;
     let ours = step(&reference, dev)?;
     compare(&reference, &ours, &pytorch_f32(&reference))
 }

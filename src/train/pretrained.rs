@@ -226,7 +226,8 @@ impl InitWeights {
                 .filter(|&other| other != arch)
                 .map(|other| {
                     format!(
-                        "it holds torchvision's {other}, not {arch}: start a {other} run from it"
+                        "it holds torchvision's {other}, not {arch}: start a run of {other} \
+                         from it (`run {other} --init ...`)"
                     )
                 })
         };

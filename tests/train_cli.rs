@@ -681,8 +681,8 @@ fn a_run_starts_from_the_weights_of_another_and_records_the_file() -> Result<()>
             "--init",
             init_arg,
         ],
-        "has no 'classifier.1.bias': it holds torchvision's resnet18, not alexnet: start a \
-         resnet18 run from it",
+        "has no 'classifier.1.bias': it holds torchvision's resnet18, not alexnet: start a run \
+         of resnet18 from it (`run resnet18 --init ...`)",
     )?;
     refused(
         &[&TINY_RUN[..], &["--zero-init-residual", "--init", init_arg]].concat(),

@@ -36,7 +36,7 @@ pub mod decode;
 pub mod fetch;
 pub mod hash;
 mod pipeline;
-mod progress;
+pub(crate) mod progress;
 pub mod recorded;
 pub mod source;
 pub mod split;

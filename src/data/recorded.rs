@@ -1,7 +1,6 @@
 //! A dataset as the lab records it, and back: the record of a manifest (its members and split
 //! hashes), and where a recorded run's images can be read again, checked against that record.
 
-use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -53,7 +52,7 @@ pub fn source(d: &DatasetRecord, moved_to: Option<&Path>, run: RunId) -> Result<
         min_images: d.min_images as usize,
         max_images: d.max_images as usize,
         split_seed: d.split_seed.map(|s| s as u64),
-        progress: std::io::stderr().is_terminal(),
+        progress: true,
         ..ImportOptions::default()
     };
     let manifest = super::inspect(&spec, &opts)

@@ -1,8 +1,6 @@
 //! A run's network restored from one of its checkpoints, embedding images a batch at a time
 //! on whatever device it was loaded to.
 
-use std::io::IsTerminal;
-
 use anyhow::{Context, Result};
 use candle_core::{DType, Device};
 use candle_nn::{ModuleT, VarBuilder};
@@ -73,10 +71,8 @@ impl Net {
         flip: bool,
         batch_size: usize,
     ) -> Result<Vec<Vec<f32>>> {
-        let progress = std::io::stderr().is_terminal();
-        let store = ImageStore::open(spec, items, progress)?;
-        let bar = progress
-            .then(|| indicatif::ProgressBar::new(items.len() as u64).with_message("embedding"));
+        let store = ImageStore::open(spec, items, true)?;
+        let bar = crate::data::progress::items(items.len(), "embedding", true);
         let device = &self.device;
         let pixels = Pixels::new(self.cfg.image_size, self.cfg.crop)?;
         let out = embed_in_batches(
@@ -86,9 +82,7 @@ impl Net {
             |range| {
                 let n = range.len() as u64;
                 let x = store.decode(range, pixels)?.to_device(device)?;
-                if let Some(b) = &bar {
-                    b.inc(n);
-                }
+                bar.inc(n);
                 Ok(x)
             },
             |x| {
@@ -100,9 +94,7 @@ impl Net {
                 })
             },
         );
-        if let Some(b) = bar {
-            b.finish_and_clear();
-        }
+        bar.finish_and_clear();
         out
     }
 }

@@ -1,7 +1,6 @@
 //! A run from start to finish: resolve the data, register the run in the lab, train with the
 //! recorder and console attached, and close the run as completed, interrupted or failed.
 
-use std::io::IsTerminal;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -68,7 +67,7 @@ fn load_dataset(cfg: &TrainConfig, quiet: bool) -> Result<Dataset> {
         split_seed: cfg.split_seed,
         image_size: cfg.image_size,
         crop: cfg.crop,
-        progress: !quiet && std::io::stderr().is_terminal(),
+        progress: !quiet,
     };
     data::load(&spec, &opts).with_context(|| format!("loading data from '{}'", cfg.data))
 }

@@ -187,7 +187,13 @@ pub enum Effect {
 pub struct StatusLine {
     pub text: String,
     pub error: bool,
+    /// When it was set (the app's clock): it clears [`STATUS_SECONDS`] later.
+    pub at: f64,
 }
+
+/// How long a status message stays: long enough to read, not so long that it stands for a
+/// state that has passed (it also clears when the screen changes).
+pub const STATUS_SECONDS: f64 = 8.0;
 
 pub struct App {
     pub runs: Vec<Run>,
@@ -305,6 +311,7 @@ impl App {
         self.status = Some(StatusLine {
             text: text.into(),
             error,
+            at: self.now,
         });
     }
 
@@ -561,6 +568,13 @@ impl App {
             Action::Tick(now) => {
                 self.now = now;
                 self.frame = self.frame.wrapping_add(1);
+                if self
+                    .status
+                    .as_ref()
+                    .is_some_and(|s| now - s.at >= STATUS_SECONDS)
+                {
+                    self.status = None;
+                }
             }
             // Sent every pass of the loop: the record's scroll is re-limited (which lays the
             // record out) only when the size really changed.
@@ -615,6 +629,7 @@ impl App {
                 if let Some(id) = self.selected_run().map(|r| r.id) {
                     self.screen = Screen::Detail(id);
                     self.info_scroll = 0;
+                    self.status = None;
                 }
             }
             Action::Compare => {
@@ -625,12 +640,11 @@ impl App {
                     );
                 } else {
                     self.screen = Screen::Compare;
+                    self.status = None;
                 }
             }
             Action::Back | Action::Cancel => {
-                if self.screen == Screen::Runs {
-                    self.status = None;
-                }
+                self.status = None;
                 self.screen = Screen::Runs;
             }
             Action::StartFilter => {
@@ -1277,6 +1291,27 @@ mod tests {
         assert_eq!(digit('8', 160), Some("lr"));
         assert_eq!(digit('9', 160), Some("status"));
         assert_eq!(digit('0', 160), Some("epoch"));
+    }
+
+    /// A message speaks of a moment: it goes after a few seconds, and when the screen changes
+    /// (the error that asked for marks goes once the marks make a comparison).
+    #[test]
+    fn status_messages_clear_with_time_and_a_change_of_screen() {
+        let mut app = app_with(vec![run(1, "a", "resnet18"), run(2, "b", "alexnet")]);
+        app.update(Action::Compare);
+        assert!(app.status.as_ref().is_some_and(|s| s.error));
+        app.update(Action::Tick(NOW + STATUS_SECONDS - 1.0));
+        assert!(app.status.is_some(), "gone too soon");
+        app.update(Action::Tick(NOW + STATUS_SECONDS));
+        assert_eq!(app.status, None);
+
+        app.update(Action::Compare);
+        assert!(app.status.is_some());
+        app.update(Action::ToggleMark);
+        app.update(Action::ToggleMark);
+        app.update(Action::Compare);
+        assert_eq!(app.screen, Screen::Compare);
+        assert_eq!(app.status, None);
     }
 
     #[test]

@@ -552,6 +552,41 @@ fn a_wide_compare_table_shows_long_values_whole() -> Result<()> {
     Ok(())
 }
 
+/// Two runs whose names differ only in their middle keep some of that middle in the compare
+/// view's narrow headers: their ids differ anyway, so the ids alone must not be what parts
+/// them.
+#[test]
+fn compared_runs_of_like_names_keep_what_parts_them() -> Result<()> {
+    let mut runs = lab_runs();
+    runs[0].name = "architectures-cpu-64-1-resnet18-32-128".into();
+    runs[1].name = "architectures-cpu-64-2-alexnet-32-128".into();
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::Data(Update::Runs(runs)));
+    app.update(Action::SortBy(super::filter::Column::Id));
+    app.update(Action::Top);
+    app.update(Action::ToggleMark);
+    app.update(Action::ToggleMark);
+    let fx = app.update(Action::Compare);
+    feed_watched(&mut app, fx);
+    let text = screen(&app, 50, 30)?.to_string();
+    let header = text
+        .lines()
+        .find(|l| l.contains("━ #1"))
+        .ok_or_else(|| anyhow::anyhow!("no header row"))?;
+    let names: Vec<&str> = header
+        .split("━ #")
+        .skip(1)
+        .map(|cell| {
+            cell.split_once(' ')
+                .map_or("", |(_, name)| name.trim_end_matches(['│', ' ', '"']))
+        })
+        .collect();
+    assert_eq!(names.len(), 2, "{header}");
+    assert_ne!(names[0], names[1], "{header}");
+    assert!(names.iter().all(|n| n.contains('…')), "{header}");
+    Ok(())
+}
+
 /// A chart of one curve `f` over 1..=300, as text, `share` or not.
 fn chart_text(f: &dyn Fn(f64) -> f64, share: bool) -> String {
     chart_of((1..=300).map(|i| (i, f(i as f64))), share)

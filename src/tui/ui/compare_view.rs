@@ -75,15 +75,35 @@ impl Widget for CompareView<'_> {
             .saturating_sub(u16::try_from(headers.len()).unwrap_or(u16::MAX));
         let widths = share_widths(&natural, room);
         let fit = |text: &str, i: usize| ellipsize(text, usize::from(widths[i]));
-        // Cut after the swatch, and apart: two columns never read the same.
-        let cut = ellipsize_apart(
-            &table
-                .headers
+        // Cut after the swatch and the run's `#id`, apart: the ids already differ, so the
+        // names keep what tells the runs apart (`#7 …resnet18…`, `#8 …alexnet…`).
+        let (ids, names_of): (Vec<&str>, Vec<&str>) = table
+            .headers
+            .iter()
+            .map(|h| h.split_once(' ').unwrap_or((h.as_str(), "")))
+            .unzip();
+        let cut_names = ellipsize_apart(
+            &names_of
                 .iter()
+                .zip(&ids)
                 .zip(&widths)
-                .map(|(h, &w)| (h.as_str(), usize::from(w).saturating_sub(2)))
+                .map(|((n, id), &w)| {
+                    let room = usize::from(w).saturating_sub(2 + id.chars().count() + 1);
+                    (*n, room)
+                })
                 .collect::<Vec<_>>(),
         );
+        let cut: Vec<String> = ids
+            .iter()
+            .zip(&cut_names)
+            .map(|(id, n)| {
+                if n.is_empty() {
+                    id.to_string()
+                } else {
+                    format!("{id} {n}")
+                }
+            })
+            .collect();
         let header = Row::new(
             std::iter::once(Cell::from("")).chain(cut.iter().enumerate().map(|(i, h)| {
                 Cell::from(format!("━ {h}")).style(Style::new().fg(PALETTE[i % PALETTE.len()]))

@@ -330,11 +330,50 @@ fn resume_line(r: &crate::lab::Resume) -> String {
     )
 }
 
-/// `lfw-pairs @it 1200: acc 0.912 ± 0.011 · auc 0.960 · eer 0.090`.
+/// `#18 lfw-pairs @it 1200: acc 0.912 ± 0.011 · auc 0.960 · eer 0.090`, and what sets it apart
+/// from the run's other evaluations of that checkpoint: `(flip)`, `(4661 pairs, people of runs
+/// 59, 57 left out)`, a folder's name.
 fn evaluation_line(e: &crate::lab::Evaluation) -> String {
     let at = e
         .checkpoint_iteration
         .map_or(String::new(), |i| format!(" @it {i}"));
+    let option = |name: &str| e.options.get(name);
+    let mut how = Vec::new();
+    if e.protocol == crate::lab::Protocol::Folder {
+        let folder = std::path::Path::new(&e.data_source)
+            .file_name()
+            .map_or(e.data_source.clone(), |n| n.to_string_lossy().into_owned());
+        how.push(folder);
+    }
+    if option("exclude_train_identities").and_then(|v| v.as_bool()) == Some(true) {
+        let pairs = option("pairs").and_then(|v| v.as_u64());
+        let runs: Vec<String> = option("excluded_runs")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r.as_i64())
+                    .map(|r| r.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let whose = match runs.len() {
+            0 => "trained people left out".to_string(),
+            1 => format!("people of run {} left out", runs[0]),
+            _ => format!("people of runs {} left out", runs.join(", ")),
+        };
+        how.push(match pairs {
+            Some(n) => format!("{n} pairs, {whose}"),
+            None => whose,
+        });
+    }
+    if option("flip").and_then(|v| v.as_bool()) == Some(true) {
+        how.push("flip".to_string());
+    }
+    let how = if how.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", how.join("; "))
+    };
     let num = |name: &str| {
         e.metric(name)
             .map_or("-".to_string(), |v| format!("{v:.3}"))
@@ -354,7 +393,7 @@ fn evaluation_line(e: &crate::lab::Evaluation) -> String {
             num("eer")
         ),
     };
-    format!("{}{at}: {numbers}", e.protocol)
+    format!("#{} {}{at}{how}: {numbers}", e.id.0, e.protocol)
 }
 
 /// Runs the collector on its own thread. Updates go out through `send` (which returns false
@@ -474,6 +513,57 @@ mod tests {
     use super::*;
     use crate::lab::fixtures::new_run;
     use crate::lab::{metric, MetricPoint};
+
+    /// Evaluations of one checkpoint read apart: by their number, the people left out, a flip,
+    /// and the folder a folder evaluation read.
+    #[test]
+    fn evaluation_lines_say_what_sets_each_apart() {
+        use crate::lab::{EvalMetric, Evaluation, EvaluationId, Protocol};
+        let eval =
+            |id: i64, protocol: Protocol, source: &str, options: serde_json::Value| Evaluation {
+                id: EvaluationId(id),
+                run: RunId(59),
+                checkpoint_id: None,
+                checkpoint_iteration: Some(1710),
+                protocol,
+                data_source: source.into(),
+                options,
+                metrics: vec![EvalMetric {
+                    name: "roc_auc".into(),
+                    value: 0.785,
+                }],
+                code: crate::lab::fixtures::run(1, "r", "resnet18").code,
+                created_at: 0.0,
+            };
+        let lfw = "pairs.txt + lfw.tgz";
+        let plain = eval(
+            18,
+            Protocol::LfwPairs,
+            lfw,
+            serde_json::json!({"flip": false}),
+        );
+        assert_eq!(
+            evaluation_line(&plain),
+            "#18 lfw-pairs @it 1710: acc - ± - · auc 0.785 · eer -"
+        );
+        let out = serde_json::json!({"exclude_train_identities": true, "excluded_runs": [59, 57],
+            "pairs": 4661, "flip": true});
+        assert_eq!(
+            evaluation_line(&eval(114, Protocol::LfwPairs, lfw, out)),
+            "#114 lfw-pairs @it 1710 (4661 pairs, people of runs 59, 57 left out; flip): acc - ± - \
+             · auc 0.785 · eer -"
+        );
+        let older = serde_json::json!({"exclude_train_identities": true, "pairs": 5864});
+        assert!(evaluation_line(&eval(19, Protocol::LfwPairs, lfw, older))
+            .starts_with("#19 lfw-pairs @it 1710 (5864 pairs, trained people left out): "));
+        let folder = eval(
+            113,
+            Protocol::Folder,
+            "/tmp/lfw-unseen",
+            serde_json::json!({}),
+        );
+        assert!(evaluation_line(&folder).starts_with("#113 folder @it 1710 (lfw-unseen): "));
+    }
 
     #[test]
     fn series_load_lazily_and_grow_without_duplicates() -> Result<()> {

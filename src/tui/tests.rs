@@ -464,6 +464,27 @@ fn a_long_note_scrolls_to_keep_the_cursor_in_sight() -> Result<()> {
     Ok(())
 }
 
+/// A long filter gives way in the title bar, cut with a mark, so that the sort stays in sight;
+/// a long status message wraps instead of being cut mid-word.
+#[test]
+fn long_header_and_footer_texts_are_cut_with_a_mark_or_wrapped() -> Result<()> {
+    let mut app = app();
+    app.update(Action::StartFilter);
+    for c in "model=resnet18 status=completed name!=foo dev_acc>0.3 lfw>0.7".chars() {
+        app.update(Action::Input(c));
+    }
+    app.update(Action::Submit);
+    let text = screen(&app, 80, 24)?.to_string();
+    let title = text.lines().next().unwrap_or_default();
+    assert!(title.contains("… · sort: id "), "{title}");
+    let msg = "no experiment files: put TOML specs in experiments/, here or beside the lab (see \
+               `facenet-lab run --help` for their keys) END";
+    app.update(Action::Status(msg.into(), true));
+    let text = screen(&app, 80, 24)?.to_string();
+    assert!(text.contains("END"), "{text}");
+    Ok(())
+}
+
 /// Half-typed filters: a field name on its way to its operator filters nothing yet, and a
 /// value outside a field's closed set is an error that lists the set, not an empty table.
 #[test]

@@ -125,17 +125,21 @@ impl Widget for TitleBar<'_> {
         if app.view.len() != app.runs.len() {
             spans.push(Span::raw(format!(" · {} shown", app.view.len())));
         }
-        if !app.filter.text().is_empty() {
-            spans.push(Span::styled(
-                format!(" · filter: {}", app.filter.text()),
-                Style::new().fg(Color::Yellow),
-            ));
-        }
-        spans.push(Span::raw(format!(
+        let sort = Span::raw(format!(
             " · sort: {} {}",
             app.sort.title(),
             if app.descending { "↓" } else { "↑" }
-        )));
+        ));
+        if !app.filter.text().is_empty() {
+            // The filter gives way, cut with a mark, so that the sort stays in sight.
+            let used: usize = spans.iter().map(Span::width).sum::<usize>() + sort.width();
+            let room = usize::from(area.width).saturating_sub(used);
+            spans.push(Span::styled(
+                ellipsize(&format!(" · filter: {}", app.filter.text()), room),
+                Style::new().fg(Color::Yellow),
+            ));
+        }
+        spans.push(sort);
         Paragraph::new(TextLine::from(spans)).render(area, buf);
     }
 }
@@ -200,7 +204,9 @@ impl Footer {
             } else {
                 Style::new().fg(Color::Green)
             };
-            vec![TextLine::styled(s.text.clone(), style)]
+            let mut lines = wrap_line(TextLine::styled(s.text.clone(), style), width, 0);
+            lines.truncate(FOOTER_MAX_LINES);
+            lines
         } else {
             let (keys, always): (Vec<&str>, &[&str]) = match app.screen {
                 Screen::Runs => (

@@ -64,6 +64,9 @@ pub enum Overlay {
         run: RunId,
         pid: i64,
         name: String,
+        /// The pid of the sweep that started the run, which would start its next run once
+        /// this one stops; `a` stops the sweep instead.
+        sweep: Option<i64>,
     },
     EditNotes {
         run: RunId,
@@ -175,6 +178,13 @@ pub enum Effect {
         run: RunId,
         pid: i64,
     },
+    /// Ask the sweep `sweep` that started run `run` (pid `pid`) to stop: SIGINT, it stops its
+    /// running runs as above and starts no other.
+    InterruptSweep {
+        run: RunId,
+        pid: i64,
+        sweep: i64,
+    },
     /// Start `facenet-lab run ARGS…` detached, its output to a log named after `label`.
     Spawn {
         args: Vec<String>,
@@ -239,6 +249,8 @@ pub struct App {
     /// The runs table's names as last cut to its width.
     pub name_cuts: RefCell<CutsApart>,
     watched: Vec<RunId>,
+    /// The pid of the sweep that started the run of pid `pid`, if one did (tests stand in).
+    pub sweep_of: fn(i64) -> Option<i64>,
 }
 
 impl App {
@@ -274,6 +286,7 @@ impl App {
             db_flag: String::new(),
             name_cuts: RefCell::default(),
             watched: Vec::new(),
+            sweep_of: super::process::sweep_of,
         }
     }
 
@@ -454,7 +467,25 @@ impl App {
                 self.filter_error = None;
                 self.refresh_view();
             }
-            (Overlay::ConfirmStop { run, pid, name }, Action::Submit | Action::Input('y')) => {
+            (
+                Overlay::ConfirmStop {
+                    run,
+                    pid,
+                    sweep: Some(sweep),
+                    ..
+                },
+                Action::Input('a'),
+            ) => {
+                fx.push(Effect::InterruptSweep { run, pid, sweep });
+                self.set_status(
+                    format!(
+                        "sent SIGINT to the sweep of run #{run} (pid {sweep}): it stops its runs \
+                         and starts no other"
+                    ),
+                    false,
+                );
+            }
+            (Overlay::ConfirmStop { run, pid, name, .. }, Action::Submit | Action::Input('y')) => {
                 fx.push(Effect::Interrupt { run, pid });
                 self.set_status(
                     format!("sent SIGINT to run #{run} {name} (pid {pid})"),
@@ -729,7 +760,13 @@ impl App {
                 true,
             );
         } else if let Some(pid) = pid {
-            self.overlay = Some(Overlay::ConfirmStop { run: id, pid, name });
+            let sweep = (self.sweep_of)(pid);
+            self.overlay = Some(Overlay::ConfirmStop {
+                run: id,
+                pid,
+                name,
+                sweep,
+            });
         } else {
             self.set_status(
                 format!("run #{id} recorded no pid: cannot stop it from here"),
@@ -811,7 +848,7 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
         return match key.code {
             KeyCode::Char('q') => Some(Action::Quit),
             KeyCode::Char('?') => Some(Action::Help),
-            KeyCode::Char(c @ ('y' | 'n')) => Some(Action::Input(c)),
+            KeyCode::Char(c @ ('y' | 'n' | 'a')) => Some(Action::Input(c)),
             KeyCode::Enter => Some(Action::Submit),
             KeyCode::Esc => Some(Action::Cancel),
             KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
@@ -892,6 +929,8 @@ mod tests {
 
     fn app_with(runs: Vec<Run>) -> App {
         let mut app = App::new(NOW, "testhost");
+        // The test's pids are made up: no sweep started them.
+        app.sweep_of = |_| None;
         app.update(Action::Data(Update::Runs(runs)));
         app
     }
@@ -1090,6 +1129,52 @@ mod tests {
         app.update(Action::AskStop);
         assert_eq!(
             app.update(Action::Submit),
+            vec![Effect::Interrupt {
+                run: RunId(1),
+                pid: 4242
+            }]
+        );
+        // Without a sweep behind the run, `a` stops nothing.
+        app.update(Action::AskStop);
+        assert_eq!(app.update(Action::Input('a')), vec![]);
+    }
+
+    /// A run a sweep started can be stopped alone (the sweep starts its next run) or with its
+    /// sweep, which then starts no other.
+    #[test]
+    fn a_sweeps_run_stops_alone_or_with_its_sweep() {
+        let mut live = run(1, "tiny-1-seed1", "resnet18");
+        live.status = RunStatus::Running;
+        live.heartbeat_at = Some(NOW - 1.0);
+        live.pid = Some(4242);
+        let mut app = app_with(vec![live]);
+        app.sweep_of = |pid| (pid == 4242).then_some(4200);
+        app.update(Action::AskStop);
+        assert!(matches!(
+            app.overlay,
+            Some(Overlay::ConfirmStop {
+                sweep: Some(4200),
+                ..
+            })
+        ));
+        // As the key reaches it.
+        let a = KeyEvent::new(KeyCode::Char('a'), KeyModifiers::NONE);
+        assert_eq!(key_action(&app, a, 80), Some(Action::Input('a')));
+        assert_eq!(
+            app.update(Action::Input('a')),
+            vec![Effect::InterruptSweep {
+                run: RunId(1),
+                pid: 4242,
+                sweep: 4200
+            }]
+        );
+        assert!(app
+            .status
+            .as_ref()
+            .is_some_and(|s| s.text.contains("starts no other")));
+        app.update(Action::AskStop);
+        assert_eq!(
+            app.update(Action::Input('y')),
             vec![Effect::Interrupt {
                 run: RunId(1),
                 pid: 4242

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod compare;
 pub mod filter;
+mod process;
 pub mod series;
 pub mod start_form;
 pub mod store;
@@ -177,6 +178,17 @@ impl Runtime {
                 interrupt(pid, &self.db).with_context(|| format!("stopping run #{run}"))?;
                 Ok(None)
             }
+            Effect::InterruptSweep { run, pid, sweep } => {
+                // Still the run's sweep: a pid that was reused since is not signalled.
+                anyhow::ensure!(
+                    process::sweep_of(pid) == Some(sweep),
+                    "stopping the sweep of run #{run}: pid {sweep} is no longer the sweep that \
+                     runs it (it ended, or the run did)"
+                );
+                signal_interrupt(sweep)
+                    .with_context(|| format!("stopping the sweep of run #{run}"))?;
+                Ok(None)
+            }
             Effect::Spawn { args, label } => {
                 // An experiment file may hold a whole sweep rather than one run's settings.
                 let command: Vec<String> = match args.as_slice() {
@@ -187,9 +199,14 @@ impl Runtime {
                     }
                     _ => std::iter::once("run".to_string()).chain(args).collect(),
                 };
+                let what = if command[0] == "sweep" {
+                    "sweep"
+                } else {
+                    "run"
+                };
                 let (pid, log) = start_run(&self.db, &command, &label)?;
                 Ok(Some(Action::Status(
-                    format!("started run (pid {pid}), log: {}", log.display()),
+                    format!("started {what} (pid {pid}), log: {}", log.display()),
                     false,
                 )))
             }
@@ -214,6 +231,13 @@ fn interrupt(pid: i64, db: &Path) -> Result<()> {
             db.display()
         );
     }
+    signal_interrupt(i64::from(pid))
+}
+
+/// Sends SIGINT to `pid`.
+fn signal_interrupt(pid: i64) -> Result<()> {
+    let pid = libc::pid_t::try_from(pid).context("pid out of range")?;
+    anyhow::ensure!(pid > 0, "refusing to signal pid {pid}");
     // SAFETY: kill(2) has no memory effects; a bad pid is reported through errno.
     let rc = unsafe { libc::kill(pid, libc::SIGINT) };
     if rc != 0 {

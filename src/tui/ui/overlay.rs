@@ -122,20 +122,39 @@ impl Widget for OverlayView<'_> {
                 }
                 .render(r, buf);
             }
-            Overlay::ConfirmStop { run, pid, name } => BoxedLines {
-                block: Block::bordered().title(" stop run ").fg(Color::Yellow),
-                width: 60,
-                lines: vec![
+            Overlay::ConfirmStop {
+                run,
+                pid,
+                name,
+                sweep,
+            } => {
+                let mut lines = vec![
                     TextLine::raw(format!("Stop run #{run} {name} (pid {pid})?")),
                     TextLine::raw("It finishes its step, checkpoints and is marked interrupted."),
-                    TextLine::styled(
+                ];
+                match sweep {
+                    Some(sweep) => lines.extend([
+                        TextLine::raw(format!(
+                            "A sweep started it (pid {sweep}), and starts its next run then."
+                        )),
+                        TextLine::styled(
+                            "y / enter: this run · a: the whole sweep · n / esc: keep running",
+                            Style::new().bold(),
+                        ),
+                    ]),
+                    None => lines.push(TextLine::styled(
                         "y / enter: stop · n / esc: keep running",
                         Style::new().bold(),
-                    ),
-                ],
-                indent: 0,
+                    )),
+                }
+                BoxedLines {
+                    block: Block::bordered().title(" stop run ").fg(Color::Yellow),
+                    width: 68,
+                    lines,
+                    indent: 0,
+                }
+                .render(area, buf)
             }
-            .render(area, buf),
             Overlay::EditNotes { run, input } | Overlay::EditTags { run, input } => {
                 let what = if matches!(self.0, Overlay::EditNotes { .. }) {
                     "note"

@@ -1,0 +1,43 @@
+//! What the system says of a run's process: whether a sweep started it.
+
+/// The pid of the sweep that started the process `pid`: its parent, when that is this
+/// program's `sweep` command (the same executable, `sweep` among its arguments). `None` where
+/// the system does not say (no `/proc`, another user's process) or the parent is anything else.
+pub fn sweep_of(pid: i64) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let parent = parent_in_stat(&stat)?;
+    let exe = |p: i64| std::fs::read_link(format!("/proc/{p}/exe")).ok();
+    let args = std::fs::read(format!("/proc/{parent}/cmdline")).ok()?;
+    let is_sweep = args.split(|&b| b == 0).skip(1).any(|a| a == b"sweep");
+    (is_sweep && exe(parent)? == exe(pid)?).then_some(parent)
+}
+
+/// The parent pid in a `/proc/PID/stat` line: the second field after the command, which is in
+/// parentheses and may itself hold spaces and parentheses.
+fn parent_in_stat(stat: &str) -> Option<i64> {
+    let (_, rest) = stat.rsplit_once(") ")?;
+    rest.split(' ').nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parent_is_read_past_a_command_with_spaces_and_parentheses() {
+        assert_eq!(
+            parent_in_stat("4242 (facenet-lab) S 4200 4242 17 0"),
+            Some(4200)
+        );
+        assert_eq!(parent_in_stat("7 (a) b) (c) R 1 7 7 0"), Some(1));
+        assert_eq!(parent_in_stat("garbled"), None);
+    }
+
+    /// This test's own process was not started by a sweep; a process that does not exist has
+    /// no sweep either.
+    #[test]
+    fn a_process_not_started_by_a_sweep_has_none() {
+        assert_eq!(sweep_of(i64::from(std::process::id())), None);
+        assert_eq!(sweep_of(i64::from(i32::MAX)), None);
+    }
+}

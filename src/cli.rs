@@ -110,8 +110,9 @@ pub struct RunArgs {
     /// Record this file as the run's log (the dashboard sends a spawned run's output there).
     #[arg(long, value_name = "FILE")]
     pub log_path: Option<PathBuf>,
-    /// No progress bars, even on a terminal: the plain lines a log gets (the run's id, a line
-    /// every 10 s and per evaluation, the summary).
+    /// No progress bars, even on a terminal: the run's id, a line every 10 s of training and
+    /// one per evaluation, and the summary (a log also gets a line every 10 s of a long data
+    /// load, which this leaves out).
     #[arg(long)]
     pub quiet: bool,
 }

@@ -474,6 +474,13 @@ fn sweep_stopped_by(signal: impl FnOnce(i64) -> Result<()>) -> Result<()> {
     let trainer_pid = libc::pid_t::try_from(trainer.0)?;
     // SAFETY: getpgid(2) only reads a process's group id.
     assert_eq!(unsafe { libc::getpgid(trainer_pid) }, trainer_pid);
+    // The dashboard finds the sweep behind the run (to offer stopping it), and none behind
+    // the sweep, which this test started.
+    assert_eq!(
+        facenet_lab::tui::process::sweep_of(trainer.0),
+        Some(sweep_pid)
+    );
+    assert_eq!(facenet_lab::tui::process::sweep_of(sweep_pid), None);
     signal(sweep_pid).context("signalling the sweep")?;
     let out = match ended.recv_timeout(Duration::from_secs(120)) {
         Ok(out) => out?,
@@ -528,8 +535,8 @@ fn sweep_stopped_by(signal: impl FnOnce(i64) -> Result<()>) -> Result<()> {
 /// A stop that reaches a run as it starts, before its handler is in place, still stops it as
 /// Ctrl-C does (one step, a checkpoint, recorded interrupted, exit 130): the sweep's command
 /// holds SIGINT back until the run can take it. Without that, SIGINT's default kills it. The
-/// run is frozen (SIGSTOP) while the SIGINT is sent, so that it arrives before the handler
-/// whatever the machine's speed, and the test shows it was held back.
+/// run is frozen before it starts while the SIGINT is sent, so that it arrives before the
+/// handler whatever the machine's speed, and the test shows it was held back.
 #[test]
 fn a_sigint_as_a_sweep_run_starts_waits_for_its_handler() -> Result<()> {
     let dir = tempfile::tempdir()?;
@@ -537,18 +544,22 @@ fn a_sigint_as_a_sweep_run_starts_waits_for_its_handler() -> Result<()> {
     std::fs::write(&config, ENDLESS_RUN)?;
     let (db, log_path) = (dir.path().join("lab.db"), dir.path().join("r.log"));
     let log = std::fs::File::create(&log_path)?;
-    let mut child = facenet_lab::sweep::trainer_command(
-        &assert_cmd::cargo::cargo_bin("facenet-lab"),
-        &db,
-        &config,
-        &log_path,
-        log,
-    )?
-    .spawn()?;
+    // The sweep's command, through a shell that stops itself before it becomes the trainer:
+    // frozen before the trainer's first instruction, whatever the machine's load.
+    let program = dir.path().join("stopped-trainer");
+    std::fs::write(
+        &program,
+        format!(
+            "#!/bin/sh\nkill -STOP $$\nexec '{}' \"$@\"\n",
+            assert_cmd::cargo::cargo_bin("facenet-lab").display()
+        ),
+    )?;
+    std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755))?;
+    let mut child =
+        facenet_lab::sweep::trainer_command(&program, &db, &config, &log_path, log)?.spawn()?;
     let trainer = KillOnDrop(i64::from(child.id()));
-    // Frozen as it loads, long before it can install a handler: SIGINT is blocked, and the
-    // one sent now waits.
-    process::stop(&child)?;
+    // SIGINT is blocked in it, and the one sent now waits.
+    process::stopped(&child)?;
     let sigint = 1u64 << (libc::SIGINT - 1);
     let blocked = process::signal_mask(child.id(), "SigBlk")?;
     assert_ne!(

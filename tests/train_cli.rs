@@ -276,7 +276,8 @@ fn a_run_whose_reader_leaves_trains_on_and_completes() -> Result<()> {
         .arg("--db")
         .arg(&db)
         .args(TINY_RUN)
-        .args(["--epochs", "3"])
+        // Seconds of training after the reader leaves, each epoch with its line.
+        .args(["--epochs", "10"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
@@ -396,8 +397,8 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
 fn a_second_ctrl_c_quits_at_once_and_leaves_the_run_resumable() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
-    // ResNet152, so that a step and the checkpoint after it (700 MB with Adam's state, then
-    // its sha256) outlast the pause between the two signals on any machine.
+    // ResNet152 on the CPU, so that a step and the checkpoint after it (700 MB with Adam's
+    // state, and its sha256) outlast the pause between the two signals.
     let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
         .arg("--db")
         .arg(&db)
@@ -409,7 +410,9 @@ fn a_second_ctrl_c_quits_at_once_and_leaves_the_run_resumable() -> Result<()> {
             "--image-size",
             "64",
         ])
-        .args(["--batch", "16", "--dim", "64", "--epochs", "500"])
+        .args([
+            "--batch", "16", "--dim", "64", "--epochs", "500", "--device", "cpu",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;

@@ -23,19 +23,22 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
     let gpu = device::gpu_name(&dev)
         .map(|g| format!(" ({g})"))
         .unwrap_or_default();
-    eprintln!(
+    crate::say!(
         "timing {} step(s) per model on {name}{gpu}, batch {}, {}×{} images",
-        args.steps, args.batch, args.image_size, args.image_size
+        args.steps,
+        args.batch,
+        args.image_size,
+        args.image_size
     );
     if dev.is_cuda() {
-        eprintln!(
+        crate::say!(
             "{}, matrix products in {}",
             kernels_label(),
             if args.tf32 { "TF32" } else { "strict f32" }
         );
     }
     if let Some(machine) = Machine::current().describe() {
-        eprintln!("machine: {machine}");
+        crate::say!("machine: {machine}");
     }
     let mut rows = Vec::new();
     let mut steps = Vec::new();
@@ -59,7 +62,7 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
             format!("{:.1}", t.step * 1e3),
             format!("{:.1}", t.images_per_sec()),
         ]);
-        eprintln!("  {arch}: {:.1} images/s", t.images_per_sec());
+        crate::say!("  {arch}: {:.1} images/s", t.images_per_sec());
         steps.push(t);
     }
     print!(
@@ -141,7 +144,7 @@ fn check_kernels(_: &candle_core::Device) -> Result<()> {
 /// `--parity`: facenet-lab's step against PyTorch's from each reference file
 /// ([`crate::train::parity`]), as a table.
 fn parity(files: &[std::path::PathBuf], dev: &candle_core::Device, name: &str) -> Result<()> {
-    eprintln!("replaying PyTorch's step on {name}");
+    crate::say!("replaying PyTorch's step on {name}");
     let mut results = Vec::new();
     for file in files {
         let replayed = crate::train::parity::replay(file, dev)

@@ -21,7 +21,7 @@ pub fn execute(lab: &Lab, args: &ExportArgs) -> Result<()> {
     } else {
         write_atomic(&args.out, &bytes)
             .with_context(|| format!("writing export to '{}'", args.out.display()))?;
-        eprintln!(
+        crate::say!(
             "wrote {} to {}",
             crate::format::count(runs.len() as u64, "run", "runs"),
             args.out.display()

@@ -32,7 +32,7 @@ pub fn merge(db: &Path, args: &MergeArgs) -> Result<()> {
         let files: Vec<PathBuf> = missing.iter().map(|(_, f)| f.clone()).collect();
         let runs: std::collections::BTreeSet<RunId> = missing.iter().map(|&(r, _)| r).collect();
         let dirs: Vec<PathBuf> = runs.iter().map(|&r| lab.brought_dir(r)).collect();
-        eprintln!(
+        crate::say!(
             "note: the lab records checkpoints, not their weights: {} of the merged runs {} not \
              where the lab records {} ({}); `eval` and `--resume` need them: copy each run's \
              checkpoint files from where it trained into its own folder here ({}), where they \

@@ -43,7 +43,7 @@ pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
                  as redirections, so quote the term ('{field}>0.5')"
             );
         }
-        eprintln!("{msg}");
+        crate::say!("{msg}");
         if !args.json {
             return Ok(());
         }

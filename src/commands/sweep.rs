@@ -1,6 +1,5 @@
 //! `facenet-lab sweep SPEC`: train every run of a spec file, N at a time.
 
-use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -116,7 +115,7 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         // the status `run` itself exits with when stopped.
         Verdict::Incomplete => {
             // After SIGHUP the terminal may be gone; the runs are stopped and recorded anyway.
-            let _ = writeln!(std::io::stderr(), "{}", summary.text);
+            crate::say!("{}", summary.text);
             std::process::exit(sweep::EXIT_STOPPED);
         }
     }

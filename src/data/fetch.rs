@@ -166,7 +166,7 @@ fn existing(dest: &Path, file: &RemoteFile) -> Existing {
 /// Downloads over a file that fails verification, saying so first: the user learns why their
 /// copy is not used, and a failed download leaves it in place and says that it is bad.
 fn replace(file: &RemoteFile, dest: &Path, why: &anyhow::Error, progress: bool) -> Result<()> {
-    eprintln!(
+    crate::say!(
         "{} fails verification: {why:#}; downloading it again to replace it",
         dest.display()
     );

@@ -1,13 +1,13 @@
 //! Progress of long work: a bar on a terminal, and off one (a log, a pipe) a plain line every
 //! ten seconds, as a training run writes; nothing where the caller asks for none.
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// Off a terminal, one progress line this often.
-const LOG_EVERY: Duration = Duration::from_secs(10);
+/// Off a terminal, one progress line this often (a training run's too).
+pub(crate) const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// A progress bar drawn as `wanted` and stderr allow, in the style of `bar_template` on a
 /// terminal and of `line_template` in a log.
@@ -20,9 +20,7 @@ fn bar(pb: ProgressBar, bar_template: &str, line_template: &str, wanted: bool) -
     if !terminal {
         pb.set_draw_target(ProgressDrawTarget::term_like(Box::new(LogLines::new(
             LOG_EVERY,
-            |line| {
-                let _ = writeln!(std::io::stderr(), "{line}");
-            },
+            |line| crate::say!("{line}"),
         ))));
     }
     let template = if terminal {
@@ -163,23 +161,23 @@ mod tests {
     /// A draw is a line once `every` has passed since the start or the last line; the bar's
     /// padding and carriage returns do not reach the log.
     #[test]
-    fn a_log_gets_a_line_per_draw_at_most_once_per_period() -> std::io::Result<()> {
-        let log = LogLines::new(Duration::from_millis(200), |l| {
-            SAID.lock().unwrap().push(l.to_string())
-        });
-        let draw = |text: &str| -> std::io::Result<()> {
+    fn a_log_gets_a_draw_as_a_line_once_its_period_has_passed() -> std::io::Result<()> {
+        let draw = |log: &LogLines, text: &str| -> std::io::Result<()> {
             log.write_str("\r")?;
             log.write_str(text)?;
             log.write_str("      ")?;
             log.flush()
         };
-        draw("embedding 0/100")?;
-        std::thread::sleep(Duration::from_millis(250));
-        draw("embedding 10/100")?;
-        draw("embedding 20/100")?;
-        std::thread::sleep(Duration::from_millis(250));
-        draw("embedding 60/100")?;
-        log.flush()?;
+        // A period already over at every draw: each one is a line.
+        let every_time = LogLines::new(Duration::ZERO, |l| SAID.lock().unwrap().push(l.into()));
+        draw(&every_time, "embedding 10/100")?;
+        draw(&every_time, "embedding 60/100")?;
+        every_time.flush()?;
+        // A period that never ends within the test: short work leaves the log alone.
+        let never = LogLines::new(Duration::from_secs(3600), |l| {
+            SAID.lock().unwrap().push(l.into())
+        });
+        draw(&never, "reading lfw.tgz")?;
         assert_eq!(
             *SAID.lock().unwrap(),
             ["embedding 10/100", "embedding 60/100"]

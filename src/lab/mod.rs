@@ -142,10 +142,8 @@ pub fn db_flag(path: &Path) -> String {
     }
 }
 
-/// The `.db` files in the folder of `path`, sorted: what a mistyped `--db` may have meant. At
-/// most five entries, the last `and N more` where there are more.
-/// Whether the file at `path` is a lab: an SQLite database with a `runs` table, read without
-/// writing to it.
+/// Whether the file at `path` is a lab: an SQLite database with a `runs` table, opened read-only
+/// (SQLite may still add the `-wal` and `-shm` files a lab in WAL mode keeps beside it).
 fn holds_a_lab(path: &Path) -> bool {
     let Ok(conn) = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
         return false;
@@ -158,6 +156,8 @@ fn holds_a_lab(path: &Path) -> bool {
     .is_ok_and(|n| n == 1)
 }
 
+/// The labs (`.db` files that hold one) in the folder of `path`, sorted: what a mistyped `--db`
+/// may have meant. At most five entries, the last `and N more` where there are more.
 fn labs_beside(path: &Path) -> Vec<String> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,

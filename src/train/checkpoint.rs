@@ -51,9 +51,12 @@ pub fn save(path: &Path, params: &Params, adam: Option<&Adam>, pos: Position) ->
     let tmp = path.with_extension("safetensors.partial");
     candle_core::safetensors::save(&tensors, &tmp)
         .with_context(|| format!("writing checkpoint '{}'", tmp.display()))?;
+    // Hashed before it takes its name: a file at a checkpoint's name is whole and hashed, so a
+    // quit at once (a second Ctrl-C) leaves at most a `.partial` file, which is removed.
+    let sha256 = sha256_file(&tmp)?;
     std::fs::rename(&tmp, path)
         .with_context(|| format!("moving checkpoint into place at '{}'", path.display()))?;
-    sha256_file(path)
+    Ok(sha256)
 }
 
 /// Whether a file of a checkpoint folder is a checkpoint half written: the safetensors crate's

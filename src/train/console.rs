@@ -2,15 +2,13 @@
 //! otherwise, and a summary at the end.
 
 use std::io::IsTerminal;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::data::progress::LOG_EVERY;
 use crate::format;
 use crate::train::events::{CheckpointKind, EvalStats, Event, Observer, Outcome};
-
-/// Off a terminal, one progress line this often keeps logs readable.
-const LOG_EVERY: Duration = Duration::from_secs(10);
 
 pub struct Console {
     bar: Option<ProgressBar>,

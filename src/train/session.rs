@@ -79,16 +79,22 @@ fn check_triplets_can_form(labels: &[u32], data: &str) -> Result<()> {
     for &l in labels {
         *counts.entry(l).or_insert(0usize) += 1;
     }
-    let why = match counts.len() {
-        0 => "there are none".to_string(),
-        1 => "they are all of one person".to_string(),
-        n if counts.values().all(|&c| c < 2) => format!("none of their {n} people has two"),
+    let (why, hint) = match counts.len() {
+        0 => ("there are none", "other images"),
+        1 => (
+            "they are all of one person",
+            "images of more people, e.g. synthetic:12:20 or a lower --min-images",
+        ),
+        _ if counts.values().all(|&c| c < 2) => (
+            "no person has two",
+            "more images per person, e.g. synthetic:12:20 or a higher --min-images, so that \
+             each keeps two or more for training",
+        ),
         _ => return Ok(()),
     };
     bail!(
         "no triplet can form among the training images of '{data}': {why}, and a triplet needs \
-         two images of one person and one of another (more images per person, e.g. \
-         synthetic:12:20, or a lower --min-images)"
+         two images of one person and one of another (give it {hint})"
     )
 }
 
@@ -572,13 +578,21 @@ static TRAINING: std::sync::Mutex<Option<(Lab, RunId, PathBuf)>> = std::sync::Mu
 pub fn abandon() -> ! {
     let training = TRAINING.lock().ok().and_then(|mut t| t.take());
     if let Some((lab, run, dir)) = training {
+        // At once means not waiting long on another writer of the lab.
+        let _ = lab.conn().busy_timeout(std::time::Duration::from_secs(2));
         // Not into a lab file that replaced the run's: its run of that number is another.
-        if lab.ensure_unmoved().is_ok() && lab.finish_run(run, RunStatus::Interrupted, None).is_ok()
-        {
+        let recorded = lab.ensure_unmoved().is_ok()
+            && lab.finish_run(run, RunStatus::Interrupted, None).is_ok();
+        let flag = crate::lab::db_flag(lab.path());
+        if recorded {
             crate::say!(
                 "run {run} is interrupted without a checkpoint of its last steps; continue with: \
-                 facenet-lab{} run --resume {run}",
-                crate::lab::db_flag(lab.path())
+                 facenet-lab{flag} run --resume {run}"
+            );
+        } else {
+            crate::say!(
+                "run {run} could not be marked interrupted: it shows as crashed within a minute, \
+                 and `facenet-lab{flag} run --resume {run}` continues it then"
             );
         }
         checkpoint::remove_partial(&dir);
@@ -683,8 +697,10 @@ mod tests {
         assert!(check_triplets_can_form(&[0, 0, 1], "d").is_ok());
         let said =
             |labels: &[u32]| format!("{:#}", check_triplets_can_form(labels, "d").unwrap_err());
-        assert!(said(&[0, 1, 2]).contains("of 'd': none of their 3 people has two,"));
+        assert!(said(&[0, 1, 2]).contains("of 'd': no person has two,"));
+        assert!(said(&[0, 1, 2]).contains("a higher --min-images"));
         assert!(said(&[4, 4, 4]).contains("of 'd': they are all of one person,"));
+        assert!(said(&[4, 4, 4]).contains("images of more people"));
         assert!(said(&[]).contains("of 'd': there are none,"));
     }
     use crate::lab::{fixtures, NewCheckpoint};

@@ -6,7 +6,7 @@
 pub mod app;
 pub mod compare;
 pub mod filter;
-mod process;
+pub mod process;
 pub mod series;
 pub mod start_form;
 pub mod store;
@@ -51,7 +51,7 @@ pub fn main(db: &Path) -> Result<()> {
             Vec::new()
         };
         print!("{}", crate::commands::runs::table(&runs, now(), db));
-        eprintln!(
+        crate::say!(
             "facenet-lab: stdout is not a terminal, so this is the runs table instead of the live \
              dashboard. Run `facenet-lab` in a terminal for the dashboard, or `facenet-lab runs --json` for scripts."
         );
@@ -179,14 +179,16 @@ impl Runtime {
                 Ok(None)
             }
             Effect::InterruptSweep { run, pid, sweep } => {
-                // Still the run's sweep: a pid that was reused since is not signalled.
-                anyhow::ensure!(
-                    process::sweep_of(pid) == Some(sweep),
-                    "stopping the sweep of run #{run}: pid {sweep} is no longer the sweep that \
-                     runs it (it ended, or the run did)"
-                );
-                signal_interrupt(sweep)
-                    .with_context(|| format!("stopping the sweep of run #{run}"))?;
+                let stop = || {
+                    trains_here(pid, &self.db)?;
+                    // Still the run's sweep: a pid that was reused since is not signalled.
+                    anyhow::ensure!(
+                        process::sweep_of(pid) == Some(sweep),
+                        "pid {sweep} is no longer the sweep that runs it (it ended, or the run did)"
+                    );
+                    signal_interrupt(sweep)
+                };
+                stop().with_context(|| format!("stopping the sweep of run #{run}"))?;
                 Ok(None)
             }
             Effect::Spawn { args, label } => {
@@ -222,8 +224,14 @@ impl Runtime {
 /// process that has the lab `db` open: a copy of a lab records the pid of the run training
 /// into the original, and that run is not this lab's to stop.
 fn interrupt(pid: i64, db: &Path) -> Result<()> {
+    trains_here(pid, db)?;
+    signal_interrupt(pid)
+}
+
+/// Refuses a run's process that does not have this lab `db` open: it trains into another copy
+/// of the lab, or its pid is another process's now.
+fn trains_here(pid: i64, db: &Path) -> Result<()> {
     let pid = libc::pid_t::try_from(pid).context("pid out of range")?;
-    anyhow::ensure!(pid > 0, "refusing to signal pid {pid}");
     if has_open(pid, db) == Some(false) {
         anyhow::bail!(
             "pid {pid} does not have '{}' open: the run trains into another copy of this lab, or \
@@ -231,7 +239,7 @@ fn interrupt(pid: i64, db: &Path) -> Result<()> {
             db.display()
         );
     }
-    signal_interrupt(i64::from(pid))
+    Ok(())
 }
 
 /// Sends SIGINT to `pid`.

@@ -98,9 +98,8 @@ pub fn signal_mask(pid: u32, field: &str) -> Result<u64> {
     Ok(u64::from_str_radix(hex.trim(), 16)?)
 }
 
-/// Stops `child` with SIGSTOP and waits until the kernel reports it stopped.
-pub fn stop(child: &Child) -> Result<()> {
-    signal(child, libc::SIGSTOP)?;
+/// Waits until the kernel reports `child` stopped (by a SIGSTOP it sent itself, say).
+pub fn stopped(child: &Child) -> Result<()> {
     let stat = format!("/proc/{}/stat", child.id());
     poll(Duration::from_secs(10), "the process did not stop", || {
         // The state follows the command's closing parenthesis.

@@ -135,7 +135,7 @@ impl Widget for OverlayView<'_> {
                 match sweep {
                     Some(sweep) => lines.extend([
                         TextLine::raw(format!(
-                            "A sweep started it (pid {sweep}), and starts its next run then."
+                            "Stopping only this run lets its sweep (pid {sweep}) start the next."
                         )),
                         TextLine::styled(
                             "y / enter: this run · a: the whole sweep · n / esc: keep running",

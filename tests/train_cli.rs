@@ -197,30 +197,41 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
     Ok(())
 }
 
-/// A long tiny run in the background, started with `prepare` run in the child before exec;
-/// returned once it has recorded some steps.
-fn training(db: &Path, prepare: fn() -> std::io::Result<()>) -> Result<std::process::Child> {
-    use std::os::unix::process::CommandExt;
+/// `facenet-lab --db DB ARGS...` as a trainer in the background: stdout discarded, stderr
+/// piped for the test to read.
+fn trainer(db: &Path, args: &[&str]) -> StdCommand {
     let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("facenet-lab"));
-    // SAFETY: `prepare` only changes signal dispositions, which is async-signal-safe.
-    unsafe { cmd.pre_exec(prepare) };
-    let mut child = cmd
-        .arg("--db")
+    cmd.arg("--db")
         .arg(db)
-        .args(TINY_RUN)
-        .args(["--epochs", "500"])
+        .args(args)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    match steps_past(db, 2, &mut child) {
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Starts `cmd` and returns it once the lab's first run has recorded more than `steps` steps;
+/// one that does not get there is killed, its stderr in the error.
+fn started(mut cmd: StdCommand, db: &Path, steps: i64) -> Result<std::process::Child> {
+    let mut child = cmd.spawn()?;
+    match steps_past(db, steps, &mut child) {
         Ok(()) => Ok(child),
         Err(e) => {
-            // No 500-epoch trainer is left behind by a failing test.
+            // No long trainer is left behind by a failing test.
             let _ = child.kill();
             let out = child.wait_with_output()?;
             Err(e.context(String::from_utf8_lossy(&out.stderr).into_owned()))
         }
     }
+}
+
+/// A long tiny run in the background, started with `prepare` run in the child before exec;
+/// returned once it has recorded some steps.
+fn training(db: &Path, prepare: fn() -> std::io::Result<()>) -> Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = trainer(db, &[&TINY_RUN[..], &["--epochs", "500"]].concat());
+    // SAFETY: `prepare` only changes signal dispositions, which is async-signal-safe.
+    unsafe { cmd.pre_exec(prepare) };
+    started(cmd, db, 2)
 }
 
 /// Waits (two minutes at most) until the lab's first run has recorded more than `steps` steps,
@@ -272,15 +283,8 @@ fn a_run_whose_reader_leaves_trains_on_and_completes() -> Result<()> {
     use std::io::BufRead;
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
-        .arg("--db")
-        .arg(&db)
-        .args(TINY_RUN)
-        // Seconds of training after the reader leaves, each epoch with its line.
-        .args(["--epochs", "10"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
+    // Seconds of training after the reader leaves, each epoch with its line.
+    let mut child = trainer(&db, &[&TINY_RUN[..], &["--epochs", "10"]].concat()).spawn()?;
     let stderr = child.stderr.take().context("stderr")?;
     let mut first = String::new();
     std::io::BufReader::new(stderr).read_line(&mut first)?;
@@ -399,27 +403,23 @@ fn a_second_ctrl_c_quits_at_once_and_leaves_the_run_resumable() -> Result<()> {
     let db = dir.path().join("lab.db");
     // ResNet152 on the CPU, so that a step and the checkpoint after it (700 MB with Adam's
     // state, and its sha256) outlast the pause between the two signals.
-    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
-        .arg("--db")
-        .arg(&db)
-        .args([
-            "run",
-            "resnet152",
-            "--data",
-            "synthetic:4:8",
-            "--image-size",
-            "64",
-        ])
-        .args([
-            "--batch", "16", "--dim", "64", "--epochs", "500", "--device", "cpu",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    if let Err(e) = steps_past(&db, 1, &mut child) {
-        let _ = child.kill();
-        return Err(e);
-    }
+    let run = [
+        "run",
+        "resnet152",
+        "--data",
+        "synthetic:4:8",
+        "--image-size",
+        "64",
+        "--batch",
+        "16",
+        "--dim",
+        "64",
+        "--epochs",
+        "500",
+        "--device",
+        "cpu",
+    ];
+    let child = started(trainer(&db, &run), &db, 1)?;
     signal(&child, libc::SIGINT)?;
     // Past the half second in which a signal repeats the first request.
     std::thread::sleep(facenet_lab::signals::SAME_REQUEST + Duration::from_millis(100));

@@ -7,7 +7,7 @@ use anyhow::{bail, Result};
 use crate::cli::RunArgs;
 use crate::data::DataSpec;
 use crate::signals::Requests;
-use crate::train::config::{Sampler, TrainConfig};
+use crate::train::config::{Overrides, Sampler, TrainConfig};
 use crate::train::events::Outcome;
 use crate::train::session::{self, Launch};
 
@@ -69,21 +69,19 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
         }
         None => {
             let (file, cfg) = TrainConfig::resolve_from(args.config.as_deref(), &args.overrides)?;
-            let pk_k_given =
-                args.overrides.pk_k.is_some() || file.as_ref().is_some_and(|f| f.pk_k.is_some());
-            if pk_k_given && cfg.sampler != Sampler::Pk {
+            // Whether a flag or the config file set a setting.
+            let given = |set: fn(&Overrides) -> bool| {
+                set(&args.overrides) || file.as_ref().is_some_and(set)
+            };
+            if given(|o| o.pk_k.is_some()) && cfg.sampler != Sampler::Pk {
                 crate::say!(
                     "warning: --pk-k (pk_k) has no effect with --sampler {}: only pk batches \
                      group images by identity",
                     cfg.sampler.as_str()
                 );
             }
-            let filter_given = [Some(&args.overrides), file.as_ref()]
-                .into_iter()
-                .flatten()
-                .any(|o| o.min_images.is_some() || o.max_images.is_some());
             let synthetic = matches!(cfg.data.parse(), Ok(DataSpec::Synthetic { .. }));
-            if filter_given && synthetic {
+            if synthetic && given(|o| o.min_images.is_some() || o.max_images.is_some()) {
                 crate::say!(
                     "warning: --min-images and --max-images (min_images, max_images) have no \
                      effect on synthetic data, which makes as many people and images as \

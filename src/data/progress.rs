@@ -81,8 +81,8 @@ pub(crate) fn bytes(len: Option<u64>, msg: &str, wanted: bool) -> ProgressBar {
 struct LogLines {
     every: Duration,
     out: fn(&str),
-    pending: Mutex<String>,
-    last: Mutex<Instant>,
+    /// The draw being written, and when the last line went out (or the work began).
+    state: Mutex<(String, Instant)>,
 }
 
 impl LogLines {
@@ -90,8 +90,7 @@ impl LogLines {
         LogLines {
             every,
             out,
-            pending: Mutex::new(String::new()),
-            last: Mutex::new(Instant::now()),
+            state: Mutex::new((String::new(), Instant::now())),
         }
     }
 }
@@ -122,8 +121,8 @@ impl indicatif::TermLike for LogLines {
         self.write_str(s)
     }
     fn write_str(&self, s: &str) -> std::io::Result<()> {
-        if let Ok(mut p) = self.pending.lock() {
-            p.push_str(s);
+        if let Ok(mut state) = self.state.lock() {
+            state.0.push_str(s);
         }
         Ok(())
     }
@@ -132,20 +131,16 @@ impl indicatif::TermLike for LogLines {
     }
     /// The end of a draw: its text is a line, if one is due.
     fn flush(&self) -> std::io::Result<()> {
-        let text = match self.pending.lock() {
-            Ok(mut p) => std::mem::take(&mut *p),
-            Err(_) => return Ok(()),
-        };
-        let line = text.replace('\r', "");
-        let line = line.trim();
-        if line.is_empty() {
+        let Ok(mut state) = self.state.lock() else {
             return Ok(());
-        }
-        if let Ok(mut last) = self.last.lock() {
-            if last.elapsed() >= self.every {
-                (self.out)(line);
-                *last = Instant::now();
-            }
+        };
+        let (text, last) = &mut *state;
+        let draw = std::mem::take(text);
+        let line = draw.replace('\r', "");
+        let line = line.trim();
+        if !line.is_empty() && last.elapsed() >= self.every {
+            (self.out)(line);
+            *last = Instant::now();
         }
         Ok(())
     }

@@ -26,9 +26,9 @@ pub struct Console {
     /// Training time of the run's earlier sessions, when it was resumed.
     prior_seconds: f64,
     outcome: Option<Outcome>,
-    /// This session's steps, and those whose batch held no triplet (no loss, no update).
-    steps: u64,
-    skipped: u64,
+    /// The run's batches so far and those that held no triplet (no loss, no update), as the
+    /// latest step counts them over all its sessions.
+    batches: (u64, u64),
 }
 
 /// The progress line's template for a terminal `width` columns wide and a run of `steps`
@@ -89,8 +89,7 @@ impl Console {
             best_path: None,
             prior_seconds: 0.0,
             outcome: None,
-            steps: 0,
-            skipped: 0,
+            batches: (0, 0),
         }
     }
 
@@ -152,7 +151,8 @@ impl Console {
                 e.epoch, e.train_acc, e.dev_acc, e.dev_acc_centroid
             ));
         }
-        if let Some(line) = skipped_line(self.skipped, self.steps) {
+        let (steps, skipped) = self.batches;
+        if let Some(line) = skipped_line(skipped, steps) {
             s.push_str(&format!("\n  {line}"));
         }
         s.push_str(&format!(
@@ -211,8 +211,7 @@ impl Observer for Console {
                 }
             }
             Event::Step(s) => {
-                self.steps += 1;
-                self.skipped += u64::from(s.loss.is_none());
+                self.batches = (s.iteration, s.skipped_batches);
                 let last_dev = self
                     .last_eval
                     .as_ref()

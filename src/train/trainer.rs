@@ -76,7 +76,7 @@ pub struct Trainer {
 }
 
 /// Whether a batch can form a triplet: two images of one identity and one of another.
-fn has_triplet(labels: &[u32]) -> bool {
+pub(crate) fn has_triplet(labels: &[u32]) -> bool {
     let mut sorted = labels.to_vec();
     sorted.sort_unstable();
     let distinct =

@@ -290,6 +290,14 @@ impl App {
         }
     }
 
+    /// Types `text` into whatever takes text now, a key at a time, as a person would.
+    #[cfg(test)]
+    pub fn type_text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.update(Action::Input(c));
+        }
+    }
+
     pub fn run(&self, id: RunId) -> Option<&Run> {
         self.runs.iter().find(|r| r.id == id)
     }
@@ -927,6 +935,15 @@ mod tests {
     use crate::lab::fixtures::{point, run, NOW};
     use crate::lab::MetricRow;
 
+    /// Run `id`, training on this host as process 4242, its heartbeat a second old.
+    fn live_run(id: i64, name: &str) -> Run {
+        let mut live = run(id, name, "resnet18");
+        live.status = RunStatus::Running;
+        live.heartbeat_at = Some(NOW - 1.0);
+        live.pid = Some(4242);
+        live
+    }
+
     fn app_with(runs: Vec<Run>) -> App {
         let mut app = App::new(NOW, "testhost");
         // The test's pids are made up: no sweep started them.
@@ -980,13 +997,9 @@ mod tests {
     fn filter_typing_applies_live_and_escape_restores() {
         let mut app = three();
         app.update(Action::StartFilter);
-        for c in "model=resnet18".chars() {
-            app.update(Action::Input(c));
-        }
+        app.type_text("model=resnet18");
         assert_eq!(ids(&app), vec![3, 1]);
-        for c in " dev_acc>".chars() {
-            app.update(Action::Input(c));
-        }
+        app.type_text(" dev_acc>");
         assert!(app.filter_error.is_some(), "half-typed term is an error");
         app.update(Action::Input('0'));
         app.update(Action::Input('.'));
@@ -1007,9 +1020,7 @@ mod tests {
     fn enter_on_a_filter_that_does_not_parse_keeps_the_editor_open() {
         let mut app = three();
         app.update(Action::StartFilter);
-        for c in "model=resnet18 dev_acc>".chars() {
-            app.update(Action::Input(c));
-        }
+        app.type_text("model=resnet18 dev_acc>");
         app.update(Action::Submit);
         assert_eq!(app.overlay, Some(Overlay::Filter), "still editing");
         assert!(app.filter_error.is_some(), "the error is still shown");
@@ -1026,9 +1037,7 @@ mod tests {
         app.update(Action::StartFilter);
         assert_eq!(app.filter_input, "", "the broken text does not come back");
         // Fixing the text and pressing Enter keeps it.
-        for c in "dev_acc>0.35".chars() {
-            app.update(Action::Input(c));
-        }
+        app.type_text("dev_acc>0.35");
         app.update(Action::Submit);
         assert_eq!(app.overlay, None);
         assert_eq!(app.filter.text(), "dev_acc>0.35");
@@ -1104,10 +1113,7 @@ mod tests {
 
     #[test]
     fn stopping_asks_first_and_only_for_live_local_runs() {
-        let mut live = run(1, "live", "resnet18");
-        live.status = RunStatus::Running;
-        live.heartbeat_at = Some(NOW - 1.0);
-        live.pid = Some(4242);
+        let live = live_run(1, "live");
         let mut stale = live.clone();
         stale.id = RunId(2);
         stale.heartbeat_at = Some(NOW - 3600.0);
@@ -1143,10 +1149,7 @@ mod tests {
     /// sweep, which then starts no other.
     #[test]
     fn a_sweeps_run_stops_alone_or_with_its_sweep() {
-        let mut live = run(1, "tiny-1-seed1", "resnet18");
-        live.status = RunStatus::Running;
-        live.heartbeat_at = Some(NOW - 1.0);
-        live.pid = Some(4242);
+        let live = live_run(1, "tiny-1-seed1");
         let mut app = app_with(vec![live]);
         app.sweep_of = |pid| (pid == 4242).then_some(4200);
         app.update(Action::AskStop);
@@ -1187,17 +1190,13 @@ mod tests {
         let mut app = three();
         app.update(Action::EditNotes);
         app.update(Action::Backspace);
-        for c in "x!".chars() {
-            app.update(Action::Input(c));
-        }
+        app.type_text("x!");
         assert_eq!(
             app.update(Action::Submit),
             vec![Effect::SetNotes(RunId(3), "x!".into())]
         );
         app.update(Action::EditTags);
-        for c in "a, b c".chars() {
-            app.update(Action::Input(c));
-        }
+        app.type_text("a, b c");
         assert_eq!(
             app.update(Action::Submit),
             vec![Effect::SetTags(
@@ -1231,9 +1230,7 @@ mod tests {
     fn escape_discards_a_note_or_tags_edit() {
         let mut app = three();
         app.update(Action::EditNotes);
-        for c in "half a thought".chars() {
-            app.update(Action::Input(c));
-        }
+        app.type_text("half a thought");
         assert_eq!(app.update(Action::Cancel), vec![], "nothing is written");
         assert_eq!(app.overlay, None, "the editor closed");
         // Later keys are commands again, and Enter saves nothing.
@@ -1253,9 +1250,7 @@ mod tests {
         let mut app = three();
         let ctrl = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
         app.update(Action::StartFilter);
-        for c in "model=x".chars() {
-            app.update(Action::Input(c));
-        }
+        app.type_text("model=x");
         assert_eq!(key_action(&app, ctrl('u'), 100), Some(Action::ClearInput));
         assert_eq!(key_action(&app, ctrl('w'), 100), None);
         app.update(Action::ClearInput);
@@ -1401,10 +1396,7 @@ mod tests {
 
     #[test]
     fn notes_tags_and_stop_do_nothing_behind_the_compare_screen() {
-        let mut live = run(1, "live", "resnet18");
-        live.status = RunStatus::Running;
-        live.heartbeat_at = Some(NOW - 1.0);
-        live.pid = Some(4242);
+        let live = live_run(1, "live");
         let mut app = app_with(vec![live, run(2, "other", "alexnet")]);
         app.update(Action::ToggleMark); // run 2; the highlight moves to run 1, live
 

@@ -12,11 +12,16 @@ pub fn sweep_of(pid: i64) -> Option<i64> {
     (is_sweep && exe(parent)? == exe(pid)?).then_some(parent)
 }
 
-/// The parent pid in a `/proc/PID/stat` line: the second field after the command, which is in
-/// parentheses and may itself hold spaces and parentheses.
+/// The fields of a `/proc/PID/stat` line after the command, which is in parentheses and may
+/// itself hold spaces and parentheses: the state (`R`, `S`, `T` for stopped, ...), the parent
+/// pid, and the rest.
+pub fn stat_fields(stat: &str) -> Option<std::str::Split<'_, char>> {
+    Some(stat.rsplit_once(") ")?.1.split(' '))
+}
+
+/// The parent pid in a `/proc/PID/stat` line.
 fn parent_in_stat(stat: &str) -> Option<i64> {
-    let (_, rest) = stat.rsplit_once(") ")?;
-    rest.split(' ').nth(1)?.parse().ok()
+    stat_fields(stat)?.nth(1)?.parse().ok()
 }
 
 #[cfg(test)]

@@ -301,9 +301,7 @@ fn snapshot_compare() -> Result<()> {
 fn snapshot_filter_and_help() -> Result<()> {
     let mut app = app();
     app.update(Action::StartFilter);
-    for c in "model=resnet18 dev_acc>0.3".chars() {
-        app.update(Action::Input(c));
-    }
+    app.type_text("model=resnet18 dev_acc>0.3");
     insta::assert_snapshot!("filter_100x30", screen(&app, 100, 30)?);
     app.update(Action::Input(' '));
     app.update(Action::Input('x'));
@@ -454,9 +452,7 @@ fn a_long_note_scrolls_to_keep_the_cursor_in_sight() -> Result<()> {
     let mut app = app();
     app.update(Action::EditNotes);
     let note = "lr 5e-4 with cosine decay and a warmup of two epochs; the dev accuracy plateaus at 0.41 END";
-    for c in note.chars() {
-        app.update(Action::Input(c));
-    }
+    app.type_text(note);
     let text = screen(&app, 100, 30)?.to_string();
     assert!(text.contains("0.41 END▏"), "{text}");
     assert!(text.contains("│…"), "{text}");
@@ -470,9 +466,7 @@ fn a_long_note_scrolls_to_keep_the_cursor_in_sight() -> Result<()> {
 fn long_header_and_footer_texts_are_cut_with_a_mark_or_wrapped() -> Result<()> {
     let mut app = app();
     app.update(Action::StartFilter);
-    for c in "model=resnet18 status=completed name!=foo dev_acc>0.3 lfw>0.7".chars() {
-        app.update(Action::Input(c));
-    }
+    app.type_text("model=resnet18 status=completed name!=foo dev_acc>0.3 lfw>0.7");
     app.update(Action::Submit);
     let text = screen(&app, 80, 24)?.to_string();
     let title = text.lines().next().unwrap_or_default();
@@ -491,9 +485,7 @@ fn long_header_and_footer_texts_are_cut_with_a_mark_or_wrapped() -> Result<()> {
 fn a_half_typed_filter_keeps_the_last_one_that_means_something() -> Result<()> {
     let mut app = app();
     app.update(Action::StartFilter);
-    for c in "model=resnet18 dev_acc".chars() {
-        app.update(Action::Input(c));
-    }
+    app.type_text("model=resnet18 dev_acc");
     let text = screen(&app, 100, 30)?.to_string();
     assert!(
         text.contains("filter: model=resnet18 · sort"),
@@ -503,9 +495,7 @@ fn a_half_typed_filter_keeps_the_last_one_that_means_something() -> Result<()> {
     for _ in 0.."model=resnet18 dev_acc".len() {
         app.update(Action::Backspace);
     }
-    for c in "status=runing".chars() {
-        app.update(Action::Input(c));
-    }
+    app.type_text("status=runing");
     let text = screen(&app, 100, 30)?.to_string();
     assert!(
         text.contains("no status is 'runing'; one of: queued, running, completed"),

@@ -102,11 +102,8 @@ pub fn signal_mask(pid: u32, field: &str) -> Result<u64> {
 pub fn stopped(child: &Child) -> Result<()> {
     let stat = format!("/proc/{}/stat", child.id());
     poll(Duration::from_secs(10), "the process did not stop", || {
-        // The state follows the command's closing parenthesis.
         let s = std::fs::read_to_string(&stat)?;
-        let state = s
-            .rsplit_once(") ")
-            .and_then(|(_, rest)| rest.chars().next());
-        Ok((state == Some('T')).then_some(()))
+        let state = facenet_lab::tui::process::stat_fields(&s).and_then(|mut f| f.next());
+        Ok((state == Some("T")).then_some(()))
     })
 }

@@ -185,14 +185,8 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
 
     // Generated faces, as `run --data` takes them, with no folder at all. Those of another
     // seed are other people, whatever their names (id00, id01, ...).
-    let out = cmd(dir.path())?
-        .args(["eval", "1", "--data", "synthetic:6:5:9"])
-        .output()?;
-    let (text, err) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(out.status.success(), "{err}");
+    let (text, err) =
+        common::succeeds(cmd(dir.path())?.args(["eval", "1", "--data", "synthetic:6:5:9"]));
     assert!(text.contains("top1_one_per_identity"), "{text}");
     assert!(!err.contains("warning"), "{err}");
     // One person gives no different-person pair, which is said as such.
@@ -203,11 +197,8 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     );
     // Those of the run's own seed include the 4 people it trained on: the numbers come with a
     // warning, and leaving those people out of its own data leaves nothing, which is said.
-    let out = cmd(dir.path())?
-        .args(["eval", "1", "--data", "synthetic:6:5"])
-        .output()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let (_, err) =
+        common::succeeds(cmd(dir.path())?.args(["eval", "1", "--data", "synthetic:6:5"]));
     assert!(
         err.contains("warning: 4 of the 6 people in 'synthetic:6:5:0' are people run 1 trained on"),
         "{err}"

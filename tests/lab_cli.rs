@@ -428,16 +428,12 @@ fn an_empty_db_variable_means_the_default_lab() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let lab = Lab::open(&dir.path().join("lab.db"))?;
     lab.create_run(&new_run("in-the-default-lab"))?;
-    let out = Command::cargo_bin("facenet-lab")?
-        .current_dir(dir.path())
-        .env("FACENET_LAB_DB", "")
-        .arg("runs")
-        .output()?;
-    let (text, err) = (
-        String::from_utf8(out.stdout)?,
-        String::from_utf8(out.stderr)?,
+    let (text, err) = common::succeeds(
+        Command::cargo_bin("facenet-lab")?
+            .current_dir(dir.path())
+            .env("FACENET_LAB_DB", "")
+            .arg("runs"),
     );
-    assert!(out.status.success(), "{err}");
     assert!(text.contains("in-the-default-lab"), "{text}");
     Ok(())
 }

@@ -182,11 +182,8 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
     Lab::open(&db)?
         .conn()
         .execute_batch("UPDATE runs SET status = 'crashed'; DELETE FROM checkpoints;")?;
-    let out = common::facenet(&db)?
-        .args(["run", "--resume", "1", "--quiet"])
-        .output()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let (_, err) =
+        common::succeeds(common::facenet(&db)?.args(["run", "--resume", "1", "--quiet"]));
     assert!(
         err.contains(
             "note: run 1 has no checkpoint to resume from (it stopped before writing one)"
@@ -258,12 +255,12 @@ fn last_iteration(db: &Path) -> i64 {
 fn an_images_per_person_filter_on_synthetic_data_is_warned_of() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
-    let out = common::facenet(&db)?
-        .args(TINY_RUN)
-        .args(["--epochs", "1", "--min-images", "30"])
-        .output()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let (_, err) = common::succeeds(common::facenet(&db)?.args(TINY_RUN).args([
+        "--epochs",
+        "1",
+        "--min-images",
+        "30",
+    ]));
     assert!(
         err.contains("warning: --min-images and --max-images (min_images, max_images) have no effect on synthetic data"),
         "{err}"
@@ -500,23 +497,22 @@ fn a_run_starts_from_the_weights_of_another_and_records_the_file() -> Result<()>
     // Another embedding width, the file named relative to the working directory: everything
     // but the embedding comes from the file. At a learning rate of 1e-12 the weights stay
     // where they started.
-    let out = common::facenet(&db)?
-        .current_dir(dir.path())
-        .args(TINY_RUN)
-        .args([
-            "--epochs",
-            "1",
-            "--dim",
-            "8",
-            "--lr",
-            "1e-12",
-            "--init",
-            "start.safetensors",
-            "--quiet",
-        ])
-        .output()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let (_, err) = common::succeeds(
+        common::facenet(&db)?
+            .current_dir(dir.path())
+            .args(TINY_RUN)
+            .args([
+                "--epochs",
+                "1",
+                "--dim",
+                "8",
+                "--lr",
+                "1e-12",
+                "--init",
+                "start.safetensors",
+                "--quiet",
+            ]),
+    );
     assert!(
         err.contains(&format!("weights from '{}' (sha256 {}…): ", init.display(), &ck.sha256[..12]))
             && err.contains("fc.bias, fc.weight keep the seed's random draw (the file's fc.bias is [16], this --dim needs [8])"),
@@ -741,13 +737,12 @@ fn imagenet_norm_is_recorded_and_a_start_on_the_other_scale_noted() -> Result<()
     let ck = lab.checkpoints(RunId(1))?.pop().context("a checkpoint")?;
     let init = lab.resolve(&ck.path);
     drop(lab);
-    let out = common::facenet(&db)?
-        .args(TINY_RUN)
-        .args(["--epochs", "1", "--dim", "8", "--imagenet-norm", "--quiet"])
-        .args(["--init", init.to_str().context("path")?])
-        .output()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let (_, err) = common::succeeds(
+        common::facenet(&db)?
+            .args(TINY_RUN)
+            .args(["--epochs", "1", "--dim", "8", "--imagenet-norm", "--quiet"])
+            .args(["--init", init.to_str().context("path")?]),
+    );
     assert!(
         err.contains(
             "note: run 1's weights learned from images in [-1, 1], and this run gives them \
@@ -764,11 +759,8 @@ fn imagenet_norm_is_recorded_and_a_start_on_the_other_scale_noted() -> Result<()
     Lab::open(&db)?.conn().execute_batch(
         "UPDATE runs SET status = 'crashed' WHERE id = 2; DELETE FROM checkpoints WHERE run_id = 2;",
     )?;
-    let out = common::facenet(&db)?
-        .args(["run", "--resume", "2", "--quiet"])
-        .output()?;
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let (_, err) =
+        common::succeeds(common::facenet(&db)?.args(["run", "--resume", "2", "--quiet"]));
     assert!(
         err.contains("note: run 1's weights learned from images in [-1, 1]"),
         "{err}"
@@ -783,13 +775,12 @@ fn a_fresh_embedding_keeps_the_seeds_draw_though_the_files_fits() -> Result<()> 
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
     let tiny = |extra: &[&str]| -> Result<String> {
-        let out = common::facenet(&db)?
-            .args(TINY_RUN)
-            .args(["--epochs", "1", "--dim", "8", "--lr", "1e-12", "--quiet"])
-            .args(extra)
-            .output()?;
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "{err}");
+        let (_, err) = common::succeeds(
+            common::facenet(&db)?
+                .args(TINY_RUN)
+                .args(["--epochs", "1", "--dim", "8", "--lr", "1e-12", "--quiet"])
+                .args(extra),
+        );
         Ok(err)
     };
     tiny(&["--seed", "1"])?;

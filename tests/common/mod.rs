@@ -214,6 +214,16 @@ pub fn facenet(db: &Path) -> Result<assert_cmd::Command> {
     Ok(cmd)
 }
 
+/// Runs `cmd` and checks that it succeeded without a panic, the stderr shown if not; returns its
+/// stdout and stderr as text.
+pub fn succeeds(cmd: &mut assert_cmd::Command) -> (String, String) {
+    let out = cmd.output().expect("the command starts");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), err)
+}
+
 /// Runs `cmd` and checks that it failed as a command should: exit 1, one `error: ` message that
 /// holds each of `needles`, and no panic.
 pub fn fails_with(cmd: &mut assert_cmd::Command, needles: &[&str]) {

@@ -897,7 +897,7 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
             KeyCode::Char('S') => Some(Action::ReverseSort),
             KeyCode::Char(d @ '0'..='9') => {
                 let i = (d as usize - '0' as usize + 9) % 10;
-                RunsTable::columns_on_screen(width)
+                RunsTable::columns_on_screen(width, &app.runs)
                     .get(i)
                     .copied()
                     .map(Action::SortBy)
@@ -1341,7 +1341,7 @@ mod tests {
             _ => None,
         };
         // 80 columns: id name model batch dim status epoch best dev, last loss.
-        let shown: Vec<&str> = RunsTable::columns_on_screen(80)
+        let shown: Vec<&str> = RunsTable::columns_on_screen(80, &app.runs)
             .iter()
             .map(|c| c.title())
             .collect();
@@ -1365,7 +1365,10 @@ mod tests {
         assert_eq!(keys, want, "nine columns: 1-9 sort by them, 0 by nothing");
         // 160 columns show them all: 0 is the tenth, and img/s, started and duration (the
         // 13th to 15th) are on screen but past the digits.
-        assert_eq!(RunsTable::columns_on_screen(160), Column::ALL.to_vec());
+        assert_eq!(
+            RunsTable::columns_on_screen(160, &app.runs),
+            Column::ALL.to_vec()
+        );
         assert_eq!(digit('4', 160), Some("input"));
         assert_eq!(digit('6', 160), Some("dim"));
         assert_eq!(digit('8', 160), Some("lr"));

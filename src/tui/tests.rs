@@ -352,6 +352,33 @@ fn runs_table_widget_narrows_and_marks_state() {
     assert!(text.contains("id↓"), "sort column is marked:\n{text}");
 }
 
+/// The input column widens to the longest input text among the runs, so a cropped,
+/// ImageNet-normalised run reads whole; without one it keeps its width.
+#[test]
+fn the_input_column_fits_its_longest_text() {
+    let input_cells = |app: &App| {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 160, 9));
+        RunsTable(app).render(buf.area, &mut buf);
+        let text = buffer_text(&buf);
+        let header = text.lines().nth(1).unwrap_or_default().to_string();
+        (text, header.find("input").zip(header.find("batch")))
+    };
+    let mut app = app();
+    let (text, cols) = input_cells(&app);
+    assert!(
+        text.contains("64 c0.5 ") && text.contains("64 inet"),
+        "{text}"
+    );
+    let (input, batch) = cols.expect("both headers");
+    assert_eq!(batch - input, 11, "10 wide and a space:\n{text}");
+    app.runs[3].hyper.crop = 0.875;
+    app.runs[3].hyper.image_size = 224;
+    let (text, cols) = input_cells(&app);
+    assert!(text.contains("224 c0.875 inet"), "{text}");
+    let (input, batch) = cols.expect("both headers");
+    assert_eq!(batch - input, 16, "15 wide and a space:\n{text}");
+}
+
 /// Another thread records metrics into a real lab file; the collector, woken by the file
 /// watcher, brings them to the app, and the detail screen shows them, with no key pressed.
 #[test]

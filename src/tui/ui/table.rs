@@ -6,15 +6,20 @@ use super::*;
 pub struct RunsTable<'a>(pub &'a App);
 
 impl RunsTable<'_> {
-    /// Column widths; the name column takes what is left.
-    fn width(c: Column) -> u16 {
+    /// Column widths for a table of `runs`; the name column takes what is left.
+    fn width(c: Column, runs: &[Run]) -> u16 {
         match c {
             // A mark and up to three digits.
             Column::Id => 4,
             Column::Name => 12,
             Column::Model => 9,
-            // `224 c0.875`, `224 inet` (ImageNet-normalised); `64 c0.5 inet` clips to `64 c0.5 in`.
-            Column::Input => 10,
+            // `224 c0.875` and `224 inet` (ImageNet-normalised) in 10, and wider where a run needs
+            // it (`224 c0.875 inet`), up to 16.
+            Column::Input => runs
+                .iter()
+                .map(|r| c.text(r, 0.0).chars().count())
+                .max()
+                .map_or(10, |n| n.clamp(10, 16) as u16),
             Column::Batch => 5,
             Column::Dim => 4,
             Column::Mining => 8,
@@ -32,12 +37,12 @@ impl RunsTable<'_> {
 
     /// The columns a terminal `width` wide shows, in display order: the table spans the
     /// whole width, inside its border.
-    pub fn columns_on_screen(width: u16) -> Vec<Column> {
-        Self::columns(width.saturating_sub(2))
+    pub fn columns_on_screen(width: u16, runs: &[Run]) -> Vec<Column> {
+        Self::columns(width.saturating_sub(2), runs)
     }
 
-    /// The columns that fit in `width`, in display order.
-    fn columns(width: u16) -> Vec<Column> {
+    /// The columns of a table of `runs` that fit in `width`, in display order.
+    fn columns(width: u16, runs: &[Run]) -> Vec<Column> {
         const PRIORITY: [Column; 17] = [
             Column::Id,
             Column::Name,
@@ -63,7 +68,7 @@ impl RunsTable<'_> {
         let mut used = 0u16;
         let mut keep = Vec::new();
         for c in PRIORITY {
-            let w = Self::width(c) + 1;
+            let w = Self::width(c, runs) + 1;
             if used + w <= width + 1 {
                 used += w;
                 keep.push(c);
@@ -118,17 +123,17 @@ impl Widget for RunsTable<'_> {
                 .render(area, buf);
             return;
         }
-        let cols = Self::columns_on_screen(area.width);
+        let cols = Self::columns_on_screen(area.width, &app.runs);
         // The name takes what the other columns leave, inside the border, one space apart.
         let others: u16 = cols
             .iter()
             .filter(|&&c| c != Column::Name)
-            .map(|&c| Self::width(c) + 1)
+            .map(|&c| Self::width(c, &app.runs) + 1)
             .sum();
         let name_width = area
             .width
             .saturating_sub(2 + others)
-            .max(Self::width(Column::Name));
+            .max(Self::width(Column::Name, &app.runs));
         // Underlined title by title, not across the gaps: `best dev` and `last loss` read as
         // two headers.
         let header = Row::new(cols.iter().map(|&c| {
@@ -156,7 +161,7 @@ impl Widget for RunsTable<'_> {
         });
         let widths = cols.iter().map(|&c| match c {
             Column::Name => Constraint::Length(name_width),
-            _ => Constraint::Length(Self::width(c)),
+            _ => Constraint::Length(Self::width(c, &app.runs)),
         });
         let table = Table::new(rows, widths)
             .header(header)

@@ -23,10 +23,25 @@ pub fn mean_std(xs: &[f64]) -> Option<(f64, f64)> {
     Some((mean, var.sqrt()))
 }
 
+/// A column's header: the `#id` of its run (the first of a seed group's), and the run's name or
+/// what the group repeats (`×3 seeds`). Kept apart, so that a narrow column cuts the label and
+/// keeps the id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Header {
+    pub id: String,
+    pub label: String,
+}
+
+impl std::fmt::Display for Header {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.id, self.label)
+    }
+}
+
 /// The compare table: a header per column (a run or a seed group), then rows of cells.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CompareTable {
-    pub headers: Vec<String>,
+    pub headers: Vec<Header>,
     pub rows: Vec<(String, Vec<String>)>,
     /// Which runs each column stands for, as indices into the compared runs.
     pub columns: Vec<Vec<usize>>,
@@ -83,12 +98,15 @@ pub fn table(runs: &[&Run], now: f64) -> CompareTable {
     let columns = seed_groups(runs, now);
     let headers = columns
         .iter()
-        .map(|g| match g.as_slice() {
-            [one] => format!("#{} {}", runs[*one].id, runs[*one].name),
-            many => {
-                let members: Vec<&Run> = many.iter().map(|&i| runs[i]).collect();
-                format!("#{} ×{}", runs[many[0]].id, repeats(&members))
-            }
+        .map(|g| Header {
+            id: format!("#{}", runs[g[0]].id),
+            label: match g.as_slice() {
+                [one] => runs[*one].name.clone(),
+                many => {
+                    let members: Vec<&Run> = many.iter().map(|&i| runs[i]).collect();
+                    format!("×{}", repeats(&members))
+                }
+            },
         })
         .collect();
     // A column's distinct values, in run order, joined by commas.
@@ -155,6 +173,10 @@ mod tests {
     use super::*;
     use crate::lab::fixtures::{run, NOW};
 
+    fn header_texts(t: &CompareTable) -> Vec<String> {
+        t.headers.iter().map(ToString::to_string).collect()
+    }
+
     /// The cells of the row named `name`, if the table has one.
     fn cells_of(t: &CompareTable, name: &str) -> Option<Vec<String>> {
         t.rows
@@ -217,7 +239,7 @@ mod tests {
         c.gpu_name = Some("NVIDIA H200".into());
         c.device = "cuda:0".into();
         let t = table(&[&a, &c], NOW);
-        assert_eq!(t.headers, vec!["#1 ×2 runs"]);
+        assert_eq!(header_texts(&t), ["#1 ×2 runs"]);
         assert_eq!(
             cells_of(&t, "device"),
             Some(vec!["cpu,cuda:0 NVIDIA H200".to_string()])
@@ -239,7 +261,7 @@ mod tests {
         let refs: Vec<&Run> = runs.iter().collect();
         assert_eq!(seed_groups(&refs, NOW), vec![vec![0, 1, 2], vec![3]]);
         let t = table(&refs, NOW);
-        assert_eq!(t.headers, vec!["#1 ×3 seeds", "#4 alex"]);
+        assert_eq!(header_texts(&t), ["#1 ×3 seeds", "#4 alex"]);
         let row = |n: &str| cells_of(&t, n);
         assert_eq!(
             row("model"),
@@ -250,7 +272,7 @@ mod tests {
         let mut again = runs[0].clone();
         again.id = crate::lab::RunId(5);
         let twice = table(&[&runs[0], &again], NOW);
-        assert_eq!(twice.headers, vec!["#1 ×2 runs"]);
+        assert_eq!(header_texts(&twice), ["#1 ×2 runs"]);
         // One that stopped after fewer epochs (cut off, or failed) stands alone.
         let mut short = runs[1].clone();
         short.id = crate::lab::RunId(6);

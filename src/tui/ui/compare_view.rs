@@ -27,7 +27,11 @@ impl Widget for CompareView<'_> {
                 let r = runs.get(i)?;
                 let s = app.series.get(&r.id).unwrap_or(&empty).get(metric)?;
                 Some(Curve {
-                    name: table.headers.get(col).cloned().unwrap_or_default(),
+                    name: table
+                        .headers
+                        .get(col)
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
                     color: PALETTE[col % PALETTE.len()],
                     line: Line::build(r, s, app.x_axis, app.smoothing_weight(), buckets),
                 })
@@ -75,32 +79,28 @@ impl Widget for CompareView<'_> {
             .saturating_sub(u16::try_from(headers.len()).unwrap_or(u16::MAX));
         let widths = share_widths(&natural, room);
         let fit = |text: &str, i: usize| ellipsize(text, usize::from(widths[i]));
-        // Cut after the swatch and the run's `#id`, apart: the ids already differ, so the
-        // names keep what tells the runs apart (`#7 …resnet18…`, `#8 …alexnet…`).
-        let (ids, names_of): (Vec<&str>, Vec<&str>) = table
-            .headers
-            .iter()
-            .map(|h| h.split_once(' ').unwrap_or((h.as_str(), "")))
-            .unzip();
-        let cut_names = ellipsize_apart(
-            &names_of
+        // The labels are cut after the swatch and the run's `#id`, apart: the ids already
+        // differ, so the names keep what tells the runs apart (`#7 …resnet18…`, `#8 …alexnet…`).
+        let cut_labels = ellipsize_apart(
+            &table
+                .headers
                 .iter()
-                .zip(&ids)
                 .zip(&widths)
-                .map(|((n, id), &w)| {
-                    let room = usize::from(w).saturating_sub(2 + id.chars().count() + 1);
-                    (*n, room)
+                .map(|(h, &w)| {
+                    let room = usize::from(w).saturating_sub(2 + h.id.chars().count() + 1);
+                    (h.label.as_str(), room)
                 })
                 .collect::<Vec<_>>(),
         );
-        let cut: Vec<String> = ids
+        let cut: Vec<String> = table
+            .headers
             .iter()
-            .zip(&cut_names)
-            .map(|(id, n)| {
-                if n.is_empty() {
-                    id.to_string()
+            .zip(&cut_labels)
+            .map(|(h, label)| {
+                if label.is_empty() {
+                    h.id.clone()
                 } else {
-                    format!("{id} {n}")
+                    format!("{} {label}", h.id)
                 }
             })
             .collect();

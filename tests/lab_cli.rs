@@ -428,7 +428,7 @@ fn an_empty_db_variable_means_the_default_lab() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let lab = Lab::open(&dir.path().join("lab.db"))?;
     lab.create_run(&new_run("in-the-default-lab"))?;
-    let (text, err) = common::succeeds(
+    let (text, _) = common::succeeds(
         Command::cargo_bin("facenet-lab")?
             .current_dir(dir.path())
             .env("FACENET_LAB_DB", "")

@@ -3,8 +3,13 @@
 //! started (`nohup`) stays ignored, so that logging out does not stop the work; and SIGINT,
 //! which a sweep blocks in the runs it starts until they can take it, is unblocked once the
 //! handler is in place (a SIGINT that came in meanwhile then reaches the handler).
+//!
+//! A sweep passes its first stop request on to its runs as [`SWEEP_STOP`], not as SIGINT: a
+//! run that is stopping already (the dashboard stopped it alone, a moment before the sweep)
+//! takes it as the request it has, where a second SIGINT would make it quit without its
+//! checkpoint.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -43,6 +48,15 @@ impl Requests {
         }
         Some(self.count.fetch_add(1, Ordering::SeqCst) + 1)
     }
+
+    /// Counts a request that asks only that the work stop, as a sweep's first does: the first
+    /// request when none came before it (true), and nothing new otherwise.
+    pub fn first(&self) -> bool {
+        self.first.get_or_init(Instant::now);
+        self.count
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
 }
 
 impl Default for Requests {
@@ -59,7 +73,71 @@ pub fn on_stop(handler: impl FnMut() + Send + 'static) -> Result<()> {
         // SAFETY: restores the disposition SIGHUP had; SIG_IGN runs no code.
         unsafe { libc::signal(libc::SIGHUP, libc::SIG_IGN) };
     }
-    set_sigint_blocked(false).context("unblocking SIGINT")
+    set_blocked(&[libc::SIGINT], false).context("unblocking SIGINT")
+}
+
+/// The signal with which a sweep asks its runs to stop the first time: "stop, if you are not
+/// stopping already". `kill -USR1` asks the same of any run.
+pub const SWEEP_STOP: libc::c_int = libc::SIGUSR1;
+
+/// The write end of the pipe through which [`SWEEP_STOP`]'s handler wakes its thread.
+static SWEEP_STOP_PIPE: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn sweep_stop_arrived(_: libc::c_int) {
+    let fd = SWEEP_STOP_PIPE.load(Ordering::SeqCst);
+    if fd >= 0 {
+        // SAFETY: write(2) is async-signal-safe, and the byte lives through the call. A full
+        // pipe drops the byte: requests are waiting to be handled already.
+        unsafe { libc::write(fd, [0u8].as_ptr().cast(), 1) };
+    }
+}
+
+/// Calls `handler` on every [`SWEEP_STOP`] from now on, on a thread of its own (as `ctrlc`
+/// calls its handler), then unblocks the signal, which a sweep's runs start with blocked.
+/// Once only.
+pub fn on_sweep_stop(mut handler: impl FnMut() + Send + 'static) -> Result<()> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into the array it is given.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("making the stop signal's pipe");
+    }
+    let [read, write] = fds;
+    anyhow::ensure!(
+        SWEEP_STOP_PIPE
+            .compare_exchange(-1, write, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok(),
+        "the sweep's stop signal has a handler already"
+    );
+    std::thread::Builder::new()
+        .name("sweep-stop".into())
+        .spawn(move || {
+            let mut byte = [0u8];
+            loop {
+                // SAFETY: reads at most one byte into `byte`, from the pipe this thread owns.
+                match unsafe { libc::read(read, byte.as_mut_ptr().cast(), 1) } {
+                    1 => handler(),
+                    n if n < 0
+                        && std::io::Error::last_os_error().kind()
+                            == std::io::ErrorKind::Interrupted => {}
+                    _ => break,
+                }
+            }
+        })
+        .context("starting the stop signal's thread")?;
+    // SAFETY: the action is zeroed and then filled in; its handler only loads an atomic and
+    // writes to a pipe, both async-signal-safe.
+    let rc = unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = sweep_stop_arrived as extern "C" fn(libc::c_int) as usize;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(SWEEP_STOP, &action, std::ptr::null_mut())
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error())
+            .context("installing the stop signal's handler");
+    }
+    set_blocked(&[SWEEP_STOP], false).context("unblocking the sweep's stop signal")
 }
 
 /// Whether SIGHUP is ignored, as `nohup` leaves it.
@@ -72,10 +150,10 @@ fn hup_ignored() -> bool {
     }
 }
 
-/// Blocks (or unblocks) SIGINT in the calling thread: a blocked SIGINT waits until it is
+/// Blocks (or unblocks) `signals` in the calling thread: a blocked signal waits until it is
 /// unblocked, and the block lasts across exec. Async-signal-safe, so it may run between a
 /// fork and its exec.
-pub fn set_sigint_blocked(blocked: bool) -> std::io::Result<()> {
+pub fn set_blocked(signals: &[libc::c_int], blocked: bool) -> std::io::Result<()> {
     let how = if blocked {
         libc::SIG_BLOCK
     } else {
@@ -85,7 +163,9 @@ pub fn set_sigint_blocked(blocked: bool) -> std::io::Result<()> {
     let rc = unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGINT);
+        for &signal in signals {
+            libc::sigaddset(&mut set, signal);
+        }
         libc::pthread_sigmask(how, &set, std::ptr::null_mut())
     };
     if rc == 0 {
@@ -108,5 +188,25 @@ mod tests {
         assert_eq!(requests.signal_at(t + SAME_REQUEST / 2), None);
         assert_eq!(requests.signal_at(t + SAME_REQUEST), Some(2));
         assert_eq!(requests.signal_at(t + SAME_REQUEST * 2), Some(3));
+    }
+
+    /// A sweep's "stop" is the first request where none came before it, and nothing new after
+    /// one: the next Ctrl-C is then the second, "quit now".
+    #[test]
+    fn a_plain_stop_is_the_first_request_or_nothing() {
+        let requests = Requests::new();
+        assert!(requests.first());
+        assert!(!requests.first());
+        let later = Instant::now() + SAME_REQUEST;
+        assert_eq!(requests.signal_at(later), Some(2));
+
+        let stopping = Requests::new();
+        let t = Instant::now();
+        assert_eq!(stopping.signal_at(t), Some(1));
+        assert!(
+            !stopping.first(),
+            "a run that is stopping hears nothing new"
+        );
+        assert_eq!(stopping.signal_at(t + SAME_REQUEST), Some(2));
     }
 }

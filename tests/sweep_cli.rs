@@ -558,14 +558,15 @@ fn a_sigint_as_a_sweep_run_starts_waits_for_its_handler() -> Result<()> {
     let mut child =
         facenet_lab::sweep::trainer_command(&program, &db, &config, &log_path, log)?.spawn()?;
     let trainer = KillOnDrop(i64::from(child.id()));
-    // SIGINT is blocked in it, and the one sent now waits.
+    // SIGINT and the sweep's stop are blocked in it, and the SIGINT sent now waits.
     process::stopped(&child)?;
     let sigint = 1u64 << (libc::SIGINT - 1);
+    let sweep_stop = 1u64 << (facenet_lab::signals::SWEEP_STOP - 1);
     let blocked = process::signal_mask(child.id(), "SigBlk")?;
-    assert_ne!(
-        blocked & sigint,
-        0,
-        "SIGINT is not blocked as the run starts"
+    assert_eq!(
+        blocked & (sigint | sweep_stop),
+        sigint | sweep_stop,
+        "SIGINT and SIGUSR1 are not blocked as the run starts"
     );
     process::signal(&child, libc::SIGINT)?;
     let pending = process::signal_mask(child.id(), "ShdPnd")?;

@@ -391,6 +391,63 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     Ok(())
 }
 
+/// SIGUSR1, a sweep's stop, stops a run as Ctrl-C does; sent again, or after a Ctrl-C, it asks
+/// nothing more: the run that the dashboard stopped alone, a moment before its sweep, still
+/// writes its checkpoint (a second SIGINT would make it quit without one).
+#[test]
+fn a_sweeps_stop_after_a_ctrl_c_lets_the_checkpoint_be_written() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let child = training(&db, || Ok(()))?;
+    signal(&child, facenet_lab::signals::SWEEP_STOP)?;
+    let (code, err) = output_within(child, Duration::from_secs(120))?;
+    assert_eq!(code, Some(130), "{err}");
+    assert!(err.contains("stopping after this step"), "{err}");
+
+    // ResNet152 on the CPU, so that the step and the checkpoint (700 MB with Adam's state)
+    // outlast the pause between the signals, as in the test of a second Ctrl-C below.
+    let db = dir.path().join("second.db");
+    let run = [
+        "run",
+        "resnet152",
+        "--data",
+        "synthetic:4:8",
+        "--image-size",
+        "64",
+        "--batch",
+        "16",
+        "--dim",
+        "64",
+        "--epochs",
+        "500",
+        "--device",
+        "cpu",
+    ];
+    let mut child = started(trainer(&db, &run), &db, 1)?;
+    signal(&child, libc::SIGINT)?;
+    std::thread::sleep(facenet_lab::signals::SAME_REQUEST + Duration::from_millis(100));
+    assert!(
+        child.try_wait()?.is_none(),
+        "stopped before the sweep's stop"
+    );
+    signal(&child, facenet_lab::signals::SWEEP_STOP)?;
+    let (code, err) = output_within(child, Duration::from_secs(120))?;
+    assert_eq!(code, Some(130), "{err}");
+    assert!(!err.contains("stopping now"), "{err}");
+    let lab = Lab::open(&db)?;
+    let kinds: Vec<String> = lab
+        .checkpoints(RunId(1))?
+        .into_iter()
+        .map(|c| c.kind)
+        .collect();
+    assert!(kinds.iter().any(|k| k == "interrupt"), "{kinds:?}: {err}");
+    assert_eq!(
+        lab.run(RunId(1))?.context("run")?.status,
+        RunStatus::Interrupted
+    );
+    Ok(())
+}
+
 /// A second Ctrl-C quits at once, mid-step or mid-checkpoint: the run is recorded interrupted
 /// at once (not left running until its heartbeat goes stale), the checkpoint half written is
 /// removed, and `--resume` takes the run in its own folder.

@@ -14,21 +14,28 @@ use crate::train::session::{self, Launch};
 static STOP: AtomicBool = AtomicBool::new(false);
 
 /// Ctrl-C (or SIGTERM) once: finish the step, checkpoint, mark the run interrupted.
-/// Twice: leave at once.
-fn install_stop_handler() -> Result<()> {
+/// Twice: leave at once. A sweep's stop ([`crate::signals::SWEEP_STOP`]) is the first, or
+/// nothing new when the run is stopping already.
+fn install_stop_handlers() -> Result<()> {
     static REQUESTS: Requests = Requests::new();
+    fn stop_after_step() {
+        STOP.store(true, Ordering::SeqCst);
+        crate::say!(
+            "\nstopping after this step to write a checkpoint (Ctrl-C again to quit at once)"
+        );
+    }
     crate::signals::on_stop(|| match REQUESTS.signal() {
-        Some(1) => {
-            STOP.store(true, Ordering::SeqCst);
-            crate::say!(
-                "\nstopping after this step to write a checkpoint (Ctrl-C again to quit at once)"
-            );
-        }
+        Some(1) => stop_after_step(),
         Some(_) => {
             crate::say!("\nstopping now");
             session::abandon();
         }
         None => {}
+    })?;
+    crate::signals::on_sweep_stop(|| {
+        if REQUESTS.first() {
+            stop_after_step();
+        }
     })
 }
 
@@ -39,8 +46,8 @@ fn shell_words(args: impl Iterator<Item = String>) -> String {
 }
 
 pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
-    // First: a sweep starts its runs with SIGINT blocked until they can take it.
-    install_stop_handler()?;
+    // First: a sweep starts its runs with its stop signals blocked until they can take them.
+    install_stop_handlers()?;
     if args.time_limit.is_some_and(|t| t.is_zero()) {
         bail!("--time-limit must be longer than 0s, e.g. 90s or 20m");
     }

@@ -126,9 +126,9 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
 static STOP: AtomicUsize = AtomicUsize::new(0);
 
 /// Ctrl-C, SIGTERM or SIGHUP: the running runs stop as Ctrl-C stops them (checkpointed,
-/// recorded interrupted), no other starts, and the sweep sums up what became of each; a
-/// second request passes a second Ctrl-C on, which makes them quit without their checkpoint
-/// (one request signalled twice, as `timeout` does, is one).
+/// recorded interrupted; a run stopping already goes on as it was), no other starts, and the
+/// sweep sums up what became of each; a second request passes a Ctrl-C on, which makes them
+/// quit without their checkpoint (one request signalled twice, as `timeout` does, is one).
 fn install_stop_handler() -> Result<()> {
     static REQUESTS: crate::signals::Requests = crate::signals::Requests::new();
     crate::signals::on_stop(|| {

@@ -192,7 +192,7 @@ pub fn run_sweep(
 
 /// The command that trains one run of a sweep: `program --db DB run --config CONFIG --log-path
 /// LOG_PATH`, its output into `log` (the file at `log_path`), in a process group of its own and
-/// with SIGINT blocked until the run has its handler.
+/// with SIGINT and [`crate::signals::SWEEP_STOP`] blocked until the run has its handlers.
 pub fn trainer_command(
     program: &Path,
     db: &Path,
@@ -202,10 +202,14 @@ pub fn trainer_command(
 ) -> Result<Command> {
     let err = log.try_clone()?;
     let mut cmd = Command::new(program);
-    // SIGINT waits until the run has its handler (it unblocks it then): a stop that comes
-    // as it starts would otherwise kill it before it can checkpoint.
+    // A stop waits until the run has its handler (it unblocks the signal then): one that
+    // comes as it starts would otherwise kill it before it can checkpoint.
     // SAFETY: the closure only changes the signal mask, which is async-signal-safe.
-    unsafe { cmd.pre_exec(|| crate::signals::set_sigint_blocked(true)) };
+    unsafe {
+        cmd.pre_exec(|| {
+            crate::signals::set_blocked(&[libc::SIGINT, crate::signals::SWEEP_STOP], true)
+        })
+    };
     cmd.arg("--db")
         .arg(db)
         .arg("run")

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
+use crate::signals::SWEEP_STOP;
+
 /// How often running children (and the stop request) are checked: short next to any training
 /// run, long enough not to spin a core.
 const POLL: Duration = Duration::from_millis(50);
@@ -45,12 +47,13 @@ pub enum Event {
     Started {
         index: usize,
     },
-    /// Asked to stop: each of the `running` jobs was sent SIGINT, and no other will start.
+    /// Asked to stop: each of the `running` jobs was sent the sweep's stop (SIGUSR1), and no
+    /// other will start.
     Stopping {
         running: Vec<usize>,
     },
-    /// Asked again: the `running` jobs were sent a second SIGINT, which makes a trainer quit
-    /// at once, without its checkpoint.
+    /// Asked again: the `running` jobs were sent SIGINT, which makes a trainer quit at once,
+    /// without its checkpoint.
     QuittingNow {
         running: Vec<usize>,
     },
@@ -71,8 +74,9 @@ struct Running {
 
 /// Starts job `0..jobs` through `launch`, keeping at most `parallel` alive, and calls `report`
 /// with every start and end. `stop` counts stop requests: after the first, each running job
-/// gets one SIGINT (the trainer's graceful stop), no more are started, and the running ones are
-/// waited for; after a second, they get another SIGINT, which makes a trainer quit at once.
+/// gets one [`SWEEP_STOP`] (the trainer's graceful stop, or nothing new to a trainer that is
+/// stopping already), no more are started, and the running ones are waited for; after a
+/// second, they get a SIGINT, which makes a trainer that is stopping quit at once.
 /// Returns how each job ended, by index.
 pub fn run_jobs(
     jobs: usize,
@@ -87,13 +91,18 @@ pub fn run_jobs(
     let mut outcomes = vec![JobOutcome::NotStarted; jobs];
     let mut running: Vec<Running> = Vec::new();
     let mut next = 0;
-    // Stop requests passed on so far: one SIGINT each to the running jobs, two at the most,
-    // and one a pass, so that two never reach a job as one pending signal.
+    // Stop requests passed on so far: one signal each to the running jobs, two at the most,
+    // and one a pass.
     let mut passed = 0;
     loop {
         if passed < stop.load(Ordering::SeqCst).min(2) {
             passed += 1;
-            running.iter().for_each(|r| interrupt(&r.child));
+            let signal = if passed == 1 {
+                SWEEP_STOP
+            } else {
+                libc::SIGINT
+            };
+            running.iter().for_each(|r| interrupt(&r.child, signal));
             let running = running.iter().map(|r| r.index).collect();
             report(&if passed == 1 {
                 Event::Stopping { running }
@@ -165,13 +174,14 @@ fn reap(
     any
 }
 
-/// Asks a job to stop as Ctrl-C does: the trainer finishes its step, checkpoints, records the
-/// run interrupted and exits [`EXIT_STOPPED`]. A job that has just ended is reaped as usual.
-fn interrupt(child: &Child) {
+/// Signals a job to stop: the trainer finishes its step, checkpoints, records the run
+/// interrupted and exits [`EXIT_STOPPED`], or quits at once on a second request. A job that has
+/// just ended is reaped as usual.
+fn interrupt(child: &Child, signal: libc::c_int) {
     if let Ok(pid) = libc::pid_t::try_from(child.id()) {
         // SAFETY: kill(2) has no memory effects, and the child is not reaped yet, so its pid
         // cannot belong to another process.
-        unsafe { libc::kill(pid, libc::SIGINT) };
+        unsafe { libc::kill(pid, signal) };
     }
 }
 
@@ -230,16 +240,22 @@ mod tests {
         Ok(())
     }
 
-    /// A shell job standing in for the trainer: on each SIGINT it notes the signal in
-    /// `DIR/signals`, then runs `on_int` (with `n` counting the signals); it touches `DIR/ready`
-    /// once it listens, and is returned then.
-    fn job(dir: &Path, on_int: &str) -> Result<Child> {
+    /// A shell job standing in for the trainer: on each SIGINT or SIGUSR1 (the sweep's stop)
+    /// it notes the signal's name in `DIR/signals`, then runs `on_stop` (with `n` counting the
+    /// signals); it touches `DIR/ready` once it listens, and is returned then.
+    fn job(dir: &Path, on_stop: &str) -> Result<Child> {
         use std::os::unix::process::CommandExt as _;
         let (ready, signals) = (dir.join("ready"), dir.join("signals"));
+        let trap = |name: &str| {
+            format!(
+                "trap 'echo {name} >> \"{}\"; n=$((n+1)); {on_stop}' {name}; ",
+                signals.display()
+            )
+        };
         let script = format!(
-            "n=0; trap 'echo INT >> \"{}\"; n=$((n+1)); {on_int}' INT; touch \"{}\"; \
-             while :; do sleep 0.02; done",
-            signals.display(),
+            "n=0; {}{}touch \"{}\"; while :; do sleep 0.02; done",
+            trap("INT"),
+            trap("USR1"),
             ready.display()
         );
         let mut command = Command::new("sh");
@@ -267,14 +283,14 @@ mod tests {
         Ok(child)
     }
 
-    /// Stops as the trainer does on its first SIGINT: a moment (its checkpoint), then exits as
+    /// Stops as the trainer does when first asked: a moment (its checkpoint), then exits as
     /// stopped.
     fn stoppable_job(dir: &Path) -> Result<Child> {
         job(dir, &format!("sleep 0.2; exit {EXIT_STOPPED}"))
     }
 
     #[test]
-    fn asked_to_stop_the_running_job_gets_one_sigint_and_no_other_starts() -> Result<()> {
+    fn asked_to_stop_the_running_job_gets_one_signal_and_no_other_starts() -> Result<()> {
         let dir = tempfile::tempdir()?;
         let stop = AtomicUsize::new(0);
         let mut events = Vec::new();
@@ -295,11 +311,11 @@ mod tests {
         assert_eq!(events[1], "Stopping { running: [0] }", "{events:?}");
         assert_eq!(events.len(), 3, "{events:?}");
         let signals = std::fs::read_to_string(dir.path().join("signals"))?;
-        assert_eq!(signals, "INT\n", "exactly one SIGINT");
+        assert_eq!(signals, "USR1\n", "exactly one stop, the sweep's");
         Ok(())
     }
 
-    /// A stop asked while a job is being started lets that one start (it gets its SIGINT at
+    /// A stop asked while a job is being started lets that one start (it gets its signal at
     /// once) and no other, though a second slot is free.
     #[test]
     fn a_stop_asked_as_a_job_starts_starts_no_other() -> Result<()> {
@@ -318,11 +334,12 @@ mod tests {
         Ok(())
     }
 
-    /// Asked twice, the running jobs get a second SIGINT: the trainer's "quit now".
+    /// Asked twice, the running jobs get a SIGINT after the sweep's stop: to a trainer that is
+    /// stopping, "quit now".
     #[test]
-    fn asked_again_the_running_job_gets_a_second_sigint() -> Result<()> {
+    fn asked_again_the_running_job_gets_a_sigint() -> Result<()> {
         let dir = tempfile::tempdir()?;
-        // Exits only on its second SIGINT, as the trainer quits at once then.
+        // Exits only on its second signal, as the trainer quits at once then.
         let launch = |_| job(dir.path(), &format!("[ $n -ge 2 ] && exit {EXIT_STOPPED}"));
         let stop = AtomicUsize::new(0);
         let mut events = Vec::new();
@@ -337,7 +354,7 @@ mod tests {
         assert_eq!(ended, vec![JobOutcome::Stopped]);
         assert_eq!(events[2], "QuittingNow { running: [0] }", "{events:?}");
         let signals = std::fs::read_to_string(dir.path().join("signals"))?;
-        assert_eq!(signals, "INT\nINT\n");
+        assert_eq!(signals, "USR1\nINT\n");
         Ok(())
     }
 

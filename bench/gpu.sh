@@ -30,6 +30,14 @@ RESERVE=60
 mkdir -p "$OUT"
 section() { printf '\n== %s (%ss in)\n' "$1" "$SECONDS"; }
 left() { echo $((BUDGET - RESERVE - SECONDS)); }
+# A step's time limit: N seconds, or what is left of the budget if that is less.
+cap() { local l; l=$(left); echo $(($1 < l ? $1 : (l > 1 ? l : 1))); }
+# The digest of the sources the binary is built from; bench/prepare-device.sh writes it beside
+# the binary.
+sources_digest() {
+  find src build.rs Cargo.toml Cargo.lock -type f | LC_ALL=C sort | xargs sha256sum |
+    sha256sum | cut -d' ' -f1
+}
 
 main() {
   if [[ $# -eq 0 ]]; then
@@ -61,20 +69,26 @@ main() {
   set +e
   gzip -dc .device/facenet-lab.gz >/tmp/fl && chmod +x /tmp/fl || { echo "no binary"; return 1; }
   /tmp/fl --version
+  if [[ "$(cat .device/sources.sha256 2>/dev/null)" != "$(sources_digest)" ]]; then
+    echo "WARNING: .device/facenet-lab.gz was not built from this tree's sources: rerun"
+    echo "bench/prepare-device.sh before the next call"
+  fi
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
 
   if [[ $DEVICE == cuda ]]; then
     # facenet-lab's own CUDA kernels (convolution, batch norm, max pooling, ReLU, Adam;
     # src/cuda) against the CPU's ops on random inputs, before anything uses them. If they disagree, everything after runs on
     # candle's kernels alone (FACENET_LAB_KERNELS=candle), as before those kernels existed.
+    # The verdict is the check's own line: a bench that fails or overruns after a passing
+    # check does not turn the kernels off.
     section "check: facenet-lab's CUDA kernels against the CPU"
-    if ! timeout -k 10 90 /tmp/fl bench --device cuda --check --models alexnet --batch 4 \
-      --image-size 64 --steps 1 >/tmp/check.txt 2>&1; then
-      cat /tmp/check.txt
+    timeout -k 10 "$(cap 120)" /tmp/fl bench --device cuda --check --models alexnet --batch 4 \
+      --image-size 64 --steps 1 >/tmp/check.txt 2>&1
+    echo "(exit $?)" >>/tmp/check.txt
+    cat /tmp/check.txt
+    if ! grep -q "^the CUDA kernels agree with the CPU" /tmp/check.txt; then
       echo "(the check failed: the rest runs on candle's kernels alone)"
       export FACENET_LAB_KERNELS=candle
-    else
-      cat /tmp/check.txt
     fi
   fi
 
@@ -84,9 +98,9 @@ main() {
     # 1.6 GB reference is left out for time).
     section "parity: facenet-lab's step ($DEVICE) against PyTorch's"
     rm -rf /tmp/parity
-    if timeout -k 10 90 python3 bench/torch_parity.py --archs alexnet,resnet18 \
+    if timeout -k 10 "$(cap 90)" python3 bench/torch_parity.py --archs alexnet,resnet18 \
       --out /tmp/parity >/dev/null; then
-      timeout -k 10 60 /tmp/fl bench --device "$DEVICE" --parity /tmp/parity/*.safetensors 2>&1 ||
+      timeout -k 10 "$(cap 60)" /tmp/fl bench --device "$DEVICE" --parity /tmp/parity/*.safetensors 2>&1 ||
         echo "(parity: exit $?)"
     else
       echo "(bench/torch_parity.py failed, exit $?)"
@@ -96,8 +110,15 @@ main() {
 
   if [[ "${SKIP_BENCH:-0}" != 1 ]]; then
     section "facenet-lab bench ($DEVICE), $STEPS steps"
-    bench() { timeout -k 10 100 /tmp/fl bench --device "$DEVICE" --image-size 224 \
-      --steps "$STEPS" "$@" || echo "(bench $*: stopped, exit $?)"; }
+    # Each call stops at 100 s or the budget's end, and none starts with under 30 s left.
+    bench() {
+      if (($(left) < 30)); then
+        echo "(bench $*: skipped, $(left)s left of the budget)"
+        return
+      fi
+      timeout -k 10 "$(cap 100)" /tmp/fl bench --device "$DEVICE" --image-size 224 \
+        --steps "$STEPS" "$@" || echo "(bench $*: stopped, exit $?)"
+    }
     # At batch 32 also where each model's step goes, layer kind by kind (--profile, printed
     # after the throughput table).
     bench --batch 32 --profile
@@ -110,11 +131,11 @@ main() {
     bench --batch 64
     section "PyTorch bench, $STEPS steps"
     if [[ $DEVICE == cuda ]]; then
-      PYTHONUNBUFFERED=1 timeout -k 10 120 python3 bench/torch_step.py --steps "$STEPS" ||
+      PYTHONUNBUFFERED=1 timeout -k 10 "$(cap 120)" python3 bench/torch_step.py --steps "$STEPS" ||
         echo "(PyTorch: stopped, exit $?)"
     elif python3 -c "import torch, torchvision" 2>/dev/null; then
       # The dry run: the script's CPU path, small.
-      PYTHONUNBUFFERED=1 timeout -k 10 120 python3 bench/torch_step.py --device cpu \
+      PYTHONUNBUFFERED=1 timeout -k 10 "$(cap 120)" python3 bench/torch_step.py --device cpu \
         --steps "$STEPS" --batches 4 --image-size 64 || echo "(PyTorch: stopped, exit $?)"
     else
       echo "(PyTorch absent here: python3 cannot import torch and torchvision; skipped)"

@@ -13,16 +13,34 @@ fn the_cuda_kernels_compute_their_definitions_under_emulation() {
     let dir = tempfile::tempdir().expect("temp dir");
     let exe = dir.path().join("kernels");
     let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
-    let built = Command::new(&cxx)
-        .args(["-std=c++20", "-O1", "-pthread", "-I"])
-        .arg(format!("{root}/src/cuda"))
-        .arg(format!("{root}/tests/cuda_emulation/kernels.cpp"))
-        .arg("-o")
-        .arg(&exe)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("{cxx} (a C++20 compiler) is needed to emulate the kernels: {e}")
-        });
+    let compile = |flags: &[&str]| {
+        Command::new(&cxx)
+            .args(["-std=c++20", "-O1", "-pthread"])
+            .args(flags)
+            .arg("-I")
+            .arg(format!("{root}/src/cuda"))
+            .arg(format!("{root}/tests/cuda_emulation/kernels.cpp"))
+            .arg("-o")
+            .arg(&exe)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("{cxx} (a C++20 compiler) is needed to emulate the kernels: {e}")
+            })
+    };
+    // Under AddressSanitizer and UBSan: a read past a buffer, which on a GPU is an illegal
+    // address and here reads whatever lies there, stops the run and names the kernel. A
+    // compiler without the sanitizers' runtime builds the plain emulation, and says so.
+    let sanitized = [
+        "-fsanitize=address,undefined",
+        "-fno-sanitize-recover=all",
+        "-fno-omit-frame-pointer",
+    ];
+    let mut built = compile(&sanitized);
+    let err = String::from_utf8_lossy(&built.stderr).into_owned();
+    if !built.status.success() && (err.contains("asan") || err.contains("ubsan")) {
+        eprintln!("note: {cxx} has no sanitizer runtime; the kernels run unsanitized:\n{err}");
+        built = compile(&[]);
+    }
     assert!(
         built.status.success(),
         "compiling the emulated kernels failed:\n{}",
@@ -34,7 +52,8 @@ fn the_cuda_kernels_compute_their_definitions_under_emulation() {
     let report = String::from_utf8_lossy(&run.stdout);
     assert!(
         run.status.success(),
-        "kernels off their definitions:\n{report}"
+        "kernels off their definitions, or out of their buffers:\n{report}\n{}",
+        String::from_utf8_lossy(&run.stderr)
     );
     // Every case ran: 5 batch norms x 3 outputs, 2 channel affine maps, 6 unrollings x 2, 4
     // poolings x 2, ReLU 2, Adam 3, the batch sum 1.

@@ -1,5 +1,6 @@
-//! The CUDA kernels of [`super::cpu_batch_norm`]'s ops (f32), with the CPU's arithmetic. In
-//! training: per channel the mean and the biased variance (summed in double, two passes), then
+//! The CUDA kernels of [`super::cpu_batch_norm`]'s ops (f32), with the CPU's arithmetic, its
+//! sums added in another order (they agree to rounding, not to the bit). In training: per
+//! channel the mean and the biased variance (summed in double, two passes), then
 //! `y = (x − μ)·a + β` with `a = γ/σ` and the ReLU after it when asked; the backward sums `dy`
 //! and `dy·x̂` per channel and writes `dx = k·dy + m·(x − μ) + q` from them. In evaluation:
 //! the fixed map `x·a + b` per channel. Kernels: `bn_stats`, `bn_apply`, `bn_grad_sums`,

@@ -36,7 +36,8 @@ pub enum Command {
     ///
     /// Ctrl-C (or SIGTERM, SIGHUP) stops the run after its step, with a checkpoint, recorded
     /// interrupted (`--resume` continues it); a second quits at once. SIGUSR1 asks as the first
-    /// does, and nothing more of a run that is stopping already: a sweep stops its runs so.
+    /// does, and nothing more of a run that is stopping already: a sweep and the dashboard stop
+    /// runs so.
     #[command(
         after_help = "Examples:\n  facenet-lab run resnet18 --data ~/lfw.tgz --image-size 64 --epochs 3 --batch 16\n  facenet-lab run --config experiments/best-recipe-cpu-64.toml\n  facenet-lab sweep experiments/seed-table.toml\n  facenet-lab run --resume 12"
     )]

@@ -4,10 +4,11 @@
 //! which a sweep blocks in the runs it starts until they can take it, is unblocked once the
 //! handler is in place (a SIGINT that came in meanwhile then reaches the handler).
 //!
-//! A sweep passes its first stop request on to its runs as [`SWEEP_STOP`], not as SIGINT: a
-//! run that is stopping already (the dashboard stopped it alone, a moment before the sweep)
-//! takes it as the request it has, where a second SIGINT would make it quit without its
-//! checkpoint.
+//! [`STOP_ONCE`] (SIGUSR1) asks to stop as a first Ctrl-C does, and asks nothing more of work
+//! that is stopping already, however often it comes. A sweep passes its first stop request on
+//! to its runs so, and the dashboard stops runs and sweeps so: a run that the dashboard stopped
+//! alone a moment before its sweep, or twice, would take a second SIGINT as "quit now" and
+//! lose its checkpoint.
 
 use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -43,14 +44,25 @@ impl Requests {
 
     fn signal_at(&self, at: Instant) -> Option<usize> {
         let first = *self.first.get_or_init(|| at);
-        if self.count.load(Ordering::SeqCst) > 0 && at.duration_since(first) < SAME_REQUEST {
-            return None;
+        // One count for one read: a stop that [`Requests::first`] counts meanwhile makes this
+        // the second request, not the first counted twice.
+        let mut count = self.count.load(Ordering::SeqCst);
+        loop {
+            if count > 0 && at.saturating_duration_since(first) < SAME_REQUEST {
+                return None;
+            }
+            match self
+                .count
+                .compare_exchange(count, count + 1, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => return Some(count + 1),
+                Err(now) => count = now,
+            }
         }
-        Some(self.count.fetch_add(1, Ordering::SeqCst) + 1)
     }
 
-    /// Counts a request that asks only that the work stop, as a sweep's first does: the first
-    /// request when none came before it (true), and nothing new otherwise.
+    /// Counts a request that asks only that the work stop ([`STOP_ONCE`]): the first request
+    /// when none came before it (true), and nothing new otherwise.
     pub fn first(&self) -> bool {
         self.first.get_or_init(Instant::now);
         self.count
@@ -76,37 +88,48 @@ pub fn on_stop(handler: impl FnMut() + Send + 'static) -> Result<()> {
     set_blocked(&[libc::SIGINT], false).context("unblocking SIGINT")
 }
 
-/// The signal with which a sweep asks its runs to stop the first time: "stop, if you are not
-/// stopping already". `kill -USR1` asks the same of any run.
-pub const SWEEP_STOP: libc::c_int = libc::SIGUSR1;
+/// "Stop, if you are not stopping already": a run finishes its step, checkpoints and is
+/// recorded interrupted, a sweep stops its runs so and starts no other; a second one asks
+/// nothing more. `kill -USR1` asks it of any run or sweep.
+pub const STOP_ONCE: libc::c_int = libc::SIGUSR1;
 
-/// The write end of the pipe through which [`SWEEP_STOP`]'s handler wakes its thread.
-static SWEEP_STOP_PIPE: AtomicI32 = AtomicI32::new(-1);
+/// The write end of the pipe through which [`STOP_ONCE`]'s handler wakes its thread.
+static STOP_ONCE_PIPE: AtomicI32 = AtomicI32::new(-1);
 
-extern "C" fn sweep_stop_arrived(_: libc::c_int) {
-    let fd = SWEEP_STOP_PIPE.load(Ordering::SeqCst);
+extern "C" fn stop_once_arrived(_: libc::c_int) {
+    let fd = STOP_ONCE_PIPE.load(Ordering::SeqCst);
     if fd >= 0 {
-        // SAFETY: write(2) is async-signal-safe, and the byte lives through the call. A full
-        // pipe drops the byte: requests are waiting to be handled already.
-        unsafe { libc::write(fd, [0u8].as_ptr().cast(), 1) };
+        // SAFETY: write(2) is async-signal-safe, the byte lives through the call, and errno is
+        // given back as it was to the code the signal interrupted. The write end does not
+        // block: a full pipe drops the byte, and requests are waiting to be handled already.
+        unsafe {
+            let errno = *libc::__errno_location();
+            libc::write(fd, [0u8].as_ptr().cast(), 1);
+            *libc::__errno_location() = errno;
+        }
     }
 }
 
-/// Calls `handler` on every [`SWEEP_STOP`] from now on, on a thread of its own (as `ctrlc`
+/// Calls `handler` on every [`STOP_ONCE`] from now on, on a thread of its own (as `ctrlc`
 /// calls its handler), then unblocks the signal, which a sweep's runs start with blocked.
 /// Once only.
-pub fn on_sweep_stop(mut handler: impl FnMut() + Send + 'static) -> Result<()> {
+pub fn on_stop_once(mut handler: impl FnMut() + Send + 'static) -> Result<()> {
     let mut fds = [0; 2];
-    // SAFETY: pipe2 writes two descriptors into the array it is given.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+    // SAFETY: pipe2 writes two descriptors into the array it is given; fcntl only changes the
+    // flags of the write end it was given.
+    let made = unsafe {
+        libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) == 0
+            && libc::fcntl(fds[1], libc::F_SETFL, libc::O_NONBLOCK) == 0
+    };
+    if !made {
         return Err(std::io::Error::last_os_error()).context("making the stop signal's pipe");
     }
     let [read, write] = fds;
     anyhow::ensure!(
-        SWEEP_STOP_PIPE
+        STOP_ONCE_PIPE
             .compare_exchange(-1, write, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok(),
-        "the sweep's stop signal has a handler already"
+        "the stop signal has a handler already"
     );
     std::thread::Builder::new()
         .name("sweep-stop".into())
@@ -128,16 +151,16 @@ pub fn on_sweep_stop(mut handler: impl FnMut() + Send + 'static) -> Result<()> {
     // writes to a pipe, both async-signal-safe.
     let rc = unsafe {
         let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = sweep_stop_arrived as extern "C" fn(libc::c_int) as usize;
+        action.sa_sigaction = stop_once_arrived as extern "C" fn(libc::c_int) as usize;
         action.sa_flags = libc::SA_RESTART;
         libc::sigemptyset(&mut action.sa_mask);
-        libc::sigaction(SWEEP_STOP, &action, std::ptr::null_mut())
+        libc::sigaction(STOP_ONCE, &action, std::ptr::null_mut())
     };
     if rc != 0 {
         return Err(std::io::Error::last_os_error())
             .context("installing the stop signal's handler");
     }
-    set_blocked(&[SWEEP_STOP], false).context("unblocking the sweep's stop signal")
+    set_blocked(&[STOP_ONCE], false).context("unblocking the stop signal")
 }
 
 /// Whether SIGHUP is ignored, as `nohup` leaves it.

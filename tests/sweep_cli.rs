@@ -448,7 +448,7 @@ fn wait_for_running(db: &Path, within: Duration) -> Result<Run> {
 /// stopped as Ctrl-C stops it (once: checkpointed, recorded interrupted), that nothing more
 /// started, that no trainer is left behind, and that the sweep said what to do next and
 /// exited 130.
-fn sweep_stopped_by(signal: impl FnOnce(i64) -> Result<()>) -> Result<()> {
+fn sweep_stopped_by(signal: impl FnOnce(i64, i64) -> Result<()>) -> Result<()> {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir()?;
     let spec = dir.path().join("tiny.toml");
@@ -481,7 +481,7 @@ fn sweep_stopped_by(signal: impl FnOnce(i64) -> Result<()>) -> Result<()> {
         Some(sweep_pid)
     );
     assert_eq!(facenet_lab::tui::process::sweep_of(sweep_pid), None);
-    signal(sweep_pid).context("signalling the sweep")?;
+    signal(sweep_pid, trainer.0).context("signalling the sweep")?;
     let out = match ended.recv_timeout(Duration::from_secs(120)) {
         Ok(out) => out?,
         Err(e) => {
@@ -513,7 +513,7 @@ fn sweep_stopped_by(signal: impl FnOnce(i64) -> Result<()>) -> Result<()> {
     assert_eq!(
         trained.matches("stopping after this step").count(),
         1,
-        "one SIGINT, never a second (quit without a checkpoint): {trained}"
+        "asked once, never a second time (quit without a checkpoint): {trained}"
     );
     assert!(
         stdout.contains("[1/3] stopped  tiny-1-lr1e-3 after ") && !said.contains("asked again"),
@@ -539,6 +539,16 @@ fn sweep_stopped_by(signal: impl FnOnce(i64) -> Result<()>) -> Result<()> {
 /// handler whatever the machine's speed, and the test shows it was held back.
 #[test]
 fn a_sigint_as_a_sweep_run_starts_waits_for_its_handler() -> Result<()> {
+    a_stop_as_a_sweep_run_starts_waits_for_its_handler(libc::SIGINT)
+}
+
+/// The same of the sweep's own stop, SIGUSR1, whose default action kills as well.
+#[test]
+fn a_sweeps_stop_as_its_run_starts_waits_for_its_handler() -> Result<()> {
+    a_stop_as_a_sweep_run_starts_waits_for_its_handler(facenet_lab::signals::STOP_ONCE)
+}
+
+fn a_stop_as_a_sweep_run_starts_waits_for_its_handler(signal: libc::c_int) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let config = dir.path().join("r.toml");
     std::fs::write(&config, ENDLESS_RUN)?;
@@ -558,26 +568,26 @@ fn a_sigint_as_a_sweep_run_starts_waits_for_its_handler() -> Result<()> {
     let mut child =
         facenet_lab::sweep::trainer_command(&program, &db, &config, &log_path, log)?.spawn()?;
     let trainer = KillOnDrop(i64::from(child.id()));
-    // SIGINT and the sweep's stop are blocked in it, and the SIGINT sent now waits.
+    // SIGINT and the sweep's stop are blocked in it, and the signal sent now waits.
     process::stopped(&child)?;
-    let sigint = 1u64 << (libc::SIGINT - 1);
-    let sweep_stop = 1u64 << (facenet_lab::signals::SWEEP_STOP - 1);
+    let bit = |signal: libc::c_int| 1u64 << (signal - 1);
+    let both = bit(libc::SIGINT) | bit(facenet_lab::signals::STOP_ONCE);
     let blocked = process::signal_mask(child.id(), "SigBlk")?;
     assert_eq!(
-        blocked & (sigint | sweep_stop),
-        sigint | sweep_stop,
+        blocked & both,
+        both,
         "SIGINT and SIGUSR1 are not blocked as the run starts"
     );
-    process::signal(&child, libc::SIGINT)?;
+    process::signal(&child, signal)?;
     let pending = process::signal_mask(child.id(), "ShdPnd")?;
-    assert_ne!(pending & sigint, 0, "the SIGINT is not held back");
+    assert_ne!(pending & bit(signal), 0, "signal {signal} is not held back");
     process::signal(&child, libc::SIGCONT)?;
     // One step and a checkpoint: seconds. A trainer that ignored the stop would go on for
     // its 100,000 epochs, and is killed after two minutes.
     let waited = exits_within(&mut child, Duration::from_secs(120));
     // Reaped either way: its pid is no longer its own to kill.
     trainer.disarm();
-    let status = waited.context("the trainer did not stop after the SIGINT")?;
+    let status = waited.context("the trainer did not stop after the signal")?;
     let said = std::fs::read_to_string(&log_path)?;
     assert_eq!(status.code(), Some(130), "{status}: {said}");
     let runs = Lab::open_read_only(&db)?.list_runs()?;
@@ -589,7 +599,24 @@ fn a_sigint_as_a_sweep_run_starts_waits_for_its_handler() -> Result<()> {
 /// SIGTERM to the sweep alone, as `kill`, `timeout` or a job scheduler sends it.
 #[test]
 fn a_terminated_sweep_stops_its_run_and_names_the_runs_not_started() -> Result<()> {
-    sweep_stopped_by(|pid| kill(pid, libc::SIGTERM))
+    sweep_stopped_by(|pid, _| kill(pid, libc::SIGTERM))
+}
+
+/// The dashboard's stop, twice, more than the half second apart in which a signal repeats the
+/// first request: the second asks nothing more (a second request would pass "quit now" on, and
+/// the sweep would say it asked again), and the run still stops with its checkpoint. The run is
+/// frozen meanwhile, so that the sweep is still waiting for it when the second comes.
+#[test]
+fn a_sweep_asked_twice_as_the_dashboard_asks_stops_its_run_once() -> Result<()> {
+    sweep_stopped_by(|pid, trainer| {
+        kill(trainer, libc::SIGSTOP)?;
+        kill(pid, facenet_lab::signals::STOP_ONCE)?;
+        std::thread::sleep(facenet_lab::signals::SAME_REQUEST + Duration::from_millis(100));
+        kill(pid, facenet_lab::signals::STOP_ONCE)?;
+        // The sweep looks for requests every 50 ms.
+        std::thread::sleep(Duration::from_millis(300));
+        kill(trainer, libc::SIGCONT)
+    })
 }
 
 /// SIGINT to the sweep's whole process group, as Ctrl-C in its terminal sends it: the trainer
@@ -597,13 +624,13 @@ fn a_terminated_sweep_stops_its_run_and_names_the_runs_not_started() -> Result<(
 #[test]
 fn ctrl_c_stops_the_sweep_and_its_run_once() -> Result<()> {
     // A negative pid names the process group.
-    sweep_stopped_by(|pid| kill(-pid, libc::SIGINT))
+    sweep_stopped_by(|pid, _| kill(-pid, libc::SIGINT))
 }
 
 /// `timeout -s INT` signals the sweep, then its whole group: one request, heard twice.
 #[test]
 fn one_stop_signalled_twice_is_one_request() -> Result<()> {
-    sweep_stopped_by(|pid| {
+    sweep_stopped_by(|pid, _| {
         let (sweep, group) = (kill(pid, libc::SIGINT), kill(-pid, libc::SIGINT));
         sweep.and(group)
     })

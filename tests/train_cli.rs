@@ -391,6 +391,25 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     Ok(())
 }
 
+/// ResNet152 on the CPU, so that a step and the checkpoint after it (700 MB with Adam's state,
+/// and its sha256) outlast a pause of more than half a second between two signals.
+const SLOW_CHECKPOINT_RUN: [&str; 14] = [
+    "run",
+    "resnet152",
+    "--data",
+    "synthetic:4:8",
+    "--image-size",
+    "64",
+    "--batch",
+    "16",
+    "--dim",
+    "64",
+    "--epochs",
+    "500",
+    "--device",
+    "cpu",
+];
+
 /// SIGUSR1, a sweep's stop, stops a run as Ctrl-C does; sent again, or after a Ctrl-C, it asks
 /// nothing more: the run that the dashboard stopped alone, a moment before its sweep, still
 /// writes its checkpoint (a second SIGINT would make it quit without one).
@@ -399,38 +418,20 @@ fn a_sweeps_stop_after_a_ctrl_c_lets_the_checkpoint_be_written() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
     let child = training(&db, || Ok(()))?;
-    signal(&child, facenet_lab::signals::SWEEP_STOP)?;
+    signal(&child, facenet_lab::signals::STOP_ONCE)?;
     let (code, err) = output_within(child, Duration::from_secs(120))?;
     assert_eq!(code, Some(130), "{err}");
     assert!(err.contains("stopping after this step"), "{err}");
 
-    // ResNet152 on the CPU, so that the step and the checkpoint (700 MB with Adam's state)
-    // outlast the pause between the signals, as in the test of a second Ctrl-C below.
     let db = dir.path().join("second.db");
-    let run = [
-        "run",
-        "resnet152",
-        "--data",
-        "synthetic:4:8",
-        "--image-size",
-        "64",
-        "--batch",
-        "16",
-        "--dim",
-        "64",
-        "--epochs",
-        "500",
-        "--device",
-        "cpu",
-    ];
-    let mut child = started(trainer(&db, &run), &db, 1)?;
+    let mut child = started(trainer(&db, &SLOW_CHECKPOINT_RUN), &db, 1)?;
     signal(&child, libc::SIGINT)?;
     std::thread::sleep(facenet_lab::signals::SAME_REQUEST + Duration::from_millis(100));
     assert!(
         child.try_wait()?.is_none(),
         "stopped before the sweep's stop"
     );
-    signal(&child, facenet_lab::signals::SWEEP_STOP)?;
+    signal(&child, facenet_lab::signals::STOP_ONCE)?;
     let (code, err) = output_within(child, Duration::from_secs(120))?;
     assert_eq!(code, Some(130), "{err}");
     assert!(!err.contains("stopping now"), "{err}");
@@ -455,25 +456,7 @@ fn a_sweeps_stop_after_a_ctrl_c_lets_the_checkpoint_be_written() -> Result<()> {
 fn a_second_ctrl_c_quits_at_once_and_leaves_the_run_resumable() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
-    // ResNet152 on the CPU, so that a step and the checkpoint after it (700 MB with Adam's
-    // state, and its sha256) outlast the pause between the two signals.
-    let run = [
-        "run",
-        "resnet152",
-        "--data",
-        "synthetic:4:8",
-        "--image-size",
-        "64",
-        "--batch",
-        "16",
-        "--dim",
-        "64",
-        "--epochs",
-        "500",
-        "--device",
-        "cpu",
-    ];
-    let child = started(trainer(&db, &run), &db, 1)?;
+    let child = started(trainer(&db, &SLOW_CHECKPOINT_RUN), &db, 1)?;
     signal(&child, libc::SIGINT)?;
     // Past the half second in which a signal repeats the first request.
     std::thread::sleep(facenet_lab::signals::SAME_REQUEST + Duration::from_millis(100));

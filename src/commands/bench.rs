@@ -105,6 +105,11 @@ fn kernels_label() -> String {
     }
 }
 
+/// The line with which `--check` says the kernels passed: `bench/gpu.sh` turns them off for
+/// the rest of its call unless it reads this.
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+const CHECK_VERDICT: &str = "the CUDA kernels agree with the CPU";
+
 /// `--check`: the CUDA kernels against the CPU's ops ([`crate::cuda::check`]), as a table;
 /// an error if any output is off.
 #[cfg(feature = "cuda")]
@@ -130,7 +135,7 @@ fn check_kernels(dev: &candle_core::Device) -> Result<()> {
         );
     }
     println!(
-        "the CUDA kernels agree with the CPU: {} outputs, each within its bound\n",
+        "{CHECK_VERDICT}: {} outputs, each within its bound\n",
         results.len()
     );
     Ok(())
@@ -241,6 +246,18 @@ fn check(args: &BenchArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The GPU script reads the check's verdict by its words: reworded on one side only, every
+    /// GPU call would run on candle's kernels.
+    #[test]
+    fn the_gpu_script_looks_for_the_checks_own_verdict() -> Result<()> {
+        let script = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/gpu.sh"),
+        )?;
+        let grep = format!("grep -q \"^{CHECK_VERDICT}\"");
+        assert!(script.contains(&grep), "bench/gpu.sh lacks {grep}");
+        Ok(())
+    }
 
     #[test]
     fn the_profile_says_what_the_layers_leave_of_the_step() {

@@ -14,8 +14,8 @@ use crate::train::session::{self, Launch};
 static STOP: AtomicBool = AtomicBool::new(false);
 
 /// Ctrl-C (or SIGTERM) once: finish the step, checkpoint, mark the run interrupted.
-/// Twice: leave at once. A sweep's stop ([`crate::signals::SWEEP_STOP`]) is the first, or
-/// nothing new when the run is stopping already.
+/// Twice: leave at once. [`crate::signals::STOP_ONCE`], a sweep's or the dashboard's stop,
+/// is the first, or nothing new when the run is stopping already.
 fn install_stop_handlers() -> Result<()> {
     static REQUESTS: Requests = Requests::new();
     fn stop_after_step() {
@@ -32,7 +32,7 @@ fn install_stop_handlers() -> Result<()> {
         }
         None => {}
     })?;
-    crate::signals::on_sweep_stop(|| {
+    crate::signals::on_stop_once(|| {
         if REQUESTS.first() {
             stop_after_step();
         }

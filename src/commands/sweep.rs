@@ -87,7 +87,7 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         db.display(),
         work_dir.display()
     );
-    install_stop_handler()?;
+    install_stop_handlers()?;
     let ended = sweep::run_sweep(
         db,
         &spec,
@@ -129,10 +129,17 @@ static STOP: AtomicUsize = AtomicUsize::new(0);
 /// recorded interrupted; a run stopping already goes on as it was), no other starts, and the
 /// sweep sums up what became of each; a second request passes a Ctrl-C on, which makes them
 /// quit without their checkpoint (one request signalled twice, as `timeout` does, is one).
-fn install_stop_handler() -> Result<()> {
+/// [`crate::signals::STOP_ONCE`], the dashboard's stop, is the first request, or nothing new
+/// once the sweep is stopping.
+fn install_stop_handlers() -> Result<()> {
     static REQUESTS: crate::signals::Requests = crate::signals::Requests::new();
     crate::signals::on_stop(|| {
         if REQUESTS.signal().is_some() {
+            STOP.fetch_add(1, Ordering::SeqCst);
+        }
+    })?;
+    crate::signals::on_stop_once(|| {
+        if REQUESTS.first() {
             STOP.fetch_add(1, Ordering::SeqCst);
         }
     })

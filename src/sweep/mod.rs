@@ -192,7 +192,7 @@ pub fn run_sweep(
 
 /// The command that trains one run of a sweep: `program --db DB run --config CONFIG --log-path
 /// LOG_PATH`, its output into `log` (the file at `log_path`), in a process group of its own and
-/// with SIGINT and [`crate::signals::SWEEP_STOP`] blocked until the run has its handlers.
+/// with SIGINT and [`crate::signals::STOP_ONCE`] blocked until the run has its handlers.
 pub fn trainer_command(
     program: &Path,
     db: &Path,
@@ -207,7 +207,7 @@ pub fn trainer_command(
     // SAFETY: the closure only changes the signal mask, which is async-signal-safe.
     unsafe {
         cmd.pre_exec(|| {
-            crate::signals::set_blocked(&[libc::SIGINT, crate::signals::SWEEP_STOP], true)
+            crate::signals::set_blocked(&[libc::SIGINT, crate::signals::STOP_ONCE], true)
         })
     };
     cmd.arg("--db")
@@ -221,8 +221,8 @@ pub fn trainer_command(
         .stdout(log)
         .stderr(err)
         // Its own process group: a terminal's Ctrl-C (or `timeout`'s SIGTERM to the group)
-        // then reaches only the sweep, which passes exactly one SIGINT on; the trainer
-        // takes a second one as "quit now, without a checkpoint".
+        // then reaches only the sweep, which passes one request on at a time (STOP_ONCE, then
+        // SIGINT): the trainer takes a second as "quit now, without a checkpoint".
         .process_group(0);
     Ok(cmd)
 }

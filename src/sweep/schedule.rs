@@ -7,15 +7,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
-use crate::signals::SWEEP_STOP;
+use crate::signals::STOP_ONCE;
 
 /// How often running children (and the stop request) are checked: short next to any training
 /// run, long enough not to spin a core.
 const POLL: Duration = Duration::from_millis(50);
 
-/// The status `facenet-lab run` exits with when it was asked to stop (SIGINT or SIGTERM; the
-/// dashboard's `X` sends SIGINT): the run is recorded as interrupted and continues from its
-/// last checkpoint with `run --resume`. `tests/train_cli.rs` holds the trainer to it.
+/// The status `facenet-lab run` exits with when it was asked to stop (SIGINT, SIGTERM, SIGHUP,
+/// or [`STOP_ONCE`], which the dashboard's `X` and a sweep send): the run is recorded as
+/// interrupted and continues from its last checkpoint with `run --resume`. `tests/train_cli.rs` holds the trainer to it.
 pub const EXIT_STOPPED: i32 = 130;
 
 /// How one job ended.
@@ -74,7 +74,7 @@ struct Running {
 
 /// Starts job `0..jobs` through `launch`, keeping at most `parallel` alive, and calls `report`
 /// with every start and end. `stop` counts stop requests: after the first, each running job
-/// gets one [`SWEEP_STOP`] (the trainer's graceful stop, or nothing new to a trainer that is
+/// gets one [`STOP_ONCE`] (the trainer's graceful stop, or nothing new to a trainer that is
 /// stopping already), no more are started, and the running ones are waited for; after a
 /// second, they get a SIGINT, which makes a trainer that is stopping quit at once.
 /// Returns how each job ended, by index.
@@ -97,11 +97,7 @@ pub fn run_jobs(
     loop {
         if passed < stop.load(Ordering::SeqCst).min(2) {
             passed += 1;
-            let signal = if passed == 1 {
-                SWEEP_STOP
-            } else {
-                libc::SIGINT
-            };
+            let signal = if passed == 1 { STOP_ONCE } else { libc::SIGINT };
             running.iter().for_each(|r| interrupt(&r.child, signal));
             let running = running.iter().map(|r| r.index).collect();
             report(&if passed == 1 {
@@ -343,10 +339,21 @@ mod tests {
         let launch = |_| job(dir.path(), &format!("[ $n -ge 2 ] && exit {EXIT_STOPPED}"));
         let stop = AtomicUsize::new(0);
         let mut events = Vec::new();
+        let heard = dir.path().join("signals");
         let ended = run_jobs(1, 1, &stop, launch, |e| {
             match e {
                 Event::Started { .. } => stop.store(1, Ordering::SeqCst),
-                Event::Stopping { .. } => stop.store(2, Ordering::SeqCst),
+                Event::Stopping { .. } => {
+                    // Asked again once the job has heard the first: a shell that finds two
+                    // signals pending runs their traps in signal order, SIGINT first.
+                    let deadline = Instant::now() + Duration::from_secs(30);
+                    while !std::fs::read_to_string(&heard).is_ok_and(|s| s.contains("USR1"))
+                        && Instant::now() < deadline
+                    {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    stop.store(2, Ordering::SeqCst)
+                }
                 _ => {}
             }
             events.push(format!("{e:?}"));

@@ -173,13 +173,13 @@ pub enum Effect {
     Watch(Vec<RunId>),
     SetNotes(RunId, String),
     SetTags(RunId, Vec<String>),
-    /// Ask a trainer to stop: SIGINT, it checkpoints and marks the run interrupted.
+    /// Ask a trainer to stop: it checkpoints and marks the run interrupted.
     Interrupt {
         run: RunId,
         pid: i64,
     },
-    /// Ask the sweep `sweep` that started run `run` (pid `pid`) to stop: SIGINT, it stops its
-    /// running runs as above and starts no other.
+    /// Ask the sweep `sweep` that started run `run` (pid `pid`) to stop: it stops its running
+    /// runs as above and starts no other.
     InterruptSweep {
         run: RunId,
         pid: i64,
@@ -487,7 +487,7 @@ impl App {
                 fx.push(Effect::InterruptSweep { run, pid, sweep });
                 self.set_status(
                     format!(
-                        "sent SIGINT to the sweep of run #{run} (pid {sweep}): it stops its runs \
+                        "asked the sweep of run #{run} (pid {sweep}) to stop: it stops its runs \
                          and starts no other"
                     ),
                     false,
@@ -496,7 +496,7 @@ impl App {
             (Overlay::ConfirmStop { run, pid, name, .. }, Action::Submit | Action::Input('y')) => {
                 fx.push(Effect::Interrupt { run, pid });
                 self.set_status(
-                    format!("sent SIGINT to run #{run} {name} (pid {pid})"),
+                    format!("asked run #{run} {name} (pid {pid}) to stop"),
                     false,
                 );
             }

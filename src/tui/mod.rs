@@ -186,7 +186,7 @@ impl Runtime {
                         process::sweep_of(pid) == Some(sweep),
                         "pid {sweep} is no longer the sweep that runs it (it ended, or the run did)"
                     );
-                    signal_interrupt(sweep)
+                    ask_to_stop(sweep)
                 };
                 stop().with_context(|| format!("stopping the sweep of run #{run}"))?;
                 Ok(None)
@@ -220,12 +220,12 @@ impl Runtime {
     }
 }
 
-/// SIGINT: the trainer finishes its step, checkpoints and marks the run interrupted. Only to a
-/// process that has the lab `db` open: a copy of a lab records the pid of the run training
-/// into the original, and that run is not this lab's to stop.
+/// The trainer finishes its step, checkpoints and marks the run interrupted. Only to a process
+/// that has the lab `db` open: a copy of a lab records the pid of the run training into the
+/// original, and that run is not this lab's to stop.
 fn interrupt(pid: i64, db: &Path) -> Result<()> {
     trains_here(pid, db)?;
-    signal_interrupt(pid)
+    ask_to_stop(pid)
 }
 
 /// Refuses a run's process that does not have this lab `db` open: it trains into another copy
@@ -242,15 +242,24 @@ fn trains_here(pid: i64, db: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Sends SIGINT to `pid`.
-fn signal_interrupt(pid: i64) -> Result<()> {
+/// Asks process `pid` (a run or a sweep) to stop as a first Ctrl-C does. Where it runs this
+/// very executable, with [`crate::signals::STOP_ONCE`], which asks nothing more of one that is
+/// stopping already: a run stopped twice, or alone and then with its sweep, still writes its
+/// checkpoint, where a second SIGINT would make it quit without. Elsewhere (another build,
+/// which may not take that signal, whose default kills) with SIGINT.
+fn ask_to_stop(pid: i64) -> Result<()> {
     let pid = libc::pid_t::try_from(pid).context("pid out of range")?;
     anyhow::ensure!(pid > 0, "refusing to signal pid {pid}");
+    let (signal, name) = if process::runs_this_executable(i64::from(pid)) {
+        (crate::signals::STOP_ONCE, "SIGUSR1")
+    } else {
+        (libc::SIGINT, "SIGINT")
+    };
     // SAFETY: kill(2) has no memory effects; a bad pid is reported through errno.
-    let rc = unsafe { libc::kill(pid, libc::SIGINT) };
+    let rc = unsafe { libc::kill(pid, signal) };
     if rc != 0 {
         let e = std::io::Error::last_os_error();
-        anyhow::bail!("sending SIGINT to pid {pid}: {e} (the process may have exited already)");
+        anyhow::bail!("sending {name} to pid {pid}: {e} (the process may have exited already)");
     }
     Ok(())
 }

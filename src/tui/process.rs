@@ -12,6 +12,13 @@ pub fn sweep_of(pid: i64) -> Option<i64> {
     (is_sweep && exe(parent)? == exe(pid)?).then_some(parent)
 }
 
+/// Whether process `pid` runs the file this process runs (not one built since, which reads
+/// as another: `… (deleted)`). False where the system does not say.
+pub fn runs_this_executable(pid: i64) -> bool {
+    let theirs = std::fs::read_link(format!("/proc/{pid}/exe"));
+    matches!((theirs, std::fs::read_link("/proc/self/exe")), (Ok(a), Ok(b)) if a == b)
+}
+
 /// The fields of a `/proc/PID/stat` line after the command, which is in parentheses and may
 /// itself hold spaces and parentheses: the state (`R`, `S`, `T` for stopped, ...), the parent
 /// pid, and the rest.
@@ -36,6 +43,18 @@ mod tests {
         );
         assert_eq!(parent_in_stat("7 (a) b) (c) R 1 7 7 0"), Some(1));
         assert_eq!(parent_in_stat("garbled"), None);
+    }
+
+    #[test]
+    fn a_process_runs_this_executable_or_another() -> Result<(), std::io::Error> {
+        assert!(runs_this_executable(i64::from(std::process::id())));
+        let mut other = std::process::Command::new("sleep").arg("30").spawn()?;
+        let answer = runs_this_executable(i64::from(other.id()));
+        other.kill()?;
+        other.wait()?;
+        assert!(!answer);
+        assert!(!runs_this_executable(i64::from(i32::MAX)));
+        Ok(())
     }
 
     /// This test's own process was not started by a sweep; a process that does not exist has

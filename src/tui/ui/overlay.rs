@@ -88,7 +88,7 @@ pub const HELP: &[(&str, &str)] = &[
         "next sort column · reverse · sort by nth column shown",
     ),
     ("r · e", "start a run: form · experiment file"),
-    ("X", "stop the run (SIGINT, asks first)"),
+    ("X", "stop the run (asks first)"),
     ("n · t", "edit note · tags"),
     ("detail, compare", ""),
     ("s", "smoothing (debiased EMA, raw line dimmed)"),

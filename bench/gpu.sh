@@ -32,12 +32,6 @@ section() { printf '\n== %s (%ss in)\n' "$1" "$SECONDS"; }
 left() { echo $((BUDGET - RESERVE - SECONDS)); }
 # A step's time limit: N seconds, or what is left of the budget if that is less.
 cap() { local l; l=$(left); echo $(($1 < l ? $1 : (l > 1 ? l : 1))); }
-# The digest of the sources the binary is built from; bench/prepare-device.sh writes it beside
-# the binary.
-sources_digest() {
-  find src build.rs Cargo.toml Cargo.lock -type f | LC_ALL=C sort | xargs sha256sum |
-    sha256sum | cut -d' ' -f1
-}
 
 main() {
   if [[ $# -eq 0 ]]; then
@@ -69,7 +63,9 @@ main() {
   set +e
   gzip -dc .device/facenet-lab.gz >/tmp/fl && chmod +x /tmp/fl || { echo "no binary"; return 1; }
   /tmp/fl --version
-  if [[ "$(cat .device/sources.sha256 2>/dev/null)" != "$(sources_digest)" ]]; then
+  # The digest of the sources the binary was built from, which bench/prepare-device.sh wrote
+  # beside it, against this tree's.
+  if [[ "$(cat .device/sources.sha256 2>/dev/null)" != "$(bash bench/sources-digest.sh)" ]]; then
     echo "WARNING: .device/facenet-lab.gz was not built from this tree's sources: rerun"
     echo "bench/prepare-device.sh before the next call"
   fi

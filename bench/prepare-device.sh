@@ -19,8 +19,7 @@ strip -o .device/facenet-lab target/cuda/release/facenet-lab
 gzip -9f .device/facenet-lab
 # What bench/gpu.sh compares with the tree it runs in, so that a binary older than the scripts
 # beside it is named before the call spends its minutes on it.
-find src build.rs Cargo.toml Cargo.lock -type f | LC_ALL=C sort | xargs sha256sum | sha256sum |
-  cut -d' ' -f1 >.device/sources.sha256
+bash bench/sources-digest.sh >.device/sources.sha256
 cp ../shared/gpu/device-env.sh .device/
 rm -rf .device/lfw-20-30 && cp -r ../shared/data/lfw-20-30 .device/
 du -sh .device

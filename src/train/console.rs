@@ -173,6 +173,10 @@ fn skipped_line(skipped: u64, steps: u64) -> Option<String> {
              another), so nothing was learned: larger batches, or --sampler pk, give it some",
             format::count(steps, "batch", "batches")
         )),
+        1 => Some(format!(
+            "1 of its {steps} batches ({:.0}%) held no triplet and was skipped",
+            100.0 / steps as f64
+        )),
         n => Some(format!(
             "{n} of its {steps} batches ({:.0}%) held no triplet and were skipped",
             100.0 * n as f64 / steps as f64
@@ -277,6 +281,10 @@ mod tests {
         assert_eq!(
             skipped_line(45, 120).as_deref(),
             Some("45 of its 120 batches (38%) held no triplet and were skipped")
+        );
+        assert_eq!(
+            skipped_line(1, 74).as_deref(),
+            Some("1 of its 74 batches (1%) held no triplet and was skipped")
         );
         let all = skipped_line(120, 120).unwrap_or_default();
         assert!(

@@ -105,6 +105,11 @@ pub struct RunArgs {
     /// Continue an interrupted, crashed or failed run (id or name) from its last checkpoint.
     #[arg(long, value_name = "RUN", conflicts_with = "config")]
     pub resume: Option<String>,
+    /// Start a new run with the settings another run (id or name) recorded, its model included,
+    /// but its name, note and tags; --config and the flags change what they give (`--like 41
+    /// --seed 1` is run 41 again on another seed). Its images are found as --resume finds them.
+    #[arg(long, value_name = "RUN", conflicts_with = "resume")]
+    pub like: Option<String>,
     /// Stop after this epoch as if interrupted (with a checkpoint); continue later with --resume.
     #[arg(long, value_name = "EPOCH")]
     pub stop_after_epoch: Option<usize>,

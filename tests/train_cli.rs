@@ -112,6 +112,57 @@ fn bad_config_files_are_refused_with_the_key_named() -> Result<()> {
     Ok(())
 }
 
+/// `--like RUN` starts a new run with the settings another recorded, its model included, but
+/// its name, note and tags; the flags change what they give.
+#[test]
+fn a_run_like_another_takes_its_settings_and_the_flags_change_them() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::succeeds(common::facenet(&db)?.args(TINY_RUN).args([
+        "--epochs", "1", "--lr", "3e-4", "--margin", "0.3", "--crop", "0.75", "--seed", "3",
+        "--mining", "semihard", "--name", "first", "--note", "a note", "--tag", "x", "--quiet",
+    ]));
+    // By name, without a model: the first run's settings but the seed, under a new name.
+    let (_, err) = common::succeeds(common::facenet(&db)?.args([
+        "run", "--like", "first", "--seed", "4", "--tag", "y", "--quiet",
+    ]));
+    let lab = Lab::open_read_only(&db)?;
+    let settings = |id: i64| -> Result<serde_json::Value> {
+        let run = lab.run(RunId(id))?.context("run")?;
+        Ok(serde_json::from_str(&run.config_json)?)
+    };
+    let (first, second) = (settings(1)?, settings(2)?);
+    let keys = first.as_object().context("settings")?.keys();
+    let differ: Vec<&str> = keys
+        .map(String::as_str)
+        .filter(|&k| first[k] != second[k])
+        .collect();
+    assert_eq!(differ, ["name", "note", "seed", "tags"], "{err}");
+    assert_eq!(second["seed"], 4);
+    assert_eq!(second["tags"], serde_json::json!(["y"]));
+    assert_eq!(second["note"], "");
+    let second_run = lab.run(RunId(2))?.context("run 2")?;
+    assert_ne!(second_run.name, "first");
+    assert_eq!(second_run.hyper.lr, 3e-4);
+    // A model named on the command line replaces the other run's, at the other's image size
+    // (which AlexNet refuses); a run that is not there is named; --like does not mix with
+    // --resume.
+    common::fails_with(
+        common::facenet(&db)?.args(["run", "alexnet", "--like", "1"]),
+        &["--image-size 16 is too small for alexnet"],
+    );
+    common::fails_with(
+        common::facenet(&db)?.args(["run", "--like", "9"]),
+        &["no run '9' in lab"],
+    );
+    common::facenet(&db)?
+        .args(["run", "--like", "1", "--resume", "1"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("cannot be used with"));
+    Ok(())
+}
+
 #[test]
 fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<()> {
     let dir = tempfile::tempdir()?;

@@ -75,7 +75,14 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
             session::resume(db, key, device, data, init, &launch, &STOP)?
         }
         None => {
-            let (file, cfg) = TrainConfig::resolve_from(args.config.as_deref(), &args.overrides)?;
+            let (file, cfg) = match &args.like {
+                Some(key) => TrainConfig::resolve_like(
+                    session::settings_of(db, key)?,
+                    args.config.as_deref(),
+                    &args.overrides,
+                )?,
+                None => TrainConfig::resolve_from(args.config.as_deref(), &args.overrides)?,
+            };
             // Whether a flag or the config file set a setting.
             let given = |set: fn(&Overrides) -> bool| {
                 set(&args.overrides) || file.as_ref().is_some_and(set)

@@ -434,6 +434,35 @@ impl TrainConfig {
         Ok((file, cfg))
     }
 
+    /// `run --like`'s settings: those of `like` (another run's, [`TrainConfig::as_a_start`]) in
+    /// place of the defaults, then the `--config` file at `path` if any, then the flags,
+    /// checked; with the file's own settings.
+    pub fn resolve_like(
+        like: TrainConfig,
+        path: Option<&Path>,
+        flags: &Overrides,
+    ) -> Result<(Option<Overrides>, TrainConfig)> {
+        let file = path.map(Overrides::from_file).transpose()?;
+        let mut cfg = like;
+        if let Some(f) = &file {
+            cfg.apply(f);
+        }
+        cfg.apply(flags);
+        cfg.validate()?;
+        Ok((file, cfg))
+    }
+
+    /// A recorded run's settings as those of a new run: all but its name (a new run takes its
+    /// own), its note and tags (what was said of that run: `gpu` of one trained there), and the
+    /// sha256 of its `--init` file, which the new run reads afresh.
+    pub fn as_a_start(mut self) -> TrainConfig {
+        self.name = None;
+        self.note.clear();
+        self.tags.clear();
+        self.init_sha256 = None;
+        self
+    }
+
     /// Defaults, then the file, then the flags, checked.
     pub fn resolve(file: Option<&Overrides>, flags: &Overrides) -> Result<TrainConfig> {
         let model_given = file.is_some_and(|f| f.model.is_some()) || flags.model.is_some();

@@ -414,6 +414,25 @@ fn resume_data(cfg_data: &str, data: Option<String>, recorded: Option<&str>) -> 
     }
 }
 
+/// The settings run `key` (id or name) of the lab at `db` recorded, as a new run's
+/// ([`TrainConfig::as_a_start`]), its images where [`resume_data`] finds them (left as recorded
+/// where it finds none: `--data` may name them, or the run says they are missing).
+pub fn settings_of(db: &Path, key: &str) -> Result<TrainConfig> {
+    let lab = Lab::open_read_only(db)?;
+    let run = lab.find_run(key)?;
+    let mut cfg: TrainConfig = serde_json::from_str(&run.config_json)
+        .with_context(|| format!("reading the recorded config of run {}", run.id))?;
+    let recorded = lab.run_dataset(&run)?;
+    if let Ok(data) = resume_data(
+        &cfg.data,
+        None,
+        recorded.as_ref().map(|d| d.source.as_str()),
+    ) {
+        cfg.data = data;
+    }
+    Ok(cfg.as_a_start())
+}
+
 /// Continues an interrupted, crashed or failed run from its latest resumable checkpoint. `data`
 /// and `init` name the run's images and `--init` file where they are not where it recorded.
 pub fn resume(

@@ -152,6 +152,8 @@ pub enum Action {
     EditNotes,
     EditTags,
     StartForm,
+    /// The start form filled in from the highlighted run, with `--like` it.
+    StartLike,
     PickExperiment,
     Experiments(Vec<PathBuf>),
     Input(char),
@@ -732,6 +734,19 @@ impl App {
                 }
             }
             Action::StartForm => self.overlay = Some(Overlay::StartForm(StartForm::default())),
+            Action::StartLike => {
+                if let Some(r) = self.focused_run() {
+                    let id = r.id;
+                    self.overlay = Some(Overlay::StartForm(StartForm::like(r)));
+                    self.set_status(
+                        format!(
+                            "a run like #{id}: --like {id} brings its other settings, and an empty \
+                             data field its images"
+                        ),
+                        false,
+                    );
+                }
+            }
             Action::PickExperiment => fx.push(Effect::ListExperiments),
             Action::Experiments(files) => {
                 if files.is_empty() {
@@ -874,6 +889,7 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
         KeyCode::Char('t') => Some(Action::EditTags),
         KeyCode::Char('X') => Some(Action::AskStop),
         KeyCode::Char('r') => Some(Action::StartForm),
+        KeyCode::Char('R') => Some(Action::StartLike),
         KeyCode::Char('e') => Some(Action::PickExperiment),
         _ => None,
     };
@@ -1223,6 +1239,45 @@ mod tests {
         assert_eq!(
             args.join(" "),
             format!("resnet18 --dim 64 --batch 32 --mining semihard --sampler pk --epochs 10 --image-size 64 --data {data}")
+        );
+    }
+
+    /// R opens the form filled in from the highlighted run, with `--like` it and no data of
+    /// its own: what is changed in the form (here the seed) is all that differs.
+    #[test]
+    fn r_starts_a_run_like_the_highlighted_one() {
+        let mut app = three();
+        app.update(Action::Down);
+        let run = app.focused_run().cloned().expect("a run");
+        assert_eq!(key_action(&app, press('R'), 100), Some(Action::StartLike));
+        app.update(Action::StartLike);
+        assert!(app
+            .status
+            .as_ref()
+            .is_some_and(|s| s.text.starts_with(&format!("a run like #{}", run.id))));
+        for _ in 0..8 {
+            app.update(Action::NextField);
+        }
+        app.type_text(" --seed 5");
+        let fx = app.update(Action::Submit);
+        let Some(Effect::Spawn { args, .. }) = fx.first() else {
+            panic!("{fx:?}")
+        };
+        let h = &run.hyper;
+        assert_eq!(
+            args.join(" "),
+            format!(
+                "{} --dim {} --batch {} --mining {} --sampler {} --epochs {} --image-size {} \
+                 --like {} --seed 5",
+                h.model,
+                h.embedding_dim,
+                h.batch_size,
+                h.mining,
+                h.sampler,
+                h.epochs,
+                h.image_size,
+                run.id
+            )
         );
     }
 

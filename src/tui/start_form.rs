@@ -29,6 +29,29 @@ impl StartForm {
     }
 }
 
+impl StartForm {
+    /// The form filled in from run `r`, with `--like` it for the settings the form has no field
+    /// for; the data field left empty, so that the run's own images are taken.
+    pub fn like(r: &crate::lab::Run) -> StartForm {
+        let h = &r.hyper;
+        let f = |k: &'static str, v: String| (k, v);
+        StartForm {
+            fields: vec![
+                f("model", h.model.clone()),
+                f("dim", h.embedding_dim.to_string()),
+                f("batch", h.batch_size.to_string()),
+                f("mining", h.mining.clone()),
+                f("sampler", h.sampler.clone()),
+                f("epochs", h.epochs.to_string()),
+                f("image size", h.image_size.to_string()),
+                f("data", String::new()),
+                f("more flags", format!("--like {}", r.id)),
+            ],
+            focus: 0,
+        }
+    }
+}
+
 impl Default for StartForm {
     /// Over the LFW images `data fetch` put in place, as `run` trains by default; over
     /// generated faces where there are none yet.

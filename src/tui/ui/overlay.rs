@@ -87,7 +87,10 @@ pub const HELP: &[(&str, &str)] = &[
         "s · S · 1-9 0",
         "next sort column · reverse · sort by nth column shown",
     ),
-    ("r · e", "start a run: form · experiment file"),
+    (
+        "r · R · e",
+        "start a run: form · like this one · experiment file",
+    ),
     ("X", "stop the run (asks first)"),
     ("n · t", "edit note · tags"),
     ("detail, compare", ""),

@@ -155,6 +155,32 @@ fn a_run_like_another_takes_its_settings_and_the_flags_change_them() -> Result<(
         common::facenet(&db)?.args(["run", "--like", "9"]),
         &["no run '9' in lab"],
     );
+    // A run like one that started from a file finds that file by its sha256: replaced, it is
+    // refused, unless --init names it again.
+    let file_of = |id: i64| -> Result<std::path::PathBuf> {
+        let ck = lab.checkpoints(RunId(id))?.pop().context("a checkpoint")?;
+        Ok(lab.resolve(&ck.path))
+    };
+    let start = file_of(1)?;
+    common::succeeds(
+        common::facenet(&db)?
+            .args(TINY_RUN)
+            .args(["--epochs", "1", "--lr", "1e-12", "--quiet", "--init"])
+            .arg(&start),
+    );
+    std::fs::copy(file_of(2)?, &start)?;
+    common::fails_with(
+        common::facenet(&db)?.args(["run", "--like", "3"]),
+        &[
+            "the run this one is like started from --init",
+            "and the file there now has",
+        ],
+    );
+    common::succeeds(
+        common::facenet(&db)?
+            .args(["run", "--like", "3", "--quiet", "--init"])
+            .arg(&start),
+    );
     common::facenet(&db)?
         .args(["run", "--like", "1", "--resume", "1"])
         .assert()

@@ -76,11 +76,14 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
         }
         None => {
             let (file, cfg) = match &args.like {
-                Some(key) => TrainConfig::resolve_like(
-                    session::settings_of(db, key)?,
-                    args.config.as_deref(),
-                    &args.overrides,
-                )?,
+                Some(key) => {
+                    let (file, cfg, notes) =
+                        session::settings_like(db, key, args.config.as_deref(), &args.overrides)?;
+                    for n in notes {
+                        crate::say!("note: {n}");
+                    }
+                    (file, cfg)
+                }
                 None => TrainConfig::resolve_from(args.config.as_deref(), &args.overrides)?,
             };
             // Whether a flag or the config file set a setting.

@@ -435,31 +435,53 @@ impl TrainConfig {
     }
 
     /// `run --like`'s settings: those of `like` (another run's, [`TrainConfig::as_a_start`]) in
-    /// place of the defaults, then the `--config` file at `path` if any, then the flags,
-    /// checked; with the file's own settings.
+    /// place of the defaults, then the `--config` file if any, then the flags, checked. Where
+    /// they name another model, what only the other model takes is dropped first (unless they
+    /// give it again), and said in the notes returned.
     pub fn resolve_like(
-        like: TrainConfig,
-        path: Option<&Path>,
+        mut like: TrainConfig,
+        file: Option<&Overrides>,
         flags: &Overrides,
-    ) -> Result<(Option<Overrides>, TrainConfig)> {
-        let file = path.map(Overrides::from_file).transpose()?;
+    ) -> Result<(TrainConfig, Vec<String>)> {
+        let model = flags.model.or(file.and_then(|f| f.model));
+        let mut notes = Vec::new();
+        if let Some(model) = model.filter(|&m| m != like.model) {
+            let mut dropped = Vec::new();
+            if like.init.take().is_some() {
+                like.init_sha256 = None;
+                like.fresh_embedding = false;
+                dropped.push("--init (weights of another network)");
+            }
+            if model != Arch::Alexnet && like.dropout.take().is_some() {
+                dropped.push("--dropout (AlexNet's)");
+            }
+            if model == Arch::Alexnet && std::mem::take(&mut like.zero_init_residual) {
+                dropped.push("--zero-init-residual (a ResNet's)");
+            }
+            if !dropped.is_empty() {
+                notes.push(format!(
+                    "{} of the run this one is like {} not carry over to {model}",
+                    dropped.join(" and "),
+                    if dropped.len() == 1 { "does" } else { "do" }
+                ));
+            }
+        }
         let mut cfg = like;
-        if let Some(f) = &file {
+        if let Some(f) = file {
             cfg.apply(f);
         }
         cfg.apply(flags);
         cfg.validate()?;
-        Ok((file, cfg))
+        Ok((cfg, notes))
     }
 
     /// A recorded run's settings as those of a new run: all but its name (a new run takes its
-    /// own), its note and tags (what was said of that run: `gpu` of one trained there), and the
-    /// sha256 of its `--init` file, which the new run reads afresh.
+    /// own), its note and tags (what was said of that run: `gpu` of one trained there). The
+    /// sha256 of its `--init` file stays, for the new run to find the same file again.
     pub fn as_a_start(mut self) -> TrainConfig {
         self.name = None;
         self.note.clear();
         self.tags.clear();
-        self.init_sha256 = None;
         self
     }
 
@@ -467,7 +489,7 @@ impl TrainConfig {
     pub fn resolve(file: Option<&Overrides>, flags: &Overrides) -> Result<TrainConfig> {
         let model_given = file.is_some_and(|f| f.model.is_some()) || flags.model.is_some();
         if !model_given {
-            bail!("no model given: name one, e.g. `facenet-lab run resnet18`, or set `model = \"resnet18\"` in the --config file");
+            bail!("no model given: name one, e.g. `facenet-lab run resnet18`, set `model = \"resnet18\"` in the --config file, or start like another run with --like RUN");
         }
         let cfg = Self::merged(file, flags);
         cfg.validate()?;
@@ -697,6 +719,53 @@ mod tests {
             model: Some(model),
             ..Default::default()
         }
+    }
+
+    /// A run like another of another model drops what only the other model takes, and says
+    /// so; given again, it stays (and is checked).
+    #[test]
+    fn a_run_like_another_of_another_model_drops_what_that_model_alone_takes() -> Result<()> {
+        let alexnet = TrainConfig {
+            model: Arch::Alexnet,
+            dropout: Some(0.3),
+            init: Some("/w/alexnet.safetensors".into()),
+            init_sha256: Some("ab".repeat(32)),
+            fresh_embedding: true,
+            image_size: 64,
+            ..TrainConfig::default()
+        };
+        let (cfg, notes) =
+            TrainConfig::resolve_like(alexnet.clone(), None, &flags(Arch::Resnet18))?;
+        assert_eq!(
+            (
+                cfg.model,
+                cfg.dropout,
+                cfg.init,
+                cfg.init_sha256,
+                cfg.fresh_embedding
+            ),
+            (Arch::Resnet18, None, None, None, false)
+        );
+        assert_eq!(cfg.image_size, 64, "the rest carries over");
+        assert_eq!(
+            notes,
+            ["--init (weights of another network) and --dropout (AlexNet's) of the run this one \
+              is like do not carry over to resnet18"]
+        );
+        // The same model: nothing dropped, nothing said.
+        let (same, notes) =
+            TrainConfig::resolve_like(alexnet.clone(), None, &flags(Arch::Alexnet))?;
+        assert_eq!((same.dropout, notes.len()), (Some(0.3), 0));
+        // Given again by a flag, --dropout is checked as any other: not for a ResNet.
+        let again = Overrides {
+            dropout: Some(0.3),
+            ..flags(Arch::Resnet18)
+        };
+        let e = TrainConfig::resolve_like(alexnet, None, &again)
+            .map(|_| ())
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("--dropout"), "{e:#}");
+        Ok(())
     }
 
     #[test]

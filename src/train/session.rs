@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use crate::data::{self, DataSpec, Dataset, ImportOptions};
 use crate::lab::{CodeVersion, Lab, Machine, NewRun, Resume, RunId, RunStatus};
 use crate::train::checkpoint;
-use crate::train::config::{DeviceChoice, TrainConfig};
+use crate::train::config::{DeviceChoice, Overrides, TrainConfig};
 use crate::train::console::Console;
 use crate::train::device;
 use crate::train::events::{CheckpointKind, Outcome};
@@ -199,7 +199,25 @@ pub fn start(
     cfg.data = resolve_data(&cfg.data)?;
     let init = match &cfg.init {
         Some(path) => {
-            let mut w = InitWeights::read(Path::new(path))?;
+            // Set only for a run like another (`--like`): the file that run started from.
+            let expected = cfg.init_sha256.take();
+            let mut w = match (InitWeights::read(Path::new(path)), &expected) {
+                (Err(e), Some(_)) => {
+                    return Err(e.context(format!(
+                        "the run this one is like started from --init '{path}': pass --init \
+                         PATH naming that file where it is now, or another"
+                    )))
+                }
+                (read, _) => read?,
+            };
+            if let Some(sha) = expected.filter(|sha| *sha != w.sha256) {
+                bail!(
+                    "the run this one is like started from --init '{path}' with sha256 {sha}, \
+                     and the file there now has {}: pass --init '{path}' to start from it as it \
+                     is",
+                    w.sha256
+                );
+            }
             let plan = w.check(cfg.model, cfg.dim, cfg.fresh_embedding)?;
             w.keep_only(&plan);
             cfg.init = Some(w.path.to_string_lossy().into_owned());
@@ -414,23 +432,33 @@ fn resume_data(cfg_data: &str, data: Option<String>, recorded: Option<&str>) -> 
     }
 }
 
-/// The settings run `key` (id or name) of the lab at `db` recorded, as a new run's
-/// ([`TrainConfig::as_a_start`]), its images where [`resume_data`] finds them (left as recorded
-/// where it finds none: `--data` may name them, or the run says they are missing).
-pub fn settings_of(db: &Path, key: &str) -> Result<TrainConfig> {
+/// `run --like KEY`'s settings: those run `key` (id or name) of the lab at `db` recorded, as a
+/// new run's ([`TrainConfig::as_a_start`]), then the `--config` file at `path`, then the flags
+/// ([`TrainConfig::resolve_like`]); with the file's settings and notes to say. Unless the file
+/// or the flags name images, the run's are found where [`resume_data`] finds them, or refused.
+pub fn settings_like(
+    db: &Path,
+    key: &str,
+    path: Option<&Path>,
+    flags: &Overrides,
+) -> Result<(Option<Overrides>, TrainConfig, Vec<String>)> {
     let lab = Lab::open_read_only(db)?;
     let run = lab.find_run(key)?;
-    let mut cfg: TrainConfig = serde_json::from_str(&run.config_json)
+    let recorded: TrainConfig = serde_json::from_str(&run.config_json)
         .with_context(|| format!("reading the recorded config of run {}", run.id))?;
-    let recorded = lab.run_dataset(&run)?;
-    if let Ok(data) = resume_data(
-        &cfg.data,
-        None,
-        recorded.as_ref().map(|d| d.source.as_str()),
-    ) {
-        cfg.data = data;
+    let mut like = recorded.as_a_start();
+    let file = path.map(Overrides::from_file).transpose()?;
+    if flags.data.is_none() && file.as_ref().is_none_or(|f| f.data.is_none()) {
+        let dataset = lab.run_dataset(&run)?;
+        like.data = resume_data(
+            &like.data,
+            None,
+            dataset.as_ref().map(|d| d.source.as_str()),
+        )
+        .with_context(|| format!("starting a run like run {}", run.id))?;
     }
-    Ok(cfg.as_a_start())
+    let (cfg, notes) = TrainConfig::resolve_like(like, file.as_ref(), flags)?;
+    Ok((file, cfg, notes))
 }
 
 /// Continues an interrupted, crashed or failed run from its latest resumable checkpoint. `data`

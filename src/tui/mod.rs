@@ -206,6 +206,7 @@ impl Runtime {
                 } else {
                     "run"
                 };
+                check_like(&self.db, &command)?;
                 let (pid, log) = start_run(&self.db, &command, &label)?;
                 Ok(Some(Action::Status(
                     format!("started {what} (pid {pid}), log: {}", log.display()),
@@ -218,6 +219,23 @@ impl Runtime {
         })();
         result.unwrap_or_else(|e| Some(Action::Status(format!("{e:#}"), true)))
     }
+}
+
+/// A `run --like RUN` command's settings checked as `run` will read them, from the other run's
+/// record in this lab (the start form checks the rest without the lab): refused here, the run
+/// does not start only to fail in its log.
+fn check_like(db: &Path, command: &[String]) -> Result<()> {
+    let cli = std::iter::once("facenet-lab").chain(command.iter().map(String::as_str));
+    let Ok(cli) = <crate::cli::Cli as clap::Parser>::try_parse_from(cli) else {
+        return Ok(());
+    };
+    if let Some(crate::cli::Command::Run(run)) = &cli.command {
+        if let Some(key) = &run.like {
+            crate::train::session::settings_like(db, key, run.config.as_deref(), &run.overrides)
+                .context("the run was not started")?;
+        }
+    }
+    Ok(())
 }
 
 /// The trainer finishes its step, checkpoints and marks the run interrupted. Only to a process

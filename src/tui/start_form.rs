@@ -149,9 +149,16 @@ impl StartForm {
             }
         };
         if let Some(crate::cli::Command::Run(run)) = &cli.command {
-            // The settings as `run` will read them, so that the form refuses what it would.
-            crate::train::config::TrainConfig::resolve_from(run.config.as_deref(), &run.overrides)
+            // The settings as `run` will read them, so that the form refuses what it would; with
+            // --like they start from another run's, which the dashboard checks against the lab
+            // before it starts the run.
+            if run.like.is_none() {
+                crate::train::config::TrainConfig::resolve_from(
+                    run.config.as_deref(),
+                    &run.overrides,
+                )
                 .map_err(|e| format!("{e:#}"))?;
+            }
         }
         Ok(args)
     }
@@ -201,6 +208,25 @@ fn split_flags(text: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A form with `--like` leaves the settings' check to the dashboard, which has the lab: the
+    /// other run's pk_k of 3 makes a batch of 30 right, where the default 4 would refuse it.
+    #[test]
+    fn a_form_like_another_run_is_not_checked_against_the_defaults() {
+        let mut form = StartForm::new("synthetic");
+        form.fields[2].1 = "30".into();
+        let last = form.fields.len() - 1;
+        assert!(
+            form.args().is_err_and(|e| e.contains("multiple of")),
+            "the default pk_k"
+        );
+        form.fields[last].1 = "--like 1".into();
+        let args = form.args().expect("left to the lab's check");
+        assert!(
+            args.ends_with(&["--like".to_string(), "1".to_string()]),
+            "{args:?}"
+        );
+    }
 
     /// Any other `run` flag goes in the last field; one `run` would refuse is said at once.
     #[test]

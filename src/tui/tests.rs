@@ -954,6 +954,28 @@ fn a_process_without_this_lab_open_is_not_stopped() -> Result<()> {
     Ok(())
 }
 
+/// A run started `--like` a run this lab does not hold is refused before it starts: nothing is
+/// spawned, no log is made, and the status says why.
+#[test]
+fn a_run_like_one_not_in_the_lab_is_not_started() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (ctx, _requests) = runtime(dir.path())?;
+    let args = ["resnet18", "--like", "9"].map(String::from).to_vec();
+    let said = ctx.perform(super::app::Effect::Spawn {
+        args,
+        label: "resnet18".into(),
+    });
+    let Some(Action::Status(text, true)) = said else {
+        panic!("{said:?}")
+    };
+    assert!(
+        text.starts_with("the run was not started: no run '9' in lab"),
+        "{text}"
+    );
+    assert!(!dir.path().join("logs").exists(), "no log was made");
+    Ok(())
+}
+
 /// `e` lists the experiments beside the lab as well as those in the working directory.
 #[test]
 fn experiment_files_are_found_beside_the_lab_too() -> Result<()> {

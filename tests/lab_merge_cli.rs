@@ -608,8 +608,10 @@ fn a_run_started_from_a_checkpoint_stays_linked_to_its_run_across_a_merge() -> R
     remote.add_checkpoint(&checkpoint(parent, 3, "best", "beef"))?;
     let child = remote.create_run(&started_from("child", 2, "best.safetensors", "beef"))?;
     remote.replace_checkpoints(&checkpoint(parent, 6, "best", "f00d"))?;
-    remote.create_run(&started_from("carried", 3, "final.safetensors", "cafe"))?;
+    let carried = remote.create_run(&started_from("carried", 3, "final.safetensors", "cafe"))?;
     assert_eq!(remote.run(child)?.context("child")?.init_run, Some(parent));
+    // A run started like the child (`run --like`).
+    remote.set_like_run(carried, child)?;
     drop(remote);
 
     here.merge_from(&Lab::open_read_only(&theirs)?)?;
@@ -617,6 +619,8 @@ fn a_run_started_from_a_checkpoint_stays_linked_to_its_run_across_a_merge() -> R
     assert_ne!(parent_here.id, parent, "ids differ between the labs");
     assert_eq!(child_here.init_run, Some(parent_here.id));
     assert_eq!(here.find_run("carried")?.init_run, Some(local));
+    assert_eq!(here.find_run("carried")?.like_run, Some(child_here.id));
+    assert_eq!(child_here.like_run, None);
     let lineage = here.lineage(&child_here)?;
     let ancestors: Vec<RunId> = lineage.ancestors.iter().map(|o| o.run.id).collect();
     assert_eq!((ancestors, lineage.outside), (vec![parent_here.id], None));

@@ -143,6 +143,12 @@ fn a_run_like_another_takes_its_settings_and_the_flags_change_them() -> Result<(
     assert_eq!(second["note"], "");
     let second_run = lab.run(RunId(2))?.context("run 2")?;
     assert_ne!(second_run.name, "first");
+    assert_eq!(
+        second_run.like_run,
+        Some(RunId(1)),
+        "the record says which run"
+    );
+    assert_eq!(lab.run(RunId(1))?.context("run 1")?.like_run, None);
     assert_eq!(second_run.hyper.lr, 3e-4);
     // A model named on the command line replaces the other run's, at the other's image size
     // (which AlexNet refuses); a run that is not there is named; --like does not mix with

@@ -48,7 +48,7 @@ fn resnet18_learns_synthetic_faces_and_records_everything() -> Result<()> {
         eval_every: 2,
         ..tiny("synthetic:8:12", 32, 6, 16)
     };
-    let done = session::start(&db, cfg, &quiet(), &AtomicBool::new(false))?;
+    let done = session::start(&db, cfg, None, &quiet(), &AtomicBool::new(false))?;
     assert_eq!(done.outcome, Outcome::Completed);
 
     let lab = Lab::open(&db)?;
@@ -161,10 +161,11 @@ fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
     };
     let never = AtomicBool::new(false);
 
-    let straight = session::start(&db, cfg.clone(), &quiet(), &never)?;
+    let straight = session::start(&db, cfg.clone(), None, &quiet(), &never)?;
     let halted = session::start(
         &db,
         cfg,
+        None,
         &Launch {
             stop_after_epoch: Some(2),
             ..quiet()
@@ -272,7 +273,7 @@ fn a_run_that_died_after_a_best_and_resumes_before_it_ends_with_a_best() -> Resu
         stop_after_epoch: Some(1),
         ..quiet()
     };
-    let run = session::start(&db, cfg, &stop_after_1, &never)?.run;
+    let run = session::start(&db, cfg, None, &stop_after_1, &never)?.run;
     let lab = Lab::open(&db)?;
     let cks = lab.checkpoints(run)?;
     let interrupt = cks
@@ -347,7 +348,7 @@ fn a_time_limit_stops_like_an_interrupt_and_the_run_resumes() -> Result<()> {
         time_limit: Some(std::time::Duration::ZERO),
         ..quiet()
     };
-    let halted = session::start(&db, tiny("synthetic:4:8", 16, 2, 8), &limited, &never)?;
+    let halted = session::start(&db, tiny("synthetic:4:8", 16, 2, 8), None, &limited, &never)?;
     assert_eq!(halted.outcome, Outcome::Interrupted);
     let lab = Lab::open(&db)?;
     let run = lab.run(halted.run)?.context("run")?;
@@ -374,6 +375,7 @@ fn a_completed_run_cannot_be_resumed() -> Result<()> {
     let done = session::start(
         &db,
         tiny("synthetic:4:8", 16, 1, 8),
+        None,
         &quiet(),
         &AtomicBool::new(false),
     )?;
@@ -486,8 +488,8 @@ fn the_same_command_twice_on_one_machine_records_the_same_run() -> Result<()> {
         ..tiny("synthetic:4:8", 32, 3, 16)
     };
     let never = AtomicBool::new(false);
-    let a = session::start(&db, cfg.clone(), &quiet(), &never)?.run;
-    let b = session::start(&db, cfg, &quiet(), &never)?.run;
+    let a = session::start(&db, cfg.clone(), None, &quiet(), &never)?.run;
+    let b = session::start(&db, cfg, None, &quiet(), &never)?.run;
     let lab = Lab::open(&db)?;
     let names = lab.metric_names(a)?;
     for recorded in [

@@ -75,16 +75,20 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
             session::resume(db, key, device, data, init, &launch, &STOP)?
         }
         None => {
-            let (file, cfg) = match &args.like {
+            let (file, cfg, like) = match &args.like {
                 Some(key) => {
-                    let (file, cfg, notes) =
+                    let like =
                         session::settings_like(db, key, args.config.as_deref(), &args.overrides)?;
-                    for n in notes {
+                    for n in &like.notes {
                         crate::say!("note: {n}");
                     }
-                    (file, cfg)
+                    (like.file, like.cfg, Some(like.run))
                 }
-                None => TrainConfig::resolve_from(args.config.as_deref(), &args.overrides)?,
+                None => {
+                    let (file, cfg) =
+                        TrainConfig::resolve_from(args.config.as_deref(), &args.overrides)?;
+                    (file, cfg, None)
+                }
             };
             // Whether a flag or the config file set a setting.
             let given = |set: fn(&Overrides) -> bool| {
@@ -105,7 +109,7 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
                      synthetic:PEOPLE:IMAGES says"
                 );
             }
-            session::start(db, cfg, &launch, &STOP)?
+            session::start(db, cfg, like, &launch, &STOP)?
         }
     };
     if finished.outcome == Outcome::Interrupted && STOP.load(Ordering::SeqCst) {

@@ -59,6 +59,7 @@ pub fn run(id: i64, name: &str, model: &str) -> Run {
         hyper: hyper(model),
         dataset_id: None,
         init_run: None,
+        like_run: None,
         device: "cpu".into(),
         gpu_name: None,
         config_json: r#"{"model":"resnet18","batch":32}"#.into(),

@@ -291,6 +291,16 @@ fn merge_run(
         "init_run_id".into(),
         parent.map_or(Value::Null, Value::Integer),
     );
+    // The run it started like, as merged (runs merge in the order of their ids, so it came
+    // first); one that is not merged is no run of this lab.
+    let like = match run.get("like_run_id") {
+        Some(Value::Integer(l)) => run_ids.get(l).copied(),
+        _ => None,
+    };
+    run.insert(
+        "like_run_id".into(),
+        like.map_or(Value::Null, Value::Integer),
+    );
     let existing: Option<(i64, Option<f64>)> = tx
         .query_row(
             "SELECT id, heartbeat_at FROM runs WHERE created_at = ?1 AND hostname = ?2

@@ -183,6 +183,9 @@ pub struct Run {
     /// The run of this lab whose checkpoint its `--init` file was, as found when it started.
     #[serde(default)]
     pub init_run: Option<RunId>,
+    /// The run whose settings it started with (`run --like`).
+    #[serde(default)]
+    pub like_run: Option<RunId>,
     pub device: String,
     pub gpu_name: Option<String>,
     pub config_json: String,
@@ -351,6 +354,7 @@ impl Run {
             },
             dataset_id: row.get::<_, Option<i64>>("dataset_id")?.map(DatasetId),
             init_run: row.get::<_, Option<i64>>("init_run_id")?.map(RunId),
+            like_run: row.get::<_, Option<i64>>("like_run_id")?.map(RunId),
             device: row.get("device")?,
             gpu_name: row.get("gpu_name")?,
             config_json: row.get("config_json")?,
@@ -475,6 +479,17 @@ impl Lab {
         }
         tx.commit()?;
         Ok(id)
+    }
+
+    /// Records that `run` started with the settings of run `like` (`run --like`).
+    pub fn set_like_run(&self, run: RunId, like: RunId) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE runs SET like_run_id = ?2 WHERE id = ?1",
+                params![run.0, like.0],
+            )
+            .context("recording the run it is like")?;
+        Ok(())
     }
 
     /// Marks a run as running in process `pid` (again, when it is resumed). Refused while

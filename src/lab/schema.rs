@@ -32,6 +32,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (15, v15_init_run),
     (16, v16_imagenet_norm),
     (17, v17_fresh_embedding),
+    (18, v18_like_run),
 ];
 
 /// The schema version this build writes.
@@ -437,6 +438,14 @@ fn v16_imagenet_norm(tx: &Transaction) -> rusqlite::Result<()> {
 /// layer that fit: 0.
 fn v17_fresh_embedding(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch("ALTER TABLE runs ADD COLUMN fresh_embedding INTEGER NOT NULL DEFAULT 0;")
+}
+
+/// The run whose settings a run started with (`run --like`); runs recorded before started
+/// like none.
+fn v18_like_run(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE runs ADD COLUMN like_run_id INTEGER REFERENCES runs (id) ON DELETE SET NULL;",
+    )
 }
 
 /// The run of this lab whose checkpoint an `--init` file was, when the run started (a later

@@ -186,9 +186,11 @@ fn check_stop_after(stop: Option<usize>, done: usize, epochs: usize) -> Result<(
 }
 
 /// Starts a new run.
+/// Starts a new run, recording `like` as the run whose settings it started with, if any.
 pub fn start(
     db: &Path,
     mut cfg: TrainConfig,
+    like: Option<RunId>,
     launch: &Launch,
     stop: &AtomicBool,
 ) -> Result<Finished> {
@@ -245,6 +247,9 @@ pub fn start(
         notes: cfg.note.clone(),
         tags: cfg.tags.clone(),
     })?;
+    if let Some(like) = like {
+        lab.set_like_run(run, like)?;
+    }
     if let Some(w) = &init {
         let parent = lab.run(run)?.and_then(|r| r.init_run);
         note_input_scale(&lab, parent, w, cfg.imagenet_norm)?;
@@ -434,14 +439,10 @@ fn resume_data(cfg_data: &str, data: Option<String>, recorded: Option<&str>) -> 
 
 /// `run --like KEY`'s settings: those run `key` (id or name) of the lab at `db` recorded, as a
 /// new run's ([`TrainConfig::as_a_start`]), then the `--config` file at `path`, then the flags
-/// ([`TrainConfig::resolve_like`]); with the file's settings and notes to say. Unless the file
-/// or the flags name images, the run's are found where [`resume_data`] finds them, or refused.
-pub fn settings_like(
-    db: &Path,
-    key: &str,
-    path: Option<&Path>,
-    flags: &Overrides,
-) -> Result<(Option<Overrides>, TrainConfig, Vec<String>)> {
+/// ([`TrainConfig::resolve_like`]); with the run's id, the file's settings and notes to say.
+/// Unless the file or the flags name images, the run's are found where [`resume_data`] finds
+/// them, or refused.
+pub fn settings_like(db: &Path, key: &str, path: Option<&Path>, flags: &Overrides) -> Result<Like> {
     let lab = Lab::open_read_only(db)?;
     let run = lab.find_run(key)?;
     let recorded: TrainConfig = serde_json::from_str(&run.config_json)
@@ -458,7 +459,23 @@ pub fn settings_like(
         .with_context(|| format!("starting a run like run {}", run.id))?;
     }
     let (cfg, notes) = TrainConfig::resolve_like(like, file.as_ref(), flags)?;
-    Ok((file, cfg, notes))
+    Ok(Like {
+        run: run.id,
+        file,
+        cfg,
+        notes,
+    })
+}
+
+/// A new run's settings like another's ([`settings_like`]).
+pub struct Like {
+    /// The other run.
+    pub run: RunId,
+    /// The `--config` file's own settings.
+    pub file: Option<Overrides>,
+    pub cfg: TrainConfig,
+    /// What was dropped on the way, to say.
+    pub notes: Vec<String>,
 }
 
 /// Continues an interrupted, crashed or failed run from its latest resumable checkpoint. `data`

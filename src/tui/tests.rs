@@ -199,6 +199,24 @@ fn the_run_record_lists_each_resume_and_what_it_ran_on() -> Result<()> {
     Ok(())
 }
 
+/// A run started `--like` another names it in its record.
+#[test]
+fn the_run_record_names_the_run_it_started_like() -> Result<()> {
+    let mut app = detail_app(&[]);
+    let text = screen(&app, 180, 40)?.to_string();
+    assert!(!text.contains("run #1 r18-baseline: started"), "{text}");
+    if let Some(r) = app.runs.iter_mut().find(|r| r.id == RunId(3)) {
+        r.like_run = Some(RunId(1));
+    }
+    let text = screen(&app, 180, 40)?.to_string();
+    // The panel wraps the rest of the line.
+    assert!(
+        text.contains("like        run #1 r18-baseline: started"),
+        "{text}"
+    );
+    Ok(())
+}
+
 /// At 80x24 the record is longer than its panel: the scroll keys bring its last line into
 /// view, a hint says there is more, and every evaluation counted is listed.
 #[test]

@@ -134,6 +134,15 @@ impl DetailView<'_> {
                 )),
             ]),
         ];
+        if let Some(like) = run.like_run {
+            let name = app
+                .run(like)
+                .map_or(String::new(), |r| format!(" {}", r.name));
+            lines.push(TextLine::from(vec![
+                key("like"),
+                Span::raw(format!("run #{like}{name}: started with its settings")),
+            ]));
+        }
         let details = app.details.get(&run.id);
         let origins = details
             .map(|d| d.started_from.as_slice())

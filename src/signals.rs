@@ -132,7 +132,7 @@ pub fn on_stop_once(mut handler: impl FnMut() + Send + 'static) -> Result<()> {
         "the stop signal has a handler already"
     );
     std::thread::Builder::new()
-        .name("sweep-stop".into())
+        .name("stop-once".into())
         .spawn(move || {
             let mut byte = [0u8];
             loop {

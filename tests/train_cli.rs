@@ -149,6 +149,7 @@ fn a_run_like_another_takes_its_settings_and_the_flags_change_them() -> Result<(
         "the record says which run"
     );
     assert_eq!(lab.run(RunId(1))?.context("run 1")?.like_run, None);
+    assert!(!err.contains("are not those run"), "the same images: {err}");
     assert_eq!(second_run.hyper.lr, 3e-4);
     // A model named on the command line replaces the other run's, at the other's image size
     // (which AlexNet refuses); a run that is not there is named; --like does not mix with
@@ -160,6 +161,19 @@ fn a_run_like_another_takes_its_settings_and_the_flags_change_them() -> Result<(
     common::fails_with(
         common::facenet(&db)?.args(["run", "--like", "9"]),
         &["no run '9' in lab"],
+    );
+    // Other images are said to be other: their dev accuracies do not compare.
+    let (_, err) = common::succeeds(common::facenet(&db)?.args([
+        "run",
+        "--like",
+        "1",
+        "--data",
+        "synthetic:5:8",
+        "--quiet",
+    ]));
+    assert!(
+        err.contains("note: these images or their split are not those run 1 trained on"),
+        "{err}"
     );
     // A run like one that started from a file finds that file by its sha256: replaced, it is
     // refused, unless --init names it again.
@@ -176,7 +190,7 @@ fn a_run_like_another_takes_its_settings_and_the_flags_change_them() -> Result<(
     );
     std::fs::copy(file_of(2)?, &start)?;
     common::fails_with(
-        common::facenet(&db)?.args(["run", "--like", "3"]),
+        common::facenet(&db)?.args(["run", "--like", "4"]),
         &[
             "the run this one is like started from --init",
             "and the file there now has",
@@ -184,7 +198,7 @@ fn a_run_like_another_takes_its_settings_and_the_flags_change_them() -> Result<(
     );
     common::succeeds(
         common::facenet(&db)?
-            .args(["run", "--like", "3", "--quiet", "--init"])
+            .args(["run", "--like", "4", "--quiet", "--init"])
             .arg(&start),
     );
     common::facenet(&db)?

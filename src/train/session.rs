@@ -232,6 +232,18 @@ pub fn start(
     let dataset = load_dataset(&cfg, launch.quiet)?;
     check_triplets_can_form(&dataset.train.labels, &cfg.data)?;
     let dataset_id = lab.ensure_dataset(&data::recorded::record(&dataset.manifest))?;
+    // A run like another is compared with it: say where their dev splits are not the same.
+    if let Some(other) = like.map(|l| lab.run(l)).transpose()?.flatten() {
+        if let Some(theirs) = other.dataset_id.filter(|&d| d != dataset_id) {
+            crate::say!(
+                "note: these images or their split are not those run {} trained on (its dataset \
+                 {}, this one {}): their dev accuracies are not over the same images",
+                other.id,
+                theirs.0,
+                dataset_id.0
+            );
+        }
+    }
     let run = lab.create_run(&NewRun {
         name: cfg.run_name(),
         hyper: cfg.hyperparams(),

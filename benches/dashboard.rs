@@ -98,6 +98,7 @@ fn generate(path: &Path, runs: usize, points: usize) -> Result<()> {
             log_path: None,
             notes: String::new(),
             tags: vec![],
+            like_run: None,
         })?;
         lab.mark_running(id, (iters / 40).max(1), 1)?;
         let tx = conn.unchecked_transaction()?;

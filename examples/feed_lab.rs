@@ -61,6 +61,7 @@ fn new_run(name: &str, model: &str, batch: i64, mining: &str, epochs: i64) -> Ne
         log_path: None,
         notes: String::new(),
         tags: vec!["feeder".into()],
+        like_run: None,
     }
 }
 

@@ -608,10 +608,12 @@ fn a_run_started_from_a_checkpoint_stays_linked_to_its_run_across_a_merge() -> R
     remote.add_checkpoint(&checkpoint(parent, 3, "best", "beef"))?;
     let child = remote.create_run(&started_from("child", 2, "best.safetensors", "beef"))?;
     remote.replace_checkpoints(&checkpoint(parent, 6, "best", "f00d"))?;
-    let carried = remote.create_run(&started_from("carried", 3, "final.safetensors", "cafe"))?;
+    // Started like the child, too (`run --like`).
+    remote.create_run(&facenet_lab::lab::NewRun {
+        like_run: Some(child),
+        ..started_from("carried", 3, "final.safetensors", "cafe")
+    })?;
     assert_eq!(remote.run(child)?.context("child")?.init_run, Some(parent));
-    // A run started like the child (`run --like`).
-    remote.set_like_run(carried, child)?;
     drop(remote);
 
     here.merge_from(&Lab::open_read_only(&theirs)?)?;

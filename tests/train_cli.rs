@@ -191,16 +191,19 @@ fn a_run_like_another_takes_its_settings_and_the_flags_change_them() -> Result<(
     std::fs::copy(file_of(2)?, &start)?;
     common::fails_with(
         common::facenet(&db)?.args(["run", "--like", "4"]),
-        &[
-            "the run this one is like started from --init",
-            "and the file there now has",
-        ],
+        &["run 4 started from --init", "and the file there now has"],
     );
     common::succeeds(
         common::facenet(&db)?
             .args(["run", "--like", "4", "--quiet", "--init"])
             .arg(&start),
     );
+    // `--init none` drops the file for the seed's random draw.
+    common::succeeds(
+        common::facenet(&db)?.args(["run", "--like", "4", "--init", "none", "--quiet"]),
+    );
+    let last = lab.list_runs()?.pop().context("the last run")?;
+    assert_eq!((last.hyper.init, last.like_run), (None, Some(RunId(4))));
     common::facenet(&db)?
         .args(["run", "--like", "1", "--resume", "1"])
         .assert()

@@ -140,6 +140,7 @@ pub fn new_run(name: &str) -> NewRun {
         log_path: None,
         notes: String::new(),
         tags: Vec::new(),
+        like_run: None,
     }
 }
 
@@ -159,6 +160,7 @@ pub fn sample_run(name: &str) -> NewRun {
         },
         notes: "first try".into(),
         tags: vec!["seed-table".into(), "baseline".into()],
+        like_run: None,
         ..new_run(name)
     }
 }

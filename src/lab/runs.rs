@@ -171,6 +171,8 @@ pub struct NewRun {
     pub log_path: Option<String>,
     pub notes: String,
     pub tags: Vec<String>,
+    /// The run whose settings it starts with (`run --like`).
+    pub like_run: Option<RunId>,
 }
 
 /// A recorded run, as read back from the lab.
@@ -459,6 +461,12 @@ impl Lab {
             ],
         )?;
         let id = RunId(tx.last_insert_rowid());
+        if let Some(like) = run.like_run {
+            tx.execute(
+                "UPDATE runs SET like_run_id = ?2 WHERE id = ?1",
+                params![id.0, like.0],
+            )?;
+        }
         // Where its weights came from, while the checkpoint's row is there to say.
         if let Some(sha) = &h.init_sha256 {
             let path = h
@@ -479,17 +487,6 @@ impl Lab {
         }
         tx.commit()?;
         Ok(id)
-    }
-
-    /// Records that `run` started with the settings of run `like` (`run --like`).
-    pub fn set_like_run(&self, run: RunId, like: RunId) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE runs SET like_run_id = ?2 WHERE id = ?1",
-                params![run.0, like.0],
-            )
-            .context("recording the run it is like")?;
-        Ok(())
     }
 
     /// Marks a run as running in process `pid` (again, when it is resumed). Refused while

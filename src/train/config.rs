@@ -74,7 +74,8 @@ pub struct TrainConfig {
     /// existed: those runs started at random.
     #[serde(default)]
     pub init: Option<String>,
-    /// The sha256 of the `--init` file, set when the run starts and reads it (not a setting).
+    /// The sha256 of the `--init` file, set when the run starts and reads it (not a setting);
+    /// a run `--like` another carries the other's in, as the file it must find again.
     #[serde(default)]
     pub init_sha256: Option<String>,
     /// With `init`, the embedding layer keeps the seed's draw even where the file's fits.
@@ -222,7 +223,9 @@ pub struct Overrides {
     /// embedding layer keeps the seed's draw unless FILE's has this --dim's shape (see
     /// --fresh-embedding). A relative path is read from the current directory; a .pth named
     /// NAME-HASH.pth must have a sha256 starting with HASH. Not with --zero-init-residual. The
-    /// run records FILE's path and sha256 [default: none, random weights].
+    /// run records FILE's path and sha256. `none` is the seed's random draw, as without
+    /// --init, where a --like run would take another's file (a file named none: ./none)
+    /// [default: none, random weights].
     #[arg(long, value_name = "FILE")]
     pub init: Option<String>,
     /// With --init, draw the embedding layer from the seed even where FILE's has this --dim's
@@ -406,9 +409,14 @@ impl TrainConfig {
         if o.dropout.is_some() {
             self.dropout = o.dropout;
         }
-        if o.init.is_some() {
-            self.init = o.init.clone();
+        if let Some(init) = &o.init {
+            // `none`: the random draw, dropping a file (and the layer choice that came with
+            // it) that --like brought.
+            self.init = Some(init.clone()).filter(|p| p != "none");
             self.init_sha256 = None;
+            if self.init.is_none() && o.fresh_embedding.is_none() {
+                self.fresh_embedding = false;
+            }
         }
         if o.split_seed.is_some() {
             self.split_seed = o.split_seed;

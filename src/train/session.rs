@@ -185,7 +185,6 @@ fn check_stop_after(stop: Option<usize>, done: usize, epochs: usize) -> Result<(
     bail!("--stop-after-epoch {n} would never stop this run: it {resumes}trains to epoch {epochs}; {instead}")
 }
 
-/// Starts a new run.
 /// Starts a new run, recording `like` as the run whose settings it started with, if any.
 pub fn start(
     db: &Path,
@@ -201,25 +200,7 @@ pub fn start(
     cfg.data = resolve_data(&cfg.data)?;
     let init = match &cfg.init {
         Some(path) => {
-            // Set only for a run like another (`--like`): the file that run started from.
-            let expected = cfg.init_sha256.take();
-            let mut w = match (InitWeights::read(Path::new(path)), &expected) {
-                (Err(e), Some(_)) => {
-                    return Err(e.context(format!(
-                        "the run this one is like started from --init '{path}': pass --init \
-                         PATH naming that file where it is now, or another"
-                    )))
-                }
-                (read, _) => read?,
-            };
-            if let Some(sha) = expected.filter(|sha| *sha != w.sha256) {
-                bail!(
-                    "the run this one is like started from --init '{path}' with sha256 {sha}, \
-                     and the file there now has {}: pass --init '{path}' to start from it as it \
-                     is",
-                    w.sha256
-                );
-            }
+            let mut w = InitWeights::read(Path::new(path))?;
             let plan = w.check(cfg.model, cfg.dim, cfg.fresh_embedding)?;
             w.keep_only(&plan);
             cfg.init = Some(w.path.to_string_lossy().into_owned());
@@ -258,10 +239,8 @@ pub fn start(
         log_path: launch.log_path.as_deref().map(|p| lab.relative(p)),
         notes: cfg.note.clone(),
         tags: cfg.tags.clone(),
+        like_run: like,
     })?;
-    if let Some(like) = like {
-        lab.set_like_run(run, like)?;
-    }
     if let Some(w) = &init {
         let parent = lab.run(run)?.and_then(|r| r.init_run);
         note_input_scale(&lab, parent, w, cfg.imagenet_norm)?;
@@ -468,9 +447,33 @@ pub fn settings_like(db: &Path, key: &str, path: Option<&Path>, flags: &Override
             None,
             dataset.as_ref().map(|d| d.source.as_str()),
         )
-        .with_context(|| format!("starting a run like run {}", run.id))?;
+        .with_context(|| {
+            format!(
+                "starting a run like run {}: --data PATH names its images where they are now, \
+                 or others",
+                run.id
+            )
+        })?;
     }
-    let (cfg, notes) = TrainConfig::resolve_like(like, file.as_ref(), flags)?;
+    let (mut cfg, notes) = TrainConfig::resolve_like(like, file.as_ref(), flags)?;
+    // The other run's --init file, unless one was given: the same file, by its sha256. Checked
+    // here, so that the dashboard refuses it before it starts the run.
+    if let (Some(path), Some(sha)) = (&cfg.init, cfg.init_sha256.take()) {
+        let now = crate::data::hash::sha256_file(Path::new(path)).with_context(|| {
+            format!(
+                "run {} started from --init '{path}': pass --init PATH naming that file where \
+                 it is now, another file, or none",
+                run.id
+            )
+        })?;
+        if now != sha {
+            bail!(
+                "run {} started from --init '{path}' with sha256 {sha}, and the file there now \
+                 has {now}: pass --init '{path}' to start from it as it is, or --init none",
+                run.id
+            );
+        }
+    }
     Ok(Like {
         run: run.id,
         file,

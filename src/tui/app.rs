@@ -166,6 +166,9 @@ pub enum Action {
     Cancel,
     /// A message for the status line: (text, is it an error).
     Status(String, bool),
+    /// The run the start form asked for was refused before it started (a `--like` run checked
+    /// against the lab): the form comes back as it was, with the reason.
+    FormRefused(String),
 }
 
 /// What the event loop must do after an update.
@@ -253,6 +256,8 @@ pub struct App {
     watched: Vec<RunId>,
     /// The pid of the sweep that started the run of pid `pid`, if one did (tests stand in).
     pub sweep_of: fn(i64) -> Option<i64>,
+    /// The start form last submitted, to bring back if its run is refused.
+    submitted_form: Option<StartForm>,
 }
 
 impl App {
@@ -289,6 +294,7 @@ impl App {
             name_cuts: RefCell::default(),
             watched: Vec::new(),
             sweep_of: super::process::sweep_of,
+            submitted_form: None,
         }
     }
 
@@ -537,6 +543,7 @@ impl App {
                     Ok(args) => {
                         let label = args.first().cloned().unwrap_or_default();
                         fx.push(Effect::Spawn { args, label });
+                        self.submitted_form = Some(form);
                     }
                     Err(e) => {
                         self.set_status(e, true);
@@ -628,6 +635,12 @@ impl App {
             }
             Action::Data(u) => self.apply(u),
             Action::Status(text, error) => self.set_status(text, error),
+            Action::FormRefused(text) => {
+                if let Some(form) = self.submitted_form.take() {
+                    self.overlay = Some(Overlay::StartForm(form));
+                }
+                self.set_status(text, true);
+            }
             // In a run's detail the moving keys scroll its record; the table stays as it was.
             Action::Up if self.in_detail() => self.scroll_info_by(-1),
             Action::Down if self.in_detail() => self.scroll_info_by(1),
@@ -1279,6 +1292,14 @@ mod tests {
                 run.id
             )
         );
+        // Refused against the lab, the form comes back as it was typed, with the reason.
+        assert_eq!(app.overlay, None);
+        app.update(Action::FormRefused("the run was not started: …".into()));
+        let Some(Overlay::StartForm(form)) = &app.overlay else {
+            panic!("{:?}", app.overlay)
+        };
+        assert!(form.fields[8].1.ends_with("--seed 5"), "{form:?}");
+        assert!(app.status.as_ref().is_some_and(|s| s.error));
     }
 
     #[test]

@@ -206,7 +206,9 @@ impl Runtime {
                 } else {
                     "run"
                 };
-                check_like(&self.db, &command)?;
+                if let Err(e) = check_like(&self.db, &command) {
+                    return Ok(Some(Action::FormRefused(format!("{e:#}"))));
+                }
                 let (pid, log) = start_run(&self.db, &command, &label)?;
                 Ok(Some(Action::Status(
                     format!("started {what} (pid {pid}), log: {}", log.display()),

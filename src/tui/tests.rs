@@ -983,7 +983,7 @@ fn a_run_like_one_not_in_the_lab_is_not_started() -> Result<()> {
         args,
         label: "resnet18".into(),
     });
-    let Some(Action::Status(text, true)) = said else {
+    let Some(Action::FormRefused(text)) = said else {
         panic!("{said:?}")
     };
     assert!(

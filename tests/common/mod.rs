@@ -107,6 +107,7 @@ pub fn new_run(name: &str, model: &str, seed: i64, tags: &[&str]) -> NewRun {
         log_path: None,
         notes: "fixture, with a comma".into(),
         tags: tags.iter().map(|t| t.to_string()).collect(),
+        like_run: None,
     }
 }
 

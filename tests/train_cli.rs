@@ -185,7 +185,15 @@ fn a_run_like_another_takes_its_settings_and_the_flags_change_them() -> Result<(
     common::succeeds(
         common::facenet(&db)?
             .args(TINY_RUN)
-            .args(["--epochs", "1", "--lr", "1e-12", "--quiet", "--init"])
+            .args([
+                "--epochs",
+                "1",
+                "--lr",
+                "1e-12",
+                "--fresh-embedding",
+                "--quiet",
+            ])
+            .arg("--init")
             .arg(&start),
     );
     std::fs::copy(file_of(2)?, &start)?;
@@ -204,6 +212,20 @@ fn a_run_like_another_takes_its_settings_and_the_flags_change_them() -> Result<(
     );
     let last = lab.list_runs()?.pop().context("the last run")?;
     assert_eq!((last.hyper.init, last.like_run), (None, Some(RunId(4))));
+    assert!(
+        last.config_json.contains("\"fresh_embedding\":false"),
+        "--init none drops the layer choice that came with the file: {}",
+        last.config_json
+    );
+    // Gone, the file is asked for.
+    std::fs::remove_file(&start)?;
+    common::fails_with(
+        common::facenet(&db)?.args(["run", "--like", "4"]),
+        &[
+            "run 4 started from --init",
+            "pass --init PATH naming that file where it is now",
+        ],
+    );
     common::facenet(&db)?
         .args(["run", "--like", "1", "--resume", "1"])
         .assert()

@@ -277,26 +277,24 @@ fn merge_run(
     }
     // The run its weights started from: as merged, or (trained here, its checkpoint carried
     // there) found here by the file's sha256.
-    let parent = match run.get("init_run_id") {
-        Some(Value::Integer(p)) => run_ids.get(p).copied(),
+    // A run named by its id there, as merged here (runs merge in the order of their ids, so it
+    // came first); one that is not merged is no run of this lab.
+    let merged = |column: &str| match run.get(column) {
+        Some(Value::Integer(id)) => run_ids.get(id).copied(),
         _ => None,
     };
-    let parent = match (parent, run.get("init_sha256")) {
+    let parent = match (merged("init_run_id"), run.get("init_sha256")) {
         (Some(p), _) => Some(p),
         // Its path was the other machine's: the hash alone says.
         (None, Some(Value::Text(sha))) => super::checkpoints::run_with_sha256(tx, sha, None)?,
         _ => None,
     };
+    // The run it started like.
+    let like = merged("like_run_id");
     run.insert(
         "init_run_id".into(),
         parent.map_or(Value::Null, Value::Integer),
     );
-    // The run it started like, as merged (runs merge in the order of their ids, so it came
-    // first); one that is not merged is no run of this lab.
-    let like = match run.get("like_run_id") {
-        Some(Value::Integer(l)) => run_ids.get(l).copied(),
-        _ => None,
-    };
     run.insert(
         "like_run_id".into(),
         like.map_or(Value::Null, Value::Integer),

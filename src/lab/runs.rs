@@ -409,10 +409,10 @@ impl Lab {
                 hostname, gpu_name, command_line, log_path, notes, weight_decay, lr_schedule,
                 warmup_epochs, crop, zero_init_residual, cpu_model, cpu_threads, cpu_simd, cpu_cache,
                 os, dropout, tf32, init, init_sha256, imagenet_norm,
-                fresh_embedding)
+                fresh_embedding, like_run_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
                 ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
-                ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44)",
+                ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45)",
             params![
                 run.name,
                 h.model,
@@ -458,15 +458,10 @@ impl Lab {
                 h.init_sha256,
                 h.imagenet_norm,
                 h.fresh_embedding,
+                run.like_run.map(|r| r.0),
             ],
         )?;
         let id = RunId(tx.last_insert_rowid());
-        if let Some(like) = run.like_run {
-            tx.execute(
-                "UPDATE runs SET like_run_id = ?2 WHERE id = ?1",
-                params![id.0, like.0],
-            )?;
-        }
         // Where its weights came from, while the checkpoint's row is there to say.
         if let Some(sha) = &h.init_sha256 {
             let path = h

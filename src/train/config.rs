@@ -409,14 +409,18 @@ impl TrainConfig {
         if o.dropout.is_some() {
             self.dropout = o.dropout;
         }
-        if let Some(init) = &o.init {
-            // `none`: the random draw, dropping a file (and the layer choice that came with
-            // it) that --like brought.
-            self.init = Some(init.clone()).filter(|p| p != "none");
-            self.init_sha256 = None;
-            if self.init.is_none() && o.fresh_embedding.is_none() {
-                self.fresh_embedding = false;
+        match o.init.as_deref() {
+            // The random draw, dropping a file (and the layer choice that came with it) that
+            // --like brought; a --fresh-embedding given with it is kept, to be refused.
+            Some("none") => {
+                self.drop_init();
+                self.fresh_embedding = o.fresh_embedding.unwrap_or(false);
             }
+            Some(path) => {
+                self.init = Some(path.to_string());
+                self.init_sha256 = None;
+            }
+            None => {}
         }
         if o.split_seed.is_some() {
             self.split_seed = o.split_seed;
@@ -455,9 +459,8 @@ impl TrainConfig {
         let mut notes = Vec::new();
         if let Some(model) = model.filter(|&m| m != like.model) {
             let mut dropped = Vec::new();
-            if like.init.take().is_some() {
-                like.init_sha256 = None;
-                like.fresh_embedding = false;
+            if like.init.is_some() {
+                like.drop_init();
                 dropped.push("--init (weights of another network)");
             }
             if model != Arch::Alexnet && like.dropout.take().is_some() {
@@ -474,18 +477,23 @@ impl TrainConfig {
                 ));
             }
         }
-        let mut cfg = like;
-        if let Some(f) = file {
-            cfg.apply(f);
-        }
-        cfg.apply(flags);
+        let cfg = like.merged_with(file, flags);
         cfg.validate()?;
         Ok((cfg, notes))
     }
 
+    /// Starts from the seed's random draw: no `--init` file, nor the layer choice that comes
+    /// with one.
+    fn drop_init(&mut self) {
+        self.init = None;
+        self.init_sha256 = None;
+        self.fresh_embedding = false;
+    }
+
     /// A recorded run's settings as those of a new run: all but its name (a new run takes its
     /// own), its note and tags (what was said of that run: `gpu` of one trained there). The
-    /// sha256 of its `--init` file stays, for the new run to find the same file again.
+    /// sha256 of its `--init` file stays, for the new run to check that it reads the same file
+    /// ([`crate::train::session::like_init_unchanged`]).
     pub fn as_a_start(mut self) -> TrainConfig {
         self.name = None;
         self.note.clear();
@@ -506,12 +514,16 @@ impl TrainConfig {
 
     /// Defaults, then the file, then the flags, unchecked (see [`TrainConfig::problems`]).
     pub fn merged(file: Option<&Overrides>, flags: &Overrides) -> TrainConfig {
-        let mut cfg = TrainConfig::default();
+        TrainConfig::default().merged_with(file, flags)
+    }
+
+    /// These settings, then the file, then the flags, unchecked.
+    fn merged_with(mut self, file: Option<&Overrides>, flags: &Overrides) -> TrainConfig {
         if let Some(f) = file {
-            cfg.apply(f);
+            self.apply(f);
         }
-        cfg.apply(flags);
-        cfg
+        self.apply(flags);
+        self
     }
 
     /// Checks the settings before anything is recorded, naming every problem at once.

@@ -200,7 +200,13 @@ pub fn start(
     cfg.data = resolve_data(&cfg.data)?;
     let init = match &cfg.init {
         Some(path) => {
-            let mut w = InitWeights::read(Path::new(path))?;
+            // A run like another carries in the sha256 of the file that run started from,
+            // compared here with the file as read (once: its sha256 comes with it).
+            let read = InitWeights::read(Path::new(path));
+            if let (Some(like), Some(sha)) = (like, cfg.init_sha256.take()) {
+                like_init_unchanged(like, path, &sha, read.as_ref().map(|w| w.sha256.as_str()))?;
+            }
+            let mut w = read?;
             let plan = w.check(cfg.model, cfg.dim, cfg.fresh_embedding)?;
             w.keep_only(&plan);
             cfg.init = Some(w.path.to_string_lossy().into_owned());
@@ -455,31 +461,37 @@ pub fn settings_like(db: &Path, key: &str, path: Option<&Path>, flags: &Override
             )
         })?;
     }
-    let (mut cfg, notes) = TrainConfig::resolve_like(like, file.as_ref(), flags)?;
-    // The other run's --init file, unless one was given: the same file, by its sha256. Checked
-    // here, so that the dashboard refuses it before it starts the run.
-    if let (Some(path), Some(sha)) = (&cfg.init, cfg.init_sha256.take()) {
-        let now = crate::data::hash::sha256_file(Path::new(path)).with_context(|| {
-            format!(
-                "run {} started from --init '{path}': pass --init PATH naming that file where \
-                 it is now, another file, or none",
-                run.id
-            )
-        })?;
-        if now != sha {
-            bail!(
-                "run {} started from --init '{path}' with sha256 {sha}, and the file there now \
-                 has {now}: pass --init '{path}' to start from it as it is, or --init none",
-                run.id
-            );
-        }
-    }
+    let (cfg, notes) = TrainConfig::resolve_like(like, file.as_ref(), flags)?;
     Ok(Like {
         run: run.id,
         file,
         cfg,
         notes,
     })
+}
+
+/// A run like run `like` takes its `--init` file at `path` only while the file's sha256 (`now`,
+/// or the error reading it) is still the `recorded` one: another file under that name would
+/// start the run from other weights.
+pub fn like_init_unchanged(
+    like: RunId,
+    path: &str,
+    recorded: &str,
+    now: std::result::Result<&str, &anyhow::Error>,
+) -> Result<()> {
+    let now = now.map_err(|e| {
+        anyhow::anyhow!(
+            "run {like} started from --init '{path}': pass --init PATH naming that file where it \
+             is now, another file, or none: {e:#}"
+        )
+    })?;
+    if now != recorded {
+        bail!(
+            "run {like} started from --init '{path}' with sha256 {recorded}, and the file there \
+             now has {now}: pass --init '{path}' to start from it as it is, or --init none"
+        );
+    }
+    Ok(())
 }
 
 /// A new run's settings like another's ([`settings_like`]).

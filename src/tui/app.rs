@@ -168,7 +168,7 @@ pub enum Action {
     Status(String, bool),
     /// The run the start form asked for was refused before it started (a `--like` run checked
     /// against the lab): the form comes back as it was, with the reason.
-    FormRefused(String),
+    FormRefused(StartForm, String),
 }
 
 /// What the event loop must do after an update.
@@ -190,10 +190,12 @@ pub enum Effect {
         pid: i64,
         sweep: i64,
     },
-    /// Start `facenet-lab run ARGS…` detached, its output to a log named after `label`.
+    /// Start `facenet-lab run ARGS…` detached, its output to a log named after `label`; the
+    /// start form that asked for it, if one did, comes back if the run is refused.
     Spawn {
         args: Vec<String>,
         label: String,
+        form: Option<StartForm>,
     },
     ListExperiments,
 }
@@ -254,10 +256,9 @@ pub struct App {
     /// The runs table's names as last cut to its width.
     pub name_cuts: RefCell<CutsApart>,
     watched: Vec<RunId>,
-    /// The pid of the sweep that started the run of pid `pid`, if one did (tests stand in).
+    /// The pid of the sweep that started the run of pid `pid`, if one did: none in a new App,
+    /// [`super::process::sweep_of`] in the dashboard (tests stand in).
     pub sweep_of: fn(i64) -> Option<i64>,
-    /// The start form last submitted, to bring back if its run is refused.
-    submitted_form: Option<StartForm>,
 }
 
 impl App {
@@ -293,8 +294,9 @@ impl App {
             db_flag: String::new(),
             name_cuts: RefCell::default(),
             watched: Vec::new(),
-            sweep_of: super::process::sweep_of,
-            submitted_form: None,
+            // The system's answer is set where the dashboard runs: an App of the tests asks
+            // no real process.
+            sweep_of: |_| None,
         }
     }
 
@@ -542,8 +544,11 @@ impl App {
                 Action::Submit => match form.args() {
                     Ok(args) => {
                         let label = args.first().cloned().unwrap_or_default();
-                        fx.push(Effect::Spawn { args, label });
-                        self.submitted_form = Some(form);
+                        fx.push(Effect::Spawn {
+                            args,
+                            label,
+                            form: Some(form),
+                        });
                     }
                     Err(e) => {
                         self.set_status(e, true);
@@ -572,6 +577,7 @@ impl App {
                         fx.push(Effect::Spawn {
                             args: vec!["--config".into(), f.display().to_string()],
                             label,
+                            form: None,
                         });
                     }
                 }
@@ -635,10 +641,8 @@ impl App {
             }
             Action::Data(u) => self.apply(u),
             Action::Status(text, error) => self.set_status(text, error),
-            Action::FormRefused(text) => {
-                if let Some(form) = self.submitted_form.take() {
-                    self.overlay = Some(Overlay::StartForm(form));
-                }
+            Action::FormRefused(form, text) => {
+                self.overlay = Some(Overlay::StartForm(form));
                 self.set_status(text, true);
             }
             // In a run's detail the moving keys scroll its record; the table stays as it was.
@@ -974,9 +978,8 @@ mod tests {
     }
 
     fn app_with(runs: Vec<Run>) -> App {
+        // The test's pids are made up: App::new asks no real process of a sweep.
         let mut app = App::new(NOW, "testhost");
-        // The test's pids are made up: no sweep started them.
-        app.sweep_of = |_| None;
         app.update(Action::Data(Update::Runs(runs)));
         app
     }
@@ -1243,7 +1246,7 @@ mod tests {
         app.update(Action::Input('6'));
         app.update(Action::Input('4'));
         let fx = app.update(Action::Submit);
-        let Some(Effect::Spawn { args, label }) = fx.first() else {
+        let Some(Effect::Spawn { args, label, .. }) = fx.first() else {
             panic!("{fx:?}")
         };
         assert_eq!(label, "resnet18");
@@ -1273,7 +1276,7 @@ mod tests {
         }
         app.type_text(" --seed 5");
         let fx = app.update(Action::Submit);
-        let Some(Effect::Spawn { args, .. }) = fx.first() else {
+        let Some(Effect::Spawn { args, form, .. }) = fx.first() else {
             panic!("{fx:?}")
         };
         let h = &run.hyper;
@@ -1294,7 +1297,11 @@ mod tests {
         );
         // Refused against the lab, the form comes back as it was typed, with the reason.
         assert_eq!(app.overlay, None);
-        app.update(Action::FormRefused("the run was not started: …".into()));
+        let form = form.clone().expect("the form that asked");
+        app.update(Action::FormRefused(
+            form,
+            "the run was not started: …".into(),
+        ));
         let Some(Overlay::StartForm(form)) = &app.overlay else {
             panic!("{:?}", app.overlay)
         };

@@ -70,6 +70,7 @@ pub fn main(db: &Path) -> Result<()> {
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     let mut app = App::new(now(), &host);
     app.db_flag = crate::lab::db_flag(db);
+    app.sweep_of = process::sweep_of;
     let ctx = Runtime {
         db: db.to_path_buf(),
         writer,
@@ -191,7 +192,7 @@ impl Runtime {
                 stop().with_context(|| format!("stopping the sweep of run #{run}"))?;
                 Ok(None)
             }
-            Effect::Spawn { args, label } => {
+            Effect::Spawn { args, label, form } => {
                 // An experiment file may hold a whole sweep rather than one run's settings.
                 let command: Vec<String> = match args.as_slice() {
                     [flag, file]
@@ -207,7 +208,11 @@ impl Runtime {
                     "run"
                 };
                 if let Err(e) = check_like(&self.db, &command) {
-                    return Ok(Some(Action::FormRefused(format!("{e:#}"))));
+                    let text = format!("{e:#}");
+                    return Ok(Some(match form {
+                        Some(form) => Action::FormRefused(form, text),
+                        None => Action::Status(text, true),
+                    }));
                 }
                 let (pid, log) = start_run(&self.db, &command, &label)?;
                 Ok(Some(Action::Status(
@@ -233,8 +238,27 @@ fn check_like(db: &Path, command: &[String]) -> Result<()> {
     };
     if let Some(crate::cli::Command::Run(run)) = &cli.command {
         if let Some(key) = &run.like {
-            crate::train::session::settings_like(db, key, run.config.as_deref(), &run.overrides)
-                .context("the run was not started")?;
+            let checked = || -> Result<()> {
+                let like = crate::train::session::settings_like(
+                    db,
+                    key,
+                    run.config.as_deref(),
+                    &run.overrides,
+                )?;
+                // The trainer compares the file it reads; here, before it starts, the file's
+                // sha256 alone (this waits for the hash of a large checkpoint).
+                if let (Some(path), Some(sha)) = (&like.cfg.init, &like.cfg.init_sha256) {
+                    let now = crate::data::hash::sha256_file(Path::new(path));
+                    crate::train::session::like_init_unchanged(
+                        like.run,
+                        path,
+                        sha,
+                        now.as_deref(),
+                    )?;
+                }
+                Ok(())
+            };
+            checked().context("the run was not started")?;
         }
     }
     Ok(())

@@ -6,7 +6,6 @@
 pub fn sweep_of(pid: i64) -> Option<i64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let parent = parent_in_stat(&stat)?;
-    let exe = |p: i64| std::fs::read_link(format!("/proc/{p}/exe")).ok();
     let args = std::fs::read(format!("/proc/{parent}/cmdline")).ok()?;
     let is_sweep = args.split(|&b| b == 0).skip(1).any(|a| a == b"sweep");
     (is_sweep && exe(parent)? == exe(pid)?).then_some(parent)
@@ -15,8 +14,13 @@ pub fn sweep_of(pid: i64) -> Option<i64> {
 /// Whether process `pid` runs the file this process runs (not one built since, which reads
 /// as another: `… (deleted)`). False where the system does not say.
 pub fn runs_this_executable(pid: i64) -> bool {
-    let theirs = std::fs::read_link(format!("/proc/{pid}/exe"));
-    matches!((theirs, std::fs::read_link("/proc/self/exe")), (Ok(a), Ok(b)) if a == b)
+    exe(pid)
+        .is_some_and(|theirs| std::fs::read_link("/proc/self/exe").is_ok_and(|ours| ours == theirs))
+}
+
+/// The file process `pid` runs, where the system says.
+fn exe(pid: i64) -> Option<std::path::PathBuf> {
+    std::fs::read_link(format!("/proc/{pid}/exe")).ok()
 }
 
 /// The fields of a `/proc/PID/stat` line after the command, which is in parentheses and may

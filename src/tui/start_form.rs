@@ -8,47 +8,51 @@ pub struct StartForm {
     pub focus: usize,
 }
 
+/// The form's fields, in order.
+const FIELDS: [&str; 9] = [
+    "model",
+    "dim",
+    "batch",
+    "mining",
+    "sampler",
+    "epochs",
+    "image size",
+    "data",
+    "more flags",
+];
+
 impl StartForm {
-    /// The form filled in with a short run over `data`.
-    pub fn new(data: &str) -> StartForm {
-        let f = |k: &'static str, v: &str| (k, v.to_string());
+    /// The form with these values, field by field ([`FIELDS`]).
+    fn with(values: [String; 9]) -> StartForm {
         StartForm {
-            fields: vec![
-                f("model", "resnet18"),
-                f("dim", "128"),
-                f("batch", "32"),
-                f("mining", "semihard"),
-                f("sampler", "pk"),
-                f("epochs", "10"),
-                f("image size", "64"),
-                f("data", data),
-                f("more flags", ""),
-            ],
+            fields: FIELDS.into_iter().zip(values).collect(),
             focus: 0,
         }
     }
-}
 
-impl StartForm {
+    /// The form filled in with a short run over `data`.
+    pub fn new(data: &str) -> StartForm {
+        let short = [
+            "resnet18", "128", "32", "semihard", "pk", "10", "64", data, "",
+        ];
+        StartForm::with(short.map(String::from))
+    }
+
     /// The form filled in from run `r`, with `--like` it for the settings the form has no field
     /// for; the data field left empty, so that the run's own images are taken.
     pub fn like(r: &crate::lab::Run) -> StartForm {
         let h = &r.hyper;
-        let f = |k: &'static str, v: String| (k, v);
-        StartForm {
-            fields: vec![
-                f("model", h.model.clone()),
-                f("dim", h.embedding_dim.to_string()),
-                f("batch", h.batch_size.to_string()),
-                f("mining", h.mining.clone()),
-                f("sampler", h.sampler.clone()),
-                f("epochs", h.epochs.to_string()),
-                f("image size", h.image_size.to_string()),
-                f("data", String::new()),
-                f("more flags", format!("--like {}", r.id)),
-            ],
-            focus: 0,
-        }
+        StartForm::with([
+            h.model.clone(),
+            h.embedding_dim.to_string(),
+            h.batch_size.to_string(),
+            h.mining.clone(),
+            h.sampler.clone(),
+            h.epochs.to_string(),
+            h.image_size.to_string(),
+            String::new(),
+            format!("--like {}", r.id),
+        ])
     }
 }
 

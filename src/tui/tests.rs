@@ -982,8 +982,9 @@ fn a_run_like_one_not_in_the_lab_is_not_started() -> Result<()> {
     let said = ctx.perform(super::app::Effect::Spawn {
         args,
         label: "resnet18".into(),
+        form: Some(super::start_form::StartForm::new("synthetic")),
     });
-    let Some(Action::FormRefused(text)) = said else {
+    let Some(Action::FormRefused(_, text)) = said else {
         panic!("{said:?}")
     };
     assert!(

@@ -6,20 +6,24 @@ use super::*;
 pub struct RunsTable<'a>(pub &'a App);
 
 impl RunsTable<'_> {
-    /// Column widths for a table of `runs`; the name column takes what is left.
-    fn width(c: Column, runs: &[Run]) -> u16 {
+    /// The input column's width for a table of `runs`: `224 c0.875` and `224 inet`
+    /// (ImageNet-normalised) in 10, and wider where a run needs it (`224 c0.875 inet`), up to 16.
+    fn input_width(runs: &[Run]) -> u16 {
+        runs.iter()
+            .map(|r| Column::Input.text(r, 0.0).chars().count())
+            .max()
+            .map_or(10, |n| n.clamp(10, 16) as u16)
+    }
+
+    /// Column widths, the input column's `input` ([`RunsTable::input_width`]); the name column
+    /// takes what is left.
+    fn width(c: Column, input: u16) -> u16 {
         match c {
             // A mark and up to three digits.
             Column::Id => 4,
             Column::Name => 12,
             Column::Model => 9,
-            // `224 c0.875` and `224 inet` (ImageNet-normalised) in 10, and wider where a run needs
-            // it (`224 c0.875 inet`), up to 16.
-            Column::Input => runs
-                .iter()
-                .map(|r| c.text(r, 0.0).chars().count())
-                .max()
-                .map_or(10, |n| n.clamp(10, 16) as u16),
+            Column::Input => input,
             Column::Batch => 5,
             Column::Dim => 4,
             Column::Mining => 8,
@@ -38,11 +42,16 @@ impl RunsTable<'_> {
     /// The columns a terminal `width` wide shows, in display order: the table spans the
     /// whole width, inside its border.
     pub fn columns_on_screen(width: u16, runs: &[Run]) -> Vec<Column> {
-        Self::columns(width.saturating_sub(2), runs)
+        Self::on_screen(width, Self::input_width(runs))
     }
 
-    /// The columns of a table of `runs` that fit in `width`, in display order.
-    fn columns(width: u16, runs: &[Run]) -> Vec<Column> {
+    /// [`RunsTable::columns_on_screen`] with the input column's width worked out.
+    fn on_screen(width: u16, input: u16) -> Vec<Column> {
+        Self::columns(width.saturating_sub(2), input)
+    }
+
+    /// The columns that fit in `width`, in display order, the input column `input` wide.
+    fn columns(width: u16, input: u16) -> Vec<Column> {
         const PRIORITY: [Column; 17] = [
             Column::Id,
             Column::Name,
@@ -68,7 +77,7 @@ impl RunsTable<'_> {
         let mut used = 0u16;
         let mut keep = Vec::new();
         for c in PRIORITY {
-            let w = Self::width(c, runs) + 1;
+            let w = Self::width(c, input) + 1;
             if used + w <= width + 1 {
                 used += w;
                 keep.push(c);
@@ -123,17 +132,18 @@ impl Widget for RunsTable<'_> {
                 .render(area, buf);
             return;
         }
-        let cols = Self::columns_on_screen(area.width, &app.runs);
+        let input = Self::input_width(&app.runs);
+        let cols = Self::on_screen(area.width, input);
         // The name takes what the other columns leave, inside the border, one space apart.
         let others: u16 = cols
             .iter()
             .filter(|&&c| c != Column::Name)
-            .map(|&c| Self::width(c, &app.runs) + 1)
+            .map(|&c| Self::width(c, input) + 1)
             .sum();
         let name_width = area
             .width
             .saturating_sub(2 + others)
-            .max(Self::width(Column::Name, &app.runs));
+            .max(Self::width(Column::Name, input));
         // Underlined title by title, not across the gaps: `best dev` and `last loss` read as
         // two headers.
         let header = Row::new(cols.iter().map(|&c| {
@@ -161,7 +171,7 @@ impl Widget for RunsTable<'_> {
         });
         let widths = cols.iter().map(|&c| match c {
             Column::Name => Constraint::Length(name_width),
-            _ => Constraint::Length(Self::width(c, &app.runs)),
+            _ => Constraint::Length(Self::width(c, input)),
         });
         let table = Table::new(rows, widths)
             .header(header)

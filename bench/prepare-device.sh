@@ -12,8 +12,10 @@ cargo build --release --features cuda --target-dir target/cuda
 # The kernels' PTX assembled for the H100/H200 (sm_90) here: a PTX that the GPU's driver would
 # refuse is found before a GPU call.
 ptx=$(ls -t target/cuda/release/build/facenet-lab-*/out/facenet-kernels.ptx | head -1)
-ptxas -arch=sm_90 -o /dev/null "$ptx"
-echo "PTX assembles for sm_90: $ptx"
+# The architecture build.rs compiled for (CUDA_COMPUTE_CAP, 90 unless set).
+arch=sm_${CUDA_COMPUTE_CAP:-90}
+ptxas -arch="$arch" -o /dev/null "$ptx"
+echo "PTX assembles for $arch: $ptx"
 mkdir -p .device
 strip -o .device/facenet-lab target/cuda/release/facenet-lab
 gzip -9f .device/facenet-lab

@@ -29,8 +29,8 @@ fn the_cuda_kernels_compute_their_definitions_under_emulation() {
     };
     // Under AddressSanitizer and UBSan: a read past a buffer, which on a GPU is an illegal
     // address and here reads whatever lies there, stops the run and names the kernel. Where
-    // the sanitizers cannot work (no runtime, or one that cannot map its shadow memory), as an
-    // empty program built and run with them shows, the plain emulation runs instead.
+    // the sanitizers cannot work (no runtime, or one that cannot map its shadow memory), as the
+    // probe below shows, the plain emulation runs instead.
     let sanitized = [
         "-fsanitize=address,undefined",
         "-fno-sanitize-recover=all",
@@ -38,16 +38,26 @@ fn the_cuda_kernels_compute_their_definitions_under_emulation() {
     ];
     // Leaks are not what this looks for, and LeakSanitizer cannot run under every tracer.
     let asan_options = "detect_leaks=0";
+    // They work where a program that reads one float past its buffer, built with them, is
+    // stopped and the overflow named, as a kernel's would be.
     let probe = dir.path().join("probe");
-    let empty = dir.path().join("empty.cpp");
-    std::fs::write(&empty, "int main() { return 0; }\n").expect("write the probe");
-    let sanitizers_work = compile(&sanitized, &empty.to_string_lossy(), &probe)
+    let past = dir.path().join("past.cpp");
+    std::fs::write(
+        &past,
+        "#include <vector>\nint main() { std::vector<float> v(4); volatile int i = 4; \
+         return v.data()[i] > 0; }\n",
+    )
+    .expect("write the probe");
+    let sanitizers_work = compile(&sanitized, &past.to_string_lossy(), &probe)
         .status
         .success()
         && Command::new(&probe)
             .env("ASAN_OPTIONS", asan_options)
-            .status()
-            .is_ok_and(|s| s.success());
+            .output()
+            .is_ok_and(|out| {
+                !out.status.success()
+                    && String::from_utf8_lossy(&out.stderr).contains("heap-buffer-overflow")
+            });
     let flags: &[&str] = if sanitizers_work {
         &sanitized
     } else {

@@ -7,7 +7,7 @@
 // same operations in the same order. The sums are not added in the CPU's order, though: a
 // thread adds every 256th value of its channel to a double, then the block adds its threads'
 // sums as a tree, where the CPU adds 16 lanes of floats per plane before it adds in double.
-// They agree to rounding (bench --check), not to the bit; the GPU's sums are the closer.
+// They agree to rounding (bench --check), not to the bit.
 //
 // Maps are (batch, channels, pixels) in memory, pixels = h * w. Element-wise kernels take a
 // grid-stride loop over `total` elements; per-channel reductions take one block per channel.

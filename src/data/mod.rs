@@ -167,7 +167,7 @@ pub struct ImportOptions {
     pub image_size: usize,
     /// The central fraction of each image's width and height kept before resizing.
     pub crop: f64,
-    /// Show progress bars (only drawn when stderr is a terminal).
+    /// Show progress: bars on a terminal, a line every ten seconds in a log or pipe.
     pub progress: bool,
 }
 

@@ -18,10 +18,13 @@ fn bar(pb: ProgressBar, bar_template: &str, line_template: &str, wanted: bool) -
     }
     let terminal = std::io::stderr().is_terminal();
     if !terminal {
-        pb.set_draw_target(ProgressDrawTarget::term_like(Box::new(LogLines::new(
-            LOG_EVERY,
-            |line| crate::say!("{line}"),
-        ))));
+        // Drawn at most once a second: a draw formats the line and takes the lock, and the
+        // callers tick per image decoded or per 64 KiB downloaded; LogLines writes one line in
+        // ten seconds of them anyway.
+        pb.set_draw_target(ProgressDrawTarget::term_like_with_hz(
+            Box::new(LogLines::new(LOG_EVERY, |line| crate::say!("{line}"))),
+            1,
+        ));
     }
     let template = if terminal {
         bar_template
@@ -55,7 +58,10 @@ pub(crate) fn spinner(msg: &str, wanted: bool) -> ProgressBar {
         wanted,
     );
     pb.set_message(msg.to_string());
-    pb.enable_steady_tick(Duration::from_millis(120));
+    // A hidden spinner needs no ticking thread.
+    if wanted {
+        pb.enable_steady_tick(Duration::from_millis(120));
+    }
     pb
 }
 
@@ -118,7 +124,8 @@ impl indicatif::TermLike for LogLines {
         Ok(())
     }
     fn write_line(&self, s: &str) -> std::io::Result<()> {
-        self.write_str(s)
+        self.write_str(s)?;
+        self.write_str("\n")
     }
     fn write_str(&self, s: &str) -> std::io::Result<()> {
         if let Ok(mut state) = self.state.lock() {

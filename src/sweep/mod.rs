@@ -182,10 +182,7 @@ pub fn run_sweep(
     })?;
     if let Some(e) = write_error {
         // The terminal may be gone (SIGHUP): the runs ended as recorded all the same.
-        let _ = writeln!(
-            std::io::stderr(),
-            "warning: printing the sweep's progress failed: {e}"
-        );
+        crate::say!("warning: printing the sweep's progress failed: {e}");
     }
     Ok(ended)
 }

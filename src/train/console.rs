@@ -173,13 +173,10 @@ fn skipped_line(skipped: u64, steps: u64) -> Option<String> {
              another), so nothing was learned: larger batches, or --sampler pk, give it some",
             format::count(steps, "batch", "batches")
         )),
-        1 => Some(format!(
-            "1 of its {steps} batches ({:.0}%) held no triplet and was skipped",
-            100.0 / steps as f64
-        )),
         n => Some(format!(
-            "{n} of its {steps} batches ({:.0}%) held no triplet and were skipped",
-            100.0 * n as f64 / steps as f64
+            "{n} of its {steps} batches ({:.0}%) held no triplet and {} skipped",
+            100.0 * n as f64 / steps as f64,
+            if n == 1 { "was" } else { "were" }
         )),
     }
 }

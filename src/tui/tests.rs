@@ -995,6 +995,31 @@ fn a_run_like_one_not_in_the_lab_is_not_started() -> Result<()> {
     Ok(())
 }
 
+/// `a` signals a sweep only while it is still the run's parent: a pid that is no sweep of the
+/// run (ended, or reused since) is refused, and nothing is signalled.
+#[test]
+fn a_sweep_that_no_longer_runs_the_run_is_not_stopped() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (ctx, _requests) = runtime(dir.path())?;
+    // This process plays the run (it has the lab open); a pid no process has is no sweep of
+    // it (and were the check gone, signalling it would harm nothing).
+    let me = i64::from(std::process::id());
+    let gone = i64::from(i32::MAX);
+    let said = ctx.perform(super::app::Effect::InterruptSweep {
+        run: RunId(1),
+        pid: me,
+        sweep: gone,
+    });
+    let Some(Action::Status(text, true)) = said else {
+        panic!("{said:?}")
+    };
+    assert!(
+        text.contains(&format!("pid {gone} is no longer the sweep that runs it")),
+        "{text}"
+    );
+    Ok(())
+}
+
 /// `e` lists the experiments beside the lab as well as those in the working directory.
 #[test]
 fn experiment_files_are_found_beside_the_lab_too() -> Result<()> {

@@ -513,6 +513,30 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     Ok(())
 }
 
+/// SIGTERM (`kill`, a job scheduler) and SIGHUP (the terminal closed) stop a run as Ctrl-C
+/// does: after its step, with its checkpoint.
+#[test]
+fn sigterm_and_sighup_stop_a_run_as_ctrl_c_does() -> Result<()> {
+    for (signal_number, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGHUP, "SIGHUP")] {
+        let dir = tempfile::tempdir()?;
+        let db = dir.path().join("lab.db");
+        let child = training(&db, || Ok(()))?;
+        signal(&child, signal_number)?;
+        let (code, err) = output_within(child, Duration::from_secs(120))?;
+        assert_eq!(code, Some(130), "{name}: {err}");
+        let lab = Lab::open(&db)?;
+        let run = lab.list_runs()?.remove(0);
+        assert_eq!(run.status, RunStatus::Interrupted, "{name}");
+        assert!(
+            lab.checkpoints(run.id)?
+                .iter()
+                .any(|c| c.kind == "interrupt"),
+            "{name}: no interrupt checkpoint"
+        );
+    }
+    Ok(())
+}
+
 /// ResNet152 on the CPU, so that a step and the checkpoint after it (700 MB with Adam's state,
 /// and its sha256) outlast a pause of more than half a second between two signals.
 const SLOW_CHECKPOINT_RUN: [&str; 14] = [

@@ -6,7 +6,6 @@ use anyhow::{bail, Result};
 
 use crate::cli::RunArgs;
 use crate::data::DataSpec;
-use crate::signals::Requests;
 use crate::train::config::{Overrides, Sampler, TrainConfig};
 use crate::train::events::Outcome;
 use crate::train::session::{self, Launch};
@@ -17,24 +16,15 @@ static STOP: AtomicBool = AtomicBool::new(false);
 /// Twice: leave at once. [`crate::signals::STOP_ONCE`], a sweep's or the dashboard's stop,
 /// is the first, or nothing new when the run is stopping already.
 fn install_stop_handlers() -> Result<()> {
-    static REQUESTS: Requests = Requests::new();
-    fn stop_after_step() {
-        STOP.store(true, Ordering::SeqCst);
-        crate::say!(
-            "\nstopping after this step to write a checkpoint (Ctrl-C again to quit at once)"
-        );
-    }
-    crate::signals::on_stop(|| match REQUESTS.signal() {
-        Some(1) => stop_after_step(),
-        Some(_) => {
+    crate::signals::on_requests(|request| {
+        if request == 1 {
+            STOP.store(true, Ordering::SeqCst);
+            crate::say!(
+                "\nstopping after this step to write a checkpoint (Ctrl-C again to quit at once)"
+            );
+        } else {
             crate::say!("\nstopping now");
             session::abandon();
-        }
-        None => {}
-    })?;
-    crate::signals::on_stop_once(|| {
-        if REQUESTS.first() {
-            stop_after_step();
         }
     })
 }

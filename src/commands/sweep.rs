@@ -132,15 +132,7 @@ static STOP: AtomicUsize = AtomicUsize::new(0);
 /// [`crate::signals::STOP_ONCE`], the dashboard's stop, is the first request, or nothing new
 /// once the sweep is stopping.
 fn install_stop_handlers() -> Result<()> {
-    static REQUESTS: crate::signals::Requests = crate::signals::Requests::new();
-    crate::signals::on_stop(|| {
-        if REQUESTS.signal().is_some() {
-            STOP.fetch_add(1, Ordering::SeqCst);
-        }
-    })?;
-    crate::signals::on_stop_once(|| {
-        if REQUESTS.first() {
-            STOP.fetch_add(1, Ordering::SeqCst);
-        }
+    crate::signals::on_requests(|_| {
+        STOP.fetch_add(1, Ordering::SeqCst);
     })
 }

@@ -2,6 +2,7 @@
 //! and Ctrl-C leaves an interrupted run with a checkpoint.
 
 mod common;
+mod data_support;
 
 use std::path::Path;
 use std::process::{Command as StdCommand, Stdio};
@@ -231,6 +232,72 @@ fn a_run_like_another_takes_its_settings_and_the_flags_change_them() -> Result<(
         .assert()
         .failure()
         .stderr(predicates::str::contains("cannot be used with"));
+    Ok(())
+}
+
+/// A run like one whose images were given by a relative path, started from another folder,
+/// finds them where the lab recorded them (their canonical path); gone from there, they are
+/// asked for. A `--config` file goes over the other run's settings, and the flags over both.
+#[test]
+fn a_run_like_another_finds_its_images_through_the_lab_and_takes_a_config_over_them() -> Result<()>
+{
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    std::fs::create_dir_all(&second)?;
+    let faces = [("Ann_Lee", 10), ("Bo_Chan", 10), ("Cy_Dorr", 10)];
+    data_support::write_lfw(&first.join("faces"), &faces, false)?;
+    common::succeeds(common::facenet(&db)?.current_dir(&first).args([
+        "run",
+        "resnet18",
+        "--data",
+        "faces",
+        "--min-images",
+        "10",
+        "--image-size",
+        "16",
+        "--batch",
+        "6",
+        "--epochs",
+        "1",
+        "--margin",
+        "0.3",
+        "--quiet",
+    ]));
+    let config = second.join("lower-lr.toml");
+    std::fs::write(&config, "lr = 1e-3\nseed = 5\n")?;
+    let (_, err) = common::succeeds(common::facenet(&db)?.current_dir(&second).args([
+        "run",
+        "--like",
+        "1",
+        "--config",
+        "lower-lr.toml",
+        "--seed",
+        "9",
+        "--quiet",
+    ]));
+    let lab = Lab::open_read_only(&db)?;
+    let [run1, run2] = [1, 2].map(|id| lab.run(RunId(id)).ok().flatten());
+    let (run1, run2) = (run1.context("run 1")?, run2.context("run 2")?);
+    assert_eq!(run2.dataset_id, run1.dataset_id, "the same images: {err}");
+    assert!(!err.contains("are not those run"), "{err}");
+    assert_eq!(
+        (run2.hyper.lr, run2.hyper.seed, run2.hyper.margin),
+        (1e-3, 9, 0.3),
+        "the file's lr, the flag's seed over the file's, the other run's margin"
+    );
+    assert_eq!(run2.like_run, Some(RunId(1)));
+
+    std::fs::rename(first.join("faces"), dir.path().join("moved"))?;
+    common::fails_with(
+        common::facenet(&db)?
+            .current_dir(&second)
+            .args(["run", "--like", "1"]),
+        &[
+            "starting a run like run 1: --data PATH names its images where they are now",
+            "the lab records",
+        ],
+    );
     Ok(())
 }
 

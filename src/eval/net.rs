@@ -23,8 +23,7 @@ pub struct Net {
 
 impl Net {
     pub fn load(lab: &Lab, run: &Run, ck: &Checkpoint, device: &Device) -> Result<Net> {
-        let cfg: TrainConfig = serde_json::from_str(&run.config_json)
-            .with_context(|| format!("reading the recorded config of run {}", run.id))?;
+        let cfg = TrainConfig::recorded(run)?;
         let path = lab.checkpoint_file(run, ck)?;
         let loaded = checkpoint::load(&path, Some(&ck.sha256), device)
             .with_context(|| format!("loading run {}'s checkpoint", run.id))?;

@@ -357,6 +357,12 @@ pub fn refuse(problems: &[String]) -> Result<()> {
 }
 
 impl TrainConfig {
+    /// The settings `run` recorded when it started.
+    pub fn recorded(run: &crate::lab::Run) -> Result<TrainConfig> {
+        serde_json::from_str(&run.config_json)
+            .with_context(|| format!("reading the recorded config of run {}", run.id))
+    }
+
     /// The run's network over the variables of `vb` (created there, or read from it): its
     /// architecture and embedding size, AlexNet's dropout, and its input normalisation.
     pub fn network(&self, vb: candle_nn::VarBuilder) -> Result<EmbeddingNet> {

@@ -442,18 +442,12 @@ fn resume_data(cfg_data: &str, data: Option<String>, recorded: Option<&str>) -> 
 pub fn settings_like(db: &Path, key: &str, path: Option<&Path>, flags: &Overrides) -> Result<Like> {
     let lab = Lab::open_read_only(db)?;
     let run = lab.find_run(key)?;
-    let recorded: TrainConfig = serde_json::from_str(&run.config_json)
-        .with_context(|| format!("reading the recorded config of run {}", run.id))?;
-    let mut like = recorded.as_a_start();
+    let mut like = TrainConfig::recorded(&run)?.as_a_start();
     let file = path.map(Overrides::from_file).transpose()?;
     if flags.data.is_none() && file.as_ref().is_none_or(|f| f.data.is_none()) {
         let dataset = lab.run_dataset(&run)?;
-        like.data = resume_data(
-            &like.data,
-            None,
-            dataset.as_ref().map(|d| d.source.as_str()),
-        )
-        .with_context(|| {
+        let recorded = dataset.as_ref().map(|d| d.source.as_str());
+        like.data = resume_data(&like.data, None, recorded).with_context(|| {
             format!(
                 "starting a run like run {}: --data PATH names its images where they are now, \
                  or others",
@@ -534,8 +528,7 @@ pub fn resume(
             run.pid.map(|p| format!(" (pid {p})")).unwrap_or_default()
         );
     }
-    let mut cfg: TrainConfig = serde_json::from_str(&run.config_json)
-        .with_context(|| format!("reading the recorded config of run {}", run.id))?;
+    let mut cfg = TrainConfig::recorded(&run)?;
     if init.is_some() && cfg.init.is_none() {
         bail!(
             "run {} started from its seed's random draw, not from an --init file: drop --init",

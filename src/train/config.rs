@@ -416,11 +416,13 @@ impl TrainConfig {
             self.dropout = o.dropout;
         }
         match o.init.as_deref() {
-            // The random draw, dropping a file (and the layer choice that came with it) that
-            // --like brought; a --fresh-embedding given with it is kept, to be refused.
+            // The random draw, dropping a file (and the layer choice and input scale that came
+            // with it) that --like brought; a --fresh-embedding given with it is kept, to be
+            // refused, and an --imagenet-norm given with it is kept.
             Some("none") => {
                 self.drop_init();
                 self.fresh_embedding = o.fresh_embedding.unwrap_or(false);
+                self.imagenet_norm = o.imagenet_norm.unwrap_or(false);
             }
             Some(path) => {
                 self.init = Some(path.to_string());
@@ -466,8 +468,12 @@ impl TrainConfig {
         if let Some(model) = model.filter(|&m| m != like.model) {
             let mut dropped = Vec::new();
             if like.init.is_some() {
+                dropped.push(if like.imagenet_norm {
+                    "--init (weights of another network) with its --imagenet-norm"
+                } else {
+                    "--init (weights of another network)"
+                });
                 like.drop_init();
-                dropped.push("--init (weights of another network)");
             }
             if model != Arch::Alexnet && like.dropout.take().is_some() {
                 dropped.push("--dropout (AlexNet's)");
@@ -488,12 +494,13 @@ impl TrainConfig {
         Ok((cfg, notes))
     }
 
-    /// Starts from the seed's random draw: no `--init` file, nor the layer choice that comes
-    /// with one.
+    /// Starts from the seed's random draw: no `--init` file, nor the layer choice and the input
+    /// scale (`--imagenet-norm`, which torchvision's weights expect) that come with one.
     fn drop_init(&mut self) {
         self.init = None;
         self.init_sha256 = None;
         self.fresh_embedding = false;
+        self.imagenet_norm = false;
     }
 
     /// A recorded run's settings as those of a new run: all but its name (a new run takes its
@@ -791,6 +798,52 @@ mod tests {
             .map(|_| ())
             .unwrap_err();
         assert!(format!("{e:#}").contains("--dropout"), "{e:#}");
+        Ok(())
+    }
+
+    /// The input scale torchvision's weights expect goes with their file: when a model change
+    /// or `--init none` drops the file, `--imagenet-norm` goes too, unless it is given again.
+    #[test]
+    fn imagenet_norm_goes_with_the_init_file_it_came_with() -> Result<()> {
+        let imagenet = TrainConfig {
+            init: Some("/w/resnet18.safetensors".into()),
+            init_sha256: Some("ab".repeat(32)),
+            imagenet_norm: true,
+            image_size: 64,
+            ..TrainConfig::default()
+        };
+        let (cfg, notes) =
+            TrainConfig::resolve_like(imagenet.clone(), None, &flags(Arch::Resnet152))?;
+        assert_eq!((cfg.init, cfg.imagenet_norm), (None, false));
+        assert_eq!(
+            notes,
+            [
+                "--init (weights of another network) with its --imagenet-norm of the run this one \
+              is like does not carry over to resnet152"
+            ]
+        );
+        let none = Overrides {
+            init: Some("none".into()),
+            ..Overrides::default()
+        };
+        let (cfg, _) = TrainConfig::resolve_like(imagenet.clone(), None, &none)?;
+        assert_eq!((cfg.init, cfg.imagenet_norm), (None, false));
+        for again in [
+            Overrides {
+                imagenet_norm: Some(true),
+                ..flags(Arch::Resnet152)
+            },
+            Overrides {
+                imagenet_norm: Some(true),
+                ..none
+            },
+        ] {
+            let (cfg, _) = TrainConfig::resolve_like(imagenet.clone(), None, &again)?;
+            assert_eq!((cfg.init, cfg.imagenet_norm), (None, true), "{again:?}");
+        }
+        // With the file kept, so is its input scale.
+        let (same, notes) = TrainConfig::resolve_like(imagenet, None, &flags(Arch::Resnet18))?;
+        assert_eq!((same.imagenet_norm, notes.len()), (true, 0));
         Ok(())
     }
 

@@ -6,7 +6,9 @@
 //! weight_decay, lr_schedule, warmup_epochs, epochs, margin, image_size, crop, mining, sampler,
 //! pk_k, normalize, augment, zero_init_residual, init, init_sha256, fresh_embedding,
 //! imagenet_norm, dropout, tf32, seed, device, gpu_name, status, effective_status, tags,
-//! metric, iteration, epoch, value, wall_time`. `status` is what the run recorded;
+//! init_run_id, like_run_id, metric, iteration, epoch, value, wall_time`. `init_run_id` is the
+//! run whose checkpoint `init` is, `like_run_id` the run whose settings the run started with
+//! (`run --like`). `status` is what the run recorded;
 //! `effective_status` is the one to believe, as `runs` shows it (a "running" run whose
 //! heartbeat went stale has crashed). Tags are joined with `;`; empty cells are missing values;
 //! numbers are written in the shortest form that reads back to the same value; `wall_time` is
@@ -26,7 +28,7 @@ macro_rules! run_columns {
         "run_id,run_name,model,batch_size,embedding_dim,lr,weight_decay,lr_schedule,\
          warmup_epochs,epochs,margin,image_size,crop,mining,sampler,pk_k,normalize,augment,\
          zero_init_residual,init,init_sha256,fresh_embedding,imagenet_norm,dropout,tf32,seed,\
-         device,gpu_name,status,effective_status,tags"
+         device,gpu_name,status,effective_status,tags,init_run_id,like_run_id"
     };
 }
 
@@ -74,6 +76,8 @@ fn run_cells(run: &Run, now: f64) -> String {
         run.status.to_string(),
         run.effective_status(now).to_string(),
         field(&run.tags.join(";")),
+        run.init_run.map_or(String::new(), |r| r.to_string()),
+        run.like_run.map_or(String::new(), |r| r.to_string()),
     ]
     .join(",")
 }
@@ -154,6 +158,8 @@ mod tests {
         r.hyper.fresh_embedding = true;
         r.hyper.imagenet_norm = false;
         r.hyper.tf32 = true;
+        r.init_run = Some(crate::lab::RunId(2));
+        r.like_run = Some(crate::lab::RunId(3));
         let header: Vec<&str> = run_columns!().split(',').collect();
         let cells = run_cells(&r, crate::lab::fixtures::NOW);
         let cells: Vec<&str> = cells.split(',').collect();
@@ -166,7 +172,9 @@ mod tests {
                 "fresh_embedding",
                 "imagenet_norm",
                 "tf32",
-                "zero_init_residual"
+                "zero_init_residual",
+                "init_run_id",
+                "like_run_id"
             ]
             .map(cell),
             [
@@ -175,7 +183,9 @@ mod tests {
                 "true",
                 "false",
                 "true",
-                "false"
+                "false",
+                "2",
+                "3"
             ]
         );
     }

@@ -254,6 +254,10 @@ enum Field {
     ImageSize,
     Crop,
     Init,
+    /// The run whose checkpoint `--init` named.
+    InitRun,
+    /// The run whose settings `run --like` started with.
+    Like,
     Seed,
     Tag,
     Notes,
@@ -263,8 +267,8 @@ enum Field {
 
 /// The names `field op value` accepts, for the help screen and error messages.
 pub const FIELD_NAMES: &str = "id name model batch dim mining sampler status epoch epochs \
-dev_acc final_dev train_acc test lfw loss img_s lr schedule warmup wd margin image_size crop init seed tag \
-notes host duration";
+dev_acc final_dev train_acc test lfw loss img_s lr schedule warmup wd margin image_size crop init init_run like seed \
+tag notes host duration";
 
 /// Every spelling of every field, lower case.
 const SPELLINGS: &[(&str, Field)] = &[
@@ -310,6 +314,9 @@ const SPELLINGS: &[(&str, Field)] = &[
     ("size", Field::ImageSize),
     ("crop", Field::Crop),
     ("init", Field::Init),
+    ("init_run", Field::InitRun),
+    ("like", Field::Like),
+    ("like_run", Field::Like),
     ("seed", Field::Seed),
     ("tag", Field::Tag),
     ("tags", Field::Tag),
@@ -348,6 +355,8 @@ impl Field {
             | Field::WeightDecay
             | Field::Margin
             | Field::Init
+            | Field::InitRun
+            | Field::Like
             | Field::Seed
             | Field::Tag
             | Field::Notes
@@ -428,6 +437,8 @@ impl Field {
             Field::ImageSize => Some(h.image_size as f64),
             Field::Crop => Some(h.crop),
             Field::Seed => Some(h.seed as f64),
+            Field::InitRun => r.init_run.map(|id| id.0 as f64),
+            Field::Like => r.like_run.map(|id| id.0 as f64),
             Field::Duration => r.duration(now),
             _ => None,
         }
@@ -616,6 +627,7 @@ impl Filter {
 mod tests {
     use super::*;
     use crate::lab::fixtures::{run, NOW};
+    use crate::lab::RunId;
 
     #[test]
     fn the_input_column_shows_the_crop_and_imagenet_normalisation() {
@@ -663,6 +675,9 @@ mod tests {
         c.hyper.weight_decay = 5e-4;
         c.hyper.crop = 0.5;
         c.hyper.init = Some("/weights/resnet18-f37072fd.pth".into());
+        b.like_run = Some(RunId(1));
+        c.like_run = Some(RunId(2));
+        c.init_run = Some(RunId(1));
         let keep = |q: &str| -> Vec<i64> {
             let f = Filter::parse(q).unwrap();
             [&a, &b, &c]
@@ -691,6 +706,10 @@ mod tests {
         // The --init file by its name; runs that started at random have none.
         assert_eq!(keep("init=resnet18-f37072fd.pth"), vec![3]);
         assert_eq!(keep("init!=resnet18-f37072fd.pth"), vec![1, 2]);
+        // The runs another run's settings or weights came from, by id.
+        assert_eq!(keep("like=1"), vec![2]);
+        assert_eq!(keep("like_run>0"), vec![2, 3]);
+        assert_eq!(keep("init_run=1 like=2"), vec![3]);
         // Durations as the table shows them (each run trained 50 minutes) or in seconds.
         assert_eq!(keep("duration>49m duration<0h51m"), vec![1, 2, 3]);
         assert_eq!(keep("duration>=3000 duration<=3000s"), vec![1, 2, 3]);

@@ -441,6 +441,7 @@ impl App {
                 | Action::Resize(..)
                 | Action::Data(_)
                 | Action::Status(..)
+                | Action::FormRefused(..)
                 | Action::Experiments(_)
         ) {
             self.overlay = Some(overlay);
@@ -641,8 +642,12 @@ impl App {
             }
             Action::Data(u) => self.apply(u),
             Action::Status(text, error) => self.set_status(text, error),
+            // The form comes back as it was typed, unless the person opened something else
+            // while the run was being checked.
             Action::FormRefused(form, text) => {
-                self.overlay = Some(Overlay::StartForm(form));
+                if self.overlay.is_none() {
+                    self.overlay = Some(Overlay::StartForm(form));
+                }
                 self.set_status(text, true);
             }
             // In a run's detail the moving keys scroll its record; the table stays as it was.
@@ -1295,9 +1300,19 @@ mod tests {
                 run.id
             )
         );
-        // Refused against the lab, the form comes back as it was typed, with the reason.
+        // Refused against the lab, the form comes back as it was typed, with the reason; but
+        // not over what the person opened while it was checked.
         assert_eq!(app.overlay, None);
         let form = form.clone().expect("the form that asked");
+        app.update(Action::Help);
+        app.update(Action::FormRefused(form.clone(), "refused".into()));
+        assert!(
+            matches!(app.overlay, Some(Overlay::Help { .. })),
+            "{:?}",
+            app.overlay
+        );
+        assert!(app.status.as_ref().is_some_and(|s| s.error));
+        app.update(Action::Cancel);
         app.update(Action::FormRefused(
             form,
             "the run was not started: …".into(),

@@ -26,15 +26,19 @@ use ratatui::crossterm::event::{self, Event as TermEvent};
 
 use crate::lab::{now, Lab};
 use app::{key_action, Action, App, Effect};
+use start_form::StartForm;
 use store::{Request, Update};
 
 /// How often the screen redraws with nothing happening: turns the live marker, ages heartbeats.
 const TICK: Duration = Duration::from_millis(250);
 
+#[derive(Debug)]
 enum Event {
     Key(event::KeyEvent),
     Redraw,
     Data(Update),
+    /// What became of work done off the screen's thread (a run started or refused).
+    Answer(Action),
 }
 
 /// Opens the dashboard, or prints the runs table when stdout is not a terminal.
@@ -63,6 +67,7 @@ pub fn main(db: &Path) -> Result<()> {
     let (tx, rx) = mpsc::channel::<Event>();
     let data_tx = tx.clone();
     let requests = store::spawn(db, move |u| data_tx.send(Event::Data(u)).is_ok())?;
+    let answers = tx.clone();
     spawn_input(tx)?;
 
     // Installs a panic hook that restores the terminal before the message is printed.
@@ -75,6 +80,7 @@ pub fn main(db: &Path) -> Result<()> {
         db: db.to_path_buf(),
         writer,
         requests,
+        answers,
     };
     let result = (|| -> Result<()> {
         while !app.quit {
@@ -119,11 +125,13 @@ fn spawn_input(tx: Sender<Event>) -> Result<()> {
     Ok(())
 }
 
-/// What effects need: the lab path, a writable connection, the collector's request channel.
+/// What effects need: the lab path, a writable connection, the collector's request channel,
+/// and the way back to the screen's loop for work done on a thread of its own.
 struct Runtime {
     db: PathBuf,
     writer: Lab,
     requests: Sender<Request>,
+    answers: Sender<Event>,
 }
 
 impl Runtime {
@@ -137,6 +145,7 @@ impl Runtime {
             let actions = match e {
                 Event::Key(k) => key_action(app, k, width).into_iter().collect(),
                 Event::Data(u) => vec![Action::Data(u)],
+                Event::Answer(a) => vec![a],
                 Event::Redraw => Vec::new(),
             };
             self.apply(app, actions);
@@ -202,29 +211,42 @@ impl Runtime {
                     }
                     _ => std::iter::once("run".to_string()).chain(args).collect(),
                 };
-                let what = if command[0] == "sweep" {
-                    "sweep"
-                } else {
-                    "run"
-                };
-                if let Err(e) = check_like(&self.db, &command) {
-                    let text = format!("{e:#}");
-                    return Ok(Some(match form {
-                        Some(form) => Action::FormRefused(form, text),
-                        None => Action::Status(text, true),
-                    }));
-                }
-                let (pid, log) = start_run(&self.db, &command, &label)?;
-                Ok(Some(Action::Status(
-                    format!("started {what} (pid {pid}), log: {}", log.display()),
-                    false,
-                )))
+                let starting = format!("starting the {}…", command[0]);
+                // Off the screen's thread: a --like run's check hashes the other run's --init
+                // file, seconds for a large checkpoint.
+                let (db, answers) = (self.db.clone(), self.answers.clone());
+                std::thread::Builder::new()
+                    .name("start".into())
+                    .spawn(move || {
+                        let _ = answers.send(Event::Answer(start(&db, &command, &label, form)));
+                    })
+                    .context("starting the thread that starts the run")?;
+                Ok(Some(Action::Status(starting, false)))
             }
             Effect::ListExperiments => Ok(Some(Action::Experiments(experiment_files(
                 &experiment_dirs(&self.db),
             )))),
         })();
         result.unwrap_or_else(|e| Some(Action::Status(format!("{e:#}"), true)))
+    }
+}
+
+/// Starts `command` (`run …` or `sweep FILE`) in the background, unless [`check_like`] refuses
+/// it: a refused start form comes back with the reason.
+fn start(db: &Path, command: &[String], label: &str, form: Option<StartForm>) -> Action {
+    if let Err(e) = check_like(db, command) {
+        let text = format!("{e:#}");
+        return match form {
+            Some(form) => Action::FormRefused(form, text),
+            None => Action::Status(text, true),
+        };
+    }
+    match start_run(db, command, label) {
+        Ok((pid, log)) => Action::Status(
+            format!("started {} (pid {pid}), log: {}", command[0], log.display()),
+            false,
+        ),
+        Err(e) => Action::Status(format!("{e:#}"), true),
     }
 }
 

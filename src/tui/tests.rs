@@ -1,6 +1,7 @@
 //! Whole-screen snapshots (fixed clock, fixed data) and the live path through the watcher.
 
 use std::collections::BTreeMap;
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -13,6 +14,7 @@ use ratatui::Terminal;
 use super::app::{Action, App, Screen};
 use super::store::{self, Request, Update};
 use super::ui::RunsTable;
+use super::Event;
 use crate::lab::fixtures::{point, run, NOW};
 use crate::lab::{metric, Lab, MetricPoint, Run, RunId, RunStatus, RunSummaryUpdate};
 
@@ -923,16 +925,19 @@ fn the_detail_header_fits_80_columns() -> Result<()> {
     Ok(())
 }
 
-/// A dashboard's runtime over a fresh lab in `dir`, and the collector's end of its channel.
-fn runtime(dir: &std::path::Path) -> Result<(super::Runtime, std::sync::mpsc::Receiver<Request>)> {
+/// A dashboard's runtime over a fresh lab in `dir`, the collector's end of its channel, and
+/// the end where work done off the screen's thread answers.
+fn runtime(dir: &std::path::Path) -> Result<(super::Runtime, Receiver<Request>, Receiver<Event>)> {
     let db = dir.join("lab.db");
     let (tx, rx) = std::sync::mpsc::channel();
+    let (answers, answered) = std::sync::mpsc::channel();
     let ctx = super::Runtime {
         writer: Lab::open(&db)?,
         db,
         requests: tx,
+        answers,
     };
-    Ok((ctx, rx))
+    Ok((ctx, rx, answered))
 }
 
 fn key(c: char) -> super::Event {
@@ -945,7 +950,7 @@ fn key(c: char) -> super::Event {
 #[test]
 fn keys_read_together_go_where_the_keys_before_them_left_the_screen() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let (ctx, _requests) = runtime(dir.path())?;
+    let (ctx, _requests, _answered) = runtime(dir.path())?;
     let mut app = App::new(NOW, "testhost");
     app.update(Action::Data(Update::Runs(lab_runs())));
     let events = "/model=alexnet q".chars().map(key).collect();
@@ -960,7 +965,7 @@ fn keys_read_together_go_where_the_keys_before_them_left_the_screen() -> Result<
 #[test]
 fn a_process_without_this_lab_open_is_not_stopped() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let (ctx, _requests) = runtime(dir.path())?;
+    let (ctx, _requests, _answered) = runtime(dir.path())?;
     let copy = dir.path().join("copy.db");
     std::fs::copy(&ctx.db, &copy)?;
     // This process plays the trainer: it has lab.db open (through `ctx.writer`), not the copy.
@@ -977,15 +982,21 @@ fn a_process_without_this_lab_open_is_not_stopped() -> Result<()> {
 #[test]
 fn a_run_like_one_not_in_the_lab_is_not_started() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let (ctx, _requests) = runtime(dir.path())?;
+    let (ctx, _requests, answered) = runtime(dir.path())?;
     let args = ["resnet18", "--like", "9"].map(String::from).to_vec();
     let said = ctx.perform(super::app::Effect::Spawn {
         args,
         label: "resnet18".into(),
         form: Some(super::start_form::StartForm::new("synthetic")),
     });
-    let Some(Action::FormRefused(_, text)) = said else {
-        panic!("{said:?}")
+    // Checked off the screen's thread, which says meanwhile what it waits for.
+    assert!(
+        matches!(&said, Some(Action::Status(s, false)) if s == "starting the run…"),
+        "{said:?}"
+    );
+    let answer = answered.recv_timeout(Duration::from_secs(60))?;
+    let Event::Answer(Action::FormRefused(_, text)) = answer else {
+        panic!("{answer:?}")
     };
     assert!(
         text.starts_with("the run was not started: no run '9' in lab"),
@@ -1000,7 +1011,7 @@ fn a_run_like_one_not_in_the_lab_is_not_started() -> Result<()> {
 #[test]
 fn a_sweep_that_no_longer_runs_the_run_is_not_stopped() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let (ctx, _requests) = runtime(dir.path())?;
+    let (ctx, _requests, _answered) = runtime(dir.path())?;
     // This process plays the run (it has the lab open); a pid no process has is no sweep of
     // it (and were the check gone, signalling it would harm nothing).
     let me = i64::from(std::process::id());

@@ -231,6 +231,27 @@ void sum_over_batch(int batch, int len) {
   compare("batch_sum " + shape({batch, len}), dst, want);
 }
 
+// The batch norms' sums add their values in the order of the plain strided loop: thread t
+// takes elements t, t + BLOCK, t + 2 BLOCK, ... of `count` (each_element's four loads ahead of
+// their adds change when values are read, not the order they are added in, so the sums are
+// bit for bit those of that loop).
+void each_element_order(unsigned count) {
+  std::vector<std::vector<unsigned>> seen(BLOCK);
+  launch(1, BLOCK, [&] {
+    each_element(count, [](unsigned e) { return e; },
+                 [&](unsigned e) { seen[threadIdx.x].push_back(e); });
+  });
+  bool ok = true;
+  for (unsigned t = 0; t < BLOCK; ++t) {
+    std::vector<unsigned> want;
+    for (unsigned e = t; e < count; e += BLOCK) want.push_back(e);
+    ok = ok && seen[t] == want;
+  }
+  failed += !ok;
+  printf("%-48s %s\n", ("each_element order " + shape({(int)count})).c_str(),
+         ok ? "ok" : "FAILED");
+}
+
 int main() {
   // Planes below and above a block's 256 threads, one value per plane and image, odd sizes.
   batch_norm(4, 3, 5, 7, false);
@@ -254,6 +275,9 @@ int main() {
   relu(1000);
   adam(500);
   sum_over_batch(3, 77);
+  // No whole group of four, groups of four only, and groups of four and a remainder.
+  for (unsigned count : {0u, 1u, BLOCK - 1u, 3u * BLOCK + 7u, 4u * BLOCK, 9u * BLOCK + BLOCK / 2u + 1u})
+    each_element_order(count);
   printf("%d failed\n", failed);
   return failed != 0;
 }

@@ -108,7 +108,7 @@ pub struct RunArgs {
     /// Start a new run with the settings another run (id or name) recorded, its model included,
     /// but its name, note and tags; --config and the flags change what they give (`--like 41
     /// --seed 1` is run 41 again on another seed; another model drops what only the other one
-    /// takes). Its images are found where --resume finds them, and its --init file must be the
+    /// takes, and the other's --init file with its --imagenet-norm). Its images are found where --resume finds them, and its --init file must be the
     /// same by sha256, unless --data or --init name others.
     #[arg(long, value_name = "RUN", conflicts_with = "resume")]
     pub like: Option<String>,

@@ -2,8 +2,8 @@
 //! read on a thread of their own (`signal-hook`) and counted as a person makes them, in
 //! [`on_requests`]. A SIGHUP that was ignored when the process started (`nohup`) stays ignored,
 //! so that logging out does not stop the work; and SIGINT and [`STOP_ONCE`], which a sweep
-//! blocks in the runs it starts until they can take them, are unblocked once they are read (one
-//! that came in meanwhile is read then).
+//! blocks in the runs it starts until they can take them, are unblocked once their reader is in
+//! place (one that came in meanwhile is read then).
 //!
 //! [`STOP_ONCE`] asks to stop as a first Ctrl-C does, and asks nothing more of work that is
 //! stopping already, however often it comes. A sweep passes its first stop request on to its
@@ -65,8 +65,13 @@ pub const STOP_ONCE: libc::c_int = libc::SIGUSR1;
 /// Calls `on_request(n)` for each stop request from now on, `n` being 1 for the first: Ctrl-C,
 /// SIGTERM and SIGHUP are counted by [`Requests::signal`], [`STOP_ONCE`] by [`Requests::first`]
 /// (so it calls with 1, or not at all). `on_request` runs on the thread that reads the signals.
-/// Once per process.
+/// Once per process: a second reader would count every signal again.
 pub fn on_requests(mut on_request: impl FnMut(usize) + Send + 'static) -> Result<()> {
+    static INSTALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    anyhow::ensure!(
+        !INSTALLED.swap(true, std::sync::atomic::Ordering::SeqCst),
+        "the stop signals have a reader already"
+    );
     let mut signals = vec![libc::SIGINT, libc::SIGTERM, STOP_ONCE];
     if !hup_ignored() {
         signals.push(libc::SIGHUP);

@@ -587,7 +587,12 @@ fn sigterm_and_sighup_stop_a_run_as_ctrl_c_does() -> Result<()> {
     for (signal_number, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGHUP, "SIGHUP")] {
         let dir = tempfile::tempdir()?;
         let db = dir.path().join("lab.db");
-        let child = training(&db, || Ok(()))?;
+        // As from a terminal, even where the tests themselves run under `nohup`.
+        let child = training(&db, || {
+            // SAFETY: restores the default disposition; no code runs.
+            unsafe { libc::signal(libc::SIGHUP, libc::SIG_DFL) };
+            Ok(())
+        })?;
         signal(&child, signal_number)?;
         let (code, err) = output_within(child, Duration::from_secs(120))?;
         assert_eq!(code, Some(130), "{name}: {err}");

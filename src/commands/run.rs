@@ -12,7 +12,7 @@ use crate::train::session::{self, Launch};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
-/// Ctrl-C (or SIGTERM) once: finish the step, checkpoint, mark the run interrupted.
+/// Ctrl-C (or SIGTERM, or SIGHUP unless `nohup` ignored it) once: finish the step, checkpoint, mark the run interrupted.
 /// Twice: leave at once. [`crate::signals::STOP_ONCE`], a sweep's or the dashboard's stop,
 /// is the first, or nothing new when the run is stopping already.
 fn install_stop_handlers() -> Result<()> {

@@ -224,7 +224,8 @@ pub struct Overrides {
     /// --fresh-embedding). A relative path is read from the current directory; a .pth named
     /// NAME-HASH.pth must have a sha256 starting with HASH. Not with --zero-init-residual. The
     /// run records FILE's path and sha256. `none` is the seed's random draw, as without
-    /// --init, where a --like run would take another's file (a file named none: ./none)
+    /// --init, where a --like run would take another's file, and drops the --fresh-embedding
+    /// and --imagenet-norm that came with it unless given again (a file named none: ./none)
     /// [default: none, random weights].
     #[arg(long, value_name = "FILE")]
     pub init: Option<String>,
@@ -416,13 +417,11 @@ impl TrainConfig {
             self.dropout = o.dropout;
         }
         match o.init.as_deref() {
-            // The random draw, dropping a file (and the layer choice and input scale that came
-            // with it) that --like brought; a --fresh-embedding given with it is kept, to be
-            // refused, and an --imagenet-norm given with it is kept.
+            // The random draw; what came with a file that --like brought went before the file
+            // and the flags applied ([`TrainConfig::merged_with`]).
             Some("none") => {
-                self.drop_init();
-                self.fresh_embedding = o.fresh_embedding.unwrap_or(false);
-                self.imagenet_norm = o.imagenet_norm.unwrap_or(false);
+                self.init = None;
+                self.init_sha256 = None;
             }
             Some(path) => {
                 self.init = Some(path.to_string());
@@ -530,8 +529,14 @@ impl TrainConfig {
         TrainConfig::default().merged_with(file, flags)
     }
 
-    /// These settings, then the file, then the flags, unchecked.
+    /// These settings, then the file, then the flags, unchecked. `--init none` in either drops
+    /// the `--init` file these settings have (a `--like` run's) first, with the layer choice
+    /// and input scale that came with it, so that what the file and flags give stays.
     fn merged_with(mut self, file: Option<&Overrides>, flags: &Overrides) -> TrainConfig {
+        let none = |o: &Overrides| o.init.as_deref() == Some("none");
+        if self.init.is_some() && (file.is_some_and(none) || none(flags)) {
+            self.drop_init();
+        }
         if let Some(f) = file {
             self.apply(f);
         }
@@ -835,12 +840,29 @@ mod tests {
             },
             Overrides {
                 imagenet_norm: Some(true),
-                ..none
+                ..none.clone()
             },
         ] {
             let (cfg, _) = TrainConfig::resolve_like(imagenet.clone(), None, &again)?;
             assert_eq!((cfg.init, cfg.imagenet_norm), (None, true), "{again:?}");
         }
+        // Given again by the --config file, it stays too.
+        let file = Overrides {
+            imagenet_norm: Some(true),
+            ..Overrides::default()
+        };
+        let (cfg, _) = TrainConfig::resolve_like(imagenet.clone(), Some(&file), &none)?;
+        assert_eq!((cfg.init, cfg.imagenet_norm), (None, true));
+        // Chosen without a file, it has no file to go with.
+        let random = TrainConfig {
+            init: None,
+            init_sha256: None,
+            ..imagenet.clone()
+        };
+        let (cfg, notes) = TrainConfig::resolve_like(random.clone(), None, &none)?;
+        assert_eq!((cfg.imagenet_norm, notes.len()), (true, 0));
+        let (cfg, notes) = TrainConfig::resolve_like(random, None, &flags(Arch::Resnet152))?;
+        assert_eq!((cfg.imagenet_norm, notes.len()), (true, 0));
         // With the file kept, so is its input scale.
         let (same, notes) = TrainConfig::resolve_like(imagenet, None, &flags(Arch::Resnet18))?;
         assert_eq!((same.imagenet_norm, notes.len()), (true, 0));

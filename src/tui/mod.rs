@@ -81,6 +81,7 @@ pub fn main(db: &Path) -> Result<()> {
         writer,
         requests,
         answers,
+        starts: Default::default(),
     };
     let result = (|| -> Result<()> {
         while !app.quit {
@@ -104,6 +105,9 @@ pub fn main(db: &Path) -> Result<()> {
         Ok(())
     })();
     ratatui::restore();
+    for said in ctx.finish_starts(&rx) {
+        crate::say!("{said}");
+    }
     result
 }
 
@@ -132,9 +136,31 @@ struct Runtime {
     writer: Lab,
     requests: Sender<Request>,
     answers: Sender<Event>,
+    /// The threads starting runs ([`start`]).
+    starts: std::cell::RefCell<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl Runtime {
+    /// Waits, once the screen is closed, for the runs still being started, and returns what
+    /// became of those the screen did not show, to be said: a `q` typed while a run was being
+    /// checked neither loses the run nor hides its refusal.
+    fn finish_starts(&self, events: &mpsc::Receiver<Event>) -> Vec<String> {
+        let starts = self.starts.take();
+        if starts.iter().any(|s| !s.is_finished()) {
+            crate::say!("waiting for the run being started…");
+        }
+        for s in starts {
+            let _ = s.join();
+        }
+        events
+            .try_iter()
+            .filter_map(|e| match e {
+                Event::Answer(Action::Status(text, _) | Action::FormRefused(_, text)) => Some(text),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Applies `events` in order, each key read in the state the keys before it left.
     fn handle(&self, app: &mut App, events: Vec<Event>, width: u16) {
         for e in events {
@@ -215,12 +241,15 @@ impl Runtime {
                 // Off the screen's thread: a --like run's check hashes the other run's --init
                 // file, seconds for a large checkpoint.
                 let (db, answers) = (self.db.clone(), self.answers.clone());
-                std::thread::Builder::new()
+                let thread = std::thread::Builder::new()
                     .name("start".into())
                     .spawn(move || {
                         let _ = answers.send(Event::Answer(start(&db, &command, &label, form)));
                     })
                     .context("starting the thread that starts the run")?;
+                let mut starts = self.starts.borrow_mut();
+                starts.retain(|s| !s.is_finished());
+                starts.push(thread);
                 Ok(Some(Action::Status(starting, false)))
             }
             Effect::ListExperiments => Ok(Some(Action::Experiments(experiment_files(

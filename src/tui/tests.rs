@@ -936,6 +936,7 @@ fn runtime(dir: &std::path::Path) -> Result<(super::Runtime, Receiver<Request>, 
         db,
         requests: tx,
         answers,
+        starts: Default::default(),
     };
     Ok((ctx, rx, answered))
 }
@@ -1003,6 +1004,28 @@ fn a_run_like_one_not_in_the_lab_is_not_started() -> Result<()> {
         "{text}"
     );
     assert!(!dir.path().join("logs").exists(), "no log was made");
+    Ok(())
+}
+
+/// A run being checked when the dashboard closes is waited for, and what became of it is said
+/// after the screen: a `q` typed while the other run's --init file was being hashed neither
+/// loses the run nor hides its refusal.
+#[test]
+fn a_run_being_started_when_the_dashboard_closes_is_waited_for() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (ctx, _requests, answered) = runtime(dir.path())?;
+    ctx.perform(super::app::Effect::Spawn {
+        args: ["resnet18", "--like", "9"].map(String::from).to_vec(),
+        label: "resnet18".into(),
+        form: None,
+    });
+    let said = ctx.finish_starts(&answered);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("the run was not started: no run '9' in lab"),
+        "{said:?}"
+    );
+    assert!(ctx.starts.borrow().is_empty());
     Ok(())
 }
 

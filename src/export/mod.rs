@@ -19,8 +19,8 @@ pub enum ExportFormat {
     /// One row per run: its hyperparameters and what it reached (best and final accuracies,
     /// test and LFW accuracy, speed, times), as `runs` shows them, at full precision.
     RunsCsv,
-    /// Each run whole: its record, config (parsed), metrics, checkpoints and evaluations, and
-    /// the datasets (splits, hashes, members) the runs trained on.
+    /// Each run whole: its record, config (parsed), resumes, metrics, checkpoints and
+    /// evaluations, and the datasets (splits, hashes, members) the runs trained on.
     Json,
 }
 

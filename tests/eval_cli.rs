@@ -308,3 +308,65 @@ fn the_test_split_is_found_where_the_images_moved() -> Result<()> {
     );
     Ok(())
 }
+
+/// `eval`'s way to an accuracy (the checkpoint loaded, the split's images decoded and embedded
+/// apart from training, the seed's gallery) gives, on the dev split, the dev accuracy the
+/// trainer recorded at that checkpoint's step: the two paths agree on the images' order, size,
+/// crop and normalisation, and on the protocol. Over two split seeds, so that the members come
+/// in a shuffled order too, and with L2-normalised embeddings once.
+#[test]
+fn eval_reproduces_the_dev_accuracy_the_trainer_recorded() -> Result<()> {
+    use facenet_lab::eval::{embeddings::Embeddings, identification, net::Net, protocol};
+    for extra in [
+        &["--split-seed", "3"][..],
+        &["--split-seed", "8", "--normalize"][..],
+    ] {
+        let dir = tempfile::tempdir()?;
+        cmd(dir.path())?
+            .args([
+                "run",
+                "resnet18",
+                "--data",
+                "synthetic:8:10",
+                "--image-size",
+                "16",
+                "--batch",
+                "8",
+                "--epochs",
+                "3",
+                "--crop",
+                "0.75",
+                "--quiet",
+            ])
+            .args(extra)
+            .assert()
+            .success();
+        let lab = Lab::open_read_only(&dir.path().join("lab.db"))?;
+        let run = lab.run(RunId(1))?.context("run 1")?;
+        let d = lab.run_dataset(&run)?.context("its dataset")?;
+        let spec = facenet_lab::data::recorded::source(&d, None, run.id)?;
+        let dev_acc = lab.series(run.id, facenet_lab::lab::metric::DEV_ACC)?;
+        let checkpoints = lab.checkpoints(run.id)?;
+        assert!(!checkpoints.is_empty(), "{extra:?}: no checkpoint");
+        for ck in &checkpoints {
+            let net = Net::load(&lab, &run, ck, &candle_core::Device::Cpu)?;
+            let embedded = |name: &str| -> Result<Embeddings> {
+                let items = protocol::split_items(&d, name)?;
+                let labels = items.iter().map(|i| i.identity.clone()).collect();
+                Embeddings::new(labels, net.embed(&spec, &items, false, 64)?)
+            };
+            let gallery = identification::seed_gallery(&embedded("train")?)?;
+            let measured = identification::identify(&gallery, &embedded("dev")?)?.top_k(1);
+            let recorded = dev_acc
+                .iter()
+                .find(|p| p.iteration == ck.iteration)
+                .with_context(|| format!("no dev_acc at step {}", ck.iteration))?;
+            assert_eq!(
+                measured, recorded.value,
+                "{extra:?}: checkpoint {} at step {}",
+                ck.kind, ck.iteration
+            );
+        }
+    }
+    Ok(())
+}

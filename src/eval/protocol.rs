@@ -314,7 +314,7 @@ fn to_metrics(pairs: Vec<(&'static str, f64)>) -> Vec<EvalMetric> {
 /// A split's members in the order the data pipeline gave them to training: by identity, and
 /// within one by file name, or, with a split seed, in that seed's shuffled order. The seed's
 /// gallery takes each identity's first training image, so the order matters.
-fn split_items(d: &DatasetRecord, name: &str) -> Result<Vec<ImageRef>> {
+pub fn split_items(d: &DatasetRecord, name: &str) -> Result<Vec<ImageRef>> {
     let mut items: Vec<ImageRef> = split(d, name)?
         .members
         .iter()

@@ -609,12 +609,11 @@ fn a_run_started_from_a_checkpoint_stays_linked_to_its_run_across_a_merge() -> R
     let child = remote.create_run(&started_from("child", 2, "best.safetensors", "beef"))?;
     remote.replace_checkpoints(&checkpoint(parent, 6, "best", "f00d"))?;
     // Started like the child, too (`run --like`).
-    remote.create_run(&facenet_lab::lab::NewRun {
+    let carried = remote.create_run(&facenet_lab::lab::NewRun {
         like_run: Some(child),
         ..started_from("carried", 3, "final.safetensors", "cafe")
     })?;
     assert_eq!(remote.run(child)?.context("child")?.init_run, Some(parent));
-    drop(remote);
 
     here.merge_from(&Lab::open_read_only(&theirs)?)?;
     let (parent_here, child_here) = (here.find_run("parent")?, here.find_run("child")?);
@@ -626,5 +625,28 @@ fn a_run_started_from_a_checkpoint_stays_linked_to_its_run_across_a_merge() -> R
     let lineage = here.lineage(&child_here)?;
     let ancestors: Vec<RunId> = lineage.ancestors.iter().map(|o| o.run.id).collect();
     assert_eq!((ancestors, lineage.outside), (vec![parent_here.id], None));
+
+    // The local run's checkpoint goes here (no file of that sha256 left to find the parent by)
+    // while the carried run trains on there, with a note written there: merged again, the run
+    // keeps where it started from, and the note, where this lab wrote none, arrives.
+    here.conn()
+        .execute("DELETE FROM checkpoints WHERE run_id = ?1", [local.0])?;
+    here.set_notes(here.find_run("carried")?.id, "")?;
+    remote.mark_running(carried, 10, 7)?;
+    remote.record(
+        carried,
+        &[MetricPoint::new(1, 1, metric::TRAIN_LOSS, 0.3)],
+        &RunSummaryUpdate::default(),
+    )?;
+    remote.set_notes(carried, "written there")?;
+    drop(remote);
+    let s = here.merge_from(&Lab::open_read_only(&theirs)?)?;
+    assert_eq!(s.updated.len(), 1, "{s:?}");
+    let carried_here = here.find_run("carried")?;
+    assert_eq!(
+        (carried_here.init_run, carried_here.like_run),
+        (Some(local), Some(child_here.id))
+    );
+    assert_eq!(carried_here.notes, "written there");
     Ok(())
 }

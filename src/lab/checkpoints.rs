@@ -93,13 +93,33 @@ impl Lab {
 
     /// Where checkpoint `ck`'s file is: where the lab records it (an unreadable folder counts
     /// as present), else brought into the run's own folder here ([`Lab::brought_dir`]); the
-    /// recorded place when it is in neither.
+    /// recorded place when it is in neither. Where another run's checkpoint of other contents
+    /// is recorded at the same path (a lab merged from one beside this, its folders named
+    /// alike), the file there is `ck`'s only if its sha256 says so.
     fn find_checkpoint(&self, ck: &Checkpoint) -> std::result::Result<PathBuf, PathBuf> {
         let recorded = self.resolve(&ck.path);
-        if recorded.try_exists().unwrap_or(true) {
+        if recorded.try_exists().unwrap_or(true) && self.is_at_recorded_path(ck, &recorded) {
             return Ok(recorded);
         }
         self.brought_beside(ck).ok_or(recorded)
+    }
+
+    /// Whether the file at `recorded`, which exists, is `ck`'s: it is, unless another run's
+    /// checkpoint with another sha256 is recorded at that path too, and then only when its
+    /// sha256 is `ck`'s (a file that cannot be read counts as `ck`'s).
+    fn is_at_recorded_path(&self, ck: &Checkpoint, recorded: &Path) -> bool {
+        let shared = self
+            .conn()
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM checkpoints
+                                 WHERE path = ?1 AND run_id != ?2 AND sha256 != ?3)",
+                params![ck.path, ck.run.0, ck.sha256],
+                |r| r.get::<_, bool>(0),
+            )
+            .unwrap_or(false);
+        !shared
+            || crate::data::hash::sha256_file(recorded)
+                .map_or(true, |h| h.eq_ignore_ascii_case(&ck.sha256))
     }
 
     /// The checkpoints folder beside this lab.
@@ -163,9 +183,15 @@ impl Lab {
         } else {
             format!(", or its files into {}", beside.display())
         };
+        let state = if path.is_file() {
+            "the file there is another run's (a checkpoint of another run is recorded at that \
+             path)"
+        } else {
+            "that file is missing"
+        };
         bail!(
             "run {}'s {} checkpoint (iteration {}, epoch {}) is recorded as {recorded}, and \
-             that file is missing. The lab keeps checkpoints' sha256, not their weights: copy \
+             {state}. The lab keeps checkpoints' sha256, not their weights: copy \
              run {}'s checkpoint folder from host '{}', where it trained, to {} here{or_beside}",
             run.id,
             ck.kind,
@@ -514,6 +540,52 @@ mod tests {
         let ck = &lab.checkpoints(id)?[0];
         assert_eq!(lab.missing_checkpoint(ck), None);
         assert_eq!(lab.checkpoint_file(&run, ck)?, brought);
+        Ok(())
+    }
+
+    /// Two labs in one folder whose runs' folders are named alike, one merged into the other:
+    /// a merged run's checkpoint recorded at the path of a run here is not taken for the file
+    /// there, which is the run here's, but found where it was brought.
+    #[test]
+    fn a_checkpoint_recorded_at_another_runs_path_is_told_apart_by_its_sha256() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let lab = Lab::open(&dir.path().join("lab.db"))?;
+        let (here, merged) = (
+            lab.create_run(&crate::lab::fixtures::new_run("here"))?,
+            lab.create_run(&crate::lab::fixtures::new_run("merged"))?,
+        );
+        let path = "checkpoints/shared/best.safetensors";
+        let file = dir.path().join(path);
+        std::fs::create_dir_all(file.parent().unwrap())?;
+        std::fs::write(&file, b"the weights of the run here")?;
+        for (run, bytes) in [
+            (here, &b"the weights of the run here"[..]),
+            (merged, b"the merged run's weights"),
+        ] {
+            lab.add_checkpoint(&NewCheckpoint {
+                run,
+                iteration: 40,
+                epoch: 2,
+                kind: "best".into(),
+                path: path.into(),
+                sha256: crate::data::hash::sha256_hex(bytes),
+            })?;
+        }
+        let (run_here, run_merged) = (lab.run(here)?.expect("run"), lab.run(merged)?.expect("run"));
+        let (ck_here, ck_merged) = (&lab.checkpoints(here)?[0], &lab.checkpoints(merged)?[0]);
+        assert_eq!(lab.checkpoint_file(&run_here, ck_here)?, file);
+        assert_eq!(lab.missing_checkpoint(ck_merged), Some(file.clone()));
+        let err = lab.checkpoint_file(&run_merged, ck_merged).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("and the file there is another run's"),
+            "{err}"
+        );
+        let brought = lab.brought_dir(merged).join("best.safetensors");
+        std::fs::create_dir_all(brought.parent().unwrap())?;
+        std::fs::write(&brought, b"the merged run's weights")?;
+        assert_eq!(lab.checkpoint_file(&run_merged, ck_merged)?, brought);
+        assert_eq!(lab.checkpoint_file(&run_here, ck_here)?, file);
         Ok(())
     }
 }

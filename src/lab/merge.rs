@@ -20,7 +20,9 @@
 //! file twice adds nothing. A run already here is refreshed when the other lab's copy has gone
 //! further (a later heartbeat), e.g. when a lab was merged mid-run and again at the end: its
 //! columns, metrics, checkpoints and resumes become the other lab's, but the notes and tags
-//! written here stay, and evaluations made here follow their checkpoint to its refreshed row.
+//! written here stay (notes written there arrive where this lab has none), so does the run its
+//! weights or settings came from once it was found here, and evaluations made here follow
+//! their checkpoint to its refreshed row.
 //! Two copies that parted (resumed in one lab and not the other) are not merged: this lab's
 //! stays as it is, and the summary says so.
 
@@ -434,13 +436,24 @@ fn their_copy(theirs: &TheirRun) -> Result<Copy> {
 /// Which checkpoint an evaluation made here evaluated: (evaluation id, iteration, kind, sha256).
 type Link = (i64, i64, String, String);
 
-/// Replaces a run's columns (but its notes), metrics, checkpoints and resumes with the other
-/// lab's, and
-/// returns the checkpoint each of its evaluations pointed at, for [`relink_evaluations`] (the
-/// deletion unlinks them).
+/// Replaces a run's columns (but its notes, unless it has none, and the runs it came from, once
+/// known), metrics, checkpoints and resumes with the other lab's, and returns the checkpoint
+/// each of its evaluations pointed at, for [`relink_evaluations`] (the deletion unlinks them).
 fn refresh_run(tx: &Connection, ours: i64, mut run: Row) -> Result<Vec<Link>> {
-    // Notes are written here by hand, never by a trainer: this lab's are the ones to keep.
-    run.remove("notes");
+    // Notes are written here by hand, never by a trainer: this lab's are the ones to keep, but
+    // where it has none, those written there since the last merge come.
+    let notes: String =
+        tx.query_row("SELECT notes FROM runs WHERE id = ?1", [ours], |r| r.get(0))?;
+    if !notes.is_empty() {
+        run.remove("notes");
+    }
+    // A run's start does not change: the run its weights or settings came from, found here
+    // once (by the file's sha256), stays when that checkpoint is no longer here to find.
+    for column in ["init_run_id", "like_run_id"] {
+        if run.get(column) == Some(&Value::Null) {
+            run.remove(column);
+        }
+    }
     let sets: Vec<String> = run.keys().map(|c| format!("{c} = ?")).collect();
     let sql = format!("UPDATE runs SET {} WHERE id = {ours}", sets.join(", "));
     tx.execute(&sql, params_from_iter(run.values()))?;

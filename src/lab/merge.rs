@@ -454,7 +454,7 @@ fn refresh_run(tx: &Connection, ours: i64, mut run: Row) -> Result<Vec<Link>> {
             run.remove(column);
         }
     }
-    let sets: Vec<String> = run.keys().map(|c| format!("{c} = ?")).collect();
+    let sets: Vec<String> = run.keys().map(|c| format!("{} = ?", quoted(c))).collect();
     let sql = format!("UPDATE runs SET {} WHERE id = {ours}", sets.join(", "));
     tx.execute(&sql, params_from_iter(run.values()))?;
     let mut stmt = tx.prepare(
@@ -531,7 +531,7 @@ fn copy_tags(tx: &Connection, tags: &[String], ours: i64) -> Result<()> {
 
 /// Inserts `row` (no `id`) into `table` and returns its new id.
 fn insert_row(tx: &Connection, table: &str, row: &Row) -> Result<i64> {
-    let cols: Vec<&str> = row.keys().map(String::as_str).collect();
+    let cols: Vec<String> = row.keys().map(|c| quoted(c)).collect();
     let sql = format!(
         "INSERT INTO {table} ({}) VALUES ({})",
         cols.join(", "),
@@ -540,6 +540,12 @@ fn insert_row(tx: &Connection, table: &str, row: &Row) -> Result<i64> {
     tx.prepare_cached(&sql)?
         .execute(params_from_iter(row.values()))?;
     Ok(tx.last_insert_rowid())
+}
+
+/// A column name of the other lab's, as an SQL identifier: a file that names its columns oddly
+/// makes the statement fail (and the merge roll back), never another statement.
+fn quoted(column: &str) -> String {
+    format!("\"{}\"", column.replace('"', "\"\""))
 }
 
 /// Inserts rows of `table` (metrics, checkpoints, evaluations, resumes) that belonged to a run there as

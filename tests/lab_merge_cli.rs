@@ -488,6 +488,43 @@ fn a_conflicting_dataset_aborts_the_whole_merge() -> Result<()> {
     Ok(())
 }
 
+/// A merge that fails at its last run leaves nothing of the runs before it: one transaction.
+#[test]
+fn a_merge_that_fails_halfway_leaves_this_lab_as_it_was() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let theirs = dir.path().join("gpu.db");
+    let runs = common::fixture_lab(&theirs)?;
+    assert!(runs.len() > 1);
+    let last = runs.last().context("a run")?;
+    Lab::open(&theirs)?.conn().execute_batch(&format!(
+        "PRAGMA foreign_keys = OFF; UPDATE runs SET dataset_id = 999 WHERE id = {}",
+        last.0
+    ))?;
+    let here = Lab::open(&dir.path().join("lab.db"))?;
+    let err = here
+        .merge_from(&Lab::open_read_only(&theirs)?)
+        .err()
+        .context("must fail")?;
+    assert!(
+        format!("{err:#}").contains(&format!(
+            "run {} names dataset 999, which is missing",
+            last.0
+        )),
+        "{err:#}"
+    );
+    for table in [
+        "runs",
+        "metrics",
+        "checkpoints",
+        "evaluations",
+        "datasets",
+        "run_tags",
+    ] {
+        assert_eq!(count(&here, table)?, 0, "{table}");
+    }
+    Ok(())
+}
+
 #[test]
 fn evaluations_arrive_linked_to_the_copied_checkpoints() -> Result<()> {
     let dir = tempfile::tempdir()?;

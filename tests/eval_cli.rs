@@ -306,6 +306,17 @@ fn the_test_split_is_found_where_the_images_moved() -> Result<()> {
         cmd(dir.path())?.args(["eval", "1", "--split-data", "other"]),
         &["is not the one run 1 trained on"],
     );
+
+    // Other files under the same names where the lab recorded the images (a copy replaced,
+    // as `data fetch` replaces a grayscale lfw.tgz with the colour one): refused there too.
+    data_support::write_lfw(&dir.path().join("faces"), &people, false)?;
+    common::fails_with(
+        cmd(dir.path())?.args(["eval", "1"]),
+        &[
+            "--split-data PATH names the images it trained on",
+            "is not the one run 1 trained on",
+        ],
+    );
     Ok(())
 }
 

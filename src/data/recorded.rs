@@ -41,13 +41,16 @@ pub fn record(m: &Manifest) -> DatasetRecord {
 
 /// Where run `run`'s dataset `d` is read from to evaluate it: where the lab recorded it, or
 /// `moved_to` when the images are elsewhere now (the lab came from another machine, or they
-/// moved), which is refused unless its splits hash as the lab recorded them.
+/// moved); either is refused unless its splits hash as the lab recorded them (at the recorded
+/// path, other files may have taken the same names since, as `data fetch` replacing a copy).
 pub fn source(d: &DatasetRecord, moved_to: Option<&Path>, run: RunId) -> Result<DataSpec> {
-    let Some(path) = moved_to else {
-        return DataSpec::recorded(&d.source);
+    let (spec, data) = match moved_to {
+        None => (DataSpec::recorded(&d.source)?, d.source.clone()),
+        Some(path) => {
+            let data = path.to_string_lossy().into_owned();
+            (data.parse()?, data)
+        }
     };
-    let data = path.to_string_lossy();
-    let spec: DataSpec = data.parse()?;
     let opts = ImportOptions {
         min_images: d.min_images as usize,
         max_images: d.max_images as usize,
@@ -57,7 +60,10 @@ pub fn source(d: &DatasetRecord, moved_to: Option<&Path>, run: RunId) -> Result<
     };
     let manifest = super::inspect(&spec, &opts)
         .with_context(|| format!("reading run {run}'s dataset from '{data}'"))?;
-    same_splits(&d.splits, &manifest, &data, run)?;
+    same_splits(&d.splits, &manifest, &data, run).with_context(|| match moved_to {
+        None => "--split-data PATH names the images it trained on where they are now".to_string(),
+        Some(_) => format!("reading run {run}'s dataset from '{data}'"),
+    })?;
     Ok(spec)
 }
 

@@ -147,36 +147,61 @@ fn final_weights(
     Ok(checkpoint::load(&dir.join(&ck.path), Some(&ck.sha256), &Device::Cpu)?.tensors)
 }
 
-#[test]
-fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
-    let dir = tempfile::tempdir()?;
-    let db = dir.path().join("lab.db");
-    let cfg = TrainConfig {
-        augment: true,
-        lr_schedule: LrSchedule::Cosine,
-        warmup_epochs: 1,
-        // Resuming must reload the images with the same crop.
-        crop: 0.6,
-        ..tiny("synthetic:4:8", 16, 4, 8)
-    };
-    let never = AtomicBool::new(false);
+/// How a run is stopped before it is resumed.
+enum Stop {
+    /// `--stop-after-epoch N`.
+    AfterEpoch(usize),
+    /// As Ctrl-C stops it, after the step in which the run has recorded step N or more (a
+    /// step or two later: where exactly does not matter, every stop must resume exactly).
+    AtStep(i64),
+}
 
+/// `cfg` trained straight through and, in the same lab, stopped as `stop` says and resumed:
+/// both end with the same bytes in their final checkpoints, the same value of every metric at
+/// every step (but the speed), and the resume recorded; returns the lab and both runs.
+fn resumed_run_equals_straight_run(
+    dir: &std::path::Path,
+    cfg: TrainConfig,
+    stop: Stop,
+) -> Result<(Lab, facenet_lab::lab::RunId, facenet_lab::lab::RunId)> {
+    let db = dir.join("lab.db");
+    let never = AtomicBool::new(false);
     let straight = session::start(&db, cfg.clone(), None, &quiet(), &never)?;
-    let halted = session::start(
-        &db,
-        cfg,
-        None,
-        &Launch {
-            stop_after_epoch: Some(2),
-            ..quiet()
-        },
-        &never,
-    )?;
+    let halted = match stop {
+        Stop::AfterEpoch(epoch) => {
+            let launch = Launch {
+                stop_after_epoch: Some(epoch),
+                ..quiet()
+            };
+            session::start(&db, cfg, None, &launch, &never)?
+        }
+        Stop::AtStep(step) => {
+            use std::sync::atomic::Ordering::SeqCst;
+            let (requested, ended) = (AtomicBool::new(false), AtomicBool::new(false));
+            let second = facenet_lab::lab::RunId(straight.run.0 + 1);
+            std::thread::scope(|scope| -> Result<session::Finished> {
+                let watch = scope.spawn(|| -> Result<()> {
+                    let lab = Lab::open_read_only(&db)?;
+                    while !ended.load(SeqCst) {
+                        if lab.run(second)?.is_some_and(|r| r.last_iteration >= step) {
+                            requested.store(true, SeqCst);
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                    }
+                    Ok(())
+                });
+                let halted = session::start(&db, cfg, None, &quiet(), &requested);
+                ended.store(true, SeqCst);
+                watch.join().expect("the watcher")?;
+                halted
+            })?
+        }
+    };
     assert_eq!(halted.outcome, Outcome::Interrupted);
     let lab = Lab::open(&db)?;
     let halted_run = lab.run(halted.run)?.context("run")?;
     assert_eq!(halted_run.status, RunStatus::Interrupted);
-    assert_eq!(halted_run.hyper.crop, 0.6);
     let resumed = session::resume(
         &db,
         &halted.run.to_string(),
@@ -190,71 +215,102 @@ fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
         (resumed.run, resumed.outcome),
         (halted.run, Outcome::Completed)
     );
-    // The run's time is its two spans: the first, up to the interruption, is on record apart.
-    let done = lab.run(halted.run)?.context("run")?;
-    let first_span = halted_run.recorded_duration().context("first span")?;
-    assert_eq!(done.prior_seconds, first_span);
-    assert!(done.resumed_at.context("resumed_at")? >= halted_run.finished_at.context("end")?);
     // The resume is on record with what it ran on, from the checkpoint's iteration.
     let resumes = lab.resumes(halted.run)?;
     assert_eq!(resumes.len(), 1);
-    assert!(resumes[0].at >= done.resumed_at.context("resumed_at")?);
     assert_eq!(
         (resumes[0].from_iteration, resumes[0].device.as_str()),
         (halted_run.last_iteration, "cpu")
     );
     assert_eq!(resumes[0].hostname, halted_run.hostname);
 
-    let a = final_weights(dir.path(), &lab, straight.run)?;
-    let b = final_weights(dir.path(), &lab, halted.run)?;
-    assert_eq!(a.len(), b.len());
-    let mut compared = 0;
-    for (name, ta) in &a {
-        let tb = b
-            .get(name)
-            .with_context(|| format!("{name} missing after resume"))?;
-        if ta.dtype() != candle_core::DType::F32 {
-            assert_eq!(ta.to_vec1::<i64>()?, tb.to_vec1::<i64>()?, "{name}");
-            continue;
-        }
-        let diff = (ta - tb)?
-            .abs()?
-            .flatten_all()?
-            .max(0)?
-            .to_scalar::<f32>()?;
-        assert!(diff <= 1e-5, "{name} differs by {diff}");
-        compared += 1;
-    }
-    assert!(
-        compared > 100,
-        "weights, BatchNorm statistics and Adam moments compared: {compared}"
-    );
-    // The resumed run's metrics continue without gaps or repeats.
-    let its: Vec<i64> = lab
-        .series(halted.run, metric::IMAGES_PER_SEC)?
-        .iter()
-        .map(|p| p.iteration)
-        .collect();
-    let straight_its: Vec<i64> = lab
-        .series(straight.run, metric::IMAGES_PER_SEC)?
-        .iter()
-        .map(|p| p.iteration)
-        .collect();
-    assert_eq!(its, straight_its);
-    // The schedule continues where it stopped: warm-up, then a cosine down to zero.
-    let lrs = |run| -> Result<Vec<(i64, f64)>> {
+    let sha = |run| -> Result<String> {
         Ok(lab
-            .series(run, metric::LR)?
-            .iter()
-            .map(|p| (p.iteration, p.value))
-            .collect())
+            .checkpoints(run)?
+            .into_iter()
+            .find(|c| c.kind == "final")
+            .context("final checkpoint")?
+            .sha256)
     };
-    let (a_lr, b_lr) = (lrs(straight.run)?, lrs(halted.run)?);
-    assert_eq!(a_lr, b_lr);
-    assert_eq!(a_lr.len(), straight_its.len());
-    let peak = a_lr.iter().map(|p| p.1).fold(0.0, f64::max);
-    assert_eq!(peak, 1e-4);
-    assert_eq!(a_lr.last().map(|p| p.1), Some(0.0));
+    assert_eq!(
+        sha(straight.run)?,
+        sha(halted.run)?,
+        "the final checkpoints' bytes"
+    );
+    let names = lab.metric_names(straight.run)?;
+    assert_eq!(names, lab.metric_names(halted.run)?);
+    for name in names.iter().filter(|n| *n != metric::IMAGES_PER_SEC) {
+        let points = |run| -> Result<Vec<(i64, i64, u64)>> {
+            Ok(lab
+                .series(run, name)?
+                .iter()
+                .map(|p| (p.iteration, p.epoch, p.value.to_bits()))
+                .collect())
+        };
+        assert_eq!(points(straight.run)?, points(halted.run)?, "{name}");
+    }
+    Ok((lab, straight.run, halted.run))
+}
+
+#[test]
+fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cfg = TrainConfig {
+        augment: true,
+        lr_schedule: LrSchedule::Cosine,
+        warmup_epochs: 1,
+        // Resuming must reload the images with the same crop.
+        crop: 0.6,
+        ..tiny("synthetic:4:8", 16, 4, 8)
+    };
+    let (lab, straight, halted) =
+        resumed_run_equals_straight_run(dir.path(), cfg, Stop::AfterEpoch(2))?;
+    let done = lab.run(halted)?.context("run")?;
+    assert_eq!(done.hyper.crop, 0.6);
+    // The run's time is its two spans: the first, up to the interruption, is on record apart.
+    let resume = &lab.resumes(halted)?[0];
+    assert!(done.prior_seconds > 0.0);
+    assert!(resume.at >= done.resumed_at.context("resumed_at")?);
+    // The final checkpoints hold the weights, BatchNorm statistics and Adam moments.
+    let a = final_weights(dir.path(), &lab, straight)?;
+    assert!(a.len() > 100, "{} tensors", a.len());
+    // The schedule continues where it stopped: warm-up, then a cosine down to zero.
+    let lr: Vec<f64> = lab
+        .series(halted, metric::LR)?
+        .iter()
+        .map(|p| p.value)
+        .collect();
+    assert_eq!(lr.iter().copied().fold(0.0, f64::max), 1e-4);
+    assert_eq!(lr.last(), Some(&0.0));
+    Ok(())
+}
+
+/// Stopped in the middle of an epoch, the resumed run replays the rest of that epoch's batches
+/// (P×K, drawn again from the seed) with the same augmentation and dropout: AlexNet with
+/// semi-hard mining ends bit for bit where the straight run ends.
+#[test]
+fn a_run_stopped_mid_epoch_resumes_exactly() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let cfg = TrainConfig {
+        model: Arch::Alexnet,
+        sampler: Sampler::Pk,
+        pk_k: 4,
+        mining: Mining::Semihard,
+        augment: true,
+        normalize: true,
+        ..tiny("synthetic:6:10", 64, 2, 8)
+    };
+    let (lab, _, halted) = resumed_run_equals_straight_run(dir.path(), cfg, Stop::AtStep(8))?;
+    let from = lab.resumes(halted)?[0].from_iteration;
+    let per_epoch = lab
+        .run(halted)?
+        .context("run")?
+        .iters_per_epoch
+        .context("epoch length")?;
+    assert!(
+        from >= 8 && from < 2 * per_epoch,
+        "stopped at step {from} of {per_epoch} an epoch"
+    );
     Ok(())
 }
 

@@ -449,6 +449,48 @@ fn a_completed_run_cannot_be_resumed() -> Result<()> {
     Ok(())
 }
 
+/// A run killed after its final checkpoint was recorded but before the run was closed shows as
+/// crashed; resumed from that checkpoint, it completes with one final checkpoint, not two.
+#[test]
+fn a_run_resumed_from_its_final_checkpoint_keeps_one() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let done = session::start(
+        &db,
+        tiny("synthetic:4:8", 16, 1, 8),
+        None,
+        &quiet(),
+        &AtomicBool::new(false),
+    )?;
+    let lab = Lab::open(&db)?;
+    lab.conn().execute(
+        "UPDATE runs SET status = 'running', finished_at = NULL,
+                         heartbeat_at = heartbeat_at - 3600 WHERE id = ?1",
+        [done.run.0],
+    )?;
+    let resumed = session::resume(
+        &db,
+        &done.run.to_string(),
+        None,
+        None,
+        None,
+        &quiet(),
+        &AtomicBool::new(false),
+    )?;
+    assert_eq!(resumed.outcome, Outcome::Completed);
+    let finals = lab
+        .checkpoints(done.run)?
+        .into_iter()
+        .filter(|c| c.kind == "final")
+        .count();
+    assert_eq!(finals, 1);
+    assert_eq!(
+        lab.run(done.run)?.context("run")?.status,
+        RunStatus::Completed
+    );
+    Ok(())
+}
+
 /// Counts the events it sees, and asks for a stop on one chosen step.
 struct StopAt<'a> {
     iteration: u64,

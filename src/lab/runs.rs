@@ -509,18 +509,36 @@ impl Lab {
     /// becomes the median of all its steps' (while it trains, that of its last
     /// [`super::metrics::RECENT_SPEED_STEPS`]).
     pub fn finish_run(&self, id: RunId, status: RunStatus, error: Option<&str>) -> Result<()> {
+        let n = self.finish(id, status, error, false)?;
+        ensure_one(n, id)
+    }
+
+    /// Marks a run that is still running interrupted; false when it had ended meanwhile (a
+    /// quit at once that came as its trainer finished it leaves it as the trainer recorded).
+    pub fn interrupt_if_running(&self, id: RunId) -> Result<bool> {
+        Ok(self.finish(id, RunStatus::Interrupted, None, true)? == 1)
+    }
+
+    /// Ends run `id` with `status` (only if it is still running, with `only_running`), and
+    /// returns how many runs that changed.
+    fn finish(
+        &self,
+        id: RunId,
+        status: RunStatus,
+        error: Option<&str>,
+        only_running: bool,
+    ) -> Result<usize> {
         let t = now();
         let tx = self.write_tx()?;
         let speed = super::metrics::median_speed(&tx, id.0, None)?;
         let n = tx.execute(
             "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4, heartbeat_at = ?4,
                 images_per_sec = ifnull(?5, images_per_sec)
-             WHERE id = ?1",
-            params![id.0, status.as_str(), error, t, speed],
+             WHERE id = ?1 AND (NOT ?6 OR status = 'running')",
+            params![id.0, status.as_str(), error, t, speed, only_running],
         )?;
-        ensure_one(n, id)?;
         tx.commit()?;
-        Ok(())
+        Ok(n)
     }
 
     /// Says the run's process is alive.
@@ -804,6 +822,29 @@ mod tests {
         )?;
         lab.mark_running(id, 10, 3)?;
         assert_eq!(lab.run(id)?.context("run")?.pid, Some(3));
+        Ok(())
+    }
+
+    /// A quit at once marks a running run interrupted, but not one its trainer completed as
+    /// the quit came.
+    #[test]
+    fn only_a_running_run_is_interrupted_by_a_quit() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let (running, done) = (
+            lab.create_run(&sample_run("running"))?,
+            lab.create_run(&sample_run("done"))?,
+        );
+        for id in [running, done] {
+            lab.mark_running(id, 10, 1)?;
+        }
+        lab.finish_run(done, RunStatus::Completed, None)?;
+        assert!(lab.interrupt_if_running(running)?);
+        assert!(!lab.interrupt_if_running(done)?);
+        let status = |id| -> Result<RunStatus> { Ok(lab.run(id)?.context("run")?.status) };
+        assert_eq!(
+            (status(running)?, status(done)?),
+            (RunStatus::Interrupted, RunStatus::Completed)
+        );
         Ok(())
     }
 

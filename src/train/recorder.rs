@@ -155,7 +155,9 @@ impl Observer for Recorder<'_> {
                     path: self.lab.relative(path),
                     sha256: sha256.to_string(),
                 };
-                if *kind == CheckpointKind::Best {
+                // A run has one best and one final: a final written again (by a run that ended
+                // but was not closed, resumed from it) takes the place of the first's row.
+                if matches!(kind, CheckpointKind::Best | CheckpointKind::Final) {
                     // The previous best's file goes only once the lab names the new one: a
                     // crash in between leaves a spare file, never a row naming the wrong bytes.
                     let (_, replaced) = self.lab.replace_checkpoints(&c)?;

@@ -379,13 +379,44 @@ fn init_again(
 
 /// Warns when a run resumes with other code than it last trained with (its latest resume's, or
 /// the code it started with).
-fn warn_if_other_code(lab: &Lab, run: &crate::lab::Run, now: &CodeVersion) -> Result<()> {
+fn warn_if_other_code(lab: &Lab, run: &crate::lab::Run, now: &Resume) -> Result<()> {
     let resumes = lab.resumes(run.id)?;
-    let last = resumes.last().map_or(&run.code, |r| &r.code);
-    if let Some(w) = other_code_warning(run.id, last, now) {
+    let last = resumes.last();
+    let code = last.map_or(&run.code, |r| &r.code);
+    if let Some(w) = other_code_warning(run.id, code, &now.code) {
         crate::say!("warning: {w}");
     }
+    let there = match last {
+        Some(r) => hardware(&r.device, r.gpu_name.as_deref(), &r.machine),
+        None => hardware(&run.device, run.gpu_name.as_deref(), &run.machine),
+    };
+    let here = hardware(&now.device, now.gpu_name.as_deref(), &now.machine);
+    if there != here {
+        crate::say!(
+            "note: run {} last trained on {there} and resumes on {here}: its resumed steps \
+             are not bit for bit those it would have taken there (other kernels sum in another \
+             order); the run's record keeps both",
+            run.id
+        );
+    }
     Ok(())
+}
+
+/// What a run's steps were taken on, as far as it decides their rounding: the device, and the
+/// GPU or the CPU's model, widest SIMD and threads.
+fn hardware(device: &str, gpu: Option<&str>, machine: &Machine) -> String {
+    let unknown = |v: Option<&str>| v.unwrap_or("unknown").to_string();
+    match gpu {
+        Some(gpu) => format!("{device} ({gpu})"),
+        None => format!(
+            "{device} ({}, {}, {} threads)",
+            unknown(machine.cpu_model.as_deref()),
+            unknown(machine.cpu_simd.as_deref()),
+            machine
+                .cpu_threads
+                .map_or("unknown".to_string(), |t| t.to_string())
+        ),
+    }
 }
 
 /// What to tell a user who resumes run `run`, last trained by `last`, with `now`: the replay is
@@ -642,7 +673,7 @@ pub fn resume(
         command_line: launch.command_line.clone(),
     };
     if resume_at > 0 {
-        warn_if_other_code(&lab, &run, &resume.code)?;
+        warn_if_other_code(&lab, &run, &resume)?;
     }
     let dropped = lab.rewind_for_resume(run.id, &resume)?;
     if let Err(e) = lab.delete_checkpoint_files(&dropped, &dir) {
@@ -665,19 +696,22 @@ pub fn abandon() -> ! {
         // At once means not waiting long on another writer of the lab.
         let _ = lab.conn().busy_timeout(std::time::Duration::from_secs(2));
         // Not into a lab file that replaced the run's: its run of that number is another.
-        let recorded = lab.ensure_unmoved().is_ok()
-            && lab.finish_run(run, RunStatus::Interrupted, None).is_ok();
+        // Only a run still running: one its trainer ended meanwhile stays as it recorded it.
+        let recorded = match lab.ensure_unmoved() {
+            Ok(()) => lab.interrupt_if_running(run).ok(),
+            Err(_) => None,
+        };
         let flag = crate::lab::db_flag(lab.path());
-        if recorded {
-            crate::say!(
+        match recorded {
+            Some(true) => crate::say!(
                 "run {run} is interrupted without a checkpoint of its last steps; continue with: \
                  facenet-lab{flag} run --resume {run}"
-            );
-        } else {
-            crate::say!(
+            ),
+            Some(false) => crate::say!("run {run} had ended as it was stopped"),
+            None => crate::say!(
                 "run {run} could not be marked interrupted: it shows as crashed within a minute, \
                  and `facenet-lab{flag} run --resume {run}` continues it then"
-            );
+            ),
         }
         checkpoint::remove_partial(&dir);
     }
@@ -832,6 +866,31 @@ mod tests {
         // A safetensors file of no run here: nothing is known of its input.
         assert_eq!(input_scale_note(None, false, false), None);
         assert_eq!(input_scale_note(None, false, true), None);
+    }
+
+    /// What decides a step's rounding names the hardware: a GPU by its name, a CPU by its
+    /// model, SIMD and threads, so that a resume on other hardware is told apart.
+    #[test]
+    fn hardware_is_named_by_what_decides_the_rounding() {
+        let cpu = |threads| Machine {
+            cpu_model: Some("AMD EPYC 7B13".into()),
+            cpu_threads: Some(threads),
+            cpu_simd: Some("avx512f".into()),
+            ..Machine::default()
+        };
+        assert_eq!(
+            hardware("cpu", None, &cpu(2)),
+            "cpu (AMD EPYC 7B13, avx512f, 2 threads)"
+        );
+        assert_ne!(
+            hardware("cpu", None, &cpu(2)),
+            hardware("cpu", None, &cpu(16))
+        );
+        assert_eq!(
+            hardware("cuda:0", Some("NVIDIA H200"), &cpu(16)),
+            hardware("cuda:0", Some("NVIDIA H200"), &cpu(2)),
+            "on a GPU the CPU does not count"
+        );
     }
 
     #[test]

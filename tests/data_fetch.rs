@@ -115,3 +115,58 @@ fn failed_download_keeps_an_existing_file_and_reports_http_errors() -> Result<()
     );
     Ok(())
 }
+
+/// Only a `200 OK` is the file: another 2xx (a 202 with an empty body, as a bot challenge
+/// answers) is named as such, and a reply longer than the file is cut off; neither leaves a
+/// file behind.
+#[test]
+fn a_reply_that_is_not_the_file_is_named_and_leaves_nothing() -> Result<()> {
+    let good = body(5_000);
+    let accepted =
+        b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n"
+            .to_vec();
+    let longer = body(9_000);
+    let base = serve(2, move |path| match path {
+        "/lfw.tgz" => accepted.clone(),
+        _ => ok_response(&longer),
+    })?;
+    let dir = tempfile::tempdir()?;
+    let err = err_text(fetch(
+        dir.path(),
+        &spec(&base, &[("lfw.tgz", &good)]),
+        false,
+    ));
+    assert!(
+        err.contains("the server answered 202 Accepted, text/html, not the file"),
+        "{err}"
+    );
+    let err = err_text(fetch(
+        dir.path(),
+        &spec(&base, &[("pairs.txt", &good)]),
+        false,
+    ));
+    assert!(
+        err.contains("the server sent more than the file's 5000 bytes"),
+        "{err}"
+    );
+    assert!(dir_listing(dir.path())?.is_empty(), "no half file left");
+    Ok(())
+}
+
+/// A download killed mid-way (Ctrl-C runs no destructor) leaves its part file; the next fetch
+/// removes it, but not one whose process is still downloading.
+#[test]
+fn a_killed_downloads_part_file_is_removed_by_the_next_fetch() -> Result<()> {
+    let good = body(3_000);
+    let g = good.clone();
+    let base = serve(1, move |_| ok_response(&g))?;
+    let dir = tempfile::tempdir()?;
+    // No process has a pid above the kernel's limit (2^22); pid 1 always runs.
+    let (gone, live) = (".lfw.tgz.part-4999999", ".lfw.tgz.part-1");
+    for name in [gone, live] {
+        std::fs::write(dir.path().join(name), b"half")?;
+    }
+    fetch(dir.path(), &spec(&base, &[("lfw.tgz", &good)]), false)?;
+    assert_eq!(dir_listing(dir.path())?, [live, "lfw.tgz"]);
+    Ok(())
+}

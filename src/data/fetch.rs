@@ -2,7 +2,9 @@
 //!
 //! Each file is written to a temporary `.<name>.part-<pid>` in the destination directory and
 //! renamed into place only after its size and sha256 match: a failed, truncated or mismatched
-//! download leaves nothing where a good file belongs. A file that is already present and
+//! download leaves nothing where a good file belongs (and one whose process was killed is
+//! removed by the next fetch). Only a `200 OK` is taken, as sent (`Accept-Encoding:
+//! identity`), and no more bytes than the file has. A file that is already present and
 //! verifies is not downloaded again; one that does not is named, with what fails, and replaced
 //! (kept if the download fails).
 use std::fs::File;
@@ -222,8 +224,30 @@ impl Drop for PartFile {
     }
 }
 
+/// Removes the `.<name>.part-<pid>` files in `dir` whose process is gone (killed mid-download:
+/// Ctrl-C runs no destructor); a fetch still running elsewhere keeps its own.
+fn remove_stale_parts(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.part-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let pid = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
 fn download(file: &RemoteFile, dest: &Path, progress_bar: bool) -> Result<()> {
     let dir = dest.parent().unwrap_or(Path::new("."));
+    remove_stale_parts(dir, &file.name);
     let mut part = PartFile {
         path: dir.join(format!(".{}.part-{}", file.name, std::process::id())),
         keep: false,
@@ -241,10 +265,26 @@ fn download(file: &RemoteFile, dest: &Path, progress_bar: bool) -> Result<()> {
         .timeout_per_read(Some(Duration::from_secs(60)))
         .build()
         .into();
+    // As sent: a server that labels the archive gzip-encoded would otherwise hand over the
+    // tar inside it, which is not the file.
     let response = agent
         .get(&file.url)
+        .header("Accept-Encoding", "identity")
         .call()
         .with_context(|| fail("request"))?;
+    // Another 2xx (a 202 with an empty body, as a bot challenge answers) is not the file.
+    if response.status() != 200 {
+        let kind = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(|t| format!(", {t}"))
+            .unwrap_or_default();
+        bail!(fail(&format!(
+            "the server answered {}{kind}, not the file",
+            response.status()
+        )));
+    }
     let body = response.into_body();
     let announced = body.content_length();
     let pb = progress::bytes(announced.or(file.size), &file.name, progress_bar);
@@ -265,10 +305,15 @@ fn download(file: &RemoteFile, dest: &Path, progress_bar: bool) -> Result<()> {
         if n == 0 {
             break;
         }
+        total += n as u64;
+        if let Some(size) = file.size.filter(|&size| total > size) {
+            bail!(fail(&format!(
+                "the server sent more than the file's {size} bytes"
+            )));
+        }
         hasher.update(&buf[..n]);
         out.write_all(&buf[..n])
             .with_context(|| format!("cannot write {}: is the disk full?", part.path.display()))?;
-        total += n as u64;
         pb.set_position(total);
     }
     pb.finish_and_clear();

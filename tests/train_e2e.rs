@@ -151,9 +151,17 @@ fn final_weights(
 enum Stop {
     /// `--stop-after-epoch N`.
     AfterEpoch(usize),
-    /// As Ctrl-C stops it, after the step in which the run has recorded step N or more (a
-    /// step or two later: where exactly does not matter, every stop must resume exactly).
-    AtStep(i64),
+    /// As Ctrl-C stops it, after step N.
+    AfterStep(u64),
+}
+
+/// What [`resumed_run_equals_straight_run`] leaves to look at.
+struct Resumed {
+    lab: Lab,
+    straight: facenet_lab::lab::RunId,
+    halted: facenet_lab::lab::RunId,
+    /// The stopped run's record before it was resumed.
+    halted_run: facenet_lab::lab::Run,
 }
 
 /// `cfg` trained straight through and, in the same lab, stopped as `stop` says and resumed:
@@ -163,7 +171,7 @@ fn resumed_run_equals_straight_run(
     dir: &std::path::Path,
     cfg: TrainConfig,
     stop: Stop,
-) -> Result<(Lab, facenet_lab::lab::RunId, facenet_lab::lab::RunId)> {
+) -> Result<Resumed> {
     let db = dir.join("lab.db");
     let never = AtomicBool::new(false);
     let straight = session::start(&db, cfg.clone(), None, &quiet(), &never)?;
@@ -175,27 +183,12 @@ fn resumed_run_equals_straight_run(
             };
             session::start(&db, cfg, None, &launch, &never)?
         }
-        Stop::AtStep(step) => {
-            use std::sync::atomic::Ordering::SeqCst;
-            let (requested, ended) = (AtomicBool::new(false), AtomicBool::new(false));
-            let second = facenet_lab::lab::RunId(straight.run.0 + 1);
-            std::thread::scope(|scope| -> Result<session::Finished> {
-                let watch = scope.spawn(|| -> Result<()> {
-                    let lab = Lab::open_read_only(&db)?;
-                    while !ended.load(SeqCst) {
-                        if lab.run(second)?.is_some_and(|r| r.last_iteration >= step) {
-                            requested.store(true, SeqCst);
-                            break;
-                        }
-                        std::thread::sleep(std::time::Duration::from_millis(2));
-                    }
-                    Ok(())
-                });
-                let halted = session::start(&db, cfg, None, &quiet(), &requested);
-                ended.store(true, SeqCst);
-                watch.join().expect("the watcher")?;
-                halted
-            })?
+        Stop::AfterStep(step) => {
+            let launch = Launch {
+                stop_after_step: Some(step),
+                ..quiet()
+            };
+            session::start(&db, cfg, None, &launch, &never)?
         }
     };
     assert_eq!(halted.outcome, Outcome::Interrupted);
@@ -249,7 +242,12 @@ fn resumed_run_equals_straight_run(
         };
         assert_eq!(points(straight.run)?, points(halted.run)?, "{name}");
     }
-    Ok((lab, straight.run, halted.run))
+    Ok(Resumed {
+        lab,
+        straight: straight.run,
+        halted: halted.run,
+        halted_run,
+    })
 }
 
 #[test]
@@ -263,14 +261,19 @@ fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
         crop: 0.6,
         ..tiny("synthetic:4:8", 16, 4, 8)
     };
-    let (lab, straight, halted) =
-        resumed_run_equals_straight_run(dir.path(), cfg, Stop::AfterEpoch(2))?;
+    let Resumed {
+        lab,
+        straight,
+        halted,
+        halted_run,
+    } = resumed_run_equals_straight_run(dir.path(), cfg, Stop::AfterEpoch(2))?;
     let done = lab.run(halted)?.context("run")?;
     assert_eq!(done.hyper.crop, 0.6);
     // The run's time is its two spans: the first, up to the interruption, is on record apart.
-    let resume = &lab.resumes(halted)?[0];
-    assert!(done.prior_seconds > 0.0);
-    assert!(resume.at >= done.resumed_at.context("resumed_at")?);
+    let first_span = halted_run.recorded_duration().context("first span")?;
+    assert_eq!(done.prior_seconds, first_span);
+    assert!(done.resumed_at.context("resumed_at")? >= halted_run.finished_at.context("end")?);
+    assert!(lab.resumes(halted)?[0].at >= done.resumed_at.context("resumed_at")?);
     // The final checkpoints hold the weights, BatchNorm statistics and Adam moments.
     let a = final_weights(dir.path(), &lab, straight)?;
     assert!(a.len() > 100, "{} tensors", a.len());
@@ -300,16 +303,13 @@ fn a_run_stopped_mid_epoch_resumes_exactly() -> Result<()> {
         normalize: true,
         ..tiny("synthetic:6:10", 64, 2, 8)
     };
-    let (lab, _, halted) = resumed_run_equals_straight_run(dir.path(), cfg, Stop::AtStep(8))?;
-    let from = lab.resumes(halted)?[0].from_iteration;
-    let per_epoch = lab
-        .run(halted)?
-        .context("run")?
-        .iters_per_epoch
-        .context("epoch length")?;
-    assert!(
-        from >= 8 && from < 2 * per_epoch,
-        "stopped at step {from} of {per_epoch} an epoch"
+    let Resumed { lab, halted, .. } =
+        resumed_run_equals_straight_run(dir.path(), cfg, Stop::AfterStep(8))?;
+    let run = lab.run(halted)?.context("run")?;
+    assert_eq!(
+        (lab.resumes(halted)?[0].from_iteration, run.iters_per_epoch),
+        (8, Some(6)),
+        "step 2 of epoch 2"
     );
     Ok(())
 }
@@ -551,6 +551,7 @@ fn a_stop_on_an_epochs_last_step_still_evaluates_that_epoch() -> Result<()> {
                 stop: &stop,
                 stop_after_epoch: None,
                 deadline: None,
+                stop_after_step: None,
             },
         )?;
         assert_eq!(

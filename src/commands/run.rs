@@ -47,6 +47,7 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
         stop_after_epoch: args.stop_after_epoch,
         time_limit: args.time_limit,
         quiet: args.quiet,
+        stop_after_step: None,
     };
     let finished = match &args.resume {
         Some(key) => {

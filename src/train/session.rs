@@ -30,6 +30,9 @@ pub struct Launch {
     pub time_limit: Option<std::time::Duration>,
     /// No progress bars (loading, training): plain lines, as off a terminal.
     pub quiet: bool,
+    /// Stop as Ctrl-C stops the run after this step: an interruption mid-epoch, reproduced
+    /// (for tests and tools; `run` has no flag for it).
+    pub stop_after_step: Option<u64>,
 }
 
 /// How a session ended.
@@ -749,6 +752,7 @@ fn drive(
         deadline: launch
             .time_limit
             .and_then(|t| std::time::Instant::now().checked_add(t)),
+        stop_after_step: launch.stop_after_step,
     };
     // Without a second connection, a quit at once leaves the run to its stale heartbeat.
     if let (Ok(own), Ok(mut t)) = (Lab::open_existing(lab.path()), TRAINING.lock()) {

@@ -51,12 +51,16 @@ pub struct Control<'a> {
     pub stop_after_epoch: Option<usize>,
     /// Stop as if interrupted once this moment has passed (`--time-limit`).
     pub deadline: Option<Instant>,
+    /// Stop as Ctrl-C stops it after this step (a mid-epoch interruption, reproduced).
+    pub stop_after_step: Option<u64>,
 }
 
 impl Control<'_> {
-    /// A stop asked for by Ctrl-C or by the time limit.
-    fn stop_now(&self) -> bool {
-        self.stop.load(Ordering::SeqCst) || self.deadline.is_some_and(|d| Instant::now() >= d)
+    /// A stop asked for by Ctrl-C, by the time limit or for step `iteration`, just taken.
+    fn stop_now(&self, iteration: u64) -> bool {
+        self.stop.load(Ordering::SeqCst)
+            || self.deadline.is_some_and(|d| Instant::now() >= d)
+            || self.stop_after_step == Some(iteration)
     }
 }
 
@@ -180,7 +184,7 @@ impl Trainer {
                 let stats = self.step(batch, epoch)?;
                 emit(observers, &Event::Step(&stats))?;
                 // A stop on an epoch's last step waits for the epoch's evaluation below.
-                if ctl.stop_now() && i + 1 < batches.len() {
+                if ctl.stop_now(self.position.iteration) && i + 1 < batches.len() {
                     return self.stop(
                         observers,
                         epoch,
@@ -201,7 +205,7 @@ impl Trainer {
             if last {
                 break;
             }
-            if ctl.stop_now() || ctl.stop_after_epoch == Some(epoch) {
+            if ctl.stop_now(self.position.iteration) || ctl.stop_after_epoch == Some(epoch) {
                 return self.stop(
                     observers,
                     epoch,

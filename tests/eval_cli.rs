@@ -308,15 +308,22 @@ fn the_test_split_is_found_where_the_images_moved() -> Result<()> {
     );
 
     // Other files under the same names where the lab recorded the images (a copy replaced,
-    // as `data fetch` replaces a grayscale lfw.tgz with the colour one): refused there too.
+    // as `data fetch` replaces a grayscale lfw.tgz with the colour one): refused there too;
+    // the run's own images with another person added beside them are still the run's.
     data_support::write_lfw(&dir.path().join("faces"), &people, false)?;
     common::fails_with(
         cmd(dir.path())?.args(["eval", "1"]),
         &[
+            "16 of run 1's 16 images at",
+            "are not the ones it trained on (first: ",
             "--split-data PATH names the images it trained on",
-            "is not the one run 1 trained on",
         ],
     );
+    std::fs::remove_dir_all(dir.path().join("faces"))?;
+    std::fs::rename(dir.path().join("moved"), dir.path().join("faces"))?;
+    data_support::write_lfw(&dir.path().join("faces"), &[("Ed_Fox", 4)], true)?;
+    let text = stdout(cmd(dir.path())?.args(["eval", "1"]))?;
+    assert!(text.contains("n_queries"), "{text}");
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! inspect / load / decode: from a [`DataSpec`] to a [`Manifest`] and pixels.
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -119,31 +120,7 @@ impl ImageStore {
     pub fn open(spec: &DataSpec, images: &[ImageRef], progress_bar: bool) -> Result<ImageStore> {
         let items = match spec {
             DataSpec::Path(path) => {
-                let source = Source::open(path)?;
-                let entries = source.list()?;
-                let index: BTreeMap<(&str, &str), &Entry> = entries
-                    .iter()
-                    .map(|e| ((e.identity.as_str(), e.file.as_str()), e))
-                    .collect();
-                let wanted = images
-                    .iter()
-                    .map(|r| {
-                        index
-                            .get(&(r.identity.as_str(), r.file.as_str()))
-                            .copied()
-                            .with_context(|| {
-                                format!(
-                                    "{}/{} is not in {}: check the name (LFW files are \
-                                     <Name>/<Name>_NNNN.jpg)",
-                                    r.identity,
-                                    r.file,
-                                    source.path().display()
-                                )
-                            })
-                    })
-                    .collect::<Result<Vec<&Entry>>>()?;
-                let bytes = read_with_spinner(&source, &wanted, progress_bar)?;
-                let names = wanted.iter().map(|e| source.display(e)).collect();
+                let (bytes, names) = read_named(path, images, progress_bar)?;
                 StoreItems::Encoded { bytes, names }
             }
             DataSpec::Synthetic {
@@ -238,6 +215,63 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     let mut all = results.into_inner().unwrap_or_else(|p| p.into_inner());
     all.sort_by_key(|(i, _)| *i);
     all.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The bytes of `images` in the folder or tarball at `path`, in their order, with the names to
+/// show for them; a name that is not there is an error.
+fn read_named(
+    path: &Path,
+    images: &[ImageRef],
+    progress_bar: bool,
+) -> Result<(Vec<Vec<u8>>, Vec<String>)> {
+    let source = Source::open(path)?;
+    let entries = source.list()?;
+    let index: BTreeMap<(&str, &str), &Entry> = entries
+        .iter()
+        .map(|e| ((e.identity.as_str(), e.file.as_str()), e))
+        .collect();
+    let wanted = images
+        .iter()
+        .map(|r| {
+            index
+                .get(&(r.identity.as_str(), r.file.as_str()))
+                .copied()
+                .with_context(|| {
+                    format!(
+                        "{}/{} is not in {}: check the name (LFW files are \
+                         <Name>/<Name>_NNNN.jpg)",
+                        r.identity,
+                        r.file,
+                        source.path().display()
+                    )
+                })
+        })
+        .collect::<Result<Vec<&Entry>>>()?;
+    let bytes = read_with_spinner(&source, &wanted, progress_bar)?;
+    let names = wanted.iter().map(|e| source.display(e)).collect();
+    Ok((bytes, names))
+}
+
+/// Those of `recorded` (images, each with the sha256 it was recorded with) whose bytes at `spec`
+/// are others now, by name: files that took a recorded image's name since. Generated images are
+/// what their spec makes them.
+pub fn changed_images(
+    spec: &DataSpec,
+    recorded: &[(ImageRef, &str)],
+    progress_bar: bool,
+) -> Result<Vec<String>> {
+    let DataSpec::Path(path) = spec else {
+        return Ok(Vec::new());
+    };
+    let images: Vec<ImageRef> = recorded.iter().map(|(image, _)| image.clone()).collect();
+    let (bytes, names) = read_named(path, &images, progress_bar)?;
+    Ok(recorded
+        .iter()
+        .zip(bytes)
+        .zip(names)
+        .filter(|(((_, sha256), bytes), _)| !sha256_hex(bytes).eq_ignore_ascii_case(sha256))
+        .map(|(_, name)| name)
+        .collect())
 }
 
 fn read_with_spinner(

@@ -41,16 +41,41 @@ pub fn record(m: &Manifest) -> DatasetRecord {
 
 /// Where run `run`'s dataset `d` is read from to evaluate it: where the lab recorded it, or
 /// `moved_to` when the images are elsewhere now (the lab came from another machine, or they
-/// moved); either is refused unless its splits hash as the lab recorded them (at the recorded
-/// path, other files may have taken the same names since, as `data fetch` replacing a copy).
+/// moved), which is refused unless its splits hash as the lab recorded them. At the recorded
+/// path, each of the run's images must still have the bytes the lab recorded: other files may
+/// have taken their names since (`data fetch` replacing a grayscale lfw.tgz with the colour one),
+/// while images added beside them change nothing.
 pub fn source(d: &DatasetRecord, moved_to: Option<&Path>, run: RunId) -> Result<DataSpec> {
-    let (spec, data) = match moved_to {
-        None => (DataSpec::recorded(&d.source)?, d.source.clone()),
-        Some(path) => {
-            let data = path.to_string_lossy().into_owned();
-            (data.parse()?, data)
+    let Some(path) = moved_to else {
+        let spec = DataSpec::recorded(&d.source)?;
+        let recorded: Vec<(super::ImageRef, &str)> = d
+            .splits
+            .iter()
+            .flat_map(|s| &s.members)
+            .map(|m| {
+                let image = super::ImageRef {
+                    identity: m.identity.clone(),
+                    file: m.file.clone(),
+                };
+                (image, m.sha256.as_str())
+            })
+            .collect();
+        let changed = super::pipeline::changed_images(&spec, &recorded, true)
+            .with_context(|| format!("reading run {run}'s images at '{}'", d.source))?;
+        if let Some(first) = changed.first() {
+            bail!(
+                "{} of run {run}'s {} images at '{}' are not the ones it trained on (first: \
+                 {first}): other files took their names; --split-data PATH names the images it \
+                 trained on where they are now",
+                changed.len(),
+                recorded.len(),
+                d.source
+            );
         }
+        return Ok(spec);
     };
+    let data = path.to_string_lossy();
+    let spec: DataSpec = data.parse()?;
     let opts = ImportOptions {
         min_images: d.min_images as usize,
         max_images: d.max_images as usize,
@@ -60,10 +85,7 @@ pub fn source(d: &DatasetRecord, moved_to: Option<&Path>, run: RunId) -> Result<
     };
     let manifest = super::inspect(&spec, &opts)
         .with_context(|| format!("reading run {run}'s dataset from '{data}'"))?;
-    same_splits(&d.splits, &manifest, &data, run).with_context(|| match moved_to {
-        None => "--split-data PATH names the images it trained on where they are now".to_string(),
-        Some(_) => format!("reading run {run}'s dataset from '{data}'"),
-    })?;
+    same_splits(&d.splits, &manifest, &data, run)?;
     Ok(spec)
 }
 

@@ -161,12 +161,21 @@ fn a_killed_downloads_part_file_is_removed_by_the_next_fetch() -> Result<()> {
     let g = good.clone();
     let base = serve(1, move |_| ok_response(&g))?;
     let dir = tempfile::tempdir()?;
-    // No process has a pid above the kernel's limit (2^22); pid 1 always runs.
-    let (gone, live) = (".lfw.tgz.part-4999999", ".lfw.tgz.part-1");
-    for name in [gone, live] {
-        std::fs::write(dir.path().join(name), b"half")?;
+    // No process has a pid above the kernel's limit (2^22); pid 1 always runs. A file written
+    // a moment ago may be a live fetch's in another pid namespace.
+    let (gone, live, recent) = (
+        ".lfw.tgz.part-4999999",
+        ".lfw.tgz.part-1",
+        ".lfw.tgz.part-4999998",
+    );
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for name in [gone, live, recent] {
+        let file = std::fs::File::create(dir.path().join(name))?;
+        if name != recent {
+            file.set_modified(hour_ago)?;
+        }
     }
     fetch(dir.path(), &spec(&base, &[("lfw.tgz", &good)]), false)?;
-    assert_eq!(dir_listing(dir.path())?, [live, "lfw.tgz"]);
+    assert_eq!(dir_listing(dir.path())?, [live, recent, "lfw.tgz"]);
     Ok(())
 }

@@ -3,8 +3,8 @@
 //! Each file is written to a temporary `.<name>.part-<pid>` in the destination directory and
 //! renamed into place only after its size and sha256 match: a failed, truncated or mismatched
 //! download leaves nothing where a good file belongs (and one whose process was killed is
-//! removed by the next fetch). Only a `200 OK` is taken, as sent (`Accept-Encoding:
-//! identity`), and no more bytes than the file has. A file that is already present and
+//! removed by the next fetch). Only a `200 OK` is taken, byte for byte as sent (ureq is built
+//! without gzip decoding), and no more bytes than the file has. A file that is already present and
 //! verifies is not downloaded again; one that does not is named, with what fails, and replaced
 //! (kept if the download fails).
 use std::fs::File;
@@ -225,7 +225,9 @@ impl Drop for PartFile {
 }
 
 /// Removes the `.<name>.part-<pid>` files in `dir` whose process is gone (killed mid-download:
-/// Ctrl-C runs no destructor); a fetch still running elsewhere keeps its own.
+/// Ctrl-C runs no destructor) and that nothing wrote for ten minutes (a fetch writes at least
+/// once a minute, or times out): a fetch still running, in another pid namespace too, keeps its
+/// own.
 fn remove_stale_parts(dir: &Path, name: &str) {
     let prefix = format!(".{name}.part-");
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -238,7 +240,13 @@ fn remove_stale_parts(dir: &Path, name: &str) {
             .and_then(|n| n.strip_prefix(&prefix))
             .and_then(|p| p.parse::<u32>().ok());
         if let Some(pid) = pid {
-            if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let idle = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|idle| idle > Duration::from_secs(600));
+            if idle && pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
@@ -265,8 +273,8 @@ fn download(file: &RemoteFile, dest: &Path, progress_bar: bool) -> Result<()> {
         .timeout_per_read(Some(Duration::from_secs(60)))
         .build()
         .into();
-    // As sent: a server that labels the archive gzip-encoded would otherwise hand over the
-    // tar inside it, which is not the file.
+    // Asked for as it is; and should a server label the archive gzip-encoded anyway, ureq,
+    // built without gzip, hands over its bytes, not the tar inside.
     let response = agent
         .get(&file.url)
         .header("Accept-Encoding", "identity")

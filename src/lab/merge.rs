@@ -20,7 +20,8 @@
 //! file twice adds nothing. A run already here is refreshed when the other lab's copy has gone
 //! further (a later heartbeat), e.g. when a lab was merged mid-run and again at the end: its
 //! columns, metrics, checkpoints and resumes become the other lab's, but the notes and tags
-//! written here stay (notes written there arrive where this lab has none), so does the run its
+//! written here stay (notes written there arrive where this lab has none, with a run that went
+//! further; a note alone does not make it go further), so does the run its
 //! weights or settings came from once it was found here, and evaluations made here follow
 //! their checkpoint to its refreshed row.
 //! Two copies that parted (resumed in one lab and not the other) are not merged: this lab's

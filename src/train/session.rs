@@ -389,12 +389,15 @@ fn warn_if_other_code(lab: &Lab, run: &crate::lab::Run, now: &Resume) -> Result<
     if let Some(w) = other_code_warning(run.id, code, &now.code) {
         crate::say!("warning: {w}");
     }
-    let there = match last {
-        Some(r) => hardware(&r.device, r.gpu_name.as_deref(), &r.machine),
-        None => hardware(&run.device, run.gpu_name.as_deref(), &run.machine),
+    let (device, gpu, machine) = match last {
+        Some(r) => (&r.device, r.gpu_name.as_deref(), &r.machine),
+        None => (&run.device, run.gpu_name.as_deref(), &run.machine),
     };
+    let there = hardware(device, gpu, machine);
     let here = hardware(&now.device, now.gpu_name.as_deref(), &now.machine);
-    if there != here {
+    // A run recorded before the lab kept its CPU says nothing to compare.
+    let known = gpu.is_some() || machine.cpu_model.is_some();
+    if known && there != here {
         crate::say!(
             "note: run {} last trained on {there} and resumes on {here}: its resumed steps \
              are not bit for bit those it would have taken there (other kernels sum in another \

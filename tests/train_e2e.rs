@@ -30,6 +30,25 @@ fn tiny(data: &str, image_size: usize, epochs: usize, batch: usize) -> TrainConf
     }
 }
 
+/// Resumes `run` of the lab at `db` as `run --resume RUN` does: data and device as recorded.
+fn resume(db: &std::path::Path, run: facenet_lab::lab::RunId) -> Result<session::Finished> {
+    session::resume(
+        db,
+        &run.to_string(),
+        None,
+        None,
+        None,
+        &quiet(),
+        &AtomicBool::new(false),
+    )
+}
+
+/// A completed one-epoch run on four generated people.
+fn completed_run(db: &std::path::Path) -> Result<session::Finished> {
+    let never = AtomicBool::new(false);
+    session::start(db, tiny("synthetic:4:8", 16, 1, 8), None, &quiet(), &never)
+}
+
 fn quiet() -> Launch {
     Launch {
         command_line: "test".into(),
@@ -195,15 +214,7 @@ fn resumed_run_equals_straight_run(
     let lab = Lab::open(&db)?;
     let halted_run = lab.run(halted.run)?.context("run")?;
     assert_eq!(halted_run.status, RunStatus::Interrupted);
-    let resumed = session::resume(
-        &db,
-        &halted.run.to_string(),
-        None,
-        None,
-        None,
-        &quiet(),
-        &never,
-    )?;
+    let resumed = resume(&db, halted.run)?;
     assert_eq!(
         (resumed.run, resumed.outcome),
         (halted.run, Outcome::Completed)
@@ -364,7 +375,7 @@ fn a_run_that_died_after_a_best_and_resumes_before_it_ends_with_a_best() -> Resu
         sha256: checkpoint::sha256_file(&best_file)?,
     })?;
 
-    let resumed = session::resume(&db, &run.to_string(), None, None, None, &quiet(), &never)?;
+    let resumed = resume(&db, run)?;
     assert_eq!(resumed.outcome, Outcome::Completed);
     let dev = lab.series(run, metric::DEV_ACC)?;
     assert_eq!(dev.iter().map(|p| p.epoch).collect::<Vec<_>>(), [1, 2, 3]);
@@ -417,7 +428,7 @@ fn a_time_limit_stops_like_an_interrupt_and_the_run_resumes() -> Result<()> {
         .iter()
         .any(|c| c.kind == "interrupt" && c.iteration == 1));
     // Without a limit the same run completes from there.
-    let resumed = session::resume(&db, &run.id.to_string(), None, None, None, &quiet(), &never)?;
+    let resumed = resume(&db, run.id)?;
     assert_eq!(resumed.outcome, Outcome::Completed);
     let run = lab.run(run.id)?.context("run")?;
     assert_eq!((run.status, run.last_iteration), (RunStatus::Completed, 6));
@@ -428,23 +439,8 @@ fn a_time_limit_stops_like_an_interrupt_and_the_run_resumes() -> Result<()> {
 fn a_completed_run_cannot_be_resumed() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
-    let done = session::start(
-        &db,
-        tiny("synthetic:4:8", 16, 1, 8),
-        None,
-        &quiet(),
-        &AtomicBool::new(false),
-    )?;
-    let err = session::resume(
-        &db,
-        &done.run.to_string(),
-        None,
-        None,
-        None,
-        &quiet(),
-        &AtomicBool::new(false),
-    )
-    .unwrap_err();
+    let done = completed_run(&db)?;
+    let err = resume(&db, done.run).unwrap_err();
     assert!(err.to_string().contains("already completed"), "{err}");
     Ok(())
 }
@@ -455,28 +451,14 @@ fn a_completed_run_cannot_be_resumed() -> Result<()> {
 fn a_run_resumed_from_its_final_checkpoint_keeps_one() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
-    let done = session::start(
-        &db,
-        tiny("synthetic:4:8", 16, 1, 8),
-        None,
-        &quiet(),
-        &AtomicBool::new(false),
-    )?;
+    let done = completed_run(&db)?;
     let lab = Lab::open(&db)?;
     lab.conn().execute(
         "UPDATE runs SET status = 'running', finished_at = NULL,
                          heartbeat_at = heartbeat_at - 3600 WHERE id = ?1",
         [done.run.0],
     )?;
-    let resumed = session::resume(
-        &db,
-        &done.run.to_string(),
-        None,
-        None,
-        None,
-        &quiet(),
-        &AtomicBool::new(false),
-    )?;
+    let resumed = resume(&db, done.run)?;
     assert_eq!(resumed.outcome, Outcome::Completed);
     let finals = lab
         .checkpoints(done.run)?

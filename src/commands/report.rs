@@ -53,13 +53,7 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
         .iter()
         .filter(|s| s.name == "dev" || s.name == "test")
         .flat_map(|s| s.members.iter().map(move |m| (m, s.name == "test")))
-        .map(|(m, test)| {
-            let image = ImageRef {
-                identity: m.identity.clone(),
-                file: m.file.clone(),
-            };
-            (image, test)
-        })
+        .map(|(m, test)| (ImageRef::from(m), test))
         .unzip();
     let net = Net::load(lab, &run, ck, &Device::cuda_if_available(0)?)?;
     let vectors = net.embed(&spec, &items, false, 256)?;

@@ -8,6 +8,16 @@ use anyhow::{bail, Context, Result};
 use super::{DataSpec, ImportOptions, Manifest};
 use crate::lab::{DatasetRecord, MemberRecord, RunId, SplitRecord};
 
+/// The image a recorded member is, without its hash.
+impl From<&MemberRecord> for super::ImageRef {
+    fn from(m: &MemberRecord) -> Self {
+        super::ImageRef {
+            identity: m.identity.clone(),
+            file: m.file.clone(),
+        }
+    }
+}
+
 /// The dataset record the lab keeps for a manifest.
 pub fn record(m: &Manifest) -> DatasetRecord {
     DatasetRecord {
@@ -52,13 +62,7 @@ pub fn source(d: &DatasetRecord, moved_to: Option<&Path>, run: RunId) -> Result<
             .splits
             .iter()
             .flat_map(|s| &s.members)
-            .map(|m| {
-                let image = super::ImageRef {
-                    identity: m.identity.clone(),
-                    file: m.file.clone(),
-                };
-                (image, m.sha256.as_str())
-            })
+            .map(|m| (super::ImageRef::from(m), m.sha256.as_str()))
             .collect();
         let changed = super::pipeline::changed_images(&spec, &recorded, true)
             .with_context(|| format!("reading run {run}'s images at '{}'", d.source))?;

@@ -315,14 +315,7 @@ fn to_metrics(pairs: Vec<(&'static str, f64)>) -> Vec<EvalMetric> {
 /// within one by file name, or, with a split seed, in that seed's shuffled order. The seed's
 /// gallery takes each identity's first training image, so the order matters.
 pub fn split_items(d: &DatasetRecord, name: &str) -> Result<Vec<ImageRef>> {
-    let mut items: Vec<ImageRef> = split(d, name)?
-        .members
-        .iter()
-        .map(|m| ImageRef {
-            identity: m.identity.clone(),
-            file: m.file.clone(),
-        })
-        .collect();
+    let mut items: Vec<ImageRef> = split(d, name)?.members.iter().map(ImageRef::from).collect();
     if let Some(seed) = d.split_seed {
         // Replay the pipeline's own split of each identity's files (sorted, then shuffled with
         // the seed) and take the order of this split's part.

@@ -92,7 +92,7 @@ fn step(lab: &Lab, id: RunId, i: i64, scale: f64) -> Result<()> {
         last_epoch: Some(epoch),
         last_loss: Some(loss),
         images_per_sec: Some(800.0),
-        evaluation: None,
+        ..RunSummaryUpdate::default()
     };
     if i % ITERS_PER_EPOCH == 0 {
         let (train, dev) = (

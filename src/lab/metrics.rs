@@ -155,16 +155,20 @@ impl Lab {
                     images_per_sec = ifnull(?6, images_per_sec),
                     final_train_acc = ifnull(?7, final_train_acc),
                     final_dev_acc = ifnull(?8, final_dev_acc),
-                    best_dev_epoch = CASE WHEN ?8 IS NOT NULL AND (best_dev_acc IS NULL OR ?8 > best_dev_acc)
-                                          THEN ?9 ELSE best_dev_epoch END,
-                    best_dev_acc = CASE WHEN ?8 IS NOT NULL AND (best_dev_acc IS NULL OR ?8 > best_dev_acc)
-                                        THEN ?8 ELSE best_dev_acc END
+                    best_dev_epoch = CASE WHEN ?10 IS NOT NULL AND (best_dev_acc IS NULL OR ?10 > best_dev_acc)
+                                          THEN ?11 ELSE best_dev_epoch END,
+                    best_dev_acc = CASE WHEN ?10 IS NOT NULL AND (best_dev_acc IS NULL OR ?10 > best_dev_acc)
+                                        THEN ?10 ELSE best_dev_acc END
                  WHERE id = ?1",
             )?;
             let (train_acc, dev_acc, eval_epoch) = match summary.evaluation {
                 Some((t, d, e)) => (Some(t), Some(d), Some(e)),
                 None => (None, None, None),
             };
+            let (best_dev, best_epoch) = summary
+                .best_of_several
+                .or(summary.evaluation.map(|(_, d, e)| (d, e)))
+                .unzip();
             let n = update.execute(params![
                 run.0,
                 now(),
@@ -175,6 +179,8 @@ impl Lab {
                 train_acc,
                 dev_acc,
                 eval_epoch,
+                best_dev,
+                best_epoch,
             ])?;
             if n == 0 {
                 anyhow::bail!("no run with id {run} in this lab");
@@ -268,6 +274,7 @@ mod tests {
             last_loss: Some(0.2),
             images_per_sec: Some(100.0),
             evaluation: Some((0.5, 0.25, 1)),
+            best_of_several: None,
         };
         lab.record(id, &points, &summary)?;
         let s = lab.series(id, metric::TRAIN_LOSS)?;

@@ -63,6 +63,28 @@ fn busy_timeout() -> Duration {
     TEST_BUSY_TIMEOUT.get()
 }
 
+/// Runs `f` with connections opened on this thread waiting `wait` at most for another writer.
+#[cfg(test)]
+pub(crate) fn with_busy_timeout<T>(wait: Duration, f: impl FnOnce() -> T) -> T {
+    TEST_BUSY_TIMEOUT.set(wait);
+    let out = f();
+    TEST_BUSY_TIMEOUT.set(BUSY_TIMEOUT);
+    out
+}
+
+/// Whether `err` is another writer holding the lab past the busy timeout: a write that may
+/// succeed when tried again later, unlike every other error.
+pub fn is_busy(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause.downcast_ref::<rusqlite::Error>().is_some_and(|e| {
+            matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            )
+        })
+    })
+}
+
 /// An open lab database.
 pub struct Lab {
     conn: Connection,
@@ -565,9 +587,9 @@ mod tests {
         writer.execute_batch("BEGIN IMMEDIATE")?;
         // With no time to wait, a write (a migration, a pragma that writes) would fail with
         // "database is locked"; opening succeeds because it writes nothing.
-        TEST_BUSY_TIMEOUT.set(Duration::ZERO);
-        let opened = Lab::open(&path).and_then(|lab| lab.list_runs());
-        TEST_BUSY_TIMEOUT.set(BUSY_TIMEOUT);
+        let opened = with_busy_timeout(Duration::ZERO, || {
+            Lab::open(&path).and_then(|lab| lab.list_runs())
+        });
         assert_eq!(opened?.len(), 0);
         // The check can fail: a write under the same conditions is refused at once.
         let other = Connection::open(&path)?;

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use crate::lab::{
-    median, metric, Lab, MetricPoint, NewCheckpoint, RunId, RunSummaryUpdate, RECENT_SPEED_STEPS,
+    is_busy, median, metric, Lab, MetricPoint, NewCheckpoint, RunId, RunSummaryUpdate,
+    RECENT_SPEED_STEPS,
 };
 use crate::train::events::{CheckpointKind, Event, Observer};
 
@@ -30,6 +31,8 @@ pub struct Recorder<'a> {
     last_skipped: u64,
     /// The speeds of the last [`RECENT_SPEED_STEPS`] steps, oldest first.
     recent_speeds: VecDeque<f64>,
+    /// Whether points wait in `buf` because the lab was busy at their beat.
+    held_back: bool,
 }
 
 impl<'a> Recorder<'a> {
@@ -44,6 +47,7 @@ impl<'a> Recorder<'a> {
             step_secs: 0.0,
             last_skipped: 0,
             recent_speeds: VecDeque::with_capacity(RECENT_SPEED_STEPS),
+            held_back: false,
         }
     }
 
@@ -51,12 +55,37 @@ impl<'a> Recorder<'a> {
         let t = Instant::now();
         // The run's speed: the median of its recent steps (none yet after a resume: unchanged).
         self.summary.images_per_sec = median(self.recent_speeds.make_contiguous());
-        self.lab.record(self.run, &self.buf, &self.summary)?;
-        self.buf.clear();
-        self.summary = RunSummaryUpdate::default();
+        let written = self.lab.record(self.run, &self.buf, &self.summary);
         self.last_flush = Instant::now();
         self.write_secs += t.elapsed().as_secs_f64();
+        written?;
+        self.buf.clear();
+        self.summary = RunSummaryUpdate::default();
+        if self.held_back {
+            crate::say!("the lab took the run's held-back metrics");
+            self.held_back = false;
+        }
         Ok(())
+    }
+
+    /// A flush on the beat: where another writer (a `lab merge`, say) holds the lab past the
+    /// busy timeout, the points and summary wait for the next beat instead of failing the run.
+    /// The writes that must land when they happen (checkpoints, the end) use [`Self::flush`].
+    fn flush_on_beat(&mut self) -> Result<()> {
+        match self.flush() {
+            Err(e) if is_busy(&e) => {
+                if !self.held_back {
+                    crate::say!(
+                        "warning: {e:#}; the run goes on and its {} metric points wait for the \
+                         next write",
+                        self.buf.len()
+                    );
+                    self.held_back = true;
+                }
+                Ok(())
+            }
+            done => done,
+        }
     }
 
     /// Forgets the buffered points the lab refuses (NaN, infinities), so that a failing run
@@ -121,7 +150,7 @@ impl Observer for Recorder<'_> {
                 self.summary.last_epoch = Some(ep);
                 self.step_secs += s.step_secs;
                 if self.last_flush.elapsed() >= FLUSH_EVERY {
-                    self.flush()?;
+                    self.flush_on_beat()?;
                 }
             }
             Event::Eval(e) => {
@@ -136,8 +165,17 @@ impl Observer for Recorder<'_> {
                     metric::DEV_ACC_CENTROID,
                     e.dev_acc_centroid,
                 ));
+                if let Some((_, held, held_epoch)) = self.summary.evaluation {
+                    // An evaluation still waits: the best of those waiting must not be lost.
+                    let best = self.summary.best_of_several.unwrap_or((held, held_epoch));
+                    self.summary.best_of_several = Some(if e.dev_acc > best.0 {
+                        (e.dev_acc, ep)
+                    } else {
+                        best
+                    });
+                }
                 self.summary.evaluation = Some((e.train_acc, e.dev_acc, ep));
-                self.flush()?;
+                self.flush_on_beat()?;
             }
             Event::Checkpoint {
                 iteration,
@@ -326,6 +364,55 @@ mod tests {
         assert_eq!(its(metric::TRAIN_LOSS)?, [1, 2]);
         assert_eq!(its(metric::DIST_AP)?, [1]);
         assert_eq!(its(metric::DEV_ACC)?, [2]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_lab_held_by_another_writer_delays_the_points_and_loses_no_best() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lab.db");
+        // Waiting no time for the other writer stands for waiting out the busy timeout.
+        let lab = crate::lab::with_busy_timeout(Duration::ZERO, || Lab::open(&path))?;
+        let run = lab.create_run(&new_run("r"))?;
+        let mut rec = Recorder::new(&lab, run);
+        let eval = |rec: &mut Recorder, epoch: usize, dev_acc: f64| {
+            let it = epoch as u64 * 10;
+            rec.on_event(&Event::Step(&step(it, 0, Some(0.5), 1.0)))?;
+            rec.on_event(&Event::Eval(&EvalStats {
+                iteration: it,
+                epoch,
+                train_acc: 0.9,
+                dev_acc,
+                dev_acc_centroid: dev_acc,
+            }))
+        };
+        let merge = rusqlite::Connection::open(&path)?;
+        merge.execute_batch("BEGIN IMMEDIATE")?;
+        eval(&mut rec, 1, 0.5)?;
+        eval(&mut rec, 2, 0.3)?;
+        assert!(lab.series(run, metric::DEV_ACC)?.is_empty());
+        // The end must land when it happens: it fails, saying why.
+        let end = rec
+            .on_event(&Event::Finished {
+                outcome: crate::train::events::Outcome::Completed,
+                iteration: 20,
+                epoch: 2,
+            })
+            .unwrap_err();
+        assert!(is_busy(&end), "{end:#}");
+
+        merge.execute_batch("COMMIT")?;
+        eval(&mut rec, 3, 0.4)?;
+        let devs: Vec<(i64, f64)> = lab
+            .series(run, metric::DEV_ACC)?
+            .iter()
+            .map(|p| (p.epoch, p.value))
+            .collect();
+        assert_eq!(devs, [(1, 0.5), (2, 0.3), (3, 0.4)]);
+        assert_eq!(lab.series(run, metric::TRAIN_LOSS)?.len(), 3);
+        let r = lab.run(run)?.expect("the run");
+        assert_eq!((r.best_dev_acc, r.best_dev_epoch), (Some(0.5), Some(1)));
+        assert_eq!((r.final_dev_acc, r.last_iteration), (Some(0.4), 30));
         Ok(())
     }
 

@@ -51,11 +51,20 @@ pub fn save(path: &Path, params: &Params, adam: Option<&Adam>, pos: Position) ->
     let tmp = path.with_extension("safetensors.partial");
     candle_core::safetensors::save(&tensors, &tmp)
         .with_context(|| format!("writing checkpoint '{}'", tmp.display()))?;
-    // Hashed before it takes its name: a file at a checkpoint's name is whole and hashed, so a
-    // quit at once (a second Ctrl-C) leaves at most a `.partial` file, which is removed.
+    // Hashed and on disk before it takes its name: a file at a checkpoint's name is whole and
+    // hashed, even after a power cut, and a quit at once (a second Ctrl-C) leaves at most a
+    // `.partial` file, which is removed.
     let sha256 = sha256_file(&tmp)?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("flushing checkpoint '{}' to disk", tmp.display()))?;
     std::fs::rename(&tmp, path)
         .with_context(|| format!("moving checkpoint into place at '{}'", path.display()))?;
+    // The rename itself is the folder's to keep; where a folder cannot be synced (some
+    // filesystems refuse), the file still is.
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
     Ok(sha256)
 }
 
@@ -89,9 +98,17 @@ pub struct Loaded {
     pub position: Position,
 }
 
+/// Reads the checkpoint at `path` once: the bytes whose sha256 is checked are the bytes loaded.
 pub fn load(path: &Path, expected_sha256: Option<&str>, device: &Device) -> Result<Loaded> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("opening checkpoint '{}'", path.display()))?;
+    // SAFETY: the mapping is only read, and checkpoints are put in place by rename, never
+    // written over, so its bytes stay as they are while it lives (candle's own `load` maps
+    // files the same way).
+    let bytes = unsafe { memmap2::Mmap::map(&file) }
+        .with_context(|| format!("reading checkpoint '{}'", path.display()))?;
     if let Some(want) = expected_sha256 {
-        let got = sha256_file(path)?;
+        let got = crate::data::hash::sha256_hex(&bytes);
         if got != want {
             bail!(
                 "checkpoint '{}' has sha256 {got}, but the lab recorded {want}: the file was changed or replaced",
@@ -99,7 +116,7 @@ pub fn load(path: &Path, expected_sha256: Option<&str>, device: &Device) -> Resu
             );
         }
     }
-    let tensors = candle_core::safetensors::load(path, device)
+    let tensors = candle_core::safetensors::load_buffer(&bytes, device)
         .with_context(|| format!("reading checkpoint '{}'", path.display()))?;
     let scalar = |key: &str| -> Result<u64> {
         match tensors.get(key) {

@@ -72,6 +72,7 @@ pub fn main(db: &Path) -> Result<()> {
 
     // Installs a panic hook that restores the terminal before the message is printed.
     let mut terminal = ratatui::init();
+    keep_the_screen_on_start_panics();
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     let mut app = App::new(now(), &host);
     app.db_flag = crate::lab::db_flag(db);
@@ -242,9 +243,10 @@ impl Runtime {
                 // file, seconds for a large checkpoint.
                 let (db, answers) = (self.db.clone(), self.answers.clone());
                 let thread = std::thread::Builder::new()
-                    .name("start".into())
+                    .name(START_THREAD.into())
                     .spawn(move || {
-                        let _ = answers.send(Event::Answer(start(&db, &command, &label, form)));
+                        let answer = answer_of(|| start(&db, &command, &label, form));
+                        let _ = answers.send(Event::Answer(answer));
                     })
                     .context("starting the thread that starts the run")?;
                 let mut starts = self.starts.borrow_mut();
@@ -258,6 +260,35 @@ impl Runtime {
         })();
         result.unwrap_or_else(|e| Some(Action::Status(format!("{e:#}"), true)))
     }
+}
+
+/// The name of the threads that start runs ([`start`]).
+const START_THREAD: &str = "start";
+
+/// Leaves the terminal as the screen has it when a thread that starts a run panics: ratatui's
+/// hook would restore it under the screen, which goes on. [`answer_of`] tells the panic.
+fn keep_the_screen_on_start_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().name() != Some(START_THREAD) {
+            previous(info);
+        }
+    }));
+}
+
+/// What `start` answers, or its panic as an error in the status line.
+fn answer_of(start: impl FnOnce() -> Action) -> Action {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(start)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Action::Status(
+            format!("starting the run failed on a bug, please report it: {why}"),
+            true,
+        )
+    })
 }
 
 /// Starts `command` (`run …` or `sweep FILE`) in the background, unless [`check_like`] refuses

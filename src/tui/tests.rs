@@ -1029,6 +1029,22 @@ fn a_run_being_started_when_the_dashboard_closes_is_waited_for() -> Result<()> {
     Ok(())
 }
 
+/// A bug that panics while a run is started is told in the status line; the screen goes on.
+#[test]
+fn a_panic_while_starting_a_run_is_told_as_an_error() {
+    let answer = super::answer_of(|| panic!("index out of bounds"));
+    let Action::Status(text, true) = answer else {
+        panic!("{answer:?}")
+    };
+    assert!(
+        text.starts_with("starting the run failed on a bug")
+            && text.ends_with(": index out of bounds"),
+        "{text}"
+    );
+    let fine = super::answer_of(|| Action::Status("started".into(), false));
+    assert!(matches!(fine, Action::Status(t, false) if t == "started"));
+}
+
 /// `a` signals a sweep only while it is still the run's parent: a pid that is no sweep of the
 /// run (ended, or reused since) is refused, and nothing is signalled.
 #[test]

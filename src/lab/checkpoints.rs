@@ -221,9 +221,10 @@ impl Lab {
 
 impl Lab {
     /// Registers `c` in place of the run's checkpoints of the same kind (the previous "best",
-    /// when a better one comes), in one transaction. Returns the recorded paths of the files
-    /// that no checkpoint names any more, for the caller to delete once the lab no longer
-    /// points at them.
+    /// when a better one comes), in one transaction. Evaluations of a replaced row with the
+    /// same step and bytes (a final written again by a resume) are linked to the new one.
+    /// Returns the recorded paths of the files that no checkpoint names any more, for the
+    /// caller to delete once the lab no longer points at them.
     pub fn replace_checkpoints(&self, c: &NewCheckpoint) -> Result<(i64, Vec<String>)> {
         let tx = self.write_tx()?;
         let old = paths(
@@ -231,11 +232,17 @@ impl Lab {
             "SELECT path FROM checkpoints WHERE run_id = ?1 AND kind = ?2",
             params![c.run.0, c.kind],
         )?;
-        tx.execute(
-            "DELETE FROM checkpoints WHERE run_id = ?1 AND kind = ?2",
-            params![c.run.0, c.kind],
-        )?;
         let id = insert(&tx, c)?;
+        tx.execute(
+            "UPDATE evaluations SET checkpoint_id = ?3
+             WHERE checkpoint_id IN (SELECT id FROM checkpoints
+                 WHERE run_id = ?1 AND kind = ?2 AND id != ?3 AND iteration = ?4 AND sha256 = ?5)",
+            params![c.run.0, c.kind, id, c.iteration, c.sha256],
+        )?;
+        tx.execute(
+            "DELETE FROM checkpoints WHERE run_id = ?1 AND kind = ?2 AND id != ?3",
+            params![c.run.0, c.kind, id],
+        )?;
         let orphans = unreferenced(&tx, old)?;
         tx.commit()?;
         Ok((id, orphans))
@@ -387,6 +394,52 @@ mod tests {
             ["best-30.safetensors", "interrupt-40.safetensors"]
         );
         assert_eq!(seen(&lab)?, vec![(10, "periodic".into())]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_final_written_again_keeps_its_evaluations_and_a_new_best_does_not() -> Result<()> {
+        use crate::lab::{EvalMetric, NewEvaluation, Protocol};
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        let ck = |it: i64, kind: &str, sha: &str| NewCheckpoint {
+            run: id,
+            iteration: it,
+            epoch: it / 10,
+            kind: kind.into(),
+            path: format!("{kind}-{it}.safetensors"),
+            sha256: sha.into(),
+        };
+        let evaluate = |ck: i64| {
+            lab.add_evaluation(&NewEvaluation {
+                run: id,
+                checkpoint_id: Some(ck),
+                checkpoint_iteration: None,
+                protocol: Protocol::TestSplit,
+                data_source: "synthetic".into(),
+                options: serde_json::json!({}),
+                code: crate::lab::CodeVersion::current(),
+                metrics: vec![EvalMetric::new("top1", 0.5)],
+            })
+        };
+        let linked = || -> Result<Vec<Option<i64>>> {
+            Ok(lab
+                .evaluations(id)?
+                .iter()
+                .map(|e| e.checkpoint_id)
+                .collect())
+        };
+        let (best, _) = lab.replace_checkpoints(&ck(10, "best", "aa"))?;
+        let (first, _) = lab.replace_checkpoints(&ck(20, "final", "bb"))?;
+        evaluate(best)?;
+        evaluate(first)?;
+        // A resume of the run that ended without being closed writes the same final again.
+        let (again, gone) = lab.replace_checkpoints(&ck(20, "final", "bb"))?;
+        assert!(gone.is_empty(), "the file is named again: {gone:?}");
+        assert_eq!(linked()?, [Some(best), Some(again)]);
+        // A better best holds other weights: its predecessor's evaluation keeps only its step.
+        lab.replace_checkpoints(&ck(10, "best", "cc"))?;
+        assert_eq!(linked()?, [None, Some(again)]);
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 
 use super::SourceKind;
 
@@ -113,12 +113,28 @@ impl Source {
         }
     }
 
-    /// All LFW files, sorted by (identity, file). Fails when there are none.
+    /// All LFW files, sorted by (identity, file). Fails when there are none. Images and
+    /// identity folders whose names are not UTF-8 cannot be LFW's: they are skipped, and said.
     pub fn list(&self) -> Result<Vec<Entry>> {
-        let mut entries = match self {
+        let Listing {
+            mut entries,
+            not_utf8,
+        } = match self {
             Source::Dir { root } => list_dir(root)?,
             Source::Tgz { path } => list_tgz(path)?,
         };
+        if let Some(first) = not_utf8.first() {
+            crate::say!(
+                "warning: {} skips {} whose names are not UTF-8 (LFW's names are ASCII), such \
+                 as '{first}'",
+                self.path().display(),
+                crate::format::count(
+                    not_utf8.len() as u64,
+                    "image or folder",
+                    "images or folders"
+                )
+            );
+        }
         entries.sort_by(|a, b| (&a.identity, &a.file).cmp(&(&b.identity, &b.file)));
         if let Some(w) = entries
             .windows(2)
@@ -167,7 +183,22 @@ impl Source {
     }
 }
 
-fn dir_names(dir: &Path) -> Result<Vec<(String, PathBuf, bool)>> {
+/// What a source lists: its LFW files, and the (lossily shown) names skipped for not being
+/// UTF-8 that would otherwise have been looked at: identity folders and `.jpg` files.
+#[derive(Default)]
+struct Listing {
+    entries: Vec<Entry>,
+    not_utf8: Vec<String>,
+}
+
+/// Whether a name that is not UTF-8 is one a listing would have looked at.
+fn worth_saying(name: &[u8], is_dir: bool) -> bool {
+    is_dir || name.ends_with(b".jpg")
+}
+
+/// The UTF-8 names in `dir` (name, path, whether a folder); the others are added to `not_utf8`
+/// when [`worth_saying`].
+fn dir_names(dir: &Path, not_utf8: &mut Vec<String>) -> Result<Vec<(String, PathBuf, bool)>> {
     let mut out = Vec::new();
     let rd = std::fs::read_dir(dir).with_context(|| {
         format!(
@@ -178,20 +209,28 @@ fn dir_names(dir: &Path) -> Result<Vec<(String, PathBuf, bool)>> {
     for ent in rd {
         let ent = ent.with_context(|| format!("cannot list directory {}", dir.display()))?;
         let is_dir = ent.file_type().map(|t| t.is_dir()).unwrap_or(false) || ent.path().is_dir();
-        if let Ok(name) = ent.file_name().into_string() {
-            out.push((name, ent.path(), is_dir));
+        match ent.file_name().into_string() {
+            Ok(name) => out.push((name, ent.path(), is_dir)),
+            Err(name) => {
+                if worth_saying(name.as_encoded_bytes(), is_dir) {
+                    not_utf8.push(ent.path().to_string_lossy().into_owned());
+                }
+            }
         }
     }
     Ok(out)
 }
 
-fn identity_files(root: &Path) -> Result<Vec<Entry>> {
-    let mut entries = Vec::new();
-    for (identity, path, is_dir) in dir_names(root)? {
+fn identity_files(root: &Path) -> Result<Listing> {
+    let Listing {
+        mut entries,
+        mut not_utf8,
+    } = Listing::default();
+    for (identity, path, is_dir) in dir_names(root, &mut not_utf8)? {
         if !is_dir {
             continue;
         }
-        for (file, fpath, fdir) in dir_names(&path)? {
+        for (file, fpath, fdir) in dir_names(&path, &mut not_utf8)? {
             if !fdir && is_lfw_file(&identity, &file) {
                 entries.push(Entry {
                     identity: identity.clone(),
@@ -201,25 +240,25 @@ fn identity_files(root: &Path) -> Result<Vec<Entry>> {
             }
         }
     }
-    Ok(entries)
+    Ok(Listing { entries, not_utf8 })
 }
 
-fn list_dir(root: &Path) -> Result<Vec<Entry>> {
-    let entries = identity_files(root)?;
+fn list_dir(root: &Path) -> Result<Listing> {
+    let listing = identity_files(root)?;
     let lfw = root.join("lfw");
-    if entries.is_empty() && lfw.is_dir() {
+    if listing.entries.is_empty() && lfw.is_dir() {
         return identity_files(&lfw);
     }
-    Ok(entries)
+    Ok(listing)
 }
 
-fn open_tgz(path: &Path) -> Result<tar::Archive<GzDecoder<BufReader<File>>>> {
+/// A gzip file of several members (bgzip's, or gzip files put end to end) is read whole.
+fn open_tgz(path: &Path) -> Result<tar::Archive<MultiGzDecoder<BufReader<File>>>> {
     let f = File::open(path)
         .with_context(|| format!("cannot open {}: check that it is readable", path.display()))?;
-    Ok(tar::Archive::new(GzDecoder::new(BufReader::with_capacity(
-        1 << 20,
-        f,
-    ))))
+    Ok(tar::Archive::new(MultiGzDecoder::new(
+        BufReader::with_capacity(1 << 20, f),
+    )))
 }
 
 fn tgz_error(path: &Path) -> String {
@@ -238,27 +277,37 @@ fn tar_lfw_name(entry_path: &str) -> Option<(String, String)> {
     is_lfw_file(identity, file).then(|| (identity.to_string(), file.to_string()))
 }
 
+/// Calls `f` with each file of the archive whose name is UTF-8, until it returns false;
+/// returns the (lossily shown) names of the others that are [`worth_saying`].
 fn for_each_tgz_file(
     path: &Path,
     mut f: impl FnMut(&str, &mut dyn Read) -> Result<bool>,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let mut archive = open_tgz(path)?;
+    let mut not_utf8 = Vec::new();
     for entry in archive.entries().with_context(|| tgz_error(path))? {
         let mut entry = entry.with_context(|| tgz_error(path))?;
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let bytes = entry.path_bytes();
+        let Ok(name) = std::str::from_utf8(&bytes).map(str::to_string) else {
+            if worth_saying(&bytes, false) {
+                not_utf8.push(String::from_utf8_lossy(&bytes).into_owned());
+            }
+            continue;
+        };
+        drop(bytes);
         if !f(&name, &mut entry)? {
             break;
         }
     }
-    Ok(())
+    Ok(not_utf8)
 }
 
-fn list_tgz(path: &Path) -> Result<Vec<Entry>> {
+fn list_tgz(path: &Path) -> Result<Listing> {
     let mut entries = Vec::new();
-    for_each_tgz_file(path, |name, _| {
+    let not_utf8 = for_each_tgz_file(path, |name, _| {
         if let Some((identity, file)) = tar_lfw_name(name) {
             entries.push(Entry {
                 identity,
@@ -268,7 +317,7 @@ fn list_tgz(path: &Path) -> Result<Vec<Entry>> {
         }
         Ok(true)
     })?;
-    Ok(entries)
+    Ok(Listing { entries, not_utf8 })
 }
 
 fn read_tgz(path: &Path, wanted: &[&Entry]) -> Result<Vec<Vec<u8>>> {
@@ -332,23 +381,43 @@ mod tests {
         assert_eq!(tar_lfw_name("lfw/README"), None);
     }
 
-    #[test]
-    fn an_archive_entry_wanted_twice_is_read_for_both() -> Result<()> {
-        let dir = tempfile::tempdir()?;
-        let path = dir.path().join("lfw.tgz");
-        let gz = flate2::write::GzEncoder::new(
-            std::fs::File::create(&path)?,
-            flate2::Compression::fast(),
-        );
-        let mut tar = tar::Builder::new(gz);
-        for (name, bytes) in [("lfw/A/A_0001.jpg", b"one"), ("lfw/B/B_0001.jpg", b"two")] {
+    use std::os::unix::ffi::OsStrExt;
+
+    /// A tar archive of files with these names (any bytes) and contents.
+    fn tar_of(files: &[(&[u8], &[u8])]) -> Result<Vec<u8>> {
+        let mut tar = tar::Builder::new(Vec::new());
+        for (name, bytes) in files {
             let mut header = tar::Header::new_gnu();
             header.set_size(bytes.len() as u64);
             header.set_mode(0o644);
             header.set_cksum();
-            tar.append_data(&mut header, name, &bytes[..])?;
+            tar.append_data(&mut header, std::ffi::OsStr::from_bytes(name), *bytes)?;
         }
-        tar.into_inner()?.finish()?;
+        Ok(tar.into_inner()?)
+    }
+
+    /// `bytes` gzipped as one member per piece, the pieces cut at `cuts`.
+    fn gzip_members(bytes: &[u8], cuts: &[usize]) -> Result<Vec<u8>> {
+        use std::io::Write;
+        let mut out = Vec::new();
+        let bounds: Vec<usize> = std::iter::once(0)
+            .chain(cuts.iter().copied())
+            .chain([bytes.len()])
+            .collect();
+        for w in bounds.windows(2) {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(&bytes[w[0]..w[1]])?;
+            out.extend(gz.finish()?);
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn an_archive_entry_wanted_twice_is_read_for_both() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lfw.tgz");
+        let tar = tar_of(&[(b"lfw/A/A_0001.jpg", b"one"), (b"lfw/B/B_0001.jpg", b"two")])?;
+        std::fs::write(&path, gzip_members(&tar, &[])?)?;
         let source = Source::open(&path)?;
         let entries = source.list()?;
         let [a, b] = [0, 1].map(|i| &entries[i]);
@@ -358,6 +427,55 @@ mod tests {
         );
         let got = source.read(&[b, a, b])?;
         assert_eq!(got, [b"two".to_vec(), b"one".to_vec(), b"two".to_vec()]);
+        Ok(())
+    }
+
+    /// bgzip, or gzip files put end to end: with only the first member read, the archive
+    /// would end quietly after its first image.
+    #[test]
+    fn an_archive_gzipped_in_several_members_is_read_whole() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lfw.tgz");
+        let tar = tar_of(&[(b"lfw/A/A_0001.jpg", b"one"), (b"lfw/B/B_0001.jpg", b"two")])?;
+        // The first file is its 512-byte header and its content padded to 512 bytes.
+        std::fs::write(&path, gzip_members(&tar, &[1024, 1500])?)?;
+        let source = Source::open(&path)?;
+        let entries = source.list()?;
+        let names: Vec<&str> = entries.iter().map(|e| e.file.as_str()).collect();
+        assert_eq!(names, ["A_0001.jpg", "B_0001.jpg"]);
+        assert_eq!(source.read(&[&entries[1]])?, [b"two".to_vec()]);
+        Ok(())
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_are_skipped_and_counted() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let root = dir.path().join("lfw");
+        let name = |bytes: &[u8]| std::ffi::OsStr::from_bytes(bytes).to_owned();
+        std::fs::create_dir_all(root.join("A"))?;
+        std::fs::write(root.join("A/A_0001.jpg"), b"one")?;
+        std::fs::write(root.join("A").join(name(b"A_\xff001.jpg")), b"x")?;
+        std::fs::write(root.join("A").join(name(b"notes\xff.txt")), b"x")?;
+        std::fs::create_dir(root.join(name(b"B\xff")))?;
+        let listed = list_dir(&root)?;
+        let files: Vec<&str> = listed.entries.iter().map(|e| e.file.as_str()).collect();
+        assert_eq!(files, ["A_0001.jpg"]);
+        let mut skipped = listed.not_utf8.clone();
+        skipped.sort();
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert!(skipped[0].ends_with("A/A_\u{fffd}001.jpg"), "{skipped:?}");
+        assert!(skipped[1].ends_with("lfw/B\u{fffd}"), "{skipped:?}");
+
+        let tgz = dir.path().join("lfw.tgz");
+        let tar = tar_of(&[
+            (b"lfw/A/A_0001.jpg", b"one"),
+            (b"lfw/A/A_\xff001.jpg", b"x"),
+            (b"lfw/README\xff", b"x"),
+        ])?;
+        std::fs::write(&tgz, gzip_members(&tar, &[])?)?;
+        let listed = list_tgz(&tgz)?;
+        assert_eq!(listed.entries.len(), 1);
+        assert_eq!(listed.not_utf8, ["lfw/A/A_\u{fffd}001.jpg"]);
         Ok(())
     }
 }

@@ -369,6 +369,11 @@ pub struct SweepArgs {
 #[derive(Debug, Subcommand)]
 pub enum LabCommand {
     /// Import every run of another lab file (e.g. one brought back from a GPU machine).
+    ///
+    /// A run already here is refreshed when the other copy trained further, and kept as it is
+    /// when the two copies parted (resumed in one lab and not the other). Notes and tags are
+    /// merged edit by edit, the later of the two labs' winning: a tag removed here does not
+    /// come back. Merging the same file twice adds nothing.
     Merge(MergeArgs),
 }
 

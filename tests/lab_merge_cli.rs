@@ -329,6 +329,62 @@ fn copies_of_a_run_that_parted_are_not_merged() -> Result<()> {
     Ok(())
 }
 
+/// Notes and tags are merged edit by edit, the later winning, whether or not the run trained
+/// on: a tag removed here stays removed, one added or removed there later arrives, and two
+/// labs merged into each other agree.
+#[test]
+fn notes_and_tags_merge_edit_by_edit_the_later_winning() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (theirs, ours) = (dir.path().join("gpu.db"), dir.path().join("lab.db"));
+    let remote = Lab::open(&theirs)?;
+    let id = remote.create_run(&common::new_run("r", "resnet18", 1, &["a", "b"]))?;
+    let here = Lab::open(&ours)?;
+    here.merge_from(&Lab::open_read_only(&theirs)?)?;
+    let run = here.find_run("r")?.id;
+    let tags =
+        |lab: &Lab, run: RunId| -> Result<Vec<String>> { Ok(lab.run(run)?.context("run")?.tags) };
+    assert_eq!(tags(&here, run)?, ["a", "b"]);
+
+    // Edits in both labs, in this order: b goes here; c comes there and a goes; a note there,
+    // then a later one here.
+    here.set_tags(run, &["a".into()])?;
+    remote.set_tags(id, &["b".into(), "c".into()])?;
+    remote.set_notes(id, "written there")?;
+    here.set_notes(run, "written here, last")?;
+
+    let s = here.merge_from(&Lab::open_read_only(&theirs)?)?;
+    assert_eq!((s.unchanged, s.annotated), (1, 1), "{s:?}");
+    assert!(s
+        .to_string()
+        .contains("brought the notes or tags written there later of 1 run"));
+    let merged = here.run(run)?.context("run")?;
+    assert_eq!(
+        merged.tags,
+        ["c"],
+        "b stays removed, a is removed, c arrives"
+    );
+    assert_eq!(merged.notes, "written here, last");
+    let again = here.merge_from(&Lab::open_read_only(&theirs)?)?;
+    assert_eq!(again.annotated, 0, "merged twice, nothing comes back");
+    assert_eq!(tags(&here, run)?, ["c"]);
+
+    // The other way round, the other lab comes to the same.
+    drop(here);
+    remote.merge_from(&Lab::open_read_only(&ours)?)?;
+    let there = remote.run(id)?.context("run")?;
+    assert_eq!(there.tags, ["c"]);
+    assert_eq!(there.notes, "written here, last");
+
+    // A note written there later arrives on a run that went no further.
+    remote.set_notes(id, "revised there")?;
+    drop(remote);
+    let here = Lab::open(&ours)?;
+    let s = here.merge_from(&Lab::open_read_only(&theirs)?)?;
+    assert_eq!((s.updated.len(), s.annotated), (0, 1), "{s:?}");
+    assert_eq!(here.run(run)?.context("run")?.notes, "revised there");
+    Ok(())
+}
+
 #[test]
 fn paths_arrive_naming_the_same_files_from_a_lab_in_another_directory() -> Result<()> {
     let dir = tempfile::tempdir()?;

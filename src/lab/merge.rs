@@ -19,13 +19,15 @@
 //! sub-millisecond resolution and is set once, when the run is registered, so merging the same
 //! file twice adds nothing. A run already here is refreshed when the other lab's copy has gone
 //! further (a later heartbeat), e.g. when a lab was merged mid-run and again at the end: its
-//! columns, metrics, checkpoints and resumes become the other lab's, but the notes and tags
-//! written here stay (notes written there arrive where this lab has none, with a run that went
-//! further; a note alone does not make it go further), so does the run its
-//! weights or settings came from once it was found here, and evaluations made here follow
-//! their checkpoint to its refreshed row.
+//! columns, metrics, checkpoints and resumes become the other lab's, but the run its weights or
+//! settings came from stays once it was found here, and evaluations made here follow their
+//! checkpoint to its refreshed row.
 //! Two copies that parted (resumed in one lab and not the other) are not merged: this lab's
 //! stays as it is, and the summary says so.
+//! Notes and tags are people's, not the trainer's: whatever became of the history, each run's
+//! are merged edit by edit, the later of the two labs' winning ([`super::annotations`]), so a
+//! tag removed here does not come back, and a note written there on a run that went no further
+//! arrives.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +38,7 @@ use rusqlite::{
     params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior,
 };
 
+use super::annotations::Annotations;
 use super::{DatasetId, DatasetRecord, Lab, RunId};
 
 /// What one merge did.
@@ -47,6 +50,8 @@ pub struct MergeSummary {
     pub updated: Vec<(RunId, RunId, String)>,
     /// Runs already here, identical or newer here.
     pub unchanged: usize,
+    /// Runs already here whose notes or tags the other lab had written later.
+    pub annotated: usize,
     /// (id there, id here, name) of runs whose two copies parted: one was resumed where the
     /// other was not, or one went back without a resume to say why. This lab's copy is kept
     /// as it is, and the other's history is not merged.
@@ -72,7 +77,14 @@ impl std::fmt::Display for MergeSummary {
                 f,
                 "kept run {to} '{name}' as it is here: run {from} there is a copy of it that \
                  parted from it (resumed in one lab and not in the other), and its history \
-                 and evaluations were not merged (its tags were)"
+                 and evaluations were not merged (its notes and tags were)"
+            )?;
+        }
+        if self.annotated > 0 {
+            writeln!(
+                f,
+                "brought the notes or tags written there later of {}",
+                crate::format::count(self.annotated as u64, "run", "runs")
             )?;
         }
         use crate::format::count;
@@ -111,7 +123,7 @@ struct TheirRun {
     name: String,
     /// Every column but `id`.
     row: Row,
-    tags: Vec<String>,
+    annotations: Annotations,
     checkpoints: Vec<Row>,
     /// Each with its metrics.
     evaluations: Vec<(Row, Vec<Row>)>,
@@ -169,7 +181,7 @@ impl Theirs {
                 id,
                 name,
                 row,
-                tags: other.tags(RunId(id))?,
+                annotations: Annotations::read(&other.conn, id)?,
                 checkpoints: read_rows(
                     &other.conn,
                     "SELECT * FROM checkpoints WHERE run_id = ?1 ORDER BY id",
@@ -326,15 +338,17 @@ fn merge_run(
         None => {
             let ours = insert_row(tx, "runs", &run)?;
             run_ids.insert(their_id, ours);
-            copy_tags(tx, &theirs_run.tags, ours)?;
+            Annotations::read(tx, ours)?.merge_into(tx, ours, &theirs_run.annotations)?;
             summary
                 .added
                 .push((RunId(their_id), RunId(ours), theirs_run.name.clone()));
             (ours, Vec::new())
         }
         Some((ours, our_heartbeat)) => {
-            // Tags are a set: both labs' are kept, whatever became of the history.
-            copy_tags(tx, &theirs_run.tags, ours)?;
+            // Whatever became of the history.
+            if Annotations::read(tx, ours)?.merge_into(tx, ours, &theirs_run.annotations)? {
+                summary.annotated += 1;
+            }
             let their_heartbeat = real(&run, "heartbeat_at");
             let (here, there) = (our_copy(tx, ours)?, their_copy(theirs_run)?);
             let (newer, older) = if their_heartbeat > our_heartbeat {
@@ -437,17 +451,12 @@ fn their_copy(theirs: &TheirRun) -> Result<Copy> {
 /// Which checkpoint an evaluation made here evaluated: (evaluation id, iteration, kind, sha256).
 type Link = (i64, i64, String, String);
 
-/// Replaces a run's columns (but its notes, unless it has none, and the runs it came from, once
+/// Replaces a run's columns (but its notes, merged apart, and the runs it came from, once
 /// known), metrics, checkpoints and resumes with the other lab's, and returns the checkpoint
 /// each of its evaluations pointed at, for [`relink_evaluations`] (the deletion unlinks them).
 fn refresh_run(tx: &Connection, ours: i64, mut run: Row) -> Result<Vec<Link>> {
-    // Notes are written here by hand, never by a trainer: this lab's are the ones to keep, but
-    // where it has none, those written there since the last merge come.
-    let notes: String =
-        tx.query_row("SELECT notes FROM runs WHERE id = ?1", [ours], |r| r.get(0))?;
-    if !notes.is_empty() {
-        run.remove("notes");
-    }
+    run.remove("notes");
+    run.remove("notes_at");
     // A run's start does not change: the run its weights or settings came from, found here
     // once (by the file's sha256), stays when that checkpoint is no longer here to find.
     for column in ["init_run_id", "like_run_id"] {
@@ -517,17 +526,6 @@ fn int(row: &Row, col: &str) -> Result<i64> {
         Some(Value::Integer(i)) => Ok(*i),
         other => bail!("expected an integer in column {col}, found {other:?}"),
     }
-}
-
-/// Tags are a set: the union of both labs' tags is kept.
-fn copy_tags(tx: &Connection, tags: &[String], ours: i64) -> Result<()> {
-    for tag in tags {
-        tx.execute(
-            "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?1, ?2)",
-            params![ours, tag],
-        )?;
-    }
-    Ok(())
 }
 
 /// Inserts `row` (no `id`) into `table` and returns its new id.

@@ -6,6 +6,7 @@
 //! build's schema writes nothing, so it never waits for a writer. Writers use WAL, immediate
 //! transactions and a busy timeout, so several trainers and a dashboard can share one lab.
 
+mod annotations;
 mod checkpoints;
 mod datasets;
 mod evaluations;

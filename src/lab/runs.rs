@@ -477,10 +477,11 @@ impl Lab {
                 params![id.0, parent],
             )?;
         }
+        let at = now();
         for tag in &run.tags {
             tx.execute(
-                "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?1, ?2)",
-                params![id.0, tag],
+                "INSERT OR IGNORE INTO run_tags (run_id, tag, added_at) VALUES (?1, ?2, ?3)",
+                params![id.0, tag, at],
             )?;
         }
         tx.commit()?;
@@ -560,28 +561,6 @@ impl Lab {
             params![id.0, path],
         )?;
         ensure_one(n, id)
-    }
-
-    pub fn set_notes(&self, id: RunId, notes: &str) -> Result<()> {
-        let n = self.conn.execute(
-            "UPDATE runs SET notes = ?2 WHERE id = ?1",
-            params![id.0, notes],
-        )?;
-        ensure_one(n, id)
-    }
-
-    /// Replaces a run's tags.
-    pub fn set_tags(&self, id: RunId, tags: &[String]) -> Result<()> {
-        let tx = self.write_tx()?;
-        tx.execute("DELETE FROM run_tags WHERE run_id = ?1", [id.0])?;
-        for tag in tags {
-            tx.execute(
-                "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?1, ?2)",
-                params![id.0, tag],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
     }
 
     pub fn run(&self, id: RunId) -> Result<Option<Run>> {
@@ -668,7 +647,7 @@ impl Lab {
     }
 }
 
-fn ensure_one(changed: usize, id: RunId) -> Result<()> {
+pub(super) fn ensure_one(changed: usize, id: RunId) -> Result<()> {
     if changed == 0 {
         bail!("no run with id {id} in this lab");
     }

@@ -33,6 +33,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (16, v16_imagenet_norm),
     (17, v17_fresh_embedding),
     (18, v18_like_run),
+    (19, v19_annotation_times),
 ];
 
 /// The schema version this build writes.
@@ -438,6 +439,21 @@ fn v16_imagenet_norm(tx: &Transaction) -> rusqlite::Result<()> {
 /// layer that fit: 0.
 fn v17_fresh_embedding(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch("ALTER TABLE runs ADD COLUMN fresh_embedding INTEGER NOT NULL DEFAULT 0;")
+}
+
+/// When a run's notes were last written and each of its tags added or removed, so that a merge
+/// keeps the later of two labs' edits ([`super::annotations`]); NULL where that was before.
+fn v19_annotation_times(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE runs ADD COLUMN notes_at REAL;
+         ALTER TABLE run_tags ADD COLUMN added_at REAL;
+         CREATE TABLE removed_tags (
+            run_id      INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            tag         TEXT    NOT NULL,
+            removed_at  REAL    NOT NULL,
+            PRIMARY KEY (run_id, tag)
+         ) WITHOUT ROWID;",
+    )
 }
 
 /// The run whose settings a run started with (`run --like`); runs recorded before started

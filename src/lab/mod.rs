@@ -391,6 +391,16 @@ impl Lab {
         &self.conn
     }
 
+    /// Waits `BRIEFLY` at most for another writer (`true`), or the whole busy timeout, as a lab
+    /// waits when opened: a writer already held back by another's long transaction tries again
+    /// without stopping its work for long each time.
+    pub fn wait_briefly(&self, briefly: bool) -> Result<()> {
+        const BRIEFLY: Duration = Duration::from_millis(100);
+        let wait = if briefly { BRIEFLY } else { busy_timeout() };
+        self.conn.busy_timeout(wait.min(busy_timeout()))?;
+        Ok(())
+    }
+
     fn configure(conn: &Connection) -> Result<()> {
         conn.busy_timeout(busy_timeout())?;
         // WAL lets a dashboard read while trainers write; NORMAL is durable at every checkpoint

@@ -1,8 +1,12 @@
 //! Writes the training events into the lab: metrics in batched transactions, the run's summary
 //! columns, checkpoints, and a heartbeat from a thread of its own.
+//!
+//! Another writer may hold the lab past the busy timeout (a `lab merge` of a large lab, say).
+//! The run goes on: its points and checkpoint rows wait, in order, for the next write the lab
+//! takes, tried on each beat. Only the run's end must land when it happens, after a few tries.
 
 use std::collections::VecDeque;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -31,9 +35,14 @@ pub struct Recorder<'a> {
     last_skipped: u64,
     /// The speeds of the last [`RECENT_SPEED_STEPS`] steps, oldest first.
     recent_speeds: VecDeque<f64>,
-    /// Whether points wait in `buf` because the lab was busy at their beat.
+    /// Checkpoints written to disk whose rows wait for the points before them, in order.
+    checkpoints: Vec<(NewCheckpoint, CheckpointKind, PathBuf)>,
+    /// Whether points wait because the lab was busy at their beat.
     held_back: bool,
 }
+
+/// How often the end of a run is tried on a busy lab, each try waiting the busy timeout.
+const END_TRIES: usize = 6;
 
 impl<'a> Recorder<'a> {
     pub fn new(lab: &'a Lab, run: RunId) -> Recorder<'a> {
@@ -47,45 +56,93 @@ impl<'a> Recorder<'a> {
             step_secs: 0.0,
             last_skipped: 0,
             recent_speeds: VecDeque::with_capacity(RECENT_SPEED_STEPS),
+            checkpoints: Vec::new(),
             held_back: false,
         }
     }
 
+    /// Writes the points, the summary and the checkpoint rows that wait, in that order.
     pub fn flush(&mut self) -> Result<()> {
         let t = Instant::now();
-        // The run's speed: the median of its recent steps (none yet after a resume: unchanged).
-        self.summary.images_per_sec = median(self.recent_speeds.make_contiguous());
-        let written = self.lab.record(self.run, &self.buf, &self.summary);
+        let written = self.write();
         self.last_flush = Instant::now();
         self.write_secs += t.elapsed().as_secs_f64();
         written?;
-        self.buf.clear();
-        self.summary = RunSummaryUpdate::default();
         if self.held_back {
-            crate::say!("the lab took the run's held-back metrics");
+            crate::say!("the lab took the run's held-back metrics and checkpoints");
             self.held_back = false;
+            self.lab.wait_briefly(false)?;
         }
         Ok(())
     }
 
-    /// A flush on the beat: where another writer (a `lab merge`, say) holds the lab past the
-    /// busy timeout, the points and summary wait for the next beat instead of failing the run.
-    /// The writes that must land when they happen (checkpoints, the end) use [`Self::flush`].
+    fn write(&mut self) -> Result<()> {
+        // The run's speed: the median of its recent steps (none yet after a resume: unchanged).
+        self.summary.images_per_sec = median(self.recent_speeds.make_contiguous());
+        self.lab.record(self.run, &self.buf, &self.summary)?;
+        self.buf.clear();
+        self.summary = RunSummaryUpdate::default();
+        while let Some((row, kind, path)) = self.checkpoints.first() {
+            self.add_checkpoint(row, *kind, path)?;
+            self.checkpoints.remove(0);
+        }
+        Ok(())
+    }
+
+    /// A flush on the beat: where another writer holds the lab past the busy timeout, what
+    /// waits goes on waiting for the next beat instead of failing the run, and the next tries
+    /// wait only briefly.
     fn flush_on_beat(&mut self) -> Result<()> {
         match self.flush() {
             Err(e) if is_busy(&e) => {
                 if !self.held_back {
                     crate::say!(
-                        "warning: {e:#}; the run goes on and its {} metric points wait for the \
-                         next write",
-                        self.buf.len()
+                        "warning: {e:#}; the run goes on, and its {} metric points and {} wait \
+                         for the lab",
+                        self.buf.len(),
+                        crate::format::count(
+                            self.checkpoints.len() as u64,
+                            "checkpoint row",
+                            "checkpoint rows"
+                        )
                     );
                     self.held_back = true;
+                    self.lab.wait_briefly(true)?;
                 }
                 Ok(())
             }
             done => done,
         }
+    }
+
+    /// The run's end: what waits must land now, so a busy lab is tried [`END_TRIES`] times.
+    fn flush_at_end(&mut self) -> Result<()> {
+        self.lab.wait_briefly(false)?;
+        let mut tries = 1;
+        loop {
+            match self.flush() {
+                Err(e) if is_busy(&e) && tries < END_TRIES => tries += 1,
+                done => return done,
+            }
+        }
+    }
+
+    /// Records checkpoint `row`, written to `path`. A run has one best and one final: a final
+    /// written again (by a run that ended but was not closed, resumed from it) takes the place
+    /// of the first's row.
+    fn add_checkpoint(&self, row: &NewCheckpoint, kind: CheckpointKind, path: &Path) -> Result<()> {
+        if matches!(kind, CheckpointKind::Best | CheckpointKind::Final) {
+            // The previous best's file goes only once the lab names the new one: a crash in
+            // between leaves a spare file, never a row naming the wrong bytes.
+            let (_, replaced) = self.lab.replace_checkpoints(row)?;
+            let dir = path.parent().unwrap_or(Path::new("."));
+            if let Err(e) = self.lab.delete_checkpoint_files(&replaced, dir) {
+                crate::say!("warning: {e:#}");
+            }
+        } else {
+            self.lab.add_checkpoint(row)?;
+        }
+        Ok(())
     }
 
     /// Forgets the buffered points the lab refuses (NaN, infinities), so that a failing run
@@ -184,8 +241,7 @@ impl Observer for Recorder<'_> {
                 path,
                 sha256,
             } => {
-                self.flush()?;
-                let c = NewCheckpoint {
+                let row = NewCheckpoint {
                     run: self.run,
                     iteration: *iteration as i64,
                     epoch: *epoch as i64,
@@ -193,21 +249,10 @@ impl Observer for Recorder<'_> {
                     path: self.lab.relative(path),
                     sha256: sha256.to_string(),
                 };
-                // A run has one best and one final: a final written again (by a run that ended
-                // but was not closed, resumed from it) takes the place of the first's row.
-                if matches!(kind, CheckpointKind::Best | CheckpointKind::Final) {
-                    // The previous best's file goes only once the lab names the new one: a
-                    // crash in between leaves a spare file, never a row naming the wrong bytes.
-                    let (_, replaced) = self.lab.replace_checkpoints(&c)?;
-                    let dir = path.parent().unwrap_or(Path::new("."));
-                    if let Err(e) = self.lab.delete_checkpoint_files(&replaced, dir) {
-                        crate::say!("warning: {e:#}");
-                    }
-                } else {
-                    self.lab.add_checkpoint(&c)?;
-                }
+                self.checkpoints.push((row, *kind, path.to_path_buf()));
+                self.flush_on_beat()?;
             }
-            Event::Finished { .. } => self.flush()?,
+            Event::Finished { .. } => self.flush_at_end()?,
         }
         Ok(())
     }
@@ -367,53 +412,75 @@ mod tests {
         Ok(())
     }
 
+    /// What the trainer sends while another writer holds the lab past the busy timeout: the
+    /// run goes on, and its points and checkpoint rows arrive in order once the lab is free.
     #[test]
-    fn a_lab_held_by_another_writer_delays_the_points_and_loses_no_best() -> Result<()> {
-        let dir = tempfile::tempdir()?;
-        let path = dir.path().join("lab.db");
+    fn a_lab_held_by_another_writer_delays_the_records_and_loses_no_best() -> Result<()> {
         // Waiting no time for the other writer stands for waiting out the busy timeout.
-        let lab = crate::lab::with_busy_timeout(Duration::ZERO, || Lab::open(&path))?;
-        let run = lab.create_run(&new_run("r"))?;
-        let mut rec = Recorder::new(&lab, run);
-        let eval = |rec: &mut Recorder, epoch: usize, dev_acc: f64| {
-            let it = epoch as u64 * 10;
-            rec.on_event(&Event::Step(&step(it, 0, Some(0.5), 1.0)))?;
-            rec.on_event(&Event::Eval(&EvalStats {
-                iteration: it,
-                epoch,
-                train_acc: 0.9,
-                dev_acc,
-                dev_acc_centroid: dev_acc,
-            }))
-        };
-        let merge = rusqlite::Connection::open(&path)?;
-        merge.execute_batch("BEGIN IMMEDIATE")?;
-        eval(&mut rec, 1, 0.5)?;
-        eval(&mut rec, 2, 0.3)?;
-        assert!(lab.series(run, metric::DEV_ACC)?.is_empty());
-        // The end must land when it happens: it fails, saying why.
-        let end = rec
-            .on_event(&Event::Finished {
-                outcome: crate::train::events::Outcome::Completed,
-                iteration: 20,
-                epoch: 2,
-            })
-            .unwrap_err();
-        assert!(is_busy(&end), "{end:#}");
+        crate::lab::with_busy_timeout(Duration::ZERO, || {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("lab.db");
+            let lab = Lab::open(&path)?;
+            let run = lab.create_run(&new_run("r"))?;
+            let mut rec = Recorder::new(&lab, run);
+            let ck = dir.path().join("checkpoints");
+            let epoch = |rec: &mut Recorder, epoch: usize, dev_acc: f64, kind| -> Result<()> {
+                let it = epoch as u64 * 10;
+                rec.on_event(&Event::Step(&step(it, 0, Some(0.5), 1.0)))?;
+                rec.on_event(&Event::Eval(&EvalStats {
+                    iteration: it,
+                    epoch,
+                    train_acc: 0.9,
+                    dev_acc,
+                    dev_acc_centroid: dev_acc,
+                }))?;
+                if let Some(kind) = kind {
+                    rec.on_event(&Event::Checkpoint {
+                        iteration: it,
+                        epoch,
+                        kind,
+                        path: &ck.join(format!("{it}.safetensors")),
+                        sha256: "ab",
+                    })?;
+                }
+                Ok(())
+            };
+            let merge = rusqlite::Connection::open(&path)?;
+            merge.execute_batch("BEGIN IMMEDIATE")?;
+            epoch(&mut rec, 1, 0.5, Some(CheckpointKind::Best))?;
+            epoch(&mut rec, 2, 0.3, Some(CheckpointKind::Periodic))?;
+            assert!(lab.series(run, metric::DEV_ACC)?.is_empty());
+            assert!(lab.checkpoints(run)?.is_empty());
+            // The end must land: after its tries, it fails, saying why.
+            let end = rec
+                .on_event(&Event::Finished {
+                    outcome: crate::train::events::Outcome::Completed,
+                    iteration: 20,
+                    epoch: 2,
+                })
+                .unwrap_err();
+            assert!(is_busy(&end), "{end:#}");
 
-        merge.execute_batch("COMMIT")?;
-        eval(&mut rec, 3, 0.4)?;
-        let devs: Vec<(i64, f64)> = lab
-            .series(run, metric::DEV_ACC)?
-            .iter()
-            .map(|p| (p.epoch, p.value))
-            .collect();
-        assert_eq!(devs, [(1, 0.5), (2, 0.3), (3, 0.4)]);
-        assert_eq!(lab.series(run, metric::TRAIN_LOSS)?.len(), 3);
-        let r = lab.run(run)?.expect("the run");
-        assert_eq!((r.best_dev_acc, r.best_dev_epoch), (Some(0.5), Some(1)));
-        assert_eq!((r.final_dev_acc, r.last_iteration), (Some(0.4), 30));
-        Ok(())
+            merge.execute_batch("COMMIT")?;
+            epoch(&mut rec, 3, 0.4, None)?;
+            let devs: Vec<(i64, f64)> = lab
+                .series(run, metric::DEV_ACC)?
+                .iter()
+                .map(|p| (p.epoch, p.value))
+                .collect();
+            assert_eq!(devs, [(1, 0.5), (2, 0.3), (3, 0.4)]);
+            assert_eq!(lab.series(run, metric::TRAIN_LOSS)?.len(), 3);
+            let r = lab.run(run)?.expect("the run");
+            assert_eq!((r.best_dev_acc, r.best_dev_epoch), (Some(0.5), Some(1)));
+            assert_eq!((r.final_dev_acc, r.last_iteration), (Some(0.4), 30));
+            let cks: Vec<(i64, String)> = lab
+                .checkpoints(run)?
+                .into_iter()
+                .map(|c| (c.iteration, c.kind))
+                .collect();
+            assert_eq!(cks, [(10, "best".into()), (20, "periodic".into())]);
+            Ok(())
+        })
     }
 
     #[test]

@@ -58,7 +58,7 @@ impl Annotations {
             (None, Some(_)) => false,
             (None, None) => self.notes.is_empty(),
         };
-        if later_notes && (&theirs.notes, theirs.notes_at) != (&self.notes, self.notes_at) {
+        if later_notes && theirs.notes != self.notes {
             tx.execute(
                 "UPDATE runs SET notes = ?2, notes_at = ?3 WHERE id = ?1",
                 params![ours, theirs.notes, theirs.notes_at],
@@ -130,9 +130,13 @@ fn record_removal(tx: &Connection, run: i64, tag: &str, removed_at: f64) -> Resu
 }
 
 impl Lab {
+    /// Sets a run's notes; notes saved as they were keep the time they were written, so that
+    /// saving them unchanged here does not make them win over an edit made in another lab.
     pub fn set_notes(&self, id: RunId, notes: &str) -> Result<()> {
         let n = self.conn.execute(
-            "UPDATE runs SET notes = ?2, notes_at = ?3 WHERE id = ?1",
+            "UPDATE runs SET notes = ?2,
+                notes_at = CASE WHEN notes IS ?2 THEN notes_at ELSE ?3 END
+             WHERE id = ?1",
             params![id.0, notes, now()],
         )?;
         super::runs::ensure_one(n, id)
@@ -245,6 +249,22 @@ mod tests {
         );
         // Merged again, nothing changes.
         assert!(!now.merge_into(lab.conn(), run, &theirs)?);
+        Ok(())
+    }
+
+    #[test]
+    fn notes_saved_unchanged_keep_the_time_they_were_written() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let mut with_note = new_run("r");
+        with_note.notes = "from the command line".into();
+        let run = lab.create_run(&with_note)?;
+        let at = |lab: &Lab| Annotations::read(lab.conn(), run.0).map(|a| a.notes_at);
+        let created = at(&lab)?;
+        assert!(created.is_some(), "a note given at the start has its time");
+        lab.set_notes(run, "from the command line")?;
+        assert_eq!(at(&lab)?, created);
+        lab.set_notes(run, "revised")?;
+        assert!(at(&lab)? > created);
         Ok(())
     }
 

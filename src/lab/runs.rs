@@ -478,6 +478,12 @@ impl Lab {
             )?;
         }
         let at = now();
+        if !run.notes.is_empty() {
+            tx.execute(
+                "UPDATE runs SET notes_at = ?2 WHERE id = ?1",
+                params![id.0, at],
+            )?;
+        }
         for tag in &run.tags {
             tx.execute(
                 "INSERT OR IGNORE INTO run_tags (run_id, tag, added_at) VALUES (?1, ?2, ?3)",

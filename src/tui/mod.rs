@@ -72,7 +72,7 @@ pub fn main(db: &Path) -> Result<()> {
 
     // Installs a panic hook that restores the terminal before the message is printed.
     let mut terminal = ratatui::init();
-    keep_the_screen_on_start_panics();
+    keep_the_screen_on_caught_panics();
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     let mut app = App::new(now(), &host);
     app.db_flag = crate::lab::db_flag(db);
@@ -243,7 +243,7 @@ impl Runtime {
                 // file, seconds for a large checkpoint.
                 let (db, answers) = (self.db.clone(), self.answers.clone());
                 let thread = std::thread::Builder::new()
-                    .name(START_THREAD.into())
+                    .name("start".into())
                     .spawn(move || {
                         let answer = answer_of(|| start(&db, &command, &label, form));
                         let _ = answers.send(Event::Answer(answer));
@@ -262,28 +262,47 @@ impl Runtime {
     }
 }
 
-/// The name of the threads that start runs ([`start`]).
-const START_THREAD: &str = "start";
+thread_local! {
+    /// Whether this thread runs in [`caught`], and where its last panic happened.
+    static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static PANICKED_AT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
 
-/// Leaves the terminal as the screen has it when a thread that starts a run panics: ratatui's
-/// hook would restore it under the screen, which goes on. [`answer_of`] tells the panic.
-fn keep_the_screen_on_start_panics() {
+/// Leaves the terminal as the screen has it when a thread panics in [`caught`] (starting a
+/// run, collecting the lab): ratatui's hook would restore it under the screen, which goes on.
+/// The hook keeps where it happened for [`caught`] to tell.
+fn keep_the_screen_on_caught_panics() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if std::thread::current().name() != Some(START_THREAD) {
+        if CATCHING.get() {
+            PANICKED_AT.set(info.location().map(|l| l.to_string()));
+        } else {
             previous(info);
         }
     }));
 }
 
-/// What `start` answers, or its panic as an error in the status line.
-fn answer_of(start: impl FnOnce() -> Action) -> Action {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(start)).unwrap_or_else(|panic| {
+/// Runs `f`, or tells its panic: the message, and where it happened when the hook saw it.
+fn caught<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    CATCHING.set(true);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CATCHING.set(false);
+    result.map_err(|panic| {
         let why = panic
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "no message".into());
+        match PANICKED_AT.take() {
+            Some(at) => format!("{why} (at {at})"),
+            None => why,
+        }
+    })
+}
+
+/// What `start` answers, or its panic as an error in the status line.
+fn answer_of(start: impl FnOnce() -> Action) -> Action {
+    caught(start).unwrap_or_else(|why| {
         Action::Status(
             format!("starting the run failed on a bug, please report it: {why}"),
             true,

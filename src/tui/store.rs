@@ -419,7 +419,12 @@ where
         .spawn(move || {
             // Held here: dropping the watcher stops the notifications.
             let _watcher = watcher;
-            collect(&mut collector, &rx, tick, &send);
+            if let Err(why) = super::caught(|| collect(&mut collector, &rx, tick, &send)) {
+                send(Update::Error(format!(
+                    "reading the lab stopped on a bug, please report it: {why}; the screen no \
+                     longer updates: quit and open the dashboard again"
+                )));
+            }
         })
         .context("starting the lab collector thread")?;
     Ok(tx)

@@ -1029,7 +1029,9 @@ fn a_run_being_started_when_the_dashboard_closes_is_waited_for() -> Result<()> {
     Ok(())
 }
 
-/// A bug that panics while a run is started is told in the status line; the screen goes on.
+/// A bug that panics while a run is started is told in the status line, with where it
+/// happened when the dashboard's hook saw it (the hook itself is process-wide, so it is not
+/// installed here).
 #[test]
 fn a_panic_while_starting_a_run_is_told_as_an_error() {
     let answer = super::answer_of(|| panic!("index out of bounds"));
@@ -1040,6 +1042,13 @@ fn a_panic_while_starting_a_run_is_told_as_an_error() {
         text.starts_with("starting the run failed on a bug")
             && text.ends_with(": index out of bounds"),
         "{text}"
+    );
+    // What the dashboard's hook keeps of a panic in `caught`.
+    super::PANICKED_AT.set(Some("src/tui/mod.rs:1:1".into()));
+    let answer = super::answer_of(|| panic!("boom"));
+    assert!(
+        matches!(&answer, Action::Status(t, true) if t.ends_with(": boom (at src/tui/mod.rs:1:1)")),
+        "{answer:?}"
     );
     let fine = super::answer_of(|| Action::Status("started".into(), false));
     assert!(matches!(fine, Action::Status(t, false) if t == "started"));

@@ -191,14 +191,23 @@ struct Listing {
     not_utf8: Vec<String>,
 }
 
-/// Whether a name that is not UTF-8 is one a listing would have looked at.
-fn worth_saying(name: &[u8], is_dir: bool) -> bool {
-    is_dir || name.ends_with(b".jpg")
+/// Whether a name that is not UTF-8 is one a listing would have looked at: an image, or (at the
+/// top, `identities`) a folder.
+fn worth_saying(name: &[u8], is_dir: bool, identities: bool) -> bool {
+    if identities {
+        is_dir
+    } else {
+        !is_dir && name.ends_with(b".jpg")
+    }
 }
 
 /// The UTF-8 names in `dir` (name, path, whether a folder); the others are added to `not_utf8`
-/// when [`worth_saying`].
-fn dir_names(dir: &Path, not_utf8: &mut Vec<String>) -> Result<Vec<(String, PathBuf, bool)>> {
+/// when [`worth_saying`] in a folder of `identities` or of images.
+fn dir_names(
+    dir: &Path,
+    identities: bool,
+    not_utf8: &mut Vec<String>,
+) -> Result<Vec<(String, PathBuf, bool)>> {
     let mut out = Vec::new();
     let rd = std::fs::read_dir(dir).with_context(|| {
         format!(
@@ -212,7 +221,7 @@ fn dir_names(dir: &Path, not_utf8: &mut Vec<String>) -> Result<Vec<(String, Path
         match ent.file_name().into_string() {
             Ok(name) => out.push((name, ent.path(), is_dir)),
             Err(name) => {
-                if worth_saying(name.as_encoded_bytes(), is_dir) {
+                if worth_saying(name.as_encoded_bytes(), is_dir, identities) {
                     not_utf8.push(ent.path().to_string_lossy().into_owned());
                 }
             }
@@ -226,11 +235,11 @@ fn identity_files(root: &Path) -> Result<Listing> {
         mut entries,
         mut not_utf8,
     } = Listing::default();
-    for (identity, path, is_dir) in dir_names(root, &mut not_utf8)? {
+    for (identity, path, is_dir) in dir_names(root, true, &mut not_utf8)? {
         if !is_dir {
             continue;
         }
-        for (file, fpath, fdir) in dir_names(&path, &mut not_utf8)? {
+        for (file, fpath, fdir) in dir_names(&path, false, &mut not_utf8)? {
             if !fdir && is_lfw_file(&identity, &file) {
                 entries.push(Entry {
                     identity: identity.clone(),
@@ -292,7 +301,7 @@ fn for_each_tgz_file(
         }
         let bytes = entry.path_bytes();
         let Ok(name) = std::str::from_utf8(&bytes).map(str::to_string) else {
-            if worth_saying(&bytes, false) {
+            if worth_saying(&bytes, false, false) {
                 not_utf8.push(String::from_utf8_lossy(&bytes).into_owned());
             }
             continue;
@@ -457,6 +466,9 @@ mod tests {
         std::fs::write(root.join("A").join(name(b"A_\xff001.jpg")), b"x")?;
         std::fs::write(root.join("A").join(name(b"notes\xff.txt")), b"x")?;
         std::fs::create_dir(root.join(name(b"B\xff")))?;
+        // Neither would be looked at: a folder among images, an image among identities.
+        std::fs::create_dir(root.join("A").join(name(b"sub\xff.jpg")))?;
+        std::fs::write(root.join(name(b"C_\xff001.jpg")), b"x")?;
         let listed = list_dir(&root)?;
         let files: Vec<&str> = listed.entries.iter().map(|e| e.file.as_str()).collect();
         assert_eq!(files, ["A_0001.jpg"]);

@@ -118,6 +118,24 @@ impl Collector {
         Ok(out)
     }
 
+    /// The watch lists of a burst of requests, as one: the last list is watched, and a run the
+    /// screen dropped on the way (Esc, then Enter on the same run) is read again, series and
+    /// log, since the screen dropped them with it. `None` when the burst asks for no list.
+    fn watch_burst(
+        &mut self,
+        requests: impl Iterator<Item = Request>,
+    ) -> Option<Result<Vec<Update>>> {
+        let mut last = None;
+        for request in requests {
+            if let Request::Watch(ids) = request {
+                self.watched.retain(|id| ids.contains(id));
+                self.logs.retain(|id, _| ids.contains(id));
+                last = Some(ids);
+            }
+        }
+        last.map(|ids| self.watch(&ids))
+    }
+
     /// Everything that changed since the last poll.
     pub fn poll(&mut self) -> Result<Vec<Update>> {
         // One read transaction: the runs table and the new metric rows come from the same
@@ -462,15 +480,9 @@ fn collect<F: Fn(Update) -> bool>(
             }
             Err(RecvTimeoutError::Disconnected) => return,
         };
-        // Coalesce a burst of notifications into one read; keep the latest watch list.
-        let mut watch = None;
-        for req in std::iter::once(first).chain(rx.try_iter()) {
-            if let Request::Watch(ids) = req {
-                watch = Some(ids);
-            }
-        }
-        if let Some(ids) = watch {
-            if !emit(c.watch(&ids)) {
+        // Coalesce a burst of notifications into one read.
+        if let Some(watched) = c.watch_burst(std::iter::once(first).chain(rx.try_iter())) {
+            if !emit(watched) {
                 return;
             }
         }
@@ -615,6 +627,41 @@ mod tests {
             .collect();
         its.extend(appended.iter().map(|r| r.iteration));
         assert_eq!(its, (1..=9).collect::<Vec<_>>(), "{n_loaded} loaded");
+        Ok(())
+    }
+
+    /// Esc, then Enter on the same run, quicker than the collector: the screen dropped the
+    /// run's series and asks for them again, and they come.
+    #[test]
+    fn a_run_dropped_and_watched_again_in_one_burst_is_read_again() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lab.db");
+        let lab = Lab::open(&path)?;
+        let a = lab.create_run(&new_run("a"))?;
+        lab.record(
+            a,
+            &[MetricPoint::new(1, 1, metric::TRAIN_LOSS, 0.5)],
+            &Default::default(),
+        )?;
+        let mut c = Collector::open(&path)?;
+        let loaded = |updates: Vec<Update>| {
+            updates
+                .iter()
+                .filter(|u| matches!(u, Update::SeriesLoaded { run, .. } if *run == a))
+                .count()
+        };
+        assert_eq!(loaded(c.watch(&[a])?), 1);
+        let burst = [
+            Request::Wake,
+            Request::Watch(vec![]),
+            Request::Watch(vec![a]),
+        ];
+        let again = c.watch_burst(burst.into_iter()).context("a watch list")??;
+        assert_eq!(loaded(again), 1);
+        // Asked for again without being dropped, it is not read twice.
+        let same = c.watch_burst([Request::Watch(vec![a])].into_iter());
+        assert_eq!(loaded(same.context("a watch list")??), 0);
+        assert!(c.watch_burst([Request::Wake].into_iter()).is_none());
         Ok(())
     }
 

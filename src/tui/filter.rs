@@ -129,7 +129,14 @@ impl Column {
             Column::BestDev => format::opt(r.best_dev_acc, 3),
             Column::Test => format::opt(r.test_acc, 3),
             Column::Lfw => format::opt(r.lfw_acc, 3),
-            Column::LastLoss => format::opt(r.last_loss, 4),
+            // A diverging loss in its 9 columns: `1.50e10`, not `150000000` cut from it.
+            Column::LastLoss => r.last_loss.map_or("-".into(), |l| {
+                if l.abs() >= 1e4 {
+                    format!("{l:.2e}")
+                } else {
+                    format!("{l:.4}")
+                }
+            }),
             Column::ImagesPerSec => format::opt(r.images_per_sec, 1),
             Column::Started => r.started_at.map_or("-".into(), format::timestamp),
             Column::Duration => r.duration(now).map_or("-".into(), format::duration),

@@ -399,6 +399,23 @@ fn the_input_column_fits_its_longest_text() {
     assert_eq!(batch - input, 16, "15 wide and a space:\n{text}");
 }
 
+/// Run ids of four digits and more read whole (runs 1230 to 1239 would all read `123`), and a
+/// diverging loss reads in powers of ten rather than cut.
+#[test]
+fn long_ids_and_huge_losses_read_whole() {
+    let mut runs = lab_runs();
+    runs[0].id = RunId(12345);
+    runs[1].last_loss = Some(1.5e10);
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::Data(Update::Runs(runs)));
+    let mut buf = Buffer::empty(Rect::new(0, 0, 160, 9));
+    RunsTable(&app).render(buf.area, &mut buf);
+    let text = buffer_text(&buf);
+    assert!(text.contains(" 12345 r18-baseline"), "{text}");
+    assert!(text.contains("1.50e10"), "{text}");
+    assert!(text.contains("0.0871"), "a usual loss as before:\n{text}");
+}
+
 /// Another thread records metrics into a real lab file; the collector, woken by the file
 /// watcher, brings them to the app, and the detail screen shows them, with no key pressed.
 #[test]

@@ -5,25 +5,39 @@ use super::*;
 /// The runs table. Columns are dropped, least useful first, when the terminal is narrow.
 pub struct RunsTable<'a>(pub &'a App);
 
+/// The widths of the columns that depend on the runs shown.
+#[derive(Clone, Copy)]
+struct Fitted {
+    input: u16,
+    id: u16,
+}
+
 impl RunsTable<'_> {
-    /// The input column's width for a table of `runs`: `224 c0.875` and `224 inet`
-    /// (ImageNet-normalised) in 10, and wider where a run needs it (`224 c0.875 inet`), up to 16.
-    fn input_width(runs: &[Run]) -> u16 {
-        runs.iter()
+    /// For a table of `runs`: the input column holds `224 c0.875` and `224 inet`
+    /// (ImageNet-normalised) in 10, and is wider where a run needs it (`224 c0.875 inet`), up to
+    /// 16; the id column holds a mark and the longest id, in 4 at least.
+    fn fitted(runs: &[Run]) -> Fitted {
+        let input = runs
+            .iter()
             .map(|r| Column::Input.text(r, 0.0).chars().count())
             .max()
-            .map_or(10, |n| n.clamp(10, 16) as u16)
+            .map_or(10, |n| n.clamp(10, 16) as u16);
+        let id = runs
+            .iter()
+            .map(|r| 1 + r.id.to_string().len())
+            .max()
+            .map_or(4, |n| n.max(4) as u16);
+        Fitted { input, id }
     }
 
-    /// Column widths, the input column's `input` ([`RunsTable::input_width`]); the name column
+    /// Column widths, those of the runs shown `fitted` ([`RunsTable::fitted`]); the name column
     /// takes what is left.
-    fn width(c: Column, input: u16) -> u16 {
+    fn width(c: Column, fitted: Fitted) -> u16 {
         match c {
-            // A mark and up to three digits.
-            Column::Id => 4,
+            Column::Id => fitted.id,
             Column::Name => 12,
             Column::Model => 9,
-            Column::Input => input,
+            Column::Input => fitted.input,
             Column::Batch => 5,
             Column::Dim => 4,
             Column::Mining => 8,
@@ -42,16 +56,16 @@ impl RunsTable<'_> {
     /// The columns a terminal `width` wide shows, in display order: the table spans the
     /// whole width, inside its border.
     pub fn columns_on_screen(width: u16, runs: &[Run]) -> Vec<Column> {
-        Self::on_screen(width, Self::input_width(runs))
+        Self::on_screen(width, Self::fitted(runs))
     }
 
-    /// [`RunsTable::columns_on_screen`] with the input column's width worked out.
-    fn on_screen(width: u16, input: u16) -> Vec<Column> {
-        Self::columns(width.saturating_sub(2), input)
+    /// [`RunsTable::columns_on_screen`] with the runs' columns `fitted`.
+    fn on_screen(width: u16, fitted: Fitted) -> Vec<Column> {
+        Self::columns(width.saturating_sub(2), fitted)
     }
 
-    /// The columns that fit in `width`, in display order, the input column `input` wide.
-    fn columns(width: u16, input: u16) -> Vec<Column> {
+    /// The columns that fit in `width`, in display order, those of the runs shown `fitted`.
+    fn columns(width: u16, fitted: Fitted) -> Vec<Column> {
         const PRIORITY: [Column; 17] = [
             Column::Id,
             Column::Name,
@@ -77,7 +91,7 @@ impl RunsTable<'_> {
         let mut used = 0u16;
         let mut keep = Vec::new();
         for c in PRIORITY {
-            let w = Self::width(c, input) + 1;
+            let w = Self::width(c, fitted) + 1;
             if used + w <= width + 1 {
                 used += w;
                 keep.push(c);
@@ -132,18 +146,18 @@ impl Widget for RunsTable<'_> {
                 .render(area, buf);
             return;
         }
-        let input = Self::input_width(&app.runs);
-        let cols = Self::on_screen(area.width, input);
+        let fitted = Self::fitted(&app.runs);
+        let cols = Self::on_screen(area.width, fitted);
         // The name takes what the other columns leave, inside the border, one space apart.
         let others: u16 = cols
             .iter()
             .filter(|&&c| c != Column::Name)
-            .map(|&c| Self::width(c, input) + 1)
+            .map(|&c| Self::width(c, fitted) + 1)
             .sum();
         let name_width = area
             .width
             .saturating_sub(2 + others)
-            .max(Self::width(Column::Name, input));
+            .max(Self::width(Column::Name, fitted));
         // Underlined title by title, not across the gaps: `best dev` and `last loss` read as
         // two headers.
         let header = Row::new(cols.iter().map(|&c| {
@@ -171,7 +185,7 @@ impl Widget for RunsTable<'_> {
         });
         let widths = cols.iter().map(|&c| match c {
             Column::Name => Constraint::Length(name_width),
-            _ => Constraint::Length(Self::width(c, input)),
+            _ => Constraint::Length(Self::width(c, fitted)),
         });
         let table = Table::new(rows, widths)
             .header(header)

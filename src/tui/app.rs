@@ -255,6 +255,9 @@ pub struct App {
     pub db_flag: String,
     /// The runs table's names as last cut to its width.
     pub name_cuts: RefCell<CutsApart>,
+    /// The runs table as last drawn: the first row shown, and how many rows fit. The next
+    /// draw scrolls from there, so a highlight moved back up stays where it is on the screen.
+    pub table_rows: std::cell::Cell<(usize, usize)>,
     watched: Vec<RunId>,
     /// The pid of the sweep that started the run of pid `pid`, if one did: none in a new App,
     /// [`super::process::sweep_of`] in the dashboard (tests stand in).
@@ -293,6 +296,7 @@ impl App {
             hostname: hostname.to_string(),
             db_flag: String::new(),
             name_cuts: RefCell::default(),
+            table_rows: Default::default(),
             watched: Vec::new(),
             // The system's answer is set where the dashboard runs: an App of the tests asks
             // no real process.
@@ -403,6 +407,12 @@ impl App {
     fn scroll_info_pages(&mut self, pages: i32) {
         let page = DetailView::info_scroll_limits(self).map_or(1, |(_, page)| page);
         self.scroll_info_by(pages * i32::from(page));
+    }
+
+    /// How far PgUp and PgDn move in the runs table: the rows it last showed, less one to
+    /// keep in sight.
+    fn page(&self) -> isize {
+        (self.table_rows.get().1.saturating_sub(1)).max(1) as isize
     }
 
     fn move_by(&mut self, delta: isize) {
@@ -659,8 +669,8 @@ impl App {
             Action::Bottom if self.in_detail() => self.scroll_info_by(i32::from(u16::MAX)),
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
-            Action::PageUp => self.move_by(-10),
-            Action::PageDown => self.move_by(10),
+            Action::PageUp => self.move_by(-self.page()),
+            Action::PageDown => self.move_by(self.page()),
             Action::Top => self.selected = 0,
             Action::Bottom => self.move_by(isize::MAX / 2),
             Action::CycleSort => {

@@ -416,6 +416,40 @@ fn long_ids_and_huge_losses_read_whole() {
     assert!(text.contains("0.0871"), "a usual loss as before:\n{text}");
 }
 
+/// The table keeps its scroll from one draw to the next: from the last run, one up leaves the
+/// last run in sight (each draw scrolled from the top, so the highlight stuck to the bottom
+/// row); PgDn moves by the rows the table shows.
+#[test]
+fn the_runs_table_keeps_its_scroll_and_pages_by_what_it_shows() {
+    let runs: Vec<Run> = (1..=30)
+        .map(|i| run(i, &format!("run-{i:02}"), "resnet18"))
+        .collect();
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::Data(Update::Runs(runs)));
+    let draw = |app: &App| {
+        // Seven rows inside the border, under the header.
+        let mut buf = Buffer::empty(Rect::new(0, 0, 80, 10));
+        RunsTable(app).render(buf.area, &mut buf);
+        buffer_text(&buf)
+    };
+    draw(&app);
+    app.update(Action::Bottom);
+    let text = draw(&app);
+    assert!(text.contains("run-01"), "{text}");
+    app.update(Action::Up);
+    let text = draw(&app);
+    assert!(text.contains("run-01") && text.contains("run-02"), "{text}");
+    assert!(
+        text.contains("run-07") && !text.contains("run-08"),
+        "{text}"
+    );
+
+    app.update(Action::Top);
+    draw(&app);
+    app.update(Action::PageDown);
+    assert_eq!(app.selected, 6, "seven rows shown: one page is six down");
+}
+
 /// Another thread records metrics into a real lab file; the collector, woken by the file
 /// watcher, brings them to the app, and the detail screen shows them, with no key pressed.
 #[test]

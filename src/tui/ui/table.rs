@@ -191,7 +191,13 @@ impl Widget for RunsTable<'_> {
             .header(header)
             .block(block)
             .row_highlight_style(Style::new().reversed());
-        let mut state = TableState::default().with_selected(Some(app.selected));
+        let (offset, _) = app.table_rows.get();
+        let mut state = TableState::default()
+            .with_selected(Some(app.selected))
+            .with_offset(offset);
         StatefulWidget::render(table, area, buf, &mut state);
+        // Inside the border, under the header.
+        let rows = usize::from(area.height.saturating_sub(3));
+        app.table_rows.set((state.offset(), rows));
     }
 }

@@ -877,6 +877,20 @@ impl App {
 
 /// The action a key press means in the app's current state, on a terminal `width` columns wide
 /// (the digits sort by the columns on screen, and which fit depends on the width).
+/// What pasted `text` types: into a text field, its characters, a line break or tab as a
+/// space (a note, a filter and the form's fields are one line); elsewhere nothing, since a
+/// paste is no command.
+pub fn paste_actions(app: &App, text: &str) -> Vec<Action> {
+    if !app.overlay.as_ref().is_some_and(Overlay::takes_text) {
+        return Vec::new();
+    }
+    text.replace("\r\n", "\n")
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(Action::Input)
+        .collect()
+}
+
 pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
     if key.kind != KeyEventKind::Press {
         return None;

@@ -25,7 +25,7 @@ use anyhow::{Context, Result};
 use ratatui::crossterm::event::{self, Event as TermEvent};
 
 use crate::lab::{now, Lab};
-use app::{key_action, Action, App, Effect};
+use app::{key_action, paste_actions, Action, App, Effect};
 use start_form::StartForm;
 use store::{Request, Update};
 
@@ -35,6 +35,8 @@ const TICK: Duration = Duration::from_millis(250);
 #[derive(Debug)]
 enum Event {
     Key(event::KeyEvent),
+    /// Text pasted in one go (the terminal's bracketed paste).
+    Paste(String),
     Redraw,
     Data(Update),
     /// What became of work done off the screen's thread (a run started or refused).
@@ -73,6 +75,9 @@ pub fn main(db: &Path) -> Result<()> {
     // Installs a panic hook that restores the terminal before the message is printed.
     let mut terminal = ratatui::init();
     keep_the_screen_on_caught_panics();
+    // A paste arrives whole, not as keys: its line breaks must not press Enter, nor its letters
+    // run commands.
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), event::EnableBracketedPaste);
     let host = gethostname::gethostname().to_string_lossy().into_owned();
     let mut app = App::new(now(), &host);
     app.db_flag = crate::lab::db_flag(db);
@@ -105,6 +110,7 @@ pub fn main(db: &Path) -> Result<()> {
         }
         Ok(())
     })();
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), event::DisableBracketedPaste);
     ratatui::restore();
     for said in ctx.finish_starts(&rx) {
         crate::say!("{said}");
@@ -119,6 +125,7 @@ fn spawn_input(tx: Sender<Event>) -> Result<()> {
             let ev = match event::read() {
                 Ok(TermEvent::Key(k)) => Event::Key(k),
                 Ok(TermEvent::Resize(..)) => Event::Redraw,
+                Ok(TermEvent::Paste(text)) => Event::Paste(text),
                 Ok(_) => continue,
                 Err(_) => return,
             };
@@ -173,6 +180,7 @@ impl Runtime {
                 Event::Key(k) => key_action(app, k, width).into_iter().collect(),
                 Event::Data(u) => vec![Action::Data(u)],
                 Event::Answer(a) => vec![a],
+                Event::Paste(text) => paste_actions(app, &text),
                 Event::Redraw => Vec::new(),
             };
             self.apply(app, actions);

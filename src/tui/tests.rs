@@ -1012,6 +1012,30 @@ fn keys_read_together_go_where_the_keys_before_them_left_the_screen() -> Result<
     Ok(())
 }
 
+/// A paste arrives whole (the terminal's bracketed paste): in the note editor its line break
+/// types a space rather than saving the note and running the rest as commands; over the table
+/// it does nothing.
+#[test]
+fn a_paste_types_into_the_open_field_and_runs_no_command() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (ctx, _requests, _answered) = runtime(dir.path())?;
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::Data(Update::Runs(lab_runs())));
+    let paste = |text: &str| super::Event::Paste(text.into());
+    ctx.handle(&mut app, vec![paste("rq")], 120);
+    assert!(!app.quit && app.overlay.is_none());
+    ctx.handle(
+        &mut app,
+        vec![key('n'), paste("diverged at ep3\r\nretry\tsmaller lr")],
+        120,
+    );
+    let Some(super::app::Overlay::EditNotes { input, .. }) = &app.overlay else {
+        panic!("{:?}", app.overlay)
+    };
+    assert_eq!(input, "diverged at ep3 retry smaller lr");
+    Ok(())
+}
+
 /// A copy of a lab records the pid of the run that trains into the original: its dashboard
 /// refuses to stop that process, which does not have the copy open.
 #[test]

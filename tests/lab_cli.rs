@@ -170,6 +170,7 @@ fn runs_filters_and_sorts_as_the_dashboard_does() -> Result<()> {
                     run,
                     checkpoint_id: Some(best),
                     checkpoint_iteration: Some(40),
+                    checkpoint_sha256: None,
                     protocol,
                     data_source: "fixture".into(),
                     options: serde_json::json!({"flip": false}),

@@ -37,6 +37,7 @@ fn add_best_checkpoint_evaluations_and_speeds(db: &Path) -> Result<()> {
             run,
             checkpoint_id,
             checkpoint_iteration: Some(iteration),
+            checkpoint_sha256: None,
             protocol: Protocol::TestSplit,
             data_source: "fixture".into(),
             options: serde_json::json!({"flip": false}),

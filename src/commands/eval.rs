@@ -71,6 +71,7 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         run: run.id,
         checkpoint_id: Some(checkpoint.id),
         checkpoint_iteration: Some(checkpoint.iteration),
+        checkpoint_sha256: Some(checkpoint.sha256.clone()),
         protocol: measured.protocol,
         data_source: measured.source,
         options: serde_json::Value::Object(measured.options.clone()),

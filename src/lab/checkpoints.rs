@@ -67,6 +67,8 @@ pub(super) fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Checkpoint> {
     })
 }
 
+/// Records checkpoint `c`, and links to it the run's evaluations that lost their checkpoint's
+/// row but measured these very weights (a resume replays a run, writing again what it wrote).
 fn insert(conn: &rusqlite::Connection, c: &NewCheckpoint) -> Result<i64> {
     conn.execute(
         "INSERT INTO checkpoints (run_id, iteration, epoch, kind, path, sha256, created_at)
@@ -81,7 +83,14 @@ fn insert(conn: &rusqlite::Connection, c: &NewCheckpoint) -> Result<i64> {
             now()
         ],
     )?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    conn.execute(
+        "UPDATE evaluations SET checkpoint_id = ?4
+         WHERE run_id = ?1 AND checkpoint_id IS NULL AND checkpoint_iteration = ?2
+           AND checkpoint_sha256 = ?3",
+        params![c.run.0, c.iteration, c.sha256, id],
+    )?;
+    Ok(id)
 }
 
 impl Lab {
@@ -222,7 +231,8 @@ impl Lab {
 impl Lab {
     /// Registers `c` in place of the run's checkpoints of the same kind (the previous "best",
     /// when a better one comes), in one transaction. Evaluations of a replaced row with the
-    /// same step and bytes (a final written again by a resume) are linked to the new one.
+    /// same step and bytes (a final written again by a resume) are linked to the new one
+    /// ([`insert`]).
     /// Returns the recorded paths of the files that no checkpoint names any more, for the
     /// caller to delete once the lab no longer points at them.
     pub fn replace_checkpoints(&self, c: &NewCheckpoint) -> Result<(i64, Vec<String>)> {
@@ -232,17 +242,11 @@ impl Lab {
             "SELECT path FROM checkpoints WHERE run_id = ?1 AND kind = ?2",
             params![c.run.0, c.kind],
         )?;
+        tx.execute(
+            "DELETE FROM checkpoints WHERE run_id = ?1 AND kind = ?2",
+            params![c.run.0, c.kind],
+        )?;
         let id = insert(&tx, c)?;
-        tx.execute(
-            "UPDATE evaluations SET checkpoint_id = ?3
-             WHERE checkpoint_id IN (SELECT id FROM checkpoints
-                 WHERE run_id = ?1 AND kind = ?2 AND id != ?3 AND iteration = ?4 AND sha256 = ?5)",
-            params![c.run.0, c.kind, id, c.iteration, c.sha256],
-        )?;
-        tx.execute(
-            "DELETE FROM checkpoints WHERE run_id = ?1 AND kind = ?2 AND id != ?3",
-            params![c.run.0, c.kind, id],
-        )?;
         let orphans = unreferenced(&tx, old)?;
         tx.commit()?;
         Ok((id, orphans))
@@ -415,6 +419,7 @@ mod tests {
                 run: id,
                 checkpoint_id: Some(ck),
                 checkpoint_iteration: None,
+                checkpoint_sha256: None,
                 protocol: Protocol::TestSplit,
                 data_source: "synthetic".into(),
                 options: serde_json::json!({}),

@@ -80,7 +80,9 @@ pub struct NewEvaluation {
     pub run: RunId,
     /// The checkpoint evaluated; it must belong to `run`.
     pub checkpoint_id: Option<i64>,
+    /// Its iteration and the sha256 of the weights evaluated; the checkpoint's, when not given.
     pub checkpoint_iteration: Option<i64>,
+    pub checkpoint_sha256: Option<String>,
     pub protocol: Protocol,
     /// The pairs file and image folder, the folder, or the dataset the test split came from.
     pub data_source: String,
@@ -98,6 +100,10 @@ pub struct Evaluation {
     pub run: RunId,
     pub checkpoint_id: Option<i64>,
     pub checkpoint_iteration: Option<i64>,
+    /// Which weights were evaluated: the link and the iteration outlive a checkpoint's row,
+    /// this tells whether a checkpoint written since at that iteration holds the same bytes.
+    /// None for evaluations whose checkpoint was gone when the lab began to keep it.
+    pub checkpoint_sha256: Option<String>,
     pub protocol: Protocol,
     pub data_source: String,
     pub options: serde_json::Value,
@@ -138,15 +144,22 @@ impl Lab {
         }
         let tx = self.write_tx()?;
         let mut checkpoint_id = e.checkpoint_id;
+        let mut sha256 = e.checkpoint_sha256.clone();
+        let mut iteration = e.checkpoint_iteration;
         if let Some(ck) = e.checkpoint_id {
-            let owner: Option<i64> = tx
-                .query_row("SELECT run_id FROM checkpoints WHERE id = ?1", [ck], |r| {
-                    r.get(0)
-                })
+            let owner: Option<(i64, String, i64)> = tx
+                .query_row(
+                    "SELECT run_id, sha256, iteration FROM checkpoints WHERE id = ?1",
+                    [ck],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
                 .optional()?;
             match owner {
-                Some(r) if r == e.run.0 => {}
-                Some(r) => bail!(
+                Some((r, sha, it)) if r == e.run.0 => {
+                    sha256.get_or_insert(sha);
+                    iteration.get_or_insert(it);
+                }
+                Some((r, ..)) => bail!(
                     "checkpoint {ck} belongs to run {r}, not to run {}: refusing to record a \
                      mislinked evaluation",
                     e.run
@@ -171,12 +184,13 @@ impl Lab {
         }
         tx.execute(
             "INSERT INTO evaluations (run_id, checkpoint_id, checkpoint_iteration, protocol,
-                data_source, options_json, git_commit, git_dirty, crate_version, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                data_source, options_json, git_commit, git_dirty, crate_version, created_at,
+                checkpoint_sha256)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 e.run.0,
                 checkpoint_id,
-                e.checkpoint_iteration,
+                iteration,
                 e.protocol.as_str(),
                 e.data_source,
                 serde_json::to_string(&e.options)?,
@@ -184,6 +198,7 @@ impl Lab {
                 e.code.git_dirty,
                 e.code.crate_version,
                 now(),
+                sha256,
             ],
         )
         .with_context(|| format!("recording an evaluation of run {}", e.run))?;
@@ -211,7 +226,8 @@ impl Lab {
         let run = run.map(|r| r.0);
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, run_id, checkpoint_id, checkpoint_iteration, protocol, data_source,
-                    options_json, git_commit, git_dirty, crate_version, created_at
+                    options_json, git_commit, git_dirty, crate_version, created_at,
+                    checkpoint_sha256
              FROM evaluations WHERE ?1 IS NULL OR run_id = ?1 ORDER BY id",
         )?;
         let mut evals = stmt
@@ -230,6 +246,7 @@ impl Lab {
                     run: RunId(r.get(1)?),
                     checkpoint_id: r.get(2)?,
                     checkpoint_iteration: r.get(3)?,
+                    checkpoint_sha256: r.get(11)?,
                     protocol: protocol.parse().map_err(|e| bad(4, e))?,
                     data_source: r.get(5)?,
                     options: serde_json::from_str(&options).map_err(|e| bad(6, e.into()))?,
@@ -267,21 +284,23 @@ impl Lab {
 
 /// The evaluation under `protocol` that a run's table row shows, so that the columns of one row
 /// measure the same weights the same way: an evaluation of the run's best checkpoint (the one
-/// `eval` picks by default), without `--flip` and with every pair or image
-/// (`--exclude-train-identities` drops some, which makes the numbers incomparable across runs);
-/// the newest of those when there are several. `None` when the run has no best checkpoint or no
-/// such evaluation.
-pub fn table_evaluation(
-    evaluations: &[Evaluation],
-    best_iteration: Option<i64>,
+/// `eval` picks by default), at its `(iteration, sha256)` (a best written again at that
+/// iteration after a resume may hold other weights), without `--flip` and with every pair or
+/// image (`--exclude-train-identities` drops some, which makes the numbers incomparable across
+/// runs); the newest of those when there are several. `None` when the run has no best
+/// checkpoint or no such evaluation.
+pub fn table_evaluation<'a>(
+    evaluations: &'a [Evaluation],
+    best: Option<(i64, &str)>,
     protocol: Protocol,
-) -> Option<&Evaluation> {
-    let best = best_iteration?;
+) -> Option<&'a Evaluation> {
+    let (iteration, sha256) = best?;
     evaluations
         .iter()
         .filter(|e| {
             e.protocol == protocol
-                && e.checkpoint_iteration == Some(best)
+                && e.checkpoint_iteration == Some(iteration)
+                && e.checkpoint_sha256.as_deref() == Some(sha256)
                 && !option_set(e, "flip")
                 && !option_set(e, "exclude_train_identities")
         })
@@ -306,13 +325,16 @@ impl Lab {
         if evaluations.is_empty() {
             return Ok(());
         }
-        let best: std::collections::HashMap<i64, i64> = self
+        // With max(), SQLite takes the bare column (sha256) from the row holding the maximum.
+        let best: std::collections::HashMap<i64, (i64, String)> = self
             .conn
             .prepare_cached(
-                "SELECT run_id, max(iteration) FROM checkpoints
+                "SELECT run_id, max(iteration), sha256 FROM checkpoints
                  WHERE kind = 'best' AND (?1 IS NULL OR run_id = ?1) GROUP BY run_id",
             )?
-            .query_map([only.map(|r| r.0)], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([only.map(|r| r.0)], |r| {
+                Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))
+            })?
             .collect::<rusqlite::Result<_>>()?;
         let mut by_run: std::collections::HashMap<i64, Vec<Evaluation>> = Default::default();
         for e in evaluations {
@@ -322,7 +344,8 @@ impl Lab {
             let Some(evaluations) = by_run.get(&run.id.0) else {
                 continue;
             };
-            let chosen = |p| table_evaluation(evaluations, best.get(&run.id.0).copied(), p);
+            let at = best.get(&run.id.0).map(|(it, sha)| (*it, sha.as_str()));
+            let chosen = |p| table_evaluation(evaluations, at, p);
             run.test_acc = chosen(Protocol::TestSplit).and_then(|e| e.metric(TOP1_SEED_GALLERY));
             let lfw = chosen(Protocol::LfwPairs);
             run.lfw_acc = lfw.and_then(|e| e.metric(ACCURACY_MEAN));
@@ -354,6 +377,7 @@ mod tests {
             run,
             checkpoint_id,
             checkpoint_iteration: Some(400),
+            checkpoint_sha256: None,
             protocol: Protocol::LfwPairs,
             data_source: "/data/pairs.txt + /data/lfw".into(),
             options: serde_json::json!({"flip": true, "exclude_train_identities": true, "dropped_pairs": 37}),
@@ -376,6 +400,7 @@ mod tests {
             protocol: Protocol::TestSplit,
             checkpoint_id: None,
             checkpoint_iteration: None,
+            checkpoint_sha256: None,
             options: serde_json::json!({}),
             metrics: vec![EvalMetric::new("top1_seed_gallery", 0.5)],
             ..lfw_eval(run, None)
@@ -495,6 +520,7 @@ mod tests {
                 run: id,
                 checkpoint_id: Some(ck),
                 checkpoint_iteration: Some(iteration),
+                checkpoint_sha256: None,
                 protocol,
                 data_source: "fixture".into(),
                 options,
@@ -560,6 +586,31 @@ mod tests {
         // A run resumed to a new best: the evaluations of the old best no longer describe it.
         checkpoint(250, "best")?;
         assert_eq!(load()?, (None, None));
+
+        // Resumed from before its best, a run writes a best at that iteration again (as the
+        // recorder does, in place of the row): of other weights (another device), the
+        // evaluations of the first are not its; of the same bytes, they are, linked again.
+        let again = |sha: &str| {
+            lab.replace_checkpoints(&NewCheckpoint {
+                run: id,
+                iteration: 150,
+                epoch: 15,
+                kind: "best".into(),
+                path: "best.safetensors".into(),
+                sha256: sha.into(),
+            })
+        };
+        lab.conn()
+            .execute("DELETE FROM checkpoints WHERE kind = 'best'", [])?;
+        again(&"f".repeat(64))?;
+        assert_eq!(load()?, (None, None));
+        let (replayed, _) = again(&format!("{:064}", 150))?;
+        assert_eq!(load()?, (Some(0.700), Some((0.750, 0.01))));
+        let linked = lab.evaluations(id)?;
+        assert!(linked
+            .iter()
+            .filter(|e| e.checkpoint_iteration == Some(150))
+            .all(|e| e.checkpoint_id == Some(replayed)));
         Ok(())
     }
 }

@@ -34,6 +34,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (17, v17_fresh_embedding),
     (18, v18_like_run),
     (19, v19_annotation_times),
+    (20, v20_evaluated_sha256),
 ];
 
 /// The schema version this build writes.
@@ -441,6 +442,17 @@ fn v17_fresh_embedding(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch("ALTER TABLE runs ADD COLUMN fresh_embedding INTEGER NOT NULL DEFAULT 0;")
 }
 
+/// The sha256 of the weights each evaluation measured, so that the results table shows an
+/// evaluation only beside the checkpoint that holds those weights; taken from the checkpoint
+/// each is linked to (NULL for one whose checkpoint was already gone).
+fn v20_evaluated_sha256(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE evaluations ADD COLUMN checkpoint_sha256 TEXT;
+         UPDATE evaluations SET checkpoint_sha256 =
+             (SELECT sha256 FROM checkpoints WHERE id = evaluations.checkpoint_id);",
+    )
+}
+
 /// When a run's notes were last written and each of its tags added or removed, so that a merge
 /// keeps the later of two labs' edits ([`super::annotations`]); NULL where that was before.
 fn v19_annotation_times(tx: &Transaction) -> rusqlite::Result<()> {
@@ -805,6 +817,28 @@ mod tests {
                 r.get(0)
             })?;
         assert!(!fresh);
+        Ok(())
+    }
+
+    #[test]
+    fn v20_records_the_weights_each_linked_evaluation_measured() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        apply_up_to(&conn, 19)?;
+        insert_run(&conn, 1, None)?;
+        conn.execute_batch(
+            "INSERT INTO checkpoints (id, run_id, iteration, epoch, kind, path, sha256, created_at)
+                 VALUES (4, 1, 10, 1, 'best', 'a', 'aaaa', 0);
+             INSERT INTO evaluations (id, run_id, checkpoint_id, checkpoint_iteration, protocol,
+                 data_source, options_json, git_commit, git_dirty, crate_version, created_at)
+                 VALUES (1, 1, 4, 10, 'test-split', 'd', '{}', 'abc', 0, '0.1.0', 0),
+                        (2, 1, NULL, 5, 'test-split', 'd', '{}', 'abc', 0, '0.1.0', 0);",
+        )?;
+        migrate(&conn)?;
+        let shas: Vec<Option<String>> = conn
+            .prepare("SELECT checkpoint_sha256 FROM evaluations ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        assert_eq!(shas, [Some("aaaa".to_string()), None]);
         Ok(())
     }
 

@@ -542,6 +542,7 @@ mod tests {
                 run: RunId(59),
                 checkpoint_id: None,
                 checkpoint_iteration: Some(1710),
+                checkpoint_sha256: None,
                 protocol,
                 data_source: source.into(),
                 options,

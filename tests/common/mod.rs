@@ -173,6 +173,8 @@ pub fn record_run(lab: &Lab, new: &NewRun, shift: f64, test_acc: Option<f64>) ->
             run: id,
             checkpoint_id: None,
             checkpoint_iteration: Some(EPOCHS * ITERS),
+            // The last weights', as a checkpoint of them would record them.
+            checkpoint_sha256: Some(format!("{:064}", EPOCHS * ITERS)),
             protocol: facenet_lab::lab::Protocol::TestSplit,
             data_source: "fixture".into(),
             options: serde_json::json!({}),

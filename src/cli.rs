@@ -302,7 +302,8 @@ pub struct EvalArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// The folder the figures and results.md go to [default: reports/ beside the lab].
+    /// The folder the figures and results.md go to [default: reports/ beside the lab; for some
+    /// runs, reports/runs-LIST/ or reports/tag-TAG/, so the whole lab's report stays whole].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Runs to report, by id or name, comma-separated (default: all).

@@ -273,6 +273,31 @@ fn reports_go_beside_the_lab_by_default() -> Result<()> {
     Ok(())
 }
 
+/// Some runs' report goes to a folder of its own: the whole lab's figures and table, which the
+/// README links to, stay as they are.
+#[test]
+fn a_report_of_some_runs_leaves_the_whole_lab_s_alone() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    common::facenet(&db)?.arg("report").assert().success();
+    let whole = std::fs::read(dir.path().join("reports/results.md"))?;
+    for (args, folder) in [
+        (["--runs", "1,r18-s1"], "reports/runs-1-r18-s1"),
+        (["--tag", "alex"], "reports/tag-alex"),
+    ] {
+        common::facenet(&db)?
+            .arg("report")
+            .args(args)
+            .assert()
+            .success()
+            .stdout(contains(format!("{folder}/results.md")));
+        assert!(dir.path().join(folder).join("results.md").exists());
+    }
+    assert_eq!(std::fs::read(dir.path().join("reports/results.md"))?, whole);
+    Ok(())
+}
+
 #[test]
 fn bad_readme_markers_are_refused_and_nothing_is_written() -> Result<()> {
     let dir = tempfile::tempdir()?;

@@ -16,8 +16,19 @@ pub fn execute(lab: &Lab, args: &ReportArgs) -> Result<()> {
         return embeddings(lab, key, args);
     }
     let runs = report::select_runs(lab, args.runs.as_deref(), args.tag.as_deref())?;
+    // Some runs' figures and table go to a folder of their own, so that the whole lab's (which
+    // the README links to) stay as they are.
+    let subset = match (&args.runs, &args.tag) {
+        (Some(runs), _) => Some(format!("runs-{}", folder_name(runs))),
+        (None, Some(tag)) => Some(format!("tag-{}", folder_name(tag))),
+        (None, None) => None,
+    };
+    let default_out = match subset {
+        Some(folder) => lab.reports_dir().join(folder),
+        None => lab.reports_dir(),
+    };
     let opts = ReportOptions {
-        out_dir: args.out.clone().unwrap_or_else(|| lab.reports_dir()),
+        out_dir: args.out.clone().unwrap_or(default_out),
         format: args.format,
         readme: args.readme.clone(),
     };
@@ -33,6 +44,26 @@ pub fn execute(lab: &Lab, args: &ReportArgs) -> Result<()> {
         written.len() - changed
     );
     Ok(())
+}
+
+/// `60-61` for `60,61`: letters, digits, `-`, `_` and `.` kept, anything else a `-`, at most
+/// 60 of them.
+fn folder_name(key: &str) -> String {
+    let name: String = key
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(60)
+        .collect();
+    match name.trim_matches('.') {
+        "" => "some".into(),
+        trimmed => trimmed.to_string(),
+    }
 }
 
 /// `report --embeddings RUN`: the dev and test images embedded by the run's chosen checkpoint

@@ -21,6 +21,9 @@ pub struct RunCurves {
     /// Median training speed over the run's recorded steps: the last step alone can be a slow
     /// outlier (an evaluation or a checkpoint on the same cores).
     pub images_per_sec: Option<f64>,
+    /// What it trained on, in order: where it started, then each resume's device (`cuda
+    /// (NVIDIA H200)`), a device repeated only where another came between.
+    pub devices: Vec<String>,
 }
 
 impl RunCurves {
@@ -30,7 +33,15 @@ impl RunCurves {
             .iter()
             .map(|p| p.value)
             .collect();
+        let mut devices = vec![device_name(&run.device, run.gpu_name.as_deref())];
+        for r in lab.resumes(run.id)? {
+            let d = device_name(&r.device, r.gpu_name.as_deref());
+            if devices.last() != Some(&d) {
+                devices.push(d);
+            }
+        }
         Ok(RunCurves {
+            devices,
             train_acc: lab.series(run.id, metric::TRAIN_ACC)?,
             dev_acc: lab.series(run.id, metric::DEV_ACC)?,
             train_loss: lab.series(run.id, metric::TRAIN_LOSS)?,
@@ -42,6 +53,14 @@ impl RunCurves {
     /// `#12 best-recipe-64px`: the run's id and name, for figure titles.
     pub fn label(&self) -> String {
         format!("#{} {}", self.run.id, self.run.name)
+    }
+}
+
+/// `cuda (NVIDIA H200)`, or `cpu`.
+fn device_name(device: &str, gpu: Option<&str>) -> String {
+    match gpu {
+        Some(gpu) if !gpu.is_empty() => format!("{device} ({gpu})"),
+        _ => device.to_string(),
     }
 }
 
@@ -162,6 +181,37 @@ mod tests {
         );
         // The report takes the median of every step: 30 of the 55 ran at 4.
         assert_eq!(RunCurves::load(&lab, &run)?.images_per_sec, Some(4.0));
+        Ok(())
+    }
+
+    /// A run started on the CPU and resumed on a GPU, then on it again, then on the CPU: the
+    /// table names each device it trained on, in order.
+    #[test]
+    fn a_resumed_run_names_each_device_it_trained_on() -> Result<()> {
+        use crate::lab::{CodeVersion, Machine, Resume};
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&crate::lab::fixtures::new_run("r"))?;
+        for (at, device) in [(1.0, "cuda"), (2.0, "cuda"), (3.0, "cpu")] {
+            lab.add_resume(
+                id,
+                &Resume {
+                    at,
+                    from_iteration: 10,
+                    device: device.into(),
+                    gpu_name: (device == "cuda").then(|| "NVIDIA H200".into()),
+                    hostname: "gpu-box".into(),
+                    machine: Machine::current(),
+                    code: CodeVersion::current(),
+                    command_line: "facenet-lab run --resume 1".into(),
+                },
+            )?;
+        }
+        let run = lab.run(id)?.expect("run");
+        assert_eq!(run.device, "cpu");
+        assert_eq!(
+            RunCurves::load(&lab, &run)?.devices,
+            ["cpu", "cuda (NVIDIA H200)", "cpu"]
+        );
         Ok(())
     }
 

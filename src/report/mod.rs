@@ -1,9 +1,11 @@
 //! Reports: per-run figures, a comparison figure, and the results table (in `results.md`, and
 //! optionally spliced into a README), all regenerated from the lab.
 //!
-//! Everything is a pure function of the lab's contents: no timestamps, stable ordering and
-//! stable file names (`run-12-accuracy.png`), so an unchanged lab gives byte-identical files
-//! and a clean `git diff`.
+//! Everything is a function of the lab's contents: no timestamps, stable ordering and stable
+//! file names (`run-12-accuracy.png`), so an unchanged lab gives byte-identical files and a
+//! clean `git diff`. The one exception is a run still marked running: whether its heartbeat is
+//! older than [`crate::lab::STALE_HEARTBEAT_SECS`] decides whether it reads as running or
+//! crashed, and which runs are grouped as repeats.
 
 mod curves;
 mod figure;
@@ -59,8 +61,15 @@ pub struct Written {
 pub fn generate(lab: &Lab, runs: &[Run], opts: &ReportOptions) -> Result<Vec<Written>> {
     let readme = match &opts.readme {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading README '{}'", path.display()))?;
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "reading README '{}' (to start one, write a file with the two lines `{}` \
+                     and `{}` where the results go)",
+                    path.display(),
+                    readme::START,
+                    readme::END
+                )
+            })?;
             readme::splice(&text, "", &format!("'{}'", path.display()))?;
             Some((path, text))
         }
@@ -109,12 +118,20 @@ pub fn generate(lab: &Lab, runs: &[Run], opts: &ReportOptions) -> Result<Vec<Wri
     );
     files.push((opts.out_dir.join(RESULTS_FILE), results.into_bytes()));
 
-    if let Some((path, text)) = readme {
+    if let Some((path, text)) = &readme {
         let readme_dir = path.parent().unwrap_or(Path::new(""));
         let prefix = relative_link(readme_dir, &opts.out_dir)?;
         let block = results_markdown(&rows, comparison.as_deref(), &prefix, now);
-        let spliced = readme::splice(&text, &block, &format!("'{}'", path.display()))?;
-        files.push((path.clone(), spliced.into_bytes()));
+        let spliced = readme::splice(text, &block, &format!("'{}'", path.display()))?;
+        files.push((path.to_path_buf(), spliced.into_bytes()));
+        // Read while the figures were drawn: an edit made meanwhile is not written over.
+        if std::fs::read_to_string(path).ok().as_ref() != Some(text) {
+            anyhow::bail!(
+                "README '{}' changed while the report was drawn; nothing was written: run the \
+                 report again",
+                path.display()
+            );
+        }
     }
 
     std::fs::create_dir_all(&opts.out_dir).with_context(|| {

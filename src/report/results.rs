@@ -100,7 +100,8 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
             .zip(r.lfw_acc_std)
             .map_or("-".into(), |(m, s)| format!("{m:.3} ± {s:.3}")),
         format::opt(c.images_per_sec, 1),
-        device(r),
+        // A run resumed on another device: each, in order (its speed is over all of them).
+        c.devices.join(" → "),
         r.recorded_duration().map_or("-".into(), format::duration),
         if links.is_empty() {
             "-".into()
@@ -152,9 +153,14 @@ fn input(h: &crate::lab::Hyperparams) -> String {
     s
 }
 
-/// `0.0001`, or `0.0005 cosine, 2 warm-up` for a scheduled rate, with `wd 0.0005` when set.
+/// `0.0001`, or `0.0005 cosine, 2 warm-up` for a scheduled rate, with `wd 0.0005` when set; a
+/// rate below 1e-5 in powers of ten (`1e-12`, not twelve places).
 fn learning_rate(h: &crate::lab::Hyperparams) -> String {
-    let mut s = format!("{}", h.lr);
+    let mut s = if h.lr != 0.0 && h.lr.abs() < 1e-5 {
+        format!("{:e}", h.lr)
+    } else {
+        format!("{}", h.lr)
+    };
     if h.lr_schedule != "constant" {
         s.push_str(&format!(" {}", h.lr_schedule));
     }
@@ -171,13 +177,6 @@ fn learning_rate(h: &crate::lab::Hyperparams) -> String {
 /// whose heartbeat stopped at `now` reads as crashed, as `runs` and the dashboard show it.
 fn epochs(r: &Run, now: f64) -> String {
     r.epochs_label(r.effective_status(now))
-}
-
-fn device(r: &Run) -> String {
-    match &r.gpu_name {
-        Some(gpu) if !gpu.is_empty() => format!("{} ({gpu})", r.device),
-        _ => r.device.clone(),
-    }
 }
 
 /// A `|` or a line break inside a cell would break the table.
@@ -208,6 +207,19 @@ mod tests {
             "resnet18, from resnet18-f37072fd.pth (fresh embedding)"
         );
         assert_eq!(input(&r.hyper), "64px, crop 0.5, ImageNet norm");
+    }
+
+    #[test]
+    fn tiny_learning_rates_read_in_powers_of_ten() {
+        let mut r = run(1, "r", "resnet18");
+        let mut lr = |v: f64| {
+            r.hyper.lr = v;
+            learning_rate(&r.hyper)
+        };
+        assert_eq!(
+            [lr(1e-12), lr(0.0001), lr(0.0005), lr(0.0)],
+            ["1e-12", "0.0001", "0.0005", "0"]
+        );
     }
 
     #[test]

@@ -8,12 +8,23 @@ use anyhow::{Context, Result};
 
 /// Writes `bytes` to `path` atomically. Returns whether the file changed: an identical file is
 /// left alone (its modification time too), so regenerating an unchanged report touches nothing.
+/// A file replaced keeps its permissions, and a link (a README kept elsewhere) stays a link:
+/// the file it names is replaced.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
     if let Ok(existing) = std::fs::read(path) {
         if existing == bytes {
             return Ok(false);
         }
     }
+    let linked;
+    let path = if path.is_symlink() {
+        linked = std::fs::canonicalize(path)
+            .with_context(|| format!("following the link '{}'", path.display()))?;
+        linked.as_path()
+    } else {
+        path
+    };
+    let permissions = std::fs::metadata(path).ok().map(|m| m.permissions());
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -31,9 +42,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
             std::fs::File::create(&tmp).with_context(|| format!("creating '{}'", tmp.display()))?;
         f.write_all(bytes)
             .with_context(|| format!("writing '{}'", tmp.display()))?;
+        if let Some(p) = permissions {
+            f.set_permissions(p)
+                .with_context(|| format!("setting the permissions of '{}'", tmp.display()))?;
+        }
         f.sync_all()
             .with_context(|| format!("flushing '{}'", tmp.display()))?;
         std::fs::rename(&tmp, path).with_context(|| format!("replacing '{}'", path.display()))?;
+        // The rename is the folder's to keep; a folder that cannot be synced keeps the file.
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
         Ok(())
     })();
     if result.is_err() {
@@ -56,6 +73,23 @@ mod tests {
         assert_eq!(std::fs::read(&path)?, b"two");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())?.collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+        Ok(())
+    }
+
+    #[test]
+    fn a_link_stays_a_link_and_a_file_keeps_its_permissions() -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let target = dir.path().join("docs-README.md");
+        std::fs::write(&target, "old")?;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o640))?;
+        let link = dir.path().join("README.md");
+        std::os::unix::fs::symlink(&target, &link)?;
+        assert!(write_atomic(&link, b"new")?);
+        assert!(link.is_symlink(), "the link is not replaced by a file");
+        assert_eq!(std::fs::read(&target)?, b"new");
+        let mode = std::fs::metadata(&target)?.permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
         Ok(())
     }
 }

@@ -169,11 +169,13 @@ impl Lab {
         }
     }
 
-    pub fn dataset(&self, id: DatasetId) -> Result<Option<DatasetRecord>> {
+    /// Dataset `id` without its splits' members: what it is, not whom it holds.
+    pub fn dataset_head(&self, id: DatasetId) -> Result<Option<DatasetRecord>> {
         let head = self
             .conn
             .query_row(
-                "SELECT kind, source, min_images, max_images, split_seed, n_identities, n_images, content_hash
+                "SELECT kind, source, min_images, max_images, split_seed, n_identities, n_images,
+                        content_hash
                  FROM datasets WHERE id = ?1",
                 [id.0],
                 |r| {
@@ -191,7 +193,13 @@ impl Lab {
                 },
             )
             .optional()?;
-        let Some(mut d) = head else { return Ok(None) };
+        Ok(head)
+    }
+
+    pub fn dataset(&self, id: DatasetId) -> Result<Option<DatasetRecord>> {
+        let Some(mut d) = self.dataset_head(id)? else {
+            return Ok(None);
+        };
         for s in split_summaries(&self.conn, id)? {
             let mut stmt = self.conn.prepare_cached(
                 "SELECT m.identity, m.file, m.sha256 FROM split_members m JOIN splits s ON s.id = m.split_id

@@ -24,6 +24,9 @@ pub struct RunCurves {
     /// What it trained on, in order: where it started, then each resume's device (`cuda
     /// (NVIDIA H200)`), a device repeated only where another came between.
     pub devices: Vec<String>,
+    /// The images it trained on and how they were split: `lfw-20-30 (30 people, 713 images)`,
+    /// the last part of its source, with a `#id` where runs' datasets of one name differ.
+    pub data: Option<(i64, String)>,
 }
 
 impl RunCurves {
@@ -40,8 +43,19 @@ impl RunCurves {
                 devices.push(d);
             }
         }
+        let data = match run.dataset_id {
+            Some(id) => lab.dataset_head(id)?.map(|d| {
+                let name = std::path::Path::new(&d.source)
+                    .file_name()
+                    .map_or(d.source.clone(), |n| n.to_string_lossy().into_owned());
+                let label = format!("{name} ({} people, {} images)", d.n_identities, d.n_images);
+                (id.0, label)
+            }),
+            None => None,
+        };
         Ok(RunCurves {
             devices,
+            data,
             train_acc: lab.series(run.id, metric::TRAIN_ACC)?,
             dev_acc: lab.series(run.id, metric::DEV_ACC)?,
             train_loss: lab.series(run.id, metric::TRAIN_LOSS)?,

@@ -1,6 +1,8 @@
 //! The results table: one markdown row per run, the columns of the seed repository's table and
 //! what is needed to trust a number (device, wall time, figures).
 
+use std::collections::BTreeMap;
+
 use crate::format;
 use crate::lab::Run;
 
@@ -33,6 +35,24 @@ const HEADERS: [&str; 17] = [
     "figures",
 ];
 
+/// Where the data column goes, when there is one: after the input.
+const DATA_AT: usize = 3;
+
+/// A run's dataset as the data column shows it: its label, with `#id` where another dataset of
+/// the table has the same label (one folder filtered or split two ways).
+fn data_cell(c: &RunCurves, datasets: &BTreeMap<i64, &str>) -> String {
+    match &c.data {
+        Some((id, label)) => {
+            if datasets.values().filter(|l| *l == label).count() > 1 {
+                format!("#{id} {label}")
+            } else {
+                label.clone()
+            }
+        }
+        None => "-".into(),
+    }
+}
+
 /// What the evaluation and speed columns hold, printed under the table.
 const NOTE: &str = "Test and LFW columns: the newest evaluation of the run's best checkpoint \
 (the one `eval` picks by default) without `--flip`, LFW over every View 2 pair (not \
@@ -47,11 +67,25 @@ pub fn results_markdown(
     link_prefix: &str,
     now: f64,
 ) -> String {
+    // Runs trained on other images or splits are not comparable: where the table holds more
+    // than one dataset, a column says which each run had.
+    let datasets: BTreeMap<i64, &str> = rows
+        .iter()
+        .filter_map(|(c, _)| c.data.as_ref().map(|(id, label)| (*id, label.as_str())))
+        .collect();
+    let data_column = datasets.len() > 1;
+    let mut headers = HEADERS.to_vec();
+    if data_column {
+        headers.insert(DATA_AT, "data");
+    }
     let mut out = String::new();
-    out.push_str(&format!("| {} |\n", HEADERS.join(" | ")));
-    out.push_str(&format!("|{}\n", "---|".repeat(HEADERS.len())));
+    out.push_str(&format!("| {} |\n", headers.join(" | ")));
+    out.push_str(&format!("|{}\n", "---|".repeat(headers.len())));
     for (curves, figures) in rows {
-        let cells = row(curves, figures, link_prefix, now);
+        let mut cells = row(curves, figures, link_prefix, now);
+        if data_column {
+            cells.insert(DATA_AT, data_cell(curves, &datasets));
+        }
         let cells: Vec<String> = cells.iter().map(|c| escape_cell(c)).collect();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
@@ -207,6 +241,41 @@ mod tests {
             "resnet18, from resnet18-f37072fd.pth (fresh embedding)"
         );
         assert_eq!(input(&r.hyper), "64px, crop 0.5, ImageNet norm");
+    }
+
+    /// Runs of other images or splits are told apart by a data column, which a table of one
+    /// dataset does without; two datasets of one name are told apart by their ids.
+    #[test]
+    fn a_table_of_several_datasets_says_which_each_run_had() {
+        let curves = |id: i64, data: Option<(i64, &str)>| RunCurves {
+            run: run(id, "r", "resnet18"),
+            train_acc: Vec::new(),
+            dev_acc: Vec::new(),
+            train_loss: Vec::new(),
+            images_per_sec: None,
+            devices: vec!["cpu".into()],
+            data: data.map(|(d, label)| (d, label.to_string())),
+        };
+        let table = |cs: &[RunCurves]| {
+            let figures = RunFigures::default();
+            let rows: Vec<_> = cs.iter().map(|c| (c, &figures)).collect();
+            results_markdown(&rows, None, "", NOW)
+        };
+        let a = "lfw-20-30 (30 people, 713 images)";
+        let one = table(&[curves(1, Some((1, a))), curves(2, Some((1, a)))]);
+        assert!(!one.contains("| data |"), "{one}");
+        let several = table(&[
+            curves(1, Some((1, a))),
+            curves(2, Some((2, "lfw-disjoint (143 people, 2340 images)"))),
+            curves(3, Some((3, a))),
+            curves(4, None),
+        ]);
+        let lines: Vec<&str> = several.lines().collect();
+        assert!(lines[0].starts_with("| run | architecture | input | data | batch |"));
+        assert!(lines[2].contains("| 64px | #1 lfw-20-30 (30 people, 713 images) | 32 |"));
+        assert!(lines[3].contains("| 64px | lfw-disjoint (143 people, 2340 images) | 32 |"));
+        assert!(lines[4].contains("| #3 lfw-20-30"), "{several}");
+        assert!(lines[5].contains("| 64px | - | 32 |"), "{several}");
     }
 
     #[test]

@@ -1,27 +1,52 @@
 //! Fitting text into cells: cutting it with a `…` where something is left out, and wrapping
-//! it onto lines. Every character is one column here, which holds for what the dashboard shows
-//! (ASCII, `·`, `±`, `…`).
+//! it onto lines. Widths are terminal columns: a CJK character or an emoji in a note or a
+//! name takes two.
 
 use std::collections::HashMap;
 
 use ratatui::style::Style;
 use ratatui::text::{Line as TextLine, Span};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-/// `text` cut to `width` columns: its first `head` characters, `…`, and as many of its last
-/// ones as fit. Unchanged when it fits.
+/// The columns `text` takes on a terminal.
+pub fn columns(text: &str) -> usize {
+    text.width()
+}
+
+fn char_columns(c: char) -> usize {
+    c.width().unwrap_or(0)
+}
+
+/// `text` cut to `width` columns: its first characters in `head` columns, `…`, and as many of
+/// its last ones as fit. Unchanged when it fits.
 fn ellipsize_at(text: &str, width: usize, head: usize) -> String {
-    let n = text.chars().count();
-    if n <= width {
+    if columns(text) <= width {
         return text.to_string();
     }
     if width == 0 {
         return String::new();
     }
     let head = head.min(width - 1);
-    let tail = width - 1 - head;
-    let start: String = text.chars().take(head).collect();
-    let end: String = text.chars().skip(n - tail).collect();
-    format!("{start}…{end}")
+    let mut used = 0;
+    let start: String = text
+        .chars()
+        .take_while(|&c| {
+            used += char_columns(c);
+            used <= head
+        })
+        .collect();
+    let room = width - 1 - columns(&start);
+    let mut used = 0;
+    let mut end: Vec<char> = text
+        .chars()
+        .rev()
+        .take_while(|&c| {
+            used += char_columns(c);
+            used <= room
+        })
+        .collect();
+    end.reverse();
+    format!("{start}…{}", end.into_iter().collect::<String>())
 }
 
 /// `text` cut to `width` columns by taking out its middle, marked `…`: names of one family
@@ -76,7 +101,8 @@ fn common_prefix(a: &str, b: &str) -> usize {
 fn ellipsize_around(text: &str, width: usize, at: usize) -> String {
     let chars: Vec<char> = text.chars().collect();
     let n = chars.len();
-    if n <= width || width < 3 || at >= n {
+    // Windows of characters are windows of columns only where each takes one.
+    if n <= width || width < 3 || at >= n || columns(text) != n {
         return ellipsize_middle(text, width);
     }
     let word = chars[..at]
@@ -149,7 +175,7 @@ fn cut_apart(text: &str, width: usize, others: Vec<&str>) -> String {
                 let mut with = kept.clone();
                 with[i] = true;
                 let cut = join_kept(&words, &with);
-                let len = cut.chars().count();
+                let len = columns(&cut);
                 let left = alike.iter().filter(|o| reads_as(&cut, o)).count();
                 (len <= width).then_some((left, len, i))
             })
@@ -171,7 +197,7 @@ fn cut_apart(text: &str, width: usize, others: Vec<&str>) -> String {
     for i in 0..words.len() {
         if !kept[i] {
             kept[i] = true;
-            kept[i] = join_kept(&words, &kept).chars().count() <= width;
+            kept[i] = columns(&join_kept(&words, &kept)) <= width;
         }
     }
     join_kept(&words, &kept)
@@ -260,7 +286,7 @@ pub fn ellipsize(text: &str, width: usize) -> String {
 /// The end of `text` that fits in `width` columns with the cursor after it: the field scrolls
 /// sideways with the cursor, and `…` says that the start is out of sight.
 pub fn input_tail(text: &str, width: usize) -> String {
-    if text.chars().count() < width {
+    if columns(text) < width {
         return text.to_string();
     }
     ellipsize_at(text, width.saturating_sub(1).max(1), 0)
@@ -343,13 +369,25 @@ pub fn wrap_line(line: TextLine<'static>, width: u16, indent: usize) -> Vec<Text
     let mut rows: Vec<&[(char, Style)]> = Vec::new();
     let (mut start, mut room) = (0, width);
     while start < chars.len() {
-        if chars.len() - start <= room {
+        // The characters that fit in `room` columns.
+        let mut used = 0;
+        let fit = chars[start..]
+            .iter()
+            .take_while(|&&(c, _)| {
+                used += char_columns(c);
+                used <= room
+            })
+            .count();
+        if start + fit == chars.len() {
             rows.push(&chars[start..]);
             break;
         }
-        // Not inside the first line's key column.
+        // Not inside the first line's key column; a character wider than the row goes alone.
         let earliest = if start == 0 { indent } else { 1 };
-        let cut = row_end(&chars[start..], room, earliest);
+        let cut = match fit {
+            0 => 1,
+            _ => row_end(&chars[start..], fit, earliest),
+        };
         rows.push(&chars[start..start + cut]);
         start += cut;
         while chars.get(start).is_some_and(|&(c, _)| c == ' ') {
@@ -551,6 +589,31 @@ mod tests {
             join_kept(&words("a-b-c-d"), &[false, true, true, true]),
             "…b-c-d"
         );
+    }
+
+    /// A CJK character or an emoji takes two columns: cuts and the editor's tail fit the
+    /// columns, not the characters.
+    #[test]
+    fn wide_characters_count_two_columns() {
+        assert_eq!(columns("学習率 🚀"), 9);
+        let cut = ellipsize("学習率が高すぎた", 9);
+        assert_eq!(cut, "学習率が…");
+        assert!(columns(&cut) <= 9);
+        let middle = ellipsize_middle("ab学習率が高すぎたcd", 10);
+        assert!(columns(&middle) <= 10, "{middle}");
+        assert!(
+            middle.starts_with("ab") && middle.ends_with("cd"),
+            "{middle}"
+        );
+        let tail = input_tail("メモ: 学習率が高すぎた", 12);
+        assert!(columns(&tail) < 12, "room for the cursor: {tail}");
+        assert!(tail.starts_with('…') && tail.ends_with("すぎた"), "{tail}");
+        for width in 1..20u16 {
+            for row in rows("lr が高すぎた: 学習率を下げる 🚀 next", width, 0) {
+                assert!(columns(&row) <= usize::from(width).max(2), "{width}: {row}");
+            }
+        }
+        assert_eq!(rows("学習率が高すぎた", 8, 0), ["学習率が", "高すぎた"]);
     }
 
     fn rows(text: &str, width: u16, indent: usize) -> Vec<String> {

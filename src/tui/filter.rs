@@ -467,8 +467,14 @@ impl Field {
 
     /// [`Field::number`] rounded as `runs` prints it (the printed digits read back: 0.6475
     /// prints 0.647, where rounding 647.5 would give 0.648).
+    /// A duration as the tables show it, to the second under an hour and to the minute past
+    /// one: `duration=1h31m` finds the run showing 1h31m.
     fn shown_number(self, r: &Run, now: f64) -> Option<f64> {
         let x = self.number(r, now)?;
+        if self == Field::Duration {
+            let shown = crate::format::duration(x);
+            return Some(crate::format::parse_duration(&shown).map_or(x, |d| d.as_secs_f64()));
+        }
         Some(match self.shown_decimals() {
             Some(d) => format!("{x:.d$}").parse().unwrap_or(x),
             None => x,
@@ -555,7 +561,9 @@ impl Filter {
             } else if field.is_numeric() {
                 let v: f64 = value
                     .parse()
-                    .map_err(|_| format!("'{token}': {field_s} needs a number, got '{value}'"))?;
+                    .ok()
+                    .filter(|v: &f64| v.is_finite())
+                    .ok_or_else(|| format!("'{token}': {field_s} needs a number, got '{value}'"))?;
                 terms.push(Term::Number(field, op, v));
             } else {
                 terms.push(Term::Str(field, op, value.to_lowercase()));
@@ -723,8 +731,23 @@ mod tests {
         assert_eq!(keep("duration>1h"), Vec::<i64>::new());
     }
 
+    /// `duration=1h31m` finds the run the table shows as 1h31m (it trained 1h31m10s).
+    #[test]
+    fn a_duration_compares_as_the_table_shows_it() {
+        let mut r = crate::lab::fixtures::run(1, "r", "resnet18");
+        (r.started_at, r.finished_at) = (Some(NOW - 5470.0), Some(NOW));
+        assert_eq!(r.duration(NOW), Some(5470.0));
+        let keeps = |f: &str| Filter::parse(f).expect(f).matches(&r, NOW);
+        assert!(keeps("duration=1h31m") && keeps("duration>=1h31m"));
+        assert!(!keeps("duration=1h32m") && !keeps("duration!=1h31m"));
+    }
+
     #[test]
     fn bad_terms_say_what_is_wrong() {
+        for not_a_number in ["dev_acc<nan", "loss>inf", "lr=-inf"] {
+            let e = Filter::parse(not_a_number).unwrap_err();
+            assert!(e.contains("needs a number"), "{e}");
+        }
         let e = Filter::parse("colour=red").unwrap_err();
         assert!(e.contains("unknown field 'colour'"), "{e}");
         let e = Filter::parse("dev_acc>high").unwrap_err();

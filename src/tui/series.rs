@@ -79,7 +79,15 @@ impl XAxis {
                     None => p.epoch as f64,
                 },
                 XAxis::Images => p.iteration as f64 * run.hyper.batch_size as f64,
-                XAxis::WallTime => (p.wall_time - t0).max(0.0),
+                // Time spent training, as the duration counts it: the pause before the
+                // latest resume left out (earlier spans add up to `prior_seconds`).
+                XAxis::WallTime => match run.resumed_at {
+                    Some(resumed) if p.wall_time >= resumed => {
+                        run.prior_seconds + (p.wall_time - resumed)
+                    }
+                    Some(_) => (p.wall_time - t0).clamp(0.0, run.prior_seconds),
+                    None => (p.wall_time - t0).max(0.0),
+                },
             })
             .collect()
     }
@@ -284,6 +292,21 @@ mod tests {
         );
         assert_eq!(compact(12_500.0), "12k");
         assert_eq!(compact(3_200_000.0), "3.2M");
+    }
+
+    /// A run that trained 100 s, sat stopped for an hour and trained on: the wall-time axis
+    /// counts training time, as its duration does, not the hour.
+    #[test]
+    fn the_wall_time_axis_leaves_out_the_pause_before_a_resume() {
+        let mut r = run(1, "a", "m");
+        (r.started_at, r.resumed_at, r.prior_seconds) = (Some(1000.0), Some(4700.0), 100.0);
+        let at = |wall: f64| {
+            let mut p = point(1, 0.5);
+            p.wall_time = wall;
+            p
+        };
+        let xs = XAxis::WallTime.xs(&r, &[at(1050.0), at(1100.0), at(4760.0)]);
+        assert_eq!(xs, vec![50.0, 100.0, 160.0]);
     }
 
     #[test]

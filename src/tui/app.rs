@@ -633,6 +633,13 @@ impl App {
             Action::Tick(now) => {
                 self.now = now;
                 self.frame = self.frame.wrapping_add(1);
+                // The filter being edited takes the footer: a status (an error that came
+                // meanwhile) waits to be shown, and its time starts then.
+                if self.overlay == Some(Overlay::Filter) {
+                    if let Some(s) = &mut self.status {
+                        s.at = now;
+                    }
+                }
                 if self
                     .status
                     .as_ref()
@@ -1516,6 +1523,25 @@ mod tests {
         app.update(Action::ToggleMark);
         app.update(Action::Compare);
         assert_eq!(app.screen, Screen::Compare);
+        assert_eq!(app.status, None);
+    }
+
+    /// A status that came while the filter was being edited (which takes the footer) waits,
+    /// and is shown its few seconds once the filter closes.
+    #[test]
+    fn a_status_hidden_by_the_filter_editor_waits_to_be_shown() {
+        let mut app = app_with(vec![run(1, "a", "resnet18")]);
+        app.update(Action::StartFilter);
+        app.update(Action::Status(
+            "reading the lab: disk I/O error".into(),
+            true,
+        ));
+        app.update(Action::Tick(NOW + 3.0 * STATUS_SECONDS));
+        assert!(app.status.is_some(), "gone unseen");
+        app.update(Action::Cancel);
+        app.update(Action::Tick(NOW + 4.0 * STATUS_SECONDS - 1.0));
+        assert!(app.status.is_some(), "gone too soon");
+        app.update(Action::Tick(NOW + 4.0 * STATUS_SECONDS));
         assert_eq!(app.status, None);
     }
 

@@ -574,6 +574,20 @@ fn long_header_and_footer_texts_are_cut_with_a_mark_or_wrapped() -> Result<()> {
     app.update(Action::Status(msg.into(), true));
     let text = screen(&app, 80, 24)?.to_string();
     assert!(text.contains("END"), "{text}");
+    // Past the footer's lines, the cut is marked.
+    let long = format!(
+        "{} TAIL",
+        "reading the lab failed: database is locked ".repeat(12)
+    );
+    app.update(Action::Status(long, true));
+    let text = screen(&app, 60, 24)?.to_string();
+    assert!(!text.contains("TAIL"), "{text}");
+    // (Each line of the screen comes quoted.)
+    let last = text
+        .lines()
+        .map(|l| l.trim_matches(['"', ' ']))
+        .rfind(|l| !l.is_empty());
+    assert!(last.is_some_and(|l| l.ends_with("is …")), "{text}");
     Ok(())
 }
 

@@ -205,7 +205,13 @@ impl Footer {
                 Style::new().fg(Color::Green)
             };
             let mut lines = wrap_line(TextLine::styled(s.text.clone(), style), width, 0);
-            lines.truncate(FOOTER_MAX_LINES);
+            if lines.len() > FOOTER_MAX_LINES {
+                // Cut, and marked so: the rest of a long error is in no other place.
+                lines.truncate(FOOTER_MAX_LINES);
+                let last = format!("{} …", lines[FOOTER_MAX_LINES - 1].to_string().trim_end());
+                lines[FOOTER_MAX_LINES - 1] =
+                    TextLine::styled(ellipsize(&last, usize::from(width)), style);
+            }
             lines
         } else {
             let (keys, always): (Vec<&str>, &[&str]) = match app.screen {

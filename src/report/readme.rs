@@ -19,7 +19,9 @@ pub fn splice(text: &str, block: &str, what: &str) -> Result<String> {
         (_, []) => bail!("{what} has `{START}` but no `{END}`: {how}"),
         ([s], [e]) => (*s, *e),
         _ => bail!(
-            "{what} has {} `{START}` and {} `{END}` markers; it needs exactly one of each: {how}",
+            "{what} has {} `{START}` and {} `{END}` markers; it needs exactly one of each \
+             (markers quoted in the text or a code block count too: write those otherwise): \
+             {how}",
             starts.len(),
             ends.len()
         ),

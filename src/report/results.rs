@@ -44,9 +44,9 @@ fn data_cell(c: &RunCurves, datasets: &BTreeMap<i64, &str>) -> String {
     match &c.data {
         Some((id, label)) => {
             if datasets.values().filter(|l| *l == label).count() > 1 {
-                format!("#{id} {label}")
+                format!("#{id} {}", plain(label))
             } else {
-                label.clone()
+                plain(label)
             }
         }
         None => "-".into(),
@@ -118,7 +118,7 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
         links.push(format!("[loss]({link_prefix}{f})"));
     }
     vec![
-        format!("{} {}", r.id, r.name),
+        format!("{} {}", r.id, plain(&r.name)),
         architecture(r),
         input(h),
         h.batch_size.to_string(),
@@ -218,6 +218,22 @@ fn escape_cell(cell: &str) -> String {
     cell.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
+/// Text a person wrote (a run's name, a folder's), shown as written: markdown's marks
+/// (`*bold*`, `[link]`, `<!-- -->`, which would also hide the README's markers) are escaped.
+fn plain(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '#' | '~'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +292,32 @@ mod tests {
         assert!(lines[3].contains("| 64px | lfw-disjoint (143 people, 2340 images) | 32 |"));
         assert!(lines[4].contains("| #3 lfw-20-30"), "{several}");
         assert!(lines[5].contains("| 64px | - | 32 |"), "{several}");
+    }
+
+    /// A run's name reads as written, whatever markdown would make of it, and cannot end the
+    /// README's generated section early.
+    #[test]
+    fn a_name_s_markdown_is_shown_as_written() -> anyhow::Result<()> {
+        let name = "a*b* [x](y) <!-- results:end -->";
+        let c = RunCurves {
+            run: run(1, name, "resnet18"),
+            train_acc: Vec::new(),
+            dev_acc: Vec::new(),
+            train_loss: Vec::new(),
+            images_per_sec: None,
+            devices: vec!["cpu".into()],
+            data: None,
+        };
+        let figures = RunFigures::default();
+        let table = results_markdown(&[(&c, &figures)], None, "", NOW);
+        assert!(
+            table.contains(r"| 1 a\*b\* \[x\](y) \<!-- results:end --\> |"),
+            "{table}"
+        );
+        let readme = "intro\n<!-- results:start -->\n<!-- results:end -->\n";
+        let once = crate::report::splice(readme, &table, "README.md")?;
+        assert_eq!(crate::report::splice(&once, &table, "README.md")?, once);
+        Ok(())
     }
 
     #[test]

@@ -104,7 +104,8 @@ pub fn load(path: &Path, expected_sha256: Option<&str>, device: &Device) -> Resu
         .with_context(|| format!("opening checkpoint '{}'", path.display()))?;
     // SAFETY: the mapping is only read, and checkpoints are put in place by rename, never
     // written over, so its bytes stay as they are while it lives (candle's own `load` maps
-    // files the same way).
+    // files the same way). Another program truncating the file meanwhile would stop this one
+    // (SIGBUS) rather than fail the sha256 check.
     let bytes = unsafe { memmap2::Mmap::map(&file) }
         .with_context(|| format!("reading checkpoint '{}'", path.display()))?;
     if let Some(want) = expected_sha256 {

@@ -284,15 +284,15 @@ fn style_of(i: usize) -> (RGBColor, Marker) {
     )
 }
 
-/// How line `i` is stroked: the first 10 lines solid, the next 10 dashed, then dotted, long
-/// dashes and sparse dots, so that curves sharing a colour stay apart: 50 lines look alike in
-/// no two (the committed lab's comparison figure has 45).
+/// How line `i` is stroked: the first 10 lines solid, the next 10 dashed, then dotted, short
+/// dashes and sparse dots (each tells in a legend's short sample too), so that curves sharing
+/// a colour stay apart: no two of 50 lines look alike (the committed lab's figure has 45).
 fn dash_of(i: usize) -> Option<(u32, u32)> {
     const DASHES: [Option<(u32, u32)>; 5] = [
         None,
         Some((9, 5)),
         Some((2, 4)),
-        Some((18, 4)),
+        Some((4, 2)),
         Some((2, 10)),
     ];
     DASHES[(i / PALETTE.len()) % DASHES.len()]

@@ -747,11 +747,12 @@ impl App {
             Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
             // The runs table's highlighted row is hidden behind the compare screen: acting on
             // it would change a run the person cannot see.
-            Action::AskStop | Action::EditNotes | Action::EditTags
+            Action::AskStop | Action::EditNotes | Action::EditTags | Action::StartLike
                 if self.screen == Screen::Compare =>
             {
                 self.set_status(
-                    "n, t and X act on one run: esc back to the table, or open the run with enter",
+                    "n, t, R and X act on one run: esc back to the table, or open the run with \
+                     enter",
                     true,
                 );
             }
@@ -991,8 +992,10 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
             }
             KeyCode::Char('s') => Some(Action::ToggleSmoothing),
             KeyCode::Char('x') => Some(Action::CycleXAxis),
-            KeyCode::Char('m') => Some(Action::CycleCompareMetric),
-            KeyCode::Tab => Some(Action::SwitchTab),
+            // Each where it shows: a key that changes what another screen will show would
+            // surprise there, unseen here.
+            KeyCode::Char('m') if app.screen == Screen::Compare => Some(Action::CycleCompareMetric),
+            KeyCode::Tab if matches!(app.screen, Screen::Detail(_)) => Some(Action::SwitchTab),
             _ => None,
         },
     }
@@ -1545,6 +1548,31 @@ mod tests {
         assert_eq!(app.status, None);
     }
 
+    /// Tab (the run's tabs) and m (the compared metric) act where they show: on the compare
+    /// screen Tab does not flip the next run's tab unseen, nor m the comparison from a run.
+    #[test]
+    fn keys_change_only_what_their_screen_shows() {
+        use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let mut app = app_with(vec![run(1, "a", "resnet18"), run(2, "b", "alexnet")]);
+        let press = |c| KeyEvent::new(c, KeyModifiers::NONE);
+        app.update(Action::Open);
+        assert_eq!(
+            key_action(&app, press(KeyCode::Tab), 120),
+            Some(Action::SwitchTab)
+        );
+        assert_eq!(key_action(&app, press(KeyCode::Char('m')), 120), None);
+        app.update(Action::Back);
+        app.update(Action::ToggleMark);
+        app.update(Action::ToggleMark);
+        app.update(Action::Compare);
+        assert_eq!(app.screen, Screen::Compare);
+        assert_eq!(key_action(&app, press(KeyCode::Tab), 120), None);
+        assert_eq!(
+            key_action(&app, press(KeyCode::Char('m')), 120),
+            Some(Action::CycleCompareMetric)
+        );
+    }
+
     #[test]
     fn notes_tags_and_stop_do_nothing_behind_the_compare_screen() {
         let live = live_run(1, "live");
@@ -1554,7 +1582,12 @@ mod tests {
         app.update(Action::Compare);
         assert_eq!(app.screen, Screen::Compare);
         assert_eq!(app.selected_run().map(|r| r.id), Some(RunId(1)));
-        for action in [Action::EditNotes, Action::EditTags, Action::AskStop] {
+        for action in [
+            Action::EditNotes,
+            Action::EditTags,
+            Action::AskStop,
+            Action::StartLike,
+        ] {
             app.status = None;
             assert_eq!(app.update(action.clone()), vec![], "{action:?}");
             assert_eq!(app.overlay, None, "{action:?} opened nothing");

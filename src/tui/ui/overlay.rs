@@ -95,7 +95,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("detail, compare", ""),
     ("s", "smoothing (debiased EMA, raw line dimmed)"),
     ("x", "x axis: iteration, epoch, images, wall time"),
-    ("tab · m", "charts/info · next compared metric"),
+    ("tab · m", "a run's charts/info · compare's next metric"),
     (
         "j k PgUp PgDn",
         "scroll the run's info (tab), and this help",

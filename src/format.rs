@@ -85,6 +85,16 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 }
 
 /// An optional number with fixed decimals, or `-`.
+/// A loss as the dashboard shows it: `0.0871`, or a diverging one in its nine columns as
+/// `1.50e10`, not `150000000` cut from it.
+pub fn loss(v: f64) -> String {
+    if v.abs() >= 1e4 {
+        format!("{v:.2e}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
 pub fn opt(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
 }

@@ -111,6 +111,7 @@ impl Overlay {
 fn edit_text(text: &mut String, action: &Action) -> bool {
     match action {
         Action::Input(c) => text.push(*c),
+        Action::InputText(t) => text.push_str(t),
         Action::Backspace => {
             text.pop();
         }
@@ -157,6 +158,8 @@ pub enum Action {
     PickExperiment,
     Experiments(Vec<PathBuf>),
     Input(char),
+    /// Text pasted in one go: edited and (in the filter) parsed once, whatever its length.
+    InputText(String),
     Backspace,
     /// Ctrl-U: empties the text being edited.
     ClearInput,
@@ -258,6 +261,8 @@ pub struct App {
     /// The runs table as last drawn: the first row shown, and how many rows fit. The next
     /// draw scrolls from there, so a highlight moved back up stays where it is on the screen.
     pub table_rows: std::cell::Cell<(usize, usize)>,
+    /// Whether the collector stopped: the title says so for as long as the screen is open.
+    pub stopped: bool,
     watched: Vec<RunId>,
     /// The pid of the sweep that started the run of pid `pid`, if one did: none in a new App,
     /// [`super::process::sweep_of`] in the dashboard (tests stand in).
@@ -297,6 +302,7 @@ impl App {
             db_flag: String::new(),
             name_cuts: RefCell::default(),
             table_rows: Default::default(),
+            stopped: false,
             watched: Vec::new(),
             // The system's answer is set where the dashboard runs: an App of the tests asks
             // no real process.
@@ -309,6 +315,15 @@ impl App {
     pub fn type_text(&mut self, text: &str) {
         for c in text.chars() {
             self.update(Action::Input(c));
+        }
+    }
+
+    /// When `run` was resumed, oldest first: as its record lists them, or (before the lab kept
+    /// each, or before its record came) its latest resume.
+    pub fn resumed_at(&self, run: &Run) -> Vec<f64> {
+        match self.details.get(&run.id) {
+            Some(d) if !d.resumed_at.is_empty() => d.resumed_at.clone(),
+            _ => run.resumed_at.into_iter().collect(),
         }
     }
 
@@ -799,6 +814,7 @@ impl App {
                 }
             }
             Action::Input(_)
+            | Action::InputText(_)
             | Action::Backspace
             | Action::ClearInput
             | Action::NextField
@@ -879,26 +895,31 @@ impl App {
                 }
             }
             Update::Error(e) => self.set_status(e, true),
+            Update::Stopped(e) => {
+                self.stopped = true;
+                self.set_status(e, true);
+            }
         }
     }
 }
 
-/// The action a key press means in the app's current state, on a terminal `width` columns wide
-/// (the digits sort by the columns on screen, and which fit depends on the width).
 /// What pasted `text` types: into a text field, its characters, a line break or tab as a
 /// space (a note, a filter and the form's fields are one line); elsewhere nothing, since a
 /// paste is no command.
 pub fn paste_actions(app: &App, text: &str) -> Vec<Action> {
-    if !app.overlay.as_ref().is_some_and(Overlay::takes_text) {
+    if text.is_empty() || !app.overlay.as_ref().is_some_and(Overlay::takes_text) {
         return Vec::new();
     }
-    text.replace("\r\n", "\n")
+    let typed = text
+        .replace("\r\n", "\n")
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .map(Action::Input)
-        .collect()
+        .collect();
+    vec![Action::InputText(typed)]
 }
 
+/// The action a key press means in the app's current state, on a terminal `width` columns wide
+/// (the digits sort by the columns on screen, and which fit depends on the width).
 pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
     if key.kind != KeyEventKind::Press {
         return None;

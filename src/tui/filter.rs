@@ -129,14 +129,7 @@ impl Column {
             Column::BestDev => format::opt(r.best_dev_acc, 3),
             Column::Test => format::opt(r.test_acc, 3),
             Column::Lfw => format::opt(r.lfw_acc, 3),
-            // A diverging loss in its 9 columns: `1.50e10`, not `150000000` cut from it.
-            Column::LastLoss => r.last_loss.map_or("-".into(), |l| {
-                if l.abs() >= 1e4 {
-                    format!("{l:.2e}")
-                } else {
-                    format!("{l:.4}")
-                }
-            }),
+            Column::LastLoss => r.last_loss.map_or("-".into(), format::loss),
             Column::ImagesPerSec => format::opt(r.images_per_sec, 1),
             Column::Started => r.started_at.map_or("-".into(), format::timestamp),
             Column::Duration => r.duration(now).map_or("-".into(), format::duration),
@@ -460,20 +453,22 @@ impl Field {
             Field::BestDev | Field::FinalDev | Field::TrainAcc | Field::TestAcc | Field::LfwAcc => {
                 Some(3)
             }
-            Field::Loss => Some(4),
             _ => None,
         }
     }
 
     /// [`Field::number`] rounded as `runs` prints it (the printed digits read back: 0.6475
-    /// prints 0.647, where rounding 647.5 would give 0.648).
-    /// A duration as the tables show it, to the second under an hour and to the minute past
-    /// one: `duration=1h31m` finds the run showing 1h31m.
+    /// prints 0.647, where rounding 647.5 would give 0.648); a duration as the tables show it,
+    /// to the second under an hour and to the minute past one (`duration=1h31m` finds the run
+    /// showing 1h31m), and a loss as [`format::loss`] shows it.
     fn shown_number(self, r: &Run, now: f64) -> Option<f64> {
         let x = self.number(r, now)?;
         if self == Field::Duration {
             let shown = crate::format::duration(x);
             return Some(crate::format::parse_duration(&shown).map_or(x, |d| d.as_secs_f64()));
+        }
+        if self == Field::Loss {
+            return Some(format::loss(x).parse().unwrap_or(x));
         }
         Some(match self.shown_decimals() {
             Some(d) => format!("{x:.d$}").parse().unwrap_or(x),
@@ -740,6 +735,18 @@ mod tests {
         let keeps = |f: &str| Filter::parse(f).expect(f).matches(&r, NOW);
         assert!(keeps("duration=1h31m") && keeps("duration>=1h31m"));
         assert!(!keeps("duration=1h32m") && !keeps("duration!=1h31m"));
+    }
+
+    /// A loss compares as shown: to four places, or in powers of ten when it diverged.
+    #[test]
+    fn a_loss_compares_as_the_table_shows_it() {
+        let mut r = crate::lab::fixtures::run(1, "r", "resnet18");
+        let keeps = |r: &Run, f: &str| Filter::parse(f).expect(f).matches(r, NOW);
+        r.last_loss = Some(1.5034e10);
+        assert_eq!(Column::LastLoss.text(&r, NOW), "1.50e10");
+        assert!(keeps(&r, "loss=1.50e10") && !keeps(&r, "loss=1.5034e10"));
+        r.last_loss = Some(0.08712);
+        assert!(keeps(&r, "loss=0.0871"));
     }
 
     #[test]

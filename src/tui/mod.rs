@@ -188,8 +188,9 @@ impl Runtime {
     }
 
     /// Applies `actions` in order, and what their effects answer after each.
-    fn apply(&self, app: &mut App, mut actions: Vec<Action>) {
-        while let Some(a) = (!actions.is_empty()).then(|| actions.remove(0)) {
+    fn apply(&self, app: &mut App, actions: Vec<Action>) {
+        let mut actions = std::collections::VecDeque::from(actions);
+        while let Some(a) = actions.pop_front() {
             for effect in app.update(a) {
                 actions.extend(self.perform(effect));
             }
@@ -285,6 +286,8 @@ fn keep_the_screen_on_caught_panics() {
         if CATCHING.get() {
             PANICKED_AT.set(info.location().map(|l| l.to_string()));
         } else {
+            // ratatui's hook restores the rest of the terminal.
+            let _ = ratatui::crossterm::execute!(std::io::stdout(), event::DisableBracketedPaste);
             previous(info);
         }
     }));
@@ -292,9 +295,9 @@ fn keep_the_screen_on_caught_panics() {
 
 /// Runs `f`, or tells its panic: the message, and where it happened when the hook saw it.
 fn caught<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    CATCHING.set(true);
+    let outer = CATCHING.replace(true);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    CATCHING.set(false);
+    CATCHING.set(outer);
     result.map_err(|panic| {
         let why = panic
             .downcast_ref::<&str>()

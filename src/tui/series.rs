@@ -63,13 +63,16 @@ impl XAxis {
         }
     }
 
-    /// The x of each point of `run`'s series on this axis.
-    pub fn xs(self, run: &Run, points: &[SeriesPoint]) -> Vec<f64> {
+    /// The x of each point of `run`'s series on this axis; on the wall-time axis, time spent
+    /// training, as a run's duration counts it: each pause between the last point before a
+    /// resume (at the times `resumed_at`) and the resume is left out.
+    pub fn xs(self, run: &Run, resumed_at: &[f64], points: &[SeriesPoint]) -> Vec<f64> {
         let t0 = run
             .started_at
             .or_else(|| points.first().map(|p| p.wall_time))
             .unwrap_or(0.0);
         let ipe = run.iters_per_epoch.filter(|&n| n > 0);
+        let (mut paused, mut resumes, mut last) = (0.0, resumed_at.iter().peekable(), t0);
         points
             .iter()
             .map(|p| match self {
@@ -79,15 +82,13 @@ impl XAxis {
                     None => p.epoch as f64,
                 },
                 XAxis::Images => p.iteration as f64 * run.hyper.batch_size as f64,
-                // Time spent training, as the duration counts it: the pause before the
-                // latest resume left out (earlier spans add up to `prior_seconds`).
-                XAxis::WallTime => match run.resumed_at {
-                    Some(resumed) if p.wall_time >= resumed => {
-                        run.prior_seconds + (p.wall_time - resumed)
+                XAxis::WallTime => {
+                    while let Some(at) = resumes.next_if(|&&at| p.wall_time >= at) {
+                        paused += (at - last).max(0.0);
                     }
-                    Some(_) => (p.wall_time - t0).clamp(0.0, run.prior_seconds),
-                    None => (p.wall_time - t0).max(0.0),
-                },
+                    last = p.wall_time;
+                    (p.wall_time - t0 - paused).max(0.0)
+                }
             })
             .collect()
     }
@@ -195,6 +196,7 @@ pub struct Line {
 impl Line {
     pub fn build(
         run: &Run,
+        resumed_at: &[f64],
         series: &Series,
         axis: XAxis,
         smoothing: Option<f64>,
@@ -206,7 +208,7 @@ impl Line {
             .copied()
             .filter(|p| p.value.is_finite())
             .collect();
-        let xs = axis.xs(run, &finite);
+        let xs = axis.xs(run, resumed_at, &finite);
         let raw: Vec<(f64, f64)> = xs
             .iter()
             .copied()
@@ -282,10 +284,10 @@ mod tests {
         r.started_at = Some(1000.0);
         let mut p = point(100, 0.5);
         p.wall_time = 1060.0;
-        assert_eq!(XAxis::Iteration.xs(&r, &[p]), vec![100.0]);
-        assert_eq!(XAxis::Epoch.xs(&r, &[p]), vec![2.0]);
-        assert_eq!(XAxis::Images.xs(&r, &[p]), vec![1600.0]);
-        assert_eq!(XAxis::WallTime.xs(&r, &[p]), vec![60.0]);
+        assert_eq!(XAxis::Iteration.xs(&r, &[], &[p]), vec![100.0]);
+        assert_eq!(XAxis::Epoch.xs(&r, &[], &[p]), vec![2.0]);
+        assert_eq!(XAxis::Images.xs(&r, &[], &[p]), vec![1600.0]);
+        assert_eq!(XAxis::WallTime.xs(&r, &[], &[p]), vec![60.0]);
         assert_eq!(
             XAxis::Iteration.next().next().next().next(),
             XAxis::Iteration
@@ -294,19 +296,21 @@ mod tests {
         assert_eq!(compact(3_200_000.0), "3.2M");
     }
 
-    /// A run that trained 100 s, sat stopped for an hour and trained on: the wall-time axis
-    /// counts training time, as its duration does, not the hour.
+    /// A run that trained 100 s, sat stopped for an hour, trained 100 s more, sat stopped
+    /// again and trained on: the wall-time axis counts training time, as its duration does,
+    /// not the hours.
     #[test]
-    fn the_wall_time_axis_leaves_out_the_pause_before_a_resume() {
+    fn the_wall_time_axis_leaves_out_the_pauses_before_resumes() {
         let mut r = run(1, "a", "m");
-        (r.started_at, r.resumed_at, r.prior_seconds) = (Some(1000.0), Some(4700.0), 100.0);
+        r.started_at = Some(1000.0);
         let at = |wall: f64| {
             let mut p = point(1, 0.5);
             p.wall_time = wall;
             p
         };
-        let xs = XAxis::WallTime.xs(&r, &[at(1050.0), at(1100.0), at(4760.0)]);
-        assert_eq!(xs, vec![50.0, 100.0, 160.0]);
+        let points = [1050.0, 1100.0, 4760.0, 4800.0, 9000.0].map(at);
+        let xs = XAxis::WallTime.xs(&r, &[4700.0, 8900.0], &points);
+        assert_eq!(xs, vec![50.0, 100.0, 160.0, 200.0, 300.0]);
     }
 
     #[test]
@@ -324,7 +328,7 @@ mod tests {
     fn lines_skip_non_finite_values_and_smooth_on_request() {
         let r = run(1, "a", "m");
         let s = Series::new(vec![point(1, 1.0), point(2, f64::NAN), point(3, 3.0)]);
-        let l = Line::build(&r, &s, XAxis::Iteration, Some(0.5), 100);
+        let l = Line::build(&r, &[], &s, XAxis::Iteration, Some(0.5), 100);
         assert_eq!(l.raw, vec![(1.0, 1.0), (3.0, 3.0)]);
         assert_eq!(l.smooth.as_ref().map(Vec::len), Some(2));
         assert_eq!(l.bounds(), Some([1.0, 3.0, 1.0, 3.0]));

@@ -36,6 +36,8 @@ pub struct RunDetails {
     pub evaluations: Vec<String>,
     /// One line per resume, oldest first: when, from which iteration, and on what.
     pub resumes: Vec<String>,
+    /// When each resume happened, oldest first: the wall-time axis leaves out the pauses.
+    pub resumed_at: Vec<f64>,
     /// Where its starting weights came from (`--init`), nearest first: the runs of this lab
     /// whose checkpoints they descend from, then a file from outside it; empty for a run that
     /// started at random.
@@ -62,6 +64,8 @@ pub enum Update {
         text: String,
     },
     Error(String),
+    /// The collector stopped (on a bug): nothing the screen shows is updated any more.
+    Stopped(String),
 }
 
 /// What the app asks of the collector.
@@ -245,7 +249,9 @@ impl Collector {
                 .iter()
                 .map(evaluation_line)
                 .collect();
-            let resumes = self.lab.resumes(run)?.iter().map(resume_line).collect();
+            let recorded = self.lab.resumes(run)?;
+            let resumes = recorded.iter().map(resume_line).collect();
+            let resumed_at = recorded.iter().map(|r| r.at).collect();
             // From the runs just listed: a run that started at random asks nothing more.
             let started_from = match runs.iter().find(|r| r.id == run) {
                 Some(r) if r.hyper.init.is_some() => origin_lines(&self.lab.lineage(r)?),
@@ -259,6 +265,7 @@ impl Collector {
                     splits,
                     evaluations,
                     resumes,
+                    resumed_at,
                     started_from,
                 },
             });
@@ -438,7 +445,7 @@ where
             // Held here: dropping the watcher stops the notifications.
             let _watcher = watcher;
             if let Err(why) = super::caught(|| collect(&mut collector, &rx, tick, &send)) {
-                send(Update::Error(format!(
+                send(Update::Stopped(format!(
                     "reading the lab stopped on a bug, please report it: {why}; the screen no \
                      longer updates: quit and open the dashboard again"
                 )));

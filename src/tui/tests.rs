@@ -146,6 +146,7 @@ fn details_of_run3(evaluations: &[&str]) -> super::store::RunDetails {
             "/w/resnet18-f37072fd.pth, from outside this lab".into(),
         ],
         resumes: Vec::new(),
+        resumed_at: Vec::new(),
     }
 }
 
@@ -444,6 +445,14 @@ fn the_runs_table_keeps_its_scroll_and_pages_by_what_it_shows() {
         "{text}"
     );
 
+    // A filter that leaves ten runs, the last still highlighted, shows the seven that fit
+    // down to it, not it alone above blank rows.
+    app.update(Action::StartFilter);
+    app.type_text("id<=10");
+    app.update(Action::Submit);
+    let text = draw(&app);
+    assert!(text.contains("run-01") && text.contains("run-07"), "{text}");
+
     app.update(Action::Top);
     draw(&app);
     app.update(Action::PageDown);
@@ -729,7 +738,7 @@ fn chart_of_run(points: impl Iterator<Item = (i64, f64)>, share: bool, live: boo
     let curves = [Curve {
         name: "dev".into(),
         color: ratatui::style::Color::Yellow,
-        line: Line::build(&r, &s, XAxis::Iteration, None, 60),
+        line: Line::build(&r, &[], &s, XAxis::Iteration, None, 60),
     }];
     let mut buf = Buffer::empty(Rect::new(0, 0, 50, 14));
     ChartView {
@@ -1047,6 +1056,14 @@ fn a_paste_types_into_the_open_field_and_runs_no_command() -> Result<()> {
         panic!("{:?}", app.overlay)
     };
     assert_eq!(input, "diverged at ep3 retry smaller lr");
+    // Into the filter, a long paste is typed and parsed once, not once a character.
+    app.update(Action::Cancel);
+    app.update(Action::StartFilter);
+    let long = format!("model=alexnet {}", "x".repeat(100_000));
+    assert_eq!(super::paste_actions(&app, &long).len(), 1);
+    ctx.handle(&mut app, vec![paste("model=alexnet\nq")], 120);
+    assert_eq!(app.filter_input, "model=alexnet q");
+    assert!(!app.quit);
     Ok(())
 }
 
@@ -1115,6 +1132,22 @@ fn a_run_being_started_when_the_dashboard_closes_is_waited_for() -> Result<()> {
         "{said:?}"
     );
     assert!(ctx.starts.borrow().is_empty());
+    Ok(())
+}
+
+/// A collector stopped on a bug: the title says the screen no longer updates for as long as
+/// it is open, after the status has gone.
+#[test]
+fn a_stopped_collector_is_said_in_the_title_for_good() -> Result<()> {
+    let mut app = app();
+    app.update(Action::Data(Update::Stopped(
+        "reading the lab stopped on a bug".into(),
+    )));
+    app.update(Action::Tick(NOW + 60.0));
+    assert_eq!(app.status, None);
+    let text = screen(&app, 120, 24)?.to_string();
+    let title = text.lines().next().unwrap_or_default();
+    assert!(title.contains("not updating: quit and reopen"), "{title}");
     Ok(())
 }
 

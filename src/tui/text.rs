@@ -6,15 +6,38 @@ use std::collections::HashMap;
 
 use ratatui::style::Style;
 use ratatui::text::{Line as TextLine, Span};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_width::UnicodeWidthStr;
 
 /// The columns `text` takes on a terminal.
 pub fn columns(text: &str) -> usize {
     text.width()
 }
 
-fn char_columns(c: char) -> usize {
-    c.width().unwrap_or(0)
+/// The longest start of `text` that fits in `room` columns. Measured as a whole each time: a
+/// character's width alone can differ from what it adds (`⚠` and a variation selector take two
+/// columns together, one and none apart).
+fn start_within(text: &str, room: usize) -> &str {
+    let mut end = 0;
+    for (i, c) in text.char_indices() {
+        let next = i + c.len_utf8();
+        if columns(&text[..next]) > room {
+            break;
+        }
+        end = next;
+    }
+    &text[..end]
+}
+
+/// The longest end of `text` that fits in `room` columns, measured as [`start_within`] does.
+fn end_within(text: &str, room: usize) -> &str {
+    let mut start = text.len();
+    for (i, _) in text.char_indices().rev() {
+        if columns(&text[i..]) > room {
+            break;
+        }
+        start = i;
+    }
+    &text[start..]
 }
 
 /// `text` cut to `width` columns: its first characters in `head` columns, `…`, and as many of
@@ -26,27 +49,10 @@ fn ellipsize_at(text: &str, width: usize, head: usize) -> String {
     if width == 0 {
         return String::new();
     }
-    let head = head.min(width - 1);
-    let mut used = 0;
-    let start: String = text
-        .chars()
-        .take_while(|&c| {
-            used += char_columns(c);
-            used <= head
-        })
-        .collect();
-    let room = width - 1 - columns(&start);
-    let mut used = 0;
-    let mut end: Vec<char> = text
-        .chars()
-        .rev()
-        .take_while(|&c| {
-            used += char_columns(c);
-            used <= room
-        })
-        .collect();
-    end.reverse();
-    format!("{start}…{}", end.into_iter().collect::<String>())
+    let start = start_within(text, head.min(width - 1));
+    let room = (width - 1).saturating_sub(columns(start));
+    let end = end_within(&text[start.len()..], room);
+    format!("{start}…{end}")
 }
 
 /// `text` cut to `width` columns by taking out its middle, marked `…`: names of one family
@@ -369,13 +375,13 @@ pub fn wrap_line(line: TextLine<'static>, width: u16, indent: usize) -> Vec<Text
     let mut rows: Vec<&[(char, Style)]> = Vec::new();
     let (mut start, mut room) = (0, width);
     while start < chars.len() {
-        // The characters that fit in `room` columns.
-        let mut used = 0;
+        // The characters that fit in `room` columns, measured as [`start_within`] does.
+        let mut row = String::new();
         let fit = chars[start..]
             .iter()
             .take_while(|&&(c, _)| {
-                used += char_columns(c);
-                used <= room
+                row.push(c);
+                columns(&row) <= room
             })
             .count();
         if start + fit == chars.len() {
@@ -614,6 +620,21 @@ mod tests {
             }
         }
         assert_eq!(rows("学習率が高すぎた", 8, 0), ["学習率が", "高すぎた"]);
+        // An emoji with a variation selector takes two columns together, one and none apart.
+        let warn = "ab⚠\u{FE0F}cd ⚠\u{FE0F} diverged ⚠\u{FE0F}";
+        for width in 0..columns(warn) + 2 {
+            for cut in [
+                ellipsize(warn, width),
+                ellipsize_middle(warn, width),
+                input_tail(warn, width),
+            ] {
+                assert!(columns(&cut) <= width.max(1), "{width}: {cut}");
+            }
+            // (A width of 0 means no wrapping.)
+            for row in rows(warn, width.max(1) as u16, 0) {
+                assert!(columns(&row) <= width.max(2), "{width}: {row}");
+            }
+        }
     }
 
     fn rows(text: &str, width: u16, indent: usize) -> Vec<String> {

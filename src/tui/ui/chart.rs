@@ -89,7 +89,11 @@ impl ChartView<'_> {
         graph: Rect,
         [x0, x1, y0, y1]: [f64; 4],
     ) -> Option<Rect> {
-        let width = entries.iter().map(|(n, _)| n.chars().count()).max()? as u16 + 4;
+        let width = entries
+            .iter()
+            .map(|(n, _)| crate::tui::text::columns(n))
+            .max()? as u16
+            + 4;
         let height = entries.len() as u16 + 2;
         if width > graph.width / 2 || height > graph.height / 2 {
             return None;

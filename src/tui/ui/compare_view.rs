@@ -33,7 +33,14 @@ impl Widget for CompareView<'_> {
                         .map(ToString::to_string)
                         .unwrap_or_default(),
                     color: PALETTE[col % PALETTE.len()],
-                    line: Line::build(r, s, app.x_axis, app.smoothing_weight(), buckets),
+                    line: Line::build(
+                        r,
+                        &app.resumed_at(r),
+                        s,
+                        app.x_axis,
+                        app.smoothing_weight(),
+                        buckets,
+                    ),
                 })
             })
             .collect();
@@ -56,7 +63,11 @@ impl Widget for CompareView<'_> {
         let headers: Vec<String> = table.headers.iter().map(|h| format!("━ {h}")).collect();
         // The rows' names, whole (`zero-init residual`), within 12 to 18 columns and a quarter
         // of a narrow screen.
-        let longest = table.rows.iter().map(|(n, _)| n.chars().count()).max();
+        let longest = table
+            .rows
+            .iter()
+            .map(|(n, _)| crate::tui::text::columns(n))
+            .max();
         let names = u16::try_from(longest.unwrap_or(0))
             .unwrap_or(u16::MAX)
             .clamp(12, 18)
@@ -66,7 +77,7 @@ impl Widget for CompareView<'_> {
                 let cells = table.rows.iter().filter_map(|(_, c)| c.get(i));
                 let w = cells
                     .chain(headers.get(i))
-                    .map(|c| c.chars().count())
+                    .map(|c| crate::tui::text::columns(c))
                     .max()
                     .unwrap_or(0);
                 u16::try_from(w).unwrap_or(u16::MAX).max(6)

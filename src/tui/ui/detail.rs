@@ -19,7 +19,14 @@ impl DetailView<'_> {
                 series.get(*metric).map(|s| Curve {
                     name: label.to_string(),
                     color: *color,
-                    line: Line::build(run, s, app.x_axis, app.smoothing_weight(), buckets),
+                    line: Line::build(
+                        run,
+                        &app.resumed_at(run),
+                        s,
+                        app.x_axis,
+                        app.smoothing_weight(),
+                        buckets,
+                    ),
                 })
             })
             .collect()
@@ -310,7 +317,10 @@ impl DetailView<'_> {
                 run.progress() * 100.0
             )),
             Span::raw(format!("it {}{ipe}", run.last_iteration)),
-            Span::raw(format!("loss {}", format::opt(run.last_loss, 4))),
+            Span::raw(format!(
+                "loss {}",
+                run.last_loss.map_or("-".into(), format::loss)
+            )),
             Span::raw(format!(
                 "best dev {}{best_epoch}",
                 format::opt(run.best_dev_acc, 3)

@@ -113,6 +113,12 @@ impl Widget for TitleBar<'_> {
             Span::styled(" facenet-lab ", Style::new().bold().reversed()),
             Span::raw(format!(" {} runs", app.runs.len())),
         ];
+        if app.stopped {
+            spans.push(Span::styled(
+                " · not updating: quit and reopen",
+                Style::new().fg(Color::Red).bold(),
+            ));
+        }
         if running > 0 {
             spans.push(Span::styled(
                 format!(" · {running} running"),

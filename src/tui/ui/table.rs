@@ -191,13 +191,16 @@ impl Widget for RunsTable<'_> {
             .header(header)
             .block(block)
             .row_highlight_style(Style::new().reversed());
+        // Inside the border, under the header.
+        let fit = usize::from(area.height.saturating_sub(3));
+        // Scrolled no further than fills the table: a filter that left fewer runs, or a taller
+        // terminal, shows them all rather than blank rows under the last.
         let (offset, _) = app.table_rows.get();
+        let offset = offset.min(app.view.len().saturating_sub(fit));
         let mut state = TableState::default()
             .with_selected(Some(app.selected))
             .with_offset(offset);
         StatefulWidget::render(table, area, buf, &mut state);
-        // Inside the border, under the header.
-        let rows = usize::from(area.height.saturating_sub(3));
-        app.table_rows.set((state.offset(), rows));
+        app.table_rows.set((state.offset(), fit));
     }
 }

@@ -283,7 +283,7 @@ fn a_report_of_some_runs_leaves_the_whole_lab_s_alone() -> Result<()> {
     common::facenet(&db)?.arg("report").assert().success();
     let whole = std::fs::read(dir.path().join("reports/results.md"))?;
     for (args, folder) in [
-        (["--runs", "1,r18-s1"], "reports/runs-1-r18-s1"),
+        (["--runs", "1,r18-s1"], "reports/runs-1,r18-s1"),
         (["--tag", "alex"], "reports/tag-alex"),
     ] {
         common::facenet(&db)?

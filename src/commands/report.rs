@@ -46,13 +46,14 @@ pub fn execute(lab: &Lab, args: &ReportArgs) -> Result<()> {
     Ok(())
 }
 
-/// `60-61` for `60,61`: letters, digits, `-`, `_` and `.` kept, anything else a `-`, at most
-/// 60 of them.
+/// `60,61` for `60,61`: letters, digits, `-`, `_`, `,` and `.` kept, anything else a `-`, at
+/// most 60 of them; where that changed the key, the start of its sha256 after it, so that two
+/// keys never share a folder (`a b` and `a/b`).
 fn folder_name(key: &str) -> String {
     let name: String = key
         .chars()
         .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | ',' | '.') {
                 c
             } else {
                 '-'
@@ -60,9 +61,12 @@ fn folder_name(key: &str) -> String {
         })
         .take(60)
         .collect();
-    match name.trim_matches('.') {
-        "" => "some".into(),
-        trimmed => trimmed.to_string(),
+    let name = name.trim_matches('.');
+    if name == key {
+        name.to_string()
+    } else {
+        let hash = crate::data::hash::sha256_hex(key.as_bytes());
+        format!("{name}-{}", &hash[..8])
     }
 }
 
@@ -116,4 +120,26 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
         w.path.display()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn subset_folders_are_named_by_their_key_and_never_shared() {
+        use super::folder_name;
+        assert_eq!(folder_name("60,61"), "60,61");
+        assert_eq!(folder_name("baseline"), "baseline");
+        let (space, slash) = (folder_name("a b"), folder_name("a/b"));
+        assert!(
+            space.starts_with("a-b-") && slash.starts_with("a-b-"),
+            "{space} {slash}"
+        );
+        assert_ne!(space, slash);
+        assert!(!folder_name("../..").contains('/'));
+        let long = (1..=40)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_ne!(folder_name(&long), folder_name(&format!("{long},41")));
+    }
 }

@@ -58,12 +58,14 @@ impl Annotations {
             (None, Some(_)) => false,
             (None, None) => self.notes.is_empty(),
         };
-        if later_notes && theirs.notes != self.notes {
+        if later_notes {
+            // The same text written later there is kept as written then: a third lab's edit
+            // between the two times does not win over it. Only other text counts as brought.
+            changed = theirs.notes != self.notes;
             tx.execute(
                 "UPDATE runs SET notes = ?2, notes_at = ?3 WHERE id = ?1",
                 params![ours, theirs.notes, theirs.notes_at],
             )?;
-            changed = true;
         }
         let older = |a: Option<f64>, b: f64| a.is_none_or(|a| a < b);
         for (tag, added_at) in &theirs.tags {
@@ -212,6 +214,13 @@ mod tests {
             assert_eq!(now.notes, kept, "{ours:?} / {theirs:?}");
             assert_eq!(changed, kept != ours.notes, "{ours:?} / {theirs:?}");
         }
+        // The same text written later there takes its later time, so that a third lab's edit
+        // made between the two does not win over it; it is not counted as brought.
+        let (run, read) = here(&lab, &notes("x", Some(1.0)))?;
+        assert!(!read.merge_into(lab.conn(), run, &notes("x", Some(3.0)))?);
+        let now = Annotations::read(lab.conn(), run)?;
+        assert!(!now.merge_into(lab.conn(), run, &notes("y", Some(2.0)))?);
+        assert_eq!(Annotations::read(lab.conn(), run)?.notes, "x");
         Ok(())
     }
 

@@ -212,8 +212,13 @@ impl Lab {
         );
     }
 
+    /// Records checkpoint `c` (and the relinking [`insert`] does) in one transaction: a busy
+    /// lab leaves neither half, so a try again adds no second row.
     pub fn add_checkpoint(&self, c: &NewCheckpoint) -> Result<i64> {
-        insert(&self.conn, c)
+        let tx = self.write_tx()?;
+        let id = insert(&tx, c)?;
+        tx.commit()?;
+        Ok(id)
     }
 
     /// A run's checkpoints in the order they were written.

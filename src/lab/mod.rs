@@ -48,6 +48,9 @@ pub const STALE_HEARTBEAT_SECS: f64 = 30.0;
 /// How long a writer waits for another writer's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How often [`Lab::landing`] tries a write that must land, each try waiting the busy timeout.
+pub const LANDING_TRIES: usize = 6;
+
 #[cfg(not(test))]
 fn busy_timeout() -> Duration {
     BUSY_TIMEOUT
@@ -389,6 +392,28 @@ impl Lab {
     /// The raw connection, for modules that read the lab in their own way (reports, dashboard).
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Runs `write` (the end of a run, which must land) with the whole busy timeout, trying
+    /// again while another writer holds the lab, [`LANDING_TRIES`] times in all; says once that
+    /// it waits, and for what.
+    pub fn landing<T>(&self, what: &str, mut write: impl FnMut() -> Result<T>) -> Result<T> {
+        self.wait_briefly(false)?;
+        let mut tries = 1;
+        loop {
+            match write() {
+                Err(e) if is_busy(&e) && tries < LANDING_TRIES => {
+                    if tries == 1 {
+                        crate::say!(
+                            "the lab is held by another writer (a lab merge?): waiting to record \
+                             {what}…"
+                        );
+                    }
+                    tries += 1;
+                }
+                done => return done,
+            }
+        }
     }
 
     /// Waits `BRIEFLY` at most for another writer (`true`), or the whole busy timeout, as a lab

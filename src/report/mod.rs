@@ -124,14 +124,6 @@ pub fn generate(lab: &Lab, runs: &[Run], opts: &ReportOptions) -> Result<Vec<Wri
         let block = results_markdown(&rows, comparison.as_deref(), &prefix, now);
         let spliced = readme::splice(text, &block, &format!("'{}'", path.display()))?;
         files.push((path.to_path_buf(), spliced.into_bytes()));
-        // Read while the figures were drawn: an edit made meanwhile is not written over.
-        if std::fs::read_to_string(path).ok().as_ref() != Some(text) {
-            anyhow::bail!(
-                "README '{}' changed while the report was drawn; nothing was written: run the \
-                 report again",
-                path.display()
-            );
-        }
     }
 
     std::fs::create_dir_all(&opts.out_dir).with_context(|| {
@@ -143,6 +135,17 @@ pub fn generate(lab: &Lab, runs: &[Run], opts: &ReportOptions) -> Result<Vec<Wri
     files
         .into_iter()
         .map(|(path, bytes)| {
+            // The README, written last, as it was read: an edit made while the report was drawn
+            // and written is not written over.
+            if let Some((readme, text)) = readme.as_ref().filter(|(p, _)| **p == path) {
+                if std::fs::read_to_string(readme).ok().as_ref() != Some(text) {
+                    anyhow::bail!(
+                        "README '{}' changed while the report was made; the figures and \
+                         results.md are written, the README is not: run the report again",
+                        readme.display()
+                    );
+                }
+            }
             let changed = write_atomic(&path, &bytes)?;
             Ok(Written { path, changed })
         })

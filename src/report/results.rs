@@ -157,7 +157,7 @@ fn architecture(r: &crate::lab::Run) -> String {
         s.push_str(", zero-init residual");
     }
     if h.init.is_some() {
-        s.push_str(&format!(", from {}", crate::lab::params::init(r)));
+        s.push_str(&format!(", from {}", plain(&crate::lab::params::init(r))));
         if h.fresh_embedding {
             s.push_str(" (fresh embedding)");
         }
@@ -218,15 +218,24 @@ fn escape_cell(cell: &str) -> String {
     cell.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
-/// Text a person wrote (a run's name, a folder's), shown as written: markdown's marks
-/// (`*bold*`, `[link]`, `<!-- -->`, which would also hide the README's markers) are escaped.
+/// Text a person wrote (a run's name, a file's or folder's), shown as written: markdown's
+/// marks (`*bold*`, `[link]`, `&amp;`, `<!-- -->`, which would also hide the README's markers)
+/// are escaped; an `_` inside a word (`resnet18_b16`) marks nothing and stays as it is, so the
+/// name reads and greps the same in results.md.
 fn plain(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let letter = |j: Option<usize>| {
+        j.and_then(|j| chars.get(j))
+            .is_some_and(|c| c.is_alphanumeric())
+    };
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(
-            c,
-            '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '#' | '~'
-        ) {
+    for (i, &c) in chars.iter().enumerate() {
+        let marks = match c {
+            '_' => !(letter(i.checked_sub(1)) && letter(Some(i + 1))),
+            '\\' | '*' | '`' | '[' | ']' | '<' | '>' | '#' | '~' | '&' => true,
+            _ => false,
+        };
+        if marks {
             out.push('\\');
         }
         out.push(c);
@@ -298,7 +307,7 @@ mod tests {
     /// README's generated section early.
     #[test]
     fn a_name_s_markdown_is_shown_as_written() -> anyhow::Result<()> {
-        let name = "a*b* [x](y) <!-- results:end -->";
+        let name = "a*b* [x](y) R&amp;D _lr_1e-4 <!-- results:end -->";
         let c = RunCurves {
             run: run(1, name, "resnet18"),
             train_acc: Vec::new(),
@@ -311,7 +320,7 @@ mod tests {
         let figures = RunFigures::default();
         let table = results_markdown(&[(&c, &figures)], None, "", NOW);
         assert!(
-            table.contains(r"| 1 a\*b\* \[x\](y) \<!-- results:end --\> |"),
+            table.contains(r"| 1 a\*b\* \[x\](y) R\&amp;D \_lr_1e-4 \<!-- results:end --\> |"),
             "{table}"
         );
         let readme = "intro\n<!-- results:start -->\n<!-- results:end -->\n";

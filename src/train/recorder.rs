@@ -3,7 +3,8 @@
 //!
 //! Another writer may hold the lab past the busy timeout (a `lab merge` of a large lab, say).
 //! The run goes on: its points and checkpoint rows wait, in order, for the next write the lab
-//! takes, tried on each beat. Only the run's end must land when it happens, after a few tries.
+//! takes, tried on each beat. Only the run's end must land when it happens: [`Recorder::finish`]
+//! tries a few times.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -40,9 +41,6 @@ pub struct Recorder<'a> {
     /// Whether points wait because the lab was busy at their beat.
     held_back: bool,
 }
-
-/// How often the end of a run is tried on a busy lab, each try waiting the busy timeout.
-const END_TRIES: usize = 6;
 
 impl<'a> Recorder<'a> {
     pub fn new(lab: &'a Lab, run: RunId) -> Recorder<'a> {
@@ -115,16 +113,11 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// The run's end: what waits must land now, so a busy lab is tried [`END_TRIES`] times.
-    fn flush_at_end(&mut self) -> Result<()> {
-        self.lab.wait_briefly(false)?;
-        let mut tries = 1;
-        loop {
-            match self.flush() {
-                Err(e) if is_busy(&e) && tries < END_TRIES => tries += 1,
-                done => return done,
-            }
-        }
+    /// The run's end, however it ended: what waits must land now ([`Lab::landing`]), with
+    /// the whole busy timeout again.
+    pub fn finish(&mut self) -> Result<()> {
+        let lab = self.lab;
+        lab.landing("the run's last metrics and checkpoints", || self.flush())
     }
 
     /// Records checkpoint `row`, written to `path`. A run has one best and one final: a final
@@ -252,7 +245,8 @@ impl Observer for Recorder<'_> {
                 self.checkpoints.push((row, *kind, path.to_path_buf()));
                 self.flush_on_beat()?;
             }
-            Event::Finished { .. } => self.flush_at_end()?,
+            // The rest lands when the run is closed ([`Self::finish`]).
+            Event::Finished { .. } => self.flush_on_beat()?,
         }
         Ok(())
     }
@@ -452,17 +446,17 @@ mod tests {
             assert!(lab.series(run, metric::DEV_ACC)?.is_empty());
             assert!(lab.checkpoints(run)?.is_empty());
             // The end must land: after its tries, it fails, saying why.
-            let end = rec
-                .on_event(&Event::Finished {
-                    outcome: crate::train::events::Outcome::Completed,
-                    iteration: 20,
-                    epoch: 2,
-                })
-                .unwrap_err();
+            rec.on_event(&Event::Finished {
+                outcome: crate::train::events::Outcome::Completed,
+                iteration: 20,
+                epoch: 2,
+            })?;
+            let end = rec.finish().unwrap_err();
             assert!(is_busy(&end), "{end:#}");
 
             merge.execute_batch("COMMIT")?;
             epoch(&mut rec, 3, 0.4, None)?;
+            rec.finish()?;
             let devs: Vec<(i64, f64)> = lab
                 .series(run, metric::DEV_ACC)?
                 .iter()
@@ -473,11 +467,10 @@ mod tests {
             let r = lab.run(run)?.expect("the run");
             assert_eq!((r.best_dev_acc, r.best_dev_epoch), (Some(0.5), Some(1)));
             assert_eq!((r.final_dev_acc, r.last_iteration), (Some(0.4), 30));
-            let cks: Vec<(i64, String)> = lab
-                .checkpoints(run)?
-                .into_iter()
-                .map(|c| (c.iteration, c.kind))
-                .collect();
+            // In the order they were written (ids count up).
+            let mut cks = lab.checkpoints(run)?;
+            cks.sort_by_key(|c| c.id);
+            let cks: Vec<(i64, String)> = cks.into_iter().map(|c| (c.iteration, c.kind)).collect();
             assert_eq!(cks, [(10, "best".into()), (20, "periodic".into())]);
             Ok(())
         })

@@ -788,7 +788,8 @@ fn drive(
                 Outcome::Completed => RunStatus::Completed,
                 Outcome::Interrupted => RunStatus::Interrupted,
             };
-            lab.finish_run(run, status, None)?;
+            recorder.finish()?;
+            lab.landing("the run's end", || lab.finish_run(run, status, None))?;
             let mut summary = console.summary(&run.to_string(), recorder.overhead());
             if outcome == Outcome::Interrupted {
                 summary.push_str(&format!(
@@ -806,8 +807,10 @@ fn drive(
         Err(e) => {
             let msg = format!("{e:#}");
             recorder.drop_non_finite();
-            let _ = recorder.flush();
-            lab.finish_run(run, RunStatus::Failed, Some(&msg))?;
+            let _ = recorder.finish();
+            lab.landing("the run's failure", || {
+                lab.finish_run(run, RunStatus::Failed, Some(&msg))
+            })?;
             Err(e.context(format!("run {run} failed")))
         }
     }

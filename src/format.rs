@@ -84,7 +84,6 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
-/// An optional number with fixed decimals, or `-`.
 /// A loss as the dashboard shows it: `0.0871`, or a diverging one in its nine columns as
 /// `1.50e10`, not `150000000` cut from it.
 pub fn loss(v: f64) -> String {
@@ -95,6 +94,7 @@ pub fn loss(v: f64) -> String {
     }
 }
 
+/// An optional number with fixed decimals, or `-`.
 pub fn opt(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
 }

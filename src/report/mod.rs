@@ -118,13 +118,16 @@ pub fn generate(lab: &Lab, runs: &[Run], opts: &ReportOptions) -> Result<Vec<Wri
     );
     files.push((opts.out_dir.join(RESULTS_FILE), results.into_bytes()));
 
-    if let Some((path, text)) = &readme {
-        let readme_dir = path.parent().unwrap_or(Path::new(""));
-        let prefix = relative_link(readme_dir, &opts.out_dir)?;
-        let block = results_markdown(&rows, comparison.as_deref(), &prefix, now);
-        let spliced = readme::splice(text, &block, &format!("'{}'", path.display()))?;
-        files.push((path.to_path_buf(), spliced.into_bytes()));
-    }
+    let readme = match readme {
+        Some((path, text)) => {
+            let readme_dir = path.parent().unwrap_or(Path::new(""));
+            let prefix = relative_link(readme_dir, &opts.out_dir)?;
+            let block = results_markdown(&rows, comparison.as_deref(), &prefix, now);
+            let spliced = readme::splice(&text, &block, &format!("'{}'", path.display()))?;
+            Some((path, text, spliced))
+        }
+        None => None,
+    };
 
     std::fs::create_dir_all(&opts.out_dir).with_context(|| {
         format!(
@@ -132,24 +135,30 @@ pub fn generate(lab: &Lab, runs: &[Run], opts: &ReportOptions) -> Result<Vec<Wri
             opts.out_dir.display()
         )
     })?;
-    files
+    let mut written = files
         .into_iter()
         .map(|(path, bytes)| {
-            // The README, written last, as it was read: an edit made while the report was drawn
-            // and written is not written over.
-            if let Some((readme, text)) = readme.as_ref().filter(|(p, _)| **p == path) {
-                if std::fs::read_to_string(readme).ok().as_ref() != Some(text) {
-                    anyhow::bail!(
-                        "README '{}' changed while the report was made; the figures and \
-                         results.md are written, the README is not: run the report again",
-                        readme.display()
-                    );
-                }
-            }
             let changed = write_atomic(&path, &bytes)?;
             Ok(Written { path, changed })
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    // The README last, and only as it was read: an edit made while the report was drawn and
+    // written is not written over.
+    if let Some((path, text, spliced)) = readme {
+        if std::fs::read_to_string(path).ok() != Some(text) {
+            anyhow::bail!(
+                "README '{}' changed while the report was made; the figures and results.md are \
+                 written, the README is not: run the report again",
+                path.display()
+            );
+        }
+        let changed = write_atomic(path, spliced.as_bytes())?;
+        written.push(Written {
+            path: path.clone(),
+            changed,
+        });
+    }
+    Ok(written)
 }
 
 /// The ROC of a verification: true accept rate against false accept rate on a log axis, as

@@ -455,8 +455,14 @@ mod tests {
             assert!(is_busy(&end), "{end:#}");
 
             merge.execute_batch("COMMIT")?;
-            epoch(&mut rec, 3, 0.4, None)?;
             rec.finish()?;
+            assert_eq!(
+                lab.series(run, metric::DEV_ACC)?.len(),
+                2,
+                "landed at the close"
+            );
+            assert_eq!(lab.checkpoints(run)?.len(), 2);
+            epoch(&mut rec, 3, 0.4, None)?;
             let devs: Vec<(i64, f64)> = lab
                 .series(run, metric::DEV_ACC)?
                 .iter()

@@ -788,7 +788,18 @@ fn drive(
                 Outcome::Completed => RunStatus::Completed,
                 Outcome::Interrupted => RunStatus::Interrupted,
             };
-            recorder.finish()?;
+            // A run whose last records could not land is closed as failed, saying so, rather
+            // than left running.
+            if let Err(e) = recorder.finish() {
+                let msg = format!("its last metrics and checkpoints were not recorded: {e:#}");
+                let closed = lab.landing("the run's failure", || {
+                    lab.finish_run(run, RunStatus::Failed, Some(&msg))
+                });
+                return Err(match closed {
+                    Ok(_) => e.context(format!("run {run} failed")),
+                    Err(c) => e.context(format!("run {run} failed, and was not closed: {c:#}")),
+                });
+            }
             lab.landing("the run's end", || lab.finish_run(run, status, None))?;
             let mut summary = console.summary(&run.to_string(), recorder.overhead());
             if outcome == Outcome::Interrupted {
@@ -808,10 +819,14 @@ fn drive(
             let msg = format!("{e:#}");
             recorder.drop_non_finite();
             let _ = recorder.finish();
-            lab.landing("the run's failure", || {
+            let closed = lab.landing("the run's failure", || {
                 lab.finish_run(run, RunStatus::Failed, Some(&msg))
-            })?;
-            Err(e.context(format!("run {run} failed")))
+            });
+            Err(match closed {
+                Ok(_) => e.context(format!("run {run} failed")),
+                // The training's error first: it is what went wrong.
+                Err(c) => e.context(format!("run {run} failed, and was not closed: {c:#}")),
+            })
         }
     }
 }

@@ -123,7 +123,18 @@ impl Source {
             Source::Dir { root } => list_dir(root)?,
             Source::Tgz { path } => list_tgz(path)?,
         };
-        if let Some(first) = not_utf8.first() {
+        // Said once a process for a source: eval lists one source more than once.
+        static SAID: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+        let first_time = || {
+            SAID.lock().is_ok_and(|mut said| {
+                let new = !said.iter().any(|p| p == self.path());
+                if new {
+                    said.push(self.path().to_path_buf());
+                }
+                new
+            })
+        };
+        if let Some(first) = not_utf8.first().filter(|_| first_time()) {
             crate::say!(
                 "warning: {} skips {} whose names are not UTF-8 (LFW's names are ASCII), such \
                  as '{first}'",

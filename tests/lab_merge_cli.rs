@@ -680,6 +680,31 @@ fn evaluations_arrive_linked_to_the_copied_checkpoints() -> Result<()> {
         vec!["pairs.txt + lfw.tgz", "split 0.5", "split 0.6"]
     );
     assert!(evals.iter().all(|e| e.checkpoint_id == Some(ck[0].id)));
+
+    // The checkpoint's row gone here (as a replay drops it): the evaluations keep the sha256
+    // of the weights they measured, and the other lab's copy of them, brought by a refresh,
+    // takes them back.
+    lab.conn()
+        .execute("DELETE FROM checkpoints WHERE run_id = ?1", [run.id.0])?;
+    assert!(lab
+        .evaluations(run.id)?
+        .iter()
+        .all(|e| e.checkpoint_id.is_none()));
+    {
+        let there = Lab::open(&theirs)?;
+        let r = there.find_run("evaluated")?;
+        there.heartbeat(r.id)?;
+    }
+    merge(&ours, &theirs)?
+        .success()
+        .stdout(contains("updated run"));
+    let ck = lab.checkpoints(run.id)?;
+    let evals = lab.evaluations(run.id)?;
+    assert_eq!(evals.len(), 3);
+    assert!(
+        evals.iter().all(|e| e.checkpoint_id == Some(ck[0].id)),
+        "{evals:?}"
+    );
     Ok(())
 }
 

@@ -67,6 +67,22 @@ pub(super) fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Checkpoint> {
     })
 }
 
+/// Links each evaluation of `run` that lost its checkpoint's row to a checkpoint of the run
+/// with the same iteration and bytes, where there is one (the newest).
+pub(super) fn relink_lost(conn: &rusqlite::Connection, run: i64) -> Result<()> {
+    conn.execute(
+        "UPDATE evaluations SET checkpoint_id = (
+             SELECT c.id FROM checkpoints c
+              WHERE c.run_id = evaluations.run_id
+                AND c.iteration = evaluations.checkpoint_iteration
+                AND c.sha256 = evaluations.checkpoint_sha256
+              ORDER BY c.id DESC LIMIT 1)
+         WHERE run_id = ?1 AND checkpoint_id IS NULL AND checkpoint_sha256 IS NOT NULL",
+        [run],
+    )?;
+    Ok(())
+}
+
 /// Records checkpoint `c`, and links to it the run's evaluations that lost their checkpoint's
 /// row but measured these very weights (a resume replays a run, writing again what it wrote).
 fn insert(conn: &rusqlite::Connection, c: &NewCheckpoint) -> Result<i64> {

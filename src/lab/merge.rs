@@ -385,6 +385,10 @@ fn merge_run(
     let copied = insert_children(tx, "checkpoints", checkpoints, ours)?;
     summary.checkpoints += copied.len();
     relink_evaluations(tx, ours, &links)?;
+    // Evaluations made here whose checkpoint's row had gone (a run replayed, or refreshed
+    // before): the other lab's copy of those weights takes them back, as a checkpoint written
+    // here would.
+    super::checkpoints::relink_lost(tx, ours)?;
     summary.evaluations += copy_evaluations(tx, &theirs_run.evaluations, ours, &copied)?;
     Ok(())
 }

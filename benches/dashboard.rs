@@ -131,7 +131,6 @@ fn generate(path: &Path, runs: usize, points: usize) -> Result<()> {
                 last_loss: Some(0.1),
                 images_per_sec: Some(900.0),
                 evaluation: Some((0.5, 0.3 + (r % 7) as f64 / 100.0, 40)),
-                ..Default::default()
             },
         )?;
         lab.finish_run(id, RunStatus::Completed, None)?;

@@ -71,6 +71,8 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         run: run.id,
         checkpoint_id: Some(checkpoint.id),
         checkpoint_iteration: Some(checkpoint.iteration),
+        // Given, not left to the checkpoint's row: a run still training may replace that row
+        // while the evaluation runs, and the evaluation still names the weights it measured.
         checkpoint_sha256: Some(checkpoint.sha256.clone()),
         protocol: measured.protocol,
         data_source: measured.source,

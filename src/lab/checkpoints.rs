@@ -100,12 +100,7 @@ fn insert(conn: &rusqlite::Connection, c: &NewCheckpoint) -> Result<i64> {
         ],
     )?;
     let id = conn.last_insert_rowid();
-    conn.execute(
-        "UPDATE evaluations SET checkpoint_id = ?4
-         WHERE run_id = ?1 AND checkpoint_id IS NULL AND checkpoint_iteration = ?2
-           AND checkpoint_sha256 = ?3",
-        params![c.run.0, c.iteration, c.sha256, id],
-    )?;
+    relink_lost(conn, c.run.0)?;
     Ok(id)
 }
 

@@ -165,8 +165,17 @@ impl Lab {
                 Some((t, d, e)) => (Some(t), Some(d), Some(e)),
                 None => (None, None, None),
             };
-            let (best_dev, best_epoch) = summary
-                .best_of_several
+            // The best of the dev accuracies recorded with it (several, where evaluations waited
+            // for a busy lab; the first on a tie), else the evaluation's.
+            let best_point = points.iter().filter(|p| p.name == metric::DEV_ACC).fold(
+                None,
+                |best: Option<&MetricPoint>, p| match best {
+                    Some(b) if b.value >= p.value => Some(b),
+                    _ => Some(p),
+                },
+            );
+            let (best_dev, best_epoch) = best_point
+                .map(|p| (p.value, p.epoch))
                 .or(summary.evaluation.map(|(_, d, e)| (d, e)))
                 .unzip();
             let n = update.execute(params![
@@ -274,7 +283,6 @@ mod tests {
             last_loss: Some(0.2),
             images_per_sec: Some(100.0),
             evaluation: Some((0.5, 0.25, 1)),
-            best_of_several: None,
         };
         lab.record(id, &points, &summary)?;
         let s = lab.series(id, metric::TRAIN_LOSS)?;

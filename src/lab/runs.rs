@@ -243,9 +243,6 @@ pub struct RunSummaryUpdate {
     pub images_per_sec: Option<f64>,
     /// A new evaluation: (train accuracy, dev accuracy, epoch). The best dev accuracy is kept.
     pub evaluation: Option<(f64, f64, i64)>,
-    /// Where the update carries several evaluations (they waited for a busy lab), the best
-    /// one's (dev accuracy, epoch); else the best is `evaluation`'s.
-    pub best_of_several: Option<(f64, i64)>,
 }
 
 impl Run {

@@ -215,15 +215,6 @@ impl Observer for Recorder<'_> {
                     metric::DEV_ACC_CENTROID,
                     e.dev_acc_centroid,
                 ));
-                if let Some((_, held, held_epoch)) = self.summary.evaluation {
-                    // An evaluation still waits: the best of those waiting must not be lost.
-                    let best = self.summary.best_of_several.unwrap_or((held, held_epoch));
-                    self.summary.best_of_several = Some(if e.dev_acc > best.0 {
-                        (e.dev_acc, ep)
-                    } else {
-                        best
-                    });
-                }
                 self.summary.evaluation = Some((e.train_acc, e.dev_acc, ep));
                 self.flush_on_beat()?;
             }

@@ -792,13 +792,7 @@ fn drive(
             // than left running.
             if let Err(e) = recorder.finish() {
                 let msg = format!("its last metrics and checkpoints were not recorded: {e:#}");
-                let closed = lab.landing("the run's failure", || {
-                    lab.finish_run(run, RunStatus::Failed, Some(&msg))
-                });
-                return Err(match closed {
-                    Ok(_) => e.context(format!("run {run} failed")),
-                    Err(c) => e.context(format!("run {run} failed, and was not closed: {c:#}")),
-                });
+                return Err(close_failed(lab, run, e, &msg));
             }
             lab.landing("the run's end", || lab.finish_run(run, status, None))?;
             let mut summary = console.summary(&run.to_string(), recorder.overhead());
@@ -819,15 +813,19 @@ fn drive(
             let msg = format!("{e:#}");
             recorder.drop_non_finite();
             let _ = recorder.finish();
-            let closed = lab.landing("the run's failure", || {
-                lab.finish_run(run, RunStatus::Failed, Some(&msg))
-            });
-            Err(match closed {
-                Ok(_) => e.context(format!("run {run} failed")),
-                // The training's error first: it is what went wrong.
-                Err(c) => e.context(format!("run {run} failed, and was not closed: {c:#}")),
-            })
+            Err(close_failed(lab, run, e, &msg))
         }
+    }
+}
+
+/// Records run `run` failed with `msg`, and returns `e`, the error that failed it, first: it is
+/// what went wrong, also where the run could not be closed.
+fn close_failed(lab: &Lab, run: RunId, e: anyhow::Error, msg: &str) -> anyhow::Error {
+    match lab.landing("the run's failure", || {
+        lab.finish_run(run, RunStatus::Failed, Some(msg))
+    }) {
+        Ok(_) => e.context(format!("run {run} failed")),
+        Err(c) => e.context(format!("run {run} failed, and was not closed: {c:#}")),
     }
 }
 

@@ -320,10 +320,10 @@ impl App {
 
     /// When `run` was resumed, oldest first: as its record lists them, or (before the lab kept
     /// each, or before its record came) its latest resume.
-    pub fn resumed_at(&self, run: &Run) -> Vec<f64> {
+    pub fn resumed_at<'a>(&'a self, run: &'a Run) -> &'a [f64] {
         match self.details.get(&run.id) {
-            Some(d) if !d.resumed_at.is_empty() => d.resumed_at.clone(),
-            _ => run.resumed_at.into_iter().collect(),
+            Some(d) if !d.resumed_at.is_empty() => &d.resumed_at,
+            _ => run.resumed_at.as_slice(),
         }
     }
 
@@ -906,16 +906,16 @@ impl App {
 /// What pasted `text` types: into a text field, its characters, a line break or tab as a
 /// space (a note, a filter and the form's fields are one line); elsewhere nothing, since a
 /// paste is no command.
-pub fn paste_actions(app: &App, text: &str) -> Vec<Action> {
+pub fn paste_action(app: &App, text: &str) -> Option<Action> {
     if text.is_empty() || !app.overlay.as_ref().is_some_and(Overlay::takes_text) {
-        return Vec::new();
+        return None;
     }
     let typed = text
         .replace("\r\n", "\n")
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    vec![Action::InputText(typed)]
+    Some(Action::InputText(typed))
 }
 
 /// The action a key press means in the app's current state, on a terminal `width` columns wide

@@ -444,36 +444,31 @@ impl Field {
         }
     }
 
-    /// The decimals the tables show this field's values with, where every table rounds them
-    /// alike: a filter compares what the person sees (`dev_acc=0.645` finds the run showing
-    /// 0.645). img/s is shown whole on the dashboard and to a tenth by `runs`, so it compares
-    /// as recorded.
-    fn shown_decimals(self) -> Option<usize> {
+    /// `x` as the tables show this field's values, where every table shows them alike: a filter
+    /// compares what the person sees. Accuracies to three places (`dev_acc=0.645` finds the run
+    /// showing 0.645), a loss as [`format::loss`] writes it, a duration to the second under an
+    /// hour and to the minute past one (`duration=1h31m` finds the run showing 1h31m). img/s
+    /// is shown whole on the dashboard and to a tenth by `runs`, so it compares as recorded.
+    fn shown(self, x: f64) -> Option<String> {
         match self {
             Field::BestDev | Field::FinalDev | Field::TrainAcc | Field::TestAcc | Field::LfwAcc => {
-                Some(3)
+                Some(format!("{x:.3}"))
             }
+            Field::Loss => Some(format::loss(x)),
+            Field::Duration => Some(format::duration(x)),
             _ => None,
         }
     }
 
-    /// [`Field::number`] rounded as `runs` prints it (the printed digits read back: 0.6475
-    /// prints 0.647, where rounding 647.5 would give 0.648); a duration as the tables show it,
-    /// to the second under an hour and to the minute past one (`duration=1h31m` finds the run
-    /// showing 1h31m), and a loss as [`format::loss`] shows it.
+    /// [`Field::number`] read back from what [`Field::shown`] writes (the printed digits:
+    /// 0.6475 prints 0.647, where rounding 647.5 would give 0.648).
     fn shown_number(self, r: &Run, now: f64) -> Option<f64> {
         let x = self.number(r, now)?;
-        if self == Field::Duration {
-            let shown = crate::format::duration(x);
-            return Some(crate::format::parse_duration(&shown).map_or(x, |d| d.as_secs_f64()));
-        }
-        if self == Field::Loss {
-            return Some(format::loss(x).parse().unwrap_or(x));
-        }
-        Some(match self.shown_decimals() {
-            Some(d) => format!("{x:.d$}").parse().unwrap_or(x),
-            None => x,
-        })
+        let read_back = |shown: String| match self {
+            Field::Duration => format::parse_duration(&shown).ok().map(|d| d.as_secs_f64()),
+            _ => shown.parse().ok(),
+        };
+        Some(self.shown(x).and_then(read_back).unwrap_or(x))
     }
 
     fn texts(self, r: &Run, now: f64) -> Vec<String> {

@@ -25,7 +25,7 @@ use anyhow::{Context, Result};
 use ratatui::crossterm::event::{self, Event as TermEvent};
 
 use crate::lab::{now, Lab};
-use app::{key_action, paste_actions, Action, App, Effect};
+use app::{key_action, paste_action, Action, App, Effect};
 use start_form::StartForm;
 use store::{Request, Update};
 
@@ -180,7 +180,7 @@ impl Runtime {
                 Event::Key(k) => key_action(app, k, width).into_iter().collect(),
                 Event::Data(u) => vec![Action::Data(u)],
                 Event::Answer(a) => vec![a],
-                Event::Paste(text) => paste_actions(app, &text),
+                Event::Paste(text) => paste_action(app, &text).into_iter().collect(),
                 Event::Redraw => Vec::new(),
             };
             self.apply(app, actions);

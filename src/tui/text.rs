@@ -13,29 +13,43 @@ pub fn columns(text: &str) -> usize {
     text.width()
 }
 
-/// The longest start of `text` that fits in `room` columns. Measured as a whole each time: a
-/// character's width alone can differ from what it adds (`⚠` and a variation selector take two
-/// columns together, one and none apart).
+/// The columns of `grown`: text of `before` columns with `c` added at one end, beside the
+/// character `beside` (none when it was empty). A character's width alone can differ from
+/// what it adds (`⚠` and a variation selector take two columns together, one and none apart),
+/// so `grown` is measured whole, except where plain ASCII meets plain ASCII, which no sequence
+/// joins: most names and notes are counted on, not measured again at every character.
+fn columns_grown(before: usize, grown: &str, c: char, beside: Option<char>) -> usize {
+    let plain = |c: char| c == ' ' || c.is_ascii_graphic();
+    if plain(c) && beside.is_none_or(plain) {
+        before + 1
+    } else {
+        columns(grown)
+    }
+}
+
+/// The longest start of `text` that fits in `room` columns.
 fn start_within(text: &str, room: usize) -> &str {
-    let mut end = 0;
+    let (mut end, mut used, mut last) = (0, 0, None);
     for (i, c) in text.char_indices() {
         let next = i + c.len_utf8();
-        if columns(&text[..next]) > room {
+        used = columns_grown(used, &text[..next], c, last);
+        if used > room {
             break;
         }
-        end = next;
+        (end, last) = (next, Some(c));
     }
     &text[..end]
 }
 
-/// The longest end of `text` that fits in `room` columns, measured as [`start_within`] does.
+/// The longest end of `text` that fits in `room` columns.
 fn end_within(text: &str, room: usize) -> &str {
-    let mut start = text.len();
-    for (i, _) in text.char_indices().rev() {
-        if columns(&text[i..]) > room {
+    let (mut start, mut used, mut first) = (text.len(), 0, None);
+    for (i, c) in text.char_indices().rev() {
+        used = columns_grown(used, &text[i..], c, first);
+        if used > room {
             break;
         }
-        start = i;
+        (start, first) = (i, Some(c));
     }
     &text[start..]
 }
@@ -375,13 +389,15 @@ pub fn wrap_line(line: TextLine<'static>, width: u16, indent: usize) -> Vec<Text
     let mut rows: Vec<&[(char, Style)]> = Vec::new();
     let (mut start, mut room) = (0, width);
     while start < chars.len() {
-        // The characters that fit in `room` columns, measured as [`start_within`] does.
-        let mut row = String::new();
+        // The characters that fit in `room` columns, counted as [`start_within`] does.
+        let (mut row, mut used, mut last) = (String::new(), 0, None);
         let fit = chars[start..]
             .iter()
             .take_while(|&&(c, _)| {
                 row.push(c);
-                columns(&row) <= room
+                used = columns_grown(used, &row, c, last);
+                last = Some(c);
+                used <= room
             })
             .count();
         if start + fit == chars.len() {
@@ -633,6 +649,37 @@ mod tests {
             // (A width of 0 means no wrapping.)
             for row in rows(warn, width.max(1) as u16, 0) {
                 assert!(columns(&row) <= width.max(2), "{width}: {row}");
+            }
+        }
+    }
+
+    /// Counting on across plain ASCII cuts where measuring each start and end whole would,
+    /// sequences included (a keycap `1️⃣` is a digit, a variation selector and a mark).
+    #[test]
+    fn counted_cuts_agree_with_measured_ones() {
+        fn measured_start(t: &str, room: usize) -> &str {
+            let ends = t.char_indices().map(|(i, c)| i + c.len_utf8());
+            let end = ends.take_while(|&e| columns(&t[..e]) <= room).last();
+            &t[..end.unwrap_or(0)]
+        }
+        fn measured_end(t: &str, room: usize) -> &str {
+            let starts = t.char_indices().rev().map(|(i, _)| i);
+            let start = starts.take_while(|&i| columns(&t[i..]) <= room).last();
+            &t[start.unwrap_or(t.len())..]
+        }
+        for t in [
+            "resnet18-b32 ab",
+            "x 1\u{FE0F}\u{20E3} y",
+            "a⚠\u{FE0F}b 学習率 #\u{FE0F}\u{20E3}",
+            "1\u{FE0F}\u{20E3}",
+        ] {
+            for room in 0..=columns(t) + 1 {
+                assert_eq!(
+                    start_within(t, room),
+                    measured_start(t, room),
+                    "{t:?} {room}"
+                );
+                assert_eq!(end_within(t, room), measured_end(t, room), "{t:?} {room}");
             }
         }
     }

@@ -149,7 +149,6 @@ pub fn record_run(lab: &Lab, new: &NewRun, shift: f64, test_acc: Option<f64>) ->
             last_loss: Some(loss_at(it, shift)),
             images_per_sec: Some(123.5),
             evaluation: Some((t, d, epoch)),
-            ..RunSummaryUpdate::default()
         };
         lab.record(id, &points, &summary)?;
         if epoch % 2 == 0 {

@@ -21,7 +21,7 @@ impl DetailView<'_> {
                     color: *color,
                     line: Line::build(
                         run,
-                        &app.resumed_at(run),
+                        app.resumed_at(run),
                         s,
                         app.x_axis,
                         app.smoothing_weight(),
@@ -317,10 +317,7 @@ impl DetailView<'_> {
                 run.progress() * 100.0
             )),
             Span::raw(format!("it {}{ipe}", run.last_iteration)),
-            Span::raw(format!(
-                "loss {}",
-                run.last_loss.map_or("-".into(), format::loss)
-            )),
+            Span::raw(format!("loss {}", Column::LastLoss.text(run, app.now))),
             Span::raw(format!(
                 "best dev {}{best_epoch}",
                 format::opt(run.best_dev_acc, 3)

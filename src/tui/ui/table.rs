@@ -22,11 +22,12 @@ impl RunsTable<'_> {
             .map(|r| Column::Input.text(r, 0.0).chars().count())
             .max()
             .map_or(10, |n| n.clamp(10, 16) as u16);
+        // Ids count up from 1: the largest has the most digits.
         let id = runs
             .iter()
-            .map(|r| 1 + r.id.to_string().len())
+            .map(|r| r.id.0)
             .max()
-            .map_or(4, |n| n.max(4) as u16);
+            .map_or(4, |id| (1 + id.to_string().len()).max(4) as u16);
         Fitted { input, id }
     }
 

@@ -22,6 +22,7 @@ pub mod cuda;
 pub mod data;
 pub mod eval;
 pub mod export;
+pub mod files;
 pub mod format;
 pub mod lab;
 pub mod model;

@@ -13,7 +13,6 @@ mod font;
 mod readme;
 mod results;
 mod select;
-mod write;
 
 use std::path::{Component, Path, PathBuf};
 
@@ -24,10 +23,10 @@ use crate::lab::{Lab, Run, SeriesPoint};
 pub use curves::{curve_label, distinguishing_params, group_by_config, mean_std, RunCurves};
 pub use figure::{render, Chart, FigureFormat, Line, Marks, HEIGHT, WIDTH};
 
+pub use crate::files::write_atomic;
 pub use readme::{splice, END as README_END, START as README_START};
 pub use results::{results_markdown, RunFigures};
 pub use select::select_runs;
-pub use write::write_atomic;
 
 /// The name of the results table inside the report folder.
 pub const RESULTS_FILE: &str = "results.md";

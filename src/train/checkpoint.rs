@@ -49,23 +49,20 @@ pub fn save(path: &Path, params: &Params, adam: Option<&Adam>, pos: Position) ->
             .with_context(|| format!("creating checkpoint directory '{}'", dir.display()))?;
     }
     let tmp = path.with_extension("safetensors.partial");
-    candle_core::safetensors::save(&tensors, &tmp)
-        .with_context(|| format!("writing checkpoint '{}'", tmp.display()))?;
-    // Hashed and on disk before it takes its name: a file at a checkpoint's name is whole and
-    // hashed, even after a power cut, and a quit at once (a second Ctrl-C) leaves at most a
-    // `.partial` file, which is removed.
-    let sha256 = sha256_file(&tmp)?;
-    std::fs::File::open(&tmp)
-        .and_then(|f| f.sync_all())
-        .with_context(|| format!("flushing checkpoint '{}' to disk", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("moving checkpoint into place at '{}'", path.display()))?;
-    // The rename itself is the folder's to keep; where a folder cannot be synced (some
-    // filesystems refuse), the file still is.
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    let written = candle_core::safetensors::save(&tensors, &tmp)
+        .map_err(said_once)
+        .and_then(|()| {
+            // Hashed and on disk before it takes its name, so a quit at once (a second Ctrl-C)
+            // leaves at most a `.partial` file, which is removed.
+            let sha256 = sha256_file(&tmp)?;
+            crate::files::put_in_place(&tmp, path)?;
+            Ok(sha256)
+        });
+    if written.is_err() {
+        // What was written of it only takes space (a full disk is the likely cause).
+        let _ = std::fs::remove_file(&tmp);
     }
-    Ok(sha256)
+    written.with_context(|| format!("writing checkpoint '{}'", path.display()))
 }
 
 /// Whether a file of a checkpoint folder is a checkpoint half written: the safetensors crate's
@@ -96,6 +93,15 @@ pub fn remove_partial(dir: &Path) -> bool {
 pub struct Loaded {
     pub tensors: HashMap<String, Tensor>,
     pub position: Position,
+}
+
+/// safetensors puts an I/O error in its own message and gives it as its source as well, so a
+/// `{:#}` chain said "No space left on device" twice; the I/O error alone says it once.
+fn said_once(e: candle_core::Error) -> anyhow::Error {
+    match e {
+        candle_core::Error::SafeTensor(safetensors::SafeTensorError::IoError(io)) => io.into(),
+        e => e.into(),
+    }
 }
 
 /// Reads the checkpoint at `path` once: the bytes whose sha256 is checked are the bytes loaded.
@@ -200,6 +206,28 @@ mod tests {
             .collect::<std::io::Result<_>>()?;
         assert_eq!(left, ["best-00000005.safetensors"]);
         assert!(!remove_partial(&dir.path().join("absent")));
+        Ok(())
+    }
+
+    /// A write that fails names the system's error once: safetensors' own message and its
+    /// source used to say it twice.
+    #[test]
+    fn a_failed_write_says_why_once() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("ck.safetensors");
+        // Where the file is to be written there is a folder, which the OS refuses to open as one.
+        std::fs::create_dir(path.with_extension("safetensors.partial"))?;
+        let p = Params::new(1);
+        candle_nn::linear(3, 2, p.builder(&Device::Cpu).pp("fc"))?;
+        let pos = Position {
+            iteration: 1,
+            skipped_batches: 0,
+        };
+        let err = format!("{:#}", save(&path, &p, None, pos).unwrap_err());
+        let why = std::io::Error::from_raw_os_error(21).to_string();
+        assert_eq!(err.matches(&why).count(), 1, "{err}");
+        assert!(err.starts_with("writing checkpoint '"), "{err}");
+        assert!(!path.exists());
         Ok(())
     }
 

@@ -1,5 +1,5 @@
 //! Writing files so that a reader never sees half of one: a temporary file beside the target,
-//! then a rename over it.
+//! synced, then a rename over it (reports, the README, exports, checkpoints).
 
 use std::io::Write;
 use std::path::Path;
@@ -46,17 +46,28 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
             f.set_permissions(p)
                 .with_context(|| format!("setting the permissions of '{}'", tmp.display()))?;
         }
-        f.sync_all()
-            .with_context(|| format!("flushing '{}'", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("replacing '{}'", path.display()))?;
-        // The rename is the folder's to keep; a folder that cannot be synced keeps the file.
-        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
-        Ok(())
+        drop(f);
+        put_in_place(&tmp, path)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map(|()| true)
+}
+
+/// Gives the whole file at `tmp` the name `path`, on disk before it takes the name: a file at
+/// `path` is whole even after a power cut. The rename is the folder's to keep, and is synced
+/// too where the folder can be (some filesystems refuse; the file is kept all the same).
+pub fn put_in_place(tmp: &Path, path: &Path) -> Result<()> {
+    std::fs::File::open(tmp)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("flushing '{}' to disk", tmp.display()))?;
+    std::fs::rename(tmp, path)
+        .with_context(|| format!("moving '{}' into place", path.display()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -70,11 +70,21 @@ pub fn generate(lab: &Lab, runs: &[Run], opts: &ReportOptions) -> Result<Vec<Wri
                 )
             })?;
             readme::splice(&text, "", &format!("'{}'", path.display()))?;
-            Some((path, text))
+            Some((path.as_path(), text))
         }
         None => None,
     };
+    write_report(lab, runs, opts, readme)
+}
 
+/// [`generate`] with the README (`opts.readme`) as it was read: its text is written into only
+/// if the file still holds it.
+fn write_report(
+    lab: &Lab,
+    runs: &[Run],
+    opts: &ReportOptions,
+    readme: Option<(&Path, String)>,
+) -> Result<Vec<Written>> {
     let curves = runs
         .iter()
         .map(|r| RunCurves::load(lab, r))
@@ -153,7 +163,7 @@ pub fn generate(lab: &Lab, runs: &[Run], opts: &ReportOptions) -> Result<Vec<Wri
         }
         let changed = write_atomic(path, spliced.as_bytes())?;
         written.push(Written {
-            path: path.clone(),
+            path: path.to_path_buf(),
             changed,
         });
     }
@@ -513,6 +523,39 @@ mod tests {
             relative_link(Path::new("/a/b"), Path::new("/a/c/../d"))?,
             "../d/"
         );
+        Ok(())
+    }
+
+    /// A README edited between its reading and the report's end is left as the person left
+    /// it: the figures and results.md are written, the README is not, and the error says so.
+    #[test]
+    fn a_readme_edited_while_the_report_is_made_is_not_written_over() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let lab = Lab::open(&dir.path().join("lab.db"))?;
+        let id = lab.create_run(&crate::lab::fixtures::new_run("r"))?;
+        let runs = vec![lab.run(id)?.context("the run just made")?];
+        let path = dir.path().join("README.md");
+        let as_read = format!("# Lab\n\n{}\n{}\n", readme::START, readme::END);
+        let edited = format!("{as_read}A line written meanwhile.\n");
+        std::fs::write(&path, &edited)?;
+        let opts = ReportOptions {
+            out_dir: dir.path().join("reports"),
+            format: FigureFormat::Svg,
+            readme: Some(path.clone()),
+        };
+        let err = write_report(&lab, &runs, &opts, Some((&path, as_read.clone())))
+            .expect_err("the README changed");
+        assert!(
+            format!("{err:#}").contains("changed while the report was made"),
+            "{err:#}"
+        );
+        assert_eq!(std::fs::read_to_string(&path)?, edited);
+        assert!(opts.out_dir.join(RESULTS_FILE).exists());
+        // Unchanged since it was read, it takes the results.
+        std::fs::write(&path, &as_read)?;
+        write_report(&lab, &runs, &opts, Some((&path, as_read.clone())))?;
+        let results = std::fs::read_to_string(&path)?;
+        assert!(results.contains("| 1 r | resnet18 |"), "{results}");
         Ok(())
     }
 

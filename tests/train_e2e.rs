@@ -285,9 +285,25 @@ fn two_epochs_then_resume_equals_four_epochs_in_one_go() -> Result<()> {
     assert_eq!(done.prior_seconds, first_span);
     assert!(done.resumed_at.context("resumed_at")? >= halted_run.finished_at.context("end")?);
     assert!(lab.resumes(halted)?[0].at >= done.resumed_at.context("resumed_at")?);
-    // The final checkpoints hold the weights, BatchNorm statistics and Adam moments.
+    // The final checkpoints hold the weights and BatchNorm statistics, not Adam's moments: no
+    // step follows them. The checkpoint the run was resumed from has them.
     let a = final_weights(dir.path(), &lab, straight)?;
     assert!(a.len() > 100, "{} tensors", a.len());
+    assert!(!a.keys().any(|k| k.starts_with("adam.")));
+    let from = lab
+        .checkpoints(halted)?
+        .into_iter()
+        .find(|c| c.kind == "interrupt")
+        .context("the checkpoint resumed from")?;
+    let from = checkpoint::load(
+        &dir.path().join(&from.path),
+        Some(&from.sha256),
+        &Device::Cpu,
+    )?;
+    let moments: Vec<&str> = (from.tensors.keys())
+        .filter_map(|k| k.strip_prefix("adam.m."))
+        .collect();
+    assert!(!moments.is_empty() && moments.iter().all(|k| a.contains_key(*k)));
     // The schedule continues where it stopped: warm-up, then a cosine down to zero.
     let lr: Vec<f64> = lab
         .series(halted, metric::LR)?

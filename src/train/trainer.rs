@@ -130,10 +130,16 @@ impl Trainer {
         init.apply(self.cfg.model, &self.params, self.cfg.fresh_embedding)
     }
 
-    /// Continues from a checkpoint: weights, BatchNorm statistics, Adam state and position.
+    /// Continues from a checkpoint: weights, BatchNorm statistics, Adam state and position. A
+    /// final checkpoint has no Adam state (older ones do) and needs none: the run has no step
+    /// left, and resuming from it only closes the run.
     pub fn restore(&mut self, ck: &Loaded) -> Result<()> {
         checkpoint::restore_params(&self.params, &ck.tensors, "the checkpoint")?;
-        self.adam.load_state(&ck.tensors)?;
+        let total = self.iters_per_epoch() as u64 * self.cfg.epochs as u64;
+        let has_adam = ck.tensors.keys().any(|k| k.starts_with("adam."));
+        if has_adam || ck.position.iteration < total {
+            self.adam.load_state(&ck.tensors)?;
+        }
         self.position = ck.position;
         Ok(())
     }
@@ -257,7 +263,10 @@ impl Trainer {
             CheckpointKind::Interrupt => format!("interrupt-{it:08}.safetensors"),
         };
         let path = self.checkpoint_dir.join(file);
-        let adam = (kind != CheckpointKind::Best).then_some(&self.adam);
+        // Adam's state (twice the weights' size) only where training may go on from the file:
+        // a best or final checkpoint holds what inference needs, and no step follows a final.
+        let resumable = matches!(kind, CheckpointKind::Periodic | CheckpointKind::Interrupt);
+        let adam = resumable.then_some(&self.adam);
         let sha = checkpoint::save(&path, &self.params, adam, self.position)?;
         let e = Event::Checkpoint {
             iteration: it,

@@ -70,6 +70,12 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     };
     let text = pairs_eval("faces", &[])?;
     assert!(
+        text.contains("'pairs.txt' is not LFW View 2's official pairs.txt (its sha256 is ")
+            && text.contains("the runs table's LFW column shows only the official file's")
+            && text.contains("the 4 pairs fill 2 of the 10 folds"),
+        "{text}"
+    );
+    assert!(
         text.contains("lfw-pairs")
             && text.contains("verification_accuracy_mean")
             && text.contains("roc_auc"),
@@ -116,6 +122,11 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         text.contains("folder") && text.contains("top1_one_per_identity"),
         "{text}"
     );
+    // 7 pairs of each kind fill 7 of the 10 folds, which is said and recorded.
+    assert!(
+        text.contains("the 14 pairs fill 7 of the 10 folds"),
+        "{text}"
+    );
     assert!(dir.path().join("figs/roc-run-1-eval-5.png").is_file());
 
     let lab = Lab::open(&dir.path().join("lab.db"))?;
@@ -143,6 +154,12 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         (Some(7.0), Some(7.0))
     );
     assert!(evals.iter().all(|e| e.checkpoint_id.is_some()));
+    assert_eq!(folder.options["folds"], 7);
+    // The pairs file is recorded by its sha256: not View 2's, so not the runs table's LFW.
+    let own_pairs = facenet_lab::data::hash::sha256_file(&pairs)?;
+    assert_eq!(evals[1].options["pairs_sha256"], own_pairs.as_str());
+    assert_eq!(evals[1].options["folds"], 2);
+    assert_eq!(lab.run(RunId(1))?.context("run 1")?.lfw_acc, None);
 
     // A 2-D projection of the dev and test embeddings.
     let text = stdout(cmd(dir.path())?.args(["report", "--embeddings", "1"]))?;
@@ -194,6 +211,20 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     common::fails_with(
         cmd(dir.path())?.args(["eval", "1", "--data", "one"]),
         &["holds 1 person"],
+    );
+    // Two images of one person and one of another give one pair of each kind: too few to
+    // hold a fold out, which is said as such.
+    data_support::write_lfw(
+        &dir.path().join("two"),
+        &[("Ann_Lee", 2), ("Bo_Chan", 1)],
+        false,
+    )?;
+    common::fails_with(
+        cmd(dir.path())?.args(["eval", "1", "--data", "two"]),
+        &[
+            "gives one same-person and one different-person pair",
+            "needs two of each",
+        ],
     );
     // Those of the run's own seed include the 4 people it trained on: the numbers come with a
     // warning, and leaving those people out of its own data leaves nothing, which is said.
@@ -324,6 +355,22 @@ fn the_test_split_is_found_where_the_images_moved() -> Result<()> {
     data_support::write_lfw(&dir.path().join("faces"), &[("Ed_Fox", 4)], true)?;
     let text = stdout(cmd(dir.path())?.args(["eval", "1"]))?;
     assert!(text.contains("n_queries"), "{text}");
+
+    // Pairs of only the people the run trained on: leaving them out leaves no pair, which is
+    // said before anything is embedded.
+    std::fs::write(
+        dir.path().join("pairs.txt"),
+        "1\t1\nAnn_Lee\t1\t2\nAnn_Lee\t3\tBo_Chan\t1\n",
+    )?;
+    common::fails_with(
+        cmd(dir.path())?
+            .args(["eval", "1", "--pairs", "pairs.txt", "--data", "faces"])
+            .arg("--exclude-train-identities"),
+        &[
+            "2 of the 2 pairs touch people run 1 trained on",
+            "leaves 0 same-person and 0 different-person pairs",
+        ],
+    );
     Ok(())
 }
 

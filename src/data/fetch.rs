@@ -56,9 +56,7 @@ impl FetchSpec {
                     name: "pairs.txt".into(),
                     url: "https://ndownloader.figshare.com/files/5976006".into(),
                     size: Some(155_335),
-                    sha256: Some(
-                        "ea42330c62c92989f9d7c03237ed5d591365e89b3e649747777b70e692dc1592".into(),
-                    ),
+                    sha256: Some(crate::eval::pairs::VIEW2_SHA256.into()),
                 },
             ],
         }

@@ -54,7 +54,13 @@ pub struct PairsFile {
     pub per_class_per_fold: usize,
     /// In file order: fold by fold, matched pairs before mismatched ones.
     pub pairs: Vec<Pair>,
+    /// Of the file's bytes: the official View 2 file's is [`VIEW2_SHA256`].
+    pub sha256: String,
 }
+
+/// The sha256 of LFW View 2's official `pairs.txt` (10 folds of 300 matched and 300 mismatched
+/// pairs), as `data fetch` checks it.
+pub const VIEW2_SHA256: &str = "ea42330c62c92989f9d7c03237ed5d591365e89b3e649747777b70e692dc1592";
 
 impl PairsFile {
     /// Reads and parses `path`.
@@ -127,6 +133,7 @@ pub fn parse(text: &str) -> Result<PairsFile> {
         n_folds,
         per_class_per_fold: per_class,
         pairs,
+        sha256: crate::data::hash::sha256_hex(text.as_bytes()),
     })
 }
 

@@ -9,9 +9,9 @@ use anyhow::{bail, Context, Result};
 
 use crate::data::{self, DataSpec, ImageRef};
 use crate::eval::embeddings::{euclidean, Embeddings};
-use crate::eval::folder::{folder_pairs, DEFAULT_PAIRS_PER_CLASS};
+use crate::eval::folder::{folder_pairs, DEFAULT_PAIRS_PER_CLASS, FOLDS};
 use crate::eval::identification::{self, centroid_gallery, identify, seed_gallery};
-use crate::eval::pairs::{exclude_identities, PairsFile};
+use crate::eval::pairs::{exclude_identities, PairsFile, VIEW2_SHA256};
 use crate::eval::verification::{self, Scores, VerificationReport};
 use crate::lab::{DatasetRecord, EvalMetric, Protocol, Run, RunId, SplitRecord};
 
@@ -106,8 +106,17 @@ impl Measured {
     /// Records a verification (its metrics and its ROC) and tells its summary.
     fn verified(&mut self, s: &Subject, report: VerificationReport, on: String) {
         (s.tell)(Message::Note(format!("verification {}", report.summary())));
+        let folds = report.accuracy.folds.len();
+        if folds < FOLDS {
+            (s.tell)(Message::Note(format!(
+                "the {} pairs fill {folds} of the {FOLDS} folds: the fold means and standard \
+                 deviations are over {folds}",
+                report.n_pairs
+            )));
+        }
         self.metrics.extend(to_metrics(report.metrics()));
         self.option("far_target", FAR_TARGET);
+        self.option("folds", folds);
         self.roc = Some((report, on));
     }
 }
@@ -173,6 +182,15 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
         Protocol::LfwPairs,
         format!("{} + {}", pairs_path.display(), spec),
     );
+    m.option("pairs_sha256", file.sha256.as_str());
+    if file.sha256 != VIEW2_SHA256 {
+        (s.tell)(Message::Note(format!(
+            "'{}' is not LFW View 2's official pairs.txt (its sha256 is {}): the result is \
+             recorded, but the runs table's LFW column shows only the official file's",
+            pairs_path.display(),
+            file.sha256
+        )));
+    }
     let mut pairs = file.pairs.clone();
     if s.exclude_train_identities {
         let trained = Trained::of(s, spec)?;
@@ -184,6 +202,17 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
         )));
         trained.record(&mut m);
         m.option("dropped_pairs", dropped);
+        let same = kept.iter().filter(|p| p.same).count();
+        if same == 0 || same == kept.len() {
+            bail!(
+                "{dropped} of the {} pairs touch {}, which leaves {same} same-person and {} \
+                 different-person pairs: verification needs both; drop \
+                 --exclude-train-identities or evaluate on a folder of other people",
+                pairs.len(),
+                trained.whose(s),
+                kept.len() - same
+            );
+        }
         pairs = kept;
     } else if let Ok(trained) = Trained::of(s, spec) {
         let people: HashSet<&str> = pairs
@@ -248,6 +277,13 @@ pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
     }
     let people: Vec<String> = items.iter().map(|i| i.identity.clone()).collect();
     let pairs = folder_pairs(&people, DEFAULT_PAIRS_PER_CLASS, FOLDER_PAIRS_SEED);
+    if pairs.len() == 2 {
+        bail!(
+            "'{spec}' gives one same-person and one different-person pair (after any \
+             exclusion): k-fold verification needs two of each at least; add people with two \
+             photos or more"
+        );
+    }
     if pairs.is_empty() {
         let distinct: HashSet<&String> = people.iter().collect();
         if distinct.len() < 2 {

@@ -246,8 +246,9 @@ pub fn kfold_val(scores: &Scores, target: f64) -> Result<KFoldVal> {
 }
 
 /// The first fold (fold, its same-person count, its different-person count) that lacks one of
-/// the two classes: LFW View 2's folds never do, a small folder's sampled pairs can (7
-/// same-person pairs dealt into 10 folds leave 3 without).
+/// the two classes: LFW View 2's folds and a folder's sampled pairs never do (both kinds are
+/// dealt alike, so a small folder fills fewer folds instead), the pairs left after
+/// `--exclude-train-identities` can.
 pub fn fold_lacking_a_class(scores: &Scores) -> Option<(usize, usize, usize)> {
     let mut counts: std::collections::BTreeMap<usize, (usize, usize)> = Default::default();
     for (&fold, &same) in scores.folds.iter().zip(&scores.same) {

@@ -286,8 +286,8 @@ impl Lab {
 /// measure the same weights the same way: an evaluation of the run's best checkpoint (the one
 /// `eval` picks by default), at its `(iteration, sha256)` (a best written again at that
 /// iteration after a resume may hold other weights), without `--flip` and with every pair or
-/// image (`--exclude-train-identities` drops some, which makes the numbers incomparable across
-/// runs); the newest of those when there are several. `None` when the run has no best
+/// image ([`measured_whole`]: `--exclude-train-identities` drops some, which makes the numbers
+/// incomparable across runs); the newest of those when there are several. `None` when the run has no best
 /// checkpoint or no such evaluation.
 pub fn table_evaluation<'a>(
     evaluations: &'a [Evaluation],
@@ -302,9 +302,28 @@ pub fn table_evaluation<'a>(
                 && e.checkpoint_iteration == Some(iteration)
                 && e.checkpoint_sha256.as_deref() == Some(sha256)
                 && !option_set(e, "flip")
-                && !option_set(e, "exclude_train_identities")
+                && measured_whole(e)
         })
         .max_by(|a, b| a.created_at.total_cmp(&b.created_at).then(a.id.cmp(&b.id)))
+}
+
+/// Whether the evaluation measured all its protocol has: on LFW, the 6,000 pairs of the official
+/// View 2 file (evaluations from before its sha256 was recorded all read that file), whatever
+/// `--exclude-train-identities` was given (one that dropped no pair, as for a run trained on
+/// generated faces, measured them all); elsewhere, no exclusion.
+fn measured_whole(e: &Evaluation) -> bool {
+    use serde_json::Value;
+    // An option an older evaluation did not record is taken as the whole file's.
+    let whole = |name: &str, value: Value| e.options.get(name).is_none_or(|v| *v == value);
+    let dropped_none = e.options.get("dropped_pairs") == Some(&Value::from(0));
+    match e.protocol {
+        Protocol::LfwPairs => {
+            (!option_set(e, "exclude_train_identities") || dropped_none)
+                && whole("pairs_sha256", crate::eval::pairs::VIEW2_SHA256.into())
+                && whole("pairs", 6000.into())
+        }
+        _ => !option_set(e, "exclude_train_identities"),
+    }
 }
 
 /// Whether the evaluation was run with the boolean option `name` on (older evaluations that do
@@ -573,9 +592,32 @@ mod tests {
             json!({"exclude_train_identities": true, "dropped_pairs": 136}),
         )?;
         add(best, 150, Protocol::LfwPairs, 0.747, json!({"flip": true}))?;
+        // A pairs file of one's own, and the official one cut short.
+        add(
+            best,
+            150,
+            Protocol::LfwPairs,
+            0.748,
+            json!({"pairs": 6000, "pairs_sha256": "0".repeat(64)}),
+        )?;
+        add(best, 150, Protocol::LfwPairs, 0.749, json!({"pairs": 600}))?;
         let (test, lfw) = load()?;
         assert_eq!(test, Some(0.714), "not the later final-checkpoint eval");
-        assert_eq!(lfw, Some((0.746, 0.01)), "not final, exclusion or flip");
+        assert_eq!(
+            lfw,
+            Some((0.746, 0.01)),
+            "not final, exclusion, flip or other pairs"
+        );
+        // An exclusion that dropped no pair (a run trained on generated faces) measured all.
+        add(
+            best,
+            150,
+            Protocol::LfwPairs,
+            0.745,
+            json!({"exclude_train_identities": true, "dropped_pairs": 0, "pairs": 6000,
+                   "pairs_sha256": crate::eval::pairs::VIEW2_SHA256}),
+        )?;
+        assert_eq!(load()?.1, Some((0.745, 0.01)));
 
         // A newer plain evaluation of the best checkpoint replaces the older one; an
         // evaluation without recorded options counts as plain.

@@ -55,8 +55,8 @@ fn data_cell(c: &RunCurves, datasets: &BTreeMap<i64, &str>) -> String {
 
 /// What the evaluation and speed columns hold, printed under the table.
 const NOTE: &str = "Test and LFW columns: the newest evaluation of the run's best checkpoint \
-(the one `eval` picks by default) without `--flip`, LFW over every View 2 pair (not \
-`--exclude-train-identities`); images/s: the median over the run's training steps; wall time: start to finish, less any pause between an interruption and its resume.";
+(the one `eval` picks by default) without `--flip`, LFW over all 6,000 pairs of View 2's \
+official pairs.txt (none left out by `--exclude-train-identities`); images/s: the median over the run's training steps; wall time: start to finish, less any pause between an interruption and its resume.";
 
 /// The table, a note on its columns and the comparison figure beneath it, in markdown. Links
 /// are `link_prefix` + file name: `""` beside the figures, `"reports/"` from a README one folder

@@ -360,7 +360,7 @@ fn a_stopped_run_is_reported_as_stopped_not_failed() -> Result<()> {
     }
     assert!(
         stderr.contains("2 of 3 runs finished and 1 stopped")
-            && stderr.contains("stopped: three-2-seed2: its log says how to continue it: "),
+            && stderr.contains("stopped: three-2-seed2 before the lab recorded it: `facenet-lab"),
         "{stderr}"
     );
     assert!(!stderr.contains("failed"), "{stderr}");

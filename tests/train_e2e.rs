@@ -451,6 +451,51 @@ fn a_time_limit_stops_like_an_interrupt_and_the_run_resumes() -> Result<()> {
     Ok(())
 }
 
+/// A run quit at once after the lab recorded it but before its first step (a sweep's second
+/// Ctrl-C while it loads) is marked interrupted, as a running one is; resumed, it trains from
+/// step 0 to the very weights of the same run trained straight through.
+#[test]
+fn a_run_quit_before_its_first_step_resumes_from_the_start() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let straight = completed_run(&db)?;
+    let lab = Lab::open(&db)?;
+    let r = lab.run(straight.run)?.context("run")?;
+    // The run as the lab records it before its first step: queued, its trainer not yet built.
+    let queued = lab.create_run(&facenet_lab::lab::NewRun {
+        name: r.name,
+        hyper: r.hyper,
+        dataset_id: r.dataset_id,
+        device: r.device,
+        gpu_name: r.gpu_name,
+        config_json: r.config_json,
+        code: r.code,
+        hostname: r.hostname,
+        machine: r.machine,
+        command_line: r.command_line,
+        log_path: None,
+        notes: String::new(),
+        tags: Vec::new(),
+        like_run: None,
+    })?;
+    assert!(
+        lab.interrupt_unless_ended(queued)?,
+        "what a quit at once does"
+    );
+    let resumed = resume(&db, queued)?;
+    assert_eq!(resumed.outcome, Outcome::Completed);
+    let final_sha = |run| -> Result<String> {
+        Ok(lab
+            .checkpoints(run)?
+            .into_iter()
+            .find(|c| c.kind == "final")
+            .context("final checkpoint")?
+            .sha256)
+    };
+    assert_eq!(final_sha(queued)?, final_sha(straight.run)?);
+    Ok(())
+}
+
 #[test]
 fn a_completed_run_cannot_be_resumed() -> Result<()> {
     let dir = tempfile::tempdir()?;

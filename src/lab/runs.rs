@@ -520,20 +520,21 @@ impl Lab {
         ensure_one(n, id)
     }
 
-    /// Marks a run that is still running interrupted; false when it had ended meanwhile (a
-    /// quit at once that came as its trainer finished it leaves it as the trainer recorded).
-    pub fn interrupt_if_running(&self, id: RunId) -> Result<bool> {
+    /// Marks a run that has not ended interrupted: one still running, or one recorded but not
+    /// yet at its first step (queued); false when it had ended meanwhile (a quit at once that
+    /// came as its trainer finished it leaves it as the trainer recorded).
+    pub fn interrupt_unless_ended(&self, id: RunId) -> Result<bool> {
         Ok(self.finish(id, RunStatus::Interrupted, None, true)? == 1)
     }
 
-    /// Ends run `id` with `status` (only if it is still running, with `only_running`), and
-    /// returns how many runs that changed.
+    /// Ends run `id` with `status` (only if it has not ended, with `unless_ended`), and returns
+    /// how many runs that changed.
     fn finish(
         &self,
         id: RunId,
         status: RunStatus,
         error: Option<&str>,
-        only_running: bool,
+        unless_ended: bool,
     ) -> Result<usize> {
         let t = now();
         let tx = self.write_tx()?;
@@ -541,8 +542,8 @@ impl Lab {
         let n = tx.execute(
             "UPDATE runs SET status = ?2, error = ?3, finished_at = ?4, heartbeat_at = ?4,
                 images_per_sec = ifnull(?5, images_per_sec)
-             WHERE id = ?1 AND (NOT ?6 OR status = 'running')",
-            params![id.0, status.as_str(), error, t, speed, only_running],
+             WHERE id = ?1 AND (NOT ?6 OR status IN ('queued', 'running'))",
+            params![id.0, status.as_str(), error, t, speed, unless_ended],
         )?;
         tx.commit()?;
         Ok(n)
@@ -813,9 +814,10 @@ mod tests {
     /// A quit at once marks a running run interrupted, but not one its trainer completed as
     /// the quit came.
     #[test]
-    fn only_a_running_run_is_interrupted_by_a_quit() -> Result<()> {
+    fn only_a_run_that_has_not_ended_is_interrupted_by_a_quit() -> Result<()> {
         let lab = Lab::open_in_memory()?;
-        let (running, done) = (
+        let (queued, running, done) = (
+            lab.create_run(&sample_run("queued"))?,
             lab.create_run(&sample_run("running"))?,
             lab.create_run(&sample_run("done"))?,
         );
@@ -823,12 +825,17 @@ mod tests {
             lab.mark_running(id, 10, 1)?;
         }
         lab.finish_run(done, RunStatus::Completed, None)?;
-        assert!(lab.interrupt_if_running(running)?);
-        assert!(!lab.interrupt_if_running(done)?);
+        assert!(lab.interrupt_unless_ended(queued)?);
+        assert!(lab.interrupt_unless_ended(running)?);
+        assert!(!lab.interrupt_unless_ended(done)?);
         let status = |id| -> Result<RunStatus> { Ok(lab.run(id)?.context("run")?.status) };
         assert_eq!(
-            (status(running)?, status(done)?),
-            (RunStatus::Interrupted, RunStatus::Completed)
+            (status(queued)?, status(running)?, status(done)?),
+            (
+                RunStatus::Interrupted,
+                RunStatus::Interrupted,
+                RunStatus::Completed
+            )
         );
         Ok(())
     }

@@ -114,8 +114,10 @@ fn what_next(run: &RunEnd, db_flag: &str) -> Option<String> {
         (JobOutcome::Stopped, Some(id)) => Some(format!(
             "  stopped: {name} (run {id}): `facenet-lab{db_flag} run --resume {id}` continues it"
         )),
+        // Stopped as it loaded, before the lab recorded a run for it: nothing to resume.
         (JobOutcome::Stopped, None) => Some(format!(
-            "  stopped: {name}: its log says how to continue it: {}",
+            "  stopped: {name} before the lab recorded it: {} (its log: {})",
+            start(),
             run.log.display()
         )),
         (JobOutcome::NotStarted, _) => Some(format!("  not started: {name}: {}", start())),
@@ -188,7 +190,8 @@ mod tests {
             format!(
                 "0 of 2 runs finished, 1 failed and 1 stopped\n  \
                  failed: t-1: its log says why: {}\n  \
-                 stopped: t-2: its log says how to continue it: logs/s/2-t-2.log",
+                 stopped: t-2 before the lab recorded it: `facenet-lab run --config \
+                 logs/s/2-t-2.toml` starts it (its log: logs/s/2-t-2.log)",
                 log.display()
             )
         );

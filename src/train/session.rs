@@ -250,6 +250,7 @@ pub fn start(
         tags: cfg.tags.clone(),
         like_run: like,
     })?;
+    let _abandonable = Abandonable::register(&lab, run, None);
     if let Some(w) = &init {
         let parent = lab.run(run)?.and_then(|r| r.init_run);
         note_input_scale(&lab, parent, w, cfg.imagenet_norm)?;
@@ -688,9 +689,34 @@ pub fn resume(
     drive(&lab, run.id, trainer, launch, stop)
 }
 
-/// The run this process is training, its checkpoint folder and a connection of its own to the
-/// lab, for a stop that cannot wait for the step to end ([`abandon`]).
-static TRAINING: std::sync::Mutex<Option<(Lab, RunId, PathBuf)>> = std::sync::Mutex::new(None);
+/// The run this process is training (or has recorded and is starting), its checkpoint folder
+/// once it has one, and a connection of its own to the lab, for a stop that cannot wait for the
+/// step to end ([`abandon`]).
+static TRAINING: std::sync::Mutex<Option<(Lab, RunId, Option<PathBuf>)>> =
+    std::sync::Mutex::new(None);
+
+/// `run` is [`abandon`]'s to close while this lives: from the moment the lab records it, so
+/// that a quit at once before its first step (a sweep's second Ctrl-C as a run loads) does
+/// not leave it queued for good. Without a second connection, a quit at once leaves a running
+/// run to its stale heartbeat.
+struct Abandonable;
+
+impl Abandonable {
+    fn register(lab: &Lab, run: RunId, dir: Option<PathBuf>) -> Abandonable {
+        if let (Ok(own), Ok(mut t)) = (Lab::open_existing(lab.path()), TRAINING.lock()) {
+            *t = Some((own, run, dir));
+        }
+        Abandonable
+    }
+}
+
+impl Drop for Abandonable {
+    fn drop(&mut self) {
+        if let Ok(mut t) = TRAINING.lock() {
+            *t = None;
+        }
+    }
+}
 
 /// Quits at once, as a second Ctrl-C asks, exiting with 130. The run being trained is recorded
 /// interrupted rather than left running until its heartbeat goes stale, so that `--resume`
@@ -704,7 +730,7 @@ pub fn abandon() -> ! {
         // Not into a lab file that replaced the run's: its run of that number is another.
         // Only a run still running: one its trainer ended meanwhile stays as it recorded it.
         let recorded = match lab.ensure_unmoved() {
-            Ok(()) => lab.interrupt_if_running(run).ok(),
+            Ok(()) => lab.interrupt_unless_ended(run).ok(),
             Err(_) => None,
         };
         let flag = crate::lab::db_flag(lab.path());
@@ -719,7 +745,9 @@ pub fn abandon() -> ! {
                  and `facenet-lab{flag} run --resume {run}` continues it then"
             ),
         }
-        checkpoint::remove_partial(&dir);
+        if let Some(dir) = dir {
+            checkpoint::remove_partial(&dir);
+        }
     }
     std::process::exit(130)
 }
@@ -757,16 +785,11 @@ fn drive(
             .and_then(|t| std::time::Instant::now().checked_add(t)),
         stop_after_step: launch.stop_after_step,
     };
-    // Without a second connection, a quit at once leaves the run to its stale heartbeat.
-    if let (Ok(own), Ok(mut t)) = (Lab::open_existing(lab.path()), TRAINING.lock()) {
-        *t = Some((own, run, trainer.checkpoint_dir.clone()));
-    }
+    let abandonable = Abandonable::register(lab, run, Some(trainer.checkpoint_dir.clone()));
     let result = catch_unwind(AssertUnwindSafe(|| {
         trainer.train(&mut [&mut recorder, &mut console], &ctl)
     }));
-    if let Ok(mut t) = TRAINING.lock() {
-        *t = None;
-    }
+    drop(abandonable);
     let result = match result {
         Ok(r) => r,
         Err(panic) => {

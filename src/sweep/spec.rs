@@ -92,6 +92,7 @@ impl SweepSpec {
         errors.extend(run_problems(&configs, &own));
         name_runs(&mut configs, &tag);
         errors.extend(duplicate_names(&configs));
+        errors.extend(repeated_runs(&configs, &own));
         if !errors.is_empty() {
             bail!(
                 "sweep spec '{source}' has {} problem{}; nothing was started:\n{}",
@@ -167,6 +168,31 @@ fn duplicate_names(configs: &[RunConfig]) -> Vec<String> {
         .collect()
 }
 
+/// One entry per run that repeats an earlier one, name aside, where neither was named: it would
+/// train the same run again (`seed = [1, 1]`, or a [[runs]] entry the grid makes too). Runs
+/// given names of their own are repeats on purpose (a GPU's run-to-run spread).
+fn repeated_runs(configs: &[RunConfig], own: &[Table]) -> Vec<String> {
+    let unnamed = |i: usize| !own[i].contains_key("name");
+    let settings = |c: &RunConfig| {
+        let mut c = c.clone();
+        c.remove("name");
+        c
+    };
+    (0..configs.len())
+        .filter(|&i| unnamed(i))
+        .filter_map(|i| {
+            let j =
+                (0..i).find(|&j| unnamed(j) && settings(&configs[j]) == settings(&configs[i]))?;
+            Some(format!(
+                "runs {} and {} have the same settings, so the second would train the first \
+                 again: change a value (seed), or name both to train it twice",
+                j + 1,
+                i + 1
+            ))
+        })
+        .collect()
+}
+
 /// `base` with `over`'s keys replacing its own.
 fn overlay(base: &Table, over: &Table) -> Table {
     let mut out = base.clone();
@@ -178,6 +204,10 @@ fn overlay(base: &Table, over: &Table) -> Table {
 
 /// The cartesian product of the grid's lists, last key (by name) varying fastest.
 pub fn expand_grid(grid: &Table) -> Result<Vec<Table>> {
+    if grid.is_empty() {
+        // Its product would be one run of [base] alone, which nobody meant.
+        bail!("[grid] has no keys: give it lists to cross, e.g. seed = [1, 2], or remove it");
+    }
     let mut combos = vec![Table::new()];
     let mut keys: Vec<&String> = grid.keys().collect();
     keys.sort();
@@ -264,6 +294,9 @@ fn default_name(
         .chain(rest)
         .collect::<Vec<_>>()
         .join("-")
+        // `run` refuses a name with a comma (`report --runs` reads one as between two runs),
+        // which a value (a path) may hold: the run would fail only when its turn came.
+        .replace(',', "_")
 }
 
 /// A value as a name part: `alexnet`, `32`, `1e-4` (the shorter of a float's two forms).
@@ -388,6 +421,24 @@ mod tests {
                     .collect()
             })
             .unwrap_or_else(|e| vec![format!("{e:#}")])
+    }
+
+    #[test]
+    fn an_empty_grid_a_repeated_run_and_a_comma_in_a_value_are_told_before_anything_starts() {
+        let base = "tag = \"t\"\n[base]\nmodel = \"resnet18\"\n";
+        let one = format!("{base}[[runs]]\nseed = 1\n");
+        let err = names(&format!("{one}[grid]\n")).join("\n");
+        assert!(err.contains("[grid] has no keys"), "{err}");
+        let err = names(&format!("{one}[grid]\nseed = [2, 1]\n")).join("\n");
+        assert!(err.contains("runs 1 and 3 have the same settings"), "{err}");
+        let err = names(&format!("{base}[grid]\nseed = [1, 1]\n")).join("\n");
+        assert!(err.contains("runs 1 and 2 have the same settings"), "{err}");
+        // Named, a repeat is meant.
+        let named =
+            format!("{base}[[runs]]\nseed = 1\nname = \"a\"\n[[runs]]\nseed = 1\nname = \"b\"\n");
+        assert_eq!(names(&named), ["a", "b"]);
+        let paths = names(&format!("{base}[grid]\ndata = [\"x,1\", \"y\"]\n"));
+        assert_eq!(paths, ["t-1-x_1", "t-2-y"]);
     }
 
     #[test]

@@ -14,6 +14,34 @@ macro_rules! say {
     }};
 }
 
+/// `println!` for a command's output: where its reader left (`sweep --dry-run | head`), the
+/// process ends as other Unix tools do on SIGPIPE (exit 141, silently), where `println!` would
+/// panic. Not for a trainer, which trains on whoever reads it ([`say!`]).
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(141);
+            }
+        }
+    }};
+}
+
+/// [`out!`] with a newline, as `println!`.
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(141);
+            }
+        }
+    }};
+}
+
 pub mod agreement;
 pub mod cli;
 pub mod commands;

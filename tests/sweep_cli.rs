@@ -824,6 +824,35 @@ fn dry_run_prints_the_generated_configs() -> Result<()> {
     Ok(())
 }
 
+/// A dry run piped into a reader that leaves (`| head`) ends as other Unix tools do, with exit
+/// 141 and nothing said, where `println!` panicked.
+#[test]
+fn a_dry_run_whose_reader_leaves_ends_quietly() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let spec = dir.path().join("big.toml");
+    // 400 runs of some 20 lines each: far more than a pipe holds.
+    std::fs::write(
+        &spec,
+        "tag = \"big\"\n[base]\nmodel = \"resnet18\"\n[grid]\nseed = [\n".to_string()
+            + &(1..=400).map(|s| format!("{s},")).collect::<String>()
+            + "]\n",
+    )?;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
+        .arg("sweep")
+        .arg(&spec)
+        .arg("--dry-run")
+        .env(SWEEP_EXE_ENV, "/nonexistent")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    drop(child.stdout.take());
+    let out = child.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    Ok(())
+}
+
 #[test]
 fn experiment_files_are_told_apart_from_single_run_configs() -> Result<()> {
     use facenet_lab::sweep::is_spec_file;

@@ -65,7 +65,7 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
         crate::say!("  {arch}: {:.1} images/s", t.images_per_sec());
         steps.push(t);
     }
-    print!(
+    crate::out!(
         "{}",
         format::table(
             &[
@@ -79,13 +79,13 @@ pub fn execute(args: &BenchArgs) -> Result<()> {
     if args.profile {
         for t in &steps {
             let kinds = profile_layers(t, args.steps, &dev)?;
-            println!(
+            crate::outln!(
                 "\n{}: where a {:.1} ms step goes (each layer op timed alone, median of {})",
                 t.arch,
                 t.step * 1e3,
                 args.steps
             );
-            print!("{}", profile_table(t.step, &kinds));
+            crate::out!("{}", profile_table(t.step, &kinds));
             std::io::Write::flush(&mut std::io::stdout())?;
         }
     }
@@ -125,7 +125,7 @@ fn check_kernels(dev: &candle_core::Device) -> Result<()> {
         );
     }
     let results = check::run(dev)?;
-    print!("{}", crate::agreement::table("op", &results, None));
+    crate::out!("{}", crate::agreement::table("op", &results, None));
     let failed = results.iter().filter(|c| !c.passed()).count();
     if failed > 0 {
         bail!(
@@ -134,7 +134,7 @@ fn check_kernels(dev: &candle_core::Device) -> Result<()> {
             results.len()
         );
     }
-    println!(
+    crate::outln!(
         "{CHECK_VERDICT}: {} outputs, each within its bound\n",
         results.len()
     );
@@ -158,9 +158,9 @@ fn parity(files: &[std::path::PathBuf], dev: &candle_core::Device, name: &str) -
     }
     let (ours, pytorch): (Vec<_>, Vec<_>) =
         results.iter().map(|p| (p.ours.clone(), p.pytorch)).unzip();
-    println!("relative error against PyTorch's step in f64, from the same weights and batch");
+    crate::outln!("relative error against PyTorch's step in f64, from the same weights and batch");
     let beside = Some(("PyTorch f32", pytorch.as_slice()));
-    print!(
+    crate::out!(
         "{}",
         crate::agreement::table("network [input]", &ours, beside)
     );
@@ -172,7 +172,7 @@ fn parity(files: &[std::path::PathBuf], dev: &candle_core::Device, name: &str) -
             results.len()
         );
     }
-    println!(
+    crate::outln!(
         "facenet-lab's step agrees with PyTorch's: {} outputs, each within its bound",
         results.len()
     );

@@ -20,7 +20,7 @@ pub fn run(args: DataArgs) -> Result<()> {
                 } else {
                     "already present and verified"
                 };
-                println!("{}: {what}", f.path.display());
+                crate::outln!("{}: {what}", f.path.display());
             }
             Ok(())
         }

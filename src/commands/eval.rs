@@ -45,7 +45,7 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         embed: &embed,
         exclude_train_identities: args.exclude_train_identities,
         tell: &|message| match message {
-            Message::Note(note) => println!("{note}"),
+            Message::Note(note) => crate::outln!("{note}"),
             Message::Warning(warning) => crate::say!("warning: {warning}"),
         },
     };
@@ -97,22 +97,25 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
     } else {
         format!(", {}", how.join(", "))
     };
-    println!(
+    crate::outln!(
         "evaluation {id}: run {} checkpoint '{}' at iteration {}, {}{how}",
-        run.id, checkpoint.kind, checkpoint.iteration, measured.protocol
+        run.id,
+        checkpoint.kind,
+        checkpoint.iteration,
+        measured.protocol
     );
     let linked = lab
         .evaluations(run.id)?
         .iter()
         .any(|e| e.id == id && e.checkpoint_id.is_some());
     if !linked {
-        println!(
+        crate::outln!(
             "  (the run has since replaced or dropped this checkpoint, as a run still training \
              replaces its best: the evaluation keeps its iteration, not a link to it)"
         );
     }
     for m in &measured.metrics {
-        println!("  {:<28} {}", m.name, metric_value(&m.name, m.value));
+        crate::outln!("  {:<28} {}", m.name, metric_value(&m.name, m.value));
     }
     if let Some((report, on)) = measured.roc {
         let name = roc_name(run.id, id);
@@ -154,7 +157,7 @@ fn write_roc(report: &VerificationReport, dir: &Path, name: &str, title: &str) -
         &roc_chart(title, &report.roc, report.auc, report.far_target),
         FigureFormat::Png,
     )?;
-    println!(
+    crate::outln!(
         "ROC written to {} and {}",
         csv.display(),
         png.path.display()

@@ -26,7 +26,7 @@ pub fn merge(db: &Path, args: &MergeArgs) -> Result<()> {
             lab.path().display()
         )
     })?;
-    print!("{summary}");
+    crate::out!("{summary}");
     let missing = missing_checkpoint_files(&lab, &summary)?;
     if !missing.is_empty() {
         let files: Vec<PathBuf> = missing.iter().map(|(_, f)| f.clone()).collect();

@@ -35,10 +35,10 @@ pub fn execute(lab: &Lab, args: &ReportArgs) -> Result<()> {
     let written = report::generate(lab, &runs, &opts)?;
     for w in &written {
         let what = if w.changed { "wrote" } else { "unchanged" };
-        println!("{what} {}", w.path.display());
+        crate::outln!("{what} {}", w.path.display());
     }
     let changed = written.iter().filter(|w| w.changed).count();
-    println!(
+    crate::outln!(
         "report of {}: {changed} files written, {} unchanged",
         crate::format::count(runs.len() as u64, "run", "runs"),
         written.len() - changed
@@ -114,7 +114,7 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
     };
     let out = args.out.clone().unwrap_or_else(|| lab.reports_dir());
     let w = write_chart(&out, &name, &chart, args.format)?;
-    println!(
+    crate::outln!(
         "{} {}",
         if w.changed { "wrote" } else { "unchanged" },
         w.path.display()

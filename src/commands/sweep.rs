@@ -46,14 +46,14 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         );
     }
     if args.dry_run {
-        println!(
+        crate::outln!(
             "# sweep '{}': {} (dry run, nothing started)",
             spec.tag,
             crate::format::count(n as u64, "run", "runs")
         );
         for (i, config) in spec.configs.iter().enumerate() {
-            println!("\n# run {}/{n}: {}", i + 1, sweep::run_name(config));
-            print!("{}", sweep::config_toml(config)?);
+            crate::outln!("\n# run {}/{n}: {}", i + 1, sweep::run_name(config));
+            crate::out!("{}", sweep::config_toml(config)?);
         }
         if !missing.is_empty() {
             crate::say!(
@@ -79,7 +79,7 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
     let work_dir = crate::lab::logs::create_sweep_dir(db, &spec.tag, crate::lab::now())
         .with_context(|| format!("creating the sweep's folder beside '{}'", db.display()))?;
     let files = sweep::write_configs(&spec, &work_dir)?;
-    println!(
+    crate::outln!(
         "sweep '{}': {}, {} at a time, into lab '{}'; configs and logs in {}",
         spec.tag,
         crate::format::count(n as u64, "run", "runs"),
@@ -109,7 +109,7 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         .collect();
     let summary = sweep::summarize(&spec.tag, &crate::lab::db_flag(db), &runs);
     match summary.verdict {
-        Verdict::AllFinished => println!("{}", summary.text),
+        Verdict::AllFinished => crate::outln!("{}", summary.text),
         Verdict::Failed => bail!("{}", summary.text),
         // Stopping runs on purpose is not a failure, but the sweep is not complete either:
         // the status `run` itself exits with when stopped.

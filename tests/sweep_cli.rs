@@ -596,6 +596,40 @@ fn a_stop_as_a_sweep_run_starts_waits_for_its_handler(signal: libc::c_int) -> Re
     Ok(())
 }
 
+/// A sweep killed outright (SIGKILL, the OOM killer) leaves no run training unseen: its run
+/// gets the sweep's stop and ends as a stop ends it, checkpointed and recorded interrupted.
+#[test]
+fn a_killed_sweeps_run_stops_with_a_checkpoint() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let spec = dir.path().join("tiny.toml");
+    std::fs::write(
+        &spec,
+        format!("tag = \"tiny\"\n[base]\n{ENDLESS_RUN}[grid]\nlr = [1e-3, 1e-4]\n"),
+    )?;
+    let db = dir.path().join("lab.db");
+    let mut sweep = real_sweep(dir.path(), &spec)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let run = wait_for_running(&db, Duration::from_secs(120));
+    sweep.kill()?;
+    sweep.wait()?;
+    let run = run?;
+    let trainer = KillOnDrop(run.pid.context("a running run records its pid")?);
+    let lab = Lab::open_read_only(&db)?;
+    let ended = poll(Duration::from_secs(120), "the run is still running", || {
+        Ok(lab.run(run.id)?.filter(|r| r.status != RunStatus::Running))
+    })?;
+    trainer.disarm();
+    assert_eq!(ended.status, RunStatus::Interrupted);
+    assert!(lab
+        .checkpoints(run.id)?
+        .iter()
+        .any(|c| c.kind == "interrupt"));
+    assert_eq!(lab.list_runs()?.len(), 1, "nothing more started");
+    Ok(())
+}
+
 /// SIGTERM to the sweep alone, as `kill`, `timeout` or a job scheduler sends it.
 #[test]
 fn a_terminated_sweep_stops_its_run_and_names_the_runs_not_started() -> Result<()> {

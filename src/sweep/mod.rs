@@ -187,6 +187,30 @@ pub fn run_sweep(
     Ok(ended)
 }
 
+/// A sweep that dies without stopping its runs (SIGKILL, the OOM killer) leaves none training
+/// on unseen, out of reach of its terminal's Ctrl-C: each gets the sweep's stop (Linux's
+/// parent-death signal), and stops as the sweep would have stopped it, with a checkpoint. Run
+/// in the child before it becomes the trainer; `sweep` is the parent's pid. Linux signals when
+/// the thread that started the child ends: the sweep starts its runs from the thread that
+/// waits for them.
+fn stop_when_the_sweep_dies(sweep: u32) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl(PR_SET_PDEATHSIG) and getppid(2) touch only this process; raise(3) sends
+    // it a signal, which stays pending (blocked above) until the run's handler takes it.
+    unsafe {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, crate::signals::STOP_ONCE) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // The sweep died before the request was made: nothing would come.
+        if libc::getppid() as u32 != sweep {
+            libc::raise(crate::signals::STOP_ONCE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = sweep;
+    Ok(())
+}
+
 /// The command that trains one run of a sweep: `program --db DB run --config CONFIG --log-path
 /// LOG_PATH`, its output into `log` (the file at `log_path`), in a process group of its own and
 /// with SIGINT and [`crate::signals::STOP_ONCE`] blocked until the run has its handlers.
@@ -201,10 +225,13 @@ pub fn trainer_command(
     let mut cmd = Command::new(program);
     // A stop waits until the run has its handler (it unblocks the signal then): one that
     // comes as it starts would otherwise kill it before it can checkpoint.
-    // SAFETY: the closure only changes the signal mask, which is async-signal-safe.
+    // SAFETY: the closure only changes the signal mask and asks for a signal on the parent's
+    // death (prctl, getppid and raise are async-signal-safe).
+    let sweep = std::process::id();
     unsafe {
-        cmd.pre_exec(|| {
-            crate::signals::set_blocked(&[libc::SIGINT, crate::signals::STOP_ONCE], true)
+        cmd.pre_exec(move || {
+            crate::signals::set_blocked(&[libc::SIGINT, crate::signals::STOP_ONCE], true)?;
+            stop_when_the_sweep_dies(sweep)
         })
     };
     cmd.arg("--db")

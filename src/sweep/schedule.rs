@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
-use crate::signals::STOP_ONCE;
+use crate::signals::{SAME_REQUEST, STOP_ONCE};
 
 /// How often running children (and the stop request) are checked: short next to any training
 /// run, long enough not to spin a core.
@@ -92,11 +92,15 @@ pub fn run_jobs(
     let mut running: Vec<Running> = Vec::new();
     let mut next = 0;
     // Stop requests passed on so far: one signal each to the running jobs, two at the most,
-    // and one a pass.
+    // and one a pass; the second no sooner than a trainer takes it for a second request
+    // (within SAME_REQUEST of the first it is the first heard twice, and dropped).
     let mut passed = 0;
+    let mut first_passed: Option<Instant> = None;
     loop {
-        if passed < stop.load(Ordering::SeqCst).min(2) {
+        let second_heard = first_passed.is_none_or(|t| t.elapsed() > SAME_REQUEST + POLL);
+        if passed < stop.load(Ordering::SeqCst).min(2) && second_heard {
             passed += 1;
+            first_passed.get_or_insert_with(Instant::now);
             let signal = if passed == 1 { STOP_ONCE } else { libc::SIGINT };
             running.iter().for_each(|r| interrupt(&r.child, signal));
             let running = running.iter().map(|r| r.index).collect();
@@ -340,10 +344,12 @@ mod tests {
         let stop = AtomicUsize::new(0);
         let mut events = Vec::new();
         let heard = dir.path().join("signals");
+        let mut passed_at = Vec::new();
         let ended = run_jobs(1, 1, &stop, launch, |e| {
             match e {
                 Event::Started { .. } => stop.store(1, Ordering::SeqCst),
                 Event::Stopping { .. } => {
+                    passed_at.push(Instant::now());
                     // Asked again once the job has heard the first: a shell that finds two
                     // signals pending runs their traps in signal order, SIGINT first.
                     let deadline = Instant::now() + Duration::from_secs(30);
@@ -354,12 +360,15 @@ mod tests {
                     }
                     stop.store(2, Ordering::SeqCst)
                 }
+                Event::QuittingNow { .. } => passed_at.push(Instant::now()),
                 _ => {}
             }
             events.push(format!("{e:?}"));
         })?;
         assert_eq!(ended, vec![JobOutcome::Stopped]);
         assert_eq!(events[2], "QuittingNow { running: [0] }", "{events:?}");
+        // A trainer hears the second as a second request only SAME_REQUEST after the first.
+        assert!(passed_at[1] - passed_at[0] > SAME_REQUEST, "{passed_at:?}");
         let signals = std::fs::read_to_string(dir.path().join("signals"))?;
         assert_eq!(signals, "USR1\nINT\n");
         Ok(())

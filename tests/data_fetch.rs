@@ -177,5 +177,13 @@ fn a_killed_downloads_part_file_is_removed_by_the_next_fetch() -> Result<()> {
     }
     fetch(dir.path(), &spec(&base, &[("lfw.tgz", &good)]), false)?;
     assert_eq!(dir_listing(dir.path())?, [live, recent, "lfw.tgz"]);
+    // Once the recent one is old, a fetch that finds the file whole and downloads nothing
+    // removes it too.
+    std::fs::File::options()
+        .write(true)
+        .open(dir.path().join(recent))?
+        .set_modified(hour_ago)?;
+    fetch(dir.path(), &spec(&base, &[("lfw.tgz", &good)]), false)?;
+    assert_eq!(dir_listing(dir.path())?, [live, "lfw.tgz"]);
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! Each file is written to a temporary `.<name>.part-<pid>` in the destination directory and
 //! renamed into place only after its size and sha256 match: a failed, truncated or mismatched
 //! download leaves nothing where a good file belongs (and one whose process was killed is
-//! removed by the next fetch). Only a `200 OK` is taken, byte for byte as sent (ureq is built
+//! removed by any later fetch, once ten minutes idle). Only a `200 OK` is taken, byte for byte as sent (ureq is built
 //! without gzip decoding), and no more bytes than the file has. A file that is already present and
 //! verifies is not downloaded again; one that does not is named, with what fails, and replaced
 //! (kept if the download fails).
@@ -124,6 +124,9 @@ pub fn fetch(to_dir: &Path, spec: &FetchSpec, progress: bool) -> Result<Vec<Fetc
     })?;
     let mut out = Vec::new();
     for file in &spec.files {
+        // Every fetch, not only one that downloads: after a kill and a fetch that completed
+        // the file, no later fetch downloads it again.
+        remove_stale_parts(to_dir, &file.name);
         let dest = to_dir.join(&file.name);
         let downloaded = match existing(&dest, file) {
             Existing::Verified => false,
@@ -253,7 +256,6 @@ fn remove_stale_parts(dir: &Path, name: &str) {
 
 fn download(file: &RemoteFile, dest: &Path, progress_bar: bool) -> Result<()> {
     let dir = dest.parent().unwrap_or(Path::new("."));
-    remove_stale_parts(dir, &file.name);
     let mut part = PartFile {
         path: dir.join(format!(".{}.part-{}", file.name, std::process::id())),
         keep: false,

@@ -118,6 +118,23 @@ fn corrupt_images_are_excluded_and_listed() -> Result<()> {
         msg.contains("after excluding 2 corrupt image(s) only 1 identity"),
         "{msg}"
     );
+    // With a fourth person, Ann_A and Bob_B fall below 6 and leave; each is named with its
+    // bad image.
+    write_lfw(&root, &[("Dee_D", 6)], true)?;
+    let m = data::inspect(&spec, &opts(6, 10))?;
+    assert_eq!(m.identities.len(), 2);
+    let mut reasons: Vec<&str> = m.excluded.iter().map(|e| e.reason.as_str()).collect();
+    reasons.sort();
+    assert!(
+        reasons[0]
+            .ends_with("; Bob_B is left out with it: 5 good images, fewer than --min-images 6")
+            && reasons[1].contains("; Ann_A is left out with it: 5 good images"),
+        "{reasons:?}"
+    );
+    // Kept, they are not said to leave.
+    let m = data::inspect(&spec, &opts(5, 10))?;
+    assert!(m.excluded.iter().all(|e| !e.reason.contains("left out")));
+    std::fs::remove_dir_all(root.join("Dee_D"))?;
     // load skips them too.
     let ds = data::load(&spec, &opts(3, 10))?;
     assert_eq!(ds.train.len() + ds.dev.len() + ds.test.len(), 16);

@@ -19,7 +19,7 @@ pub fn decode_jpeg(bytes: &[u8]) -> Result<DynamicImage> {
     }
     let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     if end < 4 || bytes[end - 2..end] != [0xFF, 0xD9] {
-        bail!("truncated JPEG (no end-of-image marker)");
+        bail!("truncated JPEG, or bytes after its end (no end-of-image marker at the end)");
     }
     let img = match image::load_from_memory_with_format(bytes, ImageFormat::Jpeg) {
         Ok(img) => img,
@@ -128,6 +128,14 @@ mod tests {
             let equal =
                 (0..plane).all(|i| out[i] == out[plane + i] && out[i] == out[2 * plane + i]);
             assert_eq!(equal, is_gray);
+            if !is_gray {
+                // Blue is 200 everywhere, red grows across and green down: channels swapped or
+                // mixed would show.
+                let at = |c: usize, x: usize, y: usize| out[c * plane + y * 16 + x];
+                assert!((at(2, 8, 8) - (200.0 / 127.5 - 1.0)).abs() < 0.1);
+                assert!(at(0, 15, 8) > at(0, 0, 8) + 1.0);
+                assert!(at(1, 8, 15) > at(1, 8, 0) + 1.0);
+            }
         }
         Ok(())
     }

@@ -387,12 +387,32 @@ fn import_path(
                     },
                     pixels,
                 }),
-            Err(e) => excluded.push(Excluded {
-                path: source.display(entry),
-                reason: format!("{e:#}"),
-            }),
+            Err(e) => excluded.push((
+                &entry.identity,
+                Excluded {
+                    path: source.display(entry),
+                    reason: format!("{e:#}"),
+                },
+            )),
         }
     }
+    // An identity whose good images fall below the filter goes with its bad ones: said with
+    // each of those, or it would leave the split unnamed.
+    let good = |identity: &str| valid.get(identity).map_or(0, Vec::len);
+    let excluded: Vec<Excluded> = excluded
+        .into_iter()
+        .map(|(identity, mut e)| {
+            let left = good(identity);
+            if left < opts.min_images {
+                e.reason = format!(
+                    "{}; {identity} is left out with it: {left} good images, fewer than \
+                     --min-images {}",
+                    e.reason, opts.min_images
+                );
+            }
+            e
+        })
+        .collect();
     valid.retain(|_, files| files.len() >= opts.min_images);
     if valid.len() < 2 {
         bail!(

@@ -119,6 +119,7 @@ impl Source {
         let Listing {
             mut entries,
             not_utf8,
+            links,
         } = match self {
             Source::Dir { root } => list_dir(root)?,
             Source::Tgz { path } => list_tgz(path)?,
@@ -134,7 +135,8 @@ impl Source {
                 new
             })
         };
-        if let Some(first) = not_utf8.first().filter(|_| first_time()) {
+        let say = !(not_utf8.is_empty() && links.is_empty()) && first_time();
+        if let Some(first) = not_utf8.first().filter(|_| say) {
             crate::say!(
                 "warning: {} skips {} whose names are not UTF-8 (LFW's names are ASCII), such \
                  as '{first}'",
@@ -144,6 +146,16 @@ impl Source {
                     "image or folder",
                     "images or folders"
                 )
+            );
+        }
+        if let Some(first) = links.first().filter(|_| say) {
+            crate::say!(
+                "warning: {} skips {} stored as links in the archive (a folder packed with its \
+                 hard or symbolic links), such as '{first}': the same images as a folder would \
+                 count; pack them as files (tar --hard-dereference --dereference) or pass the \
+                 folder",
+                self.path().display(),
+                crate::format::count(links.len() as u64, "image", "images")
             );
         }
         entries.sort_by(|a, b| (&a.identity, &a.file).cmp(&(&b.identity, &b.file)));
@@ -195,11 +207,13 @@ impl Source {
 }
 
 /// What a source lists: its LFW files, and the (lossily shown) names skipped for not being
-/// UTF-8 that would otherwise have been looked at: identity folders and `.jpg` files.
+/// UTF-8 that would otherwise have been looked at: identity folders and `.jpg` files; and, in
+/// an archive, the LFW images stored as links, which are skipped.
 #[derive(Default)]
 struct Listing {
     entries: Vec<Entry>,
     not_utf8: Vec<String>,
+    links: Vec<String>,
 }
 
 /// Whether a name that is not UTF-8 is one a listing would have looked at: an image, or (at the
@@ -242,10 +256,7 @@ fn dir_names(
 }
 
 fn identity_files(root: &Path) -> Result<Listing> {
-    let Listing {
-        mut entries,
-        mut not_utf8,
-    } = Listing::default();
+    let (mut entries, mut not_utf8) = (Vec::new(), Vec::new());
     for (identity, path, is_dir) in dir_names(root, true, &mut not_utf8)? {
         if !is_dir {
             continue;
@@ -260,7 +271,11 @@ fn identity_files(root: &Path) -> Result<Listing> {
             }
         }
     }
-    Ok(Listing { entries, not_utf8 })
+    Ok(Listing {
+        entries,
+        not_utf8,
+        links: Vec::new(),
+    })
 }
 
 fn list_dir(root: &Path) -> Result<Listing> {
@@ -298,22 +313,33 @@ fn tar_lfw_name(entry_path: &str) -> Option<(String, String)> {
 }
 
 /// Calls `f` with each file of the archive whose name is UTF-8, until it returns false;
-/// returns the (lossily shown) names of the others that are [`worth_saying`].
+/// returns what was skipped: the (lossily shown) names of the others that are
+/// [`worth_saying`], and the LFW images stored as links.
 fn for_each_tgz_file(
     path: &Path,
     mut f: impl FnMut(&str, &mut dyn Read) -> Result<bool>,
-) -> Result<Vec<String>> {
+) -> Result<Listing> {
     let mut archive = open_tgz(path)?;
-    let mut not_utf8 = Vec::new();
+    let mut skipped = Listing::default();
     for entry in archive.entries().with_context(|| tgz_error(path))? {
         let mut entry = entry.with_context(|| tgz_error(path))?;
-        if !entry.header().entry_type().is_file() {
+        let kind = entry.header().entry_type();
+        if kind.is_hard_link() || kind.is_symlink() {
+            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            if tar_lfw_name(&name).is_some() {
+                skipped.links.push(name);
+            }
+            continue;
+        }
+        if !kind.is_file() {
             continue;
         }
         let bytes = entry.path_bytes();
         let Ok(name) = std::str::from_utf8(&bytes).map(str::to_string) else {
             if worth_saying(&bytes, false, false) {
-                not_utf8.push(String::from_utf8_lossy(&bytes).into_owned());
+                skipped
+                    .not_utf8
+                    .push(String::from_utf8_lossy(&bytes).into_owned());
             }
             continue;
         };
@@ -322,12 +348,12 @@ fn for_each_tgz_file(
             break;
         }
     }
-    Ok(not_utf8)
+    Ok(skipped)
 }
 
 fn list_tgz(path: &Path) -> Result<Listing> {
     let mut entries = Vec::new();
-    let not_utf8 = for_each_tgz_file(path, |name, _| {
+    let skipped = for_each_tgz_file(path, |name, _| {
         if let Some((identity, file)) = tar_lfw_name(name) {
             entries.push(Entry {
                 identity,
@@ -337,7 +363,7 @@ fn list_tgz(path: &Path) -> Result<Listing> {
         }
         Ok(true)
     })?;
-    Ok(Listing { entries, not_utf8 })
+    Ok(Listing { entries, ..skipped })
 }
 
 fn read_tgz(path: &Path, wanted: &[&Entry]) -> Result<Vec<Vec<u8>>> {
@@ -499,6 +525,35 @@ mod tests {
         let listed = list_tgz(&tgz)?;
         assert_eq!(listed.entries.len(), 1);
         assert_eq!(listed.not_utf8, ["lfw/A/A_\u{fffd}001.jpg"]);
+        Ok(())
+    }
+
+    /// A folder packed with its links (`cp -al`, then `tar czf`) stores repeated images as
+    /// link entries, which are skipped and counted, where a folder would read them.
+    #[test]
+    fn images_stored_as_links_in_an_archive_are_counted() -> Result<()> {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(3);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, "lfw/A/A_0001.jpg", &b"one"[..])?;
+        for (kind, name) in [
+            (tar::EntryType::Link, "lfw/A/A_0002.jpg"),
+            (tar::EntryType::Symlink, "lfw/B/B_0001.jpg"),
+            (tar::EntryType::Symlink, "lfw/README"),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(kind);
+            header.set_size(0);
+            tar.append_link(&mut header, name, "lfw/A/A_0001.jpg")?;
+        }
+        let dir = tempfile::tempdir()?;
+        let tgz = dir.path().join("lfw.tgz");
+        std::fs::write(&tgz, gzip_members(&tar.into_inner()?, &[])?)?;
+        let listed = list_tgz(&tgz)?;
+        assert_eq!(listed.entries.len(), 1);
+        assert_eq!(listed.links, ["lfw/A/A_0002.jpg", "lfw/B/B_0001.jpg"]);
         Ok(())
     }
 }

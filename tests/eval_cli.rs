@@ -246,6 +246,18 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         text.contains("folder, without the 20 images of its training identities"),
         "{text}"
     );
+    // Photos are never the generated people it trained on: nothing to leave out, and said so.
+    let text = stdout(cmd(dir.path())?.args([
+        "eval",
+        "1",
+        "--data",
+        "faces",
+        "--exclude-train-identities",
+    ]))?;
+    assert!(
+        text.contains("folder, with every image (none of its training identities)"),
+        "{text}"
+    );
     common::fails_with(
         cmd(dir.path())?.args([
             "eval",

@@ -33,7 +33,22 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
     let device = Device::cuda_if_available(0)?;
     let dataset = lab.run_dataset(&run)?;
     let inherited = Inherited::of(lab, &run)?;
-    let net = Net::load(lab, &run, checkpoint, &device)?;
+    let net = Net::load(lab, &run, checkpoint, &device).map_err(|e| {
+        // A run still training replaces its best file as it writes a new one: between the
+        // pick above and this read, the file picked may have gone.
+        let now = lab.checkpoints(run.id).ok().and_then(|cks| {
+            let picked = args.checkpoint.pick(&run.id.to_string(), &cks).ok()?;
+            (picked.id != checkpoint.id).then_some(picked.iteration)
+        });
+        match now {
+            Some(iteration) => e.context(format!(
+                "run {} wrote another checkpoint (iteration {iteration}) in its place while \
+                 eval read it: run eval again",
+                run.id
+            )),
+            None => e,
+        }
+    })?;
     let embed = |spec: &DataSpec, items: &[ImageRef]| -> Result<Embeddings> {
         let vectors = net.embed(spec, items, args.flip, args.batch_size)?;
         Embeddings::new(items.iter().map(|i| i.identity.clone()).collect(), vectors)
@@ -85,12 +100,14 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         how.push("with flipped images averaged in".to_string());
     }
     let dropped = |key: &str| measured.options.get(key).and_then(|v| v.as_u64());
-    if let Some(n) = dropped("dropped_pairs") {
-        how.push(format!(
+    match (dropped("dropped_pairs"), dropped("dropped_images")) {
+        (Some(0), _) => how.push("with every pair (none touch its training identities)".into()),
+        (_, Some(0)) => how.push("with every image (none of its training identities)".into()),
+        (Some(n), _) => how.push(format!(
             "without the {n} pairs that touch its training identities"
-        ));
-    } else if let Some(n) = dropped("dropped_images") {
-        how.push(format!("without the {n} images of its training identities"));
+        )),
+        (_, Some(n)) => how.push(format!("without the {n} images of its training identities")),
+        (None, None) => {}
     }
     let how = if how.is_empty() {
         String::new()

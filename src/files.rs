@@ -46,8 +46,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
             f.set_permissions(p)
                 .with_context(|| format!("setting the permissions of '{}'", tmp.display()))?;
         }
-        drop(f);
-        put_in_place(&tmp, path)
+        put_in_place(&f, &tmp, path)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -55,18 +54,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
     result.map(|()| true)
 }
 
-/// Gives the whole file at `tmp` the name `path`, on disk before it takes the name: a file at
-/// `path` is whole even after a power cut. The rename is the folder's to keep, and is synced
-/// too where the folder can be (some filesystems refuse; the file is kept all the same).
-pub fn put_in_place(tmp: &Path, path: &Path) -> Result<()> {
-    std::fs::File::open(tmp)
-        .and_then(|f| f.sync_all())
+/// Gives the whole file at `tmp` (open as `file`, which is synced: a file the writer may not
+/// read again, as a README kept write-only, still is) the name `path`, on disk before it takes
+/// the name: a file at `path` is whole even after a power cut. The rename is the folder's to
+/// keep, and is synced too where the folder can be (some filesystems refuse; the file is kept
+/// all the same).
+pub fn put_in_place(file: &std::fs::File, tmp: &Path, path: &Path) -> Result<()> {
+    file.sync_all()
         .with_context(|| format!("flushing '{}' to disk", tmp.display()))?;
     std::fs::rename(tmp, path)
         .with_context(|| format!("moving '{}' into place", path.display()))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
-    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
     Ok(())
 }
 

@@ -16,16 +16,13 @@ macro_rules! say {
 
 /// `println!` for a command's output: where its reader left (`sweep --dry-run | head`), the
 /// process ends as other Unix tools do on SIGPIPE (exit 141, silently), where `println!` would
-/// panic. Not for a trainer, which trains on whoever reads it ([`say!`]).
+/// panic; any other failure to write (a full disk under `> plan.txt`) ends it with exit 1 and
+/// says so. Not for a trainer, which trains on whoever reads it ([`say!`]).
 #[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        if let Err(e) = write!(std::io::stdout(), $($arg)*) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                std::process::exit(141);
-            }
-        }
+        $crate::output_written(write!(std::io::stdout(), $($arg)*));
     }};
 }
 
@@ -34,12 +31,20 @@ macro_rules! out {
 macro_rules! outln {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
-            if e.kind() == std::io::ErrorKind::BrokenPipe {
-                std::process::exit(141);
-            }
-        }
+        $crate::output_written(writeln!(std::io::stdout(), $($arg)*));
     }};
+}
+
+/// What [`out!`] does with the result of a write.
+#[doc(hidden)]
+pub fn output_written(result: std::io::Result<()>) {
+    if let Err(e) = result {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        say!("error: writing the output failed: {e}");
+        std::process::exit(1);
+    }
 }
 
 pub mod agreement;

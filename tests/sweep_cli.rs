@@ -626,7 +626,6 @@ fn a_killed_sweeps_run_stops_with_a_checkpoint() -> Result<()> {
         .checkpoints(run.id)?
         .iter()
         .any(|c| c.kind == "interrupt"));
-    assert_eq!(lab.list_runs()?.len(), 1, "nothing more started");
     Ok(())
 }
 
@@ -859,9 +858,9 @@ fn dry_run_prints_the_generated_configs() -> Result<()> {
 }
 
 /// A dry run piped into a reader that leaves (`| head`) ends as other Unix tools do, with exit
-/// 141 and nothing said, where `println!` panicked.
+/// 141 and nothing said, where `println!` panicked; one that cannot be written fails.
 #[test]
-fn a_dry_run_whose_reader_leaves_ends_quietly() -> Result<()> {
+fn a_dry_run_whose_reader_leaves_ends_quietly_and_one_into_a_full_disk_fails() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let spec = dir.path().join("big.toml");
     // 400 runs of some 20 lines each: far more than a pipe holds.
@@ -884,6 +883,20 @@ fn a_dry_run_whose_reader_leaves_ends_quietly() -> Result<()> {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(141), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
+    // Into a full disk, it fails and says so, where a plan cut short would look whole.
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("facenet-lab"))
+        .arg("sweep")
+        .arg(&spec)
+        .arg("--dry-run")
+        .env(SWEEP_EXE_ENV, "/nonexistent")
+        .stdout(std::fs::File::options().write(true).open("/dev/full")?)
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: writing the output failed: No space left on device"),
+        "{stderr}"
+    );
     Ok(())
 }
 

@@ -18,12 +18,11 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
     }
     let text = std::fs::read_to_string(&args.spec)
         .with_context(|| format!("reading sweep spec '{}'", args.spec.display()))?;
-    let mut spec = SweepSpec::parse(&text, &args.spec.display().to_string())?;
-    if let Some(data) = &args.data {
-        for config in &mut spec.configs {
-            config.insert("data".into(), toml::Value::String(data.clone()));
-        }
-    }
+    let spec = SweepSpec::parse_onto(
+        &text,
+        &args.spec.display().to_string(),
+        args.data.as_deref(),
+    )?;
     let n = spec.configs.len();
     let missing = sweep::data_problems(&spec);
     if !missing.is_empty() && !args.dry_run {
@@ -104,7 +103,8 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
             outcome: ended[i],
             config: &files[i].config,
             log: &files[i].log,
-            recorded: recorded[i],
+            recorded: recorded.as_ref().and_then(|r| r[i]),
+            lab_read: recorded.is_some(),
         })
         .collect();
     let summary = sweep::summarize(&spec.tag, &crate::lab::db_flag(db), &runs);

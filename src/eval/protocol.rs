@@ -104,12 +104,14 @@ impl Measured {
     }
 
     /// Records a verification (its metrics and its ROC) and tells its summary.
-    fn verified(&mut self, s: &Subject, report: VerificationReport, on: String) {
+    /// Records a verification whose pairs were dealt into `planned` folds (a pairs file's
+    /// own count, or a folder's 10).
+    fn verified(&mut self, s: &Subject, report: VerificationReport, planned: usize, on: String) {
         (s.tell)(Message::Note(format!("verification {}", report.summary())));
         let folds = report.accuracy.folds.len();
-        if folds < FOLDS {
+        if folds < planned {
             (s.tell)(Message::Note(format!(
-                "the {} pairs fill {folds} of the {FOLDS} folds: the fold means and standard \
+                "the {} pairs fill {folds} of the {planned} folds: the fold means and standard \
                  deviations are over {folds}",
                 report.n_pairs
             )));
@@ -214,6 +216,15 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
             );
         }
         pairs = kept;
+    }
+    let folds: HashSet<usize> = pairs.iter().map(|p| p.fold).collect();
+    if folds.len() < 2 {
+        bail!(
+            "the pairs to verify lie in {} (after any exclusion): k-fold verification holds \
+             one out at a time and needs two at least; use a pairs file of several folds, as \
+             View 2's 10",
+            crate::format::count(folds.len() as u64, "fold", "folds")
+        );
     } else if let Ok(trained) = Trained::of(s, spec) {
         let people: HashSet<&str> = pairs
             .iter()
@@ -239,7 +250,12 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
         .map(|p| (index[&p.a], index[&p.b], p.same, p.fold))
         .collect();
     m.option("pairs", pairs.len());
-    m.verified(s, verify(&emb, &indexed)?, "LFW View 2".to_string());
+    m.verified(
+        s,
+        verify(&emb, &indexed)?,
+        file.n_folds,
+        "LFW View 2".to_string(),
+    );
     Ok(m)
 }
 
@@ -300,7 +316,7 @@ pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
     }
     let emb = (s.embed)(spec, &items)?;
     let indexed: Vec<_> = pairs.iter().map(|p| (p.a, p.b, p.same, p.fold)).collect();
-    m.verified(s, verify(&emb, &indexed)?, spec.to_string());
+    m.verified(s, verify(&emb, &indexed)?, FOLDS, spec.to_string());
     let (gallery, queries) = identification::gallery_and_queries(&emb)?;
     let id = identify(&gallery, &queries)?;
     m.metrics

@@ -251,18 +251,17 @@ pub fn trainer_command(
     Ok(cmd)
 }
 
-/// The run the lab at `db` recorded for each of `files`, found by its log, where there is one.
-pub fn recorded_runs(db: &Path, files: &[RunFiles]) -> Vec<Option<RunId>> {
-    let found = || -> Result<Vec<Option<RunId>>> {
-        let lab = Lab::open_read_only(db)?;
-        let runs = lab.list_runs()?;
-        Ok(files
+/// The run the lab at `db` recorded for each of `files`, found by its log, where there is one;
+/// None when the lab cannot be read (the summary names logs instead).
+pub fn recorded_runs(db: &Path, files: &[RunFiles]) -> Option<Vec<Option<RunId>>> {
+    let lab = Lab::open_read_only(db).ok()?;
+    let runs = lab.list_runs().ok()?;
+    Some(
+        files
             .iter()
             .map(|f| logged_at(&lab, &runs, &f.log).map(|r| r.id))
-            .collect())
-    };
-    // Without the lab (no run got as far as recording itself) the summary names logs instead.
-    found().unwrap_or_else(|_| vec![None; files.len()])
+            .collect(),
+    )
 }
 
 /// The run of `runs` that records `log` as its log.

@@ -51,6 +51,13 @@ impl SweepSpec {
     /// Parses `text` (from the file `source`, named in errors). Every invalid run is reported at
     /// once, and nothing is returned unless all of them are valid.
     pub fn parse(text: &str, source: &str) -> Result<SweepSpec> {
+        Self::parse_onto(text, source, None)
+    }
+
+    /// [`SweepSpec::parse`], every run training on `data` where it is given (`sweep --data`):
+    /// before the checks and the names, so that runs which differ only in their data are the
+    /// same run, and no name tells of data the run does not read.
+    pub fn parse_onto(text: &str, source: &str, data: Option<&str>) -> Result<SweepSpec> {
         let file: SpecFile = toml::from_str(text).with_context(|| {
             // A single run's --config file (its keys at the top): say which command takes it.
             let one_run = text.parse::<toml::Table>().is_ok_and(|t| {
@@ -78,6 +85,11 @@ impl SweepSpec {
         }
         if own.is_empty() {
             bail!("sweep spec '{source}' defines no runs: add [[runs]] entries or a [grid]");
+        }
+        if let Some(data) = data {
+            for run in &mut own {
+                run.insert("data".into(), Value::String(data.into()));
+            }
         }
         let mut configs: Vec<RunConfig> = own.iter().map(|r| overlay(&file.base, r)).collect();
         // A bad [base] key is one problem, said once; a run that keeps it is still checked
@@ -437,8 +449,30 @@ mod tests {
         let named =
             format!("{base}[[runs]]\nseed = 1\nname = \"a\"\n[[runs]]\nseed = 1\nname = \"b\"\n");
         assert_eq!(names(&named), ["a", "b"]);
-        let paths = names(&format!("{base}[grid]\ndata = [\"x,1\", \"y\"]\n"));
-        assert_eq!(paths, ["t-1-x_1", "t-2-y"]);
+        let paths = format!("{base}[grid]\ndata = [\"x,1\", \"y\"]\nseed = [1, 2]\n");
+        assert_eq!(
+            names(&paths),
+            [
+                "t-1-x_1-seed1",
+                "t-2-x_1-seed2",
+                "t-3-y-seed1",
+                "t-4-y-seed2"
+            ]
+        );
+        // Every run on one copy (sweep --data): the runs that differed only in their data are
+        // one run, and no name tells of data the run does not read.
+        let err = format!(
+            "{:#}",
+            SweepSpec::parse_onto(&paths, "s.toml", Some("z")).unwrap_err()
+        );
+        assert!(
+            err.contains("runs 1 and 3 have the same settings")
+                && err.contains("runs 2 and 4 have the same settings"),
+            "{err}"
+        );
+        let one = format!("{base}[grid]\ndata = [\"x\"]\nseed = [1, 2]\n");
+        let spec = SweepSpec::parse_onto(&one, "s.toml", Some("z")).expect("valid");
+        assert!(spec.configs.iter().all(|c| c["data"].as_str() == Some("z")));
     }
 
     #[test]

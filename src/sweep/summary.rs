@@ -17,6 +17,8 @@ pub struct RunEnd<'a> {
     pub log: &'a Path,
     /// The run the lab recorded for it, if it got that far.
     pub recorded: Option<RunId>,
+    /// Whether the lab could be read for that: where it could not, no record says nothing.
+    pub lab_read: bool,
 }
 
 /// How the sweep as a whole ended, which sets its exit status.
@@ -114,10 +116,14 @@ fn what_next(run: &RunEnd, db_flag: &str) -> Option<String> {
         (JobOutcome::Stopped, Some(id)) => Some(format!(
             "  stopped: {name} (run {id}): `facenet-lab{db_flag} run --resume {id}` continues it"
         )),
-        // Stopped as it loaded, before the lab recorded a run for it: nothing to resume.
-        (JobOutcome::Stopped, None) => Some(format!(
+        // The lab holds no run of its log: stopped as it loaded, with nothing to resume.
+        (JobOutcome::Stopped, None) if run.lab_read => Some(format!(
             "  stopped: {name} before the lab recorded it: {} (its log: {})",
             start(),
+            run.log.display()
+        )),
+        (JobOutcome::Stopped, None) => Some(format!(
+            "  stopped: {name}: its log says how to continue it: {}",
             run.log.display()
         )),
         (JobOutcome::NotStarted, _) => Some(format!("  not started: {name}: {}", start())),
@@ -136,6 +142,7 @@ mod tests {
             config: Path::new("logs/s/2-t-2.toml"),
             log: Path::new("logs/s/2-t-2.log"),
             recorded: recorded.map(RunId),
+            lab_read: true,
         }
     }
 
@@ -171,6 +178,20 @@ mod tests {
             "1 of 3 runs finished, 1 stopped and 1 not started\n  \
              stopped: t-2 (run 5): `facenet-lab --db x.db run --resume 5` continues it\n  \
              not started: t-3: `facenet-lab --db x.db run --config logs/s/2-t-2.toml` starts it"
+        );
+    }
+
+    /// No record of a stopped run means it never got that far only where the lab was read.
+    #[test]
+    fn a_stopped_run_without_a_record_is_started_again_only_if_the_lab_was_read() {
+        let unread = RunEnd {
+            lab_read: false,
+            ..end("t-1", Stopped, None)
+        };
+        assert_eq!(
+            summarize("t", "", &[unread]).text,
+            "0 of 1 run finished and 1 stopped\n  \
+             stopped: t-1: its log says how to continue it: logs/s/2-t-2.log"
         );
     }
 

@@ -55,7 +55,9 @@ pub fn save(path: &Path, params: &Params, adam: Option<&Adam>, pos: Position) ->
             // Hashed and on disk before it takes its name, so a quit at once (a second Ctrl-C)
             // leaves at most a `.partial` file, which is removed.
             let sha256 = sha256_file(&tmp)?;
-            crate::files::put_in_place(&tmp, path)?;
+            let file = std::fs::File::open(&tmp)
+                .with_context(|| format!("opening '{}'", tmp.display()))?;
+            crate::files::put_in_place(&file, &tmp, path)?;
             Ok(sha256)
         });
     if written.is_err() {

@@ -666,6 +666,8 @@ pub fn resume(
     // Claimed before anything is dropped: a second resume of the run, or a live trainer whose
     // heartbeat only looked stale, is refused here instead of losing its newest checkpoints.
     lab.mark_running(run.id, trainer.iters_per_epoch() as i64, std::process::id())?;
+    // Running from here: a quit at once while the run is rewound is abandon's to close too.
+    let _abandonable = Abandonable::register(&lab, run.id, Some(dir.clone()));
     if let Some(log) = &launch.log_path {
         lab.set_log_path(run.id, &lab.relative(log))?;
     }
@@ -695,10 +697,11 @@ pub fn resume(
 static TRAINING: std::sync::Mutex<Option<(Lab, RunId, Option<PathBuf>)>> =
     std::sync::Mutex::new(None);
 
-/// `run` is [`abandon`]'s to close while this lives: from the moment the lab records it, so
-/// that a quit at once before its first step (a sweep's second Ctrl-C as a run loads) does
-/// not leave it queued for good. Without a second connection, a quit at once leaves a running
-/// run to its stale heartbeat.
+/// `run` is [`abandon`]'s to close while this lives: from the moment the lab records it (a
+/// new run) or marks it running (a resumed one), so that a quit at once before its first step
+/// (a sweep's second Ctrl-C as a run loads) does not leave it queued for good, or running until
+/// its heartbeat goes stale. Without a second connection, a quit at once leaves a running run
+/// to its stale heartbeat.
 struct Abandonable;
 
 impl Abandonable {

@@ -340,10 +340,12 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
     );
     let runs = Lab::open(&db)?.list_runs()?;
     assert_eq!((runs.len(), runs[0].status), (1, RunStatus::Completed));
-    // A run recorded in TF32 (on a GPU) resumes on a GPU alone, and says why.
+    // A run recorded in TF32 (on a GPU) resumes on a GPU alone, and says why. (Without its
+    // final checkpoint: with it, nothing is left to train, and the run is only closed.)
     Lab::open(&db)?.conn().execute_batch(
         "UPDATE runs SET status = 'interrupted', tf32 = 1,
-                config_json = json_set(config_json, '$.tf32', json('true'));",
+                config_json = json_set(config_json, '$.tf32', json('true'));
+         DELETE FROM checkpoints WHERE kind = 'final';",
     )?;
     let out = common::facenet(&db)?
         .args(["run", "--resume", "1", "--device", "cpu"])

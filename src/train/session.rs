@@ -583,6 +583,25 @@ pub fn resume(
         (Some(c), Some(n)) if n > 0 => (c.iteration / n) as usize,
         _ => 0,
     };
+    // Killed after its final checkpoint was recorded, before the run was closed: nothing is
+    // left to train. Closed as completed with that checkpoint as it is, where training on from
+    // it wrote another file in its place (of other bytes where it held Adam's state, as finals
+    // once did, whose evaluations then lost it).
+    if let (Some(c), Some(n)) = (&ck, run.iters_per_epoch) {
+        if c.kind == CheckpointKind::Final.as_str() && c.iteration >= n * cfg.epochs as i64 {
+            lab.finish_run(run.id, RunStatus::Completed, None)?;
+            let summary = format!(
+                "run {} had written its final checkpoint (iteration {}) when it stopped: \
+                 nothing was left to train, and it is closed as completed",
+                run.id, c.iteration
+            );
+            return Ok(Finished {
+                run: run.id,
+                outcome: Outcome::Completed,
+                summary,
+            });
+        }
+    }
     check_stop_after(launch.stop_after_epoch, done, cfg.epochs)?;
     if let Some(d) = device {
         cfg.device = d;

@@ -130,16 +130,12 @@ impl Trainer {
         init.apply(self.cfg.model, &self.params, self.cfg.fresh_embedding)
     }
 
-    /// Continues from a checkpoint: weights, BatchNorm statistics, Adam state and position. A
-    /// final checkpoint has no Adam state (older ones do) and needs none: the run has no step
-    /// left, and resuming from it only closes the run.
+    /// Continues from a checkpoint: weights, BatchNorm statistics, Adam state and position. (A
+    /// final checkpoint, which holds no Adam state, is never resumed from: a run that wrote it
+    /// has nothing left to train.)
     pub fn restore(&mut self, ck: &Loaded) -> Result<()> {
         checkpoint::restore_params(&self.params, &ck.tensors, "the checkpoint")?;
-        let total = self.iters_per_epoch() as u64 * self.cfg.epochs as u64;
-        let has_adam = ck.tensors.keys().any(|k| k.starts_with("adam."));
-        if has_adam || ck.position.iteration < total {
-            self.adam.load_state(&ck.tensors)?;
-        }
+        self.adam.load_state(&ck.tensors)?;
         self.position = ck.position;
         Ok(())
     }

@@ -357,7 +357,7 @@ fn resume_line(r: &crate::lab::Resume) -> String {
 
 /// `#18 lfw-pairs @it 1200: acc 0.912 ± 0.011 · auc 0.960 · eer 0.090`, and what sets it apart
 /// from the run's other evaluations of that checkpoint: `(flip)`, `(4661 pairs, people of runs
-/// 59, 57 left out)`, a folder's name.
+/// 59, 57 left out)` (not where none were), `(own pairs file)`, a folder's name.
 fn evaluation_line(e: &crate::lab::Evaluation) -> String {
     let at = e
         .checkpoint_iteration
@@ -370,7 +370,19 @@ fn evaluation_line(e: &crate::lab::Evaluation) -> String {
             .map_or(e.data_source.clone(), |n| n.to_string_lossy().into_owned());
         how.push(folder);
     }
-    if option("exclude_train_identities").and_then(|v| v.as_bool()) == Some(true) {
+    // A pairs file other than View 2's official one (older evaluations recorded no sha256).
+    if option("pairs_sha256")
+        .and_then(|v| v.as_str())
+        .is_some_and(|sha| sha != crate::eval::pairs::VIEW2_SHA256)
+    {
+        how.push("own pairs file".to_string());
+    }
+    let dropped = option("dropped_pairs")
+        .or(option("dropped_images"))
+        .and_then(|v| v.as_u64());
+    if option("exclude_train_identities").and_then(|v| v.as_bool()) == Some(true)
+        && dropped != Some(0)
+    {
         let pairs = option("pairs").and_then(|v| v.as_u64());
         let runs: Vec<String> = option("excluded_runs")
             .and_then(|v| v.as_array())
@@ -588,6 +600,16 @@ mod tests {
             serde_json::json!({}),
         );
         assert!(evaluation_line(&folder).starts_with("#113 folder @it 1710 (lfw-unseen): "));
+        // A pairs file of one's own is told; an exclusion that left no one out is not.
+        let own = serde_json::json!({"exclude_train_identities": true, "dropped_pairs": 0,
+            "pairs": 6000, "pairs_sha256": "0".repeat(64)});
+        assert!(evaluation_line(&eval(20, Protocol::LfwPairs, lfw, own))
+            .starts_with("#20 lfw-pairs @it 1710 (own pairs file): "));
+        let official = serde_json::json!({"pairs_sha256": crate::eval::pairs::VIEW2_SHA256});
+        assert!(
+            evaluation_line(&eval(21, Protocol::LfwPairs, lfw, official))
+                .starts_with("#21 lfw-pairs @it 1710: ")
+        );
     }
 
     #[test]

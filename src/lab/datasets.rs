@@ -70,8 +70,8 @@ impl Lab {
             })?;
         if recorded != d.source && !Path::new(&recorded).exists() && Path::new(&d.source).exists() {
             tx.execute(
-                "UPDATE datasets SET source = ?2 WHERE id = ?1",
-                params![id.0, d.source],
+                "UPDATE datasets SET source = ?2, kind = ?3 WHERE id = ?1",
+                params![id.0, d.source, d.kind],
             )?;
         }
         tx.commit()?;
@@ -88,17 +88,11 @@ impl Lab {
     ) -> Result<DatasetId> {
         let existing: Option<(i64, String)> = tx
             .query_row(
-                "SELECT id, source FROM datasets WHERE kind = ?1 AND content_hash = ?2
-                   AND min_images = ?3 AND max_images = ?4
-                   AND ifnull(split_seed, -1) = ifnull(?5, -1)
+                "SELECT id, source FROM datasets WHERE content_hash = ?1
+                   AND min_images = ?2 AND max_images = ?3
+                   AND ifnull(split_seed, -1) = ifnull(?4, -1)
                  ORDER BY id LIMIT 1",
-                params![
-                    d.kind,
-                    d.content_hash,
-                    d.min_images,
-                    d.max_images,
-                    d.split_seed
-                ],
+                params![d.content_hash, d.min_images, d.max_images, d.split_seed],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
@@ -330,6 +324,13 @@ mod tests {
             first.source,
             "the first source is kept"
         );
+        // And from the archive they came in: the same images whatever kind of source.
+        let archive = DatasetRecord {
+            kind: "tgz".into(),
+            source: "/data/lfw.tgz".into(),
+            ..first.clone()
+        };
+        assert_eq!(lab.ensure_dataset(&archive)?, id);
         let mut other_filter = elsewhere.clone();
         other_filter.max_images = 40;
         assert_ne!(lab.ensure_dataset(&other_filter)?, id);

@@ -35,6 +35,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (18, v18_like_run),
     (19, v19_annotation_times),
     (20, v20_evaluated_sha256),
+    (21, v21_datasets_of_any_kind),
 ];
 
 /// The schema version this build writes.
@@ -324,6 +325,20 @@ fn v6_datasets_by_content(tx: &Transaction) -> rusqlite::Result<()> {
             ON datasets (kind, content_hash, min_images, max_images, ifnull(split_seed, -1));
         "#,
     )?;
+    fold_same_content(tx, true)
+}
+
+/// Folds each dataset row into the first with the same content, filter and split seed (and,
+/// with `same_kind`, read from the same kind of source) when their splits agree, moving its
+/// runs; rows whose splits differ stay apart.
+fn fold_same_content(tx: &Transaction, same_kind: bool) -> rusqlite::Result<()> {
+    let kind = |a: &str| {
+        if same_kind {
+            format!("{a}.kind = later.kind AND ")
+        } else {
+            String::new()
+        }
+    };
     let splits = |id: i64| -> rusqlite::Result<Vec<(String, String)>> {
         let mut stmt =
             tx.prepare_cached("SELECT name, hash FROM splits WHERE dataset_id = ?1 ORDER BY name")?;
@@ -331,18 +346,20 @@ fn v6_datasets_by_content(tx: &Transaction) -> rusqlite::Result<()> {
         rows.collect()
     };
     let pairs: Vec<(i64, i64)> = {
-        let mut stmt = tx.prepare(
+        let mut stmt = tx.prepare(&format!(
             "SELECT first.id, later.id FROM datasets later JOIN datasets first
-               ON first.kind = later.kind AND first.content_hash = later.content_hash
+               ON {}first.content_hash = later.content_hash
               AND first.min_images = later.min_images AND first.max_images = later.max_images
               AND ifnull(first.split_seed, -1) = ifnull(later.split_seed, -1)
               AND first.id = (SELECT min(d.id) FROM datasets d
-                               WHERE d.kind = later.kind AND d.content_hash = later.content_hash
+                               WHERE {}d.content_hash = later.content_hash
                                  AND d.min_images = later.min_images
                                  AND d.max_images = later.max_images
                                  AND ifnull(d.split_seed, -1) = ifnull(later.split_seed, -1))
              WHERE later.id > first.id ORDER BY later.id",
-        )?;
+            kind("first"),
+            kind("d")
+        ))?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
@@ -451,6 +468,21 @@ fn v20_evaluated_sha256(tx: &Transaction) -> rusqlite::Result<()> {
          UPDATE evaluations SET checkpoint_sha256 =
              (SELECT sha256 FROM checkpoints WHERE id = evaluations.checkpoint_id);",
     )
+}
+
+/// A dataset is its content, whatever kind of source it was read from: the same images read
+/// from lfw.tgz and from an extracted folder were two datasets (runs like another were told
+/// they trained on other images, reports split them); rows that differ only so are folded into
+/// the first, as v6 folded rows that differed only in their path.
+fn v21_datasets_of_any_kind(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        r#"
+        DROP INDEX datasets_content;
+        CREATE INDEX datasets_content
+            ON datasets (content_hash, min_images, max_images, ifnull(split_seed, -1));
+        "#,
+    )?;
+    fold_same_content(tx, false)
 }
 
 /// When a run's notes were last written and each of its tags added or removed, so that a merge
@@ -979,6 +1011,62 @@ mod tests {
             .collect::<rusqlite::Result<_>>()?;
         assert_eq!(runs, [1, 1, 3, 4], "run 2 moved with its dataset");
         assert_eq!(count(&conn, "SELECT count(*) FROM splits")?, 6);
+        assert_eq!(count(&conn, "SELECT count(*) FROM split_members")?, 6);
+        Ok(())
+    }
+
+    /// The same images read from a folder and from the archive, recorded as two datasets
+    /// before v21, are one from it on; other content, or the same split otherwise, stays apart.
+    #[test]
+    fn v21_folds_a_dataset_read_from_a_folder_and_an_archive_into_the_first() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        apply(&conn, &MIGRATIONS[..20])?;
+        for (id, kind, source, content, dev_hash) in [
+            (1, "dir", "/data/lfw-20-30", "c", "d"),
+            (2, "tgz", "/data/lfw.tgz", "c", "d"),
+            (3, "tgz", "/old/lfw.tgz", "c", "other rule"),
+            (4, "synthetic", "synthetic:4:8:0", "c2", "d"),
+        ] {
+            conn.execute(
+                "INSERT INTO datasets (id, kind, source, min_images, max_images, n_identities,
+                    n_images, content_hash, created_at)
+                 VALUES (?1, ?2, ?3, 20, 30, 1, 2, ?4, ?1)",
+                rusqlite::params![id, kind, source, content],
+            )?;
+            for (k, (name, hash)) in [("train", "t"), ("dev", dev_hash)].into_iter().enumerate() {
+                let split = id * 10 + k as i64;
+                conn.execute(
+                    "INSERT INTO splits (id, dataset_id, name, n_images, hash)
+                     VALUES (?1, ?2, ?3, 1, ?4)",
+                    rusqlite::params![split, id, name, hash],
+                )?;
+                conn.execute(
+                    "INSERT INTO split_members (split_id, identity, file, sha256)
+                     VALUES (?1, 'A', ?2, 's')",
+                    rusqlite::params![split, format!("A_{k}.jpg")],
+                )?;
+            }
+            insert_run(&conn, id, Some(id))?;
+        }
+        migrate(&conn)?;
+        let datasets: Vec<(i64, String)> = conn
+            .prepare("SELECT id, kind FROM datasets ORDER BY id")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        assert_eq!(
+            datasets,
+            [
+                (1, "dir".into()),
+                (3, "tgz".into()),
+                (4, "synthetic".into())
+            ]
+        );
+        let runs: Vec<i64> = conn
+            .prepare("SELECT dataset_id FROM runs ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        assert_eq!(runs, [1, 1, 3, 4], "run 2 moved with its dataset");
         assert_eq!(count(&conn, "SELECT count(*) FROM split_members")?, 6);
         Ok(())
     }

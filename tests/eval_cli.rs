@@ -370,6 +370,33 @@ fn the_test_split_is_found_where_the_images_moved() -> Result<()> {
     let text = stdout(cmd(dir.path())?.args(["eval", "1"]))?;
     assert!(text.contains("n_queries"), "{text}");
 
+    // Grayscale faces, for a run that trained on colour ones: measured, with a warning, and
+    // recorded; colour faces are not warned of.
+    data_support::write_lfw(
+        &dir.path().join("gray"),
+        &[("Hal_Ives", 3), ("Ida_Jo", 3)],
+        false,
+    )?;
+    let (_, err) = common::succeeds(cmd(dir.path())?.args(["eval", "1", "--data", "gray"]));
+    assert!(
+        err.contains("warning: run 1 trained on colour images (all ")
+            && err.contains("and 6 of the 6 of these looked at are grayscale"),
+        "{err}"
+    );
+    let lab = Lab::open(&dir.path().join("lab.db"))?;
+    let last = lab.evaluations(RunId(1))?.pop().context("an evaluation")?;
+    assert_eq!(
+        last.options["colour_mismatch"],
+        "trained on colour, evaluated grayscale"
+    );
+    data_support::write_lfw(
+        &dir.path().join("colour"),
+        &[("Hal_Ives", 3), ("Ida_Jo", 3)],
+        true,
+    )?;
+    let (_, err) = common::succeeds(cmd(dir.path())?.args(["eval", "1", "--data", "colour"]));
+    assert!(!err.contains("trained on colour"), "{err}");
+
     // The same-person pairs are of people the run trained on: leaving them out leaves one
     // kind of pair, which is said before anything is embedded.
     std::fs::write(
@@ -388,7 +415,7 @@ fn the_test_split_is_found_where_the_images_moved() -> Result<()> {
     // A pairs file of one fold leaves none to hold out.
     std::fs::write(
         dir.path().join("pairs.txt"),
-        "1\t1\nAnn_Lee\t1\t2\nAnn_Lee\t1\tBo_Chan\t1\n",
+        "1\t1\nEd_Fox\t1\t2\nEd_Fox\t1\tGus_Ho\t1\n",
     )?;
     common::fails_with(
         cmd(dir.path())?.args(["eval", "1", "--pairs", "pairs.txt", "--data", "faces"]),

@@ -31,6 +31,32 @@ pub fn decode_jpeg(bytes: &[u8]) -> Result<DynamicImage> {
     Ok(img)
 }
 
+/// Whether a JPEG holds one channel (grayscale) rather than colour, read from its frame header
+/// without decoding it; None where no frame header comes before the image data.
+pub fn jpeg_is_gray(bytes: &[u8]) -> Option<bool> {
+    let mut i = 2;
+    while i + 3 < bytes.len() {
+        if bytes[i] != 0xFF {
+            return None;
+        }
+        let marker = bytes[i + 1];
+        match marker {
+            // Fill bytes before a marker.
+            0xFF => i += 1,
+            // Markers without a length.
+            0x01 | 0xD0..=0xD8 => i += 2,
+            // The frame header: length, precision, height, width, then the channels.
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                return bytes.get(i + 9).map(|&channels| channels == 1);
+            }
+            // The image data, and no frame header before it.
+            0xDA => return None,
+            _ => i += 2 + usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]])),
+        }
+    }
+    None
+}
+
 /// How a decoded image becomes the network's input: the central `crop` fraction of its width
 /// and height (1 = the whole image), resized to `size` x `size`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -137,6 +163,23 @@ mod tests {
                 assert!(at(1, 8, 15) > at(1, 8, 0) + 1.0);
             }
         }
+        Ok(())
+    }
+
+    #[test]
+    fn a_jpegs_channels_are_read_from_its_header() -> Result<()> {
+        assert_eq!(jpeg_is_gray(&jpeg_bytes(&gray())?), Some(true));
+        assert_eq!(jpeg_is_gray(&jpeg_bytes(&color())?), Some(false));
+        // A colour image whose pixels are all gray is still a colour JPEG.
+        let flat = DynamicImage::ImageRgb8(RgbImage::from_pixel(8, 8, Rgb([90, 90, 90])));
+        assert_eq!(jpeg_is_gray(&jpeg_bytes(&flat)?), Some(false));
+        assert_eq!(jpeg_is_gray(b"not a jpeg"), None);
+        let good = jpeg_bytes(&gray())?;
+        assert_eq!(
+            jpeg_is_gray(&good[..12]),
+            None,
+            "cut before its frame header"
+        );
         Ok(())
     }
 

@@ -8,7 +8,9 @@ use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
 use image::RgbImage;
 
-use super::decode::{crop_and_resize, decode_jpeg, normalise_into, to_rgb_resized, Pixels};
+use super::decode::{
+    crop_and_resize, decode_jpeg, jpeg_is_gray, normalise_into, to_rgb_resized, Pixels,
+};
 use super::hash::{members_hash, sha256_hex};
 use super::source::{Entry, Source};
 use super::split::split_identity;
@@ -98,6 +100,13 @@ pub fn decode_images(
     ImageStore::open(spec, images, progress_bar)?.decode(0..images.len(), pixels)
 }
 
+/// Grayscale and colour images counted ([`ImageStore::colours`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Colours {
+    pub gray: usize,
+    pub colour: usize,
+}
+
 /// Images looked up and read once, then decoded a batch at a time: thousands of images at 224
 /// pixels do not fit in memory decoded all at once, and a tarball should be read only once.
 pub struct ImageStore {
@@ -154,6 +163,32 @@ impl ImageStore {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// How many of the images are grayscale JPEGs, and how many colour ones (by their headers;
+    /// generated faces are in colour). A JPEG without a readable header counts as neither.
+    pub fn colours(&self) -> Colours {
+        match &self.items {
+            StoreItems::Encoded { bytes, .. } => {
+                bytes
+                    .iter()
+                    .fold(Colours::default(), |c, b| match jpeg_is_gray(b) {
+                        Some(true) => Colours {
+                            gray: c.gray + 1,
+                            ..c
+                        },
+                        Some(false) => Colours {
+                            colour: c.colour + 1,
+                            ..c
+                        },
+                        None => c,
+                    })
+            }
+            StoreItems::Synthetic { index, .. } => Colours {
+                gray: 0,
+                colour: index.len(),
+            },
+        }
     }
 
     /// Images `range`, cropped and resized as `pixels` says, as a (N,3,S,S) tensor in [-1, 1].

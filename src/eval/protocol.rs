@@ -216,6 +216,12 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
             );
         }
         pairs = kept;
+    } else if let Ok(trained) = Trained::of(s, spec) {
+        let people: HashSet<&str> = pairs
+            .iter()
+            .flat_map(|p| [p.a.identity.as_str(), p.b.identity.as_str()])
+            .collect();
+        trained.warn_present(s, &mut m, &people, "LFW View 2's pairs");
     }
     let folds: HashSet<usize> = pairs.iter().map(|p| p.fold).collect();
     if folds.len() < 2 {
@@ -225,12 +231,6 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
              View 2's 10",
             crate::format::count(folds.len() as u64, "fold", "folds")
         );
-    } else if let Ok(trained) = Trained::of(s, spec) {
-        let people: HashSet<&str> = pairs
-            .iter()
-            .flat_map(|p| [p.a.identity.as_str(), p.b.identity.as_str()])
-            .collect();
-        trained.warn_present(s, &mut m, &people, "LFW View 2's pairs");
     }
     let mut images: Vec<_> = pairs
         .iter()
@@ -243,6 +243,7 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
         .map(|i| ImageRef::lfw(&i.identity, i.number))
         .collect();
     check_images_exist(spec, &items)?;
+    warn_of_other_colours(s, spec, &items, &mut m);
     let emb = (s.embed)(spec, &items)?;
     let index: HashMap<_, _> = images.iter().enumerate().map(|(k, i)| (i, k)).collect();
     let indexed: Vec<_> = pairs
@@ -314,6 +315,7 @@ pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
              the folder protocol needs people with at least two photos each"
         );
     }
+    warn_of_other_colours(s, spec, &items, &mut m);
     let emb = (s.embed)(spec, &items)?;
     let indexed: Vec<_> = pairs.iter().map(|p| (p.a, p.b, p.same, p.fold)).collect();
     m.verified(s, verify(&emb, &indexed)?, FOLDS, spec.to_string());
@@ -326,6 +328,49 @@ pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
     m.option("pairs_per_class", DEFAULT_PAIRS_PER_CLASS);
     m.option("pairs_seed", FOLDER_PAIRS_SEED);
     Ok(m)
+}
+
+/// Images looked at on each side of [`warn_of_other_colours`].
+const COLOUR_SAMPLE: usize = 32;
+
+/// Warns, and records, where the images evaluated are not in the colours the run trained on: a
+/// network that saw only grayscale faces (as a grayscale copy of LFW gives) measured on colour
+/// ones, or one that saw only colour measured on grayscale. Looks at up to [`COLOUR_SAMPLE`] of
+/// each, spread over them, by their JPEG headers; says nothing where the run's images cannot
+/// be read here.
+fn warn_of_other_colours(s: &Subject, spec: &DataSpec, items: &[ImageRef], m: &mut Measured) {
+    let colours = |spec: &DataSpec, items: &[ImageRef]| -> Option<data::Colours> {
+        let step = items.len().div_ceil(COLOUR_SAMPLE).max(1);
+        let sample: Vec<ImageRef> = items.iter().step_by(step).cloned().collect();
+        Some(data::ImageStore::open(spec, &sample, false).ok()?.colours())
+    };
+    let Some(d) = s.dataset else { return };
+    let (Ok(trained_at), Ok(train)) = (DataSpec::recorded(&d.source), split_items(d, "train"))
+    else {
+        return;
+    };
+    let (Some(t), Some(e)) = (colours(&trained_at, &train), colours(spec, items)) else {
+        return;
+    };
+    let (trained, looked, other, these) = if t.colour == 0 && t.gray > 0 && e.colour > 0 {
+        ("grayscale", t.gray, e.colour, "in colour")
+    } else if t.gray == 0 && t.colour > 0 && e.colour == 0 && e.gray > 0 {
+        ("colour", t.colour, e.gray, "grayscale")
+    } else {
+        return;
+    };
+    (s.tell)(Message::Warning(format!(
+        "run {} trained on {trained} images (all {looked} of its training images looked at), \
+         and {other} of the {} of these looked at are {these}: the network is measured on \
+         colours it never saw, which can cost it accuracy; evaluate on a copy in the colours it \
+         trained on",
+        s.run.id,
+        e.gray + e.colour
+    )));
+    m.option(
+        "colour_mismatch",
+        format!("trained on {trained}, evaluated {these}"),
+    );
 }
 
 /// Verification over `(a, b, same, fold)` pairs of embedding indices.

@@ -50,6 +50,38 @@ pub struct SplitSummary {
     pub hash: String,
 }
 
+/// Why the dataset recorded as `id` (at `source`), of the same images as `d`, is not `d`: a
+/// split it lacks, or one that holds other images (split by another rule). None when its splits
+/// are `d`'s.
+fn split_conflict(
+    tx: &rusqlite::Connection,
+    id: DatasetId,
+    source: &str,
+    d: &DatasetRecord,
+) -> Result<Option<String>> {
+    let stored = split_summaries(tx, id)?;
+    for s in &d.splits {
+        let Some(here) = stored.iter().find(|t| t.name == s.name) else {
+            return Ok(Some(format!(
+                "dataset {} ('{source}') holds the same images but has no {} split",
+                id.0, s.name
+            )));
+        };
+        if here.hash != s.hash {
+            return Ok(Some(format!(
+                "the same images are recorded as dataset {} ('{source}') with a different {} \
+                 split hash ({} recorded, {} now): they were split by another rule, so runs on \
+                 the two cannot share a dataset",
+                id.0,
+                s.name,
+                short(&here.hash),
+                short(&s.hash)
+            )));
+        }
+    }
+    Ok(None)
+}
+
 impl Lab {
     /// Records a dataset with its splits, or finds the one already recorded with the same
     /// content: many runs share one dataset, and its members are stored once. A dataset is its
@@ -86,40 +118,33 @@ impl Lab {
         d: &DatasetRecord,
         on_conflict: &str,
     ) -> Result<DatasetId> {
-        let existing: Option<(i64, String)> = tx
-            .query_row(
+        // Every row of this content: a lab from before v21 may hold it split two ways (an
+        // archive split by an older rule, a folder split by this one), and the one whose splits
+        // agree is this dataset.
+        let existing: Vec<(i64, String)> = {
+            let mut stmt = tx.prepare(
                 "SELECT id, source FROM datasets WHERE content_hash = ?1
                    AND min_images = ?2 AND max_images = ?3
                    AND ifnull(split_seed, -1) = ifnull(?4, -1)
-                 ORDER BY id LIMIT 1",
+                 ORDER BY id",
+            )?;
+            let rows = stmt.query_map(
                 params![d.content_hash, d.min_images, d.max_images, d.split_seed],
                 |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        if let Some((id, source)) = existing {
-            let id = DatasetId(id);
-            let stored = split_summaries(tx, id)?;
-            for s in &d.splits {
-                let Some(here) = stored.iter().find(|t| t.name == s.name) else {
-                    bail!(
-                        "dataset {} ('{source}') holds the same images but has no {} split: {on_conflict}",
-                        id.0,
-                        s.name
-                    );
-                };
-                if here.hash != s.hash {
-                    bail!(
-                        "the same images are recorded as dataset {} ('{source}') with a different \
-                         {} split hash ({} recorded, {} now): they were split by another rule, so \
-                         runs on the two cannot share a dataset; {on_conflict}",
-                        id.0,
-                        s.name,
-                        short(&here.hash),
-                        short(&s.hash)
-                    );
+            )?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut first_conflict = None;
+        for (id, source) in existing {
+            match split_conflict(tx, DatasetId(id), &source, d)? {
+                None => return Ok(DatasetId(id)),
+                Some(why) => {
+                    first_conflict.get_or_insert(why);
                 }
             }
-            return Ok(id);
+        }
+        if let Some(why) = first_conflict {
+            bail!("{why}: {on_conflict}");
         }
         tx.execute(
             "INSERT INTO datasets (kind, source, min_images, max_images, split_seed, n_identities,
@@ -331,6 +356,33 @@ mod tests {
             ..first.clone()
         };
         assert_eq!(lab.ensure_dataset(&archive)?, id);
+        // A lab from before v21 may hold the images split two ways: the row that agrees is
+        // found, not refused for the first.
+        let resplit = DatasetRecord {
+            splits: record("x").splits,
+            ..first.clone()
+        };
+        let err = lab.ensure_dataset(&resplit).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("split by another rule"),
+            "{err:#}"
+        );
+        lab.conn().execute(
+            "INSERT INTO datasets (kind, source, min_images, max_images, n_identities, n_images,
+                content_hash, created_at)
+             SELECT 'tgz', '/old/lfw.tgz', min_images, max_images, n_identities, n_images,
+                content_hash, created_at FROM datasets WHERE id = ?1",
+            [id.0],
+        )?;
+        let second = DatasetId(lab.conn().last_insert_rowid());
+        for split in &resplit.splits {
+            lab.conn().execute(
+                "INSERT INTO splits (dataset_id, name, n_images, hash) VALUES (?1, ?2, 1, ?3)",
+                rusqlite::params![second.0, split.name, split.hash],
+            )?;
+        }
+        assert_eq!(lab.ensure_dataset(&resplit)?, second);
+        assert_eq!(lab.ensure_dataset(&first)?, id);
         let mut other_filter = elsewhere.clone();
         other_filter.max_images = 40;
         assert_ne!(lab.ensure_dataset(&other_filter)?, id);

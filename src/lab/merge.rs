@@ -4,10 +4,9 @@
 //! Rows are copied column by column as SQLite values (both labs are at this build's schema
 //! version, so their columns agree): every column arrives, including ones added by later
 //! migrations, without this file listing them. Ids are new; dataset ids are remapped through
-//! [`Lab::ensure_dataset_in`], which finds a dataset by its content and kind, so the same images
-//! read from another path of the same kind (a GPU machine's copy of the folder, or of the
-//! archive) are this lab's dataset, under this lab's source. A folder and an archive stay two
-//! datasets, since a source is read as what its kind says.
+//! [`Lab::ensure_dataset_in`], which finds a dataset by its content, so the same images read
+//! from another path (a GPU machine's copy of the folder, or the archive they came in) are this
+//! lab's dataset, under this lab's source.
 //! Paths the other lab records relative to its directory (checkpoints, logs) are rewritten to
 //! name the same files from this lab's directory.
 //!

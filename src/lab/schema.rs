@@ -351,20 +351,21 @@ fn fold_same_content(tx: &Transaction, same_kind: bool) -> rusqlite::Result<()> 
                ON {}first.content_hash = later.content_hash
               AND first.min_images = later.min_images AND first.max_images = later.max_images
               AND ifnull(first.split_seed, -1) = ifnull(later.split_seed, -1)
-              AND first.id = (SELECT min(d.id) FROM datasets d
-                               WHERE {}d.content_hash = later.content_hash
-                                 AND d.min_images = later.min_images
-                                 AND d.max_images = later.max_images
-                                 AND ifnull(d.split_seed, -1) = ifnull(later.split_seed, -1))
-             WHERE later.id > first.id ORDER BY later.id",
+             WHERE later.id > first.id ORDER BY later.id, first.id",
             kind("first"),
-            kind("d")
         ))?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
+    // Each row into the earliest that is still there and whose splits agree: not only the
+    // first of its content, which may be split otherwise.
+    let mut folded = std::collections::HashSet::new();
     for (first, later) in pairs {
+        if folded.contains(&later) || folded.contains(&first) {
+            continue;
+        }
         if splits(first)? == splits(later)? {
+            folded.insert(later);
             tx.execute(
                 "UPDATE runs SET dataset_id = ?1 WHERE dataset_id = ?2",
                 [first, later],
@@ -1027,6 +1028,8 @@ mod tests {
             (2, "tgz", "/data/lfw.tgz", "c", "d"),
             (3, "tgz", "/old/lfw.tgz", "c", "other rule"),
             (4, "synthetic", "synthetic:4:8:0", "c2", "d"),
+            // Split as 3 is, not as 1: folded into 3, the first it agrees with.
+            (5, "dir", "/old/lfw-20-30", "c", "other rule"),
         ] {
             conn.execute(
                 "INSERT INTO datasets (id, kind, source, min_images, max_images, n_identities,
@@ -1066,7 +1069,11 @@ mod tests {
             .prepare("SELECT dataset_id FROM runs ORDER BY id")?
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        assert_eq!(runs, [1, 1, 3, 4], "run 2 moved with its dataset");
+        assert_eq!(
+            runs,
+            [1, 1, 3, 4, 3],
+            "runs 2 and 5 moved with their datasets"
+        );
         assert_eq!(count(&conn, "SELECT count(*) FROM split_members")?, 6);
         Ok(())
     }

@@ -595,6 +595,7 @@ pub fn resume(
                  nothing was left to train, and it is closed as completed",
                 run.id, c.iteration
             );
+            crate::say!("{summary}");
             return Ok(Finished {
                 run: run.id,
                 outcome: Outcome::Completed,

@@ -364,6 +364,15 @@ fn the_test_split_is_found_where_the_images_moved() -> Result<()> {
             "--split-data PATH names the images it trained on",
         ],
     );
+    // Nor are those other files' colours the run's: a colour folder evaluated meanwhile is not
+    // said to differ from a grayscale training it never had.
+    data_support::write_lfw(
+        &dir.path().join("colourful"),
+        &[("Jo_Kay", 3), ("Kim_Lo", 3)],
+        true,
+    )?;
+    let (_, err) = common::succeeds(cmd(dir.path())?.args(["eval", "1", "--data", "colourful"]));
+    assert!(!err.contains("trained on grayscale"), "{err}");
     std::fs::remove_dir_all(dir.path().join("faces"))?;
     std::fs::rename(dir.path().join("moved"), dir.path().join("faces"))?;
     data_support::write_lfw(&dir.path().join("faces"), &[("Ed_Fox", 4)], true)?;

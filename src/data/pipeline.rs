@@ -165,6 +165,21 @@ impl ImageStore {
         self.len() == 0
     }
 
+    /// Whether each image has the sha256 given for it (None: any bytes); generated faces are
+    /// what their spec makes them.
+    pub fn holds(&self, sha256: &[Option<&str>]) -> bool {
+        match &self.items {
+            StoreItems::Encoded { bytes, .. } => {
+                bytes.len() == sha256.len()
+                    && bytes
+                        .iter()
+                        .zip(sha256)
+                        .all(|(b, want)| want.is_none_or(|w| sha256_hex(b) == w))
+            }
+            StoreItems::Synthetic { .. } => true,
+        }
+    }
+
     /// How many of the images are grayscale JPEGs, and how many colour ones (by their headers;
     /// generated faces are in colour). A JPEG without a readable header counts as neither.
     pub fn colours(&self) -> Colours {

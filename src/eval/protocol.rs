@@ -339,17 +339,32 @@ const COLOUR_SAMPLE: usize = 32;
 /// each, spread over them, by their JPEG headers; says nothing where the run's images cannot
 /// be read here.
 fn warn_of_other_colours(s: &Subject, spec: &DataSpec, items: &[ImageRef], m: &mut Measured) {
-    let colours = |spec: &DataSpec, items: &[ImageRef]| -> Option<data::Colours> {
+    // Up to COLOUR_SAMPLE of `items` (with the sha256 each must have, where one is given),
+    // counted; None where they cannot be read, or are not the bytes recorded.
+    let colours = |spec: &DataSpec, items: &[(ImageRef, Option<&str>)]| -> Option<data::Colours> {
         let step = items.len().div_ceil(COLOUR_SAMPLE).max(1);
-        let sample: Vec<ImageRef> = items.iter().step_by(step).cloned().collect();
-        Some(data::ImageStore::open(spec, &sample, false).ok()?.colours())
+        let sample: Vec<_> = items.iter().step_by(step).collect();
+        let refs: Vec<ImageRef> = sample.iter().map(|(r, _)| r.clone()).collect();
+        let store = data::ImageStore::open(spec, &refs, false).ok()?;
+        let sha256: Vec<Option<&str>> = sample.iter().map(|(_, sha)| *sha).collect();
+        store.holds(&sha256).then(|| store.colours())
     };
     let Some(d) = s.dataset else { return };
-    let (Ok(trained_at), Ok(train)) = (DataSpec::recorded(&d.source), split_items(d, "train"))
-    else {
+    let Ok(trained_at) = DataSpec::recorded(&d.source) else {
         return;
     };
-    let (Some(t), Some(e)) = (colours(&trained_at, &train), colours(spec, items)) else {
+    // The recorded bytes: other files may have taken the names since (`data fetch` replacing a
+    // grayscale lfw.tgz with the colour one), whose colours say nothing of the run's.
+    let train: Vec<(ImageRef, Option<&str>)> = d
+        .splits
+        .iter()
+        .filter(|sp| sp.name == "train")
+        .flat_map(|sp| &sp.members)
+        .map(|mm| (ImageRef::from(mm), Some(mm.sha256.as_str())))
+        .collect();
+    let evaluated: Vec<(ImageRef, Option<&str>)> =
+        items.iter().map(|i| (i.clone(), None)).collect();
+    let (Some(t), Some(e)) = (colours(&trained_at, &train), colours(spec, &evaluated)) else {
         return;
     };
     let (trained, looked, other, these) = if t.colour == 0 && t.gray > 0 && e.colour > 0 {

@@ -353,6 +353,15 @@ fn warn_of_other_colours(s: &Subject, spec: &DataSpec, items: &[ImageRef], m: &m
     let Ok(trained_at) = DataSpec::recorded(&d.source) else {
         return;
     };
+    // One source, one kind of image: the check would only read a large archive twice more.
+    if let (DataSpec::Path(a), DataSpec::Path(b)) = (&trained_at, spec) {
+        if a.canonicalize()
+            .ok()
+            .is_some_and(|a| b.canonicalize().ok() == Some(a))
+        {
+            return;
+        }
+    }
     // The recorded bytes: other files may have taken the names since (`data fetch` replacing a
     // grayscale lfw.tgz with the colour one), whose colours say nothing of the run's.
     let train: Vec<(ImageRef, Option<&str>)> = d

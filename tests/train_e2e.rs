@@ -166,6 +166,16 @@ fn final_weights(
     Ok(checkpoint::load(&dir.join(&ck.path), Some(&ck.sha256), &Device::Cpu)?.tensors)
 }
 
+/// The sha256 of run `run`'s final checkpoint.
+fn final_sha(lab: &Lab, run: facenet_lab::lab::RunId) -> Result<String> {
+    Ok(lab
+        .checkpoints(run)?
+        .into_iter()
+        .find(|c| c.kind == "final")
+        .context("final checkpoint")?
+        .sha256)
+}
+
 /// How a run is stopped before it is resumed.
 enum Stop {
     /// `--stop-after-epoch N`.
@@ -228,17 +238,9 @@ fn resumed_run_equals_straight_run(
     );
     assert_eq!(resumes[0].hostname, halted_run.hostname);
 
-    let sha = |run| -> Result<String> {
-        Ok(lab
-            .checkpoints(run)?
-            .into_iter()
-            .find(|c| c.kind == "final")
-            .context("final checkpoint")?
-            .sha256)
-    };
     assert_eq!(
-        sha(straight.run)?,
-        sha(halted.run)?,
+        final_sha(&lab, straight.run)?,
+        final_sha(&lab, halted.run)?,
         "the final checkpoints' bytes"
     );
     let names = lab.metric_names(straight.run)?;
@@ -486,15 +488,7 @@ fn a_run_quit_before_its_first_step_resumes_from_the_start() -> Result<()> {
     );
     let resumed = resume(&db, queued)?;
     assert_eq!(resumed.outcome, Outcome::Completed);
-    let final_sha = |run| -> Result<String> {
-        Ok(lab
-            .checkpoints(run)?
-            .into_iter()
-            .find(|c| c.kind == "final")
-            .context("final checkpoint")?
-            .sha256)
-    };
-    assert_eq!(final_sha(queued)?, final_sha(straight.run)?);
+    assert_eq!(final_sha(&lab, queued)?, final_sha(&lab, straight.run)?);
     Ok(())
 }
 

@@ -960,6 +960,38 @@ mod tests {
         Ok(())
     }
 
+    /// Dataset `id` (filter 20..=30) of `content`, with a train and a dev split of one image
+    /// each (the dev split's hash `dev_hash`), and a run `id` on it.
+    fn insert_dataset(
+        conn: &Connection,
+        id: i64,
+        kind: &str,
+        source: &str,
+        content: &str,
+        dev_hash: &str,
+    ) -> Result<()> {
+        conn.execute(
+            "INSERT INTO datasets (id, kind, source, min_images, max_images, n_identities,
+                n_images, content_hash, created_at)
+             VALUES (?1, ?2, ?3, 20, 30, 1, 2, ?4, ?1)",
+            rusqlite::params![id, kind, source, content],
+        )?;
+        for (k, (name, hash)) in [("train", "t"), ("dev", dev_hash)].into_iter().enumerate() {
+            let split = id * 10 + k as i64;
+            conn.execute(
+                "INSERT INTO splits (id, dataset_id, name, n_images, hash)
+                 VALUES (?1, ?2, ?3, 1, ?4)",
+                rusqlite::params![split, id, name, hash],
+            )?;
+            conn.execute(
+                "INSERT INTO split_members (split_id, identity, file, sha256)
+                 VALUES (?1, 'A', ?2, 's')",
+                rusqlite::params![split, format!("A_{k}.jpg")],
+            )?;
+        }
+        insert_run(conn, id, Some(id))
+    }
+
     #[test]
     fn v6_folds_a_dataset_recorded_under_two_paths_into_the_first() -> Result<()> {
         let conn = Connection::open_in_memory()?;
@@ -973,26 +1005,7 @@ mod tests {
             (3, "/old/lfw-20-30", "c", "other rule"),
             (4, "/data/lfw-10-20", "c2", "d"),
         ] {
-            conn.execute(
-                "INSERT INTO datasets (id, kind, source, min_images, max_images, n_identities,
-                    n_images, content_hash, created_at)
-                 VALUES (?1, 'dir', ?2, 20, 30, 1, 2, ?3, ?1)",
-                rusqlite::params![id, source, content],
-            )?;
-            for (k, (name, hash)) in [("train", "t"), ("dev", dev_hash)].into_iter().enumerate() {
-                let split = id * 10 + k as i64;
-                conn.execute(
-                    "INSERT INTO splits (id, dataset_id, name, n_images, hash)
-                     VALUES (?1, ?2, ?3, 1, ?4)",
-                    rusqlite::params![split, id, name, hash],
-                )?;
-                conn.execute(
-                    "INSERT INTO split_members (split_id, identity, file, sha256)
-                     VALUES (?1, 'A', ?2, 's')",
-                    rusqlite::params![split, format!("A_{k}.jpg")],
-                )?;
-            }
-            insert_run(&conn, id, Some(id))?;
+            insert_dataset(&conn, id, "dir", source, content, dev_hash)?;
         }
         migrate(&conn)?;
         let datasets: Vec<(i64, String)> = conn
@@ -1031,26 +1044,7 @@ mod tests {
             // Split as 3 is, not as 1: folded into 3, the first it agrees with.
             (5, "dir", "/old/lfw-20-30", "c", "other rule"),
         ] {
-            conn.execute(
-                "INSERT INTO datasets (id, kind, source, min_images, max_images, n_identities,
-                    n_images, content_hash, created_at)
-                 VALUES (?1, ?2, ?3, 20, 30, 1, 2, ?4, ?1)",
-                rusqlite::params![id, kind, source, content],
-            )?;
-            for (k, (name, hash)) in [("train", "t"), ("dev", dev_hash)].into_iter().enumerate() {
-                let split = id * 10 + k as i64;
-                conn.execute(
-                    "INSERT INTO splits (id, dataset_id, name, n_images, hash)
-                     VALUES (?1, ?2, ?3, 1, ?4)",
-                    rusqlite::params![split, id, name, hash],
-                )?;
-                conn.execute(
-                    "INSERT INTO split_members (split_id, identity, file, sha256)
-                     VALUES (?1, 'A', ?2, 's')",
-                    rusqlite::params![split, format!("A_{k}.jpg")],
-                )?;
-            }
-            insert_run(&conn, id, Some(id))?;
+            insert_dataset(&conn, id, kind, source, content, dev_hash)?;
         }
         migrate(&conn)?;
         let datasets: Vec<(i64, String)> = conn

@@ -192,7 +192,8 @@ pub struct RunsArgs {
          model=resnet152 'dev_acc>0.5' tag=seed-table 'duration<1h30m'. Terms are split at \
          spaces, so a value cannot hold one; quote terms with < or > for the shell; = on names, \
          tags and notes is the whole value, where a bare word finds part of one; numbers \
-         compare as `runs` prints them (accuracies to 3 decimals: lfw>=0.75 keeps 0.7498).\n\
+         compare as `runs` prints them (accuracies to 3 decimals: lfw>=0.75 keeps 0.7498), but for \
+         img_s, which compares as recorded.\n\
          Fields: {}", crate::tui::filter::FIELD_NAMES))]
     pub filter: Vec<String>,
     /// Order by this column; runs without a value come first (last with --desc).

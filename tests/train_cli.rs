@@ -56,6 +56,10 @@ fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
     refused(&with(&["--lr", "-0.1"]), "--lr must be a positive number")?;
     refused(&with(&["--epochs", "0"]), "--epochs must be at least 1")?;
     refused(
+        &with(&["--tag", "a;b"]),
+        "--tag: tag 'a;b' holds a comma, semicolon or space",
+    )?;
+    refused(
         &with(&["--augment", "false"]),
         "hint: write --augment=false (a switch takes its value after '=')",
     )?;

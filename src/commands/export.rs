@@ -10,8 +10,15 @@ use crate::lab::Lab;
 use crate::report::{select_runs, write_atomic};
 
 pub fn execute(lab: &Lab, args: &ExportArgs) -> Result<()> {
+    // One read transaction, one snapshot: a run training (or resuming, which drops its points
+    // past the checkpoint) meanwhile cannot give a record behind its own series.
+    let snapshot = lab
+        .conn()
+        .unchecked_transaction()
+        .context("reading the lab")?;
     let runs = select_runs(lab, args.runs.as_deref(), args.tag.as_deref())?;
     let bytes = export::export(lab, &runs, args.format)?;
+    drop(snapshot);
     if args.out.as_os_str() == "-" {
         let mut stdout = std::io::stdout().lock();
         stdout

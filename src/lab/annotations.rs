@@ -147,6 +147,9 @@ impl Lab {
     /// Replaces a run's tags, keeping when each kept one was added and when each dropped one
     /// was removed.
     pub fn set_tags(&self, id: RunId, tags: &[String]) -> Result<()> {
+        if let Some(why) = tags.iter().find_map(|t| tag_problem(t)) {
+            anyhow::bail!(why);
+        }
         let tx = self.write_tx()?;
         let exists: Option<i64> = tx
             .query_row("SELECT id FROM runs WHERE id = ?1", [id.0], |r| r.get(0))
@@ -165,6 +168,21 @@ impl Lab {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+/// Why `tag` cannot be a tag: tags are single words, which `report --tag` and `export --tag`
+/// take whole and the CSV export lists with `;` between them. None for a good one.
+pub fn tag_problem(tag: &str) -> Option<String> {
+    if tag.is_empty() {
+        Some("a tag must not be empty".into())
+    } else if tag.contains([',', ';']) || tag.chars().any(char::is_whitespace) {
+        Some(format!(
+            "tag '{tag}' holds a comma, semicolon or space: tags are single words (the CSV \
+             export lists them with ';' between them); use '-' or '_'"
+        ))
+    } else {
+        None
     }
 }
 
@@ -196,6 +214,22 @@ mod tests {
             notes_at: at,
             ..Annotations::default()
         }
+    }
+
+    /// Tags are single words: the CSV export lists them with ';' between them, and the
+    /// dashboard's editor splits at commas and spaces.
+    #[test]
+    fn a_tag_of_more_than_one_word_is_refused() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&new_run("r"))?;
+        for bad in ["a;b", "a b", "a,b", ""] {
+            let err = lab.set_tags(id, &[bad.to_string()]).unwrap_err();
+            assert!(format!("{err}").contains("tag"), "{bad:?}: {err}");
+            assert!(tag_problem(bad).is_some(), "{bad:?}");
+        }
+        assert_eq!(tag_problem("seed-table_2"), None);
+        lab.set_tags(id, &["seed-table_2".into()])?;
+        Ok(())
     }
 
     #[test]

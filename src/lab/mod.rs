@@ -7,6 +7,7 @@
 //! transactions and a busy timeout, so several trainers and a dashboard can share one lab.
 
 mod annotations;
+pub use annotations::tag_problem;
 mod checkpoints;
 mod datasets;
 mod evaluations;

@@ -28,7 +28,12 @@ pub fn select_runs(lab: &Lab, runs: Option<&str>, tag: Option<&str>) -> Result<V
     if let Some(tag) = tag {
         let tagged: Vec<Run> = all
             .into_iter()
-            .filter(|r| r.tags.iter().any(|t| t == tag))
+            // As the runs filter matches a tag: whatever its case.
+            .filter(|r| {
+                r.tags
+                    .iter()
+                    .any(|t| t.to_lowercase() == tag.to_lowercase())
+            })
             .collect();
         if tagged.is_empty() {
             bail!(

@@ -75,8 +75,8 @@ impl SweepSpec {
             }
         })?;
         let tag = file.tag.trim().to_string();
-        if tag.is_empty() || tag.contains([',', ' ', '/']) {
-            bail!("sweep spec '{source}': tag = {:?} must be a non-empty word (no spaces, commas or slashes)", file.tag);
+        if tag.is_empty() || tag.contains([',', ';', ' ', '/']) {
+            bail!("sweep spec '{source}': tag = {:?} must be a non-empty word (no spaces, commas, semicolons or slashes)", file.tag);
         }
         // Each run's own keys, laid over [base].
         let mut own: Vec<Table> = file.runs.clone();

@@ -598,6 +598,12 @@ impl TrainConfig {
                 ));
             }
         }
+        found.extend(
+            self.tags
+                .iter()
+                .filter_map(|t| crate::lab::tag_problem(t))
+                .map(|why| format!("--tag: {why}")),
+        );
         if self.epochs == 0 {
             found.push("--epochs must be at least 1".to_string());
         }

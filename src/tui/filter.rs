@@ -555,6 +555,12 @@ impl Filter {
                     .filter(|v: &f64| v.is_finite())
                     .ok_or_else(|| format!("'{token}': {field_s} needs a number, got '{value}'"))?;
                 terms.push(Term::Number(field, op, v));
+            } else if value.starts_with(['=', '<', '>']) {
+                // `tag==seed-table`: the text field would be compared with "=seed-table".
+                return Err(format!(
+                    "'{token}': one operator between {field_s} and its value, e.g. \
+                     {field_s}=value"
+                ));
             } else {
                 terms.push(Term::Str(field, op, value.to_lowercase()));
             }
@@ -642,6 +648,16 @@ mod tests {
         assert_eq!(input_text(&r.hyper), "64 inet");
         r.hyper.crop = 0.5;
         assert_eq!(input_text(&r.hyper), "64 c0.5 inet");
+    }
+
+    /// `tag==seed-table` would compare the tag with "=seed-table" and match nothing, unsaid.
+    #[test]
+    fn a_doubled_operator_on_a_text_field_is_refused() {
+        for typo in ["tag==seed-table", "name=>alex", "notes=<x"] {
+            let err = Filter::parse(typo).err().unwrap_or_default();
+            assert!(err.contains("one operator between"), "{typo}: {err}");
+        }
+        assert!(Filter::parse("tag=seed-table").is_ok());
     }
 
     #[test]

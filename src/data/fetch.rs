@@ -325,9 +325,6 @@ fn download(file: &RemoteFile, dest: &Path, progress_bar: bool) -> Result<()> {
         pb.set_position(total);
     }
     pb.finish_and_clear();
-    out.sync_all()
-        .with_context(|| format!("cannot write {}", part.path.display()))?;
-    drop(out);
     if let Some(len) = announced.filter(|&len| total < len) {
         bail!(fail(&format!(
             "the transfer ended after {total} of {len} bytes"
@@ -350,7 +347,8 @@ fn download(file: &RemoteFile, dest: &Path, progress_bar: bool) -> Result<()> {
             file.name, file.url
         )
     })?;
-    std::fs::rename(&part.path, dest)
+    // Synced before it takes the name, and the folder after: a power cut leaves no torn file.
+    crate::files::put_in_place(&out, &part.path, dest)
         .with_context(|| format!("cannot move {} to {}", part.path.display(), dest.display()))?;
     part.keep = true;
     Ok(())

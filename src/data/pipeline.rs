@@ -165,18 +165,18 @@ impl ImageStore {
         self.len() == 0
     }
 
-    /// Whether each image has the sha256 given for it (None: any bytes); generated faces are
-    /// what their spec makes them.
-    pub fn holds(&self, sha256: &[Option<&str>]) -> bool {
+    /// The names of those images whose bytes do not have the sha256 given for each, in order;
+    /// generated faces are what their spec makes them.
+    pub fn changed(&self, sha256: &[&str]) -> Vec<String> {
         match &self.items {
-            StoreItems::Encoded { bytes, .. } => {
-                bytes.len() == sha256.len()
-                    && bytes
-                        .iter()
-                        .zip(sha256)
-                        .all(|(b, want)| want.is_none_or(|w| sha256_hex(b) == w))
-            }
-            StoreItems::Synthetic { .. } => true,
+            StoreItems::Encoded { bytes, names } => bytes
+                .iter()
+                .zip(names)
+                .zip(sha256)
+                .filter(|((b, _), want)| !sha256_hex(b).eq_ignore_ascii_case(want))
+                .map(|((_, name), _)| name.clone())
+                .collect(),
+            StoreItems::Synthetic { .. } => Vec::new(),
         }
     }
 
@@ -310,18 +310,8 @@ pub fn changed_images(
     recorded: &[(ImageRef, &str)],
     progress_bar: bool,
 ) -> Result<Vec<String>> {
-    let DataSpec::Path(path) = spec else {
-        return Ok(Vec::new());
-    };
-    let images: Vec<ImageRef> = recorded.iter().map(|(image, _)| image.clone()).collect();
-    let (bytes, names) = read_named(path, &images, progress_bar)?;
-    Ok(recorded
-        .iter()
-        .zip(bytes)
-        .zip(names)
-        .filter(|(((_, sha256), bytes), _)| !sha256_hex(bytes).eq_ignore_ascii_case(sha256))
-        .map(|(_, name)| name)
-        .collect())
+    let (images, sha256): (Vec<ImageRef>, Vec<&str>) = recorded.iter().cloned().unzip();
+    Ok(ImageStore::open(spec, &images, progress_bar)?.changed(&sha256))
 }
 
 fn read_with_spinner(

@@ -339,16 +339,6 @@ const COLOUR_SAMPLE: usize = 32;
 /// each, spread over them, by their JPEG headers; says nothing where the run's images cannot
 /// be read here.
 fn warn_of_other_colours(s: &Subject, spec: &DataSpec, items: &[ImageRef], m: &mut Measured) {
-    // Up to COLOUR_SAMPLE of `items` (with the sha256 each must have, where one is given),
-    // counted; None where they cannot be read, or are not the bytes recorded.
-    let colours = |spec: &DataSpec, items: &[(ImageRef, Option<&str>)]| -> Option<data::Colours> {
-        let step = items.len().div_ceil(COLOUR_SAMPLE).max(1);
-        let sample: Vec<_> = items.iter().step_by(step).collect();
-        let refs: Vec<ImageRef> = sample.iter().map(|(r, _)| r.clone()).collect();
-        let store = data::ImageStore::open(spec, &refs, false).ok()?;
-        let sha256: Vec<Option<&str>> = sample.iter().map(|(_, sha)| *sha).collect();
-        store.holds(&sha256).then(|| store.colours())
-    };
     let Some(d) = s.dataset else { return };
     let Ok(trained_at) = DataSpec::recorded(&d.source) else {
         return;
@@ -362,20 +352,30 @@ fn warn_of_other_colours(s: &Subject, spec: &DataSpec, items: &[ImageRef], m: &m
             return;
         }
     }
-    // The recorded bytes: other files may have taken the names since (`data fetch` replacing a
-    // grayscale lfw.tgz with the colour one), whose colours say nothing of the run's.
-    let train: Vec<(ImageRef, Option<&str>)> = d
-        .splits
-        .iter()
-        .filter(|sp| sp.name == "train")
-        .flat_map(|sp| &sp.members)
-        .map(|mm| (ImageRef::from(mm), Some(mm.sha256.as_str())))
-        .collect();
-    let evaluated: Vec<(ImageRef, Option<&str>)> =
-        items.iter().map(|i| (i.clone(), None)).collect();
-    let (Some(t), Some(e)) = (colours(&trained_at, &train), colours(spec, &evaluated)) else {
+    // Every how many of `n` images one is looked at: COLOUR_SAMPLE at most, spread over them.
+    let spread = |n: usize| n.div_ceil(COLOUR_SAMPLE).max(1);
+    // The training images as the lab recorded them: other files may have taken their names
+    // since (`data fetch` replacing a grayscale lfw.tgz with the colour one), whose colours
+    // say nothing of the run's.
+    let Ok(members) = split(d, "train").map(|sp| &sp.members) else {
         return;
     };
+    let (train, sha256): (Vec<ImageRef>, Vec<&str>) = members
+        .iter()
+        .step_by(spread(members.len()))
+        .map(|mm| (ImageRef::from(mm), mm.sha256.as_str()))
+        .unzip();
+    let Ok(trained) = data::ImageStore::open(&trained_at, &train, false) else {
+        return;
+    };
+    if !trained.changed(&sha256).is_empty() {
+        return;
+    }
+    let evaluated: Vec<ImageRef> = items.iter().step_by(spread(items.len())).cloned().collect();
+    let Ok(evaluated) = data::ImageStore::open(spec, &evaluated, false) else {
+        return;
+    };
+    let (t, e) = (trained.colours(), evaluated.colours());
     let (trained, looked, other, these) = if t.colour == 0 && t.gray > 0 && e.colour > 0 {
         ("grayscale", t.gray, e.colour, "in colour")
     } else if t.gray == 0 && t.colour > 0 && e.colour == 0 && e.gray > 0 {

@@ -121,6 +121,28 @@ impl Evaluation {
             .find(|m| m.name == name)
             .map(|m| m.value)
     }
+
+    /// How many pairs (LFW) or images (a folder) `--exclude-train-identities` left out, where
+    /// it was given; none left out, it measured them all.
+    pub fn dropped(&self) -> Option<u64> {
+        let option = |name: &str| self.options.get(name).and_then(|v| v.as_u64());
+        option("dropped_pairs").or_else(|| option("dropped_images"))
+    }
+
+    /// Whether `--exclude-train-identities` left someone out (one that dropped none measured
+    /// them all).
+    pub fn left_out(&self) -> bool {
+        self.options.get("exclude_train_identities") == Some(&serde_json::Value::Bool(true))
+            && self.dropped() != Some(0)
+    }
+
+    /// Whether the pairs were those of View 2's official pairs file: evaluations from before
+    /// its sha256 was recorded all read that file.
+    pub fn official_pairs(&self) -> bool {
+        self.options
+            .get("pairs_sha256")
+            .is_none_or(|sha| sha.as_str() == Some(crate::eval::pairs::VIEW2_SHA256))
+    }
 }
 
 impl Lab {
@@ -309,21 +331,16 @@ pub fn table_evaluation<'a>(
 
 /// Whether the evaluation measured all its protocol has: on LFW, the 6,000 pairs of the official
 /// View 2 file (evaluations from before its sha256 was recorded all read that file), whatever
-/// `--exclude-train-identities` was given (one that dropped no pair, as for a run trained on
-/// generated faces, measured them all); elsewhere, no exclusion.
+/// `--exclude-train-identities` was given (one that dropped none, as for a run trained on
+/// generated faces, measured them all).
 fn measured_whole(e: &Evaluation) -> bool {
-    use serde_json::Value;
-    // An option an older evaluation did not record is taken as the whole file's.
-    let whole = |name: &str, value: Value| e.options.get(name).is_none_or(|v| *v == value);
-    let dropped_none = e.options.get("dropped_pairs") == Some(&Value::from(0));
-    match e.protocol {
-        Protocol::LfwPairs => {
-            (!option_set(e, "exclude_train_identities") || dropped_none)
-                && whole("pairs_sha256", crate::eval::pairs::VIEW2_SHA256.into())
-                && whole("pairs", 6000.into())
-        }
-        _ => !option_set(e, "exclude_train_identities"),
-    }
+    // An older LFW evaluation that did not record its pairs read all of View 2's.
+    let all_pairs = e.protocol != Protocol::LfwPairs
+        || (e.official_pairs()
+            && e.options
+                .get("pairs")
+                .is_none_or(|n| n.as_u64() == Some(6000)));
+    !e.left_out() && all_pairs
 }
 
 /// Whether the evaluation was run with the boolean option `name` on (older evaluations that do

@@ -332,12 +332,10 @@ fn v6_datasets_by_content(tx: &Transaction) -> rusqlite::Result<()> {
 /// with `same_kind`, read from the same kind of source) when their splits agree, moving its
 /// runs; rows whose splits differ stay apart.
 fn fold_same_content(tx: &Transaction, same_kind: bool) -> rusqlite::Result<()> {
-    let kind = |a: &str| {
-        if same_kind {
-            format!("{a}.kind = later.kind AND ")
-        } else {
-            String::new()
-        }
+    let kind = if same_kind {
+        "first.kind = later.kind AND "
+    } else {
+        ""
     };
     let splits = |id: i64| -> rusqlite::Result<Vec<(String, String)>> {
         let mut stmt =
@@ -352,7 +350,7 @@ fn fold_same_content(tx: &Transaction, same_kind: bool) -> rusqlite::Result<()> 
               AND first.min_images = later.min_images AND first.max_images = later.max_images
               AND ifnull(first.split_seed, -1) = ifnull(later.split_seed, -1)
              WHERE later.id > first.id ORDER BY later.id, first.id",
-            kind("first"),
+            kind,
         ))?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?

@@ -184,17 +184,22 @@ fn duplicate_names(configs: &[RunConfig]) -> Vec<String> {
 /// train the same run again (`seed = [1, 1]`, or a [[runs]] entry the grid makes too). Runs
 /// given names of their own are repeats on purpose (a GPU's run-to-run spread).
 fn repeated_runs(configs: &[RunConfig], own: &[Table]) -> Vec<String> {
-    let unnamed = |i: usize| !own[i].contains_key("name");
-    let settings = |c: &RunConfig| {
-        let mut c = c.clone();
-        c.remove("name");
-        c
-    };
+    // Each unnamed run's settings, its generated name aside; None for a named run.
+    let settings: Vec<Option<RunConfig>> = configs
+        .iter()
+        .zip(own)
+        .map(|(c, own)| {
+            (!own.contains_key("name")).then(|| {
+                let mut c = c.clone();
+                c.remove("name");
+                c
+            })
+        })
+        .collect();
     (0..configs.len())
-        .filter(|&i| unnamed(i))
         .filter_map(|i| {
-            let j =
-                (0..i).find(|&j| unnamed(j) && settings(&configs[j]) == settings(&configs[i]))?;
+            let mine = settings[i].as_ref()?;
+            let j = (0..i).find(|&j| settings[j].as_ref() == Some(mine))?;
             Some(format!(
                 "runs {} and {} have the same settings, so the second would train the first \
                  again: change a value (seed), or name both to train it twice",

@@ -370,19 +370,10 @@ fn evaluation_line(e: &crate::lab::Evaluation) -> String {
             .map_or(e.data_source.clone(), |n| n.to_string_lossy().into_owned());
         how.push(folder);
     }
-    // A pairs file other than View 2's official one (older evaluations recorded no sha256).
-    if option("pairs_sha256")
-        .and_then(|v| v.as_str())
-        .is_some_and(|sha| sha != crate::eval::pairs::VIEW2_SHA256)
-    {
+    if !e.official_pairs() {
         how.push("own pairs file".to_string());
     }
-    let dropped = option("dropped_pairs")
-        .or(option("dropped_images"))
-        .and_then(|v| v.as_u64());
-    if option("exclude_train_identities").and_then(|v| v.as_bool()) == Some(true)
-        && dropped != Some(0)
-    {
+    if e.left_out() {
         let pairs = option("pairs").and_then(|v| v.as_u64());
         let runs: Vec<String> = option("excluded_runs")
             .and_then(|v| v.as_array())

@@ -145,6 +145,7 @@ fn resume(iteration: i64) -> Resume {
         machine: Machine::current(),
         code: CodeVersion::current(),
         command_line: "facenet-lab run --resume 1".into(),
+        heartbeat_before: None,
     }
 }
 
@@ -289,7 +290,9 @@ fn copies_of_a_run_that_parted_are_not_merged() -> Result<()> {
             &update,
         )
     };
-    for resumed_here in [true, false] {
+    // Resumed long ago (before the other copy trained on), or (`late`) after it did, from a
+    // copy of the lab taken before.
+    for (resumed_here, late) in [(true, false), (false, false), (true, true), (false, true)] {
         let dir = tempfile::tempdir()?;
         let (theirs, ours) = (dir.path().join("gpu.db"), dir.path().join("lab.db"));
         let remote = Lab::open(&theirs)?;
@@ -309,7 +312,15 @@ fn copies_of_a_run_that_parted_are_not_merged() -> Result<()> {
         for it in 2..=3 {
             step(other.0, other.1, it, 0.2)?;
         }
-        resumed.0.add_resume(resumed.1, &resume(1))?;
+        let resume = match late {
+            false => resume(1),
+            true => Resume {
+                at: facenet_lab::lab::now(),
+                heartbeat_before: resumed.0.run(resumed.1)?.context("run")?.heartbeat_at,
+                ..resume(1)
+            },
+        };
+        resumed.0.add_resume(resumed.1, &resume)?;
         step(resumed.0, resumed.1, 2, 0.25)?;
         let before = content(&here, &here.list_runs()?[0])?;
         drop((here, remote));
@@ -324,7 +335,7 @@ fn copies_of_a_run_that_parted_are_not_merged() -> Result<()> {
         assert_eq!(
             content(&here, &here.list_runs()?[0])?,
             before,
-            "resumed here: {resumed_here}"
+            "resumed here: {resumed_here}, late: {late}"
         );
     }
     Ok(())

@@ -446,10 +446,21 @@ fn a_time_limit_stops_like_an_interrupt_and_the_run_resumes() -> Result<()> {
         .iter()
         .any(|c| c.kind == "interrupt" && c.iteration == 1));
     // Without a limit the same run completes from there.
+    let stopped_at = run.heartbeat_at.context("heartbeat")?;
     let resumed = resume(&db, run.id)?;
     assert_eq!(resumed.outcome, Outcome::Completed);
     let run = lab.run(run.id)?.context("run")?;
     assert_eq!((run.status, run.last_iteration), (RunStatus::Completed, 6));
+    let resumes = lab.resumes(run.id)?;
+    assert_eq!(
+        resumes
+            .iter()
+            .map(|r| r.heartbeat_before)
+            .collect::<Vec<_>>(),
+        [Some(stopped_at)],
+        "the resume records how far the run had gone, for a merge to compare"
+    );
+    assert!(resumes[0].at > stopped_at);
     Ok(())
 }
 

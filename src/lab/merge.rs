@@ -22,7 +22,9 @@
 //! settings came from stays once it was found here, and evaluations made here follow their
 //! checkpoint to its refreshed row.
 //! Two copies that parted (resumed in one lab and not the other) are not merged: this lab's
-//! stays as it is, and the summary says so.
+//! stays as it is, and the summary says so. That includes a lab copied while its run trained
+//! and resumed there later, after the original trained on: each resume records the run's
+//! heartbeat before it, so the copy's later heartbeat does not pass it off as the newer history.
 //! Notes and tags are people's, not the trainer's: whatever became of the history, each run's
 //! are merged edit by edit, the later of the two labs' winning ([`super::annotations`]), so a
 //! tag removed here does not come back, and a note written there on a run that went no further
@@ -392,25 +394,36 @@ fn merge_run(
     Ok(())
 }
 
-/// One copy of a run as [`parted`] compares it: its resumes (when each happened, and the
-/// iteration it went back to), its steps and its last heartbeat.
+/// One copy of a run as [`parted`] compares it: its resumes, its steps and its last heartbeat.
 struct Copy {
-    resumes: Vec<(f64, i64)>,
+    resumes: Vec<Resumed>,
     steps: i64,
     heartbeat: Option<f64>,
+}
+
+/// One resume of a copy: when it happened, the iteration it went back to, and the run's
+/// heartbeat just before it (None where it was not recorded).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Resumed {
+    at: f64,
+    from: i64,
+    heartbeat_before: Option<f64>,
 }
 
 /// Whether two copies of a run parted, so that keeping the `newer` would lose history of the
 /// `older`: the older was resumed where the newer was not; or the newer went back (a resume
 /// the older lacks, or fewer steps with no resume to say why) while the older trained on past
-/// that point and after that time. A lab merged before its run was resumed has trained on past
-/// the resume's iteration too, but stopped before the resume happened.
+/// that point, beyond what the newer's lab knew of the run when it resumed it (its heartbeat
+/// then; where that was not recorded, the resume's own time). A lab merged before its run was
+/// resumed has trained on past the resume's iteration too, but no later than that heartbeat;
+/// a lab copied before the run trained on, and resumed afterwards, knew less than the older.
 fn parted(newer: &Copy, older: &Copy) -> bool {
     let resumed_apart = older.resumes.iter().any(|r| !newer.resumes.contains(r));
     let mut own = newer.resumes.iter().filter(|r| !older.resumes.contains(r));
-    let older_went_on = own
-        .clone()
-        .any(|&(at, from)| from < older.steps && older.heartbeat.is_some_and(|h| h > at));
+    let older_went_on = own.clone().any(|r| {
+        let known = r.heartbeat_before.unwrap_or(r.at);
+        r.from < older.steps && older.heartbeat.is_some_and(|h| h > known)
+    });
     let went_back_unsaid = newer.steps < older.steps && own.next().is_none();
     resumed_apart || older_went_on || went_back_unsaid
 }
@@ -418,8 +431,17 @@ fn parted(newer: &Copy, older: &Copy) -> bool {
 /// This lab's copy of run `ours`, for [`parted`].
 fn our_copy(tx: &Connection, ours: i64) -> Result<Copy> {
     let resumes = tx
-        .prepare("SELECT resumed_at, from_iteration FROM run_resumes WHERE run_id = ?1")?
-        .query_map([ours], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .prepare(
+            "SELECT resumed_at, from_iteration, heartbeat_before FROM run_resumes
+              WHERE run_id = ?1",
+        )?
+        .query_map([ours], |r| {
+            Ok(Resumed {
+                at: r.get(0)?,
+                from: r.get(1)?,
+                heartbeat_before: r.get(2)?,
+            })
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let (steps, heartbeat) = tx.query_row(
         "SELECT last_iteration, heartbeat_at FROM runs WHERE id = ?1",
@@ -441,7 +463,11 @@ fn their_copy(theirs: &TheirRun) -> Result<Copy> {
         .map(|r| {
             let at = real(r, "resumed_at")
                 .with_context(|| format!("a resume of run {} there has no time", theirs.id))?;
-            Ok((at, int(r, "from_iteration")?))
+            Ok(Resumed {
+                at,
+                from: int(r, "from_iteration")?,
+                heartbeat_before: real(r, "heartbeat_before"),
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Copy {
@@ -666,9 +692,23 @@ fn checkpoint_map(tx: &Connection, theirs: &[Row], ours: i64) -> Result<Vec<(i64
 mod tests {
     use super::*;
 
+    /// A copy whose resumes (at, from iteration) did not record the heartbeat before them.
     fn copy(resumes: &[(f64, i64)], steps: i64, heartbeat: f64) -> Copy {
+        let resumes = resumes.iter().map(|&(at, from)| (at, from, None));
+        copy_knowing(&resumes.collect::<Vec<_>>(), steps, heartbeat)
+    }
+
+    /// A copy whose resumes are (at, from iteration, heartbeat before).
+    fn copy_knowing(resumes: &[(f64, i64, Option<f64>)], steps: i64, heartbeat: f64) -> Copy {
         Copy {
-            resumes: resumes.to_vec(),
+            resumes: resumes
+                .iter()
+                .map(|&(at, from, heartbeat_before)| Resumed {
+                    at,
+                    from,
+                    heartbeat_before,
+                })
+                .collect(),
             steps,
             heartbeat: Some(heartbeat),
         }
@@ -699,5 +739,26 @@ mod tests {
         );
         // Fewer steps and a later heartbeat, with no resume to say why.
         assert!(parted(&copy(&[], 30, 400.0), &a_went_on));
+    }
+
+    /// B is a copy of A's lab taken at time 100, at step 50. A trains on to step 90 by time 300;
+    /// B's copy, which stopped at 100, is resumed later (time 350) from step 40.
+    #[test]
+    fn a_stale_copy_resumed_after_the_other_went_on_parted_from_it() {
+        let a_went_on = copy(&[], 90, 300.0);
+        let b = copy_knowing(&[(350.0, 40, Some(100.0))], 60, 400.0);
+        assert!(parted(&b, &a_went_on), "A's steps 51 to 90 are not B's");
+        // Without the heartbeat before the resume, the resume's own time could not tell.
+        assert!(!parted(&copy(&[(350.0, 40)], 60, 400.0), &a_went_on));
+
+        // A itself went on to time 300 and was resumed there at 350: B's copy is an earlier
+        // state of it, however late the resume came.
+        let snapshot = copy(&[], 50, 100.0);
+        let a_resumed = copy_knowing(&[(350.0, 40, Some(300.0))], 60, 400.0);
+        assert!(!parted(&a_resumed, &snapshot));
+        // A copy that went on in time, but not past the resume's iteration: none of its steps
+        // go.
+        let b_stopped = copy(&[], 40, 320.0);
+        assert!(!parted(&a_resumed, &b_stopped), "no step past 40 there");
     }
 }

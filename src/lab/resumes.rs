@@ -22,6 +22,10 @@ pub struct Resume {
     pub machine: Machine,
     pub code: CodeVersion,
     pub command_line: String,
+    /// The run's last heartbeat before this resume (seconds since the Unix epoch): how far the
+    /// lab it was resumed in knew it had gone. None for a run that had not started, and for
+    /// resumes recorded before the lab kept it.
+    pub heartbeat_before: Option<f64>,
 }
 
 /// Records a resume ([`Lab::rewind_for_resume`] does, with the rewind).
@@ -29,8 +33,8 @@ pub(super) fn insert(conn: &Connection, run: RunId, r: &Resume) -> Result<()> {
     conn.execute(
         "INSERT INTO run_resumes (run_id, resumed_at, from_iteration, device, gpu_name,
             hostname, cpu_model, cpu_threads, cpu_simd, cpu_cache, os, git_commit, git_dirty,
-            crate_version, command_line)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            crate_version, command_line, heartbeat_before)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         params![
             run.0,
             r.at,
@@ -47,6 +51,7 @@ pub(super) fn insert(conn: &Connection, run: RunId, r: &Resume) -> Result<()> {
             r.code.git_dirty,
             r.code.crate_version,
             r.command_line,
+            r.heartbeat_before,
         ],
     )?;
     Ok(())
@@ -74,6 +79,7 @@ impl Lab {
                     machine: Machine::from_row(r)?,
                     code: CodeVersion::from_row(r)?,
                     command_line: r.get("command_line")?,
+                    heartbeat_before: r.get("heartbeat_before")?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -110,6 +116,7 @@ mod tests {
                 crate_version: "0.1.0".into(),
             },
             command_line: "facenet-lab run --resume 1 --device cuda".into(),
+            heartbeat_before: Some(at - 1.0),
         };
         lab.add_resume(run, &resume(20.0, "cuda"))?;
         lab.add_resume(run, &resume(10.0, "cpu"))?;

@@ -36,6 +36,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (19, v19_annotation_times),
     (20, v20_evaluated_sha256),
     (21, v21_datasets_of_any_kind),
+    (22, v22_heartbeat_before_resume),
 ];
 
 /// The schema version this build writes.
@@ -482,6 +483,13 @@ fn v21_datasets_of_any_kind(tx: &Transaction) -> rusqlite::Result<()> {
         "#,
     )?;
     fold_same_content(tx, false)
+}
+
+/// Each resume's run heartbeat just before it: how far the lab that resumed the run knew it had
+/// gone, which tells a merge a copy taken from that lab before the resume from one that trained
+/// on apart ([`super::merge`]). NULL for resumes recorded before.
+fn v22_heartbeat_before_resume(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE run_resumes ADD COLUMN heartbeat_before REAL;")
 }
 
 /// When a run's notes were last written and each of its tags added or removed, so that a merge

@@ -217,6 +217,7 @@ mod tests {
                     machine: Machine::current(),
                     code: CodeVersion::current(),
                     command_line: "facenet-lab run --resume 1".into(),
+                    heartbeat_before: None,
                 },
             )?;
         }

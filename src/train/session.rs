@@ -700,6 +700,8 @@ pub fn resume(
         machine: Machine::current(),
         code: CodeVersion::current(),
         command_line: launch.command_line.clone(),
+        // As read before mark_running took the run: its heartbeat up to this resume.
+        heartbeat_before: run.heartbeat_at,
     };
     if resume_at > 0 {
         warn_if_other_code(&lab, &run, &resume)?;

@@ -200,7 +200,13 @@ impl Lab {
                     if ck > highest {
                         bail!("no checkpoint with id {ck} in this lab");
                     }
-                    checkpoint_id = None;
+                    // Gone from its row, not always from the run: a merge that refreshed the
+                    // run meanwhile, or a replay that wrote the same weights again, holds them
+                    // under another id.
+                    checkpoint_id = match (iteration, &sha256) {
+                        (Some(it), Some(sha)) => super::checkpoints::holding(&tx, e.run, it, sha)?,
+                        _ => None,
+                    };
                 }
             }
         }
@@ -521,6 +527,33 @@ mod tests {
         lab.add_evaluation(&lfw_eval(run, Some(ck)))?;
         let e = &lab.evaluations(run)?[1];
         assert_eq!((e.checkpoint_id, e.checkpoint_iteration), (None, Some(400)));
+
+        // The same weights under a new row (a merge refreshed the run while it was evaluated):
+        // the first evaluation, which knew their sha256, follows them; one that names its row
+        // alone cannot.
+        let again = checkpoint(&lab, run, 400)?;
+        let linked = |lab: &Lab| -> Result<Vec<Option<i64>>> {
+            Ok(lab
+                .evaluations(run)?
+                .iter()
+                .map(|e| e.checkpoint_id)
+                .collect())
+        };
+        assert_eq!(linked(&lab)?, [Some(again), None]);
+        let knowing = NewEvaluation {
+            checkpoint_sha256: Some("cd".repeat(32)),
+            ..lfw_eval(run, Some(ck))
+        };
+        lab.add_evaluation(&knowing)?;
+        lab.add_evaluation(&lfw_eval(run, Some(ck)))?;
+        assert_eq!(linked(&lab)?, [Some(again), None, Some(again), None]);
+        // Other weights at that iteration are not these.
+        let other = NewEvaluation {
+            checkpoint_sha256: Some("ef".repeat(32)),
+            ..lfw_eval(run, Some(ck))
+        };
+        lab.add_evaluation(&other)?;
+        assert_eq!(linked(&lab)?.last(), Some(&None));
         Ok(())
     }
 

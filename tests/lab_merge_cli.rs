@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use assert_cmd::Command;
 use facenet_lab::lab::{
-    metric, CodeVersion, EvalMetric, Lab, Machine, MetricPoint, NewCheckpoint, NewEvaluation,
-    Protocol, Resume, Run, RunId, RunStatus, RunSummaryUpdate, SCHEMA_VERSION,
+    metric, CodeVersion, DatasetRecord, EvalMetric, Lab, Machine, MetricPoint, NewCheckpoint,
+    NewEvaluation, Protocol, Resume, Run, RunId, RunStatus, RunSummaryUpdate, SCHEMA_VERSION,
 };
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
@@ -553,6 +553,31 @@ fn a_conflicting_dataset_aborts_the_whole_merge() -> Result<()> {
         "{err}"
     );
     assert_eq!(here.list_runs()?.len(), 0, "all or nothing");
+    drop(here);
+
+    // The same conflict in a dataset that no run there trained on: it stays out, the rest
+    // arrives.
+    let spare = DatasetRecord {
+        source: "/there/spare".into(),
+        content_hash: "spare".into(),
+        ..common::dataset()
+    };
+    Lab::open(&theirs)?.ensure_dataset(&spare)?;
+    let fresh = dir.path().join("fresh.db");
+    let mut split_otherwise = spare.clone();
+    split_otherwise.splits[1].hash = "other rule".into();
+    Lab::open(&fresh)?.ensure_dataset(&split_otherwise)?;
+    merge(&fresh, &theirs)?.success().stdout(contains(
+        "left out dataset 2 ('/there/spare') there, which no run there trained on: the same \
+         images are recorded as dataset 1 ('/there/spare') with a different dev split hash",
+    ));
+    let here = Lab::open_read_only(&fresh)?;
+    assert_eq!(here.list_runs()?.len(), 3);
+    assert_eq!(
+        count(&here, "datasets")?,
+        2,
+        "its own and the runs' dataset"
+    );
     Ok(())
 }
 

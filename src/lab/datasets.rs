@@ -82,6 +82,14 @@ fn split_conflict(
     Ok(None)
 }
 
+/// What [`Lab::match_dataset`] found of a dataset in this lab.
+pub(crate) enum Match {
+    Found(DatasetId),
+    Absent,
+    /// Its images are here, split by another rule: why, naming the dataset here.
+    SplitOtherwise(String),
+}
+
 impl Lab {
     /// Records a dataset with its splits, or finds the one already recorded with the same
     /// content: many runs share one dataset, and its members are stored once. A dataset is its
@@ -118,33 +126,10 @@ impl Lab {
         d: &DatasetRecord,
         on_conflict: &str,
     ) -> Result<DatasetId> {
-        // Every row of this content: a lab from before v21 may hold it split two ways (an
-        // archive split by an older rule, a folder split by this one), and the one whose splits
-        // agree is this dataset.
-        let existing: Vec<(i64, String)> = {
-            let mut stmt = tx.prepare(
-                "SELECT id, source FROM datasets WHERE content_hash = ?1
-                   AND min_images = ?2 AND max_images = ?3
-                   AND ifnull(split_seed, -1) = ifnull(?4, -1)
-                 ORDER BY id",
-            )?;
-            let rows = stmt.query_map(
-                params![d.content_hash, d.min_images, d.max_images, d.split_seed],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        let mut first_conflict = None;
-        for (id, source) in existing {
-            match split_conflict(tx, DatasetId(id), &source, d)? {
-                None => return Ok(DatasetId(id)),
-                Some(why) => {
-                    first_conflict.get_or_insert(why);
-                }
-            }
-        }
-        if let Some(why) = first_conflict {
-            bail!("{why}: {on_conflict}");
+        match Self::match_dataset(tx, d)? {
+            Match::Found(id) => return Ok(id),
+            Match::SplitOtherwise(why) => bail!("{why}: {on_conflict}"),
+            Match::Absent => {}
         }
         tx.execute(
             "INSERT INTO datasets (kind, source, min_images, max_images, split_seed, n_identities,
@@ -179,7 +164,37 @@ impl Lab {
         Ok(id)
     }
 
-    /// The dataset's record, members included.
+    /// Which dataset of this lab `d` is: the one with its content and splits, none, or (its
+    /// images are here, split by another rule) why it cannot be any.
+    pub(crate) fn match_dataset(tx: &rusqlite::Connection, d: &DatasetRecord) -> Result<Match> {
+        // Every row of this content: a lab from before v21 may hold it split two ways (an
+        // archive split by an older rule, a folder split by this one), and the one whose splits
+        // agree is this dataset.
+        let existing: Vec<(i64, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT id, source FROM datasets WHERE content_hash = ?1
+                   AND min_images = ?2 AND max_images = ?3
+                   AND ifnull(split_seed, -1) = ifnull(?4, -1)
+                 ORDER BY id",
+            )?;
+            let rows = stmt.query_map(
+                params![d.content_hash, d.min_images, d.max_images, d.split_seed],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut first_conflict = None;
+        for (id, source) in existing {
+            match split_conflict(tx, DatasetId(id), &source, d)? {
+                None => return Ok(Match::Found(DatasetId(id))),
+                Some(why) => {
+                    first_conflict.get_or_insert(why);
+                }
+            }
+        }
+        Ok(first_conflict.map_or(Match::Absent, Match::SplitOtherwise))
+    }
+
     /// The dataset `run` trained on, where the lab records one.
     pub fn run_dataset(&self, run: &super::Run) -> Result<Option<DatasetRecord>> {
         match run.dataset_id {

@@ -6,7 +6,8 @@
 //! migrations, without this file listing them. Ids are new; dataset ids are remapped through
 //! [`Lab::ensure_dataset_in`], which finds a dataset by its content, so the same images read
 //! from another path (a GPU machine's copy of the folder, or the archive they came in) are this
-//! lab's dataset, under this lab's source.
+//! lab's dataset, under this lab's source. The same images split by another rule refuse the
+//! merge when a run there trained on them; a dataset no run there used is left out, and said.
 //! Paths the other lab records relative to its directory (checkpoints, logs) are rewritten to
 //! name the same files from this lab's directory.
 //!
@@ -30,7 +31,7 @@
 //! tag removed here does not come back, and a note written there on a run that went no further
 //! arrives.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -40,6 +41,7 @@ use rusqlite::{
 };
 
 use super::annotations::Annotations;
+use super::datasets::Match;
 use super::{DatasetId, DatasetRecord, Lab, RunId};
 
 /// What one merge did.
@@ -59,6 +61,9 @@ pub struct MergeSummary {
     pub parted: Vec<(RunId, RunId, String)>,
     pub datasets_added: usize,
     pub datasets_reused: usize,
+    /// (id there, source there, why) of datasets no run there trained on that this lab holds
+    /// split by another rule: left out, where a dataset a run there trained on refuses the merge.
+    pub datasets_left_out: Vec<(i64, String, String)>,
     pub metrics: usize,
     pub checkpoints: usize,
     pub evaluations: usize,
@@ -79,6 +84,12 @@ impl std::fmt::Display for MergeSummary {
                 "kept run {to} '{name}' as it is here: run {from} there is a copy of it that \
                  parted from it (resumed in one lab and not in the other), and its history \
                  and evaluations were not merged (its notes and tags were)"
+            )?;
+        }
+        for (id, source, why) in &self.datasets_left_out {
+            writeln!(
+                f,
+                "left out dataset {id} ('{source}') there, which no run there trained on: {why}"
             )?;
         }
         if self.annotated > 0 {
@@ -218,7 +229,7 @@ impl Lab {
         let relocate = Relocation::new(self, other);
         let mut summary = MergeSummary::default();
         let tx = self.write_tx()?;
-        let dataset_ids = merge_datasets(&tx, other, &theirs.datasets, &mut summary)?;
+        let dataset_ids = merge_datasets(&tx, other, &theirs, &mut summary)?;
         // Run ids there → here, as far as merged: a run comes after the run its weights
         // started from, which is older.
         let mut run_ids = BTreeMap::new();
@@ -238,20 +249,37 @@ impl Lab {
     }
 }
 
-/// Finds or adds each of the other lab's datasets here; returns (id there → id here).
+/// Finds or adds each of the other lab's datasets here; returns (id there → id here). One that
+/// no run there trained on and that cannot join this lab's is left out.
 fn merge_datasets(
     tx: &Connection,
     other: &Lab,
-    datasets: &[TheirDataset],
+    theirs: &Theirs,
     summary: &mut MergeSummary,
 ) -> Result<BTreeMap<i64, i64>> {
+    let used: BTreeSet<i64> = theirs
+        .runs
+        .iter()
+        .filter_map(|r| match r.row.get("dataset_id") {
+            Some(Value::Integer(d)) => Some(*d),
+            _ => None,
+        })
+        .collect();
     let on_conflict = format!(
         "the runs of '{0}' cannot join this lab's: keep it as a lab of its own, read with \
          `facenet-lab --db '{0}' runs`",
         other.path.display()
     );
     let mut dataset_ids: BTreeMap<i64, i64> = BTreeMap::new();
-    for d in datasets {
+    for d in &theirs.datasets {
+        if !used.contains(&d.id) {
+            if let Match::SplitOtherwise(why) = Lab::match_dataset(tx, &d.record)? {
+                summary
+                    .datasets_left_out
+                    .push((d.id, d.record.source.clone(), why));
+                continue;
+            }
+        }
         let before: i64 = tx.query_row("SELECT count(*) FROM datasets", [], |r| r.get(0))?;
         let ours = Lab::ensure_dataset_in(tx, &d.record, &on_conflict)
             .with_context(|| format!("merging dataset {} ('{}')", d.id, d.record.source))?;

@@ -108,29 +108,32 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
         count(&a, "metrics")? + 60,
         "60 points of the local run"
     );
-    let before = (
-        count(&b, "runs")?,
-        count(&b, "metrics")?,
-        count(&b, "checkpoints")?,
-        count(&b, "run_tags")?,
-        count(&b, "run_resumes")?,
-    );
-    assert_eq!(before.4, 1);
+    let tables = [
+        "runs",
+        "metrics",
+        "checkpoints",
+        "run_tags",
+        "run_resumes",
+        "evaluations",
+        "evaluation_metrics",
+        "datasets",
+        "splits",
+        "split_members",
+    ];
+    let counts = |lab: &Lab| -> Result<Vec<i64>> { tables.iter().map(|t| count(lab, t)).collect() };
+    let before = counts(&b)?;
+    assert_eq!((before[4], before[5]), (1, 1), "a resume and an evaluation");
     drop(b);
 
     merge(&ours, &theirs)?
         .success()
         .stdout(contains("0 runs added, 0 updated, 3 already here"))
         .stderr(contains("note:").not());
-    let b = Lab::open_read_only(&ours)?;
-    let after = (
-        count(&b, "runs")?,
-        count(&b, "metrics")?,
-        count(&b, "checkpoints")?,
-        count(&b, "run_tags")?,
-        count(&b, "run_resumes")?,
+    let after = counts(&Lab::open_read_only(&ours)?)?;
+    assert_eq!(
+        before, after,
+        "merging twice duplicates nothing ({tables:?})"
     );
-    assert_eq!(before, after, "merging twice duplicates nothing");
     Ok(())
 }
 

@@ -6,9 +6,10 @@
 //! weight_decay, lr_schedule, warmup_epochs, epochs, margin, image_size, crop, mining, sampler,
 //! pk_k, normalize, augment, zero_init_residual, init, init_sha256, fresh_embedding,
 //! imagenet_norm, dropout, tf32, seed, device, gpu_name, status, effective_status, tags,
-//! init_run_id, like_run_id, metric, iteration, epoch, value, wall_time`. `init_run_id` is the
-//! run whose checkpoint `init` is, `like_run_id` the run whose settings the run started with
-//! (`run --like`). `status` is what the run recorded;
+//! init_run_id, like_run_id, dataset_id, metric, iteration, epoch, value, wall_time`.
+//! `init_run_id` is the run whose checkpoint `init` is, `like_run_id` the run whose settings the
+//! run started with (`run --like`), `dataset_id` the lab's dataset it trained on (the JSON
+//! export holds each dataset, by that id). `status` is what the run recorded;
 //! `effective_status` is the one to believe, as `runs` shows it (a "running" run whose
 //! heartbeat went stale has crashed). Tags are joined with `;`; empty cells are missing values;
 //! numbers are written in the shortest form that reads back to the same value; `wall_time` is
@@ -28,7 +29,7 @@ macro_rules! run_columns {
         "run_id,run_name,model,batch_size,embedding_dim,lr,weight_decay,lr_schedule,\
          warmup_epochs,epochs,margin,image_size,crop,mining,sampler,pk_k,normalize,augment,\
          zero_init_residual,init,init_sha256,fresh_embedding,imagenet_norm,dropout,tf32,seed,\
-         device,gpu_name,status,effective_status,tags,init_run_id,like_run_id"
+         device,gpu_name,status,effective_status,tags,init_run_id,like_run_id,dataset_id"
     };
 }
 
@@ -78,6 +79,7 @@ fn run_cells(run: &Run, now: f64) -> String {
         field(&run.tags.join(";")),
         run.init_run.map_or(String::new(), |r| r.to_string()),
         run.like_run.map_or(String::new(), |r| r.to_string()),
+        run.dataset_id.map_or(String::new(), |d| d.0.to_string()),
     ]
     .join(",")
 }
@@ -160,6 +162,7 @@ mod tests {
         r.hyper.tf32 = true;
         r.init_run = Some(crate::lab::RunId(2));
         r.like_run = Some(crate::lab::RunId(3));
+        r.dataset_id = Some(crate::lab::DatasetId(5));
         let header: Vec<&str> = run_columns!().split(',').collect();
         let cells = run_cells(&r, crate::lab::fixtures::NOW);
         let cells: Vec<&str> = cells.split(',').collect();
@@ -174,7 +177,8 @@ mod tests {
                 "tf32",
                 "zero_init_residual",
                 "init_run_id",
-                "like_run_id"
+                "like_run_id",
+                "dataset_id"
             ]
             .map(cell),
             [
@@ -185,7 +189,8 @@ mod tests {
                 "true",
                 "false",
                 "2",
-                "3"
+                "3",
+                "5"
             ]
         );
     }

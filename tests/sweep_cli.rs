@@ -167,7 +167,7 @@ fn every_invalid_run_is_reported_and_nothing_starts() -> Result<()> {
         .env(SWEEP_EXE_ENV, &fake)
         .assert()
         .failure()
-        .stderr(contains("has 2 problems; nothing was started"))
+        .stderr(contains("has 3 problems; nothing was started"))
         // Each run is labelled by the keys that vary among the runs.
         .stderr(contains("run 2 (model = \"resnet18\", bach = 32):"))
         .stderr(contains("unknown field `bach`"))

@@ -74,16 +74,28 @@ impl SweepSpec {
                 format!("reading sweep spec '{source}'")
             }
         })?;
+        // Every problem of the spec, said at once: (how many problems, what they are).
+        let mut errors: Vec<(usize, String)> = Vec::new();
         let tag = file.tag.trim().to_string();
         if tag.is_empty() || tag.contains([',', ';', ' ', '/']) {
-            bail!("sweep spec '{source}': tag = {:?} must be a non-empty word (no spaces, commas, semicolons or slashes)", file.tag);
+            errors.push((
+                1,
+                format!(
+                    "tag = {:?} must be a non-empty word (no spaces, commas, semicolons or \
+                     slashes)",
+                    file.tag
+                ),
+            ));
         }
         // Each run's own keys, laid over [base].
         let mut own: Vec<Table> = file.runs.clone();
         if let Some(grid) = &file.grid {
-            own.extend(expand_grid(grid).with_context(|| format!("sweep spec '{source}'"))?);
+            match expand_grid(grid) {
+                Ok(runs) => own.extend(runs),
+                Err(bad) => errors.extend(bad.into_iter().map(|b| (1, b))),
+            }
         }
-        if own.is_empty() {
+        if own.is_empty() && errors.is_empty() {
             bail!("sweep spec '{source}' defines no runs: add [[runs]] entries or a [grid]");
         }
         if let Some(data) = data {
@@ -96,21 +108,25 @@ impl SweepSpec {
         // with it (a bad model is not a missing one), without saying it again. With a bad
         // model the rules between values that depend on it wait until it is fixed.
         let (_, base_bad) = split_bad_keys(&file.base);
-        let mut errors = Vec::new();
         if !base_bad.is_empty() {
             let problems: Vec<&str> = base_bad.iter().map(|(_, p)| p.as_str()).collect();
-            errors.push(format!("[base]:\n  {}", problems.join("\n  ")));
+            errors.push((
+                problems.len(),
+                format!("[base]:\n  {}", problems.join("\n  ")),
+            ));
         }
         errors.extend(run_problems(&configs, &own));
         name_runs(&mut configs, &tag);
-        errors.extend(duplicate_names(&configs));
-        errors.extend(repeated_runs(&configs, &own));
+        let one_each = |found: Vec<String>| found.into_iter().map(|e| (1, e));
+        errors.extend(one_each(duplicate_names(&configs)));
+        errors.extend(one_each(repeated_runs(&configs, &own)));
         if !errors.is_empty() {
+            let n: usize = errors.iter().map(|(n, _)| n).sum();
+            let said: Vec<String> = errors.into_iter().map(|(_, e)| e).collect();
             bail!(
-                "sweep spec '{source}' has {} problem{}; nothing was started:\n{}",
-                errors.len(),
-                if errors.len() == 1 { "" } else { "s" },
-                errors.join("\n")
+                "sweep spec '{source}' has {}; nothing was started:\n{}",
+                crate::format::count(n as u64, "problem", "problems"),
+                said.join("\n")
             );
         }
         for config in &mut configs {
@@ -124,10 +140,10 @@ impl SweepSpec {
     }
 }
 
-/// One entry per invalid run: `run 2 (lr = 0.0):` and its problems, the run labelled by the
-/// keys that tell it apart from the others. `own[i]` are the keys run `i` sets itself (a bad
-/// one it takes from [base] is reported there).
-fn run_problems(configs: &[RunConfig], own: &[Table]) -> Vec<String> {
+/// One entry per invalid run: how many problems it has, and `run 2 (lr = 0.0):` with them, the
+/// run labelled by the keys that tell it apart from the others. `own[i]` are the keys run `i`
+/// sets itself (a bad one it takes from [base] is reported there).
+fn run_problems(configs: &[RunConfig], own: &[Table]) -> Vec<(usize, String)> {
     let keys = distinguishing_keys(configs.iter());
     configs
         .iter()
@@ -136,12 +152,13 @@ fn run_problems(configs: &[RunConfig], own: &[Table]) -> Vec<String> {
         .filter_map(|(i, (config, own))| {
             let found = problems(config, own);
             (!found.is_empty()).then(|| {
-                format!(
+                let said = format!(
                     "run {} ({}):\n  {}",
                     i + 1,
                     describe(config, &keys),
                     found.join("\n  ")
-                )
+                );
+                (found.len(), said)
             })
         })
         .collect()
@@ -219,20 +236,31 @@ fn overlay(base: &Table, over: &Table) -> Table {
     out
 }
 
-/// The cartesian product of the grid's lists, last key (by name) varying fastest.
-pub fn expand_grid(grid: &Table) -> Result<Vec<Table>> {
+/// The cartesian product of the grid's lists, last key (by name) varying fastest; or what is
+/// wrong with the grid, each key that is no list of values apart.
+pub fn expand_grid(grid: &Table) -> std::result::Result<Vec<Table>, Vec<String>> {
     if grid.is_empty() {
         // Its product would be one run of [base] alone, which nobody meant.
-        bail!("[grid] has no keys: give it lists to cross, e.g. seed = [1, 2], or remove it");
+        return Err(vec![
+            "[grid] has no keys: give it lists to cross, e.g. seed = [1, 2], or remove it".into(),
+        ]);
     }
-    let mut combos = vec![Table::new()];
     let mut keys: Vec<&String> = grid.keys().collect();
     keys.sort();
+    let (mut lists, mut bad) = (Vec::new(), Vec::new());
     for key in keys {
-        let values = match &grid[key] {
-            Value::Array(values) if !values.is_empty() => values,
-            other => bail!("[grid] {key} = {other} must be a non-empty list, e.g. {key} = [a, b]"),
-        };
+        match &grid[key] {
+            Value::Array(values) if !values.is_empty() => lists.push((key, values)),
+            other => bad.push(format!(
+                "[grid] {key} = {other} must be a non-empty list, e.g. {key} = [a, b]"
+            )),
+        }
+    }
+    if !bad.is_empty() {
+        return Err(bad);
+    }
+    let mut combos = vec![Table::new()];
+    for (key, values) in lists {
         combos = combos
             .into_iter()
             .flat_map(|c| {
@@ -440,6 +468,44 @@ mod tests {
             .unwrap_or_else(|e| vec![format!("{e:#}")])
     }
 
+    /// Whatever is wrong, the tag, the grid and the runs, is said at once, and counted as the
+    /// list says it.
+    #[test]
+    fn every_problem_of_a_spec_is_said_at_once_and_counted() {
+        let text = r#"
+            tag = "two words"
+            [base]
+            model = "resnet18"
+            [[runs]]
+            modle = "resnet152"
+            epochs = -1
+            [[runs]]
+            modle = "resnet152"
+            epochs = -1
+            [grid]
+            seed = 1
+            lr = []
+        "#;
+        let err = format!("{:#}", SweepSpec::parse(text, "s.toml").unwrap_err());
+        for said in [
+            "has 8 problems; nothing was started",
+            "tag = \"two words\" must be a non-empty word",
+            "[grid] lr = [] must be a non-empty list",
+            "[grid] seed = 1 must be a non-empty list",
+            "run 1 (",
+            "run 2 (",
+            "runs 1 and 2 have the same settings",
+        ] {
+            assert!(err.contains(said), "{said}: {err}");
+        }
+        assert_eq!(err.matches("modle").count(), 2, "{err}");
+        assert_eq!(
+            err.matches("expected usize in `epochs`").count(),
+            2,
+            "{err}"
+        );
+    }
+
     #[test]
     fn an_empty_grid_a_repeated_run_and_a_comma_in_a_value_are_told_before_anything_starts() {
         let base = "tag = \"t\"\n[base]\nmodel = \"resnet18\"\n";
@@ -534,7 +600,8 @@ mod tests {
              [grid]\nlr = [1e-3, 0.0]\nweight_decay = [0.0, -1.0]\n",
         )
         .join("\n");
-        assert!(err.contains("has 3 problems"), "{err}");
+        // Run 4 has two: four in all, as listed.
+        assert!(err.contains("has 4 problems"), "{err}");
         for want in [
             "run 2 (lr = 0.001, weight_decay = -1.0):",
             "run 3 (lr = 0.0, weight_decay = 0.0):",

@@ -18,6 +18,7 @@ mod tests;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::time::Duration;
 
@@ -254,7 +255,8 @@ impl Runtime {
                 let thread = std::thread::Builder::new()
                     .name("start".into())
                     .spawn(move || {
-                        let answer = answer_of(|| start(&db, &command, &label, form));
+                        let ended = answers.clone();
+                        let answer = answer_of(|| start(&db, &command, &label, form, ended));
                         let _ = answers.send(Event::Answer(answer));
                     })
                     .context("starting the thread that starts the run")?;
@@ -323,7 +325,13 @@ fn answer_of(start: impl FnOnce() -> Action) -> Action {
 
 /// Starts `command` (`run …` or `sweep FILE`) in the background, unless [`check_like`] refuses
 /// it: a refused start form comes back with the reason.
-fn start(db: &Path, command: &[String], label: &str, form: Option<StartForm>) -> Action {
+fn start(
+    db: &Path,
+    command: &[String],
+    label: &str,
+    form: Option<StartForm>,
+    answers: Sender<Event>,
+) -> Action {
     if let Err(e) = check_like(db, command) {
         let text = format!("{e:#}");
         return match form {
@@ -331,7 +339,13 @@ fn start(db: &Path, command: &[String], label: &str, form: Option<StartForm>) ->
             None => Action::Status(text, true),
         };
     }
-    match start_run(db, command, label) {
+    let what = command[0].clone();
+    let ended = move |pid, status, log: &Path| {
+        if let Some(said) = ended_badly(&what, pid, status, log) {
+            let _ = answers.send(Event::Answer(Action::Status(said, true)));
+        }
+    };
+    match start_run(db, command, label, ended) {
         Ok((pid, log)) => Action::Status(
             format!("started {} (pid {pid}), log: {}", command[0], log.display()),
             false,
@@ -467,7 +481,14 @@ pub fn experiment_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
 
 /// Starts `facenet-lab --db DB ARGS…` (a `run`, given `--log-path LOG`, or a `sweep`) in its own session,
 /// stdin closed, stdout and stderr to LOG: it outlives the dashboard and never writes on its screen.
-fn start_run(db: &Path, args: &[String], label: &str) -> Result<(u32, PathBuf)> {
+/// `ended` hears how it ended (its pid, exit status and log), if it ends while the dashboard is
+/// open.
+fn start_run(
+    db: &Path,
+    args: &[String],
+    label: &str,
+    ended: impl FnOnce(u32, ExitStatus, &Path) + Send + 'static,
+) -> Result<(u32, PathBuf)> {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().context("finding the facenet-lab executable")?;
     let log = crate::lab::logs::log_path(db, label, now());
@@ -495,11 +516,53 @@ fn start_run(db: &Path, args: &[String], label: &str) -> Result<(u32, PathBuf)> 
             Ok(())
         });
     }
-    let mut child = cmd
+    let child = cmd
         .spawn()
         .with_context(|| format!("starting `facenet-lab {}`", args.join(" ")))?;
     let pid = child.id();
-    // Reap it when it ends so it does not linger as a zombie while the dashboard is open.
-    std::thread::spawn(move || child.wait());
+    watch(child, log.clone(), ended);
     Ok((pid, log))
+}
+
+/// Reaps `child` when it ends, so that it does not linger as a zombie while the dashboard is
+/// open, and tells `ended` how it ended.
+fn watch(
+    mut child: std::process::Child,
+    log: PathBuf,
+    ended: impl FnOnce(u32, ExitStatus, &Path) + Send + 'static,
+) {
+    std::thread::spawn(move || {
+        if let Ok(status) = child.wait() {
+            ended(child.id(), status, &log);
+        }
+    });
+}
+
+/// What to say of a run or sweep the dashboard started that has ended: nothing when it finished
+/// or was asked to stop ([`crate::sweep::EXIT_STOPPED`]); else how it ended and the error its
+/// log ends with. A run refused before the lab recorded it (its data missing) leaves no row
+/// to say so, and one killed shows as running until its heartbeat goes stale.
+fn ended_badly(what: &str, pid: u32, status: ExitStatus, log: &Path) -> Option<String> {
+    use std::os::unix::process::ExitStatusExt;
+    let how = match (status.code(), status.signal()) {
+        (Some(0 | crate::sweep::EXIT_STOPPED), _) => return None,
+        (Some(code), _) => {
+            // What it said last, `error: …` as main prints it.
+            let error = store::tail(log, 16 * 1024).ok().and_then(|text| {
+                let last = text.lines().rev().find_map(|l| l.strip_prefix("error: "));
+                last.map(|e| format!(": {e}"))
+            });
+            format!("failed (exit status {code}){}", error.unwrap_or_default())
+        }
+        (None, Some(signal)) => format!(
+            "was killed (signal {signal}), before it could close its run: the run shows as \
+             crashed once its heartbeat is {}s old",
+            crate::lab::STALE_HEARTBEAT_SECS
+        ),
+        (None, None) => return None,
+    };
+    Some(format!(
+        "the {what} started as pid {pid} {how}; log: {}",
+        log.display()
+    ))
 }

@@ -296,7 +296,7 @@ pub fn short_commit(code: &crate::lab::CodeVersion) -> String {
 }
 
 /// The last `bytes` of a file, from the first whole line.
-fn tail(path: &Path, bytes: u64) -> Result<String> {
+pub(super) fn tail(path: &Path, bytes: u64) -> Result<String> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f =
         std::fs::File::open(path).with_context(|| format!("reading log '{}'", path.display()))?;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -1256,4 +1256,66 @@ fn an_empty_chart_of_a_finished_run_says_not_recorded() {
     assert!(!finished.contains("no data yet"), "{finished}");
     let training = chart_of_run(std::iter::empty(), true, true);
     assert!(training.contains("no data yet"), "{training}");
+}
+
+/// A run or sweep the dashboard started that ends badly is told, with the error its log ends
+/// with: one refused before the lab recorded it (its data missing) leaves no row to say so. One
+/// that finished, or was asked to stop, is not.
+#[test]
+fn a_started_run_that_fails_or_is_killed_is_told() -> Result<()> {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::ExitStatus;
+    let dir = tempfile::tempdir()?;
+    let log = dir.path().join("run.log");
+    std::fs::write(
+        &log,
+        "loading\nerror: an earlier one\nerror: --data '/x/lfw' does not exist\n",
+    )?;
+    let told = |raw: i32| super::ended_badly("run", 42, ExitStatus::from_raw(raw), &log);
+    assert_eq!(told(0), None, "finished");
+    assert_eq!(told(130 << 8), None, "asked to stop");
+    assert_eq!(
+        told(1 << 8).as_deref(),
+        Some(
+            format!(
+                "the run started as pid 42 failed (exit status 1): --data '/x/lfw' does not \
+                 exist; log: {}",
+                log.display()
+            )
+            .as_str()
+        )
+    );
+    let killed = told(9).context("killed")?;
+    assert!(
+        killed.starts_with("the run started as pid 42 was killed (signal 9), before it could")
+            && killed.contains("crashed once its heartbeat is 30s old; log: "),
+        "{killed}"
+    );
+    // Without a log, how it ended is still said.
+    let gone = super::ended_badly(
+        "sweep",
+        7,
+        ExitStatus::from_raw(2 << 8),
+        &dir.path().join("no"),
+    );
+    assert!(
+        gone.is_some_and(
+            |g| g.starts_with("the sweep started as pid 7 failed (exit status 2); log: ")
+        ),
+    );
+
+    // The process is watched to its end, and its pid and status told.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let child = std::process::Command::new("sh")
+        .args(["-c", "exit 3"])
+        .spawn()?;
+    let pid = child.id();
+    super::watch(child, log.clone(), move |p, status, l| {
+        let _ = tx.send((p, status.code(), l.to_path_buf()));
+    });
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(30))?,
+        (pid, Some(3), log)
+    );
+    Ok(())
 }

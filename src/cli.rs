@@ -196,11 +196,11 @@ pub struct RunsArgs {
          img_s, which compares as recorded.\n\
          Fields: {}", crate::tui::filter::FIELD_NAMES))]
     pub filter: Vec<String>,
-    /// Order by this column; runs without a value come first (last with --desc).
+    /// Order by this column; runs without a value come last, with --desc or without.
     #[arg(long, value_name = "COLUMN", default_value = "id",
           value_parser = crate::tui::filter::Column::parse,
-          long_help = format!("Order by this column; runs without a value come first (last with \
-                               --desc).\nColumns: {}, or a filter field's name for one (dev, loss, ips, ...)",
+          long_help = format!("Order by this column; runs without a value come last, with \
+                               --desc or without.\nColumns: {}, or a filter field's name for one (dev, loss, ips, ...)",
                               crate::tui::filter::Column::cli_names()))]
     pub sort: crate::tui::filter::Column,
     /// Sort in descending order.

@@ -28,10 +28,7 @@ pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
     let total = all.len();
     let t = now();
     let mut runs: Vec<Run> = all.into_iter().filter(|r| filter.matches(r, t)).collect();
-    runs.sort_by(|a, b| args.sort.compare(a, b, t));
-    if args.desc {
-        runs.reverse();
-    }
+    runs.sort_by(|a, b| args.sort.order(a, b, t, args.desc));
     if runs.is_empty() && total > 0 {
         let mut msg = format!(
             "no run of the {total} in the lab matches '{}'",

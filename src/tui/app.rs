@@ -373,14 +373,7 @@ impl App {
             .filter(|&i| self.filter.matches(&self.runs[i], now))
             .collect();
         let (col, desc) = (self.sort, self.descending);
-        view.sort_by(|&a, &b| {
-            let o = col.compare(&self.runs[a], &self.runs[b], now);
-            if desc {
-                o.reverse()
-            } else {
-                o
-            }
-        });
+        view.sort_by(|&a, &b| col.order(&self.runs[a], &self.runs[b], now, desc));
         self.view = view;
         self.selected = keep
             .and_then(|id| self.view.iter().position(|&i| self.runs[i].id == id))
@@ -1083,6 +1076,22 @@ mod tests {
         assert_eq!(ids(&app), vec![1, 3, 2]);
         app.update(Action::CycleSort);
         assert_eq!(app.sort, Column::Test);
+    }
+
+    /// Runs without a value (never evaluated) stay below those with one, whichever way the
+    /// column is sorted.
+    #[test]
+    fn runs_without_a_value_sort_last_either_way() {
+        let mut app = three();
+        let mut d = run(4, "delta", "resnet18");
+        d.best_dev_acc = None;
+        let mut runs = app.runs.clone();
+        runs.push(d);
+        app = app_with(runs);
+        app.update(Action::SortBy(Column::BestDev));
+        assert_eq!(ids(&app), vec![2, 3, 1, 4]);
+        app.update(Action::ReverseSort);
+        assert_eq!(ids(&app), vec![1, 3, 2, 4]);
     }
 
     #[test]

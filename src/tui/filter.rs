@@ -136,6 +136,31 @@ impl Column {
         }
     }
 
+    /// Orders two runs by this column, `descending` or not, with the runs that have no value
+    /// in it last either way: a list sorted by LFW accuracy, lowest first, starts at the lowest
+    /// accuracy, not at the runs never evaluated.
+    pub fn order(self, a: &Run, b: &Run, now: f64, descending: bool) -> Ordering {
+        let directed = |o: Ordering| if descending { o.reverse() } else { o };
+        let missing = |r: &Run| self.missing(r, now);
+        missing(a)
+            .cmp(&missing(b))
+            .then_with(|| directed(self.compare(a, b, now)))
+    }
+
+    /// Whether run `r` has no value in this column (`-`).
+    fn missing(self, r: &Run, now: f64) -> bool {
+        match self {
+            Column::BestDev => r.best_dev_acc.is_none(),
+            Column::Test => r.test_acc.is_none(),
+            Column::Lfw => r.lfw_acc.is_none(),
+            Column::LastLoss => r.last_loss.is_none(),
+            Column::ImagesPerSec => r.images_per_sec.is_none(),
+            Column::Started => r.started_at.is_none(),
+            Column::Duration => r.duration(now).is_none(),
+            _ => false,
+        }
+    }
+
     /// Orders two runs by this column; missing values sort before present ones.
     pub fn compare(self, a: &Run, b: &Run, now: f64) -> Ordering {
         let num = |x: Option<f64>, y: Option<f64>| match (x, y) {

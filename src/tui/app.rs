@@ -688,8 +688,15 @@ impl App {
             Action::PageDown => self.move_by(self.page()),
             Action::Top => self.selected = 0,
             Action::Bottom => self.move_by(isize::MAX / 2),
+            // Through the columns on screen: one the terminal hides would sort by what no one
+            // sees.
             Action::CycleSort => {
-                self.sort = self.sort.next();
+                let shown = RunsTable::columns_on_screen(self.size.width, &self.runs);
+                let mut next = self.sort.next();
+                while !shown.contains(&next) && next != self.sort {
+                    next = next.next();
+                }
+                self.sort = next;
                 self.refresh_view();
             }
             Action::ReverseSort => {
@@ -1074,6 +1081,11 @@ mod tests {
         assert_eq!(app.selected_run().map(|r| r.name.as_str()), Some("beta"));
         app.update(Action::ReverseSort);
         assert_eq!(ids(&app), vec![1, 3, 2]);
+        // `s` goes through the columns on screen: 80 wide hides test and lfw.
+        app.update(Action::CycleSort);
+        assert_eq!(app.sort, Column::LastLoss);
+        app.update(Action::Resize(200, 40));
+        app.update(Action::SortBy(Column::BestDev));
         app.update(Action::CycleSort);
         assert_eq!(app.sort, Column::Test);
     }

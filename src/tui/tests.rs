@@ -371,6 +371,20 @@ fn runs_table_widget_narrows_and_marks_state() {
         "no room for the start time at 60 columns:\n{text}"
     );
     assert!(text.contains("id↓"), "sort column is marked:\n{text}");
+    // A column as wide as its title widens to keep the arrow.
+    for (column, title) in [
+        (super::filter::Column::Batch, "batch↑"),
+        (super::filter::Column::BestDev, "best dev↑"),
+        (super::filter::Column::LastLoss, "last loss↑"),
+    ] {
+        let mut sorted = super::tests::app();
+        sorted.update(Action::SortBy(column));
+        sorted.update(Action::ReverseSort);
+        let mut buf = Buffer::empty(Rect::new(0, 0, 140, 8));
+        RunsTable(&sorted).render(buf.area, &mut buf);
+        let text = buffer_text(&buf);
+        assert!(text.contains(title), "{title}:\n{text}");
+    }
 }
 
 /// The input column widens to the longest input text among the runs, so a cropped,

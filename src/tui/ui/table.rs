@@ -149,11 +149,20 @@ impl Widget for RunsTable<'_> {
         }
         let fitted = Self::fitted(&app.runs);
         let cols = Self::on_screen(area.width, fitted);
+        // The sorted column's title keeps its arrow: a column as wide as its title widens by
+        // one, from the name's share.
+        let width = |c: Column| {
+            let w = Self::width(c, fitted);
+            match c == app.sort {
+                true => w.max(c.title().chars().count() as u16 + 1),
+                false => w,
+            }
+        };
         // The name takes what the other columns leave, inside the border, one space apart.
         let others: u16 = cols
             .iter()
             .filter(|&&c| c != Column::Name)
-            .map(|&c| Self::width(c, fitted) + 1)
+            .map(|&c| width(c) + 1)
             .sum();
         let name_width = area
             .width
@@ -186,7 +195,7 @@ impl Widget for RunsTable<'_> {
         });
         let widths = cols.iter().map(|&c| match c {
             Column::Name => Constraint::Length(name_width),
-            _ => Constraint::Length(Self::width(c, fitted)),
+            _ => Constraint::Length(width(c)),
         });
         let table = Table::new(rows, widths)
             .header(header)

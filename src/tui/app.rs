@@ -10,7 +10,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 
 use super::filter::{Column, Filter};
-use super::series::{Series, XAxis};
+use super::series::{Series, Timeline, XAxis};
 use super::start_form::StartForm;
 use super::store::{RunDetails, Update};
 use super::text::CutsApart;
@@ -318,12 +318,21 @@ impl App {
         }
     }
 
-    /// When `run` was resumed, oldest first: as its record lists them, or (before the lab kept
-    /// each, or before its record came) its latest resume.
-    pub fn resumed_at<'a>(&'a self, run: &'a Run) -> &'a [f64] {
-        match self.details.get(&run.id) {
+    /// What the x axes need of `run`: when it was resumed, oldest first, as its record lists
+    /// them, or (before the lab kept each, or before its record came) its latest resume; and
+    /// its training images, once its record came.
+    pub fn timeline<'a>(&'a self, run: &'a Run) -> Timeline<'a> {
+        let details = self.details.get(&run.id);
+        let resumed_at = match details {
             Some(d) if !d.resumed_at.is_empty() => &d.resumed_at,
             _ => run.resumed_at.as_slice(),
+        };
+        let train_images = details
+            .and_then(|d| d.splits.iter().find(|s| s.name == "train"))
+            .map(|s| s.n_images);
+        Timeline {
+            resumed_at,
+            train_images,
         }
     }
 

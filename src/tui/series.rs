@@ -44,6 +44,14 @@ pub enum XAxis {
     WallTime,
 }
 
+/// What the x axes need of a run beyond its row: when it was resumed, oldest first, and how
+/// many images its training split holds (None where the lab has not said yet).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timeline<'a> {
+    pub resumed_at: &'a [f64],
+    pub train_images: Option<i64>,
+}
+
 impl XAxis {
     pub fn next(self) -> XAxis {
         match self {
@@ -63,10 +71,16 @@ impl XAxis {
         }
     }
 
-    /// The x of each point of `run`'s series on this axis; on the wall-time axis, time spent
-    /// training, as a run's duration counts it: each pause between the last point before a
-    /// resume (at the times `resumed_at`) and the resume is left out.
-    pub fn xs(self, run: &Run, resumed_at: &[f64], points: &[SeriesPoint]) -> Vec<f64> {
+    /// The x of each point of `run`'s series on this axis. On the images axis, the images the
+    /// steps saw: an epoch of the seed's random batches ends in a short one, which shows each
+    /// training image once, where the run's training images are known. On the wall-time axis,
+    /// time spent training, as a run's duration counts it: each pause between the last point
+    /// before a resume and the resume is left out.
+    pub fn xs(self, run: &Run, timeline: Timeline, points: &[SeriesPoint]) -> Vec<f64> {
+        let Timeline {
+            resumed_at,
+            train_images,
+        } = timeline;
         let t0 = run
             .started_at
             .or_else(|| points.first().map(|p| p.wall_time))
@@ -81,7 +95,16 @@ impl XAxis {
                     Some(n) => p.iteration as f64 / n as f64,
                     None => p.epoch as f64,
                 },
-                XAxis::Images => p.iteration as f64 * run.hyper.batch_size as f64,
+                XAxis::Images => {
+                    let batch = run.hyper.batch_size;
+                    match (ipe, train_images) {
+                        (Some(n), Some(images)) if run.hyper.sampler == "random" => {
+                            let (epochs, steps) = (p.iteration / n, p.iteration % n);
+                            (epochs * images + (steps * batch).min(images)) as f64
+                        }
+                        _ => (p.iteration * batch) as f64,
+                    }
+                }
                 XAxis::WallTime => {
                     while let Some(at) = resumes.next_if(|&&at| p.wall_time >= at) {
                         paused += (at - last).max(0.0);
@@ -196,7 +219,7 @@ pub struct Line {
 impl Line {
     pub fn build(
         run: &Run,
-        resumed_at: &[f64],
+        timeline: Timeline,
         series: &Series,
         axis: XAxis,
         smoothing: Option<f64>,
@@ -208,7 +231,7 @@ impl Line {
             .copied()
             .filter(|p| p.value.is_finite())
             .collect();
-        let xs = axis.xs(run, resumed_at, &finite);
+        let xs = axis.xs(run, timeline, &finite);
         let raw: Vec<(f64, f64)> = xs
             .iter()
             .copied()
@@ -284,10 +307,25 @@ mod tests {
         r.started_at = Some(1000.0);
         let mut p = point(100, 0.5);
         p.wall_time = 1060.0;
-        assert_eq!(XAxis::Iteration.xs(&r, &[], &[p]), vec![100.0]);
-        assert_eq!(XAxis::Epoch.xs(&r, &[], &[p]), vec![2.0]);
-        assert_eq!(XAxis::Images.xs(&r, &[], &[p]), vec![1600.0]);
-        assert_eq!(XAxis::WallTime.xs(&r, &[], &[p]), vec![60.0]);
+        let t = Timeline::default();
+        assert_eq!(XAxis::Iteration.xs(&r, t, &[p]), vec![100.0]);
+        assert_eq!(XAxis::Epoch.xs(&r, t, &[p]), vec![2.0]);
+        assert_eq!(XAxis::Images.xs(&r, t, &[p]), vec![1600.0]);
+        assert_eq!(XAxis::WallTime.xs(&r, t, &[p]), vec![60.0]);
+        // The seed's random batches: 790 training images make 50 batches of 16, the last of 6.
+        r.hyper.sampler = "random".into();
+        let known = Timeline {
+            train_images: Some(790),
+            ..t
+        };
+        let at = |it| XAxis::Images.xs(&r, known, &[point(it, 0.5)])[0];
+        assert_eq!(
+            [at(49), at(50), at(100), at(101)],
+            [784.0, 790.0, 1580.0, 1596.0]
+        );
+        // P×K batches are whole.
+        r.hyper.sampler = "pk".into();
+        assert_eq!(XAxis::Images.xs(&r, known, &[p]), vec![1600.0]);
         assert_eq!(
             XAxis::Iteration.next().next().next().next(),
             XAxis::Iteration
@@ -309,7 +347,11 @@ mod tests {
             p
         };
         let points = [1050.0, 1100.0, 4760.0, 4800.0, 9000.0].map(at);
-        let xs = XAxis::WallTime.xs(&r, &[4700.0, 8900.0], &points);
+        let resumed = Timeline {
+            resumed_at: &[4700.0, 8900.0],
+            train_images: None,
+        };
+        let xs = XAxis::WallTime.xs(&r, resumed, &points);
         assert_eq!(xs, vec![50.0, 100.0, 160.0, 200.0, 300.0]);
     }
 
@@ -328,7 +370,14 @@ mod tests {
     fn lines_skip_non_finite_values_and_smooth_on_request() {
         let r = run(1, "a", "m");
         let s = Series::new(vec![point(1, 1.0), point(2, f64::NAN), point(3, 3.0)]);
-        let l = Line::build(&r, &[], &s, XAxis::Iteration, Some(0.5), 100);
+        let l = Line::build(
+            &r,
+            Timeline::default(),
+            &s,
+            XAxis::Iteration,
+            Some(0.5),
+            100,
+        );
         assert_eq!(l.raw, vec![(1.0, 1.0), (3.0, 3.0)]);
         assert_eq!(l.smooth.as_ref().map(Vec::len), Some(2));
         assert_eq!(l.bounds(), Some([1.0, 3.0, 1.0, 3.0]));

@@ -752,7 +752,14 @@ fn chart_of_run(points: impl Iterator<Item = (i64, f64)>, share: bool, live: boo
     let curves = [Curve {
         name: "dev".into(),
         color: ratatui::style::Color::Yellow,
-        line: Line::build(&r, &[], &s, XAxis::Iteration, None, 60),
+        line: Line::build(
+            &r,
+            super::series::Timeline::default(),
+            &s,
+            XAxis::Iteration,
+            None,
+            60,
+        ),
     }];
     let mut buf = Buffer::empty(Rect::new(0, 0, 50, 14));
     ChartView {

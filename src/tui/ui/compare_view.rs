@@ -35,7 +35,7 @@ impl Widget for CompareView<'_> {
                     color: PALETTE[col % PALETTE.len()],
                     line: Line::build(
                         r,
-                        app.resumed_at(r),
+                        app.timeline(r),
                         s,
                         app.x_axis,
                         app.smoothing_weight(),

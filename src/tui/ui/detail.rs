@@ -21,7 +21,7 @@ impl DetailView<'_> {
                     color: *color,
                     line: Line::build(
                         run,
-                        app.resumed_at(run),
+                        app.timeline(run),
                         s,
                         app.x_axis,
                         app.smoothing_weight(),

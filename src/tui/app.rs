@@ -14,7 +14,7 @@ use super::series::{Series, Timeline, XAxis};
 use super::start_form::StartForm;
 use super::store::{RunDetails, Update};
 use super::text::CutsApart;
-use super::ui::{DetailView, RunsTable};
+use super::ui::{CompareView, DetailView, RunsTable};
 use crate::lab::{metric, Run, RunId, RunStatus, SeriesPoint};
 
 /// TensorBoard's default smoothing weight.
@@ -238,6 +238,8 @@ pub struct App {
     pub smoothing: bool,
     pub x_axis: XAxis,
     pub compare_metric: usize,
+    /// Rows of the compare table scrolled past (j/k), where the screen hides some.
+    pub compare_scroll: u16,
     /// How far the run's record (the detail view's info) is scrolled down.
     pub info_scroll: u16,
     /// The terminal's size at the last draw: how far the record can scroll depends on it.
@@ -288,6 +290,7 @@ impl App {
             smoothing: true,
             x_axis: XAxis::Iteration,
             compare_metric: 0,
+            compare_scroll: 0,
             info_scroll: 0,
             size: Rect::new(0, 0, 80, 24),
             series: HashMap::new(),
@@ -419,6 +422,17 @@ impl App {
     fn scroll_info_by(&mut self, delta: i32) {
         let max = DetailView::info_scroll_limits(self).map_or(0, |(max, _)| max);
         self.info_scroll = scrolled(self.info_scroll, delta, max);
+    }
+
+    /// Scrolls the compare table by `delta` rows, within what the screen leaves hidden.
+    fn scroll_compare_by(&mut self, delta: i32) {
+        let max = CompareView::scroll_limits(self).map_or(0, |(max, _)| max);
+        self.compare_scroll = scrolled(self.compare_scroll, delta, max);
+    }
+
+    fn scroll_compare_pages(&mut self, pages: i32) {
+        let page = CompareView::scroll_limits(self).map_or(1, |(_, page)| page);
+        self.scroll_compare_by(pages * i32::from(page));
     }
 
     fn scroll_info_pages(&mut self, pages: i32) {
@@ -691,6 +705,15 @@ impl App {
             Action::PageDown if self.in_detail() => self.scroll_info_pages(1),
             Action::Top if self.in_detail() => self.info_scroll = 0,
             Action::Bottom if self.in_detail() => self.scroll_info_by(i32::from(u16::MAX)),
+            // In compare, they scroll its table.
+            Action::Up if self.screen == Screen::Compare => self.scroll_compare_by(-1),
+            Action::Down if self.screen == Screen::Compare => self.scroll_compare_by(1),
+            Action::PageUp if self.screen == Screen::Compare => self.scroll_compare_pages(-1),
+            Action::PageDown if self.screen == Screen::Compare => self.scroll_compare_pages(1),
+            Action::Top if self.screen == Screen::Compare => self.compare_scroll = 0,
+            Action::Bottom if self.screen == Screen::Compare => {
+                self.scroll_compare_by(i32::from(u16::MAX))
+            }
             Action::Up => self.move_by(-1),
             Action::Down => self.move_by(1),
             Action::PageUp => self.move_by(-self.page()),
@@ -744,6 +767,7 @@ impl App {
                     );
                 } else {
                     self.screen = Screen::Compare;
+                    self.compare_scroll = 0;
                     self.status = None;
                 }
             }
@@ -1004,30 +1028,29 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
             }
             _ => None,
         },
-        Screen::Detail(_) | Screen::Compare => match key.code {
-            // The run's record scrolls where it is on screen.
-            KeyCode::Down | KeyCode::Char('j') if DetailView::shows_info(app, width) => {
-                Some(Action::Down)
+        Screen::Detail(_) | Screen::Compare => {
+            // The run's record scrolls where it is on screen, the compare table where it
+            // hides rows.
+            let scrolls =
+                DetailView::shows_info(app, width) || CompareView::scroll_limits(app).is_some();
+            match key.code {
+                KeyCode::Down | KeyCode::Char('j') if scrolls => Some(Action::Down),
+                KeyCode::Up | KeyCode::Char('k') if scrolls => Some(Action::Up),
+                KeyCode::PageDown if scrolls => Some(Action::PageDown),
+                KeyCode::PageUp if scrolls => Some(Action::PageUp),
+                KeyCode::Home | KeyCode::Char('g') if scrolls => Some(Action::Top),
+                KeyCode::End | KeyCode::Char('G') if scrolls => Some(Action::Bottom),
+                KeyCode::Char('s') => Some(Action::ToggleSmoothing),
+                KeyCode::Char('x') => Some(Action::CycleXAxis),
+                // Each where it shows: a key that changes what another screen will show would
+                // surprise there, unseen here.
+                KeyCode::Char('m') if app.screen == Screen::Compare => {
+                    Some(Action::CycleCompareMetric)
+                }
+                KeyCode::Tab if matches!(app.screen, Screen::Detail(_)) => Some(Action::SwitchTab),
+                _ => None,
             }
-            KeyCode::Up | KeyCode::Char('k') if DetailView::shows_info(app, width) => {
-                Some(Action::Up)
-            }
-            KeyCode::PageDown if DetailView::shows_info(app, width) => Some(Action::PageDown),
-            KeyCode::PageUp if DetailView::shows_info(app, width) => Some(Action::PageUp),
-            KeyCode::Home | KeyCode::Char('g') if DetailView::shows_info(app, width) => {
-                Some(Action::Top)
-            }
-            KeyCode::End | KeyCode::Char('G') if DetailView::shows_info(app, width) => {
-                Some(Action::Bottom)
-            }
-            KeyCode::Char('s') => Some(Action::ToggleSmoothing),
-            KeyCode::Char('x') => Some(Action::CycleXAxis),
-            // Each where it shows: a key that changes what another screen will show would
-            // surprise there, unseen here.
-            KeyCode::Char('m') if app.screen == Screen::Compare => Some(Action::CycleCompareMetric),
-            KeyCode::Tab if matches!(app.screen, Screen::Detail(_)) => Some(Action::SwitchTab),
-            _ => None,
-        },
+        }
     }
 }
 

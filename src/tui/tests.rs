@@ -691,10 +691,29 @@ fn a_wide_compare_table_shows_long_values_whole() -> Result<()> {
     // Short, the metrics stay in sight and the table says how many rows it left out.
     let text = screen(&app, 80, 16)?.to_string();
     assert!(text.contains("best dev     0.412"), "{text}");
-    assert!(
-        text.contains("↓ 5 rows not shown: a taller terminal shows them"),
-        "{text}"
-    );
+    assert!(text.contains("↓ 5 rows more: j scrolls"), "{text}");
+    // j scrolls the table, G to its last row, g back.
+    app.update(Action::Resize(80, 16));
+    let key = |app: &mut App, c: char| {
+        use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let k = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        if let Some(a) = super::app::key_action(app, k, 80) {
+            app.update(a);
+        }
+    };
+    key(&mut app, 'j');
+    let text = screen(&app, 80, 16)?.to_string();
+    assert!(text.contains("↑ 1 above, ↓ 4 more: j/k scroll"), "{text}");
+    assert!(!text.contains("best dev"), "{text}");
+    key(&mut app, 'G');
+    let text = screen(&app, 80, 16)?.to_string();
+    assert!(text.contains("↑ 5 rows above: k scrolls"), "{text}");
+    key(&mut app, 'g');
+    assert_eq!(app.compare_scroll, 0);
+    // Tall enough for every row, nothing scrolls.
+    app.update(Action::Resize(80, 40));
+    key(&mut app, 'j');
+    assert_eq!(app.compare_scroll, 0);
     Ok(())
 }
 

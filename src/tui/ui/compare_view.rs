@@ -5,13 +5,33 @@ use super::*;
 /// Marked runs side by side: one metric overlaid, and a table of what differs.
 pub struct CompareView<'a>(pub &'a App);
 
+impl CompareView<'_> {
+    /// The height of the table of `rows` rows in a compare screen `height` high: all of them,
+    /// inside its border and under its header, within three fifths of the screen.
+    fn table_height(rows: usize, height: u16) -> u16 {
+        (u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(3)).min(height * 3 / 5)
+    }
+
+    /// How far the table scrolls and a page of it, where some of its rows are hidden.
+    pub fn scroll_limits(app: &App) -> Option<(u16, u16)> {
+        if app.screen != Screen::Compare {
+            return None;
+        }
+        let [_, body, _] = screen_areas(app.size, &Footer::new(app, app.size.width));
+        let rows = compare::table(&app.compared(), app.now).rows.len();
+        let shown = usize::from(Self::table_height(rows, body.height).saturating_sub(3));
+        let hidden = u16::try_from(rows.saturating_sub(shown)).unwrap_or(u16::MAX);
+        (hidden > 0).then(|| (hidden, u16::try_from(shown).unwrap_or(1).max(1)))
+    }
+}
+
 impl Widget for CompareView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
         let runs = app.compared();
         let metric = COMPARE_METRICS[app.compare_metric % COMPARE_METRICS.len()];
         let table = compare::table(&runs, app.now);
-        let table_height = (table.rows.len() as u16 + 3).min(area.height * 3 / 5);
+        let table_height = Self::table_height(table.rows.len(), area.height);
         let [chart_area, table_area] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(table_height)]).areas(area);
         let buckets = usize::from(chart_area.width.saturating_sub(8)) * 2;
@@ -121,7 +141,11 @@ impl Widget for CompareView<'_> {
             })),
         )
         .style(Style::new().bold());
-        let rows = table.rows.iter().map(|(name, cells)| {
+        // Inside the border, under the header; scrolled (j/k) no further than its last row.
+        let shown = usize::from(table_height.saturating_sub(3));
+        let hidden = table.rows.len().saturating_sub(shown);
+        let scroll = usize::from(app.compare_scroll).min(hidden);
+        let rows = table.rows.iter().skip(scroll).map(|(name, cells)| {
             Row::new(
                 std::iter::once(Cell::from(name.clone()).style(Style::new().fg(Color::DarkGray)))
                     .chain(cells.iter().enumerate().map(|(i, c)| Cell::from(fit(c, i)))),
@@ -131,19 +155,20 @@ impl Widget for CompareView<'_> {
             .chain(widths.iter().map(|&w| Constraint::Length(w)));
         let mut block =
             Block::bordered().title(" best and final metrics · differing hyperparameters ");
-        // Inside the border, under the header.
-        let hidden = table
-            .rows
-            .len()
-            .saturating_sub(usize::from(table_height.saturating_sub(3)));
         if hidden > 0 {
-            block = block.title_bottom(
-                TextLine::from(format!(
-                    " ↓ {} not shown: a taller terminal shows them ",
-                    format::count(hidden as u64, "row", "rows")
-                ))
-                .right_aligned(),
-            );
+            let below = hidden - scroll;
+            let said = match (scroll, below) {
+                (0, _) => format!(
+                    "↓ {} more: j scrolls",
+                    format::count(below as u64, "row", "rows")
+                ),
+                (_, 0) => format!(
+                    "↑ {} above: k scrolls",
+                    format::count(scroll as u64, "row", "rows")
+                ),
+                _ => format!("↑ {scroll} above, ↓ {below} more: j/k scroll"),
+            };
+            block = block.title_bottom(TextLine::from(format!(" {said} ")).right_aligned());
         }
         Widget::render(
             Table::new(rows, constraints).header(header).block(block),

@@ -28,7 +28,7 @@ mod table;
 use chart::{is_live, is_share};
 pub use chart::{ChartView, Curve};
 pub use compare_view::share_widths;
-use compare_view::CompareView;
+pub use compare_view::CompareView;
 pub use detail::DetailView;
 pub use overlay::help_overflow;
 use overlay::OverlayView;
@@ -256,6 +256,8 @@ impl Footer {
                         &["esc back", "? help", "q quit"],
                     )
                 }
+                // The table says itself when j/k scroll it: this line's height is part of
+                // what decides.
                 Screen::Compare => (
                     vec!["m metric", "s smoothing", "x x-axis"],
                     &["esc back", "? help", "q quit"],

@@ -98,7 +98,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("tab · m", "a run's charts/info · compare's next metric"),
     (
         "j k PgUp PgDn",
-        "scroll the run's info (tab), and this help",
+        "scroll run info (tab), compare table, help",
     ),
     ("esc · q · ?", "back · quit · this help"),
 ];

@@ -94,6 +94,16 @@ pub fn loss(v: f64) -> String {
     }
 }
 
+/// A setting as written (`0.0005`, `0.5`, `64`), or in powers of ten below 1e-5 (`1e-12`, not
+/// twelve places).
+pub fn setting(v: f64) -> String {
+    if v != 0.0 && v.abs() < 1e-5 {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
 /// An optional number with fixed decimals, or `-`.
 pub fn opt(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
@@ -170,6 +180,15 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_read_as_written_and_tiny_ones_in_powers_of_ten() {
+        assert_eq!(setting(0.0005), "0.0005");
+        assert_eq!(setting(0.00002), "0.00002");
+        assert_eq!(setting(1e-12), "1e-12");
+        assert_eq!(setting(0.0), "0");
+        assert_eq!(setting(64.0), "64");
+    }
 
     #[test]
     fn durations_read_units_and_compounds() {

@@ -9,20 +9,21 @@ pub type Params = Vec<(&'static str, String)>;
 /// Every hyperparameter of a run, as (name, shown value). The dataset counts: the same config
 /// on another split is another experiment.
 pub fn params(r: &Run) -> Params {
+    use crate::format::setting;
     let h = &r.hyper;
     let opt = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
     vec![
         ("model", h.model.clone()),
         ("batch", h.batch_size.to_string()),
         ("dim", h.embedding_dim.to_string()),
-        ("lr", format!("{}", h.lr)),
+        ("lr", setting(h.lr)),
         ("lr schedule", h.lr_schedule.clone()),
         ("warmup", h.warmup_epochs.to_string()),
-        ("weight decay", format!("{}", h.weight_decay)),
+        ("weight decay", setting(h.weight_decay)),
         ("epochs", h.epochs.to_string()),
-        ("margin", format!("{}", h.margin)),
+        ("margin", setting(h.margin)),
         ("image size", h.image_size.to_string()),
-        ("crop", format!("{}", h.crop)),
+        ("crop", setting(h.crop)),
         ("mining", h.mining.clone()),
         ("sampler", h.sampler.clone()),
         ("pk k", opt(h.pk_k)),

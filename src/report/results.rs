@@ -190,11 +190,7 @@ fn input(h: &crate::lab::Hyperparams) -> String {
 /// `0.0001`, or `0.0005 cosine, 2 warm-up` for a scheduled rate, with `wd 0.0005` when set; a
 /// rate below 1e-5 in powers of ten (`1e-12`, not twelve places).
 fn learning_rate(h: &crate::lab::Hyperparams) -> String {
-    let mut s = if h.lr != 0.0 && h.lr.abs() < 1e-5 {
-        format!("{:e}", h.lr)
-    } else {
-        format!("{}", h.lr)
-    };
+    let mut s = crate::format::setting(h.lr);
     if h.lr_schedule != "constant" {
         s.push_str(&format!(" {}", h.lr_schedule));
     }

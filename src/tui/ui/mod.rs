@@ -111,7 +111,10 @@ impl Widget for TitleBar<'_> {
             .count();
         let mut spans = vec![
             Span::styled(" facenet-lab ", Style::new().bold().reversed()),
-            Span::raw(format!(" {} runs", app.runs.len())),
+            Span::raw(format!(
+                " {}",
+                format::count(app.runs.len() as u64, "run", "runs")
+            )),
         ];
         if app.stopped {
             spans.push(Span::styled(

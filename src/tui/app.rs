@@ -601,12 +601,13 @@ impl App {
                 _ => self.overlay = Some(Overlay::StartForm(form)),
             },
             (Overlay::PickExperiment { files, selected }, action) => match action {
+                // Stopping at the ends, as the runs table does: a wrap from the last to the
+                // first lands on a file one did not aim at, and Enter starts it.
                 Action::Down | Action::Up => {
-                    let n = files.len().max(1);
                     let selected = if action == Action::Down {
-                        (selected + 1) % n
+                        (selected + 1).min(files.len().saturating_sub(1))
                     } else {
-                        (selected + n - 1) % n
+                        selected.saturating_sub(1)
                     };
                     self.overlay = Some(Overlay::PickExperiment { files, selected });
                 }
@@ -843,6 +844,8 @@ impl App {
                         true,
                     );
                 } else {
+                    // A message of before (none were there) no longer holds.
+                    self.status = None;
                     self.overlay = Some(Overlay::PickExperiment { files, selected: 0 });
                 }
             }
@@ -1120,6 +1123,30 @@ mod tests {
         app.update(Action::SortBy(Column::BestDev));
         app.update(Action::CycleSort);
         assert_eq!(app.sort, Column::Test);
+    }
+
+    /// The experiment picker stops at its ends, and opens without the message that there were
+    /// none, once there are.
+    #[test]
+    fn the_experiment_picker_stops_at_its_ends() {
+        let mut app = three();
+        app.update(Action::Experiments(Vec::new()));
+        assert!(app.status.as_ref().is_some_and(|s| s.error));
+        let files: Vec<PathBuf> = ["a.toml", "b.toml"].map(PathBuf::from).to_vec();
+        app.update(Action::Experiments(files));
+        assert_eq!(app.status, None);
+        let selected = |app: &App| match &app.overlay {
+            Some(Overlay::PickExperiment { selected, .. }) => *selected,
+            other => panic!("{other:?}"),
+        };
+        app.update(Action::Up);
+        assert_eq!(selected(&app), 0);
+        for _ in 0..3 {
+            app.update(Action::Down);
+        }
+        assert_eq!(selected(&app), 1, "no wrap to the first");
+        app.update(Action::Up);
+        assert_eq!(selected(&app), 0);
     }
 
     /// Runs without a value (never evaluated) stay below those with one, whichever way the

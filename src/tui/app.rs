@@ -106,16 +106,34 @@ impl Overlay {
     }
 }
 
-/// Applies an editing key (a character typed, Backspace, Ctrl-U) to `text`; false when
-/// `action` is not one. Every text field edits through here.
-fn edit_text(text: &mut String, action: &Action) -> bool {
+/// Applies an editing key (a character typed, Backspace, Delete, Ctrl-U, a cursor move) to
+/// `text`, whose cursor is `back` characters from its end; false when `action` is not one.
+/// Every text field edits through here.
+fn edit_text(text: &mut String, back: &mut usize, action: &Action) -> bool {
+    let len = text.chars().count();
+    *back = (*back).min(len);
+    let at = len - *back;
+    // The byte where character `k` starts.
+    let byte = |text: &str, k: usize| text.char_indices().nth(k).map_or(text.len(), |(i, _)| i);
     match action {
-        Action::Input(c) => text.push(*c),
-        Action::InputText(t) => text.push_str(t),
-        Action::Backspace => {
-            text.pop();
+        Action::Input(c) => text.insert(byte(text, at), *c),
+        Action::InputText(t) => text.insert_str(byte(text, at), t),
+        Action::Backspace if at > 0 => {
+            text.remove(byte(text, at - 1));
         }
-        Action::ClearInput => text.clear(),
+        Action::Delete if *back > 0 => {
+            text.remove(byte(text, at));
+            *back -= 1;
+        }
+        Action::Backspace | Action::Delete => {}
+        Action::ClearInput => {
+            text.clear();
+            *back = 0;
+        }
+        Action::CursorLeft => *back = (*back + 1).min(len),
+        Action::CursorRight => *back = back.saturating_sub(1),
+        Action::CursorHome => *back = len,
+        Action::CursorEnd => *back = 0,
         _ => return false,
     }
     true
@@ -165,6 +183,12 @@ pub enum Action {
     ClearInput,
     NextField,
     PrevField,
+    /// Delete the character under the cursor.
+    Delete,
+    CursorLeft,
+    CursorRight,
+    CursorHome,
+    CursorEnd,
     Submit,
     Cancel,
     /// A message for the status line: (text, is it an error).
@@ -240,6 +264,8 @@ pub struct App {
     pub compare_metric: usize,
     /// Rows of the compare table scrolled past (j/k), where the screen hides some.
     pub compare_scroll: u16,
+    /// Where the cursor is in the text being edited: how many characters from its end.
+    pub cursor_back: usize,
     /// How far the run's record (the detail view's info) is scrolled down.
     pub info_scroll: u16,
     /// The terminal's size at the last draw: how far the record can scroll depends on it.
@@ -291,6 +317,7 @@ impl App {
             x_axis: XAxis::Iteration,
             compare_metric: 0,
             compare_scroll: 0,
+            cursor_back: 0,
             info_scroll: 0,
             size: Rect::new(0, 0, 80, 24),
             series: HashMap::new(),
@@ -464,6 +491,10 @@ impl App {
             }
         } else {
             self.update_screen(action, &mut fx);
+            // A text opened now is edited from its end.
+            if self.overlay.is_some() {
+                self.cursor_back = 0;
+            }
         }
         fx
     }
@@ -492,9 +523,12 @@ impl App {
             self.quit = true;
             return None;
         }
+        let back = &mut self.cursor_back;
         let edited = match &mut overlay {
-            Overlay::Filter => edit_text(&mut self.filter_input, &action),
-            other => other.text_mut().is_some_and(|t| edit_text(t, &action)),
+            Overlay::Filter => edit_text(&mut self.filter_input, back, &action),
+            other => other
+                .text_mut()
+                .is_some_and(|t| edit_text(t, back, &action)),
         };
         if edited {
             if overlay == Overlay::Filter {
@@ -576,10 +610,12 @@ impl App {
             }
             (Overlay::StartForm(mut form), action) => match action {
                 Action::NextField | Action::Down => {
+                    self.cursor_back = 0;
                     form.focus = (form.focus + 1) % form.fields.len();
                     self.overlay = Some(Overlay::StartForm(form));
                 }
                 Action::PrevField | Action::Up => {
+                    self.cursor_back = 0;
                     form.focus = (form.focus + form.fields.len() - 1) % form.fields.len();
                     self.overlay = Some(Overlay::StartForm(form));
                 }
@@ -855,6 +891,11 @@ impl App {
             | Action::ClearInput
             | Action::NextField
             | Action::PrevField
+            | Action::Delete
+            | Action::CursorLeft
+            | Action::CursorRight
+            | Action::CursorHome
+            | Action::CursorEnd
             | Action::Submit => {}
         }
         self.rewatch(fx);
@@ -968,6 +1009,13 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
             let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
             return match key.code {
                 KeyCode::Char('u') if ctrl => Some(Action::ClearInput),
+                KeyCode::Char('a') if ctrl => Some(Action::CursorHome),
+                KeyCode::Char('e') if ctrl => Some(Action::CursorEnd),
+                KeyCode::Left => Some(Action::CursorLeft),
+                KeyCode::Right => Some(Action::CursorRight),
+                KeyCode::Home => Some(Action::CursorHome),
+                KeyCode::End => Some(Action::CursorEnd),
+                KeyCode::Delete => Some(Action::Delete),
                 // Other control keys are not text: Ctrl-W must not type a 'w'.
                 KeyCode::Char(_) if ctrl || key.modifiers.contains(KeyModifiers::ALT) => None,
                 KeyCode::Char(c) => Some(Action::Input(c)),

@@ -11,7 +11,7 @@ use ratatui::layout::Rect;
 use ratatui::widgets::Widget;
 use ratatui::Terminal;
 
-use super::app::{Action, App, Screen};
+use super::app::{Action, App, Overlay, Screen};
 use super::store::{self, Request, Update};
 use super::ui::RunsTable;
 use super::Event;
@@ -578,6 +578,49 @@ fn a_long_note_scrolls_to_keep_the_cursor_in_sight() -> Result<()> {
     assert!(text.contains("0.41 END▏"), "{text}");
     assert!(text.contains("│…"), "{text}");
     assert!(!text.contains("lr 5e-4 with"), "{text}");
+    Ok(())
+}
+
+/// The text being typed is edited where the cursor is: ←/→, Home/End (Ctrl-A/Ctrl-E), Delete
+/// and Backspace there, and a long note shows its start when the cursor goes there.
+#[test]
+fn text_is_edited_where_the_cursor_is() -> Result<()> {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut app = app();
+    app.update(Action::EditNotes);
+    let press = |app: &mut App, code: KeyCode, modifiers: KeyModifiers| {
+        if let Some(a) = super::app::key_action(app, KeyEvent::new(code, modifiers), 100) {
+            app.update(a);
+        }
+    };
+    let none = KeyModifiers::NONE;
+    app.type_text("dév acc");
+    press(&mut app, KeyCode::Home, none);
+    app.type_text("best ");
+    press(&mut app, KeyCode::End, none);
+    app.type_text("!");
+    press(&mut app, KeyCode::Left, none);
+    press(&mut app, KeyCode::Left, none);
+    press(&mut app, KeyCode::Backspace, none);
+    press(&mut app, KeyCode::Char('a'), KeyModifiers::CONTROL);
+    press(&mut app, KeyCode::Delete, none);
+    press(&mut app, KeyCode::Right, none);
+    app.type_text("_");
+    let Some(Overlay::EditNotes { input, .. }) = &app.overlay else {
+        panic!("{:?}", app.overlay)
+    };
+    assert_eq!(input, "e_st dév ac!");
+    let text = screen(&app, 100, 30)?.to_string();
+    assert!(text.contains("│e_▏st dév ac!"), "{text}");
+
+    // A note longer than its box, the cursor at its start: the start shows, the end is cut.
+    app.update(Action::ClearInput);
+    let note = "START of a long note about the learning rate and its schedule, the margin and dev accuracy END";
+    app.type_text(note);
+    press(&mut app, KeyCode::Char('a'), KeyModifiers::CONTROL);
+    let text = screen(&app, 100, 30)?.to_string();
+    assert!(text.contains("│▏START of a long"), "{text}");
+    assert!(!text.contains("END"), "{text}");
     Ok(())
 }
 

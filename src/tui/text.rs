@@ -312,6 +312,31 @@ pub fn input_tail(text: &str, width: usize) -> String {
     ellipsize_at(text, width.saturating_sub(1).max(1), 0)
 }
 
+/// What a field `width` columns wide shows of `text` with the cursor `back` characters from its
+/// end, as (before the cursor, after it): all of it where it fits beside the cursor; else the
+/// cursor stays in sight, at the end as [`input_tail`] shows it, or with up to two thirds of
+/// the field before it, each side cut with `…` where the text goes on.
+pub fn input_window(text: &str, back: usize, width: usize) -> (String, String) {
+    let chars: Vec<char> = text.chars().collect();
+    let at = chars.len() - back.min(chars.len());
+    let (before, after): (String, String) =
+        (chars[..at].iter().collect(), chars[at..].iter().collect());
+    if columns(text) < width {
+        return (before, after);
+    }
+    if after.is_empty() {
+        return (input_tail(text, width), after);
+    }
+    let room = width.saturating_sub(1).max(2);
+    let left = room * 2 / 3;
+    let before = match columns(&before) <= left {
+        true => before,
+        false => ellipsize_at(&before, left.max(1), 0),
+    };
+    let right = room.saturating_sub(columns(&before)).max(1);
+    (before, ellipsize(&after, right))
+}
+
 /// `items` laid out left to right on rows at most `width` wide, ` · ` between two on a row,
 /// each row one space in; an item wider than a row is cut in the middle. At most `max_rows`
 /// rows: what does not fit is left out, so the items come most important first.
@@ -438,6 +463,27 @@ pub fn wrap_line(line: TextLine<'static>, width: u16, indent: usize) -> Vec<Text
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The cursor stays in sight wherever it is in a text wider than its field.
+    #[test]
+    fn an_input_window_keeps_the_cursor_in_sight() {
+        assert_eq!(input_window("abc", 1, 10), ("ab".into(), "c".into()));
+        let text = "0123456789abcdefghij";
+        // At the end: the tail, as before.
+        assert_eq!(
+            input_window(text, 0, 10),
+            ("…cdefghij".into(), String::new())
+        );
+        // At the start: the head, cut.
+        assert_eq!(
+            input_window(text, 20, 10),
+            (String::new(), "01234567…".into())
+        );
+        // In the middle: both sides, each cut where the text goes on.
+        let (before, after) = input_window(text, 10, 10);
+        assert_eq!((before.as_str(), after.as_str()), ("…56789", "ab…"));
+        assert!(columns(&before) + 1 + columns(&after) <= 10);
+    }
 
     /// The lab's own names at the runs table's 13 columns (80-column terminal).
     #[test]

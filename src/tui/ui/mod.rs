@@ -15,7 +15,7 @@ use super::compare;
 use super::filter::{Column, Filter, FIELD_NAMES};
 use super::series::{Line, XAxis};
 use super::store::{short_commit, short_hash};
-use super::text::{ellipsize, ellipsize_apart, flow, input_tail, wrap_line};
+use super::text::{ellipsize, ellipsize_apart, flow, input_window, wrap_line};
 use crate::format;
 use crate::lab::{metric, Run, RunStatus};
 
@@ -71,7 +71,7 @@ impl Widget for &App {
         }
         footer.render(footer_area, buf);
         if let Some(o) = &self.overlay {
-            OverlayView(o).render(body, buf);
+            OverlayView(o, self.cursor_back).render(body, buf);
         }
     }
 }
@@ -175,11 +175,16 @@ impl Footer {
     fn lines(app: &App, width: u16) -> Vec<TextLine<'static>> {
         let gray = Style::new().fg(Color::DarkGray);
         if app.overlay == Some(Overlay::Filter) {
-            let input = input_tail(&app.filter_input, usize::from(width.saturating_sub(1)));
+            let (before, after) = input_window(
+                &app.filter_input,
+                app.cursor_back,
+                usize::from(width.saturating_sub(1)),
+            );
             let prompt = vec![
                 Span::styled("/", Style::new().bold()),
-                Span::raw(input),
+                Span::raw(before),
                 Span::styled("▏", Style::new().fg(Color::Yellow)),
+                Span::raw(after),
             ];
             let message = if let Some(e) = &app.filter_error {
                 Span::styled(e.clone(), Style::new().fg(Color::Red))

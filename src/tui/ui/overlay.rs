@@ -82,7 +82,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("space · u", "mark for compare and move down · unmark all"),
     ("c", "compare the marked runs"),
     ("/", "filter: text and field=value, > < >= <= !="),
-    ("ctrl-u", "clear the text being typed (filter, note, tags)"),
+    ("ctrl-u · ← →", "clear the text typed (filter, note, tags) · move in it"),
     (
         "s · S · 1-9 0",
         "next sort column · reverse · sort by nth column shown",
@@ -104,7 +104,8 @@ pub const HELP: &[(&str, &str)] = &[
 ];
 
 /// What opens over the screen: the help, a form, a confirmation, the experiment picker.
-pub struct OverlayView<'a>(pub &'a Overlay);
+/// An overlay, the cursor of the text it edits that many characters from its end.
+pub struct OverlayView<'a>(pub &'a Overlay, pub usize);
 
 impl Widget for OverlayView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
@@ -165,8 +166,9 @@ impl Widget for OverlayView<'_> {
                 };
                 let r = centered(area, 70, 3);
                 Clear.render(r, buf);
-                let visible = input_tail(input, usize::from(r.width.saturating_sub(2)));
-                Paragraph::new(format!("{visible}▏"))
+                let (before, after) =
+                    input_window(input, self.1, usize::from(r.width.saturating_sub(2)));
+                Paragraph::new(format!("{before}▏{after}"))
                     .block(
                         Block::bordered()
                             .title(format!(" run #{run} {what} · enter saves · esc cancels ")),
@@ -180,22 +182,32 @@ impl Widget for OverlayView<'_> {
                     .enumerate()
                     .map(|(i, (k, v))| {
                         let focus = i == form.focus;
+                        let label = Span::styled(
+                            format!("{} {k:<11}", if focus { "▶" } else { " " }),
+                            Style::new().fg(Color::Cyan),
+                        );
                         // The free field says what goes in it until something does.
-                        let value = if v.is_empty() && *k == "more flags" {
-                            Span::styled(
+                        if v.is_empty() && *k == "more flags" {
+                            let hint = Span::styled(
                                 "e.g. --lr 5e-4 --normalize",
                                 Style::new().fg(Color::DarkGray),
-                            )
-                        } else {
-                            Span::raw(v.clone())
-                        };
+                            );
+                            return TextLine::from(vec![
+                                label,
+                                hint,
+                                Span::raw(if focus { "▏" } else { "" }),
+                            ]);
+                        }
+                        if !focus {
+                            return TextLine::from(vec![label, Span::raw(v.clone())]);
+                        }
+                        // A long value wraps, whole: the cursor sits where it is in it.
+                        let (before, after) = input_window(v, self.1, usize::MAX);
                         TextLine::from(vec![
-                            Span::styled(
-                                format!("{} {k:<11}", if focus { "▶" } else { " " }),
-                                Style::new().fg(Color::Cyan),
-                            ),
-                            value,
-                            Span::raw(if focus { "▏" } else { "" }),
+                            label,
+                            Span::raw(before),
+                            Span::raw("▏"),
+                            Span::raw(after),
                         ])
                     })
                     .collect();

@@ -266,9 +266,9 @@ pub struct EvalArgs {
     #[arg(long, default_value = "best")]
     pub checkpoint: crate::eval::checkpoint_choice::CheckpointChoice,
 
-    /// LFW View 2 pairs file (pairs.txt): 10-fold verification on its 6,000 pairs. Needs --data
-    /// pointing at the LFW images.
-    #[arg(long, requires = "data")]
+    /// LFW View 2 pairs file (pairs.txt): 10-fold verification on its 6,000 pairs, of the LFW
+    /// images --data names (without it, the lfw.tgz `facenet-lab data fetch` downloaded).
+    #[arg(long)]
     pub pairs: Option<PathBuf>,
 
     /// Images in LFW layout (Name/Name_0001.jpg), as a directory or a .tgz, or generated faces
@@ -285,7 +285,7 @@ pub struct EvalArgs {
 
     /// Leave out pairs (or images, with --data alone) of people the run trained on, and say how
     /// many were dropped.
-    #[arg(long, requires = "data")]
+    #[arg(long)]
     pub exclude_train_identities: bool,
 
     /// Average each embedding with that of the mirrored image.

@@ -271,6 +271,39 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         &["all 32 images in 'synthetic:4:8:0' are of people run 1 trained on"],
     );
 
+    // --pairs alone reads the LFW that `data fetch` downloads, where it is; without it, says so.
+    let share = dir.path().join("share");
+    std::fs::write(
+        dir.path().join("pairs-2.txt"),
+        "2\t1\nAnn_Lee\t1\t2\nAnn_Lee\t3\tBo_Chan\t1\nBo_Chan\t2\t3\nCy_Dorr\t1\tAnn_Lee\t2\n",
+    )?;
+    let pairs_alone = || -> Result<Command> {
+        let mut c = cmd(dir.path())?;
+        c.env("XDG_DATA_HOME", &share).args([
+            "eval",
+            "1",
+            "--checkpoint",
+            "last",
+            "--pairs",
+            "pairs-2.txt",
+        ]);
+        Ok(c)
+    };
+    common::fails_with(
+        &mut pairs_alone()?,
+        &[
+            "--pairs without --data reads the LFW images `facenet-lab data fetch` downloads",
+            "run `facenet-lab data fetch`",
+        ],
+    );
+    std::fs::create_dir_all(share.join("facenet-lab"))?;
+    std::fs::copy(&tgz, share.join("facenet-lab/lfw.tgz"))?;
+    assert_eq!(metrics(&stdout(&mut pairs_alone()?)?), metrics(&from_tgz));
+    common::fails_with(
+        cmd(dir.path())?.args(["eval", "1", "--exclude-train-identities"]),
+        &["--exclude-train-identities leaves out people of --pairs or --data"],
+    );
+
     // A checkpoint the lab records but whose file is elsewhere (a lab copied off its machine).
     let best = lab
         .checkpoints(RunId(1))?
@@ -389,7 +422,8 @@ fn the_test_split_is_found_where_the_images_moved() -> Result<()> {
     let (_, err) = common::succeeds(cmd(dir.path())?.args(["eval", "1", "--data", "gray"]));
     assert!(
         err.contains("warning: run 1 trained on colour images (all ")
-            && err.contains("and 6 of the 6 of these looked at are grayscale"),
+            && err.contains(" looked at, spread over its ")
+            && err.contains("and 6 of the 6 looked at of these 6 are grayscale"),
         "{err}"
     );
     let lab = Lab::open(&dir.path().join("lab.db"))?;

@@ -19,10 +19,25 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
     let run = lab.find_run(&args.run)?;
     let checkpoints = lab.checkpoints(run.id)?;
     let checkpoint = args.checkpoint.pick(&run.id.to_string(), &checkpoints)?;
+    // A path, or `synthetic:IDS:PER:SEED` (generated faces, as `run --data` takes them); with
+    // --pairs alone, the LFW that `data fetch` downloaded. Found before the weights load.
+    let data_spec = match (&args.data, &args.pairs) {
+        (Some(d), _) => Some(d.to_string_lossy().parse::<DataSpec>()?),
+        (None, Some(_)) => Some(DataSpec::Path(
+            crate::data::default_dataset_path().context(
+                "--pairs without --data reads the LFW images `facenet-lab data fetch` downloads",
+            )?,
+        )),
+        (None, None) if args.exclude_train_identities => anyhow::bail!(
+            "--exclude-train-identities leaves out people of --pairs or --data; the run's own \
+             test split holds only the people it trained on"
+        ),
+        (None, None) => None,
+    };
     // Verification draws its ROC there: a folder that cannot be made is said before minutes of
     // embedding, not after.
     let out = args.out.clone().unwrap_or_else(|| lab.reports_dir());
-    if args.data.is_some() {
+    if data_spec.is_some() {
         std::fs::create_dir_all(&out).with_context(|| {
             format!(
                 "creating '{}' for the ROC: pass --out with a writable folder",
@@ -64,21 +79,11 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             Message::Warning(warning) => crate::say!("warning: {warning}"),
         },
     };
-    // A path, or `synthetic:IDS:PER:SEED` (generated faces, as `run --data` takes them).
-    let data_spec = args
-        .data
-        .as_ref()
-        .map(|d| d.to_string_lossy().parse::<DataSpec>())
-        .transpose()?;
     let mut measured = match (&args.pairs, &data_spec) {
         (None, None) => protocol::test_split(&subject, args.split_data.as_deref())?,
         (Some(pairs), Some(spec)) => protocol::lfw_pairs(&subject, pairs, spec)?,
         (None, Some(spec)) => protocol::folder(&subject, spec)?,
-        (Some(_), None) => {
-            anyhow::bail!(
-                "--pairs needs --data pointing at the LFW images (a directory or lfw.tgz)"
-            )
-        }
+        (Some(_), None) => unreachable!("--pairs alone takes the fetched LFW"),
     };
     measured.options.insert("flip".into(), args.flip.into());
 

@@ -384,12 +384,14 @@ fn warn_of_other_colours(s: &Subject, spec: &DataSpec, items: &[ImageRef], m: &m
         return;
     };
     (s.tell)(Message::Warning(format!(
-        "run {} trained on {trained} images (all {looked} of its training images looked at), \
-         and {other} of the {} of these looked at are {these}: the network is measured on \
-         colours it never saw, which can cost it accuracy; evaluate on a copy in the colours it \
-         trained on",
+        "run {} trained on {trained} images (all {looked} looked at, spread over its {} \
+         training images), and {other} of the {} looked at of these {} are {these}: the \
+         network is measured on colours it never saw, which can cost it accuracy; evaluate on \
+         a copy in the colours it trained on",
         s.run.id,
-        e.gray + e.colour
+        members.len(),
+        e.gray + e.colour,
+        items.len()
     )));
     m.option(
         "colour_mismatch",

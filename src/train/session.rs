@@ -436,7 +436,8 @@ fn other_code_warning(run: RunId, last: &CodeVersion, now: &CodeVersion) -> Opti
     let (last_s, now_s) = (short_commit(last), short_commit(now));
     let trained = if last_s == now_s {
         format!(
-            "run {run} last trained from commit {} with uncommitted changes, as this build is",
+            "run {run} last trained from commit {} with uncommitted changes, and this build \
+             has uncommitted changes on it too, which the lab cannot tell from those",
             crate::format::short_hash(&last.git_commit)
         )
     } else {
@@ -987,8 +988,9 @@ mod tests {
         let w = w.expect("a warning");
         assert!(
             w.starts_with(
-                "run 7 last trained from commit aaa with uncommitted changes, as this \
-                           build is: the resumed steps replay it exactly only with the same code"
+                "run 7 last trained from commit aaa with uncommitted changes, and this \
+                 build has uncommitted changes on it too, which the lab cannot tell from \
+                 those: the resumed steps replay it exactly only with the same code"
             ),
             "{w}"
         );

@@ -82,7 +82,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("space · u", "mark for compare and move down · unmark all"),
     ("c", "compare the marked runs"),
     ("/", "filter: text and field=value, > < >= <= !="),
-    ("ctrl-u · ← →", "clear the text typed (filter, note, tags) · move in it"),
+    (
+        "ctrl-u · ← →",
+        "clear the text typed (filter, note, tags) · move in it",
+    ),
     (
         "s · S · 1-9 0",
         "next sort column · reverse · sort by nth column shown",

@@ -333,7 +333,13 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
     let out = common::facenet(&db)?
         .args(["run", "--resume", "1"])
         .output()?;
-    assert!(String::from_utf8_lossy(&out.stderr).contains("already completed"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "already completed; start a new run like it instead: `facenet-lab run --like 1`"
+        ),
+        "{err}"
+    );
     let out = common::facenet(&db)?
         .args(["run", "--resume", "1", "--lr", "0.1"])
         .output()?;

@@ -176,7 +176,9 @@ fn check_stop_after(stop: Option<usize>, done: usize, epochs: usize) -> Result<(
     } else {
         String::new()
     };
-    let instead = if done + 1 < epochs {
+    let instead = if done + 2 == epochs {
+        format!("only epoch {} can be given, or drop it", done + 1)
+    } else if done + 1 < epochs {
         format!(
             "give an epoch from {} to {}, or drop it",
             done + 1,
@@ -554,9 +556,11 @@ pub fn resume(
     let status = run.effective_status(crate::lab::now());
     if status == RunStatus::Completed {
         bail!(
-            "run {} ({}) is already completed; start a new run instead",
+            "run {} ({}) is already completed; start a new run like it instead: `facenet-lab \
+             run --like {}` with the settings to change (--epochs, --seed, ...)",
             run.id,
-            run.name
+            run.name,
+            run.id
         );
     }
     if !status.is_resumable() {
@@ -1016,6 +1020,11 @@ mod tests {
         assert!(
             err.contains("it resumes after epoch 4 and trains to epoch 10")
                 && err.contains("from 5 to 9"),
+            "{err}"
+        );
+        let err = check_stop_after(Some(5), 0, 2).unwrap_err().to_string();
+        assert!(
+            err.ends_with("trains to epoch 2; only epoch 1 can be given, or drop it"),
             "{err}"
         );
         Ok(())

@@ -202,6 +202,24 @@ fn the_run_record_lists_each_resume_and_what_it_ran_on() -> Result<()> {
     Ok(())
 }
 
+/// An error of several lines (a backtrace) is listed line by line, not run together.
+#[test]
+fn a_run_s_error_is_listed_line_by_line() -> Result<()> {
+    let mut app = detail_app(&[]);
+    if let Some(r) = app.runs.iter_mut().find(|r| r.id == RunId(3)) {
+        r.error =
+            Some("DriverError(CUDA_ERROR_OUT_OF_MEMORY)\n   0: <unknown>\n   1: <unknown>".into());
+    }
+    let text = screen(&app, 180, 40)?.to_string();
+    assert!(
+        text.contains("error       DriverError(CUDA_ERROR_OUT_OF"),
+        "{text}"
+    );
+    assert!(text.contains("│     0: <unknown>   "), "{text}");
+    assert!(!text.contains("<unknown> 1:"), "{text}");
+    Ok(())
+}
+
 /// A run started `--like` another names it in its record.
 #[test]
 fn the_run_record_names_the_run_it_started_like() -> Result<()> {

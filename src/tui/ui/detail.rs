@@ -174,10 +174,14 @@ impl DetailView<'_> {
             }
         }
         if let Some(e) = &run.error {
+            // Line by line, as it was written (a backtrace read as one run-on line).
+            let red = Style::new().fg(Color::Red);
+            let mut said = e.lines();
             lines.push(TextLine::from(vec![
                 key("error"),
-                Span::styled(e.clone(), Style::new().fg(Color::Red)),
+                Span::styled(said.next().unwrap_or_default().to_string(), red),
             ]));
+            lines.extend(said.map(|l| TextLine::styled(format!("  {l}"), red)));
         }
         lines.push(TextLine::from(vec![
             key("notes"),

@@ -220,6 +220,25 @@ fn a_run_s_error_is_listed_line_by_line() -> Result<()> {
     Ok(())
 }
 
+/// A log line longer than its panel wraps, so that its end (where an error says its cause)
+/// shows.
+#[test]
+fn a_long_log_line_wraps_to_its_end() -> Result<()> {
+    let mut app = detail_app(&[]);
+    let long = format!(
+        "error: {} CAUSE AT THE END",
+        "while reading the data ".repeat(12)
+    );
+    app.update(Action::Data(Update::LogTail {
+        run: RunId(3),
+        text: format!("epoch 3 it 300\n{long}\n"),
+    }));
+    let text = screen(&app, 180, 40)?.to_string();
+    assert!(text.contains("CAUSE AT THE END"), "{text}");
+    assert!(text.contains("error: while reading"), "{text}");
+    Ok(())
+}
+
 /// A run started `--like` another names it in its record.
 #[test]
 fn the_run_record_names_the_run_it_started_like() -> Result<()> {

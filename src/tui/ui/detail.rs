@@ -283,10 +283,16 @@ impl DetailView<'_> {
         }
         .render(meta, buf);
         if let Some(text) = app.logs.get(&run.id) {
+            // Its last lines, wrapped where the panel is narrower (an error's cause is at the
+            // end of a long line): the newest stays in sight.
             let inner = log_area.height.saturating_sub(2) as usize;
-            let tail: Vec<&str> = text.lines().collect();
-            let start = tail.len().saturating_sub(inner);
-            Paragraph::new(tail[start..].join("\n"))
+            let width = log_area.width.saturating_sub(2);
+            let lines: Vec<TextLine<'static>> = text
+                .lines()
+                .flat_map(|l| wrap_line(TextLine::raw(l.to_string()), width, 2))
+                .collect();
+            let start = lines.len().saturating_sub(inner);
+            Paragraph::new(lines[start..].to_vec())
                 .block(Block::bordered().title(" log (tail) "))
                 .render(log_area, buf);
         }

@@ -232,7 +232,14 @@ fn a_run_merged_mid_training_is_refreshed_by_a_later_merge() -> Result<()> {
     )?;
     remote.add_checkpoint(&checkpoint(id, 2, "periodic", "p2"))?;
     remote.replace_checkpoints(&checkpoint(id, 2, "best", "b2"))?;
-    remote.add_resume(id, &resume(1))?;
+    // Resumed there after the first merge, as a resume records it: now, after the heartbeat
+    // that the copy here holds too.
+    let resumed = Resume {
+        at: facenet_lab::lab::now(),
+        heartbeat_before: remote.run(id)?.context("run")?.heartbeat_at,
+        ..resume(1)
+    };
+    remote.add_resume(id, &resumed)?;
     remote.finish_run(id, RunStatus::Completed, None)?;
     let s = here.merge_from(&Lab::open_read_only(&theirs)?)?;
     assert_eq!((s.added.len(), s.updated.len(), s.metrics), (0, 1, 2));
@@ -242,7 +249,7 @@ fn a_run_merged_mid_training_is_refreshed_by_a_later_merge() -> Result<()> {
     assert_eq!(here.series(run, metric::TRAIN_LOSS)?.len(), 2);
     assert_eq!(
         here.resumes(run)?,
-        [resume(0), resume(1)],
+        [resume(0), resumed],
         "the resumes there, each once"
     );
     assert_eq!(
@@ -581,6 +588,35 @@ fn a_conflicting_dataset_aborts_the_whole_merge() -> Result<()> {
         2,
         "its own and the runs' dataset"
     );
+
+    // The other lab holds the runs' images split two ways (a lab from before datasets were
+    // told apart by content alone), the way no run used first: it is what stays out, whichever
+    // comes first there.
+    let two_ways = dir.path().join("two-ways.db");
+    {
+        let lab = Lab::open(&two_ways)?;
+        let mut unused = common::dataset();
+        unused.splits[1].hash = "older rule".into();
+        let first = lab.ensure_dataset(&unused)?;
+        // Kept apart from the next while it is recorded, as two labs merged before v21 were.
+        let set_content = |hash: &str| {
+            lab.conn().execute(
+                "UPDATE datasets SET content_hash = ?1 WHERE id = ?2",
+                rusqlite::params![hash, first.0],
+            )
+        };
+        set_content("apart")?;
+        let mut new = common::new_run("r", "resnet18", 1, &[]);
+        new.dataset_id = Some(lab.ensure_dataset(&common::dataset())?);
+        lab.create_run(&new)?;
+        set_content(&common::dataset().content_hash)?;
+    }
+    let empty = dir.path().join("empty.db");
+    Lab::open(&empty)?;
+    merge(&empty, &two_ways)?
+        .success()
+        .stdout(contains("left out dataset 1 ('synthetic') there"))
+        .stdout(contains("1 run added"));
     Ok(())
 }
 

@@ -108,7 +108,7 @@ pub fn default_dataset_path() -> Result<PathBuf> {
     }
     bail!(
         "no dataset found at {}: run `facenet-lab data fetch` to download LFW there, or name \
-         your copy (an LFW directory or lfw.tgz): `run --data PATH`, `data inspect PATH`",
+         your copy (an LFW directory or lfw.tgz): `--data PATH`, or `data inspect PATH`",
         path.display()
     )
 }

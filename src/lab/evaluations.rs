@@ -146,10 +146,12 @@ impl Evaluation {
 }
 
 impl Lab {
-    /// Records an evaluation and its metrics in one transaction. A checkpoint that is no longer
-    /// in the lab (a run still training replaced its best while the evaluation ran) is recorded
-    /// as one deleted afterwards would be: no link, its iteration kept. An id the lab never gave
-    /// is refused.
+    /// Records an evaluation and its metrics in one transaction. A checkpoint whose row is no
+    /// longer in the lab is linked to the run's row that holds the same weights (the sha256 the
+    /// evaluation names, at its iteration: a merge refreshed the run, a replay wrote them
+    /// again); where none does (a run still training replaced its best while the evaluation
+    /// ran), it is recorded as one deleted afterwards would be: no link, its iteration kept. An
+    /// id the lab never gave is refused.
     pub fn add_evaluation(&self, e: &NewEvaluation) -> Result<EvaluationId> {
         if let Some(m) = e.metrics.iter().find(|m| !m.value.is_finite()) {
             bail!(

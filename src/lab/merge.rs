@@ -271,7 +271,11 @@ fn merge_datasets(
         other.path.display()
     );
     let mut dataset_ids: BTreeMap<i64, i64> = BTreeMap::new();
-    for d in &theirs.datasets {
+    // The runs' datasets first: one no run used, added before them, could be what theirs then
+    // conflicts with, and refuse the merge it was to be left out of.
+    let mut ordered: Vec<&TheirDataset> = theirs.datasets.iter().collect();
+    ordered.sort_by_key(|d| !used.contains(&d.id));
+    for d in ordered {
         if !used.contains(&d.id) {
             if let Match::SplitOtherwise(why) = Lab::match_dataset(tx, &d.record)? {
                 summary

@@ -491,11 +491,20 @@ impl Lab {
         Ok(id)
     }
 
-    /// Marks a run as running in process `pid` (again, when it is resumed). Refused while
-    /// another process is running it (its heartbeat is fresh), so two resumes cannot race.
-    pub fn mark_running(&self, id: RunId, iters_per_epoch: i64, pid: u32) -> Result<()> {
+    /// Marks a run as running in process `pid` (again, when it is resumed), and returns the
+    /// heartbeat it had before: how far the lab knew it had gone, which a resume records.
+    /// Refused while another process is running it (its heartbeat is fresh), so two resumes
+    /// cannot race.
+    pub fn mark_running(&self, id: RunId, iters_per_epoch: i64, pid: u32) -> Result<Option<f64>> {
         let t = now();
-        let n = self.conn.execute(
+        let tx = self.write_tx()?;
+        let before: Option<f64> = tx
+            .query_row("SELECT heartbeat_at FROM runs WHERE id = ?1", [id.0], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten();
+        let n = tx.execute(
             "UPDATE runs SET status = 'running', started_at = ifnull(started_at, ?2), heartbeat_at = ?2,
                  finished_at = NULL, error = NULL, iters_per_epoch = ?3, pid = ?4,
                  -- A resume closes the span that ended at the finish (or the last heartbeat).
@@ -506,10 +515,12 @@ impl Lab {
              WHERE id = ?1 AND NOT (status = 'running' AND ifnull(heartbeat_at, 0) > ?2 - ?5)",
             params![id.0, t, iters_per_epoch, pid, STALE_HEARTBEAT_SECS],
         )?;
+        tx.commit()?;
         if n == 0 && self.run(id)?.is_some() {
             bail!("run {id} is already running in another process: stop it first (Ctrl-C there, or X in the dashboard)");
         }
-        ensure_one(n, id)
+        ensure_one(n, id)?;
+        Ok(before)
     }
 
     /// Ends a run with a final status and, for failures, the error message. Its images/s

@@ -690,7 +690,8 @@ pub fn resume(
     };
     // Claimed before anything is dropped: a second resume of the run, or a live trainer whose
     // heartbeat only looked stale, is refused here instead of losing its newest checkpoints.
-    lab.mark_running(run.id, trainer.iters_per_epoch() as i64, std::process::id())?;
+    let heartbeat_before =
+        lab.mark_running(run.id, trainer.iters_per_epoch() as i64, std::process::id())?;
     // Running from here: a quit at once while the run is rewound is abandon's to close too.
     let _abandonable = Abandonable::register(&lab, run.id, Some(dir.clone()));
     if let Some(log) = &launch.log_path {
@@ -705,8 +706,7 @@ pub fn resume(
         machine: Machine::current(),
         code: CodeVersion::current(),
         command_line: launch.command_line.clone(),
-        // As read before mark_running took the run: its heartbeat up to this resume.
-        heartbeat_before: run.heartbeat_at,
+        heartbeat_before,
     };
     if resume_at > 0 {
         warn_if_other_code(&lab, &run, &resume)?;

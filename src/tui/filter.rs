@@ -149,16 +149,22 @@ impl Column {
 
     /// Whether run `r` has no value in this column (`-`).
     fn missing(self, r: &Run, now: f64) -> bool {
-        match self {
-            Column::BestDev => r.best_dev_acc.is_none(),
-            Column::Test => r.test_acc.is_none(),
-            Column::Lfw => r.lfw_acc.is_none(),
-            Column::LastLoss => r.last_loss.is_none(),
-            Column::ImagesPerSec => r.images_per_sec.is_none(),
-            Column::Started => r.started_at.is_none(),
-            Column::Duration => r.duration(now).is_none(),
-            _ => false,
-        }
+        matches!(self.number(r, now), Some(None))
+    }
+
+    /// Run `r`'s value in this column where it is a number that a run may lack (None: `-`);
+    /// None for the other columns.
+    fn number(self, r: &Run, now: f64) -> Option<Option<f64>> {
+        Some(match self {
+            Column::BestDev => r.best_dev_acc,
+            Column::Test => r.test_acc,
+            Column::Lfw => r.lfw_acc,
+            Column::LastLoss => r.last_loss,
+            Column::ImagesPerSec => r.images_per_sec,
+            Column::Started => r.started_at,
+            Column::Duration => r.duration(now),
+            _ => return None,
+        })
     }
 
     /// Orders two runs by this column; missing values sort before present ones.
@@ -194,13 +200,13 @@ impl Column {
                 .epochs_done()
                 .cmp(&b.epochs_done())
                 .then(a.hyper.epochs.cmp(&b.hyper.epochs)),
-            Column::BestDev => num(a.best_dev_acc, b.best_dev_acc),
-            Column::Test => num(a.test_acc, b.test_acc),
-            Column::Lfw => num(a.lfw_acc, b.lfw_acc),
-            Column::LastLoss => num(a.last_loss, b.last_loss),
-            Column::ImagesPerSec => num(a.images_per_sec, b.images_per_sec),
-            Column::Started => num(a.started_at, b.started_at),
-            Column::Duration => num(a.duration(now), b.duration(now)),
+            Column::BestDev
+            | Column::Test
+            | Column::Lfw
+            | Column::LastLoss
+            | Column::ImagesPerSec
+            | Column::Started
+            | Column::Duration => num(self.number(a, now).flatten(), self.number(b, now).flatten()),
         };
         ord.then(a.id.cmp(&b.id))
     }

@@ -421,6 +421,14 @@ fn runs_table_widget_narrows_and_marks_state() {
         RunsTable(&sorted).render(buf.area, &mut buf);
         let text = buffer_text(&buf);
         assert!(text.contains(title), "{title}:\n{text}");
+        // Where the name has nothing to spare, the arrow is cut rather than a column: every
+        // title is whole and the names keep the width they were cut to.
+        let mut buf = Buffer::empty(Rect::new(0, 0, 79, 8));
+        RunsTable(&sorted).render(buf.area, &mut buf);
+        let text = buffer_text(&buf);
+        for whole in ["status", "epoch", "best dev", "last loss", "r18-baseline"] {
+            assert!(text.contains(whole), "{whole} at 79:\n{text}");
+        }
     }
 }
 
@@ -790,10 +798,20 @@ fn a_wide_compare_table_shows_long_values_whole() -> Result<()> {
     assert!(text.contains("↑ 5 rows above: k scrolls"), "{text}");
     key(&mut app, 'g');
     assert_eq!(app.compare_scroll, 0);
-    // Tall enough for every row, nothing scrolls.
+    // Tall enough for every row, j is no key here.
+    key(&mut app, 'G');
+    assert!(app.compare_scroll > 0);
     app.update(Action::Resize(80, 40));
-    key(&mut app, 'j');
-    assert_eq!(app.compare_scroll, 0);
+    let j = ratatui::crossterm::event::KeyEvent::new(
+        ratatui::crossterm::event::KeyCode::Char('j'),
+        ratatui::crossterm::event::KeyModifiers::NONE,
+    );
+    assert_eq!(super::app::key_action(&app, j, 80), None);
+    let text = screen(&app, 80, 40)?.to_string();
+    assert!(
+        text.contains("best dev     0.412"),
+        "scrolled back into view:\n{text}"
+    );
     Ok(())
 }
 

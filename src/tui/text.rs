@@ -314,8 +314,9 @@ pub fn input_tail(text: &str, width: usize) -> String {
 
 /// What a field `width` columns wide shows of `text` with the cursor `back` characters from its
 /// end, as (before the cursor, after it): all of it where it fits beside the cursor; else the
-/// cursor stays in sight, at the end as [`input_tail`] shows it, or with up to two thirds of
-/// the field before it, each side cut with `…` where the text goes on.
+/// cursor stays in sight, at the end as [`input_tail`] shows it, or with what the text after
+/// it leaves of the field before it (two thirds at least), each side cut with `…` where the
+/// text goes on.
 pub fn input_window(text: &str, back: usize, width: usize) -> (String, String) {
     let chars: Vec<char> = text.chars().collect();
     let at = chars.len() - back.min(chars.len());
@@ -328,10 +329,14 @@ pub fn input_window(text: &str, back: usize, width: usize) -> (String, String) {
         return (input_tail(text, width), after);
     }
     let room = width.saturating_sub(1).max(2);
-    let left = room * 2 / 3;
+    // The text before the cursor takes what the text after it leaves, two thirds at least.
+    let left = room
+        .saturating_sub(columns(&after))
+        .max(room * 2 / 3)
+        .max(1);
     let before = match columns(&before) <= left {
         true => before,
-        false => ellipsize_at(&before, left.max(1), 0),
+        false => ellipsize_at(&before, left, 0),
     };
     let right = room.saturating_sub(columns(&before)).max(1);
     (before, ellipsize(&after, right))
@@ -479,6 +484,8 @@ mod tests {
             input_window(text, 20, 10),
             (String::new(), "01234567…".into())
         );
+        // Near the end: what follows the cursor whole, the rest of the field before it.
+        assert_eq!(input_window(text, 1, 10), ("…cdefghi".into(), "j".into()));
         // In the middle: both sides, each cut where the text goes on.
         let (before, after) = input_window(text, 10, 10);
         assert_eq!((before.as_str(), after.as_str()), ("…56789", "ab…"));

@@ -149,25 +149,24 @@ impl Widget for RunsTable<'_> {
         }
         let fitted = Self::fitted(&app.runs);
         let cols = Self::on_screen(area.width, fitted);
-        // The sorted column's title keeps its arrow: a column as wide as its title widens by
-        // one, from the name's share.
-        let width = |c: Column| {
-            let w = Self::width(c, fitted);
-            match c == app.sort {
-                true => w.max(c.title().chars().count() as u16 + 1),
-                false => w,
-            }
-        };
         // The name takes what the other columns leave, inside the border, one space apart.
         let others: u16 = cols
             .iter()
             .filter(|&&c| c != Column::Name)
-            .map(|&c| width(c) + 1)
+            .map(|&c| Self::width(c, fitted) + 1)
             .sum();
-        let name_width = area
-            .width
-            .saturating_sub(2 + others)
-            .max(Self::width(Column::Name, fitted));
+        let least = Self::width(Column::Name, fitted);
+        let mut name_width = area.width.saturating_sub(2 + others).max(least);
+        // The sorted column's title keeps its arrow: a column as wide as its title widens by
+        // one, from the name's share where the name has one to spare.
+        let arrow = app.sort != Column::Name
+            && cols.contains(&app.sort)
+            && Self::width(app.sort, fitted) <= app.sort.title().chars().count() as u16
+            && name_width > least;
+        if arrow {
+            name_width -= 1;
+        }
+        let width = |c: Column| Self::width(c, fitted) + u16::from(arrow && c == app.sort);
         // Underlined title by title, not across the gaps: `best dev` and `last loss` read as
         // two headers.
         let header = Row::new(cols.iter().map(|&c| {

@@ -24,14 +24,25 @@ fn main() {
     ])
     .map(|s| !s.is_empty())
     .unwrap_or(false);
+    // What the uncommitted changes are, as git names content: the blob id of the diff against
+    // the commit, so that two builds of one dirty commit tell whether they are the same code.
+    let diff = if dirty {
+        diff_id().unwrap_or_default()
+    } else {
+        String::new()
+    };
     println!("cargo:rustc-env=FACENET_LAB_GIT_COMMIT={commit}");
+    println!("cargo:rustc-env=FACENET_LAB_GIT_DIFF={diff}");
     println!(
         "cargo:rustc-env=FACENET_LAB_GIT_DIRTY={}",
         if dirty { "1" } else { "0" }
     );
     let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
     let described = match (commit.get(..7), dirty) {
-        (Some(c), true) => format!("{version} ({c}, dirty)"),
+        (Some(c), true) => match diff.get(..8) {
+            Some(d) => format!("{version} ({c}, dirty {d})"),
+            None => format!("{version} ({c}, dirty)"),
+        },
         (Some(c), false) => format!("{version} ({c})"),
         (None, _) => version,
     };
@@ -44,9 +55,46 @@ fn main() {
         }
     }
     println!("cargo:rerun-if-changed=build.rs");
+    // The tree's files, for the dirty flag and the diff's id: a file edited and not staged
+    // changes neither HEAD nor the index.
+    for path in ["src", "Cargo.toml", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={path}");
+    }
     if std::env::var_os("CARGO_FEATURE_CUDA").is_some() {
         compile_cuda_kernels();
     }
+}
+
+/// The git blob id of `git diff HEAD` over the tree the dirty flag looks at (tracked files, the
+/// lab and its reports aside).
+fn diff_id() -> Option<String> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let diff = Command::new("git")
+        .args([
+            "diff",
+            "HEAD",
+            "--binary",
+            "--",
+            ".",
+            ":!lab.db",
+            ":!reports",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?
+        .stdout;
+    let mut hash = Command::new("git")
+        .args(["hash-object", "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .ok()?;
+    hash.stdin.take()?.write_all(&diff).ok()?;
+    let out = hash.wait_with_output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// With the `cuda` feature: src/cuda/kernels.cu to PTX in OUT_DIR (src/cuda/mod.rs includes

@@ -215,8 +215,8 @@ impl Lab {
         tx.execute(
             "INSERT INTO evaluations (run_id, checkpoint_id, checkpoint_iteration, protocol,
                 data_source, options_json, git_commit, git_dirty, crate_version, created_at,
-                checkpoint_sha256)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                checkpoint_sha256, git_diff)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 e.run.0,
                 checkpoint_id,
@@ -229,6 +229,7 @@ impl Lab {
                 e.code.crate_version,
                 now(),
                 sha256,
+                e.code.git_diff,
             ],
         )
         .with_context(|| format!("recording an evaluation of run {}", e.run))?;
@@ -257,7 +258,7 @@ impl Lab {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, run_id, checkpoint_id, checkpoint_iteration, protocol, data_source,
                     options_json, git_commit, git_dirty, crate_version, created_at,
-                    checkpoint_sha256
+                    checkpoint_sha256, git_diff
              FROM evaluations WHERE ?1 IS NULL OR run_id = ?1 ORDER BY id",
         )?;
         let mut evals = stmt

@@ -74,6 +74,7 @@ pub fn run(id: i64, name: &str, model: &str) -> Run {
         code: CodeVersion {
             git_commit: "0123456789abcdef".into(),
             git_dirty: false,
+            git_diff: None,
             crate_version: "0.1.0".into(),
         },
         hostname: "testhost".into(),

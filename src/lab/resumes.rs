@@ -33,8 +33,8 @@ pub(super) fn insert(conn: &Connection, run: RunId, r: &Resume) -> Result<()> {
     conn.execute(
         "INSERT INTO run_resumes (run_id, resumed_at, from_iteration, device, gpu_name,
             hostname, cpu_model, cpu_threads, cpu_simd, cpu_cache, os, git_commit, git_dirty,
-            crate_version, command_line, heartbeat_before)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            crate_version, command_line, heartbeat_before, git_diff)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         params![
             run.0,
             r.at,
@@ -52,6 +52,7 @@ pub(super) fn insert(conn: &Connection, run: RunId, r: &Resume) -> Result<()> {
             r.code.crate_version,
             r.command_line,
             r.heartbeat_before,
+            r.code.git_diff,
         ],
     )?;
     Ok(())
@@ -113,6 +114,7 @@ mod tests {
             code: CodeVersion {
                 git_commit: "abc".into(),
                 git_dirty: true,
+                git_diff: Some("9f1c".into()),
                 crate_version: "0.1.0".into(),
             },
             command_line: "facenet-lab run --resume 1 --device cuda".into(),

@@ -130,6 +130,10 @@ pub struct Hyperparams {
 pub struct CodeVersion {
     pub git_commit: String,
     pub git_dirty: bool,
+    /// What the uncommitted changes of a dirty tree were: the git blob id of its diff against
+    /// the commit. None for a clean tree, and for code recorded before the lab kept it.
+    #[serde(default)]
+    pub git_diff: Option<String>,
     pub crate_version: String,
 }
 
@@ -139,16 +143,18 @@ impl CodeVersion {
         CodeVersion {
             git_commit: crate::version::GIT_COMMIT.to_string(),
             git_dirty: crate::version::GIT_DIRTY,
+            git_diff: Some(crate::version::GIT_DIFF.to_string()).filter(|d| !d.is_empty()),
             crate_version: crate::version::CRATE_VERSION.to_string(),
         }
     }
 
     /// The version a row of runs, resumes or evaluations records in its `git_commit`,
-    /// `git_dirty` and `crate_version` columns.
+    /// `git_dirty`, `git_diff` and `crate_version` columns.
     pub(super) fn from_row(row: &Row) -> rusqlite::Result<CodeVersion> {
         Ok(CodeVersion {
             git_commit: row.get("git_commit")?,
             git_dirty: row.get("git_dirty")?,
+            git_diff: row.get("git_diff")?,
             crate_version: row.get("crate_version")?,
         })
     }
@@ -409,10 +415,10 @@ impl Lab {
                 hostname, gpu_name, command_line, log_path, notes, weight_decay, lr_schedule,
                 warmup_epochs, crop, zero_init_residual, cpu_model, cpu_threads, cpu_simd, cpu_cache,
                 os, dropout, tf32, init, init_sha256, imagenet_norm,
-                fresh_embedding, like_run_id)
+                fresh_embedding, like_run_id, git_diff)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
                 ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
-                ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45)",
+                ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46)",
             params![
                 run.name,
                 h.model,
@@ -459,6 +465,7 @@ impl Lab {
                 h.imagenet_norm,
                 h.fresh_embedding,
                 run.like_run.map(|r| r.0),
+                run.code.git_diff,
             ],
         )?;
         let id = RunId(tx.last_insert_rowid());
@@ -738,6 +745,27 @@ fn rebuild_summary(conn: &Connection, id: RunId) -> Result<()> {
 mod tests {
     use super::*;
     use crate::lab::fixtures::{record_speeds, run, sample_run};
+
+    /// A dirty build names its changes, and a clean one has none to name: the build script's
+    /// two answers agree, and a run records them as the binary has them.
+    #[test]
+    fn the_code_version_names_a_dirty_tree_s_changes() -> Result<()> {
+        let code = CodeVersion::current();
+        assert_eq!(code.git_diff.is_some(), code.git_dirty, "{code:?}");
+        if let Some(diff) = &code.git_diff {
+            assert!(
+                diff.len() >= 40 && diff.chars().all(|c| c.is_ascii_hexdigit()),
+                "a git object id: {diff}"
+            );
+        }
+        let lab = Lab::open_in_memory()?;
+        let mut new = sample_run("r");
+        new.code.git_dirty = true;
+        new.code.git_diff = Some("3f2a9c0d41e7".into());
+        let id = lab.create_run(&new)?;
+        assert_eq!(lab.run(id)?.context("run")?.code, new.code);
+        Ok(())
+    }
 
     /// A run that failed at step 2 of its one epoch has done none of it; one interrupted in
     /// its fifth epoch has done four.

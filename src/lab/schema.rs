@@ -37,6 +37,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (20, v20_evaluated_sha256),
     (21, v21_datasets_of_any_kind),
     (22, v22_heartbeat_before_resume),
+    (23, v23_git_diff),
 ];
 
 /// The schema version this build writes.
@@ -483,6 +484,17 @@ fn v21_datasets_of_any_kind(tx: &Transaction) -> rusqlite::Result<()> {
         "#,
     )?;
     fold_same_content(tx, false)
+}
+
+/// What a dirty tree's uncommitted changes were (the git blob id of its diff against the
+/// commit), wherever the code is recorded: runs, resumes and evaluations. NULL for code
+/// recorded before, and for clean trees.
+fn v23_git_diff(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE runs ADD COLUMN git_diff TEXT;
+         ALTER TABLE run_resumes ADD COLUMN git_diff TEXT;
+         ALTER TABLE evaluations ADD COLUMN git_diff TEXT;",
+    )
 }
 
 /// Each resume's run heartbeat just before it: how far the lab that resumed the run knew it had

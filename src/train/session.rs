@@ -429,19 +429,33 @@ fn hardware(device: &str, gpu: Option<&str>, machine: &Machine) -> String {
 }
 
 /// What to tell a user who resumes run `run`, last trained by `last`, with `now`: the replay is
-/// exact only with the same code. None when both are one clean commit.
+/// exact only with the same code. None when both are one clean commit, or one commit with the
+/// same uncommitted changes.
 fn other_code_warning(run: RunId, last: &CodeVersion, now: &CodeVersion) -> Option<String> {
-    if last.git_commit == now.git_commit && !last.git_dirty && !now.git_dirty {
+    let same_changes = match (last.git_dirty, now.git_dirty) {
+        (false, false) => true,
+        (true, true) => last.git_diff.is_some() && last.git_diff == now.git_diff,
+        _ => false,
+    };
+    if last.git_commit == now.git_commit && same_changes {
         return None;
     }
     use crate::tui::store::short_commit;
     let (last_s, now_s) = (short_commit(last), short_commit(now));
-    let trained = if last_s == now_s {
-        format!(
-            "run {run} last trained from commit {} with uncommitted changes, and this build \
-             has uncommitted changes on it too, which the lab cannot tell from those",
-            crate::format::short_hash(&last.git_commit)
-        )
+    let trained = if last.git_commit == now.git_commit && last.git_dirty && now.git_dirty {
+        if last.git_diff.is_some() && now.git_diff.is_some() {
+            format!(
+                "run {run} last trained from commit {} with uncommitted changes ({last_s}), and \
+                 this build has other uncommitted changes on it ({now_s})",
+                crate::format::short_hash(&last.git_commit)
+            )
+        } else {
+            format!(
+                "run {run} last trained from commit {} with uncommitted changes, and this \
+                 build has uncommitted changes on it too, which the lab cannot tell from those",
+                crate::format::short_hash(&last.git_commit)
+            )
+        }
     } else {
         format!("run {run} last trained with code {last_s} and this is {now_s}")
     };
@@ -974,7 +988,12 @@ mod tests {
         let code = |commit: &str, dirty: bool| CodeVersion {
             git_commit: commit.into(),
             git_dirty: dirty,
+            git_diff: None,
             crate_version: "0.1.0".into(),
+        };
+        let changed = |diff: &str| CodeVersion {
+            git_diff: Some(diff.into()),
+            ..code("aaa", true)
         };
         let run = RunId(7);
         assert_eq!(
@@ -999,6 +1018,21 @@ mod tests {
             "{w}"
         );
         assert!(other_code_warning(run, &code("aaa", false), &code("aaa", true)).is_some());
+        // The same commit with the same changes, as their ids say, is the same code; other
+        // changes are said as such.
+        assert_eq!(
+            other_code_warning(run, &changed("d1"), &changed("d1")),
+            None
+        );
+        let w = other_code_warning(run, &changed("d1"), &changed("d2")).expect("a warning");
+        assert!(
+            w.starts_with(
+                "run 7 last trained from commit aaa with uncommitted changes (aaa-dirty-d1), \
+                 and this build has other uncommitted changes on it (aaa-dirty-d2)"
+            ),
+            "{w}"
+        );
+        assert!(other_code_warning(run, &changed("d1"), &code("aaa", true)).is_some());
     }
 
     #[test]

@@ -289,9 +289,14 @@ impl Collector {
 
 pub use crate::format::short_hash;
 
-/// A run's commit as the dashboard shows it: "0123456789ab", or "0123456789ab-dirty".
+/// A run's commit as the dashboard shows it: "0123456789ab", or "0123456789ab-dirty", with the
+/// start of its changes' id where the lab has it ("0123456789ab-dirty-3f2a9c0d").
 pub fn short_commit(code: &crate::lab::CodeVersion) -> String {
-    let dirty = if code.git_dirty { "-dirty" } else { "" };
+    let dirty = match (code.git_dirty, &code.git_diff) {
+        (false, _) => String::new(),
+        (true, Some(diff)) => format!("-dirty-{}", &diff[..diff.len().min(8)]),
+        (true, None) => "-dirty".into(),
+    };
     format!("{}{dirty}", short_hash(&code.git_commit))
 }
 

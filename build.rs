@@ -70,11 +70,20 @@ fn main() {
 fn diff_id() -> Option<String> {
     use std::io::Write;
     use std::process::Stdio;
+    // The same bytes for the same changes on any machine: none of the user's diff settings
+    // (prefixes, algorithm, renames, external or textconv drivers, colour) apply.
     let diff = Command::new("git")
         .args([
             "diff",
-            "HEAD",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--no-color",
+            "--no-renames",
+            "--diff-algorithm=myers",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
             "--binary",
+            "HEAD",
             "--",
             ".",
             ":!lab.db",
@@ -107,6 +116,17 @@ fn compile_cuda_kernels() {
     let cap = std::env::var("CUDA_COMPUTE_CAP").unwrap_or_else(|_| "90".into());
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     let ptx = std::path::Path::new(&out_dir).join("facenet-kernels.ptx");
+    // The script reruns on any change under src/ (for the code version): nvcc runs only when
+    // the kernels or the compute capability changed since it last did.
+    let stamp = ptx.with_extension("cap");
+    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let built = modified(&ptx);
+    let current = built.is_some()
+        && built >= modified(std::path::Path::new(SRC))
+        && std::fs::read_to_string(&stamp).is_ok_and(|c| c == cap);
+    if current {
+        return;
+    }
     let status = Command::new("nvcc")
         // No fused multiply-adds: the kernels do the CPU ops' float operations, rounded as
         // they are (bench --check compares the two).
@@ -121,7 +141,9 @@ fn compile_cuda_kernels() {
         .arg(&ptx)
         .status();
     match status {
-        Ok(s) if s.success() => {}
+        Ok(s) if s.success() => {
+            let _ = std::fs::write(&stamp, &cap);
+        }
         Ok(s) => panic!("nvcc failed on {SRC} ({s})"),
         Err(e) => panic!("the cuda feature needs nvcc on PATH to compile {SRC}: {e}"),
     }

@@ -14,8 +14,9 @@ use crate::lab::{Checkpoint, DatasetRecord, Evaluation, Lab, Resume, Run, RunSta
 /// Identifies the document, so that readers can check what they were given.
 pub const EXPORT_FORMAT: &str = "facenet-lab-export";
 /// 2: runs carry their checkpoints and evaluations. 3: their resumes, and the datasets they
-/// trained on. 4: their epochs done.
-pub const EXPORT_VERSION: u32 = 4;
+/// trained on. 4: their epochs done. 5: each code version's `git_diff`, and each resume's
+/// `heartbeat_before`.
+pub const EXPORT_VERSION: u32 = 5;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Export {

@@ -294,7 +294,7 @@ pub use crate::format::short_hash;
 pub fn short_commit(code: &crate::lab::CodeVersion) -> String {
     let dirty = match (code.git_dirty, &code.git_diff) {
         (false, _) => String::new(),
-        (true, Some(diff)) => format!("-dirty-{}", &diff[..diff.len().min(8)]),
+        (true, Some(diff)) => format!("-dirty-{}", diff.get(..8).unwrap_or(diff)),
         (true, None) => "-dirty".into(),
     };
     format!("{}{dirty}", short_hash(&code.git_commit))

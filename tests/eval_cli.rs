@@ -397,14 +397,14 @@ fn the_test_split_is_found_where_the_images_moved() -> Result<()> {
             "--split-data PATH names the images it trained on",
         ],
     );
+    // A folder `name` of two people, in colour or not, evaluated: what eval says on stderr.
+    let eval_folder = |name: &str, people: [(&str, u32); 2], colour: bool| -> Result<String> {
+        data_support::write_lfw(&dir.path().join(name), &people, colour)?;
+        Ok(common::succeeds(cmd(dir.path())?.args(["eval", "1", "--data", name])).1)
+    };
     // Nor are those other files' colours the run's: a colour folder evaluated meanwhile is not
     // said to differ from a grayscale training it never had.
-    data_support::write_lfw(
-        &dir.path().join("colourful"),
-        &[("Jo_Kay", 3), ("Kim_Lo", 3)],
-        true,
-    )?;
-    let (_, err) = common::succeeds(cmd(dir.path())?.args(["eval", "1", "--data", "colourful"]));
+    let err = eval_folder("colourful", [("Jo_Kay", 3), ("Kim_Lo", 3)], true)?;
     assert!(!err.contains("trained on grayscale"), "{err}");
     std::fs::remove_dir_all(dir.path().join("faces"))?;
     std::fs::rename(dir.path().join("moved"), dir.path().join("faces"))?;
@@ -414,12 +414,7 @@ fn the_test_split_is_found_where_the_images_moved() -> Result<()> {
 
     // Grayscale faces, for a run that trained on colour ones: measured, with a warning, and
     // recorded; colour faces are not warned of.
-    data_support::write_lfw(
-        &dir.path().join("gray"),
-        &[("Hal_Ives", 3), ("Ida_Jo", 3)],
-        false,
-    )?;
-    let (_, err) = common::succeeds(cmd(dir.path())?.args(["eval", "1", "--data", "gray"]));
+    let err = eval_folder("gray", [("Hal_Ives", 3), ("Ida_Jo", 3)], false)?;
     assert!(
         err.contains("warning: run 1 trained on colour images (all ")
             && err.contains(" looked at, spread over its ")
@@ -432,12 +427,7 @@ fn the_test_split_is_found_where_the_images_moved() -> Result<()> {
         last.options["colour_mismatch"],
         "trained on colour, evaluated grayscale"
     );
-    data_support::write_lfw(
-        &dir.path().join("colour"),
-        &[("Hal_Ives", 3), ("Ida_Jo", 3)],
-        true,
-    )?;
-    let (_, err) = common::succeeds(cmd(dir.path())?.args(["eval", "1", "--data", "colour"]));
+    let err = eval_folder("colour", [("Hal_Ives", 3), ("Ida_Jo", 3)], true)?;
     assert!(!err.contains("trained on colour"), "{err}");
 
     // The same-person pairs are of people the run trained on: leaving them out leaves one

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 use super::{now, Lab, Run, RunId};
@@ -65,23 +65,6 @@ pub(super) fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Checkpoint> {
         sha256: r.get(6)?,
         created_at: r.get(7)?,
     })
-}
-
-/// The run's newest checkpoint row that holds the weights of sha256 `sha256` at `iteration`.
-pub(super) fn holding(
-    conn: &rusqlite::Connection,
-    run: RunId,
-    iteration: i64,
-    sha256: &str,
-) -> Result<Option<i64>> {
-    Ok(conn
-        .query_row(
-            "SELECT id FROM checkpoints WHERE run_id = ?1 AND iteration = ?2 AND sha256 = ?3
-              ORDER BY id DESC LIMIT 1",
-            params![run.0, iteration, sha256],
-            |r| r.get(0),
-        )
-        .optional()?)
 }
 
 /// Links each evaluation of `run` that lost its checkpoint's row to a checkpoint of the run

@@ -118,19 +118,28 @@ impl Lab {
         Ok(id)
     }
 
-    /// [`Lab::ensure_dataset`] inside a transaction the caller holds (a lab merge imports
-    /// everything in one), never changing a recorded source. The same content split another
-    /// way is refused, with `on_conflict` saying what to do.
-    pub(crate) fn ensure_dataset_in(
+    /// [`Lab::ensure_dataset`] inside a transaction the caller holds, never changing a recorded
+    /// source. The same content split another way is refused, with `on_conflict` saying what
+    /// to do.
+    fn ensure_dataset_in(
         tx: &rusqlite::Connection,
         d: &DatasetRecord,
         on_conflict: &str,
     ) -> Result<DatasetId> {
         match Self::match_dataset(tx, d)? {
-            Match::Found(id) => return Ok(id),
+            Match::Found(id) => Ok(id),
             Match::SplitOtherwise(why) => bail!("{why}: {on_conflict}"),
-            Match::Absent => {}
+            Match::Absent => Self::insert_dataset(tx, d),
         }
+    }
+
+    /// Records dataset `d`, splits and members, as a new one ([`Lab::match_dataset`] found none
+    /// of its content); inside a transaction the caller holds (a lab merge imports everything
+    /// in one).
+    pub(crate) fn insert_dataset(
+        tx: &rusqlite::Connection,
+        d: &DatasetRecord,
+    ) -> Result<DatasetId> {
         tx.execute(
             "INSERT INTO datasets (kind, source, min_images, max_images, split_seed, n_identities,
                 n_images, content_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",

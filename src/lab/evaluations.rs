@@ -202,13 +202,7 @@ impl Lab {
                     if ck > highest {
                         bail!("no checkpoint with id {ck} in this lab");
                     }
-                    // Gone from its row, not always from the run: a merge that refreshed the
-                    // run meanwhile, or a replay that wrote the same weights again, holds them
-                    // under another id.
-                    checkpoint_id = match (iteration, &sha256) {
-                        (Some(it), Some(sha)) => super::checkpoints::holding(&tx, e.run, it, sha)?,
-                        _ => None,
-                    };
+                    checkpoint_id = None;
                 }
             }
         }
@@ -234,6 +228,12 @@ impl Lab {
         )
         .with_context(|| format!("recording an evaluation of run {}", e.run))?;
         let id = EvaluationId(tx.last_insert_rowid());
+        // Gone from its row, not always from the run: a merge that refreshed the run meanwhile,
+        // or a replay that wrote the same weights again, holds them under another id, found as
+        // a checkpoint written later finds the evaluations of its weights.
+        if e.checkpoint_id.is_some() && checkpoint_id.is_none() {
+            super::checkpoints::relink_lost(&tx, e.run.0)?;
+        }
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO evaluation_metrics (evaluation_id, name, value) VALUES (?1, ?2, ?3)",

@@ -4,7 +4,7 @@
 //! Rows are copied column by column as SQLite values (both labs are at this build's schema
 //! version, so their columns agree): every column arrives, including ones added by later
 //! migrations, without this file listing them. Ids are new; dataset ids are remapped through
-//! [`Lab::ensure_dataset_in`], which finds a dataset by its content, so the same images read
+//! [`Lab::match_dataset`], which finds a dataset by its content, so the same images read
 //! from another path (a GPU machine's copy of the folder, or the archive they came in) are this
 //! lab's dataset, under this lab's source. The same images split by another rule refuse the
 //! merge when a run there trained on them; a dataset no run there used is left out, and said.
@@ -34,7 +34,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use rusqlite::types::Value;
 use rusqlite::{
     params, params_from_iter, Connection, OptionalExtension, Transaction, TransactionBehavior,
@@ -276,28 +276,32 @@ fn merge_datasets(
     let mut ordered: Vec<&TheirDataset> = theirs.datasets.iter().collect();
     ordered.sort_by_key(|d| !used.contains(&d.id));
     for d in ordered {
-        if !used.contains(&d.id) {
-            if let Match::SplitOtherwise(why) = Lab::match_dataset(tx, &d.record)? {
+        let merging = || format!("merging dataset {} ('{}')", d.id, d.record.source);
+        let ours = match Lab::match_dataset(tx, &d.record)? {
+            Match::Found(id) => {
+                summary.datasets_reused += 1;
+                id
+            }
+            Match::SplitOtherwise(why) if !used.contains(&d.id) => {
                 summary
                     .datasets_left_out
                     .push((d.id, d.record.source.clone(), why));
                 continue;
             }
-        }
-        let before: i64 = tx.query_row("SELECT count(*) FROM datasets", [], |r| r.get(0))?;
-        let ours = Lab::ensure_dataset_in(tx, &d.record, &on_conflict)
-            .with_context(|| format!("merging dataset {} ('{}')", d.id, d.record.source))?;
-        let after: i64 = tx.query_row("SELECT count(*) FROM datasets", [], |r| r.get(0))?;
-        if after > before {
-            // Keep when it was first imported, not when it was merged.
-            tx.execute(
-                "UPDATE datasets SET created_at = ?2 WHERE id = ?1",
-                params![ours.0, d.created_at],
-            )?;
-            summary.datasets_added += 1;
-        } else {
-            summary.datasets_reused += 1;
-        }
+            Match::SplitOtherwise(why) => {
+                return Err(anyhow!("{why}: {on_conflict}")).with_context(merging);
+            }
+            Match::Absent => {
+                let id = Lab::insert_dataset(tx, &d.record).with_context(merging)?;
+                // Keep when it was first imported, not when it was merged.
+                tx.execute(
+                    "UPDATE datasets SET created_at = ?2 WHERE id = ?1",
+                    params![id.0, d.created_at],
+                )?;
+                summary.datasets_added += 1;
+                id
+            }
+        };
         dataset_ids.insert(d.id, ours.0);
     }
     Ok(dataset_ids)

@@ -592,6 +592,38 @@ fn sigint_leaves_an_interrupted_run_with_a_checkpoint() -> Result<()> {
     Ok(())
 }
 
+/// A run killed outright (SIGKILL, the OOM killer) cannot say it stopped; on its own host its
+/// process is found gone, so it reads as crashed and resumes at once, where elsewhere its
+/// heartbeat must first go stale.
+#[test]
+fn a_run_killed_outright_is_crashed_at_once_on_its_host_and_resumes() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let mut child = training(&db, || Ok(()))?;
+    child.kill()?;
+    child.wait()?;
+    let status = || -> Result<String> {
+        let (out, _) = common::succeeds(common::facenet(&db)?.args(["runs", "--json"]));
+        let runs: serde_json::Value = serde_json::from_str(&out)?;
+        Ok(runs[0]["effective_status"]
+            .as_str()
+            .unwrap_or("?")
+            .to_string())
+    };
+    assert_eq!(status()?, "crashed");
+    // The record itself still says running, its heartbeat fresh.
+    let run = Lab::open_read_only(&db)?.run(RunId(1))?.context("run")?;
+    assert_eq!(run.status, RunStatus::Running);
+    assert!(facenet_lab::lab::now() - run.heartbeat_at.context("heartbeat")? < 30.0);
+    let out = common::facenet(&db)?
+        .args(["run", "--resume", "1", "--time-limit", "1s"])
+        .output()?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert_eq!(status()?, "interrupted", "{said}");
+    Ok(())
+}
+
 /// SIGTERM (`kill`, a job scheduler) and SIGHUP (the terminal closed) stop a run as Ctrl-C
 /// does: after its step, with its checkpoint.
 #[test]

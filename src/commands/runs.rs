@@ -24,7 +24,7 @@ struct RunJson<'a> {
 pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
     // clap checked each argument; together they parse as well.
     let filter = Filter::parse(&args.filter.join(" ")).map_err(|e| anyhow!("filter {e}"))?;
-    let all = lab.list_runs()?;
+    let all = lab.list_runs_seen()?;
     let total = all.len();
     let t = now();
     let mut runs: Vec<Run> = all.into_iter().filter(|r| filter.matches(r, t)).collect();

@@ -14,6 +14,7 @@ mod evaluations;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod lineage;
+mod liveness;
 pub mod logs;
 mod machine;
 mod merge;
@@ -35,6 +36,7 @@ pub use evaluations::{
     table_evaluation, EvalMetric, Evaluation, EvaluationId, NewEvaluation, Protocol,
 };
 pub use lineage::{Lineage, Origin};
+pub use liveness::{this_host, Vanished};
 pub use machine::Machine;
 pub use merge::MergeSummary;
 pub use metrics::{median, metric, MetricPoint, MetricRow, SeriesPoint, RECENT_SPEED_STEPS};
@@ -43,7 +45,7 @@ pub use runs::{CodeVersion, Hyperparams, NewRun, Run, RunId, RunStatus, RunSumma
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 
 /// A run whose heartbeat is older than this is shown as crashed: its process died without
-/// saying so. Trainers beat every few seconds, so 30 s leaves room for a slow evaluation.
+/// saying so (on the run's own host, a process found gone says so at once: [`Vanished`]). Trainers beat every few seconds, so 30 s leaves room for a slow evaluation.
 pub const STALE_HEARTBEAT_SECS: f64 = 30.0;
 
 /// How long a writer waits for another writer's transaction before giving up.

@@ -14,7 +14,7 @@ pub fn select_runs(lab: &Lab, runs: Option<&str>, tag: Option<&str>) -> Result<V
     if let Some(list) = runs {
         let mut out: Vec<Run> = Vec::new();
         for key in list.split(',').map(str::trim).filter(|k| !k.is_empty()) {
-            let run = lab.find_run(key)?;
+            let run = lab.find_run_seen(key)?;
             if !out.iter().any(|r| r.id == run.id) {
                 out.push(run);
             }
@@ -24,7 +24,7 @@ pub fn select_runs(lab: &Lab, runs: Option<&str>, tag: Option<&str>) -> Result<V
         }
         return Ok(out);
     }
-    let all = lab.list_runs()?;
+    let all = lab.list_runs_seen()?;
     if let Some(tag) = tag {
         let tagged: Vec<Run> = all
             .into_iter()

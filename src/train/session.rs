@@ -244,7 +244,7 @@ pub fn start(
         gpu_name: device::gpu_name(&device),
         config_json: serde_json::to_string(&cfg)?,
         code: CodeVersion::current(),
-        hostname: gethostname::gethostname().to_string_lossy().into_owned(),
+        hostname: crate::lab::this_host(),
         machine: Machine::current(),
         command_line: launch.command_line.clone(),
         log_path: launch.log_path.as_deref().map(|p| lab.relative(p)),
@@ -566,7 +566,7 @@ pub fn resume(
     stop: &AtomicBool,
 ) -> Result<Finished> {
     let lab = Lab::open_existing(db)?;
-    let run = lab.find_run(key)?;
+    let run = lab.find_run_seen(key)?;
     let status = run.effective_status(crate::lab::now());
     if status == RunStatus::Completed {
         bail!(
@@ -716,7 +716,7 @@ pub fn resume(
         from_iteration: resume_at,
         device: trainer.device_name.clone(),
         gpu_name: device::gpu_name(&trainer.device),
-        hostname: gethostname::gethostname().to_string_lossy().into_owned(),
+        hostname: crate::lab::this_host(),
         machine: Machine::current(),
         code: CodeVersion::current(),
         command_line: launch.command_line.clone(),

@@ -53,7 +53,7 @@ pub fn main(db: &Path) -> Result<()> {
     }
     if !std::io::stdout().is_terminal() {
         let runs = if db.exists() {
-            Lab::open_read_only(db)?.list_runs()?
+            Lab::open_read_only(db)?.list_runs_seen()?
         } else {
             Vec::new()
         };
@@ -79,7 +79,7 @@ pub fn main(db: &Path) -> Result<()> {
     // A paste arrives whole, not as keys: its line breaks must not press Enter, nor its letters
     // run commands.
     let _ = ratatui::crossterm::execute!(std::io::stdout(), event::EnableBracketedPaste);
-    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let host = crate::lab::this_host();
     let mut app = App::new(now(), &host);
     app.db_flag = crate::lab::db_flag(db);
     app.sweep_of = process::sweep_of;
@@ -541,7 +541,7 @@ fn watch(
 /// What to say of a run or sweep the dashboard started that has ended: nothing when it finished
 /// or was asked to stop ([`crate::sweep::EXIT_STOPPED`]); else how it ended and the error its
 /// log ends with. A run refused before the lab recorded it (its data missing) leaves no row
-/// to say so, and one killed shows as running until its heartbeat goes stale.
+/// to say so, and one killed shows only as crashed.
 fn ended_badly(what: &str, pid: u32, status: ExitStatus, log: &Path) -> Option<String> {
     use std::os::unix::process::ExitStatusExt;
     let how = match (status.code(), status.signal()) {
@@ -554,11 +554,9 @@ fn ended_badly(what: &str, pid: u32, status: ExitStatus, log: &Path) -> Option<S
             });
             format!("failed (exit status {code}){}", error.unwrap_or_default())
         }
-        (None, Some(signal)) => format!(
-            "was killed (signal {signal}), before it could close its run: the run shows as \
-             crashed once its heartbeat is {}s old",
-            crate::lab::STALE_HEARTBEAT_SECS
-        ),
+        (None, Some(signal)) => {
+            format!("was killed (signal {signal}) before it could close its run, now crashed")
+        }
         (None, None) => return None,
     };
     Some(format!(

@@ -119,7 +119,8 @@ pub struct RunArgs {
     /// 5m, 1.5h or 1h30m (a bare number is seconds); continue later with --resume.
     #[arg(long, value_name = "DURATION", value_parser = crate::format::parse_duration)]
     pub time_limit: Option<std::time::Duration>,
-    /// Record this file as the run's log (the dashboard sends a spawned run's output there).
+    /// Record this file as the run's log, where its output goes: the dashboard and sweeps send
+    /// a run's output there and pass it; the run writes nothing there itself.
     #[arg(long, value_name = "FILE")]
     pub log_path: Option<PathBuf>,
     /// No progress bars, even on a terminal: the run's id, a line every 10 s of training and
@@ -292,7 +293,8 @@ pub struct EvalArgs {
     #[arg(long)]
     pub flip: bool,
 
-    /// The folder the ROC (CSV and PNG) goes to [default: reports/ beside the lab].
+    /// The folder the ROC (CSV and PNG) goes to [default: reports/ beside the lab; reports/STEM/
+    /// for a lab file not named lab.db].
     #[arg(long)]
     pub out: Option<PathBuf>,
 
@@ -303,8 +305,9 @@ pub struct EvalArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
-    /// The folder the figures and results.md go to [default: reports/ beside the lab; for some
-    /// runs, reports/runs-LIST/ or reports/tag-TAG/, so the whole lab's report stays whole].
+    /// The folder the figures and results.md go to [default: reports/ beside the lab, or
+    /// reports/STEM/ for a lab file not named lab.db; for some runs, a folder in it,
+    /// runs-LIST/ or tag-TAG/, so the whole lab's report stays whole].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Runs to report, by id or name, comma-separated (default: all).

@@ -318,35 +318,51 @@ fn commands_that_read_a_lab_refuse_a_missing_one_instead_of_creating_it() -> Res
     Ok(())
 }
 
+/// `--log-path` records where a run's output goes; it writes nothing there itself, so a run
+/// whose output goes elsewhere is warned, and one sent there (as the dashboard and sweeps send
+/// theirs) is not.
 #[test]
 fn a_log_path_is_recorded_relative_to_the_lab_not_the_working_directory() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    std::fs::create_dir(dir.path().join("labs"))?;
-    Command::cargo_bin("facenet-lab")?
-        .current_dir(dir.path())
-        .args([
-            "--db",
-            "labs/lab.db",
-            "run",
-            "resnet18",
-            "--data",
-            "synthetic:6:10",
-        ])
-        .args([
-            "--image-size",
-            "32",
-            "--epochs",
-            "1",
-            "--device",
-            "cpu",
-            "--quiet",
-        ])
-        .args(["--log-path", "labs/logs/run.log"])
-        .assert()
-        .success();
+    std::fs::create_dir_all(dir.path().join("labs/logs"))?;
+    let run = || {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("facenet-lab"));
+        cmd.current_dir(dir.path())
+            .args(["--db", "labs/lab.db", "run", "resnet18"])
+            .args([
+                "--data",
+                "synthetic:6:10",
+                "--image-size",
+                "32",
+                "--epochs",
+                "1",
+            ])
+            .args([
+                "--device",
+                "cpu",
+                "--quiet",
+                "--log-path",
+                "labs/logs/run.log",
+            ]);
+        cmd
+    };
+    let warning = "warning: --log-path records labs/logs/run.log as the run's log, but writes \
+                   nothing there itself, and this run's output goes elsewhere: send it there \
+                   (`> labs/logs/run.log 2>&1`), or leave --log-path out";
+    let out = run().output()?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.contains(warning), "{said}");
+    let log = std::fs::File::create(dir.path().join("labs/logs/run.log"))?;
+    assert!(run().stderr(log).status()?.success());
+    let logged = std::fs::read_to_string(dir.path().join("labs/logs/run.log"))?;
+    assert!(
+        logged.contains("run 2") && !logged.contains("warning"),
+        "{logged}"
+    );
     let lab = Lab::open_read_only(&dir.path().join("labs/lab.db"))?;
-    let run = &lab.list_runs()?[0];
-    assert_eq!(run.log_path.as_deref(), Some("logs/run.log"));
+    for run in lab.list_runs()? {
+        assert_eq!(run.log_path.as_deref(), Some("logs/run.log"));
+    }
     assert_eq!(
         lab.resolve("logs/run.log"),
         dir.path().join("labs/logs/run.log")

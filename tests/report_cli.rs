@@ -273,6 +273,27 @@ fn reports_go_beside_the_lab_by_default() -> Result<()> {
     Ok(())
 }
 
+/// Two labs in one folder keep their reports apart, as they keep their checkpoints: the one
+/// named lab.db writes reports/, another reports/STEM/, so neither overwrites the other's table
+/// and figures.
+#[test]
+fn two_labs_in_one_folder_keep_their_reports_apart() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    for name in ["lab.db", "gpu-lab.db"] {
+        let db = dir.path().join(name);
+        common::fixture_lab(&db)?;
+        common::facenet(&db)?.arg("report").assert().success();
+    }
+    let table = |path: &str| std::fs::read_to_string(dir.path().join(path));
+    assert!(table("reports/results.md")?.contains("`lab.db`"));
+    assert!(table("reports/gpu-lab/results.md")?.contains("`gpu-lab.db`"));
+    assert!(dir
+        .path()
+        .join("reports/gpu-lab/run-1-accuracy.png")
+        .is_file());
+    Ok(())
+}
+
 /// Some runs' report goes to a folder of its own: the whole lab's figures and table, which the
 /// README links to, stay as they are.
 #[test]

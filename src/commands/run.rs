@@ -29,6 +29,20 @@ fn install_stop_handlers() -> Result<()> {
     })
 }
 
+/// Whether this process's standard error is the file at `path`, as the dashboard and sweeps
+/// start a run with `--log-path`.
+fn errors_go_to(path: &std::path::Path) -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let Ok(log) = std::fs::metadata(path) else {
+        return false;
+    };
+    let stderr = std::io::stderr().as_fd().try_clone_to_owned();
+    stderr
+        .and_then(|fd| std::fs::File::from(fd).metadata())
+        .is_ok_and(|m| (m.dev(), m.ino()) == (log.dev(), log.ino()))
+}
+
 fn shell_words(args: impl Iterator<Item = String>) -> String {
     args.map(|a| crate::format::shell_quote(&a))
         .collect::<Vec<_>>()
@@ -40,6 +54,15 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
     install_stop_handlers()?;
     if args.time_limit.is_some_and(|t| t.is_zero()) {
         bail!("--time-limit must be longer than 0s, e.g. 90s or 20m");
+    }
+    if let Some(log) = args.log_path.as_deref().filter(|l| !errors_go_to(l)) {
+        crate::say!(
+            "warning: --log-path records {} as the run's log, but writes nothing there itself, \
+             and this run's output goes elsewhere: send it there (`> {} 2>&1`), or leave \
+             --log-path out",
+            log.display(),
+            crate::format::shell_quote(&log.to_string_lossy())
+        );
     }
     let launch = Launch {
         command_line: shell_words(std::env::args()),

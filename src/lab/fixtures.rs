@@ -96,7 +96,7 @@ pub fn run(id: i64, name: &str, model: &str) -> Run {
         test_acc: None,
         lfw_acc: None,
         lfw_acc_std: None,
-        process_ended: false,
+        process: super::Process::Unknown,
     }
 }
 

@@ -1,9 +1,10 @@
 //! Whether a run recorded as running still has its process. Seen from the host it trains on, a
-//! run whose process has ended without closing it (killed, out of memory) has crashed at once;
-//! seen from anywhere else it has crashed when its heartbeat goes stale
+//! run whose process has ended without closing it (killed, out of memory) has crashed at once,
+//! and one whose process is there is running, though its heartbeat be stale (the process paused,
+//! or busy); seen from anywhere else, it has crashed when its heartbeat goes stale
 //! ([`super::STALE_HEARTBEAT_SECS`]).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use anyhow::Result;
 
@@ -14,72 +15,118 @@ pub fn this_host() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
 }
 
-/// The runs recorded as running on this host whose process had ended when [`Lab::vanished`]
-/// looked. A read of the runs made *after* that look which still finds one running has found a
-/// run that died without closing; one made before could have caught a run that closed and
-/// exited between the read and the look.
+/// What this host saw of the process recorded as training a run ([`Lab::look`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Process {
+    /// Not looked at (the run is not running, trains on another host, or was read without a
+    /// look), or nothing sure was seen: its heartbeat says.
+    #[default]
+    Unknown,
+    /// No such process: the run died without closing.
+    Ended,
+    /// The trainer itself, there, though its heartbeat may be stale (paused, or busy).
+    Alive,
+}
+
+/// The processes of the runs recorded as running on this host, as [`Lab::look`] saw them. A
+/// read of the runs made *after* the look which still finds one running, by the same process,
+/// finds it as the look did; one made before could have caught a run that closed and exited
+/// between the read and the look, and taken it for dead.
 #[derive(Clone, Debug, Default)]
-pub struct Vanished(BTreeSet<(RunId, i64)>);
+pub struct Processes(BTreeMap<RunId, (i64, Process)>);
 
-impl Vanished {
-    /// Whether `run`, as read after the look, died without closing: still recorded as running,
-    /// by the process that had ended (a resume since records a process of its own).
-    pub fn holds(&self, run: &Run) -> bool {
-        run.status == super::RunStatus::Running
-            && run.pid.is_some_and(|pid| self.0.contains(&(run.id, pid)))
+impl Processes {
+    /// What was seen of the process of `run`, as read after the look: still recorded as
+    /// running, by the process looked at (a resume since records a process of its own).
+    pub fn of(&self, run: &Run) -> Process {
+        match (run.status, run.pid, self.0.get(&run.id)) {
+            (super::RunStatus::Running, Some(pid), Some(&(seen, process))) if pid == seen => {
+                process
+            }
+            _ => Process::Unknown,
+        }
     }
 
-    /// The ended process of run `id`, if it had one.
-    pub fn pid(&self, id: RunId) -> Option<i64> {
-        self.0
-            .range((id, i64::MIN)..=(id, i64::MAX))
-            .next()
-            .map(|&(_, pid)| pid)
+    /// The process of run `id` seen ended, if it was.
+    pub fn ended(&self, id: RunId) -> Option<i64> {
+        match self.0.get(&id) {
+            Some(&(pid, Process::Ended)) => Some(pid),
+            _ => None,
+        }
     }
 
-    /// Marks the runs that died without closing ([`Run::process_ended`]).
+    /// The process of run `id` seen alive, if it was.
+    pub fn alive(&self, id: RunId) -> Option<i64> {
+        match self.0.get(&id) {
+            Some(&(pid, Process::Alive)) => Some(pid),
+            _ => None,
+        }
+    }
+
+    /// Sets what was seen on each run ([`Run::process`]).
     pub fn mark(&self, runs: &mut [Run]) {
         for r in runs {
-            r.process_ended = self.holds(r);
+            r.process = self.of(r);
         }
     }
 }
 
 impl Lab {
-    /// Looks at the processes of the runs recorded as running on this host (see [`Vanished`]).
-    pub fn vanished(&self) -> Result<Vanished> {
+    /// Looks at the processes of the runs recorded as running on this host (see
+    /// [`Processes`]).
+    pub fn look(&self) -> Result<Processes> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, pid FROM runs
+            "SELECT id, pid, heartbeat_at FROM runs
              WHERE status = 'running' AND hostname = ?1 AND pid IS NOT NULL",
         )?;
         let running = stmt
             .query_map([this_host()], |r| {
-                Ok((RunId(r.get(0)?), r.get::<_, i64>(1)?))
+                Ok((
+                    RunId(r.get(0)?),
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<f64>>(2)?,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(Vanished(
+        Ok(Processes(
             running
                 .into_iter()
-                .filter(|&(_, pid)| process_ended(pid))
+                .map(|(id, pid, heartbeat)| (id, (pid, seen(pid, heartbeat))))
                 .collect(),
         ))
     }
 
-    /// Every run, as [`Lab::list_runs`], with those that died without closing on this host
-    /// marked.
+    /// Every run, as [`Lab::list_runs`], with what this host sees of their processes.
     pub fn list_runs_seen(&self) -> Result<Vec<Run>> {
-        let vanished = self.vanished()?;
+        let processes = self.look()?;
         let mut runs = self.list_runs()?;
-        vanished.mark(&mut runs);
+        processes.mark(&mut runs);
         Ok(runs)
     }
 
-    /// One run, as [`Lab::find_run`], marked if it died without closing on this host.
+    /// One run, as [`Lab::find_run`], with what this host sees of its process.
     pub fn find_run_seen(&self, key: &str) -> Result<Run> {
-        let vanished = self.vanished()?;
+        let processes = self.look()?;
         let mut run = self.find_run(key)?;
-        run.process_ended = vanished.holds(&run);
+        run.process = processes.of(&run);
         Ok(run)
+    }
+}
+
+/// How much later than a run's last heartbeat the process of its pid may have started and
+/// still be taken for its trainer: the clocks compared (the kernel's boot time and the
+/// wall clock) agree to about a second. A later one has the pid of a trainer that ended.
+const START_SLACK_SECS: f64 = 2.0;
+
+/// What is seen of process `pid`, recorded by a run whose last heartbeat was `heartbeat`.
+fn seen(pid: i64, heartbeat: Option<f64>) -> Process {
+    if process_ended(pid) {
+        return Process::Ended;
+    }
+    match (started_at(pid), heartbeat) {
+        (Some(start), Some(beat)) if start <= beat + START_SLACK_SECS => Process::Alive,
+        // Its pid taken by a process started since, or not to be told: the heartbeat says.
+        _ => Process::Unknown,
     }
 }
 
@@ -97,11 +144,35 @@ pub fn process_ended(pid: i64) -> bool {
     rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
+/// When process `pid` started, in seconds since the epoch, where /proc tells (Linux).
+fn started_at(pid: i64) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The name in parentheses may hold spaces; the fields after it start at the third, and
+    // the 22nd is the start, in clock ticks after boot.
+    let ticks: f64 = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()?;
+    let boot: f64 = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime "))?
+        .trim()
+        .parse()
+        .ok()?;
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (hz > 0).then(|| boot + ticks / hz as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::lab::fixtures;
     use crate::lab::RunStatus;
+    use anyhow::Context;
 
     /// A child process that has exited and been reaped: its pid names no process (until the
     /// system hands it out again, which takes a wrap of the pid space).
@@ -130,7 +201,25 @@ mod tests {
     }
 
     #[test]
-    fn a_running_run_whose_process_ended_here_has_crashed_at_once() -> Result<()> {
+    fn a_trainers_process_is_told_from_one_that_took_its_pid() {
+        let me = std::process::id() as i64;
+        let start = started_at(me).expect("this process's start, from /proc");
+        let now = crate::lab::now();
+        assert!(
+            start <= now && start > now - 3600.0,
+            "{start} against {now}"
+        );
+        // A run that beat its heartbeat since this process started is this process's.
+        assert_eq!(seen(me, Some(now)), Process::Alive);
+        // One whose last heartbeat came before this process started had a process that ended,
+        // and whose pid this one took: not seen, so its heartbeat says.
+        assert_eq!(seen(me, Some(start - 60.0)), Process::Unknown);
+        assert_eq!(seen(me, None), Process::Unknown);
+        assert_eq!(seen(ended_pid(), Some(now)), Process::Ended);
+    }
+
+    #[test]
+    fn a_running_run_is_as_its_process_on_this_host_shows_it() -> Result<()> {
         let dir = tempfile::tempdir()?;
         let lab = Lab::open(&dir.path().join("lab.db"))?;
         let here = |pid: i64| -> Result<RunId> {
@@ -142,39 +231,73 @@ mod tests {
         };
         let dead = here(ended_pid())?;
         let live = here(std::process::id() as i64)?;
+        let dead_pid = lab.run(dead)?.context("run")?.pid.context("pid")?;
         // The same dead process, recorded by a run of another host: nothing is known of it here.
         let mut elsewhere = fixtures::new_run("r");
         elsewhere.hostname = format!("{}-elsewhere", this_host());
         let far = lab.create_run(&elsewhere)?;
-        lab.mark_running(far, 10, lab.run(dead)?.unwrap().pid.unwrap() as u32)?;
+        lab.mark_running(far, 10, dead_pid as u32)?;
 
-        let runs = lab.list_runs_seen()?;
         let now = crate::lab::now();
-        let status = |id: RunId| {
+        let status = |runs: &[Run], id: RunId| {
             runs.iter()
                 .find(|r| r.id == id)
-                .unwrap()
-                .effective_status(now)
+                .map(|r| r.effective_status(now))
         };
-        assert_eq!(status(dead), RunStatus::Crashed);
-        assert_eq!(status(live), RunStatus::Running);
-        assert_eq!(status(far), RunStatus::Running);
+        let runs = lab.list_runs_seen()?;
+        assert_eq!(status(&runs, dead), Some(RunStatus::Crashed));
+        assert_eq!(status(&runs, live), Some(RunStatus::Running));
+        assert_eq!(status(&runs, far), Some(RunStatus::Running));
         // The record is untouched: it still says running, and a plain read sees it so.
+        assert_eq!(status(&lab.list_runs()?, dead), Some(RunStatus::Running));
         assert_eq!(
-            lab.run(dead)?.unwrap().effective_status(now),
-            RunStatus::Running
+            lab.find_run_seen(&dead.0.to_string())?.process,
+            Process::Ended
         );
-        assert!(lab.find_run_seen(&dead.0.to_string())?.process_ended);
-        assert!(!lab.find_run_seen(&live.0.to_string())?.process_ended);
+
+        // A live process whose heartbeat went stale (paused, or busy) is still running here,
+        // and is not resumed by another; elsewhere its heartbeat would say crashed. Process 1
+        // stands for it: it started long before (the tests build first).
+        let paused = here(1)?;
+        let beat = now - 2.0 * crate::lab::STALE_HEARTBEAT_SECS;
+        let init = started_at(1).context("process 1's start")?;
+        assert!(init < beat, "process 1 started {}s ago", now - init);
+        lab.conn().execute(
+            "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1",
+            rusqlite::params![paused.0, beat],
+        )?;
+        let stale = lab.find_run_seen(&paused.0.to_string())?;
+        assert_eq!(stale.process, Process::Alive);
+        assert_eq!(stale.effective_status(now), RunStatus::Running);
+        assert_eq!(
+            lab.run(paused)?.context("run")?.effective_status(now),
+            RunStatus::Crashed
+        );
+        let err = lab.mark_running(paused, 10, 2).unwrap_err().to_string();
+        assert!(
+            err.contains("(process 1 of this host, its heartbeat stale: paused, or busy)"),
+            "{err}"
+        );
+        // Its heartbeat from before process 1 started: the pid is another's now.
+        lab.conn().execute(
+            "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1",
+            rusqlite::params![paused.0, init - 60.0],
+        )?;
+        let reused = lab.find_run_seen(&paused.0.to_string())?;
+        assert_eq!(reused.process, Process::Unknown);
+        assert_eq!(reused.effective_status(now), RunStatus::Crashed);
 
         // A look taken before the run was resumed by another process does not hold for it.
-        let vanished = lab.vanished()?;
+        let processes = lab.look()?;
         lab.mark_running(dead, 10, std::process::id())?;
-        let resumed = lab.run(dead)?.unwrap();
-        assert!(!vanished.holds(&resumed));
+        let resumed = lab.run(dead)?.context("run")?;
+        assert_eq!(processes.of(&resumed), Process::Unknown);
         // Nor for one that closed after the look.
         lab.finish_run(dead, RunStatus::Completed, None)?;
-        assert!(!vanished.holds(&lab.run(dead)?.unwrap()));
+        assert_eq!(
+            processes.of(&lab.run(dead)?.context("run")?),
+            Process::Unknown
+        );
         Ok(())
     }
 }

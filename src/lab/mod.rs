@@ -36,7 +36,7 @@ pub use evaluations::{
     table_evaluation, EvalMetric, Evaluation, EvaluationId, NewEvaluation, Protocol,
 };
 pub use lineage::{Lineage, Origin};
-pub use liveness::{this_host, Vanished};
+pub use liveness::{this_host, Process, Processes};
 pub use machine::Machine;
 pub use merge::MergeSummary;
 pub use metrics::{median, metric, MetricPoint, MetricRow, SeriesPoint, RECENT_SPEED_STEPS};
@@ -45,7 +45,7 @@ pub use runs::{CodeVersion, Hyperparams, NewRun, Run, RunId, RunStatus, RunSumma
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};
 
 /// A run whose heartbeat is older than this is shown as crashed: its process died without
-/// saying so (on the run's own host, a process found gone says so at once: [`Vanished`]). Trainers beat every few seconds, so 30 s leaves room for a slow evaluation.
+/// saying so (on the run's own host, its process is looked at instead: [`Processes`]). Trainers beat every few seconds, so 30 s leaves room for a slow evaluation.
 pub const STALE_HEARTBEAT_SECS: f64 = 30.0;
 
 /// How long a writer waits for another writer's transaction before giving up.
@@ -376,9 +376,15 @@ impl Lab {
     }
 
     /// Where `report` and `eval` write their figures unless told otherwise: `reports/` beside
-    /// the lab, as its logs and checkpoints are.
+    /// the lab, as its logs and checkpoints are, for a lab file whose stem is `lab` (`lab.db`);
+    /// `reports/<stem>/` for any other, so that two labs in one folder keep apart (as their
+    /// checkpoints do, [`Lab::run_folder_name`]).
     pub fn reports_dir(&self) -> PathBuf {
-        self.path.with_file_name("reports")
+        let reports = self.path.with_file_name("reports");
+        match self.path.file_stem().and_then(|s| s.to_str()) {
+            Some(stem) if stem != "lab" => reports.join(stem),
+            _ => reports,
+        }
     }
 
     /// A recorded path made usable: relative ones are taken from the lab's directory.

@@ -238,11 +238,10 @@ pub struct Run {
     pub lfw_acc: Option<f64>,
     #[serde(default)]
     pub lfw_acc_std: Option<f64>,
-    /// Seen from its own host, the process recorded as training it had ended without closing
-    /// it ([`super::Vanished`]); never stored, false as read by [`Lab::run`] and
-    /// [`Lab::list_runs`].
+    /// What its own host saw of the process recorded as training it ([`Lab::look`]); never
+    /// stored, unknown as read by [`Lab::run`] and [`Lab::list_runs`].
     #[serde(skip)]
-    pub process_ended: bool,
+    pub process: super::Process,
 }
 
 /// The latest state of a run, written with each batch of metrics.
@@ -297,11 +296,12 @@ impl Run {
         }
     }
 
-    /// The status to show: a "running" run whose heartbeat went stale, or whose process was
-    /// found gone ([`Run::process_ended`]), has crashed.
+    /// The status to show: a "running" run whose process was found gone, or, where its process
+    /// was not seen ([`Run::process`]), whose heartbeat went stale, has crashed.
     pub fn effective_status(&self, now: f64) -> RunStatus {
         match (self.status, self.heartbeat_at) {
-            (RunStatus::Running, _) if self.process_ended => RunStatus::Crashed,
+            (RunStatus::Running, _) if self.process == super::Process::Ended => RunStatus::Crashed,
+            (RunStatus::Running, _) if self.process == super::Process::Alive => RunStatus::Running,
             (RunStatus::Running, Some(hb)) if now - hb > STALE_HEARTBEAT_SECS => RunStatus::Crashed,
             (RunStatus::Running, None) => match self.started_at {
                 Some(t) if now - t > STALE_HEARTBEAT_SECS => RunStatus::Crashed,
@@ -402,7 +402,7 @@ impl Run {
             test_acc: None,
             lfw_acc: None,
             lfw_acc_std: None,
-            process_ended: false,
+            process: super::Process::Unknown,
         })
     }
 }
@@ -508,11 +508,12 @@ impl Lab {
 
     /// Marks a run as running in process `pid` (again, when it is resumed), and returns the
     /// heartbeat it had before: how far the lab knew it had gone, which a resume records.
-    /// Refused while another process is running it (its heartbeat is fresh, and it is not a
-    /// process of this host found gone), so two resumes cannot race.
+    /// Refused while another process is running it (its heartbeat is fresh and its process not
+    /// seen gone, or its process is seen there), so two resumes cannot race.
     pub fn mark_running(&self, id: RunId, iters_per_epoch: i64, pid: u32) -> Result<Option<f64>> {
-        // Looked at before the write reads the run (see [`super::Vanished`]).
-        let ended = self.vanished()?.pid(id);
+        // Looked at before the write reads the run (see [`super::Processes`]).
+        let processes = self.look()?;
+        let (ended, alive) = (processes.ended(id), processes.alive(id));
         let t = now();
         let tx = self.write_tx()?;
         let before: Option<f64> = tx
@@ -529,7 +530,8 @@ impl Lab {
                      coalesce(finished_at, heartbeat_at, resumed_at, started_at)
                      - coalesce(resumed_at, started_at)) END,
                  resumed_at = CASE WHEN started_at IS NULL THEN NULL ELSE ?2 END
-             WHERE id = ?1 AND NOT (status = 'running' AND ifnull(heartbeat_at, 0) > ?2 - ?5
+             WHERE id = ?1 AND NOT (status = 'running'
+                 AND (ifnull(heartbeat_at, 0) > ?2 - ?5 OR (?8 IS NOT NULL AND hostname = ?6 AND pid = ?8))
                  AND NOT (?7 IS NOT NULL AND hostname = ?6 AND pid = ?7))",
             params![
                 id.0,
@@ -538,12 +540,19 @@ impl Lab {
                 pid,
                 STALE_HEARTBEAT_SECS,
                 super::this_host(),
-                ended
+                ended,
+                alive
             ],
         )?;
         tx.commit()?;
         if n == 0 && self.run(id)?.is_some() {
-            bail!("run {id} is already running in another process: stop it first (Ctrl-C there, or X in the dashboard)");
+            let stale = match alive {
+                Some(pid) => {
+                    format!(" (process {pid} of this host, its heartbeat stale: paused, or busy)")
+                }
+                None => String::new(),
+            };
+            bail!("run {id} is already running in another process{stale}: stop it first (Ctrl-C there, or X in the dashboard)");
         }
         ensure_one(n, id)?;
         Ok(before)

@@ -142,20 +142,20 @@ impl Collector {
 
     /// Everything that changed since the last poll.
     pub fn poll(&mut self) -> Result<Vec<Update>> {
-        // Looked at before the snapshot is taken, so that a run it still finds running died
-        // without closing (see `Vanished`).
-        let vanished = self.lab.vanished()?;
+        // Looked at before the snapshot is taken, so that the snapshot finds the runs still
+        // running as the look saw them (see `Processes`).
+        let processes = self.lab.look()?;
         // One read transaction: the runs table and the new metric rows come from the same
         // snapshot, so a run's summary is never older than the points already shown.
         self.lab.conn().execute_batch("BEGIN")?;
-        let out = self.poll_snapshot(&vanished);
+        let out = self.poll_snapshot(&processes);
         self.lab.conn().execute_batch("COMMIT")?;
         out
     }
 
-    fn poll_snapshot(&mut self, vanished: &crate::lab::Vanished) -> Result<Vec<Update>> {
+    fn poll_snapshot(&mut self, processes: &crate::lab::Processes) -> Result<Vec<Update>> {
         let mut runs = self.lab.list_runs()?;
-        vanished.mark(&mut runs);
+        processes.mark(&mut runs);
         let mut new_rows = Vec::new();
         loop {
             let rows = self.lab.metrics_after(self.cursor, BATCH_ROWS)?;

@@ -760,7 +760,7 @@ impl App {
             // Through the columns on screen: one the terminal hides would sort by what no one
             // sees.
             Action::CycleSort => {
-                let shown = RunsTable::columns_on_screen(self.size.width, &self.runs);
+                let shown = RunsTable::columns_on_screen(self.size.width, &self.runs, self.sort);
                 let mut next = self.sort.next();
                 while !shown.contains(&next) && next != self.sort {
                     next = next.next();
@@ -1072,7 +1072,7 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
             KeyCode::Char('S') => Some(Action::ReverseSort),
             KeyCode::Char(d @ '0'..='9') => {
                 let i = (d as usize - '0' as usize + 9) % 10;
-                RunsTable::columns_on_screen(width, &app.runs)
+                RunsTable::columns_on_screen(width, &app.runs, app.sort)
                     .get(i)
                     .copied()
                     .map(Action::SortBy)
@@ -1622,7 +1622,7 @@ mod tests {
             _ => None,
         };
         // 80 columns: id name model batch dim status epoch best dev, last loss.
-        let shown: Vec<&str> = RunsTable::columns_on_screen(80, &app.runs)
+        let shown: Vec<&str> = RunsTable::columns_on_screen(80, &app.runs, app.sort)
             .iter()
             .map(|c| c.title())
             .collect();
@@ -1647,7 +1647,7 @@ mod tests {
         // 160 columns show them all: 0 is the tenth, and img/s, started and duration (the
         // 13th to 15th) are on screen but past the digits.
         assert_eq!(
-            RunsTable::columns_on_screen(160, &app.runs),
+            RunsTable::columns_on_screen(160, &app.runs, app.sort),
             Column::ALL.to_vec()
         );
         assert_eq!(digit('4', 160), Some("input"));

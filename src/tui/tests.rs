@@ -432,6 +432,71 @@ fn runs_table_widget_narrows_and_marks_state() {
     }
 }
 
+/// What a narrow table keeps: the sorted column, wherever it stands; the results of `eval`
+/// before the settings, where a run has them; and long names before the settings past batch
+/// and dim.
+#[test]
+fn a_narrow_table_keeps_the_sort_the_results_and_the_names() {
+    use super::filter::Column;
+    let titles = |app: &App, width: u16| -> Vec<&'static str> {
+        RunsTable::columns_on_screen(width, &app.runs, app.sort)
+            .iter()
+            .map(|c| c.title())
+            .collect()
+    };
+    let mut app = app();
+    // Nothing evaluated: the settings come first, test and lfw only where all else fits.
+    assert!(titles(&app, 100).contains(&"lr"), "{:?}", titles(&app, 100));
+    assert!(!titles(&app, 100).contains(&"test"));
+    // Sorted by a column the width leaves out, it is on screen all the same.
+    app.update(Action::SortBy(Column::Started));
+    assert_eq!(
+        titles(&app, 60),
+        ["id", "name", "status", "epoch", "started"]
+    );
+    app.update(Action::SortBy(Column::Id));
+    // Evaluated runs: test and lfw come before the settings.
+    let mut runs = lab_runs();
+    runs[0].test_acc = Some(0.5);
+    runs[1].lfw_acc = Some(0.7);
+    app.update(Action::Data(Update::Runs(runs.clone())));
+    assert_eq!(
+        titles(&app, 80),
+        [
+            "id",
+            "name",
+            "model",
+            "status",
+            "epoch",
+            "best dev",
+            "test",
+            "lfw",
+            "last loss"
+        ]
+    );
+    // A long name takes its room (28 at most) before input, lr and the rest.
+    runs[2].name = "seed-resnet152-b32-d64-cpu-64-from-run-57-s1".into();
+    app.update(Action::Data(Update::Runs(runs)));
+    let shown = titles(&app, 140);
+    assert!(
+        shown.contains(&"dim") && !shown.contains(&"started"),
+        "{shown:?}"
+    );
+    let mut buf = Buffer::empty(Rect::new(0, 0, 140, 9));
+    RunsTable(&app).render(buf.area, &mut buf);
+    let text = buffer_text(&buf);
+    let name = text
+        .lines()
+        .flat_map(str::split_whitespace)
+        .find(|w| w.starts_with("seed-"))
+        .unwrap_or_default();
+    assert!(
+        name.chars().count() >= 27,
+        "{name}:
+{text}"
+    );
+}
+
 /// The input column widens to the longest input text among the runs, so a cropped,
 /// ImageNet-normalised run reads whole; without one it keeps its width.
 #[test]

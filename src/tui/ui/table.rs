@@ -5,17 +5,22 @@ use super::*;
 /// The runs table. Columns are dropped, least useful first, when the terminal is narrow.
 pub struct RunsTable<'a>(pub &'a App);
 
-/// The widths of the columns that depend on the runs shown.
+/// The widths of the columns that depend on the runs shown, and whether any has results of
+/// `eval`.
 #[derive(Clone, Copy)]
 struct Fitted {
     input: u16,
     id: u16,
+    /// The name column's width before the settings' columns past batch and dim are given room.
+    name: u16,
+    measured: bool,
 }
 
 impl RunsTable<'_> {
     /// For a table of `runs`: the input column holds `224 c0.875` and `224 inet`
     /// (ImageNet-normalised) in 10, and is wider where a run needs it (`224 c0.875 inet`), up to
-    /// 16; the id column holds a mark and the longest id, in 4 at least.
+    /// 16; the id column holds a mark and the longest id, in 4 at least; the name column the
+    /// longest name, from 12 to 28, before the settings past batch and dim get room.
     fn fitted(runs: &[Run]) -> Fitted {
         let input = runs
             .iter()
@@ -28,7 +33,20 @@ impl RunsTable<'_> {
             .map(|r| r.id.0)
             .max()
             .map_or(4, |id| (1 + id.to_string().len()).max(4) as u16);
-        Fitted { input, id }
+        let name = runs
+            .iter()
+            .map(|r| crate::tui::text::columns(&r.name))
+            .max()
+            .map_or(12, |n| n.clamp(12, 28) as u16);
+        let measured = runs
+            .iter()
+            .any(|r| r.test_acc.is_some() || r.lfw_acc.is_some());
+        Fitted {
+            input,
+            id,
+            name,
+            measured,
+        }
     }
 
     /// Column widths, those of the runs shown `fitted` ([`RunsTable::fitted`]); the name column
@@ -54,48 +72,55 @@ impl RunsTable<'_> {
         }
     }
 
-    /// The columns a terminal `width` wide shows, in display order: the table spans the
-    /// whole width, inside its border.
-    pub fn columns_on_screen(width: u16, runs: &[Run]) -> Vec<Column> {
-        Self::on_screen(width, Self::fitted(runs))
+    /// The columns a terminal `width` wide shows, sorted by `sort`, in display order: the
+    /// table spans the whole width, inside its border.
+    pub fn columns_on_screen(width: u16, runs: &[Run], sort: Column) -> Vec<Column> {
+        Self::on_screen(width, Self::fitted(runs), sort)
     }
 
     /// [`RunsTable::columns_on_screen`] with the runs' columns `fitted`.
-    fn on_screen(width: u16, fitted: Fitted) -> Vec<Column> {
-        Self::columns(width.saturating_sub(2), fitted)
+    fn on_screen(width: u16, fitted: Fitted, sort: Column) -> Vec<Column> {
+        Self::columns(width.saturating_sub(2), fitted, sort)
     }
 
-    /// The columns that fit in `width`, in display order, those of the runs shown `fitted`.
-    fn columns(width: u16, fitted: Fitted) -> Vec<Column> {
-        const PRIORITY: [Column; 17] = [
-            Column::Id,
-            Column::Name,
-            Column::Status,
-            Column::Progress,
-            Column::BestDev,
-            Column::LastLoss,
-            Column::Model,
-            Column::Batch,
-            Column::Dim,
-            // Input and lr tell apart runs that differ only in crop or learning rate.
-            Column::Input,
-            Column::Lr,
-            Column::Mining,
-            Column::ImagesPerSec,
-            // What `eval` measured, where there is room: a running run has none yet.
-            Column::Test,
-            Column::Lfw,
-            Column::Duration,
-            Column::Started,
-        ];
+    /// The columns that fit in `width`, in display order, those of the runs shown `fitted`:
+    /// the sorted column first after the name, then the results (what `eval` measured, where
+    /// any run has it), then the settings; the name grows to its fitted width before the
+    /// settings past batch and dim.
+    fn columns(width: u16, fitted: Fitted, sort: Column) -> Vec<Column> {
+        use Column::*;
+        let evaluated: &[Column] = if fitted.measured { &[Test, Lfw] } else { &[] };
+        let unevaluated: &[Column] = if fitted.measured { &[] } else { &[Test, Lfw] };
+        let priority = [&[Id, Name, sort, Status, Progress, BestDev][..], evaluated]
+            .concat()
+            .into_iter()
+            .chain([LastLoss, Model, Batch, Dim])
+            // Room for the name, then input and lr, which tell apart runs that differ only in
+            // crop or learning rate.
+            .chain([Name, Input, Lr, Mining, ImagesPerSec])
+            .chain(unevaluated.iter().copied())
+            .chain([Duration, Started]);
         // Each column with the space before the next: the last needs none.
         let mut used = 0u16;
         let mut keep = Vec::new();
-        for c in PRIORITY {
-            let w = Self::width(c, fitted) + 1;
+        for c in priority {
+            let w = if keep.contains(&c) {
+                // The name again: what it takes past the least.
+                if c != Name {
+                    continue;
+                }
+                fitted.name.saturating_sub(Self::width(Name, fitted))
+            } else {
+                Self::width(c, fitted) + 1
+            };
             if used + w <= width + 1 {
                 used += w;
-                keep.push(c);
+                if !keep.contains(&c) {
+                    keep.push(c);
+                }
+            } else if c == Name {
+                // No room for the name to grow: nothing after it gets any.
+                break;
             }
         }
         Column::ALL
@@ -148,7 +173,7 @@ impl Widget for RunsTable<'_> {
             return;
         }
         let fitted = Self::fitted(&app.runs);
-        let cols = Self::on_screen(area.width, fitted);
+        let cols = Self::on_screen(area.width, fitted, app.sort);
         // The name takes what the other columns leave, inside the border, one space apart.
         let others: u16 = cols
             .iter()

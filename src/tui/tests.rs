@@ -557,10 +557,14 @@ fn the_runs_table_keeps_its_scroll_and_pages_by_what_it_shows() {
         RunsTable(app).render(buf.area, &mut buf);
         buffer_text(&buf)
     };
-    draw(&app);
+    // The border says what the scroll hides.
+    assert!(draw(&app).contains("↓ 23 below"));
     app.update(Action::Bottom);
     let text = draw(&app);
-    assert!(text.contains("run-01"), "{text}");
+    assert!(
+        text.contains("run-01") && text.contains("↑ 23 above"),
+        "{text}"
+    );
     app.update(Action::Up);
     let text = draw(&app);
     assert!(text.contains("run-01") && text.contains("run-02"), "{text}");
@@ -576,7 +580,17 @@ fn the_runs_table_keeps_its_scroll_and_pages_by_what_it_shows() {
     app.update(Action::Submit);
     let text = draw(&app);
     assert!(text.contains("run-01") && text.contains("run-07"), "{text}");
+    assert!(
+        text.contains("↑ 3 above") && !text.contains("below"),
+        "{text}"
+    );
 
+    app.update(Action::Top);
+    assert!(draw(&app).contains("↓ 3 below"));
+    for _ in 0..7 {
+        app.update(Action::Down);
+    }
+    assert!(draw(&app).contains("↑ 1 above · ↓ 2 below"));
     app.update(Action::Top);
     draw(&app);
     app.update(Action::PageDown);

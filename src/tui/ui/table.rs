@@ -221,16 +221,31 @@ impl Widget for RunsTable<'_> {
             Column::Name => Constraint::Length(name_width),
             _ => Constraint::Length(width(c)),
         });
+        // Inside the border, under the header.
+        let fit = usize::from(area.height.saturating_sub(3));
+        // Scrolled no further than fills the table: a filter that left fewer runs, or a taller
+        // terminal, shows them all rather than blank rows under the last. The selected row in
+        // sight, as the table would scroll to it, so that the border can say what is hidden.
+        let (offset, _) = app.table_rows.get();
+        let offset = offset.min(app.view.len().saturating_sub(fit));
+        let offset = offset
+            .min(app.selected)
+            .max((app.selected + 1).saturating_sub(fit.max(1)));
+        let below = app.view.len().saturating_sub(offset + fit);
+        let hidden = match (offset, below) {
+            (0, 0) => None,
+            (0, b) => Some(format!(" ↓ {b} below ")),
+            (a, 0) => Some(format!(" ↑ {a} above ")),
+            (a, b) => Some(format!(" ↑ {a} above · ↓ {b} below ")),
+        };
+        let block = match hidden {
+            Some(h) => block.title_bottom(TextLine::from(h).right_aligned()),
+            None => block,
+        };
         let table = Table::new(rows, widths)
             .header(header)
             .block(block)
             .row_highlight_style(Style::new().reversed());
-        // Inside the border, under the header.
-        let fit = usize::from(area.height.saturating_sub(3));
-        // Scrolled no further than fills the table: a filter that left fewer runs, or a taller
-        // terminal, shows them all rather than blank rows under the last.
-        let (offset, _) = app.table_rows.get();
-        let offset = offset.min(app.view.len().saturating_sub(fit));
         let mut state = TableState::default()
             .with_selected(Some(app.selected))
             .with_offset(offset);

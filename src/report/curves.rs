@@ -95,7 +95,8 @@ pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
         return String::new();
     };
     let ids: Vec<String> = runs.iter().map(|r| r.id.to_string()).collect();
-    let mut label = format!("#{} {}", ids.join(","), first.name);
+    // Spaced: at a legend's size, `#5,6` reads as `#5.6`.
+    let mut label = format!("#{} {}", ids.join(", "), first.name);
     if !distinguishing.is_empty() && distinguishing.len() <= MAX_LEGEND_PARAMS {
         let values: Vec<String> = params::params(first)
             .into_iter()
@@ -253,7 +254,7 @@ mod tests {
         );
         assert_eq!(
             curve_label(&[&b, &c], &differ),
-            "#3,4 best-recipe-cosine: lr 0.0005, lr schedule cosine, epochs 50"
+            "#3, 4 best-recipe-cosine: lr 0.0005, lr schedule cosine, epochs 50"
         );
         // Too many differences for a legend: ids and names only.
         let mut d = a.clone();

@@ -23,8 +23,8 @@ pub fn mean_std(xs: &[f64]) -> Option<(f64, f64)> {
     Some((mean, var.sqrt()))
 }
 
-/// A column's header: the `#id` of its run (the first of a seed group's), and the run's name or
-/// what the group repeats (`×3 seeds`). Kept apart, so that a narrow column cuts the label and
+/// A column's header: the `#id` of its run (`#5,6,32`, those of a seed group's), and the run's
+/// name or what the group repeats (`×3 seeds`). Kept apart, so that a narrow column cuts the label and
 /// keeps the id.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Header {
@@ -99,7 +99,13 @@ pub fn table(runs: &[&Run], now: f64) -> CompareTable {
     let headers = columns
         .iter()
         .map(|g| Header {
-            id: format!("#{}", runs[g[0]].id),
+            id: format!(
+                "#{}",
+                g.iter()
+                    .map(|&i| runs[i].id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
             label: match g.as_slice() {
                 [one] => runs[*one].name.clone(),
                 many => {
@@ -239,7 +245,7 @@ mod tests {
         c.gpu_name = Some("NVIDIA H200".into());
         c.device = "cuda:0".into();
         let t = table(&[&a, &c], NOW);
-        assert_eq!(header_texts(&t), ["#1 ×2 runs"]);
+        assert_eq!(header_texts(&t), ["#1,3 ×2 runs"]);
         assert_eq!(
             cells_of(&t, "device"),
             Some(vec!["cpu,cuda:0 NVIDIA H200".to_string()])
@@ -261,7 +267,7 @@ mod tests {
         let refs: Vec<&Run> = runs.iter().collect();
         assert_eq!(seed_groups(&refs, NOW), vec![vec![0, 1, 2], vec![3]]);
         let t = table(&refs, NOW);
-        assert_eq!(header_texts(&t), ["#1 ×3 seeds", "#4 alex"]);
+        assert_eq!(header_texts(&t), ["#1,2,3 ×3 seeds", "#4 alex"]);
         let row = |n: &str| cells_of(&t, n);
         assert_eq!(
             row("model"),
@@ -272,7 +278,7 @@ mod tests {
         let mut again = runs[0].clone();
         again.id = crate::lab::RunId(5);
         let twice = table(&[&runs[0], &again], NOW);
-        assert_eq!(header_texts(&twice), ["#1 ×2 runs"]);
+        assert_eq!(header_texts(&twice), ["#1,5 ×2 runs"]);
         // One that stopped after fewer epochs (cut off, or failed) stands alone.
         let mut short = runs[1].clone();
         short.id = crate::lab::RunId(6);

@@ -346,7 +346,7 @@ fn snapshot_compare() -> Result<()> {
     let fx = app.update(Action::Compare);
     feed_watched(&mut app, fx);
     let text = screen(&app, 100, 30)?.to_string();
-    assert!(text.contains("#1 ×2 seeds"), "{text}");
+    assert!(text.contains("#1,5 ×2 seeds"), "{text}");
     assert!(
         text.contains("0.405±0.010"),
         "best dev mean ± std of runs 1 and 5\n{text}"

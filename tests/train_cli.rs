@@ -753,12 +753,16 @@ fn a_second_ctrl_c_quits_at_once_and_leaves_the_run_resumable() -> Result<()> {
             .any(|n| n.starts_with(".tmp") || n.ends_with(".partial"))
     };
     assert!(!half_written(&files()?), "{:?}", files()?);
-    // Resumed at once, in its own folder: a step, then the time limit stops it.
+    // Resumed at once, in its own folder: a step, then the time limit stops it, and says so.
     let out = common::facenet(&db)?
         .args(["run", "--resume", "1", "--time-limit", "1s"])
         .output()?;
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains(": its --time-limit of 1s ran out\n"),
+        "{said}"
+    );
     assert!(
         files()?.iter().any(|n| n.starts_with("interrupt")),
         "{:?}",
@@ -945,10 +949,12 @@ fn a_run_starts_from_the_weights_of_another_and_records_the_file() -> Result<()>
             "--quiet",
         ])
         .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        out.status.success()
+            && err.contains("interrupted in ")
+            && err.contains(": --stop-after-epoch stopped it after epoch 1\n"),
+        "{err}"
     );
     let third = Lab::open(&db)?
         .list_runs()?

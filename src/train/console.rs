@@ -26,6 +26,9 @@ pub struct Console {
     /// Training time of the run's earlier sessions, when it was resumed.
     prior_seconds: f64,
     outcome: Option<Outcome>,
+    /// Why an interrupted run stopped, where the user may not know (`its --time-limit of 2h
+    /// ran out`).
+    why: Option<String>,
     /// The run's batches so far and those that held no triplet (no loss, no update), as the
     /// latest step counts them over all its sessions.
     batches: (u64, u64),
@@ -89,6 +92,7 @@ impl Console {
             best_path: None,
             prior_seconds: 0.0,
             outcome: None,
+            why: None,
             batches: (0, 0),
         }
     }
@@ -114,6 +118,11 @@ impl Console {
         }
     }
 
+    /// Says in the summary why the run stopped.
+    pub fn stopped_because(&mut self, why: String) {
+        self.why = Some(why);
+    }
+
     /// Best dev accuracy and the epoch it came at.
     pub fn best(&self) -> Option<(f64, usize)> {
         self.best
@@ -134,6 +143,9 @@ impl Console {
                 " ({} of training in all its sessions)",
                 format::duration(total)
             ));
+        }
+        if let Some(why) = &self.why {
+            s.push_str(&format!(": {why}"));
         }
         if let Some((acc, epoch)) = self.best {
             s.push_str(&format!("\n  best dev accuracy {acc:.3} at epoch {epoch}"));

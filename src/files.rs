@@ -38,8 +38,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
         std::process::id()
     ));
     let result = (|| -> Result<()> {
+        // Named by the file it becomes: the temporary name is nothing the user chose.
         let mut f =
-            std::fs::File::create(&tmp).with_context(|| format!("creating '{}'", tmp.display()))?;
+            std::fs::File::create(&tmp).with_context(|| format!("writing '{}'", path.display()))?;
         f.write_all(bytes)
             .with_context(|| format!("writing '{}'", tmp.display()))?;
         if let Some(p) = permissions {
@@ -86,6 +87,14 @@ mod tests {
         assert_eq!(std::fs::read(&path)?, b"two");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())?.collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+        // A folder that is not there is said of the file asked for, not the temporary one.
+        let nowhere = dir.path().join("no/such/x.csv");
+        let err = format!("{:#}", write_atomic(&nowhere, b"x").unwrap_err());
+        assert!(
+            err.starts_with(&format!("writing '{}': ", nowhere.display()))
+                && !err.contains(".x.csv.tmp"),
+            "{err}"
+        );
         Ok(())
     }
 

@@ -77,10 +77,13 @@ fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
     )?;
     refused(&with(&["--tf32"]), "--tf32 is for CUDA's tensor cores")?;
     if !cfg!(feature = "cuda") {
-        refused(
-            &["run", "resnet18", "--data", "synthetic", "--device", "cuda"],
-            "built without CUDA",
-        )?;
+        // `gpu` is another name for it.
+        for device in ["cuda", "gpu"] {
+            refused(
+                &["run", "resnet18", "--data", "synthetic", "--device", device],
+                "--device cuda: this facenet-lab was built without CUDA",
+            )?;
+        }
         // The default device falls back to the CPU, which has no TF32.
         refused(
             &[&TINY_RUN[..], &["--tf32"]].concat(),
@@ -335,9 +338,11 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
         .output()?;
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains(
-            "already completed; start a new run like it instead: `facenet-lab run --like 1`"
-        ),
+        err.contains(&format!(
+            "already completed; start a new run like it instead: `facenet-lab --db {} run \
+             --like 1`",
+            db.display()
+        )),
         "{err}"
     );
     let out = common::facenet(&db)?

@@ -39,8 +39,9 @@ pub fn execute(lab: &Lab, args: &ReportArgs) -> Result<()> {
     }
     let changed = written.iter().filter(|w| w.changed).count();
     crate::outln!(
-        "report of {}: {changed} files written, {} unchanged",
+        "report of {}: {} written, {} unchanged",
         crate::format::count(runs.len() as u64, "run", "runs"),
+        crate::format::count(changed as u64, "file", "files"),
         written.len() - changed
     );
     Ok(())

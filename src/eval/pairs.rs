@@ -65,8 +65,15 @@ pub const VIEW2_SHA256: &str = "ea42330c62c92989f9d7c03237ed5d591365e89b3e649747
 impl PairsFile {
     /// Reads and parses `path`.
     pub fn read(path: &Path) -> Result<PairsFile> {
-        let text = std::fs::read_to_string(path)
+        let bytes = std::fs::read(path)
             .with_context(|| format!("reading pairs file '{}'", path.display()))?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            anyhow::anyhow!(
+                "'{}' is not a pairs file: it is not text (LFW's is pairs.txt, which `facenet-lab \
+                 data fetch` downloads)",
+                path.display()
+            )
+        })?;
         parse(&text).with_context(|| format!("parsing pairs file '{}'", path.display()))
     }
 
@@ -179,6 +186,19 @@ mod tests {
             "set FACENET_LAB_DATA to the folder holding pairs.txt (e.g. /work/shared/data)",
         )?;
         Ok(PathBuf::from(dir))
+    }
+
+    #[test]
+    fn a_file_that_is_not_text_is_not_a_pairs_file() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lfw.tgz");
+        std::fs::write(&path, [0x1f, 0x8b, 0x08, 0x00, 0xff, 0xfe])?;
+        let err = PairsFile::read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("lfw.tgz' is not a pairs file: it is not text"),
+            "{err}"
+        );
+        Ok(())
     }
 
     #[test]

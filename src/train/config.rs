@@ -39,6 +39,9 @@ pub enum DeviceChoice {
     #[default]
     Auto,
     Cpu,
+    /// The first CUDA GPU (`gpu` says the same).
+    #[value(alias = "gpu")]
+    #[serde(alias = "gpu")]
     Cuda,
 }
 
@@ -689,10 +692,20 @@ impl TrainConfig {
                     self.pk_k
                 ));
             } else if !self.batch.is_multiple_of(self.pk_k) || self.batch / self.pk_k < 2 {
+                // A batch is P identities of K images each, P at least 2.
+                let k = self.pk_k;
+                let down = self.batch / k * k;
+                let up = self.batch.div_ceil(k).max(2) * k;
+                let near = if down >= 2 * k && down != up {
+                    format!("{down} or {up}")
+                } else {
+                    up.to_string()
+                };
                 found.push(format!(
-                    "with --sampler pk, --batch ({}) must be a multiple of --pk-k ({}) holding at least 2 identities",
+                    "with --sampler pk, --batch ({}) must hold --pk-k ({k}) images of each of 2 \
+                     identities or more: a multiple of {k}, at least {} (e.g. {near})",
                     self.batch,
-                    self.pk_k
+                    2 * k
                 ));
             }
         }
@@ -708,11 +721,16 @@ impl TrainConfig {
         })
     }
 
-    /// The run's name: given, or `resnet18-b32-d128-all`.
+    /// The run's name: given, or `resnet18-b32-d128-all`, with `-s3` for a seed other than the
+    /// default 0, so that repeats on other seeds read apart.
     pub fn run_name(&self) -> String {
         self.name.clone().unwrap_or_else(|| {
+            let seed = match self.seed {
+                0 => String::new(),
+                s => format!("-s{s}"),
+            };
             format!(
-                "{}-b{}-d{}-{}",
+                "{}-b{}-d{}-{}{seed}",
                 self.model,
                 self.batch,
                 self.dim,
@@ -960,6 +978,12 @@ mod tests {
             (Mining::All, Sampler::Random, false, 1)
         );
         assert_eq!(c.run_name(), "resnet152-b32-d128-all");
+        // Another seed reads apart; a given name is kept as given.
+        let mut other = c.clone();
+        other.seed = 3;
+        assert_eq!(other.run_name(), "resnet152-b32-d128-all-s3");
+        other.name = Some("mine".into());
+        assert_eq!(other.run_name(), "mine");
         Ok(())
     }
 

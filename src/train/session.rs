@@ -570,10 +570,11 @@ pub fn resume(
     let status = run.effective_status(crate::lab::now());
     if status == RunStatus::Completed {
         bail!(
-            "run {} ({}) is already completed; start a new run like it instead: `facenet-lab \
+            "run {} ({}) is already completed; start a new run like it instead: `facenet-lab{} \
              run --like {}` with the settings to change (--epochs, --seed, ...)",
             run.id,
             run.name,
+            crate::lab::db_flag(lab.path()),
             run.id
         );
     }

@@ -326,12 +326,21 @@ impl Trainer {
         // NaN distances make no triplet active, so a diverged network's loss can read 0: its
         // mean distances tell.
         if !(loss.is_finite() && out.mean_ap.is_finite() && out.mean_an.is_finite()) {
+            let distances = format!(
+                "mean anchor-positive distance {}, anchor-negative {}",
+                out.mean_ap, out.mean_an
+            );
+            let what = if loss.is_finite() {
+                format!(
+                    "its embeddings are no longer numbers ({distances}), though the loss reads \
+                     {loss}: no triplet of such distances counts"
+                )
+            } else {
+                format!("the loss is {loss} ({distances})")
+            };
             anyhow::bail!(
-                "training diverged at step {it} (epoch {epoch}): the loss is {loss}, the mean \
-                 anchor-positive distance {} and anchor-negative {}; lower --lr (it was {lr:e}) \
-                 or try --normalize",
-                out.mean_ap,
-                out.mean_an
+                "training diverged at step {it} (epoch {epoch}): {what}; lower --lr (it was \
+                 {lr:e}) or try --normalize"
             );
         }
         let grads = out.loss.backward()?;
@@ -531,8 +540,14 @@ mod tests {
             "{err}"
         );
         let err = t.step(&batches[1], 1).unwrap_err().to_string();
+        // NaN distances activate no triplet: the loss is 0 or NaN as the mining takes them,
+        // and the message says what went wrong either way, not a loss of 0 alone.
         assert!(
-            err.contains("diverged at step 2 (epoch 1)") && err.contains("lower --lr"),
+            err.contains("diverged at step 2 (epoch 1)")
+                && err.contains("anchor-positive distance NaN")
+                && (err.contains("the loss is NaN")
+                    || err.contains("its embeddings are no longer numbers"))
+                && err.contains("lower --lr"),
             "{err}"
         );
         Ok(())

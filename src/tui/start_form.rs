@@ -274,7 +274,8 @@ mod tests {
             // A P×K batch must hold at least two identities of K images.
             (
                 "--pk-k 40",
-                "--batch (32) must be a multiple of --pk-k (40)",
+                "--batch (32) must hold --pk-k (40) images of each of 2 identities or more: a \
+                 multiple of 40, at least 80 (e.g. 80)",
             ),
         ] {
             form.fields[last].1 = flags.into();

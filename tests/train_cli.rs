@@ -170,6 +170,24 @@ fn a_run_like_another_takes_its_settings_and_the_flags_change_them() -> Result<(
         common::facenet(&db)?.args(["run", "--like", "9"]),
         &["no run '9' in lab"],
     );
+    // A run that chose CUDA, liked by a build without it: the choice is said to be that
+    // run's, before anything starts.
+    if !cfg!(feature = "cuda") {
+        // Copied by SQLite: a copy by std::fs would drop this process's locks on the lab.
+        let copy = dir.path().join("cuda.db");
+        lab.conn()
+            .execute("VACUUM INTO ?1", [copy.to_string_lossy()])?;
+        Lab::open(&copy)?.conn().execute_batch(
+            "UPDATE runs SET config_json = json_set(config_json, '$.device', 'cuda') WHERE id = 1",
+        )?;
+        common::fails_with(
+            common::facenet(&copy)?.args(["run", "--like", "1"]),
+            &[
+                "run 1 chose --device cuda, which this facenet-lab was built without: give \
+               --device cpu (or auto)",
+            ],
+        );
+    }
     // Other images are said to be other: their dev accuracies do not compare.
     let (_, err) = common::succeeds(common::facenet(&db)?.args([
         "run",

@@ -7,22 +7,15 @@ use crate::train::config::DeviceChoice;
 
 /// The chosen device and a human name for it ("cpu", "cuda:0").
 pub fn select(choice: DeviceChoice) -> Result<(Device, String)> {
+    check(choice)?;
     match choice {
         DeviceChoice::Cpu => Ok((Device::Cpu, "cpu".into())),
-        DeviceChoice::Cuda => {
-            if !cfg!(feature = "cuda") {
-                bail!(
-                    "--device cuda: this facenet-lab was built without CUDA. Rebuild with \
-                     `cargo build --release --features cuda`, or use --device cpu"
-                );
+        DeviceChoice::Cuda => match Device::new_cuda(0) {
+            Ok(d) => Ok((d, "cuda:0".into())),
+            Err(e) => {
+                bail!("--device cuda: no usable CUDA GPU ({e}). Use --device cpu or --device auto")
             }
-            match Device::new_cuda(0) {
-                Ok(d) => Ok((d, "cuda:0".into())),
-                Err(e) => bail!(
-                    "--device cuda: no usable CUDA GPU ({e}). Use --device cpu or --device auto"
-                ),
-            }
-        }
+        },
         DeviceChoice::Auto => {
             if cfg!(feature = "cuda") {
                 if let Ok(d) = Device::new_cuda(0) {
@@ -32,6 +25,17 @@ pub fn select(choice: DeviceChoice) -> Result<(Device, String)> {
             Ok((Device::Cpu, "cpu".into()))
         }
     }
+}
+
+/// What can be told of `choice` without opening a device: CUDA asked of a build without it.
+pub fn check(choice: DeviceChoice) -> Result<()> {
+    if choice == DeviceChoice::Cuda && !cfg!(feature = "cuda") {
+        bail!(
+            "--device cuda: this facenet-lab was built without CUDA. Rebuild with \
+             `cargo build --release --features cuda`, or use --device cpu"
+        );
+    }
+    Ok(())
 }
 
 /// Sets how cuBLAS multiplies f32 matrices for the rest of the process: in TF32 on the tensor

@@ -511,6 +511,17 @@ pub fn settings_like(db: &Path, key: &str, path: Option<&Path>, flags: &Override
         })?;
     }
     let (cfg, notes) = TrainConfig::resolve_like(like, file.as_ref(), flags)?;
+    // The other run's device, where this build has none such: said as the run's, not as a
+    // --device this command never gave.
+    let device_given = flags.device.is_some() || file.as_ref().is_some_and(|f| f.device.is_some());
+    if !device_given && device::check(cfg.device).is_err() {
+        bail!(
+            "run {} chose --device cuda, which this facenet-lab was built without: give \
+             --device cpu (or auto) to start a run like it here, or rebuild with `cargo build \
+             --release --features cuda`",
+            run.id
+        );
+    }
     Ok(Like {
         run: run.id,
         file,

@@ -141,13 +141,18 @@ impl StartForm {
                 if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
                     return Err("more flags: `facenet-lab run --help` in a shell lists them".into());
                 }
-                // The error and clap's tip (a similar flag), without the usage lines.
+                // The error and clap's tip (a similar flag), without the usage lines, in the
+                // form's words: its model field, not `[MODEL]`; no shell's `--` to escape with.
                 let text = e.to_string();
-                let said: Vec<&str> = text
+                let said: Vec<String> = text
                     .lines()
                     .map(str::trim)
                     .filter(|l| l.starts_with("error:") || l.starts_with("tip:"))
-                    .map(|l| l.trim_start_matches("error: "))
+                    .filter(|l| !l.contains("use '-- "))
+                    .map(|l| {
+                        l.trim_start_matches("error: ")
+                            .replace("'[MODEL]'", "model")
+                    })
                     .collect();
                 return Err(said.join(" · "));
             }
@@ -157,11 +162,12 @@ impl StartForm {
             // --like they start from another run's, which the dashboard checks against the lab
             // before it starts the run.
             if run.like.is_none() {
-                crate::train::config::TrainConfig::resolve_from(
+                let (_, cfg) = crate::train::config::TrainConfig::resolve_from(
                     run.config.as_deref(),
                     &run.overrides,
                 )
                 .map_err(|e| format!("{e:#}"))?;
+                crate::train::device::check(cfg.device).map_err(|e| format!("{e:#}"))?;
             }
         }
         Ok(args)
@@ -282,9 +288,23 @@ mod tests {
             let err = form.args().expect_err(flags);
             assert!(err.contains(said), "{flags}: {err}");
         }
+        if !cfg!(feature = "cuda") {
+            form.fields[last].1 = "--device gpu".into();
+            let err = form.args().expect_err("no CUDA");
+            assert!(err.contains("built without CUDA"), "{err}");
+        }
+        form.fields[last].1 = "--bogus".into();
+        assert_eq!(
+            form.args(),
+            Err("unexpected argument '--bogus' found".into()),
+            "no tip to escape it with --, which the form has no use for"
+        );
         form.fields[last].1 = String::new();
         form.fields[0].1 = "resnet19".into();
         let err = form.args().expect_err("no such model");
-        assert!(err.contains("resnet19"), "{err}");
+        assert_eq!(
+            err,
+            "invalid value 'resnet19' for model · tip: a similar value exists: 'resnet18'"
+        );
     }
 }

@@ -858,7 +858,9 @@ impl App {
                     });
                 }
             }
-            Action::StartForm => self.overlay = Some(Overlay::StartForm(StartForm::default())),
+            Action::StartForm => {
+                self.overlay = Some(Overlay::StartForm(StartForm::for_lab(&self.runs)))
+            }
             Action::StartLike => {
                 if let Some(r) = self.focused_run() {
                     let id = r.id;

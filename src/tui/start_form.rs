@@ -56,6 +56,24 @@ impl StartForm {
     }
 }
 
+impl StartForm {
+    /// The form for a lab of `runs`: over the images of the newest run, where they are still
+    /// there (as this directory finds them), else as [`StartForm::default`].
+    pub fn for_lab(runs: &[crate::lab::Run]) -> StartForm {
+        let newest = runs
+            .iter()
+            .max_by(|a, b| a.created_at.total_cmp(&b.created_at));
+        let data = newest
+            .and_then(|r| crate::train::config::TrainConfig::recorded(r).ok())
+            .map(|c| c.data)
+            .filter(|d| d.starts_with("synthetic") || std::path::Path::new(d).exists());
+        match data {
+            Some(d) => StartForm::new(&d),
+            None => StartForm::default(),
+        }
+    }
+}
+
 impl Default for StartForm {
     /// Over the LFW images `data fetch` put in place, as `run` trains by default; over
     /// generated faces where there are none yet.
@@ -218,6 +236,40 @@ fn split_flags(text: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A form opened in a lab starts over the images of its newest run, while they are there.
+    #[test]
+    fn a_new_form_takes_the_newest_runs_images() -> anyhow::Result<()> {
+        use crate::lab::fixtures::run;
+        let dir = tempfile::tempdir()?;
+        let with_data = |id: i64, data: &str, created: f64| -> anyhow::Result<crate::lab::Run> {
+            let cfg = crate::train::config::TrainConfig {
+                data: data.into(),
+                ..Default::default()
+            };
+            let mut r = run(id, "r", "resnet18");
+            r.config_json = serde_json::to_string(&cfg)?;
+            r.created_at = created;
+            Ok(r)
+        };
+        let folder = dir.path().to_string_lossy().into_owned();
+        let runs = [
+            with_data(1, &folder, 2.0)?,
+            with_data(2, "synthetic:4:8", 1.0)?,
+        ];
+        assert_eq!(StartForm::for_lab(&runs).fields[7].1, folder);
+        let runs = [
+            with_data(1, "synthetic:4:8", 2.0)?,
+            with_data(2, &folder, 1.0)?,
+        ];
+        assert_eq!(StartForm::for_lab(&runs).fields[7].1, "synthetic:4:8");
+        // Images no longer there, or no runs: the fetched LFW, or generated faces.
+        let gone = [with_data(1, "/no/such/lfw-20-30", 1.0)?];
+        let default = StartForm::default();
+        assert_eq!(StartForm::for_lab(&gone), default);
+        assert_eq!(StartForm::for_lab(&[]), default);
+        Ok(())
+    }
 
     /// A form with `--like` leaves the settings' check to the dashboard, which has the lab: the
     /// other run's pk_k of 3 makes a batch of 30 right, where the default 4 would refuse it.

@@ -340,8 +340,13 @@ fn start(
         };
     }
     let what = command[0].clone();
+    let lab = db.to_path_buf();
     let ended = move |pid, status, log: &Path| {
-        if let Some(said) = ended_badly(&what, pid, status, log) {
+        let who = match trained_by(&lab, pid) {
+            Some(run) => format!("run #{run} (pid {pid})"),
+            None => format!("the {what} started as pid {pid}"),
+        };
+        if let Some(said) = ended_badly(&who, status, log) {
             let _ = answers.send(Event::Answer(Action::Status(said, true)));
         }
     };
@@ -538,11 +543,25 @@ fn watch(
     });
 }
 
-/// What to say of a run or sweep the dashboard started that has ended: nothing when it finished
+/// The run of the lab at `db` that process `pid` of this host trained last, if any.
+fn trained_by(db: &Path, pid: u32) -> Option<crate::lab::RunId> {
+    let lab = Lab::open_read_only(db).ok()?;
+    lab.conn()
+        .query_row(
+            "SELECT id FROM runs WHERE pid = ?1 AND hostname = ?2 ORDER BY id DESC LIMIT 1",
+            rusqlite::params![pid, crate::lab::this_host()],
+            |r| r.get(0),
+        )
+        .ok()
+        .map(crate::lab::RunId)
+}
+
+/// What to say of a run or sweep the dashboard started (`who`: `run #3 (pid 42)`, or `the run
+/// started as pid 42` where the lab has no row of it) that has ended: nothing when it finished
 /// or was asked to stop ([`crate::sweep::EXIT_STOPPED`]); else how it ended and the error its
 /// log ends with. A run refused before the lab recorded it (its data missing) leaves no row
 /// to say so, and one killed shows only as crashed.
-fn ended_badly(what: &str, pid: u32, status: ExitStatus, log: &Path) -> Option<String> {
+fn ended_badly(who: &str, status: ExitStatus, log: &Path) -> Option<String> {
     use std::os::unix::process::ExitStatusExt;
     let how = match (status.code(), status.signal()) {
         (Some(0 | crate::sweep::EXIT_STOPPED), _) => return None,
@@ -559,8 +578,5 @@ fn ended_badly(what: &str, pid: u32, status: ExitStatus, log: &Path) -> Option<S
         }
         (None, None) => return None,
     };
-    Some(format!(
-        "the {what} started as pid {pid} {how}; log: {}",
-        log.display()
-    ))
+    Some(format!("{who} {how}; log: {}", log.display()))
 }

@@ -1488,7 +1488,8 @@ fn a_started_run_that_fails_or_is_killed_is_told() -> Result<()> {
         &log,
         "loading\nerror: an earlier one\nerror: --data '/x/lfw' does not exist\n",
     )?;
-    let told = |raw: i32| super::ended_badly("run", 42, ExitStatus::from_raw(raw), &log);
+    let who = "the run started as pid 42";
+    let told = |raw: i32| super::ended_badly(who, ExitStatus::from_raw(raw), &log);
     assert_eq!(told(0), None, "finished");
     assert_eq!(told(130 << 8), None, "asked to stop");
     assert_eq!(
@@ -1515,8 +1516,7 @@ fn a_started_run_that_fails_or_is_killed_is_told() -> Result<()> {
     );
     // Without a log, how it ended is still said.
     let gone = super::ended_badly(
-        "sweep",
-        7,
+        "the sweep started as pid 7",
         ExitStatus::from_raw(2 << 8),
         &dir.path().join("no"),
     );
@@ -1539,5 +1539,15 @@ fn a_started_run_that_fails_or_is_killed_is_told() -> Result<()> {
         rx.recv_timeout(Duration::from_secs(30))?,
         (pid, Some(3), log)
     );
+
+    // The run a process trained is named by its id: the last one it recorded on this host.
+    let db = dir.path().join("lab.db");
+    let lab = Lab::open(&db)?;
+    let mut new = crate::lab::fixtures::new_run("r");
+    new.hostname = crate::lab::this_host();
+    let id = lab.create_run(&new)?;
+    lab.mark_running(id, 10, 4242)?;
+    assert_eq!(super::trained_by(&db, 4242), Some(id));
+    assert_eq!(super::trained_by(&db, 4243), None);
     Ok(())
 }

@@ -497,6 +497,27 @@ fn a_narrow_table_keeps_the_sort_the_results_and_the_names() {
     );
 }
 
+/// While a dialog is open the footer gives its keys, not the screen's, which do not reach it.
+#[test]
+fn the_footer_gives_the_open_dialogs_keys() -> Result<()> {
+    let mut app = app();
+    let footer = |app: &App| -> Result<String> {
+        let text = screen(app, 100, 30)?.to_string();
+        Ok(text.lines().last().unwrap_or_default().to_string())
+    };
+    assert!(footer(&app)?.contains("enter detail"));
+    app.update(Action::StartForm);
+    let line = footer(&app)?;
+    assert!(
+        line.contains("enter start · esc cancel") && !line.contains("enter detail"),
+        "{line}"
+    );
+    app.update(Action::Cancel);
+    app.update(Action::Help);
+    assert!(footer(&app)?.contains("esc or ? close"));
+    Ok(())
+}
+
 /// The input column widens to the longest input text among the runs, so a cropped,
 /// ImageNet-normalised run reads whole; without one it keeps its width.
 #[test]

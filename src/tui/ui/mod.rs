@@ -227,6 +227,9 @@ impl Footer {
                     TextLine::styled(ellipsize(&last, usize::from(width)), style);
             }
             lines
+        } else if let Some(keys) = app.overlay.as_ref().and_then(overlay_keys) {
+            // The screen's keys do not reach it while a dialog is open: the dialog's do.
+            vec![TextLine::styled(ellipsize(keys, usize::from(width)), gray)]
         } else {
             let (keys, always): (Vec<&str>, &[&str]) = match app.screen {
                 Screen::Runs => (
@@ -252,11 +255,13 @@ impl Footer {
                         "t tags",
                         "X stop",
                     ];
-                    // Scrolling is offered only where the run's record is on screen, and Tab
-                    // only where charts and record take turns.
+                    // Scrolling is offered only where the run's record is on screen, Tab only
+                    // where charts and record take turns, and the charts' keys where they are.
+                    let charts = width >= WIDE || app.tab == DetailTab::Charts;
                     let shown = |hint: &&&str| match **hint {
                         "j/k scroll" => DetailView::shows_info(app, width),
                         "tab charts/info" => width < WIDE,
+                        "s smoothing" | "x x-axis" => charts,
                         _ => true,
                     };
                     (
@@ -287,6 +292,25 @@ impl Footer {
             vec![TextLine::styled(text(n), gray)]
         }
     }
+}
+
+/// The keys of a dialog, for the footer while it is open.
+fn overlay_keys(overlay: &Overlay) -> Option<&'static str> {
+    Some(match overlay {
+        Overlay::Filter => return None,
+        Overlay::Help { .. } => "↑↓/jk scroll · esc or ? close · q quit",
+        Overlay::ConfirmStop { sweep: Some(_), .. } => {
+            "y/enter stop this run · a stop the sweep too · n/esc keep it running"
+        }
+        Overlay::ConfirmStop { .. } => "y/enter stop · n/esc keep it running",
+        Overlay::EditNotes { .. } | Overlay::EditTags { .. } => {
+            "enter save · esc cancel · ←→ home end move · ctrl-u clear"
+        }
+        Overlay::StartForm(_) => {
+            "tab/↓ next field · shift-tab/↑ previous · enter start · esc cancel · ctrl-u clear"
+        }
+        Overlay::PickExperiment { .. } => "↑↓ choose · enter start · esc cancel",
+    })
 }
 
 impl Widget for Footer {

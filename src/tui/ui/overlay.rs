@@ -245,7 +245,9 @@ impl Widget for OverlayView<'_> {
                 let skip = selected.saturating_sub(r.height.saturating_sub(3) as usize);
                 Paragraph::new(lines)
                     .scroll((skip as u16, 0))
-                    .block(Block::bordered().title(" run an experiment · enter starts "))
+                    .block(
+                        Block::bordered().title(" run an experiment · enter starts · esc cancels "),
+                    )
                     .render(r, buf);
             }
         }

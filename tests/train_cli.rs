@@ -473,6 +473,48 @@ fn last_iteration(db: &Path) -> i64 {
         .unwrap_or(0)
 }
 
+/// Settings that do less than they say are warned of before the run: a batch larger than the
+/// training split, and checkpoints or evaluations every N epochs in a run of no more.
+#[test]
+fn settings_that_do_less_than_they_say_are_warned_of() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let (_, err) = common::succeeds(common::facenet(&db)?.args([
+        "run",
+        "resnet18",
+        "--data",
+        "synthetic:4:8",
+        "--image-size",
+        "16",
+        "--batch",
+        "64",
+        "--epochs",
+        "2",
+        "--checkpoint-every",
+        "2",
+        "--eval-every",
+        "3",
+        "--quiet",
+    ]));
+    for said in [
+        "warning: --checkpoint-every 2 writes no checkpoint of its own in a run of 2 epochs",
+        "warning: --eval-every 3 evaluates only the last of the run's 2 epochs",
+        "24 train / 4 dev / 4 test images of 4 identities",
+        "warning: --batch 64 is more than the 24 training images: each epoch is one step",
+    ] {
+        assert!(err.contains(said), "{said}:\n{err}");
+    }
+    let (_, err) = common::succeeds(common::facenet(&db)?.args(TINY_RUN).args([
+        "--epochs",
+        "3",
+        "--checkpoint-every",
+        "2",
+        "--quiet",
+    ]));
+    assert!(!err.contains("warning"), "{err}");
+    Ok(())
+}
+
 /// The images-per-person filter picks LFW's people; synthetic data has none to pick, and says
 /// so rather than record a filter that did nothing unremarked.
 #[test]

@@ -115,6 +115,21 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
                     cfg.sampler.as_str()
                 );
             }
+            if let Some(n) = cfg.checkpoint_every.filter(|&n| n >= cfg.epochs) {
+                crate::say!(
+                    "warning: --checkpoint-every {n} writes no checkpoint of its own in a run of \
+                     {} (its best and final checkpoints are written all the same)",
+                    crate::format::count(cfg.epochs as u64, "epoch", "epochs")
+                );
+            }
+            if cfg.eval_every > 1 && cfg.eval_every >= cfg.epochs {
+                crate::say!(
+                    "warning: --eval-every {} evaluates only the last of the run's {}: its \
+                     curves get one dev point",
+                    cfg.eval_every,
+                    crate::format::count(cfg.epochs as u64, "epoch", "epochs")
+                );
+            }
             let synthetic = matches!(cfg.data.parse(), Ok(DataSpec::Synthetic { .. }));
             if synthetic && given(|o| o.min_images.is_some() || o.max_images.is_some()) {
                 crate::say!(

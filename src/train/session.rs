@@ -258,15 +258,24 @@ pub fn start(
         note_input_scale(&lab, parent, w, cfg.imagenet_norm)?;
     }
     crate::say!(
-        "run {run} ({}) on {device_name}{}: {} train / {} dev images of {} identities",
+        "run {run} ({}) on {device_name}{}: {} train / {} dev / {} test images of {} identities",
         cfg.run_name(),
         device::gpu_name(&device)
             .map(|g| format!(" ({g})"))
             .unwrap_or_default(),
         dataset.train.len(),
         dataset.dev.len(),
+        dataset.test.len(),
         dataset.manifest.identities.len()
     );
+    if cfg.batch > dataset.train.len() {
+        crate::say!(
+            "warning: --batch {} is more than the {} training images: each epoch is one step \
+             over all of them",
+            cfg.batch,
+            dataset.train.len()
+        );
+    }
     let trainer = new_checkpoint_dir(&lab, run)
         .and_then(|dir| Trainer::new(cfg, device, device_name, &dataset.train, &dataset.dev, dir))
         .and_then(|mut t| {

@@ -35,6 +35,10 @@ pub fn is_spec_file(path: &Path) -> bool {
 /// there, and it lets a sweep drive a differently built binary (e.g. one with CUDA).
 pub const SWEEP_EXE_ENV: &str = "FACENET_LAB_SWEEP_EXE";
 
+/// How long a sweep stays silent before it says how its runs are going: runs of hours would
+/// otherwise leave its terminal quiet between their starts and ends.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// The program each run is trained by.
 pub fn child_program() -> Result<PathBuf> {
     match std::env::var_os(SWEEP_EXE_ENV) {
@@ -174,12 +178,19 @@ pub fn run_sweep(
             })
     };
     let mut write_error = None;
-    let ended = run_jobs(total, parallel, stop, launch, |event| {
-        let line = status_line(event, spec, files, &db);
-        if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
-            write_error.get_or_insert(e);
-        }
-    })?;
+    let ended = run_jobs(
+        total,
+        parallel,
+        stop,
+        Some(PROGRESS_EVERY),
+        launch,
+        |event| {
+            let line = status_line(event, spec, files, &db);
+            if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+                write_error.get_or_insert(e);
+            }
+        },
+    )?;
     if let Some(e) = write_error {
         // The terminal may be gone (SIGHUP): the runs ended as recorded all the same.
         crate::say!("warning: printing the sweep's progress failed: {e}");
@@ -288,6 +299,31 @@ fn recorded_result(db: &Path, log: &Path) -> String {
     found().ok().flatten().unwrap_or_default()
 }
 
+/// How far the run that writes `log` has got, as the lab at `db` records it: `: epoch 12/100,
+/// best dev 0.312`; empty where it records none yet.
+fn recorded_progress(db: &Path, log: &Path) -> String {
+    let found = || -> Result<Option<String>> {
+        let lab = Lab::open_read_only(db)?;
+        let runs = lab.list_runs()?;
+        Ok(logged_at(&lab, &runs, log).map(progress))
+    };
+    found().ok().flatten().unwrap_or_default()
+}
+
+/// `: run 12, epoch 12/100, best dev 0.312` for `r`.
+fn progress(r: &Run) -> String {
+    let best = r
+        .best_dev_acc
+        .map(|b| format!(", best dev {b:.3}"))
+        .unwrap_or_default();
+    format!(
+        ": run {}, epoch {}/{}{best}",
+        r.id,
+        r.epochs_done(),
+        r.hyper.epochs
+    )
+}
+
 fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles], db: &Path) -> String {
     let total = spec.configs.len();
     let name = |index: usize| run_name(&spec.configs[index]);
@@ -302,6 +338,19 @@ fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles], db: &Path) -
             name(*index),
             files[*index].log.display()
         ),
+        Event::Progress { running } => running
+            .iter()
+            .map(|&(index, elapsed)| {
+                format!(
+                    "[{}/{total}] training {} for {}{}",
+                    index + 1,
+                    name(index),
+                    crate::format::duration(elapsed.as_secs_f64()),
+                    recorded_progress(db, &files[index].log)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
         Event::QuittingNow { running } => format!(
             "asked again: {} quit now, without a checkpoint",
             names(running)
@@ -371,6 +420,20 @@ fn sanitize(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_progress_says_the_epoch_and_best_dev_so_far() {
+        let mut r = crate::lab::fixtures::run(12, "r", "resnet18");
+        (
+            r.status,
+            r.hyper.epochs,
+            r.iters_per_epoch,
+            r.last_iteration,
+        ) = (crate::lab::RunStatus::Running, 100, Some(10), 125);
+        assert_eq!(progress(&r), ": run 12, epoch 12/100");
+        r.best_dev_acc = Some(0.3124);
+        assert_eq!(progress(&r), ": run 12, epoch 12/100, best dev 0.312");
+    }
 
     /// A terminal that has gone away: every write fails.
     struct Gone;

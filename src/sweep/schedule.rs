@@ -42,7 +42,7 @@ impl JobOutcome {
 }
 
 /// What happened to one job, or to all of them.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Event {
     Started {
         index: usize,
@@ -56,6 +56,11 @@ pub enum Event {
     /// without its checkpoint.
     QuittingNow {
         running: Vec<usize>,
+    },
+    /// A while has passed since the last start, end or progress: the jobs `running`, each with
+    /// how long it has run.
+    Progress {
+        running: Vec<(usize, Duration)>,
     },
     /// The process ended, or (`Err`) could not be started or waited for.
     Finished {
@@ -73,7 +78,8 @@ struct Running {
 }
 
 /// Starts job `0..jobs` through `launch`, keeping at most `parallel` alive, and calls `report`
-/// with every start and end. `stop` counts stop requests: after the first, each running job
+/// with every start and end, and with the progress of those running `every` so long without
+/// either. `stop` counts stop requests: after the first, each running job
 /// gets one [`STOP_ONCE`] (the trainer's graceful stop, or nothing new to a trainer that is
 /// stopping already), no more are started, and the running ones are waited for; after a
 /// second, they get a SIGINT, which makes a trainer that is stopping quit at once.
@@ -82,6 +88,7 @@ pub fn run_jobs(
     jobs: usize,
     parallel: usize,
     stop: &AtomicUsize,
+    every: Option<Duration>,
     mut launch: impl FnMut(usize) -> Result<Child>,
     mut report: impl FnMut(&Event),
 ) -> Result<Vec<JobOutcome>> {
@@ -96,6 +103,12 @@ pub fn run_jobs(
     // (within SAME_REQUEST of the first it is the first heard twice, and dropped).
     let mut passed = 0;
     let mut first_passed: Option<Instant> = None;
+    // Every report restarts the wait for the next progress.
+    let said = std::cell::Cell::new(Instant::now());
+    let mut report = |e: &Event| {
+        said.set(Instant::now());
+        report(e);
+    };
     loop {
         let second_heard = first_passed.is_none_or(|t| t.elapsed() > SAME_REQUEST + POLL);
         if passed < stop.load(Ordering::SeqCst).min(2) && second_heard {
@@ -139,6 +152,14 @@ pub fn run_jobs(
         }
         if !reap(&mut running, &mut outcomes, &mut report) {
             std::thread::sleep(POLL);
+        }
+        if every.is_some_and(|e| said.get().elapsed() >= e) && !running.is_empty() {
+            report(&Event::Progress {
+                running: running
+                    .iter()
+                    .map(|r| (r.index, r.started.elapsed()))
+                    .collect(),
+            });
         }
     }
 }
@@ -214,7 +235,7 @@ mod tests {
                 .spawn()?)
         };
         let mut events = Vec::new();
-        let ended = run_jobs(5, 2, &AtomicUsize::new(0), launch, |e| {
+        let ended = run_jobs(5, 2, &AtomicUsize::new(0), None, launch, |e| {
             events.push(format!("{e:?}"))
         })?;
         use JobOutcome::{Failed, Finished, Stopped};
@@ -298,6 +319,7 @@ mod tests {
             3,
             1,
             &stop,
+            None,
             |_| stoppable_job(dir.path()),
             |e| {
                 if matches!(e, Event::Started { index: 0 }) {
@@ -328,7 +350,7 @@ mod tests {
             }
             child
         };
-        let ended = run_jobs(3, 2, &stop, launch, |_| {})?;
+        let ended = run_jobs(3, 2, &stop, None, launch, |_| {})?;
         use JobOutcome::{NotStarted, Stopped};
         assert_eq!(ended, vec![Stopped, NotStarted, NotStarted]);
         Ok(())
@@ -345,7 +367,7 @@ mod tests {
         let mut events = Vec::new();
         let heard = dir.path().join("signals");
         let mut passed_at = Vec::new();
-        let ended = run_jobs(1, 1, &stop, launch, |e| {
+        let ended = run_jobs(1, 1, &stop, None, launch, |e| {
             match e {
                 Event::Started { .. } => stop.store(1, Ordering::SeqCst),
                 Event::Stopping { .. } => {
@@ -383,7 +405,7 @@ mod tests {
             Ok(Command::new("true").spawn()?)
         };
         let mut failed_to_start = String::new();
-        let ended = run_jobs(2, 1, &AtomicUsize::new(0), launch, |e| {
+        let ended = run_jobs(2, 1, &AtomicUsize::new(0), None, launch, |e| {
             if let Event::Finished {
                 result: Err(msg), ..
             } = e
@@ -393,7 +415,43 @@ mod tests {
         })?;
         assert_eq!(ended, vec![JobOutcome::Failed, JobOutcome::Finished]);
         assert_eq!(failed_to_start, "no such program");
-        assert!(run_jobs(1, 0, &AtomicUsize::new(0), launch, |_| {}).is_err());
+        assert!(run_jobs(1, 0, &AtomicUsize::new(0), None, launch, |_| {}).is_err());
+        Ok(())
+    }
+
+    /// Between starts and ends, a progress of the running jobs comes every so long; none
+    /// without `every`, and none once nothing runs.
+    #[test]
+    fn a_long_quiet_spell_gets_a_progress_of_the_running_jobs() -> Result<()> {
+        let launch = |_| -> Result<Child> { Ok(Command::new("sleep").arg("0.5").spawn()?) };
+        let mut events = Vec::new();
+        run_jobs(
+            1,
+            1,
+            &AtomicUsize::new(0),
+            Some(Duration::from_millis(100)),
+            launch,
+            |e| events.push(e.clone()),
+        )?;
+        let progresses: Vec<&Vec<(usize, Duration)>> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Progress { running } => Some(running),
+                _ => None,
+            })
+            .collect();
+        assert!((2..=5).contains(&progresses.len()), "{events:?}");
+        for running in &progresses {
+            assert_eq!(running.len(), 1);
+            assert_eq!(running[0].0, 0);
+            assert!(running[0].1 >= Duration::from_millis(100));
+        }
+        assert!(matches!(events.last(), Some(Event::Finished { .. })));
+        let mut quiet = Vec::new();
+        run_jobs(1, 1, &AtomicUsize::new(0), None, launch, |e| {
+            quiet.push(e.clone())
+        })?;
+        assert_eq!(quiet.len(), 2, "{quiet:?}");
         Ok(())
     }
 }

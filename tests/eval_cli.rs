@@ -270,6 +270,14 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         ]),
         &["all 32 images in 'synthetic:4:8:0' are of people run 1 trained on"],
     );
+    // Generated faces are made again: there is no folder to find them in.
+    common::fails_with(
+        cmd(dir.path())?.args(["eval", "1", "--split-data", "faces"]),
+        &[
+            "run 1 trained on generated faces ('synthetic:",
+            "leave out --split-data",
+        ],
+    );
 
     // --pairs alone reads the LFW that `data fetch` downloads, where it is; without it, says so.
     let share = dir.path().join("share");

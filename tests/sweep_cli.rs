@@ -837,6 +837,26 @@ fn a_run_whose_data_is_missing_stops_the_sweep_before_any_run_starts() -> Result
         .success()
         .stdout(contains("data = \"synthetic\"").count(2))
         .stderr(contains("would not start").not());
+    // --data that is not there stops every run, said once, without the hint to give --data.
+    Command::cargo_bin("facenet-lab")?
+        .arg("--db")
+        .arg(&lab)
+        .arg("sweep")
+        .arg(&spec)
+        .args(["--dry-run", "--data"])
+        .arg(&gone)
+        .assert()
+        .success()
+        .stderr(contains("here, 2 runs would not start, for want of data"))
+        .stderr(
+            contains(format!(
+                "every run: --data '{}' does not exist",
+                gone.display()
+            ))
+            .count(1),
+        )
+        .stderr(contains("run 1 (").not())
+        .stderr(contains("`sweep SPEC --data PATH`").not());
     Ok(())
 }
 

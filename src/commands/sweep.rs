@@ -24,13 +24,19 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         args.data.as_deref(),
     )?;
     let n = spec.configs.len();
-    let missing = sweep::data_problems(&spec);
+    let (stopped, missing) = sweep::data_problems(&spec);
+    // Where --data gave the images, the hint to give them says nothing new.
+    let hint = if args.data.is_some() {
+        String::new()
+    } else {
+        format!("\n{DATA_HINT}")
+    };
     if !missing.is_empty() && !args.dry_run {
         bail!(
-            "{} of sweep spec '{}' cannot find {} data; nothing was started:\n{}\n{DATA_HINT}",
-            crate::format::count(missing.len() as u64, "run", "runs"),
+            "{} of sweep spec '{}' cannot find {} data; nothing was started:\n{}{hint}",
+            crate::format::count(stopped as u64, "run", "runs"),
             args.spec.display(),
-            if missing.len() == 1 { "its" } else { "their" },
+            if stopped == 1 { "its" } else { "their" },
             missing.join("\n")
         );
     }
@@ -56,8 +62,8 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         }
         if !missing.is_empty() {
             crate::say!(
-                "\nwarning: here, {} would not start, for want of data:\n{}\n{DATA_HINT}",
-                crate::format::count(missing.len() as u64, "run", "runs"),
+                "\nwarning: here, {} would not start, for want of data:\n{}{hint}",
+                crate::format::count(stopped as u64, "run", "runs"),
                 missing.join("\n")
             );
         }

@@ -79,6 +79,16 @@ pub fn source(d: &DatasetRecord, moved_to: Option<&Path>, run: RunId) -> Result<
         return Ok(spec);
     };
     let data = path.to_string_lossy();
+    if matches!(
+        DataSpec::recorded(&d.source),
+        Ok(DataSpec::Synthetic { .. })
+    ) {
+        bail!(
+            "run {run} trained on generated faces ('{}'), which are made again, not read from \
+             files: leave out --split-data",
+            d.source
+        );
+    }
     let spec: DataSpec = data.parse()?;
     let opts = ImportOptions {
         min_images: d.min_images as usize,

@@ -57,17 +57,32 @@ pub fn run_name(config: &RunConfig) -> &str {
 /// The runs whose data is not on this machine, one line each (`run 2 (name): ...`), checked as
 /// `run` checks its own before it starts: a relative path from the current directory, which the
 /// runs inherit, and no `data` at all as the archive `data fetch` downloads.
-pub fn data_problems(spec: &SweepSpec) -> Vec<String> {
-    spec.configs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, config)| {
-            let data = config.get("data").and_then(|v| v.as_str()).unwrap_or("");
-            crate::train::session::resolve_data(data)
-                .err()
-                .map(|e| format!("run {} ({}): {e:#}", i + 1, run_name(config)))
+pub fn data_problems(spec: &SweepSpec) -> (usize, Vec<String>) {
+    // The runs each problem stops, in order: one data path missing for all says so once.
+    let mut problems: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, config) in spec.configs.iter().enumerate() {
+        let data = config.get("data").and_then(|v| v.as_str()).unwrap_or("");
+        if let Err(e) = crate::train::session::resolve_data(data) {
+            let e = format!("{e:#}");
+            match problems.iter_mut().find(|(said, _)| *said == e) {
+                Some((_, runs)) => runs.push(i),
+                None => problems.push((e, vec![i])),
+            }
+        }
+    }
+    let stopped = problems.iter().map(|(_, runs)| runs.len()).sum();
+    let lines = problems
+        .into_iter()
+        .map(|(e, runs)| match runs.as_slice() {
+            [one] => format!("run {} ({}): {e}", one + 1, run_name(&spec.configs[*one])),
+            all if all.len() == spec.configs.len() => format!("every run: {e}"),
+            some => {
+                let ids: Vec<String> = some.iter().map(|i| (i + 1).to_string()).collect();
+                format!("runs {}: {e}", ids.join(", "))
+            }
         })
-        .collect()
+        .collect();
+    (stopped, lines)
 }
 
 /// The runs whose `init` file cannot start their network, one line each (`run 2 (name):

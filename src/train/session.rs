@@ -83,16 +83,27 @@ fn check_triplets_can_form(labels: &[u32], data: &str) -> Result<()> {
         return Ok(());
     }
     let people: std::collections::BTreeSet<u32> = labels.iter().copied().collect();
-    let (why, hint) = match people.len() {
-        0 => ("there are none", "other images"),
-        1 => (
+    // Generated faces come as many as asked; LFW's people are picked by their image counts.
+    let synthetic = matches!(data.parse(), Ok(crate::data::DataSpec::Synthetic { .. }));
+    let (why, hint) = match (people.len(), synthetic) {
+        (0, _) => ("there are none", "other images"),
+        (1, true) => (
             "they are all of one person",
-            "images of more people, e.g. synthetic:12:20 or a lower --min-images",
+            "more people, e.g. synthetic:12:20",
         ),
-        _ => (
+        (1, false) => (
+            "they are all of one person",
+            "images of more people, e.g. a lower --min-images",
+        ),
+        (_, true) => (
             "no person has two",
-            "more images per person, e.g. synthetic:12:20 or a higher --min-images, so that \
-             each keeps two or more for training",
+            "more images per person, e.g. synthetic:12:20, so that each keeps two or more for \
+             training",
+        ),
+        (_, false) => (
+            "no person has two",
+            "more images per person, e.g. a higher --min-images, so that each keeps two or more \
+             for training",
         ),
     };
     bail!(
@@ -942,6 +953,31 @@ fn close_failed(lab: &Lab, run: RunId, e: anyhow::Error, msg: &str) -> anyhow::E
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Training images among which no triplet forms are refused with the remedy for their kind:
+    /// more generated faces, or another LFW filter.
+    #[test]
+    fn too_few_training_images_are_refused_with_a_remedy_for_their_kind() {
+        let said = |labels: &[u32], data: &str| {
+            check_triplets_can_form(labels, data)
+                .unwrap_err()
+                .to_string()
+        };
+        let generated = said(&[0, 1, 2], "synthetic:3:3");
+        assert!(
+            generated.contains("no person has two")
+                && generated.contains("synthetic:12:20")
+                && !generated.contains("--min-images"),
+            "{generated}"
+        );
+        let lfw = said(&[0, 1, 2], "/data/lfw");
+        assert!(
+            lfw.contains("a higher --min-images") && !lfw.contains("synthetic"),
+            "{lfw}"
+        );
+        assert!(said(&[4, 4], "/data/lfw").contains("a lower --min-images"));
+        assert!(check_triplets_can_form(&[0, 0, 1], "/data/lfw").is_ok());
+    }
     use crate::lab::{fixtures, NewCheckpoint};
 
     /// A run that quit mid-write before its first checkpoint left only a half-written file in

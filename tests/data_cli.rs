@@ -217,7 +217,8 @@ fn fetch_over_a_bad_local_file_says_why_and_keeps_it_when_the_download_fails() -
     );
     let (before, failure) = err.split_once("error: ").unwrap_or_default();
     assert!(
-        before.contains(&notice) && before.contains("downloading it again to replace it"),
+        before.contains(&notice)
+            && before.contains("downloading the official file, and keeping this one as "),
         "the bad file is named before downloading: {err}"
     );
     assert!(

@@ -116,6 +116,32 @@ fn failed_download_keeps_an_existing_file_and_reports_http_errors() -> Result<()
     Ok(())
 }
 
+/// A file there that is not the official one (a grayscale copy of LFW, say) is put aside when
+/// the official one lands, not deleted; twice, under the next free name.
+#[test]
+fn a_replaced_file_is_kept_aside() -> Result<()> {
+    let good = body(1_000);
+    let g = good.clone();
+    let base = serve(2, move |_| ok_response(&g))?;
+    let dir = tempfile::tempdir()?;
+    let s = spec(&base, &[("lfw.tgz", &good)]);
+    for (mine, aside) in [
+        (&b"my own copy"[..], "lfw.tgz.unverified"),
+        (&b"another"[..], "lfw.tgz.unverified-2"),
+    ] {
+        std::fs::write(dir.path().join("lfw.tgz"), mine)?;
+        let got = fetch(dir.path(), &s, false)?;
+        assert!(got[0].downloaded);
+        assert_eq!(std::fs::read(dir.path().join("lfw.tgz"))?, good);
+        assert_eq!(std::fs::read(dir.path().join(aside))?, mine);
+    }
+    assert_eq!(
+        dir_listing(dir.path())?,
+        ["lfw.tgz", "lfw.tgz.unverified", "lfw.tgz.unverified-2"]
+    );
+    Ok(())
+}
+
 /// Only a `200 OK` is the file: another 2xx (a 202 with an empty body, as a bot challenge
 /// answers) is named as such, and a reply longer than the file is cut off; neither leaves a
 /// file behind.

@@ -131,7 +131,7 @@ pub fn fetch(to_dir: &Path, spec: &FetchSpec, progress: bool) -> Result<Vec<Fetc
         let downloaded = match existing(&dest, file) {
             Existing::Verified => false,
             Existing::Missing => {
-                download(file, &dest, progress)?;
+                download(file, &dest, None, progress)?;
                 true
             }
             Existing::Unverified(why) => {
@@ -167,13 +167,25 @@ fn existing(dest: &Path, file: &RemoteFile) -> Existing {
 }
 
 /// Downloads over a file that fails verification, saying so first: the user learns why their
-/// copy is not used, and a failed download leaves it in place and says that it is bad.
+/// copy is not used, and a failed download leaves it in place and says that it is bad. A
+/// download that lands puts their copy aside (`lfw.tgz.unverified`), never deleted: it may be
+/// a copy of their own (a grayscale LFW), not a torn download.
 fn replace(file: &RemoteFile, dest: &Path, why: &anyhow::Error, progress: bool) -> Result<()> {
+    let aside = (1..)
+        .map(|n| match n {
+            1 => format!("{}.unverified", file.name),
+            n => format!("{}.unverified-{n}", file.name),
+        })
+        .map(|name| dest.with_file_name(name))
+        .find(|p| !p.exists())
+        .expect("a free name");
     crate::say!(
-        "{} fails verification: {why:#}; downloading it again to replace it",
-        dest.display()
+        "{} fails verification: {why:#}; downloading the official file, and keeping this one \
+         as {}",
+        dest.display(),
+        aside.display()
     );
-    download(file, dest, progress).with_context(|| {
+    download(file, dest, Some(&aside), progress).with_context(|| {
         format!(
             "{} fails verification: {why:#}; it was left as it is, and downloading a \
              replacement failed",
@@ -254,7 +266,13 @@ fn remove_stale_parts(dir: &Path, name: &str) {
     }
 }
 
-fn download(file: &RemoteFile, dest: &Path, progress_bar: bool) -> Result<()> {
+/// Downloads `file` to `dest`, verified, moving a file already there to `aside` first.
+fn download(
+    file: &RemoteFile,
+    dest: &Path,
+    aside: Option<&Path>,
+    progress_bar: bool,
+) -> Result<()> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     let mut part = PartFile {
         path: dir.join(format!(".{}.part-{}", file.name, std::process::id())),
@@ -347,6 +365,15 @@ fn download(file: &RemoteFile, dest: &Path, progress_bar: bool) -> Result<()> {
             file.name, file.url
         )
     })?;
+    if let Some(aside) = aside.filter(|_| dest.exists()) {
+        std::fs::rename(dest, aside).with_context(|| {
+            format!(
+                "cannot move {} aside to {}",
+                dest.display(),
+                aside.display()
+            )
+        })?;
+    }
     // Synced before it takes the name, and the folder after: a power cut leaves no torn file.
     crate::files::put_in_place(&out, &part.path, dest)
         .with_context(|| format!("cannot move {} to {}", part.path.display(), dest.display()))?;

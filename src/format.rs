@@ -177,9 +177,59 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// For serde's "unknown field `image_sise`, expected one of `model`, `image_size`, ..." in
+/// `message`: the known field nearest the unknown one, where one is near enough to be the one
+/// meant (`did you mean image_size?`).
+pub fn unknown_field_hint(message: &str) -> Option<String> {
+    let rest = message.split_once("unknown field `")?.1;
+    let (unknown, rest) = rest.split_once('`')?;
+    let known = rest.split_once("expected one of ")?.1;
+    let (distance, nearest) = known
+        .split(", ")
+        .map(|k| k.trim_matches('`'))
+        .map(|k| (edit_distance(unknown, k), k))
+        .min()?;
+    (distance <= 2.max(unknown.chars().count() / 4))
+        .then(|| format!("`{unknown}` is no setting: did you mean `{nearest}`?"))
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_field_near_a_known_one_is_named() {
+        let said = "unknown field `image_sise`, expected one of `model`, `image_size`, `seed`";
+        assert_eq!(
+            unknown_field_hint(said).as_deref(),
+            Some("`image_sise` is no setting: did you mean `image_size`?")
+        );
+        assert_eq!(
+            unknown_field_hint("unknown field `colour`, expected one of `model`, `seed`"),
+            None
+        );
+        assert_eq!(unknown_field_hint("invalid type: string"), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
 
     #[test]
     fn settings_read_as_written_and_tiny_ones_in_powers_of_ten() {

@@ -104,6 +104,20 @@ fn bad_config_files_are_refused_with_the_key_named() -> Result<()> {
         &["run", "--config", unknown.to_str().context("path")?],
         "unknown field `learning_rate`",
     )?;
+    // A key a letter or two from a setting is taken for it.
+    let typo = dir.path().join("typo.toml");
+    std::fs::write(&typo, "model = \"resnet18\"\nimage_sise = 32\n")?;
+    refused(
+        &["run", "--config", typo.to_str().context("path")?],
+        "`image_sise` is no setting: did you mean `image_size`?",
+    )?;
+    // A sweep spec without its tag says what the tag is.
+    let untagged = dir.path().join("untagged.toml");
+    std::fs::write(&untagged, "[base]\nmodel = \"resnet18\"\n")?;
+    refused(
+        &["sweep", untagged.to_str().context("path")?, "--dry-run"],
+        "a sweep spec starts with `tag = \"NAME\"`",
+    )?;
     let wrong = dir.path().join("wrong.toml");
     std::fs::write(&wrong, "model = \"resnet18\"\nbatch = \"thirty-two\"\n")?;
     refused(

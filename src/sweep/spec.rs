@@ -58,22 +58,37 @@ impl SweepSpec {
     /// before the checks and the names, so that runs which differ only in their data are the
     /// same run, and no name tells of data the run does not read.
     pub fn parse_onto(text: &str, source: &str, data: Option<&str>) -> Result<SweepSpec> {
-        let file: SpecFile = toml::from_str(text).with_context(|| {
-            // A single run's --config file (its keys at the top): say which command takes it.
-            let one_run = text.parse::<toml::Table>().is_ok_and(|t| {
-                t.contains_key("model")
-                    && !["runs", "grid", "base"].iter().any(|k| t.contains_key(*k))
-            });
-            if one_run {
-                format!(
-                    "reading sweep spec '{source}': it holds one run's settings, not a sweep \
+        let file: SpecFile = toml::from_str(text)
+            .map_err(|e| {
+                let hint = match e.message() {
+                    "missing field `tag`" => Some(
+                        "a sweep spec starts with `tag = \"NAME\"`, which names its runs and \
+                         the folder of their logs"
+                            .to_string(),
+                    ),
+                    m => crate::format::unknown_field_hint(m),
+                };
+                match hint {
+                    Some(hint) => anyhow::Error::from(e).context(hint),
+                    None => anyhow::Error::from(e),
+                }
+            })
+            .with_context(|| {
+                // A single run's --config file (its keys at the top): say which command takes it.
+                let one_run = text.parse::<toml::Table>().is_ok_and(|t| {
+                    t.contains_key("model")
+                        && !["runs", "grid", "base"].iter().any(|k| t.contains_key(*k))
+                });
+                if one_run {
+                    format!(
+                        "reading sweep spec '{source}': it holds one run's settings, not a sweep \
                      (no [base], [[runs]] or [grid]); start it with `facenet-lab run --config \
                      {source}`"
-                )
-            } else {
-                format!("reading sweep spec '{source}'")
-            }
-        })?;
+                    )
+                } else {
+                    format!("reading sweep spec '{source}'")
+                }
+            })?;
         // Every problem of the spec, said at once: (how many problems, what they are).
         let mut errors: Vec<(usize, String)> = Vec::new();
         let tag = file.tag.trim().to_string();

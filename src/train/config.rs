@@ -297,18 +297,23 @@ impl Overrides {
     pub fn from_file(path: &Path) -> Result<Overrides> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config file '{}'", path.display()))?;
-        toml::from_str(&text).with_context(|| {
-            if crate::sweep::is_spec_file(path) {
-                format!(
-                    "'{}' is an experiment file of several runs, not one run's config: start \
+        toml::from_str(&text)
+            .map_err(|e| match crate::format::unknown_field_hint(e.message()) {
+                Some(hint) => anyhow::Error::from(e).context(hint),
+                None => anyhow::Error::from(e),
+            })
+            .with_context(|| {
+                if crate::sweep::is_spec_file(path) {
+                    format!(
+                        "'{}' is an experiment file of several runs, not one run's config: start \
                      it with `facenet-lab sweep {}`",
-                    path.display(),
-                    crate::format::shell_quote(&path.to_string_lossy())
-                )
-            } else {
-                format!("in config file '{}'", path.display())
-            }
-        })
+                        path.display(),
+                        crate::format::shell_quote(&path.to_string_lossy())
+                    )
+                } else {
+                    format!("in config file '{}'", path.display())
+                }
+            })
     }
 
     /// The settings given, as the flags that give them (`--lr`, `--pk-k`, `--tag`; the model

@@ -985,6 +985,7 @@ fn chart_of_run(points: impl Iterator<Item = (i64, f64)>, share: bool, live: boo
         axis: XAxis::Iteration,
         share,
         live,
+        x_span: None,
     }
     .render(buf.area, &mut buf);
     buffer_text(&buf)

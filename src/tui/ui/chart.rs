@@ -19,6 +19,18 @@ pub struct ChartView<'a> {
     pub share: bool,
     /// A run drawn is queued or training, so an empty chart may yet fill.
     pub live: bool,
+    /// The x range of the charts drawn beside this one, so that their axes line up (the
+    /// accuracy, evaluated at each epoch's end, starts later than the per-step curves).
+    pub x_span: Option<[f64; 2]>,
+}
+
+/// The x range that spans all of `curves`.
+pub fn x_span<'a>(curves: impl IntoIterator<Item = &'a Curve>) -> Option<[f64; 2]> {
+    curves
+        .into_iter()
+        .filter_map(|c| c.line.bounds())
+        .map(|b| [b[0], b[1]])
+        .reduce(|a, b| [a[0].min(b[0]), a[1].max(b[1])])
 }
 
 /// Whether a run may still record metrics: queued or training.
@@ -152,7 +164,7 @@ impl Widget for ChartView<'_> {
                     a[3].max(b[3]),
                 ]
             });
-        let Some([x0, x1, y0, y1]) = bounds else {
+        let Some([mut x0, mut x1, y0, y1]) = bounds else {
             let empty = if self.live {
                 "no data yet"
             } else {
@@ -164,6 +176,9 @@ impl Widget for ChartView<'_> {
                 .render(area, buf);
             return;
         };
+        if let Some([a, b]) = self.x_span {
+            (x0, x1) = (x0.min(a), x1.max(b));
+        }
         let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
         let (y0, y1) = y_bounds(y0, y1, self.share);
         let mut datasets = Vec::new();

@@ -75,6 +75,7 @@ impl Widget for CompareView<'_> {
             axis: app.x_axis,
             share: is_share(metric),
             live: runs.iter().any(|r| is_live(r, app.now)),
+            x_span: None,
         }
         .render(chart_area, buf);
 

@@ -65,14 +65,27 @@ impl DetailView<'_> {
                 br,
             ),
         ];
-        for (title, names, rect) in charts {
-            let curves = Self::curves(app, run, names, rect.width);
+        let drawn: Vec<_> = charts
+            .into_iter()
+            .map(|(title, names, rect)| {
+                (
+                    title,
+                    names,
+                    rect,
+                    Self::curves(app, run, names, rect.width),
+                )
+            })
+            .collect();
+        // One x range for the four, so that a step reads at the same column in each.
+        let span = super::chart::x_span(drawn.iter().flat_map(|d| &d.3));
+        for (title, names, rect, curves) in drawn {
             ChartView {
                 title,
                 curves: &curves,
                 axis: app.x_axis,
                 share: names.iter().all(|(m, _, _)| is_share(m)),
                 live: is_live(run, app.now),
+                x_span: span,
             }
             .render(rect, buf);
         }

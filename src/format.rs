@@ -189,8 +189,19 @@ pub fn unknown_field_hint(message: &str) -> Option<String> {
         .map(|k| k.trim_matches('`'))
         .map(|k| (edit_distance(unknown, k), k))
         .min()?;
-    (distance <= 2.max(unknown.chars().count() / 4))
+    // Near enough to be a slip, not so near that any short word matches (`bs` is no `lr`).
+    let len = unknown.chars().count();
+    (distance <= 1.max(len / 3) && distance < len)
         .then(|| format!("`{unknown}` is no setting: did you mean `{nearest}`?"))
+}
+
+/// A TOML file's error, `hint` (or else [`unknown_field_hint`]) said before it where there is
+/// one.
+pub fn toml_error(e: toml::de::Error, hint: Option<String>) -> anyhow::Error {
+    match hint.or_else(|| unknown_field_hint(e.message())) {
+        Some(hint) => anyhow::Error::from(e).context(hint),
+        None => e.into(),
+    }
 }
 
 /// Levenshtein distance, by characters.
@@ -227,6 +238,11 @@ mod tests {
             None
         );
         assert_eq!(unknown_field_hint("invalid type: string"), None);
+        assert_eq!(
+            unknown_field_hint("unknown field `bs`, expected one of `lr`, `seed`"),
+            None
+        );
+        assert!(unknown_field_hint("unknown field `sed`, expected one of `lr`, `seed`").is_some());
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("", "abc"), 3);
     }

@@ -131,7 +131,7 @@ pub fn fetch(to_dir: &Path, spec: &FetchSpec, progress: bool) -> Result<Vec<Fetc
         let downloaded = match existing(&dest, file) {
             Existing::Verified => false,
             Existing::Missing => {
-                download(file, &dest, None, progress)?;
+                download(file, &dest, false, progress)?;
                 true
             }
             Existing::Unverified(why) => {
@@ -171,27 +171,26 @@ fn existing(dest: &Path, file: &RemoteFile) -> Existing {
 /// download that lands puts their copy aside (`lfw.tgz.unverified`), never deleted: it may be
 /// a copy of their own (a grayscale LFW), not a torn download.
 fn replace(file: &RemoteFile, dest: &Path, why: &anyhow::Error, progress: bool) -> Result<()> {
-    let aside = (1..)
-        .map(|n| match n {
-            1 => format!("{}.unverified", file.name),
-            n => format!("{}.unverified-{n}", file.name),
-        })
-        .map(|name| dest.with_file_name(name))
-        .find(|p| !p.exists())
-        .expect("a free name");
     crate::say!(
         "{} fails verification: {why:#}; downloading the official file, and keeping this one \
-         as {}",
+         as {}.unverified",
         dest.display(),
-        aside.display()
+        file.name
     );
-    download(file, dest, Some(&aside), progress).with_context(|| {
+    let kept = download(file, dest, true, progress).with_context(|| {
         format!(
             "{} fails verification: {why:#}; it was left as it is, and downloading a \
              replacement failed",
             dest.display()
         )
-    })
+    })?;
+    if let Some(k) =
+        kept.filter(|k| k.file_name() != Some(format!("{}.unverified", file.name).as_ref()))
+    {
+        // The first name was taken (by an earlier replacement): say the one it has.
+        crate::say!("{} was kept as {}", dest.display(), k.display());
+    }
+    Ok(())
 }
 
 /// Checks a file on disk against the expected size and hash.
@@ -266,13 +265,14 @@ fn remove_stale_parts(dir: &Path, name: &str) {
     }
 }
 
-/// Downloads `file` to `dest`, verified, moving a file already there to `aside` first.
+/// Downloads `file` to `dest`, verified; with `keep`, a file already there is kept aside
+/// ([`keep_aside`]), and where is returned.
 fn download(
     file: &RemoteFile,
     dest: &Path,
-    aside: Option<&Path>,
+    keep: bool,
     progress_bar: bool,
-) -> Result<()> {
+) -> Result<Option<PathBuf>> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     let mut part = PartFile {
         path: dir.join(format!(".{}.part-{}", file.name, std::process::id())),
@@ -365,20 +365,60 @@ fn download(
             file.name, file.url
         )
     })?;
-    if let Some(aside) = aside.filter(|_| dest.exists()) {
-        std::fs::rename(dest, aside).with_context(|| {
-            format!(
-                "cannot move {} aside to {}",
-                dest.display(),
-                aside.display()
-            )
-        })?;
-    }
+    let kept = if keep && dest.exists() {
+        Some(keep_aside(dest, &file.name)?)
+    } else {
+        None
+    };
     // Synced before it takes the name, and the folder after: a power cut leaves no torn file.
-    crate::files::put_in_place(&out, &part.path, dest)
-        .with_context(|| format!("cannot move {} to {}", part.path.display(), dest.display()))?;
+    // The rename replaces the file there at once: it is never missing.
+    let placed = crate::files::put_in_place(&out, &part.path, dest)
+        .with_context(|| format!("cannot move {} to {}", part.path.display(), dest.display()));
+    if placed.is_err() {
+        // The file is still there, under its name: its second name goes.
+        if let Some(k) = &kept {
+            let _ = std::fs::remove_file(k);
+        }
+    }
+    placed?;
     part.keep = true;
-    Ok(())
+    Ok(kept)
+}
+
+/// A second name for the file at `dest`, the first free one of `NAME.unverified`,
+/// `NAME.unverified-2`, ...: a hard link, which never takes a name another fetch took
+/// meanwhile; a copy where the filesystem has no links.
+fn keep_aside(dest: &Path, name: &str) -> Result<PathBuf> {
+    for n in 1.. {
+        let aside = dest.with_file_name(match n {
+            1 => format!("{name}.unverified"),
+            n => format!("{name}.unverified-{n}"),
+        });
+        let kept = std::fs::hard_link(dest, &aside).or_else(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                return Err(e);
+            }
+            let mut to = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&aside)?;
+            std::io::copy(&mut File::open(dest)?, &mut to).map(|_| ())
+        });
+        match kept {
+            Ok(()) => return Ok(aside),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "cannot keep {} aside as {}",
+                        dest.display(),
+                        aside.display()
+                    )
+                })
+            }
+        }
+    }
+    unreachable!("a free name")
 }
 
 #[cfg(test)]

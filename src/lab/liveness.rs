@@ -15,6 +15,11 @@ pub fn this_host() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
 }
 
+/// SQL for the host a run of `runs` trains on now: its last resume's, else the one it started
+/// on (`runs.hostname` stays the first host, which a merge knows the run by).
+pub const TRAINS_ON: &str = "coalesce((SELECT r.hostname FROM run_resumes r
+     WHERE r.run_id = runs.id ORDER BY r.resumed_at DESC, r.id DESC LIMIT 1), runs.hostname)";
+
 /// What this host saw of the process recorded as training a run ([`Lab::look`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Process {
@@ -75,10 +80,10 @@ impl Lab {
     /// Looks at the processes of the runs recorded as running on this host (see
     /// [`Processes`]).
     pub fn look(&self) -> Result<Processes> {
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT id, pid, heartbeat_at FROM runs
-             WHERE status = 'running' AND hostname = ?1 AND pid IS NOT NULL",
-        )?;
+             WHERE status = 'running' AND {TRAINS_ON} = ?1 AND pid IS NOT NULL"
+        ))?;
         let running = stmt
             .query_map([this_host()], |r| {
                 Ok((
@@ -123,7 +128,13 @@ fn seen(pid: i64, heartbeat: Option<f64>) -> Process {
     if process_ended(pid) {
         return Process::Ended;
     }
-    match (started_at(pid), heartbeat) {
+    let stat = stat(pid);
+    // A zombie has ended; only its parent's wait is missing (one that never waits, a
+    // container's init that reaps nothing, would leave it running forever).
+    if stat.is_some_and(|(state, _)| matches!(state, 'Z' | 'X')) {
+        return Process::Ended;
+    }
+    match (stat.map(|(_, start)| start), heartbeat) {
         (Some(start), Some(beat)) if start <= beat + START_SLACK_SECS => Process::Alive,
         // Its pid taken by a process started since, or not to be told: the heartbeat says.
         _ => Process::Unknown,
@@ -145,17 +156,20 @@ pub fn process_ended(pid: i64) -> bool {
 }
 
 /// When process `pid` started, in seconds since the epoch, where /proc tells (Linux).
+#[cfg(test)]
 fn started_at(pid: i64) -> Option<f64> {
+    stat(pid).map(|(_, start)| start)
+}
+
+/// Process `pid`'s state (`R`, `S`, `T`, `Z`, ...) and when it started, in seconds since the
+/// epoch, where /proc tells (Linux).
+fn stat(pid: i64) -> Option<(char, f64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The name in parentheses may hold spaces; the fields after it start at the third, and
-    // the 22nd is the start, in clock ticks after boot.
-    let ticks: f64 = stat
-        .rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(19)?
-        .parse()
-        .ok()?;
+    // The name in parentheses may hold spaces; the fields after it start at the third (the
+    // state), and the 22nd is the start, in clock ticks after boot.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ticks: f64 = fields.nth(18)?.parse().ok()?;
     let boot: f64 = std::fs::read_to_string("/proc/stat")
         .ok()?
         .lines()
@@ -164,7 +178,7 @@ fn started_at(pid: i64) -> Option<f64> {
         .parse()
         .ok()?;
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    (hz > 0).then(|| boot + ticks / hz as f64)
+    (hz > 0).then(|| (state, boot + ticks / hz as f64))
 }
 
 #[cfg(test)]
@@ -216,6 +230,20 @@ mod tests {
         assert_eq!(seen(me, Some(start - 60.0)), Process::Unknown);
         assert_eq!(seen(me, None), Process::Unknown);
         assert_eq!(seen(ended_pid(), Some(now)), Process::Ended);
+        // A killed child not yet reaped (a zombie) has ended all the same.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("spawn sleep");
+        let pid = child.id() as i64;
+        child.kill().expect("kill");
+        let zombie = (0..200).find_map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            stat(pid).filter(|(state, _)| *state == 'Z')
+        });
+        assert!(zombie.is_some(), "the child became a zombie");
+        assert_eq!(seen(pid, Some(now)), Process::Ended);
+        child.wait().expect("wait");
     }
 
     #[test]
@@ -248,6 +276,42 @@ mod tests {
         assert_eq!(status(&runs, dead), Some(RunStatus::Crashed));
         assert_eq!(status(&runs, live), Some(RunStatus::Running));
         assert_eq!(status(&runs, far), Some(RunStatus::Running));
+        // A second resume of a run training here, its heartbeat fresh, is refused as such.
+        let err = lab.mark_running(live, 10, 1).unwrap_err().to_string();
+        assert!(
+            err.contains("is already running in another process: stop it first"),
+            "{err}"
+        );
+
+        // Where a run trains is where it was last resumed: the run of the other host resumed
+        // here is looked at here, and one of this host resumed elsewhere is not.
+        let resumed_on = |run: RunId, host: &str| {
+            lab.add_resume(
+                run,
+                &crate::lab::Resume {
+                    at: crate::lab::now(),
+                    from_iteration: 0,
+                    device: "cpu".into(),
+                    gpu_name: None,
+                    hostname: host.into(),
+                    machine: fixtures::machine(),
+                    code: crate::lab::CodeVersion::current(),
+                    command_line: "facenet-lab run --resume".into(),
+                    heartbeat_before: None,
+                },
+            )
+        };
+        resumed_on(far, &this_host())?;
+        assert_eq!(
+            lab.find_run_seen(&far.0.to_string())?.process,
+            Process::Ended
+        );
+        resumed_on(dead, "elsewhere")?;
+        assert_eq!(
+            lab.find_run_seen(&dead.0.to_string())?.process,
+            Process::Unknown
+        );
+        resumed_on(dead, &this_host())?;
         // The record is untouched: it still says running, and a plain read sees it so.
         assert_eq!(status(&lab.list_runs()?, dead), Some(RunStatus::Running));
         assert_eq!(

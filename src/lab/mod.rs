@@ -36,7 +36,7 @@ pub use evaluations::{
     table_evaluation, EvalMetric, Evaluation, EvaluationId, NewEvaluation, Protocol,
 };
 pub use lineage::{Lineage, Origin};
-pub use liveness::{this_host, Process, Processes};
+pub use liveness::{this_host, Process, Processes, TRAINS_ON};
 pub use machine::Machine;
 pub use merge::MergeSummary;
 pub use metrics::{median, metric, MetricPoint, MetricRow, SeriesPoint, RECENT_SPEED_STEPS};

@@ -523,7 +523,7 @@ impl Lab {
             .optional()?
             .flatten();
         let n = tx.execute(
-            "UPDATE runs SET status = 'running', started_at = ifnull(started_at, ?2), heartbeat_at = ?2,
+            &format!("UPDATE runs SET status = 'running', started_at = ifnull(started_at, ?2), heartbeat_at = ?2,
                  finished_at = NULL, error = NULL, iters_per_epoch = ?3, pid = ?4,
                  -- A resume closes the span that ended at the finish (or the last heartbeat).
                  prior_seconds = prior_seconds + CASE WHEN started_at IS NULL THEN 0 ELSE max(0,
@@ -531,8 +531,10 @@ impl Lab {
                      - coalesce(resumed_at, started_at)) END,
                  resumed_at = CASE WHEN started_at IS NULL THEN NULL ELSE ?2 END
              WHERE id = ?1 AND NOT (status = 'running'
-                 AND (ifnull(heartbeat_at, 0) > ?2 - ?5 OR (?8 IS NOT NULL AND hostname = ?6 AND pid = ?8))
-                 AND NOT (?7 IS NOT NULL AND hostname = ?6 AND pid = ?7))",
+                 AND (ifnull(heartbeat_at, 0) > ?2 - ?5 OR (?8 IS NOT NULL AND {on} = ?6 AND pid = ?8))
+                 AND NOT (?7 IS NOT NULL AND {on} = ?6 AND pid = ?7))",
+                on = super::liveness::TRAINS_ON
+            ),
             params![
                 id.0,
                 t,
@@ -546,11 +548,12 @@ impl Lab {
         )?;
         tx.commit()?;
         if n == 0 && self.run(id)?.is_some() {
-            let stale = match alive {
-                Some(pid) => {
+            // Said where the heartbeat alone would have let the resume through.
+            let stale = match (alive, before) {
+                (Some(pid), Some(beat)) if t - beat > STALE_HEARTBEAT_SECS => {
                     format!(" (process {pid} of this host, its heartbeat stale: paused, or busy)")
                 }
-                None => String::new(),
+                _ => String::new(),
             };
             bail!("run {id} is already running in another process{stale}: stop it first (Ctrl-C there, or X in the dashboard)");
         }

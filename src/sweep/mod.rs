@@ -297,32 +297,24 @@ fn logged_at<'a>(lab: &Lab, runs: &'a [Run], log: &Path) -> Option<&'a Run> {
         .find(|r| r.log_path.as_deref() == Some(log.as_str()))
 }
 
-/// What the lab at `db` recorded of the run that wrote `log`: ` (run 12, best dev 0.645)`;
-/// empty where it recorded none.
-fn recorded_result(db: &Path, log: &Path) -> String {
+/// What the lab at `db` recorded of the run that wrote `log`, as `say` puts it; empty where it
+/// recorded none.
+fn recorded(db: &Path, log: &Path, say: fn(&Run) -> String) -> String {
     let found = || -> Result<Option<String>> {
         let lab = Lab::open_read_only(db)?;
         let runs = lab.list_runs()?;
-        Ok(logged_at(&lab, &runs, log).map(|r| {
-            format!(
-                " (run {}, best dev {})",
-                r.id,
-                crate::format::opt(r.best_dev_acc, 3)
-            )
-        }))
+        Ok(logged_at(&lab, &runs, log).map(say))
     };
     found().ok().flatten().unwrap_or_default()
 }
 
-/// How far the run that writes `log` has got, as the lab at `db` records it: `: epoch 12/100,
-/// best dev 0.312`; empty where it records none yet.
-fn recorded_progress(db: &Path, log: &Path) -> String {
-    let found = || -> Result<Option<String>> {
-        let lab = Lab::open_read_only(db)?;
-        let runs = lab.list_runs()?;
-        Ok(logged_at(&lab, &runs, log).map(progress))
-    };
-    found().ok().flatten().unwrap_or_default()
+/// ` (run 12, best dev 0.645)` for `r`.
+fn outcome(r: &Run) -> String {
+    format!(
+        " (run {}, best dev {})",
+        r.id,
+        crate::format::opt(r.best_dev_acc, 3)
+    )
 }
 
 /// `: run 12, epoch 12/100, best dev 0.312` for `r`.
@@ -361,7 +353,7 @@ fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles], db: &Path) -
                     index + 1,
                     name(index),
                     crate::format::duration(elapsed.as_secs_f64()),
-                    recorded_progress(db, &files[index].log)
+                    recorded(db, &files[index].log, progress)
                 )
             })
             .collect::<Vec<_>>()
@@ -389,7 +381,7 @@ fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles], db: &Path) -
                     JobOutcome::Finished => format!(
                         "[{}/{total}] finished {name} in {took}{}",
                         index + 1,
-                        recorded_result(db, &files[*index].log)
+                        recorded(db, &files[*index].log, outcome)
                     ),
                     // The trainer's last line says how to continue the run.
                     JobOutcome::Stopped => format!(

@@ -440,7 +440,8 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert!((2..=5).contains(&progresses.len()), "{events:?}");
+        // 0.5 s in steps of 0.1 s; a loaded machine makes the job longer, not shorter.
+        assert!(progresses.len() >= 2, "{events:?}");
         for running in &progresses {
             assert_eq!(running.len(), 1);
             assert_eq!(running[0].0, 0);

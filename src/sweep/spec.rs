@@ -60,18 +60,13 @@ impl SweepSpec {
     pub fn parse_onto(text: &str, source: &str, data: Option<&str>) -> Result<SweepSpec> {
         let file: SpecFile = toml::from_str(text)
             .map_err(|e| {
-                let hint = match e.message() {
-                    "missing field `tag`" => Some(
-                        "a sweep spec starts with `tag = \"NAME\"`, which names its runs and \
-                         the folder of their logs"
-                            .to_string(),
-                    ),
-                    m => crate::format::unknown_field_hint(m),
-                };
-                match hint {
-                    Some(hint) => anyhow::Error::from(e).context(hint),
-                    None => anyhow::Error::from(e),
-                }
+                let untagged = e.message() == "missing field `tag`";
+                let hint = untagged.then(|| {
+                    "a sweep spec starts with `tag = \"NAME\"`, which names its runs and the \
+                     folder of their logs"
+                        .to_string()
+                });
+                crate::format::toml_error(e, hint)
             })
             .with_context(|| {
                 // A single run's --config file (its keys at the top): say which command takes it.

@@ -298,10 +298,7 @@ impl Overrides {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config file '{}'", path.display()))?;
         toml::from_str(&text)
-            .map_err(|e| match crate::format::unknown_field_hint(e.message()) {
-                Some(hint) => anyhow::Error::from(e).context(hint),
-                None => anyhow::Error::from(e),
-            })
+            .map_err(|e| crate::format::toml_error(e, None))
             .with_context(|| {
                 if crate::sweep::is_spec_file(path) {
                     format!(

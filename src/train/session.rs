@@ -279,7 +279,8 @@ pub fn start(
         dataset.test.len(),
         dataset.manifest.identities.len()
     );
-    if cfg.batch > dataset.train.len() {
+    // A P×K batch takes K images of P people, never all of them.
+    if cfg.batch > dataset.train.len() && cfg.sampler != crate::train::config::Sampler::Pk {
         crate::say!(
             "warning: --batch {} is more than the {} training images: each epoch is one step \
              over all of them",
@@ -534,7 +535,10 @@ pub fn settings_like(db: &Path, key: &str, path: Option<&Path>, flags: &Override
     // The other run's device, where this build has none such: said as the run's, not as a
     // --device this command never gave.
     let device_given = flags.device.is_some() || file.as_ref().is_some_and(|f| f.device.is_some());
-    if !device_given && device::check(cfg.device).is_err() {
+    if let Err(e) = device::check(cfg.device) {
+        if device_given {
+            return Err(e);
+        }
         bail!(
             "run {} chose --device cuda, which this facenet-lab was built without: give \
              --device cpu (or auto) to start a run like it here, or rebuild with `cargo build \

@@ -342,11 +342,13 @@ fn start(
     let what = command[0].clone();
     let lab = db.to_path_buf();
     let ended = move |pid, status, log: &Path| {
-        let who = match trained_by(&lab, pid) {
+        // A sweep's pid trained no run of its own.
+        let run = what == "run";
+        let who = match run.then(|| trained_by(&lab, pid)).flatten() {
             Some(run) => format!("run #{run} (pid {pid})"),
             None => format!("the {what} started as pid {pid}"),
         };
-        if let Some(said) = ended_badly(&who, status, log) {
+        if let Some(said) = ended_badly(&who, run, status, log) {
             let _ = answers.send(Event::Answer(Action::Status(said, true)));
         }
     };
@@ -548,7 +550,10 @@ fn trained_by(db: &Path, pid: u32) -> Option<crate::lab::RunId> {
     let lab = Lab::open_read_only(db).ok()?;
     lab.conn()
         .query_row(
-            "SELECT id FROM runs WHERE pid = ?1 AND hostname = ?2 ORDER BY id DESC LIMIT 1",
+            &format!(
+                "SELECT id FROM runs WHERE pid = ?1 AND {} = ?2 ORDER BY id DESC LIMIT 1",
+                crate::lab::TRAINS_ON
+            ),
             rusqlite::params![pid, crate::lab::this_host()],
             |r| r.get(0),
         )
@@ -561,7 +566,7 @@ fn trained_by(db: &Path, pid: u32) -> Option<crate::lab::RunId> {
 /// or was asked to stop ([`crate::sweep::EXIT_STOPPED`]); else how it ended and the error its
 /// log ends with. A run refused before the lab recorded it (its data missing) leaves no row
 /// to say so, and one killed shows only as crashed.
-fn ended_badly(who: &str, status: ExitStatus, log: &Path) -> Option<String> {
+fn ended_badly(who: &str, run: bool, status: ExitStatus, log: &Path) -> Option<String> {
     use std::os::unix::process::ExitStatusExt;
     let how = match (status.code(), status.signal()) {
         (Some(0 | crate::sweep::EXIT_STOPPED), _) => return None,
@@ -573,9 +578,11 @@ fn ended_badly(who: &str, status: ExitStatus, log: &Path) -> Option<String> {
             });
             format!("failed (exit status {code}){}", error.unwrap_or_default())
         }
-        (None, Some(signal)) => {
+        (None, Some(signal)) if run => {
             format!("was killed (signal {signal}) before it could close its run, now crashed")
         }
+        // Its runs get the sweep's stop as it dies, and stop with a checkpoint.
+        (None, Some(signal)) => format!("was killed (signal {signal}); its runs stop as asked"),
         (None, None) => return None,
     };
     Some(format!("{who} {how}; log: {}", log.display()))

@@ -482,6 +482,15 @@ fn a_narrow_table_keeps_the_sort_the_results_and_the_names() {
         shown.contains(&"dim") && !shown.contains(&"started"),
         "{shown:?}"
     );
+    // Sorted by name, which is on screen anyway, the narrow table keeps what it keeps
+    // sorted by id: the name grows only where the settings past dim would.
+    for width in [34, 60, 80] {
+        let by_id = titles(&app, width);
+        app.update(Action::SortBy(Column::Name));
+        assert_eq!(titles(&app, width), by_id, "{width} columns");
+        app.update(Action::SortBy(Column::Id));
+    }
+    assert!(titles(&app, 34).contains(&"status"));
     let mut buf = Buffer::empty(Rect::new(0, 0, 140, 9));
     RunsTable(&app).render(buf.area, &mut buf);
     let text = buffer_text(&buf);
@@ -1511,7 +1520,7 @@ fn a_started_run_that_fails_or_is_killed_is_told() -> Result<()> {
         "loading\nerror: an earlier one\nerror: --data '/x/lfw' does not exist\n",
     )?;
     let who = "the run started as pid 42";
-    let told = |raw: i32| super::ended_badly(who, ExitStatus::from_raw(raw), &log);
+    let told = |raw: i32| super::ended_badly(who, true, ExitStatus::from_raw(raw), &log);
     assert_eq!(told(0), None, "finished");
     assert_eq!(told(130 << 8), None, "asked to stop");
     assert_eq!(
@@ -1539,9 +1548,18 @@ fn a_started_run_that_fails_or_is_killed_is_told() -> Result<()> {
     // Without a log, how it ended is still said.
     let gone = super::ended_badly(
         "the sweep started as pid 7",
+        false,
         ExitStatus::from_raw(2 << 8),
         &dir.path().join("no"),
     );
+    let killed = super::ended_badly(
+        "the sweep started as pid 7",
+        false,
+        ExitStatus::from_raw(9),
+        &log,
+    );
+    assert!(killed.is_some_and(|k| k
+        .starts_with("the sweep started as pid 7 was killed (signal 9); its runs stop as asked")),);
     assert!(
         gone.is_some_and(
             |g| g.starts_with("the sweep started as pid 7 failed (exit status 2); log: ")

@@ -81,7 +81,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("enter", "run detail"),
     ("space · u", "mark for compare and move down · unmark all"),
     ("c", "compare the marked runs"),
-    ("/", "filter: text and field=value, > < >= <= !="),
+    (
+        "/",
+        "filter: words, or field=value (all of it), > < >= <= !=",
+    ),
     (
         "ctrl-u · ← →",
         "clear the text typed (filter, note, tags) · move in it",

@@ -91,34 +91,35 @@ impl RunsTable<'_> {
         use Column::*;
         let evaluated: &[Column] = if fitted.measured { &[Test, Lfw] } else { &[] };
         let unevaluated: &[Column] = if fitted.measured { &[] } else { &[Test, Lfw] };
-        let priority = [&[Id, Name, sort, Status, Progress, BestDev][..], evaluated]
-            .concat()
+        // The columns in the order they get room; None where the name grows to its width.
+        let sorted = (!matches!(sort, Id | Name)).then_some(sort);
+        let priority = [Id, Name]
+            .map(Some)
             .into_iter()
-            .chain([LastLoss, Model, Batch, Dim])
+            .chain(sorted.map(Some))
+            .chain([Status, Progress, BestDev].map(Some))
+            .chain(evaluated.iter().copied().map(Some))
+            .chain([LastLoss, Model, Batch, Dim].map(Some))
             // Room for the name, then input and lr, which tell apart runs that differ only in
             // crop or learning rate.
-            .chain([Name, Input, Lr, Mining, ImagesPerSec])
-            .chain(unevaluated.iter().copied())
-            .chain([Duration, Started]);
+            .chain([None])
+            .chain([Input, Lr, Mining, ImagesPerSec].map(Some))
+            .chain(unevaluated.iter().copied().map(Some))
+            .chain([Duration, Started].map(Some));
         // Each column with the space before the next: the last needs none.
         let mut used = 0u16;
         let mut keep = Vec::new();
-        for c in priority {
-            let w = if keep.contains(&c) {
-                // The name again: what it takes past the least.
-                if c != Name {
-                    continue;
-                }
-                fitted.name.saturating_sub(Self::width(Name, fitted))
-            } else {
-                Self::width(c, fitted) + 1
+        for step in priority {
+            let w = match step {
+                Some(c) if keep.contains(&c) => continue,
+                Some(c) => Self::width(c, fitted) + 1,
+                None if !keep.contains(&Name) => break,
+                None => fitted.name.saturating_sub(Self::width(Name, fitted)),
             };
             if used + w <= width + 1 {
                 used += w;
-                if !keep.contains(&c) {
-                    keep.push(c);
-                }
-            } else if c == Name {
+                keep.extend(step);
+            } else if step.is_none() {
                 // No room for the name to grow: nothing after it gets any.
                 break;
             }

@@ -352,6 +352,14 @@ fn snapshot_compare() -> Result<()> {
         "best dev mean ± std of runs 1 and 5\n{text}"
     );
     insta::assert_snapshot!("compare_100x30", screen(&app, 100, 30)?);
+    // A column none of whose runs has the metric is named in the chart's title.
+    assert!(!text.contains("none for"), "{text}");
+    app.series.remove(&RunId(2));
+    let text = screen(&app, 100, 30)?.to_string();
+    assert!(
+        text.contains("train_loss vs iteration · none for #2 · m:"),
+        "{text}"
+    );
     Ok(())
 }
 

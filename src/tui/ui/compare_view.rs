@@ -64,8 +64,27 @@ impl Widget for CompareView<'_> {
                 })
             })
             .collect();
+        // Columns with no curve of this metric are named, not left out unsaid.
+        let absent: Vec<&str> = table
+            .headers
+            .iter()
+            .zip(&table.columns)
+            .filter(|(_, members)| {
+                members.iter().all(|&i| {
+                    runs.get(i)
+                        .and_then(|r| app.series.get(&r.id))
+                        .and_then(|s| s.get(metric))
+                        .is_none_or(|s| s.points.is_empty())
+                })
+            })
+            .map(|(h, _)| h.id.as_str())
+            .collect();
+        let absent = match absent.as_slice() {
+            [] => String::new(),
+            ids => format!(" · none for {}", ids.join(" ")),
+        };
         let title = format!(
-            "{metric} vs {} · m: next metric · smoothing {}",
+            "{metric} vs {}{absent} · m: next metric · smoothing {}",
             app.x_axis.label(),
             if app.smoothing { "on" } else { "off" }
         );

@@ -413,6 +413,20 @@ fn sweep_runs_record_their_logs() -> Result<()> {
             run.id
         );
     }
+    // Started again, the spec says its runs are in the lab already, and trains new ones.
+    let mut again = real_sweep(dir.path(), &spec);
+    again.arg("--dry-run");
+    Command::from_std(again)
+        .assert()
+        .success()
+        .stderr(contains(format!(
+            "note: lab '{}' already has runs of 2 of these names; a sweep would train new runs \
+             beside them:",
+            db.display()
+        )))
+        .stderr(predicates::str::is_match(
+            r"run 1 \(logs-1-seed1\): run [12] \(completed\)",
+        )?);
     Ok(())
 }
 

@@ -40,6 +40,21 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
             missing.join("\n")
         );
     }
+    // A spec started again trains its runs anew, as runs of their own: said, not refused.
+    let again = sweep::already_run(db, &spec);
+    if !again.is_empty() {
+        crate::say!(
+            "note: lab '{}' already has runs of {} of these names; {} new runs beside them:\n{}",
+            db.display(),
+            again.len(),
+            if args.dry_run {
+                "a sweep would train"
+            } else {
+                "this trains"
+            },
+            again.join("\n")
+        );
+    }
     let unfit = sweep::init_problems(&spec);
     if !unfit.is_empty() && !args.dry_run {
         bail!(

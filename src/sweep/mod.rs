@@ -54,6 +54,27 @@ pub fn run_name(config: &RunConfig) -> &str {
     config.get("name").and_then(|v| v.as_str()).unwrap_or("run")
 }
 
+/// What the lab at `db` already holds of the sweep's runs, by name: `run 2 (name) is run 27`
+/// lines, so that a sweep started again says it trains them anew; none where there is no lab.
+pub fn already_run(db: &Path, spec: &SweepSpec) -> Vec<String> {
+    let Ok(runs) = Lab::open_read_only(db).and_then(|lab| lab.list_runs()) else {
+        return Vec::new();
+    };
+    spec.configs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, config)| {
+            let name = run_name(config);
+            let ids: Vec<String> = runs
+                .iter()
+                .filter(|r| r.name == name)
+                .map(|r| format!("{} ({})", r.id, r.status))
+                .collect();
+            (!ids.is_empty()).then(|| format!("run {} ({name}): run {}", i + 1, ids.join(", ")))
+        })
+        .collect()
+}
+
 /// The runs whose data is not on this machine, one line each (`run 2 (name): ...`), checked as
 /// `run` checks its own before it starts: a relative path from the current directory, which the
 /// runs inherit, and no `data` at all as the archive `data fetch` downloads.

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::progress::LOG_EVERY;
 use crate::format;
-use crate::train::events::{CheckpointKind, EvalStats, Event, Observer, Outcome};
+use crate::train::events::{CheckpointKind, EvalStats, Event, Observer, Outcome, Stop};
 
 pub struct Console {
     bar: Option<ProgressBar>,
@@ -26,9 +26,8 @@ pub struct Console {
     /// Training time of the run's earlier sessions, when it was resumed.
     prior_seconds: f64,
     outcome: Option<Outcome>,
-    /// Why an interrupted run stopped, where the user may not know (`its --time-limit of 2h
-    /// ran out`).
-    why: Option<String>,
+    /// Why an interrupted run stopped.
+    stopped: Option<Stop>,
     /// The run's batches so far and those that held no triplet (no loss, no update), as the
     /// latest step counts them over all its sessions.
     batches: (u64, u64),
@@ -92,7 +91,7 @@ impl Console {
             best_path: None,
             prior_seconds: 0.0,
             outcome: None,
-            why: None,
+            stopped: None,
             batches: (0, 0),
         }
     }
@@ -118,11 +117,6 @@ impl Console {
         }
     }
 
-    /// Says in the summary why the run stopped.
-    pub fn stopped_because(&mut self, why: String) {
-        self.why = Some(why);
-    }
-
     /// Best dev accuracy and the epoch it came at.
     pub fn best(&self) -> Option<(f64, usize)> {
         self.best
@@ -144,8 +138,16 @@ impl Console {
                 format::duration(total)
             ));
         }
-        if let Some(why) = &self.why {
-            s.push_str(&format!(": {why}"));
+        // What the user may not know stopped it: not their own Ctrl-C.
+        match self.stopped {
+            Some(Stop::TimeLimit(t)) => s.push_str(&format!(
+                ": its --time-limit of {} ran out",
+                format::duration(t.as_secs_f64())
+            )),
+            Some(Stop::AfterEpoch(e)) => {
+                s.push_str(&format!(": --stop-after-epoch stopped it after epoch {e}"))
+            }
+            Some(Stop::Asked | Stop::AtStep) | None => {}
         }
         if let Some((acc, epoch)) = self.best {
             s.push_str(&format!("\n  best dev accuracy {acc:.3} at epoch {epoch}"));
@@ -269,8 +271,11 @@ impl Observer for Console {
                     self.line(&format!("{} checkpoint: {}", kind.as_str(), path.display()));
                 }
             }
-            Event::Finished { outcome, .. } => {
+            Event::Finished {
+                outcome, stopped, ..
+            } => {
                 self.outcome = Some(*outcome);
+                self.stopped = *stopped;
                 if let Some(bar) = &self.bar {
                     bar.finish_and_clear();
                 }
@@ -315,6 +320,7 @@ mod tests {
     fn finish(console: &mut Console, outcome: Outcome) -> anyhow::Result<()> {
         console.on_event(&Event::Finished {
             outcome,
+            stopped: None,
             iteration: 30,
             epoch: 3,
         })

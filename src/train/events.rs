@@ -64,6 +64,19 @@ pub enum Outcome {
     Interrupted,
 }
 
+/// Why a run stopped before its last epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Ctrl-C, a signal, or a sweep's or the dashboard's stop.
+    Asked,
+    /// `--time-limit`, this long, ran out.
+    TimeLimit(std::time::Duration),
+    /// `--stop-after-epoch`, after this epoch.
+    AfterEpoch(usize),
+    /// The step asked for (a mid-epoch interruption, reproduced).
+    AtStep,
+}
+
 pub enum Event<'a> {
     Started {
         total_iterations: u64,
@@ -82,6 +95,8 @@ pub enum Event<'a> {
     },
     Finished {
         outcome: Outcome,
+        /// Why it stopped, where it was interrupted.
+        stopped: Option<Stop>,
         iteration: u64,
         epoch: usize,
     },

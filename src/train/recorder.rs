@@ -439,6 +439,7 @@ mod tests {
             // The end must land: after its tries, it fails, saying why.
             rec.on_event(&Event::Finished {
                 outcome: crate::train::events::Outcome::Completed,
+                stopped: None,
                 iteration: 20,
                 epoch: 2,
             })?;

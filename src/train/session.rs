@@ -862,7 +862,7 @@ fn drive(
         // A limit too far to represent is no limit.
         deadline: launch
             .time_limit
-            .and_then(|t| std::time::Instant::now().checked_add(t)),
+            .and_then(|t| Some((std::time::Instant::now().checked_add(t)?, t))),
         stop_after_step: launch.stop_after_step,
     };
     let abandonable = Abandonable::register(lab, run, Some(trainer.checkpoint_dir.clone()));
@@ -898,28 +898,6 @@ fn drive(
                 return Err(close_failed(lab, run, e, &msg));
             }
             lab.landing("the run's end", || lab.finish_run(run, status, None))?;
-            if outcome == Outcome::Interrupted {
-                let ipe = trainer.iters_per_epoch() as u64;
-                let at = trainer.position.iteration;
-                let epoch = (ipe > 0 && at.is_multiple_of(ipe)).then(|| (at / ipe) as usize);
-                let why = if ctl.stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    None
-                } else if let Some(e) = epoch.filter(|&e| launch.stop_after_epoch == Some(e)) {
-                    Some(format!("--stop-after-epoch stopped it after epoch {e}"))
-                } else if ctl.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-                    launch.time_limit.map(|t| {
-                        format!(
-                            "its --time-limit of {} ran out",
-                            crate::format::duration(t.as_secs_f64())
-                        )
-                    })
-                } else {
-                    None
-                };
-                if let Some(why) = why {
-                    console.stopped_because(why);
-                }
-            }
             let mut summary = console.summary(&run.to_string(), recorder.overhead());
             if outcome == Outcome::Interrupted {
                 summary.push_str(&format!(

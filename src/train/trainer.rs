@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
@@ -16,7 +16,7 @@ use crate::train::augment::augment;
 use crate::train::checkpoint::{self, Loaded, Position};
 use crate::train::config::TrainConfig;
 use crate::train::evaluate::{embed, l2_normalize, seed_accuracies};
-use crate::train::events::{CheckpointKind, EvalStats, Event, Observer, Outcome, StepStats};
+use crate::train::events::{CheckpointKind, EvalStats, Event, Observer, Outcome, StepStats, Stop};
 use crate::train::params::Params;
 use crate::train::pretrained::{InitWeights, Plan};
 use crate::train::sampler::{epoch_batches, iters_per_epoch};
@@ -49,18 +49,26 @@ pub struct Control<'a> {
     pub stop: &'a AtomicBool,
     /// Stop as if interrupted after this epoch, to be resumed later.
     pub stop_after_epoch: Option<usize>,
-    /// Stop as if interrupted once this moment has passed (`--time-limit`).
-    pub deadline: Option<Instant>,
+    /// Stop as if interrupted once this moment has passed: `--time-limit`, and the limit.
+    pub deadline: Option<(Instant, Duration)>,
     /// Stop as Ctrl-C stops it after this step (a mid-epoch interruption, reproduced).
     pub stop_after_step: Option<u64>,
 }
 
 impl Control<'_> {
-    /// A stop asked for by Ctrl-C, by the time limit or for step `iteration`, just taken.
-    fn stop_now(&self, iteration: u64) -> bool {
-        self.stop.load(Ordering::SeqCst)
-            || self.deadline.is_some_and(|d| Instant::now() >= d)
-            || self.stop_after_step == Some(iteration)
+    /// Why to stop after step `iteration`, just taken, which ended epoch `epoch_end` where it
+    /// ended one: asked (Ctrl-C), after that epoch, at the time limit or at that step.
+    fn stop(&self, iteration: u64, epoch_end: Option<usize>) -> Option<Stop> {
+        if self.stop.load(Ordering::SeqCst) {
+            return Some(Stop::Asked);
+        }
+        if let Some(e) = epoch_end.filter(|&e| self.stop_after_epoch == Some(e)) {
+            return Some(Stop::AfterEpoch(e));
+        }
+        if let Some((_, limit)) = self.deadline.filter(|&(at, _)| Instant::now() >= at) {
+            return Some(Stop::TimeLimit(limit));
+        }
+        (self.stop_after_step == Some(iteration)).then_some(Stop::AtStep)
     }
 }
 
@@ -186,13 +194,10 @@ impl Trainer {
                 let stats = self.step(batch, epoch)?;
                 emit(observers, &Event::Step(&stats))?;
                 // A stop on an epoch's last step waits for the epoch's evaluation below.
-                if ctl.stop_now(self.position.iteration) && i + 1 < batches.len() {
-                    return self.stop(
-                        observers,
-                        epoch,
-                        CheckpointKind::Interrupt,
-                        Outcome::Interrupted,
-                    );
+                if i + 1 < batches.len() {
+                    if let Some(why) = ctl.stop(self.position.iteration, None) {
+                        return self.stop(observers, epoch, CheckpointKind::Interrupt, Some(why));
+                    }
                 }
             }
             let last = epoch == self.cfg.epochs;
@@ -207,13 +212,8 @@ impl Trainer {
             if last {
                 break;
             }
-            if ctl.stop_now(self.position.iteration) || ctl.stop_after_epoch == Some(epoch) {
-                return self.stop(
-                    observers,
-                    epoch,
-                    CheckpointKind::Interrupt,
-                    Outcome::Interrupted,
-                );
+            if let Some(why) = ctl.stop(self.position.iteration, Some(epoch)) {
+                return self.stop(observers, epoch, CheckpointKind::Interrupt, Some(why));
             }
             if self
                 .cfg
@@ -224,19 +224,26 @@ impl Trainer {
             }
         }
         let epoch = self.cfg.epochs;
-        self.stop(observers, epoch, CheckpointKind::Final, Outcome::Completed)
+        self.stop(observers, epoch, CheckpointKind::Final, None)
     }
 
+    /// Ends the training with a checkpoint of `kind`: completed, or interrupted as `stopped`
+    /// says.
     fn stop(
         &mut self,
         observers: &mut [&mut dyn Observer],
         epoch: usize,
         kind: CheckpointKind,
-        outcome: Outcome,
+        stopped: Option<Stop>,
     ) -> Result<Outcome> {
         self.write_checkpoint(observers, epoch, kind)?;
+        let outcome = match stopped {
+            Some(_) => Outcome::Interrupted,
+            None => Outcome::Completed,
+        };
         let e = Event::Finished {
             outcome,
+            stopped,
             iteration: self.position.iteration,
             epoch,
         };
@@ -518,6 +525,31 @@ mod tests {
         d.step(second, 1)?;
         assert_eq!(differing(&after_two, &weights(&d)?), Vec::<String>::new());
         Ok(())
+    }
+
+    /// What stops a run, and what it is said to be: a Ctrl-C before all else, the epoch only
+    /// at its end, the time limit once passed, the step asked for.
+    #[test]
+    fn a_stop_says_what_asked_for_it() {
+        let asked = AtomicBool::new(false);
+        let past = Instant::now() - Duration::from_secs(1);
+        let mut ctl = Control {
+            stop: &asked,
+            stop_after_epoch: Some(2),
+            deadline: None,
+            stop_after_step: Some(7),
+        };
+        assert_eq!(ctl.stop(5, None), None);
+        assert_eq!(ctl.stop(5, Some(1)), None);
+        assert_eq!(ctl.stop(6, Some(2)), Some(Stop::AfterEpoch(2)));
+        assert_eq!(ctl.stop(7, None), Some(Stop::AtStep));
+        ctl.deadline = Some((past, Duration::from_secs(90)));
+        assert_eq!(
+            ctl.stop(5, None),
+            Some(Stop::TimeLimit(Duration::from_secs(90)))
+        );
+        asked.store(true, Ordering::SeqCst);
+        assert_eq!(ctl.stop(6, Some(2)), Some(Stop::Asked));
     }
 
     /// A network whose weights went NaN fails the step it happened at, whatever the mining

@@ -52,20 +52,12 @@ impl Processes {
         }
     }
 
-    /// The process of run `id` seen ended, if it was.
-    pub fn ended(&self, id: RunId) -> Option<i64> {
-        match self.0.get(&id) {
-            Some(&(pid, Process::Ended)) => Some(pid),
-            _ => None,
-        }
-    }
-
-    /// The process of run `id` seen alive, if it was.
-    pub fn alive(&self, id: RunId) -> Option<i64> {
-        match self.0.get(&id) {
-            Some(&(pid, Process::Alive)) => Some(pid),
-            _ => None,
-        }
+    /// The process of run `id`, where it was seen as `process`.
+    pub fn pid_seen(&self, id: RunId, process: Process) -> Option<i64> {
+        self.0
+            .get(&id)
+            .filter(|&&(_, seen)| seen == process)
+            .map(|&(pid, _)| pid)
     }
 
     /// Sets what was seen on each run ([`Run::process`]).
@@ -155,12 +147,6 @@ pub fn process_ended(pid: i64) -> bool {
     rc == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
-/// When process `pid` started, in seconds since the epoch, where /proc tells (Linux).
-#[cfg(test)]
-fn started_at(pid: i64) -> Option<f64> {
-    stat(pid).map(|(_, start)| start)
-}
-
 /// Process `pid`'s state (`R`, `S`, `T`, `Z`, ...) and when it started, in seconds since the
 /// epoch, where /proc tells (Linux).
 fn stat(pid: i64) -> Option<(char, f64)> {
@@ -217,7 +203,9 @@ mod tests {
     #[test]
     fn a_trainers_process_is_told_from_one_that_took_its_pid() {
         let me = std::process::id() as i64;
-        let start = started_at(me).expect("this process's start, from /proc");
+        let start = stat(me)
+            .map(|s| s.1)
+            .expect("this process's start, from /proc");
         let now = crate::lab::now();
         assert!(
             start <= now && start > now - 3600.0,
@@ -324,7 +312,7 @@ mod tests {
         // stands for it: it started long before (the tests build first).
         let paused = here(1)?;
         let beat = now - 2.0 * crate::lab::STALE_HEARTBEAT_SECS;
-        let init = started_at(1).context("process 1's start")?;
+        let init = stat(1).map(|s| s.1).context("process 1's start")?;
         assert!(init < beat, "process 1 started {}s ago", now - init);
         lab.conn().execute(
             "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1",

@@ -513,7 +513,8 @@ impl Lab {
     pub fn mark_running(&self, id: RunId, iters_per_epoch: i64, pid: u32) -> Result<Option<f64>> {
         // Looked at before the write reads the run (see [`super::Processes`]).
         let processes = self.look()?;
-        let (ended, alive) = (processes.ended(id), processes.alive(id));
+        let ended = processes.pid_seen(id, super::Process::Ended);
+        let alive = processes.pid_seen(id, super::Process::Alive);
         let t = now();
         let tx = self.write_tx()?;
         let before: Option<f64> = tx

@@ -301,32 +301,38 @@ pub fn trainer_command(
 /// The run the lab at `db` recorded for each of `files`, found by its log, where there is one;
 /// None when the lab cannot be read (the summary names logs instead).
 pub fn recorded_runs(db: &Path, files: &[RunFiles]) -> Option<Vec<Option<RunId>>> {
+    let logs: Vec<&Path> = files.iter().map(|f| f.log.as_path()).collect();
+    let runs = logged_runs(db, &logs)?;
+    Some(runs.into_iter().map(|r| r.map(|r| r.id)).collect())
+}
+
+/// The run the lab at `db` recorded for each of `logs`, found by its log, in one read of the
+/// lab; None when it cannot be read.
+fn logged_runs(db: &Path, logs: &[&Path]) -> Option<Vec<Option<Run>>> {
     let lab = Lab::open_read_only(db).ok()?;
     let runs = lab.list_runs().ok()?;
     Some(
-        files
-            .iter()
-            .map(|f| logged_at(&lab, &runs, &f.log).map(|r| r.id))
+        logs.iter()
+            .map(|log| {
+                let log = lab.relative(log);
+                runs.iter()
+                    .find(|r| r.log_path.as_deref() == Some(log.as_str()))
+                    .cloned()
+            })
             .collect(),
     )
 }
 
-/// The run of `runs` that records `log` as its log.
-fn logged_at<'a>(lab: &Lab, runs: &'a [Run], log: &Path) -> Option<&'a Run> {
-    let log = lab.relative(log);
-    runs.iter()
-        .find(|r| r.log_path.as_deref() == Some(log.as_str()))
-}
-
-/// What the lab at `db` recorded of the run that wrote `log`, as `say` puts it; empty where it
-/// recorded none.
-fn recorded(db: &Path, log: &Path, say: fn(&Run) -> String) -> String {
-    let found = || -> Result<Option<String>> {
-        let lab = Lab::open_read_only(db)?;
-        let runs = lab.list_runs()?;
-        Ok(logged_at(&lab, &runs, log).map(say))
-    };
-    found().ok().flatten().unwrap_or_default()
+/// What the lab at `db` recorded of the runs that write `logs`, each as `say` puts it; empty
+/// where it recorded none.
+fn recorded(db: &Path, logs: &[&Path], say: fn(&Run) -> String) -> Vec<String> {
+    match logged_runs(db, logs) {
+        Some(runs) => runs
+            .iter()
+            .map(|r| r.as_ref().map(say).unwrap_or_default())
+            .collect(),
+        None => vec![String::new(); logs.len()],
+    }
 }
 
 /// ` (run 12, best dev 0.645)` for `r`.
@@ -366,19 +372,25 @@ fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles], db: &Path) -
             name(*index),
             files[*index].log.display()
         ),
-        Event::Progress { running } => running
-            .iter()
-            .map(|&(index, elapsed)| {
-                format!(
-                    "[{}/{total}] training {} for {}{}",
-                    index + 1,
-                    name(index),
-                    crate::format::duration(elapsed.as_secs_f64()),
-                    recorded(db, &files[index].log, progress)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
+        Event::Progress { running } => {
+            let logs: Vec<&Path> = running
+                .iter()
+                .map(|&(i, _)| files[i].log.as_path())
+                .collect();
+            running
+                .iter()
+                .zip(recorded(db, &logs, progress))
+                .map(|(&(index, elapsed), so_far)| {
+                    format!(
+                        "[{}/{total}] training {} for {}{so_far}",
+                        index + 1,
+                        name(index),
+                        crate::format::duration(elapsed.as_secs_f64()),
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
         Event::QuittingNow { running } => format!(
             "asked again: {} quit now, without a checkpoint",
             names(running)
@@ -402,7 +414,7 @@ fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles], db: &Path) -
                     JobOutcome::Finished => format!(
                         "[{}/{total}] finished {name} in {took}{}",
                         index + 1,
-                        recorded(db, &files[*index].log, outcome)
+                        recorded(db, &[&files[*index].log], outcome).concat()
                     ),
                     // The trainer's last line says how to continue the run.
                     JobOutcome::Stopped => format!(
@@ -474,6 +486,44 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    /// A progress names each running run with what the lab recorded of it, found by its log
+    /// in one read of the lab; a run the lab has no row of yet gets its name and time alone.
+    #[test]
+    fn a_progress_line_reads_each_running_run_from_the_lab() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let spec = SweepSpec::parse(
+            "tag = \"t\"\n[base]\nmodel = \"resnet18\"\n[grid]\nseed = [1, 2]\n",
+            "t.toml",
+        )?;
+        let files = write_configs(&spec, dir.path())?;
+        let db = dir.path().join("lab.db");
+        let lab = Lab::open(&db)?;
+        let mut new = crate::lab::fixtures::new_run("t-2-seed2");
+        new.log_path = Some(lab.relative(&files[1].log));
+        let id = lab.create_run(&new)?;
+        lab.mark_running(id, 10, std::process::id())?;
+        let line = status_line(
+            &Event::Progress {
+                running: vec![
+                    (0, std::time::Duration::from_secs(60)),
+                    (1, std::time::Duration::from_secs(120)),
+                ],
+            },
+            &spec,
+            &files,
+            &db,
+        );
+        assert_eq!(
+            line,
+            format!(
+                "[1/2] training t-1-seed1 for 1m00s\n[2/2] training t-2-seed2 for 2m00s: run {id}, \
+                 epoch 0/{}",
+                new.hyper.epochs
+            )
+        );
+        Ok(())
     }
 
     #[test]

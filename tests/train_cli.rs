@@ -98,39 +98,45 @@ fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
 #[test]
 fn bad_config_files_are_refused_with_the_key_named() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let unknown = dir.path().join("unknown.toml");
-    std::fs::write(&unknown, "model = \"resnet18\"\nlearning_rate = 0.1\n")?;
-    refused(
-        &["run", "--config", unknown.to_str().context("path")?],
-        "unknown field `learning_rate`",
-    )?;
-    // A key a letter or two from a setting is taken for it.
-    let typo = dir.path().join("typo.toml");
-    std::fs::write(&typo, "model = \"resnet18\"\nimage_sise = 32\n")?;
-    refused(
-        &["run", "--config", typo.to_str().context("path")?],
-        "`image_sise` is no setting: did you mean `image_size`?",
-    )?;
-    // A sweep spec without its tag says what the tag is.
-    let untagged = dir.path().join("untagged.toml");
-    std::fs::write(&untagged, "[base]\nmodel = \"resnet18\"\n")?;
-    refused(
-        &["sweep", untagged.to_str().context("path")?, "--dry-run"],
-        "a sweep spec starts with `tag = \"NAME\"`",
-    )?;
-    let wrong = dir.path().join("wrong.toml");
-    std::fs::write(&wrong, "model = \"resnet18\"\nbatch = \"thirty-two\"\n")?;
-    refused(
-        &["run", "--config", wrong.to_str().context("path")?],
-        "invalid type",
-    )?;
-    let spec = dir.path().join("sweep.toml");
-    std::fs::write(&spec, "tag = \"t\"\n[base]\nmodel = \"resnet18\"\n")?;
-    refused(
-        &["run", "--config", spec.to_str().context("path")?],
-        "is an experiment file of several runs, not one run's config: start it with \
-         `facenet-lab sweep",
-    )?;
+    // (command, the file's text, what is said). A key a letter or two from a setting is taken
+    // for it; a sweep spec without its tag says what the tag is.
+    for (command, text, said) in [
+        (
+            "run",
+            "model = \"resnet18\"\nlearning_rate = 0.1\n",
+            "unknown field `learning_rate`",
+        ),
+        (
+            "run",
+            "model = \"resnet18\"\nimage_sise = 32\n",
+            "`image_sise` is no setting: did you mean `image_size`?",
+        ),
+        (
+            "sweep",
+            "[base]\nmodel = \"resnet18\"\n",
+            "a sweep spec starts with `tag = \"NAME\"`",
+        ),
+        (
+            "run",
+            "model = \"resnet18\"\nbatch = \"thirty-two\"\n",
+            "invalid type",
+        ),
+        (
+            "run",
+            "tag = \"t\"\n[base]\nmodel = \"resnet18\"\n",
+            "is an experiment file of several runs, not one run's config: start it with \
+             `facenet-lab sweep",
+        ),
+    ] {
+        let file = dir.path().join("settings.toml");
+        std::fs::write(&file, text)?;
+        let path = file.to_str().context("path")?;
+        let args = match command {
+            "run" => vec!["run", "--config", path],
+            _ => vec!["sweep", path, "--dry-run"],
+        };
+        refused(&args, said)?;
+    }
     Ok(())
 }
 

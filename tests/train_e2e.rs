@@ -545,6 +545,44 @@ fn a_run_resumed_from_its_final_checkpoint_keeps_one() -> Result<()> {
     Ok(())
 }
 
+#[test]
+fn keep_checkpoints_leaves_the_newest_periodic_ones_on_disk_and_on_record() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let cfg = TrainConfig {
+        checkpoint_every: Some(1),
+        keep_checkpoints: Some(2),
+        ..tiny("synthetic:4:8", 16, 4, 8)
+    };
+    let done = session::start(&db, cfg, None, &quiet(), &AtomicBool::new(false))?;
+    assert_eq!(done.outcome, Outcome::Completed);
+    let lab = Lab::open(&db)?;
+    let cks = lab.checkpoints(done.run)?;
+    // Epochs 1, 2 and 3 wrote periodic checkpoints (the last epoch writes the final one).
+    let periodic: Vec<i64> = cks
+        .iter()
+        .filter(|c| c.kind == "periodic")
+        .map(|c| c.epoch)
+        .collect();
+    assert_eq!(periodic, [2, 3]);
+    assert!(cks.iter().any(|c| c.kind == "final"));
+    assert!(cks.iter().any(|c| c.kind == "best"));
+    // The folder holds exactly the files the lab names.
+    let folder = dir.path().join(format!("checkpoints/run-{}", done.run));
+    let mut on_disk: Vec<String> = std::fs::read_dir(&folder)?
+        .map(|e| Ok(e?.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_>>()?;
+    on_disk.sort();
+    let mut named: Vec<String> = cks
+        .iter()
+        .map(|c| c.path.rsplit('/').next().unwrap_or_default().to_string())
+        .collect();
+    named.sort();
+    assert_eq!(on_disk, named);
+    assert!(on_disk.contains(&"epoch-0002.safetensors".to_string()));
+    Ok(())
+}
+
 /// Counts the events it sees, and asks for a stop on one chosen step.
 struct StopAt<'a> {
     iteration: u64,

@@ -269,6 +269,27 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Forgets all but the newest `keep` of the run's checkpoints that only a resume starts
+    /// from, periodic and interrupt ones (`--keep-checkpoints`), in one transaction. Returns
+    /// the recorded paths of the files that no checkpoint names any more, for the caller to
+    /// delete.
+    pub fn keep_newest_resumable(&self, run: RunId, keep: usize) -> Result<Vec<String>> {
+        const OLDER: &str = "FROM checkpoints WHERE run_id = ?1
+             AND kind IN ('periodic', 'interrupt') AND id NOT IN (
+                 SELECT id FROM checkpoints WHERE run_id = ?1
+                 AND kind IN ('periodic', 'interrupt')
+                 ORDER BY iteration DESC, id DESC LIMIT ?2)";
+        let tx = self.write_tx()?;
+        let p = params![run.0, keep as i64];
+        let old = paths(&tx, &format!("SELECT path {OLDER}"), p)?;
+        tx.execute(&format!("DELETE {OLDER}"), p)?;
+        let orphans = unreferenced(&tx, old)?;
+        tx.commit()?;
+        Ok(orphans)
+    }
+}
+
 /// Forgets the checkpoints a run wrote after `iteration` (a resumed run replays those steps;
 /// [`Lab::rewind`]). Returns the recorded paths of the files that no checkpoint names any more.
 pub(super) fn truncate_after(conn: &Connection, run: RunId, iteration: i64) -> Result<Vec<String>> {
@@ -534,6 +555,61 @@ mod tests {
         // Resumed again from step 40: the best checkpoint survives, and so does its summary.
         resume_from(40)?;
         assert_eq!(best()?, (Some(0.5), Some(3)));
+        Ok(())
+    }
+
+    #[test]
+    fn only_the_newest_resumable_checkpoints_are_kept() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        let other = lab.create_run(&sample_run("o"))?;
+        let ck = |run: RunId, it: i64, kind: &str| NewCheckpoint {
+            run,
+            iteration: it,
+            epoch: it / 10,
+            kind: kind.into(),
+            path: format!("{run}-{kind}-{it}.safetensors"),
+            sha256: format!("{it:064}"),
+        };
+        for (it, kind) in [
+            (10, "periodic"),
+            (15, "interrupt"),
+            (20, "best"),
+            (20, "periodic"),
+            (30, "periodic"),
+            (40, "final"),
+        ] {
+            lab.add_checkpoint(&ck(id, it, kind))?;
+        }
+        lab.add_checkpoint(&ck(other, 10, "periodic"))?;
+        let kept = |run| -> Result<Vec<(i64, String)>> {
+            Ok(lab
+                .checkpoints(run)?
+                .into_iter()
+                .map(|c| (c.iteration, c.kind))
+                .collect())
+        };
+
+        let gone = lab.keep_newest_resumable(id, 2)?;
+        assert_eq!(
+            gone,
+            ["1-interrupt-15.safetensors", "1-periodic-10.safetensors"]
+        );
+        assert_eq!(
+            kept(id)?,
+            [
+                (20, "best".into()),
+                (20, "periodic".into()),
+                (30, "periodic".into()),
+                (40, "final".into())
+            ]
+        );
+        assert_eq!(
+            kept(other)?,
+            [(10, "periodic".into())],
+            "another run's stay"
+        );
+        assert!(lab.keep_newest_resumable(id, 2)?.is_empty());
         Ok(())
     }
 

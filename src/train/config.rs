@@ -100,6 +100,11 @@ pub struct TrainConfig {
     pub tf32: bool,
     pub eval_every: usize,
     pub checkpoint_every: Option<usize>,
+    /// How many of the checkpoints a resume starts from (periodic and stop ones) the run keeps,
+    /// the newest; `None` keeps them all. Absent from configs recorded before it existed:
+    /// those runs kept them all.
+    #[serde(default)]
+    pub keep_checkpoints: Option<usize>,
     pub seed: u64,
     pub device: DeviceChoice,
     /// A dataset path (directory or .tgz) or `synthetic`; empty means the default location.
@@ -145,6 +150,7 @@ impl Default for TrainConfig {
             tf32: false,
             eval_every: 1,
             checkpoint_every: None,
+            keep_checkpoints: None,
             seed: 0,
             device: DeviceChoice::Auto,
             data: String::new(),
@@ -261,6 +267,12 @@ pub struct Overrides {
     /// always written].
     #[arg(long)]
     pub checkpoint_every: Option<usize>,
+    /// Keep only the newest N of the checkpoints a resume starts from (those of
+    /// --checkpoint-every and of stops), deleting older ones' files and rows as new ones come;
+    /// a ResNet152's holds its weights and Adam's state, about 0.7 GB. The best and final
+    /// checkpoints are kept regardless [default: all].
+    #[arg(long, value_name = "N")]
+    pub keep_checkpoints: Option<usize>,
     /// Seed for weights, batch order and augmentation [default: 0].
     #[arg(long)]
     pub seed: Option<u64>,
@@ -417,6 +429,9 @@ impl TrainConfig {
         set!(min_images, max_images, note);
         if o.checkpoint_every.is_some() {
             self.checkpoint_every = o.checkpoint_every;
+        }
+        if o.keep_checkpoints.is_some() {
+            self.keep_checkpoints = o.keep_checkpoints;
         }
         if o.dropout.is_some() {
             self.dropout = o.dropout;
@@ -629,6 +644,12 @@ impl TrainConfig {
         }
         if self.checkpoint_every == Some(0) {
             found.push("--checkpoint-every must be at least 1 epoch".to_string());
+        }
+        if self.keep_checkpoints == Some(0) {
+            found.push(
+                "--keep-checkpoints must be at least 1: a resume starts from the newest"
+                    .to_string(),
+            );
         }
         found.extend(image_size_problem(self.model, self.image_size));
         if self.image_size > 1024 {
@@ -942,7 +963,7 @@ mod tests {
              lr_schedule = \"cosine\"\nwarmup_epochs = 1\nepochs = 1\nmargin = 0.1\n\
              image_size = 8\ncrop = 0.5\nmining = \"hard\"\nsampler = \"pk\"\npk_k = 2\n\
              normalize = true\naugment = true\nzero_init_residual = true\ninit = \"w.pth\"\nfresh_embedding = true\nimagenet_norm = true\ndropout = 0.0\ntf32 = false\n\
-             eval_every = 1\ncheckpoint_every = 1\nseed = 1\ndevice = \"cpu\"\ndata = \"d\"\n\
+             eval_every = 1\ncheckpoint_every = 1\nkeep_checkpoints = 1\nseed = 1\ndevice = \"cpu\"\ndata = \"d\"\n\
              min_images = 1\nmax_images = 2\nsplit_seed = 1\nname = \"n\"\ntags = [\"t\"]\n\
              note = \"x\"\n",
         )?;

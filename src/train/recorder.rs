@@ -40,6 +40,9 @@ pub struct Recorder<'a> {
     checkpoints: Vec<(NewCheckpoint, CheckpointKind, PathBuf)>,
     /// Whether points wait because the lab was busy at their beat.
     held_back: bool,
+    /// How many periodic and stop checkpoints to keep, the newest (`--keep-checkpoints`);
+    /// `None` keeps them all.
+    keep: Option<usize>,
 }
 
 impl<'a> Recorder<'a> {
@@ -56,7 +59,15 @@ impl<'a> Recorder<'a> {
             recent_speeds: VecDeque::with_capacity(RECENT_SPEED_STEPS),
             checkpoints: Vec::new(),
             held_back: false,
+            keep: None,
         }
+    }
+
+    /// Keeps only the newest `keep` periodic and stop checkpoints, deleting the older ones'
+    /// rows and files as new ones are recorded (`None`: all).
+    pub fn keeping(mut self, keep: Option<usize>) -> Recorder<'a> {
+        self.keep = keep;
+        self
     }
 
     /// Writes the points, the summary and the checkpoint rows that wait, in that order.
@@ -122,18 +133,23 @@ impl<'a> Recorder<'a> {
 
     /// Records checkpoint `row`, written to `path`. A run has one best and one final: a final
     /// written again (by a run that ended but was not closed, resumed from it) takes the place
-    /// of the first's row.
+    /// of the first's row. Periodic and stop checkpoints beyond the newest [`Self::keeping`]
+    /// go.
     fn add_checkpoint(&self, row: &NewCheckpoint, kind: CheckpointKind, path: &Path) -> Result<()> {
-        if matches!(kind, CheckpointKind::Best | CheckpointKind::Final) {
-            // The previous best's file goes only once the lab names the new one: a crash in
-            // between leaves a spare file, never a row naming the wrong bytes.
-            let (_, replaced) = self.lab.replace_checkpoints(row)?;
-            let dir = path.parent().unwrap_or(Path::new("."));
-            if let Err(e) = self.lab.delete_checkpoint_files(&replaced, dir) {
-                crate::say!("warning: {e:#}");
-            }
+        // A file that goes, goes only once the lab no longer names it: a crash in between
+        // leaves a spare file, never a row naming the wrong bytes.
+        let gone = if matches!(kind, CheckpointKind::Best | CheckpointKind::Final) {
+            self.lab.replace_checkpoints(row)?.1
         } else {
             self.lab.add_checkpoint(row)?;
+            match self.keep {
+                Some(keep) => self.lab.keep_newest_resumable(row.run, keep)?,
+                None => Vec::new(),
+            }
+        };
+        let dir = path.parent().unwrap_or(Path::new("."));
+        if let Err(e) = self.lab.delete_checkpoint_files(&gone, dir) {
+            crate::say!("warning: {e:#}");
         }
         Ok(())
     }
@@ -474,6 +490,25 @@ mod tests {
         })
     }
 
+    /// Writes a checkpoint file of `kind` at step `it` in `dir` and tells `rec` of it.
+    fn checkpoint(
+        rec: &mut Recorder,
+        dir: &Path,
+        it: u64,
+        kind: CheckpointKind,
+    ) -> Result<std::path::PathBuf> {
+        let path = dir.join(format!("{}-{it:08}.safetensors", kind.as_str()));
+        std::fs::write(&path, it.to_string())?;
+        rec.on_event(&Event::Checkpoint {
+            iteration: it,
+            epoch: it as usize,
+            kind,
+            path: &path,
+            sha256: "ab",
+        })?;
+        Ok(path)
+    }
+
     #[test]
     fn a_best_checkpoint_replaces_the_previous_best_file_once_the_lab_names_it() -> Result<()> {
         let dir = tempfile::tempdir()?;
@@ -482,26 +517,46 @@ mod tests {
         let mut rec = Recorder::new(&lab, run);
         let ck = dir.path().join("checkpoints");
         std::fs::create_dir(&ck)?;
-        let best = |rec: &mut Recorder, it: u64| -> Result<std::path::PathBuf> {
-            let path = ck.join(format!("best-{it:08}.safetensors"));
-            std::fs::write(&path, it.to_string())?;
-            rec.on_event(&Event::Checkpoint {
-                iteration: it,
-                epoch: it as usize,
-                kind: CheckpointKind::Best,
-                path: &path,
-                sha256: "ab",
-            })?;
-            Ok(path)
-        };
-        let first = best(&mut rec, 10)?;
+        let first = checkpoint(&mut rec, &ck, 10, CheckpointKind::Best)?;
         assert!(first.exists());
-        let second = best(&mut rec, 20)?;
+        let second = checkpoint(&mut rec, &ck, 20, CheckpointKind::Best)?;
         assert!(!first.exists(), "the replaced best is deleted");
         assert!(second.exists());
         let cks = lab.checkpoints(run)?;
         assert_eq!(cks.len(), 1);
         assert_eq!(lab.resolve(&cks[0].path), second);
+        Ok(())
+    }
+
+    #[test]
+    fn only_the_newest_periodic_and_stop_checkpoints_are_kept() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let lab = Lab::open(&dir.path().join("lab.db"))?;
+        let run = lab.create_run(&new_run("r"))?;
+        let mut rec = Recorder::new(&lab, run).keeping(Some(2));
+        let ck = dir.path().join("checkpoints");
+        std::fs::create_dir(&ck)?;
+        use CheckpointKind::*;
+        let mut files = Vec::new();
+        for (it, kind) in [(10, Periodic), (15, Interrupt), (20, Best), (30, Periodic)] {
+            files.push(checkpoint(&mut rec, &ck, it, kind)?);
+        }
+        rec.flush()?;
+        let on_disk: Vec<bool> = files.iter().map(|f| f.exists()).collect();
+        assert_eq!(on_disk, [false, true, true, true]);
+        let kinds: Vec<(i64, String)> = lab
+            .checkpoints(run)?
+            .into_iter()
+            .map(|c| (c.iteration, c.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (15, "interrupt".into()),
+                (20, "best".into()),
+                (30, "periodic".into())
+            ]
+        );
         Ok(())
     }
 }

@@ -842,7 +842,7 @@ fn drive(
     stop: &AtomicBool,
 ) -> Result<Finished> {
     let heartbeat = Heartbeat::start(lab.path(), run)?;
-    let mut recorder = Recorder::new(lab, run);
+    let mut recorder = Recorder::new(lab, run).keeping(trainer.cfg.keep_checkpoints);
     // A resumed run's summary so far (rebuilt after the truncation); a new run's is empty.
     let so_far = lab.run(run)?.context("run vanished from the lab")?;
     // The accuracy of the weights in the best checkpoint that survived the truncation; none

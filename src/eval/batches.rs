@@ -28,7 +28,9 @@ pub fn flip_horizontal(images: &Tensor) -> Result<Tensor> {
 
 /// Embeds images `0..n` in batches of `batch_size`: `load(range)` gives the `(batch, C, H, W)`
 /// images of `range`, `forward` the `(batch, dim)` embeddings. With `flip`, each embedding is
-/// the mean of the image's and its mirror image's.
+/// the mean of the image's and its mirror image's, not re-normalised: for a network that
+/// L2-normalises, its length is √((1 + cos θ)/2) of the angle θ between the two, shorter where
+/// the image and its mirror disagree.
 pub fn embed_in_batches(
     n: usize,
     batch_size: usize,

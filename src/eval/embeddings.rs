@@ -74,14 +74,6 @@ pub fn euclidean(a: &[f32], b: &[f32]) -> f64 {
         .sqrt()
 }
 
-/// The mean of `a` and `b`, element by element: the embedding of an image averaged with that of
-/// its mirror image (`--flip`). Not re-normalised: a model that L2-normalises its output gives
-/// a mean slightly shorter than 1, which leaves nearest-neighbour rankings between flipped
-/// embeddings comparable.
-pub fn mean_of(a: &[f32], b: &[f32]) -> Vec<f32> {
-    a.iter().zip(b).map(|(x, y)| (x + y) / 2.0).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +99,5 @@ mod tests {
     #[test]
     fn euclidean_of_a_3_4_5_triangle() {
         assert_eq!(euclidean(&[0.0, 0.0], &[3.0, 4.0]), 5.0);
-        assert_eq!(mean_of(&[1.0, 2.0], &[3.0, -2.0]), vec![2.0, 0.0]);
     }
 }

@@ -30,7 +30,7 @@ pub struct IndexPair {
 /// same proportion. Order: same-person pairs, then different-person ones.
 pub fn folder_pairs(labels: &[String], per_class: usize, seed: u64) -> Vec<IndexPair> {
     let n = labels.len();
-    // Same-person pairs are few (LFW: 242,258), so they are enumerated and sampled exactly.
+    // Same-person pairs are few (LFW: 242,257), so they are enumerated and sampled exactly.
     let mut by_identity: Vec<(&str, Vec<usize>)> = Vec::new();
     {
         let mut index = std::collections::HashMap::new();

@@ -25,7 +25,9 @@ pub struct Identification {
     /// by their nearest gallery embedding; a tie with another identity counts against the query
     /// (the rank is the number of *other* identities at a distance ≤ the true one's).
     pub ranks: Vec<usize>,
-    /// The predicted (nearest) identity for each query; ties go to the earlier gallery entry.
+    /// The predicted (nearest) identity for each query; ties go to the earlier gallery entry,
+    /// where [`Self::ranks`] counts a tie against the query: a query tied between its own
+    /// identity and another can be predicted right and still miss the top-1.
     pub predicted: Vec<String>,
 }
 

@@ -125,8 +125,10 @@ pub fn auc(roc: &Roc) -> f64 {
 }
 
 /// Equal error rate: where the false accept rate equals the false reject rate (1 − TAR), found by
-/// linear interpolation along the ROC polyline. This is what davidsandberg/facenet's
-/// `brentq(lambda x: 1. - x - interp1d(fpr, tpr)(x), 0., 1.)` computes.
+/// linear interpolation along the ROC polyline: the crossing davidsandberg/facenet's
+/// `brentq(lambda x: 1. - x - interp1d(fpr, tpr)(x), 0., 1.)` finds, taken here on the exact
+/// ROC of all pairs (facenet's on the mean of its folds' ROCs over a grid of thresholds, which
+/// can differ in the third decimal).
 pub fn eer(roc: &Roc) -> f64 {
     // g = FRR − FAR falls from 1 at (0, 0) to −1 at (1, 1); find its first zero.
     let g = |i: usize| 1.0 - roc.tpr[i] - roc.fpr[i];

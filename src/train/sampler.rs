@@ -41,6 +41,10 @@ fn pk_batches(labels: &[u32], batch: usize, k: usize, rng: &mut Rng) -> Vec<Vec<
         by_id[l as usize].push(i);
     }
     let ids: Vec<usize> = (0..n_ids).filter(|&i| !by_id[i].is_empty()).collect();
+    if ids.is_empty() {
+        // No identity to draw from (the data's filter keeps none; it refuses that first).
+        return Vec::new();
+    }
     let p = (batch / k).min(ids.len()).max(1);
     for imgs in &mut by_id {
         rng.shuffle(imgs);
@@ -126,6 +130,16 @@ mod tests {
             uniq.sort();
             uniq.dedup();
             assert_eq!(uniq.len(), 12, "no image twice in a batch");
+        }
+    }
+
+    #[test]
+    fn no_identities_give_no_batches() {
+        for sampler in [Sampler::Random, Sampler::Pk] {
+            assert!(
+                epoch_batches(sampler, &[], 12, 4, 9, 1).is_empty(),
+                "{sampler:?}"
+            );
         }
     }
 

@@ -35,7 +35,8 @@ impl Mining {
 pub struct TripletOutput {
     /// Scalar, differentiable.
     pub loss: Tensor,
-    /// Triplets (or anchors, for batch-hard) the loss averages over.
+    /// What the loss averages over: (anchor, positive, negative) triplets for all, (anchor,
+    /// positive) pairs for semihard (one negative each), anchors for batch-hard.
     pub n_triplets: usize,
     /// Share of those with a non-zero loss.
     pub active_fraction: f64,
@@ -314,6 +315,96 @@ mod tests {
             let out = loss_of(&[0.0, 4.0, 1.0], &[0, 0, 1], mining)?;
             assert!((scalar(&out.loss)? - 11.2).abs() < 1e-4, "{mining:?}");
             assert_eq!(out.active_fraction, 1.0);
+        }
+        Ok(())
+    }
+
+    // Anchor 0 and its positive 1 (d_ap = 1) each have a negative at exactly d_ap (−1 from 0,
+    // 2 from 1) and one farther (4 away). A negative as far as the positive is not semi-hard:
+    // the farther one is taken, loss 0 (taking the tie would give 0.2 per pair).
+    #[test]
+    fn a_negative_as_far_as_the_positive_is_not_semihard() -> Result<()> {
+        let out = loss_of(&[0.0, 1.0, -1.0, 2.0], &[0, 0, 1, 2], Mining::Semihard)?;
+        assert_eq!(scalar(&out.loss)?, 0.0);
+        assert_eq!(out.active_fraction, 0.0);
+        Ok(())
+    }
+
+    /// The loss of `mining` by its definition, a triplet at a time in f64.
+    fn brute_force(e: &[Vec<f64>], labels: &[u32], margin: f64, mining: Mining) -> f64 {
+        let d = |i: usize, j: usize| -> f64 {
+            e[i].iter().zip(&e[j]).map(|(x, y)| (x - y).powi(2)).sum()
+        };
+        let b = e.len();
+        let positives = |a: usize| (0..b).filter(move |&p| p != a && labels[p] == labels[a]);
+        let negatives = |a: usize| (0..b).filter(move |&n| labels[n] != labels[a]);
+        let hinge = |x: f64| (x + margin).max(0.0);
+        let (mut sum, mut count) = (0.0, 0usize);
+        for a in 0..b {
+            if negatives(a).next().is_none() {
+                continue;
+            }
+            match mining {
+                Mining::All => {
+                    for p in positives(a) {
+                        for n in negatives(a) {
+                            sum += hinge(d(a, p) - d(a, n));
+                            count += 1;
+                        }
+                    }
+                }
+                Mining::Hard => {
+                    if positives(a).next().is_none() {
+                        continue;
+                    }
+                    let far_p = positives(a).map(|p| d(a, p)).fold(f64::MIN, f64::max);
+                    let near_n = negatives(a).map(|n| d(a, n)).fold(f64::MAX, f64::min);
+                    sum += hinge(far_p - near_n);
+                    count += 1;
+                }
+                Mining::Semihard => {
+                    for p in positives(a) {
+                        let ap = d(a, p);
+                        let farther = negatives(a).map(|n| d(a, n)).filter(|&an| an > ap);
+                        let chosen = match farther.fold(f64::MAX, f64::min) {
+                            f64::MAX => negatives(a).map(|n| d(a, n)).fold(f64::MIN, f64::max),
+                            closest => closest,
+                        };
+                        sum += hinge(ap - chosen);
+                        count += 1;
+                    }
+                }
+            }
+        }
+        sum / count as f64
+    }
+
+    /// Random 3-D embeddings of 12 images of 4 people: each miner's loss is its definition's.
+    #[test]
+    fn every_miner_matches_its_definition_in_three_dimensions() -> Result<()> {
+        let mut rng = crate::rng::Rng::new(7);
+        let labels: Vec<u32> = (0..12).map(|i| i % 4).collect();
+        for trial in 0..5 {
+            let e: Vec<Vec<f64>> = (0..12)
+                .map(|_| (0..3).map(|_| rng.normal() * 0.5).collect())
+                .collect();
+            let flat: Vec<f32> = e.iter().flatten().map(|&x| x as f32).collect();
+            let t = Tensor::from_slice(&flat, (12, 3), &Device::Cpu)?;
+            let l = Tensor::new(labels.as_slice(), &Device::Cpu)?;
+            for mining in [Mining::All, Mining::Semihard, Mining::Hard] {
+                let want = brute_force(&e, &labels, 0.3, mining);
+                let out = triplet_loss(&t, &l, 0.3, mining)?
+                    .ok_or_else(|| candle_core::Error::Msg("none".into()))?;
+                let got = scalar(&out.loss)?;
+                assert!(
+                    (got - want).abs() < 1e-4 * want.max(1.0),
+                    "trial {trial}, {mining:?}: {got} vs {want}"
+                );
+                assert!(
+                    want > 0.0,
+                    "trial {trial}, {mining:?}: a loss of 0 tests little"
+                );
+            }
         }
         Ok(())
     }

@@ -88,15 +88,21 @@ pub fn distinguishing_params(runs: &[&Run]) -> Vec<&'static str> {
 }
 
 /// A legend entry for the curve of `runs` (one run, or repeats of one configuration): their ids,
-/// the first one's name, and the values of the `distinguishing` hyperparameters when they are
-/// few enough to read: `#4 cosine-90: lr 0.0005, epochs 90`.
+/// the name they share ([`shared_name`]), and the values of the `distinguishing`
+/// hyperparameters when they are few enough to read: `#4 cosine-90: lr 0.0005, epochs 90`.
 pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
     let Some(first) = runs.first() else {
         return String::new();
     };
     let ids: Vec<String> = runs.iter().map(|r| r.id.to_string()).collect();
+    let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
     // Spaced: at a legend's size, `#5,6` reads as `#5.6`.
-    let mut label = format!("#{} {}", ids.join(", "), first.name);
+    let mut label = format!("#{}", ids.join(", "));
+    let name = shared_name(&names);
+    if !name.is_empty() {
+        label.push(' ');
+        label.push_str(name);
+    }
     if !distinguishing.is_empty() && distinguishing.len() <= MAX_LEGEND_PARAMS {
         let values: Vec<String> = params::params(first)
             .into_iter()
@@ -106,6 +112,30 @@ pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
         label.push_str(&format!(": {}", values.join(", ")));
     }
     label
+}
+
+/// What `names` share, in whole words (`-`, `_` or space between them): the first name where
+/// the others are it or it with more words (`best-recipe` of `best-recipe` and
+/// `best-recipe-s1`), the words they start with alike otherwise (`sweep-a` of `sweep-a-s1` and
+/// `sweep-a-s2`), or nothing (`remote` and `away`): a repeat's own name is not the group's.
+fn shared_name<'a>(names: &[&'a str]) -> &'a str {
+    let Some((first, rest)) = names.split_first() else {
+        return "";
+    };
+    let word_end =
+        |name: &str, at: usize| name.len() == at || name[at..].starts_with(['-', '_', ' ']);
+    let cuts = first
+        .char_indices()
+        .filter(|&(_, c)| matches!(c, '-' | '_' | ' '))
+        .map(|(i, _)| i)
+        .chain([first.len()]);
+    cuts.filter(|&at| {
+        let prefix = &first[..at];
+        rest.iter()
+            .all(|n| n.starts_with(prefix) && word_end(n, at))
+    })
+    .last()
+    .map_or("", |at| &first[..at])
 }
 
 /// Runs grouped by experiment (all but the seed alike, and as many epochs trained,
@@ -264,6 +294,29 @@ mod tests {
         let differ = distinguishing_params(&[&a, &b, &d]);
         assert_eq!(differ.len(), 4);
         assert_eq!(curve_label(&[&d], &differ), "#5 crop");
+        // Repeats named apart share no name.
+        let mut e = d.clone();
+        e.id = crate::lab::RunId(6);
+        e.name = "away".into();
+        assert_eq!(curve_label(&[&d, &e], &differ), "#5, 6");
+    }
+
+    #[test]
+    fn a_group_is_named_by_the_words_its_runs_share() {
+        let cases: [(&[&str], &str); 6] = [
+            (
+                &["best-recipe", "best-recipe-s1", "best-recipe-s2"],
+                "best-recipe",
+            ),
+            (&["sweep-a-s1", "sweep-a-s2"], "sweep-a"),
+            (&["crop0.5_s1", "crop0.5_s2"], "crop0.5"),
+            (&["remote", "away"], ""),
+            (&["run-10", "run-1"], "run"),
+            (&["same", "same"], "same"),
+        ];
+        for (names, want) in cases {
+            assert_eq!(shared_name(names), want, "{names:?}");
+        }
     }
 
     #[test]

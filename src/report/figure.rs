@@ -653,10 +653,6 @@ where
                     .map(|&p| EmptyElement::at(p) + PathElement::new(ring.clone(), style));
                 ctx.draw_series(rings).map_err(&err)?;
             }
-            Stroke::Dot => {
-                ctx.draw_series(std::iter::once(Circle::new(points[0], 3, style.filled())))
-                    .map_err(&err)?;
-            }
             Stroke::Solid => {
                 ctx.draw_series(LineSeries::new(points, style))
                     .map_err(&err)?;
@@ -717,7 +713,7 @@ where
             Stroke::Rings(marker) => entry.legend(move |(x, y)| {
                 EmptyElement::at((x + 10, y)) + PathElement::new(marker.ring(), style)
             }),
-            Stroke::Dot | Stroke::Solid => {
+            Stroke::Solid => {
                 entry.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style))
             }
             Stroke::Dashed(dash, gap) => entry.legend(move |(x, y)| {
@@ -740,12 +736,10 @@ where
 /// How line `i` of a chart is drawn, in the plot and in its legend entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stroke {
-    /// A scatter's markers.
+    /// A scatter's markers, or a curve of one point's.
     Dots(Marker),
     /// A scatter's markers in outline (the second set of a [`Marks::FilledAndHollow`] chart).
     Rings(Marker),
-    /// A curve of one point: a dot, with a solid sample.
-    Dot,
     Solid,
     Dashed(u32, u32),
 }
@@ -760,7 +754,8 @@ impl Stroke {
             Marks::Curves => {}
         }
         if drawn == 1 {
-            Stroke::Dot
+            // A point has no stroke to dash: its marker tells it from the lines of its colour.
+            Stroke::Dots(marker)
         } else {
             dash_of(i).map_or(Stroke::Solid, |(dash, gap)| Stroke::Dashed(dash, gap))
         }

@@ -129,13 +129,13 @@ fn shared_name<'a>(names: &[&'a str]) -> &'a str {
         .filter(|&(_, c)| matches!(c, '-' | '_' | ' '))
         .map(|(i, _)| i)
         .chain([first.len()]);
-    cuts.filter(|&at| {
-        let prefix = &first[..at];
-        rest.iter()
-            .all(|n| n.starts_with(prefix) && word_end(n, at))
-    })
-    .last()
-    .map_or("", |at| &first[..at])
+    cuts.rev()
+        .find(|&at| {
+            let prefix = &first[..at];
+            rest.iter()
+                .all(|n| n.starts_with(prefix) && word_end(n, at))
+        })
+        .map_or("", |at| &first[..at])
 }
 
 /// Runs grouped by experiment (all but the seed alike, and as many epochs trained,

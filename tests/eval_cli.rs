@@ -72,7 +72,7 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     assert!(
         text.contains("'pairs.txt' is not LFW View 2's official pairs.txt (its sha256 is ")
             && text.contains("the runs table's LFW column shows only the official file's")
-            && !text.contains("folds:"),
+            && !text.contains("pairs fill"),
         "{text}"
     );
     assert!(
@@ -191,6 +191,12 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
             "required arguments were not provided",
         ))
         .stderr(predicates::str::contains("--embeddings"));
+
+    // A pairs file that is not there is said first, before the images are looked for.
+    common::fails_with(
+        cmd(dir.path())?.args(["eval", "1", "--pairs", "nope.txt"]),
+        &["--pairs 'nope.txt' does not exist", "data fetch"],
+    );
 
     // Pairs naming images that are not there are a clear error.
     std::fs::write(

@@ -14,7 +14,7 @@ pub fn run(args: DataArgs) -> Result<()> {
                 Some(dir) => dir,
                 None => data::default_data_dir()?,
             };
-            for f in data::fetch(&dir, &FetchSpec::from_env(), true)? {
+            for f in data::fetch(&dir, &FetchSpec::from_env()?, true)? {
                 let what = if f.downloaded {
                     "downloaded and verified"
                 } else {

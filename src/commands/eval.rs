@@ -19,6 +19,18 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
     let run = lab.find_run(&args.run)?;
     let checkpoints = lab.checkpoints(run.id)?;
     let checkpoint = args.checkpoint.pick(&run.id.to_string(), &checkpoints)?;
+    if let Some(pairs) = args.pairs.as_deref().filter(|p| !p.is_file()) {
+        let state = if pairs.exists() {
+            "is not a file"
+        } else {
+            "does not exist"
+        };
+        anyhow::bail!(
+            "--pairs '{}' {state}: give LFW View 2's pairs.txt (`facenet-lab data fetch` \
+             downloads it beside lfw.tgz)",
+            pairs.display()
+        );
+    }
     // A path, or `synthetic:IDS:PER:SEED` (generated faces, as `run --data` takes them); with
     // --pairs alone, the LFW that `data fetch` downloaded. Found before the weights load.
     let data_spec = match (&args.data, &args.pairs) {

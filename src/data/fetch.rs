@@ -72,12 +72,26 @@ impl FetchSpec {
         spec
     }
 
-    /// [`FetchSpec::with_mirror`] when `FACENET_LAB_MIRROR` is set, else [`FetchSpec::official`].
-    pub fn from_env() -> Self {
+    /// [`FetchSpec::with_mirror`] when `FACENET_LAB_MIRROR` is set, else [`FetchSpec::official`];
+    /// a mirror that is no http(s) address is refused before anything is downloaded.
+    pub fn from_env() -> Result<Self> {
         match std::env::var(MIRROR_ENV) {
-            Ok(prefix) if !prefix.trim().is_empty() => Self::with_mirror(prefix.trim()),
-            _ => Self::official(),
+            Ok(prefix) if !prefix.trim().is_empty() => Self::mirror(prefix.trim()),
+            _ => Ok(Self::official()),
         }
+    }
+
+    /// [`FetchSpec::with_mirror`] for a `prefix` that is an http:// or https:// address.
+    fn mirror(prefix: &str) -> Result<Self> {
+        let lower = prefix.to_ascii_lowercase();
+        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+            bail!(
+                "{MIRROR_ENV}='{prefix}' is not an http:// or https:// address: set it to the \
+                 address of a folder that holds lfw.tgz and pairs.txt, such as \
+                 http://127.0.0.1:8000/lfw, or unset it for the official mirror"
+            );
+        }
+        Ok(Self::with_mirror(prefix))
     }
 }
 
@@ -431,6 +445,15 @@ mod tests {
         let o = FetchSpec::official();
         assert_eq!(m.files[0].url, "http://127.0.0.1:9/lfw/lfw.tgz");
         assert_eq!(m.files[1].url, "http://127.0.0.1:9/lfw/pairs.txt");
+        for bad in ["notaurl", "ftp://host/lfw", "127.0.0.1:8000"] {
+            let err = FetchSpec::mirror(bad).err().map(|e| e.to_string());
+            assert!(
+                err.as_deref()
+                    .is_some_and(|e| e.contains("is not an http:// or https:// address")),
+                "{bad}: {err:?}"
+            );
+        }
+        assert!(FetchSpec::mirror("HTTPS://mirror.example/lfw").is_ok());
         assert_eq!(m.files[0].sha256, o.files[0].sha256);
         assert_eq!(o.files[0].size, Some(180_566_744));
     }

@@ -384,8 +384,8 @@ fn import_path(
         let least = by_identity.values().map(Vec::len).min().unwrap_or(0);
         bail!(
             "the filter {}..={} images per identity keeps {n_candidates} of {} identities in {} \
-             (at least 2 are needed; identities there have {least}..={most} images): widen \
-             --min-images/--max-images",
+             (at least 2 are needed; identities there have {least}..={most} images; \
+             --min-images and --max-images set the filter)",
             opts.min_images,
             opts.max_images,
             by_identity.len(),

@@ -51,7 +51,10 @@ impl CheckpointChoice {
             return Ok(c);
         }
         if checkpoints.is_empty() {
-            bail!("run {run_label} has no checkpoints: it stopped before writing one");
+            bail!(
+                "run {run_label} has no checkpoints: a run writes its first at its first \
+                 evaluation (a best) or when it stops, and this one has done neither"
+            );
         }
         let have: Vec<String> = checkpoints
             .iter()

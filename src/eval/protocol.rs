@@ -790,7 +790,9 @@ mod tests {
         );
         assert_eq!(said[1], "embedded");
         assert!(
-            said[2].starts_with("note: verification over 10 folds"),
+            said[2].starts_with(
+                "note: verification of 60 same- and 60 different-person pairs in 10 folds"
+            ),
             "{said:#?}"
         );
         assert_eq!(m.protocol, Protocol::Folder);

@@ -456,17 +456,28 @@ impl VerificationReport {
     /// The headline numbers in words: accuracy and VAL over the folds, then the pooled,
     /// in-sample VAL that the lab keeps under `val_at_far`.
     pub fn summary(&self) -> String {
+        let k = self.accuracy.folds.len();
+        // The different-person pairs a fold's threshold is chosen on: the other folds'.
+        let others = self.n_different * k.saturating_sub(1) / k.max(1);
+        let unresolved = if (others as f64) * self.far_target < 1.0 {
+            format!(
+                "; FAR ≤ {} is finer than the other folds' {others} different-person pairs \
+                 can tell, so each threshold admits no false accept",
+                self.far_target
+            )
+        } else {
+            String::new()
+        };
         let val = match &self.val_kfold {
             Some(v) => format!(
-                "VAL {:.4} ± {:.4} at FAR ≤ {} (held-out FAR {:.4})",
+                "VAL {:.4} ± {:.4} at FAR ≤ {} (held-out FAR {:.4}{unresolved})",
                 v.val_mean, v.val_std, self.far_target, v.far_mean
             ),
             None => "VAL per fold undefined (a fold lacks same- or different-person pairs)".into(),
         };
         format!(
-            "over {} folds of {} same- and {} different-person pairs: accuracy {:.4} ± {:.4}, \
+            "of {} same- and {} different-person pairs in {k} folds: accuracy {:.4} ± {:.4}, \
              {val}; in-sample over all {} pairs: VAL {:.4} at FAR {:.4}",
-            self.accuracy.folds.len(),
             self.n_same,
             self.n_different,
             self.accuracy.mean,
@@ -797,10 +808,20 @@ mod tests {
         assert_eq!((m[metric::N_SAME], m[metric::N_DIFFERENT]), (6.0, 6.0));
         let summary = r.summary();
         assert!(
-            summary.contains("over 3 folds of 6 same- and 6 different-person pairs")
+            summary.contains("of 6 same- and 6 different-person pairs in 3 folds")
                 && summary.contains("VAL 0.8333 ± 0.2357 at FAR ≤ 0.25 (held-out FAR 0.1667)")
                 && summary.contains("in-sample over all 12 pairs: VAL 0.8333 at FAR 0.1667"),
             "{summary}"
+        );
+        assert!(!summary.contains("finer"), "{summary}");
+        // A fold's threshold is chosen on the other folds' 4 different-person pairs: FAR 0.1
+        // is finer than they tell.
+        let fine = evaluate(&three_folds()?, 0.1)?.summary();
+        assert!(
+            fine.contains(
+                "FAR ≤ 0.1 is finer than the other folds' 4 different-person pairs can tell"
+            ),
+            "{fine}"
         );
         Ok(())
     }

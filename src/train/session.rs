@@ -677,7 +677,12 @@ pub fn resume(
         );
     }
     device::set_tf32(&dev, &device_name, cfg.tf32)?;
-    let dataset = load_dataset(&cfg, launch.quiet)?;
+    let dataset = load_dataset(&cfg, launch.quiet).with_context(|| {
+        format!(
+            "--data '{}' must hold the images run {} trained on, with the filter it recorded",
+            cfg.data, run.id
+        )
+    })?;
     if let Some(d) = &recorded {
         data::recorded::same_splits(&d.splits, &dataset.manifest, &cfg.data, run.id)?;
     }

@@ -38,6 +38,9 @@ pub enum Command {
     /// interrupted (`--resume` continues it); a second quits at once. SIGUSR1 asks as the first
     /// does, and nothing more of a run that is stopping already: a sweep and the dashboard stop
     /// runs so.
+    ///
+    /// Exits 0 when the run completed, 130 when it stopped before its end, resumable (a stop,
+    /// --time-limit, --stop-after-epoch), and 1 on an error.
     #[command(
         after_help = "Examples:\n  facenet-lab run resnet18 --data ~/lfw.tgz --image-size 64 --epochs 3 --batch 16\n  facenet-lab run --config experiments/best-recipe-cpu-64.toml\n  facenet-lab sweep experiments/seed-table.toml\n  facenet-lab run --resume 12"
     )]
@@ -57,13 +60,14 @@ pub enum Command {
     /// (recorded as interrupted, e.g. with X in the dashboard) and none failed.
     #[command(
         after_help = "The spec (TOML): `tag` (added to every run), an optional \
-`description`, `[base]` settings shared by every run, then `[[runs]]` entries and/or a `[grid]` \
+`description`, an optional `time_limit` (each run's --time-limit, e.g. \"2h\"), `[base]` settings shared by every run, then `[[runs]]` entries and/or a `[grid]` \
 of lists that are crossed. Settings are `run --config` keys (`model`, `batch`, `pk_k`, ...); a \
 run's keys override `[base]`. The `[[runs]]` come first, in file order, then the grid's \
 combinations, its keys sorted by name, the last varying fastest. Every run is checked before \
 any starts.
 
   tag = \"my-sweep\"
+  time_limit = \"2h\"
   [base]
   epochs = 100
   [[runs]]
@@ -75,7 +79,8 @@ any starts.
 
 Examples:
   facenet-lab sweep experiments/seed-table.toml --dry-run
-  facenet-lab sweep experiments/seed-table.toml --parallel 2"
+  facenet-lab sweep experiments/seed-table.toml --parallel 2
+  facenet-lab sweep experiments/seed-table.toml --resume"
     )]
     Sweep(SweepArgs),
     /// Write runs and their metrics as CSV (a row per metric point, or per run), or whole (with
@@ -369,6 +374,12 @@ pub struct SweepArgs {
     /// data its spec names; each run still picks its identities as its settings say.
     #[arg(long, value_name = "PATH")]
     pub data: Option<String>,
+    /// Finish the sweep the lab holds runs of (by name and the spec's tag): a run that
+    /// completed is left as it is, one that stopped (interrupted, crashed, failed) is resumed
+    /// (`run --resume`, with its recorded settings), and one the lab has none of starts.
+    /// Without it, every run starts anew.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -421,12 +421,90 @@ fn sweep_runs_record_their_logs() -> Result<()> {
         .success()
         .stderr(contains(format!(
             "note: lab '{}' already has runs of 2 of these names; a sweep would train new runs \
-             beside them:",
+             beside them (--resume finishes those instead):",
             db.display()
         )))
         .stderr(predicates::str::is_match(
-            r"run 1 \(logs-1-seed1\): run [12] \(completed\)",
+            r"logs-1-seed1 \(1/2\): run [12] \(completed\)",
         )?);
+    // With --resume, a completed sweep has nothing left to train.
+    let mut resumed = real_sweep(dir.path(), &spec);
+    resumed.arg("--resume");
+    Command::from_std(resumed)
+        .assert()
+        .success()
+        .stderr(contains(
+            "sweep 'logs' resumes 0 runs, starts 0; 2 completed already (runs 1, 2)",
+        ))
+        .stdout(contains("all 2 runs finished"));
+    assert_eq!(
+        facenet_lab::lab::Lab::open_read_only(&db)?
+            .list_runs()?
+            .len(),
+        2
+    );
+    Ok(())
+}
+
+/// A sweep whose runs its time limit stopped is finished by `sweep --resume`: the stopped runs
+/// go on where they stopped, as themselves, and the one never started starts.
+#[test]
+fn a_sweep_cut_off_by_its_time_limit_is_finished_by_resume() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let spec = dir.path().join("cut.toml");
+    let body = "[base]\nmodel = \"resnet18\"\ndata = \"synthetic:4:8\"\nimage_size = 16\n\
+                batch = 8\nepochs = 2\n[grid]\nseed = [1, 2]\n";
+    // A limit no step fits in: each run stops after its first step, with a checkpoint.
+    std::fs::write(
+        &spec,
+        format!("tag = \"cut\"\ntime_limit = \"0.001s\"\n{body}"),
+    )?;
+    let db = dir.path().join("lab.db");
+    let out = real_sweep(dir.path(), &spec).output()?;
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{said}");
+    assert!(
+        said.contains("0 of 2 runs finished and 2 stopped"),
+        "{said}"
+    );
+    let lab = Lab::open(&db)?;
+    let statuses = || -> Result<Vec<(i64, String)>> {
+        Ok(lab
+            .list_runs()?
+            .into_iter()
+            .map(|r| (r.id.0, r.status.as_str().to_string()))
+            .collect())
+    };
+    assert_eq!(
+        statuses()?,
+        [(1, "interrupted".into()), (2, "interrupted".into())]
+    );
+    // Run 2 is left to start again: the lab holds no run of its name.
+    lab.conn().execute("DELETE FROM runs WHERE id = 2", [])?;
+    // Without its limit, the spec resumes run 1 and starts the other.
+    std::fs::write(&spec, format!("tag = \"cut\"\n{body}"))?;
+    let mut again = real_sweep(dir.path(), &spec);
+    again.arg("--resume");
+    let out = again.output()?;
+    let (told, said) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{told}\n{said}");
+    assert!(
+        said.contains("sweep 'cut' resumes 1 run, starts 1"),
+        "{said}"
+    );
+    assert!(
+        told.contains("resumed  cut-1-seed1 (run 1;") && told.contains("started  cut-2-seed2"),
+        "{told}"
+    );
+    assert_eq!(
+        statuses()?,
+        [(1, "completed".into()), (2, "completed".into())]
+    );
+    let resumes = lab.resumes(facenet_lab::lab::RunId(1))?;
+    assert_eq!(resumes.len(), 1, "run 1 went on as itself");
     Ok(())
 }
 
@@ -579,8 +657,14 @@ fn a_stop_as_a_sweep_run_starts_waits_for_its_handler(signal: libc::c_int) -> Re
         ),
     )?;
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755))?;
-    let mut child =
-        facenet_lab::sweep::trainer_command(&program, &db, &config, &log_path, log)?.spawn()?;
+    let mut child = facenet_lab::sweep::trainer_command(
+        &program,
+        &db,
+        &["--config".into(), config.clone().into()],
+        &log_path,
+        log,
+    )?
+    .spawn()?;
     let trainer = KillOnDrop(i64::from(child.id()));
     // SIGINT and the sweep's stop are blocked in it, and the signal sent now waits.
     process::stopped(&child)?;

@@ -699,7 +699,8 @@ fn a_run_killed_outright_is_crashed_at_once_on_its_host_and_resumes() -> Result<
         .args(["run", "--resume", "1", "--time-limit", "1s"])
         .output()?;
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{said}");
+    // Stopped by its time limit: resumable, not completed, which its exit status says.
+    assert_eq!(out.status.code(), Some(130), "{said}");
     assert_eq!(status()?, "interrupted", "{said}");
     Ok(())
 }
@@ -838,7 +839,7 @@ fn a_second_ctrl_c_quits_at_once_and_leaves_the_run_resumable() -> Result<()> {
         .args(["run", "--resume", "1", "--time-limit", "1s"])
         .output()?;
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{said}");
+    assert_eq!(out.status.code(), Some(130), "{said}");
     assert!(
         said.contains(": its --time-limit of 1s ran out\n"),
         "{said}"
@@ -1031,7 +1032,7 @@ fn a_run_starts_from_the_weights_of_another_and_records_the_file() -> Result<()>
         .output()?;
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        out.status.success()
+        out.status.code() == Some(130)
             && err.contains("interrupted in ")
             && err.contains(": --stop-after-epoch stopped it after epoch 1\n"),
         "{err}"

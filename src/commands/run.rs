@@ -141,8 +141,9 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
             session::start(db, cfg, like, &launch, &STOP)?
         }
     };
-    if finished.outcome == Outcome::Interrupted && STOP.load(Ordering::SeqCst) {
-        std::process::exit(130);
+    // Stopped before its end, however: `run A && run B` goes on only from a completed run.
+    if finished.outcome == Outcome::Interrupted {
+        std::process::exit(crate::sweep::EXIT_STOPPED);
     }
     Ok(())
 }

@@ -40,21 +40,30 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
             missing.join("\n")
         );
     }
-    // A spec started again trains its runs anew, as runs of their own: said, not refused.
-    let again = sweep::already_run(db, &spec);
-    if !again.is_empty() {
-        crate::say!(
-            "note: lab '{}' already has runs of {} of these names; {} new runs beside them:\n{}",
-            db.display(),
-            again.len(),
-            if args.dry_run {
-                "a sweep would train"
-            } else {
-                "this trains"
-            },
-            again.join("\n")
-        );
-    }
+    // A spec started again trains its runs anew, as runs of their own: said, not refused;
+    // with --resume, it finishes them.
+    let plans = if args.resume {
+        let plans = sweep::plan::resuming(db, &spec)?;
+        crate::say!("sweep '{}' {}", spec.tag, sweep::plan::describe(&plans));
+        plans
+    } else {
+        let again = sweep::already_run(db, &spec);
+        if !again.is_empty() {
+            crate::say!(
+                "note: lab '{}' already has runs of {} of these names; {} new runs beside them \
+                 (--resume finishes those instead):\n{}",
+                db.display(),
+                again.len(),
+                if args.dry_run {
+                    "a sweep would train"
+                } else {
+                    "this trains"
+                },
+                again.join("\n")
+            );
+        }
+        sweep::plan::fresh(&spec)
+    };
     let unfit = sweep::init_problems(&spec);
     if !unfit.is_empty() && !args.dry_run {
         bail!(
@@ -71,9 +80,24 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
             spec.tag,
             crate::format::count(n as u64, "run", "runs")
         );
-        for (i, config) in spec.configs.iter().enumerate() {
-            crate::outln!("\n# run {}/{n}: {}", i + 1, sweep::run_name(config));
-            crate::out!("{}", sweep::config_toml(config)?);
+        if let Some(limit) = &spec.time_limit {
+            crate::outln!("# each run stops after {limit} of training (time_limit)");
+        }
+        for (i, (config, plan)) in spec.configs.iter().zip(&plans).enumerate() {
+            let name = sweep::run_name(config);
+            match plan {
+                sweep::Plan::Start => {
+                    crate::outln!("\n# run {}/{n}: {name}", i + 1);
+                    crate::out!("{}", sweep::config_toml(config)?);
+                }
+                sweep::Plan::Resume(id) => crate::outln!(
+                    "\n# run {}/{n}: {name}: resumes run {id} with its recorded settings",
+                    i + 1
+                ),
+                sweep::Plan::Done(id) => {
+                    crate::outln!("\n# run {}/{n}: {name}: run {id} completed", i + 1)
+                }
+            }
         }
         if !missing.is_empty() {
             crate::say!(
@@ -112,6 +136,7 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         db,
         &spec,
         &files,
+        &plans,
         args.parallel,
         &program,
         &STOP,

@@ -2,10 +2,12 @@
 //! child process and recorded as its own run, grouped under the spec's tag.
 
 mod config;
+pub mod plan;
 mod schedule;
 mod spec;
 mod summary;
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::process::CommandExt;
@@ -18,6 +20,7 @@ use anyhow::{Context, Result};
 use crate::lab::{Lab, Run, RunId};
 
 pub use config::{problems, RunConfig};
+pub use plan::Plan;
 pub use schedule::{run_jobs, Event, JobOutcome, EXIT_STOPPED};
 pub use spec::{expand_grid, SweepSpec};
 pub use summary::{summarize, RunEnd, Summary, Verdict};
@@ -54,8 +57,8 @@ pub fn run_name(config: &RunConfig) -> &str {
     config.get("name").and_then(|v| v.as_str()).unwrap_or("run")
 }
 
-/// What the lab at `db` already holds of the sweep's runs, by name: `run 2 (name) is run 27`
-/// lines, so that a sweep started again says it trains them anew; none where there is no lab.
+/// What the lab at `db` already holds of the sweep's runs, by name: `name (2/3): run 27
+/// (interrupted)` lines, so that a sweep started again says it trains them anew; none where there is no lab.
 pub fn already_run(db: &Path, spec: &SweepSpec) -> Vec<String> {
     let Ok(runs) = Lab::open_read_only(db).and_then(|lab| lab.list_runs()) else {
         return Vec::new();
@@ -70,7 +73,14 @@ pub fn already_run(db: &Path, spec: &SweepSpec) -> Vec<String> {
                 .filter(|r| r.name == name)
                 .map(|r| format!("{} ({})", r.id, r.status))
                 .collect();
-            (!ids.is_empty()).then(|| format!("run {} ({name}): run {}", i + 1, ids.join(", ")))
+            (!ids.is_empty()).then(|| {
+                format!(
+                    "{name} ({}/{}): run {}",
+                    i + 1,
+                    spec.configs.len(),
+                    ids.join(", ")
+                )
+            })
         })
         .collect()
 }
@@ -184,28 +194,63 @@ pub fn write_configs(spec: &SweepSpec, work_dir: &Path) -> Result<Vec<RunFiles>>
         .collect()
 }
 
+/// The `run` arguments of the sweep's run `i` as `plan` has it, before its `--log-path`:
+/// `--config FILE`, or `--resume ID` (with the sweep's `--data`), and the spec's time limit.
+/// `None` for a run that is done.
+pub fn run_args(
+    spec: &SweepSpec,
+    files: &[RunFiles],
+    plan: Plan,
+    i: usize,
+) -> Option<Vec<OsString>> {
+    let mut args: Vec<OsString> = match plan {
+        Plan::Start => vec!["--config".into(), files[i].config.clone().into()],
+        Plan::Resume(id) => {
+            let mut args = vec!["--resume".into(), id.to_string().into()];
+            if let Some(data) = &spec.data {
+                args.extend(["--data".into(), data.into()]);
+            }
+            args
+        }
+        Plan::Done(_) => return None,
+    };
+    if let Some(limit) = &spec.time_limit {
+        args.extend(["--time-limit".into(), limit.into()]);
+    }
+    Some(args)
+}
+
 /// Runs the sweep, `parallel` runs at a time, writing one line per start and end to `out`,
 /// until every run has ended or, once `stop` is set, the running ones have stopped (see
-/// [`run_jobs`]). Each run records its log file, so the dashboard shows its tail. Returns how
-/// each run ended.
+/// [`run_jobs`]); each run as `plans` says (none for a run that is done). Each run records
+/// its log file, so the dashboard shows its tail. Returns how each run ended: a done one as
+/// finished.
+#[allow(clippy::too_many_arguments)]
 pub fn run_sweep(
     db: &Path,
     spec: &SweepSpec,
     files: &[RunFiles],
+    plans: &[Plan],
     parallel: usize,
     program: &Path,
     stop: &AtomicUsize,
     out: &mut impl Write,
 ) -> Result<Vec<JobOutcome>> {
     let db = std::path::absolute(db).with_context(|| format!("resolving '{}'", db.display()))?;
-    let total = spec.configs.len();
-    let launch = |i: usize| -> Result<Child> {
-        let path = std::path::absolute(&files[i].log)
-            .with_context(|| format!("resolving '{}'", files[i].log.display()))?;
+    // The runs to train, by their index in the spec.
+    let todo: Vec<(usize, Vec<OsString>)> = plans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &plan)| Some((i, run_args(spec, files, plan, i)?)))
+        .collect();
+    let launch = |job: usize| -> Result<Child> {
+        let (i, args) = &todo[job];
+        let path = std::path::absolute(&files[*i].log)
+            .with_context(|| format!("resolving '{}'", files[*i].log.display()))?;
         let log =
             File::create(&path).with_context(|| format!("creating log '{}'", path.display()))?;
         let mut why = log.try_clone()?;
-        trainer_command(program, &db, &files[i].config, &path, log)?
+        trainer_command(program, &db, args, &path, log)?
             .spawn()
             .with_context(|| format!("starting '{}'", program.display()))
             // The summary sends the user to the log to see why the run failed.
@@ -214,14 +259,15 @@ pub fn run_sweep(
             })
     };
     let mut write_error = None;
+    let index: Vec<usize> = todo.iter().map(|(i, _)| *i).collect();
     let ended = run_jobs(
-        total,
+        todo.len(),
         parallel,
         stop,
         Some(PROGRESS_EVERY),
         launch,
         |event| {
-            let line = status_line(event, spec, files, &db);
+            let line = status_line(&event.renumbered(&index), spec, files, plans, &db);
             if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
                 write_error.get_or_insert(e);
             }
@@ -231,7 +277,11 @@ pub fn run_sweep(
         // The terminal may be gone (SIGHUP): the runs ended as recorded all the same.
         crate::say!("warning: printing the sweep's progress failed: {e}");
     }
-    Ok(ended)
+    let mut outcomes = vec![JobOutcome::Finished; plans.len()];
+    for (&i, outcome) in index.iter().zip(ended) {
+        outcomes[i] = outcome;
+    }
+    Ok(outcomes)
 }
 
 /// A sweep that dies without stopping its runs (SIGKILL, the OOM killer) leaves none training
@@ -258,13 +308,14 @@ fn stop_when_the_sweep_dies(sweep: u32) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The command that trains one run of a sweep: `program --db DB run --config CONFIG --log-path
-/// LOG_PATH`, its output into `log` (the file at `log_path`), in a process group of its own and
-/// with SIGINT and [`crate::signals::STOP_ONCE`] blocked until the run has its handlers.
+/// The command that trains one run of a sweep: `program --db DB run ARGS --log-path LOG_PATH`
+/// (ARGS from [`run_args`]: `--config CONFIG`, or `--resume ID`), its output into `log` (the
+/// file at `log_path`), in a process group of its own and with SIGINT and
+/// [`crate::signals::STOP_ONCE`] blocked until the run has its handlers.
 pub fn trainer_command(
     program: &Path,
     db: &Path,
-    config: &Path,
+    args: &[OsString],
     log_path: &Path,
     log: File,
 ) -> Result<Command> {
@@ -284,8 +335,7 @@ pub fn trainer_command(
     cmd.arg("--db")
         .arg(db)
         .arg("run")
-        .arg("--config")
-        .arg(config)
+        .args(args)
         .arg("--log-path")
         .arg(log_path)
         .stdin(Stdio::null())
@@ -358,7 +408,13 @@ fn progress(r: &Run) -> String {
     )
 }
 
-fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles], db: &Path) -> String {
+fn status_line(
+    event: &Event,
+    spec: &SweepSpec,
+    files: &[RunFiles],
+    plans: &[Plan],
+    db: &Path,
+) -> String {
     let total = spec.configs.len();
     let name = |index: usize| run_name(&spec.configs[index]);
     let names = |running: &[usize]| {
@@ -366,12 +422,20 @@ fn status_line(event: &Event, spec: &SweepSpec, files: &[RunFiles], db: &Path) -
         names.join(", ")
     };
     match event {
-        Event::Started { index } => format!(
-            "[{}/{total}] started  {} (log: {})",
-            index + 1,
-            name(*index),
-            files[*index].log.display()
-        ),
+        Event::Started { index } => match plans.get(*index) {
+            Some(Plan::Resume(id)) => format!(
+                "[{}/{total}] resumed  {} (run {id}; log: {})",
+                index + 1,
+                name(*index),
+                files[*index].log.display()
+            ),
+            _ => format!(
+                "[{}/{total}] started  {} (log: {})",
+                index + 1,
+                name(*index),
+                files[*index].log.display()
+            ),
+        },
         Event::Progress { running } => {
             let logs: Vec<&Path> = running
                 .iter()
@@ -513,6 +577,7 @@ mod tests {
             },
             &spec,
             &files,
+            &plan::fresh(&spec),
             &db,
         );
         assert_eq!(
@@ -538,6 +603,7 @@ mod tests {
             &dir.path().join("lab.db"),
             &spec,
             &files,
+            &plan::fresh(&spec),
             2,
             Path::new("true"),
             &AtomicUsize::new(0),

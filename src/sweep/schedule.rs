@@ -70,6 +70,35 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The event with each job index `j` as `index[j]`: jobs run from a list that leaves some
+    /// out, named by their place in the whole.
+    pub fn renumbered(&self, index: &[usize]) -> Event {
+        let at = |j: &usize| index[*j];
+        match self {
+            Event::Started { index: j } => Event::Started { index: at(j) },
+            Event::Stopping { running } => Event::Stopping {
+                running: running.iter().map(at).collect(),
+            },
+            Event::QuittingNow { running } => Event::QuittingNow {
+                running: running.iter().map(at).collect(),
+            },
+            Event::Progress { running } => Event::Progress {
+                running: running.iter().map(|(j, t)| (at(j), *t)).collect(),
+            },
+            Event::Finished {
+                index: j,
+                result,
+                elapsed,
+            } => Event::Finished {
+                index: at(j),
+                result: result.clone(),
+                elapsed: *elapsed,
+            },
+        }
+    }
+}
+
 /// A job that was started and has not been seen to end.
 struct Running {
     index: usize,

@@ -4,6 +4,7 @@
 //! ```toml
 //! tag = "seed-table"
 //! description = "The seed repository's six rows"
+//! time_limit = "2h"   # each run stops, resumable, after 2 h of training (optional)
 //! [base]
 //! epochs = 100
 //! [[runs]]
@@ -30,6 +31,9 @@ struct SpecFile {
     tag: String,
     #[serde(default)]
     description: String,
+    /// Each run's `--time-limit`: how this sweep runs them, not what they are.
+    #[serde(default)]
+    time_limit: Option<String>,
     #[serde(default)]
     base: Table,
     #[serde(default)]
@@ -43,6 +47,10 @@ struct SpecFile {
 pub struct SweepSpec {
     pub tag: String,
     pub description: String,
+    /// Every run's `--time-limit` (`90m`, `2h`), as the spec writes it.
+    pub time_limit: Option<String>,
+    /// The images every run trains on where `sweep --data` gave them (in its configs too).
+    pub data: Option<String>,
     /// One configuration per run, each tagged with [`SweepSpec::tag`] and named.
     pub configs: Vec<RunConfig>,
 }
@@ -97,6 +105,16 @@ impl SweepSpec {
                 ),
             ));
         }
+        if let Some(limit) = &file.time_limit {
+            match crate::format::parse_duration(limit) {
+                Ok(d) if d.is_zero() => errors.push((
+                    1,
+                    "time_limit must be longer than 0 s (leave it out for no limit)".into(),
+                )),
+                Ok(_) => {}
+                Err(e) => errors.push((1, format!("time_limit: {e}"))),
+            }
+        }
         // Each run's own keys, laid over [base].
         let mut own: Vec<Table> = file.runs.clone();
         if let Some(grid) = &file.grid {
@@ -145,6 +163,8 @@ impl SweepSpec {
         Ok(SweepSpec {
             tag,
             description: file.description,
+            time_limit: file.time_limit.map(|t| t.trim().to_string()),
+            data: data.map(str::to_string),
             configs,
         })
     }

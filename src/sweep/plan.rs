@@ -1,0 +1,179 @@
+//! `sweep --resume`: what each of a spec's runs still needs, from what the lab holds of it.
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+
+use super::{run_name, SweepSpec};
+use crate::lab::{Lab, Run, RunId, RunStatus};
+
+/// What the sweep does for one of its runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Start it from its generated config: a new run.
+    Start,
+    /// Continue the lab's run of it, which stopped before it completed (`run --resume`).
+    Resume(RunId),
+    /// Nothing: the lab's run of it completed.
+    Done(RunId),
+}
+
+/// Every run started anew: a sweep without `--resume`.
+pub fn fresh(spec: &SweepSpec) -> Vec<Plan> {
+    vec![Plan::Start; spec.configs.len()]
+}
+
+/// The plan of each of `spec`'s runs from the lab at `db` (`sweep --resume`): the newest run of
+/// the lab with the run's name and the sweep's tag is done when it completed, and resumed when
+/// it stopped otherwise (interrupted, crashed or failed); a run the lab has none of starts. A
+/// run still training is refused: the sweep would train it twice. No lab: every run starts.
+pub fn resuming(db: &Path, spec: &SweepSpec) -> Result<Vec<Plan>> {
+    if !db.exists() {
+        return Ok(fresh(spec));
+    }
+    let lab = Lab::open_read_only(db)?;
+    let runs = lab.list_runs_seen()?;
+    let now = crate::lab::now();
+    let mut busy = Vec::new();
+    let plans = spec
+        .configs
+        .iter()
+        .map(|config| {
+            let name = run_name(config);
+            let newest = runs
+                .iter()
+                .rev()
+                .find(|r| r.name == name && r.tags.contains(&spec.tag));
+            match newest.map(|r| (r, r.effective_status(now))) {
+                None => Plan::Start,
+                Some((r, RunStatus::Completed)) => Plan::Done(r.id),
+                Some((r, RunStatus::Running | RunStatus::Queued)) => {
+                    busy.push(still_training(r));
+                    Plan::Start
+                }
+                Some((r, _)) => Plan::Resume(r.id),
+            }
+        })
+        .collect();
+    if !busy.is_empty() {
+        bail!(
+            "{} of sweep '{}' {} still training, and --resume would train {} twice; nothing \
+             was started:\n{}\nwait for {}, or stop {} (X in the dashboard)",
+            crate::format::count(busy.len() as u64, "run", "runs"),
+            spec.tag,
+            if busy.len() == 1 { "is" } else { "are" },
+            if busy.len() == 1 { "it" } else { "them" },
+            busy.join("\n"),
+            if busy.len() == 1 { "it" } else { "them" },
+            if busy.len() == 1 { "it" } else { "them" },
+        );
+    }
+    Ok(plans)
+}
+
+/// `  name: run 12 (pid 4242 on host)`.
+fn still_training(r: &Run) -> String {
+    let pid = r
+        .pid
+        .map(|p| format!(", pid {p} on {}", r.hostname))
+        .unwrap_or_default();
+    format!("  {}: run {}{pid}", r.name, r.id)
+}
+
+/// What `plans` do, in a line: `resumes 1 run, starts 2; 3 completed already (runs 4, 5, 7)`.
+pub fn describe(plans: &[Plan]) -> String {
+    let resumed = plans
+        .iter()
+        .filter(|p| matches!(p, Plan::Resume(_)))
+        .count();
+    let started = plans.iter().filter(|p| **p == Plan::Start).count();
+    let done: Vec<String> = plans
+        .iter()
+        .filter_map(|p| match p {
+            Plan::Done(id) => Some(id.to_string()),
+            _ => None,
+        })
+        .collect();
+    let mut text = format!(
+        "resumes {}, starts {started}",
+        crate::format::count(resumed as u64, "run", "runs")
+    );
+    if !done.is_empty() {
+        text.push_str(&format!(
+            "; {} completed already ({} {})",
+            done.len(),
+            if done.len() == 1 { "run" } else { "runs" },
+            done.join(", ")
+        ));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::fixtures::sample_run;
+
+    fn spec() -> Result<SweepSpec> {
+        SweepSpec::parse(
+            "tag = \"t\"\n[base]\nmodel = \"resnet18\"\n[grid]\nseed = [1, 2, 3, 4]\n",
+            "t.toml",
+        )
+    }
+
+    #[test]
+    fn each_run_is_started_resumed_or_left_by_what_the_lab_holds_of_it() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let db = dir.path().join("lab.db");
+        let spec = spec()?;
+        assert_eq!(resuming(&db, &spec)?, [Plan::Start; 4], "no lab yet");
+        let lab = Lab::open(&db)?;
+        let names: Vec<&str> = spec.configs.iter().map(run_name).collect();
+        let add = |name: &str, tag: &str, status: RunStatus| -> Result<RunId> {
+            let mut new = sample_run(name);
+            new.tags = vec![tag.to_string()];
+            let id = lab.create_run(&new)?;
+            lab.conn().execute(
+                "UPDATE runs SET status = ?2 WHERE id = ?1",
+                rusqlite::params![id.0, status.as_str()],
+            )?;
+            Ok(id)
+        };
+        // The first run completed; the second was interrupted, then started again and
+        // completed: the newest counts. The third crashed. The fourth has a run of its name
+        // from another sweep only.
+        let done = add(names[0], "t", RunStatus::Completed)?;
+        add(names[1], "t", RunStatus::Completed)?;
+        let again = add(names[1], "t", RunStatus::Interrupted)?;
+        let crashed = add(names[2], "t", RunStatus::Crashed)?;
+        add(names[3], "other", RunStatus::Completed)?;
+        let plans = resuming(&db, &spec)?;
+        assert_eq!(
+            plans,
+            [
+                Plan::Done(done),
+                Plan::Resume(again),
+                Plan::Resume(crashed),
+                Plan::Start
+            ]
+        );
+        assert_eq!(
+            describe(&plans),
+            format!("resumes 2 runs, starts 1; 1 completed already (run {done})")
+        );
+
+        // A run still training (its heartbeat fresh) is not trained twice.
+        let live = add(names[3], "t", RunStatus::Running)?;
+        lab.conn().execute(
+            "UPDATE runs SET heartbeat_at = ?2, pid = NULL WHERE id = ?1",
+            rusqlite::params![live.0, crate::lab::now()],
+        )?;
+        let err = resuming(&db, &spec).unwrap_err().to_string();
+        assert!(
+            err.contains("1 run of sweep 't' is still training")
+                && err.contains(&format!("{}: run {live}", names[3])),
+            "{err}"
+        );
+        Ok(())
+    }
+}

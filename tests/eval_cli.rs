@@ -155,6 +155,27 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     );
     assert!(evals.iter().all(|e| e.checkpoint_id.is_some()));
     assert_eq!(folder.options["folds"], 7);
+    // Which images it ran on: their count, people and bytes, hashed as a split's members.
+    assert_eq!(
+        (&folder.options["n_images"], &folder.options["n_people"]),
+        (&serde_json::json!(8), &serde_json::json!(3))
+    );
+    let mut members = Vec::new();
+    for person in std::fs::read_dir(&faces)? {
+        let person = person?;
+        for file in std::fs::read_dir(person.path())? {
+            let file = file?;
+            members.push(facenet_lab::data::Member {
+                identity: person.file_name().to_string_lossy().into_owned(),
+                file: file.file_name().to_string_lossy().into_owned(),
+                sha256: facenet_lab::data::hash::sha256_file(&file.path())?,
+            });
+        }
+    }
+    assert_eq!(
+        folder.options["images_sha256"],
+        facenet_lab::data::hash::members_hash(&members).as_str()
+    );
     // The pairs file is recorded by its sha256, and its 2 folds.
     let own_pairs = facenet_lab::data::hash::sha256_file(&pairs)?;
     assert_eq!(evals[1].options["pairs_sha256"], own_pairs.as_str());

@@ -34,7 +34,11 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
     // A path, or `synthetic:IDS:PER:SEED` (generated faces, as `run --data` takes them); with
     // --pairs alone, the LFW that `data fetch` downloaded. Found before the weights load.
     let data_spec = match (&args.data, &args.pairs) {
-        (Some(d), _) => Some(d.to_string_lossy().parse::<DataSpec>()?),
+        // A folder recorded as given would name nothing once the lab is read elsewhere.
+        (Some(d), _) => Some(match d.to_string_lossy().parse::<DataSpec>()? {
+            DataSpec::Path(p) => DataSpec::Path(std::path::absolute(&p).unwrap_or(p)),
+            synthetic => synthetic,
+        }),
         (None, Some(_)) => Some(DataSpec::Path(
             crate::data::default_dataset_path().context(
                 "--pairs without --data reads the LFW images `facenet-lab data fetch` downloads",

@@ -269,6 +269,26 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
 
 /// The bytes of `images` in the folder or tarball at `path`, in their order, with the names to
 /// show for them; a name that is not there is an error.
+/// The hash of `images` of `spec` as a dataset's splits hash their members (identity, file and
+/// the sha256 of each file's bytes, [`members_hash`]): which bytes an evaluation on
+/// a folder ran on. `None` for generated faces, which their spec names exactly.
+pub fn images_hash(spec: &DataSpec, images: &[ImageRef]) -> Result<Option<String>> {
+    let DataSpec::Path(path) = spec else {
+        return Ok(None);
+    };
+    let (bytes, _) = read_named(path, images, false)?;
+    let members: Vec<Member> = images
+        .iter()
+        .zip(&bytes)
+        .map(|(r, b)| Member {
+            identity: r.identity.clone(),
+            file: r.file.clone(),
+            sha256: sha256_hex(b),
+        })
+        .collect();
+    Ok(Some(members_hash(&members)))
+}
+
 fn read_named(
     path: &Path,
     images: &[ImageRef],

@@ -316,6 +316,13 @@ pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
         );
     }
     warn_of_other_colours(s, spec, &items, &mut m);
+    // Which images these were: a folder's path says nothing of what it held then.
+    let distinct: HashSet<&String> = people.iter().collect();
+    m.option("n_images", items.len());
+    m.option("n_people", distinct.len());
+    if let Some(hash) = data::images_hash(spec, &items)? {
+        m.option("images_sha256", hash);
+    }
     let emb = (s.embed)(spec, &items)?;
     let indexed: Vec<_> = pairs.iter().map(|p| (p.a, p.b, p.same, p.fold)).collect();
     m.verified(s, verify(&emb, &indexed)?, FOLDS, spec.to_string());

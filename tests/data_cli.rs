@@ -113,7 +113,10 @@ fn inspect_filter_leaving_fewer_than_two_identities() -> Result<()> {
     write_lfw(tmp.path(), &[("Ann_A", 4), ("Bob_B", 8)], false)?;
     common::fails_with(
         cli()?.args(["data", "inspect"]).arg(tmp.path()),
-        &["keeps 0 of 2 identities", "--min-images/--max-images"],
+        &[
+            "keeps 0 of 2 identities",
+            "--min-images and --max-images set the filter",
+        ],
     );
     common::fails_with(
         cli()?

@@ -201,6 +201,29 @@ fn check_stop_after(stop: Option<usize>, done: usize, epochs: usize) -> Result<(
     bail!("--stop-after-epoch {n} would never stop this run: it {resumes}trains to epoch {epochs}; {instead}")
 }
 
+/// What a run trains on, as its first line says: `run 3 (name) on cpu: 581 train / 62 dev /
+/// 70 test images of 30 identities` (`resumes on` for a resumed run).
+fn headline(
+    run: RunId,
+    name: &str,
+    on: &str,
+    device: &candle_core::Device,
+    device_name: &str,
+    dataset: &Dataset,
+) -> String {
+    format!(
+        "run {run} ({name}) {on} {device_name}{}: {} train / {} dev / {} test images of {} \
+         identities",
+        device::gpu_name(device)
+            .map(|g| format!(" ({g})"))
+            .unwrap_or_default(),
+        dataset.train.len(),
+        dataset.dev.len(),
+        dataset.test.len(),
+        dataset.manifest.identities.len()
+    )
+}
+
 /// Starts a new run, recording `like` as the run whose settings it started with, if any.
 pub fn start(
     db: &Path,
@@ -269,15 +292,8 @@ pub fn start(
         note_input_scale(&lab, parent, w, cfg.imagenet_norm)?;
     }
     crate::say!(
-        "run {run} ({}) on {device_name}{}: {} train / {} dev / {} test images of {} identities",
-        cfg.run_name(),
-        device::gpu_name(&device)
-            .map(|g| format!(" ({g})"))
-            .unwrap_or_default(),
-        dataset.train.len(),
-        dataset.dev.len(),
-        dataset.test.len(),
-        dataset.manifest.identities.len()
+        "{}",
+        headline(run, &cfg.run_name(), "on", &device, &device_name, &dataset)
     );
     // A P×K batch takes K images of P people, never all of them.
     if cfg.batch > dataset.train.len() && cfg.sampler != crate::train::config::Sampler::Pk {
@@ -686,6 +702,17 @@ pub fn resume(
     if let Some(d) = &recorded {
         data::recorded::same_splits(&d.splits, &dataset.manifest, &cfg.data, run.id)?;
     }
+    crate::say!(
+        "{}",
+        headline(
+            run.id,
+            &run.name,
+            "resumes on",
+            &dev,
+            &device_name,
+            &dataset
+        )
+    );
     let dir = run_checkpoint_dir(&lab, run.id)?;
     let recorded_init = cfg.init.clone();
     let mut trainer = Trainer::new(

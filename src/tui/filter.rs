@@ -524,7 +524,8 @@ impl Field {
 
 #[derive(Clone, Debug, PartialEq)]
 enum Term {
-    /// Case-insensitive substring of the name, model, tags or notes.
+    /// Case-insensitive substring of the name, model, tags or notes; a number is also the id
+    /// (`runs 4` shows run 4).
     Text(String),
     Number(Field, Op, f64),
     Str(Field, Op, String),
@@ -643,7 +644,8 @@ impl Filter {
     pub fn matches(&self, r: &Run, now: f64) -> bool {
         self.terms.iter().all(|t| match t {
             Term::Text(s) => {
-                r.name.to_lowercase().contains(s)
+                s.parse::<i64>().is_ok_and(|id| id == r.id.0)
+                    || r.name.to_lowercase().contains(s)
                     || r.hyper.model.to_lowercase().contains(s)
                     || r.notes.to_lowercase().contains(s)
                     || r.tags.iter().any(|t| t.to_lowercase().contains(s))
@@ -748,6 +750,8 @@ mod tests {
             "a missing value never matches"
         );
         assert_eq!(keep("BASE"), vec![1], "text matches name and tags");
+        assert_eq!(keep("2"), vec![2], "a number is the id too");
+        assert_eq!(keep("18"), vec![1, 3], "and what names hold it");
         assert_eq!(keep("tag=baseline"), vec![1]);
         assert_eq!(keep("id>=2 batch=32"), vec![2, 3]);
         assert_eq!(keep("status=completed"), vec![1, 2, 3]);

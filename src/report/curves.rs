@@ -17,6 +17,9 @@ pub struct RunCurves {
     pub run: Run,
     pub train_acc: Vec<SeriesPoint>,
     pub dev_acc: Vec<SeriesPoint>,
+    /// Dev accuracy against identity centroids (the mean of each identity's training
+    /// embeddings) instead of the seed's first training image.
+    pub dev_acc_centroid: Vec<SeriesPoint>,
     pub train_loss: Vec<SeriesPoint>,
     /// Median training speed over the run's recorded steps: the last step alone can be a slow
     /// outlier (an evaluation or a checkpoint on the same cores).
@@ -58,6 +61,7 @@ impl RunCurves {
             data,
             train_acc: lab.series(run.id, metric::TRAIN_ACC)?,
             dev_acc: lab.series(run.id, metric::DEV_ACC)?,
+            dev_acc_centroid: lab.series(run.id, metric::DEV_ACC_CENTROID)?,
             train_loss: lab.series(run.id, metric::TRAIN_LOSS)?,
             images_per_sec: median(&speeds),
             run: run.clone(),

@@ -287,7 +287,11 @@ pub fn write_chart(dir: &Path, name: &str, chart: &Chart, format: FigureFormat) 
 
 fn accuracy_chart(c: &RunCurves) -> Option<Chart> {
     let mut lines = Vec::new();
-    for (label, series) in [("train", &c.train_acc), ("dev", &c.dev_acc)] {
+    for (label, series) in [
+        ("train", &c.train_acc),
+        ("dev", &c.dev_acc),
+        ("dev, centroid gallery", &c.dev_acc_centroid),
+    ] {
         if !series.is_empty() {
             lines.push(plain_line(label, series));
         }
@@ -568,6 +572,29 @@ mod tests {
                 wall_time: 0.0,
             })
             .collect()
+    }
+
+    #[test]
+    fn a_runs_accuracy_figure_has_its_train_dev_and_centroid_curves() {
+        let mut c = RunCurves {
+            run: crate::lab::fixtures::run(1, "r", "resnet18"),
+            train_acc: steps(4, 1),
+            dev_acc: steps(4, 1),
+            dev_acc_centroid: steps(4, 1),
+            train_loss: Vec::new(),
+            images_per_sec: None,
+            devices: vec!["cpu".into()],
+            data: None,
+        };
+        let labels = |c: &RunCurves| -> Vec<String> {
+            accuracy_chart(c)
+                .map(|chart| chart.lines.into_iter().map(|l| l.label).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(labels(&c), ["train", "dev", "dev, centroid gallery"]);
+        // Runs recorded before the centroid accuracy existed have two curves.
+        c.dev_acc_centroid.clear();
+        assert_eq!(labels(&c), ["train", "dev"]);
     }
 
     #[test]

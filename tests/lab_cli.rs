@@ -61,6 +61,8 @@ fn runs_lists_the_lab_as_a_table_and_as_json() -> Result<()> {
     assert_eq!(json[0]["hyper"]["embedding_dim"], 64);
     assert_eq!(json[0]["effective_status"], "completed");
     assert_eq!(json[0]["epochs_done"], json[0]["hyper"]["epochs"]);
+    assert!(json[0]["duration_secs"].as_f64().is_some_and(|d| d > 0.0));
+    assert!(json[0]["config"].is_object(), "the config, parsed");
     Ok(())
 }
 

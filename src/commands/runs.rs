@@ -19,6 +19,10 @@ struct RunJson<'a> {
     /// Whole epochs trained, as the table's epoch column counts them (`last_epoch` is the
     /// epoch of the last step, the one in progress).
     epochs_done: i64,
+    /// Seconds trained, pauses between a stop and its resume left out: the table's duration.
+    duration_secs: Option<f64>,
+    /// The config as the trainer saw it, parsed (`config_json` holds it as text).
+    config: serde_json::Value,
 }
 
 pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
@@ -55,6 +59,8 @@ pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
                 run: r,
                 effective_status: r.effective_status(t),
                 epochs_done: r.epochs_done(),
+                duration_secs: r.duration(t),
+                config: serde_json::from_str(&r.config_json).unwrap_or_default(),
             })
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;

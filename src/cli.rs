@@ -391,6 +391,34 @@ pub enum LabCommand {
     /// merged edit by edit, the later of the two labs' winning: a tag removed here does not
     /// come back. Merging the same file twice adds nothing.
     Merge(MergeArgs),
+    /// Add tags to runs, or remove them, as the dashboard's tag editor does: for scripts, and
+    /// for `report --tag` or `export --tag` on runs tagged after they trained.
+    #[command(after_help = "Examples:\n  facenet-lab lab tag 5,6,32 best-recipe\n  \
+                            facenet-lab lab tag 12 baseline --remove")]
+    Tag(TagArgs),
+    /// Set a run's note, as the dashboard's note editor does (\"\" clears it).
+    #[command(after_help = "Example:\n  facenet-lab lab note 41 \"best ResNet18 on the H200\"")]
+    Note(NoteArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TagArgs {
+    /// The runs, by id or name, comma-separated (`5,6,32`).
+    pub runs: String,
+    /// The tags (words without spaces, commas or semicolons).
+    #[arg(required = true)]
+    pub tags: Vec<String>,
+    /// Remove the tags instead of adding them.
+    #[arg(long)]
+    pub remove: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NoteArgs {
+    /// The run, by id or name.
+    pub run: String,
+    /// The note, in place of the one it has.
+    pub text: String,
 }
 
 #[derive(Debug, clap::Args)]

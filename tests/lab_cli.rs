@@ -536,3 +536,50 @@ fn bench_checks_its_settings_first_and_leaves_the_lab_alone() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn lab_tag_and_note_annotate_runs_as_the_dashboard_does() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let ids = common::fixture_lab(&db)?;
+    let (a, b) = (ids[0], ids[1]);
+    let lab = || Lab::open_read_only(&db);
+    let tags = |id| -> Result<Vec<String>> { Ok(lab()?.run(id)?.expect("run").tags) };
+    let before = tags(a)?;
+
+    let (out, _) =
+        common::succeeds(common::facenet(&db)?.args(["lab", "tag", &format!("{a},{b}"), "picked"]));
+    assert!(out.contains(&format!("run {a} (")), "{out}");
+    let mut want = [before.clone(), vec!["picked".to_string()]].concat();
+    want.sort();
+    assert_eq!(tags(a)?, want);
+    assert!(tags(b)?.contains(&"picked".to_string()));
+    // Tagged so, the runs are a report's.
+    let (out, _) = common::succeeds(common::facenet(&db)?.args(["report", "--tag", "picked"]));
+    assert!(out.contains("report of 2 runs"), "{out}");
+    common::succeeds(common::facenet(&db)?.args([
+        "lab",
+        "tag",
+        &a.to_string(),
+        "picked",
+        "--remove",
+    ]));
+    assert_eq!(tags(a)?, before);
+
+    // A run that is not there changes none; a tag with a space is refused.
+    common::fails_with(
+        common::facenet(&db)?.args(["lab", "tag", &format!("{b},999"), "x"]),
+        &["999"],
+    );
+    assert!(!tags(b)?.contains(&"x".to_string()));
+    common::fails_with(
+        common::facenet(&db)?.args(["lab", "tag", &b.to_string(), "two words"]),
+        &["two words"],
+    );
+
+    common::succeeds(common::facenet(&db)?.args(["lab", "note", &a.to_string(), "the good one"]));
+    assert_eq!(lab()?.run(a)?.expect("run").notes, "the good one");
+    common::succeeds(common::facenet(&db)?.args(["lab", "note", &a.to_string(), ""]));
+    assert_eq!(lab()?.run(a)?.expect("run").notes, "");
+    Ok(())
+}

@@ -1,11 +1,54 @@
-//! `facenet-lab lab merge OTHER.db`: import another lab's runs.
+//! `facenet-lab lab merge OTHER.db`: import another lab's runs; `lab tag` and `lab note`:
+//! annotate runs as the dashboard does.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::MergeArgs;
+use crate::cli::{MergeArgs, NoteArgs, TagArgs};
 use crate::lab::{Lab, MergeSummary, RunId};
+
+/// `lab tag RUNS TAG... [--remove]`: each run's tags with `args.tags` added (or removed), said
+/// per run. Every run is found before any is changed.
+pub fn tag(db: &Path, args: &TagArgs) -> Result<()> {
+    let lab = Lab::open_existing(db)?;
+    let runs = crate::report::select_runs(&lab, Some(&args.runs), None)?;
+    for run in &runs {
+        let mut tags = run.tags.clone();
+        for t in &args.tags {
+            let had = tags.iter().position(|x| x == t);
+            match (args.remove, had) {
+                (false, None) => tags.push(t.clone()),
+                (true, Some(i)) => {
+                    tags.remove(i);
+                }
+                _ => {}
+            }
+        }
+        lab.set_tags(run.id, &tags)?;
+        let now = if tags.is_empty() {
+            "no tags".to_string()
+        } else {
+            format!("tags {}", tags.join(", "))
+        };
+        crate::outln!("run {} ({}): {now}", run.id, run.name);
+    }
+    Ok(())
+}
+
+/// `lab note RUN TEXT`: the run's note replaced by `args.text`.
+pub fn note(db: &Path, args: &NoteArgs) -> Result<()> {
+    let lab = Lab::open_existing(db)?;
+    let run = lab.find_run(&args.run)?;
+    lab.set_notes(run.id, &args.text)?;
+    let what = if args.text.is_empty() {
+        "note cleared"
+    } else {
+        "note set"
+    };
+    crate::outln!("run {} ({}): {what}", run.id, run.name);
+    Ok(())
+}
 
 pub fn merge(db: &Path, args: &MergeArgs) -> Result<()> {
     // Before this lab is opened, so that a mistyped file starts no lab.

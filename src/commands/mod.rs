@@ -27,6 +27,8 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Export(args)) => export::execute(&Lab::open_read_only(&cli.db)?, &args),
         Some(Command::Sweep(args)) => sweep::execute(&cli.db, &args),
         Some(Command::Lab(LabCommand::Merge(args))) => lab::merge(&cli.db, &args),
+        Some(Command::Lab(LabCommand::Tag(args))) => lab::tag(&cli.db, &args),
+        Some(Command::Lab(LabCommand::Note(args))) => lab::note(&cli.db, &args),
         None => crate::tui::main(&cli.db),
     }
 }

@@ -464,7 +464,8 @@ fn a_sweep_cut_off_by_its_time_limit_is_finished_by_resume() -> Result<()> {
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{said}");
     assert!(
-        said.contains("0 of 2 runs finished and 2 stopped"),
+        said.contains("0 of 2 runs finished and 2 stopped")
+            && said.contains("cut.toml --resume` takes them all on from here"),
         "{said}"
     );
     let lab = Lab::open(&db)?;

@@ -150,10 +150,14 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
             config: &files[i].config,
             log: &files[i].log,
             recorded: recorded.as_ref().and_then(|r| r[i]),
+            resumes: match plans[i] {
+                sweep::Plan::Resume(id) => Some(id),
+                _ => None,
+            },
             lab_read: recorded.is_some(),
         })
         .collect();
-    let summary = sweep::summarize(&spec.tag, &crate::lab::db_flag(db), &runs);
+    let summary = sweep::summarize(&args.spec, &spec.tag, &crate::lab::db_flag(db), &runs);
     match summary.verdict {
         Verdict::AllFinished => crate::outln!("{}", summary.text),
         Verdict::Failed => bail!("{}", summary.text),

@@ -267,8 +267,6 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     all.into_iter().map(|(_, r)| r).collect()
 }
 
-/// The bytes of `images` in the folder or tarball at `path`, in their order, with the names to
-/// show for them; a name that is not there is an error.
 /// The hash of `images` of `spec` as a dataset's splits hash their members (identity, file and
 /// the sha256 of each file's bytes, [`members_hash`]): which bytes an evaluation on
 /// a folder ran on. `None` for generated faces, which their spec names exactly.
@@ -289,6 +287,8 @@ pub fn images_hash(spec: &DataSpec, images: &[ImageRef]) -> Result<Option<String
     Ok(Some(members_hash(&members)))
 }
 
+/// The bytes of `images` in the folder or tarball at `path`, in their order, with the names to
+/// show for them; a name that is not there is an error.
 fn read_named(
     path: &Path,
     images: &[ImageRef],

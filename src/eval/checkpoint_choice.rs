@@ -52,8 +52,8 @@ impl CheckpointChoice {
         }
         if checkpoints.is_empty() {
             bail!(
-                "run {run_label} has no checkpoints: a run writes its first at its first \
-                 evaluation (a best) or when it stops, and this one has done neither"
+                "run {run_label} has no checkpoints: none was written before its first \
+                 evaluation, its --checkpoint-every epochs or a stop with a checkpoint"
             );
         }
         let have: Vec<String> = checkpoints

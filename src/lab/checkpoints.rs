@@ -270,21 +270,32 @@ impl Lab {
 }
 
 impl Lab {
-    /// Forgets all but the newest `keep` of the run's checkpoints that only a resume starts
-    /// from, periodic and interrupt ones (`--keep-checkpoints`), in one transaction. Returns
-    /// the recorded paths of the files that no checkpoint names any more, for the caller to
-    /// delete.
-    pub fn keep_newest_resumable(&self, run: RunId, keep: usize) -> Result<Vec<String>> {
+    /// Records checkpoint `c`, a periodic or stop one, and forgets all but the newest `keep` of
+    /// the run's checkpoints of those kinds (`--keep-checkpoints`; `None` keeps them all), in
+    /// one transaction: a busy lab leaves neither half, so a try again adds no second row.
+    /// Returns the recorded paths of the files that no checkpoint names any more, for the
+    /// caller to delete.
+    pub fn add_checkpoint_keeping(
+        &self,
+        c: &NewCheckpoint,
+        keep: Option<usize>,
+    ) -> Result<Vec<String>> {
         const OLDER: &str = "FROM checkpoints WHERE run_id = ?1
              AND kind IN ('periodic', 'interrupt') AND id NOT IN (
                  SELECT id FROM checkpoints WHERE run_id = ?1
                  AND kind IN ('periodic', 'interrupt')
                  ORDER BY iteration DESC, id DESC LIMIT ?2)";
         let tx = self.write_tx()?;
-        let p = params![run.0, keep as i64];
-        let old = paths(&tx, &format!("SELECT path {OLDER}"), p)?;
-        tx.execute(&format!("DELETE {OLDER}"), p)?;
-        let orphans = unreferenced(&tx, old)?;
+        insert(&tx, c)?;
+        let orphans = match keep {
+            Some(keep) => {
+                let p = params![c.run.0, keep as i64];
+                let old = paths(&tx, &format!("SELECT path {OLDER}"), p)?;
+                tx.execute(&format!("DELETE {OLDER}"), p)?;
+                unreferenced(&tx, old)?
+            }
+            None => Vec::new(),
+        };
         tx.commit()?;
         Ok(orphans)
     }
@@ -576,7 +587,6 @@ mod tests {
             (15, "interrupt"),
             (20, "best"),
             (20, "periodic"),
-            (30, "periodic"),
             (40, "final"),
         ] {
             lab.add_checkpoint(&ck(id, it, kind))?;
@@ -590,7 +600,7 @@ mod tests {
                 .collect())
         };
 
-        let gone = lab.keep_newest_resumable(id, 2)?;
+        let gone = lab.add_checkpoint_keeping(&ck(id, 30, "periodic"), Some(2))?;
         assert_eq!(
             gone,
             ["1-interrupt-15.safetensors", "1-periodic-10.safetensors"]
@@ -609,7 +619,12 @@ mod tests {
             [(10, "periodic".into())],
             "another run's stay"
         );
-        assert!(lab.keep_newest_resumable(id, 2)?.is_empty());
+        // The newest are kept by iteration, whatever order they came in.
+        let gone = lab.add_checkpoint_keeping(&ck(id, 25, "interrupt"), Some(2))?;
+        assert_eq!(gone, ["1-periodic-20.safetensors"]);
+        let gone = lab.add_checkpoint_keeping(&ck(id, 50, "periodic"), None)?;
+        assert!(gone.is_empty(), "None keeps them all");
+        assert_eq!(lab.checkpoints(id)?.len(), 5);
         Ok(())
     }
 

@@ -4,8 +4,9 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 
-use super::{run_name, SweepSpec};
-use crate::lab::{Lab, Run, RunId, RunStatus};
+use super::{run_name, RunConfig, SweepSpec};
+use crate::lab::{Lab, Run, RunId, RunStatus, STALE_HEARTBEAT_SECS};
+use crate::train::config::{Overrides, TrainConfig};
 
 /// What the sweep does for one of its runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +27,9 @@ pub fn fresh(spec: &SweepSpec) -> Vec<Plan> {
 /// The plan of each of `spec`'s runs from the lab at `db` (`sweep --resume`): the newest run of
 /// the lab with the run's name and the sweep's tag is done when it completed, and resumed when
 /// it stopped otherwise (interrupted, crashed or failed); a run the lab has none of starts. A
-/// run still training is refused: the sweep would train it twice. No lab: every run starts.
+/// run still training is refused: the sweep would train it twice. So is a run the spec now
+/// gives other settings than it recorded: a resume goes on with the recorded ones, which is not
+/// what the spec says. No lab: every run starts.
 pub fn resuming(db: &Path, spec: &SweepSpec) -> Result<Vec<Plan>> {
     if !db.exists() {
         return Ok(fresh(spec));
@@ -35,7 +38,8 @@ pub fn resuming(db: &Path, spec: &SweepSpec) -> Result<Vec<Plan>> {
     let runs = lab.list_runs_seen()?;
     let now = crate::lab::now();
     let mut busy = Vec::new();
-    let plans = spec
+    let mut changed = Vec::new();
+    let plans: Vec<Plan> = spec
         .configs
         .iter()
         .map(|config| {
@@ -44,17 +48,45 @@ pub fn resuming(db: &Path, spec: &SweepSpec) -> Result<Vec<Plan>> {
                 .iter()
                 .rev()
                 .find(|r| r.name == name && r.tags.contains(&spec.tag));
+            if let Some(r) = newest {
+                let differ = settings_changed(config, r);
+                if !differ.is_empty() {
+                    changed.push(format!("  {name} (run {}): {}", r.id, differ.join(", ")));
+                }
+            }
             match newest.map(|r| (r, r.effective_status(now))) {
                 None => Plan::Start,
                 Some((r, RunStatus::Completed)) => Plan::Done(r.id),
-                Some((r, RunStatus::Running | RunStatus::Queued)) => {
+                Some((r, RunStatus::Running)) => {
                     busy.push(still_training(r));
+                    Plan::Start
+                }
+                // Registered, not yet training: busy while its trainer may still be loading; a
+                // row left so by a trainer killed before its first step starts again.
+                Some((r, RunStatus::Queued)) => {
+                    if now - r.created_at < STALE_HEARTBEAT_SECS {
+                        busy.push(still_training(r));
+                    }
                     Plan::Start
                 }
                 Some((r, _)) => Plan::Resume(r.id),
             }
         })
         .collect();
+    if !changed.is_empty() {
+        bail!(
+            "sweep '{}' --resume would go on with the settings {} recorded, which the spec now \
+             changes (recorded → spec); nothing was started:\n{}\nput the spec back, or give \
+             the changed runs new names (`name = ...`) to train them anew without --resume",
+            spec.tag,
+            if changed.len() == 1 {
+                "its run"
+            } else {
+                "its runs"
+            },
+            changed.join("\n")
+        );
+    }
     if !busy.is_empty() {
         bail!(
             "{} of sweep '{}' {} still training, and --resume would train {} twice; nothing \
@@ -71,7 +103,45 @@ pub fn resuming(db: &Path, spec: &SweepSpec) -> Result<Vec<Plan>> {
     Ok(plans)
 }
 
-/// `  name: run 12 (pid 4242 on host)`.
+/// The settings `config` gives (a spec's run) that `run` recorded otherwise, as `epochs 12 →
+/// 14`: what decides the training, not where its images are, what it is called or tagged, how
+/// it keeps its checkpoints or which device it takes.
+fn settings_changed(config: &RunConfig, run: &Run) -> Vec<String> {
+    const ASIDE: [&str; 9] = [
+        "data",
+        "init",
+        "init_sha256",
+        "device",
+        "name",
+        "tags",
+        "note",
+        "checkpoint_every",
+        "keep_checkpoints",
+    ];
+    let Ok(overrides) = toml::Value::Table(config.clone()).try_into::<Overrides>() else {
+        return Vec::new();
+    };
+    let Ok(recorded) = serde_json::from_str::<TrainConfig>(&run.config_json) else {
+        return Vec::new();
+    };
+    let as_json = |c: &TrainConfig| match serde_json::to_value(c) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (was, now) = (
+        as_json(&recorded),
+        as_json(&TrainConfig::merged(None, &overrides)),
+    );
+    now.iter()
+        .filter(|(key, _)| !ASIDE.contains(&key.as_str()))
+        .filter_map(|(key, value)| {
+            let before = was.get(key).unwrap_or(&serde_json::Value::Null);
+            (before != value).then(|| format!("{key} {before} → {value}"))
+        })
+        .collect()
+}
+
+/// `  name: run 12, pid 4242 on host`.
 fn still_training(r: &Run) -> String {
     let pid = r
         .pid
@@ -172,6 +242,56 @@ mod tests {
         assert!(
             err.contains("1 run of sweep 't' is still training")
                 && err.contains(&format!("{}: run {live}", names[3])),
+            "{err}"
+        );
+        // Registered long ago and never trained (its trainer killed as it loaded): started
+        // again.
+        lab.conn().execute(
+            "UPDATE runs SET status = 'queued', created_at = created_at - 3600 WHERE id = ?1",
+            [live.0],
+        )?;
+        assert_eq!(resuming(&db, &spec)?[3], Plan::Start);
+        Ok(())
+    }
+
+    #[test]
+    fn a_run_the_spec_now_gives_other_settings_is_not_resumed() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let db = dir.path().join("lab.db");
+        let text = |epochs: u32| {
+            format!(
+                "tag = \"t\"\n[base]\nmodel = \"resnet18\"\nepochs = {epochs}\n\
+                 data = \"synthetic\"\n[grid]\nseed = [1, 2]\n"
+            )
+        };
+        let spec = SweepSpec::parse(&text(10), "t.toml")?;
+        let lab = Lab::open(&db)?;
+        // Recorded as the trainer records them: the resolved config, its data resolved too.
+        for config in &spec.configs {
+            let o: Overrides = toml::Value::Table(config.clone()).try_into()?;
+            let mut cfg = TrainConfig::merged(None, &o);
+            cfg.data = "synthetic:12:24".into();
+            let mut new = sample_run(run_name(config));
+            new.tags = vec!["t".into()];
+            new.config_json = serde_json::to_string(&cfg)?;
+            let id = lab.create_run(&new)?;
+            lab.conn().execute(
+                "UPDATE runs SET status = 'interrupted' WHERE id = ?1",
+                [id.0],
+            )?;
+        }
+        assert_eq!(
+            resuming(&db, &spec)?,
+            [Plan::Resume(RunId(1)), Plan::Resume(RunId(2))],
+            "the same settings, the data aside"
+        );
+        let err = resuming(&db, &SweepSpec::parse(&text(20), "t.toml")?)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("which the spec now changes")
+                && err.contains("t-1-seed1 (run 1): epochs 10 → 20")
+                && err.contains("t-2-seed2 (run 2): epochs 10 → 20"),
             "{err}"
         );
         Ok(())

@@ -13,16 +13,18 @@ use crate::signals::{SAME_REQUEST, STOP_ONCE};
 /// run, long enough not to spin a core.
 const POLL: Duration = Duration::from_millis(50);
 
-/// The status `facenet-lab run` exits with when it was asked to stop (SIGINT, SIGTERM, SIGHUP,
-/// or [`STOP_ONCE`], which the dashboard's `X` and a sweep send): the run is recorded as
-/// interrupted and continues from its last checkpoint with `run --resume`. `tests/train_cli.rs` holds the trainer to it.
+/// The status `facenet-lab run` exits with when the run stopped before its end: asked to
+/// (SIGINT, SIGTERM, SIGHUP, or [`STOP_ONCE`], which the dashboard's `X` and a sweep send), or
+/// at its --time-limit or --stop-after-epoch. The run is recorded as interrupted and continues
+/// from its last checkpoint with `run --resume`. `tests/train_cli.rs` holds the trainer to it.
 pub const EXIT_STOPPED: i32 = 130;
 
 /// How one job ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JobOutcome {
     Finished,
-    /// Asked to stop before the end ([`EXIT_STOPPED`]): not a failure, and resumable.
+    /// Stopped before the end ([`EXIT_STOPPED`]: asked to, or at its time limit): not a
+    /// failure, and resumable.
     Stopped,
     Failed,
     /// Never started: the jobs were asked to stop first.

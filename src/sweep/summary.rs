@@ -17,6 +17,9 @@ pub struct RunEnd<'a> {
     pub log: &'a Path,
     /// The run the lab recorded for it, if it got that far.
     pub recorded: Option<RunId>,
+    /// The lab's run it continues (`sweep --resume`), which a later start should continue
+    /// too, not start anew.
+    pub resumes: Option<RunId>,
     /// Whether the lab could be read for that: where it could not, no record says nothing.
     pub lab_read: bool,
 }
@@ -38,9 +41,10 @@ pub struct Summary {
     pub text: String,
 }
 
-/// The summary of a sweep tagged `tag` in the lab that `db_flag` names (see
-/// [`crate::lab::db_flag`]): a headline, then a line per run that did not finish.
-pub fn summarize(tag: &str, db_flag: &str, runs: &[RunEnd]) -> Summary {
+/// The summary of the sweep of spec file `spec`, tagged `tag`, in the lab that `db_flag` names
+/// (see [`crate::lab::db_flag`]): a headline, then a line per run that did not finish, and the
+/// command that finishes them all.
+pub fn summarize(spec: &Path, tag: &str, db_flag: &str, runs: &[RunEnd]) -> Summary {
     let n = runs.len();
     let count = |o: JobOutcome| runs.iter().filter(|r| r.outcome == o).count();
     let finished = count(JobOutcome::Finished);
@@ -74,6 +78,10 @@ pub fn summarize(tag: &str, db_flag: &str, runs: &[RunEnd]) -> Summary {
     }
     let mut lines = vec![join_and(&parts)];
     lines.extend(runs.iter().filter_map(|r| what_next(r, db_flag)));
+    lines.push(format!(
+        "`facenet-lab{db_flag} sweep {} --resume` takes them all on from here",
+        crate::format::shell_quote(&spec.to_string_lossy())
+    ));
     Summary {
         verdict: if count(JobOutcome::Failed) > 0 {
             Verdict::Failed
@@ -96,13 +104,14 @@ fn join_and(parts: &[String]) -> String {
 /// The line for a run that did not finish: what became of it and how to take it on.
 fn what_next(run: &RunEnd, db_flag: &str) -> Option<String> {
     let name = run.name;
-    let start = || {
-        format!(
+    let start = || match run.resumes {
+        Some(id) => format!("`facenet-lab{db_flag} run --resume {id}` continues it"),
+        None => format!(
             "`facenet-lab{db_flag} run --config {}` starts it",
             crate::format::shell_quote(&run.config.to_string_lossy())
-        )
+        ),
     };
-    match (run.outcome, run.recorded) {
+    match (run.outcome, run.recorded.or(run.resumes)) {
         (JobOutcome::Finished, _) => None,
         (JobOutcome::Failed, _) if run.log.exists() => Some(format!(
             "  failed: {name}: its log says why: {}",
@@ -142,13 +151,19 @@ mod tests {
             config: Path::new("logs/s/2-t-2.toml"),
             log: Path::new("logs/s/2-t-2.log"),
             recorded: recorded.map(RunId),
+            resumes: None,
             lab_read: true,
         }
     }
 
     #[test]
     fn all_finished_points_to_the_report() {
-        let s = summarize("t", "", &[end("t-1", Finished, Some(1))]);
+        let s = summarize(
+            Path::new("s.toml"),
+            "t",
+            "",
+            &[end("t-1", Finished, Some(1))],
+        );
         assert_eq!(s.verdict, Verdict::AllFinished);
         assert_eq!(
             s.text,
@@ -156,7 +171,7 @@ mod tests {
         );
         let two = [end("t-1", Finished, Some(1)), end("t-2", Finished, Some(2))];
         assert_eq!(
-            summarize("t", "", &two).text,
+            summarize(Path::new("s.toml"), "t", "", &two).text,
             "all 2 runs finished: `facenet-lab report --tag t` draws them"
         );
     }
@@ -164,6 +179,7 @@ mod tests {
     #[test]
     fn a_stopped_sweep_says_how_to_continue_each_run_and_start_the_rest() {
         let s = summarize(
+            Path::new("s.toml"),
             "t",
             " --db x.db",
             &[
@@ -177,7 +193,20 @@ mod tests {
             s.text,
             "1 of 3 runs finished, 1 stopped and 1 not started\n  \
              stopped: t-2 (run 5): `facenet-lab --db x.db run --resume 5` continues it\n  \
-             not started: t-3: `facenet-lab --db x.db run --config logs/s/2-t-2.toml` starts it"
+             not started: t-3: `facenet-lab --db x.db run --config logs/s/2-t-2.toml` starts it\n\
+             `facenet-lab --db x.db sweep s.toml --resume` takes them all on from here"
+        );
+        // A run the sweep was to resume, not reached, is continued, not started anew.
+        let resumed = RunEnd {
+            resumes: Some(RunId(9)),
+            ..end("t-3", NotStarted, None)
+        };
+        let s = summarize(Path::new("s.toml"), "t", "", &[resumed]);
+        assert!(
+            s.text
+                .contains("not started: t-3: `facenet-lab run --resume 9` continues it"),
+            "{}",
+            s.text
         );
     }
 
@@ -189,9 +218,10 @@ mod tests {
             ..end("t-1", Stopped, None)
         };
         assert_eq!(
-            summarize("t", "", &[unread]).text,
+            summarize(Path::new("s.toml"), "t", "", &[unread]).text,
             "0 of 1 run finished and 1 stopped\n  \
-             stopped: t-1: its log says how to continue it: logs/s/2-t-2.log"
+             stopped: t-1: its log says how to continue it: logs/s/2-t-2.log\n\
+             `facenet-lab sweep s.toml --resume` takes them all on from here"
         );
     }
 
@@ -204,7 +234,12 @@ mod tests {
             log: &log,
             ..end("t-1", Failed, Some(1))
         };
-        let s = summarize("t", "", &[failed, end("t-2", Stopped, None)]);
+        let s = summarize(
+            Path::new("s.toml"),
+            "t",
+            "",
+            &[failed, end("t-2", Stopped, None)],
+        );
         assert_eq!(s.verdict, Verdict::Failed);
         assert_eq!(
             s.text,
@@ -212,17 +247,19 @@ mod tests {
                 "0 of 2 runs finished, 1 failed and 1 stopped\n  \
                  failed: t-1: its log says why: {}\n  \
                  stopped: t-2 before the lab recorded it: `facenet-lab run --config \
-                 logs/s/2-t-2.toml` starts it (its log: logs/s/2-t-2.log)",
+                 logs/s/2-t-2.toml` starts it (its log: logs/s/2-t-2.log)\n\
+                 `facenet-lab sweep s.toml --resume` takes them all on from here",
                 log.display()
             )
         );
         // A run whose log could not be created is not sent to it.
-        let s = summarize("t", "", &[end("t-1", Failed, None)]);
+        let s = summarize(Path::new("s.toml"), "t", "", &[end("t-1", Failed, None)]);
         assert_eq!(
             s.text,
             "0 of 1 run finished and 1 failed\n  \
              failed: t-1: it could not be started (the sweep's progress above says why); \
-             `facenet-lab run --config logs/s/2-t-2.toml` starts it"
+             `facenet-lab run --config logs/s/2-t-2.toml` starts it\n\
+             `facenet-lab sweep s.toml --resume` takes them all on from here"
         );
         Ok(())
     }

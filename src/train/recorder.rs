@@ -141,11 +141,7 @@ impl<'a> Recorder<'a> {
         let gone = if matches!(kind, CheckpointKind::Best | CheckpointKind::Final) {
             self.lab.replace_checkpoints(row)?.1
         } else {
-            self.lab.add_checkpoint(row)?;
-            match self.keep {
-                Some(keep) => self.lab.keep_newest_resumable(row.run, keep)?,
-                None => Vec::new(),
-            }
+            self.lab.add_checkpoint_keeping(row, self.keep)?
         };
         let dir = path.parent().unwrap_or(Path::new("."));
         if let Err(e) = self.lab.delete_checkpoint_files(&gone, dir) {

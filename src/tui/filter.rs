@@ -524,8 +524,9 @@ impl Field {
 
 #[derive(Clone, Debug, PartialEq)]
 enum Term {
-    /// Case-insensitive substring of the name, model, tags or notes; a number is also the id
-    /// (`runs 4` shows run 4).
+    /// Case-insensitive substring of the name, model, tags or notes; a number is the id, or
+    /// in a name or tag (`runs 4` shows run 4, not every run whose notes or model hold a 4:
+    /// `152` would be every ResNet152).
     Text(String),
     Number(Field, Op, f64),
     Str(Field, Op, String),
@@ -644,11 +645,13 @@ impl Filter {
     pub fn matches(&self, r: &Run, now: f64) -> bool {
         self.terms.iter().all(|t| match t {
             Term::Text(s) => {
-                s.parse::<i64>().is_ok_and(|id| id == r.id.0)
+                let number = s.parse::<u64>().is_ok();
+                (number && s.parse() == Ok(r.id.0))
                     || r.name.to_lowercase().contains(s)
-                    || r.hyper.model.to_lowercase().contains(s)
-                    || r.notes.to_lowercase().contains(s)
                     || r.tags.iter().any(|t| t.to_lowercase().contains(s))
+                    || (!number
+                        && (r.hyper.model.to_lowercase().contains(s)
+                            || r.notes.to_lowercase().contains(s)))
             }
             Term::Number(f, op, v) => f
                 .shown_number(r, now)
@@ -723,6 +726,7 @@ mod tests {
         a.tags = vec!["baseline".into()];
         let mut b = run(2, "alex", "alexnet");
         b.best_dev_acc = Some(0.30);
+        b.notes = "run 3 went further".into();
         let mut c = run(3, "r18-fresh", "resnet18");
         c.hyper.lr_schedule = "cosine".into();
         c.hyper.warmup_epochs = 2;
@@ -750,8 +754,9 @@ mod tests {
             "a missing value never matches"
         );
         assert_eq!(keep("BASE"), vec![1], "text matches name and tags");
-        assert_eq!(keep("2"), vec![2], "a number is the id too");
-        assert_eq!(keep("18"), vec![1, 3], "and what names hold it");
+        assert_eq!(keep("2"), vec![2], "a number is the id");
+        assert_eq!(keep("18"), vec![1, 3], "or in a name");
+        assert_eq!(keep("3"), vec![3], "not in a note");
         assert_eq!(keep("tag=baseline"), vec![1]);
         assert_eq!(keep("id>=2 batch=32"), vec![2, 3]);
         assert_eq!(keep("status=completed"), vec![1, 2, 3]);

@@ -563,7 +563,7 @@ fn trained_by(db: &Path, pid: u32) -> Option<crate::lab::RunId> {
 
 /// What to say of a run or sweep the dashboard started (`who`: `run #3 (pid 42)`, or `the run
 /// started as pid 42` where the lab has no row of it) that has ended: nothing when it finished
-/// or was asked to stop ([`crate::sweep::EXIT_STOPPED`]); else how it ended and the error its
+/// or stopped before its end ([`crate::sweep::EXIT_STOPPED`]); else how it ended and the error its
 /// log ends with. A run refused before the lab recorded it (its data missing) leaves no row
 /// to say so, and one killed shows only as crashed.
 fn ended_badly(who: &str, run: bool, status: ExitStatus, log: &Path) -> Option<String> {

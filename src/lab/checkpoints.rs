@@ -272,7 +272,9 @@ impl Lab {
 impl Lab {
     /// Records checkpoint `c`, a periodic or stop one, and forgets all but the newest `keep` of
     /// the run's checkpoints of those kinds (`--keep-checkpoints`; `None` keeps them all), in
-    /// one transaction: a busy lab leaves neither half, so a try again adds no second row.
+    /// one transaction: a busy lab leaves neither half, so a try again adds no second row. A
+    /// checkpoint another run started from (`--init`, by its sha256) stays: that run's `--like`
+    /// and resume read it again.
     /// Returns the recorded paths of the files that no checkpoint names any more, for the
     /// caller to delete.
     pub fn add_checkpoint_keeping(
@@ -281,7 +283,9 @@ impl Lab {
         keep: Option<usize>,
     ) -> Result<Vec<String>> {
         const OLDER: &str = "FROM checkpoints WHERE run_id = ?1
-             AND kind IN ('periodic', 'interrupt') AND id NOT IN (
+             AND kind IN ('periodic', 'interrupt')
+             AND sha256 NOT IN (SELECT init_sha256 FROM runs WHERE init_sha256 IS NOT NULL)
+             AND id NOT IN (
                  SELECT id FROM checkpoints WHERE run_id = ?1
                  AND kind IN ('periodic', 'interrupt')
                  ORDER BY iteration DESC, id DESC LIMIT ?2)";
@@ -625,6 +629,22 @@ mod tests {
         let gone = lab.add_checkpoint_keeping(&ck(id, 50, "periodic"), None)?;
         assert!(gone.is_empty(), "None keeps them all");
         assert_eq!(lab.checkpoints(id)?.len(), 5);
+        // A checkpoint another run started from stays.
+        let mut child = sample_run("child");
+        child.hyper.init_sha256 = Some(format!("{:064}", 25));
+        lab.create_run(&child)?;
+        let gone = lab.add_checkpoint_keeping(&ck(id, 60, "periodic"), Some(1))?;
+        assert_eq!(
+            gone,
+            ["1-periodic-30.safetensors", "1-periodic-50.safetensors"]
+        );
+        let resumable: Vec<i64> = lab
+            .checkpoints(id)?
+            .iter()
+            .filter(|c| c.kind == "periodic" || c.kind == "interrupt")
+            .map(|c| c.iteration)
+            .collect();
+        assert_eq!(resumable, [25, 60]);
         Ok(())
     }
 

@@ -46,6 +46,13 @@ pub fn split_bad_keys(config: &RunConfig) -> (RunConfig, Vec<(String, String)>) 
             Ok(_) => {
                 good.insert(key.clone(), value.clone());
             }
+            // The spec's own key, for every run, not a run's setting.
+            Err(_) if key == "time_limit" => bad.push((
+                key.clone(),
+                "time_limit is the spec's own key, for every run: put it at the top of the \
+                 spec, beside tag (time_limit = \"2h\")"
+                    .to_string(),
+            )),
             Err(e) => bad.push((key.clone(), e)),
         }
     }

@@ -31,9 +31,10 @@ struct SpecFile {
     tag: String,
     #[serde(default)]
     description: String,
-    /// Each run's `--time-limit`: how this sweep runs them, not what they are.
+    /// Each run's `--time-limit`: how this sweep runs them, not what they are. A string as
+    /// `--time-limit` takes it (`"2h"`), or a number of seconds.
     #[serde(default)]
-    time_limit: Option<String>,
+    time_limit: Option<Value>,
     #[serde(default)]
     base: Table,
     #[serde(default)]
@@ -105,7 +106,14 @@ impl SweepSpec {
                 ),
             ));
         }
-        if let Some(limit) = &file.time_limit {
+        let time_limit = match &file.time_limit {
+            None => None,
+            Some(Value::String(s)) => Some(s.trim().to_string()),
+            Some(Value::Integer(n)) => Some(n.to_string()),
+            Some(Value::Float(x)) => Some(x.to_string()),
+            Some(other) => Some(other.to_string()),
+        };
+        if let Some(limit) = &time_limit {
             match crate::format::parse_duration(limit) {
                 Ok(d) if d.is_zero() => errors.push((
                     1,
@@ -163,7 +171,7 @@ impl SweepSpec {
         Ok(SweepSpec {
             tag,
             description: file.description,
-            time_limit: file.time_limit.map(|t| t.trim().to_string()),
+            time_limit,
             data: data.map(str::to_string),
             configs,
         })
@@ -534,6 +542,36 @@ mod tests {
             2,
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_time_limit_is_the_specs_own_key_in_words_or_seconds() -> Result<()> {
+        let runs = "[base]\nmodel = \"resnet18\"\n[[runs]]\nseed = 1\n";
+        let limit = |value: &str| -> Result<Option<String>> {
+            Ok(SweepSpec::parse(
+                &format!("tag = \"t\"\ntime_limit = {value}\n{runs}"),
+                "s.toml",
+            )?
+            .time_limit)
+        };
+        assert_eq!(limit("\"1h30m\"")?, Some("1h30m".into()));
+        assert_eq!(limit("90")?, Some("90".into()), "a number is seconds");
+        for bad in ["\"0s\"", "\"soon\""] {
+            let err = format!("{:#}", limit(bad).unwrap_err());
+            assert!(err.contains("time_limit"), "{bad}: {err}");
+        }
+        // A run's or [base]'s time_limit is put where it belongs.
+        for misplaced in [
+            "tag = \"t\"\n[base]\nmodel = \"resnet18\"\ntime_limit = \"2h\"\n[[runs]]\nseed = 1\n",
+            "tag = \"t\"\n[base]\nmodel = \"resnet18\"\n[[runs]]\nseed = 1\ntime_limit = \"2h\"\n",
+        ] {
+            let err = format!("{:#}", SweepSpec::parse(misplaced, "s.toml").unwrap_err());
+            assert!(
+                err.contains("time_limit is the spec's own key, for every run"),
+                "{err}"
+            );
+        }
+        Ok(())
     }
 
     #[test]

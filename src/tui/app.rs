@@ -579,7 +579,8 @@ impl App {
                     false,
                 );
             }
-            (Overlay::ConfirmStop { run, pid, name, .. }, Action::Submit | Action::Input('y')) => {
+            // Only `y`: a stray Enter (as to open a run) must not stop one training.
+            (Overlay::ConfirmStop { run, pid, name, .. }, Action::Input('y')) => {
                 fx.push(Effect::Interrupt { run, pid });
                 self.set_status(
                     format!("asked run #{run} {name} (pid {pid}) to stop"),
@@ -593,13 +594,20 @@ impl App {
                 fx.push(Effect::SetNotes(run, input));
             }
             (Overlay::EditTags { run, input }, Action::Submit) => {
-                let tags = input
+                let tags: Vec<String> = input
                     .split([',', ' '])
                     .map(str::trim)
                     .filter(|t| !t.is_empty())
                     .map(String::from)
                     .collect();
-                fx.push(Effect::SetTags(run, tags));
+                // A tag the lab refuses keeps the editor open on what was typed.
+                match tags.iter().find_map(|t| crate::lab::tag_problem(t)) {
+                    Some(why) => {
+                        self.set_status(why, true);
+                        self.overlay = Some(Overlay::EditTags { run, input });
+                    }
+                    None => fx.push(Effect::SetTags(run, tags)),
+                }
             }
             // Esc leaves the run's note or tags as they were: nothing is written.
             (Overlay::EditNotes { run, .. }, Action::Cancel) => {
@@ -1355,8 +1363,9 @@ mod tests {
         ));
         assert_eq!(app.update(Action::Input('n')), vec![]);
         app.update(Action::AskStop);
+        assert_eq!(app.update(Action::Submit), vec![], "Enter is no answer");
         assert_eq!(
-            app.update(Action::Submit),
+            app.update(Action::Input('y')),
             vec![Effect::Interrupt {
                 run: RunId(1),
                 pid: 4242

@@ -728,6 +728,36 @@ fn an_empty_lab_suggests_a_command_for_that_lab() -> Result<()> {
     Ok(())
 }
 
+/// Tags the lab would refuse keep the editor open on what was typed, with the reason; tags it
+/// takes close it and are written.
+#[test]
+fn a_refused_tag_keeps_the_editor_and_its_text() -> Result<()> {
+    let mut app = app();
+    app.update(Action::EditTags);
+    app.update(Action::ClearInput);
+    app.type_text("good ; bad");
+    let fx = app.update(Action::Submit);
+    assert!(fx.is_empty(), "{fx:?}");
+    let Some(Overlay::EditTags { input, .. }) = &app.overlay else {
+        panic!("{:?}", app.overlay)
+    };
+    assert_eq!(input, "good ; bad");
+    let text = screen(&app, 120, 30)?.to_string();
+    assert!(
+        text.contains("tag ';' holds a comma, semicolon or space"),
+        "{text}"
+    );
+    app.update(Action::ClearInput);
+    app.type_text("good, fine");
+    let fx = app.update(Action::Submit);
+    assert!(
+        matches!(&fx[..], [crate::tui::Effect::SetTags(_, tags)] if tags == &["good", "fine"]),
+        "{fx:?}"
+    );
+    assert!(app.overlay.is_none());
+    Ok(())
+}
+
 /// A note longer than its box scrolls sideways: the end being typed and the cursor stay in
 /// sight, and the hidden start is marked.
 #[test]
@@ -1175,9 +1205,12 @@ fn overlays_are_sized_by_the_lines_they_draw() -> Result<()> {
     app.update(Action::AskStop);
     let stop = boxed_rows(&screen(&app, 80, 24)?.to_string(), "stop run");
     assert!(
-        stop.last().is_some_and(|l| l.contains("y / enter: stop")),
+        stop.last().is_some_and(|l| l.contains("y: stop · n / esc")),
         "{stop:#?}"
     );
+    // Enter is no answer: the question stays, and nothing is stopped.
+    assert!(app.update(Action::Submit).is_empty());
+    assert!(matches!(app.overlay, Some(Overlay::ConfirmStop { .. })));
     assert!(stop.iter().any(|l| l.contains("interrupted.")), "{stop:#?}");
 
     app.update(Action::Input('n'));

@@ -300,9 +300,9 @@ fn overlay_keys(overlay: &Overlay) -> Option<&'static str> {
         Overlay::Filter => return None,
         Overlay::Help { .. } => "↑↓/jk scroll · esc or ? close · q quit",
         Overlay::ConfirmStop { sweep: Some(_), .. } => {
-            "y/enter stop this run · a stop the sweep too · n/esc keep it running"
+            "y stop this run · a stop the sweep too · n/esc keep it running"
         }
-        Overlay::ConfirmStop { .. } => "y/enter stop · n/esc keep it running",
+        Overlay::ConfirmStop { .. } => "y stop · n/esc keep it running",
         Overlay::EditNotes { .. } | Overlay::EditTags { .. } => {
             "enter save · esc cancel · ←→ home end move · ctrl-u clear"
         }

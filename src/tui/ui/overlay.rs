@@ -147,12 +147,12 @@ impl Widget for OverlayView<'_> {
                             "Stopping only this run lets its sweep (pid {sweep}) start the next."
                         )),
                         TextLine::styled(
-                            "y / enter: this run · a: the whole sweep · n / esc: keep running",
+                            "y: this run · a: the whole sweep · n / esc: keep running",
                             Style::new().bold(),
                         ),
                     ]),
                     None => lines.push(TextLine::styled(
-                        "y / enter: stop · n / esc: keep running",
+                        "y: stop · n / esc: keep running",
                         Style::new().bold(),
                     )),
                 }

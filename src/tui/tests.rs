@@ -981,8 +981,13 @@ fn compared_runs_of_like_names_keep_what_parts_them() -> Result<()> {
     let text = screen(&app, 50, 30)?.to_string();
     let header = text
         .lines()
-        .find(|l| l.contains("━ #1"))
+        .find(|l| l.contains("━ #1") && l.contains("━ #2"))
         .ok_or_else(|| anyhow::anyhow!("no header row"))?;
+    // The chart keeps its legend, each entry cut where the names part, its id whole.
+    assert!(
+        text.contains("━ #1 …cpu…resnet18…") && text.contains("━ #2 …cpu…alexnet…"),
+        "{text}"
+    );
     let names: Vec<&str> = header
         .split("━ #")
         .skip(1)

@@ -1,6 +1,7 @@
 //! Line charts of a run's (or several runs') metrics against the chosen x axis.
 
 use super::*;
+use crate::tui::text::{columns, ellipsize_apart};
 
 /// One curve of a chart: a label, a colour and the points to draw.
 pub struct Curve {
@@ -81,15 +82,48 @@ fn y_bounds(lo: f64, hi: f64, share: bool) -> (f64, f64) {
 }
 
 impl ChartView<'_> {
-    /// The legend's entries: each name once, with its colour.
-    fn legend_entries(&self) -> Vec<(&str, Color)> {
+    /// The legend's entries: each name once, with its colour, cut to `width` columns where
+    /// longer: a leading `#id` whole, the rest where the names part ([`ellipsize_apart`]),
+    /// so that a narrow plot keeps a legend that tells its curves apart.
+    fn legend_entries(&self, width: usize) -> Vec<(String, Color)> {
         let mut entries: Vec<(&str, Color)> = Vec::new();
         for c in self.curves {
             if !entries.iter().any(|(n, _)| *n == c.name) {
                 entries.push((c.name.as_str(), c.color));
             }
         }
-        entries
+        let split: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|(name, _)| match name.split_once(' ') {
+                Some((id, rest)) if id.starts_with('#') => (id, rest),
+                _ => ("", *name),
+            })
+            .collect();
+        let rooms: Vec<(&str, usize)> = split
+            .iter()
+            .map(|&(id, rest)| {
+                let taken = if id.is_empty() { 0 } else { columns(id) + 1 };
+                (rest, width.saturating_sub(taken))
+            })
+            .collect();
+        let cut = ellipsize_apart(&rooms);
+        split
+            .iter()
+            .zip(cut)
+            .zip(&entries)
+            .map(|((&(id, rest), cut), &(name, color))| {
+                let text = if columns(name) <= width {
+                    name.to_string()
+                } else if id.is_empty() {
+                    cut
+                } else if cut.is_empty() || rest.is_empty() {
+                    id.to_string()
+                } else {
+                    format!("{id} {cut}")
+                };
+                (text, color)
+            })
+            .collect()
     }
 
     /// Where the legend of `entries` goes in the plotting area `graph`, with bounds
@@ -97,15 +131,11 @@ impl ChartView<'_> {
     /// curves' ends (the newest values). None when it would take more than half the plot.
     fn legend_area(
         &self,
-        entries: &[(&str, Color)],
+        entries: &[(String, Color)],
         graph: Rect,
         [x0, x1, y0, y1]: [f64; 4],
     ) -> Option<Rect> {
-        let width = entries
-            .iter()
-            .map(|(n, _)| crate::tui::text::columns(n))
-            .max()? as u16
-            + 4;
+        let width = entries.iter().map(|(n, _)| columns(n)).max()? as u16 + 4;
         let height = entries.len() as u16 + 2;
         if width > graph.width / 2 || height > graph.height / 2 {
             return None;
@@ -257,7 +287,9 @@ impl Widget for ChartView<'_> {
         // The legend is drawn over the plot, in a corner the data leaves free; nothing of the
         // curves shows through it.
         if graph.width > 1 && graph.height > 1 {
-            let entries = self.legend_entries();
+            // Within half the plot: the box's border and swatch take 4 columns.
+            let room = usize::from(graph.width / 2).saturating_sub(4);
+            let entries = self.legend_entries(room);
             if let Some(r) = self.legend_area(&entries, graph, [x0, x1, y0, y1]) {
                 Clear.render(r, buf);
                 let lines: Vec<TextLine> = entries
@@ -265,7 +297,7 @@ impl Widget for ChartView<'_> {
                     .map(|(name, color)| {
                         TextLine::from(vec![
                             Span::styled("━ ", Style::new().fg(color)),
-                            Span::styled(name.to_string(), Style::new().fg(color)),
+                            Span::styled(name, Style::new().fg(color)),
                         ])
                     })
                     .collect();

@@ -916,8 +916,16 @@ impl App {
         let (id, name, status, pid) = (r.id, r.name.clone(), r.effective_status(self.now), r.pid);
         let host = r.hostname.clone();
         if status != RunStatus::Running {
+            // A stopped run goes on from the command line; say how.
+            let next = match status {
+                RunStatus::Interrupted | RunStatus::Crashed | RunStatus::Failed => format!(
+                    " (`facenet-lab{} run --resume {id}` continues it)",
+                    self.db_flag
+                ),
+                _ => String::new(),
+            };
             self.set_status(
-                format!("run #{id} is {status}, not running: nothing to stop"),
+                format!("run #{id} is {status}, not running: nothing to stop{next}"),
                 true,
             );
         } else if host != self.hostname {
@@ -1351,10 +1359,9 @@ mod tests {
         // Newest first: the stale run (now crashed) is highlighted.
         app.update(Action::AskStop);
         assert_eq!(app.overlay, None);
-        assert!(app
-            .status
-            .as_ref()
-            .is_some_and(|s| s.text.contains("crashed")));
+        assert!(app.status.as_ref().is_some_and(|s| s.text
+            == "run #2 is crashed, not running: nothing to stop \
+                (`facenet-lab run --resume 2` continues it)"));
         app.update(Action::Down);
         app.update(Action::AskStop);
         assert!(matches!(

@@ -202,21 +202,26 @@ fn the_run_record_lists_each_resume_and_what_it_ran_on() -> Result<()> {
     Ok(())
 }
 
-/// An error of several lines (a backtrace) is listed line by line, not run together.
+/// An error of several lines (a backtrace) is listed line by line, not run together; frames
+/// without a symbol are counted, not listed.
 #[test]
 fn a_run_s_error_is_listed_line_by_line() -> Result<()> {
     let mut app = detail_app(&[]);
     if let Some(r) = app.runs.iter_mut().find(|r| r.id == RunId(3)) {
-        r.error =
-            Some("DriverError(CUDA_ERROR_OUT_OF_MEMORY)\n   0: <unknown>\n   1: <unknown>".into());
+        r.error = Some(
+            "DriverError(CUDA_ERROR_OUT_OF_MEMORY)\n   0: <unknown>\n   1: <unknown>\n   \
+             2: __libc_start_main\n   3: <unknown>"
+                .into(),
+        );
     }
     let text = screen(&app, 180, 40)?.to_string();
     assert!(
         text.contains("error       DriverError(CUDA_ERROR_OUT_OF"),
         "{text}"
     );
-    assert!(text.contains("│     0: <unknown>   "), "{text}");
-    assert!(!text.contains("<unknown> 1:"), "{text}");
+    assert!(text.contains("│     2: __libc_start_main   "), "{text}");
+    assert!(text.contains("│  (3 frames without symbols)"), "{text}");
+    assert!(!text.contains("<unknown>"), "{text}");
     Ok(())
 }
 

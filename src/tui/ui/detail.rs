@@ -194,7 +194,24 @@ impl DetailView<'_> {
                 key("error"),
                 Span::styled(said.next().unwrap_or_default().to_string(), red),
             ]));
-            lines.extend(said.map(|l| TextLine::styled(format!("  {l}"), red)));
+            // Backtrace frames without a symbol (`  7: <unknown>`) say nothing: counted, not
+            // listed.
+            let unnamed = |l: &&str| {
+                l.trim()
+                    .split_once(": ")
+                    .is_some_and(|(n, f)| f == "<unknown>" && n.parse::<u32>().is_ok())
+            };
+            let (rest, blind): (Vec<&str>, Vec<&str>) = said.partition(|l| !unnamed(l));
+            lines.extend(rest.iter().map(|l| TextLine::styled(format!("  {l}"), red)));
+            if !blind.is_empty() {
+                lines.push(TextLine::styled(
+                    format!(
+                        "  ({} without symbols)",
+                        format::count(blind.len() as u64, "frame", "frames")
+                    ),
+                    red,
+                ));
+            }
         }
         lines.push(TextLine::from(vec![
             key("notes"),

@@ -94,10 +94,10 @@ pub fn loss(v: f64) -> String {
     }
 }
 
-/// A setting as written (`0.0005`, `0.5`, `64`), or in powers of ten below 1e-5 (`1e-12`, not
-/// twelve places).
+/// A setting as written (`0.0005`, `0.5`, `64`), or in powers of ten below 1e-5 or from 1e6
+/// on (`1e-12`, `1e30`, not thirty places).
 pub fn setting(v: f64) -> String {
-    if v != 0.0 && v.abs() < 1e-5 {
+    if v != 0.0 && (v.abs() < 1e-5 || v.abs() >= 1e6) {
         format!("{v:e}")
     } else {
         format!("{v}")
@@ -254,6 +254,8 @@ mod tests {
         assert_eq!(setting(1e-12), "1e-12");
         assert_eq!(setting(0.0), "0");
         assert_eq!(setting(64.0), "64");
+        assert_eq!(setting(250_000.0), "250000");
+        assert_eq!(setting(1e30), "1e30");
     }
 
     #[test]

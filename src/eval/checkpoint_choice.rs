@@ -45,7 +45,13 @@ impl CheckpointChoice {
             CheckpointChoice::Best => checkpoints.iter().rev().find(|c| c.kind == "best"),
             CheckpointChoice::Last => checkpoints.iter().max_by_key(|c| (c.iteration, c.id)),
             CheckpointChoice::Final => checkpoints.iter().rev().find(|c| c.kind == "final"),
-            CheckpointChoice::Iteration(i) => checkpoints.iter().rev().find(|c| c.iteration == i),
+            // The best where others share its step (a periodic one holds the same weights):
+            // the results table counts evaluations of the best.
+            CheckpointChoice::Iteration(i) => checkpoints
+                .iter()
+                .rev()
+                .filter(|c| c.iteration == i)
+                .min_by_key(|c| c.kind != "best"),
         };
         if let Some(c) = found {
             return Ok(c);
@@ -99,6 +105,7 @@ mod tests {
             ck(2, 20, "periodic"),
             ck(3, 30, "best"),
             ck(4, 40, "final"),
+            ck(5, 30, "periodic"),
         ];
         let pick =
             |s: &str| -> Result<i64> { Ok(s.parse::<CheckpointChoice>()?.pick("1", &cks)?.id) };
@@ -111,6 +118,7 @@ mod tests {
             .to_string();
         assert!(err.contains("no 'final' checkpoint"), "{err}");
         assert_eq!(pick("20")?, 2);
+        assert_eq!(pick("30")?, 3, "the best, of the two at iteration 30");
         let err = pick("25").unwrap_err().to_string();
         assert!(
             err.contains("no checkpoint at iteration 25") && err.contains("20 (periodic)"),

@@ -180,6 +180,11 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     let own_pairs = facenet_lab::data::hash::sha256_file(&pairs)?;
     assert_eq!(evals[1].options["pairs_sha256"], own_pairs.as_str());
     assert_eq!(evals[1].options["folds"], 2);
+    // Both files by absolute path: the lab may be read from elsewhere.
+    assert_eq!(
+        evals[1].data_source,
+        format!("{} + {}", pairs.display(), faces.display())
+    );
 
     // A 2-D projection of the dev and test embeddings.
     let text = stdout(cmd(dir.path())?.args(["report", "--embeddings", "1"]))?;

@@ -180,9 +180,11 @@ fn warn_of_seen_test_images(s: &Subject, d: &DatasetRecord, m: &mut Measured) ->
 /// LFW View 2: 10-fold verification over the pairs of `pairs_path`, the images read from `spec`.
 pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Measured> {
     let file = PairsFile::read(pairs_path)?;
+    // Recorded by absolute path, as `eval` records the images: said as given.
+    let recorded = std::path::absolute(pairs_path).unwrap_or_else(|_| pairs_path.to_path_buf());
     let mut m = Measured::new(
         Protocol::LfwPairs,
-        format!("{} + {}", pairs_path.display(), spec),
+        format!("{} + {}", recorded.display(), spec),
     );
     m.option("pairs_sha256", file.sha256.as_str());
     if file.sha256 != VIEW2_SHA256 {

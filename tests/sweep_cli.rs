@@ -506,6 +506,12 @@ fn a_sweep_cut_off_by_its_time_limit_is_finished_by_resume() -> Result<()> {
     );
     let resumes = lab.resumes(facenet_lab::lab::RunId(1))?;
     assert_eq!(resumes.len(), 1, "run 1 went on as itself");
+    assert!(resumes[0].from_iteration > 0, "from its checkpoint");
+    // Its log is now the resumed sweep's, which the dashboard shows the tail of.
+    let run = lab.run(facenet_lab::lab::RunId(1))?.context("run 1")?;
+    let log = lab.resolve(&run.log_path.context("a log")?);
+    let text = std::fs::read_to_string(&log)?;
+    assert!(text.contains("run 1 (cut-1-seed1) resumes on"), "{text}");
     Ok(())
 }
 

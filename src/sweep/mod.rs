@@ -592,6 +592,64 @@ mod tests {
     }
 
     #[test]
+    fn each_run_is_started_resumed_or_skipped_as_planned() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let spec = SweepSpec::parse_onto(
+            "tag = \"t\"\ntime_limit = \"2h\"\n[base]\nmodel = \"resnet18\"\n\
+             [grid]\nseed = [1, 2, 3]\n",
+            "t.toml",
+            Some("faces"),
+        )?;
+        let files = write_configs(&spec, dir.path())?;
+        let plans = [Plan::Start, Plan::Done(RunId(8)), Plan::Resume(RunId(9))];
+        let args = |i: usize| -> Option<Vec<String>> {
+            let args = run_args(&spec, &files, plans[i], i)?;
+            Some(
+                args.iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect(),
+            )
+        };
+        assert_eq!(
+            args(0),
+            Some(vec![
+                "--config".to_string(),
+                files[0].config.display().to_string(),
+                "--time-limit".into(),
+                "2h".into()
+            ])
+        );
+        assert_eq!(args(1), None, "a done run is not trained");
+        assert_eq!(
+            args(2),
+            Some(
+                ["--resume", "9", "--data", "faces", "--time-limit", "2h"]
+                    .map(String::from)
+                    .to_vec()
+            )
+        );
+        // The runs left to train are named by their place in the sweep, not in the list.
+        let mut out = Vec::new();
+        let ended = run_sweep(
+            &dir.path().join("lab.db"),
+            &spec,
+            &files,
+            &plans,
+            1,
+            Path::new("true"),
+            &AtomicUsize::new(0),
+            &mut out,
+        )?;
+        assert_eq!(ended, [JobOutcome::Finished; 3]);
+        let said = String::from_utf8(out)?;
+        assert!(said.contains("[1/3] started  t-1-seed1"), "{said}");
+        assert!(said.contains("[3/3] resumed  t-3-seed3 (run 9;"), "{said}");
+        assert!(said.contains("[3/3] finished t-3-seed3"), "{said}");
+        assert!(!said.contains("[2/3]"), "{said}");
+        Ok(())
+    }
+
+    #[test]
     fn the_outcomes_survive_progress_that_cannot_be_printed() -> Result<()> {
         let dir = tempfile::tempdir()?;
         let spec = SweepSpec::parse(

@@ -271,7 +271,7 @@ pub struct Overrides {
     /// --checkpoint-every and of stops), deleting older ones' files and rows as new ones come;
     /// a ResNet152's holds its weights and Adam's state, about 0.7 GB. The best and final
     /// checkpoints are kept regardless, and so is one another run started from (--init)
-    /// [default: all].
+    /// [default: unset, every one kept].
     #[arg(long, value_name = "N")]
     pub keep_checkpoints: Option<usize>,
     /// Seed for weights, batch order and augmentation [default: 0].

@@ -35,16 +35,20 @@ use overlay::OverlayView;
 pub use table::RunsTable;
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-/// One colour per compared run; more runs than colours reuse them.
-pub const PALETTE: [Color; 8] = [
-    Color::Cyan,
-    Color::Magenta,
-    Color::Yellow,
-    Color::Green,
-    Color::LightRed,
-    Color::LightBlue,
-    Color::White,
-    Color::LightMagenta,
+/// One colour per compared run, in the order of the report's figures (matplotlib's tab10, as
+/// near as the 256-colour palette comes): ten apart, and none white or pale, which a light
+/// terminal would lose. More runs than colours reuse them.
+pub const PALETTE: [Color; 10] = [
+    Color::Indexed(32),  // blue
+    Color::Indexed(208), // orange
+    Color::Indexed(34),  // green
+    Color::Indexed(160), // red
+    Color::Indexed(98),  // purple
+    Color::Indexed(94),  // brown
+    Color::Indexed(170), // pink
+    Color::Indexed(244), // grey
+    Color::Indexed(142), // olive
+    Color::Indexed(37),  // cyan
 ];
 /// Above this width the detail view shows charts and run information side by side.
 const WIDE: u16 = 150;

@@ -1265,8 +1265,9 @@ fn overlays_are_sized_by_the_lines_they_draw() -> Result<()> {
 #[test]
 fn the_detail_header_fits_80_columns() -> Result<()> {
     let mut app = detail_app(&[]);
+    // A running run says when it should end: a third row at 80 columns.
     for (name, rows) in [
-        ("r18-live", 2),
+        ("r18-live", 3),
         ("alexnet-128px-crop0.5-lr1e-4-all-nodropout", 3),
     ] {
         let mut runs = lab_runs();
@@ -1289,12 +1290,23 @@ fn the_detail_header_fits_80_columns() -> Result<()> {
             "loss 0.0871",
             "best dev 0.305",
             "850 img/s",
+            "ETA ~26s",
             "x: iteration",
             "smoothing 0.6",
         ] {
             assert!(header.contains(fact), "{fact}:\n{text}");
         }
     }
+    // What `eval` measured of the best checkpoint is in the header too.
+    let mut runs = lab_runs();
+    runs[2].test_acc = Some(0.757);
+    runs[2].lfw_acc = Some(0.78);
+    app.update(Action::Data(Update::Runs(runs)));
+    let text = screen(&app, 180, 40)?.to_string();
+    assert!(
+        text.contains("best dev 0.305 · test 0.757 · lfw 0.780 · 850 img/s"),
+        "{text}"
+    );
     Ok(())
 }
 

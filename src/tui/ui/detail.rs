@@ -2,6 +2,18 @@
 
 use super::*;
 
+/// Seconds a running run still needs at its recent speed, its evaluations aside: its steps
+/// left times a batch, over its images per second. None when it is not running or the speed is
+/// not known yet.
+fn eta(run: &Run, now: f64) -> Option<f64> {
+    if run.effective_status(now) != RunStatus::Running {
+        return None;
+    }
+    let steps = run.iters_per_epoch? * run.hyper.epochs - run.last_iteration;
+    let speed = run.images_per_sec.filter(|&s| s > 0.0)?;
+    Some(steps.max(0) as f64 * run.hyper.batch_size as f64 / speed)
+}
+
 /// (metric name, legend label, colour) of one curve in a detail chart.
 type CurveSpec<'a> = (&'a str, &'a str, Color);
 
@@ -343,7 +355,7 @@ impl DetailView<'_> {
         let smoothing = app
             .smoothing_weight()
             .map_or("off".to_string(), |w| w.to_string());
-        let items = vec![
+        let mut items = vec![
             Span::styled(format!("#{} {}", run.id, run.name), Style::new().bold()),
             Span::raw(run.hyper.model.clone()),
             Span::styled(
@@ -362,10 +374,24 @@ impl DetailView<'_> {
                 "best dev {}{best_epoch}",
                 format::opt(run.best_dev_acc, 3)
             )),
-            Span::raw(format!("{} img/s", format::opt(run.images_per_sec, 0))),
+        ];
+        // What `eval` measured of its best checkpoint, where it did.
+        for (name, value) in [("test", run.test_acc), ("lfw", run.lfw_acc)] {
+            if let Some(v) = value {
+                items.push(Span::raw(format!("{name} {v:.3}")));
+            }
+        }
+        items.push(Span::raw(format!(
+            "{} img/s",
+            format::opt(run.images_per_sec, 0)
+        )));
+        if let Some(eta) = eta(run, app.now) {
+            items.push(Span::raw(format!("ETA ~{}", format::duration(eta))));
+        }
+        items.extend([
             Span::styled(format!("x: {}", app.x_axis.label()), gray),
             Span::styled(format!("smoothing {smoothing}"), gray),
-        ];
+        ]);
         flow(items, width, 3)
     }
 

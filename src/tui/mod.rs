@@ -348,8 +348,12 @@ fn start(
             Some(run) => format!("run #{run} (pid {pid})"),
             None => format!("the {what} started as pid {pid}"),
         };
-        if let Some(said) = ended_badly(&who, run, status, log) {
-            let _ = answers.send(Event::Answer(Action::Status(said, true)));
+        let said = match ended_badly(&who, run, status, log) {
+            Some(bad) => Some((bad, true)),
+            None => ended_well(&who, status).map(|good| (good, false)),
+        };
+        if let Some((said, error)) = said {
+            let _ = answers.send(Event::Answer(Action::Status(said, error)));
         }
     };
     match start_run(db, command, label, ended) {
@@ -561,11 +565,23 @@ fn trained_by(db: &Path, pid: u32) -> Option<crate::lab::RunId> {
         .map(crate::lab::RunId)
 }
 
+/// What to say of one the dashboard started that ended well: `run #3 (pid 42) finished`, or
+/// stopped before its end (resumable); nothing for any other end ([`ended_badly`]'s).
+fn ended_well(who: &str, status: ExitStatus) -> Option<String> {
+    match status.code() {
+        Some(0) => Some(format!("{who} finished")),
+        Some(crate::sweep::EXIT_STOPPED) => {
+            Some(format!("{who} stopped before its end; it can be resumed"))
+        }
+        _ => None,
+    }
+}
+
 /// What to say of a run or sweep the dashboard started (`who`: `run #3 (pid 42)`, or `the run
 /// started as pid 42` where the lab has no row of it) that has ended: nothing when it finished
-/// or stopped before its end ([`crate::sweep::EXIT_STOPPED`]); else how it ended and the error its
-/// log ends with. A run refused before the lab recorded it (its data missing) leaves no row
-/// to say so, and one killed shows only as crashed.
+/// or stopped before its end ([`crate::sweep::EXIT_STOPPED`]; [`ended_well`] says those); else
+/// how it ended and the error its log ends with. A run refused before the lab recorded it (its
+/// data missing) leaves no row to say so, and one killed shows only as crashed.
 fn ended_badly(who: &str, run: bool, status: ExitStatus, log: &Path) -> Option<String> {
     use std::os::unix::process::ExitStatusExt;
     let how = match (status.code(), status.signal()) {

@@ -1586,6 +1586,17 @@ fn a_started_run_that_fails_or_is_killed_is_told() -> Result<()> {
     let told = |raw: i32| super::ended_badly(who, true, ExitStatus::from_raw(raw), &log);
     assert_eq!(told(0), None, "finished");
     assert_eq!(told(130 << 8), None, "asked to stop");
+    // Those are said too, as news, not errors.
+    let well = |raw: i32| super::ended_well(who, ExitStatus::from_raw(raw));
+    assert_eq!(
+        well(0).as_deref(),
+        Some("the run started as pid 42 finished")
+    );
+    assert_eq!(
+        well(130 << 8).as_deref(),
+        Some("the run started as pid 42 stopped before its end; it can be resumed")
+    );
+    assert_eq!(well(1 << 8), None);
     assert_eq!(
         told(1 << 8).as_deref(),
         Some(

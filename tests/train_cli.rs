@@ -95,6 +95,34 @@ fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
     Ok(())
 }
 
+/// A run whose data is refused leaves no lab behind that it created, and leaves alone one
+/// that was there.
+#[test]
+fn a_run_refused_on_its_data_leaves_no_new_lab() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let empty = dir.path().join("faces");
+    std::fs::create_dir(&empty)?;
+    let db = dir.path().join("new.db");
+    let out = common::facenet(&db)?
+        .args(["run", "resnet18", "--data"])
+        .arg(&empty)
+        .output()?;
+    assert!(!out.status.success());
+    let left: Vec<String> = std::fs::read_dir(dir.path())?
+        .map(|e| Ok(e?.file_name().to_string_lossy().into_owned()))
+        .collect::<Result<_>>()?;
+    assert_eq!(left, ["faces"], "{}", String::from_utf8_lossy(&out.stderr));
+    // A lab that was there stays, whatever the run.
+    Lab::open(&db)?;
+    let out = common::facenet(&db)?
+        .args(["run", "resnet18", "--data"])
+        .arg(&empty)
+        .output()?;
+    assert!(!out.status.success());
+    assert!(db.exists());
+    Ok(())
+}
+
 #[test]
 fn bad_config_files_are_refused_with_the_key_named() -> Result<()> {
     let dir = tempfile::tempdir()?;

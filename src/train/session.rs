@@ -224,6 +224,16 @@ fn headline(
     )
 }
 
+/// Removes the lab file at `db` (and SQLite's `-wal` and `-shm` beside it) that a run refused
+/// before it recorded anything had created.
+fn remove_empty_lab(db: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = db.as_os_str().to_owned();
+        path.push(suffix);
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// Starts a new run, recording `like` as the run whose settings it started with, if any.
 pub fn start(
     db: &Path,
@@ -254,9 +264,24 @@ pub fn start(
         }
         None => None,
     };
+    // Opened before the data loads, so that a bad --db is said at once; a lab this run
+    // created goes again if its data is refused, rather than stay behind empty.
+    let created = !db.exists();
     let lab = Lab::open(db)?;
-    let dataset = load_dataset(&cfg, launch.quiet)?;
-    check_triplets_can_form(&dataset.train.labels, &cfg.data)?;
+    let loaded = load_dataset(&cfg, launch.quiet).and_then(|dataset| {
+        check_triplets_can_form(&dataset.train.labels, &cfg.data)?;
+        Ok(dataset)
+    });
+    let dataset = match loaded {
+        Ok(dataset) => dataset,
+        Err(e) => {
+            if created && lab.list_runs().is_ok_and(|runs| runs.is_empty()) {
+                drop(lab);
+                remove_empty_lab(db);
+            }
+            return Err(e);
+        }
+    };
     let dataset_id = lab.ensure_dataset(&data::recorded::record(&dataset.manifest))?;
     // A run like another is compared with it: say where their dev splits are not the same.
     if let Some(other) = like.map(|l| lab.run(l)).transpose()?.flatten() {

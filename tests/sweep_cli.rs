@@ -436,6 +436,7 @@ fn sweep_runs_record_their_logs() -> Result<()> {
         .stderr(contains(
             "sweep 'logs' resumes 0 runs, starts 0; 2 completed already (runs 1, 2)",
         ))
+        .stdout(contains("sweep 'logs': 0 runs of 2, 1 at a time"))
         .stdout(contains("all 2 runs finished"));
     assert_eq!(
         facenet_lab::lab::Lab::open_read_only(&db)?

@@ -123,11 +123,21 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
     let work_dir = crate::lab::logs::create_sweep_dir(db, &spec.tag, crate::lab::now())
         .with_context(|| format!("creating the sweep's folder beside '{}'", db.display()))?;
     let files = sweep::write_configs(&spec, &work_dir)?;
+    // The runs it trains: a resumed sweep leaves its completed ones be.
+    let to_train = plans
+        .iter()
+        .filter(|p| !matches!(p, sweep::Plan::Done(_)))
+        .count();
+    let of = if to_train == n {
+        String::new()
+    } else {
+        format!(" of {n}")
+    };
     crate::outln!(
-        "sweep '{}': {}, {} at a time, into lab '{}'; configs and logs in {}",
+        "sweep '{}': {}{of}, {} at a time, into lab '{}'; configs and logs in {}",
         spec.tag,
-        crate::format::count(n as u64, "run", "runs"),
-        args.parallel.min(n),
+        crate::format::count(to_train as u64, "run", "runs"),
+        args.parallel.min(to_train.max(1)),
         db.display(),
         work_dir.display()
     );

@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 
 use super::{run_name, RunConfig, SweepSpec};
 use crate::lab::{Lab, Run, RunId, RunStatus, STALE_HEARTBEAT_SECS};
-use crate::train::config::{Overrides, TrainConfig};
+use crate::train::config::TrainConfig;
 
 /// What the sweep does for one of its runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,16 +88,17 @@ pub fn resuming(db: &Path, spec: &SweepSpec) -> Result<Vec<Plan>> {
         );
     }
     if !busy.is_empty() {
+        let (is, it) = if busy.len() == 1 {
+            ("is", "it")
+        } else {
+            ("are", "them")
+        };
         bail!(
-            "{} of sweep '{}' {} still training, and --resume would train {} twice; nothing \
-             was started:\n{}\nwait for {}, or stop {} (X in the dashboard)",
+            "{} of sweep '{}' {is} still training, and --resume would train {it} twice; \
+             nothing was started:\n{}\nwait for {it}, or stop {it} (X in the dashboard)",
             crate::format::count(busy.len() as u64, "run", "runs"),
             spec.tag,
-            if busy.len() == 1 { "is" } else { "are" },
-            if busy.len() == 1 { "it" } else { "them" },
             busy.join("\n"),
-            if busy.len() == 1 { "it" } else { "them" },
-            if busy.len() == 1 { "it" } else { "them" },
         );
     }
     Ok(plans)
@@ -118,7 +119,7 @@ fn settings_changed(config: &RunConfig, run: &Run) -> Vec<String> {
         "checkpoint_every",
         "keep_checkpoints",
     ];
-    let Ok(overrides) = toml::Value::Table(config.clone()).try_into::<Overrides>() else {
+    let Ok(given) = super::config::train_config(config) else {
         return Vec::new();
     };
     let Ok(recorded) = serde_json::from_str::<TrainConfig>(&run.config_json) else {
@@ -128,10 +129,7 @@ fn settings_changed(config: &RunConfig, run: &Run) -> Vec<String> {
         Ok(serde_json::Value::Object(map)) => map,
         _ => serde_json::Map::new(),
     };
-    let (was, now) = (
-        as_json(&recorded),
-        as_json(&TrainConfig::merged(None, &overrides)),
-    );
+    let (was, now) = (as_json(&recorded), as_json(&given));
     now.iter()
         .filter(|(key, _)| !ASIDE.contains(&key.as_str()))
         .filter_map(|(key, value)| {
@@ -268,8 +266,7 @@ mod tests {
         let lab = Lab::open(&db)?;
         // Recorded as the trainer records them: the resolved config, its data resolved too.
         for config in &spec.configs {
-            let o: Overrides = toml::Value::Table(config.clone()).try_into()?;
-            let mut cfg = TrainConfig::merged(None, &o);
+            let mut cfg = crate::sweep::config::train_config(config).map_err(anyhow::Error::msg)?;
             cfg.data = "synthetic:12:24".into();
             let mut new = sample_run(run_name(config));
             new.tags = vec!["t".into()];

@@ -524,10 +524,13 @@ impl Field {
 
 #[derive(Clone, Debug, PartialEq)]
 enum Term {
-    /// Case-insensitive substring of the name, model, tags or notes; a number is the id, or
-    /// in a name or tag (`runs 4` shows run 4, not every run whose notes or model hold a 4:
-    /// `152` would be every ResNet152).
-    Text(String),
+    /// Case-insensitive substring of the name, model, tags or notes; a number (`id`, read once
+    /// here, not per run and redraw) is the id, or in a name or tag (`runs 4` shows run 4, not
+    /// every run whose notes or model hold a 4: `152` would be every ResNet152).
+    Text {
+        text: String,
+        id: Option<u64>,
+    },
     Number(Field, Op, f64),
     Str(Field, Op, String),
 }
@@ -546,7 +549,9 @@ impl Filter {
         let mut terms = Vec::new();
         for token in input.split_whitespace() {
             let Some(pos) = token.find(['<', '>', '=', '!']) else {
-                terms.push(Term::Text(token.to_lowercase()));
+                let text = token.to_lowercase();
+                let id = text.parse::<u64>().ok();
+                terms.push(Term::Text { text, id });
                 continue;
             };
             let (field_s, rest) = token.split_at(pos);
@@ -628,7 +633,7 @@ impl Filter {
     /// `dev_acc>0.5` when a shell took `>0.5` as a redirection.
     pub fn bare_field_name(&self) -> Option<&str> {
         self.terms.iter().find_map(|t| match t {
-            Term::Text(w) if Field::parse(w).is_some() => Some(w.as_str()),
+            Term::Text { text, .. } if Field::parse(text).is_some() => Some(text.as_str()),
             _ => None,
         })
     }
@@ -644,12 +649,11 @@ impl Filter {
 
     pub fn matches(&self, r: &Run, now: f64) -> bool {
         self.terms.iter().all(|t| match t {
-            Term::Text(s) => {
-                let number = s.parse::<u64>().is_ok();
-                (number && s.parse() == Ok(r.id.0))
+            Term::Text { text: s, id } => {
+                id.is_some_and(|id| u64::try_from(r.id.0) == Ok(id))
                     || r.name.to_lowercase().contains(s)
                     || r.tags.iter().any(|t| t.to_lowercase().contains(s))
-                    || (!number
+                    || (id.is_none()
                         && (r.hyper.model.to_lowercase().contains(s)
                             || r.notes.to_lowercase().contains(s)))
             }

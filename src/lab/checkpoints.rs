@@ -255,7 +255,7 @@ impl Lab {
         let tx = self.write_tx()?;
         let old = paths(
             &tx,
-            "SELECT path FROM checkpoints WHERE run_id = ?1 AND kind = ?2",
+            &format!("SELECT path FROM checkpoints WHERE run_id = ?1 AND kind = ?2 AND {UNPINNED}"),
             params![c.run.0, c.kind],
         )?;
         tx.execute(
@@ -282,20 +282,22 @@ impl Lab {
         c: &NewCheckpoint,
         keep: Option<usize>,
     ) -> Result<Vec<String>> {
-        const OLDER: &str = "FROM checkpoints WHERE run_id = ?1
+        let older = format!(
+            "FROM checkpoints WHERE run_id = ?1
              AND kind IN ('periodic', 'interrupt')
-             AND sha256 NOT IN (SELECT init_sha256 FROM runs WHERE init_sha256 IS NOT NULL)
+             AND {UNPINNED}
              AND id NOT IN (
                  SELECT id FROM checkpoints WHERE run_id = ?1
                  AND kind IN ('periodic', 'interrupt')
-                 ORDER BY iteration DESC, id DESC LIMIT ?2)";
+                 ORDER BY iteration DESC, id DESC LIMIT ?2)"
+        );
         let tx = self.write_tx()?;
         insert(&tx, c)?;
         let orphans = match keep {
             Some(keep) => {
                 let p = params![c.run.0, keep as i64];
-                let old = paths(&tx, &format!("SELECT path {OLDER}"), p)?;
-                tx.execute(&format!("DELETE {OLDER}"), p)?;
+                let old = paths(&tx, &format!("SELECT path {older}"), p)?;
+                tx.execute(&format!("DELETE {older}"), p)?;
                 unreferenced(&tx, old)?
             }
             None => Vec::new(),
@@ -310,7 +312,9 @@ impl Lab {
 pub(super) fn truncate_after(conn: &Connection, run: RunId, iteration: i64) -> Result<Vec<String>> {
     let old = paths(
         conn,
-        "SELECT path FROM checkpoints WHERE run_id = ?1 AND iteration > ?2",
+        &format!(
+            "SELECT path FROM checkpoints WHERE run_id = ?1 AND iteration > ?2 AND {UNPINNED}"
+        ),
         params![run.0, iteration],
     )?;
     conn.execute(
@@ -344,6 +348,12 @@ impl Lab {
         Ok(())
     }
 }
+
+/// A checkpoint row no run started from (`--init`, matched by sha256): its file may go when the
+/// row does. The file of one another run started from stays on disk whatever becomes of its
+/// row (a better best replacing it, a resume replaying the steps past it, pruning): that run's
+/// `--like` and resume read it again, by the path and sha256 it recorded.
+const UNPINNED: &str = "sha256 NOT IN (SELECT init_sha256 FROM runs WHERE init_sha256 IS NOT NULL)";
 
 fn paths<P: rusqlite::Params>(conn: &Connection, sql: &str, p: P) -> Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(sql)?;
@@ -450,6 +460,44 @@ mod tests {
             ["best-30.safetensors", "interrupt-40.safetensors"]
         );
         assert_eq!(seen(&lab)?, vec![(10, "periodic".into())]);
+        Ok(())
+    }
+
+    /// The file of a checkpoint another run started from (`--init`) stays on disk when its row
+    /// goes: replaced by a better best, or dropped by a resume that replays the steps past it.
+    #[test]
+    fn a_checkpoint_another_run_started_from_keeps_its_file() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        let ck = |it: i64, kind: &str| NewCheckpoint {
+            run: id,
+            iteration: it,
+            epoch: it / 10,
+            kind: kind.into(),
+            path: format!("{kind}-{it}.safetensors"),
+            sha256: format!("{it:064}"),
+        };
+        let started_from = |it: i64| -> Result<()> {
+            let mut child = sample_run(&format!("from-{it}"));
+            child.hyper.init_sha256 = Some(format!("{it:064}"));
+            lab.create_run(&child)?;
+            Ok(())
+        };
+        lab.replace_checkpoints(&ck(10, "best"))?;
+        started_from(10)?;
+        let (_, gone) = lab.replace_checkpoints(&ck(20, "best"))?;
+        assert!(gone.is_empty(), "best-10 is another run's start: {gone:?}");
+        let (_, gone) = lab.replace_checkpoints(&ck(30, "best"))?;
+        assert_eq!(gone, ["best-20.safetensors"], "no run started from best-20");
+        lab.add_checkpoint(&ck(40, "periodic"))?;
+        started_from(40)?;
+        lab.add_checkpoint(&ck(50, "interrupt"))?;
+        // A resume from step 25 drops every row past it, and the files of all but periodic-40.
+        assert_eq!(
+            lab.rewind(id, 25)?,
+            ["best-30.safetensors", "interrupt-50.safetensors"]
+        );
+        assert!(lab.checkpoints(id)?.is_empty());
         Ok(())
     }
 

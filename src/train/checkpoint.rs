@@ -2,7 +2,7 @@
 //! [`Params`]), the Adam moments and step count, and the step the run had reached.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use candle_core::{Device, Tensor};
@@ -65,6 +65,18 @@ pub fn save(path: &Path, params: &Params, adam: Option<&Adam>, pos: Position) ->
         let _ = std::fs::remove_file(&tmp);
     }
     written.with_context(|| format!("writing checkpoint '{}'", path.display()))
+}
+
+/// `path`, or where a file is there already, the first of `STEM-2.safetensors`,
+/// `STEM-3.safetensors`, ... that is free. A checkpoint is never written over another: a file
+/// there is one the lab kept though a resume dropped its row to replay the steps past it,
+/// because another run started from it (`--init`) and reads it again by its sha256.
+pub fn unused_path(path: &Path) -> PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    std::iter::once(path.to_path_buf())
+        .chain((2..).map(|n| path.with_file_name(format!("{stem}-{n}.safetensors"))))
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| path.to_path_buf())
 }
 
 /// Whether a file of a checkpoint folder is a checkpoint half written: the safetensors crate's
@@ -208,6 +220,23 @@ mod tests {
             .collect::<std::io::Result<_>>()?;
         assert_eq!(left, ["best-00000005.safetensors"]);
         assert!(!remove_partial(&dir.path().join("absent")));
+        Ok(())
+    }
+
+    /// A checkpoint is never written over a file already there: the next free name is taken.
+    #[test]
+    fn a_checkpoint_takes_a_free_name() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("epoch-0004.safetensors");
+        assert_eq!(unused_path(&path), path);
+        std::fs::write(&path, b"kept")?;
+        let second = dir.path().join("epoch-0004-2.safetensors");
+        assert_eq!(unused_path(&path), second);
+        std::fs::write(&second, b"kept too")?;
+        assert_eq!(
+            unused_path(&path),
+            dir.path().join("epoch-0004-3.safetensors")
+        );
         Ok(())
     }
 

@@ -265,7 +265,7 @@ impl Trainer {
             CheckpointKind::Periodic => format!("epoch-{epoch:04}.safetensors"),
             CheckpointKind::Interrupt => format!("interrupt-{it:08}.safetensors"),
         };
-        let path = self.checkpoint_dir.join(file);
+        let path = checkpoint::unused_path(&self.checkpoint_dir.join(file));
         // Adam's state (twice the weights' size) only where training may go on from the file:
         // a best or final checkpoint holds what inference needs, and no step follows a final.
         let resumable = matches!(kind, CheckpointKind::Periodic | CheckpointKind::Interrupt);

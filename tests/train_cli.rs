@@ -368,7 +368,8 @@ fn a_run_like_another_finds_its_images_through_the_lab_and_takes_a_config_over_t
             .args(["run", "--like", "1"]),
         &[
             "starting a run like run 1: --data PATH names its images where they are now",
-            "the lab records",
+            // Recorded absolute: the path it was given, `faces`, from `first`.
+            "first/faces', which does not exist here",
         ],
     );
     Ok(())

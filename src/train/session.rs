@@ -59,7 +59,15 @@ pub fn resolve_data(data: &str) -> Result<String> {
         let from = crate::format::relative_path_note(Path::new(data));
         bail!("--data '{data}' does not exist{from}: give an LFW directory or lfw.tgz, `synthetic`, or run `facenet-lab data fetch`");
     }
-    Ok(data.to_string())
+    // A path as the run records it: absolute, so that `--like` and `--resume` from another
+    // working directory read these images, not others at the same relative path there.
+    Ok(match data.parse::<DataSpec>() {
+        Ok(DataSpec::Path(p)) => p.canonicalize().map_or_else(
+            |_| data.to_string(),
+            |abs| abs.to_string_lossy().into_owned(),
+        ),
+        _ => data.to_string(),
+    })
 }
 
 fn load_dataset(cfg: &TrainConfig, quiet: bool) -> Result<Dataset> {
@@ -527,13 +535,19 @@ fn other_code_warning(run: RunId, last: &CodeVersion, now: &CodeVersion) -> Opti
     ))
 }
 
-/// Where a resumed run's images are: `data` when given; else the path its config recorded
-/// (relative ones are taken from the working directory, as when it started); else, when the lab
-/// was moved or the run started elsewhere, the path the lab records for its dataset. The split
-/// hashes are checked after loading, so any of them must hold the same images.
+/// Where a resumed run's images are: `data` when given; else the path its config recorded;
+/// else, when the lab was moved or the run started elsewhere, the path the lab records for its
+/// dataset. A relative path in the config (runs recorded before paths were made absolute) names
+/// the images from a working directory that is not recorded: the dataset's absolute path is
+/// read first, and the relative one from here only where that is gone. The split hashes are
+/// checked after loading, so any of them must hold the same images.
 fn resume_data(cfg_data: &str, data: Option<String>, recorded: Option<&str>) -> Result<String> {
     if let Some(d) = data {
         return resolve_data(&d);
+    }
+    let relative = matches!(cfg_data.parse(), Ok(DataSpec::Path(p)) if p.is_relative());
+    if let Some(r) = recorded.filter(|r| relative && data_present(r)) {
+        return Ok(r.to_string());
     }
     if cfg_data.is_empty() || data_present(cfg_data) {
         return resolve_data(cfg_data);
@@ -1256,6 +1270,13 @@ mod tests {
         assert_eq!(resume_data("synthetic:4:8", None, None)?, "synthetic:4:8");
         // A folder whose name starts like generated faces is a path like any other.
         assert_eq!(resume_data("synthetic_faces", None, Some(&here_s))?, here_s);
+        // A relative path names images from a working directory that was not recorded: the
+        // dataset's absolute path comes first, though `src` is a folder from here too.
+        assert_eq!(resume_data("src", None, Some(&here_s))?, here_s);
+        // Without a record, the relative path is read from here, and made absolute.
+        let src = std::fs::canonicalize("src")?.to_string_lossy().into_owned();
+        assert_eq!(resume_data("src", None, None)?, src);
+        assert_eq!(resolve_data("src")?, src);
         // --data wins, and must exist.
         assert_eq!(resume_data(gone, Some(here_s.clone()), Some(gone))?, here_s);
         assert!(resume_data(&here_s, Some(gone.into()), None).is_err());

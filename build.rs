@@ -24,10 +24,12 @@ fn main() {
     ])
     .map(|s| !s.is_empty())
     .unwrap_or(false);
+    let untracked = untracked_sources();
+    let dirty = dirty || !untracked.is_empty();
     // What the uncommitted changes are, as git names content: the blob id of the diff against
     // the commit, so that two builds of one dirty commit tell whether they are the same code.
     let diff = if dirty {
-        diff_id().unwrap_or_default()
+        diff_id(&untracked).unwrap_or_default()
     } else {
         String::new()
     };
@@ -65,9 +67,31 @@ fn main() {
     }
 }
 
+/// The files under src/ that git neither tracks nor ignores: a new module is compiled in though
+/// no diff against the commit shows it. Other untracked files (notes, outputs) are not code.
+fn untracked_sources() -> Vec<String> {
+    let listed = git(&[
+        "ls-files",
+        "--others",
+        "--exclude-standard",
+        "-z",
+        "--",
+        "src",
+    ]);
+    let mut files: Vec<String> = listed
+        .unwrap_or_default()
+        .split('\0')
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect();
+    files.sort();
+    files
+}
+
 /// The git blob id of `git diff HEAD` over the tree the dirty flag looks at (tracked files, the
-/// lab and its reports aside).
-fn diff_id() -> Option<String> {
+/// lab and its reports aside), followed by a line per untracked source file with its own blob
+/// id, so that two builds with different new files are told apart.
+fn diff_id(untracked: &[String]) -> Option<String> {
     use std::io::Write;
     use std::process::Stdio;
     // The same bytes for the same changes on any machine: none of the user's diff settings
@@ -93,6 +117,11 @@ fn diff_id() -> Option<String> {
         .ok()
         .filter(|o| o.status.success())?
         .stdout;
+    let mut diff = diff;
+    for file in untracked {
+        let blob = git(&["hash-object", "--", file])?;
+        diff.extend(format!("untracked {file} {blob}\n").into_bytes());
+    }
     let mut hash = Command::new("git")
         .args(["hash-object", "--stdin"])
         .stdin(Stdio::piped())

@@ -25,7 +25,11 @@ pub fn tag(db: &Path, args: &TagArgs) -> Result<()> {
                 _ => {}
             }
         }
-        lab.set_tags(run.id, &tags)?;
+        if args.remove {
+            lab.remove_tags(run.id, &args.tags)?;
+        } else {
+            lab.set_tags(run.id, &tags)?;
+        }
         let now = if tags.is_empty() {
             "no tags".to_string()
         } else {

@@ -171,6 +171,25 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Takes `tags` off a run, recording each removal whether or not the run had the tag here:
+    /// the tag may come with a merge of a lab that added it earlier, and the removal, later,
+    /// keeps it off (`lab tag RUNS TAG --remove`).
+    pub fn remove_tags(&self, id: RunId, tags: &[String]) -> Result<()> {
+        let tx = self.write_tx()?;
+        let exists: Option<i64> = tx
+            .query_row("SELECT id FROM runs WHERE id = ?1", [id.0], |r| r.get(0))
+            .optional()?;
+        super::runs::ensure_one(usize::from(exists.is_some()), id)?;
+        let t = now();
+        for tag in tags {
+            remove_tag(&tx, id.0, tag, t)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
 /// Why `tag` cannot be a tag: tags are single words, which `report --tag` and `export --tag`
 /// take whole and the CSV export lists with `;` between them. None for a good one.
 pub fn tag_problem(tag: &str) -> Option<String> {
@@ -330,6 +349,37 @@ mod tests {
         let removed: Vec<&str> = last.removed.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(removed, ["b", "c"]);
         assert!(lab.set_tags(RunId(99), &[]).is_err());
+        Ok(())
+    }
+
+    /// A tag removed that the run did not have here is recorded removed all the same: a lab
+    /// that added it earlier does not bring it back in a merge; one that adds it later does.
+    #[test]
+    fn a_tag_removed_here_that_the_run_lacked_stays_off_after_an_earlier_addition() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let run = lab.create_run(&new_run("r"))?;
+        lab.set_tags(run, &["kept".into()])?;
+        lab.remove_tags(run, &["beta".into()])?;
+        let now = Annotations::read(lab.conn(), run.0)?;
+        let names: Vec<&str> = now.tags.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(names, ["kept"]);
+        let removed_at = match now.removed.as_slice() {
+            [(tag, at)] if tag == "beta" => *at,
+            other => panic!("{other:?}"),
+        };
+        let added = |at: f64| Annotations {
+            tags: vec![("beta".into(), Some(at))],
+            ..Annotations::default()
+        };
+        assert!(!now.merge_into(lab.conn(), run.0, &added(removed_at - 10.0))?);
+        assert!(now.merge_into(lab.conn(), run.0, &added(removed_at + 10.0))?);
+        let names: Vec<String> = Annotations::read(lab.conn(), run.0)?
+            .tags
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
+        assert_eq!(names, ["beta", "kept"]);
+        assert!(lab.remove_tags(RunId(99), &[]).is_err());
         Ok(())
     }
 }

@@ -82,8 +82,8 @@ impl std::fmt::Display for MergeSummary {
             writeln!(
                 f,
                 "kept run {to} '{name}' as it is here: run {from} there is a copy of it that \
-                 parted from it (resumed in one lab and not in the other), and its history \
-                 and evaluations were not merged (its notes and tags were)"
+                 parted from it (each copy holds steps the other lacks, after a resume in one lab \
+                 or both), and its history and evaluations were not merged (its notes and tags were)"
             )?;
         }
         for (id, source, why) in &self.datasets_left_out {

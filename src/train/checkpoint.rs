@@ -49,9 +49,16 @@ pub fn save(path: &Path, params: &Params, adam: Option<&Adam>, pos: Position) ->
             .with_context(|| format!("creating checkpoint directory '{}'", dir.display()))?;
     }
     let tmp = path.with_extension("safetensors.partial");
+    // The safetensors crate writes through a temporary file of mode 0600; a checkpoint gets the
+    // mode any new file gets here (the umask's), so that a lab shared with a group is read whole.
+    let mode = std::fs::File::create(&tmp).and_then(|f| f.metadata());
     let written = candle_core::safetensors::save(&tensors, &tmp)
         .map_err(said_once)
         .and_then(|()| {
+            if let Ok(m) = &mode {
+                std::fs::set_permissions(&tmp, m.permissions())
+                    .with_context(|| format!("setting the mode of '{}'", tmp.display()))?;
+            }
             // Hashed and on disk before it takes its name, so a quit at once (a second Ctrl-C)
             // leaves at most a `.partial` file, which is removed.
             let sha256 = sha256_file(&tmp)?;
@@ -237,6 +244,28 @@ mod tests {
             unused_path(&path),
             dir.path().join("epoch-0004-3.safetensors")
         );
+        Ok(())
+    }
+
+    /// A checkpoint has the mode any new file gets (the umask's), not the 0600 of the
+    /// safetensors crate's temporary file.
+    #[test]
+    fn a_checkpoint_has_the_mode_of_a_new_file() -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir()?;
+        let p = Params::new(1);
+        candle_nn::linear(3, 2, p.builder(&Device::Cpu).pp("fc"))?;
+        let pos = Position {
+            iteration: 1,
+            skipped_batches: 0,
+        };
+        let path = dir.path().join("best-00000001.safetensors");
+        save(&path, &p, None, pos)?;
+        let new_file = dir.path().join("new");
+        std::fs::write(&new_file, b"")?;
+        let mode =
+            |p: &Path| -> Result<u32> { Ok(std::fs::metadata(p)?.permissions().mode() & 0o777) };
+        assert_eq!(mode(&path)?, mode(&new_file)?);
         Ok(())
     }
 

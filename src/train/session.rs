@@ -488,12 +488,14 @@ fn hardware(device: &str, gpu: Option<&str>, machine: &Machine) -> String {
     match gpu {
         Some(gpu) => format!("{device} ({gpu})"),
         None => format!(
-            "{device} ({}, {}, {} threads)",
+            "{device} ({}, {}, {})",
             unknown(machine.cpu_model.as_deref()),
             unknown(machine.cpu_simd.as_deref()),
             machine
                 .cpu_threads
-                .map_or("unknown".to_string(), |t| t.to_string())
+                .map_or("unknown threads".to_string(), |t| {
+                    crate::format::count(t as u64, "thread", "threads")
+                })
         ),
     }
 }
@@ -1107,6 +1109,10 @@ mod tests {
         assert_ne!(
             hardware("cpu", None, &cpu(2)),
             hardware("cpu", None, &cpu(16))
+        );
+        assert_eq!(
+            hardware("cpu", None, &cpu(1)),
+            "cpu (AMD EPYC 7B13, avx512f, 1 thread)"
         );
         assert_eq!(
             hardware("cuda:0", Some("NVIDIA H200"), &cpu(16)),

@@ -180,6 +180,12 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     let own_pairs = facenet_lab::data::hash::sha256_file(&pairs)?;
     assert_eq!(evals[1].options["pairs_sha256"], own_pairs.as_str());
     assert_eq!(evals[1].options["folds"], 2);
+    // And the images its pairs read, by their bytes: the same from the folder and the tarball.
+    let pair_images = evals[1].options["images_sha256"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(pair_images.len(), 64, "{:?}", evals[1].options);
+    assert_eq!(evals[2].options["images_sha256"], pair_images);
     // Both files by absolute path: the lab may be read from elsewhere.
     assert_eq!(
         evals[1].data_source,

@@ -246,6 +246,12 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
         .collect();
     check_images_exist(spec, &items)?;
     warn_of_other_colours(s, spec, &items, &mut m);
+    // Which images these were: a grayscale copy of LFW and the official colour archive give
+    // other accuracies under one file name.
+    m.option("n_images", items.len());
+    if let Some(hash) = data::images_hash(spec, &items)? {
+        m.option("images_sha256", hash);
+    }
     let emb = (s.embed)(spec, &items)?;
     let index: HashMap<_, _> = images.iter().enumerate().map(|(k, i)| (i, k)).collect();
     let indexed: Vec<_> = pairs

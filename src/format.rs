@@ -122,6 +122,15 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// This process's command line as a shell would take it back, each word quoted where it needs
+/// to be: what a run, a resume or an evaluation records as the command that made it.
+pub fn this_command_line() -> String {
+    std::env::args()
+        .map(|a| shell_quote(&a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `word` as a POSIX shell reads it back: unchanged when it holds only safe characters, else in
 /// single quotes.
 pub fn shell_quote(word: &str) -> String {

@@ -154,6 +154,19 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         (Some(7.0), Some(7.0))
     );
     assert!(evals.iter().all(|e| e.checkpoint_id.is_some()));
+    // Where each ran, and the command that asked for it.
+    for e in &evals {
+        let ran = e.ran_on.as_ref().context("where it ran")?;
+        assert_eq!(
+            (ran.hostname.as_str(), ran.device.as_str()),
+            (facenet_lab::lab::this_host().as_str(), "cpu")
+        );
+        assert!(ran.command_line.contains(" eval 1"), "{ran:?}");
+    }
+    assert!(evals[3]
+        .ran_on
+        .as_ref()
+        .is_some_and(|r| r.command_line.ends_with(" --flip")));
     assert_eq!(folder.options["folds"], 7);
     // Which images it ran on: their count, people and bytes, hashed as a split's members.
     assert_eq!(

@@ -176,6 +176,7 @@ fn json_reads_back_to_the_recorded_runs_and_series() -> Result<()> {
                 code: CodeVersion::current(),
                 command_line: "facenet-lab run --resume alex --device cuda".into(),
                 heartbeat_before: None,
+                log_before: None,
             },
         )?;
         // Its test-split evaluation is of its last weights: made its best, the run shows it.

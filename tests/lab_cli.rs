@@ -178,6 +178,7 @@ fn runs_filters_and_sorts_as_the_dashboard_does() -> Result<()> {
                     options: serde_json::json!({"flip": false}),
                     metrics,
                     code: CodeVersion::current(),
+                    ran_on: facenet_lab::lab::RanOn::here("cpu"),
                 })?;
             }
         }

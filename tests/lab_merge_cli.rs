@@ -149,6 +149,7 @@ fn resume(iteration: i64) -> Resume {
         code: CodeVersion::current(),
         command_line: "facenet-lab run --resume 1".into(),
         heartbeat_before: None,
+        log_before: None,
     }
 }
 
@@ -175,6 +176,7 @@ fn evaluate(lab: &Lab, run: RunId, ck: i64, iteration: i64) -> Result<()> {
         options: serde_json::json!({}),
         metrics: vec![EvalMetric::new("top1_seed_gallery", 0.5)],
         code: CodeVersion::current(),
+        ran_on: facenet_lab::lab::RanOn::here("cpu"),
     })?;
     Ok(())
 }
@@ -237,6 +239,7 @@ fn a_run_merged_mid_training_is_refreshed_by_a_later_merge() -> Result<()> {
     let resumed = Resume {
         at: facenet_lab::lab::now(),
         heartbeat_before: remote.run(id)?.context("run")?.heartbeat_at,
+        log_before: None,
         ..resume(1)
     };
     remote.add_resume(id, &resumed)?;
@@ -327,6 +330,7 @@ fn copies_of_a_run_that_parted_are_not_merged() -> Result<()> {
             true => Resume {
                 at: facenet_lab::lab::now(),
                 heartbeat_before: resumed.0.run(resumed.1)?.context("run")?.heartbeat_at,
+                log_before: None,
                 ..resume(1)
             },
         };
@@ -700,6 +704,7 @@ fn evaluations_arrive_linked_to_the_copied_checkpoints() -> Result<()> {
                         EvalMetric::new("eer", 0.17),
                     ],
                     code: CodeVersion::current(),
+                    ran_on: facenet_lab::lab::RanOn::here("cpu"),
                 })?;
             }
         }
@@ -736,6 +741,7 @@ fn evaluations_arrive_linked_to_the_copied_checkpoints() -> Result<()> {
             options: serde_json::json!({}),
             metrics: vec![EvalMetric::new("top1_seed_gallery", acc)],
             code: CodeVersion::current(),
+            ran_on: facenet_lab::lab::RanOn::here("cpu"),
         })
     };
     eval(&lab, run.id, ck[0].id, 0.5)?;

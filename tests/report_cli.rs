@@ -43,6 +43,7 @@ fn add_best_checkpoint_evaluations_and_speeds(db: &Path) -> Result<()> {
             options: serde_json::json!({"flip": false}),
             metrics: vec![EvalMetric::new("top1_seed_gallery", acc)],
             code: CodeVersion::current(),
+            ran_on: facenet_lab::lab::RanOn::here("cpu"),
         })?;
     }
     let speeds: Vec<MetricPoint> = [100.0, 120.0, 110.0, 130.0, 5.0]

@@ -470,6 +470,11 @@ fn a_sweep_cut_off_by_its_time_limit_is_finished_by_resume() -> Result<()> {
         "{said}"
     );
     let lab = Lab::open(&db)?;
+    let first_log = lab
+        .run(facenet_lab::lab::RunId(1))?
+        .context("run 1")?
+        .log_path
+        .context("a log")?;
     let statuses = || -> Result<Vec<(i64, String)>> {
         Ok(lab
             .list_runs()?
@@ -510,9 +515,14 @@ fn a_sweep_cut_off_by_its_time_limit_is_finished_by_resume() -> Result<()> {
     assert!(resumes[0].from_iteration > 0, "from its checkpoint");
     // Its log is now the resumed sweep's, which the dashboard shows the tail of.
     let run = lab.run(facenet_lab::lab::RunId(1))?.context("run 1")?;
-    let log = lab.resolve(&run.log_path.context("a log")?);
+    let log = lab.resolve(run.log_path.as_deref().context("a log")?);
     let text = std::fs::read_to_string(&log)?;
     assert!(text.contains("run 1 (cut-1-seed1) resumes on"), "{text}");
+    // The first sweep's log is kept by the resume that took its place.
+    assert_ne!(run.log_path.as_deref(), Some(first_log.as_str()));
+    assert_eq!(resumes[0].log_before.as_deref(), Some(first_log.as_str()));
+    let text = std::fs::read_to_string(lab.resolve(&first_log))?;
+    assert!(text.contains("run 1 (cut-1-seed1)"), "{text}");
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use crate::eval::embeddings::Embeddings;
 use crate::eval::net::Net;
 use crate::eval::protocol::{self, Inherited, Message, Subject};
 use crate::eval::verification::VerificationReport;
-use crate::lab::{CodeVersion, EvaluationId, Lab, NewEvaluation, RunId};
+use crate::lab::{CodeVersion, EvaluationId, Lab, NewEvaluation, RanOn, RunId};
 use crate::report::{roc_chart, write_chart, FigureFormat};
 
 pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
@@ -115,6 +115,9 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         options: serde_json::Value::Object(measured.options.clone()),
         metrics: measured.metrics.clone(),
         code: CodeVersion::current(),
+        ran_on: RanOn::here(
+            crate::train::device::gpu_name(&device).unwrap_or_else(|| "cpu".into()),
+        ),
     })?;
     let mut how = Vec::new();
     if args.flip {

@@ -43,12 +43,6 @@ fn errors_go_to(path: &std::path::Path) -> bool {
         .is_ok_and(|m| (m.dev(), m.ino()) == (log.dev(), log.ino()))
 }
 
-fn shell_words(args: impl Iterator<Item = String>) -> String {
-    args.map(|a| crate::format::shell_quote(&a))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
     // First: a sweep starts its runs with its stop signals blocked until they can take them.
     install_stop_handlers()?;
@@ -65,7 +59,7 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
         );
     }
     let launch = Launch {
-        command_line: shell_words(std::env::args()),
+        command_line: crate::format::this_command_line(),
         log_path: args.log_path.clone(),
         stop_after_epoch: args.stop_after_epoch,
         time_limit: args.time_limit,

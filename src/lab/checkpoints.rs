@@ -524,6 +524,7 @@ mod tests {
                 data_source: "synthetic".into(),
                 options: serde_json::json!({}),
                 code: crate::lab::CodeVersion::current(),
+                ran_on: crate::lab::RanOn::here("cpu"),
                 metrics: vec![EvalMetric::new("top1", 0.5)],
             })
         };

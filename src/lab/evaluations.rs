@@ -74,6 +74,27 @@ impl EvalMetric {
     }
 }
 
+/// Where an evaluation ran: the host, the device that embedded the images (a GPU's rounding is
+/// not a CPU's), and the command that asked for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RanOn {
+    pub hostname: String,
+    /// `cpu`, or the GPU's name.
+    pub device: String,
+    pub command_line: String,
+}
+
+impl RanOn {
+    /// This host and this process's command line, on `device`.
+    pub fn here(device: impl Into<String>) -> RanOn {
+        RanOn {
+            hostname: super::this_host(),
+            device: device.into(),
+            command_line: crate::format::this_command_line(),
+        }
+    }
+}
+
 /// An evaluation to record.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewEvaluation {
@@ -91,6 +112,7 @@ pub struct NewEvaluation {
     pub options: serde_json::Value,
     pub metrics: Vec<EvalMetric>,
     pub code: CodeVersion,
+    pub ran_on: RanOn,
 }
 
 /// A recorded evaluation.
@@ -110,6 +132,9 @@ pub struct Evaluation {
     /// Sorted by name.
     pub metrics: Vec<EvalMetric>,
     pub code: CodeVersion,
+    /// None for evaluations recorded before the lab kept it (schema v24).
+    #[serde(default)]
+    pub ran_on: Option<RanOn>,
     pub created_at: f64,
 }
 
@@ -209,8 +234,8 @@ impl Lab {
         tx.execute(
             "INSERT INTO evaluations (run_id, checkpoint_id, checkpoint_iteration, protocol,
                 data_source, options_json, git_commit, git_dirty, crate_version, created_at,
-                checkpoint_sha256, git_diff)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                checkpoint_sha256, git_diff, hostname, device, command_line)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 e.run.0,
                 checkpoint_id,
@@ -224,6 +249,9 @@ impl Lab {
                 now(),
                 sha256,
                 e.code.git_diff,
+                e.ran_on.hostname,
+                e.ran_on.device,
+                e.ran_on.command_line,
             ],
         )
         .with_context(|| format!("recording an evaluation of run {}", e.run))?;
@@ -258,7 +286,7 @@ impl Lab {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, run_id, checkpoint_id, checkpoint_iteration, protocol, data_source,
                     options_json, git_commit, git_dirty, crate_version, created_at,
-                    checkpoint_sha256, git_diff
+                    checkpoint_sha256, git_diff, hostname, device, command_line
              FROM evaluations WHERE ?1 IS NULL OR run_id = ?1 ORDER BY id",
         )?;
         let mut evals = stmt
@@ -283,6 +311,14 @@ impl Lab {
                     options: serde_json::from_str(&options).map_err(|e| bad(6, e.into()))?,
                     metrics: Vec::new(),
                     code: CodeVersion::from_row(r)?,
+                    ran_on: match (r.get(13)?, r.get(14)?, r.get(15)?) {
+                        (Some(hostname), Some(device), Some(command_line)) => Some(RanOn {
+                            hostname,
+                            device,
+                            command_line,
+                        }),
+                        _ => None,
+                    },
                     created_at: r.get(10)?,
                 })
             })?
@@ -431,6 +467,7 @@ mod tests {
                 EvalMetric::new("eer", 0.2),
             ],
             code: CodeVersion::current(),
+            ran_on: crate::lab::RanOn::here("cpu"),
         }
     }
 
@@ -598,6 +635,7 @@ mod tests {
                 options,
                 metrics,
                 code: CodeVersion::current(),
+                ran_on: crate::lab::RanOn::here("cpu"),
             })
         };
         // What `runs`, the dashboard and the results table show for the run.

@@ -286,6 +286,7 @@ mod tests {
                     code: crate::lab::CodeVersion::current(),
                     command_line: "facenet-lab run --resume".into(),
                     heartbeat_before: None,
+                    log_before: None,
                 },
             )
         };

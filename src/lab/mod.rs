@@ -33,7 +33,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use checkpoints::{Checkpoint, NewCheckpoint};
 pub use datasets::{DatasetId, DatasetRecord, MemberRecord, SplitRecord, SplitSummary};
 pub use evaluations::{
-    table_evaluation, EvalMetric, Evaluation, EvaluationId, NewEvaluation, Protocol,
+    table_evaluation, EvalMetric, Evaluation, EvaluationId, NewEvaluation, Protocol, RanOn,
 };
 pub use lineage::{Lineage, Origin};
 pub use liveness::{this_host, Process, Processes, TRAINS_ON};

@@ -26,6 +26,11 @@ pub struct Resume {
     /// lab it was resumed in knew it had gone. None for a run that had not started, and for
     /// resumes recorded before the lab kept it.
     pub heartbeat_before: Option<f64>,
+    /// The run's log before this resume (its `log_path` then, relative to the lab), where the
+    /// resume wrote a log of its own in its place; None where it kept the same log, had none,
+    /// or was recorded before the lab kept it.
+    #[serde(default)]
+    pub log_before: Option<String>,
 }
 
 /// Records a resume ([`Lab::rewind_for_resume`] does, with the rewind).
@@ -33,8 +38,9 @@ pub(super) fn insert(conn: &Connection, run: RunId, r: &Resume) -> Result<()> {
     conn.execute(
         "INSERT INTO run_resumes (run_id, resumed_at, from_iteration, device, gpu_name,
             hostname, cpu_model, cpu_threads, cpu_simd, cpu_cache, os, git_commit, git_dirty,
-            crate_version, command_line, heartbeat_before, git_diff)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            crate_version, command_line, heartbeat_before, git_diff, log_before)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+            ?18)",
         params![
             run.0,
             r.at,
@@ -53,6 +59,7 @@ pub(super) fn insert(conn: &Connection, run: RunId, r: &Resume) -> Result<()> {
             r.command_line,
             r.heartbeat_before,
             r.code.git_diff,
+            r.log_before,
         ],
     )?;
     Ok(())
@@ -81,6 +88,7 @@ impl Lab {
                     code: CodeVersion::from_row(r)?,
                     command_line: r.get("command_line")?,
                     heartbeat_before: r.get("heartbeat_before")?,
+                    log_before: r.get("log_before")?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -119,6 +127,7 @@ mod tests {
             },
             command_line: "facenet-lab run --resume 1 --device cuda".into(),
             heartbeat_before: Some(at - 1.0),
+            log_before: None,
         };
         lab.add_resume(run, &resume(20.0, "cuda"))?;
         lab.add_resume(run, &resume(10.0, "cpu"))?;

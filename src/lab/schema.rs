@@ -38,6 +38,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (21, v21_datasets_of_any_kind),
     (22, v22_heartbeat_before_resume),
     (23, v23_git_diff),
+    (24, v24_where_evaluated_and_logs_before),
 ];
 
 /// The schema version this build writes.
@@ -484,6 +485,17 @@ fn v21_datasets_of_any_kind(tx: &Transaction) -> rusqlite::Result<()> {
         "#,
     )?;
     fold_same_content(tx, false)
+}
+
+/// Where each evaluation ran (host, device, command line), and each resume's log of the run
+/// before it (the resume's own log becomes the run's `log_path`): NULL for those recorded before.
+fn v24_where_evaluated_and_logs_before(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE evaluations ADD COLUMN hostname TEXT;
+         ALTER TABLE evaluations ADD COLUMN device TEXT;
+         ALTER TABLE evaluations ADD COLUMN command_line TEXT;
+         ALTER TABLE run_resumes ADD COLUMN log_before TEXT;",
+    )
 }
 
 /// What a dirty tree's uncommitted changes were (the git blob id of its diff against the

@@ -253,6 +253,7 @@ mod tests {
                     code: CodeVersion::current(),
                     command_line: "facenet-lab run --resume 1".into(),
                     heartbeat_before: None,
+                    log_before: None,
                 },
             )?;
         }

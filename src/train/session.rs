@@ -817,8 +817,14 @@ pub fn resume(
         lab.mark_running(run.id, trainer.iters_per_epoch() as i64, std::process::id())?;
     // Running from here: a quit at once while the run is rewound is abandon's to close too.
     let _abandonable = Abandonable::register(&lab, run.id, Some(dir.clone()));
+    // A log of its own takes the run's `log_path`; the resume keeps the one it replaces.
+    let mut log_before = None;
     if let Some(log) = &launch.log_path {
-        lab.set_log_path(run.id, &lab.relative(log))?;
+        let log = lab.relative(log);
+        if run.log_path.as_deref() != Some(log.as_str()) {
+            log_before = run.log_path.clone();
+        }
+        lab.set_log_path(run.id, &log)?;
     }
     let resume = Resume {
         at: crate::lab::now(),
@@ -830,6 +836,7 @@ pub fn resume(
         code: CodeVersion::current(),
         command_line: launch.command_line.clone(),
         heartbeat_before,
+        log_before,
     };
     if resume_at > 0 {
         warn_if_other_code(&lab, &run, &resume)?;

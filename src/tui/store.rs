@@ -570,6 +570,7 @@ mod tests {
                     value: 0.785,
                 }],
                 code: crate::lab::fixtures::run(1, "r", "resnet18").code,
+                ran_on: None,
                 created_at: 0.0,
             };
         let lfw = "pairs.txt + lfw.tgz";

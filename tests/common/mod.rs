@@ -179,6 +179,7 @@ pub fn record_run(lab: &Lab, new: &NewRun, shift: f64, test_acc: Option<f64>) ->
             options: serde_json::json!({}),
             metrics: vec![facenet_lab::lab::EvalMetric::new("top1_seed_gallery", acc)],
             code: facenet_lab::lab::CodeVersion::current(),
+            ran_on: facenet_lab::lab::RanOn::here("cpu"),
         })?;
     }
     lab.finish_run(id, RunStatus::Completed, None)?;

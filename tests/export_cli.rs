@@ -145,6 +145,20 @@ fn runs_csv_has_a_row_per_run_with_what_runs_shows() -> Result<()> {
         assert_eq!(row.len(), rows[0].len());
         assert_eq!(row[col("run_id")?], run["id"].to_string());
         assert_eq!(row[col("epochs_done")?], run["epochs_done"].to_string());
+        // Where it came from, as recorded.
+        assert_eq!(
+            row[col("git_commit")?],
+            run["code"]["git_commit"].as_str().unwrap_or("")
+        );
+        assert_eq!(
+            row[col("hostname")?],
+            run["hostname"].as_str().unwrap_or("-")
+        );
+        assert_eq!(
+            row[col("command_line")?],
+            run["command_line"].as_str().unwrap_or("-")
+        );
+        assert_eq!(row[col("notes")?], run["notes"].as_str().unwrap_or("-"));
         for key in ["best_dev_acc", "test_acc", "images_per_sec"] {
             let cell = &row[col(key)?];
             match run[key].as_f64() {

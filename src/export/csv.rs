@@ -17,6 +17,11 @@
 //! the run started on; a run resumed elsewhere says where in the JSON export's `resumes`. Rows
 //! come in run order, then by metric name, then by iteration.
 //! A run without metrics has no rows.
+//!
+//! The runs form ([`RUNS_CSV_HEADER`]) adds what each run reached, and its other settings and
+//! provenance: `eval_every, checkpoint_every, git_commit, git_dirty, git_diff, crate_version,
+//! hostname, cpu_model, cpu_threads, command_line, notes` (a run's resumes, datasets and splits
+//! are the JSON export's).
 
 use anyhow::Result;
 
@@ -35,11 +40,15 @@ macro_rules! run_columns {
 
 pub const CSV_HEADER: &str = concat!(run_columns!(), ",metric,iteration,epoch,value,wall_time");
 
-/// [`to_runs_csv`]'s columns: the run's, then what it reached, as `runs` shows it.
+/// [`to_runs_csv`]'s columns: the run's, then what it reached, as `runs` shows it, then its
+/// other settings and where it came from (a table of runs stands alone in pandas; the long form
+/// repeats only what tells its runs apart).
 pub const RUNS_CSV_HEADER: &str = concat!(
     run_columns!(),
     ",epochs_done,best_dev_acc,best_dev_epoch,final_dev_acc,final_train_acc,test_acc,lfw_acc,\
-     lfw_acc_std,last_loss,images_per_sec,started_at,finished_at,duration_s"
+     lfw_acc_std,last_loss,images_per_sec,started_at,finished_at,duration_s",
+    ",eval_every,checkpoint_every,git_commit,git_dirty,git_diff,crate_version,hostname,\
+     cpu_model,cpu_threads,command_line,notes"
 );
 
 /// The cells of the run columns for `run`, its status judged at `now`.
@@ -126,7 +135,24 @@ pub fn to_runs_csv(runs: &[Run], now: f64) -> String {
             opt(run.duration(now)),
         ]
         .join(",");
-        out.push_str(&format!("{},{results}\n", run_cells(run, now)));
+        let (h, code) = (&run.hyper, &run.code);
+        let origin = [
+            h.eval_every.to_string(),
+            h.checkpoint_every.map_or(String::new(), |n| n.to_string()),
+            field(&code.git_commit),
+            code.git_dirty.to_string(),
+            field(code.git_diff.as_deref().unwrap_or("")),
+            field(&code.crate_version),
+            field(&run.hostname),
+            field(run.machine.cpu_model.as_deref().unwrap_or("")),
+            run.machine
+                .cpu_threads
+                .map_or(String::new(), |t| t.to_string()),
+            field(&run.command_line),
+            field(&run.notes),
+        ]
+        .join(",");
+        out.push_str(&format!("{},{results},{origin}\n", run_cells(run, now)));
     }
     out
 }

@@ -168,6 +168,8 @@ pub enum Action {
     SwitchTab,
     Help,
     AskStop,
+    /// Resume the focused run where it stopped (interrupted, crashed or failed).
+    Resume,
     EditNotes,
     EditTags,
     StartForm,
@@ -382,9 +384,9 @@ impl App {
             .collect()
     }
 
-    /// The run the current screen is about, for notes, tags and stop. The compare screen shows
-    /// several runs and highlights none, so it has none.
-    fn focused_run(&self) -> Option<&Run> {
+    /// The run the current screen is about, for notes, tags, stop and resume. The compare
+    /// screen shows several runs and highlights none, so it has none.
+    pub fn focused_run(&self) -> Option<&Run> {
         match self.screen {
             Screen::Detail(id) => self.run(id),
             Screen::Runs => self.selected_run(),
@@ -840,16 +842,21 @@ impl App {
             Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
             // The runs table's highlighted row is hidden behind the compare screen: acting on
             // it would change a run the person cannot see.
-            Action::AskStop | Action::EditNotes | Action::EditTags | Action::StartLike
+            Action::AskStop
+            | Action::Resume
+            | Action::EditNotes
+            | Action::EditTags
+            | Action::StartLike
                 if self.screen == Screen::Compare =>
             {
                 self.set_status(
-                    "n, t, R and X act on one run: esc back to the table, or open the run with \
-                     enter",
+                    "n, t, R, X and C act on one run: esc back to the table, or open the run \
+                     with enter",
                     true,
                 );
             }
             Action::AskStop => self.ask_stop(),
+            Action::Resume => self.resume(fx),
             Action::EditNotes => {
                 if let Some(r) = self.focused_run() {
                     self.overlay = Some(Overlay::EditNotes {
@@ -916,13 +923,14 @@ impl App {
         let (id, name, status, pid) = (r.id, r.name.clone(), r.effective_status(self.now), r.pid);
         let host = r.hostname.clone();
         if status != RunStatus::Running {
-            // A stopped run goes on from the command line; say how.
-            let next = match status {
-                RunStatus::Interrupted | RunStatus::Crashed | RunStatus::Failed => format!(
-                    " (`facenet-lab{} run --resume {id}` continues it)",
+            // A stopped run goes on where it stopped; say how.
+            let next = if resumable(status) {
+                format!(
+                    " (C resumes it, as `facenet-lab{} run --resume {id}` does)",
                     self.db_flag
-                ),
-                _ => String::new(),
+                )
+            } else {
+                String::new()
             };
             self.set_status(
                 format!("run #{id} is {status}, not running: nothing to stop{next}"),
@@ -947,6 +955,31 @@ impl App {
                 true,
             );
         }
+    }
+
+    /// Starts `run --resume` of the focused run where it stopped (interrupted, crashed or
+    /// failed); on any other run, says why not. A run trained on another host resumes here as
+    /// `run --resume` allows: its checkpoints are in this lab's folder.
+    fn resume(&mut self, fx: &mut Vec<Effect>) {
+        let Some(r) = self.focused_run() else { return };
+        let (id, name, status) = (r.id, r.name.clone(), r.effective_status(self.now));
+        if resumable(status) {
+            fx.push(Effect::Spawn {
+                args: vec!["--resume".into(), id.to_string()],
+                label: name,
+                form: None,
+            });
+            return;
+        }
+        let why = match status {
+            RunStatus::Running => "it is training now (X stops it)",
+            RunStatus::Completed => "it completed (R starts a run like it)",
+            _ => "it has not started training yet",
+        };
+        self.set_status(
+            format!("run #{id} is {status}: nothing to resume, {why}"),
+            true,
+        );
     }
 
     fn apply(&mut self, u: Update) {
@@ -996,6 +1029,15 @@ impl App {
             }
         }
     }
+}
+
+/// Whether a run of this status stopped before its end and can be resumed (`C`, `run
+/// --resume`).
+pub fn resumable(status: RunStatus) -> bool {
+    matches!(
+        status,
+        RunStatus::Interrupted | RunStatus::Crashed | RunStatus::Failed
+    )
 }
 
 /// What pasted `text` types: into a text field, its characters, a line break or tab as a
@@ -1065,6 +1107,7 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
         KeyCode::Char('n') => Some(Action::EditNotes),
         KeyCode::Char('t') => Some(Action::EditTags),
         KeyCode::Char('X') => Some(Action::AskStop),
+        KeyCode::Char('C') => Some(Action::Resume),
         KeyCode::Char('r') => Some(Action::StartForm),
         KeyCode::Char('R') => Some(Action::StartLike),
         KeyCode::Char('e') => Some(Action::PickExperiment),
@@ -1361,7 +1404,7 @@ mod tests {
         assert_eq!(app.overlay, None);
         assert!(app.status.as_ref().is_some_and(|s| s.text
             == "run #2 is crashed, not running: nothing to stop \
-                (`facenet-lab run --resume 2` continues it)"));
+                (C resumes it, as `facenet-lab run --resume 2` does)"));
         app.update(Action::Down);
         app.update(Action::AskStop);
         assert!(matches!(
@@ -1381,6 +1424,63 @@ mod tests {
         // Without a sweep behind the run, `a` stops nothing.
         app.update(Action::AskStop);
         assert_eq!(app.update(Action::Input('a')), vec![]);
+    }
+
+    /// C resumes the focused run where it stopped (interrupted, crashed, failed; trained here
+    /// or on another host), as `run --resume N` does; on a run training, completed or queued
+    /// it starts nothing and says why.
+    #[test]
+    fn c_resumes_a_stopped_run_and_says_why_not_otherwise() {
+        let live = live_run(1, "live");
+        let mut crashed = live_run(2, "died");
+        crashed.heartbeat_at = Some(NOW - 3600.0);
+        let mut interrupted = run(3, "stopped", "resnet18");
+        interrupted.status = RunStatus::Interrupted;
+        let mut failed = run(4, "failed-elsewhere", "resnet18");
+        failed.status = RunStatus::Failed;
+        failed.hostname = "gpu-box".into();
+        let mut queued = run(5, "queued", "resnet18");
+        queued.status = RunStatus::Queued;
+        let done = run(6, "done", "resnet18");
+        let mut app = app_with(vec![live, crashed, interrupted, failed, queued, done]);
+        assert_eq!(key_action(&app, press('C'), 100), Some(Action::Resume));
+        // Newest first: 6 done, 5 queued, 4 failed, 3 interrupted, 2 crashed, 1 live.
+        let mut said = Vec::new();
+        for id in (1..=6).rev() {
+            assert_eq!(app.selected_run().map(|r| r.id), Some(RunId(id)));
+            app.status = None;
+            let fx = app.update(Action::Resume);
+            said.push((fx, app.status.as_ref().map(|s| (s.text.clone(), s.error))));
+            app.update(Action::Down);
+        }
+        let resumes = |id: i64, name: &str| {
+            vec![Effect::Spawn {
+                args: vec!["--resume".into(), id.to_string()],
+                label: name.into(),
+                form: None,
+            }]
+        };
+        let refused = |text: &str| (vec![], Some((text.to_string(), true)));
+        assert_eq!(
+            said,
+            vec![
+                refused(
+                    "run #6 is completed: nothing to resume, it completed (R starts a run like it)"
+                ),
+                refused("run #5 is queued: nothing to resume, it has not started training yet"),
+                (resumes(4, "failed-elsewhere"), None),
+                (resumes(3, "stopped"), None),
+                (resumes(2, "died"), None),
+                refused("run #1 is running: nothing to resume, it is training now (X stops it)"),
+            ]
+        );
+        // In a run's detail, C acts on that run.
+        app.update(Action::Top);
+        app.update(Action::Down);
+        app.update(Action::Down);
+        app.update(Action::Open);
+        assert_eq!(app.screen, Screen::Detail(RunId(4)));
+        assert_eq!(app.update(Action::Resume), resumes(4, "failed-elsewhere"));
     }
 
     /// A run a sweep started can be stopped alone (the sweep starts its next run) or with its
@@ -1754,6 +1854,7 @@ mod tests {
             Action::EditTags,
             Action::AskStop,
             Action::StartLike,
+            Action::Resume,
         ] {
             app.status = None;
             assert_eq!(app.update(action.clone()), vec![], "{action:?}");

@@ -540,6 +540,36 @@ fn the_footer_gives_the_open_dialogs_keys() -> Result<()> {
     Ok(())
 }
 
+/// The footer offers C where the highlighted run stopped before its end (the crashed r18-oom),
+/// X elsewhere, in the table and in the run's detail.
+#[test]
+fn the_footer_offers_to_resume_a_stopped_run() -> Result<()> {
+    let mut app = app();
+    let footer = |app: &App| -> Result<String> {
+        let text = screen(app, 140, 30)?.to_string();
+        Ok(text.lines().last().unwrap_or_default().to_string())
+    };
+    let line = footer(&app)?;
+    assert!(
+        line.contains("X stop") && !line.contains("C resume"),
+        "{line}"
+    );
+    app.update(Action::Down);
+    assert_eq!(app.selected_run().map(|r| r.id), Some(RunId(4)));
+    let line = footer(&app)?;
+    assert!(
+        line.contains("C resume") && !line.contains("X stop"),
+        "{line}"
+    );
+    app.update(Action::Open);
+    let line = footer(&app)?;
+    assert!(
+        line.contains("C resume") && line.contains("esc back"),
+        "{line}"
+    );
+    Ok(())
+}
+
 /// The input column widens to the longest input text among the runs, so a cropped,
 /// ImageNet-normalised run reads whole; without one it keeps its width.
 #[test]

@@ -235,6 +235,11 @@ impl Footer {
             // The screen's keys do not reach it while a dialog is open: the dialog's do.
             vec![TextLine::styled(ellipsize(keys, usize::from(width)), gray)]
         } else {
+            // A run that stopped before its end is resumed, not stopped: its key is offered.
+            let stopped = app
+                .focused_run()
+                .is_some_and(|r| super::app::resumable(r.effective_status(app.now)));
+            let stop_or_resume = if stopped { "C resume" } else { "X stop" };
             let (keys, always): (Vec<&str>, &[&str]) = match app.screen {
                 Screen::Runs => (
                     vec![
@@ -245,19 +250,19 @@ impl Footer {
                         "/ filter",
                         "s/S sort",
                         "r run",
-                        "X stop",
+                        stop_or_resume,
                     ],
                     &["? help", "q quit"],
                 ),
                 Screen::Detail(_) => {
-                    const HINTS: [&str; 7] = [
+                    let hints = [
                         "j/k scroll",
                         "tab charts/info",
                         "s smoothing",
                         "x x-axis",
                         "n note",
                         "t tags",
-                        "X stop",
+                        stop_or_resume,
                     ];
                     // Scrolling is offered only where the run's record is on screen, Tab only
                     // where charts and record take turns, and the charts' keys where they are.
@@ -269,7 +274,7 @@ impl Footer {
                         _ => true,
                     };
                     (
-                        HINTS.iter().filter(shown).copied().collect(),
+                        hints.iter().filter(shown).copied().collect(),
                         &["esc back", "? help", "q quit"],
                     )
                 }

@@ -97,7 +97,10 @@ pub const HELP: &[(&str, &str)] = &[
         "r · R · e",
         "start a run: form · like this one · experiment file",
     ),
-    ("X · n · t", "stop the run (asks first) · edit note · tags"),
+    (
+        "X · C · n · t",
+        "stop (asks first) · resume if stopped · note · tags",
+    ),
     ("detail, compare", ""),
     ("s", "smoothing (debiased EMA, raw line dimmed)"),
     ("x", "x axis: iteration, epoch, images, wall time"),

@@ -179,13 +179,22 @@ impl StartForm {
             // The settings as `run` will read them, so that the form refuses what it would; with
             // --like they start from another run's, which the dashboard checks against the lab
             // before it starts the run.
-            if run.like.is_none() {
+            let data = if run.like.is_none() {
                 let (_, cfg) = crate::train::config::TrainConfig::resolve_from(
                     run.config.as_deref(),
                     &run.overrides,
                 )
                 .map_err(|e| format!("{e:#}"))?;
                 crate::train::device::check(cfg.device).map_err(|e| format!("{e:#}"))?;
+                Some(cfg.data)
+            } else {
+                // No data given: the other run's images, found (or refused) with the lab.
+                run.overrides.data.clone()
+            };
+            // Its images found as `run` finds them: a mistyped path is said here, where the
+            // form keeps what was typed, not in a log after the form has gone.
+            if let Some(data) = data {
+                crate::train::session::resolve_data(&data).map_err(|e| format!("data: {e:#}"))?;
             }
         }
         Ok(args)
@@ -288,6 +297,29 @@ mod tests {
             args.ends_with(&["--like".to_string(), "1".to_string()]),
             "{args:?}"
         );
+    }
+
+    /// Images that are not there are refused before the run starts, as `run` would refuse
+    /// them; a run like another with no data of its own takes that run's, checked with the lab.
+    #[test]
+    fn data_that_is_not_there_is_refused_by_the_form() {
+        let mut form = StartForm::new("/no/such/lfw-20-30");
+        let err = form.args().expect_err("no such data");
+        assert!(
+            err.starts_with("data: --data '/no/such/lfw-20-30' does not exist"),
+            "{err}"
+        );
+        let last = form.fields.len() - 1;
+        form.fields[last].1 = "--like 3".into();
+        let err = form.args().expect_err("given with --like, still checked");
+        assert!(err.contains("does not exist"), "{err}");
+        form.fields[7].1 = String::new();
+        assert!(form.args().is_ok(), "the other run's images");
+        form.fields[7].1 = "synthetic:5:x".into();
+        assert!(form.args().is_err_and(|e| e.starts_with("data: ")));
+        form.fields[7].1 = "synthetic".into();
+        form.fields[last].1 = String::new();
+        assert!(form.args().is_ok());
     }
 
     /// Any other `run` flag goes in the last field; one `run` would refuse is said at once.

@@ -49,18 +49,46 @@ pub struct CompareTable {
 
 type MetricOf = fn(&Run) -> Option<f64>;
 
-/// (name, value, decimals, shown only where some compared run has it). What only `eval`
-/// measures is left out where no run has it: on a small screen the training metrics below would
-/// go for rows of dashes.
-const METRICS: [(&str, MetricOf, usize, bool); 7] = [
-    ("best dev", |r| r.best_dev_acc, 3, false),
-    ("test", |r| r.test_acc, 3, true),
-    ("lfw", |r| r.lfw_acc, 3, true),
-    ("final dev", |r| r.final_dev_acc, 3, false),
-    ("final train", |r| r.final_train_acc, 3, false),
-    ("last loss", |r| r.last_loss, 4, false),
-    ("img/s", |r| r.images_per_sec, 0, false),
+/// A metric's value as the compare table writes it.
+type Shown = fn(f64) -> String;
+
+/// An accuracy, as the runs table writes it: `0.412`.
+fn accuracy(v: f64) -> String {
+    format!("{v:.3}")
+}
+
+/// Images per second, whole: `2310`.
+fn speed(v: f64) -> String {
+    format!("{v:.0}")
+}
+
+/// (name, value, how it is written, shown only where some compared run has it). What only
+/// `eval` measures is left out where no run has it: on a small screen the training metrics
+/// below would go for rows of dashes. Written as the runs table writes them: a diverged loss is
+/// `7.77e27`, not thirty digits cut off.
+const METRICS: [(&str, MetricOf, Shown, bool); 7] = [
+    ("best dev", |r| r.best_dev_acc, accuracy, false),
+    ("test", |r| r.test_acc, accuracy, true),
+    ("lfw", |r| r.lfw_acc, accuracy, true),
+    ("final dev", |r| r.final_dev_acc, accuracy, false),
+    ("final train", |r| r.final_train_acc, accuracy, false),
+    ("last loss", |r| r.last_loss, crate::format::loss, false),
+    ("img/s", |r| r.images_per_sec, speed, false),
 ];
+
+/// Hyperparameter `name`'s value of run `r` as the compare table writes it: as the runs table
+/// writes its column where it has one (the learning rate in powers of ten, `1e-4` beside `1e6`,
+/// not `0.0001`), else as [`params`] gives it.
+fn param(r: &Run, name: &str) -> String {
+    if name == "lr" {
+        return format!("{:e}", r.hyper.lr);
+    }
+    params(r)
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+        .unwrap_or_default()
+}
 
 type ProvenanceOf = fn(&Run) -> String;
 
@@ -79,13 +107,13 @@ const PROVENANCE: [(&str, ProvenanceOf); 4] = [
 /// One metric of a column: the value, or over several seeds mean ± std. When only some of the
 /// group's runs have the metric, says how many the figure is over: a lone value is not a
 /// zero spread.
-fn metric_cell(xs: &[f64], group: usize, decimals: usize) -> String {
+fn metric_cell(xs: &[f64], group: usize, shown: Shown) -> String {
     let Some((m, s)) = mean_std(xs) else {
         return "-".to_string();
     };
     let value = match xs.len() {
-        1 => format!("{m:.decimals$}"),
-        _ => format!("{m:.decimals$}±{s:.decimals$}"),
+        1 => shown(m),
+        _ => format!("{}±{}", shown(m), shown(s)),
     };
     if xs.len() < group {
         format!("{value} (n={})", xs.len())
@@ -132,7 +160,7 @@ pub fn table(runs: &[&Run], now: f64) -> CompareTable {
             .collect()
     };
     let mut rows = Vec::new();
-    for (name, get, decimals, where_measured) in METRICS {
+    for (name, get, shown, where_measured) in METRICS {
         if where_measured && runs.iter().all(|r| get(r).is_none()) {
             continue;
         }
@@ -140,20 +168,13 @@ pub fn table(runs: &[&Run], now: f64) -> CompareTable {
             .iter()
             .map(|g| {
                 let xs: Vec<f64> = g.iter().filter_map(|&i| get(runs[i])).collect();
-                metric_cell(&xs, g.len(), decimals)
+                metric_cell(&xs, g.len(), shown)
             })
             .collect();
         rows.push((name.to_string(), cells));
     }
     for name in differing(runs) {
-        let value = |r: &Run| {
-            params(r)
-                .into_iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| v)
-                .unwrap_or_default()
-        };
-        rows.push((name.to_string(), cells(&value)));
+        rows.push((name.to_string(), cells(&|r: &Run| param(r, name))));
     }
     // How long each trained (what parts columns of one configuration), then where the runs
     // came from: each only where the runs differ in it.
@@ -325,6 +346,46 @@ mod tests {
         assert_eq!(
             cells_of(&table(&refs, NOW), "lfw"),
             Some(vec!["0.755±0.007 (n=2)".into(), "-".into()])
+        );
+    }
+
+    /// Each row is written as the runs table writes its column: a diverged loss in powers of
+    /// ten (mean and spread alike), not thirty digits cut off; the learning rate as `1e-4`
+    /// beside `1e6`, not `0.0001`.
+    #[test]
+    fn huge_losses_and_learning_rates_read_as_in_the_runs_table() {
+        use crate::tui::filter::Column;
+        let mut small = run(1, "small", "resnet18");
+        small.hyper.lr = 1e-4;
+        small.last_loss = Some(0.0871);
+        let mut huge = run(2, "huge", "resnet18");
+        huge.hyper.lr = 1e6;
+        huge.last_loss = Some(7_765_270_549_771_529_803_593_154_560.0);
+        let t = table(&[&small, &huge], NOW);
+        let row = |n: &str| cells_of(&t, n);
+        assert_eq!(row("lr"), Some(vec!["1e-4".into(), "1e6".into()]));
+        assert_eq!(
+            row("last loss"),
+            Some(vec!["0.0871".into(), "7.77e27".into()])
+        );
+        for (i, r) in [&small, &huge].into_iter().enumerate() {
+            let loss = Column::LastLoss.text(r, NOW);
+            assert_eq!(row("last loss").map(|c| c[i].clone()), Some(loss));
+            // The runs table's lr adds the schedule, which has its own row here.
+            assert_eq!(
+                row("lr").map(|c| c[i].clone()),
+                Some(Column::Lr.text(r, NOW))
+            );
+        }
+        // Two seeds of a diverged run: mean and spread both in powers of ten.
+        let mut again = huge.clone();
+        again.id = crate::lab::RunId(3);
+        again.hyper.seed = 8;
+        again.last_loss = Some(5.0e27);
+        let seeds = table(&[&huge, &again], NOW);
+        assert_eq!(
+            cells_of(&seeds, "last loss"),
+            Some(vec!["6.38e27±1.96e27".into()])
         );
     }
 

@@ -700,8 +700,17 @@ impl App {
                 self.filter_error = None;
                 self.refresh_view();
             }
-            // Keep showing the last filter that parsed while the person is still typing.
-            Err(e) => self.filter_error = Some(e),
+            // The words before the one in error, where they parse: `model=resnet18 dev_acc>`
+            // keeps `model=resnet18` while its last term is typed, and `foo=bar` filters
+            // nothing, not by the `foo` it was on its way. Where an earlier word is wrong, the
+            // filter of before the editor opened, as Esc would bring back.
+            Err(e) => {
+                let text = self.filter_input.trim_end();
+                let before = text.rfind(char::is_whitespace).map_or("", |i| &text[..i]);
+                self.filter = Filter::parse(before).unwrap_or_else(|_| self.filter_before.clone());
+                self.filter_error = Some(e);
+                self.refresh_view();
+            }
         }
     }
 
@@ -1323,6 +1332,44 @@ mod tests {
         assert_eq!(app.overlay, None);
         assert_eq!(app.filter.text(), "dev_acc>0.35");
         assert_eq!(ids(&app), vec![3, 2]);
+    }
+
+    /// A text in error filters by its words before the one in error, never by a part of that
+    /// word typed on the way (`foo` of `foo=bar`), and the filter in use says so; where an
+    /// earlier word is wrong, by the filter of before the editor opened.
+    #[test]
+    fn a_filter_in_error_keeps_no_part_of_the_word_in_error() {
+        let mut app = three();
+        app.update(Action::StartFilter);
+        app.type_text("foo");
+        assert_eq!(app.filter.text(), "foo", "a word, searched for as typed");
+        assert_eq!(ids(&app), Vec::<i64>::new());
+        app.type_text("=bar");
+        assert!(app.filter_error.as_ref().is_some_and(|e| e.contains("foo")));
+        assert_eq!(app.filter.text(), "", "not the 'foo' on the way");
+        assert_eq!(ids(&app), vec![3, 2, 1]);
+        app.update(Action::Submit);
+        assert_eq!(app.overlay, Some(Overlay::Filter), "still editing");
+        assert_eq!(app.filter.text(), "");
+        app.update(Action::Cancel);
+        // Words before the one in error stay in use.
+        app.update(Action::StartFilter);
+        app.type_text("model=resnet18 foo=bar");
+        assert_eq!(app.filter.text(), "model=resnet18");
+        assert_eq!(ids(&app), vec![3, 1]);
+        app.update(Action::Submit);
+        app.update(Action::Cancel);
+        // An earlier word in error: the filter of before the editor opened.
+        app.update(Action::StartFilter);
+        app.type_text("model=alexnet");
+        app.update(Action::Submit);
+        app.update(Action::StartFilter);
+        app.update(Action::CursorHome);
+        app.type_text("foo=bar ");
+        assert_eq!(app.filter_input, "foo=bar model=alexnet");
+        assert!(app.filter_error.is_some());
+        assert_eq!(app.filter.text(), "model=alexnet");
+        assert_eq!(ids(&app), vec![2]);
     }
 
     #[test]

@@ -379,8 +379,9 @@ fn snapshot_filter_and_help() -> Result<()> {
     app.update(Action::Input('>'));
     let text = screen(&app, 100, 30)?.to_string();
     assert!(
-        text.contains("filter: model=resnet18 dev_acc>0.3 x · sort"),
-        "the title shows the filter in use, not the text that does not parse:\n{text}"
+        text.contains("filter: model=resnet18 dev_acc>0.3 · sort"),
+        "the title shows the filter in use, the words before the one in error, not the text \
+         that does not parse nor the `x` on its way:\n{text}"
     );
     insta::assert_snapshot!("filter_error_100x30", screen(&app, 100, 30)?);
     let text = screen(&app, 100, 30)?.to_string();

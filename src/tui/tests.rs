@@ -244,6 +244,27 @@ fn a_long_log_line_wraps_to_its_end() -> Result<()> {
     Ok(())
 }
 
+/// The config panel leaves out the note and tags the run started with: the record beside it
+/// shows them as they are now, and the two would read as a contradiction.
+#[test]
+fn the_config_panel_leaves_the_note_and_tags_to_the_record() -> Result<()> {
+    let mut app = detail_app(&[]);
+    if let Some(r) = app.runs.iter_mut().find(|r| r.id == RunId(3)) {
+        r.config_json = r#"{"model":"resnet18","batch":32,"note":"","tags":[]}"#.into();
+        r.notes = "diverged at ep3".into();
+        r.tags = vec!["keep".into()];
+    }
+    let text = screen(&app, 180, 40)?.to_string();
+    assert!(text.contains(r#""batch": 32"#), "{text}");
+    assert!(
+        !text.contains(r#""note""#) && !text.contains(r#""tags""#),
+        "{text}"
+    );
+    assert!(text.contains("notes       diverged at ep3"), "{text}");
+    assert!(text.contains("tags        keep"), "{text}");
+    Ok(())
+}
+
 /// A run started `--like` another names it in its record.
 #[test]
 fn the_run_record_names_the_run_it_started_like() -> Result<()> {

@@ -119,10 +119,18 @@ impl DetailView<'_> {
         [left, meta, log]
     }
 
-    /// The config as pretty JSON, wrapped to `width`.
+    /// The config as pretty JSON, wrapped to `width`, without its note and tags: those are
+    /// what the run was started with, which `n` and `t` change since; the record beside it shows
+    /// them as they are.
     fn config_lines(run: &Run, width: u16) -> Vec<TextLine<'static>> {
         let config = serde_json::from_str::<serde_json::Value>(&run.config_json)
-            .and_then(|v| serde_json::to_string_pretty(&v))
+            .and_then(|mut v| {
+                if let Some(map) = v.as_object_mut() {
+                    map.remove("note");
+                    map.remove("tags");
+                }
+                serde_json::to_string_pretty(&v)
+            })
             .unwrap_or_else(|_| run.config_json.clone());
         config
             .lines()

@@ -265,6 +265,22 @@ fn the_config_panel_leaves_the_note_and_tags_to_the_record() -> Result<()> {
     Ok(())
 }
 
+/// A run's pid is its process only while it trains: once it stopped the record says it ran as
+/// that pid, not that it is one.
+#[test]
+fn a_stopped_run_s_pid_is_said_to_be_past() -> Result<()> {
+    let mut app = detail_app(&[]);
+    let text = screen(&app, 180, 40)?.to_string();
+    assert!(text.contains("pid · log   4242 ·"), "{text}");
+    if let Some(r) = app.runs.iter_mut().find(|r| r.id == RunId(3)) {
+        r.status = RunStatus::Completed;
+        r.finished_at = Some(NOW - 1.0);
+    }
+    let text = screen(&app, 180, 40)?.to_string();
+    assert!(text.contains("pid · log   ran as 4242 ·"), "{text}");
+    Ok(())
+}
+
 /// A run started `--like` another names it in its record.
 #[test]
 fn the_run_record_names_the_run_it_started_like() -> Result<()> {

@@ -169,7 +169,7 @@ impl DetailView<'_> {
                 key("pid · log"),
                 Span::raw(format!(
                     "{} · {}",
-                    run.pid.map_or("-".into(), |p| p.to_string()),
+                    pid_text(run, app.now),
                     run.log_path.as_deref().unwrap_or("-")
                 )),
             ]),
@@ -447,6 +447,16 @@ impl DetailView<'_> {
 
 /// When a run started and ended and how long it trained: `started 2026-11-29 16:09 · finished
 /// 2026-11-29 17:38 · trained 1h29m`; `last heard` for a run that stopped without a word.
+/// The run's process id: `4242` while it trains; `ran as 4242` once it stopped, when the pid is
+/// no longer its (and may be another process's).
+fn pid_text(run: &Run, now: f64) -> String {
+    match run.pid {
+        None => "-".into(),
+        Some(p) if run.effective_status(now) == RunStatus::Running => p.to_string(),
+        Some(p) => format!("ran as {p}"),
+    }
+}
+
 fn time_line(run: &Run, now: f64) -> String {
     let ts = |t: Option<f64>| t.map_or("-".into(), format::timestamp);
     let end = match (run.finished_at, run.effective_status(now)) {

@@ -417,18 +417,24 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn best_is_replaced_and_resume_forgets_later_checkpoints() -> Result<()> {
-        let lab = Lab::open_in_memory()?;
-        let id = lab.create_run(&sample_run("r"))?;
-        let ck = |it: i64, kind: &str| NewCheckpoint {
-            run: id,
+    /// Run `run`'s checkpoint of `kind` at step `it`, in `KIND-IT.safetensors`, whose sha256
+    /// is `it`'s digits.
+    fn checkpoint(run: RunId, it: i64, kind: &str) -> NewCheckpoint {
+        NewCheckpoint {
+            run,
             iteration: it,
             epoch: it / 10,
             kind: kind.into(),
             path: format!("{kind}-{it}.safetensors"),
             sha256: format!("{it:064}"),
-        };
+        }
+    }
+
+    #[test]
+    fn best_is_replaced_and_resume_forgets_later_checkpoints() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        let ck = |it: i64, kind: &str| checkpoint(id, it, kind);
         lab.add_checkpoint(&ck(10, "periodic"))?;
         assert_eq!(
             lab.replace_checkpoints(&ck(10, "best"))?.1,
@@ -469,14 +475,7 @@ mod tests {
     fn a_checkpoint_another_run_started_from_keeps_its_file() -> Result<()> {
         let lab = Lab::open_in_memory()?;
         let id = lab.create_run(&sample_run("r"))?;
-        let ck = |it: i64, kind: &str| NewCheckpoint {
-            run: id,
-            iteration: it,
-            epoch: it / 10,
-            kind: kind.into(),
-            path: format!("{kind}-{it}.safetensors"),
-            sha256: format!("{it:064}"),
-        };
+        let ck = |it: i64, kind: &str| checkpoint(id, it, kind);
         let started_from = |it: i64| -> Result<()> {
             let mut child = sample_run(&format!("from-{it}"));
             child.hyper.init_sha256 = Some(format!("{it:064}"));

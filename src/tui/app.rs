@@ -81,6 +81,26 @@ pub enum Overlay {
         files: Vec<PathBuf>,
         selected: usize,
     },
+    /// A sweep spec picked with `e` that the lab already has runs of: resume the sweep, start
+    /// new runs beside them, or neither.
+    ConfirmSweep(SweepAsk),
+}
+
+/// What the dashboard asks before it starts a sweep the lab already has runs of: started
+/// again, it would train new runs beside them unsaid.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepAsk {
+    pub file: PathBuf,
+    /// Names the sweep's log.
+    pub label: String,
+    /// What the lab holds of the sweep's runs, a line each (`name (2/3): run 27
+    /// (interrupted)`), as [`crate::sweep::already_run`] says it.
+    pub have: Vec<String>,
+    /// How many runs the sweep has.
+    pub total: usize,
+    /// What `sweep FILE --resume` would do ([`crate::sweep::plan::describe`]), or why it
+    /// refuses (runs still training, settings the spec changed).
+    pub resume: Result<String, String>,
 }
 
 impl Overlay {
@@ -198,6 +218,8 @@ pub enum Action {
     /// The run the start form asked for was refused before it started (a `--like` run checked
     /// against the lab): the form comes back as it was, with the reason.
     FormRefused(StartForm, String),
+    /// The sweep spec picked has runs in the lab already: ask before starting it.
+    AskSweep(SweepAsk),
 }
 
 /// What the event loop must do after an update.
@@ -227,6 +249,13 @@ pub enum Effect {
         form: Option<StartForm>,
     },
     ListExperiments,
+    /// Start `facenet-lab sweep FILE` (with `--resume` if `resume`) detached, its output to a
+    /// log named after `label`: the answer to [`Overlay::ConfirmSweep`].
+    StartSweep {
+        file: PathBuf,
+        label: String,
+        resume: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -516,6 +545,7 @@ impl App {
                 | Action::Data(_)
                 | Action::Status(..)
                 | Action::FormRefused(..)
+                | Action::AskSweep(_)
                 | Action::Experiments(_)
         ) {
             self.overlay = Some(overlay);
@@ -673,6 +703,27 @@ impl App {
                 Action::Cancel | Action::Back => {}
                 _ => self.overlay = Some(Overlay::PickExperiment { files, selected }),
             },
+            // Only `r` or `n`: a stray Enter (as the one that picked the file) starts nothing.
+            (Overlay::ConfirmSweep(ask), Action::Input('r')) => match &ask.resume {
+                Ok(_) => fx.push(Effect::StartSweep {
+                    file: ask.file,
+                    label: ask.label,
+                    resume: true,
+                }),
+                // The question stays: n or esc still answer it.
+                Err(why) => {
+                    self.set_status(why.clone(), true);
+                    self.overlay = Some(Overlay::ConfirmSweep(ask));
+                }
+            },
+            (Overlay::ConfirmSweep(ask), Action::Input('n')) => fx.push(Effect::StartSweep {
+                file: ask.file,
+                label: ask.label,
+                resume: false,
+            }),
+            (Overlay::ConfirmSweep(ask), Action::Cancel) => {
+                self.set_status(format!("sweep {} not started", ask.file.display()), false);
+            }
             (Overlay::Help { .. }, Action::Help | Action::Cancel | Action::Back) => {}
             (
                 Overlay::Help { scroll },
@@ -753,6 +804,22 @@ impl App {
                     self.overlay = Some(Overlay::StartForm(form));
                 }
                 self.set_status(text, true);
+            }
+            // So is the question about a sweep; under another dialog, it is said instead.
+            Action::AskSweep(ask) => {
+                if self.overlay.is_none() {
+                    self.status = None;
+                    self.overlay = Some(Overlay::ConfirmSweep(ask));
+                } else {
+                    self.set_status(
+                        format!(
+                            "sweep {} not started: the lab has runs of it; e and pick it again \
+                             to choose between resuming it and new runs",
+                            ask.file.display()
+                        ),
+                        true,
+                    );
+                }
             }
             // In a run's detail the moving keys scroll its record; the table stays as it was.
             Action::Up if self.in_detail() => self.scroll_info_by(-1),
@@ -1099,7 +1166,7 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
         return match key.code {
             KeyCode::Char('q') => Some(Action::Quit),
             KeyCode::Char('?') => Some(Action::Help),
-            KeyCode::Char(c @ ('y' | 'n' | 'a')) => Some(Action::Input(c)),
+            KeyCode::Char(c @ ('y' | 'n' | 'a' | 'r')) => Some(Action::Input(c)),
             KeyCode::Enter => Some(Action::Submit),
             KeyCode::Esc => Some(Action::Cancel),
             KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
@@ -1265,6 +1332,60 @@ mod tests {
         assert_eq!(selected(&app), 1, "no wrap to the first");
         app.update(Action::Up);
         assert_eq!(selected(&app), 0);
+    }
+
+    /// A sweep the lab has runs of is asked about: r resumes it, n starts new runs beside
+    /// them, Esc and Enter start nothing; where it cannot resume, r says why and the question
+    /// stays. Under another dialog the question is said, not opened over it.
+    #[test]
+    fn a_sweep_the_lab_has_runs_of_is_resumed_or_run_anew_as_answered() {
+        let ask = SweepAsk {
+            file: PathBuf::from("experiments/t.toml"),
+            label: "t".into(),
+            have: vec!["t-1 (1/3): run 4 (completed)".into()],
+            total: 3,
+            resume: Ok("resumes 0 runs, starts 2; 1 completed already (run 4)".into()),
+        };
+        let start = |resume| {
+            vec![Effect::StartSweep {
+                file: PathBuf::from("experiments/t.toml"),
+                label: "t".into(),
+                resume,
+            }]
+        };
+        let mut app = three();
+        app.update(Action::AskSweep(ask.clone()));
+        assert_eq!(app.overlay, Some(Overlay::ConfirmSweep(ask.clone())));
+        assert_eq!(key_action(&app, press('r'), 100), Some(Action::Input('r')));
+        assert_eq!(app.update(Action::Submit), vec![], "Enter is no answer");
+        assert_eq!(app.update(Action::Input('r')), start(true));
+        assert_eq!(app.overlay, None);
+        app.update(Action::AskSweep(ask.clone()));
+        assert_eq!(app.update(Action::Input('n')), start(false));
+        app.update(Action::AskSweep(ask.clone()));
+        assert_eq!(app.update(Action::Cancel), vec![]);
+        assert_eq!(app.overlay, None);
+        // It cannot resume: r says why, and n or esc still answer.
+        let busy = SweepAsk {
+            resume: Err("1 run of sweep 't' is still training".into()),
+            ..ask.clone()
+        };
+        app.update(Action::AskSweep(busy.clone()));
+        assert_eq!(app.update(Action::Input('r')), vec![]);
+        assert_eq!(app.overlay, Some(Overlay::ConfirmSweep(busy)));
+        assert!(app
+            .status
+            .as_ref()
+            .is_some_and(|s| s.error && s.text.contains("still training")));
+        assert_eq!(app.update(Action::Input('n')), start(false));
+        // Answered while the help is open: said, and the help stays.
+        app.update(Action::Help);
+        app.update(Action::AskSweep(ask));
+        assert!(matches!(app.overlay, Some(Overlay::Help { .. })));
+        assert!(app
+            .status
+            .as_ref()
+            .is_some_and(|s| s.error && s.text.contains("pick it again")));
     }
 
     /// Runs without a value (never evaluated) stay below those with one, whichever way the

@@ -26,7 +26,7 @@ use anyhow::{Context, Result};
 use ratatui::crossterm::event::{self, Event as TermEvent};
 
 use crate::lab::{now, Lab};
-use app::{key_action, paste_action, Action, App, Effect};
+use app::{key_action, paste_action, Action, App, Effect, SweepAsk};
 use start_form::StartForm;
 use store::{Request, Update};
 
@@ -165,6 +165,13 @@ impl Runtime {
             .try_iter()
             .filter_map(|e| match e {
                 Event::Answer(Action::Status(text, _) | Action::FormRefused(_, text)) => Some(text),
+                Event::Answer(Action::AskSweep(ask)) => Some(format!(
+                    "sweep {} was not started: the lab has runs of {} of its {}; `facenet-lab \
+                     sweep {0} --resume` finishes them, without --resume it trains new ones",
+                    ask.file.display(),
+                    ask.have.len(),
+                    crate::format::count(ask.total as u64, "run", "runs"),
+                )),
                 _ => None,
             })
             .collect()
@@ -240,30 +247,32 @@ impl Runtime {
             }
             Effect::Spawn { args, label, form } => {
                 // An experiment file may hold a whole sweep rather than one run's settings.
-                let command: Vec<String> = match args.as_slice() {
-                    [flag, file]
-                        if flag == "--config" && crate::sweep::is_spec_file(Path::new(file)) =>
-                    {
-                        vec!["sweep".into(), file.clone()]
+                if let [flag, file] = args.as_slice() {
+                    if flag == "--config" && crate::sweep::is_spec_file(Path::new(file)) {
+                        let file = PathBuf::from(file);
+                        return self.off_screen("sweep", move |db, answers| {
+                            start_sweep(db, &file, &label, SweepStart::Ask, answers)
+                        });
                     }
-                    _ => std::iter::once("run".to_string()).chain(args).collect(),
+                }
+                let command: Vec<String> = std::iter::once("run".to_string()).chain(args).collect();
+                self.off_screen("run", move |db, answers| {
+                    start(db, &command, &label, form, answers)
+                })
+            }
+            Effect::StartSweep {
+                file,
+                label,
+                resume,
+            } => {
+                let how = if resume {
+                    SweepStart::Resume
+                } else {
+                    SweepStart::New
                 };
-                let starting = format!("starting the {}…", command[0]);
-                // Off the screen's thread: a --like run's check hashes the other run's --init
-                // file, seconds for a large checkpoint.
-                let (db, answers) = (self.db.clone(), self.answers.clone());
-                let thread = std::thread::Builder::new()
-                    .name("start".into())
-                    .spawn(move || {
-                        let ended = answers.clone();
-                        let answer = answer_of(|| start(&db, &command, &label, form, ended));
-                        let _ = answers.send(Event::Answer(answer));
-                    })
-                    .context("starting the thread that starts the run")?;
-                let mut starts = self.starts.borrow_mut();
-                starts.retain(|s| !s.is_finished());
-                starts.push(thread);
-                Ok(Some(Action::Status(starting, false)))
+                self.off_screen("sweep", move |db, answers| {
+                    start_sweep(db, &file, &label, how, answers)
+                })
             }
             Effect::ListExperiments => Ok(Some(Action::Experiments(experiment_files(
                 &experiment_dirs(&self.db),
@@ -271,6 +280,120 @@ impl Runtime {
         })();
         result.unwrap_or_else(|e| Some(Action::Status(format!("{e:#}"), true)))
     }
+
+    /// Starts the `what` (a run or a sweep) off the screen's thread, where `work` checks it and
+    /// starts it, its answer sent back as an action; the status says meanwhile what it waits
+    /// for. Off the screen's thread: a --like run's check hashes the other run's --init file,
+    /// a sweep's reads its runs' --init files, seconds for a large checkpoint.
+    fn off_screen(
+        &self,
+        what: &str,
+        work: impl FnOnce(&Path, Sender<Event>) -> Action + Send + 'static,
+    ) -> Result<Option<Action>> {
+        let (db, answers) = (self.db.clone(), self.answers.clone());
+        let thread = std::thread::Builder::new()
+            .name("start".into())
+            .spawn(move || {
+                let answer = answer_of(|| work(&db, answers.clone()));
+                let _ = answers.send(Event::Answer(answer));
+            })
+            .with_context(|| format!("starting the thread that starts the {what}"))?;
+        let mut starts = self.starts.borrow_mut();
+        starts.retain(|s| !s.is_finished());
+        starts.push(thread);
+        Ok(Some(Action::Status(format!("starting the {what}…"), false)))
+    }
+}
+
+/// How a sweep spec picked with `e` is started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SweepStart {
+    /// As `sweep FILE`, unless the lab has runs of it: then the person is asked.
+    Ask,
+    /// New runs beside those the lab has: `sweep FILE`.
+    New,
+    /// `sweep FILE --resume`.
+    Resume,
+}
+
+/// What a sweep spec's check found: the command to start, or a question to ask first.
+enum SweepChecked {
+    Start(Vec<String>),
+    Ask(SweepAsk),
+}
+
+/// Starts the sweep of spec `file` as `how` says, once [`check_sweep`] passes it; what it
+/// refuses is said on the status line, its lines run together, and nothing starts.
+fn start_sweep(
+    db: &Path,
+    file: &Path,
+    label: &str,
+    how: SweepStart,
+    answers: Sender<Event>,
+) -> Action {
+    match check_sweep(db, file, label, how) {
+        Ok(SweepChecked::Start(command)) => start(db, &command, label, None, answers),
+        Ok(SweepChecked::Ask(ask)) => Action::AskSweep(ask),
+        Err(e) => Action::Status(text::one_line(&format!("{e:#}")), true),
+    }
+}
+
+/// The sweep of spec `file` checked as `sweep` checks it before it starts anything (the spec,
+/// its runs' data and --init files), so that a problem is said here, not in a log after a
+/// failure that hides it; with `--resume`, whether the lab's runs of it can be resumed. Asked
+/// to ([`SweepStart::Ask`]), a spec the lab already has runs of is a question rather than new
+/// runs trained beside them unsaid.
+fn check_sweep(db: &Path, file: &Path, label: &str, how: SweepStart) -> Result<SweepChecked> {
+    use crate::format::count;
+    use crate::sweep;
+    let source = file.display().to_string();
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading sweep spec '{source}'"))?;
+    let spec = sweep::SweepSpec::parse_onto(&text, &source, None)?;
+    let its = |n: usize| if n == 1 { "its" } else { "their" };
+    let (stopped, missing) = sweep::data_problems(&spec);
+    if !missing.is_empty() {
+        anyhow::bail!(
+            "{} of sweep spec '{source}' cannot find {} data; nothing was started:\n{}",
+            count(stopped as u64, "run", "runs"),
+            its(stopped),
+            missing.join("\n")
+        );
+    }
+    let unfit = sweep::init_problems(&spec);
+    if !unfit.is_empty() {
+        anyhow::bail!(
+            "{} of sweep spec '{source}' cannot start from {} --init file; nothing was \
+             started:\n{}",
+            count(unfit.len() as u64, "run", "runs"),
+            its(unfit.len()),
+            unfit.join("\n")
+        );
+    }
+    let mut command = vec!["sweep".to_string(), source];
+    match how {
+        SweepStart::Ask => {
+            let have = sweep::already_run(db, &spec);
+            if !have.is_empty() {
+                let resume = sweep::plan::resuming(db, &spec)
+                    .map(|plans| sweep::plan::describe(&plans))
+                    .map_err(|e| text::one_line(&format!("{e:#}")));
+                return Ok(SweepChecked::Ask(SweepAsk {
+                    file: file.to_path_buf(),
+                    label: label.to_string(),
+                    have,
+                    total: spec.configs.len(),
+                    resume,
+                }));
+            }
+        }
+        SweepStart::New => {}
+        SweepStart::Resume => {
+            sweep::plan::resuming(db, &spec)?;
+            command.push("--resume".into());
+        }
+    }
+    Ok(SweepChecked::Start(command))
 }
 
 thread_local! {

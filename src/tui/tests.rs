@@ -1494,6 +1494,152 @@ fn a_run_like_one_not_in_the_lab_is_not_started() -> Result<()> {
     Ok(())
 }
 
+/// Picks the experiment file `spec` (written into `dir`) as `e` and Enter do, and returns what
+/// the runtime answers once it has checked it.
+fn pick_sweep(
+    ctx: &super::Runtime,
+    answered: &Receiver<Event>,
+    dir: &std::path::Path,
+    spec: &str,
+) -> Result<Action> {
+    let file = dir.join("t.toml");
+    std::fs::write(&file, spec)?;
+    let said = ctx.perform(super::app::Effect::Spawn {
+        args: vec!["--config".into(), file.display().to_string()],
+        label: "t".into(),
+        form: None,
+    });
+    assert!(
+        matches!(&said, Some(Action::Status(s, false)) if s == "starting the sweep…"),
+        "{said:?}"
+    );
+    match answered.recv_timeout(Duration::from_secs(60))? {
+        Event::Answer(a) => Ok(a),
+        other => anyhow::bail!("{other:?}"),
+    }
+}
+
+/// A sweep spec picked with `e` is checked as `sweep` checks it before it starts: its problems
+/// (a bad key, data that is not there) are said on the status line themselves, on one line,
+/// and nothing is started.
+#[test]
+fn a_sweep_spec_with_problems_is_not_started_and_says_them() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (ctx, _requests, answered) = runtime(dir.path())?;
+    let bad = "tag = \"t\"\n[base]\nmodel = \"resnet18\"\ndata = \"synthetic\"\nbogus = 1\n\
+               [grid]\nseed = [1, 2]\n";
+    let answer = pick_sweep(&ctx, &answered, dir.path(), bad)?;
+    let Action::Status(text, true) = answer else {
+        panic!("{answer:?}")
+    };
+    assert!(
+        text.contains("nothing was started") && text.contains("bogus") && !text.contains('\n'),
+        "{text}"
+    );
+    let missing = "tag = \"t\"\n[base]\nmodel = \"resnet18\"\ndata = \"/no/such/lfw\"\n\
+                   [grid]\nseed = [1, 2]\n";
+    let answer = pick_sweep(&ctx, &answered, dir.path(), missing)?;
+    let Action::Status(text, true) = answer else {
+        panic!("{answer:?}")
+    };
+    assert!(
+        text.starts_with("2 runs of sweep spec")
+            && text.contains(
+                "cannot find their data; nothing was started: every run: --data \
+                              '/no/such/lfw' does not exist"
+            ),
+        "{text}"
+    );
+    assert!(!dir.path().join("logs").exists(), "no log was made");
+    Ok(())
+}
+
+/// A sweep spec the lab already has runs of is asked about before anything starts, with what
+/// the lab has and what `--resume` would do; the question, shown, names both answers.
+#[test]
+fn a_sweep_the_lab_has_runs_of_is_asked_about() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (ctx, _requests, answered) = runtime(dir.path())?;
+    let spec = "tag = \"t\"\n[base]\nmodel = \"resnet18\"\ndata = \"synthetic\"\n\
+                [grid]\nseed = [1, 2, 3]\n";
+    let names: Vec<String> = crate::sweep::SweepSpec::parse(spec, "t.toml")?
+        .configs
+        .iter()
+        .map(|c| crate::sweep::run_name(c).to_string())
+        .collect();
+    let add = |name: &str, status: RunStatus| -> Result<RunId> {
+        let mut new = crate::lab::fixtures::sample_run(name);
+        new.tags = vec!["t".into()];
+        let id = ctx.writer.create_run(&new)?;
+        ctx.writer.conn().execute(
+            "UPDATE runs SET status = ?2 WHERE id = ?1",
+            rusqlite::params![id.0, status.as_str()],
+        )?;
+        Ok(id)
+    };
+    let done = add(&names[0], RunStatus::Completed)?;
+    let stopped = add(&names[1], RunStatus::Interrupted)?;
+    let answer = pick_sweep(&ctx, &answered, dir.path(), spec)?;
+    let Action::AskSweep(ask) = answer else {
+        panic!("{answer:?}")
+    };
+    assert_eq!((ask.have.len(), ask.total), (2, 3));
+    assert_eq!(
+        ask.have,
+        [
+            format!("{} (1/3): run {done} (completed)", names[0]),
+            format!("{} (2/3): run {stopped} (interrupted)", names[1])
+        ]
+    );
+    assert_eq!(
+        ask.resume,
+        Ok(format!(
+            "resumes 1 run, starts 1; 1 completed already (run {done})"
+        ))
+    );
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::AskSweep(ask));
+    let text = screen(&app, 100, 30)?.to_string();
+    for said in [
+        "The lab has runs of 2 of this sweep's 3 runs:",
+        "r: resume the sweep",
+        "n: start 3 new runs beside them",
+        "r resume the sweep · n new runs beside them · esc cancel",
+    ] {
+        assert!(text.contains(said), "{said}:\n{text}");
+    }
+    // A run of it still training: --resume would train it twice, and r says so.
+    ctx.writer.conn().execute(
+        "UPDATE runs SET status = 'running', heartbeat_at = ?2, pid = NULL WHERE id = ?1",
+        rusqlite::params![stopped.0, crate::lab::now()],
+    )?;
+    let answer = pick_sweep(&ctx, &answered, dir.path(), spec)?;
+    let Action::AskSweep(ask) = answer else {
+        panic!("{answer:?}")
+    };
+    assert!(
+        ask.resume
+            .as_ref()
+            .is_err_and(|e| e.contains("still training") && !e.contains('\n')),
+        "{:?}",
+        ask.resume
+    );
+    // Asked to resume all the same (the lab changed since): refused, nothing started.
+    let said = ctx.perform(super::app::Effect::StartSweep {
+        file: ask.file.clone(),
+        label: "t".into(),
+        resume: true,
+    });
+    assert!(matches!(&said, Some(Action::Status(_, false))), "{said:?}");
+    let answer = answered.recv_timeout(Duration::from_secs(60))?;
+    assert!(
+        matches!(&answer, Event::Answer(Action::Status(text, true)) if text.contains("still training")),
+        "{answer:?}"
+    );
+    assert!(!dir.path().join("logs").exists(), "nothing was started");
+    Ok(())
+}
+
 /// A run being checked when the dashboard closes is waited for, and what became of it is said
 /// after the screen: a `q` typed while the other run's --init file was being hashed neither
 /// loses the run nor hides its refusal.

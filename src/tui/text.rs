@@ -465,6 +465,20 @@ pub fn wrap_line(line: TextLine<'static>, width: u16, indent: usize) -> Vec<Text
         .collect()
 }
 
+/// `text` of several lines (an error that lists its problems below its first line) as one line
+/// for the status line, which does not break lines: each line trimmed, after a colon joined by
+/// a space, else by ` · `.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if !out.is_empty() {
+            out.push_str(if out.ends_with(':') { " " } else { " · " });
+        }
+        out.push_str(line);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -824,5 +838,18 @@ mod tests {
             [" #21 alexn…ut-all-60", " alexnet · completed"],
             "cut to a row, and no third row"
         );
+    }
+
+    /// An error listing its problems reads on one status line.
+    #[test]
+    fn lines_are_run_together_readably() {
+        let text = "sweep spec 't.toml' has 2 problems; nothing was started:\nrun 2 (lr = 0):\n  \
+                    lr must be positive\n  batch must be even\nruns 1 and 3 are both named \"a\"\n";
+        assert_eq!(
+            one_line(text),
+            "sweep spec 't.toml' has 2 problems; nothing was started: run 2 (lr = 0): lr must be \
+             positive · batch must be even · runs 1 and 3 are both named \"a\""
+        );
+        assert_eq!(one_line("one line"), "one line");
     }
 }

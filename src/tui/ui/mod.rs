@@ -319,6 +319,10 @@ fn overlay_keys(overlay: &Overlay) -> Option<&'static str> {
             "tab/↓ next field · shift-tab/↑ previous · enter start · esc cancel · ctrl-u clear"
         }
         Overlay::PickExperiment { .. } => "↑↓ choose · enter start · esc cancel",
+        Overlay::ConfirmSweep(ask) if ask.resume.is_err() => {
+            "n new runs beside them · esc cancel (it cannot resume: r says why)"
+        }
+        Overlay::ConfirmSweep(_) => "r resume the sweep · n new runs beside them · esc cancel",
     })
 }
 

@@ -167,6 +167,58 @@ impl Widget for OverlayView<'_> {
                 }
                 .render(area, buf)
             }
+            Overlay::ConfirmSweep(ask) => {
+                // The lab's runs of it, the first few: the rest are counted.
+                const LISTED: usize = 4;
+                let file = ask.file.display();
+                let mut lines = vec![TextLine::raw(format!(
+                    "The lab has runs of {} of this sweep's {}:",
+                    ask.have.len(),
+                    format::count(ask.total as u64, "run", "runs")
+                ))];
+                lines.extend(
+                    ask.have
+                        .iter()
+                        .take(LISTED)
+                        .map(|l| TextLine::raw(format!("  {l}"))),
+                );
+                if ask.have.len() > LISTED {
+                    lines.push(TextLine::raw(format!(
+                        "  and {} more",
+                        ask.have.len() - LISTED
+                    )));
+                }
+                lines.push(match &ask.resume {
+                    Ok(plan) => TextLine::raw(format!(
+                        "r: resume the sweep (`sweep {file} --resume`): {plan}"
+                    )),
+                    Err(why) => TextLine::styled(
+                        format!("r: it cannot resume: {why}"),
+                        Style::new().fg(Color::Red),
+                    ),
+                });
+                lines.push(TextLine::raw(format!(
+                    "n: start {} beside them (`sweep {file}`)",
+                    format::count(ask.total as u64, "new run", "new runs")
+                )));
+                lines.push(TextLine::styled(
+                    if ask.resume.is_ok() {
+                        "r: resume · n: new runs · esc: cancel"
+                    } else {
+                        "n: new runs · esc: cancel"
+                    },
+                    Style::new().bold(),
+                ));
+                BoxedLines {
+                    block: Block::bordered()
+                        .title(format!(" sweep {} ", ask.label))
+                        .fg(Color::Yellow),
+                    width: 76,
+                    lines,
+                    indent: 4,
+                }
+                .render(area, buf)
+            }
             Overlay::EditNotes { run, input } | Overlay::EditTags { run, input } => {
                 let what = if matches!(self.0, Overlay::EditNotes { .. }) {
                     "note"

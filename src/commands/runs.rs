@@ -80,10 +80,47 @@ pub fn table(runs: &[Run], now: f64, db: &std::path::Path) -> String {
         );
     }
     // The dashboard's columns, in its order.
-    let headers: Vec<&str> = Column::ALL.iter().map(|c| c.title()).collect();
-    let rows: Vec<Vec<String>> = runs
+    let mut headers: Vec<&str> = Column::ALL.iter().map(|c| c.title()).collect();
+    let mut rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| Column::ALL.iter().map(|c| c.text(r, now)).collect())
         .collect();
+    // Runs that differ only in their seed look alike in every other column: where those listed
+    // have more than one, the seed follows the learning rate.
+    let seeds: std::collections::BTreeSet<i64> = runs.iter().map(|r| r.hyper.seed).collect();
+    if seeds.len() > 1 {
+        let at = Column::ALL
+            .iter()
+            .position(|c| *c == Column::Lr)
+            .map_or(headers.len(), |i| i + 1);
+        headers.insert(at, "seed");
+        for (row, run) in rows.iter_mut().zip(runs) {
+            row.insert(at, run.hyper.seed.to_string());
+        }
+    }
     format::table(&headers, &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The seed is a column where the runs listed have more than one, after the lr.
+    #[test]
+    fn the_seed_is_shown_where_it_tells_runs_apart() {
+        let db = std::path::Path::new("lab.db");
+        let a = crate::lab::fixtures::run(1, "a", "resnet18");
+        let mut b = crate::lab::fixtures::run(2, "b", "resnet18");
+        let header = |t: &str| t.lines().next().unwrap_or_default().to_string();
+        let same = table(&[a.clone(), b.clone()], 0.0, db);
+        assert!(!header(&same).contains("seed"), "{same}");
+        b.hyper.seed = a.hyper.seed + 7;
+        let apart = table(&[a.clone(), b.clone()], 0.0, db);
+        let titles = header(&apart);
+        let words: Vec<&str> = titles.split_whitespace().collect();
+        let lr = words.iter().position(|w| *w == "lr");
+        assert_eq!(lr.map(|i| words[i + 1]), Some("seed"), "{apart}");
+        let b_line = apart.lines().nth(2).unwrap_or_default();
+        assert!(b_line.contains(&format!(" {} ", b.hyper.seed)), "{apart}");
+    }
 }

@@ -933,26 +933,31 @@ impl App {
             }
             Action::AskStop => self.ask_stop(),
             Action::Resume => self.resume(fx),
-            Action::EditNotes => {
-                if let Some(r) = self.focused_run() {
+            Action::EditNotes => match self.focused_run() {
+                Some(r) => {
                     self.overlay = Some(Overlay::EditNotes {
                         run: r.id,
                         input: r.notes.clone(),
-                    });
+                    })
                 }
-            }
-            Action::EditTags => {
-                if let Some(r) = self.focused_run() {
+                None => self.say_no_run(),
+            },
+            Action::EditTags => match self.focused_run() {
+                Some(r) => {
                     self.overlay = Some(Overlay::EditTags {
                         run: r.id,
                         input: r.tags.join(", "),
-                    });
+                    })
                 }
-            }
+                None => self.say_no_run(),
+            },
             Action::StartForm => {
                 self.overlay = Some(Overlay::StartForm(StartForm::for_lab(&self.runs)))
             }
             Action::StartLike => {
+                if self.focused_run().is_none() {
+                    self.say_no_run();
+                }
                 if let Some(r) = self.focused_run() {
                     let id = r.id;
                     self.overlay = Some(Overlay::StartForm(StartForm::like(r)));
@@ -994,8 +999,23 @@ impl App {
         self.rewatch(fx);
     }
 
+    /// Says that a key acting on one run has none to act on: the lab has none yet, or the
+    /// filter hides them all.
+    fn say_no_run(&mut self) {
+        let why = if self.runs.is_empty() {
+            "the lab has no runs yet (r starts one)"
+        } else if self.view.is_empty() {
+            "the filter shows none (/ changes it)"
+        } else {
+            "the run is no longer in the lab"
+        };
+        self.set_status(format!("no run highlighted: {why}"), true);
+    }
+
     fn ask_stop(&mut self) {
-        let Some(r) = self.focused_run() else { return };
+        let Some(r) = self.focused_run() else {
+            return self.say_no_run();
+        };
         let (id, name, status, pid) = (r.id, r.name.clone(), r.effective_status(self.now), r.pid);
         let host = r.hostname.clone();
         if status != RunStatus::Running {
@@ -1037,7 +1057,9 @@ impl App {
     /// failed); on any other run, says why not. A run trained on another host resumes here as
     /// `run --resume` allows: its checkpoints are in this lab's folder.
     fn resume(&mut self, fx: &mut Vec<Effect>) {
-        let Some(r) = self.focused_run() else { return };
+        let Some(r) = self.focused_run() else {
+            return self.say_no_run();
+        };
         let (id, name, status) = (r.id, r.name.clone(), r.effective_status(self.now));
         if resumable(status) {
             fx.push(Effect::Spawn {
@@ -2006,6 +2028,40 @@ mod tests {
             key_action(&app, press(KeyCode::Char('m')), 120),
             Some(Action::CycleCompareMetric)
         );
+    }
+
+    /// The keys that act on one run say so when there is none: an empty lab, or a filter
+    /// that shows none.
+    #[test]
+    fn keys_for_one_run_say_when_there_is_none() {
+        let acting = [
+            Action::AskStop,
+            Action::Resume,
+            Action::EditNotes,
+            Action::EditTags,
+            Action::StartLike,
+        ];
+        let mut empty = app_with(Vec::new());
+        let mut filtered = three();
+        filtered.update(Action::StartFilter);
+        filtered.type_text("nothing-named-so");
+        filtered.update(Action::Submit);
+        assert!(filtered.view.is_empty());
+        for (app, why) in [
+            (&mut empty, "the lab has no runs yet (r starts one)"),
+            (&mut filtered, "the filter shows none (/ changes it)"),
+        ] {
+            for action in acting.clone() {
+                app.status = None;
+                assert_eq!(app.update(action.clone()), vec![], "{action:?}");
+                assert_eq!(app.overlay, None, "{action:?}");
+                assert_eq!(
+                    app.status.as_ref().map(|s| (s.text.as_str(), s.error)),
+                    Some((format!("no run highlighted: {why}").as_str(), true)),
+                    "{action:?}"
+                );
+            }
+        }
     }
 
     #[test]

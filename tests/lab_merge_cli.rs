@@ -435,6 +435,16 @@ fn paths_arrive_naming_the_same_files_from_a_lab_in_another_directory() -> Resul
             std::fs::write(there.join(&ck.path), format!("weights of {other}"))?;
             std::fs::write(there.join("logs/run-1.log"), format!("log of {other}"))?;
             lab.add_checkpoint(&ck)?;
+            // Resumed there with a log of its own, which kept the first.
+            std::fs::write(
+                there.join("logs/run-0.log"),
+                format!("first log of {other}"),
+            )?;
+            let resumed = Resume {
+                log_before: Some("logs/run-0.log".into()),
+                ..resume(3)
+            };
+            lab.add_resume(run, &resumed)?;
         }
         // Both labs named relative to the working directory, as a user types them.
         Command::cargo_bin("facenet-lab")?
@@ -461,6 +471,12 @@ fn paths_arrive_naming_the_same_files_from_a_lab_in_another_directory() -> Resul
         assert_eq!(
             std::fs::read_to_string(lab.resolve(&log))?,
             format!("log of {other}")
+        );
+        let resumes = lab.resumes(run.id)?;
+        let before = resumes[0].log_before.as_deref().context("log before")?;
+        assert_eq!(
+            std::fs::read_to_string(lab.resolve(before))?,
+            format!("first log of {other}")
         );
     }
     Ok(())

@@ -82,8 +82,7 @@ impl std::fmt::Display for MergeSummary {
             writeln!(
                 f,
                 "kept run {to} '{name}' as it is here: run {from} there is a copy of it that \
-                 parted from it (each copy holds steps the other lacks, after a resume in one lab \
-                 or both), and its history and evaluations were not merged (its notes and tags were)"
+                 parted from it (each copy holds steps the other lacks), and its history and evaluations were not merged (its notes and tags were)"
             )?;
         }
         for (id, source, why) in &self.datasets_left_out {
@@ -418,7 +417,11 @@ fn merge_run(
         [their_id],
     )?;
     summary.metrics += insert_children(tx, "metrics", metrics, ours)?.len();
-    summary.resumes += insert_children(tx, "run_resumes", theirs_run.resumes.clone(), ours)?.len();
+    let mut resumes = theirs_run.resumes.clone();
+    for r in &mut resumes {
+        relocate.apply(r, "log_before");
+    }
+    summary.resumes += insert_children(tx, "run_resumes", resumes, ours)?.len();
     let copied = insert_children(tx, "checkpoints", checkpoints, ours)?;
     summary.checkpoints += copied.len();
     relink_evaluations(tx, ours, &links)?;

@@ -307,6 +307,17 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Whether a run of this lab started from the file of this sha256 (`--init`).
+    pub fn started_from(&self, sha256: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM runs WHERE init_sha256 = ?1)",
+            [sha256],
+            |r| r.get(0),
+        )?)
+    }
+}
+
 /// Forgets the checkpoints a run wrote after `iteration` (a resumed run replays those steps;
 /// [`Lab::rewind`]). Returns the recorded paths of the files that no checkpoint names any more.
 pub(super) fn truncate_after(conn: &Connection, run: RunId, iteration: i64) -> Result<Vec<String>> {
@@ -497,6 +508,8 @@ mod tests {
             ["best-30.safetensors", "interrupt-50.safetensors"]
         );
         assert!(lab.checkpoints(id)?.is_empty());
+        assert!(lab.started_from(&format!("{:064}", 40))?);
+        assert!(!lab.started_from(&format!("{:064}", 30))?);
         Ok(())
     }
 

@@ -51,6 +51,8 @@ pub fn save(path: &Path, params: &Params, adam: Option<&Adam>, pos: Position) ->
     let tmp = path.with_extension("safetensors.partial");
     // The safetensors crate writes through a temporary file of mode 0600; a checkpoint gets the
     // mode any new file gets here (the umask's), so that a lab shared with a group is read whole.
+    // A `.partial` left by a quit at once would keep its own mode: gone first.
+    let _ = std::fs::remove_file(&tmp);
     let mode = std::fs::File::create(&tmp).and_then(|f| f.metadata());
     let written = candle_core::safetensors::save(&tensors, &tmp)
         .map_err(said_once)
@@ -74,15 +76,16 @@ pub fn save(path: &Path, params: &Params, adam: Option<&Adam>, pos: Position) ->
     written.with_context(|| format!("writing checkpoint '{}'", path.display()))
 }
 
-/// `path`, or where a file is there already, the first of `STEM-2.safetensors`,
-/// `STEM-3.safetensors`, ... that is free. A checkpoint is never written over another: a file
-/// there is one the lab kept though a resume dropped its row to replay the steps past it,
-/// because another run started from it (`--init`) and reads it again by its sha256.
-pub fn unused_path(path: &Path) -> PathBuf {
+/// `path`, or where the file there is one to keep (`kept`), the first of `STEM-2.safetensors`,
+/// `STEM-3.safetensors`, ... that holds none. A file to keep is one the lab kept though a
+/// resume dropped its row to replay the steps past it, because another run started from it
+/// (`--init`) and reads it again by its sha256; any other file there (one written before a
+/// crash, never recorded) is written over.
+pub fn unused_path(path: &Path, kept: impl Fn(&Path) -> bool) -> PathBuf {
     let stem = path.file_stem().unwrap_or_default().to_string_lossy();
     std::iter::once(path.to_path_buf())
         .chain((2..).map(|n| path.with_file_name(format!("{stem}-{n}.safetensors"))))
-        .find(|p| !p.exists())
+        .find(|p| !(p.exists() && kept(p)))
         .unwrap_or_else(|| path.to_path_buf())
 }
 
@@ -230,20 +233,24 @@ mod tests {
         Ok(())
     }
 
-    /// A checkpoint is never written over a file already there: the next free name is taken.
+    /// A checkpoint is never written over a file to keep: the next name that holds none is
+    /// taken. Any other file is written over.
     #[test]
-    fn a_checkpoint_takes_a_free_name() -> Result<()> {
+    fn a_checkpoint_is_not_written_over_a_file_to_keep() -> Result<()> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("epoch-0004.safetensors");
-        assert_eq!(unused_path(&path), path);
+        let kept = |p: &Path| std::fs::read(p).is_ok_and(|b| b.starts_with(b"kept"));
+        assert_eq!(unused_path(&path, kept), path);
+        std::fs::write(&path, b"left by a crash")?;
+        assert_eq!(unused_path(&path, kept), path);
         std::fs::write(&path, b"kept")?;
         let second = dir.path().join("epoch-0004-2.safetensors");
-        assert_eq!(unused_path(&path), second);
+        assert_eq!(unused_path(&path, kept), second);
         std::fs::write(&second, b"kept too")?;
-        assert_eq!(
-            unused_path(&path),
-            dir.path().join("epoch-0004-3.safetensors")
-        );
+        let third = dir.path().join("epoch-0004-3.safetensors");
+        assert_eq!(unused_path(&path, kept), third);
+        std::fs::write(&second, b"left by a crash")?;
+        assert_eq!(unused_path(&path, kept), second);
         Ok(())
     }
 

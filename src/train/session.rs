@@ -921,6 +921,16 @@ fn drive(
     launch: &Launch,
     stop: &AtomicBool,
 ) -> Result<Finished> {
+    // A file at a checkpoint's path is kept where another run started from it.
+    let db = lab.path().to_path_buf();
+    trainer.keeps = Box::new(move |path| {
+        let Ok(sha256) = checkpoint::sha256_file(path) else {
+            return false;
+        };
+        Lab::open_read_only(&db)
+            .and_then(|lab| lab.started_from(&sha256))
+            .unwrap_or(true)
+    });
     let heartbeat = Heartbeat::start(lab.path(), run)?;
     let mut recorder = Recorder::new(lab, run).keeping(trainer.cfg.keep_checkpoints);
     // A resumed run's summary so far (rebuilt after the truncation); a new run's is empty.

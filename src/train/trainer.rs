@@ -85,6 +85,10 @@ pub struct Trainer {
     pub checkpoint_dir: PathBuf,
     /// Best dev accuracy so far (carried over on resume).
     pub best_dev: Option<f64>,
+    /// Whether a file already at a checkpoint's path must be kept rather than written over
+    /// ([`checkpoint::unused_path`]): the lab's answer where a lab records the run, none
+    /// elsewhere.
+    pub keeps: Box<dyn Fn(&std::path::Path) -> bool + Send>,
 }
 
 /// Whether a batch can form a triplet: two images of one identity and one of another.
@@ -129,6 +133,7 @@ impl Trainer {
             position: Position::default(),
             checkpoint_dir,
             best_dev: None,
+            keeps: Box::new(|_| false),
         })
     }
 
@@ -265,7 +270,7 @@ impl Trainer {
             CheckpointKind::Periodic => format!("epoch-{epoch:04}.safetensors"),
             CheckpointKind::Interrupt => format!("interrupt-{it:08}.safetensors"),
         };
-        let path = checkpoint::unused_path(&self.checkpoint_dir.join(file));
+        let path = checkpoint::unused_path(&self.checkpoint_dir.join(file), &self.keeps);
         // Adam's state (twice the weights' size) only where training may go on from the file:
         // a best or final checkpoint holds what inference needs, and no step follows a final.
         let resumable = matches!(kind, CheckpointKind::Periodic | CheckpointKind::Interrupt);

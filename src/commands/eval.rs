@@ -115,9 +115,10 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         options: serde_json::Value::Object(measured.options.clone()),
         metrics: measured.metrics.clone(),
         code: CodeVersion::current(),
-        ran_on: RanOn::here(
-            crate::train::device::gpu_name(&device).unwrap_or_else(|| "cpu".into()),
-        ),
+        ran_on: RanOn::here(match device.is_cuda() {
+            true => crate::train::device::gpu_name(&device).unwrap_or_else(|| "cuda".into()),
+            false => "cpu".into(),
+        }),
     })?;
     let mut how = Vec::new();
     if args.flip {

@@ -15,8 +15,9 @@ use crate::lab::{Checkpoint, DatasetRecord, Evaluation, Lab, Resume, Run, RunSta
 pub const EXPORT_FORMAT: &str = "facenet-lab-export";
 /// 2: runs carry their checkpoints and evaluations. 3: their resumes, and the datasets they
 /// trained on. 4: their epochs done. 5: each code version's `git_diff`, and each resume's
-/// `heartbeat_before`.
-pub const EXPORT_VERSION: u32 = 5;
+/// `heartbeat_before`. 6: each evaluation's `ran_on` (host, device, command line), each
+/// resume's `log_before`.
+pub const EXPORT_VERSION: u32 = 6;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Export {

@@ -102,6 +102,14 @@ impl Annotations {
     }
 }
 
+/// Refuses a run the lab does not hold, as an update of no row would.
+fn ensure_run(tx: &Connection, id: RunId) -> Result<()> {
+    let exists: Option<i64> = tx
+        .query_row("SELECT id FROM runs WHERE id = ?1", [id.0], |r| r.get(0))
+        .optional()?;
+    super::runs::ensure_one(usize::from(exists.is_some()), id)
+}
+
 fn add_tag(tx: &Connection, run: i64, tag: &str, added_at: Option<f64>) -> Result<()> {
     tx.execute(
         "INSERT OR IGNORE INTO run_tags (run_id, tag, added_at) VALUES (?1, ?2, ?3)",
@@ -151,10 +159,7 @@ impl Lab {
             anyhow::bail!(why);
         }
         let tx = self.write_tx()?;
-        let exists: Option<i64> = tx
-            .query_row("SELECT id FROM runs WHERE id = ?1", [id.0], |r| r.get(0))
-            .optional()?;
-        super::runs::ensure_one(usize::from(exists.is_some()), id)?;
+        ensure_run(&tx, id)?;
         let had = Annotations::read(&tx, id.0)?.tags;
         let t = now();
         for (tag, _) in had.iter().filter(|(tag, _)| !tags.contains(tag)) {
@@ -176,11 +181,11 @@ impl Lab {
     /// the tag may come with a merge of a lab that added it earlier, and the removal, later,
     /// keeps it off (`lab tag RUNS TAG --remove`).
     pub fn remove_tags(&self, id: RunId, tags: &[String]) -> Result<()> {
+        if let Some(why) = tags.iter().find_map(|t| tag_problem(t)) {
+            anyhow::bail!(why);
+        }
         let tx = self.write_tx()?;
-        let exists: Option<i64> = tx
-            .query_row("SELECT id FROM runs WHERE id = ?1", [id.0], |r| r.get(0))
-            .optional()?;
-        super::runs::ensure_one(usize::from(exists.is_some()), id)?;
+        ensure_run(&tx, id)?;
         let t = now();
         for tag in tags {
             remove_tag(&tx, id.0, tag, t)?;
@@ -380,6 +385,10 @@ mod tests {
             .collect();
         assert_eq!(names, ["beta", "kept"]);
         assert!(lab.remove_tags(RunId(99), &[]).is_err());
+        assert!(
+            lab.remove_tags(run, &["a,b".into()]).is_err(),
+            "no such tag"
+        );
         Ok(())
     }
 }

@@ -70,19 +70,26 @@ fn main() {
 /// The files under src/ that git neither tracks nor ignores: a new module is compiled in though
 /// no diff against the commit shows it. Other untracked files (notes, outputs) are not code.
 fn untracked_sources() -> Vec<String> {
-    let listed = git(&[
-        "ls-files",
-        "--others",
-        "--exclude-standard",
-        "-z",
-        "--",
-        "src",
-    ]);
+    // Untrimmed, unlike `git()`: a name may start with a space. A nested repository is listed
+    // as its folder (`src/x/`), which is not a file to hash.
+    let listed = Command::new("git")
+        .args([
+            "ls-files",
+            "--others",
+            "--exclude-standard",
+            "-z",
+            "--",
+            "src",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| o.stdout)
+        .unwrap_or_default();
     let mut files: Vec<String> = listed
-        .unwrap_or_default()
-        .split('\0')
-        .filter(|f| !f.is_empty())
-        .map(str::to_string)
+        .split(|&b| b == 0)
+        .filter(|f| !f.is_empty() && !f.ends_with(b"/"))
+        .map(|f| String::from_utf8_lossy(f).into_owned())
         .collect();
     files.sort();
     files
@@ -119,7 +126,9 @@ fn diff_id(untracked: &[String]) -> Option<String> {
         .stdout;
     let mut diff = diff;
     for file in untracked {
-        let blob = git(&["hash-object", "--", file])?;
+        // One file that cannot be hashed (gone since it was listed, a name that is not UTF-8)
+        // is said as such, not the whole id lost.
+        let blob = git(&["hash-object", "--", file]).unwrap_or_else(|| "unreadable".into());
         diff.extend(format!("untracked {file} {blob}\n").into_bytes());
     }
     let mut hash = Command::new("git")

@@ -159,6 +159,19 @@ fn runs_csv_has_a_row_per_run_with_what_runs_shows() -> Result<()> {
             run["command_line"].as_str().unwrap_or("-")
         );
         assert_eq!(row[col("notes")?], run["notes"].as_str().unwrap_or("-"));
+        assert_eq!(row[col("git_dirty")?], run["code"]["git_dirty"].to_string());
+        let text_or_empty = |v: &serde_json::Value| match v {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        assert_eq!(
+            row[col("git_diff")?],
+            text_or_empty(&run["code"]["git_diff"])
+        );
+        let threads = &run["machine"]["cpu_threads"];
+        assert_eq!(row[col("cpu_threads")?], text_or_empty(threads));
+        assert_eq!(row[col("eval_every")?], run["hyper"]["eval_every"].to_string());
         for key in ["best_dev_acc", "test_acc", "images_per_sec"] {
             let cell = &row[col(key)?];
             match run[key].as_f64() {

@@ -103,6 +103,16 @@ impl Measured {
         self.options.insert(key.to_string(), value.into());
     }
 
+    /// How many images of `spec` were measured, and their bytes (`images_sha256`, hashed as a
+    /// split's members are; none for generated faces, which their spec names exactly).
+    fn record_images(&mut self, spec: &DataSpec, items: &[ImageRef]) -> Result<()> {
+        self.option("n_images", items.len());
+        if let Some(hash) = data::images_hash(spec, items)? {
+            self.option("images_sha256", hash);
+        }
+        Ok(())
+    }
+
     /// Records a verification (its metrics and its ROC) and tells its summary.
     /// Records a verification whose pairs were dealt into `planned` folds (a pairs file's
     /// own count, or a folder's 10).
@@ -248,10 +258,7 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
     warn_of_other_colours(s, spec, &items, &mut m);
     // Which images these were: a grayscale copy of LFW and the official colour archive give
     // other accuracies under one file name.
-    m.option("n_images", items.len());
-    if let Some(hash) = data::images_hash(spec, &items)? {
-        m.option("images_sha256", hash);
-    }
+    m.record_images(spec, &items)?;
     let emb = (s.embed)(spec, &items)?;
     let index: HashMap<_, _> = images.iter().enumerate().map(|(k, i)| (i, k)).collect();
     let indexed: Vec<_> = pairs
@@ -326,11 +333,8 @@ pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
     warn_of_other_colours(s, spec, &items, &mut m);
     // Which images these were: a folder's path says nothing of what it held then.
     let distinct: HashSet<&String> = people.iter().collect();
-    m.option("n_images", items.len());
+    m.record_images(spec, &items)?;
     m.option("n_people", distinct.len());
-    if let Some(hash) = data::images_hash(spec, &items)? {
-        m.option("images_sha256", hash);
-    }
     let emb = (s.embed)(spec, &items)?;
     let indexed: Vec<_> = pairs.iter().map(|p| (p.a, p.b, p.same, p.fold)).collect();
     m.verified(s, verify(&emb, &indexed)?, FOLDS, spec.to_string());

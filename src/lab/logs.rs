@@ -19,15 +19,44 @@ pub fn create_sweep_dir(db: &Path, tag: &str, t: f64) -> std::io::Result<PathBuf
     let logs = logs_dir(db);
     std::fs::create_dir_all(&logs)?;
     let name = sweep_name(tag, t);
+    first_free(|n| {
+        let dir = logs.join(numbered(&name, n));
+        std::fs::create_dir(&dir).map(|()| dir)
+    })
+}
+
+/// Creates the log of a run started at `t` from the dashboard, empty: [`log_path`], or the same
+/// name with `-2`, `-3`… before `.log` when another took that name in the same second (two runs
+/// of one name started at once), so that no two processes write one log.
+pub fn create_log(db: &Path, label: &str, t: f64) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let logs = logs_dir(db);
+    std::fs::create_dir_all(&logs)?;
+    let name = format!("{}-{}", stamp(t), sanitize(label));
+    first_free(|n| {
+        let path = logs.join(format!("{}.log", numbered(&name, n)));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map(|file| (path, file))
+    })
+}
+
+/// `name`, then `name-2`, `name-3`…
+fn numbered(name: &str, n: u32) -> String {
+    match n {
+        1 => name.to_string(),
+        n => format!("{name}-{n}"),
+    }
+}
+
+/// What `create` makes of the first of its names (1, 2, 3…) not taken already.
+fn first_free<T>(mut create: impl FnMut(u32) -> std::io::Result<T>) -> std::io::Result<T> {
     let mut n = 1;
     loop {
-        let dir = match n {
-            1 => logs.join(&name),
-            n => logs.join(format!("{name}-{n}")),
-        };
-        match std::fs::create_dir(&dir) {
+        match create(n) {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
-            done => return done.map(|()| dir),
+            done => return done,
         }
     }
 }
@@ -84,6 +113,18 @@ mod tests {
             sweep_dir(Path::new("runs/lab.db"), "../seed", NOW),
             Path::new("runs/logs/20261128-071300-sweep-___seed")
         );
+    }
+
+    #[test]
+    fn two_runs_of_a_name_in_one_second_get_logs_of_their_own() -> std::io::Result<()> {
+        let root = tempfile::tempdir()?;
+        let db = root.path().join("lab.db");
+        let (first, _) = create_log(&db, "r", NOW)?;
+        let (second, _) = create_log(&db, "r", NOW)?;
+        assert_eq!(first, log_path(&db, "r", NOW));
+        assert_eq!(second, root.path().join("logs/20261128-071300-r-2.log"));
+        assert!(first.is_file() && second.is_file());
+        Ok(())
     }
 
     #[test]

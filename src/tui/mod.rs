@@ -625,13 +625,10 @@ fn start_run(
 ) -> Result<(u32, PathBuf)> {
     use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().context("finding the facenet-lab executable")?;
-    let log = crate::lab::logs::log_path(db, label, now());
-    if let Some(dir) = log.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the log directory '{}'", dir.display()))?;
-    }
-    let out = std::fs::File::create(&log)
-        .with_context(|| format!("creating log file '{}'", log.display()))?;
+    let (log, out) = crate::lab::logs::create_log(db, label, now()).with_context(|| {
+        let where_ = crate::lab::logs::log_path(db, label, now());
+        format!("creating a log file like '{}'", where_.display())
+    })?;
     let err = out.try_clone()?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("--db").arg(db).args(args);

@@ -326,7 +326,14 @@ pub struct App {
     /// The pid of the sweep that started the run of pid `pid`, if one did: none in a new App,
     /// [`super::process::sweep_of`] in the dashboard (tests stand in).
     pub sweep_of: fn(i64) -> Option<i64>,
+    /// The runs `C` asked to resume, and when: a second `C` while the first one's trainer
+    /// loads would start another, which the lab refuses only once the first marks the run
+    /// running.
+    resuming: HashMap<RunId, f64>,
 }
+
+/// How long a run `C` resumed is taken to be starting: a `C` on it meanwhile starts nothing.
+pub const RESUME_STARTING_SECONDS: f64 = 10.0;
 
 impl App {
     pub fn new(now: f64, hostname: &str) -> App {
@@ -368,6 +375,7 @@ impl App {
             // The system's answer is set where the dashboard runs: an App of the tests asks
             // no real process.
             sweep_of: |_| None,
+            resuming: HashMap::new(),
         }
     }
 
@@ -1061,7 +1069,19 @@ impl App {
             return self.say_no_run();
         };
         let (id, name, status) = (r.id, r.name.clone(), r.effective_status(self.now));
+        let since = self.resuming.get(&id).map(|&at| self.now - at);
+        if let Some(ago) = since.filter(|&s| resumable(status) && s < RESUME_STARTING_SECONDS) {
+            self.set_status(
+                format!(
+                    "run #{id} is being resumed (C {}s ago): its trainer is starting",
+                    ago.max(0.0) as u64
+                ),
+                false,
+            );
+            return;
+        }
         if resumable(status) {
+            self.resuming.insert(id, self.now);
             fx.push(Effect::Spawn {
                 args: vec!["--resume".into(), id.to_string()],
                 label: name,
@@ -1664,12 +1684,20 @@ mod tests {
                 refused("run #1 is running: nothing to resume, it is training now (X stops it)"),
             ]
         );
-        // In a run's detail, C acts on that run.
+        // In a run's detail, C acts on that run; pressed again while its trainer starts, it
+        // starts no other.
         app.update(Action::Top);
         app.update(Action::Down);
         app.update(Action::Down);
         app.update(Action::Open);
         assert_eq!(app.screen, Screen::Detail(RunId(4)));
+        assert_eq!(app.update(Action::Resume), vec![]);
+        let said = app.status.as_ref().map(|s| s.text.as_str());
+        assert_eq!(
+            said,
+            Some("run #4 is being resumed (C 0s ago): its trainer is starting")
+        );
+        app.update(Action::Tick(app.now + RESUME_STARTING_SECONDS));
         assert_eq!(app.update(Action::Resume), resumes(4, "failed-elsewhere"));
     }
 

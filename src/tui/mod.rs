@@ -480,10 +480,15 @@ fn start(
         }
     };
     match start_run(db, command, label, ended) {
-        Ok((pid, log)) => Action::Status(
-            format!("started {} (pid {pid}), log: {}", command[0], log.display()),
-            false,
-        ),
+        Ok((pid, log)) => {
+            let what = match command {
+                [run, flag, id, ..] if run == "run" && flag == "--resume" => {
+                    format!("resuming run #{id}")
+                }
+                _ => format!("started {}", command[0]),
+            };
+            Action::Status(format!("{what} (pid {pid}), log: {}", log.display()), false)
+        }
         Err(e) => Action::Status(format!("{e:#}"), true),
     }
 }

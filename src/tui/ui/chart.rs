@@ -248,16 +248,7 @@ impl Widget for ChartView<'_> {
         }
         // Learning rates live around 1e-4: three decimals would read 0.000 to 0.001.
         let tiny = y1.abs().max(y0.abs()) < 0.01;
-        let ylabel = |v: f64| {
-            if v.abs() >= 100.0 {
-                format!("{v:.0}")
-            } else if tiny && v != 0.0 {
-                format!("{v:.1e}")
-            } else {
-                format!("{v:.3}")
-            }
-        };
-        let ylabels = [ylabel(y0), ylabel(y1)];
+        let ylabels = [y_label(y0, tiny), y_label(y1, tiny)];
         let inner = block.inner(area);
         // The plot inside the axes: right of the y labels and their axis line, above the x
         // axis line and its labels.
@@ -306,5 +297,35 @@ impl Widget for ChartView<'_> {
                     .render(r, buf);
             }
         }
+    }
+}
+
+/// A y axis's end label: `tiny` where the axis spans values below 0.01 (learning rates), in
+/// powers of ten; a diverged run's values from 1e6 on in powers of ten too (as the tables write
+/// them), not thirty digits that squeeze the plot.
+fn y_label(v: f64, tiny: bool) -> String {
+    if v.abs() >= 1e6 {
+        format!("{v:.2e}")
+    } else if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if tiny && v != 0.0 {
+        format!("{v:.1e}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::y_label;
+
+    #[test]
+    fn y_labels_stay_short_whatever_the_values() {
+        assert_eq!(y_label(6.954_478_834_731_175e29, false), "6.95e29");
+        assert_eq!(y_label(-2.5e6, false), "-2.50e6");
+        assert_eq!(y_label(999_999.4, false), "999999");
+        assert_eq!(y_label(0.4567, false), "0.457");
+        assert_eq!(y_label(3e-4, true), "3.0e-4");
+        assert_eq!(y_label(0.0, true), "0.000");
     }
 }

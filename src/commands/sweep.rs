@@ -31,14 +31,10 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
     } else {
         format!("\n{DATA_HINT}")
     };
-    if !missing.is_empty() && !args.dry_run {
-        bail!(
-            "{} of sweep spec '{}' cannot find {} data; nothing was started:\n{}{hint}",
-            crate::format::count(stopped as u64, "run", "runs"),
-            args.spec.display(),
-            if stopped == 1 { "its" } else { "their" },
-            missing.join("\n")
-        );
+    if let Some(refusal) = sweep::missing_data(&spec, &args.spec.display().to_string()) {
+        if !args.dry_run {
+            bail!("{refusal}{hint}");
+        }
     }
     // A spec started again trains its runs anew, as runs of their own: said, not refused;
     // with --resume, it finishes them.
@@ -66,13 +62,8 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
     };
     let unfit = sweep::init_problems(&spec);
     if !unfit.is_empty() && !args.dry_run {
-        bail!(
-            "{} of sweep spec '{}' cannot start from {} --init file; nothing was started:\n{}",
-            crate::format::count(unfit.len() as u64, "run", "runs"),
-            args.spec.display(),
-            if unfit.len() == 1 { "its" } else { "their" },
-            unfit.join("\n")
-        );
+        let refusal = sweep::unfit_init(&spec, &args.spec.display().to_string());
+        bail!("{}", refusal.unwrap_or_default());
     }
     if args.dry_run {
         crate::outln!(

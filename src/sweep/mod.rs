@@ -117,6 +117,35 @@ pub fn data_problems(spec: &SweepSpec) -> (usize, Vec<String>) {
     (stopped, lines)
 }
 
+/// Why the sweep of `spec` (read from `source`) cannot start for want of its runs' data, as
+/// `sweep` refuses it; none where every run's data is here.
+pub fn missing_data(spec: &SweepSpec, source: &str) -> Option<String> {
+    let (stopped, missing) = data_problems(spec);
+    (!missing.is_empty()).then(|| {
+        format!(
+            "{} of sweep spec '{source}' cannot find {} data; nothing was started:\n{}",
+            crate::format::count(stopped as u64, "run", "runs"),
+            if stopped == 1 { "its" } else { "their" },
+            missing.join("\n")
+        )
+    })
+}
+
+/// Why the sweep of `spec` (read from `source`) cannot start from its runs' `--init` files, as
+/// `sweep` refuses it; none where every file fits its run.
+pub fn unfit_init(spec: &SweepSpec, source: &str) -> Option<String> {
+    let unfit = init_problems(spec);
+    (!unfit.is_empty()).then(|| {
+        format!(
+            "{} of sweep spec '{source}' cannot start from {} --init file; nothing was \
+             started:\n{}",
+            crate::format::count(unfit.len() as u64, "run", "runs"),
+            if unfit.len() == 1 { "its" } else { "their" },
+            unfit.join("\n")
+        )
+    })
+}
+
 /// The runs whose `init` file cannot start their network, one line each (`run 2 (name):
 /// ...`), checked as `run` checks its own before it starts. Each file is read once, for every
 /// run that starts from it.

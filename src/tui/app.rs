@@ -330,7 +330,14 @@ pub struct App {
     /// loads would start another, which the lab refuses only once the first marks the run
     /// running.
     resuming: HashMap<RunId, f64>,
+    /// When the question about a sweep opened: its answers are keys of the runs table too
+    /// (`n` notes, `r` the start form), so that keys typed before it showed are not answers.
+    asked_at: f64,
 }
+
+/// How long the question about a sweep takes no answer after it opens: a key meant for the
+/// table, typed as the question came, starts no sweep.
+pub const ASK_SETTLE_SECONDS: f64 = 0.5;
 
 /// How long a run `C` resumed is taken to be starting: a `C` on it meanwhile starts nothing.
 pub const RESUME_STARTING_SECONDS: f64 = 10.0;
@@ -376,6 +383,7 @@ impl App {
             // no real process.
             sweep_of: |_| None,
             resuming: HashMap::new(),
+            asked_at: f64::NEG_INFINITY,
         }
     }
 
@@ -711,7 +719,14 @@ impl App {
                 Action::Cancel | Action::Back => {}
                 _ => self.overlay = Some(Overlay::PickExperiment { files, selected }),
             },
-            // Only `r` or `n`: a stray Enter (as the one that picked the file) starts nothing.
+            // Only `r` or `n`, once the question has been seen: a stray Enter (as the one that
+            // picked the file), or a key for the table typed as the question came, starts
+            // nothing.
+            (Overlay::ConfirmSweep(ask), Action::Input('r' | 'n'))
+                if self.now - self.asked_at < ASK_SETTLE_SECONDS =>
+            {
+                self.overlay = Some(Overlay::ConfirmSweep(ask));
+            }
             (Overlay::ConfirmSweep(ask), Action::Input('r')) => match &ask.resume {
                 Ok(_) => fx.push(Effect::StartSweep {
                     file: ask.file,
@@ -817,6 +832,7 @@ impl App {
             Action::AskSweep(ask) => {
                 if self.overlay.is_none() {
                     self.status = None;
+                    self.asked_at = self.now;
                     self.overlay = Some(Overlay::ConfirmSweep(ask));
                 } else {
                     self.set_status(
@@ -1028,7 +1044,7 @@ impl App {
         let host = r.hostname.clone();
         if status != RunStatus::Running {
             // A stopped run goes on where it stopped; say how.
-            let next = if resumable(status) {
+            let next = if status.is_resumable() {
                 format!(
                     " (C resumes it, as `facenet-lab{} run --resume {id}` does)",
                     self.db_flag
@@ -1070,7 +1086,7 @@ impl App {
         };
         let (id, name, status) = (r.id, r.name.clone(), r.effective_status(self.now));
         let since = self.resuming.get(&id).map(|&at| self.now - at);
-        if let Some(ago) = since.filter(|&s| resumable(status) && s < RESUME_STARTING_SECONDS) {
+        if let Some(ago) = since.filter(|&s| status.is_resumable() && s < RESUME_STARTING_SECONDS) {
             self.set_status(
                 format!(
                     "run #{id} is being resumed (C {}s ago): its trainer is starting",
@@ -1080,7 +1096,7 @@ impl App {
             );
             return;
         }
-        if resumable(status) {
+        if status.is_resumable() {
             self.resuming.insert(id, self.now);
             fx.push(Effect::Spawn {
                 args: vec!["--resume".into(), id.to_string()],
@@ -1147,15 +1163,6 @@ impl App {
             }
         }
     }
-}
-
-/// Whether a run of this status stopped before its end and can be resumed (`C`, `run
-/// --resume`).
-pub fn resumable(status: RunStatus) -> bool {
-    matches!(
-        status,
-        RunStatus::Interrupted | RunStatus::Crashed | RunStatus::Failed
-    )
 }
 
 /// What pasted `text` types: into a text field, its characters, a line break or tab as a
@@ -1396,15 +1403,24 @@ mod tests {
             }]
         };
         let mut app = three();
+        // Asked, and seen: the keys that follow are answers.
+        let ask_and_wait = |app: &mut App, ask: &SweepAsk| {
+            app.update(Action::AskSweep(ask.clone()));
+            app.update(Action::Tick(app.now + ASK_SETTLE_SECONDS));
+        };
         app.update(Action::AskSweep(ask.clone()));
         assert_eq!(app.overlay, Some(Overlay::ConfirmSweep(ask.clone())));
+        // A key typed as the question came is no answer.
+        assert_eq!(app.update(Action::Input('n')), vec![]);
+        assert_eq!(app.overlay, Some(Overlay::ConfirmSweep(ask.clone())));
+        app.update(Action::Tick(app.now + ASK_SETTLE_SECONDS));
         assert_eq!(key_action(&app, press('r'), 100), Some(Action::Input('r')));
         assert_eq!(app.update(Action::Submit), vec![], "Enter is no answer");
         assert_eq!(app.update(Action::Input('r')), start(true));
         assert_eq!(app.overlay, None);
-        app.update(Action::AskSweep(ask.clone()));
+        ask_and_wait(&mut app, &ask);
         assert_eq!(app.update(Action::Input('n')), start(false));
-        app.update(Action::AskSweep(ask.clone()));
+        ask_and_wait(&mut app, &ask);
         assert_eq!(app.update(Action::Cancel), vec![]);
         assert_eq!(app.overlay, None);
         // It cannot resume: r says why, and n or esc still answer.
@@ -1412,7 +1428,7 @@ mod tests {
             resume: Err("1 run of sweep 't' is still training".into()),
             ..ask.clone()
         };
-        app.update(Action::AskSweep(busy.clone()));
+        ask_and_wait(&mut app, &busy);
         assert_eq!(app.update(Action::Input('r')), vec![]);
         assert_eq!(app.overlay, Some(Overlay::ConfirmSweep(busy)));
         assert!(app

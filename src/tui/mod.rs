@@ -166,11 +166,12 @@ impl Runtime {
             .filter_map(|e| match e {
                 Event::Answer(Action::Status(text, _) | Action::FormRefused(_, text)) => Some(text),
                 Event::Answer(Action::AskSweep(ask)) => Some(format!(
-                    "sweep {} was not started: the lab has runs of {} of its {}; `facenet-lab \
+                    "sweep {} was not started: the lab has runs of {} of its {}; `facenet-lab{} \
                      sweep {0} --resume` finishes them, without --resume it trains new ones",
                     ask.file.display(),
                     ask.have.len(),
                     crate::format::count(ask.total as u64, "run", "runs"),
+                    crate::lab::db_flag(&self.db),
                 )),
                 _ => None,
             })
@@ -350,34 +351,28 @@ fn check_sweep(db: &Path, file: &Path, label: &str, how: SweepStart) -> Result<S
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading sweep spec '{source}'"))?;
     let spec = sweep::SweepSpec::parse_onto(&text, &source, None)?;
-    let its = |n: usize| if n == 1 { "its" } else { "their" };
-    let (stopped, missing) = sweep::data_problems(&spec);
-    if !missing.is_empty() {
-        anyhow::bail!(
-            "{} of sweep spec '{source}' cannot find {} data; nothing was started:\n{}",
-            count(stopped as u64, "run", "runs"),
-            its(stopped),
-            missing.join("\n")
-        );
+    if let Some(refusal) = sweep::missing_data(&spec, &source) {
+        anyhow::bail!(refusal);
     }
-    let unfit = sweep::init_problems(&spec);
-    if !unfit.is_empty() {
-        anyhow::bail!(
-            "{} of sweep spec '{source}' cannot start from {} --init file; nothing was \
-             started:\n{}",
-            count(unfit.len() as u64, "run", "runs"),
-            its(unfit.len()),
-            unfit.join("\n")
-        );
+    if let Some(refusal) = sweep::unfit_init(&spec, &source) {
+        anyhow::bail!(refusal);
     }
-    let mut command = vec!["sweep".to_string(), source];
+    let mut command = vec!["sweep".to_string(), source.clone()];
     match how {
         SweepStart::Ask => {
             let have = sweep::already_run(db, &spec);
             if !have.is_empty() {
-                let resume = sweep::plan::resuming(db, &spec)
-                    .map(|plans| sweep::plan::describe(&plans))
-                    .map_err(|e| text::one_line(&format!("{e:#}")));
+                let resume = match sweep::plan::resuming(db, &spec) {
+                    // Nothing left to train: r would start a sweep that does nothing.
+                    Ok(plans) if plans.iter().all(|p| matches!(p, sweep::Plan::Done(_))) => {
+                        Err(format!(
+                            "sweep {source} is complete: its {} completed, nothing to resume",
+                            count(plans.len() as u64, "run", "runs")
+                        ))
+                    }
+                    Ok(plans) => Ok(sweep::plan::describe(&plans)),
+                    Err(e) => Err(text::one_line(&format!("{e:#}"))),
+                };
                 return Ok(SweepChecked::Ask(SweepAsk {
                     file: file.to_path_buf(),
                     label: label.to_string(),

@@ -1637,6 +1637,23 @@ fn a_sweep_the_lab_has_runs_of_is_asked_about() -> Result<()> {
         "{answer:?}"
     );
     assert!(!dir.path().join("logs").exists(), "nothing was started");
+    // Every run of it completed: nothing to resume, and r says so.
+    ctx.writer.conn().execute(
+        "UPDATE runs SET status = 'completed' WHERE id = ?1",
+        [stopped.0],
+    )?;
+    add(&names[2], RunStatus::Completed)?;
+    let answer = pick_sweep(&ctx, &answered, dir.path(), spec)?;
+    let Action::AskSweep(ask) = answer else {
+        panic!("{answer:?}")
+    };
+    assert!(
+        ask.resume
+            .as_ref()
+            .is_err_and(|e| e.ends_with("is complete: its 3 runs completed, nothing to resume")),
+        "{:?}",
+        ask.resume
+    );
     Ok(())
 }
 

@@ -445,8 +445,6 @@ impl DetailView<'_> {
     }
 }
 
-/// When a run started and ended and how long it trained: `started 2026-11-29 16:09 · finished
-/// 2026-11-29 17:38 · trained 1h29m`; `last heard` for a run that stopped without a word.
 /// The run's process id: `4242` while it trains; `ran as 4242` once it stopped, when the pid is
 /// no longer its (and may be another process's).
 fn pid_text(run: &Run, now: f64) -> String {
@@ -457,6 +455,8 @@ fn pid_text(run: &Run, now: f64) -> String {
     }
 }
 
+/// When a run started and ended and how long it trained: `started 2026-11-29 16:09 · finished
+/// 2026-11-29 17:38 · trained 1h29m`; `last heard` for a run that stopped without a word.
 fn time_line(run: &Run, now: f64) -> String {
     let ts = |t: Option<f64>| t.map_or("-".into(), format::timestamp);
     let end = match (run.finished_at, run.effective_status(now)) {

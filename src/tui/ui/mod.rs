@@ -238,7 +238,7 @@ impl Footer {
             // A run that stopped before its end is resumed, not stopped: its key is offered.
             let stopped = app
                 .focused_run()
-                .is_some_and(|r| super::app::resumable(r.effective_status(app.now)));
+                .is_some_and(|r| r.effective_status(app.now).is_resumable());
             let stop_or_resume = if stopped { "C resume" } else { "X stop" };
             let (keys, always): (Vec<&str>, &[&str]) = match app.screen {
                 Screen::Runs => (

@@ -488,9 +488,10 @@ fn start(
     }
 }
 
-/// A `run --like RUN` command's settings checked as `run` will read them, from the other run's
-/// record in this lab (the start form checks the rest without the lab): refused here, the run
-/// does not start only to fail in its log.
+/// A new run's settings checked as `run` will read them: a `run --like RUN` command's from the
+/// other run's record in this lab (the start form checks the rest without the lab), a `run
+/// --config FILE` command's (an experiment file `e` picked) from the file, with its images.
+/// Refused here, the run does not start only to fail in its log.
 fn check_like(db: &Path, command: &[String]) -> Result<()> {
     let cli = std::iter::once("facenet-lab").chain(command.iter().map(String::as_str));
     let Ok(cli) = <crate::cli::Cli as clap::Parser>::try_parse_from(cli) else {
@@ -516,6 +517,17 @@ fn check_like(db: &Path, command: &[String]) -> Result<()> {
                         now.as_deref(),
                     )?;
                 }
+                Ok(())
+            };
+            checked().context("the run was not started")?;
+        } else if run.resume.is_none() {
+            let checked = || -> Result<()> {
+                let (_, cfg) = crate::train::config::TrainConfig::resolve_from(
+                    run.config.as_deref(),
+                    &run.overrides,
+                )?;
+                cfg.validate()?;
+                crate::train::session::resolve_data(&cfg.data)?;
                 Ok(())
             };
             checked().context("the run was not started")?;

@@ -1554,6 +1554,44 @@ fn a_sweep_spec_with_problems_is_not_started_and_says_them() -> Result<()> {
     Ok(())
 }
 
+/// A one-run experiment file picked with `e` is checked as `run --config` reads it, before it
+/// starts: a misspelt setting or images that are not there are said, and nothing is started.
+#[test]
+fn a_run_config_with_problems_is_not_started_and_says_them() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (ctx, _requests, answered) = runtime(dir.path())?;
+    let file = dir.path().join("one.toml");
+    for (config, said) in [
+        (
+            "model = \"resnet18\"\ndata = \"synthetic\"\nepoch = 3\n",
+            "did you mean `epochs`?",
+        ),
+        (
+            "model = \"resnet18\"\ndata = \"/no/such/lfw\"\n",
+            "--data '/no/such/lfw' does not exist",
+        ),
+    ] {
+        std::fs::write(&file, config)?;
+        let started = ctx.perform(super::app::Effect::Spawn {
+            args: vec!["--config".into(), file.display().to_string()],
+            label: "one".into(),
+            form: None,
+        });
+        assert!(
+            matches!(&started, Some(Action::Status(s, false)) if s == "starting the run…"),
+            "{started:?}"
+        );
+        let answer = answered.recv_timeout(Duration::from_secs(60))?;
+        assert!(
+            matches!(&answer, Event::Answer(Action::Status(text, true))
+                if text.starts_with("the run was not started: ") && text.contains(said)),
+            "{answer:?}"
+        );
+    }
+    assert!(!dir.path().join("logs").exists(), "no log was made");
+    Ok(())
+}
+
 /// A sweep spec the lab already has runs of is asked about before anything starts, with what
 /// the lab has and what `--resume` would do; the question, shown, names both answers.
 #[test]

@@ -113,7 +113,12 @@ fn metric_cell(xs: &[f64], group: usize, shown: Shown) -> String {
     };
     let value = match xs.len() {
         1 => shown(m),
-        _ => format!("{}±{}", shown(m), shown(s)),
+        // The spread in the mean's form: a mean in powers of ten (a diverged loss) has its
+        // spread so too, not `1.20e4±500.0000`.
+        _ => match shown(m) {
+            mean if mean.contains('e') => format!("{mean}±{s:.2e}"),
+            mean => format!("{mean}±{}", shown(s)),
+        },
     };
     if xs.len() < group {
         format!("{value} (n={})", xs.len())
@@ -386,6 +391,15 @@ mod tests {
         assert_eq!(
             cells_of(&seeds, "last loss"),
             Some(vec!["6.38e27±1.96e27".into()])
+        );
+        // A spread far below its mean is still in the mean's form.
+        again.last_loss = Some(1.2e4 + 707.1);
+        let mut other = huge.clone();
+        other.last_loss = Some(1.2e4 - 707.1);
+        let close = table(&[&other, &again], NOW);
+        assert_eq!(
+            cells_of(&close, "last loss"),
+            Some(vec!["1.20e4±1.00e3".into()])
         );
     }
 

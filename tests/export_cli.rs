@@ -171,7 +171,10 @@ fn runs_csv_has_a_row_per_run_with_what_runs_shows() -> Result<()> {
         );
         let threads = &run["machine"]["cpu_threads"];
         assert_eq!(row[col("cpu_threads")?], text_or_empty(threads));
-        assert_eq!(row[col("eval_every")?], run["hyper"]["eval_every"].to_string());
+        assert_eq!(
+            row[col("eval_every")?],
+            run["hyper"]["eval_every"].to_string()
+        );
         for key in ["best_dev_acc", "test_acc", "images_per_sec"] {
             let cell = &row[col(key)?];
             match run[key].as_f64() {

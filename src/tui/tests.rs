@@ -801,6 +801,23 @@ fn an_empty_lab_suggests_a_command_for_that_lab() -> Result<()> {
     Ok(())
 }
 
+/// A filter that shows no run says so, and how to change it: a blank table read as a lab that
+/// lost its runs.
+#[test]
+fn a_filter_that_shows_no_run_says_so() -> Result<()> {
+    let mut app = app();
+    app.update(Action::StartFilter);
+    app.type_text("nothing-named-so");
+    app.update(Action::Submit);
+    assert!(app.view.is_empty());
+    let text = screen(&app, 120, 20)?.to_string();
+    assert!(
+        text.contains("None of the lab's") && text.contains("matches the filter: / changes it"),
+        "{text}"
+    );
+    Ok(())
+}
+
 /// Tags the lab would refuse keep the editor open on what was typed, with the reason; tags it
 /// takes close it and are written.
 #[test]

@@ -173,6 +173,18 @@ impl Widget for RunsTable<'_> {
                 .render(area, buf);
             return;
         }
+        // An empty table under a filter reads as a lab that lost its runs: say what hides them.
+        if app.view.is_empty() {
+            let msg = format!(
+                "None of the lab's {} matches the filter: / changes it (Ctrl-U in it clears it).",
+                format::count(app.runs.len() as u64, "run", "runs")
+            );
+            Paragraph::new(msg)
+                .wrap(Wrap { trim: true })
+                .block(block)
+                .render(area, buf);
+            return;
+        }
         let fitted = Self::fitted(&app.runs);
         let cols = Self::on_screen(area.width, fitted, app.sort);
         // The name takes what the other columns leave, inside the border, one space apart.

@@ -581,24 +581,37 @@ fn the_footer_gives_the_open_dialogs_keys() -> Result<()> {
 /// The footer offers C where the highlighted run stopped before its end (the crashed r18-oom),
 /// X elsewhere, in the table and in the run's detail.
 #[test]
-fn the_footer_offers_to_resume_a_stopped_run() -> Result<()> {
+fn the_footer_offers_each_run_its_next_step() -> Result<()> {
     let mut app = app();
     let footer = |app: &App| -> Result<String> {
         let text = screen(app, 140, 30)?.to_string();
         Ok(text.lines().last().unwrap_or_default().to_string())
     };
-    let line = footer(&app)?;
-    assert!(
-        line.contains("X stop") && !line.contains("C resume"),
-        "{line}"
-    );
+    // Each run's next step: a completed run a run like it, a crashed one its resume, a
+    // training one its stop; early in the line, where 80 columns keep it.
+    let offered = |app: &App| -> Result<Vec<&str>> {
+        let line = footer(app)?;
+        Ok(["R like it", "C resume", "X stop"]
+            .into_iter()
+            .filter(|key| line.contains(key))
+            .collect())
+    };
+    assert_eq!(app.selected_run().map(|r| r.id), Some(RunId(5)));
+    assert_eq!(offered(&app)?, ["R like it"]);
     app.update(Action::Down);
     assert_eq!(app.selected_run().map(|r| r.id), Some(RunId(4)));
-    let line = footer(&app)?;
+    assert_eq!(offered(&app)?, ["C resume"]);
+    let narrow = screen(&app, 80, 24)?.to_string();
     assert!(
-        line.contains("C resume") && !line.contains("X stop"),
-        "{line}"
+        narrow
+            .lines()
+            .last()
+            .is_some_and(|l| l.contains("C resume")),
+        "{narrow}"
     );
+    app.update(Action::Down);
+    assert_eq!(offered(&app)?, ["X stop"]);
+    app.update(Action::Up);
     app.update(Action::Open);
     let line = footer(&app)?;
     assert!(

@@ -235,22 +235,27 @@ impl Footer {
             // The screen's keys do not reach it while a dialog is open: the dialog's do.
             vec![TextLine::styled(ellipsize(keys, usize::from(width)), gray)]
         } else {
-            // A run that stopped before its end is resumed, not stopped: its key is offered.
-            let stopped = app
-                .focused_run()
-                .is_some_and(|r| r.effective_status(app.now).is_resumable());
-            let stop_or_resume = if stopped { "C resume" } else { "X stop" };
+            // What the highlighted run can do next: a training run stop, a run that stopped
+            // before its end resume, a completed one start a run like it.
+            let status = app.focused_run().map(|r| r.effective_status(app.now));
+            let stop_or_resume = match status {
+                Some(s) if s.is_resumable() => "C resume",
+                Some(RunStatus::Running) => "X stop",
+                _ => "R like it",
+            };
             let (keys, always): (Vec<&str>, &[&str]) = match app.screen {
+                // The run's own key early, where a narrow screen keeps it.
                 Screen::Runs => (
                     vec![
                         "↑↓/jk move",
                         "enter detail",
+                        stop_or_resume,
                         "space mark",
                         "c compare",
                         "/ filter",
-                        "s/S sort",
                         "r run",
-                        stop_or_resume,
+                        "e experiment",
+                        "s/S sort",
                     ],
                     &["? help", "q quit"],
                 ),

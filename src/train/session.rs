@@ -323,6 +323,15 @@ pub fn start(
     if let Some(w) = &init {
         let parent = lab.run(run)?.and_then(|r| r.init_run);
         note_input_scale(&lab, parent, w, cfg.imagenet_norm)?;
+        // The lab keeps the file from here on; before the run was recorded, the run that wrote
+        // it may have replaced it (a new best while these images loaded). The weights are read
+        // already: said, for `--like` and resume read the file again.
+        if !w.path.exists() {
+            crate::say!(
+                "warning: '{}', which run {run} starts from, is gone since it was read (the run                  that wrote it replaced it meanwhile?): run {run} trains on, but `--like {run}`                  and its resume without a checkpoint cannot read it again",
+                w.path.display()
+            );
+        }
     }
     crate::say!(
         "{}",

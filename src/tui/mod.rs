@@ -441,7 +441,7 @@ fn answer_of(start: impl FnOnce() -> Action) -> Action {
     })
 }
 
-/// Starts `command` (`run …` or `sweep FILE`) in the background, unless [`check_like`] refuses
+/// Starts `command` (`run …` or `sweep FILE`) in the background, unless [`check_run`] refuses
 /// it: a refused start form comes back with the reason.
 fn start(
     db: &Path,
@@ -450,7 +450,7 @@ fn start(
     form: Option<StartForm>,
     answers: Sender<Event>,
 ) -> Action {
-    if let Err(e) = check_like(db, command) {
+    if let Err(e) = check_run(db, command) {
         let text = format!("{e:#}");
         return match form {
             Some(form) => Action::FormRefused(form, text),
@@ -492,7 +492,7 @@ fn start(
 /// other run's record in this lab (the start form checks the rest without the lab), a `run
 /// --config FILE` command's (an experiment file `e` picked) from the file, with its images.
 /// Refused here, the run does not start only to fail in its log.
-fn check_like(db: &Path, command: &[String]) -> Result<()> {
+fn check_run(db: &Path, command: &[String]) -> Result<()> {
     let cli = std::iter::once("facenet-lab").chain(command.iter().map(String::as_str));
     let Ok(cli) = <crate::cli::Cli as clap::Parser>::try_parse_from(cli) else {
         return Ok(());

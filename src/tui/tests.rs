@@ -1532,15 +1532,28 @@ fn pick_sweep(
     dir: &std::path::Path,
     spec: &str,
 ) -> Result<Action> {
-    let file = dir.join("t.toml");
-    std::fs::write(&file, spec)?;
+    pick_experiment(ctx, answered, &dir.join("t.toml"), spec, "sweep")
+}
+
+/// `e`'s pick of an experiment file holding `text`, written at `file`: the start is said to be
+/// of a `what` (run or sweep), and the answer of the thread that checks and starts it comes
+/// back.
+fn pick_experiment(
+    ctx: &super::Runtime,
+    answered: &Receiver<Event>,
+    file: &std::path::Path,
+    text: &str,
+    what: &str,
+) -> Result<Action> {
+    std::fs::write(file, text)?;
     let said = ctx.perform(super::app::Effect::Spawn {
         args: vec!["--config".into(), file.display().to_string()],
         label: "t".into(),
         form: None,
     });
+    let starting = format!("starting the {what}…");
     assert!(
-        matches!(&said, Some(Action::Status(s, false)) if s == "starting the sweep…"),
+        matches!(&said, Some(Action::Status(s, false)) if *s == starting),
         "{said:?}"
     );
     match answered.recv_timeout(Duration::from_secs(60))? {
@@ -1601,19 +1614,9 @@ fn a_run_config_with_problems_is_not_started_and_says_them() -> Result<()> {
             "--data '/no/such/lfw' does not exist",
         ),
     ] {
-        std::fs::write(&file, config)?;
-        let started = ctx.perform(super::app::Effect::Spawn {
-            args: vec!["--config".into(), file.display().to_string()],
-            label: "one".into(),
-            form: None,
-        });
+        let answer = pick_experiment(&ctx, &answered, &file, config, "run")?;
         assert!(
-            matches!(&started, Some(Action::Status(s, false)) if s == "starting the run…"),
-            "{started:?}"
-        );
-        let answer = answered.recv_timeout(Duration::from_secs(60))?;
-        assert!(
-            matches!(&answer, Event::Answer(Action::Status(text, true))
+            matches!(&answer, Action::Status(text, true)
                 if text.starts_with("the run was not started: ") && text.contains(said)),
             "{answer:?}"
         );

@@ -31,7 +31,8 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
     } else {
         format!("\n{DATA_HINT}")
     };
-    if let Some(refusal) = sweep::missing_data(&spec, &args.spec.display().to_string()) {
+    let source = args.spec.display().to_string();
+    if let Some(refusal) = sweep::data_refusal(&source, stopped, &missing) {
         if !args.dry_run {
             bail!("{refusal}{hint}");
         }
@@ -61,9 +62,10 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         sweep::plan::fresh(&spec)
     };
     let unfit = sweep::init_problems(&spec);
-    if !unfit.is_empty() && !args.dry_run {
-        let refusal = sweep::unfit_init(&spec, &args.spec.display().to_string());
-        bail!("{}", refusal.unwrap_or_default());
+    if let Some(refusal) = sweep::init_refusal(&source, &unfit) {
+        if !args.dry_run {
+            bail!("{refusal}");
+        }
     }
     if args.dry_run {
         crate::outln!(

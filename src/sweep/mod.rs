@@ -117,10 +117,10 @@ pub fn data_problems(spec: &SweepSpec) -> (usize, Vec<String>) {
     (stopped, lines)
 }
 
-/// Why the sweep of `spec` (read from `source`) cannot start for want of its runs' data, as
-/// `sweep` refuses it; none where every run's data is here.
-pub fn missing_data(spec: &SweepSpec, source: &str) -> Option<String> {
-    let (stopped, missing) = data_problems(spec);
+/// Why the sweep of spec `source` cannot start for want of its runs' data, as `sweep` refuses
+/// it, from what [`data_problems`] found (`stopped` runs, the `missing` lines); none where
+/// every run's data is here.
+pub fn data_refusal(source: &str, stopped: usize, missing: &[String]) -> Option<String> {
     (!missing.is_empty()).then(|| {
         format!(
             "{} of sweep spec '{source}' cannot find {} data; nothing was started:\n{}",
@@ -131,10 +131,10 @@ pub fn missing_data(spec: &SweepSpec, source: &str) -> Option<String> {
     })
 }
 
-/// Why the sweep of `spec` (read from `source`) cannot start from its runs' `--init` files, as
-/// `sweep` refuses it; none where every file fits its run.
-pub fn unfit_init(spec: &SweepSpec, source: &str) -> Option<String> {
-    let unfit = init_problems(spec);
+/// Why the sweep of spec `source` cannot start from its runs' `--init` files, as `sweep`
+/// refuses it, from what [`init_problems`] found (`unfit`, which reads the files); none where
+/// every file fits its run.
+pub fn init_refusal(source: &str, unfit: &[String]) -> Option<String> {
     (!unfit.is_empty()).then(|| {
         format!(
             "{} of sweep spec '{source}' cannot start from {} --init file; nothing was \

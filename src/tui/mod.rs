@@ -351,10 +351,11 @@ fn check_sweep(db: &Path, file: &Path, label: &str, how: SweepStart) -> Result<S
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading sweep spec '{source}'"))?;
     let spec = sweep::SweepSpec::parse_onto(&text, &source, None)?;
-    if let Some(refusal) = sweep::missing_data(&spec, &source) {
+    let (stopped, missing) = sweep::data_problems(&spec);
+    if let Some(refusal) = sweep::data_refusal(&source, stopped, &missing) {
         anyhow::bail!(refusal);
     }
-    if let Some(refusal) = sweep::unfit_init(&spec, &source) {
+    if let Some(refusal) = sweep::init_refusal(&source, &sweep::init_problems(&spec)) {
         anyhow::bail!(refusal);
     }
     let mut command = vec!["sweep".to_string(), source.clone()];

@@ -2,8 +2,8 @@
 //! trainer's, the report's and the dashboard's tests.
 
 use crate::lab::{
-    metric, CodeVersion, Hyperparams, Lab, Machine, MetricPoint, NewRun, Run, RunId, RunStatus,
-    RunSummaryUpdate, SeriesPoint,
+    metric, CodeVersion, Hyperparams, Lab, Machine, MetricPoint, NewRun, Resume, Run, RunId,
+    RunStatus, RunSummaryUpdate, SeriesPoint,
 };
 
 /// 2026-11-28 07:13 UTC: every test's "now".
@@ -48,6 +48,22 @@ pub fn machine() -> Machine {
         cpu_simd: Some("avx2+fma".into()),
         cpu_cache: Some("L1d 32K 8-way, L2 512K 8-way".into()),
         os: Some("linux 6.1.0 x86_64".into()),
+    }
+}
+
+/// A resume at `at` on this machine's CPU, from `from_iteration`, on host `hostname`.
+pub fn resume(at: f64, from_iteration: i64, hostname: &str) -> Resume {
+    Resume {
+        at,
+        from_iteration,
+        device: "cpu".into(),
+        gpu_name: None,
+        hostname: hostname.into(),
+        machine: machine(),
+        code: CodeVersion::current(),
+        command_line: "facenet-lab run --resume 1".into(),
+        heartbeat_before: None,
+        log_before: None,
     }
 }
 

@@ -274,21 +274,7 @@ mod tests {
         // Where a run trains is where it was last resumed: the run of the other host resumed
         // here is looked at here, and one of this host resumed elsewhere is not.
         let resumed_on = |run: RunId, host: &str| {
-            lab.add_resume(
-                run,
-                &crate::lab::Resume {
-                    at: crate::lab::now(),
-                    from_iteration: 0,
-                    device: "cpu".into(),
-                    gpu_name: None,
-                    hostname: host.into(),
-                    machine: fixtures::machine(),
-                    code: crate::lab::CodeVersion::current(),
-                    command_line: "facenet-lab run --resume".into(),
-                    heartbeat_before: None,
-                    log_before: None,
-                },
-            )
+            lab.add_resume(run, &fixtures::resume(crate::lab::now(), 0, host))
         };
         resumed_on(far, &this_host())?;
         assert_eq!(

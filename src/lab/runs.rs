@@ -735,6 +735,11 @@ impl Lab {
         rebuild_summary(&tx, run)?;
         if let Some(r) = resume {
             super::resumes::insert(&tx, run, r)?;
+            if iteration == 0 {
+                // Started over: no step of the sessions before is kept, so neither is their time
+                // (the resume keeps how far they had gone).
+                tx.execute("UPDATE runs SET prior_seconds = 0 WHERE id = ?1", [run.0])?;
+            }
         }
         tx.commit()?;
         Ok(orphans)
@@ -958,6 +963,29 @@ mod tests {
         // The spans before, and this one: as long as the two calls took at most.
         let d = r.recorded_duration().context("duration")?;
         assert!((150.0..=150.0 + took + 1e-3).contains(&d), "{d}, {took}");
+        Ok(())
+    }
+
+    /// A resume that starts over from step 0 keeps nothing of the sessions before, so their
+    /// time is not the run's either; one from a checkpoint counts the sessions before it.
+    #[test]
+    fn a_run_started_over_counts_only_the_time_since() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let resume_at = |id: RunId, from_iteration: i64| -> Result<f64> {
+            lab.conn().execute(
+                "UPDATE runs SET started_at = 1000, heartbeat_at = 1100, status = 'interrupted'
+                 WHERE id = ?1",
+                [id.0],
+            )?;
+            lab.mark_running(id, 10, 2)?;
+            let resume = crate::lab::fixtures::resume(1200.0, from_iteration, "here");
+            lab.rewind_for_resume(id, &resume)?;
+            Ok(lab.run(id)?.context("run")?.prior_seconds)
+        };
+        let over = lab.create_run(&sample_run("over"))?;
+        assert_eq!(resume_at(over, 0)?, 0.0, "started over");
+        let on = lab.create_run(&sample_run("on"))?;
+        assert_eq!(resume_at(on, 5)?, 100.0, "from a checkpoint");
         Ok(())
     }
 

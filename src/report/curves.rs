@@ -237,23 +237,16 @@ mod tests {
     /// table names each device it trained on, in order.
     #[test]
     fn a_resumed_run_names_each_device_it_trained_on() -> Result<()> {
-        use crate::lab::{CodeVersion, Machine, Resume};
+        use crate::lab::Resume;
         let lab = Lab::open_in_memory()?;
         let id = lab.create_run(&crate::lab::fixtures::new_run("r"))?;
         for (at, device) in [(1.0, "cuda"), (2.0, "cuda"), (3.0, "cpu")] {
             lab.add_resume(
                 id,
                 &Resume {
-                    at,
-                    from_iteration: 10,
                     device: device.into(),
                     gpu_name: (device == "cuda").then(|| "NVIDIA H200".into()),
-                    hostname: "gpu-box".into(),
-                    machine: Machine::current(),
-                    code: CodeVersion::current(),
-                    command_line: "facenet-lab run --resume 1".into(),
-                    heartbeat_before: None,
-                    log_before: None,
+                    ..crate::lab::fixtures::resume(at, 10, "gpu-box")
                 },
             )?;
         }

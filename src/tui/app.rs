@@ -84,6 +84,9 @@ pub enum Overlay {
     /// A sweep spec picked with `e` that the lab already has runs of: resume the sweep, start
     /// new runs beside them, or neither.
     ConfirmSweep(SweepAsk),
+    /// A run `C` resumes that has no checkpoint to resume from: start it over from step 0,
+    /// dropping what it recorded, or leave it as it is.
+    ConfirmStartOver(StartOverAsk),
 }
 
 /// What the dashboard asks before it starts a sweep the lab already has runs of: started
@@ -101,6 +104,42 @@ pub struct SweepAsk {
     /// What `sweep FILE --resume` would do ([`crate::sweep::plan::describe`]), or why it
     /// refuses (runs still training, settings the spec changed).
     pub resume: Result<String, String>,
+}
+
+/// What the dashboard asks before `C` resumes a run with no checkpoint to resume from: the
+/// trainer would start it over from step 0 and drop its recorded steps and checkpoints, which
+/// a key meant to go on where it stopped must not do unasked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartOverAsk {
+    pub run: RunId,
+    /// Names the run's log.
+    pub label: String,
+    /// Why it has none: `it stopped before writing one`, or its best checkpoints cannot be
+    /// resumed from.
+    pub why: String,
+    /// The steps it recorded, dropped when it starts over.
+    pub steps: i64,
+    /// The checkpoints it recorded (best ones, which cannot be resumed from), dropped too.
+    pub checkpoints: usize,
+}
+
+impl StartOverAsk {
+    /// `run #16 has no checkpoint to resume from (it stopped before writing one): start it over
+    /// from step 0, dropping its 136 steps and 1 checkpoint?`
+    pub fn question(&self) -> String {
+        use crate::format::count;
+        let checkpoints = match self.checkpoints {
+            0 => String::new(),
+            n => format!(" and {}", count(n as u64, "checkpoint", "checkpoints")),
+        };
+        format!(
+            "run #{} has no checkpoint to resume from ({}): start it over from step 0, dropping \
+             its {}{checkpoints}?",
+            self.run,
+            self.why,
+            count(self.steps.max(0) as u64, "step", "steps"),
+        )
+    }
 }
 
 impl Overlay {
@@ -220,6 +259,8 @@ pub enum Action {
     FormRefused(StartForm, String),
     /// The sweep spec picked has runs in the lab already: ask before starting it.
     AskSweep(SweepAsk),
+    /// The run `C` resumes has no checkpoint to resume from: ask before it starts over.
+    AskStartOver(StartOverAsk),
 }
 
 /// What the event loop must do after an update.
@@ -249,6 +290,14 @@ pub enum Effect {
         form: Option<StartForm>,
     },
     ListExperiments,
+    /// Resume run `run` (`facenet-lab run --resume RUN`) detached, its output to a log named
+    /// after `label`, once it is checked: one with no checkpoint to resume from is asked about
+    /// ([`Action::AskStartOver`]) unless `start_over` says the person agreed to that.
+    Resume {
+        run: RunId,
+        label: String,
+        start_over: bool,
+    },
     /// Start `facenet-lab sweep FILE` (with `--resume` if `resume`) detached, its output to a
     /// log named after `label`: the answer to [`Overlay::ConfirmSweep`].
     StartSweep {
@@ -562,6 +611,7 @@ impl App {
                 | Action::Status(..)
                 | Action::FormRefused(..)
                 | Action::AskSweep(_)
+                | Action::AskStartOver(_)
                 | Action::Experiments(_)
         ) {
             self.overlay = Some(overlay);
@@ -637,6 +687,24 @@ impl App {
             }
             (Overlay::ConfirmStop { .. }, Action::Cancel | Action::Input('n')) => {
                 self.set_status("stop cancelled", false);
+            }
+            // Only `y`, as for a stop: what the run recorded goes.
+            (Overlay::ConfirmStartOver(ask), Action::Input('y')) => {
+                self.resuming.insert(ask.run, self.now);
+                fx.push(Effect::Resume {
+                    run: ask.run,
+                    label: ask.label,
+                    start_over: true,
+                });
+            }
+            (Overlay::ConfirmStartOver(ask), Action::Cancel | Action::Input('n')) => {
+                self.set_status(
+                    format!(
+                        "run #{} not resumed: its steps and checkpoints are kept",
+                        ask.run
+                    ),
+                    false,
+                );
             }
             (Overlay::EditNotes { run, input }, Action::Submit) => {
                 fx.push(Effect::SetNotes(run, input));
@@ -840,6 +908,24 @@ impl App {
                             "sweep {} not started: the lab has runs of it; e and pick it again \
                              to choose between resuming it and new runs",
                             ask.file.display()
+                        ),
+                        true,
+                    );
+                }
+            }
+            // Asked as the sweep's question is; under another dialog, said instead. Either way
+            // nothing started: a `C` now checks the run again.
+            Action::AskStartOver(ask) => {
+                self.resuming.remove(&ask.run);
+                if self.overlay.is_none() {
+                    self.status = None;
+                    self.overlay = Some(Overlay::ConfirmStartOver(ask));
+                } else {
+                    self.set_status(
+                        format!(
+                            "run #{} not resumed: it has no checkpoint to resume from; C again to \
+                             choose whether it starts over from step 0",
+                            ask.run
                         ),
                         true,
                     );
@@ -1098,10 +1184,10 @@ impl App {
         }
         if status.is_resumable() {
             self.resuming.insert(id, self.now);
-            fx.push(Effect::Spawn {
-                args: vec!["--resume".into(), id.to_string()],
+            fx.push(Effect::Resume {
+                run: id,
                 label: name,
-                form: None,
+                start_over: false,
             });
             return;
         }
@@ -1680,10 +1766,10 @@ mod tests {
             app.update(Action::Down);
         }
         let resumes = |id: i64, name: &str| {
-            vec![Effect::Spawn {
-                args: vec!["--resume".into(), id.to_string()],
+            vec![Effect::Resume {
+                run: RunId(id),
                 label: name.into(),
-                form: None,
+                start_over: false,
             }]
         };
         let refused = |text: &str| (vec![], Some((text.to_string(), true)));

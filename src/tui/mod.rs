@@ -26,7 +26,7 @@ use anyhow::{Context, Result};
 use ratatui::crossterm::event::{self, Event as TermEvent};
 
 use crate::lab::{now, Lab};
-use app::{key_action, paste_action, Action, App, Effect, SweepAsk};
+use app::{key_action, paste_action, Action, App, Effect, StartOverAsk, SweepAsk};
 use start_form::StartForm;
 use store::{Request, Update};
 
@@ -261,6 +261,13 @@ impl Runtime {
                     start(db, &command, &label, form, answers)
                 })
             }
+            Effect::Resume {
+                run,
+                label,
+                start_over,
+            } => self.off_screen("run", move |db, answers| {
+                start_resume(db, run, &label, start_over, answers)
+            }),
             Effect::StartSweep {
                 file,
                 label,
@@ -487,6 +494,68 @@ fn start(
         }
         Err(e) => Action::Status(format!("{e:#}"), true),
     }
+}
+
+/// Resumes run `run` (`run --resume RUN`) once [`check_resume`] passes it: what it refuses is
+/// said on the status line, and a run with no checkpoint to resume from is asked about (it
+/// would start over from step 0, dropping what it recorded) unless `start_over` says the person
+/// agreed to that.
+fn start_resume(
+    db: &Path,
+    run: crate::lab::RunId,
+    label: &str,
+    start_over: bool,
+    answers: Sender<Event>,
+) -> Action {
+    match check_resume(db, run) {
+        Err(e) => Action::Status(format!("{e:#}"), true),
+        Ok(Some(ask)) if !start_over => Action::AskStartOver(StartOverAsk {
+            label: label.to_string(),
+            ..ask
+        }),
+        Ok(_) => {
+            let command = ["run", "--resume", &run.to_string()].map(String::from);
+            start(db, &command, label, None, answers)
+        }
+    }
+}
+
+/// Run `run` checked as `run --resume` reads it, from the lab (read only), before anything
+/// starts. A run that would start over from step 0, dropping steps it recorded, comes back as
+/// the question to ask ([`StartOverAsk`], its label left empty), as the trainer finds it: no
+/// checkpoint of a kind it resumes from.
+fn check_resume(db: &Path, run: crate::lab::RunId) -> Result<Option<StartOverAsk>> {
+    use crate::train::events::CheckpointKind;
+    let checked = || -> Result<Option<StartOverAsk>> {
+        let lab = Lab::open_read_only(db)?;
+        let run = lab.find_run_seen(&run.to_string())?;
+        let checkpoints = lab.checkpoints(run.id)?;
+        if checkpoints
+            .iter()
+            .any(|c| CheckpointKind::resumable(&c.kind))
+        {
+            return Ok(None);
+        }
+        if run.last_iteration <= 0 {
+            return Ok(None);
+        }
+        // As the trainer says it when it starts over.
+        let why = match checkpoints.len() as u64 {
+            0 => "it stopped before writing one".to_string(),
+            n => format!(
+                "its {} cannot be resumed from",
+                crate::format::count(n, "best checkpoint", "best checkpoints")
+            ),
+        };
+        Ok(Some(StartOverAsk {
+            run: run.id,
+            label: String::new(),
+            why,
+            steps: run.last_iteration,
+            checkpoints: checkpoints.len(),
+        }))
+    };
+    checked().with_context(|| format!("run #{run} was not resumed"))
 }
 
 /// A new run's settings checked as `run` will read them: a `run --like RUN` command's from the

@@ -1967,3 +1967,105 @@ fn a_started_run_that_fails_or_is_killed_is_told() -> Result<()> {
     assert_eq!(super::trained_by(&db, 4243), None);
     Ok(())
 }
+
+/// A stopped run in the lab of `ctx`, as a trainer leaves it: `status`, `steps` steps in, with
+/// checkpoints of `kinds`, its settings `cfg`.
+fn stopped_run(
+    ctx: &super::Runtime,
+    cfg: &crate::train::config::TrainConfig,
+    steps: i64,
+    kinds: &[&str],
+) -> Result<RunId> {
+    let mut new = crate::lab::fixtures::sample_run("stopped");
+    new.config_json = serde_json::to_string(cfg)?;
+    new.hyper.init = cfg.init.clone();
+    new.hyper.init_sha256 = cfg.init_sha256.clone();
+    let id = ctx.writer.create_run(&new)?;
+    ctx.writer.conn().execute(
+        "UPDATE runs SET status = 'failed', last_iteration = ?2 WHERE id = ?1",
+        rusqlite::params![id.0, steps],
+    )?;
+    for (i, kind) in kinds.iter().enumerate() {
+        ctx.writer.add_checkpoint(&crate::lab::NewCheckpoint {
+            run: id,
+            iteration: 10 * (i as i64 + 1),
+            epoch: 1,
+            kind: kind.to_string(),
+            path: format!("checkpoints/run-{id}/{kind}-{i}.safetensors"),
+            sha256: format!("{i:064}"),
+        })?;
+    }
+    Ok(id)
+}
+
+/// `C` on a run with no checkpoint to resume from asks before anything starts: the trainer
+/// would start it over from step 0 and drop the steps and checkpoints it recorded. Only `y`
+/// starts it over; a run with a checkpoint to resume from is not asked about.
+#[test]
+fn resuming_a_run_with_no_checkpoint_to_resume_from_asks_first() -> Result<()> {
+    use super::app::Effect;
+    let dir = tempfile::tempdir()?;
+    let (ctx, _requests, answered) = runtime(dir.path())?;
+    let cfg = crate::train::config::TrainConfig {
+        data: "synthetic:6:10".into(),
+        ..Default::default()
+    };
+    let id = stopped_run(&ctx, &cfg, 136, &["best"])?;
+    let said = ctx.perform(Effect::Resume {
+        run: id,
+        label: "stopped".into(),
+        start_over: false,
+    });
+    assert!(matches!(&said, Some(Action::Status(_, false))), "{said:?}");
+    let answer = answered.recv_timeout(Duration::from_secs(60))?;
+    let Event::Answer(Action::AskStartOver(ask)) = answer else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(
+        ask.question(),
+        format!(
+            "run #{id} has no checkpoint to resume from (its 1 best checkpoint cannot be resumed \
+             from): start it over from step 0, dropping its 136 steps and 1 checkpoint?"
+        )
+    );
+    assert!(!dir.path().join("logs").exists(), "nothing was started");
+
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::AskStartOver(ask.clone()));
+    assert!(matches!(app.overlay, Some(Overlay::ConfirmStartOver(_))));
+    let text = screen(&app, 120, 35)?.to_string();
+    for said in ["136 steps and 1 checkpoint?", "y start it over from step 0"] {
+        assert!(text.contains(said), "{said}:\n{text}");
+    }
+    // Enter (as to open a run) is no answer; n leaves the run as it is.
+    assert_eq!(app.update(Action::Submit), vec![]);
+    assert!(app.overlay.is_some());
+    assert_eq!(app.update(Action::Input('n')), vec![]);
+    assert_eq!(app.overlay, None);
+    app.update(Action::AskStartOver(ask));
+    assert_eq!(
+        app.update(Action::Input('y')),
+        vec![Effect::Resume {
+            run: id,
+            label: "stopped".into(),
+            start_over: true
+        }]
+    );
+
+    // A run that stopped before its first step loses nothing: not asked about. Nor one with a
+    // checkpoint to resume from.
+    let fresh = stopped_run(&ctx, &cfg, 0, &[])?;
+    assert_eq!(super::check_resume(&ctx.db, fresh)?, None);
+    let resumable = stopped_run(&ctx, &cfg, 136, &["best", "periodic"])?;
+    assert_eq!(super::check_resume(&ctx.db, resumable)?, None);
+    let none = stopped_run(&ctx, &cfg, 42, &[])?;
+    let ask = super::check_resume(&ctx.db, none)?.expect("asked");
+    assert!(
+        ask.question().contains(
+            "(it stopped before writing one): start it over from step 0, dropping its 42 steps?"
+        ),
+        "{}",
+        ask.question()
+    );
+    Ok(())
+}

@@ -167,6 +167,24 @@ impl Widget for OverlayView<'_> {
                 }
                 .render(area, buf)
             }
+            Overlay::ConfirmStartOver(ask) => {
+                let lines = vec![
+                    TextLine::raw(ask.question()),
+                    TextLine::raw(
+                        "It trains anew with the settings it recorded; its note and tags stay.",
+                    ),
+                    TextLine::styled("y: start it over · n / esc: leave it", Style::new().bold()),
+                ];
+                BoxedLines {
+                    block: Block::bordered()
+                        .title(format!(" resume run #{} ", ask.run))
+                        .fg(Color::Yellow),
+                    width: 68,
+                    lines,
+                    indent: 0,
+                }
+                .render(area, buf)
+            }
             Overlay::ConfirmSweep(ask) => {
                 // The lab's runs of it, the first few: the rest are counted.
                 const LISTED: usize = 4;

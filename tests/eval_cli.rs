@@ -72,7 +72,8 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     assert!(
         text.contains("'pairs.txt' is not LFW View 2's official pairs.txt (its sha256 is ")
             && text.contains("the runs table's LFW column shows only the official file's")
-            && !text.contains("pairs fill"),
+            && !text.contains("pairs fill")
+            && !text.contains("grayscale"),
         "{text}"
     );
     assert!(
@@ -199,6 +200,23 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
         .unwrap_or_default();
     assert_eq!(pair_images.len(), 64, "{:?}", evals[1].options);
     assert_eq!(evals[2].options["images_sha256"], pair_images);
+    // And their colours: these faces are in colour (nothing was said of it).
+    assert_eq!(evals[1].options["images_colour"], "colour");
+    // The same pairs over grayscale copies of the faces are said and recorded to be so.
+    let gray = dir.path().join("faces-gray");
+    data_support::write_lfw(
+        &gray,
+        &[("Ann_Lee", 3), ("Bo_Chan", 3), ("Cy_Dorr", 2)],
+        false,
+    )?;
+    let text = pairs_eval("faces-gray", &[])?;
+    assert!(
+        text.contains("the 7 images are all grayscale JPEGs")
+            && text.contains("mark this score (gray)"),
+        "{text}"
+    );
+    let evals = lab.evaluations(RunId(1))?;
+    assert_eq!(evals[5].options["images_colour"], "grayscale");
     // Both files by absolute path: the lab may be read from elsewhere.
     assert_eq!(
         evals[1].data_source,

@@ -98,7 +98,22 @@ pub fn table(runs: &[Run], now: f64, db: &std::path::Path) -> String {
             row.insert(at, run.hyper.seed.to_string());
         }
     }
-    format::table(&headers, &rows)
+    let mut out = format::table(&headers, &rows);
+    // Its number says nothing of which images: where some were a grayscale copy's, say whose.
+    let gray: Vec<String> = runs
+        .iter()
+        .filter(|r| r.lfw_acc.is_some() && r.lfw_grayscale)
+        .map(|r| r.id.to_string())
+        .collect();
+    if !gray.is_empty() {
+        out += &format!(
+            "lfw of {} {}: measured on grayscale images (a grayscale copy of LFW; the official \
+             archive's are in colour)\n",
+            if gray.len() == 1 { "run" } else { "runs" },
+            gray.join(", ")
+        );
+    }
+    out
 }
 
 #[cfg(test)]
@@ -122,5 +137,29 @@ mod tests {
         assert_eq!(lr.map(|i| words[i + 1]), Some("seed"), "{apart}");
         let b_line = apart.lines().nth(2).unwrap_or_default();
         assert!(b_line.contains(&format!(" {} ", b.hyper.seed)), "{apart}");
+    }
+
+    /// Runs whose LFW score was measured on grayscale images are named under the table.
+    #[test]
+    fn lfw_scores_on_grayscale_images_are_named() {
+        let db = std::path::Path::new("lab.db");
+        let scored = |id: i64, gray: bool| crate::lab::Run {
+            lfw_acc: Some(0.7),
+            lfw_acc_std: Some(0.01),
+            lfw_grayscale: gray,
+            ..crate::lab::fixtures::run(id, "r", "resnet18")
+        };
+        let colour = table(&[scored(1, false), scored(2, false)], 0.0, db);
+        assert!(!colour.contains("grayscale"), "{colour}");
+        let some = table(
+            &[scored(1, true), scored(2, false), scored(3, true)],
+            0.0,
+            db,
+        );
+        let last = some.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("lfw of runs 1, 3: measured on grayscale images"),
+            "{some}"
+        );
     }
 }

@@ -51,7 +51,7 @@ use serde::{Deserialize, Serialize};
 
 pub use decode::Pixels;
 pub use fetch::{default_data_dir, default_dataset_path, fetch, FetchSpec, Fetched, RemoteFile};
-pub use pipeline::{decode_images, images_hash, inspect, list_images, load, Colours, ImageStore};
+pub use pipeline::{decode_images, images_record, inspect, list_images, load, Colours, ImageStore};
 
 /// Where a dataset comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

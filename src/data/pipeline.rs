@@ -107,6 +107,35 @@ pub struct Colours {
     pub colour: usize,
 }
 
+impl Colours {
+    /// The colours of the images, for the record: `grayscale` or `colour` where all are (of
+    /// those whose header says), `mixed` where both are there; None for none known.
+    pub fn kind(&self) -> Option<&'static str> {
+        match (self.gray, self.colour) {
+            (0, 0) => None,
+            (_, 0) => Some("grayscale"),
+            (0, _) => Some("colour"),
+            _ => Some("mixed"),
+        }
+    }
+
+    fn of(bytes: &[Vec<u8>]) -> Colours {
+        bytes
+            .iter()
+            .fold(Colours::default(), |c, b| match jpeg_is_gray(b) {
+                Some(true) => Colours {
+                    gray: c.gray + 1,
+                    ..c
+                },
+                Some(false) => Colours {
+                    colour: c.colour + 1,
+                    ..c
+                },
+                None => c,
+            })
+    }
+}
+
 /// Images looked up and read once, then decoded a batch at a time: thousands of images at 224
 /// pixels do not fit in memory decoded all at once, and a tarball should be read only once.
 pub struct ImageStore {
@@ -184,21 +213,7 @@ impl ImageStore {
     /// generated faces are in colour). A JPEG without a readable header counts as neither.
     pub fn colours(&self) -> Colours {
         match &self.items {
-            StoreItems::Encoded { bytes, .. } => {
-                bytes
-                    .iter()
-                    .fold(Colours::default(), |c, b| match jpeg_is_gray(b) {
-                        Some(true) => Colours {
-                            gray: c.gray + 1,
-                            ..c
-                        },
-                        Some(false) => Colours {
-                            colour: c.colour + 1,
-                            ..c
-                        },
-                        None => c,
-                    })
-            }
+            StoreItems::Encoded { bytes, .. } => Colours::of(bytes),
             StoreItems::Synthetic { index, .. } => Colours {
                 gray: 0,
                 colour: index.len(),
@@ -268,9 +283,9 @@ fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
 }
 
 /// The hash of `images` of `spec` as a dataset's splits hash their members (identity, file and
-/// the sha256 of each file's bytes, [`members_hash`]): which bytes an evaluation on
-/// a folder ran on. `None` for generated faces, which their spec names exactly.
-pub fn images_hash(spec: &DataSpec, images: &[ImageRef]) -> Result<Option<String>> {
+/// the sha256 of each file's bytes, [`members_hash`]), and their colours: which bytes an
+/// evaluation on a folder ran on. `None` for generated faces, which their spec names exactly.
+pub fn images_record(spec: &DataSpec, images: &[ImageRef]) -> Result<Option<(String, Colours)>> {
     let DataSpec::Path(path) = spec else {
         return Ok(None);
     };
@@ -284,7 +299,7 @@ pub fn images_hash(spec: &DataSpec, images: &[ImageRef]) -> Result<Option<String
             sha256: sha256_hex(b),
         })
         .collect();
-    Ok(Some(members_hash(&members)))
+    Ok(Some((members_hash(&members), Colours::of(&bytes))))
 }
 
 /// The bytes of `images` in the folder or tarball at `path`, in their order, with the names to

@@ -103,12 +103,16 @@ impl Measured {
         self.options.insert(key.to_string(), value.into());
     }
 
-    /// How many images of `spec` were measured, and their bytes (`images_sha256`, hashed as a
-    /// split's members are; none for generated faces, which their spec names exactly).
+    /// How many images of `spec` were measured, their bytes (`images_sha256`, hashed as a
+    /// split's members are) and their colours (`images_colour`: `grayscale`, `colour` or
+    /// `mixed`); neither for generated faces, which their spec names exactly.
     fn record_images(&mut self, spec: &DataSpec, items: &[ImageRef]) -> Result<()> {
         self.option("n_images", items.len());
-        if let Some(hash) = data::images_hash(spec, items)? {
+        if let Some((hash, colours)) = data::images_record(spec, items)? {
             self.option("images_sha256", hash);
+            if let Some(kind) = colours.kind() {
+                self.option("images_colour", kind);
+            }
         }
         Ok(())
     }
@@ -259,6 +263,14 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
     // Which images these were: a grayscale copy of LFW and the official colour archive give
     // other accuracies under one file name.
     m.record_images(spec, &items)?;
+    if m.options.get("images_colour").and_then(|c| c.as_str()) == Some("grayscale") {
+        (s.tell)(Message::Note(format!(
+            "the {} images are all grayscale JPEGs, as in a grayscale copy of LFW: the \
+             official archive's are in colour, and View 2 accuracies published for it are \
+             measured on those; `runs` and the results table mark this score (gray)",
+            items.len()
+        )));
+    }
     let emb = (s.embed)(spec, &items)?;
     let index: HashMap<_, _> = images.iter().enumerate().map(|(k, i)| (i, k)).collect();
     let indexed: Vec<_> = pairs

@@ -161,6 +161,12 @@ impl Evaluation {
             && self.dropped() != Some(0)
     }
 
+    /// Whether every image it measured was a grayscale JPEG (`images_colour`; evaluations
+    /// recorded before the lab kept it do not say).
+    pub fn grayscale(&self) -> bool {
+        self.options.get("images_colour").and_then(|c| c.as_str()) == Some("grayscale")
+    }
+
     /// Whether the pairs were those of View 2's official pairs file: evaluations from before
     /// its sha256 was recorded all read that file.
     pub fn official_pairs(&self) -> bool {
@@ -431,6 +437,7 @@ impl Lab {
             let lfw = chosen(Protocol::LfwPairs);
             run.lfw_acc = lfw.and_then(|e| e.metric(ACCURACY_MEAN));
             run.lfw_acc_std = lfw.and_then(|e| e.metric(ACCURACY_STD));
+            run.lfw_grayscale = lfw.is_some_and(Evaluation::grayscale);
         }
         Ok(())
     }
@@ -715,6 +722,31 @@ mod tests {
         add(best, 150, Protocol::TestSplit, 0.700, json!({}))?;
         add(best, 150, Protocol::LfwPairs, 0.750, json!({"flip": false}))?;
         assert_eq!(load()?, (Some(0.700), Some((0.750, 0.01))));
+        let gray = || -> Result<(bool, bool)> {
+            let listed = lab.list_runs()?.into_iter().find(|l| l.id == id);
+            Ok((
+                lab.run(id)?.expect("run").lfw_grayscale,
+                listed.expect("listed").lfw_grayscale,
+            ))
+        };
+        assert_eq!(gray()?, (false, false), "its images' colours not recorded");
+        // One on grayscale images says so: read alone or listed.
+        add(
+            best,
+            150,
+            Protocol::LfwPairs,
+            0.751,
+            json!({"images_colour": "grayscale"}),
+        )?;
+        assert_eq!(gray()?, (true, true));
+        add(
+            best,
+            150,
+            Protocol::LfwPairs,
+            0.750,
+            json!({"images_colour": "colour"}),
+        )?;
+        assert_eq!((load()?.1, gray()?), (Some((0.750, 0.01)), (false, false)));
 
         // A run resumed to a new best: the evaluations of the old best no longer describe it.
         checkpoint(250, "best")?;

@@ -112,6 +112,7 @@ pub fn run(id: i64, name: &str, model: &str) -> Run {
         test_acc: None,
         lfw_acc: None,
         lfw_acc_std: None,
+        lfw_grayscale: false,
         process: super::Process::Unknown,
     }
 }

@@ -238,6 +238,10 @@ pub struct Run {
     pub lfw_acc: Option<f64>,
     #[serde(default)]
     pub lfw_acc_std: Option<f64>,
+    /// Whether that LFW evaluation read grayscale images only (a grayscale copy of LFW, where
+    /// the official archive's are in colour); false where it read colour ones or did not say.
+    #[serde(default)]
+    pub lfw_grayscale: bool,
     /// What its own host saw of the process recorded as training it ([`Lab::look`]); never
     /// stored, unknown as read by [`Lab::run`] and [`Lab::list_runs`].
     #[serde(skip)]
@@ -402,6 +406,7 @@ impl Run {
             test_acc: None,
             lfw_acc: None,
             lfw_acc_std: None,
+            lfw_grayscale: false,
             process: super::Process::Unknown,
         })
     }

@@ -58,6 +58,11 @@ const NOTE: &str = "Test and LFW columns: the newest evaluation of the run's bes
 (the one `eval` picks by default) without `--flip`, LFW over all 6,000 pairs of View 2's \
 official pairs.txt (none left out by `--exclude-train-identities`); images/s: the median over the run's training steps; wall time: start to finish, less any pause between an interruption and its resume.";
 
+/// Under the note, where an LFW cell is marked.
+const GRAY_NOTE: &str = "LFW (gray): its images were all grayscale JPEGs, a grayscale copy of \
+LFW; the official archive's are in colour, and View 2 accuracies published for it are measured \
+on those.";
+
 /// The table, a note on its columns and the comparison figure beneath it, in markdown. Links
 /// are `link_prefix` + file name: `""` beside the figures, `"reports/"` from a README one folder
 /// up. `now` tells a run that is training from one that crashed.
@@ -90,6 +95,12 @@ pub fn results_markdown(
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out.push_str(&format!("\n{NOTE}\n"));
+    if rows
+        .iter()
+        .any(|(c, _)| c.run.lfw_acc.is_some() && c.run.lfw_grayscale)
+    {
+        out.push_str(&format!("\n{GRAY_NOTE}\n"));
+    }
     if let Some(file) = comparison {
         out.push_str(&format!(
             "\n![Dev accuracy of every run above]({link_prefix}{file})\n"
@@ -130,9 +141,10 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
         best,
         format::opt(r.final_train_acc, 3),
         format::opt(r.test_acc, 3),
-        r.lfw_acc
-            .zip(r.lfw_acc_std)
-            .map_or("-".into(), |(m, s)| format!("{m:.3} ± {s:.3}")),
+        r.lfw_acc.zip(r.lfw_acc_std).map_or("-".into(), |(m, s)| {
+            let gray = if r.lfw_grayscale { " (gray)" } else { "" };
+            format!("{m:.3} ± {s:.3}{gray}")
+        }),
         format::opt(c.images_per_sec, 1),
         // A run resumed on another device: each, in order (its speed is over all of them).
         c.devices.join(" → "),
@@ -298,6 +310,39 @@ mod tests {
         assert!(lines[3].contains("| 64px | lfw-disjoint (143 people, 2340 images) | 32 |"));
         assert!(lines[4].contains("| #3 lfw-20-30"), "{several}");
         assert!(lines[5].contains("| 64px | - | 32 |"), "{several}");
+    }
+
+    /// An LFW score measured on grayscale images is marked so, and the mark explained under
+    /// the table; a table without one says nothing of it.
+    #[test]
+    fn an_lfw_score_on_grayscale_images_is_marked() {
+        let curves = |id: i64, gray: bool| RunCurves {
+            run: Run {
+                lfw_acc: Some(0.78),
+                lfw_acc_std: Some(0.014),
+                lfw_grayscale: gray,
+                ..run(id, "r", "resnet18")
+            },
+            train_acc: Vec::new(),
+            dev_acc: Vec::new(),
+            dev_acc_centroid: Vec::new(),
+            train_loss: Vec::new(),
+            images_per_sec: None,
+            devices: vec!["cpu".into()],
+            data: None,
+        };
+        let figures = RunFigures::default();
+        let (colour, gray) = (curves(1, false), curves(2, true));
+        let md = results_markdown(&[(&colour, &figures), (&gray, &figures)], None, "", NOW);
+        let lines: Vec<&str> = md.lines().collect();
+        assert!(lines[2].contains("| 0.780 ± 0.014 |"), "{md}");
+        assert!(lines[3].contains("| 0.780 ± 0.014 (gray) |"), "{md}");
+        assert!(
+            md.contains("LFW (gray): its images were all grayscale JPEGs"),
+            "{md}"
+        );
+        let md = results_markdown(&[(&colour, &figures)], None, "", NOW);
+        assert!(!md.contains("gray"), "{md}");
     }
 
     /// A run's name reads as written, whatever markdown would make of it, and cannot end the

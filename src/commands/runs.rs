@@ -105,12 +105,16 @@ pub fn table(runs: &[Run], now: f64, db: &std::path::Path) -> String {
         .filter(|r| r.lfw_acc.is_some() && r.lfw_grayscale)
         .map(|r| r.id.to_string())
         .collect();
+    let scored = runs.iter().filter(|r| r.lfw_acc.is_some()).count();
     if !gray.is_empty() {
+        let whose = match gray.len() {
+            n if n == scored && n > 1 => "every lfw above".to_string(),
+            1 => format!("lfw of run {}", gray[0]),
+            _ => format!("lfw of runs {}", gray.join(", ")),
+        };
         out += &format!(
-            "lfw of {} {}: measured on grayscale images (a grayscale copy of LFW; the official \
-             archive's are in colour)\n",
-            if gray.len() == 1 { "run" } else { "runs" },
-            gray.join(", ")
+            "{whose}: measured on grayscale images (a grayscale copy of LFW; the official \
+             archive's are in colour)\n"
         );
     }
     out
@@ -160,6 +164,12 @@ mod tests {
         assert!(
             last.starts_with("lfw of runs 1, 3: measured on grayscale images"),
             "{some}"
+        );
+        let all = table(&[scored(1, true), scored(2, true)], 0.0, db);
+        let last = all.lines().last().unwrap_or_default();
+        assert!(
+            last.starts_with("every lfw above: measured on grayscale images"),
+            "{all}"
         );
     }
 }

@@ -163,6 +163,13 @@ pub fn ema(values: &[f64], weight: f64) -> Vec<f64> {
         .collect()
 }
 
+/// Whether `metric` is smoothed when smoothing is on. Not the learning rate: a schedule the
+/// trainer sets, not a noisy measurement; its average only lags the schedule's steps, and of a
+/// constant rate it leaves float rounding that the y axis's autoscale blew up into spikes.
+pub fn smoothed(metric: &str) -> bool {
+    metric != crate::lab::metric::LR
+}
+
 /// Reduces `points` (sorted by x) to at most `2 * buckets + 2` points by keeping, in each
 /// bucket, the lowest and the highest point: a one-iteration loss spike still shows. The first
 /// and last points are always kept, so the x axis spans the whole series.
@@ -264,6 +271,16 @@ impl Line {
 mod tests {
     use super::*;
     use crate::lab::fixtures::{point, run};
+
+    /// The learning rate is drawn as set, smoothing on or off; measurements are smoothed.
+    #[test]
+    fn a_schedule_is_not_smoothed() {
+        use crate::lab::metric;
+        assert!(!smoothed(metric::LR));
+        for m in [metric::TRAIN_LOSS, metric::DIST_AP, metric::IMAGES_PER_SEC] {
+            assert!(smoothed(m), "{m}");
+        }
+    }
 
     #[test]
     fn ema_is_debiased_like_tensorboard() {

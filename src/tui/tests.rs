@@ -2069,3 +2069,40 @@ fn resuming_a_run_with_no_checkpoint_to_resume_from_asks_first() -> Result<()> {
     );
     Ok(())
 }
+
+/// Compare's chart of a constant learning rate, smoothing on, is a flat line on an axis around
+/// it: the rate is drawn as set (a schedule is not smoothed), not as the average's rounding
+/// blown up into spikes between two labels that both read 1.0e-4.
+#[test]
+fn a_constant_learning_rate_is_drawn_flat_with_smoothing_on() -> Result<()> {
+    let mut app = app();
+    app.update(Action::SortBy(super::filter::Column::Id));
+    app.update(Action::Top);
+    app.update(Action::ToggleMark);
+    app.update(Action::ToggleMark);
+    app.update(Action::Compare);
+    for id in [1, 2] {
+        let lr = (1..=300).map(|i| point(i, 1e-4)).collect();
+        app.update(Action::Data(Update::SeriesLoaded {
+            run: RunId(id),
+            series: BTreeMap::from([(metric::LR.to_string(), lr)]),
+        }));
+    }
+    while super::app::COMPARE_METRICS[app.compare_metric] != metric::LR {
+        app.update(Action::CycleCompareMetric);
+    }
+    assert!(app.smoothing);
+    let text = screen(&app, 120, 35)?.to_string();
+    assert!(text.contains("smoothing off for a schedule"), "{text}");
+    assert!(
+        text.contains("1.1e-4") && text.contains("9.0e-5"),
+        "an axis around the rate\n{text}"
+    );
+    // One row of the plot holds the line.
+    let drawn = text
+        .lines()
+        .filter(|l| l.contains('⠤') || l.contains('⣀') || l.contains('⠉') || l.contains('⠒'))
+        .count();
+    assert_eq!(drawn, 1, "{text}");
+    Ok(())
+}

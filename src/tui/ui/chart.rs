@@ -53,15 +53,22 @@ pub fn is_share(metric: &str) -> bool {
     .contains(&metric)
 }
 
+/// A span of values under this share of their magnitude is drawn flat ([`y_bounds`]): far
+/// below what a label's digits or a row of the plot tell apart, far above float rounding.
+const FLAT: f64 = 1e-6;
+
 /// The y range drawn for values in [lo, hi]: 5% of room either side, but never below 0 for
 /// values that are all non-negative (losses, distances), nor above 1 for a share.
 fn y_bounds(lo: f64, hi: f64, share: bool) -> (f64, f64) {
     // A flat line gets a tenth of its value either side (a constant learning rate of 1e-4 is
-    // drawn at 1e-4, not on an axis to 0.5), or ±0.5 around zero.
-    let pad = if hi > lo {
+    // drawn at 1e-4, not on an axis to 0.5), or ±0.5 around zero. So does a span lost in its
+    // values' magnitude (float rounding, as a smoothed constant leaves): stretched over the
+    // plot's height, it drew spikes between two end labels that read alike.
+    let magnitude = lo.abs().max(hi.abs());
+    let pad = if hi - lo > magnitude * FLAT {
         (hi - lo) * 0.05
-    } else if lo != 0.0 {
-        lo.abs() * 0.1
+    } else if magnitude > 0.0 {
+        magnitude * 0.1
     } else {
         0.5
     };
@@ -317,7 +324,22 @@ fn y_label(v: f64, tiny: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::y_label;
+    use super::{y_bounds, y_label};
+
+    /// A constant a rounding error apart (1e-4 smoothed) gets the axis of a constant: a tenth
+    /// of its value either side, labels apart, not its rounding stretched over the plot.
+    #[test]
+    fn a_span_lost_in_the_values_magnitude_is_drawn_flat() {
+        let (lo, hi) = (1e-4, 1e-4 + 2.7e-20);
+        let (y0, y1) = y_bounds(lo, hi, false);
+        assert_eq!(
+            (y_label(y0, true), y_label(y1, true)),
+            ("9.0e-5".into(), "1.1e-4".into())
+        );
+        // A real change, however small against its values, keeps the axis around it.
+        let (y0, y1) = y_bounds(1e-4, 1.01e-4, false);
+        assert!(y0 > 0.99e-4 && y1 < 1.02e-4, "{y0} {y1}");
+    }
 
     #[test]
     fn y_labels_stay_short_whatever_the_values() {

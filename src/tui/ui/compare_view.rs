@@ -58,7 +58,7 @@ impl Widget for CompareView<'_> {
                         app.timeline(r),
                         s,
                         app.x_axis,
-                        app.smoothing_weight(),
+                        app.smoothing_weight().filter(|_| smoothed(metric)),
                         buckets,
                     ),
                 })
@@ -83,10 +83,16 @@ impl Widget for CompareView<'_> {
             [] => String::new(),
             ids => format!(" · none for {}", ids.join(" ")),
         };
+        let smoothing = if !smoothed(metric) {
+            "off for a schedule"
+        } else if app.smoothing {
+            "on"
+        } else {
+            "off"
+        };
         let title = format!(
-            "{metric} vs {}{absent} · m: next metric · smoothing {}",
+            "{metric} vs {}{absent} · m: next metric · smoothing {smoothing}",
             app.x_axis.label(),
-            if app.smoothing { "on" } else { "off" }
         );
         ChartView {
             title: &title,

@@ -36,7 +36,7 @@ impl DetailView<'_> {
                         app.timeline(run),
                         s,
                         app.x_axis,
-                        app.smoothing_weight(),
+                        app.smoothing_weight().filter(|_| smoothed(metric)),
                         buckets,
                     ),
                 })

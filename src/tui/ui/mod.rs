@@ -13,7 +13,7 @@ use ratatui::widgets::{
 use super::app::{App, DetailTab, Overlay, Screen, COMPARE_METRICS};
 use super::compare;
 use super::filter::{Column, Filter, FIELD_NAMES};
-use super::series::{Line, XAxis};
+use super::series::{smoothed, Line, XAxis};
 use super::store::{short_commit, short_hash};
 use super::text::{ellipsize, ellipsize_apart, flow, input_window, wrap_line};
 use crate::format;

@@ -127,16 +127,7 @@ impl StartForm {
                 }
                 "more flags" => {
                     let more = split_flags(value)?;
-                    if let Some(f) = more.iter().find(|f| {
-                        ["--db", "--log-path", "--resume"]
-                            .iter()
-                            .any(|own| *f == own || f.starts_with(&format!("{own}=")))
-                    }) {
-                        return Err(format!(
-                            "more flags: {f} is not for this form: the dashboard starts a new run \
-                             in its own lab, logging beside it"
-                        ));
-                    }
+                    self.refuse_in_more_flags(&more)?;
                     args.extend(more);
                     continue;
                 }
@@ -198,6 +189,53 @@ impl StartForm {
             }
         }
         Ok(args)
+    }
+}
+
+/// The `run` flags the form's fields give, by field: typed again in "more flags", clap would
+/// say the flag "cannot be used multiple times", which the person typed once.
+const FIELD_FLAGS: [(&str, &str); 7] = [
+    ("dim", "--dim"),
+    ("batch", "--batch"),
+    ("mining", "--mining"),
+    ("sampler", "--sampler"),
+    ("epochs", "--epochs"),
+    ("image size", "--image-size"),
+    ("data", "--data"),
+];
+
+impl StartForm {
+    /// Refuses a flag in "more flags" (`more`, split) that a field of the form gives (while the
+    /// field has a value: an empty data field gives none), naming the field, or that is not
+    /// for the form at all.
+    fn refuse_in_more_flags(&self, more: &[String]) -> Result<(), String> {
+        let is = |word: &str, flag: &str| {
+            word == flag || word.strip_prefix(flag).is_some_and(|r| r.starts_with('='))
+        };
+        for word in more {
+            if let Some(flag) = ["--db", "--log-path", "--resume"]
+                .iter()
+                .find(|f| is(word, f))
+            {
+                return Err(format!(
+                    "more flags: {flag} is not for this form: the dashboard starts a new run in \
+                     its own lab, logging beside it"
+                ));
+            }
+            let given = FIELD_FLAGS.iter().find(|(field, flag)| {
+                is(word, flag)
+                    && self
+                        .fields
+                        .iter()
+                        .any(|(name, value)| name == field && !value.trim().is_empty())
+            });
+            if let Some((field, flag)) = given {
+                return Err(format!(
+                    "more flags: {flag} has its own field in this form ({field}): set it there"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -320,6 +358,44 @@ mod tests {
         form.fields[7].1 = "synthetic".into();
         form.fields[last].1 = String::new();
         assert!(form.args().is_ok());
+    }
+
+    /// A flag a field gives, typed in "more flags" too, is refused by the field's name (clap
+    /// would say it "cannot be used multiple times", typed once); an empty data field gives no
+    /// --data, so more flags may.
+    #[test]
+    fn more_flags_name_the_field_that_gives_a_flag() {
+        let mut form = StartForm::new("synthetic");
+        let last = form.fields.len() - 1;
+        for (flags, said) in [
+            (
+                "--epochs 3",
+                "more flags: --epochs has its own field in this form (epochs): set it there",
+            ),
+            (
+                "--seed 2 --image-size=8",
+                "more flags: --image-size has its own field in this form (image size): set it \
+                 there",
+            ),
+            (
+                "--data /x",
+                "more flags: --data has its own field in this form (data): set it there",
+            ),
+        ] {
+            form.fields[last].1 = flags.into();
+            assert_eq!(form.args(), Err(said.to_string()), "{flags}");
+        }
+        // A flag that only starts like one the form gives is another flag.
+        form.fields[last].1 = "--epochs-x 3".into();
+        assert!(
+            form.args()
+                .is_err_and(|e| e.contains("unexpected argument")),
+            "clap's"
+        );
+        form.fields[7].1 = String::new();
+        form.fields[last].1 = "--data synthetic".into();
+        let args = form.args().expect("the data field is empty");
+        assert!(args.join(" ").ends_with("--data synthetic"), "{args:?}");
     }
 
     /// Any other `run` flag goes in the last field; one `run` would refuse is said at once.

@@ -204,23 +204,31 @@ const FIELD_FLAGS: [(&str, &str); 7] = [
     ("data", "--data"),
 ];
 
+/// The `run` flags that are not for the form, and why: each its own reason, and the way to
+/// what it would do where the dashboard has one.
+const NOT_FOR_THE_FORM: [(&str, &str); 3] = [
+    ("--db", "the dashboard starts a run in the lab it shows"),
+    (
+        "--log-path",
+        "the dashboard names the run's log itself, in logs/ beside the lab",
+    ),
+    (
+        "--resume",
+        "the form starts a new run; to go on with a stopped one, highlight it and press C",
+    ),
+];
+
 impl StartForm {
     /// Refuses a flag in "more flags" (`more`, split) that a field of the form gives (while the
-    /// field has a value: an empty data field gives none), naming the field, or that is not
-    /// for the form at all.
+    /// field has a value: an empty data field gives none) or that is not for the form at all,
+    /// naming the field or the reason.
     fn refuse_in_more_flags(&self, more: &[String]) -> Result<(), String> {
         let is = |word: &str, flag: &str| {
             word == flag || word.strip_prefix(flag).is_some_and(|r| r.starts_with('='))
         };
         for word in more {
-            if let Some(flag) = ["--db", "--log-path", "--resume"]
-                .iter()
-                .find(|f| is(word, f))
-            {
-                return Err(format!(
-                    "more flags: {flag} is not for this form: the dashboard starts a new run in \
-                     its own lab, logging beside it"
-                ));
+            if let Some((flag, why)) = NOT_FOR_THE_FORM.iter().find(|(f, _)| is(word, f)) {
+                return Err(format!("more flags: {flag} is not for this form: {why}"));
             }
             let given = FIELD_FLAGS.iter().find(|(field, flag)| {
                 is(word, flag)
@@ -396,6 +404,34 @@ mod tests {
         form.fields[last].1 = "--data synthetic".into();
         let args = form.args().expect("the data field is empty");
         assert!(args.join(" ").ends_with("--data synthetic"), "{args:?}");
+    }
+
+    /// Each flag that is not for the form says its own reason: --resume where a run is resumed
+    /// (C), not --db's.
+    #[test]
+    fn each_flag_that_is_not_for_the_form_says_why() {
+        let mut form = StartForm::new("synthetic");
+        let last = form.fields.len() - 1;
+        for (flags, said) in [
+            (
+                "--resume 3",
+                "more flags: --resume is not for this form: the form starts a new run; to go on \
+                 with a stopped one, highlight it and press C",
+            ),
+            (
+                "--log-path x.log",
+                "more flags: --log-path is not for this form: the dashboard names the run's log \
+                 itself, in logs/ beside the lab",
+            ),
+            (
+                "--db=other.db",
+                "more flags: --db is not for this form: the dashboard starts a run in the lab it \
+                 shows",
+            ),
+        ] {
+            form.fields[last].1 = flags.into();
+            assert_eq!(form.args(), Err(said.to_string()), "{flags}");
+        }
     }
 
     /// Any other `run` flag goes in the last field; one `run` would refuse is said at once.

@@ -2106,3 +2106,74 @@ fn a_constant_learning_rate_is_drawn_flat_with_smoothing_on() -> Result<()> {
     assert_eq!(drawn, 1, "{text}");
     Ok(())
 }
+
+/// `C` on a run that cannot resume here is refused before anything starts, with the trainer's
+/// reason, as R refuses a run like it: its device not in this build, its images gone, or the
+/// --init file it would start over from gone. A checkpoint to resume from needs no --init.
+#[test]
+fn a_run_that_cannot_resume_here_is_refused_before_it_starts() -> Result<()> {
+    use crate::train::config::{DeviceChoice, TrainConfig};
+    let dir = tempfile::tempdir()?;
+    let (ctx, _requests, answered) = runtime(dir.path())?;
+    let refused = |cfg: &TrainConfig, kinds: &[&str]| -> Result<String> {
+        let id = stopped_run(&ctx, cfg, 136, kinds)?;
+        match super::check_resume(&ctx.db, id) {
+            Ok(ask) => anyhow::bail!("not refused: {ask:?}"),
+            Err(e) => Ok(format!("{e:#}")),
+        }
+    };
+    let here = TrainConfig {
+        data: "synthetic:6:10".into(),
+        ..Default::default()
+    };
+    if !cfg!(feature = "cuda") {
+        let cuda = TrainConfig {
+            device: DeviceChoice::Cuda,
+            ..here.clone()
+        };
+        let said = refused(&cuda, &["periodic"])?;
+        assert!(
+            said.starts_with(
+                "run #1 was not resumed: --device cuda: this facenet-lab was built \
+                              without CUDA"
+            ),
+            "{said}"
+        );
+        // Through C's effect: said on the status line, and nothing started.
+        ctx.perform(super::app::Effect::Resume {
+            run: RunId(1),
+            label: "stopped".into(),
+            start_over: false,
+        });
+        let answer = answered.recv_timeout(Duration::from_secs(60))?;
+        assert!(
+            matches!(&answer, Event::Answer(Action::Status(text, true)) if *text == said),
+            "{answer:?}"
+        );
+    }
+    let gone = TrainConfig {
+        data: "/no/such/lfw".into(),
+        ..here.clone()
+    };
+    let said = refused(&gone, &["periodic"])?;
+    assert!(
+        said.contains("the run's images were at '/no/such/lfw', which does not exist here"),
+        "{said}"
+    );
+    let init = dir.path().join("final.safetensors");
+    let from_init = TrainConfig {
+        init: Some(init.display().to_string()),
+        init_sha256: Some("ab".repeat(32)),
+        ..here.clone()
+    };
+    let said = refused(&from_init, &["best"])?;
+    assert!(
+        said.contains("which it reads again to start over")
+            && said.ends_with(&format!("--init '{}': no such file", init.display())),
+        "{said}"
+    );
+    let id = stopped_run(&ctx, &from_init, 136, &["periodic"])?;
+    assert_eq!(super::check_resume(&ctx.db, id)?, None);
+    assert!(!dir.path().join("logs").exists(), "nothing was started");
+    Ok(())
+}

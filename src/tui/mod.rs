@@ -627,8 +627,8 @@ fn init_to_start_over(run: crate::lab::RunId, path: &str, sha256: Option<&str>) 
 
 /// A new run's settings checked as `run` will read them: a `run --like RUN` command's from the
 /// other run's record in this lab (the start form checks the rest without the lab), a `run
-/// --config FILE` command's (an experiment file `e` picked) from the file, with its images.
-/// Refused here, the run does not start only to fail in its log.
+/// --config FILE` command's (an experiment file `e` picked) from the file, with its images, and
+/// either's --init file. Refused here, the run does not start only to fail in its log.
 fn check_run(db: &Path, command: &[String]) -> Result<()> {
     let cli = std::iter::once("facenet-lab").chain(command.iter().map(String::as_str));
     let Ok(cli) = <crate::cli::Cli as clap::Parser>::try_parse_from(cli) else {
@@ -645,14 +645,19 @@ fn check_run(db: &Path, command: &[String]) -> Result<()> {
                 )?;
                 // The trainer compares the file it reads; here, before it starts, the file's
                 // sha256 alone (this waits for the hash of a large checkpoint).
-                if let (Some(path), Some(sha)) = (&like.cfg.init, &like.cfg.init_sha256) {
-                    let now = crate::data::hash::sha256_file(Path::new(path));
-                    crate::train::session::like_init_unchanged(
-                        like.run,
-                        path,
-                        sha,
-                        now.as_deref(),
-                    )?;
+                match (&like.cfg.init, &like.cfg.init_sha256) {
+                    (Some(path), Some(sha)) => {
+                        let now = crate::data::hash::sha256_file(Path::new(path));
+                        crate::train::session::like_init_unchanged(
+                            like.run,
+                            path,
+                            sha,
+                            now.as_deref(),
+                        )?;
+                    }
+                    // Given anew, or recorded without its sha256: read as the trainer reads it.
+                    (Some(path), None) => init_readable(path)?,
+                    (None, _) => {}
                 }
                 Ok(())
             };
@@ -665,11 +670,21 @@ fn check_run(db: &Path, command: &[String]) -> Result<()> {
                 )?;
                 cfg.validate()?;
                 crate::train::session::resolve_data(&cfg.data)?;
+                if let Some(path) = &cfg.init {
+                    init_readable(path)?;
+                }
                 Ok(())
             };
             checked().context("the run was not started")?;
         }
     }
+    Ok(())
+}
+
+/// The `--init` file at `path` read as the trainer reads it when a new run starts: one that is
+/// gone, or no weights file, is refused with its words ("--init 'PATH': no such file").
+fn init_readable(path: &str) -> Result<()> {
+    crate::train::pretrained::InitWeights::read(Path::new(path))?;
     Ok(())
 }
 

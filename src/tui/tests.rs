@@ -2177,3 +2177,40 @@ fn a_run_that_cannot_resume_here_is_refused_before_it_starts() -> Result<()> {
     assert!(!dir.path().join("logs").exists(), "nothing was started");
     Ok(())
 }
+
+/// A run whose --init file is gone is refused before it starts, with the trainer's words: one
+/// like a run that recorded no sha256 for its file (R), and one given --init anew (the form's
+/// more flags), where both started and failed in their logs.
+#[test]
+fn a_run_from_an_init_file_that_is_gone_is_not_started() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (ctx, _requests, answered) = runtime(dir.path())?;
+    let gone = dir.path().join("run-51").join("final.safetensors");
+    let cfg = crate::train::config::TrainConfig {
+        data: "synthetic:6:10".into(),
+        init: Some(gone.display().to_string()),
+        ..Default::default()
+    };
+    let like = stopped_run(&ctx, &cfg, 136, &[])?;
+    let gone = gone.display().to_string();
+    for args in [
+        vec!["resnet18".to_string(), "--like".into(), like.to_string()],
+        ["resnet18", "--data", "synthetic:6:10", "--init", &gone]
+            .map(String::from)
+            .to_vec(),
+    ] {
+        ctx.perform(super::app::Effect::Spawn {
+            args: args.clone(),
+            label: "resnet18".into(),
+            form: None,
+        });
+        let answer = answered.recv_timeout(Duration::from_secs(60))?;
+        let said = format!("the run was not started: --init '{gone}': no such file");
+        assert!(
+            matches!(&answer, Event::Answer(Action::Status(text, true)) if *text == said),
+            "{args:?}: {answer:?}"
+        );
+    }
+    assert!(!dir.path().join("logs").exists(), "nothing was started");
+    Ok(())
+}

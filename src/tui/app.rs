@@ -263,6 +263,24 @@ pub enum Action {
     AskStartOver(StartOverAsk),
 }
 
+impl Action {
+    /// Whether a key pressed means it, rather than the clock, the terminal, the lab or work done
+    /// off the screen: those say nothing of the person moving on.
+    fn is_key(&self) -> bool {
+        !matches!(
+            self,
+            Action::Tick(_)
+                | Action::Resize(..)
+                | Action::Data(_)
+                | Action::Status(..)
+                | Action::FormRefused(..)
+                | Action::AskSweep(_)
+                | Action::AskStartOver(_)
+                | Action::Experiments(_)
+        )
+    }
+}
+
 /// What the event loop must do after an update.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
@@ -313,11 +331,18 @@ pub struct StatusLine {
     pub error: bool,
     /// When it was set (the app's clock): it clears [`STATUS_SECONDS`] later.
     pub at: f64,
+    /// The keys pressed since it was set: it clears with the [`STATUS_KEYS`]th.
+    pub keys: u8,
 }
 
 /// How long a status message stays: long enough to read, not so long that it stands for a
-/// state that has passed (it also clears when the screen changes).
+/// state that has passed. It also goes when the person moves on: when the screen changes, a
+/// dialog opens or closes (unless that key said it), or [`STATUS_KEYS`] keys later.
 pub const STATUS_SECONDS: f64 = 8.0;
+
+/// The key that clears a status message, counted from the one after it was set: a message of a
+/// form left with esc, or of a stop cancelled, is not said on under what came next.
+pub const STATUS_KEYS: u8 = 3;
 
 pub struct App {
     pub runs: Vec<Run>,
@@ -497,6 +522,7 @@ impl App {
             text: text.into(),
             error,
             at: self.now,
+            keys: 0,
         });
     }
 
@@ -579,11 +605,16 @@ impl App {
     }
 
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        // The filter being edited hides the status: its keys do not age what was not seen.
+        let filtering = self.overlay == Some(Overlay::Filter);
+        if action.is_key() && !filtering {
+            self.count_key();
+        }
+        let (said, dialog) = (self.status.clone(), self.overlay.is_some());
         let mut fx = Vec::new();
         if let Some(overlay) = self.overlay.take() {
-            match self.update_overlay(overlay, action, &mut fx) {
-                Some(unhandled) => self.update_screen(unhandled, &mut fx),
-                None => return fx,
+            if let Some(unhandled) = self.update_overlay(overlay, action, &mut fx) {
+                self.update_screen(unhandled, &mut fx);
             }
         } else {
             self.update_screen(action, &mut fx);
@@ -592,7 +623,23 @@ impl App {
                 self.cursor_back = 0;
             }
         }
+        // A dialog opened over a message takes the footer for its keys; one closed takes its
+        // messages with it (a form's error). What this very action said stays, and so does a
+        // message that waited, unseen, under the filter.
+        if self.overlay.is_some() != dialog && !filtering && self.status == said {
+            self.status = None;
+        }
         fx
+    }
+
+    /// Counts a key pressed against the status message: it goes with the [`STATUS_KEYS`]th.
+    fn count_key(&mut self) {
+        if let Some(s) = &mut self.status {
+            s.keys = s.keys.saturating_add(1);
+            if s.keys >= STATUS_KEYS {
+                self.status = None;
+            }
+        }
     }
 
     /// Handles an action while an overlay is open; returns the action if the overlay leaves it
@@ -2114,6 +2161,48 @@ mod tests {
         app.update(Action::Compare);
         assert_eq!(app.screen, Screen::Compare);
         assert_eq!(app.status, None);
+    }
+
+    /// A message goes when the person moves on: with the third key after it, when a dialog
+    /// opens over it (the dialog's keys take the footer), or when the dialog it was said in
+    /// closes (the start form's error, left with esc). What the key itself said stays.
+    #[test]
+    fn status_messages_go_when_the_person_moves_on() {
+        let mut app = app_with(vec![live_run(1, "live"), live_run(2, "other")]);
+        let status = |app: &App| app.status.as_ref().map(|s| s.text.clone());
+        // A stop cancelled is not said over the next stop's question.
+        app.update(Action::AskStop);
+        app.update(Action::Cancel);
+        assert_eq!(status(&app).as_deref(), Some("stop cancelled"));
+        app.update(Action::AskStop);
+        assert!(matches!(app.overlay, Some(Overlay::ConfirmStop { .. })));
+        assert_eq!(status(&app), None);
+        app.update(Action::Cancel);
+        // Two keys on, it is there; the third takes it.
+        app.update(Action::Down);
+        app.update(Action::Up);
+        assert_eq!(status(&app).as_deref(), Some("stop cancelled"));
+        app.update(Action::Down);
+        assert_eq!(status(&app), None);
+        // The start form's error goes with the form; the table's keys do not carry it on.
+        app.update(Action::StartForm);
+        app.update(Action::ClearInput);
+        app.update(Action::Submit);
+        assert!(app.status.as_ref().is_some_and(|s| s.error));
+        app.update(Action::Cancel);
+        assert_eq!(app.overlay, None);
+        assert_eq!(status(&app), None);
+        // A message the key opening a dialog says is shown with it.
+        app.update(Action::StartLike);
+        assert!(status(&app).is_some_and(|s| s.starts_with("a run like #1")));
+        // Data, ticks and answers are no keys.
+        app.update(Action::Cancel);
+        app.update(Action::Status("note of run #1 saved".into(), false));
+        for _ in 0..5 {
+            app.update(Action::Tick(NOW + 1.0));
+            app.update(Action::Data(Update::Runs(app.runs.clone())));
+        }
+        assert_eq!(status(&app).as_deref(), Some("note of run #1 saved"));
     }
 
     /// A status that came while the filter was being edited (which takes the footer) waits,

@@ -1418,10 +1418,58 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
                     Some(Action::CycleCompareMetric)
                 }
                 KeyCode::Tab if matches!(app.screen, Screen::Detail(_)) => Some(Action::SwitchTab),
+                // The table's keys (/ space enter u S 1-9) do nothing here: said, with the
+                // keys that do something and the way back, rather than nothing at all.
+                code if app.screen == Screen::Compare => key_name(code).map(|k| {
+                    let moving = matches!(
+                        code,
+                        KeyCode::Down
+                            | KeyCode::Up
+                            | KeyCode::PageDown
+                            | KeyCode::PageUp
+                            | KeyCode::Home
+                            | KeyCode::End
+                            | KeyCode::Char('j' | 'k' | 'g' | 'G')
+                    );
+                    let text = if moving {
+                        format!(
+                            "{k} scrolls the compare table where it hides rows; it shows them \
+                             all · esc back to the runs table"
+                        )
+                    } else {
+                        let scroll = if scrolls { " · j/k scroll" } else { "" };
+                        format!(
+                            "{k} does nothing in compare: m metric · s smoothing · x x-axis\
+                             {scroll} · esc back to the table"
+                        )
+                    };
+                    Action::Status(text, true)
+                }),
                 _ => None,
             }
         }
     }
+}
+
+/// A key as the footer and help name it, for saying what it does not do; None for keys no one
+/// presses for a command (F-keys, modifiers).
+fn key_name(code: KeyCode) -> Option<String> {
+    Some(match code {
+        KeyCode::Char(' ') => "space".into(),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::Enter => "enter".into(),
+        KeyCode::Tab => "tab".into(),
+        KeyCode::Home => "home".into(),
+        KeyCode::End => "end".into(),
+        KeyCode::PageUp => "pgup".into(),
+        KeyCode::PageDown => "pgdn".into(),
+        KeyCode::Up => "↑".into(),
+        KeyCode::Down => "↓".into(),
+        KeyCode::Left => "←".into(),
+        KeyCode::Right => "→".into(),
+        KeyCode::Delete => "delete".into(),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -2224,6 +2272,57 @@ mod tests {
         assert_eq!(app.status, None);
     }
 
+    /// In compare, the table's keys (/ space enter u S 1-9, and the moving keys where its table
+    /// shows every row) say that they do nothing there, with compare's keys and the way back,
+    /// where they did nothing and said nothing.
+    #[test]
+    fn keys_that_do_nothing_in_compare_say_so() {
+        use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let mut app = app_with(vec![run(1, "a", "resnet18"), run(2, "b", "alexnet")]);
+        app.update(Action::ToggleMark);
+        app.update(Action::ToggleMark);
+        app.update(Action::Compare);
+        assert_eq!(app.screen, Screen::Compare);
+        let said = |code| match key_action(&app, KeyEvent::new(code, KeyModifiers::NONE), 120) {
+            Some(Action::Status(text, true)) => text,
+            other => panic!("{code:?}: {other:?}"),
+        };
+        assert_eq!(
+            said(KeyCode::Char('/')),
+            "/ does nothing in compare: m metric · s smoothing · x x-axis · esc back to the table"
+        );
+        for (code, name) in [
+            (KeyCode::Char(' '), "space"),
+            (KeyCode::Enter, "enter"),
+            (KeyCode::Char('u'), "u"),
+            (KeyCode::Char('S'), "S"),
+            (KeyCode::Char('3'), "3"),
+        ] {
+            assert!(said(code).starts_with(&format!("{name} does nothing in compare")));
+        }
+        // The moving keys, where the table shows every row, say when they scroll.
+        for (code, name) in [(KeyCode::Char('G'), "G"), (KeyCode::Home, "home")] {
+            assert!(said(code).starts_with(&format!(
+                "{name} scrolls the compare table where it hides rows; it shows them all"
+            )));
+        }
+        // Compare's own keys, and the run's keys that say their own reason, are left as they were.
+        let key = |c| {
+            key_action(
+                &app,
+                KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+                120,
+            )
+        };
+        assert_eq!(key('m'), Some(Action::CycleCompareMetric));
+        assert_eq!(key('X'), Some(Action::AskStop));
+        // In a run's detail, keys it has no use for are left unsaid, as before.
+        app.update(Action::Back);
+        app.update(Action::Open);
+        let slash = KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE);
+        assert_eq!(key_action(&app, slash, 120), None);
+    }
+
     /// Tab (the run's tabs) and m (the compared metric) act where they show: on the compare
     /// screen Tab does not flip the next run's tab unseen, nor m the comparison from a run.
     #[test]
@@ -2242,7 +2341,11 @@ mod tests {
         app.update(Action::ToggleMark);
         app.update(Action::Compare);
         assert_eq!(app.screen, Screen::Compare);
-        assert_eq!(key_action(&app, press(KeyCode::Tab), 120), None);
+        // Said to do nothing there, rather than flip a tab unseen.
+        assert!(matches!(
+            key_action(&app, press(KeyCode::Tab), 120),
+            Some(Action::Status(..))
+        ));
         assert_eq!(
             key_action(&app, press(KeyCode::Char('m')), 120),
             Some(Action::CycleCompareMetric)

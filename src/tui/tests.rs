@@ -2218,3 +2218,29 @@ fn a_run_from_an_init_file_that_is_gone_is_not_started() -> Result<()> {
     assert!(!dir.path().join("logs").exists(), "nothing was started");
     Ok(())
 }
+
+/// An experiment file's TOML error is shown line by line: the caret under the word it points
+/// at, where the footer ran its lines together (`|3 | batchh = 16  | ^^^^^^unknown field`).
+#[test]
+fn a_toml_error_keeps_its_caret_under_the_word() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (ctx, _requests, answered) = runtime(dir.path())?;
+    let file = dir.path().join("typo.toml");
+    let typo = "model = \"resnet18\"\ndata = \"synthetic:6:10\"\nbatchh = 16\n";
+    let answer = pick_experiment(&ctx, &answered, &file, typo, "run")?;
+    let Action::Status(text, true) = answer else {
+        panic!("{answer:?}")
+    };
+    let mut app = app();
+    app.update(Action::Status(text, true));
+    let shown = screen(&app, 120, 35)?.to_string();
+    let rows: Vec<&str> = shown.lines().map(|l| l.trim_matches('"')).collect();
+    let at = |needle: &str| rows.iter().position(|l| l.starts_with(needle));
+    let word = at("3 | batchh = 16").expect(&shown);
+    assert_eq!(at("  | ^^^^^^"), Some(word + 1), "{shown}");
+    assert!(
+        rows[word + 2].starts_with("unknown field `batchh`"),
+        "{shown}"
+    );
+    Ok(())
+}

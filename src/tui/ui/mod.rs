@@ -222,7 +222,15 @@ impl Footer {
             } else {
                 Style::new().fg(Color::Green)
             };
-            let mut lines = wrap_line(TextLine::styled(s.text.clone(), style), width, 0);
+            // Line by line: a TOML error's caret under the word it points at reads only on
+            // lines of its own, where run together it read `|3 | batchh = 16  | ^^^^^^unknown`.
+            // Its empty gutter lines (`  |`) are left out, for the rows that say something.
+            let mut lines: Vec<TextLine<'static>> = s
+                .text
+                .lines()
+                .filter(|l| l.trim() != "|")
+                .flat_map(|l| wrap_line(TextLine::styled(l.to_string(), style), width, 0))
+                .collect();
             if lines.len() > FOOTER_MAX_LINES {
                 // Cut, and marked so: the rest of a long error is in no other place.
                 lines.truncate(FOOTER_MAX_LINES);

@@ -2244,3 +2244,26 @@ fn a_toml_error_keeps_its_caret_under_the_word() -> Result<()> {
     );
     Ok(())
 }
+
+/// Cells that fill their columns stay apart: the runs' CPUs, whose words have spaces of their
+/// own, do not read as one (`-,AMD EPYC · 2 threads · avx512f AMD EPYC · 2 threads · avx512f`).
+#[test]
+fn compare_cells_that_fill_their_columns_stay_apart() -> Result<()> {
+    let mut app = App::new(NOW, "testhost");
+    let mut runs = vec![run(1, "a", "resnet18"), run(2, "b", "alexnet")];
+    runs[1].machine.cpu_model = Some("AMD EPYC".into());
+    app.update(Action::Data(Update::Runs(runs)));
+    app.update(Action::ToggleMark);
+    app.update(Action::ToggleMark);
+    app.update(Action::Compare);
+    let text = screen(&app, 120, 35)?.to_string();
+    let row = text
+        .lines()
+        .find(|l| l.contains("│cpu "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        row.contains("avx2+fma  Test CPU") || row.contains("avx2+fma  AMD EPYC"),
+        "{row}"
+    );
+    Ok(())
+}

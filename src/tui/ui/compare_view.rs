@@ -129,11 +129,14 @@ impl Widget for CompareView<'_> {
                 u16::try_from(w).unwrap_or(u16::MAX).max(6)
             })
             .collect();
-        // Inside the border, after the names' column, one space before each column.
+        // Inside the border, after the names' column, one space before each column, and the
+        // runs' columns [`GAP`] apart.
+        let n = u16::try_from(headers.len()).unwrap_or(u16::MAX);
         let room = table_area
             .width
             .saturating_sub(2 + names)
-            .saturating_sub(u16::try_from(headers.len()).unwrap_or(u16::MAX));
+            .saturating_sub(n)
+            .saturating_sub((GAP - 1).saturating_mul(n.saturating_sub(1)));
         let widths = share_widths(&natural, room);
         let fit = |text: &str, i: usize| ellipsize(text, usize::from(widths[i]));
         // The labels are cut after the swatch and the run's `#id`, apart: the ids already
@@ -177,8 +180,15 @@ impl Widget for CompareView<'_> {
                     .chain(cells.iter().enumerate().map(|(i, c)| Cell::from(fit(c, i)))),
             )
         });
-        let constraints = std::iter::once(Constraint::Length(names))
-            .chain(widths.iter().map(|&w| Constraint::Length(w)));
+        // Each run's column but the last holds its cells and the blank that sets the next
+        // apart; the names' column, gray, needs no more than the table's one space.
+        let last = widths.len().saturating_sub(1);
+        let constraints = std::iter::once(Constraint::Length(names)).chain(
+            widths
+                .iter()
+                .enumerate()
+                .map(|(i, &w)| Constraint::Length(if i < last { w + GAP - 1 } else { w })),
+        );
         let mut block =
             Block::bordered().title(" best and final metrics · differing hyperparameters ");
         if hidden > 0 {
@@ -203,6 +213,11 @@ impl Widget for CompareView<'_> {
         );
     }
 }
+
+/// The spaces between the compare table's runs' columns: two, so that a cell that fills its
+/// column does not read on into the next, whose values have spaces of their own (`-,AMD EPYC ·
+/// 2 threads · avx512f AMD EPYC · 2 threads · avx512f` read as one).
+const GAP: u16 = 2;
 
 /// Widths for columns that want `natural` widths, within `room`: all they want when it fits,
 /// else the narrow ones keep theirs and the wide ones share the rest equally.

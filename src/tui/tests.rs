@@ -2267,3 +2267,65 @@ fn compare_cells_that_fill_their_columns_stay_apart() -> Result<()> {
     );
     Ok(())
 }
+
+/// A chart keeps its legend where its box would hide a curve, or has no room: on the chart's
+/// bottom border, where it hides nothing. Two constant rates run along the plot's top and
+/// bottom through every corner; compare at 80x24 has no room for a box.
+#[test]
+fn a_legend_goes_on_the_border_where_no_corner_is_free() -> Result<()> {
+    use super::series::{Line, Series, Timeline, XAxis};
+    use super::ui::{ChartView, Curve};
+    use ratatui::style::Color;
+    let r = run(1, "a", "resnet18");
+    let curve = |name: &str, color: Color, v: f64| Curve {
+        name: name.into(),
+        color,
+        line: Line::build(
+            &r,
+            Timeline::default(),
+            &Series::new((1..=300).map(|i| point(i, v)).collect()),
+            XAxis::Iteration,
+            None,
+            60,
+        ),
+    };
+    let curves = [
+        curve("#1 lr-1e-4", Color::Yellow, 1e-4),
+        curve("#2 lr-5e-4", Color::Cyan, 5e-4),
+    ];
+    let mut buf = Buffer::empty(Rect::new(0, 0, 60, 14));
+    ChartView {
+        title: "lr",
+        curves: &curves,
+        axis: XAxis::Iteration,
+        share: false,
+        live: false,
+        x_span: None,
+    }
+    .render(buf.area, &mut buf);
+    let text = buffer_text(&buf);
+    let rows: Vec<&str> = text.lines().collect();
+    let legend: Vec<usize> = (0..rows.len())
+        .filter(|&y| rows[y].contains("━ #1"))
+        .collect();
+    assert_eq!(legend, [rows.len() - 1], "on the border only\n{text}");
+    assert!(
+        rows[rows.len() - 1].contains("━ #1 lr-1e-4  ━ #2 lr-5e-4"),
+        "{text}"
+    );
+
+    let mut app = app();
+    app.update(Action::SortBy(super::filter::Column::Id));
+    app.update(Action::Top);
+    app.update(Action::ToggleMark);
+    app.update(Action::ToggleMark);
+    let fx = app.update(Action::Compare);
+    feed_watched(&mut app, fx);
+    let text = screen(&app, 80, 24)?.to_string();
+    assert!(
+        text.lines()
+            .any(|l| l.contains('└') && l.contains("━ #1") && l.contains("━ #2")),
+        "{text}"
+    );
+    Ok(())
+}

@@ -135,13 +135,14 @@ impl ChartView<'_> {
 
     /// Where the legend of `entries` goes in the plotting area `graph`, with bounds
     /// `[x0, x1, y0, y1]`: the corner that hides the fewest points, and above all not the
-    /// curves' ends (the newest values). None when it would take more than half the plot.
+    /// curves' ends (the newest values), with what it hides (a curve's end counts 1000). None
+    /// when it would take more than half the plot.
     fn legend_area(
         &self,
         entries: &[(String, Color)],
         graph: Rect,
         [x0, x1, y0, y1]: [f64; 4],
-    ) -> Option<Rect> {
+    ) -> Option<(Rect, usize)> {
         let width = entries.iter().map(|(n, _)| columns(n)).max()? as u16 + 4;
         let height = entries.len() as u16 + 2;
         if width > graph.width / 2 || height > graph.height / 2 {
@@ -164,25 +165,50 @@ impl ChartView<'_> {
             (graph.x, graph.y),
             (graph.x, bottom),
         ];
+        let hides = |r: &Rect| {
+            let mut hidden = 0usize;
+            for c in self.curves {
+                let smooth = c.line.smooth.as_deref().unwrap_or_default();
+                for &p in c.line.raw.iter().chain(smooth) {
+                    let (cx, cy) = cell(p);
+                    hidden += usize::from(r.contains((cx, cy).into()));
+                }
+                // A curve's end is what is read first: hiding it costs the most.
+                if let Some(&end) = c.line.raw.last() {
+                    let (cx, cy) = cell(end);
+                    hidden += 1000 * usize::from(r.contains((cx, cy).into()));
+                }
+            }
+            hidden
+        };
         corners
             .into_iter()
             .map(|(x, y)| Rect::new(x, y, width, height))
-            .min_by_key(|r| {
-                let mut hidden = 0usize;
-                for c in self.curves {
-                    let smooth = c.line.smooth.as_deref().unwrap_or_default();
-                    for &p in c.line.raw.iter().chain(smooth) {
-                        let (cx, cy) = cell(p);
-                        hidden += usize::from(r.contains((cx, cy).into()));
+            .map(|r| (r, hides(&r)))
+            .min_by_key(|&(_, hidden)| hidden)
+    }
+
+    /// The legend as one line for the chart's bottom border, within `width` columns: each
+    /// entry's swatch and name, cut as short as it takes for all to fit, None where even
+    /// their ids do not. The legend of a plot with no free corner for its box, or no room.
+    fn legend_line(&self, width: usize) -> Option<TextLine<'static>> {
+        let longest = self.curves.iter().map(|c| columns(&c.name)).max()?;
+        (1..=longest).rev().find_map(|room| {
+            let entries = self.legend_entries(room);
+            // ` ━ a  ━ b `: a swatch and a space each, two spaces apart, a space at each end.
+            let used: usize = entries.iter().map(|(n, _)| columns(n) + 4).sum::<usize>();
+            (used <= width).then(|| {
+                let mut spans = vec![Span::raw(" ")];
+                for (i, (name, color)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        spans.push(Span::raw("  "));
                     }
-                    // A curve's end is what is read first: hiding it costs the most.
-                    if let Some(&end) = c.line.raw.last() {
-                        let (cx, cy) = cell(end);
-                        hidden += 1000 * usize::from(r.contains((cx, cy).into()));
-                    }
+                    spans.push(Span::styled(format!("━ {name}"), Style::new().fg(color)));
                 }
-                hidden
+                spans.push(Span::raw(" "));
+                TextLine::from(spans).right_aligned()
             })
+        })
     }
 }
 
@@ -266,6 +292,26 @@ impl Widget for ChartView<'_> {
             inner.width.saturating_sub(label_width + 1),
             inner.height.saturating_sub(2),
         );
+        // The legend goes over the plot in a corner the data leaves free; where none is free,
+        // or the plot has no room for its box, on the chart's bottom border, where it hides
+        // nothing (a box over the lr chart's curve, none at all at 80x24).
+        let boxed = if graph.width > 1 && graph.height > 1 {
+            // Within half the plot: the box's border and swatch take 4 columns.
+            let room = usize::from(graph.width / 2).saturating_sub(4);
+            let entries = self.legend_entries(room);
+            self.legend_area(&entries, graph, [x0, x1, y0, y1])
+                .filter(|&(_, hidden)| hidden == 0)
+                .map(|(r, _)| (r, entries))
+        } else {
+            None
+        };
+        let block = match &boxed {
+            Some(_) => block,
+            None => match self.legend_line(usize::from(area.width.saturating_sub(4))) {
+                Some(line) => block.title_bottom(line),
+                None => block,
+            },
+        };
         Chart::new(datasets)
             .block(block)
             .x_axis(
@@ -282,27 +328,21 @@ impl Widget for ChartView<'_> {
             )
             .legend_position(None)
             .render(area, buf);
-        // The legend is drawn over the plot, in a corner the data leaves free; nothing of the
-        // curves shows through it.
-        if graph.width > 1 && graph.height > 1 {
-            // Within half the plot: the box's border and swatch take 4 columns.
-            let room = usize::from(graph.width / 2).saturating_sub(4);
-            let entries = self.legend_entries(room);
-            if let Some(r) = self.legend_area(&entries, graph, [x0, x1, y0, y1]) {
-                Clear.render(r, buf);
-                let lines: Vec<TextLine> = entries
-                    .into_iter()
-                    .map(|(name, color)| {
-                        TextLine::from(vec![
-                            Span::styled("━ ", Style::new().fg(color)),
-                            Span::styled(name, Style::new().fg(color)),
-                        ])
-                    })
-                    .collect();
-                Paragraph::new(lines)
-                    .block(Block::bordered().border_style(Style::new().fg(Color::DarkGray)))
-                    .render(r, buf);
-            }
+        // Nothing of the curves shows through the legend's box.
+        if let Some((r, entries)) = boxed {
+            Clear.render(r, buf);
+            let lines: Vec<TextLine> = entries
+                .into_iter()
+                .map(|(name, color)| {
+                    TextLine::from(vec![
+                        Span::styled("━ ", Style::new().fg(color)),
+                        Span::styled(name, Style::new().fg(color)),
+                    ])
+                })
+                .collect();
+            Paragraph::new(lines)
+                .block(Block::bordered().border_style(Style::new().fg(Color::DarkGray)))
+                .render(r, buf);
         }
     }
 }

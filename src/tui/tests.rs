@@ -530,7 +530,7 @@ fn a_narrow_table_keeps_the_sort_the_results_and_the_names() {
     app.update(Action::Data(Update::Runs(runs)));
     let shown = titles(&app, 140);
     assert!(
-        shown.contains(&"dim") && !shown.contains(&"started"),
+        shown.contains(&"batch") && !shown.contains(&"started"),
         "{shown:?}"
     );
     // Sorted by name, which is on screen anyway, the narrow table keeps what it keeps
@@ -555,6 +555,35 @@ fn a_narrow_table_keeps_the_sort_the_results_and_the_names() {
         "{name}:
 {text}"
     );
+}
+
+/// Columns that say something of the runs get the room first: at 120 columns a column all `-`
+/// (test, where only lfw was measured) and settings every run shares (dim) come after mining,
+/// which differs between runs. Sorted by one, it is on screen all the same.
+#[test]
+fn a_table_prefers_the_columns_that_tell_its_runs_apart() {
+    use super::filter::Column;
+    let mut runs = lab_runs();
+    runs[1].lfw_acc = Some(0.7);
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::Data(Update::Runs(runs)));
+    let titles = |app: &App| -> Vec<&'static str> {
+        RunsTable::columns_on_screen(120, &app.runs, app.sort)
+            .iter()
+            .map(|c| c.title())
+            .collect()
+    };
+    let shown = titles(&app);
+    assert!(
+        shown.contains(&"mining") && shown.contains(&"lfw"),
+        "{shown:?}"
+    );
+    assert!(
+        !shown.contains(&"test") && !shown.contains(&"dim"),
+        "{shown:?}"
+    );
+    app.update(Action::SortBy(Column::Test));
+    assert!(titles(&app).contains(&"test"));
 }
 
 /// While a dialog is open the footer gives its keys, not the screen's, which do not reach it.
@@ -1244,17 +1273,25 @@ fn cut_run_names_are_marked_and_stay_distinct() -> Result<()> {
         "architectures-cpu-64-1-resnet18-32-128",
         "architectures-cpu-64-2-alexnet-32-128",
     ];
+    // Of settings and results that differ, as a family's do: a column that says nothing of
+    // them gives its room to the names.
     let runs: Vec<Run> = names
         .iter()
         .enumerate()
-        .map(|(i, n)| run(i as i64 + 1, n, "resnet18"))
+        .map(|(i, n)| {
+            let mut r = run(i as i64 + 1, n, ["resnet18", "alexnet"][i % 2]);
+            r.hyper.batch_size = [32, 64][i % 2];
+            r.hyper.embedding_dim = [128, 64][i % 2];
+            r.best_dev_acc = Some(0.3 + 0.01 * i as f64);
+            r
+        })
         .collect();
     let mut app = App::new(NOW, "testhost");
     app.update(Action::Data(Update::Runs(runs)));
     let text = screen(&app, 80, 24)?.to_string();
     let shown: Vec<String> = text
         .lines()
-        .filter(|l| l.contains("resnet18"))
+        .filter(|l| l.contains("completed"))
         .filter_map(|l| l.split_whitespace().nth(2).map(String::from))
         .collect();
     assert_eq!(shown.len(), names.len(), "{text}");

@@ -14,6 +14,33 @@ struct Fitted {
     /// The name column's width before the settings' columns past batch and dim are given room.
     name: u16,
     measured: bool,
+    /// The columns that say nothing of these runs, by their place in [`Column::ALL`]: a
+    /// result none has (all `-`), or, of two runs or more, a setting they all share.
+    quiet: u32,
+}
+
+/// The columns [`Fitted::quiet`] may hold: results that may be missing, settings that may be
+/// shared.
+const MAYBE_QUIET: [Column; 11] = [
+    Column::BestDev,
+    Column::Test,
+    Column::Lfw,
+    Column::LastLoss,
+    Column::ImagesPerSec,
+    Column::Model,
+    Column::Input,
+    Column::Batch,
+    Column::Dim,
+    Column::Mining,
+    Column::Lr,
+];
+
+/// `c`'s bit in [`Fitted::quiet`].
+fn bit(c: Column) -> u32 {
+    Column::ALL
+        .iter()
+        .position(|&a| a == c)
+        .map_or(0, |i| 1 << i)
 }
 
 impl RunsTable<'_> {
@@ -41,11 +68,35 @@ impl RunsTable<'_> {
         let measured = runs
             .iter()
             .any(|r| r.test_acc.is_some() || r.lfw_acc.is_some());
+        let quiet = MAYBE_QUIET
+            .into_iter()
+            .filter(|&c| {
+                let mut texts = runs.iter().map(|r| c.text(r, 0.0));
+                let Some(first) = texts.next() else {
+                    return false;
+                };
+                let setting = !matches!(
+                    c,
+                    Column::BestDev
+                        | Column::Test
+                        | Column::Lfw
+                        | Column::LastLoss
+                        | Column::ImagesPerSec
+                );
+                let same = texts.all(|t| t == first);
+                same && if setting {
+                    runs.len() > 1
+                } else {
+                    first == "-"
+                }
+            })
+            .fold(0, |q, c| q | bit(c));
         Fitted {
             input,
             id,
             name,
             measured,
+            quiet,
         }
     }
 
@@ -86,7 +137,9 @@ impl RunsTable<'_> {
     /// The columns that fit in `width`, in display order, those of the runs shown `fitted`:
     /// the sorted column first after the name, then the results (what `eval` measured, where
     /// any run has it), then the settings; the name grows to its fitted width before the
-    /// settings past batch and dim.
+    /// settings past batch and dim. Columns that say nothing of these runs (all `-`, or one
+    /// setting they share) come last: at 120 columns `test` with no value took the room of
+    /// `mining`, which differs between runs.
     fn columns(width: u16, fitted: Fitted, sort: Column) -> Vec<Column> {
         use Column::*;
         let evaluated: &[Column] = if fitted.measured { &[Test, Lfw] } else { &[] };
@@ -106,6 +159,9 @@ impl RunsTable<'_> {
             .chain([Input, Lr, Mining, ImagesPerSec].map(Some))
             .chain(unevaluated.iter().copied().map(Some))
             .chain([Duration, Started].map(Some));
+        let quiet = |c: Column| fitted.quiet & bit(c) != 0 && c != sort;
+        let (said, unsaid): (Vec<_>, Vec<_>) = priority.partition(|step| !step.is_some_and(quiet));
+        let priority = said.into_iter().chain(unsaid);
         // Each column with the space before the next: the last needs none.
         let mut used = 0u16;
         let mut keep = Vec::new();

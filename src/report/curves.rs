@@ -106,6 +106,11 @@ pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
     if !name.is_empty() {
         label.push(' ');
         label.push_str(name);
+    } else if let [first, rest @ ..] = names.as_slice() {
+        // Repeats named apart: the first one's name and how many more, so that the curve
+        // still says what it is (`#9, 15 remote +1 seed`).
+        label.push(' ');
+        label.push_str(&more_repeats(first, rest.len(), runs));
     }
     if !distinguishing.is_empty() && distinguishing.len() <= MAX_LEGEND_PARAMS {
         let values: Vec<String> = params::params(first)
@@ -116,6 +121,24 @@ pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
         label.push_str(&format!(": {}", values.join(", ")));
     }
     label
+}
+
+/// `remote +1 seed`: the first name of a group whose names share nothing and how many runs
+/// follow it, as seeds when every run has its own seed (as
+/// [`crate::lab::params::repeats`] counts them), else as runs.
+fn more_repeats(first: &str, more: usize, runs: &[&Run]) -> String {
+    if more == 0 {
+        return first.to_string();
+    }
+    let mut seeds: Vec<i64> = runs.iter().map(|r| r.hyper.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let (one, many) = if seeds.len() == runs.len() {
+        ("seed", "seeds")
+    } else {
+        ("run", "runs")
+    };
+    format!("{first} +{}", crate::format::count(more as u64, one, many))
 }
 
 /// What `names` share, in whole words (`-`, `_` or space between them): the first name where
@@ -292,11 +315,32 @@ mod tests {
         let differ = distinguishing_params(&[&a, &b, &d]);
         assert_eq!(differ.len(), 4);
         assert_eq!(curve_label(&[&d], &differ), "#5 crop");
-        // Repeats named apart share no name.
-        let mut e = d.clone();
-        e.id = crate::lab::RunId(6);
-        e.name = "away".into();
-        assert_eq!(curve_label(&[&d, &e], &differ), "#5, 6");
+    }
+
+    /// Repeats whose names share no word (`#9, 15` alone in the legend, its name lost): the
+    /// first one's name says what they are, and the rest are counted.
+    #[test]
+    fn a_group_whose_names_share_nothing_is_named_by_its_first_run() {
+        use crate::lab::fixtures::run;
+        let d = run(9, "remote", "resnet18");
+        let mut e = run(15, "away", "resnet18");
+        e.hyper.seed = d.hyper.seed + 1;
+        assert_eq!(curve_label(&[&d, &e], &[]), "#9, 15 remote +1 seed");
+        // The same seed run again is a run more, not a seed.
+        e.hyper.seed = d.hyper.seed;
+        assert_eq!(curve_label(&[&d, &e], &[]), "#9, 15 remote +1 run");
+        let mut f = run(16, "elsewhere", "resnet18");
+        e.hyper.seed = d.hyper.seed + 1;
+        f.hyper.seed = d.hyper.seed + 2;
+        let mut lr = d.clone();
+        lr.hyper.lr = 0.1;
+        let differ = distinguishing_params(&[&d, &lr]);
+        assert_eq!(
+            curve_label(&[&d, &e, &f], &differ),
+            "#9, 15, 16 remote +2 seeds: lr 0.001"
+        );
+        // A run alone keeps its own name.
+        assert_eq!(curve_label(&[&e], &[]), "#15 away");
     }
 
     #[test]

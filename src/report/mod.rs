@@ -300,7 +300,7 @@ fn accuracy_chart(c: &RunCurves) -> Option<Chart> {
         title: format!("Run {}: accuracy", c.label()),
         x_label: "iteration".into(),
         y_label: "accuracy".into(),
-        y_range: Some((0.0, 1.0)),
+        y_range: Some(accuracy_y_range(&lines)),
         lines,
         marks: Marks::Curves,
         log_x: false,
@@ -362,11 +362,34 @@ fn comparison_chart(curves: &[RunCurves], now: f64) -> Option<Chart> {
         title: "Dev accuracy".into(),
         x_label: "epoch".into(),
         y_label: "dev accuracy".into(),
-        y_range: Some((0.0, 1.0)),
+        y_range: Some(accuracy_y_range(&lines)),
         lines,
         marks: Marks::Curves,
         log_x: false,
     })
+}
+
+/// The y axis of an accuracy chart: from 0 to the tenth at or above its highest value (band
+/// included) with 3 % of room over it, so that curves between 0 and 0.13 fill the plot up to
+/// 0.2 instead of its bottom eighth; never past 1 but for that room, so that a curve at 1 is
+/// not drawn on the frame.
+fn accuracy_y_range(lines: &[Line]) -> (f64, f64) {
+    let top = lines
+        .iter()
+        .flat_map(|l| {
+            let band = l.band.iter().flatten().map(|b| b.2);
+            l.points.iter().map(|p| p.1).chain(band)
+        })
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let room = 1.03;
+    // In tenths, less a hair, so that 0.5 × 1.03 rounds up to 0.6 and not a rounding error more.
+    let tenths = (top * room * 10.0 - 1e-9).ceil().clamp(1.0, 10.0);
+    if tenths >= 10.0 {
+        (0.0, room)
+    } else {
+        (0.0, tenths / 10.0)
+    }
 }
 
 /// The series with its epochs in the place of iterations, for drawing against epochs.
@@ -595,6 +618,51 @@ mod tests {
         // Runs recorded before the centroid accuracy existed have two curves.
         c.dev_acc_centroid.clear();
         assert_eq!(labels(&c), ["train", "dev"]);
+    }
+
+    /// Dev accuracies between 0 and 0.13 were drawn on a 0..1 axis, in its bottom eighth.
+    #[test]
+    fn an_accuracy_axis_fits_its_curves() {
+        let line = |top: f64| Line {
+            label: "dev".into(),
+            points: vec![(1.0, 0.0), (2.0, top)],
+            band: None,
+        };
+        let range =
+            |tops: &[f64]| accuracy_y_range(&tops.iter().map(|&t| line(t)).collect::<Vec<_>>());
+        assert_eq!(range(&[0.13, 0.05]), (0.0, 0.2));
+        assert_eq!(range(&[0.095]), (0.0, 0.1), "3 % of room fits under 0.1");
+        assert_eq!(range(&[0.099]), (0.0, 0.2), "too close to 0.1");
+        assert_eq!(range(&[0.62, 0.3]), (0.0, 0.7));
+        assert_eq!(range(&[0.0]), (0.0, 0.1), "a flat zero still has an axis");
+        // A curve at 1 keeps room above it, and the axis goes no further.
+        assert_eq!(range(&[1.0]), (0.0, 1.03));
+        assert_eq!(range(&[0.98]), (0.0, 1.03));
+        // A band counts: its top edge is drawn too.
+        let mut banded = line(0.3);
+        banded.band = Some(vec![(1.0, 0.0, 0.1), (2.0, 0.2, 0.45)]);
+        assert_eq!(accuracy_y_range(&[banded]), (0.0, 0.5));
+        // The charts use it.
+        let c = RunCurves {
+            run: crate::lab::fixtures::run(1, "r", "resnet18"),
+            train_acc: Vec::new(),
+            dev_acc: steps(4, 1)
+                .into_iter()
+                .map(|p| SeriesPoint {
+                    value: p.value * 0.13,
+                    ..p
+                })
+                .collect(),
+            dev_acc_centroid: Vec::new(),
+            train_loss: Vec::new(),
+            images_per_sec: None,
+            devices: vec!["cpu".into()],
+            data: None,
+        };
+        let accuracy = accuracy_chart(&c).expect("a dev curve");
+        assert_eq!(accuracy.y_range, Some((0.0, 0.2)));
+        let compare = comparison_chart(std::slice::from_ref(&c), 0.0).expect("a dev curve");
+        assert_eq!(compare.y_range, Some((0.0, 0.2)));
     }
 
     #[test]

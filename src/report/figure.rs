@@ -119,6 +119,19 @@ impl Chart {
         (lo, if hi > lo { hi } else { lo + 1.0 })
     }
 
+    /// The most x ticks plotters may place: on an axis of counts (iterations, epochs), no more
+    /// than the whole numbers it spans, so that they fall on whole numbers and not on halves
+    /// (`0.5`, `1.5` under a run of two epochs); plotters' default of 10 on other axes.
+    fn x_tick_count(&self) -> usize {
+        const PLOTTERS_DEFAULT: usize = 10;
+        if self.log_x || self.is_scatter() {
+            return PLOTTERS_DEFAULT;
+        }
+        let (lo, hi) = self.x_range();
+        let whole = (hi.floor() - lo.ceil() + 1.0).max(1.0);
+        (whole as usize).min(PLOTTERS_DEFAULT)
+    }
+
     /// The points of `line` that can be drawn, in order.
     fn drawn_points(&self, line: &Line) -> Vec<(f64, f64)> {
         let points = line.points.iter().copied();
@@ -615,6 +628,7 @@ where
     ctx.configure_mesh()
         .x_desc(&chart.x_label)
         .y_desc(&chart.y_label)
+        .x_labels(chart.x_tick_count())
         .x_label_formatter(&|x| chart.x_tick(*x))
         .y_label_formatter(&|y| value_tick(*y))
         .label_style((font::FAMILY, 13))
@@ -996,6 +1010,31 @@ mod tests {
         let ((x0, x1), (y0, y1)) = (c.x_range(), c.y_range());
         assert!(x0 < 2.0 && x0 > 0.0 && x1 > 8.0, "{x0}..{x1}");
         assert!(y0 < 1.0 && y1 > 3.0, "{y0}..{y1}");
+    }
+
+    /// A run of two epochs had ticks at 0.5 and 1.5: an axis of counts ticks whole numbers.
+    #[test]
+    fn an_axis_of_counts_ticks_whole_numbers() -> Result<()> {
+        for epochs in [1, 2, 3, 4, 5, 7, 12, 90, 1710] {
+            let c = chart(
+                Some((0.0, 1.0)),
+                (1..=epochs).map(|e| (f64::from(e), 0.5)).collect(),
+            );
+            let (x0, x1) = c.x_range();
+            let ticks = RangedCoordf64::from(x0..x1).key_points(c.x_tick_count());
+            assert!(ticks.len() >= 2, "{epochs} epochs: {ticks:?}");
+            assert!(
+                ticks.iter().all(|t| t.fract() == 0.0),
+                "{epochs} epochs: {ticks:?}"
+            );
+        }
+        // As drawn: no tick reads 0.5.
+        let two = chart(Some((0.0, 0.4)), vec![(1.0, 0.2), (2.0, 0.4)]);
+        let svg = String::from_utf8(render(&two, FigureFormat::Svg)?)?;
+        let tick = |t: &str| svg.contains(&format!(">\n{t}\n</text>"));
+        assert!(tick("1") && tick("2"), "{svg}");
+        assert!(!tick("0.5") && !tick("1.5"), "{svg}");
+        Ok(())
     }
 
     #[test]

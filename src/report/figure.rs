@@ -111,12 +111,18 @@ impl Chart {
             return (lo * (1.0 - 1e-9), hi.max(lo * 10.0) * (1.0 + 1e-9));
         }
         // A scatter gets a margin on both sides, so that no marker is cut at the frame.
-        let (lo, hi) = if self.is_scatter() {
-            (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
-        } else {
-            (lo.min(0.0), hi)
-        };
-        (lo, if hi > lo { hi } else { lo + 1.0 })
+        if self.is_scatter() {
+            let (lo, hi) = (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo));
+            return (lo, if hi > lo { hi } else { lo + 1.0 });
+        }
+        // Curves start at zero, with room past their last point (3 %, and half a count at
+        // least) so that it is not drawn on the frame (a run of one epoch has one dev point,
+        // at its end); left of zero too where a point lies at zero (a zero-shot run's epoch 0).
+        let start = lo.min(0.0);
+        let end = if hi > start { hi } else { start + 1.0 };
+        let room = (0.03 * (end - start)).max(0.5);
+        let start = if lo <= start { start - room } else { start };
+        (start, end + room)
     }
 
     /// The most x ticks plotters may place: on an axis of counts (iterations, epochs), no more
@@ -894,7 +900,10 @@ mod tests {
         let area = ((xs.end - xs.start) as u32, (ys.end - ys.start) as u32);
         let legend = legend_size(&c)?.expect("a legend");
         // Where a legend in each corner would be, the flat line through it shows in full colour
-        // in every column: a box over it (white at 85 %) would leave only a faint tint.
+        // in every column it spans (epochs 0 to 90, clear of the frame): a box over it (white at
+        // 85 %) would leave only a faint tint.
+        let pixel = |x: f64| c.x_fraction(x, c.x_range()) * f64::from(area.0);
+        let (start, end) = (pixel(0.0).ceil() as u32 + 1, pixel(90.0).floor() as u32 - 1);
         for corner in Corner::ALL {
             let (x0, y0, x1, y1) = corner.rect(area, legend);
             let colour = match corner {
@@ -907,7 +916,8 @@ mod tests {
                     p.0 == [colour.0, colour.1, colour.2]
                 })
             };
-            let hidden: Vec<u32> = (x0 as u32..x1 as u32).filter(|&x| !shown(x)).collect();
+            let columns = (x0 as u32).max(start)..(x1 as u32).min(end);
+            let hidden: Vec<u32> = columns.filter(|&x| !shown(x)).collect();
             assert!(
                 hidden.is_empty(),
                 "{corner:?}: columns {hidden:?} lost the line"
@@ -1005,7 +1015,7 @@ mod tests {
     #[test]
     fn a_scatter_has_room_on_every_side_and_curves_start_at_zero() {
         let mut c = chart(None, vec![(2.0, 1.0), (8.0, 3.0)]);
-        assert_eq!(c.x_range(), (0.0, 8.0));
+        assert_eq!(c.x_range(), (0.0, 8.5));
         c.marks = Marks::FilledAndHollow;
         let ((x0, x1), (y0, y1)) = (c.x_range(), c.y_range());
         assert!(x0 < 2.0 && x0 > 0.0 && x1 > 8.0, "{x0}..{x1}");
@@ -1034,6 +1044,38 @@ mod tests {
         let tick = |t: &str| svg.contains(&format!(">\n{t}\n</text>"));
         assert!(tick("1") && tick("2"), "{svg}");
         assert!(!tick("0.5") && !tick("1.5"), "{svg}");
+        Ok(())
+    }
+
+    /// A run of one epoch drew its only dev point on the right frame, at x = 1.
+    #[test]
+    fn a_lone_point_is_a_marker_clear_of_the_frame() -> Result<()> {
+        font::ensure_registered()?;
+        let (w, _) = {
+            let (xs, ys) = plotting_area(&chart(None, vec![]))?;
+            (f64::from(xs.end - xs.start), ys)
+        };
+        // Pixels between x and the nearer side of the frame.
+        let clearance = |c: &Chart, x: f64| {
+            let f = c.x_fraction(x, c.x_range());
+            (f.min(1.0 - f)) * w
+        };
+        let one = chart(Some((0.0, 1.0)), vec![(1.0, 0.05)]);
+        assert!(clearance(&one, 1.0) >= 10.0, "{:?}", one.x_range());
+        assert_eq!(Stroke::of(&one, 0, 1), Stroke::Dots(Marker::Circle));
+        // The last of 19 iterations, and of 90 epochs.
+        let iterations = chart(None, vec![(19.0, 0.1)]);
+        assert!(clearance(&iterations, 19.0) >= 10.0);
+        let epochs = chart(None, (1..=90).map(|e| (f64::from(e), 0.5)).collect());
+        assert!(clearance(&epochs, 90.0) >= 10.0);
+        assert_eq!(
+            epochs.x_range().0,
+            0.0,
+            "a curve from epoch 1 starts at the frame"
+        );
+        // A zero-shot run's point at epoch 0 is clear of the left frame.
+        let zero = chart(None, vec![(0.0, 0.2), (1.0, 0.3)]);
+        assert!(clearance(&zero, 0.0) >= 10.0, "{:?}", zero.x_range());
         Ok(())
     }
 

@@ -57,6 +57,9 @@ pub struct Chart {
     pub marks: Marks,
     /// A logarithmic x axis spanning the positive x of the lines; points at x ≤ 0 are not drawn.
     pub log_x: bool,
+    /// One scale on both axes (as many pixels to a unit across as up), as a projection needs:
+    /// axes fitted apart stretch a cloud 200 times wider than tall into a round one.
+    pub equal_scale: bool,
 }
 
 /// How a chart draws its lines.
@@ -138,6 +141,23 @@ impl Chart {
         (whole as usize).min(PLOTTERS_DEFAULT)
     }
 
+    /// The x and y ranges as drawn in a plotting area of `area` pixels: [`Chart::x_range`] and
+    /// [`Chart::y_range`], on an [`Chart::equal_scale`] chart the one with fewer units to a
+    /// pixel widened about its middle to the other's scale.
+    fn ranges(&self, area: (u32, u32)) -> ((f64, f64), (f64, f64)) {
+        let (x, y) = (self.x_range(), self.y_range());
+        if !self.equal_scale || self.log_x {
+            return (x, y);
+        }
+        let (w, h) = (f64::from(area.0.max(1)), f64::from(area.1.max(1)));
+        let per_pixel = ((x.1 - x.0) / w).max((y.1 - y.0) / h);
+        let widen = |(lo, hi): (f64, f64), pixels: f64| {
+            let (mid, half) = ((lo + hi) / 2.0, per_pixel * pixels / 2.0);
+            (mid - half, mid + half)
+        };
+        (widen(x, w), widen(y, h))
+    }
+
     /// The points of `line` that can be drawn, in order.
     fn drawn_points(&self, line: &Line) -> Vec<(f64, f64)> {
         let points = line.points.iter().copied();
@@ -158,10 +178,13 @@ impl Chart {
         }
     }
 
-    /// An x tick: a power of ten on a log axis, a count of iterations or epochs otherwise.
+    /// An x tick: a power of ten on a log axis, a value on a scatter's, a count of iterations
+    /// or epochs otherwise.
     fn x_tick(&self, x: f64) -> String {
         if self.log_x {
             power_of_ten(x)
+        } else if self.is_scatter() {
+            value_tick(x)
         } else {
             whole_or_tenths(x)
         }
@@ -446,8 +469,7 @@ fn legend_place(chart: &Chart, area: (u32, u32), legend: (i32, i32)) -> LegendPl
 /// Points along every curve and band edge of `chart`, in the pixels of a plotting area of
 /// `area` (y down), at most 2 px apart along each segment; a scatter's points alone.
 fn drawn_pixels(chart: &Chart, area: (u32, u32)) -> Vec<(f64, f64)> {
-    let x_range = chart.x_range();
-    let (y0, y1) = chart.y_range();
+    let (x_range, (y0, y1)) = chart.ranges(area);
     let (w, h) = (f64::from(area.0), f64::from(area.1));
     let to_pixel =
         |(x, y): (f64, f64)| (chart.x_fraction(x, x_range) * w, (y1 - y) / (y1 - y0) * h);
@@ -604,8 +626,9 @@ fn draw<DB: DrawingBackend>(
     root.fill(&WHITE).map_err(&err)?;
     // The chart takes a plain figure's room at the top left; a legend beside it goes right of it.
     let area = root.clone().shrink((0, 0), (WIDTH, HEIGHT));
-    let (x0, x1) = chart.x_range();
-    let (y0, y1) = chart.y_range();
+    let (xs, ys) = plotting_area(chart)?;
+    let plot = ((xs.end - xs.start) as u32, (ys.end - ys.start) as u32);
+    let ((x0, x1), (y0, y1)) = chart.ranges(plot);
     let mut builder = chart_builder(&area, chart);
     if chart.log_x {
         let ctx = builder
@@ -799,6 +822,7 @@ mod tests {
             }],
             marks: Marks::Curves,
             log_x: false,
+            equal_scale: false,
         }
     }
 
@@ -1076,6 +1100,37 @@ mod tests {
         // A zero-shot run's point at epoch 0 is clear of the left frame.
         let zero = chart(None, vec![(0.0, 0.2), (1.0, 0.3)]);
         assert!(clearance(&zero, 0.0) >= 10.0, "{:?}", zero.x_range());
+        Ok(())
+    }
+
+    /// Run 2's embeddings: PC1 about ±2 and PC2 about ±0.01 were drawn as a round cloud.
+    #[test]
+    fn an_equal_scale_chart_has_as_many_pixels_to_a_unit_across_as_up() -> Result<()> {
+        font::ensure_registered()?;
+        let mut c = chart(None, vec![(-2.0, -0.01), (2.0, 0.01), (0.5, 0.0)]);
+        c.marks = Marks::FilledAndHollow;
+        c.lines.push(c.lines[0].clone());
+        c.equal_scale = true;
+        let (xs, ys) = plotting_area(&c)?;
+        let area = ((xs.end - xs.start) as u32, (ys.end - ys.start) as u32);
+        let ((x0, x1), (y0, y1)) = c.ranges(area);
+        let (per_x, per_y) = ((x1 - x0) / f64::from(area.0), (y1 - y0) / f64::from(area.1));
+        assert!((per_x / per_y - 1.0).abs() < 1e-9, "{per_x} vs {per_y}");
+        // The data still fits, the x range as fitted, the y range widened about its middle.
+        assert_eq!((x0, x1), c.x_range());
+        let (fy0, fy1) = c.y_range();
+        let same_middle = ((y0 + y1) - (fy0 + fy1)).abs() < 1e-9;
+        assert!(y0 < fy0 && y1 > fy1 && same_middle, "{y0}..{y1}");
+        // A tall cloud widens the x range instead.
+        c.lines[0].points = vec![(-0.01, -2.0), (0.01, 2.0)];
+        let ((x0, x1), (y0, y1)) = c.ranges(area);
+        assert_eq!((y0, y1), c.y_range());
+        assert!(x1 - x0 > y1 - y0, "a plot wider than tall: {x0}..{x1}");
+        // Charts that fit each axis to its data keep doing so.
+        c.equal_scale = false;
+        assert_eq!(c.ranges(area), (c.x_range(), c.y_range()));
+        let svg = String::from_utf8(render(&c, FigureFormat::Svg)?)?;
+        assert!(svg.contains("<polygon"));
         Ok(())
     }
 

@@ -216,6 +216,7 @@ pub fn roc_chart(
         ],
         marks: Marks::Curves,
         log_x: true,
+        equal_scale: false,
     }
 }
 
@@ -274,6 +275,68 @@ pub fn projection_chart(
         lines,
         marks: Marks::FilledAndHollow,
         log_x: false,
+        // A unit of one component is as long as a unit of the other: the cloud keeps its shape.
+        equal_scale: true,
+    }
+}
+
+/// [`projection_chart`] of `vectors` projected on their first two principal components
+/// (`points`, as [`crate::eval::pca::pca_2d`] gives them), each axis saying the share of the
+/// embeddings' variance its component holds: `first principal component (62.1 % of the
+/// variance)`.
+pub fn pca_chart(
+    title: &str,
+    vectors: &[Vec<f32>],
+    points: &[[f32; 2]],
+    labels: &[String],
+    is_test: &[bool],
+) -> Chart {
+    let mut chart = projection_chart(title, points, labels, is_test);
+    if let Some([first, second]) = explained_variance(vectors, points) {
+        chart.x_label = format!("first principal component ({})", variance_share(first));
+        chart.y_label = format!("second principal component ({})", variance_share(second));
+    }
+    chart
+}
+
+/// The share of the total variance of `vectors` along each of the two coordinates of their
+/// projections `points`; `None` for no vectors or no variance.
+pub fn explained_variance(vectors: &[Vec<f32>], points: &[[f32; 2]]) -> Option<[f64; 2]> {
+    let d = vectors.first()?.len();
+    let n = vectors.len() as f64;
+    let mut mean = vec![0.0f64; d];
+    for v in vectors {
+        for (m, &x) in mean.iter_mut().zip(v) {
+            *m += f64::from(x) / n;
+        }
+    }
+    let total = vectors
+        .iter()
+        .flat_map(|v| {
+            v.iter()
+                .zip(&mean)
+                .map(|(&x, m)| (f64::from(x) - m).powi(2))
+        })
+        .sum::<f64>()
+        / n;
+    let along = |k: usize| {
+        let m = points.iter().map(|p| f64::from(p[k])).sum::<f64>() / n;
+        points
+            .iter()
+            .map(|p| (f64::from(p[k]) - m).powi(2))
+            .sum::<f64>()
+            / n
+    };
+    (total > 0.0).then(|| [along(0) / total, along(1) / total])
+}
+
+/// `62.1 % of the variance`; a share under 1 % with two decimals (`0.04 %`), not `0.0 %`.
+fn variance_share(share: f64) -> String {
+    let percent = share * 100.0;
+    if percent < 1.0 {
+        format!("{percent:.2} % of the variance")
+    } else {
+        format!("{percent:.1} % of the variance")
     }
 }
 
@@ -304,6 +367,7 @@ fn accuracy_chart(c: &RunCurves) -> Option<Chart> {
         lines,
         marks: Marks::Curves,
         log_x: false,
+        equal_scale: false,
     })
 }
 
@@ -316,6 +380,7 @@ fn loss_chart(c: &RunCurves) -> Option<Chart> {
         lines: vec![plain_line("train loss", &c.train_loss)],
         marks: Marks::Curves,
         log_x: false,
+        equal_scale: false,
     })
 }
 
@@ -366,6 +431,7 @@ fn comparison_chart(curves: &[RunCurves], now: f64) -> Option<Chart> {
         lines,
         marks: Marks::Curves,
         log_x: false,
+        equal_scale: false,
     })
 }
 
@@ -526,6 +592,45 @@ mod tests {
         let dev_only = projection_chart("t", &points, &labels, &[false; 5]);
         let labelled: Vec<&str> = dev_only.lines.iter().map(|l| l.label.as_str()).collect();
         assert_eq!(labelled, ["dev", "", "", ""]);
+    }
+
+    /// Run 2's embeddings figure fitted PC1 (about ±2) and PC2 (about ±0.01) apart and said
+    /// neither's share of the variance.
+    #[test]
+    fn a_pca_figure_keeps_one_scale_and_says_each_components_variance() -> Result<()> {
+        // Spread 2 along x, 1 along y, none along z: 4 / 5 and 1 / 5 of the variance.
+        let vectors: Vec<Vec<f32>> = [
+            [2.0, 1.0, 0.0],
+            [-2.0, 1.0, 0.0],
+            [2.0, -1.0, 0.0],
+            [-2.0, -1.0, 0.0],
+        ]
+        .iter()
+        .map(|v| v.to_vec())
+        .collect();
+        let points = crate::eval::pca::pca_2d(&vectors)?;
+        let shares = explained_variance(&vectors, &points).expect("variance");
+        assert!(
+            (shares[0] - 0.8).abs() < 1e-6 && (shares[1] - 0.2).abs() < 1e-6,
+            "{shares:?}"
+        );
+        let labels: Vec<String> = ["a", "a", "b", "b"].map(String::from).to_vec();
+        let c = pca_chart("t", &vectors, &points, &labels, &[false; 4]);
+        assert!(c.equal_scale);
+        assert_eq!(
+            c.x_label,
+            "first principal component (80.0 % of the variance)"
+        );
+        assert_eq!(
+            c.y_label,
+            "second principal component (20.0 % of the variance)"
+        );
+        assert_eq!(variance_share(0.0004), "0.04 % of the variance");
+        // Nothing to measure: the plain labels.
+        assert_eq!(explained_variance(&[], &[]), None);
+        let flat = vec![vec![1.0f32, 1.0]; 2];
+        assert_eq!(explained_variance(&flat, &[[0.0, 0.0]; 2]), None);
+        Ok(())
     }
 
     #[test]

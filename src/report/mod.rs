@@ -220,6 +220,55 @@ pub fn roc_chart(
     }
 }
 
+/// The title of an evaluation's ROC: the run, the weights' iteration, `flipped` where flipped
+/// images were averaged in, what it was measured on, and how many pairs, with what
+/// `--exclude-train-identities` left out (the `options` an evaluation records:
+/// `exclude_train_identities`, `dropped_pairs`, `dropped_images`), so that a figure of 5,864 of
+/// LFW's 6,000 pairs is not titled as one of all 6,000: `Run 2 at iteration 111: ROC on LFW View
+/// 2, 5,864 of 6,000 pairs (train identities excluded)`.
+pub fn roc_title(
+    run: crate::lab::RunId,
+    iteration: i64,
+    flip: bool,
+    on: &str,
+    n_pairs: usize,
+    options: &serde_json::Map<String, serde_json::Value>,
+) -> String {
+    let flip = if flip { ", flipped" } else { "" };
+    let n = n_pairs as u64;
+    let option = |key: &str| options.get(key).and_then(|v| v.as_u64());
+    let excluded = options.get("exclude_train_identities") == Some(&serde_json::Value::Bool(true));
+    let pairs = match (option("dropped_pairs"), option("dropped_images")) {
+        (Some(d), _) if d > 0 => format!(
+            "{} of {} pairs (train identities excluded)",
+            thousands(n),
+            thousands(n + d)
+        ),
+        (_, Some(d)) if d > 0 => format!(
+            "{} pairs ({} {} of train identities excluded)",
+            thousands(n),
+            thousands(d),
+            if d == 1 { "image" } else { "images" }
+        ),
+        _ if excluded => format!("{} pairs (none of train identities)", thousands(n)),
+        _ => format!("{} pairs", thousands(n)),
+    };
+    format!("Run {run} at iteration {iteration}{flip}: ROC on {on}, {pairs}")
+}
+
+/// `6,000`: digits in groups of three.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (k, c) in digits.chars().enumerate() {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// The left end of a ROC's FAR axis: 10⁻⁴, or the power of ten at or below the smallest non-zero
 /// FAR when that is lower (more different-person pairs measure lower FARs).
 fn far_axis_start(fpr: &[f64]) -> f64 {
@@ -791,6 +840,46 @@ mod tests {
         // Short series are drawn as they are, under their own name.
         let line = plain_line("dev", &steps(570, 19));
         assert_eq!((line.label.as_str(), line.points.len()), ("dev", 570));
+    }
+
+    /// Run 2's ROC on 5,864 of LFW's 6,000 pairs (its training identities excluded) had the
+    /// title of its ROC on all 6,000.
+    #[test]
+    fn a_roc_title_says_which_pairs_it_measured() {
+        use crate::lab::RunId;
+        let options = |json: serde_json::Value| json.as_object().cloned().unwrap_or_default();
+        let all = options(serde_json::json!({"flip": false, "pairs": 6000}));
+        assert_eq!(
+            roc_title(RunId(2), 111, false, "LFW View 2", 6000, &all),
+            "Run 2 at iteration 111: ROC on LFW View 2, 6,000 pairs"
+        );
+        let without = options(serde_json::json!({
+            "flip": true, "exclude_train_identities": true, "dropped_pairs": 136, "pairs": 5864
+        }));
+        assert_eq!(
+            roc_title(RunId(2), 111, true, "LFW View 2", 5864, &without),
+            "Run 2 at iteration 111, flipped: ROC on LFW View 2, 5,864 of 6,000 pairs (train \
+             identities excluded)"
+        );
+        let none_dropped = options(serde_json::json!({
+            "exclude_train_identities": true, "dropped_pairs": 0
+        }));
+        assert_eq!(
+            roc_title(RunId(3), 5, false, "LFW View 2", 6000, &none_dropped),
+            "Run 3 at iteration 5: ROC on LFW View 2, 6,000 pairs (none of train identities)"
+        );
+        let folder = options(serde_json::json!({
+            "exclude_train_identities": true, "dropped_images": 1036
+        }));
+        assert_eq!(
+            roc_title(RunId(4), 7, false, "/data/faces", 12345, &folder),
+            "Run 4 at iteration 7: ROC on /data/faces, 12,345 pairs (1,036 images of train \
+             identities excluded)"
+        );
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
     }
 
     #[test]

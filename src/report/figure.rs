@@ -43,6 +43,10 @@ pub struct Line {
     pub points: Vec<(f64, f64)>,
     /// (x, low, high), same x as `points`.
     pub band: Option<Vec<(f64, f64, f64)>>,
+    /// A curve that can coincide with the one before it (dev accuracy against centroids and
+    /// against seed images, both 1.0): drawn dashed over it, a lone point as a ring, so that
+    /// both stay visible where they are equal.
+    pub secondary: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -339,6 +343,10 @@ fn dash_of(i: usize) -> Option<(u32, u32)> {
     ];
     DASHES[(i / PALETTE.len()) % DASHES.len()]
 }
+
+/// The dash and gap of a [`Line::secondary`] curve: long enough gaps that the curve under it
+/// shows between its dashes.
+const SECONDARY_DASH: (u32, u32) = (6, 6);
 
 /// Iterations and epochs are counts: `10`, not `10.0` (a short axis still gets `2.5`).
 fn whole_or_tenths(x: f64) -> String {
@@ -796,11 +804,14 @@ impl Stroke {
             Marks::FilledAndHollow => return Stroke::Rings(marker),
             Marks::Curves => {}
         }
-        if drawn == 1 {
+        let secondary = chart.lines.get(i).is_some_and(|l| l.secondary);
+        match (drawn, secondary) {
             // A point has no stroke to dash: its marker tells it from the lines of its colour.
-            Stroke::Dots(marker)
-        } else {
-            dash_of(i).map_or(Stroke::Solid, |(dash, gap)| Stroke::Dashed(dash, gap))
+            (1, false) => Stroke::Dots(marker),
+            // A ring over the point it may hide.
+            (1, true) => Stroke::Rings(marker),
+            (_, true) => Stroke::Dashed(SECONDARY_DASH.0, SECONDARY_DASH.1),
+            (_, false) => dash_of(i).map_or(Stroke::Solid, |(dash, gap)| Stroke::Dashed(dash, gap)),
         }
     }
 }
@@ -819,6 +830,7 @@ mod tests {
                 label: "curve".into(),
                 points,
                 band: None,
+                secondary: false,
             }],
             marks: Marks::Curves,
             log_x: false,
@@ -871,6 +883,7 @@ mod tests {
             label: "low".into(),
             points: vec![(0.0, 0.02), (100.0, 0.02)],
             band: None,
+            secondary: false,
         });
         assert_eq!(
             legend_place(&both, area, legend),
@@ -889,6 +902,7 @@ mod tests {
                 _ => vec![(0.0, 0.3 + 0.02 * f64::from(i)), (90.0, 0.3)],
             },
             band: None,
+            secondary: false,
         }));
         c
     }
@@ -1131,6 +1145,40 @@ mod tests {
         assert_eq!(c.ranges(area), (c.x_range(), c.y_range()));
         let svg = String::from_utf8(render(&c, FigureFormat::Svg)?)?;
         assert!(svg.contains("<polygon"));
+        Ok(())
+    }
+
+    /// A run's dev curve was hidden under its centroid-gallery curve where both were 1.0.
+    #[test]
+    fn a_secondary_curve_leaves_an_equal_one_under_it_visible() -> Result<()> {
+        let mut c = chart(Some((0.0, 2.0)), vec![(0.0, 1.0), (10.0, 1.0)]);
+        let mut second = c.lines[0].clone();
+        second.secondary = true;
+        c.lines.push(second);
+        let png = render(&c, FigureFormat::Png)?;
+        let img = image::load_from_memory_with_format(&png, image::ImageFormat::Png)?.to_rgb8();
+        let (xs, ys) = plotting_area(&c)?;
+        let shows = |colour: RGBColor| {
+            (xs.start as u32..xs.end as u32)
+                .filter(|&x| {
+                    (ys.start as u32..ys.end as u32)
+                        .any(|y| img.get_pixel(x, y).0 == [colour.0, colour.1, colour.2])
+                })
+                .count()
+        };
+        let columns = (xs.end - xs.start) as usize;
+        let (under, over) = (shows(c.color_of(0)), shows(c.color_of(1)));
+        assert!(
+            under >= columns / 3,
+            "the first curve shows in {under} of {columns} columns"
+        );
+        assert!(
+            over >= columns / 3,
+            "the second shows in {over} of {columns} columns"
+        );
+        // A lone point of it is a ring around the dot it would hide.
+        assert_eq!(Stroke::of(&c, 1, 1), Stroke::Rings(Marker::Circle));
+        assert_eq!(Stroke::of(&c, 0, 1), Stroke::Dots(Marker::Circle));
         Ok(())
     }
 

@@ -198,6 +198,7 @@ pub fn roc_chart(
                     .map(|(&f, &t)| (f.max(start), t))
                     .collect(),
                 band: None,
+                secondary: false,
             },
             Line {
                 label: "chance".into(),
@@ -207,11 +208,13 @@ pub fn roc_chart(
                     .map(|f| (f, f))
                     .collect(),
                 band: None,
+                secondary: false,
             },
             Line {
                 label: format!("FAR = {far_target:e}"),
                 points: vec![(far_target, 0.0), (far_target, 1.0)],
                 band: None,
+                secondary: false,
             },
         ],
         marks: Marks::Curves,
@@ -313,6 +316,7 @@ pub fn projection_chart(
                     },
                     points,
                     band: None,
+                    secondary: false,
                 })
         })
         .collect();
@@ -399,13 +403,18 @@ pub fn write_chart(dir: &Path, name: &str, chart: &Chart, format: FigureFormat) 
 
 fn accuracy_chart(c: &RunCurves) -> Option<Chart> {
     let mut lines = Vec::new();
-    for (label, series) in [
-        ("train", &c.train_acc),
-        ("dev", &c.dev_acc),
-        ("dev, centroid gallery", &c.dev_acc_centroid),
+    // The centroid gallery's dev accuracy often equals the seed images' (both 1.0): it is drawn
+    // over that curve, dashed, so that both show.
+    for (label, series, secondary) in [
+        ("train", &c.train_acc, false),
+        ("dev", &c.dev_acc, false),
+        ("dev, centroid gallery", &c.dev_acc_centroid, true),
     ] {
         if !series.is_empty() {
-            lines.push(plain_line(label, series));
+            lines.push(Line {
+                secondary,
+                ..plain_line(label, series)
+            });
         }
     }
     (!lines.is_empty()).then(|| Chart {
@@ -463,6 +472,7 @@ fn comparison_chart(curves: &[RunCurves], now: f64) -> Option<Chart> {
                 ),
                 points: stats.iter().map(|s| (s.0, s.1)).collect(),
                 band: Some(stats.iter().map(|s| (s.0, s.1 - s.2, s.1 + s.2)).collect()),
+                secondary: false,
             });
         } else {
             lines.extend(
@@ -530,6 +540,7 @@ fn plain_line(label: &str, series: &[SeriesPoint]) -> Line {
         label,
         points,
         band: None,
+        secondary: false,
     }
 }
 
@@ -769,6 +780,11 @@ mod tests {
                 .unwrap_or_default()
         };
         assert_eq!(labels(&c), ["train", "dev", "dev, centroid gallery"]);
+        // The centroid curve, drawn over the dev one, is dashed so that the dev one shows.
+        let secondary: Vec<bool> = accuracy_chart(&c)
+            .map(|chart| chart.lines.iter().map(|l| l.secondary).collect())
+            .unwrap_or_default();
+        assert_eq!(secondary, [false, false, true]);
         // Runs recorded before the centroid accuracy existed have two curves.
         c.dev_acc_centroid.clear();
         assert_eq!(labels(&c), ["train", "dev"]);
@@ -781,6 +797,7 @@ mod tests {
             label: "dev".into(),
             points: vec![(1.0, 0.0), (2.0, top)],
             band: None,
+            secondary: false,
         };
         let range =
             |tops: &[f64]| accuracy_y_range(&tops.iter().map(|&t| line(t)).collect::<Vec<_>>());

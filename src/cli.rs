@@ -396,7 +396,7 @@ pub enum LabCommand {
     #[command(after_help = "Examples:\n  facenet-lab lab tag 5,6,32 best-recipe\n  \
                             facenet-lab lab tag 12 baseline --remove")]
     Tag(TagArgs),
-    /// Set a run's note, as the dashboard's note editor does (\"\" clears it).
+    /// Set a run's note, as the dashboard's note editor does ("" clears it).
     #[command(after_help = "Example:\n  facenet-lab lab note 41 \"best ResNet18 on the H200\"")]
     Note(NoteArgs),
 }
@@ -503,5 +503,25 @@ mod tests {
                 "{switch}"
             );
         }
+    }
+
+    /// Help reads as written: a doc comment's quotes are plain (`\"` there is printed as is).
+    #[test]
+    fn help_texts_have_no_escaped_quotes() {
+        fn walk(c: &mut clap::Command, path: &str, bad: &mut Vec<String>) {
+            let help = c.render_long_help().to_string();
+            if help.contains("\\\"") {
+                bad.push(path.to_string());
+            }
+            for sub in c.get_subcommands_mut() {
+                let name = format!("{path} {}", sub.get_name());
+                walk(sub, &name, bad);
+            }
+        }
+        let mut bad = Vec::new();
+        let mut command = <Cli as clap::CommandFactory>::command();
+        command.build();
+        walk(&mut command, "facenet-lab", &mut bad);
+        assert!(bad.is_empty(), "{bad:?}");
     }
 }

@@ -558,14 +558,22 @@ fn lab_tag_and_note_annotate_runs_as_the_dashboard_does() -> Result<()> {
     // Tagged so, the runs are a report's.
     let (out, _) = common::succeeds(common::facenet(&db)?.args(["report", "--tag", "picked"]));
     assert!(out.contains("report of 2 runs"), "{out}");
-    common::succeeds(common::facenet(&db)?.args([
-        "lab",
-        "tag",
-        &a.to_string(),
-        "picked",
-        "--remove",
-    ]));
+    let remove = |tag: &str| -> Result<(String, String)> {
+        let args = ["lab", "tag", &a.to_string(), tag, "--remove"];
+        Ok(common::succeeds(common::facenet(&db)?.args(args)))
+    };
+    let (out, _) = remove("picked")?;
+    assert!(!out.contains("it had"), "{out}");
     assert_eq!(tags(a)?, before);
+    // A tag it does not have, removed, or one it has, added: said, as nothing changed.
+    let (out, _) = remove("picked")?;
+    assert!(out.trim_end().ends_with("(it had no tag picked)"), "{out}");
+    let (out, _) =
+        common::succeeds(common::facenet(&db)?.args(["lab", "tag", &b.to_string(), "picked"]));
+    assert!(
+        out.trim_end().ends_with("(it had tag picked already)"),
+        "{out}"
+    );
 
     // A run that is not there changes none; a tag with a space is refused.
     common::fails_with(

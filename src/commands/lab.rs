@@ -15,6 +15,8 @@ pub fn tag(db: &Path, args: &TagArgs) -> Result<()> {
     let runs = crate::report::select_runs(&lab, Some(&args.runs), None)?;
     for run in &runs {
         let mut tags = run.tags.clone();
+        // Tags it had already, or, removing, did not have: said, as nothing changed for them.
+        let mut unchanged = Vec::new();
         for t in &args.tags {
             let had = tags.iter().position(|x| x == t);
             match (args.remove, had) {
@@ -22,7 +24,7 @@ pub fn tag(db: &Path, args: &TagArgs) -> Result<()> {
                 (true, Some(i)) => {
                     tags.remove(i);
                 }
-                _ => {}
+                _ => unchanged.push(t.as_str()),
             }
         }
         if args.remove {
@@ -35,7 +37,12 @@ pub fn tag(db: &Path, args: &TagArgs) -> Result<()> {
         } else {
             format!("tags {}", tags.join(", "))
         };
-        crate::outln!("run {} ({}): {now}", run.id, run.name);
+        let aside = match (unchanged.is_empty(), args.remove) {
+            (true, _) => String::new(),
+            (false, true) => format!(" (it had no tag {})", unchanged.join(", ")),
+            (false, false) => format!(" (it had tag {} already)", unchanged.join(", ")),
+        };
+        crate::outln!("run {} ({}): {now}{aside}", run.id, run.name);
     }
     Ok(())
 }

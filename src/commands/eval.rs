@@ -13,7 +13,7 @@ use crate::eval::net::Net;
 use crate::eval::protocol::{self, Inherited, Message, Subject};
 use crate::eval::verification::VerificationReport;
 use crate::lab::{CodeVersion, EvaluationId, Lab, NewEvaluation, RanOn, RunId};
-use crate::report::{roc_chart, write_chart, FigureFormat};
+use crate::report::{roc_chart, roc_title, write_chart, FigureFormat};
 
 pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
     let run = lab.find_run(&args.run)?;
@@ -161,10 +161,13 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
     }
     if let Some((report, on)) = measured.roc {
         let name = roc_name(run.id, id);
-        let flip = if args.flip { ", flipped" } else { "" };
-        let title = format!(
-            "Run {} at iteration {}{flip}: ROC on {on}",
-            run.id, checkpoint.iteration
+        let title = roc_title(
+            run.id,
+            checkpoint.iteration,
+            args.flip,
+            &on,
+            report.n_pairs,
+            &measured.options,
         );
         write_roc(&report, &out, &name, &title)
             .with_context(|| format!("evaluation {id} is recorded, but its ROC is not"))?;

@@ -9,7 +9,7 @@ use crate::eval::checkpoint_choice::CheckpointChoice;
 use crate::eval::net::Net;
 use crate::eval::pca::pca_2d;
 use crate::lab::Lab;
-use crate::report::{self, projection_chart, write_chart, ReportOptions};
+use crate::report::{self, pca_chart, write_chart, ReportOptions};
 
 pub fn execute(lab: &Lab, args: &ReportArgs) -> Result<()> {
     if let Some(key) = &args.embeddings {
@@ -107,7 +107,7 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
         ck.iteration,
         labels.len()
     );
-    let chart = projection_chart(&title, &points, &labels, &is_test);
+    let chart = pca_chart(&title, &vectors, &points, &labels, &is_test);
     // The best checkpoint's figure keeps its name; another checkpoint's does not replace it.
     let name = match args.checkpoint {
         CheckpointChoice::Best => format!("embeddings-run-{}", run.id),

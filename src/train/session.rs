@@ -429,7 +429,7 @@ fn say_started_from(w: &InitWeights, plan: &Plan) {
 /// The `--init` file of run `run`, which started from `recorded` with `sha256`, read again
 /// for a restart from step 0: from `given` (`--resume --init PATH`, for a file that moved) or
 /// where it was; the same bytes, or an error.
-fn init_again(
+pub(crate) fn init_again(
     run: RunId,
     recorded: &str,
     given: Option<&str>,
@@ -552,7 +552,11 @@ fn other_code_warning(run: RunId, last: &CodeVersion, now: &CodeVersion) -> Opti
 /// the images from a working directory that is not recorded: the dataset's absolute path is
 /// read first, and the relative one from here only where that is gone. The split hashes are
 /// checked after loading, so any of them must hold the same images.
-fn resume_data(cfg_data: &str, data: Option<String>, recorded: Option<&str>) -> Result<String> {
+pub(crate) fn resume_data(
+    cfg_data: &str,
+    data: Option<String>,
+    recorded: Option<&str>,
+) -> Result<String> {
     if let Some(d) = data {
         return resolve_data(&d);
     }

@@ -535,7 +535,14 @@ fn check_resume(db: &Path, run: crate::lab::RunId) -> Result<Option<StartOverAsk
         let cfg = crate::train::config::TrainConfig::recorded(&run)?;
         crate::train::device::check(cfg.device)?;
         let recorded = lab.run_dataset(&run)?;
-        data_to_resume(&cfg.data, recorded.as_ref().map(|d| d.source.as_str()))?;
+        let source = recorded.as_ref().map(|d| d.source.as_str());
+        crate::train::session::resume_data(&cfg.data, None, source).with_context(|| {
+            format!(
+                "C resumes without --data; in a shell, `facenet-lab run --resume {} --data \
+                 PATH` can",
+                run.id
+            )
+        })?;
         let checkpoints = lab.checkpoints(run.id)?;
         if checkpoints
             .iter()
@@ -544,7 +551,8 @@ fn check_resume(db: &Path, run: crate::lab::RunId) -> Result<Option<StartOverAsk
             return Ok(None);
         }
         if let Some(init) = &cfg.init {
-            init_to_start_over(run.id, init, run.hyper.init_sha256.as_deref())?;
+            let sha256 = run.hyper.init_sha256.as_deref();
+            crate::train::session::init_again(run.id, init, None, sha256)?;
         }
         if run.last_iteration <= 0 {
             return Ok(None);
@@ -566,63 +574,6 @@ fn check_resume(db: &Path, run: crate::lab::RunId) -> Result<Option<StartOverAsk
         }))
     };
     checked().with_context(|| format!("run #{run} was not resumed"))
-}
-
-/// The images a run recorded at `data` (the lab records their source as `recorded`) found as
-/// `run --resume` finds them without --data (`resume_data` in [`crate::train::session`]), or
-/// refused with its words.
-fn data_to_resume(data: &str, recorded: Option<&str>) -> Result<()> {
-    use crate::data::DataSpec;
-    let here = |d: &str| d.parse::<DataSpec>().is_ok_and(|s| s.is_here());
-    // A relative path is where the lab records it first: it was relative to where the run
-    // started.
-    let relative = matches!(data.parse(), Ok(DataSpec::Path(p)) if p.is_relative());
-    if relative && recorded.is_some_and(here) {
-        return Ok(());
-    }
-    if data.is_empty() || here(data) {
-        crate::train::session::resolve_data(data)?;
-        return Ok(());
-    }
-    if recorded.is_some_and(here) {
-        return Ok(());
-    }
-    anyhow::bail!(
-        "the run's images were at '{data}'{}, which does not exist here: pass --data PATH \
-         naming the same images (their hashes are checked) to `facenet-lab run --resume` in a \
-         shell",
-        recorded
-            .filter(|r| *r != data)
-            .map(|r| format!(" (the lab records '{r}')"))
-            .unwrap_or_default()
-    )
-}
-
-/// The `--init` file run `run` started from, at `path`, read again as it starts over with no
-/// checkpoint to resume from (`init_again` in [`crate::train::session`]): there, and the file
-/// of the `sha256` the run recorded; refused with the trainer's words otherwise.
-fn init_to_start_over(run: crate::lab::RunId, path: &str, sha256: Option<&str>) -> Result<()> {
-    let Some(recorded) = sha256 else {
-        anyhow::bail!(
-            "run {run} started from --init '{path}' but records no sha256 for it, so no file \
-             can be shown to be the same: start a new run instead"
-        );
-    };
-    let now = crate::train::pretrained::InitWeights::read(Path::new(path)).with_context(|| {
-        format!(
-            "run {run} started from --init '{path}', which it reads again to start over: pass \
-             --resume {run} --init PATH naming the same file elsewhere (its sha256 is checked)"
-        )
-    })?;
-    if now.sha256 != recorded {
-        anyhow::bail!(
-            "run {run} started from --init '{path}' with sha256 {recorded}, and '{}' has {}: \
-             give the same file to start the run over",
-            now.path.display(),
-            now.sha256
-        );
-    }
-    Ok(())
 }
 
 /// A new run's settings checked as `run` will read them: a `run --like RUN` command's from the

@@ -257,6 +257,20 @@ mod tests {
     use crate::lab::fixtures::{run, NOW};
     use crate::lab::RunStatus;
 
+    /// `run`'s row with no curves, trained on the CPU, of no recorded dataset.
+    fn curves_of(run: Run) -> RunCurves {
+        RunCurves {
+            run,
+            train_acc: Vec::new(),
+            dev_acc: Vec::new(),
+            dev_acc_centroid: Vec::new(),
+            train_loss: Vec::new(),
+            images_per_sec: None,
+            devices: vec!["cpu".into()],
+            data: None,
+        }
+    }
+
     #[test]
     fn the_start_and_input_settings_are_named() {
         let mut r = run(1, "r", "resnet18");
@@ -281,14 +295,8 @@ mod tests {
     #[test]
     fn a_table_of_several_datasets_says_which_each_run_had() {
         let curves = |id: i64, data: Option<(i64, &str)>| RunCurves {
-            run: run(id, "r", "resnet18"),
-            train_acc: Vec::new(),
-            dev_acc: Vec::new(),
-            dev_acc_centroid: Vec::new(),
-            train_loss: Vec::new(),
-            images_per_sec: None,
-            devices: vec!["cpu".into()],
             data: data.map(|(d, label)| (d, label.to_string())),
+            ..curves_of(run(id, "r", "resnet18"))
         };
         let table = |cs: &[RunCurves]| {
             let figures = RunFigures::default();
@@ -316,20 +324,13 @@ mod tests {
     /// the table; a table without one says nothing of it.
     #[test]
     fn an_lfw_score_on_grayscale_images_is_marked() {
-        let curves = |id: i64, gray: bool| RunCurves {
-            run: Run {
+        let curves = |id: i64, gray: bool| {
+            curves_of(Run {
                 lfw_acc: Some(0.78),
                 lfw_acc_std: Some(0.014),
                 lfw_grayscale: gray,
                 ..run(id, "r", "resnet18")
-            },
-            train_acc: Vec::new(),
-            dev_acc: Vec::new(),
-            dev_acc_centroid: Vec::new(),
-            train_loss: Vec::new(),
-            images_per_sec: None,
-            devices: vec!["cpu".into()],
-            data: None,
+            })
         };
         let figures = RunFigures::default();
         let (colour, gray) = (curves(1, false), curves(2, true));
@@ -350,16 +351,7 @@ mod tests {
     #[test]
     fn a_name_s_markdown_is_shown_as_written() -> anyhow::Result<()> {
         let name = "a*b* [x](y) R&amp;D _lr_1e-4 <!-- results:end -->";
-        let c = RunCurves {
-            run: run(1, name, "resnet18"),
-            train_acc: Vec::new(),
-            dev_acc: Vec::new(),
-            dev_acc_centroid: Vec::new(),
-            train_loss: Vec::new(),
-            images_per_sec: None,
-            devices: vec!["cpu".into()],
-            data: None,
-        };
+        let c = curves_of(run(1, name, "resnet18"));
         let figures = RunFigures::default();
         let table = results_markdown(&[(&c, &figures)], None, "", NOW);
         assert!(

@@ -513,10 +513,15 @@ impl Field {
             Field::Tag => r.tags.clone(),
             Field::Notes => vec![r.notes.clone()],
             Field::Host => vec![r.hostname.clone()],
-            // The --init file's name (`init=resnet18-f37072fd.pth`); a run at random has none.
-            Field::Init => crate::lab::params::init_file(&r.hyper)
-                .into_iter()
-                .collect(),
+            // The --init file by its name (`init=resnet18-f37072fd.pth`) or its path as given;
+            // a run at random weights is `none`, as `--init none` asks for them.
+            Field::Init => match &r.hyper.init {
+                Some(path) => crate::lab::params::init_file(&r.hyper)
+                    .into_iter()
+                    .chain([path.clone()])
+                    .collect(),
+                None => vec!["none".to_string()],
+            },
             _ => Vec::new(),
         }
     }
@@ -771,6 +776,17 @@ mod tests {
         // The --init file by its name; runs that started at random have none.
         assert_eq!(keep("init=resnet18-f37072fd.pth"), vec![3]);
         assert_eq!(keep("init!=resnet18-f37072fd.pth"), vec![1, 2]);
+        assert_eq!(
+            keep("init=/weights/resnet18-f37072fd.pth"),
+            vec![3],
+            "or its path"
+        );
+        assert_eq!(
+            keep("init=none"),
+            vec![1, 2],
+            "as --init none names random weights"
+        );
+        assert_eq!(keep("init!=none"), vec![3]);
         // The runs another run's settings or weights came from, by id.
         assert_eq!(keep("like=1"), vec![2]);
         assert_eq!(keep("like_run>0"), vec![2, 3]);

@@ -650,17 +650,8 @@ impl App {
         action: Action,
         fx: &mut Vec<Effect>,
     ) -> Option<Action> {
-        if matches!(
-            action,
-            Action::Tick(_)
-                | Action::Resize(..)
-                | Action::Data(_)
-                | Action::Status(..)
-                | Action::FormRefused(..)
-                | Action::AskSweep(_)
-                | Action::AskStartOver(_)
-                | Action::Experiments(_)
-        ) {
+        // What is not a key goes past the overlay, as it goes past a status message.
+        if !action.is_key() {
             self.overlay = Some(overlay);
             return Some(action);
         }

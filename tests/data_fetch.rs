@@ -116,6 +116,33 @@ fn failed_download_keeps_an_existing_file_and_reports_http_errors() -> Result<()
     Ok(())
 }
 
+/// The archive failing does not keep pairs.txt from landing, and the error names both.
+#[test]
+fn one_failed_file_does_not_stop_the_others() -> Result<()> {
+    let tgz = body(1_000);
+    let pairs = b"10\t300\n".to_vec();
+    let p = pairs.clone();
+    let base = serve(2, move |path| match path {
+        "/pairs.txt" => ok_response(&p),
+        _ => not_found(),
+    })?;
+    let dir = tempfile::tempdir()?;
+    let err = err_text(fetch(
+        dir.path(),
+        &spec(&base, &[("lfw.tgz", &tgz), ("pairs.txt", &pairs)]),
+        false,
+    ));
+    assert!(err.contains("1 of 2 files could not be fetched"), "{err}");
+    assert!(err.contains("\n  lfw.tgz: ") && err.contains("404"), "{err}");
+    assert!(
+        err.contains("pairs.txt: downloaded and verified"),
+        "the file that landed is named: {err}"
+    );
+    assert_eq!(dir_listing(dir.path())?, ["pairs.txt"]);
+    assert_eq!(std::fs::read(dir.path().join("pairs.txt"))?, pairs);
+    Ok(())
+}
+
 /// A file there that is not the official one (a grayscale copy of LFW, say) is put aside when
 /// the official one lands, not deleted; twice, under the next free name.
 #[test]

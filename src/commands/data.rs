@@ -15,12 +15,7 @@ pub fn run(args: DataArgs) -> Result<()> {
                 None => data::default_data_dir()?,
             };
             for f in data::fetch(&dir, &FetchSpec::from_env()?, true)? {
-                let what = if f.downloaded {
-                    "downloaded and verified"
-                } else {
-                    "already present and verified"
-                };
-                crate::outln!("{}: {what}", f.path.display());
+                crate::outln!("{}: {}", f.path.display(), f.what());
             }
             Ok(())
         }

@@ -103,6 +103,17 @@ pub struct Fetched {
     pub downloaded: bool,
 }
 
+impl Fetched {
+    /// What happened to the file, as `data fetch` says it.
+    pub fn what(&self) -> &'static str {
+        if self.downloaded {
+            "downloaded and verified"
+        } else {
+            "already present and verified"
+        }
+    }
+}
+
 /// Where the lab keeps downloaded data: `<data dir>/facenet-lab` (e.g.
 /// `~/.local/share/facenet-lab` on Linux).
 pub fn default_data_dir() -> Result<PathBuf> {
@@ -129,6 +140,8 @@ pub fn default_dataset_path() -> Result<PathBuf> {
 
 /// Downloads every file of `spec` into `to_dir` (created if needed), skipping files that are
 /// already there and verify. Shows a progress bar when `progress` and stderr is a terminal.
+/// Every file is tried even when one fails; the error then names each failure, and the files
+/// that landed.
 pub fn fetch(to_dir: &Path, spec: &FetchSpec, progress: bool) -> Result<Vec<Fetched>> {
     std::fs::create_dir_all(to_dir).with_context(|| {
         format!(
@@ -137,28 +150,57 @@ pub fn fetch(to_dir: &Path, spec: &FetchSpec, progress: bool) -> Result<Vec<Fetc
         )
     })?;
     let mut out = Vec::new();
+    let mut failed = Vec::new();
+    // One file failing does not stop the others: pairs.txt is still worth having when the
+    // archive's download fails, and the user learns of every failure at once.
     for file in &spec.files {
-        // Every fetch, not only one that downloads: after a kill and a fetch that completed
-        // the file, no later fetch downloads it again.
-        remove_stale_parts(to_dir, &file.name);
-        let dest = to_dir.join(&file.name);
-        let downloaded = match existing(&dest, file) {
-            Existing::Verified => false,
-            Existing::Missing => {
-                download(file, &dest, false, progress)?;
-                true
-            }
-            Existing::Unverified(why) => {
-                replace(file, &dest, &why, progress)?;
-                true
-            }
-        };
-        out.push(Fetched {
-            path: dest,
-            downloaded,
-        });
+        match fetch_one(to_dir, file, progress) {
+            Ok(f) => out.push(f),
+            Err(e) => failed.push((file.name.as_str(), e)),
+        }
     }
-    Ok(out)
+    if failed.is_empty() {
+        return Ok(out);
+    }
+    if failed.len() == 1 && out.is_empty() {
+        return Err(failed.remove(0).1);
+    }
+    let mut msg = format!(
+        "{} of {} files could not be fetched into {}:",
+        failed.len(),
+        spec.files.len(),
+        to_dir.display()
+    );
+    for (name, e) in &failed {
+        msg.push_str(&format!("\n  {name}: {e:#}"));
+    }
+    for f in &out {
+        msg.push_str(&format!("\n  {}: {}", f.path.display(), f.what()));
+    }
+    bail!(msg)
+}
+
+/// Fetches one file of a spec into `to_dir`.
+fn fetch_one(to_dir: &Path, file: &RemoteFile, progress: bool) -> Result<Fetched> {
+    // Every fetch, not only one that downloads: after a kill and a fetch that completed
+    // the file, no later fetch downloads it again.
+    remove_stale_parts(to_dir, &file.name);
+    let dest = to_dir.join(&file.name);
+    let downloaded = match existing(&dest, file) {
+        Existing::Verified => false,
+        Existing::Missing => {
+            download(file, &dest, false, progress)?;
+            true
+        }
+        Existing::Unverified(why) => {
+            replace(file, &dest, &why, progress)?;
+            true
+        }
+    };
+    Ok(Fetched {
+        path: dest,
+        downloaded,
+    })
 }
 
 /// What is already at a file's destination.

@@ -209,6 +209,13 @@ pub struct RunsArgs {
                                --desc or without.\nColumns: {}, or a filter field's name for one (dev, loss, ips, ...)",
                               crate::tui::filter::Column::cli_names()))]
     pub sort: crate::tui::filter::Column,
+    /// Add a column for each of these filter fields, e.g. `--show augment,data,wd`.
+    #[arg(long, value_name = "FIELD,...", value_delimiter = ',',
+          value_parser = crate::tui::filter::FieldColumn::parse,
+          long_help = format!("Add a column for each of these filter fields that no column \
+                               shows, after the others, e.g. --show augment,data,wd.\nFields: {}",
+                              crate::tui::filter::FIELD_NAMES))]
+    pub show: Vec<crate::tui::filter::FieldColumn>,
     /// Sort in descending order.
     #[arg(long)]
     pub desc: bool,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::cli::RunsArgs;
 use crate::format;
 use crate::lab::{now, Lab, Run, RunStatus};
-use crate::tui::filter::{Column, Filter};
+use crate::tui::filter::{Column, FieldColumn, Filter};
 
 #[derive(Serialize)]
 struct RunJson<'a> {
@@ -65,14 +65,14 @@ pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
     } else {
-        write!(out, "{}", table(&runs, t, lab.path()))?;
+        write!(out, "{}", table(&runs, t, lab.path(), &args.show))?;
     }
     Ok(())
 }
 
-/// The runs table of the lab at `db` as text: what `facenet-lab runs` prints and the dashboard
-/// shows off a terminal.
-pub fn table(runs: &[Run], now: f64, db: &std::path::Path) -> String {
+/// The runs table of the lab at `db` as text, with a column for each of `show` after the
+/// others: what `facenet-lab runs` prints and the dashboard shows off a terminal.
+pub fn table(runs: &[Run], now: f64, db: &std::path::Path, show: &[FieldColumn]) -> String {
     if runs.is_empty() {
         return format!(
             "no runs recorded yet: start one with `facenet-lab{} run resnet18 --data PATH`\n",
@@ -88,7 +88,7 @@ pub fn table(runs: &[Run], now: f64, db: &std::path::Path) -> String {
     // Runs that differ only in their seed look alike in every other column: where those listed
     // have more than one, the seed follows the learning rate.
     let seeds: std::collections::BTreeSet<i64> = runs.iter().map(|r| r.hyper.seed).collect();
-    if seeds.len() > 1 {
+    if seeds.len() > 1 && !show.iter().any(|f| f.is_seed()) {
         let at = Column::ALL
             .iter()
             .position(|c| *c == Column::Lr)
@@ -96,6 +96,12 @@ pub fn table(runs: &[Run], now: f64, db: &std::path::Path) -> String {
         headers.insert(at, "seed");
         for (row, run) in rows.iter_mut().zip(runs) {
             row.insert(at, run.hyper.seed.to_string());
+        }
+    }
+    for f in show {
+        headers.push(f.title());
+        for (row, run) in rows.iter_mut().zip(runs) {
+            row.push(f.text(run, now));
         }
     }
     let mut out = format::table(&headers, &rows);
@@ -124,6 +130,10 @@ pub fn table(runs: &[Run], now: f64, db: &std::path::Path) -> String {
 mod tests {
     use super::*;
 
+    fn table_of(runs: &[Run], now: f64, db: &std::path::Path) -> String {
+        table(runs, now, db, &[])
+    }
+
     /// The seed is a column where the runs listed have more than one, after the lr.
     #[test]
     fn the_seed_is_shown_where_it_tells_runs_apart() {
@@ -131,16 +141,63 @@ mod tests {
         let a = crate::lab::fixtures::run(1, "a", "resnet18");
         let mut b = crate::lab::fixtures::run(2, "b", "resnet18");
         let header = |t: &str| t.lines().next().unwrap_or_default().to_string();
-        let same = table(&[a.clone(), b.clone()], 0.0, db);
+        let same = table_of(&[a.clone(), b.clone()], 0.0, db);
         assert!(!header(&same).contains("seed"), "{same}");
         b.hyper.seed = a.hyper.seed + 7;
-        let apart = table(&[a.clone(), b.clone()], 0.0, db);
+        let apart = table_of(&[a.clone(), b.clone()], 0.0, db);
         let titles = header(&apart);
         let words: Vec<&str> = titles.split_whitespace().collect();
         let lr = words.iter().position(|w| *w == "lr");
         assert_eq!(lr.map(|i| words[i + 1]), Some("seed"), "{apart}");
         let b_line = apart.lines().nth(2).unwrap_or_default();
         assert!(b_line.contains(&format!(" {} ", b.hyper.seed)), "{apart}");
+    }
+
+    /// `--show` adds the named fields as columns after the others, as the compare view writes
+    /// their values; an explicit seed column replaces the one shown where seeds differ.
+    #[test]
+    fn shown_fields_are_columns_of_their_own() {
+        let db = std::path::Path::new("lab.db");
+        let mut a = crate::lab::fixtures::run(1, "a", "resnet18");
+        a.hyper.augment = true;
+        a.hyper.weight_decay = 5e-4;
+        a.config_json = r#"{"data":"../shared/data/lfw-20-30"}"#.into();
+        let mut b = crate::lab::fixtures::run(2, "b", "resnet18");
+        b.hyper.seed = a.hyper.seed + 1;
+        b.config_json = r#"{"data":""}"#.into();
+        let show: Vec<FieldColumn> = ["augment", "data", "wd", "seed"]
+            .iter()
+            .map(|n| FieldColumn::parse(n).unwrap())
+            .collect();
+        let t = table(&[a.clone(), b.clone()], 0.0, db, &show);
+        let lines: Vec<&str> = t.lines().collect();
+        let words = |l: &str| l.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let head = words(lines[0]);
+        assert_eq!(
+            head[head.len() - 4..],
+            ["augment", "data", "wd", "seed"],
+            "{t}"
+        );
+        assert_eq!(head.iter().filter(|w| *w == "seed").count(), 1, "{t}");
+        let seed = a.hyper.seed.to_string();
+        let row_a = words(lines[1]);
+        assert_eq!(
+            row_a[row_a.len() - 4..],
+            ["true", "../shared/data/lfw-20-30", "0.0005", seed.as_str()],
+            "{t}"
+        );
+        let row_b = words(lines[2]);
+        assert_eq!(
+            row_b[row_b.len() - 4..row_b.len() - 1],
+            ["false", "default", "0"],
+            "{t}"
+        );
+        assert!(FieldColumn::parse("schedule")
+            .unwrap_err()
+            .contains("shown by the lr column already"),);
+        assert!(FieldColumn::parse("augmnet")
+            .unwrap_err()
+            .starts_with("unknown field 'augmnet'"));
     }
 
     /// Runs whose LFW score was measured on grayscale images are named under the table.
@@ -153,9 +210,9 @@ mod tests {
             lfw_grayscale: gray,
             ..crate::lab::fixtures::run(id, "r", "resnet18")
         };
-        let colour = table(&[scored(1, false), scored(2, false)], 0.0, db);
+        let colour = table_of(&[scored(1, false), scored(2, false)], 0.0, db);
         assert!(!colour.contains("grayscale"), "{colour}");
-        let some = table(
+        let some = table_of(
             &[scored(1, true), scored(2, false), scored(3, true)],
             0.0,
             db,
@@ -165,7 +222,7 @@ mod tests {
             last.starts_with("lfw of runs 1, 3: measured on grayscale images"),
             "{some}"
         );
-        let all = table(&[scored(1, true), scored(2, true)], 0.0, db);
+        let all = table_of(&[scored(1, true), scored(2, true)], 0.0, db);
         let last = all.lines().last().unwrap_or_default();
         assert!(
             last.starts_with("every lfw above: measured on grayscale images"),

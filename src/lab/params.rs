@@ -42,6 +42,19 @@ pub fn params(r: &Run) -> Params {
     ]
 }
 
+/// The images a run trained on as its `--data` gave them (a folder, an archive or `synthetic`);
+/// `default` for the default location, `-` where its config cannot be read.
+pub fn data(r: &Run) -> String {
+    let Ok(config) = serde_json::from_str::<serde_json::Value>(&r.config_json) else {
+        return "-".to_string();
+    };
+    match config.get("data").and_then(|d| d.as_str()) {
+        Some("") => "default".to_string(),
+        Some(d) => d.to_string(),
+        None => "-".to_string(),
+    }
+}
+
 /// The `--init` file as its name and the start of its sha256 (`best-00001170.safetensors
 /// 3f2a9c0d41e7`), which tells two files of one name apart, or its name alone where the name
 /// holds the hash (`resnet18-f37072fd.pth`), after the run that wrote it where that is a run of

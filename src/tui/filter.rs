@@ -285,6 +285,15 @@ enum Field {
     ImageSize,
     Crop,
     Init,
+    /// The images (`--data`) as given, or their folder's or archive's name.
+    Data,
+    /// The lab's record of the dataset and its split, by id (`data inspect`'s, compare's).
+    Dataset,
+    Augment,
+    Normalize,
+    ImagenetNorm,
+    ZeroInit,
+    Tf32,
     /// The run whose checkpoint `--init` named.
     InitRun,
     /// The run whose settings `run --like` started with.
@@ -299,7 +308,7 @@ enum Field {
 /// The names `field op value` accepts, for the help screen and error messages.
 pub const FIELD_NAMES: &str = "id name model batch dim mining sampler status epoch epochs \
 dev_acc final_dev train_acc test lfw loss img_s lr schedule warmup wd margin image_size crop init init_run like seed \
-tag notes host duration";
+data dataset augment normalize imagenet_norm zero_init tf32 tag notes host duration";
 
 /// Every spelling of every field, lower case.
 const SPELLINGS: &[(&str, Field)] = &[
@@ -346,6 +355,15 @@ const SPELLINGS: &[(&str, Field)] = &[
     ("crop", Field::Crop),
     ("init", Field::Init),
     ("init_run", Field::InitRun),
+    ("data", Field::Data),
+    ("dataset", Field::Dataset),
+    ("dataset_id", Field::Dataset),
+    ("augment", Field::Augment),
+    ("normalize", Field::Normalize),
+    ("imagenet_norm", Field::ImagenetNorm),
+    ("zero_init", Field::ZeroInit),
+    ("zero_init_residual", Field::ZeroInit),
+    ("tf32", Field::Tf32),
     ("like", Field::Like),
     ("like_run", Field::Like),
     ("seed", Field::Seed),
@@ -386,6 +404,13 @@ impl Field {
             | Field::WeightDecay
             | Field::Margin
             | Field::Init
+            | Field::Data
+            | Field::Dataset
+            | Field::Augment
+            | Field::Normalize
+            | Field::ImagenetNorm
+            | Field::ZeroInit
+            | Field::Tf32
             | Field::InitRun
             | Field::Like
             | Field::Seed
@@ -426,24 +451,35 @@ impl Field {
                     .map(|m| m.as_str())
                     .collect(),
             ),
+            f if f.is_switch() => names(&["true", "false"]),
             _ => None,
         }
     }
 
-    fn is_numeric(self) -> bool {
-        !matches!(
+    /// A setting that is on or off, as the compare view shows it: `true` or `false`.
+    fn is_switch(self) -> bool {
+        matches!(
             self,
-            Field::Name
-                | Field::Model
-                | Field::Mining
-                | Field::Sampler
-                | Field::Schedule
-                | Field::Status
-                | Field::Tag
-                | Field::Notes
-                | Field::Host
-                | Field::Init
+            Field::Augment | Field::Normalize | Field::ImagenetNorm | Field::ZeroInit | Field::Tf32
         )
+    }
+
+    fn is_numeric(self) -> bool {
+        !self.is_switch()
+            && !matches!(
+                self,
+                Field::Name
+                    | Field::Model
+                    | Field::Mining
+                    | Field::Sampler
+                    | Field::Schedule
+                    | Field::Status
+                    | Field::Tag
+                    | Field::Notes
+                    | Field::Host
+                    | Field::Init
+                    | Field::Data
+            )
     }
 
     fn number(self, r: &Run, now: f64) -> Option<f64> {
@@ -469,6 +505,7 @@ impl Field {
             Field::Crop => Some(h.crop),
             Field::Seed => Some(h.seed as f64),
             Field::InitRun => r.init_run.map(|id| id.0 as f64),
+            Field::Dataset => r.dataset_id.map(|id| id.0 as f64),
             Field::Like => r.like_run.map(|id| id.0 as f64),
             Field::Duration => r.duration(now),
             _ => None,
@@ -522,7 +559,76 @@ impl Field {
                     .collect(),
                 None => vec!["none".to_string()],
             },
+            // The folder's or archive's name (`data=lfw-20-30`) or the path as given.
+            Field::Data => {
+                let data = crate::lab::params::data(r);
+                let name = std::path::Path::new(&data)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned());
+                name.into_iter().chain([data]).collect()
+            }
+            Field::Augment => vec![r.hyper.augment.to_string()],
+            Field::Normalize => vec![r.hyper.normalize.to_string()],
+            Field::ImagenetNorm => vec![r.hyper.imagenet_norm.to_string()],
+            Field::ZeroInit => vec![r.hyper.zero_init_residual.to_string()],
+            Field::Tf32 => vec![r.hyper.tf32.to_string()],
             _ => Vec::new(),
+        }
+    }
+}
+
+/// A filter field shown as a column of its own (`runs --show augment,data`): one no column of
+/// the table shows.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FieldColumn {
+    field: Field,
+    title: &'static str,
+}
+
+impl FieldColumn {
+    /// The field of this name (any of its spellings); an error says why none is shown.
+    pub fn parse(name: &str) -> Result<FieldColumn, String> {
+        let lower = name.trim().to_ascii_lowercase();
+        let (title, field) = SPELLINGS
+            .iter()
+            .find(|(n, _)| *n == lower)
+            .copied()
+            .ok_or_else(|| format!("unknown field '{name}' (fields: {FIELD_NAMES})"))?;
+        if let Some(column) = field.column() {
+            return Err(format!(
+                "'{name}' is shown by the {} column already",
+                column.title()
+            ));
+        }
+        Ok(FieldColumn { field, title })
+    }
+
+    pub fn title(self) -> &'static str {
+        self.title
+    }
+
+    /// Whether this is the seed, which `runs` shows on its own where runs differ in it.
+    pub fn is_seed(self) -> bool {
+        self.field == Field::Seed
+    }
+
+    /// The run's value, as the compare view shows it; `-` for none.
+    pub fn text(self, r: &Run, now: f64) -> String {
+        let f = self.field;
+        let h = &r.hyper;
+        match f {
+            Field::Init => crate::lab::params::init(r),
+            Field::Data => crate::lab::params::data(r),
+            Field::Tag => r.tags.join(","),
+            // Exactly: a seed past 2^53 is not an f64.
+            Field::Seed => h.seed.to_string(),
+            Field::Lr | Field::WeightDecay | Field::Margin | Field::Crop => {
+                f.number(r, now).map_or("-".into(), format::setting)
+            }
+            _ if f.is_numeric() => f
+                .number(r, now)
+                .map_or("-".into(), |x| f.shown(x).unwrap_or_else(|| format!("{x}"))),
+            _ => f.texts(r, now).into_iter().next().unwrap_or_default(),
         }
     }
 }
@@ -684,6 +790,42 @@ mod tests {
     use super::*;
     use crate::lab::fixtures::{run, NOW};
     use crate::lab::RunId;
+
+    /// The settings with no column are found by name: on/off ones as `true`/`false`, the
+    /// images by their folder's name or path as given, the dataset by its id.
+    #[test]
+    fn switches_and_the_data_are_fields() {
+        let mut a = run(1, "a", "resnet18");
+        a.hyper.augment = true;
+        a.hyper.normalize = false;
+        a.hyper.imagenet_norm = true;
+        a.dataset_id = Some(crate::lab::DatasetId(2));
+        a.config_json = r#"{"data":"../shared/data/lfw-20-30"}"#.into();
+        let mut b = run(2, "b", "resnet18");
+        b.hyper.normalize = true;
+        b.hyper.tf32 = true;
+        b.hyper.zero_init_residual = true;
+        b.config_json = r#"{"data":"synthetic"}"#.into();
+        let runs = [a, b];
+        let ids = |q: &str| -> Vec<i64> {
+            let f = Filter::parse(q).unwrap();
+            runs.iter()
+                .filter(|r| f.matches(r, NOW))
+                .map(|r| r.id.0)
+                .collect()
+        };
+        assert_eq!(ids("augment=true"), [1]);
+        assert_eq!(ids("augment=false"), [2]);
+        assert_eq!(ids("normalize=TRUE"), [2]);
+        assert_eq!(ids("imagenet_norm=true tf32=false"), [1]);
+        assert_eq!(ids("zero_init=true tf32=true"), [2]);
+        assert_eq!(ids("data=lfw-20-30"), [1]);
+        assert_eq!(ids("data=../shared/data/lfw-20-30"), [1]);
+        assert_eq!(ids("data!=synthetic"), [1]);
+        assert_eq!(ids("dataset=2"), [1]);
+        let err = Filter::parse("augment=yes").unwrap_err();
+        assert!(err.contains("one of: true, false"), "{err}");
+    }
 
     #[test]
     fn the_input_column_shows_the_crop_and_imagenet_normalisation() {

@@ -57,7 +57,7 @@ pub fn main(db: &Path) -> Result<()> {
         } else {
             Vec::new()
         };
-        crate::out!("{}", crate::commands::runs::table(&runs, now(), db));
+        crate::out!("{}", crate::commands::runs::table(&runs, now(), db, &[]));
         crate::say!(
             "facenet-lab: stdout is not a terminal, so this is the runs table instead of the live \
              dashboard. Run `facenet-lab` in a terminal for the dashboard, or `facenet-lab runs --json` for scripts."

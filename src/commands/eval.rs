@@ -9,10 +9,11 @@ use candle_core::Device;
 use crate::cli::EvalArgs;
 use crate::data::{DataSpec, ImageRef};
 use crate::eval::embeddings::Embeddings;
+use crate::eval::glossary;
 use crate::eval::net::Net;
 use crate::eval::protocol::{self, Inherited, Message, Subject};
 use crate::eval::verification::VerificationReport;
-use crate::lab::{CodeVersion, EvaluationId, Lab, NewEvaluation, RanOn, RunId};
+use crate::lab::{CodeVersion, EvalMetric, EvaluationId, Lab, NewEvaluation, RanOn, RunId};
 use crate::report::{roc_chart, roc_title, write_chart, FigureFormat};
 
 pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
@@ -156,8 +157,8 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
              replaces its best: the evaluation keeps its iteration, not a link to it)"
         );
     }
-    for m in &measured.metrics {
-        crate::outln!("  {:<28} {}", m.name, metric_value(&m.name, m.value));
+    for line in metric_lines(&measured.metrics) {
+        crate::outln!("{line}");
     }
     if let Some((report, on)) = measured.roc {
         let name = roc_name(run.id, id);
@@ -179,6 +180,32 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
 /// checkpoint, `--flip`, other pairs) never overwrites an earlier figure.
 fn roc_name(run: RunId, evaluation: EvaluationId) -> String {
     format!("roc-run-{run}-eval-{evaluation}")
+}
+
+/// The metrics as printed, a line each with what it measures, and then what guessing scores.
+fn metric_lines(metrics: &[EvalMetric]) -> Vec<String> {
+    let width = metrics.iter().map(|m| m.name.len()).max().unwrap_or(0);
+    let values: Vec<String> = metrics
+        .iter()
+        .map(|m| metric_value(&m.name, m.value))
+        .collect();
+    let value_width = values.iter().map(String::len).max().unwrap_or(0);
+    let mut lines: Vec<String> = metrics
+        .iter()
+        .zip(&values)
+        .map(|(m, v)| {
+            let line = format!("  {:<width$}  {v:<value_width$}", m.name);
+            match glossary::meaning(&m.name) {
+                Some(meaning) => format!("{line}  {meaning}"),
+                None => line.trim_end().to_string(),
+            }
+        })
+        .collect();
+    let metric = |name: &str| metrics.iter().find(|m| m.name == name).map(|m| m.value);
+    if let Some(chance) = glossary::chance(metric) {
+        lines.push(format!("  chance: {chance}"));
+    }
+    lines
 }
 
 /// A metric as printed: counts (`n_...`) as whole numbers, rates to 4 decimals.
@@ -228,6 +255,36 @@ mod tests {
         assert_eq!(metric_value("n_queries", 70.0), "70");
         assert_eq!(metric_value("top1_seed_gallery", 1.0), "1.0000");
         assert_eq!(metric_value("auc", 0.83912), "0.8391");
+    }
+
+    /// Each metric is named, valued and explained in aligned columns, and chance follows.
+    #[test]
+    fn metrics_print_with_their_meaning_and_chance() {
+        let metrics = [
+            EvalMetric::new("top1_seed_gallery", 0.61428),
+            EvalMetric::new("n_queries", 70.0),
+            EvalMetric::new("n_identities", 30.0),
+            EvalMetric::new("made_up", 2.5),
+        ];
+        let lines = metric_lines(&metrics);
+        assert_eq!(lines.len(), 5, "{lines:#?}");
+        assert!(
+            lines[0].starts_with(
+                "  top1_seed_gallery  0.6143  nearest identity right, each \
+                                 identity its first training image"
+            ),
+            "{lines:#?}"
+        );
+        assert!(lines[0].contains("`runs`' test column"), "{lines:#?}");
+        assert!(
+            lines[1].starts_with("  n_queries          70      test images"),
+            "{lines:#?}"
+        );
+        assert_eq!(lines[3], "  made_up            2.5000", "{lines:#?}");
+        assert_eq!(
+            lines[4],
+            "  chance: guessing among 30 identities scores top-1 0.0333, top-5 0.1667"
+        );
     }
 
     #[test]

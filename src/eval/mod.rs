@@ -10,6 +10,7 @@ pub mod batches;
 pub mod checkpoint_choice;
 pub mod embeddings;
 pub mod folder;
+pub mod glossary;
 pub mod identification;
 pub mod net;
 pub mod pairs;

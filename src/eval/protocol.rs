@@ -455,6 +455,10 @@ fn test_split_metrics(train: &Embeddings, test: &Embeddings) -> Result<Vec<EvalM
         EvalMetric::new(TOP1_CENTROID_GALLERY, centroid.top_k(1)),
         EvalMetric::new(TOP5_CENTROID_GALLERY, centroid.top_k(5)),
         EvalMetric::new(N_QUERIES, test.len() as f64),
+        EvalMetric::new(
+            super::glossary::N_IDENTITIES,
+            seed_gallery(train)?.len() as f64,
+        ),
     ])
 }
 

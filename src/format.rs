@@ -204,10 +204,34 @@ pub fn unknown_field_hint(message: &str) -> Option<String> {
         .then(|| format!("`{unknown}` is no setting: did you mean `{nearest}`?"))
 }
 
+/// What a value of the wrong type should look like, where serde names the type as Rust spells
+/// it (`invalid type: string "big", expected usize`).
+fn type_hint(message: &str) -> Option<String> {
+    let expected = message.split("expected ").nth(1)?.trim();
+    let quoted = message.starts_with("invalid type: string");
+    let quotes = if quoted { ", without quotes" } else { "" };
+    let what = match expected {
+        "usize" | "u64" | "u32" | "u16" | "u8" => "a whole number of 0 or more",
+        "i64" | "i32" => "a whole number",
+        "f64" | "f32" => "a number",
+        "a boolean" if quoted => "true or false",
+        _ => return None,
+    };
+    let e_g = match what {
+        "a number" => " (e.g. 0.2 or 1e-4)",
+        "true or false" => "",
+        _ => " (e.g. 64)",
+    };
+    Some(format!("the value must be {what}{quotes}{e_g}"))
+}
+
 /// A TOML file's error, `hint` (or else [`unknown_field_hint`]) said before it where there is
 /// one.
 pub fn toml_error(e: toml::de::Error, hint: Option<String>) -> anyhow::Error {
-    match hint.or_else(|| unknown_field_hint(e.message())) {
+    let hint = hint
+        .or_else(|| unknown_field_hint(e.message()))
+        .or_else(|| type_hint(e.message()));
+    match hint {
         Some(hint) => anyhow::Error::from(e).context(hint),
         None => e.into(),
     }
@@ -234,6 +258,30 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_of_the_wrong_type_says_what_is_wanted_in_plain_words() {
+        assert_eq!(
+            type_hint(r#"invalid type: string "big", expected usize"#).as_deref(),
+            Some("the value must be a whole number of 0 or more, without quotes (e.g. 64)")
+        );
+        assert_eq!(
+            type_hint("invalid type: floating point `0.5`, expected u64").as_deref(),
+            Some("the value must be a whole number of 0 or more (e.g. 64)")
+        );
+        assert_eq!(
+            type_hint(r#"invalid type: string "1e-4", expected f64"#).as_deref(),
+            Some("the value must be a number, without quotes (e.g. 0.2 or 1e-4)")
+        );
+        assert_eq!(
+            type_hint(r#"invalid type: string "yes", expected a boolean"#).as_deref(),
+            Some("the value must be true or false, without quotes")
+        );
+        assert_eq!(
+            type_hint("invalid type: integer `1`, expected a string"),
+            None
+        );
+    }
 
     #[test]
     fn an_unknown_field_near_a_known_one_is_named() {

@@ -363,6 +363,25 @@ pub fn image_size_problem(model: Arch, size: usize) -> Option<String> {
 
 /// An error naming every problem of a command's settings (one per line when there are
 /// several), or `Ok` when there are none.
+/// The distinct `--flag` words of a message, in order.
+fn flags_named(message: &str) -> Vec<&str> {
+    let mut found: Vec<&str> = Vec::new();
+    let mut rest = message;
+    while let Some(at) = rest.find("--") {
+        let tail = &rest[at..];
+        let end = tail[2..]
+            .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+            .map_or(tail.len(), |i| i + 2);
+        let flag = tail[..end].trim_end_matches('-');
+        let word_start = !rest[..at].ends_with(|c: char| c.is_alphanumeric());
+        if word_start && flag.len() > 2 && !found.contains(&flag) {
+            found.push(flag);
+        }
+        rest = &tail[end.max(2)..];
+    }
+    found
+}
+
 pub fn refuse(problems: &[String]) -> Result<()> {
     match problems {
         [] => Ok(()),
@@ -478,8 +497,10 @@ impl TrainConfig {
     /// place of the defaults, then the `--config` file if any, then the flags, checked. Where
     /// they name another model, what only the other model takes is dropped first (unless they
     /// give it again), and said in the notes returned.
+    /// A problem with a setting the flags do not give names it as `like_run`'s.
     pub fn resolve_like(
         mut like: TrainConfig,
+        like_run: crate::lab::RunId,
         file: Option<&Overrides>,
         flags: &Overrides,
     ) -> Result<(TrainConfig, Vec<String>)> {
@@ -510,7 +531,8 @@ impl TrainConfig {
             }
         }
         let cfg = like.merged_with(file, flags);
-        cfg.validate()?;
+        let base = format!("run {like_run}'s, by --like");
+        refuse(&cfg.sourced(cfg.problems(), file, flags, &base))?;
         Ok((cfg, notes))
     }
 
@@ -541,7 +563,7 @@ impl TrainConfig {
             bail!("no model given: name one, e.g. `facenet-lab run resnet18`, set `model = \"resnet18\"` in the --config file, or start like another run with --like RUN");
         }
         let cfg = Self::merged(file, flags);
-        cfg.validate()?;
+        refuse(&cfg.sourced(cfg.problems(), file, flags, "the default"))?;
         Ok(cfg)
     }
 
@@ -568,6 +590,57 @@ impl TrainConfig {
     /// Checks the settings before anything is recorded, naming every problem at once.
     pub fn validate(&self) -> Result<()> {
         refuse(&self.problems())
+    }
+
+    /// `problems`, each followed by where the flags it names that these settings set got their
+    /// values, for those not given as flags: from the `--config` file, or `base` (`the
+    /// default`, `run 41's, by --like`). Otherwise a problem names a flag the user never
+    /// typed, as if they had (`--max-images (30) is below --min-images (40)`).
+    fn sourced(
+        &self,
+        problems: Vec<String>,
+        file: Option<&Overrides>,
+        flags: &Overrides,
+        base: &str,
+    ) -> Vec<String> {
+        let json = |v: serde_json::Result<serde_json::Value>| v.unwrap_or_default();
+        let (set, typed) = (
+            json(serde_json::to_value(self)),
+            json(serde_json::to_value(flags)),
+        );
+        let in_file = json(serde_json::to_value(file));
+        // A key is given (or set) when present with a value: not null, false, nor empty.
+        let has = |v: &serde_json::Value, key: &str| {
+            v.get(key).is_some_and(|x| {
+                !(x.is_null()
+                    || *x == serde_json::Value::Bool(false)
+                    || *x == ""
+                    || x.as_array().is_some_and(|a| a.is_empty()))
+            })
+        };
+        problems
+            .into_iter()
+            .map(|p| {
+                let mut whose: Vec<String> = Vec::new();
+                for flag in flags_named(&p) {
+                    let key = flag[2..].replace('-', "_");
+                    if has(&typed, &key) || !has(&set, &key) {
+                        continue;
+                    }
+                    let from = if has(&in_file, &key) {
+                        "the --config file's"
+                    } else {
+                        base
+                    };
+                    whose.push(format!("{flag}: {from}"));
+                }
+                if whose.is_empty() {
+                    p
+                } else {
+                    format!("{p} ({})", whose.join("; "))
+                }
+            })
+            .collect()
     }
 
     /// What is wrong with the settings, each as a sentence naming its flag.
@@ -799,6 +872,66 @@ impl TrainConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::RunId;
+
+    /// A problem with a setting the user did not type says where it came from: the defaults,
+    /// the --config file, or the run --like took; one typed is left as it is.
+    #[test]
+    fn problems_name_where_untyped_settings_came_from() {
+        let typed = Overrides {
+            min_images: Some(40),
+            ..flags(Arch::Resnet18)
+        };
+        let e = format!("{:#}", TrainConfig::resolve(None, &typed).unwrap_err());
+        assert_eq!(
+            e,
+            "--max-images (30) is below --min-images (40) (--max-images: the default)"
+        );
+        let both = Overrides {
+            max_images: Some(20),
+            ..typed.clone()
+        };
+        let e = format!("{:#}", TrainConfig::resolve(None, &both).unwrap_err());
+        assert_eq!(e, "--max-images (20) is below --min-images (40)");
+        let file = Overrides {
+            max_images: Some(25),
+            ..Overrides::default()
+        };
+        let e = format!(
+            "{:#}",
+            TrainConfig::resolve(Some(&file), &typed).unwrap_err()
+        );
+        assert!(e.ends_with("(--max-images: the --config file's)"), "{e}");
+        // From the run it is like: its --tf32, against a --device cpu typed now.
+        let gpu = TrainConfig {
+            tf32: true,
+            ..TrainConfig::default()
+        };
+        let cpu = Overrides {
+            device: Some(DeviceChoice::Cpu),
+            ..Overrides::default()
+        };
+        let e = format!(
+            "{:#}",
+            TrainConfig::resolve_like(gpu, RunId(41), None, &cpu).unwrap_err()
+        );
+        assert!(e.ends_with("(--tf32: run 41's, by --like)"), "{e}");
+        // A flag named as advice, and not set, is not sourced.
+        let fresh = Overrides {
+            fresh_embedding: Some(true),
+            ..flags(Arch::Resnet18)
+        };
+        let e = format!("{:#}", TrainConfig::resolve(None, &fresh).unwrap_err());
+        assert!(!e.contains("(--init"), "{e}");
+    }
+
+    #[test]
+    fn flags_are_found_in_a_message_once_each() {
+        assert_eq!(
+            flags_named("--crop 0.1 at --image-size 64 (--crop-x), --, a--b --crop."),
+            ["--crop", "--image-size", "--crop-x"]
+        );
+    }
 
     fn flags(model: Arch) -> Overrides {
         Overrides {
@@ -821,7 +954,7 @@ mod tests {
             ..TrainConfig::default()
         };
         let (cfg, notes) =
-            TrainConfig::resolve_like(alexnet.clone(), None, &flags(Arch::Resnet18))?;
+            TrainConfig::resolve_like(alexnet.clone(), RunId(41), None, &flags(Arch::Resnet18))?;
         assert_eq!(
             (
                 cfg.model,
@@ -840,14 +973,14 @@ mod tests {
         );
         // The same model: nothing dropped, nothing said.
         let (same, notes) =
-            TrainConfig::resolve_like(alexnet.clone(), None, &flags(Arch::Alexnet))?;
+            TrainConfig::resolve_like(alexnet.clone(), RunId(41), None, &flags(Arch::Alexnet))?;
         assert_eq!((same.dropout, notes.len()), (Some(0.3), 0));
         // Given again by a flag, --dropout is checked as any other: not for a ResNet.
         let again = Overrides {
             dropout: Some(0.3),
             ..flags(Arch::Resnet18)
         };
-        let e = TrainConfig::resolve_like(alexnet, None, &again)
+        let e = TrainConfig::resolve_like(alexnet, RunId(41), None, &again)
             .map(|_| ())
             .unwrap_err();
         assert!(format!("{e:#}").contains("--dropout"), "{e:#}");
@@ -866,7 +999,7 @@ mod tests {
             ..TrainConfig::default()
         };
         let (cfg, notes) =
-            TrainConfig::resolve_like(imagenet.clone(), None, &flags(Arch::Resnet152))?;
+            TrainConfig::resolve_like(imagenet.clone(), RunId(41), None, &flags(Arch::Resnet152))?;
         assert_eq!((cfg.init, cfg.imagenet_norm), (None, false));
         assert_eq!(
             notes,
@@ -879,7 +1012,7 @@ mod tests {
             init: Some("none".into()),
             ..Overrides::default()
         };
-        let (cfg, _) = TrainConfig::resolve_like(imagenet.clone(), None, &none)?;
+        let (cfg, _) = TrainConfig::resolve_like(imagenet.clone(), RunId(41), None, &none)?;
         assert_eq!((cfg.init, cfg.imagenet_norm), (None, false));
         for again in [
             Overrides {
@@ -891,7 +1024,7 @@ mod tests {
                 ..none.clone()
             },
         ] {
-            let (cfg, _) = TrainConfig::resolve_like(imagenet.clone(), None, &again)?;
+            let (cfg, _) = TrainConfig::resolve_like(imagenet.clone(), RunId(41), None, &again)?;
             assert_eq!((cfg.init, cfg.imagenet_norm), (None, true), "{again:?}");
         }
         // Given again by the --config file, it stays too.
@@ -899,7 +1032,7 @@ mod tests {
             imagenet_norm: Some(true),
             ..Overrides::default()
         };
-        let (cfg, _) = TrainConfig::resolve_like(imagenet.clone(), Some(&file), &none)?;
+        let (cfg, _) = TrainConfig::resolve_like(imagenet.clone(), RunId(41), Some(&file), &none)?;
         assert_eq!((cfg.init, cfg.imagenet_norm), (None, true));
         // Chosen without a file, it has no file to go with.
         let random = TrainConfig {
@@ -907,12 +1040,14 @@ mod tests {
             init_sha256: None,
             ..imagenet.clone()
         };
-        let (cfg, notes) = TrainConfig::resolve_like(random.clone(), None, &none)?;
+        let (cfg, notes) = TrainConfig::resolve_like(random.clone(), RunId(41), None, &none)?;
         assert_eq!((cfg.imagenet_norm, notes.len()), (true, 0));
-        let (cfg, notes) = TrainConfig::resolve_like(random, None, &flags(Arch::Resnet152))?;
+        let (cfg, notes) =
+            TrainConfig::resolve_like(random, RunId(41), None, &flags(Arch::Resnet152))?;
         assert_eq!((cfg.imagenet_norm, notes.len()), (true, 0));
         // With the file kept, so is its input scale.
-        let (same, notes) = TrainConfig::resolve_like(imagenet, None, &flags(Arch::Resnet18))?;
+        let (same, notes) =
+            TrainConfig::resolve_like(imagenet, RunId(41), None, &flags(Arch::Resnet18))?;
         assert_eq!((same.imagenet_norm, notes.len()), (true, 0));
         Ok(())
     }

@@ -601,7 +601,7 @@ pub fn settings_like(db: &Path, key: &str, path: Option<&Path>, flags: &Override
             )
         })?;
     }
-    let (cfg, notes) = TrainConfig::resolve_like(like, file.as_ref(), flags)?;
+    let (cfg, notes) = TrainConfig::resolve_like(like, run.id, file.as_ref(), flags)?;
     // The other run's device, where this build has none such: said as the run's, not as a
     // --device this command never gave.
     let device_given = flags.device.is_some() || file.as_ref().is_some_and(|f| f.device.is_some());

@@ -84,10 +84,10 @@ fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
                 "--device cuda: this facenet-lab was built without CUDA",
             )?;
         }
-        // The default device falls back to the CPU, which has no TF32.
+        // The default device can only be the CPU, which has no TF32.
         refused(
             &[&TINY_RUN[..], &["--tf32"]].concat(),
-            "this runs on cpu, which multiplies in f32",
+            "--tf32 is for CUDA's tensor cores, and this facenet-lab was built without CUDA",
         )?;
     }
     // The lab does not exist: resuming never starts one.

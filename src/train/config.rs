@@ -740,6 +740,8 @@ impl TrainConfig {
         }
         if self.tf32 && self.device == DeviceChoice::Cpu {
             found.push("--tf32 is for CUDA's tensor cores: --device cpu multiplies in f32".into());
+        } else if let Err(e) = crate::train::device::check_tf32(self.tf32) {
+            found.push(e.to_string());
         }
         if self.zero_init_residual && self.model == Arch::Alexnet {
             found.push(

@@ -27,6 +27,17 @@ pub fn select(choice: DeviceChoice) -> Result<(Device, String)> {
     }
 }
 
+/// What can be told of `--tf32` without opening a device: asked of a build without CUDA.
+pub fn check_tf32(tf32: bool) -> Result<()> {
+    if tf32 && !cfg!(feature = "cuda") {
+        bail!(
+            "--tf32 is for CUDA's tensor cores, and this facenet-lab was built without CUDA: \
+             rebuild with `cargo build --release --features cuda` on a machine with a GPU"
+        );
+    }
+    Ok(())
+}
+
 /// What can be told of `choice` without opening a device: CUDA asked of a build without it.
 pub fn check(choice: DeviceChoice) -> Result<()> {
     if choice == DeviceChoice::Cuda && !cfg!(feature = "cuda") {

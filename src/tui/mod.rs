@@ -534,6 +534,7 @@ fn check_resume(db: &Path, run: crate::lab::RunId) -> Result<Option<StartOverAsk
         let run = lab.find_run_seen(&run.to_string())?;
         let cfg = crate::train::config::TrainConfig::recorded(&run)?;
         crate::train::device::check(cfg.device)?;
+        crate::train::device::check_tf32(cfg.tf32).context("it multiplied its matrices in TF32")?;
         let recorded = lab.run_dataset(&run)?;
         let source = recorded.as_ref().map(|d| d.source.as_str());
         crate::train::session::resume_data(&cfg.data, None, source).with_context(|| {

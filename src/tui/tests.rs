@@ -2191,6 +2191,18 @@ fn a_run_that_cannot_resume_here_is_refused_before_it_starts() -> Result<()> {
             matches!(&answer, Event::Answer(Action::Status(text, true)) if *text == said),
             "{answer:?}"
         );
+        let tf32 = TrainConfig {
+            tf32: true,
+            ..here.clone()
+        };
+        let said = refused(&tf32, &["periodic"])?;
+        assert!(
+            said.starts_with(
+                "run #2 was not resumed: it multiplied its matrices in TF32: --tf32 is for \
+                 CUDA's tensor cores, and this facenet-lab was built without CUDA"
+            ),
+            "{said}"
+        );
     }
     let gone = TrainConfig {
         data: "/no/such/lfw".into(),

@@ -1,9 +1,10 @@
 //! JPEG validation and decoding to normalised RGB pixels.
 //!
 //! Validation is a full decode plus two checks the lenient decoder does not make: the file must
-//! start with the JPEG start-of-image marker `FF D8` and end (ignoring trailing zero padding)
-//! with the end-of-image marker `FF D9`, so text files named `.jpg` and truncated transfers are
-//! both rejected. Pixels are converted to RGB (gray → R=G=B), resized with the bilinear
+//! start with the JPEG start-of-image marker `FF D8`, and its last scan of image data must be
+//! followed by the end-of-image marker `FF D9`, so text files named `.jpg` and truncated
+//! transfers are both rejected. Bytes after that marker (metadata some cameras and editors
+//! append) are ignored, as other decoders ignore them. Pixels are converted to RGB (gray → R=G=B), resized with the bilinear
 //! (triangle) filter and normalised to `[-1, 1]` as `x / 127.5 - 1`, channels first.
 use anyhow::{bail, Result};
 use image::imageops::FilterType;
@@ -17,9 +18,16 @@ pub fn decode_jpeg(bytes: &[u8]) -> Result<DynamicImage> {
     if !bytes.starts_with(&[0xFF, 0xD8]) {
         bail!("not a JPEG (no start-of-image marker)");
     }
-    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-    if end < 4 || bytes[end - 2..end] != [0xFF, 0xD9] {
-        bail!("truncated JPEG, or bytes after its end (no end-of-image marker at the end)");
+    // Scan data holds no `FF DA` nor `FF D9` (an `FF` there is followed by `00` or a restart
+    // marker), so the last start-of-scan is the image's last scan, and a whole one is followed
+    // by the end-of-image marker.
+    let marker = |m: u8| move |w: &[u8]| w == [0xFF, m];
+    let ends = bytes
+        .windows(2)
+        .rposition(marker(0xDA))
+        .is_some_and(|scan| bytes[scan..].windows(2).any(marker(0xD9)));
+    if !ends {
+        bail!("truncated JPEG (no end-of-image marker after its image data)");
     }
     let img = match image::load_from_memory_with_format(bytes, ImageFormat::Jpeg) {
         Ok(img) => img,
@@ -253,6 +261,14 @@ mod tests {
         assert!(msg(&good[..good.len() / 2]).contains("truncated"));
         assert!(msg(&good[..good.len() - 2]).contains("truncated"));
         assert!(msg(b"").contains("empty"));
+        // What follows the end-of-image marker is not the image's.
+        let mut appended = good.clone();
+        appended.extend(b"trailing metadata \xFF\xD8 of another tool");
+        let decoded = decode_jpeg(&appended)?;
+        assert_eq!((decoded.width(), decoded.height()), (40, 30));
+        let mut cut = good[..good.len() - 2].to_vec();
+        cut.extend(b"\xFF\xD9 is not after the scan; \xFF\xDA is");
+        assert!(msg(&cut).contains("truncated"), "{}", msg(&cut));
         // Garbage between the markers is caught by the decoder.
         let mut garbage = vec![0xFF, 0xD8];
         garbage.extend(std::iter::repeat_n(0x42, 100));

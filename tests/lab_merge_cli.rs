@@ -81,6 +81,10 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
             "note: the lab records checkpoints, not their weights: 6 checkpoint files of the \
              merged runs are not where the lab records them",
         ));
+    // Reading it left none of SQLite's files beside the other lab.
+    for beside in ["gpu.db-wal", "gpu.db-shm"] {
+        assert!(!dir.path().join(beside).exists(), "{beside} left behind");
+    }
 
     let (a, b) = (Lab::open_read_only(&theirs)?, Lab::open_read_only(&ours)?);
     let (their_runs, our_runs) = (a.list_runs()?, b.list_runs()?);

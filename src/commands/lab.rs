@@ -70,10 +70,16 @@ pub fn merge(db: &Path, args: &MergeArgs) -> Result<()> {
             args.other.display()
         );
     }
+    // Reading a lab in WAL mode makes SQLite's -wal and -shm files beside it, which a
+    // read-only connection leaves behind: those this merge made are removed after it.
+    let made = Sidecars::absent(&args.other);
     let other = Lab::open_read_only(&args.other)
         .with_context(|| format!("opening '{}' to merge it", args.other.display()))?;
     let lab = Lab::open(db)?;
-    let summary = lab.merge_from(&other).with_context(|| {
+    let merged = lab.merge_from(&other);
+    drop(other);
+    made.remove();
+    let summary = merged.with_context(|| {
         format!(
             "merging '{}' into '{}' (nothing was changed)",
             args.other.display(),
@@ -99,6 +105,40 @@ pub fn merge(db: &Path, args: &MergeArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// SQLite's `-wal` and `-shm` files of a lab, where they were not there before it was read.
+struct Sidecars {
+    wal: Option<PathBuf>,
+    shm: Option<PathBuf>,
+}
+
+impl Sidecars {
+    fn absent(db: &Path) -> Sidecars {
+        let beside = |suffix: &str| {
+            let mut p = db.as_os_str().to_owned();
+            p.push(suffix);
+            Some(PathBuf::from(p)).filter(|p| !p.exists())
+        };
+        Sidecars {
+            wal: beside("-wal"),
+            shm: beside("-shm"),
+        }
+    }
+
+    /// Removes them, once the reading connection is closed: an empty -wal holds nothing, and
+    /// an -shm is only an index of the -wal. A -wal that gained content is kept (something
+    /// else wrote to the lab meanwhile), and so is the -shm beside it.
+    fn remove(self) {
+        if let Some(wal) = &self.wal {
+            if std::fs::metadata(wal).is_ok_and(|m| m.len() > 0) {
+                return;
+            }
+        }
+        for p in [self.wal, self.shm].into_iter().flatten() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// The checkpoint files of the runs a merge added or refreshed that this lab cannot find, each

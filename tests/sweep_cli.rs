@@ -202,6 +202,41 @@ fn every_invalid_run_is_reported_and_nothing_starts() -> Result<()> {
     Ok(())
 }
 
+/// A bad [base] key hides none of the spec's other mistakes: a misspelt table, a run's bad
+/// value, a second bad [base] key are all said in the one refusal, and nothing starts.
+#[test]
+fn a_bad_base_key_is_said_with_every_other_mistake_of_the_spec() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let spec = dir.path().join("walk.toml");
+    std::fs::write(
+        &spec,
+        "tag = \"walk\"\n[base]\nmodel = \"resnet18\"\nbach = 32\nepochs = \"ten\"\n\
+         [[runs]]\nmining = \"easy\"\n[grd]\nseed = [1, 2]\n",
+    )?;
+    let marker = dir.path().join("started");
+    let fake = fake_trainer(dir.path(), &format!("touch '{}'", marker.display()))?;
+    Command::cargo_bin("facenet-lab")?
+        .arg("--db")
+        .arg(dir.path().join("lab.db"))
+        .arg("sweep")
+        .arg(&spec)
+        .arg("--dry-run")
+        .env(SWEEP_EXE_ENV, &fake)
+        .assert()
+        .failure()
+        .stderr(contains("has 4 problems; nothing was started"))
+        .stderr(contains("`grd` is no setting: did you mean `grid`?"))
+        .stderr(contains("8 | [grd]"))
+        .stderr(contains("[base]:\n  unknown field `bach`"))
+        .stderr(contains(
+            "invalid type: string \"ten\", expected usize in `epochs`",
+        ))
+        .stderr(contains("run 1 (model = \"resnet18\"):"))
+        .stderr(contains("unknown variant `easy`"));
+    assert!(!marker.exists(), "the trainer was never started");
+    Ok(())
+}
+
 /// A stand-in trainer: records its arguments and start/end, says it is training (on stdout,
 /// into its log), runs `body`, takes 0.3 s.
 fn fake_trainer(dir: &Path, body: &str) -> Result<PathBuf> {

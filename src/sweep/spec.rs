@@ -21,27 +21,68 @@ use std::collections::BTreeSet;
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
-use toml::{Table, Value};
+use toml::de::{DeTable, Error as DeError};
+use toml::{Spanned, Table, Value};
 
 use super::config::{problems, split_bad_keys, RunConfig};
 
-#[derive(Debug, Deserialize)]
+/// The spec's own keys. Each key of the file is read apart ([`SpecFile::read`]), so all are
+/// optional here: a misspelt key or a value of the wrong type hides none of the others.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SpecFile {
-    tag: String,
-    #[serde(default)]
-    description: String,
+    tag: Option<String>,
+    description: Option<String>,
     /// Each run's `--time-limit`: how this sweep runs them, not what they are. A string as
     /// `--time-limit` takes it (`"2h"`), or a number of seconds.
-    #[serde(default)]
     time_limit: Option<Value>,
-    #[serde(default)]
-    base: Table,
-    #[serde(default)]
-    runs: Vec<Table>,
-    #[serde(default)]
+    base: Option<Table>,
+    runs: Option<Vec<Table>>,
     grid: Option<Table>,
 }
+
+impl SpecFile {
+    /// The spec's keys in `text`, and those it could not take: an unknown key or a value of the
+    /// wrong type, each with toml's error (its line and a caret under the word), in file order.
+    /// An error only where `text` is no TOML at all.
+    fn read(text: &str) -> std::result::Result<(SpecFile, Vec<(String, DeError)>), DeError> {
+        let root = DeTable::parse(text)?;
+        let span = root.span();
+        let mut entries: Vec<_> = root.into_inner().into_iter().collect();
+        entries.sort_by_key(|(key, _)| key.span().start);
+        let mut file = SpecFile::default();
+        let mut unread = Vec::new();
+        for (key, value) in entries {
+            let name = key.get_ref().to_string();
+            // One key in a table of its own, its spans still those of `text`.
+            let mut alone = DeTable::new();
+            alone.insert(key, value);
+            let one = toml::de::Deserializer::from(Spanned::new(span.clone(), alone));
+            match SpecFile::deserialize(one) {
+                Ok(part) => file.take(part),
+                Err(mut e) => {
+                    e.set_input(Some(text));
+                    unread.push((name, e));
+                }
+            }
+        }
+        Ok((file, unread))
+    }
+
+    /// `part`'s keys (one, from [`SpecFile::read`]) added to these.
+    fn take(&mut self, part: SpecFile) {
+        self.tag = part.tag.or(self.tag.take());
+        self.description = part.description.or(self.description.take());
+        self.time_limit = part.time_limit.or(self.time_limit.take());
+        self.base = part.base.or(self.base.take());
+        self.runs = part.runs.or(self.runs.take());
+        self.grid = part.grid.or(self.grid.take());
+    }
+}
+
+/// A spec without `tag`, which no other mistake of it hides.
+const UNTAGGED: &str = "missing field `tag`: a sweep spec starts with `tag = \"NAME\"`, which \
+                        names its runs and the folder of their logs";
 
 /// A parsed, expanded and validated sweep.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,44 +108,53 @@ impl SweepSpec {
     /// before the checks and the names, so that runs which differ only in their data are the
     /// same run, and no name tells of data the run does not read.
     pub fn parse_onto(text: &str, source: &str, data: Option<&str>) -> Result<SweepSpec> {
-        let file: SpecFile = toml::from_str(text)
-            .map_err(|e| {
-                let untagged = e.message() == "missing field `tag`";
-                let hint = untagged.then(|| {
-                    "a sweep spec starts with `tag = \"NAME\"`, which names its runs and the \
-                     folder of their logs"
-                        .to_string()
-                });
-                crate::format::toml_error(e, hint)
-            })
-            .with_context(|| {
-                // A single run's --config file (its keys at the top): say which command takes it.
-                let one_run = text.parse::<toml::Table>().is_ok_and(|t| {
-                    t.contains_key("model")
-                        && !["runs", "grid", "base"].iter().any(|k| t.contains_key(*k))
-                });
-                if one_run {
-                    format!(
-                        "reading sweep spec '{source}': it holds one run's settings, not a sweep \
+        let (file, mut unread) = SpecFile::read(text)
+            .map_err(|e| crate::format::toml_error(e, None))
+            .with_context(|| format!("reading sweep spec '{source}'"))?;
+        let unread_keys: Vec<String> = unread.iter().map(|(k, _)| k.clone()).collect();
+        let unread_key = |key: &str| unread_keys.iter().any(|k| k == key);
+        // A single run's --config file (its keys at the top): say which command takes it.
+        let one_run = unread_key("model")
+            && file.base.is_none()
+            && file.runs.is_none()
+            && file.grid.is_none()
+            && !["runs", "grid", "base"].iter().any(|k| unread_key(k));
+        if one_run && !unread.is_empty() {
+            let (_, e) = unread.remove(0);
+            return Err(crate::format::toml_error(e, None)).with_context(|| {
+                format!(
+                    "reading sweep spec '{source}': it holds one run's settings, not a sweep \
                      (no [base], [[runs]] or [grid]); start it with `facenet-lab run --config \
                      {source}`"
-                    )
-                } else {
-                    format!("reading sweep spec '{source}'")
-                }
-            })?;
+                )
+            });
+        }
+        // Where [base] or [[runs]] could not be read, the runs are not known: their checks
+        // (their model comes from [base], their numbers after [[runs]]) wait until it is fixed.
+        let runs_known = !unread_key("base") && !unread_key("runs");
+        let tag_given = file.tag.is_some() || unread_key("tag");
         // Every problem of the spec, said at once: (how many problems, what they are).
-        let mut errors: Vec<(usize, String)> = Vec::new();
-        let tag = file.tag.trim().to_string();
-        if tag.is_empty() || tag.contains([',', ';', ' ', '/']) {
-            errors.push((
-                1,
-                format!(
-                    "tag = {:?} must be a non-empty word (no spaces, commas, semicolons or \
-                     slashes)",
-                    file.tag
-                ),
-            ));
+        let mut errors: Vec<(usize, String)> = unread
+            .into_iter()
+            .map(|(_, e)| {
+                let said = format!("{:#}", crate::format::toml_error(e, None));
+                (1, said.trim_end().to_string())
+            })
+            .collect();
+        if !tag_given {
+            errors.push((1, UNTAGGED.to_string()));
+        }
+        let tag = file.tag.as_deref().unwrap_or_default().trim().to_string();
+        if let Some(given) = &file.tag {
+            if tag.is_empty() || tag.contains([',', ';', ' ', '/']) {
+                errors.push((
+                    1,
+                    format!(
+                        "tag = {given:?} must be a non-empty word (no spaces, commas, semicolons \
+                         or slashes)"
+                    ),
+                ));
+            }
         }
         let time_limit = match &file.time_limit {
             None => None,
@@ -124,12 +174,16 @@ impl SweepSpec {
             }
         }
         // Each run's own keys, laid over [base].
-        let mut own: Vec<Table> = file.runs.clone();
+        let base = file.base.unwrap_or_default();
+        let listed = file.runs.unwrap_or_default();
+        let mut own: Vec<Table> = listed.clone();
+        // Whether every run of the grid is known: not while it is unread or a key is no list.
+        let mut grid_whole = !unread_key("grid");
         if let Some(grid) = &file.grid {
-            match expand_grid(grid) {
-                Ok(runs) => own.extend(runs),
-                Err(bad) => errors.extend(bad.into_iter().map(|b| (1, b))),
-            }
+            let (runs, bad) = expand_grid(grid);
+            grid_whole &= bad.is_empty();
+            own.extend(runs);
+            errors.extend(bad.into_iter().map(|b| (1, b)));
         }
         if own.is_empty() && errors.is_empty() {
             bail!("sweep spec '{source}' defines no runs: add [[runs]] entries or a [grid]");
@@ -139,11 +193,11 @@ impl SweepSpec {
                 run.insert("data".into(), Value::String(data.into()));
             }
         }
-        let mut configs: Vec<RunConfig> = own.iter().map(|r| overlay(&file.base, r)).collect();
+        let mut configs: Vec<RunConfig> = own.iter().map(|r| overlay(&base, r)).collect();
         // A bad [base] key is one problem, said once; a run that keeps it is still checked
         // with it (a bad model is not a missing one), without saying it again. With a bad
         // model the rules between values that depend on it wait until it is fixed.
-        let (_, base_bad) = split_bad_keys(&file.base);
+        let (_, base_bad) = split_bad_keys(&base);
         if !base_bad.is_empty() {
             let problems: Vec<&str> = base_bad.iter().map(|(_, p)| p.as_str()).collect();
             errors.push((
@@ -151,11 +205,22 @@ impl SweepSpec {
                 format!("[base]:\n  {}", problems.join("\n  ")),
             ));
         }
-        errors.extend(run_problems(&configs, &own));
+        if runs_known {
+            errors.extend(run_problems(&configs, &own));
+        }
         name_runs(&mut configs, &tag);
-        let one_each = |found: Vec<String>| found.into_iter().map(|e| (1, e));
-        errors.extend(one_each(duplicate_names(&configs)));
-        errors.extend(one_each(repeated_runs(&configs, &own)));
+        if runs_known {
+            // Runs are compared with each other among those known whole: the [[runs]] alone
+            // while a grid key is no list (its runs would differ by that key's values).
+            let whole = if grid_whole {
+                configs.len()
+            } else {
+                listed.len()
+            };
+            let one_each = |found: Vec<String>| found.into_iter().map(|e| (1, e));
+            errors.extend(one_each(duplicate_names(&configs[..whole])));
+            errors.extend(one_each(repeated_runs(&configs[..whole], &own[..whole])));
+        }
         if !errors.is_empty() {
             let n: usize = errors.iter().map(|(n, _)| n).sum();
             let said: Vec<String> = errors.into_iter().map(|(_, e)| e).collect();
@@ -170,7 +235,7 @@ impl SweepSpec {
         }
         Ok(SweepSpec {
             tag,
-            description: file.description,
+            description: file.description.unwrap_or_default(),
             time_limit,
             data: data.map(str::to_string),
             configs,
@@ -274,14 +339,19 @@ fn overlay(base: &Table, over: &Table) -> Table {
     out
 }
 
-/// The cartesian product of the grid's lists, last key (by name) varying fastest; or what is
-/// wrong with the grid, each key that is no list of values apart.
-pub fn expand_grid(grid: &Table) -> std::result::Result<Vec<Table>, Vec<String>> {
+/// The cartesian product of the grid's lists, last key (by name) varying fastest, and what is
+/// wrong with the grid, each key that is no list of values apart. The product leaves such keys
+/// out, so that its runs are still checked; it is empty where no key is a list.
+pub fn expand_grid(grid: &Table) -> (Vec<Table>, Vec<String>) {
     if grid.is_empty() {
         // Its product would be one run of [base] alone, which nobody meant.
-        return Err(vec![
-            "[grid] has no keys: give it lists to cross, e.g. seed = [1, 2], or remove it".into(),
-        ]);
+        return (
+            Vec::new(),
+            vec![
+                "[grid] has no keys: give it lists to cross, e.g. seed = [1, 2], or remove it"
+                    .into(),
+            ],
+        );
     }
     let mut keys: Vec<&String> = grid.keys().collect();
     keys.sort();
@@ -294,8 +364,8 @@ pub fn expand_grid(grid: &Table) -> std::result::Result<Vec<Table>, Vec<String>>
             )),
         }
     }
-    if !bad.is_empty() {
-        return Err(bad);
+    if lists.is_empty() {
+        return (Vec::new(), bad);
     }
     let mut combos = vec![Table::new()];
     for (key, values) in lists {
@@ -310,7 +380,7 @@ pub fn expand_grid(grid: &Table) -> std::result::Result<Vec<Table>, Vec<String>>
             })
             .collect();
     }
-    Ok(combos)
+    (combos, bad)
 }
 
 fn add_tag(config: &mut RunConfig, tag: &str) {
@@ -493,6 +563,85 @@ mod tests {
         assert_eq!(spec.configs.len(), 1);
         assert_eq!(spec.configs[0]["model"].as_str(), Some("resnet18"));
         assert_eq!(spec.configs[0]["batch"].as_integer(), Some(16));
+    }
+
+    /// A mistake in [base] and one in the spec's own keys (a misspelt key or table, no tag, a
+    /// [grid] that is no table) are said together: fixing the one must not bring up the other.
+    #[test]
+    fn a_bad_base_key_and_a_bad_spec_key_are_said_together() {
+        let base = "[base]\nmodel = \"resnet18\"\nbach = 32\n";
+        for (spec, other) in [
+            (
+                format!("tag = \"t\"\ndescripton = \"x\"\n{base}[grid]\nseed = [1, 2]\n"),
+                "`descripton` is no setting: did you mean `description`?",
+            ),
+            (
+                format!("tag = \"t\"\n{base}[axes]\nseed = [1, 2]\n"),
+                "unknown field `axes`, expected one of `tag`",
+            ),
+            (
+                format!("{base}[grid]\nseed = [1, 2]\n"),
+                "a sweep spec starts with `tag = \"NAME\"`",
+            ),
+            (
+                format!("tag = \"t\"\ngrid = [1, 2]\n{base}"),
+                "invalid type: sequence, expected a map",
+            ),
+        ] {
+            let err = format!("{:#}", SweepSpec::parse(&spec, "s.toml").unwrap_err());
+            assert!(err.contains("has 2 problems; nothing was started"), "{err}");
+            assert!(err.contains("[base]:\n  unknown field `bach`"), "{err}");
+            assert!(err.contains(other), "{other}: {err}");
+        }
+        // A spec key's mistake keeps its line and caret, under the word.
+        let spec = format!("tag = \"t\"\n{base}[grd]\nseed = [1, 2]\n");
+        let err = format!("{:#}", SweepSpec::parse(&spec, "s.toml").unwrap_err());
+        for said in [
+            "`grd` is no setting: did you mean `grid`?",
+            "TOML parse error at line 5, column 2",
+            "5 | [grd]\n  |  ^^^\n",
+            "unknown field `bach`",
+        ] {
+            assert!(err.contains(said), "{said}: {err}");
+        }
+    }
+
+    /// A [grid] key that is no list leaves the grid's other lists to be checked: a run's bad
+    /// value in them is said with it, not after it is fixed.
+    #[test]
+    fn a_grid_key_that_is_no_list_hides_no_run_problem() {
+        let text = r#"
+            tag = "t"
+            [base]
+            model = "resnet18"
+            learning_rate = 0.1
+            [[runs]]
+            lr = 1e-3
+            [grid]
+            seed = 1
+            lr = [0.0, 1e-3]
+        "#;
+        let err = format!("{:#}", SweepSpec::parse(text, "s.toml").unwrap_err());
+        for said in [
+            "has 3 problems",
+            "[grid] seed = 1 must be a non-empty list",
+            "unknown field `learning_rate`",
+            "run 2 (lr = 0.0):\n  --lr must be a positive number",
+        ] {
+            assert!(err.contains(said), "{said}: {err}");
+        }
+        // Without its seed, run 3 (lr = 0.001) looks like run 1: no repeat until it has one.
+        assert!(!err.contains("same settings"), "{err}");
+        // A [base] that is no table: the runs, which take their model from it, wait for it.
+        let text = "tag = \"t\"\nbase = 3\n[[runs]]\nlr = 0.0\n[grid]\nseed = 1\n";
+        let err = format!("{:#}", SweepSpec::parse(text, "s.toml").unwrap_err());
+        assert!(err.contains("has 2 problems"), "{err}");
+        assert!(
+            err.contains("invalid type: integer `3`, expected a map"),
+            "{err}"
+        );
+        assert!(err.contains("[grid] seed = 1 must be"), "{err}");
+        assert!(!err.contains("no model given"), "{err}");
     }
 
     fn names(text: &str) -> Vec<String> {

@@ -202,18 +202,22 @@ pub struct RunsArgs {
          img_s, which compares as recorded.\n\
          Fields: {}", crate::tui::filter::FIELD_NAMES))]
     pub filter: Vec<String>,
-    /// Order by this column; runs without a value come last, with --desc or without.
+    /// Order by this column (or filter field, then shown); runs without a value come last,
+    /// with --desc or without.
     #[arg(long, value_name = "COLUMN", default_value = "id",
-          value_parser = crate::tui::filter::Column::parse,
+          value_parser = crate::tui::filter::SortKey::parse,
           long_help = format!("Order by this column; runs without a value come last, with \
-                               --desc or without.\nColumns: {}, or a filter field's name for one (dev, loss, ips, ...)",
+                               --desc or without.\nColumns: {}, or a filter field's name for one (dev, loss, ips, ...), \
+                               or any other filter field, which is then shown as with --show (seed, augment, wd, ...)",
                               crate::tui::filter::Column::cli_names()))]
-    pub sort: crate::tui::filter::Column,
-    /// Add a column for each of these filter fields, e.g. `--show augment,data,wd`.
+    pub sort: crate::tui::filter::SortKey,
+    /// Add a column for each of these filter fields, e.g. `--show augment,data,wd` (the table
+    /// only: --json has every field).
     #[arg(long, value_name = "FIELD,...", value_delimiter = ',',
           value_parser = crate::tui::filter::FieldColumn::parse,
           long_help = format!("Add a column for each of these filter fields that no column \
-                               shows, after the others, e.g. --show augment,data,wd.\nFields: {}",
+                               shows, after the others, e.g. --show augment,data,wd (the table \
+                               only: --json has every field).\nFields: {}",
                               crate::tui::filter::FIELD_NAMES))]
     pub show: Vec<crate::tui::filter::FieldColumn>,
     /// Sort in descending order.

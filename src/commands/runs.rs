@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::cli::RunsArgs;
 use crate::format;
 use crate::lab::{now, Lab, Run, RunStatus};
-use crate::tui::filter::{Column, FieldColumn, Filter};
+use crate::tui::filter::{Column, FieldColumn, Filter, SortKey};
 
 #[derive(Serialize)]
 struct RunJson<'a> {
@@ -65,9 +65,25 @@ pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
     } else {
-        write!(out, "{}", table(&runs, t, lab.path(), &args.show))?;
+        let show = shown(&args.show, args.sort);
+        write!(out, "{}", table(&runs, t, lab.path(), &show))?;
     }
     Ok(())
+}
+
+/// The fields `--show` names, each once, and the one `--sort` names where no column shows it.
+fn shown(show: &[FieldColumn], sort: SortKey) -> Vec<FieldColumn> {
+    let sorted = match sort {
+        SortKey::Field(f) => Some(f),
+        SortKey::Column(_) => None,
+    };
+    let mut out: Vec<FieldColumn> = Vec::new();
+    for f in show.iter().copied().chain(sorted) {
+        if !out.iter().any(|s| s.same_field(f)) {
+            out.push(f);
+        }
+    }
+    out
 }
 
 /// The runs table of the lab at `db` as text, with a column for each of `show` after the
@@ -198,6 +214,56 @@ mod tests {
         assert!(FieldColumn::parse("augmnet")
             .unwrap_err()
             .starts_with("unknown field 'augmnet'"));
+    }
+
+    /// A field is shown once however it is named, and the field sorted by is shown; `--sort`
+    /// by a field orders by its value, runs without one last.
+    #[test]
+    fn a_field_sorted_by_is_shown_once() {
+        let f = |n: &str| FieldColumn::parse(n).unwrap();
+        let sort = SortKey::parse("weight_decay").unwrap();
+        let show = shown(&[f("augment"), f("wd"), f("augment")], sort);
+        assert_eq!(show, [f("augment"), f("wd")]);
+        let show = shown(&[], SortKey::parse("seed").unwrap());
+        assert_eq!(show, [f("seed")]);
+        assert!(shown(&[f("tf32")], SortKey::parse("dev").unwrap()) == [f("tf32")]);
+        let mut runs: Vec<Run> = (1..=3)
+            .map(|i| crate::lab::fixtures::run(i, "r", "resnet18"))
+            .collect();
+        runs[0].hyper.seed = 9;
+        runs[1].hyper.seed = 3;
+        runs[2].hyper.seed = 5;
+        runs[0].init_run = Some(crate::lab::RunId(7));
+        runs[2].init_run = Some(crate::lab::RunId(2));
+        let ids = |key: &str, desc: bool| {
+            let key = SortKey::parse(key).unwrap();
+            let mut rs = runs.clone();
+            rs.sort_by(|a, b| key.order(a, b, 0.0, desc));
+            rs.iter().map(|r| r.id.0).collect::<Vec<_>>()
+        };
+        assert_eq!(ids("seed", false), [2, 3, 1]);
+        assert_eq!(ids("seed", true), [1, 3, 2]);
+        assert_eq!(ids("init_run", false), [3, 1, 2], "none last");
+        assert_eq!(ids("init_run", true), [1, 3, 2], "none last");
+        let err = SortKey::parse("sede").unwrap_err();
+        assert!(err.contains("no column 'sede'"), "{err}");
+    }
+
+    /// A note is shown on one line, and cut.
+    #[test]
+    fn a_long_note_is_one_line_cut_short() {
+        let mut r = crate::lab::fixtures::run(1, "r", "resnet18");
+        r.notes = format!("first line\nsecond {}", "word ".repeat(20));
+        let text = FieldColumn::parse("notes").unwrap().text(&r, 0.0);
+        assert_eq!(text.chars().count(), FieldColumn::WIDTH + 1, "{text}");
+        assert!(
+            text.starts_with("first line second word") && text.ends_with('…'),
+            "{text}"
+        );
+        r.notes.clear();
+        assert_eq!(FieldColumn::parse("notes").unwrap().text(&r, 0.0), "-");
+        let init = FieldColumn::parse("init").unwrap().text(&r, 0.0);
+        assert_eq!(init, "none", "as the filter names random weights");
     }
 
     /// Runs whose LFW score was measured on grayscale images are named under the table.

@@ -559,12 +559,16 @@ impl Field {
                     .collect(),
                 None => vec!["none".to_string()],
             },
-            // The folder's or archive's name (`data=lfw-20-30`) or the path as given.
+            // The folder's or archive's name (`data=lfw-20-30`) or the path as given; any
+            // synthetic set is `synthetic`, whatever its size (`synthetic:6:10`).
             Field::Data => {
                 let data = crate::lab::params::data(r);
-                let name = std::path::Path::new(&data)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned());
+                let name = match data.split_once(':') {
+                    Some(("synthetic", _)) => Some("synthetic".to_string()),
+                    _ => std::path::Path::new(&data)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned()),
+                };
                 name.into_iter().chain([data]).collect()
             }
             Field::Augment => vec![r.hyper.augment.to_string()],
@@ -589,6 +593,9 @@ impl FieldColumn {
     /// The field of this name (any of its spellings); an error says why none is shown.
     pub fn parse(name: &str) -> Result<FieldColumn, String> {
         let lower = name.trim().to_ascii_lowercase();
+        if lower.is_empty() {
+            return Err("an empty field name: a comma too many?".into());
+        }
         let (title, field) = SPELLINGS
             .iter()
             .find(|(n, _)| *n == lower)
@@ -607,16 +614,39 @@ impl FieldColumn {
         self.title
     }
 
+    /// Whether the two name one field (`wd` and `weight_decay` do).
+    pub fn same_field(self, other: FieldColumn) -> bool {
+        self.field == other.field
+    }
+
     /// Whether this is the seed, which `runs` shows on its own where runs differ in it.
     pub fn is_seed(self) -> bool {
         self.field == Field::Seed
     }
 
-    /// The run's value, as the compare view shows it; `-` for none.
+    /// The run's value, as the compare view shows it, on one line and cut at
+    /// [`FieldColumn::WIDTH`] characters; `-` for none.
     pub fn text(self, r: &Run, now: f64) -> String {
+        let full = self.full_text(r, now);
+        let line = full.split_whitespace().collect::<Vec<_>>().join(" ");
+        if line.is_empty() {
+            return "-".into();
+        }
+        match line.char_indices().nth(Self::WIDTH) {
+            Some((cut, _)) => format!("{}…", &line[..cut]),
+            None => line,
+        }
+    }
+
+    /// The widest a value is shown (a note can be a paragraph).
+    pub const WIDTH: usize = 40;
+
+    fn full_text(self, r: &Run, now: f64) -> String {
         let f = self.field;
         let h = &r.hyper;
         match f {
+            // As the filter names random weights (`init=none`).
+            Field::Init if h.init.is_none() => "none".into(),
             Field::Init => crate::lab::params::init(r),
             Field::Data => crate::lab::params::data(r),
             Field::Tag => r.tags.join(","),
@@ -629,6 +659,53 @@ impl FieldColumn {
                 .number(r, now)
                 .map_or("-".into(), |x| f.shown(x).unwrap_or_else(|| format!("{x}"))),
             _ => f.texts(r, now).into_iter().next().unwrap_or_default(),
+        }
+    }
+
+    /// Orders two runs by this field, `descending` or not, runs without a value last either
+    /// way, then by id.
+    pub fn order(self, a: &Run, b: &Run, now: f64, descending: bool) -> Ordering {
+        let f = self.field;
+        let directed = |o: Ordering| if descending { o.reverse() } else { o };
+        let ord = if f == Field::Seed {
+            directed(a.hyper.seed.cmp(&b.hyper.seed))
+        } else if f.is_numeric() {
+            let (x, y) = (f.number(a, now), f.number(b, now));
+            x.is_none().cmp(&y.is_none()).then_with(|| match (x, y) {
+                (Some(x), Some(y)) => directed(x.total_cmp(&y)),
+                _ => Ordering::Equal,
+            })
+        } else {
+            directed(self.full_text(a, now).cmp(&self.full_text(b, now)))
+        };
+        ord.then(a.id.cmp(&b.id))
+    }
+}
+
+/// What `runs --sort` orders by: a column, or a field no column shows (which `runs` then
+/// shows).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SortKey {
+    Column(Column),
+    Field(FieldColumn),
+}
+
+impl SortKey {
+    pub fn parse(name: &str) -> Result<SortKey, String> {
+        Column::parse(name).map(SortKey::Column).or_else(|column| {
+            FieldColumn::parse(name).map(SortKey::Field).map_err(|_| {
+                column.replace(
+                    "(or a filter field's name for one, e.g. dev)",
+                    "(or a filter field's name, e.g. dev or augment)",
+                )
+            })
+        })
+    }
+
+    pub fn order(self, a: &Run, b: &Run, now: f64, descending: bool) -> Ordering {
+        match self {
+            SortKey::Column(c) => c.order(a, b, now, descending),
+            SortKey::Field(f) => f.order(a, b, now, descending),
         }
     }
 }
@@ -806,23 +883,27 @@ mod tests {
         b.hyper.tf32 = true;
         b.hyper.zero_init_residual = true;
         b.config_json = r#"{"data":"synthetic"}"#.into();
-        let runs = [a, b];
-        let ids = |q: &str| -> Vec<i64> {
+        let mut runs = [a, b];
+        let ids = |runs: &[Run], q: &str| -> Vec<i64> {
             let f = Filter::parse(q).unwrap();
             runs.iter()
                 .filter(|r| f.matches(r, NOW))
                 .map(|r| r.id.0)
                 .collect()
         };
-        assert_eq!(ids("augment=true"), [1]);
-        assert_eq!(ids("augment=false"), [2]);
-        assert_eq!(ids("normalize=TRUE"), [2]);
-        assert_eq!(ids("imagenet_norm=true tf32=false"), [1]);
-        assert_eq!(ids("zero_init=true tf32=true"), [2]);
-        assert_eq!(ids("data=lfw-20-30"), [1]);
-        assert_eq!(ids("data=../shared/data/lfw-20-30"), [1]);
-        assert_eq!(ids("data!=synthetic"), [1]);
-        assert_eq!(ids("dataset=2"), [1]);
+        assert_eq!(ids(&runs, "augment=true"), [1]);
+        assert_eq!(ids(&runs, "augment=false"), [2]);
+        assert_eq!(ids(&runs, "normalize=TRUE"), [2]);
+        assert_eq!(ids(&runs, "imagenet_norm=true tf32=false"), [1]);
+        assert_eq!(ids(&runs, "zero_init=true tf32=true"), [2]);
+        assert_eq!(ids(&runs, "data=lfw-20-30"), [1]);
+        assert_eq!(ids(&runs, "data=../shared/data/lfw-20-30"), [1]);
+        assert_eq!(ids(&runs, "data!=synthetic"), [1]);
+        assert_eq!(ids(&runs, "data=synthetic:6:10"), [0i64; 0]);
+        runs[1].config_json = r#"{"data":"synthetic:6:10"}"#.into();
+        assert_eq!(ids(&runs, "data=synthetic"), [2], "any synthetic set");
+        assert_eq!(ids(&runs, "data=synthetic:6:10"), [2]);
+        assert_eq!(ids(&runs, "dataset=2"), [1]);
         let err = Filter::parse("augment=yes").unwrap_err();
         assert!(err.contains("one of: true, false"), "{err}");
     }

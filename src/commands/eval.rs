@@ -190,20 +190,43 @@ fn metric_lines(metrics: &[EvalMetric]) -> Vec<String> {
         .map(|m| metric_value(&m.name, m.value))
         .collect();
     let value_width = values.iter().map(String::len).max().unwrap_or(0);
-    let mut lines: Vec<String> = metrics
-        .iter()
-        .zip(&values)
-        .map(|(m, v)| {
-            let line = format!("  {:<width$}  {v:<value_width$}", m.name);
-            match glossary::meaning(&m.name) {
-                Some(meaning) => format!("{line}  {meaning}"),
-                None => line.trim_end().to_string(),
+    // The meanings start in one column, wrapped under it to LINE_WIDTH.
+    let indent = 2 + width + 2 + value_width + 2;
+    let mut lines = Vec::new();
+    for (m, v) in metrics.iter().zip(&values) {
+        let line = format!("  {:<width$}  {v:<value_width$}", m.name);
+        match glossary::meaning(&m.name) {
+            Some(meaning) => {
+                let mut wrapped = wrap(meaning, LINE_WIDTH.saturating_sub(indent).max(30));
+                lines.push(format!("{line}  {}", wrapped.remove(0)));
+                lines.extend(wrapped.into_iter().map(|w| format!("{:indent$}{w}", "")));
             }
-        })
-        .collect();
+            None => lines.push(line.trim_end().to_string()),
+        }
+    }
     let metric = |name: &str| metrics.iter().find(|m| m.name == name).map(|m| m.value);
-    if let Some(chance) = glossary::chance(metric) {
+    for chance in glossary::chance(metric) {
         lines.push(format!("  chance: {chance}"));
+    }
+    lines
+}
+
+/// The width `eval` wraps its explanations to: a terminal's narrowest usual width.
+const LINE_WIDTH: usize = 80;
+
+/// `text` in lines of at most `width` characters, broken at spaces (a longer word stands alone).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let last = lines.last_mut().expect("one line at least");
+        if last.is_empty() {
+            last.push_str(word);
+        } else if last.chars().count() + 1 + word.chars().count() <= width {
+            last.push(' ');
+            last.push_str(word);
+        } else {
+            lines.push(word.to_string());
+        }
     }
     lines
 }
@@ -267,24 +290,22 @@ mod tests {
             EvalMetric::new("made_up", 2.5),
         ];
         let lines = metric_lines(&metrics);
-        assert_eq!(lines.len(), 5, "{lines:#?}");
-        assert!(
-            lines[0].starts_with(
-                "  top1_seed_gallery  0.6143  nearest identity right, each \
-                                 identity its first training image"
-            ),
-            "{lines:#?}"
-        );
-        assert!(lines[0].contains("`runs`' test column"), "{lines:#?}");
-        assert!(
-            lines[1].starts_with("  n_queries          70      test images"),
-            "{lines:#?}"
-        );
-        assert_eq!(lines[3], "  made_up            2.5000", "{lines:#?}");
         assert_eq!(
-            lines[4],
-            "  chance: guessing among 30 identities scores top-1 0.0333, top-5 0.1667"
+            lines,
+            [
+                "  top1_seed_gallery  0.6143  nearest identity right, each identity its first",
+                "                             training image: the seed's accuracy, `runs`' test",
+                "                             column",
+                "  n_queries          70      images identified, each given the identity nearest",
+                "                             it",
+                "  n_identities       30      identities in the gallery",
+                "  made_up            2.5000",
+                "  chance: guessing among 30 identities scores top-1 0.0333, top-5 0.1667",
+            ]
         );
+        assert!(lines.iter().all(|l| l.chars().count() <= LINE_WIDTH));
+        assert_eq!(wrap("a bb ccc", 4), ["a bb", "ccc"]);
+        assert_eq!(wrap("abcdefgh ij", 4), ["abcdefgh", "ij"]);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub fn meaning(name: &str) -> Option<&'static str> {
             "nearest identity right, each identity the mean of its training images"
         }
         TOP5_CENTROID_GALLERY => "right identity among the 5 nearest, the same gallery",
-        N_QUERIES => "test images, each given the identity nearest it",
+        N_QUERIES => "images identified, each given the identity nearest it",
         N_IDENTITIES => "identities in the gallery",
         "top1_one_per_identity" => {
             "nearest person right, each person their first image, their others the queries"
@@ -49,29 +49,31 @@ pub fn meaning(name: &str) -> Option<&'static str> {
 }
 
 /// What guessing would score, from the metrics of one evaluation: top-1 and top-5 among the
-/// gallery's identities, or the verification accuracy of always giving the commoner answer.
-pub fn chance(metric: impl Fn(&str) -> Option<f64>) -> Option<String> {
+/// gallery's identities, and the verification accuracy of always giving the commoner answer,
+/// for those of the two it measured.
+pub fn chance(metric: impl Fn(&str) -> Option<f64>) -> Vec<String> {
+    let mut out = Vec::new();
     if let Some(n) = metric(N_IDENTITIES).filter(|n| *n > 0.0) {
-        return Some(format!(
+        out.push(format!(
             "guessing among {n:.0} identities scores top-1 {:.4}, top-5 {:.4}",
             1.0 / n,
             (5.0 / n).min(1.0)
         ));
     }
-    let (same, different) = (metric(N_SAME)?, metric(N_DIFFERENT)?);
-    let pairs = same + different;
-    if pairs <= 0.0 {
-        return None;
+    if let (Some(same), Some(different)) = (metric(N_SAME), metric(N_DIFFERENT)) {
+        let (answer, most) = if different >= same {
+            ("different", different)
+        } else {
+            ("same", same)
+        };
+        if same + different > 0.0 {
+            out.push(format!(
+                "always answering \"{answer}\" scores accuracy {:.4}",
+                most / (same + different)
+            ));
+        }
     }
-    let (answer, most) = if different >= same {
-        ("different", different)
-    } else {
-        ("same", same)
-    };
-    Some(format!(
-        "always answering \"{answer}\" scores accuracy {:.4}",
-        most / pairs
-    ))
+    out
 }
 
 #[cfg(test)]
@@ -112,17 +114,25 @@ mod tests {
             move |n: &str| pairs.iter().find(|(k, _)| *k == n).map(|p| p.1)
         };
         assert_eq!(
-            chance(of(&[(N_IDENTITIES, 30.0)])).as_deref(),
-            Some("guessing among 30 identities scores top-1 0.0333, top-5 0.1667")
+            chance(of(&[(N_IDENTITIES, 30.0)])),
+            ["guessing among 30 identities scores top-1 0.0333, top-5 0.1667"]
         );
         assert_eq!(
-            chance(of(&[(N_IDENTITIES, 4.0)])).as_deref(),
-            Some("guessing among 4 identities scores top-1 0.2500, top-5 1.0000")
+            chance(of(&[(N_SAME, 100.0), (N_DIFFERENT, 300.0)])),
+            ["always answering \"different\" scores accuracy 0.7500"]
         );
+        // A folder measures both.
         assert_eq!(
-            chance(of(&[(N_SAME, 100.0), (N_DIFFERENT, 300.0)])).as_deref(),
-            Some("always answering \"different\" scores accuracy 0.7500")
+            chance(of(&[
+                (N_SAME, 3.0),
+                (N_DIFFERENT, 2.0),
+                (N_IDENTITIES, 4.0)
+            ])),
+            [
+                "guessing among 4 identities scores top-1 0.2500, top-5 1.0000",
+                "always answering \"same\" scores accuracy 0.6000"
+            ]
         );
-        assert_eq!(chance(of(&[(N_PAIRS, 10.0)])), None);
+        assert!(chance(of(&[(N_PAIRS, 10.0)])).is_empty());
     }
 }

@@ -356,6 +356,14 @@ pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
         .push(EvalMetric::new("top1_one_per_identity", id.top_k(1)));
     m.metrics
         .push(EvalMetric::new("top5_one_per_identity", id.top_k(5)));
+    m.metrics.push(EvalMetric::new(
+        identification::metric::N_QUERIES,
+        queries.len() as f64,
+    ));
+    m.metrics.push(EvalMetric::new(
+        super::glossary::N_IDENTITIES,
+        gallery.len() as f64,
+    ));
     m.option("pairs_per_class", DEFAULT_PAIRS_PER_CLASS);
     m.option("pairs_seed", FOLDER_PAIRS_SEED);
     Ok(m)

@@ -205,24 +205,27 @@ pub fn unknown_field_hint(message: &str) -> Option<String> {
 }
 
 /// What a value of the wrong type should look like, where serde names the type as Rust spells
-/// it (`invalid type: string "big", expected usize`).
+/// it (`invalid type: string "big", expected usize`) or says it tersely (`expected a sequence`).
 fn type_hint(message: &str) -> Option<String> {
     let expected = message.split("expected ").nth(1)?.trim();
     let quoted = message.starts_with("invalid type: string");
-    let quotes = if quoted { ", without quotes" } else { "" };
-    let what = match expected {
-        "usize" | "u64" | "u32" | "u16" | "u8" => "a whole number of 0 or more",
-        "i64" | "i32" => "a whole number",
-        "f64" | "f32" => "a number",
-        "a boolean" if quoted => "true or false",
+    let bare = if quoted { ", without quotes" } else { "" };
+    let (what, e_g) = match expected {
+        "usize" | "u64" | "u32" | "u16" | "u8" | "i64" | "i32" => ("a whole number", bare),
+        "f64" | "f32" => ("a number", bare),
+        "a boolean" => ("true or false", bare),
+        "a string" => ("text in double quotes", ""),
+        "a sequence" => ("a list in brackets", ""),
         _ => return None,
     };
-    let e_g = match what {
+    let example = match what {
+        "a whole number" => " (e.g. 64)",
         "a number" => " (e.g. 0.2 or 1e-4)",
-        "true or false" => "",
-        _ => " (e.g. 64)",
+        "text in double quotes" => " (e.g. \"lfw-20-30\")",
+        "a list in brackets" => " (e.g. [\"a\", \"b\"])",
+        _ => "",
     };
-    Some(format!("the value must be {what}{quotes}{e_g}"))
+    Some(format!("the value must be {what}{e_g}{example}"))
 }
 
 /// A TOML file's error, `hint` (or else [`unknown_field_hint`]) said before it where there is
@@ -261,24 +264,33 @@ mod tests {
 
     #[test]
     fn a_value_of_the_wrong_type_says_what_is_wanted_in_plain_words() {
+        let hint = |m: &str| type_hint(m).unwrap_or_default();
         assert_eq!(
-            type_hint(r#"invalid type: string "big", expected usize"#).as_deref(),
-            Some("the value must be a whole number of 0 or more, without quotes (e.g. 64)")
+            hint(r#"invalid type: string "big", expected usize"#),
+            "the value must be a whole number, without quotes (e.g. 64)"
         );
         assert_eq!(
-            type_hint("invalid type: floating point `0.5`, expected u64").as_deref(),
-            Some("the value must be a whole number of 0 or more (e.g. 64)")
+            hint("invalid type: floating point `0.5`, expected u64"),
+            "the value must be a whole number (e.g. 64)"
         );
         assert_eq!(
-            type_hint(r#"invalid type: string "1e-4", expected f64"#).as_deref(),
-            Some("the value must be a number, without quotes (e.g. 0.2 or 1e-4)")
+            hint(r#"invalid type: string "1e-4", expected f64"#),
+            "the value must be a number, without quotes (e.g. 0.2 or 1e-4)"
         );
         assert_eq!(
-            type_hint(r#"invalid type: string "yes", expected a boolean"#).as_deref(),
-            Some("the value must be true or false, without quotes")
+            hint(r#"invalid type: string "yes", expected a boolean"#),
+            "the value must be true or false, without quotes"
         );
         assert_eq!(
-            type_hint("invalid type: integer `1`, expected a string"),
+            hint("invalid type: integer `5`, expected a string"),
+            r#"the value must be text in double quotes (e.g. "lfw-20-30")"#
+        );
+        assert_eq!(
+            hint(r#"invalid type: string "x", expected a sequence"#),
+            r#"the value must be a list in brackets (e.g. ["a", "b"])"#
+        );
+        assert_eq!(
+            type_hint("unknown variant `step`, expected `constant` or `cosine`"),
             None
         );
     }

@@ -305,13 +305,38 @@ pub struct Overrides {
     pub note: Option<String>,
 }
 
+/// For serde's "unknown field `resume`, ..." where that names one of `run`'s flags that say how
+/// this process runs, not what the run is: they are flags only.
+fn flag_only_hint(message: &str) -> Option<String> {
+    let key = message.split_once("unknown field `")?.1.split_once('`')?.0;
+    const FLAGS_ONLY: [&str; 7] = [
+        "resume",
+        "like",
+        "stop_after_epoch",
+        "time_limit",
+        "log_path",
+        "quiet",
+        "config",
+    ];
+    FLAGS_ONLY.contains(&key).then(|| {
+        format!(
+            "`{key}` says how to run, not what the run is, so it is a flag only: give --{} on \
+             the command line",
+            key.replace('_', "-")
+        )
+    })
+}
+
 impl Overrides {
     /// Reads a `--config` file.
     pub fn from_file(path: &Path) -> Result<Overrides> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config file '{}'", path.display()))?;
         toml::from_str(&text)
-            .map_err(|e| crate::format::toml_error(e, None))
+            .map_err(|e| {
+                let hint = flag_only_hint(e.message());
+                crate::format::toml_error(e, hint)
+            })
             .with_context(|| {
                 if crate::sweep::is_spec_file(path) {
                     format!(
@@ -621,7 +646,8 @@ impl TrainConfig {
         problems
             .into_iter()
             .map(|p| {
-                let mut whose: Vec<String> = Vec::new();
+                // Each source once, after the flags it gave: `--a and --b: the default`.
+                let mut whose: Vec<(&str, Vec<&str>)> = Vec::new();
                 for flag in flags_named(&p) {
                     let key = flag[2..].replace('-', "_");
                     if has(&typed, &key) || !has(&set, &key) {
@@ -632,13 +658,19 @@ impl TrainConfig {
                     } else {
                         base
                     };
-                    whose.push(format!("{flag}: {from}"));
+                    match whose.iter_mut().find(|(f, _)| *f == from) {
+                        Some((_, flags)) => flags.push(flag),
+                        None => whose.push((from, vec![flag])),
+                    }
                 }
                 if whose.is_empty() {
-                    p
-                } else {
-                    format!("{p} ({})", whose.join("; "))
+                    return p;
                 }
+                let said: Vec<String> = whose
+                    .iter()
+                    .map(|(from, flags)| format!("{}: {from}", flags.join(" and ")))
+                    .collect();
+                format!("{p} ({})", said.join("; "))
             })
             .collect()
     }
@@ -738,10 +770,14 @@ impl TrainConfig {
                 self.crop
             ));
         }
+        // Said so that a --tf32 from --like or a config file can be undone.
+        const OFF: &str = "--tf32=false multiplies in strict f32";
         if self.tf32 && self.device == DeviceChoice::Cpu {
-            found.push("--tf32 is for CUDA's tensor cores: --device cpu multiplies in f32".into());
+            found.push(format!(
+                "--tf32 is for CUDA's tensor cores: --device cpu multiplies in f32 ({OFF})"
+            ));
         } else if let Err(e) = crate::train::device::check_tf32(self.tf32) {
-            found.push(e.to_string());
+            found.push(format!("{e}; or {OFF} here"));
         }
         if self.zero_init_residual && self.model == Arch::Alexnet {
             found.push(
@@ -904,6 +940,18 @@ mod tests {
             TrainConfig::resolve(Some(&file), &typed).unwrap_err()
         );
         assert!(e.ends_with("(--max-images: the --config file's)"), "{e}");
+        let both_in_file = Overrides {
+            min_images: Some(40),
+            ..file.clone()
+        };
+        let e = format!(
+            "{:#}",
+            TrainConfig::resolve(Some(&both_in_file), &flags(Arch::Resnet18)).unwrap_err()
+        );
+        assert!(
+            e.ends_with("(--max-images and --min-images: the --config file's)"),
+            "{e}"
+        );
         // From the run it is like: its --tf32, against a --device cpu typed now.
         let gpu = TrainConfig {
             tf32: true,
@@ -925,6 +973,26 @@ mod tests {
         };
         let e = format!("{:#}", TrainConfig::resolve(None, &fresh).unwrap_err());
         assert!(!e.contains("(--init"), "{e}");
+    }
+
+    #[test]
+    fn a_flag_only_key_in_a_config_file_says_so() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "model = \"resnet18\"\ntime_limit = \"2h\"\n")?;
+        let e = format!("{:#}", Overrides::from_file(&file).unwrap_err());
+        assert!(
+            e.contains(
+                "`time_limit` says how to run, not what the run is, so it is a flag only: \
+                        give --time-limit on the command line"
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            flag_only_hint("unknown field `image_sise`, expected one of"),
+            None
+        );
+        Ok(())
     }
 
     #[test]

@@ -133,9 +133,17 @@ fn one_failed_file_does_not_stop_the_others() -> Result<()> {
         false,
     ));
     assert!(err.contains("1 of 2 files could not be fetched"), "{err}");
-    assert!(err.contains("\n  lfw.tgz: ") && err.contains("404"), "{err}");
+    let failed = format!("\n  {}: ", dir.path().join("lfw.tgz").display());
+    assert!(err.contains(&failed) && err.contains("404"), "{err}");
     assert!(
-        err.contains("pairs.txt: downloaded and verified"),
+        err.contains("the server answered 404 Not Found, not the file") && !err.contains("network"),
+        "a missing file is no network fault: {err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "\n  {}: downloaded and verified",
+            dir.path().join("pairs.txt").display()
+        )),
         "the file that landed is named: {err}"
     );
     assert_eq!(dir_listing(dir.path())?, ["pairs.txt"]);

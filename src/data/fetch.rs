@@ -156,7 +156,7 @@ pub fn fetch(to_dir: &Path, spec: &FetchSpec, progress: bool) -> Result<Vec<Fetc
     for file in &spec.files {
         match fetch_one(to_dir, file, progress) {
             Ok(f) => out.push(f),
-            Err(e) => failed.push((file.name.as_str(), e)),
+            Err(e) => failed.push((to_dir.join(&file.name), e)),
         }
     }
     if failed.is_empty() {
@@ -171,8 +171,8 @@ pub fn fetch(to_dir: &Path, spec: &FetchSpec, progress: bool) -> Result<Vec<Fetc
         spec.files.len(),
         to_dir.display()
     );
-    for (name, e) in &failed {
-        msg.push_str(&format!("\n  {name}: {e:#}"));
+    for (path, e) in &failed {
+        msg.push_str(&format!("\n  {}: {e:#}", path.display()));
     }
     for f in &out {
         msg.push_str(&format!("\n  {}: {}", f.path.display(), f.what()));
@@ -345,6 +345,8 @@ fn download(
         .timeout_connect(Some(Duration::from_secs(30)))
         .timeout_recv_response(Some(Duration::from_secs(60)))
         .timeout_per_read(Some(Duration::from_secs(60)))
+        // A 404 is an answer, said below as one, not a network fault.
+        .http_status_as_error(false)
         .build()
         .into();
     // Asked for as it is; and should a server label the archive gzip-encoded anyway, ureq,
@@ -362,10 +364,14 @@ fn download(
             .and_then(|v| v.to_str().ok())
             .map(|t| format!(", {t}"))
             .unwrap_or_default();
-        bail!(fail(&format!(
-            "the server answered {}{kind}, not the file",
-            response.status()
-        )));
+        bail!(
+            "downloading {} from {}: the server answered {}{kind}, not the file; if {MIRROR_ENV} \
+             is set, check that it serves {}, or else try `facenet-lab data fetch` again later",
+            file.name,
+            file.url,
+            response.status(),
+            file.name
+        );
     }
     let body = response.into_body();
     let announced = body.content_length();

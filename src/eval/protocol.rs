@@ -267,7 +267,8 @@ pub fn lfw_pairs(s: &Subject, pairs_path: &Path, spec: &DataSpec) -> Result<Meas
         (s.tell)(Message::Note(format!(
             "the {} images are all grayscale JPEGs, as in a grayscale copy of LFW: the \
              official archive's are in colour, and View 2 accuracies published for it are \
-             measured on those; `runs` and the results table mark this score (gray)",
+             measured on those; `runs` says so under its table, and the dashboard's run view \
+             and the results table mark this score (gray)",
             items.len()
         )));
     }

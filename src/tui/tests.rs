@@ -1446,6 +1446,16 @@ fn the_detail_header_fits_80_columns() -> Result<()> {
         text.contains("best dev 0.305 · test 0.757 · lfw 0.780 · 850 img/s"),
         "{text}"
     );
+    // A View 2 score measured on a grayscale copy is marked, as the results table marks it.
+    let mut runs = lab_runs();
+    runs[2].lfw_acc = Some(0.78);
+    runs[2].lfw_grayscale = true;
+    app.update(Action::Data(Update::Runs(runs)));
+    let text = screen(&app, 180, 40)?.to_string();
+    assert!(
+        text.contains("best dev 0.305 · lfw 0.780 (gray) · 850 img/s"),
+        "{text}"
+    );
     Ok(())
 }
 

@@ -386,7 +386,13 @@ impl DetailView<'_> {
         // What `eval` measured of its best checkpoint, where it did.
         for (name, value) in [("test", run.test_acc), ("lfw", run.lfw_acc)] {
             if let Some(v) = value {
-                items.push(Span::raw(format!("{name} {v:.3}")));
+                // As the results table marks a View 2 score measured on a grayscale copy.
+                let gray = if name == "lfw" && run.lfw_grayscale {
+                    " (gray)"
+                } else {
+                    ""
+                };
+                items.push(Span::raw(format!("{name} {v:.3}{gray}")));
             }
         }
         items.push(Span::raw(format!(

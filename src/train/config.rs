@@ -328,27 +328,69 @@ fn flag_only_hint(message: &str) -> Option<String> {
 }
 
 impl Overrides {
+    /// A `--config` file's settings from its `text`. Where more than one key is wrong (unknown,
+    /// or of the wrong type), each is said, with its line and caret: serde stops at the first.
+    fn from_toml(text: &str) -> Result<Overrides> {
+        let said = |e: toml::de::Error| {
+            let hint = flag_only_hint(e.message());
+            crate::format::toml_error(e, hint)
+        };
+        let first = match toml::from_str(text) {
+            Ok(o) => return Ok(o),
+            Err(e) => e,
+        };
+        let wrong = Self::wrong_keys(text);
+        if wrong.len() < 2 {
+            return Err(said(first));
+        }
+        let mut msg = format!("{} mistakes:", wrong.len());
+        for e in wrong {
+            msg.push_str(&format!("\n{:#}", said(e)));
+        }
+        bail!(msg)
+    }
+
+    /// toml's error for each key of `text` that is wrong on its own, in file order; none where
+    /// `text` is no TOML at all.
+    fn wrong_keys(text: &str) -> Vec<toml::de::Error> {
+        use serde::Deserialize as _;
+        use toml::de::DeTable;
+        let Ok(root) = DeTable::parse(text) else {
+            return Vec::new();
+        };
+        let span = root.span();
+        let mut entries: Vec<_> = root.into_inner().into_iter().collect();
+        entries.sort_by_key(|(key, _)| key.span().start);
+        let mut wrong = Vec::new();
+        for (key, value) in entries {
+            // One key in a table of its own, its spans still those of `text`.
+            let mut alone = DeTable::new();
+            alone.insert(key, value);
+            let one = toml::de::Deserializer::from(toml::Spanned::new(span.clone(), alone));
+            if let Err(mut e) = Overrides::deserialize(one) {
+                e.set_input(Some(text));
+                wrong.push(e);
+            }
+        }
+        wrong
+    }
+
     /// Reads a `--config` file.
     pub fn from_file(path: &Path) -> Result<Overrides> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config file '{}'", path.display()))?;
-        toml::from_str(&text)
-            .map_err(|e| {
-                let hint = flag_only_hint(e.message());
-                crate::format::toml_error(e, hint)
-            })
-            .with_context(|| {
-                if crate::sweep::is_spec_file(path) {
-                    format!(
-                        "'{}' is an experiment file of several runs, not one run's config: start \
+        Overrides::from_toml(&text).with_context(|| {
+            if crate::sweep::is_spec_file(path) {
+                format!(
+                    "'{}' is an experiment file of several runs, not one run's config: start \
                      it with `facenet-lab sweep {}`",
-                        path.display(),
-                        crate::format::shell_quote(&path.to_string_lossy())
-                    )
-                } else {
-                    format!("in config file '{}'", path.display())
-                }
-            })
+                    path.display(),
+                    crate::format::shell_quote(&path.to_string_lossy())
+                )
+            } else {
+                format!("in config file '{}'", path.display())
+            }
+        })
     }
 
     /// The settings given, as the flags that give them (`--lr`, `--pk-k`, `--tag`; the model
@@ -973,6 +1015,32 @@ mod tests {
         };
         let e = format!("{:#}", TrainConfig::resolve(None, &fresh).unwrap_err());
         assert!(!e.contains("(--init"), "{e}");
+    }
+
+    /// Every wrong key of a config file is said at once, each with its line and caret.
+    #[test]
+    fn every_wrong_key_of_a_config_file_is_said() {
+        let text = "model = \"resnet18\"\naugment = \"yes\"\nbatch = 16.5\nimage_sise = 64\n";
+        let e = format!("{:#}", Overrides::from_toml(text).unwrap_err());
+        assert!(e.starts_with("3 mistakes:\n"), "{e}");
+        for said in [
+            "the value must be true or false, without quotes",
+            "2 | augment = \"yes\"",
+            "the value must be a whole number (e.g. 64)",
+            "3 | batch = 16.5",
+            "`image_sise` is no setting: did you mean `image_size`?",
+            "4 | image_sise = 64",
+        ] {
+            assert!(e.contains(said), "{said}:\n{e}");
+        }
+        // One mistake is said as before, and a good file reads.
+        let e = format!("{:#}", Overrides::from_toml("batch = 16.5").unwrap_err());
+        assert!(!e.contains("mistakes"), "{e}");
+        let o = Overrides::from_toml("model = \"alexnet\"\ntags = [\"a\"]").unwrap();
+        assert_eq!(
+            (o.model, o.tags),
+            (Some(Arch::Alexnet), vec!["a".to_string()])
+        );
     }
 
     #[test]

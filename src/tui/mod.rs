@@ -342,7 +342,23 @@ fn start_sweep(
     match check_sweep(db, file, label, how) {
         Ok(SweepChecked::Start(command)) => start(db, &command, label, None, answers),
         Ok(SweepChecked::Ask(ask)) => Action::AskSweep(ask),
-        Err(e) => Action::Status(text::one_line(&format!("{e:#}")), true),
+        // Line by line, as a run's refusal is said; a list, which the footer may cut (it
+        // shows a few rows), names the command that prints it whole.
+        Err(e) => {
+            let mut said = format!("{e:#}");
+            if said.lines().count() > 2 {
+                said = said.replacen(
+                    '\n',
+                    &format!(
+                        " (all of it: `facenet-lab{} sweep {} --dry-run`)\n",
+                        crate::lab::db_flag(db),
+                        crate::format::shell_quote(&file.to_string_lossy())
+                    ),
+                    1,
+                );
+            }
+            Action::Status(said, true)
+        }
     }
 }
 

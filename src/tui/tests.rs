@@ -1614,8 +1614,8 @@ fn pick_experiment(
 }
 
 /// A sweep spec picked with `e` is checked as `sweep` checks it before it starts: its problems
-/// (a bad key, data that is not there) are said on the status line themselves, on one line,
-/// and nothing is started.
+/// (a bad key, data that is not there) are said in the footer, a line each, and nothing is
+/// started; a list, which the footer may cut, names the command that prints it whole.
 #[test]
 fn a_sweep_spec_with_problems_is_not_started_and_says_them() -> Result<()> {
     let dir = tempfile::tempdir()?;
@@ -1627,8 +1627,30 @@ fn a_sweep_spec_with_problems_is_not_started_and_says_them() -> Result<()> {
         panic!("{answer:?}")
     };
     assert!(
-        text.contains("nothing was started") && text.contains("bogus") && !text.contains('\n'),
+        text.contains("nothing was started") && text.contains("bogus"),
         "{text}"
+    );
+    let many = "tag = \"t\"\n[base]\nmodel = \"resnet18\"\ndata = \"synthetic\"\nbogus = 1\n\
+                bogus2 = 2\nbogus3 = 3\n[grid]\nseed = [1, 2]\n";
+    let answer = pick_sweep(&ctx, &answered, dir.path(), many)?;
+    let Action::Status(text, true) = answer else {
+        panic!("{answer:?}")
+    };
+    let first = text.lines().next().unwrap_or_default();
+    assert!(
+        first.ends_with(&format!(
+            "(all of it: `facenet-lab --db {} sweep {} --dry-run`)",
+            ctx.db.display(),
+            dir.path().join("t.toml").display()
+        )),
+        "{text}"
+    );
+    let mut app = app();
+    app.update(Action::Status(text.clone(), true));
+    let shown = screen(&app, 200, 40)?.to_string();
+    assert!(
+        shown.contains("--dry-run`)"),
+        "the hint is on screen:\n{shown}"
     );
     let missing = "tag = \"t\"\n[base]\nmodel = \"resnet18\"\ndata = \"/no/such/lfw\"\n\
                    [grid]\nseed = [1, 2]\n";
@@ -1639,7 +1661,7 @@ fn a_sweep_spec_with_problems_is_not_started_and_says_them() -> Result<()> {
     assert!(
         text.starts_with("2 runs of sweep spec")
             && text.contains(
-                "cannot find their data; nothing was started: every run: --data \
+                "cannot find their data; nothing was started:\nevery run: --data \
                               '/no/such/lfw' does not exist"
             ),
         "{text}"

@@ -70,16 +70,12 @@ pub fn merge(db: &Path, args: &MergeArgs) -> Result<()> {
             args.other.display()
         );
     }
-    // Reading a lab in WAL mode makes SQLite's -wal and -shm files beside it, which a
-    // read-only connection leaves behind: those this merge made are removed after it.
-    let made = Sidecars::absent(&args.other);
+    // Declared first, so dropped last: after the reading connection has closed.
+    let _tidy = Sidecars::absent(&args.other);
     let other = Lab::open_read_only(&args.other)
         .with_context(|| format!("opening '{}' to merge it", args.other.display()))?;
     let lab = Lab::open(db)?;
-    let merged = lab.merge_from(&other);
-    drop(other);
-    made.remove();
-    let summary = merged.with_context(|| {
+    let summary = lab.merge_from(&other).with_context(|| {
         format!(
             "merging '{}' into '{}' (nothing was changed)",
             args.other.display(),
@@ -107,36 +103,35 @@ pub fn merge(db: &Path, args: &MergeArgs) -> Result<()> {
     Ok(())
 }
 
-/// SQLite's `-wal` and `-shm` files of a lab, where they were not there before it was read.
-struct Sidecars {
-    wal: Option<PathBuf>,
-    shm: Option<PathBuf>,
-}
+/// Reading a lab in WAL mode makes SQLite's `-wal` and `-shm` files beside it, and a read-only
+/// connection leaves them behind. Where the lab had none before, this takes them away when it
+/// is dropped (on every path out, once the reading connection has closed), as SQLite does: the
+/// last connection to close removes them, only where no other process has the lab open. A lab
+/// this process cannot write keeps them.
+struct Sidecars(Option<PathBuf>);
 
 impl Sidecars {
     fn absent(db: &Path) -> Sidecars {
         let beside = |suffix: &str| {
             let mut p = db.as_os_str().to_owned();
             p.push(suffix);
-            Some(PathBuf::from(p)).filter(|p| !p.exists())
+            PathBuf::from(p)
         };
-        Sidecars {
-            wal: beside("-wal"),
-            shm: beside("-shm"),
-        }
+        let none = !beside("-wal").exists() && !beside("-shm").exists();
+        Sidecars(none.then(|| db.to_path_buf()))
     }
+}
 
-    /// Removes them, once the reading connection is closed: an empty -wal holds nothing, and
-    /// an -shm is only an index of the -wal. A -wal that gained content is kept (something
-    /// else wrote to the lab meanwhile), and so is the -shm beside it.
-    fn remove(self) {
-        if let Some(wal) = &self.wal {
-            if std::fs::metadata(wal).is_ok_and(|m| m.len() > 0) {
-                return;
+impl Drop for Sidecars {
+    fn drop(&mut self) {
+        if let Some(db) = &self.0 {
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE;
+            if let Ok(conn) = rusqlite::Connection::open_with_flags(db, flags) {
+                // Opened lazily: a read makes it a connection of the lab's, whose close
+                // checkpoints and removes the files.
+                let _ = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+                let _ = conn.close();
             }
-        }
-        for p in [self.wal, self.shm].into_iter().flatten() {
-            let _ = std::fs::remove_file(p);
         }
     }
 }

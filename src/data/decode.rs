@@ -1,11 +1,12 @@
 //! JPEG validation and decoding to normalised RGB pixels.
 //!
 //! Validation is a full decode plus two checks the lenient decoder does not make: the file must
-//! start with the JPEG start-of-image marker `FF D8`, and its last scan of image data must be
-//! followed by the end-of-image marker `FF D9`, so text files named `.jpg` and truncated
-//! transfers are both rejected. Bytes after that marker (metadata some cameras and editors
-//! append) are ignored, as other decoders ignore them. Pixels are converted to RGB (gray → R=G=B), resized with the bilinear
-//! (triangle) filter and normalised to `[-1, 1]` as `x / 127.5 - 1`, channels first.
+//! start with the JPEG start-of-image marker `FF D8`, and its segments and scans, walked in
+//! order, must reach the end-of-image marker `FF D9`, so text files named `.jpg` and truncated
+//! transfers are both rejected. Bytes after that marker (metadata, or the video of a "motion
+//! photo", that some cameras and editors append) are ignored, as other decoders ignore them.
+//! Pixels are converted to RGB (gray → R=G=B), resized with the bilinear (triangle) filter and
+//! normalised to `[-1, 1]` as `x / 127.5 - 1`, channels first.
 use anyhow::{bail, Result};
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageFormat, RgbImage};
@@ -18,16 +19,8 @@ pub fn decode_jpeg(bytes: &[u8]) -> Result<DynamicImage> {
     if !bytes.starts_with(&[0xFF, 0xD8]) {
         bail!("not a JPEG (no start-of-image marker)");
     }
-    // Scan data holds no `FF DA` nor `FF D9` (an `FF` there is followed by `00` or a restart
-    // marker), so the last start-of-scan is the image's last scan, and a whole one is followed
-    // by the end-of-image marker.
-    let marker = |m: u8| move |w: &[u8]| w == [0xFF, m];
-    let ends = bytes
-        .windows(2)
-        .rposition(marker(0xDA))
-        .is_some_and(|scan| bytes[scan..].windows(2).any(marker(0xD9)));
-    if !ends {
-        bail!("truncated JPEG (no end-of-image marker after its image data)");
+    if !reaches_its_end(bytes) {
+        bail!("truncated JPEG (its segments and scans end before an end-of-image marker)");
     }
     let img = match image::load_from_memory_with_format(bytes, ImageFormat::Jpeg) {
         Ok(img) => img,
@@ -37,6 +30,42 @@ pub fn decode_jpeg(bytes: &[u8]) -> Result<DynamicImage> {
         bail!("JPEG has no pixels");
     }
     Ok(img)
+}
+
+/// Whether the JPEG's markers, walked from its start, reach the end-of-image marker: each
+/// segment skipped by its length (an EXIF thumbnail, with its own markers, inside one), each
+/// scan's data read to the next marker (`FF` followed by `00` or a restart marker is data).
+/// What follows the end-of-image marker is not looked at.
+fn reaches_its_end(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    let mut i = 2;
+    while i + 1 < n {
+        if bytes[i] != 0xFF {
+            return false;
+        }
+        match bytes[i + 1] {
+            0xD9 => return true,
+            // Fill bytes before a marker.
+            0xFF => i += 1,
+            // Markers without a length.
+            0x01 | 0xD0..=0xD8 => i += 2,
+            marker => {
+                if i + 3 >= n {
+                    return false;
+                }
+                i += 2 + usize::from(u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]));
+                if marker == 0xDA {
+                    // The scan's data, up to the marker after it.
+                    while i + 1 < n
+                        && !(bytes[i] == 0xFF && !matches!(bytes[i + 1], 0x00 | 0xD0..=0xD7))
+                    {
+                        i += 1;
+                    }
+                }
+            }
+        }
+    }
+    false
 }
 
 /// Whether a JPEG holds one channel (grayscale) rather than colour, read from its frame header
@@ -261,14 +290,24 @@ mod tests {
         assert!(msg(&good[..good.len() / 2]).contains("truncated"));
         assert!(msg(&good[..good.len() - 2]).contains("truncated"));
         assert!(msg(b"").contains("empty"));
-        // What follows the end-of-image marker is not the image's.
-        let mut appended = good.clone();
-        appended.extend(b"trailing metadata \xFF\xD8 of another tool");
-        let decoded = decode_jpeg(&appended)?;
-        assert_eq!((decoded.width(), decoded.height()), (40, 30));
-        let mut cut = good[..good.len() - 2].to_vec();
-        cut.extend(b"\xFF\xD9 is not after the scan; \xFF\xDA is");
-        assert!(msg(&cut).contains("truncated"), "{}", msg(&cut));
+        // What follows the end-of-image marker is not the image's, whatever its bytes.
+        for tail in [
+            &b"trailing metadata \xFF\xD8 of another tool"[..],
+            b"\xFF\xDA\x00\x02 a video's bytes, with a scan marker and no end",
+        ] {
+            let mut appended = good.clone();
+            appended.extend(tail);
+            let decoded = decode_jpeg(&appended)?;
+            assert_eq!((decoded.width(), decoded.height()), (40, 30));
+        }
+        // Cut anywhere, it is refused: in its headers, its scan, or just before its end.
+        for at in [4, 30, good.len() / 3, good.len() - 3, good.len() - 1] {
+            assert!(
+                msg(&good[..at]).contains("truncated"),
+                "cut at {at}: {}",
+                msg(&good[..at])
+            );
+        }
         // Garbage between the markers is caught by the decoder.
         let mut garbage = vec![0xFF, 0xD8];
         garbage.extend(std::iter::repeat_n(0x42, 100));

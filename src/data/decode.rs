@@ -57,7 +57,7 @@ fn reaches_its_end(bytes: &[u8]) -> bool {
                 if marker == 0xDA {
                     // The scan's data, up to the marker after it.
                     while i + 1 < n
-                        && !(bytes[i] == 0xFF && !matches!(bytes[i + 1], 0x00 | 0xD0..=0xD7))
+                        && (bytes[i] != 0xFF || matches!(bytes[i + 1], 0x00 | 0xD0..=0xD7))
                     {
                         i += 1;
                     }

@@ -218,7 +218,7 @@ pub struct RunsArgs {
           long_help = format!("Add a column for each of these filter fields that no column \
                                shows, after the others, e.g. --show augment,data,wd (the table \
                                only: --json has every field).\nFields: {}",
-                              crate::tui::filter::FIELD_NAMES))]
+                              crate::tui::filter::FieldColumn::names()))]
     pub show: Vec<crate::tui::filter::FieldColumn>,
     /// Sort in descending order.
     #[arg(long)]

@@ -207,11 +207,12 @@ pub fn unknown_field_hint(message: &str) -> Option<String> {
 /// What a value of the wrong type should look like, where serde names the type as Rust spells
 /// it (`invalid type: string "big", expected usize`) or says it tersely (`expected a sequence`).
 fn type_hint(message: &str) -> Option<String> {
-    let expected = message.split("expected ").nth(1)?.trim();
+    let expected = message.rsplit_once("expected ")?.1.trim();
     let quoted = message.starts_with("invalid type: string");
     let bare = if quoted { ", without quotes" } else { "" };
     let (what, e_g) = match expected {
-        "usize" | "u64" | "u32" | "u16" | "u8" | "i64" | "i32" => ("a whole number", bare),
+        "usize" | "u64" | "u32" | "u16" | "u8" => ("a whole number, not negative", bare),
+        "i64" | "i32" => ("a whole number", bare),
         "f64" | "f32" => ("a number", bare),
         "a boolean" => ("true or false", bare),
         "a string" => ("text in double quotes", ""),
@@ -219,7 +220,7 @@ fn type_hint(message: &str) -> Option<String> {
         _ => return None,
     };
     let example = match what {
-        "a whole number" => " (e.g. 64)",
+        "a whole number" | "a whole number, not negative" => " (e.g. 64)",
         "a number" => " (e.g. 0.2 or 1e-4)",
         "text in double quotes" => " (e.g. \"lfw-20-30\")",
         "a list in brackets" => " (e.g. [\"a\", \"b\"])",
@@ -267,11 +268,15 @@ mod tests {
         let hint = |m: &str| type_hint(m).unwrap_or_default();
         assert_eq!(
             hint(r#"invalid type: string "big", expected usize"#),
-            "the value must be a whole number, without quotes (e.g. 64)"
+            "the value must be a whole number, not negative, without quotes (e.g. 64)"
         );
         assert_eq!(
             hint("invalid type: floating point `0.5`, expected u64"),
-            "the value must be a whole number (e.g. 64)"
+            "the value must be a whole number, not negative (e.g. 64)"
+        );
+        assert_eq!(
+            hint("invalid value: integer `-4`, expected usize"),
+            "the value must be a whole number, not negative (e.g. 64)"
         );
         assert_eq!(
             hint(r#"invalid type: string "1e-4", expected f64"#),

@@ -38,11 +38,13 @@ pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
             "no run of the {total} in the lab matches '{}'",
             filter.text()
         );
-        if let Some(field) = filter.bare_field_name() {
-            msg += &format!(
-                "; '{field}' alone is a word to find, not a comparison: a shell takes > and < \
-                 as redirections, so quote the term ('{field}>0.5')"
-            );
+        if let Some((field, example)) = filter.bare_field_name() {
+            msg += &format!("; '{field}' alone is a word to find, not a comparison");
+            msg += &if example.starts_with('\'') {
+                format!(": a shell takes > and < as redirections, so quote the term ({example})")
+            } else {
+                format!(", as {example} is")
+            };
         }
         crate::say!("{msg}");
         if !args.json {
@@ -235,18 +237,36 @@ mod tests {
         runs[2].hyper.seed = 5;
         runs[0].init_run = Some(crate::lab::RunId(7));
         runs[2].init_run = Some(crate::lab::RunId(2));
-        let ids = |key: &str, desc: bool| {
+        let ids = |runs: &[Run], key: &str, desc: bool| {
             let key = SortKey::parse(key).unwrap();
-            let mut rs = runs.clone();
+            let mut rs = runs.to_vec();
             rs.sort_by(|a, b| key.order(a, b, 0.0, desc));
             rs.iter().map(|r| r.id.0).collect::<Vec<_>>()
         };
-        assert_eq!(ids("seed", false), [2, 3, 1]);
-        assert_eq!(ids("seed", true), [1, 3, 2]);
-        assert_eq!(ids("init_run", false), [3, 1, 2], "none last");
-        assert_eq!(ids("init_run", true), [1, 3, 2], "none last");
+        assert_eq!(ids(&runs, "seed", false), [2, 3, 1]);
+        assert_eq!(ids(&runs, "seed", true), [1, 3, 2]);
+        assert_eq!(ids(&runs, "init_run", false), [3, 1, 2], "none last");
+        assert_eq!(ids(&runs, "init_run", true), [1, 3, 2], "none last");
         let err = SortKey::parse("sede").unwrap_err();
         assert!(err.contains("no column 'sede'"), "{err}");
+        // Spelt as the flag is.
+        let by_flag = SortKey::parse("weight-decay").unwrap();
+        assert_eq!(shown(&[f("wd")], by_flag), [f("wd")]);
+        // A text field's runs without a value come last, either way.
+        runs[1].notes = "b".into();
+        runs[2].notes = "a".into();
+        assert_eq!(ids(&runs, "notes", false), [3, 2, 1]);
+        assert_eq!(ids(&runs, "notes", true), [2, 3, 1]);
+        // --show lists only the fields it takes.
+        let names = FieldColumn::names();
+        assert!(
+            names.contains("augment") && names.contains("seed"),
+            "{names}"
+        );
+        assert!(
+            !names.split(' ').any(|n| n == "lr" || n == "crop"),
+            "{names}"
+        );
     }
 
     /// A note is shown on one line, and cut.
@@ -255,13 +275,21 @@ mod tests {
         let mut r = crate::lab::fixtures::run(1, "r", "resnet18");
         r.notes = format!("first line\nsecond {}", "word ".repeat(20));
         let text = FieldColumn::parse("notes").unwrap().text(&r, 0.0);
-        assert_eq!(text.chars().count(), FieldColumn::WIDTH + 1, "{text}");
+        assert_eq!(text.chars().count(), FieldColumn::WIDTH, "{text}");
         assert!(
             text.starts_with("first line second word") && text.ends_with('…'),
             "{text}"
         );
         r.notes.clear();
         assert_eq!(FieldColumn::parse("notes").unwrap().text(&r, 0.0), "-");
+        // A long path keeps its end, where its folder's name is.
+        r.config_json = format!(r#"{{"data":"/{}lfw-20-30"}}"#, "deep/".repeat(12));
+        let data = FieldColumn::parse("data").unwrap().text(&r, 0.0);
+        assert!(
+            data.starts_with('…') && data.ends_with("/deep/lfw-20-30"),
+            "{data}"
+        );
+        assert_eq!(data.chars().count(), FieldColumn::WIDTH, "{data}");
         let init = FieldColumn::parse("init").unwrap().text(&r, 0.0);
         assert_eq!(init, "none", "as the filter names random weights");
     }

@@ -364,13 +364,24 @@ fn download(
             .and_then(|v| v.to_str().ok())
             .map(|t| format!(", {t}"))
             .unwrap_or_default();
+        let what_now = if std::env::var_os(MIRROR_ENV).is_some() {
+            format!(
+                "check that {MIRROR_ENV} names a folder that serves {}",
+                file.name
+            )
+        } else if response.status().is_server_error() {
+            "try `facenet-lab data fetch` again later".to_string()
+        } else {
+            format!(
+                "the file may have moved: download it by hand into this folder, or name a \
+                 server that has it with {MIRROR_ENV}=URL-PREFIX"
+            )
+        };
         bail!(
-            "downloading {} from {}: the server answered {}{kind}, not the file; if {MIRROR_ENV} \
-             is set, check that it serves {}, or else try `facenet-lab data fetch` again later",
+            "downloading {} from {}: the server answered {}{kind}, not the file; {what_now}",
             file.name,
             file.url,
             response.status(),
-            file.name
         );
     }
     let body = response.into_body();

@@ -4,9 +4,6 @@
 use super::identification::metric::*;
 use super::verification::metric::*;
 
-/// Identities in the test split's gallery (the seed's: one per training identity).
-pub const N_IDENTITIES: &str = "n_identities";
-
 /// What the metric of this name measures; `None` for a name this version does not know.
 pub fn meaning(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -21,10 +18,10 @@ pub fn meaning(name: &str) -> Option<&'static str> {
         TOP5_CENTROID_GALLERY => "right identity among the 5 nearest, the same gallery",
         N_QUERIES => "images identified, each given the identity nearest it",
         N_IDENTITIES => "identities in the gallery",
-        "top1_one_per_identity" => {
+        TOP1_ONE_PER_IDENTITY => {
             "nearest person right, each person their first image, their others the queries"
         }
-        "top5_one_per_identity" => "right person among the 5 nearest, the same gallery",
+        TOP5_ONE_PER_IDENTITY => "right person among the 5 nearest, the same gallery",
         ACCURACY_MEAN => {
             "pairs judged same or different right, at the threshold best on the other folds; \
              mean over the folds (`runs`' lfw column, for LFW's pairs)"
@@ -89,6 +86,8 @@ mod tests {
             TOP5_CENTROID_GALLERY,
             N_QUERIES,
             N_IDENTITIES,
+            TOP1_ONE_PER_IDENTITY,
+            TOP5_ONE_PER_IDENTITY,
             ACCURACY_MEAN,
             ACCURACY_STD,
             VAL_KFOLD_MEAN,

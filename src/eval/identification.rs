@@ -16,6 +16,11 @@ pub mod metric {
     pub const TOP5_SEED_GALLERY: &str = "top5_seed_gallery";
     pub const TOP5_CENTROID_GALLERY: &str = "top5_centroid_gallery";
     pub const N_QUERIES: &str = "n_queries";
+    /// Identities in the gallery: guessing scores top-1 one in this many.
+    pub const N_IDENTITIES: &str = "n_identities";
+    /// A folder's: each person's first image the gallery, their others the queries.
+    pub const TOP1_ONE_PER_IDENTITY: &str = "top1_one_per_identity";
+    pub const TOP5_ONE_PER_IDENTITY: &str = "top5_one_per_identity";
 }
 
 /// Where each query's identity ranked among the gallery identities.

@@ -353,18 +353,17 @@ pub fn folder(s: &Subject, spec: &DataSpec) -> Result<Measured> {
     m.verified(s, verify(&emb, &indexed)?, FOLDS, spec.to_string());
     let (gallery, queries) = identification::gallery_and_queries(&emb)?;
     let id = identify(&gallery, &queries)?;
+    use identification::metric::{N_IDENTITIES, TOP1_ONE_PER_IDENTITY, TOP5_ONE_PER_IDENTITY};
     m.metrics
-        .push(EvalMetric::new("top1_one_per_identity", id.top_k(1)));
+        .push(EvalMetric::new(TOP1_ONE_PER_IDENTITY, id.top_k(1)));
     m.metrics
-        .push(EvalMetric::new("top5_one_per_identity", id.top_k(5)));
+        .push(EvalMetric::new(TOP5_ONE_PER_IDENTITY, id.top_k(5)));
     m.metrics.push(EvalMetric::new(
         identification::metric::N_QUERIES,
         queries.len() as f64,
     ));
-    m.metrics.push(EvalMetric::new(
-        super::glossary::N_IDENTITIES,
-        gallery.len() as f64,
-    ));
+    m.metrics
+        .push(EvalMetric::new(N_IDENTITIES, gallery.len() as f64));
     m.option("pairs_per_class", DEFAULT_PAIRS_PER_CLASS);
     m.option("pairs_seed", FOLDER_PAIRS_SEED);
     Ok(m)
@@ -456,7 +455,8 @@ fn verify(emb: &Embeddings, pairs: &[(usize, usize, bool, usize)]) -> Result<Ver
 /// The run's test-split identification metrics against both galleries.
 fn test_split_metrics(train: &Embeddings, test: &Embeddings) -> Result<Vec<EvalMetric>> {
     use identification::metric::*;
-    let seed = identify(&seed_gallery(train)?, test)?;
+    let gallery = seed_gallery(train)?;
+    let seed = identify(&gallery, test)?;
     let centroid = identify(&centroid_gallery(train)?, test)?;
     Ok(vec![
         EvalMetric::new(TOP1_SEED_GALLERY, seed.top_k(1)),
@@ -464,10 +464,7 @@ fn test_split_metrics(train: &Embeddings, test: &Embeddings) -> Result<Vec<EvalM
         EvalMetric::new(TOP1_CENTROID_GALLERY, centroid.top_k(1)),
         EvalMetric::new(TOP5_CENTROID_GALLERY, centroid.top_k(5)),
         EvalMetric::new(N_QUERIES, test.len() as f64),
-        EvalMetric::new(
-            super::glossary::N_IDENTITIES,
-            seed_gallery(train)?.len() as f64,
-        ),
+        EvalMetric::new(N_IDENTITIES, gallery.len() as f64),
     ])
 }
 

@@ -379,7 +379,13 @@ impl Overrides {
     pub fn from_file(path: &Path) -> Result<Overrides> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config file '{}'", path.display()))?;
-        Overrides::from_toml(&text).with_context(|| {
+        // A sweep spec's keys are no run's: its first is enough to say which command takes it.
+        let read = if crate::sweep::is_spec_file(path) {
+            toml::from_str(&text).map_err(|e| crate::format::toml_error(e, None))
+        } else {
+            Overrides::from_toml(&text)
+        };
+        read.with_context(|| {
             if crate::sweep::is_spec_file(path) {
                 format!(
                     "'{}' is an experiment file of several runs, not one run's config: start \
@@ -428,8 +434,6 @@ pub fn image_size_problem(model: Arch, size: usize) -> Option<String> {
         .then(|| format!("--image-size {size} is too small for {model}: it needs at least {min}"))
 }
 
-/// An error naming every problem of a command's settings (one per line when there are
-/// several), or `Ok` when there are none.
 /// The distinct `--flag` words of a message, in order.
 fn flags_named(message: &str) -> Vec<&str> {
     let mut found: Vec<&str> = Vec::new();
@@ -449,6 +453,8 @@ fn flags_named(message: &str) -> Vec<&str> {
     found
 }
 
+/// An error naming every problem of a command's settings (one per line when there are
+/// several), or `Ok` when there are none.
 pub fn refuse(problems: &[String]) -> Result<()> {
     match problems {
         [] => Ok(()),
@@ -1026,7 +1032,7 @@ mod tests {
         for said in [
             "the value must be true or false, without quotes",
             "2 | augment = \"yes\"",
-            "the value must be a whole number (e.g. 64)",
+            "the value must be a whole number, not negative (e.g. 64)",
             "3 | batch = 16.5",
             "`image_sise` is no setting: did you mean `image_size`?",
             "4 | image_sise = 64",

@@ -592,7 +592,8 @@ pub struct FieldColumn {
 impl FieldColumn {
     /// The field of this name (any of its spellings); an error says why none is shown.
     pub fn parse(name: &str) -> Result<FieldColumn, String> {
-        let lower = name.trim().to_ascii_lowercase();
+        // As the flags spell them (`weight-decay`), and as `Column::parse` takes them.
+        let lower = name.trim().to_ascii_lowercase().replace([' ', '-'], "_");
         if lower.is_empty() {
             return Err("an empty field name: a comma too many?".into());
         }
@@ -600,7 +601,7 @@ impl FieldColumn {
             .iter()
             .find(|(n, _)| *n == lower)
             .copied()
-            .ok_or_else(|| format!("unknown field '{name}' (fields: {FIELD_NAMES})"))?;
+            .ok_or_else(|| format!("unknown field '{name}' (fields: {})", Self::names()))?;
         if let Some(column) = field.column() {
             return Err(format!(
                 "'{name}' is shown by the {} column already",
@@ -624,18 +625,43 @@ impl FieldColumn {
         self.field == Field::Seed
     }
 
-    /// The run's value, as the compare view shows it, on one line and cut at
-    /// [`FieldColumn::WIDTH`] characters; `-` for none.
+    /// The run's value, as the compare view shows it, on one line of at most
+    /// [`FieldColumn::WIDTH`] characters (a path keeps its end, where the names that tell
+    /// two apart are, other text its start, with `…` for what is cut); `-` for none.
     pub fn text(self, r: &Run, now: f64) -> String {
         let full = self.full_text(r, now);
         let line = full.split_whitespace().collect::<Vec<_>>().join(" ");
         if line.is_empty() {
             return "-".into();
         }
-        match line.char_indices().nth(Self::WIDTH) {
-            Some((cut, _)) => format!("{}…", &line[..cut]),
-            None => line,
+        let chars: Vec<char> = line.chars().collect();
+        if chars.len() <= Self::WIDTH {
+            return line;
         }
+        let keep = Self::WIDTH - 1;
+        if matches!(self.field, Field::Data | Field::Init) {
+            format!(
+                "…{}",
+                chars[chars.len() - keep..].iter().collect::<String>()
+            )
+        } else {
+            format!("{}…", chars[..keep].iter().collect::<String>())
+        }
+    }
+
+    /// The names `--show` takes: the filter fields no column shows.
+    pub fn names() -> String {
+        let mut names: Vec<&str> = Vec::new();
+        for &(name, field) in SPELLINGS {
+            let first = !SPELLINGS
+                .iter()
+                .take_while(|(n, _)| *n != name)
+                .any(|&(_, f)| f == field);
+            if first && field.column().is_none() {
+                names.push(name);
+            }
+        }
+        names.join(" ")
     }
 
     /// The widest a value is shown (a note can be a paragraph).
@@ -676,7 +702,11 @@ impl FieldColumn {
                 _ => Ordering::Equal,
             })
         } else {
-            directed(self.full_text(a, now).cmp(&self.full_text(b, now)))
+            let (x, y) = (self.text(a, now), self.text(b, now));
+            let missing = |t: &str| t == "-";
+            missing(&x)
+                .cmp(&missing(&y))
+                .then_with(|| directed(self.full_text(a, now).cmp(&self.full_text(b, now))))
         };
         ord.then(a.id.cmp(&b.id))
     }
@@ -817,11 +847,22 @@ impl Filter {
         (!word.contains(['<', '>', '=', '!']) && names_a_field).then_some(word)
     }
 
-    /// The first bare word among the terms that is exactly a field's name: what is left of
-    /// `dev_acc>0.5` when a shell took `>0.5` as a redirection.
-    pub fn bare_field_name(&self) -> Option<&str> {
+    /// The first bare word among the terms that is exactly a field's name, with a term that
+    /// compares it: what is left of `dev_acc>0.5` when a shell took `>0.5` as a redirection,
+    /// or a field named alone (`augment`, meant as `augment=true`).
+    pub fn bare_field_name(&self) -> Option<(&str, String)> {
         self.terms.iter().find_map(|t| match t {
-            Term::Text { text, .. } if Field::parse(text).is_some() => Some(text.as_str()),
+            Term::Text { text, .. } => {
+                let field = Field::parse(text)?;
+                let example = if field.is_switch() {
+                    format!("{text}=true")
+                } else if field.is_numeric() {
+                    format!("'{text}>0.5'")
+                } else {
+                    format!("{text}=VALUE")
+                };
+                Some((text.as_str(), example))
+            }
             _ => None,
         })
     }

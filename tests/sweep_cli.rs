@@ -227,13 +227,55 @@ fn a_bad_base_key_is_said_with_every_other_mistake_of_the_spec() -> Result<()> {
         .stderr(contains("has 4 problems; nothing was started"))
         .stderr(contains("`grd` is no setting: did you mean `grid`?"))
         .stderr(contains("8 | [grd]"))
-        .stderr(contains("[base]:\n  unknown field `bach`"))
+        .stderr(contains(
+            "[base]:\n  `bach` is no setting: did you mean `batch`?: unknown field `bach`",
+        ))
         .stderr(contains(
             "invalid type: string \"ten\", expected usize in `epochs`",
         ))
         .stderr(contains("run 1 (model = \"resnet18\"):"))
         .stderr(contains("unknown variant `easy`"));
     assert!(!marker.exists(), "the trainer was never started");
+    Ok(())
+}
+
+/// Each mistake of a spec is said once, where it is: a rule [base] breaks for [base], not
+/// for every run; a bad grid value for `[grid] KEY = VALUE`, not for every combination; a
+/// misspelt key with the setting meant; two [[runs]] of one name told to part them there.
+#[test]
+fn each_mistake_of_a_spec_is_said_once_where_it_is() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let spec = dir.path().join("walk.toml");
+    std::fs::write(
+        &spec,
+        "tag = \"walk\"\n[base]\nmodel = \"resnet18\"\ncrop = 2.0\n\
+         [[runs]]\nname = \"x\"\nimagesize = 64\n[[runs]]\nname = \"x\"\n\
+         [grid]\nmining = [\"all\", \"hardest\"]\nlr = [1e-3, -1.0]\nseed = [1, 2]\n",
+    )?;
+    let out = Command::cargo_bin("facenet-lab")?
+        .arg("--db")
+        .arg(dir.path().join("lab.db"))
+        .arg("sweep")
+        .arg(&spec)
+        .arg("--dry-run")
+        .output()?;
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr)?;
+    for said in [
+        "has 5 problems; nothing was started",
+        "[base]:\n  --crop must be a fraction in (0, 1] of the image's side, got 2\n",
+        "[grid] lr = -1.0:\n  --lr must be a positive number, got -1\n",
+        "[grid] mining = \"hardest\":\n  unknown variant `hardest`",
+        "`imagesize` is no setting: did you mean `image_size`?",
+        "runs 1 and 2 are both named \"x\" in their [[runs]] entries",
+    ] {
+        assert!(err.contains(said), "{said}: {err}");
+    }
+    assert_eq!(err.matches("--crop").count(), 1, "{err}");
+    assert_eq!(err.matches("--lr must be").count(), 1, "{err}");
+    assert_eq!(err.matches("`hardest`").count(), 1, "{err}");
+    assert!(!err.contains("leave name out of [base]"), "{err}");
+    assert!(!dir.path().join("logs").exists(), "nothing was started");
     Ok(())
 }
 

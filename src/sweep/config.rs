@@ -3,6 +3,7 @@
 
 use toml::Table;
 
+use crate::model::Arch;
 use crate::train::config::{Overrides, TrainConfig};
 
 /// A run configuration: the keys of a `facenet-lab run --config` file.
@@ -13,22 +14,60 @@ pub type RunConfig = Table;
 /// own keys; a bad key it takes from `[base]` is reported there), then every rule the good keys
 /// break (e.g. `pk_k` must divide `batch`), as `run` names them.
 pub fn problems(config: &RunConfig, own: &Table) -> Vec<String> {
-    let (good, bad) = split_bad_keys(config);
-    let mut found: Vec<String> = bad
-        .into_iter()
+    let mut found = key_problems(config, own);
+    found.extend(rule_problems(config));
+    found
+}
+
+/// What is wrong with each key of `config` that `own` holds, read alone: an unknown key or a
+/// value of the wrong type.
+pub fn key_problems(config: &RunConfig, own: &Table) -> Vec<String> {
+    let (_, bad) = split_bad_keys(config);
+    bad.into_iter()
         .filter(|(key, _)| own.contains_key(key))
         .map(|(_, problem)| problem)
-        .collect();
+        .collect()
+}
+
+/// Every rule the good keys of `config` break, or that it has no model. With a bad model the
+/// rules that depend on it (image size, dropout) cannot be checked, and none are.
+pub fn rule_problems(config: &RunConfig) -> Vec<String> {
+    let (good, _) = split_bad_keys(config);
     if !config.contains_key("model") {
-        found.push(NO_MODEL.to_string());
+        vec![NO_MODEL.to_string()]
     } else if good.contains_key("model") {
-        // With a bad model the rules that depend on it (image size, dropout) cannot be checked.
         match train_config(&good) {
-            Ok(cfg) => found.extend(cfg.problems()),
-            Err(e) => found.push(e),
+            Ok(cfg) => cfg.problems(),
+            Err(e) => vec![e],
         }
+    } else {
+        Vec::new()
     }
-    found
+}
+
+/// The rules `keys` break whatever the model: those of [`rule_problems`] with their own model,
+/// or, without one, those they break with every model (a sweep's `[base]` or a `[grid]` value
+/// read apart from the runs that give it a model).
+pub fn model_free_rule_problems(keys: &RunConfig) -> Vec<String> {
+    if keys.contains_key("model") {
+        return rule_problems(keys);
+    }
+    let mut each = Arch::ALL.iter().map(|arch| {
+        let mut with = keys.clone();
+        with.insert("model".into(), toml::Value::String(arch.as_str().into()));
+        rule_problems(&with)
+    });
+    let first = each.next().unwrap_or_default();
+    let rest: Vec<Vec<String>> = each.collect();
+    first
+        .into_iter()
+        .filter(|p| rest.iter().all(|other| other.contains(p)))
+        .collect()
+}
+
+/// Whether `problem` is [`rule_problems`]'s for a configuration without a model.
+pub fn is_no_model(problem: &str) -> bool {
+    problem == NO_MODEL
 }
 
 /// `run`'s "no model given" points at its command line; a sweep's runs take theirs from the spec.
@@ -68,12 +107,14 @@ pub fn train_config(config: &RunConfig) -> Result<TrainConfig, String> {
 }
 
 /// The keys as `run --config` reads them; an error on one line (toml puts the key's name on
-/// a line of its own), to sit in a list of problems.
+/// a line of its own), to sit in a list of problems, with the hint `run --config` gives
+/// before it (the setting a misspelt key was meant to be, what a value of the wrong type
+/// should look like).
 fn read(config: &RunConfig) -> Result<Overrides, String> {
     toml::Value::Table(config.clone())
         .try_into()
         .map_err(|e: toml::de::Error| {
-            let text = e.to_string();
+            let text = format!("{:#}", crate::format::toml_error(e, None));
             text.split_whitespace().collect::<Vec<_>>().join(" ")
         })
 }
@@ -178,5 +219,29 @@ mod tests {
             !p.contains("--config") && !p.contains("facenet-lab run"),
             "{p}"
         );
+    }
+    /// A run's key of the wrong name or type is said as `run --config` says it: with the hint
+    /// `format::toml_error` puts before toml's words (the setting meant, the value wanted).
+    #[test]
+    fn a_bad_key_carries_run_configs_hint() {
+        for (text, key) in [
+            ("model = \"resnet18\"\nlr = \"fast\"", "lr"),
+            ("model = \"resnet18\"\nbach = 8", "bach"),
+            ("model = \"resnet18\"\nimagesize = 64", "imagesize"),
+        ] {
+            let c = table(text);
+            let said = problems(&c, &c).join("\n");
+            let alone = format!("{key} = {}", c[key]);
+            let e = toml::from_str::<Overrides>(&alone).expect_err("a bad key");
+            let hinted = crate::format::toml_error(e, None);
+            assert_eq!(
+                hinted.chain().count(),
+                2,
+                "{key}: toml_error has a hint: {hinted:#}"
+            );
+            let hint = hinted.to_string();
+            assert!(said.starts_with(&format!("{hint}: ")), "{hint}: {said}");
+            assert!(said.contains(&format!("`{key}`")), "{said}");
+        }
     }
 }

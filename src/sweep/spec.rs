@@ -24,7 +24,7 @@ use serde::Deserialize;
 use toml::de::{DeTable, Error as DeError};
 use toml::{Spanned, Table, Value};
 
-use super::config::{problems, split_bad_keys, RunConfig};
+use super::config::{is_no_model, key_problems, model_free_rule_problems, problems, RunConfig};
 
 /// The spec's own keys. Each key of the file is read apart ([`SpecFile::read`]), so all are
 /// optional here: a misspelt key or a value of the wrong type hides none of the others.
@@ -179,11 +179,16 @@ impl SweepSpec {
         let mut own: Vec<Table> = listed.clone();
         // Whether every run of the grid is known: not while it is unread or a key is no list.
         let mut grid_whole = !unread_key("grid");
+        let mut combos = Vec::new();
+        let mut lists = Vec::new();
         if let Some(grid) = &file.grid {
             let (runs, bad) = expand_grid(grid);
             grid_whole &= bad.is_empty();
-            own.extend(runs);
+            own.extend(runs.iter().cloned());
+            combos = runs;
+            lists = grid_lists(grid);
             errors.extend(bad.into_iter().map(|b| (1, b)));
+            errors.extend(repeated_grid_values(&lists).into_iter().map(|b| (1, b)));
         }
         if own.is_empty() && errors.is_empty() {
             bail!("sweep spec '{source}' defines no runs: add [[runs]] entries or a [grid]");
@@ -194,19 +199,21 @@ impl SweepSpec {
             }
         }
         let mut configs: Vec<RunConfig> = own.iter().map(|r| overlay(&base, r)).collect();
+        let layout = Layout {
+            base: &base,
+            data,
+            listed: listed.len(),
+            combos: &combos,
+            lists,
+        };
         // A bad [base] key is one problem, said once; a run that keeps it is still checked
         // with it (a bad model is not a missing one), without saying it again. With a bad
-        // model the rules between values that depend on it wait until it is fixed.
-        let (_, base_bad) = split_bad_keys(&base);
-        if !base_bad.is_empty() {
-            let problems: Vec<&str> = base_bad.iter().map(|(_, p)| p.as_str()).collect();
-            errors.push((
-                problems.len(),
-                format!("[base]:\n  {}", problems.join("\n  ")),
-            ));
-        }
+        // model the rules between values that depend on it wait until it is fixed. Where the
+        // runs are not known, [base]'s bad keys are said alone.
         if runs_known {
-            errors.extend(run_problems(&configs, &own));
+            errors.extend(said_once(&layout, &configs, &own));
+        } else {
+            errors.extend(entry("[base]", key_problems(&base, &base)));
         }
         name_runs(&mut configs, &tag);
         if runs_known {
@@ -218,8 +225,8 @@ impl SweepSpec {
                 listed.len()
             };
             let one_each = |found: Vec<String>| found.into_iter().map(|e| (1, e));
-            errors.extend(one_each(duplicate_names(&configs[..whole])));
-            errors.extend(one_each(repeated_runs(&configs[..whole], &own[..whole])));
+            errors.extend(one_each(duplicate_names(&layout, &configs[..whole], &own)));
+            errors.extend(one_each(repeated_runs(&layout, &configs[..whole], &own)));
         }
         if !errors.is_empty() {
             let n: usize = errors.iter().map(|(n, _)| n).sum();
@@ -243,28 +250,253 @@ impl SweepSpec {
     }
 }
 
-/// One entry per invalid run: how many problems it has, and `run 2 (lr = 0.0):` with them, the
-/// run labelled by the keys that tell it apart from the others. `own[i]` are the keys run `i`
-/// sets itself (a bad one it takes from [base] is reported there).
-fn run_problems(configs: &[RunConfig], own: &[Table]) -> Vec<(usize, String)> {
-    let keys = distinguishing_keys(configs.iter());
-    configs
+/// Where each run's keys come from: `[base]`, then its `[[runs]]` entry or the values of the
+/// grid's combination it is.
+struct Layout<'a> {
+    base: &'a Table,
+    /// `sweep --data`, in every run in place of the spec's data.
+    data: Option<&'a str>,
+    /// How many runs are `[[runs]]` entries (they come first).
+    listed: usize,
+    /// The values of each grid run, the `[[runs]]` entries' runs aside.
+    combos: &'a [Table],
+    /// The grid's lists, by key.
+    lists: Vec<(String, Vec<Value>)>,
+}
+
+impl Layout<'_> {
+    /// `[base]` as every run takes it: with `sweep --data`'s data.
+    fn base_for_runs(&self) -> Table {
+        let mut base = self.base.clone();
+        if let Some(data) = self.data {
+            base.insert("data".into(), Value::String(data.into()));
+        }
+        base
+    }
+
+    /// The grid's values of run `i`, none for a `[[runs]]` entry.
+    fn combo(&self, i: usize) -> Option<&Table> {
+        i.checked_sub(self.listed).and_then(|g| self.combos.get(g))
+    }
+
+    /// Whether run `i` is a grid run whose values an earlier grid run has too: a value listed
+    /// twice in the grid, said once as that ([`repeated_grid_values`]).
+    fn repeats_a_grid_run(&self, i: usize) -> bool {
+        let Some(mine) = self.combo(i) else {
+            return false;
+        };
+        (self.listed..i).any(|j| self.combo(j) == Some(mine))
+    }
+
+    /// Where run `i`'s name comes from, given `own`, each run's own keys.
+    fn name_from(&self, i: usize, own: &[Table]) -> NameFrom {
+        if own[i].contains_key("name") {
+            if i < self.listed {
+                NameFrom::Entry
+            } else {
+                NameFrom::Grid
+            }
+        } else if self.base.contains_key("name") {
+            NameFrom::Base
+        } else {
+            NameFrom::Made
+        }
+    }
+}
+
+/// `label:` and `problems` below it, one a line, counted; nothing where there are none.
+fn entry(label: &str, problems: Vec<String>) -> Option<(usize, String)> {
+    (!problems.is_empty()).then(|| {
+        (
+            problems.len(),
+            format!("{label}:\n  {}", problems.join("\n  ")),
+        )
+    })
+}
+
+/// Every run's problems, each said once, where it comes from: `[base]:` for what its keys
+/// break alone (every run that takes them would), `[grid] lr = -1.0:` for what a grid value
+/// breaks with [base] in every run of it (`[grid] imagesize = [64, 128]:` for what each of a
+/// key's values breaks alike, as a misspelt key), and `run 2 (lr = 0.0):` for the rest, each
+/// run labelled by the keys that tell it apart from the others: its [[runs]] entry's mistakes,
+/// and those of a combination of values (warmup_epochs of one grid list against epochs of
+/// another). `own[i]` are the keys run `i` sets itself (a bad one it takes from [base] is
+/// reported there).
+fn said_once(layout: &Layout, configs: &[RunConfig], own: &[Table]) -> Vec<(usize, String)> {
+    let found: Vec<Vec<String>> = configs
         .iter()
         .zip(own)
-        .enumerate()
-        .filter_map(|(i, (config, own))| {
-            let found = problems(config, own);
-            (!found.is_empty()).then(|| {
-                let said = format!(
-                    "run {} ({}):\n  {}",
-                    i + 1,
-                    describe(config, &keys),
-                    found.join("\n  ")
+        .map(|(config, own)| problems(config, own))
+        .collect();
+    // Each run's problems that were said for a key it takes.
+    let mut said: Vec<Vec<String>> = vec![Vec::new(); configs.len()];
+    let mut out = Vec::new();
+    let base = layout.base_for_runs();
+    let base_rules = model_free_rule_problems(&base);
+    let mut of_base = key_problems(&base, layout.base);
+    for rule in &base_rules {
+        if found.iter().any(|f| f.contains(rule)) {
+            of_base.push(rule.clone());
+            said.iter_mut().for_each(|s| s.push(rule.clone()));
+        }
+    }
+    out.extend(entry("[base]", of_base));
+    for (key, values) in &layout.lists {
+        if key == "data" && layout.data.is_some() {
+            // sweep --data replaces them in every run.
+            continue;
+        }
+        let mut distinct: Vec<&Value> = Vec::new();
+        for value in values {
+            if !distinct.contains(&value) {
+                distinct.push(value);
+            }
+        }
+        let of_values: Vec<(&Value, Vec<String>)> = distinct
+            .iter()
+            .map(|&value| {
+                let alone = Table::from_iter([(key.clone(), value.clone())]);
+                let takers: Vec<usize> = (layout.listed..configs.len())
+                    .filter(|&i| layout.combo(i).and_then(|c| c.get(key)) == Some(value))
+                    .collect();
+                let mut of_value = key_problems(&alone, &alone);
+                // A rule is the value's where [base] keeps it and every run of the value breaks
+                // it: not where another list's value (init for fresh_embedding) mends it.
+                of_value.extend(
+                    model_free_rule_problems(&overlay(&base, &alone))
+                        .into_iter()
+                        .filter(|rule| !base_rules.contains(rule))
+                        .filter(|rule| takers.iter().all(|&i| found[i].contains(rule))),
                 );
-                (found.len(), said)
+                for &i in &takers {
+                    said[i].extend(of_value.iter().cloned());
+                }
+                (value, of_value)
+            })
+            .collect();
+        // What every value of the key breaks alike (a misspelt key), once for the key.
+        let alike: Vec<String> = match of_values.as_slice() {
+            [(_, first), rest @ ..] if !rest.is_empty() => first
+                .iter()
+                .filter(|p| rest.iter().all(|(_, other)| other.contains(p)))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        out.extend(entry(
+            &format!("[grid] {key} = {}", Value::Array(values.clone())),
+            alike.clone(),
+        ));
+        for (value, of_value) in of_values {
+            let rest = of_value
+                .into_iter()
+                .filter(|p| !alike.contains(p))
+                .collect();
+            out.extend(entry(&format!("[grid] {key} = {value}"), rest));
+        }
+    }
+    let mut rest: Vec<Vec<String>> = found
+        .into_iter()
+        .zip(&said)
+        .map(|(found, said)| found.into_iter().filter(|p| !said.contains(p)).collect())
+        .collect();
+    // No model anywhere: said once for the runs without one.
+    let modelless: Vec<usize> = (0..rest.len())
+        .filter(|&i| rest[i].iter().any(|p| is_no_model(p)))
+        .collect();
+    if modelless.len() > 1 {
+        let mut problem = Vec::new();
+        for &i in &modelless {
+            problem = rest[i].iter().filter(|p| is_no_model(p)).cloned().collect();
+            rest[i].retain(|p| !is_no_model(p));
+        }
+        let who = if modelless.len() == rest.len() {
+            "every run".to_string()
+        } else {
+            runs_list(&modelless)
+        };
+        out.extend(entry(&who, problem));
+    }
+    let keys = distinguishing_keys(configs.iter());
+    for (i, (config, rest)) in configs.iter().zip(rest).enumerate() {
+        out.extend(entry(
+            &format!("run {} ({})", i + 1, describe(config, &keys)),
+            rest,
+        ));
+    }
+    out
+}
+
+/// `runs 1 and 3`, `runs 1 to 4 and 7` (positions from 0, said from 1).
+fn runs_list(runs: &[usize]) -> String {
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for &i in runs {
+        match spans.last_mut() {
+            Some((_, last)) if *last + 1 == i => *last = i,
+            _ => spans.push((i, i)),
+        }
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for (first, last) in spans {
+        match last - first {
+            0 => parts.push(format!("{}", first + 1)),
+            1 => parts.extend([format!("{}", first + 1), format!("{}", last + 1)]),
+            _ => parts.push(format!("{} to {}", first + 1, last + 1)),
+        }
+    }
+    let said = match parts.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => parts.concat(),
+    };
+    let one = runs.len() == 1;
+    format!("{} {said}", if one { "run" } else { "runs" })
+}
+
+/// A grid list that gives a value twice: every run of it would be made twice (the runs of
+/// the first and of the repeat differ in nothing, their names included), said once for the
+/// key, not for each pair of runs.
+fn repeated_grid_values(lists: &[(String, Vec<Value>)]) -> Vec<String> {
+    lists
+        .iter()
+        .filter_map(|(key, values)| {
+            let mut counted: Vec<(&Value, usize)> = Vec::new();
+            for value in values {
+                match counted.iter_mut().find(|(v, _)| *v == value) {
+                    Some((_, n)) => *n += 1,
+                    None => counted.push((value, 1)),
+                }
+            }
+            let repeated: Vec<String> = counted
+                .into_iter()
+                .filter(|&(_, n)| n > 1)
+                .map(|(value, n)| match n {
+                    2 => format!("{value} twice"),
+                    n => format!("{value} {n} times"),
+                })
+                .collect();
+            (!repeated.is_empty()).then(|| {
+                format!(
+                    "[grid] {key} = {} lists {}, and would train every run with it again: \
+                     list each value once",
+                    Value::Array(values.clone()),
+                    repeated.join(" and ")
+                )
             })
         })
         .collect()
+}
+
+/// The grid's lists of values, by key; a key that is no list, or an empty one, left out.
+fn grid_lists(grid: &Table) -> Vec<(String, Vec<Value>)> {
+    let mut lists: Vec<(String, Vec<Value>)> = grid
+        .iter()
+        .filter_map(|(key, value)| match value {
+            Value::Array(values) if !values.is_empty() => Some((key.clone(), values.clone())),
+            _ => None,
+        })
+        .collect();
+    lists.sort_by(|a, b| a.0.cmp(&b.0));
+    lists
 }
 
 /// Gives each run without a `name` one made of the tag, its position and the values that tell
@@ -280,36 +512,104 @@ fn name_runs(configs: &mut [RunConfig], tag: &str) {
     }
 }
 
-fn duplicate_names(configs: &[RunConfig]) -> Vec<String> {
-    fn name(c: &RunConfig) -> Option<&str> {
-        c.get("name").and_then(Value::as_str)
+/// Where a run's name comes from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum NameFrom {
+    Base,
+    /// Its `[[runs]]` entry.
+    Entry,
+    Grid,
+    /// The sweep made it: the tag, the run's position and values.
+    Made,
+}
+
+/// One entry per name that several runs take, with what to change where their names come
+/// from (`[base]`, their `[[runs]]` entries, the grid, or made by the sweep).
+fn duplicate_names(layout: &Layout, configs: &[RunConfig], own: &[Table]) -> Vec<String> {
+    let mut names: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, config) in configs.iter().enumerate() {
+        let Some(name) = config.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        if layout.repeats_a_grid_run(i) {
+            continue;
+        }
+        match names.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, runs)) => runs.push(i),
+            None => names.push((name, vec![i])),
+        }
     }
-    configs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, a)| {
-            let same = name(a)?;
-            let j = configs[..i].iter().position(|b| name(b) == Some(same))?;
-            Some(format!(
-                "runs {} and {} are both named {same:?}: give each run its own name, or leave \
-                 name out of [base] to get one per run",
-                j + 1,
-                i + 1,
-            ))
+    names
+        .into_iter()
+        .filter(|(_, runs)| runs.len() > 1)
+        .map(|(name, runs)| {
+            let named = format!(
+                "{} are {} named {name:?}",
+                runs_list(&runs),
+                if runs.len() == 2 { "both" } else { "all" }
+            );
+            let from: Vec<NameFrom> = runs.iter().map(|&i| layout.name_from(i, own)).collect();
+            let all = |kind: NameFrom| from.iter().all(|&f| f == kind);
+            if all(NameFrom::Base) {
+                format!(
+                    "{named}: give each run its own name, or leave name out of [base] to get \
+                     one per run"
+                )
+            } else if all(NameFrom::Entry) {
+                format!(
+                    "{named} in their [[runs]] entries: give each its own name, or leave name \
+                     out of them to get one made per run"
+                )
+            } else if all(NameFrom::Grid) {
+                format!(
+                    "{named} by [grid], whose name goes to every combination of its other \
+                     lists: leave name out of [grid] to get one made per run"
+                )
+            } else {
+                let whence: Vec<String> = runs
+                    .iter()
+                    .zip(&from)
+                    .map(|(i, from)| {
+                        let whence = match from {
+                            NameFrom::Base => "from [base]",
+                            NameFrom::Entry => "from its [[runs]] entry",
+                            NameFrom::Grid => "from [grid]",
+                            NameFrom::Made => {
+                                "made by the sweep from the tag, its position and values"
+                            }
+                        };
+                        format!("run {}'s {whence}", i + 1)
+                    })
+                    .collect();
+                let given: Vec<usize> = runs
+                    .iter()
+                    .zip(&from)
+                    .filter(|(_, &from)| from != NameFrom::Made)
+                    .map(|(&i, _)| i)
+                    .collect();
+                let fix = if given.len() < runs.len() {
+                    format!("give {} another name", runs_list(&given))
+                } else {
+                    "give each run its own name".to_string()
+                };
+                format!("{named} ({}): {fix}", whence.join(", "))
+            }
         })
         .collect()
 }
 
 /// One entry per run that repeats an earlier one, name aside, where neither was named: it would
-/// train the same run again (`seed = [1, 1]`, or a [[runs]] entry the grid makes too). Runs
-/// given names of their own are repeats on purpose (a GPU's run-to-run spread).
-fn repeated_runs(configs: &[RunConfig], own: &[Table]) -> Vec<String> {
+/// train the same run again (a [[runs]] entry the grid makes too, or `sweep --data` making runs
+/// of different data one). Runs given names of their own are repeats on purpose (a GPU's
+/// run-to-run spread); a value listed twice in the grid is said once, as that.
+fn repeated_runs(layout: &Layout, configs: &[RunConfig], own: &[Table]) -> Vec<String> {
     // Each unnamed run's settings, its generated name aside; None for a named run.
     let settings: Vec<Option<RunConfig>> = configs
         .iter()
         .zip(own)
-        .map(|(c, own)| {
-            (!own.contains_key("name")).then(|| {
+        .enumerate()
+        .map(|(i, (c, own))| {
+            (!own.contains_key("name") && !layout.repeats_a_grid_run(i)).then(|| {
                 let mut c = c.clone();
                 c.remove("name");
                 c
@@ -590,7 +890,10 @@ mod tests {
         ] {
             let err = format!("{:#}", SweepSpec::parse(&spec, "s.toml").unwrap_err());
             assert!(err.contains("has 2 problems; nothing was started"), "{err}");
-            assert!(err.contains("[base]:\n  unknown field `bach`"), "{err}");
+            assert!(
+                err.contains("[base]:\n  `bach` is no setting: did you mean `batch`?"),
+                "{err}"
+            );
             assert!(err.contains(other), "{other}: {err}");
         }
         // A spec key's mistake keeps its line and caret, under the word.
@@ -626,7 +929,7 @@ mod tests {
             "has 3 problems",
             "[grid] seed = 1 must be a non-empty list",
             "unknown field `learning_rate`",
-            "run 2 (lr = 0.0):\n  --lr must be a positive number",
+            "[grid] lr = 0.0:\n  --lr must be a positive number",
         ] {
             assert!(err.contains(said), "{said}: {err}");
         }
@@ -731,8 +1034,16 @@ mod tests {
         assert!(err.contains("[grid] has no keys"), "{err}");
         let err = names(&format!("{one}[grid]\nseed = [2, 1]\n")).join("\n");
         assert!(err.contains("runs 1 and 3 have the same settings"), "{err}");
-        let err = names(&format!("{base}[grid]\nseed = [1, 1]\n")).join("\n");
-        assert!(err.contains("runs 1 and 2 have the same settings"), "{err}");
+        // A value listed twice in the grid is one mistake, however many runs it repeats.
+        let err = names(&format!("{base}[grid]\nseed = [1, 1]\nlr = [1e-3, 1e-4]\n")).join("\n");
+        assert!(err.contains("has 1 problem;"), "{err}");
+        assert!(
+            err.contains(
+                "[grid] seed = [1, 1] lists 1 twice, and would train every run with it again"
+            ),
+            "{err}"
+        );
+        assert!(!err.contains("same settings"), "{err}");
         // Named, a repeat is meant.
         let named =
             format!("{base}[[runs]]\nseed = 1\nname = \"a\"\n[[runs]]\nseed = 1\nname = \"b\"\n");
@@ -810,22 +1121,165 @@ mod tests {
         );
     }
 
+    /// A problem of a combination of grid values (warmup_epochs of one list against epochs
+    /// of another) is its runs', each labelled by the values that vary.
     #[test]
     fn problems_label_runs_by_the_values_that_vary() {
         let err = names(
             "tag = \"t\"\n[base]\nmodel = \"alexnet\"\nbatch = 8\ndim = 16\n\
-             [grid]\nlr = [1e-3, 0.0]\nweight_decay = [0.0, -1.0]\n",
+             [grid]\nepochs = [5, 10]\nwarmup_epochs = [5, 10]\n",
         )
         .join("\n");
-        // Run 4 has two: four in all, as listed.
-        assert!(err.contains("has 4 problems"), "{err}");
+        assert!(err.contains("has 3 problems"), "{err}");
         for want in [
-            "run 2 (lr = 0.001, weight_decay = -1.0):",
-            "run 3 (lr = 0.0, weight_decay = 0.0):",
-            "run 4 (lr = 0.0, weight_decay = -1.0):",
+            "run 1 (epochs = 5, warmup_epochs = 5):\n  --warmup-epochs (5) must be fewer",
+            "run 2 (epochs = 5, warmup_epochs = 10):\n  --warmup-epochs (10) must be fewer",
+            "run 4 (epochs = 10, warmup_epochs = 10):\n  --warmup-epochs (10) must be fewer",
         ] {
             assert!(err.contains(want), "missing {want:?} in:\n{err}");
         }
+        assert!(!err.contains("run 3") && !err.contains("[grid]"), "{err}");
         assert!(!err.contains("alexnet"), "{err}");
+    }
+
+    /// A rule [base]'s keys break on their own is said once, for [base], not for each run
+    /// that takes it (nor for a [[runs]] entry that sets the key itself).
+    #[test]
+    fn a_rule_base_breaks_is_said_once_for_base() {
+        let text =
+            "tag = \"t\"\n[base]\nmodel = \"resnet18\"\ncrop = 2.0\n[grid]\nseed = [0, 1, 2]\n";
+        let err = names(text).join("\n");
+        assert!(err.contains("has 1 problem;"), "{err}");
+        assert!(
+            err.contains(
+                "[base]:\n  --crop must be a fraction in (0, 1] of the image's side, got 2"
+            ),
+            "{err}"
+        );
+        assert_eq!(err.matches("--crop").count(), 1, "{err}");
+        assert!(!err.contains("run "), "{err}");
+        // Beside a run's own mistake and a run that mends it; with a bad key of [base] too.
+        let text = "tag = \"t\"\n[base]\nmodel = \"resnet18\"\ncrop = 2.0\nbach = 8\n\
+                    [[runs]]\ncrop = 0.5\n[[runs]]\nlr = 0.0\n[grid]\nseed = [1, 2]\n";
+        let err = names(text).join("\n");
+        assert!(err.contains("has 3 problems;"), "{err}");
+        assert_eq!(err.matches("--crop must be").count(), 1, "{err}");
+        assert!(err.contains("[base]:\n  `bach` is no setting"), "{err}");
+        assert!(
+            err.contains("run 2 (crop = 2.0, lr = 0.0):\n  --lr must be a positive number"),
+            "{err}"
+        );
+        // No model anywhere: said once, not by every run.
+        let err = names("tag = \"t\"\n[base]\nbatch = 8\n[grid]\nseed = [1, 2, 3]\n").join("\n");
+        assert!(err.contains("has 1 problem;"), "{err}");
+        assert!(err.contains("every run:\n  no model given"), "{err}");
+    }
+
+    /// A grid value's mistake is said once, for `[grid] KEY = VALUE`, however many runs take
+    /// it; one that every value of a key makes (a misspelt key) once for the key.
+    #[test]
+    fn a_bad_grid_value_is_said_once_for_the_value() {
+        let text = "tag = \"t\"\n[base]\nmodel = \"resnet18\"\n[grid]\n\
+                    mining = [\"all\", \"hardest\"]\nlr = [1e-3, -1.0]\nseed = [1, 2]\n";
+        let err = names(text).join("\n");
+        for said in [
+            "has 2 problems;",
+            "[grid] lr = -1.0:\n  --lr must be a positive number, got -1\n",
+            "[grid] mining = \"hardest\":\n  unknown variant `hardest`",
+        ] {
+            assert!(err.contains(said), "{said}: {err}");
+        }
+        assert_eq!(err.matches("`hardest`").count(), 1, "{err}");
+        assert!(!err.contains("run "), "{err}");
+        // With [base]'s keys: a value that breaks a rule with them is the value's.
+        let text = "tag = \"t\"\n[base]\nmodel = \"resnet18\"\nepochs = 10\n[grid]\n\
+                    warmup_epochs = [2, 12]\nseed = [1, 2]\nimagesize = [64, 128]\n";
+        let err = names(text).join("\n");
+        for said in [
+            "has 2 problems;",
+            "[grid] warmup_epochs = 12:\n  --warmup-epochs (12) must be fewer than --epochs (10)",
+            "[grid] imagesize = [64, 128]:\n  `imagesize` is no setting: did you mean `image_size`?",
+        ] {
+            assert!(err.contains(said), "{said}: {err}");
+        }
+        assert_eq!(err.matches("unknown field `imagesize`").count(), 1, "{err}");
+        // What another list's value mends is no value's mistake: its runs say it.
+        let text = "tag = \"t\"\n[grid]\nmodel = [\"alexnet\", \"resnet18\"]\n\
+                    zero_init_residual = [true, false]\n";
+        let err = names(text).join("\n");
+        assert!(err.contains("has 1 problem;"), "{err}");
+        assert!(
+            err.contains(
+                "run 1 (model = \"alexnet\", zero_init_residual = true):\n  \
+                 --zero-init-residual is for ResNets"
+            ),
+            "{err}"
+        );
+    }
+
+    /// Two runs of one name are told how to part them where their names came from.
+    #[test]
+    fn a_name_two_runs_share_is_told_where_it_came_from() {
+        let base = "tag = \"t\"\n[base]\nmodel = \"resnet18\"\n";
+        let err = names(&format!(
+            "{base}[[runs]]\nname = \"x\"\n[[runs]]\nname = \"x\"\nseed = 2\n"
+        ))
+        .join("\n");
+        assert!(
+            err.contains(
+                "runs 1 and 2 are both named \"x\" in their [[runs]] entries: give each its own \
+                 name, or leave name out of them to get one made per run"
+            ),
+            "{err}"
+        );
+        assert!(!err.contains("[base]"), "{err}");
+        let err = names(&format!("{base}name = \"x\"\n[grid]\nseed = [1, 2, 3]\n")).join("\n");
+        assert!(err.contains("has 1 problem;"), "{err}");
+        assert!(
+            err.contains("runs 1 to 3 are all named \"x\": give each run its own name, or leave name out of [base]"),
+            "{err}"
+        );
+        let err = names(&format!("{base}[grid]\nname = [\"x\"]\nseed = [1, 2]\n")).join("\n");
+        assert!(
+            err.contains("runs 1 and 2 are both named \"x\" by [grid]")
+                && err.contains("leave name out of [grid]"),
+            "{err}"
+        );
+        let err = names(&format!(
+            "{base}name = \"x\"\n[[runs]]\nseed = 5\n[[runs]]\nname = \"x\"\n"
+        ))
+        .join("\n");
+        assert!(
+            err.contains(
+                "runs 1 and 2 are both named \"x\" (run 1's from [base], run 2's from its \
+                 [[runs]] entry): give each run its own name"
+            ),
+            "{err}"
+        );
+        // A name the sweep makes is taken by another run: rename that one.
+        let err = names(&format!(
+            "{base}[[runs]]\nname = \"t-2-seed1\"\n[grid]\nseed = [1, 2]\n"
+        ))
+        .join("\n");
+        assert!(
+            err.contains("run 2's made by the sweep") && err.contains("give run 1 another name"),
+            "{err}"
+        );
+    }
+
+    /// A misspelt key in [base], a run or the grid is named as `run --config` names it.
+    #[test]
+    fn a_misspelt_run_key_says_which_setting_was_meant() {
+        let text = "tag = \"t\"\n[base]\nmodel = \"resnet18\"\nbach = 8\n\
+                    [[runs]]\nimagesize = 64\n[grid]\nsed = [1, 2]\n";
+        let err = names(text).join("\n");
+        for said in [
+            "has 3 problems;",
+            "[base]:\n  `bach` is no setting: did you mean `batch`?",
+            "run 1 (imagesize = 64):\n  `imagesize` is no setting: did you mean `image_size`?",
+            "[grid] sed = [1, 2]:\n  `sed` is no setting: did you mean `seed`?",
+        ] {
+            assert!(err.contains(said), "{said}: {err}");
+        }
     }
 }

@@ -232,9 +232,20 @@ fn type_hint(message: &str) -> Option<String> {
 /// A TOML file's error, `hint` (or else [`unknown_field_hint`]) said before it where there is
 /// one.
 pub fn toml_error(e: toml::de::Error, hint: Option<String>) -> anyhow::Error {
-    let hint = hint
-        .or_else(|| unknown_field_hint(e.message()))
-        .or_else(|| type_hint(e.message()));
+    if let Some(meant) = hint
+        .is_none()
+        .then(|| unknown_field_hint(e.message()))
+        .flatten()
+    {
+        // The setting meant is named: the list of every setting after it says no more.
+        let message = e.message();
+        let short = message
+            .split_once(", expected one of")
+            .map_or(message, |(unknown, _)| unknown);
+        let said = e.to_string().replace(message, short);
+        return anyhow::anyhow!("{}", said.trim_end()).context(meant);
+    }
+    let hint = hint.or_else(|| type_hint(e.message()));
     match hint {
         Some(hint) => anyhow::Error::from(e).context(hint),
         None => e.into(),
@@ -298,6 +309,36 @@ mod tests {
             type_hint("unknown variant `step`, expected `constant` or `cosine`"),
             None
         );
+    }
+
+    /// Where the setting meant is named, toml's list of every setting is left out; where none
+    /// is near, the list stays, for the reader to find theirs.
+    #[test]
+    fn a_misspelt_key_names_the_one_meant_without_the_whole_list() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Three {
+            image_size: Option<u32>,
+            seed: Option<u32>,
+            model: Option<String>,
+        }
+        let said = |text: &str| {
+            let e = toml::from_str::<Three>(text).unwrap_err();
+            format!("{:#}", toml_error(e, None))
+        };
+        let near = said("image_sise = 64\n");
+        assert!(
+            near.starts_with("`image_sise` is no setting: did you mean `image_size`?: TOML parse error at line 1"),
+            "{near}"
+        );
+        assert!(near.ends_with("unknown field `image_sise`"), "{near}");
+        assert!(
+            near.contains("1 | image_sise = 64"),
+            "the caret stays: {near}"
+        );
+        let far = said("colour = 1\n");
+        assert!(far.contains("unknown field `colour`, expected"), "{far}");
     }
 
     #[test]

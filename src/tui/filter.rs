@@ -750,6 +750,8 @@ enum Term {
         id: Option<u64>,
     },
     Number(Field, Op, f64),
+    /// The seed, compared as the integer it is: as f64 the seeds past 2^53 run together.
+    Seed(Op, i128),
     Str(Field, Op, String),
 }
 
@@ -804,6 +806,8 @@ impl Filter {
                 let v =
                     crate::format::parse_duration(value).map_err(|e| format!("'{token}': {e}"))?;
                 terms.push(Term::Number(field, op, v.as_secs_f64()));
+            } else if let (Field::Seed, Ok(seed)) = (field, value.parse::<i128>()) {
+                terms.push(Term::Seed(op, seed));
             } else if field.is_numeric() {
                 let v: f64 = value
                     .parse()
@@ -889,6 +893,7 @@ impl Filter {
             Term::Number(f, op, v) => f
                 .shown_number(r, now)
                 .is_some_and(|x| op.holds(x.total_cmp(v))),
+            Term::Seed(op, v) => op.holds(i128::from(r.hyper.seed).cmp(v)),
             Term::Str(f, op, v) => {
                 let texts = f.texts(r, now);
                 match op {
@@ -908,6 +913,29 @@ mod tests {
     use super::*;
     use crate::lab::fixtures::{run, NOW};
     use crate::lab::RunId;
+
+    /// Seeds compare exactly, past 2^53 too, where f64s that far apart are one number; a seed
+    /// written as a fraction still compares as a number.
+    #[test]
+    fn seeds_compare_as_the_integers_they_are() {
+        let big = (1i64 << 60) + 1;
+        let mut a = run(1, "a", "resnet18");
+        a.hyper.seed = big;
+        let mut b = run(2, "b", "resnet18");
+        b.hyper.seed = big - 1;
+        let runs = [a, b];
+        let ids = |q: &str| -> Vec<i64> {
+            let f = Filter::parse(q).unwrap();
+            runs.iter()
+                .filter(|r| f.matches(r, NOW))
+                .map(|r| r.id.0)
+                .collect()
+        };
+        assert_eq!(ids(&format!("seed={big}")), [1]);
+        assert_eq!(ids(&format!("seed<{big}")), [2]);
+        assert_eq!(ids(&format!("seed!={}", big - 1)), [1]);
+        assert_eq!(ids("seed>1.5"), [1, 2]);
+    }
 
     /// The settings with no column are found by name: on/off ones as `true`/`false`, the
     /// images by their folder's name or path as given, the dataset by its id.

@@ -227,14 +227,20 @@ fn a_bad_base_key_is_said_with_every_other_mistake_of_the_spec() -> Result<()> {
         .stderr(contains("has 4 problems; nothing was started"))
         .stderr(contains("`grd` is no setting: did you mean `grid`?"))
         .stderr(contains("8 | [grd]"))
+        // A bad key inside [base] or a [[runs]] entry is said with its line and a caret, as
+        // `run --config` says it, indented under its heading.
         .stderr(contains(
-            "[base]:\n  `bach` is no setting: did you mean `batch`?: unknown field `bach`",
+            "[base]:\n  `bach` is no setting: did you mean `batch`?: TOML parse error at line 4, \
+             column 1\n    |\n  4 | bach = 32\n    | ^^^^\n  unknown field `bach`\n",
         ))
         .stderr(contains(
-            "invalid type: string \"ten\", expected usize in `epochs`",
+            "  5 | epochs = \"ten\"\n    |          ^^^^^\n  invalid type: string \"ten\", \
+             expected usize\n",
         ))
-        .stderr(contains("run 1 (model = \"resnet18\"):"))
-        .stderr(contains("unknown variant `easy`"));
+        .stderr(contains(
+            "run 1 (model = \"resnet18\"):\n  TOML parse error at line 7, column 10\n    |\n  \
+             7 | mining = \"easy\"\n    |          ^^^^^^\n  unknown variant `easy`",
+        ));
     assert!(!marker.exists(), "the trainer was never started");
     Ok(())
 }
@@ -265,8 +271,11 @@ fn each_mistake_of_a_spec_is_said_once_where_it_is() -> Result<()> {
         "has 5 problems; nothing was started",
         "[base]:\n  --crop must be a fraction in (0, 1] of the image's side, got 2\n",
         "[grid] lr = -1.0:\n  --lr must be a positive number, got -1\n",
-        "[grid] mining = \"hardest\":\n  unknown variant `hardest`",
-        "`imagesize` is no setting: did you mean `image_size`?",
+        "[grid] mining = \"hardest\":\n  TOML parse error at line 11, column 18\n     |\n  \
+         11 | mining = [\"all\", \"hardest\"]\n     |                  ^^^^^^^^^\n  \
+         unknown variant `hardest`",
+        "run 1 (imagesize = 64):\n  `imagesize` is no setting: did you mean \
+         `image_size`?: TOML parse error at line 7, column 1\n    |\n  7 | imagesize = 64\n",
         "runs 1 and 2 are both named \"x\" in their [[runs]] entries",
     ] {
         assert!(err.contains(said), "{said}: {err}");

@@ -1,7 +1,9 @@
 //! Checking one generated run configuration before any run starts, with the very rules
 //! `facenet-lab run --config` applies: a typo in run 5 of 6 should not surface hours later.
 
-use toml::Table;
+use serde::Deserialize as _;
+use toml::de::{DeString, DeTable, DeValue};
+use toml::{Spanned, Table};
 
 use crate::model::Arch;
 use crate::train::config::{Overrides, TrainConfig};
@@ -96,6 +98,28 @@ pub fn split_bad_keys(config: &RunConfig) -> (RunConfig, Vec<(String, String)>) 
         }
     }
     (good, bad)
+}
+
+/// What is wrong with `key = value` of the spec `text` (a key of its `[base]` or a `[[runs]]`
+/// entry, or one value of a `[grid]` list) read alone, as [`split_bad_keys`] says it but with
+/// toml's line and a caret under the key or value (several lines); none where it is good, or
+/// where the sweep says what is wrong in its own words (`time_limit`).
+pub fn located_problem(
+    text: &str,
+    key: &Spanned<DeString<'_>>,
+    value: &Spanned<DeValue<'_>>,
+) -> Option<String> {
+    if key.get_ref() == "time_limit" {
+        return None;
+    }
+    // One key in a table of its own, its spans still those of `text`.
+    let mut alone = DeTable::new();
+    alone.insert(key.clone(), value.clone());
+    let one = toml::de::Deserializer::from(Spanned::new(0..text.len(), alone));
+    let mut e = Overrides::deserialize(one).err()?;
+    e.set_input(Some(text));
+    let said = format!("{:#}", crate::format::toml_error(e, None));
+    Some(said.trim_end().to_string())
 }
 
 /// The settings a run of `config` trains with, as `run --config` resolves them (unchecked).

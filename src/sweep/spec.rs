@@ -21,10 +21,13 @@ use std::collections::BTreeSet;
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
-use toml::de::{DeTable, Error as DeError};
+use toml::de::{DeTable, DeValue, Error as DeError};
 use toml::{Spanned, Table, Value};
 
-use super::config::{is_no_model, key_problems, model_free_rule_problems, problems, RunConfig};
+use super::config::{
+    is_no_model, key_problems, located_problem, model_free_rule_problems, problems, split_bad_keys,
+    RunConfig,
+};
 
 /// The spec's own keys. Each key of the file is read apart ([`SpecFile::read`]), so all are
 /// optional here: a misspelt key or a value of the wrong type hides none of the others.
@@ -78,6 +81,94 @@ impl SpecFile {
         self.runs = part.runs.or(self.runs.take());
         self.grid = part.grid.or(self.grid.take());
     }
+}
+
+/// Each bad key of the spec's `[base]`, `[[runs]]` entries and `[grid]` values as toml says it
+/// where it stands: its line, and a caret under the key or value. The checks compare the bare
+/// words of [`split_bad_keys`] (each mistake once, where it is); these are said in their place.
+#[derive(Debug, Default)]
+struct Located {
+    /// `[base]`'s bad keys: (key, what toml says of it there).
+    base: Vec<(String, String)>,
+    /// Each `[[runs]]` entry's, in file order.
+    runs: Vec<Vec<(String, String)>>,
+    /// Each `[grid]` list's, by key: each value's in list order, none where it is good.
+    grid: Vec<(String, Vec<Option<String>>)>,
+}
+
+impl Located {
+    /// The bad keys of the spec `text`; none where it is no TOML (said otherwise).
+    fn read(text: &str) -> Located {
+        let mut located = Located::default();
+        let Ok(root) = DeTable::parse(text) else {
+            return located;
+        };
+        let keys_of = |table: &DeTable| -> Vec<(String, String)> {
+            table
+                .iter()
+                .filter_map(|(key, value)| {
+                    Some((
+                        key.get_ref().to_string(),
+                        located_problem(text, key, value)?,
+                    ))
+                })
+                .collect()
+        };
+        for (key, value) in root.get_ref() {
+            match (key.get_ref().as_ref(), value.get_ref()) {
+                ("base", DeValue::Table(base)) => located.base = keys_of(base),
+                ("runs", DeValue::Array(entries)) => {
+                    located.runs = entries
+                        .iter()
+                        .map(|e| e.get_ref().as_table().map(keys_of).unwrap_or_default())
+                        .collect();
+                }
+                ("grid", DeValue::Table(grid)) => {
+                    located.grid = grid
+                        .iter()
+                        .filter_map(|(key, list)| {
+                            let DeValue::Array(values) = list.get_ref() else {
+                                return None;
+                            };
+                            let each = values
+                                .iter()
+                                .map(|value| located_problem(text, key, value))
+                                .collect();
+                            Some((key.get_ref().to_string(), each))
+                        })
+                        .collect();
+                }
+                _ => {}
+            }
+        }
+        located
+    }
+
+    /// The located problem of the `[grid]` list `key`'s value at `index`, as for a table.
+    fn grid_value(&self, key: &str, index: usize) -> Vec<(String, String)> {
+        self.grid
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, each)| each.get(index).cloned().flatten())
+            .map(|said| vec![(key.to_string(), said)])
+            .unwrap_or_default()
+    }
+}
+
+/// `problems` of the keys `table` sets, each bad key's bare words ([`split_bad_keys`]) given
+/// with its line and caret from `located` in their place; a rule's, or one `located` lacks
+/// (`sweep --data`'s data), as they are.
+fn in_place(problems: Vec<String>, table: &Table, located: &[(String, String)]) -> Vec<String> {
+    let (_, bad) = split_bad_keys(table);
+    problems
+        .into_iter()
+        .map(|problem| {
+            bad.iter()
+                .filter(|(_, plain)| *plain == problem)
+                .find_map(|(key, _)| located.iter().find(|(k, _)| k == key))
+                .map_or(problem, |(_, said)| said.clone())
+        })
+        .collect()
 }
 
 /// A spec without `tag`, which no other mistake of it hides.
@@ -199,7 +290,9 @@ impl SweepSpec {
             }
         }
         let mut configs: Vec<RunConfig> = own.iter().map(|r| overlay(&base, r)).collect();
+        let located = Located::read(text);
         let layout = Layout {
+            located: &located,
             base: &base,
             data,
             listed: listed.len(),
@@ -213,7 +306,8 @@ impl SweepSpec {
         if runs_known {
             errors.extend(said_once(&layout, &configs, &own));
         } else {
-            errors.extend(entry("[base]", key_problems(&base, &base)));
+            let said = key_problems(&base, &base);
+            errors.extend(entry("[base]", in_place(said, &base, &located.base)));
         }
         name_runs(&mut configs, &tag);
         if runs_known {
@@ -253,6 +347,8 @@ impl SweepSpec {
 /// Where each run's keys come from: `[base]`, then its `[[runs]]` entry or the values of the
 /// grid's combination it is.
 struct Layout<'a> {
+    /// Each bad key of the spec where it stands, to say it there.
+    located: &'a Located,
     base: &'a Table,
     /// `sweep --data`, in every run in place of the spec's data.
     data: Option<&'a str>,
@@ -304,13 +400,12 @@ impl Layout<'_> {
     }
 }
 
-/// `label:` and `problems` below it, one a line, counted; nothing where there are none.
+/// `label:` and `problems` below it, each indented (a problem of several lines, toml's line and
+/// caret, all of it), counted; nothing where there are none.
 fn entry(label: &str, problems: Vec<String>) -> Option<(usize, String)> {
     (!problems.is_empty()).then(|| {
-        (
-            problems.len(),
-            format!("{label}:\n  {}", problems.join("\n  ")),
-        )
+        let said: Vec<String> = problems.iter().map(|p| p.replace('\n', "\n  ")).collect();
+        (problems.len(), format!("{label}:\n  {}", said.join("\n  ")))
     })
 }
 
@@ -340,6 +435,7 @@ fn said_once(layout: &Layout, configs: &[RunConfig], own: &[Table]) -> Vec<(usiz
             said.iter_mut().for_each(|s| s.push(rule.clone()));
         }
     }
+    let of_base = in_place(of_base, layout.base, &layout.located.base);
     out.extend(entry("[base]", of_base));
     for (key, values) in &layout.lists {
         if key == "data" && layout.data.is_some() {
@@ -383,16 +479,25 @@ fn said_once(layout: &Layout, configs: &[RunConfig], own: &[Table]) -> Vec<(usiz
                 .collect(),
             _ => Vec::new(),
         };
+        // Said where the key's value (its first, for what all of them break) stands.
+        let in_list = |value: &Value, said: Vec<String>| {
+            let index = values.iter().position(|v| v == value).unwrap_or_default();
+            let alone = Table::from_iter([(key.clone(), value.clone())]);
+            in_place(said, &alone, &layout.located.grid_value(key, index))
+        };
         out.extend(entry(
             &format!("[grid] {key} = {}", Value::Array(values.clone())),
-            alike.clone(),
+            in_list(&values[0], alike.clone()),
         ));
         for (value, of_value) in of_values {
             let rest = of_value
                 .into_iter()
                 .filter(|p| !alike.contains(p))
                 .collect();
-            out.extend(entry(&format!("[grid] {key} = {value}"), rest));
+            out.extend(entry(
+                &format!("[grid] {key} = {value}"),
+                in_list(value, rest),
+            ));
         }
     }
     let mut rest: Vec<Vec<String>> = found
@@ -419,6 +524,11 @@ fn said_once(layout: &Layout, configs: &[RunConfig], own: &[Table]) -> Vec<(usiz
     }
     let keys = distinguishing_keys(configs.iter());
     for (i, (config, rest)) in configs.iter().zip(rest).enumerate() {
+        // A [[runs]] entry's own bad keys, where they stand; a grid run's are said for [grid].
+        let rest = match layout.located.runs.get(i) {
+            Some(located) if i < layout.listed => in_place(rest, &own[i], located),
+            _ => rest,
+        };
         out.extend(entry(
             &format!("run {} ({})", i + 1, describe(config, &keys)),
             rest,
@@ -833,8 +943,17 @@ mod tests {
             err.contains("run 2 (batch = 32, mining = \"easy\"):"),
             "{err}"
         );
-        assert_eq!(err.matches("learning_rate").count(), 1, "{err}");
-        assert!(err.contains("[base]:"), "{err}");
+        // Once, where it stands: its line shows the key, toml's words name it.
+        assert_eq!(
+            err.matches("unknown field `learning_rate`").count(),
+            1,
+            "{err}"
+        );
+        assert_eq!(err.matches("learning_rate = 0.1").count(), 1, "{err}");
+        assert!(
+            err.contains("[base]:\n  TOML parse error at line 5"),
+            "{err}"
+        );
         assert!(err.contains("unknown variant `easy`"), "{err}");
         // A bad model in [base] is not a missing one: the runs that keep it say nothing more,
         // and a run's own model is checked as its own.
@@ -988,9 +1107,13 @@ mod tests {
         ] {
             assert!(err.contains(said), "{said}: {err}");
         }
-        assert_eq!(err.matches("modle").count(), 2, "{err}");
+        // Each run's own, each where it stands (its line, its caret).
+        assert_eq!(err.matches("unknown field `modle`").count(), 2, "{err}");
+        assert_eq!(err.matches("  6 |             modle").count(), 1, "{err}");
+        assert_eq!(err.matches("  9 |             modle").count(), 1, "{err}");
         assert_eq!(
-            err.matches("expected usize in `epochs`").count(),
+            err.matches("invalid value: integer `-1`, expected usize")
+                .count(),
             2,
             "{err}"
         );
@@ -1185,7 +1308,9 @@ mod tests {
         for said in [
             "has 2 problems;",
             "[grid] lr = -1.0:\n  --lr must be a positive number, got -1\n",
-            "[grid] mining = \"hardest\":\n  unknown variant `hardest`",
+            "[grid] mining = \"hardest\":\n  TOML parse error at line 5, column 18\n    |\n  \
+             5 | mining = [\"all\", \"hardest\"]\n    |                  ^^^^^^^^^\n  \
+             unknown variant `hardest`",
         ] {
             assert!(err.contains(said), "{said}: {err}");
         }
@@ -1281,5 +1406,45 @@ mod tests {
         ] {
             assert!(err.contains(said), "{said}: {err}");
         }
+    }
+
+    /// A bad key or value inside [base], a [[runs]] entry or the [grid] is said with its line
+    /// and a caret under it, as `run --config` says it, indented under its heading.
+    #[test]
+    fn a_bad_key_inside_a_table_is_said_with_its_line_and_caret() {
+        let text = "tag = \"t\"\n[base]\nmodel = \"resnet18\"\nbach = 32\n\
+                    [[runs]]\nmining = \"easy\"\n[[runs]]\nseed = 2\n[grid]\nlr = [\"fast\"]\n";
+        let err = names(text).join("\n");
+        for said in [
+            "has 3 problems;",
+            "[base]:\n  `bach` is no setting: did you mean `batch`?: TOML parse error at line 4, \
+             column 1\n    |\n  4 | bach = 32\n    | ^^^^\n  unknown field `bach`\n",
+            "run 1 (mining = \"easy\"):\n  TOML parse error at line 6, column 10\n    |\n  \
+             6 | mining = \"easy\"\n    |          ^^^^^^\n  unknown variant `easy`, expected \
+             one of `all`, `semihard`, `hard`",
+            "[grid] lr = \"fast\":\n  the value must be a number, without quotes (e.g. 0.2 or \
+             1e-4): TOML parse error at line 10, column 7\n     |\n  10 | lr = [\"fast\"]\n     \
+             |       ^^^^^^\n  invalid type: string \"fast\", expected f64",
+        ] {
+            assert!(err.contains(said), "{said}: {err}");
+        }
+        // A grid key every value of which is wrong alike: said once, its line and the key's caret.
+        let text = "tag = \"t\"\n[base]\nmodel = \"resnet18\"\n[grid]\nsed = [1, 2]\n";
+        let err = names(text).join("\n");
+        assert!(
+            err.contains(
+                "[grid] sed = [1, 2]:\n  `sed` is no setting: did you mean `seed`?: TOML parse \
+                 error at line 5, column 1\n    |\n  5 | sed = [1, 2]\n    | ^^^"
+            ),
+            "{err}"
+        );
+        assert_eq!(err.matches("unknown field `sed`").count(), 1, "{err}");
+        // Where the runs are not known ([[runs]] unread), [base]'s bad keys are still placed.
+        let text = "tag = \"t\"\nruns = 3\n[base]\nbach = 32\n";
+        let err = names(text).join("\n");
+        assert!(
+            err.contains("[base]:\n  `bach` is no setting: did you mean `batch`?: TOML parse error at line 4"),
+            "{err}"
+        );
     }
 }

@@ -1,8 +1,7 @@
 //! Checking one generated run configuration before any run starts, with the very rules
 //! `facenet-lab run --config` applies: a typo in run 5 of 6 should not surface hours later.
 
-use serde::Deserialize as _;
-use toml::de::{DeString, DeTable, DeValue};
+use toml::de::{DeString, DeValue};
 use toml::{Spanned, Table};
 
 use crate::model::Arch;
@@ -112,12 +111,7 @@ pub fn located_problem(
     if key.get_ref() == "time_limit" {
         return None;
     }
-    // One key in a table of its own, its spans still those of `text`.
-    let mut alone = DeTable::new();
-    alone.insert(key.clone(), value.clone());
-    let one = toml::de::Deserializer::from(Spanned::new(0..text.len(), alone));
-    let mut e = Overrides::deserialize(one).err()?;
-    e.set_input(Some(text));
+    let e = Overrides::wrong_key(text, key, value)?;
     let said = format!("{:#}", crate::format::toml_error(e, None));
     Some(said.trim_end().to_string())
 }

@@ -353,26 +353,32 @@ impl Overrides {
     /// toml's error for each key of `text` that is wrong on its own, in file order; none where
     /// `text` is no TOML at all.
     fn wrong_keys(text: &str) -> Vec<toml::de::Error> {
-        use serde::Deserialize as _;
-        use toml::de::DeTable;
-        let Ok(root) = DeTable::parse(text) else {
+        let Ok(root) = toml::de::DeTable::parse(text) else {
             return Vec::new();
         };
-        let span = root.span();
         let mut entries: Vec<_> = root.into_inner().into_iter().collect();
         entries.sort_by_key(|(key, _)| key.span().start);
-        let mut wrong = Vec::new();
-        for (key, value) in entries {
-            // One key in a table of its own, its spans still those of `text`.
-            let mut alone = DeTable::new();
-            alone.insert(key, value);
-            let one = toml::de::Deserializer::from(toml::Spanned::new(span.clone(), alone));
-            if let Err(mut e) = Overrides::deserialize(one) {
-                e.set_input(Some(text));
-                wrong.push(e);
-            }
-        }
-        wrong
+        entries
+            .iter()
+            .filter_map(|(key, value)| Self::wrong_key(text, key, value))
+            .collect()
+    }
+
+    /// toml's error for `key = value` of `text`, read alone as a setting, with its line and
+    /// caret; none where it is a good one.
+    pub fn wrong_key(
+        text: &str,
+        key: &toml::Spanned<toml::de::DeString<'_>>,
+        value: &toml::Spanned<toml::de::DeValue<'_>>,
+    ) -> Option<toml::de::Error> {
+        use serde::Deserialize as _;
+        // One key in a table of its own, its spans still those of `text`.
+        let mut alone = toml::de::DeTable::new();
+        alone.insert(key.clone(), value.clone());
+        let one = toml::de::Deserializer::from(toml::Spanned::new(0..text.len(), alone));
+        let mut e = Overrides::deserialize(one).err()?;
+        e.set_input(Some(text));
+        Some(e)
     }
 
     /// Reads a `--config` file.

@@ -141,6 +141,13 @@ fn one_failed_file_does_not_stop_the_others() -> Result<()> {
     );
     assert!(
         err.contains(&format!(
+            "download it by hand into {}",
+            dir.path().display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
             "\n  {}: downloaded and verified",
             dir.path().join("pairs.txt").display()
         )),

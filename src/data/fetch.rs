@@ -373,8 +373,9 @@ fn download(
             "try `facenet-lab data fetch` again later".to_string()
         } else {
             format!(
-                "the file may have moved: download it by hand into this folder, or name a \
-                 server that has it with {MIRROR_ENV}=URL-PREFIX"
+                "the file may have moved: download it by hand into {}, or name a server that \
+                 has it with {MIRROR_ENV}=URL-PREFIX",
+                dir.display()
             )
         };
         bail!(

@@ -157,14 +157,8 @@ fn every_invalid_run_is_reported_and_nothing_starts() -> Result<()> {
         mining = "easy"
         "#,
     )?;
-    let marker = dir.path().join("started");
-    let fake = fake_trainer(dir.path(), &format!("touch '{}'", marker.display()))?;
-    Command::cargo_bin("facenet-lab")?
-        .arg("--db")
-        .arg(dir.path().join("lab.db"))
-        .arg("sweep")
-        .arg(&spec)
-        .env(SWEEP_EXE_ENV, &fake)
+    let (mut sweep, marker) = sweep_of(dir.path(), &spec)?;
+    sweep
         .assert()
         .failure()
         .stderr(contains("has 3 problems; nothing was started"))
@@ -213,15 +207,9 @@ fn a_bad_base_key_is_said_with_every_other_mistake_of_the_spec() -> Result<()> {
         "tag = \"walk\"\n[base]\nmodel = \"resnet18\"\nbach = 32\nepochs = \"ten\"\n\
          [[runs]]\nmining = \"easy\"\n[grd]\nseed = [1, 2]\n",
     )?;
-    let marker = dir.path().join("started");
-    let fake = fake_trainer(dir.path(), &format!("touch '{}'", marker.display()))?;
-    Command::cargo_bin("facenet-lab")?
-        .arg("--db")
-        .arg(dir.path().join("lab.db"))
-        .arg("sweep")
-        .arg(&spec)
+    let (mut sweep, marker) = sweep_of(dir.path(), &spec)?;
+    sweep
         .arg("--dry-run")
-        .env(SWEEP_EXE_ENV, &fake)
         .assert()
         .failure()
         .stderr(contains("has 4 problems; nothing was started"))
@@ -258,14 +246,9 @@ fn each_mistake_of_a_spec_is_said_once_where_it_is() -> Result<()> {
          [[runs]]\nname = \"x\"\nimagesize = 64\n[[runs]]\nname = \"x\"\n\
          [grid]\nmining = [\"all\", \"hardest\"]\nlr = [1e-3, -1.0]\nseed = [1, 2]\n",
     )?;
-    let out = Command::cargo_bin("facenet-lab")?
-        .arg("--db")
-        .arg(dir.path().join("lab.db"))
-        .arg("sweep")
-        .arg(&spec)
-        .arg("--dry-run")
-        .output()?;
-    assert!(!out.status.success());
+    let (mut sweep, marker) = sweep_of(dir.path(), &spec)?;
+    let out = sweep.arg("--dry-run").output()?;
+    assert!(!out.status.success() && !marker.exists());
     let err = String::from_utf8(out.stderr)?;
     for said in [
         "has 5 problems; nothing was started",
@@ -290,6 +273,21 @@ fn each_mistake_of_a_spec_is_said_once_where_it_is() -> Result<()> {
 
 /// A stand-in trainer: records its arguments and start/end, says it is training (on stdout,
 /// into its log), runs `body`, takes 0.3 s.
+/// `facenet-lab --db DIR/lab.db sweep SPEC`, its runs given to a fake trainer that touches the
+/// file returned: there once any run started.
+fn sweep_of(dir: &Path, spec: &Path) -> Result<(Command, PathBuf)> {
+    let marker = dir.join("started");
+    let fake = fake_trainer(dir, &format!("touch '{}'", marker.display()))?;
+    let mut sweep = Command::cargo_bin("facenet-lab")?;
+    sweep
+        .arg("--db")
+        .arg(dir.join("lab.db"))
+        .arg("sweep")
+        .arg(spec)
+        .env(SWEEP_EXE_ENV, &fake);
+    Ok((sweep, marker))
+}
+
 fn fake_trainer(dir: &Path, body: &str) -> Result<PathBuf> {
     let path = dir.join("fake-trainer.sh");
     let log = dir.join("argv");

@@ -917,10 +917,7 @@ mod tests {
                 && err.contains("`facenet-lab run --config e/r.toml`"),
             "{err}"
         );
-        let err = format!(
-            "{:#}",
-            SweepSpec::parse("tag = \"t\"\nbogus = 1\n", "s.toml").unwrap_err()
-        );
+        let err = refusal("tag = \"t\"\nbogus = 1\n");
         assert!(!err.contains("run --config"), "{err}");
     }
 
@@ -937,7 +934,7 @@ mod tests {
             batch = 32
             mining = "easy"
         "#;
-        let err = format!("{:#}", SweepSpec::parse(text, "s.toml").unwrap_err());
+        let err = refusal(text);
         assert!(err.contains("has 2 problems"), "{err}");
         assert!(
             err.contains("run 2 (batch = 32, mining = \"easy\"):"),
@@ -969,7 +966,7 @@ mod tests {
             [[runs]]
             model = "resnet50"
         "#;
-        let err = format!("{:#}", SweepSpec::parse(text, "s.toml").unwrap_err());
+        let err = refusal(text);
         assert!(err.contains("has 3 problems"), "{err}");
         assert!(!err.contains("no model given"), "{err}");
         assert!(!err.contains("run 1 "), "{err}");
@@ -1007,7 +1004,7 @@ mod tests {
                 "invalid type: sequence, expected a map",
             ),
         ] {
-            let err = format!("{:#}", SweepSpec::parse(&spec, "s.toml").unwrap_err());
+            let err = refusal(&spec);
             assert!(err.contains("has 2 problems; nothing was started"), "{err}");
             assert!(
                 err.contains("[base]:\n  `bach` is no setting: did you mean `batch`?"),
@@ -1017,7 +1014,7 @@ mod tests {
         }
         // A spec key's mistake keeps its line and caret, under the word.
         let spec = format!("tag = \"t\"\n{base}[grd]\nseed = [1, 2]\n");
-        let err = format!("{:#}", SweepSpec::parse(&spec, "s.toml").unwrap_err());
+        let err = refusal(&spec);
         for said in [
             "`grd` is no setting: did you mean `grid`?",
             "TOML parse error at line 5, column 2",
@@ -1043,7 +1040,7 @@ mod tests {
             seed = 1
             lr = [0.0, 1e-3]
         "#;
-        let err = format!("{:#}", SweepSpec::parse(text, "s.toml").unwrap_err());
+        let err = refusal(text);
         for said in [
             "has 3 problems",
             "[grid] seed = 1 must be a non-empty list",
@@ -1056,7 +1053,7 @@ mod tests {
         assert!(!err.contains("same settings"), "{err}");
         // A [base] that is no table: the runs, which take their model from it, wait for it.
         let text = "tag = \"t\"\nbase = 3\n[[runs]]\nlr = 0.0\n[grid]\nseed = 1\n";
-        let err = format!("{:#}", SweepSpec::parse(text, "s.toml").unwrap_err());
+        let err = refusal(text);
         assert!(err.contains("has 2 problems"), "{err}");
         assert!(
             err.contains("invalid type: integer `3`, expected a map"),
@@ -1064,6 +1061,11 @@ mod tests {
         );
         assert!(err.contains("[grid] seed = 1 must be"), "{err}");
         assert!(!err.contains("no model given"), "{err}");
+    }
+
+    /// What `SweepSpec::parse` refuses `text` with, whole.
+    fn refusal(text: &str) -> String {
+        format!("{:#}", SweepSpec::parse(text, "s.toml").unwrap_err())
     }
 
     fn names(text: &str) -> Vec<String> {
@@ -1095,7 +1097,7 @@ mod tests {
             seed = 1
             lr = []
         "#;
-        let err = format!("{:#}", SweepSpec::parse(text, "s.toml").unwrap_err());
+        let err = refusal(text);
         for said in [
             "has 8 problems; nothing was started",
             "tag = \"two words\" must be a non-empty word",
@@ -1140,7 +1142,7 @@ mod tests {
             "tag = \"t\"\n[base]\nmodel = \"resnet18\"\ntime_limit = \"2h\"\n[[runs]]\nseed = 1\n",
             "tag = \"t\"\n[base]\nmodel = \"resnet18\"\n[[runs]]\nseed = 1\ntime_limit = \"2h\"\n",
         ] {
-            let err = format!("{:#}", SweepSpec::parse(misplaced, "s.toml").unwrap_err());
+            let err = refusal(misplaced);
             assert!(
                 err.contains("time_limit is the spec's own key, for every run"),
                 "{err}"

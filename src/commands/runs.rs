@@ -38,13 +38,8 @@ pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
             "no run of the {total} in the lab matches '{}'",
             filter.text()
         );
-        if let Some((field, example)) = filter.bare_field_name() {
-            msg += &format!("; '{field}' alone is a word to find, not a comparison");
-            msg += &if example.starts_with('\'') {
-                format!(": a shell takes > and < as redirections, so quote the term ({example})")
-            } else {
-                format!(", as {example} is")
-            };
+        if let Some(hint) = filter.bare_field_hint() {
+            msg += &format!("; {hint}");
         }
         crate::say!("{msg}");
         if !args.json {

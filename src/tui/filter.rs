@@ -702,11 +702,12 @@ impl FieldColumn {
                 _ => Ordering::Equal,
             })
         } else {
-            let (x, y) = (self.text(a, now), self.text(b, now));
-            let missing = |t: &str| t == "-";
+            // Each value read once: a run's data is read from its config.
+            let (x, y) = (self.full_text(a, now), self.full_text(b, now));
+            let missing = |t: &str| t.trim().is_empty() || t == "-";
             missing(&x)
                 .cmp(&missing(&y))
-                .then_with(|| directed(self.full_text(a, now).cmp(&self.full_text(b, now))))
+                .then_with(|| directed(x.cmp(&y)))
         };
         ord.then(a.id.cmp(&b.id))
     }
@@ -722,14 +723,16 @@ pub enum SortKey {
 
 impl SortKey {
     pub fn parse(name: &str) -> Result<SortKey, String> {
-        Column::parse(name).map(SortKey::Column).or_else(|column| {
-            FieldColumn::parse(name).map(SortKey::Field).map_err(|_| {
-                column.replace(
-                    "(or a filter field's name for one, e.g. dev)",
-                    "(or a filter field's name, e.g. dev or augment)",
+        Column::parse(name)
+            .map(SortKey::Column)
+            .or_else(|_| FieldColumn::parse(name).map(SortKey::Field))
+            .map_err(|_| {
+                format!(
+                    "no column '{name}'; one of: {} (or a filter field's name, e.g. dev or \
+                     augment)",
+                    Column::cli_names()
                 )
             })
-        })
     }
 
     pub fn order(self, a: &Run, b: &Run, now: f64, descending: bool) -> Ordering {
@@ -851,21 +854,24 @@ impl Filter {
         (!word.contains(['<', '>', '=', '!']) && names_a_field).then_some(word)
     }
 
-    /// The first bare word among the terms that is exactly a field's name, with a term that
-    /// compares it: what is left of `dev_acc>0.5` when a shell took `>0.5` as a redirection,
-    /// or a field named alone (`augment`, meant as `augment=true`).
-    pub fn bare_field_name(&self) -> Option<(&str, String)> {
+    /// What to say of the first bare word among the terms that is exactly a field's name: what
+    /// is left of `dev_acc>0.5` when a shell took `>0.5` as a redirection, or a field named
+    /// alone (`augment`, meant as `augment=true`).
+    pub fn bare_field_hint(&self) -> Option<String> {
         self.terms.iter().find_map(|t| match t {
             Term::Text { text, .. } => {
                 let field = Field::parse(text)?;
-                let example = if field.is_switch() {
-                    format!("{text}=true")
+                let alone = format!("'{text}' alone is a word to find, not a comparison");
+                Some(if field.is_switch() {
+                    format!("{alone}, as {text}=true is")
                 } else if field.is_numeric() {
-                    format!("'{text}>0.5'")
+                    format!(
+                        "{alone}: a shell takes > and < as redirections, so quote the term \
+                         ('{text}>0.5')"
+                    )
                 } else {
-                    format!("{text}=VALUE")
-                };
-                Some((text.as_str(), example))
+                    format!("{alone}, as {text}=VALUE is")
+                })
             }
             _ => None,
         })
@@ -913,6 +919,21 @@ mod tests {
     use super::*;
     use crate::lab::fixtures::{run, NOW};
     use crate::lab::RunId;
+
+    /// A field named alone is told how to compare it, in its own kind of term.
+    #[test]
+    fn a_field_named_alone_gets_a_term_of_its_kind() {
+        let hint = |q: &str| {
+            Filter::parse(q)
+                .unwrap()
+                .bare_field_hint()
+                .unwrap_or_default()
+        };
+        assert!(hint("augment").ends_with("not a comparison, as augment=true is"));
+        assert!(hint("data").ends_with("not a comparison, as data=VALUE is"));
+        assert!(hint("resnet dev_acc").ends_with("so quote the term ('dev_acc>0.5')"));
+        assert_eq!(hint("resnet"), "");
+    }
 
     /// Seeds compare exactly, past 2^53 too, where f64s that far apart are one number; a seed
     /// written as a fraction still compares as a number.

@@ -139,4 +139,19 @@ mod tests {
         all.sort();
         assert_eq!(all, (0..20).collect::<Vec<_>>());
     }
+
+    #[test]
+    fn a_recorded_split_seed_splits_as_it_did() {
+        // A run records its --split-seed, not its files: the seed must split an identity the
+        // same way in every later build. The expected split comes from a transcription of
+        // FNV-1a and SplitMix64's Fisher–Yates into Python.
+        let (train, dev, test) =
+            split_identity((0..20).collect::<Vec<u32>>(), Some(7), "Aaron_Peirsol");
+        assert_eq!(
+            train,
+            [6, 9, 7, 3, 8, 13, 0, 5, 11, 16, 19, 4, 17, 2, 14, 18]
+        );
+        assert_eq!(dev, [12, 10]);
+        assert_eq!(test, [1, 15]);
+    }
 }

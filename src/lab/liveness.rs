@@ -296,10 +296,18 @@ mod tests {
 
         // A live process whose heartbeat went stale (paused, or busy) is still running here,
         // and is not resumed by another; elsewhere its heartbeat would say crashed. Process 1
-        // stands for it: it started long before (the tests build first).
+        // stands for it, its heartbeat beaten after it started and stale now. It started long
+        // before where the tests were built first; in a container started just to run them, the
+        // test waits until it is old enough for that.
         let paused = here(1)?;
-        let beat = now - 2.0 * crate::lab::STALE_HEARTBEAT_SECS;
         let init = stat(1).map(|s| s.1).context("process 1's start")?;
+        let stale_after = 2.0 * crate::lab::STALE_HEARTBEAT_SECS;
+        let young = init + stale_after + 1.0 - crate::lab::now();
+        if young > 0.0 {
+            std::thread::sleep(std::time::Duration::from_secs_f64(young));
+        }
+        let now = crate::lab::now();
+        let beat = now - stale_after;
         assert!(init < beat, "process 1 started {}s ago", now - init);
         lab.conn().execute(
             "UPDATE runs SET heartbeat_at = ?2 WHERE id = ?1",

@@ -454,7 +454,17 @@ mod tests {
     /// without `every`, and none once nothing runs.
     #[test]
     fn a_long_quiet_spell_gets_a_progress_of_the_running_jobs() -> Result<()> {
-        let launch = |_| -> Result<Child> { Ok(Command::new("sleep").arg("0.5").spawn()?) };
+        // The job runs until the test has seen two progresses, however slow the machine.
+        let dir = tempfile::tempdir()?;
+        let done = dir.path().join("done");
+        let launch = |_| -> Result<Child> {
+            Ok(Command::new("sh")
+                .arg("-c")
+                .arg("while [ ! -e \"$1\" ]; do sleep 0.02; done")
+                .arg("sh")
+                .arg(&done)
+                .spawn()?)
+        };
         let mut events = Vec::new();
         run_jobs(
             1,
@@ -462,7 +472,15 @@ mod tests {
             &AtomicUsize::new(0),
             Some(Duration::from_millis(100)),
             launch,
-            |e| events.push(e.clone()),
+            |e| {
+                events.push(e.clone());
+                let seen = events
+                    .iter()
+                    .filter(|e| matches!(e, Event::Progress { .. }));
+                if seen.count() == 2 {
+                    std::fs::write(&done, "").expect("end the job");
+                }
+            },
         )?;
         let progresses: Vec<&Vec<(usize, Duration)>> = events
             .iter()
@@ -471,7 +489,6 @@ mod tests {
                 _ => None,
             })
             .collect();
-        // 0.5 s in steps of 0.1 s; a loaded machine makes the job longer, not shorter.
         assert!(progresses.len() >= 2, "{events:?}");
         for running in &progresses {
             assert_eq!(running.len(), 1);
@@ -480,7 +497,8 @@ mod tests {
         }
         assert!(matches!(events.last(), Some(Event::Finished { .. })));
         let mut quiet = Vec::new();
-        run_jobs(1, 1, &AtomicUsize::new(0), None, launch, |e| {
+        let nap = |_| -> Result<Child> { Ok(Command::new("sleep").arg("0.3").spawn()?) };
+        run_jobs(1, 1, &AtomicUsize::new(0), None, nap, |e| {
             quiet.push(e.clone())
         })?;
         assert_eq!(quiet.len(), 2, "{quiet:?}");

@@ -51,11 +51,7 @@ pub fn time_steps(
     let model = EmbeddingNet::new(arch, dim, params.builder(device))?;
     let mut adam = Adam::new(params.named_vars(), AdamConfig::with_lr(1e-4))?;
     let x = Tensor::randn(0f32, 1.0, (batch, 3, image_size, image_size), device)?;
-    // Four images per identity, as a P×K batch would hold; fewer in a batch under 8, so that
-    // it still holds two identities (a batch of 4 holds 2 × 2).
-    let k = (batch as u32 / 2).clamp(1, 4);
-    let labels: Vec<u32> = (0..batch as u32).map(|i| i / k).collect();
-    let y = Tensor::new(labels.as_slice(), device)?;
+    let y = Tensor::new(labels(batch).as_slice(), device)?;
     let (mut f, mut b, mut o, mut whole) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     // New dropout masks every step, as in training.
     let mut dropout = Rng::new(0);
@@ -93,6 +89,13 @@ pub fn time_steps(
     })
 }
 
+/// The bench batch's identities: four images each, as a P×K batch would hold; fewer in a batch
+/// under 8, so that it still holds two identities (a batch of 4 holds 2 × 2).
+fn labels(batch: usize) -> Vec<u32> {
+    let k = (batch as u32 / 2).clamp(1, 4);
+    (0..batch as u32).map(|i| i / k).collect()
+}
+
 /// The middle value, or the mean of the two middle values of an even count; NaN for none.
 pub(crate) fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
@@ -116,16 +119,38 @@ mod tests {
     }
 
     #[test]
-    fn the_smallest_batch_the_command_allows_times_a_step() -> Result<()> {
-        // bench refuses batches under 4; 4 and 5 must hold two identities with positives.
-        for batch in [4, 5] {
-            let t = time_steps(Arch::Resnet18, batch, 16, 8, 1, &Device::Cpu)?;
-            assert!(t.step > 0.0 && t.images_per_sec().is_finite(), "{t:?}");
+    fn every_batch_the_command_allows_holds_a_triplet() -> Result<()> {
+        // bench refuses batches under 4; from there on each batch must hold two identities,
+        // one of them with a positive, or the step has no loss to time.
+        for batch in 4..=128 {
+            let labels = labels(batch);
+            assert_eq!(labels.len(), batch);
+            let mut counts = std::collections::BTreeMap::new();
+            for l in &labels {
+                *counts.entry(*l).or_insert(0) += 1;
+            }
+            assert!(counts.len() >= 2, "batch {batch}: {labels:?}");
             assert!(
-                t.step >= t.forward.max(t.backward).max(t.optimizer),
-                "{t:?}"
+                counts.values().any(|&n| n >= 2),
+                "batch {batch}: {labels:?}"
+            );
+            let emb = Tensor::randn(0f32, 1.0, (batch, 8), &Device::Cpu)?;
+            let y = Tensor::new(labels.as_slice(), &Device::Cpu)?;
+            assert!(
+                triplet_loss(&emb, &y, 0.2, Mining::All)?.is_some(),
+                "batch {batch}"
             );
         }
+        Ok(())
+    }
+
+    #[test]
+    fn the_smallest_batch_the_command_allows_steps_and_says_its_shape() -> Result<()> {
+        let t = time_steps(Arch::Resnet18, 4, 16, 8, 1, &Device::Cpu)?;
+        assert_eq!(
+            (t.arch, t.batch, t.image_size, t.dim),
+            (Arch::Resnet18, 4, 16, 8)
+        );
         Ok(())
     }
 }

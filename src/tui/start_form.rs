@@ -360,12 +360,21 @@ mod tests {
         let err = form.args().expect_err("given with --like, still checked");
         assert!(err.contains("does not exist"), "{err}");
         form.fields[7].1 = String::new();
-        assert!(form.args().is_ok(), "the other run's images");
+        let args = form.args().expect("the other run's images");
+        assert!(!args.iter().any(|a| a == "--data"), "{args:?}");
+        assert!(
+            args.ends_with(&["--like".to_string(), "3".to_string()]),
+            "{args:?}"
+        );
         form.fields[7].1 = "synthetic:5:x".into();
         assert!(form.args().is_err_and(|e| e.starts_with("data: ")));
         form.fields[7].1 = "synthetic".into();
         form.fields[last].1 = String::new();
-        assert!(form.args().is_ok());
+        let args = form.args().expect("generated faces are always there");
+        assert!(
+            args.windows(2).any(|w| w == ["--data", "synthetic"]),
+            "{args:?}"
+        );
     }
 
     /// A flag a field gives, typed in "more flags" too, is refused by the field's name (clap

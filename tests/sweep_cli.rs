@@ -310,7 +310,8 @@ fn runs_n_at_a_time_with_one_status_line_each_and_reports_failures() -> Result<(
     let spec = dir.path().join("four.toml");
     std::fs::write(
         &spec,
-        "tag = \"four\"\n[base]\nmodel = \"resnet18\"\ndata = \"synthetic\"\n[grid]\nseed = [1, 2, 3, 4]\n",
+        "tag = \"four\"\ndescription = \"one recipe, four seeds\"\n[base]\nmodel = \"resnet18\"\n\
+         data = \"synthetic\"\n[grid]\nseed = [1, 2, 3, 4]\n",
     )?;
     // Run 2 fails the way a trainer would: a message on stderr and a non-zero exit.
     let fake = fake_trainer(
@@ -343,6 +344,10 @@ fn runs_n_at_a_time_with_one_status_line_each_and_reports_failures() -> Result<(
         );
     }
     assert_eq!(stdout.matches("started").count(), 4, "{stdout}");
+    assert!(
+        stdout.starts_with("sweep 'four': one recipe, four seeds\n"),
+        "{stdout}"
+    );
 
     let argv = std::fs::read_to_string(dir.path().join("argv"))?;
     let mut configs = Vec::new();
@@ -366,6 +371,12 @@ fn runs_n_at_a_time_with_one_status_line_each_and_reports_failures() -> Result<(
             .file_name()
             .context("name")?;
         assert!(folder.to_string_lossy().ends_with("-sweep-four"), "{line}");
+        // The spec is kept beside the runs' configs as it was given, description and all.
+        let kept = log.with_file_name(facenet_lab::sweep::SPEC_COPY);
+        assert_eq!(
+            std::fs::read_to_string(&kept)?,
+            std::fs::read_to_string(&spec)?
+        );
         assert_eq!(log.with_extension("toml"), Path::new(args[4]), "{line}");
         assert!(
             stdout.contains(&format!("(log: {})", log.display())),
@@ -1070,7 +1081,8 @@ fn dry_run_prints_the_generated_configs() -> Result<()> {
         .assert()
         .success()
         .stdout(contains(
-            "# sweep 'seed-table': 6 runs (dry run, nothing started)",
+            "# sweep 'seed-table': 6 runs (dry run, nothing started)\n\
+             # The seed repository's six rows (batch/dim): ResNet18 32/128",
         ))
         .stdout(contains("# run 6/6: seed-table-6-resnet152-8-64"))
         .stdout(contains("tags = [\"seed-table\"]"));

@@ -73,6 +73,9 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
             spec.tag,
             crate::format::count(n as u64, "run", "runs")
         );
+        if !spec.description.is_empty() {
+            crate::outln!("# {}", spec.description);
+        }
         if let Some(limit) = &spec.time_limit {
             crate::outln!("# each run stops after {limit} of training (time_limit)");
         }
@@ -116,6 +119,10 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
     let work_dir = crate::lab::logs::create_sweep_dir(db, &spec.tag, crate::lab::now())
         .with_context(|| format!("creating the sweep's folder beside '{}'", db.display()))?;
     let files = sweep::write_configs(&spec, &work_dir)?;
+    // The spec as it was when the sweep started, its description and comments with it: the
+    // file given may change or go before anyone asks what the runs were for.
+    let kept = work_dir.join(sweep::SPEC_COPY);
+    std::fs::write(&kept, &text).with_context(|| format!("writing '{}'", kept.display()))?;
     // The runs it trains: a resumed sweep leaves its completed ones be.
     let to_train = plans
         .iter()
@@ -126,8 +133,11 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
     } else {
         format!(" of {n}")
     };
+    if !spec.description.is_empty() {
+        crate::outln!("sweep '{}': {}", spec.tag, spec.description);
+    }
     crate::outln!(
-        "sweep '{}': {}{of}, {} at a time, into lab '{}'; configs and logs in {}",
+        "sweep '{}': {}{of}, {} at a time, into lab '{}'; its spec, configs and logs in {}",
         spec.tag,
         crate::format::count(to_train as u64, "run", "runs"),
         args.parallel.min(to_train.max(1)),

@@ -42,6 +42,10 @@ pub const SWEEP_EXE_ENV: &str = "FACENET_LAB_SWEEP_EXE";
 /// otherwise leave its terminal quiet between their starts and ends.
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
+/// The name of the copy of its spec a sweep keeps in its folder, beside its runs' configs
+/// (`1-NAME.toml`, ...) and logs.
+pub const SPEC_COPY: &str = "spec.toml";
+
 /// The program each run is trained by.
 pub fn child_program() -> Result<PathBuf> {
     match std::env::var_os(SWEEP_EXE_ENV) {

@@ -179,17 +179,72 @@ mod tests {
         Ok(())
     }
 
+    /// Six dimensions, eight points, principal axes that are no coordinate axes and come in no
+    /// particular order, and a top pair of eigenvalues only 1 % apart (4 and 3.96), the closest
+    /// the iteration is documented to separate.
+    ///
+    /// The axes are the columns q_k = e_k - 2 v_k v / |v|^2 of the Householder reflection of
+    /// v = (1, …, 6), an orthonormal basis. Point n is mean + Σ_k sqrt(λ_k) H[n][k+1] q_k with H
+    /// the 8 × 8 Sylvester–Hadamard matrix (H[n][j] = (-1)^popcount(n & j)), whose columns
+    /// 1..8 sum to 0 and are orthogonal: the population covariance is exactly Σ_k λ_k q_k q_kᵀ.
+    /// With λ = (1, 0.5, 3.96, 0.25, 0.1, 4) the first axis is q_5, the second q_2, and the
+    /// projections are ±2 H[n][6] and ±sqrt(3.96) H[n][3]. q_5 = (-12, -24, -36, -48, -60,
+    /// 19) / 91 has its largest coordinate negative, so the first axis is -q_5; q_2 = (-6, -12,
+    /// 73, -24, -30, -36) / 91 keeps its sign.
     #[test]
-    fn is_deterministic() -> Result<()> {
-        let mut rng = crate::rng::Rng::new(11);
-        let points: Vec<Vec<f32>> = (0..50)
-            .map(|_| {
-                (0..6)
-                    .map(|k| (rng.normal() * (6 - k) as f64) as f32)
+    fn recovers_close_eigenvalues_along_rotated_axes() -> Result<()> {
+        let d = 6;
+        let v: Vec<f64> = (1..=d).map(|i| i as f64).collect();
+        let vv: f64 = v.iter().map(|x| x * x).sum();
+        let q = |k: usize| -> Vec<f64> {
+            (0..d)
+                .map(|i| f64::from(u8::from(i == k)) - 2.0 * v[k] * v[i] / vv)
+                .collect()
+        };
+        let hadamard = |n: usize, j: usize| {
+            if (n & j).count_ones().is_multiple_of(2) {
+                1.0
+            } else {
+                -1.0
+            }
+        };
+        let lambda: [f64; 6] = [1.0, 0.5, 3.96, 0.25, 0.1, 4.0];
+        let mean = [1.0, -2.0, 0.5, 3.0, -1.0, 2.0];
+        let coefficient = |n: usize, k: usize| lambda[k].sqrt() * hadamard(n, k + 1);
+        let points: Vec<Vec<f32>> = (0..8)
+            .map(|n| {
+                (0..d)
+                    .map(|i| {
+                        let x: f64 = (0..d).map(|k| coefficient(n, k) * q(k)[i]).sum();
+                        (mean[i] + x) as f32
+                    })
                     .collect()
             })
             .collect();
-        assert_eq!(pca_2d(&points)?, pca_2d(&points)?);
+        // The signs the largest-coordinate rule gives, from the hand-worked columns above.
+        let times_91 = |k: usize| -> Vec<f64> { q(k).iter().map(|x| (x * 91.0).round()).collect() };
+        assert_eq!(times_91(5), [-12.0, -24.0, -36.0, -48.0, -60.0, 19.0]);
+        assert_eq!(times_91(2), [-6.0, -12.0, 73.0, -24.0, -30.0, -36.0]);
+        let want: Vec<[f64; 2]> = (0..8)
+            .map(|n| [-coefficient(n, 5), coefficient(n, 2)])
+            .collect();
+
+        let got = pca_2d(&points)?;
+        assert_eq!(got.len(), 8);
+        for (g, w) in got.iter().zip(&want) {
+            assert!(
+                (f64::from(g[0]) - w[0]).abs() < 1e-4 && (f64::from(g[1]) - w[1]).abs() < 1e-4,
+                "{got:?} vs {want:?}"
+            );
+        }
+        // The explained variances, in order, and uncorrelated coordinates.
+        let moment = |f: &dyn Fn(&[f32; 2]) -> f64| got.iter().map(f).sum::<f64>() / 8.0;
+        let var_1 = moment(&|g| f64::from(g[0]).powi(2));
+        let var_2 = moment(&|g| f64::from(g[1]).powi(2));
+        let cross = moment(&|g| f64::from(g[0]) * f64::from(g[1]));
+        assert!((var_1 - 4.0).abs() < 1e-4, "{var_1}");
+        assert!((var_2 - 3.96).abs() < 1e-4, "{var_2}");
+        assert!(cross.abs() < 1e-4, "{cross}");
         Ok(())
     }
 

@@ -3,21 +3,31 @@
 use std::time::Instant;
 
 use candle_core::{DType, Device, Result, Tensor};
-use candle_nn::{ModuleT, VarBuilder, VarMap};
+use candle_nn::{ModuleT, VarMap};
 
 use super::*;
 use crate::train::adam::{Adam, AdamConfig};
 use crate::train::params::Params;
 
+/// A network built as the trainer builds it, from seed 0, so that every test sees the same
+/// weights on every run; the `VarMap` shares the network's variables.
 fn build(arch: Arch, dim: usize) -> Result<(VarMap, EmbeddingNet)> {
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-    let net = EmbeddingNet::new(arch, dim, vb)?;
-    Ok((varmap, net))
+    build_seeded(arch, dim, 0)
 }
 
-fn images(b: usize, size: usize) -> Result<Tensor> {
-    Tensor::randn(0f32, 1., (b, 3, size, size), &Device::Cpu)
+fn build_seeded(arch: Arch, dim: usize, seed: u64) -> Result<(VarMap, EmbeddingNet)> {
+    let params = Params::new(seed);
+    let net = EmbeddingNet::new(arch, dim, params.builder(&Device::Cpu))?;
+    Ok((params.var_map().clone(), net))
+}
+
+/// `b` images of `size` x `size` pixels, standard normal, from the project's seeded generator.
+fn images(b: usize, size: usize, seed: u64) -> Result<Tensor> {
+    let mut rng = Rng::new(seed);
+    let pixels: Vec<f32> = (0..b * 3 * size * size)
+        .map(|_| rng.normal() as f32)
+        .collect();
+    Tensor::from_vec(pixels, (b, 3, size, size), &Device::Cpu)
 }
 
 fn var(varmap: &VarMap, name: &str) -> Result<Tensor> {
@@ -120,6 +130,55 @@ fn parameter_counts_match_torchvision() -> Result<()> {
     Ok(())
 }
 
+/// The networks as the trainer builds them start from torchvision's initialisation (see
+/// [`init`]): ResNet's convolutions `kaiming_normal_(mode="fan_out", nonlinearity="relu")`,
+/// its BatchNorms weight 1, bias 0, running mean 0, running variance 1; AlexNet's layers torch's
+/// default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases; the embedding layer
+/// N(0, 0.02) with bias 0. Fans worked out by hand from torchvision's layer shapes.
+#[test]
+fn built_networks_start_from_torchvisions_init() -> Result<()> {
+    use init::checks::{assert_kaiming_normal_fan_out, assert_torch_default_uniform};
+    let (varmap, _) = build(Arch::Resnet18, 8)?;
+    for (name, fan_out) in [
+        ("conv1.weight", 64 * 7 * 7),
+        ("layer1.0.conv1.weight", 64 * 3 * 3),
+        ("layer2.0.downsample.0.weight", 128),
+        ("layer4.1.conv2.weight", 512 * 3 * 3),
+    ] {
+        assert_kaiming_normal_fan_out(name, &var(&varmap, name)?, fan_out)?;
+    }
+    for (name, value) in [
+        ("bn1.weight", 1.0),
+        ("bn1.bias", 0.0),
+        ("layer3.1.bn2.running_mean", 0.0),
+        ("layer3.1.bn2.running_var", 1.0),
+    ] {
+        let v = var(&varmap, name)?.to_vec1::<f32>()?;
+        assert!(v.iter().all(|&x| x == value), "{name}: {v:?}");
+    }
+    let fc = var(&varmap, "fc.weight")?.flatten_all()?.to_vec1::<f32>()?;
+    // 4,096 values: the std's standard error is 0.02 / sqrt(2 * 4096) = 2.2e-4.
+    let std = (fc.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>() / fc.len() as f64).sqrt();
+    assert!((std - 0.02).abs() < 5.0 * 2.3e-4, "fc.weight std {std}");
+    assert_eq!(var(&varmap, "fc.bias")?.to_vec1::<f32>()?, vec![0.0; 8]);
+
+    let (varmap, _) = build(Arch::Alexnet, 8)?;
+    for (layer, fan_in, rows) in [
+        ("features.0", 3 * 11 * 11, 64),
+        ("features.3", 64 * 5 * 5, 192),
+        ("features.10", 256 * 3 * 3, 256),
+        // Of the classifier's large matrices, the first 64 rows are enough.
+        ("classifier.1", 256 * 6 * 6, 64),
+        ("classifier.4", 4096, 64),
+    ] {
+        let weight = var(&varmap, &format!("{layer}.weight"))?.narrow(0, 0, rows)?;
+        assert_torch_default_uniform(&format!("{layer}.weight"), &weight, fan_in)?;
+        let bias = var(&varmap, &format!("{layer}.bias"))?;
+        assert_torch_default_uniform(&format!("{layer}.bias"), &bias, fan_in)?;
+    }
+    Ok(())
+}
+
 #[test]
 fn checkpoint_keys_follow_torchvision_names() -> Result<()> {
     let (varmap, _) = build(Arch::Resnet18, 8)?;
@@ -215,7 +274,7 @@ fn output_shapes_at_224() -> Result<()> {
     ] {
         let (_varmap, net) = build(arch, 64)?;
         let start = Instant::now();
-        let ys = net.forward_t(&images(batch, 224)?, false)?;
+        let ys = net.forward_t(&images(batch, 224, 0)?, false)?;
         eprintln!(
             "{arch} eval forward 224x224 batch {batch}: {:?}",
             start.elapsed()
@@ -238,7 +297,7 @@ fn small_inputs_work_and_too_small_ones_fail_with_shapes() -> Result<()> {
         (Arch::Alexnet, 63),
     ] {
         let (_varmap, net) = build(arch, 16)?;
-        let x = images(2, size)?;
+        let x = images(2, size, 0)?;
         for ys in [
             net.forward_train(&x, &mut Rng::new(0))?,
             net.forward_t(&x, false)?,
@@ -247,7 +306,7 @@ fn small_inputs_work_and_too_small_ones_fail_with_shapes() -> Result<()> {
         }
     }
     let (_varmap, net) = build(Arch::Alexnet, 16)?;
-    let err = match net.forward_t(&images(2, 62)?, false) {
+    let err = match net.forward_t(&images(2, 62, 0)?, false) {
         Ok(_) => panic!("alexnet must reject 62x62"),
         Err(e) => e.to_string(),
     };
@@ -269,7 +328,7 @@ fn small_inputs_work_and_too_small_ones_fail_with_shapes() -> Result<()> {
 #[test]
 fn alexnet_drops_units_in_training_only_as_its_generator_says() -> Result<()> {
     let (_varmap, net) = build(Arch::Alexnet, 8)?;
-    let x = images(2, 64)?;
+    let x = images(2, 64, 0)?;
     let train = |seed: u64| net.forward_train(&x, &mut Rng::new(seed))?.to_vec2::<f32>();
     assert_eq!(train(1)?, train(1)?);
     assert_ne!(train(1)?, train(2)?);
@@ -288,7 +347,7 @@ fn alexnet_drops_units_in_training_only_as_its_generator_says() -> Result<()> {
 #[test]
 fn alexnet_without_dropout_trains_on_what_it_evaluates() -> Result<()> {
     let (_varmap, mut net) = build(Arch::Alexnet, 8)?;
-    let x = images(2, 64)?;
+    let x = images(2, 64, 0)?;
     net.set_dropout(0.0)?;
     let eval = net.forward_t(&x, false)?.to_vec2::<f32>()?;
     assert_eq!(
@@ -310,7 +369,7 @@ fn alexnet_without_dropout_trains_on_what_it_evaluates() -> Result<()> {
 #[test]
 fn batchnorm_train_and_eval_differ_and_running_stats_are_saved() -> Result<()> {
     let (varmap, net) = build(Arch::Resnet18, 16)?;
-    let x = images(4, 32)?;
+    let x = images(4, 32, 0)?;
     let before = var(&varmap, "layer1.0.bn1.running_mean")?;
     let eval_before = net.forward_t(&x, false)?;
     // Eval does not touch the running stats.
@@ -359,12 +418,13 @@ fn batchnorm_train_and_eval_differ_and_running_stats_are_saved() -> Result<()> {
         .get("layer1.0.bn1.running_mean")
         .ok_or_else(|| candle_core::Error::Msg("running_mean not in checkpoint".into()))?;
     assert_eq!(saved.to_vec1::<f32>()?, after.to_vec1::<f32>()?);
-    let mut fresh_map = VarMap::new();
-    let fresh = EmbeddingNet::new(
-        Arch::Resnet18,
-        16,
-        VarBuilder::from_varmap(&fresh_map, DType::F32, &Device::Cpu),
-    )?;
+    // A network from another seed, so that only the load can make it agree.
+    let (mut fresh_map, fresh) = build_seeded(Arch::Resnet18, 16, 1)?;
+    let d = (fresh.forward_t(&x, false)? - &eval_after)?
+        .abs()?
+        .max_all()?
+        .to_scalar::<f32>()?;
+    assert!(d > 1e-3, "another seed gives the same eval output");
     fresh_map.load(&path)?;
     let d = (fresh.forward_t(&x, false)? - &eval_after)?
         .abs()?
@@ -382,7 +442,7 @@ fn gradients_reach_every_parameter_but_no_buffer() -> Result<()> {
     let net = EmbeddingNet::new(Arch::Resnet18, 8, params.builder(&Device::Cpu))?;
     let varmap = params.var_map();
     let loss = net
-        .forward_train(&images(2, 32)?, &mut Rng::new(0))?
+        .forward_train(&images(2, 32, 0)?, &mut Rng::new(0))?
         .sqr()?
         .sum_all()?;
     let grads = loss.backward()?;
@@ -437,7 +497,7 @@ fn zero_initialised_gates_get_gradients() -> Result<()> {
         let net = EmbeddingNet::new(arch, 8, params.builder(&Device::Cpu))?;
         let gates = zero_init_residual(arch, &params.named_vars())?;
         let grads = net
-            .forward_train(&images(2, 32)?, &mut Rng::new(0))?
+            .forward_train(&images(2, 32, 0)?, &mut Rng::new(0))?
             .sqr()?
             .sum_all()?
             .backward()?;
@@ -479,11 +539,7 @@ fn conv_backends_agree(train: bool, seed: u64) -> Result<()> {
     // gradient is zero, and only rounding would be compared. Four 64 px images give layer4 a
     // 2×2 map, 16 values a channel.
     let (n, size) = if train { (4, 64) } else { (2, 32) };
-    let mut rng = Rng::new(seed);
-    let pixels: Vec<f32> = (0..n * 3 * size * size)
-        .map(|_| rng.normal() as f32)
-        .collect();
-    let x = Tensor::from_vec(pixels, (n, 3, size, size), &Device::Cpu)?;
+    let x = images(n, size, seed)?;
     let forward = |net: &EmbeddingNet| match train {
         true => net.forward_train(&x, &mut Rng::new(0)),
         false => net.forward_t(&x, false),
@@ -552,7 +608,11 @@ fn imagenet_normalise_is_torchvisions_normalize_of_the_pixels() -> Result<()> {
 #[test]
 fn imagenet_norm_normalises_the_input_before_the_first_layer() -> Result<()> {
     let (_varmap, mut net) = build(Arch::Resnet18, 8)?;
-    let xs = Tensor::rand(-1f32, 1., (2, 3, 32, 32), &Device::Cpu)?;
+    let mut rng = Rng::new(3);
+    let pixels: Vec<f32> = (0..2 * 3 * 32 * 32)
+        .map(|_| (2.0 * rng.uniform() - 1.0) as f32)
+        .collect();
+    let xs = Tensor::from_vec(pixels, (2, 3, 32, 32), &Device::Cpu)?;
     let plain = net.forward_t(&imagenet_normalise(&xs)?, false)?;
     let unnormalised = net.forward_t(&xs, false)?;
     net.set_imagenet_norm(true);

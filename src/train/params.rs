@@ -165,4 +165,29 @@ mod tests {
         assert_eq!(names, vec!["c", "w"]);
         Ok(())
     }
+
+    /// The uniform branches: `Init::Uniform` over an interval not centred on 0, and
+    /// `kaiming_uniform_(mode="fan_in", nonlinearity="relu")`, whose bound is
+    /// gain * sqrt(3 / fan_in) = sqrt(6 / (50 * 3 * 3)) = 0.11547 for a (200, 50, 3, 3) kernel.
+    #[test]
+    fn uniform_hints_follow_their_interval() -> candle_core::Result<()> {
+        use crate::model::init::checks::assert_symmetric_uniform;
+        use candle_nn::init::{FanInOut, NonLinearity};
+        let p = Params::new(9);
+        let vb = p.builder(&Device::Cpu);
+        let u = vb.get_with_hints(10_000, "u", Init::Uniform { lo: 2.0, up: 3.0 })?;
+        // Shifted to U(-0.5, 0.5).
+        assert_symmetric_uniform("u", &(u - 2.5)?, 0.5)?;
+        let k = vb.get_with_hints(
+            (200, 50, 3, 3),
+            "k",
+            Init::Kaiming {
+                dist: NormalOrUniform::Uniform,
+                fan: FanInOut::FanIn,
+                non_linearity: NonLinearity::ReLU,
+            },
+        )?;
+        assert_symmetric_uniform("k", &k, (6.0f64 / 450.0).sqrt())?;
+        Ok(())
+    }
 }

@@ -143,6 +143,113 @@ mod tests {
         }
     }
 
+    /// Labels with `counts[id]` images of each identity, interleaved rather than grouped.
+    fn scattered(counts: &[usize]) -> Vec<u32> {
+        let mut l: Vec<u32> = counts
+            .iter()
+            .enumerate()
+            .flat_map(|(id, &n)| std::iter::repeat_n(id as u32, n))
+            .collect();
+        Rng::new(3).shuffle(&mut l);
+        l
+    }
+
+    /// Checks `pk` batches of `k` over `labels` against the documented contract: each batch
+    /// holds `p` distinct identities, each with min(K, its images) distinct images of its own;
+    /// an identity's images are drawn without replacement until fewer than K of them are left
+    /// unseen, and only then may one come again. Returns how often an identity of at least 2K
+    /// images came to the end of its images and began again.
+    fn check_pk(labels: &[u32], batches: &[Vec<usize>], k: usize, p: usize, at: &str) -> usize {
+        let count = |id: u32| labels.iter().filter(|&&l| l == id).count();
+        let mut unseen: std::collections::HashMap<u32, Vec<usize>> = Default::default();
+        let mut passes = 0;
+        for (n, batch) in batches.iter().enumerate() {
+            let mut uniq = batch.clone();
+            uniq.sort();
+            uniq.dedup();
+            assert_eq!(uniq.len(), batch.len(), "{at}, batch {n}: an image twice");
+            let mut ids: Vec<u32> = batch.iter().map(|&i| labels[i]).collect();
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len(), p, "{at}, batch {n}: {ids:?} identities");
+            for id in ids {
+                let group: Vec<usize> =
+                    batch.iter().copied().filter(|&i| labels[i] == id).collect();
+                assert_eq!(
+                    group.len(),
+                    k.min(count(id)),
+                    "{at}, batch {n}, identity {id}"
+                );
+                let all = || (0..labels.len()).filter(|&i| labels[i] == id).collect();
+                let left = unseen.entry(id).or_insert_with(all);
+                if left.len() < k {
+                    // A fresh pass over the identity's images.
+                    passes += usize::from(count(id) >= 2 * k);
+                    *left = all();
+                }
+                for i in group {
+                    let Some(at_) = left.iter().position(|&j| j == i) else {
+                        panic!(
+                            "{at}, batch {n}: image {i} of identity {id} again, with {left:?} \
+                             of its images not yet drawn"
+                        );
+                    };
+                    left.swap_remove(at_);
+                }
+            }
+        }
+        passes
+    }
+
+    /// Identities with fewer images than K (one of a single image, as a low --min-images
+    /// allows), and fewer identities than P: every batch holds all of them, each with all the
+    /// images it has up to K.
+    #[test]
+    fn pk_batches_of_identities_smaller_than_k_and_fewer_than_p() {
+        // Identity 2 has no training image: it takes no place of the P in a batch.
+        let l = scattered(&[1, 2, 0, 6, 6]);
+        for seed in 0..10 {
+            for epoch in 1..4 {
+                // P = 24 / 4 = 6, but 4 identities have images.
+                let b = epoch_batches(Sampler::Pk, &l, 24, 4, seed, epoch);
+                assert_eq!(b.len(), 1, "15 images, 24 a batch");
+                check_pk(&l, &b, 4, 4, &format!("seed {seed}, epoch {epoch}"));
+                assert_eq!(b[0].len(), 1 + 2 + 4 + 4);
+                // 8 images a batch: one epoch of two batches of P = 2.
+                let b = epoch_batches(Sampler::Pk, &l, 8, 4, seed, epoch);
+                assert_eq!(b.len(), 2);
+                check_pk(
+                    &l,
+                    &b,
+                    4,
+                    2,
+                    &format!("seed {seed}, epoch {epoch}, batch 8"),
+                );
+            }
+        }
+    }
+
+    /// Over an epoch of many batches, identities of 1, 2, 6, 6 and 16 images: no image of an
+    /// identity comes again while K of its images are still undrawn, so that one of 1 or 2
+    /// images, or of 6 at K = 2, shows every image before any repeats.
+    #[test]
+    fn pk_batches_draw_an_identitys_images_without_replacement() {
+        let l = scattered(&[1, 2, 6, 6, 16]);
+        let mut passes = 0;
+        for seed in 0..10 {
+            for (batch, k) in [(4, 2), (8, 4), (8, 2), (12, 4)] {
+                let b = epoch_batches(Sampler::Pk, &l, batch, k, seed, 1);
+                assert_eq!(b.len(), iters_per_epoch(31, batch));
+                let at = format!("seed {seed}, batch {batch}, K {k}");
+                passes += check_pk(&l, &b, k, batch / k, &at);
+            }
+        }
+        assert!(
+            passes > 0,
+            "no identity of two groups or more went through all its images"
+        );
+    }
+
     #[test]
     fn pk_batches_visit_every_identity_once_a_round() {
         // 4 identities, 3 a batch: every round ends mid-batch, and the next round's first

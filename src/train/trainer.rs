@@ -532,6 +532,99 @@ mod tests {
         Ok(())
     }
 
+    /// Adam's moments and step count, bits by name.
+    fn adam_state(t: &Trainer) -> Result<Vec<(String, Vec<u64>)>> {
+        let mut state: Vec<(String, Vec<u64>)> = t
+            .adam
+            .state()?
+            .into_iter()
+            .map(|(name, v)| {
+                let v = v.flatten_all()?.to_dtype(candle_core::DType::F64)?;
+                Ok((
+                    name,
+                    v.to_vec1::<f64>()?.into_iter().map(f64::to_bits).collect(),
+                ))
+            })
+            .collect::<Result<_>>()?;
+        state.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(state)
+    }
+
+    /// A batch with no valid triplet (one identity only, or no identity twice) leaves the
+    /// weights and Adam as they were, yet takes its place in the run: the iteration and the
+    /// learning-rate schedule move on, and the skipped batch is counted.
+    #[test]
+    fn a_batch_without_a_triplet_is_skipped_but_counted() -> Result<()> {
+        let cfg = TrainConfig {
+            warmup_epochs: 2,
+            epochs: 3,
+            ..tiny_alexnet()
+        };
+        let ds = tiny_faces(&cfg)?;
+        let dir = tempfile::tempdir()?;
+        let batches = first_epoch(&cfg, &ds);
+        let labels = &ds.train.labels;
+        let one_identity: Vec<usize> = (0..labels.len())
+            .filter(|&i| labels[i] == labels[0])
+            .collect();
+        assert!(one_identity.len() >= 2, "{labels:?}");
+        let mut all_different: Vec<usize> = Vec::new();
+        for (i, l) in labels.iter().enumerate() {
+            if all_different.iter().all(|&j| labels[j] != *l) {
+                all_different.push(i);
+            }
+        }
+        assert!(all_different.len() >= 2, "{labels:?}");
+
+        let mut t = tiny_trainer(&cfg, &ds, dir.path())?;
+        let schedule = t.schedule();
+        // The warm-up gives every one of the first steps its own rate.
+        let lrs: Vec<f64> = (1..=4).map(|i| schedule.lr(i)).collect();
+        assert!(lrs.windows(2).all(|w| w[0] < w[1]), "{lrs:?}");
+
+        assert!(
+            t.step(&batches[0], 1)?.loss.is_some(),
+            "the batch was skipped"
+        );
+        assert_eq!(t.adam.step_count(), 1);
+        let (w1, adam1) = (weights(&t)?, adam_state(&t)?);
+        for (n, batch) in [&one_identity, &all_different].into_iter().enumerate() {
+            let n = n as u64 + 1;
+            let stats = t.step(batch, 1)?;
+            assert_eq!(stats.loss, None, "{batch:?}");
+            assert_eq!(stats.iteration, 1 + n);
+            assert_eq!(stats.lr, schedule.lr(1 + n));
+            assert_eq!(stats.skipped_batches, n);
+            assert_eq!(
+                t.position,
+                Position {
+                    iteration: 1 + n,
+                    skipped_batches: n
+                }
+            );
+            assert_eq!(t.adam.step_count(), 1, "Adam stepped on a skipped batch");
+            assert_eq!(differing(&w1, &weights(&t)?), Vec::<String>::new());
+            assert!(adam1 == adam_state(&t)?, "Adam's moments moved");
+        }
+
+        // The next real step is the run's fourth (its rate, its dropout) and Adam's second.
+        let stats = t.step(&batches[1], 1)?;
+        assert!(stats.loss.is_some(), "the batch was skipped");
+        assert_eq!((stats.iteration, stats.lr), (4, schedule.lr(4)));
+        assert_eq!(stats.skipped_batches, 2);
+        assert_eq!(t.adam.step_count(), 2);
+        // As a run that took the first step and was then moved on two steps takes it.
+        let mut u = tiny_trainer(&cfg, &ds, dir.path())?;
+        u.step(&batches[0], 1)?;
+        u.position.iteration += 2;
+        u.step(&batches[1], 1)?;
+        assert_eq!(
+            differing(&weights(&u)?, &weights(&t)?),
+            Vec::<String>::new()
+        );
+        Ok(())
+    }
+
     /// What stops a run, and what it is said to be: a Ctrl-C before all else, the epoch only
     /// at its end, the time limit once passed, the step asked for.
     #[test]

@@ -330,8 +330,19 @@ mod tests {
         Ok(())
     }
 
-    /// The loss of `mining` by its definition, a triplet at a time in f64.
-    fn brute_force(e: &[Vec<f64>], labels: &[u32], margin: f64, mining: Mining) -> f64 {
+    /// What [`triplet_loss`] reports, by its fields' definitions, a triplet at a time in f64.
+    struct Expected {
+        loss: f64,
+        /// Terms the loss averages over.
+        n: usize,
+        /// Of those, the ones with a loss above zero.
+        active: usize,
+        mean_ap: f64,
+        mean_an: f64,
+    }
+
+    /// `mining`'s loss and statistics by their definitions.
+    fn brute_force(e: &[Vec<f64>], labels: &[u32], margin: f64, mining: Mining) -> Expected {
         let d = |i: usize, j: usize| -> f64 {
             e[i].iter().zip(&e[j]).map(|(x, y)| (x - y).powi(2)).sum()
         };
@@ -339,7 +350,12 @@ mod tests {
         let positives = |a: usize| (0..b).filter(move |&p| p != a && labels[p] == labels[a]);
         let negatives = |a: usize| (0..b).filter(move |&n| labels[n] != labels[a]);
         let hinge = |x: f64| (x + margin).max(0.0);
-        let (mut sum, mut count) = (0.0, 0usize);
+        let (mut sum, mut count, mut active) = (0.0, 0usize, 0usize);
+        let mut term = |l: f64| {
+            sum += l;
+            count += 1;
+            active += usize::from(l > 0.0);
+        };
         for a in 0..b {
             if negatives(a).next().is_none() {
                 continue;
@@ -348,8 +364,7 @@ mod tests {
                 Mining::All => {
                     for p in positives(a) {
                         for n in negatives(a) {
-                            sum += hinge(d(a, p) - d(a, n));
-                            count += 1;
+                            term(hinge(d(a, p) - d(a, n)));
                         }
                     }
                 }
@@ -359,8 +374,7 @@ mod tests {
                     }
                     let far_p = positives(a).map(|p| d(a, p)).fold(f64::MIN, f64::max);
                     let near_n = negatives(a).map(|n| d(a, n)).fold(f64::MAX, f64::min);
-                    sum += hinge(far_p - near_n);
-                    count += 1;
+                    term(hinge(far_p - near_n));
                 }
                 Mining::Semihard => {
                     for p in positives(a) {
@@ -370,42 +384,87 @@ mod tests {
                             f64::MAX => negatives(a).map(|n| d(a, n)).fold(f64::MIN, f64::max),
                             closest => closest,
                         };
-                        sum += hinge(ap - chosen);
-                        count += 1;
+                        term(hinge(ap - chosen));
                     }
                 }
             }
         }
-        sum / count as f64
+        // The distances are Euclidean over every ordered pair of the batch, whatever is mined.
+        let mean = |pairs: Vec<(usize, usize)>| {
+            pairs.iter().map(|&(i, j)| d(i, j).sqrt()).sum::<f64>() / pairs.len() as f64
+        };
+        let pairs = |same: bool| -> Vec<(usize, usize)> {
+            (0..b)
+                .flat_map(|i| (0..b).map(move |j| (i, j)))
+                .filter(|&(i, j)| i != j && (labels[i] == labels[j]) == same)
+                .collect()
+        };
+        Expected {
+            loss: sum / count as f64,
+            n: count,
+            active,
+            mean_ap: mean(pairs(true)),
+            mean_an: mean(pairs(false)),
+        }
     }
 
-    /// Random 3-D embeddings of 12 images of 4 people: each miner's loss is its definition's.
+    /// Random 3-D embeddings of 12 images: each miner's loss and statistics are its
+    /// definition's, with 4 people of 3 images each and with people of 1 to 5 images (an
+    /// anchor without a positive counts for no miner, yet is a negative to the others).
     #[test]
     fn every_miner_matches_its_definition_in_three_dimensions() -> Result<()> {
         let mut rng = crate::rng::Rng::new(7);
-        let labels: Vec<u32> = (0..12).map(|i| i % 4).collect();
-        for trial in 0..5 {
-            let e: Vec<Vec<f64>> = (0..12)
-                .map(|_| (0..3).map(|_| rng.normal() * 0.5).collect())
-                .collect();
-            let flat: Vec<f32> = e.iter().flatten().map(|&x| x as f32).collect();
-            let t = Tensor::from_slice(&flat, (12, 3), &Device::Cpu)?;
-            let l = Tensor::new(labels.as_slice(), &Device::Cpu)?;
-            for mining in [Mining::All, Mining::Semihard, Mining::Hard] {
-                let want = brute_force(&e, &labels, 0.3, mining);
-                let out = triplet_loss(&t, &l, 0.3, mining)?
-                    .ok_or_else(|| candle_core::Error::Msg("none".into()))?;
-                let got = scalar(&out.loss)?;
-                assert!(
-                    (got - want).abs() < 1e-4 * want.max(1.0),
-                    "trial {trial}, {mining:?}: {got} vs {want}"
-                );
-                assert!(
-                    want > 0.0,
-                    "trial {trial}, {mining:?}: a loss of 0 tests little"
-                );
+        let even: Vec<u32> = (0..12).map(|i| i % 4).collect();
+        let uneven = vec![2, 0, 1, 0, 3, 2, 0, 4, 2, 0, 2, 0];
+        // Whether some trial of each miner had active and inactive terms both.
+        let mut mixed = [false; 3];
+        for labels in [even, uneven] {
+            for trial in 0..5 {
+                let e: Vec<Vec<f64>> = (0..12)
+                    .map(|_| (0..3).map(|_| rng.normal() * 0.5).collect())
+                    .collect();
+                let flat: Vec<f32> = e.iter().flatten().map(|&x| x as f32).collect();
+                let t = Tensor::from_slice(&flat, (12, 3), &Device::Cpu)?;
+                let l = Tensor::new(labels.as_slice(), &Device::Cpu)?;
+                for (m, mining) in [Mining::All, Mining::Semihard, Mining::Hard]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let at = format!("{labels:?}, trial {trial}, {mining:?}");
+                    let want = brute_force(&e, &labels, 0.3, mining);
+                    let out = triplet_loss(&t, &l, 0.3, mining)?
+                        .ok_or_else(|| candle_core::Error::Msg("none".into()))?;
+                    let got = scalar(&out.loss)?;
+                    assert!(
+                        (got - want.loss).abs() < 1e-4 * want.loss.max(1.0),
+                        "{at}: {got} vs {}",
+                        want.loss
+                    );
+                    assert!(want.loss > 0.0, "{at}: a loss of 0 tests little");
+                    assert_eq!(out.n_triplets, want.n, "{at}");
+                    let fraction = want.active as f64 / want.n as f64;
+                    assert!(
+                        (out.active_fraction - fraction).abs() < 1e-12,
+                        "{at}: active {} vs {fraction}",
+                        out.active_fraction
+                    );
+                    mixed[m] |= want.active > 0 && want.active < want.n;
+                    for (what, got, want) in [
+                        ("anchor-positive", out.mean_ap, want.mean_ap),
+                        ("anchor-negative", out.mean_an, want.mean_an),
+                    ] {
+                        assert!(
+                            (got - want).abs() < 1e-5 * want,
+                            "{at}: mean {what} distance {got} vs {want}"
+                        );
+                    }
+                }
             }
         }
+        assert_eq!(
+            mixed, [true; 3],
+            "every miner's active share must be tested between 0 and 1"
+        );
         Ok(())
     }
 

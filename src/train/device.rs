@@ -12,18 +12,34 @@ pub fn select(choice: DeviceChoice) -> Result<(Device, String)> {
         DeviceChoice::Cpu => Ok((Device::Cpu, "cpu".into())),
         DeviceChoice::Cuda => match Device::new_cuda(0) {
             Ok(d) => Ok((d, "cuda:0".into())),
-            Err(e) => {
-                bail!("--device cuda: no usable CUDA GPU ({e}). Use --device cpu or --device auto")
-            }
+            Err(e) => bail!(
+                "--device cuda: no usable CUDA GPU ({}). Use --device cpu or --device auto",
+                without_backtrace(e)
+            ),
         },
         DeviceChoice::Auto => {
             if cfg!(feature = "cuda") {
-                if let Ok(d) = Device::new_cuda(0) {
-                    return Ok((d, "cuda:0".into()));
+                match Device::new_cuda(0) {
+                    Ok(d) => return Ok((d, "cuda:0".into())),
+                    // Said, for a build with CUDA is built to use a GPU: its user expects one.
+                    Err(e) => crate::say!(
+                        "note: this facenet-lab was built with CUDA, but found no usable GPU \
+                         ({}); it uses the CPU (--device cuda would refuse instead)",
+                        without_backtrace(e)
+                    ),
                 }
             }
             Ok((Device::Cpu, "cpu".into()))
         }
+    }
+}
+
+/// A candle error without the backtrace it carries when `RUST_BACKTRACE` is set: for a
+/// missing GPU, fifty lines of candle's frames say nothing more.
+fn without_backtrace(e: candle_core::Error) -> String {
+    match e {
+        candle_core::Error::WithBacktrace { inner, .. } => inner.to_string(),
+        e => e.to_string(),
     }
 }
 
@@ -90,5 +106,17 @@ mod tests {
             assert!(err.contains("built without CUDA"), "{err}");
             assert!(select(DeviceChoice::Auto).expect("auto").0.is_cpu());
         }
+    }
+
+    #[test]
+    fn a_device_error_is_said_without_its_backtrace() {
+        let plain = candle_core::Error::Msg("CUDA_ERROR_NO_DEVICE".into());
+        let traced = candle_core::Error::WithBacktrace {
+            inner: Box::new(plain),
+            backtrace: Box::new(std::backtrace::Backtrace::force_capture()),
+        };
+        assert_eq!(without_backtrace(traced), "CUDA_ERROR_NO_DEVICE");
+        let plain = candle_core::Error::Msg("no GPU".into());
+        assert_eq!(without_backtrace(plain), "no GPU");
     }
 }

@@ -60,7 +60,8 @@ pub enum Command {
     /// (recorded as interrupted, e.g. with X in the dashboard) and none failed.
     #[command(
         after_help = "The spec (TOML): `tag` (added to every run), an optional \
-`description`, an optional `time_limit` (each run's --time-limit, e.g. \"2h\"), `[base]` settings shared by every run, then `[[runs]]` entries and/or a `[grid]` \
+`description` (printed as the sweep starts; the spec is kept as spec.toml in the sweep's folder \
+of configs and logs), an optional `time_limit` (each run's --time-limit, e.g. \"2h\"), `[base]` settings shared by every run, then `[[runs]]` entries and/or a `[grid]` \
 of lists that are crossed. Settings are `run --config` keys (`model`, `batch`, `pk_k`, ...); a \
 run's keys override `[base]`. The `[[runs]]` come first, in file order, then the grid's \
 combinations, its keys sorted by name, the last varying fastest. Every run is checked before \
@@ -212,12 +213,16 @@ pub struct RunsArgs {
                               crate::tui::filter::Column::cli_names()))]
     pub sort: crate::tui::filter::SortKey,
     /// Add a column for each of these filter fields, e.g. `--show augment,data,wd` (the table
-    /// only: --json has every field).
+    /// only: --json has every field); `dataset` is shown as its id and name (`1 lfw-20-30`).
     #[arg(long, value_name = "FIELD,...", value_delimiter = ',',
           value_parser = crate::tui::filter::FieldColumn::parse,
           long_help = format!("Add a column for each of these filter fields that no column \
                                shows, after the others, e.g. --show augment,data,wd (the table \
-                               only: --json has every field).\nFields: {}",
+                               only: --json has every field). dataset is shown as the lab's id \
+                               for it, which dataset= filters by, and its name (1 lfw-20-30). \
+                               Where the runs listed trained on more than one dataset, a data \
+                               column after the input names each run's, unless --show names \
+                               data or dataset.\nFields: {}",
                               crate::tui::filter::FieldColumn::names()))]
     pub show: Vec<crate::tui::filter::FieldColumn>,
     /// Sort in descending order.
@@ -357,8 +362,32 @@ pub struct ReportArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ExportArgs {
-    /// Output format.
-    #[arg(long, value_enum)]
+    /// Output format: csv (a row per metric point), runs-csv (a row per run) or json; `--help`
+    /// names every CSV column and its unit.
+    #[arg(long, value_enum, long_help = format!(
+        "Output format.\n\n\
+         csv columns: {}.\n\n\
+         runs-csv columns: {}.\n\n\
+         Units: wall_time (when a point was recorded), started_at and finished_at are seconds \
+         since the Unix epoch, UTC (in pandas: pd.to_datetime(df.wall_time, unit=\"s\")). \
+         elapsed_s (of a point, to the millisecond) and duration_s (of a run) are seconds spent \
+         training, as `runs` counts a duration: from the run's start, less each pause between \
+         a stop and its resume (steps a resume replays count again, as their time was spent \
+         again; a resume from the start counts from itself), so a run's last elapsed_s comes \
+         to about its duration_s. Accuracies (best_dev_acc, \
+         final_dev_acc, final_train_acc, test_acc, lfw_acc and its standard deviation over the \
+         10 folds lfw_acc_std, the value of a train_acc or dev_acc metric) are fractions of 1; \
+         lfw_grayscale says whether lfw_acc was measured on grayscale images (empty without an \
+         lfw_acc). image_size is in pixels, crop the central \
+         fraction of each image's side kept before the resize, images_per_sec training images a \
+         second, iteration the step (counted from 1), epoch the epoch that step is in, \
+         best_dev_epoch the epoch of the best checkpoint. dataset is the name of the dataset a \
+         run trained on (its folder's or archive's, or the synthetic spec: lfw-20-30, \
+         synthetic:12:24:0), dataset_people and dataset_images how many people and images it \
+         holds, dataset_id its id in the lab (and in the json export's datasets). Empty cells \
+         are missing values.",
+        crate::export::CSV_HEADER.replace(',', ", "),
+        crate::export::RUNS_CSV_HEADER.replace(',', ", ")))]
     pub format: crate::export::ExportFormat,
     /// Runs to export, by id or name, comma-separated (default: all).
     #[arg(long, conflicts_with = "tag")]

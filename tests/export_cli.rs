@@ -396,3 +396,281 @@ fn the_help_names_the_json_keys() -> Result<()> {
     assert!(!help.contains("series"), "{help}");
     Ok(())
 }
+
+/// A dataset of its own (its content and splits unlike the fixture's), read from `source`.
+fn other_dataset(source: &str, people: i64, images: i64) -> facenet_lab::lab::DatasetRecord {
+    let mut d = common::dataset();
+    d.kind = "dir".into();
+    d.source = source.into();
+    d.n_identities = people;
+    d.n_images = images;
+    d.content_hash = format!("content of {source}");
+    for s in &mut d.splits {
+        s.hash = format!("{} of {source}", s.hash);
+        for m in &mut s.members {
+            m.sha256 = format!("{} of {source}", m.sha256);
+        }
+    }
+    d
+}
+
+/// An LFW View 2 evaluation of run `name`'s best checkpoint (made at its last step), as the
+/// table shows it: `acc` ± 0.019, on grayscale images or not.
+fn score_on_lfw(lab: &Lab, name: &str, acc: f64, grayscale: bool) -> Result<()> {
+    use facenet_lab::lab::{EvalMetric, NewEvaluation, Protocol};
+    let run = lab.find_run(name)?.id;
+    let last = common::EPOCHS * common::ITERS;
+    let best = lab.add_checkpoint(&NewCheckpoint {
+        run,
+        iteration: last,
+        epoch: common::EPOCHS,
+        kind: "best".into(),
+        path: format!("checkpoints/{name}/best-{last}.safetensors"),
+        sha256: format!("{:064}", run.0),
+    })?;
+    let colour = if grayscale { "grayscale" } else { "colour" };
+    lab.add_evaluation(&NewEvaluation {
+        run,
+        checkpoint_id: Some(best),
+        checkpoint_iteration: Some(last),
+        checkpoint_sha256: None,
+        protocol: Protocol::LfwPairs,
+        data_source: "fixture".into(),
+        options: serde_json::json!({"flip": false, "images_colour": colour}),
+        metrics: vec![
+            EvalMetric::new("verification_accuracy_mean", acc),
+            EvalMetric::new("verification_accuracy_std", 0.019),
+        ],
+        code: CodeVersion::current(),
+        ran_on: facenet_lab::lab::RanOn::here("cpu"),
+    })?;
+    Ok(())
+}
+
+/// A CSV's column `name`, by its header, a cell per row.
+fn column(rows: &[Vec<String>], name: &str) -> Result<Vec<String>> {
+    let i = rows[0]
+        .iter()
+        .position(|c| c == name)
+        .context(name.to_string())?;
+    Ok(rows[1..].iter().map(|r| r[i].clone()).collect())
+}
+
+/// Both CSVs name each run's dataset (not only its id), with its size, and the runs CSV says
+/// which LFW scores were measured on grayscale images, as `runs` and the results table do.
+#[test]
+fn csvs_name_the_dataset_and_mark_lfw_on_grayscale_images() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    {
+        let lab = Lab::open(&db)?;
+        let lfw = lab.ensure_dataset(&other_dataset("/data/lfw-20-30", 30, 713))?;
+        lab.conn().execute(
+            "UPDATE runs SET dataset_id = ?1 WHERE name = 'alex'",
+            [lfw.0],
+        )?;
+        score_on_lfw(&lab, "r18-s1", 0.598, true)?;
+        score_on_lfw(&lab, "r18-s2", 0.757, false)?;
+    }
+    let out = common::facenet(&db)?
+        .args(["export", "--format", "runs-csv"])
+        .output()?;
+    assert!(out.status.success(), "{out:?}");
+    let rows = parse_csv(&String::from_utf8(out.stdout)?)?;
+    let cells = |name: &str| column(&rows, name);
+    assert_eq!(cells("run_name")?, ["r18-s1", "r18-s2", "alex"]);
+    assert_eq!(cells("dataset_id")?, ["1", "1", "2"]);
+    assert_eq!(cells("dataset")?, ["synthetic", "synthetic", "lfw-20-30"]);
+    assert_eq!(cells("dataset_people")?, ["2", "2", "30"]);
+    assert_eq!(cells("dataset_images")?, ["4", "4", "713"]);
+    assert_eq!(cells("lfw_acc")?, ["0.598", "0.757", ""]);
+    assert_eq!(cells("lfw_acc_std")?, ["0.019", "0.019", ""]);
+    // No LFW score, nothing to say of its images.
+    assert_eq!(cells("lfw_grayscale")?, ["true", "false", ""]);
+    // As `runs --json` has it.
+    let json = common::facenet(&db)?.args(["runs", "--json"]).output()?;
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout)?;
+    assert_eq!(json[0]["lfw_grayscale"], true);
+
+    // The long form: each point's run's dataset.
+    let out = common::facenet(&db)?
+        .args(["export", "--format", "csv"])
+        .output()?;
+    let rows = parse_csv(&String::from_utf8(out.stdout)?)?;
+    let pairs: std::collections::BTreeSet<(String, String)> = column(&rows, "run_name")?
+        .into_iter()
+        .zip(column(&rows, "dataset")?)
+        .collect();
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(r, d)| (r.as_str(), d.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("alex", "lfw-20-30"),
+            ("r18-s1", "synthetic"),
+            ("r18-s2", "synthetic")
+        ]
+    );
+    Ok(())
+}
+
+/// `elapsed_s` is seconds of training at each point, the pause between a stop and its resume
+/// left out, where `wall_time` stays the Unix time it was recorded at; a run's last point comes
+/// to its duration.
+#[test]
+fn csv_elapsed_time_leaves_out_the_pause_before_a_resume() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    {
+        // r18-s1 started at 1000 and trained to its checkpoint at step 20 (one step a second);
+        // it went on to step 30, stopped at 1030 (its steps past 20 dropped by the resume),
+        // and was resumed from step 20 at 4990, to finish at 5020: 60 s of training, as its
+        // duration says.
+        let lab = Lab::open(&db)?;
+        lab.conn().execute_batch(
+            "UPDATE metrics SET wall_time = CASE WHEN iteration <= 20 THEN 1000 + iteration
+                 ELSE 4990 + iteration - 20 END WHERE run_id = 1;
+             UPDATE runs SET started_at = 1000, prior_seconds = 30, resumed_at = 4990,
+                 finished_at = 5020, heartbeat_at = 5020 WHERE id = 1;
+             UPDATE metrics SET wall_time = 2000 + iteration WHERE run_id = 2;
+             UPDATE runs SET started_at = 2000 WHERE id = 2;",
+        )?;
+        lab.add_resume(
+            facenet_lab::lab::RunId(1),
+            &Resume {
+                at: 4990.0,
+                from_iteration: 20,
+                device: "cpu".into(),
+                gpu_name: None,
+                hostname: "gpu-box".into(),
+                machine: Machine::current(),
+                code: CodeVersion::current(),
+                command_line: "facenet-lab run --resume 1".into(),
+                heartbeat_before: Some(1030.0),
+                log_before: None,
+            },
+        )?;
+    }
+    let out = common::facenet(&db)?
+        .args(["export", "--format", "csv", "--runs", "1,2"])
+        .output()?;
+    assert!(out.status.success(), "{out:?}");
+    let rows = parse_csv(&String::from_utf8(out.stdout)?)?;
+    let number = |name: &str| -> Result<Vec<f64>> {
+        column(&rows, name)?
+            .iter()
+            .map(|c| Ok(c.parse::<f64>()?))
+            .collect()
+    };
+    let (runs, iterations) = (number("run_id")?, number("iteration")?);
+    let (walls, elapsed) = (number("wall_time")?, number("elapsed_s")?);
+    assert_eq!(walls.len(), elapsed.len());
+    for (((run, it), wall), elapsed) in runs.iter().zip(&iterations).zip(&walls).zip(&elapsed) {
+        let (want_wall, want_elapsed) = match (*run as i64, *it) {
+            (1, it) if it <= 20.0 => (1000.0 + it, it),
+            // The 10 s from its checkpoint to its stop were spent; the 3960 s after were not.
+            (1, it) => (4970.0 + it, it + 10.0),
+            (_, it) => (2000.0 + it, it),
+        };
+        assert_eq!(
+            (*wall, *elapsed),
+            (want_wall, want_elapsed),
+            "run {run}, step {it}"
+        );
+    }
+
+    let out = common::facenet(&db)?
+        .args(["export", "--format", "runs-csv", "--runs", "1"])
+        .output()?;
+    let runs_rows = parse_csv(&String::from_utf8(out.stdout)?)?;
+    assert_eq!(column(&runs_rows, "duration_s")?, ["60"]);
+    assert_eq!(column(&runs_rows, "started_at")?, ["1000"]);
+    let last = runs
+        .iter()
+        .zip(&elapsed)
+        .filter(|(r, _)| **r == 1.0)
+        .map(|(_, e)| *e)
+        .fold(0.0, f64::max);
+    assert_eq!(last, 60.0);
+    Ok(())
+}
+
+/// The JSON export gives each run's duration as `runs --json` and the runs CSV do.
+#[test]
+fn json_runs_carry_their_duration_as_runs_gives_it() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    {
+        // Run 3 was interrupted after 400 s and resumed for another 100.
+        let lab = Lab::open(&db)?;
+        lab.conn().execute_batch(
+            "UPDATE runs SET started_at = 1000, prior_seconds = 400, resumed_at = 9000,
+                 finished_at = 9100, heartbeat_at = 9100 WHERE id = 3;",
+        )?;
+    }
+    let out = common::facenet(&db)?
+        .args(["export", "--format", "json"])
+        .output()?;
+    let export: Export = serde_json::from_slice(&out.stdout)?;
+    let runs = common::facenet(&db)?.args(["runs", "--json"]).output()?;
+    let runs: serde_json::Value = serde_json::from_slice(&runs.stdout)?;
+    let from_runs: Vec<Option<f64>> = runs
+        .as_array()
+        .context("an array")?
+        .iter()
+        .map(|r| r["duration_secs"].as_f64())
+        .collect();
+    let exported: Vec<Option<f64>> = export.runs.iter().map(|r| r.duration_secs).collect();
+    assert_eq!(exported, from_runs);
+    assert_eq!(exported[2], Some(500.0));
+    assert!(exported.iter().all(|d| d.is_some_and(|d| d >= 0.0)));
+    // In the document as `runs --json` names it.
+    let raw: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(raw["runs"][2]["duration_secs"], 500.0);
+    let out = common::facenet(&db)?
+        .args(["export", "--format", "runs-csv"])
+        .output()?;
+    let rows = parse_csv(&String::from_utf8(out.stdout)?)?;
+    let csv: Vec<Option<f64>> = column(&rows, "duration_s")?
+        .iter()
+        .map(|c| c.parse().ok())
+        .collect();
+    assert_eq!(csv, exported);
+    Ok(())
+}
+
+/// `export --help` names every column of both CSVs, and says which are Unix times and which
+/// seconds of training.
+#[test]
+fn the_help_names_every_csv_column_and_the_time_units() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    let help = common::facenet(&db)?.args(["export", "--help"]).output()?;
+    let help = String::from_utf8(help.stdout)?;
+    let words: std::collections::BTreeSet<&str> = help
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '.' || c == '(' || c == ')')
+        .collect();
+    for column in CSV_HEADER.split(',').chain(RUNS_CSV_HEADER.split(',')) {
+        assert!(words.contains(column), "{column} missing from {help}");
+    }
+    let text = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for said in [
+        "wall_time (when a point was recorded), started_at and finished_at are seconds since the \
+         Unix epoch",
+        "elapsed_s (of a point, to the millisecond) and duration_s (of a run) are seconds spent \
+         training",
+    ] {
+        assert!(text.contains(said), "{said:?} missing from {text}");
+    }
+    // The short help stays short.
+    let short = common::facenet(&db)?.args(["export", "-h"]).output()?;
+    let short = String::from_utf8(short.stdout)?;
+    assert!(!short.contains("dataset_people"), "{short}");
+    Ok(())
+}

@@ -1,5 +1,6 @@
 //! `facenet-lab runs`: the recorded runs as a table or JSON.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 use anyhow::{anyhow, Result};
@@ -7,7 +8,7 @@ use serde::Serialize;
 
 use crate::cli::RunsArgs;
 use crate::format;
-use crate::lab::{now, Lab, Run, RunStatus};
+use crate::lab::{now, params, Lab, Run, RunStatus};
 use crate::tui::filter::{Column, FieldColumn, Filter, SortKey};
 
 #[derive(Serialize)]
@@ -63,7 +64,12 @@ pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
     } else {
         let show = shown(&args.show, args.sort);
-        write!(out, "{}", table(&runs, t, lab.path(), &show))?;
+        let datasets = dataset_names(lab, &runs)?;
+        write!(
+            out,
+            "{}",
+            table_with_datasets(&runs, t, lab.path(), &show, &datasets)
+        )?;
     }
     Ok(())
 }
@@ -83,9 +89,63 @@ fn shown(show: &[FieldColumn], sort: SortKey) -> Vec<FieldColumn> {
     out
 }
 
+/// The names of the datasets `runs` trained on, by id ([`params::dataset_name`]: `lfw-20-30`,
+/// `synthetic:12:24:0`).
+pub fn dataset_names(lab: &Lab, runs: &[Run]) -> Result<BTreeMap<i64, String>> {
+    let mut out = BTreeMap::new();
+    for id in runs.iter().filter_map(|r| r.dataset_id) {
+        if let std::collections::btree_map::Entry::Vacant(e) = out.entry(id.0) {
+            if let Some(d) = lab.dataset_head(id)? {
+                e.insert(params::dataset_name(&d));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The runs table of the lab at `db` as text, with a column for each of `show` after the
-/// others: what `facenet-lab runs` prints and the dashboard shows off a terminal.
+/// others: what `facenet-lab runs` prints and the dashboard shows off a terminal. Its datasets
+/// are known by their ids alone ([`table_with_datasets`] names them).
 pub fn table(runs: &[Run], now: f64, db: &std::path::Path, show: &[FieldColumn]) -> String {
+    table_with_datasets(runs, now, db, show, &BTreeMap::new())
+}
+
+/// Where the data column goes, when there is one: after the input, as in the results table.
+const DATA_AFTER: Column = Column::Input;
+
+/// A run's dataset as the data column shows it: its name ([`dataset_names`]), after its id
+/// (`#2 lfw-20-30`) where another dataset listed has the same name or where its name is not
+/// known; `-` for none.
+fn data_cell(run: &Run, names: &BTreeMap<i64, String>, listed: &BTreeSet<i64>) -> String {
+    let Some(id) = run.dataset_id.map(|d| d.0) else {
+        return "-".into();
+    };
+    match names.get(&id) {
+        Some(name)
+            if listed
+                .iter()
+                .filter(|other| names.get(other) == Some(name))
+                .count()
+                > 1 =>
+        {
+            format!("#{id} {name}")
+        }
+        Some(name) => name.clone(),
+        None => format!("#{id}"),
+    }
+}
+
+/// [`table`] with the names of the runs' datasets, by id: where the runs listed trained on
+/// more than one, a data column after the input says which each had (as the results table's
+/// does: a dev accuracy on 12 synthetic people is no rival to one on LFW), unless `show` names
+/// `data` or `dataset`; `dataset` is shown as its id and name (`1 lfw-20-30`).
+pub fn table_with_datasets(
+    runs: &[Run],
+    now: f64,
+    db: &std::path::Path,
+    show: &[FieldColumn],
+    datasets: &BTreeMap<i64, String>,
+) -> String {
     if runs.is_empty() {
         return format!(
             "no runs recorded yet: start one with `facenet-lab{} run resnet18 --data PATH`\n",
@@ -111,10 +171,32 @@ pub fn table(runs: &[Run], now: f64, db: &std::path::Path, show: &[FieldColumn])
             row.insert(at, run.hyper.seed.to_string());
         }
     }
+    let listed: BTreeSet<i64> = runs
+        .iter()
+        .filter_map(|r| r.dataset_id.map(|d| d.0))
+        .collect();
+    if listed.len() > 1 && !show.iter().any(|f| f.is_data()) {
+        let at = headers
+            .iter()
+            .position(|h| *h == DATA_AFTER.title())
+            .map_or(headers.len(), |i| i + 1);
+        headers.insert(at, "data");
+        for (row, run) in rows.iter_mut().zip(runs) {
+            row.insert(at, data_cell(run, datasets, &listed));
+        }
+    }
     for f in show {
         headers.push(f.title());
         for (row, run) in rows.iter_mut().zip(runs) {
-            row.push(f.text(run, now));
+            // The dataset's id, which `dataset=` filters by, with its name.
+            let named = || {
+                let id = run.dataset_id?.0;
+                datasets.get(&id).map(|name| format!("{id} {name}"))
+            };
+            row.push(match f.is_dataset().then(named).flatten() {
+                Some(text) => text,
+                None => f.text(run, now),
+            });
         }
     }
     let mut out = format::table(&headers, &rows);

@@ -16,8 +16,8 @@ pub const EXPORT_FORMAT: &str = "facenet-lab-export";
 /// 2: runs carry their checkpoints and evaluations. 3: their resumes, and the datasets they
 /// trained on. 4: their epochs done. 5: each code version's `git_diff`, and each resume's
 /// `heartbeat_before`. 6: each evaluation's `ran_on` (host, device, command line), each
-/// resume's `log_before`.
-pub const EXPORT_VERSION: u32 = 6;
+/// resume's `log_before`. 7: each run's `duration_secs`.
+pub const EXPORT_VERSION: u32 = 7;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Export {
@@ -40,6 +40,11 @@ pub struct ExportedRun {
     /// step, the one in progress); absent before version 4 (read as 0).
     #[serde(default)]
     pub epochs_done: i64,
+    /// Seconds trained, pauses between a stop and its resume left out (to the export for a
+    /// run still training), as `runs --json` gives it; None for a run that never started, and
+    /// absent before version 7.
+    #[serde(default)]
+    pub duration_secs: Option<f64>,
     /// `config_json`, parsed (or kept as a string if it is not JSON).
     pub config: serde_json::Value,
     /// Metric name → points in iteration order.
@@ -82,6 +87,7 @@ pub fn to_json(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
                 .unwrap_or_else(|_| serde_json::Value::String(run.config_json.clone())),
             effective_status: run.effective_status(now),
             epochs_done: run.epochs_done(),
+            duration_secs: run.duration(now),
             run: run.clone(),
             metrics,
             checkpoints: lab.checkpoints(run.id)?,

@@ -1,6 +1,6 @@
 //! Export: runs and their metrics for other tools (pandas, R, a spreadsheet), as long-form CSV,
-//! a CSV of one row per run, or as JSON with each run's configuration, series, checkpoints, evaluations and resumes, and
-//! the runs' datasets.
+//! a CSV of one row per run, or as JSON with each run's configuration, series, checkpoints,
+//! evaluations and resumes, and the runs' datasets.
 
 mod csv;
 mod json;
@@ -14,10 +14,12 @@ pub use json::{to_json, Export, ExportedRun, EXPORT_FORMAT, EXPORT_VERSION};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
-    /// One row per metric point, each with the run's hyperparameters.
+    /// One row per metric point, each with the run's hyperparameters and dataset; its time
+    /// both as `wall_time` (when it was recorded) and `elapsed_s` (seconds of training by then).
     Csv,
-    /// One row per run: its hyperparameters and what it reached (best and final accuracies,
-    /// test and LFW accuracy, speed, times), as `runs` shows them, at full precision.
+    /// One row per run: its hyperparameters, dataset and what it reached (best and final
+    /// accuracies, test and LFW accuracy, whether LFW was grayscale, speed, times), as `runs`
+    /// shows them, at full precision.
     RunsCsv,
     /// Each run whole: its record, config (parsed), resumes, metrics, checkpoints and
     /// evaluations, and the datasets (splits, hashes, members) the runs trained on.
@@ -29,7 +31,7 @@ pub fn export(lab: &Lab, runs: &[Run], format: ExportFormat) -> Result<Vec<u8>> 
     let now = now();
     match format {
         ExportFormat::Csv => Ok(to_csv(lab, runs, now)?.into_bytes()),
-        ExportFormat::RunsCsv => Ok(to_runs_csv(runs, now).into_bytes()),
+        ExportFormat::RunsCsv => Ok(to_runs_csv(lab, runs, now)?.into_bytes()),
         ExportFormat::Json => Ok(to_json(lab, runs, now)?.into_bytes()),
     }
 }

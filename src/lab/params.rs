@@ -55,6 +55,15 @@ pub fn data(r: &Run) -> String {
     }
 }
 
+/// A dataset as tables name it: the last part of its source, the folder or archive its images
+/// came from (`lfw-20-30`, `lfw.tgz`), or the generated set (`synthetic:12:24:0`). Two
+/// datasets can share a name (one folder filtered or split two ways): their ids tell them apart.
+pub fn dataset_name(d: &super::DatasetRecord) -> String {
+    std::path::Path::new(&d.source)
+        .file_name()
+        .map_or(d.source.clone(), |n| n.to_string_lossy().into_owned())
+}
+
 /// The `--init` file as its name and the start of its sha256 (`best-00001170.safetensors
 /// 3f2a9c0d41e7`), which tells two files of one name apart, or its name alone where the name
 /// holds the hash (`resnet18-f37072fd.pth`), after the run that wrote it where that is a run of
@@ -179,5 +188,26 @@ mod tests {
         assert_eq!(init(&r), "resnet18-3f2a9c0d.pth");
         let shown = params(&r);
         assert!(shown.contains(&("init", "resnet18-3f2a9c0d.pth".to_string())));
+    }
+
+    #[test]
+    fn a_dataset_is_named_by_the_last_part_of_its_source() {
+        let named = |source: &str| {
+            dataset_name(&super::super::DatasetRecord {
+                kind: "dir".into(),
+                source: source.into(),
+                min_images: 20,
+                max_images: 30,
+                split_seed: Some(0),
+                n_identities: 30,
+                n_images: 713,
+                content_hash: "c".into(),
+                splits: Vec::new(),
+            })
+        };
+        assert_eq!(named("/work/shared/data/lfw-20-30"), "lfw-20-30");
+        assert_eq!(named("/data/lfw.tgz"), "lfw.tgz");
+        assert_eq!(named("synthetic:12:24:0"), "synthetic:12:24:0");
+        assert_eq!(named("/"), "/");
     }
 }

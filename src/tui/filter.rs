@@ -625,6 +625,17 @@ impl FieldColumn {
         self.field == Field::Seed
     }
 
+    /// Whether this is the lab's dataset, which `runs` names beside its id.
+    pub fn is_dataset(self) -> bool {
+        self.field == Field::Dataset
+    }
+
+    /// Whether this says which images a run trained on (`data` or `dataset`), as the data
+    /// column `runs` adds where the runs listed trained on more than one dataset does.
+    pub fn is_data(self) -> bool {
+        matches!(self.field, Field::Data | Field::Dataset)
+    }
+
     /// The run's value, as the compare view shows it, on one line of at most
     /// [`FieldColumn::WIDTH`] characters (a path keeps its end, where the names that tell
     /// two apart are, other text its start, with `…` for what is cut); `-` for none.

@@ -52,12 +52,16 @@ pub fn main(db: &Path) -> Result<()> {
         Lab::require_lab(db)?;
     }
     if !std::io::stdout().is_terminal() {
-        let runs = if db.exists() {
-            Lab::open_read_only(db)?.list_runs_seen()?
+        let (runs, datasets) = if db.exists() {
+            let lab = Lab::open_read_only(db)?;
+            let runs = lab.list_runs_seen()?;
+            let datasets = crate::commands::runs::dataset_names(&lab, &runs)?;
+            (runs, datasets)
         } else {
-            Vec::new()
+            Default::default()
         };
-        crate::out!("{}", crate::commands::runs::table(&runs, now(), db, &[]));
+        let table = crate::commands::runs::table_with_datasets(&runs, now(), db, &[], &datasets);
+        crate::out!("{table}");
         crate::say!(
             "facenet-lab: stdout is not a terminal, so this is the runs table instead of the live \
              dashboard. Run `facenet-lab` in a terminal for the dashboard, or `facenet-lab runs --json` for scripts."

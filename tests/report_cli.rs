@@ -144,7 +144,128 @@ fn png_report_is_valid_and_byte_identical_across_calls() -> Result<()> {
     assert!(results.contains("newest evaluation of the run's best checkpoint"));
     assert!(results.contains("| 1 r18-s1 | resnet18 |"), "{results}");
     assert!(results.contains("[accuracy](run-1-accuracy.png) [loss](run-1-loss.png)"));
-    assert!(results.contains("![Dev accuracy of every run above](compare-dev-accuracy.png)"));
+    // One dataset: no data column, and a line that names it, as the lab records it.
+    assert!(!results.contains("| data |"), "{results}");
+    assert!(
+        results.contains(
+            "\nAll runs: synthetic (2 people, 4 images), split into 2 train, 1 dev and 1 test \
+             images.\n"
+        ),
+        "{results}"
+    );
+    // What LFW's ± is.
+    assert!(
+        results.contains("the population std, dividing by 10"),
+        "{results}"
+    );
+    // The comparison figure, with what it shows and the dataset's chance.
+    assert!(
+        results.contains(
+            "Dev accuracy on synthetic (2 people, 1 dev image), where guessing among the 2 \
+             identities scores 0.500.\n\n![Dev accuracy on synthetic (2 people, 1 dev \
+             image)](compare-dev-accuracy.png)"
+        ),
+        "{results}"
+    );
+    Ok(())
+}
+
+/// Runs of another dataset (pretraining on other people, scored on their own dev split) get a
+/// comparison figure of their own, named by their dataset, instead of sharing an axis with the
+/// others.
+#[test]
+fn runs_of_another_dataset_are_compared_apart() -> Result<()> {
+    use facenet_lab::lab::{DatasetRecord, Lab, MemberRecord, SplitRecord};
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    {
+        let lab = Lab::open(&db)?;
+        let member = |id: &str, f: &str| MemberRecord {
+            identity: id.into(),
+            file: f.into(),
+            sha256: format!("sha-{f}"),
+        };
+        let split = |name: &str, members: Vec<MemberRecord>| SplitRecord {
+            name: name.into(),
+            hash: format!("other-{name}"),
+            members,
+        };
+        let other = lab.ensure_dataset(&DatasetRecord {
+            kind: "dir".into(),
+            source: "/data/lfw-disjoint".into(),
+            min_images: 2,
+            max_images: 4,
+            split_seed: None,
+            n_identities: 4,
+            n_images: 8,
+            content_hash: "other-content".into(),
+            splits: vec![
+                split(
+                    "train",
+                    vec![
+                        member("P", "P_1"),
+                        member("Q", "Q_1"),
+                        member("R", "R_1"),
+                        member("S", "S_1"),
+                    ],
+                ),
+                split("dev", vec![member("P", "P_2"), member("Q", "Q_2")]),
+                split("test", vec![member("R", "R_2"), member("S", "S_2")]),
+            ],
+        })?;
+        let mut new = common::new_run("pretrain", "resnet18", 9, &[]);
+        new.dataset_id = Some(other);
+        common::record_run(&lab, &new, -0.3, None)?;
+    }
+    let out = dir.path().join("reports");
+    common::facenet(&db)?
+        .arg("report")
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let names = files_in(&out)?;
+    assert!(
+        names.contains(&"compare-dev-accuracy.png".to_string())
+            && names.contains(&"compare-dev-accuracy-lfw-disjoint.png".to_string()),
+        "{names:?}"
+    );
+    let results = std::fs::read_to_string(out.join("results.md"))?;
+    // Two datasets: the data column says which each run had, and no line claims one for all.
+    assert!(results.contains("| data |"), "{results}");
+    assert!(!results.contains("All runs:"), "{results}");
+    let first = results
+        .find("![Dev accuracy on synthetic (2 people, 1 dev image)](compare-dev-accuracy.png)")
+        .context("the three runs' figure")?;
+    let second = results
+        .find(
+            "![Dev accuracy on lfw-disjoint (4 people, 2 dev images)]\
+             (compare-dev-accuracy-lfw-disjoint.png)",
+        )
+        .context("the pretraining run's figure")?;
+    assert!(first < second, "the dataset most runs used first");
+    assert!(
+        results.contains(
+            "Dev accuracy on lfw-disjoint (4 people, 2 dev images), where guessing among the 4 \
+             identities scores 0.250, a dev set of its own: not comparable with the figure above."
+        ),
+        "{results}"
+    );
+    // The pretraining run's figure holds it alone, with its own chance; the first holds none
+    // of it. Its chance line is 1 in 4 where the others' is 1 in 2.
+    common::facenet(&db)?
+        .args(["report", "--format", "svg", "--out"])
+        .arg(dir.path().join("svg"))
+        .assert()
+        .success();
+    let svg = |name: &str| std::fs::read_to_string(dir.path().join("svg").join(name));
+    let main = svg("compare-dev-accuracy.svg")?;
+    let apart = svg("compare-dev-accuracy-lfw-disjoint.svg")?;
+    assert!(main.contains("dev chance (1 in 2 identities)"), "{main}");
+    assert!(!main.contains("pretrain"), "{main}");
+    assert!(apart.contains("#4 pretrain"), "{apart}");
+    assert!(apart.contains("dev chance (1 in 4 identities)"), "{apart}");
     Ok(())
 }
 
@@ -193,7 +314,7 @@ fn svg_report_and_selection_by_tag() -> Result<()> {
         .assert()
         .failure()
         .stderr(contains("no run in lab"))
-        .stderr(contains("has the tag 'nope'"));
+        .stderr(contains("has the tag 'nope'; its tags: alex ("));
     // Flags that would be ignored, or would cut the README's table down to a few runs, are
     // refused before anything is written.
     for args in [
@@ -239,7 +360,9 @@ fn readme_splice_keeps_every_other_byte() -> Result<()> {
         text.contains("[accuracy](reports/run-1-accuracy.png)"),
         "{text}"
     );
-    assert!(text.contains("![Dev accuracy of every run above](reports/compare-dev-accuracy.png)"));
+    assert!(text.contains(
+        "![Dev accuracy on synthetic (2 people, 1 dev image)](reports/compare-dev-accuracy.png)"
+    ));
     assert!(dir.path().join("reports/run-1-accuracy.png").exists());
 
     common::facenet(&db)?

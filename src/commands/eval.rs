@@ -163,8 +163,8 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
     if let Some((report, on)) = measured.roc {
         let name = roc_name(run.id, id);
         let title = roc_title(
-            run.id,
-            checkpoint.iteration,
+            &run,
+            checkpoint,
             args.flip,
             &on,
             report.n_pairs,

@@ -7,10 +7,6 @@ use anyhow::Result;
 
 use crate::lab::{median, metric, params, Lab, Run, SeriesPoint};
 
-/// A legend lists the hyperparameters that tell the plotted curves apart only when there are at
-/// most this many: more would not fit beside the figure (the results table has them all).
-const MAX_LEGEND_PARAMS: usize = 3;
-
 /// One run with the series its figures and table row need.
 #[derive(Clone, Debug)]
 pub struct RunCurves {
@@ -27,13 +23,114 @@ pub struct RunCurves {
     /// What it trained on, in order: where it started, then each resume's device (`cuda
     /// (NVIDIA H200)`), a device repeated only where another came between.
     pub devices: Vec<String>,
-    /// The images it trained on and how they were split: `lfw-20-30 (30 people, 713 images)`,
-    /// the last part of its source, with a `#id` where runs' datasets of one name differ.
-    pub data: Option<(i64, String)>,
+    /// The images it trained on and how they were split; `None` where the lab records none.
+    pub data: Option<DataInfo>,
+    /// The iteration of its `best` checkpoint, the one its test and LFW numbers measure (the
+    /// latest, where a resume wrote another); `None` where it has none.
+    pub best_iteration: Option<i64>,
+}
+
+/// A dataset as the report names it: what it holds, how it was split, and what guessing scores
+/// on its dev split.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataInfo {
+    pub id: i64,
+    /// The last part of its source: `lfw-20-30`, `synthetic:12:24:0`.
+    pub name: String,
+    pub n_identities: i64,
+    pub n_images: i64,
+    /// Each split's name and number of images, train, dev, test.
+    pub splits: Vec<(String, i64)>,
+    /// The identities of its train split: dev accuracy's gallery, each identity its first
+    /// training image, so that guessing scores 1 in this many.
+    pub gallery: Option<i64>,
+}
+
+impl DataInfo {
+    /// Dataset `id` as the lab records it; `None` where it records no such dataset.
+    pub fn load(lab: &Lab, id: crate::lab::DatasetId) -> Result<Option<DataInfo>> {
+        let Some(d) = lab.dataset(id)? else {
+            return Ok(None);
+        };
+        let gallery = d.splits.iter().find(|s| s.name == "train").map(|s| {
+            let ids: std::collections::BTreeSet<&str> =
+                s.members.iter().map(|m| m.identity.as_str()).collect();
+            ids.len() as i64
+        });
+        Ok(Some(DataInfo {
+            id: id.0,
+            name: params::dataset_name(&d),
+            n_identities: d.n_identities,
+            n_images: d.n_images,
+            splits: d
+                .splits
+                .iter()
+                .map(|s| (s.name.clone(), s.members.len() as i64))
+                .collect(),
+            gallery,
+        }))
+    }
+
+    /// `lfw-20-30 (30 people, 713 images)`.
+    pub fn label(&self) -> String {
+        format!(
+            "{} ({} people, {} images)",
+            self.name, self.n_identities, self.n_images
+        )
+    }
+
+    /// `581 train, 62 dev and 70 test images`; `None` for a dataset recorded without splits.
+    pub fn split_sizes(&self) -> Option<String> {
+        let parts: Vec<String> = self
+            .splits
+            .iter()
+            .map(|(name, n)| format!("{n} {name}"))
+            .collect();
+        match parts.as_slice() {
+            [] => None,
+            [one] => Some(format!("{one} images")),
+            [init @ .., last] => Some(format!("{} and {last} images", init.join(", "))),
+        }
+    }
+
+    /// How many images its dev split holds, where it has one.
+    pub fn dev_images(&self) -> Option<i64> {
+        self.splits.iter().find(|(n, _)| n == "dev").map(|s| s.1)
+    }
+
+    /// What guessing scores in dev accuracy: one identity of the gallery's, at random.
+    pub fn chance(&self) -> Option<f64> {
+        self.gallery.filter(|&n| n > 0).map(|n| 1.0 / n as f64)
+    }
 }
 
 impl RunCurves {
     pub fn load(lab: &Lab, run: &Run) -> Result<RunCurves> {
+        Self::load_all(lab, std::slice::from_ref(run)).map(|mut all| all.remove(0))
+    }
+
+    /// [`RunCurves::load`] of each of `runs`, in order, reading each dataset once.
+    pub fn load_all(lab: &Lab, runs: &[Run]) -> Result<Vec<RunCurves>> {
+        let mut datasets: BTreeMap<i64, Option<DataInfo>> = BTreeMap::new();
+        runs.iter()
+            .map(|run| {
+                let data = match run.dataset_id {
+                    Some(id) => match datasets.get(&id.0) {
+                        Some(d) => d.clone(),
+                        None => {
+                            let d = DataInfo::load(lab, id)?;
+                            datasets.insert(id.0, d.clone());
+                            d
+                        }
+                    },
+                    None => None,
+                };
+                Self::load_with(lab, run, data)
+            })
+            .collect()
+    }
+
+    fn load_with(lab: &Lab, run: &Run, data: Option<DataInfo>) -> Result<RunCurves> {
         let speeds: Vec<f64> = lab
             .series(run.id, metric::IMAGES_PER_SEC)?
             .iter()
@@ -46,19 +143,17 @@ impl RunCurves {
                 devices.push(d);
             }
         }
-        let data = match run.dataset_id {
-            Some(id) => lab.dataset_head(id)?.map(|d| {
-                let name = std::path::Path::new(&d.source)
-                    .file_name()
-                    .map_or(d.source.clone(), |n| n.to_string_lossy().into_owned());
-                let label = format!("{name} ({} people, {} images)", d.n_identities, d.n_images);
-                (id.0, label)
-            }),
-            None => None,
-        };
+        // The latest best, as the lab's headline numbers take it.
+        let best_iteration = lab
+            .checkpoints(run.id)?
+            .iter()
+            .filter(|c| c.kind == "best")
+            .map(|c| c.iteration)
+            .max();
         Ok(RunCurves {
             devices,
             data,
+            best_iteration,
             train_acc: lab.series(run.id, metric::TRAIN_ACC)?,
             dev_acc: lab.series(run.id, metric::DEV_ACC)?,
             dev_acc_centroid: lab.series(run.id, metric::DEV_ACC_CENTROID)?,
@@ -91,17 +186,24 @@ pub fn distinguishing_params(runs: &[&Run]) -> Vec<&'static str> {
         .collect()
 }
 
-/// A legend entry for the curve of `runs` (one run, or repeats of one configuration): their ids,
-/// the name they share ([`shared_name`]), and the values of the `distinguishing`
-/// hyperparameters when they are few enough to read: `#4 cosine-90: lr 0.0005, epochs 90`.
+/// A legend entry for the curve of `runs` (one run, or repeats of one configuration): their ids
+/// and, compactly, each of the `distinguishing` hyperparameters, however many, so that no two
+/// curves read as alike where their settings are not: `#4: lr 0.0005 cosine, 2 warm-up · 90
+/// epochs` ([`settings_of`]). Where no setting tells the curves apart, the name the runs share
+/// ([`shared_name`]) does: `#3, 4 best-recipe`.
 pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
     let Some(first) = runs.first() else {
         return String::new();
     };
     let ids: Vec<String> = runs.iter().map(|r| r.id.to_string()).collect();
-    let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
     // Spaced: at a legend's size, `#5,6` reads as `#5.6`.
     let mut label = format!("#{}", ids.join(", "));
+    let settings = settings_of(first, distinguishing);
+    if !settings.is_empty() {
+        label.push_str(&format!(": {}", settings.join(" · ")));
+        return label;
+    }
+    let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
     let name = shared_name(&names);
     if !name.is_empty() {
         label.push(' ');
@@ -112,15 +214,134 @@ pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
         label.push(' ');
         label.push_str(&more_repeats(first, rest.len(), runs));
     }
-    if !distinguishing.is_empty() && distinguishing.len() <= MAX_LEGEND_PARAMS {
-        let values: Vec<String> = params::params(first)
-            .into_iter()
-            .filter(|(name, _)| distinguishing.contains(name))
-            .map(|(name, value)| format!("{name} {value}"))
-            .collect();
-        label.push_str(&format!(": {}", values.join(", ")));
-    }
     label
+}
+
+/// The order a legend names settings in, as the results table's columns do: the network, its
+/// input, its batches and loss, how it learns and for how long; then any other, as
+/// [`params::params`] lists them.
+const SETTING_ORDER: [&str; 24] = [
+    "model",
+    "zero-init residual",
+    "init",
+    "fresh embedding",
+    "dropout",
+    "tf32",
+    "image size",
+    "crop",
+    "imagenet norm",
+    "augment",
+    "batch",
+    "sampler",
+    "pk k",
+    "dim",
+    "normalize",
+    "mining",
+    "margin",
+    "lr",
+    "lr schedule",
+    "warmup",
+    "weight decay",
+    "epochs",
+    "eval every",
+    "dataset",
+];
+
+/// `run`'s settings among `names`, each as a legend says it, in [`SETTING_ORDER`]: values as the
+/// results table writes them (`resnet152`, `64px`, `crop 0.5`, `batch 32`, `pk (K=4) batches`,
+/// `semihard triplets`, `lr 0.0005 cosine, 2 warm-up`, `90 epochs`) and a switch by its name
+/// where it is on (`zero-init`, `augment`, `from run 51`), as the table's architecture and input
+/// columns name them. A run with every one of them off says so (`no augment`), so that no
+/// entry is left without its settings. Where the checkpoints were written is left out: it
+/// changes nothing that is drawn.
+pub fn settings_of(run: &Run, names: &[&str]) -> Vec<String> {
+    let rank = |name: &str| {
+        SETTING_ORDER
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or(SETTING_ORDER.len())
+    };
+    let mut chosen: Vec<(usize, usize, &str, String)> = params::params(run)
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (name, _))| names.contains(name) && *name != "ckpt every")
+        .map(|(i, (name, value))| (rank(name), i, name, value))
+        .collect();
+    chosen.sort_unstable();
+    let h = &run.hyper;
+    let mut on = Vec::new();
+    let mut off = Vec::new();
+    for (_, _, name, value) in &chosen {
+        let value = value.as_str();
+        let switch = |word: &str, is_on: bool| match is_on {
+            true => Some(word.to_string()),
+            false => None,
+        };
+        let token = match *name {
+            "model" => Some(value.to_string()),
+            "zero-init residual" => switch("zero-init", h.zero_init_residual),
+            "init" => match (&run.init_run, params::init_file(h)) {
+                (Some(parent), _) => Some(format!("from run {parent}")),
+                (None, Some(file)) => Some(format!("from {file}")),
+                (None, None) => None,
+            },
+            "fresh embedding" => switch("fresh embedding", h.fresh_embedding),
+            "dropout" => h
+                .dropout
+                .filter(|&p| h.model != "alexnet" || p != f64::from(crate::model::alexnet::DROPOUT))
+                .map(|p| format!("dropout {p}")),
+            "tf32" => switch("TF32", h.tf32),
+            "imagenet norm" => switch("ImageNet norm", h.imagenet_norm),
+            "augment" => switch("augment", h.augment),
+            "normalize" => switch("normalized", h.normalize),
+            "image size" => Some(format!("{value}px")),
+            "crop" => Some(format!("crop {value}")),
+            "batch" => Some(format!("batch {value}")),
+            "sampler" | "pk k" => Some(match (h.sampler.as_str(), h.pk_k) {
+                ("pk", Some(k)) => format!("pk (K={k}) batches"),
+                (s, _) => format!("{s} batches"),
+            }),
+            "dim" => Some(format!("dim {value}")),
+            "mining" => Some(format!("{value} triplets")),
+            "margin" => Some(format!("margin {value}")),
+            // The rate as the table's lr column writes it, whichever of its parts differs.
+            "lr" | "lr schedule" | "warmup" => Some(learning_rate(h)),
+            "weight decay" => Some(format!("wd {value}")),
+            "epochs" => Some(format!("{value} epochs")),
+            "eval every" => Some(format!("dev every {value} epochs")),
+            _ => Some(format!("{name} {value}")),
+        };
+        match token {
+            // The learning rate's parts say one token between them.
+            Some(t) if on.contains(&t) => {}
+            Some(t) => on.push(t),
+            None => off.push(match *name {
+                "zero-init residual" => "no zero-init".to_string(),
+                "init" => "random init".into(),
+                "dropout" => "default dropout".into(),
+                "fresh embedding" => "kept embedding".into(),
+                "normalize" => "raw embeddings".into(),
+                other => format!("no {other}"),
+            }),
+        }
+    }
+    if on.is_empty() {
+        return off;
+    }
+    on
+}
+
+/// `lr 0.0001`, or `lr 0.0005 cosine, 2 warm-up` for a scheduled rate, as the results table's
+/// lr column writes it (without its weight decay, a setting of its own here).
+fn learning_rate(h: &crate::lab::Hyperparams) -> String {
+    let mut s = format!("lr {}", crate::format::setting(h.lr));
+    if h.lr_schedule != "constant" {
+        s.push_str(&format!(" {}", h.lr_schedule));
+    }
+    if h.warmup_epochs > 0 {
+        s.push_str(&format!(", {} warm-up", h.warmup_epochs));
+    }
+    s
 }
 
 /// `remote +1 seed`: the first name of a group whose names share nothing and how many runs
@@ -299,22 +520,117 @@ mod tests {
         let all = [&a, &b, &c];
         let differ = distinguishing_params(&all);
         assert_eq!(differ, vec!["lr", "lr schedule", "epochs"], "not the seed");
-        assert_eq!(
-            curve_label(&[&a], &differ),
-            "#2 best-recipe: lr 0.0003, lr schedule constant, epochs 30"
-        );
+        // The rate as the table writes it, its schedule with it.
+        assert_eq!(curve_label(&[&a], &differ), "#2: lr 0.0003 · 30 epochs");
         assert_eq!(
             curve_label(&[&b, &c], &differ),
-            "#3, 4 best-recipe-cosine: lr 0.0005, lr schedule cosine, epochs 50"
+            "#3, 4: lr 0.0005 cosine · 50 epochs"
         );
-        // Too many differences for a legend: ids and names only.
+        // However many differ, each is named: the model and the input as well.
         let mut d = a.clone();
         d.id = crate::lab::RunId(5);
         d.name = "crop".into();
         d.hyper.crop = 0.5;
+        d.hyper.model = "alexnet".into();
+        d.hyper.image_size = 128;
+        d.hyper.dropout = Some(0.0);
         let differ = distinguishing_params(&[&a, &b, &d]);
-        assert_eq!(differ.len(), 4);
-        assert_eq!(curve_label(&[&d], &differ), "#5 crop");
+        assert_eq!(differ.len(), 7, "{differ:?}");
+        assert_eq!(
+            curve_label(&[&d], &differ),
+            "#5: alexnet · dropout 0 · 128px · crop 0.5 · lr 0.0003 · 30 epochs"
+        );
+        assert_eq!(
+            curve_label(&[&a], &differ),
+            "#2: resnet18 · 64px · crop 1 · lr 0.0003 · 30 epochs"
+        );
+        // No setting differs: the name the runs share says what the curve is.
+        assert_eq!(curve_label(&[&b, &c], &[]), "#3, 4 best-recipe-cosine");
+    }
+
+    /// A switch is named where it is on, as the table's columns name it; a run with all of the
+    /// differing ones off says so rather than nothing.
+    #[test]
+    fn switches_are_named_where_on_and_a_run_with_none_on_says_so() {
+        use crate::lab::fixtures::run;
+        let plain = run(1, "plain", "resnet18");
+        let mut tuned = run(2, "tuned", "resnet18");
+        tuned.hyper.augment = true;
+        tuned.hyper.zero_init_residual = true;
+        tuned.hyper.init = Some("/w/final.safetensors".into());
+        tuned.init_run = Some(crate::lab::RunId(51));
+        let differ = distinguishing_params(&[&plain, &tuned]);
+        assert_eq!(
+            curve_label(&[&tuned], &differ),
+            "#2: zero-init · from run 51 · augment"
+        );
+        assert_eq!(
+            curve_label(&[&plain], &differ),
+            "#1: no zero-init · random init · no augment"
+        );
+        // Batches: the sampler with its K; where the checkpoints went is not a setting drawn.
+        let mut random = plain.clone();
+        random.hyper.sampler = "random".into();
+        random.hyper.pk_k = None;
+        random.hyper.checkpoint_every = Some(5);
+        let differ = distinguishing_params(&[&plain, &random]);
+        assert_eq!(curve_label(&[&random], &differ), "#1: random batches");
+        assert_eq!(curve_label(&[&plain], &differ), "#1: pk (K=4) batches");
+    }
+
+    /// What the report knows of a dataset: its splits' sizes and the identities dev accuracy
+    /// guesses among.
+    #[test]
+    fn a_dataset_is_read_with_its_splits_and_gallery() -> Result<()> {
+        use crate::lab::{DatasetRecord, MemberRecord, SplitRecord};
+        let lab = Lab::open_in_memory()?;
+        let member = |id: &str, f: &str| MemberRecord {
+            identity: id.into(),
+            file: f.into(),
+            sha256: format!("sha-{f}"),
+        };
+        let split = |name: &str, members: Vec<MemberRecord>| SplitRecord {
+            name: name.into(),
+            hash: name.into(),
+            members,
+        };
+        let id = lab.ensure_dataset(&DatasetRecord {
+            kind: "dir".into(),
+            source: "/data/faces-3".into(),
+            min_images: 1,
+            max_images: 9,
+            split_seed: None,
+            n_identities: 3,
+            n_images: 7,
+            content_hash: "c".into(),
+            splits: vec![
+                split(
+                    "train",
+                    vec![member("a", "a1"), member("a", "a2"), member("b", "b1")],
+                ),
+                split("dev", vec![member("a", "a3"), member("b", "b2")]),
+                split("test", vec![member("c", "c1"), member("b", "b3")]),
+            ],
+        })?;
+        let d = DataInfo::load(&lab, id)?.expect("recorded");
+        assert_eq!(d.label(), "faces-3 (3 people, 7 images)");
+        assert_eq!(
+            d.split_sizes().as_deref(),
+            Some("3 train, 2 dev and 2 test images")
+        );
+        assert_eq!(d.dev_images(), Some(2));
+        // Identity c has no training image: the gallery holds 2.
+        assert_eq!(d.gallery, Some(2));
+        assert_eq!(d.chance(), Some(0.5));
+        assert_eq!(DataInfo::load(&lab, crate::lab::DatasetId(99))?, None);
+        // Runs of it read it once, and each carries it.
+        let mut new = crate::lab::fixtures::new_run("r");
+        new.dataset_id = Some(id);
+        let run = lab.create_run(&new)?;
+        let runs = vec![lab.run(run)?.expect("run"), lab.run(run)?.expect("run")];
+        let curves = RunCurves::load_all(&lab, &runs)?;
+        assert!(curves.iter().all(|c| c.data.as_ref() == Some(&d)));
+        Ok(())
     }
 
     /// Repeats whose names share no word (`#9, 15` alone in the legend, its name lost): the
@@ -336,9 +652,11 @@ mod tests {
         lr.hyper.lr = 0.1;
         let differ = distinguishing_params(&[&d, &lr]);
         assert_eq!(
-            curve_label(&[&d, &e, &f], &differ),
-            "#9, 15, 16 remote +2 seeds: lr 0.001"
+            curve_label(&[&d, &e, &f], &[]),
+            "#9, 15, 16 remote +2 seeds"
         );
+        // Where a setting tells the curves apart, it does instead.
+        assert_eq!(curve_label(&[&d, &e, &f], &differ), "#9, 15, 16: lr 0.001");
         // A run alone keeps its own name.
         assert_eq!(curve_label(&[&e], &[]), "#15 away");
     }

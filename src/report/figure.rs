@@ -64,7 +64,23 @@ pub struct Chart {
     /// One scale on both axes (as many pixels to a unit across as up), as a projection needs:
     /// axes fitted apart stretch a cloud 200 times wider than tall into a round one.
     pub equal_scale: bool,
+    /// Horizontal reference lines across the whole plot (chance), drawn under the lines in grey.
+    pub guides: Vec<Guide>,
 }
+
+/// A horizontal reference line at `y` across the plot, dashed grey, named in the legend after
+/// the lines: what guessing scores, which a curve near it has not beaten.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Guide {
+    pub label: String,
+    pub y: f64,
+}
+
+/// The colour of a [`Guide`]: apart from every colour of [`PALETTE`] (its grey is a shade
+/// darker than the palette's).
+const GUIDE_COLOR: RGBColor = RGBColor(90, 90, 90);
+/// A guide's dash and gap: shorter than a secondary curve's, so that the two read apart.
+const GUIDE_DASH: (u32, u32) = (4, 4);
 
 /// How a chart draws its lines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -202,7 +218,7 @@ impl Chart {
             let band = l.band.iter().flatten().flat_map(|b| [b.1, b.2]);
             l.points.iter().map(|p| p.1).chain(band)
         });
-        match min_max(ys) {
+        match min_max(ys.chain(self.guides.iter().map(|g| g.y))) {
             Some((lo, hi)) => {
                 let lo = if self.is_scatter() {
                     lo - 0.05 * (hi - lo)
@@ -303,6 +319,14 @@ impl Marker {
         path
     }
 
+    /// [`Marker::ring`] twice as wide: 16 to 20 px across.
+    fn halo(self) -> Vec<(i32, i32)> {
+        self.ring()
+            .into_iter()
+            .map(|(x, y)| (2 * x, 2 * y))
+            .collect()
+    }
+
     /// The filled outline, in pixels around the point: 8 to 10 px across.
     fn outline(self) -> Vec<(i32, i32)> {
         match self {
@@ -330,16 +354,22 @@ fn style_of(i: usize) -> (RGBColor, Marker) {
     )
 }
 
+/// How many lines a chart can draw in colours of their own, each solid: the comparison figure
+/// draws no more curves than this (past it, colours repeat and only dashes tell curves apart,
+/// which a reader matching 47 legend entries to curves cannot do).
+pub const DISTINCT_COLOURS: usize = PALETTE.len();
+
 /// How line `i` is stroked: the first 10 lines solid, the next 10 dashed, then dotted, short
-/// dashes and sparse dots (each tells in a legend's short sample too), so that curves sharing
-/// a colour stay apart: no two of 50 lines look alike (the committed lab's figure has 45).
+/// dashes and long dashes (each tells in a legend's short sample too), so that curves sharing
+/// a colour stay apart: no two of 50 lines look alike. Only a chart of more than
+/// [`DISTINCT_COLOURS`] lines dashes any.
 fn dash_of(i: usize) -> Option<(u32, u32)> {
     const DASHES: [Option<(u32, u32)>; 5] = [
         None,
         Some((9, 5)),
         Some((2, 4)),
         Some((4, 2)),
-        Some((2, 10)),
+        Some((16, 4)),
     ];
     DASHES[(i / PALETTE.len()) % DASHES.len()]
 }
@@ -442,9 +472,11 @@ impl Corner {
 enum LegendPlace {
     /// In a corner of the plotting area that no curve or band passes through.
     Inside(Corner),
-    /// Right of the plotting area, the figure widened to hold it: every corner has data in it
-    /// (17 runs' accuracies climbing through the whole chart), and a box over them would hide it.
-    Beside,
+    /// Under the chart, the figure lengthened to hold it: every corner has data in it (10 runs'
+    /// accuracies climbing through the whole chart), and a box over them would hide it. Below
+    /// rather than beside, so that the figure keeps its width and a page that shows it at that
+    /// width does not shrink the plot and its text to make room for long entries.
+    Below,
 }
 
 /// A legend box: where it goes and its size in pixels.
@@ -456,7 +488,7 @@ struct Legend {
 
 /// The place for a legend box of `legend` pixels in a plotting area of `area` pixels: the first
 /// corner of [`Corner::ALL`] that no drawn point comes near (upper right above a falling loss,
-/// lower right under a rising accuracy), or beside the plot when there is none.
+/// lower right under a rising accuracy), or below the chart when there is none.
 fn legend_place(chart: &Chart, area: (u32, u32), legend: (i32, i32)) -> LegendPlace {
     let drawn = drawn_pixels(chart, area);
     let clear = |c: Corner| {
@@ -471,7 +503,7 @@ fn legend_place(chart: &Chart, area: (u32, u32), legend: (i32, i32)) -> LegendPl
     Corner::ALL
         .into_iter()
         .find(|&c| clear(c))
-        .map_or(LegendPlace::Beside, LegendPlace::Inside)
+        .map_or(LegendPlace::Below, LegendPlace::Inside)
 }
 
 /// Points along every curve and band edge of `chart`, in the pixels of a plotting area of
@@ -482,6 +514,12 @@ fn drawn_pixels(chart: &Chart, area: (u32, u32)) -> Vec<(f64, f64)> {
     let to_pixel =
         |(x, y): (f64, f64)| (chart.x_fraction(x, x_range) * w, (y1 - y) / (y1 - y0) * h);
     let mut out = Vec::new();
+    // A guide runs across the whole plot, every 2 px of it.
+    for g in &chart.guides {
+        let y = (y1 - g.y) / (y1 - y0) * h;
+        let steps = (w / 2.0).ceil().max(1.0) as usize;
+        out.extend((0..=steps).map(|k| (w * k as f64 / steps as f64, y)));
+    }
     for line in &chart.lines {
         let mut paths = vec![line.points.clone()];
         if let Some(band) = &line.band {
@@ -520,27 +558,145 @@ fn drawing<E: Display>(title: &str) -> impl Fn(E) -> anyhow::Error + '_ {
 /// [`legend_size`] sizes the box from them).
 const LEGEND_SAMPLE: i32 = 30;
 const LEGEND_MARGIN: i32 = 10;
-/// The blank border around the chart, and between the plot and a legend beside it.
+/// The blank border around the chart, and under a legend below it.
 const MARGIN: u32 = 14;
 
 fn legend_font() -> TextStyle<'static> {
     (font::FAMILY, 13).into_font().into()
 }
 
+/// The widest a legend's text may be: a legend box of it fits the width of a plain figure.
+const LEGEND_TEXT_WIDTH: u32 = WIDTH - 2 * MARGIN - LEGEND_SAMPLE as u32 - 2 * LEGEND_MARGIN as u32;
+
+/// Where the settings of a legend entry part (`#41: resnet18 · 224px`): a long entry is
+/// wrapped after one of them rather than inside one.
+const SEPARATOR: &str = " · ";
+
+/// What a row of the legend is: the first row of a line's or a guide's entry, which has its
+/// sample beside it, or a row that goes on with an entry too long for one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Row {
+    Line(usize),
+    Guide(usize),
+    More,
+}
+
+/// The legend's rows: an entry for each labelled line, then each guide, each wrapped to
+/// [`LEGEND_TEXT_WIDTH`], its further rows indented.
+fn legend_rows(chart: &Chart) -> Result<Vec<(Row, String)>> {
+    let lines = chart
+        .lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (Row::Line(i), &l.label));
+    let guides = chart
+        .guides
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (Row::Guide(i), &g.label));
+    let mut rows = Vec::new();
+    for (row, label) in lines.chain(guides).filter(|(_, l)| !l.is_empty()) {
+        let wrapped = wrap_label(label, LEGEND_TEXT_WIDTH)
+            .map_err(|e| anyhow!("measuring the legend of figure '{}': {e}", chart.title))?;
+        for (k, text) in wrapped.into_iter().enumerate() {
+            rows.push(if k == 0 {
+                (row, text)
+            } else {
+                (Row::More, text)
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// `label` in rows no wider than `width` pixels in the legend's font: broken after a
+/// [`SEPARATOR`] where one comes in time, else at a space (a word wider than a row stands
+/// alone); rows after the first indented.
+fn wrap_label(label: &str, width: u32) -> Result<Vec<String>> {
+    let font = legend_font().font;
+    let fits = |s: &str| -> Result<bool> {
+        let (w, _) = font.box_size(s).map_err(|e| anyhow!("{e}"))?;
+        Ok(w <= width)
+    };
+    if fits(label)? {
+        return Ok(vec![label.to_string()]);
+    }
+    const INDENT: &str = "      ";
+    // Pieces that end where a break may come: after each separator, else after each word.
+    let parts: Vec<String> = {
+        let segments: Vec<&str> = label.split(SEPARATOR).collect();
+        let n = segments.len();
+        segments
+            .into_iter()
+            .enumerate()
+            .map(|(k, seg)| {
+                if k + 1 < n {
+                    format!("{seg}{}", SEPARATOR.trim_end())
+                } else {
+                    seg.to_string()
+                }
+            })
+            .collect()
+    };
+    let mut rows: Vec<String> = Vec::new();
+    let mut row = String::new();
+    for part in parts {
+        let joined = if row.is_empty() {
+            part.clone()
+        } else {
+            format!("{row} {part}")
+        };
+        let indent = if rows.is_empty() { "" } else { INDENT };
+        if row.is_empty() || fits(&format!("{indent}{joined}"))? {
+            row = joined;
+            continue;
+        }
+        rows.push(format!("{indent}{row}"));
+        row = part;
+    }
+    if !row.is_empty() {
+        let indent = if rows.is_empty() { "" } else { INDENT };
+        rows.push(format!("{indent}{row}"));
+    }
+    // A row still too wide (a single setting longer than a row): broken at its spaces.
+    let mut out = Vec::new();
+    for r in rows {
+        if fits(&r)? {
+            out.push(r);
+            continue;
+        }
+        let mut line = String::new();
+        for word in r.split(' ').filter(|w| !w.is_empty()) {
+            let indent = if out.is_empty() { "" } else { INDENT };
+            let joined = if line.is_empty() {
+                word.to_string()
+            } else {
+                format!("{line} {word}")
+            };
+            if line.is_empty() || fits(&format!("{indent}{joined}"))? {
+                line = joined;
+            } else {
+                out.push(format!("{indent}{line}"));
+                line = word.to_string();
+            }
+        }
+        if !line.is_empty() {
+            let indent = if out.is_empty() { "" } else { INDENT };
+            out.push(format!("{indent}{line}"));
+        }
+    }
+    Ok(out)
+}
+
 /// The legend box's size in pixels as plotters lays it out (the text, a line sample and
 /// margins); `None` when no line has a label.
 fn legend_size(chart: &Chart) -> Result<Option<(i32, i32)>> {
-    let labels: Vec<&str> = chart
-        .lines
-        .iter()
-        .map(|l| l.label.as_str())
-        .filter(|l| !l.is_empty())
-        .collect();
-    if labels.is_empty() {
+    let rows = legend_rows(chart)?;
+    if rows.is_empty() {
         return Ok(None);
     }
     let mut text = MultiLineText::<_, &str>::new((0, 0), legend_font());
-    labels.into_iter().for_each(|l| text.push_line(l));
+    rows.iter().for_each(|(_, l)| text.push_line(l.as_str()));
     let (w, h) = text
         .estimate_dimension()
         .map_err(|e| anyhow!("measuring the legend of figure '{}': {e}", chart.title))?;
@@ -550,8 +706,8 @@ fn legend_size(chart: &Chart) -> Result<Option<(i32, i32)>> {
     )))
 }
 
-/// A figure's size and its legend, decided before drawing: a legend beside the plot widens the
-/// figure (and lengthens it, for a legend taller than the plot), so the plot keeps its size.
+/// A figure's size and its legend, decided before drawing: a legend below the chart lengthens
+/// the figure (and widens it, for a legend wider than the figure), so the plot keeps its size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Layout {
     size: (u32, u32),
@@ -570,15 +726,26 @@ impl Layout {
         });
         let size = match legend {
             Some(Legend {
-                place: LegendPlace::Beside,
+                place: LegendPlace::Below,
                 size: (w, h),
             }) => (
-                WIDTH + w as u32 + MARGIN,
-                HEIGHT.max(ys.start as u32 + h as u32 + MARGIN),
+                WIDTH.max(below_left(xs.start, w) + w as u32 + MARGIN),
+                HEIGHT + h as u32 + MARGIN,
             ),
             _ => (WIDTH, HEIGHT),
         };
         Ok(Layout { size, legend })
+    }
+}
+
+/// The left edge of a legend `width` pixels wide below a chart whose plot starts at `plot_left`:
+/// under the plot where it fits the figure's width there, else at the figure's margin.
+fn below_left(plot_left: i32, width: i32) -> u32 {
+    let plot_left = plot_left.max(0) as u32;
+    if plot_left + width.max(0) as u32 + MARGIN <= WIDTH {
+        plot_left
+    } else {
+        MARGIN
     }
 }
 
@@ -642,20 +809,21 @@ fn draw<DB: DrawingBackend>(
         let ctx = builder
             .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
             .map_err(&err)?;
-        draw_in(root, ctx, chart, legend)
+        draw_in(root, ctx, chart, legend, (x0, x1))
     } else {
         let ctx = builder.build_cartesian_2d(x0..x1, y0..y1).map_err(&err)?;
-        draw_in(root, ctx, chart, legend)
+        draw_in(root, ctx, chart, legend, (x0, x1))
     }
 }
 
-/// Draws the axes, lines and legend of `chart` into `ctx`, whatever its x axis; a legend beside
-/// the plot goes right of it in `root`.
+/// Draws the axes, guides, lines and legend of `chart` into `ctx`, whatever its x axis (which
+/// spans `x_range`); a legend below the chart goes under it in `root`.
 fn draw_in<'a, DB, X>(
     root: &DrawingArea<DB, Shift>,
     mut ctx: ChartContext<'a, DB, Cartesian2d<X, RangedCoordf64>>,
     chart: &Chart,
     legend: Option<Legend>,
+    (x0, x1): (f64, f64),
 ) -> Result<()>
 where
     DB: DrawingBackend + 'a,
@@ -673,6 +841,18 @@ where
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(&err)?;
+    // Under the curves, so that a curve at chance stays visible.
+    for g in &chart.guides {
+        let style = GUIDE_COLOR.stroke_width(1);
+        let path = vec![(x0, g.y), (x1, g.y)];
+        ctx.draw_series(DashedLineSeries::new(
+            path,
+            GUIDE_DASH.0,
+            GUIDE_DASH.1,
+            style,
+        ))
+        .map_err(&err)?;
+    }
     for (i, line) in chart.lines.iter().enumerate() {
         let color = chart.color_of(i);
         if let Some(band) = &line.band {
@@ -689,7 +869,8 @@ where
         }
         let points = chart.drawn_points(line);
         let style = color.stroke_width(2);
-        match Stroke::of(chart, i, points.len()) {
+        let stroke = Stroke::of(chart, i, points.len());
+        match stroke {
             Stroke::Dots(marker) => {
                 let outline = marker.outline();
                 let dots = points
@@ -697,8 +878,11 @@ where
                     .map(|&p| EmptyElement::at(p) + Polygon::new(outline.clone(), color.filled()));
                 ctx.draw_series(dots).map_err(&err)?;
             }
-            Stroke::Rings(marker) => {
-                let ring = marker.ring();
+            Stroke::Rings(marker) | Stroke::Halo(marker) => {
+                let ring = match stroke {
+                    Stroke::Halo(_) => marker.halo(),
+                    _ => marker.ring(),
+                };
                 let rings = points
                     .iter()
                     .map(|&p| EmptyElement::at(p) + PathElement::new(ring.clone(), style));
@@ -719,12 +903,11 @@ where
     };
     match legend.place {
         LegendPlace::Inside(corner) => draw_legend(&mut ctx, chart, corner.position()),
-        LegendPlace::Beside => {
-            let (xs, ys) = ctx.plotting_area().get_pixel_range();
+        LegendPlace::Below => {
+            let (xs, _) = ctx.plotting_area().get_pixel_range();
             let (w, h) = legend.size;
-            let strip = root
-                .clone()
-                .shrink((xs.end + MARGIN as i32, ys.start), (w + 1, h + 1));
+            let left = below_left(xs.start, w) as i32;
+            let strip = root.clone().shrink((left, HEIGHT as i32), (w + 1, h + 1));
             let mut beside = ChartBuilder::on(&strip)
                 .build_cartesian_2d(0.0..1.0, 0.0..1.0)
                 .map_err(&err)?;
@@ -745,16 +928,27 @@ where
     X: Ranged<ValueType = f64>,
 {
     let err = drawing(&chart.title);
-    for (i, line) in chart.lines.iter().enumerate() {
-        if line.label.is_empty() {
-            continue;
-        }
-        let color = chart.legend_color_of(i);
-        let style = color.stroke_width(2);
+    for (row, text) in legend_rows(chart)? {
         let entry = ctx
             .draw_series(std::iter::empty::<EmptyElement<(f64, f64), DB>>())
             .map_err(&err)?
-            .label(&line.label);
+            .label(text);
+        let i = match row {
+            Row::Line(i) => i,
+            Row::Guide(_) => {
+                let style = GUIDE_COLOR.stroke_width(1);
+                let (dash, gap) = GUIDE_DASH;
+                entry.legend(move |(x, y)| {
+                    DashedPathElement::new(vec![(x, y), (x + 20, y)], dash, gap, style)
+                });
+                continue;
+            }
+            // No sample: the row goes on with the entry above it.
+            Row::More => continue,
+        };
+        let line = &chart.lines[i];
+        let color = chart.legend_color_of(i);
+        let style = color.stroke_width(2);
         // The sample: the line's marker, or 20 px of its stroke.
         let drawn = line.points.iter().filter(|&&p| chart.drawable(p)).count();
         match Stroke::of(chart, i, drawn) {
@@ -763,6 +957,9 @@ where
             }),
             Stroke::Rings(marker) => entry.legend(move |(x, y)| {
                 EmptyElement::at((x + 10, y)) + PathElement::new(marker.ring(), style)
+            }),
+            Stroke::Halo(marker) => entry.legend(move |(x, y)| {
+                EmptyElement::at((x + 10, y)) + PathElement::new(marker.halo(), style)
             }),
             Stroke::Solid => {
                 entry.legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style))
@@ -791,6 +988,9 @@ enum Stroke {
     Dots(Marker),
     /// A scatter's markers in outline (the second set of a [`Marks::FilledAndHollow`] chart).
     Rings(Marker),
+    /// A wide ring around a curve's point: a secondary curve's lone point (a run's best
+    /// checkpoint on its dev curve), which the point inside it shows through.
+    Halo(Marker),
     Solid,
     Dashed(u32, u32),
 }
@@ -808,8 +1008,8 @@ impl Stroke {
         match (drawn, secondary) {
             // A point has no stroke to dash: its marker tells it from the lines of its colour.
             (1, false) => Stroke::Dots(marker),
-            // A ring over the point it may hide.
-            (1, true) => Stroke::Rings(marker),
+            // A ring around the point it may hide, wide enough to stand out from the curves.
+            (1, true) => Stroke::Halo(marker),
             (_, true) => Stroke::Dashed(SECONDARY_DASH.0, SECONDARY_DASH.1),
             (_, false) => dash_of(i).map_or(Stroke::Solid, |(dash, gap)| Stroke::Dashed(dash, gap)),
         }
@@ -835,6 +1035,7 @@ mod tests {
             marks: Marks::Curves,
             log_x: false,
             equal_scale: false,
+            guides: Vec::new(),
         }
     }
 
@@ -891,6 +1092,59 @@ mod tests {
         );
     }
 
+    /// A chance line runs across the whole plot under the curves: the legend keeps off it, a
+    /// fitted axis reaches it, and it is drawn in its grey from one side to the other.
+    #[test]
+    fn a_guide_crosses_the_plot_and_the_legend_keeps_off_it() -> Result<()> {
+        let (area, legend) = ((820, 440), (200, 35));
+        let acc: Vec<(f64, f64)> = (0..=90)
+            .map(|e| (f64::from(e), 0.98 * (1.0 - (-f64::from(e) / 10.0).exp())))
+            .collect();
+        let mut c = chart(Some((0.0, 1.0)), acc);
+        assert_eq!(
+            legend_place(&c, area, legend),
+            LegendPlace::Inside(Corner::LowerRight)
+        );
+        c.guides.push(Guide {
+            label: "chance (1 in 30 identities)".into(),
+            y: 1.0 / 30.0,
+        });
+        assert_eq!(
+            legend_place(&c, area, legend),
+            LegendPlace::Inside(Corner::UpperLeft),
+            "both lower corners hold the chance line"
+        );
+        // Drawn across the plot, in its own grey.
+        let png = render(&c, FigureFormat::Png)?;
+        let img = image::load_from_memory_with_format(&png, image::ImageFormat::Png)?.to_rgb8();
+        let (xs, ys) = plotting_area(&c)?;
+        let grey = [GUIDE_COLOR.0, GUIDE_COLOR.1, GUIDE_COLOR.2];
+        let columns: Vec<u32> = (xs.start as u32..xs.end as u32)
+            .filter(|&x| (ys.start as u32..ys.end as u32).any(|y| img.get_pixel(x, y).0 == grey))
+            .collect();
+        let width = (xs.end - xs.start) as usize;
+        // Dashed 4 on, 4 off.
+        assert!(
+            columns.len() >= width * 2 / 5,
+            "{} of {width}",
+            columns.len()
+        );
+        assert!(columns.first().is_some_and(|&x| x < xs.start as u32 + 10));
+        assert!(columns.last().is_some_and(|&x| x > xs.end as u32 - 10));
+        assert!(!PALETTE.iter().any(|p| [p.0, p.1, p.2] == grey));
+        // In the legend, after the lines.
+        let rows = legend_rows(&c)?;
+        assert_eq!(rows.last().map(|r| r.0), Some(Row::Guide(0)));
+        // A fitted axis reaches a guide above the data.
+        let mut low = chart(None, vec![(0.0, 0.1), (5.0, 0.2)]);
+        low.guides.push(Guide {
+            label: String::new(),
+            y: 0.5,
+        });
+        assert!(low.y_range().1 > 0.5, "{:?}", low.y_range());
+        Ok(())
+    }
+
     /// Flat lines at 0.98 and 0.02 across the whole chart, so that a legend in any corner would
     /// sit on one of them, and 16 more between them: 18 entries, a legend taller than half the plot.
     fn crowded() -> Chart {
@@ -907,14 +1161,58 @@ mod tests {
         c
     }
 
+    /// The committed lab's comparison figure had its 47-entry legend beside the plot, wider than
+    /// the plot: a page that shows the figure at its width shrank the plot to make room.
     #[test]
-    fn a_legend_with_no_clear_corner_goes_beside_the_plot() -> Result<()> {
+    fn a_legend_with_no_clear_corner_goes_below_the_chart() -> Result<()> {
         let c = crowded();
         let layout = Layout::of(&c)?;
         let legend = layout.legend.expect("labelled lines have a legend");
-        assert_eq!(legend.place, LegendPlace::Beside);
-        // The plot keeps a plain figure's size; the figure widens by the legend and a margin.
-        assert_eq!(layout.size, (WIDTH + legend.size.0 as u32 + MARGIN, HEIGHT));
+        assert_eq!(legend.place, LegendPlace::Below);
+        // The plot keeps a plain figure's size and the figure its width; it lengthens by the
+        // legend and a margin.
+        assert_eq!(layout.size, (WIDTH, HEIGHT + legend.size.1 as u32 + MARGIN));
+        // As drawn: the legend's entries are under the plot, and the PNG is that size.
+        let png = render(&c, FigureFormat::Png)?;
+        let img = image::load_from_memory_with_format(&png, image::ImageFormat::Png)?;
+        assert_eq!((img.width(), img.height()), layout.size);
+        let below = img.to_rgb8();
+        let inked_below = (HEIGHT..below.height())
+            .flat_map(|y| (0..below.width()).map(move |x| (x, y)))
+            .filter(|&(x, y)| below.get_pixel(x, y).0 != [255, 255, 255])
+            .count();
+        assert!(inked_below > 2_000, "{inked_below} pixels of legend");
+        // A long entry is wrapped to the figure's width, after a setting where it can be.
+        let mut long = crowded();
+        long.lines[1].label = (1..=20)
+            .map(|k| format!("setting {k}"))
+            .collect::<Vec<_>>()
+            .join(SEPARATOR);
+        let rows = legend_rows(&long)?;
+        assert_eq!(rows.len(), long.lines.len() + 1, "one entry on two rows");
+        assert_eq!(rows[1].0, Row::Line(1));
+        assert_eq!(rows[2].0, Row::More);
+        assert!(rows[1].1.ends_with(" ·"), "{:?}", rows[1].1);
+        assert!(
+            rows[2].1.trim_start().starts_with("setting "),
+            "{:?}",
+            rows[2].1
+        );
+        let joined = format!("{} {}", rows[1].1, rows[2].1.trim_start());
+        assert_eq!(
+            joined.replace(" · ", "·"),
+            long.lines[1].label.replace(" · ", "·")
+        );
+        let layout = Layout::of(&long)?;
+        assert_eq!(layout.size.0, WIDTH, "{layout:?}");
+        // A word wider than the figure cannot wrap: the figure widens, from its margin.
+        let mut wide = crowded();
+        wide.lines[1].label = "w".repeat(150);
+        let layout = Layout::of(&wide)?;
+        let legend = layout.legend.expect("a legend");
+        assert_eq!(legend.place, LegendPlace::Below);
+        assert_eq!(layout.size.0, MARGIN + legend.size.0 as u32 + MARGIN);
+        assert!(layout.size.0 > WIDTH);
         // The same lines all along the top leave the lower corners clear, even for this legend.
         let mut c = c;
         for l in &mut c.lines {
@@ -1001,6 +1299,18 @@ mod tests {
         }
         for (i, s) in styles.iter().enumerate() {
             assert!(!styles[..i].contains(s), "style {i} repeats an earlier one");
+        }
+        // A chart of as many lines as there are colours (a comparison figure at most) draws
+        // each solid, in a colour of its own.
+        let mut c = chart(Some((0.0, 1.0)), vec![(0.0, 0.1), (5.0, 0.2)]);
+        c.lines = vec![c.lines[0].clone(); DISTINCT_COLOURS];
+        let colours: Vec<RGBColor> = (0..DISTINCT_COLOURS).map(|i| c.color_of(i)).collect();
+        for i in 0..DISTINCT_COLOURS {
+            assert_eq!(Stroke::of(&c, i, 2), Stroke::Solid, "line {i}");
+            assert!(
+                !colours[..i].contains(&colours[i]),
+                "line {i}'s colour repeats"
+            );
         }
         // Lines: colour and stroke together never repeat within 50 lines.
         let lines: Vec<(RGBColor, Option<(u32, u32)>)> =
@@ -1176,8 +1486,8 @@ mod tests {
             over >= columns / 3,
             "the second shows in {over} of {columns} columns"
         );
-        // A lone point of it is a ring around the dot it would hide.
-        assert_eq!(Stroke::of(&c, 1, 1), Stroke::Rings(Marker::Circle));
+        // A lone point of it is a wide ring around the dot it would hide.
+        assert_eq!(Stroke::of(&c, 1, 1), Stroke::Halo(Marker::Circle));
         assert_eq!(Stroke::of(&c, 0, 1), Stroke::Dots(Marker::Circle));
         Ok(())
     }

@@ -6,13 +6,22 @@ use std::collections::BTreeMap;
 use crate::format;
 use crate::lab::Run;
 
-use super::curves::RunCurves;
+use super::curves::{DataInfo, RunCurves};
 
 /// The figure files drawn for one run, as file names inside the report folder.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunFigures {
     pub accuracy: Option<String>,
     pub loss: Option<String>,
+}
+
+/// A comparison figure under the table: its file name inside the report folder, its alt text,
+/// and the caption over it (what it shows, and which runs it leaves out).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ComparisonFigure {
+    pub file: String,
+    pub alt: String,
+    pub caption: String,
 }
 
 const HEADERS: [&str; 17] = [
@@ -40,43 +49,48 @@ const DATA_AT: usize = 3;
 
 /// A run's dataset as the data column shows it: its label, with `#id` where another dataset of
 /// the table has the same label (one folder filtered or split two ways).
-fn data_cell(c: &RunCurves, datasets: &BTreeMap<i64, &str>) -> String {
+fn data_cell(c: &RunCurves, datasets: &BTreeMap<i64, &DataInfo>) -> String {
     match &c.data {
-        Some((id, label)) => {
-            if datasets.values().filter(|l| *l == label).count() > 1 {
-                format!("#{id} {}", plain(label))
+        Some(d) => {
+            let label = d.label();
+            if datasets.values().filter(|o| o.label() == label).count() > 1 {
+                format!("#{} {}", d.id, plain(&label))
             } else {
-                plain(label)
+                plain(&label)
             }
         }
         None => "-".into(),
     }
 }
 
-/// What the evaluation and speed columns hold, printed under the table.
+/// What the evaluation and speed columns hold, printed under the table. LFW's ± is
+/// `verification_accuracy_std`, the population std of the 10 folds' accuracies
+/// ([`crate::eval::verification::kfold_accuracy`]).
 const NOTE: &str = "Test and LFW columns: the newest evaluation of the run's best checkpoint \
 (the one `eval` picks by default) without `--flip`, LFW over all 6,000 pairs of View 2's \
-official pairs.txt (none left out by `--exclude-train-identities`); images/s: the median over the run's training steps; wall time: start to finish, less any pause between an interruption and its resume.";
+official pairs.txt (none left out by `--exclude-train-identities`), as mean ± standard deviation \
+of the accuracies of its 10 folds (the population std, dividing by 10: the spread of one fold's \
+accuracy, not a standard error of the mean); images/s: the median over the run's training steps; wall time: start to finish, less any pause between an interruption and its resume.";
 
 /// Under the note, where an LFW cell is marked.
 const GRAY_NOTE: &str = "LFW (gray): its images were all grayscale JPEGs, a grayscale copy of \
 LFW; the official archive's are in colour, and View 2 accuracies published for it are measured \
 on those.";
 
-/// The table, a note on its columns and the comparison figure beneath it, in markdown. Links
+/// The table, a note on its columns and the comparison figures beneath it, in markdown. Links
 /// are `link_prefix` + file name: `""` beside the figures, `"reports/"` from a README one folder
 /// up. `now` tells a run that is training from one that crashed.
 pub fn results_markdown(
     rows: &[(&RunCurves, &RunFigures)],
-    comparison: Option<&str>,
+    comparisons: &[ComparisonFigure],
     link_prefix: &str,
     now: f64,
 ) -> String {
     // Runs trained on other images or splits are not comparable: where the table holds more
-    // than one dataset, a column says which each run had.
-    let datasets: BTreeMap<i64, &str> = rows
+    // than one dataset, a column says which each run had; where it holds one, a line does.
+    let datasets: BTreeMap<i64, &DataInfo> = rows
         .iter()
-        .filter_map(|(c, _)| c.data.as_ref().map(|(id, label)| (*id, label.as_str())))
+        .filter_map(|(c, _)| c.data.as_ref().map(|d| (d.id, d)))
         .collect();
     let data_column = datasets.len() > 1;
     let mut headers = HEADERS.to_vec();
@@ -95,18 +109,70 @@ pub fn results_markdown(
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out.push_str(&format!("\n{NOTE}\n"));
+    if let Some(line) = data_line(rows, &datasets) {
+        out.push_str(&format!("\n{line}\n"));
+    }
     if rows
         .iter()
         .any(|(c, _)| c.run.lfw_acc.is_some() && c.run.lfw_grayscale)
     {
         out.push_str(&format!("\n{GRAY_NOTE}\n"));
     }
-    if let Some(file) = comparison {
+    for f in comparisons {
         out.push_str(&format!(
-            "\n![Dev accuracy of every run above]({link_prefix}{file})\n"
+            "\n{}\n\n![{}]({link_prefix}{})\n",
+            escape_caption(&f.caption),
+            plain(&f.alt.replace(['[', ']'], "")),
+            f.file
         ));
     }
     out
+}
+
+/// Where the table has no data column (one dataset), the line that names it: `All runs:
+/// lfw-20-30 (30 people, 713 images), split into 581 train, 62 dev and 70 test images.`, with
+/// the runs that record none where some do not; `None` where the table has a data column or no
+/// run records a dataset.
+fn data_line(
+    rows: &[(&RunCurves, &RunFigures)],
+    datasets: &BTreeMap<i64, &DataInfo>,
+) -> Option<String> {
+    let [d] = datasets.values().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let mut line = plain(&d.label());
+    if let Some(splits) = d.split_sizes() {
+        line.push_str(&format!(", split into {splits}"));
+    }
+    let without: Vec<String> = rows
+        .iter()
+        .filter(|(c, _)| c.data.is_none())
+        .map(|(c, _)| c.run.id.to_string())
+        .collect();
+    Some(match without.as_slice() {
+        [] => format!("All runs: {line}."),
+        [one] => format!("All runs but run {one}, which records no dataset: {line}."),
+        many => format!(
+            "All runs but runs {}, which record no dataset: {line}.",
+            many.join(", ")
+        ),
+    })
+}
+
+/// A caption as written under the table: `plain` but for its code spans (`` `--tag TAG` ``),
+/// which stay code.
+fn escape_caption(caption: &str) -> String {
+    caption
+        .split('`')
+        .enumerate()
+        .map(|(k, part)| {
+            if k % 2 == 1 {
+                format!("`{part}`")
+            } else {
+                plain(part)
+            }
+        })
+        .collect()
 }
 
 fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<String> {
@@ -268,6 +334,23 @@ mod tests {
             images_per_sec: None,
             devices: vec!["cpu".into()],
             data: None,
+            best_iteration: None,
+        }
+    }
+
+    /// A dataset of `people` identities and `images` images, split 80/10/10, named `name`.
+    fn dataset(id: i64, name: &str, people: i64, images: i64) -> DataInfo {
+        DataInfo {
+            id,
+            name: name.into(),
+            n_identities: people,
+            n_images: images,
+            splits: vec![
+                ("train".into(), images - 2 * (images / 10)),
+                ("dev".into(), images / 10),
+                ("test".into(), images / 10),
+            ],
+            gallery: Some(people),
         }
     }
 
@@ -294,22 +377,22 @@ mod tests {
     /// dataset does without; two datasets of one name are told apart by their ids.
     #[test]
     fn a_table_of_several_datasets_says_which_each_run_had() {
-        let curves = |id: i64, data: Option<(i64, &str)>| RunCurves {
-            data: data.map(|(d, label)| (d, label.to_string())),
+        let curves = |id: i64, data: Option<DataInfo>| RunCurves {
+            data,
             ..curves_of(run(id, "r", "resnet18"))
         };
         let table = |cs: &[RunCurves]| {
             let figures = RunFigures::default();
             let rows: Vec<_> = cs.iter().map(|c| (c, &figures)).collect();
-            results_markdown(&rows, None, "", NOW)
+            results_markdown(&rows, &[], "", NOW)
         };
-        let a = "lfw-20-30 (30 people, 713 images)";
-        let one = table(&[curves(1, Some((1, a))), curves(2, Some((1, a)))]);
+        let a = |id| dataset(id, "lfw-20-30", 30, 713);
+        let one = table(&[curves(1, Some(a(1))), curves(2, Some(a(1)))]);
         assert!(!one.contains("| data |"), "{one}");
         let several = table(&[
-            curves(1, Some((1, a))),
-            curves(2, Some((2, "lfw-disjoint (143 people, 2340 images)"))),
-            curves(3, Some((3, a))),
+            curves(1, Some(a(1))),
+            curves(2, Some(dataset(2, "lfw-disjoint", 143, 2340))),
+            curves(3, Some(a(3))),
             curves(4, None),
         ]);
         let lines: Vec<&str> = several.lines().collect();
@@ -318,6 +401,85 @@ mod tests {
         assert!(lines[3].contains("| 64px | lfw-disjoint (143 people, 2340 images) | 32 |"));
         assert!(lines[4].contains("| #3 lfw-20-30"), "{several}");
         assert!(lines[5].contains("| 64px | - | 32 |"), "{several}");
+        assert!(!several.contains("All runs"), "{several}");
+    }
+
+    /// With one dataset the data column is dropped, and results.md named the dataset nowhere.
+    #[test]
+    fn a_table_of_one_dataset_names_it_under_the_table() {
+        let curves = |id: i64, data: Option<DataInfo>| RunCurves {
+            data,
+            ..curves_of(run(id, "r", "resnet18"))
+        };
+        let figures = RunFigures::default();
+        let table = |cs: &[RunCurves]| {
+            let rows: Vec<_> = cs.iter().map(|c| (c, &figures)).collect();
+            results_markdown(&rows, &[], "", NOW)
+        };
+        let seed = dataset(1, "lfw-20-30", 30, 713);
+        let md = table(&[curves(1, Some(seed.clone())), curves(2, Some(seed.clone()))]);
+        assert!(
+            md.contains(
+                "\nAll runs: lfw-20-30 (30 people, 713 images), split into 571 train, 71 dev \
+                 and 71 test images.\n"
+            ),
+            "{md}"
+        );
+        // A run that records none is named.
+        let md = table(&[curves(1, Some(seed.clone())), curves(7, None)]);
+        assert!(
+            md.contains("All runs but run 7, which records no dataset: lfw-20-30"),
+            "{md}"
+        );
+        // None recorded at all: no line.
+        let md = table(&[curves(1, None)]);
+        assert!(!md.contains("All runs"), "{md}");
+    }
+
+    /// `0.598 ± 0.019 (gray)`: the file never said what ± was.
+    #[test]
+    fn the_note_says_what_the_lfw_spread_is() {
+        let c = curves_of(run(1, "r", "resnet18"));
+        let figures = RunFigures::default();
+        let md = results_markdown(&[(&c, &figures)], &[], "", NOW);
+        assert!(
+            md.contains(
+                "as mean ± standard deviation of the accuracies of its 10 folds (the population \
+                 std, dividing by 10: the spread of one fold's accuracy, not a standard error of \
+                 the mean)"
+            ),
+            "{md}"
+        );
+    }
+
+    /// Each comparison figure comes with its caption, its code spans kept as code and the rest
+    /// of it shown as written.
+    #[test]
+    fn comparison_figures_follow_the_table_with_their_captions() {
+        let c = curves_of(run(1, "r", "resnet18"));
+        let figures = RunFigures::default();
+        let comparisons = [
+            ComparisonFigure {
+                file: "compare-dev-accuracy.png".into(),
+                alt: "Dev accuracy on lfw-20-30 [30 people]".into(),
+                caption: "Dev accuracy on lfw_20 *x*: run 3 not drawn; `report --runs 3` draws it."
+                    .into(),
+            },
+            ComparisonFigure {
+                file: "compare-dev-accuracy-lfw-disjoint.png".into(),
+                alt: "Dev accuracy on lfw-disjoint".into(),
+                caption: "Dev accuracy on lfw-disjoint, a dev set of its own.".into(),
+            },
+        ];
+        let md = results_markdown(&[(&c, &figures)], &comparisons, "reports/", NOW);
+        let tail = &md[md.find("Dev accuracy on lfw").expect("the first caption")..];
+        assert_eq!(
+            tail,
+            "Dev accuracy on lfw_20 \\*x\\*: run 3 not drawn; `report --runs 3` draws it.\n\n\
+             ![Dev accuracy on lfw-20-30 30 people](reports/compare-dev-accuracy.png)\n\n\
+             Dev accuracy on lfw-disjoint, a dev set of its own.\n\n\
+             ![Dev accuracy on lfw-disjoint](reports/compare-dev-accuracy-lfw-disjoint.png)\n"
+        );
     }
 
     /// An LFW score measured on grayscale images is marked so, and the mark explained under
@@ -334,7 +496,7 @@ mod tests {
         };
         let figures = RunFigures::default();
         let (colour, gray) = (curves(1, false), curves(2, true));
-        let md = results_markdown(&[(&colour, &figures), (&gray, &figures)], None, "", NOW);
+        let md = results_markdown(&[(&colour, &figures), (&gray, &figures)], &[], "", NOW);
         let lines: Vec<&str> = md.lines().collect();
         assert!(lines[2].contains("| 0.780 ± 0.014 |"), "{md}");
         assert!(lines[3].contains("| 0.780 ± 0.014 (gray) |"), "{md}");
@@ -342,7 +504,7 @@ mod tests {
             md.contains("LFW (gray): its images were all grayscale JPEGs"),
             "{md}"
         );
-        let md = results_markdown(&[(&colour, &figures)], None, "", NOW);
+        let md = results_markdown(&[(&colour, &figures)], &[], "", NOW);
         assert!(!md.contains("gray"), "{md}");
     }
 
@@ -353,7 +515,7 @@ mod tests {
         let name = "a*b* [x](y) R&amp;D _lr_1e-4 <!-- results:end -->";
         let c = curves_of(run(1, name, "resnet18"));
         let figures = RunFigures::default();
-        let table = results_markdown(&[(&c, &figures)], None, "", NOW);
+        let table = results_markdown(&[(&c, &figures)], &[], "", NOW);
         assert!(
             table.contains(r"| 1 a\*b\* \[x\](y) R\&amp;D \_lr_1e-4 \<!-- results:end --\> |"),
             "{table}"

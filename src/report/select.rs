@@ -4,6 +4,36 @@ use anyhow::{bail, Result};
 
 use crate::lab::{Lab, Run};
 
+/// The tags `runs` carry, each with how many runs: `its tags: alex (2 runs), seed-table (6
+/// runs)`, the first [`TAGS_SAID`] of them, and where to see the rest; or how to tag a run where
+/// none has a tag. `db_flag` is the `--db` the commands suggested need.
+fn tags_there(runs: &[Run], db_flag: &str) -> String {
+    let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
+    for tag in runs.iter().flat_map(|r| &r.tags) {
+        *counts.entry(tag.as_str()).or_default() += 1;
+    }
+    if counts.is_empty() {
+        return format!(
+            "none of its runs has a tag (`facenet-lab{db_flag} lab tag 5,6 TAG` tags runs 5 and 6)"
+        );
+    }
+    let said: Vec<String> = counts
+        .iter()
+        .take(TAGS_SAID)
+        .map(|(tag, n)| format!("{tag} ({})", crate::format::count(*n, "run", "runs")))
+        .collect();
+    let more = counts.len().saturating_sub(TAGS_SAID);
+    let rest = if more > 0 {
+        format!(", and {more} more (`facenet-lab{db_flag} runs --show tag` shows each run's)")
+    } else {
+        String::new()
+    };
+    format!("its tags: {}{rest}", said.join(", "))
+}
+
+/// How many of a lab's tags an unknown tag's error lists.
+const TAGS_SAID: usize = 12;
+
 /// The runs named by `runs` (ids or names, comma-separated, in the order given) or carrying
 /// `tag` (oldest first), or all runs. An empty selection is an error: a report of nothing is
 /// always a mistake in the arguments.
@@ -27,19 +57,20 @@ pub fn select_runs(lab: &Lab, runs: Option<&str>, tag: Option<&str>) -> Result<V
     let all = lab.list_runs_seen()?;
     if let Some(tag) = tag {
         let tagged: Vec<Run> = all
-            .into_iter()
+            .iter()
             // As the runs filter matches a tag: whatever its case.
             .filter(|r| {
                 r.tags
                     .iter()
                     .any(|t| t.to_lowercase() == tag.to_lowercase())
             })
+            .cloned()
             .collect();
         if tagged.is_empty() {
             bail!(
-                "no run in lab '{}' has the tag '{tag}': `facenet-lab runs{} --json` shows each run's tags",
+                "no run in lab '{}' has the tag '{tag}'; {}",
                 lab.path().display(),
-                crate::lab::db_flag(lab.path())
+                tags_there(&all, &crate::lab::db_flag(lab.path()))
             );
         }
         return Ok(tagged);
@@ -51,4 +82,44 @@ pub fn select_runs(lab: &Lab, runs: Option<&str>, tag: Option<&str>) -> Result<V
         );
     }
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::fixtures;
+
+    #[test]
+    fn an_unknown_tag_is_answered_with_the_tags_there_are() {
+        let tagged = |id, tags: &[&str]| {
+            let mut r = fixtures::run(id, "r", "resnet18");
+            r.tags = tags.iter().map(|t| t.to_string()).collect();
+            r
+        };
+        let runs = [
+            tagged(1, &["alex", "seed-table"]),
+            tagged(2, &["alex"]),
+            tagged(3, &[]),
+        ];
+        assert_eq!(
+            tags_there(&runs, ""),
+            "its tags: alex (2 runs), seed-table (1 run)"
+        );
+        assert_eq!(
+            tags_there(&runs[2..], " --db x.db"),
+            "none of its runs has a tag (`facenet-lab --db x.db lab tag 5,6 TAG` tags runs 5 and 6)"
+        );
+        let many: Vec<String> = (0..15).map(|i| format!("t{i:02}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let said = tags_there(&[tagged(4, &many)], "");
+        assert!(
+            said.starts_with("its tags: t00 (1 run), t01 (1 run), "),
+            "{said}"
+        );
+        assert!(
+            said.contains("t11 (1 run), and 3 more (`facenet-lab runs --show tag`"),
+            "{said}"
+        );
+        assert!(!said.contains("t12"), "{said}");
+    }
 }

@@ -53,6 +53,18 @@ pub enum Command {
     )]
     Eval(EvalArgs),
     /// Draw figures and the results table from the lab (optionally into a README).
+    ///
+    /// Writes, into the --out folder: results.md (a row per run: its settings, best dev
+    /// accuracy, test and LFW accuracy from `eval`, images/s and wall time); for each run
+    /// run-N-accuracy.png (train and dev accuracy by iteration, its best checkpoint and chance
+    /// marked) and run-N-loss.png; and compare-dev-accuracy.png, the runs' dev accuracy by
+    /// epoch, seeds of one recipe as a mean ± std band, at most the 10 best curves, one figure
+    /// per dataset (compare-dev-accuracy-DATASET.png for the others). ROC figures are `eval`'s.
+    #[command(
+        after_help = "Examples:\n  facenet-lab report\n  facenet-lab report --tag seed-table\n  \
+facenet-lab report --runs 5,6,32 --format svg\n  facenet-lab report --readme README.md\n  \
+facenet-lab report --embeddings 41"
+    )]
     Report(ReportArgs),
     /// Run a list or grid of configurations from a spec file, each as its own run.
     ///

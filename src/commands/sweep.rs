@@ -73,8 +73,9 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
             spec.tag,
             crate::format::count(n as u64, "run", "runs")
         );
-        if !spec.description.is_empty() {
-            crate::outln!("# {}", spec.description);
+        // Every line a comment, as the rest of a dry run's head is.
+        for line in spec.description.lines() {
+            crate::outln!("# {line}");
         }
         if let Some(limit) = &spec.time_limit {
             crate::outln!("# each run stops after {limit} of training (time_limit)");

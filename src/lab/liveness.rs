@@ -301,7 +301,7 @@ mod tests {
         // test waits until it is old enough for that.
         let paused = here(1)?;
         let init = stat(1).map(|s| s.1).context("process 1's start")?;
-        let stale_after = 2.0 * crate::lab::STALE_HEARTBEAT_SECS;
+        let stale_after = crate::lab::STALE_HEARTBEAT_SECS + 1.0;
         let young = init + stale_after + 1.0 - crate::lab::now();
         if young > 0.0 {
             std::thread::sleep(std::time::Duration::from_secs_f64(young));

@@ -454,13 +454,15 @@ mod tests {
     /// without `every`, and none once nothing runs.
     #[test]
     fn a_long_quiet_spell_gets_a_progress_of_the_running_jobs() -> Result<()> {
-        // The job runs until the test has seen two progresses, however slow the machine.
+        // The job runs until the test has seen two progresses, however slow the machine; it
+        // gives up (and fails the run) after a minute, so a sweep that never says one fails
+        // this test instead of hanging it.
         let dir = tempfile::tempdir()?;
         let done = dir.path().join("done");
         let launch = |_| -> Result<Child> {
             Ok(Command::new("sh")
                 .arg("-c")
-                .arg("while [ ! -e \"$1\" ]; do sleep 0.02; done")
+                .arg("for _ in $(seq 3000); do [ -e \"$1\" ] && exit 0; sleep 0.02; done; exit 1")
                 .arg("sh")
                 .arg(&done)
                 .spawn()?)
@@ -495,7 +497,10 @@ mod tests {
             assert_eq!(running[0].0, 0);
             assert!(running[0].1 >= Duration::from_millis(100));
         }
-        assert!(matches!(events.last(), Some(Event::Finished { .. })));
+        assert!(
+            matches!(events.last(), Some(Event::Finished { result: Ok(s), .. }) if s.success()),
+            "{events:?}"
+        );
         let mut quiet = Vec::new();
         let nap = |_| -> Result<Child> { Ok(Command::new("sleep").arg("0.3").spawn()?) };
         run_jobs(1, 1, &AtomicUsize::new(0), None, nap, |e| {

@@ -143,14 +143,4 @@ mod tests {
         }
         Ok(())
     }
-
-    #[test]
-    fn the_smallest_batch_the_command_allows_steps_and_says_its_shape() -> Result<()> {
-        let t = time_steps(Arch::Resnet18, 4, 16, 8, 1, &Device::Cpu)?;
-        assert_eq!(
-            (t.arch, t.batch, t.image_size, t.dim),
-            (Arch::Resnet18, 4, 16, 8)
-        );
-        Ok(())
-    }
 }

@@ -593,23 +593,6 @@ fn lab_tag_and_note_annotate_runs_as_the_dashboard_does() -> Result<()> {
     Ok(())
 }
 
-/// A dataset of its own (its content and splits unlike the fixture's), read from `source`.
-fn other_dataset(source: &str, people: i64, images: i64) -> facenet_lab::lab::DatasetRecord {
-    let mut d = common::dataset();
-    d.kind = "dir".into();
-    d.source = source.into();
-    d.n_identities = people;
-    d.n_images = images;
-    d.content_hash = format!("content of {source}");
-    for s in &mut d.splits {
-        s.hash = format!("{} of {source}", s.hash);
-        for m in &mut s.members {
-            m.sha256 = format!("{} of {source}", m.sha256);
-        }
-    }
-    d
-}
-
 /// The cells of `table`'s column `title`, a row each: from where its title starts to where
 /// the next column's does.
 fn cells(table: &str, title: &str, next: &str) -> Vec<String> {
@@ -640,7 +623,7 @@ fn runs_names_the_dataset_where_the_runs_listed_trained_on_more_than_one() -> Re
     common::fixture_lab(&db)?;
     {
         let lab = Lab::open(&db)?;
-        let lfw = lab.ensure_dataset(&other_dataset("/data/lfw-20-30", 30, 713))?;
+        let lfw = lab.ensure_dataset(&common::other_dataset("/data/lfw-20-30", 30, 713))?;
         assert_eq!(lfw.0, 2);
         lab.conn().execute(
             "UPDATE runs SET dataset_id = ?1 WHERE name = 'r18-s2'",
@@ -706,7 +689,7 @@ fn runs_names_the_dataset_where_the_runs_listed_trained_on_more_than_one() -> Re
     // Two datasets of one name (one folder filtered two ways) are told apart by their ids.
     {
         let lab = Lab::open(&db)?;
-        let other = lab.ensure_dataset(&other_dataset("/elsewhere/lfw-20-30", 25, 600))?;
+        let other = lab.ensure_dataset(&common::other_dataset("/elsewhere/lfw-20-30", 25, 600))?;
         lab.conn().execute(
             "UPDATE runs SET dataset_id = ?1 WHERE name = 'alex'",
             [other.0],

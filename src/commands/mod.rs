@@ -14,8 +14,6 @@ use anyhow::Result;
 use crate::cli::{Cli, Command, LabCommand};
 use crate::lab::Lab;
 
-pub use runs::table as runs_table;
-
 pub fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Runs(args)) => runs::execute(&Lab::open_existing(&cli.db)?, &args),

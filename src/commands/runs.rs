@@ -65,11 +65,7 @@ pub fn execute(lab: &Lab, args: &RunsArgs) -> Result<()> {
     } else {
         let show = shown(&args.show, args.sort);
         let datasets = dataset_names(lab, &runs)?;
-        write!(
-            out,
-            "{}",
-            table_with_datasets(&runs, t, lab.path(), &show, &datasets)
-        )?;
+        write!(out, "{}", table(&runs, t, lab.path(), &show, &datasets))?;
     }
     Ok(())
 }
@@ -92,22 +88,11 @@ fn shown(show: &[FieldColumn], sort: SortKey) -> Vec<FieldColumn> {
 /// The names of the datasets `runs` trained on, by id ([`params::dataset_name`]: `lfw-20-30`,
 /// `synthetic:12:24:0`).
 pub fn dataset_names(lab: &Lab, runs: &[Run]) -> Result<BTreeMap<i64, String>> {
-    let mut out = BTreeMap::new();
-    for id in runs.iter().filter_map(|r| r.dataset_id) {
-        if let std::collections::btree_map::Entry::Vacant(e) = out.entry(id.0) {
-            if let Some(d) = lab.dataset_head(id)? {
-                e.insert(params::dataset_name(&d));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// The runs table of the lab at `db` as text, with a column for each of `show` after the
-/// others: what `facenet-lab runs` prints and the dashboard shows off a terminal. Its datasets
-/// are known by their ids alone ([`table_with_datasets`] names them).
-pub fn table(runs: &[Run], now: f64, db: &std::path::Path, show: &[FieldColumn]) -> String {
-    table_with_datasets(runs, now, db, show, &BTreeMap::new())
+    Ok(lab
+        .dataset_heads(runs)?
+        .into_iter()
+        .map(|(id, d)| (id, params::dataset_name(&d)))
+        .collect())
 }
 
 /// Where the data column goes, when there is one: after the input, as in the results table.
@@ -135,11 +120,13 @@ fn data_cell(run: &Run, names: &BTreeMap<i64, String>, listed: &BTreeSet<i64>) -
     }
 }
 
-/// [`table`] with the names of the runs' datasets, by id: where the runs listed trained on
-/// more than one, a data column after the input says which each had (as the results table's
-/// does: a dev accuracy on 12 synthetic people is no rival to one on LFW), unless `show` names
-/// `data` or `dataset`; `dataset` is shown as its id and name (`1 lfw-20-30`).
-pub fn table_with_datasets(
+/// The runs table of the lab at `db` as text, with a column for each of `show` after the
+/// others: what `facenet-lab runs` prints and the dashboard shows off a terminal. `datasets`
+/// names the runs' datasets, by id ([`dataset_names`]): where the runs listed trained on more
+/// than one, a data column after the input says which each had (as the results table's does: a
+/// dev accuracy on 12 synthetic people is no rival to one on LFW), unless `show` names `data`
+/// or `dataset`; `dataset` is shown as its id and name (`1 lfw-20-30`).
+pub fn table(
     runs: &[Run],
     now: f64,
     db: &std::path::Path,
@@ -226,7 +213,7 @@ mod tests {
     use super::*;
 
     fn table_of(runs: &[Run], now: f64, db: &std::path::Path) -> String {
-        table(runs, now, db, &[])
+        table(runs, now, db, &[], &BTreeMap::new())
     }
 
     /// The seed is a column where the runs listed have more than one, after the lr.
@@ -264,7 +251,7 @@ mod tests {
             .iter()
             .map(|n| FieldColumn::parse(n).unwrap())
             .collect();
-        let t = table(&[a.clone(), b.clone()], 0.0, db, &show);
+        let t = table(&[a.clone(), b.clone()], 0.0, db, &show, &BTreeMap::new());
         let lines: Vec<&str> = t.lines().collect();
         let words = |l: &str| l.split_whitespace().map(String::from).collect::<Vec<_>>();
         let head = words(lines[0]);

@@ -10,15 +10,17 @@
 //! iteration, epoch, value, wall_time, elapsed_s`.
 //! `init_run_id` is the run whose checkpoint `init` is, `like_run_id` the run whose settings the
 //! run started with (`run --like`), `dataset_id` the lab's dataset it trained on (the JSON
-//! export holds each dataset, by that id), `dataset` that dataset's name as the results table's
-//! data column gives it ([`params::dataset_name`]: `lfw-20-30`, `synthetic:12:24:0`; the id
-//! tells apart two of one name), with its people and images. `status` is what the run
-//! recorded; `effective_status` is the one to believe, as `runs` shows it (a "running" run whose
-//! heartbeat went stale has crashed). Tags are joined with `;`; empty cells are missing values;
-//! numbers are written in the shortest form that reads back to the same value. `wall_time` is
-//! when the point was recorded, in seconds since the Unix epoch (as TensorBoard's CSV has it,
-//! and the JSON export's series); `elapsed_s` is seconds of training by then, as the run's
-//! duration counts them ([`Clock`]), to the millisecond: the x axis of a curve against time.
+//! export holds each dataset, by that id), `dataset` that dataset's name, the last part of
+//! its source ([`params::dataset_name`]: `lfw-20-30`, `synthetic:12:24:0`; the id tells apart
+//! two of one name), and `dataset_people` and `dataset_images` its counts: together, what the
+//! results table's data column shows as `lfw-20-30 (30 people, 713 images)`. `status` is what
+//! the run recorded; `effective_status` is the one to believe, as `runs` shows it (a "running"
+//! run whose heartbeat went stale has crashed). Tags are joined with `;`; empty cells are
+//! missing values; numbers are written in the shortest form that reads back to the same
+//! value. `wall_time` is when the point was recorded, in seconds since the Unix epoch (as
+//! TensorBoard's CSV has it, and the JSON export's series); `elapsed_s` is seconds of training
+//! by then, as the run's duration counts them ([`Clock`]), to the millisecond: the x axis of a
+//! curve against time.
 //! `device` and `gpu_name` are what the run started on; a run resumed elsewhere says where in
 //! the JSON export's `resumes`. Rows come in run order, then by metric name, then by iteration.
 //! A run without metrics has no rows.
@@ -29,8 +31,6 @@
 //! training), and its other settings and provenance: `eval_every, checkpoint_every, git_commit,
 //! git_dirty, git_diff, crate_version, hostname, cpu_model, cpu_threads, command_line, notes` (a
 //! run's resumes, datasets and splits are the JSON export's).
-
-use std::collections::BTreeMap;
 
 use anyhow::Result;
 
@@ -63,19 +63,6 @@ pub const RUNS_CSV_HEADER: &str = concat!(
     ",eval_every,checkpoint_every,git_commit,git_dirty,git_diff,crate_version,hostname,\
      cpu_model,cpu_threads,command_line,notes"
 );
-
-/// The datasets `runs` trained on, by id, each read once (without its members).
-fn dataset_heads(lab: &Lab, runs: &[Run]) -> Result<BTreeMap<i64, DatasetRecord>> {
-    let mut out = BTreeMap::new();
-    for id in runs.iter().filter_map(|r| r.dataset_id) {
-        if let std::collections::btree_map::Entry::Vacant(e) = out.entry(id.0) {
-            if let Some(d) = lab.dataset_head(id)? {
-                e.insert(d);
-            }
-        }
-    }
-    Ok(out)
-}
 
 /// The cells of the run columns for `run`, its status judged at `now`, `dataset` the one it
 /// trained on.
@@ -200,7 +187,7 @@ impl Clock {
 
 /// The CSV of `runs`, their statuses judged at `now` (seconds since the Unix epoch).
 pub fn to_csv(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
-    let datasets = dataset_heads(lab, runs)?;
+    let datasets = lab.dataset_heads(runs)?;
     let mut out = String::from(CSV_HEADER);
     out.push('\n');
     for run in runs {
@@ -237,7 +224,7 @@ pub fn to_csv(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
 /// One row per run: its settings and what it reached ([`RUNS_CSV_HEADER`]), the numbers `runs`
 /// shows at full precision; `duration_s` is seconds of training (to `now` for a running run).
 pub fn to_runs_csv(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
-    let datasets = dataset_heads(lab, runs)?;
+    let datasets = lab.dataset_heads(runs)?;
     let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
     let mut out = String::from(RUNS_CSV_HEADER);
     out.push('\n');
@@ -319,17 +306,7 @@ mod tests {
         r.init_run = Some(crate::lab::RunId(2));
         r.like_run = Some(crate::lab::RunId(3));
         r.dataset_id = Some(crate::lab::DatasetId(5));
-        let dataset = DatasetRecord {
-            kind: "dir".into(),
-            source: "/data/lfw-20-30".into(),
-            min_images: 20,
-            max_images: 30,
-            split_seed: Some(0),
-            n_identities: 30,
-            n_images: 713,
-            content_hash: "c".into(),
-            splits: Vec::new(),
-        };
+        let dataset = crate::lab::fixtures::dataset("/data/lfw-20-30");
         let header: Vec<&str> = run_columns!().split(',').collect();
         let cells = run_cells(&r, crate::lab::fixtures::NOW, Some(&dataset));
         let cells: Vec<&str> = cells.split(',').collect();

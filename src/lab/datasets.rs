@@ -1,6 +1,7 @@
 //! Datasets and their splits: every member image with the sha256 of its bytes, and a hash per
 //! split that proves exactly which images a run trained and was evaluated on.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
@@ -239,6 +240,33 @@ impl Lab {
         Ok(head)
     }
 
+    /// The datasets `runs` trained on, by id, each read once, without its members
+    /// ([`Lab::dataset_head`]); one the lab does not record is left out.
+    pub fn dataset_heads(&self, runs: &[super::Run]) -> Result<BTreeMap<i64, DatasetRecord>> {
+        self.datasets_of(runs, Lab::dataset_head)
+    }
+
+    /// What `read` makes of each dataset `runs` trained on, by id, each read once: for a
+    /// reader that needs more than [`Lab::dataset_heads`] gives (the members, say). Where
+    /// `read` finds none, the id is left out.
+    pub fn datasets_of<T>(
+        &self,
+        runs: &[super::Run],
+        mut read: impl FnMut(&Lab, DatasetId) -> Result<Option<T>>,
+    ) -> Result<BTreeMap<i64, T>> {
+        let mut out = BTreeMap::new();
+        let ids: BTreeSet<i64> = runs
+            .iter()
+            .filter_map(|r| r.dataset_id.map(|d| d.0))
+            .collect();
+        for id in ids {
+            if let Some(d) = read(self, DatasetId(id))? {
+                out.insert(id, d);
+            }
+        }
+        Ok(out)
+    }
+
     pub fn dataset(&self, id: DatasetId) -> Result<Option<DatasetRecord>> {
         let Some(mut d) = self.dataset_head(id)? else {
             return Ok(None);
@@ -355,6 +383,40 @@ mod tests {
             names,
             vec![("train".into(), 2), ("dev".into(), 1), ("test".into(), 1)]
         );
+        Ok(())
+    }
+
+    /// The datasets of a list of runs are read once each, by id, without their members; a
+    /// run without one, or on one the lab lacks, adds nothing.
+    #[test]
+    fn the_datasets_of_runs_are_read_once_each() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let a = lab.ensure_dataset(&record(""))?;
+        let b = lab.ensure_dataset(&record("x"))?;
+        let on = |id: i64, dataset: Option<DatasetId>| super::super::Run {
+            dataset_id: dataset,
+            ..super::super::fixtures::run(id, "r", "resnet18")
+        };
+        let runs = [
+            on(1, Some(a)),
+            on(2, Some(b)),
+            on(3, Some(a)),
+            on(4, None),
+            on(5, Some(DatasetId(99))),
+        ];
+        let heads = lab.dataset_heads(&runs)?;
+        assert_eq!(heads.keys().copied().collect::<Vec<_>>(), [a.0, b.0]);
+        assert_eq!(heads[&b.0].content_hash, "contentx");
+        assert!(heads.values().all(|d| d.splits.is_empty()), "{heads:?}");
+        let mut reads = Vec::new();
+        let members = lab.datasets_of(&runs, |lab, id| {
+            reads.push(id.0);
+            lab.dataset(id)
+        })?;
+        reads.sort_unstable();
+        assert_eq!(reads, [a.0, b.0, 99], "each id read once");
+        assert_eq!(members[&a.0], record(""));
+        assert_eq!(members.len(), 2);
         Ok(())
     }
 

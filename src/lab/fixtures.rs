@@ -2,8 +2,8 @@
 //! trainer's, the report's and the dashboard's tests.
 
 use crate::lab::{
-    metric, CodeVersion, Hyperparams, Lab, Machine, MetricPoint, NewRun, Resume, Run, RunId,
-    RunStatus, RunSummaryUpdate, SeriesPoint,
+    metric, CodeVersion, DatasetRecord, Hyperparams, Lab, Machine, MetricPoint, NewRun, Resume,
+    Run, RunId, RunStatus, RunSummaryUpdate, SeriesPoint,
 };
 
 /// 2026-11-28 07:13 UTC: every test's "now".
@@ -114,6 +114,22 @@ pub fn run(id: i64, name: &str, model: &str) -> Run {
         lfw_acc_std: None,
         lfw_grayscale: false,
         process: super::Process::Unknown,
+    }
+}
+
+/// A folder of 30 people's 713 images at `source`, as its head reads ([`Lab::dataset_head`]:
+/// without splits).
+pub fn dataset(source: &str) -> DatasetRecord {
+    DatasetRecord {
+        kind: "dir".into(),
+        source: source.into(),
+        min_images: 20,
+        max_images: 30,
+        split_seed: Some(0),
+        n_identities: 30,
+        n_images: 713,
+        content_hash: "c".into(),
+        splits: Vec::new(),
     }
 }
 

@@ -192,19 +192,7 @@ mod tests {
 
     #[test]
     fn a_dataset_is_named_by_the_last_part_of_its_source() {
-        let named = |source: &str| {
-            dataset_name(&super::super::DatasetRecord {
-                kind: "dir".into(),
-                source: source.into(),
-                min_images: 20,
-                max_images: 30,
-                split_seed: Some(0),
-                n_identities: 30,
-                n_images: 713,
-                content_hash: "c".into(),
-                splits: Vec::new(),
-            })
-        };
+        let named = |source: &str| dataset_name(&super::super::fixtures::dataset(source));
         assert_eq!(named("/work/shared/data/lfw-20-30"), "lfw-20-30");
         assert_eq!(named("/data/lfw.tgz"), "lfw.tgz");
         assert_eq!(named("synthetic:12:24:0"), "synthetic:12:24:0");

@@ -60,7 +60,7 @@ pub fn main(db: &Path) -> Result<()> {
         } else {
             Default::default()
         };
-        let table = crate::commands::runs::table_with_datasets(&runs, now(), db, &[], &datasets);
+        let table = crate::commands::runs::table(&runs, now(), db, &[], &datasets);
         crate::out!("{table}");
         crate::say!(
             "facenet-lab: stdout is not a terminal, so this is the runs table instead of the live \

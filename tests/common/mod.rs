@@ -59,6 +59,24 @@ pub fn dataset() -> DatasetRecord {
     }
 }
 
+/// A dataset of its own (its content and splits unlike [`dataset`]'s), read from `source`,
+/// of `people` people and `images` images.
+pub fn other_dataset(source: &str, people: i64, images: i64) -> DatasetRecord {
+    let mut d = dataset();
+    d.kind = "dir".into();
+    d.source = source.into();
+    d.n_identities = people;
+    d.n_images = images;
+    d.content_hash = format!("content of {source}");
+    for s in &mut d.splits {
+        s.hash = format!("{} of {source}", s.hash);
+        for m in &mut s.members {
+            m.sha256 = format!("{} of {source}", m.sha256);
+        }
+    }
+    d
+}
+
 pub fn new_run(name: &str, model: &str, seed: i64, tags: &[&str]) -> NewRun {
     NewRun {
         name: name.into(),

@@ -651,6 +651,15 @@ fn runs_names_the_dataset_where_the_runs_listed_trained_on_more_than_one() -> Re
         "{table}"
     );
 
+    // The dashboard off a terminal prints the runs table as `runs` does, data column and all.
+    let bare = common::facenet(&db)?.output()?;
+    assert!(bare.status.success(), "{bare:?}");
+    assert_eq!(String::from_utf8(bare.stdout)?, runs(&[])?);
+    assert!(
+        String::from_utf8(bare.stderr)?.contains("stdout is not a terminal"),
+        "the table says why it is not the dashboard"
+    );
+
     // One dataset among the runs listed: nothing to tell apart.
     for args in [
         &["model=resnet18", "dataset=1"][..],

@@ -375,6 +375,45 @@ fn readme_splice_keeps_every_other_byte() -> Result<()> {
     Ok(())
 }
 
+/// A report overwrote `compare-dev-accuracy.png` but left an earlier report's figure of another
+/// dataset (`compare-dev-accuracy-lfw-disjoint.png`) beside it, reading as current.
+#[test]
+fn an_earlier_reports_comparison_figures_are_removed() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    let out = dir.path().join("reports");
+    std::fs::create_dir_all(out.join("tag-x"))?;
+    let stale = [
+        "compare-dev-accuracy-lfw-disjoint.png",
+        "compare-dev-accuracy-lfw-disjoint.svg",
+        "compare-dev-accuracy.svg",
+    ];
+    // Not comparison figures, or not this folder's: left alone.
+    let kept = [
+        "compare-dev-accuracy-notes.md",
+        "my-compare-dev-accuracy.png",
+        "tag-x/compare-dev-accuracy-old.png",
+    ];
+    for name in stale.iter().chain(&kept) {
+        std::fs::write(out.join(name), "old")?;
+    }
+    std::fs::write(out.join("compare-dev-accuracy.png"), "old")?;
+    let (_, said) = common::succeeds(common::facenet(&db)?.arg("report").arg("--out").arg(&out));
+    for name in stale {
+        assert!(!out.join(name).exists(), "{name} is still there");
+        let removed = format!("removed {}: an earlier report's", out.join(name).display());
+        assert!(said.contains(&removed), "{name} not said: {said}");
+    }
+    for name in kept {
+        assert_eq!(std::fs::read_to_string(out.join(name))?, "old", "{name}");
+    }
+    // The one this report drew is there, and drawn anew.
+    let png = std::fs::read(out.join("compare-dev-accuracy.png"))?;
+    assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+    Ok(())
+}
+
 /// Without --out the figures go beside the lab, as its logs and checkpoints do, wherever the
 /// command runs from.
 #[test]

@@ -164,7 +164,15 @@ impl Evaluation {
     /// Whether every image it measured was a grayscale JPEG (`images_colour`; evaluations
     /// recorded before the lab kept it do not say).
     pub fn grayscale(&self) -> bool {
-        self.options.get("images_colour").and_then(|c| c.as_str()) == Some("grayscale")
+        self.options
+            .as_object()
+            .is_some_and(Evaluation::grayscale_options)
+    }
+
+    /// [`Evaluation::grayscale`] of an evaluation whose `options` are these: read here alone, so
+    /// that a ROC's title and the results table's `(gray)` never disagree.
+    pub fn grayscale_options(options: &serde_json::Map<String, serde_json::Value>) -> bool {
+        options.get("images_colour").and_then(|c| c.as_str()) == Some("grayscale")
     }
 
     /// Whether the pairs were those of View 2's official pairs file: evaluations from before

@@ -105,26 +105,13 @@ impl DataInfo {
 }
 
 impl RunCurves {
-    pub fn load(lab: &Lab, run: &Run) -> Result<RunCurves> {
-        Self::load_all(lab, std::slice::from_ref(run)).map(|mut all| all.remove(0))
-    }
-
-    /// [`RunCurves::load`] of each of `runs`, in order, reading each dataset once.
+    /// The curves and what the report shows of each of `runs`, in order, reading each dataset
+    /// once.
     pub fn load_all(lab: &Lab, runs: &[Run]) -> Result<Vec<RunCurves>> {
-        let mut datasets: BTreeMap<i64, Option<DataInfo>> = BTreeMap::new();
+        let datasets = lab.datasets_of(runs, DataInfo::load)?;
         runs.iter()
             .map(|run| {
-                let data = match run.dataset_id {
-                    Some(id) => match datasets.get(&id.0) {
-                        Some(d) => d.clone(),
-                        None => {
-                            let d = DataInfo::load(lab, id)?;
-                            datasets.insert(id.0, d.clone());
-                            d
-                        }
-                    },
-                    None => None,
-                };
+                let data = run.dataset_id.and_then(|id| datasets.get(&id.0).cloned());
                 Self::load_with(lab, run, data)
             })
             .collect()
@@ -250,7 +237,8 @@ const SETTING_ORDER: [&str; 24] = [
 /// `run`'s settings among `names`, each as a legend says it, in [`SETTING_ORDER`]: values as the
 /// results table writes them (`resnet152`, `64px`, `crop 0.5`, `batch 32`, `pk (K=4) batches`,
 /// `semihard triplets`, `lr 0.0005 cosine, 2 warm-up`, `90 epochs`) and a switch by its name
-/// where it is on (`zero-init`, `augment`, `from run 51`), as the table's architecture and input
+/// where it is on (`zero-init`, `augment`, `from run 51's final.safetensors f33f93d18afb`), as the
+/// table's architecture, init and input
 /// columns name them. A run with every one of them off says so (`no augment`), so that no
 /// entry is left without its settings. Where the checkpoints were written is left out: it
 /// changes nothing that is drawn.
@@ -272,6 +260,10 @@ pub fn settings_of(run: &Run, names: &[&str]) -> Vec<String> {
     let mut on = Vec::new();
     let mut off = Vec::new();
     for (_, _, name, value) in &chosen {
+        // K is a setting of pk batches only: of others' it changes nothing.
+        if *name == "pk k" && h.sampler != "pk" {
+            continue;
+        }
         let value = value.as_str();
         let switch = |word: &str, is_on: bool| match is_on {
             true => Some(word.to_string()),
@@ -280,11 +272,9 @@ pub fn settings_of(run: &Run, names: &[&str]) -> Vec<String> {
         let token = match *name {
             "model" => Some(value.to_string()),
             "zero-init residual" => switch("zero-init", h.zero_init_residual),
-            "init" => match (&run.init_run, params::init_file(h)) {
-                (Some(parent), _) => Some(format!("from run {parent}")),
-                (None, Some(file)) => Some(format!("from {file}")),
-                (None, None) => None,
-            },
+            // The file as the table's init column names it, its run's and the start of its
+            // sha256 with it: run 51's best and final weights are not one init.
+            "init" => params::init_file(h).map(|_| format!("from {}", params::init(run))),
             "fresh embedding" => switch("fresh embedding", h.fresh_embedding),
             "dropout" => h
                 .dropout
@@ -305,7 +295,7 @@ pub fn settings_of(run: &Run, names: &[&str]) -> Vec<String> {
             "mining" => Some(format!("{value} triplets")),
             "margin" => Some(format!("margin {value}")),
             // The rate as the table's lr column writes it, whichever of its parts differs.
-            "lr" | "lr schedule" | "warmup" => Some(learning_rate(h)),
+            "lr" | "lr schedule" | "warmup" => Some(format!("lr {}", learning_rate(h))),
             "weight decay" => Some(format!("wd {value}")),
             "epochs" => Some(format!("{value} epochs")),
             "eval every" => Some(format!("dev every {value} epochs")),
@@ -331,10 +321,10 @@ pub fn settings_of(run: &Run, names: &[&str]) -> Vec<String> {
     on
 }
 
-/// `lr 0.0001`, or `lr 0.0005 cosine, 2 warm-up` for a scheduled rate, as the results table's
-/// lr column writes it (without its weight decay, a setting of its own here).
-fn learning_rate(h: &crate::lab::Hyperparams) -> String {
-    let mut s = format!("lr {}", crate::format::setting(h.lr));
+/// `0.0001`, or `0.0005 cosine, 2 warm-up` for a scheduled rate, as the results table's lr
+/// column writes it (which adds the weight decay, here a setting of its own).
+pub(super) fn learning_rate(h: &crate::lab::Hyperparams) -> String {
+    let mut s = crate::format::setting(h.lr);
     if h.lr_schedule != "constant" {
         s.push_str(&format!(" {}", h.lr_schedule));
     }
@@ -473,7 +463,10 @@ mod tests {
             "the lab's summary of a live run is its recent steps'"
         );
         // The report takes the median of every step: 30 of the 55 ran at 4.
-        assert_eq!(RunCurves::load(&lab, &run)?.images_per_sec, Some(4.0));
+        assert_eq!(
+            RunCurves::load_all(&lab, std::slice::from_ref(&run))?[0].images_per_sec,
+            Some(4.0)
+        );
         Ok(())
     }
 
@@ -497,7 +490,7 @@ mod tests {
         let run = lab.run(id)?.expect("run");
         assert_eq!(run.device, "cpu");
         assert_eq!(
-            RunCurves::load(&lab, &run)?.devices,
+            RunCurves::load_all(&lab, std::slice::from_ref(&run))?[0].devices,
             ["cpu", "cuda (NVIDIA H200)", "cpu"]
         );
         Ok(())
@@ -562,7 +555,24 @@ mod tests {
         let differ = distinguishing_params(&[&plain, &tuned]);
         assert_eq!(
             curve_label(&[&tuned], &differ),
-            "#2: zero-init · from run 51 · augment"
+            "#2: zero-init · from run 51's final.safetensors · augment"
+        );
+        // Run 51's best and final weights: two inits, named apart by file and hash.
+        let mut best = tuned.clone();
+        best.id = crate::lab::RunId(3);
+        best.hyper.init = Some("/w/best-00001170.safetensors".into());
+        best.hyper.init_sha256 = Some(format!("3f2a9c0d41e7{}", "0".repeat(52)));
+        let mut last = best.clone();
+        last.id = crate::lab::RunId(4);
+        last.hyper.init = Some("/w/final.safetensors".into());
+        last.hyper.init_sha256 = Some(format!("f33f93d18afb{}", "0".repeat(52)));
+        let inits = distinguishing_params(&[&best, &last]);
+        assert_eq!(
+            [curve_label(&[&best], &inits), curve_label(&[&last], &inits)],
+            [
+                "#3: from run 51's best-00001170.safetensors 3f2a9c0d41e7",
+                "#4: from run 51's final.safetensors f33f93d18afb"
+            ]
         );
         assert_eq!(
             curve_label(&[&plain], &differ),
@@ -576,6 +586,21 @@ mod tests {
         let differ = distinguishing_params(&[&plain, &random]);
         assert_eq!(curve_label(&[&random], &differ), "#1: random batches");
         assert_eq!(curve_label(&[&plain], &differ), "#1: pk (K=4) batches");
+        // Random batches whose unused K differs: no K, and no batches token where the sampler
+        // is alike.
+        let mut other_k = random.clone();
+        other_k.id = crate::lab::RunId(2);
+        other_k.hyper.pk_k = Some(8);
+        other_k.hyper.lr = 1.0;
+        let differ = distinguishing_params(&[&random, &other_k]);
+        assert!(differ.contains(&"pk k"), "{differ:?}");
+        assert_eq!(curve_label(&[&other_k], &differ), "#2: lr 1");
+        // Pk batches whose K differs are told apart by it.
+        let mut k8 = plain.clone();
+        k8.id = crate::lab::RunId(2);
+        k8.hyper.pk_k = Some(8);
+        let differ = distinguishing_params(&[&plain, &k8]);
+        assert_eq!(curve_label(&[&k8], &differ), "#2: pk (K=8) batches");
     }
 
     /// What the report knows of a dataset: its splits' sizes and the identities dev accuracy

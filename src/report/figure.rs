@@ -16,7 +16,8 @@ use plotters::prelude::*;
 
 use super::font;
 
-/// Figure size in pixels: wide enough for a legend beside 300 epochs of curves.
+/// Figure size in pixels: a plot wide enough for 300 epochs of curves; a legend that finds no
+/// room inside the plot goes below it.
 pub const WIDTH: u32 = 900;
 pub const HEIGHT: u32 = 540;
 
@@ -754,42 +755,109 @@ fn below_left(plot_left: i32, width: i32) -> u32 {
 fn plotting_area(chart: &Chart) -> Result<(Range<i32>, Range<i32>)> {
     let mut scratch = String::new();
     let root = SVGBackend::with_string(&mut scratch, (WIDTH, HEIGHT)).into_drawing_area();
-    let ctx = chart_builder(&root, chart)
+    let area = under_title(&root, chart)?;
+    let ctx = chart_builder(&area)
         .build_cartesian_2d(0.0..1.0, 0.0..1.0)
         .map_err(drawing(&chart.title))?;
     Ok(ctx.plotting_area().get_pixel_range())
 }
 
-/// The title, margins and axis-label room every chart has.
+/// Draws `chart`'s title at the top of `area`, [`title_lines`] centred one under the other, and
+/// gives the area below it.
+fn under_title<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    chart: &Chart,
+) -> Result<DrawingArea<DB, Shift>> {
+    let err = drawing(&chart.title);
+    let (lines, size) = title_lines(area, &chart.title);
+    let mut rest = area.margin(MARGIN, 0, 0, 0);
+    for line in &lines {
+        rest = rest.titled(line, (font::FAMILY, size)).map_err(&err)?;
+    }
+    Ok(rest)
+}
+
+/// The margins and axis-label room every chart has, in the area under its title.
 fn chart_builder<'a, 'b, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
-    chart: &'b Chart,
 ) -> ChartBuilder<'a, 'b, DB> {
     let mut builder = ChartBuilder::on(area);
     builder
-        .caption(
-            &chart.title,
-            (font::FAMILY, caption_size(area, &chart.title)),
-        )
         .margin(MARGIN)
+        // The title took the top margin.
+        .margin_top(0)
         .x_label_area_size(44)
         .y_label_area_size(60);
     builder
 }
 
-/// The title's font size: 22 px, or less for a title that would not fit the figure's width
-/// (plotters draws a caption on one line and cuts it at the edges), down to 12.
-fn caption_size<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str) -> f64 {
+/// The title's size in pixels where it fits on one line.
+const TITLE_SIZE: f64 = 22.0;
+/// A title that fits on one line only below this size goes on two.
+const MIN_ONE_LINE_TITLE_SIZE: f64 = 16.0;
+/// The smallest a title is set; one that does not fit at it is wrapped at its spaces.
+const MIN_TITLE_SIZE: f64 = 12.0;
+
+/// The width in pixels of `text` set at `size` in the title's font.
+fn title_width<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, size: f64) -> f64 {
+    area.estimate_text_size(text, &(font::FAMILY, size).into_text_style(area))
+        .map_or(0.0, |(w, _)| f64::from(w))
+}
+
+/// The lines of a title and their font size, so that each fits the figure's width (plotters
+/// draws a line of text as it is and cuts it at the edges): one line at 22 px, or smaller down
+/// to 16; else two, split after its first `: ` (a ROC's weights, then what they were measured
+/// on), at up to 22 px and down to 12; else those two wrapped at their spaces at 12.
+fn title_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+) -> (Vec<String>, f64) {
     let room = f64::from(WIDTH - 2 * MARGIN);
-    let width = |size: f64| {
-        area.estimate_text_size(title, &(font::FAMILY, size).into_text_style(area))
-            .map_or(0.0, |(w, _)| f64::from(w))
+    // The size at which every line fits, at most 22 px.
+    let fit = |lines: &[String]| {
+        lines
+            .iter()
+            .map(|line| {
+                let at_22 = title_width(area, line, TITLE_SIZE);
+                if at_22 <= room {
+                    TITLE_SIZE
+                } else {
+                    (TITLE_SIZE * room / at_22).floor()
+                }
+            })
+            .fold(TITLE_SIZE, f64::min)
     };
-    let at_22 = width(22.0);
-    if at_22 <= room {
-        return 22.0;
+    let one = vec![title.to_string()];
+    let size = fit(&one);
+    if size >= MIN_ONE_LINE_TITLE_SIZE {
+        return (one, size);
     }
-    (22.0 * room / at_22).floor().max(12.0)
+    let two = match title.split_once(": ") {
+        Some((weights, measured)) => vec![format!("{weights}:"), measured.to_string()],
+        None => one,
+    };
+    let size = fit(&two);
+    if size >= MIN_TITLE_SIZE {
+        return (two, size);
+    }
+    let mut lines = Vec::new();
+    for line in two {
+        let mut current = String::new();
+        for word in line.split(' ') {
+            let longer = if current.is_empty() {
+                word.to_string()
+            } else {
+                format!("{current} {word}")
+            };
+            if !current.is_empty() && title_width(area, &longer, MIN_TITLE_SIZE) > room {
+                lines.push(std::mem::replace(&mut current, word.to_string()));
+            } else {
+                current = longer;
+            }
+        }
+        lines.push(current);
+    }
+    (lines, MIN_TITLE_SIZE)
 }
 
 fn draw<DB: DrawingBackend>(
@@ -799,12 +867,13 @@ fn draw<DB: DrawingBackend>(
 ) -> Result<()> {
     let err = drawing(&chart.title);
     root.fill(&WHITE).map_err(&err)?;
-    // The chart takes a plain figure's room at the top left; a legend beside it goes right of it.
+    // The chart takes a plain figure's room at the top; a legend below it goes under it.
     let area = root.clone().shrink((0, 0), (WIDTH, HEIGHT));
     let (xs, ys) = plotting_area(chart)?;
     let plot = ((xs.end - xs.start) as u32, (ys.end - ys.start) as u32);
     let ((x0, x1), (y0, y1)) = chart.ranges(plot);
-    let mut builder = chart_builder(&area, chart);
+    let area = under_title(&area, chart)?;
+    let mut builder = chart_builder(&area);
     if chart.log_x {
         let ctx = builder
             .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
@@ -908,10 +977,10 @@ where
             let (w, h) = legend.size;
             let left = below_left(xs.start, w) as i32;
             let strip = root.clone().shrink((left, HEIGHT as i32), (w + 1, h + 1));
-            let mut beside = ChartBuilder::on(&strip)
+            let mut below = ChartBuilder::on(&strip)
                 .build_cartesian_2d(0.0..1.0, 0.0..1.0)
                 .map_err(&err)?;
-            draw_legend(&mut beside, chart, SeriesLabelPosition::Coordinate(0, 0))
+            draw_legend(&mut below, chart, SeriesLabelPosition::Coordinate(0, 0))
         }
     }
 }
@@ -1039,21 +1108,105 @@ mod tests {
         }
     }
 
-    /// The embeddings figure's title (run 24) was cut at both edges at 22 px.
-    #[test]
-    fn a_long_title_is_set_smaller_to_fit_the_figure() -> Result<()> {
+    /// Each line of `title` as [`title_lines`] sets it, and whether it fits the figure's width by
+    /// the measure that chose its size.
+    fn set_title(title: &str) -> Result<(Vec<String>, f64, bool)> {
         font::ensure_registered()?;
         let mut svg = String::new();
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        assert_eq!(caption_size(&root, "Run 5: accuracy"), 22.0);
+        let (lines, size) = title_lines(&root, title);
+        let fits = lines
+            .iter()
+            .all(|l| title_width(&root, l, size) <= f64::from(WIDTH - 2 * MARGIN));
+        Ok((lines, size, fits))
+    }
+
+    /// The embeddings figure's title (run 24) was cut at both edges at 22 px.
+    #[test]
+    fn a_long_title_is_set_smaller_to_fit_the_figure() -> Result<()> {
+        assert_eq!(
+            set_title("Run 5: accuracy")?,
+            (vec!["Run 5: accuracy".to_string()], 22.0, true)
+        );
         let long = "Run 24 (best checkpoint, iteration 494): PCA of 132 dev + test embeddings, \
-                    30 identities and more words to make it long";
-        let size = caption_size(&root, long);
-        assert!((12.0..22.0).contains(&size), "{size}");
-        let (w, _) = root
-            .estimate_text_size(long, &(font::FAMILY, size).into_text_style(&root))
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        assert!(w <= WIDTH - 2 * MARGIN, "{w} px at {size}");
+                    30 identities, and more words to make it long";
+        let (lines, size, fits) = set_title(long)?;
+        assert_eq!(lines, [long]);
+        assert!((16.0..22.0).contains(&size) && fits, "{size}");
+        Ok(())
+    }
+
+    /// A ROC's title with the run's name and its checkpoint (183 characters) was set at 12 px
+    /// and still cut at both edges.
+    #[test]
+    fn a_title_too_long_for_one_line_goes_on_two() -> Result<()> {
+        let run = crate::lab::fixtures::run(
+            41,
+            "best-recipe-224px-crop0.5-lr3e-4-wd5e-4-seed7",
+            "resnet18",
+        );
+        assert!(run.name.len() >= 40);
+        let checkpoint = crate::lab::Checkpoint {
+            id: 7,
+            run: run.id,
+            iteration: 1425,
+            epoch: 75,
+            kind: "best".into(),
+            path: "checkpoints/best.safetensors".into(),
+            sha256: "0".repeat(64),
+            created_at: 0.0,
+        };
+        let options = serde_json::json!({
+            "images_colour": "grayscale", "exclude_train_identities": true, "dropped_pairs": 136
+        });
+        let title = super::super::roc_title(
+            &run,
+            &checkpoint,
+            true,
+            "LFW View 2",
+            5864,
+            options.as_object().context("an object")?,
+        );
+        assert!(title.len() > 170, "{}", title.len());
+        let (lines, size, fits) = set_title(&title)?;
+        assert_eq!(
+            lines,
+            [
+                "Run #41 best-recipe-224px-crop0.5-lr3e-4-wd5e-4-seed7, best checkpoint \
+                 (iteration 1425), flipped:",
+                "ROC on LFW View 2 (grayscale images), 5,864 of 6,000 pairs (train identities \
+                 excluded)"
+            ]
+        );
+        assert!(
+            fits && (MIN_TITLE_SIZE..TITLE_SIZE).contains(&size),
+            "{size}"
+        );
+        // Longer still: wrapped at its spaces, each line fitting at the smallest size.
+        let longer = format!("{} {}: {title}", "x".repeat(60), "y".repeat(60));
+        let (lines, size, fits) = set_title(&longer)?;
+        assert!(
+            lines.len() > 2 && fits && size == MIN_TITLE_SIZE,
+            "{lines:?}"
+        );
+        assert_eq!(lines.join(" "), longer);
+        // The figure is drawn with it, the plot shorter by the second line.
+        let long_chart = Chart {
+            title: title.clone(),
+            ..chart(None, vec![(1.0, 0.5), (2.0, 0.7)])
+        };
+        let (_, one_line) = plotting_area(&chart(None, vec![(1.0, 0.5), (2.0, 0.7)]))?;
+        let (_, two_lines) = plotting_area(&long_chart)?;
+        assert!(
+            two_lines.start > one_line.start,
+            "{two_lines:?} {one_line:?}"
+        );
+        if let Some(dir) = std::env::var_os("FACENET_LAB_FIGURES") {
+            std::fs::write(
+                std::path::Path::new(&dir).join("long-title.png"),
+                render(&long_chart, FigureFormat::Png)?,
+            )?;
+        }
         Ok(())
     }
 

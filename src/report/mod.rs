@@ -21,7 +21,7 @@ use anyhow::{Context, Result};
 use crate::lab::{Lab, Run, SeriesPoint};
 
 pub use curves::{
-    curve_label, distinguishing_params, group_by_config, mean_std, settings_of, DataInfo, RunCurves,
+    curve_label, distinguishing_params, group_by_config, mean_std, DataInfo, RunCurves,
 };
 pub use figure::{render, Chart, FigureFormat, Guide, Line, Marks, HEIGHT, WIDTH};
 
@@ -32,7 +32,7 @@ pub use select::select_runs;
 
 /// The name of the results table inside the report folder.
 pub const RESULTS_FILE: &str = "results.md";
-/// The comparison figure's stem: of the dataset most runs trained on; another dataset's adds
+/// The comparison figure's stem: of the recorded dataset most runs trained on; another dataset's adds
 /// its name (`compare-dev-accuracy-lfw-disjoint`).
 pub const COMPARISON_STEM: &str = "compare-dev-accuracy";
 /// The most curves a comparison figure draws: one colour each, all solid. Past it, the curves
@@ -156,6 +156,7 @@ fn write_report(
             Ok(Written { path, changed })
         })
         .collect::<Result<Vec<_>>>()?;
+    remove_stale_comparisons(&opts.out_dir, &written)?;
     // The README last, and only as it was read: an edit made while the report was drawn and
     // written is not written over.
     if let Some((path, text, spliced)) = readme {
@@ -173,6 +174,36 @@ fn write_report(
         });
     }
     Ok(written)
+}
+
+/// Removes the comparison figures (`compare-dev-accuracy*.png` or `.svg`) directly in `out_dir`
+/// that are not among `written`: an earlier report's figure of a dataset this one does not draw,
+/// or draws under another name, would otherwise read as current. Subfolders (the reports of
+/// `--runs` or `--tag`) are left alone.
+fn remove_stale_comparisons(out_dir: &Path, written: &[Written]) -> Result<()> {
+    let listing = || format!("listing report folder '{}'", out_dir.display());
+    for entry in std::fs::read_dir(out_dir).with_context(listing)? {
+        let entry = entry.with_context(listing)?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        let figure =
+            name.starts_with(COMPARISON_STEM) && (name.ends_with(".png") || name.ends_with(".svg"));
+        if !figure || !entry.file_type().with_context(listing)?.is_file() {
+            continue;
+        }
+        let path = entry.path();
+        if written.iter().all(|w| w.path != path) {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("removing stale figure '{}'", path.display()))?;
+            crate::say!(
+                "removed {}: an earlier report's figure this one does not draw",
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The ROC of a verification: true accept rate against false accept rate on a log axis, as
@@ -279,9 +310,10 @@ fn roc_measured(
         _ if excluded => format!("{} pairs (none of train identities)", thousands(n)),
         _ => format!("{} pairs", thousands(n)),
     };
-    // As `Evaluation::grayscale` reads it.
-    let gray = options.get("images_colour").and_then(|c| c.as_str()) == Some("grayscale");
-    let gray = if gray { " (grayscale images)" } else { "" };
+    let gray = match crate::lab::Evaluation::grayscale_options(options) {
+        true => " (grayscale images)",
+        false => "",
+    };
     format!("ROC on {on}{gray}, {pairs}")
 }
 
@@ -467,15 +499,16 @@ fn accuracy_chart(c: &RunCurves) -> Option<Chart> {
 
 /// A ring on the dev curve where the run's best checkpoint was written, the weights that `eval`
 /// measures by default and whose test and LFW numbers the results table shows: `best checkpoint
-/// (epoch 69)`. `None` for a run without one, or whose dev curve has no point there.
+/// (epoch 69, dev 0.412, test and LFW measured here)`, naming those of the two that are recorded.
+/// `None` for a run without one, or whose dev curve has no point there.
 fn best_checkpoint_mark(c: &RunCurves) -> Option<Line> {
     let iteration = c.best_iteration?;
     // A resumed run can hold two points of one iteration: the later is the one kept.
     let at = c.dev_acc.iter().rev().find(|p| p.iteration == iteration)?;
     let measured = match (c.run.test_acc.is_some(), c.run.lfw_acc.is_some()) {
-        (true, true) => ", its test and LFW",
-        (true, false) => ", its test",
-        (false, true) => ", its LFW",
+        (true, true) => ", test and LFW measured here",
+        (true, false) => ", test measured here",
+        (false, true) => ", LFW measured here",
         (false, false) => "",
     };
     Some(Line {
@@ -529,14 +562,17 @@ struct Candidate<'a> {
     runs: Vec<&'a Run>,
     points: Vec<(f64, f64)>,
     band: Option<Vec<(f64, f64, f64)>>,
-    thinned: Option<String>,
+    /// What each drawn point is the mean of, for a curve too long to draw point by point.
+    averaging: Option<String>,
     best: f64,
 }
 
 /// Dev accuracy against epochs (runs with other batch sizes take other numbers of iterations
 /// per epoch), a figure per dataset: runs of other images, or other splits of them, are scored
-/// on other dev sets with another chance, and never share an axis. The dataset most runs trained
-/// on comes first and has [`COMPARISON_STEM`]; the others follow in the order of their ids.
+/// on other dev sets with another chance, and never share an axis. The recorded dataset most runs
+/// trained on (of those tied, the lowest id) comes first and has [`COMPARISON_STEM`]; the others
+/// follow in the order of their ids, an unrecorded dataset last (first only where no run's
+/// dataset is recorded).
 /// Repeats of one configuration with different seeds, trained as many epochs, become their mean
 /// with a ±1 std band. A figure draws at most [`MAX_COMPARED`] curves, those of the best dev
 /// accuracy, best first, each labelled by [`curve_label`] with every hyperparameter that differs
@@ -561,22 +597,28 @@ fn comparison_charts(curves: &[RunCurves], now: f64) -> Vec<Comparison> {
             None => by_data.push((data, vec![group])),
         }
     }
-    // Most runs first; then by dataset id, an unrecorded dataset last.
+    // By dataset id, an unrecorded dataset last; then the recorded dataset most runs trained
+    // on (the lowest id of those tied) moved first.
+    by_data.sort_by_key(|(d, _)| d.map_or(i64::MAX, |d| d.id));
     let runs_of = |groups: &[Vec<&RunCurves>]| groups.iter().map(Vec::len).sum::<usize>();
-    by_data.sort_by_key(|(d, groups)| {
-        (
-            std::cmp::Reverse(runs_of(groups)),
-            d.map_or(i64::MAX, |d| d.id),
-        )
-    });
-    let several = by_data.len() > 1;
+    let main = by_data
+        .iter()
+        .enumerate()
+        .filter(|(_, (d, _))| d.is_some())
+        // `max_by_key` keeps the last of equals: reversed, the first (lowest id).
+        .rev()
+        .max_by_key(|(_, (_, groups))| runs_of(groups))
+        .map(|(k, _)| k);
+    if let Some(k) = main {
+        by_data[..=k].rotate_right(1);
+    }
     let stems = comparison_stems(&by_data.iter().map(|(d, _)| *d).collect::<Vec<_>>());
     by_data
         .into_iter()
         .zip(stems)
         .enumerate()
         .filter_map(|(k, ((data, groups), stem))| {
-            let (chart, caption) = comparison_chart(data, &groups, k > 0 && several)?;
+            let (chart, caption) = comparison_chart(data, &groups, k > 0)?;
             Some(Comparison {
                 stem,
                 chart,
@@ -626,11 +668,12 @@ fn comparison_stems(datasets: &[Option<&DataInfo>]) -> Vec<String> {
 }
 
 /// The comparison chart of the seed groups `groups`, all of dataset `data`, and its caption;
-/// `apart`: another dataset's figure comes first, and this one is not comparable with it.
+/// `follows_another`: another dataset's figure comes first, and a recorded dataset's is not
+/// comparable with it.
 fn comparison_chart(
     data: Option<&DataInfo>,
     groups: &[Vec<&RunCurves>],
-    apart: bool,
+    follows_another: bool,
 ) -> Option<(Chart, String)> {
     let mut candidates: Vec<Candidate> = Vec::new();
     for group in groups {
@@ -643,18 +686,18 @@ fn comparison_chart(
                 best: stats.iter().map(|s| s.1).fold(f64::NEG_INFINITY, f64::max),
                 points: stats.iter().map(|s| (s.0, s.1)).collect(),
                 band: Some(stats.iter().map(|s| (s.0, s.1 - s.2, s.1 + s.2)).collect()),
-                thinned: None,
+                averaging: None,
                 runs,
             });
         } else {
             // Repeats with no epoch in common are drawn apart.
             for (run, s) in runs.into_iter().zip(&series) {
-                let line = plain_line("", s);
+                let (points, averaging) = drawn_points(s);
                 candidates.push(Candidate {
                     best: s.iter().map(|p| p.value).fold(f64::NEG_INFINITY, f64::max),
-                    points: line.points,
+                    points,
                     band: None,
-                    thinned: Some(line.label.trim().to_string()).filter(|t| !t.is_empty()),
+                    averaging: averaging.map(|a| format!("({a})")),
                     runs: vec![run],
                 });
             }
@@ -679,8 +722,8 @@ fn comparison_chart(
                     crate::lab::params::repeats(&c.runs)
                 ));
             }
-            if let Some(thinned) = c.thinned {
-                label.push_str(&format!(" {thinned}"));
+            if let Some(averaging) = c.averaging {
+                label.push_str(&format!(" {averaging}"));
             }
             Line {
                 label,
@@ -700,16 +743,20 @@ fn comparison_chart(
             ),
             None => format!("{} ({} people)", d.name, d.n_identities),
         },
-        None => "an unrecorded dataset".into(),
+        None => "dataset not recorded".into(),
     };
-    let mut title = format!("Dev accuracy on {on}");
+    let what = match data {
+        Some(_) => format!("Dev accuracy on {on}"),
+        None => format!("Dev accuracy, {on}"),
+    };
+    let mut title = what.clone();
     if !left_out.is_empty() {
         title.push_str(&format!(
             ": the {} best of {total} curves (report --runs or --tag draws others)",
             lines.len()
         ));
     }
-    let mut caption = format!("Dev accuracy on {on}");
+    let mut caption = what;
     if let Some(d) = data {
         if let (Some(n), Some(chance)) = (d.gallery, d.chance()) {
             caption.push_str(&format!(
@@ -717,7 +764,8 @@ fn comparison_chart(
             ));
         }
     }
-    if apart {
+    // Runs with no dataset recorded may have trained on any: nothing is known of their dev set.
+    if follows_another && data.is_some() {
         caption.push_str(", a dev set of its own: not comparable with the figure above");
     }
     if left_out.is_empty() {
@@ -787,19 +835,30 @@ fn by_epoch(series: &[SeriesPoint]) -> Vec<SeriesPoint> {
         .collect()
 }
 
+/// A line of `series` labelled `label`, and what its points average where it is [`thinned`].
 fn plain_line(label: &str, series: &[SeriesPoint]) -> Line {
-    let (points, label) = if series.len() <= MAX_DRAWN_POINTS {
-        let points = series.iter().map(|p| (p.iteration as f64, p.value));
-        (points.collect(), label.to_string())
-    } else {
-        let (points, averaging) = thinned(series);
-        (points, format!("{label} ({averaging})"))
+    let (points, averaging) = drawn_points(series);
+    let label = match averaging {
+        Some(averaging) => format!("{label} ({averaging})"),
+        None => label.to_string(),
     };
     Line {
         label,
         points,
         band: None,
         secondary: false,
+    }
+}
+
+/// The points `series` is drawn as: its own, or where there are too many, [`thinned`] means and
+/// what each averages (`mean per epoch`).
+fn drawn_points(series: &[SeriesPoint]) -> (Vec<(f64, f64)>, Option<String>) {
+    if series.len() <= MAX_DRAWN_POINTS {
+        let points = series.iter().map(|p| (p.iteration as f64, p.value));
+        (points.collect(), None)
+    } else {
+        let (points, averaging) = thinned(series);
+        (points, Some(averaging))
     }
 }
 
@@ -1104,7 +1163,10 @@ mod tests {
         c.run.test_acc = Some(0.5);
         let chart = accuracy_chart(&c).expect("a dev curve");
         let mark = chart.lines.last().expect("the mark");
-        assert_eq!(mark.label, "best checkpoint (epoch 4, dev 0.400, its test)");
+        assert_eq!(
+            mark.label,
+            "best checkpoint (epoch 4, dev 0.400, test measured here)"
+        );
         assert_eq!(mark.points, [(40.0, 0.6 * 4.0 / 6.0)]);
         assert!(
             mark.secondary,
@@ -1121,7 +1183,7 @@ mod tests {
         let chart = accuracy_chart(&c).expect("a dev curve");
         assert!(chart.lines[1..]
             .iter()
-            .any(|l| l.label.ends_with("its test and LFW)")));
+            .any(|l| l.label.ends_with(", test and LFW measured here)")));
         // A best checkpoint with no dev point at its iteration (its curve cut short), or none
         // at all: nothing marked.
         c.best_iteration = Some(45);
@@ -1190,7 +1252,7 @@ mod tests {
                 "Dev accuracy on lfw-20-30 (30 people, 62 dev images)",
                 "Dev accuracy on lfw-disjoint (281 people, 468 dev images)",
                 "Dev accuracy on synthetic:12:24:0 (12 people, 24 dev images)",
-                "Dev accuracy on an unrecorded dataset"
+                "Dev accuracy, dataset not recorded"
             ]
         );
         let chance: Vec<Vec<f64>> = figures
@@ -1226,6 +1288,8 @@ mod tests {
             "{}",
             figures[1].caption
         );
+        // Of runs with no dataset recorded, nothing is known of their dev set.
+        assert_eq!(figures[3].caption, "Dev accuracy, dataset not recorded.");
         // One dataset: one figure, with nothing said of others.
         let one = comparison_charts(&[curves[1].clone(), curves[3].clone()], 0.0);
         assert_eq!(one.len(), 1);
@@ -1253,6 +1317,70 @@ mod tests {
                 "compare-dev-accuracy-lfw-disjoint-4"
             ]
         );
+    }
+
+    /// The figures were ordered by run count alone: an unrecorded dataset with more runs took
+    /// the plain name, and the others did not follow in the order of their ids.
+    #[test]
+    fn the_most_run_recorded_dataset_comes_first_and_the_rest_by_id() {
+        let a = dataset(1, "a", 30, 62);
+        let b = dataset(2, "b", 30, 62);
+        let c = dataset(3, "c", 30, 62);
+        // Dataset 3 has the most runs, then 1, then 2; four runs record none.
+        let mut curves = vec![
+            dev_run(1, "resnet18", 0.1, 5, Some(&a)),
+            dev_run(2, "resnet34", 0.1, 5, Some(&a)),
+            dev_run(3, "resnet18", 0.1, 5, Some(&b)),
+        ];
+        for (id, model) in [(4, "resnet18"), (5, "resnet34"), (6, "resnet50")] {
+            curves.push(dev_run(id, model, 0.1, 5, Some(&c)));
+        }
+        let stems = |curves: &[RunCurves]| -> Vec<String> {
+            comparison_charts(curves, 0.0)
+                .into_iter()
+                .map(|f| f.stem)
+                .collect()
+        };
+        assert_eq!(
+            stems(&curves),
+            [
+                "compare-dev-accuracy",
+                "compare-dev-accuracy-a",
+                "compare-dev-accuracy-b"
+            ]
+        );
+        let first = &comparison_charts(&curves, 0.0)[0];
+        assert!(
+            first.chart.title.starts_with("Dev accuracy on c "),
+            "{}",
+            first.chart.title
+        );
+        // More runs without a recorded dataset than any with one: still last.
+        for (id, model) in [
+            (7, "resnet18"),
+            (8, "resnet34"),
+            (9, "resnet50"),
+            (10, "alexnet"),
+        ] {
+            curves.push(dev_run(id, model, 0.1, 5, None));
+        }
+        assert_eq!(
+            stems(&curves),
+            [
+                "compare-dev-accuracy",
+                "compare-dev-accuracy-a",
+                "compare-dev-accuracy-b",
+                "compare-dev-accuracy-unrecorded-data"
+            ]
+        );
+        // A tie goes to the lower id.
+        let tied = [curves[0].clone(), curves[2].clone(), curves[3].clone()];
+        let figures = comparison_charts(&tied[1..], 0.0);
+        assert!(figures[0].chart.title.starts_with("Dev accuracy on b "));
+        let figures = comparison_charts(&[tied[2].clone(), tied[0].clone()], 0.0);
+        assert!(figures[0].chart.title.starts_with("Dev accuracy on a "));
+        // Only runs without one: they take the plain name.
+        assert_eq!(stems(&curves[6..]), ["compare-dev-accuracy"]);
     }
 
     /// The committed lab's figure drew 47 curves in 10 colours, told apart by dashes alone.

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::format;
 use crate::lab::Run;
 
-use super::curves::{DataInfo, RunCurves};
+use super::curves::{self, DataInfo, RunCurves};
 
 /// The figure files drawn for one run, as file names inside the report folder.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -265,16 +265,10 @@ fn input(h: &crate::lab::Hyperparams) -> String {
     s
 }
 
-/// `0.0001`, or `0.0005 cosine, 2 warm-up` for a scheduled rate, with `wd 0.0005` when set; a
-/// rate below 1e-5 in powers of ten (`1e-12`, not twelve places).
+/// `0.0001`, or `0.0005 cosine, 2 warm-up` for a scheduled rate ([`curves::learning_rate`]),
+/// with `wd 0.0005` when set; a rate below 1e-5 in powers of ten (`1e-12`, not twelve places).
 fn learning_rate(h: &crate::lab::Hyperparams) -> String {
-    let mut s = crate::format::setting(h.lr);
-    if h.lr_schedule != "constant" {
-        s.push_str(&format!(" {}", h.lr_schedule));
-    }
-    if h.warmup_epochs > 0 {
-        s.push_str(&format!(", {} warm-up", h.warmup_epochs));
-    }
+    let mut s = curves::learning_rate(h);
     if h.weight_decay != 0.0 {
         s.push_str(&format!(", wd {}", h.weight_decay));
     }
@@ -434,22 +428,6 @@ mod tests {
         // None recorded at all: no line.
         let md = table(&[curves(1, None)]);
         assert!(!md.contains("All runs"), "{md}");
-    }
-
-    /// `0.598 ± 0.019 (gray)`: the file never said what ± was.
-    #[test]
-    fn the_note_says_what_the_lfw_spread_is() {
-        let c = curves_of(run(1, "r", "resnet18"));
-        let figures = RunFigures::default();
-        let md = results_markdown(&[(&c, &figures)], &[], "", NOW);
-        assert!(
-            md.contains(
-                "as mean ± standard deviation of the accuracies of its 10 folds (the population \
-                 std, dividing by 10: the spread of one fold's accuracy, not a standard error of \
-                 the mean)"
-            ),
-            "{md}"
-        );
     }
 
     /// Each comparison figure comes with its caption, its code spans kept as code and the rest

@@ -6,11 +6,21 @@ use crate::lab::{Lab, Run};
 
 /// The tags `runs` carry, each with how many runs: `its tags: alex (2 runs), seed-table (6
 /// runs)`, the first [`TAGS_SAID`] of them, and where to see the rest; or how to tag a run where
-/// none has a tag. `db_flag` is the `--db` the commands suggested need.
+/// none has a tag. Tags that differ only in case are one, as `--tag` matches them, written as
+/// the first run that has it spells it. `db_flag` is the `--db` the commands suggested need.
 fn tags_there(runs: &[Run], db_flag: &str) -> String {
-    let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
-    for tag in runs.iter().flat_map(|r| &r.tags) {
-        *counts.entry(tag.as_str()).or_default() += 1;
+    // By the tag in lower case: its first spelling and how many runs have it.
+    let mut counts: std::collections::BTreeMap<String, (&str, u64)> = Default::default();
+    for run in runs {
+        let mut seen: Vec<String> = Vec::new();
+        for tag in &run.tags {
+            let key = tag.to_lowercase();
+            if seen.contains(&key) {
+                continue;
+            }
+            counts.entry(key.clone()).or_insert((tag.as_str(), 0)).1 += 1;
+            seen.push(key);
+        }
     }
     if counts.is_empty() {
         return format!(
@@ -18,7 +28,7 @@ fn tags_there(runs: &[Run], db_flag: &str) -> String {
         );
     }
     let said: Vec<String> = counts
-        .iter()
+        .values()
         .take(TAGS_SAID)
         .map(|(tag, n)| format!("{tag} ({})", crate::format::count(*n, "run", "runs")))
         .collect();
@@ -104,6 +114,17 @@ mod tests {
         assert_eq!(
             tags_there(&runs, ""),
             "its tags: alex (2 runs), seed-table (1 run)"
+        );
+        // Whatever their case, as `--tag` matches them: one tag, spelt as its first run has it,
+        // each run counted once.
+        let cased = [
+            tagged(1, &["Alex"]),
+            tagged(2, &["alex", "ALEX"]),
+            tagged(3, &["alex", "Seed"]),
+        ];
+        assert_eq!(
+            tags_there(&cased, ""),
+            "its tags: Alex (3 runs), Seed (1 run)"
         );
         assert_eq!(
             tags_there(&runs[2..], " --db x.db"),

@@ -343,7 +343,8 @@ pub struct ReportArgs {
     /// runs-LIST/ or tag-TAG/, so the whole lab's report stays whole].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Runs to report, by id or name, comma-separated (default: all).
+    /// Runs to report, by id, name or range of ids (`5-8`: those the lab has), comma-separated
+    /// (default: all).
     #[arg(long, conflicts_with = "tag")]
     pub runs: Option<String>,
     /// Report only the runs with this tag.
@@ -401,7 +402,8 @@ pub struct ExportArgs {
         crate::export::CSV_HEADER.replace(',', ", "),
         crate::export::RUNS_CSV_HEADER.replace(',', ", ")))]
     pub format: crate::export::ExportFormat,
-    /// Runs to export, by id or name, comma-separated (default: all).
+    /// Runs to export, by id, name or range of ids (`5-8`: those the lab has), comma-separated
+    /// (default: all).
     #[arg(long, conflicts_with = "tag")]
     pub runs: Option<String>,
     /// Export only the runs with this tag.

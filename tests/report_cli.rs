@@ -309,6 +309,28 @@ fn svg_report_and_selection_by_tag() -> Result<()> {
     let r1 = results.find("| 1 r18-s1 |").context("run 1 row")?;
     assert!(r2 < r1, "--runs keeps the order given");
 
+    // A range takes the runs the lab has in it, each once.
+    common::facenet(&db)?
+        .args(["report", "--runs", "2-9,3,r18-s2", "--out"])
+        .arg(dir.path().join("range"))
+        .assert()
+        .success();
+    let results = std::fs::read_to_string(dir.path().join("range/results.md"))?;
+    let rows: Vec<&str> = results.lines().filter(|l| l.starts_with("| ")).collect();
+    assert!(results.contains("| 2 r18-s2 |") && results.contains("| 3 alex |"));
+    assert!(!results.contains("r18-s1"), "{results}");
+    assert_eq!(
+        rows.iter().filter(|l| l.contains("r18-s2")).count(),
+        1,
+        "{results}"
+    );
+    common::facenet(&db)?
+        .args(["report", "--runs", "7-9"])
+        .assert()
+        .failure()
+        .stderr(contains("--runs 7-9: lab '"))
+        .stderr(contains("has no run from 7 to 9"));
+
     common::facenet(&db)?
         .args(["report", "--tag", "nope"])
         .assert()

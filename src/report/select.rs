@@ -41,6 +41,26 @@ fn tags_there(runs: &[Run], db_flag: &str) -> String {
     format!("its tags: {}{rest}", said.join(", "))
 }
 
+/// The ids `first` to `last` that a `--runs` entry `N-M` names, or `None` for an id or a name;
+/// a range that runs backwards is refused.
+fn id_range(key: &str) -> Result<Option<(i64, i64)>> {
+    let Some((a, b)) = key.split_once('-') else {
+        return Ok(None);
+    };
+    let number = |s: &str| {
+        (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| s.parse::<i64>().ok())
+            .flatten()
+    };
+    match (number(a), number(b)) {
+        (Some(first), Some(last)) if first <= last => Ok(Some((first, last))),
+        (Some(first), Some(last)) => {
+            bail!("--runs {key}: a range goes from the lower id up: {last}-{first}")
+        }
+        _ => Ok(None),
+    }
+}
+
 /// How many of a lab's tags an unknown tag's error lists.
 const TAGS_SAID: usize = 12;
 
@@ -53,10 +73,33 @@ pub fn select_runs(lab: &Lab, runs: Option<&str>, tag: Option<&str>) -> Result<V
     }
     if let Some(list) = runs {
         let mut out: Vec<Run> = Vec::new();
+        let mut all: Option<Vec<Run>> = None;
         for key in list.split(',').map(str::trim).filter(|k| !k.is_empty()) {
-            let run = lab.find_run_seen(key)?;
-            if !out.iter().any(|r| r.id == run.id) {
-                out.push(run);
+            let found = match id_range(key)? {
+                Some((first, last)) => {
+                    let all = match &mut all {
+                        Some(all) => all,
+                        None => all.insert(lab.list_runs_seen()?),
+                    };
+                    let within: Vec<Run> = all
+                        .iter()
+                        .filter(|r| (first..=last).contains(&r.id.0))
+                        .cloned()
+                        .collect();
+                    if within.is_empty() {
+                        bail!(
+                            "--runs {key}: lab '{}' has no run from {first} to {last}",
+                            lab.path().display()
+                        );
+                    }
+                    within
+                }
+                None => vec![lab.find_run_seen(key)?],
+            };
+            for run in found {
+                if !out.iter().any(|r| r.id == run.id) {
+                    out.push(run);
+                }
             }
         }
         if out.is_empty() {
@@ -98,6 +141,29 @@ pub fn select_runs(lab: &Lab, runs: Option<&str>, tag: Option<&str>) -> Result<V
 mod tests {
     use super::*;
     use crate::lab::fixtures;
+
+    #[test]
+    fn a_range_of_ids_is_told_from_a_name() {
+        assert_eq!(id_range("3-7").unwrap(), Some((3, 7)));
+        assert_eq!(id_range("5-5").unwrap(), Some((5, 5)));
+        for name in [
+            "41",
+            "tiny-1-resnet18",
+            "best-recipe",
+            "-3",
+            "3-",
+            "a-3",
+            "3-b",
+            "1-2-3",
+        ] {
+            assert_eq!(id_range(name).unwrap(), None, "{name}");
+        }
+        let backwards = id_range("7-3").unwrap_err().to_string();
+        assert_eq!(
+            backwards,
+            "--runs 7-3: a range goes from the lower id up: 3-7"
+        );
+    }
 
     #[test]
     fn an_unknown_tag_is_answered_with_the_tags_there_are() {

@@ -409,6 +409,10 @@ pub struct ExportArgs {
     /// Export only the runs with this tag.
     #[arg(long)]
     pub tag: Option<String>,
+    /// With --format csv: only the points of these metrics, e.g. --metric dev_acc,train_acc
+    /// (default: every metric the runs recorded).
+    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+    pub metric: Vec<String>,
     /// The file to write, or `-` for standard output.
     #[arg(long, default_value = "-")]
     pub out: PathBuf,

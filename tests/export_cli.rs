@@ -116,6 +116,41 @@ fn csv_reads_back_to_the_recorded_values() -> Result<()> {
     let rows = parse_csv(&String::from_utf8(assert.get_output().stdout.clone())?)?;
     assert_eq!(rows.len(), 1 + 61, "header + the alexnet run's 61 points");
     assert!(rows[1..].iter().all(|r| r[run_id] == "3"));
+
+    // --metric keeps the points of the metrics named, every one of them.
+    let some = ["dev_acc", "train_acc"];
+    let assert = common::facenet(&db)?
+        .args(["export", "--format", "csv", "--metric", &some.join(",")])
+        .assert()
+        .success();
+    let rows = parse_csv(&String::from_utf8(assert.get_output().stdout.clone())?)?;
+    let kept: Vec<_> = expected
+        .iter()
+        .filter(|(_, name, _, _)| some.contains(&name.as_str()))
+        .map(|(run, name, iteration, _)| (run.to_string(), name.clone(), iteration.to_string()))
+        .collect();
+    assert!(kept.len() > 2 && kept.len() < expected.len(), "{kept:?}");
+    let got: Vec<_> = rows[1..]
+        .iter()
+        .map(|r| (r[run_id].clone(), r[metric].clone(), r[iteration].clone()))
+        .collect();
+    assert_eq!(got, kept);
+    // A misspelt one is refused with the names there are; other formats have no points.
+    common::facenet(&db)?
+        .args(["export", "--format", "csv", "--metric", "dev_acc,dev_ac"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "--metric dev_ac: no run exported recorded it; they recorded ",
+        ))
+        .stderr(predicates::str::contains("dev_acc, "));
+    common::facenet(&db)?
+        .args(["export", "--format", "json", "--metric", "dev_acc"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains(
+            "--metric picks points of --format csv",
+        ));
     Ok(())
 }
 

@@ -17,7 +17,7 @@ pub fn execute(lab: &Lab, args: &ExportArgs) -> Result<()> {
         .unchecked_transaction()
         .context("reading the lab")?;
     let runs = select_runs(lab, args.runs.as_deref(), args.tag.as_deref())?;
-    let bytes = export::export(lab, &runs, args.format)?;
+    let bytes = export::export(lab, &runs, args.format, &args.metric)?;
     drop(snapshot);
     if args.out.as_os_str() == "-" {
         let mut stdout = std::io::stdout().lock();

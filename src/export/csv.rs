@@ -186,7 +186,8 @@ impl Clock {
 }
 
 /// The CSV of `runs`, their statuses judged at `now` (seconds since the Unix epoch).
-pub fn to_csv(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
+pub fn to_csv(lab: &Lab, runs: &[Run], now: f64, metrics: &[String]) -> Result<String> {
+    check_metrics(lab, runs, metrics)?;
     let datasets = lab.dataset_heads(runs)?;
     let mut out = String::from(CSV_HEADER);
     out.push('\n');
@@ -204,7 +205,11 @@ pub fn to_csv(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
             .collect();
         walls.sort_by(f64::total_cmp);
         let clock = Clock::new(run, &lab.resumes(run.id)?, &walls);
+        // Every series still times the run's pauses, whichever are written.
         for (name, points) in &series {
+            if !metrics.is_empty() && !metrics.contains(name) {
+                continue;
+            }
             let name_cell = field(name);
             for p in points {
                 out.push_str(&format!(
@@ -219,6 +224,37 @@ pub fn to_csv(lab: &Lab, runs: &[Run], now: f64) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+/// Refuses a metric in `metrics` that none of `runs` recorded, naming those they did: a
+/// misspelt one would otherwise give a CSV of no points.
+fn check_metrics(lab: &Lab, runs: &[Run], metrics: &[String]) -> Result<()> {
+    if metrics.is_empty() {
+        return Ok(());
+    }
+    let mut recorded = std::collections::BTreeSet::new();
+    for run in runs {
+        recorded.extend(lab.metric_names(run.id)?);
+    }
+    let unknown: Vec<&str> = metrics
+        .iter()
+        .filter(|m| !recorded.contains(*m))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        let known: Vec<&str> = recorded.iter().map(String::as_str).collect();
+        anyhow::bail!(
+            "--metric {}: no run exported recorded {}; they recorded {}",
+            unknown.join(","),
+            if unknown.len() == 1 { "it" } else { "them" },
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+    }
+    Ok(())
 }
 
 /// One row per run: its settings and what it reached ([`RUNS_CSV_HEADER`]), the numbers `runs`

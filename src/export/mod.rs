@@ -26,11 +26,23 @@ pub enum ExportFormat {
     Json,
 }
 
-/// The export of `runs` in `format`, as the bytes to write.
-pub fn export(lab: &Lab, runs: &[Run], format: ExportFormat) -> Result<Vec<u8>> {
+/// The export of `runs` in `format`, as the bytes to write; `metrics`, where not empty, the
+/// only metrics whose points the CSV of points holds.
+pub fn export(
+    lab: &Lab,
+    runs: &[Run],
+    format: ExportFormat,
+    metrics: &[String],
+) -> Result<Vec<u8>> {
     let now = now();
+    if !metrics.is_empty() && format != ExportFormat::Csv {
+        anyhow::bail!(
+            "--metric picks points of --format csv; runs-csv has no points, and json keeps each \
+             run whole"
+        );
+    }
     match format {
-        ExportFormat::Csv => Ok(to_csv(lab, runs, now)?.into_bytes()),
+        ExportFormat::Csv => Ok(to_csv(lab, runs, now, metrics)?.into_bytes()),
         ExportFormat::RunsCsv => Ok(to_runs_csv(lab, runs, now)?.into_bytes()),
         ExportFormat::Json => Ok(to_json(lab, runs, now)?.into_bytes()),
     }

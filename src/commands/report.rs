@@ -19,7 +19,7 @@ pub fn execute(lab: &Lab, args: &ReportArgs) -> Result<()> {
     // Some runs' figures and table go to a folder of their own, so that the whole lab's (which
     // the README links to) stay as they are.
     let subset = match (&args.runs, &args.tag) {
-        (Some(runs), _) => Some(format!("runs-{}", folder_name(runs))),
+        (Some(runs), _) => Some(format!("runs-{}", folder_name(&list_once(runs)))),
         (None, Some(tag)) => Some(format!("tag-{}", folder_name(tag))),
         (None, None) => None,
     };
@@ -69,6 +69,18 @@ fn folder_name(key: &str) -> String {
         let hash = crate::data::hash::sha256_hex(key.as_bytes());
         format!("{name}-{}", &hash[..8])
     }
+}
+
+/// A `--runs` list with each entry once, in the order given, without spaces or empty entries:
+/// `3,3` and `3, 5,` report the runs `3` and `3,5` do, into the same folders.
+fn list_once(list: &str) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for key in list.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        if !seen.contains(&key) {
+            seen.push(key);
+        }
+    }
+    seen.join(",")
 }
 
 /// `report --embeddings RUN`: the dev and test images embedded by the run's chosen checkpoint
@@ -127,8 +139,11 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
 mod tests {
     #[test]
     fn subset_folders_are_named_by_their_key_and_never_shared() {
-        use super::folder_name;
+        use super::{folder_name, list_once};
         assert_eq!(folder_name("60,61"), "60,61");
+        assert_eq!(list_once("3,3"), "3");
+        assert_eq!(list_once(" 5, 3,,5 ,3"), "5,3");
+        assert_eq!(list_once("recipe-32,3,recipe-32"), "recipe-32,3");
         assert_eq!(folder_name("baseline"), "baseline");
         let (space, slash) = (folder_name("a b"), folder_name("a/b"));
         assert!(

@@ -47,6 +47,9 @@ const HEADERS: [&str; 17] = [
 /// Where the data column goes, when there is one: after the input.
 const DATA_AT: usize = 3;
 
+/// Where the seed column goes, when there is one: after the learning rate (as `runs` puts it).
+const SEED_AT: usize = 8;
+
 /// A run's dataset as the data column shows it: its label, with `#id` where another dataset of
 /// the table has the same label (one folder filtered or split two ways).
 fn data_cell(c: &RunCurves, datasets: &BTreeMap<i64, &DataInfo>) -> String {
@@ -93,7 +96,15 @@ pub fn results_markdown(
         .filter_map(|(c, _)| c.data.as_ref().map(|d| (d.id, d)))
         .collect();
     let data_column = datasets.len() > 1;
+    // Runs that differ only in their seed would read as one run twice: where the table holds
+    // more than one seed, a column says which each run had.
+    let seeds: std::collections::BTreeSet<i64> =
+        rows.iter().map(|(c, _)| c.run.hyper.seed).collect();
+    let seed_column = seeds.len() > 1;
     let mut headers = HEADERS.to_vec();
+    if seed_column {
+        headers.insert(SEED_AT, "seed");
+    }
     if data_column {
         headers.insert(DATA_AT, "data");
     }
@@ -102,6 +113,9 @@ pub fn results_markdown(
     out.push_str(&format!("|{}\n", "---|".repeat(headers.len())));
     for (curves, figures) in rows {
         let mut cells = row(curves, figures, link_prefix, now);
+        if seed_column {
+            cells.insert(SEED_AT, curves.run.hyper.seed.to_string());
+        }
         if data_column {
             cells.insert(DATA_AT, data_cell(curves, &datasets));
         }
@@ -428,6 +442,46 @@ mod tests {
         // None recorded at all: no line.
         let md = table(&[curves(1, None)]);
         assert!(!md.contains("All runs"), "{md}");
+    }
+
+    /// Runs of one recipe on two seeds read as one run twice without their seeds: where the
+    /// table holds more than one, a column after the learning rate gives each run's.
+    #[test]
+    fn a_table_of_several_seeds_says_each_runs() {
+        let seeded = |id: i64, seed: i64| {
+            let mut run = run(id, "r", "resnet18");
+            run.hyper.seed = seed;
+            curves_of(run)
+        };
+        let figures = RunFigures::default();
+        let table = |cs: &[RunCurves]| {
+            let rows: Vec<_> = cs.iter().map(|c| (c, &figures)).collect();
+            results_markdown(&rows, &[], "", NOW)
+        };
+        let md = table(&[seeded(1, 0), seeded(2, 1)]);
+        let lines: Vec<Vec<&str>> = md
+            .lines()
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| l.split(" | ").collect())
+            .collect();
+        let at = lines[0]
+            .iter()
+            .position(|h| *h == "seed")
+            .expect("a seed column");
+        assert_eq!(lines[0][at - 1], "lr", "{md}");
+        assert_eq!((lines[2][at], lines[3][at]), ("0", "1"), "{md}");
+        assert!(
+            [&lines[2], &lines[3]]
+                .iter()
+                .all(|l| l.len() == lines[0].len()),
+            "{md}"
+        );
+        // One seed: nothing to tell apart.
+        let md = table(&[seeded(1, 3), seeded(2, 3)]);
+        assert!(
+            !md.lines().next().unwrap_or_default().contains("seed"),
+            "{md}"
+        );
     }
 
     /// Each comparison figure comes with its caption, its code spans kept as code and the rest

@@ -481,13 +481,9 @@ fn csvs_name_the_dataset_and_mark_lfw_on_grayscale_images() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
     common::fixture_lab(&db)?;
+    common::move_to_other_dataset(&db, "alex", "/data/lfw-20-30", 30, 713)?;
     {
         let lab = Lab::open(&db)?;
-        let lfw = lab.ensure_dataset(&common::other_dataset("/data/lfw-20-30", 30, 713))?;
-        lab.conn().execute(
-            "UPDATE runs SET dataset_id = ?1 WHERE name = 'alex'",
-            [lfw.0],
-        )?;
         score_on_lfw(&lab, "r18-s1", 0.598, true)?;
         score_on_lfw(&lab, "r18-s2", 0.757, false)?;
     }

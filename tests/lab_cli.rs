@@ -621,15 +621,8 @@ fn runs_names_the_dataset_where_the_runs_listed_trained_on_more_than_one() -> Re
     // r18-s1 and r18-s2 (best dev 0.70 and 0.72) and alex (0.60), all on dataset 1, the
     // fixture's synthetic one; r18-s2 moves to an LFW folder.
     common::fixture_lab(&db)?;
-    {
-        let lab = Lab::open(&db)?;
-        let lfw = lab.ensure_dataset(&common::other_dataset("/data/lfw-20-30", 30, 713))?;
-        assert_eq!(lfw.0, 2);
-        lab.conn().execute(
-            "UPDATE runs SET dataset_id = ?1 WHERE name = 'r18-s2'",
-            [lfw.0],
-        )?;
-    }
+    let lfw = common::move_to_other_dataset(&db, "r18-s2", "/data/lfw-20-30", 30, 713)?;
+    assert_eq!(lfw, 2);
     let runs = |args: &[&str]| -> Result<String> {
         let out = common::facenet(&db)?.arg("runs").args(args).output()?;
         assert!(out.status.success(), "{args:?}: {out:?}");
@@ -696,14 +689,7 @@ fn runs_names_the_dataset_where_the_runs_listed_trained_on_more_than_one() -> Re
     assert!(table.contains(" 2 lfw-20-30"), "{table}");
 
     // Two datasets of one name (one folder filtered two ways) are told apart by their ids.
-    {
-        let lab = Lab::open(&db)?;
-        let other = lab.ensure_dataset(&common::other_dataset("/elsewhere/lfw-20-30", 25, 600))?;
-        lab.conn().execute(
-            "UPDATE runs SET dataset_id = ?1 WHERE name = 'alex'",
-            [other.0],
-        )?;
-    }
+    common::move_to_other_dataset(&db, "alex", "/elsewhere/lfw-20-30", 25, 600)?;
     let table = runs(&[])?;
     assert_eq!(
         cells(&table, "data", "batch"),

@@ -7,6 +7,12 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use predicates::str::contains;
 
+/// `facenet-lab --db DB report ARGS --out OUT`, which must succeed: its stdout and stderr.
+fn report_into(db: &Path, out: &Path, args: &[&str]) -> (String, String) {
+    let mut cmd = common::facenet(db).expect("the facenet-lab binary");
+    common::succeeds(cmd.arg("report").args(args).arg("--out").arg(out))
+}
+
 fn files_in(dir: &Path) -> Result<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir(dir)?
         .map(|e| Ok(e?.file_name().to_string_lossy().into_owned()))
@@ -123,12 +129,7 @@ fn png_report_is_valid_and_byte_identical_across_calls() -> Result<()> {
 
     // Regenerating from scratch (not just "skip unchanged") gives the same bytes too.
     let fresh = dir.path().join("fresh");
-    common::facenet(&db)?
-        .arg("report")
-        .arg("--out")
-        .arg(&fresh)
-        .assert()
-        .success();
+    report_into(&db, &fresh, &[]);
     for (name, bytes) in names.iter().zip(&first) {
         assert!(std::fs::read(fresh.join(name))? == *bytes, "{name} differs");
     }
@@ -220,12 +221,7 @@ fn runs_of_another_dataset_are_compared_apart() -> Result<()> {
         common::record_run(&lab, &new, -0.3, None)?;
     }
     let out = dir.path().join("reports");
-    common::facenet(&db)?
-        .arg("report")
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .success();
+    report_into(&db, &out, &[]);
     let names = files_in(&out)?;
     assert!(
         names.contains(&"compare-dev-accuracy.png".to_string())
@@ -255,11 +251,7 @@ fn runs_of_another_dataset_are_compared_apart() -> Result<()> {
     );
     // The pretraining run's figure holds it alone, with its own chance; the first holds none
     // of it. Its chance line is 1 in 4 where the others' is 1 in 2.
-    common::facenet(&db)?
-        .args(["report", "--format", "svg", "--out"])
-        .arg(dir.path().join("svg"))
-        .assert()
-        .success();
+    report_into(&db, &dir.path().join("svg"), &["--format", "svg"]);
     let svg = |name: &str| std::fs::read_to_string(dir.path().join("svg").join(name));
     let main = svg("compare-dev-accuracy.svg")?;
     let apart = svg("compare-dev-accuracy-lfw-disjoint.svg")?;
@@ -276,11 +268,7 @@ fn svg_report_and_selection_by_tag() -> Result<()> {
     let db = dir.path().join("lab.db");
     common::fixture_lab(&db)?;
     let out = dir.path().join("svg");
-    common::facenet(&db)?
-        .args(["report", "--format", "svg", "--tag", "alex", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
+    report_into(&db, &out, &["--format", "svg", "--tag", "alex"]);
     assert_eq!(
         files_in(&out)?,
         [
@@ -300,22 +288,14 @@ fn svg_report_and_selection_by_tag() -> Result<()> {
         "{results}"
     );
 
-    common::facenet(&db)?
-        .args(["report", "--runs", "2,r18-s1", "--out"])
-        .arg(dir.path().join("two"))
-        .assert()
-        .success();
+    report_into(&db, &dir.path().join("two"), &["--runs", "2,r18-s1"]);
     let results = std::fs::read_to_string(dir.path().join("two/results.md"))?;
     let r2 = results.find("| 2 r18-s2 |").context("run 2 row")?;
     let r1 = results.find("| 1 r18-s1 |").context("run 1 row")?;
     assert!(r2 < r1, "--runs keeps the order given");
 
     // A range takes the runs the lab has in it, each once.
-    common::facenet(&db)?
-        .args(["report", "--runs", "2-9,3,r18-s2", "--out"])
-        .arg(dir.path().join("range"))
-        .assert()
-        .success();
+    report_into(&db, &dir.path().join("range"), &["--runs", "2-9,3,r18-s2"]);
     let results = std::fs::read_to_string(dir.path().join("range/results.md"))?;
     let rows: Vec<&str> = results.lines().filter(|l| l.starts_with("| ")).collect();
     assert!(results.contains("| 2 r18-s2 |") && results.contains("| 3 alex |"));
@@ -422,7 +402,7 @@ fn an_earlier_reports_comparison_figures_are_removed() -> Result<()> {
         std::fs::write(out.join(name), "old")?;
     }
     std::fs::write(out.join("compare-dev-accuracy.png"), "old")?;
-    let (_, said) = common::succeeds(common::facenet(&db)?.arg("report").arg("--out").arg(&out));
+    let (_, said) = report_into(&db, &out, &[]);
     for name in stale {
         assert!(!out.join(name).exists(), "{name} is still there");
         let removed = format!("removed {}: an earlier report's", out.join(name).display());

@@ -187,8 +187,8 @@ impl Clock {
 
 /// The CSV of `runs`, their statuses judged at `now` (seconds since the Unix epoch).
 pub fn to_csv(lab: &Lab, runs: &[Run], now: f64, metrics: &[String]) -> Result<String> {
-    check_metrics(lab, runs, metrics)?;
     let datasets = lab.dataset_heads(runs)?;
+    let mut recorded = std::collections::BTreeSet::new();
     let mut out = String::from(CSV_HEADER);
     out.push('\n');
     for run in runs {
@@ -197,6 +197,7 @@ pub fn to_csv(lab: &Lab, runs: &[Run], now: f64, metrics: &[String]) -> Result<S
         let mut series = Vec::new();
         for name in lab.metric_names(run.id)? {
             let points = lab.series(run.id, &name)?;
+            recorded.insert(name.clone());
             series.push((name, points));
         }
         let mut walls: Vec<f64> = series
@@ -223,19 +224,13 @@ pub fn to_csv(lab: &Lab, runs: &[Run], now: f64, metrics: &[String]) -> Result<S
             }
         }
     }
+    check_metrics(metrics, &recorded)?;
     Ok(out)
 }
 
-/// Refuses a metric in `metrics` that none of `runs` recorded, naming those they did: a
+/// Refuses a metric in `metrics` that no run exported `recorded`, naming those they did: a
 /// misspelt one would otherwise give a CSV of no points.
-fn check_metrics(lab: &Lab, runs: &[Run], metrics: &[String]) -> Result<()> {
-    if metrics.is_empty() {
-        return Ok(());
-    }
-    let mut recorded = std::collections::BTreeSet::new();
-    for run in runs {
-        recorded.extend(lab.metric_names(run.id)?);
-    }
+fn check_metrics(metrics: &[String], recorded: &std::collections::BTreeSet<String>) -> Result<()> {
     let unknown: Vec<&str> = metrics
         .iter()
         .filter(|m| !recorded.contains(*m))

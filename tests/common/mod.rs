@@ -77,6 +77,25 @@ pub fn other_dataset(source: &str, people: i64, images: i64) -> DatasetRecord {
     d
 }
 
+/// Records [`other_dataset`] of `source` in the lab at `db` and moves the run named `run` onto
+/// it, as if it had trained there: the dataset's id.
+pub fn move_to_other_dataset(
+    db: &Path,
+    run: &str,
+    source: &str,
+    people: i64,
+    images: i64,
+) -> Result<i64> {
+    let lab = facenet_lab::lab::Lab::open(db)?;
+    let id = lab.ensure_dataset(&other_dataset(source, people, images))?;
+    let moved = lab.conn().execute(
+        "UPDATE runs SET dataset_id = ?1 WHERE name = ?2",
+        rusqlite::params![id.0, run],
+    )?;
+    anyhow::ensure!(moved == 1, "no run named '{run}' to move");
+    Ok(id.0)
+}
+
 pub fn new_run(name: &str, model: &str, seed: i64, tags: &[&str]) -> NewRun {
     NewRun {
         name: name.into(),

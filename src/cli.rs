@@ -55,8 +55,9 @@ pub enum Command {
     /// Draw figures and the results table from the lab (optionally into a README).
     ///
     /// Writes, into the --out folder: results.md (a row per run: its settings, best dev
-    /// accuracy, test and LFW accuracy from `eval`, images/s and wall time); for each run
-    /// run-N-accuracy.png (train and dev accuracy by iteration, its best checkpoint and chance
+    /// accuracy, test and LFW accuracy from `eval`, images/s and wall time; then a row per
+    /// experiment completed on more than one seed, its accuracies as mean ± std); for each run
+    /// run-N-accuracy.png (train and dev accuracy by epoch, its best checkpoint and chance
     /// marked) and run-N-loss.png; and compare-dev-accuracy.png, the runs' dev accuracy by
     /// epoch, seeds of one recipe as a mean ± std band, at most the 10 best curves, one figure
     /// per dataset (compare-dev-accuracy-DATASET.png for the others). ROC figures are `eval`'s.

@@ -21,6 +21,21 @@ pub fn median(values: &[f64]) -> Option<f64> {
     }
 }
 
+/// Mean and sample standard deviation (dividing by n - 1; 0 for one value); `None` for none.
+pub fn mean_std(xs: &[f64]) -> Option<(f64, f64)> {
+    if xs.is_empty() {
+        return None;
+    }
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = if xs.len() > 1 {
+        xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    Some((mean, var.sqrt()))
+}
+
 /// While a run trains, its speed is the median of its last this many steps: one step slowed by
 /// an evaluation or a checkpoint does not show, and a run that crashes keeps a fair figure.
 pub const RECENT_SPEED_STEPS: usize = 25;

@@ -39,7 +39,9 @@ pub use lineage::{Lineage, Origin};
 pub use liveness::{this_host, Process, Processes, TRAINS_ON};
 pub use machine::Machine;
 pub use merge::MergeSummary;
-pub use metrics::{median, metric, MetricPoint, MetricRow, SeriesPoint, RECENT_SPEED_STEPS};
+pub use metrics::{
+    mean_std, median, metric, MetricPoint, MetricRow, SeriesPoint, RECENT_SPEED_STEPS,
+};
 pub use resumes::Resume;
 pub use runs::{CodeVersion, Hyperparams, NewRun, Run, RunId, RunStatus, RunSummaryUpdate};
 pub use schema::{APPLICATION_ID, SCHEMA_VERSION};

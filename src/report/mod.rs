@@ -11,6 +11,7 @@ mod curves;
 mod figure;
 mod font;
 mod readme;
+mod repeats;
 mod results;
 mod select;
 
@@ -341,6 +342,9 @@ fn far_axis_start(fpr: &[f64]) -> f64 {
     10f64.powf(smallest.log10().floor()).min(1e-4)
 }
 
+/// A projection's legend entry for its dev images, which also says what tells identities apart.
+const IDENTITY_KEY: &str = "dev images (colour and shape: identity)";
+
 /// A 2-D projection of the dev and test embeddings: one colour and shape per identity
 /// (`labels[i]` of `points[i]`), filled markers for the dev images and hollow ones for the test
 /// images (`is_test[i]`), which the legend says.
@@ -364,7 +368,7 @@ pub fn projection_chart(
         .enumerate()
         .flat_map(|(k, sets)| {
             sets.into_iter()
-                .zip(["dev", "test"])
+                .zip([IDENTITY_KEY, "test images"])
                 .zip(has)
                 .map(move |((points, set), has)| Line {
                     label: if k == 0 && has {
@@ -460,7 +464,7 @@ pub fn write_chart(dir: &Path, name: &str, chart: &Chart, format: FigureFormat) 
     Ok(Written { path, changed })
 }
 
-/// A run's train and dev accuracy against iterations, with the mark of its best checkpoint (the
+/// A run's train and dev accuracy against epochs ([`in_epochs`]), with the mark of its best checkpoint (the
 /// weights its test and LFW numbers measure) on the dev curve, and dev accuracy's chance.
 fn accuracy_chart(c: &RunCurves) -> Option<Chart> {
     let mut lines = Vec::new();
@@ -484,7 +488,7 @@ fn accuracy_chart(c: &RunCurves) -> Option<Chart> {
     if let Some(mark) = best_checkpoint_mark(c) {
         lines.push(mark);
     }
-    Some(Chart {
+    let chart = Chart {
         title: format!("Run {}: accuracy", c.label()),
         x_label: "iteration".into(),
         y_label: "accuracy".into(),
@@ -494,7 +498,27 @@ fn accuracy_chart(c: &RunCurves) -> Option<Chart> {
         log_x: false,
         equal_scale: false,
         guides: c.data.iter().filter_map(dev_chance).collect(),
-    })
+    };
+    Some(in_epochs(chart, &c.run))
+}
+
+/// `chart`, drawn against iterations, drawn against epochs where `run` records how many
+/// iterations an epoch takes: the epochs the results table and the best checkpoint's label
+/// count, each evaluation at its whole epoch and the steps between at fractions of one.
+fn in_epochs(mut chart: Chart, run: &Run) -> Chart {
+    let Some(per) = run.iters_per_epoch.filter(|&n| n > 0).map(|n| n as f64) else {
+        return chart;
+    };
+    for line in &mut chart.lines {
+        for p in &mut line.points {
+            p.0 /= per;
+        }
+        for b in line.band.iter_mut().flatten() {
+            b.0 /= per;
+        }
+    }
+    chart.x_label = "epoch".into();
+    chart
 }
 
 /// A ring on the dev curve where the run's best checkpoint was written, the weights that `eval`
@@ -536,7 +560,7 @@ fn dev_chance(data: &DataInfo) -> Option<Guide> {
 }
 
 fn loss_chart(c: &RunCurves) -> Option<Chart> {
-    (!c.train_loss.is_empty()).then(|| Chart {
+    let chart = (!c.train_loss.is_empty()).then(|| Chart {
         title: format!("Run {}: train loss", c.label()),
         x_label: "iteration".into(),
         y_label: "triplet loss".into(),
@@ -546,7 +570,8 @@ fn loss_chart(c: &RunCurves) -> Option<Chart> {
         log_x: false,
         equal_scale: false,
         guides: Vec::new(),
-    })
+    });
+    chart.map(|chart| in_epochs(chart, &c.run))
 }
 
 /// A comparison figure: its file stem, the chart, and the markdown that says what it shows.
@@ -960,8 +985,8 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                ("dev", &[(2.0, 3.0), (8.0, 9.0)][..]),
-                ("test", &[(6.0, 7.0)][..]),
+                (IDENTITY_KEY, &[(2.0, 3.0), (8.0, 9.0)][..]),
+                ("test images", &[(6.0, 7.0)][..]),
                 ("", &[(0.0, 1.0)][..]),
                 ("", &[(4.0, 5.0)][..]),
             ]
@@ -969,7 +994,8 @@ mod tests {
         // No test images, no test entry in the key.
         let dev_only = projection_chart("t", &points, &labels, &[false; 5]);
         let labelled: Vec<&str> = dev_only.lines.iter().map(|l| l.label.as_str()).collect();
-        assert_eq!(labelled, ["dev", "", "", ""]);
+        assert_eq!(labelled, [IDENTITY_KEY, "", "", ""]);
+        assert_eq!(IDENTITY_KEY, "dev images (colour and shape: identity)");
     }
 
     /// Run 2's embeddings figure fitted PC1 (about ±2) and PC2 (about ±0.01) apart and said
@@ -1085,6 +1111,7 @@ mod tests {
     fn dev_run(id: i64, model: &str, top: f64, epochs: i64, data: Option<&DataInfo>) -> RunCurves {
         let mut run = crate::lab::fixtures::run(id, &format!("run-{id}"), model);
         run.dataset_id = data.map(|d| crate::lab::DatasetId(d.id));
+        run.iters_per_epoch = Some(10);
         RunCurves {
             run,
             train_acc: Vec::new(),
@@ -1150,6 +1177,20 @@ mod tests {
         assert_eq!(labels(&c), ["train", "dev"]);
         // No dataset recorded: no chance line, for want of a gallery to guess among.
         assert_eq!(accuracy_chart(&c).map(|c| c.guides), Some(Vec::new()));
+        // Against epochs where the run records their length, its losses too; against
+        // iterations where it does not.
+        c.train_loss = steps(200, 100);
+        let loss = loss_chart(&c).expect("losses");
+        assert_eq!(loss.x_label, "epoch");
+        assert_eq!(
+            (loss.lines[0].points[0], loss.lines[0].points[199]),
+            ((0.01, 1.0), (2.0, 0.0))
+        );
+        c.run.iters_per_epoch = None;
+        let chart = accuracy_chart(&c).expect("curves");
+        assert_eq!(chart.x_label, "iteration");
+        assert_eq!(chart.lines[0].points[3], (4.0, 0.0));
+        assert_eq!(loss_chart(&c).map(|l| l.x_label), Some("iteration".into()));
     }
 
     /// A run's accuracy figure did not say which of its points the test and LFW numbers
@@ -1167,7 +1208,10 @@ mod tests {
             mark.label,
             "best checkpoint (epoch 4, dev 0.400, test measured here)"
         );
-        assert_eq!(mark.points, [(40.0, 0.6 * 4.0 / 6.0)]);
+        // Drawn against epochs, as its label and the results table count them.
+        assert_eq!(chart.x_label, "epoch");
+        assert_eq!(mark.points, [(4.0, 0.6 * 4.0 / 6.0)]);
+        assert_eq!(chart.lines[0].points[5], (6.0, 0.6));
         assert!(
             mark.secondary,
             "a ring around the dev point, which shows inside it"

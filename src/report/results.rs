@@ -52,7 +52,7 @@ const SEED_AT: usize = 8;
 
 /// A run's dataset as the data column shows it: its label, with `#id` where another dataset of
 /// the table has the same label (one folder filtered or split two ways).
-fn data_cell(c: &RunCurves, datasets: &BTreeMap<i64, &DataInfo>) -> String {
+pub(super) fn data_cell(c: &RunCurves, datasets: &BTreeMap<i64, &DataInfo>) -> String {
     match &c.data {
         Some(d) => {
             let label = d.label();
@@ -131,6 +131,10 @@ pub fn results_markdown(
         .any(|(c, _)| c.run.lfw_acc.is_some() && c.run.lfw_grayscale)
     {
         out.push_str(&format!("\n{GRAY_NOTE}\n"));
+    }
+    let curves: Vec<&RunCurves> = rows.iter().map(|(c, _)| *c).collect();
+    if let Some(table) = super::repeats::repeats_markdown(&curves, &datasets, data_column, now) {
+        out.push_str(&format!("\n{table}"));
     }
     for f in comparisons {
         out.push_str(&format!(
@@ -242,7 +246,7 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
 /// when its weights started from a file, with ` (fresh embedding)` after it for
 /// `--fresh-embedding`, or `alexnet, dropout 0` when AlexNet's dropout is not torchvision's
 /// 0.5; `, TF32` where the matrix products ran in TF32.
-fn architecture(r: &crate::lab::Run) -> String {
+pub(super) fn architecture(r: &crate::lab::Run) -> String {
     let h = &r.hyper;
     let mut s = h.model.clone();
     if h.zero_init_residual {
@@ -268,7 +272,7 @@ fn architecture(r: &crate::lab::Run) -> String {
 
 /// `224px`, or `64px, crop 0.5` when only the centre of each image was kept; `, ImageNet
 /// norm` where the network normalised its input as torchvision's ImageNet weights expect.
-fn input(h: &crate::lab::Hyperparams) -> String {
+pub(super) fn input(h: &crate::lab::Hyperparams) -> String {
     let mut s = format!("{}px", h.image_size);
     if h.crop < 1.0 {
         s.push_str(&format!(", crop {}", h.crop));
@@ -281,7 +285,7 @@ fn input(h: &crate::lab::Hyperparams) -> String {
 
 /// `0.0001`, or `0.0005 cosine, 2 warm-up` for a scheduled rate ([`curves::learning_rate`]),
 /// with `wd 0.0005` when set; a rate below 1e-5 in powers of ten (`1e-12`, not twelve places).
-fn learning_rate(h: &crate::lab::Hyperparams) -> String {
+pub(super) fn learning_rate(h: &crate::lab::Hyperparams) -> String {
     let mut s = curves::learning_rate(h);
     if h.weight_decay != 0.0 {
         s.push_str(&format!(", wd {}", h.weight_decay));
@@ -296,7 +300,7 @@ fn epochs(r: &Run, now: f64) -> String {
 }
 
 /// A `|` or a line break inside a cell would break the table.
-fn escape_cell(cell: &str) -> String {
+pub(super) fn escape_cell(cell: &str) -> String {
     cell.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 

@@ -1,0 +1,241 @@
+//! Under the results table, each experiment run more than once as one row: its best dev, test
+//! and LFW accuracy as mean ± standard deviation over its runs, so that a recipe is read from
+//! all of its seeds and not from its luckiest.
+
+use std::collections::BTreeMap;
+
+use crate::lab::params::{repeats, seed_groups};
+use crate::lab::{mean_std, Run, RunStatus};
+
+use super::curves::{DataInfo, RunCurves};
+use super::results::{architecture, data_cell, escape_cell, input, learning_rate};
+
+const HEADERS: [&str; 12] = [
+    "runs",
+    "architecture",
+    "input",
+    "batch",
+    "dim",
+    "mining",
+    "lr",
+    "epochs",
+    "repeats",
+    "best dev acc",
+    "test acc (best ckpt)",
+    "LFW pairs acc (best ckpt)",
+];
+
+/// Where the data column goes, when the results table has one: after the input, as there.
+const DATA_AT: usize = 3;
+
+/// The line over the table.
+const INTRO: &str = "Experiments run more than once, one row each: the completed runs whose \
+settings and dataset are all alike but the seed. Each accuracy is the mean ± the sample standard \
+deviation (dividing by n − 1) over the runs, then the lowest and highest run; a count says how \
+many of the runs were evaluated where not all were. Each run's own numbers are in the table \
+above.";
+
+/// The experiments of `rows` that completed more than once, as a markdown table with the line
+/// over it; `None` where no experiment did. `data_column`: the results table says each run's
+/// dataset in a column, so this one does too.
+pub(super) fn repeats_markdown(
+    rows: &[&RunCurves],
+    datasets: &BTreeMap<i64, &DataInfo>,
+    data_column: bool,
+    now: f64,
+) -> Option<String> {
+    let completed: Vec<&RunCurves> = rows
+        .iter()
+        .copied()
+        .filter(|c| c.run.effective_status(now) == RunStatus::Completed)
+        .collect();
+    let runs: Vec<&Run> = completed.iter().map(|c| &c.run).collect();
+    let groups: Vec<Vec<&RunCurves>> = seed_groups(&runs, now)
+        .into_iter()
+        .filter(|g| g.len() > 1)
+        .map(|g| g.into_iter().map(|i| completed[i]).collect())
+        .collect();
+    if groups.is_empty() {
+        return None;
+    }
+    let mut headers = HEADERS.to_vec();
+    if data_column {
+        headers.insert(DATA_AT, "data");
+    }
+    let mut out = format!("{INTRO}\n\n| {} |\n", headers.join(" | "));
+    out.push_str(&format!("|{}\n", "---|".repeat(headers.len())));
+    for group in groups {
+        let mut cells = row(&group);
+        if data_column {
+            cells.insert(DATA_AT, data_cell(group[0], datasets));
+        }
+        let cells: Vec<String> = cells.iter().map(|c| escape_cell(c)).collect();
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
+    }
+    Some(out)
+}
+
+/// One experiment's cells: the settings of its first run (all but the seed are its others'),
+/// then its accuracies over its runs.
+fn row(group: &[&RunCurves]) -> Vec<String> {
+    let runs: Vec<&Run> = group.iter().map(|c| &c.run).collect();
+    let first = runs[0];
+    let h = &first.hyper;
+    let ids: Vec<String> = runs.iter().map(|r| r.id.to_string()).collect();
+    let mut seeds: Vec<i64> = runs.iter().map(|r| r.hyper.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    let counted = repeats(&runs);
+    let seeds = match seeds.as_slice() {
+        // `3 seeds (0, 1, 2)`, or the same seed run again: `3 runs (seed 0)`.
+        _ if counted.ends_with("seeds") => format!("{counted} ({})", list(&seeds)),
+        [one] => format!("{counted} (seed {one})"),
+        many => format!("{counted} (seeds {})", list(many)),
+    };
+    vec![
+        ids.join(", "),
+        architecture(first),
+        input(h),
+        h.batch_size.to_string(),
+        h.embedding_dim.to_string(),
+        h.mining.clone(),
+        learning_rate(h),
+        h.epochs.to_string(),
+        seeds,
+        spread(&runs, |r| r.best_dev_acc),
+        spread(&runs, |r| r.test_acc),
+        spread(&runs, |r| r.lfw_acc),
+    ]
+}
+
+fn list(xs: &[i64]) -> String {
+    xs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// `0.629 ± 0.016 (0.613–0.645)` over the runs that have the value, with `, 2 of 3 runs` where
+/// some have none; `0.700 (1 of 3 runs)` for one; `-` for none.
+fn spread(runs: &[&Run], value: impl Fn(&Run) -> Option<f64>) -> String {
+    let xs: Vec<f64> = runs.iter().filter_map(|&r| value(r)).collect();
+    let Some((mean, std)) = mean_std(&xs) else {
+        return "-".into();
+    };
+    let of = format!("{} of {} runs", xs.len(), runs.len());
+    if xs.len() == 1 {
+        return format!("{mean:.3} ({of})");
+    }
+    let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let count = if xs.len() < runs.len() {
+        format!(", {of}")
+    } else {
+        String::new()
+    };
+    format!("{mean:.3} ± {std:.3} ({lo:.3}–{hi:.3}{count})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::fixtures::{run, NOW};
+
+    fn curves_of(run: Run) -> RunCurves {
+        RunCurves {
+            run,
+            train_acc: Vec::new(),
+            dev_acc: Vec::new(),
+            dev_acc_centroid: Vec::new(),
+            train_loss: Vec::new(),
+            images_per_sec: None,
+            devices: vec!["cpu".into()],
+            data: None,
+            best_iteration: None,
+        }
+    }
+
+    /// A completed run of seed `seed` that reached these accuracies.
+    fn scored(id: i64, seed: i64, dev: f64, test: Option<f64>, lfw: Option<f64>) -> RunCurves {
+        let mut r = run(id, &format!("recipe-s{seed}"), "resnet18");
+        r.hyper.seed = seed;
+        r.best_dev_acc = Some(dev);
+        r.test_acc = test;
+        r.lfw_acc = lfw;
+        curves_of(r)
+    }
+
+    fn table(cs: &[RunCurves]) -> Option<String> {
+        let rows: Vec<&RunCurves> = cs.iter().collect();
+        repeats_markdown(&rows, &BTreeMap::new(), false, NOW)
+    }
+
+    /// Runs alike but for the seed are one row, their accuracies as mean ± sample std and
+    /// range; a run of other settings, and one cut off before its epochs were done, are none of
+    /// it.
+    #[test]
+    fn runs_alike_but_the_seed_are_one_row_of_mean_and_spread() {
+        let mut other = scored(7, 0, 0.9, None, None);
+        other.run.hyper.lr = 0.1;
+        let mut cut_off = scored(8, 3, 0.1, None, None);
+        cut_off.run.status = RunStatus::Interrupted;
+        let cs = [
+            scored(5, 0, 0.645, Some(0.714), Some(0.746)),
+            scored(6, 1, 0.629, Some(0.700), None),
+            other,
+            cut_off,
+            scored(32, 2, 0.613, Some(0.757), Some(0.744)),
+        ];
+        let out = table(&cs).expect("one experiment ran three times");
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[0].starts_with("Experiments run more than once"),
+            "{out}"
+        );
+        assert!(
+            lines[2].starts_with("| runs | architecture | input | batch |"),
+            "{out}"
+        );
+        assert_eq!(lines.len(), 5, "one row: {out}");
+        let cells: Vec<&str> = lines[4].split(" | ").collect();
+        assert_eq!(cells[0], "| 5, 6, 32");
+        assert_eq!(cells[8], "3 seeds (0, 1, 2)");
+        // mean 0.629; sample std sqrt((0.016² + 0 + 0.016²) / 2) = 0.016.
+        assert_eq!(cells[9], "0.629 ± 0.016 (0.613–0.645)");
+        // test: mean 0.7237, deviations -0.0097, -0.0237, 0.0333: std 0.0297.
+        assert_eq!(cells[10], "0.724 ± 0.030 (0.700–0.757)");
+        assert_eq!(cells[11], "0.745 ± 0.001 (0.744–0.746, 2 of 3 runs) |");
+    }
+
+    /// One seed run again is counted as runs, not seeds; a value only one run has is that
+    /// run's, said so, not a spread of zero.
+    #[test]
+    fn a_seed_run_again_is_counted_as_runs_and_a_lone_value_says_so() {
+        let cs = [
+            scored(12, 0, 0.306, None, None),
+            scored(13, 0, 0.340, Some(0.243), None),
+        ];
+        let out = table(&cs).unwrap();
+        let row = out.lines().last().unwrap();
+        assert!(
+            row.contains("| 2 runs (seed 0) | 0.323 ± 0.024 (0.306–0.340) |"),
+            "{row}"
+        );
+        assert!(row.ends_with("| 0.243 (1 of 2 runs) | - |"), "{row}");
+    }
+
+    /// Without an experiment run twice there is no table; and the results table under which it
+    /// goes holds it only then.
+    #[test]
+    fn no_repeated_experiment_means_no_table() {
+        let mut b = scored(2, 1, 0.5, None, None);
+        b.run.hyper.embedding_dim = 64;
+        let cs = [scored(1, 0, 0.4, None, None), b];
+        assert_eq!(table(&cs), None);
+        let figures = super::super::RunFigures::default();
+        let rows: Vec<_> = cs.iter().map(|c| (c, &figures)).collect();
+        let md = super::super::results_markdown(&rows, &[], "", NOW);
+        assert!(!md.contains("run more than once"), "{md}");
+        let again = [scored(1, 0, 0.4, None, None), scored(2, 1, 0.5, None, None)];
+        let rows: Vec<_> = again.iter().map(|c| (c, &figures)).collect();
+        let md = super::super::results_markdown(&rows, &[], "", NOW);
+        assert!(md.contains("| 1, 2 | resnet18 |"), "{md}");
+    }
+}

@@ -105,6 +105,22 @@ impl DataInfo {
 }
 
 impl RunCurves {
+    /// `run` with no curves, trained on the CPU, of no recorded dataset: for tests to fill in.
+    #[cfg(test)]
+    pub(crate) fn bare(run: Run) -> RunCurves {
+        RunCurves {
+            run,
+            train_acc: Vec::new(),
+            dev_acc: Vec::new(),
+            dev_acc_centroid: Vec::new(),
+            train_loss: Vec::new(),
+            images_per_sec: None,
+            devices: vec!["cpu".into()],
+            data: None,
+            best_iteration: None,
+        }
+    }
+
     /// The curves and what the report shows of each of `runs`, in order, reading each dataset
     /// once.
     pub fn load_all(lab: &Lab, runs: &[Run]) -> Result<Vec<RunCurves>> {

@@ -1113,8 +1113,6 @@ mod tests {
         run.dataset_id = data.map(|d| crate::lab::DatasetId(d.id));
         run.iters_per_epoch = Some(10);
         RunCurves {
-            run,
-            train_acc: Vec::new(),
             dev_acc: (1..=epochs)
                 .map(|e| SeriesPoint {
                     iteration: 10 * e,
@@ -1123,12 +1121,8 @@ mod tests {
                     wall_time: 0.0,
                 })
                 .collect(),
-            dev_acc_centroid: Vec::new(),
-            train_loss: Vec::new(),
-            images_per_sec: None,
-            devices: vec!["cpu".into()],
             data: data.cloned(),
-            best_iteration: None,
+            ..RunCurves::bare(run)
         }
     }
 
@@ -1151,15 +1145,10 @@ mod tests {
     #[test]
     fn a_runs_accuracy_figure_has_its_train_dev_and_centroid_curves() {
         let mut c = RunCurves {
-            run: crate::lab::fixtures::run(1, "r", "resnet18"),
             train_acc: steps(4, 1),
             dev_acc: steps(4, 1),
             dev_acc_centroid: steps(4, 1),
-            train_loss: Vec::new(),
-            images_per_sec: None,
-            devices: vec!["cpu".into()],
-            data: None,
-            best_iteration: None,
+            ..RunCurves::bare(crate::lab::fixtures::run(1, "r", "resnet18"))
         };
         let labels = |c: &RunCurves| -> Vec<String> {
             accuracy_chart(c)
@@ -1536,8 +1525,6 @@ mod tests {
         assert_eq!(accuracy_y_range(&[banded]), (0.0, 0.5));
         // The charts use it.
         let c = RunCurves {
-            run: crate::lab::fixtures::run(1, "r", "resnet18"),
-            train_acc: Vec::new(),
             dev_acc: steps(4, 1)
                 .into_iter()
                 .map(|p| SeriesPoint {
@@ -1545,12 +1532,7 @@ mod tests {
                     ..p
                 })
                 .collect(),
-            dev_acc_centroid: Vec::new(),
-            train_loss: Vec::new(),
-            images_per_sec: None,
-            devices: vec!["cpu".into()],
-            data: None,
-            best_iteration: None,
+            ..RunCurves::bare(crate::lab::fixtures::run(1, "r", "resnet18"))
         };
         let accuracy = accuracy_chart(&c).expect("a dev curve");
         assert_eq!(accuracy.y_range, Some((0.0, 0.2)));

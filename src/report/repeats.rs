@@ -138,20 +138,6 @@ mod tests {
     use super::*;
     use crate::lab::fixtures::{run, NOW};
 
-    fn curves_of(run: Run) -> RunCurves {
-        RunCurves {
-            run,
-            train_acc: Vec::new(),
-            dev_acc: Vec::new(),
-            dev_acc_centroid: Vec::new(),
-            train_loss: Vec::new(),
-            images_per_sec: None,
-            devices: vec!["cpu".into()],
-            data: None,
-            best_iteration: None,
-        }
-    }
-
     /// A completed run of seed `seed` that reached these accuracies.
     fn scored(id: i64, seed: i64, dev: f64, test: Option<f64>, lfw: Option<f64>) -> RunCurves {
         let mut r = run(id, &format!("recipe-s{seed}"), "resnet18");
@@ -159,7 +145,7 @@ mod tests {
         r.best_dev_acc = Some(dev);
         r.test_acc = test;
         r.lfw_acc = lfw;
-        curves_of(r)
+        RunCurves::bare(r)
     }
 
     fn table(cs: &[RunCurves]) -> Option<String> {

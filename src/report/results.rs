@@ -335,21 +335,6 @@ mod tests {
     use crate::lab::fixtures::{run, NOW};
     use crate::lab::RunStatus;
 
-    /// `run`'s row with no curves, trained on the CPU, of no recorded dataset.
-    fn curves_of(run: Run) -> RunCurves {
-        RunCurves {
-            run,
-            train_acc: Vec::new(),
-            dev_acc: Vec::new(),
-            dev_acc_centroid: Vec::new(),
-            train_loss: Vec::new(),
-            images_per_sec: None,
-            devices: vec!["cpu".into()],
-            data: None,
-            best_iteration: None,
-        }
-    }
-
     /// A dataset of `people` identities and `images` images, split 80/10/10, named `name`.
     fn dataset(id: i64, name: &str, people: i64, images: i64) -> DataInfo {
         DataInfo {
@@ -391,7 +376,7 @@ mod tests {
     fn a_table_of_several_datasets_says_which_each_run_had() {
         let curves = |id: i64, data: Option<DataInfo>| RunCurves {
             data,
-            ..curves_of(run(id, "r", "resnet18"))
+            ..RunCurves::bare(run(id, "r", "resnet18"))
         };
         let table = |cs: &[RunCurves]| {
             let figures = RunFigures::default();
@@ -421,7 +406,7 @@ mod tests {
     fn a_table_of_one_dataset_names_it_under_the_table() {
         let curves = |id: i64, data: Option<DataInfo>| RunCurves {
             data,
-            ..curves_of(run(id, "r", "resnet18"))
+            ..RunCurves::bare(run(id, "r", "resnet18"))
         };
         let figures = RunFigures::default();
         let table = |cs: &[RunCurves]| {
@@ -455,7 +440,7 @@ mod tests {
         let seeded = |id: i64, seed: i64| {
             let mut run = run(id, "r", "resnet18");
             run.hyper.seed = seed;
-            curves_of(run)
+            RunCurves::bare(run)
         };
         let figures = RunFigures::default();
         let table = |cs: &[RunCurves]| {
@@ -492,7 +477,7 @@ mod tests {
     /// of it shown as written.
     #[test]
     fn comparison_figures_follow_the_table_with_their_captions() {
-        let c = curves_of(run(1, "r", "resnet18"));
+        let c = RunCurves::bare(run(1, "r", "resnet18"));
         let figures = RunFigures::default();
         let comparisons = [
             ComparisonFigure {
@@ -523,7 +508,7 @@ mod tests {
     #[test]
     fn an_lfw_score_on_grayscale_images_is_marked() {
         let curves = |id: i64, gray: bool| {
-            curves_of(Run {
+            RunCurves::bare(Run {
                 lfw_acc: Some(0.78),
                 lfw_acc_std: Some(0.014),
                 lfw_grayscale: gray,
@@ -549,7 +534,7 @@ mod tests {
     #[test]
     fn a_name_s_markdown_is_shown_as_written() -> anyhow::Result<()> {
         let name = "a*b* [x](y) R&amp;D _lr_1e-4 <!-- results:end -->";
-        let c = curves_of(run(1, name, "resnet18"));
+        let c = RunCurves::bare(run(1, name, "resnet18"));
         let figures = RunFigures::default();
         let table = results_markdown(&[(&c, &figures)], &[], "", NOW);
         assert!(

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 
+use super::datasets::Datasets;
 use super::filter::{Column, Filter};
 use super::series::{Series, Timeline, XAxis};
 use super::start_form::StartForm;
@@ -68,6 +69,8 @@ pub enum Overlay {
         /// this one stops; `a` stops the sweep instead.
         sweep: Option<i64>,
     },
+    /// `C` on a run that stopped before its end: resume it, or leave it as it is.
+    ConfirmResume(ResumeAsk),
     EditNotes {
         run: RunId,
         input: String,
@@ -121,6 +124,34 @@ pub struct StartOverAsk {
     pub steps: i64,
     /// The checkpoints it recorded (best ones, which cannot be resumed from), dropped too.
     pub checkpoints: usize,
+}
+
+/// What the dashboard asks before `C` resumes a run, as `X` asks before it stops one: a stray
+/// `C` must not start a trainer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResumeAsk {
+    pub run: RunId,
+    pub name: String,
+    pub status: RunStatus,
+    /// The epochs it trained, of those it was to train.
+    pub done: i64,
+    pub epochs: i64,
+}
+
+impl ResumeAsk {
+    /// `Resume run #3 stopped (interrupted at epoch 4 of 10)? It trains the 6 epochs left.`
+    pub fn question(&self) -> String {
+        let left = (self.epochs - self.done).max(0);
+        format!(
+            "Resume run #{} {} ({} at epoch {} of {})? It trains the {} left.",
+            self.run,
+            self.name,
+            self.status,
+            self.done,
+            self.epochs,
+            crate::format::count(left as u64, "epoch", "epochs"),
+        )
+    }
 }
 
 impl StartOverAsk {
@@ -254,6 +285,12 @@ pub enum Action {
     Cancel,
     /// A message for the status line: (text, is it an error).
     Status(String, bool),
+    /// A new run was started (`r`, `R`, `e`) as process `pid`, its output to `log`: its id
+    /// comes once the lab records it.
+    RunStarted {
+        pid: i64,
+        log: String,
+    },
     /// The run the start form asked for was refused before it started (a `--like` run checked
     /// against the lab): the form comes back as it was, with the reason.
     FormRefused(StartForm, String),
@@ -273,6 +310,7 @@ impl Action {
                 | Action::Resize(..)
                 | Action::Data(_)
                 | Action::Status(..)
+                | Action::RunStarted { .. }
                 | Action::FormRefused(..)
                 | Action::AskSweep(_)
                 | Action::AskStartOver(_)
@@ -389,6 +427,10 @@ pub struct App {
     /// ` --db PATH` for commands the screen suggests ([`crate::lab::db_flag`]); empty for the
     /// default lab.
     pub db_flag: String,
+    /// The folder of the lab, which paths the lab records are relative to.
+    pub lab_dir: PathBuf,
+    /// The datasets of the lab's runs, by id.
+    pub datasets: Datasets,
     /// The runs table's names as last cut to its width.
     pub name_cuts: RefCell<CutsApart>,
     /// The runs table as last drawn: the first row shown, and how many rows fit. The next
@@ -404,6 +446,8 @@ pub struct App {
     /// loads would start another, which the lab refuses only once the first marks the run
     /// running.
     resuming: HashMap<RunId, f64>,
+    /// The runs started from here that the lab has not recorded yet.
+    started: Vec<Started>,
     /// When the question about a sweep opened: its answers are keys of the runs table too
     /// (`n` notes, `r` the start form), so that keys typed before it showed are not answers.
     asked_at: f64,
@@ -412,6 +456,22 @@ pub struct App {
 /// How long the question about a sweep takes no answer after it opens: a key meant for the
 /// table, typed as the question came, starts no sweep.
 pub const ASK_SETTLE_SECONDS: f64 = 0.5;
+
+/// A run started from the dashboard, until the lab records it: then its id is said, and it is
+/// highlighted.
+#[derive(Clone, Debug, PartialEq)]
+struct Started {
+    pid: i64,
+    log: String,
+    /// When it started: a run of this pid recorded before is another process's.
+    at: f64,
+    /// The run highlighted when it started: the new one is highlighted only where the person
+    /// has not moved since, so that a key meant for the run they moved to acts on that one.
+    highlighted: Option<RunId>,
+}
+
+/// How long a run started from here is looked for in the lab, to say its id.
+const STARTED_SECONDS: f64 = 1800.0;
 
 /// How long a run `C` resumed is taken to be starting: a `C` on it meanwhile starts nothing.
 pub const RESUME_STARTING_SECONDS: f64 = 10.0;
@@ -449,6 +509,8 @@ impl App {
             quit: false,
             hostname: hostname.to_string(),
             db_flag: String::new(),
+            lab_dir: PathBuf::from("."),
+            datasets: Datasets::new(),
             name_cuts: RefCell::default(),
             table_rows: Default::default(),
             stopped: false,
@@ -457,6 +519,7 @@ impl App {
             // no real process.
             sweep_of: |_| None,
             resuming: HashMap::new(),
+            started: Vec::new(),
             asked_at: f64::NEG_INFINITY,
         }
     }
@@ -726,6 +789,18 @@ impl App {
             (Overlay::ConfirmStop { .. }, Action::Cancel | Action::Input('n')) => {
                 self.set_status("stop cancelled", false);
             }
+            // Only `y`, as for a stop: a stray Enter starts no trainer.
+            (Overlay::ConfirmResume(ask), Action::Input('y')) => {
+                self.resuming.insert(ask.run, self.now);
+                fx.push(Effect::Resume {
+                    run: ask.run,
+                    label: ask.name,
+                    start_over: false,
+                });
+            }
+            (Overlay::ConfirmResume(ask), Action::Cancel | Action::Input('n')) => {
+                self.set_status(format!("run #{} not resumed", ask.run), false);
+            }
             // Only `y`, as for a stop: what the run recorded goes.
             (Overlay::ConfirmStartOver(ask), Action::Input('y')) => {
                 self.resuming.insert(ask.run, self.now);
@@ -926,6 +1001,15 @@ impl App {
             }
             Action::Data(u) => self.apply(u),
             Action::Status(text, error) => self.set_status(text, error),
+            Action::RunStarted { pid, log } => {
+                self.set_status(format!("started run (pid {pid}), log: {log}"), false);
+                self.started.push(Started {
+                    pid,
+                    log,
+                    at: self.now,
+                    highlighted: self.selected_run().map(|r| r.id),
+                });
+            }
             // The form comes back as it was typed, unless the person opened something else
             // while the run was being checked.
             Action::FormRefused(form, text) => {
@@ -994,7 +1078,7 @@ impl App {
             // Through the columns on screen: one the terminal hides would sort by what no one
             // sees.
             Action::CycleSort => {
-                let shown = RunsTable::columns_on_screen(self.size.width, &self.runs, self.sort);
+                let shown = RunsTable::columns_on_screen(self.size.width, self);
                 let mut next = self.sort.next();
                 while !shown.contains(&next) && next != self.sort {
                     next = next.next();
@@ -1080,7 +1164,7 @@ impl App {
                 );
             }
             Action::AskStop => self.ask_stop(),
-            Action::Resume => self.resume(fx),
+            Action::Resume => self.resume(),
             Action::EditNotes => match self.focused_run() {
                 Some(r) => {
                     self.overlay = Some(Overlay::EditNotes {
@@ -1100,7 +1184,11 @@ impl App {
                 None => self.say_no_run(),
             },
             Action::StartForm => {
-                self.overlay = Some(Overlay::StartForm(StartForm::for_lab(&self.runs)))
+                self.overlay = Some(Overlay::StartForm(StartForm::for_lab(
+                    &self.runs,
+                    &self.datasets,
+                    &self.lab_dir,
+                )))
             }
             Action::StartLike => {
                 if self.focused_run().is_none() {
@@ -1201,14 +1289,15 @@ impl App {
         }
     }
 
-    /// Starts `run --resume` of the focused run where it stopped (interrupted, crashed or
-    /// failed); on any other run, says why not. A run trained on another host resumes here as
+    /// Asks whether to start `run --resume` of the focused run where it stopped (interrupted,
+    /// crashed or failed); on any other run, says why not. A run trained on another host resumes here as
     /// `run --resume` allows: its checkpoints are in this lab's folder.
-    fn resume(&mut self, fx: &mut Vec<Effect>) {
+    fn resume(&mut self) {
         let Some(r) = self.focused_run() else {
             return self.say_no_run();
         };
         let (id, name, status) = (r.id, r.name.clone(), r.effective_status(self.now));
+        let (done, epochs) = (r.epochs_done(), r.hyper.epochs);
         let since = self.resuming.get(&id).map(|&at| self.now - at);
         if let Some(ago) = since.filter(|&s| status.is_resumable() && s < RESUME_STARTING_SECONDS) {
             self.set_status(
@@ -1221,12 +1310,13 @@ impl App {
             return;
         }
         if status.is_resumable() {
-            self.resuming.insert(id, self.now);
-            fx.push(Effect::Resume {
+            self.overlay = Some(Overlay::ConfirmResume(ResumeAsk {
                 run: id,
-                label: name,
-                start_over: false,
-            });
+                name,
+                status,
+                done,
+                epochs,
+            }));
             return;
         }
         let why = match status {
@@ -1240,6 +1330,42 @@ impl App {
         );
     }
 
+    /// Says the id of each run started from here that the lab now records, and highlights it
+    /// where the highlight has not moved since it started.
+    fn find_started(&mut self) {
+        let started = std::mem::take(&mut self.started);
+        for s in started {
+            // One that never recorded a run (refused, or killed first) is forgotten in time:
+            // its end was said.
+            if self.now - s.at > STARTED_SECONDS {
+                continue;
+            }
+            // Its process, on this host, recorded since it started (a second of slack for
+            // the clock's rounding).
+            let found = self.runs.iter().find(|r| {
+                r.pid == Some(s.pid) && r.hostname == self.hostname && r.created_at >= s.at - 1.0
+            });
+            let Some(id) = found.map(|r| r.id) else {
+                self.started.push(s);
+                continue;
+            };
+            let at = self.view.iter().position(|&i| self.runs[i].id == id);
+            let still = self.selected_run().map(|r| r.id) == s.highlighted;
+            let hidden = match at {
+                Some(at) if still => {
+                    self.selected = at;
+                    ""
+                }
+                Some(_) => "",
+                None => " (the filter hides it)",
+            };
+            self.set_status(
+                format!("started run #{id}{hidden} (pid {}), log: {}", s.pid, s.log),
+                false,
+            );
+        }
+    }
+
     fn apply(&mut self, u: Update) {
         match u {
             Update::Runs(runs) => {
@@ -1248,7 +1374,9 @@ impl App {
                 let ids: BTreeSet<RunId> = self.runs.iter().map(|r| r.id).collect();
                 self.marked.retain(|id| ids.contains(id));
                 self.refresh_view();
+                self.find_started();
             }
+            Update::Datasets(datasets) => self.datasets = datasets,
             Update::SeriesLoaded { run, series } => {
                 if self.watched.contains(&run) {
                     let s = series
@@ -1310,8 +1438,15 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
     if key.kind != KeyEventKind::Press {
         return None;
     }
+    // Ctrl-C in a text being edited cancels the edit, as Esc does: quitting would drop the
+    // text with the screen.
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-        return Some(Action::Quit);
+        let editing = app.overlay.as_ref().is_some_and(Overlay::takes_text);
+        return Some(if editing {
+            Action::Cancel
+        } else {
+            Action::Quit
+        });
     }
     if let Some(o) = &app.overlay {
         if o.takes_text() {
@@ -1382,7 +1517,7 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
             KeyCode::Char('S') => Some(Action::ReverseSort),
             KeyCode::Char(d @ '0'..='9') => {
                 let i = (d as usize - '0' as usize + 9) % 10;
-                RunsTable::columns_on_screen(width, &app.runs, app.sort)
+                RunsTable::columns_on_screen(width, app)
                     .get(i)
                     .copied()
                     .map(Action::SortBy)
@@ -1825,17 +1960,21 @@ mod tests {
     }
 
     /// C resumes the focused run where it stopped (interrupted, crashed, failed; trained here
-    /// or on another host), as `run --resume N` does; on a run training, completed or queued
-    /// it starts nothing and says why.
+    /// or on another host), as `run --resume N` does, once `y` answers its question (as X asks
+    /// before it stops one: a stray C starts no trainer); on a run training, completed or
+    /// queued it starts nothing and says why.
     #[test]
     fn c_resumes_a_stopped_run_and_says_why_not_otherwise() {
         let live = live_run(1, "live");
         let mut crashed = live_run(2, "died");
         crashed.heartbeat_at = Some(NOW - 3600.0);
+        crashed.last_iteration = 250;
         let mut interrupted = run(3, "stopped", "resnet18");
         interrupted.status = RunStatus::Interrupted;
+        interrupted.last_iteration = 400;
         let mut failed = run(4, "failed-elsewhere", "resnet18");
         failed.status = RunStatus::Failed;
+        failed.last_iteration = 900;
         failed.hostname = "gpu-box".into();
         let mut queued = run(5, "queued", "resnet18");
         queued.status = RunStatus::Queued;
@@ -1844,13 +1983,28 @@ mod tests {
         assert_eq!(key_action(&app, press('C'), 100), Some(Action::Resume));
         // Newest first: 6 done, 5 queued, 4 failed, 3 interrupted, 2 crashed, 1 live.
         let mut said = Vec::new();
+        let mut asked = Vec::new();
         for id in (1..=6).rev() {
             assert_eq!(app.selected_run().map(|r| r.id), Some(RunId(id)));
             app.status = None;
-            let fx = app.update(Action::Resume);
+            let mut fx = app.update(Action::Resume);
+            if let Some(Overlay::ConfirmResume(ask)) = &app.overlay {
+                asked.push(ask.question());
+                assert_eq!(fx, vec![], "nothing starts before the answer");
+                fx = app.update(Action::Input('y'));
+            }
             said.push((fx, app.status.as_ref().map(|s| (s.text.clone(), s.error))));
             app.update(Action::Down);
         }
+        // Which run, and how much of it is left.
+        assert_eq!(
+            asked,
+            [
+                "Resume run #4 failed-elsewhere (failed at epoch 9 of 10)? It trains the 1 epoch left.",
+                "Resume run #3 stopped (interrupted at epoch 4 of 10)? It trains the 6 epochs left.",
+                "Resume run #2 died (crashed at epoch 2 of 10)? It trains the 8 epochs left.",
+            ]
+        );
         let resumes = |id: i64, name: &str| {
             vec![Effect::Resume {
                 run: RunId(id),
@@ -1886,7 +2040,95 @@ mod tests {
             Some("run #4 is being resumed (C 0s ago): its trainer is starting")
         );
         app.update(Action::Tick(app.now + RESUME_STARTING_SECONDS));
-        assert_eq!(app.update(Action::Resume), resumes(4, "failed-elsewhere"));
+        assert_eq!(app.update(Action::Resume), vec![]);
+        assert_eq!(app.update(Action::Submit), vec![], "Enter is no answer");
+        assert_eq!(app.update(Action::Input('n')), vec![]);
+        assert_eq!(
+            app.status.as_ref().map(|s| s.text.as_str()),
+            Some("run #4 not resumed")
+        );
+        app.update(Action::Resume);
+        assert_eq!(
+            app.update(Action::Input('y')),
+            resumes(4, "failed-elsewhere")
+        );
+    }
+
+    /// A run started from here is said by its id once the lab records it (its process's pid,
+    /// on this host, since it started), and highlighted where the highlight has not moved since.
+    #[test]
+    fn a_started_run_is_named_and_highlighted_once_recorded() {
+        let mut app = three();
+        let highlighted = app.selected_run().map(|r| r.id);
+        app.update(Action::RunStarted {
+            pid: 5151,
+            log: "logs/r.log".into(),
+        });
+        assert_eq!(
+            app.status.as_ref().map(|s| s.text.as_str()),
+            Some("started run (pid 5151), log: logs/r.log")
+        );
+        // An older run of that pid is another process's.
+        let mut runs = app.runs.clone();
+        let mut old = live_run(4, "old");
+        old.pid = Some(5151);
+        old.created_at = app.now - 3600.0;
+        runs.push(old);
+        app.update(Action::Data(Update::Runs(runs.clone())));
+        assert_eq!(app.selected_run().map(|r| r.id), highlighted);
+        let mut new = live_run(5, "new");
+        new.pid = Some(5151);
+        new.created_at = app.now + 3.0;
+        runs.push(new);
+        app.update(Action::Data(Update::Runs(runs.clone())));
+        assert_eq!(
+            app.status.as_ref().map(|s| s.text.as_str()),
+            Some("started run #5 (pid 5151), log: logs/r.log")
+        );
+        assert_eq!(app.selected_run().map(|r| r.id), Some(RunId(5)));
+        // Moved meanwhile, the highlight stays where the person put it.
+        app.update(Action::RunStarted {
+            pid: 6161,
+            log: "logs/s.log".into(),
+        });
+        app.update(Action::Down);
+        let moved = app.selected_run().map(|r| r.id);
+        let mut other = live_run(6, "other");
+        other.pid = Some(6161);
+        other.created_at = app.now + 1.0;
+        runs.push(other);
+        app.update(Action::Data(Update::Runs(runs)));
+        assert_eq!(app.selected_run().map(|r| r.id), moved);
+        assert!(app
+            .status
+            .as_ref()
+            .is_some_and(|s| s.text.starts_with("started run #6 (pid 6161)")));
+    }
+
+    /// Ctrl-C in a text being edited (the filter, a note, tags, the start form) cancels the edit
+    /// as Esc does, keeping the dashboard open; elsewhere it quits.
+    #[test]
+    fn ctrl_c_cancels_an_edit_and_quits_elsewhere() {
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        let mut app = three();
+        assert_eq!(key_action(&app, ctrl_c, 80), Some(Action::Quit));
+        let note = app.selected_run().map(|r| r.notes.clone());
+        app.update(Action::EditNotes);
+        app.type_text("half a thought");
+        let cancel = key_action(&app, ctrl_c, 80);
+        assert_eq!(cancel, Some(Action::Cancel));
+        assert_eq!(app.update(Action::Cancel), vec![], "nothing written");
+        assert!(!app.quit && app.overlay.is_none());
+        assert_eq!(app.selected_run().map(|r| r.notes.clone()), note);
+        app.update(Action::StartFilter);
+        app.type_text("model=alexnet");
+        assert_eq!(key_action(&app, ctrl_c, 80), Some(Action::Cancel));
+        app.update(Action::Cancel);
+        assert_eq!(
+            (app.view.len(), app.quit),
+            (3, false),
+            "the filter of before"
+        );
     }
 
     /// A run a sweep started can be stopped alone (the sweep starts its next run) or with its
@@ -2147,7 +2389,7 @@ mod tests {
         };
         // 80 columns: id name model status epoch best dev, last loss, img/s; batch and dim,
         // which the three runs share, after them.
-        let shown: Vec<&str> = RunsTable::columns_on_screen(80, &app.runs, app.sort)
+        let shown: Vec<&str> = RunsTable::columns_on_screen(80, &app)
             .iter()
             .map(|c| c.title())
             .collect();
@@ -2174,7 +2416,7 @@ mod tests {
         // 160 columns show them all: 0 is the tenth, and img/s, started and duration (the
         // 13th to 15th) are on screen but past the digits.
         assert_eq!(
-            RunsTable::columns_on_screen(160, &app.runs, app.sort),
+            RunsTable::columns_on_screen(160, &app),
             Column::ALL.to_vec()
         );
         assert_eq!(digit('4', 160), Some("input"));

@@ -3,25 +3,14 @@
 //! host, CPU). The metrics come first: a short screen cuts the table from the bottom.
 //! Runs that share a configuration, differ only in seed and trained as many epochs are one
 //! column, their metrics given as mean ± std; a `trained` row says how long each column trained
-//! where that differs.
+//! where that differs. Runs on different datasets are said to be: their accuracies are on
+//! different dev sets.
 
+use crate::lab::mean_std;
 use crate::lab::params::{differing, params, repeats, seed_groups};
 use crate::lab::Run;
 
-/// Mean and sample standard deviation.
-pub fn mean_std(xs: &[f64]) -> Option<(f64, f64)> {
-    if xs.is_empty() {
-        return None;
-    }
-    let n = xs.len() as f64;
-    let mean = xs.iter().sum::<f64>() / n;
-    let var = if xs.len() > 1 {
-        xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    Some((mean, var.sqrt()))
-}
+use super::datasets::{name_of, Datasets};
 
 /// A column's header: the `#id` of its run (`#5,6,32`, those of a seed group's), and the run's
 /// name or what the group repeats (`×3 seeds`). Kept apart, so that a narrow column cuts the label and
@@ -45,7 +34,17 @@ pub struct CompareTable {
     pub rows: Vec<(String, Vec<String>)>,
     /// Which runs each column stands for, as indices into the compared runs.
     pub columns: Vec<Vec<usize>>,
+    /// By row, the columns that hold its best value (the highest accuracy or speed, the lowest
+    /// loss): none in a row of settings, of one value, or of accuracies on different datasets.
+    pub best: Vec<Vec<usize>>,
+    /// What the person must know before reading the table: runs on different datasets.
+    pub warning: Option<String>,
 }
+
+/// What the compare table says of runs on more than one dataset: a dev accuracy on 12
+/// synthetic people is no rival to one on LFW.
+pub const DIFFERENT_DATASETS: &str =
+    "different datasets: accuracies on different dev sets, not comparable";
 
 type MetricOf = fn(&Run) -> Option<f64>;
 
@@ -60,6 +59,17 @@ fn accuracy(v: f64) -> String {
 /// Images per second, whole: `2310`.
 fn speed(v: f64) -> String {
     format!("{v:.0}")
+}
+
+/// Whether a metric's best value is its lowest (a loss) rather than its highest.
+fn lowest_best(name: &str) -> bool {
+    name == "last loss"
+}
+
+/// Whether a metric compares runs on different datasets: a speed does, an accuracy or a loss
+/// measured on other images does not.
+fn across_datasets(name: &str) -> bool {
+    name == "img/s"
 }
 
 /// (name, value, how it is written, shown only where some compared run has it). What only
@@ -79,9 +89,13 @@ const METRICS: [(&str, MetricOf, Shown, bool); 7] = [
 /// Hyperparameter `name`'s value of run `r` as the compare table writes it: as the runs table
 /// writes its column where it has one (the learning rate in powers of ten, `1e-4` beside `1e6`,
 /// not `0.0001`), else as [`params`] gives it.
-fn param(r: &Run, name: &str) -> String {
+/// The dataset is named as `runs` names it (`lfw-20-30`), not by its id alone.
+fn param(r: &Run, name: &str, datasets: &Datasets) -> String {
     if name == "lr" {
         return format!("{:e}", r.hyper.lr);
+    }
+    if name == "dataset" {
+        return name_of(r, datasets);
     }
     params(r)
         .into_iter()
@@ -127,7 +141,36 @@ fn metric_cell(xs: &[f64], group: usize, shown: Shown) -> String {
     }
 }
 
-pub fn table(runs: &[&Run], now: f64) -> CompareTable {
+/// The columns of a metric row whose value (`means`, by column, as `shown` writes it) is the
+/// best: the highest, or the `lowest`; none where fewer than two columns have one or all
+/// read the same.
+fn best_of(means: &[Option<f64>], shown: Shown, lowest: bool) -> Vec<usize> {
+    let values: Vec<(usize, f64)> = means
+        .iter()
+        .enumerate()
+        .filter_map(|(i, m)| Some((i, (*m)?)))
+        .filter(|(_, m)| m.is_finite())
+        .collect();
+    let best = values
+        .iter()
+        .map(|&(_, m)| m)
+        .reduce(|a, b| if (b < a) == lowest { b } else { a });
+    let Some(best) = best.map(shown) else {
+        return Vec::new();
+    };
+    // Ties as written: 0.4121 and 0.4119 both read 0.412.
+    let at_best: Vec<usize> = values
+        .iter()
+        .filter(|&&(_, m)| shown(m) == best)
+        .map(|&(i, _)| i)
+        .collect();
+    if values.len() < 2 || at_best.len() == values.len() {
+        return Vec::new();
+    }
+    at_best
+}
+
+pub fn table(runs: &[&Run], now: f64, datasets: &Datasets) -> CompareTable {
     let columns = seed_groups(runs, now);
     let headers = columns
         .iter()
@@ -164,22 +207,37 @@ pub fn table(runs: &[&Run], now: f64) -> CompareTable {
             })
             .collect()
     };
+    let on: std::collections::BTreeSet<i64> = runs
+        .iter()
+        .filter_map(|r| r.dataset_id.map(|d| d.0))
+        .collect();
+    let comparable = on.len() < 2;
     let mut rows = Vec::new();
+    let mut best = Vec::new();
     for (name, get, shown, where_measured) in METRICS {
         if where_measured && runs.iter().all(|r| get(r).is_none()) {
             continue;
         }
-        let cells = columns
+        let values: Vec<Vec<f64>> = columns
             .iter()
-            .map(|g| {
-                let xs: Vec<f64> = g.iter().filter_map(|&i| get(runs[i])).collect();
-                metric_cell(&xs, g.len(), shown)
-            })
+            .map(|g| g.iter().filter_map(|&i| get(runs[i])).collect())
+            .collect();
+        let cells = values
+            .iter()
+            .zip(&columns)
+            .map(|(xs, g)| metric_cell(xs, g.len(), shown))
             .collect();
         rows.push((name.to_string(), cells));
+        best.push(if comparable || across_datasets(name) {
+            let means: Vec<Option<f64>> =
+                values.iter().map(|xs| mean_std(xs).map(|m| m.0)).collect();
+            best_of(&means, shown, lowest_best(name))
+        } else {
+            Vec::new()
+        });
     }
     for name in differing(runs) {
-        rows.push((name.to_string(), cells(&|r: &Run| param(r, name))));
+        rows.push((name.to_string(), cells(&|r: &Run| param(r, name, datasets))));
     }
     // How long each trained (what parts columns of one configuration), then where the runs
     // came from: each only where the runs differ in it.
@@ -193,10 +251,13 @@ pub fn table(runs: &[&Run], now: f64) -> CompareTable {
     for (name, value) in PROVENANCE {
         where_they_differ(name, &value);
     }
+    best.resize(rows.len(), Vec::new());
     CompareTable {
         headers,
         rows,
         columns,
+        best,
+        warning: (!comparable).then(|| DIFFERENT_DATASETS.to_string()),
     }
 }
 
@@ -225,7 +286,7 @@ mod tests {
         b.hyper.mining = "hard".into();
         assert_eq!(differing(&[&a, &b]), vec!["batch", "mining"]);
         assert!(differing(&[&a]).is_empty());
-        let t = table(&[&a, &b], NOW);
+        let t = table(&[&a, &b], NOW, &Datasets::new());
         let names: Vec<&str> = t.rows.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
@@ -251,7 +312,7 @@ mod tests {
         b.machine.cpu_model = None;
         b.machine.cpu_threads = None;
         b.machine.cpu_simd = None;
-        let t = table(&[&a, &b], NOW);
+        let t = table(&[&a, &b], NOW, &Datasets::new());
         let row = |n: &str| cells_of(&t, n);
         assert_eq!(
             row("code"),
@@ -270,7 +331,7 @@ mod tests {
         c.id = crate::lab::RunId(3);
         c.gpu_name = Some("NVIDIA H200".into());
         c.device = "cuda:0".into();
-        let t = table(&[&a, &c], NOW);
+        let t = table(&[&a, &c], NOW, &Datasets::new());
         assert_eq!(header_texts(&t), ["#1,3 ×2 runs"]);
         assert_eq!(
             cells_of(&t, "device"),
@@ -292,7 +353,7 @@ mod tests {
         runs.push(other);
         let refs: Vec<&Run> = runs.iter().collect();
         assert_eq!(seed_groups(&refs, NOW), vec![vec![0, 1, 2], vec![3]]);
-        let t = table(&refs, NOW);
+        let t = table(&refs, NOW, &Datasets::new());
         assert_eq!(header_texts(&t), ["#1,2,3 ×3 seeds", "#4 alex"]);
         let row = |n: &str| cells_of(&t, n);
         assert_eq!(
@@ -303,7 +364,7 @@ mod tests {
         // The same seed twice (a repeat on another machine) is two runs, not two seeds.
         let mut again = runs[0].clone();
         again.id = crate::lab::RunId(5);
-        let twice = table(&[&runs[0], &again], NOW);
+        let twice = table(&[&runs[0], &again], NOW, &Datasets::new());
         assert_eq!(header_texts(&twice), ["#1,5 ×2 runs"]);
         // One that stopped after fewer epochs (cut off, or failed) stands alone.
         let mut short = runs[1].clone();
@@ -315,7 +376,7 @@ mod tests {
         assert_ne!(runs[1].epochs_done(), short.epochs_done(), "the premise");
         assert_eq!(seed_groups(&cut, NOW), vec![vec![0, 1], vec![2]]);
         assert_eq!(
-            cells_of(&table(&cut, NOW), "trained"),
+            cells_of(&table(&cut, NOW, &Datasets::new()), "trained"),
             Some(vec!["10".into(), "2/10 (failed)".into()])
         );
         assert_eq!(row("trained"), None, "all trained alike");
@@ -335,7 +396,11 @@ mod tests {
             vec![vec![0], vec![1]]
         );
         assert_eq!(
-            cells_of(&table(&[&live[0], &live[1]], NOW), "trained").map(|c| c[1].clone()),
+            cells_of(
+                &table(&[&live[0], &live[1]], NOW, &Datasets::new()),
+                "trained"
+            )
+            .map(|c| c[1].clone()),
             Some(format!("{}/10 (crashed)", live[1].epochs_done()))
         );
         // mean 0.42, sample std 0.02
@@ -349,7 +414,7 @@ mod tests {
         runs[1].lfw_acc = Some(0.76);
         let refs: Vec<&Run> = runs.iter().collect();
         assert_eq!(
-            cells_of(&table(&refs, NOW), "lfw"),
+            cells_of(&table(&refs, NOW, &Datasets::new()), "lfw"),
             Some(vec!["0.755±0.007 (n=2)".into(), "-".into()])
         );
     }
@@ -366,7 +431,7 @@ mod tests {
         let mut huge = run(2, "huge", "resnet18");
         huge.hyper.lr = 1e6;
         huge.last_loss = Some(7_765_270_549_771_529_803_593_154_560.0);
-        let t = table(&[&small, &huge], NOW);
+        let t = table(&[&small, &huge], NOW, &Datasets::new());
         let row = |n: &str| cells_of(&t, n);
         assert_eq!(row("lr"), Some(vec!["1e-4".into(), "1e6".into()]));
         assert_eq!(
@@ -387,7 +452,7 @@ mod tests {
         again.id = crate::lab::RunId(3);
         again.hyper.seed = 8;
         again.last_loss = Some(5.0e27);
-        let seeds = table(&[&huge, &again], NOW);
+        let seeds = table(&[&huge, &again], NOW, &Datasets::new());
         assert_eq!(
             cells_of(&seeds, "last loss"),
             Some(vec!["6.38e27±1.96e27".into()])
@@ -396,7 +461,7 @@ mod tests {
         again.last_loss = Some(1.2e4 + 707.1);
         let mut other = huge.clone();
         other.last_loss = Some(1.2e4 - 707.1);
-        let close = table(&[&other, &again], NOW);
+        let close = table(&[&other, &again], NOW, &Datasets::new());
         assert_eq!(
             cells_of(&close, "last loss"),
             Some(vec!["1.20e4±1.00e3".into()])
@@ -414,7 +479,7 @@ mod tests {
             runs.push(r);
         }
         let refs: Vec<&Run> = runs.iter().collect();
-        let t = table(&refs, NOW);
+        let t = table(&refs, NOW, &Datasets::new());
         let row = |n: &str| cells_of(&t, n);
         // One value of three: no spread to show, and not a fake ±0.
         assert_eq!(row("final dev"), Some(vec!["0.250 (n=1)".into()]));
@@ -422,7 +487,7 @@ mod tests {
         assert_eq!(row("final train"), Some(vec!["0.600±0.141 (n=2)".into()]));
         assert_eq!(row("best dev"), Some(vec!["-".into()]));
         assert_eq!(row("last loss"), Some(vec!["0.0500±0.0000".into()]));
-        let one = table(&refs[..1], NOW);
+        let one = table(&refs[..1], NOW, &Datasets::new());
         assert_eq!(
             one.rows.last().map(|(_, c)| c.clone()),
             Some(vec!["850".into()])

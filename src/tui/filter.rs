@@ -20,6 +20,12 @@ pub enum Column {
     Mining,
     /// Learning rate, and its schedule when it is not constant.
     Lr,
+    /// The seed: a column of the dashboard's table only, where its runs have more than one (as
+    /// `runs` adds one); `runs --sort seed` sorts by the field.
+    Seed,
+    /// The dataset, by name: likewise the dashboard's only, where its runs trained on more
+    /// than one.
+    Data,
     Status,
     Progress,
     BestDev,
@@ -54,6 +60,30 @@ impl Column {
         Column::Duration,
     ];
 
+    /// The dashboard's columns, in display order: [`Column::ALL`] with the seed after the
+    /// learning rate and the data after the input, where `runs` puts them.
+    pub const DASHBOARD: [Column; 19] = [
+        Column::Id,
+        Column::Name,
+        Column::Model,
+        Column::Input,
+        Column::Data,
+        Column::Batch,
+        Column::Dim,
+        Column::Mining,
+        Column::Lr,
+        Column::Seed,
+        Column::Status,
+        Column::Progress,
+        Column::BestDev,
+        Column::Test,
+        Column::Lfw,
+        Column::LastLoss,
+        Column::ImagesPerSec,
+        Column::Started,
+        Column::Duration,
+    ];
+
     pub fn title(self) -> &'static str {
         match self {
             Column::Id => "id",
@@ -64,6 +94,8 @@ impl Column {
             Column::Dim => "dim",
             Column::Mining => "mining",
             Column::Lr => "lr",
+            Column::Seed => "seed",
+            Column::Data => "data",
             Column::Status => "status",
             Column::Progress => "epoch",
             Column::BestDev => "best dev",
@@ -105,9 +137,13 @@ impl Column {
             })
     }
 
+    /// The dashboard's next column ([`Column::DASHBOARD`]), the first after the last.
     pub fn next(self) -> Column {
-        let i = Column::ALL.iter().position(|c| *c == self).unwrap_or(0);
-        Column::ALL[(i + 1) % Column::ALL.len()]
+        let i = Column::DASHBOARD
+            .iter()
+            .position(|c| *c == self)
+            .unwrap_or(0);
+        Column::DASHBOARD[(i + 1) % Column::DASHBOARD.len()]
     }
 
     /// Run `r`'s value in this column as text, as `runs` prints it (the dashboard adds a
@@ -124,6 +160,9 @@ impl Column {
             Column::Dim => h.embedding_dim.to_string(),
             Column::Mining => h.mining.clone(),
             Column::Lr => lr_text(h),
+            Column::Seed => h.seed.to_string(),
+            // Its id: the dashboard names it from the lab's datasets.
+            Column::Data => r.dataset_id.map_or("-".into(), |d| format!("#{}", d.0)),
             Column::Status => r.effective_status(now).to_string(),
             Column::Progress => format!("{}/{}", r.epochs_done(), h.epochs),
             Column::BestDev => format::opt(r.best_dev_acc, 3),
@@ -191,6 +230,8 @@ impl Column {
                 .lr
                 .total_cmp(&b.hyper.lr)
                 .then(a.hyper.lr_schedule.cmp(&b.hyper.lr_schedule)),
+            Column::Seed => a.hyper.seed.cmp(&b.hyper.seed),
+            Column::Data => a.dataset_id.map(|d| d.0).cmp(&b.dataset_id.map(|d| d.0)),
             Column::Status => a
                 .effective_status(now)
                 .as_str()

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod compare;
+pub mod datasets;
 pub mod filter;
 pub mod process;
 pub mod series;
@@ -86,6 +87,7 @@ pub fn main(db: &Path) -> Result<()> {
     let host = crate::lab::this_host();
     let mut app = App::new(now(), &host);
     app.db_flag = crate::lab::db_flag(db);
+    app.lab_dir = writer.dir();
     app.sweep_of = process::sweep_of;
     let ctx = Runtime {
         db: db.to_path_buf(),
@@ -169,6 +171,9 @@ impl Runtime {
             .try_iter()
             .filter_map(|e| match e {
                 Event::Answer(Action::Status(text, _) | Action::FormRefused(_, text)) => Some(text),
+                Event::Answer(Action::RunStarted { pid, log }) => {
+                    Some(format!("started run (pid {pid}), log: {log}"))
+                }
                 Event::Answer(Action::AskSweep(ask)) => Some(format!(
                     "sweep {} was not started: the lab has runs of {} of its {}; `facenet-lab{} \
                      sweep {0} --resume` finishes them, without --resume it trains new ones",
@@ -507,6 +512,13 @@ fn start(
             let what = match command {
                 [run, flag, id, ..] if run == "run" && flag == "--resume" => {
                     format!("resuming run #{id}")
+                }
+                // A new run: its id is said once the lab records it.
+                [run, ..] if run == "run" => {
+                    return Action::RunStarted {
+                        pid: i64::from(pid),
+                        log: log.display().to_string(),
+                    }
                 }
                 _ => format!("started {}", command[0]),
             };

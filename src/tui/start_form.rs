@@ -57,16 +57,20 @@ impl StartForm {
 }
 
 impl StartForm {
-    /// The form for a lab of `runs`: over the images of the newest run, where they are still
-    /// there (as this directory finds them), else as [`StartForm::default`].
-    pub fn for_lab(runs: &[crate::lab::Run]) -> StartForm {
+    /// The form for a lab of `runs`, which trained on `datasets`, in the folder `lab_dir`: over
+    /// the images of the newest run, where they are still there (found through the lab's record
+    /// of its dataset, or its `--data` path taken from the lab's folder: a path relative to
+    /// where it was started, `../shared/data/lfw-20-30`, does not lead there from elsewhere),
+    /// else as [`StartForm::default`].
+    pub fn for_lab(
+        runs: &[crate::lab::Run],
+        datasets: &super::datasets::Datasets,
+        lab_dir: &std::path::Path,
+    ) -> StartForm {
         let newest = runs
             .iter()
             .max_by(|a, b| a.created_at.total_cmp(&b.created_at));
-        let data = newest
-            .and_then(|r| crate::train::config::TrainConfig::recorded(r).ok())
-            .map(|c| c.data)
-            .filter(|d| d.starts_with("synthetic") || std::path::Path::new(d).exists());
+        let data = newest.and_then(|r| super::datasets::images_of(r, datasets, lab_dir));
         match data {
             Some(d) => StartForm::new(&d),
             None => StartForm::default(),
@@ -308,21 +312,47 @@ mod tests {
             Ok(r)
         };
         let folder = dir.path().to_string_lossy().into_owned();
+        let none = crate::tui::datasets::Datasets::new();
+        let here = std::path::Path::new(".");
         let runs = [
             with_data(1, &folder, 2.0)?,
             with_data(2, "synthetic:4:8", 1.0)?,
         ];
-        assert_eq!(StartForm::for_lab(&runs).fields[7].1, folder);
+        assert_eq!(StartForm::for_lab(&runs, &none, here).fields[7].1, folder);
         let runs = [
             with_data(1, "synthetic:4:8", 2.0)?,
             with_data(2, &folder, 1.0)?,
         ];
-        assert_eq!(StartForm::for_lab(&runs).fields[7].1, "synthetic:4:8");
+        assert_eq!(
+            StartForm::for_lab(&runs, &none, here).fields[7].1,
+            "synthetic:4:8"
+        );
         // Images no longer there, or no runs: the fetched LFW, or generated faces.
         let gone = [with_data(1, "/no/such/lfw-20-30", 1.0)?];
         let default = StartForm::default();
-        assert_eq!(StartForm::for_lab(&gone), default);
-        assert_eq!(StartForm::for_lab(&[]), default);
+        assert_eq!(StartForm::for_lab(&gone, &none, here), default);
+        assert_eq!(StartForm::for_lab(&[], &none, here), default);
+
+        // A run started beside the lab records its images relative to there
+        // (`../images/lfw-20-30`), which leads nowhere from another folder: they are found
+        // through its dataset's record, which holds them whole, or from the lab's folder.
+        let lab_dir = dir.path().join("lab");
+        let images = dir.path().join("images").join("lfw-20-30");
+        std::fs::create_dir_all(&lab_dir)?;
+        std::fs::create_dir_all(&images)?;
+        let relative = "../images/lfw-20-30";
+        assert!(!std::path::Path::new(relative).exists(), "the premise");
+        let mut recorded = with_data(61, relative, 3.0)?;
+        recorded.dataset_id = Some(crate::lab::DatasetId(1));
+        let lfw = crate::tui::datasets::Dataset {
+            name: "lfw-20-30".into(),
+            source: images.to_string_lossy().into_owned(),
+        };
+        let datasets = crate::tui::datasets::Datasets::from([(1, lfw)]);
+        let form = StartForm::for_lab(std::slice::from_ref(&recorded), &datasets, here);
+        assert_eq!(form.fields[7].1, images.to_string_lossy());
+        let form = StartForm::for_lab(&[recorded], &none, &lab_dir);
+        assert_eq!(form.fields[7].1, lab_dir.join(relative).to_string_lossy());
         Ok(())
     }
 

@@ -48,6 +48,8 @@ pub struct RunDetails {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Update {
     Runs(Vec<Run>),
+    /// The datasets of the runs listed, by id; sent when they change, after the runs.
+    Datasets(super::datasets::Datasets),
     /// A watched run's series as of the collector's cursor; later rows arrive as `Appended`.
     SeriesLoaded {
         run: RunId,
@@ -85,6 +87,8 @@ pub struct Collector {
     watched: BTreeSet<RunId>,
     /// Log paths and the size last read, so an unchanged log is not read again.
     logs: BTreeMap<RunId, (PathBuf, u64)>,
+    /// The datasets last sent: they seldom change, and are sent again only when they do.
+    datasets: super::datasets::Datasets,
 }
 
 impl Collector {
@@ -102,6 +106,7 @@ impl Collector {
             cursor,
             watched: BTreeSet::new(),
             logs: BTreeMap::new(),
+            datasets: Default::default(),
         })
     }
 
@@ -181,7 +186,12 @@ impl Collector {
             }
         }
         let details = self.details(&runs)?;
+        let datasets = super::datasets::of_runs(&self.lab, &runs)?;
         let mut out = vec![Update::Runs(runs)];
+        if datasets != self.datasets {
+            self.datasets = datasets.clone();
+            out.push(Update::Datasets(datasets));
+        }
         if !new_rows.is_empty() {
             out.push(Update::Appended(new_rows));
         }
@@ -693,6 +703,52 @@ mod tests {
         let same = c.watch_burst([Request::Watch(vec![a])].into_iter());
         assert_eq!(loaded(same.context("a watch list")??), 0);
         assert!(c.watch_burst([Request::Wake].into_iter()).is_none());
+        Ok(())
+    }
+
+    /// The runs' datasets come named as `runs` names them, once, and again when they change.
+    #[test]
+    fn the_runs_datasets_come_named_when_they_change() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lab.db");
+        let lab = Lab::open(&path)?;
+        let record = |source: &str| crate::lab::DatasetRecord {
+            kind: "dir".into(),
+            source: source.into(),
+            min_images: 20,
+            max_images: 30,
+            split_seed: None,
+            n_identities: 30,
+            n_images: 713,
+            content_hash: source.into(),
+            splits: Vec::new(),
+        };
+        let mut on = new_run("a");
+        on.dataset_id = Some(lab.ensure_dataset(&record("/data/lfw-20-30"))?);
+        lab.create_run(&on)?;
+        let datasets = |updates: Vec<Update>| -> Vec<Vec<(i64, String)>> {
+            updates
+                .into_iter()
+                .filter_map(|u| match u {
+                    Update::Datasets(d) => {
+                        Some(d.into_iter().map(|(id, d)| (id, d.name)).collect())
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut c = Collector::open(&path)?;
+        assert_eq!(datasets(c.poll()?), [[(1, "lfw-20-30".to_string())]]);
+        assert!(datasets(c.poll()?).is_empty(), "unchanged, not sent again");
+        on.dataset_id = Some(lab.ensure_dataset(&record("/tmp/lfw-disjoint"))?);
+        lab.create_run(&on)?;
+        assert_eq!(
+            datasets(c.poll()?),
+            [[
+                (1, "lfw-20-30".to_string()),
+                (2, "lfw-disjoint".to_string())
+            ]]
+        );
         Ok(())
     }
 

@@ -18,7 +18,9 @@ impl CompareView<'_> {
             return None;
         }
         let [_, body, _] = screen_areas(app.size, &Footer::new(app, app.size.width));
-        let rows = compare::table(&app.compared(), app.now).rows.len();
+        let rows = compare::table(&app.compared(), app.now, &app.datasets)
+            .rows
+            .len();
         let shown = usize::from(Self::table_height(rows, body.height).saturating_sub(3));
         let hidden = u16::try_from(rows.saturating_sub(shown)).unwrap_or(u16::MAX);
         (hidden > 0).then(|| (hidden, u16::try_from(shown).unwrap_or(1).max(1)))
@@ -30,10 +32,21 @@ impl Widget for CompareView<'_> {
         let app = self.0;
         let runs = app.compared();
         let metric = COMPARE_METRICS[app.compare_metric % COMPARE_METRICS.len()];
-        let table = compare::table(&runs, app.now);
+        let table = compare::table(&runs, app.now, &app.datasets);
         let table_height = Self::table_height(table.rows.len(), area.height);
-        let [chart_area, table_area] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Length(table_height)]).areas(area);
+        // Runs on different datasets are said to be, on a line of its own over the table.
+        let warned = u16::from(table.warning.is_some());
+        let [chart_area, warning_area, table_area] = Layout::vertical([
+            Constraint::Fill(1),
+            Constraint::Length(warned),
+            Constraint::Length(table_height),
+        ])
+        .areas(area);
+        if let Some(warning) = &table.warning {
+            Paragraph::new(format!(" ⚠ {warning}"))
+                .style(Style::new().fg(Color::Yellow).bold())
+                .render(warning_area, buf);
+        }
         let buckets = usize::from(chart_area.width.saturating_sub(8)) * 2;
         let empty = Default::default();
         // One colour per column of the table: the runs of a seed group share theirs, and the
@@ -174,12 +187,27 @@ impl Widget for CompareView<'_> {
         let shown = usize::from(table_height.saturating_sub(3));
         let hidden = table.rows.len().saturating_sub(shown);
         let scroll = usize::from(app.compare_scroll).min(hidden);
-        let rows = table.rows.iter().skip(scroll).map(|(name, cells)| {
-            Row::new(
-                std::iter::once(Cell::from(name.clone()).style(Style::new().fg(Color::DarkGray)))
-                    .chain(cells.iter().enumerate().map(|(i, c)| Cell::from(fit(c, i)))),
-            )
-        });
+        // Each row's best value in bold: the highest accuracy, the lowest loss.
+        let rows = table
+            .rows
+            .iter()
+            .zip(&table.best)
+            .skip(scroll)
+            .map(|((name, cells), best)| {
+                Row::new(
+                    std::iter::once(
+                        Cell::from(name.clone()).style(Style::new().fg(Color::DarkGray)),
+                    )
+                    .chain(cells.iter().enumerate().map(|(i, c)| {
+                        let cell = Cell::from(fit(c, i));
+                        if best.contains(&i) {
+                            cell.style(Style::new().bold())
+                        } else {
+                            cell
+                        }
+                    })),
+                )
+            });
         // Each run's column but the last holds its cells and the blank that sets the next
         // apart; the names' column, gray, needs no more than the table's one space.
         let last = widths.len().saturating_sub(1);

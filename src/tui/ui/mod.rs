@@ -325,6 +325,7 @@ fn overlay_keys(overlay: &Overlay) -> Option<&'static str> {
             "y stop this run · a stop the sweep too · n/esc keep it running"
         }
         Overlay::ConfirmStop { .. } => "y stop · n/esc keep it running",
+        Overlay::ConfirmResume(_) => "y resume · n/esc leave it as it is",
         Overlay::ConfirmStartOver(_) => "y start it over from step 0 · n/esc leave it as it is",
         Overlay::EditNotes { .. } | Overlay::EditTags { .. } => {
             "enter save · esc cancel · ←→ home end move · ctrl-u clear"

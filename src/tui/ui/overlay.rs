@@ -99,7 +99,7 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     (
         "X · C · n · t",
-        "stop (asks first) · resume if stopped · note · tags",
+        "stop · resume a stopped run (both ask) · note · tags",
     ),
     ("detail, compare", ""),
     ("s", "smoothing (debiased EMA, raw line dimmed)"),
@@ -161,6 +161,22 @@ impl Widget for OverlayView<'_> {
                 }
                 BoxedLines {
                     block: Block::bordered().title(" stop run ").fg(Color::Yellow),
+                    width: 68,
+                    lines,
+                    indent: 0,
+                }
+                .render(area, buf)
+            }
+            Overlay::ConfirmResume(ask) => {
+                let lines = vec![
+                    TextLine::raw(ask.question()),
+                    TextLine::raw("It goes on from its last checkpoint, as `run --resume` does."),
+                    TextLine::styled("y: resume · n / esc: leave it", Style::new().bold()),
+                ];
+                BoxedLines {
+                    block: Block::bordered()
+                        .title(format!(" resume run #{} ", ask.run))
+                        .fg(Color::Yellow),
                     width: 68,
                     lines,
                     indent: 0,

@@ -125,10 +125,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "RUN", conflicts_with = "config")]
     pub resume: Option<String>,
     /// Start a new run with the settings another run (id or name) recorded, its model included,
-    /// but its name, note and tags; --config and the flags change what they give (`--like 41
+    /// except its name, note and tags; --config and the flags change what they give (`--like 41
     /// --seed 1` is run 41 again on another seed; another model drops what only the other one
-    /// takes, and the other's --init file with its --imagenet-norm). Its images are found where --resume finds them, and its --init file must be the
-    /// same by sha256, unless --data or --init name others.
+    /// takes, and the other's --init file with its --imagenet-norm). Its images are found where
+    /// --resume finds them, and its --init file must be the same by sha256, unless --data or
+    /// --init name others.
     #[arg(long, value_name = "RUN", conflicts_with = "resume")]
     pub like: Option<String>,
     /// Stop after this epoch as if interrupted (with a checkpoint); continue later with --resume.
@@ -281,9 +282,9 @@ pub enum DataCommand {
         /// Keep identities with at least this many images.
         #[arg(long, value_name = "N", default_value_t = 20)]
         min_images: usize,
-        /// Keep identities with at most this many images.
-        #[arg(long, value_name = "N", default_value_t = 30)]
-        max_images: usize,
+        /// Keep identities with at most this many images [default: 30].
+        #[arg(long, value_name = "N")]
+        max_images: Option<usize>,
         /// Shuffle each identity's images with this seed before splitting [default: split by
         /// sorted file name].
         #[arg(long, value_name = "N")]
@@ -453,6 +454,7 @@ pub enum LabCommand {
     /// Add tags to runs, or remove them, as the dashboard's tag editor does: for scripts, and
     /// for `report --tag` or `export --tag` on runs tagged after they trained.
     #[command(after_help = "Examples:\n  facenet-lab lab tag 5,6,32 best-recipe\n  \
+                            facenet-lab lab tag 1-5,41 seed-table\n  \
                             facenet-lab lab tag 12 baseline --remove")]
     Tag(TagArgs),
     /// Set a run's note, as the dashboard's note editor does ("" clears it).
@@ -462,7 +464,8 @@ pub enum LabCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct TagArgs {
-    /// The runs, by id or name, comma-separated (`5,6,32`).
+    /// The runs, by id, name or range of ids (`5-8`: those the lab has), comma-separated
+    /// (`5,6,32`, `1-5,41`).
     pub runs: String,
     /// The tags (words without spaces, commas or semicolons).
     #[arg(required = true)]
@@ -562,6 +565,37 @@ mod tests {
                 "{switch}"
             );
         }
+    }
+
+    /// The long help of `facenet-lab SUB... --FLAG` (or of the positional `FLAG`), as one line.
+    fn arg_help(path: &[&str], flag: &str) -> String {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        command.build();
+        let mut c = &command;
+        for sub in path {
+            c = c.find_subcommand(sub).expect("subcommand");
+        }
+        let arg = c
+            .get_arguments()
+            .find(|a| a.get_id() == flag)
+            .expect("argument");
+        let help = arg.get_long_help().or(arg.get_help()).expect("help");
+        help.to_string()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// What the help says of `--like` and of `lab tag`'s runs.
+    #[test]
+    fn help_says_what_like_takes_and_that_lab_tag_takes_ranges() {
+        let like = arg_help(&["run"], "like");
+        assert!(
+            like.contains("its model included, except its name, note and tags;"),
+            "{like}"
+        );
+        let runs = arg_help(&["lab", "tag"], "runs");
+        assert!(runs.contains("range of ids (`5-8`"), "{runs}");
     }
 
     /// Help reads as written: a doc comment's quotes are plain (`\"` there is printed as is).

@@ -169,6 +169,31 @@ fn inspect_tarball_that_is_not_lfw() -> Result<()> {
     Ok(())
 }
 
+/// A maximum the user did not give is named as the default, as `run` names it.
+#[test]
+fn inspect_names_a_default_maximum_below_the_minimum_as_the_default() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    write_lfw(tmp.path(), &[("Ann_A", 4), ("Bob_B", 4)], false)?;
+    common::fails_with(
+        cli()?
+            .args(["data", "inspect"])
+            .arg(tmp.path())
+            .args(["--min-images", "40"]),
+        &["--max-images (30) is below --min-images (40) (--max-images: the default)"],
+    );
+    let out = cli()?
+        .args(["data", "inspect"])
+        .arg(tmp.path())
+        .args(["--min-images", "40", "--max-images", "30"])
+        .output()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--max-images (30) is below --min-images (40)") && !err.contains("default"),
+        "{err}"
+    );
+    Ok(())
+}
+
 #[test]
 fn inspect_without_a_path_explains_how_to_get_the_data() -> Result<()> {
     let home = tempfile::tempdir()?;
@@ -177,7 +202,11 @@ fn inspect_without_a_path_explains_how_to_get_the_data() -> Result<()> {
             .env("HOME", home.path())
             .env("XDG_DATA_HOME", home.path().join("share"))
             .args(["data", "inspect"]),
-        &["no dataset found", "facenet-lab data fetch", "--data PATH"],
+        &[
+            "no dataset found",
+            "facenet-lab data fetch",
+            "`data inspect PATH`",
+        ],
     );
     Ok(())
 }
@@ -219,9 +248,13 @@ fn fetch_over_a_bad_local_file_says_why_and_keeps_it_when_the_download_fails() -
         tgz.display()
     );
     let (before, failure) = err.split_once("error: ").unwrap_or_default();
+    // Where it downloads from (the mirror, not the official address), and no promise to keep
+    // the file aside that a failed download would break.
+    let from = format!("downloading a replacement from {base}/lfw.tgz (this one is kept as ");
     assert!(
         before.contains(&notice)
-            && before.contains("downloading the official file, and keeping this one as "),
+            && before.contains(&from)
+            && before.contains("lfw.tgz.unverified if the replacement verifies)"),
         "the bad file is named before downloading: {err}"
     );
     assert!(

@@ -317,6 +317,12 @@ fn commands_that_read_a_lab_refuse_a_missing_one_instead_of_creating_it() -> Res
             "{args:?}: {err}"
         );
         assert!(!typo.exists(), "{args:?} created the lab");
+        // Looking for the labs left none of SQLite's files beside them.
+        let left: Vec<String> = std::fs::read_dir(dir.path())?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with("-wal") || n.ends_with("-shm"))
+            .collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
     }
     Ok(())
 }
@@ -551,6 +557,7 @@ fn lab_tag_and_note_annotate_runs_as_the_dashboard_does() -> Result<()> {
     let (out, _) =
         common::succeeds(common::facenet(&db)?.args(["lab", "tag", &format!("{a},{b}"), "picked"]));
     assert!(out.contains(&format!("run {a} (")), "{out}");
+    assert!(out.contains("): added picked; tags now "), "{out}");
     let mut want = [before.clone(), vec!["picked".to_string()]].concat();
     want.sort();
     assert_eq!(tags(a)?, want);
@@ -565,6 +572,16 @@ fn lab_tag_and_note_annotate_runs_as_the_dashboard_does() -> Result<()> {
     let (out, _) = remove("picked")?;
     assert!(!out.contains("it had"), "{out}");
     assert_eq!(tags(a)?, before);
+    // What it removed and what remains, which the tags left alone read as an addition.
+    let remains = if before.is_empty() {
+        "no tags now".to_string()
+    } else {
+        format!("tags now {}", before.join(", "))
+    };
+    assert!(
+        out.contains(&format!("): removed picked; {remains}\n")),
+        "{out}"
+    );
     // A tag it does not have, removed, or one it has, added: said, as nothing changed.
     let (out, _) = remove("picked")?;
     assert!(out.trim_end().ends_with("(it had no tag picked)"), "{out}");

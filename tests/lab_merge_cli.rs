@@ -73,8 +73,15 @@ fn merge_brings_everything_and_twice_adds_nothing() -> Result<()> {
         common::record_run(&lab, &new, 0.05, None)?;
     }
 
+    // Each run's folder there, paired with its own folder here.
+    let pair = format!(
+        "{} → {}",
+        dir.path().join("checkpoints/1").display(),
+        dir.path().join("checkpoints/run-2").display()
+    );
     merge(&ours, &theirs)?
         .success()
+        .stderr(contains(pair))
         .stdout(contains("added run 2 'r18-s1' (run 1 there)"))
         .stdout(contains("3 runs added, 0 updated, 0 already here; 0 datasets added, 1 already here; 181 metric points, 6 checkpoints, 1 evaluation and 1 resume copied"))
         .stderr(contains(

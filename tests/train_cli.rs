@@ -33,6 +33,45 @@ fn refused(args: &[&str], want: &str) -> Result<()> {
     Ok(())
 }
 
+/// Without `--data`, `run` reads the archive `data fetch` put in place: where there is none it
+/// says how to get one or name another (not `data inspect`, another command's way), and one of
+/// another size than the official file (left there when its replacement failed) is warned of.
+#[test]
+fn run_without_data_names_the_fetched_archive_and_warns_of_an_unofficial_one() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let share = home.path().join("share");
+    let db = home.path().join("lab.db");
+    let run = || -> Result<std::process::Output> {
+        Ok(common::facenet(&db)?
+            .env("HOME", home.path())
+            .env("XDG_DATA_HOME", &share)
+            .args(["run", "resnet18", "--image-size", "16", "--device", "cpu"])
+            .output()?)
+    };
+    let out = run()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("no dataset found")
+            && err.contains("facenet-lab data fetch")
+            && err.contains("`--data PATH`")
+            && !err.contains("data inspect"),
+        "{err}"
+    );
+    let tgz = share.join("facenet-lab/lfw.tgz");
+    std::fs::create_dir_all(share.join("facenet-lab"))?;
+    std::fs::write(&tgz, "not the archive")?;
+    let out = run()?;
+    let err = String::from_utf8_lossy(&out.stderr);
+    let warning = format!(
+        "warning: {} has 15 bytes, not the 180566744 of the official lfw.tgz",
+        tgz.display()
+    );
+    assert_eq!(err.matches(&warning).count(), 1, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    Ok(())
+}
+
 #[test]
 fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
     let syn = [
@@ -71,6 +110,7 @@ fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
         &with(&["--time-limit", "0s"]),
         "--time-limit must be longer than 0s",
     )?;
+    refused(&with(&["--name", "2-4"]), "read that as a range of run ids")?;
     refused(
         &["run", "resnet18", "--data", "/no/such/lfw"],
         "does not exist",
@@ -81,7 +121,7 @@ fn bad_settings_are_refused_before_anything_is_recorded() -> Result<()> {
         for device in ["cuda", "gpu"] {
             refused(
                 &["run", "resnet18", "--data", "synthetic", "--device", device],
-                "--device cuda: this facenet-lab was built without CUDA",
+                "--device cuda or gpu: this facenet-lab was built without CUDA",
             )?;
         }
         // The default device can only be the CPU, which has no TF32.

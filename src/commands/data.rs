@@ -7,6 +7,9 @@ use anyhow::{Context, Result};
 use crate::cli::{DataArgs, DataCommand};
 use crate::data::{self, DataSpec, FetchSpec, ImportOptions, Manifest};
 
+/// `data inspect`'s `--max-images` when not given, as its help says.
+const DEFAULT_MAX_IMAGES: usize = 30;
+
 pub fn run(args: DataArgs) -> Result<()> {
     match args.command {
         DataCommand::Fetch { to } => {
@@ -27,7 +30,16 @@ pub fn run(args: DataArgs) -> Result<()> {
         } => {
             let spec: DataSpec = match path {
                 Some(p) => p.to_string_lossy().parse()?,
-                None => DataSpec::Path(data::default_dataset_path()?),
+                None => DataSpec::Path(data::fetch::fetched_dataset_path("`data inspect PATH`")?),
+            };
+            // Said as `run` says it: a maximum the user never typed is named as the default.
+            let max_images = match max_images {
+                Some(n) => n,
+                None if DEFAULT_MAX_IMAGES < min_images => anyhow::bail!(
+                    "--max-images ({DEFAULT_MAX_IMAGES}) is below --min-images ({min_images}) \
+                     (--max-images: the default): pass a maximum at least as large as the minimum"
+                ),
+                None => DEFAULT_MAX_IMAGES,
             };
             let opts = ImportOptions {
                 min_images,

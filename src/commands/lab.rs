@@ -15,14 +15,19 @@ pub fn tag(db: &Path, args: &TagArgs) -> Result<()> {
     let runs = crate::report::select_runs(&lab, Some(&args.runs), None)?;
     for run in &runs {
         let mut tags = run.tags.clone();
-        // Tags it had already, or, removing, did not have: said, as nothing changed for them.
-        let mut unchanged = Vec::new();
+        // The tags added (or removed), and those it had already, or, removing, did not have:
+        // said apart, as nothing changed for the latter.
+        let (mut changed, mut unchanged) = (Vec::new(), Vec::new());
         for t in &args.tags {
             let had = tags.iter().position(|x| x == t);
             match (args.remove, had) {
-                (false, None) => tags.push(t.clone()),
+                (false, None) => {
+                    tags.push(t.clone());
+                    changed.push(t.as_str());
+                }
                 (true, Some(i)) => {
                     tags.remove(i);
+                    changed.push(t.as_str());
                 }
                 _ => unchanged.push(t.as_str()),
             }
@@ -32,19 +37,35 @@ pub fn tag(db: &Path, args: &TagArgs) -> Result<()> {
         } else {
             lab.set_tags(run.id, &tags)?;
         }
-        let now = if tags.is_empty() {
-            "no tags".to_string()
-        } else {
-            format!("tags {}", tags.join(", "))
-        };
-        let aside = match (unchanged.is_empty(), args.remove) {
-            (true, _) => String::new(),
-            (false, true) => format!(" (it had no tag {})", unchanged.join(", ")),
-            (false, false) => format!(" (it had tag {} already)", unchanged.join(", ")),
-        };
-        crate::outln!("run {} ({}): {now}{aside}", run.id, run.name);
+        crate::outln!(
+            "run {} ({}): {}",
+            run.id,
+            run.name,
+            tag_change(args.remove, &changed, &unchanged, &tags)
+        );
     }
     Ok(())
+}
+
+/// What `lab tag` did to one run, and the tags it has now: `added best; tags now a, best`,
+/// `removed smoke; tags now all5`, `nothing changed; no tags now (it had no tag smoke)`.
+fn tag_change(remove: bool, changed: &[&str], unchanged: &[&str], now: &[String]) -> String {
+    let done = match (changed.is_empty(), remove) {
+        (true, _) => "nothing changed".to_string(),
+        (false, true) => format!("removed {}", changed.join(", ")),
+        (false, false) => format!("added {}", changed.join(", ")),
+    };
+    let now = if now.is_empty() {
+        "no tags now".to_string()
+    } else {
+        format!("tags now {}", now.join(", "))
+    };
+    let aside = match (unchanged.is_empty(), remove) {
+        (true, _) => String::new(),
+        (false, true) => format!(" (it had no tag {})", unchanged.join(", ")),
+        (false, false) => format!(" (it had tag {} already)", unchanged.join(", ")),
+    };
+    format!("{done}; {now}{aside}")
 }
 
 /// `lab note RUN TEXT`: the run's note replaced by `args.text`.
@@ -85,19 +106,22 @@ pub fn merge(db: &Path, args: &MergeArgs) -> Result<()> {
     crate::out!("{summary}");
     let missing = missing_checkpoint_files(&lab, &summary)?;
     if !missing.is_empty() {
-        let files: Vec<PathBuf> = missing.iter().map(|(_, f)| f.clone()).collect();
-        let runs: std::collections::BTreeSet<RunId> = missing.iter().map(|&(r, _)| r).collect();
-        let dirs: Vec<PathBuf> = runs.iter().map(|&r| lab.brought_dir(r)).collect();
+        let moves: Vec<(PathBuf, PathBuf)> = missing
+            .iter()
+            .map(|(run, file)| {
+                let from = file.parent().unwrap_or(Path::new("."));
+                (tidy(from), tidy(&lab.brought_dir(*run)))
+            })
+            .collect();
         crate::say!(
             "note: the lab records checkpoints, not their weights: {} of the merged runs {} not \
-             where the lab records {} ({}); `eval` and `--resume` need them: copy each run's \
-             checkpoint files from where it trained into its own folder here ({}), where they \
-             are found by name and sha256",
-            crate::format::count(files.len() as u64, "checkpoint file", "checkpoint files"),
-            if files.len() == 1 { "is" } else { "are" },
-            if files.len() == 1 { "it" } else { "them" },
-            folders(&files),
-            listed(dirs.iter().map(PathBuf::as_path)),
+             where the lab records {}; `eval` and `--resume` need them: copy each run's \
+             checkpoint files from where it trained into its own folder here, where they are \
+             found by name and sha256 ({})",
+            crate::format::count(missing.len() as u64, "checkpoint file", "checkpoint files"),
+            if missing.len() == 1 { "is" } else { "are" },
+            if missing.len() == 1 { "it" } else { "them" },
+            moves_said(&moves),
         );
     }
     Ok(())
@@ -151,21 +175,36 @@ fn missing_checkpoint_files(lab: &Lab, summary: &MergeSummary) -> Result<Vec<(Ru
     Ok(missing)
 }
 
-/// The distinct folders of `files`, for a message: the first three and how many more.
-fn folders(files: &[PathBuf]) -> String {
-    listed(files.iter().filter_map(|f| f.parent()))
+/// `path` without its `.` components, as a message shows it: `checkpoints/run-1` for the
+/// `./checkpoints/run-1` a lab in `.` resolves.
+fn tidy(path: &Path) -> PathBuf {
+    let tidied: PathBuf = path
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    if tidied.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        tidied
+    }
 }
 
-/// The distinct `dirs`, sorted: the first three and how many more.
-fn listed<'a>(dirs: impl Iterator<Item = &'a Path>) -> String {
-    let dirs: std::collections::BTreeSet<&Path> = dirs.collect();
-    let shown: Vec<String> = dirs
+/// Each distinct `from → to` of `moves` (a run's folder as the lab records it, and its folder
+/// here), in the order given: the first three and how many more.
+fn moves_said(moves: &[(PathBuf, PathBuf)]) -> String {
+    let mut distinct: Vec<&(PathBuf, PathBuf)> = Vec::new();
+    for m in moves {
+        if !distinct.contains(&m) {
+            distinct.push(m);
+        }
+    }
+    let shown: Vec<String> = distinct
         .iter()
         .take(3)
-        .map(|d| d.display().to_string())
+        .map(|(from, to)| format!("{} → {}", from.display(), to.display()))
         .collect();
-    match dirs.len() {
-        n if n > 3 => format!("{} and {} more folders", shown.join(", "), n - 3),
+    match distinct.len() {
+        n if n > 3 => format!("{} and {} more", shown.join(", "), n - 3),
         _ => shown.join(", "),
     }
 }
@@ -174,19 +213,48 @@ fn listed<'a>(dirs: impl Iterator<Item = &'a Path>) -> String {
 mod tests {
     use super::*;
 
+    /// A removal says what it removed and what remains: `tags all5` alone read as if it added.
     #[test]
-    fn folders_are_named_once_and_at_most_three() {
-        let files = |dirs: &[&str]| -> Vec<PathBuf> {
-            dirs.iter()
-                .flat_map(|d| [Path::new(d).join("a"), Path::new(d).join("b")])
-                .collect()
-        };
-        assert_eq!(folders(&files(&["c/run-2", "c/run-1"])), "c/run-1, c/run-2");
+    fn a_tag_change_says_what_changed_and_what_remains() {
+        let all5 = ["all5".to_string()];
         assert_eq!(
-            folders(&files(&[
-                "c/run-1", "c/run-2", "c/run-3", "c/run-4", "c/run-5"
-            ])),
-            "c/run-1, c/run-2, c/run-3 and 2 more folders"
+            tag_change(true, &["smoke"], &[], &all5),
+            "removed smoke; tags now all5"
         );
+        assert_eq!(
+            tag_change(false, &["best"], &["all5"], &["all5".into(), "best".into()]),
+            "added best; tags now all5, best (it had tag all5 already)"
+        );
+        assert_eq!(
+            tag_change(true, &[], &["smoke"], &[]),
+            "nothing changed; no tags now (it had no tag smoke)"
+        );
+    }
+
+    /// Each run's folder is paired with its own folder here, once, without `./`: two sorted
+    /// lists side by side did not correspond.
+    #[test]
+    fn moves_pair_each_folder_with_its_own_once_and_at_most_three() {
+        let pair = |run: u32| {
+            (
+                tidy(&Path::new(".").join(format!("./checkpoints/run-{run}"))),
+                tidy(Path::new(&format!("./checkpoints/gpu-run-{}", run + 9))),
+            )
+        };
+        let two = [pair(1), pair(1), pair(10)];
+        assert_eq!(
+            moves_said(&two),
+            "checkpoints/run-1 → checkpoints/gpu-run-10, \
+             checkpoints/run-10 → checkpoints/gpu-run-19"
+        );
+        let five: Vec<_> = (1..=5).map(pair).collect();
+        assert_eq!(
+            moves_said(&five),
+            "checkpoints/run-1 → checkpoints/gpu-run-10, \
+             checkpoints/run-2 → checkpoints/gpu-run-11, \
+             checkpoints/run-3 → checkpoints/gpu-run-12 and 2 more"
+        );
+        assert_eq!(tidy(Path::new("./.")), Path::new("."));
+        assert_eq!(tidy(Path::new("/a/./b")), Path::new("/a/b"));
     }
 }

@@ -124,8 +124,15 @@ pub fn default_data_dir() -> Result<PathBuf> {
     Ok(base.join("facenet-lab"))
 }
 
-/// `<default_data_dir>/lfw.tgz` when it exists; otherwise an error that says how to get it.
+/// `<default_data_dir>/lfw.tgz` when it exists; otherwise an error that says how to get it,
+/// or to name a copy with `--data PATH` (as `run` and `eval` take one).
 pub fn default_dataset_path() -> Result<PathBuf> {
+    fetched_dataset_path("`--data PATH`")
+}
+
+/// [`default_dataset_path`], whose error ends with `name_it`: how the command given names
+/// images of the user's own (`--data PATH`, or `data inspect PATH`).
+pub fn fetched_dataset_path(name_it: &str) -> Result<PathBuf> {
     let dir = default_data_dir()?;
     let path = dir.join("lfw.tgz");
     if path.is_file() {
@@ -133,15 +140,32 @@ pub fn default_dataset_path() -> Result<PathBuf> {
     }
     bail!(
         "no dataset found at {}: run `facenet-lab data fetch` to download LFW there, or name \
-         your copy (an LFW directory or lfw.tgz): `--data PATH`, or `data inspect PATH`",
+         your copy (an LFW directory or lfw.tgz): {name_it}",
         path.display()
     )
 }
 
+/// A one-line warning when the archive at `path`, which `data fetch` put in place, is not the
+/// official `lfw.tgz`: its size differs (a copy the fetch refused and left in place when its
+/// replacement failed). Only the size is read: hashing 180 MB on every run would cost seconds.
+pub fn unofficial_archive(path: &Path) -> Option<String> {
+    let official = FetchSpec::official();
+    let size = official.files.iter().find(|f| f.name == "lfw.tgz")?.size?;
+    let has = std::fs::metadata(path).ok()?.len();
+    (has != size).then(|| {
+        format!(
+            "warning: {} has {has} bytes, not the {size} of the official lfw.tgz (`data fetch` \
+             did not verify it); training on it as it is: `facenet-lab data fetch` replaces it, \
+             or --data PATH names other images",
+            path.display()
+        )
+    })
+}
+
 /// Downloads every file of `spec` into `to_dir` (created if needed), skipping files that are
 /// already there and verify. Shows a progress bar when `progress` and stderr is a terminal.
-/// Every file is tried even when one fails; the error then names each failure, and the files
-/// that landed.
+/// Every file is tried even when one fails; the files that landed are then said on stdout, as
+/// `data fetch` says them, and the error names each failure and only those.
 pub fn fetch(to_dir: &Path, spec: &FetchSpec, progress: bool) -> Result<Vec<Fetched>> {
     std::fs::create_dir_all(to_dir).with_context(|| {
         format!(
@@ -175,7 +199,7 @@ pub fn fetch(to_dir: &Path, spec: &FetchSpec, progress: bool) -> Result<Vec<Fetc
         msg.push_str(&format!("\n  {}: {e:#}", path.display()));
     }
     for f in &out {
-        msg.push_str(&format!("\n  {}: {}", f.path.display(), f.what()));
+        crate::outln!("{}: {}", f.path.display(), f.what());
     }
     bail!(msg)
 }
@@ -225,12 +249,14 @@ fn existing(dest: &Path, file: &RemoteFile) -> Existing {
 /// Downloads over a file that fails verification, saying so first: the user learns why their
 /// copy is not used, and a failed download leaves it in place and says that it is bad. A
 /// download that lands puts their copy aside (`lfw.tgz.unverified`), never deleted: it may be
-/// a copy of their own (a grayscale LFW), not a torn download.
+/// a copy of their own (a grayscale LFW), not a torn download. The first line promises neither:
+/// the download may fail, and a mirror may serve another file.
 fn replace(file: &RemoteFile, dest: &Path, why: &anyhow::Error, progress: bool) -> Result<()> {
     crate::say!(
-        "{} fails verification: {why:#}; downloading the official file, and keeping this one \
-         as {}.unverified",
+        "{} fails verification: {why:#}; downloading a replacement from {} (this one is kept \
+         as {}.unverified if the replacement verifies)",
         dest.display(),
+        file.url,
         file.name
     );
     let kept = download(file, dest, true, progress).with_context(|| {

@@ -173,10 +173,32 @@ pub fn db_flag(path: &Path) -> String {
     }
 }
 
-/// Whether the file at `path` is a lab: an SQLite database with a `runs` table, opened read-only
-/// (SQLite may still add the `-wal` and `-shm` files a lab in WAL mode keeps beside it).
+/// Whether the file at `path` is a lab: an SQLite database with a `runs` table. A lab without a
+/// `-wal` file beside it is read as immutable, which takes no lock and leaves no `-wal` or
+/// `-shm` file behind (a read-only open of a lab in WAL mode makes both, and keeps them); one
+/// with a `-wal` file is open or was left so, and is read as usual, since its tables may be in
+/// that file alone.
 fn holds_a_lab(path: &Path) -> bool {
-    let Ok(conn) = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let opened = if Path::new(&wal).exists() {
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+    } else {
+        // A URI names the file, so its `?`, `#` and `%` are escaped.
+        let mut uri = String::from("file:");
+        for c in path.to_string_lossy().chars() {
+            match c {
+                '?' | '#' | '%' => uri.push_str(&format!("%{:02X}", c as u32)),
+                c => uri.push(c),
+            }
+        }
+        uri.push_str("?immutable=1");
+        Connection::open_with_flags(
+            uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+        )
+    };
+    let Ok(conn) = opened else {
         return false;
     };
     conn.query_row(

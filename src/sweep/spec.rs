@@ -852,14 +852,21 @@ fn default_name(
         .iter()
         .filter(|k| !ROW.contains(&k.as_str()))
         .filter_map(|k| config.get(k).map(|v| labelled(k, v)));
-    std::iter::once(format!("{tag}-{index:0width$}"))
+    let name = std::iter::once(format!("{tag}-{index:0width$}"))
         .chain(row)
         .chain(rest)
         .collect::<Vec<_>>()
         .join("-")
         // `run` refuses a name with a comma (`report --runs` reads one as between two runs),
         // which a value (a path) may hold: the run would fail only when its turn came.
-        .replace(',', "_")
+        .replace(',', "_");
+    // Nor a name that reads as a range of run ids: `tag = "1"` would name a lone run `1-1`,
+    // which `lab tag` and `report --runs` read as run 1.
+    if crate::train::config::reads_as_id_range(&name) {
+        name.replacen('-', "_", 1)
+    } else {
+        name
+    }
 }
 
 /// A value as a name part: `alexnet`, `32`, `1e-4` (the shorter of a float's two forms).
@@ -1077,6 +1084,20 @@ mod tests {
                     .collect()
             })
             .unwrap_or_else(|e| vec![format!("{e:#}")])
+    }
+
+    /// A name that `lab tag` and `report --runs` would read as a range of run ids is refused
+    /// where the spec gives it, and not made where the sweep names the run.
+    #[test]
+    fn no_run_is_named_as_a_range_of_ids() {
+        let given = "tag = \"t\"\n[[runs]]\nmodel = \"resnet18\"\nname = \"2-4\"\n";
+        assert!(refusal(given).contains("read that as a range of run ids"));
+        let lone = RunConfig::new();
+        assert_eq!(default_name("1", 1, 1, &lone, &[]), "1_1");
+        assert_eq!(default_name("t", 1, 1, &lone, &[]), "t-1");
+        let told_apart =
+            names("tag = \"1\"\n[base]\nmodel = \"resnet18\"\n[grid]\nseed = [1, 2]\n");
+        assert_eq!(told_apart, ["1-1-seed1", "1-2-seed2"]);
     }
 
     /// Whatever is wrong, the tag, the grid and the runs, is said at once, and counted as the

@@ -428,6 +428,16 @@ impl Overrides {
     }
 }
 
+/// Whether a run named `name` would be read as a range of run ids (`2-4`, and `4-2`, which is
+/// refused as one) where a list of runs is given: digits, a `-`, digits, as `report --runs`,
+/// `export --runs` and `lab tag` read them.
+pub fn reads_as_id_range(name: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    name.trim()
+        .split_once('-')
+        .is_some_and(|(a, b)| digits(a) && digits(b))
+}
+
 /// `--dim`'s rule, shared by `run` and `bench`.
 pub fn dim_problem(dim: usize) -> Option<String> {
     (dim < 2).then(|| format!("--dim must be at least 2, got {dim}"))
@@ -777,6 +787,13 @@ impl TrainConfig {
                      a comma as one between two runs: use '-' or '_'"
                 ));
             }
+            if reads_as_id_range(name) {
+                found.push(format!(
+                    "--name '{name}' is two numbers joined by '-', and `lab tag`, `report --runs` \
+                     and `export --runs` read that as a range of run ids: give the run a name \
+                     with a letter in it"
+                ));
+            }
         }
         found.extend(
             self.tags
@@ -968,6 +985,17 @@ mod tests {
 
     /// A problem with a setting the user did not type says where it came from: the defaults,
     /// the --config file, or the run --like took; one typed is left as it is.
+    /// As `report --runs` reads its entries: only digits on both sides of one `-` make a range.
+    #[test]
+    fn names_that_read_as_id_ranges() {
+        for name in ["2-4", "4-2", " 10-12 ", "007-8"] {
+            assert!(reads_as_id_range(name), "{name}");
+        }
+        for name in ["2-4-6", "a-4", "2-b", "-2", "2-", "2_4", "run-2-4", "2"] {
+            assert!(!reads_as_id_range(name), "{name}");
+        }
+    }
+
     #[test]
     fn problems_name_where_untyped_settings_came_from() {
         let typed = Overrides {
@@ -1508,6 +1536,8 @@ mod tests {
             (" ", "--name must not be empty"),
             ("5", "is a number"),
             ("a,b", "holds a comma"),
+            ("2-4", "read that as a range of run ids"),
+            ("4-2", "read that as a range of run ids"),
         ] {
             check(
                 Overrides {

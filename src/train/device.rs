@@ -5,6 +5,10 @@ use candle_core::Device;
 
 use crate::train::config::DeviceChoice;
 
+/// `--device cuda` as a message names it: `gpu` says the same, and the choice does not keep
+/// which of the two was typed (or written in a `--config` file).
+const CUDA_FLAG: &str = "--device cuda or gpu";
+
 /// The chosen device and a human name for it ("cpu", "cuda:0").
 pub fn select(choice: DeviceChoice) -> Result<(Device, String)> {
     check(choice)?;
@@ -13,7 +17,7 @@ pub fn select(choice: DeviceChoice) -> Result<(Device, String)> {
         DeviceChoice::Cuda => match Device::new_cuda(0) {
             Ok(d) => Ok((d, "cuda:0".into())),
             Err(e) => bail!(
-                "--device cuda: no usable CUDA GPU ({}). Use --device cpu or --device auto",
+                "{CUDA_FLAG}: no usable CUDA GPU ({}). Use --device cpu or --device auto",
                 without_backtrace(e)
             ),
         },
@@ -58,7 +62,7 @@ pub fn check_tf32(tf32: bool) -> Result<()> {
 pub fn check(choice: DeviceChoice) -> Result<()> {
     if choice == DeviceChoice::Cuda && !cfg!(feature = "cuda") {
         bail!(
-            "--device cuda: this facenet-lab was built without CUDA. Rebuild with \
+            "{CUDA_FLAG}: this facenet-lab was built without CUDA. Rebuild with \
              `cargo build --release --features cuda`, or use --device cpu"
         );
     }
@@ -103,7 +107,11 @@ mod tests {
         assert!(d.is_cpu() && name == "cpu");
         if !cfg!(feature = "cuda") {
             let err = select(DeviceChoice::Cuda).unwrap_err().to_string();
-            assert!(err.contains("built without CUDA"), "{err}");
+            // Either word may have been typed: the message names both, not only `cuda`.
+            assert!(
+                err.starts_with("--device cuda or gpu: this facenet-lab was built without CUDA"),
+                "{err}"
+            );
             assert!(select(DeviceChoice::Auto).expect("auto").0.is_cpu());
         }
     }

@@ -254,7 +254,14 @@ pub fn start(
     check_stop_after(launch.stop_after_epoch, 0, cfg.epochs)?;
     let (device, device_name) = device::select(cfg.device)?;
     device::set_tf32(&device, &device_name, cfg.tf32)?;
+    let fetched = cfg.data.is_empty();
     cfg.data = resolve_data(&cfg.data)?;
+    if let Some(warning) = fetched
+        .then(|| data::fetch::unofficial_archive(Path::new(&cfg.data)))
+        .flatten()
+    {
+        crate::say!("{warning}");
+    }
     let init = match &cfg.init {
         Some(path) => {
             // A run like another carries in the sha256 of the file that run started from,

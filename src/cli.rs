@@ -60,7 +60,9 @@ pub enum Command {
     /// run-N-accuracy.png (train and dev accuracy by epoch, its best checkpoint and chance
     /// marked) and run-N-loss.png; and compare-dev-accuracy.png, the runs' dev accuracy by
     /// epoch, seeds of one recipe as a mean ± std band, at most the 10 best curves, one figure
-    /// per dataset (compare-dev-accuracy-DATASET.png for the others). ROC figures are `eval`'s.
+    /// per dataset: that of the dataset most runs trained on, and compare-dev-accuracy-DATASET.png
+    /// for each other (so the plain name moves to another dataset once that one has more
+    /// runs). ROC figures are `eval`'s.
     #[command(
         after_help = "Examples:\n  facenet-lab report\n  facenet-lab report --tag seed-table\n  \
 facenet-lab report --runs 5,6,32 --format svg\n  facenet-lab report --readme README.md\n  \

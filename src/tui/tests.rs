@@ -202,25 +202,30 @@ fn the_run_record_lists_each_resume_and_what_it_ran_on() -> Result<()> {
     Ok(())
 }
 
-/// An error of several lines (a backtrace) is listed line by line, not run together; frames
-/// without a symbol are counted, not listed.
+/// An error recorded with its backtrace (RUST_BACKTRACE was set, as run 35's) says its message
+/// as the error, whole, and the backtrace apart under it: frames without a symbol counted,
+/// not listed, and none of them read as the error's last lines.
 #[test]
-fn a_run_s_error_is_listed_line_by_line() -> Result<()> {
+fn a_run_s_error_is_its_message_and_its_backtrace_apart() -> Result<()> {
     let mut app = detail_app(&[]);
     if let Some(r) = app.runs.iter_mut().find(|r| r.id == RunId(3)) {
         r.error = Some(
-            "DriverError(CUDA_ERROR_OUT_OF_MEMORY)\n   0: <unknown>\n   1: <unknown>\n   \
-             2: __libc_start_main\n   3: <unknown>"
+            "DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")\nwhile stepping\n   0: \
+             <unknown>\n   1: <unknown>\n   2: __libc_start_main\n   3: <unknown>"
                 .into(),
         );
     }
     let text = screen(&app, 180, 40)?.to_string();
     assert!(
-        text.contains("error       DriverError(CUDA_ERROR_OUT_OF"),
+        text.contains("│error       DriverError(CUDA_ERROR_OUT_OF█"),
         "{text}"
     );
-    assert!(text.contains("│     2: __libc_start_main   "), "{text}");
-    assert!(text.contains("│  (3 frames without symbols)"), "{text}");
+    assert!(text.contains("│  while stepping "), "{text}");
+    assert!(
+        text.contains("│backtrace   4 frames, 3 without symbols "),
+        "{text}"
+    );
+    assert!(text.contains("│     2: __libc_start_main "), "{text}");
     assert!(!text.contains("<unknown>"), "{text}");
     Ok(())
 }

@@ -207,30 +207,41 @@ impl DetailView<'_> {
             }
         }
         if let Some(e) = &run.error {
-            // Line by line, as it was written (a backtrace read as one run-on line).
             let red = Style::new().fg(Color::Red);
-            let mut said = e.lines();
+            let gray = Style::new().fg(Color::DarkGray);
+            let (message, frames) = split_backtrace(e);
+            // Line by line, as it was written: the message's lines, then the backtrace that a
+            // run with RUST_BACKTRACE set records after it, apart from it (its last frames
+            // under the message read as the error).
+            let mut said = message.iter();
             lines.push(TextLine::from(vec![
                 key("error"),
-                Span::styled(said.next().unwrap_or_default().to_string(), red),
+                Span::styled(said.next().copied().unwrap_or_default().to_string(), red),
             ]));
-            // Backtrace frames without a symbol (`  7: <unknown>`) say nothing: counted, not
-            // listed.
-            let unnamed = |l: &&str| {
-                l.trim()
-                    .split_once(": ")
-                    .is_some_and(|(n, f)| f == "<unknown>" && n.parse::<u32>().is_ok())
-            };
-            let (rest, blind): (Vec<&str>, Vec<&str>) = said.partition(|l| !unnamed(l));
-            lines.extend(rest.iter().map(|l| TextLine::styled(format!("  {l}"), red)));
-            if !blind.is_empty() {
-                lines.push(TextLine::styled(
-                    format!(
-                        "  ({} without symbols)",
-                        format::count(blind.len() as u64, "frame", "frames")
-                    ),
-                    red,
-                ));
+            lines.extend(said.map(|l| TextLine::styled(format!("  {l}"), red)));
+            if !frames.is_empty() {
+                // Frames without a symbol (`  7: <unknown>`) say nothing: counted, not listed.
+                let unnamed = |l: &&str| {
+                    l.trim()
+                        .split_once(": ")
+                        .is_some_and(|(n, f)| f == "<unknown>" && n.parse::<u32>().is_ok())
+                };
+                let (named, blind): (Vec<&str>, Vec<&str>) =
+                    frames.iter().partition(|l| !unnamed(l));
+                let count = frames.iter().filter(|l| is_frame(l)).count();
+                let mut about = format::count(count as u64, "frame", "frames");
+                if !blind.is_empty() {
+                    about.push_str(&format!(", {} without symbols", blind.len()));
+                }
+                lines.push(TextLine::from(vec![
+                    key("backtrace"),
+                    Span::styled(about, gray),
+                ]));
+                lines.extend(
+                    named
+                        .iter()
+                        .map(|l| TextLine::styled(format!("  {l}"), gray)),
+                );
             }
         }
         lines.push(TextLine::from(vec![
@@ -494,5 +505,64 @@ impl Widget for DetailView<'_> {
         if let Some(info) = info {
             Self::info(app, run, info, buf);
         }
+    }
+}
+
+/// Whether `line` is a backtrace frame as Rust's std writes one: `  12: name`.
+fn is_frame(line: &str) -> bool {
+    line.trim_start()
+        .split_once(':')
+        .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A recorded error split into its message (its lines before the first backtrace frame, less
+/// the `Stack backtrace:` heading and blank lines that anyhow puts before it) and the backtrace
+/// (the frames and their `at FILE:LINE` lines). anyhow numbers its causes as frames are
+/// numbered, under `Caused by:` and up to a blank line: those are the message's.
+fn split_backtrace(error: &str) -> (Vec<&str>, Vec<&str>) {
+    let lines: Vec<&str> = error.lines().collect();
+    let mut causes = false;
+    let start = lines
+        .iter()
+        .position(|l| {
+            if l.trim() == "Caused by:" {
+                causes = true;
+            } else if l.trim().is_empty() {
+                causes = false;
+            }
+            !causes && is_frame(l)
+        })
+        .unwrap_or(lines.len());
+    let mut message = lines[..start].to_vec();
+    while message
+        .last()
+        .is_some_and(|l| l.trim().is_empty() || l.trim().eq_ignore_ascii_case("stack backtrace:"))
+    {
+        message.pop();
+    }
+    (message, lines[start..].to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// anyhow's `Stack backtrace:` heading, and the blank line before it, are no part of the
+    /// message, and its numbered causes are no frames; a frame's `at FILE:LINE` line is part
+    /// of the backtrace.
+    #[test]
+    fn the_message_ends_where_the_backtrace_starts() {
+        let (message, frames) = split_backtrace(
+            "out of memory\n\nCaused by:\n    0: no device\n\nStack backtrace:\n   0: main\n  \
+                      at src/main.rs:3:5",
+        );
+        assert_eq!(
+            message,
+            ["out of memory", "", "Caused by:", "    0: no device"]
+        );
+        assert_eq!(frames.len(), 2);
+        let (message, frames) = split_backtrace("no such file\nwhile reading x");
+        assert_eq!(message, ["no such file", "while reading x"]);
+        assert!(frames.is_empty());
     }
 }

@@ -81,7 +81,7 @@ pub enum Overlay {
     },
     StartForm(StartForm),
     PickExperiment {
-        files: Vec<PathBuf>,
+        files: Vec<Experiment>,
         selected: usize,
     },
     /// A sweep spec picked with `e` that the lab already has runs of: resume the sweep, start
@@ -90,6 +90,14 @@ pub enum Overlay {
     /// A run `C` resumes that has no checkpoint to resume from: start it over from step 0,
     /// dropping what it recorded, or leave it as it is.
     ConfirmStartOver(StartOverAsk),
+}
+
+/// An experiment file `e` offers, with what it starts said in a line (`run: resnet18 · 90
+/// epochs · 64 px`, `sweep: 6 runs · …`): Enter starts it, and a sweep can train for hours.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Experiment {
+    pub file: PathBuf,
+    pub summary: String,
 }
 
 /// What the dashboard asks before it starts a sweep the lab already has runs of: started
@@ -266,7 +274,7 @@ pub enum Action {
     /// The start form filled in from the highlighted run, with `--like` it.
     StartLike,
     PickExperiment,
-    Experiments(Vec<PathBuf>),
+    Experiments(Vec<Experiment>),
     Input(char),
     /// Text pasted in one go: edited and (in the filter) parsed once, whatever its length.
     InputText(String),
@@ -885,7 +893,7 @@ impl App {
                     self.overlay = Some(Overlay::PickExperiment { files, selected });
                 }
                 Action::Submit | Action::Open => {
-                    if let Some(f) = files.get(selected) {
+                    if let Some(Experiment { file: f, .. }) = files.get(selected) {
                         let label = f
                             .file_stem()
                             .map(|s| s.to_string_lossy().into_owned())
@@ -1673,7 +1681,12 @@ mod tests {
         let mut app = three();
         app.update(Action::Experiments(Vec::new()));
         assert!(app.status.as_ref().is_some_and(|s| s.error));
-        let files: Vec<PathBuf> = ["a.toml", "b.toml"].map(PathBuf::from).to_vec();
+        let files: Vec<Experiment> = ["a.toml", "b.toml"]
+            .map(|f| Experiment {
+                file: PathBuf::from(f),
+                summary: String::new(),
+            })
+            .to_vec();
         app.update(Action::Experiments(files));
         assert_eq!(app.status, None);
         let selected = |app: &App| match &app.overlay {

@@ -291,9 +291,15 @@ impl Runtime {
                     start_sweep(db, &file, &label, how, answers)
                 })
             }
-            Effect::ListExperiments => Ok(Some(Action::Experiments(experiment_files(
-                &experiment_dirs(&self.db),
-            )))),
+            Effect::ListExperiments => Ok(Some(Action::Experiments(
+                experiment_files(&experiment_dirs(&self.db))
+                    .into_iter()
+                    .map(|file| app::Experiment {
+                        summary: experiment_summary(&file),
+                        file,
+                    })
+                    .collect(),
+            ))),
         })();
         result.unwrap_or_else(|e| Some(Action::Status(format!("{e:#}"), true)))
     }
@@ -759,6 +765,53 @@ pub fn experiment_files(dirs: &[PathBuf]) -> Vec<PathBuf> {
         all.extend(files);
     }
     all
+}
+
+/// What the experiment file `file` starts, in a line for `e`'s list, as `sweep` and `run
+/// --config` read it: `sweep: 6 runs · resnet18, resnet152, alexnet · 100 epochs`, or `run:
+/// resnet18 · 90 epochs · 64 px` (`run`'s defaults where the file sets none); what is wrong
+/// where it cannot be read (Enter says it whole).
+pub fn experiment_summary(file: &Path) -> String {
+    use crate::train::config::{Overrides, TrainConfig};
+    let defaults = TrainConfig::default();
+    if crate::sweep::is_spec_file(file) {
+        let source = file.display().to_string();
+        let spec = std::fs::read_to_string(file)
+            .map_err(anyhow::Error::from)
+            .and_then(|text| crate::sweep::SweepSpec::parse_onto(&text, &source, None));
+        let spec = match spec {
+            Ok(spec) => spec,
+            Err(_) => return "sweep that does not read: Enter says why".into(),
+        };
+        let mut models: Vec<String> = Vec::new();
+        let mut epochs: Vec<i64> = Vec::new();
+        for config in &spec.configs {
+            let model = config.get("model").and_then(|v| v.as_str());
+            let model = model.map_or(defaults.model.to_string(), str::to_string);
+            if !models.contains(&model) {
+                models.push(model);
+            }
+            let e = config.get("epochs").and_then(|v| v.as_integer());
+            epochs.push(e.unwrap_or(defaults.epochs as i64));
+        }
+        let (least, most) = (epochs.iter().min(), epochs.iter().max());
+        let epochs = match (least, most) {
+            (Some(a), Some(b)) if a == b => format!(" · {a} epochs"),
+            (Some(a), Some(b)) => format!(" · {a}–{b} epochs"),
+            _ => String::new(),
+        };
+        let runs = crate::format::count(spec.configs.len() as u64, "run", "runs");
+        return format!("sweep: {runs} · {}{epochs}", models.join(", "));
+    }
+    match Overrides::from_file(file) {
+        Ok(o) => format!(
+            "run: {} · {} epochs · {} px",
+            o.model.unwrap_or(defaults.model),
+            o.epochs.unwrap_or(defaults.epochs),
+            o.image_size.unwrap_or(defaults.image_size)
+        ),
+        Err(_) => "run config that does not read: Enter says why".into(),
+    }
 }
 
 /// Starts `facenet-lab --db DB ARGS…` (a `run`, given `--log-path LOG`, or a `sweep`) in its own session,

@@ -1920,6 +1920,54 @@ fn experiment_files_are_found_beside_the_lab_too() -> Result<()> {
     Ok(())
 }
 
+/// `e` says what each file starts beside its name, as `sweep` and `run --config` read it: a
+/// sweep's runs (the repository's seed table is six runs of 100 epochs at 224 px), a run's
+/// model and epochs (`run`'s defaults where the file sets none), or that it does not read.
+#[test]
+fn the_experiment_picker_says_what_each_file_starts() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let run = dir.path().join("short.toml");
+    std::fs::write(&run, "model = \"alexnet\"\nepochs = 3\n")?;
+    let bare = dir.path().join("bare.toml");
+    std::fs::write(&bare, "lr = 5e-4\n")?;
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "model = \n")?;
+    let seed_table = std::path::Path::new("experiments/seed-table.toml");
+    assert_eq!(
+        super::experiment_summary(seed_table),
+        "sweep: 6 runs · resnet18, alexnet, resnet152 · 100 epochs"
+    );
+    assert_eq!(
+        super::experiment_summary(&run),
+        "run: alexnet · 3 epochs · 224 px"
+    );
+    assert_eq!(
+        super::experiment_summary(&bare),
+        "run: resnet18 · 100 epochs · 224 px"
+    );
+    assert_eq!(
+        super::experiment_summary(&broken),
+        "run config that does not read: Enter says why"
+    );
+    let mut app = app();
+    app.update(Action::Experiments(
+        [seed_table, run.as_path()]
+            .map(|f| super::app::Experiment {
+                file: f.to_path_buf(),
+                summary: super::experiment_summary(f),
+            })
+            .to_vec(),
+    ));
+    let text = screen(&app, 160, 30)?.to_string();
+    assert!(text.contains("experiments/seed-table.toml"), "{text}");
+    assert!(
+        text.contains("sweep: 6 runs · resnet18, alexnet, resnet152 · 100 epochs"),
+        "{text}"
+    );
+    assert!(text.contains("run: alexnet · 3 epochs · 224 px"), "{text}");
+    Ok(())
+}
+
 /// A constant learning rate of 1e-4 is drawn at 1e-4, between labels that show its scale, not
 /// on the floor of an axis up to 0.5.
 #[test]

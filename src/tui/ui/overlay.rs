@@ -320,17 +320,31 @@ impl Widget for OverlayView<'_> {
                 .render(area, buf);
             }
             Overlay::PickExperiment { files, selected } => {
-                let r = centered(area, 60, files.len().min(12) as u16 + 2);
+                // Each file with what it starts, under the names' column.
+                let names: Vec<String> =
+                    files.iter().map(|f| f.file.display().to_string()).collect();
+                let column = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) + 2;
+                let widest = files
+                    .iter()
+                    .map(|f| column + f.summary.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                let width = u16::try_from(widest + 2).unwrap_or(u16::MAX).max(60);
+                let r = centered(area, width, files.len().min(12) as u16 + 2);
                 Clear.render(r, buf);
                 let lines: Vec<TextLine> = files
                     .iter()
+                    .zip(names)
                     .enumerate()
-                    .map(|(i, f)| {
-                        let t = f.display().to_string();
+                    .map(|(i, (f, name))| {
+                        let name = Span::raw(format!("{name:<column$}"));
+                        let summary =
+                            Span::styled(f.summary.clone(), Style::new().fg(Color::DarkGray));
+                        let line = TextLine::from(vec![name, summary]);
                         if i == *selected {
-                            TextLine::styled(t, Style::new().reversed())
+                            line.style(Style::new().reversed())
                         } else {
-                            TextLine::raw(t)
+                            line
                         }
                     })
                     .collect();

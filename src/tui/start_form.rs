@@ -196,6 +196,53 @@ impl StartForm {
     }
 }
 
+impl StartForm {
+    /// Where the settings that the form does not give come from, said under its fields: a short
+    /// run of semihard mining over P×K batches is half of a recipe whose other half (--normalize,
+    /// --augment, a higher rate with a schedule) is not `run`'s default, and a rate typed alone
+    /// trains raw embeddings. With `--like RUN` in its last field, from that run.
+    pub fn rest(&self) -> Vec<String> {
+        let more = self.fields.last().map_or("", |(_, v)| v.as_str());
+        let words = split_flags(more).unwrap_or_default();
+        let like = words
+            .iter()
+            .enumerate()
+            .find_map(|(i, w)| match w.strip_prefix("--like") {
+                Some("") => words.get(i + 1).cloned(),
+                Some(rest) => rest.strip_prefix('=').map(str::to_string),
+                None => None,
+            });
+        if let Some(like) = like {
+            return vec![format!("settings not given here: run {like}'s")];
+        }
+        use clap::ValueEnum;
+        let d = crate::train::config::TrainConfig::default();
+        let schedule = d
+            .lr_schedule
+            .to_possible_value()
+            .map_or(String::new(), |v| format!(" {}", v.get_name()));
+        let no = |on: bool, flag: &str| {
+            if on {
+                flag.to_string()
+            } else {
+                format!("no {flag}")
+            }
+        };
+        vec![
+            "settings not given here: `run`'s defaults,".into(),
+            format!(
+                "lr {:e}{schedule} · margin {} · crop {} · seed {}",
+                d.lr, d.margin, d.crop, d.seed
+            ),
+            format!(
+                "{} (raw embeddings) · {}",
+                no(d.normalize, "--normalize"),
+                no(d.augment, "--augment")
+            ),
+        ]
+    }
+}
+
 /// The `run` flags the form's fields give, by field: typed again in "more flags", clap would
 /// say the flag "cannot be used multiple times", which the person typed once.
 const FIELD_FLAGS: [(&str, &str); 7] = [

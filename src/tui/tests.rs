@@ -1348,12 +1348,13 @@ fn overlays_are_sized_by_the_lines_they_draw() -> Result<()> {
     let mut app = app();
     app.update(Action::StartForm);
     let form = boxed_rows(&screen(&app, 80, 24)?.to_string(), "start a run");
-    assert_eq!(form.len(), 10, "{form:#?}");
+    assert_eq!(form.len(), 13, "{form:#?}");
     assert!(
         form[8].contains("more flags e.g. --lr 5e-4 --normalize"),
         "{form:#?}"
     );
-    assert!(form[9].contains("tab/↑↓ field"), "{form:#?}");
+    assert!(form[11].contains("no --augment"), "{form:#?}");
+    assert!(form[12].contains("tab/↑↓ field"), "{form:#?}");
 
     app.update(Action::Cancel);
     app.update(Action::Down);
@@ -1917,6 +1918,36 @@ fn experiment_files_are_found_beside_the_lab_too() -> Result<()> {
         super::experiment_dirs(std::path::Path::new("lab.db")).len(),
         1
     );
+    Ok(())
+}
+
+/// The start form says where the settings it does not give come from: `run`'s defaults (a
+/// constant 1e-4, raw embeddings, no augmentation), which its semihard P×K short run does not
+/// make a recipe of; or, with --like, the other run.
+#[test]
+fn snapshot_the_start_form_says_where_its_other_settings_come_from() -> Result<()> {
+    let mut app = app();
+    let mut form = super::start_form::StartForm::new("synthetic");
+    app.overlay = Some(Overlay::StartForm(form.clone()));
+    insta::assert_snapshot!("start_form_100x30", screen(&app, 100, 30)?);
+    let text = screen(&app, 100, 30)?.to_string();
+    assert!(
+        text.contains("settings not given here: `run`'s defaults,"),
+        "{text}"
+    );
+    assert!(
+        text.contains("lr 1e-4 constant · margin 0.2 · crop 1 · seed 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("no --normalize (raw embeddings) · no --augment"),
+        "{text}"
+    );
+    let last = form.fields.len() - 1;
+    form.fields[last].1 = "--seed 2 --like=41".into();
+    assert_eq!(form.rest(), ["settings not given here: run 41's"]);
+    form.fields[last].1 = "--like r18-base".into();
+    assert_eq!(form.rest(), ["settings not given here: run r18-base's"]);
     Ok(())
 }
 

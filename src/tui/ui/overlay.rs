@@ -306,6 +306,8 @@ impl Widget for OverlayView<'_> {
                         ])
                     })
                     .collect();
+                let gray = Style::new().fg(Color::DarkGray);
+                lines.extend(form.rest().into_iter().map(|l| TextLine::styled(l, gray)));
                 lines.push(TextLine::styled(
                     "tab/↑↓ field · enter start · esc cancel",
                     Style::new().fg(Color::DarkGray),

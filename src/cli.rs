@@ -56,7 +56,8 @@ pub enum Command {
     ///
     /// Writes, into the --out folder: results.md (a row per run: its settings, best dev
     /// accuracy, test and LFW accuracy from `eval`, images/s and wall time; then a row per
-    /// experiment completed on more than one seed, its accuracies as mean ± std); for each run
+    /// experiment completed more than once, on several seeds or one seed again, its accuracies
+    /// as mean ± std); for each run
     /// run-N-accuracy.png (train and dev accuracy by epoch, its best checkpoint and chance
     /// marked) and run-N-loss.png; and compare-dev-accuracy.png, the runs' dev accuracy by
     /// epoch, seeds of one recipe as a mean ± std band, at most the 10 best curves, one figure

@@ -406,7 +406,7 @@ pub fn group_by_config(curves: &[RunCurves], now: f64) -> Vec<Vec<&RunCurves>> {
 /// Mean and sample standard deviation across series, at the iterations every series has (a
 /// series with a gap shortens the band instead of making the mean jump). Where a series holds
 /// two values for one iteration (a resumed run), the later one counts.
-pub fn mean_std(series: &[&[SeriesPoint]]) -> Vec<(f64, f64, f64)> {
+pub fn band(series: &[&[SeriesPoint]]) -> Vec<(f64, f64, f64)> {
     let mut by_iter: BTreeMap<i64, Vec<f64>> = BTreeMap::new();
     for s in series {
         let mut last: BTreeMap<i64, f64> = BTreeMap::new();
@@ -420,15 +420,9 @@ pub fn mean_std(series: &[&[SeriesPoint]]) -> Vec<(f64, f64, f64)> {
     by_iter
         .into_iter()
         .filter(|(_, vs)| vs.len() == series.len())
-        .map(|(it, vs)| {
-            let n = vs.len() as f64;
-            let mean = vs.iter().sum::<f64>() / n;
-            let var = if vs.len() > 1 {
-                vs.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
-            } else {
-                0.0
-            };
-            (it as f64, mean, var.sqrt())
+        .filter_map(|(it, vs)| {
+            let (mean, std) = crate::lab::mean_std(&vs)?;
+            Some((it as f64, mean, std))
         })
         .collect()
 }
@@ -450,10 +444,10 @@ mod tests {
     }
 
     #[test]
-    fn mean_std_uses_common_iterations_and_sample_std() {
+    fn band_uses_common_iterations_and_sample_std() {
         let a = pts(&[(10, 0.2), (20, 0.4), (30, 0.6)]);
         let b = pts(&[(10, 0.4), (20, 0.6)]);
-        let got = mean_std(&[&a, &b]);
+        let got = band(&[&a, &b]);
         assert_eq!(got.len(), 2, "iteration 30 is missing from b");
         assert_eq!(got[0].0, 10.0);
         assert!((got[0].1 - 0.3).abs() < 1e-12);
@@ -723,6 +717,6 @@ mod tests {
     #[test]
     fn a_resumed_run_counts_its_later_value() {
         let a = pts(&[(10, 0.1), (10, 0.5)]);
-        assert_eq!(mean_std(&[&a]), vec![(10.0, 0.5, 0.0)]);
+        assert_eq!(band(&[&a]), vec![(10.0, 0.5, 0.0)]);
     }
 }

@@ -21,9 +21,7 @@ use anyhow::{Context, Result};
 
 use crate::lab::{Lab, Run, SeriesPoint};
 
-pub use curves::{
-    curve_label, distinguishing_params, group_by_config, mean_std, DataInfo, RunCurves,
-};
+pub use curves::{band, curve_label, distinguishing_params, group_by_config, DataInfo, RunCurves};
 pub use figure::{render, Chart, FigureFormat, Guide, Line, Marks, HEIGHT, WIDTH};
 
 pub use crate::files::write_atomic;
@@ -704,7 +702,7 @@ fn comparison_chart(
     for group in groups {
         let series: Vec<Vec<SeriesPoint>> = group.iter().map(|c| by_epoch(&c.dev_acc)).collect();
         let refs: Vec<&[SeriesPoint]> = series.iter().map(Vec::as_slice).collect();
-        let stats = mean_std(&refs);
+        let stats = band(&refs);
         let runs: Vec<&Run> = group.iter().map(|c| &c.run).collect();
         if group.len() >= 2 && !stats.is_empty() {
             candidates.push(Candidate {

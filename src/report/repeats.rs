@@ -1,4 +1,4 @@
-//! Under the results table, each experiment run more than once as one row: its best dev, test
+//! Under the results table, each experiment completed more than once as one row: its best dev, test
 //! and LFW accuracy as mean ± standard deviation over its runs, so that a recipe is read from
 //! all of its seeds and not from its luckiest.
 
@@ -8,15 +8,16 @@ use crate::lab::params::{repeats, seed_groups};
 use crate::lab::{mean_std, Run, RunStatus};
 
 use super::curves::{DataInfo, RunCurves};
-use super::results::{architecture, data_cell, escape_cell, input, learning_rate};
+use super::results::{architecture, data_cell, escape_cell, input, learning_rate, sampler};
 
-const HEADERS: [&str; 12] = [
+const HEADERS: [&str; 13] = [
     "runs",
     "architecture",
     "input",
     "batch",
     "dim",
     "mining",
+    "sampler",
     "lr",
     "epochs",
     "repeats",
@@ -29,8 +30,9 @@ const HEADERS: [&str; 12] = [
 const DATA_AT: usize = 3;
 
 /// The line over the table.
-const INTRO: &str = "Experiments run more than once, one row each: the completed runs whose \
-settings and dataset are all alike but the seed. Each accuracy is the mean ± the sample standard \
+const INTRO: &str = "Experiments completed more than once (on several seeds, or one seed again), \
+one row each: the completed runs whose settings and dataset are all alike but the seed. Each \
+accuracy is the mean ± the sample standard \
 deviation (dividing by n − 1) over the runs, then the lowest and highest run; a count says how \
 many of the runs were evaluated where not all were. Each run's own numbers are in the table \
 above.";
@@ -99,17 +101,34 @@ fn row(group: &[&RunCurves]) -> Vec<String> {
         h.batch_size.to_string(),
         h.embedding_dim.to_string(),
         h.mining.clone(),
+        sampler(h),
         learning_rate(h),
         h.epochs.to_string(),
         seeds,
         spread(&runs, |r| r.best_dev_acc),
         spread(&runs, |r| r.test_acc),
-        spread(&runs, |r| r.lfw_acc),
+        lfw_spread(&runs),
     ]
 }
 
 fn list(xs: &[i64]) -> String {
     xs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// [`spread`] of the runs' LFW accuracies, `(gray)` where all were measured on grayscale
+/// images, as the results table marks each; runs measured on grayscale and colour images are
+/// not averaged together.
+fn lfw_spread(runs: &[&Run]) -> String {
+    let gray: Vec<bool> = runs
+        .iter()
+        .filter(|r| r.lfw_acc.is_some())
+        .map(|r| r.lfw_grayscale)
+        .collect();
+    match (gray.contains(&true), gray.contains(&false)) {
+        (true, true) => "- (grayscale and colour LFW)".into(),
+        (true, false) => format!("{} (gray)", spread(runs, |r| r.lfw_acc)),
+        _ => spread(runs, |r| r.lfw_acc),
+    }
 }
 
 /// `0.629 ± 0.016 (0.613–0.645)` over the runs that have the value, with `, 2 of 3 runs` where
@@ -172,7 +191,7 @@ mod tests {
         let out = table(&cs).expect("one experiment ran three times");
         let lines: Vec<&str> = out.lines().collect();
         assert!(
-            lines[0].starts_with("Experiments run more than once"),
+            lines[0].starts_with("Experiments completed more than once"),
             "{out}"
         );
         assert!(
@@ -182,12 +201,72 @@ mod tests {
         assert_eq!(lines.len(), 5, "one row: {out}");
         let cells: Vec<&str> = lines[4].split(" | ").collect();
         assert_eq!(cells[0], "| 5, 6, 32");
-        assert_eq!(cells[8], "3 seeds (0, 1, 2)");
+        assert_eq!(cells[6], "pk (K=4)");
+        assert_eq!(cells[9], "3 seeds (0, 1, 2)");
         // mean 0.629; sample std sqrt((0.016² + 0 + 0.016²) / 2) = 0.016.
-        assert_eq!(cells[9], "0.629 ± 0.016 (0.613–0.645)");
+        assert_eq!(cells[10], "0.629 ± 0.016 (0.613–0.645)");
         // test: mean 0.7237, deviations -0.0097, -0.0237, 0.0333: std 0.0297.
-        assert_eq!(cells[10], "0.724 ± 0.030 (0.700–0.757)");
-        assert_eq!(cells[11], "0.745 ± 0.001 (0.744–0.746, 2 of 3 runs) |");
+        assert_eq!(cells[11], "0.724 ± 0.030 (0.700–0.757)");
+        assert_eq!(cells[12], "0.745 ± 0.001 (0.744–0.746, 2 of 3 runs) |");
+    }
+
+    /// LFW measured on grayscale images is marked so, as in the results table; grayscale and
+    /// colour scores are not averaged together.
+    #[test]
+    fn lfw_on_grayscale_is_marked_and_never_averaged_with_colour() {
+        let gray = |id, seed, lfw| {
+            let mut c = scored(id, seed, 0.5, None, Some(lfw));
+            c.run.lfw_grayscale = true;
+            c
+        };
+        let lfw = |cs: &[RunCurves]| -> String {
+            let out = table(cs).unwrap();
+            let row = out.lines().last().unwrap();
+            row.rsplit(" | ")
+                .next()
+                .unwrap()
+                .trim_end_matches(" |")
+                .to_string()
+        };
+        assert_eq!(
+            lfw(&[gray(1, 0, 0.75), gray(2, 1, 0.77)]),
+            "0.760 ± 0.014 (0.750–0.770) (gray)"
+        );
+        let colour = scored(2, 1, 0.5, None, Some(0.77));
+        assert_eq!(
+            lfw(&[gray(1, 0, 0.75), colour]),
+            "- (grayscale and colour LFW)"
+        );
+    }
+
+    /// Where the results table has a data column, so does this one, in the same place.
+    #[test]
+    fn a_table_of_several_datasets_names_each_experiments() {
+        let data = DataInfo {
+            id: 4,
+            name: "lfw-20-30".into(),
+            n_identities: 30,
+            n_images: 713,
+            splits: Vec::new(),
+            gallery: Some(30),
+        };
+        let mut cs = [scored(1, 0, 0.4, None, None), scored(2, 1, 0.5, None, None)];
+        for c in &mut cs {
+            c.data = Some(data.clone());
+        }
+        let rows: Vec<&RunCurves> = cs.iter().collect();
+        let datasets = BTreeMap::from([(4, &data)]);
+        let out = repeats_markdown(&rows, &datasets, true, NOW).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[2].starts_with("| runs | architecture | input | data | batch |"),
+            "{out}"
+        );
+        assert!(
+            lines[4]
+                .starts_with("| 1, 2 | resnet18 | 64px | lfw-20-30 (30 people, 713 images) | 32 |"),
+            "{out}"
+        );
     }
 
     /// One seed run again is counted as runs, not seeds; a value only one run has is that
@@ -218,7 +297,7 @@ mod tests {
         let figures = super::super::RunFigures::default();
         let rows: Vec<_> = cs.iter().map(|c| (c, &figures)).collect();
         let md = super::super::results_markdown(&rows, &[], "", NOW);
-        assert!(!md.contains("run more than once"), "{md}");
+        assert!(!md.contains("completed more than once"), "{md}");
         let again = [scored(1, 0, 0.4, None, None), scored(2, 1, 0.5, None, None)];
         let rows: Vec<_> = again.iter().map(|c| (c, &figures)).collect();
         let md = super::super::results_markdown(&rows, &[], "", NOW);

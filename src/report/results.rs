@@ -196,10 +196,6 @@ fn escape_caption(caption: &str) -> String {
 fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<String> {
     let r = &c.run;
     let h = &r.hyper;
-    let sampler = match (h.sampler.as_str(), h.pk_k) {
-        ("pk", Some(k)) => format!("pk (K={k})"),
-        (s, _) => s.to_string(),
-    };
     let best = match (r.best_dev_acc, r.best_dev_epoch) {
         (Some(acc), Some(epoch)) => format!("{acc:.3} ({epoch})"),
         (Some(acc), None) => format!("{acc:.3}"),
@@ -219,7 +215,7 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
         h.batch_size.to_string(),
         h.embedding_dim.to_string(),
         h.mining.clone(),
-        sampler,
+        sampler(h),
         learning_rate(h),
         epochs(r, now),
         best,
@@ -239,6 +235,14 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
             links.join(" ")
         },
     ]
+}
+
+/// `random`, or `pk (K=4)` for P×K batches of K images per identity.
+pub(super) fn sampler(h: &crate::lab::Hyperparams) -> String {
+    match (h.sampler.as_str(), h.pk_k) {
+        ("pk", Some(k)) => format!("pk (K={k})"),
+        (s, _) => s.to_string(),
+    }
 }
 
 /// `resnet152`, `resnet152, zero-init residual` when its blocks started as the identity,

@@ -983,8 +983,6 @@ mod tests {
     use super::*;
     use crate::lab::RunId;
 
-    /// A problem with a setting the user did not type says where it came from: the defaults,
-    /// the --config file, or the run --like took; one typed is left as it is.
     /// As `report --runs` reads its entries: only digits on both sides of one `-` make a range.
     #[test]
     fn names_that_read_as_id_ranges() {
@@ -996,6 +994,8 @@ mod tests {
         }
     }
 
+    /// A problem with a setting the user did not type says where it came from: the defaults,
+    /// the --config file, or the run --like took; one typed is left as it is.
     #[test]
     fn problems_name_where_untyped_settings_came_from() {
         let typed = Overrides {

@@ -118,6 +118,12 @@ const PROVENANCE: [(&str, ProvenanceOf); 4] = [
     ("cpu", |r| r.machine.cpu().unwrap_or_else(|| "-".into())),
 ];
 
+/// Whether the table's row `name` is one of where the runs came from ([`PROVENANCE`]): long
+/// values (a CPU's model) that a narrow screen cuts before the hyperparameters.
+pub fn is_provenance(name: &str) -> bool {
+    PROVENANCE.iter().any(|(n, _)| *n == name)
+}
+
 /// One metric of a column: the value, or over several seeds mean ± std. When only some of the
 /// group's runs have the metric, says how many the figure is over: a lone value is not a
 /// zero spread.

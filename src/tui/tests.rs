@@ -1033,6 +1033,46 @@ fn compare_columns_take_the_width_their_contents_need_and_share_it_when_short() 
     assert_eq!(ellipsize("784a92c89137-dirty", 10), "784a92c89…");
 }
 
+/// At 80 columns, six columns of runs with long names on different CPUs, one with a row name
+/// of 18 (`zero-init residual`): the values that differ (`resnet152`, a seed group's `±`) stay
+/// whole, and the row names and the runs' names are cut first.
+#[test]
+fn a_narrow_compare_table_keeps_the_differing_values_whole() -> Result<()> {
+    let mut runs = lab_runs();
+    for (id, batch) in [(6, 16), (7, 8)] {
+        let mut more = runs[1].clone();
+        more.id = RunId(id);
+        more.hyper.batch_size = batch;
+        runs.push(more);
+    }
+    for r in runs.iter_mut() {
+        r.name = format!("best-recipe-64px-crop0.5-{}-s{}", r.id, r.hyper.seed);
+        r.machine.cpu_model = Some(format!("AMD EPYC 9654 96-Core Processor {}", r.id));
+    }
+    runs[1].hyper.model = "resnet152".into();
+    runs[2].hyper.zero_init_residual = true;
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::Data(Update::Runs(runs)));
+    app.update(Action::SortBy(super::filter::Column::Id));
+    app.update(Action::Top);
+    for _ in 0..7 {
+        app.update(Action::ToggleMark);
+    }
+    let fx = app.update(Action::Compare);
+    feed_watched(&mut app, fx);
+    let text = screen(&app, 80, 24)?.to_string();
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("│{name} ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(row("model").contains(" resnet152 "), "{text}");
+    assert!(row("best dev").contains("0.405±0.010 "), "{text}");
+    assert!(row("batch").contains(" 16 "), "{text}");
+    Ok(())
+}
+
 /// The compared runs' code, CPU and names are as long as they are, and at 200 columns the
 /// table has the room to show them whole; each column says which curve is its.
 #[test]

@@ -142,15 +142,48 @@ impl Widget for CompareView<'_> {
                 u16::try_from(w).unwrap_or(u16::MAX).max(6)
             })
             .collect();
+        // What a column needs before anything of it is cut: its metrics and hyperparameters
+        // whole (`resnet152`, `0.661±0.016`), and its swatch and id. Its name (the legend cuts
+        // it apart from the id), where the runs came from (a CPU's model) and the `trained`
+        // row's status (`3/10 (runn…`) are cut first.
+        let needed: Vec<u16> = (0..headers.len())
+            .map(|i| {
+                let cells = table
+                    .rows
+                    .iter()
+                    .filter(|(name, _)| !compare::is_provenance(name) && name != "trained")
+                    .filter_map(|(_, c)| c.get(i));
+                let id = table.headers.get(i).map(|h| format!("━ {}", h.id));
+                let w = cells
+                    .chain(id.as_ref())
+                    .map(|c| crate::tui::text::columns(c))
+                    .max()
+                    .unwrap_or(0);
+                u16::try_from(w).unwrap_or(u16::MAX).max(6).min(natural[i])
+            })
+            .collect();
         // Inside the border, after the names' column, one space before each column, and the
         // runs' columns [`GAP`] apart.
         let n = u16::try_from(headers.len()).unwrap_or(u16::MAX);
-        let room = table_area
-            .width
-            .saturating_sub(2 + names)
-            .saturating_sub(n)
-            .saturating_sub((GAP - 1).saturating_mul(n.saturating_sub(1)));
-        let widths = share_widths(&natural, room);
+        let room_beside = |names: u16| {
+            table_area
+                .width
+                .saturating_sub(2 + names)
+                .saturating_sub(n)
+                .saturating_sub((GAP - 1).saturating_mul(n.saturating_sub(1)))
+        };
+        // Short of room for the values, the names' column gives up to all but 12 of its own
+        // (`zero-init res…`): a row's name is read once, a value in each column.
+        let short = needed
+            .iter()
+            .map(|&w| u32::from(w))
+            .sum::<u32>()
+            .saturating_sub(u32::from(room_beside(names)));
+        let names = names
+            .saturating_sub(u16::try_from(short).unwrap_or(u16::MAX))
+            .max(12.min(names));
+        let room = room_beside(names);
+        let widths = widths_within(&needed, &natural, room);
         let fit = |text: &str, i: usize| ellipsize(text, usize::from(widths[i]));
         // The labels are cut after the swatch and the run's `#id`, apart: the ids already
         // differ, so the names keep what tells the runs apart (`#7 …resnet18…`, `#8 …alexnet…`).
@@ -196,7 +229,8 @@ impl Widget for CompareView<'_> {
             .map(|((name, cells), best)| {
                 Row::new(
                     std::iter::once(
-                        Cell::from(name.clone()).style(Style::new().fg(Color::DarkGray)),
+                        Cell::from(ellipsize(name, usize::from(names)))
+                            .style(Style::new().fg(Color::DarkGray)),
                     )
                     .chain(cells.iter().enumerate().map(|(i, c)| {
                         let cell = Cell::from(fit(c, i));
@@ -246,6 +280,27 @@ impl Widget for CompareView<'_> {
 /// column does not read on into the next, whose values have spaces of their own (`-,AMD EPYC ·
 /// 2 threads · avx512f AMD EPYC · 2 threads · avx512f` read as one).
 const GAP: u16 = 2;
+
+/// Widths for columns that need `needed` widths and want `natural` ones, within `room`: what
+/// they want when it fits; else what they need, and the rest of the room shared towards what
+/// they want; else [`share_widths`] of what they need.
+fn widths_within(needed: &[u16], natural: &[u16], room: u16) -> Vec<u16> {
+    let need: u32 = needed.iter().map(|&w| u32::from(w)).sum();
+    if need > u32::from(room) {
+        return share_widths(needed, room);
+    }
+    let more: Vec<u16> = natural
+        .iter()
+        .zip(needed)
+        .map(|(&w, &n)| w.saturating_sub(n))
+        .collect();
+    let left = u16::try_from(u32::from(room) - need).unwrap_or(u16::MAX);
+    needed
+        .iter()
+        .zip(share_widths(&more, left))
+        .map(|(&n, m)| n + m)
+        .collect()
+}
 
 /// Widths for columns that want `natural` widths, within `room`: all they want when it fits,
 /// else the narrow ones keep theirs and the wide ones share the rest equally.

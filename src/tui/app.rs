@@ -147,17 +147,13 @@ pub struct ResumeAsk {
 }
 
 impl ResumeAsk {
-    /// `Resume run #3 stopped (interrupted at epoch 4 of 10)? It trains the 6 epochs left.`
+    /// `Resume run #3 stopped (interrupted after epoch 4 of 10)?`: the epochs it finished, not
+    /// those it will train, which its latest checkpoint decides (a crashed run may have none
+    /// past its start, and is then asked about starting over).
     pub fn question(&self) -> String {
-        let left = (self.epochs - self.done).max(0);
         format!(
-            "Resume run #{} {} ({} at epoch {} of {})? It trains the {} left.",
-            self.run,
-            self.name,
-            self.status,
-            self.done,
-            self.epochs,
-            crate::format::count(left as u64, "epoch", "epochs"),
+            "Resume run #{} {} ({} after epoch {} of {})?",
+            self.run, self.name, self.status, self.done, self.epochs,
         )
     }
 }
@@ -2013,9 +2009,9 @@ mod tests {
         assert_eq!(
             asked,
             [
-                "Resume run #4 failed-elsewhere (failed at epoch 9 of 10)? It trains the 1 epoch left.",
-                "Resume run #3 stopped (interrupted at epoch 4 of 10)? It trains the 6 epochs left.",
-                "Resume run #2 died (crashed at epoch 2 of 10)? It trains the 8 epochs left.",
+                "Resume run #4 failed-elsewhere (failed after epoch 9 of 10)?",
+                "Resume run #3 stopped (interrupted after epoch 4 of 10)?",
+                "Resume run #2 died (crashed after epoch 2 of 10)?",
             ]
         );
         let resumes = |id: i64, name: &str| {

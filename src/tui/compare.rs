@@ -213,10 +213,11 @@ pub fn table(runs: &[&Run], now: f64, datasets: &Datasets) -> CompareTable {
             })
             .collect()
     };
-    let on: std::collections::BTreeSet<i64> = runs
-        .iter()
-        .filter_map(|r| r.dataset_id.map(|d| d.0))
-        .collect();
+    // A run that records no dataset may have trained on any: beside one that records its
+    // own, their accuracies are not known to be comparable, as the runs table's data column
+    // tells them apart.
+    let on: std::collections::BTreeSet<Option<i64>> =
+        runs.iter().map(|r| r.dataset_id.map(|d| d.0)).collect();
     let comparable = on.len() < 2;
     let mut rows = Vec::new();
     let mut best = Vec::new();
@@ -282,6 +283,23 @@ mod tests {
             .iter()
             .find(|(r, _)| r == name)
             .map(|(_, c)| c.clone())
+    }
+
+    #[test]
+    fn a_run_without_a_recorded_dataset_is_not_comparable_with_one_with() {
+        let a = run(1, "a", "resnet18");
+        let mut b = run(2, "b", "resnet18");
+        let datasets = Datasets::new();
+        assert_eq!(
+            table(&[&a, &b], NOW, &datasets).warning,
+            None,
+            "neither records one"
+        );
+        b.dataset_id = Some(crate::lab::DatasetId(3));
+        assert_eq!(
+            table(&[&a, &b], NOW, &datasets).warning.as_deref(),
+            Some(DIFFERENT_DATASETS)
+        );
     }
 
     #[test]

@@ -61,7 +61,10 @@ pub fn name_of(r: &Run, datasets: &Datasets) -> String {
 pub fn images_of(r: &Run, datasets: &Datasets, lab_dir: &Path) -> Option<String> {
     let data = crate::train::config::TrainConfig::recorded(r)
         .ok()
-        .map(|c| c.data);
+        .map(|c| c.data)
+        // The default data records "" (the fetched archive), which is no path: joined to the
+        // lab's folder it would be that folder.
+        .filter(|d| !d.is_empty());
     if let Some(d) = data.as_deref().filter(|d| d.starts_with("synthetic")) {
         return Some(d.to_string());
     }

@@ -379,6 +379,10 @@ mod tests {
         let default = StartForm::default();
         assert_eq!(StartForm::for_lab(&gone, &none, here), default);
         assert_eq!(StartForm::for_lab(&[], &none, here), default);
+        // The default data records "" (the fetched archive), which names no folder: not the
+        // lab's own folder, which joined to it would be.
+        let fetched = [with_data(1, "", 1.0)?];
+        assert_eq!(StartForm::for_lab(&fetched, &none, dir.path()), default);
 
         // A run started beside the lab records its images relative to there
         // (`../images/lfw-20-30`), which leads nowhere from another folder: they are found

@@ -2595,6 +2595,12 @@ fn the_table_says_each_runs_dataset_and_seed_where_they_differ() -> Result<()> {
     assert!(row_of(&text, 2).contains(" synthetic:12:24:0 "), "{text}");
     assert!(row_of(&text, 1).contains(" lfw-20-30 "), "{text}");
     assert!(row_of(&text, 5).contains(" 8 "), "run 5's seed\n{text}");
+    // A long seed is shown whole: cut to four digits it would read as another.
+    let mut runs = app.runs.clone();
+    runs[0].hyper.seed = 3_133_700;
+    app.update(Action::Data(Update::Runs(runs)));
+    let text = screen(&app, 160, 12)?.to_string();
+    assert!(text.contains(" 3133700 "), "{text}");
     // One dataset and one seed: no column says so.
     let mut runs = app.runs.clone();
     for r in &mut runs {

@@ -170,7 +170,7 @@ impl Widget for OverlayView<'_> {
             Overlay::ConfirmResume(ask) => {
                 let lines = vec![
                     TextLine::raw(ask.question()),
-                    TextLine::raw("It goes on from its last checkpoint, as `run --resume` does."),
+                    TextLine::raw("It goes on from its latest checkpoint, as `run --resume` does."),
                     TextLine::styled("y: resume · n / esc: leave it", Style::new().bold()),
                 ];
                 BoxedLines {

@@ -18,8 +18,9 @@ struct Fitted {
     /// The data column's width (the longest dataset name, from 4 to [`DATA_WIDTH`]), where the
     /// runs trained on more than one dataset; 0 where they did not, and it is not shown.
     data: u16,
-    /// Whether the runs have more than one seed: only then is the seed column shown.
-    seeds: bool,
+    /// The seed column's width (the longest seed, at least 4), where the runs have more than
+    /// one seed; 0 where they do not, and it is not shown: a seed cut short reads as another.
+    seeds: u16,
     /// The columns that say nothing of these runs, by their place in [`Column::ALL`]: a
     /// result none has (all `-`), or, of two runs or more, a setting they all share.
     quiet: u32,
@@ -122,7 +123,14 @@ impl RunsTable<'_> {
             name,
             measured,
             data,
-            seeds: differ(&|r: &Run| Some(r.hyper.seed)),
+            seeds: if differ(&|r: &Run| Some(r.hyper.seed)) {
+                runs.iter()
+                    .map(|r| r.hyper.seed.to_string().len())
+                    .max()
+                    .map_or(4, |n| n.max(4) as u16)
+            } else {
+                0
+            },
             quiet,
         }
     }
@@ -139,7 +147,7 @@ impl RunsTable<'_> {
             Column::Dim => 4,
             Column::Mining => 8,
             Column::Lr => 8,
-            Column::Seed => 4,
+            Column::Seed => fitted.seeds,
             Column::Data => fitted.data.max(4),
             Column::Status => 11,
             Column::Progress => 7,
@@ -176,7 +184,7 @@ impl RunsTable<'_> {
         let evaluated: &[Column] = if fitted.measured { &[Test, Lfw] } else { &[] };
         let unevaluated: &[Column] = if fitted.measured { &[] } else { &[Test, Lfw] };
         let data: &[Column] = if fitted.data > 0 { &[Data] } else { &[] };
-        let seed: &[Column] = if fitted.seeds { &[Seed] } else { &[] };
+        let seed: &[Column] = if fitted.seeds > 0 { &[Seed] } else { &[] };
         // The columns in the order they get room; None where the name grows to its width.
         let sorted = (!matches!(sort, Id | Name)).then_some(sort);
         let priority = [Id, Name]

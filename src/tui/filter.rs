@@ -969,6 +969,21 @@ impl Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The dashboard shows every column `runs` has, in its order, with the seed and data
+    /// columns where `runs` puts them: a column added to one list and not the other would
+    /// never show.
+    #[test]
+    fn the_dashboard_has_every_column_of_all_in_order() {
+        let others: Vec<Column> = Column::DASHBOARD
+            .into_iter()
+            .filter(|c| !matches!(c, Column::Seed | Column::Data))
+            .collect();
+        assert_eq!(others, Column::ALL);
+        let at = |c| Column::DASHBOARD.iter().position(|&d| d == c);
+        assert_eq!(at(Column::Data), at(Column::Input).map(|i| i + 1));
+        assert_eq!(at(Column::Seed), at(Column::Lr).map(|i| i + 1));
+    }
     use crate::lab::fixtures::{run, NOW};
     use crate::lab::RunId;
 

@@ -8,26 +8,16 @@ use crate::lab::params::{repeats, seed_groups};
 use crate::lab::{mean_std, Run, RunStatus};
 
 use super::curves::{DataInfo, RunCurves};
-use super::results::{architecture, data_cell, escape_cell, input, learning_rate, sampler};
+use super::results::{data_cell, escape_cell, recipe_cells, DATA_AT, RECIPE_HEADERS};
 
-const HEADERS: [&str; 13] = [
-    "runs",
-    "architecture",
-    "input",
-    "batch",
-    "dim",
-    "mining",
-    "sampler",
-    "lr",
+/// The columns after the recipe's ([`RECIPE_HEADERS`], those of the results table).
+const RESULT_HEADERS: [&str; 5] = [
     "epochs",
     "repeats",
     "best dev acc",
     "test acc (best ckpt)",
     "LFW pairs acc (best ckpt)",
 ];
-
-/// Where the data column goes, when the results table has one: after the input, as there.
-const DATA_AT: usize = 3;
 
 /// The line over the table.
 const INTRO: &str = "Experiments completed more than once (on several seeds, or one seed again), \
@@ -60,7 +50,7 @@ pub(super) fn repeats_markdown(
     if groups.is_empty() {
         return None;
     }
-    let mut headers = HEADERS.to_vec();
+    let mut headers = [&["runs"][..], &RECIPE_HEADERS, &RESULT_HEADERS].concat();
     if data_column {
         headers.insert(DATA_AT, "data");
     }
@@ -82,7 +72,6 @@ pub(super) fn repeats_markdown(
 fn row(group: &[&RunCurves]) -> Vec<String> {
     let runs: Vec<&Run> = group.iter().map(|c| &c.run).collect();
     let first = runs[0];
-    let h = &first.hyper;
     let ids: Vec<String> = runs.iter().map(|r| r.id.to_string()).collect();
     let mut seeds: Vec<i64> = runs.iter().map(|r| r.hyper.seed).collect();
     seeds.sort_unstable();
@@ -94,21 +83,16 @@ fn row(group: &[&RunCurves]) -> Vec<String> {
         [one] => format!("{counted} (seed {one})"),
         many => format!("{counted} (seeds {})", list(many)),
     };
-    vec![
-        ids.join(", "),
-        architecture(first),
-        input(h),
-        h.batch_size.to_string(),
-        h.embedding_dim.to_string(),
-        h.mining.clone(),
-        sampler(h),
-        learning_rate(h),
-        h.epochs.to_string(),
+    let mut cells = vec![ids.join(", ")];
+    cells.extend(recipe_cells(first));
+    cells.extend([
+        first.hyper.epochs.to_string(),
         seeds,
         spread(&runs, |r| r.best_dev_acc),
         spread(&runs, |r| r.test_acc),
         lfw_spread(&runs),
-    ]
+    ]);
+    cells
 }
 
 fn list(xs: &[i64]) -> String {

@@ -24,8 +24,9 @@ pub struct ComparisonFigure {
     pub caption: String,
 }
 
-const HEADERS: [&str; 17] = [
-    "run",
+/// The settings that name a recipe, after the first column in this table and in the table of
+/// repeated experiments ([`recipe_cells`]).
+pub(super) const RECIPE_HEADERS: [&str; 7] = [
     "architecture",
     "input",
     "batch",
@@ -33,6 +34,10 @@ const HEADERS: [&str; 17] = [
     "mining",
     "sampler",
     "lr",
+];
+
+/// The columns after the recipe's.
+const RESULT_HEADERS: [&str; 9] = [
     "epochs",
     "best dev acc (epoch)",
     "final train acc",
@@ -45,7 +50,7 @@ const HEADERS: [&str; 17] = [
 ];
 
 /// Where the data column goes, when there is one: after the input.
-const DATA_AT: usize = 3;
+pub(super) const DATA_AT: usize = 3;
 
 /// Where the seed column goes, when there is one: after the learning rate (as `runs` puts it).
 const SEED_AT: usize = 8;
@@ -101,7 +106,7 @@ pub fn results_markdown(
     let seeds: std::collections::BTreeSet<i64> =
         rows.iter().map(|(c, _)| c.run.hyper.seed).collect();
     let seed_column = seeds.len() > 1;
-    let mut headers = HEADERS.to_vec();
+    let mut headers = [&["run"][..], &RECIPE_HEADERS, &RESULT_HEADERS].concat();
     if seed_column {
         headers.insert(SEED_AT, "seed");
     }
@@ -195,7 +200,6 @@ fn escape_caption(caption: &str) -> String {
 
 fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<String> {
     let r = &c.run;
-    let h = &r.hyper;
     let best = match (r.best_dev_acc, r.best_dev_epoch) {
         (Some(acc), Some(epoch)) => format!("{acc:.3} ({epoch})"),
         (Some(acc), None) => format!("{acc:.3}"),
@@ -208,15 +212,9 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
     if let Some(f) = &figures.loss {
         links.push(format!("[loss]({link_prefix}{f})"));
     }
-    vec![
-        format!("{} {}", r.id, plain(&r.name)),
-        architecture(r),
-        input(h),
-        h.batch_size.to_string(),
-        h.embedding_dim.to_string(),
-        h.mining.clone(),
-        sampler(h),
-        learning_rate(h),
+    let mut cells = vec![format!("{} {}", r.id, plain(&r.name))];
+    cells.extend(recipe_cells(r));
+    cells.extend([
         epochs(r, now),
         best,
         format::opt(r.final_train_acc, 3),
@@ -234,11 +232,26 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
         } else {
             links.join(" ")
         },
+    ]);
+    cells
+}
+
+/// A run's cells under [`RECIPE_HEADERS`].
+pub(super) fn recipe_cells(r: &Run) -> Vec<String> {
+    let h = &r.hyper;
+    vec![
+        architecture(r),
+        input(h),
+        h.batch_size.to_string(),
+        h.embedding_dim.to_string(),
+        h.mining.clone(),
+        sampler(h),
+        learning_rate(h),
     ]
 }
 
 /// `random`, or `pk (K=4)` for P×K batches of K images per identity.
-pub(super) fn sampler(h: &crate::lab::Hyperparams) -> String {
+fn sampler(h: &crate::lab::Hyperparams) -> String {
     match (h.sampler.as_str(), h.pk_k) {
         ("pk", Some(k)) => format!("pk (K={k})"),
         (s, _) => s.to_string(),
@@ -250,7 +263,7 @@ pub(super) fn sampler(h: &crate::lab::Hyperparams) -> String {
 /// when its weights started from a file, with ` (fresh embedding)` after it for
 /// `--fresh-embedding`, or `alexnet, dropout 0` when AlexNet's dropout is not torchvision's
 /// 0.5; `, TF32` where the matrix products ran in TF32.
-pub(super) fn architecture(r: &crate::lab::Run) -> String {
+fn architecture(r: &crate::lab::Run) -> String {
     let h = &r.hyper;
     let mut s = h.model.clone();
     if h.zero_init_residual {
@@ -276,7 +289,7 @@ pub(super) fn architecture(r: &crate::lab::Run) -> String {
 
 /// `224px`, or `64px, crop 0.5` when only the centre of each image was kept; `, ImageNet
 /// norm` where the network normalised its input as torchvision's ImageNet weights expect.
-pub(super) fn input(h: &crate::lab::Hyperparams) -> String {
+fn input(h: &crate::lab::Hyperparams) -> String {
     let mut s = format!("{}px", h.image_size);
     if h.crop < 1.0 {
         s.push_str(&format!(", crop {}", h.crop));
@@ -289,7 +302,7 @@ pub(super) fn input(h: &crate::lab::Hyperparams) -> String {
 
 /// `0.0001`, or `0.0005 cosine, 2 warm-up` for a scheduled rate ([`curves::learning_rate`]),
 /// with `wd 0.0005` when set; a rate below 1e-5 in powers of ten (`1e-12`, not twelve places).
-pub(super) fn learning_rate(h: &crate::lab::Hyperparams) -> String {
+fn learning_rate(h: &crate::lab::Hyperparams) -> String {
     let mut s = curves::learning_rate(h);
     if h.weight_decay != 0.0 {
         s.push_str(&format!(", wd {}", h.weight_decay));

@@ -584,6 +584,17 @@ impl App {
         self.smoothing.then_some(SMOOTHING_WEIGHT)
     }
 
+    /// The effect that resumes run `run` (or starts it over) once its question was answered
+    /// `y`, noting when it was asked for, so that the table shows it starting.
+    fn resume_effect(&mut self, run: RunId, label: String, start_over: bool) -> Effect {
+        self.resuming.insert(run, self.now);
+        Effect::Resume {
+            run,
+            label,
+            start_over,
+        }
+    }
+
     fn set_status(&mut self, text: impl Into<String>, error: bool) {
         self.status = Some(StatusLine {
             text: text.into(),
@@ -795,24 +806,14 @@ impl App {
             }
             // Only `y`, as for a stop: a stray Enter starts no trainer.
             (Overlay::ConfirmResume(ask), Action::Input('y')) => {
-                self.resuming.insert(ask.run, self.now);
-                fx.push(Effect::Resume {
-                    run: ask.run,
-                    label: ask.name,
-                    start_over: false,
-                });
+                fx.push(self.resume_effect(ask.run, ask.name, false));
             }
             (Overlay::ConfirmResume(ask), Action::Cancel | Action::Input('n')) => {
                 self.set_status(format!("run #{} not resumed", ask.run), false);
             }
             // Only `y`, as for a stop: what the run recorded goes.
             (Overlay::ConfirmStartOver(ask), Action::Input('y')) => {
-                self.resuming.insert(ask.run, self.now);
-                fx.push(Effect::Resume {
-                    run: ask.run,
-                    label: ask.label,
-                    start_over: true,
-                });
+                fx.push(self.resume_effect(ask.run, ask.label, true));
             }
             (Overlay::ConfirmStartOver(ask), Action::Cancel | Action::Input('n')) => {
                 self.set_status(

@@ -167,40 +167,24 @@ impl Widget for OverlayView<'_> {
                 }
                 .render(area, buf)
             }
-            Overlay::ConfirmResume(ask) => {
-                let lines = vec![
-                    TextLine::raw(ask.question()),
-                    TextLine::raw("It goes on from its latest checkpoint, as `run --resume` does."),
-                    TextLine::styled("y: resume · n / esc: leave it", Style::new().bold()),
-                ];
-                BoxedLines {
-                    block: Block::bordered()
-                        .title(format!(" resume run #{} ", ask.run))
-                        .fg(Color::Yellow),
-                    width: 68,
-                    lines,
-                    indent: 0,
-                }
-                .render(area, buf)
-            }
-            Overlay::ConfirmStartOver(ask) => {
-                let lines = vec![
-                    TextLine::raw(ask.question()),
-                    TextLine::raw(
-                        "It trains anew with the settings it recorded; its note and tags stay.",
-                    ),
-                    TextLine::styled("y: start it over · n / esc: leave it", Style::new().bold()),
-                ];
-                BoxedLines {
-                    block: Block::bordered()
-                        .title(format!(" resume run #{} ", ask.run))
-                        .fg(Color::Yellow),
-                    width: 68,
-                    lines,
-                    indent: 0,
-                }
-                .render(area, buf)
-            }
+            Overlay::ConfirmResume(ask) => resume_box(
+                ask.run,
+                [
+                    ask.question(),
+                    "It goes on from its latest checkpoint, as `run --resume` does.".into(),
+                ],
+                "y: resume · n / esc: leave it",
+            )
+            .render(area, buf),
+            Overlay::ConfirmStartOver(ask) => resume_box(
+                ask.run,
+                [
+                    ask.question(),
+                    "It trains anew with the settings it recorded; its note and tags stay.".into(),
+                ],
+                "y: start it over · n / esc: leave it",
+            )
+            .render(area, buf),
             Overlay::ConfirmSweep(ask) => {
                 // The lab's runs of it, the first few: the rest are counted.
                 const LISTED: usize = 4;
@@ -359,5 +343,20 @@ impl Widget for OverlayView<'_> {
                     .render(r, buf);
             }
         }
+    }
+}
+
+/// The box that asks before `C` resumes run `run` (or starts it over): the question and what it
+/// does, then the keys that answer, in bold.
+fn resume_box(run: crate::lab::RunId, text: [String; 2], keys: &'static str) -> BoxedLines {
+    let mut lines: Vec<TextLine<'static>> = text.into_iter().map(TextLine::raw).collect();
+    lines.push(TextLine::styled(keys, Style::new().bold()));
+    BoxedLines {
+        block: Block::bordered()
+            .title(format!(" resume run #{run} "))
+            .fg(Color::Yellow),
+        width: 68,
+        lines,
+        indent: 0,
     }
 }

@@ -6,7 +6,6 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 
 use super::datasets::Datasets;
@@ -178,17 +177,6 @@ impl StartOverAsk {
 }
 
 impl Overlay {
-    /// Whether keys are text for this overlay rather than commands.
-    fn takes_text(&self) -> bool {
-        matches!(
-            self,
-            Overlay::Filter
-                | Overlay::EditNotes { .. }
-                | Overlay::EditTags { .. }
-                | Overlay::StartForm(_)
-        )
-    }
-
     /// The text this overlay's editing keys change: the note, the tags, or the start form's
     /// focused field. The filter's text lives in the app, beside the filter in use.
     fn text_mut(&mut self) -> Option<&mut String> {
@@ -477,6 +465,15 @@ struct Started {
 /// How long a run started from here is looked for in the lab, to say its id.
 const STARTED_SECONDS: f64 = 1800.0;
 
+/// What is said of a new run started from here as process `pid`, its output to `log`: `started
+/// run (pid 42), log: logs/r.log` until the lab records it, then `started run #7 (pid 42), log:
+/// logs/r.log`, with `note` after the id (` (the filter hides it)`). The status line says it,
+/// and so does the shell for a run still being started when the screen closed: one wording.
+pub fn started_text(id: Option<RunId>, note: &str, pid: i64, log: &str) -> String {
+    let id = id.map(|id| format!(" #{id}")).unwrap_or_default();
+    format!("started run{id}{note} (pid {pid}), log: {log}")
+}
+
 /// How long a run `C` resumed is taken to be starting: a `C` on it meanwhile starts nothing.
 pub const RESUME_STARTING_SECONDS: f64 = 10.0;
 
@@ -612,7 +609,10 @@ impl App {
             .filter(|&i| self.filter.matches(&self.runs[i], now))
             .collect();
         let (col, desc) = (self.sort, self.descending);
-        view.sort_by(|&a, &b| col.order(&self.runs[a], &self.runs[b], now, desc));
+        let datasets = &self.datasets;
+        view.sort_by(|&a, &b| {
+            col.order_as_shown(&self.runs[a], &self.runs[b], now, desc, datasets)
+        });
         self.view = view;
         self.selected = keep
             .and_then(|id| self.view.iter().position(|&i| self.runs[i].id == id))
@@ -1007,7 +1007,7 @@ impl App {
             Action::Data(u) => self.apply(u),
             Action::Status(text, error) => self.set_status(text, error),
             Action::RunStarted { pid, log } => {
-                self.set_status(format!("started run (pid {pid}), log: {log}"), false);
+                self.set_status(started_text(None, "", pid, &log), false);
                 self.started.push(Started {
                     pid,
                     log,
@@ -1364,10 +1364,7 @@ impl App {
                 Some(_) => "",
                 None => " (the filter hides it)",
             };
-            self.set_status(
-                format!("started run #{id}{hidden} (pid {}), log: {}", s.pid, s.log),
-                false,
-            );
+            self.set_status(started_text(Some(id), hidden, s.pid, &s.log), false);
         }
     }
 
@@ -1381,7 +1378,11 @@ impl App {
                 self.refresh_view();
                 self.find_started();
             }
-            Update::Datasets(datasets) => self.datasets = datasets,
+            // The data column sorts by their names, which may come after the runs.
+            Update::Datasets(datasets) => {
+                self.datasets = datasets;
+                self.refresh_view();
+            }
             Update::SeriesLoaded { run, series } => {
                 if self.watched.contains(&run) {
                     let s = series
@@ -1422,192 +1423,13 @@ impl App {
     }
 }
 
-/// What pasted `text` types: into a text field, its characters, a line break or tab as a
-/// space (a note, a filter and the form's fields are one line); elsewhere nothing, since a
-/// paste is no command.
-pub fn paste_action(app: &App, text: &str) -> Option<Action> {
-    if text.is_empty() || !app.overlay.as_ref().is_some_and(Overlay::takes_text) {
-        return None;
-    }
-    let typed = text
-        .replace("\r\n", "\n")
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    Some(Action::InputText(typed))
-}
-
-/// The action a key press means in the app's current state, on a terminal `width` columns wide
-/// (the digits sort by the columns on screen, and which fit depends on the width).
-pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
-    if key.kind != KeyEventKind::Press {
-        return None;
-    }
-    // Ctrl-C in a text being edited cancels the edit, as Esc does: quitting would drop the
-    // text with the screen.
-    if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-        let editing = app.overlay.as_ref().is_some_and(Overlay::takes_text);
-        return Some(if editing {
-            Action::Cancel
-        } else {
-            Action::Quit
-        });
-    }
-    if let Some(o) = &app.overlay {
-        if o.takes_text() {
-            let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-            return match key.code {
-                KeyCode::Char('u') if ctrl => Some(Action::ClearInput),
-                KeyCode::Char('a') if ctrl => Some(Action::CursorHome),
-                KeyCode::Char('e') if ctrl => Some(Action::CursorEnd),
-                KeyCode::Left => Some(Action::CursorLeft),
-                KeyCode::Right => Some(Action::CursorRight),
-                KeyCode::Home => Some(Action::CursorHome),
-                KeyCode::End => Some(Action::CursorEnd),
-                KeyCode::Delete => Some(Action::Delete),
-                // Other control keys are not text: Ctrl-W must not type a 'w'.
-                KeyCode::Char(_) if ctrl || key.modifiers.contains(KeyModifiers::ALT) => None,
-                KeyCode::Char(c) => Some(Action::Input(c)),
-                KeyCode::Backspace => Some(Action::Backspace),
-                KeyCode::Enter => Some(Action::Submit),
-                KeyCode::Esc => Some(Action::Cancel),
-                KeyCode::Tab | KeyCode::Down => Some(Action::NextField),
-                KeyCode::BackTab | KeyCode::Up => Some(Action::PrevField),
-                _ => None,
-            };
-        }
-        return match key.code {
-            KeyCode::Char('q') => Some(Action::Quit),
-            KeyCode::Char('?') => Some(Action::Help),
-            KeyCode::Char(c @ ('y' | 'n' | 'a' | 'r')) => Some(Action::Input(c)),
-            KeyCode::Enter => Some(Action::Submit),
-            KeyCode::Esc => Some(Action::Cancel),
-            KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
-            KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
-            KeyCode::PageDown => Some(Action::PageDown),
-            KeyCode::PageUp => Some(Action::PageUp),
-            _ => None,
-        };
-    }
-    let common = match key.code {
-        KeyCode::Char('q') => Some(Action::Quit),
-        KeyCode::Char('?') => Some(Action::Help),
-        KeyCode::Esc | KeyCode::Backspace => Some(Action::Back),
-        KeyCode::Char('n') => Some(Action::EditNotes),
-        KeyCode::Char('t') => Some(Action::EditTags),
-        KeyCode::Char('X') => Some(Action::AskStop),
-        KeyCode::Char('C') => Some(Action::Resume),
-        KeyCode::Char('r') => Some(Action::StartForm),
-        KeyCode::Char('R') => Some(Action::StartLike),
-        KeyCode::Char('e') => Some(Action::PickExperiment),
-        _ => None,
-    };
-    if common.is_some() {
-        return common;
-    }
-    match app.screen {
-        Screen::Runs => match key.code {
-            KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
-            KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
-            KeyCode::PageDown => Some(Action::PageDown),
-            KeyCode::PageUp => Some(Action::PageUp),
-            KeyCode::Home | KeyCode::Char('g') => Some(Action::Top),
-            KeyCode::End | KeyCode::Char('G') => Some(Action::Bottom),
-            KeyCode::Enter => Some(Action::Open),
-            KeyCode::Char(' ') => Some(Action::ToggleMark),
-            KeyCode::Char('u') => Some(Action::ClearMarks),
-            KeyCode::Char('c') => Some(Action::Compare),
-            KeyCode::Char('/') => Some(Action::StartFilter),
-            KeyCode::Char('s') => Some(Action::CycleSort),
-            KeyCode::Char('S') => Some(Action::ReverseSort),
-            KeyCode::Char(d @ '0'..='9') => {
-                let i = (d as usize - '0' as usize + 9) % 10;
-                RunsTable::columns_on_screen(width, app)
-                    .get(i)
-                    .copied()
-                    .map(Action::SortBy)
-            }
-            _ => None,
-        },
-        Screen::Detail(_) | Screen::Compare => {
-            // The run's record scrolls where it is on screen, the compare table where it
-            // hides rows.
-            let scrolls =
-                DetailView::shows_info(app, width) || CompareView::scroll_limits(app).is_some();
-            match key.code {
-                KeyCode::Down | KeyCode::Char('j') if scrolls => Some(Action::Down),
-                KeyCode::Up | KeyCode::Char('k') if scrolls => Some(Action::Up),
-                KeyCode::PageDown if scrolls => Some(Action::PageDown),
-                KeyCode::PageUp if scrolls => Some(Action::PageUp),
-                KeyCode::Home | KeyCode::Char('g') if scrolls => Some(Action::Top),
-                KeyCode::End | KeyCode::Char('G') if scrolls => Some(Action::Bottom),
-                KeyCode::Char('s') => Some(Action::ToggleSmoothing),
-                KeyCode::Char('x') => Some(Action::CycleXAxis),
-                // Each where it shows: a key that changes what another screen will show would
-                // surprise there, unseen here.
-                KeyCode::Char('m') if app.screen == Screen::Compare => {
-                    Some(Action::CycleCompareMetric)
-                }
-                KeyCode::Tab if matches!(app.screen, Screen::Detail(_)) => Some(Action::SwitchTab),
-                // The table's keys (/ space enter u S 1-9) do nothing here: said, with the
-                // keys that do something and the way back, rather than nothing at all.
-                code if app.screen == Screen::Compare => key_name(code).map(|k| {
-                    let moving = matches!(
-                        code,
-                        KeyCode::Down
-                            | KeyCode::Up
-                            | KeyCode::PageDown
-                            | KeyCode::PageUp
-                            | KeyCode::Home
-                            | KeyCode::End
-                            | KeyCode::Char('j' | 'k' | 'g' | 'G')
-                    );
-                    let text = if moving {
-                        format!(
-                            "{k} scrolls the compare table where it hides rows; it shows them \
-                             all · esc back to the runs table"
-                        )
-                    } else {
-                        let scroll = if scrolls { " · j/k scroll" } else { "" };
-                        format!(
-                            "{k} does nothing in compare: m metric · s smoothing · x x-axis\
-                             {scroll} · esc back to the table"
-                        )
-                    };
-                    Action::Status(text, true)
-                }),
-                _ => None,
-            }
-        }
-    }
-}
-
-/// A key as the footer and help name it, for saying what it does not do; None for keys no one
-/// presses for a command (F-keys, modifiers).
-fn key_name(code: KeyCode) -> Option<String> {
-    Some(match code {
-        KeyCode::Char(' ') => "space".into(),
-        KeyCode::Char(c) => c.to_string(),
-        KeyCode::Enter => "enter".into(),
-        KeyCode::Tab => "tab".into(),
-        KeyCode::Home => "home".into(),
-        KeyCode::End => "end".into(),
-        KeyCode::PageUp => "pgup".into(),
-        KeyCode::PageDown => "pgdn".into(),
-        KeyCode::Up => "↑".into(),
-        KeyCode::Down => "↓".into(),
-        KeyCode::Left => "←".into(),
-        KeyCode::Right => "→".into(),
-        KeyCode::Delete => "delete".into(),
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::lab::fixtures::{point, run, NOW};
     use crate::lab::MetricRow;
+    use crate::tui::keys::key_action;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     /// Run `id`, training on this host as process 4242, its heartbeat a second old.
     fn live_run(id: i64, name: &str) -> Run {
@@ -1618,14 +1440,17 @@ mod tests {
         live
     }
 
-    fn app_with(runs: Vec<Run>) -> App {
+    /// An app on the tests' clock, with `runs` loaded. Shared with the key tests
+    /// ([`crate::tui::keys`]).
+    pub(in crate::tui) fn app_with(runs: Vec<Run>) -> App {
         // The test's pids are made up: App::new asks no real process of a sweep.
         let mut app = App::new(NOW, "testhost");
         app.update(Action::Data(Update::Runs(runs)));
         app
     }
 
-    fn three() -> App {
+    /// Runs 1 alpha (resnet18, best dev 0.3), 2 beta (alexnet, 0.5) and 3 gamma (resnet18, 0.4).
+    pub(in crate::tui) fn three() -> App {
         let mut a = run(1, "alpha", "resnet18");
         a.best_dev_acc = Some(0.3);
         let mut b = run(2, "beta", "alexnet");
@@ -1635,8 +1460,14 @@ mod tests {
         app_with(vec![a, b, c])
     }
 
-    fn ids(app: &App) -> Vec<i64> {
+    /// The ids of the rows shown, top to bottom.
+    pub(in crate::tui) fn ids(app: &App) -> Vec<i64> {
         app.view.iter().map(|&i| app.runs[i].id.0).collect()
+    }
+
+    /// Key `c` pressed alone.
+    pub(in crate::tui) fn press(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
     }
 
     #[test]
@@ -1777,6 +1608,54 @@ mod tests {
         assert_eq!(ids(&app), vec![2, 3, 1, 4]);
         app.update(Action::ReverseSort);
         assert_eq!(ids(&app), vec![1, 3, 2, 4]);
+    }
+
+    /// The data column sorts by the dataset names it shows, not by the datasets' ids: names
+    /// that come after the runs re-sort them, two datasets of one name are parted by id, runs
+    /// of one dataset by theirs, and runs of none stay last either way.
+    #[test]
+    fn the_data_column_sorts_by_the_dataset_names_it_shows() {
+        use super::super::datasets::Dataset;
+        use crate::lab::DatasetId;
+        let on = |id: i64, dataset: Option<i64>| {
+            let mut r = run(id, &format!("r{id}"), "resnet18");
+            r.dataset_id = dataset.map(DatasetId);
+            r
+        };
+        let mut app = app_with(vec![
+            on(1, Some(1)),
+            on(2, Some(2)),
+            on(3, Some(1)),
+            on(4, None),
+            on(5, Some(3)),
+        ]);
+        app.update(Action::SortBy(Column::Data));
+        app.update(Action::ReverseSort);
+        assert!(!app.descending);
+        // Before the names come, by id.
+        assert_eq!(ids(&app), vec![1, 3, 2, 5, 4]);
+        let named = |name: &str| Dataset {
+            name: name.into(),
+            source: String::new(),
+        };
+        let datasets: Datasets = [
+            (1, named("synthetic:12:24:0")),
+            (2, named("lfw-20-30")),
+            (3, named("lfw-20-30")),
+        ]
+        .into();
+        app.update(Action::Data(Update::Datasets(datasets)));
+        assert_eq!(
+            ids(&app),
+            vec![2, 5, 1, 3, 4],
+            "lfw-20-30 (#2, #3), synthetic"
+        );
+        app.update(Action::ReverseSort);
+        assert_eq!(
+            ids(&app),
+            vec![3, 1, 5, 2, 4],
+            "descending, no dataset still last"
+        );
     }
 
     #[test]
@@ -2115,32 +1994,6 @@ mod tests {
             .is_some_and(|s| s.text.starts_with("started run #6 (pid 6161)")));
     }
 
-    /// Ctrl-C in a text being edited (the filter, a note, tags, the start form) cancels the edit
-    /// as Esc does, keeping the dashboard open; elsewhere it quits.
-    #[test]
-    fn ctrl_c_cancels_an_edit_and_quits_elsewhere() {
-        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        let mut app = three();
-        assert_eq!(key_action(&app, ctrl_c, 80), Some(Action::Quit));
-        let note = app.selected_run().map(|r| r.notes.clone());
-        app.update(Action::EditNotes);
-        app.type_text("half a thought");
-        let cancel = key_action(&app, ctrl_c, 80);
-        assert_eq!(cancel, Some(Action::Cancel));
-        assert_eq!(app.update(Action::Cancel), vec![], "nothing written");
-        assert!(!app.quit && app.overlay.is_none());
-        assert_eq!(app.selected_run().map(|r| r.notes.clone()), note);
-        app.update(Action::StartFilter);
-        app.type_text("model=alexnet");
-        assert_eq!(key_action(&app, ctrl_c, 80), Some(Action::Cancel));
-        app.update(Action::Cancel);
-        assert_eq!(
-            (app.view.len(), app.quit),
-            (3, false),
-            "the filter of before"
-        );
-    }
-
     /// A run a sweep started can be stopped alone (the sweep starts its next run) or with its
     /// sweep, which then starts no other.
     #[test]
@@ -2302,29 +2155,6 @@ mod tests {
         assert!(matches!(&app.overlay, Some(Overlay::EditNotes { input, .. }) if input.is_empty()));
     }
 
-    #[test]
-    fn ctrl_u_empties_the_text_being_edited_and_other_control_keys_type_nothing() {
-        let mut app = three();
-        let ctrl = |c: char| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
-        app.update(Action::StartFilter);
-        app.type_text("model=x");
-        assert_eq!(key_action(&app, ctrl('u'), 100), Some(Action::ClearInput));
-        assert_eq!(key_action(&app, ctrl('w'), 100), None);
-        app.update(Action::ClearInput);
-        assert_eq!(app.filter_input, "");
-        assert_eq!(app.filter_error, None);
-        assert_eq!(ids(&app), vec![3, 2, 1]);
-        app.update(Action::Cancel);
-        app.update(Action::EditNotes);
-        app.update(Action::Input('z'));
-        app.update(Action::ClearInput);
-        app.update(Action::Input('y'));
-        assert_eq!(
-            app.update(Action::Submit),
-            vec![Effect::SetNotes(RunId(3), "y".into())]
-        );
-    }
-
     /// The text being edited in whichever field is open.
     fn edited(app: &App) -> Option<String> {
         match &app.overlay {
@@ -2364,76 +2194,6 @@ mod tests {
             app.update(Action::Input('d'));
             assert_eq!(edited(&app).as_deref(), Some("d"), "{open:?}: cleared");
         }
-    }
-
-    fn press(c: char) -> KeyEvent {
-        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
-    }
-
-    #[test]
-    fn keys_depend_on_screen_and_overlay() {
-        let mut app = three();
-        assert_eq!(key_action(&app, press('s'), 100), Some(Action::CycleSort));
-        assert_eq!(
-            key_action(&app, press('1'), 100),
-            Some(Action::SortBy(Column::Id))
-        );
-        let mut release = press('q');
-        release.kind = KeyEventKind::Release;
-        assert_eq!(key_action(&app, release, 100), None);
-        app.update(Action::Open);
-        assert_eq!(
-            key_action(&app, press('s'), 100),
-            Some(Action::ToggleSmoothing)
-        );
-        app.update(Action::StartFilter);
-        assert_eq!(key_action(&app, press('q'), 100), Some(Action::Input('q')));
-    }
-
-    #[test]
-    fn digits_sort_by_the_columns_on_screen() {
-        let app = three();
-        let digit = |d: char, width: u16| match key_action(&app, press(d), width) {
-            Some(Action::SortBy(c)) => Some(c.title()),
-            _ => None,
-        };
-        // 80 columns: id name model status epoch best dev, last loss, img/s; batch and dim,
-        // which the three runs share, after them.
-        let shown: Vec<&str> = RunsTable::columns_on_screen(80, &app)
-            .iter()
-            .map(|c| c.title())
-            .collect();
-        assert_eq!(
-            shown,
-            [
-                "id",
-                "name",
-                "model",
-                "status",
-                "epoch",
-                "best dev",
-                "last loss",
-                "img/s"
-            ]
-        );
-        let keys: Vec<Option<&str>> = "1234567890".chars().map(|d| digit(d, 80)).collect();
-        let mut want: Vec<Option<&str>> = shown.iter().copied().map(Some).collect();
-        want.extend([None, None]);
-        assert_eq!(
-            keys, want,
-            "eight columns: 1-8 sort by them, 9 and 0 by nothing"
-        );
-        // 160 columns show them all: 0 is the tenth, and img/s, started and duration (the
-        // 13th to 15th) are on screen but past the digits.
-        assert_eq!(
-            RunsTable::columns_on_screen(160, &app),
-            Column::ALL.to_vec()
-        );
-        assert_eq!(digit('4', 160), Some("input"));
-        assert_eq!(digit('6', 160), Some("dim"));
-        assert_eq!(digit('8', 160), Some("lr"));
-        assert_eq!(digit('9', 160), Some("status"));
-        assert_eq!(digit('0', 160), Some("epoch"));
     }
 
     /// A message speaks of a moment: it goes after a few seconds, and when the screen changes
@@ -2516,86 +2276,6 @@ mod tests {
         assert!(app.status.is_some(), "gone too soon");
         app.update(Action::Tick(NOW + 4.0 * STATUS_SECONDS));
         assert_eq!(app.status, None);
-    }
-
-    /// In compare, the table's keys (/ space enter u S 1-9, and the moving keys where its table
-    /// shows every row) say that they do nothing there, with compare's keys and the way back,
-    /// where they did nothing and said nothing.
-    #[test]
-    fn keys_that_do_nothing_in_compare_say_so() {
-        use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-        let mut app = app_with(vec![run(1, "a", "resnet18"), run(2, "b", "alexnet")]);
-        app.update(Action::ToggleMark);
-        app.update(Action::ToggleMark);
-        app.update(Action::Compare);
-        assert_eq!(app.screen, Screen::Compare);
-        let said = |code| match key_action(&app, KeyEvent::new(code, KeyModifiers::NONE), 120) {
-            Some(Action::Status(text, true)) => text,
-            other => panic!("{code:?}: {other:?}"),
-        };
-        assert_eq!(
-            said(KeyCode::Char('/')),
-            "/ does nothing in compare: m metric · s smoothing · x x-axis · esc back to the table"
-        );
-        for (code, name) in [
-            (KeyCode::Char(' '), "space"),
-            (KeyCode::Enter, "enter"),
-            (KeyCode::Char('u'), "u"),
-            (KeyCode::Char('S'), "S"),
-            (KeyCode::Char('3'), "3"),
-        ] {
-            assert!(said(code).starts_with(&format!("{name} does nothing in compare")));
-        }
-        // The moving keys, where the table shows every row, say when they scroll.
-        for (code, name) in [(KeyCode::Char('G'), "G"), (KeyCode::Home, "home")] {
-            assert!(said(code).starts_with(&format!(
-                "{name} scrolls the compare table where it hides rows; it shows them all"
-            )));
-        }
-        // Compare's own keys, and the run's keys that say their own reason, are left as they were.
-        let key = |c| {
-            key_action(
-                &app,
-                KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
-                120,
-            )
-        };
-        assert_eq!(key('m'), Some(Action::CycleCompareMetric));
-        assert_eq!(key('X'), Some(Action::AskStop));
-        // In a run's detail, keys it has no use for are left unsaid, as before.
-        app.update(Action::Back);
-        app.update(Action::Open);
-        let slash = KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE);
-        assert_eq!(key_action(&app, slash, 120), None);
-    }
-
-    /// Tab (the run's tabs) and m (the compared metric) act where they show: on the compare
-    /// screen Tab does not flip the next run's tab unseen, nor m the comparison from a run.
-    #[test]
-    fn keys_change_only_what_their_screen_shows() {
-        use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-        let mut app = app_with(vec![run(1, "a", "resnet18"), run(2, "b", "alexnet")]);
-        let press = |c| KeyEvent::new(c, KeyModifiers::NONE);
-        app.update(Action::Open);
-        assert_eq!(
-            key_action(&app, press(KeyCode::Tab), 120),
-            Some(Action::SwitchTab)
-        );
-        assert_eq!(key_action(&app, press(KeyCode::Char('m')), 120), None);
-        app.update(Action::Back);
-        app.update(Action::ToggleMark);
-        app.update(Action::ToggleMark);
-        app.update(Action::Compare);
-        assert_eq!(app.screen, Screen::Compare);
-        // Said to do nothing there, rather than flip a tab unseen.
-        assert!(matches!(
-            key_action(&app, press(KeyCode::Tab), 120),
-            Some(Action::Status(..))
-        ));
-        assert_eq!(
-            key_action(&app, press(KeyCode::Char('m')), 120),
-            Some(Action::CycleCompareMetric)
-        );
     }
 
     /// The keys that act on one run say so when there is none: an empty lab, or a filter

@@ -3,6 +3,7 @@
 
 use std::cmp::Ordering;
 
+use super::datasets::Datasets;
 use crate::format;
 use crate::lab::{Hyperparams, Run};
 
@@ -186,6 +187,33 @@ impl Column {
             .then_with(|| directed(self.compare(a, b, now)))
     }
 
+    /// [`Column::order`] as the dashboard's table sorts: the data column by the dataset names
+    /// it shows, read from `datasets` (`lfw-20-30` before `synthetic:12:24:0`), a dataset's id
+    /// parting two of one name (`#2 lfw-20-30`), one the lab does not name (`#2`) before the
+    /// named ones; the runs of no dataset (`-`) last either way, ties by id as in the other
+    /// columns. The other columns as [`Column::order`] sorts them.
+    pub fn order_as_shown(
+        self,
+        a: &Run,
+        b: &Run,
+        now: f64,
+        descending: bool,
+        datasets: &Datasets,
+    ) -> Ordering {
+        if self != Column::Data {
+            return self.order(a, b, now, descending);
+        }
+        let directed = |o: Ordering| if descending { o.reverse() } else { o };
+        let shown = |r: &Run| {
+            let id = r.dataset_id?.0;
+            Some((datasets.get(&id).map(|d| d.name.as_str()), id))
+        };
+        let (x, y) = (shown(a), shown(b));
+        x.is_none()
+            .cmp(&y.is_none())
+            .then_with(|| directed(x.cmp(&y).then(a.id.cmp(&b.id))))
+    }
+
     /// Whether run `r` has no value in this column (`-`).
     fn missing(self, r: &Run, now: f64) -> bool {
         matches!(self.number(r, now), Some(None))
@@ -231,6 +259,7 @@ impl Column {
                 .total_cmp(&b.hyper.lr)
                 .then(a.hyper.lr_schedule.cmp(&b.hyper.lr_schedule)),
             Column::Seed => a.hyper.seed.cmp(&b.hyper.seed),
+            // By id: the dashboard sorts by the names it shows ([`Column::order_as_shown`]).
             Column::Data => a.dataset_id.map(|d| d.0).cmp(&b.dataset_id.map(|d| d.0)),
             Column::Status => a
                 .effective_status(now)

@@ -7,6 +7,7 @@ pub mod app;
 pub mod compare;
 pub mod datasets;
 pub mod filter;
+pub mod keys;
 pub mod process;
 pub mod series;
 pub mod start_form;
@@ -27,7 +28,8 @@ use anyhow::{Context, Result};
 use ratatui::crossterm::event::{self, Event as TermEvent};
 
 use crate::lab::{now, Lab};
-use app::{key_action, paste_action, Action, App, Effect, StartOverAsk, SweepAsk};
+use app::{Action, App, Effect, StartOverAsk, SweepAsk};
+use keys::{key_action, paste_action};
 use start_form::StartForm;
 use store::{Request, Update};
 
@@ -172,7 +174,7 @@ impl Runtime {
             .filter_map(|e| match e {
                 Event::Answer(Action::Status(text, _) | Action::FormRefused(_, text)) => Some(text),
                 Event::Answer(Action::RunStarted { pid, log }) => {
-                    Some(format!("started run (pid {pid}), log: {log}"))
+                    Some(app::started_text(None, "", pid, &log))
                 }
                 Event::Answer(Action::AskSweep(ask)) => Some(format!(
                     "sweep {} was not started: the lab has runs of {} of its {}; `facenet-lab{} \

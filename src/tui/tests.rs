@@ -320,12 +320,12 @@ fn the_run_record_scrolls_and_lists_every_evaluation_it_counts() -> Result<()> {
     app.update(Action::Resize(80, 24));
     let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
     let press = |app: &mut App, code| {
-        let action = super::app::key_action(app, key(code), 80);
+        let action = super::keys::key_action(app, key(code), 80);
         assert!(action.is_some(), "{code:?} does something");
         action.map(|a| app.update(a));
     };
     assert_eq!(
-        super::app::key_action(&app, key(KeyCode::Char('j')), 80),
+        super::keys::key_action(&app, key(KeyCode::Char('j')), 80),
         None,
         "on the charts tab j has nothing to scroll"
     );
@@ -920,7 +920,7 @@ fn text_is_edited_where_the_cursor_is() -> Result<()> {
     let mut app = app();
     app.update(Action::EditNotes);
     let press = |app: &mut App, code: KeyCode, modifiers: KeyModifiers| {
-        if let Some(a) = super::app::key_action(app, KeyEvent::new(code, modifiers), 100) {
+        if let Some(a) = super::keys::key_action(app, KeyEvent::new(code, modifiers), 100) {
             app.update(a);
         }
     };
@@ -1111,7 +1111,7 @@ fn a_wide_compare_table_shows_long_values_whole() -> Result<()> {
     let key = |app: &mut App, c: char| {
         use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
         let k = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-        if let Some(a) = super::app::key_action(app, k, 80) {
+        if let Some(a) = super::keys::key_action(app, k, 80) {
             app.update(a);
         }
     };
@@ -1133,7 +1133,7 @@ fn a_wide_compare_table_shows_long_values_whole() -> Result<()> {
         ratatui::crossterm::event::KeyModifiers::NONE,
     );
     assert!(
-        matches!(super::app::key_action(&app, j, 80),
+        matches!(super::keys::key_action(&app, j, 80),
             Some(Action::Status(text, true)) if text.contains("it shows them all")),
         "j is no scroll here"
     );
@@ -1477,7 +1477,7 @@ fn the_detail_header_fits_80_columns() -> Result<()> {
             "loss 0.0871",
             "best dev 0.305",
             "850 img/s",
-            "ETA ~26s",
+            "ETA ~29m19s",
             "x: iteration",
             "smoothing 0.6",
         ] {

@@ -2,16 +2,26 @@
 
 use super::*;
 
-/// Seconds a running run still needs at its recent speed, its evaluations aside: its steps
-/// left times a batch, over its images per second. None when it is not running or the speed is
-/// not known yet.
+/// Seconds a running run still needs, as the training log reckons them: its steps left times
+/// the wall time each of its steps took so far, its evaluations and checkpoints included. That
+/// time is what the table's duration column says it trained ([`Run::duration`], its time
+/// before a resume included) over the steps it did in all. Before its first step, its steps
+/// left times a batch over its images per second, which leaves the evaluations out. None when
+/// it is not running, or neither is known yet.
 fn eta(run: &Run, now: f64) -> Option<f64> {
     if run.effective_status(now) != RunStatus::Running {
         return None;
     }
-    let steps = run.iters_per_epoch? * run.hyper.epochs - run.last_iteration;
-    let speed = run.images_per_sec.filter(|&s| s > 0.0)?;
-    Some(steps.max(0) as f64 * run.hyper.batch_size as f64 / speed)
+    let steps = (run.iters_per_epoch? * run.hyper.epochs - run.last_iteration).max(0) as f64;
+    let done = run.last_iteration;
+    let per_step = match run.duration(now) {
+        Some(trained) if done > 0 => trained / done as f64,
+        _ => {
+            let speed = run.images_per_sec.filter(|&s| s > 0.0)?;
+            run.hyper.batch_size as f64 / speed
+        }
+    };
+    Some(steps * per_step)
 }
 
 /// (metric name, legend label, colour) of one curve in a detail chart.
@@ -546,6 +556,36 @@ fn split_backtrace(error: &str) -> (Vec<&str>, Vec<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::fixtures::{run, NOW};
+
+    /// A run 400 steps into 1000 (10 epochs of 100) that trained 1000 s, 600 of them before it
+    /// was resumed, has taken 2.5 s a step, evaluations included: 600 steps left are 1500 s,
+    /// whatever its images per second say (32 × 600 / 850 is 23 s). Before its first step,
+    /// its speed is all there is to go by; stopped, it has no ETA.
+    #[test]
+    fn the_eta_goes_by_the_wall_time_of_each_step_so_far() {
+        let mut r = run(1, "live", "resnet18");
+        r.status = RunStatus::Running;
+        r.finished_at = None;
+        r.heartbeat_at = Some(NOW - 1.0);
+        r.started_at = Some(NOW - 5000.0);
+        r.resumed_at = Some(NOW - 400.0);
+        r.prior_seconds = 600.0;
+        r.last_iteration = 400;
+        assert_eq!(r.duration(NOW), Some(1000.0), "as the duration column says");
+        assert_eq!(eta(&r, NOW), Some(1500.0));
+        r.last_iteration = 0;
+        let by_speed = eta(&r, NOW).expect("an ETA");
+        assert!(
+            (by_speed - 1000.0 * 32.0 / 850.0).abs() < 1e-9,
+            "{by_speed}"
+        );
+        r.images_per_sec = None;
+        assert_eq!(eta(&r, NOW), None);
+        r.last_iteration = 400;
+        r.status = RunStatus::Interrupted;
+        assert_eq!(eta(&r, NOW), None);
+    }
 
     /// anyhow's `Stack backtrace:` heading, and the blank line before it, are no part of the
     /// message, and its numbered causes are no frames; a frame's `at FILE:LINE` line is part

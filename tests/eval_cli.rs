@@ -86,9 +86,13 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     assert!(text.contains("evaluation 2: run 1"), "{text}");
     assert!(dir.path().join("reports/roc-run-1-eval-2.csv").is_file());
     let roc = image::open(dir.path().join("reports/roc-run-1-eval-2.png"))?;
-    assert_eq!(
-        (roc.width(), roc.height()),
-        (facenet_lab::report::WIDTH, facenet_lab::report::HEIGHT)
+    // A figure's width, and its height or more: a ROC whose plot has no corner clear of its
+    // curves for the legend has the legend below it.
+    assert_eq!(roc.width(), facenet_lab::report::WIDTH);
+    assert!(
+        roc.height() >= facenet_lab::report::HEIGHT,
+        "{}",
+        roc.height()
     );
 
     // The same pairs straight from a tarball give the same numbers.

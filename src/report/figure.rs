@@ -487,19 +487,23 @@ struct Legend {
     size: (i32, i32),
 }
 
+/// How many pixels a legend box keeps between its border and the ink of anything drawn: a curve
+/// that passes a few pixels from the box (a ROC's chance curve, 9 px from the corner of a box in
+/// the lower right) reads as running under it.
+const LEGEND_CLEARANCE: f64 = 10.0;
+
 /// The place for a legend box of `legend` pixels in a plotting area of `area` pixels: the first
-/// corner of [`Corner::ALL`] that no drawn point comes near (upper right above a falling loss,
-/// lower right under a rising accuracy), or below the chart when there is none.
+/// corner of [`Corner::ALL`] where the box, widened by [`LEGEND_CLEARANCE`], touches no [`Ink`]
+/// (upper right above a falling loss, lower right under a rising accuracy), or below the chart
+/// when every corner has some.
 fn legend_place(chart: &Chart, area: (u32, u32), legend: (i32, i32)) -> LegendPlace {
-    let drawn = drawn_pixels(chart, area);
+    let ink = drawn_ink(chart, area);
     let clear = |c: Corner| {
-        // A few pixels of clearance: a curve grazing the border is covered too, and a marker
-        // (up to 5 px from its point, and a ring's stroke) half under it.
         let (x0, y0, x1, y1) = c.rect(area, legend);
-        let pad = if chart.is_scatter() { 7.0 } else { 3.0 };
-        !drawn
-            .iter()
-            .any(|p| p.0 >= x0 - pad && p.0 <= x1 + pad && p.1 >= y0 - pad && p.1 <= y1 + pad)
+        !ink.iter().any(|i| {
+            let pad = i.reach + LEGEND_CLEARANCE;
+            i.x >= x0 - pad && i.x <= x1 + pad && i.bottom >= y0 - pad && i.top <= y1 + pad
+        })
     };
     Corner::ALL
         .into_iter()
@@ -507,45 +511,103 @@ fn legend_place(chart: &Chart, area: (u32, u32), legend: (i32, i32)) -> LegendPl
         .map_or(LegendPlace::Below, LegendPlace::Inside)
 }
 
-/// Points along every curve and band edge of `chart`, in the pixels of a plotting area of
-/// `area` (y down), at most 2 px apart along each segment; a scatter's points alone.
-fn drawn_pixels(chart: &Chart, area: (u32, u32)) -> Vec<(f64, f64)> {
+/// What a chart draws somewhere in its plotting area, in pixels (y down): the column `x` from
+/// `top` to `bottom` (one pixel of a curve, or the height of a band there), and `reach` pixels
+/// more on every side (half a curve's stroke, a marker's radius).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Ink {
+    x: f64,
+    top: f64,
+    bottom: f64,
+    reach: f64,
+}
+
+impl Ink {
+    /// Ink at one point.
+    fn at((x, y): (f64, f64), reach: f64) -> Ink {
+        Ink {
+            x,
+            top: y,
+            bottom: y,
+            reach,
+        }
+    }
+}
+
+impl Stroke {
+    /// How far in pixels the ink of a point drawn with this stroke reaches from it: a marker's
+    /// radius ([`Marker::outline`], twice it for a halo) and the ring's line, or half a 2-px line.
+    fn reach(self) -> f64 {
+        match self {
+            Stroke::Dots(_) => 5.0,
+            Stroke::Rings(_) => 6.0,
+            Stroke::Halo(_) => 11.0,
+            Stroke::Solid | Stroke::Dashed(..) => 1.0,
+        }
+    }
+}
+
+/// The [`Ink`] of `chart` in a plotting area of `area` pixels: guides across it, every curve
+/// at most 2 px apart along each segment, a lone point or a scatter's markers as wide as
+/// drawn, and every column of a band's fill between its edges.
+fn drawn_ink(chart: &Chart, area: (u32, u32)) -> Vec<Ink> {
     let (x_range, (y0, y1)) = chart.ranges(area);
     let (w, h) = (f64::from(area.0), f64::from(area.1));
-    let to_pixel =
-        |(x, y): (f64, f64)| (chart.x_fraction(x, x_range) * w, (y1 - y) / (y1 - y0) * h);
+    let x_pixel = |x: f64| chart.x_fraction(x, x_range) * w;
+    let y_pixel = |y: f64| (y1 - y) / (y1 - y0) * h;
+    // Points every 2 px or less from `a` to `b`, `b` included.
+    let along = |a: (f64, f64), b: (f64, f64)| {
+        let steps = ((b.0 - a.0).hypot(b.1 - a.1) / 2.0).ceil().max(1.0) as usize;
+        (1..=steps).map(move |k| {
+            let t = k as f64 / steps as f64;
+            (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1))
+        })
+    };
     let mut out = Vec::new();
-    // A guide runs across the whole plot, every 2 px of it.
+    // A guide: a 1-px dashed line from one side to the other.
     for g in &chart.guides {
-        let y = (y1 - g.y) / (y1 - y0) * h;
-        let steps = (w / 2.0).ceil().max(1.0) as usize;
-        out.extend((0..=steps).map(|k| (w * k as f64 / steps as f64, y)));
+        let y = y_pixel(g.y);
+        out.push(Ink::at((0.0, y), 1.0));
+        out.extend(along((0.0, y), (w, y)).map(|p| Ink::at(p, 1.0)));
     }
-    for line in &chart.lines {
-        let mut paths = vec![line.points.clone()];
-        if let Some(band) = &line.band {
-            paths.push(band.iter().map(|b| (b.0, b.1)).collect());
-            paths.push(band.iter().map(|b| (b.0, b.2)).collect());
-        }
-        for path in paths {
-            let pixels: Vec<(f64, f64)> = path
-                .into_iter()
-                .filter(|&p| chart.drawable(p))
-                .map(to_pixel)
-                .collect();
-            if chart.is_scatter() {
-                out.extend(pixels);
-                continue;
-            }
-            out.extend(pixels.first().copied());
+    for (i, line) in chart.lines.iter().enumerate() {
+        let pixels: Vec<(f64, f64)> = chart
+            .drawn_points(line)
+            .into_iter()
+            .map(|(x, y)| (x_pixel(x), y_pixel(y)))
+            .collect();
+        let reach = Stroke::of(chart, i, pixels.len()).reach();
+        out.extend(pixels.first().map(|&p| Ink::at(p, reach)));
+        if chart.is_scatter() {
+            out.extend(pixels.iter().skip(1).map(|&p| Ink::at(p, reach)));
+        } else {
             for seg in pixels.windows(2) {
-                let (a, b) = (seg[0], seg[1]);
-                let steps = ((b.0 - a.0).hypot(b.1 - a.1) / 2.0).ceil().max(1.0) as usize;
-                out.extend((1..=steps).map(|k| {
-                    let t = k as f64 / steps as f64;
-                    (a.0 + t * (b.0 - a.0), a.1 + t * (b.1 - a.1))
-                }));
+                out.extend(along(seg[0], seg[1]).map(|p| Ink::at(p, reach)));
             }
+        }
+        // A band: its fill from the upper edge to the lower, column by column.
+        let band: Vec<(f64, f64, f64)> = line
+            .band
+            .iter()
+            .flatten()
+            .filter(|b| chart.drawable((b.0, b.1)) && chart.drawable((b.0, b.2)))
+            .map(|&(x, low, high)| (x_pixel(x), y_pixel(high), y_pixel(low)))
+            .collect();
+        let column = |(x, top, bottom): (f64, f64, f64)| Ink {
+            x,
+            top: top.min(bottom),
+            bottom: top.max(bottom),
+            reach: 0.0,
+        };
+        out.extend(band.first().map(|&b| column(b)));
+        for seg in band.windows(2) {
+            let (a, b) = (seg[0], seg[1]);
+            let steps = ((b.0 - a.0).abs() / 2.0).ceil().max(1.0) as usize;
+            out.extend((1..=steps).map(|k| {
+                let t = k as f64 / steps as f64;
+                let mix = |p: f64, q: f64| p + t * (q - p);
+                column((mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2)))
+            }));
         }
     }
     out
@@ -1140,11 +1202,12 @@ mod tests {
     /// and still cut at both edges.
     #[test]
     fn a_title_too_long_for_one_line_goes_on_two() -> Result<()> {
-        let run = crate::lab::fixtures::run(
+        let mut run = crate::lab::fixtures::run(
             41,
             "best-recipe-224px-crop0.5-lr3e-4-wd5e-4-seed7",
             "resnet18",
         );
+        run.iters_per_epoch = Some(19);
         assert!(run.name.len() >= 40);
         let checkpoint = crate::lab::Checkpoint {
             id: 7,
@@ -1173,7 +1236,7 @@ mod tests {
             lines,
             [
                 "Run #41 best-recipe-224px-crop0.5-lr3e-4-wd5e-4-seed7, best checkpoint \
-                 (iteration 1425), flipped:",
+                 (epoch 75), flipped:",
                 "ROC on LFW View 2 (grayscale images), 5,864 of 6,000 pairs (train identities \
                  excluded)"
             ]
@@ -1243,6 +1306,113 @@ mod tests {
             legend_place(&both, area, legend),
             LegendPlace::Inside(Corner::UpperLeft)
         );
+    }
+
+    /// A line of `label` through `points`, as a chart of [`chart`] draws it.
+    fn line(label: &str, points: Vec<(f64, f64)>) -> Line {
+        Line {
+            label: label.into(),
+            points,
+            band: None,
+            secondary: false,
+        }
+    }
+
+    /// A chart whose lower right corner alone is free: a flat line at 0.98 across the top, and
+    /// one at 0.02 along the left 40 % of the bottom (epochs 1 to 100, so that x runs 0..103).
+    fn lower_right_free() -> Chart {
+        let mut c = chart(Some((0.0, 1.0)), vec![(1.0, 0.98), (100.0, 0.98)]);
+        c.lines.push(line("low", vec![(1.0, 0.02), (40.0, 0.02)]));
+        c
+    }
+
+    /// The box keeps [`LEGEND_CLEARANCE`] from the ink of what is drawn, a marker's as wide as
+    /// the marker is: a best checkpoint's ring, 22 px across, counted as its centre alone could
+    /// be half hidden under the box, and a band's fill under a box between its edges wholly.
+    #[test]
+    fn the_legend_keeps_clear_of_markers_and_band_fills() {
+        let (area, legend) = ((820, 440), (200, 35));
+        // The lower right box spans x 615..815 px, y 400..435 px; epoch 75.5 is at x 601 px.
+        let c = lower_right_free();
+        assert_eq!(
+            legend_place(&c, area, legend),
+            LegendPlace::Inside(Corner::LowerRight)
+        );
+        // A curve 14 px left of it, the height of the box, leaves it clear.
+        let mut curve = lower_right_free();
+        curve
+            .lines
+            .push(line("curve", vec![(75.5, 0.0), (75.5, 0.2)]));
+        assert_eq!(
+            legend_place(&curve, area, legend),
+            LegendPlace::Inside(Corner::LowerRight)
+        );
+        // A lone point there is a dot 10 px across, a best checkpoint's halo 22 px: neither
+        // leaves the box its clearance.
+        for secondary in [false, true] {
+            let mut point = lower_right_free();
+            point.lines.push(Line {
+                secondary,
+                ..line("best", vec![(75.5, 0.05)])
+            });
+            assert_eq!(
+                legend_place(&point, area, legend),
+                LegendPlace::Below,
+                "secondary: {secondary}"
+            );
+        }
+        // A band from below the axis to 0.45 over the right half fills the lower right corner,
+        // though neither of its edges comes near the box; the lower left is free of it.
+        let mut band = chart(Some((0.0, 1.0)), vec![(1.0, 0.98), (100.0, 0.98)]);
+        band.lines.push(Line {
+            band: Some(vec![(50.0, -0.5, 0.45), (100.0, -0.5, 0.45)]),
+            ..line("mean ± std", vec![(50.0, 0.3), (100.0, 0.3)])
+        });
+        assert_eq!(
+            legend_place(&band, area, legend),
+            LegendPlace::Inside(Corner::LowerLeft)
+        );
+        // A scatter's markers count as wide as they are drawn.
+        let mut scatter = chart(None, vec![(0.0, 0.0), (10.0, 10.0)]);
+        scatter.marks = Marks::FilledAndHollow;
+        let ink = drawn_ink(&scatter, area);
+        assert_eq!(ink.len(), 2);
+        assert!(ink.iter().all(|i| i.reach == 5.0), "{ink:?}");
+    }
+
+    /// Every ROC had its legend in the lower right, its corner 9 px under the chance curve,
+    /// which looked as though it ran under the box (run 14's): it goes to the upper left, where
+    /// the ROC is still low. A ROC at 0.9 from the smallest FAR leaves no corner free, and its
+    /// legend goes below.
+    #[test]
+    fn a_rocs_legend_keeps_off_the_chance_curve() -> Result<()> {
+        use crate::eval::verification::Roc;
+        let roc = |tpr: &dyn Fn(f64) -> f64| {
+            let fpr: Vec<f64> = (0..=400)
+                .map(|k| 10f64.powf(-4.0 + f64::from(k) / 100.0))
+                .collect();
+            Roc {
+                tpr: fpr.iter().map(|&f| tpr(f)).collect(),
+                thresholds: vec![0.0; fpr.len()],
+                fpr,
+            }
+        };
+        let place = |tpr: &dyn Fn(f64) -> f64| -> Result<Option<LegendPlace>> {
+            let title = "Run #14 best-recipe-96px-crop0.5, best checkpoint (epoch 77): ROC on \
+                         LFW View 2 (grayscale images), 6,000 pairs";
+            let chart = super::super::roc_chart(title, &roc(tpr), 0.838, 1e-3);
+            Ok(Layout::of(&chart)?.legend.map(|l| l.place))
+        };
+        // About run 14's: TAR 0.07 at FAR 10⁻³, 0.21 at 10⁻², 0.6 at 10⁻¹.
+        let run_14 = |f: f64| (0.55 * (1.0 + f.log10()).exp() * (1.0 - f) + f).min(1.0);
+        assert_eq!(
+            place(&run_14)?,
+            Some(LegendPlace::Inside(Corner::UpperLeft))
+        );
+        // At chance (runs 44 and 50).
+        assert_eq!(place(&|f| f)?, Some(LegendPlace::Inside(Corner::UpperLeft)));
+        assert_eq!(place(&|f: f64| 0.9 + 0.1 * f)?, Some(LegendPlace::Below));
+        Ok(())
     }
 
     /// A chance line runs across the whole plot under the curves: the legend keeps off it, a

@@ -260,14 +260,15 @@ pub fn roc_chart(
 }
 
 /// The title of an evaluation's ROC: the run by its id and name, the checkpoint by its kind
-/// and iteration, `flipped` where flipped images were averaged in, what it was measured on
+/// and [`training_position`] (its epoch, as the run's other figures and the results table count),
+/// `flipped` where flipped images were averaged in, what it was measured on
 /// (`grayscale images` where they all were, as the `images_colour` an evaluation records says: a
 /// grayscale copy of LFW is not the official archive), and how many pairs, with what
 /// `--exclude-train-identities` left out (the `options` an evaluation records:
 /// `exclude_train_identities`, `dropped_pairs`, `dropped_images`), so that a figure of 5,864 of
 /// LFW's 6,000 pairs is not titled as one of all 6,000: `Run #41 best-recipe-224px, best
-/// checkpoint (iteration 1425): ROC on LFW View 2 (grayscale images), 5,864 of 6,000 pairs
-/// (train identities excluded)`.
+/// checkpoint (epoch 75): ROC on LFW View 2 (grayscale images), 5,864 of 6,000 pairs (train
+/// identities excluded)`.
 pub fn roc_title(
     run: &Run,
     checkpoint: &crate::lab::Checkpoint,
@@ -279,9 +280,28 @@ pub fn roc_title(
     let flip = if flip { ", flipped" } else { "" };
     let measured = roc_measured(on, n_pairs, options);
     format!(
-        "Run #{} {}, {} checkpoint (iteration {}){flip}: {measured}",
-        run.id, run.name, checkpoint.kind, checkpoint.iteration
+        "Run #{} {}, {} checkpoint ({}){flip}: {measured}",
+        run.id,
+        run.name,
+        checkpoint.kind,
+        training_position(run, checkpoint.iteration)
     )
+}
+
+/// How far `run` had trained at `iteration`, in the epochs the results table and the run's
+/// figures count where the run records how many iterations an epoch takes: `epoch 75`, or
+/// `epoch 7 + 3 iterations` partway through the next (a checkpoint written when the run was
+/// stopped); `iteration 1425` where it records none.
+pub fn training_position(run: &Run, iteration: i64) -> String {
+    let count = |n: i64| {
+        let noun = if n == 1 { "iteration" } else { "iterations" };
+        format!("{n} {noun}")
+    };
+    match run.iters_per_epoch.filter(|&n| n > 0) {
+        Some(per) if iteration % per == 0 => format!("epoch {}", iteration / per),
+        Some(per) => format!("epoch {} + {}", iteration / per, count(iteration % per)),
+        None => format!("iteration {iteration}"),
+    }
 }
 
 /// The part of a ROC's title after its weights: `ROC on LFW View 2 (grayscale images), 5,864 of
@@ -1589,51 +1609,69 @@ mod tests {
         };
         let all = options(serde_json::json!({"flip": false, "pairs": 6000}));
         assert_eq!(
-            title(2, 111, false, "LFW View 2", 6000, &all),
-            "Run #2 r, best checkpoint (iteration 111): ROC on LFW View 2, 6,000 pairs"
+            title(2, 2700, false, "LFW View 2", 6000, &all),
+            "Run #2 r, best checkpoint (epoch 27): ROC on LFW View 2, 6,000 pairs"
         );
         let without = options(serde_json::json!({
             "flip": true, "exclude_train_identities": true, "dropped_pairs": 136, "pairs": 5864
         }));
         assert_eq!(
-            title(2, 111, true, "LFW View 2", 5864, &without),
-            "Run #2 r, best checkpoint (iteration 111), flipped: ROC on LFW View 2, 5,864 of 6,000 \
+            title(2, 2700, true, "LFW View 2", 5864, &without),
+            "Run #2 r, best checkpoint (epoch 27), flipped: ROC on LFW View 2, 5,864 of 6,000 \
              pairs (train identities excluded)"
         );
         let none_dropped = options(serde_json::json!({
             "exclude_train_identities": true, "dropped_pairs": 0
         }));
         assert_eq!(
-            title(3, 5, false, "LFW View 2", 6000, &none_dropped),
-            "Run #3 r, best checkpoint (iteration 5): ROC on LFW View 2, 6,000 pairs (none of train identities)"
+            title(3, 500, false, "LFW View 2", 6000, &none_dropped),
+            "Run #3 r, best checkpoint (epoch 5): ROC on LFW View 2, 6,000 pairs (none of train identities)"
         );
         let folder = options(serde_json::json!({
             "exclude_train_identities": true, "dropped_images": 1036
         }));
         assert_eq!(
-            title(4, 7, false, "/data/faces", 12345, &folder),
-            "Run #4 r, best checkpoint (iteration 7): ROC on /data/faces, 12,345 pairs (1,036 images of train \
+            title(4, 700, false, "/data/faces", 12345, &folder),
+            "Run #4 r, best checkpoint (epoch 7): ROC on /data/faces, 12,345 pairs (1,036 images of train \
              identities excluded)"
         );
         // Measured on a grayscale copy of LFW (as `eval` records it): the title says so.
         let gray = options(serde_json::json!({"images_colour": "grayscale"}));
         assert_eq!(
-            title(3, 5, false, "LFW View 2", 6000, &gray),
-            "Run #3 r, best checkpoint (iteration 5): ROC on LFW View 2 (grayscale images), 6,000 pairs"
+            title(3, 500, false, "LFW View 2", 6000, &gray),
+            "Run #3 r, best checkpoint (epoch 5): ROC on LFW View 2 (grayscale images), 6,000 pairs"
         );
         let colour = options(serde_json::json!({"images_colour": "colour"}));
-        assert!(!title(3, 5, false, "LFW View 2", 6000, &colour).contains("gray"));
-        // Named: the run's name and which of its checkpoints.
-        let run = crate::lab::fixtures::run(41, "best-recipe-224px-crop0.5", "resnet18");
-        assert_eq!(
+        assert!(!title(3, 500, false, "LFW View 2", 6000, &colour).contains("gray"));
+        // Named: the run's name and which of its checkpoints, at the epoch its 19 iterations an
+        // epoch make of iteration 1425, as its accuracy figure and the results table count.
+        let mut run = crate::lab::fixtures::run(41, "best-recipe-224px-crop0.5", "resnet18");
+        run.iters_per_epoch = Some(19);
+        let named = |kind: &str, iteration: i64, run: &Run| {
             roc_title(
-                &run,
-                &checkpoint(&run, "final", 1425),
+                run,
+                &checkpoint(run, kind, iteration),
                 true,
                 "LFW View 2",
                 6000,
-                &gray
-            ),
+                &gray,
+            )
+        };
+        assert_eq!(
+            named("best", 1425, &run),
+            "Run #41 best-recipe-224px-crop0.5, best checkpoint (epoch 75), flipped: ROC on LFW \
+             View 2 (grayscale images), 6,000 pairs"
+        );
+        // Stopped partway through epoch 8 (run 9's interrupt checkpoint).
+        assert_eq!(
+            named("interrupt", 143, &run),
+            "Run #41 best-recipe-224px-crop0.5, interrupt checkpoint (epoch 7 + 10 iterations), \
+             flipped: ROC on LFW View 2 (grayscale images), 6,000 pairs"
+        );
+        // A run that records no epoch length keeps its iterations.
+        run.iters_per_epoch = None;
+        assert_eq!(
+            named("final", 1425, &run),
             "Run #41 best-recipe-224px-crop0.5, final checkpoint (iteration 1425), flipped: ROC \
              on LFW View 2 (grayscale images), 6,000 pairs"
         );
@@ -1641,6 +1679,22 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    /// A checkpoint named in a figure's title is where the run's other figures and the results
+    /// table put it: at its epoch, or its iteration where the run records no epoch length.
+    #[test]
+    fn a_checkpoint_is_named_by_its_epoch_where_the_run_counts_them() {
+        let mut run = crate::lab::fixtures::run(14, "r", "resnet18");
+        run.iters_per_epoch = Some(19);
+        assert_eq!(training_position(&run, 1463), "epoch 77");
+        assert_eq!(training_position(&run, 0), "epoch 0");
+        assert_eq!(training_position(&run, 20), "epoch 1 + 1 iteration");
+        assert_eq!(training_position(&run, 143), "epoch 7 + 10 iterations");
+        for none in [None, Some(0)] {
+            run.iters_per_epoch = none;
+            assert_eq!(training_position(&run, 1463), "iteration 1463", "{none:?}");
+        }
     }
 
     #[test]

@@ -112,8 +112,10 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     };
     let first = roc_csv(2)?;
     let flipped = pairs_eval("faces", &["--flip"])?;
+    // The checkpoint placed by epoch, as the results table and the ROC's title count: the
+    // final one is the end of the second.
     assert!(
-        flipped.contains("evaluation 4: run 1 checkpoint 'final'")
+        flipped.contains("evaluation 4: run 1 checkpoint 'final' at epoch 2, lfw-pairs")
             && flipped.contains(", with flipped images averaged in"),
         "{flipped}"
     );

@@ -14,7 +14,7 @@ use crate::eval::net::Net;
 use crate::eval::protocol::{self, Inherited, Message, Subject};
 use crate::eval::verification::VerificationReport;
 use crate::lab::{CodeVersion, EvalMetric, EvaluationId, Lab, NewEvaluation, RanOn, RunId};
-use crate::report::{roc_chart, roc_title, write_chart, FigureFormat};
+use crate::report::{roc_chart, roc_title, training_position, write_chart, FigureFormat};
 
 pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
     let run = lab.find_run(&args.run)?;
@@ -74,9 +74,10 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         });
         match now {
             Some(iteration) => e.context(format!(
-                "run {} wrote another checkpoint (iteration {iteration}) in its place while \
-                 eval read it: run eval again",
-                run.id
+                "run {} wrote another checkpoint ({}) in its place while eval read it: run eval \
+                 again",
+                run.id,
+                training_position(&run, iteration)
             )),
             None => e,
         }
@@ -141,10 +142,10 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         format!(", {}", how.join(", "))
     };
     crate::outln!(
-        "evaluation {id}: run {} checkpoint '{}' at iteration {}, {}{how}",
+        "evaluation {id}: run {} checkpoint '{}' at {}, {}{how}",
         run.id,
         checkpoint.kind,
-        checkpoint.iteration,
+        training_position(&run, checkpoint.iteration),
         measured.protocol
     );
     let linked = lab

@@ -111,14 +111,7 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
         .iter()
         .collect::<std::collections::BTreeSet<_>>()
         .len();
-    let title = format!(
-        "Run {} ({} checkpoint, iteration {}): PCA of {} dev + test embeddings, {n_ids} \
-         identities",
-        run.id,
-        ck.kind,
-        ck.iteration,
-        labels.len()
-    );
+    let title = embeddings_title(&run, ck, labels.len(), n_ids);
     let chart = pca_chart(&title, &vectors, &points, &labels, &is_test);
     // The best checkpoint's figure keeps its name; another checkpoint's does not replace it.
     let name = match args.checkpoint {
@@ -135,8 +128,50 @@ fn embeddings(lab: &Lab, key: &str, args: &ReportArgs) -> Result<()> {
     Ok(())
 }
 
+/// The embeddings figure's title: `Run 24 (best checkpoint, epoch 26): PCA of 132 dev + test
+/// embeddings, 30 identities`, the checkpoint placed by [`report::training_position`] as the
+/// run's other figures and the results table count.
+fn embeddings_title(
+    run: &crate::lab::Run,
+    ck: &crate::lab::Checkpoint,
+    n_images: usize,
+    n_ids: usize,
+) -> String {
+    format!(
+        "Run {} ({} checkpoint, {}): PCA of {n_images} dev + test embeddings, {n_ids} identities",
+        run.id,
+        ck.kind,
+        report::training_position(run, ck.iteration),
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    /// The title places the checkpoint by epoch where the run records an epoch's length (19
+    /// iterations), by iteration where it records none.
+    #[test]
+    fn the_embeddings_title_names_the_checkpoint_by_epoch() {
+        let mut run = crate::lab::fixtures::run(24, "best-recipe-64px", "resnet18");
+        run.iters_per_epoch = Some(19);
+        let ck = crate::lab::Checkpoint {
+            id: 3,
+            run: run.id,
+            iteration: 494,
+            epoch: 26,
+            kind: "best".into(),
+            path: "checkpoints/best.safetensors".into(),
+            sha256: "0".repeat(64),
+            created_at: 0.0,
+        };
+        assert_eq!(
+            super::embeddings_title(&run, &ck, 132, 30),
+            "Run 24 (best checkpoint, epoch 26): PCA of 132 dev + test embeddings, 30 identities"
+        );
+        run.iters_per_epoch = None;
+        assert!(super::embeddings_title(&run, &ck, 132, 30)
+            .starts_with("Run 24 (best checkpoint, iteration 494):"));
+    }
+
     #[test]
     fn subset_folders_are_named_by_their_key_and_never_shared() {
         use super::{folder_name, list_once};

@@ -193,16 +193,21 @@ pub fn distinguishing_params(runs: &[&Run]) -> Vec<&'static str> {
 /// and, compactly, each of the `distinguishing` hyperparameters, however many, so that no two
 /// curves read as alike where their settings are not: `#4: lr 0.0005 cosine, 2 warm-up · 90
 /// epochs` ([`settings_of`]). Where no setting tells the curves apart, the name the runs share
-/// ([`shared_name`]) does: `#3, 4 best-recipe`.
+/// ([`shared_name`]) does: `#3, 4 best-recipe`. Runs that did not all finish their epochs say
+/// how far they got ([`epochs_trained`]: `77 of 300 epochs`), in the place of the epochs
+/// planned where those differ, else after the settings or the name.
 pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
-    let Some(first) = runs.first() else {
+    if runs.is_empty() {
         return String::new();
-    };
+    }
     let ids: Vec<String> = runs.iter().map(|r| r.id.to_string()).collect();
     // Spaced: at a legend's size, `#5,6` reads as `#5.6`.
     let mut label = format!("#{}", ids.join(", "));
-    let settings = settings_of(first, distinguishing);
+    // How far they got, where no setting said it already.
+    let cut_short = epochs_trained(runs).filter(|_| !distinguishing.contains(&"epochs"));
+    let mut settings = settings_of(runs, distinguishing);
     if !settings.is_empty() {
+        settings.extend(cut_short);
         label.push_str(&format!(": {}", settings.join(" · ")));
         return label;
     }
@@ -217,7 +222,29 @@ pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
         label.push(' ');
         label.push_str(&more_repeats(first, rest.len(), runs));
     }
+    if let Some(trained) = cut_short {
+        label.push_str(&format!(" · {trained}"));
+    }
     label
+}
+
+/// How far `runs` (one run, or repeats of one experiment, all planned as many epochs as the
+/// first) trained where any of them did not finish its epochs (stopped early, or still
+/// training): `77 of 300 epochs`, or `77–300 of 300 epochs` for runs that got to different
+/// epochs, as [`Run::epochs_done`] counts them; `None` where every one finished.
+fn epochs_trained(runs: &[&Run]) -> Option<String> {
+    let planned = runs.first()?.hyper.epochs;
+    let done: Vec<i64> = runs.iter().map(|r| r.epochs_done().min(planned)).collect();
+    let lo = *done.iter().min()?;
+    let hi = *done.iter().max()?;
+    if lo >= planned {
+        return None;
+    }
+    let done = match lo == hi {
+        true => lo.to_string(),
+        false => format!("{lo}–{hi}"),
+    };
+    Some(format!("{done} of {planned} epochs"))
 }
 
 /// The order a legend names settings in, as the results table's columns do: the network, its
@@ -257,8 +284,13 @@ const SETTING_ORDER: [&str; 24] = [
 /// table's architecture, init and input
 /// columns name them. A run with every one of them off says so (`no augment`), so that no
 /// entry is left without its settings. Where the checkpoints were written is left out: it
-/// changes nothing that is drawn.
-pub fn settings_of(run: &Run, names: &[&str]) -> Vec<String> {
+/// changes nothing that is drawn. The settings are the first of `runs`' (repeats of one
+/// experiment share them); the epochs say how far the runs got where they did not all finish
+/// ([`epochs_trained`]).
+pub fn settings_of(runs: &[&Run], names: &[&str]) -> Vec<String> {
+    let Some(&run) = runs.first() else {
+        return Vec::new();
+    };
     let rank = |name: &str| {
         SETTING_ORDER
             .iter()
@@ -313,7 +345,7 @@ pub fn settings_of(run: &Run, names: &[&str]) -> Vec<String> {
             // The rate as the table's lr column writes it, whichever of its parts differs.
             "lr" | "lr schedule" | "warmup" => Some(format!("lr {}", learning_rate(h))),
             "weight decay" => Some(format!("wd {value}")),
-            "epochs" => Some(format!("{value} epochs")),
+            "epochs" => Some(epochs_trained(runs).unwrap_or_else(|| format!("{value} epochs"))),
             "eval every" => Some(format!("dev every {value} epochs")),
             _ => Some(format!("{name} {value}")),
         };
@@ -549,6 +581,55 @@ mod tests {
         );
         // No setting differs: the name the runs share says what the curve is.
         assert_eq!(curve_label(&[&b, &c], &[]), "#3, 4 best-recipe-cosine");
+    }
+
+    /// Run 41 was interrupted after 77 of its 300 epochs: its legend said `300 epochs`. Runs
+    /// that did not all finish say how far they got, where the epochs planned tell curves apart
+    /// and where they do not; runs that finished say what they planned.
+    #[test]
+    fn a_curve_of_runs_that_stopped_short_says_how_far_they_got() {
+        use crate::lab::{fixtures::run, RunStatus};
+        let mut cut = run(41, "best-recipe-224px-crop0.5", "resnet18");
+        cut.hyper.epochs = 300;
+        cut.status = RunStatus::Interrupted;
+        (cut.iters_per_epoch, cut.last_iteration) = (Some(19), 1463);
+        let mut done = run(26, "best-recipe-128px-crop0.5", "resnet18");
+        done.hyper.epochs = 90;
+        let differ = distinguishing_params(&[&cut, &done]);
+        assert!(differ.contains(&"epochs"), "{differ:?}");
+        assert_eq!(curve_label(&[&cut], &differ), "#41: 77 of 300 epochs");
+        assert_eq!(curve_label(&[&done], &differ), "#26: 90 epochs");
+        // Repeats still training, one further on than the other (and one that finished with
+        // them): how far the least and the furthest got.
+        let mut a = cut.clone();
+        a.status = RunStatus::Running;
+        let mut b = a.clone();
+        (b.id, b.hyper.seed, b.last_iteration) = (crate::lab::RunId(42), 1, 19 * 120 + 5);
+        assert_eq!(
+            curve_label(&[&a, &b], &differ),
+            "#41, 42: 77–120 of 300 epochs"
+        );
+        let mut c = cut.clone();
+        (c.id, c.status) = (crate::lab::RunId(43), RunStatus::Completed);
+        assert_eq!(
+            curve_label(&[&a, &c], &differ),
+            "#41, 43: 77–300 of 300 epochs"
+        );
+        // Where the epochs planned are alike, the run cut short still says so, after its other
+        // settings or its name; one that finished says nothing of them.
+        let mut full = cut.clone();
+        (full.id, full.status, full.hyper.lr) = (crate::lab::RunId(44), RunStatus::Completed, 0.1);
+        let differ = distinguishing_params(&[&cut, &full]);
+        assert_eq!(differ, ["lr"]);
+        assert_eq!(
+            curve_label(&[&cut], &differ),
+            "#41: lr 0.001 · 77 of 300 epochs"
+        );
+        assert_eq!(curve_label(&[&full], &differ), "#44: lr 0.1");
+        assert_eq!(
+            curve_label(&[&cut], &[]),
+            "#41 best-recipe-224px-crop0.5 · 77 of 300 epochs"
+        );
     }
 
     /// A switch is named where it is on, as the table's columns name it; a run with all of the

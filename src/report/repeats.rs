@@ -21,8 +21,10 @@ const RESULT_HEADERS: [&str; 5] = [
 
 /// The line over the table.
 const INTRO: &str = "Experiments completed more than once (on several seeds, or one seed again), \
-one row each: the completed runs whose settings and dataset are all alike but the seed. Each \
-accuracy is the mean ± the sample standard \
+one row each: the completed runs whose settings and dataset are all alike but the seed. A row's \
+runs may have been trained by different versions of the code (`runs --json` and `export \
+--format runs-csv` give each run's commit), so its spread can hold a code change as well as the \
+seed. Each accuracy is the mean ± the sample standard \
 deviation (dividing by n − 1) over the runs, then the lowest and highest run; a count says how \
 many of the runs were evaluated where not all were. Each run's own numbers are in the table \
 above.";
@@ -176,6 +178,12 @@ mod tests {
         let lines: Vec<&str> = out.lines().collect();
         assert!(
             lines[0].starts_with("Experiments completed more than once"),
+            "{out}"
+        );
+        // Alike but the seed is not alike in code: the caption says a spread can hold both.
+        assert!(
+            lines[0].contains("different versions of the code")
+                && lines[0].contains("a code change as well as the seed"),
             "{out}"
         );
         assert!(

@@ -112,11 +112,18 @@ fn eval_reports_and_records_all_three_protocols() -> Result<()> {
     };
     let first = roc_csv(2)?;
     let flipped = pairs_eval("faces", &["--flip"])?;
-    // The checkpoint placed by epoch, as the results table and the ROC's title count: the
-    // final one is the end of the second.
+    // The checkpoint placed by epoch, as the results table and the ROC's title count (the
+    // final one is the end of the second), and by the iteration `--checkpoint` takes.
+    let last = Lab::open_read_only(&dir.path().join("lab.db"))?
+        .checkpoints(RunId(1))?
+        .iter()
+        .find(|c| c.kind == "final")
+        .map(|c| c.iteration)
+        .context("a final checkpoint")?;
     assert!(
-        flipped.contains("evaluation 4: run 1 checkpoint 'final' at epoch 2, lfw-pairs")
-            && flipped.contains(", with flipped images averaged in"),
+        flipped.contains(&format!(
+            "evaluation 4: run 1 checkpoint 'final' at epoch 2 (iteration {last}), lfw-pairs"
+        )) && flipped.contains(", with flipped images averaged in"),
         "{flipped}"
     );
     assert!(!text.contains("flipped"), "{text}");

@@ -70,14 +70,14 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         // pick above and this read, the file picked may have gone.
         let now = lab.checkpoints(run.id).ok().and_then(|cks| {
             let picked = args.checkpoint.pick(&run.id.to_string(), &cks).ok()?;
-            (picked.id != checkpoint.id).then_some(picked.iteration)
+            (picked.id != checkpoint.id).then(|| picked.clone())
         });
         match now {
-            Some(iteration) => e.context(format!(
-                "run {} wrote another checkpoint ({}) in its place while eval read it: run eval \
-                 again",
+            Some(picked) => e.context(format!(
+                "run {} wrote another checkpoint (at {}) in its place while eval read it: run \
+                 eval again",
                 run.id,
-                training_position(&run, iteration)
+                position(&run, &picked)
             )),
             None => e,
         }
@@ -145,7 +145,7 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
         "evaluation {id}: run {} checkpoint '{}' at {}, {}{how}",
         run.id,
         checkpoint.kind,
-        training_position(&run, checkpoint.iteration),
+        position(&run, checkpoint),
         measured.protocol
     );
     let linked = lab
@@ -175,6 +175,18 @@ pub fn execute(lab: &Lab, args: &EvalArgs) -> Result<()> {
             .with_context(|| format!("evaluation {id} is recorded, but its ROC is not"))?;
     }
     Ok(())
+}
+
+/// Where `checkpoint` lies in `run`'s training, as the console says it: `epoch 75 (iteration
+/// 1425)`, or `10 iterations into epoch 8 (iteration 143)` ([`training_position`]), with the
+/// iteration `--checkpoint` takes; `iteration 1425` where the run records no epoch length.
+fn position(run: &crate::lab::Run, checkpoint: &crate::lab::Checkpoint) -> String {
+    let at = training_position(run, checkpoint);
+    let iteration = format!("iteration {}", checkpoint.iteration);
+    match at == iteration {
+        true => at,
+        false => format!("{at} ({iteration})"),
+    }
 }
 
 /// The file stem of an evaluation's ROC: one per evaluation, so evaluating a run again (another
@@ -271,6 +283,32 @@ mod tests {
     struct Wrapper {
         #[command(flatten)]
         args: EvalArgs,
+    }
+
+    /// The console places a checkpoint by epoch and by the iteration `--checkpoint` takes, and
+    /// names the iteration once where the run counts no epochs.
+    #[test]
+    fn a_checkpoint_is_placed_by_epoch_and_iteration() {
+        let mut run = crate::lab::fixtures::run(41, "r", "resnet18");
+        run.iters_per_epoch = Some(19);
+        let mut ck = crate::lab::Checkpoint {
+            id: 1,
+            run: run.id,
+            iteration: 1425,
+            epoch: 75,
+            kind: "best".into(),
+            path: "checkpoints/best.safetensors".into(),
+            sha256: "0".repeat(64),
+            created_at: 0.0,
+        };
+        assert_eq!(position(&run, &ck), "epoch 75 (iteration 1425)");
+        (ck.iteration, ck.epoch) = (143, 8);
+        assert_eq!(
+            position(&run, &ck),
+            "10 iterations into epoch 8 (iteration 143)"
+        );
+        run.iters_per_epoch = None;
+        assert_eq!(position(&run, &ck), "iteration 143");
     }
 
     #[test]

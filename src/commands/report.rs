@@ -141,19 +141,20 @@ fn embeddings_title(
         "Run {} ({} checkpoint, {}): PCA of {n_images} dev + test embeddings, {n_ids} identities",
         run.id,
         ck.kind,
-        report::training_position(run, ck.iteration),
+        report::training_position(run, ck),
     )
 }
 
 #[cfg(test)]
 mod tests {
-    /// The title places the checkpoint by epoch where the run records an epoch's length (19
-    /// iterations), by iteration where it records none.
+    /// The title places the checkpoint by the epoch it records where the run records an
+    /// epoch's length (19 iterations): at its end, or partway through it for a run stopped
+    /// there; by iteration where the run records none.
     #[test]
     fn the_embeddings_title_names_the_checkpoint_by_epoch() {
         let mut run = crate::lab::fixtures::run(24, "best-recipe-64px", "resnet18");
         run.iters_per_epoch = Some(19);
-        let ck = crate::lab::Checkpoint {
+        let mut ck = crate::lab::Checkpoint {
             id: 3,
             run: run.id,
             iteration: 494,
@@ -167,9 +168,17 @@ mod tests {
             super::embeddings_title(&run, &ck, 132, 30),
             "Run 24 (best checkpoint, epoch 26): PCA of 132 dev + test embeddings, 30 identities"
         );
+        // Stopped 6 steps into epoch 27: the epoch recorded, not the 26 whole ones before it.
+        (ck.iteration, ck.epoch, ck.kind) = (500, 27, "interrupt".into());
+        assert!(
+            super::embeddings_title(&run, &ck, 132, 30)
+                .starts_with("Run 24 (interrupt checkpoint, 6 iterations into epoch 27):"),
+            "{}",
+            super::embeddings_title(&run, &ck, 132, 30)
+        );
         run.iters_per_epoch = None;
         assert!(super::embeddings_title(&run, &ck, 132, 30)
-            .starts_with("Run 24 (best checkpoint, iteration 494):"));
+            .starts_with("Run 24 (interrupt checkpoint, iteration 500):"));
     }
 
     #[test]

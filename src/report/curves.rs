@@ -230,8 +230,10 @@ pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
 
 /// How far `runs` (one run, or repeats of one experiment, all planned as many epochs as the
 /// first) trained where any of them did not finish its epochs (stopped early, or still
-/// training): `77 of 300 epochs`, or `77–300 of 300 epochs` for runs that got to different
-/// epochs, as [`Run::epochs_done`] counts them; `None` where every one finished.
+/// training): `77 of 300 epochs`, as [`Run::epochs_done`] counts them; `77–120 of 300 epochs`
+/// for repeats still training, one further on than another (the only runs of different epochs
+/// that [`crate::lab::params::seed_groups`] puts in one group: it parts runs that stopped by
+/// the epochs they trained); `None` where every one finished.
 fn epochs_trained(runs: &[&Run]) -> Option<String> {
     let planned = runs.first()?.hyper.epochs;
     let done: Vec<i64> = runs.iter().map(|r| r.epochs_done().min(planned)).collect();
@@ -277,16 +279,15 @@ const SETTING_ORDER: [&str; 24] = [
     "dataset",
 ];
 
-/// `run`'s settings among `names`, each as a legend says it, in [`SETTING_ORDER`]: values as the
-/// results table writes them (`resnet152`, `64px`, `crop 0.5`, `batch 32`, `pk (K=4) batches`,
-/// `semihard triplets`, `lr 0.0005 cosine, 2 warm-up`, `90 epochs`) and a switch by its name
-/// where it is on (`zero-init`, `augment`, `from run 51's final.safetensors f33f93d18afb`), as the
-/// table's architecture, init and input
+/// The settings of `runs` (one run, or repeats of one experiment) among `names`, each as a
+/// legend says it, in [`SETTING_ORDER`]: values as the results table writes them (`resnet152`,
+/// `64px`, `crop 0.5`, `batch 32`, `pk (K=4) batches`, `semihard triplets`, `lr 0.0005 cosine,
+/// 2 warm-up`, `90 epochs`) and a switch by its name where it is on (`zero-init`, `augment`,
+/// `from run 51's final.safetensors f33f93d18afb`), as the table's architecture, init and input
 /// columns name them. A run with every one of them off says so (`no augment`), so that no
 /// entry is left without its settings. Where the checkpoints were written is left out: it
-/// changes nothing that is drawn. The settings are the first of `runs`' (repeats of one
-/// experiment share them); the epochs say how far the runs got where they did not all finish
-/// ([`epochs_trained`]).
+/// changes nothing that is drawn. The settings are the first run's (repeats share them); the
+/// epochs say how far the runs got where they did not all finish ([`epochs_trained`]).
 pub fn settings_of(runs: &[&Run], names: &[&str]) -> Vec<String> {
     let Some(&run) = runs.first() else {
         return Vec::new();
@@ -599,8 +600,8 @@ mod tests {
         assert!(differ.contains(&"epochs"), "{differ:?}");
         assert_eq!(curve_label(&[&cut], &differ), "#41: 77 of 300 epochs");
         assert_eq!(curve_label(&[&done], &differ), "#26: 90 epochs");
-        // Repeats still training, one further on than the other (and one that finished with
-        // them): how far the least and the furthest got.
+        // Repeats still training, one further on than the other: how far the least and the
+        // furthest got.
         let mut a = cut.clone();
         a.status = RunStatus::Running;
         let mut b = a.clone();
@@ -608,12 +609,6 @@ mod tests {
         assert_eq!(
             curve_label(&[&a, &b], &differ),
             "#41, 42: 77–120 of 300 epochs"
-        );
-        let mut c = cut.clone();
-        (c.id, c.status) = (crate::lab::RunId(43), RunStatus::Completed);
-        assert_eq!(
-            curve_label(&[&a, &c], &differ),
-            "#41, 43: 77–300 of 300 epochs"
         );
         // Where the epochs planned are alike, the run cut short still says so, after its other
         // settings or its name; one that finished says nothing of them.

@@ -471,12 +471,14 @@ impl Corner {
 /// Where a legend goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum LegendPlace {
-    /// In a corner of the plotting area that no curve or band passes through.
+    /// In a corner of the plotting area that nothing drawn comes within [`LEGEND_CLEARANCE`] of.
     Inside(Corner),
-    /// Under the chart, the figure lengthened to hold it: every corner has data in it (10 runs'
-    /// accuracies climbing through the whole chart), and a box over them would hide it. Below
-    /// rather than beside, so that the figure keeps its width and a page that shows it at that
-    /// width does not shrink the plot and its text to make room for long entries.
+    /// Under the chart, the figure lengthened to hold it: no corner is that clear (10 runs'
+    /// accuracies climbing through the whole chart, or curves through both upper corners over a
+    /// dev-chance guide along the lower ones), and a box there would hide what is drawn or seem
+    /// to lie on it. Below rather than beside, so that the figure keeps its width and a page
+    /// that shows it at that width does not shrink the plot and its text to make room for long
+    /// entries.
     Below,
 }
 
@@ -494,8 +496,9 @@ const LEGEND_CLEARANCE: f64 = 10.0;
 
 /// The place for a legend box of `legend` pixels in a plotting area of `area` pixels: the first
 /// corner of [`Corner::ALL`] where the box, widened by [`LEGEND_CLEARANCE`], touches no [`Ink`]
-/// (upper right above a falling loss, lower right under a rising accuracy), or below the chart
-/// when every corner has some.
+/// (upper right above a falling loss; upper left over a rising accuracy, whose dev-chance
+/// guide, a few pixels over the axis, comes too near either lower corner, and lower right under
+/// one with no guide), or below the chart when no corner keeps that clear.
 fn legend_place(chart: &Chart, area: (u32, u32), legend: (i32, i32)) -> LegendPlace {
     let ink = drawn_ink(chart, area);
     let clear = |c: Corner| {
@@ -530,19 +533,6 @@ impl Ink {
             top: y,
             bottom: y,
             reach,
-        }
-    }
-}
-
-impl Stroke {
-    /// How far in pixels the ink of a point drawn with this stroke reaches from it: a marker's
-    /// radius ([`Marker::outline`], twice it for a halo) and the ring's line, or half a 2-px line.
-    fn reach(self) -> f64 {
-        match self {
-            Stroke::Dots(_) => 5.0,
-            Stroke::Rings(_) => 6.0,
-            Stroke::Halo(_) => 11.0,
-            Stroke::Solid | Stroke::Dashed(..) => 1.0,
         }
     }
 }
@@ -1143,6 +1133,17 @@ impl Stroke {
             (1, true) => Stroke::Halo(marker),
             (_, true) => Stroke::Dashed(SECONDARY_DASH.0, SECONDARY_DASH.1),
             (_, false) => dash_of(i).map_or(Stroke::Solid, |(dash, gap)| Stroke::Dashed(dash, gap)),
+        }
+    }
+
+    /// How far in pixels the ink of a point drawn with this stroke reaches from it: a marker's
+    /// radius ([`Marker::outline`], twice it for a halo) and the ring's line, or half a 2-px line.
+    fn reach(self) -> f64 {
+        match self {
+            Stroke::Dots(_) => 5.0,
+            Stroke::Rings(_) => 6.0,
+            Stroke::Halo(_) => 11.0,
+            Stroke::Solid | Stroke::Dashed(..) => 1.0,
         }
     }
 }

@@ -284,23 +284,30 @@ pub fn roc_title(
         run.id,
         run.name,
         checkpoint.kind,
-        training_position(run, checkpoint.iteration)
+        training_position(run, checkpoint)
     )
 }
 
-/// How far `run` had trained at `iteration`, in the epochs the results table and the run's
-/// figures count where the run records how many iterations an epoch takes: `epoch 75`, or
-/// `epoch 7 + 3 iterations` partway through the next (a checkpoint written when the run was
-/// stopped); `iteration 1425` where it records none.
-pub fn training_position(run: &Run, iteration: i64) -> String {
-    let count = |n: i64| {
-        let noun = if n == 1 { "iteration" } else { "iterations" };
-        format!("{n} {noun}")
+/// How far `run` had trained when `checkpoint` was written, in the epochs the results table and
+/// the run's figures count where the run records how many iterations an epoch takes: `epoch 75`
+/// at an epoch's end; `10 iterations into epoch 8` for one written partway through an epoch (a
+/// run stopped there), in the epoch the checkpoint records, as the dashboard's checkpoint list
+/// shows it (`ep 8 it 143`); `iteration 1425` where the run records no epoch length, or where
+/// the checkpoint's epoch does not hold its iteration.
+pub fn training_position(run: &Run, checkpoint: &crate::lab::Checkpoint) -> String {
+    let (epoch, iteration) = (checkpoint.epoch, checkpoint.iteration);
+    let Some(per) = run.iters_per_epoch.filter(|&n| n > 0) else {
+        return format!("iteration {iteration}");
     };
-    match run.iters_per_epoch.filter(|&n| n > 0) {
-        Some(per) if iteration % per == 0 => format!("epoch {}", iteration / per),
-        Some(per) => format!("epoch {} + {}", iteration / per, count(iteration % per)),
-        None => format!("iteration {iteration}"),
+    // Iterations done of the epoch it records.
+    let into = iteration - (epoch - 1) * per;
+    if into == per {
+        format!("epoch {epoch}")
+    } else if (1..per).contains(&into) {
+        let into = crate::format::count(into as u64, "iteration", "iterations");
+        format!("{into} into epoch {epoch}")
+    } else {
+        format!("iteration {iteration}")
     }
 }
 
@@ -1586,15 +1593,20 @@ mod tests {
     #[test]
     fn a_roc_title_says_which_pairs_it_measured() {
         let options = |json: serde_json::Value| json.as_object().cloned().unwrap_or_default();
-        let checkpoint = |run: &Run, kind: &str, iteration: i64| crate::lab::Checkpoint {
-            id: 7,
-            run: run.id,
-            iteration,
-            epoch: 75,
-            kind: kind.into(),
-            path: "checkpoints/best.safetensors".into(),
-            sha256: "0".repeat(64),
-            created_at: 0.0,
+        // In the epoch it ends, or the one it was written partway through (a stop), as the
+        // trainer records it.
+        let checkpoint = |run: &Run, kind: &str, iteration: i64| {
+            let per = run.iters_per_epoch.unwrap_or(1);
+            crate::lab::Checkpoint {
+                id: 7,
+                run: run.id,
+                iteration,
+                epoch: (iteration + per - 1) / per,
+                kind: kind.into(),
+                path: "checkpoints/best.safetensors".into(),
+                sha256: "0".repeat(64),
+                created_at: 0.0,
+            }
         };
         let title = |id: i64, iteration: i64, flip, on: &str, n, options: &_| {
             let run = crate::lab::fixtures::run(id, "r", "resnet18");
@@ -1662,11 +1674,11 @@ mod tests {
             "Run #41 best-recipe-224px-crop0.5, best checkpoint (epoch 75), flipped: ROC on LFW \
              View 2 (grayscale images), 6,000 pairs"
         );
-        // Stopped partway through epoch 8 (run 9's interrupt checkpoint).
+        // Stopped partway through epoch 8 (run 9's interrupt checkpoint, recorded in epoch 8).
         assert_eq!(
             named("interrupt", 143, &run),
-            "Run #41 best-recipe-224px-crop0.5, interrupt checkpoint (epoch 7 + 10 iterations), \
-             flipped: ROC on LFW View 2 (grayscale images), 6,000 pairs"
+            "Run #41 best-recipe-224px-crop0.5, interrupt checkpoint (10 iterations into epoch \
+             8), flipped: ROC on LFW View 2 (grayscale images), 6,000 pairs"
         );
         // A run that records no epoch length keeps its iterations.
         run.iters_per_epoch = None;
@@ -1681,19 +1693,56 @@ mod tests {
         assert_eq!(thousands(1234567), "1,234,567");
     }
 
-    /// A checkpoint named in a figure's title is where the run's other figures and the results
-    /// table put it: at its epoch, or its iteration where the run records no epoch length.
+    /// A checkpoint named in a figure's title is where the run's other figures, the results
+    /// table and the dashboard put it: at the end of its epoch, partway through the epoch it
+    /// records, or at its iteration where the run records no epoch length.
     #[test]
     fn a_checkpoint_is_named_by_its_epoch_where_the_run_counts_them() {
         let mut run = crate::lab::fixtures::run(14, "r", "resnet18");
         run.iters_per_epoch = Some(19);
-        assert_eq!(training_position(&run, 1463), "epoch 77");
-        assert_eq!(training_position(&run, 0), "epoch 0");
-        assert_eq!(training_position(&run, 20), "epoch 1 + 1 iteration");
-        assert_eq!(training_position(&run, 143), "epoch 7 + 10 iterations");
+        let at = |epoch: i64, iteration: i64| crate::lab::Checkpoint {
+            id: 1,
+            run: run.id,
+            iteration,
+            epoch,
+            kind: "interrupt".into(),
+            path: "checkpoints/interrupt.safetensors".into(),
+            sha256: "0".repeat(64),
+            created_at: 0.0,
+        };
+        assert_eq!(training_position(&run, &at(77, 1463)), "epoch 77");
+        assert_eq!(training_position(&run, &at(0, 0)), "epoch 0");
+        assert_eq!(
+            training_position(&run, &at(2, 20)),
+            "1 iteration into epoch 2"
+        );
+        // Run 9's interrupt checkpoint: iteration 143 is 7 epochs of 19 and 10 iterations,
+        // written in epoch 8, which the lab records and the dashboard shows (`ep 8 it 143`):
+        // its epoch is the recorded one, not the 7 whole epochs the iteration holds.
+        assert_eq!(
+            training_position(&run, &at(8, 143)),
+            "10 iterations into epoch 8"
+        );
+        assert_eq!(
+            training_position(&run, &at(8, 152)),
+            "epoch 8",
+            "its end, the last step's stop"
+        );
+        // An epoch that does not hold the iteration says nothing of epochs.
+        for epoch in [7, 9, 0] {
+            assert_eq!(
+                training_position(&run, &at(epoch, 143)),
+                "iteration 143",
+                "{epoch}"
+            );
+        }
         for none in [None, Some(0)] {
             run.iters_per_epoch = none;
-            assert_eq!(training_position(&run, 1463), "iteration 1463", "{none:?}");
+            assert_eq!(
+                training_position(&run, &at(77, 1463)),
+                "iteration 1463",
+                "{none:?}"
+            );
         }
     }
 

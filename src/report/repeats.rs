@@ -21,12 +21,12 @@ const RESULT_HEADERS: [&str; 5] = [
 
 /// The line over the table.
 const INTRO: &str = "Experiments completed more than once (on several seeds, or one seed again), \
-one row each: the completed runs whose settings and dataset are all alike but the seed. A row's \
-runs may have been trained by different versions of the code (`runs --json` and `export \
---format runs-csv` give each run's commit), so its spread can hold a code change as well as the \
-seed. Each accuracy is the mean ± the sample standard \
-deviation (dividing by n − 1) over the runs, then the lowest and highest run; a count says how \
-many of the runs were evaluated where not all were. Each run's own numbers are in the table \
+one row each: the completed runs whose settings and dataset are all alike but the seed. Each \
+accuracy is the mean ± the sample standard deviation (dividing by n − 1) over the runs, then the \
+lowest and highest run; a count says how many of the runs were evaluated where not all were. A \
+row whose runs were trained by different commits of the code says how many (`3 seeds (0, 1, 2), \
+2 commits`): its spread can hold a change of the code as well as the seed's (`runs --json` and \
+`export --format runs-csv` give each run's commit). Each run's own numbers are in the table \
 above.";
 
 /// The experiments of `rows` that completed more than once, as a markdown table with the line
@@ -85,6 +85,7 @@ fn row(group: &[&RunCurves]) -> Vec<String> {
         [one] => format!("{counted} (seed {one})"),
         many => format!("{counted} (seeds {})", list(many)),
     };
+    let seeds = format!("{seeds}{}", commits(&runs));
     let mut cells = vec![ids.join(", ")];
     cells.extend(recipe_cells(first));
     cells.extend([
@@ -97,6 +98,18 @@ fn row(group: &[&RunCurves]) -> Vec<String> {
     cells
 }
 
+/// `, 2 commits` where `runs` were trained by more than one commit of the code (as each run
+/// records it when it starts, `git_commit`); nothing where one commit trained them all.
+fn commits(runs: &[&Run]) -> String {
+    let commits: std::collections::BTreeSet<&str> =
+        runs.iter().map(|r| r.code.git_commit.as_str()).collect();
+    match commits.len() {
+        0 | 1 => String::new(),
+        n => format!(", {n} commits"),
+    }
+}
+
+/// `0, 1, 2`.
 fn list(xs: &[i64]) -> String {
     xs.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
 }
@@ -180,12 +193,6 @@ mod tests {
             lines[0].starts_with("Experiments completed more than once"),
             "{out}"
         );
-        // Alike but the seed is not alike in code: the caption says a spread can hold both.
-        assert!(
-            lines[0].contains("different versions of the code")
-                && lines[0].contains("a code change as well as the seed"),
-            "{out}"
-        );
         assert!(
             lines[2].starts_with("| runs | architecture | input | batch |"),
             "{out}"
@@ -200,6 +207,45 @@ mod tests {
         // test: mean 0.7237, deviations -0.0097, -0.0237, 0.0333: std 0.0297.
         assert_eq!(cells[11], "0.724 ± 0.030 (0.700–0.757)");
         assert_eq!(cells[12], "0.745 ± 0.001 (0.744–0.746, 2 of 3 runs) |");
+    }
+
+    /// A row whose runs came from different commits of the code says how many, as the caption
+    /// explains; a row of runs of one commit says nothing of it.
+    #[test]
+    fn a_row_of_runs_from_different_commits_says_how_many() {
+        let commit = |mut c: RunCurves, commit: &str| {
+            c.run.code.git_commit = commit.repeat(40);
+            c
+        };
+        let other = |mut c: RunCurves| {
+            c.run.hyper.lr = 0.1;
+            c
+        };
+        let cs = [
+            commit(scored(1, 0, 0.4, None, None), "a"),
+            commit(scored(2, 1, 0.5, None, None), "a"),
+            commit(other(scored(3, 0, 0.6, None, None)), "a"),
+            commit(other(scored(4, 1, 0.7, None, None)), "b"),
+            commit(other(scored(5, 2, 0.8, None, None)), "a"),
+        ];
+        let out = table(&cs).expect("two experiments, each run more than once");
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[0].contains("different commits of the code says how many"),
+            "{out}"
+        );
+        let repeats = |row: &str| row.split(" | ").nth(9).map(str::to_string);
+        assert_eq!(lines.len(), 6, "two rows: {out}");
+        assert_eq!(
+            repeats(lines[4]).as_deref(),
+            Some("2 seeds (0, 1)"),
+            "{out}"
+        );
+        assert_eq!(
+            repeats(lines[5]).as_deref(),
+            Some("3 seeds (0, 1, 2), 2 commits"),
+            "{out}"
+        );
     }
 
     /// LFW measured on grayscale images is marked so, as in the results table; grayscale and

@@ -177,6 +177,18 @@ impl StartOverAsk {
 }
 
 impl Overlay {
+    /// Whether keys are text for this overlay rather than commands: the overlays of
+    /// [`Overlay::text_mut`], and the filter.
+    pub(super) fn takes_text(&self) -> bool {
+        matches!(
+            self,
+            Overlay::Filter
+                | Overlay::EditNotes { .. }
+                | Overlay::EditTags { .. }
+                | Overlay::StartForm(_)
+        )
+    }
+
     /// The text this overlay's editing keys change: the note, the tags, or the start form's
     /// focused field. The filter's text lives in the app, beside the filter in use.
     fn text_mut(&mut self) -> Option<&mut String> {
@@ -466,12 +478,15 @@ struct Started {
 const STARTED_SECONDS: f64 = 1800.0;
 
 /// What is said of a new run started from here as process `pid`, its output to `log`: `started
-/// run (pid 42), log: logs/r.log` until the lab records it, then `started run #7 (pid 42), log:
-/// logs/r.log`, with `note` after the id (` (the filter hides it)`). The status line says it,
-/// and so does the shell for a run still being started when the screen closed: one wording.
-pub fn started_text(id: Option<RunId>, note: &str, pid: i64, log: &str) -> String {
-    let id = id.map(|id| format!(" #{id}")).unwrap_or_default();
-    format!("started run{id}{note} (pid {pid}), log: {log}")
+/// run (pid 42), log: logs/r.log` until the lab records it, then, given its id and a note on
+/// it (empty, or ` (the filter hides it)`), `started run #7 (pid 42), log: logs/r.log` with
+/// the note after the id. The status line says it, and so does the shell for a run still being
+/// started when the screen closed: one wording.
+pub fn started_text(recorded: Option<(RunId, &str)>, pid: i64, log: &str) -> String {
+    let id = recorded
+        .map(|(id, note)| format!(" #{id}{note}"))
+        .unwrap_or_default();
+    format!("started run{id} (pid {pid}), log: {log}")
 }
 
 /// How long a run `C` resumed is taken to be starting: a `C` on it meanwhile starts nothing.
@@ -1007,7 +1022,7 @@ impl App {
             Action::Data(u) => self.apply(u),
             Action::Status(text, error) => self.set_status(text, error),
             Action::RunStarted { pid, log } => {
-                self.set_status(started_text(None, "", pid, &log), false);
+                self.set_status(started_text(None, pid, &log), false);
                 self.started.push(Started {
                     pid,
                     log,
@@ -1364,7 +1379,7 @@ impl App {
                 Some(_) => "",
                 None => " (the filter hides it)",
             };
-            self.set_status(started_text(Some(id), hidden, s.pid, &s.log), false);
+            self.set_status(started_text(Some((id, hidden)), s.pid, &s.log), false);
         }
     }
 
@@ -1612,7 +1627,8 @@ pub(super) mod tests {
 
     /// The data column sorts by the dataset names it shows, not by the datasets' ids: names
     /// that come after the runs re-sort them, two datasets of one name are parted by id, runs
-    /// of one dataset by theirs, and runs of none stay last either way.
+    /// of one dataset by theirs, a dataset the lab does not name (`#4`) comes before the named
+    /// ones ascending and after them descending, and runs of none stay last either way.
     #[test]
     fn the_data_column_sorts_by_the_dataset_names_it_shows() {
         use super::super::datasets::Dataset;
@@ -1628,12 +1644,13 @@ pub(super) mod tests {
             on(3, Some(1)),
             on(4, None),
             on(5, Some(3)),
+            on(6, Some(4)),
         ]);
         app.update(Action::SortBy(Column::Data));
         app.update(Action::ReverseSort);
         assert!(!app.descending);
         // Before the names come, by id.
-        assert_eq!(ids(&app), vec![1, 3, 2, 5, 4]);
+        assert_eq!(ids(&app), vec![1, 3, 2, 5, 6, 4]);
         let named = |name: &str| Dataset {
             name: name.into(),
             source: String::new(),
@@ -1647,14 +1664,14 @@ pub(super) mod tests {
         app.update(Action::Data(Update::Datasets(datasets)));
         assert_eq!(
             ids(&app),
-            vec![2, 5, 1, 3, 4],
-            "lfw-20-30 (#2, #3), synthetic"
+            vec![6, 2, 5, 1, 3, 4],
+            "#4 unnamed, lfw-20-30 (#2, #3), synthetic, none"
         );
         app.update(Action::ReverseSort);
         assert_eq!(
             ids(&app),
-            vec![3, 1, 5, 2, 4],
-            "descending, no dataset still last"
+            vec![3, 1, 5, 2, 6, 4],
+            "descending: the unnamed after the named, no dataset still last"
         );
     }
 

@@ -178,20 +178,18 @@ impl Column {
 
     /// Orders two runs by this column, `descending` or not, with the runs that have no value
     /// in it last either way: a list sorted by LFW accuracy, lowest first, starts at the lowest
-    /// accuracy, not at the runs never evaluated.
+    /// accuracy, not at the runs never evaluated; one sorted by data, at the first dataset, not
+    /// at the runs of none.
     pub fn order(self, a: &Run, b: &Run, now: f64, descending: bool) -> Ordering {
-        let directed = |o: Ordering| if descending { o.reverse() } else { o };
-        let missing = |r: &Run| self.missing(r, now);
-        missing(a)
-            .cmp(&missing(b))
-            .then_with(|| directed(self.compare(a, b, now)))
+        self.order_by(a, b, now, descending, |a, b| self.compare(a, b, now))
     }
 
     /// [`Column::order`] as the dashboard's table sorts: the data column by the dataset names
     /// it shows, read from `datasets` (`lfw-20-30` before `synthetic:12:24:0`), a dataset's id
-    /// parting two of one name (`#2 lfw-20-30`), one the lab does not name (`#2`) before the
-    /// named ones; the runs of no dataset (`-`) last either way, ties by id as in the other
-    /// columns. The other columns as [`Column::order`] sorts them.
+    /// parting two of one name (`#2 lfw-20-30`), then the runs' ids. A dataset the lab does not
+    /// name (`#2`) sorts before the named ones ascending, after them descending; the runs of no
+    /// dataset (`-`) are last either way, as in [`Column::order`]. The other columns as
+    /// [`Column::order`] sorts them.
     pub fn order_as_shown(
         self,
         a: &Run,
@@ -203,20 +201,38 @@ impl Column {
         if self != Column::Data {
             return self.order(a, b, now, descending);
         }
-        let directed = |o: Ordering| if descending { o.reverse() } else { o };
         let shown = |r: &Run| {
-            let id = r.dataset_id?.0;
-            Some((datasets.get(&id).map(|d| d.name.as_str()), id))
+            r.dataset_id
+                .map(|d| (datasets.get(&d.0).map(|d| d.name.as_str()), d.0))
         };
-        let (x, y) = (shown(a), shown(b));
-        x.is_none()
-            .cmp(&y.is_none())
-            .then_with(|| directed(x.cmp(&y).then(a.id.cmp(&b.id))))
+        self.order_by(a, b, now, descending, |a, b| {
+            shown(a).cmp(&shown(b)).then(a.id.cmp(&b.id))
+        })
     }
 
-    /// Whether run `r` has no value in this column (`-`).
+    /// Orders two runs by `compare`, `descending` or not, with the runs that have no value in
+    /// this column last either way: [`Column::order`]'s skeleton, whatever compares the values.
+    fn order_by(
+        self,
+        a: &Run,
+        b: &Run,
+        now: f64,
+        descending: bool,
+        compare: impl Fn(&Run, &Run) -> Ordering,
+    ) -> Ordering {
+        let directed = |o: Ordering| if descending { o.reverse() } else { o };
+        let missing = |r: &Run| self.missing(r, now);
+        missing(a)
+            .cmp(&missing(b))
+            .then_with(|| directed(compare(a, b)))
+    }
+
+    /// Whether run `r` has no value in this column (`-`): a number it lacks, or no dataset.
     fn missing(self, r: &Run, now: f64) -> bool {
-        matches!(self.number(r, now), Some(None))
+        match self {
+            Column::Data => r.dataset_id.is_none(),
+            _ => matches!(self.number(r, now), Some(None)),
+        }
     }
 
     /// Run `r`'s value in this column where it is a number that a run may lack (None: `-`);
@@ -1354,6 +1370,27 @@ mod tests {
         assert!(holds("test=0.647") && !holds("test>0.647"));
         // Hyperparameters are shown as given: no rounding.
         assert!(holds("lr=0.0001234") && !holds("lr>0.0001234") && !holds("lr=0.0001"));
+    }
+
+    /// `runs --sort data` puts the runs of no dataset last either way, as the other columns
+    /// put runs without a value and the dashboard puts them; the others by dataset id.
+    #[test]
+    fn runs_of_no_dataset_sort_last_by_data_either_way() {
+        let runs: Vec<Run> = [(1, Some(2)), (2, None), (3, Some(1)), (4, Some(2))]
+            .into_iter()
+            .map(|(id, dataset)| {
+                let mut r = run(id, "r", "m");
+                r.dataset_id = dataset.map(crate::lab::DatasetId);
+                r
+            })
+            .collect();
+        let sorted = |descending: bool| {
+            let mut sorted: Vec<&Run> = runs.iter().collect();
+            sorted.sort_by(|a, b| Column::Data.order(a, b, NOW, descending));
+            sorted.iter().map(|r| r.id.0).collect::<Vec<_>>()
+        };
+        assert_eq!(sorted(false), [3, 1, 4, 2]);
+        assert_eq!(sorted(true), [4, 1, 3, 2]);
     }
 
     #[test]

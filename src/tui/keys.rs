@@ -5,22 +5,11 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::app::{Action, App, Overlay, Screen};
 use super::ui::{CompareView, DetailView, RunsTable};
 
-/// Whether keys are text for `overlay` rather than commands.
-fn takes_text(overlay: &Overlay) -> bool {
-    matches!(
-        overlay,
-        Overlay::Filter
-            | Overlay::EditNotes { .. }
-            | Overlay::EditTags { .. }
-            | Overlay::StartForm(_)
-    )
-}
-
 /// What pasted `text` types: into a text field, its characters, a line break or tab as a
 /// space (a note, a filter and the form's fields are one line); elsewhere nothing, since a
 /// paste is no command.
 pub fn paste_action(app: &App, text: &str) -> Option<Action> {
-    if text.is_empty() || !app.overlay.as_ref().is_some_and(takes_text) {
+    if text.is_empty() || !app.overlay.as_ref().is_some_and(Overlay::takes_text) {
         return None;
     }
     let typed = text
@@ -40,7 +29,7 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
     // Ctrl-C in a text being edited cancels the edit, as Esc does: quitting would drop the
     // text with the screen.
     if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-        let editing = app.overlay.as_ref().is_some_and(takes_text);
+        let editing = app.overlay.as_ref().is_some_and(Overlay::takes_text);
         return Some(if editing {
             Action::Cancel
         } else {
@@ -48,7 +37,7 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
         });
     }
     if let Some(o) = &app.overlay {
-        if takes_text(o) {
+        if o.takes_text() {
             let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
             return match key.code {
                 KeyCode::Char('u') if ctrl => Some(Action::ClearInput),

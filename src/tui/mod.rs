@@ -174,7 +174,7 @@ impl Runtime {
             .filter_map(|e| match e {
                 Event::Answer(Action::Status(text, _) | Action::FormRefused(_, text)) => Some(text),
                 Event::Answer(Action::RunStarted { pid, log }) => {
-                    Some(app::started_text(None, "", pid, &log))
+                    Some(app::started_text(None, pid, &log))
                 }
                 Event::Answer(Action::AskSweep(ask)) => Some(format!(
                     "sweep {} was not started: the lab has runs of {} of its {}; `facenet-lab{} \

@@ -38,6 +38,9 @@ pub struct RunDetails {
     pub resumes: Vec<String>,
     /// When each resume happened, oldest first: the wall-time axis leaves out the pauses.
     pub resumed_at: Vec<f64>,
+    /// The iteration the latest resume continued from, where the run was resumed: the steps of
+    /// its current span of training are those after it (the ETA goes by their speed).
+    pub resumed_from: Option<i64>,
     /// Where its starting weights came from (`--init`), nearest first: the runs of this lab
     /// whose checkpoints they descend from, then a file from outside it; empty for a run that
     /// started at random.
@@ -257,15 +260,20 @@ impl Collector {
                 }
                 None => (None, Vec::new()),
             };
+            let iters_per_epoch = runs
+                .iter()
+                .find(|r| r.id == run)
+                .and_then(|r| r.iters_per_epoch);
             let evaluations = self
                 .lab
                 .evaluations(run)?
                 .iter()
-                .map(evaluation_line)
+                .map(|e| evaluation_line(e, evaluated_epoch(e, &checkpoints, iters_per_epoch)))
                 .collect();
             let recorded = self.lab.resumes(run)?;
             let resumes = recorded.iter().map(resume_line).collect();
             let resumed_at = recorded.iter().map(|r| r.at).collect();
+            let resumed_from = recorded.last().map(|r| r.from_iteration);
             // From the runs just listed: a run that started at random asks nothing more.
             let started_from = match runs.iter().find(|r| r.id == run) {
                 Some(r) if r.hyper.init.is_some() => origin_lines(&self.lab.lineage(r)?),
@@ -280,6 +288,7 @@ impl Collector {
                     evaluations,
                     resumes,
                     resumed_at,
+                    resumed_from,
                     started_from,
                 },
             });
@@ -374,13 +383,41 @@ fn resume_line(r: &crate::lab::Resume) -> String {
     )
 }
 
-/// `#18 lfw-pairs @it 1200: acc 0.912 ± 0.011 · auc 0.960 · eer 0.090`, and what sets it apart
-/// from the run's other evaluations of that checkpoint: `(flip)`, `(4661 pairs, people of runs
-/// 59, 57 left out)` (not where none were), `(own pairs file)`, a folder's name.
-fn evaluation_line(e: &crate::lab::Evaluation) -> String {
-    let at = e
-        .checkpoint_iteration
-        .map_or(String::new(), |i| format!(" @it {i}"));
+/// The epoch of the checkpoint evaluation `e` measured: the one its checkpoint's row among
+/// `checkpoints` records, as the checkpoint list shows it (`ep 8 it 143` for a run stopped 10
+/// steps into epoch 8); where that row is gone (a run still training replaces its best), the
+/// one the trainer records at its iteration in a run of `iters_per_epoch` (the epoch it ends,
+/// or the one it is partway through); None where neither is known.
+fn evaluated_epoch(
+    e: &crate::lab::Evaluation,
+    checkpoints: &[Checkpoint],
+    iters_per_epoch: Option<i64>,
+) -> Option<i64> {
+    let linked = e
+        .checkpoint_id
+        .and_then(|id| checkpoints.iter().find(|c| c.id == id));
+    match linked {
+        Some(c) => Some(c.epoch),
+        None => {
+            let per = iters_per_epoch.filter(|&n| n > 0)?;
+            // Rounded up: partway through an epoch is in it.
+            let iteration = e.checkpoint_iteration?.max(0);
+            Some((iteration + per - 1) / per)
+        }
+    }
+}
+
+/// `#18 lfw-pairs @ep 63 it 1200: acc 0.912 ± 0.011 · auc 0.960 · eer 0.090`, the checkpoint at
+/// its `epoch` ([`evaluated_epoch`]) and iteration as the checkpoint list places it (`@it 1200`
+/// where the epoch is not known), and what sets it apart from the run's other evaluations of
+/// that checkpoint: `(flip)`, `(4661 pairs, people of runs 59, 57 left out)` (not where none
+/// were), `(own pairs file)`, a folder's name.
+fn evaluation_line(e: &crate::lab::Evaluation, epoch: Option<i64>) -> String {
+    let at = match (epoch, e.checkpoint_iteration) {
+        (Some(ep), Some(it)) => format!(" @ep {ep} it {it}"),
+        (None, Some(it)) => format!(" @it {it}"),
+        (_, None) => String::new(),
+    };
     let option = |name: &str| e.options.get(name);
     let mut how = Vec::new();
     if e.protocol == crate::lab::Protocol::Folder {
@@ -561,7 +598,8 @@ mod tests {
     use crate::lab::{metric, MetricPoint};
 
     /// Evaluations of one checkpoint read apart: by their number, the people left out, a flip,
-    /// and the folder a folder evaluation read.
+    /// and the folder a folder evaluation read; the checkpoint by its epoch and iteration, or
+    /// its iteration alone where the epoch is not known.
     #[test]
     fn evaluation_lines_say_what_sets_each_apart() {
         use crate::lab::{EvalMetric, Evaluation, EvaluationId, Protocol};
@@ -591,35 +629,92 @@ mod tests {
             serde_json::json!({"flip": false}),
         );
         assert_eq!(
-            evaluation_line(&plain),
-            "#18 lfw-pairs @it 1710: acc - ± - · auc 0.785 · eer -"
+            evaluation_line(&plain, Some(90)),
+            "#18 lfw-pairs @ep 90 it 1710: acc - ± - · auc 0.785 · eer -"
         );
         let out = serde_json::json!({"exclude_train_identities": true, "excluded_runs": [59, 57],
             "pairs": 4661, "flip": true});
         assert_eq!(
-            evaluation_line(&eval(114, Protocol::LfwPairs, lfw, out)),
+            evaluation_line(&eval(114, Protocol::LfwPairs, lfw, out), None),
             "#114 lfw-pairs @it 1710 (4661 pairs, people of runs 59, 57 left out; flip): acc - ± - \
              · auc 0.785 · eer -"
         );
         let older = serde_json::json!({"exclude_train_identities": true, "pairs": 5864});
-        assert!(evaluation_line(&eval(19, Protocol::LfwPairs, lfw, older))
-            .starts_with("#19 lfw-pairs @it 1710 (5864 pairs, trained people left out): "));
+        assert!(
+            evaluation_line(&eval(19, Protocol::LfwPairs, lfw, older), None)
+                .starts_with("#19 lfw-pairs @it 1710 (5864 pairs, trained people left out): ")
+        );
         let folder = eval(
             113,
             Protocol::Folder,
             "/tmp/lfw-unseen",
             serde_json::json!({}),
         );
-        assert!(evaluation_line(&folder).starts_with("#113 folder @it 1710 (lfw-unseen): "));
+        assert!(evaluation_line(&folder, None).starts_with("#113 folder @it 1710 (lfw-unseen): "));
         // A pairs file of one's own is told; an exclusion that left no one out is not.
         let own = serde_json::json!({"exclude_train_identities": true, "dropped_pairs": 0,
             "pairs": 6000, "pairs_sha256": "0".repeat(64)});
-        assert!(evaluation_line(&eval(20, Protocol::LfwPairs, lfw, own))
-            .starts_with("#20 lfw-pairs @it 1710 (own pairs file): "));
+        assert!(
+            evaluation_line(&eval(20, Protocol::LfwPairs, lfw, own), None)
+                .starts_with("#20 lfw-pairs @it 1710 (own pairs file): ")
+        );
         let official = serde_json::json!({"pairs_sha256": crate::eval::pairs::VIEW2_SHA256});
         assert!(
-            evaluation_line(&eval(21, Protocol::LfwPairs, lfw, official))
+            evaluation_line(&eval(21, Protocol::LfwPairs, lfw, official), None)
                 .starts_with("#21 lfw-pairs @it 1710: ")
+        );
+    }
+
+    /// An evaluation's checkpoint is in the epoch its row records, as the checkpoint list
+    /// shows it: run 9's interrupt checkpoint, 10 steps into epoch 8 (iteration 143 of 19 an
+    /// epoch), is in epoch 8, not the 7 whole epochs before it. Its row gone, the epoch is the
+    /// one the trainer records at that iteration; with no epoch length, none.
+    #[test]
+    fn an_evaluations_checkpoint_is_in_the_epoch_its_row_records() {
+        use crate::lab::{Evaluation, EvaluationId, Protocol};
+        let ck = |id: i64, iteration: i64, epoch: i64| Checkpoint {
+            id,
+            run: RunId(9),
+            iteration,
+            epoch,
+            kind: "interrupt".into(),
+            path: "checkpoints/interrupt.safetensors".into(),
+            sha256: "0".repeat(64),
+            created_at: 0.0,
+        };
+        let checkpoints = [ck(1, 76, 4), ck(2, 143, 8)];
+        let of = |checkpoint_id: Option<i64>, iteration: i64| Evaluation {
+            id: EvaluationId(1),
+            run: RunId(9),
+            checkpoint_id,
+            checkpoint_iteration: Some(iteration),
+            checkpoint_sha256: None,
+            protocol: Protocol::LfwPairs,
+            data_source: "pairs.txt + lfw.tgz".into(),
+            options: serde_json::json!({}),
+            metrics: Vec::new(),
+            code: crate::lab::fixtures::run(1, "r", "resnet18").code,
+            ran_on: None,
+            created_at: 0.0,
+        };
+        let e = of(Some(2), 143);
+        assert_eq!(evaluated_epoch(&e, &checkpoints, Some(19)), Some(8));
+        assert!(evaluation_line(&e, Some(8)).starts_with("#1 lfw-pairs @ep 8 it 143: "));
+        // Its row replaced (or the link never made): at 19 an epoch, iteration 143 is in
+        // epoch 8, and iteration 152 ends it.
+        assert_eq!(
+            evaluated_epoch(&of(None, 143), &checkpoints, Some(19)),
+            Some(8)
+        );
+        assert_eq!(
+            evaluated_epoch(&of(Some(7), 152), &checkpoints, Some(19)),
+            Some(8)
+        );
+        assert_eq!(evaluated_epoch(&of(None, 143), &checkpoints, None), None);
+        assert_eq!(
+            evaluated_epoch(&e, &checkpoints, None),
+            Some(8),
+            "its row says"
         );
     }
 

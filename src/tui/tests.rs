@@ -147,6 +147,7 @@ fn details_of_run3(evaluations: &[&str]) -> super::store::RunDetails {
         ],
         resumes: Vec::new(),
         resumed_at: Vec::new(),
+        resumed_from: None,
     }
 }
 
@@ -171,7 +172,8 @@ fn detail_app(evaluations: &[&str]) -> App {
 
 #[test]
 fn snapshot_detail() -> Result<()> {
-    let mut app = detail_app(&["lfw-pairs @it 300: acc 0.912 ± 0.011 · auc 0.960 · eer 0.090"]);
+    let mut app =
+        detail_app(&["lfw-pairs @ep 3 it 300: acc 0.912 ± 0.011 · auc 0.960 · eer 0.090"]);
     insta::assert_snapshot!("detail_charts_100x30", screen(&app, 100, 30)?);
     app.update(Action::ToggleSmoothing);
     app.update(Action::CycleXAxis);
@@ -310,11 +312,11 @@ fn the_run_record_names_the_run_it_started_like() -> Result<()> {
 fn the_run_record_scrolls_and_lists_every_evaluation_it_counts() -> Result<()> {
     use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     let evals = [
-        "test-split @it 100: top1 0.300 · centroid 0.310 · top5 0.600",
-        "test-split @it 300: top1 0.400 · centroid 0.410 · top5 0.700",
-        "test-split @it 300: top1 0.400 · centroid 0.410 · top5 0.700",
-        "lfw-folder @it 300: acc 0.700 ± 0.020 · auc 0.770 · eer 0.290",
-        "lfw-folder @it 300: acc 0.700 ± 0.020 · auc 0.770 · eer 0.290",
+        "test-split @ep 1 it 100: top1 0.300 · centroid 0.310 · top5 0.600",
+        "test-split @ep 3 it 300: top1 0.400 · centroid 0.410 · top5 0.700",
+        "test-split @ep 3 it 300: top1 0.400 · centroid 0.410 · top5 0.700",
+        "lfw-folder @ep 3 it 300: acc 0.700 ± 0.020 · auc 0.770 · eer 0.290",
+        "lfw-folder @ep 3 it 300: acc 0.700 ± 0.020 · auc 0.770 · eer 0.290",
     ];
     let mut app = detail_app(&evals);
     app.update(Action::Resize(80, 24));
@@ -356,7 +358,7 @@ fn the_run_record_scrolls_and_lists_every_evaluation_it_counts() -> Result<()> {
     assert!(text.contains("evaluations 5"), "{text}");
     let listed = text
         .lines()
-        .filter(|l| l.contains("test-split @it") || l.contains("lfw-folder @it"))
+        .filter(|l| l.contains("test-split @ep") || l.contains("lfw-folder @ep"))
         .count();
     assert_eq!(listed, 5, "{text}");
     assert!(!text.contains("more ·"), "nothing to scroll:\n{text}");

@@ -3,19 +3,27 @@
 use super::*;
 
 /// Seconds a running run still needs, as the training log reckons them: its steps left times
-/// the wall time each of its steps took so far, its evaluations and checkpoints included. That
-/// time is what the table's duration column says it trained ([`Run::duration`], its time
-/// before a resume included) over the steps it did in all. Before its first step, its steps
-/// left times a batch over its images per second, which leaves the evaluations out. None when
-/// it is not running, or neither is known yet.
-fn eta(run: &Run, now: f64) -> Option<f64> {
+/// the wall time each step of its current span of training took, evaluations and checkpoints
+/// included. The span is the time since its latest resume over the steps after the iteration
+/// that resume continued from (`resumed_from`, as the resume's record says), or, for a run never
+/// resumed, its time since it started over all its steps. Spans before a resume are left out:
+/// they may have run on another device, and the time of steps a crash lost stays in the run's
+/// duration ([`Run::duration`]) while the steps do not. Before the span's first step (or before
+/// a resumed run's record of its resume comes), its steps left times a batch over its images per
+/// second, which leaves the evaluations out. None when it is not running, or neither is known
+/// yet.
+fn eta(run: &Run, resumed_from: Option<i64>, now: f64) -> Option<f64> {
     if run.effective_status(now) != RunStatus::Running {
         return None;
     }
     let steps = (run.iters_per_epoch? * run.hyper.epochs - run.last_iteration).max(0) as f64;
-    let done = run.last_iteration;
-    let per_step = match run.duration(now) {
-        Some(trained) if done > 0 => trained / done as f64,
+    // The current span's seconds and steps so far.
+    let span = match run.resumed_at {
+        Some(at) => resumed_from.map(|from| (now - at, run.last_iteration - from)),
+        None => run.duration(now).map(|d| (d, run.last_iteration)),
+    };
+    let per_step = match span {
+        Some((seconds, done)) if done > 0 => seconds.max(0.0) / done as f64,
         _ => {
             let speed = run.images_per_sec.filter(|&s| s > 0.0)?;
             run.hyper.batch_size as f64 / speed
@@ -420,7 +428,8 @@ impl DetailView<'_> {
             "{} img/s",
             format::opt(run.images_per_sec, 0)
         )));
-        if let Some(eta) = eta(run, app.now) {
+        let resumed_from = app.details.get(&run.id).and_then(|d| d.resumed_from);
+        if let Some(eta) = eta(run, resumed_from, app.now) {
             items.push(Span::raw(format!("ETA ~{}", format::duration(eta))));
         }
         items.extend([
@@ -558,33 +567,48 @@ mod tests {
     use super::*;
     use crate::lab::fixtures::{run, NOW};
 
-    /// A run 400 steps into 1000 (10 epochs of 100) that trained 1000 s, 600 of them before it
-    /// was resumed, has taken 2.5 s a step, evaluations included: 600 steps left are 1500 s,
-    /// whatever its images per second say (32 × 600 / 850 is 23 s). Before its first step,
-    /// its speed is all there is to go by; stopped, it has no ETA.
+    /// A run 400 steps into 1000 (10 epochs of 100), never resumed, that has trained 1000 s has
+    /// taken 2.5 s a step, evaluations included: 600 steps left are 1500 s, whatever its images
+    /// per second say (32 × 600 / 850 is 23 s). Resumed from step 100 after a first session 10
+    /// times slower (on another device), it goes by its own span alone: 300 steps in 300 s are
+    /// 600 s left, where the whole run's 1300 s over 400 steps would say 1950 s. Before the
+    /// span's first step, or before the resume's record comes, its speed is all there is to go
+    /// by; stopped, it has no ETA.
     #[test]
-    fn the_eta_goes_by_the_wall_time_of_each_step_so_far() {
+    fn the_eta_goes_by_the_wall_time_of_each_step_of_this_span() {
         let mut r = run(1, "live", "resnet18");
         r.status = RunStatus::Running;
         r.finished_at = None;
         r.heartbeat_at = Some(NOW - 1.0);
-        r.started_at = Some(NOW - 5000.0);
-        r.resumed_at = Some(NOW - 400.0);
-        r.prior_seconds = 600.0;
+        r.started_at = Some(NOW - 1000.0);
         r.last_iteration = 400;
         assert_eq!(r.duration(NOW), Some(1000.0), "as the duration column says");
-        assert_eq!(eta(&r, NOW), Some(1500.0));
-        r.last_iteration = 0;
-        let by_speed = eta(&r, NOW).expect("an ETA");
-        assert!(
-            (by_speed - 1000.0 * 32.0 / 850.0).abs() < 1e-9,
-            "{by_speed}"
-        );
+        assert_eq!(eta(&r, None, NOW), Some(1500.0));
+        // Resumed at step 100 after 100 steps of 10 s each; 300 steps of 1 s since.
+        r.started_at = Some(NOW - 20_000.0);
+        r.resumed_at = Some(NOW - 300.0);
+        r.prior_seconds = 1000.0;
+        assert_eq!(r.duration(NOW), Some(1300.0));
+        assert_eq!(eta(&r, Some(100), NOW), Some(600.0));
+        // Had its first session gone on to step 300 before a crash took it back to step 100,
+        // the time of the steps lost would stay in the duration: the same span, the same ETA.
+        r.prior_seconds = 3000.0;
+        assert_eq!(eta(&r, Some(100), NOW), Some(600.0));
+        // No step since the resume, or the resume's record not come yet; never resumed and
+        // before its first step: by its speed.
+        for (resumed, from, done) in [(true, Some(100), 100), (true, None, 400), (false, None, 0)] {
+            r.resumed_at = resumed.then_some(NOW - 300.0);
+            r.prior_seconds = if resumed { 1000.0 } else { 0.0 };
+            r.last_iteration = done;
+            let left = (1000 - done) as f64 * 32.0 / 850.0;
+            let eta = eta(&r, from, NOW).expect("an ETA");
+            assert!((eta - left).abs() < 1e-9, "{from:?} at {done}: {eta}");
+        }
         r.images_per_sec = None;
-        assert_eq!(eta(&r, NOW), None);
+        assert_eq!(eta(&r, None, NOW), None);
         r.last_iteration = 400;
         r.status = RunStatus::Interrupted;
-        assert_eq!(eta(&r, NOW), None);
+        assert_eq!(eta(&r, None, NOW), None);
     }
 
     /// anyhow's `Stack backtrace:` heading, and the blank line before it, are no part of the

@@ -291,16 +291,7 @@ mod tests {
     fn a_checkpoint_is_placed_by_epoch_and_iteration() {
         let mut run = crate::lab::fixtures::run(41, "r", "resnet18");
         run.iters_per_epoch = Some(19);
-        let mut ck = crate::lab::Checkpoint {
-            id: 1,
-            run: run.id,
-            iteration: 1425,
-            epoch: 75,
-            kind: "best".into(),
-            path: "checkpoints/best.safetensors".into(),
-            sha256: "0".repeat(64),
-            created_at: 0.0,
-        };
+        let mut ck = crate::lab::fixtures::checkpoint(run.id, "best", 1425, 75);
         assert_eq!(position(&run, &ck), "epoch 75 (iteration 1425)");
         (ck.iteration, ck.epoch) = (143, 8);
         assert_eq!(

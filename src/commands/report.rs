@@ -154,16 +154,7 @@ mod tests {
     fn the_embeddings_title_names_the_checkpoint_by_epoch() {
         let mut run = crate::lab::fixtures::run(24, "best-recipe-64px", "resnet18");
         run.iters_per_epoch = Some(19);
-        let mut ck = crate::lab::Checkpoint {
-            id: 3,
-            run: run.id,
-            iteration: 494,
-            epoch: 26,
-            kind: "best".into(),
-            path: "checkpoints/best.safetensors".into(),
-            sha256: "0".repeat(64),
-            created_at: 0.0,
-        };
+        let mut ck = crate::lab::fixtures::checkpoint(run.id, "best", 494, 26);
         assert_eq!(
             super::embeddings_title(&run, &ck, 132, 30),
             "Run 24 (best checkpoint, epoch 26): PCA of 132 dev + test embeddings, 30 identities"

@@ -2,8 +2,8 @@
 //! trainer's, the report's and the dashboard's tests.
 
 use crate::lab::{
-    metric, CodeVersion, DatasetRecord, Hyperparams, Lab, Machine, MetricPoint, NewRun, Resume,
-    Run, RunId, RunStatus, RunSummaryUpdate, SeriesPoint,
+    metric, Checkpoint, CodeVersion, DatasetRecord, Hyperparams, Lab, Machine, MetricPoint, NewRun,
+    Resume, Run, RunId, RunStatus, RunSummaryUpdate, SeriesPoint,
 };
 
 /// 2026-11-28 07:13 UTC: every test's "now".
@@ -149,6 +149,21 @@ pub fn record_speeds(lab: &Lab, id: RunId, speeds: &[f64]) -> anyhow::Result<()>
         ..Default::default()
     };
     lab.record(id, &points, &latest)
+}
+
+/// Checkpoint 1 of `run`, of `kind`, written at `iteration` in `epoch` (as the trainer records
+/// it: the epoch it ends, or the one a stop interrupted).
+pub fn checkpoint(run: RunId, kind: &str, iteration: i64, epoch: i64) -> Checkpoint {
+    Checkpoint {
+        id: 1,
+        run,
+        iteration,
+        epoch,
+        kind: kind.into(),
+        path: format!("checkpoints/{kind}.safetensors"),
+        sha256: "0".repeat(64),
+        created_at: 0.0,
+    }
 }
 
 pub fn point(iteration: i64, value: f64) -> SeriesPoint {

@@ -1210,16 +1210,7 @@ mod tests {
         );
         run.iters_per_epoch = Some(19);
         assert!(run.name.len() >= 40);
-        let checkpoint = crate::lab::Checkpoint {
-            id: 7,
-            run: run.id,
-            iteration: 1425,
-            epoch: 75,
-            kind: "best".into(),
-            path: "checkpoints/best.safetensors".into(),
-            sha256: "0".repeat(64),
-            created_at: 0.0,
-        };
+        let checkpoint = crate::lab::fixtures::checkpoint(run.id, "best", 1425, 75);
         let options = serde_json::json!({
             "images_colour": "grayscale", "exclude_train_identities": true, "dropped_pairs": 136
         });

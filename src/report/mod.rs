@@ -1597,16 +1597,7 @@ mod tests {
         // trainer records it.
         let checkpoint = |run: &Run, kind: &str, iteration: i64| {
             let per = run.iters_per_epoch.unwrap_or(1);
-            crate::lab::Checkpoint {
-                id: 7,
-                run: run.id,
-                iteration,
-                epoch: (iteration + per - 1) / per,
-                kind: kind.into(),
-                path: "checkpoints/best.safetensors".into(),
-                sha256: "0".repeat(64),
-                created_at: 0.0,
-            }
+            crate::lab::fixtures::checkpoint(run.id, kind, iteration, (iteration + per - 1) / per)
         };
         let title = |id: i64, iteration: i64, flip, on: &str, n, options: &_| {
             let run = crate::lab::fixtures::run(id, "r", "resnet18");
@@ -1700,15 +1691,8 @@ mod tests {
     fn a_checkpoint_is_named_by_its_epoch_where_the_run_counts_them() {
         let mut run = crate::lab::fixtures::run(14, "r", "resnet18");
         run.iters_per_epoch = Some(19);
-        let at = |epoch: i64, iteration: i64| crate::lab::Checkpoint {
-            id: 1,
-            run: run.id,
-            iteration,
-            epoch,
-            kind: "interrupt".into(),
-            path: "checkpoints/interrupt.safetensors".into(),
-            sha256: "0".repeat(64),
-            created_at: 0.0,
+        let at = |epoch: i64, iteration: i64| {
+            crate::lab::fixtures::checkpoint(run.id, "interrupt", iteration, epoch)
         };
         assert_eq!(training_position(&run, &at(77, 1463)), "epoch 77");
         assert_eq!(training_position(&run, &at(0, 0)), "epoch 0");

@@ -674,13 +674,7 @@ mod tests {
         use crate::lab::{Evaluation, EvaluationId, Protocol};
         let ck = |id: i64, iteration: i64, epoch: i64| Checkpoint {
             id,
-            run: RunId(9),
-            iteration,
-            epoch,
-            kind: "interrupt".into(),
-            path: "checkpoints/interrupt.safetensors".into(),
-            sha256: "0".repeat(64),
-            created_at: 0.0,
+            ..crate::lab::fixtures::checkpoint(RunId(9), "interrupt", iteration, epoch)
         };
         let checkpoints = [ck(1, 76, 4), ck(2, 143, 8)];
         let of = |checkpoint_id: Option<i64>, iteration: i64| Evaluation {

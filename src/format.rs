@@ -151,6 +151,32 @@ pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// A size on disk in decimal units, three digits at most before a unit past bytes: `512 B`,
+/// `812 kB`, `45.2 MB`, `1.20 GB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if n < 1000 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64;
+    let mut unit = "B";
+    for u in UNITS {
+        if value < 999.5 {
+            break;
+        }
+        value /= 1000.0;
+        unit = u;
+    }
+    let decimals = if value < 9.995 {
+        2
+    } else if value < 99.95 {
+        1
+    } else {
+        0
+    };
+    format!("{value:.decimals$} {unit}")
+}
+
 /// Left-aligned text columns separated by two spaces; numbers are right-aligned, and so is the
 /// `-` of a missing number in a column of numbers.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
@@ -193,15 +219,69 @@ pub fn unknown_field_hint(message: &str) -> Option<String> {
     let rest = message.split_once("unknown field `")?.1;
     let (unknown, rest) = rest.split_once('`')?;
     let known = rest.split_once("expected one of ")?.1;
+    let known: Vec<&str> = known.split(", ").map(|k| k.trim_matches('`')).collect();
+    nearest(unknown, &known, false)
+        .map(|nearest| format!("`{unknown}` is no setting: did you mean `{nearest}`?"))
+}
+
+/// For serde's "unknown variant `resnet19`, expected one of `alexnet`, `resnet18`, `resnet152`"
+/// (or "expected `constant` or `cosine`") in `message`, of the setting `key` where it is known:
+/// the value as it was written, the values the setting takes, and the one meant where one is
+/// near enough (`model = "resnet19" is not one of ...: did you mean `resnet18`?`), as `run`
+/// says it of its command line.
+pub fn unknown_variant_hint(message: &str, key: Option<&str>) -> Option<String> {
+    let rest = message.split_once("unknown variant `")?.1;
+    let (unknown, rest) = rest.split_once('`')?;
+    let expected = rest.split_once("expected ")?.1.trim();
+    let known: Vec<&str> = match expected.strip_prefix("one of ") {
+        Some(list) => list.split(", ").collect(),
+        None => expected.split(" or ").collect(),
+    };
+    let known: Vec<&str> = known.into_iter().map(|k| k.trim_matches('`')).collect();
+    let value = toml::Value::String(unknown.to_string()).to_string();
+    let given = match key {
+        Some(key) => format!("{key} = {value}"),
+        None => value,
+    };
+    let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+    let mut hint = format!("{given} is not one of {}", list.join(", "));
+    if let Some(meant) = nearest(unknown, &known, true) {
+        hint.push_str(&format!(": did you mean `{meant}`?"));
+    }
+    Some(hint)
+}
+
+/// The word of `known` nearest `unknown`, where it is near enough to be a slip, not so near
+/// that any short word matches (`bs` is no `lr`); letters' case aside where `any_case`
+/// (`ResNet18` is `resnet18`).
+fn nearest<'a>(unknown: &str, known: &[&'a str], any_case: bool) -> Option<&'a str> {
+    let fold = |word: &str| {
+        if any_case {
+            word.to_lowercase()
+        } else {
+            word.to_string()
+        }
+    };
     let (distance, nearest) = known
-        .split(", ")
-        .map(|k| k.trim_matches('`'))
-        .map(|k| (edit_distance(unknown, k), k))
+        .iter()
+        .map(|&k| (edit_distance(&fold(unknown), &fold(k)), k))
         .min()?;
-    // Near enough to be a slip, not so near that any short word matches (`bs` is no `lr`).
     let len = unknown.chars().count();
-    (distance <= 1.max(len / 3) && distance < len)
-        .then(|| format!("`{unknown}` is no setting: did you mean `{nearest}`?"))
+    (distance <= 1.max(len / 3) && distance < len).then_some(nearest)
+}
+
+/// The key toml names `e` of, where it names one: its Display says `in `model`` where it has
+/// no text to show the key in.
+fn error_key(e: &toml::de::Error) -> Option<String> {
+    let mut bare = e.clone();
+    bare.set_input(None);
+    let said = bare.to_string();
+    let key = said
+        .lines()
+        .last()?
+        .strip_prefix("in `")?
+        .strip_suffix('`')?;
+    Some(key.to_string())
 }
 
 /// What a value of the wrong type should look like, where serde names the type as Rust spells
@@ -229,18 +309,22 @@ fn type_hint(message: &str) -> Option<String> {
     Some(format!("the value must be {what}{e_g}{example}"))
 }
 
-/// A TOML file's error, `hint` (or else [`unknown_field_hint`]) said before it where there is
-/// one.
+/// A TOML file's error, `hint` (or else [`unknown_field_hint`], [`unknown_variant_hint`]) said
+/// before it where there is one.
 pub fn toml_error(e: toml::de::Error, hint: Option<String>) -> anyhow::Error {
     if let Some(meant) = hint
         .is_none()
-        .then(|| unknown_field_hint(e.message()))
+        .then(|| {
+            unknown_field_hint(e.message())
+                .or_else(|| unknown_variant_hint(e.message(), error_key(&e).as_deref()))
+        })
         .flatten()
     {
-        // The setting meant is named: the list of every setting after it says no more.
+        // The setting (or value) meant is named, or the values taken listed: the list of every
+        // one after it says no more.
         let message = e.message();
         let short = message
-            .split_once(", expected one of")
+            .split_once(", expected ")
             .map_or(message, |(unknown, _)| unknown);
         let said = e.to_string().replace(message, short);
         return anyhow::anyhow!("{}", said.trim_end()).context(meant);
@@ -250,6 +334,25 @@ pub fn toml_error(e: toml::de::Error, hint: Option<String>) -> anyhow::Error {
         Some(hint) => anyhow::Error::from(e).context(hint),
         None => e.into(),
     }
+}
+
+/// A TOML file's error as one of a list of problems: what is wrong, on a line of its own (the
+/// hint of [`toml_error`] where there is one, else toml's words), and below it, indented, the
+/// line of the file it is on with a caret under the word, as toml shows it.
+pub fn toml_problem(e: toml::de::Error, hint: Option<String>) -> String {
+    let message = e.message().to_string();
+    let said = toml_error(e, hint);
+    let mut chain = said.chain().map(|c| c.to_string());
+    let (words, located) = match (chain.next(), chain.next()) {
+        (Some(hint), Some(located)) => (hint, located),
+        // No hint: toml's words, which it says last, go first.
+        (Some(located), None) => match located.trim_end().strip_suffix(&message) {
+            Some(place) if !place.trim().is_empty() => (message, place.to_string()),
+            _ => return located.trim_end().to_string(),
+        },
+        _ => return message,
+    };
+    format!("{words}\n  {}", located.trim_end().replace('\n', "\n  "))
 }
 
 /// Levenshtein distance, by characters.
@@ -273,6 +376,18 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_read_in_decimal_units_with_three_digits() {
+        let said: Vec<String> = [0, 999, 1000, 45_230_000, 812_400, 99_960, 1_200_000_000]
+            .into_iter()
+            .map(bytes)
+            .collect();
+        assert_eq!(
+            said,
+            ["0 B", "999 B", "1.00 kB", "45.2 MB", "812 kB", "100 kB", "1.20 GB"]
+        );
+    }
 
     #[test]
     fn a_value_of_the_wrong_type_says_what_is_wanted_in_plain_words() {
@@ -339,6 +454,79 @@ mod tests {
         );
         let far = said("colour = 1\n");
         assert!(far.contains("unknown field `colour`, expected"), "{far}");
+    }
+
+    /// A value the setting does not take is said as `run` says it of its command line: the key
+    /// and the value, the values it takes, and the one meant where one is near.
+    #[test]
+    fn an_unknown_value_names_the_values_taken_and_the_one_meant() {
+        let models =
+            "unknown variant `resnet19`, expected one of `alexnet`, `resnet18`, `resnet152`";
+        assert_eq!(
+            unknown_variant_hint(models, Some("model")).as_deref(),
+            Some(
+                "model = \"resnet19\" is not one of `alexnet`, `resnet18`, `resnet152`: did you \
+                 mean `resnet18`?"
+            )
+        );
+        assert_eq!(
+            unknown_variant_hint(
+                "unknown variant `Cosine`, expected `constant` or `cosine`",
+                None
+            )
+            .as_deref(),
+            Some("\"Cosine\" is not one of `constant`, `cosine`: did you mean `cosine`?")
+        );
+        assert_eq!(
+            unknown_variant_hint(
+                "unknown variant `easy`, expected one of `all`, `semihard`, `hard`",
+                Some("mining")
+            )
+            .as_deref(),
+            Some("mining = \"easy\" is not one of `all`, `semihard`, `hard`")
+        );
+        assert_eq!(
+            unknown_variant_hint("unknown field `x`, expected `y`", None),
+            None
+        );
+
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        enum Model {
+            Alexnet,
+            Resnet18,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct One {
+            model: Model,
+        }
+        // toml's own error, with its line and caret: the key is named, the list said once.
+        let e = toml::from_str::<One>("model = \"resnet19\"\n").unwrap_err();
+        let said = format!("{:#}", toml_error(e.clone(), None));
+        assert!(
+            said.starts_with(
+                "model = \"resnet19\" is not one of `alexnet`, `resnet18`: did you mean \
+                 `resnet18`?: TOML parse error at line 1, column 9"
+            ),
+            "{said}"
+        );
+        assert!(said.ends_with("unknown variant `resnet19`"), "{said}");
+        // As one of a list of problems: the words on a line of their own, the place below.
+        assert_eq!(
+            toml_problem(e, None),
+            "model = \"resnet19\" is not one of `alexnet`, `resnet18`: did you mean `resnet18`?\n  \
+             TOML parse error at line 1, column 9\n    |\n  1 | model = \"resnet19\"\n    \
+             |         ^^^^^^^^^^\n  unknown variant `resnet19`"
+        );
+        // Without a hint, toml's words go first, and are not said again below.
+        let e = toml::from_str::<One>("model = 5\n").unwrap_err();
+        let said = toml_problem(e, None);
+        assert!(
+            said.starts_with("wanted string or table\n  TOML parse error at line 1, column 9\n")
+                && said.ends_with("1 | model = 5\n    |         ^"),
+            "{said}"
+        );
     }
 
     #[test]

@@ -167,7 +167,10 @@ fn every_invalid_run_is_reported_and_nothing_starts() -> Result<()> {
         .stderr(contains("unknown field `bach`"))
         .stderr(contains("run 3 (model = \"vgg\", mining = \"easy\"):"))
         .stderr(contains(
-            "unknown variant `easy`, expected one of `all`, `semihard`, `hard`",
+            "mining = \"easy\" is not one of `all`, `semihard`, `hard`\n",
+        ))
+        .stderr(contains(
+            "model = \"vgg\" is not one of `alexnet`, `resnet18`, `resnet152`\n",
         ));
     assert!(!marker.exists(), "the trainer was never started");
 
@@ -216,18 +219,21 @@ fn a_bad_base_key_is_said_with_every_other_mistake_of_the_spec() -> Result<()> {
         .stderr(contains("`grd` is no setting: did you mean `grid`?"))
         .stderr(contains("8 | [grd]"))
         // A bad key inside [base] or a [[runs]] entry is said with its line and a caret, as
-        // `run --config` says it, indented under its heading.
+        // `run --config` says it, indented under its heading: each on a line of its own (the
+        // next starts after the caret and toml's words), its line and caret below it.
         .stderr(contains(
-            "[base]:\n  `bach` is no setting: did you mean `batch`?: TOML parse error at line 4, \
-             column 1\n    |\n  4 | bach = 32\n    | ^^^^\n  unknown field `bach`\n",
+            "[base]:\n  `bach` is no setting: did you mean `batch`?\n    TOML parse error at \
+             line 4, column 1\n      |\n    4 | bach = 32\n      | ^^^^\n    unknown field \
+             `bach`\n  the value must be a whole number, not negative, without quotes (e.g. 64)\n",
         ))
         .stderr(contains(
-            "  5 | epochs = \"ten\"\n    |          ^^^^^\n  invalid type: string \"ten\", \
-             expected usize\n",
+            "    5 | epochs = \"ten\"\n      |          ^^^^^\n    invalid type: string \
+             \"ten\", expected usize\n",
         ))
         .stderr(contains(
-            "run 1 (model = \"resnet18\"):\n  TOML parse error at line 7, column 10\n    |\n  \
-             7 | mining = \"easy\"\n    |          ^^^^^^\n  unknown variant `easy`",
+            "run 1 (model = \"resnet18\"):\n  mining = \"easy\" is not one of `all`, \
+             `semihard`, `hard`\n    TOML parse error at line 7, column 10\n      |\n    \
+             7 | mining = \"easy\"\n      |          ^^^^^^\n    unknown variant `easy`",
         ));
     assert!(!marker.exists(), "the trainer was never started");
     Ok(())
@@ -254,11 +260,12 @@ fn each_mistake_of_a_spec_is_said_once_where_it_is() -> Result<()> {
         "has 5 problems; nothing was started",
         "[base]:\n  --crop must be a fraction in (0, 1] of the image's side, got 2\n",
         "[grid] lr = -1.0:\n  --lr must be a positive number, got -1\n",
-        "[grid] mining = \"hardest\":\n  TOML parse error at line 11, column 18\n     |\n  \
-         11 | mining = [\"all\", \"hardest\"]\n     |                  ^^^^^^^^^\n  \
+        "[grid] mining = \"hardest\":\n  mining = \"hardest\" is not one of `all`, `semihard`, \
+         `hard`\n    TOML parse error at line 11, column 18\n       |\n    \
+         11 | mining = [\"all\", \"hardest\"]\n       |                  ^^^^^^^^^\n    \
          unknown variant `hardest`",
         "run 1 (imagesize = 64):\n  `imagesize` is no setting: did you mean \
-         `image_size`?: TOML parse error at line 7, column 1\n    |\n  7 | imagesize = 64\n",
+         `image_size`?\n    TOML parse error at line 7, column 1\n      |\n    7 | imagesize = 64\n",
         "runs 1 and 2 are both named \"x\" in their [[runs]] entries",
     ] {
         assert!(err.contains(said), "{said}: {err}");
@@ -359,7 +366,9 @@ fn runs_n_at_a_time_with_one_status_line_each_and_reports_failures() -> Result<(
             ("--db", "run", "--config", "--log-path"),
             "{line}"
         );
-        assert_eq!(Path::new(args[1]), std::path::absolute(&db)?);
+        // The lab as the sweep was given it, so that what a run says of it is what the
+        // sweep says.
+        assert_eq!(Path::new(args[1]), db, "{line}");
         let config: toml::Table = toml::from_str(&std::fs::read_to_string(args[4])?)?;
         configs.push(config);
         // The log the run records is the file its output went to, named by an absolute path.
@@ -634,6 +643,18 @@ fn real_sweep(dir: &Path, spec: &Path) -> std::process::Command {
     c
 }
 
+/// `facenet-lab sweep SPEC` in `dir`, of its default lab (`dir/lab.db`, no `--db` nor
+/// FACENET_LAB_DB), its runs trained by this build's real trainer.
+fn real_sweep_of_the_default_lab(dir: &Path, spec: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("facenet-lab"));
+    c.current_dir(dir)
+        .arg("sweep")
+        .arg(spec)
+        .env_remove(SWEEP_EXE_ENV)
+        .env_remove("FACENET_LAB_DB");
+    c
+}
+
 /// A tiny run that trains until it is stopped, as a run's (or a sweep's `[base]`) keys.
 const ENDLESS_RUN: &str = "model = \"resnet18\"\ndata = \"synthetic:4:8\"\nimage_size = 16\nbatch = 8\ndim = 16\nepochs = 100000\ndevice = \"cpu\"\n";
 
@@ -654,6 +675,14 @@ fn wait_for_running(db: &Path, within: Duration) -> Result<Run> {
 /// started, that no trainer is left behind, and that the sweep said what to do next and
 /// exited 130.
 fn sweep_stopped_by(signal: impl FnOnce(i64, i64) -> Result<()>) -> Result<()> {
+    stopped_sweep(real_sweep, signal)
+}
+
+/// [`sweep_stopped_by`] of the sweep that `sweep(dir, spec)` starts, in the lab `dir/lab.db`.
+fn stopped_sweep(
+    sweep: fn(&Path, &Path) -> std::process::Command,
+    signal: impl FnOnce(i64, i64) -> Result<()>,
+) -> Result<()> {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir()?;
     let spec = dir.path().join("tiny.toml");
@@ -662,7 +691,14 @@ fn sweep_stopped_by(signal: impl FnOnce(i64, i64) -> Result<()>) -> Result<()> {
         format!("tag = \"tiny\"\n[base]\n{ENDLESS_RUN}[grid]\nlr = [1e-3, 1e-4, 1e-5]\n"),
     )?;
     let db = dir.path().join("lab.db");
-    let sweep = real_sweep(dir.path(), &spec)
+    let mut command = sweep(dir.path(), Path::new("tiny.toml"));
+    // The `--db` the sweep's commands give: none for the default lab, as the sweep had none.
+    let db_flag = if command.get_args().any(|a| a == "--db") {
+        format!(" --db {}", db.display())
+    } else {
+        String::new()
+    };
+    let sweep = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
@@ -725,16 +761,32 @@ fn sweep_stopped_by(signal: impl FnOnce(i64, i64) -> Result<()>) -> Result<()> {
         "{said}"
     );
     assert!(!stdout.contains("started  tiny-2"), "{stdout}");
-    let resume = format!("facenet-lab --db {} run --resume 1", db.display());
+    // The run's own line and the sweep's summary give one command to continue it.
+    let resume = format!("facenet-lab{db_flag} run --resume 1");
+    assert!(
+        stdout.contains(&format!(": continue with: {resume}\n")),
+        "{said}"
+    );
     for want in [
         "0 of 3 runs finished, 1 stopped and 2 not started",
         &format!("stopped: tiny-1-lr1e-3 (run 1): `{resume}` continues it"),
-        "not started: tiny-2-lr1e-4: `facenet-lab --db",
-        "not started: tiny-3-lr1e-5: `facenet-lab --db",
+        &format!("not started: tiny-2-lr1e-4: `facenet-lab{db_flag} run --config "),
+        &format!("not started: tiny-3-lr1e-5: `facenet-lab{db_flag} run --config "),
+        &format!("`facenet-lab{db_flag} sweep tiny.toml --resume` takes them all on from here"),
     ] {
         assert!(stderr.contains(want), "missing {want:?} in:\n{stderr}");
     }
     Ok(())
+}
+
+/// A sweep of the default lab, stopped: the stopped run's own line gives no `--db`, as the
+/// sweep's summary gives none (a run given the lab by its absolute path said `--db PATH`, and
+/// the two commands disagreed).
+#[test]
+fn a_stopped_sweep_of_the_default_lab_gives_one_command_to_continue_its_run() -> Result<()> {
+    stopped_sweep(real_sweep_of_the_default_lab, |pid, _| {
+        kill(pid, libc::SIGTERM)
+    })
 }
 
 /// A stop that reaches a run as it starts, before its handler is in place, still stops it as

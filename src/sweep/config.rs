@@ -31,7 +31,8 @@ pub fn key_problems(config: &RunConfig, own: &Table) -> Vec<String> {
 }
 
 /// Every rule the good keys of `config` break, or that it has no model. With a bad model the
-/// rules that depend on it (image size, dropout) cannot be checked, and none are.
+/// rules that depend on it (image size, dropout) cannot be checked; those the good keys break
+/// with every model (`lr = -1.0`) are, so that a misspelt model hides none of them.
 pub fn rule_problems(config: &RunConfig) -> Vec<String> {
     let (good, _) = split_bad_keys(config);
     if !config.contains_key("model") {
@@ -42,13 +43,14 @@ pub fn rule_problems(config: &RunConfig) -> Vec<String> {
             Err(e) => vec![e],
         }
     } else {
-        Vec::new()
+        // `good` has no model: each is tried in its place.
+        model_free_rule_problems(&good)
     }
 }
 
 /// The rules `keys` break whatever the model: those of [`rule_problems`] with their own model,
-/// or, without one, those they break with every model (a sweep's `[base]` or a `[grid]` value
-/// read apart from the runs that give it a model).
+/// or, without one (or with a bad one), those they break with every model (a sweep's `[base]`
+/// or a `[grid]` value read apart from the runs that give it a model).
 pub fn model_free_rule_problems(keys: &RunConfig) -> Vec<String> {
     if keys.contains_key("model") {
         return rule_problems(keys);
@@ -100,9 +102,10 @@ pub fn split_bad_keys(config: &RunConfig) -> (RunConfig, Vec<(String, String)>) 
 }
 
 /// What is wrong with `key = value` of the spec `text` (a key of its `[base]` or a `[[runs]]`
-/// entry, or one value of a `[grid]` list) read alone, as [`split_bad_keys`] says it but with
-/// toml's line and a caret under the key or value (several lines); none where it is good, or
-/// where the sweep says what is wrong in its own words (`time_limit`).
+/// entry, or one value of a `[grid]` list) read alone, as [`split_bad_keys`] says it, on a line
+/// of its own, then, below it, toml's line with a caret under the key or value
+/// ([`crate::format::toml_problem`]); none where it is good, or where the sweep says what is
+/// wrong in its own words (`time_limit`).
 pub fn located_problem(
     text: &str,
     key: &Spanned<DeString<'_>>,
@@ -112,8 +115,7 @@ pub fn located_problem(
         return None;
     }
     let e = Overrides::wrong_key(text, key, value)?;
-    let said = format!("{:#}", crate::format::toml_error(e, None));
-    Some(said.trim_end().to_string())
+    Some(crate::format::toml_problem(e, None))
 }
 
 /// The settings a run of `config` trains with, as `run --config` resolves them (unchecked).
@@ -212,15 +214,25 @@ mod tests {
             let c = table(text);
             problems(&c, &c)
         };
+        // With a bad model, the rules of every model are checked all the same (lr), not those
+        // that depend on it.
         let p = all("model = \"resnet50\"\nbatch = -1\nmining = \"easy\"\nlr = 0.0");
-        assert_eq!(p.len(), 3, "{p:#?}");
+        assert_eq!(p.len(), 4, "{p:#?}");
         for want in [
+            "model = \"resnet50\" is not one of `alexnet`, `resnet18`, `resnet152`",
             "unknown variant `resnet50`",
             "invalid value: integer `-1`, expected usize in `batch`",
             "`easy`",
+            "--lr must be a positive number",
         ] {
             assert!(p.iter().any(|m| m.contains(want)), "no {want}: {p:#?}");
         }
+        let p = all("model = \"resnet50\"\nimage_size = 8");
+        assert_eq!(
+            p.len(),
+            1,
+            "the model's smallest image waits for a model: {p:#?}"
+        );
         // Without a bad model, the rules are checked on the good keys, all of them.
         let p = all("model = \"resnet18\"\nbatch = -1\nlr = 0.0\nepochs = 0\ncrop = 2.0");
         assert_eq!(p.len(), 4, "{p:#?}");

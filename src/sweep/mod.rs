@@ -270,7 +270,6 @@ pub fn run_sweep(
     stop: &AtomicUsize,
     out: &mut impl Write,
 ) -> Result<Vec<JobOutcome>> {
-    let db = std::path::absolute(db).with_context(|| format!("resolving '{}'", db.display()))?;
     // The runs to train, by their index in the spec.
     let todo: Vec<(usize, Vec<OsString>)> = plans
         .iter()
@@ -284,7 +283,11 @@ pub fn run_sweep(
         let log =
             File::create(&path).with_context(|| format!("creating log '{}'", path.display()))?;
         let mut why = log.try_clone()?;
-        trainer_command(program, &db, args, &path, log)?
+        // The lab as the sweep was given it (a relative path names the same file: the run works
+        // in the sweep's folder), so that the command a stopped run gives to continue it
+        // (`facenet-lab run --resume 16` for the default lab.db, see `crate::lab::db_flag`) is
+        // the one the sweep's summary gives.
+        trainer_command(program, db, args, &path, log)?
             .spawn()
             .with_context(|| format!("starting '{}'", program.display()))
             // The summary sends the user to the log to see why the run failed.
@@ -301,7 +304,7 @@ pub fn run_sweep(
         Some(PROGRESS_EVERY),
         launch,
         |event| {
-            let line = status_line(&event.renumbered(&index), spec, files, plans, &db);
+            let line = status_line(&event.renumbered(&index), spec, files, plans, db);
             if let Err(e) = writeln!(out, "{line}").and_then(|()| out.flush()) {
                 write_error.get_or_insert(e);
             }

@@ -103,9 +103,11 @@ impl Located {
         let Ok(root) = DeTable::parse(text) else {
             return located;
         };
+        // In file order.
         let keys_of = |table: &DeTable| -> Vec<(String, String)> {
-            table
-                .iter()
+            let mut keys: Vec<_> = table.iter().collect();
+            keys.sort_by_key(|(key, _)| key.span().start);
+            keys.into_iter()
                 .filter_map(|(key, value)| {
                     Some((
                         key.get_ref().to_string(),
@@ -156,19 +158,22 @@ impl Located {
 }
 
 /// `problems` of the keys `table` sets, each bad key's bare words ([`split_bad_keys`]) given
-/// with its line and caret from `located` in their place; a rule's, or one `located` lacks
-/// (`sweep --data`'s data), as they are.
+/// with its line and caret from `located` in their place, in the file's order; then a rule's,
+/// or one `located` lacks (`sweep --data`'s data), as they are.
 fn in_place(problems: Vec<String>, table: &Table, located: &[(String, String)]) -> Vec<String> {
     let (_, bad) = split_bad_keys(table);
-    problems
+    let mut placed: Vec<(Option<usize>, String)> = problems
         .into_iter()
         .map(|problem| {
             bad.iter()
                 .filter(|(_, plain)| *plain == problem)
-                .find_map(|(key, _)| located.iter().find(|(k, _)| k == key))
-                .map_or(problem, |(_, said)| said.clone())
+                .find_map(|(key, _)| located.iter().position(|(k, _)| k == key))
+                .map_or((None, problem), |at| (Some(at), located[at].1.clone()))
         })
-        .collect()
+        .collect();
+    // Those without a place (None) last, each kind in the order it came.
+    placed.sort_by_key(|(at, _)| at.map_or((1, 0), |at| (0, at)));
+    placed.into_iter().map(|(_, said)| said).collect()
 }
 
 /// A spec without `tag`, which no other mistake of it hides.
@@ -220,17 +225,15 @@ impl SweepSpec {
                 )
             });
         }
-        // Where [base] or [[runs]] could not be read, the runs are not known: their checks
-        // (their model comes from [base], their numbers after [[runs]]) wait until it is fixed.
+        // Where [base] or [[runs]] could not be read, the runs are not known: the rules they
+        // break (their model comes from [base], their numbers after [[runs]]) wait until it is
+        // fixed, but each key of theirs is checked as it stands, a bad one said all the same.
         let runs_known = !unread_key("base") && !unread_key("runs");
         let tag_given = file.tag.is_some() || unread_key("tag");
         // Every problem of the spec, said at once: (how many problems, what they are).
         let mut errors: Vec<(usize, String)> = unread
             .into_iter()
-            .map(|(_, e)| {
-                let said = format!("{:#}", crate::format::toml_error(e, None));
-                (1, said.trim_end().to_string())
-            })
+            .map(|(_, e)| (1, crate::format::toml_problem(e, None)))
             .collect();
         if !tag_given {
             errors.push((1, UNTAGGED.to_string()));
@@ -298,17 +301,13 @@ impl SweepSpec {
             listed: listed.len(),
             combos: &combos,
             lists,
+            rules: runs_known,
         };
         // A bad [base] key is one problem, said once; a run that keeps it is still checked
         // with it (a bad model is not a missing one), without saying it again. With a bad
-        // model the rules between values that depend on it wait until it is fixed. Where the
-        // runs are not known, [base]'s bad keys are said alone.
-        if runs_known {
-            errors.extend(said_once(&layout, &configs, &own));
-        } else {
-            let said = key_problems(&base, &base);
-            errors.extend(entry("[base]", in_place(said, &base, &located.base)));
-        }
+        // model the rules that depend on it wait until it is fixed; those every model has
+        // (`lr = -1.0`) do not. Where the runs are not known, their keys alone are checked.
+        errors.extend(said_once(&layout, &configs, &own));
         name_runs(&mut configs, &tag);
         if runs_known {
             // Runs are compared with each other among those known whole: the [[runs]] alone
@@ -358,6 +357,9 @@ struct Layout<'a> {
     combos: &'a [Table],
     /// The grid's lists, by key.
     lists: Vec<(String, Vec<Value>)>,
+    /// Whether the rules between keys are checked, not only each key as it stands: not where
+    /// the runs are not known (an unread [base] may hold the keys that mend them).
+    rules: bool,
 }
 
 impl Layout<'_> {
@@ -416,18 +418,28 @@ fn entry(label: &str, problems: Vec<String>) -> Option<(usize, String)> {
 /// run labelled by the keys that tell it apart from the others: its [[runs]] entry's mistakes,
 /// and those of a combination of values (warmup_epochs of one grid list against epochs of
 /// another). `own[i]` are the keys run `i` sets itself (a bad one it takes from [base] is
-/// reported there).
+/// reported there). Without [`Layout::rules`], only the keys' own mistakes.
 fn said_once(layout: &Layout, configs: &[RunConfig], own: &[Table]) -> Vec<(usize, String)> {
     let found: Vec<Vec<String>> = configs
         .iter()
         .zip(own)
-        .map(|(config, own)| problems(config, own))
+        .map(|(config, own)| {
+            if layout.rules {
+                problems(config, own)
+            } else {
+                key_problems(config, own)
+            }
+        })
         .collect();
     // Each run's problems that were said for a key it takes.
     let mut said: Vec<Vec<String>> = vec![Vec::new(); configs.len()];
     let mut out = Vec::new();
     let base = layout.base_for_runs();
-    let base_rules = model_free_rule_problems(&base);
+    let base_rules = if layout.rules {
+        model_free_rule_problems(&base)
+    } else {
+        Vec::new()
+    };
     let mut of_base = key_problems(&base, layout.base);
     for rule in &base_rules {
         if found.iter().any(|f| f.contains(rule)) {
@@ -458,12 +470,14 @@ fn said_once(layout: &Layout, configs: &[RunConfig], own: &[Table]) -> Vec<(usiz
                 let mut of_value = key_problems(&alone, &alone);
                 // A rule is the value's where [base] keeps it and every run of the value breaks
                 // it: not where another list's value (init for fresh_embedding) mends it.
-                of_value.extend(
-                    model_free_rule_problems(&overlay(&base, &alone))
-                        .into_iter()
-                        .filter(|rule| !base_rules.contains(rule))
-                        .filter(|rule| takers.iter().all(|&i| found[i].contains(rule))),
-                );
+                if layout.rules {
+                    of_value.extend(
+                        model_free_rule_problems(&overlay(&base, &alone))
+                            .into_iter()
+                            .filter(|rule| !base_rules.contains(rule))
+                            .filter(|rule| takers.iter().all(|&i| found[i].contains(rule))),
+                    );
+                }
                 for &i in &takers {
                     said[i].extend(of_value.iter().cloned());
                 }
@@ -954,8 +968,10 @@ mod tests {
             "{err}"
         );
         assert_eq!(err.matches("learning_rate = 0.1").count(), 1, "{err}");
+        // Its words first, on a line of their own, then where it is.
         assert!(
-            err.contains("[base]:\n  TOML parse error at line 5"),
+            err.contains("[base]:\n  unknown field `learning_rate`, expected one of `")
+                && err.contains("\n    TOML parse error at line 5, column 13\n"),
             "{err}"
         );
         assert!(err.contains("unknown variant `easy`"), "{err}");
@@ -1023,9 +1039,8 @@ mod tests {
         let spec = format!("tag = \"t\"\n{base}[grd]\nseed = [1, 2]\n");
         let err = refusal(&spec);
         for said in [
-            "`grd` is no setting: did you mean `grid`?",
-            "TOML parse error at line 5, column 2",
-            "5 | [grd]\n  |  ^^^\n",
+            "`grd` is no setting: did you mean `grid`?\n  TOML parse error at line 5, column 2",
+            "  5 | [grd]\n    |  ^^^\n",
             "unknown field `bach`",
         ] {
             assert!(err.contains(said), "{said}: {err}");
@@ -1068,6 +1083,92 @@ mod tests {
         );
         assert!(err.contains("[grid] seed = 1 must be"), "{err}");
         assert!(!err.contains("no model given"), "{err}");
+    }
+
+    /// A bad value in [base] (a misspelt model) hides none of the runs' mistakes: the rules that
+    /// hold with every model are checked all the same, and the value is said as `run` says it,
+    /// with the values the key takes and the one meant.
+    #[test]
+    fn a_bad_base_value_hides_no_mistake_of_the_grid_or_the_runs() {
+        let text = "tag = \"b5\"\n[base]\nmodel=\"resnet19\"\nimage_size=32\n\
+                    [[runs]]\nlr = 0.0\n[grid]\nlr=[-1.0,1e-3]\n";
+        let err = refusal(text);
+        for said in [
+            "has 3 problems; nothing was started",
+            "[base]:\n  model = \"resnet19\" is not one of `alexnet`, `resnet18`, `resnet152`: \
+             did you mean `resnet18`?\n    TOML parse error at line 3, column 7\n      |\n    \
+             3 | model=\"resnet19\"\n      |       ^^^^^^^^^^\n    unknown variant `resnet19`\n",
+            "[grid] lr = -1.0:\n  --lr must be a positive number, got -1",
+            "run 1 (lr = 0.0):\n  --lr must be a positive number, got 0",
+        ] {
+            assert!(err.contains(said), "{said}: {err}");
+        }
+        // The values are listed once, before the line and caret, not again after them.
+        assert_eq!(err.matches("`alexnet`").count(), 1, "{err}");
+        // Where none is near, the values are said without a guess.
+        let err = refusal("tag = \"t\"\n[base]\nmodel = \"vgg16\"\n[grid]\nseed = [1, 2]\n");
+        assert!(
+            err.contains("model = \"vgg16\" is not one of `alexnet`, `resnet18`, `resnet152`\n"),
+            "{err}"
+        );
+        assert!(!err.contains("did you mean"), "{err}");
+    }
+
+    /// Two mistakes of one table are two problems, counted so, each on a line of its own in
+    /// the file's order with its line and caret below it: not run together as one.
+    #[test]
+    fn two_mistakes_of_one_table_are_said_apart_in_file_order() {
+        let text = "tag = \"b6\"\n[base]\nmodel=\"resnet19\"\nepoch = 2\nimage_size=32\n\
+                    [grid]\nlr=[-1.0,1e-3]\n";
+        let err = refusal(text);
+        assert!(err.contains("has 3 problems;"), "{err}");
+        let base = err
+            .split_once("[base]:\n")
+            .and_then(|(_, rest)| rest.split_once("\n[grid]"))
+            .map(|(base, _)| base)
+            .unwrap_or_else(|| panic!("no [base] then [grid]: {err}"));
+        // Each problem's words start a line of the list; what toml shows of it is below them.
+        let starts: Vec<&str> = base
+            .lines()
+            .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                "  model = \"resnet19\" is not one of `alexnet`, `resnet18`, `resnet152`: did you \
+                 mean `resnet18`?",
+                "  `epoch` is no setting: did you mean `epochs`?",
+            ],
+            "{err}"
+        );
+        assert!(!err.contains("?: TOML parse error"), "{err}");
+        assert!(
+            base.contains("    TOML parse error at line 4, column 1\n      |\n    4 | epoch = 2\n"),
+            "{err}"
+        );
+    }
+
+    /// Where [base] cannot be read at all, each key of the runs and the grid is still checked
+    /// as it stands (the rules between them wait, since [base] may hold what mends them).
+    #[test]
+    fn an_unread_base_hides_no_bad_key_of_the_runs_or_the_grid() {
+        let text = "tag = \"t\"\nbase = 3\n[[runs]]\nmodel = \"resnet19\"\nbach = 8\n\
+                    [grid]\nmining = [\"hardest\", \"all\"]\nseed = [1, 2]\nwarmup_epochs = [500]\n";
+        let err = refusal(text);
+        for said in [
+            "has 4 problems;",
+            "invalid type: integer `3`, expected a map",
+            "[grid] mining = \"hardest\":\n  mining = \"hardest\" is not one of `all`, \
+             `semihard`, `hard`\n",
+            "  `bach` is no setting: did you mean `batch`?\n",
+            "  model = \"resnet19\" is not one of",
+        ] {
+            assert!(err.contains(said), "{said}: {err}");
+        }
+        assert!(
+            !err.contains("warmup") && !err.contains("no model given"),
+            "{err}"
+        );
     }
 
     /// What `SweepSpec::parse` refuses `text` with, whole.
@@ -1331,8 +1432,9 @@ mod tests {
         for said in [
             "has 2 problems;",
             "[grid] lr = -1.0:\n  --lr must be a positive number, got -1\n",
-            "[grid] mining = \"hardest\":\n  TOML parse error at line 5, column 18\n    |\n  \
-             5 | mining = [\"all\", \"hardest\"]\n    |                  ^^^^^^^^^\n  \
+            "[grid] mining = \"hardest\":\n  mining = \"hardest\" is not one of `all`, \
+             `semihard`, `hard`\n    TOML parse error at line 5, column 18\n      |\n    \
+             5 | mining = [\"all\", \"hardest\"]\n      |                  ^^^^^^^^^\n    \
              unknown variant `hardest`",
         ] {
             assert!(err.contains(said), "{said}: {err}");
@@ -1440,14 +1542,15 @@ mod tests {
         let err = names(text).join("\n");
         for said in [
             "has 3 problems;",
-            "[base]:\n  `bach` is no setting: did you mean `batch`?: TOML parse error at line 4, \
-             column 1\n    |\n  4 | bach = 32\n    | ^^^^\n  unknown field `bach`\n",
-            "run 1 (mining = \"easy\"):\n  TOML parse error at line 6, column 10\n    |\n  \
-             6 | mining = \"easy\"\n    |          ^^^^^^\n  unknown variant `easy`, expected \
-             one of `all`, `semihard`, `hard`",
+            "[base]:\n  `bach` is no setting: did you mean `batch`?\n    TOML parse error at \
+             line 4, column 1\n      |\n    4 | bach = 32\n      | ^^^^\n    unknown field \
+             `bach`\n",
+            "run 1 (mining = \"easy\"):\n  mining = \"easy\" is not one of `all`, `semihard`, \
+             `hard`\n    TOML parse error at line 6, column 10\n      |\n    \
+             6 | mining = \"easy\"\n      |          ^^^^^^\n    unknown variant `easy`",
             "[grid] lr = \"fast\":\n  the value must be a number, without quotes (e.g. 0.2 or \
-             1e-4): TOML parse error at line 10, column 7\n     |\n  10 | lr = [\"fast\"]\n     \
-             |       ^^^^^^\n  invalid type: string \"fast\", expected f64",
+             1e-4)\n    TOML parse error at line 10, column 7\n       |\n    10 | lr = \
+             [\"fast\"]\n       |       ^^^^^^\n    invalid type: string \"fast\", expected f64",
         ] {
             assert!(err.contains(said), "{said}: {err}");
         }
@@ -1456,8 +1559,8 @@ mod tests {
         let err = names(text).join("\n");
         assert!(
             err.contains(
-                "[grid] sed = [1, 2]:\n  `sed` is no setting: did you mean `seed`?: TOML parse \
-                 error at line 5, column 1\n    |\n  5 | sed = [1, 2]\n    | ^^^"
+                "[grid] sed = [1, 2]:\n  `sed` is no setting: did you mean `seed`?\n    TOML \
+                 parse error at line 5, column 1\n      |\n    5 | sed = [1, 2]\n      | ^^^"
             ),
             "{err}"
         );
@@ -1466,7 +1569,10 @@ mod tests {
         let text = "tag = \"t\"\nruns = 3\n[base]\nbach = 32\n";
         let err = names(text).join("\n");
         assert!(
-            err.contains("[base]:\n  `bach` is no setting: did you mean `batch`?: TOML parse error at line 4"),
+            err.contains(
+                "[base]:\n  `bach` is no setting: did you mean `batch`?\n    TOML parse error at \
+                 line 4"
+            ),
             "{err}"
         );
     }

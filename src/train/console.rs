@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::data::progress::LOG_EVERY;
 use crate::format;
-use crate::train::events::{CheckpointKind, EvalStats, Event, Observer, Outcome, Stop};
+use crate::train::events::{CheckpointKind, EvalStats, Event, Observer, Outcome, StepStats, Stop};
 
 pub struct Console {
     bar: Option<ProgressBar>,
@@ -31,6 +31,9 @@ pub struct Console {
     /// The run's batches so far and those that held no triplet (no loss, no update), as the
     /// latest step counts them over all its sessions.
     batches: (u64, u64),
+    /// The images per second of this session's latest trained step: a skipped batch, which
+    /// trains nothing and says 0, leaves it as it was.
+    speed: Option<f64>,
 }
 
 /// The progress line's template for a terminal `width` columns wide and a run of `steps`
@@ -49,17 +52,19 @@ fn bar_template(width: Option<u16>, steps: u64) -> String {
 }
 
 /// What the progress line says of a step after its position: `epoch 3/90 loss 0.1234 dev
-/// 0.613 192 img/s` (`skipped` for a batch without a triplet, `-` before the first evaluation).
+/// 0.613 192 img/s` (`skipped` for a batch without a triplet, `-` before the first evaluation,
+/// and `-` img/s before the first trained step).
 fn step_message(
     epoch: usize,
     epochs: usize,
     loss: Option<f64>,
     dev: Option<f64>,
-    images_per_sec: f64,
+    images_per_sec: Option<f64>,
 ) -> String {
     let loss = loss.map_or("skipped".to_string(), |l| format!("{l:.4}"));
     let dev = dev.map_or("-".to_string(), |d| format!("{d:.3}"));
-    format!("epoch {epoch}/{epochs} loss {loss} dev {dev} {images_per_sec:.0} img/s")
+    let speed = images_per_sec.map_or("-".to_string(), |s| format!("{s:.0}"));
+    format!("epoch {epoch}/{epochs} loss {loss} dev {dev} {speed} img/s")
 }
 
 /// The bar's style for [`bar_template`].
@@ -93,6 +98,7 @@ impl Console {
             outcome: None,
             stopped: None,
             batches: (0, 0),
+            speed: None,
         }
     }
 
@@ -115,6 +121,21 @@ impl Console {
             Some(bar) => bar.println(text),
             None => crate::say!("{text}"),
         }
+    }
+
+    /// The progress line's words for step `s` ([`step_message`]), taking its speed where it
+    /// trained: a skipped batch did no work to time, and shows the latest trained step's speed
+    /// rather than a 0 that reads as a stalled run.
+    fn step_text(&mut self, s: &StepStats) -> String {
+        if s.loss.is_some() {
+            self.speed = Some(s.images_per_sec);
+        }
+        let last_dev = self
+            .last_eval
+            .as_ref()
+            .map(|e| e.dev_acc)
+            .or(self.prior_dev);
+        step_message(s.epoch, self.epochs, s.loss, last_dev, self.speed)
     }
 
     /// Best dev accuracy and the epoch it came at.
@@ -227,12 +248,7 @@ impl Observer for Console {
             }
             Event::Step(s) => {
                 self.batches = (s.iteration, s.skipped_batches);
-                let last_dev = self
-                    .last_eval
-                    .as_ref()
-                    .map(|e| e.dev_acc)
-                    .or(self.prior_dev);
-                let msg = step_message(s.epoch, self.epochs, s.loss, last_dev, s.images_per_sec);
+                let msg = self.step_text(s);
                 match &self.bar {
                     Some(bar) => {
                         bar.set_position(s.iteration);
@@ -345,11 +361,54 @@ mod tests {
         let widest = [Some(0.1234), None]
             .into_iter()
             .flat_map(|loss| [Some(0.123), None].map(|dev| (loss, dev)))
-            .map(|(loss, dev)| step_message(100, 100, loss, dev, 12_345.0).len())
+            .map(|(loss, dev)| step_message(100, 100, loss, dev, Some(12_345.0)).len())
             .max()
             .unwrap_or(0);
         let rest = "12345/12345 ".len() + widest + " · ETA 59m59s".chars().count();
         assert_eq!(rest, 63 + 2 * 5);
+    }
+
+    fn step(iteration: u64, loss: Option<f64>, images_per_sec: f64) -> StepStats {
+        StepStats {
+            iteration,
+            epoch: 1,
+            loss,
+            lr: 1e-3,
+            active_fraction: 0.5,
+            mean_ap: 0.5,
+            mean_an: 1.0,
+            images_per_sec,
+            skipped_batches: 0,
+            step_secs: 0.0,
+        }
+    }
+
+    /// A batch without a triplet trains nothing, and its step says 0 images per second: the
+    /// progress line keeps the latest trained step's speed instead of reading as a stalled run.
+    #[test]
+    fn a_skipped_batch_keeps_the_speed_of_the_last_trained_step() -> anyhow::Result<()> {
+        let mut console = Console::new(5, true);
+        // Nothing trained yet: no speed to show.
+        assert_eq!(
+            console.step_text(&step(1, None, 0.0)),
+            "epoch 1/5 loss skipped dev - - img/s"
+        );
+        assert_eq!(
+            console.step_text(&step(2, Some(0.25), 191.6)),
+            "epoch 1/5 loss 0.2500 dev - 192 img/s"
+        );
+        assert_eq!(
+            console.step_text(&step(3, None, 0.0)),
+            "epoch 1/5 loss skipped dev - 192 img/s"
+        );
+        assert_eq!(
+            console.step_text(&step(4, Some(0.2), 240.0)),
+            "epoch 1/5 loss 0.2000 dev - 240 img/s"
+        );
+        // The step event keeps it too, for the bar and a log's plain lines alike.
+        console.on_event(&Event::Step(&step(5, None, 0.0)))?;
+        assert_eq!(console.speed, Some(240.0));
+        Ok(())
     }
 
     /// A resumed session whose evaluations stay below the run's earlier best reports that best,

@@ -251,8 +251,9 @@ pub fn render(chart: &Chart, format: FigureFormat) -> Result<Vec<u8>> {
         FigureFormat::Png => {
             let mut rgb = vec![0u8; (width * height * 3) as usize];
             {
-                let root =
-                    BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+                // Text drawn by the font module, evenly spaced (plotters' own loses bearings).
+                let bitmap = BitMapBackend::with_buffer(&mut rgb, (width, height));
+                let root = font::Typeset(bitmap).into_drawing_area();
                 draw(&root, chart, layout.legend)?;
                 root.present().map_err(drawing(&chart.title))?;
             }

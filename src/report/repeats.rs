@@ -8,9 +8,9 @@ use crate::lab::params::{repeats, seed_groups};
 use crate::lab::{mean_std, Run, RunStatus};
 
 use super::curves::{DataInfo, RunCurves};
-use super::results::{data_cell, escape_cell, recipe_cells, DATA_AT, RECIPE_HEADERS};
+use super::results::{data_cell, escape_cell, RecipeColumns, DATA_AFTER};
 
-/// The columns after the recipe's ([`RECIPE_HEADERS`], those of the results table).
+/// The columns after the recipe's ([`RecipeColumns`], as the results table has them).
 const RESULT_HEADERS: [&str; 5] = [
     "epochs",
     "repeats",
@@ -52,16 +52,21 @@ pub(super) fn repeats_markdown(
     if groups.is_empty() {
         return None;
     }
-    let mut headers = [&["runs"][..], &RECIPE_HEADERS, &RESULT_HEADERS].concat();
+    // A column for each setting the experiments differ in that the recipe's do not show
+    // (`--normalize`): their runs share all settings but the seed, so their first runs say it.
+    let firsts: Vec<&Run> = groups.iter().map(|g| &g[0].run).collect();
+    let recipe = RecipeColumns::of(&firsts);
+    let data_at = 1 + recipe.index_after(DATA_AFTER);
+    let mut headers = [&["runs"][..], &recipe.headers()[..], &RESULT_HEADERS].concat();
     if data_column {
-        headers.insert(DATA_AT, "data");
+        headers.insert(data_at, "data");
     }
     let mut out = format!("{INTRO}\n\n| {} |\n", headers.join(" | "));
     out.push_str(&format!("|{}\n", "---|".repeat(headers.len())));
     for group in groups {
-        let mut cells = row(&group);
+        let mut cells = row(&group, &recipe);
         if data_column {
-            cells.insert(DATA_AT, data_cell(group[0], datasets));
+            cells.insert(data_at, data_cell(group[0], datasets));
         }
         let cells: Vec<String> = cells.iter().map(|c| escape_cell(c)).collect();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
@@ -71,7 +76,7 @@ pub(super) fn repeats_markdown(
 
 /// One experiment's cells: the settings of its first run (all but the seed are its others'),
 /// then its accuracies over its runs.
-fn row(group: &[&RunCurves]) -> Vec<String> {
+fn row(group: &[&RunCurves], recipe: &RecipeColumns) -> Vec<String> {
     let runs: Vec<&Run> = group.iter().map(|c| &c.run).collect();
     let first = runs[0];
     let ids: Vec<String> = runs.iter().map(|r| r.id.to_string()).collect();
@@ -87,7 +92,7 @@ fn row(group: &[&RunCurves]) -> Vec<String> {
     };
     let seeds = format!("{seeds}{}", commits(&runs));
     let mut cells = vec![ids.join(", ")];
-    cells.extend(recipe_cells(first));
+    cells.extend(recipe.cells(first));
     cells.extend([
         first.hyper.epochs.to_string(),
         seeds,
@@ -305,6 +310,38 @@ mod tests {
                 .starts_with("| 1, 2 | resnet18 | 64px | lfw-20-30 (30 people, 713 images) | 32 |"),
             "{out}"
         );
+    }
+
+    /// Two experiments alike but for `--normalize` are told apart by a column of it, as in the
+    /// results table; experiments that share it have none.
+    #[test]
+    fn experiments_that_differ_in_an_unshown_setting_say_it() {
+        let raw = |mut c: RunCurves| {
+            c.run.hyper.normalize = false;
+            c
+        };
+        let cs = [
+            scored(1, 0, 0.4, None, None),
+            scored(2, 1, 0.5, None, None),
+            raw(scored(3, 0, 0.6, None, None)),
+            raw(scored(4, 1, 0.7, None, None)),
+        ];
+        let out = table(&cs).expect("two experiments, each run twice");
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(
+            lines[2].starts_with("| runs | architecture | input | batch | dim | normalize |"),
+            "{out}"
+        );
+        assert!(
+            lines[4].starts_with("| 1, 2 | resnet18 | 64px | 32 | 128 | yes |"),
+            "{out}"
+        );
+        assert!(
+            lines[5].starts_with("| 3, 4 | resnet18 | 64px | 32 | 128 | no |"),
+            "{out}"
+        );
+        let alike = table(&cs[..2]).expect("one experiment run twice");
+        assert!(!alike.contains("normalize"), "{alike}");
     }
 
     /// One seed run again is counted as runs, not seeds; a value only one run has is that

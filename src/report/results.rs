@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::format;
-use crate::lab::Run;
+use crate::lab::{params, Run};
 
 use super::curves::{self, DataInfo, RunCurves};
 
@@ -26,7 +26,7 @@ pub struct ComparisonFigure {
 
 /// The settings that name a recipe, after the first column in this table and in the table of
 /// repeated experiments ([`recipe_cells`]).
-pub(super) const RECIPE_HEADERS: [&str; 7] = [
+const RECIPE_HEADERS: [&str; 7] = [
     "architecture",
     "input",
     "batch",
@@ -35,6 +35,141 @@ pub(super) const RECIPE_HEADERS: [&str; 7] = [
     "sampler",
     "lr",
 ];
+
+/// The settings (by [`params::params`] name) the table's columns show: the recipe's
+/// ([`recipe_cells`]), the epochs, and the seed and the dataset in columns of their own where
+/// those differ; and where checkpoints were written, which changes no number of it. Any other
+/// setting the runs differ in is given a column of its own ([`RecipeColumns`]).
+const SHOWN: [&str; 22] = [
+    "model",
+    "zero-init residual",
+    "init",
+    "fresh embedding",
+    "dropout",
+    "tf32",
+    "image size",
+    "crop",
+    "imagenet norm",
+    "batch",
+    "dim",
+    "mining",
+    "sampler",
+    "pk k",
+    "lr",
+    "lr schedule",
+    "warmup",
+    "weight decay",
+    "epochs",
+    "ckpt every",
+    "seed",
+    "dataset",
+];
+
+/// The recipe column each setting outside [`SHOWN`] follows when it has a column: the input's
+/// augmentation after the input, the embedding's normalisation after its dimension, the
+/// triplets' margin after their mining; any other after the learning rate.
+const OTHER_AFTER: [(&str, &str); 3] = [
+    ("augment", "input"),
+    ("normalize", "dim"),
+    ("margin", "mining"),
+];
+
+/// A recipe column: one of [`RECIPE_HEADERS`], by index, or a setting outside [`SHOWN`], by
+/// [`params::params`] name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RecipeColumn {
+    Recipe(usize),
+    Other(&'static str),
+}
+
+/// The recipe columns of a table: [`RECIPE_HEADERS`] and, for each setting those do not show
+/// that the table's runs differ in (`--normalize`, `--augment`, `--margin`, `--eval-every`), a
+/// column of its own after the column it belongs with ([`OTHER_AFTER`]). Runs alike but for
+/// such a setting would otherwise read as one run twice; a setting all of them share takes no
+/// room.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct RecipeColumns {
+    columns: Vec<RecipeColumn>,
+}
+
+impl RecipeColumns {
+    /// The recipe columns of a table of `runs`.
+    pub(super) fn of(runs: &[&Run]) -> RecipeColumns {
+        let mut columns: Vec<RecipeColumn> = (0..RECIPE_HEADERS.len())
+            .map(RecipeColumn::Recipe)
+            .collect();
+        let others = params::differing(runs)
+            .into_iter()
+            .filter(|name| !SHOWN.contains(name));
+        for name in others {
+            let home = OTHER_AFTER
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or("lr", |(_, home)| home);
+            let at = Self::after(&columns, home);
+            columns.insert(at, RecipeColumn::Other(name));
+        }
+        RecipeColumns { columns }
+    }
+
+    /// Where a column to follow the recipe column `home` goes among `columns`: after it and
+    /// the settings' columns that already follow it; at the end for an unknown `home`.
+    fn after(columns: &[RecipeColumn], home: &str) -> usize {
+        let Some(mut at) = columns
+            .iter()
+            .position(|c| matches!(c, RecipeColumn::Recipe(i) if RECIPE_HEADERS[*i] == home))
+        else {
+            return columns.len();
+        };
+        at += 1;
+        while matches!(columns.get(at), Some(RecipeColumn::Other(_))) {
+            at += 1;
+        }
+        at
+    }
+
+    /// Where, counting from the first recipe column, a column of the table that follows the
+    /// recipe column `home` goes (the data column after the input, the seed after the
+    /// learning rate): after it and the settings' columns that follow it.
+    pub(super) fn index_after(&self, home: &str) -> usize {
+        Self::after(&self.columns, home)
+    }
+
+    /// The columns' headers: a setting's by its name (`normalize`).
+    pub(super) fn headers(&self) -> Vec<&'static str> {
+        self.columns
+            .iter()
+            .map(|c| match c {
+                RecipeColumn::Recipe(i) => RECIPE_HEADERS[*i],
+                RecipeColumn::Other(name) => *name,
+            })
+            .collect()
+    }
+
+    /// A run's cells under [`RecipeColumns::headers`]: a setting as `runs` shows it, a switch
+    /// as `yes` or `no`.
+    pub(super) fn cells(&self, r: &Run) -> Vec<String> {
+        let recipe = recipe_cells(r);
+        let settings = params::params(r);
+        self.columns
+            .iter()
+            .map(|c| match c {
+                RecipeColumn::Recipe(i) => recipe[*i].clone(),
+                RecipeColumn::Other(name) => {
+                    let value = settings
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map_or("-", |(_, v)| v.as_str());
+                    match value {
+                        "true" => "yes".to_string(),
+                        "false" => "no".to_string(),
+                        v => plain(v),
+                    }
+                }
+            })
+            .collect()
+    }
+}
 
 /// The columns after the recipe's.
 const RESULT_HEADERS: [&str; 9] = [
@@ -49,11 +184,11 @@ const RESULT_HEADERS: [&str; 9] = [
     "figures",
 ];
 
-/// Where the data column goes, when there is one: after the input.
-pub(super) const DATA_AT: usize = 3;
+/// The recipe column the data column follows, when there is one.
+pub(super) const DATA_AFTER: &str = "input";
 
-/// Where the seed column goes, when there is one: after the learning rate (as `runs` puts it).
-const SEED_AT: usize = 8;
+/// The recipe column the seed column follows, when there is one (as `runs` puts it).
+const SEED_AFTER: &str = "lr";
 
 /// A run's dataset as the data column shows it: its label, with `#id` where another dataset of
 /// the table has the same label (one folder filtered or split two ways).
@@ -106,23 +241,31 @@ pub fn results_markdown(
     let seeds: std::collections::BTreeSet<i64> =
         rows.iter().map(|(c, _)| c.run.hyper.seed).collect();
     let seed_column = seeds.len() > 1;
-    let mut headers = [&["run"][..], &RECIPE_HEADERS, &RESULT_HEADERS].concat();
+    // Runs that differ in a setting the recipe columns do not show (`--normalize`) get a
+    // column of it.
+    let runs: Vec<&Run> = rows.iter().map(|(c, _)| &c.run).collect();
+    let recipe = RecipeColumns::of(&runs);
+    // Counted from the run column; the seed goes in first, being further right, so that the
+    // data column's place still holds.
+    let seed_at = 1 + recipe.index_after(SEED_AFTER);
+    let data_at = 1 + recipe.index_after(DATA_AFTER);
+    let mut headers = [&["run"][..], &recipe.headers()[..], &RESULT_HEADERS].concat();
     if seed_column {
-        headers.insert(SEED_AT, "seed");
+        headers.insert(seed_at, "seed");
     }
     if data_column {
-        headers.insert(DATA_AT, "data");
+        headers.insert(data_at, "data");
     }
     let mut out = String::new();
     out.push_str(&format!("| {} |\n", headers.join(" | ")));
     out.push_str(&format!("|{}\n", "---|".repeat(headers.len())));
     for (curves, figures) in rows {
-        let mut cells = row(curves, figures, link_prefix, now);
+        let mut cells = row(curves, figures, &recipe, link_prefix, now);
         if seed_column {
-            cells.insert(SEED_AT, curves.run.hyper.seed.to_string());
+            cells.insert(seed_at, curves.run.hyper.seed.to_string());
         }
         if data_column {
-            cells.insert(DATA_AT, data_cell(curves, &datasets));
+            cells.insert(data_at, data_cell(curves, &datasets));
         }
         let cells: Vec<String> = cells.iter().map(|c| escape_cell(c)).collect();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
@@ -198,7 +341,13 @@ fn escape_caption(caption: &str) -> String {
         .collect()
 }
 
-fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<String> {
+fn row(
+    c: &RunCurves,
+    figures: &RunFigures,
+    recipe: &RecipeColumns,
+    link_prefix: &str,
+    now: f64,
+) -> Vec<String> {
     let r = &c.run;
     let best = match (r.best_dev_acc, r.best_dev_epoch) {
         (Some(acc), Some(epoch)) => format!("{acc:.3} ({epoch})"),
@@ -213,7 +362,7 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
         links.push(format!("[loss]({link_prefix}{f})"));
     }
     let mut cells = vec![format!("{} {}", r.id, plain(&r.name))];
-    cells.extend(recipe_cells(r));
+    cells.extend(recipe.cells(r));
     cells.extend([
         epochs(r, now),
         best,
@@ -237,7 +386,7 @@ fn row(c: &RunCurves, figures: &RunFigures, link_prefix: &str, now: f64) -> Vec<
 }
 
 /// A run's cells under [`RECIPE_HEADERS`].
-pub(super) fn recipe_cells(r: &Run) -> Vec<String> {
+fn recipe_cells(r: &Run) -> Vec<String> {
     let h = &r.hyper;
     vec![
         architecture(r),
@@ -487,6 +636,72 @@ mod tests {
         assert!(
             !md.lines().next().unwrap_or_default().contains("seed"),
             "{md}"
+        );
+    }
+
+    /// Runs that differ only in a setting the recipe columns do not show (`--normalize`) read
+    /// as one run twice without it: a column of each such setting follows the column it
+    /// belongs with, and a table whose runs share them has none.
+    #[test]
+    fn settings_the_runs_differ_in_each_get_a_column() {
+        let with = |id: i64, normalize: bool, augment: bool, eval_every: i64| {
+            let mut r = run(id, "r", "resnet18");
+            (r.hyper.normalize, r.hyper.augment) = (normalize, augment);
+            r.hyper.eval_every = eval_every;
+            RunCurves::bare(r)
+        };
+        let figures = RunFigures::default();
+        let table = |cs: &[RunCurves]| {
+            let rows: Vec<_> = cs.iter().map(|c| (c, &figures)).collect();
+            results_markdown(&rows, &[], "", NOW)
+        };
+        let rows = |md: &str| -> Vec<Vec<String>> {
+            md.lines()
+                .take_while(|l| l.starts_with('|'))
+                .map(|l| l.split(" | ").map(str::to_string).collect())
+                .collect()
+        };
+        let md = table(&[with(1, true, true, 1), with(2, false, true, 1)]);
+        let lines = rows(&md);
+        let at = lines[0]
+            .iter()
+            .position(|h| h == "normalize")
+            .expect("a normalize column");
+        assert_eq!(lines[0][at - 1], "dim", "{md}");
+        assert_eq!(
+            (lines[2][at].as_str(), lines[3][at].as_str()),
+            ("yes", "no")
+        );
+        assert!(!lines[0].contains(&"augment".to_string()), "{md}");
+        // Every row as wide as the header (the line under it aside).
+        let aligned = |lines: &[Vec<String>]| lines[2..].iter().all(|l| l.len() == lines[0].len());
+        assert!(aligned(&lines), "{md}");
+        // Each setting after its own column; one the recipe's do not place after the rate,
+        // and the data and seed columns after those.
+        let mut cs = [with(1, true, true, 1), with(2, false, false, 5)];
+        cs[1].run.hyper.seed = 1;
+        cs[1].data = Some(dataset(2, "lfw-disjoint", 143, 2340));
+        cs[0].data = Some(dataset(1, "lfw-20-30", 30, 713));
+        let md = table(&cs);
+        let lines = rows(&md);
+        assert_eq!(
+            lines[0][..13].join(" | "),
+            "| run | architecture | input | augment | data | batch | dim | normalize | \
+             mining | sampler | lr | eval every | seed",
+            "{md}"
+        );
+        assert_eq!(
+            lines[3][1..13].join(" | "),
+            "resnet18 | 64px | no | lfw-disjoint (143 people, 2340 images) | 32 | 128 | no | \
+             semihard | pk (K=4) | 0.001 | 5 | 1",
+            "{md}"
+        );
+        assert!(aligned(&lines), "{md}");
+        // Alike: the table is as wide as ever.
+        let md = table(&[with(1, false, false, 1), with(2, false, false, 1)]);
+        assert_eq!(
+            rows(&md)[0].len(),
+            1 + RECIPE_HEADERS.len() + RESULT_HEADERS.len()
         );
     }
 

@@ -463,6 +463,38 @@ pub enum LabCommand {
     /// Set a run's note, as the dashboard's note editor does ("" clears it).
     #[command(after_help = "Example:\n  facenet-lab lab note 41 \"best ResNet18 on the H200\"")]
     Note(NoteArgs),
+    /// Delete runs launched by mistake, with their metrics, checkpoints (rows and files),
+    /// evaluations and logs, as D in the dashboard does.
+    ///
+    /// Says first what each run takes with it, then asks (on a terminal; elsewhere --yes says
+    /// it). Refused, deleting nothing: a run still training, and one that other runs started
+    /// from (--init) or like (--like), whose lineage it would cut. The lab keeps a tombstone of
+    /// each (its name, model, status and when it was deleted), and gives its id to no other run.
+    #[command(after_help = "Examples:\n  facenet-lab lab delete 35\n  \
+                            facenet-lab lab delete 35 36 --yes")]
+    Delete(DeleteArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeleteArgs {
+    /// The runs, by id (`facenet-lab runs` lists them), as `35 36` or `35,36`; not by name,
+    /// so that what goes is never a guess.
+    #[arg(required = true, value_name = "RUN", value_delimiter = ',', value_parser = run_id)]
+    pub runs: Vec<crate::lab::RunId>,
+    /// Delete without asking (needed where stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// A run id as `lab delete` takes it.
+fn run_id(text: &str) -> Result<crate::lab::RunId, String> {
+    text.trim()
+        .parse::<i64>()
+        .map(crate::lab::RunId)
+        .map_err(|_| {
+            "not a run id: `lab delete` takes runs by id only (`facenet-lab runs` lists them)"
+                .to_string()
+        })
 }
 
 #[derive(Debug, clap::Args)]

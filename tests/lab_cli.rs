@@ -610,6 +610,134 @@ fn lab_tag_and_note_annotate_runs_as_the_dashboard_does() -> Result<()> {
     Ok(())
 }
 
+/// `lab delete` says what each run takes with it, deletes nothing it was not told to (a run
+/// still training, one another run started like, an id the lab lacks, no `--yes` where there
+/// is no terminal to ask on), and then deletes the run, its checkpoint file and folder and its
+/// log; the id goes to no later run.
+#[test]
+fn lab_delete_says_what_goes_refuses_what_may_not_and_deletes_the_rest() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let ids = common::fixture_lab(&db)?;
+    let (training, like, typo) = {
+        let lab = Lab::open(&db)?;
+        let training = lab.create_run(&common::new_run("training", "resnet18", 0, &[]))?;
+        lab.mark_running(training, 10, 1)?;
+        let like = lab.create_run(&NewRun {
+            like_run: Some(ids[0]),
+            ..common::new_run("like-r18-s1", "resnet18", 3, &[])
+        })?;
+        let typo = lab.create_run(&common::new_run("typo", "resnet18", 0, &[]))?;
+        for id in [like, typo] {
+            lab.finish_run(id, RunStatus::Failed, Some("a typo in its flags"))?;
+        }
+        let file = dir
+            .path()
+            .join(format!("checkpoints/run-{typo}/best.safetensors"));
+        std::fs::create_dir_all(file.parent().expect("a folder"))?;
+        std::fs::write(&file, vec![0u8; 45_200])?;
+        lab.add_checkpoint(&NewCheckpoint {
+            run: typo,
+            iteration: 3,
+            epoch: 1,
+            kind: "best".into(),
+            path: format!("checkpoints/run-{typo}/best.safetensors"),
+            sha256: "0".repeat(64),
+        })?;
+        std::fs::create_dir_all(dir.path().join("logs"))?;
+        std::fs::write(dir.path().join("logs/typo.log"), "error: a typo\n")?;
+        lab.set_log_path(typo, "logs/typo.log")?;
+        (training, like, typo)
+    };
+    let checkpoint = dir
+        .path()
+        .join(format!("checkpoints/run-{typo}/best.safetensors"));
+    let delete = |args: &[&str]| -> Result<assert_cmd::Command> {
+        let mut cmd = common::facenet(&db)?;
+        cmd.args(["lab", "delete"]).args(args);
+        Ok(cmd)
+    };
+    let still_there = || -> Result<bool> {
+        let lab = Lab::open_read_only(&db)?;
+        Ok(lab.run(typo)?.is_some() && checkpoint.is_file())
+    };
+
+    // Every problem is said, and none of the runs goes.
+    common::fails_with(
+        &mut delete(&[
+            &typo.to_string(),
+            &training.to_string(),
+            "99",
+            &ids[0].to_string(),
+        ])?,
+        &[
+            "error: nothing was deleted:\n",
+            "  no run 99 in lab '",
+            &format!(
+                "  run {training} (training) is running on host 'gpu-box': stop it first \
+                 (Ctrl-C where it trains, or X in the dashboard)"
+            ),
+            &format!(
+                "  run {} (r18-s1) is in the lineage of other runs: run {like} (like-r18-s1) \
+                 from its settings (--like)",
+                ids[0]
+            ),
+        ],
+    );
+    assert!(still_there()?);
+
+    // Without a terminal to ask on, --yes says it; a `y` piped in does not.
+    let out = delete(&[&typo.to_string()])?.write_stdin("y\n").output()?;
+    let (stdout, stderr) = (
+        String::from_utf8(out.stdout)?,
+        String::from_utf8(out.stderr)?,
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stdout,
+        format!(
+            "run {typo} (typo): failed, 0/5 epochs; 0 metric points, 1 checkpoint (45.2 kB on \
+             disk), 0 evaluations\n  its log: logs/typo.log\n"
+        )
+    );
+    assert!(
+        stderr.contains(&format!(
+            "error: nothing was deleted: stdin is not a terminal to ask on; pass --yes to delete \
+             it (`facenet-lab --db {} lab delete {typo} --yes`)",
+            db.display()
+        )),
+        "{stderr}"
+    );
+    assert!(still_there()?);
+    delete(&[&format!("{typo},six")])?
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("not a run id"));
+
+    let (stdout, _) = common::succeeds(&mut delete(&[&typo.to_string(), "--yes"])?);
+    assert!(
+        stdout.ends_with(&format!(
+            "deleted run {typo} (typo): 0 metric points, 1 checkpoint (45.2 kB), its log \
+             removed\n"
+        )),
+        "{stdout}"
+    );
+    assert!(!checkpoint.exists());
+    assert!(!dir.path().join(format!("checkpoints/run-{typo}")).exists());
+    assert!(!dir.path().join("logs/typo.log").exists());
+    let (runs, _) = common::succeeds(common::facenet(&db)?.arg("runs"));
+    assert!(!runs.contains("typo"), "{runs}");
+    // Deleted again: it is no run of the lab any more.
+    common::fails_with(
+        &mut delete(&[&typo.to_string(), "--yes"])?,
+        &[&format!("run {typo} (typo) was deleted already, on ")],
+    );
+    let lab = Lab::open(&db)?;
+    let next = lab.create_run(&new_run("next"))?;
+    assert_eq!(next.0, typo.0 + 1, "the newest run's id went with it");
+    Ok(())
+}
+
 /// The cells of `table`'s column `title`, a row each: from where its title starts to where
 /// the next column's does.
 fn cells(table: &str, title: &str, next: &str) -> Vec<String> {

@@ -417,6 +417,65 @@ fn an_earlier_reports_comparison_figures_are_removed() -> Result<()> {
     Ok(())
 }
 
+/// A run deleted from the lab (`lab delete`) takes its files in the report folder with it at
+/// the next report: its figures, its ROCs and its embeddings. Runs only left out of this
+/// report keep theirs, as do files named otherwise and those of subfolders.
+#[test]
+fn a_deleted_runs_files_go_at_the_next_report_and_filtered_runs_keep_theirs() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    common::fixture_lab(&db)?;
+    let out = dir.path().join("reports");
+    report_into(&db, &out, &[]);
+    for name in ["run-3-accuracy.png", "run-3-loss.png", "run-2-accuracy.png"] {
+        assert!(out.join(name).is_file(), "{name} drawn");
+    }
+    std::fs::create_dir_all(out.join("tag-alex"))?;
+    let of_run_3 = [
+        "run-3-accuracy.png",
+        "run-3-loss.png",
+        "run-3-loss.svg",
+        "roc-run-3-eval-1.csv",
+        "roc-run-3-eval-1.png",
+        "embeddings-run-3.png",
+        "embeddings-run-3-iter-40.svg",
+    ];
+    // Another name, another run's (30, not 3), another folder's: left alone.
+    let kept = [
+        "run-3-notes.md",
+        "run-3-accuracy.png.bak",
+        "roc-run-3-eval-x.png",
+        "run-30-accuracy.png",
+        "tag-alex/run-3-accuracy.png",
+    ];
+    for name in of_run_3.iter().skip(2).chain(&kept) {
+        std::fs::write(out.join(name), "old")?;
+    }
+    let (said, _) = common::succeeds(common::facenet(&db)?.args(["lab", "delete", "3", "--yes"]));
+    assert!(said.contains("deleted run 3 (alex)"), "{said}");
+
+    // Runs 1 and 2 only: run 2 is left out of this report, not deleted.
+    let (_, said) = report_into(&db, &out, &["--runs", "1"]);
+    for name in of_run_3 {
+        assert!(!out.join(name).exists(), "{name} is still there");
+        let removed = format!(
+            "removed {}: run 3 was deleted from the lab",
+            out.join(name).display()
+        );
+        assert!(said.contains(&removed), "{name} not said: {said}");
+    }
+    for name in kept {
+        assert_eq!(std::fs::read_to_string(out.join(name))?, "old", "{name}");
+    }
+    for name in ["run-2-accuracy.png", "run-2-loss.png"] {
+        assert!(
+            out.join(name).is_file(),
+            "{name} of a run filtered out stays"
+        );
+    }
+    Ok(())
+}
+
 /// Without --out the figures go beside the lab, as its logs and checkpoints do, wherever the
 /// command runs from.
 #[test]

@@ -431,6 +431,7 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
     assert!(run.hyper.zero_init_residual);
     let last = lab.checkpoints(run.id)?.pop().context("a checkpoint")?;
     let ck = checkpoint::load(&lab.resolve(&last.path), Some(&last.sha256), &Device::Cpu)?;
+    let final_path = lab.resolve(&last.path);
     for (name, gate) in [
         ("layer1.0.bn2.weight", true),
         ("layer1.0.bn1.weight", false),
@@ -449,6 +450,15 @@ fn a_completed_run_is_not_resumed_and_flags_do_not_mix_with_resume() -> Result<(
             "already completed; start a new run like it instead: `facenet-lab --db {} run \
              --like 1`",
             db.display()
+        )),
+        "{err}"
+    );
+    // And how to go on from its weights: the final checkpoint, where the lab keeps it.
+    assert_eq!(last.kind, "final");
+    assert!(
+        err.contains(&format!(
+            "to train it further, add `--init {}` to start from its final weights",
+            final_path.display()
         )),
         "{err}"
     );

@@ -1,12 +1,65 @@
 //! `facenet-lab lab merge OTHER.db`: import another lab's runs; `lab tag` and `lab note`:
-//! annotate runs as the dashboard does.
+//! annotate runs as the dashboard does; `lab delete`: delete runs, as `D` there does.
 
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::cli::{MergeArgs, NoteArgs, TagArgs};
+use crate::cli::{DeleteArgs, MergeArgs, NoteArgs, TagArgs};
 use crate::lab::{Lab, MergeSummary, RunId};
+
+/// `lab delete RUN... [--yes]`: says what each run takes with it, asks (or takes `--yes`), then
+/// deletes them all in one transaction ([`Lab::delete_runs`]) and says what went. Runs that may
+/// not go are refused, each problem said, before anything is asked.
+pub fn delete(db: &Path, args: &DeleteArgs) -> Result<()> {
+    let lab = Lab::open_existing(db)?;
+    let plan = lab.plan_deletion(&args.runs)?;
+    if let Some(refusal) = plan.refusal() {
+        bail!(refusal);
+    }
+    for line in plan.lines() {
+        crate::outln!("{line}");
+    }
+    if !args.yes {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            let ids: Vec<String> = plan.ids().iter().map(RunId::to_string).collect();
+            bail!(
+                "nothing was deleted: stdin is not a terminal to ask on; pass --yes to delete \
+                 {} (`facenet-lab{} lab delete {} --yes`)",
+                if ids.len() == 1 { "it" } else { "them" },
+                crate::lab::db_flag(db),
+                ids.join(" ")
+            );
+        }
+        if !confirmed(&plan.question(), &mut stdin.lock(), &mut std::io::stderr())? {
+            crate::say!("nothing was deleted");
+            return Ok(());
+        }
+    }
+    let deleted = lab.delete_runs(&plan)?;
+    for line in deleted.lines() {
+        crate::outln!("{line}");
+    }
+    for warning in &deleted.warnings {
+        crate::say!("warning: {warning}");
+    }
+    Ok(())
+}
+
+/// Asks `question [y/N] ` on `to` and reads the answer from `from`: `y` or `yes` (any case)
+/// agrees; anything else, an empty line or the end of the input declines.
+fn confirmed(question: &str, from: &mut impl BufRead, to: &mut impl Write) -> Result<bool> {
+    write!(to, "{question} [y/N] ")?;
+    to.flush()?;
+    let mut answer = String::new();
+    from.read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
 
 /// `lab tag RUNS TAG... [--remove]`: each run's tags with `args.tags` added (or removed), said
 /// per run. Every run is found before any is changed.
@@ -212,6 +265,24 @@ fn moves_said(moves: &[(PathBuf, PathBuf)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only `y` or `yes` deletes: Enter, `n`, anything else and the end of the input do not.
+    #[test]
+    fn a_deletion_is_confirmed_by_y_alone() -> Result<()> {
+        let ask = |input: &str| -> Result<(bool, String)> {
+            let mut said = Vec::new();
+            let yes = confirmed("delete 2 runs?", &mut input.as_bytes(), &mut said)?;
+            Ok((yes, String::from_utf8(said)?))
+        };
+        assert_eq!(ask("y\n")?, (true, "delete 2 runs? [y/N] ".to_string()));
+        for yes in ["Y\n", " yes \n", "YES"] {
+            assert!(ask(yes)?.0, "{yes:?}");
+        }
+        for no in ["\n", "n\n", "no\n", "yy\n", "", "delete\n"] {
+            assert!(!ask(no)?.0, "{no:?}");
+        }
+        Ok(())
+    }
 
     /// A removal says what it removed and what remains: `tags all5` alone read as if it added.
     #[test]

@@ -27,6 +27,7 @@ pub fn dispatch(cli: Cli) -> Result<()> {
         Some(Command::Lab(LabCommand::Merge(args))) => lab::merge(&cli.db, &args),
         Some(Command::Lab(LabCommand::Tag(args))) => lab::tag(&cli.db, &args),
         Some(Command::Lab(LabCommand::Note(args))) => lab::note(&cli.db, &args),
+        Some(Command::Lab(LabCommand::Delete(args))) => lab::delete(&cli.db, &args),
         None => crate::tui::main(&cli.db),
     }
 }

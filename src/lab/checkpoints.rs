@@ -116,7 +116,7 @@ impl Lab {
     /// recorded place when it is in neither. Where another run's checkpoint of other contents
     /// is recorded at the same path (a lab merged from one beside this, its folders named
     /// alike), the file there is `ck`'s only if its sha256 says so.
-    fn find_checkpoint(&self, ck: &Checkpoint) -> std::result::Result<PathBuf, PathBuf> {
+    pub(super) fn find_checkpoint(&self, ck: &Checkpoint) -> std::result::Result<PathBuf, PathBuf> {
         let recorded = self.resolve(&ck.path);
         if recorded.try_exists().unwrap_or(true) && self.is_at_recorded_path(ck, &recorded) {
             return Ok(recorded);
@@ -155,6 +155,21 @@ impl Lab {
             Some(stem) if stem != "lab" => format!("{stem}-run-{run}"),
             _ => format!("run-{run}"),
         }
+    }
+
+    /// Whether `dir` is one of run `run`'s own checkpoint folders, which this lab made for it
+    /// and whose files are its to write and delete: [`Lab::run_folder_name`] in
+    /// [`Lab::checkpoints_dir`], or that name with `-2`, `-3`… (taken where the name was). A
+    /// folder another lab's checkpoints came in is not.
+    pub fn is_own_checkpoint_folder(&self, run: RunId, dir: &Path) -> bool {
+        let name = self.run_folder_name(run);
+        let own_name = dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+            n == name
+                || n.strip_prefix(&name)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
+        });
+        own_name && dir.parent() == Some(self.checkpoints_dir().as_path())
     }
 
     /// Where the files of a run whose checkpoints are not where the lab records them (a run

@@ -21,7 +21,8 @@
 //! further (a later heartbeat), e.g. when a lab was merged mid-run and again at the end: its
 //! columns, metrics, checkpoints and resumes become the other lab's, but the run its weights or
 //! settings came from stays once it was found here, and evaluations made here follow their
-//! checkpoint to its refreshed row.
+//! checkpoint to its refreshed row. A run deleted here (`lab delete`) is left out, and said: its
+//! tombstone keeps its created_at, hostname and name.
 //! Two copies that parted (resumed in one lab and not the other) are not merged: this lab's
 //! stays as it is, and the summary says so. That includes a lab copied while its run trained
 //! and resumed there later, after the original trained on: each resume records the run's
@@ -59,6 +60,9 @@ pub struct MergeSummary {
     /// other was not, or one went back without a resume to say why. This lab's copy is kept
     /// as it is, and the other's history is not merged.
     pub parted: Vec<(RunId, RunId, String)>,
+    /// (id there, id it had here, name) of runs deleted here (`lab delete`): left out, so that
+    /// a deleted run does not come back with the next merge of a lab that still has it.
+    pub deleted: Vec<(RunId, RunId, String)>,
     pub datasets_added: usize,
     pub datasets_reused: usize,
     /// (id there, source there, why) of datasets no run there trained on that this lab holds
@@ -83,6 +87,12 @@ impl std::fmt::Display for MergeSummary {
                 f,
                 "kept run {to} '{name}' as it is here: run {from} there is a copy of it that \
                  parted from it (each copy holds steps the other lacks), and its history and evaluations were not merged (its notes and tags were)"
+            )?;
+        }
+        for (from, was, name) in &self.deleted {
+            writeln!(
+                f,
+                "left out run {from} '{name}' there: it is run {was}, deleted from this lab"
             )?;
         }
         for (id, source, why) in &self.datasets_left_out {
@@ -370,8 +380,26 @@ fn merge_run(
     if let Some((ours, _)) = existing {
         run_ids.insert(their_id, ours);
     }
+    if existing.is_none() {
+        // Deleted here: it stays deleted, and its id stays its own.
+        let deleted: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM deleted_runs WHERE created_at = ?1 AND hostname = ?2 AND name = ?3",
+                params![run.get("created_at"), run.get("hostname"), run.get("name")],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(here) = deleted {
+            summary
+                .deleted
+                .push((RunId(their_id), RunId(here), theirs_run.name.clone()));
+            return Ok(());
+        }
+    }
     let (ours, links) = match existing {
         None => {
+            // Past every id this lab gave, deleted runs' too.
+            run.insert("id".into(), Value::Integer(super::runs::next_run_id(tx)?));
             let ours = insert_row(tx, "runs", &run)?;
             run_ids.insert(their_id, ours);
             Annotations::read(tx, ours)?.merge_into(tx, ours, &theirs_run.annotations)?;
@@ -596,7 +624,7 @@ fn int(row: &Row, col: &str) -> Result<i64> {
     }
 }
 
-/// Inserts `row` (no `id`) into `table` and returns its new id.
+/// Inserts `row` into `table` and returns its id: the one it gives, or (no `id`) a new one.
 fn insert_row(tx: &Connection, table: &str, row: &Row) -> Result<i64> {
     let cols: Vec<String> = row.keys().map(|c| quoted(c)).collect();
     let sql = format!(

@@ -10,6 +10,7 @@ mod annotations;
 pub use annotations::tag_problem;
 mod checkpoints;
 mod datasets;
+mod deletion;
 mod evaluations;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -32,6 +33,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use checkpoints::{Checkpoint, NewCheckpoint};
 pub use datasets::{DatasetId, DatasetRecord, MemberRecord, SplitRecord, SplitSummary};
+pub use deletion::{Deleted, DeletionPlan, PlannedFile, Removed, RunDeletion};
 pub use evaluations::{
     table_evaluation, EvalMetric, Evaluation, EvaluationId, NewEvaluation, Protocol, RanOn,
 };

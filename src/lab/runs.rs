@@ -315,6 +315,18 @@ impl Run {
         }
     }
 
+    /// Whether a trainer may still be writing the run: it is running as
+    /// [`Run::effective_status`] sees it, or it was registered less than
+    /// [`STALE_HEARTBEAT_SECS`] ago and its trainer may still be loading (queued). A run queued
+    /// longer was left so by a trainer killed before its first step.
+    pub fn is_live(&self, now: f64) -> bool {
+        match self.effective_status(now) {
+            RunStatus::Running => true,
+            RunStatus::Queued => now - self.created_at < STALE_HEARTBEAT_SECS,
+            _ => false,
+        }
+    }
+
     /// Seconds spent training: from start to finish (or to the last heartbeat, or to `now`
     /// while running), less the pauses between an interruption and its resume.
     pub fn duration(&self, now: f64) -> Option<f64> {
@@ -417,21 +429,22 @@ impl Lab {
         Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
     }
 
-    /// Registers a run as queued.
+    /// Registers a run as queued, under an id no run of this lab ever had ([`next_run_id`]).
     pub fn create_run(&self, run: &NewRun) -> Result<RunId> {
         let tx = self.write_tx()?;
         let h = &run.hyper;
+        let id = next_run_id(&tx)?;
         tx.execute(
-            "INSERT INTO runs (name, model, dataset_id, batch_size, embedding_dim, lr, epochs, margin,
+            "INSERT INTO runs (id, name, model, dataset_id, batch_size, embedding_dim, lr, epochs, margin,
                 image_size, mining, sampler, pk_k, normalize, augment, eval_every, checkpoint_every,
                 seed, device, config_json, status, created_at, git_commit, git_dirty, crate_version,
                 hostname, gpu_name, command_line, log_path, notes, weight_decay, lr_schedule,
                 warmup_epochs, crop, zero_init_residual, cpu_model, cpu_threads, cpu_simd, cpu_cache,
                 os, dropout, tf32, init, init_sha256, imagenet_norm,
                 fresh_embedding, like_run_id, git_diff)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
-                ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46)",
+             VALUES (?47, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
+                ?17, ?18, ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31,
+                ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46)",
             params![
                 run.name,
                 h.model,
@@ -479,9 +492,10 @@ impl Lab {
                 h.fresh_embedding,
                 run.like_run.map(|r| r.0),
                 run.code.git_diff,
+                id,
             ],
         )?;
-        let id = RunId(tx.last_insert_rowid());
+        let id = RunId(id);
         // Where its weights came from, while the checkpoint's row is there to say.
         if let Some(sha) = &h.init_sha256 {
             let path = h
@@ -704,6 +718,19 @@ impl Lab {
             .collect::<rusqlite::Result<_>>()?;
         Ok(tags)
     }
+}
+
+/// The id the next run registered takes: past every run's and every deleted run's
+/// ([`Lab::delete_runs`]). SQLite alone would give the newest run's id again once that run is
+/// deleted, and an id written down (a note, a figure's name, the README) would come to name
+/// another run. Read in the transaction that inserts the run.
+pub(super) fn next_run_id(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT max(ifnull((SELECT max(id) FROM runs), 0),
+                    ifnull((SELECT max(id) FROM deleted_runs), 0)) + 1",
+        [],
+        |r| r.get(0),
+    )
 }
 
 pub(super) fn ensure_one(changed: usize, id: RunId) -> Result<()> {

@@ -39,6 +39,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (22, v22_heartbeat_before_resume),
     (23, v23_git_diff),
     (24, v24_where_evaluated_and_logs_before),
+    (25, v25_deleted_runs),
 ];
 
 /// The schema version this build writes.
@@ -498,6 +499,30 @@ fn v24_where_evaluated_and_logs_before(tx: &Transaction) -> rusqlite::Result<()>
     )
 }
 
+/// A tombstone for each run deleted (`lab delete`, `D` in the dashboard): what it was, when it
+/// went and from which host. Its id is never given to another run ([`super::Lab::create_run`]
+/// and a merge take ids past both tables), so that an id written down once (in a note, a
+/// figure's name, the README) names that run or none; and a merge does not bring a deleted run
+/// back. Labs from before had deleted none.
+fn v25_deleted_runs(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE deleted_runs (
+            id          INTEGER PRIMARY KEY,
+            name        TEXT    NOT NULL,
+            model       TEXT    NOT NULL,
+            -- As shown when it was deleted: a run recorded running whose trainer was gone
+            -- reads crashed.
+            status      TEXT    NOT NULL,
+            created_at  REAL    NOT NULL,
+            -- The host it was registered on: with name and created_at, how a merge knows it.
+            hostname    TEXT    NOT NULL,
+            deleted_at  REAL    NOT NULL,
+            -- The host that deleted it.
+            deleted_on  TEXT    NOT NULL
+         );",
+    )
+}
+
 /// What a dirty tree's uncommitted changes were (the git blob id of its diff against the
 /// commit), wherever the code is recorded: runs, resumes and evaluations. NULL for code
 /// recorded before, and for clean trees.
@@ -661,6 +686,7 @@ mod tests {
         for want in [
             "checkpoints",
             "datasets",
+            "deleted_runs",
             "evaluation_metrics",
             "evaluations",
             "metrics",
@@ -902,6 +928,37 @@ mod tests {
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         assert_eq!(shas, [Some("aaaa".to_string()), None]);
+        Ok(())
+    }
+
+    /// A lab from before deletions migrates with its runs as they were and no tombstone; its
+    /// newest run, deleted then, leaves its id to no later run.
+    #[test]
+    fn v25_gives_an_older_lab_an_empty_tombstone_table_and_keeps_its_runs() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("lab.db");
+        {
+            let conn = Connection::open(&path)?;
+            apply_up_to(&conn, 24)?;
+            insert_run(&conn, 1, None)?;
+            insert_run(&conn, 2, None)?;
+            conn.execute_batch(
+                "INSERT INTO metrics (run_id, iteration, epoch, name, value, wall_time)
+                 VALUES (2, 1, 1, 'train_loss', 0.5, 10);",
+            )?;
+        }
+        let lab = crate::lab::Lab::open(&path)?;
+        let conn = lab.conn();
+        assert_eq!(user_version(conn)?, SCHEMA_VERSION);
+        assert!(tables(conn)?.iter().any(|t| t == "deleted_runs"));
+        assert_eq!(count(conn, "SELECT count(*) FROM deleted_runs")?, 0);
+        assert_eq!(count(conn, "SELECT count(*) FROM runs")?, 2);
+        assert_eq!(count(conn, "SELECT count(*) FROM metrics")?, 1);
+        let plan = lab.plan_deletion(&[crate::lab::RunId(2)])?;
+        lab.delete_runs(&plan)?;
+        assert_eq!(count(conn, "SELECT count(*) FROM metrics")?, 0);
+        let next = lab.create_run(&crate::lab::fixtures::new_run("next"))?;
+        assert_eq!(next, crate::lab::RunId(3), "run 2's id stays its own");
         Ok(())
     }
 

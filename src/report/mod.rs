@@ -1,5 +1,6 @@
 //! Reports: per-run figures, a comparison figure, and the results table (in `results.md`, and
-//! optionally spliced into a README), all regenerated from the lab.
+//! optionally spliced into a README), all regenerated from the lab. A run's files in the report
+//! folder (its figures, its ROCs) go once the run is deleted from the lab (`lab delete`).
 //!
 //! Everything is a function of the lab's contents: no timestamps, stable ordering and stable
 //! file names (`run-12-accuracy.png`), so an unchanged lab gives byte-identical files and a
@@ -15,11 +16,12 @@ mod repeats;
 mod results;
 mod select;
 
+use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::lab::{Lab, Run, SeriesPoint};
+use crate::lab::{Lab, Run, RunId, SeriesPoint};
 
 pub use curves::{band, curve_label, distinguishing_params, group_by_config, DataInfo, RunCurves};
 pub use figure::{render, Chart, FigureFormat, Guide, Line, Marks, HEIGHT, WIDTH};
@@ -156,6 +158,7 @@ fn write_report(
         })
         .collect::<Result<Vec<_>>>()?;
     remove_stale_comparisons(&opts.out_dir, &written)?;
+    remove_deleted_runs_files(&opts.out_dir, &lab.deleted_run_ids()?)?;
     // The README last, and only as it was read: an edit made while the report was drawn and
     // written is not written over.
     if let Some((path, text, spliced)) = readme {
@@ -201,6 +204,66 @@ fn remove_stale_comparisons(out_dir: &Path, written: &[Written]) -> Result<()> {
                 path.display()
             );
         }
+    }
+    Ok(())
+}
+
+/// The run a per-run file of a report folder belongs to, by its name: `run-N-accuracy` and
+/// `run-N-loss` (`report`), `embeddings-run-N` and `embeddings-run-N-iter-K` (`report
+/// --embeddings`), as `.png` or `.svg`, and `roc-run-N-eval-K` (`eval`), as `.png`, `.svg` or
+/// `.csv`. None for any other name.
+fn per_run_file(name: &str) -> Option<RunId> {
+    let number = |s: &str| -> Option<i64> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let (stem, ext) = name.rsplit_once('.')?;
+    let figure = matches!(ext, "png" | "svg");
+    let id = if let Some(rest) = stem.strip_prefix("run-") {
+        let (id, what) = rest.split_once('-')?;
+        (figure && matches!(what, "accuracy" | "loss")).then_some(id)?
+    } else if let Some(rest) = stem.strip_prefix("embeddings-run-") {
+        let id = match rest.split_once("-iter-") {
+            Some((id, iteration)) => number(iteration).and(Some(id))?,
+            None => rest,
+        };
+        figure.then_some(id)?
+    } else if let Some(rest) = stem.strip_prefix("roc-run-") {
+        let (id, evaluation) = rest.split_once("-eval-")?;
+        number(evaluation)?;
+        (figure || ext == "csv").then_some(id)?
+    } else {
+        return None;
+    };
+    number(id).map(RunId)
+}
+
+/// Removes the per-run files ([`per_run_file`]) directly in `out_dir` of runs deleted from the
+/// lab (`deleted`, [`Lab::deleted_run_ids`]): a figure of a run that is gone would read as one
+/// of the lab's. A run only left out of this report (`--runs`, `--tag`) keeps its files, as does
+/// any file named otherwise; subfolders are left alone.
+fn remove_deleted_runs_files(out_dir: &Path, deleted: &BTreeSet<RunId>) -> Result<()> {
+    if deleted.is_empty() {
+        return Ok(());
+    }
+    let listing = || format!("listing report folder '{}'", out_dir.display());
+    for entry in std::fs::read_dir(out_dir).with_context(listing)? {
+        let entry = entry.with_context(listing)?;
+        let name = entry.file_name();
+        let Some(run) = name.to_str().and_then(per_run_file) else {
+            continue;
+        };
+        if !deleted.contains(&run) || !entry.file_type().with_context(listing)?.is_file() {
+            continue;
+        }
+        let path = entry.path();
+        std::fs::remove_file(&path)
+            .with_context(|| format!("removing '{}' of deleted run {run}", path.display()))?;
+        crate::say!(
+            "removed {}: run {run} was deleted from the lab",
+            path.display()
+        );
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{bail, Result};
 
 use super::{run_name, RunConfig, SweepSpec};
-use crate::lab::{Lab, Run, RunId, RunStatus, STALE_HEARTBEAT_SECS};
+use crate::lab::{Lab, Run, RunId, RunStatus};
 use crate::train::config::TrainConfig;
 
 /// What the sweep does for one of its runs.
@@ -64,7 +64,7 @@ pub fn resuming(db: &Path, spec: &SweepSpec) -> Result<Vec<Plan>> {
                 // Registered, not yet training: busy while its trainer may still be loading; a
                 // row left so by a trainer killed before its first step starts again.
                 Some((r, RunStatus::Queued)) => {
-                    if now - r.created_at < STALE_HEARTBEAT_SECS {
+                    if r.is_live(now) {
                         busy.push(still_training(r));
                     }
                     Plan::Start

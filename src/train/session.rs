@@ -123,14 +123,7 @@ fn check_triplets_can_form(labels: &[u32], data: &str) -> Result<()> {
 /// Whether `dir` is one of this lab's folders for `run`: `checkpoints/<name>` or
 /// `checkpoints/<name>-K` beside the lab (see [`new_checkpoint_dir`]).
 fn is_own_folder(lab: &Lab, run: RunId, dir: &Path) -> bool {
-    let name = lab.run_folder_name(run);
-    let own_name = dir.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-        n == name
-            || n.strip_prefix(&name)
-                .and_then(|rest| rest.strip_prefix('-'))
-                .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
-    });
-    own_name && dir.parent() == Some(lab.dir().join("checkpoints").as_path())
+    lab.is_own_checkpoint_folder(run, dir)
 }
 
 /// A new run's checkpoint folder, created here: `checkpoints/<name>` ([`Lab::run_folder_name`]). A
@@ -681,9 +674,23 @@ pub fn resume(
     let run = lab.find_run_seen(key)?;
     let status = run.effective_status(crate::lab::now());
     if status == RunStatus::Completed {
+        // Its final weights, where they are here: a new run can go on from them.
+        let further = lab
+            .checkpoints(run.id)?
+            .iter()
+            .rfind(|c| c.kind == CheckpointKind::Final.as_str())
+            .and_then(|c| lab.checkpoint_file(&run, c).ok())
+            .map(|path| {
+                format!(
+                    "; to train it further, add `--init {}` to start from its final weights \
+                     (its learning-rate schedule starts over)",
+                    path.display()
+                )
+            })
+            .unwrap_or_default();
         bail!(
             "run {} ({}) is already completed; start a new run like it instead: `facenet-lab{} \
-             run --like {}` with the settings to change (--epochs, --seed, ...)",
+             run --like {}` with the settings to change (--epochs, --seed, ...){further}",
             run.id,
             run.name,
             crate::lab::db_flag(lab.path()),

@@ -15,7 +15,7 @@ use super::start_form::StartForm;
 use super::store::{RunDetails, Update};
 use super::text::CutsApart;
 use super::ui::{CompareView, DetailView, RunsTable};
-use crate::lab::{metric, Run, RunId, RunStatus, SeriesPoint};
+use crate::lab::{metric, DeletionPlan, Run, RunId, RunStatus, SeriesPoint};
 
 /// TensorBoard's default smoothing weight.
 pub const SMOOTHING_WEIGHT: f64 = 0.6;
@@ -89,6 +89,9 @@ pub enum Overlay {
     /// A run `C` resumes that has no checkpoint to resume from: start it over from step 0,
     /// dropping what it recorded, or leave it as it is.
     ConfirmStartOver(StartOverAsk),
+    /// `D` on a run: what deleting it takes away ([`crate::lab::Lab::plan_deletion`]); `y`
+    /// deletes it, any other key keeps it.
+    ConfirmDelete(DeletionPlan),
 }
 
 /// An experiment file `e` offers, with what it starts said in a line (`run: resnet18 · 90
@@ -302,6 +305,17 @@ pub enum Action {
     AskSweep(SweepAsk),
     /// The run `C` resumes has no checkpoint to resume from: ask before it starts over.
     AskStartOver(StartOverAsk),
+    /// `D`: delete the focused run, once the lab's plan of it is read and the person agrees.
+    DeleteRun,
+    /// What deleting a run takes away, as the lab planned it: ask before deleting it.
+    AskDelete(DeletionPlan),
+    /// Runs were deleted from the lab: `said` says what went (and, `warned`, what files
+    /// stayed); they leave the screen at once, before the collector's next read.
+    RunsDeleted {
+        runs: Vec<RunId>,
+        said: String,
+        warned: bool,
+    },
 }
 
 impl Action {
@@ -318,6 +332,8 @@ impl Action {
                 | Action::FormRefused(..)
                 | Action::AskSweep(_)
                 | Action::AskStartOver(_)
+                | Action::AskDelete(_)
+                | Action::RunsDeleted { .. }
                 | Action::Experiments(_)
         )
     }
@@ -365,6 +381,11 @@ pub enum Effect {
         label: String,
         resume: bool,
     },
+    /// Read what deleting run `RunId` would take away, or why it may not go
+    /// ([`crate::lab::Lab::plan_deletion`]): answered with [`Action::AskDelete`], or the refusal.
+    PlanDeletion(RunId),
+    /// Delete the runs of the plan the person agreed to ([`crate::lab::Lab::delete_runs`]).
+    DeleteRuns(DeletionPlan),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -839,6 +860,17 @@ impl App {
                     false,
                 );
             }
+            // Only `y`: any other key, Enter among them, keeps the run.
+            (Overlay::ConfirmDelete(plan), Action::Input('y')) => {
+                fx.push(Effect::DeleteRuns(plan));
+            }
+            (Overlay::ConfirmDelete(plan), _) => {
+                let ids: Vec<String> = plan.ids().iter().map(|id| format!("#{id}")).collect();
+                self.set_status(
+                    format!("run {} not deleted: nothing changed", ids.join(", ")),
+                    false,
+                );
+            }
             (Overlay::EditNotes { run, input }, Action::Submit) => {
                 fx.push(Effect::SetNotes(run, input));
             }
@@ -849,11 +881,19 @@ impl App {
                     .filter(|t| !t.is_empty())
                     .map(String::from)
                     .collect();
-                // A tag the lab refuses keeps the editor open on what was typed.
+                // A tag the lab refuses keeps the editor open on what was typed; the run's own
+                // tags, in any order, are nothing to write.
+                let unchanged = self.run(run).is_some_and(|r| {
+                    tags.iter().all(|t| r.tags.contains(t))
+                        && r.tags.iter().all(|t| tags.contains(t))
+                });
                 match tags.iter().find_map(|t| crate::lab::tag_problem(t)) {
                     Some(why) => {
                         self.set_status(why, true);
                         self.overlay = Some(Overlay::EditTags { run, input });
+                    }
+                    None if unchanged => {
+                        self.set_status(format!("tags of run #{run} unchanged"), false);
                     }
                     None => fx.push(Effect::SetTags(run, tags)),
                 }
@@ -1073,6 +1113,31 @@ impl App {
                     );
                 }
             }
+            // Asked as the other questions are; under another dialog, said instead.
+            Action::AskDelete(plan) => {
+                if self.overlay.is_none() {
+                    self.status = None;
+                    self.overlay = Some(Overlay::ConfirmDelete(plan));
+                } else {
+                    let ids: Vec<String> = plan.ids().iter().map(|id| format!("#{id}")).collect();
+                    self.set_status(
+                        format!(
+                            "run {} not deleted: another dialog was open; D again to delete it",
+                            ids.join(", ")
+                        ),
+                        true,
+                    );
+                }
+            }
+            Action::RunsDeleted { runs, said, warned } => {
+                self.runs.retain(|r| !runs.contains(&r.id));
+                self.marked.retain(|id| !runs.contains(id));
+                if matches!(self.screen, Screen::Detail(id) if runs.contains(&id)) {
+                    self.screen = Screen::Runs;
+                }
+                self.refresh_view();
+                self.set_status(said, warned);
+            }
             // In a run's detail the moving keys scroll its record; the table stays as it was.
             Action::Up if self.in_detail() => self.scroll_info_by(-1),
             Action::Down if self.in_detail() => self.scroll_info_by(1),
@@ -1175,15 +1240,22 @@ impl App {
             | Action::EditNotes
             | Action::EditTags
             | Action::StartLike
+            | Action::DeleteRun
                 if self.screen == Screen::Compare =>
             {
                 self.set_status(
-                    "n, t, R, X and C act on one run: esc back to the table, or open the run \
+                    "n, t, R, X, C and D act on one run: esc back to the table, or open the run \
                      with enter",
                     true,
                 );
             }
             Action::AskStop => self.ask_stop(),
+            // The lab says what it takes away, or why it may not go: one plan for the dashboard
+            // and `lab delete`.
+            Action::DeleteRun => match self.focused_run() {
+                Some(r) => fx.push(Effect::PlanDeletion(r.id)),
+                None => self.say_no_run(),
+            },
             Action::Resume => self.resume(),
             Action::EditNotes => match self.focused_run() {
                 Some(r) => {
@@ -1194,11 +1266,13 @@ impl App {
                 }
                 None => self.say_no_run(),
             },
+            // The run's tags end with a separator, so that what is typed starts a new tag
+            // rather than lengthening the last one.
             Action::EditTags => match self.focused_run() {
                 Some(r) => {
                     self.overlay = Some(Overlay::EditTags {
                         run: r.id,
-                        input: r.tags.join(", "),
+                        input: r.tags.iter().map(|t| format!("{t}, ")).collect(),
                     })
                 }
                 None => self.say_no_run(),
@@ -2170,6 +2244,52 @@ pub(super) mod tests {
         // Reopened, the editor starts again from the run's note, not the discarded text.
         app.update(Action::EditNotes);
         assert!(matches!(&app.overlay, Some(Overlay::EditNotes { input, .. }) if input.is_empty()));
+    }
+
+    /// Keys `text` as typed into the open editor: each character through the key map.
+    fn keyed(app: &mut App, text: &str) {
+        for c in text.chars() {
+            let action = key_action(app, press(c), 100).expect("a key for each character");
+            app.update(action);
+        }
+    }
+
+    /// The tags editor opens on the run's tags followed by a separator: what is typed is new
+    /// tags, the old ones stay as they were, and Enter on the tags as they opened writes
+    /// nothing.
+    #[test]
+    fn typing_in_the_tags_editor_adds_tags_beside_the_old_ones() {
+        let mut walk = run(1, "walk-sweep", "resnet18");
+        walk.tags = vec!["walk".into()];
+        let mut app = app_with(vec![walk]);
+        let open = |app: &mut App| {
+            let action = key_action(app, press('t'), 100);
+            assert_eq!(action, Some(Action::EditTags));
+            app.update(Action::EditTags);
+        };
+        open(&mut app);
+        assert_eq!(edited(&app).as_deref(), Some("walk, "));
+        keyed(&mut app, "good pk");
+        assert_eq!(
+            app.update(Action::Submit),
+            vec![Effect::SetTags(
+                RunId(1),
+                vec!["walk".into(), "good".into(), "pk".into()]
+            )]
+        );
+        // Saved as opened, trailing separator and all, the tags are left alone.
+        open(&mut app);
+        assert_eq!(app.update(Action::Submit), vec![]);
+        assert_eq!(app.overlay, None, "the editor closed");
+        assert!(app
+            .status
+            .as_ref()
+            .is_some_and(|s| s.text == "tags of run #1 unchanged" && !s.error));
+        // A run without tags opens on an empty field, and Enter there writes nothing either.
+        let mut app = app_with(vec![run(2, "bare", "resnet18")]);
+        open(&mut app);
+        assert_eq!(edited(&app).as_deref(), Some(""));
+        assert_eq!(app.update(Action::Submit), vec![]);
     }
 
     /// The text being edited in whichever field is open.

@@ -59,6 +59,13 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
                 _ => None,
             };
         }
+        // A deletion is answered by `y` alone; any other key, `q` too, keeps the run.
+        if matches!(o, Overlay::ConfirmDelete(_)) {
+            return Some(match key.code {
+                KeyCode::Char('y') => Action::Input('y'),
+                _ => Action::Cancel,
+            });
+        }
         return match key.code {
             KeyCode::Char('q') => Some(Action::Quit),
             KeyCode::Char('?') => Some(Action::Help),
@@ -79,6 +86,7 @@ pub fn key_action(app: &App, key: KeyEvent, width: u16) -> Option<Action> {
         KeyCode::Char('n') => Some(Action::EditNotes),
         KeyCode::Char('t') => Some(Action::EditTags),
         KeyCode::Char('X') => Some(Action::AskStop),
+        KeyCode::Char('D') => Some(Action::DeleteRun),
         KeyCode::Char('C') => Some(Action::Resume),
         KeyCode::Char('r') => Some(Action::StartForm),
         KeyCode::Char('R') => Some(Action::StartLike),
@@ -259,6 +267,32 @@ mod tests {
         assert_eq!(digit('8', 160), Some("lr"));
         assert_eq!(digit('9', 160), Some("status"));
         assert_eq!(digit('0', 160), Some("epoch"));
+    }
+
+    /// `D` asks to delete the run on screen, in the table and in its detail; its question takes
+    /// `y` alone, and any other key (Enter, `q`, `n`) keeps the run.
+    #[test]
+    fn d_deletes_and_only_y_answers_its_question() {
+        use ratatui::crossterm::event::{KeyCode, KeyEvent};
+        let mut app = three();
+        assert_eq!(key_action(&app, press('D'), 100), Some(Action::DeleteRun));
+        app.update(Action::Open);
+        assert_eq!(key_action(&app, press('D'), 100), Some(Action::DeleteRun));
+        app.overlay = Some(Overlay::ConfirmDelete(Default::default()));
+        assert_eq!(key_action(&app, press('y'), 100), Some(Action::Input('y')));
+        for other in [
+            press('q'),
+            press('n'),
+            press('Y'),
+            KeyEvent::from(KeyCode::Enter),
+            KeyEvent::from(KeyCode::Esc),
+        ] {
+            assert_eq!(
+                key_action(&app, other, 100),
+                Some(Action::Cancel),
+                "{other:?}"
+            );
+        }
     }
 
     /// Ctrl-C in a text being edited (the filter, a note, tags, the start form) cancels the edit

@@ -293,6 +293,24 @@ impl Runtime {
                     start_sweep(db, &file, &label, how, answers)
                 })
             }
+            Effect::PlanDeletion(run) => {
+                let plan = self.writer.plan_deletion(&[run])?;
+                Ok(Some(match plan.refusal() {
+                    Some(refusal) => Action::Status(refusal, true),
+                    None => Action::AskDelete(plan),
+                }))
+            }
+            Effect::DeleteRuns(plan) => {
+                let deleted = self.writer.delete_runs(&plan)?;
+                let _ = self.requests.send(Request::Wake);
+                let mut said = deleted.lines();
+                said.extend(deleted.warnings.iter().map(|w| format!("warning: {w}")));
+                Ok(Some(Action::RunsDeleted {
+                    runs: plan.ids(),
+                    said: said.join("\n"),
+                    warned: !deleted.warnings.is_empty(),
+                }))
+            }
             Effect::ListExperiments => Ok(Some(Action::Experiments(
                 experiment_files(&experiment_dirs(&self.db))
                     .into_iter()
@@ -798,7 +816,12 @@ pub fn experiment_summary(file: &Path) -> String {
         }
         let (least, most) = (epochs.iter().min(), epochs.iter().max());
         let epochs = match (least, most) {
-            (Some(a), Some(b)) if a == b => format!(" · {a} epochs"),
+            (Some(&a), Some(&b)) if a == b => {
+                format!(
+                    " · {}",
+                    crate::format::count(a.max(0) as u64, "epoch", "epochs")
+                )
+            }
             (Some(a), Some(b)) => format!(" · {a}–{b} epochs"),
             _ => String::new(),
         };
@@ -807,9 +830,13 @@ pub fn experiment_summary(file: &Path) -> String {
     }
     match Overrides::from_file(file) {
         Ok(o) => format!(
-            "run: {} · {} epochs · {} px",
+            "run: {} · {} · {} px",
             o.model.unwrap_or(defaults.model),
-            o.epochs.unwrap_or(defaults.epochs),
+            crate::format::count(
+                o.epochs.unwrap_or(defaults.epochs) as u64,
+                "epoch",
+                "epochs"
+            ),
             o.image_size.unwrap_or(defaults.image_size)
         ),
         Err(_) => "run config that does not read: Enter says why".into(),

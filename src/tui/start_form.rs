@@ -96,6 +96,14 @@ impl StartForm {
         let mut args = Vec::new();
         for (name, value) in &self.fields {
             let value = value.trim();
+            // Flags typed into a field of their own (model, data) would reach `run` as that
+            // field's value, and clap's refusal of it names neither the field nor where flags go.
+            if matches!(*name, "model" | "data") && value.starts_with('-') {
+                return Err(format!(
+                    "{name}: '{}' looks like flags: put them in more flags",
+                    super::text::ellipsize(value, 20)
+                ));
+            }
             let flag = match *name {
                 "model" => {
                     if value.is_empty() {
@@ -213,7 +221,9 @@ impl StartForm {
                 None => None,
             });
         if let Some(like) = like {
-            return vec![format!("settings not given here: run {like}'s")];
+            return vec![format!(
+                "settings not given here: run {like}'s (--like {like})"
+            )];
         }
         use clap::ValueEnum;
         let d = crate::train::config::TrainConfig::default();
@@ -456,6 +466,30 @@ mod tests {
             args.windows(2).any(|w| w == ["--data", "synthetic"]),
             "{args:?}"
         );
+    }
+
+    /// Flags typed into the data or model field are refused by that field's name, with where
+    /// they go: clap would call them an unexpected argument and offer `--name`, which the
+    /// person typed.
+    #[test]
+    fn flags_in_the_data_or_model_field_say_where_flags_go() {
+        let mut form = StartForm::new("synthetic");
+        form.fields[7].1 = "--name dash-run --normalize --epochs 20".into();
+        assert_eq!(
+            form.args(),
+            Err("data: '--name dash-run --n…' looks like flags: put them in more flags".into())
+        );
+        form.fields[7].1 = "synthetic".into();
+        form.fields[0].1 = " -n x".into();
+        assert_eq!(
+            form.args(),
+            Err("model: '-n x' looks like flags: put them in more flags".into())
+        );
+        // In their own field the same flags are taken.
+        form.fields[0].1 = "resnet18".into();
+        form.fields[8].1 = "--name dash-run --normalize".into();
+        let args = form.args().expect("flags where flags go");
+        assert!(args.ends_with(&["--name", "dash-run", "--normalize"].map(String::from)));
     }
 
     /// A flag a field gives, typed in "more flags" too, is refused by the field's name (clap

@@ -466,7 +466,7 @@ fn runs_table_widget_narrows_and_marks_state() {
         "no room for the start time at 60 columns:\n{text}"
     );
     assert!(text.contains("id↓"), "sort column is marked:\n{text}");
-    // A column as wide as its title widens to keep the arrow.
+    // A column as wide as its title has its arrow in the gap after it.
     for (column, title) in [
         (super::filter::Column::Batch, "batch↑"),
         (super::filter::Column::BestDev, "best dev↑"),
@@ -479,14 +479,79 @@ fn runs_table_widget_narrows_and_marks_state() {
         RunsTable(&sorted).render(buf.area, &mut buf);
         let text = buffer_text(&buf);
         assert!(text.contains(title), "{title}:\n{text}");
-        // Where the name has nothing to spare, the arrow is cut rather than a column: every
-        // title is whole and the names keep the width they were cut to.
+        // The title underlined, the arrow in the gap not: the underlines stay apart.
+        let header = text.lines().nth(1).unwrap_or_default();
+        let at = header
+            .find(title)
+            .map_or(0, |i| header[..i].chars().count());
+        let under = |x: usize| {
+            buf[(x as u16, 1)]
+                .modifier
+                .contains(ratatui::style::Modifier::UNDERLINED)
+        };
+        let arrow = at + title.chars().count() - 1;
+        assert!(under(at) && under(arrow - 1) && !under(arrow), "{title}");
+        // Where the name has nothing to spare too: every title is whole and the names keep
+        // the width they were cut to.
         let mut buf = Buffer::empty(Rect::new(0, 0, 79, 8));
         RunsTable(&sorted).render(buf.area, &mut buf);
         let text = buffer_text(&buf);
         for whole in ["status", "epoch", "best dev", "last loss", "r18-baseline"] {
             assert!(text.contains(whole), "{whole} at 79:\n{text}");
         }
+    }
+}
+
+/// The sort arrow widens no column, so that sorting by another moves none: sorted by best dev,
+/// `best dev↑` once took its cell from the name (`…-no-normalize  resnet18` lost a space).
+/// Each column starts where it did, and each run's row reads as it did, whichever column is
+/// sorted; the arrow of a title that fills its column is in the gap after it.
+#[test]
+fn sorting_by_another_column_moves_no_column() {
+    type Table = (Vec<(&'static str, usize)>, Vec<String>, String);
+    let table = |app: &App, width: u16| -> Table {
+        let mut buf = Buffer::empty(Rect::new(0, 0, width, 9));
+        RunsTable(app).render(buf.area, &mut buf);
+        let text = buffer_text(&buf);
+        let header = text.lines().nth(1).unwrap_or_default().to_string();
+        let starts = RunsTable::columns_on_screen(width, app)
+            .iter()
+            .map(|c| {
+                let at = header.find(c.title()).unwrap_or_else(|| panic!("{header}"));
+                (c.title(), header[..at].chars().count())
+            })
+            .collect();
+        let rows = (1..=5).map(|id| row_of(&text, id)).collect();
+        (starts, rows, header)
+    };
+    let mut runs = lab_runs();
+    runs[2].name = "walk-sweep-3-hard-no-normalize".into();
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::Data(Update::Runs(runs)));
+    for width in [80, 120, 160, 200] {
+        let (starts, rows, _) = table(&app, width);
+        assert!(rows.iter().all(|r| !r.is_empty()), "{rows:#?}");
+        for (i, &(title, _)) in starts.iter().enumerate() {
+            let column = super::filter::Column::DASHBOARD
+                .into_iter()
+                .find(|c| c.title() == title)
+                .expect("a column");
+            app.update(Action::SortBy(column));
+            for _ in 0..2 {
+                app.update(Action::ReverseSort);
+                let (sorted_starts, sorted_rows, header) = table(&app, width);
+                assert_eq!(sorted_starts, starts, "sorted by {title} at {width}");
+                assert_eq!(sorted_rows, rows, "sorted by {title} at {width}");
+                // Its arrow right after its title, but for the last column's where the title
+                // fills it: that one ends at the border.
+                let arrow = if app.descending { '↓' } else { '↑' };
+                assert!(
+                    header.contains(&format!("{title}{arrow}")) || i + 1 == starts.len(),
+                    "sorted by {title} at {width}:\n{header}"
+                );
+            }
+        }
+        app.update(Action::SortBy(super::filter::Column::Id));
     }
 }
 
@@ -593,6 +658,88 @@ fn a_table_prefers_the_columns_that_tell_its_runs_apart() {
     );
     app.update(Action::SortBy(Column::Test));
     assert!(titles(&app).contains(&"test"));
+}
+
+/// A second seed takes room for its column from the least useful one, and moves no other in
+/// or out: at 160 columns, with the dim and lr every run shares left out, the seed once took
+/// `started`'s room and gave the rest to `dim` and `lr`, which say nothing of these runs (and
+/// the digits that sort by the nth column on screen moved with them).
+#[test]
+fn a_second_seed_takes_the_room_of_the_least_useful_column_only() {
+    let mut runs = lab_runs();
+    runs[0].test_acc = Some(0.5);
+    runs[1].lfw_acc = Some(0.7);
+    runs[2].name = "walk-sweep-3-hard-no-normalize".into();
+    // One dim, one learning rate and one seed among the runs.
+    runs[3].hyper.lr = runs[0].hyper.lr;
+    runs[3].hyper.lr_schedule = runs[0].hyper.lr_schedule.clone();
+    runs[4].hyper.seed = runs[0].hyper.seed;
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::Data(Update::Runs(runs.clone())));
+    let titles = |app: &App| -> Vec<&'static str> {
+        RunsTable::columns_on_screen(160, app)
+            .iter()
+            .map(|c| c.title())
+            .collect()
+    };
+    let mut columns = vec![
+        "id",
+        "name",
+        "model",
+        "input",
+        "batch",
+        "mining",
+        "status",
+        "epoch",
+        "best dev",
+        "test",
+        "lfw",
+        "last loss",
+        "img/s",
+        "started",
+        "duration",
+    ];
+    assert_eq!(titles(&app), columns, "one seed");
+    runs[4].hyper.seed = 8;
+    app.update(Action::Data(Update::Runs(runs.clone())));
+    columns.retain(|&c| c != "started");
+    columns.insert(6, "seed");
+    assert_eq!(titles(&app), columns, "two seeds");
+    // Runs of one recipe but their mining: where all that differs fits with room to spare,
+    // the room goes to the shared settings in their order, up to the first that has none. The
+    // seed takes the last one's (lr), and `test`, all `-`, does not come in behind it.
+    let recipe = runs[0].hyper.clone();
+    for r in &mut runs {
+        r.hyper = crate::lab::Hyperparams {
+            mining: r.hyper.mining.clone(),
+            seed: recipe.seed,
+            ..recipe.clone()
+        };
+        (r.test_acc, r.lfw_acc) = (None, None);
+    }
+    app.update(Action::Data(Update::Runs(runs.clone())));
+    let mut columns = vec![
+        "id",
+        "name",
+        "model",
+        "input",
+        "batch",
+        "dim",
+        "mining",
+        "lr",
+        "status",
+        "epoch",
+        "best dev",
+        "last loss",
+        "img/s",
+        "started",
+        "duration",
+    ];
+    assert_eq!(titles(&app), columns, "one seed, one recipe");
+    runs[4].hyper.seed = 8;
+    app.update(Action::Data(Update::Runs(runs)));
+    columns[7] = "seed";
+    assert_eq!(titles(&app), columns, "two seeds, one recipe");
 }
 
 /// While a dialog is open the footer gives its keys, not the screen's, which do not reach it.
@@ -1987,9 +2134,15 @@ fn snapshot_the_start_form_says_where_its_other_settings_come_from() -> Result<(
     );
     let last = form.fields.len() - 1;
     form.fields[last].1 = "--seed 2 --like=41".into();
-    assert_eq!(form.rest(), ["settings not given here: run 41's"]);
+    assert_eq!(
+        form.rest(),
+        ["settings not given here: run 41's (--like 41)"]
+    );
     form.fields[last].1 = "--like r18-base".into();
-    assert_eq!(form.rest(), ["settings not given here: run r18-base's"]);
+    assert_eq!(
+        form.rest(),
+        ["settings not given here: run r18-base's (--like r18-base)"]
+    );
     Ok(())
 }
 
@@ -2005,6 +2158,13 @@ fn the_experiment_picker_says_what_each_file_starts() -> Result<()> {
     std::fs::write(&bare, "lr = 5e-4\n")?;
     let broken = dir.path().join("broken.toml");
     std::fs::write(&broken, "model = \n")?;
+    // One epoch reads as one: `1 epochs` reads as a typo.
+    let one = dir.path().join("one.toml");
+    std::fs::write(&one, "model = \"alexnet\"\nepochs = 1\nimage_size = 64\n")?;
+    assert_eq!(
+        super::experiment_summary(&one),
+        "run: alexnet · 1 epoch · 64 px"
+    );
     let seed_table = std::path::Path::new("experiments/seed-table.toml");
     assert_eq!(
         super::experiment_summary(seed_table),
@@ -2690,5 +2850,166 @@ fn compare_names_the_datasets_and_marks_the_best_values() -> Result<()> {
         [("0.0500".to_string(), true), ("0.0871".to_string(), false)],
         "{text}"
     );
+    Ok(())
+}
+
+/// What deleting run 2 of [`lab_runs`] takes away, as the lab would plan it.
+fn plan_of_run2() -> crate::lab::DeletionPlan {
+    crate::lab::DeletionPlan {
+        runs: vec![crate::lab::RunDeletion {
+            id: RunId(2),
+            name: "alex-b64-hard".into(),
+            model: "alexnet".into(),
+            status: RunStatus::Completed,
+            epochs_done: 10,
+            epochs: 10,
+            created_at: NOW - 3600.0,
+            hostname: "testhost".into(),
+            metric_points: 212,
+            checkpoints: 1,
+            evaluations: 0,
+            checkpoint_files: vec![crate::lab::PlannedFile {
+                path: "/lab/checkpoints/run-2/best-it19.safetensors".into(),
+                shown: "checkpoints/run-2/best-it19.safetensors".into(),
+                bytes: 45_200_000,
+            }],
+            logs: vec![crate::lab::PlannedFile {
+                path: "/lab/logs/20261128-071300-alex-b64-hard.log".into(),
+                shown: "logs/20261128-071300-alex-b64-hard.log".into(),
+                bytes: 4_000,
+            }],
+            missing_files: 0,
+            kept: Vec::new(),
+        }],
+        problems: Vec::new(),
+    }
+}
+
+/// `D` asks before deleting, with what goes as `lab delete` says it, and the footer gives the
+/// question's keys; the help lists `D`.
+#[test]
+fn snapshot_the_question_before_a_run_is_deleted() -> Result<()> {
+    let mut app = app();
+    app.update(Action::AskDelete(plan_of_run2()));
+    assert!(matches!(app.overlay, Some(Overlay::ConfirmDelete(_))));
+    insta::assert_snapshot!("delete_confirm_100x30", screen(&app, 100, 30)?);
+    let text = screen(&app, 100, 30)?.to_string();
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|l| l.contains("y delete · any other key keeps it")),
+        "{text}"
+    );
+    app.update(Action::Cancel);
+    app.update(Action::Help);
+    let help = screen(&app, 100, 30)?.to_string();
+    assert!(
+        help.contains("X C D · n · t  stop · resume · delete a run (each asks) · note · tags"),
+        "{help}"
+    );
+    Ok(())
+}
+
+/// `D` through the dashboard's runtime over a real lab: a run still training is refused on the
+/// status line and stays; on another, any key but `y` keeps it, and `y` deletes it (rows and
+/// files) and takes it off the table at once, out of its detail too.
+#[test]
+fn d_deletes_the_highlighted_run_once_y_answers_and_refuses_a_live_one() -> Result<()> {
+    use super::app::Effect;
+    let dir = tempfile::tempdir()?;
+    let (ctx, requests, _answered) = runtime(dir.path())?;
+    let lab = &ctx.writer;
+    let mut elsewhere = crate::lab::fixtures::new_run("training");
+    elsewhere.hostname = "gpu-box".into();
+    let training = lab.create_run(&elsewhere)?;
+    lab.mark_running(training, 10, 1)?;
+    let typo = lab.create_run(&crate::lab::fixtures::new_run("typo"))?;
+    lab.finish_run(typo, RunStatus::Failed, Some("a typo"))?;
+    let file = lab.brought_dir(typo).join("best.safetensors");
+    std::fs::create_dir_all(lab.brought_dir(typo))?;
+    std::fs::write(&file, vec![1u8; 2000])?;
+    lab.add_checkpoint(&crate::lab::NewCheckpoint {
+        run: typo,
+        iteration: 3,
+        epoch: 1,
+        kind: "best".into(),
+        path: format!("checkpoints/run-{typo}/best.safetensors"),
+        sha256: "0".repeat(64),
+    })?;
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::Data(Update::Runs(lab.list_runs()?)));
+    // Newest first: the typo, then the run training.
+    assert_eq!(app.selected_run().map(|r| r.id), Some(typo));
+
+    ctx.handle(&mut app, vec![key('j'), key('D')], 120);
+    assert_eq!(app.overlay, None);
+    let status = app.status.clone().expect("said");
+    assert!(status.error, "{status:?}");
+    assert_eq!(
+        status.text,
+        format!(
+            "nothing was deleted: run {training} (training) is running on host 'gpu-box': stop \
+             it first (Ctrl-C where it trains, or X in the dashboard)"
+        )
+    );
+    assert!(lab.run(training)?.is_some());
+
+    // Enter, q or any other key but y keeps it.
+    for other in [
+        super::Event::Key(ratatui::crossterm::event::KeyEvent::from(
+            ratatui::crossterm::event::KeyCode::Enter,
+        )),
+        key('q'),
+        key('n'),
+    ] {
+        ctx.handle(&mut app, vec![key('k'), key('D')], 120);
+        assert!(
+            matches!(&app.overlay, Some(Overlay::ConfirmDelete(p)) if p.ids() == [typo]),
+            "{:?}",
+            app.overlay
+        );
+        ctx.handle(&mut app, vec![other], 120);
+        assert!(!app.quit && app.overlay.is_none());
+        assert_eq!(
+            app.status.as_ref().map(|s| s.text.clone()),
+            Some(format!("run #{typo} not deleted: nothing changed"))
+        );
+        assert!(lab.run(typo)?.is_some() && file.is_file());
+    }
+
+    // From its detail: y deletes it, and the table comes back without it.
+    ctx.handle(&mut app, vec![key('k')], 120);
+    app.update(Action::Open);
+    assert_eq!(app.screen, Screen::Detail(typo));
+    ctx.handle(&mut app, vec![key('D')], 120);
+    while requests.try_recv().is_ok() {}
+    ctx.handle(&mut app, vec![key('y')], 120);
+    assert!(lab.run(typo)?.is_none());
+    assert!(!file.exists() && !lab.brought_dir(typo).exists());
+    assert_eq!(app.screen, Screen::Runs);
+    assert_eq!(
+        app.runs.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [training]
+    );
+    let status = app.status.clone().expect("said");
+    assert_eq!(
+        (status.text.as_str(), status.error),
+        (
+            "deleted run 2 (typo): 0 metric points, 1 checkpoint (2.00 kB) removed",
+            false
+        )
+    );
+    assert!(
+        requests.try_iter().any(|r| r == Request::Wake),
+        "the collector reads the lab again"
+    );
+    // In compare, D names the run it cannot tell.
+    app.update(Action::ToggleMark);
+    app.update(Action::Compare);
+    assert_eq!(app.update(Action::DeleteRun), Vec::<Effect>::new());
+    assert!(app
+        .status
+        .as_ref()
+        .is_some_and(|s| s.text.starts_with("n, t, R, X, C and D act on one run")));
     Ok(())
 }

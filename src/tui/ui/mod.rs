@@ -264,6 +264,7 @@ impl Footer {
                         "r run",
                         "e experiment",
                         "s/S sort",
+                        "D delete",
                     ],
                     &["? help", "q quit"],
                 ),
@@ -276,6 +277,7 @@ impl Footer {
                         "n note",
                         "t tags",
                         stop_or_resume,
+                        "D delete",
                     ];
                     // Scrolling is offered only where the run's record is on screen, Tab only
                     // where charts and record take turns, and the charts' keys where they are.
@@ -327,6 +329,7 @@ fn overlay_keys(overlay: &Overlay) -> Option<&'static str> {
         Overlay::ConfirmStop { .. } => "y stop · n/esc keep it running",
         Overlay::ConfirmResume(_) => "y resume · n/esc leave it as it is",
         Overlay::ConfirmStartOver(_) => "y start it over from step 0 · n/esc leave it as it is",
+        Overlay::ConfirmDelete(_) => "y delete · any other key keeps it",
         Overlay::EditNotes { .. } | Overlay::EditTags { .. } => {
             "enter save · esc cancel · ←→ home end move · ctrl-u clear"
         }

@@ -98,8 +98,8 @@ pub const HELP: &[(&str, &str)] = &[
         "start a run: form · like this one · experiment file",
     ),
     (
-        "X · C · n · t",
-        "stop · resume a stopped run (both ask) · note · tags",
+        "X C D · n · t",
+        "stop · resume · delete a run (each asks) · note · tags",
     ),
     ("detail, compare", ""),
     ("s", "smoothing (debiased EMA, raw line dimmed)"),
@@ -185,6 +185,31 @@ impl Widget for OverlayView<'_> {
                 "y: start it over · n / esc: leave it",
             )
             .render(area, buf),
+            Overlay::ConfirmDelete(plan) => {
+                let gray = Style::new().fg(Color::DarkGray);
+                let mut lines: Vec<TextLine<'static>> =
+                    plan.lines().into_iter().map(TextLine::raw).collect();
+                lines.push(TextLine::styled(
+                    "Its metrics, checkpoints, evaluations and log go; the lab keeps its name, \
+                     model and status as deleted, and gives its id to no other run.",
+                    gray,
+                ));
+                lines.push(TextLine::styled(
+                    "y: delete · any other key: keep it",
+                    Style::new().bold(),
+                ));
+                let title = match plan.ids().as_slice() {
+                    [one] => format!(" delete run #{one} "),
+                    ids => format!(" delete {} runs ", ids.len()),
+                };
+                BoxedLines {
+                    block: Block::bordered().title(title).fg(Color::Red),
+                    width: 76,
+                    lines,
+                    indent: 4,
+                }
+                .render(area, buf)
+            }
             Overlay::ConfirmSweep(ask) => {
                 // The lab's runs of it, the first few: the rest are counted.
                 const LISTED: usize = 4;

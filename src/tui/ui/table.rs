@@ -136,7 +136,8 @@ impl RunsTable<'_> {
     }
 
     /// Column widths, those of the runs shown `fitted` ([`RunsTable::fitted`]); the name column
-    /// takes what is left.
+    /// takes what is left. None depends on the sort: the arrow of a title that fills its column
+    /// is drawn in the gap after it.
     fn width(c: Column, fitted: Fitted) -> u16 {
         match c {
             Column::Id => fitted.id,
@@ -177,8 +178,8 @@ impl RunsTable<'_> {
     /// settings past batch and dim. The data column, where the runs trained on more than one
     /// dataset, comes right after the results it qualifies, the seed, where they have more than
     /// one, after the learning rate. Columns that say nothing of these runs (all `-`, or one
-    /// setting they share) come last: at 120 columns `test` with no value took the room of
-    /// `mining`, which differs between runs.
+    /// setting they share) come last, and only where all the others fit: at 120 columns `test`
+    /// with no value took the room of `mining`, which differs between runs.
     fn columns(width: u16, fitted: Fitted, sort: Column) -> Vec<Column> {
         use Column::*;
         let evaluated: &[Column] = if fitted.measured { &[Test, Lfw] } else { &[] };
@@ -205,11 +206,11 @@ impl RunsTable<'_> {
             .chain([Duration, Started].map(Some));
         let quiet = |c: Column| fitted.quiet & bit(c) != 0 && c != sort;
         let (said, unsaid): (Vec<_>, Vec<_>) = priority.partition(|step| !step.is_some_and(quiet));
-        let priority = said.into_iter().chain(unsaid);
         // Each column with the space before the next: the last needs none.
         let mut used = 0u16;
         let mut keep = Vec::new();
-        for step in priority {
+        let mut all_said = true;
+        for step in said {
             let w = match step {
                 Some(c) if keep.contains(&c) => continue,
                 Some(c) => Self::width(c, fitted) + 1,
@@ -219,9 +220,29 @@ impl RunsTable<'_> {
             if used + w <= width + 1 {
                 used += w;
                 keep.extend(step);
-            } else if step.is_none() {
-                // No room for the name to grow: nothing after it gets any.
-                break;
+            } else {
+                all_said = false;
+                if step.is_none() {
+                    // No room for the name to grow: nothing after it gets any.
+                    break;
+                }
+            }
+        }
+        // The quiet columns only where every other has its room, and in their order up to the
+        // first that has none: in the room of one left out (`started`, once a seed column
+        // came) they would come and go with unrelated columns, and the digits that sort by the
+        // nth column with them. The name takes that room.
+        if all_said {
+            for c in unsaid.into_iter().flatten() {
+                if keep.contains(&c) {
+                    continue;
+                }
+                let w = Self::width(c, fitted) + 1;
+                if used + w > width + 1 {
+                    break;
+                }
+                used += w;
+                keep.push(c);
             }
         }
         Column::DASHBOARD
@@ -294,24 +315,32 @@ impl Widget for RunsTable<'_> {
             .filter(|&&c| c != Column::Name)
             .map(|&c| Self::width(c, fitted) + 1)
             .sum();
-        let least = Self::width(Column::Name, fitted);
-        let mut name_width = area.width.saturating_sub(2 + others).max(least);
-        // The sorted column's title keeps its arrow: a column as wide as its title widens by
-        // one, from the name's share where the name has one to spare.
-        let arrow = app.sort != Column::Name
-            && cols.contains(&app.sort)
-            && Self::width(app.sort, fitted) <= app.sort.title().chars().count() as u16
-            && name_width > least;
-        if arrow {
-            name_width -= 1;
-        }
-        let width = |c: Column| Self::width(c, fitted) + u16::from(arrow && c == app.sort);
+        let name_width = area
+            .width
+            .saturating_sub(2 + others)
+            .max(Self::width(Column::Name, fitted));
+        let width = |c: Column| match c {
+            Column::Name => name_width,
+            _ => Self::width(c, fitted),
+        };
+        // The sorted column's title ends in an arrow: inside the column where the title leaves
+        // a cell, else in the gap after it (drawn once the table is). Widening the column for
+        // it took a character from every name and moved the columns after it.
+        let arrow = if app.descending { '↓' } else { '↑' };
+        let spanned: u16 = cols.iter().map(|&c| width(c) + 1).sum();
+        let arrow_in_gap = cols.iter().position(|&c| c == app.sort).and_then(|i| {
+            let full = app.sort.title().chars().count() >= usize::from(width(app.sort));
+            // The gap's place from the border, where the columns fit inside it; the last
+            // column ends at the border and has none: the top line says the sort.
+            let x: u16 = cols[..=i].iter().map(|&c| width(c) + 1).sum();
+            (full && spanned < area.width && x + 1 < area.width).then_some(area.x + x)
+        });
         // Underlined title by title, not across the gaps: `best dev` and `last loss` read as
         // two headers.
         let header = Row::new(cols.iter().map(|&c| {
             let mut t = c.title().to_string();
-            if c == app.sort {
-                t.push(if app.descending { '↓' } else { '↑' });
+            if c == app.sort && arrow_in_gap.is_none() {
+                t.push(arrow);
             }
             Cell::from(TextLine::from(Span::styled(t, Style::new().underlined())))
         }))
@@ -331,10 +360,7 @@ impl Widget for RunsTable<'_> {
                 row
             }
         });
-        let widths = cols.iter().map(|&c| match c {
-            Column::Name => Constraint::Length(name_width),
-            _ => Constraint::Length(width(c)),
-        });
+        let widths = cols.iter().map(|&c| Constraint::Length(width(c)));
         // Inside the border, under the header.
         let fit = usize::from(area.height.saturating_sub(3));
         // Scrolled no further than fills the table: a filter that left fewer runs, or a taller
@@ -364,6 +390,12 @@ impl Widget for RunsTable<'_> {
             .with_selected(Some(app.selected))
             .with_offset(offset);
         StatefulWidget::render(table, area, buf, &mut state);
+        // Not underlined: the gap still parts the title's underline from the next one's.
+        if let Some(x) = arrow_in_gap {
+            if let Some(cell) = buf.cell_mut((x, area.y + 1)) {
+                cell.set_char(arrow).set_style(Style::new().bold());
+            }
+        }
         app.table_rows.set((state.offset(), fit));
     }
 }

@@ -672,10 +672,10 @@ fn shown(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::fixtures::{new_run, resume};
+    use crate::lab::fixtures::{new_checkpoint, new_run, resume};
     use crate::lab::{
-        metric, CodeVersion, EvalMetric, MetricPoint, NewCheckpoint, NewEvaluation, NewRun,
-        Protocol, RanOn, RunSummaryUpdate,
+        metric, CodeVersion, EvalMetric, MetricPoint, NewEvaluation, NewRun, Protocol, RanOn,
+        RunSummaryUpdate,
     };
     use anyhow::Context;
 
@@ -716,14 +716,13 @@ mod tests {
         lab.record(id, &points, &RunSummaryUpdate::default())?;
         let path = format!("checkpoints/{}/best.safetensors", lab.run_folder_name(id));
         write(lab, &path, 2000)?;
-        let ck = lab.add_checkpoint(&NewCheckpoint {
-            run: id,
-            iteration: 10,
-            epoch: 1,
-            kind: "best".into(),
+        let ck = lab.add_checkpoint(&new_checkpoint(
+            id,
+            "best",
+            10,
             path,
-            sha256: format!("{:064}", id.0),
-        })?;
+            format!("{:064}", id.0),
+        ))?;
         lab.add_evaluation(&NewEvaluation {
             run: id,
             checkpoint_id: Some(ck),
@@ -1053,14 +1052,7 @@ mod tests {
         let other = lab.create_run(&new_run("other"))?;
         let pinning = lab.create_run(&new_run("pinning"))?;
         let at = |run: RunId, kind: &str, path: &str, sha: &str| {
-            lab.add_checkpoint(&NewCheckpoint {
-                run,
-                iteration: 10,
-                epoch: 1,
-                kind: kind.into(),
-                path: path.into(),
-                sha256: sha.into(),
-            })
+            lab.add_checkpoint(&new_checkpoint(run, kind, 10, path, sha))
         };
         let elsewhere = write(&lab, "../gpu/checkpoints/run-7/best.safetensors", 5)?;
         at(run, "best", &lab.relative(&elsewhere), "a")?;
@@ -1127,14 +1119,13 @@ mod tests {
         let lab = Lab::open(&dir.path().join("lab.db"))?;
         let run = lab.create_run(&new_run("r"))?;
         std::fs::create_dir_all(lab.brought_dir(run).join("best.safetensors"))?;
-        lab.add_checkpoint(&NewCheckpoint {
+        lab.add_checkpoint(&new_checkpoint(
             run,
-            iteration: 10,
-            epoch: 1,
-            kind: "best".into(),
-            path: "checkpoints/run-1/best.safetensors".into(),
-            sha256: "a".into(),
-        })?;
+            "best",
+            10,
+            "checkpoints/run-1/best.safetensors",
+            "a",
+        ))?;
         lab.finish_run(run, RunStatus::Failed, None)?;
         lab.conn()
             .execute("UPDATE runs SET created_at = created_at - 3600", [])?;

@@ -2,8 +2,8 @@
 //! trainer's, the report's and the dashboard's tests.
 
 use crate::lab::{
-    metric, Checkpoint, CodeVersion, DatasetRecord, Hyperparams, Lab, Machine, MetricPoint, NewRun,
-    Resume, Run, RunId, RunStatus, RunSummaryUpdate, SeriesPoint,
+    metric, Checkpoint, CodeVersion, DatasetRecord, Hyperparams, Lab, Machine, MetricPoint,
+    NewCheckpoint, NewRun, Resume, Run, RunId, RunStatus, RunSummaryUpdate, SeriesPoint,
 };
 
 /// 2026-11-28 07:13 UTC: every test's "now".
@@ -163,6 +163,25 @@ pub fn checkpoint(run: RunId, kind: &str, iteration: i64, epoch: i64) -> Checkpo
         path: format!("checkpoints/{kind}.safetensors"),
         sha256: "0".repeat(64),
         created_at: 0.0,
+    }
+}
+
+/// A checkpoint of `run` to record, of `kind`, written at `iteration` in epoch 1, at `path`
+/// (as the lab records it) with `sha256`.
+pub fn new_checkpoint(
+    run: RunId,
+    kind: &str,
+    iteration: i64,
+    path: impl Into<String>,
+    sha256: impl Into<String>,
+) -> NewCheckpoint {
+    NewCheckpoint {
+        run,
+        iteration,
+        epoch: 1,
+        kind: kind.into(),
+        path: path.into(),
+        sha256: sha256.into(),
     }
 }
 

@@ -883,10 +883,10 @@ impl App {
                     .collect();
                 // A tag the lab refuses keeps the editor open on what was typed; the run's own
                 // tags, in any order, are nothing to write.
-                let unchanged = self.run(run).is_some_and(|r| {
-                    tags.iter().all(|t| r.tags.contains(t))
-                        && r.tags.iter().all(|t| tags.contains(t))
-                });
+                let set = |t: &[String]| -> std::collections::BTreeSet<String> {
+                    t.iter().cloned().collect()
+                };
+                let unchanged = self.run(run).is_some_and(|r| set(&r.tags) == set(&tags));
                 match tags.iter().find_map(|t| crate::lab::tag_problem(t)) {
                     Some(why) => {
                         self.set_status(why, true);

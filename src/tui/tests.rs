@@ -2928,14 +2928,13 @@ fn d_deletes_the_highlighted_run_once_y_answers_and_refuses_a_live_one() -> Resu
     let file = lab.brought_dir(typo).join("best.safetensors");
     std::fs::create_dir_all(lab.brought_dir(typo))?;
     std::fs::write(&file, vec![1u8; 2000])?;
-    lab.add_checkpoint(&crate::lab::NewCheckpoint {
-        run: typo,
-        iteration: 3,
-        epoch: 1,
-        kind: "best".into(),
-        path: format!("checkpoints/run-{typo}/best.safetensors"),
-        sha256: "0".repeat(64),
-    })?;
+    lab.add_checkpoint(&crate::lab::fixtures::new_checkpoint(
+        typo,
+        "best",
+        3,
+        format!("checkpoints/run-{typo}/best.safetensors"),
+        "0".repeat(64),
+    ))?;
     let mut app = App::new(NOW, "testhost");
     app.update(Action::Data(Update::Runs(lab.list_runs()?)));
     // Newest first: the typo, then the run training.

@@ -37,17 +37,11 @@ pub struct PlannedFile {
 /// What deleting one run takes away.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunDeletion {
-    pub id: RunId,
-    pub name: String,
-    pub model: String,
-    /// As the run reads now ([`super::Run::effective_status`]): a run recorded running whose
-    /// trainer is gone has crashed.
+    /// The run as the lab records it.
+    pub run: super::Run,
+    /// Its status as it reads now ([`super::Run::effective_status`]): a run recorded running
+    /// whose trainer is gone has crashed.
     pub status: RunStatus,
-    pub epochs_done: i64,
-    pub epochs: i64,
-    pub created_at: f64,
-    /// The host it was registered on.
-    pub hostname: String,
     pub metric_points: u64,
     /// Its checkpoint rows.
     pub checkpoints: u64,
@@ -110,11 +104,11 @@ impl RunDeletion {
         };
         let mut lines = vec![format!(
             "run {} ({}): {}, {}/{} epochs; {}, {}, {}",
-            self.id,
-            self.name,
+            self.run.id,
+            self.run.name,
             self.status,
-            self.epochs_done,
-            self.epochs,
+            self.run.epochs_done(),
+            self.run.hyper.epochs,
             count(self.metric_points, "metric point", "metric points"),
             checkpoints,
             count(self.evaluations, "evaluation", "evaluations"),
@@ -159,8 +153,8 @@ impl RunDeletion {
         }
         format!(
             "deleted run {} ({}): {} removed",
-            self.id,
-            self.name,
+            self.run.id,
+            self.run.name,
             parts.join(", ")
         )
     }
@@ -185,13 +179,13 @@ impl DeletionPlan {
     /// `delete run 35?`, `delete 2 runs?`
     pub fn question(&self) -> String {
         match self.runs.as_slice() {
-            [one] => format!("delete run {}?", one.id),
+            [one] => format!("delete run {}?", one.run.id),
             runs => format!("delete {}?", count(runs.len() as u64, "run", "runs")),
         }
     }
 
     pub fn ids(&self) -> Vec<RunId> {
-        self.runs.iter().map(|r| r.id).collect()
+        self.runs.iter().map(|r| r.run.id).collect()
     }
 
     /// Whether `other` deletes what this plan said: the same runs, with as many rows of each
@@ -207,7 +201,13 @@ impl DeletionPlan {
                         .chain(&r.logs)
                         .map(|f| &f.path)
                         .collect();
-                    (r.id, r.metric_points, r.checkpoints, r.evaluations, files)
+                    (
+                        r.run.id,
+                        r.metric_points,
+                        r.checkpoints,
+                        r.evaluations,
+                        files,
+                    )
                 })
                 .collect()
         }
@@ -290,17 +290,17 @@ impl Lab {
                     deleted_at, deleted_on)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
-                    r.id.0,
-                    r.name,
-                    r.model,
+                    r.run.id.0,
+                    r.run.name,
+                    r.run.hyper.model,
                     r.status.as_str(),
-                    r.created_at,
-                    r.hostname,
+                    r.run.created_at,
+                    r.run.hostname,
                     at,
                     host
                 ],
             )?;
-            tx.execute("DELETE FROM runs WHERE id = ?1", [r.id.0])?;
+            tx.execute("DELETE FROM runs WHERE id = ?1", [r.run.id.0])?;
         }
         tx.commit()?;
         let mut deleted = Deleted::default();
@@ -451,14 +451,8 @@ impl Lab {
         };
         let checkpoints = self.checkpoints(id)?;
         let mut what = RunDeletion {
-            id,
-            name: run.name.clone(),
-            model: run.hyper.model.clone(),
+            run: run.clone(),
             status,
-            epochs_done: run.epochs_done(),
-            epochs: run.hyper.epochs,
-            created_at: run.created_at,
-            hostname: run.hostname.clone(),
             metric_points: rows("metrics")?,
             checkpoints: checkpoints.len() as u64,
             evaluations: rows("evaluations")?,
@@ -616,7 +610,7 @@ impl Lab {
                     warnings.push(format!(
                         "run {}'s {what} '{}' could not be removed ({e}); the lab no longer \
                          records it: remove it by hand",
-                        run.id, f.shown
+                        run.run.id, f.shown
                     ));
                     false
                 }
@@ -645,7 +639,7 @@ impl Lab {
                 entries
                     .flatten()
                     .map(|e| self.checkpoints_dir().join(e.file_name()))
-                    .filter(|p| self.is_own_checkpoint_folder(run.id, p)),
+                    .filter(|p| self.is_own_checkpoint_folder(run.run.id, p)),
             );
         }
         for dir in folders {
@@ -654,7 +648,7 @@ impl Lab {
                 if let Err(e) = std::fs::remove_dir(&dir) {
                     warnings.push(format!(
                         "run {}'s empty checkpoint folder '{}' could not be removed ({e})",
-                        run.id,
+                        run.run.id,
                         shown(&self.relative(&dir))
                     ));
                 }
@@ -686,6 +680,15 @@ mod tests {
             [id.0],
             |r| r.get(0),
         )?)
+    }
+
+    /// Every run of `lab` failed, registered an hour ago: none is live, so each may go.
+    fn failed_an_hour_ago(lab: &Lab) -> Result<()> {
+        lab.conn().execute(
+            "UPDATE runs SET status = 'failed', created_at = created_at - 3600",
+            [],
+        )?;
+        Ok(())
     }
 
     /// Writes `bytes` bytes at `path` (relative to the lab), its folders too.
@@ -864,10 +867,7 @@ mod tests {
         let lab = Lab::open(&dir.path().join("lab.db"))?;
         let first = lab.create_run(&new_run("first"))?;
         let newest = lab.create_run(&new_run("newest"))?;
-        lab.conn().execute(
-            "UPDATE runs SET status = 'failed', created_at = created_at - 3600",
-            [],
-        )?;
+        failed_an_hour_ago(&lab)?;
         lab.delete_runs(&lab.plan_deletion(&[newest])?)?;
         let next = lab.create_run(&new_run("next"))?;
         assert_eq!((first.0, newest.0, next.0), (1, 2, 3));
@@ -991,10 +991,7 @@ mod tests {
             like_run: Some(parent),
             ..new_run("like")
         })?;
-        lab.conn().execute(
-            "UPDATE runs SET status = 'failed', created_at = created_at - 3600",
-            [],
-        )?;
+        failed_an_hour_ago(&lab)?;
         let plan = lab.plan_deletion(&[parent])?;
         assert_eq!(
             plan.refusal().as_deref(),
@@ -1075,10 +1072,7 @@ mod tests {
         at(run, "interrupt", "checkpoints/run-1/gone.safetensors", "d")?;
         let own_log = write(&lab, "mine.log", 5)?;
         lab.set_log_path(run, "mine.log")?;
-        lab.conn().execute(
-            "UPDATE runs SET status = 'failed', created_at = created_at - 3600",
-            [],
-        )?;
+        failed_an_hour_ago(&lab)?;
         let plan = lab.plan_deletion(&[run])?;
         let r = &plan.runs[0];
         assert_eq!((r.checkpoint_files.len(), r.missing_files), (0, 1));
@@ -1126,9 +1120,7 @@ mod tests {
             "checkpoints/run-1/best.safetensors",
             "a",
         ))?;
-        lab.finish_run(run, RunStatus::Failed, None)?;
-        lab.conn()
-            .execute("UPDATE runs SET created_at = created_at - 3600", [])?;
+        failed_an_hour_ago(&lab)?;
         let deleted = lab.delete_runs(&lab.plan_deletion(&[run])?)?;
         assert!(lab.run(run)?.is_none());
         assert_eq!(deleted.warnings.len(), 1, "{deleted:?}");

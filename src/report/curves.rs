@@ -464,6 +464,20 @@ pub fn band(series: &[&[SeriesPoint]]) -> Vec<(f64, f64, f64)> {
 mod tests {
     use super::*;
 
+    /// The order names only settings [`params::params`] names, each once: one renamed there
+    /// would otherwise fall to the end of every legend.
+    #[test]
+    fn the_order_names_the_runs_settings() {
+        let names: Vec<&str> = params::params(&crate::lab::fixtures::run(1, "r", "resnet18"))
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        for (i, name) in SETTING_ORDER.iter().enumerate() {
+            assert!(names.contains(name), "{name} is no setting of {names:?}");
+            assert!(!SETTING_ORDER[..i].contains(name), "{name} twice");
+        }
+    }
+
     fn pts(values: &[(i64, f64)]) -> Vec<SeriesPoint> {
         values
             .iter()

@@ -501,6 +501,22 @@ mod tests {
     use crate::lab::fixtures::{run, NOW};
     use crate::lab::RunStatus;
 
+    /// The settings named here are those [`params::params`] names: one renamed there would
+    /// otherwise get a column of its own beside the column that shows it.
+    #[test]
+    fn the_settings_named_are_the_runs_settings() {
+        let names: Vec<&str> = params::params(&run(1, "r", "resnet18"))
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        for name in SHOWN.iter().chain(OTHER_AFTER.iter().map(|(n, _)| n)) {
+            assert!(names.contains(name), "{name} is no setting of {names:?}");
+        }
+        for (_, home) in OTHER_AFTER {
+            assert!(RECIPE_HEADERS.contains(&home), "{home} is no recipe column");
+        }
+    }
+
     /// A dataset of `people` identities and `images` images, split 80/10/10, named `name`.
     fn dataset(id: i64, name: &str, people: i64, images: i64) -> DataInfo {
         DataInfo {

@@ -343,9 +343,12 @@ impl Overrides {
         if wrong.len() < 2 {
             return Err(said(first));
         }
+        // As a sweep spec's problems: the words on a line of their own, the place under them.
         let mut msg = format!("{} mistakes:", wrong.len());
         for e in wrong {
-            msg.push_str(&format!("\n{:#}", said(e)));
+            let hint = flag_only_hint(e.message());
+            let problem = crate::format::toml_problem(e, hint);
+            msg.push_str(&format!("\n  {}", problem.replace('\n', "\n  ")));
         }
         bail!(msg)
     }
@@ -1063,6 +1066,14 @@ mod tests {
         let text = "model = \"resnet18\"\naugment = \"yes\"\nbatch = 16.5\nimage_sise = 64\n";
         let e = format!("{:#}", Overrides::from_toml(text).unwrap_err());
         assert!(e.starts_with("3 mistakes:\n"), "{e}");
+        // Each as a sweep spec's are: its words on a line, the place indented under them.
+        assert!(
+            e.contains(
+                "\n  the value must be true or false, without quotes\n    TOML parse error at \
+                 line 2, column 11\n      |\n    2 | augment = \"yes\"\n"
+            ),
+            "{e}"
+        );
         for said in [
             "the value must be true or false, without quotes",
             "2 | augment = \"yes\"",

@@ -2857,14 +2857,8 @@ fn compare_names_the_datasets_and_marks_the_best_values() -> Result<()> {
 fn plan_of_run2() -> crate::lab::DeletionPlan {
     crate::lab::DeletionPlan {
         runs: vec![crate::lab::RunDeletion {
-            id: RunId(2),
-            name: "alex-b64-hard".into(),
-            model: "alexnet".into(),
+            run: lab_runs().swap_remove(1),
             status: RunStatus::Completed,
-            epochs_done: 10,
-            epochs: 10,
-            created_at: NOW - 3600.0,
-            hostname: "testhost".into(),
             metric_points: 212,
             checkpoints: 1,
             evaluations: 0,

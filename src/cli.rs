@@ -225,7 +225,7 @@ pub struct RunsArgs {
     #[arg(long, value_name = "COLUMN", default_value = "id",
           value_parser = crate::tui::filter::SortKey::parse,
           long_help = format!("Order by this column; runs without a value come last, with \
-                               --desc or without.\nColumns: {}, or a filter field's name for one (dev, loss, ips, ...), \
+                               --desc or without.\nColumns: {}, or a filter field's name for one (dev_acc, loss, img_s, ...), \
                                or any other filter field, which is then shown as with --show (seed, augment, wd, ...)",
                               crate::tui::filter::Column::cli_names()))]
     pub sort: crate::tui::filter::SortKey,

@@ -395,6 +395,35 @@ fn a_reader_that_stops_early_ends_the_export_quietly() -> Result<()> {
     Ok(())
 }
 
+/// A lab of no runs exports as one: each format's empty document, said on stderr; a selection
+/// that finds no run is still refused.
+#[test]
+fn a_lab_of_no_runs_exports_an_empty_document() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    Lab::open(&db)?;
+    for (format, want) in [
+        ("csv", format!("{CSV_HEADER}\n")),
+        ("runs-csv", format!("{RUNS_CSV_HEADER}\n")),
+    ] {
+        let (out, err) =
+            common::succeeds(common::facenet(&db)?.args(["export", "--format", format]));
+        assert_eq!(out, want, "{format}");
+        assert!(
+            err.contains("has no runs yet: the export holds none"),
+            "{err}"
+        );
+    }
+    let (out, _) = common::succeeds(common::facenet(&db)?.args(["export", "--format", "json"]));
+    let export: Export = serde_json::from_str(&out)?;
+    assert!(export.runs.is_empty(), "{out}");
+    common::fails_with(
+        common::facenet(&db)?.args(["export", "--format", "csv", "--tag", "best"]),
+        &["no run in lab"],
+    );
+    Ok(())
+}
+
 /// `export --help` names the parts of a JSON run by their keys in the document.
 #[test]
 fn the_help_names_the_json_keys() -> Result<()> {

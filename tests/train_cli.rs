@@ -214,14 +214,18 @@ fn bad_config_files_are_refused_with_the_key_named() -> Result<()> {
 fn a_run_like_another_takes_its_settings_and_the_flags_change_them() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
-    common::succeeds(common::facenet(&db)?.args(TINY_RUN).args([
+    let (_, err) = common::succeeds(common::facenet(&db)?.args(TINY_RUN).args([
         "--epochs", "1", "--lr", "3e-4", "--margin", "0.3", "--crop", "0.75", "--seed", "3",
         "--mining", "semihard", "--name", "first", "--note", "a note", "--tag", "x", "--quiet",
     ]));
+    // The first run says it started the lab, where a mistyped --db would otherwise hide it.
+    let new_lab = format!("recorded in a new lab, '{}'", db.display());
+    assert!(err.contains(&new_lab), "{err}");
     // By name, without a model: the first run's settings but the seed, under a new name.
     let (_, err) = common::succeeds(common::facenet(&db)?.args([
         "run", "--like", "first", "--seed", "4", "--tag", "y", "--quiet",
     ]));
+    assert!(!err.contains("new lab"), "{err}");
     let lab = Lab::open_read_only(&db)?;
     let settings = |id: i64| -> Result<serde_json::Value> {
         let run = lab.run(RunId(id))?.context("run")?;

@@ -16,7 +16,18 @@ pub fn execute(lab: &Lab, args: &ExportArgs) -> Result<()> {
         .conn()
         .unchecked_transaction()
         .context("reading the lab")?;
-    let runs = select_runs(lab, args.runs.as_deref(), args.tag.as_deref())?;
+    let runs = match (&args.runs, &args.tag) {
+        // A lab of no runs exports as one: the csv's header, or JSON's empty list, which a
+        // script reads as it reads any other export. A selection that finds none is a mistake.
+        (None, None) => lab.list_runs_seen()?,
+        _ => select_runs(lab, args.runs.as_deref(), args.tag.as_deref())?,
+    };
+    if runs.is_empty() {
+        crate::say!(
+            "note: lab '{}' has no runs yet: the export holds none",
+            lab.path().display()
+        );
+    }
     let bytes = export::export(lab, &runs, args.format, &args.metric)?;
     drop(snapshot);
     if args.out.as_os_str() == "-" {

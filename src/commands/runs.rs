@@ -135,7 +135,8 @@ pub fn table(
 ) -> String {
     if runs.is_empty() {
         return format!(
-            "no runs recorded yet: start one with `facenet-lab{} run resnet18 --data PATH`\n",
+            "no runs recorded yet: start one with `facenet-lab{} run resnet18 --data PATH \
+             --image-size 64 --epochs 3` (minutes on a CPU)\n",
             crate::lab::db_flag(db)
         );
     }

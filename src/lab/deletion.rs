@@ -129,19 +129,19 @@ impl RunDeletion {
     }
 
     /// `deleted run 35 (seed-resnet18-b32-d128): 212 metric points, 1 checkpoint (45.2 MB)
-    /// removed`: what went, once `removed` of its files went.
+    /// removed`: what went, once `removed` of its files went (`2 checkpoint records` where no
+    /// file of them did).
     pub fn deleted_line(&self, removed: &Removed) -> String {
         let mut parts = vec![count(self.metric_points, "metric point", "metric points")];
-        if self.checkpoints > 0 {
-            let size = if removed.checkpoint_files > 0 {
-                format!(" ({})", crate::format::bytes(removed.bytes))
-            } else {
-                String::new()
-            };
-            parts.push(format!(
-                "{}{size}",
-                count(self.checkpoints, "checkpoint", "checkpoints")
-            ));
+        match (self.checkpoints, removed.checkpoint_files) {
+            (0, _) => {}
+            // Their files were kept, or were never here: only the lab's records of them went.
+            (n, 0) => parts.push(count(n, "checkpoint record", "checkpoint records")),
+            (n, _) => parts.push(format!(
+                "{} ({})",
+                count(n, "checkpoint", "checkpoints"),
+                crate::format::bytes(removed.bytes)
+            )),
         }
         if self.evaluations > 0 {
             parts.push(count(self.evaluations, "evaluation", "evaluations"));
@@ -1095,7 +1095,7 @@ mod tests {
         let deleted = lab.delete_runs(&plan)?;
         assert_eq!(
             deleted.lines(),
-            ["deleted run 1 (merged): 0 metric points, 4 checkpoints removed"]
+            ["deleted run 1 (merged): 0 metric points, 4 checkpoint records removed"]
         );
         for stays in [elsewhere, shared, pinned, own_log] {
             assert!(stays.is_file(), "{}", stays.display());

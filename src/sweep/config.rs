@@ -30,13 +30,16 @@ pub fn key_problems(config: &RunConfig, own: &Table) -> Vec<String> {
         .collect()
 }
 
-/// Every rule the good keys of `config` break, or that it has no model. With a bad model the
-/// rules that depend on it (image size, dropout) cannot be checked; those the good keys break
-/// with every model (`lr = -1.0`) are, so that a misspelt model hides none of them.
+/// Every rule the good keys of `config` break, or that it has no model. With a bad model, or
+/// none, the rules that depend on it (image size, dropout) cannot be checked; those the good
+/// keys break with every model (`lr = -1.0`) are, so that a misspelt or missing model hides
+/// none of them.
 pub fn rule_problems(config: &RunConfig) -> Vec<String> {
     let (good, _) = split_bad_keys(config);
     if !config.contains_key("model") {
-        vec![NO_MODEL.to_string()]
+        let mut found = vec![NO_MODEL.to_string()];
+        found.extend(model_free_rule_problems(&good));
+        found
     } else if good.contains_key("model") {
         match train_config(&good) {
             Ok(cfg) => cfg.problems(),

@@ -1420,6 +1420,14 @@ mod tests {
         let err = names("tag = \"t\"\n[base]\nbatch = 8\n[grid]\nseed = [1, 2, 3]\n").join("\n");
         assert!(err.contains("has 1 problem;"), "{err}");
         assert!(err.contains("every run:\n  no model given"), "{err}");
+        // Nor does it hide what a grid value breaks with every model.
+        let err = names("tag = \"t\"\n[grid]\nlr = [1e-4, -1.0]\nbatch = [16]\n").join("\n");
+        assert!(err.contains("has 2 problems;"), "{err}");
+        assert!(
+            err.contains("[grid] lr = -1.0:\n  --lr must be a positive number, got -1"),
+            "{err}"
+        );
+        assert!(err.contains("every run:\n  no model given"), "{err}");
     }
 
     /// A grid value's mistake is said once, for `[grid] KEY = VALUE`, however many runs take

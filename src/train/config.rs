@@ -196,7 +196,8 @@ pub struct Overrides {
     /// Triplet margin on squared distances [default: 0.2].
     #[arg(long, allow_negative_numbers = true)]
     pub margin: Option<f64>,
-    /// Images are resized to this square size [default: 224].
+    /// Images are resized to this square size: at least 63 for alexnet, 16 for the resnets
+    /// [default: 224].
     #[arg(long)]
     pub image_size: Option<usize>,
     /// Keep this central fraction of each image's width and height before resizing: LFW's
@@ -1058,6 +1059,26 @@ mod tests {
         };
         let e = format!("{:#}", TrainConfig::resolve(None, &fresh).unwrap_err());
         assert!(!e.contains("(--init"), "{e}");
+    }
+
+    /// `--image-size`'s help gives each network's smallest size as the check has it.
+    #[test]
+    fn the_image_size_help_gives_the_smallest_sizes() {
+        use clap::Args as _;
+        let flags = Overrides::augment_args(clap::Command::new("run"));
+        let help = flags
+            .get_arguments()
+            .find(|a| a.get_id() == "image_size")
+            .and_then(|a| a.get_help())
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        let alexnet = format!("at least {} for alexnet", Arch::Alexnet.min_train_size());
+        let resnets = format!(", {} for the resnets", Arch::Resnet18.min_train_size());
+        assert!(help.contains(&alexnet) && help.contains(&resnets), "{help}");
+        assert_eq!(
+            Arch::Resnet18.min_train_size(),
+            Arch::Resnet152.min_train_size()
+        );
     }
 
     /// Every wrong key of a config file is said at once, each with its line and caret.

@@ -328,7 +328,9 @@ pub fn start(
         // already: said, for `--like` and resume read the file again.
         if !w.path.exists() {
             crate::say!(
-                "warning: '{}', which run {run} starts from, is gone since it was read (the run                  that wrote it replaced it meanwhile?): run {run} trains on, but `--like {run}`                  and its resume without a checkpoint cannot read it again",
+                "warning: '{}', which run {run} starts from, is gone since it was read (the run \
+                 that wrote it replaced it meanwhile?): run {run} trains on, but `--like {run}` \
+                 and its resume without a checkpoint cannot read it again",
                 w.path.display()
             );
         }
@@ -337,6 +339,14 @@ pub fn start(
         "{}",
         headline(run, &cfg.run_name(), "on", &device, &device_name, &dataset)
     );
+    if created {
+        // A mistyped --db, or a relative FACENET_LAB_DB from another folder, would otherwise
+        // record the run where nobody looks for it.
+        crate::say!(
+            "recorded in a new lab, '{}' (--db or FACENET_LAB_DB names another)",
+            db.display()
+        );
+    }
     // A P×K batch takes K images of P people, never all of them.
     if cfg.batch > dataset.train.len() && cfg.sampler != crate::train::config::Sampler::Pk {
         crate::say!(

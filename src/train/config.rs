@@ -173,10 +173,10 @@ pub struct Overrides {
     #[arg(value_enum)]
     pub model: Option<Arch>,
     /// Images per batch [default: 32].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub batch: Option<usize>,
     /// Embedding dimension [default: 128].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub dim: Option<usize>,
     /// Adam learning rate [default: 1e-4].
     #[arg(long, allow_negative_numbers = true)]
@@ -188,22 +188,22 @@ pub struct Overrides {
     #[arg(long, value_enum)]
     pub lr_schedule: Option<LrSchedule>,
     /// Ramp the learning rate up linearly over the first N epochs [default: 0].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub warmup_epochs: Option<usize>,
     /// Passes over the training split [default: 100].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub epochs: Option<usize>,
     /// Triplet margin on squared distances [default: 0.2].
     #[arg(long, allow_negative_numbers = true)]
     pub margin: Option<f64>,
     /// Images are resized to this square size: at least 63 for alexnet, 16 for the resnets
     /// [default: 224].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub image_size: Option<usize>,
     /// Keep this central fraction of each image's width and height before resizing: LFW's
     /// faces fill the middle of the 250×250 frame, so 0.5 gives the face twice the pixels
     /// [default: 1, the whole image].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub crop: Option<f64>,
     /// Which triplets count: all (the seed's), semihard (FaceNet) or hard (batch-hard) [default: all].
     #[arg(long, value_enum)]
@@ -212,7 +212,7 @@ pub struct Overrides {
     #[arg(long, value_enum)]
     pub sampler: Option<Sampler>,
     /// Images per identity in a pk batch [default: 4].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub pk_k: Option<usize>,
     /// L2-normalise the embeddings (`--normalize`, or `--normalize=false`) [default: off].
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
@@ -252,7 +252,7 @@ pub struct Overrides {
     pub imagenet_norm: Option<bool>,
     /// Probability that AlexNet drops a classifier unit in training; 0 turns dropout off
     /// [default: 0.5, torchvision's; AlexNet only].
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub dropout: Option<f64>,
     /// Let cuBLAS multiply every f32 matrix product (convolutions, linear layers, pooling's) in
     /// TF32 on the tensor cores, as PyTorch's convolutions do by default: faster, with a 10-bit
@@ -261,22 +261,22 @@ pub struct Overrides {
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub tf32: Option<bool>,
     /// Evaluate train and dev accuracy every N epochs [default: 1].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub eval_every: Option<usize>,
     /// Also write a full checkpoint every N epochs [default: none; the best (at each new best
     /// dev accuracy), the final one and one on Ctrl-C, --time-limit or --stop-after-epoch are
     /// always written].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub checkpoint_every: Option<usize>,
     /// Keep only the newest N of the checkpoints a resume starts from (those of
     /// --checkpoint-every and of stops), deleting older ones' files and rows as new ones come;
     /// a ResNet152's holds its weights and Adam's state, about 0.7 GB. The best and final
     /// checkpoints are kept regardless, and so is one another run started from (--init)
     /// [default: unset, every one kept].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub keep_checkpoints: Option<usize>,
     /// Seed for weights, batch order and augmentation [default: 0].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<u64>)]
     pub seed: Option<u64>,
     /// auto, cpu or cuda [default: auto].
     #[arg(long, value_enum)]
@@ -286,13 +286,13 @@ pub struct Overrides {
     #[arg(long)]
     pub data: Option<String>,
     /// Keep identities with at least this many images [default: 20].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub min_images: Option<usize>,
     /// Keep identities with at most this many images [default: 30].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub max_images: Option<usize>,
     /// Shuffle each identity's images with this seed before splitting [default: sorted by name].
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<u64>)]
     pub split_seed: Option<u64>,
     /// A name for the run [default: MODEL-bBATCH-dDIM-MINING].
     #[arg(long)]
@@ -304,6 +304,14 @@ pub struct Overrides {
     /// A free-text note stored with the run.
     #[arg(long)]
     pub note: Option<String>,
+}
+
+/// A count or a seed as a flag gives it. Clap reads `--batch -5` as a flag of its own and
+/// suggests `-- -5`, which would make it the model, and says of `--batch=-5` only "invalid
+/// digit found in string"; this says what is wanted.
+fn whole_number<T: std::str::FromStr>(text: &str) -> std::result::Result<T, String> {
+    text.parse()
+        .map_err(|_| "not a whole number of 0 or more (e.g. 64)".to_string())
 }
 
 /// For serde's "unknown field `resume`, ..." where that names one of `run`'s flags that say how
@@ -1299,6 +1307,23 @@ mod tests {
             (Some(false), Some(true))
         );
         assert!(parse(&["resnet18", "--normalize", "false"]).is_err());
+        // A negative count is its flag's value, refused with what is wanted, not taken for a
+        // flag of its own; a negative crop reaches the check that names its range.
+        for args in [
+            &["resnet18", "--batch", "-5"][..],
+            &["resnet18", "--batch=-5"],
+        ] {
+            let e = parse(args).expect_err("a negative batch").to_string();
+            assert!(
+                e.contains(
+                    "invalid value '-5' for '--batch <BATCH>': not a whole number of 0 or \
+                     more (e.g. 64)"
+                ),
+                "{e}"
+            );
+        }
+        let o = parse(&["resnet18", "--crop", "-0.5", "--seed", "7"]).expect("parses");
+        assert_eq!((o.crop, o.seed), (Some(-0.5), Some(7)));
     }
 
     #[test]

@@ -96,10 +96,16 @@ impl RunDeletion {
                 count(n, "checkpoint", "checkpoints"),
                 crate::format::bytes(on_disk)
             ),
+            // None on disk (a lab copied without them), or each kept, with why, below.
             (n, true) => format!(
-                "{} (no file of {} on disk to remove)",
+                "{} (no file of {} {})",
                 count(n, "checkpoint", "checkpoints"),
-                if n == 1 { "it" } else { "them" }
+                if n == 1 { "it" } else { "them" },
+                if self.missing_files as u64 >= n {
+                    "on disk"
+                } else {
+                    "to remove: see below"
+                }
             ),
         };
         let mut lines = vec![format!(
@@ -547,7 +553,8 @@ impl Lab {
                 what.kept.push((shown, "not a regular file".into()));
                 continue;
             }
-            if Path::new(&super::relative_to(&logs_dir, &path)).is_absolute() {
+            // Where it really is: `logs/../x.log`, or a link in `logs/`, may lead anywhere.
+            if !super::canonical(&path).starts_with(super::canonical(&logs_dir)) {
                 what.kept.push((
                     shown,
                     "a log given with --log-path outside the lab's logs folder: not the lab's \
@@ -567,10 +574,59 @@ impl Lab {
                     .push((shown, format!("run {other} records it as its log too")));
                 continue;
             }
+            if let Some(lab) = self.labs_beside_recording(&path).first() {
+                what.kept
+                    .push((shown, format!("lab '{lab}' beside this one records it too")));
+                continue;
+            }
             let bytes = meta.len();
             what.logs.push(PlannedFile { path, shown, bytes });
         }
         Ok(())
+    }
+
+    /// The other labs in this lab's folder (`*.db` files) that record the log at `path`, as a
+    /// run's log or one a resume replaced. They share its `logs/` folder: a lab merged from,
+    /// or a copy (`cp lab.db scratch.db`), records the very same files. A file that holds no
+    /// lab, or cannot be read, records nothing.
+    fn labs_beside_recording(&self, path: &Path) -> Vec<String> {
+        let here = super::canonical(&self.path);
+        let target = super::canonical(path);
+        let dir = self.dir();
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        let mut labs: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|name| name.ends_with(".db"))
+            .filter(|name| super::canonical(&dir.join(name)) != here)
+            .filter(|name| {
+                let Ok(conn) = rusqlite::Connection::open_with_flags(
+                    dir.join(name),
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                ) else {
+                    return false;
+                };
+                let logs = |sql: &str| -> Vec<String> {
+                    conn.prepare(sql)
+                        .and_then(|mut stmt| {
+                            stmt.query_map([], |r| r.get::<_, String>(0))?
+                                .collect::<rusqlite::Result<Vec<_>>>()
+                        })
+                        .unwrap_or_default()
+                };
+                let mut recorded = logs("SELECT log_path FROM runs WHERE log_path IS NOT NULL");
+                recorded.extend(logs(
+                    "SELECT log_before FROM run_resumes WHERE log_before IS NOT NULL",
+                ));
+                // Relative to that lab's folder, which is this one.
+                recorded
+                    .iter()
+                    .any(|p| super::canonical(&dir.join(p)) == target)
+            })
+            .collect();
+        labs.sort();
+        labs
     }
 
     /// The name of run `id` and when it was deleted, where it was.
@@ -904,7 +960,25 @@ mod tests {
                 .contains("left out run 2 'typo' there: it is run 5, deleted from this lab"),
             "{again}"
         );
-        assert_eq!(lab.create_run(&new_run("after"))?, RunId(6));
+        // A run there like the one deleted here comes in with its lineage cut, and says so.
+        Lab::open(&other)?.create_run(&NewRun {
+            like_run: Some(RunId(2)),
+            ..new_run("child")
+        })?;
+        let child = lab.merge_from(&Lab::open_read_only(&other)?)?;
+        assert_eq!(
+            child.cut,
+            vec![(RunId(6), "child".to_string(), "--like", RunId(5))]
+        );
+        assert!(
+            child.to_string().contains(
+                "warning: run 6 'child' started from run 5 (--like), deleted from this lab: its \
+                 lineage here ends with it"
+            ),
+            "{child}"
+        );
+        assert_eq!(lab.run(RunId(6))?.context("run 6")?.like_run, None);
+        assert_eq!(lab.create_run(&new_run("after"))?, RunId(7));
         Ok(())
     }
 
@@ -1088,7 +1162,7 @@ mod tests {
             ]
         );
         assert!(
-            plan.lines()[0].contains("4 checkpoints (no file of them on disk to remove)"),
+            plan.lines()[0].contains("4 checkpoints (no file of them to remove: see below)"),
             "{:?}",
             plan.lines()
         );
@@ -1101,6 +1175,94 @@ mod tests {
             assert!(stays.is_file(), "{}", stays.display());
         }
         assert!(lab.brought_dir(run).is_dir(), "not empty: it stays");
+        Ok(())
+    }
+
+    /// The summary says whether a run's checkpoint files are all gone already (a lab copied
+    /// without them) or kept, each with why, on the lines below.
+    #[test]
+    fn a_plan_says_whether_checkpoint_files_are_missing_or_kept() {
+        let mut what = RunDeletion {
+            run: crate::lab::fixtures::run(35, "seed", "resnet18"),
+            status: RunStatus::Failed,
+            metric_points: 2,
+            checkpoints: 2,
+            evaluations: 0,
+            checkpoint_files: Vec::new(),
+            logs: Vec::new(),
+            missing_files: 2,
+            kept: Vec::new(),
+        };
+        assert_eq!(
+            what.lines(),
+            [
+                "run 35 (seed): failed, 10/10 epochs; 2 metric points, 2 checkpoints (no file of \
+              them on disk), 0 evaluations"
+            ]
+        );
+        what.missing_files = 1;
+        what.kept = vec![("checkpoints/run-35/best.safetensors".into(), "why".into())];
+        assert_eq!(
+            what.lines(),
+            [
+                "run 35 (seed): failed, 10/10 epochs; 2 metric points, 2 checkpoints (no file \
+                 of them to remove: see below), 0 evaluations",
+                "  kept on disk: checkpoints/run-35/best.safetensors (why)",
+            ]
+        );
+    }
+
+    /// A log goes only where it is the lab's alone: not one another lab in its folder records
+    /// (the lab a run was merged from, a copy of the lab), which shares its `logs/`, nor one
+    /// whose path leads out of `logs/` (`logs/../outside.log`).
+    #[test]
+    fn a_log_another_lab_records_or_one_outside_logs_stays() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let lab = Lab::open(&dir.path().join("lab.db"))?;
+        let shared = lab.create_run(&new_run("shared"))?;
+        write(&lab, "logs/shared.log", 5)?;
+        lab.set_log_path(shared, "logs/shared.log")?;
+        let escaping = lab.create_run(&new_run("escaping"))?;
+        std::fs::write(dir.path().join("outside.log"), "x")?;
+        lab.set_log_path(escaping, "logs/../outside.log")?;
+        failed_an_hour_ago(&lab)?;
+        let other = Lab::open(&dir.path().join("other.db"))?;
+        let theirs = other.create_run(&new_run("theirs"))?;
+        other.set_log_path(theirs, "./logs/shared.log")?;
+        let plan = lab.plan_deletion(&[shared, escaping])?;
+        assert!(plan.problems.is_empty(), "{:?}", plan.problems);
+        let kept: Vec<(&str, &str)> = plan
+            .runs
+            .iter()
+            .flat_map(|r| r.kept.iter().map(|(f, why)| (f.as_str(), why.as_str())))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                (
+                    "logs/shared.log",
+                    "lab 'other.db' beside this one records it too"
+                ),
+                (
+                    "logs/../outside.log",
+                    "a log given with --log-path outside the lab's logs folder: not the lab's \
+                     to remove"
+                ),
+            ]
+        );
+        assert!(plan.runs.iter().all(|r| r.logs.is_empty()), "{plan:?}");
+        lab.delete_runs(&plan)?;
+        assert!(dir.path().join("logs/shared.log").is_file());
+        assert!(dir.path().join("outside.log").is_file());
+        // Once the other lab records it no more, a run of this one that has it lets it go.
+        other.set_log_path(theirs, "logs/theirs.log")?;
+        let mine = lab.create_run(&new_run("mine"))?;
+        lab.set_log_path(mine, "logs/shared.log")?;
+        failed_an_hour_ago(&lab)?;
+        let plan = lab.plan_deletion(&[mine])?;
+        assert_eq!(plan.runs[0].logs.len(), 1, "{plan:?}");
+        lab.delete_runs(&plan)?;
+        assert!(!dir.path().join("logs/shared.log").exists());
         Ok(())
     }
 

@@ -63,6 +63,10 @@ pub struct MergeSummary {
     /// (id there, id it had here, name) of runs deleted here (`lab delete`): left out, so that
     /// a deleted run does not come back with the next merge of a lab that still has it.
     pub deleted: Vec<(RunId, RunId, String)>,
+    /// (id here, name, flag, id it had here) of runs added that started from (`--init`) or
+    /// like (`--like`) a run deleted here: their lineage here ends with them, so that `eval
+    /// --exclude-train-identities` cannot leave out the deleted run's training people.
+    pub cut: Vec<(RunId, String, &'static str, RunId)>,
     pub datasets_added: usize,
     pub datasets_reused: usize,
     /// (id there, source there, why) of datasets no run there trained on that this lab holds
@@ -93,6 +97,14 @@ impl std::fmt::Display for MergeSummary {
             writeln!(
                 f,
                 "left out run {from} '{name}' there: it is run {was}, deleted from this lab"
+            )?;
+        }
+        for (run, name, flag, was) in &self.cut {
+            writeln!(
+                f,
+                "warning: run {run} '{name}' started from run {was} ({flag}), deleted from this \
+                 lab: its lineage here ends with it, so `eval --exclude-train-identities` on it \
+                 cannot leave out run {was}'s training people"
             )?;
         }
         for (id, source, why) in &self.datasets_left_out {
@@ -352,6 +364,28 @@ fn merge_run(
     };
     // The run it started like.
     let like = merged("like_run_id");
+    // A link to a run deleted here, which no run here stands in for.
+    let deleted_here = |column: &str| match run.get(column) {
+        Some(Value::Integer(id)) => summary
+            .deleted
+            .iter()
+            .find(|(there, _, _)| there.0 == *id)
+            .map(|&(_, was, _)| was),
+        _ => None,
+    };
+    let cut: Vec<(&'static str, RunId)> = [
+        (
+            "--init",
+            parent.is_none().then(|| deleted_here("init_run_id")),
+        ),
+        (
+            "--like",
+            like.is_none().then(|| deleted_here("like_run_id")),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(flag, was)| Some((flag, was.flatten()?)))
+    .collect();
     run.insert(
         "init_run_id".into(),
         parent.map_or(Value::Null, Value::Integer),
@@ -406,6 +440,11 @@ fn merge_run(
             summary
                 .added
                 .push((RunId(their_id), RunId(ours), theirs_run.name.clone()));
+            for (flag, was) in cut {
+                summary
+                    .cut
+                    .push((RunId(ours), theirs_run.name.clone(), flag, was));
+            }
             (ours, Vec::new())
         }
         Some((ours, our_heartbeat)) => {

@@ -120,12 +120,6 @@ fn check_triplets_can_form(labels: &[u32], data: &str) -> Result<()> {
     )
 }
 
-/// Whether `dir` is one of this lab's folders for `run`: `checkpoints/<name>` or
-/// `checkpoints/<name>-K` beside the lab (see [`new_checkpoint_dir`]).
-fn is_own_folder(lab: &Lab, run: RunId, dir: &Path) -> bool {
-    lab.is_own_checkpoint_folder(run, dir)
-}
-
 /// A new run's checkpoint folder, created here: `checkpoints/<name>` ([`Lab::run_folder_name`]). A
 /// folder that already exists (a deleted lab's run N, another lab's) is never shared: the next
 /// free one of `-2`, `-3`, ... is taken.
@@ -161,7 +155,7 @@ fn run_checkpoint_dir(lab: &Lab, run: RunId) -> Result<PathBuf> {
         .into_iter()
         .rev()
         .filter_map(|c| lab.resolve(&c.path).parent().map(Path::to_path_buf))
-        .find(|dir| is_own_folder(lab, run, dir));
+        .find(|dir| lab.is_own_checkpoint_folder(run, dir));
     if let Some(dir) = own {
         checkpoint::remove_partial(&dir);
         return Ok(dir);

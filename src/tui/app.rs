@@ -358,8 +358,10 @@ pub enum Effect {
         pid: i64,
         sweep: i64,
     },
-    /// Start `facenet-lab run ARGS…` detached, its output to a log named after `label`; the
-    /// start form that asked for it, if one did, comes back if the run is refused.
+    /// Start `facenet-lab run ARGS…` detached, its output to a log named after the name the run
+    /// will record (a `--name` among the ARGS, else its settings'), or after `label` where that
+    /// is not known (a sweep's file); the start form that asked for it, if one did, comes back if
+    /// the run is refused.
     Spawn {
         args: Vec<String>,
         label: String,

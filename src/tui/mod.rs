@@ -501,7 +501,9 @@ fn answer_of(start: impl FnOnce() -> Action) -> Action {
 }
 
 /// Starts `command` (`run …` or `sweep FILE`) in the background, unless [`check_run`] refuses
-/// it: a refused start form comes back with the reason.
+/// it: a refused start form comes back with the reason. Its log is named after the name a new
+/// run will record (`--name X` typed into more flags, a `--config` file's, or `run`'s default
+/// name), else after `label`.
 fn start(
     db: &Path,
     command: &[String],
@@ -509,13 +511,17 @@ fn start(
     form: Option<StartForm>,
     answers: Sender<Event>,
 ) -> Action {
-    if let Err(e) = check_run(db, command) {
-        let text = format!("{e:#}");
-        return match form {
-            Some(form) => Action::FormRefused(form, text),
-            None => Action::Status(text, true),
-        };
-    }
+    let name = match check_run(db, command) {
+        Ok(name) => name,
+        Err(e) => {
+            let text = format!("{e:#}");
+            return match form {
+                Some(form) => Action::FormRefused(form, text),
+                None => Action::Status(text, true),
+            };
+        }
+    };
+    let label = name.as_deref().unwrap_or(label);
     let what = command[0].clone();
     let lab = db.to_path_buf();
     let ended = move |pid, status, log: &Path| {
@@ -639,14 +645,19 @@ fn check_resume(db: &Path, run: crate::lab::RunId) -> Result<Option<StartOverAsk
 /// other run's record in this lab (the start form checks the rest without the lab), a `run
 /// --config FILE` command's (an experiment file `e` picked) from the file, with its images, and
 /// either's --init file. Refused here, the run does not start only to fail in its log.
-fn check_run(db: &Path, command: &[String]) -> Result<()> {
+/// Passed, a new run's name as `run` will record it ([`TrainConfig::run_name`]: its `--name`,
+/// else the file's, else the default made of its settings), which names its log; none for
+/// another command (`--resume`, a sweep) or one clap refuses (it fails in its log).
+///
+/// [`TrainConfig::run_name`]: crate::train::config::TrainConfig::run_name
+fn check_run(db: &Path, command: &[String]) -> Result<Option<String>> {
     let cli = std::iter::once("facenet-lab").chain(command.iter().map(String::as_str));
     let Ok(cli) = <crate::cli::Cli as clap::Parser>::try_parse_from(cli) else {
-        return Ok(());
+        return Ok(None);
     };
     if let Some(crate::cli::Command::Run(run)) = &cli.command {
         if let Some(key) = &run.like {
-            let checked = || -> Result<()> {
+            let checked = || -> Result<String> {
                 let like = crate::train::session::settings_like(
                     db,
                     key,
@@ -669,11 +680,11 @@ fn check_run(db: &Path, command: &[String]) -> Result<()> {
                     (Some(path), None) => init_readable(path)?,
                     (None, _) => {}
                 }
-                Ok(())
+                Ok(like.cfg.run_name())
             };
-            checked().context("the run was not started")?;
+            return checked().context("the run was not started").map(Some);
         } else if run.resume.is_none() {
-            let checked = || -> Result<()> {
+            let checked = || -> Result<String> {
                 let (_, cfg) = crate::train::config::TrainConfig::resolve_from(
                     run.config.as_deref(),
                     &run.overrides,
@@ -683,12 +694,12 @@ fn check_run(db: &Path, command: &[String]) -> Result<()> {
                 if let Some(path) = &cfg.init {
                     init_readable(path)?;
                 }
-                Ok(())
+                Ok(cfg.run_name())
             };
-            checked().context("the run was not started")?;
+            return checked().context("the run was not started").map(Some);
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// The `--init` file at `path` read as the trainer reads it when a new run starts: one that is

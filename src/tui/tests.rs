@@ -496,7 +496,13 @@ fn runs_table_widget_narrows_and_marks_state() {
         let mut buf = Buffer::empty(Rect::new(0, 0, 79, 8));
         RunsTable(&sorted).render(buf.area, &mut buf);
         let text = buffer_text(&buf);
-        for whole in ["status", "epoch", "best dev", "last loss", "r18-baseline"] {
+        // (Sorted by the last column, whose title fills it, the arrow takes its last cell.)
+        let last = if column == super::filter::Column::LastLoss {
+            "last los↑"
+        } else {
+            "last loss"
+        };
+        for whole in ["status", "epoch", "best dev", last, "r18-baseline"] {
             assert!(text.contains(whole), "{whole} at 79:\n{text}");
         }
     }
@@ -505,7 +511,8 @@ fn runs_table_widget_narrows_and_marks_state() {
 /// The sort arrow widens no column, so that sorting by another moves none: sorted by best dev,
 /// `best dev↑` once took its cell from the name (`…-no-normalize  resnet18` lost a space).
 /// Each column starts where it did, and each run's row reads as it did, whichever column is
-/// sorted; the arrow of a title that fills its column is in the gap after it.
+/// sorted; the arrow of a title that fills its column is in the gap after it, or, for the last
+/// column, whose gap is the border, in place of the title's last character (`last los↓`).
 #[test]
 fn sorting_by_another_column_moves_no_column() {
     type Table = (Vec<(&'static str, usize)>, Vec<String>, String);
@@ -517,7 +524,11 @@ fn sorting_by_another_column_moves_no_column() {
         let starts = RunsTable::columns_on_screen(width, app)
             .iter()
             .map(|c| {
-                let at = header.find(c.title()).unwrap_or_else(|| panic!("{header}"));
+                let title = c.title();
+                let at = header
+                    .find(title)
+                    .or_else(|| header.find(&title[..title.len() - 1]))
+                    .unwrap_or_else(|| panic!("{header}"));
                 (c.title(), header[..at].chars().count())
             })
             .collect();
@@ -528,6 +539,7 @@ fn sorting_by_another_column_moves_no_column() {
     runs[2].name = "walk-sweep-3-hard-no-normalize".into();
     let mut app = App::new(NOW, "testhost");
     app.update(Action::Data(Update::Runs(runs)));
+    let mut last_filled = false;
     for width in [80, 120, 160, 200] {
         let (starts, rows, _) = table(&app, width);
         assert!(rows.iter().all(|r| !r.is_empty()), "{rows:#?}");
@@ -543,16 +555,24 @@ fn sorting_by_another_column_moves_no_column() {
                 assert_eq!(sorted_starts, starts, "sorted by {title} at {width}");
                 assert_eq!(sorted_rows, rows, "sorted by {title} at {width}");
                 // Its arrow right after its title, but for the last column's where the title
-                // fills it: that one ends at the border.
+                // fills it: that one ends at the border, and the arrow takes its last cell.
                 let arrow = if app.descending { '↓' } else { '↑' };
+                let whole = header.contains(&format!("{title}{arrow}"));
+                let cut = format!("{}{arrow}", &title[..title.len() - 1]);
                 assert!(
-                    header.contains(&format!("{title}{arrow}")) || i + 1 == starts.len(),
+                    whole || (i + 1 == starts.len() && header.ends_with(&format!("{cut}│"))),
                     "sorted by {title} at {width}:\n{header}"
                 );
+                assert_eq!(header.matches(['↑', '↓']).count(), 1, "{header}");
+                last_filled |= !whole;
             }
         }
         app.update(Action::SortBy(super::filter::Column::Id));
     }
+    assert!(
+        last_filled,
+        "a last column whose title fills it was sorted by"
+    );
 }
 
 /// What a narrow table keeps: the sorted column, wherever it stands; the results of `eval`
@@ -993,7 +1013,10 @@ fn an_empty_lab_suggests_a_command_for_that_lab() -> Result<()> {
     app.update(Action::Data(Update::Runs(Vec::new())));
     let text = screen(&app, 200, 10)?.to_string();
     assert!(
-        text.contains("`facenet-lab --db /tmp/labs/x.db run resnet18 --data synthetic`"),
+        text.contains(
+            "`facenet-lab --db /tmp/labs/x.db run resnet18 --data synthetic --image-size 64 \
+             --epochs 3` (a minute on a CPU)"
+        ),
         "{text}"
     );
     Ok(())
@@ -1496,6 +1519,72 @@ fn cut_run_names_are_marked_and_stay_distinct() -> Result<()> {
     assert!(shown.contains(&"best…96px…s1".to_string()), "{shown:?}");
     assert!(shown.iter().any(|n| n.contains('…')), "{shown:?}");
     assert!(text.contains("best dev last loss"), "{text}");
+    Ok(())
+}
+
+/// At 80 columns the lab's runs 63 to 65 (`best-recipe-64px-crop0.5-from-run-62` and its
+/// `-s1` and `-s2` seeds) keep the ends that tell them apart, and so do the runs of a sweep
+/// whose names differ in a few words after a shared middle (as the dashboard bench names
+/// them), which printed alike: each row's name is its own.
+#[test]
+fn names_that_differ_at_their_end_stay_apart_at_80_columns() -> Result<()> {
+    let mut names: Vec<String> = [
+        "best-recipe-64px-crop0.5-from-run-62",
+        "best-recipe-64px-crop0.5-from-run-62-s1",
+        "best-recipe-64px-crop0.5-from-run-62-s2",
+    ]
+    .map(String::from)
+    .to_vec();
+    names.extend((0..60).map(|r| {
+        format!(
+            "{}-64px-crop0.5-lr1e-4-{}-b{}-s{}-v{}",
+            ["resnet18", "alexnet"][r % 2],
+            ["all", "semihard", "hard"][r % 3],
+            [16, 32, 64][r % 3],
+            r % 5,
+            r / 30
+        )
+    }));
+    let runs: Vec<Run> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            // Of settings and results that differ, as a sweep's do: the names get no more
+            // room than the table leaves them.
+            let mut r = run(i as i64 + 1, n, ["resnet18", "alexnet"][i % 2]);
+            r.hyper.batch_size = [16, 32, 64][i % 3];
+            r.hyper.embedding_dim = [128, 64][i % 2];
+            r.best_dev_acc = Some(0.3 + 0.01 * i as f64);
+            r
+        })
+        .collect();
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::Data(Update::Runs(runs)));
+    let text = screen(&app, 80, 70)?.to_string();
+    let header = text.lines().nth(2).unwrap_or_default();
+    let room = header.find("model").unwrap_or(0) - header.find("name").unwrap_or(0) - 1;
+    assert!(
+        room <= 13,
+        "the name column at 80 is 12 or 13 wide:\n{text}"
+    );
+    let shown: BTreeMap<String, String> = text
+        .lines()
+        .filter(|l| l.contains("completed"))
+        .filter_map(|l| {
+            let mut words = l.trim_start_matches(['"', '│']).split_whitespace();
+            Some((words.next()?.to_string(), words.next()?.to_string()))
+        })
+        .collect();
+    assert_eq!(shown.len(), names.len(), "{text}");
+    let distinct: std::collections::BTreeSet<&String> = shown.values().collect();
+    assert_eq!(distinct.len(), names.len(), "{shown:?}");
+    let [first, s1, s2] = ["1", "2", "3"].map(|id| shown[id].as_str());
+    assert!(first.ends_with("run-62"), "{first}");
+    assert!(
+        s1.ends_with("-62-s1") && s2.ends_with("-62-s2"),
+        "{s1} {s2}"
+    );
+    assert!(s1.starts_with("best-") && s1.contains('…'), "{s1}");
     Ok(())
 }
 
@@ -2583,6 +2672,69 @@ fn a_run_from_an_init_file_that_is_gone_is_not_started() -> Result<()> {
             "{args:?}: {answer:?}"
         );
     }
+    assert!(!dir.path().join("logs").exists(), "nothing was started");
+    Ok(())
+}
+
+/// A run started from the form or `R` logs under the name it will record, as `run` names it:
+/// `--name` typed into more flags, where its log was named after the model whatever the run
+/// was called (`…-resnet18.log` for a run named `best-recipe-64px-crop0.5-from-run-62-s2`);
+/// else `run`'s default name from the settings, a `--like` run's with the other run's own. A
+/// sweep or a resume has no new name to give: its label names its log.
+#[test]
+fn a_started_runs_log_is_named_after_the_name_it_records() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (ctx, _requests, _answered) = runtime(dir.path())?;
+    let name_of = |args: Vec<String>| -> Result<Option<String>> {
+        let command: Vec<String> = std::iter::once("run".to_string()).chain(args).collect();
+        super::check_run(&ctx.db, &command)
+    };
+    // The start form: --name in more flags, among others.
+    let mut form = super::start_form::StartForm::new("synthetic:6:10");
+    let last = form.fields.len() - 1;
+    form.fields[last].1 = "--seed 2 --name best-recipe-64px-crop0.5-from-run-62-s2".into();
+    let name = name_of(form.args().map_err(anyhow::Error::msg)?)?;
+    assert_eq!(
+        name.as_deref(),
+        Some("best-recipe-64px-crop0.5-from-run-62-s2")
+    );
+    let log = crate::lab::logs::log_path(&ctx.db, name.as_deref().unwrap_or_default(), NOW);
+    let file = log.file_name().unwrap_or_default().to_string_lossy();
+    // (A `.` in a file name reads as an extension: the log spells it `_`.)
+    assert!(
+        file.ends_with("-best-recipe-64px-crop0_5-from-run-62-s2.log"),
+        "{file}"
+    );
+    // No --name: the name `run` makes of the settings, its seed included.
+    form.fields[last].1 = "--seed 2".into();
+    let name = name_of(form.args().map_err(anyhow::Error::msg)?)?;
+    assert_eq!(name.as_deref(), Some("resnet18-b32-d128-semihard-s2"));
+    // R: like another run, whose own name is not taken.
+    let cfg = crate::train::config::TrainConfig {
+        data: "synthetic:6:10".into(),
+        name: Some("stopped".into()),
+        ..Default::default()
+    };
+    let like = stopped_run(&ctx, &cfg, 136, &[])?;
+    let recorded = Lab::open_read_only(&ctx.db)?.find_run(&like.to_string())?;
+    let mut form = super::start_form::StartForm::like(&recorded);
+    form.fields[last].1 = format!("--like {like} --name again --seed 1");
+    let name = name_of(form.args().map_err(anyhow::Error::msg)?)?;
+    assert_eq!(name.as_deref(), Some("again"));
+    form.fields[last].1 = format!("--like {like} --seed 1");
+    let name = name_of(form.args().map_err(anyhow::Error::msg)?)?;
+    assert_eq!(name.as_deref(), Some("resnet18-b32-d128-all-s1"));
+    // An experiment file's name, as `run --config` records it.
+    let file = dir.path().join("named.toml");
+    std::fs::write(
+        &file,
+        "model = \"resnet18\"\ndata = \"synthetic:6:10\"\nname = \"from-the-file\"\n",
+    )?;
+    let name = name_of(vec!["--config".into(), file.display().to_string()])?;
+    assert_eq!(name.as_deref(), Some("from-the-file"));
+    // A resume keeps its run's name and log label.
+    let name = name_of(["--resume", &like.to_string()].map(String::from).to_vec())?;
+    assert_eq!(name, None);
     assert!(!dir.path().join("logs").exists(), "nothing was started");
     Ok(())
 }

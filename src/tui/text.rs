@@ -78,7 +78,8 @@ pub fn ellipsize_middle(text: &str, width: usize) -> String {
 /// `texts` each cut to its width in the middle, as [`ellipsize_middle`] does, except where
 /// that cut would read as another of the texts too (`…` read as anything): those keep instead
 /// the words that tell them apart (`best…96px…s2`, not `best-r…0.5-s2` for both seeds' runs at
-/// 64 and 96 px), as far as their width allows.
+/// 64 and 96 px), as far as their width allows. Texts that differ print differently wherever
+/// their widths leave a cut that does ([`part_the_rest`]).
 pub fn ellipsize_apart(texts: &[(&str, usize)]) -> Vec<String> {
     let mut cuts: Vec<String> = texts
         .iter()
@@ -108,7 +109,62 @@ pub fn ellipsize_apart(texts: &[(&str, usize)]) -> Vec<String> {
             }
         }
     }
+    part_the_rest(texts, &mut cuts);
     cuts
+}
+
+/// Where cuts of texts that differ still print alike (a parting cut can read as one of
+/// another pair's, and among many names of one family at 11 columns or fewer
+/// `best-recipe-64px-crop0.5` and its `-s1` both printed `…64px-crop…`), each in turn takes
+/// the first of its other cuts that no other text's prints: around where it parts from those,
+/// in the middle, keeping its end, keeping its start, then around each of its characters from
+/// the last. One that has none such (too narrow) stays as it is.
+fn part_the_rest(texts: &[(&str, usize)], cuts: &mut [String]) {
+    let mut printed: HashMap<String, Vec<&str>> = HashMap::new();
+    for (&(text, _), cut) in texts.iter().zip(cuts.iter()) {
+        printed.entry(cut.clone()).or_default().push(text);
+    }
+    let alike = |printed: &HashMap<String, Vec<&str>>, cut: &str, text: &str| {
+        printed.get(cut).into_iter().flatten().any(|&t| t != text)
+    };
+    for i in 0..texts.len() {
+        let (text, width) = texts[i];
+        if !alike(&printed, &cuts[i], text) {
+            continue;
+        }
+        let mut parts: Vec<usize> = printed[&cuts[i]]
+            .iter()
+            .filter(|&&t| t != text)
+            .map(|t| common_prefix(text, t))
+            .collect();
+        parts.sort_unstable_by(|a, b| b.cmp(a));
+        parts.dedup();
+        let n = text.chars().count();
+        let found = parts
+            .into_iter()
+            .map(|at| ellipsize_around(text, width, at))
+            .chain([
+                ellipsize_middle(text, width),
+                ellipsize_at(text, width, 0),
+                ellipsize(text, width),
+            ])
+            .chain((1..width).map(|head| ellipsize_at(text, width, head)))
+            .chain((0..n).rev().map(|at| ellipsize_around(text, width, at)))
+            .find(|cut| columns(cut) <= width && !alike(&printed, cut, text));
+        let Some(cut) = found else { continue };
+        // Each place the text is listed at this width prints it the same.
+        for j in 0..texts.len() {
+            if texts[j] == (text, width) {
+                let old = std::mem::replace(&mut cuts[j], cut.clone());
+                if let Some(users) = printed.get_mut(&old) {
+                    if let Some(k) = users.iter().position(|&t| t == text) {
+                        users.remove(k);
+                    }
+                }
+                printed.entry(cut.clone()).or_default().push(text);
+            }
+        }
+    }
 }
 
 /// How many characters `a` and `b` share at their start.
@@ -595,6 +651,174 @@ mod tests {
                 .filter(|&&n| n != name && reads_as(cut, n))
                 .collect();
             assert!(alike.is_empty(), "{cut} ({name}) reads as {alike:?}");
+        }
+    }
+
+    /// The lab's runs, in the order of their ids: some share a name, and families of them
+    /// (seeds, `-from-run-N`, sweep indexes) differ only at their ends or in one word.
+    const LAB_NAMES: [&str; 65] = [
+        "resnet18-b16-d128-all",
+        "best-recipe-64px",
+        "best-recipe-64px-cosine",
+        "best-recipe-64px-cosine-90",
+        "best-recipe-64px-crop0.5",
+        "best-recipe-64px-crop0.5-s1",
+        "architectures-cpu-64-1-resnet18-32-128",
+        "architectures-cpu-64-2-alexnet-32-128",
+        "architectures-cpu-64-3-resnet152-32-128",
+        "alexnet-32-128-crop0.5-lr1e-4",
+        "resnet152-zero-init-64px-crop0.5",
+        "resnet18-zero-init-64px-crop0.5",
+        "resnet18-zero-init-64px-crop0.5-repro",
+        "best-recipe-96px-crop0.5",
+        "best-recipe-96px-crop0.5-s1",
+        "alexnet-128px-crop0.5-lr1e-4",
+        "alexnet-128px-crop0.5-lr2e-5",
+        "alexnet-128px-crop0.5-lr1e-4-all",
+        "alexnet-128px-crop0.5-lr1e-4-all-nodropout",
+        "alexnet-128px-crop0.5-lr1e-4-all-nodropout",
+        "alexnet-128px-nodropout-all-60",
+        "resnet152-zero-init-64px-crop0.5-60",
+        "resnet152-zero-init-64px-crop0.5-90",
+        "resnet18-zero-init-64px-crop0.5-after-perf",
+        "alexnet-128px-nodropout-all-90",
+        "best-recipe-128px-crop0.5",
+        "seed-resnet18-32-128-cpu-224",
+        "resnet152-zero-init-64px-crop0.5-90-s1",
+        "alexnet-128px-nodropout-all-90-s1",
+        "resnet152-zero-init-64px-crop0.5-90-s2",
+        "resnet152-zero-init-96px-crop0.5-90",
+        "best-recipe-64px-crop0.5-s2",
+        "best-recipe-96px-crop0.5-s2",
+        "resnet152-zero-init-96px-crop0.5-90-s1",
+        "seed-resnet18-b32-d128",
+        "seed-resnet152-b32-d64",
+        "best-recipe-224px-crop0.5",
+        "alexnet-224px-nodropout-all",
+        "seed-resnet18-b32-d128",
+        "seed-resnet152-b32-d64",
+        "best-recipe-224px-crop0.5",
+        "seed-alexnet-b32-d128",
+        "seed-resnet18-b64-d128",
+        "seed-resnet152-b32-d64-cpu-64",
+        "seed-resnet18-b32-d128-cpu-64",
+        "seed-resnet152-b32-d64-cpu-64-zero-init",
+        "seed-resnet18-b64-d128-cpu-64",
+        "seed-alexnet-b32-d128-cpu-64",
+        "seed-resnet152-b32-d128-cpu-64",
+        "seed-resnet152-b8-d64-cpu-64",
+        "pretrain-resnet18-disjoint-lfw-64",
+        "seed-resnet18-b32-d128-cpu-64-from-run-51",
+        "pretrain-resnet152-disjoint-lfw-64",
+        "zero-shot-resnet18-from-run-51",
+        "seed-resnet152-b32-d64-cpu-64-from-run-53",
+        "zero-shot-resnet152-from-run-53",
+        "pretrain-resnet152-disjoint-lfw-64-20ep",
+        "zero-shot-resnet152-from-run-57",
+        "seed-resnet152-b32-d64-cpu-64-from-run-57",
+        "seed-resnet18-b32-d128-cpu-64-from-run-51-s1",
+        "seed-resnet152-b32-d64-cpu-64-from-run-57-s1",
+        "pretrain-resnet18-disjoint-lfw-64-crop0.5",
+        "best-recipe-64px-crop0.5-from-run-62",
+        "best-recipe-64px-crop0.5-from-run-62-s1",
+        "best-recipe-64px-crop0.5-from-run-62-s2",
+    ];
+
+    /// Names that differ only at their end (the seeds of runs 64 and 65, and run 63 they
+    /// repeat) keep the end that tells them apart, with the start they share cut in the
+    /// middle: alone at any width, among all the lab's names from 6 columns.
+    #[test]
+    fn names_that_differ_at_their_end_keep_it() {
+        let family = [
+            "best-recipe-64px-crop0.5-from-run-62-s1",
+            "best-recipe-64px-crop0.5-from-run-62-s2",
+            "best-recipe-64px-crop0.5-from-run-62",
+        ];
+        for width in 4..=40 {
+            let alone: Vec<(&str, usize)> = family.iter().map(|&n| (n, width)).collect();
+            let among: Vec<(&str, usize)> = LAB_NAMES.iter().map(|&n| (n, width)).collect();
+            let all = ellipsize_apart(&among);
+            let in_lab = |name: &str| {
+                let at = LAB_NAMES.iter().position(|&n| n == name);
+                all[at.expect("a lab name")].clone()
+            };
+            let mut cases = vec![ellipsize_apart(&alone)];
+            if width >= 6 {
+                cases.push(family.map(in_lab).to_vec());
+            }
+            for cuts in cases {
+                let [s1, s2, first] = [&cuts[0], &cuts[1], &cuts[2]];
+                assert!(s1 != s2 && s1 != first && s2 != first, "{width}: {cuts:?}");
+                assert!(
+                    s1.ends_with("s1") && s2.ends_with("s2"),
+                    "{width}: {cuts:?}"
+                );
+                if width >= 12 {
+                    // The runs table's narrowest name column.
+                    assert!(s1.ends_with("-62-s1") && s2.ends_with("-62-s2"), "{cuts:?}");
+                    assert!(
+                        s1.starts_with("best-") && first.ends_with("run-62"),
+                        "{cuts:?}"
+                    );
+                }
+                for (cut, name) in cuts.iter().zip(family) {
+                    assert!(columns(cut) <= width, "{cut}");
+                    assert!(reads_as(cut, name), "{cut} {name}");
+                }
+            }
+        }
+        // The runs table's 13 columns at 80 (as `facenet-lab` shows runs 63 to 65).
+        assert_eq!(
+            ellipsize_apart(&family.map(|n| (n, 13))),
+            ["best-r…-62-s1", "best-r…-62-s2", "best-r…run-62"]
+        );
+    }
+
+    /// Every two of the lab's names that differ print differently at any width from 6 columns
+    /// (the compare headers and chart legends cut them that short): at 11 and fewer, among all
+    /// of them, `best-recipe-64px-crop0.5` and its `-s1` both printed `…64px-crop…`, and the
+    /// 18 and 152 pretrain runs `…resnet18…` alike with a seed run's.
+    #[test]
+    fn the_labs_names_print_apart_at_any_width() {
+        for width in 6..=30 {
+            let texts: Vec<(&str, usize)> = LAB_NAMES.iter().map(|&n| (n, width)).collect();
+            let cuts = ellipsize_apart(&texts);
+            let mut seen: HashMap<&str, &str> = HashMap::new();
+            for (cut, name) in cuts.iter().zip(LAB_NAMES) {
+                assert!(columns(cut) <= width, "{width}: {cut}");
+                assert!(reads_as(cut, name), "{width}: {cut} {name}");
+                let first = *seen.entry(cut.as_str()).or_insert(name);
+                assert_eq!(first, name, "{width}: both print {cut}");
+            }
+        }
+    }
+
+    /// A sweep's runs, named as the dashboard bench names them (model, mining, batch, seed and
+    /// the sweep's round, after a shared middle), print apart at the runs table's widths (12 at
+    /// its narrowest, 13 at 80 columns): 148 of 150 cuts printed as another run's did.
+    #[test]
+    fn a_sweeps_runs_print_apart_at_the_tables_width() {
+        let names: Vec<String> = (0..150)
+            .map(|r| {
+                format!(
+                    "{}-64px-crop0.5-lr1e-4-{}-b{}-s{}-v{}",
+                    ["resnet18", "alexnet"][r % 2],
+                    ["all", "semihard", "hard"][r % 3],
+                    [16, 32, 64][r % 3],
+                    r % 5,
+                    r / 30
+                )
+            })
+            .collect();
+        for width in [12, 13] {
+            let texts: Vec<(&str, usize)> = names.iter().map(|n| (n.as_str(), width)).collect();
+            let cuts = ellipsize_apart(&texts);
+            let mut seen: HashMap<&str, &str> = HashMap::new();
+            for (cut, name) in cuts.iter().zip(&names) {
+                assert!(columns(cut) <= width && reads_as(cut, name), "{cut} {name}");
+                let first = *seen.entry(cut.as_str()).or_insert(name);
+                assert_eq!(first, name, "{width}: both print {cut}");
+            }
         }
     }
 

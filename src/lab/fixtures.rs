@@ -233,3 +233,20 @@ pub fn sample_run(name: &str) -> NewRun {
         ..new_run(name)
     }
 }
+
+/// `n` runs' names as a sweep gives them: a shared middle, then what varies (model, mining,
+/// batch, seed and the sweep's round), as the dashboard bench names them.
+pub fn sweep_names(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|r| {
+            format!(
+                "{}-64px-crop0.5-lr1e-4-{}-b{}-s{}-v{}",
+                ["resnet18", "alexnet"][r % 2],
+                ["all", "semihard", "hard"][r % 3],
+                [16, 32, 64][r % 3],
+                r % 5,
+                r / 30
+            )
+        })
+        .collect()
+}

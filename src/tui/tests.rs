@@ -1535,16 +1535,7 @@ fn names_that_differ_at_their_end_stay_apart_at_80_columns() -> Result<()> {
     ]
     .map(String::from)
     .to_vec();
-    names.extend((0..60).map(|r| {
-        format!(
-            "{}-64px-crop0.5-lr1e-4-{}-b{}-s{}-v{}",
-            ["resnet18", "alexnet"][r % 2],
-            ["all", "semihard", "hard"][r % 3],
-            [16, 32, 64][r % 3],
-            r % 5,
-            r / 30
-        )
-    }));
+    names.extend(crate::lab::fixtures::sweep_names(60));
     let runs: Vec<Run> = names
         .iter()
         .enumerate()

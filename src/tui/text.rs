@@ -798,18 +798,7 @@ mod tests {
     /// its narrowest, 13 at 80 columns): 148 of 150 cuts printed as another run's did.
     #[test]
     fn a_sweeps_runs_print_apart_at_the_tables_width() {
-        let names: Vec<String> = (0..150)
-            .map(|r| {
-                format!(
-                    "{}-64px-crop0.5-lr1e-4-{}-b{}-s{}-v{}",
-                    ["resnet18", "alexnet"][r % 2],
-                    ["all", "semihard", "hard"][r % 3],
-                    [16, 32, 64][r % 3],
-                    r % 5,
-                    r / 30
-                )
-            })
-            .collect();
+        let names = crate::lab::fixtures::sweep_names(150);
         for width in [12, 13] {
             let texts: Vec<(&str, usize)> = names.iter().map(|n| (n.as_str(), width)).collect();
             let cuts = ellipsize_apart(&texts);

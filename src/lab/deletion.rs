@@ -14,7 +14,7 @@
 //! run's own folders ([`Lab::is_own_checkpoint_folder`]) and logs in the lab's `logs/`, none that
 //! a run that stays records too, nor a checkpoint another run started from.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
@@ -369,6 +369,8 @@ impl Lab {
                 super::db_flag(&self.path)
             ));
         }
+        // Read once for all the runs: each other lab in the folder is opened once.
+        let beside = self.logs_of_labs_beside();
         for run in &found {
             let status = run.effective_status(now);
             if run.is_live(now) {
@@ -435,17 +437,20 @@ impl Lab {
                     if them == "it" { "that run's" } else { "their" },
                 ));
             }
-            plan.runs.push(self.what_goes(run, status, &asked)?);
+            plan.runs
+                .push(self.what_goes(run, status, &asked, &beside)?);
         }
         Ok(plan)
     }
 
-    /// What deleting `run` takes away (`deleting`: the runs deleted with it).
+    /// What deleting `run` takes away (`deleting`: the runs deleted with it; `beside`: the logs
+    /// other labs in its folder record, [`Lab::logs_of_labs_beside`]).
     fn what_goes(
         &self,
         run: &super::Run,
         status: RunStatus,
         deleting: &[RunId],
+        beside: &BTreeMap<PathBuf, String>,
     ) -> Result<RunDeletion> {
         let id = run.id;
         let rows = |table: &str| -> Result<u64> {
@@ -517,16 +522,18 @@ impl Lab {
             what.checkpoint_files
                 .push(PlannedFile { path, shown, bytes });
         }
-        self.plan_logs(run, deleting, &mut what)?;
+        self.plan_logs(run, deleting, beside, &mut what)?;
         Ok(what)
     }
 
     /// The logs of `run` that go with it: its current one and those its resumes replaced, where
-    /// they are files in the lab's `logs/` that no run that stays records.
+    /// they are files in the lab's `logs/` that no run that stays, nor another lab beside this
+    /// one (`beside`), records.
     fn plan_logs(
         &self,
         run: &super::Run,
         deleting: &[RunId],
+        beside: &BTreeMap<PathBuf, String>,
         what: &mut RunDeletion,
     ) -> Result<()> {
         let mut recorded: Vec<String> = run.log_path.iter().cloned().collect();
@@ -574,7 +581,7 @@ impl Lab {
                     .push((shown, format!("run {other} records it as its log too")));
                 continue;
             }
-            if let Some(lab) = self.labs_beside_recording(&path).first() {
+            if let Some(lab) = beside.get(&super::canonical(&path)) {
                 what.kept
                     .push((shown, format!("lab '{lab}' beside this one records it too")));
                 continue;
@@ -585,48 +592,44 @@ impl Lab {
         Ok(())
     }
 
-    /// The other labs in this lab's folder (`*.db` files) that record the log at `path`, as a
-    /// run's log or one a resume replaced. They share its `logs/` folder: a lab merged from,
-    /// or a copy (`cp lab.db scratch.db`), records the very same files. A file that holds no
-    /// lab, or cannot be read, records nothing.
-    fn labs_beside_recording(&self, path: &Path) -> Vec<String> {
+    /// The logs the other labs in this lab's folder (`*.db` files) record, as a run's log or
+    /// one a resume replaced, each by its real path, with the first such lab's name. They share
+    /// its `logs/` folder: a lab merged from, or a copy (`cp lab.db scratch.db`), records the
+    /// very same files. A file that holds no lab, or cannot be read, records nothing.
+    fn logs_of_labs_beside(&self) -> BTreeMap<PathBuf, String> {
         let here = super::canonical(&self.path);
-        let target = super::canonical(path);
         let dir = self.dir();
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return Vec::new();
-        };
-        let mut labs: Vec<String> = entries
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|name| name.ends_with(".db"))
-            .filter(|name| super::canonical(&dir.join(name)) != here)
-            .filter(|name| {
-                let Ok(conn) = rusqlite::Connection::open_with_flags(
-                    dir.join(name),
-                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-                ) else {
-                    return false;
-                };
-                let logs = |sql: &str| -> Vec<String> {
-                    conn.prepare(sql)
-                        .and_then(|mut stmt| {
-                            stmt.query_map([], |r| r.get::<_, String>(0))?
-                                .collect::<rusqlite::Result<Vec<_>>>()
-                        })
-                        .unwrap_or_default()
-                };
-                let mut recorded = logs("SELECT log_path FROM runs WHERE log_path IS NOT NULL");
-                recorded.extend(logs(
-                    "SELECT log_before FROM run_resumes WHERE log_before IS NOT NULL",
-                ));
+        let mut logs = BTreeMap::new();
+        for name in super::db_files_in(&dir) {
+            let path = dir.join(&name);
+            if super::canonical(&path) == here {
+                continue;
+            }
+            let Ok(conn) = rusqlite::Connection::open_with_flags(
+                &path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            ) else {
+                continue;
+            };
+            let recorded = |sql: &str| -> Vec<String> {
+                conn.prepare(sql)
+                    .and_then(|mut stmt| {
+                        stmt.query_map([], |r| r.get::<_, String>(0))?
+                            .collect::<rusqlite::Result<Vec<_>>>()
+                    })
+                    .unwrap_or_default()
+            };
+            let mut theirs = recorded("SELECT log_path FROM runs WHERE log_path IS NOT NULL");
+            theirs.extend(recorded(
+                "SELECT log_before FROM run_resumes WHERE log_before IS NOT NULL",
+            ));
+            for log in theirs {
                 // Relative to that lab's folder, which is this one.
-                recorded
-                    .iter()
-                    .any(|p| super::canonical(&dir.join(p)) == target)
-            })
-            .collect();
-        labs.sort();
-        labs
+                logs.entry(super::canonical(&dir.join(log)))
+                    .or_insert_with(|| name.clone());
+            }
+        }
+        logs
     }
 
     /// The name of run `id` and when it was deleted, where it was.

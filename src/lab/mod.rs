@@ -211,6 +211,20 @@ fn holds_a_lab(path: &Path) -> bool {
     .is_ok_and(|n| n == 1)
 }
 
+/// The names of the `.db` files in `dir`, sorted: the labs that may stand there.
+fn db_files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.ends_with(".db"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 /// The labs (`.db` files that hold one) in the folder of `path`, sorted: what a mistyped `--db`
 /// may have meant. At most five entries, the last `and N more` where there are more.
 fn labs_beside(path: &Path) -> Vec<String> {
@@ -218,15 +232,10 @@ fn labs_beside(path: &Path) -> Vec<String> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut labs: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| n.ends_with(".db") && holds_a_lab(&dir.join(n)))
-                .collect()
-        })
-        .unwrap_or_default();
-    labs.sort();
+    let mut labs: Vec<String> = db_files_in(dir)
+        .into_iter()
+        .filter(|n| holds_a_lab(&dir.join(n)))
+        .collect();
     if labs.len() > 5 {
         let more = labs.len() - 4;
         labs.truncate(4);

@@ -375,6 +375,10 @@ impl Lab {
             let status = run.effective_status(now);
             if run.is_live(now) {
                 let what = match status {
+                    RunStatus::Queued if run.process == super::Process::Alive => format!(
+                        "is queued, its trainer (pid {}) still loading",
+                        run.pid.unwrap_or_default()
+                    ),
                     RunStatus::Queued => format!(
                         "is queued, its trainer perhaps still loading (registered {} s ago)",
                         (now - run.created_at).max(0.0) as u64
@@ -996,7 +1000,11 @@ mod tests {
         let training = lab.create_run(&elsewhere)?;
         lab.mark_running(training, 10, 1)?;
         let queued = lab.create_run(&new_run("loading"))?;
-        let plan = lab.plan_deletion(&[training, queued])?;
+        // Registered by this process on this host: its trainer, seen there, however long ago.
+        let mut here = new_run("loading here");
+        here.hostname = crate::lab::this_host();
+        let loading = lab.create_run(&here)?;
+        let plan = lab.plan_deletion(&[training, queued, loading])?;
         let refusal = plan.refusal().context("refused")?;
         assert!(
             refusal.starts_with("nothing was deleted:\n  run 1 (training) is running on host '"),
@@ -1012,15 +1020,27 @@ mod tests {
             refusal.contains("\n  run 2 (loading) is queued, its trainer perhaps still loading"),
             "{refusal}"
         );
+        let pid = std::process::id();
+        assert!(
+            refusal.contains(&format!(
+                "\n  run 3 (loading here) is queued, its trainer (pid {pid}) still loading"
+            )),
+            "{refusal}"
+        );
         let err = lab.delete_runs(&plan).unwrap_err().to_string();
         assert_eq!(err, refusal);
         assert!(lab.run(training)?.is_some() && lab.run(queued)?.is_some());
 
-        // Its heartbeat stale: crashed. Queued an hour ago: a trainer killed as it loaded.
+        // Its heartbeat stale: crashed. Queued an hour ago: a trainer killed as it loaded. The
+        // one whose trainer is there is refused still.
         lab.conn().execute(
-            "UPDATE runs SET heartbeat_at = heartbeat_at - 3600, created_at = created_at - 3600",
-            [],
+            "UPDATE runs SET heartbeat_at = heartbeat_at - 3600, created_at = created_at - 3600
+             WHERE id IN (?1, ?2)",
+            [training.0, queued.0],
         )?;
+        let plan = lab.plan_deletion(&[training, queued, loading])?;
+        assert_eq!(plan.problems.len(), 1, "{:?}", plan.problems);
+        assert!(plan.problems[0].starts_with("run 3 (loading here) is queued, its trainer (pid"));
         let plan = lab.plan_deletion(&[training, queued])?;
         assert_eq!(plan.problems, Vec::<String>::new());
         assert_eq!(
@@ -1029,7 +1049,10 @@ mod tests {
         );
         assert_eq!(plan.question(), "delete 2 runs?");
         lab.delete_runs(&plan)?;
-        assert_eq!(lab.list_runs()?.len(), 0);
+        assert_eq!(
+            lab.list_runs()?.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [loading]
+        );
         let status: String = lab.conn().query_row(
             "SELECT status FROM deleted_runs WHERE id = ?1",
             [training.0],

@@ -33,7 +33,8 @@ pub enum Process {
     Alive,
 }
 
-/// The processes of the runs recorded as running on this host, as [`Lab::look`] saw them. A
+/// The processes of the runs recorded as running (or queued) on this host, as [`Lab::look`]
+/// saw them. A
 /// read of the runs made *after* the look which still finds one running, by the same process,
 /// finds it as the look did; one made before could have caught a run that closed and exited
 /// between the read and the look, and taken it for dead.
@@ -42,12 +43,12 @@ pub struct Processes(BTreeMap<RunId, (i64, Process)>);
 
 impl Processes {
     /// What was seen of the process of `run`, as read after the look: still recorded as
-    /// running, by the process looked at (a resume since records a process of its own).
+    /// running, or as queued (its trainer loading), by the process looked at (a resume since
+    /// records a process of its own).
     pub fn of(&self, run: &Run) -> Process {
+        use super::RunStatus::{Queued, Running};
         match (run.status, run.pid, self.0.get(&run.id)) {
-            (super::RunStatus::Running, Some(pid), Some(&(seen, process))) if pid == seen => {
-                process
-            }
+            (Running | Queued, Some(pid), Some(&(seen, process))) if pid == seen => process,
             _ => Process::Unknown,
         }
     }
@@ -69,12 +70,13 @@ impl Processes {
 }
 
 impl Lab {
-    /// Looks at the processes of the runs recorded as running on this host (see
-    /// [`Processes`]).
+    /// Looks at the processes of the runs recorded as running, or queued, on this host (see
+    /// [`Processes`]). A queued run has no heartbeat yet: its trainer started before it was
+    /// registered.
     pub fn look(&self) -> Result<Processes> {
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT id, pid, heartbeat_at FROM runs
-             WHERE status = 'running' AND {TRAINS_ON} = ?1 AND pid IS NOT NULL"
+            "SELECT id, pid, coalesce(heartbeat_at, created_at) FROM runs
+             WHERE status IN ('running', 'queued') AND {TRAINS_ON} = ?1 AND pid IS NOT NULL"
         ))?;
         let running = stmt
             .query_map([this_host()], |r| {
@@ -232,6 +234,35 @@ mod tests {
         assert!(zombie.is_some(), "the child became a zombie");
         assert_eq!(seen(pid, Some(now)), Process::Ended);
         child.wait().expect("wait");
+    }
+
+    #[test]
+    fn a_queued_run_is_live_while_its_trainer_is_there() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let lab = Lab::open(&dir.path().join("lab.db"))?;
+        let mut new = fixtures::new_run("loading");
+        new.hostname = this_host();
+        let id = lab.create_run(&new)?;
+        let key = id.0.to_string();
+        let (now, later) = (crate::lab::now(), crate::lab::now() + 3600.0);
+        // Registered by this process, its trainer, which is there: live however long it loads.
+        let run = lab.find_run_seen(&key)?;
+        assert_eq!(run.pid, Some(i64::from(std::process::id())));
+        assert_eq!(run.process, Process::Alive);
+        assert!(run.is_live(now) && run.is_live(later));
+        // Read without a look, or on another host, the time since it was registered says.
+        let unseen = lab.run(id)?.context("run")?;
+        assert!(unseen.is_live(now) && !unseen.is_live(later));
+        // Its trainer gone: left queued by a trainer killed as it loaded, at once.
+        lab.conn().execute(
+            "UPDATE runs SET pid = ?2 WHERE id = ?1",
+            rusqlite::params![id.0, ended_pid()],
+        )?;
+        let run = lab.find_run_seen(&key)?;
+        assert_eq!(run.process, Process::Ended);
+        assert!(!run.is_live(now));
+        assert_eq!(run.effective_status(now), RunStatus::Queued);
+        Ok(())
     }
 
     #[test]

@@ -316,13 +316,18 @@ impl Run {
     }
 
     /// Whether a trainer may still be writing the run: it is running as
-    /// [`Run::effective_status`] sees it, or it was registered less than
-    /// [`STALE_HEARTBEAT_SECS`] ago and its trainer may still be loading (queued). A run queued
-    /// longer was left so by a trainer killed before its first step.
+    /// [`Run::effective_status`] sees it, or it is queued and its trainer may still be loading:
+    /// its process is seen there ([`Run::process`]), or, where it was not seen, the run was
+    /// registered less than [`STALE_HEARTBEAT_SECS`] ago. A run queued longer, or whose
+    /// process was seen gone, was left so by a trainer killed before its first step.
     pub fn is_live(&self, now: f64) -> bool {
         match self.effective_status(now) {
             RunStatus::Running => true,
-            RunStatus::Queued => now - self.created_at < STALE_HEARTBEAT_SECS,
+            RunStatus::Queued => match self.process {
+                super::Process::Alive => true,
+                super::Process::Ended => false,
+                super::Process::Unknown => now - self.created_at < STALE_HEARTBEAT_SECS,
+            },
             _ => false,
         }
     }
@@ -429,7 +434,8 @@ impl Lab {
         Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
     }
 
-    /// Registers a run as queued, under an id no run of this lab ever had ([`next_run_id`]).
+    /// Registers a run as queued, under an id no run of this lab ever had ([`next_run_id`]), by
+    /// this process: its trainer, whose pid tells, while it loads, whether it is still there.
     pub fn create_run(&self, run: &NewRun) -> Result<RunId> {
         let tx = self.write_tx()?;
         let h = &run.hyper;
@@ -441,10 +447,10 @@ impl Lab {
                 hostname, gpu_name, command_line, log_path, notes, weight_decay, lr_schedule,
                 warmup_epochs, crop, zero_init_residual, cpu_model, cpu_threads, cpu_simd, cpu_cache,
                 os, dropout, tf32, init, init_sha256, imagenet_norm,
-                fresh_embedding, like_run_id, git_diff)
+                fresh_embedding, like_run_id, git_diff, pid)
              VALUES (?47, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
                 ?17, ?18, ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31,
-                ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46)",
+                ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46, ?48)",
             params![
                 run.name,
                 h.model,
@@ -493,6 +499,7 @@ impl Lab {
                 run.like_run.map(|r| r.0),
                 run.code.git_diff,
                 id,
+                std::process::id(),
             ],
         )?;
         let id = RunId(id);

@@ -1350,7 +1350,9 @@ impl App {
         };
         let (id, name, status, pid) = (r.id, r.name.clone(), r.effective_status(self.now), r.pid);
         let host = r.hostname.clone();
-        if status != RunStatus::Running {
+        // A queued run whose trainer is seen here, loading, stops after its first step.
+        let loading = status == RunStatus::Queued && r.process == crate::lab::Process::Alive;
+        if status != RunStatus::Running && !loading {
             // A stopped run goes on where it stopped; say how.
             let next = if status.is_resumable() {
                 format!(
@@ -1939,6 +1941,30 @@ pub(super) mod tests {
         // Without a sweep behind the run, `a` stops nothing.
         app.update(Action::AskStop);
         assert_eq!(app.update(Action::Input('a')), vec![]);
+
+        // Queued, its trainer loading: stopped as a running one is where its process is seen
+        // there, and not where nothing was seen of it.
+        let mut loading = live_run(3, "loading");
+        (loading.status, loading.pid, loading.heartbeat_at) = (RunStatus::Queued, Some(77), None);
+        let mut unseen = loading.clone();
+        unseen.id = RunId(4);
+        loading.process = crate::lab::Process::Alive;
+        let mut app = app_with(vec![loading, unseen]);
+        app.update(Action::AskStop);
+        assert_eq!(app.overlay, None);
+        assert!(app
+            .status
+            .as_ref()
+            .is_some_and(|s| s.text == "run #4 is queued, not running: nothing to stop"));
+        app.update(Action::Down);
+        app.update(Action::AskStop);
+        assert_eq!(
+            app.update(Action::Input('y')),
+            vec![Effect::Interrupt {
+                run: RunId(3),
+                pid: 77
+            }]
+        );
     }
 
     /// C resumes the focused run where it stopped (interrupted, crashed, failed; trained here

@@ -481,12 +481,19 @@ impl DetailView<'_> {
     }
 }
 
-/// The run's process id: `4242` while it trains; `ran as 4242` once it stopped, when the pid is
-/// no longer its (and may be another process's).
+/// The run's process id: `4242` while it trains (or loads, queued); `ran as 4242` once it
+/// stopped, when the pid is no longer its (and may be another process's).
 fn pid_text(run: &Run, now: f64) -> String {
     match run.pid {
         None => "-".into(),
-        Some(p) if run.effective_status(now) == RunStatus::Running => p.to_string(),
+        Some(p)
+            if matches!(
+                run.effective_status(now),
+                RunStatus::Running | RunStatus::Queued
+            ) =>
+        {
+            p.to_string()
+        }
         Some(p) => format!("ran as {p}"),
     }
 }

@@ -423,6 +423,48 @@ fn a_run_that_died_after_a_best_and_resumes_before_it_ends_with_a_best() -> Resu
     Ok(())
 }
 
+/// A run that died (killed, out of memory) after an automatic checkpoint resumes from it, and
+/// ends as the run that never stopped does. The automatic one is the stop's checkpoint made
+/// one: the same file, written where a stop could be, with Adam's state and the step.
+#[test]
+fn a_crashed_run_resumes_from_its_automatic_checkpoint() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let cfg = tiny("synthetic:4:8", 16, 2, 8);
+    let never = AtomicBool::new(false);
+    let straight = session::start(&db, cfg.clone(), None, &quiet(), &never)?.run;
+    let halted = Launch {
+        stop_after_step: Some(3),
+        ..quiet()
+    };
+    let died = session::start(&db, cfg, None, &halted, &never)?.run;
+    let lab = Lab::open(&db)?;
+    // Its process gone without a word an hour ago, its checkpoint an automatic one.
+    let changed = lab.conn().execute(
+        "UPDATE checkpoints SET kind = 'auto' WHERE run_id = ?1 AND kind = 'interrupt'",
+        [died.0],
+    )?;
+    assert_eq!(changed, 1);
+    lab.conn().execute(
+        "UPDATE runs SET status = 'running', finished_at = NULL, pid = NULL,
+             heartbeat_at = heartbeat_at - 3600 WHERE id = ?1",
+        [died.0],
+    )?;
+    assert_eq!(
+        lab.run(died)?
+            .context("run")?
+            .effective_status(facenet_lab::lab::now()),
+        RunStatus::Crashed
+    );
+    assert_eq!(resume(&db, died)?.outcome, Outcome::Completed);
+    assert_eq!(lab.resumes(died)?[0].from_iteration, 3);
+    assert_eq!(final_sha(&lab, straight)?, final_sha(&lab, died)?);
+    // The final checkpoint took the automatic one's place.
+    let kinds: Vec<String> = lab.checkpoints(died)?.into_iter().map(|c| c.kind).collect();
+    assert!(!kinds.iter().any(|k| k == "auto"), "{kinds:?}");
+    Ok(())
+}
+
 #[test]
 fn a_time_limit_stops_like_an_interrupt_and_the_run_resumes() -> Result<()> {
     let dir = tempfile::tempdir()?;
@@ -644,6 +686,7 @@ fn a_stop_on_an_epochs_last_step_still_evaluates_that_epoch() -> Result<()> {
                 stop_after_epoch: None,
                 deadline: None,
                 stop_after_step: None,
+                resume_point_every: None,
             },
         )?;
         assert_eq!(

@@ -13,7 +13,7 @@ pub struct NewCheckpoint {
     pub run: RunId,
     pub iteration: i64,
     pub epoch: i64,
-    /// Why it was written: "periodic", "best", "final" or "interrupt".
+    /// Why it was written: "periodic", "best", "final", "interrupt" or "auto".
     pub kind: String,
     pub path: String,
     pub sha256: String,
@@ -278,18 +278,36 @@ impl Lab {
             params![c.run.0, c.kind],
         )?;
         let id = insert(&tx, c)?;
+        let mut old = old;
+        if c.kind == "final" {
+            old.extend(drop_autos_before(&tx, c, id)?);
+        }
         let orphans = unreferenced(&tx, old)?;
         tx.commit()?;
         Ok((id, orphans))
     }
 }
 
+/// Forgets the run's automatic checkpoints ("auto") up to `c`'s step but `c` itself (row `id`),
+/// which `c` makes needless, and returns their paths. One another run started from stays.
+fn drop_autos_before(conn: &Connection, c: &NewCheckpoint, id: i64) -> Result<Vec<String>> {
+    let autos = format!(
+        "FROM checkpoints WHERE run_id = ?1 AND kind = 'auto' AND iteration <= ?2 AND id != ?3
+         AND {UNPINNED}"
+    );
+    let p = params![c.run.0, c.iteration, id];
+    let old = paths(conn, &format!("SELECT path {autos}"), p)?;
+    conn.execute(&format!("DELETE {autos}"), p)?;
+    Ok(old)
+}
+
 impl Lab {
-    /// Records checkpoint `c`, a periodic or stop one, and forgets all but the newest `keep` of
-    /// the run's checkpoints of those kinds (`--keep-checkpoints`; `None` keeps them all), in
-    /// one transaction: a busy lab leaves neither half, so a try again adds no second row. A
-    /// checkpoint another run started from (`--init`, by its sha256) stays: that run's `--like`
-    /// and resume read it again.
+    /// Records checkpoint `c`, a periodic, stop or automatic one, and forgets all but the
+    /// newest `keep` of the run's checkpoints of those kinds (`--keep-checkpoints`; `None` keeps
+    /// them all) and, whatever `keep`, the automatic ones it comes after, in one transaction: a
+    /// busy lab leaves neither half, so a try again adds no second row. A checkpoint another run
+    /// started from (`--init`, by its sha256) stays: that run's `--like` and resume read it
+    /// again.
     /// Returns the recorded paths of the files that no checkpoint names any more, for the
     /// caller to delete.
     pub fn add_checkpoint_keeping(
@@ -299,24 +317,22 @@ impl Lab {
     ) -> Result<Vec<String>> {
         let older = format!(
             "FROM checkpoints WHERE run_id = ?1
-             AND kind IN ('periodic', 'interrupt')
+             AND kind IN ('periodic', 'interrupt', 'auto')
              AND {UNPINNED}
              AND id NOT IN (
                  SELECT id FROM checkpoints WHERE run_id = ?1
-                 AND kind IN ('periodic', 'interrupt')
+                 AND kind IN ('periodic', 'interrupt', 'auto')
                  ORDER BY iteration DESC, id DESC LIMIT ?2)"
         );
         let tx = self.write_tx()?;
-        insert(&tx, c)?;
-        let orphans = match keep {
-            Some(keep) => {
-                let p = params![c.run.0, keep as i64];
-                let old = paths(&tx, &format!("SELECT path {older}"), p)?;
-                tx.execute(&format!("DELETE {older}"), p)?;
-                unreferenced(&tx, old)?
-            }
-            None => Vec::new(),
-        };
+        let id = insert(&tx, c)?;
+        let mut old = drop_autos_before(&tx, c, id)?;
+        if let Some(keep) = keep {
+            let p = params![c.run.0, keep as i64];
+            old.extend(paths(&tx, &format!("SELECT path {older}"), p)?);
+            tx.execute(&format!("DELETE {older}"), p)?;
+        }
+        let orphans = unreferenced(&tx, old)?;
         tx.commit()?;
         Ok(orphans)
     }
@@ -721,6 +737,72 @@ mod tests {
             .map(|c| c.iteration)
             .collect();
         assert_eq!(resumable, [25, 60]);
+        Ok(())
+    }
+
+    /// An automatic checkpoint lasts until the next checkpoint a resume could start from (one
+    /// of any kind but a best), whatever --keep-checkpoints says, and counts among those that
+    /// it keeps; one another run started from stays.
+    #[test]
+    fn an_automatic_checkpoint_lasts_until_the_next_to_resume_from() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        let other = lab.create_run(&sample_run("o"))?;
+        let ck = |run: RunId, it: i64, kind: &str| NewCheckpoint {
+            run,
+            iteration: it,
+            epoch: it / 10,
+            kind: kind.into(),
+            path: format!("{run}-{kind}-{it}.safetensors"),
+            sha256: format!("{run}{it:063}"),
+        };
+        let kept = |run| -> Result<Vec<(i64, String)>> {
+            Ok(lab
+                .checkpoints(run)?
+                .into_iter()
+                .map(|c| (c.iteration, c.kind))
+                .collect())
+        };
+        lab.add_checkpoint_keeping(&ck(other, 5, "auto"), None)?;
+        lab.add_checkpoint_keeping(&ck(id, 5, "interrupt"), None)?;
+        assert!(lab
+            .add_checkpoint_keeping(&ck(id, 10, "auto"), None)?
+            .is_empty());
+        let gone = lab.add_checkpoint_keeping(&ck(id, 20, "auto"), None)?;
+        assert_eq!(gone, ["1-auto-10.safetensors"]);
+        // A best leaves it; a periodic or stop one takes its place, the older ones kept.
+        lab.replace_checkpoints(&ck(id, 25, "best"))?;
+        let gone = lab.add_checkpoint_keeping(&ck(id, 30, "periodic"), None)?;
+        assert_eq!(gone, ["1-auto-20.safetensors"]);
+        assert_eq!(
+            kept(id)?,
+            [
+                (5, "interrupt".into()),
+                (25, "best".into()),
+                (30, "periodic".into())
+            ]
+        );
+        // Kept as one of the newest N, and gone with the final.
+        lab.add_checkpoint_keeping(&ck(id, 40, "auto"), None)?;
+        let gone = lab.add_checkpoint_keeping(&ck(id, 50, "auto"), Some(2))?;
+        assert_eq!(gone, ["1-auto-40.safetensors", "1-interrupt-5.safetensors"]);
+        let mut child = sample_run("child");
+        child.hyper.init_sha256 = Some(ck(id, 50, "auto").sha256);
+        lab.create_run(&child)?;
+        lab.add_checkpoint_keeping(&ck(id, 55, "auto"), None)?;
+        let (_, gone) = lab.replace_checkpoints(&ck(id, 60, "final"))?;
+        assert_eq!(gone, ["1-auto-55.safetensors"]);
+        assert_eq!(
+            kept(id)?,
+            [
+                (25, "best".into()),
+                (30, "periodic".into()),
+                (50, "auto".into()),
+                (60, "final".into())
+            ],
+            "the one started from stays"
+        );
+        assert_eq!(kept(other)?, [(5, "auto".into())], "another run's stay");
         Ok(())
     }
 

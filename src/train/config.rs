@@ -265,11 +265,14 @@ pub struct Overrides {
     pub eval_every: Option<usize>,
     /// Also write a full checkpoint every N epochs [default: none; the best (at each new best
     /// dev accuracy), the final one and one on Ctrl-C, --time-limit or --stop-after-epoch are
-    /// always written].
+    /// always written, and so, after 30 minutes of training without a checkpoint to resume
+    /// from, is an automatic one, which the next one but a best replaces: a crash loses at
+    /// most about 30 minutes].
     #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub checkpoint_every: Option<usize>,
     /// Keep only the newest N of the checkpoints a resume starts from (those of
-    /// --checkpoint-every and of stops), deleting older ones' files and rows as new ones come;
+    /// --checkpoint-every, of stops and the automatic ones), deleting older ones' files and
+    /// rows as new ones come;
     /// a ResNet152's holds its weights and Adam's state, about 0.7 GB. The best and final
     /// checkpoints are kept regardless, and so is one another run started from (--init)
     /// [default: unset, every one kept].

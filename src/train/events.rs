@@ -40,6 +40,10 @@ pub enum CheckpointKind {
     Final,
     /// On Ctrl-C or `--stop-after-epoch`, with optimiser state, to resume from.
     Interrupt,
+    /// After a stretch of training with no checkpoint to resume from
+    /// ([`crate::train::trainer::Control::resume_point_every`]), with optimiser state, so that
+    /// a crash loses no more; the next checkpoint but a best replaces it.
+    Auto,
 }
 
 impl CheckpointKind {
@@ -49,12 +53,13 @@ impl CheckpointKind {
             CheckpointKind::Best => "best",
             CheckpointKind::Final => "final",
             CheckpointKind::Interrupt => "interrupt",
+            CheckpointKind::Auto => "auto",
         }
     }
 
     /// Whether a run can be resumed from a checkpoint of this kind.
     pub fn resumable(kind: &str) -> bool {
-        matches!(kind, "periodic" | "final" | "interrupt")
+        matches!(kind, "periodic" | "final" | "interrupt" | "auto")
     }
 }
 

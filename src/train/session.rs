@@ -985,6 +985,7 @@ fn drive(
             .time_limit
             .and_then(|t| Some((std::time::Instant::now().checked_add(t)?, t))),
         stop_after_step: launch.stop_after_step,
+        resume_point_every: Some(crate::train::trainer::RESUME_POINT_EVERY),
     };
     let abandonable = Abandonable::register(lab, run, Some(trainer.checkpoint_dir.clone()));
     let result = catch_unwind(AssertUnwindSafe(|| {

@@ -53,7 +53,15 @@ pub struct Control<'a> {
     pub deadline: Option<(Instant, Duration)>,
     /// Stop as Ctrl-C stops it after this step (a mid-epoch interruption, reproduced).
     pub stop_after_step: Option<u64>,
+    /// Write a checkpoint to resume from ([`CheckpointKind::Auto`]) where a stop could be
+    /// taken (after a step inside an epoch, or at an epoch's end) once this much time has
+    /// passed since the last one, or since training started: a crash loses no more.
+    pub resume_point_every: Option<Duration>,
 }
+
+/// How often a run writes a checkpoint to resume from where nothing else did
+/// ([`Control::resume_point_every`]): a crash of a long run loses at most about this much.
+pub const RESUME_POINT_EVERY: Duration = Duration::from_secs(30 * 60);
 
 impl Control<'_> {
     /// Why to stop after step `iteration`, just taken, which ended epoch `epoch_end` where it
@@ -69,6 +77,12 @@ impl Control<'_> {
             return Some(Stop::TimeLimit(limit));
         }
         (self.stop_after_step == Some(iteration)).then_some(Stop::AtStep)
+    }
+
+    /// Whether a checkpoint to resume from is due, the last one (or the start) at `since`.
+    fn resume_point_due(&self, since: Instant) -> bool {
+        self.resume_point_every
+            .is_some_and(|every| since.elapsed() >= every)
     }
 }
 
@@ -184,6 +198,8 @@ impl Trainer {
                 device: &self.device_name,
             },
         )?;
+        // When the last checkpoint a resume could start from was written (or training began).
+        let mut resume_point = Instant::now();
         while self.position.iteration < total {
             let epoch = (self.position.iteration / ipe) as usize + 1;
             let offset = (self.position.iteration % ipe) as usize;
@@ -202,6 +218,10 @@ impl Trainer {
                 if i + 1 < batches.len() {
                     if let Some(why) = ctl.stop(self.position.iteration, None) {
                         return self.stop(observers, epoch, CheckpointKind::Interrupt, Some(why));
+                    }
+                    if ctl.resume_point_due(resume_point) {
+                        self.write_checkpoint(observers, epoch, CheckpointKind::Auto)?;
+                        resume_point = Instant::now();
                     }
                 }
             }
@@ -226,6 +246,10 @@ impl Trainer {
                 .is_some_and(|n| epoch.is_multiple_of(n))
             {
                 self.write_checkpoint(observers, epoch, CheckpointKind::Periodic)?;
+                resume_point = Instant::now();
+            } else if ctl.resume_point_due(resume_point) {
+                self.write_checkpoint(observers, epoch, CheckpointKind::Auto)?;
+                resume_point = Instant::now();
             }
         }
         let epoch = self.cfg.epochs;
@@ -269,11 +293,15 @@ impl Trainer {
             CheckpointKind::Final => "final.safetensors".to_string(),
             CheckpointKind::Periodic => format!("epoch-{epoch:04}.safetensors"),
             CheckpointKind::Interrupt => format!("interrupt-{it:08}.safetensors"),
+            CheckpointKind::Auto => format!("auto-{it:08}.safetensors"),
         };
         let path = checkpoint::unused_path(&self.checkpoint_dir.join(file), &self.keeps);
         // Adam's state (twice the weights' size) only where training may go on from the file:
         // a best or final checkpoint holds what inference needs, and no step follows a final.
-        let resumable = matches!(kind, CheckpointKind::Periodic | CheckpointKind::Interrupt);
+        let resumable = matches!(
+            kind,
+            CheckpointKind::Periodic | CheckpointKind::Interrupt | CheckpointKind::Auto
+        );
         let adam = resumable.then_some(&self.adam);
         let sha = checkpoint::save(&path, &self.params, adam, self.position)?;
         let e = Event::Checkpoint {
@@ -636,6 +664,7 @@ mod tests {
             stop_after_epoch: Some(2),
             deadline: None,
             stop_after_step: Some(7),
+            resume_point_every: None,
         };
         assert_eq!(ctl.stop(5, None), None);
         assert_eq!(ctl.stop(5, Some(1)), None);
@@ -648,6 +677,80 @@ mod tests {
         );
         asked.store(true, Ordering::SeqCst);
         assert_eq!(ctl.stop(6, Some(2)), Some(Stop::Asked));
+    }
+
+    /// The checkpoints a run writes, but its bests: kind and step.
+    #[derive(Default)]
+    struct Checkpoints(Vec<(CheckpointKind, u64, PathBuf)>);
+
+    impl Observer for Checkpoints {
+        fn on_event(&mut self, event: &Event) -> Result<()> {
+            if let Event::Checkpoint {
+                kind,
+                iteration,
+                path,
+                ..
+            } = event
+            {
+                if *kind != CheckpointKind::Best {
+                    self.0.push((*kind, *iteration, path.to_path_buf()));
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// A checkpoint to resume from is written wherever a stop could be taken once one is due:
+    /// after each step inside an epoch and at each epoch's end but the last, where the final
+    /// one comes. An epoch's `--checkpoint-every` one stands for it there; each holds Adam's
+    /// state and the step a resume goes on from.
+    #[test]
+    fn a_due_resume_point_is_written_where_a_stop_could_be() -> Result<()> {
+        // The smallest net: its checkpoints, one a step, are cheap to write.
+        let cfg = TrainConfig {
+            model: Arch::Resnet18,
+            image_size: 16,
+            epochs: 3,
+            checkpoint_every: Some(2),
+            ..tiny_alexnet()
+        };
+        let ds = tiny_faces(&cfg)?;
+        let stop = AtomicBool::new(false);
+        let ctl = Control {
+            stop: &stop,
+            stop_after_epoch: None,
+            deadline: None,
+            stop_after_step: None,
+            resume_point_every: Some(Duration::ZERO),
+        };
+        let dir = tempfile::tempdir()?;
+        let mut t = tiny_trainer(&cfg, &ds, dir.path())?;
+        let mut seen = Checkpoints::default();
+        assert_eq!(t.train(&mut [&mut seen], &ctl)?, Outcome::Completed);
+        let ipe = t.iters_per_epoch() as u64;
+        assert!(ipe >= 2, "{ipe} steps an epoch");
+        let kinds: Vec<(CheckpointKind, u64)> = seen.0.iter().map(|c| (c.0, c.1)).collect();
+        let mut want: Vec<(CheckpointKind, u64)> = (1..3 * ipe)
+            .map(|it| {
+                let kind = if it == 2 * ipe {
+                    CheckpointKind::Periodic
+                } else {
+                    CheckpointKind::Auto
+                };
+                (kind, it)
+            })
+            .collect();
+        want.push((CheckpointKind::Final, 3 * ipe));
+        assert_eq!(kinds, want);
+        let (_, _, last_auto) = &seen.0[seen.0.len() - 2];
+        assert_eq!(
+            last_auto.file_name().and_then(|n| n.to_str()),
+            Some(format!("auto-{:08}.safetensors", 3 * ipe - 1).as_str())
+        );
+        let loaded = checkpoint::load(last_auto, None, &Device::Cpu)?;
+        assert_eq!(loaded.position.iteration, 3 * ipe - 1);
+        tiny_trainer(&cfg, &ds, dir.path())?.restore(&loaded)?;
+        Ok(())
     }
 
     /// A network whose weights went NaN fails the step it happened at, whatever the mining

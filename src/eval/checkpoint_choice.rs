@@ -59,7 +59,8 @@ impl CheckpointChoice {
         if checkpoints.is_empty() {
             bail!(
                 "run {run_label} has no checkpoints: none was written before its first \
-                 evaluation, its --checkpoint-every epochs or a stop with a checkpoint"
+                 evaluation, its --checkpoint-every epochs, its first 30 minutes (an automatic \
+                 one) or a stop with a checkpoint"
             );
         }
         let have: Vec<String> = checkpoints

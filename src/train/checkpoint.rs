@@ -45,8 +45,12 @@ pub fn save(path: &Path, params: &Params, adam: Option<&Adam>, pos: Position) ->
         Tensor::new(&[pos.skipped_batches as i64], &dev)?,
     );
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating checkpoint directory '{}'", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| {
+            format!(
+                "writing checkpoint '{}': creating its folder",
+                path.display()
+            )
+        })?;
     }
     let tmp = path.with_extension("safetensors.partial");
     // The safetensors crate writes through a temporary file of mode 0600; a checkpoint gets the

@@ -100,8 +100,9 @@ pub struct TrainConfig {
     pub tf32: bool,
     pub eval_every: usize,
     pub checkpoint_every: Option<usize>,
-    /// How many of the checkpoints a resume starts from (periodic and stop ones) the run keeps,
-    /// the newest; `None` keeps them all. Absent from configs recorded before it existed:
+    /// How many of the checkpoints a resume starts from (periodic, stop and automatic ones)
+    /// the run keeps, the newest; `None` keeps them all (but an automatic one, which the next
+    /// checkpoint to resume from replaces). Absent from configs recorded before it existed:
     /// those runs kept them all.
     #[serde(default)]
     pub keep_checkpoints: Option<usize>,
@@ -275,7 +276,7 @@ pub struct Overrides {
     /// rows as new ones come;
     /// a ResNet152's holds its weights and Adam's state, about 0.7 GB. The best and final
     /// checkpoints are kept regardless, and so is one another run started from (--init)
-    /// [default: unset, every one kept].
+    /// [default: unset, every one kept but an automatic one, which the next replaces].
     #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub keep_checkpoints: Option<usize>,
     /// Seed for weights, batch order and augmentation [default: 0].

@@ -287,6 +287,7 @@ impl Observer for Console {
                     self.line(&format!("{} checkpoint: {}", kind.as_str(), path.display()));
                 }
             }
+            Event::Warning(w) => self.line(w),
             Event::Finished {
                 outcome, stopped, ..
             } => {

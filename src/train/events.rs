@@ -105,6 +105,8 @@ pub enum Event<'a> {
         iteration: u64,
         epoch: usize,
     },
+    /// Something that went wrong without stopping the training, for a person to read.
+    Warning(&'a str),
 }
 
 pub trait Observer {

@@ -40,8 +40,9 @@ pub struct Recorder<'a> {
     checkpoints: Vec<(NewCheckpoint, CheckpointKind, PathBuf)>,
     /// Whether points wait because the lab was busy at their beat.
     held_back: bool,
-    /// How many periodic and stop checkpoints to keep, the newest (`--keep-checkpoints`);
-    /// `None` keeps them all.
+    /// How many periodic, stop and automatic checkpoints to keep, the newest
+    /// (`--keep-checkpoints`); `None` keeps them all (but an automatic one, which the next
+    /// checkpoint to resume from replaces).
     keep: Option<usize>,
 }
 
@@ -63,8 +64,9 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// Keeps only the newest `keep` periodic and stop checkpoints, deleting the older ones'
-    /// rows and files as new ones are recorded (`None`: all).
+    /// Keeps only the newest `keep` periodic, stop and automatic checkpoints, deleting the
+    /// older ones' rows and files as new ones are recorded (`None`: all, but the automatic
+    /// ones each next one replaces).
     pub fn keeping(mut self, keep: Option<usize>) -> Recorder<'a> {
         self.keep = keep;
         self
@@ -250,6 +252,7 @@ impl Observer for Recorder<'_> {
             }
             // The rest lands when the run is closed ([`Self::finish`]).
             Event::Finished { .. } => self.flush_on_beat()?,
+            Event::Warning(_) => {}
         }
         Ok(())
     }
@@ -551,6 +554,43 @@ mod tests {
                 (15, "interrupt".into()),
                 (20, "best".into()),
                 (30, "periodic".into())
+            ]
+        );
+        Ok(())
+    }
+
+    /// Whatever --keep-checkpoints says (here: all), an automatic checkpoint's row and file go
+    /// as the next checkpoint to resume from is recorded; a best leaves it.
+    #[test]
+    fn an_automatic_checkpoint_goes_with_the_next_to_resume_from() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let lab = Lab::open(&dir.path().join("lab.db"))?;
+        let run = lab.create_run(&new_run("r"))?;
+        let mut rec = Recorder::new(&lab, run);
+        let ck = dir.path().join("checkpoints");
+        std::fs::create_dir(&ck)?;
+        use CheckpointKind::*;
+        let mut files = Vec::new();
+        for (it, kind) in [(5, Interrupt), (10, Auto), (20, Auto), (25, Best)] {
+            files.push(checkpoint(&mut rec, &ck, it, kind)?);
+        }
+        rec.flush()?;
+        let on_disk = |files: &[PathBuf]| files.iter().map(|f| f.exists()).collect::<Vec<_>>();
+        assert_eq!(on_disk(&files), [true, false, true, true]);
+        files.push(checkpoint(&mut rec, &ck, 30, Final)?);
+        rec.flush()?;
+        assert_eq!(on_disk(&files), [true, false, false, true, true]);
+        let kinds: Vec<(i64, String)> = lab
+            .checkpoints(run)?
+            .into_iter()
+            .map(|c| (c.iteration, c.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (5, "interrupt".into()),
+                (25, "best".into()),
+                (30, "final".into())
             ]
         );
         Ok(())

@@ -303,7 +303,20 @@ impl Trainer {
             CheckpointKind::Periodic | CheckpointKind::Interrupt | CheckpointKind::Auto
         );
         let adam = resumable.then_some(&self.adam);
-        let sha = checkpoint::save(&path, &self.params, adam, self.position)?;
+        let sha = match checkpoint::save(&path, &self.params, adam, self.position) {
+            Ok(sha) => sha,
+            // The safety net only: a full disk fails the run where it must checkpoint (its
+            // best, its end, a stop), not at every automatic one.
+            Err(e) if kind == CheckpointKind::Auto => {
+                let warning = format!(
+                    "warning: {e:#}; training goes on, and a crash before the next checkpoint \
+                     to resume from starts over from the last one"
+                );
+                let e = Event::Warning(&warning);
+                return observers.iter_mut().try_for_each(|o| o.on_event(&e));
+            }
+            Err(e) => return Err(e),
+        };
         let e = Event::Checkpoint {
             iteration: it,
             epoch,
@@ -750,6 +763,58 @@ mod tests {
         let loaded = checkpoint::load(last_auto, None, &Device::Cpu)?;
         assert_eq!(loaded.position.iteration, 3 * ipe - 1);
         tiny_trainer(&cfg, &ds, dir.path())?.restore(&loaded)?;
+        Ok(())
+    }
+
+    /// An automatic checkpoint that cannot be written (a full disk) is said, and training goes
+    /// on; a checkpoint the run must write (its best) fails it.
+    #[test]
+    fn an_automatic_checkpoint_not_written_is_said_and_training_goes_on() -> Result<()> {
+        struct Seen(Vec<String>);
+        impl Observer for Seen {
+            fn on_event(&mut self, event: &Event) -> Result<()> {
+                match event {
+                    Event::Step(s) => self.0.push(format!("step {}", s.iteration)),
+                    Event::Warning(w) => self.0.push(w.to_string()),
+                    _ => {}
+                }
+                Ok(())
+            }
+        }
+        let cfg = TrainConfig {
+            model: Arch::Resnet18,
+            image_size: 16,
+            ..tiny_alexnet()
+        };
+        let ds = tiny_faces(&cfg)?;
+        let dir = tempfile::tempdir()?;
+        // A file where the checkpoints' folder would go: no checkpoint can be written.
+        std::fs::write(dir.path().join("file"), "")?;
+        let mut t = tiny_trainer(&cfg, &ds, &dir.path().join("file/run-1"))?;
+        assert!(t.iters_per_epoch() >= 2);
+        let stop = AtomicBool::new(false);
+        let ctl = Control {
+            stop: &stop,
+            stop_after_epoch: None,
+            deadline: None,
+            stop_after_step: None,
+            resume_point_every: Some(Duration::ZERO),
+        };
+        let mut seen = Seen(Vec::new());
+        let err = t.train(&mut [&mut seen], &ctl).unwrap_err();
+        assert!(format!("{err:#}").contains("/best-00000"), "{err:#}");
+        assert_eq!(seen.0[0], "step 1");
+        assert!(
+            seen.0[1].starts_with("warning: writing checkpoint '")
+                && seen.0[1].contains("auto-00000001.safetensors")
+                && seen.0[1].ends_with(
+                    "; training goes on, and a crash before the next \
+                     checkpoint to resume from starts over from the last one"
+                ),
+            "{:?}",
+            seen.0
+        );
+        assert_eq!(seen.0[2], "step 2");
         Ok(())
     }
 

@@ -481,19 +481,13 @@ impl DetailView<'_> {
     }
 }
 
-/// The run's process id: `4242` while it trains (or loads, queued); `ran as 4242` once it
-/// stopped, when the pid is no longer its (and may be another process's).
+/// The run's process id: `4242` while it trains (or loads, queued: [`Run::is_live`]); `ran as
+/// 4242` once it stopped, or its trainer died as it loaded, when the pid is no longer its (and
+/// may be another process's).
 fn pid_text(run: &Run, now: f64) -> String {
     match run.pid {
         None => "-".into(),
-        Some(p)
-            if matches!(
-                run.effective_status(now),
-                RunStatus::Running | RunStatus::Queued
-            ) =>
-        {
-            p.to_string()
-        }
+        Some(p) if run.is_live(now) => p.to_string(),
         Some(p) => format!("ran as {p}"),
     }
 }
@@ -621,6 +615,31 @@ mod tests {
     /// anyhow's `Stack backtrace:` heading, and the blank line before it, are no part of the
     /// message, and its numbered causes are no frames; a frame's `at FILE:LINE` line is part
     /// of the backtrace.
+    /// A pid is the run's own while it trains or its trainer loads (queued, seen there, or
+    /// registered less than 30 s ago); once it stopped, or its trainer died as it loaded, it
+    /// is the one it ran as.
+    #[test]
+    fn a_pid_is_the_runs_own_only_while_its_trainer_is() {
+        use crate::lab::Process;
+        let mut r = run(1, "r", "resnet18");
+        r.pid = Some(42);
+        assert_eq!(pid_text(&r, NOW), "ran as 42", "completed");
+        (r.status, r.heartbeat_at) = (RunStatus::Running, Some(NOW - 1.0));
+        assert_eq!(pid_text(&r, NOW), "42");
+        r.heartbeat_at = Some(NOW - 3600.0);
+        assert_eq!(pid_text(&r, NOW), "ran as 42", "crashed");
+        (r.status, r.heartbeat_at, r.created_at) = (RunStatus::Queued, None, NOW - 1.0);
+        assert_eq!(pid_text(&r, NOW), "42", "loading");
+        r.created_at = NOW - 3600.0;
+        assert_eq!(pid_text(&r, NOW), "ran as 42", "left queued long ago");
+        r.process = Process::Alive;
+        assert_eq!(pid_text(&r, NOW), "42", "loading, seen");
+        (r.process, r.created_at) = (Process::Ended, NOW - 1.0);
+        assert_eq!(pid_text(&r, NOW), "ran as 42", "its trainer seen gone");
+        r.pid = None;
+        assert_eq!(pid_text(&r, NOW), "-");
+    }
+
     #[test]
     fn the_message_ends_where_the_backtrace_starts() {
         let (message, frames) = split_backtrace(

@@ -40,6 +40,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (23, v23_git_diff),
     (24, v24_where_evaluated_and_logs_before),
     (25, v25_deleted_runs),
+    (26, v26_automatic_checkpoints),
 ];
 
 /// The schema version this build writes.
@@ -521,6 +522,14 @@ fn v25_deleted_runs(tx: &Transaction) -> rusqlite::Result<()> {
             deleted_on  TEXT    NOT NULL
          );",
     )
+}
+
+/// Checkpoints may be of kind 'auto' (written after 30 minutes of training without one to
+/// resume from). The tables are as they were: the version is what changes, so that a build
+/// from before, which would not resume from such a checkpoint but start the run over and drop
+/// it, refuses the lab instead.
+fn v26_automatic_checkpoints(_: &Transaction) -> rusqlite::Result<()> {
+    Ok(())
 }
 
 /// What a dirty tree's uncommitted changes were (the git blob id of its diff against the

@@ -665,19 +665,32 @@ mod tests {
         Ok(())
     }
 
-    #[test]
-    fn only_the_newest_resumable_checkpoints_are_kept() -> Result<()> {
-        let lab = Lab::open_in_memory()?;
-        let id = lab.create_run(&sample_run("r"))?;
-        let other = lab.create_run(&sample_run("o"))?;
-        let ck = |run: RunId, it: i64, kind: &str| NewCheckpoint {
+    /// Run `run`'s checkpoint of `kind` at step `it`: its file named so, its sha256 the step's.
+    fn ck(run: RunId, it: i64, kind: &str) -> NewCheckpoint {
+        NewCheckpoint {
             run,
             iteration: it,
             epoch: it / 10,
             kind: kind.into(),
             path: format!("{run}-{kind}-{it}.safetensors"),
             sha256: format!("{it:064}"),
-        };
+        }
+    }
+
+    /// The step and kind of each checkpoint `run` has.
+    fn kept(lab: &Lab, run: RunId) -> Result<Vec<(i64, String)>> {
+        Ok(lab
+            .checkpoints(run)?
+            .into_iter()
+            .map(|c| (c.iteration, c.kind))
+            .collect())
+    }
+
+    #[test]
+    fn only_the_newest_resumable_checkpoints_are_kept() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        let other = lab.create_run(&sample_run("o"))?;
         for (it, kind) in [
             (10, "periodic"),
             (15, "interrupt"),
@@ -688,13 +701,6 @@ mod tests {
             lab.add_checkpoint(&ck(id, it, kind))?;
         }
         lab.add_checkpoint(&ck(other, 10, "periodic"))?;
-        let kept = |run| -> Result<Vec<(i64, String)>> {
-            Ok(lab
-                .checkpoints(run)?
-                .into_iter()
-                .map(|c| (c.iteration, c.kind))
-                .collect())
-        };
 
         let gone = lab.add_checkpoint_keeping(&ck(id, 30, "periodic"), Some(2))?;
         assert_eq!(
@@ -702,7 +708,7 @@ mod tests {
             ["1-interrupt-15.safetensors", "1-periodic-10.safetensors"]
         );
         assert_eq!(
-            kept(id)?,
+            kept(&lab, id)?,
             [
                 (20, "best".into()),
                 (20, "periodic".into()),
@@ -711,7 +717,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            kept(other)?,
+            kept(&lab, other)?,
             [(10, "periodic".into())],
             "another run's stay"
         );
@@ -748,21 +754,6 @@ mod tests {
         let lab = Lab::open_in_memory()?;
         let id = lab.create_run(&sample_run("r"))?;
         let other = lab.create_run(&sample_run("o"))?;
-        let ck = |run: RunId, it: i64, kind: &str| NewCheckpoint {
-            run,
-            iteration: it,
-            epoch: it / 10,
-            kind: kind.into(),
-            path: format!("{run}-{kind}-{it}.safetensors"),
-            sha256: format!("{run}{it:063}"),
-        };
-        let kept = |run| -> Result<Vec<(i64, String)>> {
-            Ok(lab
-                .checkpoints(run)?
-                .into_iter()
-                .map(|c| (c.iteration, c.kind))
-                .collect())
-        };
         lab.add_checkpoint_keeping(&ck(other, 5, "auto"), None)?;
         lab.add_checkpoint_keeping(&ck(id, 5, "interrupt"), None)?;
         assert!(lab
@@ -775,7 +766,7 @@ mod tests {
         let gone = lab.add_checkpoint_keeping(&ck(id, 30, "periodic"), None)?;
         assert_eq!(gone, ["1-auto-20.safetensors"]);
         assert_eq!(
-            kept(id)?,
+            kept(&lab, id)?,
             [
                 (5, "interrupt".into()),
                 (25, "best".into()),
@@ -793,7 +784,7 @@ mod tests {
         let (_, gone) = lab.replace_checkpoints(&ck(id, 60, "final"))?;
         assert_eq!(gone, ["1-auto-55.safetensors"]);
         assert_eq!(
-            kept(id)?,
+            kept(&lab, id)?,
             [
                 (25, "best".into()),
                 (30, "periodic".into()),
@@ -802,7 +793,11 @@ mod tests {
             ],
             "the one started from stays"
         );
-        assert_eq!(kept(other)?, [(5, "auto".into())], "another run's stay");
+        assert_eq!(
+            kept(&lab, other)?,
+            [(5, "auto".into())],
+            "another run's stay"
+        );
         Ok(())
     }
 

@@ -713,6 +713,17 @@ mod tests {
         }
     }
 
+    /// No stop but `stop`, and a checkpoint to resume from due wherever one could be written.
+    fn resume_point_every_step(stop: &AtomicBool) -> Control<'_> {
+        Control {
+            stop,
+            stop_after_epoch: None,
+            deadline: None,
+            stop_after_step: None,
+            resume_point_every: Some(Duration::ZERO),
+        }
+    }
+
     /// A checkpoint to resume from is written wherever a stop could be taken once one is due:
     /// after each step inside an epoch and at each epoch's end but the last, where the final
     /// one comes. An epoch's `--checkpoint-every` one stands for it there; each holds Adam's
@@ -729,13 +740,7 @@ mod tests {
         };
         let ds = tiny_faces(&cfg)?;
         let stop = AtomicBool::new(false);
-        let ctl = Control {
-            stop: &stop,
-            stop_after_epoch: None,
-            deadline: None,
-            stop_after_step: None,
-            resume_point_every: Some(Duration::ZERO),
-        };
+        let ctl = resume_point_every_step(&stop);
         let dir = tempfile::tempdir()?;
         let mut t = tiny_trainer(&cfg, &ds, dir.path())?;
         let mut seen = Checkpoints::default();
@@ -793,13 +798,7 @@ mod tests {
         let mut t = tiny_trainer(&cfg, &ds, &dir.path().join("file/run-1"))?;
         assert!(t.iters_per_epoch() >= 2);
         let stop = AtomicBool::new(false);
-        let ctl = Control {
-            stop: &stop,
-            stop_after_epoch: None,
-            deadline: None,
-            stop_after_step: None,
-            resume_point_every: Some(Duration::ZERO),
-        };
+        let ctl = resume_point_every_step(&stop);
         let mut seen = Seen(Vec::new());
         let err = t.train(&mut [&mut seen], &ctl).unwrap_err();
         assert!(format!("{err:#}").contains("/best-00000"), "{err:#}");

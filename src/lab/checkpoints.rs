@@ -421,7 +421,7 @@ fn unreferenced(conn: &Connection, mut paths: Vec<String>) -> Result<Vec<String>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::fixtures::sample_run;
+    use crate::lab::fixtures::{checkpoint_kinds, sample_run};
 
     #[test]
     fn checkpoints_are_listed_in_iteration_order() -> Result<()> {
@@ -488,15 +488,8 @@ mod tests {
             ["best-10.safetensors"]
         );
         lab.add_checkpoint(&ck(40, "interrupt"))?;
-        let seen = |lab: &Lab| -> Result<Vec<(i64, String)>> {
-            Ok(lab
-                .checkpoints(id)?
-                .into_iter()
-                .map(|c| (c.iteration, c.kind))
-                .collect())
-        };
         assert_eq!(
-            seen(&lab)?,
+            checkpoint_kinds(&lab, id)?,
             vec![
                 (10, "periodic".into()),
                 (30, "best".into()),
@@ -507,7 +500,7 @@ mod tests {
             lab.rewind(id, 20)?,
             ["best-30.safetensors", "interrupt-40.safetensors"]
         );
-        assert_eq!(seen(&lab)?, vec![(10, "periodic".into())]);
+        assert_eq!(checkpoint_kinds(&lab, id)?, vec![(10, "periodic".into())]);
         Ok(())
     }
 
@@ -677,15 +670,6 @@ mod tests {
         }
     }
 
-    /// The step and kind of each checkpoint `run` has.
-    fn kept(lab: &Lab, run: RunId) -> Result<Vec<(i64, String)>> {
-        Ok(lab
-            .checkpoints(run)?
-            .into_iter()
-            .map(|c| (c.iteration, c.kind))
-            .collect())
-    }
-
     #[test]
     fn only_the_newest_resumable_checkpoints_are_kept() -> Result<()> {
         let lab = Lab::open_in_memory()?;
@@ -708,7 +692,7 @@ mod tests {
             ["1-interrupt-15.safetensors", "1-periodic-10.safetensors"]
         );
         assert_eq!(
-            kept(&lab, id)?,
+            checkpoint_kinds(&lab, id)?,
             [
                 (20, "best".into()),
                 (20, "periodic".into()),
@@ -717,7 +701,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            kept(&lab, other)?,
+            checkpoint_kinds(&lab, other)?,
             [(10, "periodic".into())],
             "another run's stay"
         );
@@ -766,7 +750,7 @@ mod tests {
         let gone = lab.add_checkpoint_keeping(&ck(id, 30, "periodic"), None)?;
         assert_eq!(gone, ["1-auto-20.safetensors"]);
         assert_eq!(
-            kept(&lab, id)?,
+            checkpoint_kinds(&lab, id)?,
             [
                 (5, "interrupt".into()),
                 (25, "best".into()),
@@ -784,7 +768,7 @@ mod tests {
         let (_, gone) = lab.replace_checkpoints(&ck(id, 60, "final"))?;
         assert_eq!(gone, ["1-auto-55.safetensors"]);
         assert_eq!(
-            kept(&lab, id)?,
+            checkpoint_kinds(&lab, id)?,
             [
                 (25, "best".into()),
                 (30, "periodic".into()),
@@ -794,7 +778,7 @@ mod tests {
             "the one started from stays"
         );
         assert_eq!(
-            kept(&lab, other)?,
+            checkpoint_kinds(&lab, other)?,
             [(5, "auto".into())],
             "another run's stay"
         );

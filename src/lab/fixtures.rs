@@ -250,3 +250,13 @@ pub fn sweep_names(n: usize) -> Vec<String> {
         })
         .collect()
 }
+
+/// The step and kind of each checkpoint run `run` of `lab` has, as [`Lab::checkpoints`] lists
+/// them.
+pub fn checkpoint_kinds(lab: &Lab, run: RunId) -> anyhow::Result<Vec<(i64, String)>> {
+    Ok(lab
+        .checkpoints(run)?
+        .into_iter()
+        .map(|c| (c.iteration, c.kind))
+        .collect())
+}

@@ -34,10 +34,9 @@ pub enum Process {
 }
 
 /// The processes of the runs recorded as running (or queued) on this host, as [`Lab::look`]
-/// saw them. A
-/// read of the runs made *after* the look which still finds one running, by the same process,
-/// finds it as the look did; one made before could have caught a run that closed and exited
-/// between the read and the look, and taken it for dead.
+/// saw them. A read of the runs made *after* the look which still finds one running, by the
+/// same process, finds it as the look did; one made before could have caught a run that closed
+/// and exited between the read and the look, and taken it for dead.
 #[derive(Clone, Debug, Default)]
 pub struct Processes(BTreeMap<RunId, (i64, Process)>);
 

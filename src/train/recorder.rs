@@ -298,7 +298,7 @@ impl Drop for Heartbeat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::fixtures::new_run;
+    use crate::lab::fixtures::{checkpoint_kinds, new_run};
     use crate::train::checkpoint::Position;
     use crate::train::events::{EvalStats, StepStats};
 
@@ -508,6 +508,25 @@ mod tests {
         Ok(path)
     }
 
+    /// [`checkpoint`]s written and recorded in turn, then flushed to the lab: their files.
+    fn recorded(
+        rec: &mut Recorder,
+        dir: &Path,
+        written: &[(u64, CheckpointKind)],
+    ) -> Result<Vec<std::path::PathBuf>> {
+        let files = written
+            .iter()
+            .map(|&(it, kind)| checkpoint(rec, dir, it, kind))
+            .collect::<Result<_>>()?;
+        rec.flush()?;
+        Ok(files)
+    }
+
+    /// Whether each of `files` is still on disk.
+    fn on_disk(files: &[std::path::PathBuf]) -> Vec<bool> {
+        files.iter().map(|f| f.exists()).collect()
+    }
+
     #[test]
     fn a_best_checkpoint_replaces_the_previous_best_file_once_the_lab_names_it() -> Result<()> {
         let dir = tempfile::tempdir()?;
@@ -536,20 +555,11 @@ mod tests {
         let ck = dir.path().join("checkpoints");
         std::fs::create_dir(&ck)?;
         use CheckpointKind::*;
-        let mut files = Vec::new();
-        for (it, kind) in [(10, Periodic), (15, Interrupt), (20, Best), (30, Periodic)] {
-            files.push(checkpoint(&mut rec, &ck, it, kind)?);
-        }
-        rec.flush()?;
-        let on_disk: Vec<bool> = files.iter().map(|f| f.exists()).collect();
-        assert_eq!(on_disk, [false, true, true, true]);
-        let kinds: Vec<(i64, String)> = lab
-            .checkpoints(run)?
-            .into_iter()
-            .map(|c| (c.iteration, c.kind))
-            .collect();
+        let written = [(10, Periodic), (15, Interrupt), (20, Best), (30, Periodic)];
+        let files = recorded(&mut rec, &ck, &written)?;
+        assert_eq!(on_disk(&files), [false, true, true, true]);
         assert_eq!(
-            kinds,
+            checkpoint_kinds(&lab, run)?,
             [
                 (15, "interrupt".into()),
                 (20, "best".into()),
@@ -570,23 +580,13 @@ mod tests {
         let ck = dir.path().join("checkpoints");
         std::fs::create_dir(&ck)?;
         use CheckpointKind::*;
-        let mut files = Vec::new();
-        for (it, kind) in [(5, Interrupt), (10, Auto), (20, Auto), (25, Best)] {
-            files.push(checkpoint(&mut rec, &ck, it, kind)?);
-        }
-        rec.flush()?;
-        let on_disk = |files: &[PathBuf]| files.iter().map(|f| f.exists()).collect::<Vec<_>>();
+        let written = [(5, Interrupt), (10, Auto), (20, Auto), (25, Best)];
+        let mut files = recorded(&mut rec, &ck, &written)?;
         assert_eq!(on_disk(&files), [true, false, true, true]);
-        files.push(checkpoint(&mut rec, &ck, 30, Final)?);
-        rec.flush()?;
+        files.extend(recorded(&mut rec, &ck, &[(30, Final)])?);
         assert_eq!(on_disk(&files), [true, false, false, true, true]);
-        let kinds: Vec<(i64, String)> = lab
-            .checkpoints(run)?
-            .into_iter()
-            .map(|c| (c.iteration, c.kind))
-            .collect();
         assert_eq!(
-            kinds,
+            checkpoint_kinds(&lab, run)?,
             [
                 (5, "interrupt".into()),
                 (25, "best".into()),

@@ -71,6 +71,7 @@ fn generate(path: &Path, runs: usize, points: usize) -> Result<()> {
             dropout: None,
             tf32: false,
             eval_every: 1,
+            patience: None,
             checkpoint_every: None,
             seed: (r % 5) as i64,
         };

@@ -44,6 +44,7 @@ fn new_run(name: &str, model: &str, batch: i64, mining: &str, epochs: i64) -> Ne
         dropout: (model == "alexnet").then_some(0.5),
         tf32: false,
         eval_every: 1,
+        patience: None,
         checkpoint_every: None,
         seed: 7,
     };

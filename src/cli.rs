@@ -399,7 +399,10 @@ pub struct ExportArgs {
          lfw_acc). image_size is in pixels, crop the central \
          fraction of each image's side kept before the resize, images_per_sec training images a \
          second, iteration the step (counted from 1), epoch the epoch that step is in, \
-         best_dev_epoch the epoch of the best checkpoint. dataset is the name of the dataset a \
+         best_dev_epoch the epoch of the best checkpoint; epochs is the epochs planned, \
+         patience the epochs without a better dev accuracy that stop a run early (empty: none), \
+         epochs_done those trained (fewer than planned for a completed run its patience \
+         stopped). dataset is the name of the dataset a \
          run trained on (its folder's or archive's, or the synthetic spec: lfw-20-30, \
          synthetic:12:24:0), dataset_people and dataset_images how many people and images it \
          holds, dataset_id its id in the lab (and in the json export's datasets). Empty cells \

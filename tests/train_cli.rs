@@ -1194,6 +1194,79 @@ fn alexnet_records_the_dropout_it_trained_with() -> Result<()> {
     Ok(())
 }
 
+/// `--patience` ends a run that stopped learning, completed: the summary says after which
+/// epoch, the lab records the patience and the epochs it trained, and `runs` and `export` say
+/// so. A learning rate too small to move an f32 weight keeps the network as it was drawn, so
+/// its first evaluation is its best; one under --eval-every is refused before anything runs.
+#[test]
+fn patience_stops_a_run_that_no_longer_improves() -> Result<()> {
+    refused(
+        &[
+            "run",
+            "resnet18",
+            "--data",
+            "synthetic:4:8",
+            "--image-size",
+            "16",
+            "--patience",
+            "1",
+            "--eval-every",
+            "2",
+        ],
+        "--patience (1) is under --eval-every (2)",
+    )?;
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("lab.db");
+    let (_, err) = common::succeeds(
+        common::facenet(&db)?
+            .args([
+                "run",
+                "alexnet",
+                "--data",
+                "synthetic:4:6",
+                "--image-size",
+                "64",
+            ])
+            .args([
+                "--batch", "8", "--dim", "16", "--lr", "1e-12", "--epochs", "6",
+            ])
+            .args(["--patience", "2", "--quiet"]),
+    );
+    assert!(
+        err.contains("run 1 completed in")
+            && err.contains(
+                ": --patience stopped it after epoch 3 of 6, 2 epochs after its best dev \
+                 accuracy\n  best dev accuracy"
+            )
+            && err.contains("at epoch 1 (checkpoint")
+            && err.contains("final (epoch 3)"),
+        "{err}"
+    );
+    let lab = Lab::open(&db)?;
+    let run = lab.find_run("1")?;
+    assert_eq!(
+        (run.status, run.hyper.patience, run.epochs_done()),
+        (RunStatus::Completed, Some(2), 3)
+    );
+    let kinds: Vec<(String, i64)> = lab
+        .checkpoints(run.id)?
+        .into_iter()
+        .map(|c| (c.kind, c.epoch))
+        .collect();
+    assert_eq!(kinds, [("best".to_string(), 1), ("final".to_string(), 3)]);
+    let (runs, _) = common::succeeds(common::facenet(&db)?.args(["runs"]));
+    assert!(runs.contains(" 3/6 "), "{runs}");
+    let (csv, _) = common::succeeds(common::facenet(&db)?.args(["export", "--format", "runs-csv"]));
+    let header: Vec<&str> = csv.lines().next().unwrap_or_default().split(',').collect();
+    let row: Vec<&str> = csv.lines().nth(1).unwrap_or_default().split(',').collect();
+    let cell = |name: &str| header.iter().position(|h| *h == name).map(|i| row[i]);
+    assert_eq!(
+        (cell("patience"), cell("epochs_done")),
+        (Some("2"), Some("3"))
+    );
+    Ok(())
+}
+
 /// `--imagenet-norm` is recorded, and said where the starting weights learned on the other
 /// scale (`eval` builds the run's network with it: src/eval/net.rs's tests).
 #[test]

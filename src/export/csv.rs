@@ -3,8 +3,8 @@
 //! per run with what it reached ([`to_runs_csv`]).
 //!
 //! Columns ([`CSV_HEADER`]): `run_id, run_name, model, batch_size, embedding_dim, lr,
-//! weight_decay, lr_schedule, warmup_epochs, epochs, margin, image_size, crop, mining, sampler,
-//! pk_k, normalize, augment, zero_init_residual, init, init_sha256, fresh_embedding,
+//! weight_decay, lr_schedule, warmup_epochs, epochs, patience, margin, image_size, crop, mining,
+//! sampler, pk_k, normalize, augment, zero_init_residual, init, init_sha256, fresh_embedding,
 //! imagenet_norm, dropout, tf32, seed, device, gpu_name, status, effective_status, tags,
 //! init_run_id, like_run_id, dataset_id, dataset, dataset_people, dataset_images, metric,
 //! iteration, epoch, value, wall_time, elapsed_s`.
@@ -41,7 +41,7 @@ use crate::lab::{params, DatasetRecord, Lab, Resume, Run};
 macro_rules! run_columns {
     () => {
         "run_id,run_name,model,batch_size,embedding_dim,lr,weight_decay,lr_schedule,\
-         warmup_epochs,epochs,margin,image_size,crop,mining,sampler,pk_k,normalize,augment,\
+         warmup_epochs,epochs,patience,margin,image_size,crop,mining,sampler,pk_k,normalize,augment,\
          zero_init_residual,init,init_sha256,fresh_embedding,imagenet_norm,dropout,tf32,seed,\
          device,gpu_name,status,effective_status,tags,init_run_id,like_run_id,dataset_id,\
          dataset,dataset_people,dataset_images"
@@ -79,6 +79,7 @@ fn run_cells(run: &Run, now: f64, dataset: Option<&DatasetRecord>) -> String {
         field(&h.lr_schedule),
         h.warmup_epochs.to_string(),
         h.epochs.to_string(),
+        h.patience.map_or(String::new(), |n| n.to_string()),
         h.margin.to_string(),
         h.image_size.to_string(),
         h.crop.to_string(),

@@ -35,6 +35,7 @@ pub fn hyper(model: &str) -> Hyperparams {
         dropout: None,
         tf32: false,
         eval_every: 1,
+        patience: None,
         checkpoint_every: None,
         seed: 7,
     }

@@ -21,6 +21,7 @@ pub fn params(r: &Run) -> Params {
         ("warmup", h.warmup_epochs.to_string()),
         ("weight decay", setting(h.weight_decay)),
         ("epochs", h.epochs.to_string()),
+        ("patience", opt(h.patience)),
         ("margin", setting(h.margin)),
         ("image size", h.image_size.to_string()),
         ("crop", setting(h.crop)),
@@ -97,7 +98,8 @@ pub fn init_file(h: &super::Hyperparams) -> Option<String> {
 }
 
 /// Indices of `runs` grouped by experiment: every hyperparameter and the dataset alike, the seed
-/// aside, and as many epochs trained. A run that stopped early (cut off, failed) is no repeat of
+/// aside, and as many epochs trained, or all completed (repeats that `--patience` stopped after
+/// different epochs are one experiment). A run that was cut off (or failed) is no repeat of
 /// one that went on: averaged with it, its few epochs would stand for the whole group (the
 /// comparison figure's mean covers only the epochs every repeat has). Runs still training group
 /// among themselves, so that seeds training side by side stay one group while their epoch
@@ -123,20 +125,21 @@ pub fn seed_groups(runs: &[&Run], now: f64) -> Vec<Vec<usize>> {
     groups.into_iter().map(|(_, m)| m).collect()
 }
 
-/// How far a run trained, as [`seed_groups`] compares runs: still training, or stopped after
-/// this many epochs.
+/// How far a run trained, as [`seed_groups`] compares runs: still training, completed (every
+/// epoch, or as many as its `--patience` allowed), or stopped after this many epochs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Trained {
     Training,
+    Completed,
     Stopped(i64),
 }
 
 impl Trained {
     fn of(r: &Run, now: f64) -> Trained {
-        if r.effective_status(now) == RunStatus::Running {
-            Trained::Training
-        } else {
-            Trained::Stopped(r.epochs_done())
+        match r.effective_status(now) {
+            RunStatus::Running => Trained::Training,
+            RunStatus::Completed => Trained::Completed,
+            _ => Trained::Stopped(r.epochs_done()),
         }
     }
 }

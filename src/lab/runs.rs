@@ -121,6 +121,10 @@ pub struct Hyperparams {
     #[serde(default)]
     pub tf32: bool,
     pub eval_every: i64,
+    /// Epochs without a better dev accuracy after which the run stopped early (`--patience`);
+    /// `None` trained every epoch. Absent from exports written before it existed: none.
+    #[serde(default)]
+    pub patience: Option<i64>,
     pub checkpoint_every: Option<i64>,
     pub seed: i64,
 }
@@ -260,13 +264,14 @@ pub struct RunSummaryUpdate {
 }
 
 impl Run {
-    /// Whole epochs trained: all of them for a completed run; else its steps over the steps in
-    /// an epoch, the epoch in progress not counted (a run that failed at step 2 of its one
-    /// epoch has done 0, not 1 of 1), or the epoch of its last step where it recorded no epoch
+    /// Whole epochs trained: all of them for a completed run (those before its early stop, for
+    /// one `--patience` ended: [`Run::stopped_early`]); else its steps over the steps in an
+    /// epoch, the epoch in progress not counted (a run that failed at step 2 of its one epoch
+    /// has done 0, not 1 of 1), or the epoch of its last step where it recorded no epoch
     /// length.
     pub fn epochs_done(&self) -> i64 {
         if self.status == RunStatus::Completed {
-            return self.hyper.epochs;
+            return self.stopped_early().unwrap_or(self.hyper.epochs);
         }
         match self.iters_per_epoch {
             Some(n) if n > 0 => self.last_iteration / n,
@@ -274,13 +279,24 @@ impl Run {
         }
     }
 
-    /// `100` for a completed run of 100 epochs, else `37/100 (crashed)`: the epochs done, of
-    /// those planned, and `status` (the recorded one, or what [`Run::effective_status`] makes
-    /// of it).
+    /// The epoch a completed run stopped after where `--patience` ended it before its last:
+    /// the epoch of its last step.
+    pub fn stopped_early(&self) -> Option<i64> {
+        let early = self.status == RunStatus::Completed
+            && self.hyper.patience.is_some()
+            && self.last_epoch < self.hyper.epochs;
+        early.then_some(self.last_epoch)
+    }
+
+    /// `100` for a completed run of 100 epochs, `43/100 (stopped early)` for one that
+    /// `--patience` stopped after epoch 43, else `37/100 (crashed)`: the epochs done, of those
+    /// planned, and `status` (the recorded one, or what [`Run::effective_status`] makes of it).
     pub fn epochs_label(&self, status: RunStatus) -> String {
-        match status {
-            RunStatus::Completed => self.hyper.epochs.to_string(),
-            status => format!("{}/{} ({status})", self.epochs_done(), self.hyper.epochs),
+        let planned = self.hyper.epochs;
+        match (status, self.stopped_early()) {
+            (RunStatus::Completed, Some(e)) => format!("{e}/{planned} (stopped early)"),
+            (RunStatus::Completed, None) => planned.to_string(),
+            (status, _) => format!("{}/{planned} ({status})", self.epochs_done()),
         }
     }
 
@@ -385,6 +401,7 @@ impl Run {
                 dropout: row.get("dropout")?,
                 tf32: row.get("tf32")?,
                 eval_every: row.get("eval_every")?,
+                patience: row.get("patience")?,
                 checkpoint_every: row.get("checkpoint_every")?,
                 seed: row.get("seed")?,
             },
@@ -447,10 +464,10 @@ impl Lab {
                 hostname, gpu_name, command_line, log_path, notes, weight_decay, lr_schedule,
                 warmup_epochs, crop, zero_init_residual, cpu_model, cpu_threads, cpu_simd, cpu_cache,
                 os, dropout, tf32, init, init_sha256, imagenet_norm,
-                fresh_embedding, like_run_id, git_diff, pid)
+                fresh_embedding, like_run_id, git_diff, pid, patience)
              VALUES (?47, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
                 ?17, ?18, ?19, 'queued', ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31,
-                ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46, ?48)",
+                ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42, ?43, ?44, ?45, ?46, ?48, ?49)",
             params![
                 run.name,
                 h.model,
@@ -500,6 +517,7 @@ impl Lab {
                 run.code.git_diff,
                 id,
                 std::process::id(),
+                h.patience,
             ],
         )?;
         let id = RunId(id);

@@ -41,6 +41,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (24, v24_where_evaluated_and_logs_before),
     (25, v25_deleted_runs),
     (26, v26_automatic_checkpoints),
+    (27, v27_patience),
 ];
 
 /// The schema version this build writes.
@@ -530,6 +531,12 @@ fn v25_deleted_runs(tx: &Transaction) -> rusqlite::Result<()> {
 /// it, refuses the lab instead.
 fn v26_automatic_checkpoints(_: &Transaction) -> rusqlite::Result<()> {
     Ok(())
+}
+
+/// Early stopping as a typed column (`run --patience`); NULL for a run that trains every epoch,
+/// as every run recorded before did.
+fn v27_patience(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE runs ADD COLUMN patience INTEGER;")
 }
 
 /// What a dirty tree's uncommitted changes were (the git blob id of its diff against the

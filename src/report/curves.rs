@@ -252,7 +252,7 @@ fn epochs_trained(runs: &[&Run]) -> Option<String> {
 /// The order a legend names settings in, as the results table's columns do: the network, its
 /// input, its batches and loss, how it learns and for how long; then any other, as
 /// [`params::params`] lists them.
-const SETTING_ORDER: [&str; 24] = [
+const SETTING_ORDER: [&str; 25] = [
     "model",
     "zero-init residual",
     "init",
@@ -275,6 +275,7 @@ const SETTING_ORDER: [&str; 24] = [
     "warmup",
     "weight decay",
     "epochs",
+    "patience",
     "eval every",
     "dataset",
 ];
@@ -348,6 +349,7 @@ pub fn settings_of(runs: &[&Run], names: &[&str]) -> Vec<String> {
             "weight decay" => Some(format!("wd {value}")),
             "epochs" => Some(epochs_trained(runs).unwrap_or_else(|| format!("{value} epochs"))),
             "eval every" => Some(format!("dev every {value} epochs")),
+            "patience" => h.patience.map(|n| format!("patience {n}")),
             _ => Some(format!("{name} {value}")),
         };
         match token {
@@ -360,6 +362,7 @@ pub fn settings_of(runs: &[&Run], names: &[&str]) -> Vec<String> {
                 "dropout" => "default dropout".into(),
                 "fresh embedding" => "kept embedding".into(),
                 "normalize" => "raw embeddings".into(),
+                "patience" => "no early stop".into(),
                 other => format!("no {other}"),
             }),
         }

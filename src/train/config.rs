@@ -99,6 +99,11 @@ pub struct TrainConfig {
     #[serde(default)]
     pub tf32: bool,
     pub eval_every: usize,
+    /// Stop once this many epochs have passed since the best dev accuracy without a better
+    /// one (`--patience`); `None` trains every epoch. Absent from configs recorded before it
+    /// existed: those runs trained every epoch.
+    #[serde(default)]
+    pub patience: Option<usize>,
     pub checkpoint_every: Option<usize>,
     /// How many of the checkpoints a resume starts from (periodic, stop and automatic ones)
     /// the run keeps, the newest; `None` keeps them all (but an automatic one, which the next
@@ -150,6 +155,7 @@ impl Default for TrainConfig {
             dropout: None,
             tf32: false,
             eval_every: 1,
+            patience: None,
             checkpoint_every: None,
             keep_checkpoints: None,
             seed: 0,
@@ -264,6 +270,12 @@ pub struct Overrides {
     /// Evaluate train and dev accuracy every N epochs [default: 1].
     #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub eval_every: Option<usize>,
+    /// Stop early, as completed, once N epochs have passed since the best dev accuracy without
+    /// a better one; the best checkpoint holds the best weights, and a final one is written
+    /// where it stopped. Counted in epochs, so at least --eval-every; 0 trains every epoch,
+    /// as where it is not given [default: 0, no early stop].
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = whole_number::<usize>)]
+    pub patience: Option<usize>,
     /// Also write a full checkpoint every N epochs [default: none; the best (at each new best
     /// dev accuracy), the final one and one on Ctrl-C, --time-limit or --stop-after-epoch are
     /// always written, and so, after 30 minutes of training without a checkpoint to resume
@@ -561,6 +573,9 @@ impl TrainConfig {
         if o.dropout.is_some() {
             self.dropout = o.dropout;
         }
+        if let Some(n) = o.patience {
+            self.patience = (n > 0).then_some(n);
+        }
         match o.init.as_deref() {
             // The random draw; what came with a file that --like brought went before the file
             // and the flags applied ([`TrainConfig::merged_with`]).
@@ -835,6 +850,13 @@ impl TrainConfig {
         if self.eval_every == 0 {
             found.push("--eval-every must be at least 1 epoch".to_string());
         }
+        if let Some(n) = self.patience.filter(|&n| n < self.eval_every) {
+            found.push(format!(
+                "--patience ({n}) is under --eval-every ({}): the dev accuracy is measured every \
+                 {} epochs, so give a patience of at least that many",
+                self.eval_every, self.eval_every
+            ));
+        }
         if self.checkpoint_every == Some(0) {
             found.push("--checkpoint-every must be at least 1 epoch".to_string());
         }
@@ -988,6 +1010,7 @@ impl TrainConfig {
             dropout: self.dropout(),
             tf32: self.tf32,
             eval_every: self.eval_every as i64,
+            patience: self.patience.map(|n| n as i64),
             checkpoint_every: self.checkpoint_every.map(|c| c as i64),
             seed: self.seed as i64,
         }
@@ -1338,7 +1361,7 @@ mod tests {
              lr_schedule = \"cosine\"\nwarmup_epochs = 1\nepochs = 1\nmargin = 0.1\n\
              image_size = 8\ncrop = 0.5\nmining = \"hard\"\nsampler = \"pk\"\npk_k = 2\n\
              normalize = true\naugment = true\nzero_init_residual = true\ninit = \"w.pth\"\nfresh_embedding = true\nimagenet_norm = true\ndropout = 0.0\ntf32 = false\n\
-             eval_every = 1\ncheckpoint_every = 1\nkeep_checkpoints = 1\nseed = 1\ndevice = \"cpu\"\ndata = \"d\"\n\
+             eval_every = 1\npatience = 1\ncheckpoint_every = 1\nkeep_checkpoints = 1\nseed = 1\ndevice = \"cpu\"\ndata = \"d\"\n\
              min_images = 1\nmax_images = 2\nsplit_seed = 1\nname = \"n\"\ntags = [\"t\"]\n\
              note = \"x\"\n",
         )?;
@@ -1439,6 +1462,46 @@ mod tests {
         old.as_object_mut().expect("an object").remove("crop");
         let old: TrainConfig = serde_json::from_value(old)?;
         assert_eq!(old.crop, 1.0);
+        Ok(())
+    }
+
+    /// `--patience N` is kept as N epochs; 0 is no early stop, and undoes the patience of a
+    /// run this one is like. It is counted in epochs but measured at evaluations, so one under
+    /// `--eval-every` is refused, naming where that came from; configs recorded before it
+    /// existed trained every epoch.
+    #[test]
+    fn patience_is_epochs_at_least_an_evaluation_apart_and_0_is_none() -> Result<()> {
+        let with = |n: usize| Overrides {
+            patience: Some(n),
+            ..flags(Arch::Resnet18)
+        };
+        let c = TrainConfig::resolve(None, &with(5))?;
+        assert_eq!((c.patience, c.hyperparams().patience), (Some(5), Some(5)));
+        let (like, _) =
+            TrainConfig::resolve_like(c.clone(), RunId(3), None, &Overrides::default())?;
+        assert_eq!(like.patience, Some(5));
+        let (undone, _) = TrainConfig::resolve_like(c.clone(), RunId(3), None, &with(0))?;
+        assert_eq!(
+            (undone.patience, undone.hyperparams().patience),
+            (None, None)
+        );
+        let file: Overrides = toml::from_str("model = \"resnet18\"\neval_every = 4\n")?;
+        let e = TrainConfig::resolve(Some(&file), &with(3)).unwrap_err();
+        assert!(
+            format!("{e:#}").contains(
+                "--patience (3) is under --eval-every (4): the dev accuracy is measured every 4 \
+                 epochs, so give a patience of at least that many (--eval-every: the --config \
+                 file's)"
+            ),
+            "{e:#}"
+        );
+        assert_eq!(
+            TrainConfig::resolve(Some(&file), &with(4))?.patience,
+            Some(4)
+        );
+        let mut old = serde_json::to_value(&c)?;
+        old.as_object_mut().expect("an object").remove("patience");
+        assert_eq!(serde_json::from_value::<TrainConfig>(old)?.patience, None);
         Ok(())
     }
 

@@ -28,6 +28,8 @@ pub struct Console {
     outcome: Option<Outcome>,
     /// Why an interrupted run stopped.
     stopped: Option<Stop>,
+    /// The epoch training ended after.
+    ended_after: Option<usize>,
     /// The run's batches so far and those that held no triplet (no loss, no update), as the
     /// latest step counts them over all its sessions.
     batches: (u64, u64),
@@ -97,6 +99,7 @@ impl Console {
             prior_seconds: 0.0,
             outcome: None,
             stopped: None,
+            ended_after: None,
             batches: (0, 0),
             speed: None,
         }
@@ -169,6 +172,19 @@ impl Console {
                 s.push_str(&format!(": --stop-after-epoch stopped it after epoch {e}"))
             }
             Some(Stop::Asked | Stop::AtStep) | None => {}
+        }
+        let early = self.ended_after.filter(|&e| e < self.epochs);
+        if let (Some(Outcome::Completed), Some(e)) = (self.outcome, early) {
+            let since = self.best.map_or(String::new(), |(_, b)| {
+                format!(
+                    ", {} after its best dev accuracy",
+                    format::count(e.saturating_sub(b) as u64, "epoch", "epochs")
+                )
+            });
+            s.push_str(&format!(
+                ": --patience stopped it after epoch {e} of {}{since}",
+                self.epochs
+            ));
         }
         if let Some((acc, epoch)) = self.best {
             s.push_str(&format!("\n  best dev accuracy {acc:.3} at epoch {epoch}"));
@@ -289,10 +305,14 @@ impl Observer for Console {
             }
             Event::Warning(w) => self.line(w),
             Event::Finished {
-                outcome, stopped, ..
+                outcome,
+                stopped,
+                epoch,
+                ..
             } => {
                 self.outcome = Some(*outcome);
                 self.stopped = *stopped;
+                self.ended_after = Some(*epoch);
                 if let Some(bar) = &self.bar {
                     bar.finish_and_clear();
                 }
@@ -439,6 +459,30 @@ mod tests {
             s.contains("best dev accuracy 0.100 at epoch 3 (checkpoint checkpoints/run-1/best-00000030.safetensors)"),
             "{s}"
         );
+        Ok(())
+    }
+
+    /// A run that ended before its last epoch, completed, was stopped by its patience: the
+    /// summary says after which epoch, and how long after its best; one that trained every
+    /// epoch says nothing of it.
+    #[test]
+    fn a_run_its_patience_ended_says_so() -> anyhow::Result<()> {
+        let mut console = Console::new(10, true);
+        console.on_event(&Event::Eval(&eval(1, 0.3)))?;
+        console.on_event(&Event::Eval(&eval(2, 0.2)))?;
+        console.on_event(&Event::Eval(&eval(3, 0.25)))?;
+        finish(&mut console, Outcome::Completed)?;
+        let s = console.summary("7", 0.0);
+        assert!(
+            s.starts_with("run 7 completed in ")
+                && s.contains(": --patience stopped it after epoch 3 of 10, 2 epochs after its best dev accuracy\n"),
+            "{s}"
+        );
+        assert!(s.contains("final (epoch 3)"), "{s}");
+        let mut whole = Console::new(3, true);
+        whole.on_event(&Event::Eval(&eval(3, 0.25)))?;
+        finish(&mut whole, Outcome::Completed)?;
+        assert!(!whole.summary("8", 0.0).contains("patience"));
         Ok(())
     }
 

@@ -966,14 +966,16 @@ fn drive(
     let mut recorder = Recorder::new(lab, run).keeping(trainer.cfg.keep_checkpoints);
     // A resumed run's summary so far (rebuilt after the truncation); a new run's is empty.
     let so_far = lab.run(run)?.context("run vanished from the lab")?;
-    // The accuracy of the weights in the best checkpoint that survived the truncation; none
-    // when a later best (now dropped) had replaced it, so the next evaluation writes a best.
-    trainer.best_dev = so_far.best_dev_acc;
+    // The accuracy of the weights in the best checkpoint that survived the truncation, and
+    // its epoch (where --patience counts from); none when a later best (now dropped) had
+    // replaced it, so the next evaluation writes a best.
+    let best = so_far
+        .best_dev_acc
+        .zip(so_far.best_dev_epoch)
+        .map(|(acc, epoch)| (acc, epoch as usize));
+    trainer.best_dev = best;
     let mut console = Console::new(trainer.cfg.epochs, launch.quiet).resuming(
-        so_far
-            .best_dev_acc
-            .zip(so_far.best_dev_epoch)
-            .map(|(acc, epoch)| (acc, epoch as usize)),
+        best,
         so_far.final_dev_acc,
         so_far.prior_seconds,
     );

@@ -97,8 +97,8 @@ pub struct Trainer {
     pub dev: DeviceSplit,
     pub position: Position,
     pub checkpoint_dir: PathBuf,
-    /// Best dev accuracy so far (carried over on resume).
-    pub best_dev: Option<f64>,
+    /// Best dev accuracy so far, and the epoch it was measured at (carried over on resume).
+    pub best_dev: Option<(f64, usize)>,
     /// Whether a file already at a checkpoint's path must be kept rather than written over
     /// ([`checkpoint::unused_path`]): the lab's answer where a lab records the run, none
     /// elsewhere.
@@ -226,15 +226,16 @@ impl Trainer {
                 }
             }
             let last = epoch == self.cfg.epochs;
-            if epoch.is_multiple_of(self.cfg.eval_every) || last {
+            let evaluated = epoch.is_multiple_of(self.cfg.eval_every) || last;
+            if evaluated {
                 let e = self.evaluate(epoch)?;
                 emit(observers, &Event::Eval(&e))?;
-                if self.best_dev.is_none_or(|b| e.dev_acc > b) {
-                    self.best_dev = Some(e.dev_acc);
+                if self.best_dev.is_none_or(|(b, _)| e.dev_acc > b) {
+                    self.best_dev = Some((e.dev_acc, epoch));
                     self.write_checkpoint(observers, epoch, CheckpointKind::Best)?;
                 }
             }
-            if last {
+            if last || (evaluated && self.out_of_patience(epoch)) {
                 break;
             }
             if let Some(why) = ctl.stop(self.position.iteration, Some(epoch)) {
@@ -252,8 +253,18 @@ impl Trainer {
                 resume_point = Instant::now();
             }
         }
-        let epoch = self.cfg.epochs;
+        // The last epoch, or the one the patience ran out at.
+        let epoch = (self.position.iteration / ipe) as usize;
         self.stop(observers, epoch, CheckpointKind::Final, None)
+    }
+
+    /// Whether `--patience` ends the training after `epoch`, just evaluated: that many epochs
+    /// or more have passed since the best dev accuracy.
+    fn out_of_patience(&self, epoch: usize) -> bool {
+        match (self.cfg.patience, self.best_dev) {
+            (Some(patience), Some((_, best))) => epoch.saturating_sub(best) >= patience,
+            _ => false,
+        }
     }
 
     /// Ends the training with a checkpoint of `kind`: completed, or interrupted as `stopped`
@@ -814,6 +825,77 @@ mod tests {
             seen.0
         );
         assert_eq!(seen.0[2], "step 2");
+        Ok(())
+    }
+
+    /// The epochs evaluated, the checkpoints written (but bests) and the epoch training ended
+    /// after.
+    #[derive(Default)]
+    struct Course {
+        evaluated: Vec<usize>,
+        checkpoints: Checkpoints,
+        ended_after: Option<usize>,
+    }
+
+    impl Observer for Course {
+        fn on_event(&mut self, event: &Event) -> Result<()> {
+            match event {
+                Event::Eval(e) => self.evaluated.push(e.epoch),
+                Event::Finished { epoch, .. } => self.ended_after = Some(*epoch),
+                _ => {}
+            }
+            self.checkpoints.on_event(event)
+        }
+    }
+
+    /// `--patience N` ends the training, completed, with its final checkpoint, at the first
+    /// evaluation N epochs or more past the best; a resumed run counts from the best its earlier
+    /// sessions reached. A network that does not learn (a learning rate of 0, and AlexNet's
+    /// dropout, the one thing drawn in training, does not touch its evaluation) is never better
+    /// than its first evaluation.
+    #[test]
+    fn patience_ends_the_training_that_many_epochs_past_the_best() -> Result<()> {
+        let cfg = TrainConfig {
+            lr: 0.0,
+            epochs: 10,
+            patience: Some(2),
+            ..tiny_alexnet()
+        };
+        let ds = tiny_faces(&cfg)?;
+        let stop = AtomicBool::new(false);
+        let ctl = Control {
+            resume_point_every: None,
+            ..resume_point_every_step(&stop)
+        };
+        let dir = tempfile::tempdir()?;
+        let mut t = tiny_trainer(&cfg, &ds, dir.path())?;
+        let ipe = t.iters_per_epoch() as u64;
+        let mut seen = Course::default();
+        assert_eq!(t.train(&mut [&mut seen], &ctl)?, Outcome::Completed);
+        assert_eq!(seen.evaluated, [1, 2, 3]);
+        assert_eq!(seen.ended_after, Some(3));
+        let written: Vec<_> = seen.checkpoints.0.iter().map(|c| (c.0, c.1)).collect();
+        assert_eq!(written, [(CheckpointKind::Final, 3 * ipe)]);
+        assert_eq!(t.best_dev.map(|b| b.1), Some(1));
+
+        // Evaluated every 2 epochs, a patience of 3 waits for the first evaluation 3 past the
+        // best: epoch 6 after a best at 2. Resumed after epoch 4 with a best at 3 from its
+        // earlier sessions that nothing beats, it stops at 6 too.
+        let every_2 = TrainConfig {
+            eval_every: 2,
+            patience: Some(3),
+            ..cfg
+        };
+        let mut t = tiny_trainer(&every_2, &ds, dir.path())?;
+        let mut seen = Course::default();
+        t.train(&mut [&mut seen], &ctl)?;
+        assert_eq!((seen.evaluated, seen.ended_after), (vec![2, 4, 6], Some(6)));
+        let mut t = tiny_trainer(&every_2, &ds, dir.path())?;
+        t.position.iteration = 4 * ipe;
+        t.best_dev = Some((2.0, 3));
+        let mut seen = Course::default();
+        t.train(&mut [&mut seen], &ctl)?;
+        assert_eq!((seen.evaluated, seen.ended_after), (vec![6], Some(6)));
         Ok(())
     }
 

@@ -404,6 +404,25 @@ mod tests {
             Some(vec!["10".into(), "2/10 (failed)".into()])
         );
         assert_eq!(row("trained"), None, "all trained alike");
+        // Repeats that --patience stopped after different epochs completed alike: one column,
+        // which says how far they got.
+        let mut patient = [runs[0].clone(), runs[1].clone()];
+        for (r, epoch) in patient.iter_mut().zip([4, 7]) {
+            r.hyper.patience = Some(3);
+            r.last_epoch = epoch;
+            r.last_iteration = epoch * r.iters_per_epoch.unwrap_or(1);
+        }
+        let early = [&patient[0], &patient[1], &runs[2]];
+        assert_eq!(seed_groups(&early, NOW), vec![vec![0, 1], vec![2]]);
+        let t = table(&early, NOW, &Datasets::new());
+        assert_eq!(cells_of(&t, "patience"), Some(vec!["3".into(), "-".into()]));
+        assert_eq!(
+            cells_of(&t, "trained"),
+            Some(vec![
+                "4/10 (stopped early),7/10 (stopped early)".into(),
+                "10".into()
+            ])
+        );
         // Seeds still training are one column while their epoch counts pass each other.
         let mut live = [runs[0].clone(), runs[1].clone()];
         for (r, steps) in live.iter_mut().zip([300, 500]) {

@@ -124,6 +124,7 @@ pub fn new_run(name: &str, model: &str, seed: i64, tags: &[&str]) -> NewRun {
             dropout: None,
             tf32: false,
             eval_every: 1,
+            patience: None,
             checkpoint_every: Some(2),
             seed,
         },

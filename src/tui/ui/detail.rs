@@ -400,10 +400,13 @@ impl DetailView<'_> {
                 status_style(run.effective_status(app.now)),
             ),
             Span::raw(format!(
-                "epoch {}/{} ({:.0}%)",
+                "epoch {}/{} ({})",
                 run.epochs_done(),
                 run.hyper.epochs,
-                run.progress() * 100.0
+                match run.stopped_early() {
+                    Some(_) => "stopped early by its --patience".to_string(),
+                    None => format!("{:.0}%", run.progress() * 100.0),
+                }
             )),
             Span::raw(format!("it {}{ipe}", run.last_iteration)),
             Span::raw(format!("loss {}", Column::LastLoss.text(run, app.now))),

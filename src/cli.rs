@@ -399,7 +399,8 @@ pub struct ExportArgs {
          lfw_acc). image_size is in pixels, crop the central \
          fraction of each image's side kept before the resize, images_per_sec training images a \
          second, iteration the step (counted from 1), epoch the epoch that step is in, \
-         best_dev_epoch the epoch of the best checkpoint; epochs is the epochs planned, \
+         best_dev_epoch the epoch of the best checkpoint, last_loss the mean triplet loss of \
+         the trained steps of its latest epoch (a train_loss point is one step's); epochs is the epochs planned, \
          patience the epochs without a better dev accuracy that stop a run early (empty: none), \
          epochs_done those trained (fewer than planned for a completed run its patience \
          stopped). dataset is the name of the dataset a \

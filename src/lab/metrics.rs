@@ -3,7 +3,7 @@
 //! last looked.
 
 use anyhow::Result;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::{now, Lab, RunId, RunSummaryUpdate};
@@ -59,6 +59,30 @@ pub(crate) fn median_speed(
         .query_map(params![run, limit], |r| r.get(0))?
         .collect::<rusqlite::Result<Vec<f64>>>()?;
     Ok(median(&speeds))
+}
+
+/// The losses of a run's latest epoch that has any (steps whose batch held no triplet record
+/// none): that epoch, their sum and their count. A run's `last_loss` is their mean, so that it
+/// reads as the epoch's loss rather than as one batch's, the last of an epoch often a small
+/// remainder whose loss is 0 or a spike. Migration v28 runs it on labs of every earlier schema:
+/// it may read only the columns the metrics table has had since v1.
+pub(crate) fn epoch_losses(
+    conn: &rusqlite::Connection,
+    run: i64,
+) -> rusqlite::Result<Option<(i64, f64, u64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT epoch, total(value), count(*) FROM metrics
+         WHERE run_id = ?1 AND name = 'train_loss' AND epoch =
+             (SELECT max(epoch) FROM metrics WHERE run_id = ?1 AND name = 'train_loss')
+         GROUP BY epoch",
+    )?;
+    stmt.query_row([run], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))
+        .optional()
+}
+
+/// The mean of [`epoch_losses`].
+pub(crate) fn epoch_loss(conn: &rusqlite::Connection, run: i64) -> rusqlite::Result<Option<f64>> {
+    Ok(epoch_losses(conn, run)?.map(|(_, sum, n)| sum / n as f64))
 }
 
 /// The names the trainer records.
@@ -212,6 +236,12 @@ impl Lab {
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// The losses of the run's latest epoch that has any: that epoch, their sum and count
+    /// ([`epoch_losses`]), from which a resumed run's recorder goes on.
+    pub fn epoch_losses(&self, run: RunId) -> Result<Option<(i64, f64, u64)>> {
+        Ok(epoch_losses(&self.conn, run.0)?)
     }
 
     /// One run's series of one metric, in iteration order.

@@ -223,6 +223,9 @@ pub struct Run {
     pub iters_per_epoch: Option<i64>,
     pub last_iteration: i64,
     pub last_epoch: i64,
+    /// The mean loss of the trained steps of its latest epoch (so far, while it trains), as
+    /// Keras's progress bar shows it: not the last batch's, an epoch's remainder, often 0 or a
+    /// spike ([`super::metrics::epoch_losses`]).
     pub last_loss: Option<f64>,
     /// Training speed: the median of the last [`super::metrics::RECENT_SPEED_STEPS`] steps while it
     /// runs (and after a crash, or a resume), of all its steps once it has ended.
@@ -813,13 +816,13 @@ impl Lab {
 /// next evaluation writes one, whatever its accuracy.
 fn rebuild_summary(conn: &Connection, id: RunId) -> Result<()> {
     let speed = super::metrics::median_speed(conn, id.0, Some(super::RECENT_SPEED_STEPS))?;
+    let loss = super::metrics::epoch_loss(conn, id.0)?;
     let n = conn.execute(
         "UPDATE runs SET
             images_per_sec = ?2,
             last_iteration = ifnull((SELECT max(iteration) FROM metrics WHERE run_id = ?1), 0),
             last_epoch = ifnull((SELECT max(epoch) FROM metrics WHERE run_id = ?1), 0),
-            last_loss = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'train_loss'
-                         ORDER BY iteration DESC LIMIT 1),
+            last_loss = ?3,
             (best_dev_acc, best_dev_epoch) = (
                 SELECT m.value, m.epoch FROM checkpoints c JOIN metrics m
                     ON m.run_id = c.run_id AND m.iteration = c.iteration AND m.name = 'dev_acc'
@@ -830,7 +833,7 @@ fn rebuild_summary(conn: &Connection, id: RunId) -> Result<()> {
             final_dev_acc = (SELECT value FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'
                              ORDER BY iteration DESC LIMIT 1)
          WHERE id = ?1",
-        params![id.0, speed],
+        params![id.0, speed, loss],
     )?;
     ensure_one(n, id)
 }

@@ -42,6 +42,7 @@ const MIGRATIONS: &[(u32, Migration)] = &[
     (25, v25_deleted_runs),
     (26, v26_automatic_checkpoints),
     (27, v27_patience),
+    (28, v28_epoch_loss),
 ];
 
 /// The schema version this build writes.
@@ -539,6 +540,25 @@ fn v27_patience(tx: &Transaction) -> rusqlite::Result<()> {
     tx.execute_batch("ALTER TABLE runs ADD COLUMN patience INTEGER;")
 }
 
+/// A run's `last_loss` is the mean loss of its latest epoch's trained steps
+/// ([`super::metrics::epoch_loss`]); before, it was its last step's, at a run's end the loss of
+/// an epoch's remainder batch, often 0 or a spike.
+fn v28_epoch_loss(tx: &Transaction) -> rusqlite::Result<()> {
+    let runs: Vec<i64> = tx
+        .prepare("SELECT id FROM runs")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in runs {
+        if let Some(loss) = super::metrics::epoch_loss(tx, id)? {
+            tx.execute(
+                "UPDATE runs SET last_loss = ?2 WHERE id = ?1",
+                rusqlite::params![id, loss],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// What a dirty tree's uncommitted changes were (the git blob id of its diff against the
 /// commit), wherever the code is recorded: runs, resumes and evaluations. NULL for code
 /// recorded before, and for clean trees.
@@ -832,6 +852,32 @@ mod tests {
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         assert_eq!(speeds, vec![52.5, 5.0]);
+        Ok(())
+    }
+
+    /// A run's loss becomes its latest epoch's mean, skipped batches (no point) aside; a run
+    /// with no loss recorded keeps none.
+    #[test]
+    fn v28_gives_every_run_the_mean_loss_of_its_latest_epoch() -> Result<()> {
+        let conn = Connection::open_in_memory()?;
+        apply_up_to(&conn, 27)?;
+        for id in [1, 2] {
+            insert_run(&conn, id, None)?;
+        }
+        for (it, epoch, v) in [(1, 1, 9.0), (2, 1, 7.0), (3, 2, 1.0), (4, 2, 2.0), (6, 2, 0.0)] {
+            conn.execute(
+                "INSERT INTO metrics (run_id, iteration, epoch, name, value, wall_time)
+                 VALUES (1, ?1, ?2, 'train_loss', ?3, 0)",
+                rusqlite::params![it, epoch, v],
+            )?;
+        }
+        conn.execute("UPDATE runs SET last_loss = 0.0 WHERE id = 1", [])?;
+        migrate(&conn)?;
+        let losses: Vec<Option<f64>> = conn
+            .prepare("SELECT last_loss FROM runs ORDER BY id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        assert_eq!(losses, vec![Some(1.0), None]);
         Ok(())
     }
 

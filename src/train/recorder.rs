@@ -38,6 +38,9 @@ pub struct Recorder<'a> {
     recent_speeds: VecDeque<f64>,
     /// Checkpoints written to disk whose rows wait for the points before them, in order.
     checkpoints: Vec<(NewCheckpoint, CheckpointKind, PathBuf)>,
+    /// The losses of the latest epoch that has any: that epoch, their sum and count, whose
+    /// mean is the run's `last_loss` ([`crate::lab::Lab::epoch_losses`]).
+    epoch_losses: Option<(i64, f64, u64)>,
     /// Whether points wait because the lab was busy at their beat.
     held_back: bool,
     /// How many periodic, stop and automatic checkpoints to keep, the newest
@@ -59,6 +62,7 @@ impl<'a> Recorder<'a> {
             last_skipped: 0,
             recent_speeds: VecDeque::with_capacity(RECENT_SPEED_STEPS),
             checkpoints: Vec::new(),
+            epoch_losses: None,
             held_back: false,
             keep: None,
         }
@@ -172,7 +176,11 @@ impl Observer for Recorder<'_> {
     fn on_event(&mut self, event: &Event) -> Result<()> {
         match event {
             // A resumed run's count goes on from its checkpoint's: only a change is a point.
-            Event::Started { start, .. } => self.last_skipped = start.skipped_batches,
+            Event::Started { start, .. } => {
+                self.last_skipped = start.skipped_batches;
+                // A run resumed inside an epoch goes on with the losses recorded of it.
+                self.epoch_losses = self.lab.epoch_losses(self.run)?;
+            }
             Event::Step(s) => {
                 let (it, ep) = (s.iteration as i64, s.epoch as i64);
                 if let Some(loss) = s.loss {
@@ -195,7 +203,12 @@ impl Observer for Recorder<'_> {
                         metric::IMAGES_PER_SEC,
                         s.images_per_sec,
                     ));
-                    self.summary.last_loss = Some(loss);
+                    let (sum, n) = match self.epoch_losses {
+                        Some((e, sum, n)) if e == ep => (sum + loss, n + 1),
+                        _ => (loss, 1),
+                    };
+                    self.epoch_losses = Some((ep, sum, n));
+                    self.summary.last_loss = Some(sum / n as f64);
                     if self.recent_speeds.len() == RECENT_SPEED_STEPS {
                         self.recent_speeds.pop_front();
                     }
@@ -347,6 +360,51 @@ mod tests {
             .collect();
         assert_eq!(points, vec![(12, 4.0)]);
         assert_eq!(lab.series(run, metric::TRAIN_LOSS)?.len(), 2);
+        Ok(())
+    }
+
+    /// A run's loss is the mean of its latest epoch's trained steps, not its last batch's (an
+    /// epoch's remainder, whose loss is often 0 or a spike): a batch without a triplet counts
+    /// for nothing, a new epoch starts a new mean, and a run resumed inside an epoch goes on
+    /// with the losses its lab holds of it, as the resume's rebuilt summary has them.
+    #[test]
+    fn the_runs_loss_is_its_latest_epochs_mean() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let run = lab.create_run(&new_run("r"))?;
+        let started = |rec: &mut Recorder, iteration: u64| {
+            rec.on_event(&Event::Started {
+                total_iterations: 12,
+                iters_per_epoch: 4,
+                start: Position {
+                    iteration,
+                    skipped_batches: 0,
+                },
+                device: "cpu",
+            })
+        };
+        let loss_after = |rec: &mut Recorder, it: u64, loss: Option<f64>| -> Result<Option<f64>> {
+            let s = StepStats {
+                epoch: (it as usize - 1) / 4 + 1,
+                ..step(it, 0, loss, 1.0)
+            };
+            rec.on_event(&Event::Step(&s))?;
+            rec.flush()?;
+            Ok(lab.run(run)?.and_then(|r| r.last_loss))
+        };
+        let mut rec = Recorder::new(&lab, run);
+        started(&mut rec, 0)?;
+        assert_eq!(loss_after(&mut rec, 1, Some(1.0))?, Some(1.0));
+        assert_eq!(loss_after(&mut rec, 2, Some(3.0))?, Some(2.0));
+        assert_eq!(loss_after(&mut rec, 3, None)?, Some(2.0));
+        assert_eq!(loss_after(&mut rec, 4, Some(0.0))?, Some(4.0 / 3.0));
+        assert_eq!(loss_after(&mut rec, 5, Some(0.5))?, Some(0.5));
+        assert_eq!(loss_after(&mut rec, 6, Some(1.5))?, Some(1.0));
+        // Resumed from a checkpoint at step 5: step 6 is dropped, and replayed.
+        lab.rewind(run, 5)?;
+        assert_eq!(lab.run(run)?.and_then(|r| r.last_loss), Some(0.5));
+        let mut rec = Recorder::new(&lab, run);
+        started(&mut rec, 5)?;
+        assert_eq!(loss_after(&mut rec, 6, Some(2.5))?, Some(1.5));
         Ok(())
     }
 

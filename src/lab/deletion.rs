@@ -637,7 +637,7 @@ impl Lab {
     }
 
     /// The name of run `id` and when it was deleted, where it was.
-    fn tombstone(&self, id: RunId) -> Result<Option<(String, f64)>> {
+    pub(super) fn tombstone(&self, id: RunId) -> Result<Option<(String, f64)>> {
         use rusqlite::OptionalExtension;
         Ok(self
             .conn

@@ -700,11 +700,25 @@ impl Lab {
             [id] => self
                 .run(RunId(*id))?
                 .context("run vanished while reading it"),
-            [] => bail!(
-                "no run '{key}' in lab '{}': `facenet-lab runs{}` lists the runs with their ids",
-                self.path.display(),
-                super::db_flag(&self.path)
-            ),
+            [] => {
+                let listed = format!(
+                    "`facenet-lab runs{}` lists the runs with their ids",
+                    super::db_flag(&self.path)
+                );
+                // An id that was a run's: said as `lab delete` says it, not as one never seen.
+                let gone = match key.parse::<i64>() {
+                    Ok(id) => self.tombstone(RunId(id))?,
+                    Err(_) => None,
+                };
+                match gone {
+                    Some((name, at)) => bail!(
+                        "run {key} ({name}) was deleted from lab '{}' on {} UTC: {listed}",
+                        self.path.display(),
+                        crate::format::timestamp(at)
+                    ),
+                    None => bail!("no run '{key}' in lab '{}': {listed}", self.path.display()),
+                }
+            }
             many => bail!(
                 "{} runs are named '{key}' (runs {}): name the one you mean by its id",
                 many.len(),
@@ -1118,6 +1132,17 @@ mod tests {
         );
         assert_eq!(runs[1].tags.len(), 2);
         assert!(lab.set_notes(RunId(99), "x").is_err());
+        // A deleted run's id says what became of it, as `lab delete` does; a name is gone.
+        lab.finish_run(b2, RunStatus::Failed, Some("x"))?;
+        lab.delete_runs(&lab.plan_deletion(&[b2])?)?;
+        let err = lab.find_run(&b2.to_string()).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("run {b2} (beta) was deleted from lab ':memory:' on 20"))
+                && err.contains(" UTC: `facenet-lab runs"),
+            "{err}"
+        );
+        let err = lab.find_run("99").unwrap_err().to_string();
+        assert!(err.starts_with("no run '99' in lab"), "{err}");
         Ok(())
     }
 }

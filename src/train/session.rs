@@ -120,6 +120,31 @@ fn check_triplets_can_form(labels: &[u32], data: &str) -> Result<()> {
     )
 }
 
+/// A warning where many of a run's batches will hold no triplet, and so be skipped, training
+/// nothing, as its first epoch's batches show (a tenth or more): the seed's random batches of a
+/// few images among many people often draw no two of one person. None where few do, as an
+/// epoch's remainder batch may.
+fn batches_without_triplets(cfg: &TrainConfig, labels: &[u32]) -> Option<String> {
+    let batches =
+        crate::train::sampler::epoch_batches(cfg.sampler, labels, cfg.batch, cfg.pk_k, cfg.seed, 1);
+    let skipped = batches
+        .iter()
+        .filter(|b| {
+            let of: Vec<u32> = b.iter().map(|&i| labels[i]).collect();
+            !crate::train::trainer::has_triplet(&of)
+        })
+        .count();
+    (skipped > 1 && skipped * 10 >= batches.len()).then(|| {
+        format!(
+            "warning: {skipped} of the first epoch's {} batches ({:.0}%) hold no triplet (two \
+             images of one person and one of another) and will be skipped, training nothing: a \
+             larger --batch, or --sampler pk, gives every batch some",
+            batches.len(),
+            100.0 * skipped as f64 / batches.len() as f64
+        )
+    })
+}
+
 /// A new run's checkpoint folder, created here: `checkpoints/<name>` ([`Lab::run_folder_name`]). A
 /// folder that already exists (a deleted lab's run N, another lab's) is never shared: the next
 /// free one of `-2`, `-3`, ... is taken.
@@ -275,7 +300,12 @@ pub fn start(
         Ok(dataset)
     });
     let dataset = match loaded {
-        Ok(dataset) => dataset,
+        Ok(dataset) => {
+            if let Some(warning) = batches_without_triplets(&cfg, &dataset.train.labels) {
+                crate::say!("{warning}");
+            }
+            dataset
+        }
         Err(e) => {
             if created && lab.list_runs().is_ok_and(|runs| runs.is_empty()) {
                 drop(lab);
@@ -774,16 +804,15 @@ pub fn resume(
     if let Some(d) = &recorded {
         data::recorded::same_splits(&d.splits, &dataset.manifest, &cfg.data, run.id)?;
     }
-    crate::say!(
-        "{}",
-        headline(
-            run.id,
-            &run.name,
-            "resumes on",
-            &dev,
-            &device_name,
-            &dataset
-        )
+    // Said once the run is claimed: a second resume of it is refused without first saying it
+    // resumes.
+    let resumes = headline(
+        run.id,
+        &run.name,
+        "resumes on",
+        &dev,
+        &device_name,
+        &dataset,
     );
     let dir = run_checkpoint_dir(&lab, run.id)?;
     let recorded_init = cfg.init.clone();
@@ -846,6 +875,7 @@ pub fn resume(
     // heartbeat only looked stale, is refused here instead of losing its newest checkpoints.
     let heartbeat_before =
         lab.mark_running(run.id, trainer.iters_per_epoch() as i64, std::process::id())?;
+    crate::say!("{resumes}");
     // Running from here: a quit at once while the run is rewound is abandon's to close too.
     let _abandonable = Abandonable::register(&lab, run.id, Some(dir.clone()));
     // A log of its own takes the run's `log_path`; the resume keeps the one it replaces.
@@ -1101,6 +1131,35 @@ mod tests {
         std::fs::write(folder.join("notes.txt"), b"x")?;
         assert_ne!(run_checkpoint_dir(&lab, run)?, folder);
         Ok(())
+    }
+
+    /// Random batches of 4 among 30 people mostly hold no two images of one: warned of, with
+    /// the remedy; batches of 32, or pk batches of 4, all hold a triplet, and are not.
+    #[test]
+    fn batches_that_will_mostly_be_skipped_are_warned_of() {
+        use crate::train::config::Sampler;
+        let labels: Vec<u32> = (0..30).flat_map(|p| [p; 20]).collect();
+        let cfg = |batch: usize, sampler| TrainConfig {
+            batch,
+            sampler,
+            pk_k: 2,
+            ..TrainConfig::default()
+        };
+        let small = batches_without_triplets(&cfg(4, Sampler::Random), &labels).unwrap_or_default();
+        assert!(
+            small.starts_with("warning: ")
+                && small.contains(" of the first epoch's 150 batches (")
+                && small.ends_with("a larger --batch, or --sampler pk, gives every batch some"),
+            "{small}"
+        );
+        assert_eq!(
+            batches_without_triplets(&cfg(32, Sampler::Random), &labels),
+            None
+        );
+        assert_eq!(
+            batches_without_triplets(&cfg(4, Sampler::Pk), &labels),
+            None
+        );
     }
 
     #[test]

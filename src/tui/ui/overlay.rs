@@ -171,7 +171,9 @@ impl Widget for OverlayView<'_> {
                 ask.run,
                 [
                     ask.question(),
-                    "It goes on from its latest checkpoint, as `run --resume` does.".into(),
+                    "It goes on from its latest checkpoint, as `run --resume` does; without one, you are \
+                     asked before it starts over."
+                        .into(),
                 ],
                 "y: resume · n / esc: leave it",
             )

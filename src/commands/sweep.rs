@@ -39,13 +39,15 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
     }
     // A spec started again trains its runs anew, as runs of their own: said, not refused;
     // with --resume, it finishes them.
+    let mut beside_earlier = false;
     let plans = if args.resume {
         let plans = sweep::plan::resuming(db, &spec)?;
         crate::say!("sweep '{}' {}", spec.tag, sweep::plan::describe(&plans));
         plans
     } else {
         let again = sweep::already_run(db, &spec);
-        if !again.is_empty() {
+        beside_earlier = !again.is_empty();
+        if beside_earlier {
             crate::say!(
                 "note: lab '{}' already has runs of {} of these names; {} new runs beside them \
                  (--resume finishes those instead):\n{}",
@@ -171,7 +173,13 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
             lab_read: recorded.is_some(),
         })
         .collect();
-    let summary = sweep::summarize(&args.spec, &spec.tag, &crate::lab::db_flag(db), &runs);
+    let summary = sweep::summarize(
+        &args.spec,
+        &spec.tag,
+        &crate::lab::db_flag(db),
+        &runs,
+        beside_earlier,
+    );
     match summary.verdict {
         Verdict::AllFinished => crate::outln!("{}", summary.text),
         Verdict::Failed => bail!("{}", summary.text),

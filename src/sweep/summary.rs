@@ -43,8 +43,16 @@ pub struct Summary {
 
 /// The summary of the sweep of spec file `spec`, tagged `tag`, in the lab that `db_flag` names
 /// (see [`crate::lab::db_flag`]): a headline, then a line per run that did not finish, and the
-/// command that finishes them all.
-pub fn summarize(spec: &Path, tag: &str, db_flag: &str, runs: &[RunEnd]) -> Summary {
+/// command that finishes them all. A sweep started anew `beside_earlier` runs of its names
+/// (the lab's runs of an earlier sweep of the spec) has none: `sweep --resume`, which finds its
+/// runs by name, would take those for its own, and count one that completed there as done.
+pub fn summarize(
+    spec: &Path,
+    tag: &str,
+    db_flag: &str,
+    runs: &[RunEnd],
+    beside_earlier: bool,
+) -> Summary {
     let n = runs.len();
     let count = |o: JobOutcome| runs.iter().filter(|r| r.outcome == o).count();
     let finished = count(JobOutcome::Finished);
@@ -78,10 +86,16 @@ pub fn summarize(spec: &Path, tag: &str, db_flag: &str, runs: &[RunEnd]) -> Summ
     }
     let mut lines = vec![join_and(&parts)];
     lines.extend(runs.iter().filter_map(|r| what_next(r, db_flag)));
-    lines.push(format!(
-        "`facenet-lab{db_flag} sweep {} --resume` takes them all on from here",
-        crate::format::shell_quote(&spec.to_string_lossy())
-    ));
+    let spec = crate::format::shell_quote(&spec.to_string_lossy());
+    lines.push(if beside_earlier {
+        format!(
+            "each line above takes its run on: this sweep started beside the lab's earlier runs \
+             of its names, which `facenet-lab{db_flag} sweep {spec} --resume` would take for its \
+             own"
+        )
+    } else {
+        format!("`facenet-lab{db_flag} sweep {spec} --resume` takes them all on from here")
+    });
     Summary {
         verdict: if count(JobOutcome::Failed) > 0 {
             Verdict::Failed
@@ -163,6 +177,7 @@ mod tests {
             "t",
             "",
             &[end("t-1", Finished, Some(1))],
+            false,
         );
         assert_eq!(s.verdict, Verdict::AllFinished);
         assert_eq!(
@@ -171,7 +186,7 @@ mod tests {
         );
         let two = [end("t-1", Finished, Some(1)), end("t-2", Finished, Some(2))];
         assert_eq!(
-            summarize(Path::new("s.toml"), "t", "", &two).text,
+            summarize(Path::new("s.toml"), "t", "", &two, false).text,
             "all 2 runs finished: `facenet-lab report --tag t` draws them"
         );
     }
@@ -187,6 +202,7 @@ mod tests {
                 end("t-2", Stopped, Some(5)),
                 end("t-3", NotStarted, None),
             ],
+            false,
         );
         assert_eq!(s.verdict, Verdict::Incomplete);
         assert_eq!(
@@ -196,12 +212,28 @@ mod tests {
              not started: t-3: `facenet-lab --db x.db run --config logs/s/2-t-2.toml` starts it\n\
              `facenet-lab --db x.db sweep s.toml --resume` takes them all on from here"
         );
+        // Started anew beside an earlier sweep's runs of its names, it sends each run to its
+        // own command: --resume would take those runs for its own.
+        let beside = summarize(
+            Path::new("s.toml"),
+            "t",
+            "",
+            &[end("t-1", Finished, Some(4)), end("t-2", NotStarted, None)],
+            true,
+        );
+        assert_eq!(
+            beside.text,
+            "1 of 2 runs finished and 1 not started\n  \
+             not started: t-2: `facenet-lab run --config logs/s/2-t-2.toml` starts it\n\
+             each line above takes its run on: this sweep started beside the lab's earlier runs \
+             of its names, which `facenet-lab sweep s.toml --resume` would take for its own"
+        );
         // A run the sweep was to resume, not reached, is continued, not started anew.
         let resumed = RunEnd {
             resumes: Some(RunId(9)),
             ..end("t-3", NotStarted, None)
         };
-        let s = summarize(Path::new("s.toml"), "t", "", &[resumed]);
+        let s = summarize(Path::new("s.toml"), "t", "", &[resumed], false);
         assert!(
             s.text
                 .contains("not started: t-3: `facenet-lab run --resume 9` continues it"),
@@ -218,7 +250,7 @@ mod tests {
             ..end("t-1", Stopped, None)
         };
         assert_eq!(
-            summarize(Path::new("s.toml"), "t", "", &[unread]).text,
+            summarize(Path::new("s.toml"), "t", "", &[unread], false).text,
             "0 of 1 run finished and 1 stopped\n  \
              stopped: t-1: its log says how to continue it: logs/s/2-t-2.log\n\
              `facenet-lab sweep s.toml --resume` takes them all on from here"
@@ -239,6 +271,7 @@ mod tests {
             "t",
             "",
             &[failed, end("t-2", Stopped, None)],
+            false,
         );
         assert_eq!(s.verdict, Verdict::Failed);
         assert_eq!(
@@ -253,7 +286,13 @@ mod tests {
             )
         );
         // A run whose log could not be created is not sent to it.
-        let s = summarize(Path::new("s.toml"), "t", "", &[end("t-1", Failed, None)]);
+        let s = summarize(
+            Path::new("s.toml"),
+            "t",
+            "",
+            &[end("t-1", Failed, None)],
+            false,
+        );
         assert_eq!(
             s.text,
             "0 of 1 run finished and 1 failed\n  \

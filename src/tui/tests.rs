@@ -680,6 +680,29 @@ fn a_table_prefers_the_columns_that_tell_its_runs_apart() {
     assert!(titles(&app).contains(&"test"));
 }
 
+/// Where the model has no room, no setting after it takes the room it left: at 80 columns a
+/// batch size stood in its place, reading as what told the runs apart, and the name, which says
+/// more, gets that room instead.
+#[test]
+fn no_setting_takes_the_room_the_model_has_not() {
+    let mut app = App::new(NOW, "testhost");
+    app.update(Action::Data(Update::Runs(lab_runs())));
+    let mut without = 0;
+    for width in 40..=200 {
+        let shown: Vec<&str> = RunsTable::columns_on_screen(width, &app)
+            .iter()
+            .map(|c| c.title())
+            .collect();
+        if !shown.contains(&"model") {
+            without += 1;
+            for setting in ["last loss", "batch", "dim", "input", "lr", "mining"] {
+                assert!(!shown.contains(&setting), "{width}: {shown:?}");
+            }
+        }
+    }
+    assert!((1..161).contains(&without), "{without} widths without the model");
+}
+
 /// A second seed takes room for its column from the least useful one, and moves no other in
 /// or out: at 160 columns, with the dim and lr every run shares left out, the seed once took
 /// `started`'s room and gave the rest to `dim` and `lr`, which say nothing of these runs (and

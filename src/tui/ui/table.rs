@@ -195,7 +195,7 @@ impl RunsTable<'_> {
             .chain([Status, Progress, BestDev].map(Some))
             .chain(evaluated.iter().copied().map(Some))
             .chain(data.iter().copied().map(Some))
-            .chain([LastLoss, Model, Batch, Dim].map(Some))
+            .chain([Model, LastLoss, Batch, Dim].map(Some))
             // Room for the name, then input and lr, which tell apart runs that differ only in
             // crop or learning rate.
             .chain([None])
@@ -222,8 +222,10 @@ impl RunsTable<'_> {
                 keep.extend(step);
             } else {
                 all_said = false;
-                if step.is_none() {
-                    // No room for the name to grow: nothing after it gets any.
+                // No room for the name to grow: nothing after it gets any. Nor where the model
+                // has none: a batch size or a dim in its place reads as what tells runs apart,
+                // and the name, which says more, takes the room instead.
+                if step.is_none() || step == Some(Model) {
                     break;
                 }
             }

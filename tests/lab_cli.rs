@@ -612,9 +612,9 @@ fn lab_tag_and_note_annotate_runs_as_the_dashboard_does() -> Result<()> {
 }
 
 /// `lab delete` says what each run takes with it, deletes nothing it was not told to (a run
-/// still training, one another run started like, an id the lab lacks, no `--yes` where there
-/// is no terminal to ask on), and then deletes the run, its checkpoint file and folder and its
-/// log; the id goes to no later run.
+/// still training, an id the lab lacks, no `--yes` where there is no terminal to ask on), and
+/// then deletes the run, its checkpoint file and folder and its log; the id goes to no later
+/// run. A run another started like (`--like`) goes, and the plan says so.
 #[test]
 fn lab_delete_says_what_goes_refuses_what_may_not_and_deletes_the_rest() -> Result<()> {
     let dir = tempfile::tempdir()?;
@@ -665,23 +665,13 @@ fn lab_delete_says_what_goes_refuses_what_may_not_and_deletes_the_rest() -> Resu
 
     // Every problem is said, and none of the runs goes.
     common::fails_with(
-        &mut delete(&[
-            &typo.to_string(),
-            &training.to_string(),
-            "99",
-            &ids[0].to_string(),
-        ])?,
+        &mut delete(&[&typo.to_string(), &training.to_string(), "99"])?,
         &[
             "error: nothing was deleted:\n",
             "  no run 99 in lab '",
             &format!(
                 "  run {training} (training) is running on host 'gpu-box': stop it first \
                  (Ctrl-C where it trains, or X in the dashboard)"
-            ),
-            &format!(
-                "  run {} (r18-s1) is in the lineage of other runs: run {like} (like-r18-s1) \
-                 from its settings (--like)",
-                ids[0]
             ),
         ],
     );
@@ -733,7 +723,18 @@ fn lab_delete_says_what_goes_refuses_what_may_not_and_deletes_the_rest() -> Resu
         &mut delete(&[&typo.to_string(), "--yes"])?,
         &[&format!("run {typo} (typo) was deleted already, on ")],
     );
+    // A run another took only the settings of goes, saying that the other stops naming it.
+    let (stdout, _) = common::succeeds(&mut delete(&[&ids[0].to_string(), "--yes"])?);
+    assert!(
+        stdout.contains(&format!(
+            "\n  run {like} (like-r18-s1) took its settings (--like): it keeps them, and its \
+             record stops naming run {}\n",
+            ids[0]
+        )),
+        "{stdout}"
+    );
     let lab = Lab::open(&db)?;
+    assert_eq!(lab.run(like)?.expect("the run like it").like_run, None);
     let next = lab.create_run(&new_run("next"))?;
     assert_eq!(next.0, typo.0 + 1, "the newest run's id went with it");
     Ok(())

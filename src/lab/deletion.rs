@@ -6,8 +6,10 @@
 //!
 //! A deletion is planned first ([`Lab::plan_deletion`]): what each run takes with it, or why it
 //! may not go. An id the lab does not have, a run still training (or queued, its trainer perhaps
-//! still loading: [`super::Run::is_live`]) and a run that others started from (`--init`) or like
-//! (`--like`), whose lineage it would cut, are refused, each said, and nothing is deleted.
+//! still loading: [`super::Run::is_live`]) and a run that others started from (`--init`), whose
+//! lineage it would cut, are refused, each said, and nothing is deleted. A run others took only
+//! the settings of (`--like`) goes: their configs hold every setting, and the plan says that
+//! their records stop naming it.
 //! [`Lab::delete_runs`] plans again in its write transaction and deletes only what the plan
 //! shown said; the files go once the rows have, and one that cannot be removed is a warning, as
 //! the lab no longer names it. Only files this lab wrote for the run go: checkpoints in the
@@ -54,6 +56,9 @@ pub struct RunDeletion {
     pub missing_files: usize,
     /// Files it records that stay on disk, as shown, and why.
     pub kept: Vec<(String, String)>,
+    /// The runs that stay that took its settings (`--like`), id and name: they keep them (their
+    /// config holds every one), and their records stop naming it.
+    pub liked_by: Vec<(i64, String)>,
 }
 
 /// What deleting some runs takes away, run by run, or why they may not go
@@ -130,6 +135,17 @@ impl RunDeletion {
         }
         for (file, why) in &self.kept {
             lines.push(format!("  kept on disk: {file} ({why})"));
+        }
+        if !self.liked_by.is_empty() {
+            let them = match self.liked_by.len() {
+                1 => "it keeps them, and its record stops",
+                _ => "they keep them, and their records stop",
+            };
+            lines.push(format!(
+                "  {} took its settings (--like): {them} naming run {}",
+                runs_named(&self.liked_by),
+                self.run.id
+            ));
         }
         lines
     }
@@ -398,7 +414,9 @@ impl Lab {
                 ));
             }
             // The runs whose lineage ([`Lab::lineage`]) goes through it: by the link recorded
-            // when they started, or, where none was, by the sha256 of their --init file.
+            // when they started, or, where none was, by the sha256 of their --init file. Runs
+            // that took only its settings (--like) are no lineage: their config holds them all,
+            // and the plan says they stop naming it.
             let by_init = self.others(
                 "SELECT id, name FROM runs WHERE id != ?1 AND (init_run_id = ?1 OR (
                      init_run_id IS NULL AND init_sha256 IN (
@@ -407,42 +425,26 @@ impl Lab {
                 [run.id.0],
                 &asked,
             )?;
-            let by_like = self.others(
+            if !by_init.is_empty() {
+                let them = if by_init.len() == 1 { "it" } else { "them" };
+                plan.problems.push(format!(
+                    "run {} ({}) is in the lineage of other runs: {} started from its weights \
+                     (--init); deleting it would cut {} lineage (`eval \
+                     --exclude-train-identities` leaves out the people a run's ancestors trained \
+                     on): delete {them} with it, or keep it",
+                    run.id,
+                    run.name,
+                    runs_named(&by_init),
+                    if them == "it" { "that run's" } else { "their" },
+                ));
+            }
+            let mut what = self.what_goes(run, status, &asked, &beside)?;
+            what.liked_by = self.others(
                 "SELECT id, name FROM runs WHERE id != ?1 AND like_run_id = ?1 ORDER BY id",
                 [run.id.0],
                 &asked,
             )?;
-            if !by_init.is_empty() || !by_like.is_empty() {
-                let mut parts = Vec::new();
-                if !by_init.is_empty() {
-                    parts.push(format!(
-                        "{} started from its weights (--init)",
-                        runs_named(&by_init)
-                    ));
-                }
-                if !by_like.is_empty() {
-                    parts.push(format!(
-                        "{} from its settings (--like)",
-                        runs_named(&by_like)
-                    ));
-                }
-                let them = if by_init.len() + by_like.len() == 1 {
-                    "it"
-                } else {
-                    "them"
-                };
-                plan.problems.push(format!(
-                    "run {} ({}) is in the lineage of other runs: {}; deleting it would cut {} \
-                     lineage (`eval --exclude-train-identities` leaves out the people a run's \
-                     ancestors trained on): delete {them} with it, or keep it",
-                    run.id,
-                    run.name,
-                    parts.join(", and "),
-                    if them == "it" { "that run's" } else { "their" },
-                ));
-            }
-            plan.runs
-                .push(self.what_goes(run, status, &asked, &beside)?);
+            plan.runs.push(what);
         }
         Ok(plan)
     }
@@ -475,6 +477,7 @@ impl Lab {
             logs: Vec::new(),
             missing_files: 0,
             kept: Vec::new(),
+            liked_by: Vec::new(),
         };
         let mut seen = BTreeSet::new();
         for ck in &checkpoints {
@@ -1062,8 +1065,9 @@ mod tests {
         Ok(())
     }
 
-    /// A run that others started from (`--init`, by the link or by the file's sha256) or like
-    /// (`--like`) is refused with them named, unless they go with it.
+    /// A run that others started from (`--init`, by the link or by the file's sha256) is
+    /// refused with them named, unless they go with it; one that others only took the settings
+    /// of (`--like`) goes, the plan saying that they stop naming it.
     #[test]
     fn a_run_in_others_lineage_goes_only_with_them() -> Result<()> {
         let dir = tempfile::tempdir()?;
@@ -1097,21 +1101,23 @@ mod tests {
             plan.refusal().as_deref(),
             Some(
                 "nothing was deleted: run 1 (parent) is in the lineage of other runs: runs \
-                 2 (linked), 3 (by-hash) started from its weights (--init), and run 4 (like) \
-                 from its settings (--like); deleting it would cut their lineage (`eval \
-                 --exclude-train-identities` leaves out the people a run's ancestors trained \
-                 on): delete them with it, or keep it"
+                 2 (linked), 3 (by-hash) started from its weights (--init); deleting it would \
+                 cut their lineage (`eval --exclude-train-identities` leaves out the people a \
+                 run's ancestors trained on): delete them with it, or keep it"
             )
         );
-        // With two of them, the third still holds it.
+        // With them, it goes; the run like it stays, and is told of.
         let plan = lab.plan_deletion(&[linked, parent, by_hash])?;
-        assert_eq!(plan.problems.len(), 1);
-        assert!(
-            plan.problems[0].contains("run 4 (like) from its settings (--like)")
-                && !plan.problems[0].contains("linked"),
-            "{plan:?}"
+        assert_eq!(plan.problems, Vec::<String>::new());
+        let said = plan.runs[1].lines();
+        assert_eq!(
+            said.last().map(String::as_str),
+            Some("  run 4 (like) took its settings (--like): it keeps them, and its record stops naming run 1"),
+            "{said:?}"
         );
+        assert!(plan.runs[0].liked_by.is_empty());
         let plan = lab.plan_deletion(&[linked, parent, by_hash, like, parent])?;
+        assert!(plan.runs[1].liked_by.is_empty(), "deleted with it");
         assert_eq!(plan.problems, Vec::<String>::new());
         assert_eq!(plan.ids(), [linked, parent, by_hash, like], "each once");
         lab.delete_runs(&plan)?;
@@ -1218,6 +1224,7 @@ mod tests {
             logs: Vec::new(),
             missing_files: 2,
             kept: Vec::new(),
+            liked_by: Vec::new(),
         };
         assert_eq!(
             what.lines(),

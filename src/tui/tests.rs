@@ -3040,6 +3040,7 @@ fn plan_of_run2() -> crate::lab::DeletionPlan {
             }],
             missing_files: 0,
             kept: Vec::new(),
+            liked_by: Vec::new(),
         }],
         problems: Vec::new(),
     }

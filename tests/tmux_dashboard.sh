@@ -123,7 +123,7 @@ import json, sys
 runs = json.load(open(sys.argv[1]))
 names = {"model": "model", "batch_size": "batch", "embedding_dim": "dim", "lr": "lr",
          "lr_schedule": "lr schedule", "warmup_epochs": "warmup", "weight_decay": "weight decay",
-         "epochs": "epochs", "margin": "margin", "image_size": "image size", "crop": "crop",
+         "epochs": "epochs", "patience": "patience", "margin": "margin", "image_size": "image size", "crop": "crop",
          "mining": "mining", "sampler": "sampler", "pk_k": "pk k", "normalize": "normalize",
          "augment": "augment", "zero_init_residual": "zero-init residual",
          "fresh_embedding": "fresh embedding", "imagenet_norm": "imagenet norm",
@@ -145,8 +145,10 @@ if len({r["dataset_id"] for r in runs}) > 1:
 # How long each trained, as the table's `trained` row gives it where the runs differ (one is
 # still running here).
 def trained(r):
-    e = r["hyper"]["epochs"]
-    return str(e) if r["status"] == "completed" else f'{r["epochs_done"]}/{e} ({r["status"]})'
+    e, done = r["hyper"]["epochs"], r["epochs_done"]
+    if r["status"] == "completed":
+        return str(e) if done == e else f'{done}/{e} (stopped early)'
+    return f'{done}/{e} ({r["status"]})'
 if len({trained(r) for r in runs}) > 1:
     diff.append("trained")
 print("\n".join(diff))

@@ -1200,21 +1200,8 @@ fn alexnet_records_the_dropout_it_trained_with() -> Result<()> {
 /// its first evaluation is its best; one under --eval-every is refused before anything runs.
 #[test]
 fn patience_stops_a_run_that_no_longer_improves() -> Result<()> {
-    refused(
-        &[
-            "run",
-            "resnet18",
-            "--data",
-            "synthetic:4:8",
-            "--image-size",
-            "16",
-            "--patience",
-            "1",
-            "--eval-every",
-            "2",
-        ],
-        "--patience (1) is under --eval-every (2)",
-    )?;
+    let every_2 = [&TINY_RUN[..], &["--patience", "1", "--eval-every", "2"]].concat();
+    refused(&every_2, "--patience (1) is under --eval-every (2)")?;
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("lab.db");
     let (_, err) = common::succeeds(

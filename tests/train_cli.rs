@@ -592,9 +592,13 @@ fn settings_that_do_less_than_they_say_are_warned_of() -> Result<()> {
         "2",
         "--eval-every",
         "3",
+        "--patience",
+        "3",
         "--quiet",
     ]));
     for said in [
+        "warning: --patience 3 can never stop a run of 2 epochs early: it runs out 3 epochs \
+         after the best, at epoch 6 at the soonest",
         "warning: --checkpoint-every 2 writes no checkpoint of its own in a run of 2 epochs",
         "warning: --eval-every 3 evaluates only the last of the run's 2 epochs",
         "24 train / 4 dev / 4 test images of 4 identities",
@@ -607,6 +611,8 @@ fn settings_that_do_less_than_they_say_are_warned_of() -> Result<()> {
         "3",
         "--checkpoint-every",
         "2",
+        "--patience",
+        "1",
         "--quiet",
     ]));
     assert!(!err.contains("warning"), "{err}");

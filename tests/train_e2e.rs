@@ -584,6 +584,20 @@ fn a_run_resumed_from_its_final_checkpoint_keeps_one() -> Result<()> {
         lab.run(done.run)?.context("run")?.status,
         RunStatus::Completed
     );
+    // A final checkpoint before the planned end, where --patience stopped the run, is its end
+    // too: the run is closed, not restored from a file without Adam's state.
+    lab.conn().execute_batch(&format!(
+        "UPDATE runs SET status = 'crashed', finished_at = NULL WHERE id = {0};
+         UPDATE checkpoints SET iteration = iteration - 1 WHERE run_id = {0} AND kind = 'final';",
+        done.run.0
+    ))?;
+    let resumed = resume(&db, done.run)?;
+    assert!(
+        resumed.outcome == Outcome::Completed
+            && resumed.summary.contains("nothing was left to train"),
+        "{}",
+        resumed.summary
+    );
     Ok(())
 }
 

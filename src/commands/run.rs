@@ -116,6 +116,16 @@ pub fn execute(db: &std::path::Path, args: &RunArgs) -> Result<()> {
                     crate::format::count(cfg.epochs as u64, "epoch", "epochs")
                 );
             }
+            // The first best comes at the first evaluation: the patience runs out no sooner
+            // than that many epochs after it, and only before the last.
+            if let Some(n) = cfg.patience.filter(|&n| cfg.eval_every + n >= cfg.epochs) {
+                crate::say!(
+                    "warning: --patience {n} can never stop a run of {} early: it runs out {n} \
+                     epochs after the best, at epoch {} at the soonest",
+                    crate::format::count(cfg.epochs as u64, "epoch", "epochs"),
+                    cfg.eval_every + n
+                );
+            }
             if cfg.eval_every > 1 && cfg.eval_every >= cfg.epochs {
                 crate::say!(
                     "warning: --eval-every {} evaluates only the last of the run's {}: its \

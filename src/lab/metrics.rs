@@ -76,8 +76,10 @@ pub(crate) fn epoch_losses(
              (SELECT max(epoch) FROM metrics WHERE run_id = ?1 AND name = 'train_loss')
          GROUP BY epoch",
     )?;
-    stmt.query_row([run], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))
-        .optional()
+    stmt.query_row([run], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+    })
+    .optional()
 }
 
 /// The mean of [`epoch_losses`].
@@ -244,6 +246,21 @@ impl Lab {
         Ok(epoch_losses(&self.conn, run.0)?)
     }
 
+    /// The run's best dev accuracy of those recorded, and its epoch (the first, on a tie):
+    /// where a resumed run's `--patience` counts from, whether or not its best checkpoint
+    /// stayed.
+    pub fn best_dev_recorded(&self, run: RunId) -> Result<Option<(f64, i64)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value, epoch FROM metrics WHERE run_id = ?1 AND name = 'dev_acc'
+                 ORDER BY value DESC, iteration LIMIT 1",
+                [run.0],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
     /// One run's series of one metric, in iteration order.
     pub fn series(&self, run: RunId, name: &str) -> Result<Vec<SeriesPoint>> {
         let mut stmt = self.conn.prepare_cached(
@@ -366,6 +383,22 @@ mod tests {
         lab.record(id, &[], &better)?;
         let r = lab.run(id)?.context("run")?;
         assert_eq!((r.best_dev_acc, r.best_dev_epoch), (Some(0.4), Some(3)));
+        Ok(())
+    }
+
+    /// The best dev accuracy recorded, at its first epoch on a tie; none before an evaluation.
+    #[test]
+    fn the_best_dev_accuracy_recorded_is_the_first_highest() -> Result<()> {
+        let lab = Lab::open_in_memory()?;
+        let id = lab.create_run(&sample_run("r"))?;
+        assert_eq!(lab.best_dev_recorded(id)?, None);
+        let points: Vec<MetricPoint> = [(10, 1, 0.3), (20, 2, 0.5), (30, 3, 0.5), (40, 4, 0.4)]
+            .into_iter()
+            .map(|(it, ep, v)| MetricPoint::new(it, ep, metric::DEV_ACC, v))
+            .chain([MetricPoint::new(40, 4, metric::TRAIN_ACC, 0.9)])
+            .collect();
+        lab.record(id, &points, &RunSummaryUpdate::default())?;
+        assert_eq!(lab.best_dev_recorded(id)?, Some((0.5, 2)));
         Ok(())
     }
 

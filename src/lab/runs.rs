@@ -223,9 +223,9 @@ pub struct Run {
     pub iters_per_epoch: Option<i64>,
     pub last_iteration: i64,
     pub last_epoch: i64,
-    /// The mean loss of the trained steps of its latest epoch (so far, while it trains), as
-    /// Keras's progress bar shows it: not the last batch's, an epoch's remainder, often 0 or a
-    /// spike ([`super::metrics::epoch_losses`]).
+    /// The mean loss of the trained steps of its latest epoch (so far, while it trains), each
+    /// step counted once: not the last batch's, an epoch's remainder, often 0 or a spike
+    /// ([`super::metrics::epoch_losses`]).
     pub last_loss: Option<f64>,
     /// Training speed: the median of the last [`super::metrics::RECENT_SPEED_STEPS`] steps while it
     /// runs (and after a crash, or a resume), of all its steps once it has ended.
@@ -1137,8 +1137,9 @@ mod tests {
         lab.delete_runs(&lab.plan_deletion(&[b2])?)?;
         let err = lab.find_run(&b2.to_string()).unwrap_err().to_string();
         assert!(
-            err.starts_with(&format!("run {b2} (beta) was deleted from lab ':memory:' on 20"))
-                && err.contains(" UTC: `facenet-lab runs"),
+            err.starts_with(&format!(
+                "run {b2} (beta) was deleted from lab ':memory:' on 20"
+            )) && err.contains(" UTC: `facenet-lab runs"),
             "{err}"
         );
         let err = lab.find_run("99").unwrap_err().to_string();

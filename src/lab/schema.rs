@@ -864,7 +864,13 @@ mod tests {
         for id in [1, 2] {
             insert_run(&conn, id, None)?;
         }
-        for (it, epoch, v) in [(1, 1, 9.0), (2, 1, 7.0), (3, 2, 1.0), (4, 2, 2.0), (6, 2, 0.0)] {
+        for (it, epoch, v) in [
+            (1, 1, 9.0),
+            (2, 1, 7.0),
+            (3, 2, 1.0),
+            (4, 2, 2.0),
+            (6, 2, 0.0),
+        ] {
             conn.execute(
                 "INSERT INTO metrics (run_id, iteration, epoch, name, value, wall_time)
                  VALUES (1, ?1, ?2, 'train_loss', ?3, 0)",

@@ -231,10 +231,11 @@ pub fn curve_label(runs: &[&Run], distinguishing: &[&str]) -> String {
 /// How far `runs` (one run, or repeats of one experiment, all planned as many epochs as the
 /// first) trained where any of them did not finish its epochs (stopped early, or still
 /// training): `77 of 300 epochs`, as [`Run::epochs_done`] counts them; `77–120 of 300 epochs`
-/// for repeats still training, one further on than another (the only runs of different epochs
-/// that [`crate::lab::params::seed_groups`] puts in one group: it parts runs that stopped by
-/// the epochs they trained); `None` where every one finished.
-fn epochs_trained(runs: &[&Run]) -> Option<String> {
+/// for repeats still training, one further on than another, or completed, their --patience
+/// stopping them after different epochs (the only runs of different epochs that
+/// [`crate::lab::params::seed_groups`] puts in one group: it parts runs cut off by the epochs
+/// they trained); `None` where every one trained every epoch.
+pub(super) fn epochs_trained(runs: &[&Run]) -> Option<String> {
     let planned = runs.first()?.hyper.epochs;
     let done: Vec<i64> = runs.iter().map(|r| r.epochs_done().min(planned)).collect();
     let lo = *done.iter().min()?;

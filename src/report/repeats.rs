@@ -94,7 +94,8 @@ fn row(group: &[&RunCurves], recipe: &RecipeColumns) -> Vec<String> {
     let mut cells = vec![ids.join(", ")];
     cells.extend(recipe.cells(first));
     cells.extend([
-        first.hyper.epochs.to_string(),
+        // `4–7 of 10 epochs` where --patience stopped them early.
+        super::curves::epochs_trained(&runs).unwrap_or_else(|| first.hyper.epochs.to_string()),
         seeds,
         spread(&runs, |r| r.best_dev_acc),
         spread(&runs, |r| r.test_acc),

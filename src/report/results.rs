@@ -459,7 +459,8 @@ fn learning_rate(h: &crate::lab::Hyperparams) -> String {
     s
 }
 
-/// `100`, or `37/100 (crashed)` (epochs done) for a run that did not complete: a run still marked running
+/// `100`, `43/100 (stopped early)` for a run its --patience stopped, or `37/100 (crashed)`
+/// (epochs done) for a run that did not complete: a run still marked running
 /// whose heartbeat stopped at `now` reads as crashed, as `runs` and the dashboard show it.
 fn epochs(r: &Run, now: f64) -> String {
     r.epochs_label(r.effective_status(now))

@@ -89,9 +89,9 @@ pub fn summarize(
     let spec = crate::format::shell_quote(&spec.to_string_lossy());
     lines.push(if beside_earlier {
         format!(
-            "each line above takes its run on: this sweep started beside the lab's earlier runs \
-             of its names, which `facenet-lab{db_flag} sweep {spec} --resume` would take for its \
-             own"
+            "take each run on as its line above says: this sweep started beside the lab's \
+             earlier runs of its names, which `facenet-lab{db_flag} sweep {spec} --resume` would \
+             take for its own"
         )
     } else {
         format!("`facenet-lab{db_flag} sweep {spec} --resume` takes them all on from here")
@@ -225,8 +225,9 @@ mod tests {
             beside.text,
             "1 of 2 runs finished and 1 not started\n  \
              not started: t-2: `facenet-lab run --config logs/s/2-t-2.toml` starts it\n\
-             each line above takes its run on: this sweep started beside the lab's earlier runs \
-             of its names, which `facenet-lab sweep s.toml --resume` would take for its own"
+             take each run on as its line above says: this sweep started beside the lab's \
+             earlier runs of its names, which `facenet-lab sweep s.toml --resume` would take for \
+             its own"
         );
         // A run the sweep was to resume, not reached, is continued, not started anew.
         let resumed = RunEnd {

@@ -453,11 +453,16 @@ fn input_scale_note(
 
 /// Tells the user what an `--init` file set.
 fn say_started_from(w: &InitWeights, plan: &Plan) {
-    crate::say!(
+    crate::say!("{}", started_from(w, plan));
+}
+
+/// `weights from 'FILE' (sha256 3f2a9c0d41e7…): PLAN`.
+fn started_from(w: &InitWeights, plan: &Plan) -> String {
+    format!(
         "weights from '{}' (sha256 {}…): {plan}",
         w.path.display(),
         crate::format::short_hash(&w.sha256)
-    );
+    )
 }
 
 /// The `--init` file of run `run`, which started from `recorded` with `sha256`, read again
@@ -757,11 +762,12 @@ pub fn resume(
         _ => 0,
     };
     // Killed after its final checkpoint was recorded, before the run was closed: nothing is
-    // left to train. Closed as completed with that checkpoint as it is, where training on from
-    // it wrote another file in its place (of other bytes where it held Adam's state, as finals
-    // once did, whose evaluations then lost it).
-    if let (Some(c), Some(n)) = (&ck, run.iters_per_epoch) {
-        if c.kind == CheckpointKind::Final.as_str() && c.iteration >= n * cfg.epochs as i64 {
+    // left to train, whether it came at the last epoch or where --patience stopped it. Closed
+    // as completed with that checkpoint as it is, where training on from it wrote another file
+    // in its place (of other bytes where it held Adam's state, as finals once did, whose
+    // evaluations then lost it); a final holds no Adam state to go on with.
+    if let Some(c) = &ck {
+        if c.kind == CheckpointKind::Final.as_str() {
             lab.finish_run(run.id, RunStatus::Completed, None)?;
             let summary = format!(
                 "run {} had written its final checkpoint (iteration {}) when it stopped: \
@@ -824,6 +830,9 @@ pub fn resume(
         &dataset.dev,
         dir.clone(),
     )?;
+    // What it says of where it goes on from, once it has claimed the run: a second resume of
+    // it, refused, says nothing of steps dropped.
+    let mut notes = Vec::new();
     // Everything recorded after the checkpoint belongs to a timeline that is replayed now.
     let resume_at = match ck {
         Some(ck) => {
@@ -831,10 +840,10 @@ pub fn resume(
             let loaded = checkpoint::load(&path, Some(&ck.sha256), &trainer.device)?;
             trainer.restore(&loaded)?;
             if init.is_some() {
-                crate::say!(
+                notes.push(format!(
                     "note: --init is not read: run {} resumes from its checkpoint",
                     run.id
-                );
+                ));
             }
             ck.iteration
         }
@@ -843,7 +852,7 @@ pub fn resume(
                 let sha256 = run.hyper.init_sha256.as_deref();
                 let w = init_again(run.id, recorded, init.as_deref(), sha256)?;
                 note_input_scale(&lab, run.init_run, &w, run.hyper.imagenet_norm)?;
-                say_started_from(&w, &trainer.start_from(&w)?);
+                notes.push(started_from(&w, &trainer.start_from(&w)?));
             }
             if run.last_iteration > 0 {
                 // No resumable checkpoint: whatever the run wrote are best checkpoints.
@@ -861,12 +870,12 @@ pub fn resume(
                         ),
                     ),
                 };
-                crate::say!(
+                notes.push(format!(
                     "note: run {} has no checkpoint to resume from ({why}): it starts over from \
                      step 0, and its {}{and_checkpoints} recorded are dropped",
                     run.id,
                     crate::format::count(run.last_iteration as u64, "step", "steps")
-                );
+                ));
             }
             0
         }
@@ -876,6 +885,9 @@ pub fn resume(
     let heartbeat_before =
         lab.mark_running(run.id, trainer.iters_per_epoch() as i64, std::process::id())?;
     crate::say!("{resumes}");
+    for note in notes {
+        crate::say!("{note}");
+    }
     // Running from here: a quit at once while the run is rewound is abandon's to close too.
     let _abandonable = Abandonable::register(&lab, run.id, Some(dir.clone()));
     // A log of its own takes the run's `log_path`; the resume keeps the one it replaces.
@@ -1004,6 +1016,9 @@ fn drive(
         .zip(so_far.best_dev_epoch)
         .map(|(acc, epoch)| (acc, epoch as usize));
     trainer.best_dev = best;
+    trainer.best_seen = lab
+        .best_dev_recorded(run)?
+        .map(|(acc, epoch)| (acc, epoch as usize));
     let mut console = Console::new(trainer.cfg.epochs, launch.quiet).resuming(
         best,
         so_far.final_dev_acc,

@@ -97,8 +97,12 @@ pub struct Trainer {
     pub dev: DeviceSplit,
     pub position: Position,
     pub checkpoint_dir: PathBuf,
-    /// Best dev accuracy so far, and the epoch it was measured at (carried over on resume).
+    /// The dev accuracy of the best checkpoint, and the epoch it was measured at (carried over
+    /// on resume); none where the run has none, so that the next evaluation writes one.
     pub best_dev: Option<(f64, usize)>,
+    /// The best dev accuracy measured so far, and its epoch, that `--patience` counts from:
+    /// on resume, the best of the evaluations kept, also where their best checkpoint went.
+    pub best_seen: Option<(f64, usize)>,
     /// Whether a file already at a checkpoint's path must be kept rather than written over
     /// ([`checkpoint::unused_path`]): the lab's answer where a lab records the run, none
     /// elsewhere.
@@ -147,6 +151,7 @@ impl Trainer {
             position: Position::default(),
             checkpoint_dir,
             best_dev: None,
+            best_seen: None,
             keeps: Box::new(|_| false),
         })
     }
@@ -230,6 +235,9 @@ impl Trainer {
             if evaluated {
                 let e = self.evaluate(epoch)?;
                 emit(observers, &Event::Eval(&e))?;
+                if self.best_seen.is_none_or(|(b, _)| e.dev_acc > b) {
+                    self.best_seen = Some((e.dev_acc, epoch));
+                }
                 if self.best_dev.is_none_or(|(b, _)| e.dev_acc > b) {
                     self.best_dev = Some((e.dev_acc, epoch));
                     self.write_checkpoint(observers, epoch, CheckpointKind::Best)?;
@@ -261,7 +269,7 @@ impl Trainer {
     /// Whether `--patience` ends the training after `epoch`, just evaluated: that many epochs
     /// or more have passed since the best dev accuracy.
     fn out_of_patience(&self, epoch: usize) -> bool {
-        match (self.cfg.patience, self.best_dev) {
+        match (self.cfg.patience, self.best_seen) {
             (Some(patience), Some((_, best))) => epoch.saturating_sub(best) >= patience,
             _ => false,
         }
@@ -880,7 +888,9 @@ mod tests {
 
         // Evaluated every 2 epochs, a patience of 3 waits for the first evaluation 3 past the
         // best: epoch 6 after a best at 2. Resumed after epoch 4 with a best at 3 from its
-        // earlier sessions that nothing beats, it stops at 6 too.
+        // earlier sessions that nothing beats, it stops at 6 too, also where that best's
+        // checkpoint went (a later best, dropped by the resume, had replaced it), and the
+        // evaluation at 6 writes one.
         let every_2 = TrainConfig {
             eval_every: 2,
             patience: Some(3),
@@ -892,10 +902,15 @@ mod tests {
         assert_eq!((seen.evaluated, seen.ended_after), (vec![2, 4, 6], Some(6)));
         let mut t = tiny_trainer(&every_2, &ds, dir.path())?;
         t.position.iteration = 4 * ipe;
-        t.best_dev = Some((2.0, 3));
+        t.best_seen = Some((2.0, 3));
         let mut seen = Course::default();
         t.train(&mut [&mut seen], &ctl)?;
         assert_eq!((seen.evaluated, seen.ended_after), (vec![6], Some(6)));
+        assert_eq!(
+            t.best_dev.map(|b| b.1),
+            Some(6),
+            "a best checkpoint written"
+        );
         Ok(())
     }
 

@@ -700,7 +700,10 @@ fn no_setting_takes_the_room_the_model_has_not() {
             }
         }
     }
-    assert!((1..161).contains(&without), "{without} widths without the model");
+    assert!(
+        (1..161).contains(&without),
+        "{without} widths without the model"
+    );
 }
 
 /// A second seed takes room for its column from the least useful one, and moves no other in

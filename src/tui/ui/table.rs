@@ -225,7 +225,7 @@ impl RunsTable<'_> {
                 // No room for the name to grow: nothing after it gets any. Nor where the model
                 // has none: a batch size or a dim in its place reads as what tells runs apart,
                 // and the name, which says more, takes the room instead.
-                if step.is_none() || step == Some(Model) {
+                if step.is_none() || (step == Some(Model) && sort != Model) {
                     break;
                 }
             }

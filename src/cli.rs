@@ -472,8 +472,9 @@ pub enum LabCommand {
     ///
     /// Says first what each run takes with it, then asks (on a terminal; elsewhere --yes says
     /// it). Refused, deleting nothing: a run still training, and one that other runs started
-    /// from (--init) or like (--like), whose lineage it would cut. The lab keeps a tombstone of
-    /// each (its name, model, status and when it was deleted), and gives its id to no other run.
+    /// from (--init), whose lineage it would cut, unless they go with it. Runs that took only
+    /// its settings (--like) keep them, and stop naming it. The lab keeps a tombstone of each
+    /// (its name, model, status and when it was deleted), and gives its id to no other run.
     #[command(after_help = "Examples:\n  facenet-lab lab delete 35\n  \
                             facenet-lab lab delete 35 36 --yes")]
     Delete(DeleteArgs),

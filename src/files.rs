@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 /// Writes `bytes` to `path` atomically. Returns whether the file changed: an identical file is
 /// left alone (its modification time too), so regenerating an unchanged report touches nothing.
@@ -24,7 +24,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<bool> {
     } else {
         path
     };
-    let permissions = std::fs::metadata(path).ok().map(|m| m.permissions());
+    let metadata = std::fs::metadata(path).ok();
+    if metadata.as_ref().is_some_and(|m| m.is_dir()) {
+        bail!(
+            "'{}' is a folder: give the path of a file to write",
+            path.display()
+        );
+    }
+    let permissions = metadata.map(|m| m.permissions());
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -95,6 +102,18 @@ mod tests {
                 && !err.contains(".x.csv.tmp"),
             "{err}"
         );
+        // A folder is not written over, and is named as one.
+        let folder = dir.path().join("reports");
+        std::fs::create_dir(&folder)?;
+        let err = format!("{:#}", write_atomic(&folder, b"x").unwrap_err());
+        assert_eq!(
+            err,
+            format!(
+                "'{}' is a folder: give the path of a file to write",
+                folder.display()
+            )
+        );
+        assert!(folder.is_dir());
         Ok(())
     }
 

@@ -427,15 +427,23 @@ impl Lab {
             )?;
             if !by_init.is_empty() {
                 let them = if by_init.len() == 1 { "it" } else { "them" };
+                // What was asked for, and the runs that started from it.
+                let mut with: Vec<i64> = asked.iter().map(|r| r.0).collect();
+                with.extend(by_init.iter().map(|(id, _)| *id));
+                with.sort_unstable();
+                with.dedup();
+                let with: Vec<String> = with.iter().map(i64::to_string).collect();
                 plan.problems.push(format!(
                     "run {} ({}) is in the lineage of other runs: {} started from its weights \
                      (--init); deleting it would cut {} lineage (`eval \
                      --exclude-train-identities` leaves out the people a run's ancestors trained \
-                     on): delete {them} with it, or keep it",
+                     on): keep it, or delete {them} with it (`facenet-lab{} lab delete {}`)",
                     run.id,
                     run.name,
                     runs_named(&by_init),
                     if them == "it" { "that run's" } else { "their" },
+                    super::db_flag(&self.path),
+                    with.join(" "),
                 ));
             }
             let mut what = self.what_goes(run, status, &asked, &beside)?;
@@ -1098,13 +1106,15 @@ mod tests {
         failed_an_hour_ago(&lab)?;
         let plan = lab.plan_deletion(&[parent])?;
         assert_eq!(
-            plan.refusal().as_deref(),
-            Some(
+            plan.refusal(),
+            Some(format!(
                 "nothing was deleted: run 1 (parent) is in the lineage of other runs: runs \
                  2 (linked), 3 (by-hash) started from its weights (--init); deleting it would \
                  cut their lineage (`eval --exclude-train-identities` leaves out the people a \
-                 run's ancestors trained on): delete them with it, or keep it"
-            )
+                 run's ancestors trained on): keep it, or delete them with it (`facenet-lab{} \
+                 lab delete 1 2 3`)",
+                crate::lab::db_flag(lab.path())
+            ))
         );
         // With them, it goes; the run like it stays, and is told of.
         let plan = lab.plan_deletion(&[linked, parent, by_hash])?;

@@ -226,7 +226,9 @@ impl StartForm {
             )];
         }
         use clap::ValueEnum;
-        let d = crate::train::config::TrainConfig::default();
+        // As `run` reads them: more flags' (and their --config file's) over the defaults.
+        let given = self.more_flags_config();
+        let d = given.clone().unwrap_or_default();
         let schedule = d
             .lr_schedule
             .to_possible_value()
@@ -239,17 +241,44 @@ impl StartForm {
             }
         };
         vec![
-            "settings not given here: `run`'s defaults,".into(),
+            if given.is_some() {
+                "settings not in the fields: more flags', then `run`'s defaults,".into()
+            } else {
+                "settings not given here: `run`'s defaults,".into()
+            },
             format!(
                 "lr {:e}{schedule} · margin {} · crop {} · seed {}",
                 d.lr, d.margin, d.crop, d.seed
             ),
             format!(
-                "{} (raw embeddings) · {}",
-                no(d.normalize, "--normalize"),
+                "{} · {}",
+                if d.normalize {
+                    "--normalize"
+                } else {
+                    "no --normalize (raw embeddings)"
+                },
                 no(d.augment, "--augment")
             ),
         ]
+    }
+}
+
+impl StartForm {
+    /// The settings `run` reads from the form's more flags where they give any (and read: an
+    /// error is [`StartForm::args`]'s to say), over its defaults.
+    fn more_flags_config(&self) -> Option<crate::train::config::TrainConfig> {
+        let more = self.fields.last().map_or("", |(_, v)| v.as_str());
+        let words = split_flags(more).ok().filter(|w| !w.is_empty())?;
+        let command = ["facenet-lab", "run", "resnet18"].map(String::from);
+        let cli =
+            <crate::cli::Cli as clap::Parser>::try_parse_from(command.into_iter().chain(words))
+                .ok()?;
+        let Some(crate::cli::Command::Run(run)) = cli.command else {
+            return None;
+        };
+        crate::train::config::TrainConfig::resolve_from(run.config.as_deref(), &run.overrides)
+            .ok()
+            .map(|(_, cfg)| cfg)
     }
 }
 

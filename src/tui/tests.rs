@@ -2239,6 +2239,16 @@ fn snapshot_the_start_form_says_where_its_other_settings_come_from() -> Result<(
         "{text}"
     );
     let last = form.fields.len() - 1;
+    // More flags change what it says of the rest.
+    form.fields[last].1 = "--lr 5e-4 --normalize --seed 3 --lr-schedule cosine".into();
+    assert_eq!(
+        form.rest(),
+        [
+            "settings not in the fields: more flags', then `run`'s defaults,",
+            "lr 5e-4 cosine · margin 0.2 · crop 1 · seed 3",
+            "--normalize · no --augment"
+        ]
+    );
     form.fields[last].1 = "--seed 2 --like=41".into();
     assert_eq!(
         form.rest(),

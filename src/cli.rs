@@ -441,10 +441,11 @@ pub struct SweepArgs {
     /// data its spec names; each run still picks its identities as its settings say.
     #[arg(long, value_name = "PATH")]
     pub data: Option<String>,
-    /// Finish the sweep the lab holds runs of (by name and the spec's tag): a run that
-    /// completed is left as it is, one that stopped (interrupted, crashed, failed) is resumed
-    /// (`run --resume`, with its recorded settings), and one the lab has none of starts.
-    /// Without it, every run starts anew.
+    /// Finish the sweep the lab holds runs of (by name and the spec's tag, or by settings
+    /// where a grown spec named them anew): a run that completed is left as it is, one that
+    /// stopped (interrupted, crashed, failed) is resumed (`run --resume`, with its recorded
+    /// settings), and one the lab has none of starts (so a spec given one more seed or value
+    /// trains only the new runs). Without it, every run starts anew.
     #[arg(long)]
     pub resume: bool,
 }

@@ -61,23 +61,29 @@ pub fn run_name(config: &RunConfig) -> &str {
     config.get("name").and_then(|v| v.as_str()).unwrap_or("run")
 }
 
-/// What the lab at `db` already holds of the sweep's runs, by name and the sweep's tag, as
-/// `--resume` finds them ([`plan::resuming`]): `name (2/3): run 27 (interrupted)` lines, so
-/// that a sweep started again says it trains them anew; none where there is no lab.
+/// What the lab at `db` already holds of the sweep's runs, by name and the sweep's tag, or by
+/// their settings, as `--resume` finds them ([`plan::lab_runs`]): `name (2/3): run 27
+/// (interrupted)` lines, so that a sweep started again says it trains them anew; none where
+/// there is no lab.
 pub fn already_run(db: &Path, spec: &SweepSpec) -> Vec<String> {
     let Ok(runs) = Lab::open_read_only(db).and_then(|lab| lab.list_runs()) else {
         return Vec::new();
     };
     spec.configs
         .iter()
+        .zip(plan::lab_runs(spec, &runs))
         .enumerate()
-        .filter_map(|(i, config)| {
+        .filter_map(|(i, (config, found))| {
             let name = run_name(config);
-            let ids: Vec<String> = runs
+            let mut ids: Vec<String> = runs
                 .iter()
                 .filter(|r| r.name == name && r.tags.contains(&spec.tag))
                 .map(|r| format!("{} ({})", r.id, r.status))
                 .collect();
+            // Found by its settings under the name an earlier spec gave it.
+            if let Some(r) = found.filter(|r| r.name != name) {
+                ids.push(format!("{} ({}, named {})", r.id, r.status, r.name));
+            }
             (!ids.is_empty()).then(|| {
                 format!(
                     "{name} ({}/{}): run {}",

@@ -24,9 +24,35 @@ pub fn fresh(spec: &SweepSpec) -> Vec<Plan> {
     vec![Plan::Start; spec.configs.len()]
 }
 
-/// The plan of each of `spec`'s runs from the lab at `db` (`sweep --resume`): the newest run of
-/// the lab with the run's name and the sweep's tag is done when it completed, and resumed when
-/// it stopped otherwise (interrupted, crashed or failed); a run the lab has none of starts. A
+/// The lab's run of each of `spec`'s runs, of `runs` (the lab's, oldest first): the newest with
+/// the run's name and the sweep's tag; where there is none, the newest with the sweep's tag and
+/// the run's settings ([`settings_changed`]: none) that no run of the spec is named as and no
+/// other run of the spec took. A spec grown by a value or a seed names its runs anew (their
+/// numbers, and the keys that vary, are in their names), and what they trained is still theirs.
+pub fn lab_runs<'r>(spec: &SweepSpec, runs: &'r [Run]) -> Vec<Option<&'r Run>> {
+    let tagged = || runs.iter().rev().filter(|r| r.tags.contains(&spec.tag));
+    let mut found: Vec<Option<&Run>> = spec
+        .configs
+        .iter()
+        .map(|config| tagged().find(|r| r.name == run_name(config)))
+        .collect();
+    let names: Vec<&str> = spec.configs.iter().map(run_name).collect();
+    for (i, config) in spec.configs.iter().enumerate() {
+        if found[i].is_some() {
+            continue;
+        }
+        found[i] = tagged().find(|r| {
+            !names.contains(&r.name.as_str())
+                && !found.iter().flatten().any(|taken| taken.id == r.id)
+                && settings_changed(config, r).is_some_and(|d| d.is_empty())
+        });
+    }
+    found
+}
+
+/// The plan of each of `spec`'s runs from the lab at `db` (`sweep --resume`): the lab's run of
+/// it ([`lab_runs`]) is done when it completed, and resumed when it stopped otherwise
+/// (interrupted, crashed or failed); a run the lab has none of starts. A
 /// run still training is refused: the sweep would train it twice. So is a run the spec now
 /// gives other settings than it recorded: a resume goes on with the recorded ones, which is not
 /// what the spec says. No lab: every run starts.
@@ -42,14 +68,11 @@ pub fn resuming(db: &Path, spec: &SweepSpec) -> Result<Vec<Plan>> {
     let plans: Vec<Plan> = spec
         .configs
         .iter()
-        .map(|config| {
+        .zip(lab_runs(spec, &runs))
+        .map(|(config, newest)| {
             let name = run_name(config);
-            let newest = runs
-                .iter()
-                .rev()
-                .find(|r| r.name == name && r.tags.contains(&spec.tag));
             if let Some(r) = newest {
-                let differ = settings_changed(config, r);
+                let differ = settings_changed(config, r).unwrap_or_default();
                 if !differ.is_empty() {
                     changed.push(format!("  {name} (run {}): {}", r.id, differ.join(", ")));
                 }
@@ -106,8 +129,9 @@ pub fn resuming(db: &Path, spec: &SweepSpec) -> Result<Vec<Plan>> {
 
 /// The settings `config` gives (a spec's run) that `run` recorded otherwise, as `epochs 12 →
 /// 14`: what decides the training, not where its images are, what it is called or tagged, how
-/// it keeps its checkpoints or which device it takes.
-fn settings_changed(config: &RunConfig, run: &Run) -> Vec<String> {
+/// it keeps its checkpoints or which device it takes. `None` where either does not read as a
+/// run's settings.
+fn settings_changed(config: &RunConfig, run: &Run) -> Option<Vec<String>> {
     const ASIDE: [&str; 9] = [
         "data",
         "init",
@@ -119,24 +143,22 @@ fn settings_changed(config: &RunConfig, run: &Run) -> Vec<String> {
         "checkpoint_every",
         "keep_checkpoints",
     ];
-    let Ok(given) = super::config::train_config(config) else {
-        return Vec::new();
-    };
-    let Ok(recorded) = serde_json::from_str::<TrainConfig>(&run.config_json) else {
-        return Vec::new();
-    };
+    let given = super::config::train_config(config).ok()?;
+    let recorded = serde_json::from_str::<TrainConfig>(&run.config_json).ok()?;
     let as_json = |c: &TrainConfig| match serde_json::to_value(c) {
         Ok(serde_json::Value::Object(map)) => map,
         _ => serde_json::Map::new(),
     };
     let (was, now) = (as_json(&recorded), as_json(&given));
-    now.iter()
+    let changed = now
+        .iter()
         .filter(|(key, _)| !ASIDE.contains(&key.as_str()))
         .filter_map(|(key, value)| {
             let before = was.get(key).unwrap_or(&serde_json::Value::Null);
             (before != value).then(|| format!("{key} {before} → {value}"))
         })
-        .collect()
+        .collect();
+    Some(changed)
 }
 
 /// `  name: run 12, pid 4242 on host`.
@@ -249,6 +271,62 @@ mod tests {
             [live.0],
         )?;
         assert_eq!(resuming(&db, &spec)?[3], Plan::Start);
+        Ok(())
+    }
+
+    /// A spec grown by seeds names its runs anew (`t-01-seed1` for `t-1-seed1`): the runs it
+    /// trained are found by their settings, each once; one of other settings is not.
+    #[test]
+    fn a_grown_spec_finds_its_runs_by_their_settings() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let db = dir.path().join("lab.db");
+        let text = |seeds: &str| {
+            format!(
+                "tag = \"t\"\n[base]\nmodel = \"resnet18\"\nepochs = 10\n\
+                 data = \"synthetic\"\n[grid]\nseed = [{seeds}]\n"
+            )
+        };
+        let before = SweepSpec::parse(&text("1, 2, 3"), "t.toml")?;
+        let lab = Lab::open(&db)?;
+        let mut ids = Vec::new();
+        for (config, status) in before.configs.iter().zip(["completed", "interrupted", "x"]) {
+            let mut cfg = crate::sweep::config::train_config(config).map_err(anyhow::Error::msg)?;
+            if status == "x" {
+                // Trained with other settings than any run of the spec now.
+                cfg.epochs = 5;
+            }
+            let mut new = sample_run(run_name(config));
+            new.tags = vec!["t".into()];
+            new.config_json = serde_json::to_string(&cfg)?;
+            let id = lab.create_run(&new)?;
+            lab.conn().execute(
+                "UPDATE runs SET status = ?2 WHERE id = ?1",
+                rusqlite::params![id.0, if status == "x" { "crashed" } else { status }],
+            )?;
+            ids.push(id);
+        }
+        let grown = SweepSpec::parse(&text("1, 2, 3, 4, 5, 6, 7, 8, 9, 10"), "t.toml")?;
+        assert_eq!(run_name(&grown.configs[0]), "t-01-seed1", "named anew");
+        let plans = resuming(&db, &grown)?;
+        assert_eq!(plans[..2], [Plan::Done(ids[0]), Plan::Resume(ids[1])]);
+        assert_eq!(
+            plans[2..],
+            [Plan::Start; 8],
+            "run 3's settings are not seed 3's"
+        );
+        assert_eq!(
+            crate::sweep::already_run(&db, &grown),
+            [
+                format!(
+                    "t-01-seed1 (1/10): run {} (completed, named t-1-seed1)",
+                    ids[0]
+                ),
+                format!(
+                    "t-02-seed2 (2/10): run {} (interrupted, named t-2-seed2)",
+                    ids[1]
+                ),
+            ]
+        );
         Ok(())
     }
 

@@ -62,11 +62,11 @@ impl Requests {
 /// nothing more. `kill -USR1` asks it of any run or sweep.
 pub const STOP_ONCE: libc::c_int = libc::SIGUSR1;
 
-/// Calls `on_request(n)` for each stop request from now on, `n` being 1 for the first: Ctrl-C,
-/// SIGTERM and SIGHUP are counted by [`Requests::signal`], [`STOP_ONCE`] by [`Requests::first`]
-/// (so it calls with 1, or not at all). `on_request` runs on the thread that reads the signals.
-/// Once per process: a second reader would count every signal again.
-pub fn on_requests(mut on_request: impl FnMut(usize) + Send + 'static) -> Result<()> {
+/// Calls `on_request(n, signal)` for each stop request from now on, `n` being 1 for the first:
+/// Ctrl-C, SIGTERM and SIGHUP are counted by [`Requests::signal`], [`STOP_ONCE`] by
+/// [`Requests::first`] (so it calls with 1, or not at all). `on_request` runs on the thread
+/// that reads the signals. Once per process: a second reader would count every signal again.
+pub fn on_requests(mut on_request: impl FnMut(usize, libc::c_int) + Send + 'static) -> Result<()> {
     static INSTALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     anyhow::ensure!(
         !INSTALLED.swap(true, std::sync::atomic::Ordering::SeqCst),
@@ -88,7 +88,7 @@ pub fn on_requests(mut on_request: impl FnMut(usize) + Send + 'static) -> Result
                     requests.signal()
                 };
                 if let Some(n) = request {
-                    on_request(n);
+                    on_request(n, signal);
                 }
             }
         })

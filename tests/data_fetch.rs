@@ -76,6 +76,21 @@ fn checksum_mismatch_leaves_nothing() -> Result<()> {
     Ok(())
 }
 
+/// A folder the fetch made for files that did not come is not left behind, empty; one that was
+/// there stays.
+#[test]
+fn a_failed_fetch_leaves_no_folder_it_made() -> Result<()> {
+    let base = serve(2, |_| not_found())?;
+    let dir = tempfile::tempdir()?;
+    let to = dir.path().join("new/lfw");
+    let files = spec(&base, &[("lfw.tgz", &body(100))]);
+    err_text(fetch(&to, &files, false));
+    assert!(!to.exists(), "no empty folder made");
+    err_text(fetch(dir.path(), &files, false));
+    assert!(dir.path().is_dir(), "a folder that was there stays");
+    Ok(())
+}
+
 #[test]
 fn truncated_transfer_leaves_nothing() -> Result<()> {
     let good = body(50_000);

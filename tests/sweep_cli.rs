@@ -531,7 +531,9 @@ fn sweep_runs_record_their_logs() -> Result<()> {
         .stderr(predicates::str::is_match(
             r"logs-1-seed1 \(1/2\): run [12] \(completed\)",
         )?);
-    // With --resume, a completed sweep has nothing left to train.
+    // With --resume, a completed sweep has nothing left to train, and no folder to keep.
+    let sweeps = || -> Result<usize> { Ok(std::fs::read_dir(dir.path().join("logs"))?.count()) };
+    let before = sweeps()?;
     let mut resumed = real_sweep(dir.path(), &spec);
     resumed.arg("--resume");
     Command::from_std(resumed)
@@ -540,8 +542,10 @@ fn sweep_runs_record_their_logs() -> Result<()> {
         .stderr(contains(
             "sweep 'logs' resumes 0 runs, starts 0; 2 completed already (runs 1, 2)",
         ))
-        .stdout(contains("sweep 'logs': 0 runs of 2, 1 at a time"))
-        .stdout(contains("all 2 runs finished"));
+        .stdout(contains(
+            "sweep 'logs': nothing left to train: all 2 runs completed",
+        ));
+    assert_eq!(sweeps()?, before, "no sweep folder made");
     assert_eq!(
         facenet_lab::lab::Lab::open_read_only(&db)?
             .list_runs()?

@@ -853,7 +853,13 @@ fn a_sweeps_stop_after_a_ctrl_c_lets_the_checkpoint_be_written() -> Result<()> {
     signal(&child, facenet_lab::signals::STOP_ONCE)?;
     let (code, err) = output_within(child, Duration::from_secs(120))?;
     assert_eq!(code, Some(130), "{err}");
-    assert!(err.contains("stopping after this step"), "{err}");
+    assert!(
+        err.contains(
+            "asked to stop (by the dashboard, a sweep or `kill -USR1`): stopping after \
+                      this step to write a checkpoint"
+        ) && !err.contains("Ctrl-C again"),
+        "no Ctrl-C to press where the dashboard or a sweep started it: {err}"
+    );
 
     let db = dir.path().join("second.db");
     let mut child = started(trainer(&db, &SLOW_CHECKPOINT_RUN), &db, 1)?;

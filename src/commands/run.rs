@@ -16,12 +16,21 @@ static STOP: AtomicBool = AtomicBool::new(false);
 /// Twice: leave at once. [`crate::signals::STOP_ONCE`], a sweep's or the dashboard's stop,
 /// is the first, or nothing new when the run is stopping already.
 fn install_stop_handlers() -> Result<()> {
-    crate::signals::on_requests(|request| {
+    crate::signals::on_requests(|request, signal| {
         if request == 1 {
             STOP.store(true, Ordering::SeqCst);
-            crate::say!(
-                "\nstopping after this step to write a checkpoint (Ctrl-C again to quit at once)"
-            );
+            // Asked by the dashboard or a sweep, whose run has no terminal to press Ctrl-C in.
+            if signal == crate::signals::STOP_ONCE {
+                crate::say!(
+                    "\nasked to stop (by the dashboard, a sweep or `kill -USR1`): stopping after \
+                     this step to write a checkpoint"
+                );
+            } else {
+                crate::say!(
+                    "\nstopping after this step to write a checkpoint (Ctrl-C again to quit at \
+                     once)"
+                );
+            }
         } else {
             crate::say!("\nstopping now");
             session::abandon();

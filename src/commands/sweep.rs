@@ -115,6 +115,15 @@ pub fn execute(db: &Path, args: &SweepArgs) -> Result<()> {
         }
         return Ok(());
     }
+    if plans.iter().all(|p| matches!(p, sweep::Plan::Done(_))) {
+        // Resumed with every run completed: no folder for a sweep that trains nothing.
+        crate::outln!(
+            "sweep '{}': nothing left to train: all {} completed",
+            spec.tag,
+            crate::format::count(n as u64, "run", "runs")
+        );
+        return Ok(());
+    }
     let program = sweep::child_program()?;
     // Start (or check) the lab before anything is written beside it: a mistyped --db whose
     // folder does not exist is refused, as `run` refuses it, instead of being created.
@@ -204,7 +213,7 @@ static STOP: AtomicUsize = AtomicUsize::new(0);
 /// [`crate::signals::STOP_ONCE`], the dashboard's stop, is the first request, or nothing new
 /// once the sweep is stopping.
 fn install_stop_handlers() -> Result<()> {
-    crate::signals::on_requests(|_| {
+    crate::signals::on_requests(|_, _| {
         STOP.fetch_add(1, Ordering::SeqCst);
     })
 }

@@ -167,6 +167,7 @@ pub fn unofficial_archive(path: &Path) -> Option<String> {
 /// Every file is tried even when one fails; the files that landed are then said on stdout, as
 /// `data fetch` says them, and the error names each failure and only those.
 pub fn fetch(to_dir: &Path, spec: &FetchSpec, progress: bool) -> Result<Vec<Fetched>> {
+    let made = !to_dir.exists();
     std::fs::create_dir_all(to_dir).with_context(|| {
         format!(
             "cannot create {}: pick a writable directory with --to DIR",
@@ -185,6 +186,11 @@ pub fn fetch(to_dir: &Path, spec: &FetchSpec, progress: bool) -> Result<Vec<Fetc
     }
     if failed.is_empty() {
         return Ok(out);
+    }
+    if made && out.is_empty() {
+        // Nothing landed: no empty folder is left of a fetch that failed (a folder that holds
+        // anything, a download's torn part, stays).
+        let _ = std::fs::remove_dir(to_dir);
     }
     if failed.len() == 1 && out.is_empty() {
         return Err(failed.remove(0).1);
